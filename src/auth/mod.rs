@@ -1,0 +1,163 @@
+//! The proxy authentication engine (RFC 7235 §2, §4.3 `Proxy-Authenticate`, §4.4
+//! `Proxy-Authorization`). Pure: challenge + credentials + injected randomness → header value.
+//! No I/O, terminal or environment here; the relay (`crate::relay`) drives it.
+//!
+//! One module per scheme. Each scheme implements [`Authenticator`]; a connection-bound scheme
+//! (NTLM, Negotiate: a later issue) keeps its handshake state in its authenticator, and the relay
+//! keeps one authenticator per upstream connection for such schemes.
+
+pub mod basic;
+pub mod challenge;
+pub mod digest;
+
+pub use challenge::{parse_challenges, Challenge};
+
+use crate::secret::{Credentials, Secret};
+use std::fmt;
+
+/// The schemes toll knows, weakest first: `Ord` is preference order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scheme {
+    Basic,
+    Digest,
+    Ntlm,
+    Negotiate,
+}
+
+impl Scheme {
+    pub const ALL: [Scheme; 4] = [Scheme::Basic, Scheme::Digest, Scheme::Ntlm, Scheme::Negotiate];
+
+    /// The scheme token as sent on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Basic => "Basic",
+            Scheme::Digest => "Digest",
+            Scheme::Ntlm => "NTLM",
+            Scheme::Negotiate => "Negotiate",
+        }
+    }
+
+    /// Scheme tokens are case-insensitive (RFC 7235 §2.1).
+    pub fn from_name(token: &str) -> Option<Scheme> {
+        Scheme::ALL.into_iter().find(|s| s.name().eq_ignore_ascii_case(token))
+    }
+
+    /// Schemes this build can answer. NTLM and Negotiate arrive with a later issue.
+    pub fn implemented(self) -> bool {
+        matches!(self, Scheme::Basic | Scheme::Digest)
+    }
+}
+
+impl fmt::Display for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The schemes the user allows (`--proxy-basic`, `--proxy-digest`, `--proxy-anyauth`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SchemeSet(u8);
+
+impl SchemeSet {
+    pub const ANY: SchemeSet = SchemeSet(0b1111);
+    pub const fn only(s: Scheme) -> SchemeSet {
+        SchemeSet(1 << s as u8)
+    }
+    pub fn with(self, s: Scheme) -> SchemeSet {
+        SchemeSet(self.0 | 1 << s as u8)
+    }
+    pub fn contains(self, s: Scheme) -> bool {
+        self.0 & (1 << s as u8) != 0
+    }
+}
+
+/// The strongest challenge among `offered` that toll implements and the user allows.
+/// Never picks a scheme the proxy did not offer (so Basic is never sent unasked).
+pub fn choose(offered: &[Challenge], allowed: SchemeSet) -> Option<&Challenge> {
+    offered
+        .iter()
+        .filter(|c| c.scheme.is_some_and(|s| s.implemented() && allowed.contains(s)))
+        .max_by_key(|c| c.scheme)
+}
+
+/// The request a `Proxy-Authorization` value is computed for. Digest hashes `method` and `uri`:
+/// for a CONNECT the method is `CONNECT` and the uri is `host:port` (RFC 7616 §3.4, RFC 7231 §4.3.6).
+#[derive(Clone, Copy, Debug)]
+pub struct RequestTarget<'a> {
+    pub method: &'a str,
+    pub uri: &'a str,
+    /// The request body, when it is known and small (only Digest `qop=auth-int` uses it).
+    pub body: Option<&'a [u8]>,
+}
+
+/// Randomness, injected so tests can use fixed values (Digest cnonce, NTLM client challenge).
+pub trait Entropy: Send {
+    fn fill(&mut self, buf: &mut [u8]);
+}
+
+/// The operating system's CSPRNG.
+pub struct OsEntropy;
+
+impl Entropy for OsEntropy {
+    fn fill(&mut self, buf: &mut [u8]) {
+        getrandom::fill(buf).expect("OS randomness");
+    }
+}
+
+/// What a 407 that answered our `Proxy-Authorization` means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The credentials were refused: never send them again in this run.
+    Rejected,
+    /// Same credentials, next step: Digest `stale=true` (new nonce), an NTLM type-2 message.
+    Continue,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AuthError {
+    #[error("the {0} challenge is malformed: {1}")]
+    Malformed(Scheme, String),
+    #[error("{0} authentication is not supported: {1}")]
+    Unsupported(Scheme, String),
+}
+
+/// One scheme's client state toward one proxy (for connection-bound schemes: one connection).
+pub trait Authenticator: Send {
+    fn scheme(&self) -> Scheme;
+
+    /// True for schemes whose handshake belongs to one TCP connection (NTLM, Negotiate).
+    fn connection_bound(&self) -> bool {
+        false
+    }
+
+    /// The `Proxy-Authorization` value answering `challenge` (which is for this scheme).
+    fn respond(
+        &mut self,
+        challenge: &Challenge,
+        creds: &Credentials,
+        target: &RequestTarget<'_>,
+        rng: &mut dyn Entropy,
+    ) -> Result<Secret, AuthError>;
+
+    /// A value for a further request without a new challenge (Basic: the same; Digest: the
+    /// known nonce with the next nc). `None` when the scheme needs a fresh challenge first.
+    fn preemptive(
+        &mut self,
+        creds: &Credentials,
+        target: &RequestTarget<'_>,
+        rng: &mut dyn Entropy,
+    ) -> Option<Result<Secret, AuthError>>;
+
+    /// The proxy answered our response with a 407 whose challenge for this scheme is
+    /// `challenge` (`None`: the 407 did not offer this scheme again).
+    fn verdict(&self, challenge: Option<&Challenge>) -> Verdict;
+}
+
+/// A fresh authenticator for `scheme`, or `None` when this build cannot do it.
+pub fn authenticator(scheme: Scheme) -> Option<Box<dyn Authenticator>> {
+    match scheme {
+        Scheme::Basic => Some(Box::new(basic::BasicAuth::default())),
+        Scheme::Digest => Some(Box::new(digest::DigestAuth::default())),
+        Scheme::Ntlm | Scheme::Negotiate => None,
+    }
+}

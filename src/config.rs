@@ -1,0 +1,114 @@
+//! The plain run configuration: what `cli` and the environment resolve to, once. The engine
+//! (relay, auth, client) reads only this, never clap, the terminal or the environment.
+
+use crate::auth::SchemeSet;
+use crate::secret::Secret;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A proxy as the user named it, resolved to parts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxySpec {
+    /// `http`, `https`, `socks5`, `socks5h`, `socks4`, `socks4a`.
+    pub scheme: String,
+    /// Host without brackets (an IPv6 literal is bare: `::1`).
+    pub host: String,
+    pub port: u16,
+    /// Percent-decoded userinfo from the proxy URL, if any.
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    /// Where this proxy setting came from, for messages (`-x`, `https_proxy`, …).
+    pub origin: String,
+}
+
+impl ProxySpec {
+    pub fn is_socks(&self) -> bool {
+        self.scheme.starts_with("socks")
+    }
+
+    /// `host:port`, with brackets around an IPv6 literal: the form used in messages.
+    pub fn host_port(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// `scheme://host:port` without credentials: safe to print.
+    pub fn display_url(&self) -> String {
+        format!("{}://{}", self.scheme, self.host_port())
+    }
+}
+
+/// Request body source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BodySource {
+    /// Inline bytes (`-d text`).
+    Bytes(Vec<u8>),
+    /// A file (`-d @file`), streamed.
+    File(PathBuf),
+    /// Standard input (`-d @-`).
+    Stdin,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Body {
+    pub source: BodySource,
+    /// `-d` strips CR/LF from files as curl does; `--data-binary`/`--json` keep bytes as they are.
+    pub strip_newlines: bool,
+}
+
+/// Where the response body goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutputTarget {
+    Stdout,
+    /// Written to a temporary file beside it and renamed on success.
+    File(PathBuf),
+    /// `-O`: the last path segment of the URL, in the current directory.
+    RemoteName,
+}
+
+#[derive(Clone, Debug)]
+pub struct RequestConfig {
+    pub url: url::Url,
+    pub method: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Body>,
+    pub user_agent: Option<String>,
+    pub head_only: bool,
+    pub include_headers: bool,
+    pub follow_redirects: bool,
+    pub max_redirects: usize,
+    pub fail_on_http_error: bool,
+    pub compressed: bool,
+    pub insecure: bool,
+    pub cacert: Option<PathBuf>,
+    pub max_time: Option<Duration>,
+    pub connect_timeout: Option<Duration>,
+    pub output: OutputTarget,
+}
+
+#[derive(Clone, Debug)]
+pub struct ProxyConfig {
+    /// `-x` / `--proxy`; overrides the environment.
+    pub explicit: Option<ProxySpec>,
+    /// `--noproxy` (overrides `NO_PROXY`).
+    pub noproxy: Option<String>,
+    /// `-U user[:password]`.
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    pub allowed_schemes: SchemeSet,
+    pub proxy_cacert: Option<PathBuf>,
+    pub proxy_insecure: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputStyle {
+    /// `-s`: no progress, no error messages (unless `show_error`).
+    pub silent: bool,
+    /// `-S`: with `-s`, still show errors.
+    pub show_error: bool,
+    /// `-v`: the proxy conversation and request/response heads on stderr, secrets redacted.
+    pub verbose: bool,
+}

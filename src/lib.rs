@@ -1,0 +1,11 @@
+//! toll: an HTTP client that talks to authenticating proxies. See README.md.
+//!
+//! Layers: `cli` (clap) → `app` (turns it into `config::*` once, owns the terminal and the
+//! environment) → `client` (reqwest) + `relay` (the in-process proxy that owns the conversation
+//! with the upstream proxy) → `auth` (pure scheme engine) and `creds` (credential sources).
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod proxy_env;
+pub mod secret;

@@ -1,0 +1,1 @@
+//! Proxy selection from flags and environment, NO_PROXY matching. PENDING.
