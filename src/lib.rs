@@ -6,6 +6,16 @@
 
 pub mod auth;
 pub mod cli;
+pub mod completions;
 pub mod config;
 pub mod proxy_env;
 pub mod secret;
+pub mod creds;
+pub mod relay;
+pub mod report;
+pub mod client;
+pub mod error;
+pub mod output;
+pub mod term;
+pub mod app;
+pub mod demo;

@@ -1,0 +1,88 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'toll'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'toll' {
+            [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]. Schemes: http (default), https, socks4, socks4a, socks5, socks5h; default port 1080 (443 for https). Overrides the *_proxy environment variables; an empty string means no proxy at all')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]. Schemes: http (default), https, socks4, socks4a, socks5, socks5h; default port 1080 (443 for https). Overrides the *_proxy environment variables; an empty string means no proxy at all')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'User name and password for the proxy, split at the first '':'' (so the password may contain '':''). Without '':PASSWORD'' toll asks for it when the proxy wants one')
+            [CompletionResult]::new('--proxy-user', '--proxy-user', [CompletionResultType]::ParameterName, 'User name and password for the proxy, split at the first '':'' (so the password may contain '':''). Without '':PASSWORD'' toll asks for it when the proxy wants one')
+            [CompletionResult]::new('--noproxy', '--noproxy', [CompletionResultType]::ParameterName, 'Hosts to reach without the proxy, separated by commas or spaces; overrides no_proxy and NO_PROXY. Entries: ''*'' (everything), a domain (matches its subdomains too: example.com, .example.com), an IP address or CIDR block (10.0.0.0/8, ::1/128), each optionally with '':PORT''. An empty LIST clears the environment''s list')
+            [CompletionResult]::new('--proxy-cacert', '--proxy-cacert', [CompletionResultType]::ParameterName, 'Verify an https:// proxy''s certificate against the CA certificates in FILE (PEM)')
+            [CompletionResult]::new('-X', '-X ', [CompletionResultType]::ParameterName, 'Request method (default GET; POST with a body; HEAD with -I)')
+            [CompletionResult]::new('--request', '--request', [CompletionResultType]::ParameterName, 'Request method (default GET; POST with a body; HEAD with -I)')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Extra request header, ''Name: value'' (''Name;'' sends an empty value). Repeatable')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra request header, ''Name: value'' (''Name;'' sends an empty value). Repeatable')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Send DATA as a form body (POST, Content-Type application/x-www-form-urlencoded unless set with -H). @FILE reads a file and @- standard input, dropping CR and LF. Repeat to join pieces with ''&''')
+            [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'Send DATA as a form body (POST, Content-Type application/x-www-form-urlencoded unless set with -H). @FILE reads a file and @- standard input, dropping CR and LF. Repeat to join pieces with ''&''')
+            [CompletionResult]::new('--data-binary', '--data-binary', [CompletionResultType]::ParameterName, 'Like -d, but @FILE and @- are sent byte for byte')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Send JSON (POST, Content-Type and Accept application/json unless set with -H). @FILE and @- as for --data-binary; repeated pieces are concatenated')
+            [CompletionResult]::new('--max-redirs', '--max-redirs', [CompletionResultType]::ParameterName, 'With -L, follow at most N redirects (-1: no limit)')
+            [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'User-Agent header to send')
+            [CompletionResult]::new('--user-agent', '--user-agent', [CompletionResultType]::ParameterName, 'User-Agent header to send')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the body to FILE instead of standard output (''-'' is standard output)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the body to FILE instead of standard output (''-'' is standard output)')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Give up after this many seconds in total (fractions allowed; 0: no limit)')
+            [CompletionResult]::new('--max-time', '--max-time', [CompletionResultType]::ParameterName, 'Give up after this many seconds in total (fractions allowed; 0: no limit)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this many seconds (fractions allowed; 0: no limit)')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Verify servers against the CA certificates in FILE (PEM) instead of the system''s')
+            [CompletionResult]::new('--proxy-basic', '--proxy-basic', [CompletionResultType]::ParameterName, 'Only answer the proxy with Basic authentication (sends the password in clear text unless the proxy is https://)')
+            [CompletionResult]::new('--proxy-digest', '--proxy-digest', [CompletionResultType]::ParameterName, 'Only answer the proxy with Digest authentication')
+            [CompletionResult]::new('--proxy-anyauth', '--proxy-anyauth', [CompletionResultType]::ParameterName, 'Answer with the strongest scheme the proxy offers (the default). Of --proxy-basic, --proxy-digest and --proxy-anyauth the last one given wins')
+            [CompletionResult]::new('--proxy-insecure', '--proxy-insecure', [CompletionResultType]::ParameterName, 'Do not verify an https:// proxy''s certificate (dangerous)')
+            [CompletionResult]::new('--no-prompt', '--no-prompt', [CompletionResultType]::ParameterName, 'Never ask for a password on the terminal; fail instead. Also: TOLL_NO_PROMPT=1')
+            [CompletionResult]::new('-I', '-I ', [CompletionResultType]::ParameterName, 'Send only a HEAD request and show the response headers')
+            [CompletionResult]::new('--head', '--head', [CompletionResultType]::ParameterName, 'Send only a HEAD request and show the response headers')
+            [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Follow redirects (3xx with Location)')
+            [CompletionResult]::new('--location', '--location', [CompletionResultType]::ParameterName, 'Follow redirects (3xx with Location)')
+            [CompletionResult]::new('--compressed', '--compressed', [CompletionResultType]::ParameterName, 'Ask for a compressed response (gzip, deflate, br, zstd) and decompress it')
+            [CompletionResult]::new('-O', '-O ', [CompletionResultType]::ParameterName, 'Write the body to a file named like the URL''s last path segment')
+            [CompletionResult]::new('--remote-name', '--remote-name', [CompletionResultType]::ParameterName, 'Write the body to a file named like the URL''s last path segment')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Show the response headers before the body')
+            [CompletionResult]::new('--include', '--include', [CompletionResultType]::ParameterName, 'Show the response headers before the body')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Fail (exit code 22) on HTTP errors (status 400 and above) without writing the body')
+            [CompletionResult]::new('--fail', '--fail', [CompletionResultType]::ParameterName, 'Fail (exit code 22) on HTTP errors (status 400 and above) without writing the body')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'No progress meter and no error messages')
+            [CompletionResult]::new('--silent', '--silent', [CompletionResultType]::ParameterName, 'No progress meter and no error messages')
+            [CompletionResult]::new('-S', '-S ', [CompletionResultType]::ParameterName, 'With -s, still show error messages')
+            [CompletionResult]::new('--show-error', '--show-error', [CompletionResultType]::ParameterName, 'With -s, still show error messages')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show the proxy conversation and the request and response headers on standard error (secrets redacted)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show the proxy conversation and the request and response headers on standard error (secrets redacted)')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Do not verify the server''s certificate (dangerous)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the server''s certificate (dangerous)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Try toll without a real proxy: run a local proxy that demands authentication and fetch a page through it')
+            break
+        }
+        'toll;demo' {
+            [CompletionResult]::new('--scheme', '--scheme', [CompletionResultType]::ParameterName, 'The authentication scheme the demo proxy asks for')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,494 @@
+//! The user's request, sent with reqwest (TLS, HTTP/2 by ALPN, redirects, decompression,
+//! timeouts). reqwest's own environment-proxy handling is off: every URL is routed by
+//! `proxy_env` — direct, a SOCKS proxy (reqwest handles it), or an HTTP(S) proxy through the
+//! in-process `relay`, which alone talks to that proxy and answers its 407s. Proxy credentials
+//! therefore exist only inside the relay's upstream connections: they cannot reach an origin,
+//! another proxy, or a redirect target.
+
+use crate::config::{BodySource, OutputStyle, OutputTarget, ProxyConfig, ProxySpec, RequestConfig};
+use crate::creds::{CredentialBroker, CredentialSource};
+use crate::error::{Error, Exit, Result};
+use crate::output::{self, Sink};
+use crate::proxy_env::{ProxyError, ProxySettings, Route};
+use crate::relay::{Failure, FailureKind, Relay, UpstreamSetup};
+use crate::report::{Direction, Reporter};
+use crate::secret::Secret;
+use crate::term::{sanitize, Terminal};
+use std::sync::{Arc, OnceLock};
+
+/// Builds the credential sources for one proxy, in priority order (the app decides which exist).
+pub type SourceFactory = Arc<dyn Fn(&ProxySpec) -> Vec<Box<dyn CredentialSource>> + Send + Sync>;
+
+/// What the app hands the client besides the configuration.
+pub struct Context {
+    pub reporter: Arc<dyn Reporter>,
+    pub term: Terminal,
+    pub sources: SourceFactory,
+}
+
+/// TLS settings for `https://` proxies: the platform's roots, or only `--proxy-cacert`'s, or no
+/// verification with `--proxy-insecure`.
+fn proxy_tls(cfg: &ProxyConfig) -> Result<Arc<rustls::ClientConfig>> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::new(Exit::Internal, format!("TLS setup: {e}")))?;
+    let mut config = if cfg.proxy_insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(insecure::AcceptAny(provider)))
+            .with_no_client_auth()
+    } else if let Some(path) = &cfg.proxy_cacert {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in read_certs(path)? {
+            roots.add(cert).map_err(|e| bad_ca(path, &e.to_string()))?;
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    } else {
+        let verifier = rustls_platform_verifier::Verifier::new(provider)
+            .map_err(|e| Error::new(Exit::Internal, format!("TLS setup: {e}")))?;
+        builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier)).with_no_client_auth()
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+fn read_certs(path: &std::path::Path) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>> {
+    use rustls_pki_types::pem::PemObject;
+    let certs: Vec<_> = rustls_pki_types::CertificateDer::pem_file_iter(path)
+        .map_err(|e| bad_ca(path, &e.to_string()))?
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| bad_ca(path, &e.to_string()))?;
+    if certs.is_empty() {
+        return Err(bad_ca(path, "no PEM certificate in it"));
+    }
+    Ok(certs)
+}
+
+fn bad_ca(path: &std::path::Path, why: &str) -> Error {
+    Error::new(Exit::Usage, format!("cannot use CA file {}: {why}", path.display()))
+        .hint("give a PEM file with one or more CERTIFICATE blocks")
+}
+
+mod insecure {
+    //! `--proxy-insecure`: the proxy's certificate is not checked (signatures still are, so
+    //! the handshake itself is sound).
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::crypto::CryptoProvider;
+    use rustls::DigitallySignedStruct;
+    use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+    use std::sync::Arc;
+
+    #[derive(Debug)]
+    pub struct AcceptAny(pub Arc<CryptoProvider>);
+
+    impl ServerCertVerifier for AcceptAny {
+        fn verify_server_cert(
+            &self,
+            _: &CertificateDer<'_>,
+            _: &[CertificateDer<'_>],
+            _: &ServerName<'_>,
+            _: &[u8],
+            _: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            Ok(ServerCertVerified::assertion())
+        }
+        fn verify_tls12_signature(
+            &self,
+            m: &[u8],
+            c: &CertificateDer<'_>,
+            d: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
+        }
+        fn verify_tls13_signature(
+            &self,
+            m: &[u8],
+            c: &CertificateDer<'_>,
+            d: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
+        }
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.0.signature_verification_algorithms.supported_schemes()
+        }
+    }
+}
+
+/// `socks5h://user:pass@host:port` for reqwest, which speaks SOCKS itself.
+fn socks_url(spec: &ProxySpec) -> Option<url::Url> {
+    let mut u = url::Url::parse(&format!("{}://{}", spec.scheme, spec.host_port())).ok()?;
+    if let Some(user) = &spec.user {
+        u.set_username(user).ok()?;
+        u.set_password(spec.password.as_ref().map(Secret::expose)).ok()?;
+    }
+    Some(u)
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("more than {0} redirects")]
+struct TooManyRedirects(usize);
+
+/// Fetches `req.url` and writes the body where `req.output` says.
+pub async fn run(req: &RequestConfig, proxy: &ProxyConfig, settings: ProxySettings, style: OutputStyle, ctx: Context) -> Result<()> {
+    let first_route = settings.route(&req.url).map_err(usage_proxy)?;
+    let ctx = Arc::new(ctx);
+    let eager_tls = if proxy.proxy_cacert.is_some() || proxy.proxy_insecure { Some(proxy_tls(proxy)?) } else { None };
+    let tls_cell: Arc<OnceLock<Option<Arc<rustls::ClientConfig>>>> = Arc::new(OnceLock::new());
+    let (pcfg, fctx) = (proxy.clone(), ctx.clone());
+    let factory = Box::new(move |spec: &ProxySpec| {
+        let tls = (spec.scheme == "https")
+            .then(|| tls_cell.get_or_init(|| eager_tls.clone().or_else(|| proxy_tls(&pcfg).ok())).clone())
+            .flatten();
+        UpstreamSetup { tls, allowed: pcfg.allowed_schemes, creds: CredentialBroker::new((fctx.sources)(spec)) }
+    });
+    let relay = Arc::new(
+        Relay::start(factory, ctx.reporter.clone(), req.connect_timeout)
+            .await
+            .map_err(|e| Error::new(Exit::Internal, format!("cannot start the local relay: {e}")))?,
+    );
+    let settings = Arc::new(settings);
+    let client = build_client(req, &relay, &settings)?;
+
+    let via_socks = matches!(&first_route, Route::Proxy(s) if s.is_socks());
+    if ctx.reporter.verbose() {
+        match &first_route {
+            Route::Direct => ctx.reporter.line(Direction::Info, &format!("{} goes direct (no proxy applies)", req.url)),
+            Route::Proxy(s) => ctx.reporter.line(
+                Direction::Info,
+                &format!("{} goes through proxy {} (from {})", req.url, s.display_url(), s.origin),
+            ),
+        }
+    }
+    let request = build_request(&client, req).await?;
+    if ctx.reporter.verbose() {
+        trace_request(ctx.reporter.as_ref(), &request);
+    }
+    let resp = client.execute(request).await.map_err(|e| classify(e, &relay, via_socks))?;
+    if let Some(f) = relay.take_failure() {
+        // The relay gave up (a 407 it could not answer, the proxy's own 403): that is the
+        // proxy's answer, not the origin's.
+        return Err(failure_error(f));
+    }
+    if ctx.reporter.verbose() {
+        trace_response(ctx.reporter.as_ref(), &resp);
+    }
+    write_response(req, style, &ctx.term, resp, &relay).await
+}
+
+fn build_client(req: &RequestConfig, relay: &Arc<Relay>, settings: &Arc<ProxySettings>) -> Result<reqwest::Client> {
+    let (r, s) = (relay.clone(), settings.clone());
+    let proxy = reqwest::Proxy::custom(move |url| match s.route(url) {
+        // A route error on a redirect is stopped by the redirect policy before it gets here.
+        Ok(Route::Direct) | Err(_) => None,
+        Ok(Route::Proxy(spec)) if spec.is_socks() => socks_url(&spec),
+        Ok(Route::Proxy(spec)) => Some(r.proxy_url_for(&spec)),
+    });
+    let (s, follow, max) = (settings.clone(), req.follow_redirects, req.max_redirects);
+    let policy = reqwest::redirect::Policy::custom(move |attempt| {
+        if !follow {
+            return attempt.stop();
+        }
+        if attempt.previous().len() > max {
+            return attempt.error(TooManyRedirects(max));
+        }
+        if let Err(e) = s.route(attempt.url()) {
+            return attempt.error(e);
+        }
+        attempt.follow()
+    });
+    let mut b = reqwest::Client::builder()
+        .no_proxy()
+        .proxy(proxy)
+        .redirect(policy)
+        .user_agent(req.user_agent.clone().unwrap_or_else(|| format!("toll/{}", env!("CARGO_PKG_VERSION"))))
+        .tls_danger_accept_invalid_certs(req.insecure);
+    if !req.compressed {
+        b = b.no_gzip().no_brotli().no_deflate().no_zstd();
+    }
+    if let Some(t) = req.max_time {
+        b = b.timeout(t);
+    }
+    if let Some(t) = req.connect_timeout {
+        b = b.connect_timeout(t);
+    }
+    if let Some(path) = &req.cacert {
+        let certs = read_certs(path)?
+            .into_iter()
+            .map(|c| reqwest::Certificate::from_der(&c))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| bad_ca(path, &e.to_string()))?;
+        b = b.tls_certs_only(certs);
+    }
+    b.build().map_err(|e| Error::new(Exit::Internal, format!("cannot set up the HTTP client: {e}")))
+}
+
+async fn build_request(client: &reqwest::Client, req: &RequestConfig) -> Result<reqwest::Request> {
+    let method = match (&req.method, req.head_only, &req.body) {
+        (Some(m), _, _) => m.clone(),
+        (None, true, _) => "HEAD".into(),
+        (None, false, Some(_)) => "POST".into(),
+        (None, false, None) => "GET".into(),
+    };
+    let method = reqwest::Method::from_bytes(method.as_bytes())
+        .map_err(|_| Error::new(Exit::Usage, format!("invalid method {method:?}")))?;
+    let mut rb = client.request(method, req.url.clone());
+    for (name, value) in &req.headers {
+        rb = rb.header(name.as_str(), value.as_str());
+    }
+    if let Some(body) = &req.body {
+        rb = match (&body.source, body.strip_newlines) {
+            (BodySource::Bytes(b), _) => rb.body(b.clone()),
+            (BodySource::File(path), false) => {
+                let file = tokio::fs::File::open(path).await.map_err(|e| read_error(&path.display().to_string(), &e))?;
+                let len = file.metadata().await.map_err(|e| read_error(&path.display().to_string(), &e))?.len();
+                rb.header(reqwest::header::CONTENT_LENGTH, len).body(reqwest::Body::from(file))
+            }
+            (BodySource::File(path), true) => {
+                let data = tokio::fs::read(path).await.map_err(|e| read_error(&path.display().to_string(), &e))?;
+                rb.body(strip_newlines(data))
+            }
+            (BodySource::Stdin, strip) => {
+                use tokio::io::AsyncReadExt;
+                let mut data = Vec::new();
+                tokio::io::stdin().read_to_end(&mut data).await.map_err(|e| read_error("standard input", &e))?;
+                rb.body(if strip { strip_newlines(data) } else { data })
+            }
+        };
+    }
+    rb.build().map_err(|e| Error::new(Exit::Usage, format!("cannot build the request: {e}")))
+}
+
+/// `-d @file` sends the file without CR and LF, as curl does.
+fn strip_newlines(mut data: Vec<u8>) -> Vec<u8> {
+    data.retain(|b| *b != b'\r' && *b != b'\n');
+    data
+}
+
+fn read_error(what: &str, e: &std::io::Error) -> Error {
+    Error::new(Exit::Read, format!("cannot read {what}: {e}")).hint("check the file name after '@'")
+}
+
+fn usage_proxy(e: ProxyError) -> Error {
+    Error::new(Exit::Usage, e.to_string()).hint("fix the proxy setting, e.g. -x http://proxy.example:3128")
+}
+
+const SENSITIVE: [&str; 4] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
+
+fn trace_request(r: &dyn Reporter, req: &reqwest::Request) {
+    r.line(Direction::Sent, &format!("{} {}", req.method(), req.url()));
+    for (k, v) in req.headers() {
+        let v = if SENSITIVE.contains(&k.as_str()) { "<redacted>".into() } else { String::from_utf8_lossy(v.as_bytes()) };
+        r.line(Direction::Sent, &format!("{k}: {v}"));
+    }
+}
+
+fn trace_response(r: &dyn Reporter, resp: &reqwest::Response) {
+    r.line(Direction::Received, &format!("{:?} {}", resp.version(), resp.status()));
+    for (k, v) in resp.headers() {
+        let v = if SENSITIVE.contains(&k.as_str()) { "<redacted>".into() } else { String::from_utf8_lossy(v.as_bytes()) };
+        r.line(Direction::Received, &format!("{k}: {v}"));
+    }
+}
+
+fn head_text(resp: &reqwest::Response) -> Vec<u8> {
+    let mut out = format!("{:?} {}\r\n", resp.version(), resp.status()).into_bytes();
+    for (k, v) in resp.headers() {
+        out.extend_from_slice(k.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+async fn write_response(
+    req: &RequestConfig,
+    style: OutputStyle,
+    term: &Terminal,
+    mut resp: reqwest::Response,
+    relay: &Relay,
+) -> Result<()> {
+    let status = resp.status();
+    if req.fail_on_http_error && status.as_u16() >= 400 {
+        return Err(Error::new(Exit::HttpStatus, format!("the server answered {status} for {}", resp.url()))
+            .hint("drop -f/--fail to see the response body"));
+    }
+    let mut sink = match &req.output {
+        OutputTarget::Stdout => Sink::stdout(),
+        OutputTarget::File(p) => Sink::file(p)?,
+        OutputTarget::RemoteName => Sink::file(&output::remote_name(resp.url())?)?,
+    };
+    if req.include_headers || req.head_only {
+        if sink.write(&head_text(&resp))?.is_err() {
+            return Ok(());
+        }
+    }
+    let bar = (term.stderr && !style.silent && !matches!(req.output, OutputTarget::Stdout)).then(|| {
+        let bar = indicatif::ProgressBar::with_draw_target(resp.content_length(), indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bytes}/{total_bytes} {bar:30} {bytes_per_sec} {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    loop {
+        let chunk = match resp.chunk().await {
+            Ok(Some(c)) => c,
+            Ok(None) => break,
+            Err(e) => {
+                if let Some(bar) = &bar {
+                    bar.abandon();
+                }
+                return Err(classify(e, relay, false));
+            }
+        };
+        if sink.write(&chunk)?.is_err() {
+            return Ok(());
+        }
+        if let Some(bar) = &bar {
+            bar.inc(chunk.len() as u64);
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    sink.finish()
+}
+
+/// Walks an error's sources for a TLS failure.
+fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.is::<rustls::Error>() {
+            return true;
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+                return true;
+            }
+        }
+        cur = err.source();
+    }
+    false
+}
+
+fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(err) = cur {
+        let s = err.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = err.source();
+    }
+    parts.join(": ")
+}
+
+fn find<'a, T: std::error::Error + 'static>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a T> {
+    let mut cur: Option<&'a (dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(t) = err.downcast_ref::<T>() {
+            return Some(t);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Error {
+    if let Some(f) = relay.take_failure() {
+        return failure_error(f);
+    }
+    let text = chain_text(&e);
+    let url = e.url().map(|u| u.to_string()).unwrap_or_default();
+    if e.is_timeout() {
+        return Error::new(Exit::Timeout, format!("timed out: {text}")).hint("raise --max-time / --connect-timeout, or check the network");
+    }
+    if e.is_redirect() {
+        if let Some(p) = find::<ProxyError>(&e) {
+            return usage_proxy(p.clone());
+        }
+        if let Some(t) = find::<TooManyRedirects>(&e) {
+            return Error::new(Exit::TooManyRedirects, format!("stopped after {} redirects at {url}", t.0))
+                .hint("raise --max-redirs if the redirects are expected");
+        }
+    }
+    if is_tls(&e) {
+        return Error::new(Exit::Tls, format!("TLS failure with {url}: {text}"))
+            .hint("if the server uses a private CA, pass it with --cacert FILE (or -k to skip the check)");
+    }
+    if e.is_connect() {
+        if via_socks {
+            return Error::new(Exit::ProxyUnreachable, format!("cannot reach the SOCKS proxy: {text}"))
+                .hint("check -x / ALL_PROXY");
+        }
+        if text.contains("dns error") || text.contains("failed to lookup") {
+            return Error::new(Exit::ResolveHost, format!("cannot resolve the host of {url}: {text}"))
+                .hint("check the URL; behind a proxy, set -x or https_proxy");
+        }
+        return Error::new(Exit::Connect, format!("cannot connect to {url}: {text}"))
+            .hint("check the URL and port; behind a proxy, set -x or https_proxy");
+    }
+    if e.is_body() || e.is_decode() {
+        return Error::new(Exit::Receive, format!("the transfer broke off: {text}")).hint("retry; nothing partial was kept for -o");
+    }
+    Error::new(Exit::Receive, format!("request to {url} failed: {text}")).hint("retry with -v to see the conversation")
+}
+
+/// The message for a request the relay could not get through the proxy: which proxy, what it
+/// offered, which credential source was tried, and what most likely went wrong.
+pub fn failure_error(f: Failure) -> Error {
+    let proxy = format!("{} (from {})", f.proxy, f.origin);
+    let offered = if f.offered.is_empty() {
+        "no scheme".to_string()
+    } else {
+        f.offered.iter().map(|o| sanitize(o)).collect::<Vec<_>>().join(", ")
+    };
+    let target = sanitize(&f.target);
+    match f.kind {
+        FailureKind::Unreachable(why) => Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
+            .hint("check the proxy host and port (-x, https_proxy, http_proxy) and that it is running"),
+        FailureKind::NoChallenge => Error::new(
+            Exit::AuthNoUsableScheme,
+            format!("proxy {proxy} answered 407 for {target} without a Proxy-Authenticate challenge"),
+        )
+        .hint("the proxy is misconfigured: ask its administrator which authentication it expects"),
+        FailureKind::NoUsableScheme => Error::new(
+            Exit::AuthNoUsableScheme,
+            format!("proxy {proxy} requires authentication toll cannot answer here (offered: {offered})"),
+        )
+        .hint("toll answers Basic and Digest; check that --proxy-basic/--proxy-digest do not exclude what is offered"),
+        FailureKind::NoCredentials { incomplete } => {
+            let extra = if incomplete.is_empty() { String::new() } else { format!(" ({})", incomplete.join("; ")) };
+            Error::new(
+                Exit::AuthNoCredentials,
+                format!("proxy {proxy} requires authentication (offered: {offered}) and no credentials are available{extra}"),
+            )
+            .hint("pass -U user:password, set TOLL_PROXY_USER and TOLL_PROXY_PASSWORD, or use http://user:password@proxy:port")
+        }
+        FailureKind::Rejected { sources } => Error::new(
+            Exit::AuthRejected,
+            format!(
+                "proxy {proxy} rejected the credentials from {} (offered: {offered}); each was sent once and not retried",
+                sources.join(", then ")
+            ),
+        )
+        .hint(format!(
+            "likely causes, most likely first: a wrong or expired password; the proxy denies {target} to this user \
+             even with valid credentials (Squid reports that with the same 407); a wrong proxy setting ({})",
+            f.origin
+        )),
+        FailureKind::RestrictedDestination { user } => Error::new(
+            Exit::ProxyDenied,
+            format!("proxy {proxy} refused {target} for user {user:?}, whose credentials it accepted earlier in this run"),
+        )
+        .hint("this is an access restriction for this destination, not a wrong password: ask your proxy administrator"),
+        FailureKind::Denied => Error::new(Exit::ProxyDenied, format!("proxy {proxy} denied access to {target} (403 Forbidden)"))
+            .hint("the proxy's policy blocks this destination: ask your proxy administrator"),
+        FailureKind::ProxyError(why) => Error::new(Exit::ProxyFailed, format!("proxy {proxy} failed for {target}: {}", sanitize(&why)))
+            .hint("retry; if it persists, check the proxy setting or ask the proxy administrator"),
+    }
+}

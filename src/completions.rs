@@ -1,0 +1,121 @@
+//! Shell completion scripts (bash, zsh, fish, PowerShell, elvish) and man pages, rendered from
+//! the clap definition in [`crate::cli`] and checked in under `completions/` so packagers need
+//! not run toll to get them. A unit test fails when they drift from the definition; rewrite them
+//! with `TOLL_BLESS=1 cargo test completions`.
+
+use crate::cli::Cli;
+use clap::CommandFactory;
+use clap_complete::{Generator, Shell};
+
+const BIN: &str = "toll";
+
+/// Sections the generated man page lacks: clap's `after_long_help` would land under "EXTRA", so
+/// the environment and examples are written here in roff instead.
+const MAN_EXTRA: &str = r#".SH ENVIRONMENT
+.TP
+\fBhttps_proxy\fR, \fBHTTPS_PROXY\fR
+Proxy for https:// URLs, unless \fB\-x\fR is given.
+.TP
+\fBhttp_proxy\fR, \fBHTTP_PROXY\fR
+Proxy for http:// URLs. \fBHTTP_PROXY\fR is ignored when \fBREQUEST_METHOD\fR is set, because
+a CGI program's \fBHTTP_PROXY\fR can come from a request's Proxy: header ("httpoxy").
+.TP
+\fBall_proxy\fR, \fBALL_PROXY\fR
+Proxy for URLs the variables above do not cover.
+.TP
+\fBno_proxy\fR, \fBNO_PROXY\fR
+Hosts to reach directly, with the syntax of \fB\-\-noproxy\fR. They apply to \fB\-x\fR too.
+.TP
+\fBTOLL_NO_PROMPT\fR
+Set to 1 to behave as if \fB\-\-no\-prompt\fR was given.
+.PP
+Lowercase names win over uppercase ones; empty values count as unset.
+.SH EXAMPLES
+.nf
+toll https://example.com/
+toll \-x proxy.corp:3128 \-U alice https://example.com/
+https_proxy=http://proxy.corp:3128 toll \-v https://example.com/
+toll \-\-json '{"name":"toll"}' https://example.com/api
+toll demo \-\-scheme digest
+.fi
+"#;
+
+/// Every generated file as (file name under `completions/`, contents).
+pub fn render_completions() -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::PowerShell, Shell::Elvish] {
+        let mut out = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), BIN, &mut out);
+        files.push((shell.file_name(BIN), out));
+    }
+    // Building the parent names its subcommands `toll-demo` etc., hence their pages' names.
+    let mut cmd = Cli::command();
+    cmd.build();
+    files.push(man_page(&cmd, true));
+    for sub in cmd.get_subcommands() {
+        files.push(man_page(sub, false));
+    }
+    files
+}
+
+fn man_page(cmd: &clap::Command, top: bool) -> (String, Vec<u8>) {
+    let man = clap_mangen::Man::new(cmd.clone());
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    man.render_title(&mut out).expect("in memory");
+    man.render_name_section(&mut out).expect("in memory");
+    man.render_synopsis_section(&mut out).expect("in memory");
+    man.render_description_section(&mut out).expect("in memory");
+    man.render_options_section(&mut out).expect("in memory");
+    if top {
+        man.render_subcommands_section(&mut out).expect("in memory");
+        out.extend_from_slice(MAN_EXTRA.as_bytes());
+    }
+    if cmd.get_version().is_some() {
+        man.render_version_section(&mut out).expect("in memory");
+    }
+    (man.get_filename(), out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn completions_are_up_to_date() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("completions");
+        let bless = std::env::var("TOLL_BLESS").is_ok_and(|v| v == "1");
+        let mut stale = Vec::new();
+        for (name, contents) in render_completions() {
+            let path = dir.join(&name);
+            if bless {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &contents).unwrap();
+            } else if std::fs::read(&path).ok().as_deref() != Some(&contents[..]) {
+                stale.push(name);
+            }
+        }
+        assert!(
+            stale.is_empty(),
+            "completions/{{{}}} differ from what the clap definition in src/cli.rs renders.\n\
+             Regenerate them with: TOLL_BLESS=1 cargo test completions",
+            stale.join(",")
+        );
+    }
+
+    #[test]
+    fn completions_cover_every_shell_and_option() {
+        let files = render_completions();
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["toll.bash", "_toll", "toll.fish", "_toll.ps1", "toll.elv", "toll.1", "toll-demo.1"]);
+        for (name, contents) in &files {
+            let text = String::from_utf8_lossy(contents);
+            for needle in ["proxy-anyauth", "noproxy", "demo"] {
+                if name != "toll-demo.1" {
+                    assert!(text.contains(needle), "{name} lacks {needle}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! demo PENDING
+pub async fn run(_s: crate::auth::Scheme, _t: crate::term::Terminal) -> crate::error::Result<()> { Ok(()) }

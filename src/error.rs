@@ -1,0 +1,125 @@
+//! Errors that end a run, their documented exit codes, and the one-line hint printed under each
+//! `toll: error: …`. The codes are stable (README "Exit codes"); curl's numbers are reused where
+//! curl has the same meaning so scripts written for curl keep working.
+
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Internal,
+    Usage,
+    ProxyUnreachable,
+    ResolveHost,
+    Connect,
+    HttpStatus,
+    Write,
+    Read,
+    Timeout,
+    Tls,
+    TooManyRedirects,
+    Receive,
+    AuthNoCredentials,
+    AuthRejected,
+    ProxyDenied,
+    ProxyFailed,
+    AuthNoUsableScheme,
+    Interrupted,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Internal => 1,
+            Exit::Usage => 2,
+            Exit::ProxyUnreachable => 5,
+            Exit::ResolveHost => 6,
+            Exit::Connect => 7,
+            Exit::HttpStatus => 22,
+            Exit::Write => 23,
+            Exit::Read => 26,
+            Exit::Timeout => 28,
+            Exit::Tls => 35,
+            Exit::TooManyRedirects => 47,
+            Exit::Receive => 56,
+            Exit::AuthNoCredentials => 40,
+            Exit::AuthRejected => 41,
+            Exit::ProxyDenied => 42,
+            Exit::ProxyFailed => 43,
+            Exit::AuthNoUsableScheme => 44,
+            Exit::Interrupted => 130,
+        }
+    }
+
+    /// Every code with its meaning, as documented in the README (a test keeps them in step).
+    pub const TABLE: [(Exit, &'static str); 18] = [
+        (Exit::Internal, "internal error (a bug: please report it)"),
+        (Exit::Usage, "usage error: bad option, URL, header or proxy setting"),
+        (Exit::ProxyUnreachable, "proxy unreachable: DNS, TCP or TLS to the proxy failed"),
+        (Exit::ResolveHost, "the origin's host name could not be resolved (direct connections)"),
+        (Exit::Connect, "could not connect to the origin (direct connections)"),
+        (Exit::HttpStatus, "HTTP status 400 or above with --fail"),
+        (Exit::Write, "could not write the output (disk full, permission, closed pipe with -o)"),
+        (Exit::Read, "could not read the request body (-d @file, --data-binary @file)"),
+        (Exit::Timeout, "timeout (--max-time, --connect-timeout)"),
+        (Exit::Tls, "TLS failure with the origin (handshake, certificate)"),
+        (Exit::AuthNoCredentials, "the proxy requires authentication and no credentials are available"),
+        (Exit::AuthRejected, "the proxy rejected the credentials"),
+        (Exit::ProxyDenied, "the proxy denied access (403, or 407 for a destination after the credentials worked)"),
+        (Exit::ProxyFailed, "the proxy failed otherwise (other CONNECT status, broken conversation)"),
+        (Exit::AuthNoUsableScheme, "the proxy offers no authentication scheme toll can use"),
+        (Exit::TooManyRedirects, "too many redirects (--max-redirs)"),
+        (Exit::Receive, "the transfer broke off while receiving data"),
+        (Exit::Interrupted, "interrupted (Ctrl-C)"),
+    ];
+}
+
+/// An error that ends the run: what happened, what to do next, and the exit code.
+#[derive(Debug)]
+pub struct Error {
+    pub exit: Exit,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Error {
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        Error { exit, message: message.into(), hint: None }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct() {
+        let mut seen = std::collections::HashSet::new();
+        for (e, _) in Exit::TABLE {
+            assert!(seen.insert(e.code()), "duplicate exit code {}", e.code());
+        }
+    }
+
+    #[test]
+    fn readme_documents_every_code() {
+        let readme = include_str!("../README.md");
+        for (e, _) in Exit::TABLE {
+            let row = format!("| {} |", e.code());
+            assert!(readme.contains(&row), "README's exit-code table lacks {row}");
+        }
+    }
+}

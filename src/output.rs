@@ -1,0 +1,116 @@
+//! Where the response body goes. Standard output gets the body and nothing else (binary-safe);
+//! a reader that stops early (`| head -c 1`) ends the run quietly, as ripgrep does. A file is
+//! written to a temporary file beside its destination and renamed only when the transfer is
+//! complete, so a failed run never leaves a truncated file that looks finished.
+
+use crate::error::{Error, Exit, Result};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+pub enum Sink {
+    Stdout(BufWriter<io::Stdout>),
+    File { tmp: BufWriter<tempfile::NamedTempFile>, dest: PathBuf },
+}
+
+/// Writing stopped because the reader went away: not an error.
+#[derive(Debug)]
+pub struct Closed;
+
+impl Sink {
+    pub fn stdout() -> Sink {
+        Sink::Stdout(BufWriter::with_capacity(64 * 1024, io::stdout()))
+    }
+
+    pub fn file(dest: &Path) -> Result<Sink> {
+        let dir = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".toll-part")
+            .tempfile_in(dir)
+            .map_err(|e| write_error(dest, &e))?;
+        Ok(Sink::File { tmp: BufWriter::with_capacity(256 * 1024, tmp), dest: dest.to_path_buf() })
+    }
+
+    pub fn write(&mut self, data: &[u8]) -> Result<Result<(), Closed>> {
+        match self {
+            Sink::Stdout(out) => match out.write_all(data) {
+                Ok(()) => Ok(Ok(())),
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Err(Closed)),
+                Err(e) => Err(Error::new(Exit::Write, format!("cannot write to standard output: {e}"))),
+            },
+            Sink::File { tmp, dest } => tmp.write_all(data).map(Ok).map_err(|e| write_error(dest, &e)),
+        }
+    }
+
+    /// Completes the output: flushes stdout, or renames the finished file into place.
+    pub fn finish(self) -> Result<()> {
+        match self {
+            Sink::Stdout(mut out) => match out.flush() {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    Err(Error::new(Exit::Write, format!("cannot write to standard output: {e}")))
+                }
+                _ => Ok(()),
+            },
+            Sink::File { tmp, dest } => {
+                let tmp = tmp.into_inner().map_err(|e| write_error(&dest, e.error()))?;
+                tmp.as_file().sync_all().map_err(|e| write_error(&dest, &e))?;
+                tmp.persist(&dest).map_err(|e| write_error(&dest, &e.error))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+fn write_error(dest: &Path, e: &io::Error) -> Error {
+    Error::new(Exit::Write, format!("cannot write {}: {e}", dest.display()))
+        .hint("check that the directory exists, is writable and has free space")
+}
+
+/// `-O`: the last path segment of the URL, as curl does.
+pub fn remote_name(url: &url::Url) -> Result<PathBuf> {
+    let name = url.path_segments().and_then(|mut s| s.next_back()).unwrap_or("");
+    let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy().into_owned();
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
+        return Err(Error::new(Exit::Usage, format!("-O: the URL {url} has no file name to save to"))
+            .hint("use -o FILE to name the output file"));
+    }
+    Ok(PathBuf::from(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unfinished_file_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.bin");
+        let mut s = Sink::file(&dest).unwrap();
+        s.write(b"partial").unwrap().unwrap();
+        drop(s);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn finished_file_is_renamed_into_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.bin");
+        let mut s = Sink::file(&dest).unwrap();
+        s.write(b"whole").unwrap().unwrap();
+        s.finish().unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"whole");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn remote_names() {
+        let u = |s: &str| url::Url::parse(s).unwrap();
+        assert_eq!(remote_name(&u("http://h/a/b%20c.tar")).unwrap(), PathBuf::from("b c.tar"));
+        assert!(remote_name(&u("http://h/")).is_err());
+        assert!(remote_name(&u("http://h/a/%2F")).is_err());
+    }
+}

@@ -1,0 +1,187 @@
+//! Request bodies that must survive a 407 (RFC 7235 §3.2: the proxy may refuse a request before
+//! it has read the body, and the client then repeats it with credentials).
+//!
+//! Small bodies are buffered and replayed. A larger body is never duplicated or truncated at the
+//! origin: while no credential is known to work, it is sent behind `Expect: 100-continue`
+//! (RFC 7231 §5.1.1) — the body leaves only after `100 Continue` or a short wait with no answer,
+//! and if the proxy answers 407 first, the untouched body is taken back for the next attempt.
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub type RelayBody = BoxBody<Bytes, BoxError>;
+
+/// Bodies up to this size are buffered so they can be replayed after a 407.
+pub const REPLAY_LIMIT: usize = 1 << 20;
+
+/// How long a gated body waits for the proxy's verdict before it is sent anyway (curl: 1 s).
+pub const EXPECT_WAIT: Duration = Duration::from_secs(1);
+
+pub fn empty() -> RelayBody {
+    Empty::new().map_err(|e| match e {}).boxed()
+}
+
+pub fn full(b: Bytes) -> RelayBody {
+    Full::new(b).map_err(|e| match e {}).boxed()
+}
+
+/// A body that has been read as far as [`REPLAY_LIMIT`]; the rest, if any, is still in `rest`.
+pub struct Partial {
+    prefix: Option<Bytes>,
+    rest: Incoming,
+}
+
+impl Body for Partial {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Some(p) = self.prefix.take() {
+            return Poll::Ready(Some(Ok(Frame::data(p))));
+        }
+        Pin::new(&mut self.rest).poll_frame(cx).map_err(Into::into)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let extra = self.prefix.as_ref().map_or(0, |p| p.len() as u64);
+        let inner = self.rest.size_hint();
+        let mut h = SizeHint::new();
+        h.set_lower(inner.lower() + extra);
+        if let Some(u) = inner.upper() {
+            h.set_upper(u + extra);
+        }
+        h
+    }
+}
+
+/// The client's request body, in the form the relay can resend.
+pub enum RequestBody {
+    Empty,
+    /// Complete, replayable.
+    Buffered(Bytes),
+    /// Too large to buffer: can be sent once (`None` once it has left).
+    Stream(Option<Partial>),
+}
+
+impl RequestBody {
+    /// Reads `body` until its end or [`REPLAY_LIMIT`], whichever comes first.
+    pub async fn read(mut body: Incoming) -> Result<RequestBody, hyper::Error> {
+        if body.is_end_stream() {
+            return Ok(RequestBody::Empty);
+        }
+        if body.size_hint().lower() as usize > REPLAY_LIMIT {
+            return Ok(RequestBody::Stream(Some(Partial { prefix: None, rest: body })));
+        }
+        let mut buf = bytes::BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            if let Ok(data) = frame?.into_data() {
+                buf.extend_from_slice(&data);
+                if buf.len() > REPLAY_LIMIT {
+                    let prefix = Some(buf.freeze());
+                    return Ok(RequestBody::Stream(Some(Partial { prefix, rest: body })));
+                }
+            }
+        }
+        Ok(if buf.is_empty() { RequestBody::Empty } else { RequestBody::Buffered(buf.freeze()) })
+    }
+
+    /// The bytes Digest `auth-int` may hash: only a buffered body is known in advance.
+    pub fn known_bytes(&self) -> Option<&[u8]> {
+        match self {
+            RequestBody::Empty => Some(&[]),
+            RequestBody::Buffered(b) => Some(b),
+            RequestBody::Stream(_) => None,
+        }
+    }
+
+    pub fn is_streamed(&self) -> bool {
+        matches!(self, RequestBody::Stream(_))
+    }
+}
+
+/// Shared between a [`GatedBody`] (owned by hyper) and the relay, so the relay can take the body
+/// back when the proxy refuses before the gate opened.
+pub type Slot = Arc<Mutex<Option<Partial>>>;
+
+/// A body that waits for a go-ahead (`100 Continue`, or [`EXPECT_WAIT`] without any answer).
+pub struct GatedBody {
+    state: GateState,
+    slot: Slot,
+}
+
+enum GateState {
+    Waiting { go: oneshot::Receiver<()>, timer: Pin<Box<tokio::time::Sleep>> },
+    Open(Partial),
+    Gone,
+}
+
+/// The relay's handle on a gate: open it early, or take the body back.
+pub struct Gate {
+    go: Mutex<Option<oneshot::Sender<()>>>,
+    slot: Slot,
+}
+
+impl Gate {
+    pub fn new(body: Partial) -> (Arc<Gate>, GatedBody) {
+        let (tx, rx) = oneshot::channel();
+        let slot: Slot = Arc::new(Mutex::new(Some(body)));
+        let gate = Arc::new(Gate { go: Mutex::new(Some(tx)), slot: slot.clone() });
+        let timer = Box::pin(tokio::time::sleep(EXPECT_WAIT));
+        (gate, GatedBody { state: GateState::Waiting { go: rx, timer }, slot })
+    }
+
+    /// `100 Continue` arrived: send the body now.
+    pub fn open(&self) {
+        if let Some(tx) = self.go.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// The body, if none of it has left yet. After this the gated body fails, which makes hyper
+    /// drop the (now unusable) connection.
+    pub fn take_back(&self) -> Option<Partial> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("request body withheld: the proxy answered before it was sent")]
+struct Withheld;
+
+impl Body for GatedBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        if let GateState::Waiting { go, timer } = &mut this.state {
+            let opened = match Pin::new(go).poll(cx) {
+                Poll::Ready(Ok(())) => true,
+                // The gate handle was dropped without opening: fall back to the timer.
+                Poll::Ready(Err(_)) => timer.as_mut().poll(cx).is_ready(),
+                Poll::Pending => timer.as_mut().poll(cx).is_ready(),
+            };
+            if !opened {
+                return Poll::Pending;
+            }
+            this.state = match this.slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                Some(body) => GateState::Open(body),
+                None => GateState::Gone,
+            };
+        }
+        match &mut this.state {
+            GateState::Open(body) => Pin::new(body).poll_frame(cx),
+            _ => Poll::Ready(Some(Err(Box::new(Withheld)))),
+        }
+    }
+}
+
+use std::future::Future;

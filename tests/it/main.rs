@@ -1,0 +1,87 @@
+//! Integration tests for the `toll` binary: one test binary (`it`), split by topic.
+//!
+//! Fixtures (no test in them):
+//! - `run`: runs the built `toll` isolated (own HOME/XDG dirs, no proxy env, no TTY, timeout).
+//! - `http`: a minimal HTTP/1.1 reader/writer shared by the fixtures.
+//! - `tls`: the test CA and the origin's server certificate (rcgen).
+//! - `origin`: in-process HTTP and HTTPS origins (`/bytes/N`, `/upload`, `/echo-headers`, …).
+//! - `fakeproxy`: scripted in-process proxies for what Squid will not do on demand.
+//! - `squid`: real Squid 5.7 instances (one per auth configuration, started lazily, shared).
+//! - `cleanup`: kills what the fixtures started when the test process exits.
+//!
+//! Tests:
+//! - `t_cli`: options, exit codes and output handling, with in-process origins and proxies.
+//! - `t_squid`: the acceptance matrix against real Squid (skipped without squid unless
+//!   `TOLL_REQUIRE_SYSTEM_DEPS=1`).
+//! - `t_misbehaving`: scripted proxies (407 without challenge, `Connection: close`, chunked 407,
+//!   stale nonces, broken handshakes, 407 inside the tunnel, garbage challenges, …).
+//! - `t_secrets`: `-v` redaction and `Proxy-Authorization` never reaching the origin.
+
+mod cleanup;
+mod fakeproxy;
+mod http;
+mod origin;
+mod run;
+mod squid;
+mod tls;
+
+mod t_cli;
+mod t_misbehaving;
+mod t_secrets;
+mod t_squid;
+
+use sha2::{Digest, Sha256};
+
+/// `n` deterministic pseudo-random bytes: what the origin's `/bytes/N` serves.
+pub fn pattern_bytes(n: usize) -> Vec<u8> {
+    // splitmix64, seeded with the length so different sizes differ from the first byte on.
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15 ^ (n as u64);
+    let mut out = Vec::with_capacity(n + 8);
+    while out.len() < n {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        out.extend_from_slice(&z.to_le_bytes());
+    }
+    out.truncate(n);
+    out
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+pub fn hex(data: &[u8]) -> String {
+    data.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn md5_hex(data: &[u8]) -> String {
+    use md5::Md5;
+    hex(&Md5::digest(data))
+}
+
+pub fn base64(data: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+/// 10 MiB: the size of the big transfers in the acceptance matrix.
+pub const TEN_MIB: usize = 10 * 1024 * 1024;
+
+/// Percent-encodes everything but unreserved characters (for `?to=` URLs and URL userinfo).
+pub fn pct(s: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const SET: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    utf8_percent_encode(s, SET).to_string()
+}
+
+/// True if `haystack` contains `needle` (byte-wise).
+pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}

@@ -1,0 +1,299 @@
+//! In-process origins (plain HTTP and HTTPS with the test CA), one thread per connection,
+//! keep-alive. Every request is recorded (method, target, headers) for assertions.
+//!
+//! Routes:
+//! - `/bytes/N`: N bytes of [`crate::pattern_bytes`].
+//! - `/upload`: `"<sha256 hex> <length>\n"` of the request body (any method).
+//! - `/echo-headers`: the request's head, one `name: value` line per field.
+//! - `/status/N`: status N (a 407 here carries `Proxy-Authenticate: Basic realm="origin"`).
+//! - `/redirect?to=URL`: 302 to URL. `/chain/N`: 302 to `/chain/N-1`; `/chain/0` says done.
+//! - `/truncated`: announces `Content-Length: 1000`, sends 500 bytes, closes.
+//! - `/hang`: reads the request, answers nothing for 30 s.
+//! - `/text`: `hello from the origin\n`.
+
+use crate::http::{self, Head};
+use std::io::{BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: String,
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub body_len: usize,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+struct State {
+    requests: Mutex<Vec<Recorded>>,
+    stop: AtomicBool,
+}
+
+pub struct Origin {
+    pub port: u16,
+    pub tls: bool,
+    state: Arc<State>,
+}
+
+impl Origin {
+    pub fn http() -> Origin {
+        Self::start(false)
+    }
+
+    pub fn https() -> Origin {
+        Self::start(true)
+    }
+
+    fn start(tls: bool) -> Origin {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind origin");
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(State {
+            requests: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+        });
+        let st = state.clone();
+        let server_config = tls.then(|| crate::tls::pki().server_config.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if st.stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(conn) = conn else { continue };
+                let st = st.clone();
+                let cfg = server_config.clone();
+                std::thread::spawn(move || {
+                    let _ = conn.set_nodelay(true);
+                    match cfg {
+                        Some(cfg) => {
+                            let Ok(sc) = rustls::ServerConnection::new(cfg) else {
+                                return;
+                            };
+                            let mut tls = rustls::StreamOwned::new(sc, conn);
+                            if serve(&mut tls, &st) {
+                                tls.conn.send_close_notify();
+                                let _ = tls.flush();
+                            }
+                            let _ = tls.sock.shutdown(Shutdown::Both);
+                        }
+                        None => {
+                            let mut c = conn;
+                            serve(&mut c, &st);
+                            let _ = c.shutdown(Shutdown::Both);
+                        }
+                    }
+                });
+            }
+        });
+        Origin { port, tls, state }
+    }
+
+    pub fn scheme(&self) -> &'static str {
+        if self.tls {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// `127.0.0.1:PORT`: the CONNECT target and the key for Squid's access.log.
+    pub fn authority(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// `scheme://127.0.0.1:PORT` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}://127.0.0.1:{}{}", self.scheme(), self.port, path)
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state.requests.lock().unwrap().clone()
+    }
+
+    /// Requests whose path starts with `prefix`.
+    pub fn requests_to(&self, prefix: &str) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| http::path_and_query(&r.target).0.starts_with(prefix))
+            .collect()
+    }
+}
+
+impl Drop for Origin {
+    fn drop(&mut self) {
+        self.state.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// Serves one connection; returns true if it ended in an orderly way (so a TLS close_notify
+/// may be sent), false if the connection must be dropped abruptly.
+fn serve<S: Read + Write>(stream: &mut S, st: &State) -> bool {
+    let mut conn = BufReader::new(stream);
+    loop {
+        let head = match http::read_head(&mut conn) {
+            Ok(Some(h)) => h,
+            Ok(None) => return true,
+            Err(_) => return false,
+        };
+        if head.has_token("expect", "100-continue") {
+            if conn
+                .get_mut()
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .is_err()
+            {
+                return false;
+            }
+            let _ = conn.get_mut().flush();
+        }
+        let body = match http::read_request_body(&mut conn, &head) {
+            Ok(b) => b,
+            Err(_) => return false,
+        };
+        let (method, target) = head.parts();
+        st.requests.lock().unwrap().push(Recorded {
+            method: method.clone(),
+            target: target.clone(),
+            headers: head.headers.clone(),
+            body_len: body.len(),
+        });
+        match respond(conn.get_mut(), &head, &method, &target, &body) {
+            Ok(true) if !head.has_token("connection", "close") => continue,
+            Ok(true) => return true,
+            Ok(false) | Err(_) => return false,
+        }
+    }
+}
+
+/// Writes the response; Ok(false) = the connection must be closed abruptly now.
+fn respond<W: Write>(
+    w: &mut W,
+    head: &Head,
+    method: &str,
+    target: &str,
+    body: &[u8],
+) -> std::io::Result<bool> {
+    let (path, query) = http::path_and_query(target);
+    let is_head = method.eq_ignore_ascii_case("HEAD");
+    let send = |w: &mut W, status: u16, mut headers: Vec<(String, String)>, payload: &[u8]| {
+        headers.push(("Server".into(), "toll-test-origin".into()));
+        if is_head {
+            headers.push(("Content-Length".into(), payload.len().to_string()));
+            http::write_message(
+                w,
+                &format!("HTTP/1.1 {status} {}", http::reason(status)),
+                &headers,
+                b"",
+                false,
+            )
+        } else {
+            http::write_message(
+                w,
+                &format!("HTTP/1.1 {status} {}", http::reason(status)),
+                &headers,
+                payload,
+                true,
+            )
+        }
+    };
+    let text = || {
+        vec![(
+            "Content-Type".to_string(),
+            "text/plain; charset=utf-8".to_string(),
+        )]
+    };
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segs.as_slice() {
+        ["bytes", n] => {
+            let n: usize = n.parse().unwrap_or(0);
+            let data = crate::pattern_bytes(n);
+            send(
+                w,
+                200,
+                vec![(
+                    "Content-Type".into(),
+                    "application/octet-stream".into(),
+                )],
+                &data,
+            )?;
+        }
+        ["upload"] => {
+            let s = format!("{} {}\n", crate::sha256_hex(body), body.len());
+            send(w, 200, text(), s.as_bytes())?;
+        }
+        ["echo-headers"] => {
+            let mut s = format!("{method} {target}\n");
+            for (n, v) in &head.headers {
+                s.push_str(&format!("{n}: {v}\n"));
+            }
+            if !body.is_empty() {
+                s.push_str(&format!("\n{}", String::from_utf8_lossy(body)));
+            }
+            send(w, 200, text(), s.as_bytes())?;
+        }
+        ["status", n] => {
+            let status: u16 = n.parse().unwrap_or(500);
+            let mut h = text();
+            if status == 407 {
+                h.push((
+                    "Proxy-Authenticate".into(),
+                    "Basic realm=\"origin\"".into(),
+                ));
+            }
+            if status == 401 {
+                h.push(("WWW-Authenticate".into(), "Basic realm=\"origin\"".into()));
+            }
+            let s = format!("status {status} from the origin\n");
+            send(w, status, h, s.as_bytes())?;
+        }
+        ["redirect"] => {
+            let to = http::query_param(&query, "to").unwrap_or_else(|| "/text".into());
+            let s = format!("redirecting to {to}\n");
+            let mut h = text();
+            h.push(("Location".into(), to));
+            send(w, 302, h, s.as_bytes())?;
+        }
+        ["chain", n] => {
+            let n: u32 = n.parse().unwrap_or(0);
+            if n == 0 {
+                send(w, 200, text(), b"chain done\n")?;
+            } else {
+                let mut h = text();
+                h.push(("Location".into(), format!("/chain/{}", n - 1)));
+                send(w, 302, h, format!("chain {n}\n").as_bytes())?;
+            }
+        }
+        ["truncated"] => {
+            let mut out = Vec::new();
+            out.extend_from_slice(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\n",
+            );
+            out.extend_from_slice(&crate::pattern_bytes(1000)[..500]);
+            w.write_all(&out)?;
+            w.flush()?;
+            std::thread::sleep(Duration::from_millis(100));
+            return Ok(false);
+        }
+        ["hang"] => {
+            std::thread::sleep(Duration::from_secs(30));
+            return Ok(false);
+        }
+        ["text"] | [""] => {
+            send(w, 200, text(), b"hello from the origin\n")?;
+        }
+        _ => {
+            send(w, 404, text(), b"no such route\n")?;
+        }
+    }
+    Ok(true)
+}
