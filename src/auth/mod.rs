@@ -71,12 +71,16 @@ impl SchemeSet {
     }
 }
 
-/// The strongest challenge among `offered` that toll implements and the user allows.
-/// Never picks a scheme the proxy did not offer (so Basic is never sent unasked).
+/// The strongest challenge among `offered` that toll can answer and the user allows.
+/// Never picks a scheme the proxy did not offer (so Basic is never sent unasked). Among several
+/// challenges of one scheme the first answerable one wins: RFC 7616 §3.7 has the server list
+/// its preferred Digest algorithm first.
 pub fn choose(offered: &[Challenge], allowed: SchemeSet) -> Option<&Challenge> {
     offered
         .iter()
+        .rev()
         .filter(|c| c.scheme.is_some_and(|s| s.implemented() && allowed.contains(s)))
+        .filter(|c| c.scheme != Some(Scheme::Digest) || digest::supports_algorithm(c))
         .max_by_key(|c| c.scheme)
 }
 
@@ -159,5 +163,28 @@ pub fn authenticator(scheme: Scheme) -> Option<Box<dyn Authenticator>> {
         Scheme::Basic => Some(Box::new(basic::BasicAuth::default())),
         Scheme::Digest => Some(Box::new(digest::DigestAuth::default())),
         Scheme::Ntlm | Scheme::Negotiate => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choose_takes_the_first_answerable_digest_challenge() {
+        let offered = parse_challenges([
+            r#"Digest realm="r", nonce="1", algorithm=SHA-999"#,
+            r#"Digest realm="r", nonce="2", algorithm=SHA-256"#,
+            r#"Digest realm="r", nonce="3", algorithm=MD5"#,
+            r#"Basic realm="r""#,
+        ]);
+        assert_eq!(choose(&offered, SchemeSet::ANY).and_then(|c| c.param("nonce")), Some("2"));
+        assert_eq!(choose(&offered, SchemeSet::only(Scheme::Basic)).map(|c| c.scheme), Some(Some(Scheme::Basic)));
+    }
+
+    #[test]
+    fn unimplemented_schemes_are_never_chosen() {
+        let offered = parse_challenges(["Negotiate", "NTLM"]);
+        assert!(choose(&offered, SchemeSet::ANY).is_none());
     }
 }

@@ -118,7 +118,7 @@ pub struct GatedBody {
 }
 
 enum GateState {
-    Waiting { go: oneshot::Receiver<()>, timer: Pin<Box<tokio::time::Sleep>> },
+    Waiting { go: Option<oneshot::Receiver<()>>, timer: Pin<Box<tokio::time::Sleep>> },
     Open(Partial),
     Gone,
 }
@@ -135,7 +135,7 @@ impl Gate {
         let slot: Slot = Arc::new(Mutex::new(Some(body)));
         let gate = Arc::new(Gate { go: Mutex::new(Some(tx)), slot: slot.clone() });
         let timer = Box::pin(tokio::time::sleep(EXPECT_WAIT));
-        (gate, GatedBody { state: GateState::Waiting { go: rx, timer }, slot })
+        (gate, GatedBody { state: GateState::Waiting { go: Some(rx), timer }, slot })
     }
 
     /// `100 Continue` arrived: send the body now.
@@ -163,12 +163,16 @@ impl Body for GatedBody {
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
         if let GateState::Waiting { go, timer } = &mut this.state {
-            let opened = match Pin::new(go).poll(cx) {
-                Poll::Ready(Ok(())) => true,
-                // The gate handle was dropped without opening: fall back to the timer.
-                Poll::Ready(Err(_)) => timer.as_mut().poll(cx).is_ready(),
-                Poll::Pending => timer.as_mut().poll(cx).is_ready(),
+            let signalled = match go.as_mut().map(|rx| Pin::new(rx).poll(cx)) {
+                Some(Poll::Ready(result)) => {
+                    // A finished receiver must not be polled again. Dropped without a signal:
+                    // only the timer is left.
+                    *go = None;
+                    result.is_ok()
+                }
+                _ => false,
             };
+            let opened = signalled || timer.as_mut().poll(cx).is_ready();
             if !opened {
                 return Poll::Pending;
             }
