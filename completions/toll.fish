@@ -24,39 +24,39 @@ function __fish_toll_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c toll -n "__fish_toll_needs_command" -s x -l proxy -d 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]. Schemes: http (default), https, socks4, socks4a, socks5, socks5h; default port 1080 (443 for https). Overrides the *_proxy environment variables; an empty string means no proxy at all' -r
-complete -c toll -n "__fish_toll_needs_command" -s U -l proxy-user -d 'User name and password for the proxy, split at the first \':\' (so the password may contain \':\'). Without \':PASSWORD\' toll asks for it when the proxy wants one' -r
-complete -c toll -n "__fish_toll_needs_command" -l noproxy -d 'Hosts to reach without the proxy, separated by commas or spaces; overrides no_proxy and NO_PROXY. Entries: \'*\' (everything), a domain (matches its subdomains too: example.com, .example.com), an IP address or CIDR block (10.0.0.0/8, ::1/128), each optionally with \':PORT\'. An empty LIST clears the environment\'s list' -r
+complete -c toll -n "__fish_toll_needs_command" -s x -l proxy -d 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]' -r
+complete -c toll -n "__fish_toll_needs_command" -s U -l proxy-user -d 'User name and password for the proxy' -r
+complete -c toll -n "__fish_toll_needs_command" -l noproxy -d 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)' -r
 complete -c toll -n "__fish_toll_needs_command" -l proxy-cacert -d 'Verify an https:// proxy\'s certificate against the CA certificates in FILE (PEM)' -r -F
 complete -c toll -n "__fish_toll_needs_command" -s X -l request -d 'Request method (default GET; POST with a body; HEAD with -I)' -r
-complete -c toll -n "__fish_toll_needs_command" -s H -l header -d 'Extra request header, \'Name: value\' (\'Name;\' sends an empty value). Repeatable' -r
-complete -c toll -n "__fish_toll_needs_command" -s d -l data -d 'Send DATA as a form body (POST, Content-Type application/x-www-form-urlencoded unless set with -H). @FILE reads a file and @- standard input, dropping CR and LF. Repeat to join pieces with \'&\'' -r
+complete -c toll -n "__fish_toll_needs_command" -s H -l header -d 'Extra request header, \'Name: value\'. Repeatable' -r
+complete -c toll -n "__fish_toll_needs_command" -s d -l data -d 'Send DATA as a form body (POST). @FILE reads a file, @- standard input' -r
 complete -c toll -n "__fish_toll_needs_command" -l data-binary -d 'Like -d, but @FILE and @- are sent byte for byte' -r
-complete -c toll -n "__fish_toll_needs_command" -l json -d 'Send JSON (POST, Content-Type and Accept application/json unless set with -H). @FILE and @- as for --data-binary; repeated pieces are concatenated' -r
+complete -c toll -n "__fish_toll_needs_command" -l json -d 'Send JSON (POST), with Content-Type and Accept application/json' -r
 complete -c toll -n "__fish_toll_needs_command" -l max-redirs -d 'With -L, follow at most N redirects (-1: no limit)' -r
 complete -c toll -n "__fish_toll_needs_command" -s A -l user-agent -d 'User-Agent header to send' -r
 complete -c toll -n "__fish_toll_needs_command" -s o -l output -d 'Write the body to FILE instead of standard output (\'-\' is standard output)' -r -F
 complete -c toll -n "__fish_toll_needs_command" -s m -l max-time -d 'Give up after this many seconds in total (fractions allowed; 0: no limit)' -r
 complete -c toll -n "__fish_toll_needs_command" -l connect-timeout -d 'Give up connecting after this many seconds (fractions allowed; 0: no limit)' -r
 complete -c toll -n "__fish_toll_needs_command" -l cacert -d 'Verify servers against the CA certificates in FILE (PEM) instead of the system\'s' -r -F
-complete -c toll -n "__fish_toll_needs_command" -l proxy-basic -d 'Only answer the proxy with Basic authentication (sends the password in clear text unless the proxy is https://)'
+complete -c toll -n "__fish_toll_needs_command" -l proxy-basic -d 'Only answer the proxy with Basic authentication'
 complete -c toll -n "__fish_toll_needs_command" -l proxy-digest -d 'Only answer the proxy with Digest authentication'
-complete -c toll -n "__fish_toll_needs_command" -l proxy-anyauth -d 'Answer with the strongest scheme the proxy offers (the default). Of --proxy-basic, --proxy-digest and --proxy-anyauth the last one given wins'
+complete -c toll -n "__fish_toll_needs_command" -l proxy-anyauth -d 'Answer with the strongest scheme the proxy offers (the default)'
 complete -c toll -n "__fish_toll_needs_command" -l proxy-insecure -d 'Do not verify an https:// proxy\'s certificate (dangerous)'
-complete -c toll -n "__fish_toll_needs_command" -l no-prompt -d 'Never ask for a password on the terminal; fail instead. Also: TOLL_NO_PROMPT=1'
+complete -c toll -n "__fish_toll_needs_command" -l no-prompt -d 'Never ask for a password on the terminal; fail instead'
 complete -c toll -n "__fish_toll_needs_command" -s I -l head -d 'Send only a HEAD request and show the response headers'
 complete -c toll -n "__fish_toll_needs_command" -s L -l location -d 'Follow redirects (3xx with Location)'
 complete -c toll -n "__fish_toll_needs_command" -l compressed -d 'Ask for a compressed response (gzip, deflate, br, zstd) and decompress it'
 complete -c toll -n "__fish_toll_needs_command" -s O -l remote-name -d 'Write the body to a file named like the URL\'s last path segment'
 complete -c toll -n "__fish_toll_needs_command" -s i -l include -d 'Show the response headers before the body'
-complete -c toll -n "__fish_toll_needs_command" -s f -l fail -d 'Fail (exit code 22) on HTTP errors (status 400 and above) without writing the body'
+complete -c toll -n "__fish_toll_needs_command" -s f -l fail -d 'Fail on HTTP errors (status 400 and above) without writing the body'
 complete -c toll -n "__fish_toll_needs_command" -s s -l silent -d 'No progress meter and no error messages'
 complete -c toll -n "__fish_toll_needs_command" -s S -l show-error -d 'With -s, still show error messages'
-complete -c toll -n "__fish_toll_needs_command" -s v -l verbose -d 'Show the proxy conversation and the request and response headers on standard error (secrets redacted)'
+complete -c toll -n "__fish_toll_needs_command" -s v -l verbose -d 'Show the proxy conversation and the headers on standard error'
 complete -c toll -n "__fish_toll_needs_command" -s k -l insecure -d 'Do not verify the server\'s certificate (dangerous)'
 complete -c toll -n "__fish_toll_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toll -n "__fish_toll_needs_command" -s V -l version -d 'Print version'
-complete -c toll -n "__fish_toll_needs_command" -a "demo" -d 'Try toll without a real proxy: run a local proxy that demands authentication and fetch a page through it'
+complete -c toll -n "__fish_toll_needs_command" -a "demo" -d 'Try toll without a real proxy: fetch a page through a local proxy that demands authentication'
 complete -c toll -n "__fish_toll_using_subcommand demo" -l scheme -d 'The authentication scheme the demo proxy asks for' -r -f -a "basic\t''
 digest\t''"
 complete -c toll -n "__fish_toll_using_subcommand demo" -s h -l help -d 'Print help'

@@ -20,7 +20,9 @@ fn env(name: &str) -> Option<String> {
 
 /// Runs what the command line asks for.
 pub fn run(cli: Cli) -> Result<()> {
-    let invocation = cli.into_config(&env).map_err(|e| Error::new(Exit::Usage, e.to_string()).hint("see 'toll --help'"))?;
+    let invocation = cli
+        .into_config(&env)
+        .map_err(|e| Error::new(Exit::Usage, e.to_string()).hint("see 'toll --help'"))?;
     match invocation {
         Invocation::Transfer(t) => transfer(*t),
         Invocation::Demo(args) => {
@@ -43,7 +45,9 @@ fn transfer(t: Transfer) -> Result<()> {
 /// user configured; a proxy URL's userinfo only to that proxy.
 fn credential_sources(cfg: &ProxyConfig) -> SourceFactory {
     let flag = cfg.user.clone().map(|u| (u, cfg.password.clone()));
-    let from_env = env("TOLL_PROXY_USER").filter(|u| !u.is_empty()).map(|u| (u, env("TOLL_PROXY_PASSWORD").map(Secret::from)));
+    let from_env = env("TOLL_PROXY_USER")
+        .filter(|u| !u.is_empty())
+        .map(|u| (u, env("TOLL_PROXY_PASSWORD").map(Secret::from)));
     Arc::new(move |spec: &ProxySpec| {
         let mut v: Vec<Box<dyn CredentialSource>> = Vec::new();
         if let Some((user, password)) = &flag {
@@ -54,7 +58,11 @@ fn credential_sources(cfg: &ProxyConfig) -> SourceFactory {
             v.push(Box::new(FixedSource::new(label, user.clone(), spec.password.clone())));
         }
         if let Some((user, password)) = &from_env {
-            v.push(Box::new(FixedSource::new("TOLL_PROXY_USER/TOLL_PROXY_PASSWORD", user.clone(), password.clone())));
+            v.push(Box::new(FixedSource::new(
+                "TOLL_PROXY_USER/TOLL_PROXY_PASSWORD",
+                user.clone(),
+                password.clone(),
+            )));
         }
         v
     })

@@ -63,8 +63,7 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// The URL to fetch. Without a scheme, http:// is assumed (as curl does); toll speaks
-    /// http:// and https://.
+    /// The URL to fetch (http:// or https://; http:// when no scheme is given).
     #[arg(value_name = "URL", required = true)]
     pub url: Option<String>,
 
@@ -84,26 +83,32 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Proxy")]
 pub struct ProxyArgs {
-    /// Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]. Schemes: http (default),
-    /// https, socks4, socks4a, socks5, socks5h; default port 1080 (443 for https). Overrides the
-    /// *_proxy environment variables; an empty string means no proxy at all.
+    /// Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT].
+    ///
+    /// Schemes: http (default), https, socks4, socks4a, socks5, socks5h; the default port is
+    /// 1080 (443 for https). Percent-encode special characters in the user name and password. Overrides the *_proxy
+    /// environment variables (NO_PROXY/--noproxy still apply); an empty string means no proxy.
     #[arg(short = 'x', long = "proxy", value_name = "PROXY")]
     pub proxy: Option<ProxyArg>,
 
-    /// User name and password for the proxy, split at the first ':' (so the password may
-    /// contain ':'). Without ':PASSWORD' toll asks for it when the proxy wants one.
+    /// User name and password for the proxy.
+    ///
+    /// Split at the first ':', so the password may contain ':'. Without ':PASSWORD', toll asks for the password when the proxy wants one.
     #[arg(short = 'U', long = "proxy-user", value_name = "USER[:PASSWORD]")]
     pub proxy_user: Option<ProxyUser>,
 
-    /// Hosts to reach without the proxy, separated by commas or spaces; overrides no_proxy and
-    /// NO_PROXY. Entries: '*' (everything), a domain (matches its subdomains too: example.com,
+    /// Hosts to reach without the proxy (overrides no_proxy and NO_PROXY).
+    ///
+    /// Separated by commas or spaces. Entries: '*' (everything), a domain (matches its subdomains too: example.com,
     /// .example.com), an IP address or CIDR block (10.0.0.0/8, ::1/128), each optionally with
-    /// ':PORT'. An empty LIST clears the environment's list.
+    /// ':PORT'. Names are not resolved: 'localhost' does not match 127.0.0.1. An empty LIST
+    /// clears the environment's list.
     #[arg(long = "noproxy", value_name = "LIST")]
     pub noproxy: Option<String>,
 
-    /// Only answer the proxy with Basic authentication (sends the password in clear text
-    /// unless the proxy is https://).
+    /// Only answer the proxy with Basic authentication.
+    ///
+    /// Basic sends the password in clear text unless the proxy is https://.
     #[arg(long, overrides_with_all = ["proxy_digest", "proxy_anyauth"])]
     pub proxy_basic: bool,
 
@@ -111,8 +116,9 @@ pub struct ProxyArgs {
     #[arg(long, overrides_with_all = ["proxy_basic", "proxy_anyauth"])]
     pub proxy_digest: bool,
 
-    /// Answer with the strongest scheme the proxy offers (the default). Of --proxy-basic,
-    /// --proxy-digest and --proxy-anyauth the last one given wins.
+    /// Answer with the strongest scheme the proxy offers (the default).
+    ///
+    /// Of --proxy-basic, --proxy-digest and --proxy-anyauth, the last one given wins.
     #[arg(long, overrides_with_all = ["proxy_basic", "proxy_digest"])]
     pub proxy_anyauth: bool,
 
@@ -124,7 +130,9 @@ pub struct ProxyArgs {
     #[arg(long)]
     pub proxy_insecure: bool,
 
-    /// Never ask for a password on the terminal; fail instead. Also: TOLL_NO_PROMPT=1.
+    /// Never ask for a password on the terminal; fail instead.
+    ///
+    /// TOLL_NO_PROMPT=1 does the same.
     #[arg(long)]
     pub no_prompt: bool,
 }
@@ -136,13 +144,18 @@ pub struct RequestArgs {
     #[arg(short = 'X', long = "request", value_name = "METHOD", value_parser = parse_method)]
     pub method: Option<String>,
 
-    /// Extra request header, 'Name: value' ('Name;' sends an empty value). Repeatable.
+    /// Extra request header, 'Name: value'. Repeatable.
+    ///
+    /// 'Name;' sends the header with an empty value.
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<Header>,
 
-    /// Send DATA as a form body (POST, Content-Type application/x-www-form-urlencoded unless
-    /// set with -H). @FILE reads a file and @- standard input, dropping CR and LF. Repeat to
-    /// join pieces with '&'.
+    /// Send DATA as a form body (POST). @FILE reads a file, @- standard input.
+    ///
+    /// Content-Type is application/x-www-form-urlencoded unless set with -H. CR and LF are
+    /// dropped from @FILE and @- input.
+    /// Repeat to join pieces with '&'. -d, --data-binary and --json cannot be mixed, and an
+    /// @FILE or @- must be the only piece.
     #[arg(short = 'd', long = "data", value_name = "DATA")]
     pub data: Vec<DataArg>,
 
@@ -150,8 +163,10 @@ pub struct RequestArgs {
     #[arg(long = "data-binary", value_name = "DATA")]
     pub data_binary: Vec<DataArg>,
 
-    /// Send JSON (POST, Content-Type and Accept application/json unless set with -H).
-    /// @FILE and @- as for --data-binary; repeated pieces are concatenated.
+    /// Send JSON (POST), with Content-Type and Accept application/json.
+    ///
+    /// Either header set with -H wins. @FILE and @- as for --data-binary; repeated pieces are
+    /// concatenated.
     #[arg(long = "json", value_name = "DATA")]
     pub json: Vec<DataArg>,
 
@@ -192,7 +207,7 @@ pub struct OutputArgs {
     #[arg(short = 'i', long = "include")]
     pub include: bool,
 
-    /// Fail (exit code 22) on HTTP errors (status 400 and above) without writing the body.
+    /// Fail on HTTP errors (status 400 and above) without writing the body.
     #[arg(short = 'f', long = "fail")]
     pub fail: bool,
 
@@ -204,8 +219,9 @@ pub struct OutputArgs {
     #[arg(short = 'S', long = "show-error")]
     pub show_error: bool,
 
-    /// Show the proxy conversation and the request and response headers on standard error
-    /// (secrets redacted).
+    /// Show the proxy conversation and the headers on standard error.
+    ///
+    /// That is, the request and response headers, with secrets redacted.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
 }
@@ -232,15 +248,15 @@ pub struct ConnectionArgs {
 
 #[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// Try toll without a real proxy: run a local proxy that demands authentication and fetch a
-    /// page through it.
+    /// Try toll without a real proxy: fetch a page through a local proxy that demands
+    /// authentication.
     Demo(DemoArgs),
 }
 
 #[derive(Args, Debug, Clone, PartialEq, Eq)]
 pub struct DemoArgs {
     /// The authentication scheme the demo proxy asks for.
-    #[arg(long, value_enum, default_value_t = DemoScheme::Basic)]
+    #[arg(long, value_enum, default_value_t = DemoScheme::Digest)]
     pub scheme: DemoScheme,
 }
 
@@ -326,7 +342,9 @@ impl FromStr for Header {
 impl fmt::Debug for Header {
     /// Credentials in headers stay out of debug output.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let secret = ["authorization", "proxy-authorization", "cookie"].iter().any(|n| self.name.eq_ignore_ascii_case(n));
+        let secret = ["authorization", "proxy-authorization", "cookie"]
+            .iter()
+            .any(|n| self.name.eq_ignore_ascii_case(n));
         let value = if secret { "<redacted>" } else { &self.value };
         write!(f, "{}: {}", self.name, value)
     }
@@ -394,7 +412,9 @@ impl FromStr for DataArg {
 pub enum UsageError {
     #[error("no URL given (try 'toll --help')")]
     MissingUrl,
-    #[error("'{0}' is a subcommand: write 'toll {0} …' without options before it, or http://{0} for the host")]
+    #[error(
+        "'{0}' is a subcommand: write 'toll {0} …' without options before it, or http://{0} for the host"
+    )]
     SubcommandAfterOptions(String),
     #[error("invalid URL '{url}': {reason}")]
     InvalidUrl { url: String, reason: String },
@@ -455,7 +475,9 @@ impl Cli {
             }
         }
         let mut headers: Vec<(String, String)> = req.headers.into_iter().map(|h| (h.name, h.value)).collect();
-        let has = |headers: &[(String, String)], name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+        let has = |headers: &[(String, String)], name: &str| {
+            headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+        };
         // The implied headers, unless the user set them: they go into `headers` so the client
         // has one list to send.
         match body.as_ref().map(|(_, option)| *option) {
@@ -483,7 +505,8 @@ impl Cli {
             Some(path) if path.as_os_str() == "-" => OutputTarget::Stdout,
             Some(path) => OutputTarget::File(path),
             None if out.remote_name => {
-                let named = url.path_segments().and_then(|mut s| s.next_back()).is_some_and(|s| !s.is_empty());
+                let named =
+                    url.path_segments().and_then(|mut s| s.next_back()).is_some_and(|s| !s.is_empty());
                 if !named {
                     return Err(UsageError::NoRemoteName { url: redacted_url(&url) });
                 }
@@ -516,7 +539,9 @@ impl Cli {
         let (explicit, noproxy) = match &proxy.proxy {
             // curl: `-x ""` turns proxies off, the environment's too.
             Some(ProxyArg(raw)) if raw.expose().trim().is_empty() => (None, Some("*".to_string())),
-            Some(ProxyArg(raw)) => (Some(proxy_env::parse_proxy_url(raw.expose(), "-x/--proxy")?), proxy.noproxy),
+            Some(ProxyArg(raw)) => {
+                (Some(proxy_env::parse_proxy_url(raw.expose(), "-x/--proxy")?), proxy.noproxy)
+            }
             None => (None, proxy.noproxy),
         };
         let (user, password) = match proxy.proxy_user {
@@ -567,7 +592,8 @@ fn parse_request_url(raw: &str) -> Result<url::Url, UsageError> {
         }
     }
     let full = if scheme.is_some() { raw.to_string() } else { format!("http://{raw}") };
-    url::Url::parse(&full).map_err(|e| UsageError::InvalidUrl { url: proxy_env::redact_userinfo(raw), reason: e.to_string() })
+    url::Url::parse(&full)
+        .map_err(|e| UsageError::InvalidUrl { url: proxy_env::redact_userinfo(raw), reason: e.to_string() })
 }
 
 fn redacted_url(url: &url::Url) -> String {
@@ -616,338 +642,4 @@ fn build_body(req: &RequestArgs) -> Result<Option<(Body, &'static str)>, UsageEr
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const NO_ENV: &dyn Fn(&str) -> Option<String> = &|_| None;
-
-    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(std::iter::once("toll").chain(args.iter().copied()))
-    }
-
-    fn transfer(args: &[&str]) -> Transfer {
-        match parse(args).unwrap().into_config(NO_ENV).unwrap() {
-            Invocation::Transfer(t) => *t,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    fn usage_error(args: &[&str]) -> UsageError {
-        parse(args).unwrap().into_config(NO_ENV).unwrap_err()
-    }
-
-    fn header<'a>(t: &'a Transfer, name: &str) -> Vec<&'a str> {
-        t.request.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
-    }
-
-    #[test]
-    fn clap_definition_is_consistent() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn curl_option_names() {
-        let mut cmd = Cli::command();
-        cmd.build();
-        let expected: &[(Option<char>, &str)] = &[
-            (Some('x'), "proxy"), (Some('U'), "proxy-user"), (None, "noproxy"), (None, "proxy-basic"),
-            (None, "proxy-digest"), (None, "proxy-anyauth"), (None, "proxy-cacert"), (None, "proxy-insecure"),
-            (Some('X'), "request"), (Some('H'), "header"), (Some('d'), "data"), (None, "data-binary"),
-            (None, "json"), (Some('o'), "output"), (Some('O'), "remote-name"), (Some('i'), "include"),
-            (Some('I'), "head"), (Some('L'), "location"), (None, "max-redirs"), (Some('f'), "fail"),
-            (Some('s'), "silent"), (Some('S'), "show-error"), (Some('v'), "verbose"), (Some('m'), "max-time"),
-            (None, "connect-timeout"), (Some('k'), "insecure"), (None, "cacert"), (Some('A'), "user-agent"),
-            (None, "compressed"), (None, "no-prompt"), (Some('V'), "version"), (Some('h'), "help"),
-        ];
-        for (short, long) in expected {
-            let arg = cmd.get_arguments().find(|a| a.get_long() == Some(long));
-            let arg = arg.unwrap_or_else(|| panic!("--{long} missing"));
-            assert_eq!(arg.get_short(), *short, "--{long}");
-        }
-    }
-
-    #[test]
-    fn defaults() {
-        let t = transfer(&["https://example.com/x"]);
-        let r = &t.request;
-        assert_eq!(r.url.as_str(), "https://example.com/x");
-        assert_eq!((r.method.as_deref(), r.headers.is_empty(), r.body.is_none()), (None, true, true));
-        assert_eq!((r.max_redirects, r.follow_redirects, r.output.clone()), (50, false, OutputTarget::Stdout));
-        assert!(!r.head_only && !r.include_headers && !r.fail_on_http_error && !r.compressed && !r.insecure);
-        assert!(r.max_time.is_none() && r.connect_timeout.is_none() && r.cacert.is_none() && r.user_agent.is_none());
-        assert_eq!(t.style, OutputStyle { silent: false, show_error: false, verbose: false });
-        assert!(t.proxy.explicit.is_none() && t.proxy.noproxy.is_none() && t.proxy.user.is_none());
-        assert_eq!(t.proxy.allowed_schemes, SchemeSet::ANY);
-        assert!(!t.proxy.proxy_insecure && t.proxy.proxy_cacert.is_none() && !t.no_prompt);
-    }
-
-    #[test]
-    fn url_without_scheme_is_http() {
-        assert_eq!(transfer(&["example.com/x"]).request.url.as_str(), "http://example.com/x");
-        assert_eq!(transfer(&["localhost:8080"]).request.url.as_str(), "http://localhost:8080/");
-        assert_eq!(transfer(&["HTTPS://Example.COM"]).request.url.as_str(), "https://example.com/");
-        assert_eq!(transfer(&["[::1]:80/a"]).request.url.as_str(), "http://[::1]/a");
-        let u = transfer(&["example.com/?next=http://other/"]).request.url;
-        assert_eq!(u.host_str(), Some("example.com"));
-    }
-
-    #[test]
-    fn url_errors() {
-        for (url, scheme) in [("ftp://example.com/", "ftp"), ("FILE:///etc/passwd", "file"), ("ws://h/", "ws")] {
-            assert_eq!(usage_error(&[url]), UsageError::UnsupportedScheme { url: url.into(), scheme: scheme.into() });
-        }
-        assert!(matches!(usage_error(&["http://exa mple.com/"]), UsageError::InvalidUrl { .. }));
-        assert!(matches!(usage_error(&["example.com:99999"]), UsageError::InvalidUrl { .. }));
-        let e = usage_error(&["http://bob:hunter2@exa mple.com/"]).to_string();
-        assert!(!e.contains("hunter2") && e.contains("bob:***@"), "{e}");
-        let e = usage_error(&["-O", "http://bob:hunter2@h/"]).to_string();
-        assert!(!e.contains("hunter2"), "{e}");
-    }
-
-    #[test]
-    fn url_is_required_without_a_subcommand() {
-        assert_eq!(parse(&[]).unwrap_err().kind(), clap::error::ErrorKind::MissingRequiredArgument);
-        assert_eq!(parse(&["-v"]).unwrap_err().kind(), clap::error::ErrorKind::MissingRequiredArgument);
-    }
-
-    #[test]
-    fn demo_subcommand() {
-        let demo = |args: &[&str]| match parse(args).unwrap().into_config(NO_ENV).unwrap() {
-            Invocation::Demo(d) => d.scheme,
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(demo(&["demo"]), DemoScheme::Basic);
-        assert_eq!(demo(&["demo", "--scheme", "digest"]).scheme(), Scheme::Digest);
-        assert!(parse(&["demo", "--scheme", "ntlm"]).is_err());
-        // With options, 'demo' would be a URL: refused with a hint rather than fetching http://demo/.
-        assert_eq!(usage_error(&["-v", "demo"]), UsageError::SubcommandAfterOptions("demo".into()));
-        assert_eq!(transfer(&["-v", "demo/"]).request.url.as_str(), "http://demo/");
-        assert!(parse(&["demo", "http://x/"]).is_err());
-        assert!(parse(&["help"]).is_ok(), "'help' is a URL, not a subcommand");
-    }
-
-    #[test]
-    fn version_and_help() {
-        assert_eq!(parse(&["-V"]).unwrap_err().kind(), clap::error::ErrorKind::DisplayVersion);
-        assert_eq!(parse(&["--version"]).unwrap_err().kind(), clap::error::ErrorKind::DisplayVersion);
-        let help = parse(&["-h"]).unwrap_err();
-        assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
-        let long = parse(&["--help"]).unwrap_err().to_string();
-        assert!(long.contains("NO_PROXY") && long.contains("--proxy-anyauth"), "{long}");
-    }
-
-    #[test]
-    fn explicit_proxy() {
-        let t = transfer(&["-x", "http://alice:s%3Acret@proxy.corp:3128", "http://h/"]);
-        let p = t.proxy.explicit.unwrap();
-        assert_eq!((p.display_url().as_str(), p.origin.as_str()), ("http://proxy.corp:3128", "-x/--proxy"));
-        assert_eq!((p.user.as_deref(), p.password.unwrap().expose()), (Some("alice"), "s:cret"));
-        let t = transfer(&["--proxy", "a:1", "-x", "socks5h://b", "http://h/"]);
-        assert_eq!(t.proxy.explicit.unwrap().display_url(), "socks5h://b:1080", "last -x wins");
-        let e = usage_error(&["-x", "ftp://u:hunter2@p", "http://h/"]);
-        assert!(matches!(e, UsageError::Proxy(ProxyError::UnsupportedScheme { .. })), "{e:?}");
-        let e = usage_error(&["-x", "http://u:hunter2@p:http", "http://h/"]).to_string();
-        assert!(e.contains("-x/--proxy") && !e.contains("hunter2"), "{e}");
-        let shown = format!("{:?}", parse(&["-x", "http://u:hunter2@p", "http://h/"]).unwrap());
-        assert!(!shown.contains("hunter2"), "{shown}");
-    }
-
-    #[test]
-    fn empty_proxy_means_no_proxy_at_all() {
-        let t = transfer(&["-x", "", "--noproxy", "a.com", "http://h/"]);
-        assert!(t.proxy.explicit.is_none());
-        assert_eq!(t.proxy.noproxy.as_deref(), Some("*"));
-    }
-
-    #[test]
-    fn noproxy_is_passed_through() {
-        assert_eq!(transfer(&["--noproxy", "a.com, .b.com", "h"]).proxy.noproxy.as_deref(), Some("a.com, .b.com"));
-        assert_eq!(transfer(&["--noproxy", "", "h"]).proxy.noproxy.as_deref(), Some(""));
-    }
-
-    #[test]
-    fn proxy_user_splits_at_the_first_colon() {
-        let t = transfer(&["-U", "alice:pa:ss@word", "h"]);
-        assert_eq!((t.proxy.user.as_deref(), t.proxy.password.unwrap().expose()), (Some("alice"), "pa:ss@word"));
-        let t = transfer(&["--proxy-user", "alice", "h"]);
-        assert_eq!((t.proxy.user.as_deref(), t.proxy.password.is_none()), (Some("alice"), true));
-        let t = transfer(&["-U", "alice:", "h"]);
-        assert_eq!(t.proxy.password.unwrap().expose(), "");
-        let t = transfer(&["-U", "DOMAIN\\alice:x", "h"]);
-        assert_eq!(t.proxy.user.as_deref(), Some("DOMAIN\\alice"));
-        assert!(parse(&["-U", "a\nb:c", "h"]).is_err());
-        let shown = format!("{:?}", parse(&["-U", "alice:hunter2", "h"]).unwrap());
-        assert!(!shown.contains("hunter2"), "{shown}");
-    }
-
-    #[test]
-    fn proxy_auth_scheme_flags_last_wins() {
-        let schemes = |args: &[&str]| transfer(&[args, &["h"]].concat()).proxy.allowed_schemes;
-        assert_eq!(schemes(&[]), SchemeSet::ANY);
-        assert_eq!(schemes(&["--proxy-basic"]), SchemeSet::only(Scheme::Basic));
-        assert_eq!(schemes(&["--proxy-digest"]), SchemeSet::only(Scheme::Digest));
-        assert_eq!(schemes(&["--proxy-anyauth"]), SchemeSet::ANY);
-        assert_eq!(schemes(&["--proxy-basic", "--proxy-digest"]), SchemeSet::only(Scheme::Digest));
-        assert_eq!(schemes(&["--proxy-digest", "--proxy-basic"]), SchemeSet::only(Scheme::Basic));
-        assert_eq!(schemes(&["--proxy-digest", "--proxy-anyauth"]), SchemeSet::ANY);
-        assert_eq!(schemes(&["--proxy-anyauth", "--proxy-basic"]), SchemeSet::only(Scheme::Basic));
-        assert_eq!(schemes(&["--proxy-basic", "--proxy-basic"]), SchemeSet::only(Scheme::Basic));
-    }
-
-    #[test]
-    fn proxy_tls_options() {
-        let t = transfer(&["--proxy-cacert", "ca.pem", "--proxy-insecure", "h"]);
-        assert_eq!(t.proxy.proxy_cacert, Some(PathBuf::from("ca.pem")));
-        assert!(t.proxy.proxy_insecure);
-    }
-
-    #[test]
-    fn headers() {
-        let t = transfer(&["-H", "X-A:  1 ", "--header", "x-b:2:3", "-H", "X-Empty;", "-H", "Accept:", "h"]);
-        let got: Vec<_> = t.request.headers.iter().map(|(n, v)| format!("{n}={v}")).collect();
-        assert_eq!(got, ["X-A=1", "x-b=2:3", "X-Empty=", "Accept="]);
-        for bad in ["NoColon", ": v", "Bad Name: v", "X: a\r\nInjected: b", "X\n: v", "(x): v"] {
-            assert!(parse(&["-H", bad, "h"]).is_err(), "{bad:?}");
-        }
-        let shown = format!("{:?}", Header::from_str("authorization: Bearer tok3n").unwrap());
-        assert!(!shown.contains("tok3n"), "{shown}");
-        assert_eq!(format!("{:?}", Header::from_str("X: y").unwrap()), "X: y");
-    }
-
-    #[test]
-    fn method() {
-        assert_eq!(transfer(&["-X", "PUT", "h"]).request.method.as_deref(), Some("PUT"));
-        assert_eq!(transfer(&["--request", "PROPFIND", "h"]).request.method.as_deref(), Some("PROPFIND"));
-        assert!(parse(&["-X", "GE T", "h"]).is_err());
-        assert!(parse(&["-X", "", "h"]).is_err());
-    }
-
-    #[test]
-    fn form_data() {
-        let t = transfer(&["-d", "a=1", "--data", "b=2", "h"]);
-        assert_eq!(t.request.method.as_deref(), Some("POST"));
-        let body = t.request.body.clone().unwrap();
-        assert_eq!(body, Body { source: BodySource::Bytes(b"a=1&b=2".to_vec()), strip_newlines: false });
-        assert_eq!(header(&t, "content-type"), ["application/x-www-form-urlencoded"]);
-        let t = transfer(&["-d", "x", "-H", "content-type: text/plain", "h"]);
-        assert_eq!(header(&t, "Content-Type"), ["text/plain"]);
-        let t = transfer(&["-d", "@form.txt", "h"]);
-        assert_eq!(t.request.body.unwrap(), Body { source: BodySource::File("form.txt".into()), strip_newlines: true });
-        let t = transfer(&["-d", "@-", "h"]);
-        assert_eq!(t.request.body.unwrap(), Body { source: BodySource::Stdin, strip_newlines: true });
-        let t = transfer(&["-X", "PUT", "-d", "x", "h"]);
-        assert_eq!(t.request.method.as_deref(), Some("PUT"));
-        assert!(parse(&["-d", "@", "h"]).is_err());
-        let t = transfer(&["-d", "", "h"]);
-        assert_eq!(t.request.body.unwrap().source, BodySource::Bytes(vec![]));
-    }
-
-    #[test]
-    fn binary_data() {
-        let t = transfer(&["--data-binary", "@img.png", "h"]);
-        let body = t.request.body.clone().unwrap();
-        assert_eq!(body, Body { source: BodySource::File("img.png".into()), strip_newlines: false });
-        assert_eq!(header(&t, "content-type"), ["application/x-www-form-urlencoded"]);
-        let t = transfer(&["--data-binary", "a", "--data-binary", "b", "h"]);
-        assert_eq!(t.request.body.unwrap().source, BodySource::Bytes(b"a&b".to_vec()));
-    }
-
-    #[test]
-    fn json() {
-        let t = transfer(&["--json", "{\"a\":", "--json", "1}", "h"]);
-        assert_eq!(t.request.method.as_deref(), Some("POST"));
-        assert_eq!(t.request.body.clone().unwrap().source, BodySource::Bytes(b"{\"a\":1}".to_vec()));
-        assert_eq!((header(&t, "content-type"), header(&t, "accept")), (vec!["application/json"], vec!["application/json"]));
-        let t = transfer(&["--json", "@-", "-H", "Accept: text/plain", "h"]);
-        assert_eq!(t.request.body.clone().unwrap(), Body { source: BodySource::Stdin, strip_newlines: false });
-        assert_eq!(header(&t, "accept"), ["text/plain"]);
-    }
-
-    #[test]
-    fn body_combinations_that_are_refused() {
-        assert_eq!(usage_error(&["-d", "a", "--json", "{}", "h"]), UsageError::MixedData("-d/--data", "--json"));
-        assert_eq!(usage_error(&["--data-binary", "a", "-d", "b", "h"]), UsageError::MixedData("-d/--data", "--data-binary"));
-        assert_eq!(usage_error(&["-d", "a", "-d", "@f", "h"]), UsageError::DataSourceNotAlone("-d/--data"));
-        assert_eq!(usage_error(&["--json", "@-", "--json", "@-", "h"]), UsageError::DataSourceNotAlone("--json"));
-        assert_eq!(usage_error(&["-I", "-d", "a", "h"]), UsageError::HeadWithBody("-d/--data"));
-    }
-
-    #[test]
-    fn head() {
-        let t = transfer(&["-I", "h"]);
-        assert_eq!(t.request.method.as_deref(), Some("HEAD"));
-        assert!(t.request.head_only && t.request.include_headers);
-        assert_eq!(transfer(&["-I", "-X", "GET", "h"]).request.method.as_deref(), Some("GET"));
-    }
-
-    #[test]
-    fn output_targets() {
-        assert_eq!(transfer(&["-o", "out.html", "h"]).request.output, OutputTarget::File("out.html".into()));
-        assert_eq!(transfer(&["-o", "-", "h"]).request.output, OutputTarget::Stdout);
-        assert_eq!(transfer(&["-O", "http://h/a/file.tgz"]).request.output, OutputTarget::RemoteName);
-        for url in ["http://h/", "http://h", "http://h/dir/"] {
-            assert!(matches!(usage_error(&["-O", url]), UsageError::NoRemoteName { .. }), "{url}");
-        }
-        assert_eq!(parse(&["-o", "x", "-O", "h/f"]).unwrap_err().kind(), clap::error::ErrorKind::ArgumentConflict);
-    }
-
-    #[test]
-    fn max_redirs() {
-        let redirs = |n: &str| parse(&["--max-redirs", n, "h"]).map(|c| c.request.max_redirs);
-        assert_eq!(redirs("3").unwrap(), 3);
-        assert_eq!(redirs("0").unwrap(), 0);
-        assert_eq!(redirs("-1").unwrap(), usize::MAX);
-        assert!(redirs("-2").is_err() && redirs("x").is_err());
-    }
-
-    #[test]
-    fn timeouts() {
-        let t = transfer(&["-m", "2.5", "--connect-timeout", "3", "h"]);
-        assert_eq!(t.request.max_time, Some(Duration::from_millis(2500)));
-        assert_eq!(t.request.connect_timeout, Some(Duration::from_secs(3)));
-        assert_eq!(transfer(&["--max-time", "0", "h"]).request.max_time, None);
-        assert_eq!(transfer(&["-m", ".001", "h"]).request.max_time, Some(Duration::from_millis(1)));
-        for bad in ["-1", "nan", "inf", "1s", "", "1e300"] {
-            assert!(parse(&["-m", bad, "h"]).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn flags_map_to_config() {
-        let t = transfer(&["-sSLifkv", "--compressed", "--cacert", "ca.pem", "-A", "bot/1", "h"]);
-        let r = &t.request;
-        assert!(r.follow_redirects && r.include_headers && r.fail_on_http_error && r.insecure && r.compressed);
-        assert_eq!((r.cacert.clone(), r.user_agent.as_deref()), (Some(PathBuf::from("ca.pem")), Some("bot/1")));
-        assert_eq!(t.style, OutputStyle { silent: true, show_error: true, verbose: true });
-        let t = transfer(&["--silent", "--show-error", "--verbose", "--location", "--include", "--fail", "h"]);
-        assert_eq!(t.style, OutputStyle { silent: true, show_error: true, verbose: true });
-    }
-
-    #[test]
-    fn no_prompt_from_flag_or_environment() {
-        let with_env = |args: &[&str], value: Option<&str>| {
-            let env = |k: &str| (k == "TOLL_NO_PROMPT").then(|| value.map(String::from)).flatten();
-            match parse(args).unwrap().into_config(&env).unwrap() {
-                Invocation::Transfer(t) => t.no_prompt,
-                other => panic!("{other:?}"),
-            }
-        };
-        assert!(with_env(&["--no-prompt", "h"], None));
-        assert!(!with_env(&["h"], None));
-        for v in ["1", "yes", "TRUE"] {
-            assert!(with_env(&["h"], Some(v)), "{v}");
-        }
-        for v in ["", "0", "no", "False", "off"] {
-            assert!(!with_env(&["h"], Some(v)), "{v}");
-        }
-        assert!(with_env(&["--no-prompt", "h"], Some("0")), "the flag wins");
-    }
-
-    #[test]
-    fn usage_errors_read_well() {
-        let e = usage_error(&["-I", "--json", "{}", "h"]).to_string();
-        assert_eq!(e, "-I/--head cannot send a body: drop --json");
-        let e = usage_error(&["gopher://h/"]).to_string();
-        assert!(e.contains("gopher") && e.contains("http://"), "{e}");
-    }
-}
+mod tests;

@@ -130,17 +130,28 @@ fn socks_url(spec: &ProxySpec) -> Option<url::Url> {
 struct TooManyRedirects(usize);
 
 /// Fetches `req.url` and writes the body where `req.output` says.
-pub async fn run(req: &RequestConfig, proxy: &ProxyConfig, settings: ProxySettings, style: OutputStyle, ctx: Context) -> Result<()> {
+pub async fn run(
+    req: &RequestConfig,
+    proxy: &ProxyConfig,
+    settings: ProxySettings,
+    style: OutputStyle,
+    ctx: Context,
+) -> Result<()> {
     let first_route = settings.route(&req.url).map_err(usage_proxy)?;
     let ctx = Arc::new(ctx);
-    let eager_tls = if proxy.proxy_cacert.is_some() || proxy.proxy_insecure { Some(proxy_tls(proxy)?) } else { None };
+    let eager_tls =
+        if proxy.proxy_cacert.is_some() || proxy.proxy_insecure { Some(proxy_tls(proxy)?) } else { None };
     let tls_cell: Arc<OnceLock<Option<Arc<rustls::ClientConfig>>>> = Arc::new(OnceLock::new());
     let (pcfg, fctx) = (proxy.clone(), ctx.clone());
     let factory = Box::new(move |spec: &ProxySpec| {
         let tls = (spec.scheme == "https")
             .then(|| tls_cell.get_or_init(|| eager_tls.clone().or_else(|| proxy_tls(&pcfg).ok())).clone())
             .flatten();
-        UpstreamSetup { tls, allowed: pcfg.allowed_schemes, creds: CredentialBroker::new((fctx.sources)(spec)) }
+        UpstreamSetup {
+            tls,
+            allowed: pcfg.allowed_schemes,
+            creds: CredentialBroker::new((fctx.sources)(spec)),
+        }
     });
     let relay = Arc::new(
         Relay::start(factory, ctx.reporter.clone(), req.connect_timeout)
@@ -153,7 +164,9 @@ pub async fn run(req: &RequestConfig, proxy: &ProxyConfig, settings: ProxySettin
     let via_socks = matches!(&first_route, Route::Proxy(s) if s.is_socks());
     if ctx.reporter.verbose() {
         match &first_route {
-            Route::Direct => ctx.reporter.line(Direction::Info, &format!("{} goes direct (no proxy applies)", req.url)),
+            Route::Direct => {
+                ctx.reporter.line(Direction::Info, &format!("{} goes direct (no proxy applies)", req.url))
+            }
             Route::Proxy(s) => ctx.reporter.line(
                 Direction::Info,
                 &format!("{} goes through proxy {} (from {})", req.url, s.display_url(), s.origin),
@@ -176,7 +189,11 @@ pub async fn run(req: &RequestConfig, proxy: &ProxyConfig, settings: ProxySettin
     write_response(req, style, &ctx.term, resp, &relay).await
 }
 
-fn build_client(req: &RequestConfig, relay: &Arc<Relay>, settings: &Arc<ProxySettings>) -> Result<reqwest::Client> {
+fn build_client(
+    req: &RequestConfig,
+    relay: &Arc<Relay>,
+    settings: &Arc<ProxySettings>,
+) -> Result<reqwest::Client> {
     let (r, s) = (relay.clone(), settings.clone());
     let proxy = reqwest::Proxy::custom(move |url| match s.route(url) {
         // A route error on a redirect is stopped by the redirect policy before it gets here.
@@ -240,18 +257,25 @@ async fn build_request(client: &reqwest::Client, req: &RequestConfig) -> Result<
         rb = match (&body.source, body.strip_newlines) {
             (BodySource::Bytes(b), _) => rb.body(b.clone()),
             (BodySource::File(path), false) => {
-                let file = tokio::fs::File::open(path).await.map_err(|e| read_error(&path.display().to_string(), &e))?;
-                let len = file.metadata().await.map_err(|e| read_error(&path.display().to_string(), &e))?.len();
+                let file = tokio::fs::File::open(path)
+                    .await
+                    .map_err(|e| read_error(&path.display().to_string(), &e))?;
+                let len =
+                    file.metadata().await.map_err(|e| read_error(&path.display().to_string(), &e))?.len();
                 rb.header(reqwest::header::CONTENT_LENGTH, len).body(reqwest::Body::from(file))
             }
             (BodySource::File(path), true) => {
-                let data = tokio::fs::read(path).await.map_err(|e| read_error(&path.display().to_string(), &e))?;
+                let data =
+                    tokio::fs::read(path).await.map_err(|e| read_error(&path.display().to_string(), &e))?;
                 rb.body(strip_newlines(data))
             }
             (BodySource::Stdin, strip) => {
                 use tokio::io::AsyncReadExt;
                 let mut data = Vec::new();
-                tokio::io::stdin().read_to_end(&mut data).await.map_err(|e| read_error("standard input", &e))?;
+                tokio::io::stdin()
+                    .read_to_end(&mut data)
+                    .await
+                    .map_err(|e| read_error("standard input", &e))?;
                 rb.body(if strip { strip_newlines(data) } else { data })
             }
         };
@@ -278,7 +302,11 @@ const SENSITIVE: [&str; 4] = ["authorization", "proxy-authorization", "cookie", 
 fn trace_request(r: &dyn Reporter, req: &reqwest::Request) {
     r.line(Direction::Sent, &format!("{} {}", req.method(), req.url()));
     for (k, v) in req.headers() {
-        let v = if SENSITIVE.contains(&k.as_str()) { "<redacted>".into() } else { String::from_utf8_lossy(v.as_bytes()) };
+        let v = if SENSITIVE.contains(&k.as_str()) {
+            "<redacted>".into()
+        } else {
+            String::from_utf8_lossy(v.as_bytes())
+        };
         r.line(Direction::Sent, &format!("{k}: {v}"));
     }
 }
@@ -286,7 +314,11 @@ fn trace_request(r: &dyn Reporter, req: &reqwest::Request) {
 fn trace_response(r: &dyn Reporter, resp: &reqwest::Response) {
     r.line(Direction::Received, &format!("{:?} {}", resp.version(), resp.status()));
     for (k, v) in resp.headers() {
-        let v = if SENSITIVE.contains(&k.as_str()) { "<redacted>".into() } else { String::from_utf8_lossy(v.as_bytes()) };
+        let v = if SENSITIVE.contains(&k.as_str()) {
+            "<redacted>".into()
+        } else {
+            String::from_utf8_lossy(v.as_bytes())
+        };
         r.line(Direction::Received, &format!("{k}: {v}"));
     }
 }
@@ -320,13 +352,14 @@ async fn write_response(
         OutputTarget::File(p) => Sink::file(p)?,
         OutputTarget::RemoteName => Sink::file(&output::remote_name(resp.url())?)?,
     };
-    if req.include_headers || req.head_only {
-        if sink.write(&head_text(&resp))?.is_err() {
-            return Ok(());
-        }
+    if (req.include_headers || req.head_only) && sink.write(&head_text(&resp))?.is_err() {
+        return Ok(());
     }
     let bar = (term.stderr && !style.silent && !matches!(req.output, OutputTarget::Stdout)).then(|| {
-        let bar = indicatif::ProgressBar::with_draw_target(resp.content_length(), indicatif::ProgressDrawTarget::stderr());
+        let bar = indicatif::ProgressBar::with_draw_target(
+            resp.content_length(),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
         bar.set_style(
             indicatif::ProgressStyle::with_template("{bytes}/{total_bytes} {bar:30} {bytes_per_sec} {eta}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -405,7 +438,8 @@ fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Error {
     let text = chain_text(&e);
     let url = e.url().map(|u| u.to_string()).unwrap_or_default();
     if e.is_timeout() {
-        return Error::new(Exit::Timeout, format!("timed out: {text}")).hint("raise --max-time / --connect-timeout, or check the network");
+        return Error::new(Exit::Timeout, format!("timed out: {text}"))
+            .hint("raise --max-time / --connect-timeout, or check the network");
     }
     if e.is_redirect() {
         if let Some(p) = find::<ProxyError>(&e) {
@@ -433,9 +467,11 @@ fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Error {
             .hint("check the URL and port; behind a proxy, set -x or https_proxy");
     }
     if e.is_body() || e.is_decode() {
-        return Error::new(Exit::Receive, format!("the transfer broke off: {text}")).hint("retry; nothing partial was kept for -o");
+        return Error::new(Exit::Receive, format!("the transfer broke off: {text}"))
+            .hint("retry; nothing partial was kept for -o");
     }
-    Error::new(Exit::Receive, format!("request to {url} failed: {text}")).hint("retry with -v to see the conversation")
+    Error::new(Exit::Receive, format!("request to {url} failed: {text}"))
+        .hint("retry with -v to see the conversation")
 }
 
 /// The message for a request the relay could not get through the proxy: which proxy, what it

@@ -108,9 +108,12 @@ mod tests {
     fn completions_cover_every_shell_and_option() {
         let files = render_completions();
         let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["toll.bash", "_toll", "toll.fish", "_toll.ps1", "toll.elv", "toll.1", "toll-demo.1"]);
+        assert_eq!(
+            names,
+            ["toll.bash", "_toll", "toll.fish", "_toll.ps1", "toll.elv", "toll.1", "toll-demo.1"]
+        );
         for (name, contents) in &files {
-            let text = String::from_utf8_lossy(contents);
+            let text = String::from_utf8_lossy(contents).replace("\\-", "-");
             for needle in ["proxy-anyauth", "noproxy", "demo"] {
                 if name != "toll-demo.1" {
                     assert!(text.contains(needle), "{name} lacks {needle}");

@@ -53,7 +53,11 @@ pub struct FixedSource {
 }
 
 impl FixedSource {
-    pub fn new(label: impl Into<String>, user: impl Into<String>, password: Option<crate::secret::Secret>) -> Self {
+    pub fn new(
+        label: impl Into<String>,
+        user: impl Into<String>,
+        password: Option<crate::secret::Secret>,
+    ) -> Self {
         FixedSource { label: label.into(), user: user.into(), password }
     }
 }
@@ -66,7 +70,9 @@ impl CredentialSource for FixedSource {
     fn lookup(&self, _req: &CredentialRequest) -> Lookup {
         match &self.password {
             Some(p) => Lookup::Found(Credentials { user: self.user.clone(), password: p.clone() }),
-            None => Lookup::Incomplete(format!("{} names user {:?} but gives no password", self.label, self.user)),
+            None => {
+                Lookup::Incomplete(format!("{} names user {:?} but gives no password", self.label, self.user))
+            }
         }
     }
 }

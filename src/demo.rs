@@ -74,7 +74,11 @@ fn verify(scheme: Scheme, nonce: &str, method: &str, value: &str) -> bool {
         _ => {
             let Some(c) = parse_challenges([value]).into_iter().next() else { return false };
             let p = |k: &str| c.param(k).unwrap_or("").to_string();
-            if c.scheme != Some(Scheme::Digest) || p("username") != USER || p("nonce") != nonce || p("realm") != REALM {
+            if c.scheme != Some(Scheme::Digest)
+                || p("username") != USER
+                || p("nonce") != nonce
+                || p("realm") != REALM
+            {
                 return false;
             }
             let ha1 = sha256_hex(&format!("{USER}:{REALM}:{PASSWORD}"));
@@ -110,7 +114,7 @@ async fn proxy(scheme: Scheme, nonce: Arc<String>, req: Request<Incoming>) -> Re
         let resp = send.send_request(out).await.ok()?;
         let status = resp.status();
         let body = resp.into_body().collect().await.ok()?.to_bytes();
-        Some(Response::builder().status(status).body(Full::new(body)).ok()?)
+        Response::builder().status(status).body(Full::new(body)).ok()
     };
     forwarded.await.unwrap_or_else(|| reply(StatusCode::BAD_GATEWAY, "origin unreachable\n"))
 }
@@ -123,7 +127,11 @@ struct DemoPassword {
 
 impl CredentialSource for DemoPassword {
     fn label(&self) -> String {
-        if self.term.can_prompt { "the demo prompt".into() } else { "the demo (no terminal to ask on)".into() }
+        if self.term.can_prompt {
+            "the demo prompt".into()
+        } else {
+            "the demo (no terminal to ask on)".into()
+        }
     }
 
     fn lookup(&self, req: &CredentialRequest) -> Lookup {
@@ -179,7 +187,8 @@ pub async fn run(scheme: Scheme, term: Terminal) -> Result<()> {
         password: None,
         origin: "toll demo".into(),
     };
-    let url = url::Url::parse(&format!("http://{origin}/hello")).map_err(|e| Error::new(Exit::Internal, e.to_string()))?;
+    let url = url::Url::parse(&format!("http://{origin}/hello"))
+        .map_err(|e| Error::new(Exit::Internal, e.to_string()))?;
     let request = RequestConfig {
         url,
         method: None,
@@ -236,7 +245,9 @@ mod tests {
                 buf.fill(7);
             }
         }
-        let header = format!("Digest realm=\"{REALM}\", qop=\"auth\", algorithm=SHA-256, nonce=\"abc\", opaque=\"demo\"");
+        let header = format!(
+            "Digest realm=\"{REALM}\", qop=\"auth\", algorithm=SHA-256, nonce=\"abc\", opaque=\"demo\""
+        );
         let challenge = parse_challenges([header.as_str()]).remove(0);
         let target = RequestTarget { method: "GET", uri: "http://127.0.0.1:1/hello", body: None };
         let mut a = authenticator(Scheme::Digest).unwrap();

@@ -64,7 +64,10 @@ impl Exit {
         (Exit::Tls, "TLS failure with the origin (handshake, certificate)"),
         (Exit::AuthNoCredentials, "the proxy requires authentication and no credentials are available"),
         (Exit::AuthRejected, "the proxy rejected the credentials"),
-        (Exit::ProxyDenied, "the proxy denied access (403, or 407 for a destination after the credentials worked)"),
+        (
+            Exit::ProxyDenied,
+            "the proxy denied access (403, or 407 for a destination after the credentials worked)",
+        ),
         (Exit::ProxyFailed, "the proxy failed otherwise (other CONNECT status, broken conversation)"),
         (Exit::AuthNoUsableScheme, "the proxy offers no authentication scheme toll can use"),
         (Exit::TooManyRedirects, "too many redirects (--max-redirs)"),

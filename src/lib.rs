@@ -4,18 +4,18 @@
 //! environment) → `client` (reqwest) + `relay` (the in-process proxy that owns the conversation
 //! with the upstream proxy) → `auth` (pure scheme engine) and `creds` (credential sources).
 
+pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod client;
 pub mod completions;
 pub mod config;
-pub mod proxy_env;
-pub mod secret;
 pub mod creds;
-pub mod relay;
-pub mod report;
-pub mod client;
+pub mod demo;
 pub mod error;
 pub mod output;
+pub mod proxy_env;
+pub mod relay;
+pub mod report;
+pub mod secret;
 pub mod term;
-pub mod app;
-pub mod demo;

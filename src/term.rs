@@ -20,7 +20,9 @@ impl Terminal {
     pub fn detect(override_: Option<&str>, no_prompt: bool) -> Terminal {
         match override_ {
             Some("none") => return Terminal { stderr: false, can_prompt: false },
-            Some("force") => return Terminal { stderr: true, can_prompt: !no_prompt && controlling_terminal() },
+            Some("force") => {
+                return Terminal { stderr: true, can_prompt: !no_prompt && controlling_terminal() }
+            }
             _ => {}
         }
         Terminal { stderr: std::io::stderr().is_terminal(), can_prompt: !no_prompt && controlling_terminal() }

@@ -94,9 +94,14 @@ pub struct RequestTarget<'a> {
     pub body: Option<&'a [u8]>,
 }
 
-/// Randomness, injected so tests can use fixed values (Digest cnonce, NTLM client challenge).
+/// Randomness and time, injected so tests can use fixed values (Digest cnonce, NTLM client
+/// challenge and timestamp).
 pub trait Entropy: Send {
     fn fill(&mut self, buf: &mut [u8]);
+
+    fn now(&self) -> std::time::SystemTime {
+        std::time::SystemTime::now()
+    }
 }
 
 /// The operating system's CSPRNG.
@@ -132,6 +137,12 @@ pub trait Authenticator: Send {
     /// True for schemes whose handshake belongs to one TCP connection (NTLM, Negotiate).
     fn connection_bound(&self) -> bool {
         false
+    }
+
+    /// False for schemes that authenticate with something the system already holds (Negotiate
+    /// with a Kerberos ticket): the relay then asks no credential source.
+    fn needs_credentials(&self) -> bool {
+        true
     }
 
     /// The `Proxy-Authorization` value answering `challenge` (which is for this scheme).
@@ -179,7 +190,10 @@ mod tests {
             r#"Basic realm="r""#,
         ]);
         assert_eq!(choose(&offered, SchemeSet::ANY).and_then(|c| c.param("nonce")), Some("2"));
-        assert_eq!(choose(&offered, SchemeSet::only(Scheme::Basic)).map(|c| c.scheme), Some(Some(Scheme::Basic)));
+        assert_eq!(
+            choose(&offered, SchemeSet::only(Scheme::Basic)).map(|c| c.scheme),
+            Some(Some(Scheme::Basic))
+        );
     }
 
     #[test]

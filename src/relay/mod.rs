@@ -184,7 +184,8 @@ impl Inner {
         if !scheme.eq_ignore_ascii_case("basic") {
             return None;
         }
-        let decoded = zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.decode(token.trim()).ok()?);
+        let decoded =
+            zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.decode(token.trim()).ok()?);
         let text = std::str::from_utf8(&decoded).ok()?;
         let (user, key) = text.split_once(':')?;
         if !constant_time_eq(key.as_bytes(), self.key.expose().as_bytes()) {
@@ -211,18 +212,26 @@ impl Inner {
         let reason = resp.status().canonical_reason().unwrap_or("");
         self.reporter.line(Direction::Received, &format!("HTTP/1.1 {} {reason}", resp.status().as_u16()));
         for v in resp.headers().get_all(PROXY_AUTHENTICATE) {
-            self.reporter.line(Direction::Received, &format!("Proxy-Authenticate: {}", String::from_utf8_lossy(v.as_bytes())));
+            self.reporter.line(
+                Direction::Received,
+                &format!("Proxy-Authenticate: {}", String::from_utf8_lossy(v.as_bytes())),
+            );
         }
         for name in ["connection", "content-length", "transfer-encoding", "x-squid-error", "proxy-status"] {
             if let Some(v) = resp.headers().get(name) {
-                self.reporter.line(Direction::Received, &format!("{name}: {}", String::from_utf8_lossy(v.as_bytes())));
+                self.reporter
+                    .line(Direction::Received, &format!("{name}: {}", String::from_utf8_lossy(v.as_bytes())));
             }
         }
     }
 }
 
 fn same_proxy(a: &ProxySpec, b: &ProxySpec) -> bool {
-    a.scheme == b.scheme && a.host.eq_ignore_ascii_case(&b.host) && a.port == b.port && a.user == b.user && a.password == b.password
+    a.scheme == b.scheme
+        && a.host.eq_ignore_ascii_case(&b.host)
+        && a.port == b.port
+        && a.user == b.user
+        && a.password == b.password
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -255,7 +264,16 @@ fn plain(status: StatusCode, close: bool) -> Response<RelayBody> {
 
 /// Headers that belong to one hop (RFC 7230 §6.1) or to the relay itself.
 fn strip_hop_headers(h: &mut http::HeaderMap) {
-    for name in ["proxy-authorization", "proxy-connection", "connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"] {
+    for name in [
+        "proxy-authorization",
+        "proxy-connection",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    ] {
         h.remove(HeaderName::from_static(name));
     }
 }
@@ -291,7 +309,10 @@ async fn tunnel(inner: Arc<Inner>, up: Arc<Upstream>, mut req: Request<Incoming>
     };
     let client_side = hyper::upgrade::on(&mut req);
     let mut headers = http::HeaderMap::new();
-    headers.insert(http::header::HOST, HeaderValue::from_str(authority.as_str()).expect("authority is a header value"));
+    headers.insert(
+        http::header::HOST,
+        HeaderValue::from_str(authority.as_str()).expect("authority is a header value"),
+    );
     let out = Outgoing {
         method: Method::CONNECT,
         uri: http::Uri::from(authority.clone()),

@@ -79,16 +79,23 @@ impl Upstream {
         .map_err(|e| self.failure(FailureKind::Unreachable(format!("cannot connect: {e}"))))?;
         let _ = tcp.set_nodelay(true);
         let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
-        inner.info(format_args!("connected to proxy {} ({peer}) in {:.1?}", spec.display_url(), started.elapsed()));
+        inner.info(format_args!(
+            "connected to proxy {} ({peer}) in {:.1?}",
+            spec.display_url(),
+            started.elapsed()
+        ));
         let io: Box<dyn Io> = match &self.tls {
             None => Box::new(tcp),
             Some(tls) => {
-                let name = rustls_pki_types::ServerName::try_from(spec.host.clone())
-                    .map_err(|e| self.failure(FailureKind::Unreachable(format!("bad proxy host name: {e}"))))?;
-                let stream = tokio_rustls::TlsConnector::from(tls.clone())
-                    .connect(name, tcp)
-                    .await
-                    .map_err(|e| self.failure(FailureKind::Unreachable(format!("TLS handshake with the proxy failed: {e}"))))?;
+                let name = rustls_pki_types::ServerName::try_from(spec.host.clone()).map_err(|e| {
+                    self.failure(FailureKind::Unreachable(format!("bad proxy host name: {e}")))
+                })?;
+                let stream =
+                    tokio_rustls::TlsConnector::from(tls.clone()).connect(name, tcp).await.map_err(|e| {
+                        self.failure(FailureKind::Unreachable(format!(
+                            "TLS handshake with the proxy failed: {e}"
+                        )))
+                    })?;
                 inner.info(format_args!("TLS to proxy established"));
                 Box::new(stream)
             }
@@ -107,11 +114,25 @@ impl Upstream {
         Failure {
             proxy: self.spec.display_url(),
             origin: self.spec.origin.clone(),
-            target: String::new(), kind, status: None, offered: Vec::new() }
+            target: String::new(),
+            kind,
+            status: None,
+            offered: Vec::new(),
+        }
     }
 
-    fn credential_request(&self, scheme: auth::Scheme, realm: Option<&str>, after_rejection: bool) -> CredentialRequest {
-        CredentialRequest { proxy: self.spec.clone(), scheme, realm: realm.map(str::to_owned), after_rejection }
+    fn credential_request(
+        &self,
+        scheme: auth::Scheme,
+        realm: Option<&str>,
+        after_rejection: bool,
+    ) -> CredentialRequest {
+        CredentialRequest {
+            proxy: self.spec.clone(),
+            scheme,
+            realm: realm.map(str::to_owned),
+            after_rejection,
+        }
     }
 
     /// Sends `out` through this proxy, answering its 407s, on `conn` (opened or replaced as
@@ -134,11 +155,18 @@ impl Upstream {
         let mut from_active = false;
         // Pre-emptive: a scheme that already worked on this proxy answers before being asked.
         if let Some(active) = self.active.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-            let target = RequestTarget { method: out.method.as_str(), uri: &target_text, body: out.body.known_bytes() };
+            let target = RequestTarget {
+                method: out.method.as_str(),
+                uri: &target_text,
+                body: out.body.known_bytes(),
+            };
             if let Some(Ok(v)) = active.auth.preemptive(&active.issued.creds, &target, &mut rng) {
                 header = Some(v);
                 from_active = true;
-                inner.info(format_args!("sending {} credentials that worked earlier in this run", active.auth.scheme()));
+                inner.info(format_args!(
+                    "sending {} credentials that worked earlier in this run",
+                    active.auth.scheme()
+                ));
             }
         }
         let mut legs = 0u32;
@@ -147,7 +175,9 @@ impl Upstream {
         loop {
             legs += 1;
             if legs > MAX_LEGS {
-                let mut f = fail(FailureKind::ProxyError(format!("the proxy still asked for authentication after {MAX_LEGS} exchanges")));
+                let mut f = fail(FailureKind::ProxyError(format!(
+                    "the proxy still asked for authentication after {MAX_LEGS} exchanges"
+                )));
                 f.offered = last_offered;
                 return Err(f);
             }
@@ -163,8 +193,8 @@ impl Upstream {
                 *conn = None;
                 continue;
             }
-            let (req, gate) = build_request(&mut out, header.as_ref())
-                .map_err(|why| fail(FailureKind::ProxyError(why)))?;
+            let (req, gate) =
+                build_request(&mut out, header.as_ref()).map_err(|why| fail(FailureKind::ProxyError(why)))?;
             self.trace_request(inner, &req, header.is_some());
             let sent = c.send.send_request(req).await;
             let resp = match sent {
@@ -185,7 +215,9 @@ impl Upstream {
                         legs -= 1;
                         continue;
                     }
-                    return Err(fail(FailureKind::ProxyError(format!("the proxy closed the connection: {e}"))));
+                    return Err(fail(FailureKind::ProxyError(format!(
+                        "the proxy closed the connection: {e}"
+                    ))));
                 }
             };
             inner.trace_response(&resp);
@@ -197,7 +229,8 @@ impl Upstream {
                     let req = self.credential_request(a.auth.scheme(), None, false);
                     self.creds.accept(&req, &a.issued);
                     if !a.auth.connection_bound() {
-                        *self.active.lock().unwrap_or_else(|e| e.into_inner()) = Some(Active { auth: a.auth, issued: a.issued });
+                        *self.active.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some(Active { auth: a.auth, issued: a.issued });
                     }
                 }
                 return Ok(resp);
@@ -208,7 +241,10 @@ impl Upstream {
                 resp.headers().get_all(PROXY_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()),
             );
             last_offered = challenges.iter().map(describe_challenge).collect();
-            let keep = resp.headers().get(http::header::CONNECTION).and_then(|v| v.to_str().ok())
+            let keep = resp
+                .headers()
+                .get(http::header::CONNECTION)
+                .and_then(|v| v.to_str().ok())
                 .is_none_or(|v| !v.eq_ignore_ascii_case("close"));
             // The body that was withheld comes back for the next attempt; if it had started
             // to leave, it cannot be sent again.
@@ -234,7 +270,11 @@ impl Upstream {
             // Did the proxy refuse what we just sent, or is this the next step?
             let prev = answer.take().map(|a| (a, false)).or_else(|| {
                 if from_active {
-                    self.active.lock().unwrap_or_else(|e| e.into_inner()).take().map(|a| (Answer { auth: a.auth, issued: a.issued }, true))
+                    self.active
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .take()
+                        .map(|a| (Answer { auth: a.auth, issued: a.issued }, true))
                 } else {
                     None
                 }
@@ -245,11 +285,23 @@ impl Upstream {
                 match a.auth.verdict(mine) {
                     Verdict::Continue => {
                         let ch = mine.expect("a continuation carries a challenge");
-                        inner.info(format_args!("{} asks for another round (same credentials)", a.auth.scheme()));
-                        let target = RequestTarget { method: out.method.as_str(), uri: &target_text, body: out.body.known_bytes() };
-                        header = Some(a.auth.respond(ch, &a.issued.creds, &target, &mut rng).map_err(|e| fail(FailureKind::ProxyError(e.to_string())))?);
+                        inner.info(format_args!(
+                            "{} asks for another round (same credentials)",
+                            a.auth.scheme()
+                        ));
+                        let target = RequestTarget {
+                            method: out.method.as_str(),
+                            uri: &target_text,
+                            body: out.body.known_bytes(),
+                        };
+                        header = Some(
+                            a.auth
+                                .respond(ch, &a.issued.creds, &target, &mut rng)
+                                .map_err(|e| fail(FailureKind::ProxyError(e.to_string())))?,
+                        );
                         if was_active {
-                            *self.active.lock().unwrap_or_else(|e| e.into_inner()) = Some(Active { auth: a.auth, issued: a.issued });
+                            *self.active.lock().unwrap_or_else(|e| e.into_inner()) =
+                                Some(Active { auth: a.auth, issued: a.issued });
                             from_active = true;
                         } else {
                             answer = Some(a);
@@ -260,14 +312,18 @@ impl Upstream {
                         if self.creds.was_accepted(&a.issued) {
                             // Squid answers "this user may not go there" with a 407 identical
                             // to a wrong password; the credential itself worked before.
-                            let mut f = fail(FailureKind::RestrictedDestination { user: a.issued.creds.user.clone() });
+                            let mut f = fail(FailureKind::RestrictedDestination {
+                                user: a.issued.creds.user.clone(),
+                            });
                             f.status = status_line;
                             f.offered = last_offered;
                             return Err(f);
                         }
                         inner.info(format_args!(
                             "the proxy rejected the {} credentials for user {:?} from {}",
-                            a.auth.scheme(), a.issued.creds.user, a.issued.source
+                            a.auth.scheme(),
+                            a.issued.creds.user,
+                            a.issued.source
                         ));
                         let req = self.credential_request(a.auth.scheme(), None, true);
                         self.creds.reject(&req, &a.issued);
@@ -277,7 +333,11 @@ impl Upstream {
             }
 
             let Some(chosen) = auth::choose(&challenges, self.allowed) else {
-                let kind = if challenges.is_empty() { FailureKind::NoChallenge } else { FailureKind::NoUsableScheme };
+                let kind = if challenges.is_empty() {
+                    FailureKind::NoChallenge
+                } else {
+                    FailureKind::NoUsableScheme
+                };
                 let mut f = fail(kind);
                 f.status = status_line;
                 f.offered = last_offered;
@@ -285,8 +345,11 @@ impl Upstream {
             };
             let scheme = chosen.scheme.expect("choose returns known schemes");
             if inner.reporter.verbose() {
-                let offered = challenges.iter().map(|c| c.scheme_name.as_str()).collect::<Vec<_>>().join(", ");
-                inner.info(format_args!("proxy offers {offered}; using {scheme} (the strongest toll can answer that is allowed)"));
+                let offered =
+                    challenges.iter().map(|c| c.scheme_name.as_str()).collect::<Vec<_>>().join(", ");
+                inner.info(format_args!(
+                    "proxy offers {offered}; using {scheme} (the strongest toll can answer that is allowed)"
+                ));
             }
             let req = self.credential_request(scheme, chosen.realm(), after_rejection);
             let broker = self.clone();
@@ -309,8 +372,15 @@ impl Upstream {
             };
             inner.info(format_args!("credentials for user {:?} from {}", issued.creds.user, issued.source));
             let mut a = auth::authenticator(scheme).expect("chosen schemes are implemented");
-            let target = RequestTarget { method: out.method.as_str(), uri: &target_text, body: out.body.known_bytes() };
-            header = Some(a.respond(chosen, &issued.creds, &target, &mut rng).map_err(|e| fail(FailureKind::ProxyError(e.to_string())))?);
+            let target = RequestTarget {
+                method: out.method.as_str(),
+                uri: &target_text,
+                body: out.body.known_bytes(),
+            };
+            header = Some(
+                a.respond(chosen, &issued.creds, &target, &mut rng)
+                    .map_err(|e| fail(FailureKind::ProxyError(e.to_string())))?,
+            );
             answer = Some(Answer { auth: a, issued });
         }
     }
@@ -321,12 +391,18 @@ impl Upstream {
         }
         inner.reporter.line(Direction::Sent, &format!("{} {} HTTP/1.1", req.method(), req.uri()));
         if with_auth {
-            let scheme = req.headers().get(PROXY_AUTHORIZATION).and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split_whitespace().next()).unwrap_or("");
+            let scheme = req
+                .headers()
+                .get(PROXY_AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split_whitespace().next())
+                .unwrap_or("");
             inner.reporter.line(Direction::Sent, &format!("Proxy-Authorization: {scheme} <redacted>"));
         }
         if req.headers().contains_key(http::header::EXPECT) {
-            inner.reporter.line(Direction::Sent, "Expect: 100-continue (the body waits for the proxy's answer)");
+            inner
+                .reporter
+                .line(Direction::Sent, "Expect: 100-continue (the body waits for the proxy's answer)");
         }
     }
 }
@@ -339,7 +415,10 @@ impl RequestBody {
 
 /// The request for one leg. A streamed body always goes behind a gate: even a credential that
 /// worked can meet a 407 (Digest `stale=true`), and then the body must still be whole.
-fn build_request(out: &mut Outgoing, auth: Option<&Secret>) -> Result<(Request<RelayBody>, Option<Arc<Gate>>), String> {
+fn build_request(
+    out: &mut Outgoing,
+    auth: Option<&Secret>,
+) -> Result<(Request<RelayBody>, Option<Arc<Gate>>), String> {
     let mut gate = None;
     let body = match &mut out.body {
         RequestBody::Empty => body::empty(),
@@ -356,7 +435,8 @@ fn build_request(out: &mut Outgoing, auth: Option<&Secret>) -> Result<(Request<R
     *req.uri_mut() = out.uri.clone();
     *req.headers_mut() = out.headers.clone();
     if let Some(v) = auth {
-        let mut hv = HeaderValue::from_str(v.expose()).map_err(|_| "the credentials cannot be put in a header")?;
+        let mut hv =
+            HeaderValue::from_str(v.expose()).map_err(|_| "the credentials cannot be put in a header")?;
         hv.set_sensitive(true);
         req.headers_mut().insert(PROXY_AUTHORIZATION, hv);
     }

@@ -1,0 +1,379 @@
+//! Unit tests for `crate::cli` (a separate file to keep `cli.rs` readable).
+
+use super::*;
+
+const NO_ENV: &dyn Fn(&str) -> Option<String> = &|_| None;
+
+fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+    Cli::try_parse_from(std::iter::once("toll").chain(args.iter().copied()))
+}
+
+fn transfer(args: &[&str]) -> Transfer {
+    match parse(args).unwrap().into_config(NO_ENV).unwrap() {
+        Invocation::Transfer(t) => *t,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn usage_error(args: &[&str]) -> UsageError {
+    parse(args).unwrap().into_config(NO_ENV).unwrap_err()
+}
+
+fn header<'a>(t: &'a Transfer, name: &str) -> Vec<&'a str> {
+    t.request.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
+}
+
+#[test]
+fn clap_definition_is_consistent() {
+    Cli::command().debug_assert();
+}
+
+#[test]
+fn curl_option_names() {
+    let mut cmd = Cli::command();
+    cmd.build();
+    let expected: &[(Option<char>, &str)] = &[
+        (Some('x'), "proxy"),
+        (Some('U'), "proxy-user"),
+        (None, "noproxy"),
+        (None, "proxy-basic"),
+        (None, "proxy-digest"),
+        (None, "proxy-anyauth"),
+        (None, "proxy-cacert"),
+        (None, "proxy-insecure"),
+        (Some('X'), "request"),
+        (Some('H'), "header"),
+        (Some('d'), "data"),
+        (None, "data-binary"),
+        (None, "json"),
+        (Some('o'), "output"),
+        (Some('O'), "remote-name"),
+        (Some('i'), "include"),
+        (Some('I'), "head"),
+        (Some('L'), "location"),
+        (None, "max-redirs"),
+        (Some('f'), "fail"),
+        (Some('s'), "silent"),
+        (Some('S'), "show-error"),
+        (Some('v'), "verbose"),
+        (Some('m'), "max-time"),
+        (None, "connect-timeout"),
+        (Some('k'), "insecure"),
+        (None, "cacert"),
+        (Some('A'), "user-agent"),
+        (None, "compressed"),
+        (None, "no-prompt"),
+        (Some('V'), "version"),
+        (Some('h'), "help"),
+    ];
+    for (short, long) in expected {
+        let arg = cmd.get_arguments().find(|a| a.get_long() == Some(long));
+        let arg = arg.unwrap_or_else(|| panic!("--{long} missing"));
+        assert_eq!(arg.get_short(), *short, "--{long}");
+    }
+}
+
+#[test]
+fn defaults() {
+    let t = transfer(&["https://example.com/x"]);
+    let r = &t.request;
+    assert_eq!(r.url.as_str(), "https://example.com/x");
+    assert_eq!((r.method.as_deref(), r.headers.is_empty(), r.body.is_none()), (None, true, true));
+    assert_eq!((r.max_redirects, r.follow_redirects, r.output.clone()), (50, false, OutputTarget::Stdout));
+    assert!(!r.head_only && !r.include_headers && !r.fail_on_http_error && !r.compressed && !r.insecure);
+    assert!(
+        r.max_time.is_none() && r.connect_timeout.is_none() && r.cacert.is_none() && r.user_agent.is_none()
+    );
+    assert_eq!(t.style, OutputStyle { silent: false, show_error: false, verbose: false });
+    assert!(t.proxy.explicit.is_none() && t.proxy.noproxy.is_none() && t.proxy.user.is_none());
+    assert_eq!(t.proxy.allowed_schemes, SchemeSet::ANY);
+    assert!(!t.proxy.proxy_insecure && t.proxy.proxy_cacert.is_none() && !t.no_prompt);
+}
+
+#[test]
+fn url_without_scheme_is_http() {
+    assert_eq!(transfer(&["example.com/x"]).request.url.as_str(), "http://example.com/x");
+    assert_eq!(transfer(&["localhost:8080"]).request.url.as_str(), "http://localhost:8080/");
+    assert_eq!(transfer(&["HTTPS://Example.COM"]).request.url.as_str(), "https://example.com/");
+    assert_eq!(transfer(&["[::1]:80/a"]).request.url.as_str(), "http://[::1]/a");
+    let u = transfer(&["example.com/?next=http://other/"]).request.url;
+    assert_eq!(u.host_str(), Some("example.com"));
+}
+
+#[test]
+fn url_errors() {
+    for (url, scheme) in [("ftp://example.com/", "ftp"), ("FILE:///etc/passwd", "file"), ("ws://h/", "ws")] {
+        assert_eq!(
+            usage_error(&[url]),
+            UsageError::UnsupportedScheme { url: url.into(), scheme: scheme.into() }
+        );
+    }
+    assert!(matches!(usage_error(&["http://exa mple.com/"]), UsageError::InvalidUrl { .. }));
+    assert!(matches!(usage_error(&["example.com:99999"]), UsageError::InvalidUrl { .. }));
+    let e = usage_error(&["http://bob:hunter2@exa mple.com/"]).to_string();
+    assert!(!e.contains("hunter2") && e.contains("bob:***@"), "{e}");
+    let e = usage_error(&["-O", "http://bob:hunter2@h/"]).to_string();
+    assert!(!e.contains("hunter2"), "{e}");
+}
+
+#[test]
+fn url_is_required_without_a_subcommand() {
+    assert_eq!(parse(&[]).unwrap_err().kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    assert_eq!(parse(&["-v"]).unwrap_err().kind(), clap::error::ErrorKind::MissingRequiredArgument);
+}
+
+#[test]
+fn demo_subcommand() {
+    let demo = |args: &[&str]| match parse(args).unwrap().into_config(NO_ENV).unwrap() {
+        Invocation::Demo(d) => d.scheme,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(demo(&["demo"]), DemoScheme::Digest, "the issue asks for a Digest demo by default");
+    assert_eq!(demo(&["demo", "--scheme", "basic"]).scheme(), Scheme::Basic);
+    assert!(parse(&["demo", "--scheme", "ntlm"]).is_err());
+    // With options, 'demo' would be a URL: refused with a hint rather than fetching http://demo/.
+    assert_eq!(usage_error(&["-v", "demo"]), UsageError::SubcommandAfterOptions("demo".into()));
+    assert_eq!(transfer(&["-v", "demo/"]).request.url.as_str(), "http://demo/");
+    assert!(parse(&["demo", "http://x/"]).is_err());
+    assert!(parse(&["help"]).is_ok(), "'help' is a URL, not a subcommand");
+}
+
+#[test]
+fn version_and_help() {
+    assert_eq!(parse(&["-V"]).unwrap_err().kind(), clap::error::ErrorKind::DisplayVersion);
+    assert_eq!(parse(&["--version"]).unwrap_err().kind(), clap::error::ErrorKind::DisplayVersion);
+    let help = parse(&["-h"]).unwrap_err();
+    assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
+    let long = parse(&["--help"]).unwrap_err().to_string();
+    assert!(long.contains("NO_PROXY") && long.contains("--proxy-anyauth"), "{long}");
+}
+
+#[test]
+fn explicit_proxy() {
+    let t = transfer(&["-x", "http://alice:s%3Acret@proxy.corp:3128", "http://h/"]);
+    let p = t.proxy.explicit.unwrap();
+    assert_eq!((p.display_url().as_str(), p.origin.as_str()), ("http://proxy.corp:3128", "-x/--proxy"));
+    assert_eq!((p.user.as_deref(), p.password.unwrap().expose()), (Some("alice"), "s:cret"));
+    let t = transfer(&["--proxy", "a:1", "-x", "socks5h://b", "http://h/"]);
+    assert_eq!(t.proxy.explicit.unwrap().display_url(), "socks5h://b:1080", "last -x wins");
+    let e = usage_error(&["-x", "ftp://u:hunter2@p", "http://h/"]);
+    assert!(matches!(e, UsageError::Proxy(ProxyError::UnsupportedScheme { .. })), "{e:?}");
+    let e = usage_error(&["-x", "http://u:hunter2@p:http", "http://h/"]).to_string();
+    assert!(e.contains("-x/--proxy") && !e.contains("hunter2"), "{e}");
+    let shown = format!("{:?}", parse(&["-x", "http://u:hunter2@p", "http://h/"]).unwrap());
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+#[test]
+fn empty_proxy_means_no_proxy_at_all() {
+    let t = transfer(&["-x", "", "--noproxy", "a.com", "http://h/"]);
+    assert!(t.proxy.explicit.is_none());
+    assert_eq!(t.proxy.noproxy.as_deref(), Some("*"));
+}
+
+#[test]
+fn noproxy_is_passed_through() {
+    assert_eq!(
+        transfer(&["--noproxy", "a.com, .b.com", "h"]).proxy.noproxy.as_deref(),
+        Some("a.com, .b.com")
+    );
+    assert_eq!(transfer(&["--noproxy", "", "h"]).proxy.noproxy.as_deref(), Some(""));
+}
+
+#[test]
+fn proxy_user_splits_at_the_first_colon() {
+    let t = transfer(&["-U", "alice:pa:ss@word", "h"]);
+    assert_eq!((t.proxy.user.as_deref(), t.proxy.password.unwrap().expose()), (Some("alice"), "pa:ss@word"));
+    let t = transfer(&["--proxy-user", "alice", "h"]);
+    assert_eq!((t.proxy.user.as_deref(), t.proxy.password.is_none()), (Some("alice"), true));
+    let t = transfer(&["-U", "alice:", "h"]);
+    assert_eq!(t.proxy.password.unwrap().expose(), "");
+    let t = transfer(&["-U", "DOMAIN\\alice:x", "h"]);
+    assert_eq!(t.proxy.user.as_deref(), Some("DOMAIN\\alice"));
+    assert!(parse(&["-U", "a\nb:c", "h"]).is_err());
+    let shown = format!("{:?}", parse(&["-U", "alice:hunter2", "h"]).unwrap());
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+#[test]
+fn proxy_auth_scheme_flags_last_wins() {
+    let schemes = |args: &[&str]| transfer(&[args, &["h"]].concat()).proxy.allowed_schemes;
+    assert_eq!(schemes(&[]), SchemeSet::ANY);
+    assert_eq!(schemes(&["--proxy-basic"]), SchemeSet::only(Scheme::Basic));
+    assert_eq!(schemes(&["--proxy-digest"]), SchemeSet::only(Scheme::Digest));
+    assert_eq!(schemes(&["--proxy-anyauth"]), SchemeSet::ANY);
+    assert_eq!(schemes(&["--proxy-basic", "--proxy-digest"]), SchemeSet::only(Scheme::Digest));
+    assert_eq!(schemes(&["--proxy-digest", "--proxy-basic"]), SchemeSet::only(Scheme::Basic));
+    assert_eq!(schemes(&["--proxy-digest", "--proxy-anyauth"]), SchemeSet::ANY);
+    assert_eq!(schemes(&["--proxy-anyauth", "--proxy-basic"]), SchemeSet::only(Scheme::Basic));
+    assert_eq!(schemes(&["--proxy-basic", "--proxy-basic"]), SchemeSet::only(Scheme::Basic));
+}
+
+#[test]
+fn proxy_tls_options() {
+    let t = transfer(&["--proxy-cacert", "ca.pem", "--proxy-insecure", "h"]);
+    assert_eq!(t.proxy.proxy_cacert, Some(PathBuf::from("ca.pem")));
+    assert!(t.proxy.proxy_insecure);
+}
+
+#[test]
+fn headers() {
+    let t = transfer(&["-H", "X-A:  1 ", "--header", "x-b:2:3", "-H", "X-Empty;", "-H", "Accept:", "h"]);
+    let got: Vec<_> = t.request.headers.iter().map(|(n, v)| format!("{n}={v}")).collect();
+    assert_eq!(got, ["X-A=1", "x-b=2:3", "X-Empty=", "Accept="]);
+    for bad in ["NoColon", ": v", "Bad Name: v", "X: a\r\nInjected: b", "X\n: v", "(x): v"] {
+        assert!(parse(&["-H", bad, "h"]).is_err(), "{bad:?}");
+    }
+    let shown = format!("{:?}", Header::from_str("authorization: Bearer tok3n").unwrap());
+    assert!(!shown.contains("tok3n"), "{shown}");
+    assert_eq!(format!("{:?}", Header::from_str("X: y").unwrap()), "X: y");
+}
+
+#[test]
+fn method() {
+    assert_eq!(transfer(&["-X", "PUT", "h"]).request.method.as_deref(), Some("PUT"));
+    assert_eq!(transfer(&["--request", "PROPFIND", "h"]).request.method.as_deref(), Some("PROPFIND"));
+    assert!(parse(&["-X", "GE T", "h"]).is_err());
+    assert!(parse(&["-X", "", "h"]).is_err());
+}
+
+#[test]
+fn form_data() {
+    let t = transfer(&["-d", "a=1", "--data", "b=2", "h"]);
+    assert_eq!(t.request.method.as_deref(), Some("POST"));
+    let body = t.request.body.clone().unwrap();
+    assert_eq!(body, Body { source: BodySource::Bytes(b"a=1&b=2".to_vec()), strip_newlines: false });
+    assert_eq!(header(&t, "content-type"), ["application/x-www-form-urlencoded"]);
+    let t = transfer(&["-d", "x", "-H", "content-type: text/plain", "h"]);
+    assert_eq!(header(&t, "Content-Type"), ["text/plain"]);
+    let t = transfer(&["-d", "@form.txt", "h"]);
+    assert_eq!(
+        t.request.body.unwrap(),
+        Body { source: BodySource::File("form.txt".into()), strip_newlines: true }
+    );
+    let t = transfer(&["-d", "@-", "h"]);
+    assert_eq!(t.request.body.unwrap(), Body { source: BodySource::Stdin, strip_newlines: true });
+    let t = transfer(&["-X", "PUT", "-d", "x", "h"]);
+    assert_eq!(t.request.method.as_deref(), Some("PUT"));
+    assert!(parse(&["-d", "@", "h"]).is_err());
+    let t = transfer(&["-d", "", "h"]);
+    assert_eq!(t.request.body.unwrap().source, BodySource::Bytes(vec![]));
+}
+
+#[test]
+fn binary_data() {
+    let t = transfer(&["--data-binary", "@img.png", "h"]);
+    let body = t.request.body.clone().unwrap();
+    assert_eq!(body, Body { source: BodySource::File("img.png".into()), strip_newlines: false });
+    assert_eq!(header(&t, "content-type"), ["application/x-www-form-urlencoded"]);
+    let t = transfer(&["--data-binary", "a", "--data-binary", "b", "h"]);
+    assert_eq!(t.request.body.unwrap().source, BodySource::Bytes(b"a&b".to_vec()));
+}
+
+#[test]
+fn json() {
+    let t = transfer(&["--json", "{\"a\":", "--json", "1}", "h"]);
+    assert_eq!(t.request.method.as_deref(), Some("POST"));
+    assert_eq!(t.request.body.clone().unwrap().source, BodySource::Bytes(b"{\"a\":1}".to_vec()));
+    assert_eq!(
+        (header(&t, "content-type"), header(&t, "accept")),
+        (vec!["application/json"], vec!["application/json"])
+    );
+    let t = transfer(&["--json", "@-", "-H", "Accept: text/plain", "h"]);
+    assert_eq!(t.request.body.clone().unwrap(), Body { source: BodySource::Stdin, strip_newlines: false });
+    assert_eq!(header(&t, "accept"), ["text/plain"]);
+}
+
+#[test]
+fn body_combinations_that_are_refused() {
+    assert_eq!(usage_error(&["-d", "a", "--json", "{}", "h"]), UsageError::MixedData("-d/--data", "--json"));
+    assert_eq!(
+        usage_error(&["--data-binary", "a", "-d", "b", "h"]),
+        UsageError::MixedData("-d/--data", "--data-binary")
+    );
+    assert_eq!(usage_error(&["-d", "a", "-d", "@f", "h"]), UsageError::DataSourceNotAlone("-d/--data"));
+    assert_eq!(usage_error(&["--json", "@-", "--json", "@-", "h"]), UsageError::DataSourceNotAlone("--json"));
+    assert_eq!(usage_error(&["-I", "-d", "a", "h"]), UsageError::HeadWithBody("-d/--data"));
+}
+
+#[test]
+fn head() {
+    let t = transfer(&["-I", "h"]);
+    assert_eq!(t.request.method.as_deref(), Some("HEAD"));
+    assert!(t.request.head_only && t.request.include_headers);
+    assert_eq!(transfer(&["-I", "-X", "GET", "h"]).request.method.as_deref(), Some("GET"));
+}
+
+#[test]
+fn output_targets() {
+    assert_eq!(transfer(&["-o", "out.html", "h"]).request.output, OutputTarget::File("out.html".into()));
+    assert_eq!(transfer(&["-o", "-", "h"]).request.output, OutputTarget::Stdout);
+    assert_eq!(transfer(&["-O", "http://h/a/file.tgz"]).request.output, OutputTarget::RemoteName);
+    for url in ["http://h/", "http://h", "http://h/dir/"] {
+        assert!(matches!(usage_error(&["-O", url]), UsageError::NoRemoteName { .. }), "{url}");
+    }
+    assert_eq!(
+        parse(&["-o", "x", "-O", "h/f"]).unwrap_err().kind(),
+        clap::error::ErrorKind::ArgumentConflict
+    );
+}
+
+#[test]
+fn max_redirs() {
+    let redirs = |n: &str| parse(&["--max-redirs", n, "h"]).map(|c| c.request.max_redirs);
+    assert_eq!(redirs("3").unwrap(), 3);
+    assert_eq!(redirs("0").unwrap(), 0);
+    assert_eq!(redirs("-1").unwrap(), usize::MAX);
+    assert!(redirs("-2").is_err() && redirs("x").is_err());
+}
+
+#[test]
+fn timeouts() {
+    let t = transfer(&["-m", "2.5", "--connect-timeout", "3", "h"]);
+    assert_eq!(t.request.max_time, Some(Duration::from_millis(2500)));
+    assert_eq!(t.request.connect_timeout, Some(Duration::from_secs(3)));
+    assert_eq!(transfer(&["--max-time", "0", "h"]).request.max_time, None);
+    assert_eq!(transfer(&["-m", ".001", "h"]).request.max_time, Some(Duration::from_millis(1)));
+    for bad in ["-1", "nan", "inf", "1s", "", "1e300"] {
+        assert!(parse(&["-m", bad, "h"]).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn flags_map_to_config() {
+    let t = transfer(&["-sSLifkv", "--compressed", "--cacert", "ca.pem", "-A", "bot/1", "h"]);
+    let r = &t.request;
+    assert!(r.follow_redirects && r.include_headers && r.fail_on_http_error && r.insecure && r.compressed);
+    assert_eq!((r.cacert.clone(), r.user_agent.as_deref()), (Some(PathBuf::from("ca.pem")), Some("bot/1")));
+    assert_eq!(t.style, OutputStyle { silent: true, show_error: true, verbose: true });
+    let t = transfer(&["--silent", "--show-error", "--verbose", "--location", "--include", "--fail", "h"]);
+    assert_eq!(t.style, OutputStyle { silent: true, show_error: true, verbose: true });
+}
+
+#[test]
+fn no_prompt_from_flag_or_environment() {
+    let with_env = |args: &[&str], value: Option<&str>| {
+        let env = |k: &str| (k == "TOLL_NO_PROMPT").then(|| value.map(String::from)).flatten();
+        match parse(args).unwrap().into_config(&env).unwrap() {
+            Invocation::Transfer(t) => t.no_prompt,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(with_env(&["--no-prompt", "h"], None));
+    assert!(!with_env(&["h"], None));
+    for v in ["1", "yes", "TRUE"] {
+        assert!(with_env(&["h"], Some(v)), "{v}");
+    }
+    for v in ["", "0", "no", "False", "off"] {
+        assert!(!with_env(&["h"], Some(v)), "{v}");
+    }
+    assert!(with_env(&["--no-prompt", "h"], Some("0")), "the flag wins");
+}
+
+#[test]
+fn usage_errors_read_well() {
+    let e = usage_error(&["-I", "--json", "{}", "h"]).to_string();
+    assert_eq!(e, "-I/--head cannot send a body: drop --json");
+    let e = usage_error(&["gopher://h/"]).to_string();
+    assert!(e.contains("gopher") && e.contains("http://"), "{e}");
+}
