@@ -485,6 +485,10 @@ pub fn failure_error(f: Failure) -> Error {
     };
     let target = sanitize(&f.target);
     match f.kind {
+        FailureKind::Unreachable(why) if why.contains("TLS") => {
+            Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
+                .hint("if the proxy's certificate comes from a private CA, pass it with --proxy-cacert FILE")
+        }
         FailureKind::Unreachable(why) => Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
             .hint("check the proxy host and port (-x, https_proxy, http_proxy) and that it is running"),
         FailureKind::NoChallenge => Error::new(
@@ -492,9 +496,12 @@ pub fn failure_error(f: Failure) -> Error {
             format!("proxy {proxy} answered 407 for {target} without a Proxy-Authenticate challenge"),
         )
         .hint("the proxy is misconfigured: ask its administrator which authentication it expects"),
-        FailureKind::NoUsableScheme => Error::new(
+        FailureKind::NoUsableScheme { unusable } => Error::new(
             Exit::AuthNoUsableScheme,
-            format!("proxy {proxy} requires authentication toll cannot answer here (offered: {offered})"),
+            format!(
+                "proxy {proxy} requires authentication toll cannot answer here (offered: {offered}){}",
+                if unusable.is_empty() { String::new() } else { format!("; {}", sanitize(&unusable.join("; "))) }
+            ),
         )
         .hint("toll answers Basic and Digest; check that --proxy-basic/--proxy-digest do not exclude what is offered"),
         FailureKind::NoCredentials { incomplete } => {

@@ -66,6 +66,9 @@ impl SchemeSet {
     pub fn with(self, s: Scheme) -> SchemeSet {
         SchemeSet(self.0 | 1 << s as u8)
     }
+    pub fn without(self, s: Scheme) -> SchemeSet {
+        SchemeSet(self.0 & !(1 << s as u8))
+    }
     pub fn contains(self, s: Scheme) -> bool {
         self.0 & (1 << s as u8) != 0
     }
@@ -142,6 +145,13 @@ pub trait Authenticator: Send {
     /// False for schemes that authenticate with something the system already holds (Negotiate
     /// with a Kerberos ticket): the relay then asks no credential source.
     fn needs_credentials(&self) -> bool {
+        true
+    }
+
+    /// Whether the value `respond` just produced can complete the handshake. False for an NTLM
+    /// negotiate message (type 1): the relay then sends that leg without the request body, since
+    /// the proxy will answer it with a 407 anyway.
+    fn final_leg(&self) -> bool {
         true
     }
 

@@ -34,7 +34,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
-use upstream::{Active, Conn, Outgoing};
+use upstream::{Answer, Conn, Outgoing};
 
 /// Tunnel copy buffers: large, allocated once per direction per tunnel.
 const TUNNEL_BUFFER: usize = 256 * 1024;
@@ -46,8 +46,9 @@ pub enum FailureKind {
     Unreachable(String),
     /// 407 without any `Proxy-Authenticate` challenge.
     NoChallenge,
-    /// 407 offering only schemes toll cannot answer (or the user did not allow).
-    NoUsableScheme,
+    /// 407 offering only schemes toll cannot answer (or the user did not allow); `unusable`
+    /// says why offered schemes failed here (e.g. "Negotiate: no Kerberos ticket").
+    NoUsableScheme { unusable: Vec<String> },
     /// 407 and no credential source had anything; `incomplete` says what was half-configured.
     NoCredentials { incomplete: Vec<String> },
     /// Every available credential was refused; the labels of their sources.
@@ -89,9 +90,12 @@ pub type UpstreamFactory = Box<dyn Fn(&ProxySpec) -> UpstreamSetup + Send + Sync
 pub(crate) struct Upstream {
     spec: ProxySpec,
     tls: Option<Arc<rustls::ClientConfig>>,
-    allowed: SchemeSet,
     creds: CredentialBroker,
-    active: Mutex<Option<Active>>,
+    /// A non-connection-bound scheme that worked, reused pre-emptively by later requests in the
+    /// run (Basic: the same header; Digest: the same nonce, next nc) so they cost no 407.
+    active: Mutex<Option<Answer>>,
+    /// The allowed schemes minus those that failed in this run (no GSSAPI, no ticket, refused).
+    usable: Mutex<SchemeSet>,
 }
 
 pub(crate) struct Inner {
@@ -169,9 +173,9 @@ impl Inner {
         ups.push(Arc::new(Upstream {
             spec: spec.clone(),
             tls: setup.tls,
-            allowed: setup.allowed,
             creds: setup.creds,
             active: Mutex::new(None),
+            usable: Mutex::new(setup.allowed),
         }));
         ups.len() - 1
     }

@@ -8,10 +8,10 @@
 
 use super::body::{self, Gate, RelayBody, RequestBody};
 use super::{Failure, FailureKind, Inner, Upstream};
-use crate::auth::{self, Authenticator, OsEntropy, RequestTarget, Verdict};
+use crate::auth::{self, Authenticator, Challenge, OsEntropy, RequestTarget, Scheme, SchemeSet, Verdict};
 use crate::creds::{CredentialRequest, Issued};
 use crate::report::{describe_challenge, Direction};
-use crate::secret::Secret;
+use crate::secret::{Credentials, Secret};
 use http::header::{HeaderValue, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
@@ -35,6 +35,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 /// A connection to the upstream proxy, speaking HTTP/1.1.
 pub(super) struct Conn {
     send: SendRequest<RelayBody>,
+    /// A connection-bound scheme (NTLM, Negotiate) authenticated this connection: requests that
+    /// follow on it need no header.
+    authenticated: Option<Scheme>,
 }
 
 impl Conn {
@@ -43,17 +46,11 @@ impl Conn {
     }
 }
 
-/// The authenticator answering on this exchange and the credential it uses.
-struct Answer {
+/// An authenticator and the credential it answers with (`None` for schemes that use what the
+/// system holds, like a Kerberos ticket).
+pub(super) struct Answer {
     auth: Box<dyn Authenticator>,
-    issued: Issued,
-}
-
-/// An authenticator that worked on this proxy, reused pre-emptively by later requests in the run
-/// (Basic: same header; Digest: same nonce, next nc) so they cost no 407.
-pub(super) struct Active {
-    auth: Box<dyn Authenticator>,
-    issued: Issued,
+    issued: Option<Issued>,
 }
 
 /// What one request looks like to the exchange.
@@ -63,6 +60,20 @@ pub(super) struct Outgoing {
     pub uri: http::Uri,
     pub headers: http::HeaderMap,
     pub body: RequestBody,
+}
+
+/// The state of one exchange between legs.
+struct Exchange {
+    target: String,
+    /// The value to send on the next leg.
+    header: Option<Secret>,
+    /// What produced `header`, when it answered a challenge of this exchange.
+    answer: Option<Answer>,
+    /// `header` came from the proxy-wide [`Upstream::active`] authenticator.
+    from_active: bool,
+    offered: Vec<String>,
+    /// Why schemes the proxy offered could not be used here (for the message).
+    unusable: Vec<String>,
 }
 
 impl Upstream {
@@ -107,7 +118,7 @@ impl Upstream {
         tokio::spawn(async move {
             let _ = conn.with_upgrades().await;
         });
-        Ok(Conn { send })
+        Ok(Conn { send, authenticated: None })
     }
 
     pub(super) fn failure(&self, kind: FailureKind) -> Failure {
@@ -121,18 +132,12 @@ impl Upstream {
         }
     }
 
-    fn credential_request(
-        &self,
-        scheme: auth::Scheme,
-        realm: Option<&str>,
-        after_rejection: bool,
-    ) -> CredentialRequest {
-        CredentialRequest {
-            proxy: self.spec.clone(),
-            scheme,
-            realm: realm.map(str::to_owned),
-            after_rejection,
-        }
+    fn credential_request(&self, scheme: Scheme, realm: Option<&str>, after_rejection: bool) -> CredentialRequest {
+        CredentialRequest { proxy: self.spec.clone(), scheme, realm: realm.map(str::to_owned), after_rejection }
+    }
+
+    fn lock_active(&self) -> std::sync::MutexGuard<'_, Option<Answer>> {
+        self.active.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Sends `out` through this proxy, answering its 407s, on `conn` (opened or replaced as
@@ -143,48 +148,45 @@ impl Upstream {
         conn: &mut Option<Conn>,
         mut out: Outgoing,
     ) -> Result<Response<Incoming>, Failure> {
-        let target_text = out.uri.to_string();
-        let fail = |kind: FailureKind| {
-            let mut f = self.failure(kind);
-            f.target = target_text.clone();
-            f
+        let mut ex = Exchange {
+            target: out.uri.to_string(),
+            header: None,
+            answer: None,
+            from_active: false,
+            offered: Vec::new(),
+            unusable: Vec::new(),
         };
         let mut rng = OsEntropy;
-        let mut answer: Option<Answer> = None;
-        let mut header: Option<Secret> = None;
-        let mut from_active = false;
+        let connection_authenticated = conn.as_ref().is_some_and(|c| c.usable() && c.authenticated.is_some());
         // Pre-emptive: a scheme that already worked on this proxy answers before being asked.
-        if let Some(active) = self.active.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-            let target = RequestTarget {
-                method: out.method.as_str(),
-                uri: &target_text,
-                body: out.body.known_bytes(),
-            };
-            if let Some(Ok(v)) = active.auth.preemptive(&active.issued.creds, &target, &mut rng) {
-                header = Some(v);
-                from_active = true;
-                inner.info(format_args!(
-                    "sending {} credentials that worked earlier in this run",
-                    active.auth.scheme()
-                ));
+        if !connection_authenticated {
+            if let Some(active) = self.lock_active().as_mut() {
+                let target = self.target(&out, &ex.target);
+                if let (Some(issued), Some(Ok(v))) =
+                    (&active.issued, active.auth.preemptive(&active.issued.as_ref().map_or_else(none_creds, |i| i.creds.clone()), &target, &mut rng))
+                {
+                    ex.header = Some(v);
+                    ex.from_active = true;
+                    inner.info(format_args!(
+                        "sending {} credentials for user {:?} that worked earlier in this run",
+                        active.auth.scheme(),
+                        issued.creds.user
+                    ));
+                }
             }
         }
         let mut legs = 0u32;
         let mut retried_closed = false;
-        let mut last_offered: Vec<String> = Vec::new();
         loop {
             legs += 1;
             if legs > MAX_LEGS {
-                let mut f = fail(FailureKind::ProxyError(format!(
-                    "the proxy still asked for authentication after {MAX_LEGS} exchanges"
-                )));
-                f.offered = last_offered;
-                return Err(f);
+                let why = format!("the proxy still asked for authentication after {MAX_LEGS} exchanges");
+                return Err(self.fail(&ex, FailureKind::ProxyError(why), None));
             }
             let reused = conn.as_ref().is_some_and(Conn::usable);
             if !reused {
                 *conn = Some(self.connect(inner).await.map_err(|mut f| {
-                    f.target = target_text.clone();
+                    f.target = ex.target.clone();
                     f
                 })?);
             }
@@ -193,31 +195,31 @@ impl Upstream {
                 *conn = None;
                 continue;
             }
-            let (req, gate) =
-                build_request(&mut out, header.as_ref()).map_err(|why| fail(FailureKind::ProxyError(why)))?;
-            self.trace_request(inner, &req, header.is_some());
-            let sent = c.send.send_request(req).await;
-            let resp = match sent {
+            // A handshake leg that cannot complete (NTLM type 1) goes without the body: the
+            // proxy answers it with a 407 in any case.
+            let body_less = ex.answer.as_ref().is_some_and(|a| !a.auth.final_leg());
+            let (req, gate) = build_request(&mut out, ex.header.as_ref(), body_less)
+                .map_err(|why| self.fail(&ex, FailureKind::ProxyError(why), None))?;
+            self.trace_request(inner, &req, ex.header.is_some());
+            let resp = match c.send.send_request(req).await {
                 Ok(r) => r,
                 Err(e) => {
                     *conn = None;
-                    if let Some(g) = &gate {
-                        if let Some(b) = g.take_back() {
-                            out.body = RequestBody::Stream(Some(b));
-                        }
+                    if let Some(b) = gate.as_ref().and_then(|g| g.take_back()) {
+                        out.body = RequestBody::Stream(Some(b));
                     }
                     // A kept-alive connection may have been closed by the proxy just as we sent
                     // (RFC 7230 §6.3.1): retry once on a fresh one. A fresh connection that dies
                     // is the proxy's doing; sending the credential again could count against
-                    // the account.
-                    if reused && !retried_closed && !out.body.is_streamed_and_gone() {
+                    // the account. A connection-bound handshake cannot move connections.
+                    let mid_handshake = ex.answer.as_ref().is_some_and(|a| a.auth.connection_bound());
+                    if reused && !retried_closed && !mid_handshake && !out.body.is_streamed_and_gone() {
                         retried_closed = true;
                         legs -= 1;
                         continue;
                     }
-                    return Err(fail(FailureKind::ProxyError(format!(
-                        "the proxy closed the connection: {e}"
-                    ))));
+                    let why = format!("the proxy closed the connection: {e}");
+                    return Err(self.fail(&ex, FailureKind::ProxyError(why), None));
                 }
             };
             inner.trace_response(&resp);
@@ -225,14 +227,7 @@ impl Upstream {
                 if let Some(g) = &gate {
                     g.open();
                 }
-                if let Some(a) = answer.take() {
-                    let req = self.credential_request(a.auth.scheme(), None, false);
-                    self.creds.accept(&req, &a.issued);
-                    if !a.auth.connection_bound() {
-                        *self.active.lock().unwrap_or_else(|e| e.into_inner()) =
-                            Some(Active { auth: a.auth, issued: a.issued });
-                    }
-                }
+                self.succeeded(conn, ex.answer.take());
                 return Ok(resp);
             }
 
@@ -240,149 +235,192 @@ impl Upstream {
             let challenges = auth::parse_challenges(
                 resp.headers().get_all(PROXY_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()),
             );
-            last_offered = challenges.iter().map(describe_challenge).collect();
-            let keep = resp
+            ex.offered = challenges.iter().map(describe_challenge).collect();
+            let keep_alive = resp
                 .headers()
                 .get(http::header::CONNECTION)
                 .and_then(|v| v.to_str().ok())
                 .is_none_or(|v| !v.eq_ignore_ascii_case("close"));
-            // The body that was withheld comes back for the next attempt; if it had started
-            // to leave, it cannot be sent again.
             if let Some(g) = gate {
+                // The withheld body comes back for the next attempt; the connection expected
+                // it, so it cannot carry another request.
+                *conn = None;
                 match g.take_back() {
                     Some(b) => out.body = RequestBody::Stream(Some(b)),
                     None => {
-                        *conn = None;
-                        return Err(fail(FailureKind::ProxyError(
-                            "the proxy asked for authentication after the upload had started; it cannot be sent twice".into(),
-                        )));
+                        let why = "the proxy asked for authentication after the upload had started; it cannot be sent twice";
+                        return Err(self.fail(&ex, FailureKind::ProxyError(why.into()), None));
                     }
                 }
-                *conn = None;
-            } else if keep {
-                drain(resp).await.unwrap_or_else(|()| *conn = None);
-            } else {
+            } else if !keep_alive || drain(resp).await.is_err() {
                 *conn = None;
             }
+            if let Some(c) = conn.as_mut() {
+                c.authenticated = None;
+            }
 
-            let status_line = Some((407, "Proxy Authentication Required".to_string()));
-            let mut after_rejection = false;
             // Did the proxy refuse what we just sent, or is this the next step?
-            let prev = answer.take().map(|a| (a, false)).or_else(|| {
-                if from_active {
-                    self.active
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .take()
-                        .map(|a| (Answer { auth: a.auth, issued: a.issued }, true))
-                } else {
-                    None
-                }
-            });
-            from_active = false;
-            if let Some((mut a, was_active)) = prev {
-                let mine = challenges.iter().find(|c| c.scheme == Some(a.auth.scheme()));
+            let previous = ex.answer.take().or_else(|| if ex.from_active { self.lock_active().take() } else { None });
+            let was_active = std::mem::replace(&mut ex.from_active, false);
+            let mut after_rejection = false;
+            if let Some(mut a) = previous {
+                let scheme = a.auth.scheme();
+                let mine = challenges.iter().find(|c| c.scheme == Some(scheme));
                 match a.auth.verdict(mine) {
+                    Verdict::Continue if a.auth.connection_bound() && conn.is_none() => {
+                        let why = format!("the proxy closed the connection in the middle of the {scheme} handshake");
+                        return Err(self.fail(&ex, FailureKind::ProxyError(why), Some(407)));
+                    }
                     Verdict::Continue => {
                         let ch = mine.expect("a continuation carries a challenge");
-                        inner.info(format_args!(
-                            "{} asks for another round (same credentials)",
-                            a.auth.scheme()
-                        ));
-                        let target = RequestTarget {
-                            method: out.method.as_str(),
-                            uri: &target_text,
-                            body: out.body.known_bytes(),
-                        };
-                        header = Some(
-                            a.auth
-                                .respond(ch, &a.issued.creds, &target, &mut rng)
-                                .map_err(|e| fail(FailureKind::ProxyError(e.to_string())))?,
-                        );
+                        inner.info(format_args!("{scheme}: next leg of the handshake (same credentials)"));
+                        let creds = a.issued.as_ref().map_or_else(none_creds, |i| i.creds.clone());
+                        let target = self.target(&out, &ex.target);
+                        let v = a.auth.respond(ch, &creds, &target, &mut rng);
+                        ex.header = Some(v.map_err(|e| self.fail(&ex, FailureKind::ProxyError(e.to_string()), Some(407)))?);
                         if was_active {
-                            *self.active.lock().unwrap_or_else(|e| e.into_inner()) =
-                                Some(Active { auth: a.auth, issued: a.issued });
-                            from_active = true;
+                            *self.lock_active() = Some(a);
+                            ex.from_active = true;
                         } else {
-                            answer = Some(a);
+                            ex.answer = Some(a);
                         }
                         continue;
                     }
-                    Verdict::Rejected => {
-                        if self.creds.was_accepted(&a.issued) {
+                    Verdict::Rejected => match &a.issued {
+                        Some(issued) if self.creds.was_accepted(issued) => {
                             // Squid answers "this user may not go there" with a 407 identical
                             // to a wrong password; the credential itself worked before.
-                            let mut f = fail(FailureKind::RestrictedDestination {
-                                user: a.issued.creds.user.clone(),
-                            });
-                            f.status = status_line;
-                            f.offered = last_offered;
-                            return Err(f);
+                            let user = issued.creds.user.clone();
+                            return Err(self.fail(&ex, FailureKind::RestrictedDestination { user }, Some(407)));
                         }
-                        inner.info(format_args!(
-                            "the proxy rejected the {} credentials for user {:?} from {}",
-                            a.auth.scheme(),
-                            a.issued.creds.user,
-                            a.issued.source
-                        ));
-                        let req = self.credential_request(a.auth.scheme(), None, true);
-                        self.creds.reject(&req, &a.issued);
-                        after_rejection = true;
-                    }
+                        Some(issued) => {
+                            inner.info(format_args!(
+                                "the proxy rejected the {scheme} credentials for user {:?} from {}; they will not be sent again",
+                                issued.creds.user, issued.source
+                            ));
+                            self.creds.reject(&self.credential_request(scheme, None, true), issued);
+                            after_rejection = true;
+                        }
+                        None => {
+                            inner.info(format_args!("the proxy rejected {scheme}; trying the next offered scheme"));
+                            ex.unusable.push(format!("{scheme}: rejected by the proxy"));
+                            self.drop_scheme(scheme);
+                        }
+                    },
                 }
             }
+            let a = self.answer_challenge(inner, &mut ex, &challenges, &out, after_rejection).await?;
+            ex.answer = Some(a);
+        }
+    }
 
-            let Some(chosen) = auth::choose(&challenges, self.allowed) else {
+    /// Picks the strongest usable scheme among `challenges`, gets what it needs, and sets the
+    /// header for the next leg. A scheme that cannot work here (no GSSAPI library, no ticket)
+    /// is dropped for the rest of the run and the next one is tried, without another request.
+    async fn answer_challenge(
+        self: &Arc<Self>,
+        inner: &Inner,
+        ex: &mut Exchange,
+        challenges: &[Challenge],
+        out: &Outgoing,
+        after_rejection: bool,
+    ) -> Result<Answer, Failure> {
+        let mut rng = OsEntropy;
+        loop {
+            let allowed = self.usable_schemes();
+            let Some(chosen) = auth::choose(challenges, allowed) else {
                 let kind = if challenges.is_empty() {
                     FailureKind::NoChallenge
                 } else {
-                    FailureKind::NoUsableScheme
+                    FailureKind::NoUsableScheme { unusable: ex.unusable.clone() }
                 };
-                let mut f = fail(kind);
-                f.status = status_line;
-                f.offered = last_offered;
-                return Err(f);
+                return Err(self.fail(ex, kind, Some(407)));
             };
             let scheme = chosen.scheme.expect("choose returns known schemes");
             if inner.reporter.verbose() {
-                let offered =
-                    challenges.iter().map(|c| c.scheme_name.as_str()).collect::<Vec<_>>().join(", ");
-                inner.info(format_args!(
-                    "proxy offers {offered}; using {scheme} (the strongest toll can answer that is allowed)"
-                ));
+                let offered = challenges.iter().map(|c| c.scheme_name.as_str()).collect::<Vec<_>>().join(", ");
+                inner.info(format_args!("proxy offers {offered}; using {scheme}, the strongest toll can answer"));
             }
-            let req = self.credential_request(scheme, chosen.realm(), after_rejection);
-            let broker = self.clone();
-            let issued = tokio::task::spawn_blocking(move || broker.creds.get(&req))
-                .await
-                .map_err(|e| fail(FailureKind::ProxyError(format!("credential lookup failed: {e}"))))?;
-            let issued = match issued {
-                Ok(i) => i,
-                Err(ex) => {
-                    let kind = if ex.rejected.is_empty() {
-                        FailureKind::NoCredentials { incomplete: ex.incomplete }
-                    } else {
-                        FailureKind::Rejected { sources: ex.rejected }
-                    };
-                    let mut f = fail(kind);
-                    f.status = status_line;
-                    f.offered = last_offered;
-                    return Err(f);
+            let Some(mut a) = auth::authenticator(scheme) else {
+                self.drop_scheme(scheme);
+                continue;
+            };
+            let issued = if a.needs_credentials() {
+                let req = self.credential_request(scheme, chosen.realm(), after_rejection);
+                let this = self.clone();
+                let got = tokio::task::spawn_blocking(move || this.creds.get(&req)).await.map_err(|e| {
+                    self.fail(ex, FailureKind::ProxyError(format!("credential lookup failed: {e}")), Some(407))
+                })?;
+                match got {
+                    Ok(i) => {
+                        inner.info(format_args!("credentials for user {:?} from {}", i.creds.user, i.source));
+                        Some(i)
+                    }
+                    Err(gone) => {
+                        let kind = if gone.rejected.is_empty() {
+                            FailureKind::NoCredentials { incomplete: gone.incomplete }
+                        } else {
+                            FailureKind::Rejected { sources: gone.rejected }
+                        };
+                        return Err(self.fail(ex, kind, Some(407)));
+                    }
                 }
+            } else {
+                None
             };
-            inner.info(format_args!("credentials for user {:?} from {}", issued.creds.user, issued.source));
-            let mut a = auth::authenticator(scheme).expect("chosen schemes are implemented");
-            let target = RequestTarget {
-                method: out.method.as_str(),
-                uri: &target_text,
-                body: out.body.known_bytes(),
-            };
-            header = Some(
-                a.respond(chosen, &issued.creds, &target, &mut rng)
-                    .map_err(|e| fail(FailureKind::ProxyError(e.to_string())))?,
-            );
-            answer = Some(Answer { auth: a, issued });
+            let creds = issued.as_ref().map_or_else(none_creds, |i| i.creds.clone());
+            let target = self.target(out, &ex.target);
+            match a.respond(chosen, &creds, &target, &mut rng) {
+                Ok(v) => {
+                    ex.header = Some(v);
+                    return Ok(Answer { auth: a, issued });
+                }
+                Err(e) => {
+                    inner.info(format_args!("{scheme} cannot be used: {e}; trying the next offered scheme"));
+                    ex.unusable.push(format!("{scheme}: {e}"));
+                    self.drop_scheme(scheme);
+                }
+            }
         }
+    }
+
+    /// The proxy let a request through: remember what worked.
+    fn succeeded(&self, conn: &mut Option<Conn>, answer: Option<Answer>) {
+        let Some(a) = answer else { return };
+        if let Some(issued) = &a.issued {
+            self.creds.accept(&self.credential_request(a.auth.scheme(), None, false), issued);
+        }
+        if a.auth.connection_bound() {
+            if let Some(c) = conn.as_mut() {
+                c.authenticated = Some(a.auth.scheme());
+            }
+        } else {
+            *self.lock_active() = Some(a);
+        }
+    }
+
+    fn usable_schemes(&self) -> SchemeSet {
+        *self.usable.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn drop_scheme(&self, scheme: Scheme) {
+        let mut s = self.usable.lock().unwrap_or_else(|e| e.into_inner());
+        *s = s.without(scheme);
+    }
+
+    fn target<'a>(&self, out: &'a Outgoing, uri: &'a str) -> RequestTarget<'a> {
+        RequestTarget { method: out.method.as_str(), uri, body: out.body.known_bytes() }
+    }
+
+    fn fail(&self, ex: &Exchange, kind: FailureKind, status: Option<u16>) -> Failure {
+        let mut f = self.failure(kind);
+        f.target = ex.target.clone();
+        f.offered = ex.offered.clone();
+        f.status = status.map(|s| {
+            let code = StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_GATEWAY);
+            (s, code.canonical_reason().unwrap_or("").to_string())
+        });
+        f
     }
 
     fn trace_request(&self, inner: &Inner, req: &Request<RelayBody>, with_auth: bool) {
@@ -413,14 +451,22 @@ impl RequestBody {
     }
 }
 
+/// Schemes that need no credential still take a `Credentials` argument.
+fn none_creds() -> Credentials {
+    Credentials::new("", "")
+}
+
 /// The request for one leg. A streamed body always goes behind a gate: even a credential that
 /// worked can meet a 407 (Digest `stale=true`), and then the body must still be whole.
+/// With `body_less`, the leg carries no body at all (`Content-Length: 0`).
 fn build_request(
     out: &mut Outgoing,
     auth: Option<&Secret>,
+    body_less: bool,
 ) -> Result<(Request<RelayBody>, Option<Arc<Gate>>), String> {
     let mut gate = None;
     let body = match &mut out.body {
+        _ if body_less => body::empty(),
         RequestBody::Empty => body::empty(),
         RequestBody::Buffered(b) => body::full(b.clone()),
         RequestBody::Stream(s) => {
@@ -434,6 +480,9 @@ fn build_request(
     *req.method_mut() = out.method.clone();
     *req.uri_mut() = out.uri.clone();
     *req.headers_mut() = out.headers.clone();
+    if body_less && !matches!(out.body, RequestBody::Empty) {
+        req.headers_mut().insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    }
     if let Some(v) = auth {
         let mut hv =
             HeaderValue::from_str(v.expose()).map_err(|_| "the credentials cannot be put in a header")?;
