@@ -256,38 +256,49 @@ async fn build_request(client: &reqwest::Client, req: &RequestConfig) -> Result<
     if let Some(body) = &req.body {
         rb = match (&body.source, body.strip_newlines) {
             (BodySource::Bytes(b), _) => rb.body(b.clone()),
-            (BodySource::File(path), false) => {
-                let file = tokio::fs::File::open(path)
-                    .await
-                    .map_err(|e| read_error(&path.display().to_string(), &e))?;
-                let len =
-                    file.metadata().await.map_err(|e| read_error(&path.display().to_string(), &e))?.len();
-                rb.header(reqwest::header::CONTENT_LENGTH, len).body(reqwest::Body::from(file))
+            (BodySource::File(path), strip) => {
+                let what = path.display().to_string();
+                let file = tokio::fs::File::open(path).await.map_err(|e| read_error(&what, &e))?;
+                let len = file.metadata().await.map_err(|e| read_error(&what, &e))?.len();
+                if strip {
+                    rb.body(streamed(file, what, true))
+                } else {
+                    rb.header(reqwest::header::CONTENT_LENGTH, len).body(reqwest::Body::from(file))
+                }
             }
-            (BodySource::File(path), true) => {
-                let data =
-                    tokio::fs::read(path).await.map_err(|e| read_error(&path.display().to_string(), &e))?;
-                rb.body(strip_newlines(data))
-            }
-            (BodySource::Stdin, strip) => {
-                use tokio::io::AsyncReadExt;
-                let mut data = Vec::new();
-                tokio::io::stdin()
-                    .read_to_end(&mut data)
-                    .await
-                    .map_err(|e| read_error("standard input", &e))?;
-                rb.body(if strip { strip_newlines(data) } else { data })
-            }
+            (BodySource::Stdin, strip) => rb.body(streamed(tokio::io::stdin(), "standard input".into(), strip)),
         };
     }
     rb.build().map_err(|e| Error::new(Exit::Usage, format!("cannot build the request: {e}")))
 }
 
-/// `-d @file` sends the file without CR and LF, as curl does.
-fn strip_newlines(mut data: Vec<u8>) -> Vec<u8> {
-    data.retain(|b| *b != b'\r' && *b != b'\n');
-    data
+/// A body read as it is sent, never whole in memory (sent chunked: its length is unknown).
+/// `strip` drops CR and LF, as curl's `-d @file` does.
+fn streamed<R: tokio::io::AsyncRead + Send + Unpin + 'static>(reader: R, what: String, strip: bool) -> reqwest::Body {
+    use tokio::io::AsyncReadExt;
+    const CHUNK: usize = 256 * 1024;
+    let stream = futures_util::stream::unfold(Some((reader, what)), move |state| async move {
+        let (mut reader, what) = state?;
+        let mut buf = vec![0u8; CHUNK];
+        match reader.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                if strip {
+                    buf.retain(|b| *b != b'\r' && *b != b'\n');
+                }
+                Some((Ok(bytes::Bytes::from(buf)), Some((reader, what))))
+            }
+            Err(e) => Some((Err(ReadFailed(format!("cannot read {what}: {e}"))), None)),
+        }
+    });
+    reqwest::Body::wrap_stream(stream)
 }
+
+/// A request body source failed mid-transfer (reported with exit code 26).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct ReadFailed(String);
 
 fn read_error(what: &str, e: &std::io::Error) -> Error {
     Error::new(Exit::Read, format!("cannot read {what}: {e}")).hint("check the file name after '@'")
@@ -437,6 +448,9 @@ fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Error {
     }
     let text = chain_text(&e);
     let url = e.url().map(|u| u.to_string()).unwrap_or_default();
+    if let Some(r) = find::<ReadFailed>(&e) {
+        return Error::new(Exit::Read, r.0.clone()).hint("check the file or the program feeding standard input");
+    }
     if e.is_timeout() {
         return Error::new(Exit::Timeout, format!("timed out: {text}"))
             .hint("raise --max-time / --connect-timeout, or check the network");
