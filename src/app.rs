@@ -36,7 +36,7 @@ fn transfer(t: Transfer) -> Result<()> {
     let term = Terminal::detect(env("TOLL_TERMINAL").as_deref(), t.no_prompt);
     let reporter: Arc<dyn Reporter> = Arc::new(Stderr { verbose: t.style.verbose });
     let settings = ProxySettings::from_config(&t.proxy, &env);
-    let ctx = Context { reporter, term, sources: credential_sources(&t.proxy) };
+    let ctx = Context { reporter, term, sources: credential_sources(&t.proxy), memory: remembered() };
     block_on(client::run(&t.request, &t.proxy, settings, t.style, ctx))
 }
 
@@ -110,4 +110,13 @@ impl Reporter for Stderr {
 /// Whether errors are printed (`-s` hides them unless `-S`): read before the CLI is consumed.
 pub fn errors_shown(cli: &Cli) -> bool {
     !cli.output.silent || cli.output.show_error
+}
+
+/// Remembered proxy authentication (`crate::remembered`), unless `TOLL_REMEMBER=0`.
+fn remembered() -> Option<Arc<dyn crate::relay::AuthMemory>> {
+    if env("TOLL_REMEMBER").is_some_and(|v| v == "0") {
+        return None;
+    }
+    let path = crate::remembered::Remembered::default_path(&env)?;
+    Some(Arc::new(crate::remembered::Remembered::new(path)))
 }

@@ -10,7 +10,7 @@ use crate::creds::{CredentialBroker, CredentialSource};
 use crate::error::{Error, Exit, Result};
 use crate::output::{self, Sink};
 use crate::proxy_env::{ProxyError, ProxySettings, Route};
-use crate::relay::{Failure, FailureKind, Relay, UpstreamSetup};
+use crate::relay::{AuthMemory, Failure, FailureKind, Relay, UpstreamSetup};
 use crate::report::{Direction, Reporter};
 use crate::secret::Secret;
 use crate::term::{sanitize, Terminal};
@@ -24,6 +24,8 @@ pub struct Context {
     pub reporter: Arc<dyn Reporter>,
     pub term: Terminal,
     pub sources: SourceFactory,
+    /// Where schemes that worked are remembered between runs, if anywhere.
+    pub memory: Option<Arc<dyn AuthMemory>>,
 }
 
 /// TLS settings for `https://` proxies: the platform's roots, or only `--proxy-cacert`'s, or no
@@ -151,6 +153,7 @@ pub async fn run(
             tls,
             allowed: pcfg.allowed_schemes,
             creds: CredentialBroker::new((fctx.sources)(spec)),
+            memory: fctx.memory.clone(),
         }
     });
     let relay = Arc::new(

@@ -219,6 +219,8 @@ pub async fn run(scheme: Scheme, term: Terminal) -> Result<()> {
     let settings = ProxySettings::new(Some(spec), Some(""), &|_| None);
     let source_term = term;
     let ctx = Context {
+        // Nothing remembered: the demo shows the 407 exchange every time.
+        memory: None,
         reporter: Arc::new(DemoTrace),
         term,
         sources: Arc::new(move |_: &ProxySpec| -> Vec<Box<dyn CredentialSource>> {

@@ -19,3 +19,4 @@ pub mod relay;
 pub mod report;
 pub mod secret;
 pub mod term;
+pub mod remembered;

@@ -14,6 +14,13 @@ pub struct BasicAuth {
     answered: bool,
 }
 
+impl BasicAuth {
+    /// A proxy that asked for Basic in an earlier run: answer before it asks again.
+    pub fn asked() -> BasicAuth {
+        BasicAuth { answered: true }
+    }
+}
+
 /// `Basic base64(user ":" password)`.
 fn encode(creds: &Credentials) -> Result<Secret, AuthError> {
     // RFC 7617 §2: the user-id cannot hold a colon (the first one ends it); the password can.
@@ -64,6 +71,10 @@ impl Authenticator for BasicAuth {
         _rng: &mut dyn Entropy,
     ) -> Option<Result<Secret, AuthError>> {
         self.answered.then(|| encode(creds))
+    }
+
+    fn memory(&self) -> Option<Memory> {
+        self.answered.then_some(Memory::Basic)
     }
 
     /// Basic has no second step: a 407 after Basic credentials means they were refused.

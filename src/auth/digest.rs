@@ -19,9 +19,24 @@
 use super::*;
 use http_auth::{ChallengeRef, DigestClient, ParamValue, PasswordParams};
 
+/// A Digest session carried into the next run: the challenge it answers, its cnonce and the
+/// next nonce count (RFC 7616 §3.4: a nonce count is never reused with one nonce).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DigestMemory {
+    pub params: Vec<(String, String)>,
+    pub cnonce: String,
+    pub next_nc: u32,
+}
+
+/// Restored sessions whose count is beyond this are not worth replaying (see `restore`); proxies
+/// retire nonces long before (Squid: `nonce_max_count 50` by default).
+const MAX_RESTORED_NC: u32 = 10_000;
+
 /// The state for one answered nonce.
 struct Session {
     client: DigestClient,
+    /// The challenge's parameters, kept for [`DigestMemory`].
+    params: Vec<(String, String)>,
     nonce: String,
     realm: String,
     cnonce: String,
@@ -151,8 +166,50 @@ impl DigestAuth {
         let client = DigestClient::try_from(&ChallengeRef { scheme: "Digest", params })
             .map_err(|e| AuthError::Malformed(Scheme::Digest, e))?;
         let cnonce = self.new_cnonce(rng);
-        let session = Session { client, nonce: nonce.to_owned(), realm: realm.to_owned(), cnonce, auth_int };
+        let params = challenge.params.clone();
+        let session =
+            Session { client, params, nonce: nonce.to_owned(), realm: realm.to_owned(), cnonce, auth_int };
         Ok(self.session.insert(session))
+    }
+}
+
+impl DigestAuth {
+    /// A session from an earlier run, answering with `memory.next_nc` next. `DigestClient` has no
+    /// way to set its count, so the restored client is advanced by answering `next_nc - 1` times
+    /// with a throw-away credential: a few microseconds each, bounded by [`MAX_RESTORED_NC`].
+    pub fn restore(memory: &DigestMemory) -> Option<DigestAuth> {
+        if memory.next_nc == 0 || memory.next_nc > MAX_RESTORED_NC {
+            return None;
+        }
+        let challenge = Challenge {
+            scheme: Some(Scheme::Digest),
+            scheme_name: "Digest".into(),
+            token68: None,
+            params: memory.params.clone(),
+        };
+        let cnonce = memory.cnonce.clone();
+        let mut auth = DigestAuth::with_cnonce_source(move || cnonce.clone());
+        auth.start(&challenge, &mut OsEntropy).ok()?;
+        auth.cnonce_source = None;
+        auth.advance_to(memory.next_nc).then_some(auth)
+    }
+
+    /// Moves the session's count forward so the next answer carries `next_nc`, by answering
+    /// with a throw-away credential (`DigestClient` cannot set its count). False when there is
+    /// no session or the count is out of reach.
+    fn advance_to(&mut self, next_nc: u32) -> bool {
+        let Some(session) = self.session.as_mut() else { return false };
+        if next_nc > MAX_RESTORED_NC {
+            return false;
+        }
+        let throwaway = Credentials::new("-", "-");
+        let target = RequestTarget { method: "GET", uri: "/", body: Some(&[]) };
+        while session.client.nonce_count().saturating_add(1) < next_nc {
+            if answer(session, &throwaway, &target).is_err() {
+                return false;
+            }
+        }
+        true
     }
 }
 
@@ -216,6 +273,22 @@ impl Authenticator for DigestAuth {
         _rng: &mut dyn Entropy,
     ) -> Option<Result<Secret, AuthError>> {
         Some(answer(self.session.as_mut()?, creds, target))
+    }
+
+    fn resume_count(&mut self, next_nc: u32) {
+        if !self.advance_to(next_nc) {
+            // Out of reach: better a fresh 407 than a count someone else already sent.
+            self.session = None;
+        }
+    }
+
+    fn memory(&self) -> Option<Memory> {
+        let s = self.session.as_ref()?;
+        Some(Memory::Digest(DigestMemory {
+            params: s.params.clone(),
+            cnonce: s.cnonce.clone(),
+            next_nc: s.client.nonce_count().checked_add(1)?,
+        }))
     }
 
     /// `stale=true` (RFC 7616 §3.3) says the credentials were right and only the nonce was old:
@@ -285,6 +358,25 @@ mod tests {
     }
 
     /// RFC 7616 §3.9.1, both the SHA-256 and the MD5 answer, verbatim.
+    #[test]
+    fn memory_restores_the_session_with_the_next_nonce_count() {
+        let challenge = rfc_challenge("SHA-256", "auth");
+        let target = RequestTarget { method: "GET", uri: "/dir/index.html", body: None };
+        let mut first = rfc_auth();
+        first.respond(&challenge, &mufasa(), &target, &mut FixedEntropy(1)).unwrap();
+        first.preemptive(&mufasa(), &target, &mut FixedEntropy(1)).unwrap().unwrap();
+        let Some(Memory::Digest(memory)) = first.memory() else { panic!("no memory") };
+        assert_eq!(memory.next_nc, 3);
+        let json = serde_json::to_string(&Memory::Digest(memory.clone())).unwrap();
+        assert!(!json.contains("Circle"), "no secret in the memory: {json}");
+        let mut restored = DigestAuth::restore(&memory).unwrap();
+        let expected = first.preemptive(&mufasa(), &target, &mut FixedEntropy(1)).unwrap().unwrap();
+        let got = restored.preemptive(&mufasa(), &target, &mut FixedEntropy(9)).unwrap().unwrap();
+        assert_eq!(got, expected, "same nonce, cnonce and nc=3 give the same answer");
+        assert!(sent(&got).param("nc") == Some("00000003"));
+        assert!(DigestAuth::restore(&DigestMemory { next_nc: MAX_RESTORED_NC + 1, ..memory }).is_none());
+    }
+
     #[test]
     fn rfc7616_mufasa_sha256_and_md5() {
         let mut auth = rfc_auth();

@@ -173,9 +173,45 @@ pub trait Authenticator: Send {
         rng: &mut dyn Entropy,
     ) -> Option<Result<Secret, AuthError>>;
 
+    /// What this authenticator can carry into the next run so that run answers before being
+    /// asked (issue: remembered auth). Never holds a secret.
+    fn memory(&self) -> Option<Memory> {
+        None
+    }
+
+    /// Continue the nonce count at `next_nc` (never backwards): another process has used the
+    /// counts before it with the same nonce.
+    fn resume_count(&mut self, _next_nc: u32) {}
+
     /// The proxy answered our response with a 407 whose challenge for this scheme is
     /// `challenge` (`None`: the 407 did not offer this scheme again).
     fn verdict(&self, challenge: Option<&Challenge>) -> Verdict;
+}
+
+/// A scheme that worked on a proxy, remembered across runs (no secrets: the password comes from
+/// the credential sources again).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "scheme")]
+pub enum Memory {
+    Basic,
+    Digest(digest::DigestMemory),
+}
+
+impl Memory {
+    pub fn scheme(&self) -> Scheme {
+        match self {
+            Memory::Basic => Scheme::Basic,
+            Memory::Digest(_) => Scheme::Digest,
+        }
+    }
+
+    /// An authenticator that answers pre-emptively from this memory.
+    pub fn restore(&self) -> Option<Box<dyn Authenticator>> {
+        match self {
+            Memory::Basic => Some(Box::new(basic::BasicAuth::asked())),
+            Memory::Digest(d) => digest::DigestAuth::restore(d).map(|a| Box::new(a) as Box<dyn Authenticator>),
+        }
+    }
 }
 
 /// A fresh authenticator for `scheme`, or `None` when this build cannot do it.

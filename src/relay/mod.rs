@@ -20,6 +20,7 @@ mod upstream;
 use crate::auth::SchemeSet;
 use crate::config::ProxySpec;
 use crate::creds::CredentialBroker;
+use crate::remembered::Entry;
 use crate::report::{Direction, Reporter};
 use crate::secret::Secret;
 use body::{RelayBody, RequestBody};
@@ -77,12 +78,23 @@ pub struct Failure {
     pub offered: Vec<String>,
 }
 
+/// Where schemes that worked are remembered between runs (`crate::remembered` in the app).
+pub trait AuthMemory: Send + Sync {
+    fn recall(&self, proxy: &ProxySpec) -> Option<Entry>;
+    /// The Digest nonce count this process may send next with `memory`'s nonce (see
+    /// `remembered`): counts are handed out one at a time across concurrent runs.
+    fn reserve_nc(&self, proxy: &ProxySpec, memory: &crate::auth::Memory) -> Option<u32>;
+    fn remember(&self, proxy: &ProxySpec, entry: Entry);
+    fn forget(&self, proxy: &ProxySpec);
+}
+
 /// What the app provides for each proxy the relay talks to.
 pub struct UpstreamSetup {
     /// TLS settings for an `https://` proxy.
     pub tls: Option<Arc<rustls::ClientConfig>>,
     pub allowed: SchemeSet,
     pub creds: CredentialBroker,
+    pub memory: Option<Arc<dyn AuthMemory>>,
 }
 
 pub type UpstreamFactory = Box<dyn Fn(&ProxySpec) -> UpstreamSetup + Send + Sync>;
@@ -96,6 +108,9 @@ pub(crate) struct Upstream {
     active: Mutex<Option<Answer>>,
     /// The allowed schemes minus those that failed in this run (no GSSAPI, no ticket, refused).
     usable: Mutex<SchemeSet>,
+    memory: Option<Arc<dyn AuthMemory>>,
+    /// The memory is consulted once per run, by the first request to this proxy.
+    recalled: tokio::sync::Mutex<bool>,
 }
 
 pub(crate) struct Inner {
@@ -176,6 +191,8 @@ impl Inner {
             creds: setup.creds,
             active: Mutex::new(None),
             usable: Mutex::new(setup.allowed),
+            memory: setup.memory,
+            recalled: tokio::sync::Mutex::new(false),
         }));
         ups.len() - 1
     }

@@ -10,6 +10,7 @@ use super::body::{self, Gate, RelayBody, RequestBody};
 use super::{Failure, FailureKind, Inner, Upstream};
 use crate::auth::{self, Authenticator, Challenge, OsEntropy, RequestTarget, Scheme, SchemeSet, Verdict};
 use crate::creds::{CredentialRequest, Issued};
+use crate::remembered::Entry;
 use crate::report::{describe_challenge, Direction};
 use crate::secret::{Credentials, Secret};
 use http::header::{HeaderValue, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION};
@@ -51,6 +52,7 @@ impl Conn {
 pub(super) struct Answer {
     auth: Box<dyn Authenticator>,
     issued: Option<Issued>,
+    realm: Option<String>,
 }
 
 /// What one request looks like to the exchange.
@@ -157,10 +159,16 @@ impl Upstream {
             unusable: Vec::new(),
         };
         let mut rng = OsEntropy;
+        self.recall(inner).await;
         let connection_authenticated = conn.as_ref().is_some_and(|c| c.usable() && c.authenticated.is_some());
         // Pre-emptive: a scheme that already worked on this proxy answers before being asked.
         if !connection_authenticated {
             if let Some(active) = self.lock_active().as_mut() {
+                if let (Some(store), Some(memory)) = (&self.memory, active.auth.memory()) {
+                    if let Some(n) = store.reserve_nc(&self.spec, &memory) {
+                        active.auth.resume_count(n);
+                    }
+                }
                 let target = self.target(&out, &ex.target);
                 if let (Some(issued), Some(Ok(v))) =
                     (&active.issued, active.auth.preemptive(&active.issued.as_ref().map_or_else(none_creds, |i| i.creds.clone()), &target, &mut rng))
@@ -266,6 +274,18 @@ impl Upstream {
             if let Some(mut a) = previous {
                 let scheme = a.auth.scheme();
                 let mine = challenges.iter().find(|c| c.scheme == Some(scheme));
+                if was_active && mine.is_none() {
+                    // A scheme remembered or reused from earlier that the proxy no longer
+                    // offers: the credential was not judged, only the scheme is stale.
+                    inner.info(format_args!("the proxy no longer offers {scheme}; choosing again"));
+                    self.forget();
+                    let a = self.answer_challenge(inner, &mut ex, &challenges, &out, false).await?;
+                    ex.answer = Some(a);
+                    continue;
+                }
+                if was_active {
+                    self.forget();
+                }
                 match a.auth.verdict(mine) {
                     Verdict::Continue if a.auth.connection_bound() && conn.is_none() => {
                         let why = format!("the proxy closed the connection in the middle of the {scheme} handshake");
@@ -373,7 +393,7 @@ impl Upstream {
             match a.respond(chosen, &creds, &target, &mut rng) {
                 Ok(v) => {
                     ex.header = Some(v);
-                    return Ok(Answer { auth: a, issued });
+                    return Ok(Answer { auth: a, issued, realm: chosen.realm().map(str::to_owned) });
                 }
                 Err(e) => {
                     inner.info(format_args!("{scheme} cannot be used: {e}; trying the next offered scheme"));
@@ -394,8 +414,38 @@ impl Upstream {
             if let Some(c) = conn.as_mut() {
                 c.authenticated = Some(a.auth.scheme());
             }
-        } else {
-            *self.lock_active() = Some(a);
+            return;
+        }
+        if let (Some(store), Some(memory), Some(issued)) = (&self.memory, a.auth.memory(), &a.issued) {
+            store.remember(&self.spec, Entry { user: issued.creds.user.clone(), realm: a.realm.clone(), memory });
+        }
+        *self.lock_active() = Some(a);
+    }
+
+    /// Before the first request to this proxy in this run: restore a scheme that worked in an
+    /// earlier run, so this request already carries `Proxy-Authorization`.
+    async fn recall(self: &Arc<Self>, inner: &Inner) {
+        let Some(store) = &self.memory else { return };
+        let mut done = self.recalled.lock().await;
+        if std::mem::replace(&mut *done, true) || self.lock_active().is_some() {
+            return;
+        }
+        let Some(entry) = store.recall(&self.spec) else { return };
+        let scheme = entry.memory.scheme();
+        if !self.usable_schemes().contains(scheme) {
+            return;
+        }
+        let Some(auth) = entry.memory.restore() else { return };
+        let req = self.credential_request(scheme, entry.realm.as_deref(), false);
+        let this = self.clone();
+        let Ok(Ok(issued)) = tokio::task::spawn_blocking(move || this.creds.get(&req)).await else { return };
+        inner.info(format_args!("this proxy accepted {scheme} for user {:?} before: answering before it asks", entry.user));
+        *self.lock_active() = Some(Answer { auth, issued: Some(issued), realm: entry.realm });
+    }
+
+    fn forget(&self) {
+        if let Some(store) = &self.memory {
+            store.forget(&self.spec);
         }
     }
 
