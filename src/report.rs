@@ -12,10 +12,30 @@ pub enum Direction {
     Received,
 }
 
+/// One request/response leg between the relay and the upstream proxy, for tools that explain
+/// what happened (`toll doctor`). Never holds a secret: only which scheme was sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Leg {
+    /// `scheme://host:port` of the proxy.
+    pub proxy: String,
+    /// `CONNECT host:port` or `GET http://…` (no credentials).
+    pub request: String,
+    /// The scheme whose `Proxy-Authorization` this leg carried, if any.
+    pub sent: Option<crate::auth::Scheme>,
+    pub status: u16,
+    pub reason: String,
+    /// The `Proxy-Authenticate` headers, raw (sanitise before printing).
+    pub challenges: Vec<String>,
+    /// How long the proxy took to answer.
+    pub elapsed: std::time::Duration,
+}
+
 pub trait Reporter: Send + Sync {
     /// Whether trace lines are wanted at all (so the engine can skip building them).
     fn verbose(&self) -> bool;
     fn line(&self, direction: Direction, text: &str);
+    /// A finished leg with the upstream proxy.
+    fn leg(&self, _leg: &Leg) {}
 }
 
 /// A reporter that drops everything.

@@ -11,7 +11,7 @@ use super::{Failure, FailureKind, Inner, Upstream};
 use crate::auth::{self, Authenticator, Challenge, OsEntropy, RequestTarget, Scheme, SchemeSet, Verdict};
 use crate::creds::{CredentialRequest, Issued};
 use crate::remembered::Entry;
-use crate::report::{describe_challenge, Direction};
+use crate::report::{describe_challenge, Direction, Leg};
 use crate::secret::{Credentials, Secret};
 use http::header::{HeaderValue, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION};
 use http::{Method, Request, Response, StatusCode};
@@ -209,6 +209,11 @@ impl Upstream {
             let (req, gate) = build_request(&mut out, ex.header.as_ref(), body_less)
                 .map_err(|why| self.fail(&ex, FailureKind::ProxyError(why), None))?;
             self.trace_request(inner, &req, ex.header.is_some());
+            let sent_scheme = ex.header.as_ref().and(
+                ex.answer.as_ref().map(|a| a.auth.scheme()).or_else(|| self.lock_active().as_ref().map(|a| a.auth.scheme())),
+            );
+            let request_line = format!("{} {}", req.method(), req.uri());
+            let started = std::time::Instant::now();
             let resp = match c.send.send_request(req).await {
                 Ok(r) => r,
                 Err(e) => {
@@ -231,6 +236,20 @@ impl Upstream {
                 }
             };
             inner.trace_response(&resp);
+            inner.reporter.leg(&Leg {
+                proxy: self.spec.display_url(),
+                request: request_line,
+                sent: sent_scheme,
+                status: resp.status().as_u16(),
+                reason: resp.status().canonical_reason().unwrap_or("").to_string(),
+                challenges: resp
+                    .headers()
+                    .get_all(PROXY_AUTHENTICATE)
+                    .iter()
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    .collect(),
+                elapsed: started.elapsed(),
+            });
             if resp.status() != StatusCode::PROXY_AUTHENTICATION_REQUIRED {
                 if let Some(g) = &gate {
                     g.open();
@@ -458,8 +477,8 @@ impl Upstream {
         *s = s.without(scheme);
     }
 
-    fn target<'a>(&self, out: &'a Outgoing, uri: &'a str) -> RequestTarget<'a> {
-        RequestTarget { method: out.method.as_str(), uri, body: out.body.known_bytes() }
+    fn target<'a>(&'a self, out: &'a Outgoing, uri: &'a str) -> RequestTarget<'a> {
+        RequestTarget { method: out.method.as_str(), uri, body: out.body.known_bytes(), proxy_host: &self.spec.host }
     }
 
     fn fail(&self, ex: &Exchange, kind: FailureKind, status: Option<u16>) -> Failure {
