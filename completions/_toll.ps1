@@ -46,9 +46,12 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Verify servers against the CA certificates in FILE (PEM) instead of the system''s')
             [CompletionResult]::new('--proxy-basic', '--proxy-basic', [CompletionResultType]::ParameterName, 'Only answer the proxy with Basic authentication')
             [CompletionResult]::new('--proxy-digest', '--proxy-digest', [CompletionResultType]::ParameterName, 'Only answer the proxy with Digest authentication')
-            [CompletionResult]::new('--proxy-anyauth', '--proxy-anyauth', [CompletionResultType]::ParameterName, 'Answer with the strongest scheme the proxy offers (the default)')
+            [CompletionResult]::new('--proxy-ntlm', '--proxy-ntlm', [CompletionResultType]::ParameterName, 'Only answer the proxy with NTLM (v2) authentication')
+            [CompletionResult]::new('--proxy-negotiate', '--proxy-negotiate', [CompletionResultType]::ParameterName, 'Only answer the proxy with Negotiate (Kerberos): your ticket is used, no password is needed')
+            [CompletionResult]::new('--proxy-anyauth', '--proxy-anyauth', [CompletionResultType]::ParameterName, 'Answer with the strongest scheme the proxy offers (the default): Negotiate, then NTLM, Digest, Basic, falling back when one cannot be used')
             [CompletionResult]::new('--proxy-insecure', '--proxy-insecure', [CompletionResultType]::ParameterName, 'Do not verify an https:// proxy''s certificate (dangerous)')
             [CompletionResult]::new('--no-prompt', '--no-prompt', [CompletionResultType]::ParameterName, 'Never ask for a password on the terminal; fail instead')
+            [CompletionResult]::new('--no-save', '--no-save', [CompletionResultType]::ParameterName, 'Do not offer to save a password typed at the prompt in the OS keyring')
             [CompletionResult]::new('-I', '-I ', [CompletionResultType]::ParameterName, 'Send only a HEAD request and show the response headers')
             [CompletionResult]::new('--head', '--head', [CompletionResultType]::ParameterName, 'Send only a HEAD request and show the response headers')
             [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Follow redirects (3xx with Location)')
@@ -73,10 +76,46 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Try toll without a real proxy: fetch a page through a local proxy that demands authentication')
+            [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Store, remove, list and check proxy passwords in the OS keyring')
             break
         }
         'toll;demo' {
             [CompletionResult]::new('--scheme', '--scheme', [CompletionResultType]::ParameterName, 'The authentication scheme the demo proxy asks for')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'toll;auth' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Store the password for a proxy, after checking it against the proxy')
+            [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Remove the stored password for a proxy')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the proxies with a stored password (never the passwords)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show where a run would get the credentials for a proxy, and how fast the keyring answers')
+            break
+        }
+        'toll;auth;login' {
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user name (asked for when not given)')
+            [CompletionResult]::new('--verify-url', '--verify-url', [CompletionResultType]::ParameterName, 'The URL requested through the proxy to check the password: any answer but 407 means the proxy accepted it')
+            [CompletionResult]::new('--proxy-cacert', '--proxy-cacert', [CompletionResultType]::ParameterName, 'Verify an https:// proxy''s certificate against the CA certificates in FILE (PEM)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input instead of asking')
+            [CompletionResult]::new('--no-verify', '--no-verify', [CompletionResultType]::ParameterName, 'Store the password without checking it against the proxy')
+            [CompletionResult]::new('--proxy-insecure', '--proxy-insecure', [CompletionResultType]::ParameterName, 'Do not verify an https:// proxy''s certificate (dangerous)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'toll;auth;logout' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'toll;auth;list' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'toll;auth;status' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

@@ -16,8 +16,23 @@ _toll() {
             ",$1")
                 cmd="toll"
                 ;;
+            toll,auth)
+                cmd="toll__subcmd__auth"
+                ;;
             toll,demo)
                 cmd="toll__subcmd__demo"
+                ;;
+            toll__subcmd__auth,list)
+                cmd="toll__subcmd__auth__subcmd__list"
+                ;;
+            toll__subcmd__auth,login)
+                cmd="toll__subcmd__auth__subcmd__login"
+                ;;
+            toll__subcmd__auth,logout)
+                cmd="toll__subcmd__auth__subcmd__logout"
+                ;;
+            toll__subcmd__auth,status)
+                cmd="toll__subcmd__auth__subcmd__status"
                 ;;
             *)
                 ;;
@@ -26,7 +41,7 @@ _toll() {
 
     case "${cmd}" in
         toll)
-            opts="-x -U -X -H -d -I -L -A -o -O -i -f -s -S -v -m -k -h -V --proxy --proxy-user --noproxy --proxy-basic --proxy-digest --proxy-anyauth --proxy-cacert --proxy-insecure --no-prompt --request --header --data --data-binary --json --head --location --max-redirs --user-agent --compressed --output --remote-name --include --fail --silent --show-error --verbose --max-time --connect-timeout --insecure --cacert --help --version demo"
+            opts="-x -U -X -H -d -I -L -A -o -O -i -f -s -S -v -m -k -h -V --proxy --proxy-user --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-cacert --proxy-insecure --no-prompt --no-save --request --header --data --data-binary --json --head --location --max-redirs --user-agent --compressed --output --remote-name --include --fail --silent --show-error --verbose --max-time --connect-timeout --insecure --cacert --help --version demo auth"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -124,6 +139,88 @@ _toll() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toll__subcmd__auth)
+            opts="-h --help login logout list status"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toll__subcmd__auth__subcmd__list)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toll__subcmd__auth__subcmd__login)
+            opts="-h --user --password-stdin --no-verify --verify-url --proxy-cacert --proxy-insecure --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --verify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toll__subcmd__auth__subcmd__logout)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toll__subcmd__auth__subcmd__status)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -43,9 +43,12 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand --cacert 'Verify servers against the CA certificates in FILE (PEM) instead of the system''s'
             cand --proxy-basic 'Only answer the proxy with Basic authentication'
             cand --proxy-digest 'Only answer the proxy with Digest authentication'
-            cand --proxy-anyauth 'Answer with the strongest scheme the proxy offers (the default)'
+            cand --proxy-ntlm 'Only answer the proxy with NTLM (v2) authentication'
+            cand --proxy-negotiate 'Only answer the proxy with Negotiate (Kerberos): your ticket is used, no password is needed'
+            cand --proxy-anyauth 'Answer with the strongest scheme the proxy offers (the default): Negotiate, then NTLM, Digest, Basic, falling back when one cannot be used'
             cand --proxy-insecure 'Do not verify an https:// proxy''s certificate (dangerous)'
             cand --no-prompt 'Never ask for a password on the terminal; fail instead'
+            cand --no-save 'Do not offer to save a password typed at the prompt in the OS keyring'
             cand -I 'Send only a HEAD request and show the response headers'
             cand --head 'Send only a HEAD request and show the response headers'
             cand -L 'Follow redirects (3xx with Location)'
@@ -70,9 +73,40 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand demo 'Try toll without a real proxy: fetch a page through a local proxy that demands authentication'
+            cand auth 'Store, remove, list and check proxy passwords in the OS keyring'
         }
         &'toll;demo'= {
             cand --scheme 'The authentication scheme the demo proxy asks for'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'toll;auth'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand login 'Store the password for a proxy, after checking it against the proxy'
+            cand logout 'Remove the stored password for a proxy'
+            cand list 'List the proxies with a stored password (never the passwords)'
+            cand status 'Show where a run would get the credentials for a proxy, and how fast the keyring answers'
+        }
+        &'toll;auth;login'= {
+            cand --user 'The user name (asked for when not given)'
+            cand --verify-url 'The URL requested through the proxy to check the password: any answer but 407 means the proxy accepted it'
+            cand --proxy-cacert 'Verify an https:// proxy''s certificate against the CA certificates in FILE (PEM)'
+            cand --password-stdin 'Read the password from the first line of standard input instead of asking'
+            cand --no-verify 'Store the password without checking it against the proxy'
+            cand --proxy-insecure 'Do not verify an https:// proxy''s certificate (dangerous)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'toll;auth;logout'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'toll;auth;list'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'toll;auth;status'= {
             cand -h 'Print help'
             cand --help 'Print help'
         }

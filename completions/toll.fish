@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_toll_global_optspecs
-    string join \n x/proxy= U/proxy-user= noproxy= proxy-basic proxy-digest proxy-anyauth proxy-cacert= proxy-insecure no-prompt X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose m/max-time= connect-timeout= k/insecure cacert= h/help V/version
+    string join \n x/proxy= U/proxy-user= noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-cacert= proxy-insecure no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose m/max-time= connect-timeout= k/insecure cacert= h/help V/version
 end
 
 function __fish_toll_needs_command
@@ -41,9 +41,12 @@ complete -c toll -n "__fish_toll_needs_command" -l connect-timeout -d 'Give up c
 complete -c toll -n "__fish_toll_needs_command" -l cacert -d 'Verify servers against the CA certificates in FILE (PEM) instead of the system\'s' -r -F
 complete -c toll -n "__fish_toll_needs_command" -l proxy-basic -d 'Only answer the proxy with Basic authentication'
 complete -c toll -n "__fish_toll_needs_command" -l proxy-digest -d 'Only answer the proxy with Digest authentication'
-complete -c toll -n "__fish_toll_needs_command" -l proxy-anyauth -d 'Answer with the strongest scheme the proxy offers (the default)'
+complete -c toll -n "__fish_toll_needs_command" -l proxy-ntlm -d 'Only answer the proxy with NTLM (v2) authentication'
+complete -c toll -n "__fish_toll_needs_command" -l proxy-negotiate -d 'Only answer the proxy with Negotiate (Kerberos): your ticket is used, no password is needed'
+complete -c toll -n "__fish_toll_needs_command" -l proxy-anyauth -d 'Answer with the strongest scheme the proxy offers (the default): Negotiate, then NTLM, Digest, Basic, falling back when one cannot be used'
 complete -c toll -n "__fish_toll_needs_command" -l proxy-insecure -d 'Do not verify an https:// proxy\'s certificate (dangerous)'
 complete -c toll -n "__fish_toll_needs_command" -l no-prompt -d 'Never ask for a password on the terminal; fail instead'
+complete -c toll -n "__fish_toll_needs_command" -l no-save -d 'Do not offer to save a password typed at the prompt in the OS keyring'
 complete -c toll -n "__fish_toll_needs_command" -s I -l head -d 'Send only a HEAD request and show the response headers'
 complete -c toll -n "__fish_toll_needs_command" -s L -l location -d 'Follow redirects (3xx with Location)'
 complete -c toll -n "__fish_toll_needs_command" -l compressed -d 'Ask for a compressed response (gzip, deflate, br, zstd) and decompress it'
@@ -57,6 +60,22 @@ complete -c toll -n "__fish_toll_needs_command" -s k -l insecure -d 'Do not veri
 complete -c toll -n "__fish_toll_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toll -n "__fish_toll_needs_command" -s V -l version -d 'Print version'
 complete -c toll -n "__fish_toll_needs_command" -a "demo" -d 'Try toll without a real proxy: fetch a page through a local proxy that demands authentication'
+complete -c toll -n "__fish_toll_needs_command" -a "auth" -d 'Store, remove, list and check proxy passwords in the OS keyring'
 complete -c toll -n "__fish_toll_using_subcommand demo" -l scheme -d 'The authentication scheme the demo proxy asks for' -r -f -a "basic\t''
 digest\t''"
 complete -c toll -n "__fish_toll_using_subcommand demo" -s h -l help -d 'Print help'
+complete -c toll -n "__fish_toll_using_subcommand auth; and not __fish_seen_subcommand_from login logout list status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c toll -n "__fish_toll_using_subcommand auth; and not __fish_seen_subcommand_from login logout list status" -f -a "login" -d 'Store the password for a proxy, after checking it against the proxy'
+complete -c toll -n "__fish_toll_using_subcommand auth; and not __fish_seen_subcommand_from login logout list status" -f -a "logout" -d 'Remove the stored password for a proxy'
+complete -c toll -n "__fish_toll_using_subcommand auth; and not __fish_seen_subcommand_from login logout list status" -f -a "list" -d 'List the proxies with a stored password (never the passwords)'
+complete -c toll -n "__fish_toll_using_subcommand auth; and not __fish_seen_subcommand_from login logout list status" -f -a "status" -d 'Show where a run would get the credentials for a proxy, and how fast the keyring answers'
+complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from login" -l user -d 'The user name (asked for when not given)' -r
+complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from login" -l verify-url -d 'The URL requested through the proxy to check the password: any answer but 407 means the proxy accepted it' -r
+complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from login" -l proxy-cacert -d 'Verify an https:// proxy\'s certificate against the CA certificates in FILE (PEM)' -r -F
+complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from login" -l password-stdin -d 'Read the password from the first line of standard input instead of asking'
+complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from login" -l no-verify -d 'Store the password without checking it against the proxy'
+complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from login" -l proxy-insecure -d 'Do not verify an https:// proxy\'s certificate (dangerous)'
+complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from login" -s h -l help -d 'Print help'
+complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from logout" -s h -l help -d 'Print help'
+complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'

@@ -7,9 +7,13 @@ use crate::client::{self, Context, SourceFactory};
 use crate::config::{ProxyConfig, ProxySpec};
 use crate::creds::{CredentialSource, FixedSource};
 use crate::error::{Error, Exit, Result};
+use crate::keyring::session::{KeyringSource, Session};
+use crate::keyring::{Choice, Keyring};
+use crate::prompt::PromptSource;
 use crate::proxy_env::ProxySettings;
 use crate::report::{Direction, Reporter};
 use crate::secret::Secret;
+use crate::store::{Index, SavePolicy, Settings};
 use crate::term::{sanitize, Terminal};
 use std::future::Future;
 use std::sync::Arc;
@@ -29,40 +33,125 @@ pub fn run(cli: Cli) -> Result<()> {
             let term = Terminal::detect(env("TOLL_TERMINAL").as_deref(), false);
             block_on(crate::demo::run(args.scheme.scheme(), term))
         }
+        Invocation::Auth(cmd) => {
+            let term = Terminal::detect(env("TOLL_TERMINAL").as_deref(), false);
+            let setup = credential_setup(false)?;
+            crate::auth_cmd::run(cmd, setup, term, &env)
+        }
     }
+}
+
+/// Where passwords are stored and whether to offer saving one: `TOLL_KEYRING`,
+/// `TOLL_SAVE_CREDENTIALS` (and `--no-save`) win over the settings file.
+pub struct CredentialSetup {
+    pub keyring: Keyring,
+    pub choice: Choice,
+    pub index: Option<Index>,
+    pub save: SavePolicy,
+}
+
+fn credential_setup(no_save: bool) -> Result<CredentialSetup> {
+    let usage = |m: String| Error::new(Exit::Usage, m);
+    let settings = Settings::load(Settings::default_path(&env))
+        .map_err(|e| usage(e).hint("fix or remove the settings file (see 'toll auth --help')"))?;
+    let from = |var: &str, setting: &Option<String>| -> Option<(String, String)> {
+        match env(var).filter(|v| !v.trim().is_empty()) {
+            Some(v) => Some((v, var.to_string())),
+            None => setting.clone().map(|v| {
+                let file = settings.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+                (v, file)
+            }),
+        }
+    };
+    let choice = match from("TOLL_KEYRING", &settings.keyring) {
+        Some((v, origin)) => Choice::parse(&v).map_err(|e| usage(format!("{origin}: {e}")))?,
+        None => Choice::Auto,
+    };
+    let save = match (no_save, from("TOLL_SAVE_CREDENTIALS", &settings.save_credentials)) {
+        (true, _) => SavePolicy::Never,
+        (false, Some((v, origin))) => SavePolicy::parse(&v)
+            .ok_or_else(|| usage(format!("{origin}: '{v}' is not ask, always or never")))?,
+        (false, None) => SavePolicy::Ask,
+    };
+    Ok(CredentialSetup {
+        keyring: Keyring::from_env(&env),
+        choice,
+        index: Index::default_path(&env).map(Index::new),
+        save,
+    })
 }
 
 fn transfer(t: Transfer) -> Result<()> {
     let term = Terminal::detect(env("TOLL_TERMINAL").as_deref(), t.no_prompt);
     let reporter: Arc<dyn Reporter> = Arc::new(Stderr { verbose: t.style.verbose });
     let settings = ProxySettings::from_config(&t.proxy, &env);
-    let ctx = Context { reporter, term, sources: credential_sources(&t.proxy), memory: remembered() };
-    block_on(client::run(&t.request, &t.proxy, settings, t.style, ctx))
+    let quiet = t.style.silent;
+    if !quiet {
+        warn_command_line_password(&t.proxy);
+    }
+    let setup = credential_setup(t.no_save)?;
+    let session = Arc::new(Session::new(setup.keyring, setup.choice, setup.index, setup.save, term, quiet));
+    let sources = credential_sources(&t.proxy, term, session.clone());
+    let ctx = Context { reporter, term, sources, memory: remembered() };
+    block_on(async move {
+        let result = client::run(&t.request, &t.proxy, settings, t.style, ctx).await;
+        // Saving may ask a question or wait for the keyring: not on an async worker.
+        tokio::task::spawn_blocking(move || session.finish(result))
+            .await
+            .unwrap_or_else(|e| Err(Error::new(Exit::Internal, format!("saving credentials failed: {e}"))))
+    })
 }
 
-/// The credential sources for a proxy, in priority order: `-U`, the proxy URL's userinfo, then
-/// `TOLL_PROXY_USER` + `TOLL_PROXY_PASSWORD`. `-U` and the environment apply to the proxies the
-/// user configured; a proxy URL's userinfo only to that proxy.
-fn credential_sources(cfg: &ProxyConfig) -> SourceFactory {
+/// A password on the command line (`-U user:pw`, `-x http://user:pw@…`) can be read by other
+/// local users (`ps`, /proc, shell history): said once, with the better way.
+fn warn_command_line_password(cfg: &ProxyConfig) {
+    let in_url = cfg.explicit.as_ref().is_some_and(|s| s.password.is_some());
+    if cfg.password.is_some() || in_url {
+        let how = if cfg.password.is_some() { "-U user:password" } else { "a password in -x" };
+        eprintln!(
+            "toll: note: {how} is visible to other local users (ps, /proc, shell history); \
+             'toll auth login' stores it in the OS keyring instead"
+        );
+    }
+}
+
+/// The credential sources for a proxy, in priority order: `-U`, the proxy URL's userinfo,
+/// `TOLL_PROXY_USER` + `TOLL_PROXY_PASSWORD`, the OS keyring (the user name the index records),
+/// then the terminal prompt when one is possible. `-U` and the environment apply to the proxies
+/// the user configured; a proxy URL's userinfo only to that proxy.
+fn credential_sources(cfg: &ProxyConfig, term: Terminal, session: Arc<Session>) -> SourceFactory {
     let flag = cfg.user.clone().map(|u| (u, cfg.password.clone()));
     let from_env = env("TOLL_PROXY_USER")
         .filter(|u| !u.is_empty())
         .map(|u| (u, env("TOLL_PROXY_PASSWORD").map(Secret::from)));
     Arc::new(move |spec: &ProxySpec| {
-        let mut v: Vec<Box<dyn CredentialSource>> = Vec::new();
+        session.saw_proxy(spec);
+        let mut fixed: Vec<(String, String, Option<Secret>)> = Vec::new();
         if let Some((user, password)) = &flag {
-            v.push(Box::new(FixedSource::new("-U/--proxy-user", user.clone(), password.clone())));
+            fixed.push(("-U/--proxy-user".into(), user.clone(), password.clone()));
         }
         if let Some(user) = &spec.user {
-            let label = format!("the proxy URL ({})", spec.origin);
-            v.push(Box::new(FixedSource::new(label, user.clone(), spec.password.clone())));
+            fixed.push((format!("the proxy URL ({})", spec.origin), user.clone(), spec.password.clone()));
         }
         if let Some((user, password)) = &from_env {
-            v.push(Box::new(FixedSource::new(
-                "TOLL_PROXY_USER/TOLL_PROXY_PASSWORD",
-                user.clone(),
-                password.clone(),
-            )));
+            fixed.push(("TOLL_PROXY_USER/TOLL_PROXY_PASSWORD".into(), user.clone(), password.clone()));
+        }
+        // A user name given without a password is the one the prompt asks the password for;
+        // else the prompt suggests the first configured (or stored) user name.
+        let fixed_user = fixed.iter().find(|(_, _, p)| p.is_none()).map(|(_, u, _)| u.clone());
+        let indexed = session.index.as_ref().and_then(|i| i.get(&spec.display_url())).map(|e| e.user);
+        let default_user = fixed.first().map(|(_, u, _)| u.clone()).or(indexed);
+
+        let mut v: Vec<Box<dyn CredentialSource>> = Vec::new();
+        for (label, user, password) in fixed {
+            v.push(session.track(Box::new(FixedSource::new(label, user, password))));
+        }
+        if session.choice != Choice::Disabled && session.index.is_some() {
+            v.push(session.track(Box::new(KeyringSource::new(session.clone(), spec.clone()))));
+        }
+        if term.can_prompt {
+            let prompt = PromptSource::new(session.clone(), spec.clone(), fixed_user, default_user);
+            v.push(session.track(Box::new(prompt)));
         }
         v
     })
@@ -79,7 +168,11 @@ pub fn block_on(fut: impl Future<Output = Result<()>>) -> Result<()> {
     let result = rt.block_on(async {
         tokio::select! {
             r = fut => r,
-            _ = tokio::signal::ctrl_c() => Err(Error::new(Exit::Interrupted, "interrupted")),
+            _ = tokio::signal::ctrl_c() => {
+                // A password prompt may still have echo off: put the terminal back first.
+                crate::prompt::restore_terminal();
+                Err(Error::new(Exit::Interrupted, "interrupted"))
+            }
         }
     });
     // Tunnels and the relay may still be running: don't wait for them.

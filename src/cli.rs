@@ -21,6 +21,7 @@ Examples:
   toll -x proxy.corp:3128 -U alice https://example.com/
   https_proxy=http://proxy.corp:3128 toll -v https://example.com/
   toll --json '{\"name\":\"toll\"}' https://example.com/api
+  toll auth login proxy.corp:3128
   toll demo --scheme digest";
 
 const AFTER_LONG_HELP: &str = "\
@@ -31,6 +32,12 @@ Environment:
   all_proxy, ALL_PROXY       Proxy for URLs the variables above do not cover.
   no_proxy, NO_PROXY         Hosts to reach directly; same syntax as --noproxy.
   TOLL_NO_PROMPT             Set to 1 to behave as if --no-prompt was given.
+  TOLL_PROXY_USER, TOLL_PROXY_PASSWORD
+                             Proxy credentials (after -U and the proxy URL's).
+  TOLL_KEYRING               auto (default), secret-service, keyutils, none: where passwords
+                             are stored (see 'toll auth --help').
+  TOLL_SAVE_CREDENTIALS      ask (default), always, never: save a password typed at the
+                             prompt once it worked.
   Lowercase names win over uppercase ones; empty values count as unset.
 
 Examples:
@@ -38,6 +45,7 @@ Examples:
   toll -x proxy.corp:3128 -U alice https://example.com/
   https_proxy=http://proxy.corp:3128 toll -v https://example.com/
   toll --json '{\"name\":\"toll\"}' https://example.com/api
+  toll auth login proxy.corp:3128
   toll demo --scheme digest";
 
 /// toll: an HTTP client that knows how to talk to your authenticating proxy.
@@ -109,17 +117,27 @@ pub struct ProxyArgs {
     /// Only answer the proxy with Basic authentication.
     ///
     /// Basic sends the password in clear text unless the proxy is https://.
-    #[arg(long, overrides_with_all = ["proxy_digest", "proxy_anyauth"])]
+    #[arg(long, overrides_with_all = ["proxy_digest", "proxy_ntlm", "proxy_negotiate", "proxy_anyauth"])]
     pub proxy_basic: bool,
 
     /// Only answer the proxy with Digest authentication.
-    #[arg(long, overrides_with_all = ["proxy_basic", "proxy_anyauth"])]
+    #[arg(long, overrides_with_all = ["proxy_basic", "proxy_ntlm", "proxy_negotiate", "proxy_anyauth"])]
     pub proxy_digest: bool,
 
-    /// Answer with the strongest scheme the proxy offers (the default).
+    /// Only answer the proxy with NTLM (v2) authentication.
+    #[arg(long, overrides_with_all = ["proxy_basic", "proxy_digest", "proxy_negotiate", "proxy_anyauth"])]
+    pub proxy_ntlm: bool,
+
+    /// Only answer the proxy with Negotiate (Kerberos): your ticket is used, no password is needed.
+    #[arg(long, overrides_with_all = ["proxy_basic", "proxy_digest", "proxy_ntlm", "proxy_anyauth"])]
+    pub proxy_negotiate: bool,
+
+    /// Answer with the strongest scheme the proxy offers (the default): Negotiate, then NTLM,
+    /// Digest, Basic, falling back when one cannot be used.
     ///
-    /// Of --proxy-basic, --proxy-digest and --proxy-anyauth, the last one given wins.
-    #[arg(long, overrides_with_all = ["proxy_basic", "proxy_digest"])]
+    /// Of --proxy-basic, --proxy-digest, --proxy-ntlm, --proxy-negotiate and --proxy-anyauth,
+    /// the last one given wins.
+    #[arg(long, overrides_with_all = ["proxy_basic", "proxy_digest", "proxy_ntlm", "proxy_negotiate"])]
     pub proxy_anyauth: bool,
 
     /// Verify an https:// proxy's certificate against the CA certificates in FILE (PEM).
@@ -135,6 +153,13 @@ pub struct ProxyArgs {
     /// TOLL_NO_PROMPT=1 does the same.
     #[arg(long)]
     pub no_prompt: bool,
+
+    /// Do not offer to save a password typed at the prompt in the OS keyring.
+    ///
+    /// TOLL_SAVE_CREDENTIALS=never, or 'save_credentials = never' in the settings file, does the
+    /// same.
+    #[arg(long)]
+    pub no_save: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -246,11 +271,78 @@ pub struct ConnectionArgs {
     pub cacert: Option<PathBuf>,
 }
 
-#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+#[derive(Subcommand, Debug, Clone)]
 pub enum Command {
     /// Try toll without a real proxy: fetch a page through a local proxy that demands
     /// authentication.
     Demo(DemoArgs),
+    /// Store, remove, list and check proxy passwords in the OS keyring.
+    #[command(subcommand, after_long_help = AUTH_AFTER_LONG_HELP)]
+    Auth(AuthCommand),
+}
+
+const AUTH_AFTER_LONG_HELP: &str = "\
+Passwords go to the OS keyring: the Secret Service (GNOME Keyring, KWallet, KeePassXC) on Linux,
+falling back to the kernel keyring (keyutils, kept until reboot) when none answers; the Keychain
+on macOS; the Credential Manager on Windows. TOLL_KEYRING=secret-service|keyutils|none picks one.
+toll never writes a password to a file: it keeps only the user name per proxy, in
+$XDG_STATE_HOME/toll/keyring-index.json.
+
+Examples:
+  toll auth login proxy.corp:3128 --user alice
+  printf '%s\\n' \"$PW\" | toll auth login proxy.corp:3128 --user alice --password-stdin
+  toll auth status
+  toll auth logout proxy.corp:3128";
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum AuthCommand {
+    /// Store the password for a proxy, after checking it against the proxy.
+    Login(LoginArgs),
+    /// Remove the stored password for a proxy.
+    Logout(AuthProxyArg),
+    /// List the proxies with a stored password (never the passwords).
+    List,
+    /// Show where a run would get the credentials for a proxy, and how fast the keyring answers.
+    Status(AuthProxyArg),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AuthProxyArg {
+    /// The proxy, [SCHEME://]HOST[:PORT] (default: the one https:// URLs use: https_proxy,
+    /// all_proxy).
+    #[arg(value_name = "PROXY")]
+    pub proxy: Option<ProxyArg>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub proxy: AuthProxyArg,
+
+    /// The user name (asked for when not given).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// Read the password from the first line of standard input instead of asking.
+    #[arg(long)]
+    pub password_stdin: bool,
+
+    /// Store the password without checking it against the proxy.
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// The URL requested through the proxy to check the password: any answer but 407 means the
+    /// proxy accepted it.
+    #[arg(long, value_name = "URL", default_value = "http://example.com/")]
+    pub verify_url: String,
+
+    /// Verify an https:// proxy's certificate against the CA certificates in FILE (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub proxy_cacert: Option<PathBuf>,
+
+    /// Do not verify an https:// proxy's certificate (dangerous).
+    #[arg(long)]
+    pub proxy_insecure: bool,
 }
 
 #[derive(Args, Debug, Clone, PartialEq, Eq)]
@@ -279,6 +371,13 @@ impl DemoScheme {
 /// password-free error messages) by the conversion, not by clap, which would echo it.
 #[derive(Clone, Debug)]
 pub struct ProxyArg(Secret);
+
+impl ProxyArg {
+    /// The raw value (it may hold a password: keep it out of messages).
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+}
 
 impl FromStr for ProxyArg {
     type Err = std::convert::Infallible;
@@ -438,6 +537,7 @@ pub enum Invocation {
     /// The default: fetch a URL.
     Transfer(Box<Transfer>),
     Demo(DemoArgs),
+    Auth(AuthCommand),
 }
 
 /// A resolved `toll [OPTIONS] URL`.
@@ -448,6 +548,9 @@ pub struct Transfer {
     pub style: OutputStyle,
     /// `--no-prompt` or `TOLL_NO_PROMPT`: never read a password from the terminal.
     pub no_prompt: bool,
+    /// `--no-save`: never offer to save a prompted password (the app also reads
+    /// `TOLL_SAVE_CREDENTIALS` and the settings file).
+    pub no_save: bool,
 }
 
 impl Cli {
@@ -457,6 +560,7 @@ impl Cli {
         if let Some(command) = self.command {
             return Ok(match command {
                 Command::Demo(args) => Invocation::Demo(args),
+                Command::Auth(cmd) => Invocation::Auth(cmd),
             });
         }
         let Cli { url, proxy, request: req, output: out, connection: conn, .. } = self;
@@ -552,6 +656,10 @@ impl Cli {
             SchemeSet::only(Scheme::Basic)
         } else if proxy.proxy_digest {
             SchemeSet::only(Scheme::Digest)
+        } else if proxy.proxy_ntlm {
+            SchemeSet::only(Scheme::Ntlm)
+        } else if proxy.proxy_negotiate {
+            SchemeSet::only(Scheme::Negotiate)
         } else {
             SchemeSet::ANY
         };
@@ -567,7 +675,14 @@ impl Cli {
 
         let style = OutputStyle { silent: out.silent, show_error: out.show_error, verbose: out.verbose };
         let no_prompt = proxy.no_prompt || env("TOLL_NO_PROMPT").is_some_and(|v| truthy(&v));
-        Ok(Invocation::Transfer(Box::new(Transfer { request, proxy: proxy_config, style, no_prompt })))
+        let no_save = proxy.no_save;
+        Ok(Invocation::Transfer(Box::new(Transfer {
+            request,
+            proxy: proxy_config,
+            style,
+            no_prompt,
+            no_save,
+        })))
     }
 }
 

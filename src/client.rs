@@ -269,7 +269,9 @@ async fn build_request(client: &reqwest::Client, req: &RequestConfig) -> Result<
                     rb.header(reqwest::header::CONTENT_LENGTH, len).body(reqwest::Body::from(file))
                 }
             }
-            (BodySource::Stdin, strip) => rb.body(streamed(tokio::io::stdin(), "standard input".into(), strip)),
+            (BodySource::Stdin, strip) => {
+                rb.body(streamed(tokio::io::stdin(), "standard input".into(), strip))
+            }
         };
     }
     rb.build().map_err(|e| Error::new(Exit::Usage, format!("cannot build the request: {e}")))
@@ -277,7 +279,11 @@ async fn build_request(client: &reqwest::Client, req: &RequestConfig) -> Result<
 
 /// A body read as it is sent, never whole in memory (sent chunked: its length is unknown).
 /// `strip` drops CR and LF, as curl's `-d @file` does.
-fn streamed<R: tokio::io::AsyncRead + Send + Unpin + 'static>(reader: R, what: String, strip: bool) -> reqwest::Body {
+fn streamed<R: tokio::io::AsyncRead + Send + Unpin + 'static>(
+    reader: R,
+    what: String,
+    strip: bool,
+) -> reqwest::Body {
     use tokio::io::AsyncReadExt;
     const CHUNK: usize = 256 * 1024;
     let stream = futures_util::stream::unfold(Some((reader, what)), move |state| async move {
@@ -452,7 +458,8 @@ fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Error {
     let text = chain_text(&e);
     let url = e.url().map(|u| u.to_string()).unwrap_or_default();
     if let Some(r) = find::<ReadFailed>(&e) {
-        return Error::new(Exit::Read, r.0.clone()).hint("check the file or the program feeding standard input");
+        return Error::new(Exit::Read, r.0.clone())
+            .hint("check the file or the program feeding standard input");
     }
     if e.is_timeout() {
         return Error::new(Exit::Timeout, format!("timed out: {text}"))
@@ -520,7 +527,10 @@ pub fn failure_error(f: Failure) -> Error {
                 if unusable.is_empty() { String::new() } else { format!("; {}", sanitize(&unusable.join("; "))) }
             ),
         )
-        .hint("toll answers Basic and Digest; check that --proxy-basic/--proxy-digest do not exclude what is offered"),
+        .hint(
+            "toll answers Negotiate (with a Kerberos ticket: run kinit), NTLM, Digest and Basic; check that \
+             --proxy-basic/--proxy-digest/--proxy-ntlm/--proxy-negotiate do not exclude what is offered",
+        ),
         FailureKind::NoCredentials { incomplete } => {
             let extra = if incomplete.is_empty() { String::new() } else { format!(" ({})", incomplete.join("; ")) };
             Error::new(

@@ -54,6 +54,10 @@ pub fn render_completions() -> Vec<(String, Vec<u8>)> {
     files.push(man_page(&cmd, true));
     for sub in cmd.get_subcommands() {
         files.push(man_page(sub, false));
+        // `toll auth login` etc.: the `toll-auth` page lists them, so they get pages too.
+        for subsub in sub.get_subcommands() {
+            files.push(man_page(subsub, false));
+        }
     }
     files
 }
@@ -67,8 +71,10 @@ fn man_page(cmd: &clap::Command, top: bool) -> (String, Vec<u8>) {
     man.render_synopsis_section(&mut out).expect("in memory");
     man.render_description_section(&mut out).expect("in memory");
     man.render_options_section(&mut out).expect("in memory");
-    if top {
+    if top || cmd.has_subcommands() {
         man.render_subcommands_section(&mut out).expect("in memory");
+    }
+    if top {
         out.extend_from_slice(MAN_EXTRA.as_bytes());
     }
     if cmd.get_version().is_some() {
@@ -110,12 +116,25 @@ mod tests {
         let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
-            ["toll.bash", "_toll", "toll.fish", "_toll.ps1", "toll.elv", "toll.1", "toll-demo.1"]
+            [
+                "toll.bash",
+                "_toll",
+                "toll.fish",
+                "_toll.ps1",
+                "toll.elv",
+                "toll.1",
+                "toll-demo.1",
+                "toll-auth.1",
+                "toll-auth-login.1",
+                "toll-auth-logout.1",
+                "toll-auth-list.1",
+                "toll-auth-status.1",
+            ]
         );
         for (name, contents) in &files {
             let text = String::from_utf8_lossy(contents).replace("\\-", "-");
             for needle in ["proxy-anyauth", "noproxy", "demo"] {
-                if name != "toll-demo.1" {
+                if !name.starts_with("toll-") {
                     assert!(text.contains(needle), "{name} lacks {needle}");
                 }
             }

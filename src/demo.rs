@@ -251,7 +251,12 @@ mod tests {
             "Digest realm=\"{REALM}\", qop=\"auth\", algorithm=SHA-256, nonce=\"abc\", opaque=\"demo\""
         );
         let challenge = parse_challenges([header.as_str()]).remove(0);
-        let target = RequestTarget { method: "GET", uri: "http://127.0.0.1:1/hello", body: None };
+        let target = RequestTarget {
+            method: "GET",
+            uri: "http://127.0.0.1:1/hello",
+            body: None,
+            proxy_host: "127.0.0.1",
+        };
         let mut a = authenticator(Scheme::Digest).unwrap();
         let good = a.respond(&challenge, &Credentials::new(USER, PASSWORD), &target, &mut Fixed).unwrap();
         assert!(verify(Scheme::Digest, "abc", "GET", good.expose()));

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod auth_cmd;
 pub mod cli;
 pub mod client;
 pub mod completions;
@@ -13,10 +14,13 @@ pub mod config;
 pub mod creds;
 pub mod demo;
 pub mod error;
+pub mod keyring;
 pub mod output;
+pub mod prompt;
 pub mod proxy_env;
 pub mod relay;
+pub mod remembered;
 pub mod report;
 pub mod secret;
+pub mod store;
 pub mod term;
-pub mod remembered;

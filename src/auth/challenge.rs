@@ -477,16 +477,22 @@ mod tests {
         assert_eq!(choose(&offered, SchemeSet::ANY).and_then(|c| c.scheme), Some(Scheme::Digest));
         let basic_only = SchemeSet::only(Scheme::Basic);
         assert_eq!(choose(&offered, basic_only).and_then(|c| c.scheme), Some(Scheme::Basic));
-        // NTLM and Negotiate are not implemented in this build: they are passed over.
-        let offered = [challenge("Negotiate"), challenge("NTLM"), challenge("Basic realm=\"b\"")];
-        assert_eq!(choose(&offered, SchemeSet::ANY).and_then(|c| c.scheme), Some(Scheme::Basic));
+        // Strongest first: Negotiate > NTLM > Digest > Basic, among those allowed.
+        let offered = [challenge("Basic realm=\"b\""), challenge("NTLM"), challenge("Negotiate")];
+        assert_eq!(choose(&offered, SchemeSet::ANY).and_then(|c| c.scheme), Some(Scheme::Negotiate));
+        let no_negotiate = SchemeSet::ANY.without(Scheme::Negotiate);
+        assert_eq!(choose(&offered, no_negotiate).and_then(|c| c.scheme), Some(Scheme::Ntlm));
+        assert_eq!(choose(&offered, basic_only).and_then(|c| c.scheme), Some(Scheme::Basic));
     }
 
     #[test]
     fn choose_never_sends_basic_unasked() {
         let offered = [challenge("Digest realm=\"d\", nonce=\"n\""), challenge("Bearer realm=\"x\"")];
         assert_eq!(choose(&offered, SchemeSet::only(Scheme::Basic)), None);
-        assert_eq!(choose(&[challenge("Negotiate"), challenge("Bearer")], SchemeSet::ANY), None);
+        assert_eq!(
+            choose(&[challenge("Negotiate"), challenge("Bearer")], SchemeSet::only(Scheme::Basic)),
+            None
+        );
         assert_eq!(choose(&[], SchemeSet::ANY), None);
     }
 }

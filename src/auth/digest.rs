@@ -203,7 +203,7 @@ impl DigestAuth {
             return false;
         }
         let throwaway = Credentials::new("-", "-");
-        let target = RequestTarget { method: "GET", uri: "/", body: Some(&[]) };
+        let target = RequestTarget { method: "GET", uri: "/", body: Some(&[]), proxy_host: "" };
         while session.client.nonce_count().saturating_add(1) < next_nc {
             if answer(session, &throwaway, &target).is_err() {
                 return false;
@@ -318,7 +318,8 @@ mod tests {
     const NONCE: &str = "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v";
     const OPAQUE: &str = "FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS";
     const CNONCE: &str = "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ";
-    const GET: RequestTarget<'static> = RequestTarget { method: "GET", uri: "/dir/index.html", body: None };
+    const GET: RequestTarget<'static> =
+        RequestTarget { method: "GET", uri: "/dir/index.html", body: None, proxy_host: "proxy" };
 
     struct FixedEntropy(u8);
     impl Entropy for FixedEntropy {
@@ -361,7 +362,7 @@ mod tests {
     #[test]
     fn memory_restores_the_session_with_the_next_nonce_count() {
         let challenge = rfc_challenge("SHA-256", "auth");
-        let target = RequestTarget { method: "GET", uri: "/dir/index.html", body: None };
+        let target = RequestTarget { method: "GET", uri: "/dir/index.html", body: None, proxy_host: "proxy" };
         let mut first = rfc_auth();
         first.respond(&challenge, &mufasa(), &target, &mut FixedEntropy(1)).unwrap();
         first.preemptive(&mufasa(), &target, &mut FixedEntropy(1)).unwrap().unwrap();
@@ -403,7 +404,7 @@ mod tests {
         let mut auth =
             DigestAuth::with_cnonce_source(|| "NTg6RKcb9boFIAS3KrFK9BGeh+iDa/sm6jUMp2wds69v".into());
         let creds = Credentials::new("J\u{e4}s\u{f8}n Doe", "Secret, or not?");
-        let target = RequestTarget { method: "GET", uri: "/doe.json", body: None };
+        let target = RequestTarget { method: "GET", uri: "/doe.json", body: None, proxy_host: "proxy" };
         let c = sent(&auth.respond(&challenge, &creds, &target, &mut FixedEntropy(0)).unwrap());
         assert_eq!(
             c.param("username"),
@@ -460,7 +461,8 @@ mod tests {
 
     #[test]
     fn connect_hashes_method_connect_and_authority_uri() {
-        let target = RequestTarget { method: "CONNECT", uri: "example.com:443", body: None };
+        let target =
+            RequestTarget { method: "CONNECT", uri: "example.com:443", body: None, proxy_host: "proxy" };
         let c = answer(&rfc_challenge("MD5", "auth"), &target).unwrap();
         assert_eq!(c.param("uri"), Some("example.com:443"));
         assert_eq!(c.param("response"), Some("389a1da55e44b101820f457fee8c0773"));
@@ -491,7 +493,12 @@ mod tests {
 
     #[test]
     fn auth_int_only_when_it_is_the_only_qop() {
-        let post = RequestTarget { method: "POST", uri: "http://example.com/upload", body: Some(b"hello") };
+        let post = RequestTarget {
+            method: "POST",
+            uri: "http://example.com/upload",
+            body: Some(b"hello"),
+            proxy_host: "proxy",
+        };
         // Both offered: auth, even with the body at hand.
         let c = answer(&rfc_challenge("SHA-256", "auth-int, auth"), &post).unwrap();
         assert_eq!(c.param("qop"), Some("auth"));

@@ -9,6 +9,10 @@
 pub mod basic;
 pub mod challenge;
 pub mod digest;
+#[cfg(all(unix, not(target_os = "macos")))]
+pub mod gssapi;
+pub mod negotiate;
+pub mod ntlm;
 
 pub use challenge::{parse_challenges, Challenge};
 
@@ -42,9 +46,10 @@ impl Scheme {
         Scheme::ALL.into_iter().find(|s| s.name().eq_ignore_ascii_case(token))
     }
 
-    /// Schemes this build can answer. NTLM and Negotiate arrive with a later issue.
+    /// Schemes this build can answer. All of them: Negotiate where GSSAPI or a ticket is missing
+    /// fails in `respond` with [`AuthError::Unavailable`], and the relay moves on.
     pub fn implemented(self) -> bool {
-        matches!(self, Scheme::Basic | Scheme::Digest)
+        matches!(self, Scheme::Basic | Scheme::Digest | Scheme::Ntlm | Scheme::Negotiate)
     }
 }
 
@@ -95,6 +100,9 @@ pub struct RequestTarget<'a> {
     pub uri: &'a str,
     /// The request body, when it is known and small (only Digest `qop=auth-int` uses it).
     pub body: Option<&'a [u8]>,
+    /// The host name of the proxy being answered, as toll connects to it (Negotiate asks
+    /// Kerberos for a ticket for `HTTP@proxy_host`, RFC 4559 §4).
+    pub proxy_host: &'a str,
 }
 
 /// Randomness and time, injected so tests can use fixed values (Digest cnonce, NTLM client
@@ -131,6 +139,9 @@ pub enum AuthError {
     Malformed(Scheme, String),
     #[error("{0} authentication is not supported: {1}")]
     Unsupported(Scheme, String),
+    /// The scheme cannot work from here (no GSSAPI library, no Kerberos ticket): try another.
+    #[error("{0} unavailable: {1}")]
+    Unavailable(Scheme, String),
 }
 
 /// One scheme's client state toward one proxy (for connection-bound schemes: one connection).
@@ -209,7 +220,9 @@ impl Memory {
     pub fn restore(&self) -> Option<Box<dyn Authenticator>> {
         match self {
             Memory::Basic => Some(Box::new(basic::BasicAuth::asked())),
-            Memory::Digest(d) => digest::DigestAuth::restore(d).map(|a| Box::new(a) as Box<dyn Authenticator>),
+            Memory::Digest(d) => {
+                digest::DigestAuth::restore(d).map(|a| Box::new(a) as Box<dyn Authenticator>)
+            }
         }
     }
 }
@@ -219,7 +232,8 @@ pub fn authenticator(scheme: Scheme) -> Option<Box<dyn Authenticator>> {
     match scheme {
         Scheme::Basic => Some(Box::new(basic::BasicAuth::default())),
         Scheme::Digest => Some(Box::new(digest::DigestAuth::default())),
-        Scheme::Ntlm | Scheme::Negotiate => None,
+        Scheme::Ntlm => Some(Box::new(ntlm::NtlmAuth::default())),
+        Scheme::Negotiate => Some(Box::new(negotiate::NegotiateAuth::default())),
     }
 }
 
@@ -243,8 +257,17 @@ mod tests {
     }
 
     #[test]
-    fn unimplemented_schemes_are_never_chosen() {
-        let offered = parse_challenges(["Negotiate", "NTLM"]);
-        assert!(choose(&offered, SchemeSet::ANY).is_none());
+    fn strongest_first_negotiate_ntlm_digest_basic() {
+        let offered =
+            parse_challenges([r#"Basic realm="r""#, r#"Digest realm="r", nonce="n""#, "NTLM", "Negotiate"]);
+        let pick = |allowed| choose(&offered, allowed).and_then(|c| c.scheme);
+        assert_eq!(pick(SchemeSet::ANY), Some(Scheme::Negotiate));
+        assert_eq!(pick(SchemeSet::ANY.without(Scheme::Negotiate)), Some(Scheme::Ntlm));
+        assert_eq!(pick(SchemeSet::only(Scheme::Digest).with(Scheme::Basic)), Some(Scheme::Digest));
+        assert_eq!(pick(SchemeSet::only(Scheme::Ntlm)), Some(Scheme::Ntlm));
+        assert!(authenticator(Scheme::Ntlm).is_some_and(|a| a.connection_bound() && a.needs_credentials()));
+        assert!(
+            authenticator(Scheme::Negotiate).is_some_and(|a| a.connection_bound() && !a.needs_credentials())
+        );
     }
 }

@@ -207,6 +207,10 @@ fn proxy_auth_scheme_flags_last_wins() {
     assert_eq!(schemes(&["--proxy-digest", "--proxy-anyauth"]), SchemeSet::ANY);
     assert_eq!(schemes(&["--proxy-anyauth", "--proxy-basic"]), SchemeSet::only(Scheme::Basic));
     assert_eq!(schemes(&["--proxy-basic", "--proxy-basic"]), SchemeSet::only(Scheme::Basic));
+    assert_eq!(schemes(&["--proxy-ntlm"]), SchemeSet::only(Scheme::Ntlm));
+    assert_eq!(schemes(&["--proxy-negotiate"]), SchemeSet::only(Scheme::Negotiate));
+    assert_eq!(schemes(&["--proxy-ntlm", "--proxy-negotiate"]), SchemeSet::only(Scheme::Negotiate));
+    assert_eq!(schemes(&["--proxy-negotiate", "--proxy-anyauth"]), SchemeSet::ANY);
 }
 
 #[test]
@@ -376,4 +380,41 @@ fn usage_errors_read_well() {
     assert_eq!(e, "-I/--head cannot send a body: drop --json");
     let e = usage_error(&["gopher://h/"]).to_string();
     assert!(e.contains("gopher") && e.contains("http://"), "{e}");
+}
+
+#[test]
+fn auth_subcommands() {
+    let auth = |args: &[&str]| match parse(args).unwrap().into_config(NO_ENV).unwrap() {
+        Invocation::Auth(cmd) => cmd,
+        other => panic!("{other:?}"),
+    };
+    match auth(&["auth", "login", "proxy.corp:3128", "--user", "alice", "--password-stdin"]) {
+        AuthCommand::Login(l) => {
+            assert_eq!(l.proxy.proxy.unwrap().expose(), "proxy.corp:3128");
+            assert_eq!(l.user.as_deref(), Some("alice"));
+            assert!(l.password_stdin && !l.no_verify);
+            assert_eq!(l.verify_url, "http://example.com/");
+        }
+        other => panic!("{other:?}"),
+    }
+    match auth(&["auth", "login", "--no-verify"]) {
+        AuthCommand::Login(l) => assert!(l.proxy.proxy.is_none() && l.no_verify && l.user.is_none()),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(auth(&["auth", "list"]), AuthCommand::List));
+    assert!(matches!(auth(&["auth", "status"]), AuthCommand::Status(AuthProxyArg { proxy: None })));
+    match auth(&["auth", "logout", "http://p:1"]) {
+        AuthCommand::Logout(a) => assert_eq!(a.proxy.unwrap().expose(), "http://p:1"),
+        other => panic!("{other:?}"),
+    }
+    assert!(parse(&["auth"]).is_err(), "a subcommand of auth is required");
+    assert!(parse(&["auth", "list", "extra"]).is_err());
+    // Options before it make 'auth' a URL: refused, as for 'demo'.
+    assert_eq!(usage_error(&["-v", "auth"]), UsageError::SubcommandAfterOptions("auth".into()));
+}
+
+#[test]
+fn no_save_flag() {
+    assert!(transfer(&["--no-save", "h"]).no_save);
+    assert!(!transfer(&["h"]).no_save);
 }

@@ -134,8 +134,18 @@ impl Upstream {
         }
     }
 
-    fn credential_request(&self, scheme: Scheme, realm: Option<&str>, after_rejection: bool) -> CredentialRequest {
-        CredentialRequest { proxy: self.spec.clone(), scheme, realm: realm.map(str::to_owned), after_rejection }
+    fn credential_request(
+        &self,
+        scheme: Scheme,
+        realm: Option<&str>,
+        after_rejection: bool,
+    ) -> CredentialRequest {
+        CredentialRequest {
+            proxy: self.spec.clone(),
+            scheme,
+            realm: realm.map(str::to_owned),
+            after_rejection,
+        }
     }
 
     fn lock_active(&self) -> std::sync::MutexGuard<'_, Option<Answer>> {
@@ -170,9 +180,14 @@ impl Upstream {
                     }
                 }
                 let target = self.target(&out, &ex.target);
-                if let (Some(issued), Some(Ok(v))) =
-                    (&active.issued, active.auth.preemptive(&active.issued.as_ref().map_or_else(none_creds, |i| i.creds.clone()), &target, &mut rng))
-                {
+                if let (Some(issued), Some(Ok(v))) = (
+                    &active.issued,
+                    active.auth.preemptive(
+                        &active.issued.as_ref().map_or_else(none_creds, |i| i.creds.clone()),
+                        &target,
+                        &mut rng,
+                    ),
+                ) {
                     ex.header = Some(v);
                     ex.from_active = true;
                     inner.info(format_args!(
@@ -210,7 +225,10 @@ impl Upstream {
                 .map_err(|why| self.fail(&ex, FailureKind::ProxyError(why), None))?;
             self.trace_request(inner, &req, ex.header.is_some());
             let sent_scheme = ex.header.as_ref().and(
-                ex.answer.as_ref().map(|a| a.auth.scheme()).or_else(|| self.lock_active().as_ref().map(|a| a.auth.scheme())),
+                ex.answer
+                    .as_ref()
+                    .map(|a| a.auth.scheme())
+                    .or_else(|| self.lock_active().as_ref().map(|a| a.auth.scheme())),
             );
             let request_line = format!("{} {}", req.method(), req.uri());
             let started = std::time::Instant::now();
@@ -287,7 +305,8 @@ impl Upstream {
             }
 
             // Did the proxy refuse what we just sent, or is this the next step?
-            let previous = ex.answer.take().or_else(|| if ex.from_active { self.lock_active().take() } else { None });
+            let previous =
+                ex.answer.take().or_else(|| if ex.from_active { self.lock_active().take() } else { None });
             let was_active = std::mem::replace(&mut ex.from_active, false);
             let mut after_rejection = false;
             if let Some(mut a) = previous {
@@ -307,7 +326,9 @@ impl Upstream {
                 }
                 match a.auth.verdict(mine) {
                     Verdict::Continue if a.auth.connection_bound() && conn.is_none() => {
-                        let why = format!("the proxy closed the connection in the middle of the {scheme} handshake");
+                        let why = format!(
+                            "the proxy closed the connection in the middle of the {scheme} handshake"
+                        );
                         return Err(self.fail(&ex, FailureKind::ProxyError(why), Some(407)));
                     }
                     Verdict::Continue => {
@@ -315,8 +336,10 @@ impl Upstream {
                         inner.info(format_args!("{scheme}: next leg of the handshake (same credentials)"));
                         let creds = a.issued.as_ref().map_or_else(none_creds, |i| i.creds.clone());
                         let target = self.target(&out, &ex.target);
-                        let v = a.auth.respond(ch, &creds, &target, &mut rng);
-                        ex.header = Some(v.map_err(|e| self.fail(&ex, FailureKind::ProxyError(e.to_string()), Some(407)))?);
+                        let v = respond(a.auth.as_mut(), ch, &creds, &target, &mut rng);
+                        ex.header = Some(v.map_err(|e| {
+                            self.fail(&ex, FailureKind::ProxyError(e.to_string()), Some(407))
+                        })?);
                         if was_active {
                             *self.lock_active() = Some(a);
                             ex.from_active = true;
@@ -326,11 +349,22 @@ impl Upstream {
                         continue;
                     }
                     Verdict::Rejected => match &a.issued {
+                        // Refused before the step that carries the password (NTLM type 1):
+                        // the scheme is out, the credential was never judged.
+                        _ if !a.auth.final_leg() => {
+                            inner.info(format_args!("the proxy refused to start {scheme}; trying the next offered scheme"));
+                            ex.unusable.push(format!("{scheme}: refused by the proxy before any credential was sent"));
+                            self.drop_scheme(scheme);
+                        }
                         Some(issued) if self.creds.was_accepted(issued) => {
                             // Squid answers "this user may not go there" with a 407 identical
                             // to a wrong password; the credential itself worked before.
                             let user = issued.creds.user.clone();
-                            return Err(self.fail(&ex, FailureKind::RestrictedDestination { user }, Some(407)));
+                            return Err(self.fail(
+                                &ex,
+                                FailureKind::RestrictedDestination { user },
+                                Some(407),
+                            ));
                         }
                         Some(issued) => {
                             inner.info(format_args!(
@@ -341,7 +375,9 @@ impl Upstream {
                             after_rejection = true;
                         }
                         None => {
-                            inner.info(format_args!("the proxy rejected {scheme}; trying the next offered scheme"));
+                            inner.info(format_args!(
+                                "the proxy rejected {scheme}; trying the next offered scheme"
+                            ));
                             ex.unusable.push(format!("{scheme}: rejected by the proxy"));
                             self.drop_scheme(scheme);
                         }
@@ -377,8 +413,11 @@ impl Upstream {
             };
             let scheme = chosen.scheme.expect("choose returns known schemes");
             if inner.reporter.verbose() {
-                let offered = challenges.iter().map(|c| c.scheme_name.as_str()).collect::<Vec<_>>().join(", ");
-                inner.info(format_args!("proxy offers {offered}; using {scheme}, the strongest toll can answer"));
+                let offered =
+                    challenges.iter().map(|c| c.scheme_name.as_str()).collect::<Vec<_>>().join(", ");
+                inner.info(format_args!(
+                    "proxy offers {offered}; using {scheme}, the strongest toll can answer"
+                ));
             }
             let Some(mut a) = auth::authenticator(scheme) else {
                 self.drop_scheme(scheme);
@@ -388,7 +427,11 @@ impl Upstream {
                 let req = self.credential_request(scheme, chosen.realm(), after_rejection);
                 let this = self.clone();
                 let got = tokio::task::spawn_blocking(move || this.creds.get(&req)).await.map_err(|e| {
-                    self.fail(ex, FailureKind::ProxyError(format!("credential lookup failed: {e}")), Some(407))
+                    self.fail(
+                        ex,
+                        FailureKind::ProxyError(format!("credential lookup failed: {e}")),
+                        Some(407),
+                    )
                 })?;
                 match got {
                     Ok(i) => {
@@ -409,13 +452,13 @@ impl Upstream {
             };
             let creds = issued.as_ref().map_or_else(none_creds, |i| i.creds.clone());
             let target = self.target(out, &ex.target);
-            match a.respond(chosen, &creds, &target, &mut rng) {
+            match respond(a.as_mut(), chosen, &creds, &target, &mut rng) {
                 Ok(v) => {
                     ex.header = Some(v);
                     return Ok(Answer { auth: a, issued, realm: chosen.realm().map(str::to_owned) });
                 }
                 Err(e) => {
-                    inner.info(format_args!("{scheme} cannot be used: {e}; trying the next offered scheme"));
+                    inner.info(format_args!("{e}; trying the next offered scheme"));
                     ex.unusable.push(format!("{scheme}: {e}"));
                     self.drop_scheme(scheme);
                 }
@@ -436,7 +479,10 @@ impl Upstream {
             return;
         }
         if let (Some(store), Some(memory), Some(issued)) = (&self.memory, a.auth.memory(), &a.issued) {
-            store.remember(&self.spec, Entry { user: issued.creds.user.clone(), realm: a.realm.clone(), memory });
+            store.remember(
+                &self.spec,
+                Entry { user: issued.creds.user.clone(), realm: a.realm.clone(), memory },
+            );
         }
         *self.lock_active() = Some(a);
     }
@@ -458,7 +504,10 @@ impl Upstream {
         let req = self.credential_request(scheme, entry.realm.as_deref(), false);
         let this = self.clone();
         let Ok(Ok(issued)) = tokio::task::spawn_blocking(move || this.creds.get(&req)).await else { return };
-        inner.info(format_args!("this proxy accepted {scheme} for user {:?} before: answering before it asks", entry.user));
+        inner.info(format_args!(
+            "this proxy accepted {scheme} for user {:?} before: answering before it asks",
+            entry.user
+        ));
         *self.lock_active() = Some(Answer { auth, issued: Some(issued), realm: entry.realm });
     }
 
@@ -478,7 +527,12 @@ impl Upstream {
     }
 
     fn target<'a>(&'a self, out: &'a Outgoing, uri: &'a str) -> RequestTarget<'a> {
-        RequestTarget { method: out.method.as_str(), uri, body: out.body.known_bytes(), proxy_host: &self.spec.host }
+        RequestTarget {
+            method: out.method.as_str(),
+            uri,
+            body: out.body.known_bytes(),
+            proxy_host: &self.spec.host,
+        }
     }
 
     fn fail(&self, ex: &Exchange, kind: FailureKind, status: Option<u16>) -> Failure {
@@ -517,6 +571,22 @@ impl Upstream {
 impl RequestBody {
     fn is_streamed_and_gone(&self) -> bool {
         matches!(self, RequestBody::Stream(None))
+    }
+}
+
+/// `respond`, moved off the async workers for schemes that use what the system holds: GSSAPI
+/// may resolve names and talk to a KDC, which can block for seconds.
+fn respond(
+    auth: &mut dyn Authenticator,
+    challenge: &Challenge,
+    creds: &Credentials,
+    target: &RequestTarget<'_>,
+    rng: &mut dyn auth::Entropy,
+) -> Result<Secret, auth::AuthError> {
+    if auth.needs_credentials() {
+        auth.respond(challenge, creds, target, rng)
+    } else {
+        tokio::task::block_in_place(|| auth.respond(challenge, creds, target, rng))
     }
 }
 

@@ -13,10 +13,7 @@ struct Registry {
     dirs: Vec<PathBuf>,
 }
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    children: Vec::new(),
-    dirs: Vec::new(),
-});
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry { children: Vec::new(), dirs: Vec::new() });
 static INSTALL: Once = Once::new();
 
 extern "C" fn at_exit() {
@@ -41,11 +38,7 @@ pub fn register_child(child: Child, marker: &str) -> u32 {
     install();
     let pid = child.id();
     spawn_watchdog(pid, marker);
-    REGISTRY
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .children
-        .push((child, marker.to_string()));
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).children.push((child, marker.to_string()));
     pid
 }
 
@@ -73,11 +66,7 @@ pub fn is_running(pid: u32) -> bool {
 /// Removes `dir` when the test process exits.
 pub fn register_dir(dir: PathBuf) {
     install();
-    REGISTRY
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .dirs
-        .push(dir);
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).dirs.push(dir);
 }
 
 fn terminate_all(children: &mut [Child]) {
@@ -90,10 +79,12 @@ fn terminate_all(children: &mut [Child]) {
     }
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
-        let running = children
-            .iter_mut()
-            .filter(|c| matches!(c.try_wait(), Ok(None)))
-            .count();
+        let mut running = 0;
+        for c in children.iter_mut() {
+            if let Ok(None) = c.try_wait() {
+                running += 1;
+            }
+        }
         if running == 0 {
             return;
         }

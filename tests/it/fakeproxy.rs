@@ -27,10 +27,7 @@ pub struct ProxyRequest {
 
 impl ProxyRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn proxy_authorization(&self) -> Option<&str> {
@@ -59,9 +56,7 @@ pub fn basic_credentials(header: &str) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(token.trim())
-        .ok()?;
+    let raw = base64::engine::general_purpose::STANDARD.decode(token.trim()).ok()?;
     let s = String::from_utf8(raw).ok()?;
     let (u, p) = s.split_once(':')?;
     Some((u.to_string(), p.to_string()))
@@ -131,7 +126,10 @@ pub enum Action {
     Allow,
     Reply(Reply),
     /// Write these bytes; then close if `close`.
-    Raw { bytes: Vec<u8>, close: bool },
+    Raw {
+        bytes: Vec<u8>,
+        close: bool,
+    },
     /// Close the connection without a word.
     Close,
 }
@@ -146,13 +144,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn new(status: u16) -> Reply {
-        Reply {
-            status,
-            headers: Vec::new(),
-            body: Vec::new(),
-            chunked: false,
-            close: false,
-        }
+        Reply { status, headers: Vec::new(), body: Vec::new(), chunked: false, close: false }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Reply {
@@ -193,9 +185,8 @@ pub fn reply_407(challenges: &[&str]) -> Reply {
 }
 
 fn html_body() -> String {
-    let mut s = String::from(
-        "<!DOCTYPE html><html><head><title>ERROR: Cache Access Denied</title></head><body>\n",
-    );
+    let mut s =
+        String::from("<!DOCTYPE html><html><head><title>ERROR: Cache Access Denied</title></head><body>\n");
     while s.len() < 3000 {
         s.push_str("<p>Sorry, you are not currently allowed to request this URL.</p>\n");
     }
@@ -241,12 +232,7 @@ impl FakeProxy {
                 });
             }
         });
-        Ok(FakeProxy {
-            addr,
-            log,
-            conns,
-            stop,
-        })
+        Ok(FakeProxy { addr, log, conns, stop })
     }
 
     /// `http://127.0.0.1:PORT` (or `http://[::1]:PORT`).
@@ -288,12 +274,7 @@ impl Drop for FakeProxy {
     }
 }
 
-fn handle(
-    stream: TcpStream,
-    conn: usize,
-    script: &Script,
-    log: &Mutex<Vec<ProxyRequest>>,
-) -> io::Result<()> {
+fn handle(stream: TcpStream, conn: usize, script: &Script, log: &Mutex<Vec<ProxyRequest>>) -> io::Result<()> {
     let _ = stream.set_nodelay(true);
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
@@ -305,11 +286,7 @@ fn handle(
         seq += 1;
         let (method, target) = head.parts();
         let connect = method.eq_ignore_ascii_case("CONNECT");
-        let body = if connect {
-            Vec::new()
-        } else {
-            http::read_request_body(&mut reader, &head)?
-        };
+        let body = if connect { Vec::new() } else { http::read_request_body(&mut reader, &head)? };
         let req = ProxyRequest {
             conn,
             seq_on_conn: seq,
@@ -332,17 +309,13 @@ fn handle(
                     );
                     return Ok(());
                 }
-                if head.has_token("proxy-connection", "close") || head.has_token("connection", "close")
-                {
+                if head.has_token("proxy-connection", "close") || head.has_token("connection", "close") {
                     return Ok(());
                 }
             }
             Action::Reply(r) => {
                 let mut headers = r.headers.clone();
-                headers.push((
-                    "Connection".into(),
-                    if r.close { "close" } else { "keep-alive" }.into(),
-                ));
+                headers.push(("Connection".into(), if r.close { "close" } else { "keep-alive" }.into()));
                 let start = format!("HTTP/1.1 {} {}", r.status, http::reason(r.status));
                 if r.chunked {
                     headers.push(("Transfer-Encoding".into(), "chunked".into()));
@@ -376,9 +349,7 @@ fn handle(
 /// After a half-close, read what the client still sends (briefly) so the close is a FIN, not a
 /// RST that could eat the response we just wrote.
 fn drain_briefly(reader: &mut BufReader<TcpStream>) {
-    let _ = reader
-        .get_ref()
-        .set_read_timeout(Some(std::time::Duration::from_millis(500)));
+    let _ = reader.get_ref().set_read_timeout(Some(std::time::Duration::from_millis(500)));
     let mut buf = [0u8; 4096];
     while let Ok(n) = reader.read(&mut buf) {
         if n == 0 {
@@ -388,11 +359,8 @@ fn drain_briefly(reader: &mut BufReader<TcpStream>) {
 }
 
 fn tunnel(reader: BufReader<TcpStream>, mut client: TcpStream, target: &str) -> io::Result<()> {
-    let upstream = target
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .and_then(|a| TcpStream::connect(a).ok());
+    let upstream =
+        target.to_socket_addrs().ok().and_then(|mut a| a.next()).and_then(|a| TcpStream::connect(a).ok());
     let Some(mut upstream) = upstream else {
         http::write_message(
             &mut client,
@@ -433,13 +401,7 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
-fn forward(
-    client: &mut TcpStream,
-    head: &Head,
-    body: &[u8],
-    method: &str,
-    target: &str,
-) -> io::Result<()> {
+fn forward(client: &mut TcpStream, head: &Head, body: &[u8], method: &str, target: &str) -> io::Result<()> {
     let rest = target
         .strip_prefix("http://")
         .ok_or_else(|| io::Error::other(format!("not an absolute http URL: {target}")))?;
@@ -447,10 +409,7 @@ fn forward(
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    let addr = authority
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| io::Error::other("no address"))?;
+    let addr = authority.to_socket_addrs()?.next().ok_or_else(|| io::Error::other("no address"))?;
     let up = TcpStream::connect(addr)?;
     let mut up_reader = BufReader::new(up.try_clone()?);
     let mut up_writer = up;
@@ -463,13 +422,7 @@ fn forward(
     headers.push(("Connection".into(), "close".into()));
     headers.push(("Via".into(), "1.1 toll-fake-proxy".into()));
     let with_length = !body.is_empty() || head.content_length().is_some() || head.is_chunked();
-    http::write_message(
-        &mut up_writer,
-        &format!("{method} {path} HTTP/1.1"),
-        &headers,
-        body,
-        with_length,
-    )?;
+    http::write_message(&mut up_writer, &format!("{method} {path} HTTP/1.1"), &headers, body, with_length)?;
     let resp = http::read_head(&mut up_reader)?
         .ok_or_else(|| io::Error::other("origin closed without a response"))?;
     let resp_body = http::read_response_body(&mut up_reader, &resp, method)?;
@@ -539,10 +492,7 @@ impl DigestProxy {
 
     pub fn new_nonce(&self) -> String {
         let n = self.counter.fetch_add(1, Ordering::SeqCst);
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
         let nonce = crate::md5_hex(format!("{t}-{n}-{:p}", self).as_bytes());
         self.nonces.lock().unwrap().insert(nonce.clone(), 0);
         nonce
@@ -582,11 +532,7 @@ impl DigestProxy {
             uri == req.target
         } else {
             let (path, query) = http::path_and_query(&req.target);
-            let origin_form = if query.is_empty() {
-                path
-            } else {
-                format!("{path}?{query}")
-            };
+            let origin_form = if query.is_empty() { path } else { format!("{path}?{query}") };
             uri == req.target || uri == origin_form
         };
         if !uri_ok {
@@ -634,4 +580,123 @@ impl DigestProxy {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// An https:// proxy: a TLS terminator (test CA) in front of a scripted proxy.
+
+/// A scripted proxy reached over TLS (`-x https://127.0.0.1:PORT`), certificate from the test
+/// CA. Requests are recorded by the inner plain proxy.
+pub struct TlsFakeProxy {
+    pub inner: FakeProxy,
+    pub addr: SocketAddr,
+}
+
+impl TlsFakeProxy {
+    pub fn start(script: impl Fn(&ProxyRequest) -> Action + Send + Sync + 'static) -> TlsFakeProxy {
+        let inner = FakeProxy::start(script);
+        let backend = inner.addr;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind TLS front");
+        let addr = listener.local_addr().unwrap();
+        let stop = inner.stop.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(conn) = conn else { continue };
+                std::thread::spawn(move || {
+                    let _ = terminate_tls(conn, backend);
+                });
+            }
+        });
+        TlsFakeProxy { inner, addr }
+    }
+
+    /// `https://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+}
+
+impl Drop for TlsFakeProxy {
+    fn drop(&mut self) {
+        self.inner.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+/// Terminates TLS on `client` and passes the plaintext to and from `backend`, both ways, until
+/// either side closes. One rustls connection shared by the two directions under a mutex; no
+/// lock is held across a blocking read.
+fn terminate_tls(client: TcpStream, backend: SocketAddr) -> io::Result<()> {
+    let _ = client.set_nodelay(true);
+    let mut conn =
+        rustls::ServerConnection::new(crate::tls::pki().server_config.clone()).map_err(io::Error::other)?;
+    let mut sock = client.try_clone()?;
+    while conn.is_handshaking() {
+        conn.complete_io(&mut sock)?;
+    }
+    let mut back = TcpStream::connect(backend)?;
+    let _ = back.set_nodelay(true);
+    // Plaintext that arrived with the end of the handshake.
+    let mut early = Vec::new();
+    let _ = conn.reader().read_to_end(&mut early);
+    back.write_all(&early)?;
+
+    let conn = Arc::new(Mutex::new(conn));
+    let (c1, mut sock_in, mut sock_out1, mut back_w) =
+        (conn.clone(), client.try_clone()?, client.try_clone()?, back.try_clone()?);
+    let up = std::thread::spawn(move || -> io::Result<()> {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = sock_in.read(&mut buf)?;
+            if n == 0 {
+                let _ = back_w.shutdown(Shutdown::Write);
+                return Ok(());
+            }
+            let mut plain = Vec::new();
+            {
+                let mut c = c1.lock().unwrap();
+                let mut slice = &buf[..n];
+                while !slice.is_empty() {
+                    c.read_tls(&mut slice)?;
+                    c.process_new_packets().map_err(io::Error::other)?;
+                    let mut chunk = [0u8; 16 * 1024];
+                    loop {
+                        match c.reader().read(&mut chunk) {
+                            Ok(0) => break,
+                            Ok(k) => plain.extend_from_slice(&chunk[..k]),
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+                while c.wants_write() {
+                    c.write_tls(&mut sock_out1)?;
+                }
+            }
+            back_w.write_all(&plain)?;
+        }
+    });
+    let mut sock_out = client;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = back.read(&mut buf).unwrap_or(0);
+        let mut c = conn.lock().unwrap();
+        if n == 0 {
+            c.send_close_notify();
+        } else {
+            c.writer().write_all(&buf[..n])?;
+        }
+        while c.wants_write() {
+            c.write_tls(&mut sock_out)?;
+        }
+        if n == 0 {
+            let _ = sock_out.shutdown(Shutdown::Write);
+            break;
+        }
+    }
+    let _ = up.join();
+    Ok(())
 }

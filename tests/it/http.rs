@@ -1,7 +1,7 @@
 //! A minimal, strict-enough HTTP/1.1 reader and writer for the fixtures (origins and scripted
 //! proxies). Blocking I/O over anything `Read`/`Write` (TCP or rustls streams).
 
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, BufRead, Write};
 
 const MAX_HEAD: usize = 256 * 1024;
 
@@ -15,10 +15,7 @@ pub struct Head {
 impl Head {
     /// The first field named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn has_token(&self, name: &str, token: &str) -> bool {
@@ -46,8 +43,7 @@ impl Head {
     }
 
     pub fn content_length(&self) -> Option<usize> {
-        self.header("content-length")
-            .and_then(|v| v.trim().parse().ok())
+        self.header("content-length").and_then(|v| v.trim().parse().ok())
     }
 }
 
@@ -62,10 +58,7 @@ pub fn read_head<R: BufRead>(r: &mut R) -> io::Result<Option<Head>> {
             if lines.is_empty() && total == 0 {
                 return Ok(None);
             }
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "EOF inside a head",
-            ));
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "EOF inside a head"));
         }
         total += n;
         if total > MAX_HEAD {
@@ -216,9 +209,7 @@ pub fn reason(status: u16) -> &'static str {
 
 /// Splits `target` (origin-form or absolute-form) into (path, query).
 pub fn path_and_query(target: &str) -> (String, String) {
-    let rest = if let Some(after) = target
-        .strip_prefix("http://")
-        .or_else(|| target.strip_prefix("https://"))
+    let rest = if let Some(after) = target.strip_prefix("http://").or_else(|| target.strip_prefix("https://"))
     {
         match after.find('/') {
             Some(i) => &after[i..],
@@ -238,9 +229,7 @@ pub fn query_param(query: &str, name: &str) -> Option<String> {
     query.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
         (k == name).then(|| {
-            percent_encoding::percent_decode_str(&v.replace('+', " "))
-                .decode_utf8_lossy()
-                .into_owned()
+            percent_encoding::percent_decode_str(&v.replace('+', " ")).decode_utf8_lossy().into_owned()
         })
     })
 }

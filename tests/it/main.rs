@@ -20,13 +20,21 @@
 mod cleanup;
 mod fakeproxy;
 mod http;
+mod kdc;
+mod ntlm_proxy;
 mod origin;
+mod pty;
 mod run;
 mod squid;
 mod tls;
 
 mod t_cli;
+mod t_infra;
+mod t_keyring;
 mod t_misbehaving;
+mod t_negotiate;
+mod t_ntlm;
+mod t_prompt;
 mod t_secrets;
 mod t_squid;
 
@@ -73,11 +81,7 @@ pub const TEN_MIB: usize = 10 * 1024 * 1024;
 /// Percent-encodes everything but unreserved characters (for `?to=` URLs and URL userinfo).
 pub fn pct(s: &str) -> String {
     use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-    const SET: &AsciiSet = &NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~');
+    const SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
     utf8_percent_encode(s, SET).to_string()
 }
 

@@ -10,6 +10,7 @@
 //! - `/truncated`: announces `Content-Length: 1000`, sends 500 bytes, closes.
 //! - `/hang`: reads the request, answers nothing for 30 s.
 //! - `/text`: `hello from the origin\n`.
+//! - `/gzip`: [`GZIP_TEXT`] × 20, gzip-encoded if the request accepts gzip.
 
 use crate::http::{self, Head};
 use std::io::{BufReader, Read, Write};
@@ -28,10 +29,7 @@ pub struct Recorded {
 
 impl Recorded {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -58,10 +56,7 @@ impl Origin {
     fn start(tls: bool) -> Origin {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind origin");
         let port = listener.local_addr().unwrap().port();
-        let state = Arc::new(State {
-            requests: Mutex::new(Vec::new()),
-            stop: AtomicBool::new(false),
-        });
+        let state = Arc::new(State { requests: Mutex::new(Vec::new()), stop: AtomicBool::new(false) });
         let st = state.clone();
         let server_config = tls.then(|| crate::tls::pki().server_config.clone());
         std::thread::spawn(move || {
@@ -147,11 +142,7 @@ fn serve<S: Read + Write>(stream: &mut S, st: &State) -> bool {
             Err(_) => return false,
         };
         if head.has_token("expect", "100-continue") {
-            if conn
-                .get_mut()
-                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
-                .is_err()
-            {
+            if conn.get_mut().write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
                 return false;
             }
             let _ = conn.get_mut().flush();
@@ -206,26 +197,13 @@ fn respond<W: Write>(
             )
         }
     };
-    let text = || {
-        vec![(
-            "Content-Type".to_string(),
-            "text/plain; charset=utf-8".to_string(),
-        )]
-    };
+    let text = || vec![("Content-Type".to_string(), "text/plain; charset=utf-8".to_string())];
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segs.as_slice() {
         ["bytes", n] => {
             let n: usize = n.parse().unwrap_or(0);
             let data = crate::pattern_bytes(n);
-            send(
-                w,
-                200,
-                vec![(
-                    "Content-Type".into(),
-                    "application/octet-stream".into(),
-                )],
-                &data,
-            )?;
+            send(w, 200, vec![("Content-Type".into(), "application/octet-stream".into())], &data)?;
         }
         ["upload"] => {
             let s = format!("{} {}\n", crate::sha256_hex(body), body.len());
@@ -245,10 +223,7 @@ fn respond<W: Write>(
             let status: u16 = n.parse().unwrap_or(500);
             let mut h = text();
             if status == 407 {
-                h.push((
-                    "Proxy-Authenticate".into(),
-                    "Basic realm=\"origin\"".into(),
-                ));
+                h.push(("Proxy-Authenticate".into(), "Basic realm=\"origin\"".into()));
             }
             if status == 401 {
                 h.push(("WWW-Authenticate".into(), "Basic realm=\"origin\"".into()));
@@ -288,6 +263,17 @@ fn respond<W: Write>(
             std::thread::sleep(Duration::from_secs(30));
             return Ok(false);
         }
+        ["gzip"] => {
+            // gzip only when asked for (a stored deflate block: no compressor needed).
+            let plain = GZIP_TEXT.repeat(20);
+            if head.header("accept-encoding").is_some_and(|v| v.contains("gzip")) {
+                let mut h = text();
+                h.push(("Content-Encoding".into(), "gzip".into()));
+                send(w, 200, h, &gzip_stored(plain.as_bytes()))?;
+            } else {
+                send(w, 200, text(), plain.as_bytes())?;
+            }
+        }
         ["text"] | [""] => {
             send(w, 200, text(), b"hello from the origin\n")?;
         }
@@ -296,4 +282,31 @@ fn respond<W: Write>(
         }
     }
     Ok(true)
+}
+
+pub const GZIP_TEXT: &str = "compressible text from the origin\n";
+
+/// A gzip member holding `data` in one stored (uncompressed) deflate block.
+fn gzip_stored(data: &[u8]) -> Vec<u8> {
+    assert!(data.len() <= 0xFFFF);
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    let len = data.len() as u16;
+    out.push(1); // BFINAL, stored
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&(!len).to_le_bytes());
+    out.extend_from_slice(data);
+    out.extend_from_slice(&crc32(data).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
 }

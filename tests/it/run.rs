@@ -53,25 +53,13 @@ where
         stdin: None,
         cwd: None,
         timeout: Duration::from_secs(60),
-        home: tempfile::Builder::new()
-            .prefix("toll-it-home-")
-            .tempdir()
-            .expect("tempdir"),
+        home: tempfile::Builder::new().prefix("toll-it-home-").tempdir().expect("tempdir"),
     }
 }
 
 impl Toll {
     pub fn arg(mut self, a: impl Into<OsString>) -> Self {
         self.args.push(a.into());
-        self
-    }
-
-    pub fn args<I, S>(mut self, args: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<OsString>,
-    {
-        self.args.extend(args.into_iter().map(Into::into));
         self
     }
 
@@ -130,11 +118,7 @@ impl Toll {
             cmd.env(k, v);
         }
         cmd.current_dir(self.cwd.as_deref().unwrap_or(home));
-        cmd.stdin(if self.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
+        cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         unsafe {
             cmd.pre_exec(|| {
@@ -177,10 +161,7 @@ impl Toll {
 
     fn run_inner(self, head: Option<usize>) -> Out {
         let started = Instant::now();
-        let mut child = self
-            .command()
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {TOLL}: {e}"));
+        let mut child = self.command().spawn().unwrap_or_else(|e| panic!("cannot start {TOLL}: {e}"));
         let pid = child.id() as libc::pid_t;
         if let Some(data) = self.stdin.clone() {
             let mut stdin = child.stdin.take().unwrap();
@@ -269,11 +250,7 @@ impl Out {
 
     pub fn describe(&self) -> String {
         let stdout = if self.stdout.len() > 2000 {
-            format!(
-                "<{} bytes, sha256 {}>",
-                self.stdout.len(),
-                crate::sha256_hex(&self.stdout)
-            )
+            format!("<{} bytes, sha256 {}>", self.stdout.len(), crate::sha256_hex(&self.stdout))
         } else {
             format!("{:?}", String::from_utf8_lossy(&self.stdout))
         };
@@ -281,9 +258,7 @@ impl Out {
             "`{}`\n  exit: {:?}{}  ({:.2?})\n  stdout: {}\n  stderr:\n{}",
             self.cmdline,
             self.code,
-            self.signal
-                .map(|s| format!(" signal {s}"))
-                .unwrap_or_default(),
+            self.signal.map(|s| format!(" signal {s}")).unwrap_or_default(),
             self.elapsed,
             stdout,
             indent(&self.stderr)
@@ -292,22 +267,7 @@ impl Out {
 
     #[track_caller]
     pub fn assert_code(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code,
-            Some(code),
-            "expected exit {code}, got:\n{}",
-            self.describe()
-        );
-        self
-    }
-
-    #[track_caller]
-    pub fn assert_code_in(&self, codes: &[i32]) -> &Self {
-        assert!(
-            self.code.is_some_and(|c| codes.contains(&c)),
-            "expected exit in {codes:?}, got:\n{}",
-            self.describe()
-        );
+        assert_eq!(self.code, Some(code), "expected exit {code}, got:\n{}", self.describe());
         self
     }
 
@@ -352,12 +312,7 @@ impl Out {
 
     #[track_caller]
     pub fn assert_faster_than(&self, limit: Duration) -> &Self {
-        assert!(
-            self.elapsed < limit,
-            "took {:?}, limit {limit:?}:\n{}",
-            self.elapsed,
-            self.describe()
-        );
+        assert!(self.elapsed < limit, "took {:?}, limit {limit:?}:\n{}", self.elapsed, self.describe());
         self
     }
 
@@ -372,11 +327,7 @@ impl Out {
             "{what} ({secret:?}) appears on stdout:\n{}",
             self.describe()
         );
-        assert!(
-            !self.stderr.contains(secret),
-            "{what} ({secret:?}) appears on stderr:\n{}",
-            self.describe()
-        );
+        assert!(!self.stderr.contains(secret), "{what} ({secret:?}) appears on stderr:\n{}", self.describe());
         self
     }
 }
@@ -396,8 +347,5 @@ fn indent(s: &str) -> String {
 
 /// A per-test scratch directory.
 pub fn scratch() -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix("toll-it-")
-        .tempdir()
-        .expect("tempdir")
+    tempfile::Builder::new().prefix("toll-it-").tempdir().expect("tempdir")
 }

@@ -62,8 +62,15 @@ pub fn available(test: &str) -> bool {
     if std::env::var("TOLL_REQUIRE_SYSTEM_DEPS").as_deref() == Ok("1") {
         panic!("{msg} (and TOLL_REQUIRE_SYSTEM_DEPS=1 is set)");
     }
-    eprintln!("\n*** {msg} ***\n");
+    loud(&msg);
     false
+}
+
+/// Writes straight to the process's stderr: the test harness captures `eprintln!` of passing
+/// tests, and a skip must be seen.
+pub fn loud(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "\n*** {msg} ***\n");
 }
 
 /// `return` from the test (after printing the skip line) unless Squid is installed.
@@ -78,7 +85,6 @@ macro_rules! require_squid {
 
 pub struct Squid {
     pub port: u16,
-    pub auth: Auth,
     dir: PathBuf,
     pid: u32,
     shared: bool,
@@ -104,10 +110,7 @@ pub fn shared(auth: Auth) -> &'static Squid {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 /// uid/gid of user `proxy` when we are root (Squid drops to it), else None.
@@ -148,11 +151,8 @@ impl Squid {
         static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let name = format!("tollit{}{}{}", std::process::id(), auth.name(), seq);
-        let dir = tempfile::Builder::new()
-            .prefix("toll-it-squid-")
-            .tempdir()
-            .map_err(|e| e.to_string())?
-            .keep();
+        let dir =
+            tempfile::Builder::new().prefix("toll-it-squid-").tempdir().map_err(|e| e.to_string())?.keep();
         crate::cleanup::register_dir(dir.clone());
         give_to_proxy(&dir, 0o755);
         let port = free_port();
@@ -174,10 +174,7 @@ impl Squid {
                         .output()
                         .map_err(|e| format!("htpasswd: {e}"))?;
                     if !out.status.success() {
-                        return Err(format!(
-                            "htpasswd failed: {}",
-                            String::from_utf8_lossy(&out.stderr)
-                        ));
+                        return Err(format!("htpasswd failed: {}", String::from_utf8_lossy(&out.stderr)));
                     }
                 }
                 give_to_proxy(&file, 0o644);
@@ -213,10 +210,17 @@ impl Squid {
                 s
             }
         };
+        // Port 9 (discard) is forbidden before any authentication: a 403 on demand.
         let access = if auth == Auth::None {
-            "http_access allow localhost\nhttp_access deny all\n".to_string()
+            "acl toll_blocked port 9\n\
+             http_access deny toll_blocked\n\
+             http_access allow localhost\n\
+             http_access deny all\n"
+                .to_string()
         } else {
-            "acl authenticated proxy_auth REQUIRED\n\
+            "acl toll_blocked port 9\n\
+             acl authenticated proxy_auth REQUIRED\n\
+             http_access deny toll_blocked\n\
              http_access allow authenticated\n\
              http_access deny all\n"
                 .to_string()
@@ -265,13 +269,7 @@ impl Squid {
             .spawn()
             .map_err(|e| format!("cannot run {SQUID}: {e}"))?;
         let pid = crate::cleanup::register_child(child, &name);
-        let squid = Squid {
-            port,
-            auth,
-            dir,
-            pid,
-            shared: false,
-        };
+        let squid = Squid { port, dir, pid, shared: false };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -292,10 +290,6 @@ impl Squid {
     /// `http://127.0.0.1:PORT`
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// Tail of cache.log and Squid's own output, for failure messages.
@@ -325,10 +319,7 @@ impl Squid {
     /// access.log lines about `authority` (`127.0.0.1:PORT`: the CONNECT target or the host of
     /// an absolute URL). Each test has its own origin port, so this isolates one test's traffic.
     pub fn log_for(&self, authority: &str) -> Vec<LogLine> {
-        self.access_log()
-            .into_iter()
-            .filter(|l| l.is_for(authority))
-            .collect()
+        self.access_log().into_iter().filter(|l| l.is_for(authority)).collect()
     }
 
     /// Polls access.log (a CONNECT's line is written when its tunnel closes) until `pred` holds
@@ -356,9 +347,7 @@ impl Drop for Squid {
 /// One access.log line (Squid's native format).
 #[derive(Clone, Debug)]
 pub struct LogLine {
-    pub action: String,
     pub code: u16,
-    pub method: String,
     pub url: String,
     pub user: String,
     pub raw: String,
@@ -370,11 +359,9 @@ impl LogLine {
         if f.len() < 8 {
             return None;
         }
-        let (action, code) = f[3].split_once('/')?;
+        let (_action, code) = f[3].split_once('/')?;
         Some(LogLine {
-            action: action.to_string(),
             code: code.parse().unwrap_or(0),
-            method: f[5].to_string(),
             url: f[6].to_string(),
             user: f[7].to_string(),
             raw: line.to_string(),

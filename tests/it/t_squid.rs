@@ -50,12 +50,7 @@ struct LogCheck<'a> {
 
 impl<'a> LogCheck<'a> {
     fn new(sq: &'a Squid, origin: &Origin) -> Self {
-        LogCheck {
-            sq,
-            authority: origin.authority(),
-            served: 0,
-            n407: 0,
-        }
+        LogCheck { sq, authority: origin.authority(), served: 0, n407: 0 }
     }
 
     #[track_caller]
@@ -117,11 +112,7 @@ fn matrix(test: &str, auth: Auth, tls: bool) {
     let out = via(sq, creds, &origin, "/echo-headers", &[]).run();
     out.assert_ok();
     let echoed = out.stdout_str().to_ascii_lowercase();
-    assert!(
-        echoed.starts_with("get "),
-        "unexpected echo:\n{}",
-        out.describe()
-    );
+    assert!(echoed.starts_with("get "), "unexpected echo:\n{}", out.describe());
     assert!(
         !echoed.contains("proxy-authorization"),
         "Proxy-Authorization reached the origin:\n{}",
@@ -238,11 +229,7 @@ fn squid_digest_stale_many_connects_https() {
         all.extend(lines);
     }
     eprintln!("squid_digest_stale_many_connects_https: 5 CONNECTs, {n407} 407s");
-    assert!(
-        n407 <= 3,
-        "{n407} 407s for 5 CONNECTs (nonce_max_count 3):\n{}",
-        show(&all)
-    );
+    assert!(n407 <= 3, "{n407} 407s for 5 CONNECTs (nonce_max_count 3):\n{}", show(&all));
 }
 
 /// Wrong password: exit 41, and Squid saw it exactly once.
@@ -254,29 +241,13 @@ fn wrong_password(test: &str, auth: Auth, tls: bool) {
     out.assert_code(41).assert_error_message();
     assert!(out.stdout.is_empty(), "stdout must be empty:\n{}", out.describe());
     out.assert_faster_than(Duration::from_secs(10));
-    // Squid logs the user name on the 407 that answers a wrong password.
-    let lines = sq.wait_log(&origin.authority(), |l| {
-        l.iter().any(|x| x.code == 407 && x.user == "alice")
-    });
+    // Squid logs the user name on the 407 that answers a wrong password. Wait for it, then a
+    // little longer in case a second send is still on its way to the log.
+    sq.wait_log(&origin.authority(), |l| l.iter().any(|x| x.code == 407 && x.user == "alice"));
     std::thread::sleep(Duration::from_millis(300));
-    let lines = {
-        let again = sq.log_for(&origin.authority());
-        if again.len() >= lines.len() {
-            again
-        } else {
-            lines
-        }
-    };
-    let wrong_sends = lines
-        .iter()
-        .filter(|l| l.code == 407 && l.user == "alice")
-        .count();
-    assert_eq!(
-        wrong_sends,
-        1,
-        "the wrong password must be sent exactly once; access.log:\n{}",
-        show(&lines)
-    );
+    let lines = sq.log_for(&origin.authority());
+    let wrong_sends = lines.iter().filter(|l| l.code == 407 && l.user == "alice").count();
+    assert_eq!(wrong_sends, 1, "the wrong password must be sent exactly once; access.log:\n{}", show(&lines));
     assert_eq!(served(&lines), 0, "access.log:\n{}", show(&lines));
     assert!(count(&lines, 407) <= 2, "access.log:\n{}", show(&lines));
     assert!(origin.requests().is_empty(), "nothing may reach the origin");
@@ -308,15 +279,9 @@ fn no_credentials(test: &str, auth: Auth, tls: bool) {
     let sq = squid::shared(auth);
     let origin = origin(tls);
     let out = via(sq, None, &origin, "/text", &[]).run();
-    out.assert_code(40)
-        .assert_error_message()
-        .assert_faster_than(Duration::from_secs(5));
+    out.assert_code(40).assert_error_message().assert_faster_than(Duration::from_secs(5));
     assert!(out.stdout.is_empty(), "stdout must be empty:\n{}", out.describe());
-    assert!(
-        out.stderr.lines().count() >= 2,
-        "expected an error line and a hint line:\n{}",
-        out.describe()
-    );
+    assert!(out.stderr.lines().count() >= 2, "expected an error line and a hint line:\n{}", out.describe());
     assert!(origin.requests().is_empty(), "nothing may reach the origin");
 }
 
@@ -342,9 +307,7 @@ fn squid_user_without_password_is_not_prompted() {
     let sq = squid::shared(Auth::Basic);
     let origin = Origin::https();
     let out = via(sq, None, &origin, "/text", &["-U", "alice"]).run();
-    out.assert_code(40)
-        .assert_error_message()
-        .assert_faster_than(Duration::from_secs(5));
+    out.assert_code(40).assert_error_message().assert_faster_than(Duration::from_secs(5));
 }
 
 /// Credentials from the proxy URL's userinfo, percent-decoded.
@@ -354,12 +317,7 @@ fn squid_basic_credentials_in_proxy_url() {
     let sq = squid::shared(Auth::Basic);
     for tls in [false, true] {
         let origin = origin(tls);
-        let proxy = format!(
-            "http://{}:{}@127.0.0.1:{}",
-            crate::pct(BOB.0),
-            crate::pct(BOB.1),
-            sq.port
-        );
+        let proxy = format!("http://{}:{}@127.0.0.1:{}", crate::pct(BOB.0), crate::pct(BOB.1), sq.port);
         let mut args = vec!["-sS".to_string(), "-x".into(), proxy];
         if tls {
             args.extend(["--cacert".to_string(), pki().ca_arg()]);
@@ -449,5 +407,41 @@ fn squid_parallel_runs() {
     for h in handles {
         let (i, out) = h.join().unwrap();
         out.assert_ok().assert_stdout(&pattern_bytes(100_000 + i));
+    }
+}
+
+/// Squid refuses the CONNECT with 403 (its ACL, before authentication): exit 42.
+#[test]
+fn squid_connect_denied_is_42() {
+    crate::require_squid!("squid_connect_denied_is_42");
+    for (auth, creds) in [(Auth::None, None), (Auth::Basic, Some(ALICE)), (Auth::Basic, None)] {
+        let sq = squid::shared(auth);
+        let mut args = vec!["-sS".to_string(), "-x".into(), sq.url()];
+        if let Some((u, p)) = creds {
+            args.extend(["-U".to_string(), format!("{u}:{p}")]);
+        }
+        args.push("https://127.0.0.1:9/".into());
+        let out = toll(args).run();
+        out.assert_code(42).assert_error_message();
+        let lines = sq.wait_log("127.0.0.1:9", |l| !l.is_empty());
+        assert!(lines.iter().all(|l| l.code == 403), "{}", show(&lines));
+    }
+}
+
+/// A body from stdin (`--data-binary @-`) cannot be read twice: toll must still deliver it
+/// whole when the proxy first answers 407.
+#[test]
+fn squid_upload_from_stdin() {
+    crate::require_squid!("squid_upload_from_stdin");
+    let data = pattern_bytes(1024 * 1024 + 3);
+    let want = format!("{} {}\n", sha256_hex(&data), data.len());
+    for auth in [Auth::Basic, Auth::Digest] {
+        for tls in [false, true] {
+            let sq = squid::shared(auth);
+            let origin = origin(tls);
+            let out = via(sq, Some(ALICE), &origin, "/upload", &["--data-binary", "@-"]).stdin(&data).run();
+            out.assert_ok();
+            assert_eq!(out.stdout_str(), want, "{auth:?} tls={tls}: upload damaged:\n{}", out.describe());
+        }
     }
 }

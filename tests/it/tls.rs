@@ -3,21 +3,16 @@
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 pub struct TestPki {
-    pub ca_pem: String,
     ca_path: PathBuf,
     pub server_config: Arc<rustls::ServerConfig>,
 }
 
 impl TestPki {
     /// Path of the CA certificate (PEM), for `--cacert`.
-    pub fn ca_path(&self) -> &Path {
-        &self.ca_path
-    }
-
     pub fn ca_arg(&self) -> String {
         self.ca_path.display().to_string()
     }
@@ -31,51 +26,30 @@ pub fn pki() -> &'static TestPki {
 fn make_pki() -> TestPki {
     let ca_key = KeyPair::generate().expect("CA key");
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "toll integration-test CA");
+    ca_params.distinguished_name.push(DnType::CommonName, "toll integration-test CA");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
+    ca_params.key_usages =
+        vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     let ca_cert = ca_params.self_signed(&ca_key).expect("CA cert");
     let issuer = Issuer::new(ca_params, ca_key);
 
     let server_key = KeyPair::generate().expect("server key");
-    let mut server_params = CertificateParams::new(vec![
-        "127.0.0.1".to_string(),
-        "::1".to_string(),
-        "localhost".to_string(),
-    ])
-    .expect("server params");
-    server_params
-        .distinguished_name
-        .push(DnType::CommonName, "toll test origin");
-    server_params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
+    let mut server_params =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "::1".to_string(), "localhost".to_string()])
+            .expect("server params");
+    server_params.distinguished_name.push(DnType::CommonName, "toll test origin");
+    server_params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
     server_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-    let server_cert = server_params
-        .signed_by(&server_key, &issuer)
-        .expect("server cert");
+    let server_cert = server_params.signed_by(&server_key, &issuer).expect("server cert");
 
-    let dir = tempfile::Builder::new()
-        .prefix("toll-it-pki-")
-        .tempdir()
-        .expect("tempdir")
-        .keep();
+    let dir = tempfile::Builder::new().prefix("toll-it-pki-").tempdir().expect("tempdir").keep();
     crate::cleanup::register_dir(dir.clone());
     let ca_path = dir.join("ca.pem");
     std::fs::write(&ca_path, ca_cert.pem()).expect("write CA");
 
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let chain = vec![
-        CertificateDer::from(server_cert.der().to_vec()),
-        CertificateDer::from(ca_cert.der().to_vec()),
-    ];
+    let chain =
+        vec![CertificateDer::from(server_cert.der().to_vec()), CertificateDer::from(ca_cert.der().to_vec())];
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
     let server_config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -83,9 +57,5 @@ fn make_pki() -> TestPki {
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .expect("server config");
-    TestPki {
-        ca_pem: ca_cert.pem(),
-        ca_path,
-        server_config: Arc::new(server_config),
-    }
+    TestPki { ca_path, server_config: Arc::new(server_config) }
 }

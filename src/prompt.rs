@@ -1,0 +1,349 @@
+//! Asking the person at the terminal: the controlling terminal (`/dev/tty`, the console on
+//! Windows) is opened directly, so prompts work while stdin and stdout are pipes
+//! (`cat body | toll -d @- URL | jq`). Whether a prompt may happen at all is decided by
+//! `term::Terminal::can_prompt`, never here.
+//!
+//! Owns the prompt texts, the [`PromptSource`] credential source (at most three prompted
+//! attempts per run), the save question, and terminal safety: the terminal's settings are saved
+//! before a password is read without echo and [`restore_terminal`] puts them back when Ctrl-C
+//! ends the run, so the shell never gets a terminal without echo.
+
+use crate::config::ProxySpec;
+use crate::creds::{CredentialRequest, CredentialSource, Lookup};
+use crate::keyring::session::Session;
+use crate::secret::{Credentials, Secret};
+use crate::term::sanitize;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Prompted attempts per run, over all proxies: corporate accounts lock after a few failures.
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// Why a prompt gave no answer.
+#[derive(Debug)]
+pub enum Abort {
+    /// Ctrl-C: the run ends with exit 130.
+    Interrupted,
+    /// Ctrl-D (end of input).
+    Eof,
+    Io(io::Error),
+}
+
+impl std::fmt::Display for Abort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Abort::Interrupted => f.write_str("interrupted (Ctrl-C)"),
+            Abort::Eof => f.write_str("aborted (Ctrl-D)"),
+            Abort::Io(e) => write!(f, "the terminal failed: {e}"),
+        }
+    }
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a prompt was ended with Ctrl-C in this process.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+#[cfg(unix)]
+static SAVED_TERMIOS: Mutex<Option<libc::termios>> = Mutex::new(None);
+
+/// Puts the terminal settings saved before the current password prompt back (echo on). Called
+/// when Ctrl-C ends the run: the prompt's own thread may not get to restore them before the
+/// process exits. Harmless when no prompt is active.
+pub fn restore_terminal() {
+    #[cfg(unix)]
+    {
+        let saved = *SAVED_TERMIOS.lock().unwrap_or_else(|e| e.into_inner());
+        if let (Some(t), Ok(tty)) =
+            (saved, std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty"))
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: `t` came from tcgetattr on this terminal; the fd is open for the call.
+            unsafe {
+                libc::tcsetattr(tty.as_raw_fd(), libc::TCSANOW, &t);
+            }
+        }
+    }
+}
+
+/// The controlling terminal, opened for one conversation.
+pub struct Tty {
+    input: File,
+    output: File,
+}
+
+impl Tty {
+    pub fn open() -> io::Result<Tty> {
+        #[cfg(unix)]
+        {
+            let f = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty")?;
+            Ok(Tty { output: f.try_clone()?, input: f })
+        }
+        #[cfg(windows)]
+        {
+            let input = std::fs::OpenOptions::new().read(true).write(true).open("CONIN$")?;
+            let output = std::fs::OpenOptions::new().write(true).open("CONOUT$")?;
+            Ok(Tty { input, output })
+        }
+    }
+
+    /// Writes one line.
+    pub fn say(&mut self, line: &str) -> io::Result<()> {
+        self.output.write_all(format!("{line}\n").as_bytes())?;
+        self.output.flush()
+    }
+
+    /// Asks for a line with echo (a user name, an answer). Trailing CR/LF removed.
+    pub fn ask_line(&mut self, prompt: &str) -> Result<String, Abort> {
+        self.output.write_all(prompt.as_bytes()).and_then(|_| self.output.flush()).map_err(Abort::Io)?;
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        loop {
+            match self.input.read(&mut byte) {
+                // Ctrl-D: at the start of a line read() returns 0; mid-line it flushes the line
+                // without a newline and the next read() returns 0.
+                Ok(0) => return Err(Abort::Eof),
+                Ok(_) if byte[0] == b'\n' => break,
+                Ok(_) => line.push(byte[0]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    if interrupted() {
+                        return Err(Abort::Interrupted);
+                    }
+                }
+                Err(e) => return Err(Abort::Io(e)),
+            }
+        }
+        while line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        Ok(String::from_utf8_lossy(&line).trim().to_string())
+    }
+
+    /// Asks for a password without echo (rpassword, which reads the terminal itself).
+    pub fn ask_password(&mut self, prompt: &str) -> Result<Secret, Abort> {
+        self.save_settings();
+        let r = rpassword::prompt_password(prompt);
+        let r = match r {
+            Ok(p) => Ok(Secret::from(p)),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                INTERRUPTED.store(true, Ordering::SeqCst);
+                restore_terminal();
+                Err(Abort::Interrupted)
+            }
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(Abort::Eof),
+            Err(e) => Err(Abort::Io(e)),
+        };
+        // Ctrl-D leaves the cursor after the prompt.
+        if matches!(r, Err(Abort::Eof)) {
+            let _ = self.say("");
+        }
+        #[cfg(unix)]
+        {
+            *SAVED_TERMIOS.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+        r
+    }
+
+    /// `question [Y/n] `: Enter means yes.
+    pub fn confirm(&mut self, question: &str) -> Result<bool, Abort> {
+        for _ in 0..3 {
+            let answer = self.ask_line(&format!("{question} [Y/n] "))?;
+            match answer.to_ascii_lowercase().as_str() {
+                "" | "y" | "yes" => return Ok(true),
+                "n" | "no" => return Ok(false),
+                _ => {
+                    let _ = self.say("Please answer y or n.");
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    fn save_settings(&self) {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            let mut t = std::mem::MaybeUninit::<libc::termios>::uninit();
+            // SAFETY: tcgetattr fills `t` when it returns 0; the fd is open.
+            if unsafe { libc::tcgetattr(self.input.as_raw_fd(), t.as_mut_ptr()) } == 0 {
+                *SAVED_TERMIOS.lock().unwrap_or_else(|e| e.into_inner()) = Some(unsafe { t.assume_init() });
+            }
+        }
+    }
+}
+
+/// `Proxy proxy.corp:3128 requires authentication (Digest, realm "Corp Proxy")`. The realm comes
+/// from the network: control characters are escaped and quotes are backslashed.
+pub fn header(proxy: &ProxySpec, req: &CredentialRequest) -> String {
+    let mut what = req.scheme.name().to_string();
+    if let Some(realm) = req.realm.as_deref().filter(|r| !r.is_empty()) {
+        what.push_str(&format!(", realm \"{}\"", sanitize(realm).replace('"', "\\\"")));
+    }
+    format!("Proxy {} requires authentication ({what})", sanitize(&proxy.host_port()))
+}
+
+/// `User [alice]: ` or `User: `.
+pub fn user_prompt(default: Option<&str>) -> String {
+    match default {
+        Some(u) => format!("User [{}]: ", sanitize(u)),
+        None => "User: ".to_string(),
+    }
+}
+
+pub fn password_prompt(user: &str) -> String {
+    format!("Password for {}: ", sanitize(user))
+}
+
+/// Credentials typed at the terminal. Present only when a prompt is possible.
+pub struct PromptSource {
+    session: Arc<Session>,
+    proxy: ProxySpec,
+    /// A user name given without a password (`-U alice`, the proxy URL, `TOLL_PROXY_USER`):
+    /// only the password is asked for.
+    fixed_user: Option<String>,
+    /// Shown as `User [default]:`; then the last user name typed for this proxy.
+    default_user: Mutex<Option<String>>,
+}
+
+impl PromptSource {
+    pub fn new(
+        session: Arc<Session>,
+        proxy: ProxySpec,
+        fixed_user: Option<String>,
+        default_user: Option<String>,
+    ) -> Self {
+        PromptSource { session, proxy, fixed_user, default_user: Mutex::new(default_user) }
+    }
+
+    fn ask(&self, tty: &mut Tty, req: &CredentialRequest, attempt: u32) -> Result<Credentials, Abort> {
+        let mut head = header(&self.proxy, req);
+        if attempt > 1 {
+            head.push_str(&format!(" — attempt {attempt} of {MAX_ATTEMPTS}"));
+        }
+        tty.say(&head).map_err(Abort::Io)?;
+        let user = match &self.fixed_user {
+            Some(u) => u.clone(),
+            None => {
+                let default = self.default_user.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                loop {
+                    let typed = tty.ask_line(&user_prompt(default.as_deref()))?;
+                    match (typed.is_empty(), &default) {
+                        (false, _) => break typed,
+                        (true, Some(d)) => break d.clone(),
+                        (true, None) => {}
+                    }
+                }
+            }
+        };
+        let password = tty.ask_password(&password_prompt(&user))?;
+        *self.default_user.lock().unwrap_or_else(|e| e.into_inner()) = Some(user.clone());
+        Ok(Credentials { user, password })
+    }
+}
+
+impl CredentialSource for PromptSource {
+    fn label(&self) -> String {
+        "the terminal prompt".into()
+    }
+
+    fn lookup(&self, req: &CredentialRequest) -> Lookup {
+        let mut tty = match Tty::open() {
+            Ok(t) => t,
+            Err(e) => return Lookup::Incomplete(format!("cannot open the terminal to ask: {e}")),
+        };
+        loop {
+            let Some(attempt) = self.session.take_prompt_attempt() else {
+                let _ = tty.say(&format!("No more password prompts: {MAX_ATTEMPTS} attempts were used."));
+                return Lookup::Nothing;
+            };
+            match self.ask(&mut tty, req, attempt) {
+                Ok(creds) if creds.password.is_empty() => {
+                    return Lookup::Incomplete("no password was typed at the prompt".into())
+                }
+                Ok(creds) if self.session.was_rejected(&creds) => {
+                    let _ = tty
+                        .say("The proxy already rejected that password in this run: not sending it again.");
+                }
+                Ok(creds) => return Lookup::Found(creds),
+                Err(Abort::Interrupted) => {
+                    INTERRUPTED.store(true, Ordering::SeqCst);
+                    return Lookup::Incomplete("the prompt was interrupted (Ctrl-C)".into());
+                }
+                Err(Abort::Eof) => {
+                    return Lookup::Incomplete("the password prompt was aborted with Ctrl-D".into())
+                }
+                Err(Abort::Io(e)) => return Lookup::Incomplete(format!("the password prompt failed: {e}")),
+            }
+        }
+    }
+
+    fn accepted(&self, req: &CredentialRequest, creds: &Credentials) {
+        self.session.prompted_accepted(&self.proxy, req, creds);
+    }
+
+    fn rejected(&self, _req: &CredentialRequest, creds: &Credentials) {
+        self.session.note_rejected(creds);
+        if let Ok(mut tty) = Tty::open() {
+            let _ = tty.say(&format!(
+                "Proxy {} rejected the password for {}.",
+                sanitize(&self.proxy.host_port()),
+                sanitize(&creds.user)
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Scheme;
+
+    fn spec(host: &str) -> ProxySpec {
+        ProxySpec {
+            scheme: "http".into(),
+            host: host.into(),
+            port: 3128,
+            user: None,
+            password: None,
+            origin: "-x".into(),
+        }
+    }
+
+    fn req(scheme: Scheme, realm: Option<&str>) -> CredentialRequest {
+        CredentialRequest { proxy: spec("p"), scheme, realm: realm.map(Into::into), after_rejection: false }
+    }
+
+    #[test]
+    fn the_prompt_says_who_asks_and_why() {
+        assert_eq!(
+            header(&spec("proxy.corp"), &req(Scheme::Digest, Some("Corp Proxy"))),
+            "Proxy proxy.corp:3128 requires authentication (Digest, realm \"Corp Proxy\")"
+        );
+        assert_eq!(
+            header(&spec("::1"), &req(Scheme::Basic, None)),
+            "Proxy [::1]:3128 requires authentication (Basic)"
+        );
+        assert_eq!(user_prompt(Some("alice")), "User [alice]: ");
+        assert_eq!(user_prompt(None), "User: ");
+        assert_eq!(password_prompt("alice"), "Password for alice: ");
+    }
+
+    #[test]
+    fn proxy_supplied_text_cannot_drive_the_terminal() {
+        let h = header(&spec("p"), &req(Scheme::Digest, Some("Evil\x1b[2J\"\r\nPassword for root: ")));
+        assert!(!h.chars().any(|c| c.is_control()), "{h:?}");
+        assert!(h.contains("realm \"Evil\\x1b[2J\\\"\\x0d\\x0aPassword for root: \")"), "{h}");
+        assert!(!password_prompt("a\x07b").contains('\x07'));
+        assert!(!user_prompt(Some("a\x1bb")).contains('\x1b'));
+    }
+
+    #[test]
+    fn restoring_without_a_saved_state_is_harmless() {
+        restore_terminal();
+        assert!(!interrupted());
+    }
+}

@@ -1,0 +1,317 @@
+//! toll's own non-secret files about stored credentials:
+//!
+//! - the **index** (`$XDG_STATE_HOME/toll/keyring-index.json` on Linux, the platform's local data
+//!   directory elsewhere): proxy → user name, the keyring store that holds its password, and the
+//!   last scheme that worked. The OS keyring cannot list entries and needs the user name to find
+//!   one, so this is how a bare `toll URL` knows what to ask the keyring for. It never holds a
+//!   secret: passwords live only in the keyring.
+//! - the **settings** file (`$XDG_CONFIG_HOME/toll/config`): `save_credentials = ask|always|never`
+//!   and `keyring = auto|secret-service|keyutils|none`, one `key = value` a line.
+//!
+//! Several toll processes may run at once: every index change holds an exclusive lock on a
+//! sibling lock file and replaces the file atomically (temporary file + rename), so a reader
+//! never sees half a file and two writers never lose each other's entries.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// What the index knows about one proxy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexEntry {
+    pub user: String,
+    /// The keyring store holding the password (`secret-service`, `keyutils`, …).
+    pub store: String,
+    /// The last scheme the proxy accepted this credential with (`Basic`, `Digest`, …).
+    #[serde(default)]
+    pub scheme: Option<String>,
+    /// Seconds since the Unix epoch of the last change.
+    #[serde(default)]
+    pub updated: u64,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct IndexFile {
+    version: u32,
+    /// Keyed by the proxy's `scheme://host:port` (never with credentials).
+    proxies: BTreeMap<String, IndexEntry>,
+}
+
+/// The index file. Missing or unreadable means empty: it only tells where to look.
+#[derive(Clone, Debug)]
+pub struct Index {
+    path: PathBuf,
+}
+
+impl Index {
+    pub fn new(path: PathBuf) -> Index {
+        Index { path }
+    }
+
+    /// The default location, or `None` when no home or state directory is known.
+    pub fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+        state_dir(env).map(|d| d.join("toll").join("keyring-index.json"))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn get(&self, proxy: &str) -> Option<IndexEntry> {
+        read(&self.path).proxies.get(proxy).cloned()
+    }
+
+    /// All entries, sorted by proxy.
+    pub fn list(&self) -> Vec<(String, IndexEntry)> {
+        read(&self.path).proxies.into_iter().collect()
+    }
+
+    /// Records (or replaces) the entry for `proxy`.
+    pub fn put(&self, proxy: &str, mut entry: IndexEntry) -> std::io::Result<()> {
+        entry.updated = now();
+        self.update(|f| {
+            f.proxies.insert(proxy.to_string(), entry);
+        })
+    }
+
+    /// Records the scheme that just worked, if the entry still names `user`.
+    pub fn set_scheme(&self, proxy: &str, user: &str, scheme: &str) -> std::io::Result<()> {
+        if self.get(proxy).is_none_or(|e| e.user != user || e.scheme.as_deref() == Some(scheme)) {
+            return Ok(());
+        }
+        self.update(|f| {
+            if let Some(e) = f.proxies.get_mut(proxy).filter(|e| e.user == user) {
+                e.scheme = Some(scheme.to_string());
+                e.updated = now();
+            }
+        })
+    }
+
+    /// Removes the entry for `proxy`; returns it if there was one.
+    pub fn remove(&self, proxy: &str) -> std::io::Result<Option<IndexEntry>> {
+        let mut removed = None;
+        self.update(|f| removed = f.proxies.remove(proxy))?;
+        Ok(removed)
+    }
+
+    fn update(&self, change: impl FnOnce(&mut IndexFile)) -> std::io::Result<()> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(dir)?;
+        let lock = File::create(dir.join("keyring-index.lock"))?;
+        lock.lock()?;
+        let mut file = read(&self.path);
+        change(&mut file);
+        file.version = 1;
+        let result = write_atomically(&self.path, &file);
+        let _ = lock.unlock();
+        result
+    }
+}
+
+fn read(path: &Path) -> IndexFile {
+    fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+}
+
+fn write_atomically(path: &Path, file: &IndexFile) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".keyring-index.").tempfile_in(dir)?;
+    serde_json::to_writer_pretty(&mut tmp, file)?;
+    tmp.write_all(b"\n")?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// `$XDG_STATE_HOME`, else `~/.local/state` (XDG platforms); the local data directory elsewhere.
+pub fn state_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    if cfg!(any(target_os = "macos", windows)) {
+        return dirs::data_local_dir();
+    }
+    xdg(env, "XDG_STATE_HOME", ".local/state")
+}
+
+/// `$XDG_CONFIG_HOME`, else `~/.config` (XDG platforms); the config directory elsewhere.
+pub fn config_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    if cfg!(any(target_os = "macos", windows)) {
+        return dirs::config_dir();
+    }
+    xdg(env, "XDG_CONFIG_HOME", ".config")
+}
+
+/// XDG says relative values are invalid and must be ignored.
+fn xdg(env: &dyn Fn(&str) -> Option<String>, var: &str, under_home: &str) -> Option<PathBuf> {
+    env(var)
+        .filter(|v| Path::new(v).is_absolute())
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").filter(|h| !h.is_empty()).map(|h| Path::new(&h).join(under_home)))
+}
+
+/// `save_credentials`: what happens after a password typed at the prompt worked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SavePolicy {
+    Ask,
+    Always,
+    Never,
+}
+
+impl SavePolicy {
+    pub fn parse(v: &str) -> Option<SavePolicy> {
+        match v.trim().to_ascii_lowercase().as_str() {
+            "ask" => Some(SavePolicy::Ask),
+            "always" | "yes" => Some(SavePolicy::Always),
+            "never" | "no" => Some(SavePolicy::Never),
+            _ => None,
+        }
+    }
+}
+
+/// The settings file's values (each `None` when not set there).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    pub save_credentials: Option<String>,
+    pub keyring: Option<String>,
+    /// Where they came from, for messages.
+    pub path: Option<PathBuf>,
+}
+
+impl Settings {
+    pub fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+        config_dir(env).map(|d| d.join("toll").join("config"))
+    }
+
+    /// Reads the file; a missing file is empty settings. Errors name the file and line.
+    pub fn load(path: Option<PathBuf>) -> Result<Settings, String> {
+        let Some(path) = path else { return Ok(Settings::default()) };
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        let mut s = Settings::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        s.path = Some(path);
+        Ok(s)
+    }
+
+    pub fn parse(text: &str) -> Result<Settings, String> {
+        let mut s = Settings::default();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let Some((key, value)) = line.split_once('=') else {
+                return Err(format!("line {}: expected 'key = value'", n + 1));
+            };
+            let value = value.trim().trim_matches('"').to_string();
+            match key.trim() {
+                "save_credentials" => s.save_credentials = Some(value),
+                "keyring" => s.keyring = Some(value),
+                other => {
+                    return Err(format!(
+                        "line {}: unknown setting '{other}' (known: save_credentials, keyring)",
+                        n + 1
+                    ))
+                }
+            }
+        }
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(user: &str) -> IndexEntry {
+        IndexEntry { user: user.into(), store: "keyutils".into(), scheme: None, updated: 0 }
+    }
+
+    #[test]
+    fn index_round_trips_and_never_holds_more_than_it_is_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = Index::new(dir.path().join("toll/keyring-index.json"));
+        assert!(idx.get("http://p:1").is_none());
+        assert!(idx.list().is_empty());
+        idx.put("http://p:1", entry("alice")).unwrap();
+        idx.put("http://q:2", entry("bob")).unwrap();
+        assert_eq!(idx.get("http://p:1").unwrap().user, "alice");
+        idx.set_scheme("http://p:1", "alice", "Digest").unwrap();
+        idx.set_scheme("http://p:1", "mallory", "Basic").unwrap();
+        assert_eq!(idx.get("http://p:1").unwrap().scheme.as_deref(), Some("Digest"));
+        let listed: Vec<String> = idx.list().into_iter().map(|(p, _)| p).collect();
+        assert_eq!(listed, ["http://p:1", "http://q:2"]);
+        assert_eq!(idx.remove("http://q:2").unwrap().unwrap().user, "bob");
+        assert!(idx.remove("http://q:2").unwrap().is_none());
+        let text = fs::read_to_string(idx.path()).unwrap();
+        assert!(text.contains("\"alice\"") && !text.contains("password"), "{text}");
+    }
+
+    #[test]
+    fn a_corrupt_index_reads_as_empty_and_is_replaced_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keyring-index.json");
+        fs::write(&path, b"{ not json").unwrap();
+        let idx = Index::new(path.clone());
+        assert!(idx.get("http://p:1").is_none());
+        idx.put("http://p:1", entry("alice")).unwrap();
+        assert_eq!(idx.get("http://p:1").unwrap().user, "alice");
+        // Only the index and its lock file: the temporary file was renamed, not left behind.
+        let mut names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["keyring-index.json", "keyring-index.lock"]);
+    }
+
+    #[test]
+    fn concurrent_writers_keep_every_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = Index::new(dir.path().join("keyring-index.json"));
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let idx = idx.clone();
+                std::thread::spawn(move || idx.put(&format!("http://p:{i}"), entry("u")).unwrap())
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(idx.list().len(), 8);
+    }
+
+    #[test]
+    fn xdg_dirs_ignore_relative_values() {
+        let env = |k: &str| match k {
+            "XDG_STATE_HOME" => Some("relative/state".to_string()),
+            "XDG_CONFIG_HOME" => Some("/cfg".to_string()),
+            "HOME" => Some("/home/a".to_string()),
+            _ => None,
+        };
+        if cfg!(not(any(target_os = "macos", windows))) {
+            assert_eq!(state_dir(&env).unwrap(), Path::new("/home/a/.local/state"));
+            assert_eq!(config_dir(&env).unwrap(), Path::new("/cfg"));
+            assert_eq!(
+                Index::default_path(&env).unwrap(),
+                Path::new("/home/a/.local/state/toll/keyring-index.json")
+            );
+        }
+    }
+
+    #[test]
+    fn settings_parse() {
+        let s = Settings::parse("# comment\n\nsave_credentials = never\nkeyring=\"keyutils\"\n").unwrap();
+        assert_eq!(s.save_credentials.as_deref(), Some("never"));
+        assert_eq!(s.keyring.as_deref(), Some("keyutils"));
+        assert!(Settings::parse("colour = blue").unwrap_err().contains("unknown setting 'colour'"));
+        assert!(Settings::parse("just words").unwrap_err().contains("line 1"));
+        assert_eq!(SavePolicy::parse(" Always "), Some(SavePolicy::Always));
+        assert_eq!(SavePolicy::parse("maybe"), None);
+    }
+}

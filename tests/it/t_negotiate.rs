@@ -1,0 +1,217 @@
+//! Negotiate (SPNEGO/Kerberos) against real Squid with `negotiate_kerberos_auth` and an MIT KDC
+//! on loopback ([`crate::kdc`]): with a ticket no password is needed; without one (after
+//! `kdestroy`) Negotiate is not used and toll falls back to what else the proxy offers.
+//! Every toll run gets the test realm's KRB5_CONFIG and its own KRB5CCNAME.
+
+use crate::kdc::{self, ChosenSquid, Offer, Ticket, KRB_REALM, KRB_USER};
+use crate::origin::Origin;
+use crate::run::{toll, Out};
+use crate::squid::{count, show, LogLine, ALICE};
+use crate::tls::pki;
+
+fn origin(tls: bool) -> Origin {
+    if tls {
+        Origin::https()
+    } else {
+        Origin::http()
+    }
+}
+
+/// `toll -sS -v -x SQUID [-U user:pass] [--cacert CA] URL` with the ticket's environment.
+fn run(sq: &ChosenSquid, ticket: &Ticket<'_>, creds: Option<(&str, &str)>, origin: &Origin) -> Out {
+    let mut args: Vec<String> = vec!["-sS".into(), "-v".into(), "-x".into(), sq.url()];
+    if let Some((u, p)) = creds {
+        args.push("-U".into());
+        args.push(format!("{u}:{p}"));
+    }
+    if origin.tls {
+        args.push("--cacert".into());
+        args.push(pki().ca_arg());
+    }
+    args.push(origin.url("/text"));
+    let mut t = toll(args);
+    for (k, v) in ticket.env() {
+        t = t.env(&k, &v);
+    }
+    t.run()
+}
+
+fn served(lines: &[LogLine]) -> Vec<&LogLine> {
+    lines.iter().filter(|l| l.code != 407).collect()
+}
+
+fn kerberos_user() -> String {
+    format!("{}@{KRB_REALM}", KRB_USER.0)
+}
+
+/// With a ticket: Negotiate, no password given, one 407 (the bare challenge), the Kerberos
+/// principal in Squid's log, and a service ticket for HTTP/localhost in the cache.
+fn with_ticket(test: &str, tls: bool) {
+    if !kdc::have_kerberos(test) {
+        return;
+    }
+    let ticket = kdc::realm().ticket();
+    ticket.kinit();
+    let sq = ChosenSquid::start(&[Offer::Negotiate]);
+    let origin = origin(tls);
+    let out = run(&sq, &ticket, None, &origin);
+    out.assert_ok().assert_stdout(b"hello from the origin\n");
+    let lines = sq.wait_log(&origin.authority(), |l| !served(l).is_empty());
+    let ok = served(&lines);
+    assert_eq!(ok.len(), 1, "{}{}", show(&lines), sq.diagnostics());
+    assert_eq!(ok[0].user, kerberos_user(), "{}", show(&lines));
+    assert_eq!(count(&lines, 407), 1, "Negotiate should cost one 407: {}", show(&lines));
+    assert!(ticket.klist().contains(&format!("HTTP/localhost@{KRB_REALM}")), "{}", ticket.klist());
+    assert!(!out.stderr.contains("YII"), "a Negotiate token appears in -v output:\n{}", out.stderr);
+    eprintln!(
+        "Negotiate via Squid ({}): access.log:\n{}",
+        if tls { "CONNECT" } else { "http" },
+        show(&lines)
+    );
+}
+
+#[test]
+fn negotiate_with_a_ticket_needs_no_password_http() {
+    with_ticket("negotiate_with_a_ticket_needs_no_password_http", false);
+}
+
+#[test]
+fn negotiate_with_a_ticket_needs_no_password_connect() {
+    with_ticket("negotiate_with_a_ticket_needs_no_password_connect", true);
+}
+
+/// After `kdestroy`, a proxy offering only Negotiate: a clear error naming the cause, no prompt.
+#[test]
+fn negotiate_without_a_ticket_fails_clearly() {
+    if !kdc::have_kerberos("negotiate_without_a_ticket_fails_clearly") {
+        return;
+    }
+    let ticket = kdc::realm().ticket();
+    ticket.kinit();
+    ticket.kdestroy();
+    let sq = ChosenSquid::start(&[Offer::Negotiate]);
+    let origin = origin(false);
+    let out = run(&sq, &ticket, None, &origin);
+    assert_ne!(out.code, Some(0), "{}", out.describe());
+    out.assert_error_message();
+    assert!(out.stderr.contains("Negotiate"), "{}", out.describe());
+    assert!(out.stderr.contains("Kerberos") || out.stderr.contains("credential"), "{}", out.describe());
+    assert!(served(&sq.log_for(&origin.authority())).is_empty());
+}
+
+/// After `kdestroy`, Negotiate then Basic offered, a password given: Basic, and no Negotiate
+/// header was ever sent.
+#[test]
+fn negotiate_without_a_ticket_falls_back_to_basic() {
+    if !kdc::have_kerberos("negotiate_without_a_ticket_falls_back_to_basic") {
+        return;
+    }
+    let ticket = kdc::realm().ticket();
+    ticket.kinit();
+    ticket.kdestroy();
+    let sq = ChosenSquid::start(&[Offer::Negotiate, Offer::Basic]);
+    let origin = origin(false);
+    let out = run(&sq, &ticket, Some(ALICE), &origin);
+    out.assert_ok().assert_stdout(b"hello from the origin\n");
+    assert!(!out.stderr.contains("Proxy-Authorization: Negotiate"), "Negotiate was sent:\n{}", out.stderr);
+    let lines = sq.wait_log(&origin.authority(), |l| !served(l).is_empty());
+    assert_eq!(
+        served(&lines).iter().map(|l| l.user.as_str()).collect::<Vec<_>>(),
+        [ALICE.0],
+        "{}",
+        show(&lines)
+    );
+    assert_eq!(count(&lines, 407), 1, "{}", show(&lines));
+}
+
+/// The multi-scheme Squid (Negotiate, NTLM, Digest, Basic), with a ticket: Negotiate,
+/// though a password is at hand too.
+#[test]
+fn multi_scheme_with_a_ticket_uses_negotiate() {
+    if !kdc::have_kerberos("multi_scheme_with_a_ticket_uses_negotiate")
+        || !kdc::have_squid_ntlm("multi_scheme_with_a_ticket_uses_negotiate")
+    {
+        return;
+    }
+    let ticket = kdc::realm().ticket();
+    ticket.kinit();
+    let sq = ChosenSquid::start(&[Offer::Negotiate, Offer::Ntlm, Offer::Digest, Offer::Basic]);
+    for tls in [false, true] {
+        let origin = origin(tls);
+        let out = run(&sq, &ticket, Some(ALICE), &origin);
+        out.assert_ok().assert_stdout(b"hello from the origin\n");
+        let lines = sq.wait_log(&origin.authority(), |l| !served(l).is_empty());
+        let users: Vec<&str> = served(&lines).iter().map(|l| l.user.as_str()).collect();
+        assert_eq!(users, [kerberos_user().as_str()], "tls={tls}: {}", show(&lines));
+        assert_eq!(count(&lines, 407), 1, "{}", show(&lines));
+    }
+}
+
+/// The same Squid without a ticket: curl 7.88 `--proxy-anyauth` gives up after Negotiate; toll
+/// drops it and succeeds with the password (NTLM, the next strongest), sending it once.
+#[test]
+fn multi_scheme_without_a_ticket_falls_back_and_succeeds() {
+    if !kdc::have_kerberos("multi_scheme_without_a_ticket_falls_back_and_succeeds")
+        || !kdc::have_squid_ntlm("multi_scheme_without_a_ticket_falls_back_and_succeeds")
+    {
+        return;
+    }
+    let ticket = kdc::realm().ticket();
+    let sq = ChosenSquid::start(&[Offer::Negotiate, Offer::Ntlm, Offer::Digest, Offer::Basic]);
+    for tls in [false, true] {
+        let origin = origin(tls);
+        let out = run(&sq, &ticket, Some(ALICE), &origin);
+        out.assert_ok().assert_stdout(b"hello from the origin\n");
+        assert!(
+            !out.stderr.contains("Proxy-Authorization: Negotiate"),
+            "Negotiate was sent:\n{}",
+            out.stderr
+        );
+        let ntlm_legs = out.stderr.matches("Proxy-Authorization: NTLM").count();
+        assert_eq!(ntlm_legs, 2, "type 1 and type 3, once each:\n{}", out.stderr);
+        let lines = sq.wait_log(&origin.authority(), |l| !served(l).is_empty());
+        assert_eq!(served(&lines).len(), 1, "{}", show(&lines));
+        assert_eq!(count(&lines, 407), 2, "bare challenges, then the type 2: {}", show(&lines));
+        eprintln!("multi-scheme, no ticket (tls={tls}): access.log:\n{}", show(&lines));
+    }
+}
+
+/// Without a ticket and without NTLM on offer: Digest, the next strongest.
+#[test]
+fn negotiate_digest_basic_without_a_ticket_uses_digest() {
+    if !kdc::have_kerberos("negotiate_digest_basic_without_a_ticket_uses_digest") {
+        return;
+    }
+    let ticket = kdc::realm().ticket();
+    let sq = ChosenSquid::start(&[Offer::Negotiate, Offer::Digest, Offer::Basic]);
+    let origin = origin(true);
+    let out = run(&sq, &ticket, Some(ALICE), &origin);
+    out.assert_ok().assert_stdout(b"hello from the origin\n");
+    assert!(out.stderr.contains("Proxy-Authorization: Digest"), "{}", out.stderr);
+    assert!(!out.stderr.contains("Proxy-Authorization: Basic"), "{}", out.stderr);
+    let lines = sq.wait_log(&origin.authority(), |l| !served(l).is_empty());
+    assert_eq!(
+        served(&lines).iter().map(|l| l.user.as_str()).collect::<Vec<_>>(),
+        [ALICE.0],
+        "{}",
+        show(&lines)
+    );
+}
+
+/// No ticket and a wrong password, Negotiate, Digest and Basic offered: Digest is tried once,
+/// and the refused password goes to neither Digest again nor Basic.
+#[test]
+fn multi_scheme_wrong_password_is_sent_once() {
+    if !kdc::have_kerberos("multi_scheme_wrong_password_is_sent_once") {
+        return;
+    }
+    let ticket = kdc::realm().ticket();
+    let sq = ChosenSquid::start(&[Offer::Negotiate, Offer::Digest, Offer::Basic]);
+    let origin = origin(false);
+    let out = run(&sq, &ticket, Some((ALICE.0, "not-her-password")), &origin);
+    assert_ne!(out.code, Some(0), "{}", out.describe());
+    out.assert_error_message().assert_not_leaked("password", "not-her-password");
+    let sent = |scheme: &str| out.stderr.matches(&format!("Proxy-Authorization: {scheme}")).count();
+    assert_eq!((sent("Negotiate"), sent("Digest"), sent("Basic")), (0, 1, 0), "{}", out.stderr);
+    assert!(served(&sq.log_for(&origin.authority())).is_empty());
+}
