@@ -176,19 +176,43 @@ pub async fn run(
             ),
         }
     }
-    let request = build_request(&client, req).await?;
-    if ctx.reporter.verbose() {
-        trace_request(ctx.reporter.as_ref(), &request);
-    }
-    let resp = client.execute(request).await.map_err(|e| classify(e, &relay, via_socks))?;
-    if let Some(f) = relay.take_failure() {
-        // The relay gave up (a 407 it could not answer, the proxy's own 403): that is the
-        // proxy's answer, not the origin's.
-        return Err(failure_error(f));
-    }
-    if ctx.reporter.verbose() {
-        trace_response(ctx.reporter.as_ref(), &resp);
-    }
+    let mut hop = Hop {
+        url: req.url.clone(),
+        method: initial_method(req)?,
+        with_body: req.body.is_some(),
+        cross_origin: false,
+    };
+    let mut redirects = 0usize;
+    let resp = loop {
+        let request = build_request(&client, req, &hop, redirects > 0).await?;
+        if ctx.reporter.verbose() {
+            trace_request(ctx.reporter.as_ref(), &request);
+        }
+        let resp = client.execute(request).await.map_err(|e| classify(e, &relay, via_socks))?;
+        if let Some(f) = relay.take_failure() {
+            // The relay gave up (a 407 it could not answer, the proxy's own 403): that is the
+            // proxy's answer, not the origin's.
+            return Err(failure_error(f));
+        }
+        if ctx.reporter.verbose() {
+            trace_response(ctx.reporter.as_ref(), &resp);
+        }
+        let Some(next) = next_hop(req, &hop, &resp) else { break resp };
+        if redirects >= req.max_redirects {
+            return Err(Error::new(
+                Exit::TooManyRedirects,
+                format!("stopped after {redirects} redirects at {}", sanitize(next.url.as_str())),
+            )
+            .hint("raise --max-redirs if the redirects are expected"));
+        }
+        settings.route(&next.url).map_err(usage_proxy)?;
+        if ctx.reporter.verbose() {
+            ctx.reporter.line(Direction::Info, &format!("following the redirect to {}", next.url));
+        }
+        drain_small(resp).await;
+        redirects += 1;
+        hop = next;
+    };
     write_response(req, style, &ctx.term, resp, &relay).await
 }
 
@@ -199,28 +223,18 @@ fn build_client(
 ) -> Result<reqwest::Client> {
     let (r, s) = (relay.clone(), settings.clone());
     let proxy = reqwest::Proxy::custom(move |url| match s.route(url) {
-        // A route error on a redirect is stopped by the redirect policy before it gets here.
+        // Every hop is routed (and a route error reported) before it is sent; see `run`.
         Ok(Route::Direct) | Err(_) => None,
         Ok(Route::Proxy(spec)) if spec.is_socks() => socks_url(&spec),
         Ok(Route::Proxy(spec)) => Some(r.proxy_url_for(&spec)),
     });
-    let (s, follow, max) = (settings.clone(), req.follow_redirects, req.max_redirects);
-    let policy = reqwest::redirect::Policy::custom(move |attempt| {
-        if !follow {
-            return attempt.stop();
-        }
-        if attempt.previous().len() > max {
-            return attempt.error(TooManyRedirects(max));
-        }
-        if let Err(e) = s.route(attempt.url()) {
-            return attempt.error(e);
-        }
-        attempt.follow()
-    });
     let mut b = reqwest::Client::builder()
         .no_proxy()
         .proxy(proxy)
-        .redirect(policy)
+        // toll follows redirects itself (`next_hop`): reqwest adds the relay's credential only
+        // when a request is first executed and strips it on a cross-host redirect, and toll
+        // decides which of the user's headers may travel to another origin.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(req.user_agent.clone().unwrap_or_else(|| format!("toll/{}", env!("CARGO_PKG_VERSION"))))
         .tls_danger_accept_invalid_certs(req.insecure);
     if !req.compressed {
@@ -243,20 +257,78 @@ fn build_client(
     b.build().map_err(|e| Error::new(Exit::Internal, format!("cannot set up the HTTP client: {e}")))
 }
 
-async fn build_request(client: &reqwest::Client, req: &RequestConfig) -> Result<reqwest::Request> {
+/// One request of the chain that `-L` follows: where, how, and whether the body and the
+/// user's credentials-bearing headers still go along.
+struct Hop {
+    url: url::Url,
+    method: reqwest::Method,
+    with_body: bool,
+    /// The chain has left the first URL's origin: `Authorization` and `Cookie` stay behind.
+    cross_origin: bool,
+}
+
+fn initial_method(req: &RequestConfig) -> Result<reqwest::Method> {
     let method = match (&req.method, req.head_only, &req.body) {
         (Some(m), _, _) => m.clone(),
         (None, true, _) => "HEAD".into(),
         (None, false, Some(_)) => "POST".into(),
         (None, false, None) => "GET".into(),
     };
-    let method = reqwest::Method::from_bytes(method.as_bytes())
-        .map_err(|_| Error::new(Exit::Usage, format!("invalid method {method:?}")))?;
-    let mut rb = client.request(method, req.url.clone());
+    reqwest::Method::from_bytes(method.as_bytes())
+        .map_err(|_| Error::new(Exit::Usage, format!("invalid method {method:?}")))
+}
+
+/// Where `-L` goes after `resp`, as curl does: 303 turns into GET, 301 and 302 turn a POST into
+/// a GET, 307 and 308 keep the method and the body.
+fn next_hop(req: &RequestConfig, hop: &Hop, resp: &reqwest::Response) -> Option<Hop> {
+    if !req.follow_redirects || !matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    let location = resp.headers().get(reqwest::header::LOCATION)?.to_str().ok()?;
+    let url = hop.url.join(location).ok().filter(|u| matches!(u.scheme(), "http" | "https"))?;
+    let method = match resp.status().as_u16() {
+        303 if hop.method != reqwest::Method::HEAD => reqwest::Method::GET,
+        301 | 302 if hop.method == reqwest::Method::POST => reqwest::Method::GET,
+        _ => hop.method.clone(),
+    };
+    let with_body = hop.with_body && method == hop.method;
+    let cross_origin = hop.cross_origin || url.origin() != req.url.origin();
+    Some(Hop { url, method, with_body, cross_origin })
+}
+
+/// Reads a redirect's small body so its connection can be reused; a large one is dropped.
+async fn drain_small(mut resp: reqwest::Response) {
+    let mut left = 64 * 1024usize;
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        match left.checked_sub(chunk.len()) {
+            Some(l) => left = l,
+            None => break,
+        }
+    }
+}
+
+/// Headers that carry the user's credentials for the first origin (curl keeps them from other
+/// hosts too, unless --location-trusted).
+const ORIGIN_BOUND: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
+
+async fn build_request(client: &reqwest::Client, req: &RequestConfig, hop: &Hop, again: bool) -> Result<reqwest::Request> {
+    let mut rb = client.request(hop.method.clone(), hop.url.clone());
     for (name, value) in &req.headers {
+        let lower = name.to_ascii_lowercase();
+        if hop.cross_origin && ORIGIN_BOUND.contains(&lower.as_str()) {
+            continue;
+        }
+        if !hop.with_body && lower == "content-type" && req.body.is_some() {
+            continue;
+        }
         rb = rb.header(name.as_str(), value.as_str());
     }
-    if let Some(body) = &req.body {
+    let body = if hop.with_body { req.body.as_ref() } else { None };
+    if again && body.is_some_and(|b| b.source == BodySource::Stdin) {
+        return Err(Error::new(Exit::Read, "cannot send standard input again to the redirect target")
+            .hint("save the body to a file and use --data-binary @FILE, or drop -L"));
+    }
+    if let Some(body) = body {
         rb = match (&body.source, body.strip_newlines) {
             (BodySource::Bytes(b), _) => rb.body(b.clone()),
             (BodySource::File(path), strip) => {
@@ -560,5 +632,74 @@ pub fn failure_error(f: Failure) -> Error {
             .hint("the proxy's policy blocks this destination: ask your proxy administrator"),
         FailureKind::ProxyError(why) => Error::new(Exit::ProxyFailed, format!("proxy {proxy} failed for {target}: {}", sanitize(&why)))
             .hint("retry; if it persists, check the proxy setting or ask the proxy administrator"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Body;
+
+    fn request(url: &str, body: bool) -> RequestConfig {
+        RequestConfig {
+            url: url::Url::parse(url).unwrap(),
+            method: None,
+            headers: vec![("Authorization".into(), "Bearer x".into()), ("X-Trace".into(), "1".into())],
+            body: body.then(|| Body { source: BodySource::Bytes(b"a=1".to_vec()), strip_newlines: false }),
+            user_agent: None,
+            head_only: false,
+            include_headers: false,
+            follow_redirects: true,
+            max_redirects: 50,
+            fail_on_http_error: false,
+            compressed: false,
+            insecure: false,
+            cacert: None,
+            max_time: None,
+            connect_timeout: None,
+            output: OutputTarget::Stdout,
+        }
+    }
+
+    fn redirect(status: u16, to: &str) -> reqwest::Response {
+        http::Response::builder().status(status).header("location", to).body("").unwrap().into()
+    }
+
+    fn first(req: &RequestConfig) -> Hop {
+        Hop { url: req.url.clone(), method: initial_method(req).unwrap(), with_body: req.body.is_some(), cross_origin: false }
+    }
+
+    #[test]
+    fn redirects_change_method_and_body_as_curl_does() {
+        let req = request("http://a.example/form", true);
+        let hop = first(&req);
+        for (status, method, body) in
+            [(301, "GET", false), (302, "GET", false), (303, "GET", false), (307, "POST", true), (308, "POST", true)]
+        {
+            let next = next_hop(&req, &hop, &redirect(status, "/next")).unwrap();
+            assert_eq!((next.method.as_str(), next.with_body), (method, body), "{status}");
+            assert_eq!(next.url.as_str(), "http://a.example/next");
+            assert!(!next.cross_origin);
+        }
+        assert!(next_hop(&req, &hop, &redirect(200, "/x")).is_none());
+        assert!(next_hop(&req, &hop, &redirect(302, "ftp://a.example/x")).is_none());
+        let no_follow = RequestConfig { follow_redirects: false, ..request("http://a.example/", false) };
+        assert!(next_hop(&no_follow, &first(&no_follow), &redirect(302, "/x")).is_none());
+    }
+
+    #[test]
+    fn another_origin_gets_no_authorization_ever_after() {
+        let req = request("http://a.example/", false);
+        let away = next_hop(&req, &first(&req), &redirect(302, "https://b.example/")).unwrap();
+        assert!(away.cross_origin);
+        let back = next_hop(&req, &away, &redirect(302, "http://a.example/again")).unwrap();
+        assert!(back.cross_origin, "once the chain left the origin, it stays untrusted");
+        let client = reqwest::Client::new();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let built = rt.block_on(build_request(&client, &req, &back, true)).unwrap();
+        assert!(built.headers().get("authorization").is_none());
+        assert_eq!(built.headers().get("x-trace").unwrap(), "1");
+        let home = rt.block_on(build_request(&client, &req, &first(&req), false)).unwrap();
+        assert!(home.headers().get("authorization").is_some());
     }
 }
