@@ -482,15 +482,17 @@ async fn write_response(
     sink.finish()
 }
 
-/// Walks an error's sources for a TLS failure.
+/// Walks an error's sources for a TLS failure. `io::Error::source` skips the error it wraps,
+/// so the walk also descends into `get_ref`.
 fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
         if err.is::<rustls::Error>() {
             return true;
         }
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+        if let Some(inner) = err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            let inner: &(dyn std::error::Error + 'static) = inner;
+            if is_tls(inner) {
                 return true;
             }
         }
