@@ -139,81 +139,101 @@ pub async fn run(
     style: OutputStyle,
     ctx: Context,
 ) -> Result<()> {
-    let first_route = settings.route(&req.url).map_err(usage_proxy)?;
-    let ctx = Arc::new(ctx);
-    let eager_tls =
-        if proxy.proxy_cacert.is_some() || proxy.proxy_insecure { Some(proxy_tls(proxy)?) } else { None };
-    let tls_cell: Arc<OnceLock<Option<Arc<rustls::ClientConfig>>>> = Arc::new(OnceLock::new());
-    let (pcfg, fctx) = (proxy.clone(), ctx.clone());
-    let factory = Box::new(move |spec: &ProxySpec| {
-        let tls = (spec.scheme == "https")
-            .then(|| tls_cell.get_or_init(|| eager_tls.clone().or_else(|| proxy_tls(&pcfg).ok())).clone())
-            .flatten();
-        UpstreamSetup {
-            tls,
-            allowed: pcfg.allowed_schemes,
-            creds: CredentialBroker::new((fctx.sources)(spec)),
-            memory: fctx.memory.clone(),
-        }
-    });
-    let relay = Arc::new(
-        Relay::start(factory, ctx.reporter.clone(), req.connect_timeout)
-            .await
-            .map_err(|e| Error::new(Exit::Internal, format!("cannot start the local relay: {e}")))?,
-    );
-    let settings = Arc::new(settings);
-    let client = build_client(req, &relay, &settings)?;
+    let session = Session::start(req, proxy, settings, ctx).await?;
+    let resp = session.send(req).await?;
+    write_response(req, style, &session.ctx.term, resp, &session.relay).await
+}
 
-    let via_socks = matches!(&first_route, Route::Proxy(s) if s.is_socks());
-    if ctx.reporter.verbose() {
-        match &first_route {
-            Route::Direct => {
-                ctx.reporter.line(Direction::Info, &format!("{} goes direct (no proxy applies)", req.url))
+/// The HTTP client and the relay behind it, set up once for a run.
+pub struct Session {
+    client: reqwest::Client,
+    relay: Arc<Relay>,
+    settings: Arc<ProxySettings>,
+    ctx: Arc<Context>,
+}
+
+impl Session {
+    pub async fn start(req: &RequestConfig, proxy: &ProxyConfig, settings: ProxySettings, ctx: Context) -> Result<Session> {
+        let ctx = Arc::new(ctx);
+        let eager_tls =
+            if proxy.proxy_cacert.is_some() || proxy.proxy_insecure { Some(proxy_tls(proxy)?) } else { None };
+        let tls_cell: Arc<OnceLock<Option<Arc<rustls::ClientConfig>>>> = Arc::new(OnceLock::new());
+        let (pcfg, fctx) = (proxy.clone(), ctx.clone());
+        let factory = Box::new(move |spec: &ProxySpec| {
+            let tls = (spec.scheme == "https")
+                .then(|| tls_cell.get_or_init(|| eager_tls.clone().or_else(|| proxy_tls(&pcfg).ok())).clone())
+                .flatten();
+            UpstreamSetup {
+                tls,
+                allowed: pcfg.allowed_schemes,
+                creds: CredentialBroker::new((fctx.sources)(spec)),
+                memory: fctx.memory.clone(),
             }
-            Route::Proxy(s) => ctx.reporter.line(
-                Direction::Info,
-                &format!("{} goes through proxy {} (from {})", req.url, s.display_url(), s.origin),
-            ),
+        });
+        let relay = Arc::new(
+            Relay::start(factory, ctx.reporter.clone(), req.connect_timeout)
+                .await
+                .map_err(|e| Error::new(Exit::Internal, format!("cannot start the local relay: {e}")))?,
+        );
+        let settings = Arc::new(settings);
+        let client = build_client(req, &relay, &settings)?;
+        Ok(Session { client, relay, settings, ctx })
+    }
+
+    /// Sends `req` (following redirects with `-L`) and returns the final response, or the
+    /// error that ended it — the proxy's own refusals included (`failure_error`).
+    pub async fn send(&self, req: &RequestConfig) -> Result<reqwest::Response> {
+        let reporter = self.ctx.reporter.as_ref();
+        let first_route = self.settings.route(&req.url).map_err(usage_proxy)?;
+        let via_socks = matches!(&first_route, Route::Proxy(s) if s.is_socks());
+        if reporter.verbose() {
+            match &first_route {
+                Route::Direct => reporter.line(Direction::Info, &format!("{} goes direct (no proxy applies)", req.url)),
+                Route::Proxy(s) => reporter.line(
+                    Direction::Info,
+                    &format!("{} goes through proxy {} (from {})", req.url, s.display_url(), s.origin),
+                ),
+            }
+        }
+        let mut hop =
+            Hop { url: req.url.clone(), method: initial_method(req)?, with_body: req.body.is_some(), cross_origin: false };
+        let mut redirects = 0usize;
+        loop {
+            let request = build_request(&self.client, req, &hop, redirects > 0).await?;
+            if reporter.verbose() {
+                trace_request(reporter, &request);
+            }
+            let resp = self.client.execute(request).await.map_err(|e| classify(e, &self.relay, via_socks))?;
+            if let Some(f) = self.relay.take_failure() {
+                // The relay gave up (a 407 it could not answer, the proxy's own 403): that is
+                // the proxy's answer, not the origin's.
+                return Err(failure_error(f));
+            }
+            if reporter.verbose() {
+                trace_response(reporter, &resp);
+            }
+            let Some(next) = next_hop(req, &hop, &resp) else { return Ok(resp) };
+            if redirects >= req.max_redirects {
+                return Err(Error::new(
+                    Exit::TooManyRedirects,
+                    format!("stopped after {redirects} redirects at {}", sanitize(next.url.as_str())),
+                )
+                .hint("raise --max-redirs if the redirects are expected"));
+            }
+            self.settings.route(&next.url).map_err(usage_proxy)?;
+            if reporter.verbose() {
+                reporter.line(Direction::Info, &format!("following the redirect to {}", next.url));
+            }
+            drain_small(resp).await;
+            redirects += 1;
+            hop = next;
         }
     }
-    let mut hop = Hop {
-        url: req.url.clone(),
-        method: initial_method(req)?,
-        with_body: req.body.is_some(),
-        cross_origin: false,
-    };
-    let mut redirects = 0usize;
-    let resp = loop {
-        let request = build_request(&client, req, &hop, redirects > 0).await?;
-        if ctx.reporter.verbose() {
-            trace_request(ctx.reporter.as_ref(), &request);
-        }
-        let resp = client.execute(request).await.map_err(|e| classify(e, &relay, via_socks))?;
-        if let Some(f) = relay.take_failure() {
-            // The relay gave up (a 407 it could not answer, the proxy's own 403): that is the
-            // proxy's answer, not the origin's.
-            return Err(failure_error(f));
-        }
-        if ctx.reporter.verbose() {
-            trace_response(ctx.reporter.as_ref(), &resp);
-        }
-        let Some(next) = next_hop(req, &hop, &resp) else { break resp };
-        if redirects >= req.max_redirects {
-            return Err(Error::new(
-                Exit::TooManyRedirects,
-                format!("stopped after {redirects} redirects at {}", sanitize(next.url.as_str())),
-            )
-            .hint("raise --max-redirs if the redirects are expected"));
-        }
-        settings.route(&next.url).map_err(usage_proxy)?;
-        if ctx.reporter.verbose() {
-            ctx.reporter.line(Direction::Info, &format!("following the redirect to {}", next.url));
-        }
-        drain_small(resp).await;
-        redirects += 1;
-        hop = next;
-    };
-    write_response(req, style, &ctx.term, resp, &relay).await
+
+    /// Why the last request did not get through the proxy, if the relay knows.
+    pub fn take_failure(&self) -> Option<Failure> {
+        self.relay.take_failure()
+    }
 }
 
 fn build_client(
