@@ -3,6 +3,7 @@
 # against a local nginx origin (http and https). See bench/README.md.
 #
 #   bench/run.sh [--quick] [--toll PATH] [--no-build] [--out FILE] [--keep]
+#   bench/run.sh --serve     start the proxies and the origin, print how to use them, wait for Ctrl-C
 #
 # Writes bench/RESULTS.md (or --out FILE) and prints the same report on stdout; progress on stderr.
 set -euo pipefail
@@ -10,15 +11,16 @@ umask 022
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
-QUICK=0 KEEP=0 BUILD=1
+QUICK=0 KEEP=0 BUILD=1 SERVE=0
 OUT="$HERE/RESULTS.md"
 TOLL=${TOLL:-}
 
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) QUICK=1 ;;
         --keep) KEEP=1 ;;
+        --serve) SERVE=1 ;;
         --no-build) BUILD=0 ;;
         --toll) TOLL=$2; BUILD=0; shift ;;
         --toll=*) TOLL=${1#--toll=}; BUILD=0 ;;
@@ -291,6 +293,18 @@ EOF
 say "starting squid (basic :$BASIC_PORT, digest :$DIGEST_PORT), nginx (:$HTTP_PORT, :$HTTPS_PORT)"
 start_squid basic "$BASIC_PORT"
 start_squid digest "$DIGEST_PORT"
+
+if [ "$SERVE" = 1 ]; then
+    cat >&2 <<EOF
+bench: serving until Ctrl-C (work dir $W)
+  origin:  $HTTP_URL/{1k,1m,200m}.bin   $HTTPS_URL/...  (CA: $W/tls/ca.pem)   POST /upload
+  proxies: http://127.0.0.1:$BASIC_PORT (Basic)   http://127.0.0.1:$DIGEST_PORT (Digest)
+  user:    -U '$PUSER:$PPASS'
+  logs:    $W/squid-basic/access.log  $W/squid-digest/access.log  $W/nginx/access.log
+  e.g.     $TOLL -x http://127.0.0.1:$DIGEST_PORT -U '$PUSER:$PPASS' --cacert $W/tls/ca.pem $HTTPS_URL/1k.bin | wc -c
+EOF
+    while :; do sleep 1; done
+fi
 
 declare -A PPORT=([basic]=$BASIC_PORT [digest]=$DIGEST_PORT)
 declare -A BASE=([http]=$HTTP_URL [https]=$HTTPS_URL)

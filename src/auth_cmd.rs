@@ -461,10 +461,10 @@ fn status(
             let (r, took) = setup.keyring.timed_get(store, "status-probe://toll", "toll-status-probe");
             let answer = match r {
                 Ok(_) => "answers".to_string(),
-                Err(e) => e.to_string(),
+                Err(e) => e.reason(),
             };
-            let persistence = if store.until_reboot() { ", kept until reboot" } else { "" };
-            println!("  {} ({store}{persistence}): {answer} ({})", store.id(), millis(took));
+            let persistence = if store.until_reboot() { " (kept until reboot)" } else { "" };
+            println!("  {}{persistence}: {answer} ({})", store.id(), millis(took));
         }
     }
     match would_use {

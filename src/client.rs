@@ -153,7 +153,12 @@ pub struct Session {
 }
 
 impl Session {
-    pub async fn start(req: &RequestConfig, proxy: &ProxyConfig, settings: ProxySettings, ctx: Context) -> Result<Session> {
+    pub async fn start(
+        req: &RequestConfig,
+        proxy: &ProxyConfig,
+        settings: ProxySettings,
+        ctx: Context,
+    ) -> Result<Session> {
         let ctx = Arc::new(ctx);
         let eager_tls =
             if proxy.proxy_cacert.is_some() || proxy.proxy_insecure { Some(proxy_tls(proxy)?) } else { None };
@@ -188,15 +193,21 @@ impl Session {
         let via_socks = matches!(&first_route, Route::Proxy(s) if s.is_socks());
         if reporter.verbose() {
             match &first_route {
-                Route::Direct => reporter.line(Direction::Info, &format!("{} goes direct (no proxy applies)", req.url)),
+                Route::Direct => {
+                    reporter.line(Direction::Info, &format!("{} goes direct (no proxy applies)", req.url))
+                }
                 Route::Proxy(s) => reporter.line(
                     Direction::Info,
                     &format!("{} goes through proxy {} (from {})", req.url, s.display_url(), s.origin),
                 ),
             }
         }
-        let mut hop =
-            Hop { url: req.url.clone(), method: initial_method(req)?, with_body: req.body.is_some(), cross_origin: false };
+        let mut hop = Hop {
+            url: req.url.clone(),
+            method: initial_method(req)?,
+            with_body: req.body.is_some(),
+            cross_origin: false,
+        };
         let mut redirects = 0usize;
         loop {
             let request = build_request(&self.client, req, &hop, redirects > 0).await?;
@@ -331,7 +342,12 @@ async fn drain_small(mut resp: reqwest::Response) {
 /// hosts too, unless --location-trusted).
 const ORIGIN_BOUND: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
 
-async fn build_request(client: &reqwest::Client, req: &RequestConfig, hop: &Hop, again: bool) -> Result<reqwest::Request> {
+async fn build_request(
+    client: &reqwest::Client,
+    req: &RequestConfig,
+    hop: &Hop,
+    again: bool,
+) -> Result<reqwest::Request> {
     let mut rb = client.request(hop.method.clone(), hop.url.clone());
     for (name, value) in &req.headers {
         let lower = name.to_ascii_lowercase();
@@ -688,16 +704,25 @@ mod tests {
     }
 
     fn first(req: &RequestConfig) -> Hop {
-        Hop { url: req.url.clone(), method: initial_method(req).unwrap(), with_body: req.body.is_some(), cross_origin: false }
+        Hop {
+            url: req.url.clone(),
+            method: initial_method(req).unwrap(),
+            with_body: req.body.is_some(),
+            cross_origin: false,
+        }
     }
 
     #[test]
     fn redirects_change_method_and_body_as_curl_does() {
         let req = request("http://a.example/form", true);
         let hop = first(&req);
-        for (status, method, body) in
-            [(301, "GET", false), (302, "GET", false), (303, "GET", false), (307, "POST", true), (308, "POST", true)]
-        {
+        for (status, method, body) in [
+            (301, "GET", false),
+            (302, "GET", false),
+            (303, "GET", false),
+            (307, "POST", true),
+            (308, "POST", true),
+        ] {
             let next = next_hop(&req, &hop, &redirect(status, "/next")).unwrap();
             assert_eq!((next.method.as_str(), next.with_body), (method, body), "{status}");
             assert_eq!(next.url.as_str(), "http://a.example/next");

@@ -251,6 +251,7 @@ impl CredentialSource for PromptSource {
     }
 
     fn lookup(&self, req: &CredentialRequest) -> Lookup {
+        let _turn = self.session.prompt_turn();
         let mut tty = match Tty::open() {
             Ok(t) => t,
             Err(e) => return Lookup::Incomplete(format!("cannot open the terminal to ask: {e}")),

@@ -159,6 +159,17 @@ impl KeyringError {
     }
 }
 
+impl KeyringError {
+    /// What happened, without naming the store: `no answer within 3 s`, `not available: …`.
+    pub fn reason(&self) -> String {
+        match self {
+            KeyringError::Timeout { after, .. } => format!("no answer within {}", seconds(*after)),
+            KeyringError::Unavailable { why, .. } => format!("not available: {why}"),
+            KeyringError::Failed { why, .. } => format!("failed: {why}"),
+        }
+    }
+}
+
 impl fmt::Display for KeyringError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -299,9 +310,8 @@ fn classify(store: StoreKind, e: keyring_core::Error, opening: bool) -> KeyringE
             KeyringError::Unavailable { store, why: format!("locked or not accessible ({why})") }
         }
         E::PlatformFailure(why) if opening => KeyringError::Unavailable { store, why: why.to_string() },
-        E::NoDefaultStore | E::NotSupportedByStore(_) => {
-            KeyringError::Unavailable { store, why: e.to_string() }
-        }
+        E::NotSupportedByStore(why) => KeyringError::Unavailable { store, why },
+        E::NoDefaultStore => KeyringError::Unavailable { store, why: e.to_string() },
         other => KeyringError::Failed { store, why: other.to_string() },
     }
 }

@@ -50,6 +50,8 @@ pub struct Session {
     /// `-s` without `-S`: no notes on stderr.
     pub quiet: bool,
     state: Mutex<State>,
+    /// Held while a prompt is on the terminal: two proxies asking at once take turns.
+    prompting: Mutex<()>,
 }
 
 impl Session {
@@ -61,7 +63,16 @@ impl Session {
         term: Terminal,
         quiet: bool,
     ) -> Session {
-        Session { keyring, choice, index, save, term, quiet, state: Mutex::new(State::default()) }
+        Session {
+            keyring,
+            choice,
+            index,
+            save,
+            term,
+            quiet,
+            state: Mutex::new(State::default()),
+            prompting: Mutex::new(()),
+        }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -73,6 +84,11 @@ impl Session {
         if !self.quiet && self.state().notes.insert(text.to_string()) {
             eprintln!("toll: {}", sanitize(text));
         }
+    }
+
+    /// The terminal, for one prompt at a time.
+    pub fn prompt_turn(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.prompting.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Counts a prompted attempt: `Some(n)` for the n-th, `None` once the limit is reached.

@@ -352,8 +352,12 @@ impl Upstream {
                         // Refused before the step that carries the password (NTLM type 1):
                         // the scheme is out, the credential was never judged.
                         _ if !a.auth.final_leg() => {
-                            inner.info(format_args!("the proxy refused to start {scheme}; trying the next offered scheme"));
-                            ex.unusable.push(format!("{scheme}: refused by the proxy before any credential was sent"));
+                            inner.info(format_args!(
+                                "the proxy refused to start {scheme}; trying the next offered scheme"
+                            ));
+                            ex.unusable.push(format!(
+                                "{scheme}: refused by the proxy before any credential was sent"
+                            ));
                             self.drop_scheme(scheme);
                         }
                         Some(issued) if self.creds.was_accepted(issued) => {
@@ -371,7 +375,8 @@ impl Upstream {
                                 "the proxy rejected the {scheme} credentials for user {:?} from {}; they will not be sent again",
                                 issued.creds.user, issued.source
                             ));
-                            self.creds.reject(&self.credential_request(scheme, None, true), issued);
+                            self.creds
+                                .reject(&self.credential_request(scheme, a.realm.as_deref(), true), issued);
                             after_rejection = true;
                         }
                         None => {
@@ -470,7 +475,7 @@ impl Upstream {
     fn succeeded(&self, conn: &mut Option<Conn>, answer: Option<Answer>) {
         let Some(a) = answer else { return };
         if let Some(issued) = &a.issued {
-            self.creds.accept(&self.credential_request(a.auth.scheme(), None, false), issued);
+            self.creds.accept(&self.credential_request(a.auth.scheme(), a.realm.as_deref(), false), issued);
         }
         if a.auth.connection_bound() {
             if let Some(c) = conn.as_mut() {

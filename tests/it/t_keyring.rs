@@ -576,7 +576,8 @@ fn interactive_login_asks_on_the_terminal_and_reports_the_scheme() {
     let origin = Origin::http();
     let key = proxy.url();
     let _g = Entry { store: StoreKind::Keyutils, proxy: key.clone(), user: "alice".into() };
-    let mut t = home.pty(&["auth".into(), "login".into(), key.clone(), "--verify-url".into(), origin.url("/text")]);
+    let mut t =
+        home.pty(&["auth".into(), "login".into(), key.clone(), "--verify-url".into(), origin.url("/text")]);
     t.expect(&format!("Storing a password for proxy {key}"));
     t.expect("User: ");
     t.send("alice\r");
@@ -621,4 +622,30 @@ fn login_without_a_terminal_needs_password_stdin() {
     let out = home.toll(["auth", "status"]).run();
     out.assert_code(2);
     assert!(out.stderr.contains("no proxy is configured"), "{}", out.describe());
+}
+
+#[test]
+fn without_a_secret_service_auto_falls_back_to_keyutils_and_says_until_reboot() {
+    let test = "without_a_secret_service_auto_falls_back_to_keyutils_and_says_until_reboot";
+    if !available(test, StoreKind::Keyutils) {
+        return;
+    }
+    let home = Home::new("auto");
+    let key = format!("http://127.0.0.1:{}", free_port());
+    let _g = Entry { store: StoreKind::Keyutils, proxy: key.clone(), user: "alice".into() };
+    let out = home
+        .toll(["auth", "login", &key, "--user", "alice", "--password-stdin", "--no-verify"])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/toll-it-bus")
+        .stdin(b"fallback-pw\n")
+        .run();
+    out.assert_ok();
+    assert!(
+        out.stderr.contains("in the kernel keyring (keyutils), which keeps it until the next reboot")
+            && out.stderr.contains("the Secret Service is not available"),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(keyctl_read(&key, "alice").as_deref(), Some("fallback-pw"));
+    assert!(home.index().contains("\"keyutils\""), "{}", home.index());
+    home.toll(["auth", "logout", &key]).run().assert_ok();
 }
