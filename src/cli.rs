@@ -55,7 +55,7 @@ Examples:
     version,
     about = "An HTTP client that knows how to talk to your authenticating proxy",
     long_about = "An HTTP client that knows how to talk to your authenticating proxy.\n\n\
-        toll speaks curl's options. It answers a proxy's 407 (Basic, Digest), also on CONNECT \
+        toll speaks curl's options. It answers a proxy's 407 (Negotiate, NTLM, Digest, Basic), also on CONNECT \
         for https:// URLs, asking for the password when it needs one and none was given.",
     after_help = AFTER_HELP,
     after_long_help = AFTER_LONG_HELP,
@@ -279,6 +279,50 @@ pub enum Command {
     /// Store, remove, list and check proxy passwords in the OS keyring.
     #[command(subcommand, after_long_help = AUTH_AFTER_LONG_HELP)]
     Auth(AuthCommand),
+    /// Find out why the proxy refuses (407, 403, …), step by step, and say how to fix it.
+    #[command(after_long_help = DOCTOR_AFTER_LONG_HELP)]
+    Doctor(DoctorArgs),
+}
+
+const DOCTOR_AFTER_LONG_HELP: &str = "\
+Steps: 1 configuration (which proxy, from where), 2 reachability (DNS, TCP, TLS to the proxy),
+3 challenge (one unauthenticated request: the schemes offered, which toll can use here),
+4 credentials (the sources; then ONE authenticated attempt, never more: accounts lock),
+5 destination (the URL itself: 403 = policy, 407 after accepted credentials = restriction),
+6 TLS interception (who issued the certificate for URL), 7 summary (the first problem, its fix).
+Exit status: 0 when URL can be fetched, else the exit code of the first problem.
+
+Examples:
+  toll doctor
+  toll doctor https://example.com/ -x proxy.corp:3128 -U alice
+  toll doctor --report > ticket.txt";
+
+#[derive(Args, Debug, Clone)]
+pub struct DoctorArgs {
+    /// The URL to check (default https://example.com/).
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Print the steps as JSON (for scripts and support tooling).
+    #[arg(long, conflicts_with = "report")]
+    pub json: bool,
+
+    /// Print a report to paste into a ticket: versions, steps, timings, the proxy's raw status
+    /// lines and challenges; no secrets.
+    #[arg(long)]
+    pub report: bool,
+
+    /// The URL the one authenticated attempt is made for, before URL itself: if the proxy
+    /// accepts the credentials there but answers 407 for URL, URL is restricted for this user
+    /// (the password is fine).
+    #[arg(long, value_name = "URL", default_value = "http://example.com/")]
+    pub verify_url: String,
+
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 const AUTH_AFTER_LONG_HELP: &str = "\
@@ -538,6 +582,21 @@ pub enum Invocation {
     Transfer(Box<Transfer>),
     Demo(DemoArgs),
     Auth(AuthCommand),
+    Doctor(Box<Doctor>),
+}
+
+/// A resolved `toll doctor [URL] [OPTIONS]`.
+#[derive(Debug)]
+pub struct Doctor {
+    /// The URL's request, as a run would send it (GET, no redirects followed).
+    pub request: RequestConfig,
+    pub proxy: ProxyConfig,
+    /// The `-x` value as given (doctor checks it for a missing port).
+    pub raw_proxy: Option<ProxyArg>,
+    pub verify_url: url::Url,
+    pub json: bool,
+    pub report: bool,
+    pub no_prompt: bool,
 }
 
 /// A resolved `toll [OPTIONS] URL`.
@@ -561,6 +620,7 @@ impl Cli {
             return Ok(match command {
                 Command::Demo(args) => Invocation::Demo(args),
                 Command::Auth(cmd) => Invocation::Auth(cmd),
+                Command::Doctor(args) => Invocation::Doctor(Box::new(doctor_config(args, env)?)),
             });
         }
         let Cli { url, proxy, request: req, output: out, connection: conn, .. } = self;
@@ -640,42 +700,11 @@ impl Cli {
             output,
         };
 
-        let (explicit, noproxy) = match &proxy.proxy {
-            // curl: `-x ""` turns proxies off, the environment's too.
-            Some(ProxyArg(raw)) if raw.expose().trim().is_empty() => (None, Some("*".to_string())),
-            Some(ProxyArg(raw)) => {
-                (Some(proxy_env::parse_proxy_url(raw.expose(), "-x/--proxy")?), proxy.noproxy)
-            }
-            None => (None, proxy.noproxy),
-        };
-        let (user, password) = match proxy.proxy_user {
-            Some(ProxyUser { user, password }) => (Some(user), password),
-            None => (None, None),
-        };
-        let allowed_schemes = if proxy.proxy_basic {
-            SchemeSet::only(Scheme::Basic)
-        } else if proxy.proxy_digest {
-            SchemeSet::only(Scheme::Digest)
-        } else if proxy.proxy_ntlm {
-            SchemeSet::only(Scheme::Ntlm)
-        } else if proxy.proxy_negotiate {
-            SchemeSet::only(Scheme::Negotiate)
-        } else {
-            SchemeSet::ANY
-        };
-        let proxy_config = ProxyConfig {
-            explicit,
-            noproxy,
-            user,
-            password,
-            allowed_schemes,
-            proxy_cacert: proxy.proxy_cacert,
-            proxy_insecure: proxy.proxy_insecure,
-        };
-
-        let style = OutputStyle { silent: out.silent, show_error: out.show_error, verbose: out.verbose };
         let no_prompt = proxy.no_prompt || env("TOLL_NO_PROMPT").is_some_and(|v| truthy(&v));
         let no_save = proxy.no_save;
+        let proxy_config = proxy_config(proxy)?;
+
+        let style = OutputStyle { silent: out.silent, show_error: out.show_error, verbose: out.verbose };
         Ok(Invocation::Transfer(Box::new(Transfer {
             request,
             proxy: proxy_config,
@@ -684,6 +713,79 @@ impl Cli {
             no_save,
         })))
     }
+}
+
+/// The proxy options (`-x`, `--noproxy`, `-U`, the scheme and proxy-TLS flags) resolved.
+fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> {
+    let (explicit, noproxy) = match &proxy.proxy {
+        // curl: `-x ""` turns proxies off, the environment's too.
+        Some(ProxyArg(raw)) if raw.expose().trim().is_empty() => (None, Some("*".to_string())),
+        Some(ProxyArg(raw)) => (Some(proxy_env::parse_proxy_url(raw.expose(), "-x/--proxy")?), proxy.noproxy),
+        None => (None, proxy.noproxy),
+    };
+    let (user, password) = match proxy.proxy_user {
+        Some(ProxyUser { user, password }) => (Some(user), password),
+        None => (None, None),
+    };
+    let allowed_schemes = if proxy.proxy_basic {
+        SchemeSet::only(Scheme::Basic)
+    } else if proxy.proxy_digest {
+        SchemeSet::only(Scheme::Digest)
+    } else if proxy.proxy_ntlm {
+        SchemeSet::only(Scheme::Ntlm)
+    } else if proxy.proxy_negotiate {
+        SchemeSet::only(Scheme::Negotiate)
+    } else {
+        SchemeSet::ANY
+    };
+    Ok(ProxyConfig {
+        explicit,
+        noproxy,
+        user,
+        password,
+        allowed_schemes,
+        proxy_cacert: proxy.proxy_cacert,
+        proxy_insecure: proxy.proxy_insecure,
+    })
+}
+
+/// `toll doctor`'s arguments resolved: the URL (default `https://example.com/`) as a plain GET
+/// with the connection options, and the proxy options as for a transfer.
+fn doctor_config(args: DoctorArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Doctor, UsageError> {
+    let url = parse_request_url(args.url.as_deref().unwrap_or("https://example.com/"))?;
+    let verify_url = parse_request_url(&args.verify_url)?;
+    let conn = args.connection;
+    let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
+    let request = RequestConfig {
+        url,
+        method: None,
+        headers: Vec::new(),
+        body: None,
+        user_agent: None,
+        head_only: false,
+        include_headers: false,
+        follow_redirects: false,
+        max_redirects: 0,
+        fail_on_http_error: false,
+        compressed: false,
+        insecure: conn.insecure,
+        cacert: conn.cacert,
+        // A doctor must not hang: 30 s per request and 10 s to connect unless told otherwise.
+        max_time: nonzero(conn.max_time).or(Some(Duration::from_secs(30))),
+        connect_timeout: nonzero(conn.connect_timeout).or(Some(Duration::from_secs(10))),
+        output: OutputTarget::Stdout,
+    };
+    let no_prompt = args.proxy.no_prompt || env("TOLL_NO_PROMPT").is_some_and(|v| truthy(&v));
+    let raw_proxy = args.proxy.proxy.clone();
+    Ok(Doctor {
+        request,
+        proxy: proxy_config(args.proxy)?,
+        raw_proxy,
+        verify_url,
+        json: args.json,
+        report: args.report,
+        no_prompt,
+    })
 }
 
 /// `1`, `yes`, `true`, anything else non-empty except `0`, `no`, `false`, `off`.
