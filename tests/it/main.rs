@@ -16,6 +16,8 @@
 //! - `t_misbehaving`: scripted proxies (407 without challenge, `Connection: close`, chunked 407,
 //!   stale nonces, broken handshakes, 407 inside the tunnel, garbage challenges, …).
 //! - `t_secrets`: `-v` redaction and `Proxy-Authorization` never reaching the origin.
+//! - `t_doctor`: `toll doctor` against real Squid (and in-process proxies); snapshots in
+//!   `snapshots/doctor_*.txt` (`TOLL_BLESS=1` rewrites them).
 
 mod cleanup;
 mod fakeproxy;
@@ -29,6 +31,7 @@ mod squid;
 mod tls;
 
 mod t_cli;
+mod t_doctor;
 mod t_infra;
 mod t_keyring;
 mod t_misbehaving;

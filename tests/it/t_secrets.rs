@@ -244,3 +244,27 @@ fn panic_text(e: &Box<dyn std::any::Any + Send>) -> String {
         .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_else(|| "panic".into())
 }
+
+/// Like curl without --location-trusted: a user's `Authorization` (and `Cookie`) header goes to
+/// the first origin only, not to another host a redirect points at.
+#[test]
+fn user_authorization_stays_with_the_first_origin() {
+    let first = Origin::http();
+    let other = Origin::http();
+    let url = first.url(&format!("/redirect?to={}", crate::pct(&other.url("/echo-headers"))));
+    let out =
+        toll(["-sS", "-L", "-H", "Authorization: Bearer origin-secret", "-H", "Cookie: c=1", &url]).run();
+    assert_clean_echo(&out);
+    assert_eq!(first.requests()[0].header("authorization"), Some("Bearer origin-secret"));
+    let hop = &other.requests()[0];
+    assert!(
+        hop.header("authorization").is_none() && hop.header("cookie").is_none(),
+        "credentials followed the redirect to another host: {:?}",
+        hop.headers
+    );
+    // Same origin: they stay.
+    let url = first.url(&format!("/redirect?to={}", crate::pct("/echo-headers")));
+    let out = toll(["-sS", "-L", "-H", "Authorization: Bearer origin-secret", &url]).run();
+    assert_clean_echo(&out);
+    assert_eq!(first.requests_to("/echo-headers")[0].header("authorization"), Some("Bearer origin-secret"));
+}
