@@ -85,7 +85,9 @@ fi
 # ---------------------------------------------------------------------------------------------
 # toll
 # ---------------------------------------------------------------------------------------------
+BUILT_HERE=0
 if [ -z "$TOLL" ]; then
+    BUILT_HERE=$BUILD
     TOLL="${CARGO_TARGET_DIR:-$REPO/target}/release/toll"
     if [ "$BUILD" = 1 ]; then
         say "cargo build --release"
@@ -98,6 +100,9 @@ CURL=$(command -v curl)
 "$TOLL" --version >/dev/null 2>&1 || die "$TOLL --version failed"
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+unset LC_ALL
+export LC_NUMERIC=C   # '.' in $EPOCHREALTIME and awk's numbers
+[ -n "${EPOCHREALTIME:-}" ] || die "bash 5 or later is needed (\$EPOCHREALTIME)"
 
 # Nothing from the caller's environment may steer either client.
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY \
@@ -276,6 +281,9 @@ pinger_enable off
 netdb_filename none
 dns_nameservers 127.0.0.1
 shutdown_lifetime 1 second
+# Squid 5 Bug 5405: a fast upload that fills the request buffer (default 512 KB) is cut off
+# (TCP_MISS_ABORTED, client sees EPIPE); fixed in Squid 6. A larger buffer avoids it here.
+client_request_buffer_max_size 4 MB
 $auth
 acl bench_users proxy_auth REQUIRED
 acl CONNECT method CONNECT
@@ -481,11 +489,14 @@ echo >> "$REPORT"
 say "3/4 bulk transfers through the Basic proxy ($BULK_RUNS runs each, toll and curl alternating)"
 BULK_STATE="$W/state/bulk"
 mkdir -p "$BULK_STATE"
-# One timed run: prints "seconds max_rss_kib", or "fail".
+# One timed run: prints "seconds max_rss_kib", or "fail". Wall time from bash's clock (µs; it
+# includes starting /usr/bin/time, the same for both tools), peak RSS from /usr/bin/time.
 timed() { # outfile cmd...
-    local out=$1; shift
-    if env XDG_STATE_HOME="$BULK_STATE" /usr/bin/time -f '%e %M' -o "$W/time.out" "$@" >"$out" 2>"$W/last.err"; then
-        tail -n 1 "$W/time.out"
+    local out=$1 t0 t1; shift
+    t0=$EPOCHREALTIME
+    if env XDG_STATE_HOME="$BULK_STATE" /usr/bin/time -f '%M' -o "$W/time.out" "$@" >"$out" 2>"$W/last.err"; then
+        t1=$EPOCHREALTIME
+        echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }') $(tail -n 1 "$W/time.out")"
     else
         echo "fail"
     fi
@@ -550,13 +561,14 @@ for t in http https; do bulk_summary "up100-$t" curl-T; done
 UPLOADS_FULL=$(awk -v s=$UPLOAD_SIZE '$2 == "/upload" && $3 < 300 && $4 >= s { n++ } END { print n + 0 }' "$W/nginx/access.log")
 UPLOADS_ALL=$(awk '$2 == "/upload" && $3 < 300 { n++ } END { print n + 0 }' "$W/nginx/access.log")
 
-sec() { awk -v s="$1" 'BEGIN { if (s == "nan") print "—"; else printf "%.2f s", s }'; }
+sec() { awk -v s="$1" 'BEGIN { if (s == "nan") print "—"; else if (s < 0.1) printf "%.1f ms", s * 1000; else printf "%.3f s", s }'; }
 mib() { awk -v k="$1" 'BEGIN { if (k == "nan") print "—"; else printf "%.1f MiB", k / 1024 }'; }
 rss_mib() { awk -v k="$1" 'BEGIN { if (k == "nan") print "nan"; else print k / 1024 }'; }
 {
     echo "## 3. Bulk transfers (through the Basic proxy)"
     echo
-    echo "Medians of $BULK_RUNS runs, toll and curl alternating; \`/usr/bin/time -f '%e %M'\`."
+    echo "Medians of $BULK_RUNS runs, toll and curl alternating; wall time from bash's \`\$EPOCHREALTIME\` around"
+    echo "\`/usr/bin/time -f %M\` (peak RSS)."
     echo "Body to stdout redirected to /dev/null unless \`-o\` is shown. Uploads: \`--data-binary @file\`"
     echo "(curl reads that file into memory; \`curl -T file -X POST\` is curl's streaming upload)."
     echo
@@ -647,7 +659,11 @@ dirty=$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null | gre
     echo
     echo "## Versions"
     echo
-    echo "- toll: $("$TOLL" --version 2>&1 | head -n1) (commit $commit$dirty; $TOLL)"
+    if [ "$BUILT_HERE" = 1 ]; then
+        echo "- toll: $("$TOLL" --version 2>&1 | head -n1), built by the harness from commit $commit$dirty"
+    else
+        echo "- toll: $("$TOLL" --version 2>&1 | head -n1), binary $TOLL (given with --toll/--no-build; repo at commit $commit$dirty)"
+    fi
     echo "- curl: $("$CURL" --version | head -n1)"
     echo "- squid: $(squid -v | head -n1)"
     echo "- nginx: $(nginx -v 2>&1 | head -n1)"

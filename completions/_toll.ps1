@@ -77,6 +77,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Try toll without a real proxy: fetch a page through a local proxy that demands authentication')
             [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Store, remove, list and check proxy passwords in the OS keyring')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Find out why the proxy refuses (407, 403, …), step by step, and say how to fix it')
             break
         }
         'toll;demo' {
@@ -118,6 +119,34 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
         'toll;auth;status' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'toll;doctor' {
+            [CompletionResult]::new('--verify-url', '--verify-url', [CompletionResultType]::ParameterName, 'The URL the one authenticated attempt is made for, before URL itself: if the proxy accepts the credentials there but answers 407 for URL, URL is restricted for this user (the password is fine)')
+            [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'User name and password for the proxy')
+            [CompletionResult]::new('--proxy-user', '--proxy-user', [CompletionResultType]::ParameterName, 'User name and password for the proxy')
+            [CompletionResult]::new('--noproxy', '--noproxy', [CompletionResultType]::ParameterName, 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)')
+            [CompletionResult]::new('--proxy-cacert', '--proxy-cacert', [CompletionResultType]::ParameterName, 'Verify an https:// proxy''s certificate against the CA certificates in FILE (PEM)')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Give up after this many seconds in total (fractions allowed; 0: no limit)')
+            [CompletionResult]::new('--max-time', '--max-time', [CompletionResultType]::ParameterName, 'Give up after this many seconds in total (fractions allowed; 0: no limit)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this many seconds (fractions allowed; 0: no limit)')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Verify servers against the CA certificates in FILE (PEM) instead of the system''s')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the steps as JSON (for scripts and support tooling)')
+            [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Print a report to paste into a ticket: versions, steps, timings, the proxy''s raw status lines and challenges; no secrets')
+            [CompletionResult]::new('--proxy-basic', '--proxy-basic', [CompletionResultType]::ParameterName, 'Only answer the proxy with Basic authentication')
+            [CompletionResult]::new('--proxy-digest', '--proxy-digest', [CompletionResultType]::ParameterName, 'Only answer the proxy with Digest authentication')
+            [CompletionResult]::new('--proxy-ntlm', '--proxy-ntlm', [CompletionResultType]::ParameterName, 'Only answer the proxy with NTLM (v2) authentication')
+            [CompletionResult]::new('--proxy-negotiate', '--proxy-negotiate', [CompletionResultType]::ParameterName, 'Only answer the proxy with Negotiate (Kerberos): your ticket is used, no password is needed')
+            [CompletionResult]::new('--proxy-anyauth', '--proxy-anyauth', [CompletionResultType]::ParameterName, 'Answer with the strongest scheme the proxy offers (the default): Negotiate, then NTLM, Digest, Basic, falling back when one cannot be used')
+            [CompletionResult]::new('--proxy-insecure', '--proxy-insecure', [CompletionResultType]::ParameterName, 'Do not verify an https:// proxy''s certificate (dangerous)')
+            [CompletionResult]::new('--no-prompt', '--no-prompt', [CompletionResultType]::ParameterName, 'Never ask for a password on the terminal; fail instead')
+            [CompletionResult]::new('--no-save', '--no-save', [CompletionResultType]::ParameterName, 'Do not offer to save a password typed at the prompt in the OS keyring')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Do not verify the server''s certificate (dangerous)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the server''s certificate (dangerous)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
     })

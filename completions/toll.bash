@@ -22,6 +22,9 @@ _toll() {
             toll,demo)
                 cmd="toll__subcmd__demo"
                 ;;
+            toll,doctor)
+                cmd="toll__subcmd__doctor"
+                ;;
             toll__subcmd__auth,list)
                 cmd="toll__subcmd__auth__subcmd__list"
                 ;;
@@ -41,7 +44,7 @@ _toll() {
 
     case "${cmd}" in
         toll)
-            opts="-x -U -X -H -d -I -L -A -o -O -i -f -s -S -v -m -k -h -V --proxy --proxy-user --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-cacert --proxy-insecure --no-prompt --no-save --request --header --data --data-binary --json --head --location --max-redirs --user-agent --compressed --output --remote-name --include --fail --silent --show-error --verbose --max-time --connect-timeout --insecure --cacert --help --version demo auth"
+            opts="-x -U -X -H -d -I -L -A -o -O -i -f -s -S -v -m -k -h -V --proxy --proxy-user --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-cacert --proxy-insecure --no-prompt --no-save --request --header --data --data-binary --json --head --location --max-redirs --user-agent --compressed --output --remote-name --include --fail --silent --show-error --verbose --max-time --connect-timeout --insecure --cacert --help --version demo auth doctor"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -237,6 +240,64 @@ _toll() {
             case "${prev}" in
                 --scheme)
                     COMPREPLY=($(compgen -W "basic digest" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toll__subcmd__doctor)
+            opts="-x -U -m -k -h --json --report --verify-url --proxy --proxy-user --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-cacert --proxy-insecure --no-prompt --no-save --max-time --connect-timeout --insecure --cacert --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --verify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -x)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -U)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --noproxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -74,6 +74,7 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand --version 'Print version'
             cand demo 'Try toll without a real proxy: fetch a page through a local proxy that demands authentication'
             cand auth 'Store, remove, list and check proxy passwords in the OS keyring'
+            cand doctor 'Find out why the proxy refuses (407, 403, …), step by step, and say how to fix it'
         }
         &'toll;demo'= {
             cand --scheme 'The authentication scheme the demo proxy asks for'
@@ -109,6 +110,33 @@ set edit:completion:arg-completer[toll] = {|@words|
         &'toll;auth;status'= {
             cand -h 'Print help'
             cand --help 'Print help'
+        }
+        &'toll;doctor'= {
+            cand --verify-url 'The URL the one authenticated attempt is made for, before URL itself: if the proxy accepts the credentials there but answers 407 for URL, URL is restricted for this user (the password is fine)'
+            cand -x 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]'
+            cand --proxy 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]'
+            cand -U 'User name and password for the proxy'
+            cand --proxy-user 'User name and password for the proxy'
+            cand --noproxy 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)'
+            cand --proxy-cacert 'Verify an https:// proxy''s certificate against the CA certificates in FILE (PEM)'
+            cand -m 'Give up after this many seconds in total (fractions allowed; 0: no limit)'
+            cand --max-time 'Give up after this many seconds in total (fractions allowed; 0: no limit)'
+            cand --connect-timeout 'Give up connecting after this many seconds (fractions allowed; 0: no limit)'
+            cand --cacert 'Verify servers against the CA certificates in FILE (PEM) instead of the system''s'
+            cand --json 'Print the steps as JSON (for scripts and support tooling)'
+            cand --report 'Print a report to paste into a ticket: versions, steps, timings, the proxy''s raw status lines and challenges; no secrets'
+            cand --proxy-basic 'Only answer the proxy with Basic authentication'
+            cand --proxy-digest 'Only answer the proxy with Digest authentication'
+            cand --proxy-ntlm 'Only answer the proxy with NTLM (v2) authentication'
+            cand --proxy-negotiate 'Only answer the proxy with Negotiate (Kerberos): your ticket is used, no password is needed'
+            cand --proxy-anyauth 'Answer with the strongest scheme the proxy offers (the default): Negotiate, then NTLM, Digest, Basic, falling back when one cannot be used'
+            cand --proxy-insecure 'Do not verify an https:// proxy''s certificate (dangerous)'
+            cand --no-prompt 'Never ask for a password on the terminal; fail instead'
+            cand --no-save 'Do not offer to save a password typed at the prompt in the OS keyring'
+            cand -k 'Do not verify the server''s certificate (dangerous)'
+            cand --insecure 'Do not verify the server''s certificate (dangerous)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
     ]
     $completions[$command]

@@ -61,6 +61,7 @@ complete -c toll -n "__fish_toll_needs_command" -s h -l help -d 'Print help (see
 complete -c toll -n "__fish_toll_needs_command" -s V -l version -d 'Print version'
 complete -c toll -n "__fish_toll_needs_command" -a "demo" -d 'Try toll without a real proxy: fetch a page through a local proxy that demands authentication'
 complete -c toll -n "__fish_toll_needs_command" -a "auth" -d 'Store, remove, list and check proxy passwords in the OS keyring'
+complete -c toll -n "__fish_toll_needs_command" -a "doctor" -d 'Find out why the proxy refuses (407, 403, …), step by step, and say how to fix it'
 complete -c toll -n "__fish_toll_using_subcommand demo" -l scheme -d 'The authentication scheme the demo proxy asks for' -r -f -a "basic\t''
 digest\t''"
 complete -c toll -n "__fish_toll_using_subcommand demo" -s h -l help -d 'Print help'
@@ -79,3 +80,23 @@ complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcomma
 complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from logout" -s h -l help -d 'Print help'
 complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l verify-url -d 'The URL the one authenticated attempt is made for, before URL itself: if the proxy accepts the credentials there but answers 407 for URL, URL is restricted for this user (the password is fine)' -r
+complete -c toll -n "__fish_toll_using_subcommand doctor" -s x -l proxy -d 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]' -r
+complete -c toll -n "__fish_toll_using_subcommand doctor" -s U -l proxy-user -d 'User name and password for the proxy' -r
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l noproxy -d 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)' -r
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-cacert -d 'Verify an https:// proxy\'s certificate against the CA certificates in FILE (PEM)' -r -F
+complete -c toll -n "__fish_toll_using_subcommand doctor" -s m -l max-time -d 'Give up after this many seconds in total (fractions allowed; 0: no limit)' -r
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l connect-timeout -d 'Give up connecting after this many seconds (fractions allowed; 0: no limit)' -r
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l cacert -d 'Verify servers against the CA certificates in FILE (PEM) instead of the system\'s' -r -F
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l json -d 'Print the steps as JSON (for scripts and support tooling)'
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l report -d 'Print a report to paste into a ticket: versions, steps, timings, the proxy\'s raw status lines and challenges; no secrets'
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-basic -d 'Only answer the proxy with Basic authentication'
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-digest -d 'Only answer the proxy with Digest authentication'
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-ntlm -d 'Only answer the proxy with NTLM (v2) authentication'
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-negotiate -d 'Only answer the proxy with Negotiate (Kerberos): your ticket is used, no password is needed'
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-anyauth -d 'Answer with the strongest scheme the proxy offers (the default): Negotiate, then NTLM, Digest, Basic, falling back when one cannot be used'
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-insecure -d 'Do not verify an https:// proxy\'s certificate (dangerous)'
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l no-prompt -d 'Never ask for a password on the terminal; fail instead'
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l no-save -d 'Do not offer to save a password typed at the prompt in the OS keyring'
+complete -c toll -n "__fish_toll_using_subcommand doctor" -s k -l insecure -d 'Do not verify the server\'s certificate (dangerous)'
+complete -c toll -n "__fish_toll_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'

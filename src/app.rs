@@ -38,6 +38,11 @@ pub fn run(cli: Cli) -> Result<()> {
             let setup = credential_setup(false)?;
             crate::auth_cmd::run(cmd, setup, term, &env)
         }
+        Invocation::Doctor(d) => {
+            let term = Terminal::detect(env("TOLL_TERMINAL").as_deref(), d.no_prompt);
+            let setup = credential_setup(false)?;
+            crate::doctor::run(*d, setup, term, &env)
+        }
     }
 }
 

@@ -55,7 +55,8 @@ fn proxy_tls(cfg: &ProxyConfig) -> Result<Arc<rustls::ClientConfig>> {
     Ok(Arc::new(config))
 }
 
-fn read_certs(path: &std::path::Path) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>> {
+/// The certificates of a PEM file (`--cacert`, `--proxy-cacert`); an error names the file.
+pub fn read_certs(path: &std::path::Path) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>> {
     use rustls_pki_types::pem::PemObject;
     let certs: Vec<_> = rustls_pki_types::CertificateDer::pem_file_iter(path)
         .map_err(|e| bad_ca(path, &e.to_string()))?
@@ -244,6 +245,12 @@ impl Session {
     /// Why the last request did not get through the proxy, if the relay knows.
     pub fn take_failure(&self) -> Option<Failure> {
         self.relay.take_failure()
+    }
+
+    /// The relay behind this session (`toll doctor` opens its own tunnel through it to look at
+    /// the origin's certificate chain).
+    pub fn relay(&self) -> &Relay {
+        &self.relay
     }
 }
 

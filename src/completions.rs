@@ -129,6 +129,7 @@ mod tests {
                 "toll-auth-logout.1",
                 "toll-auth-list.1",
                 "toll-auth-status.1",
+                "toll-doctor.1",
             ]
         );
         for (name, contents) in &files {

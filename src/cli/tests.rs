@@ -418,3 +418,68 @@ fn no_save_flag() {
     assert!(transfer(&["--no-save", "h"]).no_save);
     assert!(!transfer(&["h"]).no_save);
 }
+
+#[test]
+fn doctor_subcommand() {
+    let doctor = |args: &[&str], env: &dyn Fn(&str) -> Option<String>| match parse(args)
+        .unwrap()
+        .into_config(env)
+        .unwrap()
+    {
+        Invocation::Doctor(d) => *d,
+        other => panic!("{other:?}"),
+    };
+    let d = doctor(&["doctor"], NO_ENV);
+    assert_eq!(d.request.url.as_str(), "https://example.com/");
+    assert_eq!(d.verify_url.as_str(), "http://example.com/");
+    assert!(!d.json && !d.report && !d.no_prompt && d.raw_proxy.is_none());
+    assert!(
+        !d.request.follow_redirects && d.request.max_time.is_some() && d.request.connect_timeout.is_some()
+    );
+
+    let d = doctor(
+        &[
+            "doctor",
+            "proxy.test/x",
+            "-x",
+            "http://p:3128",
+            "-U",
+            "alice:pw",
+            "--proxy-digest",
+            "--json",
+            "-k",
+            "--cacert",
+            "ca.pem",
+            "--proxy-cacert",
+            "pca.pem",
+            "--noproxy",
+            "internal",
+            "--verify-url",
+            "http://check.test/",
+            "--connect-timeout",
+            "3",
+        ],
+        NO_ENV,
+    );
+    assert_eq!(d.request.url.as_str(), "http://proxy.test/x");
+    assert_eq!(d.proxy.explicit.as_ref().map(|s| s.host_port()).as_deref(), Some("p:3128"));
+    assert_eq!(d.raw_proxy.as_ref().map(|r| r.expose()), Some("http://p:3128"));
+    assert_eq!(d.proxy.user.as_deref(), Some("alice"));
+    assert_eq!(d.proxy.allowed_schemes, SchemeSet::only(Scheme::Digest));
+    assert_eq!(d.proxy.noproxy.as_deref(), Some("internal"));
+    assert_eq!(d.proxy.proxy_cacert.as_deref(), Some(std::path::Path::new("pca.pem")));
+    assert!(d.json && d.request.insecure);
+    assert_eq!(d.request.cacert.as_deref(), Some(std::path::Path::new("ca.pem")));
+    assert_eq!(d.request.connect_timeout, Some(Duration::from_secs(3)));
+    assert_eq!(d.verify_url.as_str(), "http://check.test/");
+
+    assert!(doctor(&["doctor", "--report"], NO_ENV).report);
+    assert!(parse(&["doctor", "--json", "--report"]).is_err(), "--json and --report exclude each other");
+    assert!(doctor(&["doctor"], &|k| (k == "TOLL_NO_PROMPT").then(|| "1".into())).no_prompt);
+    assert!(doctor(&["doctor", "--no-prompt"], NO_ENV).no_prompt);
+    assert!(matches!(
+        parse(&["doctor", "ftp://x/"]).unwrap().into_config(NO_ENV),
+        Err(UsageError::UnsupportedScheme { .. })
+    ));
+    assert_eq!(usage_error(&["-v", "doctor"]), UsageError::SubcommandAfterOptions("doctor".into()));
+}

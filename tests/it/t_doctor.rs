@@ -728,7 +728,7 @@ fn doctor_ntlm_without_a_user_name() {
 #[test]
 fn doctor_offers_the_prompt_on_a_terminal() {
     use crate::pty::{self, Pty};
-    let proxy = FakeProxy::start(crate::fakeproxy::basic("alice", "right"));
+    let proxy = FakeProxy::start(crate::fakeproxy::basic("alice", "r1ght-pw"));
     let origin = Origin::http();
     let home = crate::run::scratch();
     let url = origin.url("/text");
@@ -740,7 +740,7 @@ fn doctor_offers_the_prompt_on_a_terminal() {
     t.expect("User: ");
     t.send("alice\r");
     t.expect("Password for alice: ");
-    t.send("right\r");
+    t.send("r1ght-pw\r");
     let out = t.wait();
     assert_eq!(out.code, Some(0), "{}", out.describe());
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -748,11 +748,11 @@ fn doctor_offers_the_prompt_on_a_terminal() {
         stdout.contains("the proxy accepted alice's password from the terminal prompt (Basic)"),
         "{stdout}"
     );
-    assert!(!stdout.contains("right") && !out.screen.contains("right"), "{}", out.describe());
+    assert!(!stdout.contains("r1ght-pw") && !out.screen.contains("r1ght-pw"), "{}", out.describe());
     assert!(out.terminal_restored(), "{}", out.describe());
     let sent: Vec<String> =
         proxy.requests().iter().filter_map(|r| r.basic_credentials()).map(|(_, p)| p).collect();
-    assert_eq!(sent, ["right"], "{}", proxy.summary());
+    assert_eq!(sent, ["r1ght-pw"], "{}", proxy.summary());
 }
 
 /// A password stored with `toll auth login`: step 4 names the store that answered and how long
@@ -797,4 +797,55 @@ fn doctor_reports_the_keyring_store_and_its_time() {
     let stdout = out.stdout_str();
     assert!(stdout.contains(&format!("the OS keyring: alice in {store}: found (")), "{stdout}");
     assert!(stdout.contains("the proxy accepted alice's password from the OS keyring (Basic)"), "{stdout}");
+}
+
+/// The credentials were sent for --verify-url but no answer came: the verdict is unknown, and
+/// they are not sent a second time for URL.
+#[test]
+fn doctor_does_not_resend_credentials_that_got_no_answer() {
+    let proxy = FakeProxy::start(crate::fakeproxy::basic("alice", "r1ght-pw"));
+    let origin = Origin::http();
+    let r = runs(
+        &[
+            s("-x"),
+            proxy.url(),
+            s("-U"),
+            s("alice:r1ght-pw"),
+            s("-m"),
+            s("1.5"),
+            s("--verify-url"),
+            origin.url("/hang"),
+            origin.url("/text"),
+        ],
+        &[],
+    );
+    let v = r.check(28, &["r1ght-pw"]);
+    assert_eq!(status_of(&v, 4), "problem");
+    assert!(
+        r.stdout().contains("whether the proxy accepts it is unknown, and it is not sent again"),
+        "{}",
+        r.stdout()
+    );
+    let sent = proxy.requests().iter().filter(|q| q.proxy_authorization().is_some()).count();
+    assert_eq!(sent, 3, "one credential per run (three runs):\n{}", proxy.summary());
+    assert!(origin.requests_to("/text").is_empty(), "URL is not tried after an unanswered attempt");
+}
+
+/// An https:// proxy whose certificate toll does not trust: step 2 says who issued it and the
+/// fix; with --proxy-cacert the handshake is fine.
+#[test]
+fn doctor_https_proxy_certificate() {
+    let proxy = crate::fakeproxy::TlsFakeProxy::start(crate::fakeproxy::open());
+    let origin = Origin::http();
+    let r = runs(&[s("-x"), proxy.url(), origin.url("/text")], &[]);
+    let v = r.check(5, &[]);
+    assert_eq!(status_of(&v, 2), "problem");
+    let out = r.stdout();
+    assert!(out.contains("issued by toll integration-test CA"), "{out}");
+    assert!(out.contains("is issued by a CA that is not in the trust store"), "{out}");
+    assert!(out.contains("--proxy-cacert FILE"), "{out}");
+    let ok = runs(&[s("-x"), proxy.url(), s("--proxy-cacert"), pki().ca_arg(), origin.url("/text")], &[]);
+    let v = ok.check(0, &[]);
+    assert_eq!(status_of(&v, 2), "ok", "{v:#}");
+    assert!(ok.stdout().contains("handshake in"), "{}", ok.stdout());
 }
