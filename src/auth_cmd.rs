@@ -267,23 +267,12 @@ async fn verify(args: &LoginArgs, spec: &ProxySpec, creds: &Credentials) -> Resu
     let scratch = tempfile::tempdir()
         .map_err(|e| Error::new(Exit::Internal, format!("cannot create a temporary directory: {e}")))?;
     let request = RequestConfig {
-        url,
-        method: None,
-        headers: Vec::new(),
-        body: None,
-        user_agent: None,
-        head_only: false,
-        include_headers: false,
-        follow_redirects: false,
-        max_redirects: 0,
-        fail_on_http_error: false,
-        compressed: false,
         insecure: true,
-        cacert: None,
         max_time: Some(Duration::from_secs(30)),
         connect_timeout: Some(Duration::from_secs(10)),
         // The answer is not wanted: it goes to a scratch file that is removed.
         output: OutputTarget::File(scratch.path().join("response")),
+        ..RequestConfig::get(url)
     };
     let mut bare = spec.clone();
     bare.user = None;

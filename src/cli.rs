@@ -757,23 +757,12 @@ fn doctor_config(args: DoctorArgs, env: &dyn Fn(&str) -> Option<String>) -> Resu
     let conn = args.connection;
     let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
     let request = RequestConfig {
-        url,
-        method: None,
-        headers: Vec::new(),
-        body: None,
-        user_agent: None,
-        head_only: false,
-        include_headers: false,
-        follow_redirects: false,
-        max_redirects: 0,
-        fail_on_http_error: false,
-        compressed: false,
         insecure: conn.insecure,
         cacert: conn.cacert,
         // A doctor must not hang: 30 s per request and 10 s to connect unless told otherwise.
         max_time: nonzero(conn.max_time).or(Some(Duration::from_secs(30))),
         connect_timeout: nonzero(conn.connect_timeout).or(Some(Duration::from_secs(10))),
-        output: OutputTarget::Stdout,
+        ..RequestConfig::get(url)
     };
     let no_prompt = args.proxy.no_prompt || env("TOLL_NO_PROMPT").is_some_and(|v| truthy(&v));
     let raw_proxy = args.proxy.proxy.clone();

@@ -31,7 +31,7 @@ pub struct Context {
 /// TLS settings for `https://` proxies: the platform's roots, or only `--proxy-cacert`'s, or no
 /// verification with `--proxy-insecure`.
 fn proxy_tls(cfg: &ProxyConfig) -> Result<Arc<rustls::ClientConfig>> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::new(Exit::Internal, format!("TLS setup: {e}")))?;
@@ -254,6 +254,12 @@ impl Session {
     }
 }
 
+/// reqwest is built without a TLS crypto provider of its own (see Cargo.toml): it uses the
+/// process default, which is ring. Installing it again changes nothing.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 fn build_client(
     req: &RequestConfig,
     relay: &Arc<Relay>,
@@ -266,6 +272,7 @@ fn build_client(
         Ok(Route::Proxy(spec)) if spec.is_socks() => socks_url(&spec),
         Ok(Route::Proxy(spec)) => Some(r.proxy_url_for(&spec)),
     });
+    install_crypto();
     let mut b = reqwest::Client::builder()
         .no_proxy()
         .proxy(proxy)
@@ -381,7 +388,9 @@ async fn build_request(
                 if strip {
                     rb.body(streamed(file, what, true))
                 } else {
-                    rb.header(reqwest::header::CONTENT_LENGTH, len).body(reqwest::Body::from(file))
+                    // Streamed in large reads (reqwest's own File body reads 4 KiB at a time),
+                    // with the length announced so the upload is not chunked.
+                    rb.header(reqwest::header::CONTENT_LENGTH, len).body(streamed(file, what, false))
                 }
             }
             (BodySource::Stdin, strip) => {
@@ -687,22 +696,11 @@ mod tests {
 
     fn request(url: &str, body: bool) -> RequestConfig {
         RequestConfig {
-            url: url::Url::parse(url).unwrap(),
-            method: None,
             headers: vec![("Authorization".into(), "Bearer x".into()), ("X-Trace".into(), "1".into())],
             body: body.then(|| Body { source: BodySource::Bytes(b"a=1".to_vec()), strip_newlines: false }),
-            user_agent: None,
-            head_only: false,
-            include_headers: false,
             follow_redirects: true,
             max_redirects: 50,
-            fail_on_http_error: false,
-            compressed: false,
-            insecure: false,
-            cacert: None,
-            max_time: None,
-            connect_timeout: None,
-            output: OutputTarget::Stdout,
+            ..RequestConfig::get(url::Url::parse(url).unwrap())
         }
     }
 
@@ -748,6 +746,7 @@ mod tests {
         assert!(away.cross_origin);
         let back = next_hop(&req, &away, &redirect(302, "http://a.example/again")).unwrap();
         assert!(back.cross_origin, "once the chain left the origin, it stays untrusted");
+        install_crypto();
         let client = reqwest::Client::new();
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let built = rt.block_on(build_request(&client, &req, &back, true)).unwrap();

@@ -89,6 +89,32 @@ pub struct RequestConfig {
     pub output: OutputTarget,
 }
 
+impl RequestConfig {
+    /// A plain GET of `url` to standard output with curl's defaults: redirects not followed,
+    /// certificates checked, no timeouts. Commands that make their own requests (demo, doctor,
+    /// `toll auth login`) start here and change what they need.
+    pub fn get(url: url::Url) -> RequestConfig {
+        RequestConfig {
+            url,
+            method: None,
+            headers: Vec::new(),
+            body: None,
+            user_agent: None,
+            head_only: false,
+            include_headers: false,
+            follow_redirects: false,
+            max_redirects: 0,
+            fail_on_http_error: false,
+            compressed: false,
+            insecure: false,
+            cacert: None,
+            max_time: None,
+            connect_timeout: None,
+            output: OutputTarget::Stdout,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ProxyConfig {
     /// `-x` / `--proxy`; overrides the environment.

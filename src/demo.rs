@@ -6,7 +6,7 @@
 
 use crate::auth::{parse_challenges, Scheme, SchemeSet};
 use crate::client::{self, Context};
-use crate::config::{OutputStyle, OutputTarget, ProxyConfig, ProxySpec, RequestConfig};
+use crate::config::{OutputStyle, ProxyConfig, ProxySpec, RequestConfig};
 use crate::creds::{CredentialRequest, CredentialSource, Lookup};
 use crate::error::{Error, Exit, Result};
 use crate::proxy_env::ProxySettings;
@@ -190,22 +190,9 @@ pub async fn run(scheme: Scheme, term: Terminal) -> Result<()> {
     let url = url::Url::parse(&format!("http://{origin}/hello"))
         .map_err(|e| Error::new(Exit::Internal, e.to_string()))?;
     let request = RequestConfig {
-        url,
-        method: None,
-        headers: Vec::new(),
-        body: None,
-        user_agent: None,
-        head_only: false,
-        include_headers: false,
-        follow_redirects: false,
-        max_redirects: 0,
         fail_on_http_error: true,
-        compressed: false,
-        insecure: false,
-        cacert: None,
         max_time: Some(std::time::Duration::from_secs(120)),
-        connect_timeout: None,
-        output: OutputTarget::Stdout,
+        ..RequestConfig::get(url)
     };
     let proxy_cfg = ProxyConfig {
         explicit: Some(spec.clone()),

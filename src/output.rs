@@ -1,7 +1,9 @@
 //! Where the response body goes. Standard output gets the body and nothing else (binary-safe);
 //! a reader that stops early (`| head -c 1`) ends the run quietly, as ripgrep does. A file is
 //! written to a temporary file beside its destination and renamed only when the transfer is
-//! complete, so a failed run never leaves a truncated file that looks finished.
+//! complete, so a failed run never leaves a truncated file that looks finished. Only regular
+//! files get that treatment: an existing device, FIFO or socket (`-o /dev/null`, a named pipe)
+//! is written in place, and a symbolic link is followed, not replaced.
 
 use crate::error::{Error, Exit, Result};
 use std::io::{self, BufWriter, Write};
@@ -9,7 +11,15 @@ use std::path::{Path, PathBuf};
 
 pub enum Sink {
     Stdout(BufWriter<io::Stdout>),
-    File { tmp: BufWriter<tempfile::NamedTempFile>, dest: PathBuf },
+    File {
+        tmp: BufWriter<tempfile::NamedTempFile>,
+        dest: PathBuf,
+    },
+    /// Not a regular file: written in place, never renamed over.
+    Special {
+        file: BufWriter<std::fs::File>,
+        dest: PathBuf,
+    },
 }
 
 /// Writing stopped because the reader went away: not an error.
@@ -22,6 +32,30 @@ impl Sink {
     }
 
     pub fn file(dest: &Path) -> Result<Sink> {
+        let real;
+        let dest = match std::fs::metadata(dest) {
+            Ok(m) if m.is_dir() => {
+                return Err(Error::new(
+                    Exit::Write,
+                    format!("cannot write {}: it is a directory", dest.display()),
+                )
+                .hint("name a file inside it, e.g. -o DIR/NAME"));
+            }
+            Ok(m) if !m.is_file() => {
+                let file =
+                    std::fs::OpenOptions::new().write(true).open(dest).map_err(|e| write_error(dest, &e))?;
+                return Ok(Sink::Special {
+                    file: BufWriter::with_capacity(256 * 1024, file),
+                    dest: dest.to_path_buf(),
+                });
+            }
+            // An existing link is followed: the file it points to is replaced, the link stays.
+            Ok(_) => {
+                real = std::fs::canonicalize(dest).map_err(|e| write_error(dest, &e))?;
+                real.as_path()
+            }
+            Err(_) => dest,
+        };
         let dir = match dest.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
@@ -43,6 +77,7 @@ impl Sink {
                 Err(e) => Err(Error::new(Exit::Write, format!("cannot write to standard output: {e}"))),
             },
             Sink::File { tmp, dest } => tmp.write_all(data).map(Ok).map_err(|e| write_error(dest, &e)),
+            Sink::Special { file, dest } => file.write_all(data).map(Ok).map_err(|e| write_error(dest, &e)),
         }
     }
 
@@ -55,6 +90,7 @@ impl Sink {
                 }
                 _ => Ok(()),
             },
+            Sink::Special { mut file, dest } => file.flush().map_err(|e| write_error(&dest, &e)),
             Sink::File { tmp, dest } => {
                 let tmp = tmp.into_inner().map_err(|e| write_error(&dest, e.error()))?;
                 tmp.as_file().sync_all().map_err(|e| write_error(&dest, &e))?;
@@ -104,6 +140,38 @@ mod tests {
         s.finish().unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"whole");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn devices_are_written_in_place_never_replaced() {
+        let mut s = Sink::file(Path::new("/dev/null")).unwrap();
+        assert!(matches!(s, Sink::Special { .. }));
+        s.write(b"gone").unwrap().unwrap();
+        s.finish().unwrap();
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real.bin");
+        std::fs::write(&target, b"old").unwrap();
+        let link = dir.path().join("link.bin");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let mut s = Sink::file(&link).unwrap();
+        s.write(b"new").unwrap().unwrap();
+        s.finish().unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+    }
+
+    #[test]
+    fn a_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Sink::file(dir.path()).err().unwrap().exit, Exit::Write);
     }
 
     #[test]

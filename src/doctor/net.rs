@@ -78,7 +78,7 @@ impl ServerCertVerifier for Recording {
 }
 
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// The trust store a run uses: only the certificates in `cacert` when given, else the

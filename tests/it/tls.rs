@@ -47,7 +47,7 @@ fn make_pki() -> TestPki {
     let ca_path = dir.join("ca.pem");
     std::fs::write(&ca_path, ca_cert.pem()).expect("write CA");
 
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let chain =
         vec![CertificateDer::from(server_cert.der().to_vec()), CertificateDer::from(ca_cert.der().to_vec())];
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
