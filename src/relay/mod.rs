@@ -40,6 +40,10 @@ use upstream::{Answer, Conn, Outgoing};
 /// Tunnel copy buffers: large, allocated once per direction per tunnel.
 const TUNNEL_BUFFER: usize = 256 * 1024;
 
+/// hyper's read buffers grow with a fast transfer (to ~400 KiB each by default); capped so
+/// memory stays flat from small to large forwarded bodies.
+const HTTP_BUFFER: usize = 64 * 1024;
+
 /// Why the relay could not get a request through the upstream proxy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FailureKind {
@@ -269,6 +273,7 @@ async fn serve(inner: Arc<Inner>, tcp: TcpStream) {
     let state = Arc::new(tokio::sync::Mutex::new(ClientConn { upstream: None, conn: None }));
     let svc = hyper::service::service_fn(move |req| handle(inner.clone(), state.clone(), req));
     let _ = hyper::server::conn::http1::Builder::new()
+        .max_buf_size(HTTP_BUFFER)
         .serve_connection(TokioIo::new(tcp), svc)
         .with_upgrades()
         .await;

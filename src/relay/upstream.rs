@@ -114,6 +114,7 @@ impl Upstream {
             }
         };
         let (send, conn) = hyper::client::conn::http1::Builder::new()
+            .max_buf_size(super::HTTP_BUFFER)
             .handshake::<_, RelayBody>(TokioIo::new(io))
             .await
             .map_err(|e| self.failure(FailureKind::Unreachable(format!("HTTP handshake failed: {e}"))))?;
