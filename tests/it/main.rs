@@ -38,6 +38,7 @@ mod t_misbehaving;
 mod t_negotiate;
 mod t_ntlm;
 mod t_prompt;
+mod t_remembered;
 mod t_secrets;
 mod t_squid;
 

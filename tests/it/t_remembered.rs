@@ -1,0 +1,157 @@
+//! Remembered proxy authentication (issue 5) against real Squid: a scheme that worked is sent
+//! with the first request of the next run. Counted in Squid's access.log per origin, so tests
+//! sharing a Squid do not see each other's lines.
+
+use crate::origin::Origin;
+use crate::run::{scratch, toll, Out};
+use crate::squid::{self, count, show, Auth, Squid, ALICE};
+use crate::tls::pki;
+
+/// `toll -v -x SQUID -U alice URL` with the remembered state in `state`.
+fn toll_via(sq: &Squid, origin: &Origin, state: &std::path::Path) -> crate::run::Toll {
+    let creds = format!("{}:{}", ALICE.0, ALICE.1);
+    let mut args = vec!["-sS".to_string(), "-v".into(), "-x".into(), sq.url(), "-U".into(), creds];
+    if origin.tls {
+        args.push("--cacert".into());
+        args.push(pki().ca_arg());
+    }
+    args.push(origin.url("/bytes/1024"));
+    toll(args).env("XDG_STATE_HOME", state.to_str().unwrap())
+}
+
+/// One successful run; returns how many 407s it met (from its `-v` trace).
+fn run(sq: &Squid, origin: &Origin, state: &std::path::Path) -> usize {
+    let out = toll_via(sq, origin, state).run();
+    checked(&out)
+}
+
+fn checked(out: &Out) -> usize {
+    out.assert_ok();
+    assert_eq!(out.stdout.len(), 1024, "{}", out.describe());
+    out.stderr.matches("< HTTP/1.1 407").count()
+}
+
+/// The 407s and the other lines Squid logged for `origin` after `runs` runs.
+fn lines_after(sq: &Squid, origin: &Origin, runs: usize) -> (usize, usize, String) {
+    let lines = sq.wait_log(&origin.authority(), |l| l.iter().filter(|x| x.code != 407).count() >= runs);
+    (count(&lines, 407), lines.iter().filter(|l| l.code != 407).count(), show(&lines))
+}
+
+fn repeat_runs_cost_no_407(auth: Auth, tls: bool) {
+    let sq = squid::shared(auth);
+    let state = scratch();
+    // One origin for all runs keeps the per-origin count in access.log cumulative.
+    let origin = if tls { Origin::https() } else { Origin::http() };
+    for run_no in 1..=4 {
+        run(sq, &origin, state.path());
+        let (denied, served, log) = lines_after(sq, &origin, run_no);
+        assert_eq!(served, run_no, "one served request per run:\n{log}");
+        assert_eq!(denied, 1, "only the first run pays a 407 (after {run_no} runs):\n{log}");
+    }
+}
+
+#[test]
+fn remembered_basic_http() {
+    crate::require_squid!("remembered_basic_http");
+    repeat_runs_cost_no_407(Auth::Basic, false);
+}
+
+#[test]
+fn remembered_basic_https() {
+    crate::require_squid!("remembered_basic_https");
+    repeat_runs_cost_no_407(Auth::Basic, true);
+}
+
+#[test]
+fn remembered_digest_http() {
+    crate::require_squid!("remembered_digest_http");
+    repeat_runs_cost_no_407(Auth::Digest, false);
+}
+
+#[test]
+fn remembered_digest_https() {
+    crate::require_squid!("remembered_digest_https");
+    repeat_runs_cost_no_407(Auth::Digest, true);
+}
+
+/// With `nonce_max_count 3` the remembered nonce expires every few runs: each such run pays
+/// exactly one `stale=true` 407 and still succeeds with the same credentials.
+#[test]
+fn remembered_digest_stale_costs_one_407_per_expiry() {
+    crate::require_squid!("remembered_digest_stale_costs_one_407_per_expiry");
+    let sq = squid::shared(Auth::DigestStale);
+    let state = scratch();
+    let origin = Origin::http();
+    let mut before = 0;
+    for run_no in 1..=7 {
+        run(sq, &origin, state.path());
+        let (denied, served, log) = lines_after(sq, &origin, run_no);
+        assert_eq!(served, run_no, "{log}");
+        assert!(denied - before <= 1, "run {run_no} paid more than one 407:\n{log}");
+        before = denied;
+    }
+    let (denied, _, log) = lines_after(sq, &origin, 7);
+    // 7 runs with a nonce good for 3 counts: the first 407, then about one stale per 3 runs,
+    // never one per run as without memory.
+    assert!((2..=4).contains(&denied), "expected a stale 407 every few runs, got {denied}:\n{log}");
+}
+
+/// Runs at the same time share the state file: every run succeeds and pays at most one 407,
+/// most pay none, and the file stays valid JSON without a password. (With concurrent runs a
+/// higher nonce count can reach Squid before a lower one; Squid refuses the late one as a
+/// replay and toll answers the new nonce: that run pays its one 407.)
+#[test]
+fn concurrent_runs_share_the_state_safely() {
+    crate::require_squid!("concurrent_runs_share_the_state_safely");
+    let sq = squid::shared(Auth::Digest);
+    let state = scratch();
+    let origin = Origin::http();
+    assert_eq!(run(sq, &origin, state.path()), 1, "the first run pays the 407");
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+    let runs: Vec<usize> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                let (barrier, origin, state) = (barrier.clone(), &origin, state.path());
+                scope.spawn(move || {
+                    let cmd = toll_via(sq, origin, state);
+                    barrier.wait();
+                    checked(&cmd.run())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let (_, served, log) = lines_after(sq, &origin, 7);
+    assert_eq!(served, 7, "{log}");
+    assert!(runs.iter().all(|&n| n <= 1), "a run paid more than one 407: {runs:?}\n{log}");
+    let free = runs.iter().filter(|&&n| n == 0).count();
+    assert!(free >= 3, "most concurrent runs answered before being asked: {runs:?}\n{log}");
+    let file = state.path().join("toll/remembered.json");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert!(!json.to_string().contains(ALICE.1), "no password in the state file");
+}
+
+/// A remembered scheme the proxy no longer offers costs the one 407 it would have cost anyway,
+/// and the credential is not counted as rejected: the run succeeds and remembers the new scheme.
+#[test]
+fn a_stale_remembered_scheme_costs_one_407() {
+    crate::require_squid!("a_stale_remembered_scheme_costs_one_407");
+    let sq = squid::shared(Auth::Digest);
+    let state = scratch();
+    let dir = state.path().join("toll");
+    std::fs::create_dir_all(&dir).unwrap();
+    let remembered = serde_json::json!({
+        "version": 1,
+        "proxies": { sq.url(): { "user": ALICE.0, "realm": null, "memory": { "scheme": "Basic" } } }
+    });
+    std::fs::write(dir.join("remembered.json"), remembered.to_string()).unwrap();
+    let origin = Origin::http();
+    let paid = run(sq, &origin, state.path());
+    let (denied, served, log) = lines_after(sq, &origin, 1);
+    assert_eq!((paid, denied, served), (1, 1, 1), "{log}");
+    let text = std::fs::read_to_string(dir.join("remembered.json")).unwrap();
+    assert!(text.contains("Digest"), "the scheme that worked replaced the stale one: {text}");
+    run(sq, &origin, state.path());
+    let (denied, served, log) = lines_after(sq, &origin, 2);
+    assert_eq!((denied, served), (1, 2), "{log}");
+}
