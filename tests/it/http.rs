@@ -106,12 +106,8 @@ pub fn read_response_body<R: BufRead>(r: &mut R, head: &Head, method: &str) -> i
     if method.eq_ignore_ascii_case("HEAD") || status == 204 || status == 304 || status < 200 {
         return Ok(Vec::new());
     }
-    if head.is_chunked() {
-        read_chunked(r)
-    } else if let Some(n) = head.content_length() {
-        let mut body = vec![0u8; n];
-        r.read_exact(&mut body)?;
-        Ok(body)
+    if head.is_chunked() || head.content_length().is_some() {
+        read_request_body(r, head)
     } else {
         let mut body = Vec::new();
         r.read_to_end(&mut body)?;

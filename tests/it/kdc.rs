@@ -7,13 +7,12 @@
 //! the system's /etc/krb5.conf (which names real KDCs) is never read. Each test gets its own
 //! ticket cache ([`Realm::ticket`]), so one test's `kdestroy` cannot affect another's.
 
-use crate::squid::{LogLine, ALICE, BOB, REALM as DIGEST_REALM};
-use std::net::{TcpListener, TcpStream};
+use crate::squid::{give_to_proxy, spawn_daemon, state_dir, tail, wait_for_port, Squid, SquidConfig};
+use crate::squid::{NEGOTIATE_HELPER, NTLM_HELPER, SQUID};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 pub const KRB_REALM: &str = "TEST.LOCAL";
 /// The Kerberos user (her password is not the Basic/Digest one, so a fallback is visible).
@@ -25,31 +24,10 @@ const KADMIN_LOCAL: &str = "/usr/sbin/kadmin.local";
 const KINIT: &str = "/usr/bin/kinit";
 const KDESTROY: &str = "/usr/bin/kdestroy";
 const KLIST: &str = "/usr/bin/klist";
-pub const NEGOTIATE_HELPER: &str = "/usr/lib/squid/negotiate_kerberos_auth";
-pub const NTLM_HELPER: &str = "/usr/lib/squid/ntlm_fake_auth";
-const SQUID: &str = crate::squid::SQUID;
-
-/// Skips (loudly) or panics (with `TOLL_REQUIRE_SYSTEM_DEPS=1`) unless every file in `needed`
-/// exists; `packages` names what to install.
-pub fn have(test: &str, needed: &[&str], packages: &str) -> bool {
-    let missing: Vec<&str> = needed.iter().copied().filter(|p| !Path::new(p).exists()).collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let msg = format!(
-        "SKIPPED {test}: needs the Debian packages {packages} (apt-get install --no-install-recommends {packages}); missing: {}",
-        missing.join(", ")
-    );
-    if std::env::var("TOLL_REQUIRE_SYSTEM_DEPS").as_deref() == Ok("1") {
-        panic!("{msg} (and TOLL_REQUIRE_SYSTEM_DEPS=1 is set)");
-    }
-    crate::squid::loud(&msg);
-    false
-}
 
 /// Kerberos (KDC, admin tools, client tools) and Squid with its Negotiate helper.
 pub fn have_kerberos(test: &str) -> bool {
-    have(
+    crate::have(
         test,
         &[KRB5KDC, KDB5_UTIL, KADMIN_LOCAL, KINIT, KDESTROY, KLIST, SQUID, NEGOTIATE_HELPER],
         "krb5-kdc krb5-admin-server krb5-user squid",
@@ -58,7 +36,7 @@ pub fn have_kerberos(test: &str) -> bool {
 
 /// Squid with the NTLM, Digest and Basic helpers.
 pub fn have_squid_ntlm(test: &str) -> bool {
-    have(
+    crate::have(
         test,
         &[
             SQUID,
@@ -69,60 +47,6 @@ pub fn have_squid_ntlm(test: &str) -> bool {
         ],
         "squid apache2-utils",
     )
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
-}
-
-/// uid/gid of user `proxy` when we are root (Squid drops to it).
-fn proxy_user() -> Option<(u32, u32)> {
-    if unsafe { libc::geteuid() } != 0 {
-        return None;
-    }
-    let name = std::ffi::CString::new("proxy").unwrap();
-    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
-    if pw.is_null() {
-        return None;
-    }
-    unsafe { Some(((*pw).pw_uid, (*pw).pw_gid)) }
-}
-
-fn give_to_proxy(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
-    if let Some((uid, gid)) = proxy_user() {
-        std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown to proxy");
-    }
-}
-
-fn state_dir(prefix: &str) -> PathBuf {
-    let dir = tempfile::Builder::new().prefix(prefix).tempdir().expect("tempdir").keep();
-    crate::cleanup::register_dir(dir.clone());
-    give_to_proxy(&dir, 0o755);
-    dir
-}
-
-fn wait_for_port(port: u16, pid: u32, what: &str, diag: impl Fn() -> String) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(());
-        }
-        if !crate::cleanup::is_running(pid) {
-            return Err(format!("{what} exited during startup\n{}", diag()));
-        }
-        if Instant::now() > deadline {
-            return Err(format!("{what} did not listen within 30 s\n{}", diag()));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn tail(path: &Path) -> String {
-    let s = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
 /// The realm: a running KDC and a keytab for `HTTP/localhost` and `HTTP/127.0.0.1`.
@@ -151,7 +75,7 @@ pub fn realm() -> &'static Realm {
 impl Realm {
     fn start() -> Result<Realm, String> {
         let dir = state_dir("toll-it-kdc-");
-        let port = free_port();
+        let port = crate::free_port();
         let d = dir.display();
         let krb5_conf = dir.join("krb5.conf");
         std::fs::write(
@@ -210,17 +134,10 @@ impl Realm {
         give_to_proxy(&realm.keytab, 0o640);
 
         let pid_file = realm.dir.join("krb5kdc.pid");
-        let out = std::fs::File::create(realm.dir.join("krb5kdc.out")).map_err(|e| e.to_string())?;
         let mut cmd = Command::new(KRB5KDC);
         cmd.args(["-n", "-r", KRB_REALM, "-P"]).arg(&pid_file);
         realm.env(&mut cmd);
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().map_err(|e| e.to_string())?)
-            .stderr(out)
-            .spawn()
-            .map_err(|e| format!("cannot run {KRB5KDC}: {e}"))?;
-        let pid = crate::cleanup::register_child(child, &pid_file.display().to_string());
+        let pid = spawn_daemon(&mut cmd, &realm.dir.join("krb5kdc.out"), &pid_file.display().to_string())?;
         wait_for_port(port, pid, "krb5kdc", || {
             format!(
                 "--- kdc.log\n{}\n--- output\n{}",
@@ -336,204 +253,38 @@ pub enum Offer {
     Basic,
 }
 
-/// A private Squid (terminated on drop) offering `offers` in that order.
-pub struct ChosenSquid {
-    pub port: u16,
-    dir: PathBuf,
-    pid: u32,
-}
+/// A private Squid (terminated on drop) offering the chosen schemes in the order given; its
+/// [`Squid::url`] names `localhost`, the host Negotiate asks a ticket for (`HTTP/localhost`).
+pub struct ChosenSquid(Squid);
 
 impl ChosenSquid {
     /// Starts Squid; a [`realm`] is set up first if Negotiate is offered.
     pub fn start(offers: &[Offer]) -> ChosenSquid {
-        let mut last = String::new();
-        for _ in 0..3 {
-            match Self::try_start(offers) {
-                Ok(s) => return s,
-                Err(e) => last = e,
-            }
-        }
-        panic!("squid ({offers:?}) did not start:\n{last}");
-    }
-
-    fn try_start(offers: &[Offer]) -> Result<ChosenSquid, String> {
-        static SEQ: AtomicUsize = AtomicUsize::new(0);
-        let name = format!("tollkrb{}n{}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst));
-        let dir = state_dir("toll-it-squidx-");
-        let port = free_port();
-        let d = dir.display();
-        let mut auth = String::new();
-        let mut env: Vec<(String, String)> = Vec::new();
+        let mut config = SquidConfig::new().url_host("localhost");
         for offer in offers {
-            match offer {
+            config = match offer {
                 Offer::Negotiate => {
                     let r = realm();
-                    auth.push_str(&format!(
-                        "auth_param negotiate program {NEGOTIATE_HELPER} -k {} -s GSS_C_NO_NAME -t none\n\
-                         auth_param negotiate children 3 startup=1 idle=1\n\
-                         auth_param negotiate keep_alive on\n",
-                        r.keytab.display()
-                    ));
-                    env.push(("KRB5_CONFIG".into(), r.krb5_conf.display().to_string()));
-                    env.push(("KRB5_KTNAME".into(), r.keytab.display().to_string()));
-                    env.push(("KRB5RCACHETYPE".into(), "none".into()));
+                    let env = vec![
+                        ("KRB5_CONFIG".into(), r.krb5_conf.display().to_string()),
+                        ("KRB5_KTNAME".into(), r.keytab.display().to_string()),
+                        ("KRB5RCACHETYPE".into(), "none".into()),
+                    ];
+                    config.negotiate(&r.keytab, env)
                 }
-                Offer::Ntlm => auth.push_str(&format!(
-                    "auth_param ntlm program {NTLM_HELPER}\n\
-                     auth_param ntlm children 3 startup=1 idle=1\n\
-                     auth_param ntlm keep_alive on\n"
-                )),
-                Offer::Digest => {
-                    let file = dir.join("digest");
-                    let mut content = String::new();
-                    for (u, p) in [ALICE, BOB] {
-                        let ha1 = crate::md5_hex(format!("{u}:{DIGEST_REALM}:{p}").as_bytes());
-                        content.push_str(&format!("{u}:{DIGEST_REALM}:{ha1}\n"));
-                    }
-                    std::fs::write(&file, content).map_err(|e| e.to_string())?;
-                    give_to_proxy(&file, 0o644);
-                    auth.push_str(&format!(
-                        "auth_param digest program {} -c {}\n\
-                         auth_param digest children 3 startup=1 idle=1\n\
-                         auth_param digest realm {DIGEST_REALM}\n",
-                        crate::squid::DIGEST_HELPER,
-                        file.display()
-                    ));
-                }
-                Offer::Basic => {
-                    let file = dir.join("passwd");
-                    for (i, (u, p)) in [ALICE, BOB].iter().enumerate() {
-                        let mut cmd = Command::new(crate::squid::HTPASSWD);
-                        if i == 0 {
-                            cmd.arg("-c");
-                        }
-                        let out = cmd
-                            .args(["-b", "-m"])
-                            .arg(&file)
-                            .args([u, p])
-                            .output()
-                            .map_err(|e| e.to_string())?;
-                        if !out.status.success() {
-                            return Err(format!("htpasswd: {}", String::from_utf8_lossy(&out.stderr)));
-                        }
-                    }
-                    give_to_proxy(&file, 0o644);
-                    auth.push_str(&format!(
-                        "auth_param basic program {} {}\n\
-                         auth_param basic children 3 startup=1 idle=1\n\
-                         auth_param basic realm {DIGEST_REALM}\n",
-                        crate::squid::BASIC_HELPER,
-                        file.display()
-                    ));
-                }
-            }
+                Offer::Ntlm => config.ntlm_fake(),
+                Offer::Digest => config.digest(),
+                Offer::Basic => config.basic(),
+            };
         }
-        let conf = format!(
-            "# toll integration tests: {name} {offers:?}\n\
-             http_port 127.0.0.1:{port}\n\
-             visible_hostname toll-it-squid\n\
-             pid_filename {d}/squid.pid\n\
-             access_log stdio:{d}/access.log\n\
-             cache_log {d}/cache.log\n\
-             cache_store_log none\n\
-             coredump_dir {d}\n\
-             netdb_filename none\n\
-             pinger_enable off\n\
-             dns_nameservers 127.0.0.1\n\
-             shutdown_lifetime 1 second\n\
-             cache deny all\n\
-             cache_mem 8 MB\n\
-             icp_port 0\n\
-             htcp_port 0\n\
-             logfile_rotate 0\n\
-             forwarded_for delete\n\
-             {auth}\
-             acl authenticated proxy_auth REQUIRED\n\
-             http_access allow authenticated\n\
-             http_access deny all\n"
-        );
-        let conf_path = dir.join("squid.conf");
-        std::fs::write(&conf_path, conf).map_err(|e| e.to_string())?;
-        give_to_proxy(&conf_path, 0o644);
-        for f in ["access.log", "cache.log"] {
-            let p = dir.join(f);
-            std::fs::write(&p, "").map_err(|e| e.to_string())?;
-            give_to_proxy(&p, 0o644);
-        }
-        let out = std::fs::File::create(dir.join("squid.out")).map_err(|e| e.to_string())?;
-        let mut cmd = Command::new(SQUID);
-        cmd.arg("-N").arg("-f").arg(&conf_path).arg("-n").arg(&name);
-        // Never the system krb5.conf, even for the helpers of a Squid offering no Negotiate.
-        cmd.env("KRB5_CONFIG", dir.join("no-krb5.conf"));
-        for (k, v) in &env {
-            cmd.env(k, v);
-        }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().map_err(|e| e.to_string())?)
-            .stderr(out)
-            .spawn()
-            .map_err(|e| format!("cannot run {SQUID}: {e}"))?;
-        let pid = crate::cleanup::register_child(child, &name);
-        let squid = ChosenSquid { port, dir, pid };
-        wait_for_port(port, pid, "squid", || squid.diagnostics())?;
-        Ok(squid)
-    }
-
-    /// `http://localhost:PORT`: the host name Negotiate asks a ticket for (`HTTP/localhost`).
-    pub fn url(&self) -> String {
-        format!("http://localhost:{}", self.port)
-    }
-
-    pub fn diagnostics(&self) -> String {
-        format!(
-            "--- {}/cache.log (tail)\n{}\n--- squid output\n{}\n",
-            self.dir.display(),
-            tail(&self.dir.join("cache.log")),
-            tail(&self.dir.join("squid.out"))
-        )
-    }
-
-    /// access.log lines about `authority` (`127.0.0.1:PORT`).
-    pub fn log_for(&self, authority: &str) -> Vec<LogLine> {
-        std::fs::read_to_string(self.dir.join("access.log"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(parse_log_line)
-            .filter(|l| l.is_for(authority))
-            .collect()
-    }
-
-    /// Polls access.log until `pred` holds for `authority`'s lines (5 s at most).
-    pub fn wait_log(&self, authority: &str, pred: impl Fn(&[LogLine]) -> bool) -> Vec<LogLine> {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let lines = self.log_for(authority);
-            if pred(&lines) || Instant::now() > deadline {
-                return lines;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        ChosenSquid(config.start())
     }
 }
 
-impl Drop for ChosenSquid {
-    fn drop(&mut self) {
-        crate::cleanup::terminate(self.pid);
-    }
-}
+impl std::ops::Deref for ChosenSquid {
+    type Target = Squid;
 
-/// One line of Squid's native access.log format.
-fn parse_log_line(line: &str) -> Option<LogLine> {
-    let f: Vec<&str> = line.split_whitespace().collect();
-    if f.len() < 8 {
-        return None;
+    fn deref(&self) -> &Squid {
+        &self.0
     }
-    let (_action, code) = f[3].split_once('/')?;
-    Some(LogLine {
-        code: code.parse().unwrap_or(0),
-        url: f[6].to_string(),
-        user: f[7].to_string(),
-        raw: line.to_string(),
-    })
 }

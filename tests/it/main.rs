@@ -6,7 +6,8 @@
 //! - `tls`: the test CA and the origin's server certificate (rcgen).
 //! - `origin`: in-process HTTP and HTTPS origins (`/bytes/N`, `/upload`, `/echo-headers`, …).
 //! - `fakeproxy`: scripted in-process proxies for what Squid will not do on demand.
-//! - `squid`: real Squid 5.7 instances (one per auth configuration, started lazily, shared).
+//! - `squid`: real Squid 5.7 instances (one per auth configuration, started lazily, shared),
+//!   from one launcher (`SquidConfig`) that `kdc` and `t_doctor` use for theirs too.
 //! - `cleanup`: kills what the fixtures started when the test process exits.
 //!
 //! Tests:
@@ -87,6 +88,43 @@ pub fn pct(s: &str) -> String {
     use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
     const SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
     utf8_percent_encode(s, SET).to_string()
+}
+
+/// A loopback port nothing listens on (just now).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Writes straight to the process's stderr: the test harness captures `eprintln!` of passing
+/// tests, and a skip must be seen.
+pub fn loud(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "\n*** {msg} ***\n");
+}
+
+/// Whether every file in `needed` exists; if not, [`skip`]s (`packages` names what to install).
+pub fn have(test: &str, needed: &[&str], packages: &str) -> bool {
+    let missing: Vec<&str> = needed.iter().copied().filter(|p| !std::path::Path::new(p).exists()).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    skip(&format!(
+        "SKIPPED {test}: needs the Debian packages {packages} (apt-get install --no-install-recommends {packages}); missing: {}",
+        missing.join(", ")
+    ));
+    false
+}
+
+/// A test that cannot run here: prints `msg` (loudly), or panics with it when
+/// `TOLL_REQUIRE_SYSTEM_DEPS=1` (as in CI).
+pub fn skip(msg: &str) {
+    if std::env::var("TOLL_REQUIRE_SYSTEM_DEPS").as_deref() == Ok("1") {
+        panic!("{msg} (and TOLL_REQUIRE_SYSTEM_DEPS=1 is set)");
+    }
+    loud(msg);
 }
 
 /// True if `haystack` contains `needle` (byte-wise).

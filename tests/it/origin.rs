@@ -53,7 +53,8 @@ impl Origin {
         Self::start(true)
     }
 
-    fn start(tls: bool) -> Origin {
+    /// HTTPS (behind the test CA) if `tls`, else plain HTTP.
+    pub fn start(tls: bool) -> Origin {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind origin");
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(State { requests: Mutex::new(Vec::new()), stop: AtomicBool::new(false) });

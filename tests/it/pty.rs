@@ -28,31 +28,7 @@ pub fn command<S: Into<OsString>>(
 ) -> Command {
     let mut cmd = Command::new(crate::run::TOLL);
     cmd.args(args.into_iter().map(Into::into));
-    for (k, _) in std::env::vars_os() {
-        if let Some(k) = k.to_str() {
-            let lower = k.to_ascii_lowercase();
-            if k.starts_with("TOLL_") || lower.ends_with("_proxy") || lower == "request_method" {
-                cmd.env_remove(k);
-            }
-        }
-    }
-    for (var, sub) in [
-        ("HOME", ""),
-        ("XDG_CONFIG_HOME", ".config"),
-        ("XDG_STATE_HOME", ".local/state"),
-        ("XDG_DATA_HOME", ".local/share"),
-        ("XDG_CACHE_HOME", ".cache"),
-    ] {
-        let p = home.join(sub);
-        std::fs::create_dir_all(&p).expect("create XDG dir");
-        cmd.env(var, p);
-    }
-    cmd.env("TOLL_KEYRING", "none");
-    cmd.env_remove("DBUS_SESSION_BUS_ADDRESS");
-    cmd.env_remove("DISPLAY");
-    cmd.env_remove("WAYLAND_DISPLAY");
-    cmd.env("TERM", "dumb");
-    cmd.env("NO_COLOR", "1");
+    crate::run::isolate(&mut cmd, home);
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -14,23 +14,42 @@ use std::time::{Duration, Instant};
 
 pub const TOLL: &str = env!("CARGO_BIN_EXE_toll");
 
-const CLEARED: &[&str] = &[
-    "http_proxy",
-    "HTTP_PROXY",
-    "https_proxy",
-    "HTTPS_PROXY",
-    "all_proxy",
-    "ALL_PROXY",
-    "no_proxy",
-    "NO_PROXY",
-    "ftp_proxy",
-    "FTP_PROXY",
-    "REQUEST_METHOD",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "CURL_CA_BUNDLE",
-    "RUST_LOG",
-];
+/// Removed besides the proxy variables and `TOLL_*` (see [`isolate`]).
+const CLEARED: &[&str] = &["SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE", "RUST_LOG"];
+
+/// The environment of every toll run (here and in `pty`): no proxy variables (any `*_proxy`,
+/// `REQUEST_METHOD`), no `TOLL_*`, no CA bundle or log overrides; HOME and the XDG dirs under
+/// `home`; `TOLL_KEYRING=none`, no D-Bus session or display, a dumb terminal, no colour.
+pub fn isolate(cmd: &mut Command, home: &Path) {
+    for k in CLEARED {
+        cmd.env_remove(k);
+    }
+    for (k, _) in std::env::vars_os() {
+        if let Some(k) = k.to_str() {
+            let lower = k.to_ascii_lowercase();
+            if lower.starts_with("toll_") || lower.ends_with("_proxy") || lower == "request_method" {
+                cmd.env_remove(k);
+            }
+        }
+    }
+    for (var, sub) in [
+        ("HOME", ""),
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_STATE_HOME", ".local/state"),
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_CACHE_HOME", ".cache"),
+    ] {
+        let p = home.join(sub);
+        std::fs::create_dir_all(&p).expect("create XDG dir");
+        cmd.env(var, p);
+    }
+    cmd.env("TOLL_KEYRING", "none");
+    cmd.env_remove("DBUS_SESSION_BUS_ADDRESS");
+    cmd.env_remove("DISPLAY");
+    cmd.env_remove("WAYLAND_DISPLAY");
+    cmd.env("TERM", "dumb");
+    cmd.env("NO_COLOR", "1");
+}
 
 pub struct Toll {
     args: Vec<OsString>,
@@ -55,6 +74,30 @@ where
         timeout: Duration::from_secs(60),
         home: tempfile::Builder::new().prefix("toll-it-home-").tempdir().expect("tempdir"),
     }
+}
+
+/// `toll -sS -x PROXY [-U user:pass] [--cacert CA] EXTRA… URL`: `path` on `origin` through
+/// `proxy`, trusting the test CA for an https origin (URL last; toll, like curl, would also take
+/// options after it).
+pub fn via_proxy(
+    proxy: &str,
+    creds: Option<(&str, &str)>,
+    origin: &crate::origin::Origin,
+    path: &str,
+    extra: &[&str],
+) -> Toll {
+    let mut args: Vec<String> = vec!["-sS".into(), "-x".into(), proxy.into()];
+    if let Some((u, p)) = creds {
+        args.push("-U".into());
+        args.push(format!("{u}:{p}"));
+    }
+    if origin.tls {
+        args.push("--cacert".into());
+        args.push(crate::tls::pki().ca_arg());
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.push(origin.url(path));
+    toll(args)
 }
 
 impl Toll {
@@ -86,34 +129,8 @@ impl Toll {
     fn command(&self) -> Command {
         let mut cmd = Command::new(TOLL);
         cmd.args(&self.args);
-        for k in CLEARED {
-            cmd.env_remove(k);
-        }
-        for (k, _) in std::env::vars_os() {
-            if let Some(k) = k.to_str() {
-                if k.starts_with("TOLL_") || k.starts_with("toll_") {
-                    cmd.env_remove(k);
-                }
-            }
-        }
         let home = self.home.path();
-        for (var, sub) in [
-            ("HOME", ""),
-            ("XDG_CONFIG_HOME", ".config"),
-            ("XDG_STATE_HOME", ".local/state"),
-            ("XDG_DATA_HOME", ".local/share"),
-            ("XDG_CACHE_HOME", ".cache"),
-        ] {
-            let p = home.join(sub);
-            std::fs::create_dir_all(&p).expect("create XDG dir");
-            cmd.env(var, p);
-        }
-        cmd.env("TOLL_KEYRING", "none");
-        cmd.env_remove("DBUS_SESSION_BUS_ADDRESS");
-        cmd.env_remove("DISPLAY");
-        cmd.env_remove("WAYLAND_DISPLAY");
-        cmd.env("TERM", "dumb");
-        cmd.env("NO_COLOR", "1");
+        isolate(&mut cmd, home);
         for (k, v) in &self.env {
             cmd.env(k, v);
         }

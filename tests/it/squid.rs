@@ -1,12 +1,15 @@
-//! Real Squid 5.7 on loopback, one instance per auth configuration, started lazily and shared
-//! by the tests of this binary. See shared/notes/squid.md for the facts this relies on.
+//! Real Squid 5.7 on loopback. See shared/notes/squid.md for the facts this relies on.
+//!
+//! One launcher, [`SquidConfig`], starts every Squid of this binary: the acceptance matrix's
+//! instances (one per [`Auth`], started lazily and shared: [`shared`]; or private:
+//! [`Squid::start`]), the multi-scheme ones of `kdc` and the doctor's with its denying acls.
 //!
 //! Each instance has its own state dir (conf, password files, pid file, logs), readable and
 //! writable by user `proxy` (Squid started as root drops to it), a unique alphanumeric `-n`
 //! name, and runs `-N` as our child. Instances are terminated at process exit (SIGTERM, SIGKILL
 //! after 3 s; see `cleanup`), or on drop for an unshared one.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -15,15 +18,19 @@ use std::time::{Duration, Instant};
 pub const SQUID: &str = "/usr/sbin/squid";
 pub const BASIC_HELPER: &str = "/usr/lib/squid/basic_ncsa_auth";
 pub const DIGEST_HELPER: &str = "/usr/lib/squid/digest_file_auth";
+pub const NTLM_HELPER: &str = "/usr/lib/squid/ntlm_fake_auth";
+pub const NEGOTIATE_HELPER: &str = "/usr/lib/squid/negotiate_kerberos_auth";
 pub const HTPASSWD: &str = "/usr/bin/htpasswd";
 
+/// The Basic and Digest realm.
 pub const REALM: &str = "toll-test";
 
-/// Users known to every authenticating instance.
+/// Users known to every Basic and Digest instance.
 pub const ALICE: (&str, &str) = ("alice", "s3cret");
 /// A password with ':' (so only the first ':' of `-U` separates), a space and non-ASCII.
 pub const BOB: (&str, &str) = ("bob", "pä:ss wörd");
 
+/// The acceptance matrix's configurations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Auth {
     /// Control: no authentication.
@@ -35,12 +42,17 @@ pub enum Auth {
 }
 
 impl Auth {
-    fn name(self) -> &'static str {
+    /// The scheme, and port 9 (discard) forbidden before any authentication: a 403 on demand.
+    pub fn config(self) -> SquidConfig {
+        let config = SquidConfig::new().acl_lines(
+            "acl toll_blocked port 9\n\
+             http_access deny toll_blocked\n",
+        );
         match self {
-            Auth::None => "noauth",
-            Auth::Basic => "basic",
-            Auth::Digest => "digest",
-            Auth::DigestStale => "digeststale",
+            Auth::None => config,
+            Auth::Basic => config.basic(),
+            Auth::Digest => config.digest(),
+            Auth::DigestStale => config.digest_stale(),
         }
     }
 }
@@ -48,29 +60,7 @@ impl Auth {
 /// Are squid, its helpers and htpasswd installed? If not: print the skip line and return
 /// false, or panic when `TOLL_REQUIRE_SYSTEM_DEPS=1`.
 pub fn available(test: &str) -> bool {
-    let missing: Vec<&str> = [SQUID, BASIC_HELPER, DIGEST_HELPER, HTPASSWD]
-        .into_iter()
-        .filter(|p| !Path::new(p).exists())
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let msg = format!(
-        "SKIPPED {test}: needs the Debian package 'squid' (apt-get install squid apache2-utils); missing: {}",
-        missing.join(", ")
-    );
-    if std::env::var("TOLL_REQUIRE_SYSTEM_DEPS").as_deref() == Ok("1") {
-        panic!("{msg} (and TOLL_REQUIRE_SYSTEM_DEPS=1 is set)");
-    }
-    loud(&msg);
-    false
-}
-
-/// Writes straight to the process's stderr: the test harness captures `eprintln!` of passing
-/// tests, and a skip must be seen.
-pub fn loud(msg: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "\n*** {msg} ***\n");
+    crate::have(test, &[SQUID, BASIC_HELPER, DIGEST_HELPER, HTPASSWD], "squid apache2-utils")
 }
 
 /// `return` from the test (after printing the skip line) unless Squid is installed.
@@ -83,14 +73,8 @@ macro_rules! require_squid {
     };
 }
 
-pub struct Squid {
-    pub port: u16,
-    dir: PathBuf,
-    pid: u32,
-    shared: bool,
-}
-
-/// The shared instance for `auth` (started on first use).
+/// The shared instance for `auth` (started on first use; statics are never dropped, so it
+/// runs until the process exits).
 pub fn shared(auth: Auth) -> &'static Squid {
     static NONE: OnceLock<Squid> = OnceLock::new();
     static BASIC: OnceLock<Squid> = OnceLock::new();
@@ -102,65 +86,41 @@ pub fn shared(auth: Auth) -> &'static Squid {
         Auth::Digest => &DIGEST,
         Auth::DigestStale => &DIGEST_STALE,
     };
-    cell.get_or_init(|| {
-        let mut s = Squid::start(auth);
-        s.shared = true;
-        s
-    })
+    cell.get_or_init(|| Squid::start(auth))
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+// ---------------------------------------------------------------------------------------------
+// The launcher.
+
+/// An authentication scheme on offer; its `auth_param` lines (and password file) are written
+/// into the state dir at start.
+#[derive(Clone, Debug)]
+enum Scheme {
+    /// `basic_ncsa_auth` with [`ALICE`] and [`BOB`].
+    Basic,
+    /// `digest_file_auth` with [`ALICE`] and [`BOB`]; `stale`: nonces go stale after 3 uses.
+    Digest { stale: bool },
+    /// `ntlm_fake_auth`: any user, any password.
+    NtlmFake,
+    /// `negotiate_kerberos_auth` with this keytab.
+    Negotiate { keytab: PathBuf },
 }
 
-/// uid/gid of user `proxy` when we are root (Squid drops to it), else None.
-fn proxy_user() -> Option<(u32, u32)> {
-    if unsafe { libc::geteuid() } != 0 {
-        return None;
-    }
-    let name = std::ffi::CString::new("proxy").unwrap();
-    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
-    if pw.is_null() {
-        return None;
-    }
-    unsafe { Some(((*pw).pw_uid, (*pw).pw_gid)) }
-}
-
-fn give_to_proxy(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
-    if let Some((uid, gid)) = proxy_user() {
-        std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown to proxy");
-    }
-}
-
-impl Squid {
-    /// Starts a private instance (terminated on drop).
-    pub fn start(auth: Auth) -> Squid {
-        let mut last_err = String::new();
-        for _attempt in 0..3 {
-            match Self::try_start(auth) {
-                Ok(s) => return s,
-                Err(e) => last_err = e,
-            }
+impl Scheme {
+    /// Three letters: Squid's `-n` name may have 32 characters at most.
+    fn tag(&self) -> &'static str {
+        match self {
+            Scheme::Basic => "bas",
+            Scheme::Digest { stale: false } => "dig",
+            Scheme::Digest { stale: true } => "dst",
+            Scheme::NtlmFake => "ntl",
+            Scheme::Negotiate { .. } => "neg",
         }
-        panic!("squid ({}) did not start:\n{last_err}", auth.name());
     }
 
-    fn try_start(auth: Auth) -> Result<Squid, String> {
-        static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let name = format!("tollit{}{}{}", std::process::id(), auth.name(), seq);
-        let dir =
-            tempfile::Builder::new().prefix("toll-it-squid-").tempdir().map_err(|e| e.to_string())?.keep();
-        crate::cleanup::register_dir(dir.clone());
-        give_to_proxy(&dir, 0o755);
-        let port = free_port();
-        let d = dir.display();
-
-        let auth_conf = match auth {
-            Auth::None => String::new(),
-            Auth::Basic => {
+    fn auth_param(&self, dir: &Path) -> Result<String, String> {
+        Ok(match self {
+            Scheme::Basic => {
                 let file = dir.join("passwd");
                 for (i, (u, p)) in [ALICE, BOB].iter().enumerate() {
                     let mut cmd = Command::new(HTPASSWD);
@@ -186,7 +146,7 @@ impl Squid {
                     file.display()
                 )
             }
-            Auth::Digest | Auth::DigestStale => {
+            Scheme::Digest { stale } => {
                 let file = dir.join("digest");
                 let mut content = String::new();
                 for (u, p) in [ALICE, BOB] {
@@ -201,7 +161,7 @@ impl Squid {
                      auth_param digest realm {REALM}\n",
                     file.display()
                 );
-                if auth == Auth::DigestStale {
+                if *stale {
                     s.push_str(
                         "auth_param digest nonce_max_count 3\n\
                          auth_param digest check_nonce_count on\n",
@@ -209,21 +169,125 @@ impl Squid {
                 }
                 s
             }
-        };
-        // Port 9 (discard) is forbidden before any authentication: a 403 on demand.
-        let access = if auth == Auth::None {
-            "acl toll_blocked port 9\n\
-             http_access deny toll_blocked\n\
-             http_access allow localhost\n\
-             http_access deny all\n"
-                .to_string()
+            Scheme::NtlmFake => format!(
+                "auth_param ntlm program {NTLM_HELPER}\n\
+                 auth_param ntlm children 3 startup=1 idle=1\n\
+                 auth_param ntlm keep_alive on\n"
+            ),
+            Scheme::Negotiate { keytab } => format!(
+                "auth_param negotiate program {NEGOTIATE_HELPER} -k {} -s GSS_C_NO_NAME -t none\n\
+                 auth_param negotiate children 3 startup=1 idle=1\n\
+                 auth_param negotiate keep_alive on\n",
+                keytab.display()
+            ),
+        })
+    }
+}
+
+/// What a Squid is started with: the schemes it offers (in the order added), acl and
+/// `http_access` lines of the test's own, the environment of Squid and its helpers, and the
+/// host its [`Squid::url`] names.
+///
+/// With any scheme the access rules are `acl authenticated proxy_auth REQUIRED`, the test's
+/// lines, `http_access allow authenticated`, `http_access deny all`; without one, the test's
+/// lines, `http_access allow localhost`, `http_access deny all`.
+#[derive(Clone, Debug)]
+pub struct SquidConfig {
+    schemes: Vec<Scheme>,
+    acl_lines: String,
+    env: Vec<(String, String)>,
+    host: &'static str,
+}
+
+impl SquidConfig {
+    /// No authentication, no acls of the test's, URL host 127.0.0.1.
+    pub fn new() -> SquidConfig {
+        SquidConfig { schemes: Vec::new(), acl_lines: String::new(), env: Vec::new(), host: "127.0.0.1" }
+    }
+
+    pub fn basic(self) -> Self {
+        self.offer(Scheme::Basic)
+    }
+
+    pub fn digest(self) -> Self {
+        self.offer(Scheme::Digest { stale: false })
+    }
+
+    /// Digest with `nonce_max_count 3` + `check_nonce_count on`.
+    pub fn digest_stale(self) -> Self {
+        self.offer(Scheme::Digest { stale: true })
+    }
+
+    pub fn ntlm_fake(self) -> Self {
+        self.offer(Scheme::NtlmFake)
+    }
+
+    /// Negotiate with `keytab`; `env` (the realm's KRB5_* variables) goes to Squid's helpers.
+    pub fn negotiate(mut self, keytab: &Path, env: Vec<(String, String)>) -> Self {
+        self.env.extend(env);
+        self.offer(Scheme::Negotiate { keytab: keytab.to_path_buf() })
+    }
+
+    /// acl and `http_access` lines, checked before the final `allow`.
+    pub fn acl_lines(mut self, lines: &str) -> Self {
+        self.acl_lines.push_str(lines);
+        self
+    }
+
+    /// The host of [`Squid::url`] (`localhost` for Negotiate, which asks a ticket for it).
+    pub fn url_host(mut self, host: &'static str) -> Self {
+        self.host = host;
+        self
+    }
+
+    fn offer(mut self, scheme: Scheme) -> Self {
+        self.schemes.push(scheme);
+        self
+    }
+
+    /// The schemes' tags (`non` without one): in the `-n` name and the state dir's name.
+    fn label(&self) -> String {
+        if self.schemes.is_empty() {
+            return "non".into();
+        }
+        self.schemes.iter().map(Scheme::tag).collect()
+    }
+
+    /// Starts a private instance (terminated on drop); three attempts, then a panic.
+    pub fn start(&self) -> Squid {
+        let mut last_err = String::new();
+        for _attempt in 0..3 {
+            match self.try_start() {
+                Ok(s) => return s,
+                Err(e) => last_err = e,
+            }
+        }
+        panic!("squid ({:?}) did not start:\n{last_err}", self.schemes);
+    }
+
+    fn try_start(&self) -> Result<Squid, String> {
+        static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let label = self.label();
+        let name = format!("tollit{}{label}{seq}", std::process::id());
+        let dir = state_dir(&format!("toll-it-squid-{label}-"));
+        let port = crate::free_port();
+        let d = dir.display();
+
+        let mut auth_conf = String::new();
+        for scheme in &self.schemes {
+            auth_conf.push_str(&scheme.auth_param(&dir)?);
+        }
+        let acl_lines = &self.acl_lines;
+        let access = if self.schemes.is_empty() {
+            format!("{acl_lines}http_access allow localhost\nhttp_access deny all\n")
         } else {
-            "acl toll_blocked port 9\n\
-             acl authenticated proxy_auth REQUIRED\n\
-             http_access deny toll_blocked\n\
-             http_access allow authenticated\n\
-             http_access deny all\n"
-                .to_string()
+            format!(
+                "acl authenticated proxy_auth REQUIRED\n\
+                 {acl_lines}\
+                 http_access allow authenticated\n\
+                 http_access deny all\n"
+            )
         };
         let conf = format!(
             "# toll integration tests: {name}\n\
@@ -256,54 +320,52 @@ impl Squid {
             std::fs::write(&p, "").map_err(|e| e.to_string())?;
             give_to_proxy(&p, 0o644);
         }
-        let out = std::fs::File::create(dir.join("squid.out")).map_err(|e| e.to_string())?;
-        let child = Command::new(SQUID)
-            .arg("-N")
-            .arg("-f")
-            .arg(&conf_path)
-            .arg("-n")
-            .arg(&name)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().map_err(|e| e.to_string())?)
-            .stderr(out)
-            .spawn()
-            .map_err(|e| format!("cannot run {SQUID}: {e}"))?;
-        let pid = crate::cleanup::register_child(child, &name);
-        let squid = Squid { port, dir, pid, shared: false };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(squid);
-            }
-            if !crate::cleanup::is_running(pid) {
-                let diag = squid.diagnostics();
-                return Err(format!("squid exited during startup\n{diag}"));
-            }
-            if Instant::now() > deadline {
-                let diag = squid.diagnostics();
-                return Err(format!("squid did not listen within 30 s\n{diag}"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        let mut cmd = Command::new(SQUID);
+        cmd.arg("-N").arg("-f").arg(&conf_path).arg("-n").arg(&name);
+        // Never the system krb5.conf, even for the helpers of a Squid offering no Negotiate.
+        cmd.env("KRB5_CONFIG", dir.join("no-krb5.conf"));
+        for (k, v) in &self.env {
+            cmd.env(k, v);
         }
+        let pid = spawn_daemon(&mut cmd, &dir.join("squid.out"), &name)?;
+        // Dropped (so terminated) if it does not come up.
+        let squid = Squid { port, host: self.host, dir, pid };
+        wait_for_port(port, pid, "squid", || squid.diagnostics())?;
+        Ok(squid)
+    }
+}
+
+/// A running Squid (terminated on drop; a shared one lives in a static and is never dropped).
+pub struct Squid {
+    pub port: u16,
+    host: &'static str,
+    dir: PathBuf,
+    pid: u32,
+}
+
+impl Squid {
+    /// Starts a private instance for `auth` (terminated on drop).
+    pub fn start(auth: Auth) -> Squid {
+        auth.config().start()
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (or the host [`SquidConfig::url_host`] chose)
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://{}:{}", self.host, self.port)
+    }
+
+    /// The state dir: squid.conf, the password files (`passwd`, `digest`), the logs.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Tail of cache.log and Squid's own output, for failure messages.
     pub fn diagnostics(&self) -> String {
-        let tail = |f: &str| {
-            let s = std::fs::read_to_string(self.dir.join(f)).unwrap_or_default();
-            let lines: Vec<&str> = s.lines().collect();
-            lines[lines.len().saturating_sub(30)..].join("\n")
-        };
         format!(
             "--- {}/cache.log (tail)\n{}\n--- squid output\n{}\n",
             self.dir.display(),
-            tail("cache.log"),
-            tail("squid.out")
+            tail(&self.dir.join("cache.log")),
+            tail(&self.dir.join("squid.out"))
         )
     }
 
@@ -338,9 +400,7 @@ impl Squid {
 
 impl Drop for Squid {
     fn drop(&mut self) {
-        if !self.shared {
-            crate::cleanup::terminate(self.pid);
-        }
+        crate::cleanup::terminate(self.pid);
     }
 }
 
@@ -381,4 +441,75 @@ pub fn count(lines: &[LogLine], code: u16) -> usize {
 
 pub fn show(lines: &[LogLine]) -> String {
     lines.iter().map(|l| format!("  {}\n", l.raw)).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// State dirs and daemons (Squid's, and the KDC's in `kdc`).
+
+/// uid/gid of user `proxy` when we are root (Squid drops to it), else None.
+pub fn proxy_user() -> Option<(u32, u32)> {
+    if unsafe { libc::geteuid() } != 0 {
+        return None;
+    }
+    let name = std::ffi::CString::new("proxy").unwrap();
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    if pw.is_null() {
+        return None;
+    }
+    unsafe { Some(((*pw).pw_uid, (*pw).pw_gid)) }
+}
+
+/// chmod `mode`, and chown to `proxy` (when we are root).
+pub fn give_to_proxy(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    if let Some((uid, gid)) = proxy_user() {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown to proxy");
+    }
+}
+
+/// A fresh temp dir (removed at process exit) that user `proxy` can use.
+pub fn state_dir(prefix: &str) -> PathBuf {
+    let dir = tempfile::Builder::new().prefix(prefix).tempdir().expect("tempdir").keep();
+    crate::cleanup::register_dir(dir.clone());
+    give_to_proxy(&dir, 0o755);
+    dir
+}
+
+/// Spawns `cmd` (stdin /dev/null, stdout and stderr to the file `out`) as a registered child
+/// (see `cleanup`; `marker` is in its command line) and returns its pid.
+pub fn spawn_daemon(cmd: &mut Command, out: &Path, marker: &str) -> Result<u32, String> {
+    let out = std::fs::File::create(out).map_err(|e| e.to_string())?;
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().map_err(|e| e.to_string())?)
+        .stderr(out)
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", cmd.get_program().to_string_lossy()))?;
+    Ok(crate::cleanup::register_child(child, marker))
+}
+
+/// Waits (30 s at most) until the registered child `pid` listens on loopback `port`; the
+/// error names `what` and ends with `diag()`.
+pub fn wait_for_port(port: u16, pid: u32, what: &str, diag: impl Fn() -> String) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        if !crate::cleanup::is_running(pid) {
+            return Err(format!("{what} exited during startup\n{}", diag()));
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{what} did not listen within 30 s\n{}", diag()));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The last 30 lines of a file (empty if unreadable).
+pub fn tail(path: &Path) -> String {
+    let s = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
 }

@@ -9,12 +9,6 @@ use crate::{pattern_bytes, sha256_hex, TEN_MIB};
 use std::net::TcpListener;
 use std::time::Duration;
 
-/// A loopback port with nothing listening.
-fn closed_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 #[test]
 fn version_and_help() {
     let out = toll(["--version"]).run();
@@ -264,7 +258,7 @@ fn max_time_is_28() {
 
 #[test]
 fn origin_connect_refused_is_7() {
-    let out = toll(["-sS", &format!("http://127.0.0.1:{}/", closed_port())]).run();
+    let out = toll(["-sS", &format!("http://127.0.0.1:{}/", crate::free_port())]).run();
     out.assert_code(7).assert_error_message();
     assert!(out.stderr.lines().count() >= 2, "an error line and a hint line:\n{}", out.describe());
 }
@@ -279,7 +273,7 @@ fn origin_not_resolved_is_6() {
 fn proxy_unreachable_is_5() {
     let origin = Origin::https();
     for url in [origin.url("/text"), Origin::http().url("/text")] {
-        let proxy = format!("http://127.0.0.1:{}", closed_port());
+        let proxy = format!("http://127.0.0.1:{}", crate::free_port());
         let out = toll(["-sS", "-x", &proxy, "--cacert", &pki().ca_arg(), &url]).run();
         out.assert_code(5).assert_error_message();
         let out = toll(["-sS", "-x", "http://no-such-proxy.invalid:3128", &url]).run();
@@ -289,7 +283,7 @@ fn proxy_unreachable_is_5() {
 
 #[test]
 fn silent_and_show_error() {
-    let url = format!("http://127.0.0.1:{}/", closed_port());
+    let url = format!("http://127.0.0.1:{}/", crate::free_port());
     let out = toll(["-s", &url]).run();
     out.assert_code(7);
     assert!(out.stderr.is_empty(), "-s: no message:\n{}", out.describe());
@@ -395,7 +389,7 @@ fn blackhole() -> Option<(TcpListener, Vec<std::net::TcpStream>, u16)> {
 #[test]
 fn connect_timeout() {
     let Some((_l, _fill, port)) = blackhole() else {
-        crate::squid::loud("SKIPPED connect_timeout: cannot make a loopback port that drops SYNs here");
+        crate::loud("SKIPPED connect_timeout: cannot make a loopback port that drops SYNs here");
         return;
     };
     let out = toll(["-sS", "--connect-timeout", "1", &format!("http://127.0.0.1:{port}/")]).run();

@@ -16,186 +16,34 @@ use crate::fakeproxy::{reply_407, FakeProxy};
 use crate::http;
 use crate::origin::Origin;
 use crate::run::{toll, Out, Toll};
-use crate::squid::{self, LogLine, ALICE, BASIC_HELPER, HTPASSWD, REALM, SQUID};
+use crate::squid::{self, LogLine, Squid, SquidConfig, ALICE, REALM};
 use crate::tls::pki;
 use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const WRONG: &str = "not-the-password";
 
 // ---------------------------------------------------------------------------------------------
 // A Squid with Basic auth and the two denying acls.
 
-struct DoctorSquid {
-    port: u16,
-    dir: PathBuf,
-    pid: u32,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
-}
-
-/// Readable by user `proxy`, which Squid started as root drops to.
-fn give_to_proxy(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
-    if unsafe { libc::geteuid() } != 0 {
-        return;
-    }
-    let name = std::ffi::CString::new("proxy").unwrap();
-    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
-    if !pw.is_null() {
-        let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
-        std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown to proxy");
-    }
-}
-
-fn doctor_squid() -> &'static DoctorSquid {
-    static SQ: OnceLock<DoctorSquid> = OnceLock::new();
+fn doctor_squid() -> &'static Squid {
+    static SQ: OnceLock<Squid> = OnceLock::new();
     SQ.get_or_init(|| {
-        let mut last = String::new();
-        for _ in 0..3 {
-            match DoctorSquid::try_start() {
-                Ok(s) => return s,
-                Err(e) => last = e,
-            }
-        }
-        panic!("the doctor's squid did not start:\n{last}");
+        SquidConfig::new()
+            .basic()
+            .acl_lines(
+                "acl restricted dstdomain restricted.example\n\
+                 acl forbidden dstdomain forbidden.example\n\
+                 http_access deny !authenticated\n\
+                 # The auth acl last: Squid answers 407, as for a wrong password.\n\
+                 http_access deny restricted authenticated\n\
+                 http_access deny forbidden\n",
+            )
+            .start()
     })
-}
-
-impl DoctorSquid {
-    fn try_start() -> Result<DoctorSquid, String> {
-        static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let name = format!("tollit{}doctor{seq}", std::process::id());
-        let dir =
-            tempfile::Builder::new().prefix("toll-it-doctor-").tempdir().map_err(|e| e.to_string())?.keep();
-        crate::cleanup::register_dir(dir.clone());
-        give_to_proxy(&dir, 0o755);
-        let passwd = dir.join("passwd");
-        let out = Command::new(HTPASSWD)
-            .args(["-c", "-b", "-m"])
-            .arg(&passwd)
-            .args([ALICE.0, ALICE.1])
-            .output()
-            .map_err(|e| format!("htpasswd: {e}"))?;
-        if !out.status.success() {
-            return Err(format!("htpasswd failed: {}", String::from_utf8_lossy(&out.stderr)));
-        }
-        give_to_proxy(&passwd, 0o644);
-        let port = free_port();
-        let d = dir.display();
-        let conf = format!(
-            "http_port 127.0.0.1:{port}\n\
-             visible_hostname toll-it-doctor\n\
-             pid_filename {d}/squid.pid\n\
-             access_log stdio:{d}/access.log\n\
-             cache_log {d}/cache.log\n\
-             cache_store_log none\n\
-             coredump_dir {d}\n\
-             netdb_filename none\n\
-             pinger_enable off\n\
-             dns_nameservers 127.0.0.1\n\
-             shutdown_lifetime 1 second\n\
-             cache deny all\n\
-             cache_mem 8 MB\n\
-             icp_port 0\n\
-             htcp_port 0\n\
-             logfile_rotate 0\n\
-             forwarded_for delete\n\
-             auth_param basic program {BASIC_HELPER} {}\n\
-             auth_param basic children 3 startup=1 idle=1\n\
-             auth_param basic realm {REALM}\n\
-             auth_param basic credentialsttl 5 minutes\n\
-             acl authenticated proxy_auth REQUIRED\n\
-             acl restricted dstdomain restricted.example\n\
-             acl forbidden dstdomain forbidden.example\n\
-             http_access deny !authenticated\n\
-             # The auth acl last: Squid answers 407, as for a wrong password.\n\
-             http_access deny restricted authenticated\n\
-             http_access deny forbidden\n\
-             http_access allow authenticated\n\
-             http_access deny all\n",
-            passwd.display()
-        );
-        let conf_path = dir.join("squid.conf");
-        std::fs::write(&conf_path, conf).map_err(|e| e.to_string())?;
-        give_to_proxy(&conf_path, 0o644);
-        for f in ["access.log", "cache.log"] {
-            let p = dir.join(f);
-            std::fs::write(&p, "").map_err(|e| e.to_string())?;
-            give_to_proxy(&p, 0o644);
-        }
-        let log = std::fs::File::create(dir.join("squid.out")).map_err(|e| e.to_string())?;
-        let child = Command::new(SQUID)
-            .args(["-N", "-f"])
-            .arg(&conf_path)
-            .args(["-n", &name])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().map_err(|e| e.to_string())?)
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot run {SQUID}: {e}"))?;
-        let pid = crate::cleanup::register_child(child, &name);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(DoctorSquid { port, dir, pid });
-            }
-            let out = std::fs::read_to_string(dir.join("squid.out")).unwrap_or_default();
-            if !crate::cleanup::is_running(pid) || Instant::now() > deadline {
-                crate::cleanup::terminate(pid);
-                return Err(format!("squid did not come up\n{out}"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn log(&self) -> Vec<LogLine> {
-        std::fs::read_to_string(self.dir.join("access.log"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|line| {
-                let f: Vec<&str> = line.split_whitespace().collect();
-                let (_, code) = f.get(3)?.split_once('/')?;
-                Some(LogLine {
-                    code: code.parse().ok()?,
-                    url: f.get(6)?.to_string(),
-                    user: f.get(7)?.to_string(),
-                    raw: line.to_string(),
-                })
-            })
-            .collect()
-    }
-
-    /// Lines about `authority` (the CONNECT target or the host of an absolute URL), after
-    /// waiting up to 5 s for `pred` (a CONNECT is logged when its tunnel closes).
-    fn wait_log(&self, authority: &str, pred: impl Fn(&[LogLine]) -> bool) -> Vec<LogLine> {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let lines: Vec<LogLine> = self.log().into_iter().filter(|l| l.is_for(authority)).collect();
-            if pred(&lines) || Instant::now() > deadline {
-                return lines;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for DoctorSquid {
-    fn drop(&mut self) {
-        crate::cleanup::terminate(self.pid);
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -353,7 +201,7 @@ fn doctor_no_proxy_set() {
 
 #[test]
 fn doctor_unreachable_proxy_port() {
-    let port = free_port();
+    let port = crate::free_port();
     let origin = Origin::http();
     let r = runs(&[s("-x"), format!("http://127.0.0.1:{port}"), origin.url("/text")], &[]);
     let v = r.check(5, &[]);
@@ -385,7 +233,7 @@ fn doctor_proxy_url_without_port() {
 }
 
 /// The Squid's port, the URL's origin (if any) and the --verify-url origin (if any).
-fn squid_subs(sq: &DoctorSquid, origin: Option<&Origin>, verify: Option<&Origin>) -> Vec<(String, String)> {
+fn squid_subs(sq: &Squid, origin: Option<&Origin>, verify: Option<&Origin>) -> Vec<(String, String)> {
     let mut v = vec![(format!("127.0.0.1:{}", sq.port), "127.0.0.1:<SQUID>")];
     if let Some(o) = origin {
         v.push((o.authority(), "127.0.0.1:<ORIGIN>"));
@@ -396,7 +244,7 @@ fn squid_subs(sq: &DoctorSquid, origin: Option<&Origin>, verify: Option<&Origin>
     subs(&v)
 }
 
-fn with_squid(test: &str) -> Option<&'static DoctorSquid> {
+fn with_squid(test: &str) -> Option<&'static Squid> {
     squid::available(test).then(doctor_squid)
 }
 
@@ -550,7 +398,7 @@ fn doctor_destination_denied_with_403() {
 fn doctor_conflicting_variables_and_a_password_in_one() {
     let Some(sq) = with_squid("doctor_conflicting_variables_and_a_password_in_one") else { return };
     let origin = Origin::http();
-    let elsewhere = format!("http://127.0.0.1:{}", free_port());
+    let elsewhere = format!("http://127.0.0.1:{}", crate::free_port());
     let with_password = format!("http://{}:{}@127.0.0.1:{}", ALICE.0, ALICE.1, sq.port);
     let env = [("http_proxy", with_password.as_str()), ("HTTP_PROXY", elsewhere.as_str())];
     let r = runs(&[s("--verify-url"), origin.url("/text"), origin.url("/text")], &env);
@@ -766,11 +614,7 @@ fn doctor_reports_the_keyring_store_and_its_time() {
             .into_iter()
             .find(|(k, _)| Keyring::default().get(*k, "toll-it-probe://availability", "probe").is_ok())
     else {
-        let msg = format!("SKIPPED {test}: needs a Secret Service or a kernel session keyring (run under .ci/with-secret-service)");
-        if std::env::var("TOLL_REQUIRE_SYSTEM_DEPS").as_deref() == Ok("1") {
-            panic!("{msg} (and TOLL_REQUIRE_SYSTEM_DEPS=1 is set)");
-        }
-        squid::loud(&msg);
+        crate::skip(&format!("SKIPPED {test}: needs a Secret Service or a kernel session keyring (run under .ci/with-secret-service)"));
         return;
     };
     let proxy = FakeProxy::start(crate::fakeproxy::basic("alice", "kept-in-the-keyring"));

@@ -32,11 +32,7 @@ fn available(test: &str, store: StoreKind) -> bool {
              e.g. .ci/with-secret-service): {e}"
         ),
     };
-    let msg = format!("SKIPPED {test}: {why}");
-    if std::env::var("TOLL_REQUIRE_SYSTEM_DEPS").as_deref() == Ok("1") {
-        panic!("{msg} (and TOLL_REQUIRE_SYSTEM_DEPS=1 is set)");
-    }
-    eprintln!("\n*** {msg} ***\n");
+    crate::skip(&format!("SKIPPED {test}: {why}"));
     false
 }
 
@@ -243,16 +239,12 @@ fn a_user_name_with_at_signs_is_stored_unambiguously_in_keyutils() {
         return;
     }
     let home = Home::new("keyutils");
-    let key = format!("http://127.0.0.1:{}", free_port());
+    let key = format!("http://127.0.0.1:{}", crate::free_port());
     let _g = Entry { store: StoreKind::Keyutils, proxy: key.clone(), user: "alice@corp.example".into() };
     login(&home, &key, "alice@corp.example", "pw@with@ats", &["--no-verify"]).assert_ok();
     assert_eq!(keyctl_read(&key, "alice@corp.example").as_deref(), Some("pw@with@ats"));
     home.toll(["auth", "logout", &key]).run().assert_ok();
     assert_eq!(keyctl_read(&key, "alice@corp.example"), None);
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A prompted password that worked, saved (answer yes) or not (answer no).
@@ -423,12 +415,7 @@ fn a_keyring_that_never_answers_is_given_up_after_the_timeout() {
 /// Squid's user file, rewritten in place (same inode, so it stays readable by Squid's user) with
 /// a new password for alice, and a modification time the helper cannot miss.
 fn change_squid_password(sq: &Squid, auth: Auth, new: &str) {
-    let diag = sq.diagnostics();
-    let dir = diag
-        .lines()
-        .find_map(|l| l.strip_prefix("--- ").and_then(|l| l.strip_suffix("/cache.log (tail)")))
-        .map(PathBuf::from)
-        .expect("the Squid state dir in its diagnostics");
+    let dir = sq.dir();
     let (file, line) = match auth {
         Auth::Basic => {
             let out = Command::new(squid::HTPASSWD).args(["-nbm", ALICE.0, new]).output().expect("htpasswd");
@@ -543,7 +530,7 @@ fn measure_keyring_lookup_time_per_store() {
             continue;
         }
         let k = Keyring::default();
-        let proxy = format!("http://127.0.0.1:{}", free_port());
+        let proxy = format!("http://127.0.0.1:{}", crate::free_port());
         let _g = Entry { store, proxy: proxy.clone(), user: "timing".into() };
         k.set(store, &proxy, "timing", &toll::secret::Secret::new("t1m1ng")).unwrap();
         let mut times: Vec<Duration> = (0..20)
@@ -598,7 +585,7 @@ fn ctrl_c_at_the_login_password_prompt_stores_nothing() {
         return;
     }
     let home = Home::new("keyutils");
-    let key = format!("http://127.0.0.1:{}", free_port());
+    let key = format!("http://127.0.0.1:{}", crate::free_port());
     let _g = Entry { store: StoreKind::Keyutils, proxy: key.clone(), user: "alice".into() };
     let mut t = home.pty(&["auth".into(), "login".into(), key.clone(), "--user".into(), "alice".into()]);
     t.expect("Password for alice: ");
@@ -631,7 +618,7 @@ fn without_a_secret_service_auto_falls_back_to_keyutils_and_says_until_reboot() 
         return;
     }
     let home = Home::new("auto");
-    let key = format!("http://127.0.0.1:{}", free_port());
+    let key = format!("http://127.0.0.1:{}", crate::free_port());
     let _g = Entry { store: StoreKind::Keyutils, proxy: key.clone(), user: "alice".into() };
     let out = home
         .toll(["auth", "login", &key, "--user", "alice", "--password-stdin", "--no-verify"])

@@ -3,33 +3,14 @@
 use crate::fakeproxy::{self, reply_407, Action, DigestProxy, FakeProxy, ProxyRequest, Reply};
 use crate::origin::Origin;
 use crate::pattern_bytes;
-use crate::run::{toll, Out, Toll};
-use crate::tls::pki;
+use crate::run::{toll, via_proxy, Out, Toll};
 use std::time::Duration;
 
 const USER: &str = "alice";
 const PASS: &str = "s3cret";
 
-fn origin(tls: bool) -> Origin {
-    if tls {
-        Origin::https()
-    } else {
-        Origin::http()
-    }
-}
-
 fn through(proxy: &FakeProxy, creds: Option<(&str, &str)>, origin: &Origin, path: &str) -> Toll {
-    let mut args: Vec<String> = vec!["-sS".into(), "-x".into(), proxy.url()];
-    if let Some((u, p)) = creds {
-        args.push("-U".into());
-        args.push(format!("{u}:{p}"));
-    }
-    if origin.tls {
-        args.push("--cacert".into());
-        args.push(pki().ca_arg());
-    }
-    args.push(origin.url(path));
-    toll(args)
+    via_proxy(&proxy.url(), creds, origin, path, &[])
 }
 
 fn with_auth(reqs: &[ProxyRequest]) -> Vec<&ProxyRequest> {
@@ -64,7 +45,7 @@ fn no_challenge(tls: bool) {
     let proxy = FakeProxy::start(|_req: &ProxyRequest| {
         Reply::new(407).header("Content-Type", "text/html").body(b"<html>go away</html>\n").into_action()
     });
-    let origin = origin(tls);
+    let origin = Origin::start(tls);
     let out = through(&proxy, Some((USER, PASS)), &origin, "/text").run();
     expect_code(&out, &proxy, 44);
     out.assert_faster_than(Duration::from_secs(10));
@@ -93,7 +74,7 @@ fn close_on_407(tls: bool) {
         Some((u, p)) if u == USER && p == PASS => Action::Allow,
         _ => reply_407(&["Basic realm=\"fake\""]).close().into_action(),
     });
-    let origin = origin(tls);
+    let origin = Origin::start(tls);
     let out = through(&proxy, Some((USER, PASS)), &origin, "/bytes/5000").run();
     expect_success(&out, &proxy, &pattern_bytes(5000));
     let reqs = proxy.requests();
@@ -126,7 +107,7 @@ fn body_407(tls: bool, chunked: bool) {
             if chunked { r.chunked() } else { r }.into_action()
         }
     });
-    let origin = origin(tls);
+    let origin = Origin::start(tls);
     let out = through(&proxy, Some((USER, PASS)), &origin, "/bytes/5000").run();
     expect_success(&out, &proxy, &pattern_bytes(5000));
     let reqs = proxy.requests();
@@ -169,7 +150,7 @@ fn fake_keepalive_407_body_https() {
 fn stale_nonce(tls: bool) {
     let digest = DigestProxy::new(USER, PASS, true);
     let proxy = FakeProxy::start(digest.script());
-    let origin = origin(tls);
+    let origin = Origin::start(tls);
     let out = through(&proxy, Some((USER, PASS)), &origin, "/bytes/3000").run();
     expect_success(&out, &proxy, &pattern_bytes(3000));
     let reqs = proxy.requests();
@@ -204,7 +185,7 @@ fn wrong_password_once(tls: bool, digest: bool) {
     } else {
         FakeProxy::start(fakeproxy::basic(USER, PASS))
     };
-    let origin = origin(tls);
+    let origin = Origin::start(tls);
     let out = through(&proxy, Some((USER, "wrong")), &origin, "/text").run();
     expect_code(&out, &proxy, 41);
     out.assert_faster_than(Duration::from_secs(10));
@@ -270,7 +251,7 @@ fn fake_anyauth_prefers_digest_over_basic() {
         reply_407(&[&d2.challenge(false), "Basic realm=\"fake\""]).into_action()
     });
     for (tls, flag) in [(false, None), (true, None), (true, Some("--proxy-anyauth"))] {
-        let origin = origin(tls);
+        let origin = Origin::start(tls);
         let mut t = through(&proxy, Some((USER, PASS)), &origin, "/text");
         if let Some(f) = flag {
             t = t.arg(f);
@@ -294,7 +275,7 @@ fn broken(
     code: i32,
 ) {
     let proxy = FakeProxy::start(script);
-    let origin = origin(tls);
+    let origin = Origin::start(tls);
     let out = through(&proxy, Some((USER, PASS)), &origin, "/text").run();
     assert!(
         out.code == Some(code),
@@ -326,36 +307,23 @@ fn fake_proxy_closes_mid_status_line_https() {
     );
 }
 
+/// A Basic challenge, and the connection closed when credentials arrive.
+fn close_on_credentials(req: &ProxyRequest) -> Action {
+    if req.proxy_authorization().is_some() {
+        Action::Close
+    } else {
+        reply_407(&["Basic realm=\"fake\""]).into_action()
+    }
+}
+
 #[test]
 fn fake_proxy_closes_when_credentials_arrive_https() {
-    broken(
-        true,
-        "close on the credentials",
-        |req: &ProxyRequest| {
-            if req.proxy_authorization().is_some() {
-                Action::Close
-            } else {
-                reply_407(&["Basic realm=\"fake\""]).into_action()
-            }
-        },
-        43,
-    );
+    broken(true, "close on the credentials", close_on_credentials, 43);
 }
 
 #[test]
 fn fake_proxy_closes_when_credentials_arrive_http() {
-    broken(
-        false,
-        "close on the credentials",
-        |req: &ProxyRequest| {
-            if req.proxy_authorization().is_some() {
-                Action::Close
-            } else {
-                reply_407(&["Basic realm=\"fake\""]).into_action()
-            }
-        },
-        43,
-    );
+    broken(false, "close on the credentials", close_on_credentials, 43);
 }
 
 #[test]
@@ -405,7 +373,7 @@ fn fake_garbage_challenges() {
             reply_407(&refs).into_action()
         });
         for tls in [false, true] {
-            let origin = origin(tls);
+            let origin = Origin::start(tls);
             let out = through(&proxy, Some((USER, PASS)), &origin, "/text").run();
             assert!(
                 out.code.is_some_and(|c| codes.contains(&c)),
@@ -451,12 +419,12 @@ fn fake_407_inside_tunnel_is_the_origins() {
 #[test]
 fn fake_ipv6_proxy() {
     let Ok(proxy) = FakeProxy::start_on("[::1]:0", fakeproxy::basic(USER, PASS)) else {
-        crate::squid::loud("SKIPPED fake_ipv6_proxy: ::1 is not available on this machine");
+        crate::loud("SKIPPED fake_ipv6_proxy: ::1 is not available on this machine");
         return;
     };
     assert!(proxy.url().starts_with("http://[::1]:"));
     for tls in [false, true] {
-        let origin = origin(tls);
+        let origin = Origin::start(tls);
         let out = through(&proxy, Some((USER, PASS)), &origin, "/bytes/777").run();
         expect_success(&out, &proxy, &pattern_bytes(777));
     }
@@ -481,7 +449,7 @@ fn fake_terminal_escapes_are_sanitised() {
             .into_action()
     });
     for tls in [false, true] {
-        let origin = origin(tls);
+        let origin = Origin::start(tls);
         let out = through(&proxy, Some((USER, PASS)), &origin, "/text").arg("-v").run();
         out.assert_no_panic();
         let bad = ['\u{1b}', '\u{7}', '\u{9b}', '\u{9d}'];

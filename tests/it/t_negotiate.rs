@@ -5,31 +5,12 @@
 
 use crate::kdc::{self, ChosenSquid, Offer, Ticket, KRB_REALM, KRB_USER};
 use crate::origin::Origin;
-use crate::run::{toll, Out};
+use crate::run::{via_proxy, Out};
 use crate::squid::{count, show, LogLine, ALICE};
-use crate::tls::pki;
 
-fn origin(tls: bool) -> Origin {
-    if tls {
-        Origin::https()
-    } else {
-        Origin::http()
-    }
-}
-
-/// `toll -sS -v -x SQUID [-U user:pass] [--cacert CA] URL` with the ticket's environment.
+/// `toll -sS -x SQUID [-U user:pass] [--cacert CA] -v URL` with the ticket's environment.
 fn run(sq: &ChosenSquid, ticket: &Ticket<'_>, creds: Option<(&str, &str)>, origin: &Origin) -> Out {
-    let mut args: Vec<String> = vec!["-sS".into(), "-v".into(), "-x".into(), sq.url()];
-    if let Some((u, p)) = creds {
-        args.push("-U".into());
-        args.push(format!("{u}:{p}"));
-    }
-    if origin.tls {
-        args.push("--cacert".into());
-        args.push(pki().ca_arg());
-    }
-    args.push(origin.url("/text"));
-    let mut t = toll(args);
+    let mut t = via_proxy(&sq.url(), creds, origin, "/text", &["-v"]);
     for (k, v) in ticket.env() {
         t = t.env(&k, &v);
     }
@@ -53,7 +34,7 @@ fn with_ticket(test: &str, tls: bool) {
     let ticket = kdc::realm().ticket();
     ticket.kinit();
     let sq = ChosenSquid::start(&[Offer::Negotiate]);
-    let origin = origin(tls);
+    let origin = Origin::start(tls);
     let out = run(&sq, &ticket, None, &origin);
     out.assert_ok().assert_stdout(b"hello from the origin\n");
     let lines = sq.wait_log(&origin.authority(), |l| !served(l).is_empty());
@@ -90,7 +71,7 @@ fn negotiate_without_a_ticket_fails_clearly() {
     ticket.kinit();
     ticket.kdestroy();
     let sq = ChosenSquid::start(&[Offer::Negotiate]);
-    let origin = origin(false);
+    let origin = Origin::start(false);
     let out = run(&sq, &ticket, None, &origin);
     assert_ne!(out.code, Some(0), "{}", out.describe());
     out.assert_error_message();
@@ -110,7 +91,7 @@ fn negotiate_without_a_ticket_falls_back_to_basic() {
     ticket.kinit();
     ticket.kdestroy();
     let sq = ChosenSquid::start(&[Offer::Negotiate, Offer::Basic]);
-    let origin = origin(false);
+    let origin = Origin::start(false);
     let out = run(&sq, &ticket, Some(ALICE), &origin);
     out.assert_ok().assert_stdout(b"hello from the origin\n");
     assert!(!out.stderr.contains("Proxy-Authorization: Negotiate"), "Negotiate was sent:\n{}", out.stderr);
@@ -137,7 +118,7 @@ fn multi_scheme_with_a_ticket_uses_negotiate() {
     ticket.kinit();
     let sq = ChosenSquid::start(&[Offer::Negotiate, Offer::Ntlm, Offer::Digest, Offer::Basic]);
     for tls in [false, true] {
-        let origin = origin(tls);
+        let origin = Origin::start(tls);
         let out = run(&sq, &ticket, Some(ALICE), &origin);
         out.assert_ok().assert_stdout(b"hello from the origin\n");
         let lines = sq.wait_log(&origin.authority(), |l| !served(l).is_empty());
@@ -159,7 +140,7 @@ fn multi_scheme_without_a_ticket_falls_back_and_succeeds() {
     let ticket = kdc::realm().ticket();
     let sq = ChosenSquid::start(&[Offer::Negotiate, Offer::Ntlm, Offer::Digest, Offer::Basic]);
     for tls in [false, true] {
-        let origin = origin(tls);
+        let origin = Origin::start(tls);
         let out = run(&sq, &ticket, Some(ALICE), &origin);
         out.assert_ok().assert_stdout(b"hello from the origin\n");
         assert!(
@@ -184,7 +165,7 @@ fn negotiate_digest_basic_without_a_ticket_uses_digest() {
     }
     let ticket = kdc::realm().ticket();
     let sq = ChosenSquid::start(&[Offer::Negotiate, Offer::Digest, Offer::Basic]);
-    let origin = origin(true);
+    let origin = Origin::start(true);
     let out = run(&sq, &ticket, Some(ALICE), &origin);
     out.assert_ok().assert_stdout(b"hello from the origin\n");
     assert!(out.stderr.contains("Proxy-Authorization: Digest"), "{}", out.stderr);
@@ -207,7 +188,7 @@ fn multi_scheme_wrong_password_is_sent_once() {
     }
     let ticket = kdc::realm().ticket();
     let sq = ChosenSquid::start(&[Offer::Negotiate, Offer::Digest, Offer::Basic]);
-    let origin = origin(false);
+    let origin = Origin::start(false);
     let out = run(&sq, &ticket, Some((ALICE.0, "not-her-password")), &origin);
     assert_ne!(out.code, Some(0), "{}", out.describe());
     out.assert_error_message().assert_not_leaked("password", "not-her-password");

@@ -5,32 +5,15 @@
 use crate::kdc::{self, ChosenSquid, Offer};
 use crate::ntlm_proxy::{NtlmProxy, SERVER_DOMAIN};
 use crate::origin::Origin;
-use crate::run::{scratch, toll, Toll};
+use crate::run::{scratch, via_proxy, Toll};
 use crate::squid::{count, show, LogLine, ALICE};
-use crate::tls::pki;
 use crate::{pattern_bytes, sha256_hex, TEN_MIB};
 
 const PASSWORD: &str = "Ntlm-pässword:1";
 
-fn origin(tls: bool) -> Origin {
-    if tls {
-        Origin::https()
-    } else {
-        Origin::http()
-    }
-}
-
 /// `toll -sS -x PROXY -U USER:PASS [--cacert CA] EXTRA… URL`.
 fn via(proxy: &str, user: &str, pass: &str, origin: &Origin, path: &str, extra: &[&str]) -> Toll {
-    let mut args: Vec<String> =
-        vec!["-sS".into(), "-x".into(), proxy.into(), "-U".into(), format!("{user}:{pass}")];
-    if origin.tls {
-        args.push("--cacert".into());
-        args.push(pki().ca_arg());
-    }
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args.push(origin.url(path));
-    toll(args)
+    via_proxy(proxy, Some((user, pass)), origin, path, extra)
 }
 
 fn corp() -> std::sync::Arc<NtlmProxy> {
@@ -41,7 +24,7 @@ fn corp() -> std::sync::Arc<NtlmProxy> {
 fn handshake(tls: bool) {
     let ntlm = corp();
     let proxy = ntlm.start();
-    let origin = origin(tls);
+    let origin = Origin::start(tls);
     let out = via(&proxy.url(), "CORP\\alice", PASSWORD, &origin, "/text", &["-v"]).run();
     out.assert_ok().assert_stdout(b"hello from the origin\n");
     // -v shows the legs with our tokens redacted (type 1 and type 3 start TlRMTVNTUAAB/-AAD).
@@ -82,7 +65,7 @@ fn ntlm_v2_verified_connect_on_one_connection() {
 fn ntlm_post_body_goes_once_and_not_with_the_type1() {
     let ntlm = corp();
     let proxy = ntlm.start();
-    let origin = origin(false);
+    let origin = Origin::start(false);
     let data = "toll-ntlm-body;".repeat(4000);
     let out = via(&proxy.url(), "CORP\\alice", PASSWORD, &origin, "/upload", &["--data-binary", &data]).run();
     out.assert_ok();
@@ -104,7 +87,7 @@ fn ntlm_post_body_goes_once_and_not_with_the_type1() {
 fn ntlm_wrong_password_is_sent_once() {
     let ntlm = corp();
     let proxy = ntlm.start();
-    let origin = origin(false);
+    let origin = Origin::start(false);
     let out = via(&proxy.url(), "CORP\\alice", "not-the-password", &origin, "/text", &[]).run();
     assert_ne!(out.code, Some(0), "{}", out.describe());
     out.assert_error_message().assert_not_leaked("password", "not-the-password");
@@ -117,7 +100,7 @@ fn ntlm_wrong_password_is_sent_once() {
 /// `user@dns.domain` goes as a UPN (empty domain); a plain `user` takes the challenge's domain.
 #[test]
 fn ntlm_user_forms() {
-    let origin = origin(false);
+    let origin = Origin::start(false);
     let ntlm = corp();
     let proxy = ntlm.start();
     via(&proxy.url(), "alice@corp.example", PASSWORD, &origin, "/text", &[]).run().assert_ok();
@@ -136,7 +119,7 @@ fn ntlm_user_forms() {
 fn ntlm_authenticated_connection_carries_the_next_request() {
     let ntlm = corp();
     let proxy = ntlm.start();
-    let origin = origin(false);
+    let origin = Origin::start(false);
     let out = via(&proxy.url(), "CORP\\alice", PASSWORD, &origin, "/redirect?to=/text", &["-L"]).run();
     out.assert_ok().assert_stdout(b"hello from the origin\n");
     let ev = ntlm.events();
@@ -159,7 +142,7 @@ fn ntlm_refused_is_not_retried_with_the_same_password() {
         None,
     );
     let proxy = ntlm.start();
-    let origin = origin(false);
+    let origin = Origin::start(false);
     let out = via(&proxy.url(), "CORP\\alice", "wrong", &origin, "/text", &[]).run();
     assert_ne!(out.code, Some(0), "{}", out.describe());
     let sent: Vec<_> = ntlm.events().into_iter().filter(|e| e.leg == "type3" || e.leg == "other").collect();
@@ -178,7 +161,7 @@ fn squid_matrix(test: &str, tls: bool) {
         return;
     }
     let sq = ChosenSquid::start(&[Offer::Ntlm]);
-    let origin = origin(tls);
+    let origin = Origin::start(tls);
     let auth = origin.authority();
     let (user, pass) = ALICE;
 

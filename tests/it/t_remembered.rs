@@ -3,20 +3,13 @@
 //! sharing a Squid do not see each other's lines.
 
 use crate::origin::Origin;
-use crate::run::{scratch, toll, Out};
+use crate::run::{scratch, via_proxy, Out};
 use crate::squid::{self, count, show, Auth, Squid, ALICE};
-use crate::tls::pki;
 
-/// `toll -v -x SQUID -U alice URL` with the remembered state in `state`.
+/// `toll -sS -x SQUID -U alice [--cacert CA] -v URL` with the remembered state in `state`.
 fn toll_via(sq: &Squid, origin: &Origin, state: &std::path::Path) -> crate::run::Toll {
-    let creds = format!("{}:{}", ALICE.0, ALICE.1);
-    let mut args = vec!["-sS".to_string(), "-v".into(), "-x".into(), sq.url(), "-U".into(), creds];
-    if origin.tls {
-        args.push("--cacert".into());
-        args.push(pki().ca_arg());
-    }
-    args.push(origin.url("/bytes/1024"));
-    toll(args).env("XDG_STATE_HOME", state.to_str().unwrap())
+    via_proxy(&sq.url(), Some(ALICE), origin, "/bytes/1024", &["-v"])
+        .env("XDG_STATE_HOME", state.to_str().unwrap())
 }
 
 /// One successful run; returns how many 407s it met (from its `-v` trace).

@@ -3,35 +3,15 @@
 //! the TLS origin; 10 MiB down and up checked by sha256; wrong password; no credentials.
 
 use crate::origin::Origin;
-use crate::run::{scratch, toll, Toll};
+use crate::run::{scratch, toll, via_proxy, Toll};
 use crate::squid::{self, count, show, Auth, LogLine, Squid, ALICE, BOB};
 use crate::tls::pki;
 use crate::{pattern_bytes, sha256_hex, TEN_MIB};
 use std::time::Duration;
 
-fn origin(tls: bool) -> Origin {
-    if tls {
-        Origin::https()
-    } else {
-        Origin::http()
-    }
-}
-
-/// `toll -sS -x SQUID [-U user:pass] [--cacert CA] URL` (URL last, so more options can follow
-/// with `.args`, which toll accepts after the URL like curl does — we put them before instead).
+/// `toll -sS -x SQUID [-U user:pass] [--cacert CA] EXTRA… URL`
 fn via(sq: &Squid, creds: Option<(&str, &str)>, origin: &Origin, path: &str, extra: &[&str]) -> Toll {
-    let mut args: Vec<String> = vec!["-sS".into(), "-x".into(), sq.url()];
-    if let Some((u, p)) = creds {
-        args.push("-U".into());
-        args.push(format!("{u}:{p}"));
-    }
-    if origin.tls {
-        args.push("--cacert".into());
-        args.push(pki().ca_arg());
-    }
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args.push(origin.url(path));
-    toll(args)
+    via_proxy(&sq.url(), creds, origin, path, extra)
 }
 
 /// Lines Squid served (anything but a 407).
@@ -79,7 +59,7 @@ impl<'a> LogCheck<'a> {
 fn matrix(test: &str, auth: Auth, tls: bool) {
     crate::require_squid!(test);
     let sq = squid::shared(auth);
-    let origin = origin(tls);
+    let origin = Origin::start(tls);
     let creds = (auth != Auth::None).then_some(ALICE);
     let max_407 = usize::from(creds.is_some());
     let mut log = LogCheck::new(sq, &origin);
@@ -236,7 +216,7 @@ fn squid_digest_stale_many_connects_https() {
 fn wrong_password(test: &str, auth: Auth, tls: bool) {
     crate::require_squid!(test);
     let sq = squid::shared(auth);
-    let origin = origin(tls);
+    let origin = Origin::start(tls);
     let out = via(sq, Some(("alice", "not-the-password")), &origin, "/text", &[]).run();
     out.assert_code(41).assert_error_message();
     assert!(out.stdout.is_empty(), "stdout must be empty:\n{}", out.describe());
@@ -277,7 +257,7 @@ fn squid_digest_wrong_password_https() {
 fn no_credentials(test: &str, auth: Auth, tls: bool) {
     crate::require_squid!(test);
     let sq = squid::shared(auth);
-    let origin = origin(tls);
+    let origin = Origin::start(tls);
     let out = via(sq, None, &origin, "/text", &[]).run();
     out.assert_code(40).assert_error_message().assert_faster_than(Duration::from_secs(5));
     assert!(out.stdout.is_empty(), "stdout must be empty:\n{}", out.describe());
@@ -316,7 +296,7 @@ fn squid_basic_credentials_in_proxy_url() {
     crate::require_squid!("squid_basic_credentials_in_proxy_url");
     let sq = squid::shared(Auth::Basic);
     for tls in [false, true] {
-        let origin = origin(tls);
+        let origin = Origin::start(tls);
         let proxy = format!("http://{}:{}@127.0.0.1:{}", crate::pct(BOB.0), crate::pct(BOB.1), sq.port);
         let mut args = vec!["-sS".to_string(), "-x".into(), proxy];
         if tls {
@@ -438,7 +418,7 @@ fn squid_upload_from_stdin() {
     for auth in [Auth::Basic, Auth::Digest] {
         for tls in [false, true] {
             let sq = squid::shared(auth);
-            let origin = origin(tls);
+            let origin = Origin::start(tls);
             let out = via(sq, Some(ALICE), &origin, "/upload", &["--data-binary", "@-"]).stdin(&data).run();
             out.assert_ok();
             assert_eq!(out.stdout_str(), want, "{auth:?} tls={tls}: upload damaged:\n{}", out.describe());
