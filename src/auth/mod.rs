@@ -176,13 +176,16 @@ pub trait Authenticator: Send {
     ) -> Result<Secret, AuthError>;
 
     /// A value for a further request without a new challenge (Basic: the same; Digest: the
-    /// known nonce with the next nc). `None` when the scheme needs a fresh challenge first.
+    /// known nonce with the next nc). `None` when the scheme needs a fresh challenge first — as
+    /// connection-bound schemes always do: they authenticate one connection, once.
     fn preemptive(
         &mut self,
-        creds: &Credentials,
-        target: &RequestTarget<'_>,
-        rng: &mut dyn Entropy,
-    ) -> Option<Result<Secret, AuthError>>;
+        _creds: &Credentials,
+        _target: &RequestTarget<'_>,
+        _rng: &mut dyn Entropy,
+    ) -> Option<Result<Secret, AuthError>> {
+        None
+    }
 
     /// What this authenticator can carry into the next run so that run answers before being
     /// asked (issue: remembered auth). Never holds a secret.

@@ -190,16 +190,6 @@ impl Authenticator for NegotiateAuth {
         }
     }
 
-    fn preemptive(
-        &mut self,
-        _creds: &Credentials,
-        _target: &RequestTarget<'_>,
-        _rng: &mut dyn Entropy,
-    ) -> Option<Result<Secret, AuthError>> {
-        // Authenticates the connection, once; a new connection starts a new context.
-        None
-    }
-
     /// A continuation token while the context still expects one is the next leg (RFC 4559
     /// §5); anything else is a refusal.
     fn verdict(&self, challenge: Option<&Challenge>) -> Verdict {

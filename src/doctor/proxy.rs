@@ -236,12 +236,7 @@ pub async fn check(
                     );
                     return Ok((steps, legs));
                 }
-                step4 = step4.ok(format!(
-                    "the proxy accepted {who} ({scheme}) for {} → {} {}",
-                    safe_request(&last.request),
-                    last.status,
-                    sanitize(&last.reason)
-                ));
+                step4 = step4.ok(accepted(&who, scheme, last));
             }
             None => {
                 let answered = vlegs.last().map(|l| format!("{} {}", l.status, sanitize(&l.reason)));
@@ -304,12 +299,7 @@ pub async fn check(
                 );
                 return Ok((steps, legs));
             }
-            step4 = step4.ok(format!(
-                "the proxy accepted {who} ({scheme}) for {} → {} {}",
-                safe_request(&last.request),
-                last.status,
-                sanitize(&last.reason)
-            ));
+            step4 = step4.ok(accepted(&who, scheme, last));
         } else if let Err(e) = &result {
             let auth_failure = matches!(e.exit, Exit::AuthNoCredentials | Exit::AuthNoUsableScheme);
             if !auth_failure && ulegs.last().is_some_and(|l| l.status == 407) {
@@ -372,6 +362,16 @@ async fn finish(
 
 /// Step 4 (and the rest) when the credentials were sent but no answer came (a timeout, a
 /// closed connection): their verdict is unknown, and they are not sent again.
+/// Step 4's evidence when the proxy took the credential: the request and its answer.
+fn accepted(who: &str, scheme: impl std::fmt::Display, last: &Leg) -> String {
+    format!(
+        "the proxy accepted {who} ({scheme}) for {} → {} {}",
+        safe_request(&last.request),
+        last.status,
+        sanitize(&last.reason)
+    )
+}
+
 fn unanswered(step2: Step, step3: Step, step4: Step, who: &str, for_url: &str, e: &Error) -> Vec<Step> {
     let step4 = step4.problem(
         format!(

@@ -251,16 +251,6 @@ impl Authenticator for NtlmAuth {
         Ok(header(&message))
     }
 
-    fn preemptive(
-        &mut self,
-        _creds: &Credentials,
-        _target: &RequestTarget<'_>,
-        _rng: &mut dyn Entropy,
-    ) -> Option<Result<Secret, AuthError>> {
-        // The connection is authenticated once; a new connection needs a new handshake.
-        None
-    }
-
     /// After our type 1, a type-2 challenge is the next step. After our type 3 any 407 is a
     /// refusal (§3.2.5.1.2 has the server fail the whole handshake). A bare `NTLM` after our
     /// type 1 is a proxy that lost the handshake; the password was not sent in it.
