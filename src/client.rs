@@ -141,8 +141,9 @@ pub async fn run(
     ctx: Context,
 ) -> Result<()> {
     let session = Session::start(req, proxy, settings, ctx).await?;
-    let resp = session.send(req).await?;
-    write_response(req, style, &session.ctx.term, resp, &session.relay).await
+    let mut heads = Vec::new();
+    let resp = session.send_with_heads(req, &mut heads).await?;
+    write_response(req, style, &session.ctx.term, resp, &heads, &session.relay).await
 }
 
 /// The HTTP client and the relay behind it, set up once for a run.
@@ -189,6 +190,16 @@ impl Session {
     /// Sends `req` (following redirects with `-L`) and returns the final response, or the
     /// error that ended it — the proxy's own refusals included (`failure_error`).
     pub async fn send(&self, req: &RequestConfig) -> Result<reqwest::Response> {
+        self.send_with_heads(req, &mut Vec::new()).await
+    }
+
+    /// [`send`](Self::send), also keeping the head of each redirect response it followed
+    /// (`-i -L` prints them all, as curl does).
+    pub async fn send_with_heads(
+        &self,
+        req: &RequestConfig,
+        heads: &mut Vec<Vec<u8>>,
+    ) -> Result<reqwest::Response> {
         let reporter = self.ctx.reporter.as_ref();
         let first_route = self.settings.route(&req.url).map_err(usage_proxy)?;
         let via_socks = matches!(&first_route, Route::Proxy(s) if s.is_socks());
@@ -235,6 +246,9 @@ impl Session {
             self.settings.route(&next.url).map_err(usage_proxy)?;
             if reporter.verbose() {
                 reporter.line(Direction::Info, &format!("following the redirect to {}", next.url));
+            }
+            if req.include_headers {
+                heads.push(head_text(&resp));
             }
             drain_small(resp).await;
             redirects += 1;
@@ -484,6 +498,7 @@ async fn write_response(
     style: OutputStyle,
     term: &Terminal,
     mut resp: reqwest::Response,
+    redirect_heads: &[Vec<u8>],
     relay: &Relay,
 ) -> Result<()> {
     let status = resp.status();
@@ -496,8 +511,10 @@ async fn write_response(
         OutputTarget::File(p) => Sink::file(p)?,
         OutputTarget::RemoteName => Sink::file(&output::remote_name(resp.url())?)?,
     };
-    if (req.include_headers || req.head_only) && sink.write(&head_text(&resp))?.is_err() {
-        return Ok(());
+    for head in redirect_heads.iter().map(Vec::as_slice).chain([head_text(&resp).as_slice()]) {
+        if (req.include_headers || req.head_only) && sink.write(head)?.is_err() {
+            return Ok(());
+        }
     }
     let bar = (term.stderr && !style.silent && !matches!(req.output, OutputTarget::Stdout)).then(|| {
         let bar = indicatif::ProgressBar::with_draw_target(

@@ -245,6 +245,19 @@ fn redirects() {
     out.assert_ok().assert_stdout(b"hello from the origin\n");
 }
 
+/// `-i -L` shows the head of every response in the chain, then the body, as curl does.
+#[test]
+fn include_with_location_shows_every_head() {
+    let origin = Origin::http();
+    let out = toll(["-sS", "-i", "-L", &origin.url("/chain/2")]).run();
+    out.assert_ok();
+    let text = out.stdout_str();
+    let heads: Vec<&str> = text.lines().filter(|l| l.starts_with("HTTP/")).collect();
+    assert_eq!(heads.len(), 3, "two redirects and the final answer:\n{}", out.describe());
+    assert!(heads[0].contains("302") && heads[1].contains("302") && heads[2].contains("200"), "{heads:?}");
+    assert!(text.ends_with("chain done\n"), "{}", out.describe());
+}
+
 #[test]
 fn max_time_is_28() {
     let origin = Origin::http();
