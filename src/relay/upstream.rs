@@ -273,7 +273,7 @@ impl Upstream {
                 if let Some(g) = &gate {
                     g.open();
                 }
-                self.succeeded(conn, ex.answer.take());
+                self.succeeded(conn, ex.answer.take(), ex.from_active);
                 return Ok(resp);
             }
 
@@ -473,7 +473,11 @@ impl Upstream {
     }
 
     /// The proxy let a request through: remember what worked.
-    fn succeeded(&self, conn: &mut Option<Conn>, answer: Option<Answer>) {
+    /// `preemptive`: the request carried the proxy-wide [`Upstream::active`] answer (sent
+    /// before being asked, perhaps remembered from an earlier run). It worked, so it counts as
+    /// accepted in this run just like an answer to a challenge.
+    fn succeeded(&self, conn: &mut Option<Conn>, answer: Option<Answer>, preemptive: bool) {
+        let answer = answer.or_else(|| if preemptive { self.lock_active().take() } else { None });
         let Some(a) = answer else { return };
         if let Some(issued) = &a.issued {
             self.creds.accept(&self.credential_request(a.auth.scheme(), a.realm.as_deref(), false), issued);

@@ -148,3 +148,31 @@ fn a_stale_remembered_scheme_costs_one_407() {
     let (denied, served, log) = lines_after(sq, &origin, 2);
     assert_eq!((denied, served), (1, 2), "{log}");
 }
+
+/// A credential remembered from an earlier run that the proxy accepts pre-emptively counts as
+/// accepted in this run: a later 407 for a destination this user may not reach (Squid: the same
+/// 407 as a wrong password) is reported as an access restriction (exit 42), not as a rejected
+/// password (41), and the credential is not burned.
+#[test]
+fn a_remembered_credential_that_worked_makes_a_later_407_a_restriction() {
+    crate::require_squid!("a_remembered_credential_that_worked_makes_a_later_407_a_restriction");
+    static SQ: std::sync::OnceLock<Squid> = std::sync::OnceLock::new();
+    let sq = SQ.get_or_init(|| {
+        squid::SquidConfig::new()
+            .basic()
+            .acl_lines(
+                "acl restricted dstdomain restricted.example\n\
+                 http_access deny restricted authenticated\n",
+            )
+            .start()
+    });
+    let state = scratch();
+    let origin = Origin::http();
+    assert_eq!(run(sq, &origin, state.path()), 1, "the first run learns Basic");
+    let to = crate::pct("http://restricted.example/");
+    let out = via_proxy(&sq.url(), Some(ALICE), &origin, &format!("/redirect?to={to}"), &["-L"])
+        .env("XDG_STATE_HOME", state.path().to_str().unwrap())
+        .run();
+    out.assert_code(42);
+    assert!(out.stderr.contains("restriction"), "{}", out.describe());
+}
