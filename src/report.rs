@@ -48,6 +48,22 @@ impl Reporter for Quiet {
     fn line(&self, _: Direction, _: &str) {}
 }
 
+/// A raw `Proxy-Authenticate` value as it may be shown (`-v`, `toll doctor --report`): the
+/// token of a connection-bound scheme (an NTLM type-2 message, a Negotiate continuation) is
+/// replaced by its length, like every other token toll handles.
+pub fn shown_challenge(raw: &str) -> String {
+    let trimmed = raw.trim();
+    match trimmed.split_once(' ') {
+        Some((scheme, token))
+            if ["NTLM", "Negotiate", "Kerberos"].iter().any(|s| s.eq_ignore_ascii_case(scheme))
+                && !token.trim().is_empty() =>
+        {
+            format!("{scheme} <redacted {}-byte token>", token.trim().len())
+        }
+        _ => trimmed.to_string(),
+    }
+}
+
 /// One challenge as a person reads it: `Digest (realm "Corp", SHA-256)`. Never contains a token.
 pub fn describe_challenge(c: &Challenge) -> String {
     let mut extra = Vec::new();
@@ -61,5 +77,18 @@ pub fn describe_challenge(c: &Challenge) -> String {
         c.scheme_name.clone()
     } else {
         format!("{} ({})", c.scheme_name, extra.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_bound_tokens_are_not_shown() {
+        assert_eq!(shown_challenge("NTLM TlRMTVNTUAACAAAA"), "NTLM <redacted 16-byte token>");
+        assert_eq!(shown_challenge("negotiate oRQwEqADCgEA"), "negotiate <redacted 12-byte token>");
+        assert_eq!(shown_challenge("NTLM"), "NTLM");
+        assert_eq!(shown_challenge(r#"Digest realm="r", nonce="n""#), r#"Digest realm="r", nonce="n""#);
     }
 }

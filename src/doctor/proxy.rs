@@ -472,7 +472,7 @@ pub(crate) fn raw(purpose: &'static str, l: &Leg) -> RawLeg {
         authorization: l.sent.map(|s| s.name().to_string()),
         status: l.status,
         reason: sanitize(&l.reason),
-        challenges: l.challenges.iter().map(|c| sanitize(c)).collect(),
+        challenges: l.challenges.iter().map(|c| sanitize(&crate::report::shown_challenge(c))).collect(),
         ms: ms(l.elapsed),
     }
 }

@@ -21,7 +21,7 @@ use crate::auth::SchemeSet;
 use crate::config::ProxySpec;
 use crate::creds::CredentialBroker;
 use crate::remembered::Entry;
-use crate::report::{Direction, Reporter};
+use crate::report::{shown_challenge, Direction, Reporter};
 use crate::secret::Secret;
 use body::{RelayBody, RequestBody};
 use http::header::{HeaderName, HeaderValue, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION};
@@ -239,7 +239,7 @@ impl Inner {
         for v in resp.headers().get_all(PROXY_AUTHENTICATE) {
             self.reporter.line(
                 Direction::Received,
-                &format!("Proxy-Authenticate: {}", String::from_utf8_lossy(v.as_bytes())),
+                &format!("Proxy-Authenticate: {}", shown_challenge(&String::from_utf8_lossy(v.as_bytes()))),
             );
         }
         for name in ["connection", "content-length", "transfer-encoding", "x-squid-error", "proxy-status"] {
