@@ -23,5 +23,6 @@ pub mod relay;
 pub mod remembered;
 pub mod report;
 pub mod secret;
+pub mod statefile;
 pub mod store;
 pub mod term;

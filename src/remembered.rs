@@ -11,11 +11,10 @@
 //! proxies retire a nonce after a fixed number of uses (Squid: 50).
 
 use crate::auth::Memory;
+use crate::statefile::JsonFile;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -34,21 +33,17 @@ struct State {
 /// The state file, or nothing at all when no state directory is known.
 #[derive(Clone, Debug)]
 pub struct Remembered {
-    path: PathBuf,
+    file: JsonFile,
 }
 
 impl Remembered {
     pub fn new(path: PathBuf) -> Remembered {
-        Remembered { path }
+        Remembered { file: JsonFile::new(path) }
     }
 
-    /// `$XDG_STATE_HOME/toll/remembered.json`, else `~/.local/state/toll/remembered.json`.
+    /// `remembered.json` in toll's state directory (`$XDG_STATE_HOME/toll/` on Linux).
     pub fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-        let base = env("XDG_STATE_HOME")
-            .filter(|v| Path::new(v).is_absolute())
-            .map(PathBuf::from)
-            .or_else(|| env("HOME").filter(|h| !h.is_empty()).map(|h| Path::new(&h).join(".local/state")))?;
-        Some(base.join("toll").join("remembered.json"))
+        crate::store::state_dir(env).map(|d| d.join("toll").join("remembered.json"))
     }
 
     /// The entry for `proxy`.
@@ -103,37 +98,19 @@ impl Remembered {
     }
 
     fn read(&self) -> State {
-        fs::read(&self.path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+        self.file.read()
     }
 
     /// Runs `change` on the state under the lock; writes it back when `change` returns `Some`.
-    /// State problems are never fatal: remembering is an optimisation.
+    /// State problems are never fatal, and the file is not synced to disk: it is written on
+    /// every pre-emptive Digest request, and losing it in a crash costs one 407.
     fn update(&self, change: impl FnOnce(&mut State) -> Option<()>) {
-        let Some(dir) = self.path.parent() else { return };
-        if fs::create_dir_all(dir).is_err() {
-            return;
-        }
-        let Ok(lock) = File::create(dir.join("remembered.lock")) else { return };
-        if lock.lock().is_err() {
-            return;
-        }
-        let mut state = self.read();
-        if change(&mut state).is_some() {
+        let _ = self.file.update(false, |state: &mut State| {
+            change(state)?;
             state.version = 1;
-            let _ = write_atomically(&self.path, &state);
-        }
-        let _ = lock.unlock();
+            Some(())
+        });
     }
-}
-
-fn write_atomically(path: &Path, state: &State) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    serde_json::to_writer_pretty(&mut tmp, state)?;
-    tmp.write_all(b"\n")?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 /// Proxies are remembered by `scheme://host:port`: never by credentials.
@@ -195,14 +172,14 @@ mod tests {
     fn forget_and_corrupt_state_are_harmless() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("remembered.json");
-        fs::write(&path, b"{ not json").unwrap();
+        std::fs::write(&path, b"{ not json").unwrap();
         let r = Remembered::new(path.clone());
         assert!(r.take("http://p:1").is_none());
         r.save("http://p:1", Entry { user: "a".into(), realm: None, memory: Memory::Basic });
         assert_eq!(r.take("http://p:1").unwrap().memory, Memory::Basic);
         r.forget("http://p:1");
         assert!(r.take("http://p:1").is_none());
-        assert!(!fs::read_to_string(&path).unwrap().contains("password"));
+        assert!(!std::fs::read_to_string(&path).unwrap().contains("password"));
     }
 
     #[test]

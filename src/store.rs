@@ -12,10 +12,10 @@
 //! sibling lock file and replaces the file atomically (temporary file + rename), so a reader
 //! never sees half a file and two writers never lose each other's entries.
 
+use crate::statefile::JsonFile;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 /// What the index knows about one proxy.
@@ -42,12 +42,12 @@ struct IndexFile {
 /// The index file. Missing or unreadable means empty: it only tells where to look.
 #[derive(Clone, Debug)]
 pub struct Index {
-    path: PathBuf,
+    file: JsonFile,
 }
 
 impl Index {
     pub fn new(path: PathBuf) -> Index {
-        Index { path }
+        Index { file: JsonFile::new(path) }
     }
 
     /// The default location, or `None` when no home or state directory is known.
@@ -56,16 +56,16 @@ impl Index {
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 
     pub fn get(&self, proxy: &str) -> Option<IndexEntry> {
-        read(&self.path).proxies.get(proxy).cloned()
+        self.file.read::<IndexFile>().proxies.get(proxy).cloned()
     }
 
     /// All entries, sorted by proxy.
     pub fn list(&self) -> Vec<(String, IndexEntry)> {
-        read(&self.path).proxies.into_iter().collect()
+        self.file.read::<IndexFile>().proxies.into_iter().collect()
     }
 
     /// Records (or replaces) the entry for `proxy`.
@@ -96,32 +96,16 @@ impl Index {
         Ok(removed)
     }
 
+    /// The index changes rarely (on save): it is synced to disk before the rename.
     fn update(&self, change: impl FnOnce(&mut IndexFile)) -> std::io::Result<()> {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(dir)?;
-        let lock = File::create(dir.join("keyring-index.lock"))?;
-        lock.lock()?;
-        let mut file = read(&self.path);
-        change(&mut file);
-        file.version = 1;
-        let result = write_atomically(&self.path, &file);
-        let _ = lock.unlock();
-        result
+        self.file
+            .update(true, |file: &mut IndexFile| {
+                change(file);
+                file.version = 1;
+                Some(())
+            })
+            .map(|_| ())
     }
-}
-
-fn read(path: &Path) -> IndexFile {
-    fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
-}
-
-fn write_atomically(path: &Path, file: &IndexFile) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".keyring-index.").tempfile_in(dir)?;
-    serde_json::to_writer_pretty(&mut tmp, file)?;
-    tmp.write_all(b"\n")?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 fn now() -> u64 {
@@ -267,7 +251,7 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         names.sort();
-        assert_eq!(names, ["keyring-index.json", "keyring-index.lock"]);
+        assert_eq!(names, ["keyring-index.json", "keyring-index.json.lock"]);
     }
 
     #[test]
