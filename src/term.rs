@@ -43,7 +43,10 @@ fn controlling_terminal() -> bool {
 }
 
 /// Text from a proxy or origin (realm, reason phrase, header) made safe for a terminal: control
-/// characters, including ESC, become visible `\xNN` escapes; long text is cut.
+/// characters, including ESC, become visible `\xNN` escapes, and so do the invisible characters
+/// that can make text read differently from what it is (bidi overrides and isolates, zero-width
+/// characters, the byte-order mark, line/paragraph separators: [`is_deceptive`]) as `\u{NNNN}`;
+/// long text is cut.
 pub fn sanitize(text: &str) -> String {
     const MAX: usize = 400;
     let mut out = String::with_capacity(text.len().min(MAX));
@@ -54,11 +57,24 @@ pub fn sanitize(text: &str) -> String {
         }
         if ch.is_control() && ch != '\t' {
             out.push_str(&format!("\\x{:02x}", ch as u32));
+        } else if is_deceptive(ch) {
+            out.push_str(&format!("\\u{{{:04x}}}", ch as u32));
         } else {
             out.push(ch);
         }
     }
     out
+}
+
+/// Unicode format characters that reorder or hide text on a terminal ("Trojan Source",
+/// CVE-2021-42574): bidi embeddings/overrides (U+202A–202E), isolates (U+2066–2069), the Arabic
+/// letter mark (U+061C), zero-width space/joiners and the LRM/RLM marks (U+200B–200F), word
+/// joiner and invisible operators (U+2060–2064), the byte-order mark (U+FEFF), and the line and
+/// paragraph separators (U+2028, U+2029), which some terminals treat as line breaks.
+fn is_deceptive(ch: char) -> bool {
+    matches!(ch,
+        '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
 
 #[cfg(test)]
@@ -70,6 +86,20 @@ mod tests {
         assert_eq!(sanitize("Corp\x1b[31m\r\nX"), "Corp\\x1b[31m\\x0d\\x0aX");
         assert_eq!(sanitize("naïve realm"), "naïve realm");
         assert!(sanitize(&"a".repeat(1000)).ends_with('…'));
+    }
+
+    #[test]
+    fn escapes_bidi_and_invisible_characters() {
+        assert_eq!(sanitize("realm\u{202e}txt.exe"), "realm\\u{202e}txt.exe");
+        for ch in ['\u{202a}', '\u{202d}', '\u{2066}', '\u{2069}', '\u{200b}', '\u{200f}', '\u{feff}', '\u{061c}']
+        {
+            let out = sanitize(&format!("a{ch}b"));
+            assert!(!out.contains(ch), "{:04x} passed through", ch as u32);
+            assert_eq!(out, format!("a\\u{{{:04x}}}b", ch as u32));
+        }
+        assert_eq!(sanitize("a\u{2028}b\u{2029}c"), "a\\u{2028}b\\u{2029}c");
+        // Ordinary non-ASCII text stays as it is.
+        assert_eq!(sanitize("Proxy für Mitarbeiter — ok"), "Proxy für Mitarbeiter — ok");
     }
 
     #[test]
