@@ -352,17 +352,28 @@ fn list(setup: &CredentialSetup) -> Result<()> {
         println!("No proxy passwords are stored (toll auth login PROXY stores one).");
         return Ok(());
     }
+    print!("{}", list_table(entries));
+    Ok(())
+}
+
+/// The `auth list` table. Every field comes from the index file, which anything running as the
+/// user can write: all of them are sanitised before they reach the terminal.
+fn list_table(entries: Vec<(String, crate::store::IndexEntry)>) -> String {
     let rows: Vec<[String; 4]> = entries
         .into_iter()
-        .map(|(proxy, e)| [proxy, sanitize(&e.user), e.store, e.scheme.unwrap_or_else(|| "-".into())])
+        .map(|(proxy, e)| {
+            let scheme = e.scheme.unwrap_or_else(|| "-".into());
+            [sanitize(&proxy), sanitize(&e.user), sanitize(&e.store), sanitize(&scheme)]
+        })
         .collect();
     let header = ["PROXY", "USER", "STORE", "LAST SCHEME"].map(String::from);
     let width = |i: usize| rows.iter().chain([&header]).map(|r| r[i].chars().count()).max().unwrap_or(0);
     let (w0, w1, w2) = (width(0), width(1), width(2));
+    let mut out = String::new();
     for r in [&header].into_iter().chain(rows.iter()) {
-        println!("{:w0$}  {:w1$}  {:w2$}  {}", r[0], r[1], r[2], r[3]);
+        out.push_str(&format!("{:w0$}  {:w1$}  {:w2$}  {}\n", r[0], r[1], r[2], r[3]));
     }
-    Ok(())
+    out
 }
 
 fn status(
@@ -471,4 +482,24 @@ fn status(
 
 fn millis(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::IndexEntry;
+
+    #[test]
+    fn list_sanitises_every_index_field() {
+        let evil = "\x1b]0;owned\x07\u{202e}";
+        let entry = IndexEntry {
+            user: format!("alice{evil}"),
+            store: format!("keyutils{evil}"),
+            scheme: Some(format!("Basic{evil}")),
+            updated: 0,
+        };
+        let table = list_table(vec![(format!("http://proxy{evil}:3128"), entry)]);
+        assert!(!table.contains('\x1b') && !table.contains('\x07') && !table.contains('\u{202e}'), "{table:?}");
+        assert_eq!(table.matches("\\x1b]0;owned\\x07\\u{202e}").count(), 4, "{table}");
+    }
 }
