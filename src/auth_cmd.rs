@@ -138,7 +138,7 @@ async fn login(args: LoginArgs, spec: ProxySpec, setup: CredentialSetup, term: T
             format!("; the proxy accepted it ({}{realm})", scheme.name())
         }
         Some(Verified::NotAsked) => {
-            format!("; not checked: the proxy did not ask for credentials for {}", sanitize(&args.verify_url))
+            format!("; not checked: the proxy did not ask for credentials for {}", sanitize(&crate::term::redact_userinfo(&args.verify_url)))
         }
         None => "; not checked (--no-verify)".into(),
     });
@@ -261,7 +261,7 @@ async fn verify(args: &LoginArgs, spec: &ProxySpec, creds: &Credentials) -> Resu
         .ok_or_else(|| {
             Error::new(
                 Exit::Usage,
-                format!("--verify-url {}: not an http(s) URL", sanitize(&args.verify_url)),
+                format!("--verify-url {}: not an http(s) URL", sanitize(&crate::term::redact_userinfo(&args.verify_url))),
             )
         })?;
     let scratch = tempfile::tempdir()

@@ -672,7 +672,7 @@ impl Cli {
                 let named =
                     url.path_segments().and_then(|mut s| s.next_back()).is_some_and(|s| !s.is_empty());
                 if !named {
-                    return Err(UsageError::NoRemoteName { url: redacted_url(&url) });
+                    return Err(UsageError::NoRemoteName { url: crate::term::display_url(&url) });
                 }
                 OutputTarget::RemoteName
             }
@@ -800,14 +800,6 @@ fn parse_request_url(raw: &str) -> Result<url::Url, UsageError> {
     let full = if scheme.is_some() { raw.to_string() } else { format!("http://{raw}") };
     url::Url::parse(&full)
         .map_err(|e| UsageError::InvalidUrl { url: proxy_env::redact_userinfo(raw), reason: e.to_string() })
-}
-
-fn redacted_url(url: &url::Url) -> String {
-    let mut u = url.clone();
-    if u.password().is_some() {
-        let _ = u.set_password(Some("***"));
-    }
-    u.to_string()
 }
 
 /// The body from `-d`, `--data-binary` and `--json`, and the option that gave it (for the

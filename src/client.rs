@@ -13,7 +13,7 @@ use crate::proxy_env::{ProxyError, ProxySettings, Route};
 use crate::relay::{AuthMemory, Failure, FailureKind, Relay, UpstreamSetup};
 use crate::report::{Direction, Reporter};
 use crate::secret::Secret;
-use crate::term::{sanitize, Terminal};
+use crate::term::{display_url, redact_userinfo, sanitize, Terminal};
 use std::sync::{Arc, OnceLock};
 
 /// Builds the credential sources for one proxy, in priority order (the app decides which exist).
@@ -206,11 +206,11 @@ impl Session {
         if reporter.verbose() {
             match &first_route {
                 Route::Direct => {
-                    reporter.line(Direction::Info, &format!("{} goes direct (no proxy applies)", req.url))
+                    reporter.line(Direction::Info, &format!("{} goes direct (no proxy applies)", display_url(&req.url)))
                 }
                 Route::Proxy(s) => reporter.line(
                     Direction::Info,
-                    &format!("{} goes through proxy {} (from {})", req.url, s.display_url(), s.origin),
+                    &format!("{} goes through proxy {} (from {})", display_url(&req.url), s.display_url(), s.origin),
                 ),
             }
         }
@@ -239,13 +239,13 @@ impl Session {
             if redirects >= req.max_redirects {
                 return Err(Error::new(
                     Exit::TooManyRedirects,
-                    format!("stopped after {redirects} redirects at {}", sanitize(next.url.as_str())),
+                    format!("stopped after {redirects} redirects at {}", display_url(&next.url)),
                 )
                 .hint("raise --max-redirs if the redirects are expected"));
             }
             self.settings.route(&next.url).map_err(usage_proxy)?;
             if reporter.verbose() {
-                reporter.line(Direction::Info, &format!("following the redirect to {}", next.url));
+                reporter.line(Direction::Info, &format!("following the redirect to {}", display_url(&next.url)));
             }
             if req.include_headers {
                 heads.push(head_text(&resp));
@@ -458,7 +458,7 @@ fn usage_proxy(e: ProxyError) -> Error {
 const SENSITIVE: [&str; 4] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
 
 fn trace_request(r: &dyn Reporter, req: &reqwest::Request) {
-    r.line(Direction::Sent, &format!("{} {}", req.method(), req.url()));
+    r.line(Direction::Sent, &format!("{} {}", req.method(), display_url(req.url())));
     for (k, v) in req.headers() {
         let v = if SENSITIVE.contains(&k.as_str()) {
             "<redacted>".into()
@@ -599,7 +599,7 @@ fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Error {
         return failure_error(f);
     }
     let text = chain_text(&e);
-    let url = e.url().map(|u| u.to_string()).unwrap_or_default();
+    let url = e.url().map(display_url).unwrap_or_default();
     if let Some(r) = find::<ReadFailed>(&e) {
         return Error::new(Exit::Read, r.0.clone())
             .hint("check the file or the program feeding standard input");
@@ -650,7 +650,7 @@ pub fn failure_error(f: Failure) -> Error {
     } else {
         f.offered.iter().map(|o| sanitize(o)).collect::<Vec<_>>().join(", ")
     };
-    let target = sanitize(&f.target);
+    let target = sanitize(&redact_userinfo(&f.target));
     match f.kind {
         FailureKind::Unreachable(why) if why.contains("TLS") => {
             Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))

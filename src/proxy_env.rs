@@ -124,19 +124,9 @@ fn split_host_port(authority: &str) -> Result<(String, Option<u16>), String> {
     Ok((host, port))
 }
 
-/// The value with any password replaced by `***`, for error messages.
-pub(crate) fn redact_userinfo(s: &str) -> String {
-    let start = s.find("://").map_or(0, |i| i + 3);
-    match s[start..].rfind('@') {
-        Some(at) => {
-            let info = &s[start..start + at];
-            let user = info.split_once(':').map_or(info, |(u, _)| u);
-            let masked = if info.contains(':') { format!("{user}:***") } else { user.to_string() };
-            format!("{}{}{}", &s[..start], masked, &s[start + at..])
-        }
-        None => s.to_string(),
-    }
-}
+/// The value with any password replaced by `***`, for error messages (one implementation for
+/// every printed URL: `term`).
+pub(crate) use crate::term::redact_userinfo;
 
 /// A parsed `NO_PROXY` / `--noproxy` list: hosts that are reached directly.
 ///

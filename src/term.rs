@@ -66,6 +66,40 @@ pub fn sanitize(text: &str) -> String {
     out
 }
 
+/// A URL as toll prints it anywhere (`-v`, errors, doctor): a password in it becomes `***`.
+/// The serialized URL is ASCII with controls percent-encoded, so nothing else needs escaping.
+pub fn display_url(url: &url::Url) -> String {
+    if url.password().is_none() {
+        return url.to_string();
+    }
+    let mut u = url.clone();
+    let _ = u.set_password(Some("***"));
+    u.to_string()
+}
+
+/// [`display_url`] for text that may or may not be a URL (a request target, a raw `-x` or
+/// `*_proxy` value): a parsable URL is shown by `display_url`; anything else keeps its text with
+/// any `user:password@` masked to `user:***@`. The result may still need [`sanitize`].
+pub fn redact_userinfo(s: &str) -> String {
+    if s.contains("://") {
+        if let Ok(u) = url::Url::parse(s) {
+            if u.has_host() {
+                return display_url(&u);
+            }
+        }
+    }
+    let start = s.find("://").map_or(0, |i| i + 3);
+    match s[start..].rfind('@') {
+        Some(at) => {
+            let info = &s[start..start + at];
+            let user = info.split_once(':').map_or(info, |(u, _)| u);
+            let masked = if info.contains(':') { format!("{user}:***") } else { user.to_string() };
+            format!("{}{}{}", &s[..start], masked, &s[start + at..])
+        }
+        None => s.to_string(),
+    }
+}
+
 /// Unicode format characters that reorder or hide text on a terminal ("Trojan Source",
 /// CVE-2021-42574): bidi embeddings/overrides (U+202A–202E), isolates (U+2066–2069), the Arabic
 /// letter mark (U+061C), zero-width space/joiners and the LRM/RLM marks (U+200B–200F), word
@@ -100,6 +134,17 @@ mod tests {
         assert_eq!(sanitize("a\u{2028}b\u{2029}c"), "a\\u{2028}b\\u{2029}c");
         // Ordinary non-ASCII text stays as it is.
         assert_eq!(sanitize("Proxy für Mitarbeiter — ok"), "Proxy für Mitarbeiter — ok");
+    }
+
+    #[test]
+    fn urls_are_shown_without_their_password() {
+        let u = url::Url::parse("http://user:s3cret@example.com:8080/p?q=1").unwrap();
+        assert_eq!(display_url(&u), "http://user:***@example.com:8080/p?q=1");
+        let plain = url::Url::parse("https://example.com/").unwrap();
+        assert_eq!(display_url(&plain), "https://example.com/");
+        assert_eq!(redact_userinfo("http://user:s3cret@example.com/"), "http://user:***@example.com/");
+        assert_eq!(redact_userinfo("user:s3cret@proxy:3128"), "user:***@proxy:3128");
+        assert_eq!(redact_userinfo("example.com:443"), "example.com:443");
     }
 
     #[test]

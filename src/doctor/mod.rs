@@ -424,13 +424,9 @@ fn summary_step(s: &Summary) -> Step {
     step
 }
 
-/// The URL without a password (`user@host`) — safe in every output.
+/// The URL without its password (`user:***@host`) — safe in every output.
 pub(crate) fn safe_url(url: &url::Url) -> String {
-    let mut u = url.clone();
-    if u.password().is_some() {
-        let _ = u.set_password(None);
-    }
-    crate::term::sanitize(u.as_str())
+    crate::term::sanitize(&crate::term::display_url(url))
 }
 
 /// `host` or `host:port` when the port is not the scheme's default: how a destination is named
