@@ -78,16 +78,10 @@ pub fn display_url(url: &url::Url) -> String {
 }
 
 /// [`display_url`] for text that may or may not be a URL (a request target, a raw `-x` or
-/// `*_proxy` value): a parsable URL is shown by `display_url`; anything else keeps its text with
-/// any `user:password@` masked to `user:***@`. The result may still need [`sanitize`].
+/// `*_proxy` value), kept as written except that `user:password@` becomes `user:***@`. The last
+/// `@` counts, so a password with an unencoded `@` or `/` is masked whole. The result may still
+/// need [`sanitize`].
 pub fn redact_userinfo(s: &str) -> String {
-    if s.contains("://") {
-        if let Ok(u) = url::Url::parse(s) {
-            if u.has_host() {
-                return display_url(&u);
-            }
-        }
-    }
     let start = s.find("://").map_or(0, |i| i + 3);
     match s[start..].rfind('@') {
         Some(at) => {
