@@ -70,6 +70,25 @@ pub fn parse_challenges<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<Ch
     out
 }
 
+/// Every challenge in raw `Proxy-Authenticate` header values, each decoded by [`header_text`]:
+/// what the relay and doctor both parse, so they agree on what a proxy offered.
+pub fn parse_challenge_headers<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Vec<Challenge> {
+    let texts: Vec<String> = values.into_iter().map(header_text).collect();
+    parse_challenges(texts.iter().map(String::as_str))
+}
+
+/// A header value's bytes as text. RFC 9110 §5.5 allows obs-text (bytes 0x80–0xFF) in field
+/// values, and proxies put non-ASCII realms there in whatever encoding they were configured
+/// with: valid UTF-8 is read as UTF-8, anything else as ISO-8859-1 (each byte one character),
+/// so no value is ever dropped or mangled into U+FFFD. The one decoding for challenges
+/// everywhere: the relay, `-v`, doctor and its report.
+pub fn header_text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+    }
+}
+
 /// A syntax error inside one list element; the caller drops the challenge and resynchronizes.
 struct Malformed;
 
@@ -275,6 +294,20 @@ fn is_vchar_or_obs(b: u8) -> bool {
 mod tests {
     use super::*;
     use crate::auth::{choose, SchemeSet};
+
+    #[test]
+    fn non_ascii_realms_are_decoded_as_utf8_or_latin1() {
+        let utf8 = "Basic realm=\"Proxy für Mitarbeiter\"".as_bytes();
+        let latin1: &[u8] = b"Basic realm=\"Proxy f\xfcr Mitarbeiter\"";
+        for raw in [utf8, latin1] {
+            let c = parse_challenge_headers([raw]);
+            assert_eq!(c.len(), 1, "{raw:?}");
+            assert_eq!(c[0].scheme, Some(Scheme::Basic));
+            assert_eq!(c[0].realm(), Some("Proxy für Mitarbeiter"));
+        }
+        assert_eq!(header_text(b"caf\xe9 \xff"), "café ÿ");
+        assert_eq!(header_text("café".as_bytes()), "café");
+    }
 
     fn params(c: &Challenge) -> Vec<(&str, &str)> {
         c.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()

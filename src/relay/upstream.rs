@@ -265,7 +265,7 @@ impl Upstream {
                     .headers()
                     .get_all(PROXY_AUTHENTICATE)
                     .iter()
-                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    .map(|v| auth::challenge::header_text(v.as_bytes()))
                     .collect(),
                 elapsed: started.elapsed(),
             });
@@ -278,8 +278,8 @@ impl Upstream {
             }
 
             // 407: what does the proxy want now?
-            let challenges = auth::parse_challenges(
-                resp.headers().get_all(PROXY_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()),
+            let challenges = auth::challenge::parse_challenge_headers(
+                resp.headers().get_all(PROXY_AUTHENTICATE).iter().map(|v| v.as_bytes()),
             );
             ex.offered = challenges.iter().map(describe_challenge).collect();
             let keep_alive = resp

@@ -37,3 +37,40 @@ fn origin_url_password_is_not_in_the_redirect_limit_error() {
     out.assert_ok().assert_not_leaked("the origin URL's password", SECRET);
     assert!(out.stderr.contains("following the redirect"), "{}", out.describe());
 }
+
+/// A Basic proxy whose 407 carries `realm` as raw bytes (UTF-8 or ISO-8859-1), allowing
+/// `alice:pw`.
+fn basic_proxy_with_raw_realm(realm: &'static [u8]) -> FakeProxy {
+    FakeProxy::start(move |req: &fakeproxy::ProxyRequest| match req.basic_credentials() {
+        Some((u, p)) if u == "alice" && p == "pw" => fakeproxy::Action::Allow,
+        _ => {
+            let mut bytes = b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"".to_vec();
+            bytes.extend_from_slice(realm);
+            bytes.extend_from_slice(b"\"\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n");
+            fakeproxy::Action::Raw { bytes, close: false }
+        }
+    })
+}
+
+#[test]
+fn basic_with_a_non_ascii_realm_works_in_utf8_and_latin1() {
+    let origin = Origin::http();
+    for (what, realm) in [
+        ("UTF-8", "Proxy für Mitarbeiter".as_bytes()),
+        ("ISO-8859-1", b"Proxy f\xfcr Mitarbeiter".as_slice()),
+    ] {
+        let proxy = basic_proxy_with_raw_realm(realm);
+        let out = toll(["-sS", "-v", "-x", &proxy.url(), "-U", "alice:pw", &origin.url("/text")]).run();
+        out.assert_ok();
+        assert!(
+            out.stderr.contains("realm=\"Proxy für Mitarbeiter\""),
+            "{what}: -v shows the realm decoded:\n{}",
+            out.describe()
+        );
+        assert!(
+            proxy.requests().iter().any(|r| r.basic_credentials() == Some(("alice".into(), "pw".into()))),
+            "{what}: the proxy got the credentials:\n{}",
+            proxy.summary()
+        );
+    }
+}
