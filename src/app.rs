@@ -22,8 +22,41 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// The variables that choose a proxy (or none). `env` reads a value that is not valid UTF-8 as
+/// unset, which for these would silently mean "no proxy" (or, for `REQUEST_METHOD`, let a CGI
+/// request's `HTTP_PROXY` in): such a value is refused instead.
+const PROXY_VARS: [&str; 9] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+    "REQUEST_METHOD",
+];
+
+/// The first proxy variable whose value `lookup` finds but is not valid UTF-8.
+fn non_unicode_proxy_var(lookup: &dyn Fn(&str) -> Option<std::ffi::OsString>) -> Option<&'static str> {
+    PROXY_VARS.into_iter().find(|name| lookup(name).is_some_and(|v| v.to_str().is_none()))
+}
+
+/// Fails closed (exit 2) when a proxy variable is set but unreadable.
+fn check_proxy_vars() -> Result<()> {
+    match non_unicode_proxy_var(&|n| std::env::var_os(n)) {
+        None => Ok(()),
+        Some(name) => Err(Error::new(
+            Exit::Usage,
+            format!("the environment variable {name} is not valid UTF-8: toll will not guess whether a proxy is meant"),
+        )
+        .hint(format!("fix or unset {name}"))),
+    }
+}
+
 /// Runs what the command line asks for.
 pub fn run(cli: Cli) -> Result<()> {
+    check_proxy_vars()?;
     let invocation = cli
         .into_config(&env)
         .map_err(|e| Error::new(Exit::Usage, e.to_string()).hint("see 'toll --help'"))?;
@@ -217,4 +250,23 @@ fn remembered() -> Option<Arc<dyn crate::relay::AuthMemory>> {
     }
     let path = crate::remembered::Remembered::default_path(&env)?;
     Some(Arc::new(crate::remembered::Remembered::new(path)))
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+
+    #[test]
+    fn a_proxy_variable_that_is_not_utf8_is_named() {
+        let bad = |name: &'static str| {
+            move |n: &str| (n == name).then(|| OsString::from_vec(b"http://pro\xffxy:3128".to_vec()))
+        };
+        for name in PROXY_VARS {
+            assert_eq!(non_unicode_proxy_var(&bad(name)), Some(name));
+        }
+        let fine = |n: &str| (n == "https_proxy").then(|| OsString::from("http://proxy:3128"));
+        assert_eq!(non_unicode_proxy_var(&fine), None);
+    }
 }

@@ -74,3 +74,26 @@ fn basic_with_a_non_ascii_realm_works_in_utf8_and_latin1() {
         );
     }
 }
+
+/// Runs toll isolated (as `run::toll`) with one environment variable set to raw bytes.
+fn run_with_raw_env(args: &[&str], name: &str, value: &[u8]) -> (Option<i32>, String) {
+    use std::os::unix::ffi::OsStrExt;
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut cmd = std::process::Command::new(crate::run::TOLL);
+    cmd.args(args);
+    crate::run::isolate(&mut cmd, home.path());
+    cmd.env(name, std::ffi::OsStr::from_bytes(value)).stdin(std::process::Stdio::null());
+    let out = cmd.output().expect("run toll");
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn a_proxy_variable_that_is_not_utf8_fails_closed() {
+    let origin = Origin::http();
+    for name in ["http_proxy", "HTTP_PROXY", "all_proxy", "no_proxy"] {
+        let (code, stderr) = run_with_raw_env(&["-sS", &origin.url("/text")], name, b"http://127.0.0.1:9/\xff");
+        assert_eq!(code, Some(2), "{name}: expected a usage error, got {code:?}: {stderr}");
+        assert!(stderr.contains(name) && stderr.contains("UTF-8"), "{name} is named: {stderr}");
+    }
+    assert!(origin.requests().is_empty(), "nothing went direct to the origin");
+}
