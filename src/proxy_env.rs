@@ -37,6 +37,8 @@ pub enum Route {
 /// Parses `[scheme://][user[:password]@]host[:port][/…]` as curl does: no scheme means `http`;
 /// the default port is 443 for `https` proxies and 1080 for everything else; userinfo is
 /// percent-decoded; an IPv6 literal goes in brackets. A path is ignored (curl ignores it too).
+/// A URL whose host depends on how it is read (an `@` after the authority, more than one `@`,
+/// a host another URL parser reads differently) is refused: see [`same_host_as_url_parser`].
 /// `origin` is recorded in the spec and named in errors.
 pub fn parse_proxy_url(s: &str, origin: &str) -> Result<ProxySpec, ProxyError> {
     let invalid = |reason: &str| ProxyError::Invalid {
@@ -55,13 +57,32 @@ pub fn parse_proxy_url(s: &str, origin: &str) -> Result<ProxySpec, ProxyError> {
     if !PROXY_SCHEMES.contains(&scheme.as_str()) {
         return Err(ProxyError::UnsupportedScheme { origin: origin.to_string(), scheme });
     }
-    // The last '@' ends the userinfo, so an unencoded '@' or '/' in a password still works.
-    let (userinfo, hostpart) = match rest.rfind('@') {
-        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
-        None => (None, rest),
+    // The authority ends at the first '/', '?' or '#' (RFC 3986 §3.2). An '@' anywhere else
+    // would make the host depend on which parser reads the URL: `u:pw@a/p@b` is host `a` to a
+    // URL parser but was host `b` to a "last '@'" rule, so `a` is what the user sees and `b` what
+    // got the password. Such URLs are refused; percent-encoding says what is meant.
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, after) = rest.split_at(end);
+    let ambiguous = |what: &str| {
+        invalid(&format!(
+            "{what}, so the host is ambiguous: percent-encode '@' as %40 (and '/' as %2F, '?' as %3F, \
+             '#' as %23, '\\' as %5C) in the user name and password"
+        ))
     };
-    let authority = hostpart.split(['/', '?', '#']).next().unwrap_or("");
-    let (host, port) = split_host_port(authority).map_err(|r| invalid(&r))?;
+    if after.contains('@') {
+        return Err(ambiguous("an '@' comes after a '/', '?' or '#'"));
+    }
+    if authority.matches('@').count() > 1 {
+        return Err(ambiguous("it has more than one '@'"));
+    }
+    let (userinfo, hostpart) = match authority.split_once('@') {
+        Some((info, host)) => (Some(info), host),
+        None => (None, authority),
+    };
+    let (host, port) = split_host_port(hostpart).map_err(|r| invalid(&r))?;
+    if !same_host_as_url_parser(&scheme, rest, &host, port) {
+        return Err(ambiguous("a URL parser reads another host from it"));
+    }
     let port = match port {
         Some(p) => p,
         None if scheme == "https" => 443,
@@ -83,6 +104,20 @@ pub fn parse_proxy_url(s: &str, origin: &str) -> Result<ProxySpec, ProxyError> {
         }
     };
     Ok(ProxySpec { scheme, host, port, user, password, origin: origin.to_string() })
+}
+
+/// Whether the `url` crate (WHATWG rules, as browsers and most tools) finds the same host and
+/// port in `rest` as toll does: it reads `\\` as `/` in http(s) URLs, so `DOMAIN\\user:pw@proxy`
+/// would be host `domain` to it. A string it cannot parse at all is left to toll's stricter
+/// rules.
+fn same_host_as_url_parser(scheme: &str, rest: &str, host: &str, port: Option<u16>) -> bool {
+    // Special-scheme parsing for every proxy scheme: the stricter reading.
+    let special = if scheme == "https" { "https" } else { "http" };
+    let Ok(theirs) = Url::parse(&format!("{special}://{rest}")) else { return true };
+    let shown = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
+    let Ok(mine) = Url::parse(&format!("{special}://{shown}/")) else { return true };
+    let default = |u: &Url| u.port_or_known_default();
+    theirs.host() == mine.host() && theirs.port().or(default(&theirs)) == port.or(default(&mine))
 }
 
 /// `host`, `host:port`, `[v6]`, `[v6]:port` → (host without brackets, lowercased; port).

@@ -60,12 +60,44 @@ fn proxy_url_userinfo_is_percent_decoded() {
     assert_eq!((p.user.as_deref(), p.password.is_none()), (Some("bob"), true));
     let p = spec("http://bob:@proxy");
     assert_eq!(p.password.as_ref().map(Secret::expose), Some(""));
-    // Unencoded ':' and '@' in the password: the first ':' and the last '@' split.
-    let p = spec("http://bob:a:b@c@proxy:1");
+    // An unencoded ':' in the password: the first ':' splits.
+    let p = spec("http://bob:a:b%40c@proxy:1");
     assert_eq!((p.user.as_deref(), p.password.unwrap().expose()), (Some("bob"), "a:b@c"));
     assert_eq!(p.host, "proxy");
     let p = spec("http://@proxy");
     assert!(p.user.is_none() && p.password.is_none());
+}
+
+#[test]
+fn proxy_urls_with_an_ambiguous_host_are_refused() {
+    for bad in [
+        // The password went to 127.0.0.2 while the URL names 127.0.0.1.
+        "http://u:pw@127.0.0.1:1/p@127.0.0.2",
+        "u:pw@127.0.0.1:1/p@127.0.0.2",
+        "http://127.0.0.1:1/@127.0.0.2",
+        "http://u:p/w@proxy:3128",
+        "http://u:p?w@proxy:3128",
+        "http://u:p#w@proxy:3128",
+        "socks5://u:p/w@proxy:1080",
+        "http://bob:a:b@c@proxy:1",
+        "http://a@b@proxy",
+        // A URL parser reads host "domain" (it takes '\\' for '/'); toll would read "proxy".
+        "http://DOMAIN\\user:pw@proxy:3128",
+        "http://127.0.0.1\\@127.0.0.2:1",
+    ] {
+        match parse_proxy_url(bad, "-x") {
+            Err(ProxyError::Invalid { reason, value, .. }) => {
+                assert!(reason.contains("%40") && reason.contains("ambiguous"), "{bad:?}: {reason}");
+                assert!(!value.contains("pw"), "{bad:?}: the password is masked: {value}");
+            }
+            other => panic!("{bad:?} was accepted: {other:?}"),
+        }
+    }
+    // Encoded, they mean one thing.
+    let p = spec("http://u:p%2Fw%40x@proxy:3128/ignored");
+    assert_eq!((p.host.as_str(), p.port, p.password.unwrap().expose()), ("proxy", 3128, "p/w@x"));
+    let p = spec("http://DOMAIN%5Cuser:pw@proxy:3128");
+    assert_eq!((p.user.as_deref(), p.host.as_str()), (Some("DOMAIN\\user"), "proxy"));
 }
 
 #[test]

@@ -97,3 +97,19 @@ fn a_proxy_variable_that_is_not_utf8_fails_closed() {
     }
     assert!(origin.requests().is_empty(), "nothing went direct to the origin");
 }
+
+#[test]
+fn an_at_sign_in_the_proxy_path_does_not_move_the_host() {
+    let origin = Origin::http();
+    // Before the fix, toll sent u:pw to this proxy although -x names 127.0.0.1:1.
+    let decoy = FakeProxy::start(fakeproxy::open());
+    let x = format!("http://u:{SECRET}@127.0.0.1:1/p@{}", decoy.addr);
+    let out = toll(["-sS", "-x", &x, &origin.url("/text")]).run();
+    out.assert_code(2).assert_error_message().assert_not_leaked("the proxy password", SECRET);
+    assert!(out.stderr.contains("%40"), "the error says how to write it:\n{}", out.describe());
+    assert_eq!(decoy.connections(), 0, "the decoy was contacted:\n{}", decoy.summary());
+    // The same in https_proxy.
+    let out = toll(["-sS", &origin.url("/text").replace("http:", "https:")]).env("https_proxy", &x).run();
+    out.assert_code(2).assert_error_message().assert_not_leaked("the proxy password", SECRET);
+    assert_eq!(decoy.connections(), 0, "the decoy was contacted:\n{}", decoy.summary());
+}
