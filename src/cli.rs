@@ -209,7 +209,7 @@ pub struct RequestArgs {
     pub max_redirs: usize,
 
     /// User-Agent header to send.
-    #[arg(short = 'A', long = "user-agent", value_name = "NAME")]
+    #[arg(short = 'A', long = "user-agent", value_name = "NAME", value_parser = parse_user_agent)]
     pub user_agent: Option<String>,
 
     /// Ask for a compressed response (gzip, deflate, br, zstd) and decompress it.
@@ -464,6 +464,9 @@ impl FromStr for Header {
         if s.contains(['\r', '\n', '\0']) {
             return Err("a header cannot contain a line break or NUL".into());
         }
+        if s.chars().any(|c| c.is_ascii_control() && c != '\t') {
+            return Err("a header cannot contain a control character".into());
+        }
         let (name, value) = match s.split_once(':') {
             Some((n, v)) => (n, v.trim()),
             // curl's `Name;` sends the header with an empty value.
@@ -476,7 +479,8 @@ impl FromStr for Header {
             return Err("the header name is empty".into());
         }
         if let Some(c) = name.chars().find(|&c| !is_tchar(c)) {
-            return Err(format!("the header name '{name}' contains {c:?}"));
+            // Not the name itself: `-H 'Authorization Bearer TOKEN;'` makes the token a name.
+            return Err(format!("the header name contains {c:?} (expected 'Name: value')"));
         }
         Ok(Header { name: name.into(), value: value.into() })
     }
@@ -496,6 +500,52 @@ impl fmt::Debug for Header {
 /// RFC 9110 §5.6.2 token characters.
 fn is_tchar(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+}
+
+/// `-A`: a header value, so no line break (it would smuggle a header) or other control
+/// character (reqwest would refuse it later, as an internal error).
+fn parse_user_agent(s: &str) -> Result<String, String> {
+    if s.chars().any(|c| c.is_ascii_control() && c != '\t') {
+        return Err("a User-Agent cannot contain a line break or other control character".into());
+    }
+    Ok(s.to_string())
+}
+
+/// The options whose values may hold a password or token. clap's "invalid value 'VALUE' for
+/// '--opt'" would print them back; [`parse_error_text`] renders their errors without the value.
+/// (`--user`, for origin credentials, belongs here when it lands.)
+const SECRET_OPTIONS: [&str; 7] = ["--proxy-user", "--proxy", "--header", "--data", "--data-binary", "--json", "--user"];
+
+/// The message for a command-line error that clap would render with a secret-bearing value (or
+/// one with control characters) in it: the option and the reason, never the value. `None`:
+/// clap's own rendering is safe.
+pub fn parse_error_text(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(e.kind(), ErrorKind::ValueValidation | ErrorKind::InvalidValue) {
+        return None;
+    }
+    let arg = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(a)) => a.clone(),
+        _ => return None,
+    };
+    let long = arg.split_whitespace().next().unwrap_or("");
+    // A value with a line break or escape would also reach the terminal raw.
+    let control = match e.get(ContextKind::InvalidValue) {
+        Some(ContextValue::String(v)) => v.chars().any(char::is_control),
+        _ => false,
+    };
+    if !SECRET_OPTIONS.contains(&long) && !control {
+        return None;
+    }
+    let reason = match std::error::Error::source(e) {
+        Some(source) => source.to_string(),
+        None if e.kind() == ErrorKind::InvalidValue => "a value is required".to_string(),
+        None => "not a valid value".to_string(),
+    };
+    Some(format!(
+        "error: invalid value for '{arg}' (the value is not shown): {reason}\n\n\
+         For more information, try '--help'.\n"
+    ))
 }
 
 fn parse_method(s: &str) -> Result<String, String> {

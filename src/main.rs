@@ -5,7 +5,17 @@ use std::process::ExitCode;
 use toll::term::sanitize;
 
 fn main() -> ExitCode {
-    let cli = toll::cli::Cli::parse();
+    let cli = match toll::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // clap's messages echo the offending value: not for options that may hold a secret.
+        Err(e) => match toll::cli::parse_error_text(&e) {
+            Some(text) => {
+                eprint!("{}", sanitize_lines(&text));
+                return ExitCode::from(2);
+            }
+            None => e.exit(),
+        },
+    };
     let show = toll::app::errors_shown(&cli);
     match toll::app::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -19,4 +29,9 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit.code())
         }
     }
+}
+
+/// [`sanitize`] per line (the reason may come from any value parser).
+fn sanitize_lines(text: &str) -> String {
+    text.lines().map(|l| sanitize(l) + "\n").collect()
 }

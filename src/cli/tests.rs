@@ -483,3 +483,17 @@ fn doctor_subcommand() {
     ));
     assert_eq!(usage_error(&["-v", "doctor"]), UsageError::SubcommandAfterOptions("doctor".into()));
 }
+
+#[test]
+fn parse_errors_of_secret_options_are_rendered_without_the_value() {
+    let e = parse(&["-U", "alice:hunter2\n", "h"]).unwrap_err();
+    assert!(e.to_string().contains("hunter2"), "clap's own text has the value: why this exists");
+    let text = parse_error_text(&e).expect("re-rendered");
+    assert!(!text.contains("hunter2") && text.contains("--proxy-user"), "{text}");
+    // Other options keep clap's message, value included.
+    let e = parse(&["-m", "soon", "h"]).unwrap_err();
+    assert_eq!(parse_error_text(&e), None);
+    // Unless the value would put control characters on the terminal.
+    let e = parse(&["-A", "a\x1b[2Jb", "h"]).unwrap_err();
+    assert!(parse_error_text(&e).is_some_and(|t| !t.contains('\x1b')));
+}

@@ -113,3 +113,30 @@ fn an_at_sign_in_the_proxy_path_does_not_move_the_host() {
     out.assert_code(2).assert_error_message().assert_not_leaked("the proxy password", SECRET);
     assert_eq!(decoy.connections(), 0, "the decoy was contacted:\n{}", decoy.summary());
 }
+
+#[test]
+fn command_line_errors_do_not_echo_secret_values() {
+    for (what, args) in [
+        ("-U with a line break", vec!["-U".to_string(), format!("alice:{SECRET}\nx")]),
+        ("--proxy-user= with a CR", vec![format!("--proxy-user=alice:{SECRET}\r")]),
+        ("-H with a line break", vec!["-H".into(), format!("Authorization: Bearer {SECRET}\nX-Evil: 1")]),
+        ("-H with a control character", vec!["-H".into(), format!("Authorization: Bearer {SECRET}\x01")]),
+        ("-H without ':'", vec!["-H".into(), format!("Authorization Bearer {SECRET};")]),
+    ] {
+        let mut all = args.clone();
+        all.push("http://127.0.0.1:9/".into());
+        let out = toll(all).run();
+        out.assert_code(2).assert_no_panic().assert_not_leaked(what, SECRET);
+        assert!(out.stderr.contains("error: invalid value for '--"), "{what}: names the option:\n{}", out.describe());
+    }
+}
+
+#[test]
+fn header_values_with_control_characters_are_usage_errors() {
+    for args in [["-A", "bot/1\r\nX-Injected: 1"], ["-A", "bot\x7f"], ["-H", "X-A: a\x7fb"]] {
+        let out = toll([args[0], args[1], "http://127.0.0.1:9/"]).run();
+        out.assert_code(2).assert_no_panic();
+        assert!(out.stderr.contains("control character"), "a clear message:\n{}", out.describe());
+        assert!(!out.stderr.contains("X-Injected"), "the value is not echoed raw:\n{}", out.describe());
+    }
+}
