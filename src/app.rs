@@ -18,6 +18,8 @@ use crate::term::{sanitize, Terminal};
 use std::future::Future;
 use std::sync::Arc;
 
+pub mod argv;
+
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
@@ -51,6 +53,32 @@ fn check_proxy_vars() -> Result<()> {
             format!("the environment variable {name} is not valid UTF-8: toll will not guess whether a proxy is meant"),
         )
         .hint(format!("fix or unset {name}"))),
+    }
+}
+
+/// Overwrites the passwords given on the command line (`-U user:pw`, `-x` with a password) in
+/// the process's argument strings, so `ps` and `/proc/PID/cmdline` stop showing them. Call once,
+/// right after parsing.
+pub fn hide_command_line_passwords(cli: &Cli) {
+    use crate::cli::{AuthCommand, Command};
+    let (proxy_args, auth_proxy) = match &cli.command {
+        None => (Some(&cli.proxy), None),
+        Some(Command::Doctor(d)) => (Some(&d.proxy), None),
+        Some(Command::Auth(AuthCommand::Login(l))) => (None, l.proxy.proxy.as_ref()),
+        Some(Command::Auth(AuthCommand::Logout(a) | AuthCommand::Status(a))) => (None, a.proxy.as_ref()),
+        Some(_) => (None, None),
+    };
+    if let Some(u) = proxy_args.and_then(|p| p.proxy_user.as_ref()) {
+        if let Some(pw) = &u.password {
+            // As typed: clap split it at the first ':'.
+            let value = format!("{}:{}", u.user, pw.expose());
+            argv::hide(&value, u.user.len() + 1..value.len());
+        }
+    }
+    for x in proxy_args.and_then(|p| p.proxy.as_ref()).into_iter().chain(auth_proxy) {
+        if let Some(range) = crate::proxy_env::password_span(x.expose()) {
+            argv::hide(x.expose(), range);
+        }
     }
 }
 
@@ -124,7 +152,8 @@ fn transfer(t: Transfer) -> Result<()> {
     let reporter: Arc<dyn Reporter> = Arc::new(Stderr { verbose: t.style.verbose });
     let settings = ProxySettings::from_config(&t.proxy, &env);
     let quiet = t.style.silent;
-    if !quiet {
+    // -s hides it from scripts; a person at a terminal should still learn of the risk.
+    if !quiet || term.stderr {
         warn_command_line_password(&t.proxy);
     }
     let setup = credential_setup(t.no_save)?;
@@ -141,13 +170,14 @@ fn transfer(t: Transfer) -> Result<()> {
 }
 
 /// A password on the command line (`-U user:pw`, `-x http://user:pw@…`) can be read by other
-/// local users (`ps`, /proc, shell history): said once, with the better way.
+/// local users (shell history; `ps` and /proc until [`hide_command_line_passwords`] masks it,
+/// and for the whole run where that is not supported): said once, with the better way.
 fn warn_command_line_password(cfg: &ProxyConfig) {
     let in_url = cfg.explicit.as_ref().is_some_and(|s| s.password.is_some());
     if cfg.password.is_some() || in_url {
         let how = if cfg.password.is_some() { "-U user:password" } else { "a password in -x" };
         eprintln!(
-            "toll: note: {how} is visible to other local users (ps, /proc, shell history); \
+            "toll: note: {how} is visible to other local users (shell history, ps and /proc); \
              'toll auth login' stores it in the OS keyring instead"
         );
     }

@@ -16,6 +16,7 @@ fn main() -> ExitCode {
             None => e.exit(),
         },
     };
+    toll::app::hide_command_line_passwords(&cli);
     let show = toll::app::errors_shown(&cli);
     match toll::app::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -159,6 +159,15 @@ fn split_host_port(authority: &str) -> Result<(String, Option<u16>), String> {
     Ok((host, port))
 }
 
+/// Where the password is in a proxy URL as typed (`[scheme://]user:PASSWORD@host…`), to hide it
+/// from other users (`app::argv`). Generous: the last `@` ends it, as in error messages.
+pub fn password_span(raw: &str) -> Option<std::ops::Range<usize>> {
+    let start = raw.find("://").map_or(0, |i| i + 3);
+    let at = start + raw[start..].rfind('@')?;
+    let colon = start + raw[start..at].find(':')?;
+    Some(colon + 1..at).filter(|r| !r.is_empty())
+}
+
 /// The value with any password replaced by `***`, for error messages (one implementation for
 /// every printed URL: `term`).
 pub(crate) use crate::term::redact_userinfo;

@@ -355,3 +355,14 @@ fn route_is_per_url_and_does_not_read_the_environment() {
     assert_eq!(via(&s, "http://x.com/"), None);
     assert_eq!(calls.get(), before);
 }
+
+#[test]
+fn the_password_span_of_a_typed_proxy_url() {
+    let span = |s: &'static str| password_span(s).map(|r| &s[r]);
+    assert_eq!(span("http://u:pw@proxy:3128"), Some("pw"));
+    assert_eq!(span("u:p%40w@proxy"), Some("p%40w"));
+    assert_eq!(span("http://u:a:b@c@proxy"), Some("a:b@c"));
+    assert_eq!(span("http://u@proxy"), None);
+    assert_eq!(span("http://u:@proxy"), None);
+    assert_eq!(span("http://proxy:3128"), None);
+}

@@ -140,3 +140,71 @@ fn header_values_with_control_characters_are_usage_errors() {
         assert!(!out.stderr.contains("X-Injected"), "the value is not echoed raw:\n{}", out.describe());
     }
 }
+
+/// Starts toll (isolated, as `run::toll`) with `args` against a proxy that holds the request
+/// without answering, and returns what /proc/PID/cmdline shows while it waits.
+fn cmdline_while_waiting(args: &[&str], proxy: &FakeProxy) -> String {
+    use std::time::{Duration, Instant};
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut cmd = std::process::Command::new(crate::run::TOLL);
+    cmd.args(args);
+    crate::run::isolate(&mut cmd, home.path());
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().expect("start toll");
+    let started = Instant::now();
+    while proxy.requests().is_empty() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!proxy.requests().is_empty(), "toll never reached the proxy");
+    String::from_utf8_lossy(&cmdline).replace('\0', " ")
+}
+
+#[test]
+fn command_line_passwords_are_hidden_from_proc_cmdline() {
+    if !cfg!(all(target_os = "linux", target_env = "gnu")) {
+        crate::skip("SKIPPED command_line_passwords_are_hidden_from_proc_cmdline: Linux with glibc only");
+        return;
+    }
+    let stall = || {
+        FakeProxy::start(|_: &fakeproxy::ProxyRequest| {
+            std::thread::sleep(std::time::Duration::from_secs(10));
+            fakeproxy::Action::Close
+        })
+    };
+    let url = "http://127.0.0.1:9/";
+    let user_pw = format!("alice:{SECRET}");
+    let with_pw = |p: &FakeProxy| format!("http://bob:{SECRET}@{}", p.addr);
+    let cases: Vec<(&str, Box<dyn Fn(&FakeProxy) -> Vec<String>>)> = vec![
+        ("-U user:pw", Box::new(|p| vec!["-x".into(), p.url(), "-U".into(), user_pw.clone(), url.into()])),
+        ("-sUuser:pw", Box::new(|p| vec!["-x".into(), p.url(), format!("-sU{user_pw}"), url.into()])),
+        ("--proxy-user=", Box::new(|p| vec!["-x".into(), p.url(), format!("--proxy-user={user_pw}"), url.into()])),
+        ("-x with a password", Box::new(|p| vec!["-x".into(), with_pw(p), url.into()])),
+    ];
+    for (what, args) in cases {
+        let proxy = stall();
+        let args = args(&proxy);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let shown = cmdline_while_waiting(&args, &proxy);
+        assert!(!shown.contains(SECRET), "{what}: /proc/PID/cmdline shows the password: {shown}");
+        assert!(shown.contains(":********"), "{what}: the password is masked in place: {shown}");
+    }
+}
+
+#[test]
+fn the_command_line_password_note_survives_silent_on_a_terminal() {
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let args = ["-s", "-x", &proxy.url(), "-U", "alice:pw", &origin.url("/text")];
+    let out = toll(args).env("TOLL_TERMINAL", "force").run();
+    out.assert_ok();
+    assert_eq!(out.stderr.matches("visible to other local users").count(), 1, "{}", out.describe());
+    // Without a terminal, -s keeps stderr empty for scripts.
+    let out = toll(args).run();
+    out.assert_ok();
+    assert!(out.stderr.is_empty(), "{}", out.describe());
+}
