@@ -208,3 +208,16 @@ fn the_command_line_password_note_survives_silent_on_a_terminal() {
     out.assert_ok();
     assert!(out.stderr.is_empty(), "{}", out.describe());
 }
+
+#[test]
+fn doctor_reads_a_latin1_realm_as_the_relay_does() {
+    let origin = Origin::http();
+    let proxy = basic_proxy_with_raw_realm(b"Proxy f\xfcr Mitarbeiter");
+    let url = origin.url("/text");
+    let args = ["doctor", "--report", "-x", &proxy.url(), "-U", "alice:pw", "--verify-url", &url, &url];
+    let out = toll(args).run();
+    out.assert_ok();
+    let report = out.stdout_str();
+    assert!(report.contains("realm=\"Proxy für Mitarbeiter\""), "the realm, decoded:\n{report}");
+    assert!(!report.contains('\u{fffd}'), "no replacement character:\n{report}");
+}
