@@ -138,7 +138,10 @@ async fn login(args: LoginArgs, spec: ProxySpec, setup: CredentialSetup, term: T
             format!("; the proxy accepted it ({}{realm})", scheme.name())
         }
         Some(Verified::NotAsked) => {
-            format!("; not checked: the proxy did not ask for credentials for {}", sanitize(&crate::term::redact_userinfo(&args.verify_url)))
+            format!(
+                "; not checked: the proxy did not ask for credentials for {}",
+                sanitize(&crate::term::redact_userinfo(&args.verify_url))
+            )
         }
         None => "; not checked (--no-verify)".into(),
     });
@@ -261,7 +264,10 @@ async fn verify(args: &LoginArgs, spec: &ProxySpec, creds: &Credentials) -> Resu
         .ok_or_else(|| {
             Error::new(
                 Exit::Usage,
-                format!("--verify-url {}: not an http(s) URL", sanitize(&crate::term::redact_userinfo(&args.verify_url))),
+                format!(
+                    "--verify-url {}: not an http(s) URL",
+                    sanitize(&crate::term::redact_userinfo(&args.verify_url))
+                ),
             )
         })?;
     let scratch = tempfile::tempdir()
@@ -499,7 +505,10 @@ mod tests {
             updated: 0,
         };
         let table = list_table(vec![(format!("http://proxy{evil}:3128"), entry)]);
-        assert!(!table.contains('\x1b') && !table.contains('\x07') && !table.contains('\u{202e}'), "{table:?}");
+        assert!(
+            !table.contains('\x1b') && !table.contains('\x07') && !table.contains('\u{202e}'),
+            "{table:?}"
+        );
         assert_eq!(table.matches("\\x1b]0;owned\\x07\\u{202e}").count(), 4, "{table}");
     }
 }

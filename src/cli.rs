@@ -514,7 +514,8 @@ fn parse_user_agent(s: &str) -> Result<String, String> {
 /// The options whose values may hold a password or token. clap's "invalid value 'VALUE' for
 /// '--opt'" would print them back; [`parse_error_text`] renders their errors without the value.
 /// (`--user`, for origin credentials, belongs here when it lands.)
-const SECRET_OPTIONS: [&str; 7] = ["--proxy-user", "--proxy", "--header", "--data", "--data-binary", "--json", "--user"];
+const SECRET_OPTIONS: [&str; 7] =
+    ["--proxy-user", "--proxy", "--header", "--data", "--data-binary", "--json", "--user"];
 
 /// The message for a command-line error that clap would render with a secret-bearing value (or
 /// one with control characters) in it: the option and the reason, never the value. `None`:

@@ -205,12 +205,18 @@ impl Session {
         let via_socks = matches!(&first_route, Route::Proxy(s) if s.is_socks());
         if reporter.verbose() {
             match &first_route {
-                Route::Direct => {
-                    reporter.line(Direction::Info, &format!("{} goes direct (no proxy applies)", display_url(&req.url)))
-                }
+                Route::Direct => reporter.line(
+                    Direction::Info,
+                    &format!("{} goes direct (no proxy applies)", display_url(&req.url)),
+                ),
                 Route::Proxy(s) => reporter.line(
                     Direction::Info,
-                    &format!("{} goes through proxy {} (from {})", display_url(&req.url), s.display_url(), s.origin),
+                    &format!(
+                        "{} goes through proxy {} (from {})",
+                        display_url(&req.url),
+                        s.display_url(),
+                        s.origin
+                    ),
                 ),
             }
         }
@@ -245,7 +251,8 @@ impl Session {
             }
             self.settings.route(&next.url).map_err(usage_proxy)?;
             if reporter.verbose() {
-                reporter.line(Direction::Info, &format!("following the redirect to {}", display_url(&next.url)));
+                reporter
+                    .line(Direction::Info, &format!("following the redirect to {}", display_url(&next.url)));
             }
             if req.include_headers {
                 heads.push(head_text(&resp));

@@ -119,7 +119,8 @@ mod tests {
     #[test]
     fn escapes_bidi_and_invisible_characters() {
         assert_eq!(sanitize("realm\u{202e}txt.exe"), "realm\\u{202e}txt.exe");
-        for ch in ['\u{202a}', '\u{202d}', '\u{2066}', '\u{2069}', '\u{200b}', '\u{200f}', '\u{feff}', '\u{061c}']
+        for ch in
+            ['\u{202a}', '\u{202d}', '\u{2066}', '\u{2069}', '\u{200b}', '\u{200f}', '\u{feff}', '\u{061c}']
         {
             let out = sanitize(&format!("a{ch}b"));
             assert!(!out.contains(ch), "{:04x} passed through", ch as u32);

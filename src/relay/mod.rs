@@ -239,7 +239,10 @@ impl Inner {
         for v in resp.headers().get_all(PROXY_AUTHENTICATE) {
             self.reporter.line(
                 Direction::Received,
-                &format!("Proxy-Authenticate: {}", shown_challenge(&crate::auth::challenge::header_text(v.as_bytes()))),
+                &format!(
+                    "Proxy-Authenticate: {}",
+                    shown_challenge(&crate::auth::challenge::header_text(v.as_bytes()))
+                ),
             );
         }
         for name in ["connection", "content-length", "transfer-encoding", "x-squid-error", "proxy-status"] {

@@ -44,7 +44,8 @@ fn basic_proxy_with_raw_realm(realm: &'static [u8]) -> FakeProxy {
     FakeProxy::start(move |req: &fakeproxy::ProxyRequest| match req.basic_credentials() {
         Some((u, p)) if u == "alice" && p == "pw" => fakeproxy::Action::Allow,
         _ => {
-            let mut bytes = b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"".to_vec();
+            let mut bytes =
+                b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"".to_vec();
             bytes.extend_from_slice(realm);
             bytes.extend_from_slice(b"\"\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n");
             fakeproxy::Action::Raw { bytes, close: false }
@@ -91,7 +92,8 @@ fn run_with_raw_env(args: &[&str], name: &str, value: &[u8]) -> (Option<i32>, St
 fn a_proxy_variable_that_is_not_utf8_fails_closed() {
     let origin = Origin::http();
     for name in ["http_proxy", "HTTP_PROXY", "all_proxy", "no_proxy"] {
-        let (code, stderr) = run_with_raw_env(&["-sS", &origin.url("/text")], name, b"http://127.0.0.1:9/\xff");
+        let (code, stderr) =
+            run_with_raw_env(&["-sS", &origin.url("/text")], name, b"http://127.0.0.1:9/\xff");
         assert_eq!(code, Some(2), "{name}: expected a usage error, got {code:?}: {stderr}");
         assert!(stderr.contains(name) && stderr.contains("UTF-8"), "{name} is named: {stderr}");
     }
@@ -127,7 +129,11 @@ fn command_line_errors_do_not_echo_secret_values() {
         all.push("http://127.0.0.1:9/".into());
         let out = toll(all).run();
         out.assert_code(2).assert_no_panic().assert_not_leaked(what, SECRET);
-        assert!(out.stderr.contains("error: invalid value for '--"), "{what}: names the option:\n{}", out.describe());
+        assert!(
+            out.stderr.contains("error: invalid value for '--"),
+            "{what}: names the option:\n{}",
+            out.describe()
+        );
     }
 }
 
@@ -178,16 +184,14 @@ fn command_line_passwords_are_hidden_from_proc_cmdline() {
     };
     let url = "http://127.0.0.1:9/";
     let user_pw = format!("alice:{SECRET}");
-    let with_pw = |p: &FakeProxy| format!("http://bob:{SECRET}@{}", p.addr);
-    let cases: Vec<(&str, Box<dyn Fn(&FakeProxy) -> Vec<String>>)> = vec![
-        ("-U user:pw", Box::new(|p| vec!["-x".into(), p.url(), "-U".into(), user_pw.clone(), url.into()])),
-        ("-sUuser:pw", Box::new(|p| vec!["-x".into(), p.url(), format!("-sU{user_pw}"), url.into()])),
-        ("--proxy-user=", Box::new(|p| vec!["-x".into(), p.url(), format!("--proxy-user={user_pw}"), url.into()])),
-        ("-x with a password", Box::new(|p| vec!["-x".into(), with_pw(p), url.into()])),
-    ];
-    for (what, args) in cases {
+    for what in ["-U user:pw", "-sUuser:pw", "--proxy-user=", "-x with a password"] {
         let proxy = stall();
-        let args = args(&proxy);
+        let args: Vec<String> = match what {
+            "-U user:pw" => vec!["-x".into(), proxy.url(), "-U".into(), user_pw.clone(), url.into()],
+            "-sUuser:pw" => vec!["-x".into(), proxy.url(), format!("-sU{user_pw}"), url.into()],
+            "--proxy-user=" => vec!["-x".into(), proxy.url(), format!("--proxy-user={user_pw}"), url.into()],
+            _ => vec!["-x".into(), format!("http://bob:{SECRET}@{}", proxy.addr), url.into()],
+        };
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let shown = cmdline_while_waiting(&args, &proxy);
         assert!(!shown.contains(SECRET), "{what}: /proc/PID/cmdline shows the password: {shown}");
