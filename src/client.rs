@@ -509,7 +509,8 @@ async fn write_response(
     let mut sink = match &req.output {
         OutputTarget::Stdout => Sink::stdout(),
         OutputTarget::File(p) => Sink::file(p)?,
-        OutputTarget::RemoteName => Sink::file(&output::remote_name(resp.url())?)?,
+        // The name comes from the URL the user gave, never from a redirect target (curl too).
+        OutputTarget::RemoteName => Sink::file(&output::remote_name(&req.url)?)?,
     };
     for head in redirect_heads.iter().map(Vec::as_slice).chain([head_text(&resp).as_slice()]) {
         if (req.include_headers || req.head_only) && sink.write(head)?.is_err() {

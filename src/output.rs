@@ -6,6 +6,7 @@
 //! is written in place, and a symbolic link is followed, not replaced.
 
 use crate::error::{Error, Exit, Result};
+use crate::term::sanitize;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -106,15 +107,46 @@ fn write_error(dest: &Path, e: &io::Error) -> Error {
         .hint("check that the directory exists, is writable and has free space")
 }
 
-/// `-O`: the last path segment of the URL, as curl does.
+/// `-O`: the last path segment of the URL given on the command line, as curl does — never of
+/// a redirect target, which the server chooses (`-L` to `/.bashrc` must not write `.bashrc`).
+/// The user typed this URL, so a hidden name (`-O http://h/.vimrc`) is theirs to ask for; a
+/// segment that decodes to a path (`%2F`), or holds control characters, is refused like an empty
+/// one.
 pub fn remote_name(url: &url::Url) -> Result<PathBuf> {
     let name = url.path_segments().and_then(|mut s| s.next_back()).unwrap_or("");
     let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy().into_owned();
-    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
-        return Err(Error::new(Exit::Usage, format!("-O: the URL {url} has no file name to save to"))
-            .hint("use -o FILE to name the output file"));
+    if name.contains(['/', '\\']) || !acceptable(&name) {
+        return Err(Error::new(
+            Exit::Usage,
+            format!("-O: the URL's last path segment ({:?}) is not a file name to save to", sanitize(&name)),
+        )
+        .hint("use -o FILE to name the output file"));
     }
     Ok(PathBuf::from(name))
+}
+
+/// A file name that a server chose, made safe to create in the current directory, or `None`
+/// when nothing safe is left. Meant for `-J` (`Content-Disposition: attachment; filename=…`,
+/// curl's `--remote-header-name`): only the last path component is kept, as curl does
+/// (`../../etc/passwd` → `passwd`, `C:\x\y.zip` → `y.zip`), and a name is refused when it is
+/// empty, `.` or `..`, hidden (a leading dot: a server must not write `.bashrc` or `.ssh`),
+/// longer than 255 bytes, or holds control characters (newlines, terminal escapes) or bidi
+/// overrides (which make `exe.txt` look like `txt.exe`). Callers fall back to the URL's name
+/// ([`remote_name`]) or fail on `None`; they never "repair" a refused name.
+pub fn safe_file_name(candidate: &str) -> Option<String> {
+    let name = candidate.rsplit(['/', '\\']).next().unwrap_or("");
+    (acceptable(name) && !name.starts_with('.')).then(|| name.to_string())
+}
+
+/// Not empty, `.` or `..`, not all blanks, at most 255 bytes (the usual NAME_MAX), no control
+/// characters, no bidi controls.
+fn acceptable(name: &str) -> bool {
+    let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    !name.trim().is_empty()
+        && name != "."
+        && name != ".."
+        && name.len() <= 255
+        && !name.chars().any(|c| c.is_control() || bidi(c))
 }
 
 #[cfg(test)]
@@ -180,5 +212,29 @@ mod tests {
         assert_eq!(remote_name(&u("http://h/a/b%20c.tar")).unwrap(), PathBuf::from("b c.tar"));
         assert!(remote_name(&u("http://h/")).is_err());
         assert!(remote_name(&u("http://h/a/%2F")).is_err());
+        assert!(remote_name(&u("http://h/a/..%5Cx")).is_err());
+        assert!(remote_name(&u("http://h/a/%2E%2E")).is_err());
+        assert!(remote_name(&u("http://h/a/x%0Ay")).is_err());
+        assert!(remote_name(&u("http://h/a/x%1B%5B31m")).is_err());
+        // The user typed it: a hidden name is theirs to ask for, as with curl.
+        assert_eq!(remote_name(&u("http://h/.vimrc")).unwrap(), PathBuf::from(".vimrc"));
+    }
+
+    #[test]
+    fn safe_file_names_for_server_chosen_names() {
+        let ok = |s: &str| safe_file_name(s).unwrap();
+        assert_eq!(ok("report.pdf"), "report.pdf");
+        assert_eq!(ok("../../etc/passwd"), "passwd");
+        assert_eq!(ok("/etc/cron.d/job"), "job");
+        assert_eq!(ok("C:\\Windows\\evil.dll"), "evil.dll");
+        assert_eq!(ok("a b (1).tar.gz"), "a b (1).tar.gz");
+        for bad in [
+            "", " ", ".", "..", "dir/", "a/..", ".bashrc", "x/.ssh", "..\\.profile", "a\nb", "a\rb",
+            "\x1b[2Jx", "a\u{7f}", "a\u{9b}b", "exe\u{202e}txt.exe",
+        ] {
+            assert_eq!(safe_file_name(bad), None, "{bad:?}");
+        }
+        assert_eq!(safe_file_name(&"n".repeat(256)), None);
+        assert_eq!(ok(&"n".repeat(255)).len(), 255);
     }
 }
