@@ -28,5 +28,40 @@ fn remote_name_ignores_the_redirect_target() {
     out.assert_ok();
     assert_eq!(std::fs::read(dir.path().join("redirect")).unwrap(), pattern_bytes(100));
     assert!(!dir.path().join("100").exists());
+}
+
+/// `-o` as curl: a new file gets 0666 less the umask, an existing one keeps its mode, and a file
+/// with other hard links is written in place so the links see the new content.
+#[test]
+fn output_files_keep_modes_and_hard_links() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let origin = Origin::http();
+    let dir = scratch();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+
+    let new = dir.path().join("new.bin");
+    let reference = dir.path().join("reference");
+    std::fs::File::create(&reference).unwrap();
+    toll(["-sS", "-o", new.to_str().unwrap(), &origin.url("/bytes/1000")]).run().assert_ok();
+    assert_eq!(mode(&new), mode(&reference), "new file mode");
+
+    let kept = dir.path().join("kept.bin");
+    std::fs::write(&kept, b"old").unwrap();
+    std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o640)).unwrap();
+    toll(["-sS", "-o", kept.to_str().unwrap(), &origin.url("/bytes/1000")]).run().assert_ok();
+    assert_eq!(mode(&kept), 0o640, "existing file mode");
+    assert_eq!(std::fs::read(&kept).unwrap(), pattern_bytes(1000));
+
+    let linked = dir.path().join("linked.bin");
+    let other = dir.path().join("other-name.bin");
+    std::fs::write(&linked, b"old").unwrap();
+    std::fs::hard_link(&linked, &other).unwrap();
+    toll(["-sS", "-o", linked.to_str().unwrap(), &origin.url("/bytes/5000")]).run().assert_ok();
+    assert_eq!(std::fs::metadata(&linked).unwrap().nlink(), 2, "the hard link was broken");
+    assert_eq!(std::fs::read(&other).unwrap(), pattern_bytes(5000));
+    // A failed transfer leaves the linked file as it was.
+    let out = toll(["-sS", "-o", linked.to_str().unwrap(), &origin.url("/truncated")]).run();
+    assert_ne!(out.code, Some(0), "{}", out.describe());
+    assert_eq!(std::fs::read(&other).unwrap(), pattern_bytes(5000));
     let _ = sha256_hex;
 }
