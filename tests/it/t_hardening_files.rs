@@ -65,3 +65,50 @@ fn output_files_keep_modes_and_hard_links() {
     assert_eq!(std::fs::read(&other).unwrap(), pattern_bytes(5000));
     let _ = sha256_hex;
 }
+
+/// A settings file that is a link to `/dev/zero` (or a huge file) is a usage error naming the
+/// file, promptly, instead of a run that never ends or eats gigabytes.
+#[test]
+fn settings_file_linked_to_a_device_is_a_usage_error() {
+    let cfg = scratch();
+    std::fs::create_dir_all(cfg.path().join("toll")).unwrap();
+    let settings = cfg.path().join("toll/config");
+    std::fs::write(&settings, "# comment\n".repeat(200_000)).unwrap();
+    let out = toll(["auth", "list"]).env("XDG_CONFIG_HOME", cfg.path().to_str().unwrap()).run();
+    out.assert_code(2).assert_error_message();
+    assert!(out.stderr.contains("larger than"), "{}", out.describe());
+
+    std::fs::remove_file(&settings).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &settings).unwrap();
+    let out = toll(["auth", "list"])
+        .env("XDG_CONFIG_HOME", cfg.path().to_str().unwrap())
+        .timeout(std::time::Duration::from_secs(20))
+        .run();
+    out.assert_code(2).assert_error_message();
+    assert!(out.stderr.contains(&settings.display().to_string()), "{}", out.describe());
+    assert!(out.stderr.contains("not a regular file"), "{}", out.describe());
+}
+
+/// A keyring index that is a FIFO or a link to `/dev/zero` reads as empty, promptly.
+#[test]
+fn state_file_that_is_a_fifo_or_device_reads_as_empty() {
+    let state = scratch();
+    let dir = state.path().join("toll");
+    std::fs::create_dir_all(&dir).unwrap();
+    let index = dir.join("keyring-index.json");
+    for make in ["fifo", "zero"] {
+        let _ = std::fs::remove_file(&index);
+        if make == "fifo" {
+            let c = std::ffi::CString::new(index.as_os_str().as_encoded_bytes()).unwrap();
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        } else {
+            std::os::unix::fs::symlink("/dev/zero", &index).unwrap();
+        }
+        let out = toll(["auth", "list"])
+            .env("XDG_STATE_HOME", state.path().to_str().unwrap())
+            .timeout(std::time::Duration::from_secs(20))
+            .run();
+        out.assert_ok();
+        assert!(out.stdout_str().contains("No proxy passwords are stored"), "{}", out.describe());
+    }
+}
