@@ -398,13 +398,16 @@ async fn build_request(
             (BodySource::File(path), strip) => {
                 let what = path.display().to_string();
                 let file = tokio::fs::File::open(path).await.map_err(|e| read_error(&what, &e))?;
-                let len = file.metadata().await.map_err(|e| read_error(&what, &e))?.len();
-                if strip {
-                    rb.body(streamed(file, what, true))
-                } else {
+                let meta = file.metadata().await.map_err(|e| read_error(&what, &e))?;
+                match known_length(&meta) {
                     // Streamed in large reads (reqwest's own File body reads 4 KiB at a time),
                     // with the length announced so the upload is not chunked.
-                    rb.header(reqwest::header::CONTENT_LENGTH, len).body(streamed(file, what, false))
+                    Some(len) if !strip => {
+                        rb.header(reqwest::header::CONTENT_LENGTH, len).body(streamed(file, what, false))
+                    }
+                    // A pipe (`<(…)`), a device or a pseudo-file (/proc) has no length to
+                    // announce: it is read to its end and sent chunked.
+                    _ => rb.body(streamed(file, what, strip)),
                 }
             }
             (BodySource::Stdin, strip) => {
@@ -413,6 +416,18 @@ async fn build_request(
         };
     }
     rb.build().map_err(|e| Error::new(Exit::Usage, format!("cannot build the request: {e}")))
+}
+
+/// The length to announce for a file body: only a regular file's, and only when its size can be
+/// believed. /proc files say 0 and /sys files say 4096 whatever they hold; both occupy no disk
+/// blocks (unix), which is how they are told apart (a fully sparse file is sent chunked too:
+/// harmless). An empty file is sent chunked with no data.
+fn known_length(meta: &std::fs::Metadata) -> Option<u64> {
+    #[cfg(unix)]
+    let on_disk = std::os::unix::fs::MetadataExt::blocks(meta) > 0;
+    #[cfg(not(unix))]
+    let on_disk = true;
+    (meta.is_file() && meta.len() > 0 && on_disk).then(|| meta.len())
 }
 
 /// A body read as it is sent, never whole in memory (sent chunked: its length is unknown).

@@ -191,7 +191,8 @@ pub fn safe_file_name(candidate: &str) -> Option<String> {
 /// Not empty, `.` or `..`, not all blanks, at most 255 bytes (the usual NAME_MAX), no control
 /// characters, no bidi controls.
 fn acceptable(name: &str) -> bool {
-    let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let bidi =
+        |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
     !name.trim().is_empty()
         && name != "."
         && name != ".."
@@ -344,8 +345,21 @@ mod tests {
         assert_eq!(ok("C:\\Windows\\evil.dll"), "evil.dll");
         assert_eq!(ok("a b (1).tar.gz"), "a b (1).tar.gz");
         for bad in [
-            "", " ", ".", "..", "dir/", "a/..", ".bashrc", "x/.ssh", "..\\.profile", "a\nb", "a\rb",
-            "\x1b[2Jx", "a\u{7f}", "a\u{9b}b", "exe\u{202e}txt.exe",
+            "",
+            " ",
+            ".",
+            "..",
+            "dir/",
+            "a/..",
+            ".bashrc",
+            "x/.ssh",
+            "..\\.profile",
+            "a\nb",
+            "a\rb",
+            "\x1b[2Jx",
+            "a\u{7f}",
+            "a\u{9b}b",
+            "exe\u{202e}txt.exe",
         ] {
             assert_eq!(safe_file_name(bad), None, "{bad:?}");
         }

@@ -20,7 +20,6 @@
 use crate::statefile::{read_limited, JsonFile, Links};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 /// What the index knows about one proxy.
@@ -182,7 +181,9 @@ impl Settings {
     pub fn load(path: Option<PathBuf>) -> Result<Settings, String> {
         let Some(path) = path else { return Ok(Settings::default()) };
         let text = match read_limited(&path, Links::Follow) {
-            Ok(t) => String::from_utf8(t).map_err(|_| format!("cannot read {}: not UTF-8 text", path.display()))?,
+            Ok(t) => {
+                String::from_utf8(t).map_err(|_| format!("cannot read {}: not UTF-8 text", path.display()))?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };
@@ -220,6 +221,7 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn entry(user: &str) -> IndexEntry {
         IndexEntry { user: user.into(), store: "keyutils".into(), scheme: None, updated: 0 }

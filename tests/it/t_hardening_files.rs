@@ -63,7 +63,6 @@ fn output_files_keep_modes_and_hard_links() {
     let out = toll(["-sS", "-o", linked.to_str().unwrap(), &origin.url("/truncated")]).run();
     assert_ne!(out.code, Some(0), "{}", out.describe());
     assert_eq!(std::fs::read(&other).unwrap(), pattern_bytes(5000));
-    let _ = sha256_hex;
 }
 
 /// A settings file that is a link to `/dev/zero` (or a huge file) is a usage error naming the
@@ -111,4 +110,72 @@ fn state_file_that_is_a_fifo_or_device_reads_as_empty() {
         out.assert_ok();
         assert!(out.stdout_str().contains("No proxy passwords are stored"), "{}", out.describe());
     }
+}
+
+/// What the origin's `/upload` answers for `data`.
+fn upload_answer(data: &[u8]) -> String {
+    format!("{} {}\n", sha256_hex(data), data.len())
+}
+
+/// `--data-binary @FIFO` (what `<(…)` gives) sends what the pipe carries, not an empty body.
+#[test]
+fn data_binary_from_a_fifo_is_sent_whole() {
+    let origin = Origin::http();
+    let dir = scratch();
+    let fifo = dir.path().join("body.fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let data = pattern_bytes(300_000);
+    let (f, d) = (fifo.clone(), data.clone());
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let mut w = std::fs::OpenOptions::new().write(true).open(f).unwrap();
+        w.write_all(&d).unwrap();
+    });
+    let body = format!("@{}", fifo.display());
+    let out = toll(["-sS", "--data-binary", &body, &origin.url("/upload")])
+        .timeout(std::time::Duration::from_secs(30))
+        .run();
+    writer.join().unwrap();
+    out.assert_ok();
+    assert_eq!(out.stdout_str(), upload_answer(&data), "{}", out.describe());
+    let req = &origin.requests_to("/upload")[0];
+    assert_eq!(req.header("content-length"), None, "a pipe has no length to announce");
+
+    // --json too (a FIFO again, a small body).
+    let (f, json) = (fifo.clone(), br#"{"name":"toll"}"#.to_vec());
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        std::fs::OpenOptions::new().write(true).open(f).unwrap().write_all(&json).unwrap();
+    });
+    let out = toll(["-sS", "--json", &body, &origin.url("/upload")])
+        .timeout(std::time::Duration::from_secs(30))
+        .run();
+    writer.join().unwrap();
+    out.assert_ok();
+    assert_eq!(out.stdout_str(), upload_answer(br#"{"name":"toll"}"#), "{}", out.describe());
+}
+
+/// A /proc file claims to be empty: its content is sent all the same.
+#[test]
+fn data_binary_from_a_proc_file_is_sent_whole() {
+    let proc_file = "/proc/version";
+    let Ok(data) = std::fs::read(proc_file) else {
+        crate::skip("SKIPPED data_binary_from_a_proc_file_is_sent_whole: no /proc/version");
+        return;
+    };
+    assert!(!data.is_empty() && std::fs::metadata(proc_file).unwrap().len() == 0);
+    let origin = Origin::http();
+    let out = toll(["-sS", "--data-binary", &format!("@{proc_file}"), &origin.url("/upload")]).run();
+    out.assert_ok();
+    assert_eq!(out.stdout_str(), upload_answer(&data), "{}", out.describe());
+
+    // A regular file still announces its length.
+    let dir = scratch();
+    let file = dir.path().join("body.bin");
+    std::fs::write(&file, pattern_bytes(1000)).unwrap();
+    let out = toll(["-sS", "--data-binary", &format!("@{}", file.display()), &origin.url("/upload")]).run();
+    out.assert_ok();
+    assert_eq!(out.stdout_str(), upload_answer(&pattern_bytes(1000)));
+    assert_eq!(origin.requests_to("/upload")[1].header("content-length"), Some("1000"));
 }
