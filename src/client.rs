@@ -427,7 +427,7 @@ fn known_length(meta: &std::fs::Metadata) -> Option<u64> {
     let on_disk = std::os::unix::fs::MetadataExt::blocks(meta) > 0;
     #[cfg(not(unix))]
     let on_disk = true;
-    (meta.is_file() && meta.len() > 0 && on_disk).then(|| meta.len())
+    (meta.is_file() && meta.len() > 0 && on_disk).then_some(meta.len())
 }
 
 /// A body read as it is sent, never whole in memory (sent chunked: its length is unknown).
