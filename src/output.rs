@@ -28,8 +28,9 @@ pub enum Sink {
     File {
         tmp: BufWriter<tempfile::NamedTempFile>,
         dest: PathBuf,
-        /// An existing file with other hard links: copied into at the end, not renamed over.
-        in_place: bool,
+        /// An existing file with other hard links, opened (not truncated) before the transfer so
+        /// a file toll may not write fails first: copied into at the end, not renamed over.
+        in_place: Option<std::fs::File>,
     },
     /// Not a regular file: written in place, never renamed over.
     Special {
@@ -87,9 +88,14 @@ impl Sink {
             builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
         let tmp = builder.tempfile_in(dir).map_err(|e| write_error(dest, &e))?;
-        let in_place = existing.as_ref().is_some_and(has_other_links);
+        let in_place = match &existing {
+            Some(m) if has_other_links(m) => {
+                Some(std::fs::OpenOptions::new().write(true).open(dest).map_err(|e| write_error(dest, &e))?)
+            }
+            _ => None,
+        };
         #[cfg(unix)]
-        if let (Some(m), false) = (&existing, in_place) {
+        if let (Some(m), None) = (&existing, &in_place) {
             use std::os::unix::fs::PermissionsExt;
             // fchmod, not open(2): the existing mode is kept exactly, umask or not.
             let mode = std::fs::Permissions::from_mode(m.permissions().mode() & 0o777);
@@ -120,25 +126,26 @@ impl Sink {
                 _ => Ok(()),
             },
             Sink::Special { mut file, dest } => file.flush().map_err(|e| write_error(&dest, &e)),
-            Sink::File { tmp, dest, in_place: false } => {
+            Sink::File { tmp, dest, in_place: None } => {
                 let tmp = tmp.into_inner().map_err(|e| write_error(&dest, e.error()))?;
                 tmp.as_file().sync_all().map_err(|e| write_error(&dest, &e))?;
                 tmp.persist(&dest).map_err(|e| write_error(&dest, &e.error))?;
                 Ok(())
             }
-            Sink::File { tmp, dest, in_place: true } => {
+            Sink::File { tmp, dest, in_place: Some(mut out) } => {
                 let mut tmp = tmp.into_inner().map_err(|e| write_error(&dest, e.error()))?;
-                copy_into(tmp.as_file_mut(), &dest).map_err(|e| write_error(&dest, &e))
+                copy_into(tmp.as_file_mut(), &mut out).map_err(|e| write_error(&dest, &e))
             }
         }
     }
 }
 
-/// Truncates `dest` and writes `body` into it: the inode, and so every hard link, stays.
-fn copy_into(body: &mut std::fs::File, dest: &Path) -> io::Result<()> {
+/// Truncates `out` and writes `body` into it: the inode, and so every hard link, stays.
+fn copy_into(body: &mut std::fs::File, out: &mut std::fs::File) -> io::Result<()> {
     body.rewind()?;
-    let mut out = std::fs::OpenOptions::new().write(true).truncate(true).open(dest)?;
-    io::copy(body, &mut out)?;
+    out.set_len(0)?;
+    out.rewind()?;
+    io::copy(body, out)?;
     out.sync_all()
 }
 
