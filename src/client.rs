@@ -405,13 +405,16 @@ async fn build_request(
             (BodySource::File(path), strip) => {
                 let what = path.display().to_string();
                 let file = tokio::fs::File::open(path).await.map_err(|e| read_error(&what, &e))?;
-                let len = file.metadata().await.map_err(|e| read_error(&what, &e))?.len();
-                if strip {
-                    rb.body(streamed(file, what, true))
-                } else {
+                let meta = file.metadata().await.map_err(|e| read_error(&what, &e))?;
+                match known_length(&meta) {
                     // Streamed in large reads (reqwest's own File body reads 4 KiB at a time),
                     // with the length announced so the upload is not chunked.
-                    rb.header(reqwest::header::CONTENT_LENGTH, len).body(streamed(file, what, false))
+                    Some(len) if !strip => {
+                        rb.header(reqwest::header::CONTENT_LENGTH, len).body(streamed(file, what, false))
+                    }
+                    // A pipe (`<(…)`), a device or a pseudo-file (/proc) has no length to
+                    // announce: it is read to its end and sent chunked.
+                    _ => rb.body(streamed(file, what, strip)),
                 }
             }
             (BodySource::Stdin, strip) => {
@@ -420,6 +423,18 @@ async fn build_request(
         };
     }
     rb.build().map_err(|e| Error::new(Exit::Usage, format!("cannot build the request: {e}")))
+}
+
+/// The length to announce for a file body: only a regular file's, and only when its size can be
+/// believed. /proc files say 0 and /sys files say 4096 whatever they hold; both occupy no disk
+/// blocks (unix), which is how they are told apart (a fully sparse file is sent chunked too:
+/// harmless). An empty file is sent chunked with no data.
+fn known_length(meta: &std::fs::Metadata) -> Option<u64> {
+    #[cfg(unix)]
+    let on_disk = std::os::unix::fs::MetadataExt::blocks(meta) > 0;
+    #[cfg(not(unix))]
+    let on_disk = true;
+    (meta.is_file() && meta.len() > 0 && on_disk).then_some(meta.len())
 }
 
 /// A body read as it is sent, never whole in memory (sent chunked: its length is unknown).
@@ -516,7 +531,8 @@ async fn write_response(
     let mut sink = match &req.output {
         OutputTarget::Stdout => Sink::stdout(),
         OutputTarget::File(p) => Sink::file(p)?,
-        OutputTarget::RemoteName => Sink::file(&output::remote_name(resp.url())?)?,
+        // The name comes from the URL the user gave, never from a redirect target (curl too).
+        OutputTarget::RemoteName => Sink::file(&output::remote_name(&req.url)?)?,
     };
     for head in redirect_heads.iter().map(Vec::as_slice).chain([head_text(&resp).as_slice()]) {
         if (req.include_headers || req.head_only) && sink.write(head)?.is_err() {

@@ -1,12 +1,26 @@
 //! Where the response body goes. Standard output gets the body and nothing else (binary-safe);
-//! a reader that stops early (`| head -c 1`) ends the run quietly, as ripgrep does. A file is
-//! written to a temporary file beside its destination and renamed only when the transfer is
-//! complete, so a failed run never leaves a truncated file that looks finished. Only regular
-//! files get that treatment: an existing device, FIFO or socket (`-o /dev/null`, a named pipe)
-//! is written in place, and a symbolic link is followed, not replaced.
+//! a reader that stops early (`| head -c 1`) ends the run quietly, as ripgrep does.
+//!
+//! A file is written to a temporary file beside its destination and renamed into place only when
+//! the transfer is complete, so a failed run never leaves a truncated file that looks finished.
+//! The result looks as curl's would: a new file gets mode 0666 less the umask (the temporary
+//! file is created with that mode, so the kernel applies the umask), an existing file keeps its
+//! permission bits (setuid/setgid dropped, as a write by anyone but root drops them).
+//!
+//! Renaming gives the path a new inode. That is right for a plain file but wrong for one with
+//! more than one hard link: the other names would keep the old content and the link would be
+//! silently broken (curl truncates and writes in place, so its links see the new content). Such
+//! a file is still downloaded to a temporary file first, then copied into the existing file
+//! (truncate and write) at the end: every link sees the new content, and a failed transfer still
+//! leaves the old content untouched; only a failure of that final local copy (a full disk) can
+//! leave it half-written, and that is reported.
+//!
+//! Only regular files get that treatment: an existing device, FIFO or socket (`-o /dev/null`, a
+//! named pipe) is written in place, and a symbolic link is followed, not replaced.
 
 use crate::error::{Error, Exit, Result};
-use std::io::{self, BufWriter, Write};
+use crate::term::sanitize;
+use std::io::{self, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 pub enum Sink {
@@ -14,6 +28,9 @@ pub enum Sink {
     File {
         tmp: BufWriter<tempfile::NamedTempFile>,
         dest: PathBuf,
+        /// An existing file with other hard links, opened (not truncated) before the transfer so
+        /// a file toll may not write fails first: copied into at the end, not renamed over.
+        in_place: Option<std::fs::File>,
     },
     /// Not a regular file: written in place, never renamed over.
     Special {
@@ -33,7 +50,7 @@ impl Sink {
 
     pub fn file(dest: &Path) -> Result<Sink> {
         let real;
-        let dest = match std::fs::metadata(dest) {
+        let (dest, existing) = match std::fs::metadata(dest) {
             Ok(m) if m.is_dir() => {
                 return Err(Error::new(
                     Exit::Write,
@@ -50,23 +67,41 @@ impl Sink {
                 });
             }
             // An existing link is followed: the file it points to is replaced, the link stays.
-            Ok(_) => {
+            Ok(m) => {
                 real = std::fs::canonicalize(dest).map_err(|e| write_error(dest, &e))?;
-                real.as_path()
+                (real.as_path(), Some(m))
             }
-            Err(_) => dest,
+            Err(_) => (dest, None),
         };
         let dir = match dest.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
         let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".toll-part")
-            .tempfile_in(dir)
-            .map_err(|e| write_error(dest, &e))?;
-        Ok(Sink::File { tmp: BufWriter::with_capacity(256 * 1024, tmp), dest: dest.to_path_buf() })
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".toll-part");
+        #[cfg(unix)]
+        if existing.is_none() {
+            use std::os::unix::fs::PermissionsExt;
+            // Given to open(2): the kernel takes the umask off, as for curl's new files.
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let tmp = builder.tempfile_in(dir).map_err(|e| write_error(dest, &e))?;
+        let in_place = match &existing {
+            Some(m) if has_other_links(m) => {
+                Some(std::fs::OpenOptions::new().write(true).open(dest).map_err(|e| write_error(dest, &e))?)
+            }
+            _ => None,
+        };
+        #[cfg(unix)]
+        if let (Some(m), None) = (&existing, &in_place) {
+            use std::os::unix::fs::PermissionsExt;
+            // fchmod, not open(2): the existing mode is kept exactly, umask or not.
+            let mode = std::fs::Permissions::from_mode(m.permissions().mode() & 0o777);
+            tmp.as_file().set_permissions(mode).map_err(|e| write_error(dest, &e))?;
+        }
+        Ok(Sink::File { tmp: BufWriter::with_capacity(256 * 1024, tmp), dest: dest.to_path_buf(), in_place })
     }
 
     pub fn write(&mut self, data: &[u8]) -> Result<Result<(), Closed>> {
@@ -76,12 +111,12 @@ impl Sink {
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Err(Closed)),
                 Err(e) => Err(Error::new(Exit::Write, format!("cannot write to standard output: {e}"))),
             },
-            Sink::File { tmp, dest } => tmp.write_all(data).map(Ok).map_err(|e| write_error(dest, &e)),
+            Sink::File { tmp, dest, .. } => tmp.write_all(data).map(Ok).map_err(|e| write_error(dest, &e)),
             Sink::Special { file, dest } => file.write_all(data).map(Ok).map_err(|e| write_error(dest, &e)),
         }
     }
 
-    /// Completes the output: flushes stdout, or renames the finished file into place.
+    /// Completes the output: flushes stdout, or puts the finished file into place.
     pub fn finish(self) -> Result<()> {
         match self {
             Sink::Stdout(mut out) => match out.flush() {
@@ -91,14 +126,37 @@ impl Sink {
                 _ => Ok(()),
             },
             Sink::Special { mut file, dest } => file.flush().map_err(|e| write_error(&dest, &e)),
-            Sink::File { tmp, dest } => {
+            Sink::File { tmp, dest, in_place: None } => {
                 let tmp = tmp.into_inner().map_err(|e| write_error(&dest, e.error()))?;
                 tmp.as_file().sync_all().map_err(|e| write_error(&dest, &e))?;
                 tmp.persist(&dest).map_err(|e| write_error(&dest, &e.error))?;
                 Ok(())
             }
+            Sink::File { tmp, dest, in_place: Some(mut out) } => {
+                let mut tmp = tmp.into_inner().map_err(|e| write_error(&dest, e.error()))?;
+                copy_into(tmp.as_file_mut(), &mut out).map_err(|e| write_error(&dest, &e))
+            }
         }
     }
+}
+
+/// Truncates `out` and writes `body` into it: the inode, and so every hard link, stays.
+fn copy_into(body: &mut std::fs::File, out: &mut std::fs::File) -> io::Result<()> {
+    body.rewind()?;
+    out.set_len(0)?;
+    out.rewind()?;
+    io::copy(body, out)?;
+    out.sync_all()
+}
+
+#[cfg(unix)]
+fn has_other_links(m: &std::fs::Metadata) -> bool {
+    std::os::unix::fs::MetadataExt::nlink(m) > 1
+}
+
+#[cfg(not(unix))]
+fn has_other_links(_: &std::fs::Metadata) -> bool {
+    false
 }
 
 fn write_error(dest: &Path, e: &io::Error) -> Error {
@@ -106,15 +164,47 @@ fn write_error(dest: &Path, e: &io::Error) -> Error {
         .hint("check that the directory exists, is writable and has free space")
 }
 
-/// `-O`: the last path segment of the URL, as curl does.
+/// `-O`: the last path segment of the URL given on the command line, as curl does — never of
+/// a redirect target, which the server chooses (`-L` to `/.bashrc` must not write `.bashrc`).
+/// The user typed this URL, so a hidden name (`-O http://h/.vimrc`) is theirs to ask for; a
+/// segment that decodes to a path (`%2F`), or holds control characters, is refused like an empty
+/// one.
 pub fn remote_name(url: &url::Url) -> Result<PathBuf> {
     let name = url.path_segments().and_then(|mut s| s.next_back()).unwrap_or("");
     let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy().into_owned();
-    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
-        return Err(Error::new(Exit::Usage, format!("-O: the URL {url} has no file name to save to"))
-            .hint("use -o FILE to name the output file"));
+    if name.contains(['/', '\\']) || !acceptable(&name) {
+        return Err(Error::new(
+            Exit::Usage,
+            format!("-O: the URL's last path segment ({:?}) is not a file name to save to", sanitize(&name)),
+        )
+        .hint("use -o FILE to name the output file"));
     }
     Ok(PathBuf::from(name))
+}
+
+/// A file name that a server chose, made safe to create in the current directory, or `None`
+/// when nothing safe is left. Meant for `-J` (`Content-Disposition: attachment; filename=…`,
+/// curl's `--remote-header-name`): only the last path component is kept, as curl does
+/// (`../../etc/passwd` → `passwd`, `C:\x\y.zip` → `y.zip`), and a name is refused when it is
+/// empty, `.` or `..`, hidden (a leading dot: a server must not write `.bashrc` or `.ssh`),
+/// longer than 255 bytes, or holds control characters (newlines, terminal escapes) or bidi
+/// overrides (which make `exe.txt` look like `txt.exe`). Callers fall back to the URL's name
+/// ([`remote_name`]) or fail on `None`; they never "repair" a refused name.
+pub fn safe_file_name(candidate: &str) -> Option<String> {
+    let name = candidate.rsplit(['/', '\\']).next().unwrap_or("");
+    (acceptable(name) && !name.starts_with('.')).then(|| name.to_string())
+}
+
+/// Not empty, `.` or `..`, not all blanks, at most 255 bytes (the usual NAME_MAX), no control
+/// characters, no bidi controls.
+fn acceptable(name: &str) -> bool {
+    let bidi =
+        |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    !name.trim().is_empty()
+        && name != "."
+        && name != ".."
+        && name.len() <= 255
+        && !name.chars().any(|c| c.is_control() || bidi(c))
 }
 
 #[cfg(test)]
@@ -168,6 +258,71 @@ mod tests {
         assert_eq!(std::fs::read(&target).unwrap(), b"new");
     }
 
+    #[cfg(unix)]
+    fn mode(p: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    fn download(dest: &Path, data: &[u8]) {
+        let mut s = Sink::file(dest).unwrap();
+        s.write(data).unwrap().unwrap();
+        s.finish().unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_files_get_0666_less_the_umask() {
+        let dir = tempfile::tempdir().unwrap();
+        // What open(2) with 0666 gives under this process's umask (std's File::create uses 0666).
+        let reference = dir.path().join("reference");
+        std::fs::File::create(&reference).unwrap();
+        let dest = dir.path().join("new.bin");
+        download(&dest, b"data");
+        assert_eq!(mode(&dest), mode(&reference));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn existing_files_keep_their_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        for m in [0o640, 0o604, 0o755, 0o666] {
+            let dest = dir.path().join(format!("f{m:o}"));
+            std::fs::write(&dest, b"old").unwrap();
+            std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(m)).unwrap();
+            download(&dest, b"new");
+            assert_eq!(mode(&dest), m, "{m:o}");
+            assert_eq!(std::fs::read(&dest).unwrap(), b"new");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn hard_links_are_kept() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("file");
+        let other = dir.path().join("other-name");
+        std::fs::write(&dest, b"old content").unwrap();
+        std::fs::hard_link(&dest, &other).unwrap();
+        let ino = std::fs::metadata(&dest).unwrap().ino();
+
+        // A failed transfer leaves both names with the old content and nothing else behind.
+        let mut s = Sink::file(&dest).unwrap();
+        s.write(b"partial").unwrap().unwrap();
+        drop(s);
+        assert_eq!(std::fs::read(&other).unwrap(), b"old content");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+
+        download(&dest, b"new");
+        let m = std::fs::metadata(&dest).unwrap();
+        assert_eq!((m.ino(), m.nlink()), (ino, 2), "the link was broken");
+        assert_eq!(std::fs::read(&other).unwrap(), b"new");
+        assert_eq!(std::fs::read(&dest).unwrap(), b"new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "the temporary file is gone");
+    }
+
     #[test]
     fn a_directory_is_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -180,5 +335,42 @@ mod tests {
         assert_eq!(remote_name(&u("http://h/a/b%20c.tar")).unwrap(), PathBuf::from("b c.tar"));
         assert!(remote_name(&u("http://h/")).is_err());
         assert!(remote_name(&u("http://h/a/%2F")).is_err());
+        assert!(remote_name(&u("http://h/a/..%5Cx")).is_err());
+        assert!(remote_name(&u("http://h/a/%2E%2E")).is_err());
+        assert!(remote_name(&u("http://h/a/x%0Ay")).is_err());
+        assert!(remote_name(&u("http://h/a/x%1B%5B31m")).is_err());
+        // The user typed it: a hidden name is theirs to ask for, as with curl.
+        assert_eq!(remote_name(&u("http://h/.vimrc")).unwrap(), PathBuf::from(".vimrc"));
+    }
+
+    #[test]
+    fn safe_file_names_for_server_chosen_names() {
+        let ok = |s: &str| safe_file_name(s).unwrap();
+        assert_eq!(ok("report.pdf"), "report.pdf");
+        assert_eq!(ok("../../etc/passwd"), "passwd");
+        assert_eq!(ok("/etc/cron.d/job"), "job");
+        assert_eq!(ok("C:\\Windows\\evil.dll"), "evil.dll");
+        assert_eq!(ok("a b (1).tar.gz"), "a b (1).tar.gz");
+        for bad in [
+            "",
+            " ",
+            ".",
+            "..",
+            "dir/",
+            "a/..",
+            ".bashrc",
+            "x/.ssh",
+            "..\\.profile",
+            "a\nb",
+            "a\rb",
+            "\x1b[2Jx",
+            "a\u{7f}",
+            "a\u{9b}b",
+            "exe\u{202e}txt.exe",
+        ] {
+            assert_eq!(safe_file_name(bad), None, "{bad:?}");
+        }
+        assert_eq!(safe_file_name(&"n".repeat(256)), None);
+        assert_eq!(ok(&"n".repeat(255)).len(), 255);
     }
 }

@@ -2,12 +2,79 @@
 //! holds an exclusive lock on a sibling `.lock` file and replaces the file atomically (temporary
 //! file + rename), so a reader never sees half a file and two writers never lose each other's
 //! changes. A missing or unreadable file reads as the default: these files only save work.
+//!
+//! The state directory may hold what toll did not put there (a link planted by another local
+//! user, a copy-paste accident), so these files are handled defensively:
+//! - Neither the state file nor its lock file is opened through a symbolic link (`O_NOFOLLOW`):
+//!   a `remembered.json.lock` pointing at `~/.bashrc` must not truncate it. The lock file is
+//!   opened without truncating, created with mode 0600.
+//! - Only a regular file of at most [`MAX_LEN`] bytes is read ([`read_limited`]): a link, FIFO,
+//!   device or directory, or a bigger file, reads as the default, promptly (a link to
+//!   `/dev/zero` would otherwise never end; a 300 MB file would cost a gigabyte of memory).
+//! - A change never replaces what is not a regular file (a link, FIFO, device, directory):
+//!   [`JsonFile::update`] fails and leaves it alone. An oversized regular file is garbage like a
+//!   corrupt one: it reads as the default and the next change replaces it.
+//!
+//! [`read_limited`] is shared with the settings file (`store::Settings`), which follows links
+//! (dotfile managers link config files) but is otherwise held to the same limits.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+
+/// The most toll reads of a state or settings file: they hold a few entries (kilobytes).
+pub const MAX_LEN: u64 = 1024 * 1024;
+
+/// Whether [`read_limited`] opens a file through a symbolic link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Links {
+    Follow,
+    Refuse,
+}
+
+/// The content of `path`, if it is a regular file of at most [`MAX_LEN`] bytes. A missing file
+/// is a `NotFound` error as usual; anything else that is not a regular file (a FIFO, a device,
+/// a directory; a symbolic link with [`Links::Refuse`]) or a bigger file is an `InvalidData`
+/// error saying so. Never blocks on a FIFO (opened non-blocking, then refused) and never reads
+/// more than `MAX_LEN + 1` bytes, whatever the file claims its size to be.
+pub fn read_limited(path: &Path, links: Links) -> io::Result<Vec<u8>> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let nofollow = if links == Links::Refuse { libc::O_NOFOLLOW } else { 0 };
+        options.custom_flags(libc::O_NONBLOCK | nofollow);
+    }
+    #[cfg(not(unix))]
+    if links == Links::Refuse && fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(invalid("is a symbolic link"));
+    }
+    let file = options.open(path).map_err(|e| symlink_error(path, links, e))?;
+    if !file.metadata()?.is_file() {
+        return Err(invalid("not a regular file"));
+    }
+    let mut content = Vec::new();
+    file.take(MAX_LEN + 1).read_to_end(&mut content)?;
+    if content.len() as u64 > MAX_LEN {
+        return Err(invalid(&format!("larger than {} KiB", MAX_LEN / 1024)));
+    }
+    Ok(content)
+}
+
+fn invalid(why: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, why.to_string())
+}
+
+/// `O_NOFOLLOW` on a link fails with ELOOP ("too many levels of symbolic links"): say what it is.
+fn symlink_error(path: &Path, links: Links, e: io::Error) -> io::Error {
+    if links == Links::Refuse && fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return invalid("is a symbolic link");
+    }
+    e
+}
 
 #[derive(Clone, Debug)]
 pub struct JsonFile {
@@ -23,13 +90,19 @@ impl JsonFile {
         &self.path
     }
 
+    /// The content, or the default when the file is missing, not a regular file, too big or
+    /// not valid JSON for `T`.
     pub fn read<T: DeserializeOwned + Default>(&self) -> T {
-        fs::read(&self.path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+        read_limited(&self.path, Links::Refuse)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
     }
 
     /// Runs `change` on the content under the lock and writes it back when `change` returns
     /// `Some`. `durable` syncs the new file to disk before the rename: worth it for a file that
-    /// changes rarely, not for one written on every request.
+    /// changes rarely, not for one written on every request. Fails, changing nothing, when the
+    /// lock file or the state file is there but not a regular file.
     pub fn update<T, R>(
         &self,
         durable: bool,
@@ -42,16 +115,38 @@ impl JsonFile {
         fs::create_dir_all(dir)?;
         let mut lock_name = self.path.file_name().unwrap_or_default().to_os_string();
         lock_name.push(".lock");
-        let lock = File::create(dir.join(lock_name))?;
+        let lock = open_lock(&dir.join(lock_name))?;
         lock.lock()?;
+        let result = self.update_locked(dir, durable, change);
+        let _ = lock.unlock();
+        result
+    }
+
+    fn update_locked<T, R>(
+        &self,
+        dir: &Path,
+        durable: bool,
+        change: impl FnOnce(&mut T) -> Option<R>,
+    ) -> io::Result<Option<R>>
+    where
+        T: Serialize + DeserializeOwned + Default,
+    {
+        match fs::symlink_metadata(&self.path) {
+            Ok(m) if !m.is_file() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{} is not a regular file; toll leaves it alone", self.path.display()),
+                ))
+            }
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         let mut content: T = self.read();
         let result = change(&mut content);
-        let written = match &result {
-            Some(_) => self.write(dir, &content, durable),
-            None => Ok(()),
-        };
-        let _ = lock.unlock();
-        written.map(|()| result)
+        if result.is_some() {
+            self.write(dir, &content, durable)?;
+        }
+        Ok(result)
     }
 
     fn write<T: Serialize>(&self, dir: &Path, content: &T, durable: bool) -> io::Result<()> {
@@ -64,6 +159,33 @@ impl JsonFile {
         tmp.persist(&self.path).map_err(|e| e.error)?;
         Ok(())
     }
+}
+
+/// The lock file: created (mode 0600) or opened as it is, never truncated, never through a
+/// symbolic link, never a FIFO or device (opened non-blocking, then checked).
+fn open_lock(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    #[cfg(not(unix))]
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(invalid("is a symbolic link"));
+    }
+    let lock = options.open(path).map_err(|e| {
+        let e = symlink_error(path, Links::Refuse, e);
+        io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+    })?;
+    if !lock.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is not a regular file; toll leaves it alone", path.display()),
+        ));
+    }
+    Ok(lock)
 }
 
 #[cfg(test)]
@@ -100,5 +222,103 @@ mod tests {
         assert!(!file.path().exists());
         fs::write(file.path(), b"{ not json").unwrap();
         assert!(file.read::<BTreeMap<String, u32>>().is_empty());
+    }
+
+    /// A FIFO nobody writes to: opening it for reading would wait forever.
+    #[cfg(unix)]
+    fn fifo(path: &Path) {
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    }
+
+    /// Runs `f` on another thread and fails if it takes more than 5 s (it would hang forever).
+    fn promptly<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(f()));
+        rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap_or_else(|_| panic!("{what} hangs"))
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_lock_file_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let precious = dir.path().join("precious");
+        fs::write(&precious, b"keep me").unwrap();
+        std::os::unix::fs::symlink(&precious, dir.path().join("state.json.lock")).unwrap();
+        let file = JsonFile::new(dir.path().join("state.json"));
+        let err = file.update(false, |m: &mut BTreeMap<String, u32>| m.insert("k".into(), 1).or(Some(0)));
+        assert!(err.unwrap_err().to_string().contains("symbolic link"));
+        assert_eq!(fs::read(&precious).unwrap(), b"keep me");
+        assert!(!file.path().exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn lock_files_are_private_and_never_truncated() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = JsonFile::new(dir.path().join("state.json"));
+        file.update(false, |m: &mut BTreeMap<String, u32>| m.insert("k".into(), 1).or(Some(0))).unwrap();
+        let lock = dir.path().join("state.json.lock");
+        assert_eq!(fs::metadata(&lock).unwrap().permissions().mode() & 0o777, 0o600);
+        fs::write(&lock, b"left by someone").unwrap();
+        file.update(false, |m: &mut BTreeMap<String, u32>| m.insert("j".into(), 2).or(Some(0))).unwrap();
+        assert_eq!(fs::read(&lock).unwrap(), b"left by someone");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_state_file_is_neither_read_nor_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("elsewhere.json");
+        fs::write(&elsewhere, br#"{"planted": 1}"#).unwrap();
+        let file = JsonFile::new(dir.path().join("state.json"));
+        std::os::unix::fs::symlink(&elsewhere, file.path()).unwrap();
+        assert!(file.read::<BTreeMap<String, u32>>().is_empty());
+        let err = file.update(false, |m: &mut BTreeMap<String, u32>| m.insert("k".into(), 1).or(Some(0)));
+        assert!(err.unwrap_err().to_string().contains("not a regular file"));
+        assert!(fs::symlink_metadata(file.path()).unwrap().file_type().is_symlink());
+        assert_eq!(fs::read(&elsewhere).unwrap(), br#"{"planted": 1}"#);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fifos_and_devices_read_as_default_promptly_and_are_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = JsonFile::new(dir.path().join("state.json"));
+        fifo(file.path());
+        let f = file.clone();
+        assert!(promptly("reading a FIFO", move || f.read::<BTreeMap<String, u32>>()).is_empty());
+        let f = file.clone();
+        let err = promptly("updating a FIFO", move || {
+            f.update(false, |m: &mut BTreeMap<String, u32>| m.insert("k".into(), 1).or(Some(0)))
+        });
+        assert!(err.is_err());
+        assert!(!fs::symlink_metadata(file.path()).unwrap().is_file(), "the FIFO was replaced");
+
+        let err = promptly("reading /dev/zero", || read_limited(Path::new("/dev/zero"), Links::Follow));
+        assert!(err.unwrap_err().to_string().contains("not a regular file"));
+        let file = JsonFile::new(dir.path().join("zero.json"));
+        std::os::unix::fs::symlink("/dev/zero", file.path()).unwrap();
+        let f = file.clone();
+        assert!(promptly("reading a link to /dev/zero", move || f.read::<BTreeMap<String, u32>>()).is_empty());
+    }
+
+    #[test]
+    fn oversized_files_read_as_default_and_are_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = JsonFile::new(dir.path().join("state.json"));
+        // Valid JSON, just too big: a few kilobytes of padding past the limit.
+        let pad = "x".repeat(MAX_LEN as usize);
+        fs::write(file.path(), format!(r#"{{"big": 1, "pad{pad}": 2}}"#)).unwrap();
+        assert!(file.read::<BTreeMap<String, u32>>().is_empty());
+        let err = read_limited(file.path(), Links::Refuse).unwrap_err();
+        assert!(err.to_string().contains("larger than 1024 KiB"), "{err}");
+        file.update(false, |m: &mut BTreeMap<String, u32>| m.insert("k".into(), 1).or(Some(0))).unwrap();
+        assert_eq!(file.read::<BTreeMap<String, u32>>().into_iter().collect::<Vec<_>>(), [("k".into(), 1)]);
+        // Up to the limit is fine.
+        fs::write(file.path(), format!(r#"{{"k": 3}}{}"#, " ".repeat(MAX_LEN as usize - 8))).unwrap();
+        assert_eq!(read_limited(file.path(), Links::Refuse).unwrap().len() as u64, MAX_LEN);
+        assert_eq!(file.read::<BTreeMap<String, u32>>()["k"], 3);
     }
 }

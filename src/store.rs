@@ -11,11 +11,15 @@
 //! Several toll processes may run at once: every index change holds an exclusive lock on a
 //! sibling lock file and replaces the file atomically (temporary file + rename), so a reader
 //! never sees half a file and two writers never lose each other's entries.
+//!
+//! Neither file is read whole whatever it is: both must be regular files of at most 1 MiB
+//! (`statefile::read_limited`). An index that is not (a link, a device, a huge file) reads as
+//! empty and a link or device is never written through; a settings file that is not is an
+//! error naming it (see `statefile` for the why).
 
-use crate::statefile::JsonFile;
+use crate::statefile::{read_limited, JsonFile, Links};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 /// What the index knows about one proxy.
@@ -169,11 +173,17 @@ impl Settings {
         config_dir(env).map(|d| d.join("toll").join("config"))
     }
 
-    /// Reads the file; a missing file is empty settings. Errors name the file and line.
+    /// Reads the file; a missing file is empty settings. Errors name the file and line. The file
+    /// may be a symbolic link (dotfile managers make them), but what it names must be a regular
+    /// file of at most [`MAX_LEN`](crate::statefile::MAX_LEN) bytes: a FIFO, a device (a link to
+    /// `/dev/zero` would never end) or a bigger file is an error naming the file, not settings
+    /// silently ignored.
     pub fn load(path: Option<PathBuf>) -> Result<Settings, String> {
         let Some(path) = path else { return Ok(Settings::default()) };
-        let text = match fs::read_to_string(&path) {
-            Ok(t) => t,
+        let text = match read_limited(&path, Links::Follow) {
+            Ok(t) => {
+                String::from_utf8(t).map_err(|_| format!("cannot read {}: not UTF-8 text", path.display()))?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };
@@ -211,6 +221,7 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn entry(user: &str) -> IndexEntry {
         IndexEntry { user: user.into(), store: "keyutils".into(), scheme: None, updated: 0 }
@@ -285,6 +296,61 @@ mod tests {
                 Index::default_path(&env).unwrap(),
                 Path::new("/home/a/.local/state/toll/keyring-index.json")
             );
+        }
+    }
+
+    #[test]
+    fn settings_from_a_huge_file_a_fifo_or_a_device_are_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        let load = |p: &Path| Settings::load(Some(p.to_path_buf()));
+        // Comments only: valid settings, just far too many of them.
+        fs::write(&path, "# comment\n".repeat(200_000)).unwrap();
+        let err = load(&path).unwrap_err();
+        assert!(err.contains(&path.display().to_string()) && err.contains("larger than"), "{err}");
+        fs::write(&path, "keyring = none\n").unwrap();
+        assert_eq!(load(&path).unwrap().keyring.as_deref(), Some("none"));
+        #[cfg(unix)]
+        {
+            // A link to a regular file is fine (dotfile managers make them).
+            let link = dir.path().join("linked-config");
+            std::os::unix::fs::symlink(&path, &link).unwrap();
+            assert_eq!(load(&link).unwrap().keyring.as_deref(), Some("none"));
+
+            let fifo = dir.path().join("fifo-config");
+            let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            let (tx, rx) = std::sync::mpsc::channel();
+            let f = fifo.clone();
+            std::thread::spawn(move || tx.send(Settings::load(Some(f))));
+            let err = rx.recv_timeout(std::time::Duration::from_secs(5)).expect("a FIFO hangs").unwrap_err();
+            assert!(err.contains(&fifo.display().to_string()) && err.contains("not a regular file"), "{err}");
+
+            let zero = dir.path().join("zero-config");
+            std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+            let err = load(&zero).unwrap_err();
+            assert!(err.contains(&zero.display().to_string()) && err.contains("not a regular file"), "{err}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_index_that_is_a_fifo_or_a_link_to_a_device_reads_as_empty_and_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo-index.json");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let zero = dir.path().join("zero-index.json");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        for path in [fifo, zero] {
+            let idx = Index::new(path.clone());
+            let (tx, rx) = std::sync::mpsc::channel();
+            let i = idx.clone();
+            std::thread::spawn(move || tx.send(i.list().len()));
+            let listed = rx.recv_timeout(std::time::Duration::from_secs(5));
+            assert_eq!(listed, Ok(0), "reading {} hangs", path.display());
+            assert!(idx.put("http://p:1", entry("alice")).is_err());
+            assert!(!fs::symlink_metadata(&path).unwrap().is_file(), "{} was replaced", path.display());
         }
     }
 

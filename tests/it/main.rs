@@ -17,6 +17,8 @@
 //! - `t_misbehaving`: scripted proxies (407 without challenge, `Connection: close`, chunked 407,
 //!   stale nonces, broken handshakes, 407 inside the tunnel, garbage challenges, …).
 //! - `t_secrets`: `-v` redaction and `Proxy-Authorization` never reaching the origin.
+//! - `t_hardening_files`: `-O` names, output modes and hard links, bodies from pipes, state
+//!   and settings files that are links, devices or huge.
 //! - `t_doctor`: `toll doctor` against real Squid (and in-process proxies); snapshots in
 //!   `snapshots/doctor_*.txt` (`TOLL_BLESS=1` rewrites them).
 
@@ -33,6 +35,7 @@ mod tls;
 
 mod t_cli;
 mod t_doctor;
+mod t_hardening_files;
 mod t_hardening_text;
 mod t_infra;
 mod t_keyring;

@@ -1,0 +1,181 @@
+//! Files toll reads and writes (hardening issue): `-O` names, output file modes and hard links,
+//! request bodies from pipes and pseudo-files, and state and settings files that are links,
+//! devices or huge.
+
+use crate::origin::Origin;
+use crate::pct;
+use crate::run::{scratch, toll};
+use crate::{pattern_bytes, sha256_hex};
+
+/// `-O -L`: the name comes from the URL on the command line, never from where the server
+/// redirected to (a redirect to `/.bashrc` must not write `./.bashrc`).
+#[test]
+fn remote_name_ignores_the_redirect_target() {
+    let origin = Origin::http();
+    let dir = scratch();
+    let to = pct(&origin.url("/.bashrc"));
+    let out = toll(["-sS", "-L", "-O", &origin.url(&format!("/redirect?to={to}"))]).cwd(dir.path()).run();
+    out.assert_ok();
+    assert!(!dir.path().join(".bashrc").exists(), "the redirect target named the file:\n{}", out.describe());
+    // `/.bashrc` is a 404 on the test origin: its body went to the name the user asked for.
+    assert_eq!(std::fs::read(dir.path().join("redirect")).unwrap(), b"no such route\n");
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["redirect"]);
+
+    // And with a real file at the end of the chain.
+    let to = pct(&origin.url("/bytes/100"));
+    let out = toll(["-sS", "-L", "-O", &origin.url(&format!("/redirect?to={to}"))]).cwd(dir.path()).run();
+    out.assert_ok();
+    assert_eq!(std::fs::read(dir.path().join("redirect")).unwrap(), pattern_bytes(100));
+    assert!(!dir.path().join("100").exists());
+}
+
+/// `-o` as curl: a new file gets 0666 less the umask, an existing one keeps its mode, and a file
+/// with other hard links is written in place so the links see the new content.
+#[test]
+fn output_files_keep_modes_and_hard_links() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let origin = Origin::http();
+    let dir = scratch();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+
+    let new = dir.path().join("new.bin");
+    let reference = dir.path().join("reference");
+    std::fs::File::create(&reference).unwrap();
+    toll(["-sS", "-o", new.to_str().unwrap(), &origin.url("/bytes/1000")]).run().assert_ok();
+    assert_eq!(mode(&new), mode(&reference), "new file mode");
+
+    let kept = dir.path().join("kept.bin");
+    std::fs::write(&kept, b"old").unwrap();
+    std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o640)).unwrap();
+    toll(["-sS", "-o", kept.to_str().unwrap(), &origin.url("/bytes/1000")]).run().assert_ok();
+    assert_eq!(mode(&kept), 0o640, "existing file mode");
+    assert_eq!(std::fs::read(&kept).unwrap(), pattern_bytes(1000));
+
+    let linked = dir.path().join("linked.bin");
+    let other = dir.path().join("other-name.bin");
+    std::fs::write(&linked, b"old").unwrap();
+    std::fs::hard_link(&linked, &other).unwrap();
+    toll(["-sS", "-o", linked.to_str().unwrap(), &origin.url("/bytes/5000")]).run().assert_ok();
+    assert_eq!(std::fs::metadata(&linked).unwrap().nlink(), 2, "the hard link was broken");
+    assert_eq!(std::fs::read(&other).unwrap(), pattern_bytes(5000));
+    // A failed transfer leaves the linked file as it was.
+    let out = toll(["-sS", "-o", linked.to_str().unwrap(), &origin.url("/truncated")]).run();
+    assert_ne!(out.code, Some(0), "{}", out.describe());
+    assert_eq!(std::fs::read(&other).unwrap(), pattern_bytes(5000));
+}
+
+/// A settings file that is a link to `/dev/zero` (or a huge file) is a usage error naming the
+/// file, promptly, instead of a run that never ends or eats gigabytes.
+#[test]
+fn settings_file_linked_to_a_device_is_a_usage_error() {
+    let cfg = scratch();
+    std::fs::create_dir_all(cfg.path().join("toll")).unwrap();
+    let settings = cfg.path().join("toll/config");
+    std::fs::write(&settings, "# comment\n".repeat(200_000)).unwrap();
+    let out = toll(["auth", "list"]).env("XDG_CONFIG_HOME", cfg.path().to_str().unwrap()).run();
+    out.assert_code(2).assert_error_message();
+    assert!(out.stderr.contains("larger than"), "{}", out.describe());
+
+    std::fs::remove_file(&settings).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &settings).unwrap();
+    let out = toll(["auth", "list"])
+        .env("XDG_CONFIG_HOME", cfg.path().to_str().unwrap())
+        .timeout(std::time::Duration::from_secs(20))
+        .run();
+    out.assert_code(2).assert_error_message();
+    assert!(out.stderr.contains(&settings.display().to_string()), "{}", out.describe());
+    assert!(out.stderr.contains("not a regular file"), "{}", out.describe());
+}
+
+/// A keyring index that is a FIFO or a link to `/dev/zero` reads as empty, promptly.
+#[test]
+fn state_file_that_is_a_fifo_or_device_reads_as_empty() {
+    let state = scratch();
+    let dir = state.path().join("toll");
+    std::fs::create_dir_all(&dir).unwrap();
+    let index = dir.join("keyring-index.json");
+    for make in ["fifo", "zero"] {
+        let _ = std::fs::remove_file(&index);
+        if make == "fifo" {
+            let c = std::ffi::CString::new(index.as_os_str().as_encoded_bytes()).unwrap();
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        } else {
+            std::os::unix::fs::symlink("/dev/zero", &index).unwrap();
+        }
+        let out = toll(["auth", "list"])
+            .env("XDG_STATE_HOME", state.path().to_str().unwrap())
+            .timeout(std::time::Duration::from_secs(20))
+            .run();
+        out.assert_ok();
+        assert!(out.stdout_str().contains("No proxy passwords are stored"), "{}", out.describe());
+    }
+}
+
+/// What the origin's `/upload` answers for `data`.
+fn upload_answer(data: &[u8]) -> String {
+    format!("{} {}\n", sha256_hex(data), data.len())
+}
+
+/// `--data-binary @FIFO` (what `<(…)` gives) sends what the pipe carries, not an empty body.
+#[test]
+fn data_binary_from_a_fifo_is_sent_whole() {
+    let origin = Origin::http();
+    let dir = scratch();
+    let fifo = dir.path().join("body.fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let data = pattern_bytes(300_000);
+    let (f, d) = (fifo.clone(), data.clone());
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let mut w = std::fs::OpenOptions::new().write(true).open(f).unwrap();
+        w.write_all(&d).unwrap();
+    });
+    let body = format!("@{}", fifo.display());
+    let out = toll(["-sS", "--data-binary", &body, &origin.url("/upload")])
+        .timeout(std::time::Duration::from_secs(30))
+        .run();
+    writer.join().unwrap();
+    out.assert_ok();
+    assert_eq!(out.stdout_str(), upload_answer(&data), "{}", out.describe());
+    let req = &origin.requests_to("/upload")[0];
+    assert_eq!(req.header("content-length"), None, "a pipe has no length to announce");
+
+    // --json too (a FIFO again, a small body).
+    let (f, json) = (fifo.clone(), br#"{"name":"toll"}"#.to_vec());
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        std::fs::OpenOptions::new().write(true).open(f).unwrap().write_all(&json).unwrap();
+    });
+    let out = toll(["-sS", "--json", &body, &origin.url("/upload")])
+        .timeout(std::time::Duration::from_secs(30))
+        .run();
+    writer.join().unwrap();
+    out.assert_ok();
+    assert_eq!(out.stdout_str(), upload_answer(br#"{"name":"toll"}"#), "{}", out.describe());
+}
+
+/// A /proc file claims to be empty: its content is sent all the same.
+#[test]
+fn data_binary_from_a_proc_file_is_sent_whole() {
+    let proc_file = "/proc/version";
+    let Ok(data) = std::fs::read(proc_file) else {
+        crate::skip("SKIPPED data_binary_from_a_proc_file_is_sent_whole: no /proc/version");
+        return;
+    };
+    assert!(!data.is_empty() && std::fs::metadata(proc_file).unwrap().len() == 0);
+    let origin = Origin::http();
+    let out = toll(["-sS", "--data-binary", &format!("@{proc_file}"), &origin.url("/upload")]).run();
+    out.assert_ok();
+    assert_eq!(out.stdout_str(), upload_answer(&data), "{}", out.describe());
+
+    // A regular file still announces its length.
+    let dir = scratch();
+    let file = dir.path().join("body.bin");
+    std::fs::write(&file, pattern_bytes(1000)).unwrap();
+    let out = toll(["-sS", "--data-binary", &format!("@{}", file.display()), &origin.url("/upload")]).run();
+    out.assert_ok();
+    assert_eq!(out.stdout_str(), upload_answer(&pattern_bytes(1000)));
+    assert_eq!(origin.requests_to("/upload")[1].header("content-length"), Some("1000"));
+}
