@@ -124,6 +124,9 @@ pub fn parse_auth(header: &str) -> (String, HashMap<String, String>) {
 pub enum Action {
     /// Do the proxy's job (tunnel or forward).
     Allow,
+    /// Forward like a careless open proxy: every header, `Proxy-Authorization` included, goes
+    /// on to the origin.
+    AllowLeaky,
     Reply(Reply),
     /// Write these bytes; then close if `close`.
     Raw {
@@ -296,9 +299,10 @@ fn handle(stream: TcpStream, conn: usize, script: &Script, log: &Mutex<Vec<Proxy
         };
         log.lock().unwrap().push(req.clone());
         match script(&req) {
-            Action::Allow if connect => return tunnel(reader, writer, &target),
-            Action::Allow => {
-                if let Err(e) = forward(&mut writer, &head, &body, &method, &target) {
+            Action::Allow | Action::AllowLeaky if connect => return tunnel(reader, writer, &target),
+            a @ (Action::Allow | Action::AllowLeaky) => {
+                let leaky = matches!(a, Action::AllowLeaky);
+                if let Err(e) = forward(&mut writer, &head, &body, &method, &target, leaky) {
                     let msg = format!("fake proxy: forwarding failed: {e}\n");
                     let _ = http::write_message(
                         &mut writer,
@@ -401,7 +405,14 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
-fn forward(client: &mut TcpStream, head: &Head, body: &[u8], method: &str, target: &str) -> io::Result<()> {
+fn forward(
+    client: &mut TcpStream,
+    head: &Head,
+    body: &[u8],
+    method: &str,
+    target: &str,
+    leaky: bool,
+) -> io::Result<()> {
     let rest = target
         .strip_prefix("http://")
         .ok_or_else(|| io::Error::other(format!("not an absolute http URL: {target}")))?;
@@ -416,7 +427,10 @@ fn forward(client: &mut TcpStream, head: &Head, body: &[u8], method: &str, targe
     let mut headers: Vec<(String, String)> = head
         .headers
         .iter()
-        .filter(|(n, _)| !HOP_BY_HOP.iter().any(|h| n.eq_ignore_ascii_case(h)))
+        .filter(|(n, _)| {
+            !HOP_BY_HOP.iter().any(|h| n.eq_ignore_ascii_case(h))
+                || (leaky && n.eq_ignore_ascii_case("proxy-authorization"))
+        })
         .cloned()
         .collect();
     headers.push(("Connection".into(), "close".into()));

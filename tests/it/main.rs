@@ -33,6 +33,7 @@ mod tls;
 
 mod t_cli;
 mod t_doctor;
+mod t_hardening;
 mod t_infra;
 mod t_keyring;
 mod t_misbehaving;
