@@ -560,7 +560,7 @@ impl Upstream {
             req.headers_mut().insert(http::header::HOST, HeaderValue::from_str(&authority).ok()?);
             c.send.ready().await.ok()?;
             let resp = c.send.send_request(req).await.ok()?;
-            inner.trace_response(&resp);
+            inner.info(format_args!("the proxy answered the probe with {}", resp.status().as_u16()));
             Some(resp.status() == StatusCode::PROXY_AUTHENTICATION_REQUIRED)
             // The probe's connection (and a tunnel, if one was opened) is dropped here.
         };

@@ -38,6 +38,13 @@ impl ProxyRequest {
         self.method.eq_ignore_ascii_case("CONNECT")
     }
 
+    /// toll's check whether the proxy itself demands authentication, made before it answers a
+    /// 407 to a forwarded (http://) request: `CONNECT host:443` without credentials. (No test
+    /// origin listens on port 443.)
+    pub fn is_auth_probe(&self) -> bool {
+        self.is_connect() && self.target.ends_with(":443") && self.proxy_authorization().is_none()
+    }
+
     /// Decoded Basic credentials, if the request carries Basic `Proxy-Authorization`.
     pub fn basic_credentials(&self) -> Option<(String, String)> {
         basic_credentials(self.proxy_authorization()?)
@@ -243,27 +250,47 @@ impl FakeProxy {
         format!("http://{}", self.addr)
     }
 
+    /// The requests toll sent for the transfer itself; its auth probes are in [`Self::probes`]
+    /// (so counts like "one 407 per run" keep meaning the request's own legs).
     pub fn requests(&self) -> Vec<ProxyRequest> {
-        self.log.lock().unwrap().clone()
+        self.log.lock().unwrap().iter().filter(|r| !r.is_auth_probe()).cloned().collect()
     }
 
-    /// Number of TCP connections accepted so far.
+    /// toll's auth probes (see [`ProxyRequest::is_auth_probe`]).
+    pub fn probes(&self) -> Vec<ProxyRequest> {
+        self.log.lock().unwrap().iter().filter(|r| r.is_auth_probe()).cloned().collect()
+    }
+
+    /// Number of TCP connections accepted so far, not counting those that carried only an
+    /// auth probe of toll's (see [`Self::probes`]).
     pub fn connections(&self) -> usize {
-        self.conns.load(Ordering::SeqCst)
+        let log = self.log.lock().unwrap();
+        let probe_only = log
+            .iter()
+            .filter(|r| r.is_auth_probe())
+            .map(|r| r.conn)
+            .collect::<std::collections::HashSet<_>>()
+            .into_iter()
+            .filter(|c| log.iter().all(|r| r.conn != *c || r.is_auth_probe()))
+            .count();
+        self.conns.load(Ordering::SeqCst) - probe_only
     }
 
     /// One line per request, for assertion messages.
     pub fn summary(&self) -> String {
-        self.requests()
+        self.log
+            .lock()
+            .unwrap()
             .iter()
             .map(|r| {
                 format!(
-                    "  conn {} #{}: {} {}  Proxy-Authorization: {}\n",
+                    "  conn {} #{}: {} {}  Proxy-Authorization: {}{}\n",
                     r.conn,
                     r.seq_on_conn,
                     r.method,
                     r.target,
-                    r.proxy_authorization().unwrap_or("-")
+                    r.proxy_authorization().unwrap_or("-"),
+                    if r.is_auth_probe() { "  (auth probe)" } else { "" }
                 )
             })
             .collect()

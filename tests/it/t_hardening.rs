@@ -38,6 +38,7 @@ fn origin_407_through_open_leaky_proxy_is_not_answered() {
     assert_eq!(seen.len(), 1, "asked once: {seen:?}");
     assert!(out.stderr.contains("the origin's, not the proxy's"), "-v says why:\n{}", out.describe());
     assert_eq!(credentialed(&proxy), 0, "{}", proxy.summary());
+    assert_eq!(proxy.probes().len(), 1, "the proxy was asked once:\n{}", proxy.summary());
 }
 
 /// The same origin behind an authenticating proxy: the proxy's own 407 is still answered.
@@ -48,6 +49,7 @@ fn proxy_407_on_http_is_still_answered_after_the_probe() {
     let out = via_proxy(&proxy.url(), Some((USER, PASS)), &origin, "/text", &[]).run();
     out.assert_ok().assert_stdout(b"hello from the origin\n");
     assert_eq!(credentialed(&proxy), 1, "{}", proxy.summary());
+    assert_eq!(proxy.probes().len(), 1, "one probe per run:\n{}", proxy.summary());
 }
 
 // --- 8: no credential resent after the proxy closed on it ---------------------------------------
