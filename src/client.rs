@@ -232,11 +232,19 @@ impl Session {
             if reporter.verbose() {
                 trace_request(reporter, &request);
             }
-            let resp = self.client.execute(request).await.map_err(|e| classify(e, &self.relay, via_socks))?;
+            let via_relay = matches!(self.settings.route(&hop.url), Ok(Route::Proxy(s)) if !s.is_socks());
+            let resp = self
+                .client
+                .execute(request)
+                .await
+                .map_err(|e| classify_sent(e, &self.relay, via_socks, via_relay))?;
             if let Some(f) = self.relay.take_failure() {
                 // The relay gave up (a 407 it could not answer, the proxy's own 403): that is
                 // the proxy's answer, not the origin's.
                 return Err(failure_error(f));
+            }
+            if let Some(e) = relay_refusal(&resp) {
+                return Err(e);
             }
             if reporter.verbose() {
                 trace_response(reporter, &resp);
@@ -386,6 +394,18 @@ async fn build_request(
     let mut rb = client.request(hop.method.clone(), hop.url.clone());
     for (name, value) in &req.headers {
         let lower = name.to_ascii_lowercase();
+        if lower == "proxy-authorization" {
+            // reqwest would send it instead of the relay's key (the relay then refuses the
+            // request), or inside a tunnel to the origin: proxy credentials go through -U.
+            return Err(Error::new(
+                Exit::Usage,
+                format!(
+                    "-H {}: toll sends proxy credentials itself and does not take this header",
+                    sanitize(name)
+                ),
+            )
+            .hint("give the proxy credentials with -U/--proxy-user user:password (or in the proxy URL)"));
+        }
         if hop.cross_origin && ORIGIN_BOUND.contains(&lower.as_str()) {
             continue;
         }
@@ -617,6 +637,26 @@ fn find<'a, T: std::error::Error + 'static>(e: &'a (dyn std::error::Error + 'sta
     None
 }
 
+/// [`classify`] for a request that may have gone through the relay: there, a connect error
+/// the relay did not explain is not "could not connect to the origin (direct connections)"
+/// but a tunnel that the proxy opened (200) and that then broke before the origin's TLS
+/// handshake completed (closed, or bytes that are not TLS): the proxy conversation failed.
+fn classify_sent(e: reqwest::Error, relay: &Relay, via_socks: bool, via_relay: bool) -> Error {
+    if let Some(f) = relay.take_failure() {
+        return failure_error(f);
+    }
+    let https = e.url().is_some_and(|u| u.scheme() == "https");
+    if via_relay && https && e.is_connect() && !e.is_timeout() && !is_tls(&e) {
+        let url = e.url().map(|u| sanitize(u.as_str())).unwrap_or_default();
+        return Error::new(
+            Exit::ProxyFailed,
+            format!("the tunnel through the proxy broke before the TLS handshake with {url} completed: {}", chain_text(&e)),
+        )
+        .hint("the proxy accepted the CONNECT, then closed it or sent something that is not TLS; retry with -v, or ask the proxy administrator");
+    }
+    classify(e, relay, via_socks)
+}
+
 fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Error {
     if let Some(f) = relay.take_failure() {
         return failure_error(f);
@@ -662,6 +702,15 @@ fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Error {
     }
     Error::new(Exit::Receive, format!("request to {url} failed: {text}"))
         .hint("retry with -v to see the conversation")
+}
+
+/// The relay's own refusal (a request that did not carry this run's key, see
+/// `relay::REFUSAL_MARKER`) is toll's error, never the origin's response.
+fn relay_refusal(resp: &reqwest::Response) -> Option<Error> {
+    resp.headers().contains_key(crate::relay::REFUSAL_MARKER.as_str()).then(|| {
+        Error::new(Exit::Internal, "the local relay refused the request: it did not carry this run's key")
+            .hint("this is a bug in toll: please report it with the command line (without passwords)")
+    })
 }
 
 /// The message for a request the relay could not get through the proxy: which proxy, what it
@@ -724,6 +773,8 @@ pub fn failure_error(f: Failure) -> Error {
         .hint("this is an access restriction for this destination, not a wrong password: ask your proxy administrator"),
         FailureKind::Denied => Error::new(Exit::ProxyDenied, format!("proxy {proxy} denied access to {target} (403 Forbidden)"))
             .hint("the proxy's policy blocks this destination: ask your proxy administrator"),
+        FailureKind::Timeout(why) => Error::new(Exit::Timeout, format!("cannot reach proxy {proxy}: {why}"))
+            .hint("raise --connect-timeout, or check the proxy host and port (-x, https_proxy, http_proxy)"),
         FailureKind::ProxyError(why) => Error::new(Exit::ProxyFailed, format!("proxy {proxy} failed for {target}: {}", sanitize(&why)))
             .hint("retry; if it persists, check the proxy setting or ask the proxy administrator"),
     }

@@ -68,7 +68,10 @@ impl Exit {
             Exit::ProxyDenied,
             "the proxy denied access (403, or 407 for a destination after the credentials worked)",
         ),
-        (Exit::ProxyFailed, "the proxy failed otherwise (other CONNECT status, broken conversation)"),
+        (
+            Exit::ProxyFailed,
+            "the proxy failed otherwise (other CONNECT status, broken conversation, broken tunnel)",
+        ),
         (Exit::AuthNoUsableScheme, "the proxy offers no authentication scheme toll can use"),
         (Exit::TooManyRedirects, "too many redirects (--max-redirs)"),
         (Exit::Receive, "the transfer broke off while receiving data"),

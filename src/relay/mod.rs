@@ -44,6 +44,26 @@ const TUNNEL_BUFFER: usize = 256 * 1024;
 /// memory stays flat from small to large forwarded bodies.
 const HTTP_BUFFER: usize = 64 * 1024;
 
+/// Connections the relay serves at once; more (another local user flooding it) are closed at
+/// once, so toll cannot be made to run out of descriptors.
+const MAX_CONNECTIONS: usize = 256;
+
+/// Pause after a failed `accept` (e.g. EMFILE) before trying again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// A connection must show the key (send a whole request head carrying it) within this time.
+const KEY_WAIT: Duration = Duration::from_secs(5);
+
+/// A request head must arrive within this time (hyper's slowloris guard). hyper runs this timer
+/// while a kept-alive connection waits for its next request too, so it is also the idle limit of
+/// reqwest's pooled connections: long enough that a run's back-to-back requests never meet it.
+/// Strangers are cut off sooner by [`KEY_WAIT`].
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Header on the relay's own refusal (a request without this run's key), so that the client
+/// can tell it from an origin's 403: `client` turns it into toll's own error.
+pub const REFUSAL_MARKER: HeaderName = HeaderName::from_static("x-toll-relay-refusal");
+
 /// Why the relay could not get a request through the upstream proxy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FailureKind {
@@ -64,6 +84,8 @@ pub enum FailureKind {
     Denied,
     /// Anything else: other statuses on CONNECT, a broken conversation.
     ProxyError(String),
+    /// The connection to the proxy (TCP, TLS) did not complete within `--connect-timeout`.
+    Timeout(String),
 }
 
 /// The upstream side of a request that did not get through, for the app's message.
@@ -115,6 +137,10 @@ pub(crate) struct Upstream {
     memory: Option<Arc<dyn AuthMemory>>,
     /// The memory is consulted once per run, by the first request to this proxy.
     recalled: tokio::sync::Mutex<bool>,
+    /// This proxy itself is known to demand authentication (it answered a CONNECT with 407, or
+    /// accepted a credential, in this run or an earlier one). Until then a 407 to a forwarded
+    /// request may be the origin's, relayed by an open proxy (`Upstream::proxy_demands_auth`).
+    demands_auth: std::sync::atomic::AtomicBool,
 }
 
 pub(crate) struct Inner {
@@ -153,11 +179,26 @@ impl Relay {
             connect_timeout,
         });
         let accept_inner = inner.clone();
+        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
         tokio::spawn(async move {
             loop {
-                let Ok((tcp, _)) = listener.accept().await else { continue };
+                let tcp = match listener.accept().await {
+                    Ok((tcp, _)) => tcp,
+                    Err(_) => {
+                        // Out of descriptors (EMFILE/ENFILE) or a transient error: the pending
+                        // connection stays queued, so retrying at once would spin at 100% CPU.
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                        continue;
+                    }
+                };
+                // Beyond the cap (another local user holding connections open), close at once.
+                let Ok(slot) = slots.clone().try_acquire_owned() else { continue };
                 let _ = tcp.set_nodelay(true);
-                tokio::spawn(serve(accept_inner.clone(), tcp));
+                let inner = accept_inner.clone();
+                tokio::spawn(async move {
+                    serve(inner, tcp).await;
+                    drop(slot);
+                });
             }
         });
         Ok(Relay { inner, addr })
@@ -197,6 +238,7 @@ impl Inner {
             usable: Mutex::new(setup.allowed),
             memory: setup.memory,
             recalled: tokio::sync::Mutex::new(false),
+            demands_auth: std::sync::atomic::AtomicBool::new(false),
         }));
         ups.len() - 1
     }
@@ -274,12 +316,27 @@ struct ClientConn {
 
 async fn serve(inner: Arc<Inner>, tcp: TcpStream) {
     let state = Arc::new(tokio::sync::Mutex::new(ClientConn { upstream: None, conn: None }));
-    let svc = hyper::service::service_fn(move |req| handle(inner.clone(), state.clone(), req));
-    let _ = hyper::server::conn::http1::Builder::new()
+    // Set by the first request that carries the key: until then the connection is a stranger's.
+    let shown = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = shown.clone();
+    let svc = hyper::service::service_fn(move |req| handle(inner.clone(), state.clone(), seen.clone(), req));
+    let conn = hyper::server::conn::http1::Builder::new()
         .max_buf_size(HTTP_BUFFER)
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
         .serve_connection(TokioIo::new(tcp), svc)
-        .with_upgrades()
-        .await;
+        .with_upgrades();
+    let stranger = async {
+        tokio::time::sleep(KEY_WAIT).await;
+        if shown.load(std::sync::atomic::Ordering::Acquire) {
+            std::future::pending::<()>().await;
+        }
+    };
+    // A connection that has not shown the key within KEY_WAIT is dropped (closed).
+    tokio::select! {
+        _ = conn => {}
+        _ = stranger => {}
+    }
 }
 
 fn plain(status: StatusCode, close: bool) -> Response<RelayBody> {
@@ -310,11 +367,17 @@ fn strip_hop_headers(h: &mut http::HeaderMap) {
 async fn handle(
     inner: Arc<Inner>,
     state: Arc<tokio::sync::Mutex<ClientConn>>,
+    shown: Arc<std::sync::atomic::AtomicBool>,
     mut req: Request<Incoming>,
 ) -> Result<Response<RelayBody>, Infallible> {
     let Some(up) = inner.authorize(req.headers()) else {
-        return Ok(plain(StatusCode::FORBIDDEN, true));
+        // Closed after this answer; marked so toll reports it as its own error, never as the
+        // origin's response (the marker is removed from everything relayed from upstream).
+        let mut r = plain(StatusCode::FORBIDDEN, true);
+        r.headers_mut().insert(REFUSAL_MARKER, HeaderValue::from_static("refused"));
+        return Ok(r);
     };
+    shown.store(true, std::sync::atomic::Ordering::Release);
     strip_hop_headers(req.headers_mut());
     if req.method() == Method::CONNECT {
         Ok(tunnel(inner, up, req).await)
@@ -328,6 +391,7 @@ fn failure_status(kind: &FailureKind) -> StatusCode {
     match kind {
         FailureKind::Denied => StatusCode::FORBIDDEN,
         FailureKind::Unreachable(_) | FailureKind::ProxyError(_) => StatusCode::BAD_GATEWAY,
+        FailureKind::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
         _ => StatusCode::PROXY_AUTHENTICATION_REQUIRED,
     }
 }
@@ -423,7 +487,9 @@ async fn forward(
                 f.status = Some((403, "Forbidden".into()));
                 inner.record(f);
             }
-            resp.map(|b| b.map_err(Into::into).boxed())
+            let mut resp = resp.map(|b| b.map_err(Into::into).boxed());
+            resp.headers_mut().remove(REFUSAL_MARKER);
+            resp
         }
         Err(f) => {
             st.conn = None;

@@ -19,6 +19,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -26,6 +27,9 @@ use tokio::net::TcpStream;
 /// A request/response exchange never takes more legs than this (NTLM needs 3; Digest with a
 /// stale nonce 3): a proxy that keeps asking is not answered forever.
 const MAX_LEGS: u32 = 6;
+
+/// How long the probe of [`Upstream::proxy_demands_auth`] may take; no answer counts as "no".
+const PROBE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// 407 bodies larger than this are not drained: the connection is dropped instead.
 const DRAIN_LIMIT: usize = 256 * 1024;
@@ -76,6 +80,8 @@ struct Exchange {
     offered: Vec<String>,
     /// Why schemes the proxy offered could not be used here (for the message).
     unusable: Vec<String>,
+    /// A Digest `stale=true` was already answered in this exchange (one retry per request).
+    stale_retried: bool,
 }
 
 impl Upstream {
@@ -84,9 +90,9 @@ impl Upstream {
         let started = std::time::Instant::now();
         let tcp = TcpStream::connect((spec.host.as_str(), spec.port));
         let tcp = match inner.connect_timeout {
-            Some(t) => tokio::time::timeout(t, tcp).await.unwrap_or_else(|_| {
-                Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))
-            }),
+            Some(t) => tokio::time::timeout(t, tcp)
+                .await
+                .map_err(|_| self.failure(FailureKind::Timeout(timed_out("the TCP connection", t))))?,
             None => tcp.await,
         }
         .map_err(|e| self.failure(FailureKind::Unreachable(format!("cannot connect: {e}"))))?;
@@ -103,12 +109,20 @@ impl Upstream {
                 let name = rustls_pki_types::ServerName::try_from(spec.host.clone()).map_err(|e| {
                     self.failure(FailureKind::Unreachable(format!("bad proxy host name: {e}")))
                 })?;
-                let stream =
-                    tokio_rustls::TlsConnector::from(tls.clone()).connect(name, tcp).await.map_err(|e| {
-                        self.failure(FailureKind::Unreachable(format!(
-                            "TLS handshake with the proxy failed: {e}"
-                        )))
-                    })?;
+                let handshake = tokio_rustls::TlsConnector::from(tls.clone()).connect(name, tcp);
+                // `--connect-timeout` covers the whole connection to the proxy, TLS included: a
+                // proxy that accepts TCP and never answers the ClientHello must not hang the run.
+                let stream = match inner.connect_timeout {
+                    Some(t) => tokio::time::timeout_at((started + t).into(), handshake)
+                        .await
+                        .map_err(|_| self.failure(FailureKind::Timeout(timed_out("the TLS handshake", t))))?,
+                    None => handshake.await,
+                }
+                .map_err(|e| {
+                    self.failure(FailureKind::Unreachable(format!(
+                        "TLS handshake with the proxy failed: {e}"
+                    )))
+                })?;
                 inner.info(format_args!("TLS to proxy established"));
                 Box::new(stream)
             }
@@ -168,6 +182,7 @@ impl Upstream {
             from_active: false,
             offered: Vec::new(),
             unusable: Vec::new(),
+            stale_retried: false,
         };
         let mut rng = OsEntropy;
         self.recall(inner).await;
@@ -233,24 +248,43 @@ impl Upstream {
             );
             let request_line = format!("{} {}", req.method(), req.uri());
             let started = std::time::Instant::now();
-            let resp = match c.send.send_request(req).await {
+            let resp = match c.send.try_send_request(req).await {
                 Ok(r) => r,
-                Err(e) => {
+                Err(mut e) => {
                     *conn = None;
                     if let Some(b) = gate.as_ref().and_then(|g| g.take_back()) {
                         out.body = RequestBody::Stream(Some(b));
                     }
+                    // hyper hands the request back only if none of it was written: then the
+                    // proxy cannot have read it.
+                    let unsent = e.take_message().is_some();
                     // A kept-alive connection may have been closed by the proxy just as we sent
                     // (RFC 7230 §6.3.1): retry once on a fresh one. A fresh connection that dies
-                    // is the proxy's doing; sending the credential again could count against
-                    // the account. A connection-bound handshake cannot move connections.
+                    // is the proxy's doing. A credential the proxy may have read is never sent
+                    // again (a proxy that counts it and then drops the connection would count
+                    // it twice against the account), unless it was accepted earlier in this
+                    // run. A connection-bound handshake cannot move connections.
                     let mid_handshake = ex.answer.as_ref().is_some_and(|a| a.auth.connection_bound());
-                    if reused && !retried_closed && !mid_handshake && !out.body.is_streamed_and_gone() {
+                    let resendable = unsent || ex.header.is_none() || self.header_accepted(&ex);
+                    if reused
+                        && !retried_closed
+                        && !mid_handshake
+                        && resendable
+                        && !out.body.is_streamed_and_gone()
+                    {
                         retried_closed = true;
                         legs -= 1;
                         continue;
                     }
-                    let why = format!("the proxy closed the connection: {e}");
+                    let e = e.into_error();
+                    let why = if ex.header.is_some() && !resendable {
+                        format!(
+                            "the proxy closed the connection after receiving the credentials ({e}); \
+                             they were not sent again"
+                        )
+                    } else {
+                        format!("the proxy closed the connection: {e}")
+                    };
                     return Err(self.fail(&ex, FailureKind::ProxyError(why), None));
                 }
             };
@@ -274,6 +308,23 @@ impl Upstream {
                     g.open();
                 }
                 self.succeeded(conn, ex.answer.take(), ex.from_active);
+                return Ok(resp);
+            }
+
+            // 407. To a forwarded request it may be the origin's, relayed by an open proxy that
+            // would also relay our Proxy-Authorization to that origin: answer it only when
+            // the proxy itself is known to ask for credentials.
+            if out.method == Method::CONNECT {
+                self.demands_auth.store(true, Ordering::Relaxed);
+            } else if ex.header.is_none() && !self.proxy_demands_auth(inner, &out).await {
+                inner.info(format_args!(
+                    "the 407 for {} is the origin's, not the proxy's (the proxy does not ask for \
+                     credentials): passed on unanswered; proxy credentials go to the proxy only",
+                    ex.target
+                ));
+                if let Some(g) = &gate {
+                    g.open();
+                }
                 return Ok(resp);
             }
 
@@ -332,7 +383,16 @@ impl Upstream {
                         );
                         return Err(self.fail(&ex, FailureKind::ProxyError(why), Some(407)));
                     }
+                    Verdict::Continue if !a.auth.connection_bound() && ex.stale_retried => {
+                        // Digest `stale=true` again right after the retry with the fresh nonce:
+                        // the credential is not the problem, but answering forever is pointless.
+                        let why = format!(
+                            "the proxy answered {scheme} with stale=true again after a retry with its new nonce"
+                        );
+                        return Err(self.fail(&ex, FailureKind::ProxyError(why), Some(407)));
+                    }
                     Verdict::Continue => {
+                        ex.stale_retried |= !a.auth.connection_bound();
                         let ch = mine.expect("a continuation carries a challenge");
                         inner.info(format_args!("{scheme}: next leg of the handshake (same credentials)"));
                         let creds = a.issued.as_ref().map_or_else(none_creds, |i| i.creds.clone());
@@ -472,6 +532,45 @@ impl Upstream {
         }
     }
 
+    /// Whether this proxy itself asks for credentials, before a 407 to a forwarded request is
+    /// answered with them. Known from this run (a 407 to a CONNECT — only the proxy answers a
+    /// CONNECT —, or a credential it accepted) or an earlier one (remembered auth); otherwise
+    /// a probe: `CONNECT host:443` without credentials on a fresh connection, which a proxy
+    /// that demands authentication answers with 407. The probe is made even when the proxy
+    /// let an unauthenticated request through earlier in this run, since proxies commonly
+    /// exempt some destinations from authentication (Squid `http_access allow whitelist`
+    /// before `allow authenticated`). Anything but a 407 (or no answer in time) means the
+    /// 407 came from the origin.
+    async fn proxy_demands_auth(&self, inner: &Inner, out: &Outgoing) -> bool {
+        if self.demands_auth.load(Ordering::Relaxed) {
+            return true;
+        }
+        let host = out.uri.host().unwrap_or(&self.spec.host);
+        let host =
+            if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() };
+        let authority = format!("{host}:443");
+        inner.info(format_args!(
+            "a 407 to a forwarded request: asking the proxy whether it demands authentication itself (CONNECT {authority} without credentials)"
+        ));
+        let probe = async {
+            let mut c = self.connect(inner).await.ok()?;
+            let mut req = Request::new(body::empty());
+            *req.method_mut() = Method::CONNECT;
+            *req.uri_mut() = http::Uri::try_from(authority.as_str()).ok()?;
+            req.headers_mut().insert(http::header::HOST, HeaderValue::from_str(&authority).ok()?);
+            c.send.ready().await.ok()?;
+            let resp = c.send.send_request(req).await.ok()?;
+            inner.info(format_args!("the proxy answered the probe with {}", resp.status().as_u16()));
+            Some(resp.status() == StatusCode::PROXY_AUTHENTICATION_REQUIRED)
+            // The probe's connection (and a tunnel, if one was opened) is dropped here.
+        };
+        let demands = tokio::time::timeout(PROBE_WAIT, probe).await.ok().flatten().unwrap_or(false);
+        if demands {
+            self.demands_auth.store(true, Ordering::Relaxed);
+        }
+        demands
+    }
+
     /// The proxy let a request through: remember what worked.
     /// `preemptive`: the request carried the proxy-wide [`Upstream::active`] answer (sent
     /// before being asked, perhaps remembered from an earlier run). It worked, so it counts as
@@ -479,6 +578,7 @@ impl Upstream {
     fn succeeded(&self, conn: &mut Option<Conn>, answer: Option<Answer>, preemptive: bool) {
         let answer = answer.or_else(|| if preemptive { self.lock_active().take() } else { None });
         let Some(a) = answer else { return };
+        self.demands_auth.store(true, Ordering::Relaxed);
         if let Some(issued) = &a.issued {
             self.creds.accept(&self.credential_request(a.auth.scheme(), a.realm.as_deref(), false), issued);
         }
@@ -518,7 +618,19 @@ impl Upstream {
             "this proxy accepted {scheme} for user {:?} before: answering before it asks",
             entry.user
         ));
+        self.demands_auth.store(true, Ordering::Relaxed);
         *self.lock_active() = Some(Answer { auth, issued: Some(issued), realm: entry.realm });
+    }
+
+    /// The header of the current leg carries a credential this proxy already accepted in this
+    /// run (so sending it once more cannot count as another failed attempt).
+    fn header_accepted(&self, ex: &Exchange) -> bool {
+        let accepted = |a: &Answer| a.issued.as_ref().is_some_and(|i| self.creds.was_accepted(i));
+        if ex.from_active {
+            self.lock_active().as_ref().is_some_and(accepted)
+        } else {
+            ex.answer.as_ref().is_some_and(accepted)
+        }
     }
 
     fn forget(&self) {
@@ -598,6 +710,10 @@ fn respond(
     } else {
         tokio::task::block_in_place(|| auth.respond(challenge, creds, target, rng))
     }
+}
+
+fn timed_out(what: &str, t: std::time::Duration) -> String {
+    format!("{what} to the proxy did not complete within --connect-timeout ({t:.1?})")
 }
 
 /// Schemes that need no credential still take a `Credentials` argument.

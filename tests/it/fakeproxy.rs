@@ -38,6 +38,13 @@ impl ProxyRequest {
         self.method.eq_ignore_ascii_case("CONNECT")
     }
 
+    /// toll's check whether the proxy itself demands authentication, made before it answers a
+    /// 407 to a forwarded (http://) request: `CONNECT host:443` without credentials. (No test
+    /// origin listens on port 443.)
+    pub fn is_auth_probe(&self) -> bool {
+        self.is_connect() && self.target.ends_with(":443") && self.proxy_authorization().is_none()
+    }
+
     /// Decoded Basic credentials, if the request carries Basic `Proxy-Authorization`.
     pub fn basic_credentials(&self) -> Option<(String, String)> {
         basic_credentials(self.proxy_authorization()?)
@@ -124,6 +131,9 @@ pub fn parse_auth(header: &str) -> (String, HashMap<String, String>) {
 pub enum Action {
     /// Do the proxy's job (tunnel or forward).
     Allow,
+    /// Forward like a careless open proxy: every header, `Proxy-Authorization` included, goes
+    /// on to the origin.
+    AllowLeaky,
     Reply(Reply),
     /// Write these bytes; then close if `close`.
     Raw {
@@ -240,27 +250,47 @@ impl FakeProxy {
         format!("http://{}", self.addr)
     }
 
+    /// The requests toll sent for the transfer itself; its auth probes are in [`Self::probes`]
+    /// (so counts like "one 407 per run" keep meaning the request's own legs).
     pub fn requests(&self) -> Vec<ProxyRequest> {
-        self.log.lock().unwrap().clone()
+        self.log.lock().unwrap().iter().filter(|r| !r.is_auth_probe()).cloned().collect()
     }
 
-    /// Number of TCP connections accepted so far.
+    /// toll's auth probes (see [`ProxyRequest::is_auth_probe`]).
+    pub fn probes(&self) -> Vec<ProxyRequest> {
+        self.log.lock().unwrap().iter().filter(|r| r.is_auth_probe()).cloned().collect()
+    }
+
+    /// Number of TCP connections accepted so far, not counting those that carried only an
+    /// auth probe of toll's (see [`Self::probes`]).
     pub fn connections(&self) -> usize {
-        self.conns.load(Ordering::SeqCst)
+        let log = self.log.lock().unwrap();
+        let probe_only = log
+            .iter()
+            .filter(|r| r.is_auth_probe())
+            .map(|r| r.conn)
+            .collect::<std::collections::HashSet<_>>()
+            .into_iter()
+            .filter(|c| log.iter().all(|r| r.conn != *c || r.is_auth_probe()))
+            .count();
+        self.conns.load(Ordering::SeqCst) - probe_only
     }
 
     /// One line per request, for assertion messages.
     pub fn summary(&self) -> String {
-        self.requests()
+        self.log
+            .lock()
+            .unwrap()
             .iter()
             .map(|r| {
                 format!(
-                    "  conn {} #{}: {} {}  Proxy-Authorization: {}\n",
+                    "  conn {} #{}: {} {}  Proxy-Authorization: {}{}\n",
                     r.conn,
                     r.seq_on_conn,
                     r.method,
                     r.target,
-                    r.proxy_authorization().unwrap_or("-")
+                    r.proxy_authorization().unwrap_or("-"),
+                    if r.is_auth_probe() { "  (auth probe)" } else { "" }
                 )
             })
             .collect()
@@ -296,9 +326,10 @@ fn handle(stream: TcpStream, conn: usize, script: &Script, log: &Mutex<Vec<Proxy
         };
         log.lock().unwrap().push(req.clone());
         match script(&req) {
-            Action::Allow if connect => return tunnel(reader, writer, &target),
-            Action::Allow => {
-                if let Err(e) = forward(&mut writer, &head, &body, &method, &target) {
+            Action::Allow | Action::AllowLeaky if connect => return tunnel(reader, writer, &target),
+            a @ (Action::Allow | Action::AllowLeaky) => {
+                let leaky = matches!(a, Action::AllowLeaky);
+                if let Err(e) = forward(&mut writer, &head, &body, &method, &target, leaky) {
                     let msg = format!("fake proxy: forwarding failed: {e}\n");
                     let _ = http::write_message(
                         &mut writer,
@@ -401,7 +432,14 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
-fn forward(client: &mut TcpStream, head: &Head, body: &[u8], method: &str, target: &str) -> io::Result<()> {
+fn forward(
+    client: &mut TcpStream,
+    head: &Head,
+    body: &[u8],
+    method: &str,
+    target: &str,
+    leaky: bool,
+) -> io::Result<()> {
     let rest = target
         .strip_prefix("http://")
         .ok_or_else(|| io::Error::other(format!("not an absolute http URL: {target}")))?;
@@ -416,7 +454,10 @@ fn forward(client: &mut TcpStream, head: &Head, body: &[u8], method: &str, targe
     let mut headers: Vec<(String, String)> = head
         .headers
         .iter()
-        .filter(|(n, _)| !HOP_BY_HOP.iter().any(|h| n.eq_ignore_ascii_case(h)))
+        .filter(|(n, _)| {
+            !HOP_BY_HOP.iter().any(|h| n.eq_ignore_ascii_case(h))
+                || (leaky && n.eq_ignore_ascii_case("proxy-authorization"))
+        })
         .cloned()
         .collect();
     headers.push(("Connection".into(), "close".into()));

@@ -37,6 +37,7 @@ mod t_cli;
 mod t_doctor;
 mod t_hardening_files;
 mod t_hardening_text;
+mod t_hardening;
 mod t_infra;
 mod t_keyring;
 mod t_misbehaving;

@@ -119,7 +119,10 @@ impl NtlmProxy {
                 self.event(conn, "authenticated-conn", true, format!("{} {}", req.method, req.target));
                 return Action::Allow;
             }
-            self.event(conn, "none", false, format!("{} {}", req.method, req.target));
+            if !req.is_auth_probe() {
+                // toll's auth probe is listed by `FakeProxy::probes`, not as a leg here.
+                self.event(conn, "none", false, format!("{} {}", req.method, req.target));
+            }
             return self.refuse(None);
         };
         let (scheme, token) = header.split_once(' ').unwrap_or((&header, ""));

@@ -58,6 +58,7 @@ pub struct Toll {
     cwd: Option<PathBuf>,
     timeout: Duration,
     home: tempfile::TempDir,
+    nofile: Option<u64>,
 }
 
 /// `toll ARGS…`
@@ -72,6 +73,7 @@ where
         stdin: None,
         cwd: None,
         timeout: Duration::from_secs(60),
+        nofile: None,
         home: tempfile::Builder::new().prefix("toll-it-home-").tempdir().expect("tempdir"),
     }
 }
@@ -126,6 +128,12 @@ impl Toll {
         self
     }
 
+    /// Runs toll with at most `n` open descriptors (RLIMIT_NOFILE).
+    pub fn nofile_limit(mut self, n: u64) -> Self {
+        self.nofile = Some(n);
+        self
+    }
+
     fn command(&self) -> Command {
         let mut cmd = Command::new(TOLL);
         cmd.args(&self.args);
@@ -137,11 +145,18 @@ impl Toll {
         cmd.current_dir(self.cwd.as_deref().unwrap_or(home));
         cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let nofile = self.nofile;
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
                 // New session: no controlling terminal, own process group (killed as a whole).
                 if libc::setsid() < 0 {
                     return Err(std::io::Error::last_os_error());
+                }
+                if let Some(n) = nofile {
+                    let lim = libc::rlimit { rlim_cur: n as libc::rlim_t, rlim_max: n as libc::rlim_t };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
                 }
                 Ok(())
             });
@@ -176,7 +191,17 @@ impl Toll {
         self.run_inner(Some(n))
     }
 
+    /// Starts toll in the background (its process id is [`Running::pid`]); [`Running::wait`]
+    /// finishes like [`run`](Self::run).
+    pub fn spawn(self) -> Running {
+        self.start(None)
+    }
+
     fn run_inner(self, head: Option<usize>) -> Out {
+        self.start(head).wait()
+    }
+
+    fn start(self, head: Option<usize>) -> Running {
         let started = Instant::now();
         let mut child = self.command().spawn().unwrap_or_else(|e| panic!("cannot start {TOLL}: {e}"));
         let pid = child.id() as libc::pid_t;
@@ -214,7 +239,25 @@ impl Toll {
             let _ = stderr.read_to_end(&mut buf);
             buf
         });
-        let deadline = started + self.timeout;
+        Running { toll: self, child, pid, started, out_t, err_t }
+    }
+}
+
+/// A toll process started with [`Toll::spawn`].
+pub struct Running {
+    toll: Toll,
+    child: std::process::Child,
+    pub pid: libc::pid_t,
+    started: Instant,
+    out_t: std::thread::JoinHandle<Vec<u8>>,
+    err_t: std::thread::JoinHandle<Vec<u8>>,
+}
+
+impl Running {
+    /// Waits for the exit (or the timeout, which fails the test).
+    pub fn wait(self) -> Out {
+        let Running { toll, mut child, pid, started, out_t, err_t } = self;
+        let deadline = started + toll.timeout;
         let status = loop {
             match child.try_wait() {
                 Ok(Some(st)) => break st,
@@ -230,8 +273,8 @@ impl Toll {
                 let stderr = err_t.join().unwrap_or_default();
                 panic!(
                     "TIMEOUT: `{}` still running after {:?}; killed.\nstderr:\n{}",
-                    self.describe_args(),
-                    self.timeout,
+                    toll.describe_args(),
+                    toll.timeout,
                     String::from_utf8_lossy(&stderr)
                 );
             }
@@ -246,7 +289,7 @@ impl Toll {
             stdout,
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
             elapsed,
-            cmdline: self.describe_args(),
+            cmdline: toll.describe_args(),
         }
     }
 }
