@@ -149,7 +149,7 @@ mod tests {
     fn nc(e: &Entry) -> u32 {
         match &e.memory {
             Memory::Digest(d) => d.next_nc,
-            Memory::Basic => 0,
+            _ => 0,
         }
     }
 

@@ -209,6 +209,11 @@ pub trait Authenticator: Send {
 pub enum Memory {
     Basic,
     Digest(digest::DigestMemory),
+    /// NTLM worked: the next run opens each connection with the type-1 message (one 407 per
+    /// connection instead of two). Nothing of the handshake itself is kept: it belongs to one
+    /// connection.
+    #[serde(rename = "NTLM")]
+    Ntlm,
 }
 
 impl Memory {
@@ -216,16 +221,25 @@ impl Memory {
         match self {
             Memory::Basic => Scheme::Basic,
             Memory::Digest(_) => Scheme::Digest,
+            Memory::Ntlm => Scheme::Ntlm,
         }
     }
 
-    /// An authenticator that answers pre-emptively from this memory.
+    /// A connection-bound scheme: the relay opens each connection's handshake with it, instead
+    /// of restoring an authenticator that answers every request.
+    pub fn connection_bound(&self) -> bool {
+        matches!(self, Memory::Ntlm)
+    }
+
+    /// An authenticator that answers pre-emptively from this memory (`None` for connection-bound
+    /// schemes, see [`Memory::connection_bound`]).
     pub fn restore(&self) -> Option<Box<dyn Authenticator>> {
         match self {
             Memory::Basic => Some(Box::new(basic::BasicAuth::asked())),
             Memory::Digest(d) => {
                 digest::DigestAuth::restore(d).map(|a| Box::new(a) as Box<dyn Authenticator>)
             }
+            Memory::Ntlm => None,
         }
     }
 }

@@ -113,6 +113,9 @@ pub(crate) struct Upstream {
     memory: Option<Arc<dyn AuthMemory>>,
     /// The memory is consulted once per run, by the first request to this proxy.
     recalled: tokio::sync::Mutex<bool>,
+    /// A connection-bound scheme known to be wanted (forced, remembered, or worked in this run):
+    /// each new connection opens its handshake without waiting for a bare challenge.
+    opener: Mutex<Option<upstream::Opener>>,
 }
 
 pub(crate) struct Inner {
@@ -195,6 +198,7 @@ impl Inner {
             usable: Mutex::new(setup.allowed),
             memory: setup.memory,
             recalled: tokio::sync::Mutex::new(false),
+            opener: Mutex::new(upstream::Opener::forced(setup.allowed)),
         }));
         ups.len() - 1
     }

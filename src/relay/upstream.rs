@@ -115,6 +115,27 @@ pub(super) struct Answer {
     realm: Option<String>,
 }
 
+/// How new connections to a proxy open a connection-bound handshake (NTLM, Negotiate) when the
+/// scheme is known in advance: with its first message (NTLM type 1) on the first request, as
+/// `curl --proxy-ntlm` does, so a connection costs one 407 (the type 2) instead of two.
+#[derive(Clone)]
+pub(super) struct Opener {
+    scheme: Scheme,
+    /// The credential for the later leg, fetched once; `None` until needed.
+    issued: Option<Issued>,
+}
+
+impl Opener {
+    /// The user allowed exactly one connection-bound scheme (`--proxy-ntlm`,
+    /// `--proxy-negotiate`): no need to wait for the proxy to name it.
+    pub(super) fn forced(allowed: SchemeSet) -> Option<Opener> {
+        [Scheme::Ntlm, Scheme::Negotiate]
+            .into_iter()
+            .find(|&s| allowed == SchemeSet::only(s))
+            .map(|scheme| Opener { scheme, issued: None })
+    }
+}
+
 /// What one request looks like to the exchange.
 pub(super) struct Outgoing {
     pub method: Method,
@@ -133,6 +154,8 @@ struct Exchange {
     answer: Option<Answer>,
     /// `header` came from the proxy-wide [`Upstream::active`] authenticator.
     from_active: bool,
+    /// `header` opens a connection-bound handshake unasked ([`Opener`]).
+    opened: bool,
     offered: Vec<String>,
     /// Why schemes the proxy offered could not be used here (for the message).
     unusable: Vec<String>,
@@ -226,6 +249,7 @@ impl Upstream {
             header: None,
             answer: None,
             from_active: false,
+            opened: false,
             offered: Vec::new(),
             unusable: Vec::new(),
         };
@@ -258,6 +282,9 @@ impl Upstream {
                     ));
                 }
             }
+        }
+        if !connection_authenticated && ex.header.is_none() {
+            self.open_handshake(inner, &mut ex, &out).await;
         }
         let mut legs = 0u32;
         let mut retried_closed = false;
@@ -369,10 +396,24 @@ impl Upstream {
             let previous =
                 ex.answer.take().or_else(|| if ex.from_active { self.lock_active().take() } else { None });
             let was_active = std::mem::replace(&mut ex.from_active, false);
+            let opened = std::mem::replace(&mut ex.opened, false);
             let mut after_rejection = false;
             if let Some(mut a) = previous {
                 let scheme = a.auth.scheme();
                 let mine = challenges.iter().find(|c| c.scheme == Some(scheme));
+                if opened && mine.is_none_or(|c| c.token68.is_none()) {
+                    // The handshake we opened unasked did not start: the proxy no longer offers
+                    // the scheme, or wants to start it itself. Nothing secret was sent (NTLM's
+                    // type 1 carries no credential): not a rejection, only a stale assumption.
+                    inner.info(format_args!("the proxy did not take the opening {scheme} message; choosing again"));
+                    *self.lock_opener() = None;
+                    if mine.is_none() {
+                        self.forget();
+                    }
+                    let a = self.answer_challenge(inner, &mut ex, &challenges, &out, false).await?;
+                    ex.answer = Some(a);
+                    continue;
+                }
                 if was_active && mine.is_none() {
                     // A scheme remembered or reused from earlier that the proxy no longer
                     // offers: the credential was not judged, only the scheme is stale.
@@ -539,20 +580,27 @@ impl Upstream {
     fn succeeded(&self, conn: &mut Option<Conn>, answer: Option<Answer>, preemptive: bool) {
         let answer = answer.or_else(|| if preemptive { self.lock_active().take() } else { None });
         let Some(a) = answer else { return };
+        if !a.auth.final_leg() {
+            // Let through on an opening message (NTLM type 1) that carries no credential: the
+            // proxy did not need one here, and nothing was proven.
+            return;
+        }
         if let Some(issued) = &a.issued {
             self.creds.accept(&self.credential_request(a.auth.scheme(), a.realm.as_deref(), false), issued);
-        }
-        if a.auth.connection_bound() {
-            if let Some(c) = conn.as_mut() {
-                c.authenticated = Some(a.auth.scheme());
-            }
-            return;
         }
         if let (Some(store), Some(memory), Some(issued)) = (&self.memory, a.auth.memory(), &a.issued) {
             store.remember(
                 &self.spec,
                 Entry { user: issued.creds.user.clone(), realm: a.realm.clone(), memory },
             );
+        }
+        if a.auth.connection_bound() {
+            if let Some(c) = conn.as_mut() {
+                c.authenticated = Some(a.auth.scheme());
+            }
+            // The next connection in this run opens the handshake itself.
+            *self.lock_opener() = Some(Opener { scheme: a.auth.scheme(), issued: a.issued });
+            return;
         }
         *self.lock_active() = Some(a);
     }
@@ -570,6 +618,19 @@ impl Upstream {
         if !self.usable_schemes().contains(scheme) {
             return;
         }
+        if entry.memory.connection_bound() {
+            // Only the scheme is remembered; the credential is fetched when the first
+            // connection opens its handshake.
+            inner.info(format_args!(
+                "this proxy accepted {scheme} for user {:?} before: opening with {scheme}'s first message",
+                entry.user
+            ));
+            let mut opener = self.lock_opener();
+            if opener.is_none() {
+                *opener = Some(Opener { scheme, issued: None });
+            }
+            return;
+        }
         let Some(auth) = entry.memory.restore() else { return };
         let req = self.credential_request(scheme, entry.realm.as_deref(), false);
         let this = self.clone();
@@ -579,6 +640,47 @@ impl Upstream {
             entry.user
         ));
         *self.lock_active() = Some(Answer { auth, issued: Some(issued), realm: entry.realm });
+    }
+
+    fn lock_opener(&self) -> std::sync::MutexGuard<'_, Option<Opener>> {
+        self.opener.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// On a connection not yet authenticated, with a connection-bound scheme known to be
+    /// wanted ([`Opener`]): the first leg already carries the handshake's first message. When
+    /// anything is missing (no credential, no ticket) the exchange just goes without, as before.
+    async fn open_handshake(self: &Arc<Self>, inner: &Inner, ex: &mut Exchange, out: &Outgoing) {
+        let Some(opener) = self.lock_opener().clone() else { return };
+        let scheme = opener.scheme;
+        if !self.usable_schemes().contains(scheme) {
+            return;
+        }
+        let Some(mut auth) = auth::authenticator(scheme) else { return };
+        let issued = match opener.issued {
+            Some(i) => Some(i),
+            None if auth.needs_credentials() => {
+                let req = self.credential_request(scheme, None, false);
+                let this = self.clone();
+                let Ok(Ok(i)) = tokio::task::spawn_blocking(move || this.creds.get(&req)).await else {
+                    return;
+                };
+                if let Some(o) = self.lock_opener().as_mut().filter(|o| o.scheme == scheme) {
+                    o.issued = Some(i.clone());
+                }
+                Some(i)
+            }
+            None => None,
+        };
+        let bare = auth::parse_challenges([scheme.name()]);
+        let Some(start) = bare.first() else { return };
+        let creds = issued.as_ref().map_or_else(none_creds, |i| i.creds.clone());
+        let target = self.target(out, &ex.target);
+        if let Ok(v) = respond(auth.as_mut(), start, &creds, &target, &mut OsEntropy) {
+            inner.info(format_args!("opening {scheme} on this connection without waiting for a challenge"));
+            ex.header = Some(v);
+            ex.answer = Some(Answer { auth, issued, realm: None });
+            ex.opened = true;
+        }
     }
 
     fn forget(&self) {
