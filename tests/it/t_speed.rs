@@ -170,3 +170,27 @@ fn spliced_tunnel_large_download_is_byte_exact() {
     assert_eq!(out.stdout.len(), n);
     assert_eq!(sha256_hex(&out.stdout), sha256_hex(&pattern_bytes(n)));
 }
+
+/// `--proxy-negotiate` with a Kerberos ticket: the first request already carries the token, so
+/// the run costs no 407 at all (without the flag it costs the bare challenge).
+#[test]
+fn negotiate_forced_with_a_ticket_costs_no_407() {
+    if !kdc::have_kerberos("negotiate_forced_with_a_ticket_costs_no_407") {
+        return;
+    }
+    let ticket = kdc::realm().ticket();
+    ticket.kinit();
+    let sq = ChosenSquid::start(&[Offer::Negotiate]);
+    for tls in [false, true] {
+        let origin = Origin::start(tls);
+        let mut t = via_proxy(&sq.url(), None, &origin, "/text", &["--proxy-negotiate", "-v"]);
+        for (k, v) in ticket.env() {
+            t = t.env(&k, &v);
+        }
+        let out = t.run();
+        out.assert_ok().assert_stdout(b"hello from the origin\n");
+        let lines = sq.wait_log(&origin.authority(), |l| l.iter().any(|x| x.code != 407));
+        assert_eq!(count(&lines, 407), 0, "tls={tls}: {}", show(&lines));
+        assert!(!out.stderr.contains("YII"), "a Negotiate token appears in -v output:\n{}", out.stderr);
+    }
+}
