@@ -274,6 +274,22 @@ mod tests {
     }
 
     #[test]
+    fn ntlm_is_remembered_as_its_scheme_only_after_a_completed_handshake() {
+        let json = serde_json::to_string(&Memory::Ntlm).unwrap();
+        assert_eq!(json, r#"{"scheme":"NTLM"}"#);
+        assert_eq!(serde_json::from_str::<Memory>(&json).unwrap(), Memory::Ntlm);
+        assert!(Memory::Ntlm.connection_bound() && Memory::Ntlm.restore().is_none());
+        assert!(!Memory::Basic.connection_bound());
+
+        let mut a = authenticator(Scheme::Ntlm).unwrap();
+        assert_eq!(a.memory(), None);
+        let bare = parse_challenges(["NTLM"]);
+        let target = RequestTarget { method: "GET", uri: "http://o/", body: None, proxy_host: "p" };
+        a.respond(&bare[0], &Credentials::new("u", "p"), &target, &mut OsEntropy).unwrap();
+        assert_eq!(a.memory(), None, "a type 1 proves nothing");
+    }
+
+    #[test]
     fn strongest_first_negotiate_ntlm_digest_basic() {
         let offered =
             parse_challenges([r#"Basic realm="r""#, r#"Digest realm="r", nonce="n""#, "NTLM", "Negotiate"]);
