@@ -1,6 +1,7 @@
 //! Remembered proxy authentication: after a scheme works on a proxy, the next run answers before
 //! being asked (Basic: no 407 at all; Digest: none while the nonce lives, one `stale=true` 407
-//! when it does not). Only non-secret state is kept — proxy, scheme, realm, user, and for Digest
+//! when it does not; NTLM: each connection opens with the type-1 message, one 407 instead of
+//! two). Only non-secret state is kept — proxy, scheme, realm, user, and for Digest
 //! the nonce, opaque, algorithm, qop, cnonce and next nonce count — in
 //! `$XDG_STATE_HOME/toll/remembered.json`; the password comes from the credential sources again.
 //!
@@ -149,7 +150,7 @@ mod tests {
     fn nc(e: &Entry) -> u32 {
         match &e.memory {
             Memory::Digest(d) => d.next_nc,
-            Memory::Basic => 0,
+            _ => 0,
         }
     }
 

@@ -209,6 +209,11 @@ pub trait Authenticator: Send {
 pub enum Memory {
     Basic,
     Digest(digest::DigestMemory),
+    /// NTLM worked: the next run opens each connection with the type-1 message (one 407 per
+    /// connection instead of two). Nothing of the handshake itself is kept: it belongs to one
+    /// connection.
+    #[serde(rename = "NTLM")]
+    Ntlm,
 }
 
 impl Memory {
@@ -216,16 +221,25 @@ impl Memory {
         match self {
             Memory::Basic => Scheme::Basic,
             Memory::Digest(_) => Scheme::Digest,
+            Memory::Ntlm => Scheme::Ntlm,
         }
     }
 
-    /// An authenticator that answers pre-emptively from this memory.
+    /// A connection-bound scheme: the relay opens each connection's handshake with it, instead
+    /// of restoring an authenticator that answers every request.
+    pub fn connection_bound(&self) -> bool {
+        matches!(self, Memory::Ntlm)
+    }
+
+    /// An authenticator that answers pre-emptively from this memory (`None` for connection-bound
+    /// schemes, see [`Memory::connection_bound`]).
     pub fn restore(&self) -> Option<Box<dyn Authenticator>> {
         match self {
             Memory::Basic => Some(Box::new(basic::BasicAuth::asked())),
             Memory::Digest(d) => {
                 digest::DigestAuth::restore(d).map(|a| Box::new(a) as Box<dyn Authenticator>)
             }
+            Memory::Ntlm => None,
         }
     }
 }
@@ -257,6 +271,22 @@ mod tests {
             choose(&offered, SchemeSet::only(Scheme::Basic)).map(|c| c.scheme),
             Some(Some(Scheme::Basic))
         );
+    }
+
+    #[test]
+    fn ntlm_is_remembered_as_its_scheme_only_after_a_completed_handshake() {
+        let json = serde_json::to_string(&Memory::Ntlm).unwrap();
+        assert_eq!(json, r#"{"scheme":"NTLM"}"#);
+        assert_eq!(serde_json::from_str::<Memory>(&json).unwrap(), Memory::Ntlm);
+        assert!(Memory::Ntlm.connection_bound() && Memory::Ntlm.restore().is_none());
+        assert!(!Memory::Basic.connection_bound());
+
+        let mut a = authenticator(Scheme::Ntlm).unwrap();
+        assert_eq!(a.memory(), None);
+        let bare = parse_challenges(["NTLM"]);
+        let target = RequestTarget { method: "GET", uri: "http://o/", body: None, proxy_host: "p" };
+        a.respond(&bare[0], &Credentials::new("u", "p"), &target, &mut OsEntropy).unwrap();
+        assert_eq!(a.memory(), None, "a type 1 proves nothing");
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! itself only sees "tunnel error".
 
 pub mod body;
+mod splice;
 mod upstream;
 
 use crate::auth::SchemeSet;
@@ -36,9 +37,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use upstream::{Answer, Conn, Outgoing};
-
-/// Tunnel copy buffers: large, allocated once per direction per tunnel.
-const TUNNEL_BUFFER: usize = 256 * 1024;
 
 /// hyper's read buffers grow with a fast transfer (to ~400 KiB each by default); capped so
 /// memory stays flat from small to large forwarded bodies.
@@ -141,6 +139,9 @@ pub(crate) struct Upstream {
     /// accepted a credential, in this run or an earlier one). Until then a 407 to a forwarded
     /// request may be the origin's, relayed by an open proxy (`Upstream::proxy_demands_auth`).
     demands_auth: std::sync::atomic::AtomicBool,
+    /// A connection-bound scheme known to be wanted (forced, remembered, or worked in this run):
+    /// each new connection opens its handshake without waiting for a bare challenge.
+    opener: Mutex<Option<upstream::Opener>>,
 }
 
 pub(crate) struct Inner {
@@ -239,6 +240,7 @@ impl Inner {
             memory: setup.memory,
             recalled: tokio::sync::Mutex::new(false),
             demands_auth: std::sync::atomic::AtomicBool::new(false),
+            opener: Mutex::new(upstream::Opener::forced(setup.allowed)),
         }));
         ups.len() - 1
     }
@@ -415,17 +417,15 @@ async fn tunnel(inner: Arc<Inner>, up: Arc<Upstream>, mut req: Request<Incoming>
     let mut conn = None;
     match up.exchange(&inner, &mut conn, out).await {
         Ok(resp) if resp.status().is_success() => {
-            inner.info(format_args!("tunnel to {authority} established; bytes now pass untouched"));
+            let how = match splice::Mode::for_proxy(up.tls.is_some()) {
+                splice::Mode::Splice => "in the kernel (splice)",
+                splice::Mode::Copy => "through the relay's buffers",
+            };
+            inner.info(format_args!("tunnel to {authority} established; bytes now pass untouched, {how}"));
             let upstream_side = hyper::upgrade::on(resp);
             tokio::spawn(async move {
                 let (Ok(client), Ok(upstream)) = (client_side.await, upstream_side.await) else { return };
-                let _ = tokio::io::copy_bidirectional_with_sizes(
-                    &mut TokioIo::new(client),
-                    &mut TokioIo::new(upstream),
-                    TUNNEL_BUFFER,
-                    TUNNEL_BUFFER,
-                )
-                .await;
+                let _ = splice::pass(client, upstream).await;
             });
             plain(StatusCode::OK, false)
         }

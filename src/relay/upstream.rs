@@ -20,7 +20,9 @@ use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use std::sync::atomic::Ordering;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
@@ -34,8 +36,66 @@ const PROBE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// 407 bodies larger than this are not drained: the connection is dropped instead.
 const DRAIN_LIMIT: usize = 256 * 1024;
 
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+/// The byte stream to the upstream proxy. A concrete type (not a boxed trait object) so that a
+/// CONNECT tunnel can take the TCP socket back out of hyper and `splice` it (`super::splice`).
+pub(super) enum ProxyIo {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for ProxyIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            ProxyIo::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            ProxyIo::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for ProxyIo {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            ProxyIo::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            ProxyIo::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            ProxyIo::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            ProxyIo::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            ProxyIo::Plain(s) => s.is_write_vectored(),
+            ProxyIo::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            ProxyIo::Plain(s) => Pin::new(s).poll_flush(cx),
+            ProxyIo::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            ProxyIo::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            ProxyIo::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
 
 /// A connection to the upstream proxy, speaking HTTP/1.1.
 pub(super) struct Conn {
@@ -59,6 +119,27 @@ pub(super) struct Answer {
     realm: Option<String>,
 }
 
+/// How new connections to a proxy open a connection-bound handshake (NTLM, Negotiate) when the
+/// scheme is known in advance: with its first message (NTLM type 1) on the first request, as
+/// `curl --proxy-ntlm` does, so a connection costs one 407 (the type 2) instead of two.
+#[derive(Clone)]
+pub(super) struct Opener {
+    scheme: Scheme,
+    /// The credential for the later leg, fetched once; `None` until needed.
+    issued: Option<Issued>,
+}
+
+impl Opener {
+    /// The user allowed exactly one connection-bound scheme (`--proxy-ntlm`,
+    /// `--proxy-negotiate`): no need to wait for the proxy to name it.
+    pub(super) fn forced(allowed: SchemeSet) -> Option<Opener> {
+        [Scheme::Ntlm, Scheme::Negotiate]
+            .into_iter()
+            .find(|&s| allowed == SchemeSet::only(s))
+            .map(|scheme| Opener { scheme, issued: None })
+    }
+}
+
 /// What one request looks like to the exchange.
 pub(super) struct Outgoing {
     pub method: Method,
@@ -77,6 +158,8 @@ struct Exchange {
     answer: Option<Answer>,
     /// `header` came from the proxy-wide [`Upstream::active`] authenticator.
     from_active: bool,
+    /// `header` opens a connection-bound handshake unasked ([`Opener`]).
+    opened: bool,
     offered: Vec<String>,
     /// Why schemes the proxy offered could not be used here (for the message).
     unusable: Vec<String>,
@@ -103,8 +186,8 @@ impl Upstream {
             spec.display_url(),
             started.elapsed()
         ));
-        let io: Box<dyn Io> = match &self.tls {
-            None => Box::new(tcp),
+        let io = match &self.tls {
+            None => ProxyIo::Plain(tcp),
             Some(tls) => {
                 let name = rustls_pki_types::ServerName::try_from(spec.host.clone()).map_err(|e| {
                     self.failure(FailureKind::Unreachable(format!("bad proxy host name: {e}")))
@@ -124,7 +207,7 @@ impl Upstream {
                     )))
                 })?;
                 inner.info(format_args!("TLS to proxy established"));
-                Box::new(stream)
+                ProxyIo::Tls(Box::new(stream))
             }
         };
         let (send, conn) = hyper::client::conn::http1::Builder::new()
@@ -180,6 +263,7 @@ impl Upstream {
             header: None,
             answer: None,
             from_active: false,
+            opened: false,
             offered: Vec::new(),
             unusable: Vec::new(),
             stale_retried: false,
@@ -213,6 +297,9 @@ impl Upstream {
                     ));
                 }
             }
+        }
+        if !connection_authenticated && ex.header.is_none() {
+            self.open_handshake(inner, &mut ex, &out).await;
         }
         let mut legs = 0u32;
         let mut retried_closed = false;
@@ -360,10 +447,24 @@ impl Upstream {
             let previous =
                 ex.answer.take().or_else(|| if ex.from_active { self.lock_active().take() } else { None });
             let was_active = std::mem::replace(&mut ex.from_active, false);
+            let opened = std::mem::replace(&mut ex.opened, false);
             let mut after_rejection = false;
             if let Some(mut a) = previous {
                 let scheme = a.auth.scheme();
                 let mine = challenges.iter().find(|c| c.scheme == Some(scheme));
+                if opened && mine.is_none_or(|c| c.token68.is_none()) {
+                    // The handshake we opened unasked did not start: the proxy no longer offers
+                    // the scheme, or wants to start it itself. Nothing secret was sent (NTLM's
+                    // type 1 carries no credential): not a rejection, only a stale assumption.
+                    inner.info(format_args!("the proxy did not take the opening {scheme} message; choosing again"));
+                    *self.lock_opener() = None;
+                    if mine.is_none() {
+                        self.forget();
+                    }
+                    let a = self.answer_challenge(inner, &mut ex, &challenges, &out, false).await?;
+                    ex.answer = Some(a);
+                    continue;
+                }
                 if was_active && mine.is_none() {
                     // A scheme remembered or reused from earlier that the proxy no longer
                     // offers: the credential was not judged, only the scheme is stale.
@@ -578,21 +679,28 @@ impl Upstream {
     fn succeeded(&self, conn: &mut Option<Conn>, answer: Option<Answer>, preemptive: bool) {
         let answer = answer.or_else(|| if preemptive { self.lock_active().take() } else { None });
         let Some(a) = answer else { return };
+        if !a.auth.final_leg() {
+            // Let through on an opening message (NTLM type 1) that carries no credential: the
+            // proxy did not need one here, and nothing was proven.
+            return;
+        }
         self.demands_auth.store(true, Ordering::Relaxed);
         if let Some(issued) = &a.issued {
             self.creds.accept(&self.credential_request(a.auth.scheme(), a.realm.as_deref(), false), issued);
-        }
-        if a.auth.connection_bound() {
-            if let Some(c) = conn.as_mut() {
-                c.authenticated = Some(a.auth.scheme());
-            }
-            return;
         }
         if let (Some(store), Some(memory), Some(issued)) = (&self.memory, a.auth.memory(), &a.issued) {
             store.remember(
                 &self.spec,
                 Entry { user: issued.creds.user.clone(), realm: a.realm.clone(), memory },
             );
+        }
+        if a.auth.connection_bound() {
+            if let Some(c) = conn.as_mut() {
+                c.authenticated = Some(a.auth.scheme());
+            }
+            // The next connection in this run opens the handshake itself.
+            *self.lock_opener() = Some(Opener { scheme: a.auth.scheme(), issued: a.issued });
+            return;
         }
         *self.lock_active() = Some(a);
     }
@@ -608,6 +716,19 @@ impl Upstream {
         let Some(entry) = store.recall(&self.spec) else { return };
         let scheme = entry.memory.scheme();
         if !self.usable_schemes().contains(scheme) {
+            return;
+        }
+        if entry.memory.connection_bound() {
+            // Only the scheme is remembered; the credential is fetched when the first
+            // connection opens its handshake.
+            inner.info(format_args!(
+                "this proxy accepted {scheme} for user {:?} before: opening with {scheme}'s first message",
+                entry.user
+            ));
+            let mut opener = self.lock_opener();
+            if opener.is_none() {
+                *opener = Some(Opener { scheme, issued: None });
+            }
             return;
         }
         let Some(auth) = entry.memory.restore() else { return };
@@ -630,6 +751,47 @@ impl Upstream {
             self.lock_active().as_ref().is_some_and(accepted)
         } else {
             ex.answer.as_ref().is_some_and(accepted)
+        }
+    }
+
+    fn lock_opener(&self) -> std::sync::MutexGuard<'_, Option<Opener>> {
+        self.opener.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// On a connection not yet authenticated, with a connection-bound scheme known to be
+    /// wanted ([`Opener`]): the first leg already carries the handshake's first message. When
+    /// anything is missing (no credential, no ticket) the exchange just goes without, as before.
+    async fn open_handshake(self: &Arc<Self>, inner: &Inner, ex: &mut Exchange, out: &Outgoing) {
+        let Some(opener) = self.lock_opener().clone() else { return };
+        let scheme = opener.scheme;
+        if !self.usable_schemes().contains(scheme) {
+            return;
+        }
+        let Some(mut auth) = auth::authenticator(scheme) else { return };
+        let issued = match opener.issued {
+            Some(i) => Some(i),
+            None if auth.needs_credentials() => {
+                let req = self.credential_request(scheme, None, false);
+                let this = self.clone();
+                let Ok(Ok(i)) = tokio::task::spawn_blocking(move || this.creds.get(&req)).await else {
+                    return;
+                };
+                if let Some(o) = self.lock_opener().as_mut().filter(|o| o.scheme == scheme) {
+                    o.issued = Some(i.clone());
+                }
+                Some(i)
+            }
+            None => None,
+        };
+        let bare = auth::parse_challenges([scheme.name()]);
+        let Some(start) = bare.first() else { return };
+        let creds = issued.as_ref().map_or_else(none_creds, |i| i.creds.clone());
+        let target = self.target(out, &ex.target);
+        if let Ok(v) = respond(auth.as_mut(), start, &creds, &target, &mut OsEntropy) {
+            inner.info(format_args!("opening {scheme} on this connection without waiting for a challenge"));
+            ex.header = Some(v);
+            ex.answer = Some(Answer { auth, issued, realm: None });
+            ex.opened = true;
         }
     }
 

@@ -251,6 +251,11 @@ impl Authenticator for NtlmAuth {
         Ok(header(&message))
     }
 
+    /// After a completed handshake: the scheme (not the handshake) is worth remembering.
+    fn memory(&self) -> Option<Memory> {
+        matches!(self.state, State::Authenticated).then_some(Memory::Ntlm)
+    }
+
     /// After our type 1, a type-2 challenge is the next step. After our type 3 any 407 is a
     /// refusal (§3.2.5.1.2 has the server fail the whole handshake). A bare `NTLM` after our
     /// type 1 is a proxy that lost the handshake; the password was not sent in it.

@@ -188,11 +188,13 @@ fn ms_nlmp_example_through_the_authenticator() {
     assert!(t1.expose().starts_with("NTLM TlRMTVNTUAAB"), "{}", t1.expose());
     assert_eq!(hex(&decode(&t1)), "4e544c4d5353500001000000078208a000000000200000000000000020000000");
     assert!(!auth.final_leg(), "the type 1 leg cannot complete the handshake");
+    assert_eq!(auth.memory(), None, "nothing to remember before the handshake completed");
 
     let spec_type2 = unhex(SPEC_CHALLENGE);
     assert_eq!(auth.verdict(Some(&ntlm(Some(&spec_type2)))), Verdict::Continue);
     let t3 = decode(&auth.respond(&ntlm(Some(&spec_type2)), &creds, &TARGET, rng).unwrap());
     assert!(auth.final_leg());
+    assert_eq!(auth.memory(), Some(Memory::Ntlm), "the scheme (only) is worth remembering");
     let m = read_type3(&t3);
     let spec = read_type3(&unhex(SPEC_AUTHENTICATE));
     assert_eq!(hex(&m.lm), hex(&spec.lm));
