@@ -10,6 +10,9 @@
 //! Each pre-emptive Digest answer takes its nonce count from the file under that lock, so two
 //! concurrent runs never send the same `nc` with one nonce (RFC 7616 §3.4), and none is wasted:
 //! proxies retire a nonce after a fixed number of uses (Squid: 50).
+//!
+//! The file is a `statefile::JsonFile`: a link, FIFO or device in its place, or a file over
+//! 1 MiB, reads as nothing remembered, and a link or device is never written through.
 
 use crate::auth::Memory;
 use crate::statefile::JsonFile;
@@ -181,6 +184,24 @@ mod tests {
         r.forget("http://p:1");
         assert!(r.take("http://p:1").is_none());
         assert!(!std::fs::read_to_string(&path).unwrap().contains("password"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_state_file_planted_as_a_link_is_neither_believed_nor_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let planted = dir.path().join("planted.json");
+        let other = Remembered::new(planted.clone());
+        other.save("http://p:1", digest(9));
+        let before = std::fs::read(&planted).unwrap();
+        let path = dir.path().join("remembered.json");
+        std::os::unix::fs::symlink(&planted, &path).unwrap();
+        let r = Remembered::new(path.clone());
+        assert!(r.take("http://p:1").is_none(), "state read through a link");
+        r.save("http://p:1", digest(1));
+        r.forget("http://p:1");
+        assert_eq!(std::fs::read(&planted).unwrap(), before);
+        assert!(std::fs::symlink_metadata(&path).unwrap().file_type().is_symlink());
     }
 
     #[test]

@@ -133,10 +133,8 @@ impl JsonFile {
     {
         match fs::symlink_metadata(&self.path) {
             Ok(m) if !m.is_file() => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("{} is not a regular file; toll leaves it alone", self.path.display()),
-                ))
+                // Callers name the file in their message.
+                return Err(invalid("not a regular file; toll leaves it alone"));
             }
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}
