@@ -23,6 +23,7 @@ pub mod relay;
 pub mod remembered;
 pub mod report;
 pub mod secret;
+pub mod serve;
 pub mod statefile;
 pub mod store;
 pub mod term;
