@@ -3,4 +3,5 @@
 //! access log, limits and signals; the upstream side is the relay's.
 
 pub mod admission;
+pub mod key;
 pub mod peer;
