@@ -41,6 +41,7 @@ mod t_ntlm;
 mod t_prompt;
 mod t_remembered;
 mod t_secrets;
+mod t_serve;
 mod t_squid;
 
 use sha2::{Digest, Sha256};
