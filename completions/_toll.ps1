@@ -78,6 +78,8 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Try toll without a real proxy: fetch a page through a local proxy that demands authentication')
             [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Store, remove, list and check proxy passwords in the OS keyring')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Find out why the proxy refuses (407, 403, …), step by step, and say how to fix it')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Be the authenticating proxy for other programs (git, pip, npm, curl, …) on loopback')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run one command with its proxy settings pointing at a private toll serve')
             break
         }
         'toll;demo' {
@@ -145,6 +147,54 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('--no-save', '--no-save', [CompletionResultType]::ParameterName, 'Do not offer to save a password typed at the prompt in the OS keyring')
             [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Do not verify the server''s certificate (dangerous)')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the server''s certificate (dangerous)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'toll;serve' {
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Listen on this address')
+            [CompletionResult]::new('--allow', '--allow', [CompletionResultType]::ParameterName, 'Also admit clients from this range (gateway mode: containers, a VM); they must show the key. May be repeated')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Append the access log to FILE instead of stderr')
+            [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'User name and password for the proxy')
+            [CompletionResult]::new('--proxy-user', '--proxy-user', [CompletionResultType]::ParameterName, 'User name and password for the proxy')
+            [CompletionResult]::new('--noproxy', '--noproxy', [CompletionResultType]::ParameterName, 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)')
+            [CompletionResult]::new('--proxy-cacert', '--proxy-cacert', [CompletionResultType]::ParameterName, 'Verify an https:// proxy''s certificate against the CA certificates in FILE (PEM)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting to the proxy (or a direct origin) after this many seconds')
+            [CompletionResult]::new('--print-env', '--print-env', [CompletionResultType]::ParameterName, 'Print the environment settings for programs to use this server (with the key), then exit')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print the proxy conversation on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print the proxy conversation on stderr')
+            [CompletionResult]::new('--proxy-basic', '--proxy-basic', [CompletionResultType]::ParameterName, 'Only answer the proxy with Basic authentication')
+            [CompletionResult]::new('--proxy-digest', '--proxy-digest', [CompletionResultType]::ParameterName, 'Only answer the proxy with Digest authentication')
+            [CompletionResult]::new('--proxy-ntlm', '--proxy-ntlm', [CompletionResultType]::ParameterName, 'Only answer the proxy with NTLM (v2) authentication')
+            [CompletionResult]::new('--proxy-negotiate', '--proxy-negotiate', [CompletionResultType]::ParameterName, 'Only answer the proxy with Negotiate (Kerberos): your ticket is used, no password is needed')
+            [CompletionResult]::new('--proxy-anyauth', '--proxy-anyauth', [CompletionResultType]::ParameterName, 'Answer with the strongest scheme the proxy offers (the default): Negotiate, then NTLM, Digest, Basic, falling back when one cannot be used')
+            [CompletionResult]::new('--proxy-insecure', '--proxy-insecure', [CompletionResultType]::ParameterName, 'Do not verify an https:// proxy''s certificate (dangerous)')
+            [CompletionResult]::new('--no-prompt', '--no-prompt', [CompletionResultType]::ParameterName, 'Never ask for a password on the terminal; fail instead')
+            [CompletionResult]::new('--no-save', '--no-save', [CompletionResultType]::ParameterName, 'Do not offer to save a password typed at the prompt in the OS keyring')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'toll;run' {
+            [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'User name and password for the proxy')
+            [CompletionResult]::new('--proxy-user', '--proxy-user', [CompletionResultType]::ParameterName, 'User name and password for the proxy')
+            [CompletionResult]::new('--noproxy', '--noproxy', [CompletionResultType]::ParameterName, 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)')
+            [CompletionResult]::new('--proxy-cacert', '--proxy-cacert', [CompletionResultType]::ParameterName, 'Verify an https:// proxy''s certificate against the CA certificates in FILE (PEM)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting to the proxy (or a direct origin) after this many seconds')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print the proxy conversation on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print the proxy conversation on stderr')
+            [CompletionResult]::new('--proxy-basic', '--proxy-basic', [CompletionResultType]::ParameterName, 'Only answer the proxy with Basic authentication')
+            [CompletionResult]::new('--proxy-digest', '--proxy-digest', [CompletionResultType]::ParameterName, 'Only answer the proxy with Digest authentication')
+            [CompletionResult]::new('--proxy-ntlm', '--proxy-ntlm', [CompletionResultType]::ParameterName, 'Only answer the proxy with NTLM (v2) authentication')
+            [CompletionResult]::new('--proxy-negotiate', '--proxy-negotiate', [CompletionResultType]::ParameterName, 'Only answer the proxy with Negotiate (Kerberos): your ticket is used, no password is needed')
+            [CompletionResult]::new('--proxy-anyauth', '--proxy-anyauth', [CompletionResultType]::ParameterName, 'Answer with the strongest scheme the proxy offers (the default): Negotiate, then NTLM, Digest, Basic, falling back when one cannot be used')
+            [CompletionResult]::new('--proxy-insecure', '--proxy-insecure', [CompletionResultType]::ParameterName, 'Do not verify an https:// proxy''s certificate (dangerous)')
+            [CompletionResult]::new('--no-prompt', '--no-prompt', [CompletionResultType]::ParameterName, 'Never ask for a password on the terminal; fail instead')
+            [CompletionResult]::new('--no-save', '--no-save', [CompletionResultType]::ParameterName, 'Do not offer to save a password typed at the prompt in the OS keyring')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break

@@ -62,6 +62,8 @@ complete -c toll -n "__fish_toll_needs_command" -s V -l version -d 'Print versio
 complete -c toll -n "__fish_toll_needs_command" -a "demo" -d 'Try toll without a real proxy: fetch a page through a local proxy that demands authentication'
 complete -c toll -n "__fish_toll_needs_command" -a "auth" -d 'Store, remove, list and check proxy passwords in the OS keyring'
 complete -c toll -n "__fish_toll_needs_command" -a "doctor" -d 'Find out why the proxy refuses (407, 403, …), step by step, and say how to fix it'
+complete -c toll -n "__fish_toll_needs_command" -a "serve" -d 'Be the authenticating proxy for other programs (git, pip, npm, curl, …) on loopback'
+complete -c toll -n "__fish_toll_needs_command" -a "run" -d 'Run one command with its proxy settings pointing at a private toll serve'
 complete -c toll -n "__fish_toll_using_subcommand demo" -l scheme -d 'The authentication scheme the demo proxy asks for' -r -f -a "basic\t''
 digest\t''"
 complete -c toll -n "__fish_toll_using_subcommand demo" -s h -l help -d 'Print help'
@@ -100,3 +102,37 @@ complete -c toll -n "__fish_toll_using_subcommand doctor" -l no-prompt -d 'Never
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l no-save -d 'Do not offer to save a password typed at the prompt in the OS keyring'
 complete -c toll -n "__fish_toll_using_subcommand doctor" -s k -l insecure -d 'Do not verify the server\'s certificate (dangerous)'
 complete -c toll -n "__fish_toll_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c toll -n "__fish_toll_using_subcommand serve" -l listen -d 'Listen on this address' -r
+complete -c toll -n "__fish_toll_using_subcommand serve" -l allow -d 'Also admit clients from this range (gateway mode: containers, a VM); they must show the key. May be repeated' -r
+complete -c toll -n "__fish_toll_using_subcommand serve" -l log -d 'Append the access log to FILE instead of stderr' -r -F
+complete -c toll -n "__fish_toll_using_subcommand serve" -s x -l proxy -d 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]' -r
+complete -c toll -n "__fish_toll_using_subcommand serve" -s U -l proxy-user -d 'User name and password for the proxy' -r
+complete -c toll -n "__fish_toll_using_subcommand serve" -l noproxy -d 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)' -r
+complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-cacert -d 'Verify an https:// proxy\'s certificate against the CA certificates in FILE (PEM)' -r -F
+complete -c toll -n "__fish_toll_using_subcommand serve" -l connect-timeout -d 'Give up connecting to the proxy (or a direct origin) after this many seconds' -r
+complete -c toll -n "__fish_toll_using_subcommand serve" -l print-env -d 'Print the environment settings for programs to use this server (with the key), then exit'
+complete -c toll -n "__fish_toll_using_subcommand serve" -s v -l verbose -d 'Print the proxy conversation on stderr'
+complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-basic -d 'Only answer the proxy with Basic authentication'
+complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-digest -d 'Only answer the proxy with Digest authentication'
+complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-ntlm -d 'Only answer the proxy with NTLM (v2) authentication'
+complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-negotiate -d 'Only answer the proxy with Negotiate (Kerberos): your ticket is used, no password is needed'
+complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-anyauth -d 'Answer with the strongest scheme the proxy offers (the default): Negotiate, then NTLM, Digest, Basic, falling back when one cannot be used'
+complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-insecure -d 'Do not verify an https:// proxy\'s certificate (dangerous)'
+complete -c toll -n "__fish_toll_using_subcommand serve" -l no-prompt -d 'Never ask for a password on the terminal; fail instead'
+complete -c toll -n "__fish_toll_using_subcommand serve" -l no-save -d 'Do not offer to save a password typed at the prompt in the OS keyring'
+complete -c toll -n "__fish_toll_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c toll -n "__fish_toll_using_subcommand run" -s x -l proxy -d 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]' -r
+complete -c toll -n "__fish_toll_using_subcommand run" -s U -l proxy-user -d 'User name and password for the proxy' -r
+complete -c toll -n "__fish_toll_using_subcommand run" -l noproxy -d 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)' -r
+complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-cacert -d 'Verify an https:// proxy\'s certificate against the CA certificates in FILE (PEM)' -r -F
+complete -c toll -n "__fish_toll_using_subcommand run" -l connect-timeout -d 'Give up connecting to the proxy (or a direct origin) after this many seconds' -r
+complete -c toll -n "__fish_toll_using_subcommand run" -s v -l verbose -d 'Print the proxy conversation on stderr'
+complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-basic -d 'Only answer the proxy with Basic authentication'
+complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-digest -d 'Only answer the proxy with Digest authentication'
+complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-ntlm -d 'Only answer the proxy with NTLM (v2) authentication'
+complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-negotiate -d 'Only answer the proxy with Negotiate (Kerberos): your ticket is used, no password is needed'
+complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-anyauth -d 'Answer with the strongest scheme the proxy offers (the default): Negotiate, then NTLM, Digest, Basic, falling back when one cannot be used'
+complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-insecure -d 'Do not verify an https:// proxy\'s certificate (dangerous)'
+complete -c toll -n "__fish_toll_using_subcommand run" -l no-prompt -d 'Never ask for a password on the terminal; fail instead'
+complete -c toll -n "__fish_toll_using_subcommand run" -l no-save -d 'Do not offer to save a password typed at the prompt in the OS keyring'
+complete -c toll -n "__fish_toll_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'

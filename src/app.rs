@@ -104,6 +104,10 @@ pub fn run(cli: Cli) -> Result<()> {
             let setup = credential_setup(false)?;
             crate::doctor::run(*d, setup, term, &env)
         }
+        Invocation::Serve(cfg) => {
+            let setup = credential_setup(false)?;
+            crate::serve_cmd::run(*cfg, setup, &env)
+        }
     }
 }
 
@@ -187,7 +191,7 @@ fn warn_command_line_password(cfg: &ProxyConfig) {
 /// `TOLL_PROXY_USER` + `TOLL_PROXY_PASSWORD`, the OS keyring (the user name the index records),
 /// then the terminal prompt when one is possible. `-U` and the environment apply to the proxies
 /// the user configured; a proxy URL's userinfo only to that proxy.
-fn credential_sources(cfg: &ProxyConfig, term: Terminal, session: Arc<Session>) -> SourceFactory {
+pub(crate) fn credential_sources(cfg: &ProxyConfig, term: Terminal, session: Arc<Session>) -> SourceFactory {
     let flag = cfg.user.clone().map(|u| (u, cfg.password.clone()));
     let from_env = env("TOLL_PROXY_USER")
         .filter(|u| !u.is_empty())
@@ -249,8 +253,8 @@ pub fn block_on(fut: impl Future<Output = Result<()>>) -> Result<()> {
 }
 
 /// The verbose trace on stderr, curl-style (`*` info, `>` sent, `<` received), sanitised.
-struct Stderr {
-    verbose: bool,
+pub(crate) struct Stderr {
+    pub(crate) verbose: bool,
 }
 
 impl Reporter for Stderr {
@@ -274,7 +278,7 @@ pub fn errors_shown(cli: &Cli) -> bool {
 }
 
 /// Remembered proxy authentication (`crate::remembered`), unless `TOLL_REMEMBER=0`.
-fn remembered() -> Option<Arc<dyn crate::relay::AuthMemory>> {
+pub(crate) fn remembered() -> Option<Arc<dyn crate::relay::AuthMemory>> {
     if env("TOLL_REMEMBER").is_some_and(|v| v == "0") {
         return None;
     }

@@ -15,6 +15,9 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+mod serve;
+pub use serve::{RunArgs, ServeArgs, ServeConfig};
+
 const AFTER_HELP: &str = "\
 Examples:
   toll https://example.com/
@@ -282,6 +285,11 @@ pub enum Command {
     /// Find out why the proxy refuses (407, 403, …), step by step, and say how to fix it.
     #[command(after_long_help = DOCTOR_AFTER_LONG_HELP)]
     Doctor(DoctorArgs),
+    /// Be the authenticating proxy for other programs (git, pip, npm, curl, …) on loopback.
+    #[command(after_long_help = serve::SERVE_AFTER_LONG_HELP)]
+    Serve(ServeArgs),
+    /// Run one command with its proxy settings pointing at a private toll serve.
+    Run(RunArgs),
 }
 
 const DOCTOR_AFTER_LONG_HELP: &str = "\
@@ -634,6 +642,8 @@ pub enum Invocation {
     Demo(DemoArgs),
     Auth(AuthCommand),
     Doctor(Box<Doctor>),
+    /// `toll serve` (no command) or `toll run` (a command).
+    Serve(Box<ServeConfig>),
 }
 
 /// A resolved `toll doctor [URL] [OPTIONS]`.
@@ -672,6 +682,8 @@ impl Cli {
                 Command::Demo(args) => Invocation::Demo(args),
                 Command::Auth(cmd) => Invocation::Auth(cmd),
                 Command::Doctor(args) => Invocation::Doctor(Box::new(doctor_config(args, env)?)),
+                Command::Serve(args) => Invocation::Serve(Box::new(serve::serve_config(args)?)),
+                Command::Run(args) => Invocation::Serve(Box::new(serve::run_config(args)?)),
             });
         }
         let Cli { url, proxy, request: req, output: out, connection: conn, .. } = self;

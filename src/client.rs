@@ -162,21 +162,7 @@ impl Session {
         ctx: Context,
     ) -> Result<Session> {
         let ctx = Arc::new(ctx);
-        let eager_tls =
-            if proxy.proxy_cacert.is_some() || proxy.proxy_insecure { Some(proxy_tls(proxy)?) } else { None };
-        let tls_cell: Arc<OnceLock<Option<Arc<rustls::ClientConfig>>>> = Arc::new(OnceLock::new());
-        let (pcfg, fctx) = (proxy.clone(), ctx.clone());
-        let factory = Box::new(move |spec: &ProxySpec| {
-            let tls = (spec.scheme == "https")
-                .then(|| tls_cell.get_or_init(|| eager_tls.clone().or_else(|| proxy_tls(&pcfg).ok())).clone())
-                .flatten();
-            UpstreamSetup {
-                tls,
-                allowed: pcfg.allowed_schemes,
-                creds: CredentialBroker::new((fctx.sources)(spec)),
-                memory: fctx.memory.clone(),
-            }
-        });
+        let factory = upstream_factory(proxy, ctx.clone())?;
         let relay = Arc::new(
             Relay::start(factory, ctx.reporter.clone(), req.connect_timeout)
                 .await
@@ -281,6 +267,27 @@ impl Session {
     pub fn relay(&self) -> &Relay {
         &self.relay
     }
+}
+
+/// What the relay gets for each proxy it talks to: TLS settings for an `https://` proxy (made
+/// once, on first use), the allowed schemes, the credential sources (behind a broker that
+/// enforces the lockout rule) and the memory of what worked. `toll serve` uses the same.
+pub fn upstream_factory(proxy: &ProxyConfig, ctx: Arc<Context>) -> Result<crate::relay::UpstreamFactory> {
+    let eager_tls =
+        if proxy.proxy_cacert.is_some() || proxy.proxy_insecure { Some(proxy_tls(proxy)?) } else { None };
+    let tls_cell: Arc<OnceLock<Option<Arc<rustls::ClientConfig>>>> = Arc::new(OnceLock::new());
+    let pcfg = proxy.clone();
+    Ok(Box::new(move |spec: &ProxySpec| {
+        let tls = (spec.scheme == "https")
+            .then(|| tls_cell.get_or_init(|| eager_tls.clone().or_else(|| proxy_tls(&pcfg).ok())).clone())
+            .flatten();
+        UpstreamSetup {
+            tls,
+            allowed: pcfg.allowed_schemes,
+            creds: CredentialBroker::new((ctx.sources)(spec)),
+            memory: ctx.memory.clone(),
+        }
+    }))
 }
 
 /// reqwest is built without a TLS crypto provider of its own (see Cargo.toml): it uses the

@@ -130,6 +130,8 @@ mod tests {
                 "toll-auth-list.1",
                 "toll-auth-status.1",
                 "toll-doctor.1",
+                "toll-serve.1",
+                "toll-run.1",
             ]
         );
         for (name, contents) in &files {

@@ -9,7 +9,8 @@ use crate::auth::Scheme;
 use crate::config::ProxySpec;
 use crate::secret::Credentials;
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 /// What the proxy asked for, given to sources so a prompt can say who asks and why.
 #[derive(Clone, Debug)]
@@ -83,6 +84,17 @@ pub struct Issued {
     pub creds: Credentials,
     pub source: String,
     index: usize,
+    /// Held (with its clones) by the one exchange that tries a credential the proxy has not
+    /// judged yet; see [`CredentialBroker::get`].
+    _trial: Option<Arc<()>>,
+}
+
+impl Issued {
+    /// The same credential without a share in its trial: for keeping beside a connection
+    /// (the trial ends with the exchange that tries it, not with what is kept).
+    pub fn untracked(&self) -> Issued {
+        Issued { _trial: None, ..self.clone() }
+    }
 }
 
 /// Why the broker has nothing (more) to offer.
@@ -102,34 +114,62 @@ struct BrokerState {
     accepted: HashSet<[u8; 32]>,
     rejected: HashSet<[u8; 32]>,
     rejected_labels: Vec<String>,
+    /// The exchange trying `current` before any verdict: alive while it holds its `Issued`.
+    trial: Option<Weak<()>>,
 }
 
 /// The credentials for one proxy during one run.
 pub struct CredentialBroker {
     sources: Vec<Box<dyn CredentialSource>>,
     state: Mutex<BrokerState>,
+    /// Signalled on every verdict.
+    judged: Condvar,
 }
+
+/// How long a request waits for another request's verdict on the same untried credential
+/// before it gives up waiting and tries it itself (a stuck exchange must not stall everything).
+const TRIAL_WAIT: Duration = Duration::from_secs(120);
 
 impl CredentialBroker {
     pub fn new(sources: Vec<Box<dyn CredentialSource>>) -> Self {
-        CredentialBroker { sources, state: Mutex::new(BrokerState::default()) }
+        CredentialBroker { sources, state: Mutex::new(BrokerState::default()), judged: Condvar::new() }
     }
 
     /// The credential to answer a challenge with: the one in use, else the first source's that
     /// has not been rejected. Holding the lock through the lookup keeps concurrent connections
     /// from prompting twice; they get the credential the first one found.
+    ///
+    /// A credential the proxy has not judged yet is tried by one exchange at a time: a
+    /// concurrent request (another connection, another client of `toll serve`) waits for that
+    /// verdict instead of sending the same password too — if it is wrong, the proxy must see it
+    /// once, not once per request in flight (accounts lock after a few failures). When the trying
+    /// exchange ends without a verdict (its connection died), the next request takes the trial.
     pub fn get(&self, req: &CredentialRequest) -> Result<Issued, Exhausted> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(cur) = &st.current {
-            return Ok(cur.clone());
+        let deadline = Instant::now() + TRIAL_WAIT;
+        loop {
+            let Some(cur) = st.current.clone() else { break };
+            let fp = cur.creds.fingerprint();
+            let on_trial = st.trial.as_ref().is_some_and(|t| t.strong_count() > 0);
+            if st.accepted.contains(&fp) || (on_trial && Instant::now() >= deadline) {
+                return Ok(Issued { _trial: None, ..cur });
+            }
+            if !on_trial {
+                let trial = Arc::new(());
+                st.trial = Some(Arc::downgrade(&trial));
+                return Ok(Issued { _trial: Some(trial), ..cur });
+            }
+            st = self.judged.wait_timeout(st, Duration::from_millis(50)).unwrap_or_else(|e| e.into_inner()).0;
         }
         let mut incomplete = Vec::new();
         for (index, source) in self.sources.iter().enumerate() {
             match source.lookup(req) {
                 Lookup::Found(creds) if !st.rejected.contains(&creds.fingerprint()) => {
-                    let issued = Issued { creds, source: source.label(), index };
+                    let trial = Arc::new(());
+                    st.trial = Some(Arc::downgrade(&trial));
+                    let issued = Issued { creds, source: source.label(), index, _trial: None };
                     st.current = Some(issued.clone());
-                    return Ok(issued);
+                    return Ok(Issued { _trial: Some(trial), ..issued });
                 }
                 Lookup::Found(_) | Lookup::Nothing => {}
                 Lookup::Incomplete(why) => incomplete.push(why),
@@ -143,6 +183,7 @@ impl CredentialBroker {
         if st.accepted.insert(issued.creds.fingerprint()) {
             self.sources[issued.index].accepted(req, &issued.creds);
         }
+        self.judged.notify_all();
     }
 
     /// True when this exact credential already worked on this proxy in this run.
@@ -161,6 +202,7 @@ impl CredentialBroker {
             st.rejected_labels.push(issued.source.clone());
             self.sources[issued.index].rejected(req, &issued.creds);
         }
+        self.judged.notify_all();
     }
 }
 
@@ -208,6 +250,37 @@ mod tests {
         let e = b.get(&req()).unwrap_err();
         assert!(e.rejected.is_empty());
         assert!(e.incomplete[0].contains("alice"), "{:?}", e.incomplete);
+    }
+
+    #[test]
+    fn an_untried_credential_goes_to_one_request_at_a_time() {
+        let b = Arc::new(CredentialBroker::new(vec![
+            Box::new(FixedSource::new("-U", "alice", Some(Secret::new("wrong")))),
+            Box::new(FixedSource::new("env", "alice", Some(Secret::new("right")))),
+        ]));
+        let first = b.get(&req()).unwrap();
+        let waiter = {
+            let b = b.clone();
+            std::thread::spawn(move || b.get(&req()).unwrap())
+        };
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!waiter.is_finished(), "a second request waits for the verdict on the first");
+        b.reject(&req(), &first);
+        let second = waiter.join().unwrap();
+        assert_eq!(second.source, "env", "after the rejection it gets the next source, never the same");
+        // Accepted: everyone may use it at once.
+        b.accept(&req(), &second);
+        assert_eq!(b.get(&req()).unwrap().source, "env");
+    }
+
+    #[test]
+    fn a_trial_that_ends_without_a_verdict_passes_to_the_next_request() {
+        let b = CredentialBroker::new(vec![Box::new(FixedSource::new("-U", "a", Some(Secret::new("p"))))]);
+        let first = b.get(&req()).unwrap();
+        drop(first); // its connection died before the proxy answered
+        let started = Instant::now();
+        assert_eq!(b.get(&req()).unwrap().source, "-U");
+        assert!(started.elapsed() < Duration::from_secs(1));
     }
 
     #[test]

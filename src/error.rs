@@ -23,6 +23,7 @@ pub enum Exit {
     ProxyDenied,
     ProxyFailed,
     AuthNoUsableScheme,
+    Listen,
     Interrupted,
 }
 
@@ -46,12 +47,13 @@ impl Exit {
             Exit::ProxyDenied => 42,
             Exit::ProxyFailed => 43,
             Exit::AuthNoUsableScheme => 44,
+            Exit::Listen => 46,
             Exit::Interrupted => 130,
         }
     }
 
     /// Every code with its meaning, as documented in the README (a test keeps them in step).
-    pub const TABLE: [(Exit, &'static str); 18] = [
+    pub const TABLE: [(Exit, &'static str); 19] = [
         (Exit::Internal, "internal error (a bug: please report it)"),
         (Exit::Usage, "usage error: bad option, URL, header or proxy setting"),
         (Exit::ProxyUnreachable, "proxy unreachable: DNS, TCP or TLS to the proxy failed"),
@@ -73,6 +75,7 @@ impl Exit {
             "the proxy failed otherwise (other CONNECT status, broken conversation, broken tunnel)",
         ),
         (Exit::AuthNoUsableScheme, "the proxy offers no authentication scheme toll can use"),
+        (Exit::Listen, "toll serve could not listen on its address (in use, permission)"),
         (Exit::TooManyRedirects, "too many redirects (--max-redirs)"),
         (Exit::Receive, "the transfer broke off while receiving data"),
         (Exit::Interrupted, "interrupted (Ctrl-C)"),

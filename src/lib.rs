@@ -23,6 +23,8 @@ pub mod relay;
 pub mod remembered;
 pub mod report;
 pub mod secret;
+pub mod serve;
+pub mod serve_cmd;
 pub mod statefile;
 pub mod store;
 pub mod term;

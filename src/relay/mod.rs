@@ -160,7 +160,8 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// Binds 127.0.0.1 on an ephemeral port and starts accepting.
+    /// Binds 127.0.0.1 on an ephemeral port and starts accepting requests from this process's
+    /// HTTP client (they must carry [`Relay::proxy_url_for`]'s key).
     pub async fn start(
         factory: UpstreamFactory,
         reporter: Arc<dyn Reporter>,
@@ -168,18 +169,8 @@ impl Relay {
     ) -> std::io::Result<Relay> {
         let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
-        let mut raw = [0u8; 24];
-        getrandom::fill(&mut raw).map_err(|e| std::io::Error::other(e.to_string()))?;
-        let key = Secret::new(raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
-        let inner = Arc::new(Inner {
-            key,
-            upstreams: Mutex::new(Vec::new()),
-            factory,
-            failure: Mutex::new(None),
-            reporter,
-            connect_timeout,
-        });
-        let accept_inner = inner.clone();
+        let relay = Relay::new(factory, reporter, connect_timeout, addr)?;
+        let accept_inner = relay.inner.clone();
         let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
         tokio::spawn(async move {
             loop {
@@ -202,7 +193,57 @@ impl Relay {
                 });
             }
         });
+        Ok(relay)
+    }
+
+    /// A relay without a listener of its own: `toll serve` admits other programs itself and
+    /// hands their requests to [`Relay::carry`].
+    pub fn detached(
+        factory: UpstreamFactory,
+        reporter: Arc<dyn Reporter>,
+        connect_timeout: Option<Duration>,
+    ) -> std::io::Result<Relay> {
+        Relay::new(factory, reporter, connect_timeout, SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    fn new(
+        factory: UpstreamFactory,
+        reporter: Arc<dyn Reporter>,
+        connect_timeout: Option<Duration>,
+        addr: SocketAddr,
+    ) -> std::io::Result<Relay> {
+        let mut raw = [0u8; 24];
+        getrandom::fill(&mut raw).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let key = Secret::new(raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let inner = Arc::new(Inner {
+            key,
+            upstreams: Mutex::new(Vec::new()),
+            factory,
+            failure: Mutex::new(None),
+            reporter,
+            connect_timeout,
+        });
         Ok(Relay { inner, addr })
+    }
+
+    /// Carries one request of another program through the proxy `spec` (`toll serve`): a
+    /// CONNECT opens a tunnel, anything else is forwarded in absolute form on the upstream
+    /// connection that `client` (one per client connection) holds. The proxy's refusal comes
+    /// back as the `Failure` instead of being kept for the app.
+    pub async fn carry(
+        &self,
+        spec: &ProxySpec,
+        mut req: Request<Incoming>,
+        client: &ClientSlot,
+    ) -> Result<Response<RelayBody>, Failure> {
+        let index = self.inner.upstream_index(spec);
+        let up = self.inner.upstreams.lock().unwrap_or_else(|e| e.into_inner())[index].clone();
+        strip_hop_headers(req.headers_mut());
+        if req.method() == Method::CONNECT {
+            open_tunnel(self.inner.clone(), up, req).await
+        } else {
+            forward_or_fail(self.inner.clone(), up, client.0.clone(), req).await
+        }
     }
 
     /// The proxy URL (with this process's key as credential) through which reqwest reaches `spec`.
@@ -310,6 +351,18 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// One client connection's claim on an upstream connection (`toll serve` makes one per
+/// connection it accepts): a connection-bound scheme (NTLM, Negotiate) authenticated for one
+/// client is never used for another.
+#[derive(Clone)]
+pub struct ClientSlot(Arc<tokio::sync::Mutex<ClientConn>>);
+
+impl Default for ClientSlot {
+    fn default() -> Self {
+        ClientSlot(Arc::new(tokio::sync::Mutex::new(ClientConn { upstream: None, conn: None })))
+    }
+}
+
 /// State of one reqwest→relay connection: its upstream connection for forwarded requests.
 struct ClientConn {
     upstream: Option<Arc<Upstream>>,
@@ -398,9 +451,26 @@ fn failure_status(kind: &FailureKind) -> StatusCode {
     }
 }
 
-async fn tunnel(inner: Arc<Inner>, up: Arc<Upstream>, mut req: Request<Incoming>) -> Response<RelayBody> {
+async fn tunnel(inner: Arc<Inner>, up: Arc<Upstream>, req: Request<Incoming>) -> Response<RelayBody> {
+    match open_tunnel(inner.clone(), up, req).await {
+        Ok(resp) => resp,
+        Err(f) => {
+            let code = failure_status(&f.kind);
+            inner.record(f);
+            plain(code, true)
+        }
+    }
+}
+
+/// Opens the tunnel upstream (answering 407s) and, once both sides are upgraded, passes bytes
+/// untouched (`splice`); the 200 for the client is returned at once.
+async fn open_tunnel(
+    inner: Arc<Inner>,
+    up: Arc<Upstream>,
+    mut req: Request<Incoming>,
+) -> Result<Response<RelayBody>, Failure> {
     let Some(authority) = req.uri().authority().cloned() else {
-        return plain(StatusCode::BAD_REQUEST, true);
+        return Ok(plain(StatusCode::BAD_REQUEST, true));
     };
     let client_side = hyper::upgrade::on(&mut req);
     let mut headers = http::HeaderMap::new();
@@ -415,41 +485,31 @@ async fn tunnel(inner: Arc<Inner>, up: Arc<Upstream>, mut req: Request<Incoming>
         body: RequestBody::Empty,
     };
     let mut conn = None;
-    match up.exchange(&inner, &mut conn, out).await {
-        Ok(resp) if resp.status().is_success() => {
-            let how = match splice::Mode::for_proxy(up.tls.is_some()) {
-                splice::Mode::Splice => "in the kernel (splice)",
-                splice::Mode::Copy => "through the relay's buffers",
-            };
-            inner.info(format_args!("tunnel to {authority} established; bytes now pass untouched, {how}"));
-            let upstream_side = hyper::upgrade::on(resp);
-            tokio::spawn(async move {
-                let (Ok(client), Ok(upstream)) = (client_side.await, upstream_side.await) else { return };
-                let _ = splice::pass(client, upstream).await;
-            });
-            plain(StatusCode::OK, false)
-        }
-        Ok(resp) => {
-            let status = resp.status();
-            let kind = if status == StatusCode::FORBIDDEN {
-                FailureKind::Denied
-            } else {
-                FailureKind::ProxyError(format!("the proxy answered the CONNECT with {status}"))
-            };
-            let reason = status.canonical_reason().unwrap_or("").to_string();
-            let mut f = up.failure(kind);
-            f.target = authority.to_string();
-            f.status = Some((status.as_u16(), reason));
-            let code = failure_status(&f.kind);
-            inner.record(f);
-            plain(code, true)
-        }
-        Err(f) => {
-            let code = failure_status(&f.kind);
-            inner.record(f);
-            plain(code, true)
-        }
+    let resp = up.exchange(&inner, &mut conn, out).await?;
+    if resp.status().is_success() {
+        let how = match splice::Mode::for_proxy(up.tls.is_some()) {
+            splice::Mode::Splice => "in the kernel (splice)",
+            splice::Mode::Copy => "through the relay's buffers",
+        };
+        inner.info(format_args!("tunnel to {authority} established; bytes now pass untouched, {how}"));
+        let upstream_side = hyper::upgrade::on(resp);
+        tokio::spawn(async move {
+            let (Ok(client), Ok(upstream)) = (client_side.await, upstream_side.await) else { return };
+            let _ = splice::pass(client, upstream).await;
+        });
+        return Ok(plain(StatusCode::OK, false));
     }
+    let status = resp.status();
+    let kind = if status == StatusCode::FORBIDDEN {
+        FailureKind::Denied
+    } else {
+        FailureKind::ProxyError(format!("the proxy answered the CONNECT with {status}"))
+    };
+    let reason = status.canonical_reason().unwrap_or("").to_string();
+    let mut f = up.failure(kind);
+    f.target = authority.to_string();
+    f.status = Some((status.as_u16(), reason));
+    Err(f)
 }
 
 /// True when a response was made by the proxy itself (Squid's `X-Squid-Error`, RFC 9209
@@ -464,6 +524,22 @@ async fn forward(
     state: Arc<tokio::sync::Mutex<ClientConn>>,
     req: Request<Incoming>,
 ) -> Response<RelayBody> {
+    match forward_or_fail(inner.clone(), up, state, req).await {
+        Ok(resp) => resp,
+        Err(f) => {
+            let code = failure_status(&f.kind);
+            inner.record(f);
+            plain(code, true)
+        }
+    }
+}
+
+async fn forward_or_fail(
+    inner: Arc<Inner>,
+    up: Arc<Upstream>,
+    state: Arc<tokio::sync::Mutex<ClientConn>>,
+    req: Request<Incoming>,
+) -> Result<Response<RelayBody>, Failure> {
     let mut st = state.lock().await;
     if !st.upstream.as_ref().is_some_and(|u| Arc::ptr_eq(u, &up)) {
         // reqwest pools by relay address: one client connection may serve two upstreams.
@@ -472,11 +548,11 @@ async fn forward(
     }
     let (parts, incoming) = req.into_parts();
     if parts.uri.scheme().is_none() {
-        return plain(StatusCode::BAD_REQUEST, true);
+        return Ok(plain(StatusCode::BAD_REQUEST, true));
     }
     let body = match RequestBody::read(incoming).await {
         Ok(b) => b,
-        Err(_) => return plain(StatusCode::BAD_REQUEST, true),
+        Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, true)),
     };
     let out = Outgoing { method: parts.method, uri: parts.uri.clone(), headers: parts.headers, body };
     match up.exchange(&inner, &mut st.conn, out).await {
@@ -489,13 +565,11 @@ async fn forward(
             }
             let mut resp = resp.map(|b| b.map_err(Into::into).boxed());
             resp.headers_mut().remove(REFUSAL_MARKER);
-            resp
+            Ok(resp)
         }
         Err(f) => {
             st.conn = None;
-            let code = failure_status(&f.kind);
-            inner.record(f);
-            plain(code, true)
+            Err(f)
         }
     }
 }

@@ -269,7 +269,7 @@ impl Upstream {
             stale_retried: false,
         };
         let mut rng = OsEntropy;
-        self.recall(inner).await;
+        let recalled_now = self.recall(inner).await;
         let connection_authenticated = conn.as_ref().is_some_and(|c| c.usable() && c.authenticated.is_some());
         // Pre-emptive: a scheme that already worked on this proxy answers before being asked.
         if !connection_authenticated {
@@ -280,7 +280,11 @@ impl Upstream {
                     }
                 }
                 let target = self.target(&out, &ex.target);
-                if let (Some(issued), Some(Ok(v))) = (
+                // A remembered credential not yet judged in this run goes out once: with the
+                // request that restored it. Others wait for the verdict (through the broker).
+                let judged = active.issued.as_ref().is_some_and(|i| self.creds.was_accepted(i));
+                if let (true, Some(issued), Some(Ok(v))) = (
+                    judged || recalled_now,
                     &active.issued,
                     active.auth.preemptive(
                         &active.issued.as_ref().map_or_else(none_creds, |i| i.creds.clone()),
@@ -470,6 +474,9 @@ impl Upstream {
                     // offers: the credential was not judged, only the scheme is stale.
                     inner.info(format_args!("the proxy no longer offers {scheme}; choosing again"));
                     self.forget();
+                    // Ends this exchange's trial of the credential, so the broker hands it
+                    // straight back for the new scheme instead of waiting for a verdict.
+                    drop(a);
                     let a = self.answer_challenge(inner, &mut ex, &challenges, &out, false).await?;
                     ex.answer = Some(a);
                     continue;
@@ -707,16 +714,17 @@ impl Upstream {
 
     /// Before the first request to this proxy in this run: restore a scheme that worked in an
     /// earlier run, so this request already carries `Proxy-Authorization`.
-    async fn recall(self: &Arc<Self>, inner: &Inner) {
-        let Some(store) = &self.memory else { return };
+    /// Returns true for the one call that restored an answer.
+    async fn recall(self: &Arc<Self>, inner: &Inner) -> bool {
+        let Some(store) = &self.memory else { return false };
         let mut done = self.recalled.lock().await;
         if std::mem::replace(&mut *done, true) || self.lock_active().is_some() {
-            return;
+            return false;
         }
-        let Some(entry) = store.recall(&self.spec) else { return };
+        let Some(entry) = store.recall(&self.spec) else { return false };
         let scheme = entry.memory.scheme();
         if !self.usable_schemes().contains(scheme) {
-            return;
+            return false;
         }
         if entry.memory.connection_bound() {
             // Only the scheme is remembered; the credential is fetched when the first
@@ -729,18 +737,21 @@ impl Upstream {
             if opener.is_none() {
                 *opener = Some(Opener { scheme, issued: None });
             }
-            return;
+            return false;
         }
-        let Some(auth) = entry.memory.restore() else { return };
+        let Some(auth) = entry.memory.restore() else { return false };
         let req = self.credential_request(scheme, entry.realm.as_deref(), false);
         let this = self.clone();
-        let Ok(Ok(issued)) = tokio::task::spawn_blocking(move || this.creds.get(&req)).await else { return };
+        let Ok(Ok(issued)) = tokio::task::spawn_blocking(move || this.creds.get(&req)).await else {
+            return false;
+        };
         inner.info(format_args!(
             "this proxy accepted {scheme} for user {:?} before: answering before it asks",
             entry.user
         ));
         self.demands_auth.store(true, Ordering::Relaxed);
         *self.lock_active() = Some(Answer { auth, issued: Some(issued), realm: entry.realm });
+        true
     }
 
     /// The header of the current leg carries a credential this proxy already accepted in this
@@ -769,19 +780,21 @@ impl Upstream {
         }
         let Some(mut auth) = auth::authenticator(scheme) else { return };
         let issued = match opener.issued {
-            Some(i) => Some(i),
-            None if auth.needs_credentials() => {
+            // Another connection may use it at once only after the proxy accepted it; until
+            // then the broker lets one exchange at a time try it.
+            Some(i) if self.creds.was_accepted(&i) => Some(i),
+            _ if auth.needs_credentials() => {
                 let req = self.credential_request(scheme, None, false);
                 let this = self.clone();
                 let Ok(Ok(i)) = tokio::task::spawn_blocking(move || this.creds.get(&req)).await else {
                     return;
                 };
                 if let Some(o) = self.lock_opener().as_mut().filter(|o| o.scheme == scheme) {
-                    o.issued = Some(i.clone());
+                    o.issued = Some(i.untracked());
                 }
                 Some(i)
             }
-            None => None,
+            _ => None,
         };
         let bare = auth::parse_challenges([scheme.name()]);
         let Some(start) = bare.first() else { return };

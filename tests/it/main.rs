@@ -47,6 +47,7 @@ mod t_prompt;
 mod t_remembered;
 mod t_secrets;
 mod t_speed;
+mod t_serve;
 mod t_squid;
 
 use sha2::{Digest, Sha256};

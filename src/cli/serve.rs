@@ -1,0 +1,117 @@
+//! `toll serve` and `toll run`: their clap arguments and resolution into [`ServeConfig`].
+
+use super::{proxy_config, ProxyArgs, Seconds, UsageError};
+use crate::config::ProxyConfig;
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub(super) const SERVE_AFTER_LONG_HELP: &str = "\
+Only you may use it: a connection from loopback is served when its socket belongs to the user
+running toll serve (Linux: asked of the kernel); anyone else must use the per-user key in the
+proxy URL (http://toll:KEY@127.0.0.1:3128; the key is kept 0600 in the state dir), which
+--print-env shows. --allow CIDR admits other hosts (containers, a VM), with the key only.
+
+toll never prompts while serving: the password comes from -U, the proxy URL, TOLL_PROXY_USER and
+TOLL_PROXY_PASSWORD, or the OS keyring ('toll auth login PROXY'). A password the proxy rejects is
+never sent again by any request; clients then get 502 with a Proxy-Status header and a body that
+says what to run.
+
+Examples:
+  toll serve -x proxy.corp:3128
+  eval \"$(toll serve --print-env)\"
+  git config --global http.proxy http://127.0.0.1:3128";
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Listen on this address.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:3128")]
+    pub listen: SocketAddr,
+
+    /// Also admit clients from this range (gateway mode: containers, a VM); they must show the
+    /// key. May be repeated.
+    #[arg(long, value_name = "CIDR")]
+    pub allow: Vec<ipnet::IpNet>,
+
+    /// Append the access log to FILE instead of stderr.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+
+    /// Print the environment settings for programs to use this server (with the key), then exit.
+    #[arg(long)]
+    pub print_env: bool,
+
+    /// Print the proxy conversation on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+
+    /// Give up connecting to the proxy (or a direct origin) after this many seconds.
+    #[arg(long = "connect-timeout", value_name = "SECONDS")]
+    pub connect_timeout: Option<Seconds>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Print the proxy conversation on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+
+    /// Give up connecting to the proxy (or a direct origin) after this many seconds.
+    #[arg(long = "connect-timeout", value_name = "SECONDS")]
+    pub connect_timeout: Option<Seconds>,
+
+    /// The command to run, and its arguments.
+    #[arg(value_name = "CMD", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// A resolved `toll serve` or `toll run`.
+#[derive(Debug)]
+pub struct ServeConfig {
+    pub proxy: ProxyConfig,
+    pub listen: SocketAddr,
+    pub allow: Vec<ipnet::IpNet>,
+    pub log: Option<PathBuf>,
+    pub print_env: bool,
+    pub verbose: bool,
+    pub connect_timeout: Option<Duration>,
+    /// `toll run`: the command; `toll serve`: empty.
+    pub command: Vec<std::ffi::OsString>,
+}
+
+fn nonzero(s: Option<Seconds>) -> Option<Duration> {
+    s.map(|s| s.0).filter(|d| !d.is_zero())
+}
+
+pub(super) fn serve_config(args: ServeArgs) -> Result<ServeConfig, UsageError> {
+    Ok(ServeConfig {
+        proxy: proxy_config(args.proxy)?,
+        listen: args.listen,
+        allow: args.allow,
+        log: args.log,
+        print_env: args.print_env,
+        verbose: args.verbose,
+        connect_timeout: nonzero(args.connect_timeout),
+        command: Vec::new(),
+    })
+}
+
+pub(super) fn run_config(args: RunArgs) -> Result<ServeConfig, UsageError> {
+    Ok(ServeConfig {
+        proxy: proxy_config(args.proxy)?,
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        allow: Vec::new(),
+        log: None,
+        print_env: false,
+        verbose: args.verbose,
+        connect_timeout: nonzero(args.connect_timeout),
+        command: args.command,
+    })
+}

@@ -1,0 +1,420 @@
+//! `toll serve` and `toll run`: the relay offered to other programs on loopback. This room owns
+//! the listener and what happens before a request reaches the relay — admission (who may use it:
+//! the same user, or the per-user key), refusing what a proxy must not do (requests to the
+//! listener itself, non-proxy requests), routing (the same `proxy_env` answer a transfer gets;
+//! NO_PROXY hosts go direct), the access log and the limits. The upstream side — the 407 dance,
+//! credentials, remembered auth, lockout — is the relay's ([`Relay::carry`]), so a credential the
+//! proxy rejected is never sent again by any later request of any client.
+
+pub mod admission;
+mod direct;
+pub mod key;
+pub mod log;
+pub mod peer;
+
+use crate::client::failure_error;
+use crate::proxy_env::{ProxySettings, Route};
+use crate::relay::body::{self, RelayBody};
+use crate::relay::{ClientSlot, Failure, FailureKind, Relay};
+use crate::term::sanitize;
+use admission::{Decision, Policy};
+use http::header::{HeaderValue, PROXY_AUTHORIZATION};
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use log::AccessLog;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Limits that keep one client (or a local attacker) from starving the others.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Connections served at once; beyond it new ones are closed at once.
+    pub max_connections: usize,
+    /// A request head must arrive within this time (slowloris).
+    pub header_timeout: Duration,
+    /// Request heads larger than this are refused by hyper (431/400).
+    pub max_header_bytes: usize,
+    /// Connecting to an origin directly (NO_PROXY hosts).
+    pub connect_timeout: Duration,
+    /// How long SIGTERM waits for requests in flight.
+    pub drain: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 4096,
+            header_timeout: Duration::from_secs(30),
+            max_header_bytes: 64 * 1024,
+            connect_timeout: Duration::from_secs(30),
+            drain: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Everything a running server uses.
+pub struct Server {
+    pub relay: Arc<Relay>,
+    pub settings: Arc<ProxySettings>,
+    pub policy: Policy,
+    pub log: AccessLog,
+    pub limits: Limits,
+}
+
+struct Shared {
+    server: Server,
+    /// The listener's own address: a request for it is a loop.
+    listen: SocketAddr,
+    active: AtomicUsize,
+}
+
+/// Serves `listener` until `shutdown` completes, then waits (at most `limits.drain`) for the
+/// connections in flight.
+pub async fn serve(server: Server, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    let listen = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+    let drain = server.limits.drain;
+    let shared = Arc::new(Shared { server, listen, active: AtomicUsize::new(0) });
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = &mut shutdown => break,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of descriptors (EMFILE) and the like: wait instead of spinning.
+                shared.server.log.note(&format!("accept failed: {e}; pausing"));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        if shared.active.load(Ordering::Relaxed) >= shared.server.limits.max_connections {
+            shared
+                .server
+                .log
+                .note(&format!("{peer}: refused, {} connections open", shared.server.limits.max_connections));
+            drop(tcp);
+            continue;
+        }
+        let _ = tcp.set_nodelay(true);
+        shared.active.fetch_add(1, Ordering::Relaxed);
+        let s = shared.clone();
+        tokio::spawn(async move {
+            connection(s.clone(), tcp, peer).await;
+            s.active.fetch_sub(1, Ordering::Relaxed);
+        });
+    }
+    let deadline = Instant::now() + drain;
+    while shared.active.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn connection(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
+    let Ok(local) = tcp.local_addr() else { return };
+    let owner: Arc<OnceLock<Option<u32>>> = Arc::new(OnceLock::new());
+    let slot = ClientSlot::default();
+    let limits = shared.server.limits.clone();
+    let svc = hyper::service::service_fn(move |req| {
+        let (shared, owner, slot) = (shared.clone(), owner.clone(), slot.clone());
+        async move { Ok::<_, Infallible>(handle(&shared, local, peer, &owner, &slot, req).await) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .serve_connection(TokioIo::new(tcp), svc)
+        .with_upgrades()
+        .await;
+}
+
+/// The user name and password of a `Proxy-Authorization: Basic` header.
+fn presented(headers: &http::HeaderMap) -> Option<(String, String)> {
+    use base64::Engine;
+    let v = headers.get(PROXY_AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(token.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, key) = text.split_once(':')?;
+    Some((user.to_string(), key.to_string()))
+}
+
+/// What the client asked to reach, for routing and for the log.
+enum Target {
+    /// CONNECT host:port.
+    Tunnel { host: String, port: u16 },
+    /// An absolute-form http:// request.
+    Http(url::Url),
+}
+
+impl Target {
+    fn of(req: &Request<Incoming>) -> Result<Target, &'static str> {
+        if req.method() == Method::CONNECT {
+            let a = req.uri().authority().ok_or("CONNECT needs host:port")?;
+            let port = a.port_u16().ok_or("CONNECT needs host:port")?;
+            let host = a.host().trim_start_matches('[').trim_end_matches(']').to_string();
+            return Ok(Target::Tunnel { host, port });
+        }
+        match req.uri().scheme_str() {
+            Some("http") => {
+                url::Url::parse(&req.uri().to_string()).map(Target::Http).map_err(|_| "a malformed URL")
+            }
+            Some(_) => {
+                Err("only http:// URLs can be requested in absolute form; https:// goes through CONNECT")
+            }
+            None => Err(NOT_A_PROXY_REQUEST),
+        }
+    }
+
+    /// The URL routing looks at: an https URL for a tunnel (as clients use CONNECT for https).
+    fn route_url(&self) -> Option<url::Url> {
+        match self {
+            Target::Http(u) => Some(u.clone()),
+            Target::Tunnel { host, port } => {
+                let h = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+                url::Url::parse(&format!("https://{h}:{port}/")).ok()
+            }
+        }
+    }
+
+    fn host_port(&self) -> (String, u16) {
+        match self {
+            Target::Tunnel { host, port } => (host.clone(), *port),
+            Target::Http(u) => (
+                u.host_str().unwrap_or("").trim_matches(['[', ']']).to_string(),
+                u.port_or_known_default().unwrap_or(80),
+            ),
+        }
+    }
+}
+
+const NOT_A_PROXY_REQUEST: &str =
+    "this is toll serve, an HTTP proxy: it takes absolute-form requests (GET http://host/path) \
+     and CONNECT, not requests for its own pages. Point your program at it with \
+     http_proxy/https_proxy (see 'toll serve --print-env')";
+
+/// A request for the listener itself (directly or by a name of this machine) would loop.
+fn is_loop(target: &Target, listen: SocketAddr) -> bool {
+    let (host, port) = target.host_port();
+    if port != listen.port() {
+        return false;
+    }
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => {
+            ip == listen.ip() || ip.is_loopback() || ip.is_unspecified() || listen.ip().is_unspecified()
+        }
+        Err(_) => false,
+    }
+}
+
+async fn handle(
+    shared: &Shared,
+    local: SocketAddr,
+    peer: SocketAddr,
+    owner: &OnceLock<Option<u32>>,
+    slot: &ClientSlot,
+    mut req: Request<Incoming>,
+) -> Response<RelayBody> {
+    let started = Instant::now();
+    let server = &shared.server;
+    let method = req.method().clone();
+    let creds = presented(req.headers());
+    let who = |l: SocketAddr, p: SocketAddr| -> std::io::Result<u32> {
+        owner.get_or_init(|| peer::peer_uid(l, p).ok()).ok_or_else(|| std::io::Error::other("unknown owner"))
+    };
+    let decision =
+        server.policy.decide(local, peer, creds.as_ref().map(|(u, k)| (u.as_str(), k.as_str())), &who);
+    let shown_target = sanitize(&req.uri().to_string());
+    let entry = |status: u16, upstream: &str, note: &str| {
+        server.log.request(peer, method.as_str(), &shown_target, upstream, status, started.elapsed(), note);
+    };
+    match decision {
+        Decision::Serve { .. } => {}
+        Decision::Refuse(why) => {
+            entry(403, "-", &format!("refused: {why}"));
+            return text(
+                StatusCode::FORBIDDEN,
+                &format!("toll serve: this proxy is not for you ({why}).\n"),
+                None,
+            );
+        }
+        Decision::NeedKey(why) => {
+            entry(407, "-", &format!("key required: {why}"));
+            let mut r = text(
+                StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+                "toll serve: show the key: use the proxy URL that 'toll serve --print-env' prints.\n",
+                None,
+            );
+            r.headers_mut().insert(
+                http::header::PROXY_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"toll serve\""),
+            );
+            return r;
+        }
+    }
+    // The client's proxy credential was for this server; toll answers the upstream itself.
+    req.headers_mut().remove(PROXY_AUTHORIZATION);
+    let target = match Target::of(&req) {
+        Ok(t) => t,
+        Err(why) => {
+            entry(400, "-", why);
+            return text(StatusCode::BAD_REQUEST, &format!("toll serve: {why}.\n"), None);
+        }
+    };
+    if is_loop(&target, shared.listen) {
+        entry(400, "-", "loop");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "toll serve: this request is addressed to toll serve itself; it would loop.\n",
+            Some("proxy_loop_detected"),
+        );
+    }
+    let Some(url) = target.route_url() else {
+        entry(400, "-", "bad target");
+        return text(StatusCode::BAD_REQUEST, "toll serve: a malformed target.\n", None);
+    };
+    let route = match server.settings.route(&url) {
+        Ok(r) => r,
+        Err(e) => {
+            entry(502, "-", "bad proxy setting");
+            return text(
+                StatusCode::BAD_GATEWAY,
+                &format!("toll serve: {}\n", sanitize(&e.to_string())),
+                Some("proxy_internal_error"),
+            );
+        }
+    };
+    let (resp, upstream) = match route {
+        Route::Direct => {
+            let (host, port) = target.host_port();
+            let r = match target {
+                Target::Tunnel { .. } => {
+                    direct::tunnel(req, &host, port, server.limits.connect_timeout).await
+                }
+                Target::Http(_) => direct::forward(req, &host, port, server.limits.connect_timeout).await,
+            };
+            (r, "DIRECT".to_string())
+        }
+        Route::Proxy(spec) if spec.is_socks() => (
+            text(
+                StatusCode::BAD_GATEWAY,
+                "toll serve: a SOCKS upstream proxy is not supported by toll serve; use an HTTP proxy.\n",
+                Some("proxy_internal_error"),
+            ),
+            spec.display_url(),
+        ),
+        Route::Proxy(spec) => {
+            strip_hop_headers(req.headers_mut());
+            let r = match server.relay.carry(&spec, req, slot).await {
+                Ok(r) => r,
+                Err(f) => failure_response(f),
+            };
+            (r, spec.display_url())
+        }
+    };
+    entry(resp.status().as_u16(), &upstream, "");
+    resp
+}
+
+/// Headers that belong to the client's hop (RFC 9110 §7.6.1).
+fn strip_hop_headers(h: &mut http::HeaderMap) {
+    for name in ["proxy-connection", "connection", "keep-alive", "te", "trailer", "upgrade"] {
+        h.remove(name);
+    }
+}
+
+/// What a client sees when the proxy could not be passed: never a 407 (the client would retry
+/// or prompt for a password toll does not need), but 502/504/403 with an RFC 9209
+/// `Proxy-Status` and a body that says what happened and what to run.
+fn failure_response(f: Failure) -> Response<RelayBody> {
+    let (status, kind) = match &f.kind {
+        FailureKind::Denied => (StatusCode::FORBIDDEN, "http_request_denied"),
+        FailureKind::Unreachable(why) if why.contains("timed out") => {
+            (StatusCode::GATEWAY_TIMEOUT, "connection_timeout")
+        }
+        FailureKind::Unreachable(_) => (StatusCode::BAD_GATEWAY, "connection_refused"),
+        _ => (StatusCode::BAD_GATEWAY, "proxy_internal_error"),
+    };
+    let proxy = f.proxy.clone();
+    let e = failure_error(f);
+    let mut body = format!("toll serve: {}\n", sanitize(&e.message));
+    if let Some(h) = &e.hint {
+        body.push_str(&format!("hint: {}\n", sanitize(h)));
+    }
+    if matches!(e.exit, crate::error::Exit::AuthRejected | crate::error::Exit::AuthNoCredentials) {
+        body.push_str(&format!(
+            "Store the right password with 'toll auth login {proxy}'; the running server picks it up.\n"
+        ));
+    }
+    text(status, &body, Some(kind))
+}
+
+fn text(status: StatusCode, body: &str, proxy_status: Option<&str>) -> Response<RelayBody> {
+    let mut r = Response::new(body::full(bytes::Bytes::from(body.to_string())));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    if let Some(kind) = proxy_status {
+        // RFC 9209: the details are a quoted string; the body says the same at length.
+        let first = body.lines().next().unwrap_or("").replace(['"', '\\'], "'");
+        if let Ok(v) = HeaderValue::from_str(&format!("toll; error={kind}; details=\"{}\"", first.trim())) {
+            h.insert("proxy-status", v);
+        }
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tunnel(host: &str, port: u16) -> Target {
+        Target::Tunnel { host: host.into(), port }
+    }
+
+    #[test]
+    fn requests_for_the_listener_itself_are_loops() {
+        let listen: SocketAddr = "127.0.0.1:3128".parse().unwrap();
+        assert!(is_loop(&tunnel("127.0.0.1", 3128), listen));
+        assert!(is_loop(&tunnel("localhost", 3128), listen));
+        assert!(is_loop(&tunnel("127.0.0.2", 3128), listen));
+        assert!(is_loop(&Target::Http("http://[::1]:3128/x".parse().unwrap()), listen));
+        assert!(!is_loop(&tunnel("127.0.0.1", 443), listen));
+        assert!(!is_loop(&tunnel("example.com", 3128), listen));
+    }
+
+    #[test]
+    fn failures_become_502_with_proxy_status_never_407() {
+        for kind in [
+            FailureKind::Rejected { sources: vec!["the OS keyring".into()] },
+            FailureKind::NoCredentials { incomplete: vec![] },
+            FailureKind::NoChallenge,
+        ] {
+            let f = Failure {
+                proxy: "http://127.0.0.1:3128".into(),
+                origin: "-x".into(),
+                target: "example.com:443".into(),
+                kind,
+                status: Some((407, "Proxy Authentication Required".into())),
+                offered: vec!["Basic".into()],
+            };
+            let r = failure_response(f);
+            assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+            let ps = r.headers().get("proxy-status").unwrap().to_str().unwrap();
+            assert!(ps.starts_with("toll; error=proxy_internal_error; details=\""), "{ps}");
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! Who is on the other end of a loopback TCP connection: the owner (uid) of the client's socket,
+//! asked of the kernel through the sock_diag netlink interface (`NETLINK_SOCK_DIAG`,
+//! `SOCK_DIAG_BY_FAMILY`, one exact lookup by the connection's four-tuple — no scan of
+//! `/proc/net/tcp`, which costs O(connections) per lookup).
+//!
+//! `toll serve` uses it so that only the user who started it may ride on their credentials: a
+//! connection from loopback whose socket belongs to another uid is refused. Where the answer
+//! cannot be known (not Linux, not loopback, the socket already gone), the caller must fall back
+//! to requiring the per-user key; this module never guesses.
+
+use std::io;
+use std::net::SocketAddr;
+
+/// The uid owning the client socket of a TCP connection accepted on `local` from `peer` (both
+/// as the accepting side sees them). Only loopback peers can be asked about: a socket on another
+/// host or network namespace is not in this kernel's tables.
+pub fn peer_uid(local: SocketAddr, peer: SocketAddr) -> io::Result<u32> {
+    if !peer.ip().is_loopback() && !is_mapped_loopback(&peer) {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "the peer is not on loopback"));
+    }
+    imp::peer_uid(local, peer)
+}
+
+fn is_mapped_loopback(a: &SocketAddr) -> bool {
+    match a {
+        SocketAddr::V6(v6) => v6.ip().to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        SocketAddr::V4(_) => false,
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod imp {
+    use std::io;
+    use std::mem::size_of;
+    use std::net::{IpAddr, SocketAddr};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    const SOCK_DIAG_BY_FAMILY: u16 = 20;
+    const INET_DIAG_NOCOOKIE: u32 = !0;
+    const NETLINK_SOCK_DIAG: libc::c_int = 4;
+    /// All TCP states: the client socket of a live connection is ESTABLISHED, but it may be
+    /// closing by the time we ask (then the answer is still its owner).
+    const ALL_STATES: u32 = !0;
+
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct SockId {
+        sport: [u8; 2],
+        dport: [u8; 2],
+        src: [u8; 16],
+        dst: [u8; 16],
+        interface: u32,
+        cookie: [u32; 2],
+    }
+
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct ReqV2 {
+        family: u8,
+        protocol: u8,
+        ext: u8,
+        pad: u8,
+        states: u32,
+        id: SockId,
+    }
+
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct NlHdr {
+        len: u32,
+        kind: u16,
+        flags: u16,
+        seq: u32,
+        pid: u32,
+    }
+
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Request {
+        hdr: NlHdr,
+        req: ReqV2,
+    }
+
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct DiagMsg {
+        family: u8,
+        state: u8,
+        timer: u8,
+        retrans: u8,
+        id: SockId,
+        expires: u32,
+        rqueue: u32,
+        wqueue: u32,
+        uid: u32,
+        inode: u32,
+    }
+
+    /// The address as the kernel stores it for `family`: IPv4 in the first four bytes, IPv6
+    /// whole. An IPv4-mapped IPv6 peer of a dual-stack listener is an AF_INET6 socket on the
+    /// client side only if the client used IPv6; the accepting side reports the mapped form,
+    /// so the lookup tries the mapped IPv4 (AF_INET) first.
+    fn put(ip: IpAddr, out: &mut [u8; 16]) {
+        match ip {
+            IpAddr::V4(v4) => out[..4].copy_from_slice(&v4.octets()),
+            IpAddr::V6(v6) => *out = v6.octets(),
+        }
+    }
+
+    fn canonical(a: SocketAddr) -> SocketAddr {
+        match a {
+            SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+                Some(v4) => SocketAddr::new(IpAddr::V4(v4), v6.port()),
+                None => a,
+            },
+            SocketAddr::V4(_) => a,
+        }
+    }
+
+    pub fn peer_uid(local: SocketAddr, peer: SocketAddr) -> io::Result<u32> {
+        let (local, peer) = (canonical(local), canonical(peer));
+        let family = match peer {
+            SocketAddr::V4(_) => libc::AF_INET,
+            SocketAddr::V6(_) => libc::AF_INET6,
+        } as u8;
+        // The client's socket, from its own point of view: its source is the peer address.
+        let mut id = SockId {
+            sport: peer.port().to_be_bytes(),
+            dport: local.port().to_be_bytes(),
+            cookie: [INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE],
+            ..SockId::default()
+        };
+        put(peer.ip(), &mut id.src);
+        put(local.ip(), &mut id.dst);
+        let request = Request {
+            hdr: NlHdr {
+                len: size_of::<Request>() as u32,
+                kind: SOCK_DIAG_BY_FAMILY,
+                flags: libc::NLM_F_REQUEST as u16,
+                seq: 1,
+                pid: 0,
+            },
+            req: ReqV2 {
+                family,
+                protocol: libc::IPPROTO_TCP as u8,
+                states: ALL_STATES,
+                id,
+                ..ReqV2::default()
+            },
+        };
+
+        // SAFETY: plain socket(2); the descriptor is owned (and closed) by `OwnedFd`.
+        let raw = unsafe {
+            libc::socket(libc::AF_NETLINK, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, NETLINK_SOCK_DIAG)
+        };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `raw` is a fresh, valid descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        // A reply that never comes must not hang an accept path.
+        let timeout = libc::timeval { tv_sec: 1, tv_usec: 0 };
+        // SAFETY: setsockopt with a correctly sized timeval.
+        unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&timeout as *const libc::timeval).cast(),
+                size_of::<libc::timeval>() as libc::socklen_t,
+            );
+        }
+        let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+        // SAFETY: sends `request` (plain old data of the stated size) to the kernel's address.
+        let sent = unsafe {
+            libc::sendto(
+                fd.as_raw_fd(),
+                (&request as *const Request).cast(),
+                size_of::<Request>(),
+                0,
+                (&kernel as *const libc::sockaddr_nl).cast(),
+                size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+            )
+        };
+        if sent < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut buf = [0u8; 8192];
+        // SAFETY: receives into a buffer of the stated size.
+        let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        parse_reply(&buf[..n as usize], &id)
+    }
+
+    /// Reads the kernel's answer: one `inet_diag_msg` for the socket, or an error message
+    /// (ENOENT when no such socket exists, e.g. it belongs to another network namespace).
+    fn parse_reply(mut data: &[u8], want: &SockId) -> io::Result<u32> {
+        while data.len() >= size_of::<NlHdr>() {
+            // SAFETY: `data` holds at least a header; read_unaligned copes with any alignment.
+            let hdr: NlHdr = unsafe { std::ptr::read_unaligned(data.as_ptr().cast()) };
+            let len = hdr.len as usize;
+            if len < size_of::<NlHdr>() || len > data.len() {
+                break;
+            }
+            let body = &data[size_of::<NlHdr>()..len];
+            if hdr.kind == libc::NLMSG_ERROR as u16 {
+                let errno = body.get(..4).map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+                return Err(if errno == 0 {
+                    io::Error::new(io::ErrorKind::NotFound, "no such socket")
+                } else {
+                    io::Error::from_raw_os_error(-errno)
+                });
+            }
+            if hdr.kind == SOCK_DIAG_BY_FAMILY && body.len() >= size_of::<DiagMsg>() {
+                // SAFETY: `body` holds at least one DiagMsg (plain old data).
+                let msg: DiagMsg = unsafe { std::ptr::read_unaligned(body.as_ptr().cast()) };
+                if msg.id.sport == want.sport && msg.id.dport == want.dport && msg.id.src == want.src {
+                    return Ok(msg.uid);
+                }
+            }
+            data = &data[(len + 3) & !3..];
+        }
+        Err(io::Error::new(io::ErrorKind::NotFound, "the kernel did not report the peer socket"))
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod imp {
+    use std::io;
+    use std::net::SocketAddr;
+
+    pub fn peer_uid(_: SocketAddr, _: SocketAddr) -> io::Result<u32> {
+        Err(io::Error::new(io::ErrorKind::Unsupported, "the peer's owner cannot be known on this platform"))
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::net::{TcpListener, TcpStream};
+
+    fn me() -> u32 {
+        // SAFETY: geteuid cannot fail.
+        unsafe { libc::geteuid() }
+    }
+
+    #[test]
+    fn a_loopback_peer_of_this_process_is_this_user() {
+        for bind in ["127.0.0.1:0", "[::1]:0"] {
+            let Ok(listener) = TcpListener::bind(bind) else { continue }; // no IPv6 here
+            let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (server, from) = listener.accept().unwrap();
+            assert_eq!(from, client.local_addr().unwrap());
+            assert_eq!(peer_uid(server.local_addr().unwrap(), from).unwrap(), me(), "{bind}");
+        }
+    }
+
+    #[test]
+    fn a_socket_that_does_not_exist_is_not_found_never_guessed() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let local = listener.local_addr().unwrap();
+        let bogus: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        assert!(peer_uid(local, bogus).is_err());
+    }
+
+    #[test]
+    fn a_peer_off_loopback_is_refused_without_asking() {
+        let local: SocketAddr = "127.0.0.1:3128".parse().unwrap();
+        let far: SocketAddr = "192.0.2.1:40000".parse().unwrap();
+        assert_eq!(peer_uid(local, far).unwrap_err().kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn another_users_socket_reports_that_user() {
+        // Needs root to start a client as another uid (CI runs as root); skipped otherwise.
+        if me() != 0 || std::process::Command::new("setpriv").arg("--help").output().is_err() {
+            eprintln!("SKIPPED another_users_socket_reports_that_user: needs root and setpriv");
+            return;
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut child = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "bash", "-c"])
+            .arg(format!("exec 3<>/dev/tcp/127.0.0.1/{port}; sleep 5"))
+            .spawn()
+            .unwrap();
+        let (server, from) = listener.accept().unwrap();
+        let uid = peer_uid(server.local_addr().unwrap(), from);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(uid.unwrap(), 65534);
+    }
+}

@@ -1,0 +1,270 @@
+//! `toll serve` and `toll run` at the application level: the credential sources (never a
+//! prompt while serving), the key, the listener, signals, and for `toll run` the child process
+//! with its proxy environment. The server itself is `crate::serve`, the upstream side the relay.
+
+use crate::app::{credential_sources, remembered, CredentialSetup, Stderr};
+use crate::cli::ServeConfig;
+use crate::client::{self, Context};
+use crate::error::{Error, Exit, Result};
+use crate::keyring::session::Session;
+use crate::proxy_env::ProxySettings;
+use crate::relay::Relay;
+use crate::report::Reporter;
+use crate::secret::Secret;
+use crate::serve::admission::{Policy, KEY_USER};
+use crate::serve::log::AccessLog;
+use crate::serve::{key, Limits, Server};
+use crate::term::Terminal;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Runs `toll serve` (no command) or `toll run CMD…`.
+pub fn run(cfg: ServeConfig, setup: CredentialSetup, env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+    let is_run = !cfg.command.is_empty();
+    let key = if is_run {
+        random_key()?
+    } else {
+        let dir = crate::store::state_dir(env).ok_or_else(|| {
+            Error::new(Exit::Usage, "no state directory for the serve key (set XDG_STATE_HOME or HOME)")
+        })?;
+        let path = key::path(&dir.join("toll"));
+        key::load_or_create(&path).map_err(|e| {
+            Error::new(Exit::Usage, format!("cannot use the serve key {}: {e}", path.display()))
+                .hint("remove the file: toll serve makes a new one")
+        })?
+    };
+    if cfg.print_env {
+        let url = proxy_url(&key, cfg.listen);
+        for (k, v) in proxy_env_for_clients(&url, env) {
+            println!("export {k}='{v}'");
+        }
+        return Ok(());
+    }
+    // Serving never prompts: nobody is there to answer, and the prompt would fight the
+    // clients' own output for the terminal.
+    let term = Terminal { stderr: false, can_prompt: false };
+    let reporter: Arc<dyn Reporter> = Arc::new(Stderr { verbose: cfg.verbose });
+    let settings = Arc::new(ProxySettings::from_config(&cfg.proxy, env));
+    let session = Arc::new(Session::new(setup.keyring, setup.choice, setup.index, setup.save, term, true));
+    let sources = credential_sources(&cfg.proxy, term, session);
+    let ctx = Arc::new(Context { reporter: reporter.clone(), term, sources, memory: remembered() });
+    let factory = client::upstream_factory(&cfg.proxy, ctx)?;
+    client::install_crypto();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::new(Exit::Internal, format!("cannot start the runtime: {e}")))?;
+    let uid = current_uid();
+    let result = rt.block_on(async move {
+        let relay = Arc::new(
+            Relay::detached(factory, reporter, cfg.connect_timeout)
+                .map_err(|e| Error::new(Exit::Internal, format!("cannot start the relay: {e}")))?,
+        );
+        let listener = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| {
+            Error::new(Exit::Listen, format!("cannot listen on {}: {e}", cfg.listen))
+                .hint("another proxy may be running there: pick another with --listen ADDR:PORT")
+        })?;
+        let listen = listener.local_addr().unwrap_or(cfg.listen);
+        let log = match &cfg.log {
+            Some(p) => AccessLog::file(p)
+                .map_err(|e| Error::new(Exit::Write, format!("cannot open the log {}: {e}", p.display())))?,
+            None if is_run && !cfg.verbose => AccessLog::new(Box::new(std::io::sink())),
+            None => AccessLog::stderr(),
+        };
+        let mut limits = Limits::default();
+        if let Some(t) = cfg.connect_timeout {
+            limits.connect_timeout = t;
+        }
+        let server = Server {
+            relay,
+            settings,
+            policy: Policy { uid, key: key.clone(), allow: cfg.allow.clone() },
+            log,
+            limits,
+        };
+        if !is_run {
+            server.log.note(&format!("listening on {listen}; only this user (or the key) may use it"));
+            crate::serve::serve(server, listener, shutdown_signal()).await;
+            return Ok(None);
+        }
+        let url = proxy_url(&key, listen);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(crate::serve::serve(server, listener, async {
+            let _ = stopped.await;
+        }));
+        let status = run_child(&cfg.command, &url, env).await;
+        let _ = stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(2), serving).await;
+        status.map(Some)
+    });
+    rt.shutdown_background();
+    match result? {
+        // `toll run` exits with the command's status (128 + signal when it was killed).
+        Some(code) if code != 0 => std::process::exit(code),
+        _ => Ok(()),
+    }
+}
+
+fn random_key() -> Result<Secret> {
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(|e| Error::new(Exit::Internal, format!("no randomness: {e}")))?;
+    Ok(Secret::new(raw.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+}
+
+fn current_uid() -> u32 {
+    #[cfg(unix)]
+    {
+        // SAFETY: geteuid cannot fail.
+        unsafe { libc::geteuid() }
+    }
+    #[cfg(not(unix))]
+    {
+        u32::MAX
+    }
+}
+
+/// `http://toll:KEY@ADDR`: what clients put in their proxy settings.
+fn proxy_url(key: &Secret, listen: SocketAddr) -> Secret {
+    let host = match listen.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_string(),
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        ip => ip.to_string(),
+    };
+    Secret::new(format!("http://{KEY_USER}:{}@{host}:{}", key.expose(), listen.port()))
+}
+
+/// The variables that point programs at the server: both cases of http/https (and ALL_PROXY
+/// when the user had one), and NO_PROXY kept with loopback added so the server is never asked
+/// for itself.
+fn proxy_env_for_clients(url: &Secret, env: &dyn Fn(&str) -> Option<String>) -> Vec<(String, String)> {
+    let u = url.expose().to_string();
+    let mut vars: Vec<(String, String)> = ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"]
+        .iter()
+        .map(|k| (k.to_string(), u.clone()))
+        .collect();
+    for k in ["ALL_PROXY", "all_proxy"] {
+        if env(k).is_some_and(|v| !v.is_empty()) {
+            vars.push((k.to_string(), u.clone()));
+        }
+    }
+    let mut no = env("NO_PROXY").or_else(|| env("no_proxy")).unwrap_or_default();
+    for h in ["localhost", "127.0.0.1", "::1"] {
+        if !no.split(',').any(|e| e.trim() == h) {
+            if !no.is_empty() {
+                no.push(',');
+            }
+            no.push_str(h);
+        }
+    }
+    vars.push(("NO_PROXY".into(), no.clone()));
+    vars.push(("no_proxy".into(), no));
+    vars
+}
+
+/// Runs the command with stdin, stdout, stderr and the terminal passed through, forwarding
+/// SIGTERM and SIGHUP to it; SIGINT from the terminal reaches it directly (same process group),
+/// so toll only waits. Returns its exit status.
+async fn run_child(
+    command: &[std::ffi::OsString],
+    url: &Secret,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<i32> {
+    let (program, args) = command.split_first().expect("clap requires a command");
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args);
+    for (k, v) in proxy_env_for_clients(url, env) {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().map_err(|e| {
+        Error::new(
+            Exit::Usage,
+            format!("cannot run {}: {e}", crate::term::sanitize(&program.to_string_lossy())),
+        )
+    })?;
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let pid = child.id().map(|p| p as libc::pid_t);
+        let mut term = signal(SignalKind::terminate()).ok();
+        let mut hup = signal(SignalKind::hangup()).ok();
+        let mut int = signal(SignalKind::interrupt()).ok();
+        loop {
+            let sig = tokio::select! {
+                status = child.wait() => return exit_code(status),
+                _ = recv(&mut term) => libc::SIGTERM,
+                _ = recv(&mut hup) => libc::SIGHUP,
+                // The terminal sent it to the child too; toll stays to serve it while it ends.
+                _ = recv(&mut int) => continue,
+            };
+            if let Some(pid) = pid {
+                // SAFETY: kill(2) on our own child's pid.
+                unsafe { libc::kill(pid, sig) };
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        exit_code(child.wait().await)
+    }
+}
+
+#[cfg(unix)]
+async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+    match s {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+fn exit_code(status: std::io::Result<std::process::ExitStatus>) -> Result<i32> {
+    let status =
+        status.map_err(|e| Error::new(Exit::Internal, format!("waiting for the command failed: {e}")))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            return Ok(128 + sig);
+        }
+    }
+    Ok(status.code().unwrap_or(1))
+}
+
+/// SIGTERM or SIGINT: stop accepting and drain.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = recv(&mut term) => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_get_both_cases_and_loopback_stays_direct() {
+        let url = proxy_url(&Secret::new("k"), "127.0.0.1:3128".parse().unwrap());
+        let env = |k: &str| (k == "NO_PROXY").then(|| "corp.example,localhost".to_string());
+        let vars = proxy_env_for_clients(&url, &env);
+        let get = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert_eq!(get("https_proxy").unwrap(), "http://toll:k@127.0.0.1:3128");
+        assert_eq!(get("HTTP_PROXY").unwrap(), "http://toll:k@127.0.0.1:3128");
+        assert_eq!(get("NO_PROXY").unwrap(), "corp.example,localhost,127.0.0.1,::1");
+        assert!(get("ALL_PROXY").is_none(), "only replaced when the user had one");
+        let v6 = proxy_url(&Secret::new("k"), "[::1]:1".parse().unwrap());
+        assert_eq!(v6.expose(), "http://toll:k@[::1]:1");
+    }
+}

@@ -1,0 +1,270 @@
+//! `toll serve` and `toll run` with real clients that nobody here wrote (curl, wget) through
+//! real Squid (Basic, Digest) and scripted proxies: admission (another uid refused), loops and
+//! non-proxy requests refused, lockout server-wide (a rejected password sent once for all
+//! clients), and `toll run`'s environment and exit status.
+
+use crate::fakeproxy::{self, FakeProxy};
+use crate::origin::Origin;
+use crate::run::{isolate, TOLL};
+use crate::squid::{self, Auth, ALICE};
+use crate::tls::pki;
+use crate::{have, pattern_bytes};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const CURL: &str = "/usr/bin/curl";
+const WGET: &str = "/usr/bin/wget";
+
+/// A running `toll serve --listen 127.0.0.1:0 ARGS…`, killed on drop.
+struct Serve {
+    child: Child,
+    port: u16,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    _home: tempfile::TempDir,
+}
+
+impl Serve {
+    fn start(args: &[&str]) -> Serve {
+        let home = tempfile::Builder::new().prefix("toll-it-serve-").tempdir().unwrap();
+        let mut cmd = Command::new(TOLL);
+        cmd.args(["serve", "--listen", "127.0.0.1:0"]).args(args);
+        isolate(&mut cmd, home.path());
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("start toll serve");
+        let stderr = child.stderr.take().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on 127.0.0.1:").nth(1) {
+                    let port: u16 = rest.split(';').next().unwrap().parse().unwrap();
+                    let _ = tx.send(port);
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let port = rx.recv_timeout(Duration::from_secs(20)).expect("toll serve did not start listening");
+        Serve { child, port, log, _home: home }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run(program: &str, args: &[&str]) -> Output {
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    for k in [
+        "http_proxy",
+        "https_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
+        cmd.env_remove(k);
+    }
+    cmd.stdin(Stdio::null());
+    cmd.output().unwrap_or_else(|e| panic!("run {program}: {e}"))
+}
+
+fn clients_available(test: &str) -> bool {
+    have(test, &[CURL, WGET], "curl wget")
+}
+
+#[test]
+fn curl_and_wget_reach_http_and_https_origins_through_serve_and_squid() {
+    crate::require_squid!("curl_and_wget_reach_http_and_https_origins_through_serve_and_squid");
+    if !clients_available("curl_and_wget_reach_http_and_https_origins_through_serve_and_squid") {
+        return;
+    }
+    let (http, https) = (Origin::http(), Origin::https());
+    let ca = pki().ca_arg();
+    for auth in [Auth::Basic, Auth::Digest] {
+        let sq = squid::shared(auth);
+        let creds = format!("{}:{}", ALICE.0, ALICE.1);
+        let serve = Serve::start(&["-x", &sq.url(), "-U", &creds]);
+        let want = pattern_bytes(100_000);
+        for _ in 0..3 {
+            let out = run(CURL, &["-sS", "-x", &serve.url(), &http.url("/bytes/100000")]);
+            assert!(
+                out.status.success(),
+                "{auth:?} curl http: {}\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                serve.log()
+            );
+            assert_eq!(out.stdout, want, "{auth:?} curl http body");
+            let out = run(CURL, &["-sS", "--cacert", &ca, "-x", &serve.url(), &https.url("/bytes/100000")]);
+            assert!(
+                out.status.success(),
+                "{auth:?} curl https: {}\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                serve.log()
+            );
+            assert_eq!(out.stdout, want, "{auth:?} curl https body");
+        }
+        let proxy_http = format!("http_proxy={}", serve.url());
+        let proxy_https = format!("https_proxy={}", serve.url());
+        let ca_opt = format!("--ca-certificate={ca}");
+        let out = run(
+            WGET,
+            &["-q", "-O", "-", "-e", "use_proxy=on", "-e", &proxy_http, &http.url("/bytes/100000")],
+        );
+        assert!(out.status.success(), "{auth:?} wget http: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.stdout, want);
+        let out = run(
+            WGET,
+            &[
+                "-q",
+                "-O",
+                "-",
+                &ca_opt,
+                "-e",
+                "use_proxy=on",
+                "-e",
+                &proxy_https,
+                &https.url("/bytes/100000"),
+            ],
+        );
+        assert!(out.status.success(), "{auth:?} wget https: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.stdout, want);
+        // One access-log line per request, and no password in it.
+        let log = serve.log();
+        assert!(log.contains(&format!("CONNECT 127.0.0.1:{} via {}", https.port, sq.url())), "{log}");
+        assert!(!log.contains(ALICE.1), "{log}");
+    }
+}
+
+#[test]
+fn a_rejected_password_is_sent_once_for_all_clients() {
+    if !clients_available("a_rejected_password_is_sent_once_for_all_clients") {
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::basic("alice", "right"));
+    let serve = Serve::start(&["-x", &proxy.url(), "-U", "alice:wrong"]);
+    let url = origin.url("/text");
+    let started = Instant::now();
+    let clients: Vec<_> = (0..6)
+        .map(|_| {
+            let (s, u) = (serve.url(), url.clone());
+            std::thread::spawn(move || run(CURL, &["-s", "-x", &s, "-D", "-", "-o", "/dev/null", &u]))
+        })
+        .collect();
+    for c in clients {
+        let out = c.join().unwrap();
+        let head = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(head.starts_with("HTTP/1.1 502"), "never a 407 to the client: {head}");
+        assert!(head.to_ascii_lowercase().contains("proxy-status: toll; error="), "{head}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let wrong = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.basic_credentials() == Some(("alice".into(), "wrong".into())))
+        .count();
+    assert_eq!(wrong, 1, "the wrong password went out {wrong} times:\n{}", proxy.summary());
+    assert!(!serve.log().contains("wrong"), "{}", serve.log());
+}
+
+#[test]
+fn loops_and_non_proxy_requests_are_refused_with_an_explanation() {
+    if !clients_available("loops_and_non_proxy_requests_are_refused_with_an_explanation") {
+        return;
+    }
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let serve = Serve::start(&["-x", &proxy.url()]);
+    let out = run(CURL, &["-s", "-w", "\n%{http_code}", &format!("{}/", serve.url())]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.ends_with("\n400") && text.contains("an HTTP proxy"), "{text}");
+    let out = run(CURL, &["-s", "-w", "\n%{http_code}", "-x", &serve.url(), &format!("{}/x", serve.url())]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.ends_with("\n400") && text.contains("loop"), "{text}");
+    assert_eq!(proxy.requests().len(), 0, "nothing reached the upstream proxy");
+}
+
+#[test]
+fn another_local_user_is_refused() {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 || !Path::new("/usr/bin/setpriv").exists() {
+        crate::skip("SKIPPED another_local_user_is_refused: needs root and setpriv (util-linux) to act as another uid");
+        return;
+    }
+    if !clients_available("another_local_user_is_refused") {
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let serve = Serve::start(&["-x", &proxy.url()]);
+    let as_nobody = |extra: &[&str]| {
+        let mut args = vec![
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            CURL,
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+        ];
+        args.extend_from_slice(extra);
+        run("/usr/bin/setpriv", &args)
+    };
+    let url = origin.url("/text");
+    let out = as_nobody(&["-x", &serve.url(), &url]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "403", "{}", serve.log());
+    // The same user is served.
+    let out = run(CURL, &["-s", "-o", "/dev/null", "-w", "%{http_code}", "-x", &serve.url(), &url]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+    assert!(serve.log().contains("another user"), "{}", serve.log());
+    assert_eq!(origin.requests_to("/text").len(), 1, "only this user's request got through");
+}
+
+#[test]
+fn toll_run_points_the_command_at_a_private_server_and_passes_its_status() {
+    if !clients_available("toll_run_points_the_command_at_a_private_server_and_passes_its_status") {
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::basic("alice", "s3cret"));
+    let home = tempfile::tempdir().unwrap();
+    let toll_run = |tail: &[&str]| {
+        let mut cmd = Command::new(TOLL);
+        cmd.args(["run", "-x", &proxy.url(), "-U", "alice:s3cret", "--"]).args(tail);
+        isolate(&mut cmd, home.path());
+        cmd.stdin(Stdio::null());
+        cmd.output().unwrap()
+    };
+    // `--noproxy ''`: curl's own override of the NO_PROXY that toll run sets for loopback, so
+    // the loopback test origin goes through the server.
+    let out = toll_run(&[CURL, "-sS", "--noproxy", "", &origin.url("/bytes/5000")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout, pattern_bytes(5000));
+    assert!(
+        proxy.requests().iter().any(|r| r.basic_credentials() == Some(("alice".into(), "s3cret".into()))),
+        "the request went through the upstream proxy with toll's credentials"
+    );
+    let out = toll_run(&["sh", "-c", "echo \"$https_proxy|$NO_PROXY\"; exit 7"]);
+    assert_eq!(out.status.code(), Some(7), "the command's exit status");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("http://toll:") && text.contains("@127.0.0.1:"), "{text}");
+    assert!(text.trim_end().ends_with("localhost,127.0.0.1,::1"), "{text}");
+}
