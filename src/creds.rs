@@ -114,8 +114,9 @@ struct BrokerState {
     accepted: HashSet<[u8; 32]>,
     rejected: HashSet<[u8; 32]>,
     rejected_labels: Vec<String>,
-    /// The exchange trying `current` before any verdict: alive while it holds its `Issued`.
-    trial: Option<Weak<()>>,
+    /// The exchange trying `current` before any verdict (alive while it holds its `Issued`),
+    /// and its id.
+    trial: Option<(Weak<()>, u64)>,
 }
 
 /// The credentials for one proxy during one run.
@@ -145,18 +146,25 @@ impl CredentialBroker {
     /// once, not once per request in flight (accounts lock after a few failures). When the trying
     /// exchange ends without a verdict (its connection died), the next request takes the trial.
     pub fn get(&self, req: &CredentialRequest) -> Result<Issued, Exhausted> {
+        self.get_as(req, 0)
+    }
+
+    /// [`get`](Self::get) for the exchange `id` (non-zero): a credential on trial by `id`
+    /// itself is handed back without waiting.
+    pub fn get_as(&self, req: &CredentialRequest, id: u64) -> Result<Issued, Exhausted> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let deadline = Instant::now() + TRIAL_WAIT;
         loop {
             let Some(cur) = st.current.clone() else { break };
             let fp = cur.creds.fingerprint();
-            let on_trial = st.trial.as_ref().is_some_and(|t| t.strong_count() > 0);
-            if st.accepted.contains(&fp) || (on_trial && Instant::now() >= deadline) {
+            let on_trial = st.trial.as_ref().is_some_and(|(t, _)| t.strong_count() > 0);
+            let mine = id != 0 && st.trial.as_ref().is_some_and(|(_, owner)| *owner == id);
+            if st.accepted.contains(&fp) || (on_trial && (mine || Instant::now() >= deadline)) {
                 return Ok(Issued { _trial: None, ..cur });
             }
             if !on_trial {
                 let trial = Arc::new(());
-                st.trial = Some(Arc::downgrade(&trial));
+                st.trial = Some((Arc::downgrade(&trial), id));
                 return Ok(Issued { _trial: Some(trial), ..cur });
             }
             st = self.judged.wait_timeout(st, Duration::from_millis(50)).unwrap_or_else(|e| e.into_inner()).0;
@@ -166,7 +174,7 @@ impl CredentialBroker {
             match source.lookup(req) {
                 Lookup::Found(creds) if !st.rejected.contains(&creds.fingerprint()) => {
                     let trial = Arc::new(());
-                    st.trial = Some(Arc::downgrade(&trial));
+                    st.trial = Some((Arc::downgrade(&trial), id));
                     let issued = Issued { creds, source: source.label(), index, _trial: None };
                     st.current = Some(issued.clone());
                     return Ok(Issued { _trial: Some(trial), ..issued });
@@ -271,6 +279,15 @@ mod tests {
         // Accepted: everyone may use it at once.
         b.accept(&req(), &second);
         assert_eq!(b.get(&req()).unwrap().source, "env");
+    }
+
+    #[test]
+    fn the_exchange_on_trial_gets_its_credential_back_without_waiting() {
+        let b = CredentialBroker::new(vec![Box::new(FixedSource::new("-U", "a", Some(Secret::new("p"))))]);
+        let _held = b.get_as(&req(), 7).unwrap();
+        let started = Instant::now();
+        assert_eq!(b.get_as(&req(), 7).unwrap().source, "-U", "the same exchange asks again");
+        assert!(started.elapsed() < Duration::from_secs(1));
     }
 
     #[test]

@@ -19,8 +19,8 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use std::sync::atomic::Ordering;
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -165,7 +165,13 @@ struct Exchange {
     unusable: Vec<String>,
     /// A Digest `stale=true` was already answered in this exchange (one retry per request).
     stale_retried: bool,
+    /// Who this exchange is to the credential broker: a credential on trial by this exchange
+    /// is handed back to it at once (only other exchanges wait for the verdict).
+    id: u64,
 }
+
+/// Exchange ids for the broker, unique in the process (0 is "anonymous").
+static NEXT_EXCHANGE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Upstream {
     pub(super) async fn connect(&self, inner: &Inner) -> Result<Conn, Failure> {
@@ -267,9 +273,10 @@ impl Upstream {
             offered: Vec::new(),
             unusable: Vec::new(),
             stale_retried: false,
+            id: NEXT_EXCHANGE.fetch_add(1, Ordering::Relaxed),
         };
         let mut rng = OsEntropy;
-        let recalled_now = self.recall(inner).await;
+        let recalled_now = self.recall(inner, ex.id).await;
         let connection_authenticated = conn.as_ref().is_some_and(|c| c.usable() && c.authenticated.is_some());
         // Pre-emptive: a scheme that already worked on this proxy answers before being asked.
         if !connection_authenticated {
@@ -460,11 +467,15 @@ impl Upstream {
                     // The handshake we opened unasked did not start: the proxy no longer offers
                     // the scheme, or wants to start it itself. Nothing secret was sent (NTLM's
                     // type 1 carries no credential): not a rejection, only a stale assumption.
-                    inner.info(format_args!("the proxy did not take the opening {scheme} message; choosing again"));
+                    inner.info(format_args!(
+                        "the proxy did not take the opening {scheme} message; choosing again"
+                    ));
                     *self.lock_opener() = None;
                     if mine.is_none() {
                         self.forget();
                     }
+                    // Ends this exchange's trial of the credential (see the broker).
+                    drop(a);
                     let a = self.answer_challenge(inner, &mut ex, &challenges, &out, false).await?;
                     ex.answer = Some(a);
                     continue;
@@ -600,13 +611,15 @@ impl Upstream {
             let issued = if a.needs_credentials() {
                 let req = self.credential_request(scheme, chosen.realm(), after_rejection);
                 let this = self.clone();
-                let got = tokio::task::spawn_blocking(move || this.creds.get(&req)).await.map_err(|e| {
-                    self.fail(
-                        ex,
-                        FailureKind::ProxyError(format!("credential lookup failed: {e}")),
-                        Some(407),
-                    )
-                })?;
+                let id = ex.id;
+                let got =
+                    tokio::task::spawn_blocking(move || this.creds.get_as(&req, id)).await.map_err(|e| {
+                        self.fail(
+                            ex,
+                            FailureKind::ProxyError(format!("credential lookup failed: {e}")),
+                            Some(407),
+                        )
+                    })?;
                 match got {
                     Ok(i) => {
                         inner.info(format_args!("credentials for user {:?} from {}", i.creds.user, i.source));
@@ -715,7 +728,7 @@ impl Upstream {
     /// Before the first request to this proxy in this run: restore a scheme that worked in an
     /// earlier run, so this request already carries `Proxy-Authorization`.
     /// Returns true for the one call that restored an answer.
-    async fn recall(self: &Arc<Self>, inner: &Inner) -> bool {
+    async fn recall(self: &Arc<Self>, inner: &Inner, id: u64) -> bool {
         let Some(store) = &self.memory else { return false };
         let mut done = self.recalled.lock().await;
         if std::mem::replace(&mut *done, true) || self.lock_active().is_some() {
@@ -742,7 +755,7 @@ impl Upstream {
         let Some(auth) = entry.memory.restore() else { return false };
         let req = self.credential_request(scheme, entry.realm.as_deref(), false);
         let this = self.clone();
-        let Ok(Ok(issued)) = tokio::task::spawn_blocking(move || this.creds.get(&req)).await else {
+        let Ok(Ok(issued)) = tokio::task::spawn_blocking(move || this.creds.get_as(&req, id)).await else {
             return false;
         };
         inner.info(format_args!(
@@ -786,7 +799,8 @@ impl Upstream {
             _ if auth.needs_credentials() => {
                 let req = self.credential_request(scheme, None, false);
                 let this = self.clone();
-                let Ok(Ok(i)) = tokio::task::spawn_blocking(move || this.creds.get(&req)).await else {
+                let id = ex.id;
+                let Ok(Ok(i)) = tokio::task::spawn_blocking(move || this.creds.get_as(&req, id)).await else {
                     return;
                 };
                 if let Some(o) = self.lock_opener().as_mut().filter(|o| o.scheme == scheme) {

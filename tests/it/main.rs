@@ -35,9 +35,9 @@ mod tls;
 
 mod t_cli;
 mod t_doctor;
+mod t_hardening;
 mod t_hardening_files;
 mod t_hardening_text;
-mod t_hardening;
 mod t_infra;
 mod t_keyring;
 mod t_misbehaving;
@@ -46,8 +46,8 @@ mod t_ntlm;
 mod t_prompt;
 mod t_remembered;
 mod t_secrets;
-mod t_speed;
 mod t_serve;
+mod t_speed;
 mod t_squid;
 
 use sha2::{Digest, Sha256};
