@@ -245,6 +245,11 @@ fn fault_ten_thousand_challenges() {
         let out = via_proxy(&proxy.url(), Some((USER, PASS)), &origin, "/text", &["-m", "10"]).run();
         out.assert_error_message().assert_faster_than(Duration::from_secs(10));
         assert!(matches!(out.code, Some(41) | Some(43)), "expected 41 or 43:\n{}", out.describe());
+        assert!(
+            !out.stderr.contains("closed the connection"),
+            "the proxy did not close:\n{}",
+            out.describe()
+        );
         let sent = proxy.requests().iter().filter(|r| r.proxy_authorization().is_some()).count();
         assert!(sent <= 1, "{}", proxy.summary());
     }
@@ -282,6 +287,7 @@ fn fault_hundred_megabyte_header() {
         let out: Out = run.wait();
         let peak_kib = peak.join().unwrap_or(0);
         out.assert_code(43).assert_error_message().assert_faster_than(Duration::from_secs(10));
+        assert!(out.stderr.contains("too large"), "{}", out.describe());
         assert!(peak_kib > 0, "could not watch toll's memory");
         assert!(peak_kib < 64 * 1024, "toll's RSS reached {peak_kib} KiB for a 100 MB header");
         assert!(proxy.requests().iter().all(|r| r.proxy_authorization().is_none()), "{}", proxy.summary());
