@@ -7,10 +7,16 @@
 //!   connection while it is kept alive, then passes bytes untouched both ways. A 407 inside the
 //!   tunnel is the origin's and never sees a proxy credential.
 //! - absolute-form requests (http targets): forwards them with `Proxy-Authorization`, replaying
-//!   or withholding the body across 407s (`body`).
+//!   or withholding the body across 407s (`body`). A 407 is answered only when the proxy itself
+//!   is known to demand authentication (`Upstream::proxy_demands_auth`): through an open proxy
+//!   it is the origin's, and is passed on unanswered.
 //!
 //! Locked down: it binds 127.0.0.1 only, and serves only requests carrying this process's random
-//! key as their proxy credential (checked, then stripped). The real upstream status, challenges
+//! key as their proxy credential (checked, then stripped; a refusal is marked so the client
+//! reports it as toll's own error). Against another local user holding connections open: at
+//! most [`MAX_CONNECTIONS`] at once, a connection must show the key within [`KEY_WAIT`], request
+//! heads must arrive within [`HEADER_READ_TIMEOUT`], and a failing `accept` (out of descriptors)
+//! backs off instead of spinning. The real upstream status, challenges
 //! and the reason for giving up are kept as a [`Failure`] for the app to report, since reqwest
 //! itself only sees "tunnel error".
 

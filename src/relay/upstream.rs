@@ -380,6 +380,8 @@ impl Upstream {
                             "the proxy closed the connection after receiving the credentials ({e}); \
                              they were not sent again"
                         )
+                    } else if e.is_parse() || e.is_parse_too_large() {
+                        format!("the proxy's answer is not valid HTTP or is too large: {e}")
                     } else {
                         format!("the proxy closed the connection: {e}")
                     };

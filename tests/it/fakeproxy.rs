@@ -142,6 +142,17 @@ pub enum Action {
     },
     /// Close the connection without a word.
     Close,
+    /// Write `bytes` in pieces of `chunk` bytes, `delay` apart (a slowloris proxy); then close.
+    Trickle {
+        bytes: Vec<u8>,
+        chunk: usize,
+        delay: std::time::Duration,
+    },
+    /// Say nothing for `0` (the connection stays open), then close.
+    Hang(std::time::Duration),
+    /// A 407 status line and then one header field `len` bytes long, streamed (never whole in
+    /// memory here), until the client stops reading.
+    HugeHeader(usize),
 }
 
 pub struct Reply {
@@ -370,6 +381,33 @@ fn handle(stream: TcpStream, conn: usize, script: &Script, log: &Mutex<Vec<Proxy
                 }
             }
             Action::Close => {
+                let _ = writer.shutdown(Shutdown::Both);
+                return Ok(());
+            }
+            Action::Trickle { bytes, chunk, delay } => {
+                for piece in bytes.chunks(chunk.max(1)) {
+                    writer.write_all(piece)?;
+                    writer.flush()?;
+                    std::thread::sleep(delay);
+                }
+                let _ = writer.shutdown(Shutdown::Both);
+                return Ok(());
+            }
+            Action::Hang(d) => {
+                std::thread::sleep(d);
+                let _ = writer.shutdown(Shutdown::Both);
+                return Ok(());
+            }
+            Action::HugeHeader(len) => {
+                writer.write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nX-Huge: ")?;
+                let block = vec![b'a'; 64 * 1024];
+                let mut left = len;
+                while left > 0 {
+                    let n = left.min(block.len());
+                    writer.write_all(&block[..n])?;
+                    left -= n;
+                }
+                writer.write_all(b"\r\n\r\n")?;
                 let _ = writer.shutdown(Shutdown::Both);
                 return Ok(());
             }

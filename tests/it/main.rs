@@ -16,6 +16,10 @@
 //!   `TOLL_REQUIRE_SYSTEM_DEPS=1`).
 //! - `t_misbehaving`: scripted proxies (407 without challenge, `Connection: close`, chunked 407,
 //!   stale nonces, broken handshakes, 407 inside the tunnel, garbage challenges, …).
+//! - `t_hardening`: regressions of the relay hardening issue (open proxies and origin 407s,
+//!   no credential resent, stale loops, timeouts, a relay flooded by another local user).
+//! - `t_faults`: fault injection against the relay (resets at every leg of every scheme, broken
+//!   tunnels, slow, mute and hostile proxies).
 //! - `t_secrets`: `-v` redaction and `Proxy-Authorization` never reaching the origin.
 //! - `t_hardening_files`: `-O` names, output modes and hard links, bodies from pipes, state
 //!   and settings files that are links, devices or huge.
@@ -35,6 +39,7 @@ mod tls;
 
 mod t_cli;
 mod t_doctor;
+mod t_faults;
 mod t_hardening;
 mod t_hardening_files;
 mod t_hardening_text;

@@ -111,7 +111,8 @@ impl NtlmProxy {
         reply_407(&refs).into_action()
     }
 
-    fn handle(&self, req: &ProxyRequest) -> Action {
+    /// The proxy's script (public so a test can wrap it to inject faults).
+    pub fn handle(&self, req: &ProxyRequest) -> Action {
         let conn = req.conn;
         let header = req.proxy_authorization().map(str::to_owned);
         let Some(header) = header else {

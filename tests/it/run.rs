@@ -3,7 +3,15 @@
 //! - `HOME` and `XDG_{CONFIG,STATE,DATA,CACHE}_HOME` in a fresh tempdir per run;
 //! - `TOLL_KEYRING=none`, stdin `/dev/null` (unless a test feeds it), no controlling terminal
 //!   (`setsid` before exec), so no prompt can ever wait for a human;
-//! - a timeout (60 s by default): the whole process group is killed and the test fails.
+//! - a timeout (60 s by default): the whole process group is killed and the test fails;
+//! - a secrets audit after every run ([`audit`]): stdout, stderr and every file under the run's
+//!   HOME/XDG dirs and working dir are searched for every test secret ([`SECRETS`], the
+//!   passwords given to this run, the relay key's shape, NTLM/Negotiate tokens); a hit fails the
+//!   test. Nothing is assumed redacted.
+//!
+//! `TOLL_IT_VERBOSE=1` adds `-v` to every transfer (a URL and no subcommand), so the whole suite
+//! can be run with the proxy conversation on stderr and still pass the audit. A test that
+//! compares stderr exactly opts out with [`Toll::exact_stderr`].
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -51,6 +59,22 @@ pub fn isolate(cmd: &mut Command, home: &Path) {
     cmd.env("NO_COLOR", "1");
 }
 
+/// Every password the fixtures use (one registry: add new ones here). Each is searched for in
+/// every run's output and files; so are the passwords a run is given (`-U`, the proxy URL,
+/// `TOLL_PROXY_PASSWORD`) and their Basic encodings.
+pub const SECRETS: &[&str] = &[
+    "s3cret",           // squid::ALICE, t_misbehaving
+    "pä:ss wörd",       // squid::BOB
+    "kerberos-pw-1",    // kdc::KRB_USER
+    "Ntlm-pässword:1",  // t_ntlm
+    "h4rden-pw",        // t_hardening, t_faults
+    "not-the-password", // t_doctor
+    "cache-buster",     // t_keyring
+];
+
+/// Markers of NTLM and Negotiate tokens (base64 of `NTLMSS`, and of SPNEGO's DER start).
+const TOKEN_MARKERS: &[&str] = &["TlRMTVNT"];
+
 pub struct Toll {
     args: Vec<OsString>,
     env: Vec<(String, String)>,
@@ -59,6 +83,7 @@ pub struct Toll {
     timeout: Duration,
     home: tempfile::TempDir,
     nofile: Option<u64>,
+    exact_stderr: bool,
 }
 
 /// `toll ARGS…`
@@ -74,6 +99,7 @@ where
         cwd: None,
         timeout: Duration::from_secs(60),
         nofile: None,
+        exact_stderr: false,
         home: tempfile::Builder::new().prefix("toll-it-home-").tempdir().expect("tempdir"),
     }
 }
@@ -128,6 +154,61 @@ impl Toll {
         self
     }
 
+    /// This test compares stderr exactly: `TOLL_IT_VERBOSE=1` does not add `-v` (the secrets
+    /// audit still runs).
+    pub fn exact_stderr(mut self) -> Self {
+        self.exact_stderr = true;
+        self
+    }
+
+    /// The arguments as run: with `-v` first for a transfer under `TOLL_IT_VERBOSE=1`.
+    fn effective_args(&self) -> Vec<OsString> {
+        let verbose = std::env::var("TOLL_IT_VERBOSE").as_deref() == Ok("1") && !self.exact_stderr;
+        let text: Vec<String> = self.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        let subcommand =
+            text.first().is_some_and(|a| ["demo", "auth", "doctor", "completions"].contains(&a.as_str()));
+        let transfer = text.iter().any(|a| a.starts_with("http://") || a.starts_with("https://"));
+        let already = text.iter().any(|a| a == "-v" || a == "--verbose");
+        let mut args = self.args.clone();
+        if verbose && transfer && !subcommand && !already {
+            args.insert(0, "-v".into());
+        }
+        args
+    }
+
+    /// The secrets this run was given: `-U user:pass`, `user:pass@` in a proxy URL,
+    /// `TOLL_PROXY_PASSWORD`; each as given and as Basic's base64 of `user:pass`.
+    fn given_secrets(&self) -> Vec<String> {
+        let text: Vec<String> = self.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (i, a) in text.iter().enumerate() {
+            let value = if a == "-U" || a == "--proxy-user" {
+                text.get(i + 1).cloned()
+            } else {
+                a.strip_prefix("--proxy-user=").map(str::to_owned)
+            };
+            if let Some((u, p)) = value.as_deref().and_then(|v| v.split_once(':')) {
+                pairs.push((u.to_string(), p.to_string()));
+            }
+            if let Ok(url) = url::Url::parse(a) {
+                if let Some(p) = url.password() {
+                    let dec =
+                        |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+                    pairs.push((dec(url.username()), dec(p)));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (u, p) in pairs {
+            out.push(crate::base64(format!("{u}:{p}").as_bytes()));
+            out.push(p);
+        }
+        out.extend(self.env.iter().filter(|(k, _)| k == "TOLL_PROXY_PASSWORD").map(|(_, v)| v.clone()));
+        // Short ones ("nope", "wrong") occur in ordinary text; the registry covers the rest.
+        out.retain(|s| s.chars().count() >= 6);
+        out
+    }
+
     /// Runs toll with at most `n` open descriptors (RLIMIT_NOFILE).
     pub fn nofile_limit(mut self, n: u64) -> Self {
         self.nofile = Some(n);
@@ -136,7 +217,7 @@ impl Toll {
 
     fn command(&self) -> Command {
         let mut cmd = Command::new(TOLL);
-        cmd.args(&self.args);
+        cmd.args(self.effective_args());
         let home = self.home.path();
         isolate(&mut cmd, home);
         for (k, v) in &self.env {
@@ -166,7 +247,7 @@ impl Toll {
 
     fn describe_args(&self) -> String {
         let mut s = String::from("toll");
-        for a in &self.args {
+        for a in &self.effective_args() {
             s.push(' ');
             let a = a.to_string_lossy();
             if a.contains(' ') || a.is_empty() {
@@ -283,15 +364,92 @@ impl Running {
         let elapsed = started.elapsed();
         let stdout = out_t.join().unwrap_or_default();
         let stderr = err_t.join().unwrap_or_default();
-        Out {
+        let out = Out {
             code: status.code(),
             signal: status.signal(),
             stdout,
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
             elapsed,
             cmdline: toll.describe_args(),
+        };
+        let mut dirs = vec![toll.home.path().to_path_buf()];
+        dirs.extend(toll.cwd.clone());
+        if let Err(hit) = audit(&out.stdout, stderr.as_slice(), &dirs, &toll.given_secrets()) {
+            panic!("SECRET LEAK: {hit}\n{}", out.describe());
+        }
+        out
+    }
+}
+
+/// Searches a run's stdout, stderr and the files under `dirs` for every secret: [`SECRETS`],
+/// `given`, a relay key (a run of exactly 48 lowercase hex digits), NTLM tokens (`TlRMTVNT…`)
+/// and Negotiate tokens (`YII` and 20 more base64 characters). `Err` names the first hit.
+pub fn audit(stdout: &[u8], stderr: &[u8], dirs: &[PathBuf], given: &[String]) -> Result<(), String> {
+    let mut needles: Vec<&str> = SECRETS.to_vec();
+    needles.extend(given.iter().map(String::as_str));
+    needles.extend(TOKEN_MARKERS);
+    let check = |what: &str, data: &[u8]| -> Result<(), String> {
+        if let Some(n) = needles.iter().find(|n| crate::contains_bytes(data, n.as_bytes())) {
+            return Err(format!("{n:?} in {what}"));
+        }
+        if let Some(k) = hex_run(data, 48) {
+            return Err(format!("a relay-key-like 48-hex-digit string {k:?} in {what}"));
+        }
+        if let Some(t) = negotiate_token(data) {
+            return Err(format!("a Negotiate token {t:?}… in {what}"));
+        }
+        Ok(())
+    };
+    check("stdout", stdout)?;
+    check("stderr", stderr)?;
+    let mut stack: Vec<PathBuf> = dirs.to_vec();
+    let mut seen = 0usize;
+    while let Some(p) = stack.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
+        if meta.is_dir() {
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                stack.extend(rd.filter_map(|e| e.ok().map(|e| e.path())));
+            }
+        } else if meta.is_file() {
+            seen += 1;
+            if seen > 10_000 {
+                break;
+            }
+            if let Ok(data) = std::fs::read(&p) {
+                check(&format!("file {}", p.display()), &data)?;
+            }
         }
     }
+    Ok(())
+}
+
+/// The first run of exactly `len` lowercase hex digits (not part of a longer run).
+fn hex_run(data: &[u8], len: usize) -> Option<String> {
+    let mut start = 0;
+    let mut run = 0;
+    for (i, b) in data.iter().chain(std::iter::once(&b' ')).enumerate() {
+        if b.is_ascii_digit() || (b'a'..=b'f').contains(b) {
+            if run == 0 {
+                start = i;
+            }
+            run += 1;
+        } else {
+            if run == len {
+                return Some(String::from_utf8_lossy(&data[start..start + len]).into_owned());
+            }
+            run = 0;
+        }
+    }
+    None
+}
+
+/// `YII` followed by at least 20 base64 characters: the start of a SPNEGO token.
+fn negotiate_token(data: &[u8]) -> Option<String> {
+    let b64 = |b: &u8| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/';
+    data.windows(23).find_map(|w| {
+        (w.starts_with(b"YII") && w[3..].iter().all(b64))
+            .then(|| String::from_utf8_lossy(&w[..12]).into_owned())
+    })
 }
 
 pub struct Out {

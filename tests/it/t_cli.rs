@@ -44,7 +44,7 @@ fn demo_runs_offline() {
 #[test]
 fn direct_binary_download_to_stdout() {
     let origin = Origin::http();
-    let out = toll(["-sS", &origin.url("/bytes/1048577")]).run();
+    let out = toll(["-sS", &origin.url("/bytes/1048577")]).exact_stderr().run();
     out.assert_ok().assert_stdout(&pattern_bytes(1_048_577));
     assert!(out.stderr.is_empty(), "-sS on success: nothing on stderr:\n{}", out.describe());
 }
@@ -297,7 +297,7 @@ fn proxy_unreachable_is_5() {
 #[test]
 fn silent_and_show_error() {
     let url = format!("http://127.0.0.1:{}/", crate::free_port());
-    let out = toll(["-s", &url]).run();
+    let out = toll(["-s", &url]).exact_stderr().run();
     out.assert_code(7);
     assert!(out.stderr.is_empty(), "-s: no message:\n{}", out.describe());
     let out = toll(["-sS", &url]).run();

@@ -280,9 +280,10 @@ fn relay_sheds_idle_strangers() {
     );
     let mut answer = Vec::new();
     let _ = bad.set_read_timeout(Some(Duration::from_secs(3)));
-    let _ = bad.read_to_end(&mut answer);
+    let closed = bad.read_to_end(&mut answer).is_ok();
     let text = String::from_utf8_lossy(&answer);
-    assert!(text.is_empty() || text.starts_with("HTTP/1.1 403"), "{text}");
+    assert!(text.starts_with("HTTP/1.1 403"), "{text}");
+    assert!(closed, "the connection stayed open after a wrong key: {text}");
     // Everything else is closed within the key deadline (5 s) plus a margin.
     let started = Instant::now();
     for s in held.iter_mut() {
@@ -336,4 +337,49 @@ fn any_thread_running(pid: libc::pid_t) -> bool {
     tasks.filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("stat")).ok()).any(|stat| {
         stat.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().next()).is_some_and(|st| st == "R")
     })
+}
+
+// --- the secrets audit of the run fixture -------------------------------------------------------
+
+/// The audit finds each kind of secret in output and in files, and not in look-alikes.
+#[test]
+fn secrets_audit_finds_each_kind() {
+    use crate::run::audit;
+    let dir = crate::run::scratch();
+    let dirs = vec![dir.path().to_path_buf()];
+    let key = "0123456789abcdef".repeat(3);
+    for leak in [
+        "user s3cret".to_string(),
+        format!("http://u0:{key}@127.0.0.1:1"),
+        "Proxy-Authorization: NTLM TlRMTVNTUAADAAAA".into(),
+        "Negotiate YIIGdgYGKwYBBQUCoIIGajCCBmagMDAu".into(),
+        "given-secret-42".into(),
+    ] {
+        let given = vec!["given-secret-42".to_string()];
+        assert!(audit(leak.as_bytes(), b"", &dirs, &given).is_err(), "stdout: {leak}");
+        assert!(audit(b"", leak.as_bytes(), &dirs, &given).is_err(), "stderr: {leak}");
+        std::fs::create_dir_all(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/state.json"), &leak).unwrap();
+        assert!(audit(b"", b"", &dirs, &given).is_err(), "file: {leak}");
+        std::fs::remove_file(dir.path().join("sub/state.json")).unwrap();
+    }
+    let sha256 = crate::sha256_hex(b"x");
+    let clean = format!("{sha256} 1\nProxy-Authorization: Basic <redacted>\nwrong password\nYII\n");
+    assert_eq!(audit(clean.as_bytes(), clean.as_bytes(), &dirs, &[]), Ok(()));
+}
+
+/// Every run of the fixture is audited: a run whose output carries a registered password fails
+/// the test that made it.
+#[test]
+fn every_fixture_run_is_audited() {
+    let origin = Origin::http();
+    let result = std::panic::catch_unwind(|| {
+        crate::run::toll(["-sS", "--data-binary", "s3cret", &origin.url("/upload")]).run();
+        crate::run::toll(["-sS", "--data-binary", "s3cret", &origin.url("/echo-headers")]).run()
+    });
+    let msg = match result {
+        Ok(out) => panic!("the audit let a password on stdout through:\n{}", out.describe()),
+        Err(e) => e.downcast_ref::<String>().cloned().unwrap_or_default(),
+    };
+    assert!(msg.contains("SECRET LEAK") && msg.contains("s3cret"), "{msg}");
 }

@@ -193,7 +193,8 @@ fn a_password_on_the_command_line_is_noted_once() {
     assert_eq!(out.stderr.matches("visible to other local users").count(), 1, "{}", out.describe());
     assert!(out.stderr.contains("toll auth login"), "{}", out.describe());
     assert!(!out.stderr.contains("right"), "{}", out.describe());
-    let silent = toll(["-s", "-x", &proxy.url(), "-U", "alice:right", &origin.url("/text")]).run();
+    let silent =
+        toll(["-s", "-x", &proxy.url(), "-U", "alice:right", &origin.url("/text")]).exact_stderr().run();
     silent.assert_ok();
     assert!(silent.stderr.is_empty(), "-s: no note:\n{}", silent.describe());
     let url_pw = toll(["-x", &format!("http://alice:right@{}", proxy.addr), &origin.url("/text")]).run();
