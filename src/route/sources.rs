@@ -269,6 +269,12 @@ pub struct Router {
     pac: Option<Arc<dyn PacEvaluator>>,
 }
 
+impl fmt::Debug for Router {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Router").field("plan", &self.plan).field("pac", &self.pac.is_some()).finish()
+    }
+}
+
 impl Router {
     /// `pac` is the loaded engine for [`Plan::pac`]; required when the plan has a PAC.
     pub fn new(plan: Plan, pac: Option<Arc<dyn PacEvaluator>>) -> Result<Router, RouteError> {
