@@ -48,7 +48,10 @@ pub enum Attempt {
 impl Attempt {
     /// Does this outcome skip to the next entry (and mark the proxy dead)?
     pub fn fails_over(&self) -> bool {
-        matches!(self, Attempt::Refused | Attempt::ConnectTimeout | Attempt::Unreachable | Attempt::NameNotResolved)
+        matches!(
+            self,
+            Attempt::Refused | Attempt::ConnectTimeout | Attempt::Unreachable | Attempt::NameNotResolved
+        )
     }
 
     /// Classifies a connect error (`std::io::Error` from `TcpStream::connect`, or wrapped).
@@ -89,7 +92,11 @@ impl DeadProxies {
 
     /// `state_dir/toll/dead-proxies.json` with [`DEAD_FOR`] and the system clock.
     pub fn in_state_dir(state_dir: &std::path::Path) -> DeadProxies {
-        DeadProxies::new(state_dir.join("toll").join("dead-proxies.json"), DEAD_FOR, Arc::new(SystemTime::now))
+        DeadProxies::new(
+            state_dir.join("toll").join("dead-proxies.json"),
+            DEAD_FOR,
+            Arc::new(SystemTime::now),
+        )
     }
 
     fn now(&self) -> u64 {
@@ -153,7 +160,11 @@ pub struct Tried<T> {
 /// Tries `entries` (already [`order`]ed) with `attempt` until one does not fail over. Failed
 /// proxies are marked dead, a proxy that answered is marked alive (when `memory` is given).
 /// The last failure is the result when every entry failed over.
-pub async fn try_in_order<T, F, Fut>(entries: &[RouteEntry], memory: Option<&DeadProxies>, mut attempt: F) -> Tried<T>
+pub async fn try_in_order<T, F, Fut>(
+    entries: &[RouteEntry],
+    memory: Option<&DeadProxies>,
+    mut attempt: F,
+) -> Tried<T>
 where
     F: FnMut(RouteEntry) -> Fut,
     Fut: Future<Output = Result<T, Attempt>>,
@@ -179,7 +190,10 @@ where
         }
         return Tried { result, used: Some(entry.clone()), skipped };
     }
-    let result = Err(skipped.last().map(|(_, a)| a.clone()).unwrap_or(Attempt::Other("the proxy list is empty".into())));
+    let result = Err(skipped
+        .last()
+        .map(|(_, a)| a.clone())
+        .unwrap_or(Attempt::Other("the proxy list is empty".into())));
     Tried { result, used: None, skipped }
 }
 
@@ -253,7 +267,10 @@ mod tests {
         assert!(!Attempt::Other("tls".into()).fails_over());
         let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
         assert_eq!(Attempt::from_connect_error(&refused), Attempt::Refused);
-        assert_eq!(Attempt::from_connect_error(&io::Error::from(io::ErrorKind::TimedOut)), Attempt::ConnectTimeout);
+        assert_eq!(
+            Attempt::from_connect_error(&io::Error::from(io::ErrorKind::TimedOut)),
+            Attempt::ConnectTimeout
+        );
     }
 
     fn block<F: Future>(f: F) -> F::Output {
@@ -284,7 +301,11 @@ mod tests {
         // A list with DIRECT last falls back to it.
         let with_direct = [p("a"), RouteEntry::Direct];
         let d = block(try_in_order(&with_direct, Some(&m), |e| async move {
-            if e == RouteEntry::Direct { Ok(1) } else { Err(Attempt::Refused) }
+            if e == RouteEntry::Direct {
+                Ok(1)
+            } else {
+                Err(Attempt::Refused)
+            }
         }));
         assert_eq!((d.result, d.used), (Ok(1), Some(RouteEntry::Direct)));
     }

@@ -24,7 +24,7 @@ pub mod pac_fetch;
 pub mod sources;
 pub mod wpad;
 
-pub use sources::{Inputs, Plan, Router, Routed, Source, Step};
+pub use sources::{Inputs, Plan, Routed, Router, Source, Step};
 
 use crate::config::ProxySpec;
 use std::fmt;

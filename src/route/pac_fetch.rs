@@ -49,7 +49,10 @@ impl PacLocation {
         let url = Url::parse(s).map_err(|e| format!("'{s}' is not a valid URL: {e}"))?;
         match url.scheme() {
             "http" | "https" => Ok(PacLocation::Url(url)),
-            "file" => url.to_file_path().map(PacLocation::Path).map_err(|_| format!("'{s}' is not a local file URL")),
+            "file" => url
+                .to_file_path()
+                .map(PacLocation::Path)
+                .map_err(|_| format!("'{s}' is not a local file URL")),
             other => Err(format!("a PAC URL must be http, https or file, not {other}")),
         }
     }
@@ -89,7 +92,8 @@ pub enum Fetched {
 
 /// The network, for PAC fetches. `Err` is a message (unreachable, timeout, HTTP error status).
 pub trait Fetcher {
-    fn get(&self, url: &Url, validators: &Validators) -> impl Future<Output = Result<Fetched, String>> + Send;
+    fn get(&self, url: &Url, validators: &Validators)
+        -> impl Future<Output = Result<Fetched, String>> + Send;
 }
 
 /// How the text was obtained.
@@ -156,7 +160,8 @@ impl Cache {
     }
 
     fn paths(&self, url: &Url) -> (PathBuf, PathBuf) {
-        let key: String = Sha256::digest(url.as_str().as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect();
+        let key: String =
+            Sha256::digest(url.as_str().as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect();
         (self.dir.join(format!("{key}.pac")), self.dir.join(format!("{key}.json")))
     }
 
@@ -166,14 +171,21 @@ impl Cache {
         Some((std::fs::read(body).ok()?, meta))
     }
 
-    fn put(&self, url: &Url, bytes: Option<&[u8]>, validators: Validators, fresh_for: Duration) -> std::io::Result<()> {
+    fn put(
+        &self,
+        url: &Url,
+        bytes: Option<&[u8]>,
+        validators: Validators,
+        fresh_for: Duration,
+    ) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let (body, meta_path) = self.paths(url);
         if let Some(bytes) = bytes {
             write_atomic(&self.dir, &body, bytes)?;
         }
         let now = self.now();
-        let meta = Meta { url: redacted(url), validators, checked: now, fresh_until: now + fresh_for.as_secs() };
+        let meta =
+            Meta { url: redacted(url), validators, checked: now, fresh_until: now + fresh_for.as_secs() };
         write_atomic(&self.dir, &meta_path, &serde_json::to_vec_pretty(&meta)?)
     }
 }
@@ -196,16 +208,30 @@ fn text_of(bytes: &[u8]) -> String {
 
 /// Reads or fetches the PAC at `loc` (see the module docs). `cache` is `None` when there is no
 /// cache dir.
-pub async fn load(loc: &PacLocation, fetcher: &impl Fetcher, cache: Option<&Cache>) -> Result<PacText, RouteError> {
+pub async fn load(
+    loc: &PacLocation,
+    fetcher: &impl Fetcher,
+    cache: Option<&Cache>,
+) -> Result<PacText, RouteError> {
     let fail = |message: String| RouteError::PacFetch { location: loc.to_string(), message };
     let url = match loc {
         PacLocation::Path(p) => {
             let bytes = read_capped(p).map_err(fail)?;
-            return Ok(PacText { text: text_of(&bytes), location: loc.clone(), obtained: Obtained::File, warning: None });
+            return Ok(PacText {
+                text: text_of(&bytes),
+                location: loc.clone(),
+                obtained: Obtained::File,
+                warning: None,
+            });
         }
         PacLocation::Url(u) => u,
     };
-    let done = |bytes: &[u8], obtained, warning| PacText { text: text_of(bytes), location: loc.clone(), obtained, warning };
+    let done = |bytes: &[u8], obtained, warning| PacText {
+        text: text_of(bytes),
+        location: loc.clone(),
+        obtained,
+        warning,
+    };
     let cached = cache.and_then(|c| c.get(url));
     if let (Some(c), Some((bytes, meta))) = (cache, &cached) {
         if meta.fresh_until > c.now() {
@@ -215,14 +241,20 @@ pub async fn load(loc: &PacLocation, fetcher: &impl Fetcher, cache: Option<&Cach
     let validators = cached.as_ref().map(|(_, m)| m.validators.clone()).unwrap_or_default();
     let fresh = |f: Option<Duration>| f.unwrap_or(DEFAULT_FRESH).min(MAX_FRESH);
     let cache_warning = |r: std::io::Result<()>| {
-        r.err().map(|e| format!("cannot write the PAC cache in {}: {e}", cache.map(|c| c.dir.display().to_string()).unwrap_or_default()))
+        r.err().map(|e| {
+            format!(
+                "cannot write the PAC cache in {}: {e}",
+                cache.map(|c| c.dir.display().to_string()).unwrap_or_default()
+            )
+        })
     };
     match fetcher.get(url, &validators).await {
         Ok(Fetched::Body { bytes, validators, fresh_for }) => {
             if bytes.len() > MAX_PAC_BYTES {
                 return Err(fail(format!("it is larger than {} MiB", MAX_PAC_BYTES >> 20)));
             }
-            let warning = cache.and_then(|c| cache_warning(c.put(url, Some(&bytes), validators, fresh(fresh_for))));
+            let warning =
+                cache.and_then(|c| cache_warning(c.put(url, Some(&bytes), validators, fresh(fresh_for))));
             Ok(done(&bytes, Obtained::Fetched, warning))
         }
         Ok(Fetched::NotModified { fresh_for }) => match (cache, cached) {
@@ -235,7 +267,10 @@ pub async fn load(loc: &PacLocation, fetcher: &impl Fetcher, cache: Option<&Cach
         Err(message) => match cached {
             Some((bytes, meta)) => {
                 let age = cache.map(|c| c.now().saturating_sub(meta.checked)).unwrap_or(0);
-                let warning = format!("cannot fetch the PAC {loc} ({message}); using the cached copy checked {} ago", ago(age));
+                let warning = format!(
+                    "cannot fetch the PAC {loc} ({message}); using the cached copy checked {} ago",
+                    ago(age)
+                );
                 Ok(done(&bytes, Obtained::CachedStale, Some(crate::term::sanitize(&warning))))
             }
             None => Err(fail(message)),
@@ -267,10 +302,26 @@ pub struct DirectFetcher {
     client: reqwest::Client,
 }
 
+/// How [`DirectFetcher`] connects.
+#[derive(Clone, Debug)]
+pub struct FetchOptions {
+    /// Bounds the whole fetch (connect, TLS, response).
+    pub timeout: Duration,
+    /// Replaces the platform's trust store (`--cacert`, tests).
+    pub roots: Option<Vec<reqwest::Certificate>>,
+    /// Host names answered without DNS (as curl's `--resolve`; the WPAD test maps
+    /// `wpad.<domain>` to the loopback test origin this way). A port of 0 keeps the URL's.
+    pub resolve: Vec<(String, std::net::SocketAddr)>,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions { timeout: Duration::from_secs(10), roots: None, resolve: Vec::new() }
+    }
+}
+
 impl DirectFetcher {
-    /// `timeout` bounds the whole fetch; `roots` replaces the platform's trust store (for
-    /// `--cacert` and tests).
-    pub fn new(timeout: Duration, roots: Option<Vec<reqwest::Certificate>>) -> Result<DirectFetcher, String> {
+    pub fn new(opts: FetchOptions) -> Result<DirectFetcher, String> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let policy = reqwest::redirect::Policy::custom(|a| {
             if a.previous().len() > MAX_REDIRECTS {
@@ -284,11 +335,14 @@ impl DirectFetcher {
         let mut b = reqwest::Client::builder()
             .no_proxy()
             .redirect(policy)
-            .timeout(timeout)
-            .connect_timeout(timeout)
+            .timeout(opts.timeout)
+            .connect_timeout(opts.timeout)
             .user_agent(format!("toll/{}", env!("CARGO_PKG_VERSION")));
-        if let Some(roots) = roots {
+        if let Some(roots) = opts.roots {
             b = b.tls_certs_only(roots);
+        }
+        for (host, addr) in &opts.resolve {
+            b = b.resolve(host, *addr);
         }
         Ok(DirectFetcher { client: b.build().map_err(|e| format!("cannot set up the PAC fetcher: {e}"))? })
     }
@@ -309,8 +363,10 @@ impl Fetcher for DirectFetcher {
                 resp.headers().get(n).and_then(|v| v.to_str().ok()).map(String::from)
             };
             let fresh_for = freshness(header(reqwest::header::CACHE_CONTROL).as_deref());
-            let validators =
-                Validators { etag: header(reqwest::header::ETAG), last_modified: header(reqwest::header::LAST_MODIFIED) };
+            let validators = Validators {
+                etag: header(reqwest::header::ETAG),
+                last_modified: header(reqwest::header::LAST_MODIFIED),
+            };
             match resp.status().as_u16() {
                 304 => return Ok(Fetched::NotModified { fresh_for }),
                 200 => {}

@@ -42,7 +42,10 @@ fn setup() -> (tempfile::TempDir, Cache, Arc<AtomicU64>, FakeServer, PacLocation
     let dir = tempfile::tempdir().unwrap();
     let t = Arc::new(AtomicU64::new(1_000_000));
     let t2 = t.clone();
-    let cache = Cache::new(dir.path().join("pac"), Arc::new(move || UNIX_EPOCH + Duration::from_secs(t2.load(Ordering::SeqCst))));
+    let cache = Cache::new(
+        dir.path().join("pac"),
+        Arc::new(move || UNIX_EPOCH + Duration::from_secs(t2.load(Ordering::SeqCst))),
+    );
     let server = FakeServer::default();
     *server.body.lock().unwrap() = "function FindProxyForURL(u, h) { return \"DIRECT\"; }".into();
     (dir, cache, t, server, PacLocation::parse("http://pac.example/proxy.pac").unwrap())
@@ -101,7 +104,11 @@ fn max_age_and_no_cache_set_the_freshness() {
     t.fetch_add(MAX_FRESH.as_secs() - 1, Ordering::SeqCst);
     assert_eq!(block(load(&loc, &server, Some(&cache))).unwrap().obtained, Obtained::CachedFresh);
     t.fetch_add(2, Ordering::SeqCst);
-    assert_eq!(block(load(&loc, &server, Some(&cache))).unwrap().obtained, Obtained::Revalidated, "capped at a day");
+    assert_eq!(
+        block(load(&loc, &server, Some(&cache))).unwrap().obtained,
+        Obtained::Revalidated,
+        "capped at a day"
+    );
     assert_eq!(freshness(Some("public, max-age=600")), Some(Duration::from_secs(600)));
     assert_eq!(freshness(Some("max-age=600, no-cache")), Some(Duration::ZERO));
     assert_eq!(freshness(Some("private")), None);
@@ -127,7 +134,10 @@ fn files_paths_and_locations() {
     assert_eq!(secret.to_string(), "http://u:***@pac.example/p.pac");
     let big = dir.path().join("big.pac");
     std::fs::write(&big, vec![b'/'; MAX_PAC_BYTES + 1]).unwrap();
-    assert!(block(load(&PacLocation::Path(big), &server, None)).unwrap_err().to_string().contains("larger than 8 MiB"));
+    assert!(block(load(&PacLocation::Path(big), &server, None))
+        .unwrap_err()
+        .to_string()
+        .contains("larger than 8 MiB"));
 }
 
 #[test]

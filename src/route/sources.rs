@@ -127,7 +127,9 @@ fn switch(value: &str, origin: &str) -> Result<bool, RouteError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "on" | "true" | "yes" | "1" => Ok(true),
         "off" | "false" | "no" | "0" => Ok(false),
-        other => Err(RouteError::Setting { origin: origin.into(), message: format!("'{other}' is not on or off") }),
+        other => {
+            Err(RouteError::Setting { origin: origin.into(), message: format!("'{other}' is not on or off") })
+        }
     }
 }
 
@@ -157,11 +159,19 @@ impl Plan {
             PacLocation::parse(loc).map_err(|message| RouteError::Setting { origin: origin.into(), message })
         };
         if let (Some(_), Some(_)) = (&inp.explicit, &inp.pac_flag) {
-            return Err(RouteError::Setting { origin: "-x and --pac".into(), message: "give only one of them".into() });
+            return Err(RouteError::Setting {
+                origin: "-x and --pac".into(),
+                message: "give only one of them".into(),
+            });
         }
         if let Some(spec) = &inp.explicit {
             let what = format!("-x {}", spec.display_url());
-            set(&mut plan, How::Fixed(ProxySettings::new(Some(spec.clone()), inp.noproxy_flag.as_deref(), inp.env)), Step::CommandLine, what);
+            set(
+                &mut plan,
+                How::Fixed(ProxySettings::new(Some(spec.clone()), inp.noproxy_flag.as_deref(), inp.env)),
+                Step::CommandLine,
+                what,
+            );
             return Ok(plan);
         }
         if let Some(loc) = &inp.pac_flag {
@@ -210,14 +220,16 @@ impl Plan {
                 }
                 if let Some(m) = d.manual {
                     plan.how = How::Manual(m);
-                    plan.source = Source { step: Step::Desktop, what: format!("the manual proxies of {}", d.desktop) };
+                    plan.source =
+                        Source { step: Step::Desktop, what: format!("the manual proxies of {}", d.desktop) };
                     return Ok(plan);
                 }
             }
         }
         if wpad_on {
             let found = (inp.wpad)();
-            let why = if inp.wpad_flag { "--wpad".to_string() } else { format!("wpad = on in {settings_file}") };
+            let why =
+                if inp.wpad_flag { "--wpad".to_string() } else { format!("wpad = on in {settings_file}") };
             match &found.pac_url {
                 Some(url) => {
                     plan.how = How::Pac(pac(url, "WPAD")?);
@@ -279,7 +291,10 @@ impl Router {
     /// `pac` is the loaded engine for [`Plan::pac`]; required when the plan has a PAC.
     pub fn new(plan: Plan, pac: Option<Arc<dyn PacEvaluator>>) -> Result<Router, RouteError> {
         if let (Some(loc), None) = (plan.pac(), &pac) {
-            return Err(RouteError::PacFetch { location: loc.to_string(), message: "the PAC was not loaded".into() });
+            return Err(RouteError::PacFetch {
+                location: loc.to_string(),
+                message: "the PAC was not loaded".into(),
+            });
         }
         Ok(Router { plan, pac })
     }
@@ -300,7 +315,10 @@ impl Router {
         }
         Ok(match &self.plan.how {
             How::Fixed(s) => match s.route(url)? {
-                Route::Direct => answer(vec![RouteEntry::Direct], Some(format!("no proxy variable for {} URLs", url.scheme()))),
+                Route::Direct => answer(
+                    vec![RouteEntry::Direct],
+                    Some(format!("no proxy variable for {} URLs", url.scheme())),
+                ),
                 Route::Proxy(p) => answer(vec![RouteEntry::Proxy(p)], None),
             },
             How::Pac(_) => {
@@ -313,7 +331,8 @@ impl Router {
             }
             How::Manual(m) => {
                 let list = m.route(url);
-                let bypassed = m.bypass.matches(url).then(|| "the host is in the desktop's bypass list".to_string());
+                let bypassed =
+                    m.bypass.matches(url).then(|| "the host is in the desktop's bypass list".to_string());
                 answer(list, bypassed)
             }
             How::Direct => answer(vec![RouteEntry::Direct], None),

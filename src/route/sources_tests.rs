@@ -1,8 +1,8 @@
 //! Unit tests for `crate::route::sources`: the precedence table and per-URL routing.
 
 use super::*;
-use crate::route::desktop::{host_port_spec, Bypass};
 use crate::route::describe_list;
+use crate::route::desktop::{host_port_spec, Bypass};
 use std::cell::Cell;
 use std::collections::HashMap;
 
@@ -42,13 +42,17 @@ struct Decided {
 
 impl Case {
     fn decide(&self) -> Decided {
-        let env: HashMap<String, String> = self.env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env: HashMap<String, String> =
+            self.env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let env = move |k: &str| env.get(k).cloned();
         let (reads, lookups) = (Cell::new(0), Cell::new(0));
         let desktop = || {
             reads.set(reads.get() + 1);
             if self.desktop_fails {
-                return Err(RouteError::Desktop { desktop: "GNOME".into(), message: "gsettings: not found".into() });
+                return Err(RouteError::Desktop {
+                    desktop: "GNOME".into(),
+                    message: "gsettings: not found".into(),
+                });
             }
             Ok(self.desktop.clone())
         };
@@ -91,7 +95,11 @@ impl Case {
 }
 
 fn gnome_pac() -> DesktopProxy {
-    DesktopProxy { desktop: "GNOME".into(), pac_url: Some("http://pac.corp.example/p.pac".into()), ..Default::default() }
+    DesktopProxy {
+        desktop: "GNOME".into(),
+        pac_url: Some("http://pac.corp.example/p.pac".into()),
+        ..Default::default()
+    }
 }
 
 fn gnome_manual() -> DesktopProxy {
@@ -125,11 +133,17 @@ fn each_step_wins_over_the_ones_below_it() {
     assert_eq!(no_cli.route("http://a.example/"), "DIRECT <- https_proxy (environment)");
 
     let no_env = Case { env: vec![("TOLL_PAC", "/etc/toll.pac")], ..no_cli };
-    assert_eq!(no_env.route("http://a.example/"), "http://pac-proxy:8080; DIRECT <- TOLL_PAC=/etc/toll.pac (toll settings)");
+    assert_eq!(
+        no_env.route("http://a.example/"),
+        "http://pac-proxy:8080; DIRECT <- TOLL_PAC=/etc/toll.pac (toll settings)"
+    );
     assert_eq!(no_env.plan().pac(), Some(&PacLocation::Path("/etc/toll.pac".into())));
 
     let no_toll_pac = Case { env: vec![], ..no_env };
-    assert_eq!(no_toll_pac.plan().source.to_string(), "pac = /cfg/file.pac in /cfg/toll/config (toll settings)");
+    assert_eq!(
+        no_toll_pac.plan().source.to_string(),
+        "pac = /cfg/file.pac in /cfg/toll/config (toll settings)"
+    );
 
     let no_settings = Case { settings_pac: None, ..no_toll_pac };
     let plan = no_settings.plan();
@@ -147,18 +161,28 @@ fn each_step_wins_over_the_ones_below_it() {
 
 #[test]
 fn pac_on_the_command_line_and_its_conflict_with_x() {
-    let c = Case { pac_flag: Some("file:///etc/p.pac"), env: vec![("http_proxy", "http://e:1")], ..Default::default() };
+    let c = Case {
+        pac_flag: Some("file:///etc/p.pac"),
+        env: vec![("http_proxy", "http://e:1")],
+        ..Default::default()
+    };
     assert_eq!(c.plan().pac(), Some(&PacLocation::Path("/etc/p.pac".into())));
     assert_eq!(c.plan().source.to_string(), "--pac file:///etc/p.pac (command line)");
     let both = Case { explicit: Some("http://p:1"), pac_flag: Some("/p.pac"), ..Default::default() };
     assert!(both.decide().plan.unwrap_err().to_string().contains("only one"));
     let bad = Case { pac_flag: Some("ftp://x/p.pac"), ..Default::default() };
-    assert!(bad.decide().plan.unwrap_err().to_string().contains("--pac: a PAC URL must be http, https or file"));
+    assert!(bad
+        .decide()
+        .plan
+        .unwrap_err()
+        .to_string()
+        .contains("--pac: a PAC URL must be http, https or file"));
 }
 
 #[test]
 fn no_proxy_wins_over_a_pac_and_the_pac_sees_only_what_browsers_show() {
-    let c = Case { pac_flag: Some("/p.pac"), env: vec![("NO_PROXY", ".intra.example")], ..Default::default() };
+    let c =
+        Case { pac_flag: Some("/p.pac"), env: vec![("NO_PROXY", ".intra.example")], ..Default::default() };
     let plan = c.plan();
     let fake = Arc::new(FakePac(Default::default()));
     let router = Router::new(plan, Some(fake.clone())).unwrap();
@@ -170,7 +194,10 @@ fn no_proxy_wins_over_a_pac_and_the_pac_sees_only_what_browsers_show() {
     assert_eq!(*fake.0.lock().unwrap(), ["https://bank.example/", "http://news.example/a?b"]);
     // --noproxy replaces NO_PROXY.
     let flag = Case { noproxy_flag: Some("other.example"), ..c };
-    assert_eq!(flag.route("http://db.intra.example/"), "http://pac-proxy:8080; DIRECT <- --pac /p.pac (command line)");
+    assert_eq!(
+        flag.route("http://db.intra.example/"),
+        "http://pac-proxy:8080; DIRECT <- --pac /p.pac (command line)"
+    );
     assert_eq!(flag.route("http://other.example/"), "DIRECT <- --pac /p.pac (command line)");
 }
 
@@ -185,16 +212,27 @@ fn engine_errors_and_a_missing_engine_are_errors() {
 
 #[test]
 fn desktop_manual_proxies_with_bypass_and_no_proxy() {
-    let c = Case { desktop: Some(gnome_manual()), env: vec![("no_proxy", "skip.example")], ..Default::default() };
-    assert_eq!(c.route("http://a.example/"), "http://desk-proxy:3128 <- the manual proxies of GNOME (desktop settings)");
-    assert_eq!(c.route("http://x.intra.example/"), "DIRECT <- the manual proxies of GNOME (desktop settings)");
+    let c =
+        Case { desktop: Some(gnome_manual()), env: vec![("no_proxy", "skip.example")], ..Default::default() };
+    assert_eq!(
+        c.route("http://a.example/"),
+        "http://desk-proxy:3128 <- the manual proxies of GNOME (desktop settings)"
+    );
+    assert_eq!(
+        c.route("http://x.intra.example/"),
+        "DIRECT <- the manual proxies of GNOME (desktop settings)"
+    );
     assert_eq!(c.route("http://skip.example/"), "DIRECT <- the manual proxies of GNOME (desktop settings)");
 }
 
 #[test]
 fn desktop_auto_detect_needs_the_wpad_opt_in() {
     let detect = DesktopProxy { desktop: "KDE".into(), auto_detect: true, ..Default::default() };
-    let off = Case { desktop: Some(detect.clone()), wpad_finds: Some("http://wpad.corp.example/wpad.dat"), ..Default::default() };
+    let off = Case {
+        desktop: Some(detect.clone()),
+        wpad_finds: Some("http://wpad.corp.example/wpad.dat"),
+        ..Default::default()
+    };
     let d = off.decide();
     let plan = d.plan.unwrap();
     assert_eq!(d.wpad_lookups, 0);
@@ -228,7 +266,8 @@ fn an_unreadable_desktop_is_a_note_and_bad_settings_are_errors() {
 
 #[test]
 fn a_cgi_program_ignores_upper_case_http_proxy() {
-    let cgi = Case { env: vec![("REQUEST_METHOD", "GET"), ("HTTP_PROXY", "http://evil:1")], ..Default::default() };
+    let cgi =
+        Case { env: vec![("REQUEST_METHOD", "GET"), ("HTTP_PROXY", "http://evil:1")], ..Default::default() };
     assert_eq!(cgi.route("http://a.example/"), "DIRECT <- no proxy is configured (default)");
     let not_cgi = Case { env: vec![("HTTP_PROXY", "http://good:1")], ..Default::default() };
     assert_eq!(not_cgi.route("http://a.example/"), "http://good:1 <- HTTP_PROXY (environment)");

@@ -15,14 +15,14 @@ use std::time::Duration;
 /// Public suffixes with two labels under which organisations register names. Not the whole
 /// Public Suffix List: the common ones, so that `wpad.co.uk` and friends are never asked.
 pub const MULTI_LABEL_SUFFIXES: &[&str] = &[
-    "co.uk", "org.uk", "ac.uk", "gov.uk", "ltd.uk", "plc.uk", "me.uk", "net.uk", "nhs.uk", "sch.uk", "com.au",
-    "net.au", "org.au", "edu.au", "gov.au", "asn.au", "id.au", "co.nz", "org.nz", "net.nz", "ac.nz", "govt.nz",
-    "co.jp", "ne.jp", "or.jp", "ac.jp", "go.jp", "co.kr", "or.kr", "ac.kr", "com.br", "net.br", "org.br", "gov.br",
-    "com.cn", "net.cn", "org.cn", "gov.cn", "edu.cn", "com.hk", "org.hk", "com.tw", "org.tw", "com.sg", "edu.sg",
-    "com.my", "co.in", "net.in", "org.in", "ac.in", "co.za", "org.za", "ac.za", "gov.za", "com.mx", "org.mx",
-    "com.ar", "com.tr", "org.tr", "co.il", "org.il", "ac.il", "co.id", "or.id", "ac.id", "com.ph", "com.pk",
-    "com.sa", "com.eg", "com.ua", "co.th", "ac.th", "in.th", "com.vn", "com.co", "com.pe", "com.ve", "co.ke",
-    "com.ng", "gv.at", "co.at", "or.at", "ac.at",
+    "co.uk", "org.uk", "ac.uk", "gov.uk", "ltd.uk", "plc.uk", "me.uk", "net.uk", "nhs.uk", "sch.uk",
+    "com.au", "net.au", "org.au", "edu.au", "gov.au", "asn.au", "id.au", "co.nz", "org.nz", "net.nz",
+    "ac.nz", "govt.nz", "co.jp", "ne.jp", "or.jp", "ac.jp", "go.jp", "co.kr", "or.kr", "ac.kr", "com.br",
+    "net.br", "org.br", "gov.br", "com.cn", "net.cn", "org.cn", "gov.cn", "edu.cn", "com.hk", "org.hk",
+    "com.tw", "org.tw", "com.sg", "edu.sg", "com.my", "co.in", "net.in", "org.in", "ac.in", "co.za",
+    "org.za", "ac.za", "gov.za", "com.mx", "org.mx", "com.ar", "com.tr", "org.tr", "co.il", "org.il",
+    "ac.il", "co.id", "or.id", "ac.id", "com.ph", "com.pk", "com.sa", "com.eg", "com.ua", "co.th", "ac.th",
+    "in.th", "com.vn", "com.co", "com.pe", "com.ve", "co.ke", "com.ng", "gv.at", "co.at", "or.at", "ac.at",
 ];
 
 /// Answers "does this host name resolve?" — the real DNS in use, a table in tests.
@@ -155,8 +155,14 @@ mod tests {
 
     #[test]
     fn resolv_conf_last_search_or_domain_line_wins() {
-        assert_eq!(search_domains("domain old.example\nsearch a.corp.example b.example.\n"), ["a.corp.example", "b.example"]);
-        assert_eq!(search_domains("search a.example\ndomain Last.Example\nnameserver 1.1.1.1\n"), ["last.example"]);
+        assert_eq!(
+            search_domains("domain old.example\nsearch a.corp.example b.example.\n"),
+            ["a.corp.example", "b.example"]
+        );
+        assert_eq!(
+            search_domains("search a.example\ndomain Last.Example\nnameserver 1.1.1.1\n"),
+            ["last.example"]
+        );
         assert!(search_domains("nameserver 127.0.0.53\n").is_empty());
     }
 
@@ -167,7 +173,10 @@ mod tests {
         std::fs::write(&conf, "search eng.corp.example corp.example\n").unwrap();
         let found = discover(&conf, &Table(HashSet::from(["wpad.corp.example", "wpad.other.example"])));
         assert_eq!(found.pac_url.as_deref(), Some("http://wpad.corp.example/wpad.dat"));
-        assert_eq!(found.tried, ["http://wpad.eng.corp.example/wpad.dat", "http://wpad.corp.example/wpad.dat"]);
+        assert_eq!(
+            found.tried,
+            ["http://wpad.eng.corp.example/wpad.dat", "http://wpad.corp.example/wpad.dat"]
+        );
         let none = discover(&conf, &Table(HashSet::new()));
         assert_eq!(none.pac_url, None);
         // corp.example's candidate is tried once although both search domains lead to it.

@@ -17,6 +17,9 @@
 //! - `t_misbehaving`: scripted proxies (407 without challenge, `Connection: close`, chunked 407,
 //!   stale nonces, broken handshakes, 407 inside the tunnel, garbage challenges, …).
 //! - `t_secrets`: `-v` redaction and `Proxy-Authorization` never reaching the origin.
+//! - `t_route`: `toll::route` with a real `gsettings` (keyfile backend), a KDE `kioslaverc`,
+//!   PACs from the test origin (ETag/304, cached copy when the server is gone) and WPAD with a
+//!   test-only resolver table.
 //! - `t_doctor`: `toll doctor` against real Squid (and in-process proxies); snapshots in
 //!   `snapshots/doctor_*.txt` (`TOLL_BLESS=1` rewrites them).
 
@@ -40,6 +43,7 @@ mod t_negotiate;
 mod t_ntlm;
 mod t_prompt;
 mod t_remembered;
+mod t_route;
 mod t_secrets;
 mod t_squid;
 

@@ -63,13 +63,17 @@ pub fn from_listing(text: &str) -> Result<DesktopProxy, RouteError> {
         },
         "manual" => {
             let origin = |sub: &str| format!("GNOME proxy setting {SCHEMA}.{sub}");
-            let spec = |scheme: &str, sub: &str| host_port_spec(scheme, &s(sub, "host"), port(sub), &origin(sub));
+            let spec =
+                |scheme: &str, sub: &str| host_port_spec(scheme, &s(sub, "host"), port(sub), &origin(sub));
             let mut http = spec("http", "http")?;
-            if let Some(p) = http.as_mut().filter(|_| keys.get(&("http".into(), "use-authentication".into())) == Some(&Value::Bool(true))) {
+            if let Some(p) = http.as_mut().filter(|_| {
+                keys.get(&("http".into(), "use-authentication".into())) == Some(&Value::Bool(true))
+            }) {
                 let user = s("http", "authentication-user");
                 if !user.is_empty() {
                     p.user = Some(user);
-                    p.password = Some(Secret::from(s("http", "authentication-password"))).filter(|p| !p.is_empty());
+                    p.password =
+                        Some(Secret::from(s("http", "authentication-password"))).filter(|p| !p.is_empty());
                 }
             }
             let ignore = match keys.get(&(String::new(), "ignore-hosts".to_string())) {
@@ -183,7 +187,10 @@ org.gnome.system.proxy.socks port 0
         assert_eq!(parse_value("\"it's\""), Some(Value::Str("it's".into())));
         assert_eq!(parse_value("uint32 8080"), Some(Value::Int(8080)));
         assert_eq!(parse_value("@as []"), Some(Value::List(vec![])));
-        assert_eq!(parse_value("['a', \"b'c\", 'd,e']"), Some(Value::List(vec!["a".into(), "b'c".into(), "d,e".into()])));
+        assert_eq!(
+            parse_value("['a', \"b'c\", 'd,e']"),
+            Some(Value::List(vec!["a".into(), "b'c".into(), "d,e".into()]))
+        );
         assert_eq!(parse_value("'unterminated"), None);
         assert_eq!(parse_value("['a' 'b']"), None);
     }

@@ -58,7 +58,12 @@ pub fn from_text(
         "4" => {
             // Each key names a variable (several may be listed, comma-separated: first set wins).
             let lookup = |k: &str| {
-                get(k).split(',').map(str::trim).filter(|v| !v.is_empty()).find_map(|v| env(v)).unwrap_or_default()
+                get(k)
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .find_map(|v| env(v))
+                    .unwrap_or_default()
             };
             d.manual = manual(keys3.map(lookup), "environment setting")?;
         }
@@ -114,7 +119,8 @@ mod tests {
     use url::Url;
 
     fn parse(text: &str) -> DesktopProxy {
-        from_text(text, "KDE (test)", &|k| (k == "MY_PROXY").then(|| "http://env.example:8000".into())).unwrap()
+        from_text(text, "KDE (test)", &|k| (k == "MY_PROXY").then(|| "http://env.example:8000".into()))
+            .unwrap()
     }
 
     fn list(d: &DesktopProxy, u: &str) -> String {

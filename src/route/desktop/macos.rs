@@ -52,7 +52,11 @@ pub fn from_scutil(text: &str) -> Result<DesktopProxy, RouteError> {
         }
     }
     let on = |k: &str| scalars.get(k).is_some_and(|v| v == "1");
-    let mut d = DesktopProxy { desktop: NAME.into(), auto_detect: on("ProxyAutoDiscoveryEnable"), ..Default::default() };
+    let mut d = DesktopProxy {
+        desktop: NAME.into(),
+        auto_detect: on("ProxyAutoDiscoveryEnable"),
+        ..Default::default()
+    };
     if on("ProxyAutoConfigEnable") {
         d.pac_url = scalars.get("ProxyAutoConfigURLString").filter(|s| !s.is_empty()).cloned();
     }
@@ -70,7 +74,9 @@ pub fn from_scutil(text: &str) -> Result<DesktopProxy, RouteError> {
         socks: spec("SOCKS", "socks5h")?,
         bypass: Bypass {
             simple_hosts: on("ExcludeSimpleHostnames"),
-            ..Bypass::new(exceptions.iter().map(|e| expand_short_net(e)).collect::<Vec<_>>().iter().map(String::as_str))
+            ..Bypass::new(
+                exceptions.iter().map(|e| expand_short_net(e)).collect::<Vec<_>>().iter().map(String::as_str),
+            )
         },
     };
     d.manual = Some(m).filter(|m| !m.is_empty());
@@ -139,7 +145,10 @@ mod tests {
     #[test]
     fn empty_and_auto_discovery_only() {
         assert!(from_scutil("<dictionary> {\n  HTTPEnable : 0\n}\n").unwrap().is_none());
-        let d = from_scutil("<dictionary> {\n  ExceptionsList : <array> {\n  }\n  ProxyAutoDiscoveryEnable : 1\n}\n").unwrap();
+        let d = from_scutil(
+            "<dictionary> {\n  ExceptionsList : <array> {\n  }\n  ProxyAutoDiscoveryEnable : 1\n}\n",
+        )
+        .unwrap();
         assert!(d.auto_detect && d.manual.is_none() && d.pac_url.is_none());
         assert_eq!(expand_short_net("10/8"), "10.0.0.0/8");
         assert_eq!(expand_short_net("*.local"), "*.local");

@@ -182,6 +182,25 @@ fn which_xdg(current: Option<&str>) -> Option<Desktop> {
     }
 }
 
+/// Reads the settings of the desktop that applies ([`which`]): `Ok(None)` when there is no
+/// desktop. GNOME and macOS go through `runner`; KDE reads `kioslaverc` from the config dir
+/// (`$XDG_CONFIG_HOME`, else `~/.config`). Windows registry reading is not done yet: the
+/// coordinator reads the WinINet values and calls [`windows::from_values`].
+pub fn read_current(
+    env: &dyn Fn(&str) -> Option<String>,
+    runner: &dyn Runner,
+) -> Result<Option<DesktopProxy>, super::RouteError> {
+    match which(env) {
+        None | Some(Desktop::Windows) => Ok(None),
+        Some(Desktop::Gnome) => gnome::read(runner).map(Some),
+        Some(Desktop::MacOs) => macos::read(runner).map(Some),
+        Some(Desktop::Kde) => match crate::store::config_dir(env) {
+            Some(dir) => kde::read(&dir.join("kioslaverc"), env).map(Some),
+            None => Ok(None),
+        },
+    }
+}
+
 /// Runs a command and returns its standard output: the seam for `gsettings` and `scutil`.
 pub trait Runner {
     fn run(&self, program: &str, args: &[&str]) -> Result<String, String>;
@@ -258,7 +277,8 @@ pub(crate) fn host_port_spec(
         Some((s, rest)) => (s.to_ascii_lowercase(), rest.trim_end_matches('/')),
         None => (scheme.to_string(), host),
     };
-    let bracketed = if bare.contains(':') && !bare.starts_with('[') { format!("[{bare}]") } else { bare.into() };
+    let bracketed =
+        if bare.contains(':') && !bare.starts_with('[') { format!("[{bare}]") } else { bare.into() };
     crate::proxy_env::parse_proxy_url(&format!("{scheme}://{bracketed}:{port}"), origin).map(Some)
 }
 
@@ -272,7 +292,8 @@ mod tests {
 
     #[test]
     fn bypass_lists_as_the_desktops_write_them() {
-        let b = Bypass::new(["localhost", "127.0.0.0/8", "::1", "*.corp.example", "192.168.*", "<local>", ""]);
+        let b =
+            Bypass::new(["localhost", "127.0.0.0/8", "::1", "*.corp.example", "192.168.*", "<local>", ""]);
         for direct in [
             "http://localhost/",
             "http://127.0.0.5/",
@@ -283,7 +304,9 @@ mod tests {
         ] {
             assert!(b.matches(&url(direct)), "{direct}");
         }
-        for proxied in ["http://example.com/", "http://corp.example.org/", "http://10.0.0.1/", "http://[::2]/"] {
+        for proxied in
+            ["http://example.com/", "http://corp.example.org/", "http://10.0.0.1/", "http://[::2]/"]
+        {
             assert!(!b.matches(&url(proxied)), "{proxied}");
         }
         let reversed = Bypass { reversed: true, ..Bypass::new(["*.proxied.example"]) };
@@ -315,8 +338,14 @@ mod tests {
         assert_eq!(list("http://x.intra.example/"), "DIRECT");
         assert_eq!(host_port_spec("http", "", 3128, "t").unwrap(), None);
         assert_eq!(host_port_spec("http", "h", 0, "t").unwrap(), None);
-        assert_eq!(host_port_spec("http", "https://h/", 8443, "t").unwrap().unwrap().display_url(), "https://h:8443");
-        assert_eq!(host_port_spec("http", "::1", 8080, "t").unwrap().unwrap().display_url(), "http://[::1]:8080");
+        assert_eq!(
+            host_port_spec("http", "https://h/", 8443, "t").unwrap().unwrap().display_url(),
+            "https://h:8443"
+        );
+        assert_eq!(
+            host_port_spec("http", "::1", 8080, "t").unwrap().unwrap().display_url(),
+            "http://[::1]:8080"
+        );
         assert!(host_port_spec("http", "bad host", 1, "t").is_err());
     }
 

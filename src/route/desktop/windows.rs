@@ -127,9 +127,14 @@ mod tests {
     fn disabled_default_port_and_errors() {
         let off = WinInet { proxy_enable: false, proxy_server: Some("p:1".into()), ..Default::default() };
         assert!(from_values(&off).unwrap().is_none());
-        let no_port = WinInet { proxy_enable: true, proxy_server: Some("p.corp".into()), ..Default::default() };
+        let no_port =
+            WinInet { proxy_enable: true, proxy_server: Some("p.corp".into()), ..Default::default() };
         assert_eq!(list(&from_values(&no_port).unwrap(), "http://x/"), "http://p.corp:80");
-        let bad = WinInet { proxy_enable: true, proxy_server: Some("http=bad host:1".into()), ..Default::default() };
+        let bad = WinInet {
+            proxy_enable: true,
+            proxy_server: Some("http=bad host:1".into()),
+            ..Default::default()
+        };
         assert!(from_values(&bad).unwrap_err().to_string().contains("ProxyServer http="));
     }
 }
