@@ -62,7 +62,7 @@ pub fn from_text(
                     .split(',')
                     .map(str::trim)
                     .filter(|v| !v.is_empty())
-                    .find_map(|v| env(v))
+                    .find_map(env)
                     .unwrap_or_default()
             };
             d.manual = manual(keys3.map(lookup), "environment setting")?;
