@@ -58,12 +58,7 @@ pub fn from_text(
         "4" => {
             // Each key names a variable (several may be listed, comma-separated: first set wins).
             let lookup = |k: &str| {
-                get(k)
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|v| !v.is_empty())
-                    .find_map(env)
-                    .unwrap_or_default()
+                get(k).split(',').map(str::trim).filter(|v| !v.is_empty()).find_map(env).unwrap_or_default()
             };
             d.manual = manual(keys3.map(lookup), "environment setting")?;
         }
