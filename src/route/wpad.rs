@@ -154,6 +154,12 @@ mod tests {
     }
 
     #[test]
+    fn the_system_resolver_answers_for_localhost() {
+        // The only name a test may resolve for real (everything else uses a table).
+        assert!(SystemResolver { timeout: Duration::from_secs(5) }.resolves("localhost"));
+    }
+
+    #[test]
     fn resolv_conf_last_search_or_domain_line_wins() {
         assert_eq!(
             search_domains("domain old.example\nsearch a.corp.example b.example.\n"),
