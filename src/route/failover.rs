@@ -298,6 +298,13 @@ mod tests {
         // Everything down: the last failure, nothing used.
         let down = block(try_in_order(&list, None, |_| async { Err::<(), _>(Attempt::ConnectTimeout) }));
         assert_eq!((down.result, down.used, down.skipped.len()), (Err(Attempt::ConnectTimeout), None, 3));
+        // Any other failure (the proxy may have seen the request) is reported, not failed over.
+        let tls =
+            block(try_in_order(&list, Some(&m), |_| async { Err::<(), _>(Attempt::Other("tls".into())) }));
+        assert_eq!(
+            (tls.result, tls.used, tls.skipped.len()),
+            (Err(Attempt::Other("tls".into())), Some(p("a")), 0)
+        );
         // A list with DIRECT last falls back to it.
         let with_direct = [p("a"), RouteEntry::Direct];
         let d = block(try_in_order(&with_direct, Some(&m), |e| async move {
