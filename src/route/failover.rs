@@ -197,6 +197,34 @@ where
     Tried { result, used: None, skipped }
 }
 
+/// The TCP step the relay needs: connects to the first entry of `entries` (already
+/// [`order`]ed) that accepts within `connect_timeout` — a proxy at its host and port, DIRECT at
+/// `direct` (the origin's host and port) — skipping and remembering the ones that fail over.
+/// What happens on the connection afterwards (CONNECT, the 407 dance) is the relay's: an
+/// answer there never fails over.
+pub async fn connect_in_order(
+    entries: &[RouteEntry],
+    direct: (&str, u16),
+    connect_timeout: Duration,
+    memory: Option<&DeadProxies>,
+) -> Tried<tokio::net::TcpStream> {
+    try_in_order(entries, memory, |entry| {
+        let (host, port) = match &entry {
+            RouteEntry::Direct => (direct.0.to_string(), direct.1),
+            RouteEntry::Proxy(p) => (p.host.clone(), p.port),
+        };
+        async move {
+            let connect = tokio::net::TcpStream::connect((host.as_str(), port));
+            match tokio::time::timeout(connect_timeout, connect).await {
+                Ok(Ok(stream)) => Ok(stream),
+                Ok(Err(e)) => Err(Attempt::from_connect_error(&e)),
+                Err(_) => Err(Attempt::ConnectTimeout),
+            }
+        }
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,6 +303,36 @@ mod tests {
 
     fn block<F: Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    }
+
+    #[test]
+    fn connect_in_order_skips_a_refusing_proxy_on_loopback() {
+        let dir = tempfile::tempdir().unwrap();
+        let (m, _) = memory(dir.path());
+        let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let refused_port = refused.local_addr().unwrap().port();
+        drop(refused);
+        let alive = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let alive_port = alive.local_addr().unwrap().port();
+        let list = [
+            RouteEntry::proxy("http", "127.0.0.1", refused_port, "t"),
+            RouteEntry::proxy("http", "127.0.0.1", alive_port, "t"),
+        ];
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let tried = rt.block_on(connect_in_order(&list, ("127.0.0.1", 9), Duration::from_secs(5), Some(&m)));
+        let stream = tried.result.expect("connected to the second proxy");
+        assert_eq!(stream.peer_addr().unwrap().port(), alive_port);
+        assert_eq!(tried.used, Some(list[1].clone()));
+        assert_eq!(tried.skipped, vec![(list[0].clone(), Attempt::Refused)]);
+        assert!(m.is_dead(&format!("http://127.0.0.1:{refused_port}")));
+        // DIRECT connects to the origin given.
+        let direct = rt.block_on(connect_in_order(
+            &[RouteEntry::Direct],
+            ("127.0.0.1", alive_port),
+            Duration::from_secs(5),
+            None,
+        ));
+        assert_eq!(direct.result.unwrap().peer_addr().unwrap().port(), alive_port);
     }
 
     #[test]
