@@ -11,7 +11,7 @@
 //! - [`failover`]: the order in which a list is tried, which failures skip to the next entry,
 //!   and the dead-proxy memory shared by runs;
 //! - [`pac_fetch`]: getting a PAC's text (file, `file://`, `http(s)://` always DIRECT) with an
-//!   on-disk cache and ETag/Last-Modified revalidation.
+//!   on-disk cache and ETag/Last-Modified revalidation; `pac_http` holds the real fetcher.
 //!
 //! Nothing here reads the process environment, the terminal or a fixed path: the environment
 //! comes in as a lookup closure, files as paths, commands through a [`desktop::Runner`], DNS
@@ -21,6 +21,7 @@
 pub mod desktop;
 pub mod failover;
 pub mod pac_fetch;
+mod pac_http;
 pub mod sources;
 pub mod wpad;
 
