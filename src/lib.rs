@@ -22,6 +22,7 @@ pub mod proxy_env;
 pub mod relay;
 pub mod remembered;
 pub mod report;
+pub mod route;
 pub mod secret;
 pub mod serve;
 pub mod serve_cmd;

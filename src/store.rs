@@ -5,8 +5,9 @@
 //!   last scheme that worked. The OS keyring cannot list entries and needs the user name to find
 //!   one, so this is how a bare `toll URL` knows what to ask the keyring for. It never holds a
 //!   secret: passwords live only in the keyring.
-//! - the **settings** file (`$XDG_CONFIG_HOME/toll/config`): `save_credentials = ask|always|never`
-//!   and `keyring = auto|secret-service|keyutils|none`, one `key = value` a line.
+//! - the **settings** file (`$XDG_CONFIG_HOME/toll/config`): `save_credentials = ask|always|never`,
+//!   `keyring = auto|secret-service|keyutils|none`, `pac = FILE|URL` and `wpad = on|off`, one
+//!   `key = value` a line.
 //!
 //! Several toll processes may run at once: every index change holds an exclusive lock on a
 //! sibling lock file and replaces the file atomically (temporary file + rename), so a reader
@@ -164,6 +165,11 @@ impl SavePolicy {
 pub struct Settings {
     pub save_credentials: Option<String>,
     pub keyring: Option<String>,
+    /// `pac = FILE|URL`: the PAC to use when neither the command line nor the `*_proxy`
+    /// variables name a proxy (`crate::route::sources`).
+    pub pac: Option<String>,
+    /// `wpad = on|off`: opt in to WPAD discovery (checked by `crate::route::sources`).
+    pub wpad: Option<String>,
     /// Where they came from, for messages.
     pub path: Option<PathBuf>,
 }
@@ -206,9 +212,11 @@ impl Settings {
             match key.trim() {
                 "save_credentials" => s.save_credentials = Some(value),
                 "keyring" => s.keyring = Some(value),
+                "pac" => s.pac = Some(value),
+                "wpad" => s.wpad = Some(value),
                 other => {
                     return Err(format!(
-                        "line {}: unknown setting '{other}' (known: save_credentials, keyring)",
+                        "line {}: unknown setting '{other}' (known: save_credentials, keyring, pac, wpad)",
                         n + 1
                     ))
                 }
@@ -359,6 +367,9 @@ mod tests {
         let s = Settings::parse("# comment\n\nsave_credentials = never\nkeyring=\"keyutils\"\n").unwrap();
         assert_eq!(s.save_credentials.as_deref(), Some("never"));
         assert_eq!(s.keyring.as_deref(), Some("keyutils"));
+        let s = Settings::parse("pac = \"http://pac.corp.example/p.pac\"\nwpad = on\n").unwrap();
+        assert_eq!(s.pac.as_deref(), Some("http://pac.corp.example/p.pac"));
+        assert_eq!(s.wpad.as_deref(), Some("on"));
         assert!(Settings::parse("colour = blue").unwrap_err().contains("unknown setting 'colour'"));
         assert!(Settings::parse("just words").unwrap_err().contains("line 1"));
         assert_eq!(SavePolicy::parse(" Always "), Some(SavePolicy::Always));

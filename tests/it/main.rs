@@ -23,6 +23,9 @@
 //! - `t_secrets`: `-v` redaction and `Proxy-Authorization` never reaching the origin.
 //! - `t_hardening_files`: `-O` names, output modes and hard links, bodies from pipes, state
 //!   and settings files that are links, devices or huge.
+//! - `t_route`: `toll::route` with a real `gsettings` (keyfile backend), a KDE `kioslaverc`,
+//!   PACs from the test origin (ETag/304, cached copy when the server is gone) and WPAD with a
+//!   test-only resolver table.
 //! - `t_doctor`: `toll doctor` against real Squid (and in-process proxies); snapshots in
 //!   `snapshots/doctor_*.txt` (`TOLL_BLESS=1` rewrites them).
 
@@ -50,6 +53,7 @@ mod t_negotiate;
 mod t_ntlm;
 mod t_prompt;
 mod t_remembered;
+mod t_route;
 mod t_secrets;
 mod t_serve;
 mod t_speed;

@@ -11,6 +11,8 @@
 //! - `/hang`: reads the request, answers nothing for 30 s.
 //! - `/text`: `hello from the origin\n`.
 //! - `/gzip`: [`GZIP_TEXT`] × 20, gzip-encoded if the request accepts gzip.
+//! - `/pac/NAME` and `/wpad.dat` (NAME `wpad`): [`pac_text`]`(NAME)` with `ETag: "NAME"` and a
+//!   fixed `Last-Modified`; `304 Not Modified` when `If-None-Match` is `"NAME"`.
 
 use crate::http::{self, Head};
 use std::io::{BufReader, Read, Write};
@@ -275,6 +277,21 @@ fn respond<W: Write>(
                 send(w, 200, text(), plain.as_bytes())?;
             }
         }
+        ["pac", _] | ["wpad.dat"] => {
+            let name = segs.get(1).copied().unwrap_or("wpad");
+            let etag = format!("\"{name}\"");
+            let mut h = vec![
+                ("Content-Type".to_string(), "application/x-ns-proxy-autoconfig".to_string()),
+                ("ETag".to_string(), etag.clone()),
+                ("Last-Modified".to_string(), "Tue, 01 Dec 2026 00:00:00 GMT".to_string()),
+            ];
+            if head.header("if-none-match") == Some(etag.as_str()) {
+                h.retain(|(n, _)| n != "Content-Type");
+                send(w, 304, h, b"")?;
+            } else {
+                send(w, 200, h, pac_text(name).as_bytes())?;
+            }
+        }
         ["text"] | [""] => {
             send(w, 200, text(), b"hello from the origin\n")?;
         }
@@ -283,6 +300,11 @@ fn respond<W: Write>(
         }
     }
     Ok(true)
+}
+
+/// The PAC the origin serves at `/pac/NAME`: every URL through `NAME.example:3128`, else DIRECT.
+pub fn pac_text(name: &str) -> String {
+    format!("function FindProxyForURL(url, host) {{ return \"PROXY {name}.example:3128; DIRECT\"; }}\n")
 }
 
 pub const GZIP_TEXT: &str = "compressible text from the origin\n";

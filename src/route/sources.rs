@@ -1,0 +1,345 @@
+//! Where the proxy comes from: the precedence of sources, decided once per run into a [`Plan`],
+//! and the per-URL [`Router`] that answers with an ordered list and its [`Source`].
+//!
+//! The first step that says anything wins; later steps are not even read (no `gsettings` run,
+//! no DNS lookup when `-x` is given):
+//! 1. the command line: `-x URL` (one proxy), or `--pac FILE|URL`;
+//! 2. the `*_proxy` variables (`http_proxy`, `https_proxy`, `all_proxy` and their upper-case
+//!    forms, curl's rules in `crate::proxy_env`): if any is set, they decide, and a URL whose
+//!    scheme has no variable goes DIRECT, as in curl;
+//! 3. `TOLL_PAC` (toll's own variable, so the same step), else `pac = FILE|URL` in the
+//!    settings file;
+//! 4. the desktop's settings ([`super::desktop`]): its PAC URL, else its manual proxies with
+//!    its bypass list. A desktop that asks for auto-detection gets WPAD only with the opt-in;
+//! 5. WPAD ([`super::wpad`]), only with `--wpad` or `wpad = on`;
+//! 6. otherwise DIRECT.
+//!
+//! `--noproxy` (else `no_proxy`/`NO_PROXY`) wins over every source: a matching URL goes DIRECT
+//! without asking the PAC. A desktop that cannot be read is a note (a warning for `-v` and
+//! `toll doctor`), not an error: transfers go on with the next step.
+
+use super::desktop::{DesktopProxy, Manual};
+use super::pac_fetch::PacLocation;
+use super::wpad::Discovery;
+use super::{pac_url_for, PacEvaluator, RouteEntry, RouteError};
+use crate::config::ProxySpec;
+use crate::proxy_env::{NoProxy, ProxySettings, Route};
+use std::fmt;
+use std::sync::Arc;
+use url::Url;
+
+/// The precedence step an answer came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    CommandLine,
+    Environment,
+    SettingsFile,
+    Desktop,
+    Wpad,
+    Default,
+}
+
+impl Step {
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::CommandLine => "command line",
+            Step::Environment => "environment",
+            Step::SettingsFile => "toll settings",
+            Step::Desktop => "desktop settings",
+            Step::Wpad => "WPAD",
+            Step::Default => "default",
+        }
+    }
+}
+
+/// Where a routing answer came from, for `-v` and `toll doctor` step 1.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    pub step: Step,
+    /// What exactly: `-x http://p:3128`, `https_proxy`, `pac = … in /home/a/.config/toll/config`.
+    pub what: String,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.what, self.step.label())
+    }
+}
+
+/// Everything the decision reads. The desktop and WPAD are closures so they only run when the
+/// earlier steps said nothing.
+pub struct Inputs<'a> {
+    /// `-x`.
+    pub explicit: Option<ProxySpec>,
+    /// `--pac`.
+    pub pac_flag: Option<String>,
+    /// `--noproxy`.
+    pub noproxy_flag: Option<String>,
+    /// `--wpad`.
+    pub wpad_flag: bool,
+    /// `pac =` and `wpad =` from the settings file, and the file's path (for messages).
+    pub settings_pac: Option<String>,
+    pub settings_wpad: Option<String>,
+    pub settings_path: Option<String>,
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    /// The desktop's settings (`Ok(None)`: no desktop).
+    pub desktop: &'a dyn Fn() -> Result<Option<DesktopProxy>, RouteError>,
+    /// WPAD discovery.
+    pub wpad: &'a dyn Fn() -> Discovery,
+}
+
+/// How URLs are routed for this run.
+#[derive(Clone, Debug)]
+pub enum How {
+    /// `-x` or the `*_proxy` variables, through `crate::proxy_env`.
+    Fixed(ProxySettings),
+    /// A PAC; the coordinator loads it ([`super::pac_fetch`]) and hands the engine to [`Router::new`].
+    Pac(PacLocation),
+    /// The desktop's manual proxies.
+    Manual(Manual),
+    Direct,
+}
+
+/// The decision for this run: how, from where, and notes about steps that were skipped.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub how: How,
+    pub source: Source,
+    /// Things `-v` and `toll doctor` should say (a desktop that could not be read, a desktop
+    /// asking for WPAD without the opt-in, WPAD finding nothing).
+    pub notes: Vec<String>,
+    no_proxy: NoProxy,
+    no_proxy_origin: Option<String>,
+}
+
+/// The proxy variables in curl's order (a CGI program ignores `HTTP_PROXY`: "httpoxy").
+fn proxy_vars(env: &dyn Fn(&str) -> Option<String>) -> Vec<&'static str> {
+    let cgi = env("REQUEST_METHOD").is_some();
+    ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
+        .into_iter()
+        .filter(|v| !(cgi && *v == "HTTP_PROXY"))
+        .filter(|v| env(v).is_some_and(|s| !s.trim().is_empty()))
+        .collect()
+}
+
+/// `on`/`off` and friends.
+fn switch(value: &str, origin: &str) -> Result<bool, RouteError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        other => {
+            Err(RouteError::Setting { origin: origin.into(), message: format!("'{other}' is not on or off") })
+        }
+    }
+}
+
+impl Plan {
+    /// Decides, in the order of the module docs.
+    pub fn decide(inp: &Inputs) -> Result<Plan, RouteError> {
+        let exceptions = ProxySettings::new(None, inp.noproxy_flag.as_deref(), inp.env);
+        let (np, np_origin) = exceptions.no_proxy();
+        let mut plan = Plan {
+            how: How::Direct,
+            source: Source { step: Step::Default, what: "no proxy is configured".into() },
+            notes: Vec::new(),
+            no_proxy: np.clone(),
+            no_proxy_origin: np_origin.map(String::from),
+        };
+        let settings_file = inp.settings_path.as_deref().unwrap_or("the settings file");
+        let wpad_on = inp.wpad_flag
+            || match &inp.settings_wpad {
+                Some(v) => switch(v, &format!("wpad = … in {settings_file}"))?,
+                None => false,
+            };
+        fn set(plan: &mut Plan, how: How, step: Step, what: String) {
+            plan.how = how;
+            plan.source = Source { step, what };
+        }
+        let pac = |loc: &str, origin: &str| {
+            PacLocation::parse(loc).map_err(|message| RouteError::Setting { origin: origin.into(), message })
+        };
+        if let (Some(_), Some(_)) = (&inp.explicit, &inp.pac_flag) {
+            return Err(RouteError::Setting {
+                origin: "-x and --pac".into(),
+                message: "give only one of them".into(),
+            });
+        }
+        if let Some(spec) = &inp.explicit {
+            let what = format!("-x {}", spec.display_url());
+            set(
+                &mut plan,
+                How::Fixed(ProxySettings::new(Some(spec.clone()), inp.noproxy_flag.as_deref(), inp.env)),
+                Step::CommandLine,
+                what,
+            );
+            return Ok(plan);
+        }
+        if let Some(loc) = &inp.pac_flag {
+            set(&mut plan, How::Pac(pac(loc, "--pac")?), Step::CommandLine, format!("--pac {loc}"));
+            return Ok(plan);
+        }
+        let vars = proxy_vars(inp.env);
+        if !vars.is_empty() {
+            let settings = ProxySettings::new(None, inp.noproxy_flag.as_deref(), inp.env);
+            set(&mut plan, How::Fixed(settings), Step::Environment, vars.join(", "));
+            return Ok(plan);
+        }
+        if let Some(loc) = (inp.env)("TOLL_PAC").filter(|v| !v.trim().is_empty()) {
+            set(&mut plan, How::Pac(pac(&loc, "TOLL_PAC")?), Step::SettingsFile, format!("TOLL_PAC={loc}"));
+            return Ok(plan);
+        }
+        if let Some(loc) = inp.settings_pac.as_deref().filter(|v| !v.trim().is_empty()) {
+            let origin = format!("pac = {loc} in {settings_file}");
+            set(&mut plan, How::Pac(pac(loc, &origin)?), Step::SettingsFile, origin);
+            return Ok(plan);
+        }
+        match (inp.desktop)() {
+            Err(e) => plan.notes.push(format!("ignored the desktop's proxy settings: {e}")),
+            Ok(None) => {}
+            Ok(Some(d)) => {
+                if d.auto_detect && wpad_on {
+                    let found = (inp.wpad)();
+                    if let Some(url) = &found.pac_url {
+                        let what = format!("{url} (auto-detection asked for by {})", d.desktop);
+                        plan.how = How::Pac(pac(url, "WPAD")?);
+                        plan.source = Source { step: Step::Wpad, what };
+                        return Ok(plan);
+                    }
+                    plan.notes.push(wpad_nothing(&found));
+                } else if d.auto_detect {
+                    plan.notes.push(format!(
+                        "{} asks for automatic proxy detection (WPAD); toll does that only with --wpad or wpad = on",
+                        d.desktop
+                    ));
+                }
+                if let Some(url) = &d.pac_url {
+                    let origin = format!("the PAC {url} from {}", d.desktop);
+                    plan.how = How::Pac(pac(url, &origin)?);
+                    plan.source = Source { step: Step::Desktop, what: origin };
+                    return Ok(plan);
+                }
+                if let Some(m) = d.manual {
+                    plan.how = How::Manual(m);
+                    plan.source =
+                        Source { step: Step::Desktop, what: format!("the manual proxies of {}", d.desktop) };
+                    return Ok(plan);
+                }
+            }
+        }
+        if wpad_on {
+            let found = (inp.wpad)();
+            let why =
+                if inp.wpad_flag { "--wpad".to_string() } else { format!("wpad = on in {settings_file}") };
+            match &found.pac_url {
+                Some(url) => {
+                    plan.how = How::Pac(pac(url, "WPAD")?);
+                    plan.source = Source { step: Step::Wpad, what: format!("{url} ({why})") };
+                    return Ok(plan);
+                }
+                None => plan.notes.push(wpad_nothing(&found)),
+            }
+        }
+        Ok(plan)
+    }
+
+    /// The PAC this plan needs loaded, if any.
+    pub fn pac(&self) -> Option<&PacLocation> {
+        match &self.how {
+            How::Pac(loc) => Some(loc),
+            _ => None,
+        }
+    }
+
+    /// The exception list in effect and where it came from (`--noproxy`, `NO_PROXY`, …).
+    pub fn no_proxy(&self) -> (&NoProxy, Option<&str>) {
+        (&self.no_proxy, self.no_proxy_origin.as_deref())
+    }
+}
+
+fn wpad_nothing(found: &Discovery) -> String {
+    if found.domains.is_empty() {
+        "WPAD: no DNS search domain is configured, so there is nothing to look up".into()
+    } else {
+        format!("WPAD found no PAC (tried {})", found.tried.join(", "))
+    }
+}
+
+/// The answer for one URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Routed {
+    /// The ordered list (see [`super::failover`] for how it is tried).
+    pub entries: Vec<RouteEntry>,
+    pub source: Source,
+    /// Why this URL got this answer when it is not simply the source's (`matches NO_PROXY`).
+    pub because: Option<String>,
+}
+
+/// Routes URLs by a [`Plan`]: cheap per URL (every redirect hop is routed anew).
+#[derive(Clone)]
+pub struct Router {
+    plan: Plan,
+    pac: Option<Arc<dyn PacEvaluator>>,
+}
+
+impl fmt::Debug for Router {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Router").field("plan", &self.plan).field("pac", &self.pac.is_some()).finish()
+    }
+}
+
+impl Router {
+    /// `pac` is the loaded engine for [`Plan::pac`]; required when the plan has a PAC.
+    pub fn new(plan: Plan, pac: Option<Arc<dyn PacEvaluator>>) -> Result<Router, RouteError> {
+        if let (Some(loc), None) = (plan.pac(), &pac) {
+            return Err(RouteError::PacFetch {
+                location: loc.to_string(),
+                message: "the PAC was not loaded".into(),
+            });
+        }
+        Ok(Router { plan, pac })
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    pub fn route(&self, url: &Url) -> Result<Routed, RouteError> {
+        let answer = |entries: Vec<RouteEntry>, because: Option<String>| Routed {
+            entries,
+            source: self.plan.source.clone(),
+            because,
+        };
+        if self.plan.no_proxy.matches(url) {
+            let origin = self.plan.no_proxy_origin.as_deref().unwrap_or("NO_PROXY");
+            return Ok(answer(vec![RouteEntry::Direct], Some(format!("the host matches {origin}"))));
+        }
+        Ok(match &self.plan.how {
+            How::Fixed(s) => match s.route(url)? {
+                Route::Direct => answer(
+                    vec![RouteEntry::Direct],
+                    Some(format!("no proxy variable for {} URLs", url.scheme())),
+                ),
+                Route::Proxy(p) => answer(vec![RouteEntry::Proxy(p)], None),
+            },
+            How::Pac(_) => {
+                let engine = self.pac.as_ref().expect("checked in Router::new");
+                let mut list = engine.evaluate(&pac_url_for(url))?;
+                if list.is_empty() {
+                    list.push(RouteEntry::Direct);
+                }
+                answer(list, None)
+            }
+            How::Manual(m) => {
+                let list = m.route(url);
+                let bypassed =
+                    m.bypass.matches(url).then(|| "the host is in the desktop's bypass list".to_string());
+                answer(list, bypassed)
+            }
+            How::Direct => answer(vec![RouteEntry::Direct], None),
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "sources_tests.rs"]
+mod tests;
