@@ -318,16 +318,23 @@ impl CredentialSource for Tracked {
 }
 
 /// The password stored in the OS keyring for this proxy, under the user name the index records.
-/// Looked up at most once per run (a lookup can take up to the timeout).
+/// Looked up once per run (a lookup can take up to the timeout) — and again, at most every
+/// [`RELOOK_AFTER`], once the proxy rejected what was found: a long-running `toll serve` then
+/// picks up the password a later `toll auth login` stores, without a restart. The broker never
+/// sends the rejected one again, whatever the keyring still holds.
 pub struct KeyringSource {
     session: Arc<Session>,
     proxy: ProxySpec,
-    found: Mutex<Option<Option<(Credentials, StoreKind)>>>,
+    found: Mutex<Option<(Option<(Credentials, StoreKind)>, std::time::Instant)>>,
+    rejected: std::sync::atomic::AtomicBool,
 }
+
+/// How often a source whose password was rejected asks the keyring again.
+pub const RELOOK_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl KeyringSource {
     pub fn new(session: Arc<Session>, proxy: ProxySpec) -> Self {
-        KeyringSource { session, proxy, found: Mutex::new(None) }
+        KeyringSource { session, proxy, found: Mutex::new(None), rejected: Default::default() }
     }
 
     fn find(&self) -> Option<(Credentials, StoreKind)> {
@@ -358,9 +365,21 @@ impl CredentialSource for KeyringSource {
     }
 
     fn lookup(&self, _req: &CredentialRequest) -> Lookup {
+        use std::sync::atomic::Ordering;
         let mut found = self.found.lock().unwrap_or_else(|e| e.into_inner());
-        let found = found.get_or_insert_with(|| self.find());
-        match found {
+        let stale = self.rejected.load(Ordering::Relaxed)
+            && found.as_ref().is_some_and(|(_, at)| at.elapsed() >= RELOOK_AFTER);
+        if found.is_none() || stale {
+            let fresh = self.find();
+            if stale
+                && fresh.as_ref().map(|(c, _)| c.fingerprint())
+                    != found.as_ref().and_then(|(f, _)| f.as_ref()).map(|(c, _)| c.fingerprint())
+            {
+                self.rejected.store(false, Ordering::Relaxed);
+            }
+            *found = Some((fresh, std::time::Instant::now()));
+        }
+        match found.as_ref().and_then(|(f, _)| f.as_ref()) {
             Some((creds, _)) => Lookup::Found(creds.clone()),
             None => Lookup::Nothing,
         }
@@ -375,6 +394,7 @@ impl CredentialSource for KeyringSource {
     }
 
     fn rejected(&self, _req: &CredentialRequest, creds: &Credentials) {
+        self.rejected.store(true, std::sync::atomic::Ordering::Relaxed);
         self.session.state().stale.insert(self.proxy.display_url());
         self.session.note(&format!(
             "the password stored for {}@{} was rejected",

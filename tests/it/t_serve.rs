@@ -27,10 +27,18 @@ struct Serve {
 
 impl Serve {
     fn start(args: &[&str]) -> Serve {
+        Serve::start_env(args, &[])
+    }
+
+    /// With `env` set after the isolation (a shared state dir, a keyring).
+    fn start_env(args: &[&str], env: &[(String, String)]) -> Serve {
         let home = tempfile::Builder::new().prefix("toll-it-serve-").tempdir().unwrap();
         let mut cmd = Command::new(TOLL);
         cmd.args(["serve", "--listen", "127.0.0.1:0"]).args(args);
         isolate(&mut cmd, home.path());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start toll serve");
         let stderr = child.stderr.take().unwrap();
@@ -267,4 +275,75 @@ fn toll_run_points_the_command_at_a_private_server_and_passes_its_status() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("http://toll:") && text.contains("@127.0.0.1:"), "{text}");
     assert!(text.trim_end().ends_with("localhost,127.0.0.1,::1"), "{text}");
+}
+
+/// A running server picks up the password a later `toll auth login` stores (kernel keyring),
+/// after sending the rejected one exactly once.
+#[test]
+fn a_new_login_is_picked_up_without_a_restart() {
+    let test = "a_new_login_is_picked_up_without_a_restart";
+    if !clients_available(test) {
+        return;
+    }
+    use toll::keyring::{Keyring, StoreKind};
+    if let Err(e) = Keyring::default().get(StoreKind::Keyutils, "toll-it-probe://availability", "probe") {
+        crate::skip(&format!(
+            "SKIPPED {test}: needs a kernel session keyring (keyutils; .ci/with-secret-service): {e}"
+        ));
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::basic("alice", "right"));
+    let home = tempfile::tempdir().unwrap();
+    let env: Vec<(String, String)> = vec![
+        ("XDG_STATE_HOME".into(), home.path().join("state").display().to_string()),
+        ("XDG_CONFIG_HOME".into(), home.path().join("config").display().to_string()),
+        ("TOLL_KEYRING".into(), "keyutils".into()),
+    ];
+    let login = |password: &str| {
+        let mut cmd = Command::new(TOLL);
+        cmd.args(["auth", "login", &proxy.url(), "--user", "alice", "--password-stdin", "--no-verify"]);
+        let scratch = tempfile::tempdir().unwrap();
+        isolate(&mut cmd, scratch.path());
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "login: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    struct Cleanup(String);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = toll::keyring::Keyring::default().delete(
+                toll::keyring::StoreKind::Keyutils,
+                &self.0,
+                "alice",
+            );
+        }
+    }
+    let _cleanup = Cleanup(proxy.url());
+    login("wrong");
+    let serve = Serve::start_env(&["-x", &proxy.url()], &env);
+    let code = |serve: &Serve| {
+        let out = run(
+            CURL,
+            &["-s", "-o", "/dev/null", "-w", "%{http_code}", "-x", &serve.url(), &origin.url("/text")],
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert_eq!(code(&serve), "502", "{}", serve.log());
+    assert_eq!(code(&serve), "502", "{}", serve.log());
+    login("right");
+    std::thread::sleep(toll::keyring::session::RELOOK_AFTER + Duration::from_millis(300));
+    assert_eq!(code(&serve), "200", "{}\n{}", serve.log(), proxy.summary());
+    let wrong = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.basic_credentials() == Some(("alice".into(), "wrong".into())))
+        .count();
+    assert_eq!(wrong, 1, "{}", proxy.summary());
 }
