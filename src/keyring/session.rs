@@ -325,9 +325,12 @@ impl CredentialSource for Tracked {
 pub struct KeyringSource {
     session: Arc<Session>,
     proxy: ProxySpec,
-    found: Mutex<Option<(Option<(Credentials, StoreKind)>, std::time::Instant)>>,
+    /// What the last lookup found, and when.
+    found: Mutex<Option<(Found, std::time::Instant)>>,
     rejected: std::sync::atomic::AtomicBool,
 }
+
+type Found = Option<(Credentials, StoreKind)>;
 
 /// How often a source whose password was rejected asks the keyring again.
 pub const RELOOK_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
