@@ -80,7 +80,10 @@ mod tests {
 
     #[test]
     fn https_transfers_see_only_the_origin() {
-        assert_eq!(args("https://u:p@Example.com/secret?token=1#x", UrlMode::Transfer).0, "https://example.com/");
+        assert_eq!(
+            args("https://u:p@Example.com/secret?token=1#x", UrlMode::Transfer).0,
+            "https://example.com/"
+        );
         assert_eq!(args("https://example.com:8443/secret", UrlMode::Transfer).0, "https://example.com:8443/");
         assert_eq!(args("https://[::1]:8443/secret", UrlMode::Transfer).0, "https://[::1]:8443/");
         assert_eq!(args("wss://example.com/chat", UrlMode::Transfer).0, "wss://example.com/");
@@ -88,6 +91,9 @@ mod tests {
 
     #[test]
     fn as_given_keeps_the_https_path() {
-        assert_eq!(args("https://example.com/secret?x=1#f", UrlMode::AsGiven).0, "https://example.com/secret?x=1");
+        assert_eq!(
+            args("https://example.com/secret?x=1#f", UrlMode::AsGiven).0,
+            "https://example.com/secret?x=1"
+        );
     }
 }

@@ -90,16 +90,27 @@ impl Script {
     /// Compiles and runs the PAC's top level (which may call helpers, e.g. `myIpAddress()`),
     /// then finds its entry point. `name` (a path or URL) names the PAC in errors. A leading
     /// byte-order mark is ignored.
-    pub fn compile(source: &str, name: &str, limits: Limits, env: Arc<dyn PacEnv>) -> Result<Script, PacError> {
+    pub fn compile(
+        source: &str,
+        name: &str,
+        limits: Limits,
+        env: Arc<dyn PacEnv>,
+    ) -> Result<Script, PacError> {
         let err = |kind, message: String| PacError { kind, pac: name.to_string(), line: None, message };
         let source = source.strip_prefix('\u{feff}').unwrap_or(source);
-        let runtime = Runtime::new().map_err(|e| err(PacErrorKind::Engine, format!("cannot start QuickJS: {e}")))?;
+        let runtime =
+            Runtime::new().map_err(|e| err(PacErrorKind::Engine, format!("cannot start QuickJS: {e}")))?;
         runtime.set_memory_limit(limits.memory);
         runtime.set_max_stack_size(limits.stack);
-        let deadline = Arc::new(Deadline { start: Instant::now(), at_ms: AtomicU64::new(0), fired: AtomicBool::new(false) });
+        let deadline = Arc::new(Deadline {
+            start: Instant::now(),
+            at_ms: AtomicU64::new(0),
+            fired: AtomicBool::new(false),
+        });
         let d = deadline.clone();
         runtime.set_interrupt_handler(Some(Box::new(move || d.expired())));
-        let context = Context::full(&runtime).map_err(|e| err(PacErrorKind::Engine, format!("cannot start QuickJS: {e}")))?;
+        let context = Context::full(&runtime)
+            .map_err(|e| err(PacErrorKind::Engine, format!("cannot start QuickJS: {e}")))?;
 
         let script = Script {
             name: name.to_string(),
@@ -109,7 +120,7 @@ impl Script {
             context,
             _runtime: runtime,
         };
-        let entry = script.run(|ctx| {
+        let entry = script.run(true, |ctx| {
             helpers::install(&ctx, env.clone())?;
             eval(&ctx, PRELUDE, PRELUDE_NAME)?;
             eval(&ctx, source, name)?;
@@ -134,7 +145,7 @@ impl Script {
     /// [`Script::evaluate`]).
     pub fn find_proxy(&self, args: &PacArgs) -> Result<String, PacError> {
         let entry = self.entry;
-        self.run(|ctx| {
+        self.run(false, |ctx| {
             let f: Function = ctx.globals().get(entry.name())?;
             let v: Value = f.call((args.url.as_str(), args.host.as_str()))?;
             Ok(match v.as_string() {
@@ -146,7 +157,10 @@ impl Script {
             kind: PacErrorKind::NotAString,
             pac: self.name.clone(),
             line: None,
-            message: format!("{} returned {what}, not a string such as \"PROXY host:port; DIRECT\"", entry.name()),
+            message: format!(
+                "{} returned {what}, not a string such as \"PROXY host:port; DIRECT\"",
+                entry.name()
+            ),
         })
     }
 
@@ -163,7 +177,12 @@ impl Script {
     }
 
     /// Runs `f` in the context under the deadline, turning JavaScript errors into [`PacError`].
-    fn run<T>(&self, f: impl for<'js> FnOnce(Ctx<'js>) -> rquickjs::Result<T>) -> Result<T, PacError> {
+    /// `compiling`: a `SyntaxError` is the source's (later ones come from `new RegExp` & co).
+    fn run<T>(
+        &self,
+        compiling: bool,
+        f: impl for<'js> FnOnce(Ctx<'js>) -> rquickjs::Result<T>,
+    ) -> Result<T, PacError> {
         self.context.with(|ctx| {
             // The runtime may be used from several threads: stack limits count from this one.
             // SAFETY: the runtime is locked by `with` for the duration of the call.
@@ -171,15 +190,21 @@ impl Script {
             self.deadline.arm(self.limits.timeout);
             let result = f(ctx.clone()).catch(&ctx);
             let timed_out = self.deadline.disarm();
-            result.map_err(|e| self.error(e, timed_out))
+            result.map_err(|e| self.error(e, compiling, timed_out))
         })
     }
 
-    fn error(&self, caught: CaughtError<'_>, timed_out: bool) -> PacError {
-        let mut e = PacError { kind: PacErrorKind::Exception, pac: self.name.clone(), line: None, message: String::new() };
+    fn error(&self, caught: CaughtError<'_>, compiling: bool, timed_out: bool) -> PacError {
+        let mut e = PacError {
+            kind: PacErrorKind::Exception,
+            pac: self.name.clone(),
+            line: None,
+            message: String::new(),
+        };
         if timed_out {
             e.kind = PacErrorKind::Timeout;
-            e.message = format!("the script ran longer than {} ms and was stopped", self.limits.timeout.as_millis());
+            e.message =
+                format!("the script ran longer than {} ms and was stopped", self.limits.timeout.as_millis());
             return e;
         }
         match caught {
@@ -188,7 +213,7 @@ impl Script {
                 let message = ex.message().unwrap_or_default();
                 e.line = ex.stack().and_then(|s| line_in(&s, &self.name));
                 e.kind = match (kind_name.as_deref(), message.as_str()) {
-                    (Some("SyntaxError"), _) => PacErrorKind::Syntax,
+                    (Some("SyntaxError"), _) if compiling => PacErrorKind::Syntax,
                     (_, "out of memory") => PacErrorKind::Memory,
                     (Some("RangeError"), m) if m.contains("stack") => PacErrorKind::Stack,
                     _ => PacErrorKind::Exception,

@@ -48,7 +48,13 @@ impl Tm {
         }
         let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
         let (y, mo, d, h, mi, se) = (n(0..4)?, n(5..7)?, n(8..10)?, n(11..13)?, n(14..16)?, n(17..19)?);
-        if !(1..=12).contains(&mo) || d < 1 || d > i64::from(days_in_month(y as i32, mo as u8)) || h > 23 || mi > 59 || se > 59 {
+        if !(1..=12).contains(&mo)
+            || d < 1
+            || d > i64::from(days_in_month(y as i32, mo as u8))
+            || h > 23
+            || mi > 59
+            || se > 59
+        {
             return None;
         }
         Some(Tm::from_unix(days_from_civil(y as i32, mo as u8, d as u8) * 86_400 + h * 3600 + mi * 60 + se))
@@ -270,7 +276,11 @@ fn interface_addresses() -> Vec<IpAddr> {
                 }
                 _ => continue,
             };
-            if ip.is_loopback() { loopback.push(ip) } else { out.push(ip) }
+            if ip.is_loopback() {
+                loopback.push(ip)
+            } else {
+                out.push(ip)
+            }
         }
         libc::freeifaddrs(head);
     }
@@ -308,7 +318,8 @@ impl StaticEnv {
     }
 
     pub fn host(mut self, name: &str, addrs: &[&str]) -> StaticEnv {
-        self.hosts.insert(name.to_ascii_lowercase(), addrs.iter().map(|a| a.parse().expect("an IP")).collect());
+        self.hosts
+            .insert(name.to_ascii_lowercase(), addrs.iter().map(|a| a.parse().expect("an IP")).collect());
         self
     }
 }
@@ -341,9 +352,15 @@ mod tests {
 
     #[test]
     fn civil_dates() {
-        assert_eq!(Tm::from_unix(0), Tm { year: 1970, month: 1, day: 1, weekday: 4, hour: 0, minute: 0, second: 0 });
+        assert_eq!(
+            Tm::from_unix(0),
+            Tm { year: 1970, month: 1, day: 1, weekday: 4, hour: 0, minute: 0, second: 0 }
+        );
         let t = Tm::parse("2024-02-29T23:59:59").unwrap();
-        assert_eq!((t.year, t.month, t.day, t.weekday, t.hour, t.minute, t.second), (2024, 2, 29, 4, 23, 59, 59));
+        assert_eq!(
+            (t.year, t.month, t.day, t.weekday, t.hour, t.minute, t.second),
+            (2024, 2, 29, 4, 23, 59, 59)
+        );
         assert_eq!(Tm::parse("2026-12-01T10:30:00").unwrap().weekday, 2);
         assert!(Tm::parse("2023-02-29T00:00:00").is_none());
         assert!(Tm::parse("2023-13-01T00:00:00").is_none());

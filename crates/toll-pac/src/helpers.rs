@@ -86,11 +86,17 @@ pub fn install(ctx: &Ctx<'_>, env: Arc<dyn PacEnv>) -> rquickjs::Result<()> {
         }
     })?;
     let e = env.clone();
-    define(ctx, "weekdayRange", move |ctx, a| Ok(Value::new_bool(ctx, time::weekday_range(&date_args(&a), &e.now()))))?;
+    define(ctx, "weekdayRange", move |ctx, a| {
+        Ok(Value::new_bool(ctx, time::weekday_range(&date_args(&a), &e.now())))
+    })?;
     let e = env.clone();
-    define(ctx, "dateRange", move |ctx, a| Ok(Value::new_bool(ctx, time::date_range(&date_args(&a), &e.now()))))?;
+    define(ctx, "dateRange", move |ctx, a| {
+        Ok(Value::new_bool(ctx, time::date_range(&date_args(&a), &e.now())))
+    })?;
     let e = env.clone();
-    define(ctx, "timeRange", move |ctx, a| Ok(Value::new_bool(ctx, time::time_range(&date_args(&a), &e.now()))))?;
+    define(ctx, "timeRange", move |ctx, a| {
+        Ok(Value::new_bool(ctx, time::time_range(&date_args(&a), &e.now())))
+    })?;
     let e = env;
     define(ctx, "alert", move |ctx, a| {
         let message = text(&ctx, &a, 0)?;

@@ -8,7 +8,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// An IPv4 literal as the Netscape helpers accept it: exactly four dot-separated decimal parts.
 pub fn strict_ipv4(s: &str) -> Option<Ipv4Addr> {
     let parts: Vec<&str> = s.split('.').collect();
-    if parts.len() != 4 || parts.iter().any(|p| p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit())) {
+    if parts.len() != 4
+        || parts.iter().any(|p| p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
         return None;
     }
     let mut octets = [0u8; 4];
@@ -150,7 +152,10 @@ mod tests {
         assert_eq!(dns_resolve_ex(&e, "nowhere.corp"), "");
         assert_eq!(dns_resolve_ex(&e, "::1"), "::1");
         // Literals never reach the resolver.
-        assert_eq!(*e.lookups.lock().unwrap(), vec!["intranet.corp", "v6only.corp", "nowhere.corp", "intranet.corp", "nowhere.corp"]);
+        assert_eq!(
+            *e.lookups.lock().unwrap(),
+            vec!["intranet.corp", "v6only.corp", "nowhere.corp", "intranet.corp", "nowhere.corp"]
+        );
     }
 
     #[test]
@@ -182,7 +187,10 @@ mod tests {
 
     #[test]
     fn sorting() {
-        assert_eq!(sort_ip_address_list("10.0.0.2;::1;10.0.0.1;2001:db8::1").as_deref(), Some("::1;2001:db8::1;10.0.0.1;10.0.0.2"));
+        assert_eq!(
+            sort_ip_address_list("10.0.0.2;::1;10.0.0.1;2001:db8::1").as_deref(),
+            Some("::1;2001:db8::1;10.0.0.1;10.0.0.2")
+        );
         assert_eq!(sort_ip_address_list(""), None);
         assert_eq!(sort_ip_address_list("10.0.0.1;x"), None);
     }

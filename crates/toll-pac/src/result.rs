@@ -47,7 +47,11 @@ impl ProxyKind {
 pub enum ProxyEntry {
     Direct,
     /// `host` is a name, an IPv4 literal or an IPv6 literal *without* brackets.
-    Proxy { kind: ProxyKind, host: String, port: u16 },
+    Proxy {
+        kind: ProxyKind,
+        host: String,
+        port: u16,
+    },
 }
 
 impl fmt::Display for ProxyEntry {
@@ -84,7 +88,9 @@ const MAX_RESULT: usize = 64 * 1024;
 /// browsers treat it. Keywords are case-insensitive.
 pub fn parse_result(result: &str) -> Result<Vec<ProxyEntry>, ResultError> {
     if result.len() > MAX_RESULT {
-        return Err(ResultError { message: format!("the result is {} bytes long (at most {MAX_RESULT})", result.len()) });
+        return Err(ResultError {
+            message: format!("the result is {} bytes long (at most {MAX_RESULT})", result.len()),
+        });
     }
     let mut entries = Vec::new();
     for element in result.split(';') {
@@ -169,7 +175,8 @@ fn split_host_port(address: &str) -> Result<(String, Option<&str>), &'static str
     if host.is_empty() {
         return Err("the host is empty");
     }
-    if host.len() > 253 || !host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')) {
+    if host.len() > 253 || !host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+    {
         return Err("the host is not a valid host name or IP address");
     }
     Ok((host.to_ascii_lowercase(), port))
@@ -191,7 +198,8 @@ mod tests {
 
     #[test]
     fn every_keyword() {
-        let got = parse_result("PROXY a:1; HTTP b:2;HTTPS c:3 ; SOCKS d:4; SOCKS4 e:5; SOCKS5 f:6; DIRECT").unwrap();
+        let got = parse_result("PROXY a:1; HTTP b:2;HTTPS c:3 ; SOCKS d:4; SOCKS4 e:5; SOCKS5 f:6; DIRECT")
+            .unwrap();
         assert_eq!(
             got,
             vec![
@@ -208,7 +216,10 @@ mod tests {
 
     #[test]
     fn keywords_are_case_insensitive_and_hosts_lowercased() {
-        assert_eq!(parse_result("proxy Proxy.Corp:3128").unwrap(), vec![proxy(ProxyKind::Http, "proxy.corp", 3128)]);
+        assert_eq!(
+            parse_result("proxy Proxy.Corp:3128").unwrap(),
+            vec![proxy(ProxyKind::Http, "proxy.corp", 3128)]
+        );
         assert_eq!(parse_result("direct").unwrap(), vec![ProxyEntry::Direct]);
     }
 
@@ -221,7 +232,10 @@ mod tests {
 
     #[test]
     fn ipv6_in_brackets() {
-        assert_eq!(parse_result("PROXY [2001:DB8::1]:8080").unwrap(), vec![proxy(ProxyKind::Http, "2001:db8::1", 8080)]);
+        assert_eq!(
+            parse_result("PROXY [2001:DB8::1]:8080").unwrap(),
+            vec![proxy(ProxyKind::Http, "2001:db8::1", 8080)]
+        );
         assert_eq!(parse_result("PROXY [::1]").unwrap(), vec![proxy(ProxyKind::Http, "::1", 80)]);
         assert!(parse_result("PROXY ::1:8080").is_err());
         assert!(parse_result("PROXY [::1:8080").is_err());

@@ -51,7 +51,8 @@ impl Arg {
 }
 
 const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
-const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+const MONTHS: [&str; 12] =
+    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
 
 fn name_index(names: &[&str], arg: &Arg) -> Option<u8> {
     match arg {
@@ -138,13 +139,11 @@ pub fn date_range(args: &[Arg], now: &Now) -> bool {
     let (Some(first), Some(second)) = (fields(&args[..mid]), fields(&args[mid..])) else {
         return false;
     };
-    let day_only = first.month.is_none() && first.year.is_none() && second.month.is_none() && second.year.is_none();
+    let day_only =
+        first.month.is_none() && first.year.is_none() && second.month.is_none() && second.year.is_none();
     let year = i64::from(t.year);
-    let (lo_month, hi_month) = if day_only {
-        (t.month, t.month)
-    } else {
-        (first.month.unwrap_or(1), second.month.unwrap_or(12))
-    };
+    let (lo_month, hi_month) =
+        if day_only { (t.month, t.month) } else { (first.month.unwrap_or(1), second.month.unwrap_or(12)) };
     let lo_year = first.year.unwrap_or(year);
     let hi_year = second.year.unwrap_or(year);
     let lo = (lo_year, lo_month, first.day.unwrap_or(1), 0u8, 0u8, 0u8);
