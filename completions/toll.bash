@@ -25,6 +25,9 @@ _toll() {
             toll,doctor)
                 cmd="toll__subcmd__doctor"
                 ;;
+            toll,pac)
+                cmd="toll__subcmd__pac"
+                ;;
             toll__subcmd__auth,list)
                 cmd="toll__subcmd__auth__subcmd__list"
                 ;;
@@ -44,7 +47,7 @@ _toll() {
 
     case "${cmd}" in
         toll)
-            opts="-x -U -X -H -d -I -L -A -o -O -i -f -s -S -v -m -k -h -V --proxy --proxy-user --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-cacert --proxy-insecure --no-prompt --no-save --request --header --data --data-binary --json --head --location --max-redirs --user-agent --compressed --output --remote-name --include --fail --silent --show-error --verbose --max-time --connect-timeout --insecure --cacert --help --version demo auth doctor"
+            opts="-x -U -X -H -d -I -L -A -o -O -i -f -s -S -v -m -k -h -V --proxy --proxy-user --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-cacert --proxy-insecure --no-prompt --no-save --request --header --data --data-binary --json --head --location --max-redirs --user-agent --compressed --output --remote-name --include --fail --silent --show-error --verbose --max-time --connect-timeout --insecure --cacert --help --version demo auth doctor pac"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -293,6 +296,32 @@ _toll() {
                     return 0
                     ;;
                 --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toll__subcmd__pac)
+            opts="-v -m -k -h --verbose --transfer --max-time --insecure --cacert --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --max-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

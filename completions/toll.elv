@@ -75,6 +75,7 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand demo 'Try toll without a real proxy: fetch a page through a local proxy that demands authentication'
             cand auth 'Store, remove, list and check proxy passwords in the OS keyring'
             cand doctor 'Find out why the proxy refuses (407, 403, …), step by step, and say how to fix it'
+            cand pac 'Evaluate a proxy auto-config (PAC) file for a URL and print its answer'
         }
         &'toll;demo'= {
             cand --scheme 'The authentication scheme the demo proxy asks for'
@@ -135,6 +136,18 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand --no-save 'Do not offer to save a password typed at the prompt in the OS keyring'
             cand -k 'Do not verify the server''s certificate (dangerous)'
             cand --insecure 'Do not verify the server''s certificate (dangerous)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'toll;pac'= {
+            cand -m 'Give up fetching an http(s):// PAC after this many seconds (default 30)'
+            cand --max-time 'Give up fetching an http(s):// PAC after this many seconds (default 30)'
+            cand --cacert 'Verify an https:// PAC server against the CA certificates in FILE (PEM)'
+            cand -v 'Also show alert() output, the entry point, the arguments passed, the parsed proxy list and timings (on stderr)'
+            cand --verbose 'Also show alert() output, the entry point, the arguments passed, the parsed proxy list and timings (on stderr)'
+            cand --transfer 'Pass the URL as a transfer would (https:// path and query stripped)'
+            cand -k 'Do not verify the certificate of an https:// PAC server (dangerous)'
+            cand --insecure 'Do not verify the certificate of an https:// PAC server (dangerous)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }

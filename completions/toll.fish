@@ -62,6 +62,7 @@ complete -c toll -n "__fish_toll_needs_command" -s V -l version -d 'Print versio
 complete -c toll -n "__fish_toll_needs_command" -a "demo" -d 'Try toll without a real proxy: fetch a page through a local proxy that demands authentication'
 complete -c toll -n "__fish_toll_needs_command" -a "auth" -d 'Store, remove, list and check proxy passwords in the OS keyring'
 complete -c toll -n "__fish_toll_needs_command" -a "doctor" -d 'Find out why the proxy refuses (407, 403, …), step by step, and say how to fix it'
+complete -c toll -n "__fish_toll_needs_command" -a "pac" -d 'Evaluate a proxy auto-config (PAC) file for a URL and print its answer'
 complete -c toll -n "__fish_toll_using_subcommand demo" -l scheme -d 'The authentication scheme the demo proxy asks for' -r -f -a "basic\t''
 digest\t''"
 complete -c toll -n "__fish_toll_using_subcommand demo" -s h -l help -d 'Print help'
@@ -100,3 +101,9 @@ complete -c toll -n "__fish_toll_using_subcommand doctor" -l no-prompt -d 'Never
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l no-save -d 'Do not offer to save a password typed at the prompt in the OS keyring'
 complete -c toll -n "__fish_toll_using_subcommand doctor" -s k -l insecure -d 'Do not verify the server\'s certificate (dangerous)'
 complete -c toll -n "__fish_toll_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c toll -n "__fish_toll_using_subcommand pac" -s m -l max-time -d 'Give up fetching an http(s):// PAC after this many seconds (default 30)' -r
+complete -c toll -n "__fish_toll_using_subcommand pac" -l cacert -d 'Verify an https:// PAC server against the CA certificates in FILE (PEM)' -r -F
+complete -c toll -n "__fish_toll_using_subcommand pac" -s v -l verbose -d 'Also show alert() output, the entry point, the arguments passed, the parsed proxy list and timings (on stderr)'
+complete -c toll -n "__fish_toll_using_subcommand pac" -l transfer -d 'Pass the URL as a transfer would (https:// path and query stripped)'
+complete -c toll -n "__fish_toll_using_subcommand pac" -s k -l insecure -d 'Do not verify the certificate of an https:// PAC server (dangerous)'
+complete -c toll -n "__fish_toll_using_subcommand pac" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -43,6 +43,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let setup = credential_setup(false)?;
             crate::doctor::run(*d, setup, term, &env)
         }
+        Invocation::Pac(args) => crate::pac_cmd::run(args),
     }
 }
 

@@ -282,6 +282,9 @@ pub enum Command {
     /// Find out why the proxy refuses (407, 403, …), step by step, and say how to fix it.
     #[command(after_long_help = DOCTOR_AFTER_LONG_HELP)]
     Doctor(DoctorArgs),
+    /// Evaluate a proxy auto-config (PAC) file for a URL and print its answer.
+    #[command(after_long_help = pac::PAC_AFTER_LONG_HELP)]
+    Pac(pac::PacArgs),
 }
 
 const DOCTOR_AFTER_LONG_HELP: &str = "\
@@ -583,6 +586,7 @@ pub enum Invocation {
     Demo(DemoArgs),
     Auth(AuthCommand),
     Doctor(Box<Doctor>),
+    Pac(pac::PacArgs),
 }
 
 /// A resolved `toll doctor [URL] [OPTIONS]`.
@@ -621,6 +625,7 @@ impl Cli {
                 Command::Demo(args) => Invocation::Demo(args),
                 Command::Auth(cmd) => Invocation::Auth(cmd),
                 Command::Doctor(args) => Invocation::Doctor(Box::new(doctor_config(args, env)?)),
+                Command::Pac(args) => Invocation::Pac(args),
             });
         }
         let Cli { url, proxy, request: req, output: out, connection: conn, .. } = self;
@@ -846,6 +851,8 @@ fn build_body(req: &RequestArgs) -> Result<Option<(Body, &'static str)>, UsageEr
     let strip_newlines = option == "-d/--data" && !matches!(source, BodySource::Bytes(_));
     Ok(Some((Body { source, strip_newlines }, option)))
 }
+
+pub mod pac;
 
 #[cfg(test)]
 mod tests;

@@ -130,6 +130,7 @@ mod tests {
                 "toll-auth-list.1",
                 "toll-auth-status.1",
                 "toll-doctor.1",
+                "toll-pac.1",
             ]
         );
         for (name, contents) in &files {

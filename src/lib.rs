@@ -17,6 +17,7 @@ pub mod doctor;
 pub mod error;
 pub mod keyring;
 pub mod output;
+pub mod pac_cmd;
 pub mod prompt;
 pub mod proxy_env;
 pub mod relay;
@@ -26,3 +27,6 @@ pub mod secret;
 pub mod statefile;
 pub mod store;
 pub mod term;
+
+/// The PAC engine (its own crate, `crates/toll-pac`).
+pub use toll_pac as pac;

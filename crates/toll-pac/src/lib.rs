@@ -45,9 +45,9 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// 3 s, 256 MiB, 512 KiB: a 1 MB PAC with ten thousand rules needs about 20 ms and 30 MiB.
+    /// 5 s (room for two slow name look-ups of [`SystemEnv`]'s 2 s each), 256 MiB, 512 KiB.
     fn default() -> Self {
-        Limits { timeout: Duration::from_secs(3), memory: 256 << 20, stack: 512 << 10 }
+        Limits { timeout: Duration::from_secs(5), memory: 256 << 20, stack: 512 << 10 }
     }
 }
 

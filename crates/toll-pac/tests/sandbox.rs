@@ -23,8 +23,8 @@ fn an_endless_loop_that_catches_everything_is_stopped_within_a_few_seconds() {
     let e = pac.find_proxy(&args("http://x/")).unwrap_err();
     let took = t.elapsed();
     assert_eq!(e.kind, PacErrorKind::Timeout, "{e}");
-    assert!(took >= Limits::default().timeout && took < Duration::from_secs(6), "{took:?}");
-    assert!(e.to_string().starts_with("PAC test.pac: the script ran longer than 3000 ms"), "{e}");
+    assert!(took >= Limits::default().timeout && took < Duration::from_secs(8), "{took:?}");
+    assert!(e.to_string().starts_with("PAC test.pac: the script ran longer than 5000 ms"), "{e}");
 }
 
 #[test]
