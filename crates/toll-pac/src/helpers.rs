@@ -97,6 +97,13 @@ pub fn install(ctx: &Ctx<'_>, env: Arc<dyn PacEnv>) -> rquickjs::Result<()> {
     define(ctx, "timeRange", move |ctx, a| {
         Ok(Value::new_bool(ctx, time::time_range(&date_args(&a), &e.now())))
     })?;
+    define(ctx, "__tollGlob", move |ctx, a| {
+        let (text, pattern) = (text(&ctx, &a, 0)?, text(&ctx, &a, 1)?);
+        Ok(match crate::glob::sh_exp_match(&text, &pattern) {
+            Some(b) => Value::new_bool(ctx, b),
+            None => Value::new_undefined(ctx),
+        })
+    })?;
     let e = env;
     define(ctx, "alert", move |ctx, a| {
         let message = text(&ctx, &a, 0)?;

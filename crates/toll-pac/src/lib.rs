@@ -18,6 +18,7 @@
 mod args;
 mod engine;
 mod env;
+mod glob;
 mod helpers;
 mod net;
 mod result;

@@ -157,7 +157,7 @@ fn a_one_megabyte_pac_with_ten_thousand_rules() {
     let ask = |u: &str| {
         script.evaluate(&PacArgs::new(&url::Url::parse(u).unwrap(), UrlMode::Transfer)).unwrap().raw
     };
-    assert_eq!(ask("http://host9999.department-9999.example-corporation.com/"), "PROXY proxy9999.corp:8080");
+    assert_eq!(ask("http://host9999.dept-9999.example.com/"), "PROXY p9999.corp:8080");
     assert_eq!(ask("http://www.other.org/"), "PROXY fallback.corp:3128; DIRECT");
     assert!(env.lookups.lock().unwrap().is_empty(), "no rule resolves names");
 }
@@ -166,7 +166,7 @@ fn big_pac(rules: usize) -> String {
     let mut s = String::from("// generated: ten thousand rules\nfunction FindProxyForURL(url, host) {\n");
     for i in 0..rules {
         s.push_str(&format!(
-            "  if (shExpMatch(host, \"*.department-{i}.example-corporation.com\") || dnsDomainIs(host, \".legacy-{i}.example-corporation.com\")) {{ /* rule {i}: padding to make a realistic line length */ return \"PROXY proxy{i}.corp:8080\"; }}\n"
+            "  if (shExpMatch(host, \"*.dept-{i}.example.com\") || dnsDomainIs(host, \".old-{i}.example.com\")) return \"PROXY p{i}.corp:8080\";\n"
         ));
     }
     s.push_str("  return \"PROXY fallback.corp:3128; DIRECT\";\n}\n");
