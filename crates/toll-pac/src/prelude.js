@@ -4,7 +4,7 @@
 // and Microsoft descriptions and the browsers' observable behaviour.
 
 function isPlainHostName(host) {
-  // An IPv6 literal has no dot but is not a plain host name (Chrome).
+  // An IPv6 literal has no dot but is not a plain host name either.
   return !/[.:]/.test(String(host));
 }
 
