@@ -76,7 +76,8 @@ fn parse_url(raw: &str) -> Result<url::Url> {
     };
     match parsed {
         Ok(u) if u.has_host() => Ok(u),
-        Ok(_) => Err(Error::new(Exit::Usage, format!("'{raw}' has no host name")).hint("give a URL such as https://example.com/")),
+        Ok(_) => Err(Error::new(Exit::Usage, format!("'{raw}' has no host name"))
+            .hint("give a URL such as https://example.com/")),
         Err(e) => Err(Error::new(Exit::Usage, format!("'{raw}' is not a valid URL: {e}"))),
     }
 }
@@ -108,8 +109,9 @@ fn load(args: &PacArgs) -> Result<(String, String)> {
         bytes = fetch(&url, &name, args)?;
     } else {
         let path = if lower.starts_with("file:") {
-            let url = url::Url::parse(&args.pac)
-                .map_err(|e| Error::new(Exit::Usage, format!("the PAC URL '{}' is not valid: {e}", args.pac)))?;
+            let url = url::Url::parse(&args.pac).map_err(|e| {
+                Error::new(Exit::Usage, format!("the PAC URL '{}' is not valid: {e}", args.pac))
+            })?;
             url.to_file_path().map_err(|_| {
                 Error::new(Exit::Usage, format!("'{}' is not a local file URL", args.pac))
                     .hint("write file:///path/to/proxy.pac, or just the path")
@@ -142,7 +144,8 @@ fn read_file(path: &std::path::Path, name: &str) -> Result<Vec<u8>> {
         .read_to_end(&mut bytes)
         .map_err(|e| cannot(name, "read", e.to_string()))?;
     if bytes.len() > MAX_PAC_BYTES {
-        return Err(cannot(name, "use", format!("it is larger than {} MiB", MAX_PAC_BYTES >> 20)).hint("is this really a PAC file?"));
+        return Err(cannot(name, "use", format!("it is larger than {} MiB", MAX_PAC_BYTES >> 20))
+            .hint("is this really a PAC file?"));
     }
     Ok(bytes)
 }
@@ -165,7 +168,8 @@ fn fetch(url: &url::Url, name: &str, args: &PacArgs) -> Result<Vec<u8>> {
             .map_err(|e| Error::new(Exit::Usage, format!("{}: {e}", path.display())))?;
         b = b.tls_certs_only(certs);
     }
-    let client = b.build().map_err(|e| Error::new(Exit::Internal, format!("cannot set up the HTTP client: {e}")))?;
+    let client =
+        b.build().map_err(|e| Error::new(Exit::Internal, format!("cannot set up the HTTP client: {e}")))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -179,7 +183,8 @@ fn fetch(url: &url::Url, name: &str, args: &PacArgs) -> Result<Vec<u8>> {
                 text = format!("{text}: {s}");
                 source = s.source();
             }
-            cannot(name, "fetch", text).hint("check the URL; the PAC is fetched directly, never through a proxy")
+            cannot(name, "fetch", text)
+                .hint("check the URL; the PAC is fetched directly, never through a proxy")
         };
         let mut resp = client.get(url).send().await.map_err(fail)?;
         if !resp.status().is_success() {

@@ -20,33 +20,49 @@ fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
 #[test]
 fn prints_exactly_what_the_pac_returned() {
     let dir = scratch();
-    let pac = write(&dir.path(), "p.pac", "function FindProxyForURL(u, h) { return 'PROXY a.corp:8080;  SOCKS5 b:1080 ;DIRECT'; }");
+    let pac = write(
+        dir.path(),
+        "p.pac",
+        "function FindProxyForURL(u, h) { return 'PROXY a.corp:8080;  SOCKS5 b:1080 ;DIRECT'; }",
+    );
     let out = toll(["pac", &pac, "http://intranet/"]).run();
     out.assert_ok().assert_stdout(b"PROXY a.corp:8080;  SOCKS5 b:1080 ;DIRECT\n");
     assert!(out.stderr.is_empty(), "{}", out.describe());
     let url = format!("file://{pac}");
-    toll(["pac", &url, "intranet"]).run().assert_ok().assert_stdout(b"PROXY a.corp:8080;  SOCKS5 b:1080 ;DIRECT\n");
+    toll(["pac", &url, "intranet"])
+        .run()
+        .assert_ok()
+        .assert_stdout(b"PROXY a.corp:8080;  SOCKS5 b:1080 ;DIRECT\n");
 }
 
 #[test]
 fn the_url_as_given_less_userinfo_and_fragment_and_the_host_as_browsers_pass_it() {
     let dir = scratch();
-    let pac = write(&dir.path(), "echo.pac", ECHO);
+    let pac = write(dir.path(), "echo.pac", ECHO);
     // As given: the https path is there (so the PAC sees "secret").
-    toll(["pac", &pac, "https://alice:pw@Example.CORP/secret?q#frag"]).run().assert_ok().assert_stdout(b"PROXY saw-path:1\n");
+    toll(["pac", &pac, "https://alice:pw@Example.CORP/secret?q#frag"])
+        .run()
+        .assert_ok()
+        .assert_stdout(b"PROXY saw-path:1\n");
     // --transfer: only https://host/ (and never the user info or fragment).
     toll(["pac", &pac, "https://alice:pw@Example.CORP/secret?q#frag", "--transfer"])
         .run()
         .assert_ok()
         .assert_stdout(b"PROXY example.corp:1\n");
-    toll(["pac", &pac, "http://alice:pw@10.0.0.1:8080/a#frag"]).run().assert_ok().assert_stdout(b"PROXY 10.0.0.1:1\n");
-    toll(["pac", &pac, "http://[2001:DB8::1]:8080/"]).run().assert_ok().assert_stdout(b"PROXY [2001:db8::1]:1\n");
+    toll(["pac", &pac, "http://alice:pw@10.0.0.1:8080/a#frag"])
+        .run()
+        .assert_ok()
+        .assert_stdout(b"PROXY 10.0.0.1:1\n");
+    toll(["pac", &pac, "http://[2001:DB8::1]:8080/"])
+        .run()
+        .assert_ok()
+        .assert_stdout(b"PROXY [2001:db8::1]:1\n");
 }
 
 #[test]
 fn verbose_shows_alerts_arguments_entries_and_timings() {
     let dir = scratch();
-    let pac = write(&dir.path(), "echo.pac", ECHO);
+    let pac = write(dir.path(), "echo.pac", ECHO);
     let out = toll(["pac", "-v", &pac, "https://host.corp/x", "--transfer"]).run();
     out.assert_ok().assert_stdout(b"PROXY host.corp:1\n");
     for needle in [
@@ -63,7 +79,11 @@ fn verbose_shows_alerts_arguments_entries_and_timings() {
 #[test]
 fn alert_output_is_sanitised() {
     let dir = scratch();
-    let pac = write(&dir.path(), "esc.pac", "alert('\\u001b]0;pwned\\u0007\\u001b[2J'); function FindProxyForURL(u, h) { return 'DIRECT'; }");
+    let pac = write(
+        dir.path(),
+        "esc.pac",
+        "alert('\\u001b]0;pwned\\u0007\\u001b[2J'); function FindProxyForURL(u, h) { return 'DIRECT'; }",
+    );
     let out = toll(["pac", "-v", &pac, "http://x/"]).run();
     out.assert_ok();
     assert!(!out.stderr.contains('\u{1b}') && !out.stderr.contains('\u{7}'), "{}", out.describe());
@@ -73,15 +93,23 @@ fn alert_output_is_sanitised() {
 fn pac_errors_exit_3_naming_the_pac_and_the_line() {
     let dir = scratch();
     let cases = [
-        ("syntax.pac", "function FindProxyForURL(u, h) {\n  return 'DIRECT' +;\n}\n", "syntax.pac, line 2: SyntaxError"),
-        ("throws.pac", "function FindProxyForURL(u, h) {\n\n  throw new Error('boom');\n}\n", "throws.pac, line 3: Error: boom"),
+        (
+            "syntax.pac",
+            "function FindProxyForURL(u, h) {\n  return 'DIRECT' +;\n}\n",
+            "syntax.pac, line 2: SyntaxError",
+        ),
+        (
+            "throws.pac",
+            "function FindProxyForURL(u, h) {\n\n  throw new Error('boom');\n}\n",
+            "throws.pac, line 3: Error: boom",
+        ),
         ("number.pac", "function FindProxyForURL(u, h) { return 42; }", "returned the number 42"),
         ("keyword.pac", "function FindProxyForURL(u, h) { return 'PROXI a:1'; }", "unknown keyword"),
         ("misspelled.pac", "function FindProxyForUrl(u, h) { return 'DIRECT'; }", "\"FindProxyForUrl\""),
         ("empty.pac", "", "defines no function FindProxyForURL"),
     ];
     for (name, text, needle) in cases {
-        let pac = write(&dir.path(), name, text);
+        let pac = write(dir.path(), name, text);
         let out = toll(["pac", &pac, "http://x/"]).run();
         out.assert_code(PAC_EXIT).assert_error_message();
         assert!(out.stdout.is_empty() && out.stderr.contains(needle), "no {needle:?}:\n{}", out.describe());
@@ -94,7 +122,11 @@ fn pac_errors_exit_3_naming_the_pac_and_the_line() {
 #[test]
 fn an_endless_pac_is_stopped() {
     let dir = scratch();
-    let pac = write(&dir.path(), "loop.pac", "function FindProxyForURL(u, h) { for (;;) { try { for (;;) {} } catch (e) {} } }");
+    let pac = write(
+        dir.path(),
+        "loop.pac",
+        "function FindProxyForURL(u, h) { for (;;) { try { for (;;) {} } catch (e) {} } }",
+    );
     let out = toll(["pac", &pac, "http://x/"]).run();
     out.assert_code(PAC_EXIT).assert_error_message();
     assert!(out.stderr.contains("ran longer than 5000 ms"), "{}", out.describe());
@@ -104,7 +136,7 @@ fn an_endless_pac_is_stopped() {
 #[test]
 fn a_bad_url_is_a_usage_error() {
     let dir = scratch();
-    let pac = write(&dir.path(), "p.pac", "function FindProxyForURL(u, h) { return 'DIRECT'; }");
+    let pac = write(dir.path(), "p.pac", "function FindProxyForURL(u, h) { return 'DIRECT'; }");
     toll(["pac", &pac, "http://[::1/"]).run().assert_code(2).assert_error_message();
 }
 
@@ -114,12 +146,18 @@ fn pacs_served_over_http_and_https() {
     let out = toll(["pac", "-v", &origin.url("/pac/corp"), "http://www.example.org/"]).run();
     out.assert_ok().assert_stdout(b"PROXY proxy-a.corp:8080; PROXY proxy-b.corp:8080; DIRECT\n");
     assert!(out.stderr.contains("* alert: asked for http://www.example.org/"), "{}", out.describe());
-    toll(["pac", &origin.url("/pac/corp"), "http://localhost:8080/"]).run().assert_ok().assert_stdout(b"DIRECT\n");
+    toll(["pac", &origin.url("/pac/corp"), "http://localhost:8080/"])
+        .run()
+        .assert_ok()
+        .assert_stdout(b"DIRECT\n");
     assert_eq!(origin.requests_to("/pac/corp").len(), 2);
 
     let tls = Origin::https();
     let ca = pki().ca_arg();
-    toll(["pac", "--cacert", &ca, &tls.url("/pac/corp"), "wiki"]).run().assert_ok().assert_stdout(b"DIRECT\n");
+    toll(["pac", "--cacert", &ca, &tls.url("/pac/corp"), "wiki"])
+        .run()
+        .assert_ok()
+        .assert_stdout(b"DIRECT\n");
     // The test CA is not trusted without --cacert.
     toll(["pac", &tls.url("/pac/corp"), "wiki"]).run().assert_code(PAC_EXIT).assert_error_message();
 }

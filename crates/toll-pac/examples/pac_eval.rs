@@ -25,7 +25,8 @@ fn main() {
     let mut answer = String::new();
     for _ in 0..runs {
         let t = Instant::now();
-        let script = Script::compile(&source, &args[1], Limits::default(), Arc::new(StaticEnv::new())).expect("compile");
+        let script = Script::compile(&source, &args[1], Limits::default(), Arc::new(StaticEnv::new()))
+            .expect("compile");
         compile.push(t.elapsed().as_secs_f64() * 1e3);
         let t = Instant::now();
         answer = script.find_proxy(&call).expect("evaluate");

@@ -5,8 +5,17 @@
 
 /// Characters that keep a regular-expression meaning after the browsers' translation.
 const REGEX_META: &[u16] = &[
-    b'\\' as u16, b'^' as u16, b'$' as u16, b'+' as u16, b'(' as u16, b')' as u16, b'[' as u16, b']' as u16,
-    b'{' as u16, b'}' as u16, b'|' as u16,
+    b'\\' as u16,
+    b'^' as u16,
+    b'$' as u16,
+    b'+' as u16,
+    b'(' as u16,
+    b')' as u16,
+    b'[' as u16,
+    b']' as u16,
+    b'{' as u16,
+    b'}' as u16,
+    b'|' as u16,
 ];
 
 fn is_line_terminator(c: u16) -> bool {
@@ -18,7 +27,9 @@ fn is_line_terminator(c: u16) -> bool {
 pub fn sh_exp_match(text: &str, pattern: &str) -> Option<bool> {
     let p: Vec<u16> = pattern.encode_utf16().collect();
     let t: Vec<u16> = text.encode_utf16().collect();
-    if p.iter().any(|c| REGEX_META.contains(c) || is_line_terminator(*c)) || t.iter().any(|c| is_line_terminator(*c)) {
+    if p.iter().any(|c| REGEX_META.contains(c) || is_line_terminator(*c))
+        || t.iter().any(|c| is_line_terminator(*c))
+    {
         return None;
     }
     Some(wildcard(&t, &p))
