@@ -80,6 +80,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Find out why the proxy refuses (407, 403, …), step by step, and say how to fix it')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Be the authenticating proxy for other programs (git, pip, npm, curl, …) on loopback')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run one command with its proxy settings pointing at a private toll serve')
+            [CompletionResult]::new('pac', 'pac', [CompletionResultType]::ParameterValue, 'Evaluate a proxy auto-config (PAC) file for a URL and print its answer')
             break
         }
         'toll;demo' {
@@ -195,6 +196,19 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('--proxy-insecure', '--proxy-insecure', [CompletionResultType]::ParameterName, 'Do not verify an https:// proxy''s certificate (dangerous)')
             [CompletionResult]::new('--no-prompt', '--no-prompt', [CompletionResultType]::ParameterName, 'Never ask for a password on the terminal; fail instead')
             [CompletionResult]::new('--no-save', '--no-save', [CompletionResultType]::ParameterName, 'Do not offer to save a password typed at the prompt in the OS keyring')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'toll;pac' {
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Give up fetching an http(s):// PAC after this many seconds (default 30)')
+            [CompletionResult]::new('--max-time', '--max-time', [CompletionResultType]::ParameterName, 'Give up fetching an http(s):// PAC after this many seconds (default 30)')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Verify an https:// PAC server against the CA certificates in FILE (PEM)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Also show alert() output, the entry point, the arguments passed, the parsed proxy list and timings (on stderr)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Also show alert() output, the entry point, the arguments passed, the parsed proxy list and timings (on stderr)')
+            [CompletionResult]::new('--transfer', '--transfer', [CompletionResultType]::ParameterName, 'Pass the URL as a transfer would (https:// path and query stripped)')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Do not verify the certificate of an https:// PAC server (dangerous)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the certificate of an https:// PAC server (dangerous)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break

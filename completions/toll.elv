@@ -77,6 +77,7 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand doctor 'Find out why the proxy refuses (407, 403, …), step by step, and say how to fix it'
             cand serve 'Be the authenticating proxy for other programs (git, pip, npm, curl, …) on loopback'
             cand run 'Run one command with its proxy settings pointing at a private toll serve'
+            cand pac 'Evaluate a proxy auto-config (PAC) file for a URL and print its answer'
         }
         &'toll;demo'= {
             cand --scheme 'The authentication scheme the demo proxy asks for'
@@ -183,6 +184,18 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand --proxy-insecure 'Do not verify an https:// proxy''s certificate (dangerous)'
             cand --no-prompt 'Never ask for a password on the terminal; fail instead'
             cand --no-save 'Do not offer to save a password typed at the prompt in the OS keyring'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'toll;pac'= {
+            cand -m 'Give up fetching an http(s):// PAC after this many seconds (default 30)'
+            cand --max-time 'Give up fetching an http(s):// PAC after this many seconds (default 30)'
+            cand --cacert 'Verify an https:// PAC server against the CA certificates in FILE (PEM)'
+            cand -v 'Also show alert() output, the entry point, the arguments passed, the parsed proxy list and timings (on stderr)'
+            cand --verbose 'Also show alert() output, the entry point, the arguments passed, the parsed proxy list and timings (on stderr)'
+            cand --transfer 'Pass the URL as a transfer would (https:// path and query stripped)'
+            cand -k 'Do not verify the certificate of an https:// PAC server (dangerous)'
+            cand --insecure 'Do not verify the certificate of an https:// PAC server (dangerous)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }

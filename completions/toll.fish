@@ -64,6 +64,7 @@ complete -c toll -n "__fish_toll_needs_command" -a "auth" -d 'Store, remove, lis
 complete -c toll -n "__fish_toll_needs_command" -a "doctor" -d 'Find out why the proxy refuses (407, 403, …), step by step, and say how to fix it'
 complete -c toll -n "__fish_toll_needs_command" -a "serve" -d 'Be the authenticating proxy for other programs (git, pip, npm, curl, …) on loopback'
 complete -c toll -n "__fish_toll_needs_command" -a "run" -d 'Run one command with its proxy settings pointing at a private toll serve'
+complete -c toll -n "__fish_toll_needs_command" -a "pac" -d 'Evaluate a proxy auto-config (PAC) file for a URL and print its answer'
 complete -c toll -n "__fish_toll_using_subcommand demo" -l scheme -d 'The authentication scheme the demo proxy asks for' -r -f -a "basic\t''
 digest\t''"
 complete -c toll -n "__fish_toll_using_subcommand demo" -s h -l help -d 'Print help'
@@ -136,3 +137,9 @@ complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-insecure -d 'Do 
 complete -c toll -n "__fish_toll_using_subcommand run" -l no-prompt -d 'Never ask for a password on the terminal; fail instead'
 complete -c toll -n "__fish_toll_using_subcommand run" -l no-save -d 'Do not offer to save a password typed at the prompt in the OS keyring'
 complete -c toll -n "__fish_toll_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c toll -n "__fish_toll_using_subcommand pac" -s m -l max-time -d 'Give up fetching an http(s):// PAC after this many seconds (default 30)' -r
+complete -c toll -n "__fish_toll_using_subcommand pac" -l cacert -d 'Verify an https:// PAC server against the CA certificates in FILE (PEM)' -r -F
+complete -c toll -n "__fish_toll_using_subcommand pac" -s v -l verbose -d 'Also show alert() output, the entry point, the arguments passed, the parsed proxy list and timings (on stderr)'
+complete -c toll -n "__fish_toll_using_subcommand pac" -l transfer -d 'Pass the URL as a transfer would (https:// path and query stripped)'
+complete -c toll -n "__fish_toll_using_subcommand pac" -s k -l insecure -d 'Do not verify the certificate of an https:// PAC server (dangerous)'
+complete -c toll -n "__fish_toll_using_subcommand pac" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -108,6 +108,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let setup = credential_setup(false)?;
             crate::serve_cmd::run(*cfg, setup, &env)
         }
+        Invocation::Pac(args) => crate::pac_cmd::run(args),
     }
 }
 

@@ -290,6 +290,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run one command with its proxy settings pointing at a private toll serve.
     Run(RunArgs),
+    /// Evaluate a proxy auto-config (PAC) file for a URL and print its answer.
+    #[command(after_long_help = pac::PAC_AFTER_LONG_HELP)]
+    Pac(pac::PacArgs),
 }
 
 const DOCTOR_AFTER_LONG_HELP: &str = "\
@@ -644,6 +647,7 @@ pub enum Invocation {
     Doctor(Box<Doctor>),
     /// `toll serve` (no command) or `toll run` (a command).
     Serve(Box<ServeConfig>),
+    Pac(pac::PacArgs),
 }
 
 /// A resolved `toll doctor [URL] [OPTIONS]`.
@@ -684,6 +688,7 @@ impl Cli {
                 Command::Doctor(args) => Invocation::Doctor(Box::new(doctor_config(args, env)?)),
                 Command::Serve(args) => Invocation::Serve(Box::new(serve::serve_config(args)?)),
                 Command::Run(args) => Invocation::Serve(Box::new(serve::run_config(args)?)),
+                Command::Pac(args) => Invocation::Pac(args),
             });
         }
         let Cli { url, proxy, request: req, output: out, connection: conn, .. } = self;
@@ -901,6 +906,8 @@ fn build_body(req: &RequestArgs) -> Result<Option<(Body, &'static str)>, UsageEr
     let strip_newlines = option == "-d/--data" && !matches!(source, BodySource::Bytes(_));
     Ok(Some((Body { source, strip_newlines }, option)))
 }
+
+pub mod pac;
 
 #[cfg(test)]
 mod tests;

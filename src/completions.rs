@@ -132,6 +132,7 @@ mod tests {
                 "toll-doctor.1",
                 "toll-serve.1",
                 "toll-run.1",
+                "toll-pac.1",
             ]
         );
         for (name, contents) in &files {

@@ -8,6 +8,7 @@ use std::fmt;
 pub enum Exit {
     Internal,
     Usage,
+    Pac,
     ProxyUnreachable,
     ResolveHost,
     Connect,
@@ -32,6 +33,7 @@ impl Exit {
         match self {
             Exit::Internal => 1,
             Exit::Usage => 2,
+            Exit::Pac => 3,
             Exit::ProxyUnreachable => 5,
             Exit::ResolveHost => 6,
             Exit::Connect => 7,
@@ -53,9 +55,14 @@ impl Exit {
     }
 
     /// Every code with its meaning, as documented in the README (a test keeps them in step).
-    pub const TABLE: [(Exit, &'static str); 19] = [
+    pub const TABLE: [(Exit, &'static str); 20] = [
         (Exit::Internal, "internal error (a bug: please report it)"),
         (Exit::Usage, "usage error: bad option, URL, header or proxy setting"),
+        (
+            Exit::Pac,
+            "PAC error: the proxy auto-config file could not be read or fetched, did not compile, threw, \
+             hit its time or memory limit, or returned an invalid proxy list",
+        ),
         (Exit::ProxyUnreachable, "proxy unreachable: DNS, TCP or TLS to the proxy failed"),
         (Exit::ResolveHost, "the origin's host name could not be resolved (direct connections)"),
         (Exit::Connect, "could not connect to the origin (direct connections)"),

@@ -17,6 +17,7 @@ pub mod doctor;
 pub mod error;
 pub mod keyring;
 pub mod output;
+pub mod pac_cmd;
 pub mod prompt;
 pub mod proxy_env;
 pub mod relay;
@@ -29,3 +30,6 @@ pub mod serve_cmd;
 pub mod statefile;
 pub mod store;
 pub mod term;
+
+/// The PAC engine (its own crate, `crates/toll-pac`).
+pub use toll_pac as pac;

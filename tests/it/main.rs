@@ -28,6 +28,7 @@
 //!   test-only resolver table.
 //! - `t_doctor`: `toll doctor` against real Squid (and in-process proxies); snapshots in
 //!   `snapshots/doctor_*.txt` (`TOLL_BLESS=1` rewrites them).
+//! - `t_pac`: `toll pac` with PAC files and PACs served by the origin (http and https).
 
 mod cleanup;
 mod fakeproxy;
@@ -51,6 +52,7 @@ mod t_keyring;
 mod t_misbehaving;
 mod t_negotiate;
 mod t_ntlm;
+mod t_pac;
 mod t_prompt;
 mod t_remembered;
 mod t_route;

@@ -13,6 +13,7 @@
 //! - `/gzip`: [`GZIP_TEXT`] × 20, gzip-encoded if the request accepts gzip.
 //! - `/pac/NAME` and `/wpad.dat` (NAME `wpad`): [`pac_text`]`(NAME)` with `ETag: "NAME"` and a
 //!   fixed `Last-Modified`; `304 Not Modified` when `If-None-Match` is `"NAME"`.
+//! - `/pac-script/NAME`: the PAC [`PACS`] names NAME (`application/x-ns-proxy-autoconfig`).
 
 use crate::http::{self, Head};
 use std::io::{BufReader, Read, Write};
@@ -292,6 +293,13 @@ fn respond<W: Write>(
                 send(w, 200, h, pac_text(name).as_bytes())?;
             }
         }
+        ["pac-script", name] => match PACS.iter().find(|(n, _)| n == name) {
+            Some((_, pac)) => {
+                let h = vec![("Content-Type".to_string(), "application/x-ns-proxy-autoconfig".to_string())];
+                send(w, 200, h, pac.as_bytes())?;
+            }
+            None => send(w, 404, text(), b"no such PAC\n")?,
+        },
         ["text"] | [""] => {
             send(w, 200, text(), b"hello from the origin\n")?;
         }
@@ -306,6 +314,16 @@ fn respond<W: Write>(
 pub fn pac_text(name: &str) -> String {
     format!("function FindProxyForURL(url, host) {{ return \"PROXY {name}.example:3128; DIRECT\"; }}\n")
 }
+
+/// The PACs `/pac/NAME` serves. `corp`: plain hosts and `.corp` DIRECT, `localhost` resolved
+/// and matched with `isInNet`, the rest through two proxies; `broken`: a syntax error on line 2.
+pub const PACS: &[(&str, &str)] = &[
+    (
+        "corp",
+        "// served by the test origin\nfunction FindProxyForURL(url, host) {\n  alert(\"asked for \" + url);\n  if (isPlainHostName(host) || dnsDomainIs(host, \".corp\")) return \"DIRECT\";\n  if (host == \"localhost\" && isInNet(dnsResolve(host), \"127.0.0.0\", \"255.0.0.0\")) return \"DIRECT\";\n  return \"PROXY proxy-a.corp:8080; PROXY proxy-b.corp:8080; DIRECT\";\n}\n",
+    ),
+    ("broken", "function FindProxyForURL(url, host) {\n  return \"DIRECT\" +;\n}\n"),
+];
 
 pub const GZIP_TEXT: &str = "compressible text from the origin\n";
 

@@ -1,0 +1,301 @@
+//! The sandbox: one QuickJS runtime per compiled PAC, with a memory limit, a stack limit and a
+//! per-evaluation deadline enforced by QuickJS's interrupt handler (which a `try`/`catch` in the
+//! script cannot swallow). QuickJS as embedded here has no file, network, module or timer API:
+//! the only way out is the helpers, and the only one that touches the network is name
+//! resolution through the injected [`PacEnv`].
+
+use crate::args::PacArgs;
+use crate::env::PacEnv;
+use crate::result::{parse_result, ProxyEntry};
+use crate::{helpers, Limits, PacError, PacErrorKind};
+use rquickjs::context::EvalOptions;
+use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Runtime, Value};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Which function a PAC answers through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryPoint {
+    FindProxyForURL,
+    /// Microsoft's IPv6-aware entry point. When a PAC defines both, this one wins: an author who
+    /// wrote both meant `FindProxyForURLEx` for clients that have the `*Ex` helpers (Microsoft's
+    /// documented rule), and toll has them; browsers without them call the other.
+    FindProxyForURLEx,
+}
+
+impl EntryPoint {
+    pub fn name(self) -> &'static str {
+        match self {
+            EntryPoint::FindProxyForURL => "FindProxyForURL",
+            EntryPoint::FindProxyForURLEx => "FindProxyForURLEx",
+        }
+    }
+}
+
+/// A PAC's answer for one URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// Exactly the string the PAC returned.
+    pub raw: String,
+    /// `raw`, parsed and validated.
+    pub entries: Vec<ProxyEntry>,
+}
+
+/// A compiled PAC, ready to answer. Evaluations are serialised (one runtime); the type is
+/// `Send + Sync` so it can be shared between threads.
+pub struct Script {
+    name: String,
+    limits: Limits,
+    entry: EntryPoint,
+    deadline: Arc<Deadline>,
+    // Field order: the context must be dropped before its runtime.
+    context: Context,
+    _runtime: Runtime,
+}
+
+/// Milliseconds since `start` after which the interrupt handler stops the script (0 = none).
+struct Deadline {
+    start: Instant,
+    at_ms: AtomicU64,
+    fired: AtomicBool,
+}
+
+impl Deadline {
+    fn arm(&self, timeout: Duration) {
+        let at = self.start.elapsed() + timeout;
+        self.fired.store(false, Ordering::SeqCst);
+        self.at_ms.store((at.as_millis() as u64).max(1), Ordering::SeqCst);
+    }
+
+    fn disarm(&self) -> bool {
+        self.at_ms.store(0, Ordering::SeqCst);
+        self.fired.load(Ordering::SeqCst)
+    }
+
+    fn expired(&self) -> bool {
+        let at = self.at_ms.load(Ordering::SeqCst);
+        if at != 0 && self.start.elapsed().as_millis() as u64 >= at {
+            self.fired.store(true, Ordering::SeqCst);
+            return true;
+        }
+        false
+    }
+}
+
+const PRELUDE: &str = include_str!("prelude.js");
+const PRELUDE_NAME: &str = "<toll-pac-helpers>";
+
+impl Script {
+    /// Compiles and runs the PAC's top level (which may call helpers, e.g. `myIpAddress()`),
+    /// then finds its entry point. `name` (a path or URL) names the PAC in errors. A leading
+    /// byte-order mark is ignored.
+    pub fn compile(
+        source: &str,
+        name: &str,
+        limits: Limits,
+        env: Arc<dyn PacEnv>,
+    ) -> Result<Script, PacError> {
+        let err = |kind, message: String| PacError { kind, pac: name.to_string(), line: None, message };
+        let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+        let runtime =
+            Runtime::new().map_err(|e| err(PacErrorKind::Engine, format!("cannot start QuickJS: {e}")))?;
+        runtime.set_memory_limit(limits.memory);
+        runtime.set_max_stack_size(limits.stack);
+        let deadline = Arc::new(Deadline {
+            start: Instant::now(),
+            at_ms: AtomicU64::new(0),
+            fired: AtomicBool::new(false),
+        });
+        let d = deadline.clone();
+        runtime.set_interrupt_handler(Some(Box::new(move || d.expired())));
+        let context = Context::full(&runtime)
+            .map_err(|e| err(PacErrorKind::Engine, format!("cannot start QuickJS: {e}")))?;
+
+        let script = Script {
+            name: name.to_string(),
+            limits,
+            entry: EntryPoint::FindProxyForURL,
+            deadline,
+            context,
+            _runtime: runtime,
+        };
+        let entry = script.run(true, |ctx| {
+            helpers::install(&ctx, env.clone())?;
+            eval(&ctx, PRELUDE, PRELUDE_NAME)?;
+            eval(&ctx, source, name)?;
+            Ok(find_entry(&ctx))
+        })?;
+        match entry {
+            Ok(entry) => Ok(Script { entry, ..script }),
+            Err(message) => Err(err(PacErrorKind::NoEntryPoint, message)),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The function this PAC answers through.
+    pub fn entry_point(&self) -> EntryPoint {
+        self.entry
+    }
+
+    /// Calls the entry point; the result must be a string (not yet parsed: see
+    /// [`Script::evaluate`]).
+    pub fn find_proxy(&self, args: &PacArgs) -> Result<String, PacError> {
+        let entry = self.entry;
+        self.run(false, |ctx| {
+            let f: Function = ctx.globals().get(entry.name())?;
+            let v: Value = f.call((args.url.as_str(), args.host.as_str()))?;
+            Ok(match v.as_string() {
+                Some(s) => Ok(s.to_string()?),
+                None => Err(describe(&v)),
+            })
+        })?
+        .map_err(|what| PacError {
+            kind: PacErrorKind::NotAString,
+            pac: self.name.clone(),
+            line: None,
+            message: format!(
+                "{} returned {what}, not a string such as \"PROXY host:port; DIRECT\"",
+                entry.name()
+            ),
+        })
+    }
+
+    /// [`Script::find_proxy`], then the result parsed and validated.
+    pub fn evaluate(&self, args: &PacArgs) -> Result<Answer, PacError> {
+        let raw = self.find_proxy(args)?;
+        let entries = parse_result(&raw).map_err(|e| PacError {
+            kind: PacErrorKind::BadResult,
+            pac: self.name.clone(),
+            line: None,
+            message: format!("{} returned an invalid result: {e}", self.entry.name()),
+        })?;
+        Ok(Answer { raw, entries })
+    }
+
+    /// Runs `f` in the context under the deadline, turning JavaScript errors into [`PacError`].
+    /// `compiling`: a `SyntaxError` is the source's (later ones come from `new RegExp` & co).
+    fn run<T>(
+        &self,
+        compiling: bool,
+        f: impl for<'js> FnOnce(Ctx<'js>) -> rquickjs::Result<T>,
+    ) -> Result<T, PacError> {
+        self.context.with(|ctx| {
+            // The runtime may be used from several threads: stack limits count from this one.
+            // SAFETY: the runtime is locked by `with` for the duration of the call.
+            unsafe { rquickjs::qjs::JS_UpdateStackTop(rquickjs::qjs::JS_GetRuntime(ctx.as_raw().as_ptr())) };
+            self.deadline.arm(self.limits.timeout);
+            let result = f(ctx.clone()).catch(&ctx);
+            let timed_out = self.deadline.disarm();
+            result.map_err(|e| self.error(e, compiling, timed_out))
+        })
+    }
+
+    fn error(&self, caught: CaughtError<'_>, compiling: bool, timed_out: bool) -> PacError {
+        let mut e = PacError {
+            kind: PacErrorKind::Exception,
+            pac: self.name.clone(),
+            line: None,
+            message: String::new(),
+        };
+        if timed_out {
+            e.kind = PacErrorKind::Timeout;
+            e.message =
+                format!("the script ran longer than {} ms and was stopped", self.limits.timeout.as_millis());
+            return e;
+        }
+        match caught {
+            CaughtError::Exception(ex) => {
+                let kind_name: Option<String> = ex.get("name").ok();
+                let message = ex.message().unwrap_or_default();
+                e.line = ex.stack().and_then(|s| line_in(&s, &self.name));
+                e.kind = match (kind_name.as_deref(), message.as_str()) {
+                    (Some("SyntaxError"), _) if compiling => PacErrorKind::Syntax,
+                    (_, "out of memory") => PacErrorKind::Memory,
+                    (Some("RangeError"), m) if m.contains("stack") => PacErrorKind::Stack,
+                    _ => PacErrorKind::Exception,
+                };
+                e.message = match kind_name {
+                    Some(k) if !k.is_empty() => format!("{k}: {message}"),
+                    _ => message,
+                };
+                if e.kind == PacErrorKind::Memory {
+                    e.message = format!("out of memory (the limit is {} MiB)", self.limits.memory >> 20);
+                }
+            }
+            CaughtError::Value(v) => {
+                // `throw "text"` or another non-Error value.
+                let text = v.as_string().and_then(|s| s.to_string().ok()).unwrap_or_else(|| describe(&v));
+                e.message = format!("uncaught exception: {text}");
+            }
+            CaughtError::Error(err) => {
+                e.kind = PacErrorKind::Engine;
+                e.message = err.to_string();
+            }
+        }
+        e
+    }
+}
+
+fn eval(ctx: &Ctx<'_>, source: &str, name: &str) -> rquickjs::Result<()> {
+    let mut options = EvalOptions::default();
+    options.global = true;
+    options.strict = false;
+    options.filename = Some(name.to_string());
+    ctx.eval_with_options::<(), _>(source, options)
+}
+
+/// `FindProxyForURLEx` if defined, else `FindProxyForURL`; else an error that names a
+/// near-miss (`FindProxyForUrl`, `findProxyForURL`, …) when there is one.
+fn find_entry(ctx: &Ctx<'_>) -> Result<EntryPoint, String> {
+    let globals = ctx.globals();
+    for entry in [EntryPoint::FindProxyForURLEx, EntryPoint::FindProxyForURL] {
+        if let Ok(v) = globals.get::<_, Value>(entry.name()) {
+            if v.is_function() {
+                return Ok(entry);
+            }
+            if !v.is_undefined() {
+                return Err(format!("{} is defined but is not a function", entry.name()));
+            }
+        }
+    }
+    let near: Vec<String> = globals
+        .keys::<String>()
+        .filter_map(Result::ok)
+        .filter(|k| k.to_ascii_lowercase().contains("findproxy") || k.eq_ignore_ascii_case("FindProxyForURL"))
+        .collect();
+    Err(match near.first() {
+        Some(k) => format!("the PAC defines no function FindProxyForURL(url, host) (it defines {k:?}: names are case-sensitive)"),
+        None => "the PAC defines no function FindProxyForURL(url, host)".to_string(),
+    })
+}
+
+/// The line of the first stack frame in the PAC itself (`name:LINE:COL` in QuickJS stacks).
+fn line_in(stack: &str, name: &str) -> Option<u32> {
+    let needle = format!("{name}:");
+    let at = stack.find(&needle)? + needle.len();
+    let digits: String = stack[at..].chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// A short description of a non-string value, for errors.
+fn describe(v: &Value<'_>) -> String {
+    if v.is_undefined() {
+        "undefined".into()
+    } else if v.is_null() {
+        "null".into()
+    } else if let Some(b) = v.as_bool() {
+        format!("the boolean {b}")
+    } else if let Some(n) = v.as_number() {
+        format!("the number {n}")
+    } else if v.is_array() {
+        "an array".into()
+    } else if v.is_function() {
+        "a function".into()
+    } else {
+        format!("a value of type {}", v.type_name())
+    }
+}
