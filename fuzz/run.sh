@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds every fuzz target and runs each for SECONDS seconds (default 30), one after the other;
+# exits non-zero if any target crashed, panicked, hung or ran out of memory (the reproducer is
+# then in fuzz/artifacts/<target>/). `run.sh 0` only replays the corpora (seeds plus anything a
+# local run added): a quick regression check.
+#
+#   fuzz/run.sh [SECONDS]          e.g.  nice -n 19 fuzz/run.sh 600
+#
+# Needs cargo-fuzz (`cargo install cargo-fuzz`) and a C++ compiler (libFuzzer is built from
+# source). cargo fuzz passes nightly-only `-Z` flags to rustc (the sanitizer); RUSTC_BOOTSTRAP=1
+# lets the stable toolchain accept them, so no nightly toolchain is needed.
+set -euo pipefail
+cd "$(dirname "$0")"
+secs="${1:-30}"
+[[ "$secs" =~ ^[0-9]+$ ]] || { echo "usage: $0 [SECONDS]" >&2; exit 2; }
+export RUSTC_BOOTSTRAP=1
+command -v cargo-fuzz >/dev/null || { echo "cargo-fuzz is missing: cargo install cargo-fuzz" >&2; exit 2; }
+
+targets=$(cargo fuzz list)
+start=$SECONDS
+cargo fuzz build
+echo "==> built $(wc -w <<<"$targets") targets in $((SECONDS - start))s"
+
+failed=()
+for t in $targets; do
+  mkdir -p "corpus/$t"
+  if (( secs == 0 )); then
+    limit=(-runs=0)
+  else
+    limit=(-max_total_time="$secs")
+  fi
+  echo "==> $t (${secs}s)"
+  # -timeout: one input taking longer than 10 s is a hang; -rss_limit_mb: a leak or a blow-up.
+  log="target/fuzz-$t.log"
+  rc=0
+  cargo fuzz run "$t" "corpus/$t" -- "${limit[@]}" -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 >"$log" 2>&1 || rc=$?
+  grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|^#[0-9]+ +DONE' "$log" || true
+  if (( rc != 0 )); then
+    tail -n 40 "$log" >&2
+    failed+=("$t")
+  fi
+done
+if (( ${#failed[@]} )); then
+  echo "==> FAILED: ${failed[*]} (logs: fuzz/target/fuzz-<target>.log, inputs: fuzz/artifacts/)" >&2
+  exit 1
+fi
+echo "==> all targets passed ($((SECONDS - start))s)"

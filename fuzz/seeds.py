@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora, fuzz/corpus/<target>/seed-NN, from the inputs of toll's unit tests
+(src/auth/challenge.rs, digest.rs, ntlm/tests.rs, negotiate.rs, proxy_env/tests.rs, store.rs,
+remembered.rs). Re-run after changing it; the files are committed. Grown corpora are not."""
+import base64, json, os, shutil, struct, sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+CHALLENGES = [
+    'Basic realm="WallyWorld"',
+    'Basic realm="corp proxy", charset="UTF-8"',
+    r'Digest realm="a, b", nonce="x\"y\\z", Basic realm="c"',
+    'Negotiate\nNTLM\nDigest realm="r", nonce="n"\nBasic realm="r"',
+    'digest REALM="r", Nonce="n", algorithm=md5, QOP="auth"',
+    ' ,, Basic  realm = "x" ,\t, charset=UTF-8 ,\n\n , ',
+    'Digest opaque="", nonce=abc/def==, realm="caf\u00e9"',
+    r'Digest realm="x" nonce="y", qop="auth", Basic realm="z"',
+    r'@@@ realm="a,b", Basic realm="z", Digest realm=, nonce="n"',
+    'Basic realm="z"\nDigest realm="unterminated, Basic realm="q"',
+    'NTLM TlRMTVNTUAACAAAADAAMADAAAAA1goniT+/8ag==, Basic realm="x"\n'
+    'Negotiate oRUwE6ADCgEBoQwGCisGAQQBgjcCAgo=\nNegotiate, NTLM',
+    r'Newauth realm="apps", type=1, title="Login to \"apps\"", Basic realm="simple"',
+    'Bearer, Mutual abc=, Digest realm="d", nonce="n"',
+    'Digest realm="http-auth@example.org", qop="auth, auth-int", algorithm=SHA-256, '
+    'nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", '
+    'opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"',
+    'Digest realm="http-auth@example.org", qop="auth, auth-int", algorithm=MD5, '
+    'nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", '
+    'opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"',
+    'Digest realm="api@example.org", qop="auth", algorithm=SHA-512-256, '
+    'nonce="5TsQWLVdgBdmrQ0XsxbDODV+57QdFR34I9HAbC/RVvkK", '
+    'opaque="HRPCssKJSGjCrkzDg8OhwpzCiGPChXYjwrI2QmXDnsOS", charset=UTF-8, userhash=true',
+    'Digest realm="r", nonce="n", qop="auth-int", algorithm=SHA-256-sess',
+    'Digest realm="r", nonce="n", algorithm=MD5-sess, stale=true',
+    'Digest realm="r", nonce="n", algorithm=SHA-999',
+    'Digest realm="r", nonce="n", qop="auth-conf"',
+    'Digest realm="r", nonce="n", domain="/a /b", opaque=o',
+    'Digest realm="r", nonce="n", userhash=true, charset="UTF-8"',
+    'Basic realm="\u00e9t\u00e9", charset="ISO-8859-1"',
+]
+
+SPEC_CHALLENGE = bytes.fromhex(
+    "4e544c4d53535000020000000c000c003800000033828ae20123456789abcdef"
+    "00000000000000002400240044000000060070170000000f5300650072007600650072000200"
+    "0c0044006f006d00610069006e0001000c0053006500720076006500720000000000")
+SQUID_FAKE = base64.b64decode("TlRMTVNTUAACAAAACQAJAK6qqqoHggig/8uVL+4SlFAAAAAAAAA6AFdPUktHUk9VUA==")
+
+
+def ntlm_variants():
+    out = [SPEC_CHALLENGE, SQUID_FAKE]
+    m = bytearray(SPEC_CHALLENGE); m[12:14] = b"\0\0"; out.append(bytes(m))  # empty TargetName
+    m = bytearray(SPEC_CHALLENGE)  # OEM only
+    m[20:24] = struct.pack("<I", 0xE28A8233 & ~1); m[12:14] = b"\x06\0"; m[56:62] = b"Server"
+    out.append(bytes(m))
+    m = bytearray(SPEC_CHALLENGE[:32]); m[12:14] = b"\0\0"  # the old 32-byte form
+    m[20:24] = struct.pack("<I", 0xE28A8233 & ~0x00800000); out.append(bytes(m))
+    # With MsvAvTimestamp and MsvAvFlags (MIC path).
+    av = (struct.pack("<HH", 2, 12) + "Domain".encode("utf-16-le")
+          + struct.pack("<HH", 7, 8) + struct.pack("<Q", 132_000_000_000_000_000)
+          + struct.pack("<HHI", 6, 4, 0) + struct.pack("<HH", 0, 0))
+    head = (b"NTLMSSP\0" + struct.pack("<I", 2) + struct.pack("<HHI", 12, 12, 56)
+            + struct.pack("<I", 0xE28A8235) + bytes(range(8)) + bytes(8)
+            + struct.pack("<HHI", len(av), len(av), 68) + bytes.fromhex("0600701700000000f"[:16]))
+    out.append(head + "Server".encode("utf-16-le") + av)
+    return out
+
+
+PROXY_URLS = [
+    "proxy.corp", "https://proxy.corp", "socks5h://proxy.corp", "socks4://proxy.corp",
+    "http://proxy.corp:3128/", "proxy.corp:", "HTTP://Proxy.Corp:8080",
+    "http://proxy.corp:8080/ignored/path?q", "  proxy:1  ", "http://al%40ice:p%3Ass%2Fw@proxy:3128",
+    "http://bob@proxy", "http://bob:@proxy", "http://bob:a:b@c@proxy:1", "http://@proxy", "[::1]:3128",
+    "https://[2001:DB8::1]", "ftp://proxy", "", "http://", "http://:80", "proxy:0", "proxy:65536",
+    "proxy:http", "proxy:+80", "::1:80", "[::1", "[nothex]:1", "[::1]x", "pro xy", "http://u:p@",
+    "http://alice:s3cret@proxy:99999", "http://u:%ff@proxy", "socks4a://u:p@[fe80::1]:1080/x#y",
+]
+
+NO_PROXY = [
+    ("*", "http://example.com/"), ("a.com,*", "http://b.com/"), ("*.", "http://b.com/"),
+    ("example.com", "http://example.com./"), ("a.example.com", "http://example.com/"),
+    ("", "http://e.com/"), (" , ,", "http://e.com/"), ("localhost", "http://127.0.0.1/"),
+    ("localhost", "http://LOCALHOST/"), ("10.1.2.3", "http://10.1.2.3/"),
+    ("::1", "http://[::1]:8080/"), ("[::1]", "http://[::1]/"), ("[0:0::1]", "http://[::1]/"),
+    ("1.2", "http://1.2.3.4/"), ("10.0.0.1", "http://10.0.0.1.nip.io/"),
+    ("10.0.0.0/8", "http://10.200.3.4/"), ("192.168.1.77/24", "http://192.168.1.5/"),
+    ("0.0.0.0/0", "http://[::1]/"), ("fd00::/8", "http://[fd12:3456::1]/"),
+    ("[fd00::]/8", "http://[fd12::1]/"), ("[fd00::/8]", "http://[fd12::1]/"),
+    ("10.0.0.0/33,fd00::/129", "http://10.0.0.1/"), ("example.com:8080", "http://a.example.com:8080/"),
+    ("example.com:443", "https://example.com/"), ("10.0.0.1:81", "http://10.0.0.1/"),
+    ("[::1]:8080", "http://[::1]:8081/"), ("example.com:notaport", "http://example.com/"),
+    (".corp.example *.example.org\tintranet", "http://wiki.corp.example/"),
+]
+
+SETTINGS = [
+    "save_credentials = ask\nkeyring = auto\n",
+    "# comment\n\nsave_credentials = \"always\"\n",
+    "keyring=secret-service", "keyring = keyutils\nsave_credentials = never\n",
+    "save_credentials = yes\r\nkeyring = none\r\n", "bogus = 1\n", "no equals sign\n",
+    "  save_credentials=no  \n#x=y\n",
+]
+
+DIGEST_MEMORY = {"scheme": "Digest", "params": [["realm", "r"], ["nonce", "n"], ["qop", "auth"],
+                 ["algorithm", "SHA-256"], ["opaque", "o"]], "cnonce": "0a4f113b", "next_nc": 3}
+STATE = [
+    {"version": 1, "proxies": {"http://proxy:3128": {"user": "alice", "realm": "r", "memory": DIGEST_MEMORY}}},
+    {"version": 1, "proxies": {"http://proxy:3128": {"user": "bob", "memory": {"scheme": "Basic"}}}},
+    {"version": 1, "proxies": {"http://p:1": {"user": "alice", "realm": None,
+                                              "memory": dict(DIGEST_MEMORY, next_nc=10000)},
+                               "http://q:2": {"user": "bob", "memory": dict(DIGEST_MEMORY, next_nc=0)}}},
+    {"version": 1, "proxies": {"http://p:1": {"user": "alice", "store": "keyutils", "scheme": "Digest",
+                                              "updated": 1700000000},
+                               "http://q:2": {"user": "bob", "store": "secret-service"}}},
+    {"version": 1, "proxies": {}},
+]
+
+
+def write(target, items):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    for name in os.listdir(d):
+        if name.startswith("seed-"):
+            os.remove(os.path.join(d, name))
+    for i, item in enumerate(items):
+        data = item.encode() if isinstance(item, str) else item
+        with open(os.path.join(d, f"seed-{i:02}"), "wb") as f:
+            f.write(data)
+
+
+def main():
+    write("challenges", CHALLENGES)
+    write("respond", [bytes([i % 8]) + c.encode() for i, c in enumerate(CHALLENGES)])
+    write("ntlm_type2", [bytes([i % 5]) + m for i, m in enumerate(ntlm_variants())])
+    write("negotiate_token", ["oRUwE6ADCgEBoQwGCisGAQQBgjcCAgo=", "YIIBzwYGKwYBBQUCoIIBwzCCAb8=",
+                              "oRUwE6ADCgEBoQwGCisGAQQBgjcCAgo", "/w==", "not base64!", "===", ""])
+    write("proxy_url", PROXY_URLS)
+    write("no_proxy", [f"{a}\n{a.split(',')[0]}\n{u}" for a, u in NO_PROXY])
+    write("settings", SETTINGS)
+    write("state_files", [json.dumps(s, indent=2) + "\n" for s in STATE] + ["{ not json", ""])
+    # digest_params takes structured input (arbitrary): seed it with a few byte strings that
+    # decode to non-trivial inputs; the fuzzer finds the structure from there.
+    write("digest_params", [bytes(range(i, i + 64)) for i in range(0, 192, 32)]
+          + [c.encode() for c in CHALLENGES[13:18]])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
