@@ -168,7 +168,11 @@ fn served_pac_errors_name_the_url_without_credentials() {
     let url = origin.url("/pac-script/broken").replace("http://", "http://alice:s3cret@");
     let out = toll(["pac", &url, "http://x/"]).run();
     out.assert_code(PAC_EXIT).assert_error_message();
-    assert!(out.stderr.contains(&format!("PAC {}, line 2", origin.url("/pac-script/broken"))), "{}", out.describe());
+    assert!(
+        out.stderr.contains(&format!("PAC {}, line 2", origin.url("/pac-script/broken"))),
+        "{}",
+        out.describe()
+    );
     assert!(!out.stderr.contains("s3cret"), "{}", out.describe());
 
     let out = toll(["pac", &origin.url("/pac-script/nope"), "http://x/"]).run();
