@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_toll_global_optspecs
-    string join \n x/proxy= U/proxy-user= noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-cacert= proxy-insecure no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose m/max-time= connect-timeout= k/insecure cacert= h/help V/version
+    string join \n x/proxy= U/proxy-user= pac= wpad noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-cacert= proxy-insecure no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose m/max-time= connect-timeout= k/insecure cacert= h/help V/version
 end
 
 function __fish_toll_needs_command
@@ -26,6 +26,7 @@ end
 
 complete -c toll -n "__fish_toll_needs_command" -s x -l proxy -d 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]' -r
 complete -c toll -n "__fish_toll_needs_command" -s U -l proxy-user -d 'User name and password for the proxy' -r
+complete -c toll -n "__fish_toll_needs_command" -l pac -d 'Route by this proxy auto-config (PAC) file or http(s):// URL, as a browser does' -r
 complete -c toll -n "__fish_toll_needs_command" -l noproxy -d 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)' -r
 complete -c toll -n "__fish_toll_needs_command" -l proxy-cacert -d 'Verify an https:// proxy\'s certificate against the CA certificates in FILE (PEM)' -r -F
 complete -c toll -n "__fish_toll_needs_command" -s X -l request -d 'Request method (default GET; POST with a body; HEAD with -I)' -r
@@ -39,6 +40,7 @@ complete -c toll -n "__fish_toll_needs_command" -s o -l output -d 'Write the bod
 complete -c toll -n "__fish_toll_needs_command" -s m -l max-time -d 'Give up after this many seconds in total (fractions allowed; 0: no limit)' -r
 complete -c toll -n "__fish_toll_needs_command" -l connect-timeout -d 'Give up connecting after this many seconds (fractions allowed; 0: no limit)' -r
 complete -c toll -n "__fish_toll_needs_command" -l cacert -d 'Verify servers against the CA certificates in FILE (PEM) instead of the system\'s' -r -F
+complete -c toll -n "__fish_toll_needs_command" -l wpad -d 'When nothing else says which proxy to use, look for a PAC by WPAD (http://wpad.<your DNS domain>/wpad.dat)'
 complete -c toll -n "__fish_toll_needs_command" -l proxy-basic -d 'Only answer the proxy with Basic authentication'
 complete -c toll -n "__fish_toll_needs_command" -l proxy-digest -d 'Only answer the proxy with Digest authentication'
 complete -c toll -n "__fish_toll_needs_command" -l proxy-ntlm -d 'Only answer the proxy with NTLM (v2) authentication'
@@ -86,6 +88,7 @@ complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcomma
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l verify-url -d 'The URL the one authenticated attempt is made for, before URL itself: if the proxy accepts the credentials there but answers 407 for URL, URL is restricted for this user (the password is fine)' -r
 complete -c toll -n "__fish_toll_using_subcommand doctor" -s x -l proxy -d 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]' -r
 complete -c toll -n "__fish_toll_using_subcommand doctor" -s U -l proxy-user -d 'User name and password for the proxy' -r
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l pac -d 'Route by this proxy auto-config (PAC) file or http(s):// URL, as a browser does' -r
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l noproxy -d 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)' -r
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-cacert -d 'Verify an https:// proxy\'s certificate against the CA certificates in FILE (PEM)' -r -F
 complete -c toll -n "__fish_toll_using_subcommand doctor" -s m -l max-time -d 'Give up after this many seconds in total (fractions allowed; 0: no limit)' -r
@@ -93,6 +96,7 @@ complete -c toll -n "__fish_toll_using_subcommand doctor" -l connect-timeout -d 
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l cacert -d 'Verify servers against the CA certificates in FILE (PEM) instead of the system\'s' -r -F
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l json -d 'Print the steps as JSON (for scripts and support tooling)'
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l report -d 'Print a report to paste into a ticket: versions, steps, timings, the proxy\'s raw status lines and challenges; no secrets'
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l wpad -d 'When nothing else says which proxy to use, look for a PAC by WPAD (http://wpad.<your DNS domain>/wpad.dat)'
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-basic -d 'Only answer the proxy with Basic authentication'
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-digest -d 'Only answer the proxy with Digest authentication'
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-ntlm -d 'Only answer the proxy with NTLM (v2) authentication'
@@ -108,11 +112,13 @@ complete -c toll -n "__fish_toll_using_subcommand serve" -l allow -d 'Also admit
 complete -c toll -n "__fish_toll_using_subcommand serve" -l log -d 'Append the access log to FILE instead of stderr' -r -F
 complete -c toll -n "__fish_toll_using_subcommand serve" -s x -l proxy -d 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -s U -l proxy-user -d 'User name and password for the proxy' -r
+complete -c toll -n "__fish_toll_using_subcommand serve" -l pac -d 'Route by this proxy auto-config (PAC) file or http(s):// URL, as a browser does' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l noproxy -d 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-cacert -d 'Verify an https:// proxy\'s certificate against the CA certificates in FILE (PEM)' -r -F
 complete -c toll -n "__fish_toll_using_subcommand serve" -l connect-timeout -d 'Give up connecting to the proxy (or a direct origin) after this many seconds' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l print-env -d 'Print the environment settings for programs to use this server (with the key), then exit'
 complete -c toll -n "__fish_toll_using_subcommand serve" -s v -l verbose -d 'Print the proxy conversation on stderr'
+complete -c toll -n "__fish_toll_using_subcommand serve" -l wpad -d 'When nothing else says which proxy to use, look for a PAC by WPAD (http://wpad.<your DNS domain>/wpad.dat)'
 complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-basic -d 'Only answer the proxy with Basic authentication'
 complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-digest -d 'Only answer the proxy with Digest authentication'
 complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-ntlm -d 'Only answer the proxy with NTLM (v2) authentication'
@@ -124,10 +130,12 @@ complete -c toll -n "__fish_toll_using_subcommand serve" -l no-save -d 'Do not o
 complete -c toll -n "__fish_toll_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toll -n "__fish_toll_using_subcommand run" -s x -l proxy -d 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -s U -l proxy-user -d 'User name and password for the proxy' -r
+complete -c toll -n "__fish_toll_using_subcommand run" -l pac -d 'Route by this proxy auto-config (PAC) file or http(s):// URL, as a browser does' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -l noproxy -d 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-cacert -d 'Verify an https:// proxy\'s certificate against the CA certificates in FILE (PEM)' -r -F
 complete -c toll -n "__fish_toll_using_subcommand run" -l connect-timeout -d 'Give up connecting to the proxy (or a direct origin) after this many seconds' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -s v -l verbose -d 'Print the proxy conversation on stderr'
+complete -c toll -n "__fish_toll_using_subcommand run" -l wpad -d 'When nothing else says which proxy to use, look for a PAC by WPAD (http://wpad.<your DNS domain>/wpad.dat)'
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-basic -d 'Only answer the proxy with Basic authentication'
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-digest -d 'Only answer the proxy with Digest authentication'
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-ntlm -d 'Only answer the proxy with NTLM (v2) authentication'

@@ -10,7 +10,6 @@ use crate::error::{Error, Exit, Result};
 use crate::keyring::session::{KeyringSource, Session};
 use crate::keyring::{Choice, Keyring};
 use crate::prompt::PromptSource;
-use crate::proxy_env::ProxySettings;
 use crate::report::{Direction, Reporter};
 use crate::secret::Secret;
 use crate::store::{Index, SavePolicy, Settings};
@@ -19,6 +18,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 pub mod argv;
+pub(crate) mod routing;
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
@@ -122,9 +122,18 @@ pub struct CredentialSetup {
 }
 
 fn credential_setup(no_save: bool) -> Result<CredentialSetup> {
+    credential_setup_with(no_save, &load_settings()?)
+}
+
+/// The settings file (`$XDG_CONFIG_HOME/toll/config`), read once per run.
+pub(crate) fn load_settings() -> Result<Settings> {
+    Settings::load(Settings::default_path(&env)).map_err(|e| {
+        Error::new(Exit::Usage, e).hint("fix or remove the settings file (see 'toll auth --help')")
+    })
+}
+
+fn credential_setup_with(no_save: bool, settings: &Settings) -> Result<CredentialSetup> {
     let usage = |m: String| Error::new(Exit::Usage, m);
-    let settings = Settings::load(Settings::default_path(&env))
-        .map_err(|e| usage(e).hint("fix or remove the settings file (see 'toll auth --help')"))?;
     let from = |var: &str, setting: &Option<String>| -> Option<(String, String)> {
         match env(var).filter(|v| !v.trim().is_empty()) {
             Some(v) => Some((v, var.to_string())),
@@ -155,18 +164,20 @@ fn credential_setup(no_save: bool) -> Result<CredentialSetup> {
 fn transfer(t: Transfer) -> Result<()> {
     let term = Terminal::detect(env("TOLL_TERMINAL").as_deref(), t.no_prompt);
     let reporter: Arc<dyn Reporter> = Arc::new(Stderr { verbose: t.style.verbose });
-    let settings = ProxySettings::from_config(&t.proxy, &env);
     let quiet = t.style.silent;
     // -s hides it from scripts; a person at a terminal should still learn of the risk.
     if !quiet || term.stderr {
         warn_command_line_password(&t.proxy);
     }
-    let setup = credential_setup(t.no_save)?;
+    let settings = load_settings()?;
+    let setup = credential_setup_with(t.no_save, &settings)?;
     let session = Arc::new(Session::new(setup.keyring, setup.choice, setup.index, setup.save, term, quiet));
     let sources = credential_sources(&t.proxy, term, session.clone());
-    let ctx = Context { reporter, term, sources, memory: remembered() };
+    let ctx = Context { reporter: reporter.clone(), term, sources, memory: remembered() };
     block_on(async move {
-        let result = client::run(&t.request, &t.proxy, settings, t.style, ctx).await;
+        let routes =
+            routing::chooser(&t.proxy, &settings, t.request.connect_timeout, &env, reporter.as_ref()).await?;
+        let result = client::run(&t.request, &t.proxy, routes, t.style, ctx).await;
         // Saving may ask a question or wait for the keyring: not on an async worker.
         tokio::task::spawn_blocking(move || session.finish(result))
             .await

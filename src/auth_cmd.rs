@@ -291,6 +291,8 @@ async fn verify(args: &LoginArgs, spec: &ProxySpec, creds: &Credentials) -> Resu
         allowed_schemes: SchemeSet::ANY,
         proxy_cacert: args.proxy_cacert.clone(),
         proxy_insecure: args.proxy_insecure,
+        pac: None,
+        wpad: false,
     };
     let settings = ProxySettings::from_config(&proxy, &|_| None);
     let accepted = Arc::new(Mutex::new(None));
@@ -304,7 +306,9 @@ async fn verify(args: &LoginArgs, spec: &ProxySpec, creds: &Credentials) -> Resu
         memory: None,
     };
     let style = OutputStyle { silent: true, show_error: false, verbose: false };
-    let result = crate::client::run(&request, &proxy, settings, style, ctx).await;
+    let result =
+        crate::client::run(&request, &proxy, crate::route::choice::Chooser::fixed(settings), style, ctx)
+            .await;
     let took = accepted.lock().unwrap_or_else(|e| e.into_inner()).take();
     match (took, result) {
         (Some((scheme, realm)), _) => Ok(Verified::Accepted { scheme, realm }),

@@ -108,6 +108,25 @@ pub struct ProxyArgs {
     #[arg(short = 'U', long = "proxy-user", value_name = "USER[:PASSWORD]")]
     pub proxy_user: Option<ProxyUser>,
 
+    /// Route by this proxy auto-config (PAC) file or http(s):// URL, as a browser does.
+    ///
+    /// The PAC's answer (e.g. "PROXY a:8080; PROXY b:8080; DIRECT") is tried in order: a proxy
+    /// that refuses the connection or does not answer in time is skipped (and remembered as dead
+    /// for a few minutes), never one that asks for authentication. A URL PAC is fetched directly,
+    /// cached, and used from the cache when its server is unreachable. An https URL's path and
+    /// query are never shown to the PAC. TOLL_PAC or 'pac = …' in the settings file do the same
+    /// when neither -x nor the *_proxy variables are set. Not together with -x.
+    #[arg(long, value_name = "FILE|URL", conflicts_with = "proxy")]
+    pub pac: Option<String>,
+
+    /// When nothing else says which proxy to use, look for a PAC by WPAD
+    /// (http://wpad.<your DNS domain>/wpad.dat).
+    ///
+    /// Off by default: anyone who can answer for a wpad name in your DNS search path can route
+    /// your traffic. 'wpad = on' in the settings file does the same.
+    #[arg(long)]
+    pub wpad: bool,
+
     /// Hosts to reach without the proxy (overrides no_proxy and NO_PROXY).
     ///
     /// Separated by commas or spaces. Entries: '*' (everything), a domain (matches its subdomains too: example.com,
@@ -635,6 +654,8 @@ pub enum UsageError {
     DataSourceNotAlone(&'static str),
     #[error("-O/--remote-name needs a URL that ends in a file name ('{url}' does not); use -o FILE")]
     NoRemoteName { url: String },
+    #[error("toll doctor does not read PACs yet: check the PAC with 'toll pac PAC URL -v', and the proxy it names with 'toll doctor -x PROXY'")]
+    DoctorPac,
 }
 
 /// What the command line asks for.
@@ -814,12 +835,17 @@ fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> {
         allowed_schemes,
         proxy_cacert: proxy.proxy_cacert,
         proxy_insecure: proxy.proxy_insecure,
+        pac: proxy.pac,
+        wpad: proxy.wpad,
     })
 }
 
 /// `toll doctor`'s arguments resolved: the URL (default `https://example.com/`) as a plain GET
 /// with the connection options, and the proxy options as for a transfer.
 fn doctor_config(args: DoctorArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Doctor, UsageError> {
+    if args.proxy.pac.is_some() || args.proxy.wpad {
+        return Err(UsageError::DoctorPac);
+    }
     let url = parse_request_url(args.url.as_deref().unwrap_or("https://example.com/"))?;
     let verify_url = parse_request_url(&args.verify_url)?;
     let conn = args.connection;

@@ -9,9 +9,11 @@ use crate::config::{BodySource, OutputStyle, OutputTarget, ProxyConfig, ProxySpe
 use crate::creds::{CredentialBroker, CredentialSource};
 use crate::error::{Error, Exit, Result};
 use crate::output::{self, Sink};
-use crate::proxy_env::{ProxyError, ProxySettings, Route};
+use crate::proxy_env::ProxyError;
 use crate::relay::{AuthMemory, Failure, FailureKind, Relay, UpstreamSetup};
 use crate::report::{Direction, Reporter};
+use crate::route::choice::Chooser;
+use crate::route::{RouteEntry, RouteError};
 use crate::secret::Secret;
 use crate::term::{display_url, redact_userinfo, sanitize, Terminal};
 use std::sync::{Arc, OnceLock};
@@ -136,11 +138,11 @@ struct TooManyRedirects(usize);
 pub async fn run(
     req: &RequestConfig,
     proxy: &ProxyConfig,
-    settings: ProxySettings,
+    routes: Chooser,
     style: OutputStyle,
     ctx: Context,
 ) -> Result<()> {
-    let session = Session::start(req, proxy, settings, ctx).await?;
+    let session = Session::start(req, proxy, routes, ctx).await?;
     let mut heads = Vec::new();
     let resp = session.send_with_heads(req, &mut heads).await?;
     write_response(req, style, &session.ctx.term, resp, &heads, &session.relay).await
@@ -150,7 +152,7 @@ pub async fn run(
 pub struct Session {
     client: reqwest::Client,
     relay: Arc<Relay>,
-    settings: Arc<ProxySettings>,
+    routes: Arc<Chooser>,
     ctx: Arc<Context>,
 }
 
@@ -158,7 +160,7 @@ impl Session {
     pub async fn start(
         req: &RequestConfig,
         proxy: &ProxyConfig,
-        settings: ProxySettings,
+        routes: Chooser,
         ctx: Context,
     ) -> Result<Session> {
         let ctx = Arc::new(ctx);
@@ -168,9 +170,9 @@ impl Session {
                 .await
                 .map_err(|e| Error::new(Exit::Internal, format!("cannot start the local relay: {e}")))?,
         );
-        let settings = Arc::new(settings);
-        let client = build_client(req, &relay, &settings)?;
-        Ok(Session { client, relay, settings, ctx })
+        let routes = Arc::new(routes);
+        let client = build_client(req, &relay, &routes)?;
+        Ok(Session { client, relay, routes, ctx })
     }
 
     /// Sends `req` (following redirects with `-L`) and returns the final response, or the
@@ -187,25 +189,6 @@ impl Session {
         heads: &mut Vec<Vec<u8>>,
     ) -> Result<reqwest::Response> {
         let reporter = self.ctx.reporter.as_ref();
-        let first_route = self.settings.route(&req.url).map_err(usage_proxy)?;
-        let via_socks = matches!(&first_route, Route::Proxy(s) if s.is_socks());
-        if reporter.verbose() {
-            match &first_route {
-                Route::Direct => reporter.line(
-                    Direction::Info,
-                    &format!("{} goes direct (no proxy applies)", display_url(&req.url)),
-                ),
-                Route::Proxy(s) => reporter.line(
-                    Direction::Info,
-                    &format!(
-                        "{} goes through proxy {} (from {})",
-                        display_url(&req.url),
-                        s.display_url(),
-                        s.origin
-                    ),
-                ),
-            }
-        }
         let mut hop = Hop {
             url: req.url.clone(),
             method: initial_method(req)?,
@@ -214,11 +197,18 @@ impl Session {
         };
         let mut redirects = 0usize;
         loop {
+            // Every hop is routed anew (a redirect may leave the proxy's domain, or a PAC may
+            // send it elsewhere), before anything is sent.
+            let choice = self.routes.choose(&hop.url).await.map_err(route_error)?;
+            if reporter.verbose() {
+                trace_route(reporter, &hop.url, &choice);
+            }
+            let via_socks = matches!(&choice.entry, RouteEntry::Proxy(s) if s.is_socks());
+            let via_relay = matches!(&choice.entry, RouteEntry::Proxy(s) if !s.is_socks());
             let request = build_request(&self.client, req, &hop, redirects > 0).await?;
             if reporter.verbose() {
                 trace_request(reporter, &request);
             }
-            let via_relay = matches!(self.settings.route(&hop.url), Ok(Route::Proxy(s)) if !s.is_socks());
             let resp = self
                 .client
                 .execute(request)
@@ -243,7 +233,6 @@ impl Session {
                 )
                 .hint("raise --max-redirs if the redirects are expected"));
             }
-            self.settings.route(&next.url).map_err(usage_proxy)?;
             if reporter.verbose() {
                 reporter
                     .line(Direction::Info, &format!("following the redirect to {}", display_url(&next.url)));
@@ -296,17 +285,13 @@ pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-fn build_client(
-    req: &RequestConfig,
-    relay: &Arc<Relay>,
-    settings: &Arc<ProxySettings>,
-) -> Result<reqwest::Client> {
-    let (r, s) = (relay.clone(), settings.clone());
-    let proxy = reqwest::Proxy::custom(move |url| match s.route(url) {
+fn build_client(req: &RequestConfig, relay: &Arc<Relay>, routes: &Arc<Chooser>) -> Result<reqwest::Client> {
+    let (r, s) = (relay.clone(), routes.clone());
+    let proxy = reqwest::Proxy::custom(move |url| match s.chosen(url) {
         // Every hop is routed (and a route error reported) before it is sent; see `run`.
-        Ok(Route::Direct) | Err(_) => None,
-        Ok(Route::Proxy(spec)) if spec.is_socks() => socks_url(&spec),
-        Ok(Route::Proxy(spec)) => Some(r.proxy_url_for(&spec)),
+        None | Some(RouteEntry::Direct) => None,
+        Some(RouteEntry::Proxy(spec)) if spec.is_socks() => socks_url(&spec),
+        Some(RouteEntry::Proxy(spec)) => Some(r.proxy_url_for(&spec)),
     });
     install_crypto();
     let mut b = reqwest::Client::builder()
@@ -498,6 +483,39 @@ struct ReadFailed(String);
 
 fn read_error(what: &str, e: &std::io::Error) -> Error {
     Error::new(Exit::Read, format!("cannot read {what}: {e}")).hint("check the file name after '@'")
+}
+
+/// Why a URL could not be routed: a bad proxy setting (usage) or a PAC problem (exit 3).
+fn route_error(e: RouteError) -> Error {
+    match e {
+        RouteError::Proxy(p) => usage_proxy(p),
+        RouteError::Pac { .. } | RouteError::PacFetch { .. } => {
+            Error::new(Exit::Pac, sanitize(&e.to_string()))
+                .hint("check the PAC with 'toll pac PAC URL -v', or bypass it with -x PROXY")
+        }
+        RouteError::Setting { .. } | RouteError::Desktop { .. } => {
+            Error::new(Exit::Usage, sanitize(&e.to_string())).hint("fix the setting, or give -x PROXY")
+        }
+    }
+}
+
+/// `-v`: where the URL goes, from which setting, and which proxies fail-over skipped.
+fn trace_route(r: &dyn Reporter, url: &url::Url, c: &crate::route::choice::Choice) {
+    let how = match &c.entry {
+        RouteEntry::Direct => "goes direct".to_string(),
+        RouteEntry::Proxy(s) => format!("goes through proxy {}", s.display_url()),
+    };
+    let why = c.routed.because.as_deref().map(|b| format!("; {b}")).unwrap_or_default();
+    r.line(Direction::Info, &format!("{} {how} (from {}{why})", display_url(url), c.routed.source));
+    if c.routed.entries.len() > 1 {
+        r.line(
+            Direction::Info,
+            &format!("the list for it: {}", crate::route::describe_list(&c.routed.entries)),
+        );
+    }
+    for s in &c.skipped {
+        r.line(Direction::Info, &format!("skipped {s}; it is remembered as dead for a few minutes"));
+    }
 }
 
 fn usage_proxy(e: ProxyError) -> Error {

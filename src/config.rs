@@ -127,6 +127,10 @@ pub struct ProxyConfig {
     pub allowed_schemes: SchemeSet,
     pub proxy_cacert: Option<PathBuf>,
     pub proxy_insecure: bool,
+    /// `--pac FILE|URL`: route by this proxy auto-config (instead of `-x`).
+    pub pac: Option<String>,
+    /// `--wpad`: look for a PAC by WPAD when nothing else says which proxy (off by default).
+    pub wpad: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

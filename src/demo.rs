@@ -202,6 +202,8 @@ pub async fn run(scheme: Scheme, term: Terminal) -> Result<()> {
         allowed_schemes: SchemeSet::ANY,
         proxy_cacert: None,
         proxy_insecure: false,
+        pac: None,
+        wpad: false,
     };
     let settings = ProxySettings::new(Some(spec), Some(""), &|_| None);
     let source_term = term;
@@ -215,7 +217,7 @@ pub async fn run(scheme: Scheme, term: Terminal) -> Result<()> {
         }),
     };
     let style = OutputStyle { silent: false, show_error: true, verbose: true };
-    client::run(&request, &proxy_cfg, settings, style, ctx).await?;
+    client::run(&request, &proxy_cfg, crate::route::choice::Chooser::fixed(settings), style, ctx).await?;
     eprintln!("4. Done: the body above came through the proxy after one 407. Try it against your own proxy:");
     eprintln!("   toll -v -x http://proxy.example:3128 -U alice https://example.com/");
     Ok(())

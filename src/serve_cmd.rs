@@ -7,7 +7,6 @@ use crate::cli::ServeConfig;
 use crate::client::{self, Context};
 use crate::error::{Error, Exit, Result};
 use crate::keyring::session::Session;
-use crate::proxy_env::ProxySettings;
 use crate::relay::Relay;
 use crate::report::Reporter;
 use crate::secret::Secret;
@@ -45,7 +44,7 @@ pub fn run(cfg: ServeConfig, setup: CredentialSetup, env: &dyn Fn(&str) -> Optio
     // clients' own output for the terminal.
     let term = Terminal { stderr: false, can_prompt: false };
     let reporter: Arc<dyn Reporter> = Arc::new(Stderr { verbose: cfg.verbose });
-    let settings = Arc::new(ProxySettings::from_config(&cfg.proxy, env));
+    let settings = crate::app::load_settings()?;
     let session = Arc::new(Session::new(setup.keyring, setup.choice, setup.index, setup.save, term, true));
     let sources = credential_sources(&cfg.proxy, term, session);
     let ctx = Arc::new(Context { reporter: reporter.clone(), term, sources, memory: remembered() });
@@ -58,6 +57,10 @@ pub fn run(cfg: ServeConfig, setup: CredentialSetup, env: &dyn Fn(&str) -> Optio
         .map_err(|e| Error::new(Exit::Internal, format!("cannot start the runtime: {e}")))?;
     let uid = current_uid();
     let result = rt.block_on(async move {
+        let routes = Arc::new(
+            crate::app::routing::chooser(&cfg.proxy, &settings, cfg.connect_timeout, env, reporter.as_ref())
+                .await?,
+        );
         let relay = Arc::new(
             Relay::detached(factory, reporter, cfg.connect_timeout)
                 .map_err(|e| Error::new(Exit::Internal, format!("cannot start the relay: {e}")))?,
@@ -79,7 +82,7 @@ pub fn run(cfg: ServeConfig, setup: CredentialSetup, env: &dyn Fn(&str) -> Optio
         }
         let server = Server {
             relay,
-            settings,
+            routes,
             policy: Policy { uid, key: key.clone(), allow: cfg.allow.clone() },
             log,
             limits,

@@ -461,7 +461,7 @@ async fn start(
     // request must really go without credentials.
     let ctx =
         Context { reporter: rec, term: Terminal { stderr: false, can_prompt: false }, sources, memory: None };
-    Session::start(&d.request, cfg, settings, ctx).await
+    Session::start(&d.request, cfg, crate::route::choice::Chooser::fixed(settings), ctx).await
 }
 
 pub(crate) fn raw(purpose: &'static str, l: &Leg) -> RawLeg {

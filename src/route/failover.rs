@@ -45,6 +45,19 @@ pub enum Attempt {
     Other(String),
 }
 
+impl std::fmt::Display for Attempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Attempt::Refused => f.write_str("connection refused"),
+            Attempt::ConnectTimeout => f.write_str("no answer within the connect timeout"),
+            Attempt::Unreachable => f.write_str("unreachable"),
+            Attempt::NameNotResolved => f.write_str("its name does not resolve"),
+            Attempt::Answered(s) => write!(f, "answered {s}"),
+            Attempt::Other(why) => f.write_str(why),
+        }
+    }
+}
+
 impl Attempt {
     /// Does this outcome skip to the next entry (and mark the proxy dead)?
     pub fn fails_over(&self) -> bool {

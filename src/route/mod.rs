@@ -18,8 +18,10 @@
 //! through a [`wpad::Resolver`], the network through a [`pac_fetch::Fetcher`], time through a
 //! clock. The PAC engine itself lives elsewhere and plugs in through [`PacEvaluator`].
 
+pub mod choice;
 pub mod desktop;
 pub mod failover;
+pub mod pac_engine;
 pub mod pac_fetch;
 mod pac_http;
 pub mod sources;

@@ -299,6 +299,19 @@ impl Router {
         Ok(Router { plan, pac })
     }
 
+    /// Routes by fixed settings only (`-x`, the `*_proxy` variables, NO_PROXY): what `toll
+    /// doctor`, `toll serve` and the demo use, and a transfer when no PAC applies.
+    pub fn fixed(settings: ProxySettings, what: &str) -> Router {
+        let plan = Plan {
+            how: How::Fixed(settings),
+            source: Source { step: Step::CommandLine, what: what.to_string() },
+            notes: Vec::new(),
+            no_proxy: NoProxy::default(),
+            no_proxy_origin: None,
+        };
+        Router { plan, pac: None }
+    }
+
     pub fn plan(&self) -> &Plan {
         &self.plan
     }

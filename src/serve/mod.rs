@@ -13,9 +13,10 @@ pub mod log;
 pub mod peer;
 
 use crate::client::failure_error;
-use crate::proxy_env::{ProxySettings, Route};
 use crate::relay::body::{self, RelayBody};
 use crate::relay::{ClientSlot, Failure, FailureKind, Relay};
+use crate::route::choice::Chooser;
+use crate::route::RouteEntry;
 use crate::term::sanitize;
 use admission::{Decision, Policy};
 use http::header::{HeaderValue, PROXY_AUTHORIZATION};
@@ -61,7 +62,8 @@ impl Default for Limits {
 /// Everything a running server uses.
 pub struct Server {
     pub relay: Arc<Relay>,
-    pub settings: Arc<ProxySettings>,
+    /// Which proxies, in which order, for each request (`-x`, the environment, a PAC, …).
+    pub routes: Arc<Chooser>,
     pub policy: Policy,
     pub log: AccessLog,
     pub limits: Limits,
@@ -286,8 +288,8 @@ async fn handle(
         entry(400, "-", "bad target");
         return text(StatusCode::BAD_REQUEST, "toll serve: a malformed target.\n", None);
     };
-    let route = match server.settings.route(&url) {
-        Ok(r) => r,
+    let route = match server.routes.pick(&url).await {
+        Ok(c) => c.entry,
         Err(e) => {
             entry(502, "-", "bad proxy setting");
             return text(
@@ -298,7 +300,7 @@ async fn handle(
         }
     };
     let (resp, upstream) = match route {
-        Route::Direct => {
+        RouteEntry::Direct => {
             let (host, port) = target.host_port();
             let r = match target {
                 Target::Tunnel { .. } => {
@@ -308,7 +310,7 @@ async fn handle(
             };
             (r, "DIRECT".to_string())
         }
-        Route::Proxy(spec) if spec.is_socks() => (
+        RouteEntry::Proxy(spec) if spec.is_socks() => (
             text(
                 StatusCode::BAD_GATEWAY,
                 "toll serve: a SOCKS upstream proxy is not supported by toll serve; use an HTTP proxy.\n",
@@ -316,7 +318,7 @@ async fn handle(
             ),
             spec.display_url(),
         ),
-        Route::Proxy(spec) => {
+        RouteEntry::Proxy(spec) => {
             strip_hop_headers(req.headers_mut());
             let r = match server.relay.carry(&spec, req, slot).await {
                 Ok(r) => r,

@@ -1,0 +1,99 @@
+//! The app's side of proxy choice: gathers what `route` decides from — `-x`/`--pac`/`--wpad`,
+//! the environment, the settings file, the desktop's settings, WPAD (each read only when the
+//! steps before said nothing) — loads and compiles the PAC when one applies (fetched direct,
+//! cached), and hands the client a [`Chooser`] with the dead-proxy memory of the state dir.
+
+use crate::config::ProxyConfig;
+use crate::error::{Error, Exit, Result};
+use crate::report::{Direction, Reporter};
+use crate::route::choice::Chooser;
+use crate::route::desktop::{self, SystemRunner};
+use crate::route::failover::DeadProxies;
+use crate::route::pac_engine::PacEngine;
+use crate::route::pac_fetch::{self, Cache, DirectFetcher, FetchOptions};
+use crate::route::sources::{Inputs, Plan, Router};
+use crate::route::wpad::{self, SystemResolver};
+use crate::route::{PacEvaluator, RouteError};
+use crate::store::Settings;
+use crate::term::sanitize;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// The WPAD resolver's time limit per candidate name.
+const WPAD_DNS_TIMEOUT: Duration = Duration::from_secs(2);
+/// Fetching a PAC (connect, TLS, response), like browsers' few seconds.
+const PAC_FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(crate) async fn chooser(
+    cfg: &ProxyConfig,
+    settings: &Settings,
+    connect_timeout: Option<Duration>,
+    env: &dyn Fn(&str) -> Option<String>,
+    reporter: &dyn Reporter,
+) -> Result<Chooser> {
+    let settings_path = settings.path.as_ref().map(|p| p.display().to_string());
+    let desktop = || desktop::read_current(env, &SystemRunner::default());
+    let discover =
+        || wpad::discover(Path::new("/etc/resolv.conf"), &SystemResolver { timeout: WPAD_DNS_TIMEOUT });
+    let inputs = Inputs {
+        explicit: cfg.explicit.clone(),
+        pac_flag: cfg.pac.clone(),
+        noproxy_flag: cfg.noproxy.clone(),
+        wpad_flag: cfg.wpad,
+        settings_pac: settings.pac.clone(),
+        settings_wpad: settings.wpad.clone(),
+        settings_path,
+        env,
+        desktop: &desktop,
+        wpad: &discover,
+    };
+    let plan = Plan::decide(&inputs).map_err(route_setup_error)?;
+    if reporter.verbose() {
+        reporter.line(Direction::Info, &format!("proxies come from {}", plan.source));
+        for note in &plan.notes {
+            reporter.line(Direction::Info, note);
+        }
+    }
+    let engine: Option<Arc<dyn PacEvaluator>> = match plan.pac() {
+        None => None,
+        Some(loc) => {
+            let fetcher =
+                DirectFetcher::new(FetchOptions { timeout: PAC_FETCH_TIMEOUT, ..FetchOptions::default() })
+                    .map_err(|e| Error::new(Exit::Internal, format!("cannot set up the PAC fetch: {e}")))?;
+            let cache = Cache::default_dir(env).map(|d| Cache::new(d, Arc::new(SystemTime::now)));
+            let started = std::time::Instant::now();
+            let text = pac_fetch::load(loc, &fetcher, cache.as_ref()).await.map_err(route_setup_error)?;
+            if let Some(w) = &text.warning {
+                eprintln!("toll: warning: {}", sanitize(w));
+            }
+            let name = loc.to_string();
+            let engine = tokio::task::block_in_place(|| PacEngine::compile(&text.text, &name))
+                .map_err(route_setup_error)?;
+            if reporter.verbose() {
+                reporter.line(
+                    Direction::Info,
+                    &format!(
+                        "PAC {name}: {:?}, {} bytes, ready in {:.1?}",
+                        text.obtained,
+                        text.text.len(),
+                        started.elapsed()
+                    ),
+                );
+            }
+            Some(Arc::new(engine))
+        }
+    };
+    let router = Router::new(plan, engine).map_err(route_setup_error)?;
+    let dead = crate::store::state_dir(env).map(|d| DeadProxies::in_state_dir(&d));
+    Ok(Chooser::new(router, dead, connect_timeout))
+}
+
+fn route_setup_error(e: RouteError) -> Error {
+    let text = sanitize(&e.to_string());
+    match e {
+        RouteError::Pac { .. } | RouteError::PacFetch { .. } => Error::new(Exit::Pac, text)
+            .hint("check the PAC with 'toll pac PAC URL -v', or bypass it with -x PROXY"),
+        _ => Error::new(Exit::Usage, text).hint("fix the proxy setting, or give -x PROXY"),
+    }
+}

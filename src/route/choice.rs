@@ -1,0 +1,104 @@
+//! The route one URL takes in a transfer: the [`Router`]'s ordered list, tried in order (fail-over)
+//! when it has more than one entry — a proxy that refuses the connection or does not answer
+//! within the connect timeout is skipped and remembered as dead for a few minutes (shared by
+//! runs); DIRECT only when the list says so. A proxy that answers at all is alive: what it says
+//! (a 407 included) is the relay's business and never moves to the next entry, so a credential
+//! is never offered to a second proxy because the first refused it.
+//!
+//! The answer is kept per URL for reqwest's proxy callback, which is synchronous: the client
+//! asks [`Chooser::choose`] for every hop before sending it.
+
+use super::failover::{self, DeadProxies};
+use super::sources::{Routed, Router};
+use super::{RouteEntry, RouteError};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+use url::Url;
+
+/// What was decided for one URL.
+#[derive(Clone, Debug)]
+pub struct Choice {
+    pub entry: RouteEntry,
+    pub routed: Routed,
+    /// Entries skipped on the way, with why (`http://a:3128: connection refused`).
+    pub skipped: Vec<String>,
+}
+
+pub struct Chooser {
+    router: Router,
+    dead: Option<DeadProxies>,
+    connect_timeout: Duration,
+    chosen: Mutex<HashMap<String, RouteEntry>>,
+}
+
+/// The table's key: reqwest's proxy callback sees only scheme, host and port.
+fn key(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+/// How long a fail-over candidate may take to accept a connection when the user set no
+/// `--connect-timeout` (browsers give up on a dead proxy within seconds too).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Chooser {
+    pub fn new(router: Router, dead: Option<DeadProxies>, connect_timeout: Option<Duration>) -> Chooser {
+        Chooser {
+            router,
+            dead,
+            connect_timeout: connect_timeout.unwrap_or(PROBE_TIMEOUT),
+            chosen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    /// Routes `url` and, for a list of several entries, finds the first that accepts a
+    /// connection. When none does, the first entry is used, so its failure is what is reported.
+    pub async fn choose(&self, url: &Url) -> Result<Choice, RouteError> {
+        let choice = self.pick(url).await?;
+        self.chosen.lock().unwrap_or_else(|e| e.into_inner()).insert(key(url), choice.entry.clone());
+        Ok(choice)
+    }
+
+    /// [`choose`](Self::choose) without keeping the answer (`toll serve`, which routes each
+    /// request itself and must not grow a table with every URL it is asked for).
+    pub async fn pick(&self, url: &Url) -> Result<Choice, RouteError> {
+        let routed = self.router.route(url)?;
+        let (entry, skipped) = if routed.entries.len() <= 1 {
+            (routed.entries.first().cloned().unwrap_or(RouteEntry::Direct), Vec::new())
+        } else {
+            let dead = self.dead.as_ref().map(DeadProxies::dead_now).unwrap_or_default();
+            let list = failover::order(&routed.entries, &dead);
+            let host = url.host_str().unwrap_or("").trim_matches(['[', ']']).to_string();
+            let port = url.port_or_known_default().unwrap_or(80);
+            let tried =
+                failover::connect_in_order(&list, (&host, port), self.connect_timeout, self.dead.as_ref())
+                    .await;
+            let skipped = tried
+                .skipped
+                .iter()
+                .map(|(e, why)| format!("{}: {why}", e.key().unwrap_or_else(|| "DIRECT".into())))
+                .collect();
+            (tried.used.unwrap_or_else(|| list[0].clone()), skipped)
+        };
+        Ok(Choice { entry, routed, skipped })
+    }
+
+    /// Fixed settings only (one proxy or none per URL: nothing to fail over).
+    pub fn fixed(settings: crate::proxy_env::ProxySettings) -> Chooser {
+        Chooser::new(Router::fixed(settings, "-x or the *_proxy variables"), None, None)
+    }
+
+    /// What [`choose`](Self::choose) decided for `url`'s origin (reqwest asks with the origin
+    /// only, `http://host:port/`, for every connection it makes); a URL not chosen before gets
+    /// the first entry of its route.
+    pub fn chosen(&self, url: &Url) -> Option<RouteEntry> {
+        if let Some(e) = self.chosen.lock().unwrap_or_else(|e| e.into_inner()).get(&key(url)) {
+            return Some(e.clone());
+        }
+        self.router.route(url).ok().and_then(|r| r.entries.into_iter().next())
+    }
+}

@@ -1,0 +1,114 @@
+//! Transfers routed by a PAC (`--pac`, `TOLL_PAC`): the list is tried in order, a proxy that
+//! refuses connections is skipped and remembered as dead (shared by runs), a proxy that answers
+//! 407 never fails over (the credential is never offered to the next proxy), NO_PROXY still wins,
+//! an https URL's path never reaches the PAC, and PAC errors are exit 3. Real Squid.
+
+use crate::origin::Origin;
+use crate::run::{scratch, toll};
+use crate::squid::{self, Auth, ALICE};
+use std::path::Path;
+
+fn pac_file(dir: &Path, body: &str) -> String {
+    let p = dir.join("proxy.pac");
+    std::fs::write(&p, format!("function FindProxyForURL(url, host) {{\n{body}\n}}\n")).unwrap();
+    p.display().to_string()
+}
+
+/// A loopback port nothing listens on (bound, then closed): a stopped proxy.
+fn dead_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn authority(url: &str) -> String {
+    url.trim_start_matches("http://").to_string()
+}
+
+#[test]
+fn a_dead_first_proxy_is_skipped_and_remembered() {
+    crate::require_squid!("a_dead_first_proxy_is_skipped_and_remembered");
+    let live = squid::shared(Auth::Basic);
+    let origin = Origin::http();
+    let dir = scratch();
+    let dead = format!("127.0.0.1:{}", dead_port());
+    let pac =
+        pac_file(dir.path(), &format!("return 'PROXY {dead}; PROXY {}; DIRECT';", authority(&live.url())));
+    let state = dir.path().join("state");
+    let creds = format!("{}:{}", ALICE.0, ALICE.1);
+    let run = || {
+        toll(["-sS", "-v", "--pac", &pac, "-U", &creds, &origin.url("/text")])
+            .env("XDG_STATE_HOME", state.to_str().unwrap())
+            .run()
+    };
+    let out = run();
+    out.assert_ok().assert_stdout(b"hello from the origin\n");
+    assert!(out.stderr.contains(&format!("skipped http://{dead}: connection refused")), "{}", out.describe());
+    assert!(out.stderr.contains(&format!("goes through proxy {}", live.url())), "{}", out.describe());
+    let memory = std::fs::read_to_string(state.join("toll/dead-proxies.json")).unwrap();
+    assert!(memory.contains(&dead), "{memory}");
+    // The next run tries the live proxy first: nothing to skip.
+    let out = run();
+    out.assert_ok();
+    assert!(!out.stderr.contains("skipped"), "{}", out.describe());
+    assert_eq!(origin.requests_to("/text").len(), 2);
+}
+
+#[test]
+fn a_407_never_fails_over_to_the_next_proxy() {
+    crate::require_squid!("a_407_never_fails_over_to_the_next_proxy");
+    let (auth, open) = (squid::shared(Auth::Basic), squid::shared(Auth::None));
+    let origin = Origin::http();
+    let dir = scratch();
+    let pac = pac_file(
+        dir.path(),
+        &format!("return 'PROXY {}; PROXY {}';", authority(&auth.url()), authority(&open.url())),
+    );
+    let out = toll(["-sS", "--pac", &pac, "-U", "alice:wrong", &origin.url("/text")])
+        .env("XDG_STATE_HOME", dir.path().join("state").to_str().unwrap())
+        .run();
+    out.assert_code(41);
+    assert!(origin.requests_to("/text").is_empty(), "the open proxy behind it was never used");
+    assert!(open.log_for(&origin.authority()).is_empty(), "nothing went to the second proxy");
+}
+
+#[test]
+fn no_proxy_wins_over_the_pac_and_https_paths_stay_private() {
+    crate::require_squid!("no_proxy_wins_over_the_pac_and_https_paths_stay_private");
+    let live = squid::shared(Auth::None);
+    let (origin, tls) = (Origin::http(), Origin::https());
+    let dir = scratch();
+    // A PAC that would send anything mentioning "secret" to a dead proxy.
+    let pac = pac_file(
+        dir.path(),
+        &format!(
+            "if (url.indexOf('secret') >= 0) return 'PROXY 127.0.0.1:{}';\nreturn 'PROXY {}';",
+            dead_port(),
+            authority(&live.url())
+        ),
+    );
+    let ca = crate::tls::pki().ca_arg();
+    toll(["-sS", "--pac", &pac, "--cacert", &ca, &tls.url("/bytes/10?secret=1")]).run().assert_ok();
+    assert_eq!(live.log_for(&tls.authority()).len(), 1, "the https URL went through the PAC's proxy");
+    let out = toll(["-sS", "-v", "--pac", &pac, "--noproxy", "127.0.0.1", &origin.url("/text")]).run();
+    out.assert_ok();
+    assert!(out.stderr.contains("goes direct"), "{}", out.describe());
+    assert!(live.log_for(&origin.authority()).is_empty());
+}
+
+#[test]
+fn pac_errors_are_exit_3_and_toll_pac_env_is_read() {
+    let origin = Origin::http();
+    let dir = scratch();
+    let broken = dir.path().join("broken.pac");
+    std::fs::write(&broken, "function FindProxyForURL(url, host) { return 'PROXY' +; }").unwrap();
+    let out = toll(["-sS", "--pac", broken.to_str().unwrap(), &origin.url("/text")]).run();
+    out.assert_code(3);
+    assert!(out.stderr.contains("broken.pac"), "{}", out.describe());
+    let direct = pac_file(dir.path(), "return 'DIRECT';");
+    toll(["-sS", &origin.url("/text")])
+        .env("TOLL_PAC", &direct)
+        .run()
+        .assert_ok()
+        .assert_stdout(b"hello from the origin\n");
+    toll(["-sS", &origin.url("/text")]).env("TOLL_PAC", broken.to_str().unwrap()).run().assert_code(3);
+}
