@@ -375,16 +375,16 @@ impl Upstream {
                         continue;
                     }
                     let e = e.into_error();
-                    let why = if ex.header.is_some() && !resendable {
-                        format!(
-                            "the proxy closed the connection after receiving the credentials ({e}); \
-                             they were not sent again"
-                        )
-                    } else if e.is_parse() || e.is_parse_too_large() {
+                    let mut why = if e.is_parse() || e.is_parse_too_large() {
                         format!("the proxy's answer is not valid HTTP or is too large: {e}")
+                    } else if ex.header.is_some() {
+                        format!("the proxy closed the connection after receiving the credentials: {e}")
                     } else {
                         format!("the proxy closed the connection: {e}")
                     };
+                    if ex.header.is_some() && !resendable {
+                        why.push_str("; the credentials were not sent again");
+                    }
                     return Err(self.fail(&ex, FailureKind::ProxyError(why), None));
                 }
             };

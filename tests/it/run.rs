@@ -177,7 +177,8 @@ impl Toll {
     }
 
     /// The secrets this run was given: `-U user:pass`, `user:pass@` in a proxy URL,
-    /// `TOLL_PROXY_PASSWORD`; each as given and as Basic's base64 of `user:pass`.
+    /// `TOLL_PROXY_PASSWORD`, the password `toll auth …` reads from standard input; each as
+    /// given and (for a user:password pair) as Basic's base64 of `user:pass`.
     fn given_secrets(&self) -> Vec<String> {
         let text: Vec<String> = self.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
         let mut pairs: Vec<(String, String)> = Vec::new();
@@ -204,6 +205,12 @@ impl Toll {
             out.push(p);
         }
         out.extend(self.env.iter().filter(|(k, _)| k == "TOLL_PROXY_PASSWORD").map(|(_, v)| v.clone()));
+        // `toll auth login` reads the password from standard input (elsewhere stdin is a body).
+        if text.first().is_some_and(|a| a == "auth") {
+            if let Some(pw) = self.stdin.as_deref().map(String::from_utf8_lossy) {
+                out.extend(pw.lines().map(str::to_owned));
+            }
+        }
         // Short ones ("nope", "wrong") occur in ordinary text; the registry covers the rest.
         out.retain(|s| s.chars().count() >= 6);
         out
