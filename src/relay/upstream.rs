@@ -405,7 +405,9 @@ impl Upstream {
                     // The handshake we opened unasked did not start: the proxy no longer offers
                     // the scheme, or wants to start it itself. Nothing secret was sent (NTLM's
                     // type 1 carries no credential): not a rejection, only a stale assumption.
-                    inner.info(format_args!("the proxy did not take the opening {scheme} message; choosing again"));
+                    inner.info(format_args!(
+                        "the proxy did not take the opening {scheme} message; choosing again"
+                    ));
                     *self.lock_opener() = None;
                     if mine.is_none() {
                         self.forget();

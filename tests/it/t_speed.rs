@@ -41,7 +41,12 @@ fn ntlm_fixture_known_scheme_costs_one_407(tls: bool) {
     let ntlm = NtlmProxy::new("CORP", "alice", "alice@corp.example", PASSWORD);
     let proxy = ntlm.start();
     with_state(via_proxy(&proxy.url(), creds, &origin, "/text", &[]), state.path()).run().assert_ok();
-    assert_eq!(legs(&ntlm), [("none", false, 1), ("type1", true, 1), ("type3", true, 1)], "{}", ntlm.summary());
+    assert_eq!(
+        legs(&ntlm),
+        [("none", false, 1), ("type1", true, 1), ("type3", true, 1)],
+        "{}",
+        ntlm.summary()
+    );
     let saved = std::fs::read_to_string(state.path().join("toll/remembered.json")).unwrap();
     assert!(saved.contains("\"NTLM\"") && !saved.contains(PASSWORD), "{saved}");
     let out = with_state(via_proxy(&proxy.url(), creds, &origin, "/text", &["-v"]), state.path()).run();
@@ -110,7 +115,11 @@ fn squid_ntlm_one_407_per_run(test: &str, tls: bool) {
         let lines = sq.wait_log(&auth, |l| served(l) >= 2 + n);
         assert_eq!((count(&lines, 407), served(&lines)), (3 + n, 2 + n), "repeat {n}:\n{}", show(&lines));
     }
-    eprintln!("NTLM via Squid ({}), access.log:\n{}", if tls { "CONNECT" } else { "http" }, show(&sq.access_log()));
+    eprintln!(
+        "NTLM via Squid ({}), access.log:\n{}",
+        if tls { "CONNECT" } else { "http" },
+        show(&sq.access_log())
+    );
 }
 
 #[test]
@@ -133,7 +142,9 @@ fn remembered_ntlm_no_longer_offered_is_not_a_rejection() {
     let state = scratch();
     let file = state.path().join("toll/remembered.json");
     let go = |n: usize| {
-        let out = with_state(via_proxy(&sq.url(), Some(ALICE), &origin, "/bytes/1024", &["-v"]), state.path()).run();
+        let out =
+            with_state(via_proxy(&sq.url(), Some(ALICE), &origin, "/bytes/1024", &["-v"]), state.path())
+                .run();
         out.assert_ok();
         let lines = sq.wait_log(&origin.authority(), |l| l.iter().filter(|x| x.code != 407).count() >= n);
         (out, lines)
