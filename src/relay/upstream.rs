@@ -19,9 +19,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
@@ -32,66 +30,8 @@ const MAX_LEGS: u32 = 6;
 /// 407 bodies larger than this are not drained: the connection is dropped instead.
 const DRAIN_LIMIT: usize = 256 * 1024;
 
-/// The byte stream to the upstream proxy. A concrete type (not a boxed trait object) so that a
-/// CONNECT tunnel can take the TCP socket back out of hyper and `splice` it (`super::splice`).
-pub(super) enum ProxyIo {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for ProxyIo {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            ProxyIo::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            ProxyIo::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for ProxyIo {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        match self.get_mut() {
-            ProxyIo::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            ProxyIo::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        match self.get_mut() {
-            ProxyIo::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            ProxyIo::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            ProxyIo::Plain(s) => s.is_write_vectored(),
-            ProxyIo::Tls(s) => s.is_write_vectored(),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            ProxyIo::Plain(s) => Pin::new(s).poll_flush(cx),
-            ProxyIo::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            ProxyIo::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            ProxyIo::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// A connection to the upstream proxy, speaking HTTP/1.1.
 pub(super) struct Conn {
@@ -180,8 +120,8 @@ impl Upstream {
             spec.display_url(),
             started.elapsed()
         ));
-        let io = match &self.tls {
-            None => ProxyIo::Plain(tcp),
+        let io: Box<dyn Io> = match &self.tls {
+            None => Box::new(tcp),
             Some(tls) => {
                 let name = rustls_pki_types::ServerName::try_from(spec.host.clone()).map_err(|e| {
                     self.failure(FailureKind::Unreachable(format!("bad proxy host name: {e}")))
@@ -193,7 +133,7 @@ impl Upstream {
                         )))
                     })?;
                 inner.info(format_args!("TLS to proxy established"));
-                ProxyIo::Tls(Box::new(stream))
+                Box::new(stream)
             }
         };
         let (send, conn) = hyper::client::conn::http1::Builder::new()
