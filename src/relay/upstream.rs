@@ -58,11 +58,11 @@ pub(super) struct Answer {
 /// How new connections to a proxy open a connection-bound handshake (NTLM, Negotiate) when the
 /// scheme is known in advance: with its first message (NTLM type 1) on the first request, as
 /// `curl --proxy-ntlm` does, so a connection costs one 407 (the type 2) instead of two.
-#[derive(Clone)]
+/// Only the scheme: the credential is asked from the broker for every new connection, so one
+/// that was refused meanwhile is never sent again.
+#[derive(Clone, Copy)]
 pub(super) struct Opener {
     scheme: Scheme,
-    /// The credential for the later leg, fetched once; `None` until needed.
-    issued: Option<Issued>,
 }
 
 impl Opener {
@@ -72,7 +72,7 @@ impl Opener {
         [Scheme::Ntlm, Scheme::Negotiate]
             .into_iter()
             .find(|&s| allowed == SchemeSet::only(s))
-            .map(|scheme| Opener { scheme, issued: None })
+            .map(|scheme| Opener { scheme })
     }
 }
 
@@ -541,7 +541,7 @@ impl Upstream {
                 c.authenticated = Some(a.auth.scheme());
             }
             // The next connection in this run opens the handshake itself.
-            *self.lock_opener() = Some(Opener { scheme: a.auth.scheme(), issued: a.issued });
+            *self.lock_opener() = Some(Opener { scheme: a.auth.scheme() });
             return;
         }
         *self.lock_active() = Some(a);
@@ -569,7 +569,7 @@ impl Upstream {
             ));
             let mut opener = self.lock_opener();
             if opener.is_none() {
-                *opener = Some(Opener { scheme, issued: None });
+                *opener = Some(Opener { scheme });
             }
             return;
         }
@@ -592,26 +592,20 @@ impl Upstream {
     /// wanted ([`Opener`]): the first leg already carries the handshake's first message. When
     /// anything is missing (no credential, no ticket) the exchange just goes without, as before.
     async fn open_handshake(self: &Arc<Self>, inner: &Inner, ex: &mut Exchange, out: &Outgoing) {
-        let Some(opener) = self.lock_opener().clone() else { return };
-        let scheme = opener.scheme;
+        let Some(Opener { scheme }) = *self.lock_opener() else { return };
         if !self.usable_schemes().contains(scheme) {
             return;
         }
         let Some(mut auth) = auth::authenticator(scheme) else { return };
-        let issued = match opener.issued {
-            Some(i) => Some(i),
-            None if auth.needs_credentials() => {
-                let req = self.credential_request(scheme, None, false);
-                let this = self.clone();
-                let Ok(Ok(i)) = tokio::task::spawn_blocking(move || this.creds.get(&req)).await else {
-                    return;
-                };
-                if let Some(o) = self.lock_opener().as_mut().filter(|o| o.scheme == scheme) {
-                    o.issued = Some(i.clone());
-                }
-                Some(i)
-            }
-            None => None,
+        let issued = if auth.needs_credentials() {
+            let req = self.credential_request(scheme, None, false);
+            let this = self.clone();
+            let Ok(Ok(i)) = tokio::task::spawn_blocking(move || this.creds.get(&req)).await else {
+                return;
+            };
+            Some(i)
+        } else {
+            None
         };
         let bare = auth::parse_challenges([scheme.name()]);
         let Some(start) = bare.first() else { return };
