@@ -257,7 +257,7 @@ fn find_entry(ctx: &Ctx<'_>) -> Result<EntryPoint, String> {
             if v.is_function() {
                 return Ok(entry);
             }
-            if !v.is_undefined() {
+            if entry == EntryPoint::FindProxyForURL && !v.is_undefined() {
                 return Err(format!("{} is defined but is not a function", entry.name()));
             }
         }
