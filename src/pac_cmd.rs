@@ -82,7 +82,9 @@ fn parse_url(raw: &str) -> Result<url::Url> {
     }
 }
 
-fn pac_error(e: PacError) -> Error {
+/// A PAC failure as a run-ending error: exit 3, the message naming the PAC and line, and a hint
+/// per kind (shared with the routing code, which evaluates PACs for transfers).
+pub fn pac_error(e: PacError) -> Error {
     use crate::pac::PacErrorKind as K;
     let hint = match e.kind {
         K::Syntax => "the file is not JavaScript (an HTML login page or an error page instead of the PAC?): check it in an editor",

@@ -54,10 +54,10 @@ pub struct Script {
     _runtime: Runtime,
 }
 
-/// Milliseconds since `start` after which the interrupt handler stops the script (0 = none).
+/// Microseconds since `start` after which the interrupt handler stops the script (0 = none).
 struct Deadline {
     start: Instant,
-    at_ms: AtomicU64,
+    at_us: AtomicU64,
     fired: AtomicBool,
 }
 
@@ -65,17 +65,17 @@ impl Deadline {
     fn arm(&self, timeout: Duration) {
         let at = self.start.elapsed() + timeout;
         self.fired.store(false, Ordering::SeqCst);
-        self.at_ms.store((at.as_millis() as u64).max(1), Ordering::SeqCst);
+        self.at_us.store((at.as_micros() as u64).max(1), Ordering::SeqCst);
     }
 
     fn disarm(&self) -> bool {
-        self.at_ms.store(0, Ordering::SeqCst);
+        self.at_us.store(0, Ordering::SeqCst);
         self.fired.load(Ordering::SeqCst)
     }
 
     fn expired(&self) -> bool {
-        let at = self.at_ms.load(Ordering::SeqCst);
-        if at != 0 && self.start.elapsed().as_millis() as u64 >= at {
+        let at = self.at_us.load(Ordering::SeqCst);
+        if at != 0 && self.start.elapsed().as_micros() as u64 >= at {
             self.fired.store(true, Ordering::SeqCst);
             return true;
         }
@@ -104,7 +104,7 @@ impl Script {
         runtime.set_max_stack_size(limits.stack);
         let deadline = Arc::new(Deadline {
             start: Instant::now(),
-            at_ms: AtomicU64::new(0),
+            at_us: AtomicU64::new(0),
             fired: AtomicBool::new(false),
         });
         let d = deadline.clone();
@@ -257,7 +257,7 @@ fn find_entry(ctx: &Ctx<'_>) -> Result<EntryPoint, String> {
             if v.is_function() {
                 return Ok(entry);
             }
-            if !v.is_undefined() {
+            if entry == EntryPoint::FindProxyForURL && !v.is_undefined() {
                 return Err(format!("{} is defined but is not a function", entry.name()));
             }
         }
