@@ -38,7 +38,8 @@ fn clean(s: &str) -> bool {
 fuzz_target!(|input: Input| {
     let mut params = input.params;
     params.extend(input.known.into_iter().map(|(i, v)| (NAMES[usize::from(i) % NAMES.len()].to_owned(), v)));
-    let challenge = Challenge { scheme: Some(Scheme::Digest), scheme_name: "Digest".into(), token68: None, params };
+    let challenge =
+        Challenge { scheme: Some(Scheme::Digest), scheme_name: "Digest".into(), token68: None, params };
     let creds = Credentials::new(input.user.as_str(), input.password.as_str());
     let target = RequestTarget {
         method: &input.method,

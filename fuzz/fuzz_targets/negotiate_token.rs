@@ -40,7 +40,12 @@ impl SecurityContext for Echo {
 }
 
 fn negotiate(token: Option<String>) -> Challenge {
-    Challenge { scheme: Some(Scheme::Negotiate), scheme_name: "Negotiate".into(), token68: token, params: Vec::new() }
+    Challenge {
+        scheme: Some(Scheme::Negotiate),
+        scheme_name: "Negotiate".into(),
+        token68: token,
+        params: Vec::new(),
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -63,6 +68,10 @@ fuzz_target!(|data: &[u8]| {
     }
     let seen = seen.lock().unwrap();
     if let Some(first) = seen.first() {
-        assert_eq!(Some(first), B64.decode(&token).ok().as_ref(), "the context got other bytes than the token's");
+        assert_eq!(
+            Some(first),
+            B64.decode(&token).ok().as_ref(),
+            "the context got other bytes than the token's"
+        );
     }
 });

@@ -22,7 +22,12 @@ fuzz_target!(|data: &[u8]| {
     let user = ["alice", "CORP\\bob", "jürgen@corp.example", "us\"er"][usize::from(selector & 3)];
     let creds = Credentials::new(user, PASSWORD);
     let target = if selector & 4 == 0 {
-        RequestTarget { method: "GET", uri: "http://example.com/a?b=c", body: Some(b"body"), proxy_host: "proxy" }
+        RequestTarget {
+            method: "GET",
+            uri: "http://example.com/a?b=c",
+            body: Some(b"body"),
+            proxy_host: "proxy",
+        }
     } else {
         RequestTarget { method: "CONNECT", uri: "example.com:443", body: None, proxy_host: "proxy" }
     };

@@ -22,7 +22,8 @@ fn dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         // tmpfs when there is one: the target writes two files per execution.
-        let base = ["/dev/shm", "/tmp"].into_iter().map(PathBuf::from).find(|p| p.is_dir()).unwrap_or_default();
+        let base =
+            ["/dev/shm", "/tmp"].into_iter().map(PathBuf::from).find(|p| p.is_dir()).unwrap_or_default();
         let d = tempfile::Builder::new().prefix("toll-fuzz-state.").tempdir_in(base).expect("temp dir");
         d.keep()
     })
