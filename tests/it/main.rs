@@ -32,6 +32,7 @@ mod squid;
 mod tls;
 
 mod t_cli;
+mod t_differential;
 mod t_doctor;
 mod t_infra;
 mod t_keyring;

@@ -11,6 +11,16 @@
 //! - `/hang`: reads the request, answers nothing for 30 s.
 //! - `/text`: `hello from the origin\n`.
 //! - `/gzip`: [`GZIP_TEXT`] × 20, gzip-encoded if the request accepts gzip.
+//!
+//! For the curl differential suite (answers that do not depend on which client asked):
+//! - `/req?h=NAME,NAME`: `METHOD path?query`, then `name: value` (or `name: -`) for each named
+//!   request header, then the body.
+//! - `/redirect?to=URL&code=N`: redirect with status N (default 302).
+//! - `/json`: a JSON document. `/empty`: 204. `/mixed-case`: headers in mixed case and order.
+//! - `/basic-auth/USER/PASS`: 401 with a Basic challenge unless that user and password are sent.
+//! - `/cookie/set?NAME=VALUE`: `Set-Cookie`; `/cookies`: the request's `Cookie` header.
+//! - `/disposition/NAME`: `Content-Disposition: attachment; filename="NAME"`.
+//! - `/retry-after/N`: 503 with `Retry-After: N`.
 
 use crate::http::{self, Head};
 use std::io::{BufReader, Read, Write};
@@ -234,10 +244,11 @@ fn respond<W: Write>(
         }
         ["redirect"] => {
             let to = http::query_param(&query, "to").unwrap_or_else(|| "/text".into());
+            let code = http::query_param(&query, "code").and_then(|c| c.parse().ok()).unwrap_or(302);
             let s = format!("redirecting to {to}\n");
             let mut h = text();
             h.push(("Location".into(), to));
-            send(w, 302, h, s.as_bytes())?;
+            send(w, code, h, s.as_bytes())?;
         }
         ["chain", n] => {
             let n: u32 = n.parse().unwrap_or(0);
@@ -274,6 +285,64 @@ fn respond<W: Write>(
             } else {
                 send(w, 200, text(), plain.as_bytes())?;
             }
+        }
+        ["req"] => {
+            let (p, q) = http::path_and_query(target);
+            let mut s = if q.is_empty() { format!("{method} {p}\n") } else { format!("{method} {p}?{q}\n") };
+            for name in http::query_param(&query, "h").unwrap_or_default().split(',').filter(|n| !n.is_empty()) {
+                s.push_str(&format!("{}: {}\n", name.to_ascii_lowercase(), head.header(name).unwrap_or("-")));
+            }
+            let mut out = s.into_bytes();
+            out.extend_from_slice(body);
+            send(w, 200, text(), &out)?;
+        }
+        ["json"] => {
+            let h = vec![("Content-Type".to_string(), "application/json".to_string())];
+            send(w, 200, h, b"{\"name\":\"toll\",\"ok\":true}\n")?;
+        }
+        ["empty"] => {
+            send(w, 204, Vec::new(), b"")?;
+        }
+        ["mixed-case"] => {
+            let h = vec![
+                ("X-Zebra".to_string(), "last-first".to_string()),
+                ("content-type".to_string(), "text/plain".to_string()),
+                ("X-ALPHA".to_string(), "upper".to_string()),
+                ("x-Mixed-Case".to_string(), "Value With Spaces".to_string()),
+            ];
+            send(w, 200, h, b"mixed\n")?;
+        }
+        ["basic-auth", user, pass] => {
+            use base64::Engine;
+            let want = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+            if head.header("authorization") == Some(format!("Basic {want}").as_str()) {
+                send(w, 200, text(), format!("authenticated as {user}\n").as_bytes())?;
+            } else {
+                let mut h = text();
+                h.push(("WWW-Authenticate".into(), "Basic realm=\"origin\"".into()));
+                send(w, 401, h, b"authentication required\n")?;
+            }
+        }
+        ["cookie", "set"] => {
+            let mut h = text();
+            for kv in query.split('&').filter(|kv| !kv.is_empty()) {
+                h.push(("Set-Cookie".into(), format!("{kv}; Path=/")));
+            }
+            send(w, 200, h, b"cookies set\n")?;
+        }
+        ["cookies"] => {
+            let s = format!("cookie: {}\n", head.header("cookie").unwrap_or("-"));
+            send(w, 200, text(), s.as_bytes())?;
+        }
+        ["disposition", name] => {
+            let mut h = text();
+            h.push(("Content-Disposition".into(), format!("attachment; filename=\"{name}\"")));
+            send(w, 200, h, b"attachment body\n")?;
+        }
+        ["retry-after", n] => {
+            let mut h = text();
+            h.push(("Retry-After".into(), n.to_string()));
+            send(w, 503, h, b"try again later\n")?;
         }
         ["text"] | [""] => {
             send(w, 200, text(), b"hello from the origin\n")?;
