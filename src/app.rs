@@ -86,8 +86,9 @@ fn credential_setup(no_save: bool) -> Result<CredentialSetup> {
     })
 }
 
-fn transfer(t: Transfer) -> Result<()> {
+fn transfer(mut t: Transfer) -> Result<()> {
     let term = Terminal::detect(env("TOLL_TERMINAL").as_deref(), t.no_prompt);
+    ask_origin_password(&mut t, term)?;
     let reporter: Arc<dyn Reporter> = Arc::new(Stderr { verbose: t.style.verbose });
     let settings = ProxySettings::from_config(&t.proxy, &env);
     let quiet = t.style.silent;
@@ -105,6 +106,31 @@ fn transfer(t: Transfer) -> Result<()> {
             .await
             .unwrap_or_else(|e| Err(Error::new(Exit::Internal, format!("saving credentials failed: {e}"))))
     })
+}
+
+/// `-u user` without a password: asked for on the terminal, as curl does ("Enter host password
+/// for user …"). Without a terminal (or with --no-prompt) the password is empty, as curl's is
+/// when it has nothing to read. Negotiate needs no password.
+fn ask_origin_password(t: &mut Transfer, term: Terminal) -> Result<()> {
+    let Some(auth) = t.request.origin_auth.as_mut() else { return Ok(()) };
+    if auth.password.is_some() || auth.schemes == crate::auth::SchemeSet::only(crate::auth::Scheme::Negotiate)
+    {
+        return Ok(());
+    }
+    if !term.can_prompt {
+        auth.password = Some(Secret::new(""));
+        return Ok(());
+    }
+    let prompt = format!("Enter host password for user '{}': ", sanitize(&auth.user));
+    let password = crate::prompt::Tty::open()
+        .map_err(|e| Error::new(Exit::AuthNoCredentials, format!("cannot open the terminal: {e}")))?
+        .ask_password(&prompt)
+        .map_err(|e| match e {
+            crate::prompt::Abort::Interrupted => Error::new(Exit::Interrupted, "interrupted"),
+            _ => Error::new(Exit::AuthNoCredentials, "no password given for -u").hint("use -u user:password"),
+        })?;
+    auth.password = Some(password);
+    Ok(())
 }
 
 /// A password on the command line (`-U user:pw`, `-x http://user:pw@…`) can be read by other

@@ -15,6 +15,9 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+mod curl_opts;
+pub use curl_opts::{parse_write_out, CurlAuthArgs, CurlOutputArgs};
+
 const AFTER_HELP: &str = "\
 Examples:
   toll https://example.com/
@@ -215,6 +218,9 @@ pub struct RequestArgs {
     /// Ask for a compressed response (gzip, deflate, br, zstd) and decompress it.
     #[arg(long)]
     pub compressed: bool,
+
+    #[command(flatten)]
+    pub curl: CurlAuthArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -249,6 +255,9 @@ pub struct OutputArgs {
     /// That is, the request and response headers, with secrets redacted.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
+
+    #[command(flatten)]
+    pub curl: CurlOutputArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -698,6 +707,8 @@ impl Cli {
             max_time: nonzero(conn.max_time),
             connect_timeout: nonzero(conn.connect_timeout),
             output,
+            write_out: out.curl.write_out(),
+            origin_auth: req.curl.origin_auth(),
         };
 
         let no_prompt = proxy.no_prompt || env("TOLL_NO_PROMPT").is_some_and(|v| truthy(&v));

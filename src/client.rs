@@ -16,6 +16,10 @@ use crate::secret::Secret;
 use crate::term::{sanitize, Terminal};
 use std::sync::{Arc, OnceLock};
 
+mod origin_auth;
+mod transfer_info;
+pub mod writeout;
+
 /// Builds the credential sources for one proxy, in priority order (the app decides which exist).
 pub type SourceFactory = Arc<dyn Fn(&ProxySpec) -> Vec<Box<dyn CredentialSource>> + Send + Sync>;
 
@@ -140,10 +144,30 @@ pub async fn run(
     style: OutputStyle,
     ctx: Context,
 ) -> Result<()> {
+    let format = req.write_out.as_ref().map(transfer_info::load_format).transpose()?;
+    let mut rec = transfer_info::Recorder::start(req);
+    let result = transfer(req, proxy, settings, style, ctx, &mut rec).await;
+    if let Some(format) = format {
+        rec.write_out(&format, &result);
+    }
+    result
+}
+
+async fn transfer(
+    req: &RequestConfig,
+    proxy: &ProxyConfig,
+    settings: ProxySettings,
+    style: OutputStyle,
+    ctx: Context,
+    rec: &mut transfer_info::Recorder,
+) -> Result<()> {
     let session = Session::start(req, proxy, settings, ctx).await?;
     let mut heads = Vec::new();
+    rec.sending(req.url.scheme() == "https");
     let resp = session.send_with_heads(req, &mut heads).await?;
-    write_response(req, style, &session.ctx.term, resp, &heads, &session.relay).await
+    rec.response(&session, req, &resp, &heads);
+    let downloaded = &mut rec.size_download;
+    write_response(req, style, &session.ctx.term, resp, &heads, &session.relay, downloaded).await
 }
 
 /// The HTTP client and the relay behind it, set up once for a run.
@@ -221,8 +245,10 @@ impl Session {
             cross_origin: false,
         };
         let mut redirects = 0usize;
+        let mut origin = origin_auth::OriginAuthState::new(req);
         loop {
             let request = build_request(&self.client, req, &hop, redirects > 0).await?;
+            let request = origin.authorize(request)?;
             if reporter.verbose() {
                 trace_request(reporter, &request);
             }
@@ -234,6 +260,10 @@ impl Session {
             }
             if reporter.verbose() {
                 trace_response(reporter, &resp);
+            }
+            if origin.wants_retry(&resp, hop.method.as_str())? {
+                drain_small(resp).await;
+                continue;
             }
             let Some(next) = next_hop(req, &hop, &resp) else { return Ok(resp) };
             if redirects >= req.max_redirects {
@@ -247,9 +277,8 @@ impl Session {
             if reporter.verbose() {
                 reporter.line(Direction::Info, &format!("following the redirect to {}", next.url));
             }
-            if req.include_headers {
-                heads.push(head_text(&resp));
-            }
+            // Kept for -i (printed) and -w (counted).
+            heads.push(head_text(&resp));
             drain_small(resp).await;
             redirects += 1;
             hop = next;
@@ -500,6 +529,7 @@ async fn write_response(
     mut resp: reqwest::Response,
     redirect_heads: &[Vec<u8>],
     relay: &Relay,
+    downloaded: &mut u64,
 ) -> Result<()> {
     let status = resp.status();
     if req.fail_on_http_error && status.as_u16() >= 400 {
@@ -541,6 +571,7 @@ async fn write_response(
         if sink.write(&chunk)?.is_err() {
             return Ok(());
         }
+        *downloaded += chunk.len() as u64;
         if let Some(bar) = &bar {
             bar.inc(chunk.len() as u64);
         }

@@ -6,6 +6,9 @@ use crate::secret::Secret;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod curl;
+pub use curl::{OriginAuth, WriteOut};
+
 /// A proxy as the user named it, resolved to parts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProxySpec {
@@ -87,6 +90,10 @@ pub struct RequestConfig {
     pub max_time: Option<Duration>,
     pub connect_timeout: Option<Duration>,
     pub output: OutputTarget,
+    /// `-w/--write-out`.
+    pub write_out: Option<WriteOut>,
+    /// `-u/--user`: credentials for the origin.
+    pub origin_auth: Option<OriginAuth>,
 }
 
 impl RequestConfig {
@@ -111,6 +118,8 @@ impl RequestConfig {
             max_time: None,
             connect_timeout: None,
             output: OutputTarget::Stdout,
+            write_out: None,
+            origin_auth: None,
         }
     }
 }

@@ -18,6 +18,7 @@
 //! - `/redirect?to=URL&code=N`: redirect with status N (default 302).
 //! - `/json`: a JSON document. `/empty`: 204. `/mixed-case`: headers in mixed case and order.
 //! - `/basic-auth/USER/PASS`: 401 with a Basic challenge unless that user and password are sent.
+//! - `/digest-auth/USER/PASS`: the same with Digest (MD5, qop=auth, a fixed nonce).
 //! - `/cookie/set?NAME=VALUE`: `Set-Cookie`; `/cookies`: the request's `Cookie` header.
 //! - `/disposition/NAME`: `Content-Disposition: attachment; filename="NAME"`.
 //! - `/retry-after/N`: 503 with `Retry-After: N`.
@@ -289,7 +290,9 @@ fn respond<W: Write>(
         ["req"] => {
             let (p, q) = http::path_and_query(target);
             let mut s = if q.is_empty() { format!("{method} {p}\n") } else { format!("{method} {p}?{q}\n") };
-            for name in http::query_param(&query, "h").unwrap_or_default().split(',').filter(|n| !n.is_empty()) {
+            for name in
+                http::query_param(&query, "h").unwrap_or_default().split(',').filter(|n| !n.is_empty())
+            {
                 s.push_str(&format!("{}: {}\n", name.to_ascii_lowercase(), head.header(name).unwrap_or("-")));
             }
             let mut out = s.into_bytes();
@@ -323,6 +326,18 @@ fn respond<W: Write>(
                 send(w, 401, h, b"authentication required\n")?;
             }
         }
+        ["digest-auth", user, pass] => {
+            if digest_ok(head.header("authorization"), method, user, pass) {
+                send(w, 200, text(), format!("digest authenticated as {user}\n").as_bytes())?;
+            } else {
+                let mut h = text();
+                h.push((
+                    "WWW-Authenticate".into(),
+                    "Digest realm=\"origin\", nonce=\"0rigin-n0nce\", qop=\"auth\", algorithm=MD5".into(),
+                ));
+                send(w, 401, h, b"digest authentication required\n")?;
+            }
+        }
         ["cookie", "set"] => {
             let mut h = text();
             for kv in query.split('&').filter(|kv| !kv.is_empty()) {
@@ -352,6 +367,27 @@ fn respond<W: Write>(
         }
     }
     Ok(true)
+}
+
+/// Checks a Digest `Authorization` (RFC 7616, MD5, qop=auth) against `user`/`pass`.
+fn digest_ok(header: Option<&str>, method: &str, user: &str, pass: &str) -> bool {
+    let Some(params) = header.and_then(|h| h.strip_prefix("Digest ")) else { return false };
+    let mut p = std::collections::HashMap::new();
+    for part in params.split(',') {
+        if let Some((k, v)) = part.trim().split_once('=') {
+            p.insert(k.trim().to_ascii_lowercase(), v.trim().trim_matches('"').to_string());
+        }
+    }
+    let get = |k: &str| p.get(k).cloned().unwrap_or_default();
+    if get("username") != user || get("nonce") != "0rigin-n0nce" {
+        return false;
+    }
+    let ha1 = crate::md5_hex(format!("{user}:origin:{pass}").as_bytes());
+    let ha2 = crate::md5_hex(format!("{method}:{}", get("uri")).as_bytes());
+    let want = crate::md5_hex(
+        format!("{ha1}:{}:{}:{}:{}:{ha2}", get("nonce"), get("nc"), get("cnonce"), get("qop")).as_bytes(),
+    );
+    get("response") == want
 }
 
 pub const GZIP_TEXT: &str = "compressible text from the origin\n";

@@ -9,7 +9,8 @@
 //!   test CA's PEM file), `{PORT}` (the http origin's port);
 //! - leading tags: `[direct]` runs the line without a proxy only; `[stdin]` feeds
 //!   [`STDIN`] on standard input; `[differs: REASON]` marks a known difference (everywhere),
-//!   `[differs-proxy: REASON]` one through the proxy only. A marked line that matches fails the
+//!   `[differs-proxy: REASON]` one through the proxy only, `[differs-digest: REASON]` one
+//!   through the Digest Squid only. A marked line that matches fails the
 //!   suite too, so the list only shrinks;
 //! - `#` starts a comment line; blank lines are skipped.
 //!
@@ -68,6 +69,7 @@ struct Line {
     stdin: bool,
     differs: Option<String>,
     differs_proxy: Option<String>,
+    differs_digest: Option<String>,
 }
 
 fn parse_corpus() -> Vec<Line> {
@@ -85,6 +87,7 @@ fn parse_corpus() -> Vec<Line> {
             stdin: false,
             differs: None,
             differs_proxy: None,
+            differs_digest: None,
         };
         while let Some(tag) = rest.strip_prefix('[') {
             let end = tag.find(']').unwrap_or_else(|| panic!("corpus line {}: unclosed tag", i + 1));
@@ -94,6 +97,7 @@ fn parse_corpus() -> Vec<Line> {
                 None if tag == "stdin" => line.stdin = true,
                 Some(("differs", why)) => line.differs = Some(why.trim().to_string()),
                 Some(("differs-proxy", why)) => line.differs_proxy = Some(why.trim().to_string()),
+                Some(("differs-digest", why)) => line.differs_digest = Some(why.trim().to_string()),
                 _ => panic!("corpus line {}: unknown tag [{tag}]", i + 1),
             }
             rest = after;
@@ -235,7 +239,8 @@ fn run_one(program: &str, args: &[String], stdin: bool) -> (Outcome, String) {
     };
     let stdout = out_t.join().unwrap_or_default();
     let stderr = String::from_utf8_lossy(&err_t.join().unwrap_or_default()).into_owned();
-    let fixtures: BTreeMap<String, Vec<u8>> = fixtures().into_iter().map(|(n, d)| (n.to_string(), d)).collect();
+    let fixtures: BTreeMap<String, Vec<u8>> =
+        fixtures().into_iter().map(|(n, d)| (n.to_string(), d)).collect();
     let mut files = BTreeMap::new();
     collect_files(dir.path(), dir.path(), &fixtures, &mut files);
     let code = status.map_or(Some(-1), |s| s.code());
@@ -296,12 +301,8 @@ fn run_mode(mode: Mode) {
     let prefix: Vec<String> = match mode {
         Mode::Direct => Vec::new(),
         Mode::Squid(auth) => {
-            let mut p = vec![
-                "-x".into(),
-                squid::shared(auth).url(),
-                "-U".into(),
-                format!("{}:{}", ALICE.0, ALICE.1),
-            ];
+            let mut p =
+                vec!["-x".into(), squid::shared(auth).url(), "-U".into(), format!("{}:{}", ALICE.0, ALICE.1)];
             if auth == Auth::Digest {
                 p.push("--proxy-digest".into());
             }
@@ -328,15 +329,19 @@ fn run_mode(mode: Mode) {
         t.run += 1;
         let reason = match mode {
             Mode::Direct => line.differs.clone(),
-            Mode::Squid(_) => line.differs.clone().or_else(|| line.differs_proxy.clone()),
+            Mode::Squid(auth) => line
+                .differs
+                .clone()
+                .or_else(|| line.differs_proxy.clone())
+                .or_else(|| line.differs_digest.clone().filter(|_| auth == Auth::Digest)),
         };
         let what = format!("line {} ({}): curl {}", line.number, mode.name(), line.text);
         match (curl == toll, reason) {
             (true, None) => t.same += 1,
             (false, Some(_)) => t.expected += 1,
-            (true, Some(why)) => t.failures.push(format!(
-                "{what}\n  marked as differing ({why}) but now identical: remove the mark\n"
-            )),
+            (true, Some(why)) => t
+                .failures
+                .push(format!("{what}\n  marked as differing ({why}) but now identical: remove the mark\n")),
             (false, None) => t.failures.push(format!(
                 "{what}\n  curl: {}  toll: {}",
                 curl.describe(&curl_err),

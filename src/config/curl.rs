@@ -1,0 +1,30 @@
+//! Plain configuration for the curl options added for issue 11 (`-w`, `-u` and friends):
+//! what `cli` resolves them to, once. Kept apart from `config.rs` so that file stays small.
+
+use crate::auth::SchemeSet;
+use crate::secret::Secret;
+use std::path::PathBuf;
+
+/// `-w/--write-out`: the format, inline or where to read it from (`@FILE`, `@-`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteOut {
+    Inline(String),
+    File(PathBuf),
+    Stdin,
+}
+
+/// `-u/--user` with `--basic`/`--digest`/`--ntlm`/`--negotiate`/`--anyauth`: credentials for
+/// the origin (answering 401 + `WWW-Authenticate`), never for a proxy.
+#[derive(Clone, Debug)]
+pub struct OriginAuth {
+    pub user: String,
+    /// `None`: `-u user` without a password (the app asks on the terminal, as curl does).
+    pub password: Option<Secret>,
+    /// The schemes the user allows; only Basic is sent without a challenge first (as curl does
+    /// with `--basic`, its default).
+    pub schemes: SchemeSet,
+    /// `--basic` (or no scheme option): send Basic on the first request, as curl does.
+    pub preemptive_basic: bool,
+    /// `--location-trusted`: the credentials follow redirects to other hosts.
+    pub trusted: bool,
+}
