@@ -44,7 +44,7 @@ _toll() {
 
     case "${cmd}" in
         toll)
-            opts="-x -U -X -H -d -I -L -A -u -o -O -i -f -s -S -v -w -m -k -h -V --proxy --proxy-user --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-cacert --proxy-insecure --no-prompt --no-save --request --header --data --data-binary --json --head --location --max-redirs --user-agent --compressed --user --basic --digest --ntlm --negotiate --anyauth --location-trusted --output --remote-name --include --fail --silent --show-error --verbose --write-out --max-time --connect-timeout --insecure --cacert --help --version demo auth doctor"
+            opts="-x -U -X -H -d -I -L -A -u -o -O -i -f -s -S -v -w -m -k -h -V --proxy --proxy-user --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-cacert --proxy-insecure --no-prompt --no-save --request --header --data --data-binary --json --head --location --max-redirs --user-agent --compressed --user --basic --digest --ntlm --negotiate --anyauth --location-trusted --retry --retry-delay --retry-max-time --retry-all-errors --retry-connrefused --output --remote-name --include --fail --silent --show-error --verbose --write-out --max-time --connect-timeout --insecure --cacert --help --version demo auth doctor"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -123,6 +123,18 @@ _toll() {
                     return 0
                     ;;
                 -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-max-time)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -709,6 +709,7 @@ impl Cli {
             output,
             write_out: out.curl.write_out(),
             origin_auth: req.curl.origin_auth(),
+            retry: req.curl.retry(),
         };
 
         let no_prompt = proxy.no_prompt || env("TOLL_NO_PROMPT").is_some_and(|v| truthy(&v));

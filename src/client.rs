@@ -17,6 +17,7 @@ use crate::term::{sanitize, Terminal};
 use std::sync::{Arc, OnceLock};
 
 mod origin_auth;
+mod retry;
 mod transfer_info;
 pub mod writeout;
 
@@ -145,8 +146,37 @@ pub async fn run(
     ctx: Context,
 ) -> Result<()> {
     let format = req.write_out.as_ref().map(transfer_info::load_format).transpose()?;
+    let started = std::time::Instant::now();
     let mut rec = transfer_info::Recorder::start(req);
-    let result = transfer(req, proxy, settings, style, ctx, &mut rec).await;
+    let result = match Session::start(req, proxy, settings, ctx).await {
+        Err(e) => Err(e),
+        // One session for every attempt: what the relay learnt (a rejected credential) stays.
+        Ok(session) => loop {
+            let result = transfer(&session, req, style, &mut rec).await;
+            let attempt = retry::Attempt {
+                error: result.as_ref().err().map(|e| e.exit),
+                status: rec.info.http_code,
+                retry_after: rec
+                    .info
+                    .headers
+                    .iter()
+                    .find(|(n, _)| n == "retry-after")
+                    .map(|(_, v)| v.as_str()),
+                retried: rec.retried,
+                elapsed: started.elapsed(),
+            };
+            let Some(delay) = retry::next_delay(&req.retry, &attempt) else { break result };
+            if !style.silent {
+                let left = req.retry.retries - rec.retried;
+                eprintln!(
+                    "toll: warning: transient problem; will retry in {} seconds, {left} retries left",
+                    delay.as_secs_f64()
+                );
+            }
+            tokio::time::sleep(delay).await;
+            rec = rec.next_attempt(req);
+        },
+    };
     if let Some(format) = format {
         rec.write_out(&format, &result);
     }
@@ -154,14 +184,11 @@ pub async fn run(
 }
 
 async fn transfer(
+    session: &Session,
     req: &RequestConfig,
-    proxy: &ProxyConfig,
-    settings: ProxySettings,
     style: OutputStyle,
-    ctx: Context,
     rec: &mut transfer_info::Recorder,
 ) -> Result<()> {
-    let session = Session::start(req, proxy, settings, ctx).await?;
     let mut heads = Vec::new();
     rec.sending(req.url.scheme() == "https");
     let resp = session.send_with_heads(req, &mut heads).await?;

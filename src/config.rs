@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 mod curl;
-pub use curl::{OriginAuth, WriteOut};
+pub use curl::{OriginAuth, RetryConfig, WriteOut};
 
 /// A proxy as the user named it, resolved to parts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,6 +94,8 @@ pub struct RequestConfig {
     pub write_out: Option<WriteOut>,
     /// `-u/--user`: credentials for the origin.
     pub origin_auth: Option<OriginAuth>,
+    /// `--retry` and companions.
+    pub retry: RetryConfig,
 }
 
 impl RequestConfig {
@@ -120,6 +122,7 @@ impl RequestConfig {
             output: OutputTarget::Stdout,
             write_out: None,
             origin_auth: None,
+            retry: RetryConfig::default(),
         }
     }
 }

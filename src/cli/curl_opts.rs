@@ -3,8 +3,9 @@
 //! the plain `config` types. Kept apart so `cli.rs` stays small.
 
 use super::ProxyUser;
+use super::Seconds;
 use crate::auth::{Scheme, SchemeSet};
-use crate::config::{OriginAuth, WriteOut};
+use crate::config::{OriginAuth, RetryConfig, WriteOut};
 use clap::Args;
 
 /// Output options from curl (flattened into the Output group).
@@ -74,6 +75,30 @@ pub struct CurlAuthArgs {
     /// With -L, send the -u credentials to every host redirected to (dangerous).
     #[arg(long)]
     pub location_trusted: bool,
+
+    /// Retry a transient failure up to N times: a timeout, or HTTP 408, 429, 500, 502, 503, 504.
+    ///
+    /// Waits 1 s, then twice as long each time (or Retry-After, or --retry-delay). Rejected
+    /// credentials are never retried.
+    #[arg(long, value_name = "N")]
+    pub retry: Option<u32>,
+
+    /// Wait this long between retries instead of the backoff (0: the backoff).
+    #[arg(long, value_name = "SECONDS")]
+    pub retry_delay: Option<Seconds>,
+
+    /// Retry only while less than this much time has passed since the first attempt (0: no limit).
+    #[arg(long, value_name = "SECONDS")]
+    pub retry_max_time: Option<Seconds>,
+
+    /// With --retry, retry any error, not only transient ones (rejected credentials and usage
+    /// errors excepted).
+    #[arg(long)]
+    pub retry_all_errors: bool,
+
+    /// With --retry, a refused connection counts as transient.
+    #[arg(long)]
+    pub retry_connrefused: bool,
 }
 
 impl CurlAuthArgs {
@@ -92,6 +117,17 @@ impl CurlAuthArgs {
             (SchemeSet::only(Scheme::Basic), true)
         };
         Some(OriginAuth { user, password, schemes, preemptive_basic, trusted: self.location_trusted })
+    }
+
+    pub fn retry(&self) -> RetryConfig {
+        let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
+        RetryConfig {
+            retries: self.retry.unwrap_or(0),
+            delay: nonzero(self.retry_delay),
+            max_time: nonzero(self.retry_max_time),
+            all_errors: self.retry_all_errors,
+            connrefused: self.retry_connrefused,
+        }
     }
 }
 
@@ -140,5 +176,20 @@ mod tests {
         let a = parse(&["-u", "joe:x", "--ntlm", "--basic"]).auth.origin_auth().unwrap();
         assert!(a.preemptive_basic);
         assert!(T::try_parse_from(["t", "-u", "a\nb"]).is_err());
+    }
+
+    #[test]
+    fn retry_options() {
+        assert_eq!(parse(&[]).auth.retry(), RetryConfig::default());
+        let r =
+            parse(&["--retry", "3", "--retry-delay", "0.5", "--retry-max-time", "0", "--retry-all-errors"])
+                .auth
+                .retry();
+        assert_eq!(r.retries, 3);
+        assert_eq!(r.delay, Some(std::time::Duration::from_millis(500)));
+        assert_eq!(r.max_time, None);
+        assert!(r.all_errors && !r.connrefused);
+        assert!(T::try_parse_from(["t", "--retry", "-1"]).is_err());
+        assert!(T::try_parse_from(["t", "--retry", "x"]).is_err());
     }
 }

@@ -41,6 +41,8 @@ pub struct Recorder {
     pub info: TransferInfo,
     /// Body bytes written (counted by `write_response`).
     pub size_download: u64,
+    /// Retries made so far (`--retry`).
+    pub retried: u32,
 }
 
 impl Recorder {
@@ -51,7 +53,12 @@ impl Recorder {
             method: super::initial_method(req).map(|m| m.to_string()).unwrap_or_default(),
             ..TransferInfo::default()
         };
-        Recorder { started: Instant::now(), info, size_download: 0 }
+        Recorder { started: Instant::now(), info, size_download: 0, retried: 0 }
+    }
+
+    /// A fresh record for the next `--retry` attempt (times still count from the first).
+    pub fn next_attempt(self, req: &RequestConfig) -> Recorder {
+        Recorder { started: self.started, retried: self.retried + 1, ..Recorder::start(req) }
     }
 
     /// The request is handed to the HTTP stack: everything before the first response byte that

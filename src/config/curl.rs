@@ -28,3 +28,18 @@ pub struct OriginAuth {
     /// `--location-trusted`: the credentials follow redirects to other hosts.
     pub trusted: bool,
 }
+
+/// `--retry` and its companions, as curl: how often a transient failure is retried.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RetryConfig {
+    /// `--retry N`: 0 = never.
+    pub retries: u32,
+    /// `--retry-delay`: a fixed wait instead of the backoff (None or 0: the backoff).
+    pub delay: Option<std::time::Duration>,
+    /// `--retry-max-time`: no retry once this much time has passed since the first attempt.
+    pub max_time: Option<std::time::Duration>,
+    /// `--retry-all-errors`: any error is retried (except rejected credentials and usage errors).
+    pub all_errors: bool,
+    /// `--retry-connrefused`: a refused connection counts as transient.
+    pub connrefused: bool,
+}

@@ -22,6 +22,8 @@
 //! - `/cookie/set?NAME=VALUE`: `Set-Cookie`; `/cookies`: the request's `Cookie` header.
 //! - `/disposition/NAME`: `Content-Disposition: attachment; filename="NAME"`.
 //! - `/retry-after/N`: 503 with `Retry-After: N`.
+//! - `/flaky/KEY`: 503 (`Retry-After: 1`) on the 1st, 3rd, … request for KEY, 200 `recovered` on
+//!   the others (a client that retries once sees 503 then 200).
 
 use crate::http::{self, Head};
 use std::io::{BufReader, Read, Write};
@@ -353,6 +355,23 @@ fn respond<W: Write>(
             let mut h = text();
             h.push(("Content-Disposition".into(), format!("attachment; filename=\"{name}\"")));
             send(w, 200, h, b"attachment body\n")?;
+        }
+        ["flaky", key] => {
+            static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+            let n = {
+                let mut seen = SEEN.lock().unwrap();
+                // Per origin (the Host names its port): tests share this process.
+                let key = format!("{}/{key}", head.header("host").unwrap_or(""));
+                seen.push(key.clone());
+                seen.iter().filter(|k| **k == key).count()
+            };
+            if n % 2 == 1 {
+                let mut h = text();
+                h.push(("Retry-After".into(), "1".into()));
+                send(w, 503, h, b"busy\n")?;
+            } else {
+                send(w, 200, text(), b"recovered\n")?;
+            }
         }
         ["retry-after", n] => {
             let mut h = text();
