@@ -192,7 +192,7 @@ async fn transfer(
     let mut heads = Vec::new();
     rec.sending(req.url.scheme() == "https");
     let resp = session.send_with_heads(req, &mut heads).await?;
-    rec.response(&session, req, &resp, &heads);
+    rec.response(session, req, &resp, &heads);
     let downloaded = &mut rec.size_download;
     write_response(req, style, &session.ctx.term, resp, &heads, &session.relay, downloaded).await
 }
