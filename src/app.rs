@@ -24,9 +24,12 @@ fn env(name: &str) -> Option<String> {
 
 /// Runs what the command line asks for.
 pub fn run(cli: Cli) -> Result<()> {
-    let invocation = cli
-        .into_config(&env)
-        .map_err(|e| Error::new(Exit::Usage, e.to_string()).hint("see 'toll --help'"))?;
+    let invocation = cli.into_config(&env).map_err(|e| match e {
+        crate::cli::UsageError::Unreadable(m) => {
+            Error::new(Exit::Read, m).hint("check the file name after '@'")
+        }
+        e => Error::new(Exit::Usage, e.to_string()).hint("see 'toll --help'"),
+    })?;
     match invocation {
         Invocation::Transfer(t) => transfer(*t),
         Invocation::Demo(args) => {

@@ -16,7 +16,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 mod curl_opts;
-pub use curl_opts::{parse_write_out, CurlAuthArgs, CurlOutputArgs};
+pub use curl_opts::{parse_write_out, CurlConnArgs, CurlOutputArgs, CurlRequestArgs};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -75,7 +75,7 @@ pub struct Cli {
     pub command: Option<Command>,
 
     /// The URL to fetch (http:// or https://; http:// when no scheme is given).
-    #[arg(value_name = "URL", required = true)]
+    #[arg(value_name = "URL", required_unless_present = "url_flag")]
     pub url: Option<String>,
 
     #[command(flatten)]
@@ -220,7 +220,7 @@ pub struct RequestArgs {
     pub compressed: bool,
 
     #[command(flatten)]
-    pub curl: CurlAuthArgs,
+    pub curl: CurlRequestArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -582,6 +582,12 @@ pub enum UsageError {
     DataSourceNotAlone(&'static str),
     #[error("-O/--remote-name needs a URL that ends in a file name ('{url}' does not); use -o FILE")]
     NoRemoteName { url: String },
+    /// A problem with one of the curl options of `cli/curl_opts.rs`.
+    #[error("{0}")]
+    Curl(String),
+    /// An input file named by an option cannot be read (exit 26, not 2).
+    #[error("{0}")]
+    Unreadable(String),
 }
 
 /// What the command line asks for.
@@ -632,8 +638,13 @@ impl Cli {
                 Command::Doctor(args) => Invocation::Doctor(Box::new(doctor_config(args, env)?)),
             });
         }
-        let Cli { url, proxy, request: req, output: out, connection: conn, .. } = self;
-        let raw_url = url.ok_or(UsageError::MissingUrl)?;
+        let Cli { url, proxy, request: mut req, output: out, connection: conn, .. } = self;
+        let raw_url = match (url, req.curl.url.take()) {
+            (Some(_), Some(_)) => {
+                return Err(UsageError::Curl("toll fetches one URL per run: give either URL or --url".into()))
+            }
+            (url, flag) => url.or(flag).ok_or(UsageError::MissingUrl)?,
+        };
         // Options before a subcommand name make clap read it as the URL (subcommands take no
         // request options); a bare host with that name is far less likely than that mistake.
         if Cli::command().get_subcommands().any(|c| c.get_name() == raw_url) {
@@ -641,13 +652,24 @@ impl Cli {
         }
         let url = parse_request_url(&raw_url)?;
 
+        let extra_data = req.curl.data_pieces()?;
+        req.data.extend(extra_data);
         let body = build_body(&req)?;
+        let (url, body) = req.curl.apply_get(url, body)?;
         if req.head {
             if let Some((_, option)) = &body {
                 return Err(UsageError::HeadWithBody(option));
             }
         }
         let mut headers: Vec<(String, String)> = req.headers.into_iter().map(|h| (h.name, h.value)).collect();
+        let extras = req.curl.extras(&out.curl);
+        if let Some(r) = extras
+            .referer
+            .as_ref()
+            .filter(|_| !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("referer")))
+        {
+            headers.push(("Referer".into(), r.clone()));
+        }
         let has = |headers: &[(String, String)], name: &str| {
             headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
         };
@@ -687,6 +709,7 @@ impl Cli {
             }
             None => OutputTarget::Stdout,
         };
+        let output = curl_opts::output_in_dir(output, out.curl.output_dir.as_ref(), &url)?;
         let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
 
         let request = RequestConfig {
@@ -710,6 +733,7 @@ impl Cli {
             write_out: out.curl.write_out(),
             origin_auth: req.curl.origin_auth(),
             retry: req.curl.retry(),
+            curl: extras,
         };
 
         let no_prompt = proxy.no_prompt || env("TOLL_NO_PROMPT").is_some_and(|v| truthy(&v));

@@ -16,6 +16,7 @@ use crate::secret::Secret;
 use crate::term::{sanitize, Terminal};
 use std::sync::{Arc, OnceLock};
 
+mod extras;
 mod origin_auth;
 mod retry;
 mod transfer_info;
@@ -193,8 +194,11 @@ async fn transfer(
     rec.sending(req.url.scheme() == "https");
     let resp = session.send_with_heads(req, &mut heads).await?;
     rec.response(session, req, &resp, &heads);
+    extras::before_body(req, &heads, &head_text(&resp))?;
+    let (status, url) = (resp.status().as_u16(), resp.url().to_string());
     let downloaded = &mut rec.size_download;
-    write_response(req, style, &session.ctx.term, resp, &heads, &session.relay, downloaded).await
+    write_response(req, style, &session.ctx.term, resp, &heads, &session.relay, downloaded).await?;
+    extras::after_body(req, status, &url)
 }
 
 /// The HTTP client and the relay behind it, set up once for a run.
@@ -273,9 +277,10 @@ impl Session {
         };
         let mut redirects = 0usize;
         let mut origin = origin_auth::OriginAuthState::new(req);
+        let mut referer = extras::AutoReferer::new(req);
         loop {
             let request = build_request(&self.client, req, &hop, redirects > 0).await?;
-            let request = origin.authorize(request)?;
+            let request = referer.apply(origin.authorize(request)?);
             if reporter.verbose() {
                 trace_request(reporter, &request);
             }
@@ -355,6 +360,7 @@ fn build_client(
     if !req.compressed {
         b = b.no_gzip().no_brotli().no_deflate().no_zstd();
     }
+    b = extras::configure(b, &req.curl);
     if let Some(t) = req.max_time {
         b = b.timeout(t);
     }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 mod curl;
-pub use curl::{OriginAuth, RetryConfig, WriteOut};
+pub use curl::{CurlExtras, DumpHeader, HttpVersion, IpFamily, OriginAuth, RetryConfig, WriteOut};
 
 /// A proxy as the user named it, resolved to parts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,6 +96,8 @@ pub struct RequestConfig {
     pub origin_auth: Option<OriginAuth>,
     /// `--retry` and companions.
     pub retry: RetryConfig,
+    /// The smaller curl options (`--create-dirs`, `-D`, `-e`, `--http1.1`, `-4`, …).
+    pub curl: CurlExtras,
 }
 
 impl RequestConfig {
@@ -123,6 +125,7 @@ impl RequestConfig {
             write_out: None,
             origin_auth: None,
             retry: RetryConfig::default(),
+            curl: CurlExtras::default(),
         }
     }
 }

@@ -1,12 +1,16 @@
 //! clap arguments for the curl options added for issue 11 (`-w`, `-u` and the origin
-//! authentication flags), flattened into `cli.rs`'s argument groups, and their conversion into
-//! the plain `config` types. Kept apart so `cli.rs` stays small.
+//! authentication flags, `--retry`, `-G`, `--data-urlencode`, `-e`, `-D`, `--http1.1`, `-4`,
+//! `--resolve`, …), flattened into `cli.rs`'s argument groups, and their conversion into the
+//! plain `config` types. Kept apart so `cli.rs` stays small.
 
-use super::ProxyUser;
-use super::Seconds;
+use super::{DataArg, ProxyUser, Seconds, UsageError};
 use crate::auth::{Scheme, SchemeSet};
-use crate::config::{OriginAuth, RetryConfig, WriteOut};
+use crate::config::{
+    Body, BodySource, CurlExtras, DumpHeader, HttpVersion, IpFamily, OriginAuth, OutputTarget, RetryConfig,
+    WriteOut,
+};
 use clap::Args;
+use std::path::PathBuf;
 
 /// Output options from curl (flattened into the Output group).
 #[derive(Args, Debug, Clone, Default)]
@@ -24,6 +28,26 @@ pub struct CurlOutputArgs {
     /// curl.
     #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
     pub write_out: Option<String>,
+
+    /// Write the response head(s) to FILE ('-': standard output, before the body).
+    #[arg(short = 'D', long = "dump-header", value_name = "FILE")]
+    pub dump_header: Option<PathBuf>,
+
+    /// Create the directories -o FILE needs.
+    #[arg(long)]
+    pub create_dirs: bool,
+
+    /// Put -o and -O files in DIR (-o with an absolute path excepted).
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Like -f, but the body of the error answer is still written (exit 22).
+    #[arg(long, conflicts_with = "fail")] // `OutputArgs::fail`, as curl: exit 2
+    pub fail_with_body: bool,
+
+    /// Accepted for curl's sake: toll shows a progress bar for -o/-O on a terminal anyway.
+    #[arg(short = '#', long = "progress-bar")]
+    pub progress_bar: bool,
 }
 
 impl CurlOutputArgs {
@@ -43,7 +67,7 @@ pub fn parse_write_out(s: &str) -> WriteOut {
 
 /// Origin authentication options from curl (flattened into the Request group).
 #[derive(Args, Debug, Clone, Default)]
-pub struct CurlAuthArgs {
+pub struct CurlRequestArgs {
     /// User name and password for the server (not the proxy: that is -U).
     ///
     /// Split at the first ':'. Without ':PASSWORD' toll asks for it on the terminal, as curl
@@ -99,9 +123,75 @@ pub struct CurlAuthArgs {
     /// With --retry, a refused connection counts as transient.
     #[arg(long)]
     pub retry_connrefused: bool,
+
+    /// Send the -d/--data-urlencode/--data-raw data in the URL's query with a GET (or HEAD with -I).
+    #[arg(short = 'G', long = "get")]
+    pub get: bool,
+
+    /// Like -d, but '@' has no special meaning. Repeatable.
+    #[arg(long = "data-raw", value_name = "DATA")]
+    pub data_raw: Vec<String>,
+
+    /// Like -d, URL-encoding the content: 'content', '=content', 'name=content', '@file',
+    /// 'name@file'. Repeatable.
+    #[arg(long = "data-urlencode", value_name = "DATA")]
+    pub data_urlencode: Vec<String>,
+
+    /// Send 'Referer: URL'. 'URL;auto' (or ';auto') also sets it to the previous URL when
+    /// following a redirect.
+    #[arg(short = 'e', long = "referer", value_name = "URL")]
+    pub referer: Option<String>,
+
+    /// The URL to fetch (instead of the positional URL).
+    #[arg(long = "url", id = "url_flag", value_name = "URL")]
+    pub url: Option<String>,
+
+    #[command(flatten)]
+    pub conn: CurlConnArgs,
 }
 
-impl CurlAuthArgs {
+/// Connection options from curl (flattened, shown under Connection).
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Connection")]
+pub struct CurlConnArgs {
+    /// Use HTTP/1.1 only.
+    #[arg(long = "http1.1", overrides_with_all = ["http2", "http2_prior_knowledge"])]
+    pub http1_1: bool,
+
+    /// Use HTTP/2 when the server offers it in the TLS handshake (the default).
+    #[arg(long = "http2", overrides_with_all = ["http1_1", "http2_prior_knowledge"])]
+    pub http2: bool,
+
+    /// Speak HTTP/2 from the start, without asking (also on http:// URLs).
+    #[arg(long = "http2-prior-knowledge", overrides_with_all = ["http1_1", "http2"])]
+    pub http2_prior_knowledge: bool,
+
+    /// Connect over IPv4 only.
+    ///
+    /// (-6 is not supported: toll reaches its local proxy relay over IPv4.)
+    #[arg(short = '4', long = "ipv4")]
+    pub ipv4: bool,
+
+    /// Connect to ADDR for HOST:PORT instead of resolving HOST. Repeatable.
+    #[arg(long, value_name = "HOST:PORT:ADDR", value_parser = parse_resolve)]
+    pub resolve: Vec<(String, std::net::SocketAddr)>,
+}
+
+/// `--resolve HOST:PORT:ADDR` (ADDR may be `[v6]`).
+pub fn parse_resolve(s: &str) -> Result<(String, std::net::SocketAddr), String> {
+    let bad = || format!("'{s}' is not HOST:PORT:ADDRESS");
+    let (host, rest) = s.split_once(':').ok_or_else(bad)?;
+    let (port, addr) = rest.split_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let addr = addr.trim_start_matches('[').trim_end_matches(']');
+    let ip: std::net::IpAddr = addr.parse().map_err(|_| bad())?;
+    if host.is_empty() {
+        return Err(bad());
+    }
+    Ok((host.to_ascii_lowercase(), std::net::SocketAddr::new(ip, port)))
+}
+
+impl CurlRequestArgs {
     /// The origin credentials, if `-u` was given.
     pub fn origin_auth(&self) -> Option<OriginAuth> {
         let ProxyUser { user, password } = self.user.clone()?;
@@ -119,6 +209,78 @@ impl CurlAuthArgs {
         Some(OriginAuth { user, password, schemes, preemptive_basic, trusted: self.location_trusted })
     }
 
+    /// The `--data-raw` and `--data-urlencode` pieces, as inline `-d` pieces (after the `-d`
+    /// ones: clap does not keep the order between different options).
+    pub fn data_pieces(&self) -> Result<Vec<DataArg>, UsageError> {
+        let mut v: Vec<DataArg> = self.data_raw.iter().map(|s| DataArg::Inline(s.clone())).collect();
+        for piece in &self.data_urlencode {
+            v.push(DataArg::Inline(data_urlencode(piece, &|p| std::fs::read(p))?));
+        }
+        Ok(v)
+    }
+
+    /// `-G`: the body's bytes move into the URL's query; no body is sent.
+    pub fn apply_get(
+        &self,
+        mut url: url::Url,
+        body: Option<(Body, &'static str)>,
+    ) -> Result<(url::Url, Option<(Body, &'static str)>), UsageError> {
+        if !self.get {
+            return Ok((url, body));
+        }
+        let Some((body, option)) = body else { return Ok((url, None)) };
+        let BodySource::Bytes(data) = body.source else {
+            return Err(UsageError::Curl(format!("-G/--get cannot put {option} @FILE or @- into the URL")));
+        };
+        let data = String::from_utf8_lossy(&data).into_owned();
+        let query = match url.query() {
+            Some(q) if !q.is_empty() => format!("{q}&{data}"),
+            _ => data,
+        };
+        url.set_query(Some(&query));
+        Ok((url, None))
+    }
+
+    /// `-e URL[;auto]`: the referer to send first, and whether redirects update it.
+    pub fn referer(&self) -> (Option<String>, bool) {
+        match self.referer.as_deref() {
+            None => (None, false),
+            Some(r) => match r.strip_suffix(";auto") {
+                Some(first) => ((!first.is_empty()).then(|| first.to_string()), true),
+                None => (Some(r.to_string()), false),
+            },
+        }
+    }
+
+    pub fn extras(&self, out: &CurlOutputArgs) -> CurlExtras {
+        let c = &self.conn;
+        let (referer, referer_auto) = self.referer();
+        CurlExtras {
+            create_dirs: out.create_dirs,
+            fail_with_body: out.fail_with_body,
+            dump_header: out.dump_header.as_ref().map(|p| {
+                if p.as_os_str() == "-" {
+                    DumpHeader::Stdout
+                } else {
+                    DumpHeader::File(p.clone())
+                }
+            }),
+            referer,
+            referer_auto,
+            http_version: if c.http1_1 {
+                HttpVersion::Http11
+            } else if c.http2_prior_knowledge {
+                HttpVersion::Http2PriorKnowledge
+            } else if c.http2 {
+                HttpVersion::Http2
+            } else {
+                HttpVersion::Default
+            },
+            ip_family: if c.ipv4 { IpFamily::V4 } else { IpFamily::Any },
+            resolve: c.resolve.clone(),
+        }
+    }
+
     pub fn retry(&self) -> RetryConfig {
         let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
         RetryConfig {
@@ -131,6 +293,56 @@ impl CurlAuthArgs {
     }
 }
 
+/// `--output-dir DIR`: `-o` files (unless absolute) and `-O` names (from the URL as given, as
+/// curl names them) go into DIR.
+pub fn output_in_dir(
+    output: OutputTarget,
+    dir: Option<&PathBuf>,
+    url: &url::Url,
+) -> Result<OutputTarget, UsageError> {
+    let Some(dir) = dir else { return Ok(output) };
+    Ok(match output {
+        OutputTarget::File(p) if p.is_relative() => OutputTarget::File(dir.join(p)),
+        OutputTarget::RemoteName => {
+            let name = crate::output::remote_name(url).map_err(|e| UsageError::Curl(e.message))?;
+            OutputTarget::File(dir.join(name))
+        }
+        other => other,
+    })
+}
+
+/// One `--data-urlencode` piece, as curl encodes it: `content`, `=content`, `name=content`,
+/// `@file`, `name@file` (the name is sent as given, the content percent-encoded; a file's
+/// content is used whole). `read` reads a file.
+pub fn data_urlencode(
+    piece: &str,
+    read: &dyn Fn(&str) -> std::io::Result<Vec<u8>>,
+) -> Result<String, UsageError> {
+    // curl 7.88 writes a space as '+' (form encoding), everything else as %XX.
+    let enc = |b: &[u8]| percent_encoding::percent_encode(b, URLENCODE).to_string().replace("%20", "+");
+    let read_file = |path: &str| {
+        read(path).map_err(|e| UsageError::Unreadable(format!("--data-urlencode: cannot read {path}: {e}")))
+    };
+    // The first '=' or '@' decides the form.
+    match piece.find(['=', '@']) {
+        Some(i) if piece.as_bytes()[i] == b'=' => {
+            let (name, content) = (&piece[..i], &piece[i + 1..]);
+            let encoded = enc(content.as_bytes());
+            Ok(if name.is_empty() { encoded } else { format!("{name}={encoded}") })
+        }
+        Some(i) => {
+            let (name, path) = (&piece[..i], &piece[i + 1..]);
+            let encoded = enc(&read_file(path)?);
+            Ok(if name.is_empty() { encoded } else { format!("{name}={encoded}") })
+        }
+        None => Ok(enc(piece.as_bytes())),
+    }
+}
+
+/// What curl leaves unencoded: ALPHA DIGIT `-` `.` `_` `~`.
+const URLENCODE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,10 +350,13 @@ mod tests {
 
     #[derive(Parser)]
     struct T {
+        /// Stands for `OutputArgs::fail`, which --fail-with-body conflicts with.
+        #[arg(short = 'f', long = "fail", id = "fail")]
+        _fail: bool,
         #[command(flatten)]
         out: CurlOutputArgs,
         #[command(flatten)]
-        auth: CurlAuthArgs,
+        auth: CurlRequestArgs,
     }
 
     fn parse(args: &[&str]) -> T {
@@ -176,6 +391,88 @@ mod tests {
         let a = parse(&["-u", "joe:x", "--ntlm", "--basic"]).auth.origin_auth().unwrap();
         assert!(a.preemptive_basic);
         assert!(T::try_parse_from(["t", "-u", "a\nb"]).is_err());
+    }
+
+    #[test]
+    fn data_urlencode_forms() {
+        let read = |p: &str| {
+            if p == "f.txt" {
+                Ok(b"a b&c\n".to_vec())
+            } else {
+                Err(std::io::Error::other("missing"))
+            }
+        };
+        // The name before the first '=' is sent as given.
+        assert_eq!(data_urlencode("a b&c=d", &read).unwrap(), "a b&c=d");
+        assert_eq!(data_urlencode("plain text", &read).unwrap(), "plain+text");
+        assert_eq!(data_urlencode("=a=b c+", &read).unwrap(), "a%3Db+c%2B");
+        assert_eq!(data_urlencode("q=a b&c", &read).unwrap(), "q=a+b%26c");
+        assert_eq!(data_urlencode("@f.txt", &read).unwrap(), "a+b%26c%0A");
+        assert_eq!(data_urlencode("name@f.txt", &read).unwrap(), "name=a+b%26c%0A");
+        assert!(data_urlencode("@missing", &read).is_err());
+        assert_eq!(data_urlencode("~._-", &read).unwrap(), "~._-");
+    }
+
+    #[test]
+    fn get_moves_the_data_into_the_query() {
+        let u = |s: &str| url::Url::parse(s).unwrap();
+        let body = |b: &[u8]| {
+            Some((Body { source: BodySource::Bytes(b.to_vec()), strip_newlines: false }, "-d/--data"))
+        };
+        let args = parse(&["-G"]).auth;
+        let (url, b) = args.apply_get(u("http://h/p"), body(b"a=1&b=2")).unwrap();
+        assert_eq!((url.as_str(), b.is_none()), ("http://h/p?a=1&b=2", true));
+        let (url, _) = args.apply_get(u("http://h/p?x=0"), body(b"a=1")).unwrap();
+        assert_eq!(url.as_str(), "http://h/p?x=0&a=1");
+        let (url, _) = args.apply_get(u("http://h/p"), None).unwrap();
+        assert_eq!(url.as_str(), "http://h/p");
+        let file = Some((Body { source: BodySource::Stdin, strip_newlines: false }, "-d/--data"));
+        assert!(args.apply_get(u("http://h/p"), file).is_err());
+        let (url, b) = parse(&[]).auth.apply_get(u("http://h/p"), body(b"a=1")).unwrap();
+        assert_eq!((url.as_str(), b.is_some()), ("http://h/p", true));
+    }
+
+    #[test]
+    fn referer_resolve_and_versions() {
+        assert_eq!(parse(&["-e", "http://r/"]).auth.referer(), (Some("http://r/".into()), false));
+        assert_eq!(parse(&["-e", "http://r/;auto"]).auth.referer(), (Some("http://r/".into()), true));
+        assert_eq!(parse(&["-e", ";auto"]).auth.referer(), (None, true));
+        assert_eq!(
+            parse_resolve("Example.com:443:127.0.0.1").unwrap(),
+            ("example.com".into(), "127.0.0.1:443".parse().unwrap())
+        );
+        assert_eq!(parse_resolve("h:80:[::1]").unwrap().1, "[::1]:80".parse().unwrap());
+        for bad in ["h:80", "h:x:1.2.3.4", ":80:1.2.3.4", "h:80:nothost"] {
+            assert!(parse_resolve(bad).is_err(), "{bad}");
+        }
+        let t = parse(&["--http1.1", "-4", "--http2"]);
+        let x = t.auth.extras(&t.out);
+        assert_eq!((x.http_version, x.ip_family), (HttpVersion::Http2, IpFamily::V4));
+        assert!(T::try_parse_from(["t", "-f", "--fail-with-body"]).is_err());
+        let t = parse(&["-D", "-", "--create-dirs", "--fail-with-body"]);
+        let x = t.auth.extras(&t.out);
+        assert_eq!(x.dump_header, Some(DumpHeader::Stdout));
+        assert!(x.create_dirs && x.fail_with_body);
+    }
+
+    #[test]
+    fn output_dir_applies_to_relative_files_and_remote_names() {
+        let u = url::Url::parse("http://h/a/file.tar?x=1").unwrap();
+        let d = PathBuf::from("out");
+        assert_eq!(
+            output_in_dir(OutputTarget::RemoteName, Some(&d), &u).unwrap(),
+            OutputTarget::File("out/file.tar".into())
+        );
+        assert_eq!(
+            output_in_dir(OutputTarget::File("x".into()), Some(&d), &u).unwrap(),
+            OutputTarget::File("out/x".into())
+        );
+        assert_eq!(
+            output_in_dir(OutputTarget::File("/abs".into()), Some(&d), &u).unwrap(),
+            OutputTarget::File("/abs".into())
+        );
+        assert_eq!(output_in_dir(OutputTarget::Stdout, Some(&d), &u).unwrap(), OutputTarget::Stdout);
+        assert_eq!(output_in_dir(OutputTarget::RemoteName, None, &u).unwrap(), OutputTarget::RemoteName);
     }
 
     #[test]

@@ -51,6 +51,7 @@ impl Recorder {
             url: req.url.to_string(),
             url_effective: req.url.to_string(),
             method: super::initial_method(req).map(|m| m.to_string()).unwrap_or_default(),
+            referer: req.curl.referer.clone(),
             ..TransferInfo::default()
         };
         Recorder { started: Instant::now(), info, size_download: 0, retried: 0 }

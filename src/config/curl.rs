@@ -43,3 +43,46 @@ pub struct RetryConfig {
     /// `--retry-connrefused`: a refused connection counts as transient.
     pub connrefused: bool,
 }
+
+/// `--http1.1`, `--http2`, `--http2-prior-knowledge` (default: HTTP/2 when TLS's ALPN offers it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HttpVersion {
+    #[default]
+    Default,
+    Http11,
+    Http2,
+    Http2PriorKnowledge,
+}
+
+/// `-4` (there is no `-6`: the client reaches the local relay over IPv4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IpFamily {
+    #[default]
+    Any,
+    V4,
+}
+
+/// `-D/--dump-header`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DumpHeader {
+    Stdout,
+    File(PathBuf),
+}
+
+/// The smaller curl options, in one place so `RequestConfig` gains one field for them.
+#[derive(Clone, Debug, Default)]
+pub struct CurlExtras {
+    /// `--create-dirs`: create the directories of `-o FILE`.
+    pub create_dirs: bool,
+    /// `--fail-with-body`: write the body of a 400-or-above answer, then exit 22.
+    pub fail_with_body: bool,
+    pub dump_header: Option<DumpHeader>,
+    /// `-e URL` (sent as `Referer` with the first request; `-w %{referer}`).
+    pub referer: Option<String>,
+    /// `-e ';auto'`: after a redirect, the previous URL is the `Referer`.
+    pub referer_auto: bool,
+    pub http_version: HttpVersion,
+    pub ip_family: IpFamily,
+    /// `--resolve HOST:PORT:ADDR`: connect there for HOST:PORT instead of resolving.
+    pub resolve: Vec<(String, std::net::SocketAddr)>,
+}
