@@ -150,6 +150,9 @@ pub struct CurlRequestArgs {
     pub conn: CurlConnArgs,
 }
 
+/// A body and the option that gave it (as `cli::build_body` returns it).
+pub type LabelledBody = (Body, &'static str);
+
 /// Connection options from curl (flattened, shown under Connection).
 #[derive(Args, Debug, Clone, Default)]
 #[command(next_help_heading = "Connection")]
@@ -223,8 +226,8 @@ impl CurlRequestArgs {
     pub fn apply_get(
         &self,
         mut url: url::Url,
-        body: Option<(Body, &'static str)>,
-    ) -> Result<(url::Url, Option<(Body, &'static str)>), UsageError> {
+        body: Option<LabelledBody>,
+    ) -> Result<(url::Url, Option<LabelledBody>), UsageError> {
         if !self.get {
             return Ok((url, body));
         }
