@@ -656,6 +656,7 @@ impl Cli {
         req.data.extend(extra_data);
         let body = build_body(&req)?;
         let (url, body) = req.curl.apply_get(url, body)?;
+        let (url, body) = req.curl.apply_upload(url, body, &mut req.method)?;
         if req.head {
             if let Some((_, option)) = &body {
                 return Err(UsageError::HeadWithBody(option));
@@ -663,12 +664,10 @@ impl Cli {
         }
         let mut headers: Vec<(String, String)> = req.headers.into_iter().map(|h| (h.name, h.value)).collect();
         let extras = req.curl.extras(&out.curl);
-        if let Some(r) = extras
-            .referer
-            .as_ref()
-            .filter(|_| !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("referer")))
-        {
-            headers.push(("Referer".into(), r.clone()));
+        for (name, value) in req.curl.implied_headers()? {
+            if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+                headers.push((name, value));
+            }
         }
         let has = |headers: &[(String, String)], name: &str| {
             headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))

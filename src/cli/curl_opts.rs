@@ -142,6 +142,14 @@ pub struct CurlRequestArgs {
     #[arg(short = 'e', long = "referer", value_name = "URL")]
     pub referer: Option<String>,
 
+    /// Upload FILE with PUT ('-': standard input); a URL ending in '/' gets the file name.
+    #[arg(short = 'T', long = "upload-file", value_name = "FILE")]
+    pub upload_file: Option<PathBuf>,
+
+    /// Ask for only part of the body: 'START-END', 'START-', '-LAST', or several, comma-separated.
+    #[arg(short = 'r', long = "range", value_name = "RANGE", value_parser = parse_range)]
+    pub range: Option<String>,
+
     /// The URL to fetch (instead of the positional URL).
     #[arg(long = "url", id = "url_flag", value_name = "URL")]
     pub url: Option<String>,
@@ -178,6 +186,18 @@ pub struct CurlConnArgs {
     /// Connect to ADDR for HOST:PORT instead of resolving HOST. Repeatable.
     #[arg(long, value_name = "HOST:PORT:ADDR", value_parser = parse_resolve)]
     pub resolve: Vec<(String, std::net::SocketAddr)>,
+}
+
+/// `-r`: byte ranges as curl takes them (digits, '-', ',').
+pub fn parse_range(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.split(',').all(|r| {
+            let (a, b) = r.split_once('-').unwrap_or(("", "x"));
+            a.chars().all(|c| c.is_ascii_digit())
+                && b.chars().all(|c| c.is_ascii_digit())
+                && !(a.is_empty() && b.is_empty())
+        });
+    ok.then(|| s.to_string()).ok_or_else(|| format!("'{s}' is not a byte range such as 0-499, 500- or -100"))
 }
 
 /// `--resolve HOST:PORT:ADDR` (ADDR may be `[v6]`).
@@ -242,6 +262,45 @@ impl CurlRequestArgs {
         };
         url.set_query(Some(&query));
         Ok((url, None))
+    }
+
+    /// The headers `-e` and `-r` imply (a header set with -H wins).
+    pub fn implied_headers(&self) -> Result<Vec<(String, String)>, UsageError> {
+        let mut v = Vec::new();
+        if let (Some(r), _) = self.referer() {
+            v.push(("Referer".to_string(), r));
+        }
+        if let Some(r) = &self.range {
+            v.push(("Range".to_string(), format!("bytes={r}")));
+        }
+        Ok(v)
+    }
+
+    /// `-T FILE`: the file is the body (no Content-Type), the method PUT unless -X says
+    /// otherwise, and a URL ending in '/' gets the file's name appended.
+    pub fn apply_upload(
+        &self,
+        mut url: url::Url,
+        body: Option<LabelledBody>,
+        method: &mut Option<String>,
+    ) -> Result<(url::Url, Option<LabelledBody>), UsageError> {
+        let Some(path) = &self.upload_file else { return Ok((url, body)) };
+        if let Some((_, option)) = body {
+            return Err(UsageError::MixedData("-T/--upload-file", option));
+        }
+        let source = if path.as_os_str() == "-" {
+            BodySource::Stdin
+        } else {
+            if url.path().ends_with('/') {
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let joined =
+                    format!("{}{}", url.path(), percent_encoding::utf8_percent_encode(&name, URLENCODE));
+                url.set_path(&joined);
+            }
+            BodySource::File(path.clone())
+        };
+        method.get_or_insert_with(|| "PUT".to_string());
+        Ok((url, Some((Body { source, strip_newlines: false }, "-T/--upload-file"))))
     }
 
     /// `-e URL[;auto]`: the referer to send first, and whether redirects update it.
@@ -456,6 +515,34 @@ mod tests {
         let x = t.auth.extras(&t.out);
         assert_eq!(x.dump_header, Some(DumpHeader::Stdout));
         assert!(x.create_dirs && x.fail_with_body);
+    }
+
+    #[test]
+    fn upload_file_and_range() {
+        let u = |s: &str| url::Url::parse(s).unwrap();
+        let args = parse(&["-T", "dir/my file.txt"]).auth;
+        let mut method = None;
+        let (url, body) = args.apply_upload(u("http://h/up/"), None, &mut method).unwrap();
+        assert_eq!(url.as_str(), "http://h/up/my%20file.txt");
+        assert_eq!(method.as_deref(), Some("PUT"));
+        let (body, option) = body.unwrap();
+        assert_eq!((body.source, option), (BodySource::File("dir/my file.txt".into()), "-T/--upload-file"));
+        let mut post = Some("POST".to_string());
+        let (url, _) = args.apply_upload(u("http://h/exact"), None, &mut post).unwrap();
+        assert_eq!((url.as_str(), post.as_deref()), ("http://h/exact", Some("POST")));
+        let (_, body) = parse(&["-T", "-"]).auth.apply_upload(u("http://h/"), None, &mut None).unwrap();
+        assert_eq!(body.unwrap().0.source, BodySource::Stdin);
+        let data =
+            Some((Body { source: BodySource::Bytes(b"x".to_vec()), strip_newlines: false }, "-d/--data"));
+        assert!(args.apply_upload(u("http://h/"), data, &mut None).is_err());
+        for good in ["0-9", "100-", "-5", "0-1,5-6"] {
+            assert_eq!(parse_range(good).unwrap(), good);
+        }
+        for bad in ["", "-", "a-b", "1", "0-1;x"] {
+            assert!(parse_range(bad).is_err(), "{bad}");
+        }
+        let h = parse(&["-r", "0-9", "-e", "http://r/"]).auth.implied_headers().unwrap();
+        assert_eq!(h, vec![("Referer".into(), "http://r/".into()), ("Range".into(), "bytes=0-9".into())]);
     }
 
     #[test]
