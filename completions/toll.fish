@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_toll_global_optspecs
-    string join \n x/proxy= U/proxy-user= noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-cacert= proxy-insecure no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed u/user= basic digest ntlm negotiate anyauth location-trusted retry= retry-delay= retry-max-time= retry-all-errors retry-connrefused G/get data-raw= data-urlencode= e/referer= T/upload-file= r/range= url= http1.1 http2 http2-prior-knowledge 4/ipv4 resolve= o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose w/write-out= D/dump-header= create-dirs output-dir= fail-with-body #/progress-bar m/max-time= connect-timeout= k/insecure cacert= h/help V/version
+    string join \n x/proxy= U/proxy-user= noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-cacert= proxy-insecure no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed u/user= basic digest ntlm negotiate anyauth n/netrc netrc-optional netrc-file= location-trusted retry= retry-delay= retry-max-time= retry-all-errors retry-connrefused G/get data-raw= data-urlencode= e/referer= T/upload-file= r/range= url= http1.1 http2 http2-prior-knowledge 4/ipv4 resolve= o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose w/write-out= D/dump-header= create-dirs output-dir= fail-with-body #/progress-bar m/max-time= connect-timeout= k/insecure cacert= h/help V/version
 end
 
 function __fish_toll_needs_command
@@ -36,6 +36,7 @@ complete -c toll -n "__fish_toll_needs_command" -l json -d 'Send JSON (POST), wi
 complete -c toll -n "__fish_toll_needs_command" -l max-redirs -d 'With -L, follow at most N redirects (-1: no limit)' -r
 complete -c toll -n "__fish_toll_needs_command" -s A -l user-agent -d 'User-Agent header to send' -r
 complete -c toll -n "__fish_toll_needs_command" -s u -l user -d 'User name and password for the server (not the proxy: that is -U)' -r
+complete -c toll -n "__fish_toll_needs_command" -l netrc-file -d 'Like -n, with FILE instead of ~/.netrc' -r -F
 complete -c toll -n "__fish_toll_needs_command" -l retry -d 'Retry a transient failure up to N times: a timeout, or HTTP 408, 429, 500, 502, 503, 504' -r
 complete -c toll -n "__fish_toll_needs_command" -l retry-delay -d 'Wait this long between retries instead of the backoff (0: the backoff)' -r
 complete -c toll -n "__fish_toll_needs_command" -l retry-max-time -d 'Retry only while less than this much time has passed since the first attempt (0: no limit)' -r
@@ -69,6 +70,8 @@ complete -c toll -n "__fish_toll_needs_command" -l digest -d 'Answer the server\
 complete -c toll -n "__fish_toll_needs_command" -l ntlm -d 'Answer the server\'s 401 with NTLM (v2) authentication'
 complete -c toll -n "__fish_toll_needs_command" -l negotiate -d 'Answer the server\'s 401 with Negotiate (Kerberos; use -u : to need no password)'
 complete -c toll -n "__fish_toll_needs_command" -l anyauth -d 'Answer the server\'s 401 with the strongest scheme it offers'
+complete -c toll -n "__fish_toll_needs_command" -s n -l netrc -d 'Take the server\'s user name and password from ~/.netrc when -u does not give them'
+complete -c toll -n "__fish_toll_needs_command" -l netrc-optional -d 'Like -n (kept for curl\'s sake: a missing file is fine with both)'
 complete -c toll -n "__fish_toll_needs_command" -l location-trusted -d 'With -L, send the -u credentials to every host redirected to (dangerous)'
 complete -c toll -n "__fish_toll_needs_command" -l retry-all-errors -d 'With --retry, retry any error, not only transient ones (rejected credentials and usage errors excepted)'
 complete -c toll -n "__fish_toll_needs_command" -l retry-connrefused -d 'With --retry, a refused connection counts as transient'

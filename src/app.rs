@@ -91,6 +91,7 @@ fn credential_setup(no_save: bool) -> Result<CredentialSetup> {
 
 fn transfer(mut t: Transfer) -> Result<()> {
     let term = Terminal::detect(env("TOLL_TERMINAL").as_deref(), t.no_prompt);
+    apply_netrc(&mut t)?;
     ask_origin_password(&mut t, term)?;
     let reporter: Arc<dyn Reporter> = Arc::new(Stderr { verbose: t.style.verbose });
     let settings = ProxySettings::from_config(&t.proxy, &env);
@@ -109,6 +110,45 @@ fn transfer(mut t: Transfer) -> Result<()> {
             .await
             .unwrap_or_else(|e| Err(Error::new(Exit::Internal, format!("saving credentials failed: {e}"))))
     })
+}
+
+/// `-n`/`--netrc-file`: the origin's user name and password from the netrc file, unless `-u`
+/// is given.
+/// A missing file changes nothing, as in curl; an unreadable one is exit 26, a malformed one 2.
+fn apply_netrc(t: &mut Transfer) -> Result<()> {
+    let Some(cfg) = t.request.curl.netrc.clone() else { return Ok(()) };
+    let Some(path) =
+        cfg.file.clone().or_else(|| env("HOME").map(|h| std::path::Path::new(&h).join(".netrc")))
+    else {
+        return Ok(());
+    };
+    let text = match std::fs::read(&path) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::new(Exit::Read, format!("cannot read {}: {e}", path.display()))),
+    };
+    let netrc = crate::client::netrc::parse_netrc(&text).map_err(|e| {
+        Error::new(Exit::Usage, format!("{}: {e}", path.display())).hint("fix the netrc file, or drop -n")
+    })?;
+    let Some(entry) = t.request.url.host_str().and_then(|h| netrc.lookup(h.trim_matches(['[', ']']))) else {
+        return Ok(());
+    };
+    match &mut t.request.origin_auth {
+        // As curl 7.88: -u wins, even `-u user` without a password (which is then asked for).
+        Some(_) => {}
+        None => {
+            if let Some(login) = &entry.login {
+                t.request.origin_auth = Some(crate::config::OriginAuth {
+                    user: login.clone(),
+                    password: Some(entry.password.clone().unwrap_or_else(|| Secret::new(""))),
+                    schemes: cfg.schemes.0,
+                    preemptive_basic: cfg.schemes.1,
+                    trusted: cfg.trusted,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `-u user` without a password: asked for on the terminal, as curl does ("Enter host password

@@ -17,6 +17,7 @@ use crate::term::{sanitize, Terminal};
 use std::sync::{Arc, OnceLock};
 
 mod extras;
+pub mod netrc;
 mod origin_auth;
 mod retry;
 mod transfer_info;

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 mod curl;
-pub use curl::{CurlExtras, DumpHeader, HttpVersion, IpFamily, OriginAuth, RetryConfig, WriteOut};
+pub use curl::{
+    CurlExtras, DumpHeader, HttpVersion, IpFamily, NetrcConfig, OriginAuth, RetryConfig, WriteOut,
+};
 
 /// A proxy as the user named it, resolved to parts.
 #[derive(Clone, Debug, PartialEq, Eq)]

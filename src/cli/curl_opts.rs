@@ -6,8 +6,8 @@
 use super::{DataArg, ProxyUser, Seconds, UsageError};
 use crate::auth::{Scheme, SchemeSet};
 use crate::config::{
-    Body, BodySource, CurlExtras, DumpHeader, HttpVersion, IpFamily, OriginAuth, OutputTarget, RetryConfig,
-    WriteOut,
+    Body, BodySource, CurlExtras, DumpHeader, HttpVersion, IpFamily, NetrcConfig, OriginAuth, OutputTarget,
+    RetryConfig, WriteOut,
 };
 use clap::Args;
 use std::path::PathBuf;
@@ -95,6 +95,20 @@ pub struct CurlRequestArgs {
     /// Answer the server's 401 with the strongest scheme it offers.
     #[arg(long, overrides_with_all = ["basic", "digest", "ntlm", "negotiate"])]
     pub anyauth: bool,
+
+    /// Take the server's user name and password from ~/.netrc when -u does not give them.
+    ///
+    /// A missing file is no error (as in curl); a malformed one is.
+    #[arg(short = 'n', long = "netrc")]
+    pub netrc: bool,
+
+    /// Like -n (kept for curl's sake: a missing file is fine with both).
+    #[arg(long = "netrc-optional")]
+    pub netrc_optional: bool,
+
+    /// Like -n, with FILE instead of ~/.netrc.
+    #[arg(long = "netrc-file", value_name = "FILE")]
+    pub netrc_file: Option<PathBuf>,
 
     /// With -L, send the -u credentials to every host redirected to (dangerous).
     #[arg(long)]
@@ -218,7 +232,13 @@ impl CurlRequestArgs {
     /// The origin credentials, if `-u` was given.
     pub fn origin_auth(&self) -> Option<OriginAuth> {
         let ProxyUser { user, password } = self.user.clone()?;
-        let (schemes, preemptive_basic) = if self.digest {
+        let (schemes, preemptive_basic) = self.schemes();
+        Some(OriginAuth { user, password, schemes, preemptive_basic, trusted: self.location_trusted })
+    }
+
+    /// The origin schemes allowed, and whether Basic goes first (`--basic`, the default).
+    pub fn schemes(&self) -> (SchemeSet, bool) {
+        if self.digest {
             (SchemeSet::only(Scheme::Digest), false)
         } else if self.ntlm {
             (SchemeSet::only(Scheme::Ntlm), false)
@@ -228,8 +248,7 @@ impl CurlRequestArgs {
             (SchemeSet::ANY, false)
         } else {
             (SchemeSet::only(Scheme::Basic), true)
-        };
-        Some(OriginAuth { user, password, schemes, preemptive_basic, trusted: self.location_trusted })
+        }
     }
 
     /// The `--data-raw` and `--data-urlencode` pieces, as inline `-d` pieces (after the `-d`
@@ -340,6 +359,11 @@ impl CurlRequestArgs {
             },
             ip_family: if c.ipv4 { IpFamily::V4 } else { IpFamily::Any },
             resolve: c.resolve.clone(),
+            netrc: (self.netrc || self.netrc_optional || self.netrc_file.is_some()).then(|| NetrcConfig {
+                file: self.netrc_file.clone(),
+                schemes: self.schemes(),
+                trusted: self.location_trusted,
+            }),
         }
     }
 
@@ -511,6 +535,20 @@ mod tests {
         let x = t.auth.extras(&t.out);
         assert_eq!((x.http_version, x.ip_family), (HttpVersion::Http2, IpFamily::V4));
         assert!(T::try_parse_from(["t", "-f", "--fail-with-body"]).is_err());
+        let t = parse(&["-n"]);
+        assert_eq!(
+            t.auth.extras(&t.out).netrc,
+            Some(NetrcConfig { file: None, schemes: (SchemeSet::only(Scheme::Basic), true), trusted: false })
+        );
+        let t = parse(&["--netrc-file", "n.txt"]);
+        assert_eq!(
+            t.auth.extras(&t.out).netrc,
+            Some(NetrcConfig {
+                file: Some("n.txt".into()),
+                schemes: (SchemeSet::only(Scheme::Basic), true),
+                trusted: false
+            })
+        );
         let t = parse(&["-D", "-", "--create-dirs", "--fail-with-body"]);
         let x = t.auth.extras(&t.out);
         assert_eq!(x.dump_header, Some(DumpHeader::Stdout));

@@ -85,4 +85,17 @@ pub struct CurlExtras {
     pub ip_family: IpFamily,
     /// `--resolve HOST:PORT:ADDR`: connect there for HOST:PORT instead of resolving.
     pub resolve: Vec<(String, std::net::SocketAddr)>,
+    /// `-n`, `--netrc-optional`, `--netrc-file`: read before the transfer by the app.
+    pub netrc: Option<NetrcConfig>,
+}
+
+/// Where the origin credentials may come from a `.netrc` file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetrcConfig {
+    /// `--netrc-file FILE`; `None`: `$HOME/.netrc`.
+    pub file: Option<PathBuf>,
+    /// The scheme options given (as for `-u`): allowed schemes, Basic first.
+    pub schemes: (SchemeSet, bool),
+    /// `--location-trusted`.
+    pub trusted: bool,
 }

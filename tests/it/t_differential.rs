@@ -41,6 +41,10 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
         ("hdrs.txt", b"X-From-File: one\r\nX-Second: two\n".to_vec()),
         ("fmt.txt", b"code=%{http_code}\\n".to_vec()),
         ("note.txt", b"plain note\n".to_vec()),
+        (
+            "netrc.txt",
+            b"machine 127.0.0.1\n  login joe\n  password pw\ndefault login anon password none\n".to_vec(),
+        ),
     ]
 }
 
