@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_toll_global_optspecs
-    string join \n x/proxy= U/proxy-user= noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-cacert= proxy-insecure no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed u/user= basic digest ntlm negotiate anyauth n/netrc netrc-optional netrc-file= location-trusted retry= retry-delay= retry-max-time= retry-all-errors retry-connrefused G/get data-raw= data-urlencode= e/referer= T/upload-file= r/range= url= http1.1 http2 http2-prior-knowledge 4/ipv4 resolve= o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose w/write-out= D/dump-header= create-dirs output-dir= fail-with-body #/progress-bar m/max-time= connect-timeout= k/insecure cacert= h/help V/version
+    string join \n x/proxy= U/proxy-user= noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-cacert= proxy-insecure no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed u/user= basic digest ntlm negotiate anyauth n/netrc netrc-optional netrc-file= location-trusted retry= retry-delay= retry-max-time= retry-all-errors retry-connrefused G/get data-raw= data-urlencode= e/referer= T/upload-file= r/range= b/cookie= c/cookie-jar= j/junk-session-cookies url= http1.1 http2 http2-prior-knowledge 4/ipv4 resolve= o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose w/write-out= D/dump-header= create-dirs output-dir= fail-with-body #/progress-bar m/max-time= connect-timeout= k/insecure cacert= h/help V/version
 end
 
 function __fish_toll_needs_command
@@ -45,6 +45,8 @@ complete -c toll -n "__fish_toll_needs_command" -l data-urlencode -d 'Like -d, U
 complete -c toll -n "__fish_toll_needs_command" -s e -l referer -d 'Send \'Referer: URL\'. \'URL;auto\' (or \';auto\') also sets it to the previous URL when following a redirect' -r
 complete -c toll -n "__fish_toll_needs_command" -s T -l upload-file -d 'Upload FILE with PUT (\'-\': standard input); a URL ending in \'/\' gets the file name' -r -F
 complete -c toll -n "__fish_toll_needs_command" -s r -l range -d 'Ask for only part of the body: \'START-END\', \'START-\', \'-LAST\', or several, comma-separated' -r
+complete -c toll -n "__fish_toll_needs_command" -s b -l cookie -d 'Send cookies: \'NAME=VALUE; NAME2=VALUE2\', or read them from FILE (Netscape format) and turn on the cookie engine (cookies set by the server are sent on, e.g. with -L)' -r
+complete -c toll -n "__fish_toll_needs_command" -s c -l cookie-jar -d 'Write all cookies to FILE at the end, in the Netscape format (\'-\': standard output)' -r -F
 complete -c toll -n "__fish_toll_needs_command" -l url -d 'The URL to fetch (instead of the positional URL)' -r
 complete -c toll -n "__fish_toll_needs_command" -l resolve -d 'Connect to ADDR for HOST:PORT instead of resolving HOST. Repeatable' -r
 complete -c toll -n "__fish_toll_needs_command" -s o -l output -d 'Write the body to FILE instead of standard output (\'-\' is standard output)' -r -F
@@ -76,6 +78,7 @@ complete -c toll -n "__fish_toll_needs_command" -l location-trusted -d 'With -L,
 complete -c toll -n "__fish_toll_needs_command" -l retry-all-errors -d 'With --retry, retry any error, not only transient ones (rejected credentials and usage errors excepted)'
 complete -c toll -n "__fish_toll_needs_command" -l retry-connrefused -d 'With --retry, a refused connection counts as transient'
 complete -c toll -n "__fish_toll_needs_command" -s G -l get -d 'Send the -d/--data-urlencode/--data-raw data in the URL\'s query with a GET (or HEAD with -I)'
+complete -c toll -n "__fish_toll_needs_command" -s j -l junk-session-cookies -d 'Drop the session cookies read with -b FILE (start a new session)'
 complete -c toll -n "__fish_toll_needs_command" -l http1.1 -d 'Use HTTP/1.1 only'
 complete -c toll -n "__fish_toll_needs_command" -l http2 -d 'Use HTTP/2 when the server offers it in the TLS handshake (the default)'
 complete -c toll -n "__fish_toll_needs_command" -l http2-prior-knowledge -d 'Speak HTTP/2 from the start, without asking (also on http:// URLs)'

@@ -16,6 +16,7 @@ use crate::secret::Secret;
 use crate::term::{sanitize, Terminal};
 use std::sync::{Arc, OnceLock};
 
+pub mod cookies;
 mod extras;
 pub mod netrc;
 mod origin_auth;
@@ -177,7 +178,8 @@ pub async fn run(
             }
             tokio::time::sleep(delay).await;
             rec = rec.next_attempt(req);
-        },
+        }
+        .and(session.cookies.save(&req.curl)),
     };
     if let Some(format) = format {
         rec.write_out(&format, &result);
@@ -205,6 +207,8 @@ async fn transfer(
 /// The HTTP client and the relay behind it, set up once for a run.
 pub struct Session {
     client: reqwest::Client,
+    /// `-b`/`-c`: the cookies of this run.
+    cookies: cookies::Engine,
     relay: Arc<Relay>,
     settings: Arc<ProxySettings>,
     ctx: Arc<Context>,
@@ -240,7 +244,8 @@ impl Session {
         );
         let settings = Arc::new(settings);
         let client = build_client(req, &relay, &settings)?;
-        Ok(Session { client, relay, settings, ctx })
+        let cookies = cookies::Engine::start(&req.curl)?;
+        Ok(Session { client, cookies, relay, settings, ctx })
     }
 
     /// Sends `req` (following redirects with `-L`) and returns the final response, or the
@@ -281,7 +286,7 @@ impl Session {
         let mut referer = extras::AutoReferer::new(req);
         loop {
             let request = build_request(&self.client, req, &hop, redirects > 0).await?;
-            let request = referer.apply(origin.authorize(request)?);
+            let request = self.cookies.apply(referer.apply(origin.authorize(request)?));
             if reporter.verbose() {
                 trace_request(reporter, &request);
             }
@@ -294,6 +299,7 @@ impl Session {
             if reporter.verbose() {
                 trace_response(reporter, &resp);
             }
+            self.cookies.learn(&resp);
             if origin.wants_retry(&resp, hop.method.as_str())? {
                 drain_small(resp).await;
                 continue;

@@ -164,6 +164,21 @@ pub struct CurlRequestArgs {
     #[arg(short = 'r', long = "range", value_name = "RANGE", value_parser = parse_range)]
     pub range: Option<String>,
 
+    /// Send cookies: 'NAME=VALUE; NAME2=VALUE2', or read them from FILE (Netscape format) and
+    /// turn on the cookie engine (cookies set by the server are sent on, e.g. with -L).
+    ///
+    /// Repeatable: the strings are joined with ';' (as curl does); of several files, the last is read.
+    #[arg(short = 'b', long = "cookie", value_name = "DATA|FILE")]
+    pub cookie: Vec<String>,
+
+    /// Write all cookies to FILE at the end, in the Netscape format ('-': standard output).
+    #[arg(short = 'c', long = "cookie-jar", value_name = "FILE")]
+    pub cookie_jar: Option<PathBuf>,
+
+    /// Drop the session cookies read with -b FILE (start a new session).
+    #[arg(short = 'j', long = "junk-session-cookies")]
+    pub junk_session_cookies: bool,
+
     /// The URL to fetch (instead of the positional URL).
     #[arg(long = "url", id = "url_flag", value_name = "URL")]
     pub url: Option<String>,
@@ -289,6 +304,10 @@ impl CurlRequestArgs {
         if let (Some(r), _) = self.referer() {
             v.push(("Referer".to_string(), r));
         }
+        let strings: Vec<&str> = self.cookie.iter().filter(|c| c.contains('=')).map(String::as_str).collect();
+        if !strings.is_empty() {
+            v.push(("Cookie".to_string(), strings.join(";")));
+        }
         if let Some(r) = &self.range {
             v.push(("Range".to_string(), format!("bytes={r}")));
         }
@@ -359,6 +378,9 @@ impl CurlRequestArgs {
             },
             ip_family: if c.ipv4 { IpFamily::V4 } else { IpFamily::Any },
             resolve: c.resolve.clone(),
+            cookie_file: self.cookie.iter().rfind(|c| !c.contains('=')).map(PathBuf::from),
+            cookie_jar: self.cookie_jar.clone(),
+            junk_session: self.junk_session_cookies,
             netrc: (self.netrc || self.netrc_optional || self.netrc_file.is_some()).then(|| NetrcConfig {
                 file: self.netrc_file.clone(),
                 schemes: self.schemes(),
@@ -535,6 +557,15 @@ mod tests {
         let x = t.auth.extras(&t.out);
         assert_eq!((x.http_version, x.ip_family), (HttpVersion::Http2, IpFamily::V4));
         assert!(T::try_parse_from(["t", "-f", "--fail-with-body"]).is_err());
+        let t = parse(&["-b", "a=1; b=2", "-c", "jar.txt", "-j"]);
+        let x = t.auth.extras(&t.out);
+        assert_eq!((x.cookie_file, x.cookie_jar, x.junk_session), (None, Some("jar.txt".into()), true));
+        assert!(t.auth.implied_headers().unwrap().contains(&("Cookie".into(), "a=1; b=2".into())));
+        let t = parse(&["-b", "a=1", "-b", "b=2"]);
+        assert!(t.auth.implied_headers().unwrap().contains(&("Cookie".into(), "a=1;b=2".into())));
+        let t = parse(&["-b", "cookies.txt"]);
+        assert_eq!(t.auth.extras(&t.out).cookie_file, Some("cookies.txt".into()));
+        assert!(t.auth.implied_headers().unwrap().is_empty());
         let t = parse(&["-n"]);
         assert_eq!(
             t.auth.extras(&t.out).netrc,

@@ -85,6 +85,12 @@ pub struct CurlExtras {
     pub ip_family: IpFamily,
     /// `--resolve HOST:PORT:ADDR`: connect there for HOST:PORT instead of resolving.
     pub resolve: Vec<(String, std::net::SocketAddr)>,
+    /// `-b FILE` (a `-b NAME=VALUE` string is a `Cookie` header instead).
+    pub cookie_file: Option<PathBuf>,
+    /// `-c FILE`: where the cookies are written at the end ('-': standard output).
+    pub cookie_jar: Option<PathBuf>,
+    /// `-j`: session cookies from `-b FILE` are dropped.
+    pub junk_session: bool,
     /// `-n`, `--netrc-optional`, `--netrc-file`: read before the transfer by the app.
     pub netrc: Option<NetrcConfig>,
 }
