@@ -16,7 +16,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 mod curl_opts;
-pub use curl_opts::{parse_write_out, CurlConnArgs, CurlOutputArgs, CurlRequestArgs};
+pub use curl_opts::{
+    data_urlencode, parse_range, parse_resolve, parse_write_out, CurlConnArgs, CurlOutputArgs,
+    CurlRequestArgs,
+};
 
 const AFTER_HELP: &str = "\
 Examples:
