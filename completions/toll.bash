@@ -53,7 +53,7 @@ _toll() {
 
     case "${cmd}" in
         toll)
-            opts="-x -U -X -H -d -I -L -A -o -O -i -f -s -S -v -m -k -h -V --proxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-cacert --proxy-insecure --no-prompt --no-save --request --header --data --data-binary --json --head --location --max-redirs --user-agent --compressed --output --remote-name --include --fail --silent --show-error --verbose --max-time --connect-timeout --insecure --cacert --help --version demo auth doctor serve run pac"
+            opts="-x -U -X -H -d -I -L -A -u -n -G -e -T -r -b -c -j -4 -o -O -i -f -s -S -v -w -D -# -m -k -h -V --proxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-cacert --proxy-insecure --no-prompt --no-save --request --header --data --data-binary --json --head --location --max-redirs --user-agent --compressed --user --basic --digest --ntlm --negotiate --anyauth --netrc --netrc-optional --netrc-file --location-trusted --retry --retry-delay --retry-max-time --retry-all-errors --retry-connrefused --get --data-raw --data-urlencode --referer --upload-file --range --cookie --cookie-jar --junk-session-cookies --url --http1.1 --http2 --http2-prior-knowledge --ipv4 --resolve --output --remote-name --include --fail --silent --show-error --verbose --write-out --dump-header --create-dirs --output-dir --fail-with-body --progress-bar --max-time --connect-timeout --insecure --cacert --help --version demo auth doctor serve run pac"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -131,11 +131,111 @@ _toll() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --netrc-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-max-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-raw)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-urlencode)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --referer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --upload-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -T)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --range)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cookie)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cookie-jar)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resolve)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --write-out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dump-header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -D)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_toll_global_optspecs
-    string join \n x/proxy= U/proxy-user= pac= wpad noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-cacert= proxy-insecure no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose m/max-time= connect-timeout= k/insecure cacert= h/help V/version
+    string join \n x/proxy= U/proxy-user= pac= wpad noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-cacert= proxy-insecure no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed u/user= basic digest ntlm negotiate anyauth n/netrc netrc-optional netrc-file= location-trusted retry= retry-delay= retry-max-time= retry-all-errors retry-connrefused G/get data-raw= data-urlencode= e/referer= T/upload-file= r/range= b/cookie= c/cookie-jar= j/junk-session-cookies url= http1.1 http2 http2-prior-knowledge 4/ipv4 resolve= o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose w/write-out= D/dump-header= create-dirs output-dir= fail-with-body #/progress-bar m/max-time= connect-timeout= k/insecure cacert= h/help V/version
 end
 
 function __fish_toll_needs_command
@@ -36,7 +36,24 @@ complete -c toll -n "__fish_toll_needs_command" -l data-binary -d 'Like -d, but 
 complete -c toll -n "__fish_toll_needs_command" -l json -d 'Send JSON (POST), with Content-Type and Accept application/json' -r
 complete -c toll -n "__fish_toll_needs_command" -l max-redirs -d 'With -L, follow at most N redirects (-1: no limit)' -r
 complete -c toll -n "__fish_toll_needs_command" -s A -l user-agent -d 'User-Agent header to send' -r
+complete -c toll -n "__fish_toll_needs_command" -s u -l user -d 'User name and password for the server (not the proxy: that is -U)' -r
+complete -c toll -n "__fish_toll_needs_command" -l netrc-file -d 'Like -n, with FILE instead of ~/.netrc' -r -F
+complete -c toll -n "__fish_toll_needs_command" -l retry -d 'Retry a transient failure up to N times: a timeout, or HTTP 408, 429, 500, 502, 503, 504' -r
+complete -c toll -n "__fish_toll_needs_command" -l retry-delay -d 'Wait this long between retries instead of the backoff (0: the backoff)' -r
+complete -c toll -n "__fish_toll_needs_command" -l retry-max-time -d 'Retry only while less than this much time has passed since the first attempt (0: no limit)' -r
+complete -c toll -n "__fish_toll_needs_command" -l data-raw -d 'Like -d, but \'@\' has no special meaning. Repeatable' -r
+complete -c toll -n "__fish_toll_needs_command" -l data-urlencode -d 'Like -d, URL-encoding the content: \'content\', \'=content\', \'name=content\', \'@file\', \'name@file\'. Repeatable' -r
+complete -c toll -n "__fish_toll_needs_command" -s e -l referer -d 'Send \'Referer: URL\'. \'URL;auto\' (or \';auto\') also sets it to the previous URL when following a redirect' -r
+complete -c toll -n "__fish_toll_needs_command" -s T -l upload-file -d 'Upload FILE with PUT (\'-\': standard input); a URL ending in \'/\' gets the file name' -r -F
+complete -c toll -n "__fish_toll_needs_command" -s r -l range -d 'Ask for only part of the body: \'START-END\', \'START-\', \'-LAST\', or several, comma-separated' -r
+complete -c toll -n "__fish_toll_needs_command" -s b -l cookie -d 'Send cookies: \'NAME=VALUE; NAME2=VALUE2\', or read them from FILE (Netscape format) and turn on the cookie engine (cookies set by the server are sent on, e.g. with -L)' -r
+complete -c toll -n "__fish_toll_needs_command" -s c -l cookie-jar -d 'Write all cookies to FILE at the end, in the Netscape format (\'-\': standard output)' -r -F
+complete -c toll -n "__fish_toll_needs_command" -l url -d 'The URL to fetch (instead of the positional URL)' -r
+complete -c toll -n "__fish_toll_needs_command" -l resolve -d 'Connect to ADDR for HOST:PORT instead of resolving HOST. Repeatable' -r
 complete -c toll -n "__fish_toll_needs_command" -s o -l output -d 'Write the body to FILE instead of standard output (\'-\' is standard output)' -r -F
+complete -c toll -n "__fish_toll_needs_command" -s w -l write-out -d 'After the transfer, print FORMAT: %{http_code}, %{url_effective}, %{time_total}, … as curl' -r
+complete -c toll -n "__fish_toll_needs_command" -s D -l dump-header -d 'Write the response head(s) to FILE (\'-\': standard output, before the body)' -r -F
+complete -c toll -n "__fish_toll_needs_command" -l output-dir -d 'Put -o and -O files in DIR (-o with an absolute path excepted)' -r -F
 complete -c toll -n "__fish_toll_needs_command" -s m -l max-time -d 'Give up after this many seconds in total (fractions allowed; 0: no limit)' -r
 complete -c toll -n "__fish_toll_needs_command" -l connect-timeout -d 'Give up connecting after this many seconds (fractions allowed; 0: no limit)' -r
 complete -c toll -n "__fish_toll_needs_command" -l cacert -d 'Verify servers against the CA certificates in FILE (PEM) instead of the system\'s' -r -F
@@ -52,12 +69,31 @@ complete -c toll -n "__fish_toll_needs_command" -l no-save -d 'Do not offer to s
 complete -c toll -n "__fish_toll_needs_command" -s I -l head -d 'Send only a HEAD request and show the response headers'
 complete -c toll -n "__fish_toll_needs_command" -s L -l location -d 'Follow redirects (3xx with Location)'
 complete -c toll -n "__fish_toll_needs_command" -l compressed -d 'Ask for a compressed response (gzip, deflate, br, zstd) and decompress it'
+complete -c toll -n "__fish_toll_needs_command" -l basic -d 'Answer the server with Basic authentication, sent with the first request (the default)'
+complete -c toll -n "__fish_toll_needs_command" -l digest -d 'Answer the server\'s 401 with Digest authentication'
+complete -c toll -n "__fish_toll_needs_command" -l ntlm -d 'Answer the server\'s 401 with NTLM (v2) authentication'
+complete -c toll -n "__fish_toll_needs_command" -l negotiate -d 'Answer the server\'s 401 with Negotiate (Kerberos; use -u : to need no password)'
+complete -c toll -n "__fish_toll_needs_command" -l anyauth -d 'Answer the server\'s 401 with the strongest scheme it offers'
+complete -c toll -n "__fish_toll_needs_command" -s n -l netrc -d 'Take the server\'s user name and password from ~/.netrc when -u does not give them'
+complete -c toll -n "__fish_toll_needs_command" -l netrc-optional -d 'Like -n (kept for curl\'s sake: a missing file is fine with both)'
+complete -c toll -n "__fish_toll_needs_command" -l location-trusted -d 'With -L, send the -u credentials to every host redirected to (dangerous)'
+complete -c toll -n "__fish_toll_needs_command" -l retry-all-errors -d 'With --retry, retry any error, not only transient ones (rejected credentials and usage errors excepted)'
+complete -c toll -n "__fish_toll_needs_command" -l retry-connrefused -d 'With --retry, a refused connection counts as transient'
+complete -c toll -n "__fish_toll_needs_command" -s G -l get -d 'Send the -d/--data-urlencode/--data-raw data in the URL\'s query with a GET (or HEAD with -I)'
+complete -c toll -n "__fish_toll_needs_command" -s j -l junk-session-cookies -d 'Drop the session cookies read with -b FILE (start a new session)'
+complete -c toll -n "__fish_toll_needs_command" -l http1.1 -d 'Use HTTP/1.1 only'
+complete -c toll -n "__fish_toll_needs_command" -l http2 -d 'Use HTTP/2 when the server offers it in the TLS handshake (the default)'
+complete -c toll -n "__fish_toll_needs_command" -l http2-prior-knowledge -d 'Speak HTTP/2 from the start, without asking (also on http:// URLs)'
+complete -c toll -n "__fish_toll_needs_command" -s 4 -l ipv4 -d 'Connect over IPv4 only'
 complete -c toll -n "__fish_toll_needs_command" -s O -l remote-name -d 'Write the body to a file named like the URL\'s last path segment'
 complete -c toll -n "__fish_toll_needs_command" -s i -l include -d 'Show the response headers before the body'
 complete -c toll -n "__fish_toll_needs_command" -s f -l fail -d 'Fail on HTTP errors (status 400 and above) without writing the body'
 complete -c toll -n "__fish_toll_needs_command" -s s -l silent -d 'No progress meter and no error messages'
 complete -c toll -n "__fish_toll_needs_command" -s S -l show-error -d 'With -s, still show error messages'
 complete -c toll -n "__fish_toll_needs_command" -s v -l verbose -d 'Show the proxy conversation and the headers on standard error'
+complete -c toll -n "__fish_toll_needs_command" -l create-dirs -d 'Create the directories -o FILE needs'
+complete -c toll -n "__fish_toll_needs_command" -l fail-with-body -d 'Like -f, but the body of the error answer is still written (exit 22)'
+complete -c toll -n "__fish_toll_needs_command" -s # -l progress-bar -d 'Accepted for curl\'s sake: toll shows a progress bar for -o/-O on a terminal anyway'
 complete -c toll -n "__fish_toll_needs_command" -s k -l insecure -d 'Do not verify the server\'s certificate (dangerous)'
 complete -c toll -n "__fish_toll_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toll -n "__fish_toll_needs_command" -s V -l version -d 'Print version'

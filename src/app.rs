@@ -85,9 +85,12 @@ pub fn hide_command_line_passwords(cli: &Cli) {
 /// Runs what the command line asks for.
 pub fn run(cli: Cli) -> Result<()> {
     check_proxy_vars()?;
-    let invocation = cli
-        .into_config(&env)
-        .map_err(|e| Error::new(Exit::Usage, e.to_string()).hint("see 'toll --help'"))?;
+    let invocation = cli.into_config(&env).map_err(|e| match e {
+        crate::cli::UsageError::Unreadable(m) => {
+            Error::new(Exit::Read, m).hint("check the file name after '@'")
+        }
+        e => Error::new(Exit::Usage, e.to_string()).hint("see 'toll --help'"),
+    })?;
     match invocation {
         Invocation::Transfer(t) => transfer(*t),
         Invocation::Demo(args) => {
@@ -161,8 +164,10 @@ fn credential_setup_with(no_save: bool, settings: &Settings) -> Result<Credentia
     })
 }
 
-fn transfer(t: Transfer) -> Result<()> {
+fn transfer(mut t: Transfer) -> Result<()> {
     let term = Terminal::detect(env("TOLL_TERMINAL").as_deref(), t.no_prompt);
+    apply_netrc(&mut t)?;
+    ask_origin_password(&mut t, term)?;
     let reporter: Arc<dyn Reporter> = Arc::new(Stderr { verbose: t.style.verbose });
     let quiet = t.style.silent;
     // -s hides it from scripts; a person at a terminal should still learn of the risk.
@@ -183,6 +188,70 @@ fn transfer(t: Transfer) -> Result<()> {
             .await
             .unwrap_or_else(|e| Err(Error::new(Exit::Internal, format!("saving credentials failed: {e}"))))
     })
+}
+
+/// `-n`/`--netrc-file`: the origin's user name and password from the netrc file, unless `-u`
+/// is given.
+/// A missing file changes nothing, as in curl; an unreadable one is exit 26, a malformed one 2.
+fn apply_netrc(t: &mut Transfer) -> Result<()> {
+    let Some(cfg) = t.request.curl.netrc.clone() else { return Ok(()) };
+    let Some(path) =
+        cfg.file.clone().or_else(|| env("HOME").map(|h| std::path::Path::new(&h).join(".netrc")))
+    else {
+        return Ok(());
+    };
+    let text = match std::fs::read(&path) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::new(Exit::Read, format!("cannot read {}: {e}", path.display()))),
+    };
+    let netrc = crate::client::netrc::parse_netrc(&text).map_err(|e| {
+        Error::new(Exit::Usage, format!("{}: {e}", path.display())).hint("fix the netrc file, or drop -n")
+    })?;
+    let Some(entry) = t.request.url.host_str().and_then(|h| netrc.lookup(h.trim_matches(['[', ']']))) else {
+        return Ok(());
+    };
+    match &mut t.request.origin_auth {
+        // As curl 7.88: -u wins, even `-u user` without a password (which is then asked for).
+        Some(_) => {}
+        None => {
+            if let Some(login) = &entry.login {
+                t.request.origin_auth = Some(crate::config::OriginAuth {
+                    user: login.clone(),
+                    password: Some(entry.password.clone().unwrap_or_else(|| Secret::new(""))),
+                    schemes: cfg.schemes.0,
+                    preemptive_basic: cfg.schemes.1,
+                    trusted: cfg.trusted,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `-u user` without a password: asked for on the terminal, as curl does ("Enter host password
+/// for user …"). Without a terminal (or with --no-prompt) the password is empty, as curl's is
+/// when it has nothing to read. Negotiate needs no password.
+fn ask_origin_password(t: &mut Transfer, term: Terminal) -> Result<()> {
+    let Some(auth) = t.request.origin_auth.as_mut() else { return Ok(()) };
+    if auth.password.is_some() || auth.schemes == crate::auth::SchemeSet::only(crate::auth::Scheme::Negotiate)
+    {
+        return Ok(());
+    }
+    if !term.can_prompt {
+        auth.password = Some(Secret::new(""));
+        return Ok(());
+    }
+    let prompt = format!("Enter host password for user '{}': ", sanitize(&auth.user));
+    let password = crate::prompt::Tty::open()
+        .map_err(|e| Error::new(Exit::AuthNoCredentials, format!("cannot open the terminal: {e}")))?
+        .ask_password(&prompt)
+        .map_err(|e| match e {
+            crate::prompt::Abort::Interrupted => Error::new(Exit::Interrupted, "interrupted"),
+            _ => Error::new(Exit::AuthNoCredentials, "no password given for -u").hint("use -u user:password"),
+        })?;
+    auth.password = Some(password);
+    Ok(())
 }
 
 /// A password on the command line (`-U user:pw`, `-x http://user:pw@…`) can be read by other

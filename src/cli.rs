@@ -17,6 +17,11 @@ use std::time::Duration;
 
 mod serve;
 pub use serve::{RunArgs, ServeArgs, ServeConfig};
+mod curl_opts;
+pub use curl_opts::{
+    data_urlencode, parse_range, parse_resolve, parse_write_out, CurlConnArgs, CurlOutputArgs,
+    CurlRequestArgs,
+};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -75,7 +80,7 @@ pub struct Cli {
     pub command: Option<Command>,
 
     /// The URL to fetch (http:// or https://; http:// when no scheme is given).
-    #[arg(value_name = "URL", required = true)]
+    #[arg(value_name = "URL", required_unless_present = "url_flag")]
     pub url: Option<String>,
 
     #[command(flatten)]
@@ -237,6 +242,9 @@ pub struct RequestArgs {
     /// Ask for a compressed response (gzip, deflate, br, zstd) and decompress it.
     #[arg(long)]
     pub compressed: bool,
+
+    #[command(flatten)]
+    pub curl: CurlRequestArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -271,6 +279,9 @@ pub struct OutputArgs {
     /// That is, the request and response headers, with secrets redacted.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
+
+    #[command(flatten)]
+    pub curl: CurlOutputArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -656,6 +667,12 @@ pub enum UsageError {
     NoRemoteName { url: String },
     #[error("toll doctor does not read PACs yet: check the PAC with 'toll pac PAC URL -v', and the proxy it names with 'toll doctor -x PROXY'")]
     DoctorPac,
+    /// A problem with one of the curl options of `cli/curl_opts.rs`.
+    #[error("{0}")]
+    Curl(String),
+    /// An input file named by an option cannot be read (exit 26, not 2).
+    #[error("{0}")]
+    Unreadable(String),
 }
 
 /// What the command line asks for.
@@ -712,8 +729,13 @@ impl Cli {
                 Command::Pac(args) => Invocation::Pac(args),
             });
         }
-        let Cli { url, proxy, request: req, output: out, connection: conn, .. } = self;
-        let raw_url = url.ok_or(UsageError::MissingUrl)?;
+        let Cli { url, proxy, request: mut req, output: out, connection: conn, .. } = self;
+        let raw_url = match (url, req.curl.url.take()) {
+            (Some(_), Some(_)) => {
+                return Err(UsageError::Curl("toll fetches one URL per run: give either URL or --url".into()))
+            }
+            (url, flag) => url.or(flag).ok_or(UsageError::MissingUrl)?,
+        };
         // Options before a subcommand name make clap read it as the URL (subcommands take no
         // request options); a bare host with that name is far less likely than that mistake.
         if Cli::command().get_subcommands().any(|c| c.get_name() == raw_url) {
@@ -721,13 +743,23 @@ impl Cli {
         }
         let url = parse_request_url(&raw_url)?;
 
+        let extra_data = req.curl.data_pieces()?;
+        req.data.extend(extra_data);
         let body = build_body(&req)?;
+        let (url, body) = req.curl.apply_get(url, body)?;
+        let (url, body) = req.curl.apply_upload(url, body, &mut req.method)?;
         if req.head {
             if let Some((_, option)) = &body {
                 return Err(UsageError::HeadWithBody(option));
             }
         }
         let mut headers: Vec<(String, String)> = req.headers.into_iter().map(|h| (h.name, h.value)).collect();
+        let extras = req.curl.extras(&out.curl);
+        for (name, value) in req.curl.implied_headers()? {
+            if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+                headers.push((name, value));
+            }
+        }
         let has = |headers: &[(String, String)], name: &str| {
             headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
         };
@@ -767,6 +799,7 @@ impl Cli {
             }
             None => OutputTarget::Stdout,
         };
+        let output = curl_opts::output_in_dir(output, out.curl.output_dir.as_ref(), &url)?;
         let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
 
         let request = RequestConfig {
@@ -787,6 +820,10 @@ impl Cli {
             max_time: nonzero(conn.max_time),
             connect_timeout: nonzero(conn.connect_timeout),
             output,
+            write_out: out.curl.write_out(),
+            origin_auth: req.curl.origin_auth(),
+            retry: req.curl.retry(),
+            curl: extras,
         };
 
         let no_prompt = proxy.no_prompt || env("TOLL_NO_PROMPT").is_some_and(|v| truthy(&v));

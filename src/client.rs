@@ -18,6 +18,14 @@ use crate::secret::Secret;
 use crate::term::{display_url, redact_userinfo, sanitize, Terminal};
 use std::sync::{Arc, OnceLock};
 
+pub mod cookies;
+mod extras;
+pub mod netrc;
+mod origin_auth;
+mod retry;
+mod transfer_info;
+pub mod writeout;
+
 /// Builds the credential sources for one proxy, in priority order (the app decides which exist).
 pub type SourceFactory = Arc<dyn Fn(&ProxySpec) -> Vec<Box<dyn CredentialSource>> + Send + Sync>;
 
@@ -142,15 +150,67 @@ pub async fn run(
     style: OutputStyle,
     ctx: Context,
 ) -> Result<()> {
-    let session = Session::start(req, proxy, routes, ctx).await?;
+    let format = req.write_out.as_ref().map(transfer_info::load_format).transpose()?;
+    let started = std::time::Instant::now();
+    let mut rec = transfer_info::Recorder::start(req);
+    let result = match Session::start(req, proxy, routes, ctx).await {
+        Err(e) => Err(e),
+        // One session for every attempt: what the relay learnt (a rejected credential) stays.
+        Ok(session) => loop {
+            let result = transfer(&session, req, style, &mut rec).await;
+            let attempt = retry::Attempt {
+                error: result.as_ref().err().map(|e| e.exit),
+                status: rec.info.http_code,
+                retry_after: rec
+                    .info
+                    .headers
+                    .iter()
+                    .find(|(n, _)| n == "retry-after")
+                    .map(|(_, v)| v.as_str()),
+                retried: rec.retried,
+                elapsed: started.elapsed(),
+            };
+            let Some(delay) = retry::next_delay(&req.retry, &attempt) else { break result };
+            if !style.silent {
+                let left = req.retry.retries - rec.retried;
+                eprintln!(
+                    "toll: warning: transient problem; will retry in {} seconds, {left} retries left",
+                    delay.as_secs_f64()
+                );
+            }
+            tokio::time::sleep(delay).await;
+            rec = rec.next_attempt(req);
+        }
+        .and(session.cookies.save(&req.curl)),
+    };
+    if let Some(format) = format {
+        rec.write_out(&format, &result);
+    }
+    result
+}
+
+async fn transfer(
+    session: &Session,
+    req: &RequestConfig,
+    style: OutputStyle,
+    rec: &mut transfer_info::Recorder,
+) -> Result<()> {
     let mut heads = Vec::new();
+    rec.sending(req.url.scheme() == "https");
     let resp = session.send_with_heads(req, &mut heads).await?;
-    write_response(req, style, &session.ctx.term, resp, &heads, &session.relay).await
+    rec.response(session, req, &resp, &heads);
+    extras::before_body(req, &heads, &head_text(&resp))?;
+    let (status, url) = (resp.status().as_u16(), resp.url().to_string());
+    let downloaded = &mut rec.size_download;
+    write_response(req, style, &session.ctx.term, resp, &heads, &session.relay, downloaded).await?;
+    extras::after_body(req, status, &url)
 }
 
 /// The HTTP client and the relay behind it, set up once for a run.
 pub struct Session {
     client: reqwest::Client,
+    /// `-b`/`-c`: the cookies of this run.
+    cookies: cookies::Engine,
     relay: Arc<Relay>,
     routes: Arc<Chooser>,
     ctx: Arc<Context>,
@@ -172,7 +232,8 @@ impl Session {
         );
         let routes = Arc::new(routes);
         let client = build_client(req, &relay, &routes)?;
-        Ok(Session { client, relay, routes, ctx })
+        let cookies = cookies::Engine::start(&req.curl)?;
+        Ok(Session { client, cookies, relay, routes, ctx })
     }
 
     /// Sends `req` (following redirects with `-L`) and returns the final response, or the
@@ -196,6 +257,8 @@ impl Session {
             cross_origin: false,
         };
         let mut redirects = 0usize;
+        let mut origin = origin_auth::OriginAuthState::new(req);
+        let mut referer = extras::AutoReferer::new(req);
         loop {
             // Every hop is routed anew (a redirect may leave the proxy's domain, or a PAC may
             // send it elsewhere), before anything is sent.
@@ -206,6 +269,7 @@ impl Session {
             let via_socks = matches!(&choice.entry, RouteEntry::Proxy(s) if s.is_socks());
             let via_relay = matches!(&choice.entry, RouteEntry::Proxy(s) if !s.is_socks());
             let request = build_request(&self.client, req, &hop, redirects > 0).await?;
+            let request = self.cookies.apply(referer.apply(origin.authorize(request)?));
             if reporter.verbose() {
                 trace_request(reporter, &request);
             }
@@ -225,6 +289,11 @@ impl Session {
             if reporter.verbose() {
                 trace_response(reporter, &resp);
             }
+            self.cookies.learn(&resp);
+            if origin.wants_retry(&resp, hop.method.as_str())? {
+                drain_small(resp).await;
+                continue;
+            }
             let Some(next) = next_hop(req, &hop, &resp) else { return Ok(resp) };
             if redirects >= req.max_redirects {
                 return Err(Error::new(
@@ -237,9 +306,8 @@ impl Session {
                 reporter
                     .line(Direction::Info, &format!("following the redirect to {}", display_url(&next.url)));
             }
-            if req.include_headers {
-                heads.push(head_text(&resp));
-            }
+            // Kept for -i (printed) and -w (counted).
+            heads.push(head_text(&resp));
             drain_small(resp).await;
             redirects += 1;
             hop = next;
@@ -322,6 +390,7 @@ fn build_client(req: &RequestConfig, relay: &Arc<Relay>, routes: &Arc<Chooser>) 
     if !req.compressed {
         b = b.no_gzip().no_brotli().no_deflate().no_zstd();
     }
+    b = extras::configure(b, &req.curl);
     if let Some(t) = req.max_time {
         b = b.timeout(t);
     }
@@ -583,6 +652,7 @@ async fn write_response(
     mut resp: reqwest::Response,
     redirect_heads: &[Vec<u8>],
     relay: &Relay,
+    downloaded: &mut u64,
 ) -> Result<()> {
     let status = resp.status();
     if req.fail_on_http_error && status.as_u16() >= 400 {
@@ -625,6 +695,7 @@ async fn write_response(
         if sink.write(&chunk)?.is_err() {
             return Ok(());
         }
+        *downloaded += chunk.len() as u64;
         if let Some(bar) = &bar {
             bar.inc(chunk.len() as u64);
         }

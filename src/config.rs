@@ -6,6 +6,11 @@ use crate::secret::Secret;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod curl;
+pub use curl::{
+    CurlExtras, DumpHeader, HttpVersion, IpFamily, NetrcConfig, OriginAuth, RetryConfig, WriteOut,
+};
+
 /// A proxy as the user named it, resolved to parts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProxySpec {
@@ -87,6 +92,14 @@ pub struct RequestConfig {
     pub max_time: Option<Duration>,
     pub connect_timeout: Option<Duration>,
     pub output: OutputTarget,
+    /// `-w/--write-out`.
+    pub write_out: Option<WriteOut>,
+    /// `-u/--user`: credentials for the origin.
+    pub origin_auth: Option<OriginAuth>,
+    /// `--retry` and companions.
+    pub retry: RetryConfig,
+    /// The smaller curl options (`--create-dirs`, `-D`, `-e`, `--http1.1`, `-4`, …).
+    pub curl: CurlExtras,
 }
 
 impl RequestConfig {
@@ -111,6 +124,10 @@ impl RequestConfig {
             max_time: None,
             connect_timeout: None,
             output: OutputTarget::Stdout,
+            write_out: None,
+            origin_auth: None,
+            retry: RetryConfig::default(),
+            curl: CurlExtras::default(),
         }
     }
 }

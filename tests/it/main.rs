@@ -42,6 +42,7 @@ mod squid;
 mod tls;
 
 mod t_cli;
+mod t_differential;
 mod t_doctor;
 mod t_faults;
 mod t_hardening;

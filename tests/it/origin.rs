@@ -14,6 +14,19 @@
 //! - `/pac/NAME` and `/wpad.dat` (NAME `wpad`): [`pac_text`]`(NAME)` with `ETag: "NAME"` and a
 //!   fixed `Last-Modified`; `304 Not Modified` when `If-None-Match` is `"NAME"`.
 //! - `/pac-script/NAME`: the PAC [`PACS`] names NAME (`application/x-ns-proxy-autoconfig`).
+//!
+//! For the curl differential suite (answers that do not depend on which client asked):
+//! - `/req?h=NAME,NAME`: `METHOD path?query`, then `name: value` (or `name: -`) for each named
+//!   request header, then the body.
+//! - `/redirect?to=URL&code=N`: redirect with status N (default 302).
+//! - `/json`: a JSON document. `/empty`: 204. `/mixed-case`: headers in mixed case and order.
+//! - `/basic-auth/USER/PASS`: 401 with a Basic challenge unless that user and password are sent.
+//! - `/digest-auth/USER/PASS`: the same with Digest (MD5, qop=auth, a fixed nonce).
+//! - `/cookie/set?NAME=VALUE`: `Set-Cookie`; `/cookies`: the request's `Cookie` header.
+//! - `/disposition/NAME`: `Content-Disposition: attachment; filename="NAME"`.
+//! - `/retry-after/N`: 503 with `Retry-After: N`.
+//! - `/flaky/KEY`: 503 (`Retry-After: 1`) on the 1st, 3rd, … request for KEY, 200 `recovered` on
+//!   the others (a client that retries once sees 503 then 200).
 
 use crate::http::{self, Head};
 use std::io::{BufReader, Read, Write};
@@ -237,10 +250,11 @@ fn respond<W: Write>(
         }
         ["redirect"] => {
             let to = http::query_param(&query, "to").unwrap_or_else(|| "/text".into());
+            let code = http::query_param(&query, "code").and_then(|c| c.parse().ok()).unwrap_or(302);
             let s = format!("redirecting to {to}\n");
             let mut h = text();
             h.push(("Location".into(), to));
-            send(w, 302, h, s.as_bytes())?;
+            send(w, code, h, s.as_bytes())?;
         }
         ["chain", n] => {
             let n: u32 = n.parse().unwrap_or(0);
@@ -300,6 +314,95 @@ fn respond<W: Write>(
             }
             None => send(w, 404, text(), b"no such PAC\n")?,
         },
+        ["req"] => {
+            let (p, q) = http::path_and_query(target);
+            let mut s = if q.is_empty() { format!("{method} {p}\n") } else { format!("{method} {p}?{q}\n") };
+            for name in
+                http::query_param(&query, "h").unwrap_or_default().split(',').filter(|n| !n.is_empty())
+            {
+                s.push_str(&format!("{}: {}\n", name.to_ascii_lowercase(), head.header(name).unwrap_or("-")));
+            }
+            let mut out = s.into_bytes();
+            out.extend_from_slice(body);
+            send(w, 200, text(), &out)?;
+        }
+        ["json"] => {
+            let h = vec![("Content-Type".to_string(), "application/json".to_string())];
+            send(w, 200, h, b"{\"name\":\"toll\",\"ok\":true}\n")?;
+        }
+        ["empty"] => {
+            send(w, 204, Vec::new(), b"")?;
+        }
+        ["mixed-case"] => {
+            let h = vec![
+                ("X-Zebra".to_string(), "last-first".to_string()),
+                ("content-type".to_string(), "text/plain".to_string()),
+                ("X-ALPHA".to_string(), "upper".to_string()),
+                ("x-Mixed-Case".to_string(), "Value With Spaces".to_string()),
+            ];
+            send(w, 200, h, b"mixed\n")?;
+        }
+        ["basic-auth", user, pass] => {
+            use base64::Engine;
+            let want = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+            if head.header("authorization") == Some(format!("Basic {want}").as_str()) {
+                send(w, 200, text(), format!("authenticated as {user}\n").as_bytes())?;
+            } else {
+                let mut h = text();
+                h.push(("WWW-Authenticate".into(), "Basic realm=\"origin\"".into()));
+                send(w, 401, h, b"authentication required\n")?;
+            }
+        }
+        ["digest-auth", user, pass] => {
+            if digest_ok(head.header("authorization"), method, user, pass) {
+                send(w, 200, text(), format!("digest authenticated as {user}\n").as_bytes())?;
+            } else {
+                let mut h = text();
+                h.push((
+                    "WWW-Authenticate".into(),
+                    "Digest realm=\"origin\", nonce=\"0rigin-n0nce\", qop=\"auth\", algorithm=MD5".into(),
+                ));
+                send(w, 401, h, b"digest authentication required\n")?;
+            }
+        }
+        ["cookie", "set"] => {
+            let mut h = text();
+            for kv in query.split('&').filter(|kv| !kv.is_empty()) {
+                h.push(("Set-Cookie".into(), format!("{kv}; Path=/")));
+            }
+            send(w, 200, h, b"cookies set\n")?;
+        }
+        ["cookies"] => {
+            let s = format!("cookie: {}\n", head.header("cookie").unwrap_or("-"));
+            send(w, 200, text(), s.as_bytes())?;
+        }
+        ["disposition", name] => {
+            let mut h = text();
+            h.push(("Content-Disposition".into(), format!("attachment; filename=\"{name}\"")));
+            send(w, 200, h, b"attachment body\n")?;
+        }
+        ["flaky", key] => {
+            static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+            let n = {
+                let mut seen = SEEN.lock().unwrap();
+                // Per origin (the Host names its port): tests share this process.
+                let key = format!("{}/{key}", head.header("host").unwrap_or(""));
+                seen.push(key.clone());
+                seen.iter().filter(|k| **k == key).count()
+            };
+            if n % 2 == 1 {
+                let mut h = text();
+                h.push(("Retry-After".into(), "1".into()));
+                send(w, 503, h, b"busy\n")?;
+            } else {
+                send(w, 200, text(), b"recovered\n")?;
+            }
+        }
+        ["retry-after", n] => {
+            let mut h = text();
+            h.push(("Retry-After".into(), n.to_string()));
+            send(w, 503, h, b"try again later\n")?;
+        }
         ["text"] | [""] => {
             send(w, 200, text(), b"hello from the origin\n")?;
         }
@@ -324,6 +427,27 @@ pub const PACS: &[(&str, &str)] = &[
     ),
     ("broken", "function FindProxyForURL(url, host) {\n  return \"DIRECT\" +;\n}\n"),
 ];
+
+/// Checks a Digest `Authorization` (RFC 7616, MD5, qop=auth) against `user`/`pass`.
+fn digest_ok(header: Option<&str>, method: &str, user: &str, pass: &str) -> bool {
+    let Some(params) = header.and_then(|h| h.strip_prefix("Digest ")) else { return false };
+    let mut p = std::collections::HashMap::new();
+    for part in params.split(',') {
+        if let Some((k, v)) = part.trim().split_once('=') {
+            p.insert(k.trim().to_ascii_lowercase(), v.trim().trim_matches('"').to_string());
+        }
+    }
+    let get = |k: &str| p.get(k).cloned().unwrap_or_default();
+    if get("username") != user || get("nonce") != "0rigin-n0nce" {
+        return false;
+    }
+    let ha1 = crate::md5_hex(format!("{user}:origin:{pass}").as_bytes());
+    let ha2 = crate::md5_hex(format!("{method}:{}", get("uri")).as_bytes());
+    let want = crate::md5_hex(
+        format!("{ha1}:{}:{}:{}:{}:{ha2}", get("nonce"), get("nc"), get("cnonce"), get("qop")).as_bytes(),
+    );
+    get("response") == want
+}
 
 pub const GZIP_TEXT: &str = "compressible text from the origin\n";
 

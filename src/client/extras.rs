@@ -1,0 +1,136 @@
+//! The smaller curl options' effects on a transfer (`config::CurlExtras`): the HTTP version,
+//! `-4` and `--resolve` on the HTTP client; `-e ';auto'` on each hop; `-D` and
+//! `--create-dirs` before the body is written; `--fail-with-body` after it.
+
+use crate::config::{CurlExtras, DumpHeader, HttpVersion, IpFamily, OutputTarget, RequestConfig};
+use crate::error::{Error, Exit, Result};
+use reqwest::header::{HeaderValue, REFERER};
+use std::io::Write;
+
+/// Applies `--http1.1`/`--http2-prior-knowledge`, `-4` and `--resolve` to the client.
+pub fn configure(mut b: reqwest::ClientBuilder, x: &CurlExtras) -> reqwest::ClientBuilder {
+    b = match x.http_version {
+        HttpVersion::Http11 => b.http1_only(),
+        HttpVersion::Http2PriorKnowledge => b.http2_prior_knowledge(),
+        HttpVersion::Default | HttpVersion::Http2 => b,
+    };
+    if x.ip_family == IpFamily::V4 {
+        b = b.local_address(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    }
+    for (host, addr) in &x.resolve {
+        b = b.resolve(host, *addr);
+    }
+    b
+}
+
+/// `-e ';auto'`: each request after a redirect carries the URL it was redirected from.
+pub struct AutoReferer {
+    on: bool,
+    last: Option<url::Url>,
+}
+
+impl AutoReferer {
+    pub fn new(req: &RequestConfig) -> AutoReferer {
+        AutoReferer { on: req.curl.referer_auto, last: None }
+    }
+
+    pub fn apply(&mut self, mut request: reqwest::Request) -> reqwest::Request {
+        if !self.on {
+            return request;
+        }
+        match &self.last {
+            Some(prev) if prev != request.url() => {
+                if let Ok(v) = HeaderValue::from_str(prev.as_str()) {
+                    request.headers_mut().insert(REFERER, v);
+                }
+                self.last = Some(request.url().clone());
+            }
+            Some(_) => {}
+            None => self.last = Some(request.url().clone()),
+        }
+        request
+    }
+}
+
+/// Before the body: `--create-dirs` makes the `-o` file's directories; `-D` writes the heads.
+pub fn before_body(req: &RequestConfig, heads: &[Vec<u8>], last: &[u8]) -> Result<()> {
+    if req.curl.create_dirs {
+        if let OutputTarget::File(p) = &req.output {
+            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    Error::new(Exit::Write, format!("cannot create the directory {}: {e}", dir.display()))
+                })?;
+            }
+        }
+    }
+    let Some(dump) = &req.curl.dump_header else { return Ok(()) };
+    let all: Vec<u8> = heads.iter().flatten().chain(last).copied().collect();
+    match dump {
+        DumpHeader::Stdout => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(&all).and_then(|_| out.flush());
+            Ok(())
+        }
+        DumpHeader::File(p) => std::fs::write(p, &all).map_err(|e| {
+            Error::new(Exit::Write, format!("cannot write the headers to {}: {e}", p.display()))
+        }),
+    }
+}
+
+/// After the body: `--fail-with-body` turns a status of 400 or above into exit 22.
+pub fn after_body(req: &RequestConfig, status: u16, url: &str) -> Result<()> {
+    if req.curl.fail_with_body && status >= 400 {
+        return Err(Error::new(Exit::HttpStatus, format!("the server answered {status} for {url}")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(url: &str) -> reqwest::Request {
+        reqwest::Request::new(reqwest::Method::GET, url::Url::parse(url).unwrap())
+    }
+
+    #[test]
+    fn auto_referer_names_the_previous_url() {
+        let mut req = RequestConfig::get(url::Url::parse("http://a/").unwrap());
+        req.curl.referer_auto = true;
+        let mut r = AutoReferer::new(&req);
+        assert!(r.apply(get("http://a/")).headers().get(REFERER).is_none());
+        assert!(
+            r.apply(get("http://a/")).headers().get(REFERER).is_none(),
+            "an auth retry is not a redirect"
+        );
+        assert_eq!(r.apply(get("http://b/x")).headers().get(REFERER).unwrap(), "http://a/");
+        assert_eq!(r.apply(get("http://c/")).headers().get(REFERER).unwrap(), "http://b/x");
+        let mut off = AutoReferer::new(&RequestConfig::get(url::Url::parse("http://a/").unwrap()));
+        off.apply(get("http://a/"));
+        assert!(off.apply(get("http://b/")).headers().get(REFERER).is_none());
+    }
+
+    #[test]
+    fn fail_with_body_fails_after_writing() {
+        let mut req = RequestConfig::get(url::Url::parse("http://a/").unwrap());
+        assert!(after_body(&req, 404, "u").is_ok());
+        req.curl.fail_with_body = true;
+        assert!(after_body(&req, 399, "u").is_ok());
+        assert_eq!(after_body(&req, 404, "u").unwrap_err().exit, Exit::HttpStatus);
+    }
+
+    #[test]
+    fn dump_header_and_create_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut req = RequestConfig::get(url::Url::parse("http://a/").unwrap());
+        req.output = OutputTarget::File(dir.path().join("x/y/out.txt"));
+        req.curl.create_dirs = true;
+        req.curl.dump_header = Some(DumpHeader::File(dir.path().join("h.txt")));
+        before_body(&req, &[b"HTTP/1.1 302 Found\r\n\r\n".to_vec()], b"HTTP/1.1 200 OK\r\n\r\n").unwrap();
+        assert!(dir.path().join("x/y").is_dir());
+        assert_eq!(
+            std::fs::read(dir.path().join("h.txt")).unwrap(),
+            b"HTTP/1.1 302 Found\r\n\r\nHTTP/1.1 200 OK\r\n\r\n"
+        );
+    }
+}

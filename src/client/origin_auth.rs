@@ -1,0 +1,280 @@
+//! `-u/--user`: authentication with the origin (401 + `WWW-Authenticate`), with the same scheme
+//! engine (`crate::auth`) that answers the proxy's 407s in the relay.
+//!
+//! As curl: with `--basic` (the default) Basic goes with the first request; with `--digest`,
+//! `--ntlm`, `--negotiate` or `--anyauth` the first request goes without credentials and the
+//! 401's challenge is answered. The rules the proxy side follows hold here too:
+//! - the credentials go only to the first URL's origin (scheme, host, port), not to a host a
+//!   redirect leads to, unless `--location-trusted`;
+//! - they are never mixed with the proxy's: only `Authorization` is written here, and the
+//!   proxy's `Proxy-Authorization` exists only inside the relay;
+//! - a credential the origin rejected is never sent again in this run (the 401 is the answer,
+//!   as curl returns it), and a handshake has a fixed number of legs, so nothing loops.
+//!
+//! A `-H 'Authorization: …'` given by the user wins over `-u`, as in curl.
+
+use crate::auth::{self, Authenticator, Challenge, OsEntropy, RequestTarget, Scheme, Verdict};
+use crate::config::{OriginAuth, RequestConfig};
+use crate::error::{Error, Exit, Result};
+use crate::secret::{Credentials, Secret};
+use reqwest::header::{HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
+
+/// At most this many 401s are answered in one run (NTLM needs two legs).
+const MAX_LEGS: usize = 4;
+
+pub struct OriginAuthState {
+    cfg: Option<OriginAuth>,
+    home: url::Origin,
+    creds: Credentials,
+    /// The scheme in use, after a challenge (or Basic sent first).
+    active: Option<Box<dyn Authenticator>>,
+    /// The answer to send with the next request (computed from the last 401).
+    pending: Option<Secret>,
+    /// Whether the last request carried our `Authorization`.
+    sent: bool,
+    rejected: bool,
+    legs: usize,
+}
+
+impl OriginAuthState {
+    pub fn new(req: &RequestConfig) -> OriginAuthState {
+        let cfg = req.origin_auth.clone();
+        let creds = cfg.as_ref().map_or_else(
+            || Credentials::new("", ""),
+            |c| Credentials {
+                user: c.user.clone(),
+                password: c.password.clone().unwrap_or_else(|| Secret::new("")),
+            },
+        );
+        let active: Option<Box<dyn Authenticator>> = match &cfg {
+            Some(c) if c.preemptive_basic => Some(Box::new(auth::basic::BasicAuth::asked())),
+            _ => None,
+        };
+        OriginAuthState {
+            cfg,
+            home: req.url.origin(),
+            creds,
+            active,
+            pending: None,
+            sent: false,
+            rejected: false,
+            legs: 0,
+        }
+    }
+
+    fn applies(&self, url: &url::Url) -> bool {
+        match &self.cfg {
+            Some(c) => !self.rejected && (c.trusted || url.origin() == self.home),
+            None => false,
+        }
+    }
+
+    /// Adds `Authorization` to `request` when the origin credentials go with it.
+    pub fn authorize(&mut self, mut request: reqwest::Request) -> Result<reqwest::Request> {
+        self.sent = false;
+        if !self.applies(request.url()) || request.headers().contains_key(AUTHORIZATION) {
+            self.pending = None;
+            return Ok(request);
+        }
+        let value = match self.pending.take() {
+            Some(v) => Some(v),
+            None => {
+                let (method, uri) = (request.method().to_string(), request_uri(request.url()));
+                let target = target(&method, &uri, request.url());
+                match self.active.as_mut() {
+                    Some(a) if !a.connection_bound() => {
+                        a.preemptive(&self.creds, &target, &mut OsEntropy).transpose().map_err(auth_error)?
+                    }
+                    _ => None,
+                }
+            }
+        };
+        if let Some(v) = value {
+            let mut h = HeaderValue::from_str(v.expose())
+                .map_err(|_| Error::new(Exit::Usage, "the -u credentials cannot be sent in a header"))?;
+            h.set_sensitive(true);
+            request.headers_mut().insert(AUTHORIZATION, h);
+            self.sent = true;
+        }
+        Ok(request)
+    }
+
+    /// After a response to a request sent by [`authorize`](Self::authorize): whether to send
+    /// the same request again with an answer to its 401.
+    pub fn wants_retry(&mut self, resp: &reqwest::Response, method: &str) -> Result<bool> {
+        if resp.status() != reqwest::StatusCode::UNAUTHORIZED || !self.applies(resp.url()) {
+            return Ok(false);
+        }
+        let Some(cfg) = &self.cfg else { return Ok(false) };
+        let values: Vec<&str> =
+            resp.headers().get_all(WWW_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()).collect();
+        let challenges = auth::parse_challenges(values);
+        if self.sent {
+            let verdict = self.active.as_ref().map_or(Verdict::Rejected, |a| {
+                a.verdict(challenges.iter().find(|c| c.scheme == Some(a.scheme())))
+            });
+            if verdict == Verdict::Rejected {
+                // The 401 is the answer: this credential is not sent again.
+                self.rejected = true;
+                self.active = None;
+                return Ok(false);
+            }
+        }
+        if self.legs >= MAX_LEGS {
+            return Ok(false);
+        }
+        let continuing = self.sent && self.active.is_some();
+        let chosen: Option<Challenge> = if continuing {
+            let scheme = self.active.as_ref().map(|a| a.scheme());
+            challenges.iter().find(|c| c.scheme == scheme).cloned()
+        } else {
+            auth::choose(&challenges, cfg.schemes).cloned()
+        };
+        let Some(challenge) = chosen else { return Ok(false) };
+        if !continuing {
+            let Some(a) = challenge.scheme.and_then(auth::authenticator) else { return Ok(false) };
+            self.active = Some(a);
+        }
+        let uri = request_uri(resp.url());
+        let target = target(method, &uri, resp.url());
+        let a = self.active.as_mut().expect("set above");
+        let answer = if a.needs_credentials() {
+            a.respond(&challenge, &self.creds, &target, &mut OsEntropy)
+        } else {
+            tokio::task::block_in_place(|| a.respond(&challenge, &self.creds, &target, &mut OsEntropy))
+        };
+        match answer {
+            Ok(v) => {
+                self.pending = Some(v);
+                self.legs += 1;
+                Ok(true)
+            }
+            // A scheme that cannot work here: the 401 stands, as curl returns it.
+            Err(_) if a.scheme() == Scheme::Negotiate => Ok(false),
+            Err(e) => Err(auth_error(e)),
+        }
+    }
+}
+
+fn request_uri(url: &url::Url) -> String {
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    }
+}
+
+fn target<'a>(method: &'a str, uri: &'a str, url: &'a url::Url) -> RequestTarget<'a> {
+    RequestTarget { method, uri, body: None, proxy_host: url.host_str().unwrap_or("") }
+}
+
+fn auth_error(e: auth::AuthError) -> Error {
+    Error::new(Exit::Usage, format!("cannot authenticate with the server: {e}"))
+        .hint("check -u and the scheme option (--basic, --digest, --ntlm, --negotiate, --anyauth)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{Scheme, SchemeSet};
+
+    fn req(url: &str, schemes: SchemeSet, basic: bool, trusted: bool) -> RequestConfig {
+        RequestConfig {
+            origin_auth: Some(OriginAuth {
+                user: "joe".into(),
+                password: Some(Secret::new("pw")),
+                schemes,
+                preemptive_basic: basic,
+                trusted,
+            }),
+            ..RequestConfig::get(url::Url::parse(url).unwrap())
+        }
+    }
+
+    fn get(url: &str) -> reqwest::Request {
+        reqwest::Request::new(reqwest::Method::GET, url::Url::parse(url).unwrap())
+    }
+
+    fn resp(status: u16, url: &str, challenges: &[&str]) -> reqwest::Response {
+        use reqwest::ResponseBuilderExt;
+        let mut b = http::Response::builder().status(status).url(url::Url::parse(url).unwrap());
+        for c in challenges {
+            b = b.header("www-authenticate", *c);
+        }
+        b.body("").unwrap().into()
+    }
+
+    fn auth_header(r: &reqwest::Request) -> Option<String> {
+        r.headers().get(AUTHORIZATION).map(|v| v.to_str().unwrap().to_string())
+    }
+
+    #[test]
+    fn basic_goes_first_and_only_to_the_home_origin() {
+        let mut s =
+            OriginAuthState::new(&req("http://a.test/x", SchemeSet::only(Scheme::Basic), true, false));
+        assert_eq!(
+            auth_header(&s.authorize(get("http://a.test/x")).unwrap()).as_deref(),
+            Some("Basic am9lOnB3")
+        );
+        assert_eq!(auth_header(&s.authorize(get("http://b.test/x")).unwrap()), None);
+        assert_eq!(auth_header(&s.authorize(get("http://a.test:81/x")).unwrap()), None);
+        assert_eq!(auth_header(&s.authorize(get("https://a.test/x")).unwrap()), None);
+        let mut t = OriginAuthState::new(&req("http://a.test/x", SchemeSet::only(Scheme::Basic), true, true));
+        assert!(auth_header(&t.authorize(get("http://b.test/x")).unwrap()).is_some(), "--location-trusted");
+    }
+
+    #[test]
+    fn a_rejected_credential_is_never_sent_again() {
+        let mut s = OriginAuthState::new(&req("http://a.test/", SchemeSet::only(Scheme::Basic), true, false));
+        assert!(auth_header(&s.authorize(get("http://a.test/")).unwrap()).is_some());
+        let r = resp(401, "http://a.test/", &["Basic realm=\"x\""]);
+        assert!(!s.wants_retry(&r, "GET").unwrap());
+        assert_eq!(auth_header(&s.authorize(get("http://a.test/")).unwrap()), None);
+        assert!(!s.wants_retry(&r, "GET").unwrap());
+    }
+
+    #[test]
+    fn digest_answers_the_challenge_once() {
+        let mut s =
+            OriginAuthState::new(&req("http://a.test/p?q=1", SchemeSet::only(Scheme::Digest), false, false));
+        assert_eq!(
+            auth_header(&s.authorize(get("http://a.test/p?q=1")).unwrap()),
+            None,
+            "nothing before the 401"
+        );
+        let challenge = "Digest realm=\"r\", nonce=\"abc\", qop=\"auth\"";
+        let r = resp(401, "http://a.test/p?q=1", &["Basic realm=\"r\"", challenge]);
+        assert!(s.wants_retry(&r, "GET").unwrap());
+        let sent = auth_header(&s.authorize(get("http://a.test/p?q=1")).unwrap()).unwrap();
+        assert!(sent.starts_with("Digest ") && sent.contains("uri=\"/p?q=1\""), "{sent}");
+        // Rejected: the same challenge again, stale=false.
+        assert!(!s.wants_retry(&r, "GET").unwrap());
+        assert_eq!(auth_header(&s.authorize(get("http://a.test/p?q=1")).unwrap()), None);
+    }
+
+    #[test]
+    fn a_scheme_not_allowed_is_not_answered_and_user_headers_win() {
+        let mut s =
+            OriginAuthState::new(&req("http://a.test/", SchemeSet::only(Scheme::Digest), false, false));
+        assert!(!s.wants_retry(&resp(401, "http://a.test/", &["Basic realm=\"r\""]), "GET").unwrap());
+        let mut b = OriginAuthState::new(&req("http://a.test/", SchemeSet::only(Scheme::Basic), true, false));
+        let mut own = get("http://a.test/");
+        own.headers_mut().insert(AUTHORIZATION, HeaderValue::from_static("Bearer t"));
+        assert_eq!(auth_header(&b.authorize(own).unwrap()).as_deref(), Some("Bearer t"));
+        let none = OriginAuthState::new(&RequestConfig::get(url::Url::parse("http://a.test/").unwrap()));
+        assert!(none.cfg.is_none());
+    }
+
+    #[test]
+    fn handshakes_have_a_bounded_number_of_legs() {
+        let mut s = OriginAuthState::new(&req("http://a.test/", SchemeSet::ANY, false, false));
+        let r = resp(401, "http://a.test/", &["Digest realm=\"r\", nonce=\"n\", stale=true"]);
+        let mut answered = 0;
+        for _ in 0..10 {
+            s.authorize(get("http://a.test/")).unwrap();
+            if s.wants_retry(&r, "GET").unwrap() {
+                answered += 1;
+            }
+        }
+        assert!(answered <= MAX_LEGS, "{answered}");
+    }
+}

@@ -1,0 +1,138 @@
+//! `--retry`: which failures are worth another attempt and how long to wait, as curl 7.88
+//! decides it. Pure: the client asks [`next_delay`] after each attempt.
+//!
+//! Transient: a timeout, or an HTTP 408, 429, 500, 502, 503 or 504 answer (whether or not `-f`
+//! turned it into an error); a refused connection with `--retry-connrefused`; any error with
+//! `--retry-all-errors` — except the ones another attempt cannot fix and must not repeat:
+//! rejected or missing credentials (a rejected credential is never sent again), a 401 or 407,
+//! the proxy's refusal, usage and output errors, Ctrl-C.
+//! The wait: `--retry-delay` if given; else the server's `Retry-After` (seconds) on a 429 or
+//! 503; else 1 s, doubled after each retry, at most 10 minutes. With `--retry-max-time`, no
+//! retry is decided once that much time has passed since the first attempt.
+
+use crate::config::RetryConfig;
+use crate::error::Exit;
+use std::time::Duration;
+
+const TRANSIENT_STATUS: [u16; 6] = [408, 429, 500, 502, 503, 504];
+const MAX_BACKOFF: Duration = Duration::from_secs(600);
+
+/// How an attempt ended, as far as retrying is concerned.
+#[derive(Clone, Copy, Debug)]
+pub struct Attempt<'a> {
+    /// The error that ended it, if any.
+    pub error: Option<Exit>,
+    /// The final response's status (0: none).
+    pub status: u16,
+    /// The final response's `Retry-After`, if any.
+    pub retry_after: Option<&'a str>,
+    /// Retries already made (0 after the first attempt).
+    pub retried: u32,
+    /// Time since the first attempt started.
+    pub elapsed: Duration,
+}
+
+/// The wait before the next attempt, or `None` to stop here.
+pub fn next_delay(cfg: &RetryConfig, a: &Attempt<'_>) -> Option<Duration> {
+    if a.retried >= cfg.retries || !worth_retrying(cfg, a) {
+        return None;
+    }
+    let delay = match cfg.delay {
+        Some(d) => d,
+        None => match a.retry_after.and_then(|v| v.trim().parse::<u64>().ok()).filter(|s| *s > 0) {
+            Some(secs) if matches!(a.status, 429 | 503) => Duration::from_secs(secs),
+            _ => Duration::from_secs(1u64 << a.retried.min(10)).min(MAX_BACKOFF),
+        },
+    };
+    // As curl 7.88: the limit is checked when deciding, the wait itself may pass it.
+    if cfg.max_time.is_some_and(|max| a.elapsed >= max) {
+        return None;
+    }
+    Some(delay)
+}
+
+fn worth_retrying(cfg: &RetryConfig, a: &Attempt<'_>) -> bool {
+    if matches!(a.status, 401 | 407) {
+        return false;
+    }
+    match a.error {
+        None | Some(Exit::HttpStatus) if TRANSIENT_STATUS.contains(&a.status) => true,
+        None => false,
+        Some(Exit::Timeout) => true,
+        Some(Exit::Connect) if cfg.connrefused => true,
+        Some(
+            Exit::AuthNoCredentials
+            | Exit::AuthRejected
+            | Exit::AuthNoUsableScheme
+            | Exit::ProxyDenied
+            | Exit::Usage
+            | Exit::Write
+            | Exit::Interrupted
+            | Exit::Internal,
+        ) => false,
+        Some(_) => cfg.all_errors,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(retries: u32) -> RetryConfig {
+        RetryConfig { retries, ..RetryConfig::default() }
+    }
+
+    fn attempt(error: Option<Exit>, status: u16, retried: u32) -> Attempt<'static> {
+        Attempt { error, status, retry_after: None, retried, elapsed: Duration::ZERO }
+    }
+
+    #[test]
+    fn transient_statuses_and_timeouts_are_retried_with_backoff() {
+        let c = cfg(5);
+        for s in TRANSIENT_STATUS {
+            assert_eq!(next_delay(&c, &attempt(None, s, 0)), Some(Duration::from_secs(1)), "{s}");
+            assert!(next_delay(&c, &attempt(Some(Exit::HttpStatus), s, 0)).is_some(), "-f {s}");
+        }
+        assert_eq!(next_delay(&c, &attempt(None, 503, 1)), Some(Duration::from_secs(2)));
+        assert_eq!(next_delay(&c, &attempt(None, 503, 3)), Some(Duration::from_secs(8)));
+        assert_eq!(next_delay(&cfg(100), &attempt(None, 503, 40)), Some(MAX_BACKOFF));
+        assert_eq!(next_delay(&c, &attempt(Some(Exit::Timeout), 0, 0)), Some(Duration::from_secs(1)));
+        for s in [200, 404, 501, 505] {
+            assert_eq!(next_delay(&c, &attempt(None, s, 0)), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn the_count_the_delay_and_the_time_limit_are_respected() {
+        assert_eq!(next_delay(&cfg(0), &attempt(None, 503, 0)), None);
+        assert_eq!(next_delay(&cfg(2), &attempt(None, 503, 2)), None);
+        let fixed = RetryConfig { delay: Some(Duration::from_millis(250)), ..cfg(3) };
+        assert_eq!(next_delay(&fixed, &attempt(None, 503, 2)), Some(Duration::from_millis(250)));
+        let after = Attempt { retry_after: Some("7"), ..attempt(None, 429, 0) };
+        assert_eq!(next_delay(&cfg(1), &after), Some(Duration::from_secs(7)));
+        let not_503 = Attempt { retry_after: Some("7"), ..attempt(None, 500, 0) };
+        assert_eq!(next_delay(&cfg(1), &not_503), Some(Duration::from_secs(1)));
+        let limited = RetryConfig { max_time: Some(Duration::from_secs(3)), ..cfg(9) };
+        let early = Attempt { elapsed: Duration::from_millis(2500), ..attempt(None, 503, 0) };
+        assert_eq!(next_delay(&limited, &early), Some(Duration::from_secs(1)));
+        let late = Attempt { elapsed: Duration::from_secs(3), ..attempt(None, 503, 0) };
+        assert_eq!(next_delay(&limited, &late), None);
+    }
+
+    #[test]
+    fn credentials_and_refusals_are_never_retried() {
+        let all = RetryConfig { all_errors: true, connrefused: true, ..cfg(3) };
+        for e in
+            [Exit::AuthRejected, Exit::AuthNoCredentials, Exit::ProxyDenied, Exit::Usage, Exit::Interrupted]
+        {
+            assert_eq!(next_delay(&all, &attempt(Some(e), 0, 0)), None, "{e:?}");
+        }
+        assert_eq!(next_delay(&all, &attempt(Some(Exit::HttpStatus), 401, 0)), None);
+        assert_eq!(next_delay(&all, &attempt(None, 407, 0)), None);
+        assert!(next_delay(&all, &attempt(Some(Exit::HttpStatus), 404, 0)).is_some());
+        assert!(next_delay(&all, &attempt(Some(Exit::Receive), 200, 0)).is_some());
+        assert_eq!(next_delay(&cfg(3), &attempt(Some(Exit::Connect), 0, 0)), None);
+        let refused = RetryConfig { connrefused: true, ..cfg(3) };
+        assert!(next_delay(&refused, &attempt(Some(Exit::Connect), 0, 0)).is_some());
+    }
+}

@@ -1,0 +1,188 @@
+//! Fills the `-w` [`TransferInfo`] as a transfer goes (the client calls the [`Recorder`] at
+//! the points it can observe) and writes the rendered format at the end, after the body or
+//! after the error that ended the run, as curl does.
+
+use super::writeout::{self, Stream, TransferInfo};
+use super::Session;
+use crate::config::{BodySource, OutputTarget, RequestConfig, WriteOut};
+use crate::error::{Error, Exit, Result};
+use crate::route::RouteEntry;
+use std::io::{Read, Write};
+use std::time::Instant;
+
+/// Reads the `-w` format (`@FILE`, `@-`) before the transfer starts.
+pub fn load_format(w: &WriteOut) -> Result<String> {
+    let read_err = |what: &str, e: std::io::Error| {
+        Error::new(Exit::Read, format!("cannot read the --write-out format from {what}: {e}"))
+            .hint("check the file name after '-w @'")
+    };
+    match w {
+        WriteOut::Inline(s) => Ok(s.clone()),
+        WriteOut::File(p) => {
+            std::fs::read(p).map(|b| file_format(&b)).map_err(|e| read_err(&p.display().to_string(), e))
+        }
+        WriteOut::Stdin => {
+            let mut b = Vec::new();
+            std::io::stdin().read_to_end(&mut b).map_err(|e| read_err("standard input", e))?;
+            Ok(file_format(&b))
+        }
+    }
+}
+
+/// A format read from a file, as curl reads it: each line up to its first CR, the lines joined
+/// without their line ends (write `\n` for a newline).
+pub fn file_format(data: &[u8]) -> String {
+    let text = String::from_utf8_lossy(data);
+    text.split('\n').map(|line| line.split('\r').next().unwrap_or("")).collect()
+}
+
+pub struct Recorder {
+    started: Instant,
+    pub info: TransferInfo,
+    /// Body bytes written (counted by `write_response`).
+    pub size_download: u64,
+    /// Retries made so far (`--retry`).
+    pub retried: u32,
+}
+
+impl Recorder {
+    pub fn start(req: &RequestConfig) -> Recorder {
+        let info = TransferInfo {
+            url: req.url.to_string(),
+            url_effective: req.url.to_string(),
+            method: super::initial_method(req).map(|m| m.to_string()).unwrap_or_default(),
+            referer: req.curl.referer.clone(),
+            ..TransferInfo::default()
+        };
+        Recorder { started: Instant::now(), info, size_download: 0, retried: 0 }
+    }
+
+    /// A fresh record for the next `--retry` attempt (times still count from the first).
+    pub fn next_attempt(self, req: &RequestConfig) -> Recorder {
+        Recorder { started: self.started, retried: self.retried + 1, ..Recorder::start(req) }
+    }
+
+    /// The request is handed to the HTTP stack: everything before the first response byte that
+    /// toll cannot see separately (lookup, connect, TLS) is reported at this moment.
+    pub fn sending(&mut self, tls: bool) {
+        let t = self.started.elapsed();
+        let times = &mut self.info.times;
+        times.namelookup = t;
+        times.connect = t;
+        times.pretransfer = t;
+        if tls {
+            times.appconnect = t;
+        }
+    }
+
+    /// The final response's head arrived (after `heads.len()` redirects).
+    pub fn response(
+        &mut self,
+        session: &Session,
+        req: &RequestConfig,
+        resp: &reqwest::Response,
+        heads: &[Vec<u8>],
+    ) {
+        let i = &mut self.info;
+        i.times.starttransfer = self.started.elapsed();
+        i.http_code = resp.status().as_u16();
+        i.http_version = match resp.version() {
+            reqwest::Version::HTTP_09 => "0.9",
+            reqwest::Version::HTTP_10 => "1",
+            reqwest::Version::HTTP_2 => "2",
+            reqwest::Version::HTTP_3 => "3",
+            _ => "1.1",
+        }
+        .into();
+        i.url_effective = resp.url().to_string();
+        i.num_redirects = heads.len();
+        i.headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        i.size_header =
+            heads.iter().map(|h| h.len() as u64).sum::<u64>() + super::head_text(resp).len() as u64;
+        if resp.status().is_redirection() {
+            i.redirect_url = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| resp.url().join(l).ok())
+                .map(|u| u.to_string());
+        }
+        let addr = resp.remote_addr();
+        match session.routes.chosen(resp.url()) {
+            Some(RouteEntry::Proxy(spec)) if !spec.is_socks() => {
+                // reqwest talked to the local relay: the peer is the proxy behind it.
+                i.remote_ip = Some(spec.host.clone());
+                i.remote_port = Some(spec.port);
+                if resp.url().scheme() == "https" {
+                    // A response through a tunnel means the proxy answered the CONNECT with 200.
+                    i.http_connect = 200;
+                }
+            }
+            _ => {
+                i.remote_ip = addr.map(|a| a.ip().to_string());
+                i.remote_port = addr.map(|a| a.port());
+            }
+        }
+        i.filename_effective = match &req.output {
+            OutputTarget::Stdout => None,
+            OutputTarget::File(p) => Some(p.display().to_string()),
+            OutputTarget::RemoteName => {
+                crate::output::remote_name(resp.url()).ok().map(|p| p.display().to_string())
+            }
+        };
+        i.size_upload = upload_size(req);
+    }
+
+    /// Renders `format` for the finished transfer and writes it (stdout/stderr as it says).
+    pub fn write_out(mut self, format: &str, result: &Result<()>) {
+        let i = &mut self.info;
+        i.times.total = self.started.elapsed();
+        i.size_download = self.size_download;
+        if let Err(e) = result {
+            i.exitcode = e.exit.code();
+            i.errormsg = Some(e.message.clone());
+        }
+        let rendered = writeout::render(format, i);
+        for w in &rendered.warnings {
+            eprintln!("toll: warning: {w}");
+        }
+        for (stream, data) in rendered.pieces {
+            // A reader that went away is not an error here either (see `output`).
+            let _ = match stream {
+                Stream::Stdout => {
+                    std::io::stdout().lock().write_all(&data).and_then(|_| std::io::stdout().flush())
+                }
+                Stream::Stderr => std::io::stderr().lock().write_all(&data),
+            };
+        }
+    }
+}
+
+/// The request body's size as sent (standard input is not counted: it cannot be measured
+/// without reading it).
+fn upload_size(req: &RequestConfig) -> u64 {
+    let Some(body) = &req.body else { return 0 };
+    match &body.source {
+        BodySource::Bytes(b) => b.len() as u64,
+        BodySource::File(p) if body.strip_newlines => std::fs::read(p)
+            .map(|b| b.iter().filter(|c| **c != b'\r' && **c != b'\n').count() as u64)
+            .unwrap_or(0),
+        BodySource::File(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+        BodySource::Stdin => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_files_lose_their_line_ends_as_in_curl() {
+        assert_eq!(file_format(b"a %{http_code}\\n\r\nb\nc\rignored\n"), "a %{http_code}\\nbc");
+        assert_eq!(file_format(b""), "");
+    }
+}

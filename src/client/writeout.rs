@@ -1,0 +1,465 @@
+//! `-w/--write-out`: curl 7.88's format language, rendered from a [`TransferInfo`] the client
+//! fills in as the transfer goes. The formatter is pure ([`parse_format`], [`render`]); the
+//! client writes what it returns after the body (or after the error that ended the run).
+//!
+//! The language, as curl 7.88 reads it: `%{name}` a variable, `%header{name}` a response header
+//! of the last response (several values joined by ", "), `%%` a `%`, `\n` `\r` `\t` escapes;
+//! any other `%x` or `\x` is output as written, a `%{` without `}` too. An unknown variable
+//! outputs nothing and gets a warning on stderr (curl 7.88 does the same; note that
+//! `%{header{name}}` is such an unknown variable in curl 7.88 — the form is `%header{name}`).
+//! `%{stdout}`/`%{stderr}` switch the stream of what follows; `%{onerror}` ends the output
+//! unless the transfer failed; `%{json}` is every variable as one JSON object.
+//!
+//! Times: toll sees the moment the request is handed to the HTTP stack, the moment the
+//! response head arrives and the end; name lookup, connect and TLS setup happen inside the
+//! stack, so `time_namelookup`, `time_connect`, `time_appconnect` (0 without TLS, as in curl)
+//! and `time_pretransfer` are the time at which the last request was handed to it.
+//! `local_ip` and `local_port` are not known to toll: they are reported as unknown variables.
+
+use std::time::Duration;
+
+/// Where a piece of write-out output goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// One element of a parsed format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Token {
+    /// Output as is.
+    Literal(Vec<u8>),
+    /// `%{name}`.
+    Var(String),
+    /// `%header{name}`.
+    Header(String),
+}
+
+/// Timings of the transfer, from its start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Times {
+    pub namelookup: Duration,
+    pub connect: Duration,
+    pub appconnect: Duration,
+    pub pretransfer: Duration,
+    pub starttransfer: Duration,
+    pub redirect: Duration,
+    pub total: Duration,
+}
+
+/// What `-w` can report about a finished (or failed) transfer.
+#[derive(Clone, Debug, Default)]
+pub struct TransferInfo {
+    /// The URL as given.
+    pub url: String,
+    /// The last URL requested.
+    pub url_effective: String,
+    pub method: String,
+    /// 0 when no response arrived.
+    pub http_code: u16,
+    /// The proxy's answer to CONNECT (0 without a tunnel).
+    pub http_connect: u16,
+    /// `1`, `1.1`, `2`; empty when no response arrived.
+    pub http_version: String,
+    /// The Location of the last response when it was not followed.
+    pub redirect_url: Option<String>,
+    pub num_redirects: usize,
+    /// The last response's header fields, in order.
+    pub headers: Vec<(String, String)>,
+    pub remote_ip: Option<String>,
+    pub remote_port: Option<u16>,
+    pub size_download: u64,
+    pub size_upload: u64,
+    /// Bytes of every response head received (status line, fields, CRLFs).
+    pub size_header: u64,
+    pub filename_effective: Option<String>,
+    pub referer: Option<String>,
+    pub exitcode: u8,
+    pub errormsg: Option<String>,
+    pub times: Times,
+}
+
+impl TransferInfo {
+    fn header(&self, name: &str) -> Option<String> {
+        let values: Vec<&str> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        (!values.is_empty()).then(|| values.join(", "))
+    }
+
+    fn scheme(&self) -> Option<String> {
+        // curl 7.88 reports the protocol's name in capitals.
+        url::Url::parse(&self.url_effective).ok().map(|u| u.scheme().to_ascii_uppercase())
+    }
+
+    fn speed(&self, bytes: u64) -> u64 {
+        let secs = self.times.total.as_secs_f64();
+        if secs > 0.0 {
+            (bytes as f64 / secs) as u64
+        } else {
+            0
+        }
+    }
+
+    /// A variable's value, or `None` for a name toll does not know.
+    fn value(&self, name: &str) -> Option<Value> {
+        use Value::*;
+        let t = &self.times;
+        Some(match name {
+            "http_code" | "response_code" => Code(self.http_code),
+            "http_connect" => Code(self.http_connect),
+            "http_version" => {
+                Str(Some(if self.http_version.is_empty() { "0".into() } else { self.http_version.clone() }))
+            }
+            "method" => Str(Some(self.method.clone())),
+            "scheme" => Str(if self.http_code == 0 { None } else { self.scheme() }),
+            "url" => Str(Some(self.url.clone())),
+            "url_effective" => Str(Some(self.url_effective.clone())),
+            "redirect_url" => Str(self.redirect_url.clone()),
+            "num_redirects" => Int(self.num_redirects as u64),
+            "num_headers" => Int(self.headers.len() as u64),
+            "content_type" => Str(self.header("content-type")),
+            "remote_ip" => Str(self.remote_ip.clone()),
+            "remote_port" => Int(self.remote_port.map_or(0, u64::from)),
+            "size_download" => Int(self.size_download),
+            "size_upload" => Int(self.size_upload),
+            "size_header" => Int(self.size_header),
+            "speed_download" => Int(self.speed(self.size_download)),
+            "speed_upload" => Int(self.speed(self.size_upload)),
+            "filename_effective" => Str(self.filename_effective.clone()),
+            "referer" => Str(self.referer.clone()),
+            "exitcode" => Int(u64::from(self.exitcode)),
+            "errormsg" => Str(self.errormsg.clone()),
+            "urlnum" => Int(0),
+            "ssl_verify_result" | "proxy_ssl_verify_result" => Int(0),
+            "time_namelookup" => Time(t.namelookup),
+            "time_connect" => Time(t.connect),
+            "time_appconnect" => Time(t.appconnect),
+            "time_pretransfer" => Time(t.pretransfer),
+            "time_starttransfer" => Time(t.starttransfer),
+            "time_redirect" => Time(t.redirect),
+            "time_total" => Time(t.total),
+            _ => return None,
+        })
+    }
+}
+
+/// The variables `%{json}` lists, in curl's (alphabetical) order.
+const JSON_VARS: &[&str] = &[
+    "content_type",
+    "errormsg",
+    "exitcode",
+    "filename_effective",
+    "http_code",
+    "http_connect",
+    "http_version",
+    "method",
+    "num_headers",
+    "num_redirects",
+    "proxy_ssl_verify_result",
+    "redirect_url",
+    "referer",
+    "remote_ip",
+    "remote_port",
+    "response_code",
+    "scheme",
+    "size_download",
+    "size_header",
+    "size_upload",
+    "speed_download",
+    "speed_upload",
+    "ssl_verify_result",
+    "time_appconnect",
+    "time_connect",
+    "time_namelookup",
+    "time_pretransfer",
+    "time_redirect",
+    "time_starttransfer",
+    "time_total",
+    "url",
+    "url_effective",
+    "urlnum",
+];
+
+enum Value {
+    /// Three digits, as curl prints status codes.
+    Code(u16),
+    Int(u64),
+    /// Seconds with six decimals.
+    Time(Duration),
+    /// Nothing (or JSON null) when absent.
+    Str(Option<String>),
+}
+
+impl Value {
+    fn text(&self) -> String {
+        match self {
+            Value::Code(c) => format!("{c:03}"),
+            Value::Int(n) => n.to_string(),
+            Value::Time(d) => format!("{}.{:06}", d.as_secs(), d.subsec_micros()),
+            Value::Str(s) => s.clone().unwrap_or_default(),
+        }
+    }
+
+    fn json(&self) -> String {
+        match self {
+            Value::Code(c) => c.to_string(),
+            Value::Str(None) => "null".into(),
+            Value::Str(Some(s)) => json_string(s),
+            other => other.text(),
+        }
+    }
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Splits a `-w` format into tokens. Never fails: what is not a variable is literal text.
+pub fn parse_format(format: &str) -> Vec<Token> {
+    let b = format.as_bytes();
+    let mut tokens = Vec::new();
+    let mut lit = Vec::new();
+    let mut i = 0;
+    let flush = |lit: &mut Vec<u8>, tokens: &mut Vec<Token>| {
+        if !lit.is_empty() {
+            tokens.push(Token::Literal(std::mem::take(lit)));
+        }
+    };
+    while i < b.len() {
+        match b[i] {
+            b'%' if b.get(i + 1) == Some(&b'%') => {
+                lit.push(b'%');
+                i += 2;
+            }
+            b'%' if b.get(i + 1) == Some(&b'{') => match format[i + 2..].find('}') {
+                Some(end) => {
+                    flush(&mut lit, &mut tokens);
+                    tokens.push(Token::Var(format[i + 2..i + 2 + end].to_string()));
+                    i += 2 + end + 1;
+                }
+                None => {
+                    lit.extend_from_slice(b"%{");
+                    i += 2;
+                }
+            },
+            b'%' if format[i + 1..].starts_with("header{") => match format[i + 8..].find('}') {
+                Some(end) => {
+                    flush(&mut lit, &mut tokens);
+                    tokens.push(Token::Header(format[i + 8..i + 8 + end].to_string()));
+                    i += 8 + end + 1;
+                }
+                None => {
+                    lit.extend_from_slice(b"%header{");
+                    i += 8;
+                }
+            },
+            b'\\' if i + 1 < b.len() => {
+                match b[i + 1] {
+                    b'n' => lit.push(b'\n'),
+                    b'r' => lit.push(b'\r'),
+                    b't' => lit.push(b'\t'),
+                    other => {
+                        lit.push(b'\\');
+                        lit.push(other);
+                    }
+                }
+                i += 2;
+            }
+            other => {
+                lit.push(other);
+                i += 1;
+            }
+        }
+    }
+    flush(&mut lit, &mut tokens);
+    tokens
+}
+
+/// What a format renders to: output pieces in order, and warnings for stderr.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Rendered {
+    pub pieces: Vec<(Stream, Vec<u8>)>,
+    pub warnings: Vec<String>,
+}
+
+/// Renders `format` for `info`.
+pub fn render(format: &str, info: &TransferInfo) -> Rendered {
+    let mut r = Rendered::default();
+    let mut stream = Stream::Stdout;
+    let push = |r: &mut Rendered, stream: Stream, data: &[u8]| match r.pieces.last_mut() {
+        Some((s, buf)) if *s == stream => buf.extend_from_slice(data),
+        _ => r.pieces.push((stream, data.to_vec())),
+    };
+    for token in parse_format(format) {
+        match token {
+            Token::Literal(l) => push(&mut r, stream, &l),
+            Token::Header(name) => {
+                if let Some(v) = info.header(&name) {
+                    push(&mut r, stream, v.as_bytes());
+                }
+            }
+            Token::Var(name) => match name.as_str() {
+                "stdout" => stream = Stream::Stdout,
+                "stderr" => stream = Stream::Stderr,
+                "onerror" if info.exitcode == 0 => break,
+                "onerror" => {}
+                "json" => push(&mut r, stream, json(info).as_bytes()),
+                _ => match info.value(&name) {
+                    Some(v) => push(&mut r, stream, v.text().as_bytes()),
+                    None => r.warnings.push(format!("unknown --write-out variable: '{name}'")),
+                },
+            },
+        }
+    }
+    r
+}
+
+/// `%{json}`: the variables as one JSON object.
+fn json(info: &TransferInfo) -> String {
+    let fields: Vec<String> = JSON_VARS
+        .iter()
+        .filter_map(|name| info.value(name).map(|v| format!("{}:{}", json_string(name), v.json())))
+        .collect();
+    format!("{{{}}}", fields.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info() -> TransferInfo {
+        TransferInfo {
+            url: "http://h/x".into(),
+            url_effective: "http://h/y".into(),
+            method: "GET".into(),
+            http_code: 200,
+            http_version: "1.1".into(),
+            num_redirects: 1,
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("x-multi".into(), "a".into()),
+                ("X-Multi".into(), "b".into()),
+            ],
+            remote_ip: Some("127.0.0.1".into()),
+            remote_port: Some(8080),
+            size_download: 26,
+            size_header: 100,
+            times: Times { total: Duration::from_micros(1_500_000), ..Times::default() },
+            ..TransferInfo::default()
+        }
+    }
+
+    fn stdout(format: &str, info: &TransferInfo) -> String {
+        let r = render(format, info);
+        r.pieces
+            .iter()
+            .filter(|(s, _)| *s == Stream::Stdout)
+            .map(|(_, b)| String::from_utf8_lossy(b))
+            .collect()
+    }
+
+    #[test]
+    fn variables_are_formatted_as_curl_does() {
+        let i = info();
+        assert_eq!(stdout("%{http_code}", &i), "200");
+        assert_eq!(stdout("%{http_code}", &TransferInfo::default()), "000");
+        assert_eq!(stdout("%{response_code} %{http_connect}", &i), "200 000");
+        assert_eq!(stdout("%{time_total}", &i), "1.500000");
+        assert_eq!(stdout("%{size_download} %{speed_download}", &i), "26 17");
+        assert_eq!(stdout("%{url_effective} %{num_redirects} %{scheme}", &i), "http://h/y 1 HTTP");
+        assert_eq!(
+            stdout("%{content_type}|%{redirect_url}|%{remote_ip}:%{remote_port}", &i),
+            "application/json||127.0.0.1:8080"
+        );
+        assert_eq!(stdout("%{http_version} %{method} %{exitcode}", &i), "1.1 GET 0");
+    }
+
+    #[test]
+    fn escapes_and_literals_follow_curl() {
+        let i = info();
+        assert_eq!(stdout(r"a\tb\nc\r", &i), "a\tb\nc\r");
+        assert_eq!(stdout(r"100%% %q \q \\ %{", &i), r"100% %q \q \\ %{");
+        assert_eq!(stdout(r"end\", &i), r"end\");
+    }
+
+    #[test]
+    fn unknown_variables_print_nothing_and_warn() {
+        let r = render("a%{nonsense}b", &info());
+        assert_eq!(r.pieces, vec![(Stream::Stdout, b"ab".to_vec())]);
+        assert_eq!(r.warnings, vec!["unknown --write-out variable: 'nonsense'".to_string()]);
+        // curl 7.88 reads `%{header{x}}` as the unknown variable `header{x` and a literal `}`.
+        let r = render("%{header{content-type}}", &info());
+        assert_eq!(r.pieces, vec![(Stream::Stdout, b"}".to_vec())]);
+        assert_eq!(r.warnings.len(), 1);
+    }
+
+    #[test]
+    fn headers_by_name_any_case_joined() {
+        let i = info();
+        assert_eq!(
+            stdout("%header{Content-Type}|%header{x-multi}|%header{none}", &i),
+            "application/json|a, b|"
+        );
+        assert_eq!(stdout("%header{open", &i), "%header{open");
+    }
+
+    #[test]
+    fn streams_switch_and_onerror_stops_on_success() {
+        let r = render("o1%{stderr}e1%{stdout}o2", &info());
+        assert_eq!(
+            r.pieces,
+            vec![
+                (Stream::Stdout, b"o1".to_vec()),
+                (Stream::Stderr, b"e1".to_vec()),
+                (Stream::Stdout, b"o2".to_vec())
+            ]
+        );
+        assert_eq!(stdout("a%{onerror}b", &info()), "a");
+        let failed = TransferInfo { exitcode: 7, ..TransferInfo::default() };
+        assert_eq!(stdout("a%{onerror}b%{exitcode}", &failed), "ab7");
+    }
+
+    #[test]
+    fn json_lists_every_variable_sorted() {
+        let j = stdout("%{json}", &info());
+        assert!(
+            j.starts_with("{\"content_type\":\"application/json\",\"errormsg\":null,\"exitcode\":0,"),
+            "{j}"
+        );
+        assert!(j.contains("\"http_code\":200,"), "{j}");
+        assert!(j.contains("\"time_total\":1.500000,"), "{j}");
+        assert!(j.ends_with("\"urlnum\":0}"), "{j}");
+        let keys: Vec<&str> = JSON_VARS.to_vec();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        assert_eq!(keys, sorted);
+        assert_eq!(json_string("a\"b\\\n\u{1}"), "\"a\\\"b\\\\\\n\\u0001\"");
+    }
+
+    #[test]
+    fn any_input_parses_without_panicking() {
+        for f in ["%", "\\", "%{", "%{}", "%header{", "%header{}", "é%{é}", "%%%", "\\é"] {
+            let _ = render(f, &info());
+        }
+        assert_eq!(parse_format("%{}"), vec![Token::Var(String::new())]);
+    }
+}

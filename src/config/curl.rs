@@ -1,0 +1,107 @@
+//! Plain configuration for the curl options added for issue 11 (`-w`, `-u` and friends):
+//! what `cli` resolves them to, once. Kept apart from `config.rs` so that file stays small.
+
+use crate::auth::SchemeSet;
+use crate::secret::Secret;
+use std::path::PathBuf;
+
+/// `-w/--write-out`: the format, inline or where to read it from (`@FILE`, `@-`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteOut {
+    Inline(String),
+    File(PathBuf),
+    Stdin,
+}
+
+/// `-u/--user` with `--basic`/`--digest`/`--ntlm`/`--negotiate`/`--anyauth`: credentials for
+/// the origin (answering 401 + `WWW-Authenticate`), never for a proxy.
+#[derive(Clone, Debug)]
+pub struct OriginAuth {
+    pub user: String,
+    /// `None`: `-u user` without a password (the app asks on the terminal, as curl does).
+    pub password: Option<Secret>,
+    /// The schemes the user allows; only Basic is sent without a challenge first (as curl does
+    /// with `--basic`, its default).
+    pub schemes: SchemeSet,
+    /// `--basic` (or no scheme option): send Basic on the first request, as curl does.
+    pub preemptive_basic: bool,
+    /// `--location-trusted`: the credentials follow redirects to other hosts.
+    pub trusted: bool,
+}
+
+/// `--retry` and its companions, as curl: how often a transient failure is retried.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RetryConfig {
+    /// `--retry N`: 0 = never.
+    pub retries: u32,
+    /// `--retry-delay`: a fixed wait instead of the backoff (None or 0: the backoff).
+    pub delay: Option<std::time::Duration>,
+    /// `--retry-max-time`: no retry once this much time has passed since the first attempt.
+    pub max_time: Option<std::time::Duration>,
+    /// `--retry-all-errors`: any error is retried (except rejected credentials and usage errors).
+    pub all_errors: bool,
+    /// `--retry-connrefused`: a refused connection counts as transient.
+    pub connrefused: bool,
+}
+
+/// `--http1.1`, `--http2`, `--http2-prior-knowledge` (default: HTTP/2 when TLS's ALPN offers it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HttpVersion {
+    #[default]
+    Default,
+    Http11,
+    Http2,
+    Http2PriorKnowledge,
+}
+
+/// `-4` (there is no `-6`: the client reaches the local relay over IPv4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IpFamily {
+    #[default]
+    Any,
+    V4,
+}
+
+/// `-D/--dump-header`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DumpHeader {
+    Stdout,
+    File(PathBuf),
+}
+
+/// The smaller curl options, in one place so `RequestConfig` gains one field for them.
+#[derive(Clone, Debug, Default)]
+pub struct CurlExtras {
+    /// `--create-dirs`: create the directories of `-o FILE`.
+    pub create_dirs: bool,
+    /// `--fail-with-body`: write the body of a 400-or-above answer, then exit 22.
+    pub fail_with_body: bool,
+    pub dump_header: Option<DumpHeader>,
+    /// `-e URL` (sent as `Referer` with the first request; `-w %{referer}`).
+    pub referer: Option<String>,
+    /// `-e ';auto'`: after a redirect, the previous URL is the `Referer`.
+    pub referer_auto: bool,
+    pub http_version: HttpVersion,
+    pub ip_family: IpFamily,
+    /// `--resolve HOST:PORT:ADDR`: connect there for HOST:PORT instead of resolving.
+    pub resolve: Vec<(String, std::net::SocketAddr)>,
+    /// `-b FILE` (a `-b NAME=VALUE` string is a `Cookie` header instead).
+    pub cookie_file: Option<PathBuf>,
+    /// `-c FILE`: where the cookies are written at the end ('-': standard output).
+    pub cookie_jar: Option<PathBuf>,
+    /// `-j`: session cookies from `-b FILE` are dropped.
+    pub junk_session: bool,
+    /// `-n`, `--netrc-optional`, `--netrc-file`: read before the transfer by the app.
+    pub netrc: Option<NetrcConfig>,
+}
+
+/// Where the origin credentials may come from a `.netrc` file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetrcConfig {
+    /// `--netrc-file FILE`; `None`: `$HOME/.netrc`.
+    pub file: Option<PathBuf>,
+    /// The scheme options given (as for `-u`): allowed schemes, Basic first.
+    pub schemes: (SchemeSet, bool),
+    /// `--location-trusted`.
+    pub trusted: bool,
+}

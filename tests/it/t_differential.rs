@@ -1,0 +1,399 @@
+//! The curl differential suite (issue 11): every command line of `differential/corpus.txt` is
+//! run with curl 7.88 and with toll, each in its own fresh directory (holding the same input
+//! files), against the in-process origins — directly, and through a real Squid with Basic and
+//! with Digest authentication. Compared: stdout bytes, the files in the directory afterwards
+//! (names and contents) and the exit status.
+//!
+//! Corpus syntax, one command line per line (the arguments after `curl`, shell quoting):
+//! - placeholders `{ORIGIN}` (`http://127.0.0.1:PORT`), `{TLS_ORIGIN}` (`https://…`), `{CA}` (the
+//!   test CA's PEM file), `{PORT}` (the http origin's port);
+//! - leading tags: `[direct]` runs the line without a proxy only; `[stdin]` feeds
+//!   [`STDIN`] on standard input; `[differs: REASON]` marks a known difference (everywhere),
+//!   `[differs-proxy: REASON]` one through the proxy only, `[differs-digest: REASON]` one
+//!   through the Digest Squid only. A marked line that matches fails the
+//!   suite too, so the list only shrinks;
+//! - `#` starts a comment line; blank lines are skipped.
+//!
+//! Through the proxy each line gets `-x PROXY -U alice:s3cret` (and `--proxy-digest` for the
+//! Digest Squid) in front, for both programs. `Date:` header values are blanked in both outputs
+//! (the one thing two runs of the same program cannot agree on).
+
+use crate::origin::Origin;
+use crate::run::{isolate, TOLL};
+use crate::squid::{self, Auth, ALICE};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CURL: &str = "/usr/bin/curl";
+const CORPUS: &str = include_str!("differential/corpus.txt");
+/// What `[stdin]` lines get on standard input.
+const STDIN: &[u8] = b"from stdin\r\nsecond line\n";
+
+/// The input files every run's directory starts with.
+fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("data.txt", b"a=1&b=2\r\nc=3\n".to_vec()),
+        ("body.json", b"{\"k\": \"v\"}\n".to_vec()),
+        ("blob.bin", crate::pattern_bytes(3000)),
+        ("hdrs.txt", b"X-From-File: one\r\nX-Second: two\n".to_vec()),
+        ("fmt.txt", b"code=%{http_code}\\n".to_vec()),
+        ("note.txt", b"plain note\n".to_vec()),
+        (
+            "netrc.txt",
+            b"machine 127.0.0.1\n  login joe\n  password pw\ndefault login anon password none\n".to_vec(),
+        ),
+    ]
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Direct,
+    Squid(Auth),
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Direct => "direct",
+            Mode::Squid(Auth::Basic) => "squid-basic",
+            Mode::Squid(Auth::Digest) => "squid-digest",
+            Mode::Squid(_) => "squid",
+        }
+    }
+}
+
+struct Line {
+    number: usize,
+    text: String,
+    args: Vec<String>,
+    direct_only: bool,
+    stdin: bool,
+    differs: Option<String>,
+    differs_proxy: Option<String>,
+    differs_digest: Option<String>,
+}
+
+fn parse_corpus() -> Vec<Line> {
+    let mut lines = Vec::new();
+    for (i, raw) in CORPUS.lines().enumerate() {
+        let mut rest = raw.trim();
+        if rest.is_empty() || rest.starts_with('#') {
+            continue;
+        }
+        let mut line = Line {
+            number: i + 1,
+            text: String::new(),
+            args: Vec::new(),
+            direct_only: false,
+            stdin: false,
+            differs: None,
+            differs_proxy: None,
+            differs_digest: None,
+        };
+        while let Some(tag) = rest.strip_prefix('[') {
+            let end = tag.find(']').unwrap_or_else(|| panic!("corpus line {}: unclosed tag", i + 1));
+            let (tag, after) = (&tag[..end], tag[end + 1..].trim_start());
+            match tag.split_once(':') {
+                None if tag == "direct" => line.direct_only = true,
+                None if tag == "stdin" => line.stdin = true,
+                Some(("differs", why)) => line.differs = Some(why.trim().to_string()),
+                Some(("differs-proxy", why)) => line.differs_proxy = Some(why.trim().to_string()),
+                Some(("differs-digest", why)) => line.differs_digest = Some(why.trim().to_string()),
+                _ => panic!("corpus line {}: unknown tag [{tag}]", i + 1),
+            }
+            rest = after;
+        }
+        line.text = rest.to_string();
+        line.args = split_words(rest).unwrap_or_else(|e| panic!("corpus line {}: {e}", i + 1));
+        lines.push(line);
+    }
+    lines
+}
+
+/// POSIX-shell word splitting for the corpus: single quotes, double quotes (with `\"`, `\\`,
+/// `\$` escapes), backslash outside quotes. No expansions.
+fn split_words(s: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut cur: Option<String> = None;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' => {
+                if let Some(w) = cur.take() {
+                    words.push(w);
+                }
+            }
+            '\'' => {
+                let w = cur.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => w.push(c),
+                        None => return Err("unclosed '".into()),
+                    }
+                }
+            }
+            '"' => {
+                let w = cur.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c @ ('"' | '\\' | '$' | '`')) => w.push(c),
+                            Some(c) => {
+                                w.push('\\');
+                                w.push(c);
+                            }
+                            None => return Err("unclosed \"".into()),
+                        },
+                        Some(c) => w.push(c),
+                        None => return Err("unclosed \"".into()),
+                    }
+                }
+            }
+            '\\' => {
+                let w = cur.get_or_insert_with(String::new);
+                if let Some(c) = chars.next() {
+                    w.push(c);
+                }
+            }
+            c => cur.get_or_insert_with(String::new).push(c),
+        }
+    }
+    if let Some(w) = cur {
+        words.push(w);
+    }
+    Ok(words)
+}
+
+/// What one program did: what is compared.
+#[derive(PartialEq, Eq)]
+struct Outcome {
+    code: Option<i32>,
+    stdout: Vec<u8>,
+    /// Every file in the directory afterwards that is not an untouched fixture.
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+impl Outcome {
+    fn describe(&self, stderr: &str) -> String {
+        let mut s = format!("exit {:?}\n    stdout: {}\n", self.code, show(&self.stdout));
+        for (name, data) in &self.files {
+            s.push_str(&format!("    file {name:?}: {}\n", show(data)));
+        }
+        let stderr: String = stderr.lines().take(6).map(|l| format!("    | {l}\n")).collect();
+        s + &stderr
+    }
+}
+
+fn show(data: &[u8]) -> String {
+    if data.len() > 600 {
+        format!("<{} bytes, sha256 {}>", data.len(), crate::sha256_hex(data))
+    } else {
+        format!("{:?}", String::from_utf8_lossy(data))
+    }
+}
+
+/// Runs `program args` in a fresh directory holding the fixtures; returns what it did and its
+/// stderr.
+fn run_one(program: &str, args: &[String], stdin: bool) -> (Outcome, String) {
+    let dir = tempfile::Builder::new().prefix("toll-diff-").tempdir().expect("tempdir");
+    let home = tempfile::Builder::new().prefix("toll-diff-home-").tempdir().expect("tempdir");
+    for (name, data) in fixtures() {
+        std::fs::write(dir.path().join(name), data).expect("fixture");
+    }
+    let mut cmd = Command::new(program);
+    cmd.args(args).current_dir(dir.path());
+    isolate(&mut cmd, home.path());
+    cmd.stdin(if stdin { Stdio::piped() } else { Stdio::null() });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+    if stdin {
+        let mut w = child.stdin.take().unwrap();
+        std::thread::spawn(move || {
+            let _ = w.write_all(STDIN);
+        });
+    }
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_t = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = out.read_to_end(&mut b);
+        b
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = err.read_to_end(&mut b);
+        b
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break Some(st);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let stdout = out_t.join().unwrap_or_default();
+    let stderr = String::from_utf8_lossy(&err_t.join().unwrap_or_default()).into_owned();
+    let fixtures: BTreeMap<String, Vec<u8>> =
+        fixtures().into_iter().map(|(n, d)| (n.to_string(), d)).collect();
+    let mut files = BTreeMap::new();
+    collect_files(dir.path(), dir.path(), &fixtures, &mut files);
+    let code = status.map_or(Some(-1), |s| s.code());
+    (Outcome { code, stdout: blank_dates(&stdout), files }, stderr)
+}
+
+fn collect_files(
+    root: &Path,
+    dir: &Path,
+    fixtures: &BTreeMap<String, Vec<u8>>,
+    files: &mut BTreeMap<String, Vec<u8>>,
+) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let path = e.path();
+        let name = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+        if path.is_dir() {
+            files.insert(format!("{name}/"), Vec::new());
+            collect_files(root, &path, fixtures, files);
+            continue;
+        }
+        let data = blank_dates(&std::fs::read(&path).unwrap_or_default());
+        if fixtures.get(&name) != Some(&data) {
+            files.insert(name, data);
+        }
+    }
+}
+
+/// `Date: …` header lines with the value blanked.
+fn blank_dates(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    for line in data.split_inclusive(|b| *b == b'\n') {
+        if line.len() > 6 && line[..5].eq_ignore_ascii_case(b"date:") {
+            let end = if line.ends_with(b"\r\n") { &b"\r\n"[..] } else { &b"\n"[..] };
+            out.extend_from_slice(b"Date: -");
+            out.extend_from_slice(end);
+        } else {
+            out.extend_from_slice(line);
+        }
+    }
+    out
+}
+
+struct Tally {
+    run: usize,
+    same: usize,
+    expected: usize,
+    failures: Vec<String>,
+}
+
+fn run_mode(mode: Mode) {
+    if !crate::have(&format!("differential suite ({})", mode.name()), &[CURL], "curl") {
+        return;
+    }
+    let http = Origin::http();
+    let https = Origin::https();
+    let ca = crate::tls::pki().ca_arg();
+    let prefix: Vec<String> = match mode {
+        Mode::Direct => Vec::new(),
+        Mode::Squid(auth) => {
+            let mut p =
+                vec!["-x".into(), squid::shared(auth).url(), "-U".into(), format!("{}:{}", ALICE.0, ALICE.1)];
+            if auth == Auth::Digest {
+                p.push("--proxy-digest".into());
+            }
+            p
+        }
+    };
+    let mut t = Tally { run: 0, same: 0, expected: 0, failures: Vec::new() };
+    for line in parse_corpus() {
+        if line.direct_only && mode != Mode::Direct {
+            continue;
+        }
+        let args: Vec<String> = prefix
+            .iter()
+            .cloned()
+            .chain(line.args.iter().map(|a| {
+                a.replace("{ORIGIN}", &format!("http://127.0.0.1:{}", http.port))
+                    .replace("{TLS_ORIGIN}", &format!("https://127.0.0.1:{}", https.port))
+                    .replace("{PORT}", &http.port.to_string())
+                    .replace("{CA}", &ca)
+            }))
+            .collect();
+        let (curl, curl_err) = run_one(CURL, &args, line.stdin);
+        let (toll, toll_err) = run_one(TOLL, &args, line.stdin);
+        t.run += 1;
+        let reason = match mode {
+            Mode::Direct => line.differs.clone(),
+            Mode::Squid(auth) => line
+                .differs
+                .clone()
+                .or_else(|| line.differs_proxy.clone())
+                .or_else(|| line.differs_digest.clone().filter(|_| auth == Auth::Digest)),
+        };
+        let what = format!("line {} ({}): curl {}", line.number, mode.name(), line.text);
+        match (curl == toll, reason) {
+            (true, None) => t.same += 1,
+            (false, Some(_)) => t.expected += 1,
+            (true, Some(why)) => t
+                .failures
+                .push(format!("{what}\n  marked as differing ({why}) but now identical: remove the mark\n")),
+            (false, None) => t.failures.push(format!(
+                "{what}\n  curl: {}  toll: {}",
+                curl.describe(&curl_err),
+                toll.describe(&toll_err)
+            )),
+        }
+    }
+    crate::loud(&format!(
+        "differential suite ({}): {} command lines, {} identical to curl, {} known differences, {} unexpected",
+        mode.name(),
+        t.run,
+        t.same,
+        t.expected,
+        t.failures.len()
+    ));
+    assert!(
+        t.failures.is_empty(),
+        "{} unexpected differences from curl ({}):\n\n{}",
+        t.failures.len(),
+        mode.name(),
+        t.failures.join("\n")
+    );
+}
+
+#[test]
+fn differential_direct() {
+    run_mode(Mode::Direct);
+}
+
+#[test]
+fn differential_squid_basic() {
+    crate::require_squid!("differential_squid_basic");
+    run_mode(Mode::Squid(Auth::Basic));
+}
+
+#[test]
+fn differential_squid_digest() {
+    crate::require_squid!("differential_squid_digest");
+    run_mode(Mode::Squid(Auth::Digest));
+}
+
+#[test]
+fn corpus_words_split_as_a_shell_does() {
+    assert_eq!(
+        split_words(r#"-H 'A: b c' -d "x\"y" a\ b -w '%{http_code}\n'"#).unwrap(),
+        ["-H", "A: b c", "-d", "x\"y", "a b", "-w", "%{http_code}\\n"]
+    );
+    assert!(split_words("'open").is_err());
+    let corpus = parse_corpus();
+    assert!(corpus.len() >= 150, "the corpus has {} lines; the issue asks for at least 150", corpus.len());
+}
