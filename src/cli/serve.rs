@@ -103,15 +103,16 @@ pub(super) fn serve_config(args: ServeArgs) -> Result<ServeConfig, UsageError> {
     })
 }
 
+/// `toll run`: a private server on an ephemeral loopback port, for one command.
 pub(super) fn run_config(args: RunArgs) -> Result<ServeConfig, UsageError> {
-    Ok(ServeConfig {
-        proxy: proxy_config(args.proxy)?,
+    let serve = ServeArgs {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         allow: Vec::new(),
         log: None,
         print_env: false,
         verbose: args.verbose,
-        connect_timeout: nonzero(args.connect_timeout),
-        command: args.command,
-    })
+        proxy: args.proxy,
+        connect_timeout: args.connect_timeout,
+    };
+    Ok(ServeConfig { command: args.command, ..serve_config(serve)? })
 }

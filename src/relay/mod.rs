@@ -298,17 +298,8 @@ impl Inner {
 
     /// The upstream a request is for, when it carries this process's key (`u<index>:<key>`).
     fn authorize(&self, headers: &http::HeaderMap) -> Option<Arc<Upstream>> {
-        use base64::Engine;
-        let v = headers.get(PROXY_AUTHORIZATION)?.to_str().ok()?;
-        let (scheme, token) = v.split_once(' ')?;
-        if !scheme.eq_ignore_ascii_case("basic") {
-            return None;
-        }
-        let decoded =
-            zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.decode(token.trim()).ok()?);
-        let text = std::str::from_utf8(&decoded).ok()?;
-        let (user, key) = text.split_once(':')?;
-        if !constant_time_eq(key.as_bytes(), self.key.expose().as_bytes()) {
+        let (user, key) = proxy_basic(headers)?;
+        if !constant_time_eq(key.expose().as_bytes(), self.key.expose().as_bytes()) {
             return None;
         }
         let index: usize = user.strip_prefix('u')?.parse().ok()?;
@@ -357,7 +348,23 @@ fn same_proxy(a: &ProxySpec, b: &ProxySpec) -> bool {
         && a.password == b.password
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// The user name and password of a `Proxy-Authorization: Basic` header (how a client shows the
+/// relay's key, and `toll serve`'s).
+pub fn proxy_basic(headers: &http::HeaderMap) -> Option<(String, Secret)> {
+    use base64::Engine;
+    let v = headers.get(PROXY_AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded =
+        zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.decode(token.trim()).ok()?);
+    let text = std::str::from_utf8(&decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), Secret::new(password)))
+}
+
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

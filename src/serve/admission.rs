@@ -72,8 +72,7 @@ impl Policy {
     }
 
     fn key_matches(&self, presented: &str) -> bool {
-        let (a, b) = (presented.as_bytes(), self.key.expose().as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        crate::relay::constant_time_eq(presented.as_bytes(), self.key.expose().as_bytes())
     }
 }
 

@@ -137,20 +137,6 @@ async fn connection(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
         .await;
 }
 
-/// The user name and password of a `Proxy-Authorization: Basic` header.
-fn presented(headers: &http::HeaderMap) -> Option<(String, String)> {
-    use base64::Engine;
-    let v = headers.get(PROXY_AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = v.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD.decode(token.trim()).ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (user, key) = text.split_once(':')?;
-    Some((user.to_string(), key.to_string()))
-}
-
 /// What the client asked to reach, for routing and for the log.
 enum Target {
     /// CONNECT host:port.
@@ -233,12 +219,12 @@ async fn handle(
     let started = Instant::now();
     let server = &shared.server;
     let method = req.method().clone();
-    let creds = presented(req.headers());
+    let creds = crate::relay::proxy_basic(req.headers());
     let who = |l: SocketAddr, p: SocketAddr| -> std::io::Result<u32> {
         owner.get_or_init(|| peer::peer_uid(l, p).ok()).ok_or_else(|| std::io::Error::other("unknown owner"))
     };
     let decision =
-        server.policy.decide(local, peer, creds.as_ref().map(|(u, k)| (u.as_str(), k.as_str())), &who);
+        server.policy.decide(local, peer, creds.as_ref().map(|(u, k)| (u.as_str(), k.expose())), &who);
     let shown_target = sanitize(&req.uri().to_string());
     let entry = |status: u16, upstream: &str, note: &str| {
         server.log.request(peer, method.as_str(), &shown_target, upstream, status, started.elapsed(), note);
