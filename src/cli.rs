@@ -665,8 +665,6 @@ pub enum UsageError {
     DataSourceNotAlone(&'static str),
     #[error("-O/--remote-name needs a URL that ends in a file name ('{url}' does not); use -o FILE")]
     NoRemoteName { url: String },
-    #[error("toll doctor does not read PACs yet: check the PAC with 'toll pac PAC URL -v', and the proxy it names with 'toll doctor -x PROXY'")]
-    DoctorPac,
     /// A problem with one of the curl options of `cli/curl_opts.rs`.
     #[error("{0}")]
     Curl(String),
@@ -880,9 +878,6 @@ fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> {
 /// `toll doctor`'s arguments resolved: the URL (default `https://example.com/`) as a plain GET
 /// with the connection options, and the proxy options as for a transfer.
 fn doctor_config(args: DoctorArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Doctor, UsageError> {
-    if args.proxy.pac.is_some() || args.proxy.wpad {
-        return Err(UsageError::DoctorPac);
-    }
     let url = parse_request_url(args.url.as_deref().unwrap_or("https://example.com/"))?;
     let verify_url = parse_request_url(&args.verify_url)?;
     let conn = args.connection;

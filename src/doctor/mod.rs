@@ -27,6 +27,7 @@
 mod config;
 mod net;
 mod outcome;
+mod pac;
 mod proxy;
 mod render;
 mod schemes;
@@ -300,7 +301,7 @@ pub fn run(d: Doctor, setup: CredentialSetup, term: Terminal, env: Env) -> Resul
 /// Runs the steps.
 pub fn diagnose(d: &Doctor, setup: &CredentialSetup, term: Terminal, env: Env) -> Result<Diagnosis> {
     let url = &d.request.url;
-    let (step1, route) = config::check(d, env);
+    let (step1, route) = pac::check(d, env).unwrap_or_else(|| config::check(d, env));
     let mut steps = vec![step1];
     let mut legs = Vec::new();
     let mut proxy_shown = None;

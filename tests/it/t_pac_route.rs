@@ -112,3 +112,26 @@ fn pac_errors_are_exit_3_and_toll_pac_env_is_read() {
         .assert_stdout(b"hello from the origin\n");
     toll(["-sS", &origin.url("/text")]).env("TOLL_PAC", broken.to_str().unwrap()).run().assert_code(3);
 }
+
+#[test]
+fn doctor_explains_the_pac_answer_and_pac_problems() {
+    crate::require_squid!("doctor_explains_the_pac_answer_and_pac_problems");
+    let live = squid::shared(Auth::Basic);
+    let origin = Origin::http();
+    let dir = scratch();
+    let dead = format!("127.0.0.1:{}", dead_port());
+    let pac = pac_file(dir.path(), &format!("return 'PROXY {dead}; PROXY {}';", authority(&live.url())));
+    let creds = format!("{}:{}", ALICE.0, ALICE.1);
+    let verify = origin.url("/text");
+    let out = toll(["doctor", "--pac", &pac, "-U", &creds, "--no-prompt", "--verify-url", &verify, &verify])
+        .env("XDG_STATE_HOME", dir.path().join("state").to_str().unwrap())
+        .run();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains(&format!("goes through proxy {} (from --pac", live.url())), "{}", out.describe());
+    assert!(text.contains(&format!("skipped http://{dead}")), "{}", out.describe());
+    let broken = dir.path().join("broken.pac");
+    std::fs::write(&broken, "function FindProxyForURL(url, host) {\n  return 'PROXY' +;\n}\n").unwrap();
+    let out = toll(["doctor", "--pac", broken.to_str().unwrap(), "--verify-url", &verify, &verify]).run();
+    out.assert_code(3);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("toll pac"), "{}", out.describe());
+}
