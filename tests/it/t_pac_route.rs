@@ -5,7 +5,7 @@
 
 use crate::origin::Origin;
 use crate::run::{scratch, toll};
-use crate::squid::{self, Auth, ALICE};
+use crate::squid::{self, Auth, Squid, ALICE};
 use std::path::Path;
 
 fn pac_file(dir: &Path, body: &str) -> String {
