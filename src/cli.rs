@@ -16,10 +16,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 mod curl_opts;
+mod curlrc;
 pub use curl_opts::{
     data_urlencode, parse_range, parse_resolve, parse_write_out, CurlConnArgs, CurlOutputArgs,
     CurlRequestArgs,
 };
+pub use curlrc::{expand_config_args, parse_config, ConfigError};
 
 const AFTER_HELP: &str = "\
 Examples:
