@@ -179,7 +179,7 @@ pub struct RequestArgs {
 
     /// Extra request header, 'Name: value'. Repeatable.
     ///
-    /// 'Name;' sends the header with an empty value.
+    /// 'Name;' sends the header with an empty value. '@FILE' reads one header per line of FILE.
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<Header>,
 

@@ -9,6 +9,9 @@
 //! before anything else is dropped. `url = …` gives the URL. A config file may name another
 //! (`config = FILE`), at most [`MAX_DEPTH`] deep. `-K -` reads standard input.
 //!
+//! The same pass expands `-H @FILE` (and `--header @FILE`): one `-H` per non-empty line of
+//! FILE, as curl reads it.
+//!
 //! toll reads no default config file: `~/.curlrc` is curl's and is ignored, so nothing in it
 //! can change what toll does behind a script's back.
 
@@ -27,7 +30,7 @@ pub enum ConfigError {
     #[error("config files nest more than {MAX_DEPTH} deep (does one include itself?)")]
     TooDeep,
     /// Exit 26.
-    #[error("cannot read the config file {file}: {why}")]
+    #[error("cannot read {file} (named by -K or -H @FILE): {why}")]
     Unreadable { file: String, why: String },
 }
 
@@ -135,6 +138,27 @@ fn expand(
         } else {
             s.strip_prefix("-K").filter(|f| !f.is_empty()).map(str::to_string)
         };
+        let header_file = match (&file, s.as_ref()) {
+            (None, "-H" | "--header") => match it.next() {
+                Some(v) if v.to_string_lossy().starts_with('@') => Some(v.to_string_lossy()[1..].to_string()),
+                Some(v) => {
+                    out.push(arg);
+                    out.push(v);
+                    continue;
+                }
+                None => None,
+            },
+            _ => None,
+        };
+        if let Some(f) = header_file {
+            let text =
+                read(&f).map_err(|e| ConfigError::Unreadable { file: f.clone(), why: e.to_string() })?;
+            for line in text.lines().map(|l| l.trim_end_matches('\r')).filter(|l| !l.trim().is_empty()) {
+                out.push(OsString::from("-H"));
+                out.push(OsString::from(line));
+            }
+            continue;
+        }
         match file {
             None => out.push(arg),
             Some(f) => {
@@ -217,5 +241,26 @@ mod tests {
         assert_eq!(e.exit_code(), 26);
         assert_eq!(expand_config_args(os(&["toll", "-K"]), &read), Err(ConfigError::MissingFile));
         assert_eq!(expand_config_args(os(&["toll", "--key"]), &read).unwrap(), os(&["toll", "--key"]));
+    }
+
+    #[test]
+    fn header_files_become_one_h_per_line() {
+        let read = |f: &str| match f {
+            "h.txt" => Ok("X-A: 1\r\n\nX-B: 2\n".to_string()),
+            "c.cfg" => Ok("header = @h.txt\n".to_string()),
+            _ => Err(std::io::Error::new(std::io::ErrorKind::NotFound, "missing")),
+        };
+        let os = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            expand_config_args(os(&["toll", "-H", "@h.txt", "-H", "X-C: 3"]), &read).unwrap(),
+            os(&["toll", "-H", "X-A: 1", "-H", "X-B: 2", "-H", "X-C: 3"])
+        );
+        assert_eq!(
+            expand_config_args(os(&["toll", "-K", "c.cfg"]), &read).unwrap(),
+            os(&["toll", "-H", "X-A: 1", "-H", "X-B: 2"])
+        );
+        assert_eq!(expand_config_args(os(&["toll", "-H", "@nope"]), &read).unwrap_err().exit_code(), 26);
+        // Left for clap to report the missing value.
+        assert_eq!(expand_config_args(os(&["toll", "-H"]), &read).unwrap(), os(&["toll", "-H"]));
     }
 }
