@@ -209,6 +209,8 @@ pub struct Session {
     client: reqwest::Client,
     /// `-b`/`-c`: the cookies of this run.
     cookies: cookies::Engine,
+    /// The origin rejected the `-u` credentials in an earlier attempt of this run.
+    origin_rejected: std::sync::atomic::AtomicBool,
     relay: Arc<Relay>,
     settings: Arc<ProxySettings>,
     ctx: Arc<Context>,
@@ -245,7 +247,7 @@ impl Session {
         let settings = Arc::new(settings);
         let client = build_client(req, &relay, &settings)?;
         let cookies = cookies::Engine::start(&req.curl)?;
-        Ok(Session { client, cookies, relay, settings, ctx })
+        Ok(Session { client, cookies, origin_rejected: Default::default(), relay, settings, ctx })
     }
 
     /// Sends `req` (following redirects with `-L`) and returns the final response, or the
@@ -282,7 +284,8 @@ impl Session {
             cross_origin: false,
         };
         let mut redirects = 0usize;
-        let mut origin = origin_auth::OriginAuthState::new(req);
+        let rejected_before = self.origin_rejected.load(std::sync::atomic::Ordering::SeqCst);
+        let mut origin = origin_auth::OriginAuthState::new(req).rejected_before(rejected_before);
         let mut referer = extras::AutoReferer::new(req);
         loop {
             let request = build_request(&self.client, req, &hop, redirects > 0).await?;
@@ -300,7 +303,11 @@ impl Session {
                 trace_response(reporter, &resp);
             }
             self.cookies.learn(&resp);
-            if origin.wants_retry(&resp, hop.method.as_str())? {
+            let retry = origin.wants_retry(&resp, hop.method.as_str())?;
+            if origin.is_rejected() {
+                self.origin_rejected.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            if retry {
                 drain_small(resp).await;
                 continue;
             }
