@@ -16,6 +16,7 @@ use crate::secret::Secret;
 use crate::term::{sanitize, Terminal};
 use std::sync::{Arc, OnceLock};
 
+mod attempts;
 pub mod cookies;
 mod extras;
 pub mod netrc;
@@ -149,59 +150,15 @@ pub async fn run(
     ctx: Context,
 ) -> Result<()> {
     let format = req.write_out.as_ref().map(transfer_info::load_format).transpose()?;
-    let started = std::time::Instant::now();
     let mut rec = transfer_info::Recorder::start(req);
     let result = match Session::start(req, proxy, settings, ctx).await {
         Err(e) => Err(e),
-        // One session for every attempt: what the relay learnt (a rejected credential) stays.
-        Ok(session) => loop {
-            let result = transfer(&session, req, style, &mut rec).await;
-            let attempt = retry::Attempt {
-                error: result.as_ref().err().map(|e| e.exit),
-                status: rec.info.http_code,
-                retry_after: rec
-                    .info
-                    .headers
-                    .iter()
-                    .find(|(n, _)| n == "retry-after")
-                    .map(|(_, v)| v.as_str()),
-                retried: rec.retried,
-                elapsed: started.elapsed(),
-            };
-            let Some(delay) = retry::next_delay(&req.retry, &attempt) else { break result };
-            if !style.silent {
-                let left = req.retry.retries - rec.retried;
-                eprintln!(
-                    "toll: warning: transient problem; will retry in {} seconds, {left} retries left",
-                    delay.as_secs_f64()
-                );
-            }
-            tokio::time::sleep(delay).await;
-            rec = rec.next_attempt(req);
-        }
-        .and(session.cookies.save(&req.curl)),
+        Ok(session) => attempts::run(&session, req, style, &mut rec).await,
     };
     if let Some(format) = format {
         rec.write_out(&format, &result);
     }
     result
-}
-
-async fn transfer(
-    session: &Session,
-    req: &RequestConfig,
-    style: OutputStyle,
-    rec: &mut transfer_info::Recorder,
-) -> Result<()> {
-    let mut heads = Vec::new();
-    rec.sending(req.url.scheme() == "https");
-    let resp = session.send_with_heads(req, &mut heads).await?;
-    rec.response(session, req, &resp, &heads);
-    extras::before_body(req, &heads, &head_text(&resp))?;
-    let (status, url) = (resp.status().as_u16(), resp.url().to_string());
-    let downloaded = &mut rec.size_download;
-    write_response(req, style, &session.ctx.term, resp, &heads, &session.relay, downloaded).await?;
-    extras::after_body(req, status, &url)
 }
 
 /// The HTTP client and the relay behind it, set up once for a run.
