@@ -57,6 +57,8 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('--cookie', '--cookie', [CompletionResultType]::ParameterName, 'Send cookies: ''NAME=VALUE; NAME2=VALUE2'', or read them from FILE (Netscape format) and turn on the cookie engine (cookies set by the server are sent on, e.g. with -L)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Write all cookies to FILE at the end, in the Netscape format (''-'': standard output)')
             [CompletionResult]::new('--cookie-jar', '--cookie-jar', [CompletionResultType]::ParameterName, 'Write all cookies to FILE at the end, in the Netscape format (''-'': standard output)')
+            [CompletionResult]::new('-K', '-K ', [CompletionResultType]::ParameterName, 'Read options from FILE, in curl''s config-file syntax (''-'': standard input)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read options from FILE, in curl''s config-file syntax (''-'': standard input)')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The URL to fetch (instead of the positional URL)')
             [CompletionResult]::new('--resolve', '--resolve', [CompletionResultType]::ParameterName, 'Connect to ADDR for HOST:PORT instead of resolving HOST. Repeatable')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the body to FILE instead of standard output (''-'' is standard output)')

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_toll_global_optspecs
-    string join \n x/proxy= U/proxy-user= pac= wpad noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-cacert= proxy-insecure no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed u/user= basic digest ntlm negotiate anyauth n/netrc netrc-optional netrc-file= location-trusted retry= retry-delay= retry-max-time= retry-all-errors retry-connrefused G/get data-raw= data-urlencode= e/referer= T/upload-file= r/range= b/cookie= c/cookie-jar= j/junk-session-cookies url= http1.1 http2 http2-prior-knowledge 4/ipv4 resolve= o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose w/write-out= D/dump-header= create-dirs output-dir= fail-with-body #/progress-bar m/max-time= connect-timeout= k/insecure cacert= h/help V/version
+    string join \n x/proxy= U/proxy-user= pac= wpad noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-cacert= proxy-insecure no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed u/user= basic digest ntlm negotiate anyauth n/netrc netrc-optional netrc-file= location-trusted retry= retry-delay= retry-max-time= retry-all-errors retry-connrefused G/get data-raw= data-urlencode= e/referer= T/upload-file= r/range= b/cookie= c/cookie-jar= j/junk-session-cookies K/config= url= http1.1 http2 http2-prior-knowledge 4/ipv4 resolve= o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose w/write-out= D/dump-header= create-dirs output-dir= fail-with-body #/progress-bar m/max-time= connect-timeout= k/insecure cacert= h/help V/version
 end
 
 function __fish_toll_needs_command
@@ -48,6 +48,7 @@ complete -c toll -n "__fish_toll_needs_command" -s T -l upload-file -d 'Upload F
 complete -c toll -n "__fish_toll_needs_command" -s r -l range -d 'Ask for only part of the body: \'START-END\', \'START-\', \'-LAST\', or several, comma-separated' -r
 complete -c toll -n "__fish_toll_needs_command" -s b -l cookie -d 'Send cookies: \'NAME=VALUE; NAME2=VALUE2\', or read them from FILE (Netscape format) and turn on the cookie engine (cookies set by the server are sent on, e.g. with -L)' -r
 complete -c toll -n "__fish_toll_needs_command" -s c -l cookie-jar -d 'Write all cookies to FILE at the end, in the Netscape format (\'-\': standard output)' -r -F
+complete -c toll -n "__fish_toll_needs_command" -s K -l config -d 'Read options from FILE, in curl\'s config-file syntax (\'-\': standard input)' -r -F
 complete -c toll -n "__fish_toll_needs_command" -l url -d 'The URL to fetch (instead of the positional URL)' -r
 complete -c toll -n "__fish_toll_needs_command" -l resolve -d 'Connect to ADDR for HOST:PORT instead of resolving HOST. Repeatable' -r
 complete -c toll -n "__fish_toll_needs_command" -s o -l output -d 'Write the body to FILE instead of standard output (\'-\' is standard output)' -r -F

@@ -18,10 +18,12 @@ use std::time::Duration;
 mod serve;
 pub use serve::{RunArgs, ServeArgs, ServeConfig};
 mod curl_opts;
+mod curlrc;
 pub use curl_opts::{
     data_urlencode, parse_range, parse_resolve, parse_write_out, CurlConnArgs, CurlOutputArgs,
     CurlRequestArgs,
 };
+pub use curlrc::{expand_config_args, parse_config, ConfigError};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -198,7 +200,7 @@ pub struct RequestArgs {
 
     /// Extra request header, 'Name: value'. Repeatable.
     ///
-    /// 'Name;' sends the header with an empty value.
+    /// 'Name;' sends the header with an empty value. '@FILE' reads one header per line of FILE.
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<Header>,
 

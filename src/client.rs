@@ -18,6 +18,7 @@ use crate::secret::Secret;
 use crate::term::{display_url, redact_userinfo, sanitize, Terminal};
 use std::sync::{Arc, OnceLock};
 
+mod attempts;
 pub mod cookies;
 mod extras;
 pub mod netrc;
@@ -151,37 +152,10 @@ pub async fn run(
     ctx: Context,
 ) -> Result<()> {
     let format = req.write_out.as_ref().map(transfer_info::load_format).transpose()?;
-    let started = std::time::Instant::now();
     let mut rec = transfer_info::Recorder::start(req);
     let result = match Session::start(req, proxy, routes, ctx).await {
         Err(e) => Err(e),
-        // One session for every attempt: what the relay learnt (a rejected credential) stays.
-        Ok(session) => loop {
-            let result = transfer(&session, req, style, &mut rec).await;
-            let attempt = retry::Attempt {
-                error: result.as_ref().err().map(|e| e.exit),
-                status: rec.info.http_code,
-                retry_after: rec
-                    .info
-                    .headers
-                    .iter()
-                    .find(|(n, _)| n == "retry-after")
-                    .map(|(_, v)| v.as_str()),
-                retried: rec.retried,
-                elapsed: started.elapsed(),
-            };
-            let Some(delay) = retry::next_delay(&req.retry, &attempt) else { break result };
-            if !style.silent {
-                let left = req.retry.retries - rec.retried;
-                eprintln!(
-                    "toll: warning: transient problem; will retry in {} seconds, {left} retries left",
-                    delay.as_secs_f64()
-                );
-            }
-            tokio::time::sleep(delay).await;
-            rec = rec.next_attempt(req);
-        }
-        .and(session.cookies.save(&req.curl)),
+        Ok(session) => attempts::run(&session, req, style, &mut rec).await,
     };
     if let Some(format) = format {
         rec.write_out(&format, &result);
@@ -189,28 +163,13 @@ pub async fn run(
     result
 }
 
-async fn transfer(
-    session: &Session,
-    req: &RequestConfig,
-    style: OutputStyle,
-    rec: &mut transfer_info::Recorder,
-) -> Result<()> {
-    let mut heads = Vec::new();
-    rec.sending(req.url.scheme() == "https");
-    let resp = session.send_with_heads(req, &mut heads).await?;
-    rec.response(session, req, &resp, &heads);
-    extras::before_body(req, &heads, &head_text(&resp))?;
-    let (status, url) = (resp.status().as_u16(), resp.url().to_string());
-    let downloaded = &mut rec.size_download;
-    write_response(req, style, &session.ctx.term, resp, &heads, &session.relay, downloaded).await?;
-    extras::after_body(req, status, &url)
-}
-
 /// The HTTP client and the relay behind it, set up once for a run.
 pub struct Session {
     client: reqwest::Client,
     /// `-b`/`-c`: the cookies of this run.
     cookies: cookies::Engine,
+    /// The origin rejected the `-u` credentials in an earlier attempt of this run.
+    origin_rejected: std::sync::atomic::AtomicBool,
     relay: Arc<Relay>,
     routes: Arc<Chooser>,
     ctx: Arc<Context>,
@@ -233,7 +192,7 @@ impl Session {
         let routes = Arc::new(routes);
         let client = build_client(req, &relay, &routes)?;
         let cookies = cookies::Engine::start(&req.curl)?;
-        Ok(Session { client, cookies, relay, routes, ctx })
+        Ok(Session { client, cookies, origin_rejected: Default::default(), relay, routes, ctx })
     }
 
     /// Sends `req` (following redirects with `-L`) and returns the final response, or the
@@ -257,7 +216,8 @@ impl Session {
             cross_origin: false,
         };
         let mut redirects = 0usize;
-        let mut origin = origin_auth::OriginAuthState::new(req);
+        let rejected_before = self.origin_rejected.load(std::sync::atomic::Ordering::SeqCst);
+        let mut origin = origin_auth::OriginAuthState::new(req).rejected_before(rejected_before);
         let mut referer = extras::AutoReferer::new(req);
         loop {
             // Every hop is routed anew (a redirect may leave the proxy's domain, or a PAC may
@@ -290,7 +250,11 @@ impl Session {
                 trace_response(reporter, &resp);
             }
             self.cookies.learn(&resp);
-            if origin.wants_retry(&resp, hop.method.as_str())? {
+            let retry = origin.wants_retry(&resp, hop.method.as_str())?;
+            if origin.is_rejected() {
+                self.origin_rejected.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            if retry {
                 drain_small(resp).await;
                 continue;
             }

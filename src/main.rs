@@ -5,7 +5,22 @@ use std::process::ExitCode;
 use toll::term::sanitize;
 
 fn main() -> ExitCode {
-    let cli = match toll::cli::Cli::try_parse() {
+    // -K/--config files become arguments before clap sees them.
+    let read = |f: &str| {
+        if f == "-" {
+            std::io::read_to_string(std::io::stdin())
+        } else {
+            std::fs::read(f).map(|b| String::from_utf8_lossy(&b).into_owned())
+        }
+    };
+    let args = match toll::cli::expand_config_args(std::env::args_os().collect(), &read) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("toll: error: {}", sanitize(&e.to_string()));
+            return ExitCode::from(e.exit_code());
+        }
+    };
+    let cli = match toll::cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         // clap's messages echo the offending value: not for options that may hold a secret.
         Err(e) => match toll::cli::parse_error_text(&e) {

@@ -166,7 +166,7 @@ impl Jar {
         self.cookies.retain(|c| c.expires != 0);
     }
 
-    /// The `Cookie` header for `url`, if any cookie matches: longer paths first, as curl sends.
+    /// The `Cookie` header for `url`, if any cookie matches, in curl's order.
     pub fn header_for(&self, url: &url::Url, now: i64) -> Option<String> {
         let host = url.host_str()?.trim_matches(['[', ']']).to_ascii_lowercase();
         let path = url.path();
@@ -187,7 +187,10 @@ impl Jar {
         if matching.is_empty() {
             return None;
         }
-        matching.sort_by_key(|c| std::cmp::Reverse(c.path.len()));
+        // curl's order: longer paths, then longer domains, then longer names first; then the
+        // newest first (the jar keeps them oldest first, and the sort is stable).
+        matching.reverse();
+        matching.sort_by_key(|c| std::cmp::Reverse((c.path.len(), c.domain.len(), c.name.len())));
         Some(matching.iter().map(|c| format!("{}={}", c.name, c.value)).collect::<Vec<_>>().join("; "))
     }
 }
@@ -335,13 +338,13 @@ mod tests {
         ] {
             jar.store(parse_set_cookie(v, &u(url), now).unwrap(), now);
         }
-        assert_eq!(jar.header_for(&u("http://h.test/dir/x"), now).unwrap(), "b=2; a=1; d=4; old=5");
-        assert_eq!(jar.header_for(&u("http://h.test/dirt"), now).unwrap(), "a=1; d=4; old=5");
+        assert_eq!(jar.header_for(&u("http://h.test/dir/x"), now).unwrap(), "b=2; old=5; d=4; a=1");
+        assert_eq!(jar.header_for(&u("http://h.test/dirt"), now).unwrap(), "old=5; d=4; a=1");
         assert_eq!(jar.header_for(&u("http://sub.h.test/"), now).unwrap(), "d=4");
-        assert_eq!(jar.header_for(&u("https://h.test/"), now + 5).unwrap(), "a=1; s=3; d=4");
+        assert_eq!(jar.header_for(&u("https://h.test/"), now + 5).unwrap(), "d=4; s=3; a=1");
         assert!(jar.header_for(&u("http://other.test/"), now).is_none());
         jar.store(parse_set_cookie("a=gone; Max-Age=0", &u("http://h.test/"), now).unwrap(), now);
-        assert_eq!(jar.header_for(&u("http://h.test/"), now).unwrap(), "d=4; old=5");
+        assert_eq!(jar.header_for(&u("http://h.test/"), now).unwrap(), "old=5; d=4");
         jar.drop_session_cookies();
         assert_eq!(jar.header_for(&u("http://h.test/"), now).unwrap(), "old=5");
     }

@@ -62,6 +62,20 @@ impl OriginAuthState {
         }
     }
 
+    /// The origin rejected these credentials earlier in this run (an earlier `--retry` attempt):
+    /// they are not sent again.
+    pub fn rejected_before(mut self, rejected: bool) -> Self {
+        if rejected {
+            self.rejected = true;
+            self.active = None;
+        }
+        self
+    }
+
+    pub fn is_rejected(&self) -> bool {
+        self.rejected
+    }
+
     fn applies(&self, url: &url::Url) -> bool {
         match &self.cfg {
             Some(c) => !self.rejected && (c.trusted || url.origin() == self.home),
@@ -230,6 +244,12 @@ mod tests {
         assert!(!s.wants_retry(&r, "GET").unwrap());
         assert_eq!(auth_header(&s.authorize(get("http://a.test/")).unwrap()), None);
         assert!(!s.wants_retry(&r, "GET").unwrap());
+        assert!(s.is_rejected());
+        // The next attempt of the same run (--retry) starts rejected.
+        let mut again =
+            OriginAuthState::new(&req("http://a.test/", SchemeSet::only(Scheme::Basic), true, false))
+                .rejected_before(true);
+        assert_eq!(auth_header(&again.authorize(get("http://a.test/")).unwrap()), None);
     }
 
     #[test]

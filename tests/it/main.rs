@@ -12,6 +12,10 @@
 //!
 //! Tests:
 //! - `t_cli`: options, exit codes and output handling, with in-process origins and proxies.
+//! - `t_curl_opts`: the curl options of issue 11 where comparing with curl is not enough
+//!   (what reaches the origin, the `-u` prompt).
+//! - `t_differential`: every line of `differential/corpus.txt` run with curl 7.88 and toll,
+//!   direct and through Squid (Basic, Digest); stdout, files and exit status compared.
 //! - `t_squid`: the issue's acceptance matrix against real Squid (skipped without squid unless
 //!   `TOLL_REQUIRE_SYSTEM_DEPS=1`).
 //! - `t_misbehaving`: scripted proxies (407 without challenge, `Connection: close`, chunked 407,
@@ -42,6 +46,7 @@ mod squid;
 mod tls;
 
 mod t_cli;
+mod t_curl_opts;
 mod t_differential;
 mod t_doctor;
 mod t_faults;

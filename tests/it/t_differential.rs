@@ -42,6 +42,12 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
         ("fmt.txt", b"code=%{http_code}\\n".to_vec()),
         ("note.txt", b"plain note\n".to_vec()),
         (
+            "cookies.txt",
+            b"# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tsess\ts1\n127.0.0.1\tFALSE\t/\tFALSE\t4102444800\tkeep\tk1\n"
+                .to_vec(),
+        ),
+        ("opts.cfg", b"# options\nsilent\nwrite-out = \"%{http_code}\\n\"\n-o /dev/null\n".to_vec()),
+        (
             "netrc.txt",
             b"machine 127.0.0.1\n  login joe\n  password pw\ndefault login anon password none\n".to_vec(),
         ),

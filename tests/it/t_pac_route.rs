@@ -30,7 +30,15 @@ fn a_dead_first_proxy_is_skipped_and_remembered() {
     let live = squid::shared(Auth::Basic);
     let origin = Origin::http();
     let dir = scratch();
-    let dead = format!("127.0.0.1:{}", dead_port());
+    // The first proxy is a real Squid, stopped.
+    let first = Squid::start(Auth::None);
+    let dead = authority(&first.url());
+    drop(first);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while std::net::TcpStream::connect(&dead).is_ok() {
+        assert!(std::time::Instant::now() < deadline, "the first Squid did not stop");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let pac =
         pac_file(dir.path(), &format!("return 'PROXY {dead}; PROXY {}; DIRECT';", authority(&live.url())));
     let state = dir.path().join("state");

@@ -1,0 +1,266 @@
+//! `-K/--config FILE`: curl's config-file syntax, expanded into command-line arguments before
+//! clap sees them (so every option works there exactly as on the command line).
+//!
+//! The syntax, as curl's man page gives it: one option per line; `#` as the first non-blank
+//! character starts a comment; the option is a long name with or without its dashes (`silent`,
+//! `--silent`) or a short one (`-s`); its parameter follows after white space, or — for a name
+//! without dashes — after `=` or `:`; a parameter with white space (or starting with `=` or
+//! `:`) is double-quoted, where `\\`, `\"`, `\t`, `\n`, `\r`, `\v` are escapes and a backslash
+//! before anything else is dropped. `url = …` gives the URL. A config file may name another
+//! (`config = FILE`), at most [`MAX_DEPTH`] deep. `-K -` reads standard input.
+//!
+//! The same pass expands `-H @FILE` (and `--header @FILE`): one `-H` per non-empty line of
+//! FILE, as curl reads it.
+//!
+//! toll reads no default config file: `~/.curlrc` is curl's and is ignored, so nothing in it
+//! can change what toll does behind a script's back.
+
+use std::ffi::OsString;
+
+pub const MAX_DEPTH: usize = 10;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{file}:{line}: unterminated quoted parameter")]
+    Unterminated { file: String, line: usize },
+    #[error("{file}:{line}: '{option}' is not an option")]
+    NotAnOption { file: String, line: usize, option: String },
+    #[error("-K/--config needs a file name")]
+    MissingFile,
+    #[error("config files nest more than {MAX_DEPTH} deep (does one include itself?)")]
+    TooDeep,
+    /// Exit 26.
+    #[error("cannot read {file} (named by -K or -H @FILE): {why}")]
+    Unreadable { file: String, why: String },
+}
+
+impl ConfigError {
+    /// curl's codes: 26 for a file that cannot be read, 2 for the rest.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ConfigError::Unreadable { .. } => 26,
+            _ => 2,
+        }
+    }
+}
+
+/// The arguments one config file's text stands for. `file` names it in errors.
+pub fn parse_config(text: &str, file: &str) -> Result<Vec<String>, ConfigError> {
+    let mut args = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let dashed = line.starts_with('-');
+        let name_end = line
+            .find(|c: char| c.is_whitespace() || (!dashed && (c == '=' || c == ':')))
+            .unwrap_or(line.len());
+        let name = &line[..name_end];
+        let mut rest = line[name_end..].trim_start();
+        if !dashed {
+            if let Some(r) = rest.strip_prefix(['=', ':']) {
+                rest = r.trim_start();
+            }
+        }
+        let option = if dashed {
+            name.to_string()
+        } else if name.is_empty() {
+            return Err(ConfigError::NotAnOption {
+                file: file.into(),
+                line: line_no,
+                option: raw.trim().into(),
+            });
+        } else {
+            format!("--{name}")
+        };
+        if option == "-" || option == "--" {
+            return Err(ConfigError::NotAnOption { file: file.into(), line: line_no, option });
+        }
+        args.push(option);
+        if rest.is_empty() {
+            continue;
+        }
+        let value = if let Some(quoted) = rest.strip_prefix('"') {
+            let mut v = String::new();
+            let mut chars = quoted.chars();
+            loop {
+                match chars.next() {
+                    None => return Err(ConfigError::Unterminated { file: file.into(), line: line_no }),
+                    Some('"') => break,
+                    Some('\\') => match chars.next() {
+                        Some('t') => v.push('\t'),
+                        Some('n') => v.push('\n'),
+                        Some('r') => v.push('\r'),
+                        Some('v') => v.push('\u{b}'),
+                        Some(c) => v.push(c),
+                        None => return Err(ConfigError::Unterminated { file: file.into(), line: line_no }),
+                    },
+                    Some(c) => v.push(c),
+                }
+            }
+            v
+        } else {
+            // Unquoted: up to the first white space (curl ignores the rest, with a warning).
+            rest.split_whitespace().next().unwrap_or("").to_string()
+        };
+        args.push(value);
+    }
+    Ok(args)
+}
+
+/// Replaces every `-K FILE`, `-KFILE`, `--config FILE` and `--config=FILE` in `args` (the
+/// program name first) by the arguments of FILE. `read` reads a file (`-` = standard input).
+pub fn expand_config_args(
+    args: Vec<OsString>,
+    read: &dyn Fn(&str) -> std::io::Result<String>,
+) -> Result<Vec<OsString>, ConfigError> {
+    expand(args, read, 0)
+}
+
+fn expand(
+    args: Vec<OsString>,
+    read: &dyn Fn(&str) -> std::io::Result<String>,
+    depth: usize,
+) -> Result<Vec<OsString>, ConfigError> {
+    if depth > MAX_DEPTH {
+        return Err(ConfigError::TooDeep);
+    }
+    let mut out = Vec::with_capacity(args.len());
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        let s = arg.to_string_lossy();
+        let file = if s == "-K" || s == "--config" {
+            Some(it.next().ok_or(ConfigError::MissingFile)?.to_string_lossy().into_owned())
+        } else if let Some(f) = s.strip_prefix("--config=") {
+            Some(f.to_string())
+        } else {
+            s.strip_prefix("-K").filter(|f| !f.is_empty()).map(str::to_string)
+        };
+        let header_file = match (&file, s.as_ref()) {
+            (None, "-H" | "--header") => match it.next() {
+                Some(v) if v.to_string_lossy().starts_with('@') => Some(v.to_string_lossy()[1..].to_string()),
+                Some(v) => {
+                    out.push(arg);
+                    out.push(v);
+                    continue;
+                }
+                None => None,
+            },
+            _ => None,
+        };
+        if let Some(f) = header_file {
+            let text =
+                read(&f).map_err(|e| ConfigError::Unreadable { file: f.clone(), why: e.to_string() })?;
+            for line in text.lines().map(|l| l.trim_end_matches('\r')).filter(|l| !l.trim().is_empty()) {
+                out.push(OsString::from("-H"));
+                out.push(OsString::from(line));
+            }
+            continue;
+        }
+        match file {
+            None => out.push(arg),
+            Some(f) => {
+                let text =
+                    read(&f).map_err(|e| ConfigError::Unreadable { file: f.clone(), why: e.to_string() })?;
+                let inner: Vec<OsString> = parse_config(&text, &f)?.into_iter().map(OsString::from).collect();
+                out.extend(expand(inner, read, depth + 1)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> Vec<String> {
+        parse_config(text, "f").unwrap()
+    }
+
+    #[test]
+    fn curl_config_syntax() {
+        assert_eq!(
+            p("# comment\n  silent\n--show-error\n-o out.txt\nurl = \"http://h/a b\"\nuser-agent: \"x \\\"y\\\"\\tz\\q\"\nheader=X-A:1\n\n"),
+            [
+                "--silent",
+                "--show-error",
+                "-o",
+                "out.txt",
+                "--url",
+                "http://h/a b",
+                "--user-agent",
+                "x \"y\"\tzq",
+                "--header",
+                "X-A:1"
+            ]
+        );
+        assert_eq!(p("write-out = \"%{http_code}\\n\""), ["--write-out", "%{http_code}\n"]);
+        assert_eq!(p("data unquoted trailing words"), ["--data", "unquoted"]);
+        assert_eq!(p("--data=x"), ["--data=x"], "with dashes, '=' is not a separator");
+    }
+
+    #[test]
+    fn malformed_lines_are_errors() {
+        assert_eq!(
+            parse_config("url \"open", "f"),
+            Err(ConfigError::Unterminated { file: "f".into(), line: 1 })
+        );
+        assert!(matches!(parse_config("= x", "f"), Err(ConfigError::NotAnOption { line: 1, .. })));
+        assert!(matches!(parse_config("ok\n-- x", "f"), Err(ConfigError::NotAnOption { line: 2, .. })));
+        for junk in ["\"", "\\", "a \"\\", "::", "\u{0}"] {
+            let _ = parse_config(junk, "f");
+        }
+    }
+
+    #[test]
+    fn expansion_in_place_and_nested() {
+        let read = |f: &str| match f {
+            "a.cfg" => Ok("silent\nconfig = b.cfg\n".to_string()),
+            "b.cfg" => Ok("url http://h/\n".to_string()),
+            "loop.cfg" => Ok("config loop.cfg\n".to_string()),
+            _ => Err(std::io::Error::new(std::io::ErrorKind::NotFound, "missing")),
+        };
+        let os = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            expand_config_args(os(&["toll", "-v", "-K", "a.cfg", "-i"]), &read).unwrap(),
+            os(&["toll", "-v", "--silent", "--url", "http://h/", "-i"])
+        );
+        assert_eq!(
+            expand_config_args(os(&["toll", "--config=b.cfg"]), &read).unwrap(),
+            os(&["toll", "--url", "http://h/"])
+        );
+        assert_eq!(
+            expand_config_args(os(&["toll", "-Kb.cfg"]), &read).unwrap(),
+            os(&["toll", "--url", "http://h/"])
+        );
+        assert_eq!(expand_config_args(os(&["toll", "-K", "loop.cfg"]), &read), Err(ConfigError::TooDeep));
+        let e = expand_config_args(os(&["toll", "-K", "nope"]), &read).unwrap_err();
+        assert_eq!(e.exit_code(), 26);
+        assert_eq!(expand_config_args(os(&["toll", "-K"]), &read), Err(ConfigError::MissingFile));
+        assert_eq!(expand_config_args(os(&["toll", "--key"]), &read).unwrap(), os(&["toll", "--key"]));
+    }
+
+    #[test]
+    fn header_files_become_one_h_per_line() {
+        let read = |f: &str| match f {
+            "h.txt" => Ok("X-A: 1\r\n\nX-B: 2\n".to_string()),
+            "c.cfg" => Ok("header = @h.txt\n".to_string()),
+            _ => Err(std::io::Error::new(std::io::ErrorKind::NotFound, "missing")),
+        };
+        let os = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            expand_config_args(os(&["toll", "-H", "@h.txt", "-H", "X-C: 3"]), &read).unwrap(),
+            os(&["toll", "-H", "X-A: 1", "-H", "X-B: 2", "-H", "X-C: 3"])
+        );
+        assert_eq!(
+            expand_config_args(os(&["toll", "-K", "c.cfg"]), &read).unwrap(),
+            os(&["toll", "-H", "X-A: 1", "-H", "X-B: 2"])
+        );
+        assert_eq!(expand_config_args(os(&["toll", "-H", "@nope"]), &read).unwrap_err().exit_code(), 26);
+        // Left for clap to report the missing value.
+        assert_eq!(expand_config_args(os(&["toll", "-H"]), &read).unwrap(), os(&["toll", "-H"]));
+    }
+}

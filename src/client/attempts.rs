@@ -1,0 +1,59 @@
+//! One run's attempts: the transfer (send, `-D`/`--create-dirs`, write the body,
+//! `--fail-with-body`), repeated as `--retry` decides (`retry`), then the cookie jar written
+//! (`-c`). One `Session` serves every attempt, so what the relay learnt (a rejected proxy
+//! credential) and what the origin rejected (`-u`) stay rejected.
+
+use super::transfer_info::Recorder;
+use super::{extras, head_text, retry, write_response, Session};
+use crate::config::{OutputStyle, RequestConfig};
+use crate::error::Result;
+
+/// Runs the transfer until it succeeds or `--retry` gives up; writes `-c` in either case.
+pub async fn run(
+    session: &Session,
+    req: &RequestConfig,
+    style: OutputStyle,
+    rec: &mut Recorder,
+) -> Result<()> {
+    let started = std::time::Instant::now();
+    let result = loop {
+        let result = transfer(session, req, style, rec).await;
+        let attempt = retry::Attempt {
+            error: result.as_ref().err().map(|e| e.exit),
+            status: rec.info.http_code,
+            retry_after: rec.info.headers.iter().find(|(n, _)| n == "retry-after").map(|(_, v)| v.as_str()),
+            retried: rec.retried,
+            elapsed: started.elapsed(),
+        };
+        let Some(delay) = retry::next_delay(&req.retry, &attempt) else { break result };
+        if !style.silent {
+            let left = req.retry.retries - rec.retried;
+            eprintln!(
+                "toll: warning: transient problem; will retry in {} seconds, {left} retries left",
+                delay.as_secs_f64()
+            );
+        }
+        tokio::time::sleep(delay).await;
+        let next = std::mem::replace(rec, Recorder::start(req)).next_attempt(req);
+        *rec = next;
+    };
+    // curl writes the jar whatever happened.
+    result.and(session.cookies.save(&req.curl))
+}
+
+async fn transfer(
+    session: &Session,
+    req: &RequestConfig,
+    style: OutputStyle,
+    rec: &mut Recorder,
+) -> Result<()> {
+    let mut heads = Vec::new();
+    rec.sending(req.url.scheme() == "https");
+    let resp = session.send_with_heads(req, &mut heads).await?;
+    rec.response(session, req, &resp, &heads);
+    extras::before_body(req, &heads, &head_text(&resp))?;
+    let (status, url) = (resp.status().as_u16(), resp.url().to_string());
+    let downloaded = &mut rec.size_download;
+    write_response(req, style, &session.ctx.term, resp, &heads, &session.relay, downloaded).await?;
+    extras::after_body(req, status, &url)
+}

@@ -1,0 +1,57 @@
+//! The curl options of issue 11 where the differential suite cannot look: what toll sends
+//! (counted at the origin) and the `-u user` password prompt on a terminal.
+
+use crate::origin::Origin;
+use crate::pty::{self, Pty};
+use crate::run::{scratch, toll};
+
+#[test]
+fn u_user_alone_asks_for_the_password_on_the_terminal() {
+    let origin = Origin::http();
+    let home = scratch();
+    let url = origin.url("/basic-auth/joe/s3cret");
+    let mut t = Pty::spawn(pty::command(["-s", "-u", "joe", url.as_str()], home.path(), &[]), None);
+    t.expect("Enter host password for user 'joe': ");
+    assert_eq!(t.lflag_now() & libc::ECHO, 0, "echo must be off while the password is typed");
+    t.send("s3cret\r");
+    let out = t.wait();
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "authenticated as joe\n");
+    assert!(!out.screen.contains("s3cret") && !out.stderr.contains("s3cret"), "{}", out.describe());
+    assert!(out.terminal_restored(), "{}", out.describe());
+}
+
+#[test]
+fn a_rejected_origin_credential_is_sent_once_even_with_retries() {
+    let origin = Origin::http();
+    let out = toll(["-s", "-u", "joe:wrong", "--digest", "--retry", "3", "--retry-all-errors", "-f"])
+        .arg(origin.url("/digest-auth/joe/pw"))
+        .run();
+    out.assert_code(22);
+    let with_auth: Vec<_> = origin
+        .requests_to("/digest-auth")
+        .into_iter()
+        .filter(|r| r.header("authorization").is_some())
+        .collect();
+    assert_eq!(with_auth.len(), 1, "the rejected Digest answer was sent {} times", with_auth.len());
+    assert_eq!(
+        origin.requests_to("/digest-auth").len(),
+        2,
+        "one challenge, one answer, no retry after a 401"
+    );
+}
+
+#[test]
+fn origin_credentials_stay_with_the_first_origin() {
+    let a = Origin::http();
+    let b = Origin::http();
+    let to = crate::pct(&b.url("/req?h=authorization"));
+    let out = toll(["-s", "-L", "-u", "joe:pw"]).arg(a.url(&format!("/redirect?to={to}"))).run();
+    out.assert_ok().assert_stdout(b"GET /req?h=authorization\nauthorization: -\n");
+    assert!(a.requests_to("/redirect")[0].header("authorization").is_some(), "the first origin gets them");
+    // --location-trusted sends them on, as curl does.
+    let out = toll(["-s", "-L", "--location-trusted", "-u", "joe:pw"])
+        .arg(a.url(&format!("/redirect?to={to}")))
+        .run();
+    out.assert_ok().assert_stdout(b"GET /req?h=authorization\nauthorization: Basic am9lOnB3\n");
+}
