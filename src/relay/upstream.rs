@@ -28,7 +28,7 @@ use tokio::net::TcpStream;
 /// stale nonce 3): a proxy that keeps asking is not answered forever.
 const MAX_LEGS: u32 = 6;
 
-/// How long the probe of [`Upstream::proxy_demands_auth`] may take; no answer counts as "no".
+/// How long the probe of [`Upstream::proxy_demands_auth`] may take (no answer: the 407 is taken as the proxy's).
 const PROBE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// 407 bodies larger than this are not drained: the connection is dropped instead.
@@ -598,12 +598,16 @@ impl Upstream {
     /// Whether this proxy itself asks for credentials, before a 407 to a forwarded request is
     /// answered with them. Known from this run (a 407 to a CONNECT — only the proxy answers a
     /// CONNECT —, or a credential it accepted) or an earlier one (remembered auth); otherwise
-    /// a probe: `CONNECT host:443` without credentials on a fresh connection, which a proxy
-    /// that demands authentication answers with 407. The probe is made even when the proxy
-    /// let an unauthenticated request through earlier in this run, since proxies commonly
-    /// exempt some destinations from authentication (Squid `http_access allow whitelist`
-    /// before `allow authenticated`). Anything but a 407 (or no answer in time) means the
-    /// 407 came from the origin.
+    /// a probe: `CONNECT host:443` without credentials on a fresh connection. A proxy that
+    /// opens that tunnel, or tries to and fails (a 5xx: the origin does not listen on 443),
+    /// let it through without asking, so it does not demand authentication: then the 407 came
+    /// from the origin, relayed by an open proxy, and is not answered. Any other answer (407;
+    /// a 403 or 400 from a proxy whose CONNECT policy is checked before authentication, as in
+    /// many Squid configurations; no answer) leaves the proxy's own 407 the likely one, and it
+    /// is answered: refusing there would break authentication on such proxies, while the leak
+    /// needs an open, header-passing proxy that also refuses CONNECT by policy. The probe is
+    /// made even when the proxy let an unauthenticated request through earlier in this run,
+    /// since proxies commonly exempt some destinations from authentication.
     async fn proxy_demands_auth(&self, inner: &Inner, out: &Outgoing) -> bool {
         if self.demands_auth.load(Ordering::Relaxed) {
             return true;
@@ -624,10 +628,13 @@ impl Upstream {
             c.send.ready().await.ok()?;
             let resp = c.send.send_request(req).await.ok()?;
             inner.info(format_args!("the proxy answered the probe with {}", resp.status().as_u16()));
-            Some(resp.status() == StatusCode::PROXY_AUTHENTICATION_REQUIRED)
+            Some(resp.status())
             // The probe's connection (and a tunnel, if one was opened) is dropped here.
         };
-        let demands = tokio::time::timeout(PROBE_WAIT, probe).await.ok().flatten().unwrap_or(false);
+        let answer = tokio::time::timeout(PROBE_WAIT, probe).await.ok().flatten();
+        // A tunnel (2xx) or a failure to reach host:443 (5xx) means the proxy let the CONNECT
+        // through its access checks without credentials: it does not demand them.
+        let demands = !answer.is_some_and(|s| s.is_success() || s.is_server_error());
         if demands {
             self.demands_auth.store(true, Ordering::Relaxed);
         }

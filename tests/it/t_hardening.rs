@@ -52,6 +52,24 @@ fn proxy_407_on_http_is_still_answered_after_the_probe() {
     assert_eq!(proxy.probes().len(), 1, "one probe per run:\n{}", proxy.summary());
 }
 
+/// A proxy whose CONNECT policy comes before authentication (Squid's `deny CONNECT !SSL_ports`
+/// style; here every CONNECT is refused with 403): the probe is inconclusive, so the proxy's own
+/// 407 to a forwarded request is still answered.
+#[test]
+fn proxy_that_refuses_connect_still_gets_its_407_answered() {
+    let basic = fakeproxy::basic(USER, PASS);
+    let proxy = FakeProxy::start(move |req: &ProxyRequest| {
+        if req.is_connect() {
+            return fakeproxy::Reply::new(403).into_action();
+        }
+        basic(req)
+    });
+    let origin = Origin::http();
+    let out = via_proxy(&proxy.url(), Some((USER, PASS)), &origin, "/text", &[]).run();
+    out.assert_ok().assert_stdout(b"hello from the origin\n");
+    assert_eq!(credentialed(&proxy), 1, "{}", proxy.summary());
+}
+
 // --- 8: no credential resent after the proxy closed on it ---------------------------------------
 
 /// A Basic 407 (keep-alive), then the connection closed as soon as credentials arrive on it:

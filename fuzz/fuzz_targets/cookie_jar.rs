@@ -1,0 +1,21 @@
+//! Cookie jars (`-b FILE`, `-c`) and `Set-Cookie` values: a jar read, written and read again
+//! holds the same cookies, and nothing a server sends puts a line break into the written jar.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use toll::client::cookies::{parse_jar, parse_set_cookie, write_jar};
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let (jar, set) = text.split_once('\u{0}').unwrap_or((&text, ""));
+    let cookies = parse_jar(jar);
+    let written = write_jar(&cookies);
+    assert_eq!(parse_jar(&written), cookies, "a jar does not survive a write");
+    let url = url::Url::parse("http://www.example.com/a/b").unwrap();
+    for line in set.lines() {
+        if let Some(c) = parse_set_cookie(line, &url, 1_700_000_000) {
+            let w = write_jar(std::slice::from_ref(&c));
+            assert_eq!(parse_jar(&w).len(), 1, "{c:?} written as {w:?}");
+        }
+    }
+});
