@@ -21,11 +21,22 @@ use toll::store::Index;
 fn dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        // tmpfs when there is one: the target writes two files per execution.
+        // tmpfs when there is one: the target writes two files per execution. libFuzzer exits
+        // without running destructors, so each process names its directory by pid and removes
+        // those of processes that are gone.
         let base =
             ["/dev/shm", "/tmp"].into_iter().map(PathBuf::from).find(|p| p.is_dir()).unwrap_or_default();
-        let d = tempfile::Builder::new().prefix("toll-fuzz-state.").tempdir_in(base).expect("temp dir");
-        d.keep()
+        for e in std::fs::read_dir(&base).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix("toll-fuzz-state.") {
+                if !std::path::Path::new("/proc").join(pid).exists() {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        let d = base.join(format!("toll-fuzz-state.{}", std::process::id()));
+        std::fs::create_dir_all(&d).expect("temp dir");
+        d
     })
 }
 
