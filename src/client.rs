@@ -9,23 +9,29 @@ use crate::config::{BodySource, OutputStyle, OutputTarget, ProxyConfig, ProxySpe
 use crate::creds::{CredentialBroker, CredentialSource};
 use crate::error::{Error, Exit, Result};
 use crate::output::{self, Sink};
-use crate::proxy_env::ProxyError;
-use crate::relay::{AuthMemory, Failure, FailureKind, Relay, UpstreamSetup};
+use crate::relay::{AuthMemory, Failure, Relay, UpstreamSetup};
 use crate::report::{Direction, Reporter};
 use crate::route::choice::Chooser;
-use crate::route::{RouteEntry, RouteError};
+use crate::route::RouteEntry;
 use crate::secret::Secret;
-use crate::term::{display_url, redact_userinfo, sanitize, Terminal};
+use crate::term::{display_url, sanitize, Terminal};
 use std::sync::{Arc, OnceLock};
 
 mod attempts;
 pub mod cookies;
+mod errors;
 mod extras;
 pub mod netrc;
 mod origin_auth;
 mod retry;
+mod tls;
 mod transfer_info;
 pub mod writeout;
+
+pub use errors::failure_error;
+use errors::{classify, classify_sent, relay_refusal, route_error};
+pub use tls::read_certs;
+use tls::{bad_ca, proxy_tls};
 
 /// Builds the credential sources for one proxy, in priority order (the app decides which exist).
 pub type SourceFactory = Arc<dyn Fn(&ProxySpec) -> Vec<Box<dyn CredentialSource>> + Send + Sync>;
@@ -37,96 +43,6 @@ pub struct Context {
     pub sources: SourceFactory,
     /// Where schemes that worked are remembered between runs, if anywhere.
     pub memory: Option<Arc<dyn AuthMemory>>,
-}
-
-/// TLS settings for `https://` proxies: the platform's roots, or only `--proxy-cacert`'s, or no
-/// verification with `--proxy-insecure`.
-fn proxy_tls(cfg: &ProxyConfig) -> Result<Arc<rustls::ClientConfig>> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::new(Exit::Internal, format!("TLS setup: {e}")))?;
-    let mut config = if cfg.proxy_insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(insecure::AcceptAny(provider)))
-            .with_no_client_auth()
-    } else if let Some(path) = &cfg.proxy_cacert {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in read_certs(path)? {
-            roots.add(cert).map_err(|e| bad_ca(path, &e.to_string()))?;
-        }
-        builder.with_root_certificates(roots).with_no_client_auth()
-    } else {
-        let verifier = rustls_platform_verifier::Verifier::new(provider)
-            .map_err(|e| Error::new(Exit::Internal, format!("TLS setup: {e}")))?;
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier)).with_no_client_auth()
-    };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
-}
-
-/// The certificates of a PEM file (`--cacert`, `--proxy-cacert`); an error names the file.
-pub fn read_certs(path: &std::path::Path) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>> {
-    use rustls_pki_types::pem::PemObject;
-    let certs: Vec<_> = rustls_pki_types::CertificateDer::pem_file_iter(path)
-        .map_err(|e| bad_ca(path, &e.to_string()))?
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| bad_ca(path, &e.to_string()))?;
-    if certs.is_empty() {
-        return Err(bad_ca(path, "no PEM certificate in it"));
-    }
-    Ok(certs)
-}
-
-fn bad_ca(path: &std::path::Path, why: &str) -> Error {
-    Error::new(Exit::Usage, format!("cannot use CA file {}: {why}", path.display()))
-        .hint("give a PEM file with one or more CERTIFICATE blocks")
-}
-
-mod insecure {
-    //! `--proxy-insecure`: the proxy's certificate is not checked (signatures still are, so
-    //! the handshake itself is sound).
-    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-    use rustls::crypto::CryptoProvider;
-    use rustls::DigitallySignedStruct;
-    use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
-    use std::sync::Arc;
-
-    #[derive(Debug)]
-    pub struct AcceptAny(pub Arc<CryptoProvider>);
-
-    impl ServerCertVerifier for AcceptAny {
-        fn verify_server_cert(
-            &self,
-            _: &CertificateDer<'_>,
-            _: &[CertificateDer<'_>],
-            _: &ServerName<'_>,
-            _: &[u8],
-            _: UnixTime,
-        ) -> Result<ServerCertVerified, rustls::Error> {
-            Ok(ServerCertVerified::assertion())
-        }
-        fn verify_tls12_signature(
-            &self,
-            m: &[u8],
-            c: &CertificateDer<'_>,
-            d: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
-        }
-        fn verify_tls13_signature(
-            &self,
-            m: &[u8],
-            c: &CertificateDer<'_>,
-            d: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
-        }
-        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-            self.0.signature_verification_algorithms.supported_schemes()
-        }
-    }
 }
 
 /// `socks5h://user:pass@host:port` for reqwest, which speaks SOCKS itself.
@@ -534,20 +450,6 @@ fn read_error(what: &str, e: &std::io::Error) -> Error {
     Error::new(Exit::Read, format!("cannot read {what}: {e}")).hint("check the file name after '@'")
 }
 
-/// Why a URL could not be routed: a bad proxy setting (usage) or a PAC problem (exit 3).
-fn route_error(e: RouteError) -> Error {
-    match e {
-        RouteError::Proxy(p) => usage_proxy(p),
-        RouteError::Pac { .. } | RouteError::PacFetch { .. } => {
-            Error::new(Exit::Pac, sanitize(&e.to_string()))
-                .hint("check the PAC with 'toll pac PAC URL -v', or bypass it with -x PROXY")
-        }
-        RouteError::Setting { .. } | RouteError::Desktop { .. } => {
-            Error::new(Exit::Usage, sanitize(&e.to_string())).hint("fix the setting, or give -x PROXY")
-        }
-    }
-}
-
 /// `-v`: where the URL goes, from which setting, and which proxies fail-over skipped.
 fn trace_route(r: &dyn Reporter, url: &url::Url, c: &crate::route::choice::Choice) {
     let how = match &c.entry {
@@ -565,10 +467,6 @@ fn trace_route(r: &dyn Reporter, url: &url::Url, c: &crate::route::choice::Choic
     for s in &c.skipped {
         r.line(Direction::Info, &format!("skipped {s}; it is remembered as dead for a few minutes"));
     }
-}
-
-fn usage_proxy(e: ProxyError) -> Error {
-    Error::new(Exit::Usage, e.to_string()).hint("fix the proxy setting, e.g. -x http://proxy.example:3128")
 }
 
 const SENSITIVE: [&str; 4] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
@@ -668,192 +566,6 @@ async fn write_response(
         bar.finish_and_clear();
     }
     sink.finish()
-}
-
-/// Walks an error's sources for a TLS failure. `io::Error::source` skips the error it wraps,
-/// so the walk also descends into `get_ref`.
-fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if err.is::<rustls::Error>() {
-            return true;
-        }
-        if let Some(inner) = err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
-            let inner: &(dyn std::error::Error + 'static) = inner;
-            if is_tls(inner) {
-                return true;
-            }
-        }
-        cur = err.source();
-    }
-    false
-}
-
-fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(err) = cur {
-        let s = err.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-        cur = err.source();
-    }
-    parts.join(": ")
-}
-
-fn find<'a, T: std::error::Error + 'static>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a T> {
-    let mut cur: Option<&'a (dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if let Some(t) = err.downcast_ref::<T>() {
-            return Some(t);
-        }
-        cur = err.source();
-    }
-    None
-}
-
-/// [`classify`] for a request that may have gone through the relay: there, a connect error
-/// the relay did not explain is not "could not connect to the origin (direct connections)"
-/// but a tunnel that the proxy opened (200) and that then broke before the origin's TLS
-/// handshake completed (closed, or bytes that are not TLS): the proxy conversation failed.
-fn classify_sent(e: reqwest::Error, relay: &Relay, via_socks: bool, via_relay: bool) -> Error {
-    if let Some(f) = relay.take_failure() {
-        return failure_error(f);
-    }
-    let https = e.url().is_some_and(|u| u.scheme() == "https");
-    if via_relay && https && e.is_connect() && !e.is_timeout() && !is_tls(&e) {
-        let url = e.url().map(|u| sanitize(u.as_str())).unwrap_or_default();
-        return Error::new(
-            Exit::ProxyFailed,
-            format!("the tunnel through the proxy broke before the TLS handshake with {url} completed: {}", chain_text(&e)),
-        )
-        .hint("the proxy accepted the CONNECT, then closed it or sent something that is not TLS; retry with -v, or ask the proxy administrator");
-    }
-    classify(e, relay, via_socks)
-}
-
-fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Error {
-    if let Some(f) = relay.take_failure() {
-        return failure_error(f);
-    }
-    let text = chain_text(&e);
-    let url = e.url().map(display_url).unwrap_or_default();
-    if let Some(r) = find::<ReadFailed>(&e) {
-        return Error::new(Exit::Read, r.0.clone())
-            .hint("check the file or the program feeding standard input");
-    }
-    if e.is_timeout() {
-        return Error::new(Exit::Timeout, format!("timed out: {text}"))
-            .hint("raise --max-time / --connect-timeout, or check the network");
-    }
-    if e.is_redirect() {
-        if let Some(p) = find::<ProxyError>(&e) {
-            return usage_proxy(p.clone());
-        }
-        if let Some(t) = find::<TooManyRedirects>(&e) {
-            return Error::new(Exit::TooManyRedirects, format!("stopped after {} redirects at {url}", t.0))
-                .hint("raise --max-redirs if the redirects are expected");
-        }
-    }
-    if is_tls(&e) {
-        return Error::new(Exit::Tls, format!("TLS failure with {url}: {text}"))
-            .hint("if the server uses a private CA, pass it with --cacert FILE (or -k to skip the check)");
-    }
-    if e.is_connect() {
-        if via_socks {
-            return Error::new(Exit::ProxyUnreachable, format!("cannot reach the SOCKS proxy: {text}"))
-                .hint("check -x / ALL_PROXY");
-        }
-        if text.contains("dns error") || text.contains("failed to lookup") {
-            return Error::new(Exit::ResolveHost, format!("cannot resolve the host of {url}: {text}"))
-                .hint("check the URL; behind a proxy, set -x or https_proxy");
-        }
-        return Error::new(Exit::Connect, format!("cannot connect to {url}: {text}"))
-            .hint("check the URL and port; behind a proxy, set -x or https_proxy");
-    }
-    if e.is_body() || e.is_decode() {
-        return Error::new(Exit::Receive, format!("the transfer broke off: {text}"))
-            .hint("retry; nothing partial was kept for -o");
-    }
-    Error::new(Exit::Receive, format!("request to {url} failed: {text}"))
-        .hint("retry with -v to see the conversation")
-}
-
-/// The relay's own refusal (a request that did not carry this run's key, see
-/// `relay::REFUSAL_MARKER`) is toll's error, never the origin's response.
-fn relay_refusal(resp: &reqwest::Response) -> Option<Error> {
-    resp.headers().contains_key(crate::relay::REFUSAL_MARKER.as_str()).then(|| {
-        Error::new(Exit::Internal, "the local relay refused the request: it did not carry this run's key")
-            .hint("this is a bug in toll: please report it with the command line (without passwords)")
-    })
-}
-
-/// The message for a request the relay could not get through the proxy: which proxy, what it
-/// offered, which credential source was tried, and what most likely went wrong.
-pub fn failure_error(f: Failure) -> Error {
-    let proxy = format!("{} (from {})", f.proxy, f.origin);
-    let offered = if f.offered.is_empty() {
-        "no scheme".to_string()
-    } else {
-        f.offered.iter().map(|o| sanitize(o)).collect::<Vec<_>>().join(", ")
-    };
-    let target = sanitize(&redact_userinfo(&f.target));
-    match f.kind {
-        FailureKind::Unreachable(why) if why.contains("TLS") => {
-            Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
-                .hint("if the proxy's certificate comes from a private CA, pass it with --proxy-cacert FILE")
-        }
-        FailureKind::Unreachable(why) => Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
-            .hint("check the proxy host and port (-x, https_proxy, http_proxy) and that it is running"),
-        FailureKind::NoChallenge => Error::new(
-            Exit::AuthNoUsableScheme,
-            format!("proxy {proxy} answered 407 for {target} without a Proxy-Authenticate challenge"),
-        )
-        .hint("the proxy is misconfigured: ask its administrator which authentication it expects"),
-        FailureKind::NoUsableScheme { unusable } => Error::new(
-            Exit::AuthNoUsableScheme,
-            format!(
-                "proxy {proxy} requires authentication toll cannot answer here (offered: {offered}){}",
-                if unusable.is_empty() { String::new() } else { format!("; {}", sanitize(&unusable.join("; "))) }
-            ),
-        )
-        .hint(
-            "toll answers Negotiate (with a Kerberos ticket: run kinit), NTLM, Digest and Basic; check that \
-             --proxy-basic/--proxy-digest/--proxy-ntlm/--proxy-negotiate do not exclude what is offered",
-        ),
-        FailureKind::NoCredentials { incomplete } => {
-            let extra = if incomplete.is_empty() { String::new() } else { format!(" ({})", incomplete.join("; ")) };
-            Error::new(
-                Exit::AuthNoCredentials,
-                format!("proxy {proxy} requires authentication (offered: {offered}) and no credentials are available{extra}"),
-            )
-            .hint("pass -U user:password, set TOLL_PROXY_USER and TOLL_PROXY_PASSWORD, or use http://user:password@proxy:port")
-        }
-        FailureKind::Rejected { sources } => Error::new(
-            Exit::AuthRejected,
-            format!(
-                "proxy {proxy} rejected the credentials from {} (offered: {offered}); each was sent once and not retried",
-                sources.join(", then ")
-            ),
-        )
-        .hint(format!(
-            "likely causes, most likely first: a wrong or expired password; the proxy denies {target} to this user \
-             even with valid credentials (Squid reports that with the same 407); a wrong proxy setting ({})",
-            f.origin
-        )),
-        FailureKind::RestrictedDestination { user } => Error::new(
-            Exit::ProxyDenied,
-            format!("proxy {proxy} refused {target} for user {user:?}, whose credentials it accepted earlier in this run"),
-        )
-        .hint("this is an access restriction for this destination, not a wrong password: ask your proxy administrator"),
-        FailureKind::Denied => Error::new(Exit::ProxyDenied, format!("proxy {proxy} denied access to {target} (403 Forbidden)"))
-            .hint("the proxy's policy blocks this destination: ask your proxy administrator"),
-        FailureKind::Timeout(why) => Error::new(Exit::Timeout, format!("cannot reach proxy {proxy}: {why}"))
-            .hint("raise --connect-timeout, or check the proxy host and port (-x, https_proxy, http_proxy)"),
-        FailureKind::ProxyError(why) => Error::new(Exit::ProxyFailed, format!("proxy {proxy} failed for {target}: {}", sanitize(&why)))
-            .hint("retry; if it persists, check the proxy setting or ask the proxy administrator"),
-    }
 }
 
 #[cfg(test)]

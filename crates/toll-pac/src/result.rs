@@ -179,7 +179,13 @@ fn split_host_port(address: &str) -> Result<(String, Option<&str>), &'static str
     {
         return Err("the host is not a valid host name or IP address");
     }
-    Ok((host.to_ascii_lowercase(), port))
+    // What a URL can hold (browsers canonicalise the entry as a URL and drop what fails): a name
+    // whose last label is a number must be a whole IPv4 address (`ca.4` is neither).
+    let host = host.to_ascii_lowercase();
+    if url::Host::parse(&host).is_err() {
+        return Err("the host is not a valid host name or IP address");
+    }
+    Ok((host, port))
 }
 
 #[cfg(test)]
@@ -212,6 +218,14 @@ mod tests {
                 ProxyEntry::Direct,
             ]
         );
+    }
+
+    #[test]
+    fn hosts_a_url_cannot_hold_are_refused() {
+        // Found by the pac_result fuzz target: "ca.4" is neither a name nor an IPv4 address.
+        assert!(parse_result("PROXY uuuuca.4; SOCKS5 s:104").is_err());
+        assert!(parse_result("PROXY 10.0.0.256:80").is_err());
+        assert!(parse_result("PROXY 10.0.0.1:80; PROXY a.4b:1").is_ok());
     }
 
     #[test]

@@ -1,0 +1,134 @@
+//! The subcommands' own arguments: `toll doctor`, `toll auth …` and `toll demo` (their help
+//! texts too). `toll serve`/`toll run` are in `serve`, `toll pac` in `pac`.
+
+use super::{ConnectionArgs, ProxyArg, ProxyArgs};
+use crate::auth::Scheme;
+use clap::{Args, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+pub(super) const DOCTOR_AFTER_LONG_HELP: &str = "\
+Steps: 1 configuration (which proxy, from where), 2 reachability (DNS, TCP, TLS to the proxy),
+3 challenge (one unauthenticated request: the schemes offered, which toll can use here),
+4 credentials (the sources; then ONE authenticated attempt, never more: accounts lock),
+5 destination (the URL itself: 403 = policy, 407 after accepted credentials = restriction),
+6 TLS interception (who issued the certificate for URL), 7 summary (the first problem, its fix).
+Exit status: 0 when URL can be fetched, else the exit code of the first problem.
+
+Examples:
+  toll doctor
+  toll doctor https://example.com/ -x proxy.corp:3128 -U alice
+  toll doctor --report > ticket.txt";
+
+#[derive(Args, Debug, Clone)]
+pub struct DoctorArgs {
+    /// The URL to check (default https://example.com/).
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Print the steps as JSON (for scripts and support tooling).
+    #[arg(long, conflicts_with = "report")]
+    pub json: bool,
+
+    /// Print a report to paste into a ticket: versions, steps, timings, the proxy's raw status
+    /// lines and challenges; no secrets.
+    #[arg(long)]
+    pub report: bool,
+
+    /// The URL the one authenticated attempt is made for, before URL itself: if the proxy
+    /// accepts the credentials there but answers 407 for URL, URL is restricted for this user
+    /// (the password is fine).
+    #[arg(long, value_name = "URL", default_value = "http://example.com/")]
+    pub verify_url: String,
+
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+pub(super) const AUTH_AFTER_LONG_HELP: &str = "\
+Passwords go to the OS keyring: the Secret Service (GNOME Keyring, KWallet, KeePassXC) on Linux,
+falling back to the kernel keyring (keyutils, kept until reboot) when none answers; the Keychain
+on macOS; the Credential Manager on Windows. TOLL_KEYRING=secret-service|keyutils|none picks one.
+toll never writes a password to a file: it keeps only the user name per proxy, in
+$XDG_STATE_HOME/toll/keyring-index.json.
+
+Examples:
+  toll auth login proxy.corp:3128 --user alice
+  printf '%s\\n' \"$PW\" | toll auth login proxy.corp:3128 --user alice --password-stdin
+  toll auth status
+  toll auth logout proxy.corp:3128";
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum AuthCommand {
+    /// Store the password for a proxy, after checking it against the proxy.
+    Login(LoginArgs),
+    /// Remove the stored password for a proxy.
+    Logout(AuthProxyArg),
+    /// List the proxies with a stored password (never the passwords).
+    List,
+    /// Show where a run would get the credentials for a proxy, and how fast the keyring answers.
+    Status(AuthProxyArg),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AuthProxyArg {
+    /// The proxy, [SCHEME://]HOST[:PORT] (default: the one https:// URLs use: https_proxy,
+    /// all_proxy).
+    #[arg(value_name = "PROXY")]
+    pub proxy: Option<ProxyArg>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub proxy: AuthProxyArg,
+
+    /// The user name (asked for when not given).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// Read the password from the first line of standard input instead of asking.
+    #[arg(long)]
+    pub password_stdin: bool,
+
+    /// Store the password without checking it against the proxy.
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// The URL requested through the proxy to check the password: any answer but 407 means the
+    /// proxy accepted it.
+    #[arg(long, value_name = "URL", default_value = "http://example.com/")]
+    pub verify_url: String,
+
+    /// Verify an https:// proxy's certificate against the CA certificates in FILE (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub proxy_cacert: Option<PathBuf>,
+
+    /// Do not verify an https:// proxy's certificate (dangerous).
+    #[arg(long)]
+    pub proxy_insecure: bool,
+}
+
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct DemoArgs {
+    /// The authentication scheme the demo proxy asks for.
+    #[arg(long, value_enum, default_value_t = DemoScheme::Digest)]
+    pub scheme: DemoScheme,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DemoScheme {
+    Basic,
+    Digest,
+}
+
+impl DemoScheme {
+    pub fn scheme(self) -> Scheme {
+        match self {
+            DemoScheme::Basic => Scheme::Basic,
+            DemoScheme::Digest => Scheme::Digest,
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! How a transfer that did not work is told: reqwest's errors and the relay's `Failure`s
+//! classified into toll's exit codes, each message with its hint; route and proxy-setting errors.
+
+use super::{ReadFailed, TooManyRedirects};
+use crate::error::{Error, Exit};
+use crate::proxy_env::ProxyError;
+use crate::relay::{Failure, FailureKind, Relay};
+use crate::route::RouteError;
+use crate::term::{display_url, redact_userinfo, sanitize};
+
+/// Why a URL could not be routed: a bad proxy setting (usage) or a PAC problem (exit 3).
+pub(super) fn route_error(e: RouteError) -> Error {
+    match e {
+        RouteError::Proxy(p) => usage_proxy(p),
+        RouteError::Pac { .. } | RouteError::PacFetch { .. } => {
+            Error::new(Exit::Pac, sanitize(&e.to_string()))
+                .hint("check the PAC with 'toll pac PAC URL -v', or bypass it with -x PROXY")
+        }
+        RouteError::Setting { .. } | RouteError::Desktop { .. } => {
+            Error::new(Exit::Usage, sanitize(&e.to_string())).hint("fix the setting, or give -x PROXY")
+        }
+    }
+}
+
+pub(super) fn usage_proxy(e: ProxyError) -> Error {
+    Error::new(Exit::Usage, e.to_string()).hint("fix the proxy setting, e.g. -x http://proxy.example:3128")
+}
+
+/// Walks an error's sources for a TLS failure. `io::Error::source` skips the error it wraps,
+/// so the walk also descends into `get_ref`.
+pub(super) fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.is::<rustls::Error>() {
+            return true;
+        }
+        if let Some(inner) = err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            let inner: &(dyn std::error::Error + 'static) = inner;
+            if is_tls(inner) {
+                return true;
+            }
+        }
+        cur = err.source();
+    }
+    false
+}
+
+pub(super) fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(err) = cur {
+        let s = err.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = err.source();
+    }
+    parts.join(": ")
+}
+
+pub(super) fn find<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut cur: Option<&'a (dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(t) = err.downcast_ref::<T>() {
+            return Some(t);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// [`classify`] for a request that may have gone through the relay: there, a connect error
+/// the relay did not explain is not "could not connect to the origin (direct connections)"
+/// but a tunnel that the proxy opened (200) and that then broke before the origin's TLS
+/// handshake completed (closed, or bytes that are not TLS): the proxy conversation failed.
+pub(super) fn classify_sent(e: reqwest::Error, relay: &Relay, via_socks: bool, via_relay: bool) -> Error {
+    if let Some(f) = relay.take_failure() {
+        return failure_error(f);
+    }
+    let https = e.url().is_some_and(|u| u.scheme() == "https");
+    if via_relay && https && e.is_connect() && !e.is_timeout() && !is_tls(&e) {
+        let url = e.url().map(|u| sanitize(u.as_str())).unwrap_or_default();
+        return Error::new(
+            Exit::ProxyFailed,
+            format!("the tunnel through the proxy broke before the TLS handshake with {url} completed: {}", chain_text(&e)),
+        )
+        .hint("the proxy accepted the CONNECT, then closed it or sent something that is not TLS; retry with -v, or ask the proxy administrator");
+    }
+    classify(e, relay, via_socks)
+}
+
+pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Error {
+    if let Some(f) = relay.take_failure() {
+        return failure_error(f);
+    }
+    let text = chain_text(&e);
+    let url = e.url().map(display_url).unwrap_or_default();
+    if let Some(r) = find::<ReadFailed>(&e) {
+        return Error::new(Exit::Read, r.0.clone())
+            .hint("check the file or the program feeding standard input");
+    }
+    if e.is_timeout() {
+        return Error::new(Exit::Timeout, format!("timed out: {text}"))
+            .hint("raise --max-time / --connect-timeout, or check the network");
+    }
+    if e.is_redirect() {
+        if let Some(p) = find::<ProxyError>(&e) {
+            return usage_proxy(p.clone());
+        }
+        if let Some(t) = find::<TooManyRedirects>(&e) {
+            return Error::new(Exit::TooManyRedirects, format!("stopped after {} redirects at {url}", t.0))
+                .hint("raise --max-redirs if the redirects are expected");
+        }
+    }
+    if is_tls(&e) {
+        return Error::new(Exit::Tls, format!("TLS failure with {url}: {text}"))
+            .hint("if the server uses a private CA, pass it with --cacert FILE (or -k to skip the check)");
+    }
+    if e.is_connect() {
+        if via_socks {
+            return Error::new(Exit::ProxyUnreachable, format!("cannot reach the SOCKS proxy: {text}"))
+                .hint("check -x / ALL_PROXY");
+        }
+        if text.contains("dns error") || text.contains("failed to lookup") {
+            return Error::new(Exit::ResolveHost, format!("cannot resolve the host of {url}: {text}"))
+                .hint("check the URL; behind a proxy, set -x or https_proxy");
+        }
+        return Error::new(Exit::Connect, format!("cannot connect to {url}: {text}"))
+            .hint("check the URL and port; behind a proxy, set -x or https_proxy");
+    }
+    if e.is_body() || e.is_decode() {
+        return Error::new(Exit::Receive, format!("the transfer broke off: {text}"))
+            .hint("retry; nothing partial was kept for -o");
+    }
+    Error::new(Exit::Receive, format!("request to {url} failed: {text}"))
+        .hint("retry with -v to see the conversation")
+}
+
+/// The relay's own refusal (a request that did not carry this run's key, see
+/// `relay::REFUSAL_MARKER`) is toll's error, never the origin's response.
+pub(super) fn relay_refusal(resp: &reqwest::Response) -> Option<Error> {
+    resp.headers().contains_key(crate::relay::REFUSAL_MARKER.as_str()).then(|| {
+        Error::new(Exit::Internal, "the local relay refused the request: it did not carry this run's key")
+            .hint("this is a bug in toll: please report it with the command line (without passwords)")
+    })
+}
+
+/// The message for a request the relay could not get through the proxy: which proxy, what it
+/// offered, which credential source was tried, and what most likely went wrong.
+pub fn failure_error(f: Failure) -> Error {
+    let proxy = format!("{} (from {})", f.proxy, f.origin);
+    let offered = if f.offered.is_empty() {
+        "no scheme".to_string()
+    } else {
+        f.offered.iter().map(|o| sanitize(o)).collect::<Vec<_>>().join(", ")
+    };
+    let target = sanitize(&redact_userinfo(&f.target));
+    match f.kind {
+        FailureKind::Unreachable(why) if why.contains("TLS") => {
+            Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
+                .hint("if the proxy's certificate comes from a private CA, pass it with --proxy-cacert FILE")
+        }
+        FailureKind::Unreachable(why) => Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
+            .hint("check the proxy host and port (-x, https_proxy, http_proxy) and that it is running"),
+        FailureKind::NoChallenge => Error::new(
+            Exit::AuthNoUsableScheme,
+            format!("proxy {proxy} answered 407 for {target} without a Proxy-Authenticate challenge"),
+        )
+        .hint("the proxy is misconfigured: ask its administrator which authentication it expects"),
+        FailureKind::NoUsableScheme { unusable } => Error::new(
+            Exit::AuthNoUsableScheme,
+            format!(
+                "proxy {proxy} requires authentication toll cannot answer here (offered: {offered}){}",
+                if unusable.is_empty() { String::new() } else { format!("; {}", sanitize(&unusable.join("; "))) }
+            ),
+        )
+        .hint(
+            "toll answers Negotiate (with a Kerberos ticket: run kinit), NTLM, Digest and Basic; check that \
+             --proxy-basic/--proxy-digest/--proxy-ntlm/--proxy-negotiate do not exclude what is offered",
+        ),
+        FailureKind::NoCredentials { incomplete } => {
+            let extra = if incomplete.is_empty() { String::new() } else { format!(" ({})", incomplete.join("; ")) };
+            Error::new(
+                Exit::AuthNoCredentials,
+                format!("proxy {proxy} requires authentication (offered: {offered}) and no credentials are available{extra}"),
+            )
+            .hint("pass -U user:password, set TOLL_PROXY_USER and TOLL_PROXY_PASSWORD, or use http://user:password@proxy:port")
+        }
+        FailureKind::Rejected { sources } => Error::new(
+            Exit::AuthRejected,
+            format!(
+                "proxy {proxy} rejected the credentials from {} (offered: {offered}); each was sent once and not retried",
+                sources.join(", then ")
+            ),
+        )
+        .hint(format!(
+            "likely causes, most likely first: a wrong or expired password; the proxy denies {target} to this user \
+             even with valid credentials (Squid reports that with the same 407); a wrong proxy setting ({})",
+            f.origin
+        )),
+        FailureKind::RestrictedDestination { user } => Error::new(
+            Exit::ProxyDenied,
+            format!("proxy {proxy} refused {target} for user {user:?}, whose credentials it accepted earlier in this run"),
+        )
+        .hint("this is an access restriction for this destination, not a wrong password: ask your proxy administrator"),
+        FailureKind::Denied => Error::new(Exit::ProxyDenied, format!("proxy {proxy} denied access to {target} (403 Forbidden)"))
+            .hint("the proxy's policy blocks this destination: ask your proxy administrator"),
+        FailureKind::Timeout(why) => Error::new(Exit::Timeout, format!("cannot reach proxy {proxy}: {why}"))
+            .hint("raise --connect-timeout, or check the proxy host and port (-x, https_proxy, http_proxy)"),
+        FailureKind::ProxyError(why) => Error::new(Exit::ProxyFailed, format!("proxy {proxy} failed for {target}: {}", sanitize(&why)))
+            .hint("retry; if it persists, check the proxy setting or ask the proxy administrator"),
+    }
+}
