@@ -23,6 +23,9 @@ pub const MAX_DEPTH: usize = 10;
 pub enum ConfigError {
     #[error("{file}:{line}: unterminated quoted parameter")]
     Unterminated { file: String, line: usize },
+    /// No command line can hold a NUL: the file is not the text it should be.
+    #[error("{file}:{line}: a NUL byte (is this a text file?)")]
+    Nul { file: String, line: usize },
     #[error("{file}:{line}: '{option}' is not an option")]
     NotAnOption { file: String, line: usize, option: String },
     #[error("-K/--config needs a file name")]
@@ -49,6 +52,9 @@ pub fn parse_config(text: &str, file: &str) -> Result<Vec<String>, ConfigError> 
     let mut args = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line_no = i + 1;
+        if raw.contains('\0') {
+            return Err(ConfigError::Nul { file: file.into(), line: line_no });
+        }
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -262,5 +268,12 @@ mod tests {
         assert_eq!(expand_config_args(os(&["toll", "-H", "@nope"]), &read).unwrap_err().exit_code(), 26);
         // Left for clap to report the missing value.
         assert_eq!(expand_config_args(os(&["toll", "-H"]), &read).unwrap(), os(&["toll", "-H"]));
+    }
+
+    #[test]
+    fn a_nul_byte_is_an_error_not_an_argument() {
+        // Found by the curl_config fuzz target: a quoted value carried the NUL into an argument.
+        let e = parse_config("url = \"h\0x\"\n", "f").unwrap_err();
+        assert_eq!(e, ConfigError::Nul { file: "f".into(), line: 1 });
     }
 }

@@ -88,6 +88,11 @@ pub fn write_jar(cookies: &[Cookie]) -> String {
 /// malformed or not allowed for that host (a `Domain` the host is not in).
 pub fn parse_set_cookie(value: &str, url: &url::Url, now: i64) -> Option<Cookie> {
     let host = url.host_str()?.trim_matches(['[', ']']).to_ascii_lowercase();
+    // A control character (a TAB above all) would split the jar line it is written to: dropped,
+    // as curl drops cookies with "invalid octets".
+    if value.chars().any(char::is_control) {
+        return None;
+    }
     let mut parts = value.split(';');
     let (name, val) = parts.next()?.split_once('=')?;
     let name = name.trim();
@@ -347,5 +352,16 @@ mod tests {
         assert_eq!(jar.header_for(&u("http://h.test/"), now).unwrap(), "old=5; d=4");
         jar.drop_session_cookies();
         assert_eq!(jar.header_for(&u("http://h.test/"), now).unwrap(), "old=5");
+    }
+
+    #[test]
+    fn a_cookie_with_a_control_character_is_dropped() {
+        // Found by the cookie_jar fuzz target: a TAB in the name became an extra jar field and
+        // the cookie was lost on the next read.
+        let url = url::Url::parse("http://www.example.com/a").unwrap();
+        assert!(parse_set_cookie("x\ty=1", &url, 0).is_none());
+        assert!(parse_set_cookie("x=1\u{0}", &url, 0).is_none());
+        assert!(parse_set_cookie("x=1; Path=/a\tb", &url, 0).is_none());
+        assert!(parse_set_cookie("x=1; Path=/a", &url, 0).is_some());
     }
 }
