@@ -42,7 +42,10 @@ pub fn parse_jar(text: &str) -> Vec<Cookie> {
         }
         let Ok(expires) = f[4].parse::<i64>() else { continue };
         let domain = f[0].trim_start_matches('.').to_ascii_lowercase();
-        if domain.is_empty() || f[5].is_empty() {
+        // A domain that is not one (blank, spaces, or a '#' that would make the written line a
+        // comment) is skipped like any malformed line.
+        let odd = |c: char| c.is_whitespace() || c.is_control();
+        if domain.is_empty() || domain.starts_with('#') || domain.chars().any(odd) || f[5].is_empty() {
             continue;
         }
         out.push(Cookie {
@@ -352,6 +355,15 @@ mod tests {
         assert_eq!(jar.header_for(&u("http://h.test/"), now).unwrap(), "old=5; d=4");
         jar.drop_session_cookies();
         assert_eq!(jar.header_for(&u("http://h.test/"), now).unwrap(), "old=5");
+    }
+
+    #[test]
+    fn a_jar_line_whose_domain_is_not_one_is_skipped() {
+        // Found by the cookie_jar fuzz target: ".#x" lost its dot, and the line written back
+        // started with '#', a comment.
+        assert!(parse_jar(".#ttg com\tFALSE\t/\tFALSE\t5\tn\tv\n").is_empty());
+        assert!(parse_jar(".#x\tFALSE\t/\tFALSE\t5\tn\tv\n").is_empty());
+        assert_eq!(parse_jar(".x.com\tTRUE\t/\tFALSE\t5\tn\tv\n").len(), 1);
     }
 
     #[test]
