@@ -2,9 +2,11 @@
 # Builds every fuzz target and runs each for SECONDS seconds (default 30), one after the other;
 # exits non-zero if any target crashed, panicked, hung or ran out of memory (the reproducer is
 # then in fuzz/artifacts/<target>/). `run.sh 0` only replays the corpora (seeds plus anything a
-# local run added): a quick regression check.
+# local run added): a quick regression check. With MAX_RUNS a target also stops after that many
+# executions (issue 9's bar is 10^7 executions or 30 minutes, whichever comes first).
+# FUZZ_TARGETS="a b" limits the run to those targets (two chains can then share two cores).
 #
-#   fuzz/run.sh [SECONDS]          e.g.  nice -n 19 fuzz/run.sh 600
+#   fuzz/run.sh [SECONDS [MAX_RUNS]]   e.g.  nice -n 19 fuzz/run.sh 1800 10000000
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz`) and a C++ compiler (libFuzzer is built from
 # source). cargo fuzz passes nightly-only `-Z` flags to rustc (the sanitizer); RUSTC_BOOTSTRAP=1
@@ -12,11 +14,12 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 secs="${1:-30}"
-[[ "$secs" =~ ^[0-9]+$ ]] || { echo "usage: $0 [SECONDS]" >&2; exit 2; }
+max_runs="${2:-}"
+[[ "$secs" =~ ^[0-9]+$ && "$max_runs" =~ ^[0-9]*$ ]] || { echo "usage: $0 [SECONDS [MAX_RUNS]]" >&2; exit 2; }
 export RUSTC_BOOTSTRAP=1
 command -v cargo-fuzz >/dev/null || { echo "cargo-fuzz is missing: cargo install cargo-fuzz" >&2; exit 2; }
 
-targets=$(cargo fuzz list)
+targets="${FUZZ_TARGETS:-$(cargo fuzz list)}"
 start=$SECONDS
 cargo fuzz build
 echo "==> built $(wc -w <<<"$targets") targets in $((SECONDS - start))s"
@@ -28,6 +31,7 @@ for t in $targets; do
     limit=(-runs=0)
   else
     limit=(-max_total_time="$secs")
+    [[ -n "$max_runs" ]] && limit+=(-runs="$max_runs")
   fi
   echo "==> $t (${secs}s)"
   # -timeout: one input taking longer than 10 s is a hang; -rss_limit_mb: a leak or a blow-up.
