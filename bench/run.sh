@@ -2,7 +2,7 @@
 # toll benchmark harness: toll vs curl through real Squid proxies (Basic and Digest) on loopback,
 # against a local nginx origin (http and https). See bench/README.md.
 #
-#   bench/run.sh [--quick] [--toll PATH] [--no-build] [--out FILE] [--keep]
+#   bench/run.sh [--quick] [--only N,N] [--toll PATH] [--no-build] [--out FILE] [--keep]
 #   bench/run.sh --serve     start the proxies and the origin, print how to use them, wait for Ctrl-C
 #
 # Writes bench/RESULTS.md (or --out FILE) and prints the same report on stdout; progress on stderr.
@@ -11,7 +11,7 @@ umask 022
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
-QUICK=0 KEEP=0 BUILD=1 SERVE=0
+QUICK=0 KEEP=0 BUILD=1 SERVE=0 ONLY=""
 OUT="$HERE/RESULTS.md"
 TOLL=${TOLL:-}
 
@@ -19,6 +19,8 @@ usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) QUICK=1 ;;
+        --only) ONLY=$2; shift ;;
+        --only=*) ONLY=${1#--only=} ;;
         --keep) KEEP=1 ;;
         --serve) SERVE=1 ;;
         --no-build) BUILD=0 ;;
@@ -32,6 +34,8 @@ while [ $# -gt 0 ]; do
     shift
 done
 
+# --only 3,5 runs those sections only (1 407s per run, 2 small requests, 3 bulk, 4 start-up, 5 PAC).
+want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 if [ "$QUICK" = 1 ]; then
     MODE=quick REPEATS=2 SMALL_N=50 SMALL_RUNS=3 BULK_RUNS=2 START_RUNS=50
 else
@@ -238,6 +242,8 @@ http {
             proxy_pass http://127.0.0.1:$HTTP_PORT/sink;
         }
         location = /sink { access_log off; return 204; }
+        # The PAC of section 5, cacheable for an hour as a PAC server would serve it.
+        location ~ \.pac\$ { types { application/x-ns-proxy-autoconfig pac; } expires 1h; }
     }
 }
 EOF
@@ -380,10 +386,35 @@ run_checked() { # label cmd... : run once, output to /dev/null; record a failure
     fi
 }
 
+# Helpers shared by the sections.
+cat > "$W/loop.sh" <<'EOF'
+#!/bin/sh
+# loop.sh N cmd... : run cmd N times in sequence, stdout to /dev/null; stop at the first failure.
+n=$1; shift
+i=0
+while [ "$i" -lt "$n" ]; do
+    "$@" >/dev/null || exit 1
+    i=$((i + 1))
+done
+EOF
+chmod 755 "$W/loop.sh"
+cat > "$W/then-sync.sh" <<'EOF'
+#!/bin/sh
+# then-sync.sh FILE cmd... : run cmd, then fsync FILE (coreutils sync with a file argument).
+f=$1; shift
+"$@" && sync "$f"
+EOF
+chmod 755 "$W/then-sync.sh"
+ms() { awk -v s="$1" 'BEGIN { if (s == "nan") print "—"; else printf "%.0f ms", s * 1000 }'; }
+hf_median() { # csv -> median seconds of its only command
+    awk -F, 'NR == 2 { print $4 }' "$1"
+}
+
 # ---------------------------------------------------------------------------------------------
 # 1. Proxy requests per invocation
 # ---------------------------------------------------------------------------------------------
-say "1/4 proxy requests per invocation (first run + $REPEATS repeats)"
+if want 1; then
+say "1/5 proxy requests per invocation (first run + $REPEATS repeats)"
 {
     echo "## 1. Proxy requests per invocation"
     echo
@@ -474,29 +505,13 @@ for t in http https; do
     unset REP
 done
 echo >> "$REPORT"
+fi # section 1
 
 # ---------------------------------------------------------------------------------------------
 # 2. 50 sequential small requests
 # ---------------------------------------------------------------------------------------------
-say "2/4 $SMALL_N sequential 1 KiB requests (hyperfine, $SMALL_RUNS runs each)"
-cat > "$W/loop.sh" <<'EOF'
-#!/bin/sh
-# loop.sh N cmd... : run cmd N times in sequence, stdout to /dev/null; stop at the first failure.
-n=$1; shift
-i=0
-while [ "$i" -lt "$n" ]; do
-    "$@" >/dev/null || exit 1
-    i=$((i + 1))
-done
-EOF
-chmod 755 "$W/loop.sh"
-cat > "$W/then-sync.sh" <<'EOF'
-#!/bin/sh
-# then-sync.sh FILE cmd... : run cmd, then fsync FILE (coreutils sync with a file argument).
-f=$1; shift
-"$@" && sync "$f"
-EOF
-chmod 755 "$W/then-sync.sh"
+if want 2; then
+say "2/5 $SMALL_N sequential 1 KiB requests (hyperfine, $SMALL_RUNS runs each)"
 {
     echo "## 2. $SMALL_N sequential small requests"
     echo
@@ -508,10 +523,6 @@ chmod 755 "$W/then-sync.sh"
     echo "| proxy | target | toll median | curl median | toll/curl | toll 407/inv | curl 407/inv | target | |"
     echo "|---|---|---|---|---|---|---|---|---|"
 } >> "$REPORT"
-ms() { awk -v s="$1" 'BEGIN { if (s == "nan") print "—"; else printf "%.0f ms", s * 1000 }'; }
-hf_median() { # csv -> median seconds of its only command
-    awk -F, 'NR == 2 { print $4 }' "$1"
-}
 for proxy in basic digest; do
     for t in http https; do
         declare -A MED=() P407=()
@@ -543,11 +554,13 @@ for proxy in basic digest; do
     done
 done
 echo >> "$REPORT"
+fi # section 2
 
 # ---------------------------------------------------------------------------------------------
 # 3. Bulk transfers: wall time and peak RSS (/usr/bin/time), through the Basic proxy
 # ---------------------------------------------------------------------------------------------
-say "3/4 bulk transfers through the Basic proxy ($BULK_RUNS runs each, toll and curl alternating)"
+if want 3; then
+say "3/5 bulk transfers through the Basic proxy ($BULK_RUNS runs each, toll and curl alternating)"
 BULK_STATE="$W/state/bulk"
 mkdir -p "$BULK_STATE"
 # One timed run: prints "seconds max_rss_kib", or "fail". Wall time from bash's clock (µs; it
@@ -685,11 +698,13 @@ for t in http https; do
     target_row "100 MiB upload, $t: wall (no target set)" "$(sec "${WALL[up100-$t-toll]}")" "$(sec "${WALL[up100-$t-curl]}")" "$r" "—" "—"
     target_row "100 MiB upload, $t: toll peak RSS (streaming)" "$(mib "${RSS[up100-$t-toll]}")" "$(mib "${RSS[up100-$t-curl]}")" "—" "≤ 20 MiB" "$(metstr "$(rss_mib "${RSS[up100-$t-toll]}")" 20)"
 done
+fi # section 3
 
 # ---------------------------------------------------------------------------------------------
 # 4. Start-up
 # ---------------------------------------------------------------------------------------------
-say "4/4 --version start-up ($START_RUNS runs each)"
+if want 4; then
+say "4/5 --version start-up ($START_RUNS runs each)"
 declare -A SMED=()
 for tool in toll curl; do
     bin=$TOLL; [ "$tool" = curl ] && bin=$CURL
@@ -714,6 +729,68 @@ r=$(ratio "${SMED[toll]}" "${SMED[curl]}")
     echo
 } >> "$REPORT"
 target_row "start-up (--version)" "$(msf "${SMED[toll]}")" "$(msf "${SMED[curl]}")" "$r" "≤ 1.20" "$(metstr "$r" 1.20)"
+fi # section 4
+
+# ---------------------------------------------------------------------------------------------
+# 5. PAC: a transfer routed by a cached 100 KB PAC against the same transfer with -x (issue 12)
+# ---------------------------------------------------------------------------------------------
+if want 5; then
+say "5/5 a cached 100 KB PAC against -x ($SMALL_N sequential requests, hyperfine, $SMALL_RUNS runs)"
+# 1,000 rules that do not match (as bench/pac.sh), then the Basic proxy: the slowest answer.
+python3 - "$W/www/100kb.pac" "$BASIC_PORT" <<'PY'
+import sys
+path, port = sys.argv[1], sys.argv[2]
+with open(path, "w") as f:
+    f.write("// generated: 1000 rules\nfunction FindProxyForURL(url, host) {\n")
+    for i in range(1000):
+        f.write('  if (shExpMatch(host, "*.dept-%d.example.com") || dnsDomainIs(host, ".old-%d.example.com")) '
+                'return "PROXY p%d.corp:8080";\n' % (i, i, i))
+    f.write('  return "PROXY 127.0.0.1:%s";\n}\n' % port)
+PY
+PAC_URL="$HTTP_URL/100kb.pac"
+PAC_STATE="$W/state/pac"
+mkdir -p "$PAC_STATE" "$W/cache-pac"
+declare -A PMED=()
+for how in x pac; do
+    if [ "$how" = x ]; then
+        CMD=("$TOLL" -fsS -x "http://127.0.0.1:$BASIC_PORT" -U "$PUSER:$PPASS" --cacert "$CA")
+    else
+        CMD=("$TOLL" -fsS --pac "$PAC_URL" -U "$PUSER:$PPASS" --cacert "$CA")
+    fi
+    url="$HTTP_URL/1k.bin"
+    PMED[$how]=nan
+    # The first run fetches the PAC into the cache (fresh for an hour: later runs do not ask).
+    run_checked "pac $how" env XDG_STATE_HOME="$PAC_STATE" XDG_CACHE_HOME="$W/cache-pac" "${CMD[@]}" "$url" || continue
+    cmdline="XDG_STATE_HOME=$(printf '%q' "$PAC_STATE") XDG_CACHE_HOME=$(printf '%q' "$W/cache-pac") $(shq "$W/loop.sh" "$SMALL_N" "${CMD[@]}" "$url")"
+    if hyperfine --style none -S bash --warmup 1 --runs "$SMALL_RUNS" -n "$how" \
+        --export-csv "$W/hf.csv" "$cmdline" >"$W/hf.out" 2>&1; then
+        PMED[$how]=$(hf_median "$W/hf.csv")
+    else
+        echo "pac $how: hyperfine failed: $(tail -c 300 "$W/hf.out" | tr '\n' ' ')" >> "$ERRORS"
+    fi
+done
+# The PAC fetch must not repeat: nginx logs one GET of the PAC (the priming run).
+PAC_GETS=$(grep -c ' /100kb.pac ' "$W/nginx/access.log" || true)
+per_inv() { awk -v s="$1" -v n="$SMALL_N" 'BEGIN { if (s == "nan") print "nan"; else printf "%.3f", s * 1000 / n }'; }
+PX=$(per_inv "${PMED[x]}") PP=$(per_inv "${PMED[pac]}")
+PDELTA=$(awk -v a="$PP" -v b="$PX" 'BEGIN { if (a == "nan" || b == "nan") print "nan"; else printf "%.2f", a - b }')
+{
+    echo "## 5. PAC: a cached 100 KB PAC against -x"
+    echo
+    echo "$SMALL_N sequential invocations fetching a 1 KiB file over http through the Basic proxy,"
+    echo "chosen either with \`-x\` or by a 100 KB PAC (1,000 rules that do not match, then the proxy)"
+    echo "served by nginx with \`Cache-Control: max-age=3600\` and cached by toll on the priming run"
+    echo "(nginx logged $PAC_GETS GET(s) of the PAC in the whole section). hyperfine, 1 warm-up +"
+    echo "$SMALL_RUNS runs; medians divided by $SMALL_N. Each PAC run reads the cached PAC, compiles"
+    echo "it and evaluates it once."
+    echo
+    echo "| -x per request | --pac per request | difference | target | |"
+    echo "|---|---|---|---|---|"
+    echo "| $PX ms | $PP ms | $PDELTA ms | ≤ 3 ms | $(metstr "$PDELTA" 3) |"
+    echo
+} >> "$REPORT"
+target_row "cached 100 KB PAC: extra time per transfer over -x" "$PDELTA ms" "—" "—" "≤ 3 ms" "$(metstr "$PDELTA" 3)"
+fi # section 5
 
 # ---------------------------------------------------------------------------------------------
 # Assemble
@@ -751,7 +828,7 @@ dirty=$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null | gre
     echo "- nginx: $(nginx -v 2>&1 | head -n1)"
     echo "- hyperfine: $(hyperfine --version)"
     echo
-    echo "## Summary: targets from issues 5 and 10"
+    echo "## Summary: targets from issues 5, 10 and 12"
     echo
     echo "| measure | toll | curl | toll/curl | target | |"
     echo "|---|---|---|---|---|---|"

@@ -8,9 +8,12 @@ use std::future::Future;
 use std::time::Duration;
 use url::Url;
 
-/// The real fetcher: a reqwest client that never uses a proxy.
+/// The real fetcher: a reqwest client that never uses a proxy, built on the first fetch: a PAC
+/// read from a file or from a fresh cached copy never needs it, and building it loads the
+/// platform's trust store (hundreds of files, measured as most of a cached PAC's cost).
 pub struct DirectFetcher {
-    client: reqwest::Client,
+    opts: FetchOptions,
+    client: std::sync::OnceLock<reqwest::Client>,
 }
 
 /// How [`DirectFetcher`] connects.
@@ -32,44 +35,59 @@ impl Default for FetchOptions {
 }
 
 impl DirectFetcher {
-    pub fn new(opts: FetchOptions) -> Result<DirectFetcher, String> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let policy = reqwest::redirect::Policy::custom(|a| {
-            if a.previous().len() > MAX_REDIRECTS {
-                a.error(format!("more than {MAX_REDIRECTS} redirects"))
-            } else if !matches!(a.url().scheme(), "http" | "https") {
-                a.stop()
-            } else {
-                a.follow()
-            }
-        });
-        let mut b = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(policy)
-            .timeout(opts.timeout)
-            .connect_timeout(opts.timeout)
-            .user_agent(format!("toll/{}", env!("CARGO_PKG_VERSION")));
-        if let Some(roots) = opts.roots {
-            b = b.tls_certs_only(roots);
-        }
-        for (host, addr) in &opts.resolve {
-            b = b.resolve(host, *addr);
-        }
-        Ok(DirectFetcher { client: b.build().map_err(|e| format!("cannot set up the PAC fetcher: {e}"))? })
+    pub fn new(opts: FetchOptions) -> DirectFetcher {
+        DirectFetcher { opts, client: std::sync::OnceLock::new() }
     }
+
+    fn client(&self) -> Result<&reqwest::Client, String> {
+        if let Some(c) = self.client.get() {
+            return Ok(c);
+        }
+        let built = build_client(&self.opts)?;
+        Ok(self.client.get_or_init(|| built))
+    }
+}
+
+fn build_client(opts: &FetchOptions) -> Result<reqwest::Client, String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let policy = reqwest::redirect::Policy::custom(|a| {
+        if a.previous().len() > MAX_REDIRECTS {
+            a.error(format!("more than {MAX_REDIRECTS} redirects"))
+        } else if !matches!(a.url().scheme(), "http" | "https") {
+            a.stop()
+        } else {
+            a.follow()
+        }
+    });
+    let mut b = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(policy)
+        .timeout(opts.timeout)
+        .connect_timeout(opts.timeout)
+        .user_agent(format!("toll/{}", env!("CARGO_PKG_VERSION")));
+    if let Some(roots) = &opts.roots {
+        b = b.tls_certs_only(roots.clone());
+    }
+    for (host, addr) in &opts.resolve {
+        b = b.resolve(host, *addr);
+    }
+    b.build().map_err(|e| format!("cannot set up the PAC fetcher: {e}"))
 }
 
 impl Fetcher for DirectFetcher {
     fn get(&self, url: &Url, v: &Validators) -> impl Future<Output = Result<Fetched, String>> + Send {
-        let mut req = self.client.get(url.clone());
-        if let Some(e) = &v.etag {
-            req = req.header(reqwest::header::IF_NONE_MATCH, e);
-        }
-        if let Some(lm) = &v.last_modified {
-            req = req.header(reqwest::header::IF_MODIFIED_SINCE, lm);
-        }
+        let req = self.client().map(|c| {
+            let mut req = c.get(url.clone());
+            if let Some(e) = &v.etag {
+                req = req.header(reqwest::header::IF_NONE_MATCH, e);
+            }
+            if let Some(lm) = &v.last_modified {
+                req = req.header(reqwest::header::IF_MODIFIED_SINCE, lm);
+            }
+            req
+        });
         async move {
-            let mut resp = req.send().await.map_err(|e| describe(&e))?;
+            let mut resp = req?.send().await.map_err(|e| describe(&e))?;
             let header = |n: reqwest::header::HeaderName| {
                 resp.headers().get(n).and_then(|v| v.to_str().ok()).map(String::from)
             };
