@@ -14,24 +14,24 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const CURL: &str = "/usr/bin/curl";
-const WGET: &str = "/usr/bin/wget";
+pub(crate) const CURL: &str = "/usr/bin/curl";
+pub(crate) const WGET: &str = "/usr/bin/wget";
 
 /// A running `toll serve --listen 127.0.0.1:0 ARGS…`, killed on drop.
-struct Serve {
-    child: Child,
-    port: u16,
+pub(crate) struct Serve {
+    pub(crate) child: Child,
+    pub(crate) port: u16,
     log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     _home: tempfile::TempDir,
 }
 
 impl Serve {
-    fn start(args: &[&str]) -> Serve {
+    pub(crate) fn start(args: &[&str]) -> Serve {
         Serve::start_env(args, &[])
     }
 
     /// With `env` set after the isolation (a shared state dir, a keyring).
-    fn start_env(args: &[&str], env: &[(String, String)]) -> Serve {
+    pub(crate) fn start_env(args: &[&str], env: &[(String, String)]) -> Serve {
         let home = tempfile::Builder::new().prefix("toll-it-serve-").tempdir().unwrap();
         let mut cmd = Command::new(TOLL);
         cmd.args(["serve", "--listen", "127.0.0.1:0"]).args(args);
@@ -58,11 +58,11 @@ impl Serve {
         Serve { child, port, log, _home: home }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
 }
@@ -74,7 +74,7 @@ impl Drop for Serve {
     }
 }
 
-fn run(program: &str, args: &[&str]) -> Output {
+pub(crate) fn run(program: &str, args: &[&str]) -> Output {
     let mut cmd = Command::new(program);
     cmd.args(args);
     for k in [
