@@ -21,6 +21,7 @@
 //! itself only sees "tunnel error".
 
 pub mod body;
+mod pool;
 mod upstream;
 
 use crate::auth::SchemeSet;
@@ -152,6 +153,8 @@ pub(crate) struct Upstream {
     /// A connection-bound scheme known to be wanted (forced, remembered, or worked in this run):
     /// each new connection opens its handshake without waiting for a bare challenge.
     opener: Mutex<Option<upstream::Opener>>,
+    /// Connections left by `toll serve`'s finished client connections (`pool`).
+    pool: pool::Pool,
 }
 
 pub(crate) struct Inner {
@@ -292,6 +295,7 @@ impl Inner {
             recalled: tokio::sync::Mutex::new(false),
             demands_auth: std::sync::atomic::AtomicBool::new(false),
             opener: Mutex::new(upstream::Opener::forced(setup.allowed)),
+            pool: pool::Pool::default(),
         }));
         ups.len() - 1
     }
@@ -376,7 +380,7 @@ pub struct ClientSlot(Arc<tokio::sync::Mutex<ClientConn>>);
 
 impl Default for ClientSlot {
     fn default() -> Self {
-        ClientSlot(Arc::new(tokio::sync::Mutex::new(ClientConn { upstream: None, conn: None })))
+        ClientSlot(Arc::new(tokio::sync::Mutex::new(ClientConn { upstream: None, conn: None, pooled: true })))
     }
 }
 
@@ -384,10 +388,12 @@ impl Default for ClientSlot {
 struct ClientConn {
     upstream: Option<Arc<Upstream>>,
     conn: Option<Conn>,
+    /// `toll serve`: the connection comes from and goes back to the proxy's `pool`.
+    pooled: bool,
 }
 
 async fn serve(inner: Arc<Inner>, tcp: TcpStream) {
-    let state = Arc::new(tokio::sync::Mutex::new(ClientConn { upstream: None, conn: None }));
+    let state = Arc::new(tokio::sync::Mutex::new(ClientConn { upstream: None, conn: None, pooled: false }));
     // Set by the first request that carries the key: until then the connection is a stranger's.
     let shown = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let seen = shown.clone();
@@ -564,6 +570,9 @@ async fn forward_or_fail(
         // reqwest pools by relay address: one client connection may serve two upstreams.
         st.upstream = Some(up.clone());
         st.conn = None;
+    }
+    if st.pooled && !st.conn.as_ref().is_some_and(Conn::usable) {
+        st.conn = up.pool.take();
     }
     let (parts, incoming) = req.into_parts();
     if parts.uri.scheme().is_none() {

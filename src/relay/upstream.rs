@@ -46,7 +46,7 @@ pub(super) struct Conn {
 }
 
 impl Conn {
-    fn usable(&self) -> bool {
+    pub(super) fn usable(&self) -> bool {
         !self.send.is_closed()
     }
 }
