@@ -65,6 +65,7 @@ pub fn run(cfg: ServeConfig, setup: CredentialSetup, env: &dyn Fn(&str) -> Optio
             Relay::detached(factory, reporter, cfg.connect_timeout)
                 .map_err(|e| Error::new(Exit::Internal, format!("cannot start the relay: {e}")))?,
         );
+        relay.set_spare_tunnels(cfg.spare_tunnels);
         let listener = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| {
             Error::new(Exit::Listen, format!("cannot listen on {}: {e}", cfg.listen))
                 .hint("another proxy may be running there: pick another with --listen ADDR:PORT")

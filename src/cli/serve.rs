@@ -23,6 +23,26 @@ Examples:
   eval \"$(toll serve --print-env)\"
   git config --global http.proxy http://127.0.0.1:3128";
 
+/// What `toll serve` and `toll run` share: the upstream proxy, how to reach it, the log.
+#[derive(Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// Print the proxy conversation on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+
+    /// Give up connecting to the proxy (or a direct origin) after this many seconds.
+    #[arg(long = "connect-timeout", value_name = "SECONDS")]
+    pub connect_timeout: Option<Seconds>,
+
+    /// Keep N connections to each proxy opened ahead (an NTLM handshake started) so that a
+    /// new tunnel costs one round trip; 0 turns it off.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=64))]
+    pub spare_tunnels: u16,
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
     /// Listen on this address.
@@ -42,30 +62,14 @@ pub struct ServeArgs {
     #[arg(long)]
     pub print_env: bool,
 
-    /// Print the proxy conversation on stderr.
-    #[arg(short, long)]
-    pub verbose: bool,
-
     #[command(flatten)]
-    pub proxy: ProxyArgs,
-
-    /// Give up connecting to the proxy (or a direct origin) after this many seconds.
-    #[arg(long = "connect-timeout", value_name = "SECONDS")]
-    pub connect_timeout: Option<Seconds>,
+    pub server: ServerArgs,
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
-    /// Print the proxy conversation on stderr.
-    #[arg(short, long)]
-    pub verbose: bool,
-
     #[command(flatten)]
-    pub proxy: ProxyArgs,
-
-    /// Give up connecting to the proxy (or a direct origin) after this many seconds.
-    #[arg(long = "connect-timeout", value_name = "SECONDS")]
-    pub connect_timeout: Option<Seconds>,
+    pub server: ServerArgs,
 
     /// The command to run, and its arguments.
     #[arg(value_name = "CMD", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
@@ -82,6 +86,7 @@ pub struct ServeConfig {
     pub print_env: bool,
     pub verbose: bool,
     pub connect_timeout: Option<Duration>,
+    pub spare_tunnels: usize,
     /// `toll run`: the command; `toll serve`: empty.
     pub command: Vec<std::ffi::OsString>,
 }
@@ -91,14 +96,16 @@ fn nonzero(s: Option<Seconds>) -> Option<Duration> {
 }
 
 pub(super) fn serve_config(args: ServeArgs) -> Result<ServeConfig, UsageError> {
+    let ServerArgs { verbose, proxy, connect_timeout, spare_tunnels } = args.server;
     Ok(ServeConfig {
-        proxy: proxy_config(args.proxy)?,
+        proxy: proxy_config(proxy)?,
         listen: args.listen,
         allow: args.allow,
         log: args.log,
         print_env: args.print_env,
-        verbose: args.verbose,
-        connect_timeout: nonzero(args.connect_timeout),
+        verbose,
+        connect_timeout: nonzero(connect_timeout),
+        spare_tunnels: spare_tunnels.into(),
         command: Vec::new(),
     })
 }
@@ -110,9 +117,7 @@ pub(super) fn run_config(args: RunArgs) -> Result<ServeConfig, UsageError> {
         allow: Vec::new(),
         log: None,
         print_env: false,
-        verbose: args.verbose,
-        proxy: args.proxy,
-        connect_timeout: args.connect_timeout,
+        server: args.server,
     };
     Ok(ServeConfig { command: args.command, ..serve_config(serve)? })
 }

@@ -22,6 +22,7 @@
 
 pub mod body;
 mod pool;
+mod spare;
 mod upstream;
 
 use crate::auth::SchemeSet;
@@ -164,6 +165,8 @@ pub(crate) struct Inner {
     failure: Mutex<Option<Failure>>,
     reporter: Arc<dyn Reporter>,
     connect_timeout: Option<Duration>,
+    /// Spare connections per proxy kept for new tunnels (`spare`); 0 for toll's own transfers.
+    spare_tunnels: std::sync::atomic::AtomicUsize,
 }
 
 /// The running relay. Dropping the tokio runtime stops it.
@@ -235,6 +238,7 @@ impl Relay {
             failure: Mutex::new(None),
             reporter,
             connect_timeout,
+            spare_tunnels: std::sync::atomic::AtomicUsize::new(0),
         });
         Ok(Relay { inner, addr })
     }
@@ -257,6 +261,11 @@ impl Relay {
         } else {
             forward_or_fail(self.inner.clone(), up, client.0.clone(), req).await
         }
+    }
+
+    /// Keep `n` connections per proxy opened ahead for new tunnels (`toll serve`; see `spare`).
+    pub fn set_spare_tunnels(&self, n: usize) {
+        self.inner.spare_tunnels.store(n, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The proxy URL (with this process's key as credential) through which reqwest reaches `spec`.
@@ -507,9 +516,10 @@ async fn open_tunnel(
         headers,
         body: RequestBody::Empty,
     };
-    let mut conn = None;
+    let mut conn = up.pool.take_spare();
     let resp = up.exchange(&inner, &mut conn, out).await?;
     if resp.status().is_success() {
+        spare::refill(&inner, &up, authority.as_str());
         inner.info(format_args!("tunnel to {authority} established; bytes now pass untouched"));
         let upstream_side = hyper::upgrade::on(resp);
         tokio::spawn(async move {

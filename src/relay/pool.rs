@@ -6,7 +6,9 @@
 //! but only one client's at a time: a connection is in a client's slot or in the pool, never
 //! both. toll's own transfers keep their connections per reqwest connection, as before.
 
+use super::spare::SPARE_IDLE;
 use super::upstream::Conn;
+use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -20,6 +22,10 @@ const IDLE_FOR: Duration = Duration::from_secs(30);
 #[derive(Default)]
 pub(super) struct Pool {
     idle: Mutex<Vec<(Conn, Instant)>>,
+    /// Connections opened ahead for the next tunnels (`spare`).
+    spares: Mutex<Vec<(Conn, Instant)>>,
+    /// A filler of `spares` is running.
+    pub(super) filling: AtomicBool,
 }
 
 impl Pool {
@@ -45,6 +51,29 @@ impl Pool {
             }
         }
         None
+    }
+}
+
+impl Pool {
+    /// A spare for a new tunnel, the oldest first (an NTLM challenge must not grow old).
+    pub(super) fn take_spare(&self) -> Option<Conn> {
+        let mut spares = self.spares.lock().unwrap_or_else(|e| e.into_inner());
+        spares.retain(|(c, at)| c.usable() && at.elapsed() < SPARE_IDLE);
+        (!spares.is_empty()).then(|| spares.remove(0).0)
+    }
+
+    pub(super) fn put_spare(&self, conn: Conn) {
+        self.spares.lock().unwrap_or_else(|e| e.into_inner()).push((conn, Instant::now()));
+    }
+
+    pub(super) fn spares(&self) -> usize {
+        self.spares.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Closes the spares that were not used in time.
+    pub(super) fn prune_spares(&self) {
+        let mut spares = self.spares.lock().unwrap_or_else(|e| e.into_inner());
+        spares.retain(|(c, at)| c.usable() && at.elapsed() < SPARE_IDLE);
     }
 }
 
