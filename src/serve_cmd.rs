@@ -12,7 +12,7 @@ use crate::report::Reporter;
 use crate::secret::Secret;
 use crate::serve::admission::{Policy, KEY_USER};
 use crate::serve::log::AccessLog;
-use crate::serve::{key, Limits, Server};
+use crate::serve::{key, Limits, Routes, Server};
 use crate::term::Terminal;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,7 +46,7 @@ pub fn run(cfg: ServeConfig, setup: CredentialSetup, env: &dyn Fn(&str) -> Optio
     let reporter: Arc<dyn Reporter> = Arc::new(Stderr { verbose: cfg.verbose });
     let settings = crate::app::load_settings()?;
     let session = Arc::new(Session::new(setup.keyring, setup.choice, setup.index, setup.save, term, true));
-    let sources = credential_sources(&cfg.proxy, term, session);
+    let sources = credential_sources(&cfg.proxy, term, session.clone());
     let ctx = Arc::new(Context { reporter: reporter.clone(), term, sources, memory: remembered() });
     let factory = client::upstream_factory(&cfg.proxy, ctx)?;
     client::install_crypto();
@@ -57,12 +57,12 @@ pub fn run(cfg: ServeConfig, setup: CredentialSetup, env: &dyn Fn(&str) -> Optio
         .map_err(|e| Error::new(Exit::Internal, format!("cannot start the runtime: {e}")))?;
     let uid = current_uid();
     let result = rt.block_on(async move {
-        let routes = Arc::new(
+        let routes = Arc::new(Routes::new(
             crate::app::routing::chooser(&cfg.proxy, &settings, cfg.connect_timeout, env, reporter.as_ref())
                 .await?,
-        );
+        ));
         let relay = Arc::new(
-            Relay::detached(factory, reporter, cfg.connect_timeout)
+            Relay::detached(factory, reporter.clone(), cfg.connect_timeout)
                 .map_err(|e| Error::new(Exit::Internal, format!("cannot start the relay: {e}")))?,
         );
         relay.set_spare_tunnels(cfg.spare_tunnels);
@@ -83,14 +83,19 @@ pub fn run(cfg: ServeConfig, setup: CredentialSetup, env: &dyn Fn(&str) -> Optio
         }
         let server = Server {
             relay,
-            routes,
+            routes: routes.clone(),
             policy: Policy { uid, key: key.clone(), allow: cfg.allow.clone() },
-            log,
+            log: Arc::new(log),
             limits,
         };
         if !is_run {
             server.log.note(&format!("listening on {listen}; only this user (or the key) may use it"));
-            crate::serve::serve(server, listener, shutdown_signal()).await;
+            let log = server.log.clone();
+            let reload = reload_on_hangup(&cfg, &routes, &session, &log, env, reporter.as_ref());
+            tokio::select! {
+                _ = crate::serve::serve(server, listener, shutdown_signal()) => {}
+                _ = reload => {}
+            }
             return Ok(None);
         }
         let url = proxy_url(&key, listen);
@@ -235,6 +240,44 @@ fn exit_code(status: std::io::Result<std::process::ExitStatus>) -> Result<i32> {
         }
     }
     Ok(status.code().unwrap_or(1))
+}
+
+/// SIGHUP (`toll serve`): read the settings file and the PAC again and replace the routing,
+/// and have the keyring asked again for stored passwords. Requests in flight go on with what
+/// they had; a file that no longer reads keeps the routing as it was (and says why). Never ends.
+async fn reload_on_hangup(
+    cfg: &ServeConfig,
+    routes: &Routes,
+    session: &Session,
+    log: &AccessLog,
+    env: &dyn Fn(&str) -> Option<String>,
+    reporter: &dyn Reporter,
+) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else { return std::future::pending().await };
+        while hup.recv().await.is_some() {
+            session.relook();
+            let reloaded = match crate::app::load_settings() {
+                Ok(settings) => {
+                    crate::app::routing::chooser(&cfg.proxy, &settings, cfg.connect_timeout, env, reporter).await
+                }
+                Err(e) => Err(e),
+            };
+            match reloaded {
+                Ok(chooser) => {
+                    routes.replace(chooser);
+                    log.note("SIGHUP: settings, PAC and stored passwords read again");
+                }
+                Err(e) => log.note(&format!(
+                    "SIGHUP: {}; going on with the settings as they were",
+                    crate::term::sanitize(&e.message)
+                )),
+            }
+        }
+    }
+    std::future::pending().await
 }
 
 /// SIGTERM or SIGINT: stop accepting and drain.

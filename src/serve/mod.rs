@@ -2,7 +2,8 @@
 //! the listener and what happens before a request reaches the relay — admission (who may use it:
 //! the same user, or the per-user key), refusing what a proxy must not do (requests to the
 //! listener itself, non-proxy requests), routing (the same `proxy_env` answer a transfer gets;
-//! NO_PROXY hosts go direct), the access log and the limits. The upstream side — the 407 dance,
+//! NO_PROXY hosts go direct; replaced whole on SIGHUP: [`Routes`]), the access log and the
+//! limits. The upstream side — the 407 dance,
 //! credentials, remembered auth, lockout — is the relay's ([`Relay::carry`]), so a credential the
 //! proxy rejected is never sent again by any later request of any client.
 
@@ -63,10 +64,28 @@ impl Default for Limits {
 pub struct Server {
     pub relay: Arc<Relay>,
     /// Which proxies, in which order, for each request (`-x`, the environment, a PAC, …).
-    pub routes: Arc<Chooser>,
+    pub routes: Arc<Routes>,
     pub policy: Policy,
-    pub log: AccessLog,
+    pub log: Arc<AccessLog>,
     pub limits: Limits,
+}
+
+/// The routing in use. SIGHUP replaces it whole (settings file and PAC read again); a request
+/// in flight keeps the one it picked its proxy with.
+pub struct Routes(std::sync::RwLock<Arc<Chooser>>);
+
+impl Routes {
+    pub fn new(chooser: Chooser) -> Routes {
+        Routes(std::sync::RwLock::new(Arc::new(chooser)))
+    }
+
+    pub fn current(&self) -> Arc<Chooser> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn replace(&self, chooser: Chooser) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(chooser);
+    }
 }
 
 struct Shared {
@@ -274,7 +293,8 @@ async fn handle(
         entry(400, "-", "bad target");
         return text(StatusCode::BAD_REQUEST, "toll serve: a malformed target.\n", None);
     };
-    let route = match server.routes.pick(&url).await {
+    let routes = server.routes.current();
+    let route = match routes.pick(&url).await {
         Ok(c) => c.entry,
         Err(e) => {
             entry(502, "-", "bad proxy setting");

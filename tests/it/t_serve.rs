@@ -347,3 +347,123 @@ fn a_new_login_is_picked_up_without_a_restart() {
         .count();
     assert_eq!(wrong, 1, "{}", proxy.summary());
 }
+
+/// SIGHUP re-reads the settings file and its PAC: new requests take the new proxy, while a
+/// tunnel opened before goes on working through the old one.
+#[test]
+fn sighup_reads_the_settings_and_pac_again_without_dropping_a_tunnel() {
+    use std::io::{Read, Write};
+    if !clients_available("sighup_reads_the_settings_and_pac_again_without_dropping_a_tunnel") {
+        return;
+    }
+    let origin = Origin::http();
+    let (a, b) = (FakeProxy::start(fakeproxy::open()), FakeProxy::start(fakeproxy::open()));
+    let dir = tempfile::tempdir().unwrap();
+    let pac = |name: &str, proxy: &FakeProxy| {
+        let p = dir.path().join(name);
+        let hostport = proxy.url().trim_start_matches("http://").trim_end_matches('/').to_string();
+        std::fs::write(&p, format!("function FindProxyForURL(url, host) {{ return 'PROXY {hostport}'; }}\n"))
+            .unwrap();
+        p
+    };
+    let (pac_a, pac_b) = (pac("a.pac", &a), pac("b.pac", &b));
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("toll")).unwrap();
+    let settings = config.join("toll/config");
+    std::fs::write(&settings, format!("pac = {}\n", pac_a.display())).unwrap();
+    let serve =
+        Serve::start_env(&[], &[("XDG_CONFIG_HOME".to_string(), config.display().to_string())]);
+    let get = |serve: &Serve| {
+        let out = run(CURL, &["-sS", "-x", &serve.url(), &origin.url("/text")]);
+        assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stderr), serve.log());
+    };
+    get(&serve);
+    assert_eq!(a.requests().len(), 1, "through the first PAC's proxy:\n{}", serve.log());
+    // A tunnel in flight.
+    let mut tunnel = std::net::TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
+    tunnel.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let target = origin.authority();
+    write!(tunnel, "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").unwrap();
+    let mut head = [0u8; 256];
+    let n = tunnel.read(&mut head).unwrap();
+    assert!(String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&head[..n]));
+
+    std::fs::write(&settings, format!("pac = {}\n", pac_b.display())).unwrap();
+    // SAFETY: kill(2) on the child we started.
+    unsafe { libc::kill(serve.child.id() as libc::pid_t, libc::SIGHUP) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !serve.log().contains("SIGHUP: settings") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(serve.log().contains("SIGHUP: settings, PAC and stored passwords read again"), "{}", serve.log());
+
+    write!(tunnel, "GET /text HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    let _ = tunnel.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.ends_with("hello from the origin\n"), "the tunnel opened before SIGHUP still works: {answer}");
+    get(&serve);
+    assert_eq!(b.requests().len(), 1, "new requests take the new PAC's proxy:\n{}", serve.log());
+    assert_eq!(a.requests().len(), 2, "{}", a.summary());
+}
+
+/// A password stored after the server started (none was stored before, so nothing was ever
+/// rejected) is used once the server gets SIGHUP.
+#[test]
+fn sighup_reads_the_credential_store_again() {
+    let test = "sighup_reads_the_credential_store_again";
+    if !clients_available(test) {
+        return;
+    }
+    use toll::keyring::{Keyring, StoreKind};
+    if let Err(e) = Keyring::default().get(StoreKind::Keyutils, "toll-it-probe://availability", "probe") {
+        crate::skip(&format!(
+            "SKIPPED {test}: needs a kernel session keyring (keyutils; .ci/with-secret-service): {e}"
+        ));
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::basic("carol", "stored-later"));
+    let home = tempfile::tempdir().unwrap();
+    let env: Vec<(String, String)> = vec![
+        ("XDG_STATE_HOME".into(), home.path().join("state").display().to_string()),
+        ("XDG_CONFIG_HOME".into(), home.path().join("config").display().to_string()),
+        ("TOLL_KEYRING".into(), "keyutils".into()),
+    ];
+    struct Cleanup(String);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = Keyring::default().delete(StoreKind::Keyutils, &self.0, "carol");
+        }
+    }
+    let _cleanup = Cleanup(proxy.url());
+    let serve = Serve::start_env(&["-x", &proxy.url()], &env);
+    let code = || {
+        let out = run(
+            CURL,
+            &["-s", "-o", "/dev/null", "-w", "%{http_code}", "-x", &serve.url(), &origin.url("/text")],
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert_eq!(code(), "502", "nothing stored yet: {}", serve.log());
+    let mut cmd = Command::new(TOLL);
+    cmd.args(["auth", "login", &proxy.url(), "--user", "carol", "--password-stdin", "--no-verify"]);
+    let scratch = tempfile::tempdir().unwrap();
+    isolate(&mut cmd, scratch.path());
+    for (k, v) in &env {
+        cmd.env(k, v);
+    }
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"stored-later\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "login: {}", String::from_utf8_lossy(&out.stderr));
+    // SAFETY: kill(2) on the child we started.
+    unsafe { libc::kill(serve.child.id() as libc::pid_t, libc::SIGHUP) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !serve.log().contains("SIGHUP: settings") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(code(), "200", "{}\n{}", serve.log(), proxy.summary());
+}
