@@ -91,10 +91,30 @@ pub fn run(cfg: ServeConfig, setup: CredentialSetup, env: &dyn Fn(&str) -> Optio
         if !is_run {
             server.log.note(&format!("listening on {listen}; only this user (or the key) may use it"));
             let log = server.log.clone();
-            let reload = reload_on_hangup(&cfg, &routes, &session, &log, env, reporter.as_ref());
+            // For `toll doctor`: where this server listens and what it uses.
+            let state_dir = crate::store::state_dir(env).map(|d| d.join("toll"));
+            let record = |routes: &Routes| {
+                let dir = state_dir.as_ref()?;
+                let using = routes.current().router().plan().source.to_string();
+                match crate::serve::state::write(dir, listen, &using) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        log.note(&format!("cannot record this server for toll doctor in {}: {e}", dir.display()));
+                        None
+                    }
+                }
+            };
+            let recorded = record(&routes);
+            let rerecord = |r: &Routes| {
+                record(r);
+            };
+            let reload = reload_on_hangup(&cfg, &routes, &session, &log, env, reporter.as_ref(), &rerecord);
             tokio::select! {
                 _ = crate::serve::serve(server, listener, shutdown_signal()) => {}
                 _ = reload => {}
+            }
+            if let Some(p) = recorded {
+                crate::serve::state::remove(&p);
             }
             return Ok(None);
         }
@@ -252,6 +272,7 @@ async fn reload_on_hangup(
     log: &AccessLog,
     env: &dyn Fn(&str) -> Option<String>,
     reporter: &dyn Reporter,
+    on_reload: &dyn Fn(&Routes),
 ) {
     #[cfg(unix)]
     {
@@ -268,6 +289,7 @@ async fn reload_on_hangup(
             match reloaded {
                 Ok(chooser) => {
                     routes.replace(chooser);
+                    on_reload(routes);
                     log.note("SIGHUP: settings, PAC and stored passwords read again");
                 }
                 Err(e) => log.note(&format!(

@@ -12,6 +12,7 @@ mod direct;
 pub mod key;
 pub mod log;
 pub mod peer;
+pub mod state;
 
 use crate::client::failure_error;
 use crate::relay::body::{self, RelayBody};

@@ -467,3 +467,39 @@ fn sighup_reads_the_credential_store_again() {
     }
     assert_eq!(code(), "200", "{}\n{}", serve.log(), proxy.summary());
 }
+
+/// `toll doctor` says that a `toll serve` is running, where, and what it uses — and no longer
+/// once it stopped (SIGTERM: its state file is removed).
+#[test]
+fn doctor_notices_a_running_serve() {
+    if !clients_available("doctor_notices_a_running_serve") {
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let home = tempfile::tempdir().unwrap();
+    let state = home.path().join("state");
+    let env = vec![("XDG_STATE_HOME".to_string(), state.display().to_string())];
+    let mut serve = Serve::start_env(&["-x", &proxy.url()], &env);
+    let doctor = || {
+        let mut cmd = Command::new(TOLL);
+        cmd.args(["doctor", "-x", &proxy.url(), &origin.url("/text")]);
+        let scratch = tempfile::tempdir().unwrap();
+        isolate(&mut cmd, scratch.path());
+        cmd.env("XDG_STATE_HOME", &state).stdin(Stdio::null());
+        let out = cmd.output().unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let text = doctor();
+    let want = format!("a toll serve is running on 127.0.0.1:{} (pid {}) using -x {}", serve.port, serve.child.id(), proxy.url());
+    assert!(text.contains(&want), "{want}\n---\n{text}");
+    let file = state.join(format!("toll/serve-{}.json", serve.port));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    // SAFETY: kill(2) on the child we started.
+    unsafe { libc::kill(serve.child.id() as libc::pid_t, libc::SIGTERM) };
+    let status = serve.child.wait().unwrap();
+    assert!(status.success(), "{status:?}\n{}", serve.log());
+    assert!(!file.exists(), "the state file is removed when the server stops");
+    assert!(!doctor().contains("toll serve is running"));
+}
