@@ -246,6 +246,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('--proxy-cacert', '--proxy-cacert', [CompletionResultType]::ParameterName, 'Verify an https:// proxy''s certificate against the CA certificates in FILE (PEM)')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting to the proxy (or a direct origin) after this many seconds')
             [CompletionResult]::new('--spare-tunnels', '--spare-tunnels', [CompletionResultType]::ParameterName, 'Keep N connections to each proxy opened ahead (an NTLM handshake started) so that a new tunnel costs one round trip; 0 turns it off')
+            [CompletionResult]::new('--verify-url', '--verify-url', [CompletionResultType]::ParameterName, 'On a terminal, before CMD starts: request this URL through the proxy, asking for the password if the proxy wants one that is not stored (so toll''s prompt never meets CMD''s)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print the proxy conversation on stderr')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print the proxy conversation on stderr')
             [CompletionResult]::new('--wpad', '--wpad', [CompletionResultType]::ParameterName, 'When nothing else says which proxy to use, look for a PAC by WPAD (http://wpad.<your DNS domain>/wpad.dat)')

@@ -234,6 +234,7 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand --proxy-cacert 'Verify an https:// proxy''s certificate against the CA certificates in FILE (PEM)'
             cand --connect-timeout 'Give up connecting to the proxy (or a direct origin) after this many seconds'
             cand --spare-tunnels 'Keep N connections to each proxy opened ahead (an NTLM handshake started) so that a new tunnel costs one round trip; 0 turns it off'
+            cand --verify-url 'On a terminal, before CMD starts: request this URL through the proxy, asking for the password if the proxy wants one that is not stored (so toll''s prompt never meets CMD''s)'
             cand -v 'Print the proxy conversation on stderr'
             cand --verbose 'Print the proxy conversation on stderr'
             cand --wpad 'When nothing else says which proxy to use, look for a PAC by WPAD (http://wpad.<your DNS domain>/wpad.dat)'

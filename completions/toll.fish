@@ -173,6 +173,7 @@ complete -c toll -n "__fish_toll_using_subcommand run" -l noproxy -d 'Hosts to r
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-cacert -d 'Verify an https:// proxy\'s certificate against the CA certificates in FILE (PEM)' -r -F
 complete -c toll -n "__fish_toll_using_subcommand run" -l connect-timeout -d 'Give up connecting to the proxy (or a direct origin) after this many seconds' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -l spare-tunnels -d 'Keep N connections to each proxy opened ahead (an NTLM handshake started) so that a new tunnel costs one round trip; 0 turns it off' -r
+complete -c toll -n "__fish_toll_using_subcommand run" -l verify-url -d 'On a terminal, before CMD starts: request this URL through the proxy, asking for the password if the proxy wants one that is not stored (so toll\'s prompt never meets CMD\'s)' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -s v -l verbose -d 'Print the proxy conversation on stderr'
 complete -c toll -n "__fish_toll_using_subcommand run" -l wpad -d 'When nothing else says which proxy to use, look for a PAC by WPAD (http://wpad.<your DNS domain>/wpad.dat)'
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-basic -d 'Only answer the proxy with Basic authentication'

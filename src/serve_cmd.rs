@@ -4,7 +4,9 @@
 
 use crate::app::{credential_sources, remembered, CredentialSetup, Stderr};
 use crate::cli::ServeConfig;
-use crate::client::{self, Context};
+use crate::client::{self, Context, SourceFactory};
+use crate::config::ProxySpec;
+use crate::creds::{CredentialRequest, CredentialSource, Lookup};
 use crate::error::{Error, Exit, Result};
 use crate::keyring::session::Session;
 use crate::relay::Relay;
@@ -15,11 +17,17 @@ use crate::serve::log::AccessLog;
 use crate::serve::{key, Limits, Routes, Server};
 use crate::term::Terminal;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Runs `toll serve` (no command) or `toll run CMD…`.
-pub fn run(cfg: ServeConfig, setup: CredentialSetup, env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+pub fn run(
+    cfg: ServeConfig,
+    setup: CredentialSetup,
+    terminal: Terminal,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<()> {
     let is_run = !cfg.command.is_empty();
     let key = if is_run {
         random_key()?
@@ -41,12 +49,18 @@ pub fn run(cfg: ServeConfig, setup: CredentialSetup, env: &dyn Fn(&str) -> Optio
         return Ok(());
     }
     // Serving never prompts: nobody is there to answer, and the prompt would fight the
-    // clients' own output for the terminal.
-    let term = Terminal { stderr: false, can_prompt: false };
+    // clients' own output for the terminal. The one exception: `toll run` on a terminal may ask
+    // before the command starts (`ask_first`), behind a gate that closes for good once it has.
+    let ask_first = is_run && terminal.can_prompt && cfg.verify_url.is_some();
+    let term = Terminal { stderr: false, can_prompt: ask_first };
+    let gate = Arc::new(AtomicBool::new(ask_first));
     let reporter: Arc<dyn Reporter> = Arc::new(Stderr { verbose: cfg.verbose });
     let settings = crate::app::load_settings()?;
     let session = Arc::new(Session::new(setup.keyring, setup.choice, setup.index, setup.save, term, true));
-    let sources = credential_sources(&cfg.proxy, term, session.clone());
+    let mut sources = credential_sources(&cfg.proxy, term, session.clone());
+    if ask_first {
+        sources = gated(sources, gate.clone());
+    }
     let ctx = Arc::new(Context { reporter: reporter.clone(), term, sources, memory: remembered() });
     let factory = client::upstream_factory(&cfg.proxy, ctx)?;
     client::install_crypto();
@@ -123,6 +137,10 @@ pub fn run(cfg: ServeConfig, setup: CredentialSetup, env: &dyn Fn(&str) -> Optio
         let serving = tokio::spawn(crate::serve::serve(server, listener, async {
             let _ = stopped.await;
         }));
+        if let (true, Some(check)) = (ask_first, &cfg.verify_url) {
+            check_before_command(listen, &key, check).await;
+        }
+        gate.store(false, Ordering::Release);
         let status = run_child(&cfg.command, &url, env).await;
         let _ = stop.send(());
         let _ = tokio::time::timeout(Duration::from_secs(2), serving).await;
@@ -133,6 +151,94 @@ pub fn run(cfg: ServeConfig, setup: CredentialSetup, env: &dyn Fn(&str) -> Optio
         // `toll run` exits with the command's status (128 + signal when it was killed).
         Some(code) if code != 0 => std::process::exit(code),
         _ => Ok(()),
+    }
+}
+
+/// The credential sources with the prompt (always the last source when the terminal can
+/// prompt, see `app::credential_sources`) answering only while `open` is set.
+fn gated(inner: SourceFactory, open: Arc<AtomicBool>) -> SourceFactory {
+    Arc::new(move |spec: &ProxySpec| {
+        let mut v = inner(spec);
+        if let Some(prompt) = v.pop() {
+            v.push(Box::new(Gated { inner: prompt, open: open.clone() }));
+        }
+        v
+    })
+}
+
+struct Gated {
+    inner: Box<dyn CredentialSource>,
+    open: Arc<AtomicBool>,
+}
+
+impl CredentialSource for Gated {
+    fn label(&self) -> String {
+        self.inner.label()
+    }
+
+    fn lookup(&self, req: &CredentialRequest) -> Lookup {
+        if self.open.load(Ordering::Acquire) {
+            self.inner.lookup(req)
+        } else {
+            Lookup::Nothing
+        }
+    }
+
+    fn accepted(&self, req: &CredentialRequest, creds: &crate::secret::Credentials) {
+        self.inner.accepted(req, creds)
+    }
+
+    fn rejected(&self, req: &CredentialRequest, creds: &crate::secret::Credentials) {
+        self.inner.rejected(req, creds)
+    }
+}
+
+/// `toll run` on a terminal, before the command starts: one request for `check` through the
+/// server just started (as any client would make it), so that a proxy wanting a password that
+/// is not stored gets it asked now. The credential it accepted is then used for the command's
+/// requests. A failure is said on stderr; the command runs anyway (it may not need the proxy).
+async fn check_before_command(listen: SocketAddr, key: &Secret, check: &url::Url) {
+    use base64::Engine;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = check.host_str().unwrap_or("");
+    let port = check.port_or_known_default().unwrap_or(80);
+    let authority = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{KEY_USER}:{}", key.expose()));
+    let head = if check.scheme() == "https" {
+        format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\nProxy-Authorization: Basic {token}\r\n\r\n")
+    } else {
+        format!(
+            "GET {check} HTTP/1.1\r\nHost: {authority}\r\nProxy-Authorization: Basic {token}\r\nConnection: close\r\n\r\n"
+        )
+    };
+    let exchange = async {
+        let mut tcp = tokio::net::TcpStream::connect(listen).await.ok()?;
+        tcp.write_all(head.as_bytes()).await.ok()?;
+        // The status line and the start of the body (toll serve's own explanation on a failure).
+        let mut buf = vec![0u8; 4096];
+        let mut got = 0;
+        while got < buf.len() {
+            let n = tcp.read(&mut buf[got..]).await.ok()?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+            let text = String::from_utf8_lossy(&buf[..got]);
+            if text.contains("\r\n\r\n") && (text.starts_with("HTTP/1.1 200") || text.contains("\n\n")) {
+                break;
+            }
+        }
+        Some(String::from_utf8_lossy(&buf[..got]).to_string())
+    };
+    // Long enough for a person to type a password (the prompt has its own limits).
+    let Ok(Some(answer)) = tokio::time::timeout(Duration::from_secs(600), exchange).await else { return };
+    let mine = answer.to_ascii_lowercase().contains("\r\nproxy-status: toll;");
+    if mine {
+        let why = answer.split("\r\n\r\n").nth(1).and_then(|b| b.lines().next()).unwrap_or("").to_string();
+        eprintln!(
+            "toll run: the check through the proxy before starting the command failed: {}",
+            crate::term::sanitize(why.trim_start_matches("toll serve: "))
+        );
     }
 }
 

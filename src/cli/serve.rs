@@ -71,6 +71,11 @@ pub struct RunArgs {
     #[command(flatten)]
     pub server: ServerArgs,
 
+    /// On a terminal, before CMD starts: request this URL through the proxy, asking for the
+    /// password if the proxy wants one that is not stored (so toll's prompt never meets CMD's).
+    #[arg(long, value_name = "URL", default_value = "http://example.com/")]
+    pub verify_url: url::Url,
+
     /// The command to run, and its arguments.
     #[arg(value_name = "CMD", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<std::ffi::OsString>,
@@ -87,6 +92,8 @@ pub struct ServeConfig {
     pub verbose: bool,
     pub connect_timeout: Option<Duration>,
     pub spare_tunnels: usize,
+    /// `toll run`: what to request before the command starts (see [`RunArgs::verify_url`]).
+    pub verify_url: Option<url::Url>,
     /// `toll run`: the command; `toll serve`: empty.
     pub command: Vec<std::ffi::OsString>,
 }
@@ -106,6 +113,7 @@ pub(super) fn serve_config(args: ServeArgs) -> Result<ServeConfig, UsageError> {
         verbose,
         connect_timeout: nonzero(connect_timeout),
         spare_tunnels: spare_tunnels.into(),
+        verify_url: None,
         command: Vec::new(),
     })
 }
@@ -119,5 +127,5 @@ pub(super) fn run_config(args: RunArgs) -> Result<ServeConfig, UsageError> {
         print_env: false,
         server: args.server,
     };
-    Ok(ServeConfig { command: args.command, ..serve_config(serve)? })
+    Ok(ServeConfig { command: args.command, verify_url: Some(args.verify_url), ..serve_config(serve)? })
 }

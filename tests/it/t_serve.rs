@@ -503,3 +503,47 @@ fn doctor_notices_a_running_serve() {
     assert!(!file.exists(), "the state file is removed when the server stops");
     assert!(!doctor().contains("toll serve is running"));
 }
+
+/// `toll run` on a terminal asks for the password the proxy wants before the command starts
+/// (the command has not run while the prompt is up), then the command's requests use it.
+#[test]
+fn toll_run_asks_for_the_password_before_the_command_starts() {
+    if !clients_available("toll_run_asks_for_the_password_before_the_command_starts") {
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::basic("alice", "right"));
+    let home = tempfile::tempdir().unwrap();
+    let started = home.path().join("command-started");
+    let script = format!(
+        "touch '{}'; exec {CURL} -sS --noproxy '' {}",
+        started.display(),
+        origin.url("/bytes/5000")
+    );
+    let (purl, check) = (proxy.url(), origin.url("/text"));
+    let args = ["run", "-x", &purl, "-U", "alice", "--verify-url", &check, "--", "sh", "-c", &script];
+    let mut t = crate::pty::Pty::spawn(crate::pty::command(args, home.path(), &[]), None);
+    t.expect("Password for alice: ");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!started.exists(), "the command started while toll's prompt was up");
+    t.send("right\r");
+    let out = t.wait();
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert!(started.exists());
+    assert_eq!(out.stdout, pattern_bytes(5000), "{}", out.describe());
+    let sent: Vec<_> = proxy.requests().iter().filter_map(|r| r.basic_credentials()).collect();
+    assert!(sent.iter().all(|(u, p)| u == "alice" && p == "right"), "{}", proxy.summary());
+    assert!(origin.requests_to("/text").len() == 1, "the check went through the proxy first");
+    assert!(out.terminal_restored(), "{}", out.describe());
+}
+
+/// The password given with `-U` to a long-running server is not left in its command line for
+/// `ps` to show.
+#[test]
+fn serve_hides_the_password_on_its_command_line() {
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let serve = Serve::start(&["-x", &proxy.url(), "-U", "alice:Hidden-pw-7"]);
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", serve.child.id())).unwrap();
+    let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    assert!(text.contains("alice:") && !text.contains("Hidden-pw-7"), "{text}");
+}
