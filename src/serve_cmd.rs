@@ -113,7 +113,10 @@ pub fn run(
                 match crate::serve::state::write(dir, listen, &using) {
                     Ok(p) => Some(p),
                     Err(e) => {
-                        log.note(&format!("cannot record this server for toll doctor in {}: {e}", dir.display()));
+                        log.note(&format!(
+                            "cannot record this server for toll doctor in {}: {e}",
+                            dir.display()
+                        ));
                         None
                     }
                 }
@@ -205,7 +208,9 @@ async fn check_before_command(listen: SocketAddr, key: &Secret, check: &url::Url
     let authority = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
     let token = base64::engine::general_purpose::STANDARD.encode(format!("{KEY_USER}:{}", key.expose()));
     let head = if check.scheme() == "https" {
-        format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\nProxy-Authorization: Basic {token}\r\n\r\n")
+        format!(
+            "CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\nProxy-Authorization: Basic {token}\r\n\r\n"
+        )
     } else {
         format!(
             "GET {check} HTTP/1.1\r\nHost: {authority}\r\nProxy-Authorization: Basic {token}\r\nConnection: close\r\n\r\n"
@@ -388,7 +393,8 @@ async fn reload_on_hangup(
             session.relook();
             let reloaded = match crate::app::load_settings() {
                 Ok(settings) => {
-                    crate::app::routing::chooser(&cfg.proxy, &settings, cfg.connect_timeout, env, reporter).await
+                    crate::app::routing::chooser(&cfg.proxy, &settings, cfg.connect_timeout, env, reporter)
+                        .await
                 }
                 Err(e) => Err(e),
             };

@@ -64,7 +64,7 @@ impl Upstream {
     async fn prime(self: &Arc<Self>, inner: &Inner, authority: &str) -> Option<Conn> {
         let mut conn = self.connect(inner).await.ok()?;
         let opener = *self.lock_opener();
-        if !opener.is_some_and(|o| o.scheme == Scheme::Ntlm) || !self.usable_schemes().contains(Scheme::Ntlm) {
+        if opener.is_none_or(|o| o.scheme != Scheme::Ntlm) || !self.usable_schemes().contains(Scheme::Ntlm) {
             return Some(conn);
         }
         let mut a = auth::authenticator(Scheme::Ntlm)?;
@@ -77,7 +77,8 @@ impl Upstream {
             return Some(conn);
         }
         let bare = auth::parse_challenges([Scheme::Ntlm.name()]);
-        let target = RequestTarget { method: "CONNECT", uri: authority, body: Some(&[]), proxy_host: &self.spec.host };
+        let target =
+            RequestTarget { method: "CONNECT", uri: authority, body: Some(&[]), proxy_host: &self.spec.host };
         let type1 = respond(a.as_mut(), bare.first()?, &issued.creds, &target, &mut OsEntropy).ok()?;
         drop(issued);
         let mut req = Request::new(super::body::empty());
@@ -103,7 +104,10 @@ impl Upstream {
         drain(resp).await.ok()?;
         let challenge =
             challenges.into_iter().find(|c| c.scheme == Some(Scheme::Ntlm) && c.token68.is_some())?;
-        inner.info(format_args!("a spare connection to {} has its NTLM handshake started", self.spec.display_url()));
+        inner.info(format_args!(
+            "a spare connection to {} has its NTLM handshake started",
+            self.spec.display_url()
+        ));
         conn.primed = Some(Primed { auth: a, challenge });
         Some(conn)
     }

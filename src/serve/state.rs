@@ -28,7 +28,8 @@ fn path(dir: &Path, listen: SocketAddr) -> PathBuf {
 /// Records this server (`dir` is toll's state dir). Errors are the caller's to report.
 pub fn write(dir: &Path, listen: SocketAddr, proxies: &str) -> std::io::Result<PathBuf> {
     let file = JsonFile::new(path(dir, listen));
-    let state = ServeState { pid: std::process::id(), listen: listen.to_string(), proxies: proxies.to_string() };
+    let state =
+        ServeState { pid: std::process::id(), listen: listen.to_string(), proxies: proxies.to_string() };
     file.update::<ServeState, ()>(false, |s| {
         *s = state;
         Some(())

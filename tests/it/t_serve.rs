@@ -371,8 +371,7 @@ fn sighup_reads_the_settings_and_pac_again_without_dropping_a_tunnel() {
     std::fs::create_dir_all(config.join("toll")).unwrap();
     let settings = config.join("toll/config");
     std::fs::write(&settings, format!("pac = {}\n", pac_a.display())).unwrap();
-    let serve =
-        Serve::start_env(&[], &[("XDG_CONFIG_HOME".to_string(), config.display().to_string())]);
+    let serve = Serve::start_env(&[], &[("XDG_CONFIG_HOME".to_string(), config.display().to_string())]);
     let get = |serve: &Serve| {
         let out = run(CURL, &["-sS", "-x", &serve.url(), &origin.url("/text")]);
         assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stderr), serve.log());
@@ -386,7 +385,11 @@ fn sighup_reads_the_settings_and_pac_again_without_dropping_a_tunnel() {
     write!(tunnel, "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").unwrap();
     let mut head = [0u8; 256];
     let n = tunnel.read(&mut head).unwrap();
-    assert!(String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&head[..n]));
+    assert!(
+        String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&head[..n])
+    );
 
     std::fs::write(&settings, format!("pac = {}\n", pac_b.display())).unwrap();
     // SAFETY: kill(2) on the child we started.
@@ -401,7 +404,10 @@ fn sighup_reads_the_settings_and_pac_again_without_dropping_a_tunnel() {
     let mut answer = Vec::new();
     let _ = tunnel.read_to_end(&mut answer);
     let answer = String::from_utf8_lossy(&answer);
-    assert!(answer.ends_with("hello from the origin\n"), "the tunnel opened before SIGHUP still works: {answer}");
+    assert!(
+        answer.ends_with("hello from the origin\n"),
+        "the tunnel opened before SIGHUP still works: {answer}"
+    );
     get(&serve);
     assert_eq!(b.requests().len(), 1, "new requests take the new PAC's proxy:\n{}", serve.log());
     assert_eq!(a.requests().len(), 2, "{}", a.summary());
@@ -491,7 +497,12 @@ fn doctor_notices_a_running_serve() {
         String::from_utf8_lossy(&out.stdout).to_string()
     };
     let text = doctor();
-    let want = format!("a toll serve is running on 127.0.0.1:{} (pid {}) using -x {}", serve.port, serve.child.id(), proxy.url());
+    let want = format!(
+        "a toll serve is running on 127.0.0.1:{} (pid {}) using -x {}",
+        serve.port,
+        serve.child.id(),
+        proxy.url()
+    );
     assert!(text.contains(&want), "{want}\n---\n{text}");
     let file = state.join(format!("toll/serve-{}.json", serve.port));
     use std::os::unix::fs::PermissionsExt;
@@ -515,11 +526,8 @@ fn toll_run_asks_for_the_password_before_the_command_starts() {
     let proxy = FakeProxy::start(fakeproxy::basic("alice", "right"));
     let home = tempfile::tempdir().unwrap();
     let started = home.path().join("command-started");
-    let script = format!(
-        "touch '{}'; exec {CURL} -sS --noproxy '' {}",
-        started.display(),
-        origin.url("/bytes/5000")
-    );
+    let script =
+        format!("touch '{}'; exec {CURL} -sS --noproxy '' {}", started.display(), origin.url("/bytes/5000"));
     let (purl, check) = (proxy.url(), origin.url("/text"));
     let args = ["run", "-x", &purl, "-U", "alice", "--verify-url", &check, "--", "sh", "-c", &script];
     let mut t = crate::pty::Pty::spawn(crate::pty::command(args, home.path(), &[]), None);

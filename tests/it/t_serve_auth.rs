@@ -50,7 +50,12 @@ fn connection_bound(test: &str, sq: &squid::Squid, serve: &Serve, scheme: &str, 
     assert_eq!(curl_many(serve, &urls), hello, "{test}");
     let lines = sq.wait_log(&http.authority(), |l| served(l) >= 3);
     assert_eq!(served(&lines), 3, "{test}: {}{}", show(&lines), sq.diagnostics());
-    assert_eq!(count(&lines, 407), handshake_407s, "{scheme}: one handshake for 3 requests:\n{}", show(&lines));
+    assert_eq!(
+        count(&lines, 407),
+        handshake_407s,
+        "{scheme}: one handshake for 3 requests:\n{}",
+        show(&lines)
+    );
     // Three more clients, one after the other: the authenticated connection is pooled and
     // carries their requests too, without a new handshake.
     for _ in 0..3 {
@@ -58,12 +63,19 @@ fn connection_bound(test: &str, sq: &squid::Squid, serve: &Serve, scheme: &str, 
     }
     let lines = sq.wait_log(&http.authority(), |l| served(l) >= 6);
     assert_eq!(served(&lines), 6, "{test}: {}", show(&lines));
-    assert_eq!(count(&lines, 407), handshake_407s, "{scheme}: pooled for the next clients:\n{}", show(&lines));
+    assert_eq!(
+        count(&lines, 407),
+        handshake_407s,
+        "{scheme}: pooled for the next clients:\n{}",
+        show(&lines)
+    );
     assert!(lines.iter().filter(|l| l.code != 407).all(|l| l.user != "-"), "{}", show(&lines));
-    // A tunnel.
-    assert_eq!(curl_many(serve, &[https.url("/text")]), b"hello from the origin\n", "{test}");
-    let lines = sq.wait_log(&https.authority(), |l| served(l) >= 1);
-    assert_eq!(served(&lines), 1, "{test}: {}", show(&lines));
+    // Tunnels, one client after the other: after the first, on spare connections.
+    for n in 1..=3 {
+        assert_eq!(curl_many(serve, &[https.url("/text")]), b"hello from the origin\n", "{test}");
+        let lines = sq.wait_log(&https.authority(), |l| served(l) >= n);
+        assert_eq!(served(&lines), n, "{test}: {}\n{}", show(&lines), serve.log());
+    }
     // wget, which cannot do this scheme itself.
     assert_eq!(wget(serve, &http.url("/bytes/5000")), crate::pattern_bytes(5000), "{test}");
     assert_eq!(wget(serve, &https.url("/bytes/5000")), crate::pattern_bytes(5000), "{test}");
@@ -202,5 +214,10 @@ fn no_spare_connections_after_a_rejected_password() {
     std::thread::sleep(Duration::from_millis(500));
     let reqs = proxy.requests();
     assert_eq!(reqs.iter().filter(|r| ntlm_leg(r) == 3).count(), 1, "{}", proxy.summary());
-    assert_eq!(reqs.iter().filter(|r| ntlm_leg(r) == 1).count(), 1, "no handshake ahead:\n{}", proxy.summary());
+    assert_eq!(
+        reqs.iter().filter(|r| ntlm_leg(r) == 1).count(),
+        1,
+        "no handshake ahead:\n{}",
+        proxy.summary()
+    );
 }

@@ -248,7 +248,14 @@ fn client(via: &Via<'_>, home: &Path, program: &Path, args: &[String]) -> Output
     }
 }
 
-fn git_clone(git: &Path, via: &Via<'_>, files: &FileOrigin, home: &Path, text: &str, log: &dyn Fn() -> String) {
+fn git_clone(
+    git: &Path,
+    via: &Via<'_>,
+    files: &FileOrigin,
+    home: &Path,
+    text: &str,
+    log: &dyn Fn() -> String,
+) {
     let dest = home.join(format!("clone-{}", files.asked().len()));
     let args = vec!["clone".to_string(), "-q".into(), files.url("/repo.git"), dest.display().to_string()];
     let out = client(via, home, git, &args);
@@ -256,7 +263,14 @@ fn git_clone(git: &Path, via: &Via<'_>, files: &FileOrigin, home: &Path, text: &
     assert_eq!(std::fs::read_to_string(dest.join("README")).unwrap(), text);
 }
 
-fn pip_download(python: &Path, via: &Via<'_>, files: &FileOrigin, home: &Path, wheel: &[u8], log: &dyn Fn() -> String) {
+fn pip_download(
+    python: &Path,
+    via: &Via<'_>,
+    files: &FileOrigin,
+    home: &Path,
+    wheel: &[u8],
+    log: &dyn Fn() -> String,
+) {
     let dest = home.join(format!("pip-{}", files.asked().len()));
     let mut args: Vec<String> = [
         "-m",
@@ -283,7 +297,11 @@ fn pip_download(python: &Path, via: &Via<'_>, files: &FileOrigin, home: &Path, w
     args.extend(["-d".to_string(), dest.display().to_string(), "tollpkg==1.0".into()]);
     let out = client(via, home, python, &args);
     ok(&out, "pip download", &log());
-    assert_eq!(std::fs::read(dest.join("tollpkg-1.0-py3-none-any.whl")).unwrap(), wheel, "the wheel, byte for byte");
+    assert_eq!(
+        std::fs::read(dest.join("tollpkg-1.0-py3-none-any.whl")).unwrap(),
+        wheel,
+        "the wheel, byte for byte"
+    );
 }
 
 #[test]
@@ -306,7 +324,11 @@ fn git_clone_and_pip_download_over_https_through_serve_and_run_and_squid() {
         let via = Via::Serve(&serve);
         git_clone(&git, &via, &files, home.path(), text, &log);
         pip_download(&python, &via, &files, home.path(), &wheel, &log);
-        assert!(serve.log().contains(&format!("CONNECT 127.0.0.1:{} via {}", files.port, sq.url())), "{}", serve.log());
+        assert!(
+            serve.log().contains(&format!("CONNECT 127.0.0.1:{} via {}", files.port, sq.url())),
+            "{}",
+            serve.log()
+        );
         let authority = format!("127.0.0.1:{}", files.port);
         let tunnels = |sq: &squid::Squid| {
             let lines = sq.log_for(&authority);
@@ -353,7 +375,12 @@ fn a_10_mib_upload_goes_through_serve_once() {
         for origin in [Origin::http(), Origin::https()] {
             let url = origin.url("/upload");
             let out = run(CURL, &["-sS", "--cacert", &ca, "-x", &serve.url(), "--data-binary", &at, &url]);
-            assert!(out.status.success(), "{auth:?}: {}\n{}", String::from_utf8_lossy(&out.stderr), serve.log());
+            assert!(
+                out.status.success(),
+                "{auth:?}: {}\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                serve.log()
+            );
             assert_eq!(String::from_utf8_lossy(&out.stdout), want, "{auth:?} {url}");
             assert_eq!(origin.requests_to("/upload").len(), 1, "the origin saw the upload exactly once");
         }
