@@ -1,5 +1,5 @@
-//! Real clients nobody here wrote, through `toll serve` and `toll run` and real Squid (issue
-//! 13's test list): `git clone` of a repository served over https (git's "dumb" HTTP protocol:
+//! Real clients nobody here wrote, through `toll serve` and `toll run` and real Squid with each
+//! scheme (Basic, Digest, NTLM, Negotiate with the test KDC; issue 13's test list): `git clone` of a repository served over https (git's "dumb" HTTP protocol:
 //! plain files after `git update-server-info`), `pip download` of a wheel from a simple index
 //! over https, and a 10 MiB upload. The https files come from [`FileOrigin`], a static file
 //! server behind the test CA.
@@ -7,6 +7,7 @@
 //! git and pip are found on PATH (CI installs the Debian packages git and python3-pip); without
 //! them the tests skip loudly, and fail under `TOLL_REQUIRE_SYSTEM_DEPS=1`.
 
+use crate::kdc::{self, ChosenSquid, Offer};
 use crate::origin::Origin;
 use crate::run::{isolate, TOLL};
 use crate::squid::{self, Auth, ALICE};
@@ -216,7 +217,7 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
 /// `toll run` (the client inherits the environment toll run sets).
 enum Via<'a> {
     Serve(&'a Serve),
-    Run { squid: &'a str },
+    Run { upstream: &'a Upstream<'a> },
 }
 
 /// Runs `program args…` through `via`. Under `toll run` the loopback origin would be kept
@@ -231,10 +232,11 @@ fn client(via: &Via<'_>, home: &Path, program: &Path, args: &[String]) -> Output
             cmd.env("https_proxy", serve.url()).env("http_proxy", serve.url());
             output(cmd, &program.display().to_string())
         }
-        Via::Run { squid } => {
+        Via::Run { upstream } => {
             let mut cmd = Command::new(TOLL);
-            let creds = format!("{}:{}", ALICE.0, ALICE.1);
-            cmd.args(["run", "-x", squid, "-U", &creds, "--", "sh", "-c"])
+            cmd.args(["run", "-x", &upstream.squid.url()])
+                .args(&upstream.args)
+                .args(["--", "sh", "-c"])
                 .arg("unset NO_PROXY no_proxy; exec \"$@\"")
                 .arg("sh")
                 .arg(program)
@@ -243,6 +245,7 @@ fn client(via: &Via<'_>, home: &Path, program: &Path, args: &[String]) -> Output
             std::fs::create_dir_all(&toll_home).unwrap();
             isolate(&mut cmd, &toll_home);
             client_env(&mut cmd, home);
+            cmd.envs(upstream.env.iter().map(|(k, v)| (k, v)));
             output(cmd, "toll run")
         }
     }
@@ -304,54 +307,114 @@ fn pip_download(
     );
 }
 
+/// A Squid and what toll needs for it (`-U`, or a Kerberos ticket's environment).
+pub struct Upstream<'a> {
+    pub squid: &'a squid::Squid,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+impl<'a> Upstream<'a> {
+    fn alice(squid: &'a squid::Squid) -> Upstream<'a> {
+        Upstream { squid, args: vec!["-U".into(), format!("{}:{}", ALICE.0, ALICE.1)], env: Vec::new() }
+    }
+
+    fn serve(&self) -> Serve {
+        let mut args: Vec<&str> = vec!["-x"];
+        let url = self.squid.url();
+        args.push(&url);
+        args.extend(self.args.iter().map(String::as_str));
+        Serve::start_env(&args, &self.env)
+    }
+}
+
+/// What the client tests need: git, python3 with pip, and the repository and index they fetch.
+struct Clients {
+    git: PathBuf,
+    python: PathBuf,
+    home: tempfile::TempDir,
+    text: &'static str,
+    wheel: Vec<u8>,
+    files: FileOrigin,
+}
+
+impl Clients {
+    fn set_up(test: &str) -> Option<Clients> {
+        let (git, python) = (on_path(test, "git", "git")?, python_with_pip(test)?);
+        let home = tempfile::Builder::new().prefix("toll-it-clients-").tempdir().unwrap();
+        let root = home.path().join("www");
+        std::fs::create_dir_all(&root).unwrap();
+        let text = "a repository served over https by the test origin\n";
+        make_repo(&git, &root, home.path(), text);
+        let wheel = make_index(&python, &root);
+        let files = FileOrigin::start(&root);
+        Some(Clients { git, python, home, text, wheel, files })
+    }
+
+    /// git clone and pip download through `toll serve`, then through `toll run`, in front of
+    /// `up`; each went through Squid as an authenticated user, in tunnels.
+    fn through(&self, up: &Upstream<'_>, label: &str) {
+        let (files, home) = (&self.files, self.home.path());
+        let serve = up.serve();
+        let log = || serve.log();
+        let via = Via::Serve(&serve);
+        git_clone(&self.git, &via, files, home, self.text, &log);
+        pip_download(&self.python, &via, files, home, &self.wheel, &log);
+        let squid_url = up.squid.url();
+        assert!(
+            serve.log().contains(&format!("CONNECT 127.0.0.1:{} via {}", files.port, squid_url)),
+            "{label}: {}",
+            serve.log()
+        );
+        let authority = format!("127.0.0.1:{}", files.port);
+        let tunnels = || {
+            let lines = up.squid.log_for(&authority);
+            (lines.iter().filter(|l| l.code == 200 && l.user != "-").count(), squid::show(&lines))
+        };
+        let before = {
+            // Squid logs a tunnel when it closes: let serve's settle first.
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            tunnels().0
+        };
+        let via = Via::Run { upstream: up };
+        let none = String::new;
+        git_clone(&self.git, &via, files, home, self.text, &none);
+        pip_download(&self.python, &via, files, home, &self.wheel, &none);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while tunnels().0 < before + 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let (after, shown) = tunnels();
+        assert!(after >= before + 2, "{label}: {before} then {after}:\n{shown}");
+        let asked = files.asked();
+        assert!(asked.iter().any(|p| p == "/repo.git/info/refs"), "{asked:?}");
+        assert!(asked.iter().any(|p| p == "/simple/tollpkg/"), "{asked:?}");
+    }
+}
+
 #[test]
 fn git_clone_and_pip_download_over_https_through_serve_and_run_and_squid() {
     let test = "git_clone_and_pip_download_over_https_through_serve_and_run_and_squid";
     crate::require_squid!(test);
-    let (Some(git), Some(python)) = (on_path(test, "git", "git"), python_with_pip(test)) else { return };
-    let home = tempfile::Builder::new().prefix("toll-it-clients-").tempdir().unwrap();
-    let root = home.path().join("www");
-    std::fs::create_dir_all(&root).unwrap();
-    let text = "a repository served over https by the test origin\n";
-    make_repo(&git, &root, home.path(), text);
-    let wheel = make_index(&python, &root);
-    let files = FileOrigin::start(&root);
+    let Some(clients) = Clients::set_up(test) else { return };
     for auth in [Auth::Basic, Auth::Digest] {
-        let sq = squid::shared(auth);
-        let creds = format!("{}:{}", ALICE.0, ALICE.1);
-        let serve = Serve::start(&["-x", &sq.url(), "-U", &creds]);
-        let log = || serve.log();
-        let via = Via::Serve(&serve);
-        git_clone(&git, &via, &files, home.path(), text, &log);
-        pip_download(&python, &via, &files, home.path(), &wheel, &log);
-        assert!(
-            serve.log().contains(&format!("CONNECT 127.0.0.1:{} via {}", files.port, sq.url())),
-            "{}",
-            serve.log()
-        );
-        let authority = format!("127.0.0.1:{}", files.port);
-        let tunnels = |sq: &squid::Squid| {
-            let lines = sq.log_for(&authority);
-            (lines.iter().filter(|l| l.code == 200 && l.user == ALICE.0).count(), squid::show(&lines))
-        };
-        let (before, _) = tunnels(sq);
-        let url = sq.url();
-        let via = Via::Run { squid: &url };
-        let none = String::new;
-        git_clone(&git, &via, &files, home.path(), text, &none);
-        pip_download(&python, &via, &files, home.path(), &wheel, &none);
-        // Both went through Squid as the user, in tunnels toll opened (Squid logs a tunnel when
-        // it closes: wait for them).
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while tunnels(sq).0 < before + 2 && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        let (after, shown) = tunnels(sq);
-        assert!(after >= before + 2, "{auth:?}: {before} then {after}:\n{shown}");
+        clients.through(&Upstream::alice(squid::shared(auth)), &format!("{auth:?}"));
     }
-    let asked = files.asked();
-    assert!(asked.iter().any(|p| p == "/repo.git/info/refs"), "{asked:?}");
-    assert!(asked.iter().any(|p| p == "/simple/tollpkg/"), "{asked:?}");
+}
+
+#[test]
+fn git_clone_and_pip_download_through_serve_and_run_to_ntlm_and_negotiate_squid() {
+    let test = "git_clone_and_pip_download_through_serve_and_run_to_ntlm_and_negotiate_squid";
+    if !kdc::have_squid_ntlm(test) || !kdc::have_kerberos(test) {
+        return;
+    }
+    let Some(clients) = Clients::set_up(test) else { return };
+    let ntlm = ChosenSquid::start(&[Offer::Ntlm]);
+    clients.through(&Upstream::alice(&ntlm), "NTLM");
+    let ticket = kdc::realm().ticket();
+    ticket.kinit();
+    let negotiate = ChosenSquid::start(&[Offer::Negotiate]);
+    clients.through(&Upstream { squid: &negotiate, args: Vec::new(), env: ticket.env() }, "Negotiate");
 }
 
 #[test]
@@ -368,20 +431,25 @@ fn a_10_mib_upload_goes_through_serve_once() {
     let at = format!("@{}", file.display());
     let want = format!("{} {}\n", sha256_hex(&data), data.len());
     let ca = pki().ca_arg();
-    for auth in [Auth::Basic, Auth::Digest] {
-        let sq = squid::shared(auth);
-        let creds = format!("{}:{}", ALICE.0, ALICE.1);
-        let serve = Serve::start(&["-x", &sq.url(), "-U", &creds]);
+    // NTLM too (the body waits while the handshake runs, and goes once), when Squid has it.
+    let ntlm = kdc::have_squid_ntlm(test).then(|| ChosenSquid::start(&[Offer::Ntlm]));
+    let mut upstreams: Vec<(String, Upstream<'_>)> =
+        [Auth::Basic, Auth::Digest].map(|a| (format!("{a:?}"), Upstream::alice(squid::shared(a)))).into();
+    if let Some(sq) = &ntlm {
+        upstreams.push(("NTLM".into(), Upstream::alice(sq)));
+    }
+    for (auth, up) in &upstreams {
+        let serve = up.serve();
         for origin in [Origin::http(), Origin::https()] {
             let url = origin.url("/upload");
             let out = run(CURL, &["-sS", "--cacert", &ca, "-x", &serve.url(), "--data-binary", &at, &url]);
             assert!(
                 out.status.success(),
-                "{auth:?}: {}\n{}",
+                "{auth}: {}\n{}",
                 String::from_utf8_lossy(&out.stderr),
                 serve.log()
             );
-            assert_eq!(String::from_utf8_lossy(&out.stdout), want, "{auth:?} {url}");
+            assert_eq!(String::from_utf8_lossy(&out.stdout), want, "{auth} {url}");
             assert_eq!(origin.requests_to("/upload").len(), 1, "the origin saw the upload exactly once");
         }
     }
