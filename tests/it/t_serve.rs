@@ -555,3 +555,39 @@ fn serve_hides_the_password_on_its_command_line() {
     let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
     assert!(text.contains("alice:") && !text.contains("Hidden-pw-7"), "{text}");
 }
+
+/// Once the command runs, `toll run` never prompts: a proxy that asks only then (here the check
+/// before the command went direct, by NO_PROXY) gets no answer, and the command a 502.
+#[test]
+fn toll_run_never_prompts_once_the_command_runs() {
+    if !clients_available("toll_run_never_prompts_once_the_command_runs") {
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::basic("alice", "right"));
+    let home = tempfile::tempdir().unwrap();
+    let script =
+        format!("exec {CURL} -s -o /dev/null -w '%{{http_code}}' --noproxy '' {}", origin.url("/bytes/5000"));
+    let purl = proxy.url();
+    let check = format!("http://localhost:{}/text", origin.port);
+    let args = [
+        "run",
+        "-x",
+        &purl,
+        "--noproxy",
+        "localhost",
+        "-U",
+        "alice",
+        "--verify-url",
+        &check,
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ];
+    let t = crate::pty::Pty::spawn(crate::pty::command(args, home.path(), &[]), None);
+    let out = t.wait();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "502", "{}", out.describe());
+    assert!(!out.screen.contains("Password"), "{}", out.describe());
+    assert!(proxy.requests().iter().all(|r| r.basic_credentials().is_none()), "{}", proxy.summary());
+}
