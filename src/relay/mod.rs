@@ -19,6 +19,9 @@
 //! backs off instead of spinning. The real upstream status, challenges
 //! and the reason for giving up are kept as a [`Failure`] for the app to report, since reqwest
 //! itself only sees "tunnel error".
+//!
+//! For `toll serve` ([`Relay::carry`]), `pool` keeps the upstream connections of finished client
+//! connections for the next ones, and `spare` opens connections for new tunnels ahead of need.
 
 pub mod body;
 mod pool;
