@@ -95,6 +95,10 @@ pub fn run(
         if let Some(t) = cfg.connect_timeout {
             limits.connect_timeout = t;
         }
+        // While toll run asks for a password before the command, the answer to its check waits
+        // for a person typing (the prompt has its own limits).
+        limits.set_answer_timeout(if ask_first { None } else { cfg.answer_timeout });
+        let answer_limit = limits.clone();
         let server = Server {
             relay,
             routes: routes.clone(),
@@ -144,6 +148,7 @@ pub fn run(
             check_before_command(listen, &key, check).await;
         }
         gate.store(false, Ordering::Release);
+        answer_limit.set_answer_timeout(cfg.answer_timeout);
         let status = run_child(&cfg.command, &url, env).await;
         let _ = stop.send(());
         let _ = tokio::time::timeout(Duration::from_secs(2), serving).await;

@@ -40,6 +40,11 @@ pub struct ServerArgs {
     #[arg(long = "connect-timeout", value_name = "SECONDS")]
     pub connect_timeout: Option<Seconds>,
 
+    /// Give up waiting for the proxy's answer to a CONNECT or to a request without a body after
+    /// this many seconds (the client gets 504); 0: wait as long as the client does.
+    #[arg(long = "answer-timeout", value_name = "SECONDS", default_value = "60")]
+    pub answer_timeout: Seconds,
+
     /// Keep N connections to each proxy opened ahead (an NTLM handshake started) so that a
     /// new tunnel costs one round trip; 0 turns it off.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=64))]
@@ -94,6 +99,7 @@ pub struct ServeConfig {
     pub print_env: bool,
     pub verbose: bool,
     pub connect_timeout: Option<Duration>,
+    pub answer_timeout: Option<Duration>,
     pub spare_tunnels: usize,
     /// `toll run`: what to request before the command starts (see [`RunArgs::verify_url`]).
     pub verify_url: Option<url::Url>,
@@ -106,7 +112,7 @@ fn nonzero(s: Option<Seconds>) -> Option<Duration> {
 }
 
 pub(super) fn serve_config(args: ServeArgs) -> Result<ServeConfig, UsageError> {
-    let ServerArgs { verbose, proxy, connect_timeout, spare_tunnels } = args.server;
+    let ServerArgs { verbose, proxy, connect_timeout, answer_timeout, spare_tunnels } = args.server;
     Ok(ServeConfig {
         proxy: proxy_config(proxy)?,
         listen: args.listen,
@@ -115,6 +121,7 @@ pub(super) fn serve_config(args: ServeArgs) -> Result<ServeConfig, UsageError> {
         print_env: args.print_env,
         verbose,
         connect_timeout: nonzero(connect_timeout),
+        answer_timeout: nonzero(Some(answer_timeout)),
         spare_tunnels: spare_tunnels.into(),
         verify_url: None,
         command: Vec::new(),

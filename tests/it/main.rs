@@ -67,6 +67,7 @@ mod t_secrets;
 mod t_serve;
 mod t_serve_auth;
 mod t_serve_clients;
+mod t_serve_faults;
 mod t_speed;
 mod t_squid;
 
