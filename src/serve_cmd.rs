@@ -80,10 +80,14 @@ pub fn run(
                 .map_err(|e| Error::new(Exit::Internal, format!("cannot start the relay: {e}")))?,
         );
         relay.set_spare_tunnels(cfg.spare_tunnels);
-        let listener = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| {
-            Error::new(Exit::Listen, format!("cannot listen on {}: {e}", cfg.listen))
-                .hint("another proxy may be running there: pick another with --listen ADDR:PORT")
-        })?;
+        let inherited = if is_run { None } else { socket_activation(env)? };
+        let listener = match inherited {
+            Some(l) => l,
+            None => tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| {
+                Error::new(Exit::Listen, format!("cannot listen on {}: {e}", cfg.listen))
+                    .hint("another proxy may be running there: pick another with --listen ADDR:PORT")
+            })?,
+        };
         let listen = listener.local_addr().unwrap_or(cfg.listen);
         let log = match &cfg.log {
             Some(p) => AccessLog::file(p)
@@ -250,6 +254,58 @@ async fn check_before_command(listen: SocketAddr, key: &Secret, check: &url::Url
             crate::term::sanitize(why.trim_start_matches("toll serve: "))
         );
     }
+}
+
+/// systemd socket activation (`sd_listen_fds(3)`): when `LISTEN_PID` is this process and
+/// `LISTEN_FDS` is at least 1, descriptor 3 is the listening socket to serve (`--listen` is then
+/// not used). Anything but a TCP socket there is an error, not a silent fallback.
+#[cfg(unix)]
+fn socket_activation(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<tokio::net::TcpListener>> {
+    use std::os::fd::FromRawFd;
+    let ours = env("LISTEN_PID").and_then(|p| p.trim().parse::<u32>().ok()) == Some(std::process::id());
+    let count = env("LISTEN_FDS").and_then(|n| n.trim().parse::<u32>().ok()).unwrap_or(0);
+    if !ours || count == 0 {
+        return Ok(None);
+    }
+    const SD_LISTEN_FDS_START: i32 = 3;
+    let refuse = |why: String| {
+        Error::new(Exit::Listen, format!("the socket systemd passed (descriptor 3) {why}"))
+            .hint("the .socket unit needs ListenStream=ADDR:PORT")
+    };
+    // SAFETY: fstat on a descriptor number; a closed one just fails.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(SD_LISTEN_FDS_START, &mut st) } != 0
+        || st.st_mode & libc::S_IFMT != libc::S_IFSOCK
+    {
+        return Err(refuse("is not a socket".into()));
+    }
+    let mut listening: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt with a correctly sized int.
+    let rc = unsafe {
+        libc::getsockopt(
+            SD_LISTEN_FDS_START,
+            libc::SOL_SOCKET,
+            libc::SO_ACCEPTCONN,
+            (&mut listening as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 || listening == 0 {
+        return Err(refuse("is not a listening stream socket".into()));
+    }
+    // SAFETY: systemd hands descriptor 3 to this process to own; it is a socket (checked).
+    let std_listener = unsafe { std::net::TcpListener::from_raw_fd(SD_LISTEN_FDS_START) };
+    // SAFETY: fcntl on the descriptor we now own: not inherited by anything toll starts.
+    unsafe { libc::fcntl(SD_LISTEN_FDS_START, libc::F_SETFD, libc::FD_CLOEXEC) };
+    std_listener.local_addr().map_err(|e| refuse(format!("is not a TCP socket: {e}")))?;
+    std_listener.set_nonblocking(true).map_err(|e| refuse(e.to_string()))?;
+    tokio::net::TcpListener::from_std(std_listener).map(Some).map_err(|e| refuse(e.to_string()))
+}
+
+#[cfg(not(unix))]
+fn socket_activation(_: &dyn Fn(&str) -> Option<String>) -> Result<Option<tokio::net::TcpListener>> {
+    Ok(None)
 }
 
 fn random_key() -> Result<Secret> {

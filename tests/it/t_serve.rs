@@ -591,3 +591,47 @@ fn toll_run_never_prompts_once_the_command_runs() {
     assert!(!out.screen.contains("Password"), "{}", out.describe());
     assert!(proxy.requests().iter().all(|r| r.basic_credentials().is_none()), "{}", proxy.summary());
 }
+
+/// systemd socket activation: the listening socket comes as descriptor 3 with `LISTEN_PID` and
+/// `LISTEN_FDS` set, and toll serve serves it instead of binding `--listen`.
+#[test]
+fn serve_takes_a_socket_from_systemd() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    if !clients_available("serve_takes_a_socket_from_systemd") {
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = socket.local_addr().unwrap().port();
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new("/bin/sh");
+    // `exec` keeps the shell's pid, which is what LISTEN_PID must name.
+    cmd.args(["-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" serve --listen 127.0.0.1:1 -x \"$1\""])
+        .arg(TOLL)
+        .arg(proxy.url());
+    isolate(&mut cmd, home.path());
+    let fd = socket.as_raw_fd();
+    // SAFETY: dup2 between fork and exec, onto descriptor 3 (not close-on-exec after dup2).
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::dup2(fd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    drop(socket);
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains(&format!("listening on 127.0.0.1:{port}")), "{line}");
+    let out = run(CURL, &["-s", "-m", "10", "-x", &format!("http://127.0.0.1:{port}"), &origin.url("/text")]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from the origin\n");
+    assert_eq!(proxy.requests().len(), 1, "{}", proxy.summary());
+}
