@@ -64,6 +64,8 @@ pub fn hide_command_line_passwords(cli: &Cli) {
     let (proxy_args, auth_proxy) = match &cli.command {
         None => (Some(&cli.proxy), None),
         Some(Command::Doctor(d)) => (Some(&d.proxy), None),
+        Some(Command::Serve(a)) => (Some(&a.server.proxy), None),
+        Some(Command::Run(a)) => (Some(&a.server.proxy), None),
         Some(Command::Auth(AuthCommand::Login(l))) => (None, l.proxy.proxy.as_ref()),
         Some(Command::Auth(AuthCommand::Logout(a) | AuthCommand::Status(a))) => (None, a.proxy.as_ref()),
         Some(_) => (None, None),
@@ -109,7 +111,8 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Invocation::Serve(cfg) => {
             let setup = credential_setup(false)?;
-            crate::serve_cmd::run(*cfg, setup, &env)
+            let term = Terminal::detect(env("TOLL_TERMINAL").as_deref(), false);
+            crate::serve_cmd::run(*cfg, setup, term, &env)
         }
         Invocation::Pac(args) => crate::pac_cmd::run(args),
     }

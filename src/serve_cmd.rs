@@ -4,7 +4,9 @@
 
 use crate::app::{credential_sources, remembered, CredentialSetup, Stderr};
 use crate::cli::ServeConfig;
-use crate::client::{self, Context};
+use crate::client::{self, Context, SourceFactory};
+use crate::config::ProxySpec;
+use crate::creds::{CredentialRequest, CredentialSource, Lookup};
 use crate::error::{Error, Exit, Result};
 use crate::keyring::session::Session;
 use crate::relay::Relay;
@@ -12,14 +14,20 @@ use crate::report::Reporter;
 use crate::secret::Secret;
 use crate::serve::admission::{Policy, KEY_USER};
 use crate::serve::log::AccessLog;
-use crate::serve::{key, Limits, Server};
+use crate::serve::{key, Limits, Routes, Server};
 use crate::term::Terminal;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Runs `toll serve` (no command) or `toll run CMD…`.
-pub fn run(cfg: ServeConfig, setup: CredentialSetup, env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+pub fn run(
+    cfg: ServeConfig,
+    setup: CredentialSetup,
+    terminal: Terminal,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<()> {
     let is_run = !cfg.command.is_empty();
     let key = if is_run {
         random_key()?
@@ -41,12 +49,18 @@ pub fn run(cfg: ServeConfig, setup: CredentialSetup, env: &dyn Fn(&str) -> Optio
         return Ok(());
     }
     // Serving never prompts: nobody is there to answer, and the prompt would fight the
-    // clients' own output for the terminal.
-    let term = Terminal { stderr: false, can_prompt: false };
+    // clients' own output for the terminal. The one exception: `toll run` on a terminal may ask
+    // before the command starts (`ask_first`), behind a gate that closes for good once it has.
+    let ask_first = is_run && terminal.can_prompt && cfg.verify_url.is_some();
+    let term = Terminal { stderr: false, can_prompt: ask_first };
+    let gate = Arc::new(AtomicBool::new(ask_first));
     let reporter: Arc<dyn Reporter> = Arc::new(Stderr { verbose: cfg.verbose });
     let settings = crate::app::load_settings()?;
     let session = Arc::new(Session::new(setup.keyring, setup.choice, setup.index, setup.save, term, true));
-    let sources = credential_sources(&cfg.proxy, term, session);
+    let mut sources = credential_sources(&cfg.proxy, term, session.clone());
+    if ask_first {
+        sources = gated(sources, gate.clone());
+    }
     let ctx = Arc::new(Context { reporter: reporter.clone(), term, sources, memory: remembered() });
     let factory = client::upstream_factory(&cfg.proxy, ctx)?;
     client::install_crypto();
@@ -57,18 +71,23 @@ pub fn run(cfg: ServeConfig, setup: CredentialSetup, env: &dyn Fn(&str) -> Optio
         .map_err(|e| Error::new(Exit::Internal, format!("cannot start the runtime: {e}")))?;
     let uid = current_uid();
     let result = rt.block_on(async move {
-        let routes = Arc::new(
+        let routes = Arc::new(Routes::new(
             crate::app::routing::chooser(&cfg.proxy, &settings, cfg.connect_timeout, env, reporter.as_ref())
                 .await?,
-        );
+        ));
         let relay = Arc::new(
-            Relay::detached(factory, reporter, cfg.connect_timeout)
+            Relay::detached(factory, reporter.clone(), cfg.connect_timeout)
                 .map_err(|e| Error::new(Exit::Internal, format!("cannot start the relay: {e}")))?,
         );
-        let listener = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| {
-            Error::new(Exit::Listen, format!("cannot listen on {}: {e}", cfg.listen))
-                .hint("another proxy may be running there: pick another with --listen ADDR:PORT")
-        })?;
+        relay.set_spare_tunnels(cfg.spare_tunnels);
+        let inherited = if is_run { None } else { socket_activation(env)? };
+        let listener = match inherited {
+            Some(l) => l,
+            None => tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| {
+                Error::new(Exit::Listen, format!("cannot listen on {}: {e}", cfg.listen))
+                    .hint("another proxy may be running there: pick another with --listen ADDR:PORT")
+            })?,
+        };
         let listen = listener.local_addr().unwrap_or(cfg.listen);
         let log = match &cfg.log {
             Some(p) => AccessLog::file(p)
@@ -80,16 +99,48 @@ pub fn run(cfg: ServeConfig, setup: CredentialSetup, env: &dyn Fn(&str) -> Optio
         if let Some(t) = cfg.connect_timeout {
             limits.connect_timeout = t;
         }
+        // While toll run asks for a password before the command, the answer to its check waits
+        // for a person typing (the prompt has its own limits).
+        limits.set_answer_timeout(if ask_first { None } else { cfg.answer_timeout });
+        let answer_limit = limits.clone();
         let server = Server {
             relay,
-            routes,
+            routes: routes.clone(),
             policy: Policy { uid, key: key.clone(), allow: cfg.allow.clone() },
-            log,
+            log: Arc::new(log),
             limits,
         };
         if !is_run {
             server.log.note(&format!("listening on {listen}; only this user (or the key) may use it"));
-            crate::serve::serve(server, listener, shutdown_signal()).await;
+            let log = server.log.clone();
+            // For `toll doctor`: where this server listens and what it uses.
+            let state_dir = crate::store::state_dir(env).map(|d| d.join("toll"));
+            let record = |routes: &Routes| {
+                let dir = state_dir.as_ref()?;
+                let using = routes.current().router().plan().source.to_string();
+                match crate::serve::state::write(dir, listen, &using) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        log.note(&format!(
+                            "cannot record this server for toll doctor in {}: {e}",
+                            dir.display()
+                        ));
+                        None
+                    }
+                }
+            };
+            let recorded = record(&routes);
+            let rerecord = |r: &Routes| {
+                record(r);
+            };
+            let reload = reload_on_hangup(&cfg, &routes, &session, &log, env, reporter.as_ref(), &rerecord);
+            tokio::select! {
+                _ = crate::serve::serve(server, listener, shutdown_signal()) => {}
+                _ = reload => {}
+            }
+            if let Some(p) = recorded {
+                crate::serve::state::remove(&p);
+            }
             return Ok(None);
         }
         let url = proxy_url(&key, listen);
@@ -97,6 +148,11 @@ pub fn run(cfg: ServeConfig, setup: CredentialSetup, env: &dyn Fn(&str) -> Optio
         let serving = tokio::spawn(crate::serve::serve(server, listener, async {
             let _ = stopped.await;
         }));
+        if let (true, Some(check)) = (ask_first, &cfg.verify_url) {
+            check_before_command(listen, &key, check).await;
+        }
+        gate.store(false, Ordering::Release);
+        answer_limit.set_answer_timeout(cfg.answer_timeout);
         let status = run_child(&cfg.command, &url, env).await;
         let _ = stop.send(());
         let _ = tokio::time::timeout(Duration::from_secs(2), serving).await;
@@ -108,6 +164,148 @@ pub fn run(cfg: ServeConfig, setup: CredentialSetup, env: &dyn Fn(&str) -> Optio
         Some(code) if code != 0 => std::process::exit(code),
         _ => Ok(()),
     }
+}
+
+/// The credential sources with the prompt (always the last source when the terminal can
+/// prompt, see `app::credential_sources`) answering only while `open` is set.
+fn gated(inner: SourceFactory, open: Arc<AtomicBool>) -> SourceFactory {
+    Arc::new(move |spec: &ProxySpec| {
+        let mut v = inner(spec);
+        if let Some(prompt) = v.pop() {
+            v.push(Box::new(Gated { inner: prompt, open: open.clone() }));
+        }
+        v
+    })
+}
+
+struct Gated {
+    inner: Box<dyn CredentialSource>,
+    open: Arc<AtomicBool>,
+}
+
+impl CredentialSource for Gated {
+    fn label(&self) -> String {
+        self.inner.label()
+    }
+
+    fn lookup(&self, req: &CredentialRequest) -> Lookup {
+        if self.open.load(Ordering::Acquire) {
+            self.inner.lookup(req)
+        } else {
+            Lookup::Nothing
+        }
+    }
+
+    fn accepted(&self, req: &CredentialRequest, creds: &crate::secret::Credentials) {
+        self.inner.accepted(req, creds)
+    }
+
+    fn rejected(&self, req: &CredentialRequest, creds: &crate::secret::Credentials) {
+        self.inner.rejected(req, creds)
+    }
+}
+
+/// `toll run` on a terminal, before the command starts: one request for `check` through the
+/// server just started (as any client would make it), so that a proxy wanting a password that
+/// is not stored gets it asked now. The credential it accepted is then used for the command's
+/// requests. A failure is said on stderr; the command runs anyway (it may not need the proxy).
+async fn check_before_command(listen: SocketAddr, key: &Secret, check: &url::Url) {
+    use base64::Engine;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = check.host_str().unwrap_or("");
+    let port = check.port_or_known_default().unwrap_or(80);
+    let authority = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{KEY_USER}:{}", key.expose()));
+    let head = if check.scheme() == "https" {
+        format!(
+            "CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\nProxy-Authorization: Basic {token}\r\n\r\n"
+        )
+    } else {
+        format!(
+            "GET {check} HTTP/1.1\r\nHost: {authority}\r\nProxy-Authorization: Basic {token}\r\nConnection: close\r\n\r\n"
+        )
+    };
+    let exchange = async {
+        let mut tcp = tokio::net::TcpStream::connect(listen).await.ok()?;
+        tcp.write_all(head.as_bytes()).await.ok()?;
+        // The status line and the start of the body (toll serve's own explanation on a failure).
+        let mut buf = vec![0u8; 4096];
+        let mut got = 0;
+        while got < buf.len() {
+            let n = tcp.read(&mut buf[got..]).await.ok()?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+            let text = String::from_utf8_lossy(&buf[..got]);
+            if text.contains("\r\n\r\n") && (text.starts_with("HTTP/1.1 200") || text.contains("\n\n")) {
+                break;
+            }
+        }
+        Some(String::from_utf8_lossy(&buf[..got]).to_string())
+    };
+    // Long enough for a person to type a password (the prompt has its own limits).
+    let Ok(Some(answer)) = tokio::time::timeout(Duration::from_secs(600), exchange).await else { return };
+    let mine = answer.to_ascii_lowercase().contains("\r\nproxy-status: toll;");
+    if mine {
+        let why = answer.split("\r\n\r\n").nth(1).and_then(|b| b.lines().next()).unwrap_or("").to_string();
+        eprintln!(
+            "toll run: the check through the proxy before starting the command failed: {}",
+            crate::term::sanitize(why.trim_start_matches("toll serve: "))
+        );
+    }
+}
+
+/// systemd socket activation (`sd_listen_fds(3)`): when `LISTEN_PID` is this process and
+/// `LISTEN_FDS` is at least 1, descriptor 3 is the listening socket to serve (`--listen` is then
+/// not used). Anything but a TCP socket there is an error, not a silent fallback.
+#[cfg(unix)]
+fn socket_activation(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<tokio::net::TcpListener>> {
+    use std::os::fd::FromRawFd;
+    let ours = env("LISTEN_PID").and_then(|p| p.trim().parse::<u32>().ok()) == Some(std::process::id());
+    let count = env("LISTEN_FDS").and_then(|n| n.trim().parse::<u32>().ok()).unwrap_or(0);
+    if !ours || count == 0 {
+        return Ok(None);
+    }
+    const SD_LISTEN_FDS_START: i32 = 3;
+    let refuse = |why: String| {
+        Error::new(Exit::Listen, format!("the socket systemd passed (descriptor 3) {why}"))
+            .hint("the .socket unit needs ListenStream=ADDR:PORT")
+    };
+    // SAFETY: fstat on a descriptor number; a closed one just fails.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(SD_LISTEN_FDS_START, &mut st) } != 0
+        || st.st_mode & libc::S_IFMT != libc::S_IFSOCK
+    {
+        return Err(refuse("is not a socket".into()));
+    }
+    let mut listening: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt with a correctly sized int.
+    let rc = unsafe {
+        libc::getsockopt(
+            SD_LISTEN_FDS_START,
+            libc::SOL_SOCKET,
+            libc::SO_ACCEPTCONN,
+            (&mut listening as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 || listening == 0 {
+        return Err(refuse("is not a listening stream socket".into()));
+    }
+    // SAFETY: systemd hands descriptor 3 to this process to own; it is a socket (checked).
+    let std_listener = unsafe { std::net::TcpListener::from_raw_fd(SD_LISTEN_FDS_START) };
+    // SAFETY: fcntl on the descriptor we now own: not inherited by anything toll starts.
+    unsafe { libc::fcntl(SD_LISTEN_FDS_START, libc::F_SETFD, libc::FD_CLOEXEC) };
+    std_listener.local_addr().map_err(|e| refuse(format!("is not a TCP socket: {e}")))?;
+    std_listener.set_nonblocking(true).map_err(|e| refuse(e.to_string()))?;
+    tokio::net::TcpListener::from_std(std_listener).map(Some).map_err(|e| refuse(e.to_string()))
+}
+
+#[cfg(not(unix))]
+fn socket_activation(_: &dyn Fn(&str) -> Option<String>) -> Result<Option<tokio::net::TcpListener>> {
+    Ok(None)
 }
 
 fn random_key() -> Result<Secret> {
@@ -234,6 +432,47 @@ fn exit_code(status: std::io::Result<std::process::ExitStatus>) -> Result<i32> {
         }
     }
     Ok(status.code().unwrap_or(1))
+}
+
+/// SIGHUP (`toll serve`): read the settings file and the PAC again and replace the routing,
+/// and have the keyring asked again for stored passwords. Requests in flight go on with what
+/// they had; a file that no longer reads keeps the routing as it was (and says why). Never ends.
+async fn reload_on_hangup(
+    cfg: &ServeConfig,
+    routes: &Routes,
+    session: &Session,
+    log: &AccessLog,
+    env: &dyn Fn(&str) -> Option<String>,
+    reporter: &dyn Reporter,
+    on_reload: &dyn Fn(&Routes),
+) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else { return std::future::pending().await };
+        while hup.recv().await.is_some() {
+            session.relook();
+            let reloaded = match crate::app::load_settings() {
+                Ok(settings) => {
+                    crate::app::routing::chooser(&cfg.proxy, &settings, cfg.connect_timeout, env, reporter)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            match reloaded {
+                Ok(chooser) => {
+                    routes.replace(chooser);
+                    on_reload(routes);
+                    log.note("SIGHUP: settings, PAC and stored passwords read again");
+                }
+                Err(e) => log.note(&format!(
+                    "SIGHUP: {}; going on with the settings as they were",
+                    crate::term::sanitize(&e.message)
+                )),
+            }
+        }
+    }
+    std::future::pending().await
 }
 
 /// SIGTERM or SIGINT: stop accepting and drain.

@@ -18,10 +18,38 @@ TOLL_PROXY_PASSWORD, or the OS keyring ('toll auth login PROXY'). A password the
 never sent again by any request; clients then get 502 with a Proxy-Status header and a body that
 says what to run.
 
+SIGHUP re-reads the settings file, the PAC and the stored passwords (requests in flight go on);
+SIGTERM stops accepting and waits up to 10 s for them. While it runs, 'toll doctor' says so.
+
 Examples:
   toll serve -x proxy.corp:3128
   eval \"$(toll serve --print-env)\"
   git config --global http.proxy http://127.0.0.1:3128";
+
+/// What `toll serve` and `toll run` share: the upstream proxy, how to reach it, the log.
+#[derive(Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// Print the proxy conversation on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+
+    /// Give up connecting to the proxy (or a direct origin) after this many seconds.
+    #[arg(long = "connect-timeout", value_name = "SECONDS")]
+    pub connect_timeout: Option<Seconds>,
+
+    /// Give up waiting for the proxy's answer to a CONNECT or to a request without a body after
+    /// this many seconds (the client gets 504); 0: wait as long as the client does.
+    #[arg(long = "answer-timeout", value_name = "SECONDS", default_value = "60")]
+    pub answer_timeout: Seconds,
+
+    /// Keep N connections to each proxy opened ahead (an NTLM handshake started) so that a
+    /// new tunnel costs one round trip; 0 turns it off.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=64))]
+    pub spare_tunnels: u16,
+}
 
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
@@ -42,30 +70,19 @@ pub struct ServeArgs {
     #[arg(long)]
     pub print_env: bool,
 
-    /// Print the proxy conversation on stderr.
-    #[arg(short, long)]
-    pub verbose: bool,
-
     #[command(flatten)]
-    pub proxy: ProxyArgs,
-
-    /// Give up connecting to the proxy (or a direct origin) after this many seconds.
-    #[arg(long = "connect-timeout", value_name = "SECONDS")]
-    pub connect_timeout: Option<Seconds>,
+    pub server: ServerArgs,
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
-    /// Print the proxy conversation on stderr.
-    #[arg(short, long)]
-    pub verbose: bool,
-
     #[command(flatten)]
-    pub proxy: ProxyArgs,
+    pub server: ServerArgs,
 
-    /// Give up connecting to the proxy (or a direct origin) after this many seconds.
-    #[arg(long = "connect-timeout", value_name = "SECONDS")]
-    pub connect_timeout: Option<Seconds>,
+    /// On a terminal, before CMD starts: request this URL through the proxy, asking for the
+    /// password if the proxy wants one that is not stored (so toll's prompt never meets CMD's).
+    #[arg(long, value_name = "URL", default_value = "http://example.com/")]
+    pub verify_url: url::Url,
 
     /// The command to run, and its arguments.
     #[arg(value_name = "CMD", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
@@ -82,6 +99,10 @@ pub struct ServeConfig {
     pub print_env: bool,
     pub verbose: bool,
     pub connect_timeout: Option<Duration>,
+    pub answer_timeout: Option<Duration>,
+    pub spare_tunnels: usize,
+    /// `toll run`: what to request before the command starts (see [`RunArgs::verify_url`]).
+    pub verify_url: Option<url::Url>,
     /// `toll run`: the command; `toll serve`: empty.
     pub command: Vec<std::ffi::OsString>,
 }
@@ -91,14 +112,18 @@ fn nonzero(s: Option<Seconds>) -> Option<Duration> {
 }
 
 pub(super) fn serve_config(args: ServeArgs) -> Result<ServeConfig, UsageError> {
+    let ServerArgs { verbose, proxy, connect_timeout, answer_timeout, spare_tunnels } = args.server;
     Ok(ServeConfig {
-        proxy: proxy_config(args.proxy)?,
+        proxy: proxy_config(proxy)?,
         listen: args.listen,
         allow: args.allow,
         log: args.log,
         print_env: args.print_env,
-        verbose: args.verbose,
-        connect_timeout: nonzero(args.connect_timeout),
+        verbose,
+        connect_timeout: nonzero(connect_timeout),
+        answer_timeout: nonzero(Some(answer_timeout)),
+        spare_tunnels: spare_tunnels.into(),
+        verify_url: None,
         command: Vec::new(),
     })
 }
@@ -110,9 +135,7 @@ pub(super) fn run_config(args: RunArgs) -> Result<ServeConfig, UsageError> {
         allow: Vec::new(),
         log: None,
         print_env: false,
-        verbose: args.verbose,
-        proxy: args.proxy,
-        connect_timeout: args.connect_timeout,
+        server: args.server,
     };
-    Ok(ServeConfig { command: args.command, ..serve_config(serve)? })
+    Ok(ServeConfig { command: args.command, verify_url: Some(args.verify_url), ..serve_config(serve)? })
 }

@@ -31,6 +31,7 @@ mod pac;
 mod proxy;
 mod render;
 mod schemes;
+mod serve;
 mod sources;
 
 use crate::app::{block_on, CredentialSetup};
@@ -303,6 +304,7 @@ pub fn diagnose(d: &Doctor, setup: &CredentialSetup, term: Terminal, env: Env) -
     let url = &d.request.url;
     let (step1, route) = pac::check(d, env).unwrap_or_else(|| config::check(d, env));
     let mut steps = vec![step1];
+    serve::note(&mut steps[0], env);
     let mut legs = Vec::new();
     let mut proxy_shown = None;
     match route {

@@ -52,6 +52,8 @@ pub struct Session {
     state: Mutex<State>,
     /// Held while a prompt is on the terminal: two proxies asking at once take turns.
     prompting: Mutex<()>,
+    /// Bumped by [`Session::relook`]: keyring sources ask the store again.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl Session {
@@ -72,7 +74,15 @@ impl Session {
             quiet,
             state: Mutex::new(State::default()),
             prompting: Mutex::new(()),
+            generation: Default::default(),
         }
+    }
+
+    /// The stored passwords may have changed (`toll serve` got SIGHUP): every keyring source
+    /// asks the store again at its next lookup. A password the proxy rejected is still never
+    /// sent again (the broker remembers it).
+    pub fn relook(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -328,6 +338,8 @@ pub struct KeyringSource {
     /// What the last lookup found, and when.
     found: Mutex<Option<(Found, std::time::Instant)>>,
     rejected: std::sync::atomic::AtomicBool,
+    /// The session's [`Session::relook`] generation at the last lookup.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 type Found = Option<(Credentials, StoreKind)>;
@@ -337,7 +349,13 @@ pub const RELOOK_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl KeyringSource {
     pub fn new(session: Arc<Session>, proxy: ProxySpec) -> Self {
-        KeyringSource { session, proxy, found: Mutex::new(None), rejected: Default::default() }
+        KeyringSource {
+            session,
+            proxy,
+            found: Mutex::new(None),
+            rejected: Default::default(),
+            generation: Default::default(),
+        }
     }
 
     fn find(&self) -> Option<(Credentials, StoreKind)> {
@@ -372,7 +390,9 @@ impl CredentialSource for KeyringSource {
         let mut found = self.found.lock().unwrap_or_else(|e| e.into_inner());
         let stale = self.rejected.load(Ordering::Relaxed)
             && found.as_ref().is_some_and(|(_, at)| at.elapsed() >= RELOOK_AFTER);
-        if found.is_none() || stale {
+        let generation = self.session.generation.load(Ordering::Relaxed);
+        let asked_to = self.generation.swap(generation, Ordering::Relaxed) != generation;
+        if found.is_none() || stale || asked_to {
             let fresh = self.find();
             if stale
                 && fresh.as_ref().map(|(c, _)| c.fingerprint())

@@ -19,8 +19,13 @@
 //! backs off instead of spinning. The real upstream status, challenges
 //! and the reason for giving up are kept as a [`Failure`] for the app to report, since reqwest
 //! itself only sees "tunnel error".
+//!
+//! For `toll serve` ([`Relay::carry`]), `pool` keeps the upstream connections of finished client
+//! connections for the next ones, and `spare` opens connections for new tunnels ahead of need.
 
 pub mod body;
+mod pool;
+mod spare;
 mod upstream;
 
 use crate::auth::SchemeSet;
@@ -152,6 +157,8 @@ pub(crate) struct Upstream {
     /// A connection-bound scheme known to be wanted (forced, remembered, or worked in this run):
     /// each new connection opens its handshake without waiting for a bare challenge.
     opener: Mutex<Option<upstream::Opener>>,
+    /// Connections left by `toll serve`'s finished client connections (`pool`).
+    pool: pool::Pool,
 }
 
 pub(crate) struct Inner {
@@ -161,6 +168,8 @@ pub(crate) struct Inner {
     failure: Mutex<Option<Failure>>,
     reporter: Arc<dyn Reporter>,
     connect_timeout: Option<Duration>,
+    /// Spare connections per proxy kept for new tunnels (`spare`); 0 for toll's own transfers.
+    spare_tunnels: std::sync::atomic::AtomicUsize,
 }
 
 /// The running relay. Dropping the tokio runtime stops it.
@@ -232,6 +241,7 @@ impl Relay {
             failure: Mutex::new(None),
             reporter,
             connect_timeout,
+            spare_tunnels: std::sync::atomic::AtomicUsize::new(0),
         });
         Ok(Relay { inner, addr })
     }
@@ -254,6 +264,11 @@ impl Relay {
         } else {
             forward_or_fail(self.inner.clone(), up, client.0.clone(), req).await
         }
+    }
+
+    /// Keep `n` connections per proxy opened ahead for new tunnels (`toll serve`; see `spare`).
+    pub fn set_spare_tunnels(&self, n: usize) {
+        self.inner.spare_tunnels.store(n, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The proxy URL (with this process's key as credential) through which reqwest reaches `spec`.
@@ -292,6 +307,7 @@ impl Inner {
             recalled: tokio::sync::Mutex::new(false),
             demands_auth: std::sync::atomic::AtomicBool::new(false),
             opener: Mutex::new(upstream::Opener::forced(setup.allowed)),
+            pool: pool::Pool::default(),
         }));
         ups.len() - 1
     }
@@ -376,7 +392,7 @@ pub struct ClientSlot(Arc<tokio::sync::Mutex<ClientConn>>);
 
 impl Default for ClientSlot {
     fn default() -> Self {
-        ClientSlot(Arc::new(tokio::sync::Mutex::new(ClientConn { upstream: None, conn: None })))
+        ClientSlot(Arc::new(tokio::sync::Mutex::new(ClientConn { upstream: None, conn: None, pooled: true })))
     }
 }
 
@@ -384,10 +400,12 @@ impl Default for ClientSlot {
 struct ClientConn {
     upstream: Option<Arc<Upstream>>,
     conn: Option<Conn>,
+    /// `toll serve`: the connection comes from and goes back to the proxy's `pool`.
+    pooled: bool,
 }
 
 async fn serve(inner: Arc<Inner>, tcp: TcpStream) {
-    let state = Arc::new(tokio::sync::Mutex::new(ClientConn { upstream: None, conn: None }));
+    let state = Arc::new(tokio::sync::Mutex::new(ClientConn { upstream: None, conn: None, pooled: false }));
     // Set by the first request that carries the key: until then the connection is a stranger's.
     let shown = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let seen = shown.clone();
@@ -501,9 +519,10 @@ async fn open_tunnel(
         headers,
         body: RequestBody::Empty,
     };
-    let mut conn = None;
+    let mut conn = up.pool.take_spare();
     let resp = up.exchange(&inner, &mut conn, out).await?;
     if resp.status().is_success() {
+        spare::refill(&inner, &up, authority.as_str());
         inner.info(format_args!("tunnel to {authority} established; bytes now pass untouched"));
         let upstream_side = hyper::upgrade::on(resp);
         tokio::spawn(async move {
@@ -564,6 +583,9 @@ async fn forward_or_fail(
         // reqwest pools by relay address: one client connection may serve two upstreams.
         st.upstream = Some(up.clone());
         st.conn = None;
+    }
+    if st.pooled && !st.conn.as_ref().is_some_and(Conn::usable) {
+        st.conn = up.pool.take();
     }
     let (parts, incoming) = req.into_parts();
     if parts.uri.scheme().is_none() {

@@ -39,14 +39,16 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// A connection to the upstream proxy, speaking HTTP/1.1.
 pub(super) struct Conn {
-    send: SendRequest<RelayBody>,
+    pub(super) send: SendRequest<RelayBody>,
     /// A connection-bound scheme (NTLM, Negotiate) authenticated this connection: requests that
     /// follow on it need no header.
     authenticated: Option<Scheme>,
+    /// A spare connection whose NTLM handshake was started ahead (`spare`).
+    pub(super) primed: Option<super::spare::Primed>,
 }
 
 impl Conn {
-    fn usable(&self) -> bool {
+    pub(super) fn usable(&self) -> bool {
         !self.send.is_closed()
     }
 }
@@ -54,9 +56,9 @@ impl Conn {
 /// An authenticator and the credential it answers with (`None` for schemes that use what the
 /// system holds, like a Kerberos ticket).
 pub(super) struct Answer {
-    auth: Box<dyn Authenticator>,
-    issued: Option<Issued>,
-    realm: Option<String>,
+    pub(super) auth: Box<dyn Authenticator>,
+    pub(super) issued: Option<Issued>,
+    pub(super) realm: Option<String>,
 }
 
 /// How new connections to a proxy open a connection-bound handshake (NTLM, Negotiate) when the
@@ -66,7 +68,7 @@ pub(super) struct Answer {
 /// that was refused meanwhile is never sent again.
 #[derive(Clone, Copy)]
 pub(super) struct Opener {
-    scheme: Scheme,
+    pub(super) scheme: Scheme,
 }
 
 impl Opener {
@@ -164,7 +166,7 @@ impl Upstream {
         tokio::spawn(async move {
             let _ = conn.with_upgrades().await;
         });
-        Ok(Conn { send, authenticated: None })
+        Ok(Conn { send, authenticated: None, primed: None })
     }
 
     pub(super) fn failure(&self, kind: FailureKind) -> Failure {
@@ -178,7 +180,7 @@ impl Upstream {
         }
     }
 
-    fn credential_request(
+    pub(super) fn credential_request(
         &self,
         scheme: Scheme,
         realm: Option<&str>,
@@ -217,7 +219,15 @@ impl Upstream {
         };
         let mut rng = OsEntropy;
         let recalled_now = self.recall(inner, ex.id).await;
-        let connection_authenticated = conn.as_ref().is_some_and(|c| c.usable() && c.authenticated.is_some());
+        // A spare connection with its handshake started ahead: this request finishes it.
+        let primed = self.resume_primed(inner, conn, &self.target(&out, &ex.target), ex.id).await;
+        let resumed = primed.is_some();
+        if let Some((header, answer)) = primed {
+            ex.header = Some(header);
+            ex.answer = Some(answer);
+        }
+        let connection_authenticated =
+            resumed || conn.as_ref().is_some_and(|c| c.usable() && c.authenticated.is_some());
         // Pre-emptive: a scheme that already worked on this proxy answers before being asked.
         if !connection_authenticated {
             if let Some(active) = self.lock_active().as_mut() {
@@ -727,7 +737,7 @@ impl Upstream {
         }
     }
 
-    fn lock_opener(&self) -> std::sync::MutexGuard<'_, Option<Opener>> {
+    pub(super) fn lock_opener(&self) -> std::sync::MutexGuard<'_, Option<Opener>> {
         self.opener.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -769,7 +779,7 @@ impl Upstream {
         }
     }
 
-    fn usable_schemes(&self) -> SchemeSet {
+    pub(super) fn usable_schemes(&self) -> SchemeSet {
         *self.usable.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -778,7 +788,7 @@ impl Upstream {
         *s = s.without(scheme);
     }
 
-    fn target<'a>(&'a self, out: &'a Outgoing, uri: &'a str) -> RequestTarget<'a> {
+    pub(super) fn target<'a>(&'a self, out: &'a Outgoing, uri: &'a str) -> RequestTarget<'a> {
         RequestTarget {
             method: out.method.as_str(),
             uri,
@@ -828,7 +838,7 @@ impl RequestBody {
 
 /// `respond`, moved off the async workers for schemes that use what the system holds: GSSAPI
 /// may resolve names and talk to a KDC, which can block for seconds.
-fn respond(
+pub(super) fn respond(
     auth: &mut dyn Authenticator,
     challenge: &Challenge,
     creds: &Credentials,
@@ -847,7 +857,7 @@ fn timed_out(what: &str, t: std::time::Duration) -> String {
 }
 
 /// Schemes that need no credential still take a `Credentials` argument.
-fn none_creds() -> Credentials {
+pub(super) fn none_creds() -> Credentials {
     Credentials::new("", "")
 }
 
@@ -897,7 +907,7 @@ fn build_request(
 }
 
 /// Reads a 407's body to its end so the connection can carry the next leg (RFC 7230 §6.3).
-async fn drain(resp: Response<Incoming>) -> Result<(), ()> {
+pub(super) async fn drain(resp: Response<Incoming>) -> Result<(), ()> {
     let limited = http_body_util::Limited::new(resp.into_body(), DRAIN_LIMIT);
     limited.collect().await.map(|_| ()).map_err(|_| ())
 }

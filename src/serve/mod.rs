@@ -2,7 +2,8 @@
 //! the listener and what happens before a request reaches the relay — admission (who may use it:
 //! the same user, or the per-user key), refusing what a proxy must not do (requests to the
 //! listener itself, non-proxy requests), routing (the same `proxy_env` answer a transfer gets;
-//! NO_PROXY hosts go direct), the access log and the limits. The upstream side — the 407 dance,
+//! NO_PROXY hosts go direct; replaced whole on SIGHUP: [`Routes`]), the access log and the
+//! limits. The upstream side — the 407 dance,
 //! credentials, remembered auth, lockout — is the relay's ([`Relay::carry`]), so a credential the
 //! proxy rejected is never sent again by any later request of any client.
 
@@ -11,6 +12,7 @@ mod direct;
 pub mod key;
 pub mod log;
 pub mod peer;
+pub mod state;
 
 use crate::client::failure_error;
 use crate::relay::body::{self, RelayBody};
@@ -45,6 +47,22 @@ pub struct Limits {
     pub connect_timeout: Duration,
     /// How long SIGTERM waits for requests in flight.
     pub drain: Duration,
+    /// How long the proxy may take to answer a CONNECT or a request without a body, in
+    /// milliseconds (0: no limit); shared so `toll run` can lift it while it asks for a
+    /// password before the command starts.
+    pub answer_timeout: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Limits {
+    pub fn set_answer_timeout(&self, t: Option<Duration>) {
+        let ms = t.map_or(0, |t| t.as_millis().clamp(1, u64::MAX as u128) as u64);
+        self.answer_timeout.store(ms, Ordering::Relaxed);
+    }
+
+    fn answer_timeout(&self) -> Option<Duration> {
+        let ms = self.answer_timeout.load(Ordering::Relaxed);
+        (ms > 0).then(|| Duration::from_millis(ms))
+    }
 }
 
 impl Default for Limits {
@@ -55,6 +73,7 @@ impl Default for Limits {
             max_header_bytes: 64 * 1024,
             connect_timeout: Duration::from_secs(30),
             drain: Duration::from_secs(10),
+            answer_timeout: Arc::new(std::sync::atomic::AtomicU64::new(60_000)),
         }
     }
 }
@@ -63,10 +82,28 @@ impl Default for Limits {
 pub struct Server {
     pub relay: Arc<Relay>,
     /// Which proxies, in which order, for each request (`-x`, the environment, a PAC, …).
-    pub routes: Arc<Chooser>,
+    pub routes: Arc<Routes>,
     pub policy: Policy,
-    pub log: AccessLog,
+    pub log: Arc<AccessLog>,
     pub limits: Limits,
+}
+
+/// The routing in use. SIGHUP replaces it whole (settings file and PAC read again); a request
+/// in flight keeps the one it picked its proxy with.
+pub struct Routes(std::sync::RwLock<Arc<Chooser>>);
+
+impl Routes {
+    pub fn new(chooser: Chooser) -> Routes {
+        Routes(std::sync::RwLock::new(Arc::new(chooser)))
+    }
+
+    pub fn current(&self) -> Arc<Chooser> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn replace(&self, chooser: Chooser) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(chooser);
+    }
 }
 
 struct Shared {
@@ -274,7 +311,8 @@ async fn handle(
         entry(400, "-", "bad target");
         return text(StatusCode::BAD_REQUEST, "toll serve: a malformed target.\n", None);
     };
-    let route = match server.routes.pick(&url).await {
+    let routes = server.routes.current();
+    let route = match routes.pick(&url).await {
         Ok(c) => c.entry,
         Err(e) => {
             entry(502, "-", "bad proxy setting");
@@ -306,15 +344,38 @@ async fn handle(
         ),
         RouteEntry::Proxy(spec) => {
             strip_hop_headers(req.headers_mut());
-            let r = match server.relay.carry(&spec, req, slot).await {
-                Ok(r) => r,
-                Err(f) => failure_response(f),
+            // A silent proxy must not hold the client forever; an upload may take its time.
+            let limit = server.limits.answer_timeout().filter(|_| !has_body(&req));
+            let carried = server.relay.carry(&spec, req, slot);
+            let answered = match limit {
+                Some(t) => tokio::time::timeout(t, carried).await.ok(),
+                None => Some(carried.await),
+            };
+            let r = match answered {
+                Some(Ok(r)) => r,
+                Some(Err(f)) => failure_response(f),
+                None => text(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    &format!(
+                        "toll serve: the proxy {} did not answer within {:.0?} (--answer-timeout)\n",
+                        spec.display_url(),
+                        limit.unwrap_or_default()
+                    ),
+                    Some("connection_timeout"),
+                ),
             };
             (r, spec.display_url())
         }
     };
     entry(resp.status().as_u16(), &upstream, "");
     resp
+}
+
+/// The request carries a body (RFC 9112 §6.3: a length other than 0, or chunked).
+fn has_body(req: &Request<Incoming>) -> bool {
+    let h = req.headers();
+    h.contains_key(http::header::TRANSFER_ENCODING)
+        || h.get(http::header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0")
 }
 
 /// Headers that belong to the client's hop (RFC 9110 §7.6.1).

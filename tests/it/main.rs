@@ -65,6 +65,9 @@ mod t_remembered;
 mod t_route;
 mod t_secrets;
 mod t_serve;
+mod t_serve_auth;
+mod t_serve_clients;
+mod t_serve_faults;
 mod t_speed;
 mod t_squid;
 

@@ -14,24 +14,24 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const CURL: &str = "/usr/bin/curl";
-const WGET: &str = "/usr/bin/wget";
+pub(crate) const CURL: &str = "/usr/bin/curl";
+pub(crate) const WGET: &str = "/usr/bin/wget";
 
 /// A running `toll serve --listen 127.0.0.1:0 ARGS…`, killed on drop.
-struct Serve {
-    child: Child,
-    port: u16,
+pub(crate) struct Serve {
+    pub(crate) child: Child,
+    pub(crate) port: u16,
     log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     _home: tempfile::TempDir,
 }
 
 impl Serve {
-    fn start(args: &[&str]) -> Serve {
+    pub(crate) fn start(args: &[&str]) -> Serve {
         Serve::start_env(args, &[])
     }
 
     /// With `env` set after the isolation (a shared state dir, a keyring).
-    fn start_env(args: &[&str], env: &[(String, String)]) -> Serve {
+    pub(crate) fn start_env(args: &[&str], env: &[(String, String)]) -> Serve {
         let home = tempfile::Builder::new().prefix("toll-it-serve-").tempdir().unwrap();
         let mut cmd = Command::new(TOLL);
         cmd.args(["serve", "--listen", "127.0.0.1:0"]).args(args);
@@ -58,11 +58,11 @@ impl Serve {
         Serve { child, port, log, _home: home }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
 }
@@ -74,7 +74,7 @@ impl Drop for Serve {
     }
 }
 
-fn run(program: &str, args: &[&str]) -> Output {
+pub(crate) fn run(program: &str, args: &[&str]) -> Output {
     let mut cmd = Command::new(program);
     cmd.args(args);
     for k in [
@@ -346,4 +346,292 @@ fn a_new_login_is_picked_up_without_a_restart() {
         .filter(|r| r.basic_credentials() == Some(("alice".into(), "wrong".into())))
         .count();
     assert_eq!(wrong, 1, "{}", proxy.summary());
+}
+
+/// SIGHUP re-reads the settings file and its PAC: new requests take the new proxy, while a
+/// tunnel opened before goes on working through the old one.
+#[test]
+fn sighup_reads_the_settings_and_pac_again_without_dropping_a_tunnel() {
+    use std::io::{Read, Write};
+    if !clients_available("sighup_reads_the_settings_and_pac_again_without_dropping_a_tunnel") {
+        return;
+    }
+    let origin = Origin::http();
+    let (a, b) = (FakeProxy::start(fakeproxy::open()), FakeProxy::start(fakeproxy::open()));
+    let dir = tempfile::tempdir().unwrap();
+    let pac = |name: &str, proxy: &FakeProxy| {
+        let p = dir.path().join(name);
+        let hostport = proxy.url().trim_start_matches("http://").trim_end_matches('/').to_string();
+        std::fs::write(&p, format!("function FindProxyForURL(url, host) {{ return 'PROXY {hostport}'; }}\n"))
+            .unwrap();
+        p
+    };
+    let (pac_a, pac_b) = (pac("a.pac", &a), pac("b.pac", &b));
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("toll")).unwrap();
+    let settings = config.join("toll/config");
+    std::fs::write(&settings, format!("pac = {}\n", pac_a.display())).unwrap();
+    let serve = Serve::start_env(&[], &[("XDG_CONFIG_HOME".to_string(), config.display().to_string())]);
+    let get = |serve: &Serve| {
+        let out = run(CURL, &["-sS", "-x", &serve.url(), &origin.url("/text")]);
+        assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stderr), serve.log());
+    };
+    get(&serve);
+    assert_eq!(a.requests().len(), 1, "through the first PAC's proxy:\n{}", serve.log());
+    // A tunnel in flight.
+    let mut tunnel = std::net::TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
+    tunnel.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let target = origin.authority();
+    write!(tunnel, "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").unwrap();
+    let mut head = [0u8; 256];
+    let n = tunnel.read(&mut head).unwrap();
+    assert!(
+        String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&head[..n])
+    );
+
+    std::fs::write(&settings, format!("pac = {}\n", pac_b.display())).unwrap();
+    // SAFETY: kill(2) on the child we started.
+    unsafe { libc::kill(serve.child.id() as libc::pid_t, libc::SIGHUP) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !serve.log().contains("SIGHUP: settings") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(serve.log().contains("SIGHUP: settings, PAC and stored passwords read again"), "{}", serve.log());
+
+    write!(tunnel, "GET /text HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    let _ = tunnel.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.ends_with("hello from the origin\n"),
+        "the tunnel opened before SIGHUP still works: {answer}"
+    );
+    get(&serve);
+    assert_eq!(b.requests().len(), 1, "new requests take the new PAC's proxy:\n{}", serve.log());
+    assert_eq!(a.requests().len(), 2, "{}", a.summary());
+}
+
+/// A password stored after the server started (none was stored before, so nothing was ever
+/// rejected) is used once the server gets SIGHUP.
+#[test]
+fn sighup_reads_the_credential_store_again() {
+    let test = "sighup_reads_the_credential_store_again";
+    if !clients_available(test) {
+        return;
+    }
+    use toll::keyring::{Keyring, StoreKind};
+    if let Err(e) = Keyring::default().get(StoreKind::Keyutils, "toll-it-probe://availability", "probe") {
+        crate::skip(&format!(
+            "SKIPPED {test}: needs a kernel session keyring (keyutils; .ci/with-secret-service): {e}"
+        ));
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::basic("carol", "stored-later"));
+    let home = tempfile::tempdir().unwrap();
+    let env: Vec<(String, String)> = vec![
+        ("XDG_STATE_HOME".into(), home.path().join("state").display().to_string()),
+        ("XDG_CONFIG_HOME".into(), home.path().join("config").display().to_string()),
+        ("TOLL_KEYRING".into(), "keyutils".into()),
+    ];
+    struct Cleanup(String);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = Keyring::default().delete(StoreKind::Keyutils, &self.0, "carol");
+        }
+    }
+    let _cleanup = Cleanup(proxy.url());
+    let serve = Serve::start_env(&["-x", &proxy.url()], &env);
+    let code = || {
+        let out = run(
+            CURL,
+            &["-s", "-o", "/dev/null", "-w", "%{http_code}", "-x", &serve.url(), &origin.url("/text")],
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert_eq!(code(), "502", "nothing stored yet: {}", serve.log());
+    let mut cmd = Command::new(TOLL);
+    cmd.args(["auth", "login", &proxy.url(), "--user", "carol", "--password-stdin", "--no-verify"]);
+    let scratch = tempfile::tempdir().unwrap();
+    isolate(&mut cmd, scratch.path());
+    for (k, v) in &env {
+        cmd.env(k, v);
+    }
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"stored-later\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "login: {}", String::from_utf8_lossy(&out.stderr));
+    // SAFETY: kill(2) on the child we started.
+    unsafe { libc::kill(serve.child.id() as libc::pid_t, libc::SIGHUP) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !serve.log().contains("SIGHUP: settings") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(code(), "200", "{}\n{}", serve.log(), proxy.summary());
+}
+
+/// `toll doctor` says that a `toll serve` is running, where, and what it uses — and no longer
+/// once it stopped (SIGTERM: its state file is removed).
+#[test]
+fn doctor_notices_a_running_serve() {
+    if !clients_available("doctor_notices_a_running_serve") {
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let home = tempfile::tempdir().unwrap();
+    let state = home.path().join("state");
+    let env = vec![("XDG_STATE_HOME".to_string(), state.display().to_string())];
+    let mut serve = Serve::start_env(&["-x", &proxy.url()], &env);
+    let doctor = || {
+        let mut cmd = Command::new(TOLL);
+        cmd.args(["doctor", "-x", &proxy.url(), &origin.url("/text")]);
+        let scratch = tempfile::tempdir().unwrap();
+        isolate(&mut cmd, scratch.path());
+        cmd.env("XDG_STATE_HOME", &state).stdin(Stdio::null());
+        let out = cmd.output().unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let text = doctor();
+    let want = format!(
+        "a toll serve is running on 127.0.0.1:{} (pid {}) using -x {}",
+        serve.port,
+        serve.child.id(),
+        proxy.url()
+    );
+    assert!(text.contains(&want), "{want}\n---\n{text}");
+    let file = state.join(format!("toll/serve-{}.json", serve.port));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    // SAFETY: kill(2) on the child we started.
+    unsafe { libc::kill(serve.child.id() as libc::pid_t, libc::SIGTERM) };
+    let status = serve.child.wait().unwrap();
+    assert!(status.success(), "{status:?}\n{}", serve.log());
+    assert!(!file.exists(), "the state file is removed when the server stops");
+    assert!(!doctor().contains("toll serve is running"));
+}
+
+/// `toll run` on a terminal asks for the password the proxy wants before the command starts
+/// (the command has not run while the prompt is up), then the command's requests use it.
+#[test]
+fn toll_run_asks_for_the_password_before_the_command_starts() {
+    if !clients_available("toll_run_asks_for_the_password_before_the_command_starts") {
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::basic("alice", "right"));
+    let home = tempfile::tempdir().unwrap();
+    let started = home.path().join("command-started");
+    let script =
+        format!("touch '{}'; exec {CURL} -sS --noproxy '' {}", started.display(), origin.url("/bytes/5000"));
+    let (purl, check) = (proxy.url(), origin.url("/text"));
+    let args = ["run", "-x", &purl, "-U", "alice", "--verify-url", &check, "--", "sh", "-c", &script];
+    let mut t = crate::pty::Pty::spawn(crate::pty::command(args, home.path(), &[]), None);
+    t.expect("Password for alice: ");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!started.exists(), "the command started while toll's prompt was up");
+    t.send("right\r");
+    let out = t.wait();
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert!(started.exists());
+    assert_eq!(out.stdout, pattern_bytes(5000), "{}", out.describe());
+    let sent: Vec<_> = proxy.requests().iter().filter_map(|r| r.basic_credentials()).collect();
+    assert!(sent.iter().all(|(u, p)| u == "alice" && p == "right"), "{}", proxy.summary());
+    assert!(origin.requests_to("/text").len() == 1, "the check went through the proxy first");
+    assert!(out.terminal_restored(), "{}", out.describe());
+}
+
+/// The password given with `-U` to a long-running server is not left in its command line for
+/// `ps` to show.
+#[test]
+fn serve_hides_the_password_on_its_command_line() {
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let serve = Serve::start(&["-x", &proxy.url(), "-U", "alice:Hidden-pw-7"]);
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", serve.child.id())).unwrap();
+    let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    assert!(text.contains("alice:") && !text.contains("Hidden-pw-7"), "{text}");
+}
+
+/// Once the command runs, `toll run` never prompts: a proxy that asks only then (here the check
+/// before the command went direct, by NO_PROXY) gets no answer, and the command a 502.
+#[test]
+fn toll_run_never_prompts_once_the_command_runs() {
+    if !clients_available("toll_run_never_prompts_once_the_command_runs") {
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::basic("alice", "right"));
+    let home = tempfile::tempdir().unwrap();
+    let script =
+        format!("exec {CURL} -s -o /dev/null -w '%{{http_code}}' --noproxy '' {}", origin.url("/bytes/5000"));
+    let purl = proxy.url();
+    let check = format!("http://localhost:{}/text", origin.port);
+    let args = [
+        "run",
+        "-x",
+        &purl,
+        "--noproxy",
+        "localhost",
+        "-U",
+        "alice",
+        "--verify-url",
+        &check,
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ];
+    let t = crate::pty::Pty::spawn(crate::pty::command(args, home.path(), &[]), None);
+    let out = t.wait();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "502", "{}", out.describe());
+    assert!(!out.screen.contains("Password"), "{}", out.describe());
+    assert!(proxy.requests().iter().all(|r| r.basic_credentials().is_none()), "{}", proxy.summary());
+}
+
+/// systemd socket activation: the listening socket comes as descriptor 3 with `LISTEN_PID` and
+/// `LISTEN_FDS` set, and toll serve serves it instead of binding `--listen`.
+#[test]
+fn serve_takes_a_socket_from_systemd() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    if !clients_available("serve_takes_a_socket_from_systemd") {
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = socket.local_addr().unwrap().port();
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new("/bin/sh");
+    // `exec` keeps the shell's pid, which is what LISTEN_PID must name.
+    cmd.args(["-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" serve --listen 127.0.0.1:1 -x \"$1\""])
+        .arg(TOLL)
+        .arg(proxy.url());
+    isolate(&mut cmd, home.path());
+    let fd = socket.as_raw_fd();
+    // SAFETY: dup2 between fork and exec, onto descriptor 3 (not close-on-exec after dup2).
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::dup2(fd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    drop(socket);
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains(&format!("listening on 127.0.0.1:{port}")), "{line}");
+    let out = run(CURL, &["-s", "-m", "10", "-x", &format!("http://127.0.0.1:{port}"), &origin.url("/text")]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from the origin\n");
+    assert_eq!(proxy.requests().len(), 1, "{}", proxy.summary());
 }

@@ -1,0 +1,154 @@
+//! Spare tunnels for `toll serve`: after a tunnel through a proxy worked, a few connections to
+//! that proxy are opened ahead of need (at most [`Relay::set_spare_tunnels`]), so that the next
+//! CONNECT costs one round trip, as through a proxy without authentication:
+//!
+//! - Basic and Digest (and no authentication): the connection is just open; the CONNECT goes
+//!   with the pre-emptive header.
+//! - Negotiate: the connection is open; the CONNECT opens with its token (`Opener`), one leg.
+//! - NTLM: the handshake is started ahead — the type 1 goes with a CONNECT to the last tunnel's
+//!   target and the proxy's type 2 is kept ([`Primed`]); the real CONNECT carries the type 3.
+//!   The type 1 carries no credential. The credential for the type 3 is asked of the broker
+//!   when the tunnel is wanted, so one rejected meanwhile is never sent (the lockout rule).
+//!
+//! Spares are refilled in the background after each tunnel, are closed after [`SPARE_IDLE`]
+//! (before a proxy would drop them, or an NTLM challenge would grow old), and are never made
+//! while no tunnel has worked, so a rejected credential stops them.
+//!
+//! [`Relay::set_spare_tunnels`]: super::Relay::set_spare_tunnels
+
+use super::upstream::{drain, respond, Answer, Conn};
+use super::{Inner, Upstream};
+use crate::auth::{self, Authenticator, Challenge, OsEntropy, RequestTarget, Scheme};
+use crate::secret::Secret;
+use http::header::{HeaderValue, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION};
+use http::{Method, Request, StatusCode};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A spare connection is closed after this long unused.
+pub(super) const SPARE_IDLE: Duration = Duration::from_secs(20);
+
+/// An NTLM handshake started ahead on a spare connection: the authenticator after its type 1,
+/// and the proxy's type 2.
+pub(super) struct Primed {
+    auth: Box<dyn Authenticator>,
+    challenge: Challenge,
+}
+
+/// After a tunnel through `up` worked: opens spares up to the relay's count, in the background
+/// (one filler per proxy at a time). `authority` is the tunnel's target, the CONNECT an NTLM
+/// handshake is started with.
+pub(super) fn refill(inner: &Arc<Inner>, up: &Arc<Upstream>, authority: &str) {
+    let want = inner.spare_tunnels.load(Ordering::Relaxed);
+    if want == 0 || up.pool.filling.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let (inner, up, authority) = (inner.clone(), up.clone(), authority.to_string());
+    tokio::spawn(async move {
+        while up.pool.spares() < want {
+            match up.prime(&inner, &authority).await {
+                Some(conn) => up.pool.put_spare(conn),
+                None => break,
+            }
+        }
+        up.pool.filling.store(false, Ordering::Release);
+        // Unused spares are closed when they grow old, not only when the next tunnel looks.
+        tokio::time::sleep(SPARE_IDLE + Duration::from_millis(100)).await;
+        up.pool.prune_spares();
+    });
+}
+
+impl Upstream {
+    /// One spare connection: open, and for NTLM with the handshake started.
+    async fn prime(self: &Arc<Self>, inner: &Inner, authority: &str) -> Option<Conn> {
+        let mut conn = self.connect(inner).await.ok()?;
+        let opener = *self.lock_opener();
+        if opener.is_none_or(|o| o.scheme != Scheme::Ntlm) || !self.usable_schemes().contains(Scheme::Ntlm) {
+            return Some(conn);
+        }
+        let mut a = auth::authenticator(Scheme::Ntlm)?;
+        // The type 1 names the user's domain: the credential in use, which already worked
+        // (spares follow a tunnel that did). Anything else: no handshake ahead.
+        let req = self.credential_request(Scheme::Ntlm, None, false);
+        let this = self.clone();
+        let issued = tokio::task::spawn_blocking(move || this.creds.get_as(&req, 0)).await.ok()?.ok()?;
+        if !self.creds.was_accepted(&issued) {
+            return Some(conn);
+        }
+        let bare = auth::parse_challenges([Scheme::Ntlm.name()]);
+        let target =
+            RequestTarget { method: "CONNECT", uri: authority, body: Some(&[]), proxy_host: &self.spec.host };
+        let type1 = respond(a.as_mut(), bare.first()?, &issued.creds, &target, &mut OsEntropy).ok()?;
+        drop(issued);
+        let mut req = Request::new(super::body::empty());
+        *req.method_mut() = Method::CONNECT;
+        *req.uri_mut() = http::Uri::try_from(authority).ok()?;
+        req.headers_mut().insert(http::header::HOST, HeaderValue::from_str(authority).ok()?);
+        let mut v = HeaderValue::from_str(type1.expose()).ok()?;
+        v.set_sensitive(true);
+        req.headers_mut().insert(PROXY_AUTHORIZATION, v);
+        conn.send.ready().await.ok()?;
+        let resp = conn.send.send_request(req).await.ok()?;
+        let challenges = auth::challenge::parse_challenge_headers(
+            resp.headers().get_all(PROXY_AUTHENTICATE).iter().map(|v| v.as_bytes()),
+        );
+        let closes = resp
+            .headers()
+            .get(http::header::CONNECTION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        if resp.status() != StatusCode::PROXY_AUTHENTICATION_REQUIRED || closes {
+            return None;
+        }
+        drain(resp).await.ok()?;
+        let challenge =
+            challenges.into_iter().find(|c| c.scheme == Some(Scheme::Ntlm) && c.token68.is_some())?;
+        inner.info(format_args!(
+            "a spare connection to {} has its NTLM handshake started",
+            self.spec.display_url()
+        ));
+        conn.primed = Some(Primed { auth: a, challenge });
+        Some(conn)
+    }
+
+    /// On a spare connection with the NTLM handshake started: the type 3 for this request,
+    /// with the credential the broker hands out now (never one rejected meanwhile). `None`
+    /// leaves the exchange to begin as on any connection.
+    pub(super) async fn resume_primed(
+        self: &Arc<Self>,
+        inner: &Inner,
+        conn: &mut Option<Conn>,
+        target: &RequestTarget<'_>,
+        id: u64,
+    ) -> Option<(Secret, Answer)> {
+        let Primed { mut auth, challenge } = conn.as_mut()?.primed.take()?;
+        if !self.usable_schemes().contains(Scheme::Ntlm) {
+            *conn = None;
+            return None;
+        }
+        let req = self.credential_request(Scheme::Ntlm, None, false);
+        let this = self.clone();
+        let Ok(Ok(issued)) = tokio::task::spawn_blocking(move || this.creds.get_as(&req, id)).await else {
+            *conn = None;
+            return None;
+        };
+        // The type 3 must go on the connection that got the type 2: a closed one is given up
+        // (never answered on a fresh connection, where the proxy would take it as a failure).
+        let c = conn.as_mut()?;
+        if !c.usable() || c.send.ready().await.is_err() {
+            *conn = None;
+            return None;
+        }
+        let creds = issued.creds.clone();
+        let header = match respond(auth.as_mut(), &challenge, &creds, target, &mut OsEntropy) {
+            Ok(h) => h,
+            Err(_) => {
+                *conn = None;
+                return None;
+            }
+        };
+        inner.info(format_args!("finishing the NTLM handshake started ahead on a spare connection"));
+        Some((header, Answer { auth, issued: Some(issued), realm: None }))
+    }
+}

@@ -1,0 +1,456 @@
+//! Real clients nobody here wrote, through `toll serve` and `toll run` and real Squid with each
+//! scheme (Basic, Digest, NTLM, Negotiate with the test KDC; issue 13's test list): `git clone` of a repository served over https (git's "dumb" HTTP protocol:
+//! plain files after `git update-server-info`), `pip download` of a wheel from a simple index
+//! over https, and a 10 MiB upload. The https files come from [`FileOrigin`], a static file
+//! server behind the test CA.
+//!
+//! git and pip are found on PATH (CI installs the Debian packages git and python3-pip); without
+//! them the tests skip loudly, and fail under `TOLL_REQUIRE_SYSTEM_DEPS=1`.
+
+use crate::kdc::{self, ChosenSquid, Offer};
+use crate::origin::Origin;
+use crate::run::{isolate, TOLL};
+use crate::squid::{self, Auth, ALICE};
+use crate::t_serve::{run, Serve, CURL};
+use crate::tls::pki;
+use crate::{pattern_bytes, sha256_hex, TEN_MIB};
+use std::io::{BufReader, Write};
+use std::net::{Shutdown, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+/// Serves the files under a directory over https (test CA), `GET` and `HEAD`, keep-alive;
+/// the query is ignored (so git's `info/refs?service=…` gets the plain file: dumb protocol), a
+/// path ending in `/` serves its `index.html`, anything else is 404. Records the paths asked.
+pub struct FileOrigin {
+    pub port: u16,
+    asked: Arc<Mutex<Vec<String>>>,
+}
+
+impl FileOrigin {
+    pub fn start(root: &Path) -> FileOrigin {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let (root, log) = (root.to_path_buf(), asked.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let (root, log) = (root.clone(), log.clone());
+                std::thread::spawn(move || {
+                    let Ok(sc) = rustls::ServerConnection::new(pki().server_config.clone()) else { return };
+                    let mut tls = rustls::StreamOwned::new(sc, conn);
+                    serve_files(&mut tls, &root, &log);
+                    tls.conn.send_close_notify();
+                    let _ = tls.flush();
+                    let _ = tls.sock.shutdown(Shutdown::Both);
+                });
+            }
+        });
+        FileOrigin { port, asked }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn asked(&self) -> Vec<String> {
+        self.asked.lock().unwrap().clone()
+    }
+}
+
+fn serve_files<S: std::io::Read + Write>(stream: &mut S, root: &Path, log: &Mutex<Vec<String>>) {
+    let mut conn = BufReader::new(stream);
+    while let Ok(Some(head)) = crate::http::read_head(&mut conn) {
+        if crate::http::read_request_body(&mut conn, &head).is_err() {
+            return;
+        }
+        let (method, target) = head.parts();
+        let (path, _) = crate::http::path_and_query(&target);
+        log.lock().unwrap().push(path.clone());
+        let mut rel = path.trim_start_matches('/').to_string();
+        if rel.is_empty() || rel.ends_with('/') {
+            rel.push_str("index.html");
+        }
+        let file = (!rel.split('/').any(|s| s == ".." || s.is_empty()))
+            .then(|| root.join(&rel))
+            .and_then(|p| std::fs::read(p).ok());
+        let (status, body) = match file {
+            Some(b) => (200, b),
+            None => (404, b"not here\n".to_vec()),
+        };
+        let kind = if rel.ends_with(".html") { "text/html" } else { "application/octet-stream" };
+        let headers = vec![
+            ("Content-Type".to_string(), kind.to_string()),
+            ("Content-Length".to_string(), body.len().to_string()),
+        ];
+        let payload: &[u8] = if method == "HEAD" { b"" } else { &body };
+        let line = format!("HTTP/1.1 {status} {}", crate::http::reason(status));
+        if crate::http::write_message(conn.get_mut(), &line, &headers, payload, false).is_err() {
+            return;
+        }
+        if head.has_token("connection", "close") {
+            return;
+        }
+    }
+}
+
+/// A program on PATH, or a loud skip (a panic under `TOLL_REQUIRE_SYSTEM_DEPS=1`).
+fn on_path(test: &str, program: &str, package: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH")
+        .and_then(|p| std::env::split_paths(&p).map(|d| d.join(program)).find(|f| f.is_file()));
+    if found.is_none() {
+        crate::skip(&format!(
+            "SKIPPED {test}: needs {program} (apt-get install --no-install-recommends {package})"
+        ));
+    }
+    found
+}
+
+/// The real interpreter behind `python3` (not a version manager's shim, which would look for
+/// its own settings in the test's HOME), when it has pip.
+fn python_with_pip(test: &str) -> Option<PathBuf> {
+    let python = on_path(test, "python3", "python3-pip")?;
+    let out = Command::new(&python)
+        .args(["-c", "import sys, pip; print(sys.executable)"])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        crate::skip(&format!(
+            "SKIPPED {test}: python3 has no pip (apt-get install --no-install-recommends python3-pip)"
+        ));
+        return None;
+    }
+    Some(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+/// A client's environment: no proxy settings of the test runner's, a private HOME, no git or
+/// pip configuration of the machine's, no prompts.
+fn client_env(cmd: &mut Command, home: &Path) {
+    // The runner's CA bundle settings (REQUESTS_CA_BUNDLE beats pip's --cert in requests) and
+    // pip settings (PIP_FIND_LINKS, …) are not the test's.
+    const CLEARED: &[&str] = &["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"];
+    for (k, _) in std::env::vars_os() {
+        if k.to_str().is_some_and(|k| {
+            k.to_ascii_lowercase().ends_with("_proxy") || k.starts_with("PIP_") || CLEARED.contains(&k)
+        }) {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("HOME", home)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_SSL_CAINFO", pki().ca_arg())
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .env("PYTHONNOUSERSITE", "1")
+        .stdin(Stdio::null());
+}
+
+fn output(mut cmd: Command, what: &str) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("run {what}: {e}"))
+}
+
+fn ok(out: &Output, what: &str, log: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?}):\n{}\n{}\n--- server log:\n{log}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A bare repository with one commit (`README` holding `text`), ready for dumb HTTP, at
+/// `root/repo.git`.
+fn make_repo(git: &Path, root: &Path, home: &Path, text: &str) {
+    let work = root.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join("README"), text).unwrap();
+    let git_in = |dir: &Path, args: &[&str]| {
+        let mut cmd = Command::new(git);
+        cmd.current_dir(dir).args(["-c", "user.name=toll", "-c", "user.email=toll@localhost"]).args(args);
+        client_env(&mut cmd, home);
+        let out = output(cmd, "git");
+        ok(&out, &format!("git {args:?}"), "");
+    };
+    git_in(&work, &["init", "-q", "-b", "main"]);
+    git_in(&work, &["add", "README"]);
+    git_in(&work, &["commit", "-q", "-m", "first"]);
+    git_in(root, &["clone", "-q", "--bare", "work", "repo.git"]);
+    git_in(&root.join("repo.git"), &["update-server-info"]);
+}
+
+/// A wheel of package `tollpkg` 1.0 and a PEP 503 simple index for it under `root`; returns
+/// the wheel's bytes.
+fn make_index(python: &Path, root: &Path) -> Vec<u8> {
+    let files = root.join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    let wheel = files.join("tollpkg-1.0-py3-none-any.whl");
+    let script = r#"
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.writestr("tollpkg/__init__.py", "VALUE = 'from the local index'\n")
+    z.writestr("tollpkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: tollpkg\nVersion: 1.0\n")
+    z.writestr("tollpkg-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: toll-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+    z.writestr("tollpkg-1.0.dist-info/RECORD", "")
+"#;
+    let out = Command::new(python).arg("-c").arg(script).arg(&wheel).output().unwrap();
+    ok(&out, "building the wheel", "");
+    let bytes = std::fs::read(&wheel).unwrap();
+    let index = root.join("simple/tollpkg");
+    std::fs::create_dir_all(&index).unwrap();
+    std::fs::write(
+        index.join("index.html"),
+        format!(
+            "<!DOCTYPE html>\n<html><body>\n<a href=\"../../files/tollpkg-1.0-py3-none-any.whl#sha256={}\">tollpkg-1.0-py3-none-any.whl</a>\n</body></html>\n",
+            sha256_hex(&bytes)
+        ),
+    )
+    .unwrap();
+    std::fs::write(root.join("simple/index.html"), "<a href=\"tollpkg/\">tollpkg</a>\n").unwrap();
+    bytes
+}
+
+/// How a client reaches the server in one test: `toll serve` (the client is given its URL) or
+/// `toll run` (the client inherits the environment toll run sets).
+enum Via<'a> {
+    Serve(&'a Serve),
+    Run { upstream: &'a Upstream<'a> },
+}
+
+/// Runs `program args…` through `via`. Under `toll run` the loopback origin would be kept
+/// direct by the NO_PROXY that toll run adds, so the command is started by a shell that unsets
+/// it (the only way to send loopback traffic through the server, which is what is tested).
+fn client(via: &Via<'_>, home: &Path, program: &Path, args: &[String]) -> Output {
+    match via {
+        Via::Serve(serve) => {
+            let mut cmd = Command::new(program);
+            cmd.args(args);
+            client_env(&mut cmd, home);
+            cmd.env("https_proxy", serve.url()).env("http_proxy", serve.url());
+            output(cmd, &program.display().to_string())
+        }
+        Via::Run { upstream } => {
+            let mut cmd = Command::new(TOLL);
+            cmd.args(["run", "-x", &upstream.squid.url()])
+                .args(&upstream.args)
+                .args(["--", "sh", "-c"])
+                .arg("unset NO_PROXY no_proxy; exec \"$@\"")
+                .arg("sh")
+                .arg(program)
+                .args(args);
+            let toll_home = home.join("toll-home");
+            std::fs::create_dir_all(&toll_home).unwrap();
+            isolate(&mut cmd, &toll_home);
+            client_env(&mut cmd, home);
+            cmd.envs(upstream.env.iter().map(|(k, v)| (k, v)));
+            output(cmd, "toll run")
+        }
+    }
+}
+
+fn git_clone(
+    git: &Path,
+    via: &Via<'_>,
+    files: &FileOrigin,
+    home: &Path,
+    text: &str,
+    log: &dyn Fn() -> String,
+) {
+    let dest = home.join(format!("clone-{}", files.asked().len()));
+    let args = vec!["clone".to_string(), "-q".into(), files.url("/repo.git"), dest.display().to_string()];
+    let out = client(via, home, git, &args);
+    ok(&out, "git clone", &log());
+    assert_eq!(std::fs::read_to_string(dest.join("README")).unwrap(), text);
+}
+
+fn pip_download(
+    python: &Path,
+    via: &Via<'_>,
+    files: &FileOrigin,
+    home: &Path,
+    wheel: &[u8],
+    log: &dyn Fn() -> String,
+) {
+    let dest = home.join(format!("pip-{}", files.asked().len()));
+    let mut args: Vec<String> = [
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--no-cache-dir",
+        "--disable-pip-version-check",
+        "--isolated",
+        "--cert",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(pki().ca_arg());
+    args.extend(["--index-url".to_string(), files.url("/simple/")]);
+    if let Via::Serve(serve) = via {
+        // pip's --isolated ignores the environment's proxy; the server is named instead.
+        args.extend(["--proxy".to_string(), serve.url()]);
+    } else {
+        // Under toll run the proxy comes from the environment toll run sets.
+        args.retain(|a| a != "--isolated");
+    }
+    args.extend(["-d".to_string(), dest.display().to_string(), "tollpkg==1.0".into()]);
+    let out = client(via, home, python, &args);
+    ok(&out, "pip download", &log());
+    assert_eq!(
+        std::fs::read(dest.join("tollpkg-1.0-py3-none-any.whl")).unwrap(),
+        wheel,
+        "the wheel, byte for byte"
+    );
+}
+
+/// A Squid and what toll needs for it (`-U`, or a Kerberos ticket's environment).
+pub struct Upstream<'a> {
+    pub squid: &'a squid::Squid,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+impl<'a> Upstream<'a> {
+    fn alice(squid: &'a squid::Squid) -> Upstream<'a> {
+        Upstream { squid, args: vec!["-U".into(), format!("{}:{}", ALICE.0, ALICE.1)], env: Vec::new() }
+    }
+
+    fn serve(&self) -> Serve {
+        let mut args: Vec<&str> = vec!["-x"];
+        let url = self.squid.url();
+        args.push(&url);
+        args.extend(self.args.iter().map(String::as_str));
+        Serve::start_env(&args, &self.env)
+    }
+}
+
+/// What the client tests need: git, python3 with pip, and the repository and index they fetch.
+struct Clients {
+    git: PathBuf,
+    python: PathBuf,
+    home: tempfile::TempDir,
+    text: &'static str,
+    wheel: Vec<u8>,
+    files: FileOrigin,
+}
+
+impl Clients {
+    fn set_up(test: &str) -> Option<Clients> {
+        let (git, python) = (on_path(test, "git", "git")?, python_with_pip(test)?);
+        let home = tempfile::Builder::new().prefix("toll-it-clients-").tempdir().unwrap();
+        let root = home.path().join("www");
+        std::fs::create_dir_all(&root).unwrap();
+        let text = "a repository served over https by the test origin\n";
+        make_repo(&git, &root, home.path(), text);
+        let wheel = make_index(&python, &root);
+        let files = FileOrigin::start(&root);
+        Some(Clients { git, python, home, text, wheel, files })
+    }
+
+    /// git clone and pip download through `toll serve`, then through `toll run`, in front of
+    /// `up`; each went through Squid as an authenticated user, in tunnels.
+    fn through(&self, up: &Upstream<'_>, label: &str) {
+        let (files, home) = (&self.files, self.home.path());
+        let serve = up.serve();
+        let log = || serve.log();
+        let via = Via::Serve(&serve);
+        git_clone(&self.git, &via, files, home, self.text, &log);
+        pip_download(&self.python, &via, files, home, &self.wheel, &log);
+        let squid_url = up.squid.url();
+        assert!(
+            serve.log().contains(&format!("CONNECT 127.0.0.1:{} via {}", files.port, squid_url)),
+            "{label}: {}",
+            serve.log()
+        );
+        let authority = format!("127.0.0.1:{}", files.port);
+        let tunnels = || {
+            let lines = up.squid.log_for(&authority);
+            (lines.iter().filter(|l| l.code == 200 && l.user != "-").count(), squid::show(&lines))
+        };
+        let before = {
+            // Squid logs a tunnel when it closes: let serve's settle first.
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            tunnels().0
+        };
+        let via = Via::Run { upstream: up };
+        let none = String::new;
+        git_clone(&self.git, &via, files, home, self.text, &none);
+        pip_download(&self.python, &via, files, home, &self.wheel, &none);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while tunnels().0 < before + 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let (after, shown) = tunnels();
+        assert!(after >= before + 2, "{label}: {before} then {after}:\n{shown}");
+        let asked = files.asked();
+        assert!(asked.iter().any(|p| p == "/repo.git/info/refs"), "{asked:?}");
+        assert!(asked.iter().any(|p| p == "/simple/tollpkg/"), "{asked:?}");
+    }
+}
+
+#[test]
+fn git_clone_and_pip_download_over_https_through_serve_and_run_and_squid() {
+    let test = "git_clone_and_pip_download_over_https_through_serve_and_run_and_squid";
+    crate::require_squid!(test);
+    let Some(clients) = Clients::set_up(test) else { return };
+    for auth in [Auth::Basic, Auth::Digest] {
+        clients.through(&Upstream::alice(squid::shared(auth)), &format!("{auth:?}"));
+    }
+}
+
+#[test]
+fn git_clone_and_pip_download_through_serve_and_run_to_ntlm_and_negotiate_squid() {
+    let test = "git_clone_and_pip_download_through_serve_and_run_to_ntlm_and_negotiate_squid";
+    if !kdc::have_squid_ntlm(test) || !kdc::have_kerberos(test) {
+        return;
+    }
+    let Some(clients) = Clients::set_up(test) else { return };
+    let ntlm = ChosenSquid::start(&[Offer::Ntlm]);
+    clients.through(&Upstream::alice(&ntlm), "NTLM");
+    let ticket = kdc::realm().ticket();
+    ticket.kinit();
+    let negotiate = ChosenSquid::start(&[Offer::Negotiate]);
+    clients.through(&Upstream { squid: &negotiate, args: Vec::new(), env: ticket.env() }, "Negotiate");
+}
+
+#[test]
+fn a_10_mib_upload_goes_through_serve_once() {
+    let test = "a_10_mib_upload_goes_through_serve_once";
+    crate::require_squid!(test);
+    if !crate::have(test, &[CURL], "curl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = pattern_bytes(TEN_MIB + 17);
+    let file = dir.path().join("upload.bin");
+    std::fs::write(&file, &data).unwrap();
+    let at = format!("@{}", file.display());
+    let want = format!("{} {}\n", sha256_hex(&data), data.len());
+    let ca = pki().ca_arg();
+    // NTLM too (the body waits while the handshake runs, and goes once), when Squid has it.
+    let ntlm = kdc::have_squid_ntlm(test).then(|| ChosenSquid::start(&[Offer::Ntlm]));
+    let mut upstreams: Vec<(String, Upstream<'_>)> =
+        [Auth::Basic, Auth::Digest].map(|a| (format!("{a:?}"), Upstream::alice(squid::shared(a)))).into();
+    if let Some(sq) = &ntlm {
+        upstreams.push(("NTLM".into(), Upstream::alice(sq)));
+    }
+    for (auth, up) in &upstreams {
+        let serve = up.serve();
+        for origin in [Origin::http(), Origin::https()] {
+            let url = origin.url("/upload");
+            let out = run(CURL, &["-sS", "--cacert", &ca, "-x", &serve.url(), "--data-binary", &at, &url]);
+            assert!(
+                out.status.success(),
+                "{auth}: {}\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                serve.log()
+            );
+            assert_eq!(String::from_utf8_lossy(&out.stdout), want, "{auth} {url}");
+            assert_eq!(origin.requests_to("/upload").len(), 1, "the origin saw the upload exactly once");
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! `toll serve` when things go wrong (issue 13's fault list): an upstream that resets the
+//! connection gives the client a 502, a silent one a 504 within `--answer-timeout`; a client
+//! that never finishes its request head (slowloris) does not hold up others; SIGTERM lets a
+//! request in flight finish before the server exits.
+
+use crate::fakeproxy::{Action, FakeProxy};
+use crate::origin::Origin;
+use crate::t_serve::{run, Serve, CURL};
+use crate::tls::pki;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+fn code(serve: &Serve, url: &str, extra: &[&str]) -> (String, Duration) {
+    let started = Instant::now();
+    let (ca, proxy) = (pki().ca_arg(), serve.url());
+    let mut args =
+        vec!["-s", "-o", "/dev/null", "-w", "%{http_code} %{http_connect}", "--cacert", &ca, "-x", &proxy];
+    args.extend_from_slice(extra);
+    args.push(url);
+    let out = run(CURL, &args);
+    (String::from_utf8_lossy(&out.stdout).to_string(), started.elapsed())
+}
+
+#[test]
+fn a_resetting_upstream_gives_502_and_a_silent_one_504_in_time() {
+    if !crate::have("a_resetting_upstream_gives_502_and_a_silent_one_504_in_time", &[CURL], "curl") {
+        return;
+    }
+    let (http, https) = (Origin::http(), Origin::https());
+    let reset = FakeProxy::start(|_| Action::Close);
+    let serve = Serve::start(&["-x", &reset.url()]);
+    let (c, _) = code(&serve, &http.url("/text"), &[]);
+    assert_eq!(c, "502 000", "{}", serve.log());
+    let (c, _) = code(&serve, &https.url("/text"), &[]);
+    assert_eq!(c, "000 502", "{}", serve.log());
+
+    let silent = FakeProxy::start(|_| Action::Hang(Duration::from_secs(60)));
+    let serve = Serve::start(&["-x", &silent.url(), "--answer-timeout", "2"]);
+    for url in [http.url("/text"), https.url("/text")] {
+        let (c, took) = code(&serve, &url, &["-m", "30"]);
+        assert!(c == "504 000" || c == "000 504", "{url}: {c}\n{}", serve.log());
+        assert!(took < Duration::from_secs(10), "{url}: {took:?}");
+    }
+}
+
+#[test]
+fn a_slowloris_client_does_not_hold_up_others() {
+    if !crate::have("a_slowloris_client_does_not_hold_up_others", &[CURL], "curl") {
+        return;
+    }
+    let origin = Origin::http();
+    let open = FakeProxy::start(crate::fakeproxy::open());
+    let serve = Serve::start(&["-x", &open.url()]);
+    // Ten connections that start a request head and never finish it.
+    let mut slow: Vec<std::net::TcpStream> = (0..10)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
+            s.write_all(b"GET http://127.0.0.1/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ").unwrap();
+            s
+        })
+        .collect();
+    let (c, took) = code(&serve, &origin.url("/text"), &["-m", "10"]);
+    assert_eq!(c, "200 000", "{}", serve.log());
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    for s in &mut slow {
+        let _ = s.write_all(b"a");
+    }
+}
+
+#[test]
+fn sigterm_lets_a_request_in_flight_finish() {
+    if !crate::have("sigterm_lets_a_request_in_flight_finish", &[CURL], "curl") {
+        return;
+    }
+    let origin = Origin::http();
+    // The proxy's answer takes about a second to arrive.
+    let mut answer = b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\nConnection: close\r\n\r\n".to_vec();
+    answer.extend_from_slice(&[b'x'; 40]);
+    let slow = FakeProxy::start(move |_| Action::Trickle {
+        bytes: answer.clone(),
+        chunk: 10,
+        delay: Duration::from_millis(100),
+    });
+    let mut serve = Serve::start(&["-x", &slow.url()]);
+    let (proxy, url) = (serve.url(), origin.url("/text"));
+    let client = std::thread::spawn(move || run(CURL, &["-sS", "-m", "20", "-x", &proxy, &url]));
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill(2) on the child we started.
+    unsafe { libc::kill(serve.child.id() as libc::pid_t, libc::SIGTERM) };
+    let out = client.join().unwrap();
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stderr), serve.log());
+    assert_eq!(out.stdout, vec![b'x'; 40]);
+    let status = serve.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
