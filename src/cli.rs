@@ -20,7 +20,9 @@ mod serve;
 pub use commands::{AuthCommand, AuthProxyArg, DemoArgs, DemoScheme, DoctorArgs, LoginArgs};
 use commands::{AUTH_AFTER_LONG_HELP, DOCTOR_AFTER_LONG_HELP};
 pub use serve::{RunArgs, ServeArgs, ServeConfig};
+mod conn_opts;
 mod curl_opts;
+mod glob;
 mod curlrc;
 pub use curl_opts::{
     data_urlencode, parse_range, parse_resolve, parse_write_out, CurlConnArgs, CurlOutputArgs,
@@ -617,7 +619,9 @@ impl Cli {
         if Cli::command().get_subcommands().any(|c| c.get_name() == raw_url) {
             return Err(UsageError::SubcommandAfterOptions(raw_url));
         }
-        let url = parse_request_url(&raw_url)?;
+        let more = &req.curl.conn.more;
+        let (raw_url, glob_values) = glob::glob_url(raw_url, more.globoff)?;
+        let url = parse_request_url(&raw_url, more.proto_default.as_deref().unwrap_or("http"))?;
 
         let extra_data = req.curl.data_pieces()?;
         req.data.extend(extra_data);
@@ -674,6 +678,12 @@ impl Cli {
                 OutputTarget::RemoteName
             }
             None => OutputTarget::Stdout,
+        };
+        let output = match output {
+            OutputTarget::File(p) if !glob_values.is_empty() => {
+                OutputTarget::File(glob::name_output(&p.to_string_lossy(), &glob_values).into())
+            }
+            other => other,
         };
         let output = curl_opts::output_in_dir(output, out.curl.output_dir.as_ref(), &url)?;
         let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
@@ -756,8 +766,8 @@ fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> {
 /// `toll doctor`'s arguments resolved: the URL (default `https://example.com/`) as a plain GET
 /// with the connection options, and the proxy options as for a transfer.
 fn doctor_config(args: DoctorArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Doctor, UsageError> {
-    let url = parse_request_url(args.url.as_deref().unwrap_or("https://example.com/"))?;
-    let verify_url = parse_request_url(&args.verify_url)?;
+    let url = parse_request_url(args.url.as_deref().unwrap_or("https://example.com/"), "http")?;
+    let verify_url = parse_request_url(&args.verify_url, "http")?;
     let conn = args.connection;
     let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
     let request = RequestConfig {
@@ -787,8 +797,9 @@ fn truthy(v: &str) -> bool {
     !v.is_empty() && !["0", "no", "false", "off"].iter().any(|f| v.eq_ignore_ascii_case(f))
 }
 
-/// The URL as curl takes it: without `scheme://`, `http://` is assumed.
-fn parse_request_url(raw: &str) -> Result<url::Url, UsageError> {
+/// The URL as curl takes it: without `scheme://`, `default_scheme://` (http, or
+/// `--proto-default`'s) is assumed.
+fn parse_request_url(raw: &str, default_scheme: &str) -> Result<url::Url, UsageError> {
     let scheme = raw.find("://").map(|i| &raw[..i]).filter(|s| {
         s.starts_with(|c: char| c.is_ascii_alphabetic())
             && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
@@ -801,7 +812,13 @@ fn parse_request_url(raw: &str) -> Result<url::Url, UsageError> {
             });
         }
     }
-    let full = if scheme.is_some() { raw.to_string() } else { format!("http://{raw}") };
+    if scheme.is_none() && default_scheme != "http" && default_scheme != "https" {
+        return Err(UsageError::UnsupportedScheme {
+            url: proxy_env::redact_userinfo(raw),
+            scheme: default_scheme.to_string(),
+        });
+    }
+    let full = if scheme.is_some() { raw.to_string() } else { format!("{default_scheme}://{raw}") };
     url::Url::parse(&full)
         .map_err(|e| UsageError::InvalidUrl { url: proxy_env::redact_userinfo(raw), reason: e.to_string() })
 }
