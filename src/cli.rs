@@ -22,8 +22,8 @@ use commands::{AUTH_AFTER_LONG_HELP, DOCTOR_AFTER_LONG_HELP};
 pub use serve::{RunArgs, ServeArgs, ServeConfig};
 mod conn_opts;
 mod curl_opts;
-mod glob;
 mod curlrc;
+mod glob;
 pub use curl_opts::{
     data_urlencode, parse_range, parse_resolve, parse_write_out, CurlConnArgs, CurlOutputArgs,
     CurlRequestArgs,
@@ -640,6 +640,12 @@ impl Cli {
                 headers.push((name, value));
             }
         }
+        if req.compressed
+            && req.curl.conn.more.raw
+            && !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("accept-encoding"))
+        {
+            headers.push(("Accept-Encoding".into(), "deflate, gzip, br, zstd".into()));
+        }
         let has = |headers: &[(String, String)], name: &str| {
             headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
         };
@@ -700,7 +706,8 @@ impl Cli {
             follow_redirects: req.location,
             max_redirects: req.max_redirs,
             fail_on_http_error: out.fail,
-            compressed: req.compressed,
+            // --raw: nothing is decoded (--compressed still asks, as curl does).
+            compressed: req.compressed && !req.curl.conn.more.raw,
             insecure: conn.insecure,
             cacert: conn.cacert,
             max_time: nonzero(conn.max_time),

@@ -27,13 +27,14 @@ pub mod netrc;
 mod origin_auth;
 mod retry;
 mod tls;
+mod trace;
 mod transfer_info;
 mod wire;
 pub mod writeout;
 
 pub use errors::failure_error;
-use header_case::head_text;
 use errors::{classify, classify_sent, relay_refusal, route_error};
+use header_case::head_text;
 pub use tls::read_certs;
 use tls::{bad_ca, proxy_tls};
 
@@ -75,7 +76,12 @@ pub async fn run(
     let mut rec = transfer_info::Recorder::start(req);
     let result = match Session::start(req, proxy, routes, ctx).await {
         Err(e) => Err(e),
-        Ok(session) => attempts::run(&session, req, style, &mut rec).await,
+        Ok(session) => {
+            let result = attempts::run(&session, req, style, &mut rec).await;
+            // --trace: the file is complete whatever happened; its own failure comes last.
+            let traced = session.tap.as_ref().and_then(wire::Tap::finish_trace).map(trace::Writer::finish);
+            result.and(traced.unwrap_or(Ok(())))
+        }
     };
     if let Some(format) = format {
         rec.write_out(&format, &result);
@@ -114,7 +120,10 @@ impl Session {
         let routes = Arc::new(routes);
         let heads_shown = req.include_headers || req.head_only || req.curl.dump_header.is_some();
         let tap = (heads_shown || req.write_out.is_some() || req.curl.conn.trace.is_some())
-            .then(|| wire::Tap::install(req.curl.conn.trace.is_some()));
+            .then(wire::Tap::install);
+        if let (Some(tap), Some(cfg)) = (&tap, &req.curl.conn.trace) {
+            tap.trace_to(trace::Writer::create(cfg)?);
+        }
         let client = build_client(req, &relay, &routes, tap.is_some())?;
         let cookies = cookies::Engine::start(&req.curl)?;
         Ok(Session { client, cookies, origin_rejected: Default::default(), relay, routes, ctx, tap })

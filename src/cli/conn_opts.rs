@@ -18,11 +18,11 @@ pub struct ConnOpts {
     /// As curl: comma-separated; '+NAME' (or NAME) adds, '-NAME' removes, '=NAME' allows only
     /// NAME; 'all' is every protocol. A URL whose scheme is left out fails with exit 1, as in
     /// curl. toll speaks http and https; other names are accepted and change nothing.
-    #[arg(long, value_name = "PROTOCOLS", value_parser = parse_protocols)]
+    #[arg(long, value_name = "PROTOCOLS", value_parser = parse_protocols, allow_hyphen_values = true)]
     pub proto: Option<Protocols>,
 
     /// Only follow redirects (-L) to these protocols (same syntax as --proto).
-    #[arg(long = "proto-redir", value_name = "PROTOCOLS", value_parser = parse_protocols)]
+    #[arg(long = "proto-redir", value_name = "PROTOCOLS", value_parser = parse_protocols, allow_hyphen_values = true)]
     pub proto_redir: Option<Protocols>,
 
     /// The scheme for a URL given without one (default http).
@@ -53,7 +53,7 @@ pub struct ConnOpts {
     ///
     /// toll's TLS cannot go below 1.2: a maximum of 1.0 or 1.1 fails an https:// transfer (exit 35).
     #[arg(long = "tls-max", value_name = "VERSION", value_parser = parse_tls_max)]
-    pub tls_max: Option<Option<TlsVersion>>,
+    pub tls_max: Option<TlsMax>,
 
     /// Require TLS (accepted as curl does for HTTP: it applies to protocols that upgrade to TLS).
     #[arg(long = "ssl-reqd")]
@@ -220,7 +220,9 @@ pub fn parse_protocols(s: &str) -> Result<Protocols, String> {
             "https" => Protocols { http: false, https: true },
             // curl's other protocols: toll has none of them to allow or forbid.
             n if n.chars().all(|c| c.is_ascii_alphanumeric()) && !n.is_empty() => Protocols::NONE,
-            _ => return Err(format!("'{token}' is not a protocol (expected e.g. '=https' or '-all,+https')")),
+            _ => {
+                return Err(format!("'{token}' is not a protocol (expected e.g. '=https' or '-all,+https')"))
+            }
         };
         set = match op {
             b'=' => named,
@@ -239,16 +241,20 @@ fn parse_proto_default(s: &str) -> Result<String, String> {
     Ok(p)
 }
 
+/// `--tls-max`'s value: a version, or `default` (None: no maximum).
+#[derive(Clone, Copy, Debug)]
+pub struct TlsMax(Option<TlsVersion>);
+
 /// `--tls-max`: a version, or `default` (no maximum).
-fn parse_tls_max(s: &str) -> Result<Option<TlsVersion>, String> {
-    Ok(Some(match s {
+fn parse_tls_max(s: &str) -> Result<TlsMax, String> {
+    Ok(TlsMax(Some(match s {
         "1.0" => TlsVersion::V1_0,
         "1.1" => TlsVersion::V1_1,
         "1.2" => TlsVersion::V1_2,
         "1.3" => TlsVersion::V1_3,
-        "default" => return Ok(None),
+        "default" => return Ok(TlsMax(None)),
         _ => return Err(format!("'{s}' is not a TLS version (1.0, 1.1, 1.2, 1.3 or default)")),
-    }))
+    })))
 }
 
 fn parse_pem_type(s: &str) -> Result<String, String> {
@@ -325,9 +331,12 @@ impl ConnOpts {
         ConnConfig {
             protocols,
             // A redirect must be allowed by both (curl checks both lists).
-            redir_protocols: Protocols { http: redir.http && protocols.http, https: redir.https && protocols.https },
+            redir_protocols: Protocols {
+                http: redir.http && protocols.http,
+                https: redir.https && protocols.https,
+            },
             tls_min,
-            tls_max: self.tls_max.flatten(),
+            tls_max: self.tls_max.and_then(|m| m.0),
             http10: self.http1_0,
             ipv6_only: self.ipv6,
             no_buffer: self.no_buffer,
@@ -356,13 +365,13 @@ mod tests {
 
     #[derive(Parser)]
     struct T {
-        #[arg(short = '4', long = "ipv4")]
+        #[arg(short = '4', long = "ipv4", id = "ipv4")]
         _ipv4: bool,
-        #[arg(long = "http1.1")]
+        #[arg(long = "http1.1", id = "http1_1")]
         _http1_1: bool,
-        #[arg(long = "http2")]
+        #[arg(long = "http2", id = "http2")]
         _http2: bool,
-        #[arg(long = "http2-prior-knowledge")]
+        #[arg(long = "http2-prior-knowledge", id = "http2_prior_knowledge")]
         _http2_prior_knowledge: bool,
         #[command(flatten)]
         c: ConnOpts,
@@ -394,7 +403,10 @@ mod tests {
         let c = parse(&["--proto", "=https"]);
         assert_eq!(c.redir_protocols, Protocols { http: false, https: true });
         let c = parse(&["--proto-redir", "-http"]);
-        assert_eq!((c.protocols, c.redir_protocols), (Protocols::ALL, Protocols { http: false, https: true }));
+        assert_eq!(
+            (c.protocols, c.redir_protocols),
+            (Protocols::ALL, Protocols { http: false, https: true })
+        );
     }
 
     #[test]
@@ -423,7 +435,10 @@ mod tests {
             }
         );
         let c = parse_connect_to("::[::1]:").unwrap();
-        assert_eq!(c, ConnectTo { from_host: None, from_port: None, to_host: Some("::1".into()), to_port: None });
+        assert_eq!(
+            c,
+            ConnectTo { from_host: None, from_port: None, to_host: Some("::1".into()), to_port: None }
+        );
         for bad in ["a:1:b", "a:x:b:1", "a:1:b:99999", "[::1:1:b:2"] {
             assert!(parse_connect_to(bad).is_err(), "{bad}");
         }
@@ -465,6 +480,15 @@ mod tests {
         assert_eq!(c.keepalive, Some(std::time::Duration::from_secs(30)));
         assert_eq!(c.unix_socket, Some(PathBuf::from("\0sock")));
         assert!(T::try_parse_from(["t", "--trace", "a", "--trace-ascii", "b"]).is_err());
-        assert!(T::try_parse_from(["t", "-q", "-g", "--raw", "--ssl-reqd", "--tcp-nodelay", "--tcp-fastopen"]).is_ok());
+        assert!(T::try_parse_from([
+            "t",
+            "-q",
+            "-g",
+            "--raw",
+            "--ssl-reqd",
+            "--tcp-nodelay",
+            "--tcp-fastopen"
+        ])
+        .is_ok());
     }
 }

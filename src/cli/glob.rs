@@ -185,7 +185,8 @@ fn range(p: &str, start: usize) -> Result<(Values, usize), String> {
         if a > z || a.is_ascii_lowercase() != z.is_ascii_lowercase() {
             return Err(bad(close));
         }
-        let values = (a..=z).step_by(usize::try_from(step).unwrap_or(usize::MAX)).map(|c| (c as char).to_string());
+        let values =
+            (a..=z).step_by(usize::try_from(step).unwrap_or(usize::MAX)).map(|c| (c as char).to_string());
         return Ok((values.collect(), close + 1));
     }
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
@@ -241,10 +242,19 @@ mod tests {
 
     #[test]
     fn malformed_patterns_as_curl_words_them() {
-        assert_eq!(expand("http://127.0.0.1:9/a}b").unwrap_err(), "unmatched close brace/bracket in URL position 21");
-        assert_eq!(expand("http://127.0.0.1:9/a]b").unwrap_err(), "unmatched close brace/bracket in URL position 21");
+        assert_eq!(
+            expand("http://127.0.0.1:9/a}b").unwrap_err(),
+            "unmatched close brace/bracket in URL position 21"
+        );
+        assert_eq!(
+            expand("http://127.0.0.1:9/a]b").unwrap_err(),
+            "unmatched close brace/bracket in URL position 21"
+        );
         assert_eq!(expand("http://127.0.0.1:9/{a").unwrap_err(), "unmatched brace in URL position 20");
-        assert_eq!(expand("http://127.0.0.1:9/{}").unwrap_err(), "empty string within braces in URL position 21");
+        assert_eq!(
+            expand("http://127.0.0.1:9/{}").unwrap_err(),
+            "empty string within braces in URL position 21"
+        );
         assert_eq!(expand("http://127.0.0.1:9/{a,{b}}").unwrap_err(), "nested brace in URL position 23");
         assert!(expand("http://h/[1-]").unwrap_err().starts_with("bad range"));
         assert!(expand("http://h/[3-1]").unwrap_err().starts_with("bad range"));

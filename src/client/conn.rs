@@ -44,7 +44,10 @@ pub fn configure(mut b: reqwest::ClientBuilder, req: &RequestConfig) -> Result<r
     if c.ipv6_only {
         b = b.dns_resolver(std::sync::Arc::new(Ipv6Only));
     }
-    if let Some(cert) = &c.client_cert {
+    // An http:// URL that cannot be redirected never does TLS: curl does not load the
+    // certificate then either.
+    let tls_possible = req.url.scheme() == "https" || req.follow_redirects;
+    if let Some(cert) = c.client_cert.as_ref().filter(|_| tls_possible) {
         b = b.identity(identity(&cert.cert, cert.key.as_deref(), cert.password.is_some())?);
     }
     Ok(b)
@@ -99,10 +102,20 @@ pub fn check_route(c: &ConnConfig, url: &url::Url, entry: &RouteEntry) -> Result
         )
         .hint("drop -p (the proxy still answers), or use an https:// URL"));
     }
-    if c.ipv6_only && matches!(entry, RouteEntry::Direct) {
-        if let Some(url::Host::Ipv4(ip)) = url.host() {
-            return Err(Error::new(Exit::Connect, format!("-6/--ipv6: {ip} is an IPv4 address"))
-                .hint("drop -6, or use the host's IPv6 address or name"));
+    if c.ipv6_only {
+        // The proxy, when there is one, is what -6 connects to (curl: exit 7 for both).
+        let ipv4 = match entry {
+            RouteEntry::Direct => matches!(url.host(), Some(url::Host::Ipv4(_))).then(|| url.host_str()),
+            RouteEntry::Proxy(s) => {
+                s.host.parse::<std::net::Ipv4Addr>().is_ok().then_some(Some(s.host.as_str()))
+            }
+        };
+        if let Some(ip) = ipv4.flatten() {
+            return Err(Error::new(
+                Exit::Connect,
+                format!("-6/--ipv6: cannot connect to {ip}, an IPv4 address"),
+            )
+            .hint("drop -6, or use an IPv6 address or a host name"));
         }
     }
     Ok(())
@@ -136,11 +149,14 @@ pub fn proxy_connect_headers(c: &ConnConfig) -> reqwest::header::HeaderMap {
 /// address's destination: such rules are refused rather than ignored.
 fn connect_to(req: &RequestConfig) -> Result<Vec<(String, SocketAddr)>> {
     let url = &req.url;
-    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else { return Ok(Vec::new()) };
+    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+        return Ok(Vec::new());
+    };
     let host = host.trim_matches(['[', ']']).to_ascii_lowercase();
     let mut out = Vec::new();
     for rule in &req.curl.conn.connect_to {
-        let matches = rule.from_host.as_deref().is_none_or(|h| h == host) && rule.from_port.is_none_or(|p| p == port);
+        let matches =
+            rule.from_host.as_deref().is_none_or(|h| h == host) && rule.from_port.is_none_or(|p| p == port);
         if !matches {
             continue;
         }
@@ -190,7 +206,10 @@ impl reqwest::dns::Resolve for Ipv6Only {
 fn identity(cert: &Path, key: Option<&Path>, has_password: bool) -> Result<reqwest::Identity> {
     let read = |p: &Path| {
         std::fs::read(p).map_err(|e| {
-            Error::new(Exit::ClientCert, format!("cannot read the client certificate file {}: {e}", p.display()))
+            Error::new(
+                Exit::ClientCert,
+                format!("cannot read the client certificate file {}: {e}", p.display()),
+            )
         })
     };
     let mut pem = read(cert)?;
@@ -200,8 +219,11 @@ fn identity(cert: &Path, key: Option<&Path>, has_password: bool) -> Result<reqwe
     }
     let text = String::from_utf8_lossy(&pem);
     if text.contains("ENCRYPTED PRIVATE KEY") || text.contains("Proc-Type: 4,ENCRYPTED") {
-        return Err(Error::new(Exit::ClientCert, "the client key is encrypted, and toll cannot decrypt keys")
-            .hint("decrypt it once: openssl pkey -in KEY -out plain-key.pem (keep that file private)"));
+        return Err(Error::new(
+            Exit::ClientCert,
+            "the client key is encrypted, and toll cannot decrypt keys",
+        )
+        .hint("decrypt it once: openssl pkey -in KEY -out plain-key.pem (keep that file private)"));
     }
     let _ = has_password; // an unencrypted key needs no passphrase: curl ignores it too
     reqwest::Identity::from_pem(&pem).map_err(|e| {
@@ -261,7 +283,10 @@ mod tests {
         c.protocols = Protocols { http: false, https: true };
         c.redir_protocols = Protocols { http: false, https: true };
         let e = check_url(&c, &http, false).unwrap_err();
-        assert_eq!((e.exit, e.message.as_str()), (Exit::Unsupported, "Protocol \"http\" not supported or disabled by --proto"));
+        assert_eq!(
+            (e.exit, e.message.as_str()),
+            (Exit::Unsupported, "Protocol \"http\" not supported or disabled by --proto")
+        );
         assert!(check_url(&c, &https, false).is_ok());
         assert!(check_url(&c, &http, true).unwrap_err().message.contains("--proto-redir"));
     }
@@ -290,8 +315,14 @@ mod tests {
             to_port: tp,
         };
         let mut r = req("http://example.invalid:8080/x");
-        r.curl.conn.connect_to = vec![rule(Some("other"), None, Some("10.0.0.1"), None), rule(Some("example.invalid"), Some(8080), Some("127.0.0.1"), Some(8080))];
-        assert_eq!(connect_to(&r).unwrap(), vec![("example.invalid".into(), "127.0.0.1:8080".parse().unwrap())]);
+        r.curl.conn.connect_to = vec![
+            rule(Some("other"), None, Some("10.0.0.1"), None),
+            rule(Some("example.invalid"), Some(8080), Some("127.0.0.1"), Some(8080)),
+        ];
+        assert_eq!(
+            connect_to(&r).unwrap(),
+            vec![("example.invalid".into(), "127.0.0.1:8080".parse().unwrap())]
+        );
         r.curl.conn.connect_to = vec![rule(None, None, Some("::1"), None)];
         assert_eq!(connect_to(&r).unwrap(), vec![("example.invalid".into(), "[::1]:8080".parse().unwrap())]);
         r.curl.conn.connect_to = vec![rule(None, Some(8080), Some("127.0.0.1"), Some(9090))];
@@ -316,7 +347,11 @@ mod tests {
 
     #[test]
     fn http10_and_proxy_headers() {
-        let c = ConnConfig { http10: true, proxy_headers: vec![("X-P".into(), "1".into())], ..Default::default() };
+        let c = ConnConfig {
+            http10: true,
+            proxy_headers: vec![("X-P".into(), "1".into())],
+            ..Default::default()
+        };
         let mut r = reqwest::Request::new(reqwest::Method::GET, url::Url::parse("http://h/").unwrap());
         adjust_request(&c, &mut r);
         assert_eq!(r.version(), reqwest::Version::HTTP_10);
@@ -328,9 +363,16 @@ mod tests {
     fn client_certificates() {
         let dir = tempfile::tempdir().unwrap();
         let enc = dir.path().join("enc.pem");
-        std::fs::write(&enc, "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n").unwrap();
+        std::fs::write(
+            &enc,
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
+        )
+        .unwrap();
         assert_eq!(identity(&enc, None, true).unwrap_err().exit, Exit::ClientCert);
-        assert_eq!(identity(&dir.path().join("missing.pem"), None, false).unwrap_err().exit, Exit::ClientCert);
+        assert_eq!(
+            identity(&dir.path().join("missing.pem"), None, false).unwrap_err().exit,
+            Exit::ClientCert
+        );
         let junk = dir.path().join("junk.pem");
         std::fs::write(&junk, "not pem").unwrap();
         assert_eq!(identity(&junk, None, false).unwrap_err().exit, Exit::ClientCert);

@@ -24,7 +24,8 @@ pub fn attach(resp: &mut reqwest::Response, heads: Vec<Vec<u8>>) {
     let code_end = format!(" {}\r", resp.status().as_u16());
     let first = head.split(|b| *b == b'\n').next().unwrap_or_default();
     let first_s = String::from_utf8_lossy(first);
-    if first_s.contains(&code) || first_s.contains(&code_end) || first_s.trim_end().ends_with(code.trim_end()) {
+    if first_s.contains(&code) || first_s.contains(&code_end) || first_s.trim_end().ends_with(code.trim_end())
+    {
         resp.extensions_mut().insert(RawHead(head));
     }
 }

@@ -21,15 +21,6 @@ pub const TARGET: &str = "reqwest::connect::verbose";
 /// Largest response head kept (curl's own limit is 100 KiB of headers).
 const MAX_HEAD: usize = 128 * 1024;
 
-/// One read or write as logged.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Event {
-    pub conn: u32,
-    pub sent: bool,
-    pub data: Vec<u8>,
-    pub at: std::time::SystemTime,
-}
-
 #[derive(Default)]
 struct ConnState {
     /// Bytes of a response head being read (after a request was written).
@@ -41,8 +32,8 @@ struct State {
     conns: HashMap<u32, ConnState>,
     /// The heads completed since the last [`Tap::take_heads`], oldest first.
     heads: Vec<Vec<u8>>,
-    /// `--trace`: every event (None: not recording).
-    events: Option<Vec<Event>>,
+    /// `--trace`: where every byte is written as it passes.
+    trace: Option<super::trace::Writer>,
 }
 
 /// The process's tap (one per process: `log` has one logger).
@@ -52,24 +43,30 @@ pub struct Tap(Arc<Mutex<State>>);
 static TAP: OnceLock<Tap> = OnceLock::new();
 
 impl Tap {
-    /// Installs the logger (once per process) and returns the tap. `trace`: keep every byte.
-    pub fn install(trace: bool) -> Tap {
-        let tap = TAP.get_or_init(|| {
+    /// Installs the logger (once per process) and returns the tap.
+    pub fn install() -> Tap {
+        TAP.get_or_init(|| {
             let tap = Tap::default();
             if log::set_boxed_logger(Box::new(Logger(tap.clone()))).is_ok() {
                 log::set_max_level(log::LevelFilter::Trace);
             }
             tap
-        });
-        if trace {
-            let mut st = tap.lock();
-            st.events.get_or_insert_with(Vec::new);
-        }
-        tap.clone()
+        })
+        .clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `--trace`: from now on every byte goes to `writer` as well.
+    pub fn trace_to(&self, writer: super::trace::Writer) {
+        self.lock().trace = Some(writer);
+    }
+
+    /// Ends `--trace`, handing back its writer (to finish the file).
+    pub fn finish_trace(&self) -> Option<super::trace::Writer> {
+        self.lock().trace.take()
     }
 
     /// The HTTP/1 response heads completed since the last call, oldest first.
@@ -77,29 +74,32 @@ impl Tap {
         std::mem::take(&mut self.lock().heads)
     }
 
-    /// The events recorded for `--trace` so far.
-    pub fn take_events(&self) -> Vec<Event> {
-        self.lock().events.as_mut().map(std::mem::take).unwrap_or_default()
-    }
-
-    /// Handles one logged line (`"{id:08x} read: b\"…\""` and the write forms).
-    fn record(&self, conn: u32, sent: bool, data: Vec<u8>) {
+    /// Handles one logged read or write.
+    fn record(&self, conn: u32, sent: bool, data: &[u8]) {
         let mut st = self.lock();
-        if let Some(events) = st.events.as_mut() {
-            events.push(Event { conn, sent, data: data.clone(), at: std::time::SystemTime::now() });
-        }
+        let st = &mut *st;
         let c = st.conns.entry(conn).or_default();
         if sent {
             // A request: the next bytes read are its response head.
             c.head = Some(Vec::new());
+            if let Some(w) = st.trace.as_mut() {
+                w.sent(data);
+            }
             return;
         }
-        let Some(head) = c.head.as_mut() else { return };
-        head.extend_from_slice(&data);
+        let Some(head) = c.head.as_mut() else {
+            if let Some(w) = st.trace.as_mut() {
+                w.received(&[], data);
+            }
+            return;
+        };
+        let before = head.len();
+        head.extend_from_slice(data);
         let mut done = Vec::new();
-        // A 1xx head is followed by the real one in the same read, possibly.
+        // A 1xx head is followed by the real one, possibly in the same read.
         loop {
-            let Some(end) = find(head, b"\r\n\r\n").map(|i| i + 4).or_else(|| find(head, b"\n\n").map(|i| i + 2))
+            let Some(end) =
+                find(head, b"\r\n\r\n").map(|i| i + 4).or_else(|| find(head, b"\n\n").map(|i| i + 2))
             else {
                 if head.len() > MAX_HEAD || !b"HTTP/".starts_with(&head[..head.len().min(5)]) {
                     c.head = None;
@@ -114,13 +114,22 @@ impl Tap {
                 break;
             }
         }
+        // How much of this read was head, for the trace.
+        let in_heads = if c.head.is_some() {
+            data.len()
+        } else {
+            done.iter().map(Vec::len).sum::<usize>().saturating_sub(before).min(data.len())
+        };
+        if let Some(w) = st.trace.as_mut() {
+            w.received(&data[..in_heads], &data[in_heads..]);
+        }
         st.heads.extend(done.into_iter().filter(|h| h.starts_with(b"HTTP/1.")));
     }
 
     /// Whether a read on `conn` matters (a head is being read, or everything is traced).
     fn wants(&self, conn: u32) -> bool {
         let st = self.lock();
-        st.events.is_some() || st.conns.get(&conn).is_some_and(|c| c.head.is_some())
+        st.trace.is_some() || st.conns.get(&conn).is_some_and(|c| c.head.is_some())
     }
 }
 
@@ -146,10 +155,12 @@ impl log::Log for Logger {
         if !sent && !self.0.wants(conn) {
             return;
         }
-        let mut all = Capped::new(4 * MAX_HEAD + 64);
+        // A traced body read may be large (hyper reads up to ~400 KiB; escaped, up to 4×).
+        let traced = self.0.lock().trace.is_some();
+        let mut all = Capped::new(if traced { 8 << 20 } else { 4 * MAX_HEAD + 64 });
         let _ = write!(all, "{}", record.args());
         if let Some(data) = all.buf.find(": ").and_then(|i| unescape(&all.buf[i + 2..])) {
-            self.0.record(conn, sent, data);
+            self.0.record(conn, sent, &data);
         }
     }
 
@@ -232,7 +243,10 @@ mod tests {
 
     #[test]
     fn unescapes_reqwest_byte_strings() {
-        assert_eq!(unescape(r#"b"HTTP/1.1 200 OK\r\nX-A: \"q\"\\\x01\0\t\n""#).unwrap(), b"HTTP/1.1 200 OK\r\nX-A: \"q\"\\\x01\0\t\n");
+        assert_eq!(
+            unescape(r#"b"HTTP/1.1 200 OK\r\nX-A: \"q\"\\\x01\0\t\n""#).unwrap(),
+            b"HTTP/1.1 200 OK\r\nX-A: \"q\"\\\x01\0\t\n"
+        );
         assert_eq!(unescape(r#"b"ab"b"cd""#).unwrap(), b"abcd");
         assert!(unescape(r#"b"cut"#).is_none());
         assert!(unescape("nonsense").is_none());
@@ -244,19 +258,22 @@ mod tests {
     #[test]
     fn keeps_response_heads_after_requests() {
         let tap = Tap::default();
-        tap.record(1, false, b"HTTP/1.1 200 OK\r\n\r\nstray".to_vec());
+        tap.record(1, false, b"HTTP/1.1 200 OK\r\n\r\nstray");
         assert!(tap.take_heads().is_empty(), "nothing was asked on this connection");
-        tap.record(1, true, b"GET / HTTP/1.1\r\n\r\n".to_vec());
-        tap.record(1, false, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 Fine\r\nX-Ab".to_vec());
-        tap.record(1, false, b"C: 1\r\n\r\nbody".to_vec());
-        tap.record(1, false, b"HTTP/1.1 more body that looks like a head\r\n\r\n".to_vec());
+        tap.record(1, true, b"GET / HTTP/1.1\r\n\r\n");
+        tap.record(1, false, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 Fine\r\nX-Ab");
+        tap.record(1, false, b"C: 1\r\n\r\nbody");
+        tap.record(1, false, b"HTTP/1.1 more body that looks like a head\r\n\r\n");
         assert_eq!(
             tap.take_heads(),
-            vec![b"HTTP/1.1 100 Continue\r\n\r\n".to_vec(), b"HTTP/1.1 200 Fine\r\nX-AbC: 1\r\n\r\n".to_vec()]
+            vec![
+                b"HTTP/1.1 100 Continue\r\n\r\n".to_vec(),
+                b"HTTP/1.1 200 Fine\r\nX-AbC: 1\r\n\r\n".to_vec()
+            ]
         );
         assert!(!tap.wants(1), "the body is not looked at");
-        tap.record(2, true, b"PRI * HTTP/2.0\r\n\r\n".to_vec());
-        tap.record(2, false, b"\x00\x00\x12\x04binary".to_vec());
+        tap.record(2, true, b"PRI * HTTP/2.0\r\n\r\n");
+        tap.record(2, false, b"\x00\x00\x12\x04binary");
         assert!(tap.take_heads().is_empty() && !tap.wants(2), "HTTP/2 frames are not heads");
     }
 
@@ -278,9 +295,11 @@ mod tests {
             let (mut s, _) = listener.accept().unwrap();
             let mut buf = [0u8; 4096];
             let _ = s.read(&mut buf);
-            let _ = s.write_all(b"HTTP/1.1 200 Fine Thanks\r\nx-lower: a\r\nX-UPPER: b\r\nContent-Length: 2\r\n\r\nok");
+            let _ = s.write_all(
+                b"HTTP/1.1 200 Fine Thanks\r\nx-lower: a\r\nX-UPPER: b\r\nContent-Length: 2\r\n\r\nok",
+            );
         });
-        let tap = Tap::install(true);
+        let tap = Tap::install();
         super::super::install_crypto();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let body = rt.block_on(async {
@@ -290,10 +309,11 @@ mod tests {
         assert_eq!(body, "ok");
         let heads = tap.take_heads();
         assert!(
-            heads.contains(&b"HTTP/1.1 200 Fine Thanks\r\nx-lower: a\r\nX-UPPER: b\r\nContent-Length: 2\r\n\r\n".to_vec()),
+            heads.contains(
+                &b"HTTP/1.1 200 Fine Thanks\r\nx-lower: a\r\nX-UPPER: b\r\nContent-Length: 2\r\n\r\n"
+                    .to_vec()
+            ),
             "{heads:?}"
         );
-        let events = tap.take_events();
-        assert!(events.iter().any(|e| e.sent && e.data.starts_with(b"GET /wire HTTP/1.1\r\n")), "{events:?}");
     }
 }
