@@ -46,6 +46,9 @@ Environment:
                              set (CGI programs: see \"httpoxy\").
   all_proxy, ALL_PROXY       Proxy for URLs the variables above do not cover.
   no_proxy, NO_PROXY         Hosts to reach directly; same syntax as --noproxy.
+  CURL_CA_BUNDLE             CA file for servers when neither --cacert nor --capath is given;
+  SSL_CERT_FILE, SSL_CERT_DIR
+                             without CURL_CA_BUNDLE: the CA file and directory (as curl).
   TOLL_NO_PROMPT             Set to 1 to behave as if --no-prompt was given.
   TOLL_PROXY_USER, TOLL_PROXY_PASSWORD
                              Proxy credentials (after -U and the proxy URL's).
@@ -595,7 +598,7 @@ pub struct Transfer {
 
 impl Cli {
     /// Resolves the command line once. `env` looks up environment variables (only
-    /// `TOLL_NO_PROMPT` here); pass `&|k| std::env::var(k).ok()`.
+    /// `TOLL_NO_PROMPT` and curl's CA variables here); pass `&|k| std::env::var(k).ok()`.
     pub fn into_config(self, env: &dyn Fn(&str) -> Option<String>) -> Result<Invocation, UsageError> {
         if let Some(command) = self.command {
             return Ok(match command {
@@ -634,7 +637,7 @@ impl Cli {
             }
         }
         let mut headers: Vec<(String, String)> = req.headers.into_iter().map(|h| (h.name, h.value)).collect();
-        let extras = req.curl.extras(&out.curl);
+        let mut extras = req.curl.extras(&out.curl);
         for (name, value) in req.curl.implied_headers()? {
             if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
                 headers.push((name, value));
@@ -709,7 +712,7 @@ impl Cli {
             // --raw: nothing is decoded (--compressed still asks, as curl does).
             compressed: req.compressed && !req.curl.conn.more.raw,
             insecure: conn.insecure,
-            cacert: conn.cacert,
+            cacert: conn_opts::ca_from_env(conn.cacert, &mut extras.conn, conn.insecure, env),
             max_time: nonzero(conn.max_time),
             connect_timeout: nonzero(conn.connect_timeout),
             output,

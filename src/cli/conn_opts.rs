@@ -358,6 +358,26 @@ impl ConnOpts {
     }
 }
 
+/// curl's CA environment: with neither `--cacert` nor `--capath` (nor `-k`), `CURL_CA_BUNDLE`
+/// names the CA file; else `SSL_CERT_DIR` the CA directory and `SSL_CERT_FILE` the CA file.
+/// Returns the CA file to use and sets `conn.capath`. `env` looks up a variable (empty = unset).
+pub fn ca_from_env(
+    cacert: Option<PathBuf>,
+    conn: &mut ConnConfig,
+    insecure: bool,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<PathBuf> {
+    if cacert.is_some() || conn.capath.is_some() || insecure {
+        return cacert;
+    }
+    let var = |k: &str| env(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(bundle) = var("CURL_CA_BUNDLE") {
+        return Some(bundle);
+    }
+    conn.capath = var("SSL_CERT_DIR");
+    var("SSL_CERT_FILE")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -455,6 +475,26 @@ mod tests {
         let cfg = parse(&["-E", "c.pem:pw", "--key", "k.pem"]);
         let cc = cfg.client_cert.unwrap();
         assert_eq!((cc.cert, cc.key), (PathBuf::from("c.pem"), Some(PathBuf::from("k.pem"))));
+    }
+
+    #[test]
+    fn ca_environment_as_curl_reads_it() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        let all = env(&[("CURL_CA_BUNDLE", "b.pem"), ("SSL_CERT_DIR", "d"), ("SSL_CERT_FILE", "f.pem")]);
+        let mut c = ConnConfig::default();
+        assert_eq!(ca_from_env(None, &mut c, false, &all), Some("b.pem".into()));
+        assert_eq!(c.capath, None);
+        let ssl = env(&[("CURL_CA_BUNDLE", ""), ("SSL_CERT_DIR", "d"), ("SSL_CERT_FILE", "f.pem")]);
+        assert_eq!(ca_from_env(None, &mut c, false, &ssl), Some("f.pem".into()));
+        assert_eq!(c.capath, Some("d".into()));
+        let mut c = ConnConfig::default();
+        assert_eq!(ca_from_env(Some("given.pem".into()), &mut c, false, &all), Some("given.pem".into()));
+        assert_eq!(ca_from_env(None, &mut c, true, &all), None, "-k: no CA is read");
+        c.capath = Some("given".into());
+        assert_eq!(ca_from_env(None, &mut c, false, &all), None);
+        assert_eq!(c.capath, Some("given".into()));
     }
 
     #[test]
