@@ -165,7 +165,7 @@ impl Session {
             let via_socks = matches!(&choice.entry, RouteEntry::Proxy(s) if s.is_socks());
             let via_relay = matches!(&choice.entry, RouteEntry::Proxy(s) if !s.is_socks());
             let mut request = build_request(&self.client, req, &hop, redirects > 0).await?;
-            conn::adjust_request(&req.curl.conn, &mut request);
+            conn::adjust_request(&req.curl.conn, &mut request, via_relay);
             let request = self.cookies.apply(referer.apply(origin.authorize(request)?));
             if reporter.verbose() {
                 trace_request(reporter, &request);

@@ -121,9 +121,10 @@ pub fn check_route(c: &ConnConfig, url: &url::Url, entry: &RouteEntry) -> Result
     Ok(())
 }
 
-/// Per request: `--http1.0`'s version.
-pub fn adjust_request(c: &ConnConfig, request: &mut reqwest::Request) {
-    if c.http10 {
+/// Per request: `--http1.0`'s version — not towards the relay, whose own HTTP/1.0 answer
+/// would then say 1.0 where the proxy said 1.1 (the proxy gets HTTP/1.1 requests from it).
+pub fn adjust_request(c: &ConnConfig, request: &mut reqwest::Request, via_relay: bool) {
+    if c.http10 && !(via_relay && request.url().scheme() == "http") {
         *request.version_mut() = reqwest::Version::HTTP_10;
     }
 }
@@ -353,7 +354,9 @@ mod tests {
             ..Default::default()
         };
         let mut r = reqwest::Request::new(reqwest::Method::GET, url::Url::parse("http://h/").unwrap());
-        adjust_request(&c, &mut r);
+        adjust_request(&c, &mut r, true);
+        assert_eq!(r.version(), reqwest::Version::HTTP_11, "the relay answers in the request's version");
+        adjust_request(&c, &mut r, false);
         assert_eq!(r.version(), reqwest::Version::HTTP_10);
         assert!(r.headers().get("x-p").is_none(), "proxy headers go through the proxy settings only");
         assert_eq!(proxy_connect_headers(&c).get("x-p").unwrap(), "1");

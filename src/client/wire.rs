@@ -280,7 +280,8 @@ mod tests {
     #[test]
     fn capped_writer_stops_formatting() {
         let mut c = Capped::new(5);
-        assert!(write!(c, "{}", "héllo world").is_err());
+        let s = "héllo world";
+        assert!(write!(c, "{s}").is_err());
         assert_eq!(c.buf, "héll");
     }
 
