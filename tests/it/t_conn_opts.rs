@@ -53,12 +53,9 @@ fn a_trace_file_holds_no_secret() {
         assert!(joined.contains("authenticated as joe"), "{text}");
         assert!(joined.to_ascii_lowercase().contains("authorization: <redacted>"), "{text}");
         // (The origin's password is in this test URL's path: only its Basic encoding counts.)
-        for secret in [
-            ALICE.1,
-            "trace-cookie-1",
-            &b64("joe:trace-pw-1"),
-            &b64(&format!("{}:{}", ALICE.0, ALICE.1)),
-        ] {
+        for secret in
+            [ALICE.1, "trace-cookie-1", &b64("joe:trace-pw-1"), &b64(&format!("{}:{}", ALICE.0, ALICE.1))]
+        {
             assert!(!joined.contains(secret) && !text.contains(secret), "{secret:?} in the trace:\n{text}");
         }
         audit(b"", b"", &[dir.path().to_path_buf()], &[]).unwrap();
@@ -185,4 +182,42 @@ fn a_client_certificate_is_presented_to_a_server_that_demands_one() {
     assert_ne!(out.code, Some(0), "{}", out.describe());
     let out = server.run(&["-E", &server.path("stranger.pem")]);
     assert_ne!(out.code, Some(0), "{}", out.describe());
+}
+
+#[test]
+fn proxy_headers_go_to_the_proxy_only() {
+    use crate::fakeproxy::{self, FakeProxy};
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let http = Origin::http();
+    let https = Origin::https();
+    let ca = crate::tls::pki().ca_arg();
+    // Through the proxy: on the CONNECT of an https:// URL (not inside the tunnel), and on the
+    // proxied request of an http:// URL.
+    for (url, connect) in [(https.url("/req?h=x-proxy-note"), true), (http.url("/req?h=x-proxy-note"), false)]
+    {
+        let out =
+            toll(["-sS", "-x", &proxy.url(), "--cacert", &ca, "--proxy-header", "X-Proxy-Note: 1", &url])
+                .run();
+        out.assert_code(0);
+        let seen = proxy.requests().into_iter().rfind(|r| r.is_connect() == connect).expect("a request");
+        assert_eq!(seen.header("x-proxy-note"), Some("1"), "{}", proxy.summary());
+        if connect {
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "GET /req?h=x-proxy-note\nx-proxy-note: -\n");
+        }
+    }
+    // Directly: nobody gets it.
+    let out = toll(["-sS", "--proxy-header", "X-Proxy-Note: 1", &http.url("/req?h=x-proxy-note")]).run();
+    out.assert_code(0);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "GET /req?h=x-proxy-note\nx-proxy-note: -\n");
+}
+
+#[test]
+fn curl_ca_bundle_names_the_ca_file() {
+    let https = Origin::https();
+    let ca = crate::tls::pki().ca_arg();
+    let url = https.url("/text");
+    toll(["-sS", &url]).env("CURL_CA_BUNDLE", &ca).run().assert_code(0);
+    toll(["-sS", &url]).env("SSL_CERT_FILE", &ca).run().assert_code(0);
+    let out = toll(["-sS", &url]).run();
+    assert_eq!(out.code, Some(35), "{}", out.describe());
 }
