@@ -221,3 +221,44 @@ fn curl_ca_bundle_names_the_ca_file() {
     let out = toll(["-sS", &url]).run();
     assert_eq!(out.code, Some(35), "{}", out.describe());
 }
+
+/// `-N`: the body reaches standard output as it arrives, not when a buffer fills or the
+/// transfer ends. The server sends 10 bytes, then holds the rest back for 5 s.
+#[test]
+fn no_buffer_writes_the_body_as_it_arrives() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\nfirst-part");
+                let _ = s.flush();
+                std::thread::sleep(std::time::Duration::from_secs(5));
+                let _ = s.write_all(b"secondpart");
+            });
+        }
+    });
+    let first_part_within = |extra: &[&str]| {
+        let home = scratch();
+        let mut cmd = std::process::Command::new(crate::run::TOLL);
+        cmd.args(extra).arg(format!("http://127.0.0.1:{port}/"));
+        crate::run::isolate(&mut cmd, home.path());
+        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut first = [0u8; 10];
+            let ok = stdout.read_exact(&mut first).is_ok();
+            let _ = tx.send(ok.then_some(first));
+            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+        });
+        let got = rx.recv_timeout(std::time::Duration::from_secs(3)).ok().flatten();
+        let _ = child.wait();
+        got
+    };
+    assert_eq!(first_part_within(&["-s", "-N"]).as_ref(), Some(b"first-part"));
+    assert_eq!(first_part_within(&["-s"]), None, "without -N the body is buffered (the test would not fail)");
+}
