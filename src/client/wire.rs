@@ -25,6 +25,8 @@ const MAX_HEAD: usize = 128 * 1024;
 struct ConnState {
     /// Bytes of a response head being read (after a request was written).
     head: Option<Vec<u8>>,
+    /// Not HTTP/1 (HTTP/2 frames): its reads are never looked at again.
+    binary: bool,
 }
 
 #[derive(Default)]
@@ -81,7 +83,7 @@ impl Tap {
         let c = st.conns.entry(conn).or_default();
         if sent {
             // A request: the next bytes read are its response head.
-            c.head = Some(Vec::new());
+            c.head = (!c.binary).then(Vec::new);
             if let Some(w) = st.trace.as_mut() {
                 w.sent(data);
             }
@@ -102,6 +104,7 @@ impl Tap {
                 find(head, b"\r\n\r\n").map(|i| i + 4).or_else(|| find(head, b"\n\n").map(|i| i + 2))
             else {
                 if head.len() > MAX_HEAD || !b"HTTP/".starts_with(&head[..head.len().min(5)]) {
+                    c.binary |= before == 0 && !b"HTTP/".starts_with(&head[..head.len().min(5)]);
                     c.head = None;
                 }
                 break;
@@ -275,6 +278,8 @@ mod tests {
         tap.record(2, true, b"PRI * HTTP/2.0\r\n\r\n");
         tap.record(2, false, b"\x00\x00\x12\x04binary");
         assert!(tap.take_heads().is_empty() && !tap.wants(2), "HTTP/2 frames are not heads");
+        tap.record(2, true, b"\x00\x00\x04\x08window update");
+        assert!(!tap.wants(2), "an HTTP/2 connection's reads are not looked at again");
     }
 
     #[test]
