@@ -192,6 +192,11 @@ impl reqwest::dns::Resolve for Ipv6Only {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().to_string();
         Box::pin(async move {
+            // curl resolves localhost itself (RFC 6761), whatever /etc/hosts says.
+            if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
+                let local = SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 0));
+                return Ok(Box::new(std::iter::once(local)) as reqwest::dns::Addrs);
+            }
             let addrs: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.filter(SocketAddr::is_ipv6).collect();
             if addrs.is_empty() {
@@ -344,6 +349,17 @@ mod tests {
         assert_eq!(check_route(&c, &v4, &RouteEntry::Direct).unwrap_err().exit, Exit::Connect);
         assert!(check_route(&c, &url::Url::parse("http://[::1]:9/").unwrap(), &RouteEntry::Direct).is_ok());
         assert!(check_route(&ConnConfig::default(), &v4, &RouteEntry::Direct).is_ok());
+    }
+
+    #[test]
+    fn ipv6_only_resolves_localhost_as_curl_does() {
+        use reqwest::dns::Resolve;
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        for name in ["localhost", "app.localhost"] {
+            let addrs: Vec<SocketAddr> =
+                rt.block_on(Ipv6Only.resolve(name.parse().unwrap())).unwrap().collect();
+            assert_eq!(addrs, vec![SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 0))], "{name}");
+        }
     }
 
     #[test]
