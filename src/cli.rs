@@ -643,12 +643,7 @@ impl Cli {
                 headers.push((name, value));
             }
         }
-        if req.compressed
-            && req.curl.conn.more.raw
-            && !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("accept-encoding"))
-        {
-            headers.push(("Accept-Encoding".into(), "deflate, gzip, br, zstd".into()));
-        }
+        req.curl.conn.more.raw_accept_encoding(req.compressed, &mut headers);
         let has = |headers: &[(String, String)], name: &str| {
             headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
         };
@@ -688,12 +683,7 @@ impl Cli {
             }
             None => OutputTarget::Stdout,
         };
-        let output = match output {
-            OutputTarget::File(p) if !glob_values.is_empty() => {
-                OutputTarget::File(glob::name_output(&p.to_string_lossy(), &glob_values).into())
-            }
-            other => other,
-        };
+        let output = glob::name_output_target(output, &glob_values);
         let output = curl_opts::output_in_dir(output, out.curl.output_dir.as_ref(), &url)?;
         let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
 

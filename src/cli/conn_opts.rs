@@ -299,6 +299,14 @@ pub fn parse_connect_to(s: &str) -> Result<ConnectTo, String> {
 }
 
 impl ConnOpts {
+    /// `--raw --compressed`: compression is asked for with curl's `Accept-Encoding` (unless -H
+    /// sets one), and nothing is decoded (the caller turns decoding off).
+    pub fn raw_accept_encoding(&self, compressed: bool, headers: &mut Vec<(String, String)>) {
+        if compressed && self.raw && !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("accept-encoding")) {
+            headers.push(("Accept-Encoding".into(), "deflate, gzip, br, zstd".into()));
+        }
+    }
+
     /// The plain configuration. `ipv4`/`http_newer` come from the neighbouring curl options
     /// (`-4`, `--http1.1`/`--http2`), which these override only when given later (clap decides).
     pub fn config(&self) -> ConnConfig {

@@ -77,6 +77,19 @@ pub fn name_output(template: &str, values: &[String]) -> String {
     out
 }
 
+/// `-o FILE` with `#N` named from the glob values (other targets as they are).
+pub fn name_output_target(
+    output: crate::config::OutputTarget,
+    values: &[String],
+) -> crate::config::OutputTarget {
+    match output {
+        crate::config::OutputTarget::File(p) if !values.is_empty() => {
+            crate::config::OutputTarget::File(name_output(&p.to_string_lossy(), values).into())
+        }
+        other => other,
+    }
+}
+
 enum Part {
     Text(String),
     Glob(Values),
