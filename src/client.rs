@@ -176,7 +176,7 @@ impl Session {
                 .await
                 .map_err(|e| classify_sent(e, &self.relay, via_socks, via_relay))?;
             if let Some(tap) = &self.tap {
-                header_case::attach(&mut resp, tap.take_heads());
+                header_case::attach(&mut resp, tap);
             }
             if let Some(f) = self.relay.take_failure() {
                 // The relay gave up (a 407 it could not answer, the proxy's own 403): that is

@@ -1,7 +1,8 @@
 //! A response head as curl prints it (`-i`, `-I`, `-D`, `%{size_header}`): as received.
 //!
-//! For an HTTP/1 response the head read off the wire ([`super::wire`]) is kept with the response
-//! ([`RawHead`]) and printed byte for byte: header names in their case and order, the reason
+//! For an HTTP/1 response the head read off the wire ([`super::wire`]) — the newest one with the
+//! response's status and fields, so transfers side by side cannot swap heads — is kept with the
+//! response ([`RawHead`]) and printed byte for byte: header names in their case and order, the reason
 //! phrase, repeated fields where they were. Through a proxy the relay passes the upstream
 //! head's case on (hyper's `preserve_header_case`), so this holds there too. Without it (the
 //! head was too large, or the tap is off) the head is rebuilt from the parsed response:
@@ -14,20 +15,34 @@
 #[derive(Clone, Debug)]
 pub struct RawHead(pub Vec<u8>);
 
-/// Attaches the last completed wire head to `resp` when it is this response's (same status).
-pub fn attach(resp: &mut reqwest::Response, heads: Vec<Vec<u8>>) {
-    let Some(head) = heads.into_iter().next_back() else { return };
+/// Attaches the wire head that is `resp`'s (the newest one with its status and its fields,
+/// from [`wire::Tap`](super::wire::Tap)) to it, if there is one.
+pub fn attach(resp: &mut reqwest::Response, tap: &super::wire::Tap) {
     if resp.version() >= reqwest::Version::HTTP_2 {
         return;
     }
-    let code = format!(" {} ", resp.status().as_u16());
-    let code_end = format!(" {}\r", resp.status().as_u16());
-    let first = head.split(|b| *b == b'\n').next().unwrap_or_default();
-    let first_s = String::from_utf8_lossy(first);
-    if first_s.contains(&code) || first_s.contains(&code_end) || first_s.trim_end().ends_with(code.trim_end())
-    {
+    if let Some(head) = tap.take_head(|h| is_head_of(h, resp)) {
         resp.extensions_mut().insert(RawHead(head));
     }
+}
+
+/// Whether `head` (as read) is `resp`'s: the same status, and every field of `resp` in it with
+/// the same value (the HTTP library may have dropped some, e.g. `Content-Encoding` when it
+/// decompresses, but never adds or changes one).
+fn is_head_of(head: &[u8], resp: &reqwest::Response) -> bool {
+    let text = String::from_utf8_lossy(head);
+    let mut lines = text.split('\n').map(|l| l.trim_end_matches('\r'));
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse::<u16>().ok());
+    if status != Some(resp.status().as_u16()) {
+        return false;
+    }
+    let fields: Vec<(String, &str)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim()))
+        .collect();
+    resp.headers().iter().all(|(name, value)| {
+        fields.iter().any(|(n, v)| n == name.as_str() && v.as_bytes() == value.as_bytes())
+    })
 }
 
 /// The head as curl prints it.
@@ -129,15 +144,15 @@ mod tests {
 
     #[test]
     fn the_wire_head_wins_when_it_is_this_responses() {
-        let mut r = response(http::Version::HTTP_11, &[("x-lower", "a")]);
-        let raw = b"HTTP/1.1 200 Fine\r\nx-lower: a\r\nX-UP: b\r\n\r\n".to_vec();
-        attach(&mut r, vec![b"HTTP/1.1 302 Found\r\n\r\n".to_vec(), raw.clone()]);
-        assert_eq!(head_text(&r), raw);
-        let mut r = response(http::Version::HTTP_11, &[]);
-        attach(&mut r, vec![b"HTTP/1.1 404 Not Found\r\n\r\n".to_vec()]);
-        assert_eq!(head_text(&r), b"HTTP/1.1 200 OK\r\n\r\n", "another response's head is not used");
-        let mut r = response(http::Version::HTTP_11, &[]);
-        attach(&mut r, vec![b"HTTP/1.1 200\r\n\r\n".to_vec()]);
-        assert_eq!(head_text(&r), b"HTTP/1.1 200\r\n\r\n", "no reason phrase at all");
+        let r = response(http::Version::HTTP_11, &[("x-lower", "a")]);
+        let raw = b"HTTP/1.1 200 Fine\r\nx-lower: a\r\nX-UP: b\r\n\r\n";
+        assert!(is_head_of(raw, &r));
+        assert!(!is_head_of(b"HTTP/1.1 302 Found\r\nx-lower: a\r\n\r\n", &r), "another status");
+        assert!(!is_head_of(b"HTTP/1.1 200 OK\r\nx-lower: b\r\n\r\n", &r), "another value");
+        assert!(!is_head_of(b"HTTP/1.1 200 OK\r\n\r\n", &r), "a field missing");
+        assert!(is_head_of(b"HTTP/1.1 200\r\nX-Lower:a\n\n", &r), "no reason phrase, bare LF");
+        let mut with = r;
+        with.extensions_mut().insert(RawHead(raw.to_vec()));
+        assert_eq!(head_text(&with), raw);
     }
 }

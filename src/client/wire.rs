@@ -21,6 +21,10 @@ pub const TARGET: &str = "reqwest::connect::verbose";
 /// Largest response head kept (curl's own limit is 100 KiB of headers).
 const MAX_HEAD: usize = 128 * 1024;
 
+/// Heads kept that no response has claimed (informational ones, heads of responses that went
+/// another way).
+const KEPT_HEADS: usize = 32;
+
 #[derive(Default)]
 struct ConnState {
     /// Bytes of a response head being read (after a request was written).
@@ -32,7 +36,7 @@ struct ConnState {
 #[derive(Default)]
 struct State {
     conns: HashMap<u32, ConnState>,
-    /// The heads completed since the last [`Tap::take_heads`], oldest first.
+    /// Completed heads no response has claimed yet, oldest first.
     heads: Vec<Vec<u8>>,
     /// `--trace`: where every byte is written as it passes.
     trace: Option<super::trace::Writer>,
@@ -72,8 +76,17 @@ impl Tap {
     }
 
     /// The HTTP/1 response heads completed since the last call, oldest first.
+    #[cfg(test)]
     pub fn take_heads(&self) -> Vec<Vec<u8>> {
         std::mem::take(&mut self.lock().heads)
+    }
+
+    /// The newest completed head that `belongs` accepts, taken out; the others stay for their
+    /// own responses (transfers may run side by side), the oldest dropped beyond [`KEPT_HEADS`].
+    pub fn take_head(&self, belongs: impl Fn(&[u8]) -> bool) -> Option<Vec<u8>> {
+        let mut st = self.lock();
+        let i = st.heads.iter().rposition(|h| belongs(h))?;
+        Some(st.heads.remove(i))
     }
 
     /// Handles one logged read or write.
@@ -127,6 +140,8 @@ impl Tap {
             w.received(&data[..in_heads], &data[in_heads..]);
         }
         st.heads.extend(done.into_iter().filter(|h| h.starts_with(b"HTTP/1.")));
+        let extra = st.heads.len().saturating_sub(KEPT_HEADS);
+        st.heads.drain(..extra);
     }
 
     /// Whether a read on `conn` matters (a head is being read, or everything is traced).
@@ -280,6 +295,25 @@ mod tests {
         assert!(tap.take_heads().is_empty() && !tap.wants(2), "HTTP/2 frames are not heads");
         tap.record(2, true, b"\x00\x00\x04\x08window update");
         assert!(!tap.wants(2), "an HTTP/2 connection's reads are not looked at again");
+    }
+
+    #[test]
+    fn a_response_takes_its_own_head_and_leaves_the_others() {
+        let tap = Tap::default();
+        for (conn, head) in
+            [(1, &b"HTTP/1.1 200 OK\r\nA: 1\r\n\r\n"[..]), (2, b"HTTP/1.1 200 OK\r\nA: 2\r\n\r\n")]
+        {
+            tap.record(conn, true, b"GET / HTTP/1.1\r\n\r\n");
+            tap.record(conn, false, head);
+        }
+        let mine = tap.take_head(|h| h.ends_with(b"A: 1\r\n\r\n"));
+        assert_eq!(mine.as_deref(), Some(&b"HTTP/1.1 200 OK\r\nA: 1\r\n\r\n"[..]));
+        assert_eq!(tap.take_heads(), vec![b"HTTP/1.1 200 OK\r\nA: 2\r\n\r\n".to_vec()]);
+        for i in 0..KEPT_HEADS + 5 {
+            tap.record(3, true, b"GET / HTTP/1.1\r\n\r\n");
+            tap.record(3, false, format!("HTTP/1.1 200 OK\r\nN: {i}\r\n\r\n").as_bytes());
+        }
+        assert_eq!(tap.take_heads().len(), KEPT_HEADS, "unclaimed heads do not pile up");
     }
 
     #[test]
