@@ -20,8 +20,10 @@ mod serve;
 pub use commands::{AuthCommand, AuthProxyArg, DemoArgs, DemoScheme, DoctorArgs, LoginArgs};
 use commands::{AUTH_AFTER_LONG_HELP, DOCTOR_AFTER_LONG_HELP};
 pub use serve::{RunArgs, ServeArgs, ServeConfig};
+mod conn_opts;
 mod curl_opts;
 mod curlrc;
+mod glob;
 pub use curl_opts::{
     data_urlencode, parse_range, parse_resolve, parse_write_out, CurlConnArgs, CurlOutputArgs,
     CurlRequestArgs,
@@ -44,6 +46,9 @@ Environment:
                              set (CGI programs: see \"httpoxy\").
   all_proxy, ALL_PROXY       Proxy for URLs the variables above do not cover.
   no_proxy, NO_PROXY         Hosts to reach directly; same syntax as --noproxy.
+  CURL_CA_BUNDLE             CA file for servers when neither --cacert nor --capath is given;
+  SSL_CERT_FILE, SSL_CERT_DIR
+                             without CURL_CA_BUNDLE: the CA file and directory (as curl).
   TOLL_NO_PROMPT             Set to 1 to behave as if --no-prompt was given.
   TOLL_PROXY_USER, TOLL_PROXY_PASSWORD
                              Proxy credentials (after -U and the proxy URL's).
@@ -593,7 +598,7 @@ pub struct Transfer {
 
 impl Cli {
     /// Resolves the command line once. `env` looks up environment variables (only
-    /// `TOLL_NO_PROMPT` here); pass `&|k| std::env::var(k).ok()`.
+    /// `TOLL_NO_PROMPT` and curl's CA variables here); pass `&|k| std::env::var(k).ok()`.
     pub fn into_config(self, env: &dyn Fn(&str) -> Option<String>) -> Result<Invocation, UsageError> {
         if let Some(command) = self.command {
             return Ok(match command {
@@ -617,7 +622,9 @@ impl Cli {
         if Cli::command().get_subcommands().any(|c| c.get_name() == raw_url) {
             return Err(UsageError::SubcommandAfterOptions(raw_url));
         }
-        let url = parse_request_url(&raw_url)?;
+        let more = &req.curl.conn.more;
+        let (raw_url, glob_values) = glob::glob_url(raw_url, more.globoff)?;
+        let url = parse_request_url(&raw_url, more.proto_default.as_deref().unwrap_or("http"))?;
 
         let extra_data = req.curl.data_pieces()?;
         req.data.extend(extra_data);
@@ -630,12 +637,13 @@ impl Cli {
             }
         }
         let mut headers: Vec<(String, String)> = req.headers.into_iter().map(|h| (h.name, h.value)).collect();
-        let extras = req.curl.extras(&out.curl);
+        let mut extras = req.curl.extras(&out.curl);
         for (name, value) in req.curl.implied_headers()? {
             if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
                 headers.push((name, value));
             }
         }
+        req.curl.conn.more.raw_accept_encoding(req.compressed, &mut headers);
         let has = |headers: &[(String, String)], name: &str| {
             headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
         };
@@ -675,6 +683,7 @@ impl Cli {
             }
             None => OutputTarget::Stdout,
         };
+        let output = glob::name_output_target(output, &glob_values);
         let output = curl_opts::output_in_dir(output, out.curl.output_dir.as_ref(), &url)?;
         let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
 
@@ -690,9 +699,10 @@ impl Cli {
             follow_redirects: req.location,
             max_redirects: req.max_redirs,
             fail_on_http_error: out.fail,
-            compressed: req.compressed,
+            // --raw: nothing is decoded (--compressed still asks, as curl does).
+            compressed: req.compressed && !req.curl.conn.more.raw,
             insecure: conn.insecure,
-            cacert: conn.cacert,
+            cacert: conn_opts::ca_from_env(conn.cacert, &mut extras.conn, conn.insecure, env),
             max_time: nonzero(conn.max_time),
             connect_timeout: nonzero(conn.connect_timeout),
             output,
@@ -756,8 +766,8 @@ fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> {
 /// `toll doctor`'s arguments resolved: the URL (default `https://example.com/`) as a plain GET
 /// with the connection options, and the proxy options as for a transfer.
 fn doctor_config(args: DoctorArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Doctor, UsageError> {
-    let url = parse_request_url(args.url.as_deref().unwrap_or("https://example.com/"))?;
-    let verify_url = parse_request_url(&args.verify_url)?;
+    let url = parse_request_url(args.url.as_deref().unwrap_or("https://example.com/"), "http")?;
+    let verify_url = parse_request_url(&args.verify_url, "http")?;
     let conn = args.connection;
     let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
     let request = RequestConfig {
@@ -787,8 +797,9 @@ fn truthy(v: &str) -> bool {
     !v.is_empty() && !["0", "no", "false", "off"].iter().any(|f| v.eq_ignore_ascii_case(f))
 }
 
-/// The URL as curl takes it: without `scheme://`, `http://` is assumed.
-fn parse_request_url(raw: &str) -> Result<url::Url, UsageError> {
+/// The URL as curl takes it: without `scheme://`, `default_scheme://` (http, or
+/// `--proto-default`'s) is assumed.
+fn parse_request_url(raw: &str, default_scheme: &str) -> Result<url::Url, UsageError> {
     let scheme = raw.find("://").map(|i| &raw[..i]).filter(|s| {
         s.starts_with(|c: char| c.is_ascii_alphabetic())
             && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
@@ -801,7 +812,13 @@ fn parse_request_url(raw: &str) -> Result<url::Url, UsageError> {
             });
         }
     }
-    let full = if scheme.is_some() { raw.to_string() } else { format!("http://{raw}") };
+    if scheme.is_none() && default_scheme != "http" && default_scheme != "https" {
+        return Err(UsageError::UnsupportedScheme {
+            url: proxy_env::redact_userinfo(raw),
+            scheme: default_scheme.to_string(),
+        });
+    }
+    let full = if scheme.is_some() { raw.to_string() } else { format!("{default_scheme}://{raw}") };
     url::Url::parse(&full)
         .map_err(|e| UsageError::InvalidUrl { url: proxy_env::redact_userinfo(raw), reason: e.to_string() })
 }

@@ -18,18 +18,23 @@ use crate::term::{display_url, sanitize, Terminal};
 use std::sync::{Arc, OnceLock};
 
 mod attempts;
+mod conn;
 pub mod cookies;
 mod errors;
 mod extras;
+mod header_case;
 pub mod netrc;
 mod origin_auth;
 mod retry;
 mod tls;
+mod trace;
 mod transfer_info;
+mod wire;
 pub mod writeout;
 
 pub use errors::failure_error;
 use errors::{classify, classify_sent, relay_refusal, route_error};
+use header_case::head_text;
 pub use tls::read_certs;
 use tls::{bad_ca, proxy_tls};
 
@@ -71,7 +76,12 @@ pub async fn run(
     let mut rec = transfer_info::Recorder::start(req);
     let result = match Session::start(req, proxy, routes, ctx).await {
         Err(e) => Err(e),
-        Ok(session) => attempts::run(&session, req, style, &mut rec).await,
+        Ok(session) => {
+            let result = attempts::run(&session, req, style, &mut rec).await;
+            // --trace: the file is complete whatever happened; its own failure comes last.
+            let traced = session.tap.as_ref().and_then(wire::Tap::finish_trace).map(trace::Writer::finish);
+            result.and(traced.unwrap_or(Ok(())))
+        }
     };
     if let Some(format) = format {
         rec.write_out(&format, &result);
@@ -89,6 +99,8 @@ pub struct Session {
     relay: Arc<Relay>,
     routes: Arc<Chooser>,
     ctx: Arc<Context>,
+    /// The bytes on the wire, when heads are printed as received or traced.
+    tap: Option<wire::Tap>,
 }
 
 impl Session {
@@ -106,9 +118,15 @@ impl Session {
                 .map_err(|e| Error::new(Exit::Internal, format!("cannot start the local relay: {e}")))?,
         );
         let routes = Arc::new(routes);
-        let client = build_client(req, &relay, &routes)?;
+        let heads_shown = req.include_headers || req.head_only || req.curl.dump_header.is_some();
+        let tap = (heads_shown || req.write_out.is_some() || req.curl.conn.trace.is_some())
+            .then(wire::Tap::install);
+        if let (Some(tap), Some(cfg)) = (&tap, &req.curl.conn.trace) {
+            tap.trace_to(trace::Writer::create(cfg)?);
+        }
+        let client = build_client(req, &relay, &routes, tap.is_some())?;
         let cookies = cookies::Engine::start(&req.curl)?;
-        Ok(Session { client, cookies, origin_rejected: Default::default(), relay, routes, ctx })
+        Ok(Session { client, cookies, origin_rejected: Default::default(), relay, routes, ctx, tap })
     }
 
     /// Sends `req` (following redirects with `-L`) and returns the final response, or the
@@ -138,22 +156,28 @@ impl Session {
         loop {
             // Every hop is routed anew (a redirect may leave the proxy's domain, or a PAC may
             // send it elsewhere), before anything is sent.
+            conn::check_url(&req.curl.conn, &hop.url, redirects > 0)?;
             let choice = self.routes.choose(&hop.url).await.map_err(route_error)?;
+            conn::check_route(&req.curl.conn, &hop.url, &choice.entry)?;
             if reporter.verbose() {
                 trace_route(reporter, &hop.url, &choice);
             }
             let via_socks = matches!(&choice.entry, RouteEntry::Proxy(s) if s.is_socks());
             let via_relay = matches!(&choice.entry, RouteEntry::Proxy(s) if !s.is_socks());
-            let request = build_request(&self.client, req, &hop, redirects > 0).await?;
+            let mut request = build_request(&self.client, req, &hop, redirects > 0).await?;
+            conn::adjust_request(&req.curl.conn, &mut request, via_relay);
             let request = self.cookies.apply(referer.apply(origin.authorize(request)?));
             if reporter.verbose() {
                 trace_request(reporter, &request);
             }
-            let resp = self
+            let mut resp = self
                 .client
                 .execute(request)
                 .await
                 .map_err(|e| classify_sent(e, &self.relay, via_socks, via_relay))?;
+            if let Some(tap) = &self.tap {
+                header_case::attach(&mut resp, tap);
+            }
             if let Some(f) = self.relay.take_failure() {
                 // The relay gave up (a 407 it could not answer, the proxy's own 403): that is
                 // the proxy's answer, not the origin's.
@@ -248,14 +272,20 @@ fn steady_heap() {
     }
 }
 
-fn build_client(req: &RequestConfig, relay: &Arc<Relay>, routes: &Arc<Chooser>) -> Result<reqwest::Client> {
+fn build_client(
+    req: &RequestConfig,
+    relay: &Arc<Relay>,
+    routes: &Arc<Chooser>,
+    wire_tap: bool,
+) -> Result<reqwest::Client> {
     let (r, s) = (relay.clone(), routes.clone());
     let proxy = reqwest::Proxy::custom(move |url| match s.chosen(url) {
         // Every hop is routed (and a route error reported) before it is sent; see `run`.
         None | Some(RouteEntry::Direct) => None,
         Some(RouteEntry::Proxy(spec)) if spec.is_socks() => socks_url(&spec),
         Some(RouteEntry::Proxy(spec)) => Some(r.proxy_url_for(&spec)),
-    });
+    })
+    .headers(conn::proxy_connect_headers(&req.curl.conn));
     install_crypto();
     steady_heap();
     let mut b = reqwest::Client::builder()
@@ -266,23 +296,19 @@ fn build_client(req: &RequestConfig, relay: &Arc<Relay>, routes: &Arc<Chooser>) 
         // decides which of the user's headers may travel to another origin.
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(req.user_agent.clone().unwrap_or_else(|| format!("toll/{}", env!("CARGO_PKG_VERSION"))))
-        .tls_danger_accept_invalid_certs(req.insecure);
+        .tls_danger_accept_invalid_certs(req.insecure)
+        .connection_verbose(wire_tap);
     if !req.compressed {
         b = b.no_gzip().no_brotli().no_deflate().no_zstd();
     }
-    b = extras::configure(b, &req.curl);
+    b = conn::configure(extras::configure(b, &req.curl), req)?;
     if let Some(t) = req.max_time {
         b = b.timeout(t);
     }
     if let Some(t) = req.connect_timeout {
         b = b.connect_timeout(t);
     }
-    if let Some(path) = &req.cacert {
-        let certs = read_certs(path)?
-            .into_iter()
-            .map(|c| reqwest::Certificate::from_der(&c))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| bad_ca(path, &e.to_string()))?;
+    if let Some(certs) = conn::roots(req)? {
         b = b.tls_certs_only(certs);
     }
     b.build().map_err(|e| Error::new(Exit::Internal, format!("cannot set up the HTTP client: {e}")))
@@ -495,18 +521,6 @@ fn trace_response(r: &dyn Reporter, resp: &reqwest::Response) {
     }
 }
 
-fn head_text(resp: &reqwest::Response) -> Vec<u8> {
-    let mut out = format!("{:?} {}\r\n", resp.version(), resp.status()).into_bytes();
-    for (k, v) in resp.headers() {
-        out.extend_from_slice(k.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(v.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
-    out
-}
-
 async fn write_response(
     req: &RequestConfig,
     style: OutputStyle,
@@ -532,7 +546,8 @@ async fn write_response(
             return Ok(());
         }
     }
-    let bar = (term.stderr && !style.silent && !matches!(req.output, OutputTarget::Stdout)).then(|| {
+    let no_bar = style.silent || req.curl.conn.no_progress_meter;
+    let bar = (term.stderr && !no_bar && !matches!(req.output, OutputTarget::Stdout)).then(|| {
         let bar = indicatif::ProgressBar::with_draw_target(
             resp.content_length(),
             indicatif::ProgressDrawTarget::stderr(),
@@ -554,7 +569,7 @@ async fn write_response(
                 return Err(classify(e, relay, false));
             }
         };
-        if sink.write(&chunk)?.is_err() {
+        if sink.write(&chunk)?.is_err() || (req.curl.conn.no_buffer && sink.flush_stdout()?.is_err()) {
             return Ok(());
         }
         *downloaded += chunk.len() as u64;

@@ -6,7 +6,9 @@ use crate::secret::Secret;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod conn;
 mod curl;
+pub use conn::{ClientCert, ConnConfig, ConnectTo, Protocols, TlsVersion, TraceConfig};
 pub use curl::{
     CurlExtras, DumpHeader, HttpVersion, IpFamily, NetrcConfig, OriginAuth, RetryConfig, WriteOut,
 };

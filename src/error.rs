@@ -26,6 +26,11 @@ pub enum Exit {
     AuthNoUsableScheme,
     Listen,
     Interrupted,
+    /// curl's 1: a URL whose protocol `--proto`/`--proto-redir` rules out. Shares the code with
+    /// `Internal` (as in curl, where 1 is "unsupported protocol"), so it is not in [`TABLE`].
+    Unsupported,
+    /// curl's 58: the client certificate (`-E`, `--key`) cannot be used.
+    ClientCert,
 }
 
 impl Exit {
@@ -51,12 +56,18 @@ impl Exit {
             Exit::AuthNoUsableScheme => 44,
             Exit::Listen => 46,
             Exit::Interrupted => 130,
+            Exit::Unsupported => 1,
+            Exit::ClientCert => 58,
         }
     }
 
     /// Every code with its meaning, as documented in the README (a test keeps them in step).
-    pub const TABLE: [(Exit, &'static str); 20] = [
-        (Exit::Internal, "internal error (a bug: please report it)"),
+    pub const TABLE: [(Exit, &'static str); 21] = [
+        (
+            Exit::Internal,
+            "internal error (a bug: please report it); also, as in curl, a URL whose protocol --proto or \
+             --proto-redir rules out",
+        ),
         (Exit::Usage, "usage error: bad option, URL, header or proxy setting"),
         (
             Exit::Pac,
@@ -85,6 +96,7 @@ impl Exit {
         (Exit::Listen, "toll serve could not listen on its address (in use, permission)"),
         (Exit::TooManyRedirects, "too many redirects (--max-redirs)"),
         (Exit::Receive, "the transfer broke off while receiving data"),
+        (Exit::ClientCert, "the client certificate or key (-E/--cert, --key) cannot be read or used"),
         (Exit::Interrupted, "interrupted (Ctrl-C)"),
     ];
 }

@@ -116,6 +116,18 @@ impl Sink {
         }
     }
 
+    /// `-N/--no-buffer`: what was written to standard output goes out now (files are unaffected).
+    pub fn flush_stdout(&mut self) -> Result<Result<(), Closed>> {
+        match self {
+            Sink::Stdout(out) => match out.flush() {
+                Ok(()) => Ok(Ok(())),
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Err(Closed)),
+                Err(e) => Err(Error::new(Exit::Write, format!("cannot write to standard output: {e}"))),
+            },
+            _ => Ok(Ok(())),
+        }
+    }
+
     /// Completes the output: flushes stdout, or puts the finished file into place.
     pub fn finish(self) -> Result<()> {
         match self {

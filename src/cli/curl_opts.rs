@@ -222,6 +222,9 @@ pub struct CurlConnArgs {
     /// Connect to ADDR for HOST:PORT instead of resolving HOST. Repeatable.
     #[arg(long, value_name = "HOST:PORT:ADDR", value_parser = parse_resolve)]
     pub resolve: Vec<(String, std::net::SocketAddr)>,
+
+    #[command(flatten)]
+    pub more: super::conn_opts::ConnOpts,
 }
 
 /// `-r`: byte ranges as curl takes them (digits, '-', ',').
@@ -399,6 +402,7 @@ impl CurlRequestArgs {
                 schemes: self.schemes(),
                 trusted: self.location_trusted,
             }),
+            conn: c.more.config(),
         }
     }
 

@@ -93,6 +93,8 @@ pub struct CurlExtras {
     pub junk_session: bool,
     /// `-n`, `--netrc-optional`, `--netrc-file`: read before the transfer by the app.
     pub netrc: Option<NetrcConfig>,
+    /// The protocol, connection, TLS and diagnostics options (`--proto`, `--tlsv1.2`, …).
+    pub conn: super::ConnConfig,
 }
 
 /// Where the origin credentials may come from a `.netrc` file.

@@ -513,6 +513,12 @@ async fn open_tunnel(
         http::header::HOST,
         HeaderValue::from_str(authority.as_str()).expect("authority is a header value"),
     );
+    // The user's --proxy-header lines (the client's own User-Agent stays between it and us).
+    for (name, value) in req.headers() {
+        if name != http::header::HOST && name != http::header::USER_AGENT {
+            headers.append(name.clone(), value.clone());
+        }
+    }
     let out = Outgoing {
         method: Method::CONNECT,
         uri: http::Uri::from(authority.clone()),

@@ -160,6 +160,9 @@ impl Upstream {
         };
         let (send, conn) = hyper::client::conn::http1::Builder::new()
             .max_buf_size(super::HTTP_BUFFER)
+            // The response head keeps its header names' case and reason phrase for the client
+            // (`-i` prints them as received, as curl does).
+            .preserve_header_case(true)
             .handshake::<_, RelayBody>(TokioIo::new(io))
             .await
             .map_err(|e| self.failure(FailureKind::Unreachable(format!("HTTP handshake failed: {e}"))))?;

@@ -46,6 +46,7 @@ mod squid;
 mod tls;
 
 mod t_cli;
+mod t_conn_opts;
 mod t_curl_opts;
 mod t_differential;
 mod t_doctor;

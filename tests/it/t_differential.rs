@@ -6,7 +6,9 @@
 //!
 //! Corpus syntax, one command line per line (the arguments after `curl`, shell quoting):
 //! - placeholders `{ORIGIN}` (`http://127.0.0.1:PORT`), `{TLS_ORIGIN}` (`https://…`), `{CA}` (the
-//!   test CA's PEM file), `{PORT}` (the http origin's port);
+//!   test CA's PEM file), `{PORT}` (the http origin's port), `{CADIR}` (a directory holding the
+//!   test CA, for `--capath`), `{UNIX}` (a Unix socket that leads to the http origin),
+//!   `{CLIENT_CERT}` (a PEM file with a client certificate and its key);
 //! - leading tags: `[direct]` runs the line without a proxy only; `[stdin]` feeds
 //!   [`STDIN`] on standard input; `[differs: REASON]` marks a known difference (everywhere),
 //!   `[differs-proxy: REASON]` one through the proxy only, `[differs-digest: REASON]` one
@@ -308,6 +310,7 @@ fn run_mode(mode: Mode) {
     let http = Origin::http();
     let https = Origin::https();
     let ca = crate::tls::pki().ca_arg();
+    let extras = Extras::new(http.port, &ca);
     let prefix: Vec<String> = match mode {
         Mode::Direct => Vec::new(),
         Mode::Squid(auth) => {
@@ -332,6 +335,9 @@ fn run_mode(mode: Mode) {
                     .replace("{TLS_ORIGIN}", &format!("https://127.0.0.1:{}", https.port))
                     .replace("{PORT}", &http.port.to_string())
                     .replace("{CA}", &ca)
+                    .replace("{CADIR}", &extras.ca_dir())
+                    .replace("{UNIX}", &extras.unix())
+                    .replace("{CLIENT_CERT}", &extras.client_cert())
             }))
             .collect();
         let (curl, curl_err) = run_one(CURL, &args, line.stdin);
@@ -374,6 +380,60 @@ fn run_mode(mode: Mode) {
         mode.name(),
         t.failures.join("\n")
     );
+}
+
+/// What the `{CADIR}`, `{UNIX}` and `{CLIENT_CERT}` placeholders stand for (kept alive for the
+/// run).
+struct Extras {
+    dir: tempfile::TempDir,
+}
+
+impl Extras {
+    fn new(http_port: u16, ca: &str) -> Extras {
+        let dir = tempfile::Builder::new().prefix("toll-diff-extras-").tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("cas")).expect("ca dir");
+        std::fs::copy(ca, dir.path().join("cas/test-ca.pem")).expect("copy CA");
+        // curl (OpenSSL) finds --capath certificates by their subject-hash names.
+        let _ = Command::new("openssl").arg("rehash").arg(dir.path().join("cas")).status();
+        let key = rcgen::KeyPair::generate().expect("client key");
+        let cert = rcgen::CertificateParams::new(vec!["client".to_string()])
+            .expect("client params")
+            .self_signed(&key)
+            .expect("client cert");
+        std::fs::write(dir.path().join("client.pem"), format!("{}{}", cert.pem(), key.serialize_pem()))
+            .expect("client pem");
+        // A Unix socket whose connections are piped to the http origin.
+        let listener =
+            std::os::unix::net::UnixListener::bind(dir.path().join("origin.sock")).expect("unix socket");
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let Ok(tcp) = std::net::TcpStream::connect(("127.0.0.1", http_port)) else { continue };
+                let (mut a, mut b) = (conn.try_clone().expect("clone"), tcp.try_clone().expect("clone"));
+                let (mut c, mut d) = (conn, tcp);
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut a, &mut b);
+                    let _ = b.shutdown(std::net::Shutdown::Write);
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut d, &mut c);
+                    let _ = c.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        Extras { dir }
+    }
+
+    fn ca_dir(&self) -> String {
+        self.dir.path().join("cas").display().to_string()
+    }
+
+    fn unix(&self) -> String {
+        self.dir.path().join("origin.sock").display().to_string()
+    }
+
+    fn client_cert(&self) -> String {
+        self.dir.path().join("client.pem").display().to_string()
+    }
 }
 
 #[test]

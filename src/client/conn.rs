@@ -1,0 +1,400 @@
+//! The protocol, connection and TLS options' effects (`config::ConnConfig`): on the HTTP client
+//! (TLS versions, CA directory, client certificate, `--connect-to`, `--unix-socket`, `-6`,
+//! keepalive), on each hop (`--proto`/`--proto-redir` checks, `-6` against an IPv4 literal),
+//! and on each request (`--http1.0`, `--proxy-header`).
+
+use crate::config::{ConnConfig, RequestConfig, TlsVersion};
+use crate::error::{Error, Exit, Result};
+use crate::route::RouteEntry;
+use crate::term::sanitize;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+/// Applies the connection options to the client. `url` is the first URL (`--connect-to`
+/// applies to its host).
+pub fn configure(mut b: reqwest::ClientBuilder, req: &RequestConfig) -> Result<reqwest::ClientBuilder> {
+    let c = &req.curl.conn;
+    if tls_conflict(c).is_none() {
+        if let Some(v) = c.tls_min {
+            b = b.tls_version_min(version(v));
+        }
+        if let Some(v) = c.tls_max {
+            b = b.tls_version_max(version(v));
+        }
+    }
+    if c.http10 {
+        b = b.http1_only();
+    }
+    if c.no_keepalive {
+        b = b.tcp_keepalive(None);
+    } else if let Some(d) = c.keepalive {
+        b = b.tcp_keepalive(d).tcp_keepalive_interval(d);
+    }
+    #[cfg(unix)]
+    if let Some(path) = &c.unix_socket {
+        b = b.unix_socket(path.clone());
+    }
+    #[cfg(not(unix))]
+    if c.unix_socket.is_some() {
+        return Err(Error::new(Exit::Usage, "--unix-socket needs a Unix system"));
+    }
+    for (host, addr) in connect_to(req)? {
+        b = b.resolve(&host, addr);
+    }
+    if c.ipv6_only {
+        b = b.dns_resolver(std::sync::Arc::new(Ipv6Only));
+    }
+    // An http:// URL that cannot be redirected never does TLS: curl does not load the
+    // certificate then either.
+    let tls_possible = req.url.scheme() == "https" || req.follow_redirects;
+    if let Some(cert) = c.client_cert.as_ref().filter(|_| tls_possible) {
+        b = b.identity(identity(&cert.cert, cert.key.as_deref(), cert.password.is_some())?);
+    }
+    Ok(b)
+}
+
+fn version(v: TlsVersion) -> reqwest::tls::Version {
+    match v {
+        TlsVersion::V1_0 => reqwest::tls::Version::TLS_1_0,
+        TlsVersion::V1_1 => reqwest::tls::Version::TLS_1_1,
+        TlsVersion::V1_2 => reqwest::tls::Version::TLS_1_2,
+        TlsVersion::V1_3 => reqwest::tls::Version::TLS_1_3,
+    }
+}
+
+/// Why no TLS version toll speaks (1.2, 1.3) fits `--tlsv1.x`/`--tls-max`, if none does.
+fn tls_conflict(c: &ConnConfig) -> Option<String> {
+    let min = c.tls_min.unwrap_or(TlsVersion::V1_2).max(TlsVersion::V1_2);
+    let max = c.tls_max.unwrap_or(TlsVersion::V1_3);
+    (min > max).then(|| match c.tls_min {
+        Some(m) if m > max => format!("--tlsv{} asks for more than --tls-max {}", m.name(), max.name()),
+        _ => format!("--tls-max {}: toll's TLS speaks only TLS 1.2 and 1.3", max.name()),
+    })
+}
+
+/// Checks a hop before it is sent: `--proto` for the first URL, `--proto-redir` for a redirect
+/// target (exit 1, curl's wording), and TLS settings that leave no version for https.
+pub fn check_url(c: &ConnConfig, url: &url::Url, redirected: bool) -> Result<()> {
+    let allowed = if redirected { c.redir_protocols } else { c.protocols };
+    if !allowed.allows(url.scheme()) {
+        let option = if redirected { "--proto-redir" } else { "--proto" };
+        return Err(Error::new(
+            Exit::Unsupported,
+            format!("Protocol \"{}\" not supported or disabled by {option}", url.scheme()),
+        )
+        .hint(format!("allow it with {option}, or use a URL with an allowed scheme")));
+    }
+    if url.scheme() == "https" {
+        if let Some(why) = tls_conflict(c) {
+            return Err(Error::new(Exit::Tls, format!("no TLS version to use: {why}")));
+        }
+    }
+    Ok(())
+}
+
+/// `-6` on a direct connection to an IPv4 address cannot connect (curl: exit 7); `-p` for an
+/// http:// URL through an HTTP proxy is refused (toll sends those as proxy requests).
+pub fn check_route(c: &ConnConfig, url: &url::Url, entry: &RouteEntry) -> Result<()> {
+    if c.proxytunnel && url.scheme() == "http" && matches!(entry, RouteEntry::Proxy(s) if !s.is_socks()) {
+        return Err(Error::new(
+            Exit::Usage,
+            "-p/--proxytunnel: toll tunnels https:// URLs through the proxy, but sends http:// URLs as proxy requests",
+        )
+        .hint("drop -p (the proxy still answers), or use an https:// URL"));
+    }
+    if c.ipv6_only {
+        // The proxy, when there is one, is what -6 connects to (curl: exit 7 for both).
+        let ipv4 = match entry {
+            RouteEntry::Direct => matches!(url.host(), Some(url::Host::Ipv4(_))).then(|| url.host_str()),
+            RouteEntry::Proxy(s) => {
+                s.host.parse::<std::net::Ipv4Addr>().is_ok().then_some(Some(s.host.as_str()))
+            }
+        };
+        if let Some(ip) = ipv4.flatten() {
+            return Err(Error::new(
+                Exit::Connect,
+                format!("-6/--ipv6: cannot connect to {ip}, an IPv4 address"),
+            )
+            .hint("drop -6, or use an IPv6 address or a host name"));
+        }
+    }
+    Ok(())
+}
+
+/// Per request: `--http1.0`'s version — not towards the relay, whose own HTTP/1.0 answer
+/// would then say 1.0 where the proxy said 1.1 (the proxy gets HTTP/1.1 requests from it).
+pub fn adjust_request(c: &ConnConfig, request: &mut reqwest::Request, via_relay: bool) {
+    if c.http10 && !(via_relay && request.url().scheme() == "http") {
+        *request.version_mut() = reqwest::Version::HTTP_10;
+    }
+}
+
+/// `--proxy-header`s for reqwest's proxy settings: reqwest adds them to a request it sends to
+/// an HTTP proxy in absolute form (http:// URLs) and to its CONNECT (the relay passes them on),
+/// never to a server directly or inside a tunnel.
+pub fn proxy_connect_headers(c: &ConnConfig) -> reqwest::header::HeaderMap {
+    let mut map = reqwest::header::HeaderMap::new();
+    for (name, value) in &c.proxy_headers {
+        if let (Ok(n), Ok(v)) = (
+            reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+            reqwest::header::HeaderValue::from_str(value),
+        ) {
+            map.append(n, v);
+        }
+    }
+    map
+}
+
+/// `--connect-to` rules that apply to the URL's host and port, as (host, address) overrides.
+/// reqwest can redirect a host name to an address but not change the port or a literal
+/// address's destination: such rules are refused rather than ignored.
+fn connect_to(req: &RequestConfig) -> Result<Vec<(String, SocketAddr)>> {
+    let url = &req.url;
+    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+        return Ok(Vec::new());
+    };
+    let host = host.trim_matches(['[', ']']).to_ascii_lowercase();
+    let mut out = Vec::new();
+    for rule in &req.curl.conn.connect_to {
+        let matches =
+            rule.from_host.as_deref().is_none_or(|h| h == host) && rule.from_port.is_none_or(|p| p == port);
+        if !matches {
+            continue;
+        }
+        let refuse = |why: &str| {
+            Error::new(Exit::Usage, format!("--connect-to for {}:{port}: {why}", sanitize(&host)))
+                .hint("use --resolve HOST:PORT:ADDRESS, or a URL with the address")
+        };
+        if rule.to_port.is_some_and(|p| p != port) {
+            return Err(refuse("toll cannot connect to another port than the URL's"));
+        }
+        let Some(to) = &rule.to_host else { continue };
+        let ip: IpAddr = match to.as_str() {
+            "localhost" => IpAddr::from([127, 0, 0, 1]),
+            t => t.parse().map_err(|_| refuse("the new host must be an IP address"))?,
+        };
+        if host.parse::<IpAddr>().is_ok() {
+            if host.parse::<IpAddr>().ok() == Some(ip) {
+                continue;
+            }
+            return Err(refuse("toll cannot send a URL with an IP address to another address"));
+        }
+        out.push((host.clone(), SocketAddr::new(ip, port)));
+        break;
+    }
+    Ok(out)
+}
+
+/// `-6`: host names resolve to their IPv6 addresses only.
+struct Ipv6Only;
+
+impl reqwest::dns::Resolve for Ipv6Only {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            // curl resolves localhost itself (RFC 6761), whatever /etc/hosts says.
+            if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
+                let local = SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 0));
+                return Ok(Box::new(std::iter::once(local)) as reqwest::dns::Addrs);
+            }
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.filter(SocketAddr::is_ipv6).collect();
+            if addrs.is_empty() {
+                return Err(format!("{host} has no IPv6 address").into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// The client certificate and key of `-E`/`--key` (PEM). An encrypted key cannot be used by
+/// toll's TLS: refused (exit 58, as curl's "problem with the local client certificate").
+fn identity(cert: &Path, key: Option<&Path>, has_password: bool) -> Result<reqwest::Identity> {
+    let read = |p: &Path| {
+        std::fs::read(p).map_err(|e| {
+            Error::new(
+                Exit::ClientCert,
+                format!("cannot read the client certificate file {}: {e}", p.display()),
+            )
+        })
+    };
+    let mut pem = read(cert)?;
+    if let Some(k) = key {
+        pem.push(b'\n');
+        pem.extend(read(k)?);
+    }
+    let text = String::from_utf8_lossy(&pem);
+    if text.contains("ENCRYPTED PRIVATE KEY") || text.contains("Proc-Type: 4,ENCRYPTED") {
+        return Err(Error::new(
+            Exit::ClientCert,
+            "the client key is encrypted, and toll cannot decrypt keys",
+        )
+        .hint("decrypt it once: openssl pkey -in KEY -out plain-key.pem (keep that file private)"));
+    }
+    let _ = has_password; // an unencrypted key needs no passphrase: curl ignores it too
+    reqwest::Identity::from_pem(&pem).map_err(|e| {
+        Error::new(Exit::ClientCert, format!("cannot use the client certificate {}: {e}", cert.display()))
+            .hint("give a PEM file with the CERTIFICATE and its PRIVATE KEY (or the key with --key)")
+    })
+}
+
+/// The CA certificates to trust instead of the system's: `--cacert`'s and `--capath`'s
+/// (`None`: the system's).
+pub fn roots(req: &RequestConfig) -> Result<Option<Vec<reqwest::Certificate>>> {
+    let mut der = Vec::new();
+    if let Some(path) = &req.cacert {
+        der.extend(super::read_certs(path)?);
+    }
+    if let Some(dir) = &req.curl.conn.capath {
+        der.extend(capath_certs(dir)?);
+    }
+    if der.is_empty() {
+        return Ok(None);
+    }
+    der.iter()
+        .map(|c| reqwest::Certificate::from_der(c))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map(Some)
+        .map_err(|e| Error::new(Exit::Usage, format!("cannot use the CA certificates: {e}")))
+}
+
+/// The CA certificates of `--capath DIR`: every PEM certificate in the directory's files
+/// (files that hold none are skipped, as OpenSSL's hashed links and other files may be there).
+pub fn capath_certs(dir: &Path) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| super::bad_ca(dir, &e.to_string()))?;
+    let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+    paths.sort();
+    let certs: Vec<_> = paths.iter().filter_map(|p| super::read_certs(p).ok()).flatten().collect();
+    if certs.is_empty() {
+        return Err(super::bad_ca(dir, "no PEM certificate in its files"));
+    }
+    Ok(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ConnectTo, Protocols};
+
+    fn req(url: &str) -> RequestConfig {
+        RequestConfig::get(url::Url::parse(url).unwrap())
+    }
+
+    #[test]
+    fn proto_and_proto_redir() {
+        let mut c = ConnConfig::default();
+        let https = url::Url::parse("https://h/").unwrap();
+        let http = url::Url::parse("http://h/").unwrap();
+        assert!(check_url(&c, &http, false).is_ok());
+        c.protocols = Protocols { http: false, https: true };
+        c.redir_protocols = Protocols { http: false, https: true };
+        let e = check_url(&c, &http, false).unwrap_err();
+        assert_eq!(
+            (e.exit, e.message.as_str()),
+            (Exit::Unsupported, "Protocol \"http\" not supported or disabled by --proto")
+        );
+        assert!(check_url(&c, &https, false).is_ok());
+        assert!(check_url(&c, &http, true).unwrap_err().message.contains("--proto-redir"));
+    }
+
+    #[test]
+    fn tls_versions_that_leave_nothing() {
+        let mut c = ConnConfig::default();
+        let https = url::Url::parse("https://h/").unwrap();
+        c.tls_min = Some(TlsVersion::V1_0);
+        assert!(tls_conflict(&c).is_none());
+        c.tls_max = Some(TlsVersion::V1_1);
+        assert!(tls_conflict(&c).unwrap().contains("only TLS 1.2 and 1.3"));
+        assert_eq!(check_url(&c, &https, false).unwrap_err().exit, Exit::Tls);
+        assert!(check_url(&c, &url::Url::parse("http://h/").unwrap(), false).is_ok());
+        c.tls_min = Some(TlsVersion::V1_3);
+        c.tls_max = Some(TlsVersion::V1_2);
+        assert!(tls_conflict(&c).unwrap().contains("--tlsv1.3"));
+    }
+
+    #[test]
+    fn connect_to_becomes_a_resolve_override() {
+        let rule = |f: Option<&str>, fp: Option<u16>, t: Option<&str>, tp: Option<u16>| ConnectTo {
+            from_host: f.map(Into::into),
+            from_port: fp,
+            to_host: t.map(Into::into),
+            to_port: tp,
+        };
+        let mut r = req("http://example.invalid:8080/x");
+        r.curl.conn.connect_to = vec![
+            rule(Some("other"), None, Some("10.0.0.1"), None),
+            rule(Some("example.invalid"), Some(8080), Some("127.0.0.1"), Some(8080)),
+        ];
+        assert_eq!(
+            connect_to(&r).unwrap(),
+            vec![("example.invalid".into(), "127.0.0.1:8080".parse().unwrap())]
+        );
+        r.curl.conn.connect_to = vec![rule(None, None, Some("::1"), None)];
+        assert_eq!(connect_to(&r).unwrap(), vec![("example.invalid".into(), "[::1]:8080".parse().unwrap())]);
+        r.curl.conn.connect_to = vec![rule(None, Some(8080), Some("127.0.0.1"), Some(9090))];
+        assert!(connect_to(&r).unwrap_err().message.contains("another port"));
+        r.curl.conn.connect_to = vec![rule(None, None, Some("name.example"), None)];
+        assert!(connect_to(&r).unwrap_err().message.contains("IP address"));
+        r.curl.conn.connect_to = vec![rule(None, Some(1), Some("10.0.0.1"), None)];
+        assert!(connect_to(&r).unwrap().is_empty(), "another port: the rule does not apply");
+        let mut lit = req("http://127.0.0.1:80/");
+        lit.curl.conn.connect_to = vec![rule(None, None, Some("10.0.0.1"), None)];
+        assert!(connect_to(&lit).is_err());
+    }
+
+    #[test]
+    fn ipv6_only_refuses_an_ipv4_literal_direct() {
+        let c = ConnConfig { ipv6_only: true, ..Default::default() };
+        let v4 = url::Url::parse("http://127.0.0.1:9/").unwrap();
+        assert_eq!(check_route(&c, &v4, &RouteEntry::Direct).unwrap_err().exit, Exit::Connect);
+        assert!(check_route(&c, &url::Url::parse("http://[::1]:9/").unwrap(), &RouteEntry::Direct).is_ok());
+        assert!(check_route(&ConnConfig::default(), &v4, &RouteEntry::Direct).is_ok());
+    }
+
+    #[test]
+    fn ipv6_only_resolves_localhost_as_curl_does() {
+        use reqwest::dns::Resolve;
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        for name in ["localhost", "app.localhost"] {
+            let addrs: Vec<SocketAddr> =
+                rt.block_on(Ipv6Only.resolve(name.parse().unwrap())).unwrap().collect();
+            assert_eq!(addrs, vec![SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 0))], "{name}");
+        }
+    }
+
+    #[test]
+    fn http10_and_proxy_headers() {
+        let c = ConnConfig {
+            http10: true,
+            proxy_headers: vec![("X-P".into(), "1".into())],
+            ..Default::default()
+        };
+        let mut r = reqwest::Request::new(reqwest::Method::GET, url::Url::parse("http://h/").unwrap());
+        adjust_request(&c, &mut r, true);
+        assert_eq!(r.version(), reqwest::Version::HTTP_11, "the relay answers in the request's version");
+        adjust_request(&c, &mut r, false);
+        assert_eq!(r.version(), reqwest::Version::HTTP_10);
+        assert!(r.headers().get("x-p").is_none(), "proxy headers go through the proxy settings only");
+        assert_eq!(proxy_connect_headers(&c).get("x-p").unwrap(), "1");
+    }
+
+    #[test]
+    fn client_certificates() {
+        let dir = tempfile::tempdir().unwrap();
+        let enc = dir.path().join("enc.pem");
+        std::fs::write(
+            &enc,
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        assert_eq!(identity(&enc, None, true).unwrap_err().exit, Exit::ClientCert);
+        assert_eq!(
+            identity(&dir.path().join("missing.pem"), None, false).unwrap_err().exit,
+            Exit::ClientCert
+        );
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not pem").unwrap();
+        assert_eq!(identity(&junk, None, false).unwrap_err().exit, Exit::ClientCert);
+        assert_eq!(capath_certs(dir.path()).unwrap_err().exit, Exit::Usage);
+    }
+}

@@ -1,0 +1,359 @@
+//! The bytes on the wire, for what curl prints as received: the response head of `-i`, `-I`
+//! and `-D` (header names in their case and order, the reason phrase) and `--trace`.
+//!
+//! reqwest parses responses with hyper, which lowercases header names and drops the reason
+//! phrase, and it offers no hook on the connection. What it does offer is
+//! `connection_verbose`: every read and write of a connection (after TLS: plain HTTP) is logged
+//! through the `log` crate, at trace level, under the target [`TARGET`], as
+//! `"{id:08x} read: b\"…\""` (Rust byte-string escapes). This module is that logger: installed
+//! only when a run needs it (so other runs pay nothing), it keeps per connection only the
+//! response head after each request (a body costs one 40-byte format per read), and, with
+//! `--trace`, every byte both ways. A test below runs a real reqwest against a local server, so
+//! a change in reqwest's log format fails the build's tests rather than printing wrong heads.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// reqwest's target for connection logging (`connection_verbose`).
+pub const TARGET: &str = "reqwest::connect::verbose";
+
+/// Largest response head kept (curl's own limit is 100 KiB of headers).
+const MAX_HEAD: usize = 128 * 1024;
+
+/// Heads kept that no response has claimed (informational ones, heads of responses that went
+/// another way).
+const KEPT_HEADS: usize = 32;
+
+#[derive(Default)]
+struct ConnState {
+    /// Bytes of a response head being read (after a request was written).
+    head: Option<Vec<u8>>,
+    /// Not HTTP/1 (HTTP/2 frames): its reads are never looked at again.
+    binary: bool,
+}
+
+#[derive(Default)]
+struct State {
+    conns: HashMap<u32, ConnState>,
+    /// Completed heads no response has claimed yet, oldest first.
+    heads: Vec<Vec<u8>>,
+    /// `--trace`: where every byte is written as it passes.
+    trace: Option<super::trace::Writer>,
+}
+
+/// The process's tap (one per process: `log` has one logger).
+#[derive(Clone, Default)]
+pub struct Tap(Arc<Mutex<State>>);
+
+static TAP: OnceLock<Tap> = OnceLock::new();
+
+impl Tap {
+    /// Installs the logger (once per process) and returns the tap.
+    pub fn install() -> Tap {
+        TAP.get_or_init(|| {
+            let tap = Tap::default();
+            if log::set_boxed_logger(Box::new(Logger(tap.clone()))).is_ok() {
+                log::set_max_level(log::LevelFilter::Trace);
+            }
+            tap
+        })
+        .clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `--trace`: from now on every byte goes to `writer` as well.
+    pub fn trace_to(&self, writer: super::trace::Writer) {
+        self.lock().trace = Some(writer);
+    }
+
+    /// Ends `--trace`, handing back its writer (to finish the file).
+    pub fn finish_trace(&self) -> Option<super::trace::Writer> {
+        self.lock().trace.take()
+    }
+
+    /// The HTTP/1 response heads completed since the last call, oldest first.
+    #[cfg(test)]
+    pub fn take_heads(&self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.lock().heads)
+    }
+
+    /// The newest completed head that `belongs` accepts, taken out; the others stay for their
+    /// own responses (transfers may run side by side), the oldest dropped beyond [`KEPT_HEADS`].
+    pub fn take_head(&self, belongs: impl Fn(&[u8]) -> bool) -> Option<Vec<u8>> {
+        let mut st = self.lock();
+        let i = st.heads.iter().rposition(|h| belongs(h))?;
+        Some(st.heads.remove(i))
+    }
+
+    /// Handles one logged read or write.
+    fn record(&self, conn: u32, sent: bool, data: &[u8]) {
+        let mut st = self.lock();
+        let st = &mut *st;
+        let c = st.conns.entry(conn).or_default();
+        if sent {
+            // A request: the next bytes read are its response head.
+            c.head = (!c.binary).then(Vec::new);
+            if let Some(w) = st.trace.as_mut() {
+                w.sent(data);
+            }
+            return;
+        }
+        let Some(head) = c.head.as_mut() else {
+            if let Some(w) = st.trace.as_mut() {
+                w.received(&[], data);
+            }
+            return;
+        };
+        let before = head.len();
+        head.extend_from_slice(data);
+        let mut done = Vec::new();
+        // A 1xx head is followed by the real one, possibly in the same read.
+        loop {
+            let Some(end) =
+                find(head, b"\r\n\r\n").map(|i| i + 4).or_else(|| find(head, b"\n\n").map(|i| i + 2))
+            else {
+                if head.len() > MAX_HEAD || !b"HTTP/".starts_with(&head[..head.len().min(5)]) {
+                    c.binary |= before == 0 && !b"HTTP/".starts_with(&head[..head.len().min(5)]);
+                    c.head = None;
+                }
+                break;
+            };
+            let rest = head.split_off(end);
+            let informational = head.starts_with(b"HTTP/1.1 1") || head.starts_with(b"HTTP/1.0 1");
+            done.push(std::mem::replace(head, rest));
+            if !informational {
+                c.head = None;
+                break;
+            }
+        }
+        // How much of this read was head, for the trace.
+        let in_heads = if c.head.is_some() {
+            data.len()
+        } else {
+            done.iter().map(Vec::len).sum::<usize>().saturating_sub(before).min(data.len())
+        };
+        if let Some(w) = st.trace.as_mut() {
+            w.received(&data[..in_heads], &data[in_heads..]);
+        }
+        st.heads.extend(done.into_iter().filter(|h| h.starts_with(b"HTTP/1.")));
+        let extra = st.heads.len().saturating_sub(KEPT_HEADS);
+        st.heads.drain(..extra);
+    }
+
+    /// Whether a read on `conn` matters (a head is being read, or everything is traced).
+    fn wants(&self, conn: u32) -> bool {
+        let st = self.lock();
+        st.trace.is_some() || st.conns.get(&conn).is_some_and(|c| c.head.is_some())
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+struct Logger(Tap);
+
+impl log::Log for Logger {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.target() == TARGET
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if record.target() != TARGET {
+            return;
+        }
+        // The id and direction first, cheaply: a body read is not formatted whole.
+        let mut start = Capped::new(40);
+        let _ = write!(start, "{}", record.args());
+        let Some((conn, sent)) = parse_prefix(&start.buf) else { return };
+        if !sent && !self.0.wants(conn) {
+            return;
+        }
+        // A traced body read may be large (hyper reads up to ~400 KiB; escaped, up to 4×).
+        let traced = self.0.lock().trace.is_some();
+        let mut all = Capped::new(if traced { 8 << 20 } else { 4 * MAX_HEAD + 64 });
+        let _ = write!(all, "{}", record.args());
+        if let Some(data) = all.buf.find(": ").and_then(|i| unescape(&all.buf[i + 2..])) {
+            self.0.record(conn, sent, &data);
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// `"0000abcd read: …"` → (0xabcd, false); writes → true.
+fn parse_prefix(s: &str) -> Option<(u32, bool)> {
+    let (id, rest) = s.split_once(' ')?;
+    let conn = u32::from_str_radix(id, 16).ok()?;
+    if rest.starts_with("read:") {
+        Some((conn, false))
+    } else if rest.starts_with("write") {
+        Some((conn, true))
+    } else {
+        None
+    }
+}
+
+/// The bytes of one or more `b"…"` literals in a row (reqwest's `Escape`); None if malformed
+/// or cut short.
+fn unescape(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut it = s.bytes().peekable();
+    let mut any = false;
+    while let Some(b) = it.next() {
+        if b != b'b' || it.next()? != b'"' {
+            return None;
+        }
+        any = true;
+        loop {
+            match it.next()? {
+                b'"' => break,
+                b'\\' => match it.next()? {
+                    b'n' => out.push(b'\n'),
+                    b'r' => out.push(b'\r'),
+                    b't' => out.push(b'\t'),
+                    b'0' => out.push(0),
+                    b'x' => {
+                        let hex = [it.next()?, it.next()?];
+                        out.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
+                    }
+                    c => out.push(c),
+                },
+                c => out.push(c),
+            }
+        }
+    }
+    any.then_some(out)
+}
+
+/// A `fmt::Write` that stops (with an error, which ends the formatting) after `cap` bytes.
+struct Capped {
+    buf: String,
+    cap: usize,
+}
+
+impl Capped {
+    fn new(cap: usize) -> Capped {
+        Capped { buf: String::new(), cap }
+    }
+}
+
+impl std::fmt::Write for Capped {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if self.buf.len() + s.len() > self.cap {
+            let room = self.cap - self.buf.len();
+            let cut = (0..=room.min(s.len())).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+            self.buf.push_str(&s[..cut]);
+            return Err(std::fmt::Error);
+        }
+        self.buf.push_str(s);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unescapes_reqwest_byte_strings() {
+        assert_eq!(
+            unescape(r#"b"HTTP/1.1 200 OK\r\nX-A: \"q\"\\\x01\0\t\n""#).unwrap(),
+            b"HTTP/1.1 200 OK\r\nX-A: \"q\"\\\x01\0\t\n"
+        );
+        assert_eq!(unescape(r#"b"ab"b"cd""#).unwrap(), b"abcd");
+        assert!(unescape(r#"b"cut"#).is_none());
+        assert!(unescape("nonsense").is_none());
+        assert_eq!(parse_prefix("0000abcd read: b\"x\""), Some((0xabcd, false)));
+        assert_eq!(parse_prefix("00000001 write (vectored): b\"x\""), Some((1, true)));
+        assert_eq!(parse_prefix("hello"), None);
+    }
+
+    #[test]
+    fn keeps_response_heads_after_requests() {
+        let tap = Tap::default();
+        tap.record(1, false, b"HTTP/1.1 200 OK\r\n\r\nstray");
+        assert!(tap.take_heads().is_empty(), "nothing was asked on this connection");
+        tap.record(1, true, b"GET / HTTP/1.1\r\n\r\n");
+        tap.record(1, false, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 Fine\r\nX-Ab");
+        tap.record(1, false, b"C: 1\r\n\r\nbody");
+        tap.record(1, false, b"HTTP/1.1 more body that looks like a head\r\n\r\n");
+        assert_eq!(
+            tap.take_heads(),
+            vec![
+                b"HTTP/1.1 100 Continue\r\n\r\n".to_vec(),
+                b"HTTP/1.1 200 Fine\r\nX-AbC: 1\r\n\r\n".to_vec()
+            ]
+        );
+        assert!(!tap.wants(1), "the body is not looked at");
+        tap.record(2, true, b"PRI * HTTP/2.0\r\n\r\n");
+        tap.record(2, false, b"\x00\x00\x12\x04binary");
+        assert!(tap.take_heads().is_empty() && !tap.wants(2), "HTTP/2 frames are not heads");
+        tap.record(2, true, b"\x00\x00\x04\x08window update");
+        assert!(!tap.wants(2), "an HTTP/2 connection's reads are not looked at again");
+    }
+
+    #[test]
+    fn a_response_takes_its_own_head_and_leaves_the_others() {
+        let tap = Tap::default();
+        for (conn, head) in
+            [(1, &b"HTTP/1.1 200 OK\r\nA: 1\r\n\r\n"[..]), (2, b"HTTP/1.1 200 OK\r\nA: 2\r\n\r\n")]
+        {
+            tap.record(conn, true, b"GET / HTTP/1.1\r\n\r\n");
+            tap.record(conn, false, head);
+        }
+        let mine = tap.take_head(|h| h.ends_with(b"A: 1\r\n\r\n"));
+        assert_eq!(mine.as_deref(), Some(&b"HTTP/1.1 200 OK\r\nA: 1\r\n\r\n"[..]));
+        assert_eq!(tap.take_heads(), vec![b"HTTP/1.1 200 OK\r\nA: 2\r\n\r\n".to_vec()]);
+        for i in 0..KEPT_HEADS + 5 {
+            tap.record(3, true, b"GET / HTTP/1.1\r\n\r\n");
+            tap.record(3, false, format!("HTTP/1.1 200 OK\r\nN: {i}\r\n\r\n").as_bytes());
+        }
+        assert_eq!(tap.take_heads().len(), KEPT_HEADS, "unclaimed heads do not pile up");
+    }
+
+    #[test]
+    fn capped_writer_stops_formatting() {
+        let mut c = Capped::new(5);
+        let s = "héllo world";
+        assert!(write!(c, "{s}").is_err());
+        assert_eq!(c.buf, "héll");
+    }
+
+    /// reqwest's log format, checked against a real reqwest and a local server: a change there
+    /// must fail here, not print wrong heads.
+    #[test]
+    fn reqwest_logs_what_this_module_parses() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(
+                b"HTTP/1.1 200 Fine Thanks\r\nx-lower: a\r\nX-UPPER: b\r\nContent-Length: 2\r\n\r\nok",
+            );
+        });
+        let tap = Tap::install();
+        super::super::install_crypto();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let body = rt.block_on(async {
+            let client = reqwest::Client::builder().no_proxy().connection_verbose(true).build().unwrap();
+            client.get(format!("http://127.0.0.1:{port}/wire")).send().await.unwrap().text().await.unwrap()
+        });
+        assert_eq!(body, "ok");
+        let heads = tap.take_heads();
+        assert!(
+            heads.contains(
+                &b"HTTP/1.1 200 Fine Thanks\r\nx-lower: a\r\nX-UPPER: b\r\nContent-Length: 2\r\n\r\n"
+                    .to_vec()
+            ),
+            "{heads:?}"
+        );
+    }
+}

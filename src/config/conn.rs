@@ -1,0 +1,122 @@
+//! Plain configuration for curl's protocol, connection, TLS and diagnostics options (issue 11:
+//! `--proto`, `--tlsv1.x`/`--tls-max`, `--http1.0`, `--connect-to`, `--unix-socket`,
+//! `--capath`, `-E/--cert`, `--proxy-header`, `--trace`, …): what `cli::conn_opts` resolves
+//! them to, once.
+
+use crate::secret::Secret;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Which URL schemes a transfer may use (`--proto`) or be redirected to (`--proto-redir`).
+/// toll speaks only http and https, so only those two are tracked; curl's other protocol names
+/// are accepted and change nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Protocols {
+    pub http: bool,
+    pub https: bool,
+}
+
+impl Protocols {
+    pub const ALL: Protocols = Protocols { http: true, https: true };
+    pub const NONE: Protocols = Protocols { http: false, https: false };
+
+    pub fn allows(&self, scheme: &str) -> bool {
+        match scheme {
+            "http" => self.http,
+            "https" => self.https,
+            _ => false,
+        }
+    }
+}
+
+impl Default for Protocols {
+    fn default() -> Self {
+        Protocols::ALL
+    }
+}
+
+/// A TLS protocol version, as `--tlsv1.x` and `--tls-max` name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TlsVersion {
+    V1_0,
+    V1_1,
+    V1_2,
+    V1_3,
+}
+
+impl TlsVersion {
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsVersion::V1_0 => "1.0",
+            TlsVersion::V1_1 => "1.1",
+            TlsVersion::V1_2 => "1.2",
+            TlsVersion::V1_3 => "1.3",
+        }
+    }
+}
+
+/// `--connect-to HOST1:PORT1:HOST2:PORT2`: a connection for HOST1:PORT1 goes to HOST2:PORT2
+/// instead (an empty HOST1 or PORT1 matches any; an empty HOST2 or PORT2 keeps the original).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectTo {
+    pub from_host: Option<String>,
+    pub from_port: Option<u16>,
+    pub to_host: Option<String>,
+    pub to_port: Option<u16>,
+}
+
+/// `-E/--cert CERT[:PASSWORD]` with `--key`: a client certificate for the origin's TLS.
+#[derive(Clone, Debug)]
+pub struct ClientCert {
+    /// PEM file with the certificate chain (and the key, unless `--key` names another file).
+    pub cert: PathBuf,
+    pub key: Option<PathBuf>,
+    /// The key's passphrase (toll cannot decrypt keys: given, it is refused, never shown).
+    pub password: Option<Secret>,
+}
+
+/// `--trace FILE` / `--trace-ascii FILE` (`-`: standard output).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceConfig {
+    pub file: PathBuf,
+    /// `--trace-ascii`: text only; `--trace`: a hex dump too.
+    pub ascii: bool,
+    /// `--trace-time`: each line starts with the time of day.
+    pub time: bool,
+}
+
+/// The protocol, connection, TLS and diagnostics options.
+#[derive(Clone, Debug, Default)]
+pub struct ConnConfig {
+    /// `--proto`: the schemes the URL may have.
+    pub protocols: Protocols,
+    /// `--proto-redir` (with `--proto`): the schemes `-L` may follow to.
+    pub redir_protocols: Protocols,
+    /// `--tlsv1.x`: the lowest TLS version for the origin.
+    pub tls_min: Option<TlsVersion>,
+    /// `--tls-max`: the highest.
+    pub tls_max: Option<TlsVersion>,
+    /// `--http1.0`: requests say HTTP/1.0.
+    pub http10: bool,
+    /// `-6`: the origin is reached over IPv6 only (direct connections).
+    pub ipv6_only: bool,
+    /// `-N`: standard output is flushed after every piece of the body.
+    pub no_buffer: bool,
+    /// `--no-progress-meter`: no progress bar (errors are still shown).
+    pub no_progress_meter: bool,
+    pub connect_to: Vec<ConnectTo>,
+    /// `--unix-socket` / `--abstract-unix-socket`: every connection goes to this socket.
+    pub unix_socket: Option<PathBuf>,
+    /// `--capath DIR`: every PEM certificate in DIR is a trusted CA (with `--cacert`'s).
+    pub capath: Option<PathBuf>,
+    pub client_cert: Option<ClientCert>,
+    /// `-p/--proxytunnel`: http:// URLs through a proxy would go through CONNECT.
+    pub proxytunnel: bool,
+    /// `--proxy-header`: sent to an HTTP proxy only (never to a server).
+    pub proxy_headers: Vec<(String, String)>,
+    pub trace: Option<TraceConfig>,
+    /// `--keepalive-time`: TCP keepalive probes after this much idle time.
+    pub keepalive: Option<Duration>,
+    /// `--no-keepalive`: no TCP keepalive probes.
+    pub no_keepalive: bool,
+}

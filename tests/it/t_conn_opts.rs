@@ -1,0 +1,264 @@
+//! The connection and diagnostics options of issue 11 (`cli/conn_opts.rs`) where the
+//! differential suite cannot look: a `--trace` file never holds a secret, and `-E` presents the
+//! client certificate to a server that demands one.
+
+use crate::origin::Origin;
+use crate::run::{audit, scratch, toll};
+use crate::squid::{self, Auth, ALICE};
+use base64::Engine;
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+#[test]
+fn a_trace_file_holds_no_secret() {
+    crate::require_squid!("a_trace_file_holds_no_secret");
+    let proxy = squid::shared(Auth::Basic);
+    let http = Origin::http();
+    let https = Origin::https();
+    let dir = scratch();
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    for (name, url, ascii) in [
+        ("http.txt", http.url("/basic-auth/joe/trace-pw-1"), true),
+        ("https.txt", https.url("/basic-auth/joe/trace-pw-1"), false),
+    ] {
+        let trace = dir.path().join(name);
+        let creds = format!("{}:{}", ALICE.0, ALICE.1);
+        let ca = crate::tls::pki().ca_arg();
+        let option = if ascii { "--trace-ascii" } else { "--trace" };
+        let trace_arg = trace.display().to_string();
+        let out = toll([
+            "-sS",
+            "-x",
+            proxy.url().as_str(),
+            "-U",
+            creds.as_str(),
+            "-u",
+            "joe:trace-pw-1",
+            "-b",
+            "session=trace-cookie-1",
+            "--cacert",
+            ca.as_str(),
+            option,
+            trace_arg.as_str(),
+            url.as_str(),
+        ])
+        .run();
+        out.assert_code(0);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "authenticated as joe\n");
+        let text = String::from_utf8_lossy(&std::fs::read(&trace).expect("trace file")).into_owned();
+        assert!(text.contains("=> Send header, "), "{text}");
+        // The hex dump wraps text at 16 bytes: look at the character column joined up.
+        let joined: String =
+            if ascii { text.clone() } else { text.lines().filter_map(|l| l.get(54..)).collect() };
+        assert!(joined.contains("authenticated as joe"), "{text}");
+        assert!(joined.to_ascii_lowercase().contains("authorization: <redacted>"), "{text}");
+        // (The origin's password is in this test URL's path: only its Basic encoding counts.)
+        for secret in
+            [ALICE.1, "trace-cookie-1", &b64("joe:trace-pw-1"), &b64(&format!("{}:{}", ALICE.0, ALICE.1))]
+        {
+            assert!(!joined.contains(secret) && !text.contains(secret), "{secret:?} in the trace:\n{text}");
+        }
+        audit(b"", b"", &[dir.path().to_path_buf()], &[]).unwrap();
+    }
+}
+
+/// A TLS server that demands a client certificate signed by its own client CA; answers `ok`
+/// (with the client certificate's presence) to one connection per `accept`.
+struct ClientAuthServer {
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl ClientAuthServer {
+    fn start() -> ClientAuthServer {
+        let dir = scratch();
+        let server_key = rcgen::KeyPair::generate().unwrap();
+        let server_cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+            .unwrap()
+            .self_signed(&server_key)
+            .unwrap();
+        std::fs::write(dir.path().join("server-ca.pem"), server_cert.pem()).unwrap();
+        let client_ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let client_ca = ca_params.clone().self_signed(&client_ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, client_ca_key);
+        let client_key = rcgen::KeyPair::generate().unwrap();
+        let mut client_params = rcgen::CertificateParams::new(vec!["client".to_string()]).unwrap();
+        client_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let client_cert = client_params.signed_by(&client_key, &issuer).unwrap();
+        std::fs::write(
+            dir.path().join("client.pem"),
+            format!("{}{}", client_cert.pem(), client_key.serialize_pem()),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("client-cert.pem"), client_cert.pem()).unwrap();
+        std::fs::write(dir.path().join("client-key.pem"), client_key.serialize_pem()).unwrap();
+        // A certificate the server does not know.
+        let stranger_key = rcgen::KeyPair::generate().unwrap();
+        let stranger =
+            rcgen::CertificateParams::new(vec!["x".to_string()]).unwrap().self_signed(&stranger_key).unwrap();
+        std::fs::write(
+            dir.path().join("stranger.pem"),
+            format!("{}{}", stranger.pem(), stranger_key.serialize_pem()),
+        )
+        .unwrap();
+
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(client_ca.der().clone()).unwrap();
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                .build()
+                .unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(vec![server_cert.der().clone()], key)
+            .unwrap();
+        let config = Arc::new(config);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for tcp in listener.incoming().flatten() {
+                let config = config.clone();
+                std::thread::spawn(move || {
+                    let Ok(conn) = rustls::ServerConnection::new(config) else { return };
+                    let mut tls = rustls::StreamOwned::new(conn, tcp);
+                    let mut buf = [0u8; 4096];
+                    if tls.read(&mut buf).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let with_cert = tls.conn.peer_certificates().is_some_and(|c| !c.is_empty());
+                    let body = format!("ok, client certificate: {with_cert}\n");
+                    let _ = write!(
+                        tls,
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    tls.conn.send_close_notify();
+                    let _ = tls.flush();
+                });
+            }
+        });
+        ClientAuthServer { port, dir }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    fn run(&self, extra: &[&str]) -> crate::run::Out {
+        let ca = self.path("server-ca.pem");
+        let url = format!("https://127.0.0.1:{}/", self.port);
+        let mut args = vec!["-sS", "--cacert", ca.as_str()];
+        args.extend_from_slice(extra);
+        args.push(url.as_str());
+        toll(args).run()
+    }
+}
+
+#[test]
+fn a_client_certificate_is_presented_to_a_server_that_demands_one() {
+    let server = ClientAuthServer::start();
+    let out = server.run(&["-E", &server.path("client.pem")]);
+    out.assert_code(0);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ok, client certificate: true\n");
+    let out =
+        server.run(&["--cert", &server.path("client-cert.pem"), "--key", &server.path("client-key.pem")]);
+    out.assert_code(0);
+    let out = server.run(&[
+        "--cert",
+        &format!("{}:unused-passphrase", server.path("client.pem")),
+        "--cert-type",
+        "PEM",
+    ]);
+    out.assert_code(0);
+    assert!(!out.stderr.contains("unused-passphrase"));
+    // Without a certificate, or with one the server does not trust, the handshake fails.
+    let out = server.run(&[]);
+    assert_ne!(out.code, Some(0), "{}", out.describe());
+    let out = server.run(&["-E", &server.path("stranger.pem")]);
+    assert_ne!(out.code, Some(0), "{}", out.describe());
+}
+
+#[test]
+fn proxy_headers_go_to_the_proxy_only() {
+    use crate::fakeproxy::{self, FakeProxy};
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let http = Origin::http();
+    let https = Origin::https();
+    let ca = crate::tls::pki().ca_arg();
+    // Through the proxy: on the CONNECT of an https:// URL (not inside the tunnel), and on the
+    // proxied request of an http:// URL.
+    for (url, connect) in [(https.url("/req?h=x-proxy-note"), true), (http.url("/req?h=x-proxy-note"), false)]
+    {
+        let out =
+            toll(["-sS", "-x", &proxy.url(), "--cacert", &ca, "--proxy-header", "X-Proxy-Note: 1", &url])
+                .run();
+        out.assert_code(0);
+        let seen = proxy.requests().into_iter().rfind(|r| r.is_connect() == connect).expect("a request");
+        assert_eq!(seen.header("x-proxy-note"), Some("1"), "{}", proxy.summary());
+        if connect {
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "GET /req?h=x-proxy-note\nx-proxy-note: -\n");
+        }
+    }
+    // Directly: nobody gets it.
+    let out = toll(["-sS", "--proxy-header", "X-Proxy-Note: 1", &http.url("/req?h=x-proxy-note")]).run();
+    out.assert_code(0);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "GET /req?h=x-proxy-note\nx-proxy-note: -\n");
+}
+
+#[test]
+fn curl_ca_bundle_names_the_ca_file() {
+    let https = Origin::https();
+    let ca = crate::tls::pki().ca_arg();
+    let url = https.url("/text");
+    toll(["-sS", &url]).env("CURL_CA_BUNDLE", &ca).run().assert_code(0);
+    toll(["-sS", &url]).env("SSL_CERT_FILE", &ca).run().assert_code(0);
+    let out = toll(["-sS", &url]).run();
+    assert_eq!(out.code, Some(35), "{}", out.describe());
+}
+
+/// `-N`: the body reaches standard output as it arrives, not when a buffer fills or the
+/// transfer ends. The server sends 10 bytes, then holds the rest back for 5 s.
+#[test]
+fn no_buffer_writes_the_body_as_it_arrives() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\nfirst-part");
+                let _ = s.flush();
+                std::thread::sleep(std::time::Duration::from_secs(5));
+                let _ = s.write_all(b"secondpart");
+            });
+        }
+    });
+    let first_part_within = |extra: &[&str]| {
+        let home = scratch();
+        let mut cmd = std::process::Command::new(crate::run::TOLL);
+        cmd.args(extra).arg(format!("http://127.0.0.1:{port}/"));
+        crate::run::isolate(&mut cmd, home.path());
+        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut first = [0u8; 10];
+            let ok = stdout.read_exact(&mut first).is_ok();
+            let _ = tx.send(ok.then_some(first));
+            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+        });
+        let got = rx.recv_timeout(std::time::Duration::from_secs(3)).ok().flatten();
+        let _ = child.wait();
+        got
+    };
+    assert_eq!(first_part_within(&["-s", "-N"]).as_ref(), Some(b"first-part"));
+    assert_eq!(first_part_within(&["-s"]), None, "without -N the body is buffered (the test would not fail)");
+}
