@@ -84,6 +84,9 @@ pub fn hide_command_line_passwords(cli: &Cli) {
 
 /// Runs what the command line asks for.
 pub fn run(cli: Cli) -> Result<()> {
+    if let Some(path) = &cli.transfer.stderr {
+        redirect_stderr(path)?;
+    }
     check_proxy_vars()?;
     let invocation = cli.into_config(&env).map_err(|e| match e {
         crate::cli::UsageError::Unreadable(m) => {
@@ -113,6 +116,31 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Invocation::Pac(args) => crate::pac_cmd::run(args),
     }
+}
+
+/// `--stderr FILE|-`: from here on, what toll writes to standard error goes to FILE (created or
+/// truncated, as curl does) or, with '-', to standard output.
+fn redirect_stderr(path: &std::path::Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let file;
+        let fd = if path.as_os_str() == "-" {
+            std::io::stdout().as_raw_fd()
+        } else {
+            file = std::fs::File::create(path).map_err(|e| {
+                Error::new(Exit::Write, format!("--stderr: cannot write {}: {e}", path.display()))
+            })?;
+            file.as_raw_fd()
+        };
+        // SAFETY: dup2 on two open descriptors; fd 2 is replaced atomically.
+        if unsafe { libc::dup2(fd, 2) } < 0 {
+            return Err(Error::new(Exit::Write, "--stderr: cannot redirect standard error"));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Where passwords are stored and whether to offer saving one: `TOLL_KEYRING`,

@@ -27,6 +27,8 @@ pub use curl_opts::{
     CurlRequestArgs,
 };
 pub use curlrc::{expand_config_args, parse_config, ConfigError};
+mod transfer_opts;
+pub use transfer_opts::{parse_form, TransferArgs};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -99,6 +101,9 @@ pub struct Cli {
 
     #[command(flatten)]
     pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub transfer: TransferArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -433,8 +438,8 @@ fn parse_user_agent(s: &str) -> Result<String, String> {
 /// The options whose values may hold a password or token. clap's "invalid value 'VALUE' for
 /// '--opt'" would print them back; [`parse_error_text`] renders their errors without the value.
 /// (`--user`, for origin credentials, belongs here when it lands.)
-const SECRET_OPTIONS: [&str; 7] =
-    ["--proxy-user", "--proxy", "--header", "--data", "--data-binary", "--json", "--user"];
+const SECRET_OPTIONS: [&str; 8] =
+    ["--proxy-user", "--proxy", "--header", "--data", "--data-binary", "--json", "--user", "--oauth2-bearer"];
 
 /// The message for a command-line error that clap would render with a secret-bearing value (or
 /// one with control characters) in it: the option and the reason, never the value. `None`:
@@ -605,7 +610,7 @@ impl Cli {
                 Command::Pac(args) => Invocation::Pac(args),
             });
         }
-        let Cli { url, proxy, request: mut req, output: out, connection: conn, .. } = self;
+        let Cli { url, proxy, request: mut req, output: out, connection: conn, transfer, .. } = self;
         let raw_url = match (url, req.curl.url.take()) {
             (Some(_), Some(_)) => {
                 return Err(UsageError::Curl("toll fetches one URL per run: give either URL or --url".into()))
@@ -621,7 +626,7 @@ impl Cli {
 
         let extra_data = req.curl.data_pieces()?;
         req.data.extend(extra_data);
-        let body = build_body(&req)?;
+        let body = transfer.add_form(build_body(&req)?)?;
         let (url, body) = req.curl.apply_get(url, body)?;
         let (url, body) = req.curl.apply_upload(url, body, &mut req.method)?;
         if req.head {
@@ -631,7 +636,7 @@ impl Cli {
         }
         let mut headers: Vec<(String, String)> = req.headers.into_iter().map(|h| (h.name, h.value)).collect();
         let extras = req.curl.extras(&out.curl);
-        for (name, value) in req.curl.implied_headers()? {
+        for (name, value) in req.curl.implied_headers()?.into_iter().chain(transfer.implied_headers()) {
             if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
                 headers.push((name, value));
             }
@@ -665,7 +670,7 @@ impl Cli {
         let output = match out.output {
             Some(path) if path.as_os_str() == "-" => OutputTarget::Stdout,
             Some(path) => OutputTarget::File(path),
-            None if out.remote_name => {
+            None if out.remote_name || transfer.remote_name_all => {
                 let named =
                     url.path_segments().and_then(|mut s| s.next_back()).is_some_and(|s| !s.is_empty());
                 if !named {
@@ -700,6 +705,7 @@ impl Cli {
             origin_auth: req.curl.origin_auth(),
             retry: req.curl.retry(),
             curl: extras,
+            transfer: transfer.options(),
         };
 
         let no_prompt = proxy.no_prompt || env("TOLL_NO_PROMPT").is_some_and(|v| truthy(&v));

@@ -19,6 +19,10 @@ pub enum Exit {
     Tls,
     TooManyRedirects,
     Receive,
+    /// `-C`: the server ignored the range (curl's 33).
+    Range,
+    /// `--max-filesize` exceeded (curl's 63).
+    FileTooLarge,
     AuthNoCredentials,
     AuthRejected,
     ProxyDenied,
@@ -44,6 +48,8 @@ impl Exit {
             Exit::Tls => 35,
             Exit::TooManyRedirects => 47,
             Exit::Receive => 56,
+            Exit::Range => 33,
+            Exit::FileTooLarge => 63,
             Exit::AuthNoCredentials => 40,
             Exit::AuthRejected => 41,
             Exit::ProxyDenied => 42,
@@ -55,7 +61,7 @@ impl Exit {
     }
 
     /// Every code with its meaning, as documented in the README (a test keeps them in step).
-    pub const TABLE: [(Exit, &'static str); 20] = [
+    pub const TABLE: [(Exit, &'static str); 22] = [
         (Exit::Internal, "internal error (a bug: please report it)"),
         (Exit::Usage, "usage error: bad option, URL, header or proxy setting"),
         (
@@ -85,6 +91,8 @@ impl Exit {
         (Exit::Listen, "toll serve could not listen on its address (in use, permission)"),
         (Exit::TooManyRedirects, "too many redirects (--max-redirs)"),
         (Exit::Receive, "the transfer broke off while receiving data"),
+        (Exit::Range, "-C: the server does not support byte ranges (the file is left as it was)"),
+        (Exit::FileTooLarge, "the body is larger than --max-filesize"),
         (Exit::Interrupted, "interrupted (Ctrl-C)"),
     ];
 }

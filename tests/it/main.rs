@@ -40,6 +40,7 @@ mod http;
 mod kdc;
 mod ntlm_proxy;
 mod origin;
+mod origin_transfer;
 mod pty;
 mod run;
 mod squid;
