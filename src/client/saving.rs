@@ -46,6 +46,19 @@ pub fn request_headers(req: &RequestConfig) -> Result<Vec<(&'static str, String)
     Ok(v)
 }
 
+/// `-z`: the answer's Last-Modified does not meet the condition (a server that ignored it).
+/// curl then drops the body and reports 304, and so does toll.
+pub fn condition_unmet(req: &RequestConfig, headers: &HeaderMap) -> bool {
+    let Some(cond) = &req.transfer.time_cond else { return false };
+    let Some(doc) = last_modified(headers) else { return false };
+    let time = cond.time.or_else(|| cond.file.as_ref().and_then(|f| std::fs::metadata(f).ok()?.modified().ok()));
+    match time {
+        None => false,
+        Some(t) if cond.unmodified => doc > t,
+        Some(t) => doc <= t,
+    }
+}
+
 /// What happens with the body of the final answer.
 pub enum Plan {
     /// Nothing to write (`-C` and 416: the file is complete).
@@ -65,7 +78,7 @@ pub struct Output {
 /// announced length), then opens the output.
 pub fn plan(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Option<u64>) -> Result<Plan> {
     let answer = resume::answer(req, status)?;
-    if answer == Answer::Complete {
+    if answer == Answer::Complete || condition_unmet(req, headers) {
         return Ok(Plan::Skip);
     }
     if let (Some(max), Some(len)) = (req.transfer.max_filesize, length) {
@@ -351,6 +364,29 @@ mod tests {
         assert!(request_headers(&r).unwrap().is_empty(), "-H wins");
         r.transfer.etag_compare = Some(dir.path().join("missing"));
         assert_eq!(request_headers(&r).unwrap_err().exit, Exit::Read);
+    }
+
+    #[test]
+    fn a_document_not_meeting_the_time_condition_is_dropped_as_curl_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = req_in(dir.path(), "http://h/x");
+        let at = |d: &str| Some(httpdate::parse_http_date(d).unwrap());
+        let mut h = HeaderMap::new();
+        h.insert(reqwest::header::LAST_MODIFIED, "Tue, 01 Dec 2026 00:00:00 GMT".parse().unwrap());
+        assert!(!condition_unmet(&r, &h), "no -z");
+        for (cond, unmodified, unmet) in [
+            ("Tue, 01 Dec 2026 00:00:00 GMT", false, true),
+            ("Mon, 30 Nov 2026 00:00:00 GMT", false, false),
+            ("Mon, 30 Nov 2026 00:00:00 GMT", true, true),
+            ("Wed, 02 Dec 2026 00:00:00 GMT", true, false),
+        ] {
+            r.transfer.time_cond = Some(TimeCond { time: at(cond), file: None, unmodified });
+            assert_eq!(condition_unmet(&r, &h), unmet, "{cond} {unmodified}");
+        }
+        assert!(matches!(plan(&r, 200, &h, None).unwrap(), Plan::Write(_)));
+        r.transfer.time_cond = Some(TimeCond { time: at("Tue, 01 Dec 2026 00:00:00 GMT"), file: None, unmodified: false });
+        assert!(matches!(plan(&r, 200, &h, None).unwrap(), Plan::Skip));
+        assert!(!condition_unmet(&r, &HeaderMap::new()), "no Last-Modified: nothing to compare");
     }
 
     #[test]
