@@ -196,6 +196,11 @@ fn transfer(mut t: Transfer) -> Result<()> {
     let term = Terminal::detect(env("TOLL_TERMINAL").as_deref(), t.no_prompt);
     apply_netrc(&mut t)?;
     ask_origin_password(&mut t, term)?;
+    // The other URLs use the same origin credentials (-u, or the first URL's netrc entry).
+    for r in &mut t.more {
+        r.origin_auth = t.request.origin_auth.clone();
+    }
+    let requests: Vec<_> = std::iter::once(t.request.clone()).chain(std::mem::take(&mut t.more)).collect();
     let reporter: Arc<dyn Reporter> = Arc::new(Stderr { verbose: t.style.verbose });
     let quiet = t.style.silent;
     // -s hides it from scripts; a person at a terminal should still learn of the risk.
@@ -210,7 +215,7 @@ fn transfer(mut t: Transfer) -> Result<()> {
     block_on(async move {
         let routes =
             routing::chooser(&t.proxy, &settings, t.request.connect_timeout, &env, reporter.as_ref()).await?;
-        let result = client::run(&t.request, &t.proxy, routes, t.style, ctx).await;
+        let result = client::run_all(&requests, &t.proxy, routes, t.style, ctx).await;
         // Saving may ask a question or wait for the keyring: not on an async worker.
         tokio::task::spawn_blocking(move || session.finish(result))
             .await

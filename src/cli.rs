@@ -6,7 +6,7 @@
 //! (see `proxy_env`). Every problem found here is a [`UsageError`] (exit code 2).
 
 use crate::auth::{Scheme, SchemeSet};
-use crate::config::{Body, BodySource, OutputStyle, OutputTarget, ProxyConfig, RequestConfig};
+use crate::config::{Body, BodySource, OutputStyle, ProxyConfig, RequestConfig};
 use crate::proxy_env::{self, ProxyError};
 use crate::secret::Secret;
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -86,9 +86,9 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// The URL to fetch (http:// or https://; http:// when no scheme is given).
+    /// The URL(s) to fetch (http:// or https://; http:// when no scheme is given), in turn.
     #[arg(value_name = "URL", required_unless_present = "url_flag")]
-    pub url: Option<String>,
+    pub urls: Vec<String>,
 
     #[command(flatten)]
     pub proxy: ProxyArgs,
@@ -261,12 +261,14 @@ pub struct RequestArgs {
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
     /// Write the body to FILE instead of standard output ('-' is standard output).
-    #[arg(short = 'o', long = "output", value_name = "FILE", conflicts_with = "remote_name")]
-    pub output: Option<PathBuf>,
+    ///
+    /// With several URLs, each -o (or -O) goes with the next URL, in turn.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Vec<PathBuf>,
 
     /// Write the body to a file named like the URL's last path segment.
-    #[arg(short = 'O', long = "remote-name")]
-    pub remote_name: bool,
+    #[arg(short = 'O', long = "remote-name", action = clap::ArgAction::Count)]
+    pub remote_name: u8,
 
     /// Show the response headers before the body.
     #[arg(short = 'i', long = "include")]
@@ -587,6 +589,8 @@ pub struct Doctor {
 #[derive(Debug)]
 pub struct Transfer {
     pub request: RequestConfig,
+    /// The other URLs of the command line, in order (each with its own URL and output).
+    pub more: Vec<RequestConfig>,
     pub proxy: ProxyConfig,
     pub style: OutputStyle,
     /// `--no-prompt` or `TOLL_NO_PROMPT`: never read a password from the terminal.
@@ -610,13 +614,9 @@ impl Cli {
                 Command::Pac(args) => Invocation::Pac(args),
             });
         }
-        let Cli { url, proxy, request: mut req, output: out, connection: conn, transfer, .. } = self;
-        let raw_url = match (url, req.curl.url.take()) {
-            (Some(_), Some(_)) => {
-                return Err(UsageError::Curl("toll fetches one URL per run: give either URL or --url".into()))
-            }
-            (url, flag) => url.or(flag).ok_or(UsageError::MissingUrl)?,
-        };
+        let Cli { urls, proxy, request: mut req, output: out, connection: conn, transfer, .. } = self;
+        let raw_urls: Vec<String> = req.curl.url.take().into_iter().chain(urls).collect();
+        let raw_url = raw_urls.first().cloned().ok_or(UsageError::MissingUrl)?;
         // Options before a subcommand name make clap read it as the URL (subcommands take no
         // request options); a bare host with that name is far less likely than that mistake.
         if Cli::command().get_subcommands().any(|c| c.get_name() == raw_url) {
@@ -627,6 +627,8 @@ impl Cli {
         let extra_data = req.curl.data_pieces()?;
         req.data.extend(extra_data);
         let body = transfer.add_form(build_body(&req)?)?;
+        // For the other URLs (see `more` below): the body before -G and -T placed it.
+        let (unplaced, method_given) = (body.clone(), req.method.clone());
         let (url, body) = req.curl.apply_get(url, body)?;
         let (url, body) = req.curl.apply_upload(url, body, &mut req.method)?;
         if req.head {
@@ -667,20 +669,9 @@ impl Cli {
             }
         });
 
-        let output = match out.output {
-            Some(path) if path.as_os_str() == "-" => OutputTarget::Stdout,
-            Some(path) => OutputTarget::File(path),
-            None if out.remote_name || transfer.remote_name_all => {
-                let named =
-                    url.path_segments().and_then(|mut s| s.next_back()).is_some_and(|s| !s.is_empty());
-                if !named {
-                    return Err(UsageError::NoRemoteName { url: crate::term::display_url(&url) });
-                }
-                OutputTarget::RemoteName
-            }
-            None => OutputTarget::Stdout,
-        };
-        let output = curl_opts::output_in_dir(output, out.curl.output_dir.as_ref(), &url)?;
+        let mut outputs = transfer_opts::pair_outputs(&out.output, out.remote_name, raw_urls.len()).into_iter();
+        let (remote_all, dir) = (transfer.remote_name_all, out.curl.output_dir.as_ref());
+        let output = transfer_opts::output_target(outputs.next().flatten(), remote_all, &url, dir)?;
         let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
 
         let request = RequestConfig {
@@ -707,6 +698,15 @@ impl Cli {
             curl: extras,
             transfer: transfer.options(),
         };
+        // The other URLs: the same request, each with its own URL and output.
+        let mut more = Vec::new();
+        for (raw, choice) in raw_urls[1..].iter().zip(outputs) {
+            let url = parse_request_url(raw)?;
+            let (url, _) = req.curl.apply_get(url, unplaced.clone())?;
+            let (url, _) = req.curl.apply_upload(url, None, &mut method_given.clone())?;
+            let output = transfer_opts::output_target(choice, remote_all, &url, dir)?;
+            more.push(RequestConfig { url, output, ..request.clone() });
+        }
 
         let no_prompt = proxy.no_prompt || env("TOLL_NO_PROMPT").is_some_and(|v| truthy(&v));
         let no_save = proxy.no_save;
@@ -715,6 +715,7 @@ impl Cli {
         let style = OutputStyle { silent: out.silent, show_error: out.show_error, verbose: out.verbose };
         Ok(Invocation::Transfer(Box::new(Transfer {
             request,
+            more,
             proxy: proxy_config,
             style,
             no_prompt,

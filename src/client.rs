@@ -21,6 +21,7 @@ pub mod cookies;
 mod errors;
 mod extras;
 mod form;
+mod multi;
 pub mod netrc;
 mod origin_auth;
 mod resume;
@@ -31,6 +32,7 @@ mod transfer_info;
 pub mod writeout;
 
 pub use errors::failure_error;
+pub use multi::run_all;
 use errors::{classify, classify_sent, relay_refusal, route_error};
 pub use tls::read_certs;
 use tls::{bad_ca, proxy_tls};

@@ -179,6 +179,48 @@ impl TransferArgs {
     }
 }
 
+/// One URL's output as the options give it, before `--output-dir`: `-o FILE` or `-O`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutputChoice {
+    File(PathBuf),
+    Remote,
+}
+
+/// Pairs the `-o FILE`s and `-O`s with the URLs in turn, as curl does (the first output option
+/// goes with the first URL, …; extra ones are ignored). clap does not keep the order between
+/// `-o` and `-O`, so when both are given the `-o` ones come first.
+pub fn pair_outputs(files: &[PathBuf], remote: u8, urls: usize) -> Vec<Option<OutputChoice>> {
+    let given = files.iter().cloned().map(OutputChoice::File).chain((0..remote).map(|_| OutputChoice::Remote));
+    given.map(Some).chain(std::iter::repeat(None)).take(urls).collect()
+}
+
+/// One URL's output target: `-o -` is standard output; `-O` (or `--remote-name-all` for a URL
+/// without an output option) needs a URL that ends in a file name; `--output-dir` applies.
+pub fn output_target(
+    choice: Option<OutputChoice>,
+    remote_all: bool,
+    url: &url::Url,
+    dir: Option<&PathBuf>,
+) -> Result<crate::config::OutputTarget, UsageError> {
+    use crate::config::OutputTarget;
+    let output = match choice {
+        Some(OutputChoice::File(path)) if path.as_os_str() == "-" => OutputTarget::Stdout,
+        Some(OutputChoice::File(path)) => OutputTarget::File(path),
+        Some(OutputChoice::Remote) => remote(url)?,
+        None if remote_all => remote(url)?,
+        None => OutputTarget::Stdout,
+    };
+    super::curl_opts::output_in_dir(output, dir, url)
+}
+
+fn remote(url: &url::Url) -> Result<crate::config::OutputTarget, UsageError> {
+    let named = url.path_segments().and_then(|mut s| s.next_back()).is_some_and(|s| !s.is_empty());
+    if !named {
+        return Err(UsageError::NoRemoteName { url: crate::term::display_url(url) });
+    }
+    Ok(crate::config::OutputTarget::RemoteName)
+}
+
 /// `-C -` or `-C OFFSET`.
 pub fn parse_resume(s: &str) -> Result<Resume, String> {
     if s == "-" {
@@ -379,6 +421,27 @@ mod tests {
         let data = Some((Body { source: BodySource::Bytes(b"x".to_vec()), strip_newlines: false }, "-d/--data"));
         assert_eq!(t.add_form(data), Err(UsageError::MixedData("-F/--form", "-d/--data")));
         assert!(parse(&[]).add_form(None).unwrap().is_none());
+    }
+
+    #[test]
+    fn outputs_pair_with_urls_in_turn() {
+        let f = |s: &str| Some(OutputChoice::File(s.into()));
+        assert_eq!(pair_outputs(&["a".into(), "b".into()], 0, 3), vec![f("a"), f("b"), None]);
+        assert_eq!(pair_outputs(&["a".into(), "b".into()], 0, 1), vec![f("a")], "the first -o wins");
+        assert_eq!(pair_outputs(&["a".into()], 2, 2), vec![f("a"), Some(OutputChoice::Remote)]);
+        assert_eq!(pair_outputs(&[], 0, 2), vec![None, None]);
+        let u = url::Url::parse("http://h/dir/file.txt").unwrap();
+        let slash = url::Url::parse("http://h/").unwrap();
+        use crate::config::OutputTarget;
+        assert_eq!(output_target(None, true, &u, None).unwrap(), OutputTarget::RemoteName);
+        assert_eq!(output_target(None, false, &u, None).unwrap(), OutputTarget::Stdout);
+        assert_eq!(output_target(f("-"), true, &u, None).unwrap(), OutputTarget::Stdout);
+        assert!(output_target(None, true, &slash, None).is_err());
+        assert!(output_target(Some(OutputChoice::Remote), false, &slash, None).is_err());
+        assert_eq!(
+            output_target(Some(OutputChoice::Remote), false, &u, Some(&"d".into())).unwrap(),
+            OutputTarget::File("d/file.txt".into())
+        );
     }
 
     #[test]

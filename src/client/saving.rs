@@ -78,7 +78,8 @@ pub struct Output {
 /// announced length), then opens the output.
 pub fn plan(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Option<u64>) -> Result<Plan> {
     let answer = resume::answer(req, status)?;
-    if answer == Answer::Complete || condition_unmet(req, headers) {
+    let skip_body = answer == Answer::Complete || condition_unmet(req, headers);
+    if skip_body && !(req.include_headers || req.head_only) {
         return Ok(Plan::Skip);
     }
     if let (Some(max), Some(len)) = (req.transfer.max_filesize, length) {
@@ -86,7 +87,9 @@ pub fn plan(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Optio
             return Err(too_large(max));
         }
     }
-    let guard = Guard::new(req);
+    let mut guard = Guard::new(req);
+    // With -i the head is still written (as curl does), the body is not.
+    guard.skip = skip_body;
     if answer == Answer::Append {
         let sink = resume::append_sink(req)?;
         let dest = match &sink {
@@ -202,6 +205,8 @@ pub struct Guard {
     received: u64,
     /// The start of the current `--speed-time` window and the bytes received before it.
     window: (Instant, u64),
+    /// The body is not wanted (see [`plan`]): it ends at once.
+    skip: bool,
 }
 
 impl Guard {
@@ -215,12 +220,16 @@ impl Guard {
             started: now,
             received: 0,
             window: (now, 0),
+            skip: false,
         }
     }
 
     /// The next chunk of the body: waits with `--limit-rate`, gives up with `--speed-limit`
     /// (exit 28) when too little arrives within `--speed-time`. The inner result is reqwest's.
     pub async fn next(&mut self, resp: &mut reqwest::Response) -> Result<reqwest::Result<Option<bytes::Bytes>>> {
+        if self.skip {
+            return Ok(Ok(None));
+        }
         let chunk = match self.speed {
             None => resp.chunk().await,
             Some((limit, time)) => loop {
