@@ -85,6 +85,19 @@ pub struct TransferArgs {
     #[arg(short = 'y', long = "speed-time", value_name = "SECONDS")]
     pub speed_time: Option<u64>,
 
+    /// Accepted for curl's sake: toll fetches several URLs one after the other (the files
+    /// written are the same).
+    #[arg(short = 'Z', long = "parallel")]
+    pub parallel: bool,
+
+    /// Accepted with -Z (toll runs one transfer at a time).
+    #[arg(long, value_name = "NUM")]
+    pub parallel_max: Option<u32>,
+
+    /// Accepted with -Z.
+    #[arg(long)]
+    pub parallel_immediate: bool,
+
     /// Write error messages and warnings to FILE instead of standard error ('-': standard output).
     #[arg(long, value_name = "FILE")]
     pub stderr: Option<PathBuf>,

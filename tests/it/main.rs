@@ -68,6 +68,7 @@ mod t_secrets;
 mod t_serve;
 mod t_speed;
 mod t_squid;
+mod t_transfer_opts;
 
 use sha2::{Digest, Sha256};
 
