@@ -669,7 +669,8 @@ impl Cli {
             }
         });
 
-        let mut outputs = transfer_opts::pair_outputs(&out.output, out.remote_name, raw_urls.len()).into_iter();
+        let mut outputs =
+            transfer_opts::pair_outputs(&out.output, out.remote_name, raw_urls.len()).into_iter();
         let (remote_all, dir) = (transfer.remote_name_all, out.curl.output_dir.as_ref());
         let output = transfer_opts::output_target(outputs.next().flatten(), remote_all, &url, dir)?;
         let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());

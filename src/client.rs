@@ -32,8 +32,8 @@ mod transfer_info;
 pub mod writeout;
 
 pub use errors::failure_error;
-pub use multi::run_all;
 use errors::{classify, classify_sent, relay_refusal, route_error};
+pub use multi::run_all;
 pub use tls::read_certs;
 use tls::{bad_ca, proxy_tls};
 

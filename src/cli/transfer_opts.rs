@@ -203,7 +203,8 @@ pub enum OutputChoice {
 /// goes with the first URL, …; extra ones are ignored). clap does not keep the order between
 /// `-o` and `-O`, so when both are given the `-o` ones come first.
 pub fn pair_outputs(files: &[PathBuf], remote: u8, urls: usize) -> Vec<Option<OutputChoice>> {
-    let given = files.iter().cloned().map(OutputChoice::File).chain((0..remote).map(|_| OutputChoice::Remote));
+    let given =
+        files.iter().cloned().map(OutputChoice::File).chain((0..remote).map(|_| OutputChoice::Remote));
     given.map(Some).chain(std::iter::repeat(None)).take(urls).collect()
 }
 
@@ -247,7 +248,8 @@ pub fn parse_resume(s: &str) -> Result<Resume, String> {
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let bad = || format!("'{s}' is not a size such as 500, 100k, 2M or 1G");
     let t = s.trim();
-    let t = t.strip_suffix(['b', 'B']).filter(|r| r.ends_with(|c: char| c.is_ascii_alphabetic())).unwrap_or(t);
+    let t =
+        t.strip_suffix(['b', 'B']).filter(|r| r.ends_with(|c: char| c.is_ascii_alphabetic())).unwrap_or(t);
     let (digits, mult) = match t.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => {
             let m = match c.to_ascii_lowercase() {
@@ -431,7 +433,8 @@ mod tests {
         let BodySource::Form(parts) = body.source else { panic!("not a form") };
         let names: Vec<&str> = parts.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["a", "c", "b"]);
-        let data = Some((Body { source: BodySource::Bytes(b"x".to_vec()), strip_newlines: false }, "-d/--data"));
+        let data =
+            Some((Body { source: BodySource::Bytes(b"x".to_vec()), strip_newlines: false }, "-d/--data"));
         assert_eq!(t.add_form(data), Err(UsageError::MixedData("-F/--form", "-d/--data")));
         assert!(parse(&[]).add_form(None).unwrap().is_none());
     }
@@ -473,7 +476,10 @@ mod tests {
         }
         let date = "Tue, 01 Dec 2026 00:00:00 GMT";
         let t = parse_time_cond(date).unwrap();
-        assert_eq!((t.time, t.file, t.unmodified), (Some(httpdate::parse_http_date(date).unwrap()), None, false));
+        assert_eq!(
+            (t.time, t.file, t.unmodified),
+            (Some(httpdate::parse_http_date(date).unwrap()), None, false)
+        );
         let t = parse_time_cond("-local.txt").unwrap();
         assert_eq!((t.time, t.file.unwrap(), t.unmodified), (None, PathBuf::from("local.txt"), true));
         assert_eq!(parse_time_cond(""), None);

@@ -51,7 +51,9 @@ fn escape(s: &str) -> String {
 /// The head of one part (from the boundary line to the blank line).
 fn part_head(boundary: &str, part: &FormPart) -> String {
     let filename = part.filename.clone().or_else(|| match &part.value {
-        FormValue::File(p) => Some(p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
+        FormValue::File(p) => {
+            Some(p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+        }
         FormValue::Stdin { attached: true } => Some("-".into()),
         _ => None,
     });
@@ -119,7 +121,9 @@ pub fn length(parts: &[FormPart]) -> u64 {
         n += part_head(&boundary, part).len() as u64 + 2;
         n += match &part.value {
             FormValue::Text(t) => t.len() as u64,
-            FormValue::File(p) | FormValue::FileContent(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+            FormValue::File(p) | FormValue::FileContent(p) => {
+                std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+            }
             FormValue::Stdin { .. } => 0,
         };
     }

@@ -26,7 +26,8 @@ pub fn request_headers(req: &RequestConfig) -> Result<Vec<(&'static str, String)
     }
     if let Some(cond) = &t.time_cond {
         // A file that cannot be read disables the condition (curl warns and fetches).
-        let time = cond.time.or_else(|| cond.file.as_ref().and_then(|f| std::fs::metadata(f).ok()?.modified().ok()));
+        let time =
+            cond.time.or_else(|| cond.file.as_ref().and_then(|f| std::fs::metadata(f).ok()?.modified().ok()));
         if let Some(time) = time {
             let name = if cond.unmodified { "If-Unmodified-Since" } else { "If-Modified-Since" };
             v.push((name, httpdate::fmt_http_date(time)));
@@ -51,7 +52,8 @@ pub fn request_headers(req: &RequestConfig) -> Result<Vec<(&'static str, String)
 pub fn condition_unmet(req: &RequestConfig, headers: &HeaderMap) -> bool {
     let Some(cond) = &req.transfer.time_cond else { return false };
     let Some(doc) = last_modified(headers) else { return false };
-    let time = cond.time.or_else(|| cond.file.as_ref().and_then(|f| std::fs::metadata(f).ok()?.modified().ok()));
+    let time =
+        cond.time.or_else(|| cond.file.as_ref().and_then(|f| std::fs::metadata(f).ok()?.modified().ok()));
     match time {
         None => false,
         Some(t) if cond.unmodified => doc > t,
@@ -145,7 +147,10 @@ fn remote_file(req: &RequestConfig, headers: &HeaderMap) -> Result<PathBuf> {
     if std::fs::symlink_metadata(&path).is_ok() {
         return Err(Error::new(
             Exit::Write,
-            format!("-J: {} exists; toll does not overwrite it", crate::term::sanitize(&path.display().to_string())),
+            format!(
+                "-J: {} exists; toll does not overwrite it",
+                crate::term::sanitize(&path.display().to_string())
+            ),
         )
         .hint("remove or rename it, or use -o FILE"));
     }
@@ -187,8 +192,11 @@ fn unclobbered(dest: &Path) -> Result<PathBuf> {
             return Ok(p);
         }
     }
-    Err(Error::new(Exit::Write, format!("--no-clobber: {} and its numbered names up to .100 exist", dest.display()))
-        .hint("remove some of them, or drop --no-clobber"))
+    Err(Error::new(
+        Exit::Write,
+        format!("--no-clobber: {} and its numbered names up to .100 exist", dest.display()),
+    )
+    .hint("remove some of them, or drop --no-clobber"))
 }
 
 fn too_large(max: u64) -> Error {
@@ -226,7 +234,10 @@ impl Guard {
 
     /// The next chunk of the body: waits with `--limit-rate`, gives up with `--speed-limit`
     /// (exit 28) when too little arrives within `--speed-time`. The inner result is reqwest's.
-    pub async fn next(&mut self, resp: &mut reqwest::Response) -> Result<reqwest::Result<Option<bytes::Bytes>>> {
+    pub async fn next(
+        &mut self,
+        resp: &mut reqwest::Response,
+    ) -> Result<reqwest::Result<Option<bytes::Bytes>>> {
         if self.skip {
             return Ok(Ok(None));
         }
@@ -268,7 +279,10 @@ impl Guard {
         if (got as f64) < limit as f64 * elapsed.as_secs_f64() {
             return Err(Error::new(
                 Exit::Timeout,
-                format!("Operation too slow. Less than {limit} bytes/sec transferred the last {} seconds", time.as_secs()),
+                format!(
+                    "Operation too slow. Less than {limit} bytes/sec transferred the last {} seconds",
+                    time.as_secs()
+                ),
             )
             .hint("raise --speed-time or lower --speed-limit"));
         }
@@ -279,7 +293,10 @@ impl Guard {
 
 impl Output {
     /// The next chunk (see [`Guard::next`]).
-    pub async fn next(&mut self, resp: &mut reqwest::Response) -> Result<reqwest::Result<Option<bytes::Bytes>>> {
+    pub async fn next(
+        &mut self,
+        resp: &mut reqwest::Response,
+    ) -> Result<reqwest::Result<Option<bytes::Bytes>>> {
         self.guard.next(resp).await
     }
 
@@ -309,9 +326,8 @@ pub fn save_etag(req: &RequestConfig, headers: &HeaderMap) -> Result<()> {
     let Some(path) = &req.transfer.etag_save else { return Ok(()) };
     let etag = headers.get(reqwest::header::ETAG).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let data = etag.map(|e| format!("{e}\n")).unwrap_or_default();
-    std::fs::write(path, data).map_err(|e| {
-        Error::new(Exit::Write, format!("--etag-save: cannot write {}: {e}", path.display()))
-    })
+    std::fs::write(path, data)
+        .map_err(|e| Error::new(Exit::Write, format!("--etag-save: cannot write {}: {e}", path.display())))
 }
 
 #[cfg(test)]
@@ -360,10 +376,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut r = req_in(dir.path(), "http://h/x");
         let date = "Tue, 01 Dec 2026 00:00:00 GMT";
-        r.transfer.time_cond =
-            Some(TimeCond { time: Some(httpdate::parse_http_date(date).unwrap()), file: None, unmodified: false });
+        r.transfer.time_cond = Some(TimeCond {
+            time: Some(httpdate::parse_http_date(date).unwrap()),
+            file: None,
+            unmodified: false,
+        });
         assert_eq!(request_headers(&r).unwrap(), vec![("If-Modified-Since", date.to_string())]);
-        r.transfer.time_cond = Some(TimeCond { time: None, file: Some(dir.path().join("none")), unmodified: true });
+        r.transfer.time_cond =
+            Some(TimeCond { time: None, file: Some(dir.path().join("none")), unmodified: true });
         assert!(request_headers(&r).unwrap().is_empty(), "a missing -z file disables the condition");
         let etag = dir.path().join("etag");
         std::fs::write(&etag, b"\"abc\"\n").unwrap();
@@ -393,7 +413,8 @@ mod tests {
             assert_eq!(condition_unmet(&r, &h), unmet, "{cond} {unmodified}");
         }
         assert!(matches!(plan(&r, 200, &h, None).unwrap(), Plan::Write(_)));
-        r.transfer.time_cond = Some(TimeCond { time: at("Tue, 01 Dec 2026 00:00:00 GMT"), file: None, unmodified: false });
+        r.transfer.time_cond =
+            Some(TimeCond { time: at("Tue, 01 Dec 2026 00:00:00 GMT"), file: None, unmodified: false });
         assert!(matches!(plan(&r, 200, &h, None).unwrap(), Plan::Skip));
         assert!(!condition_unmet(&r, &HeaderMap::new()), "no Last-Modified: nothing to compare");
     }
@@ -418,7 +439,10 @@ mod tests {
         let mut h = HeaderMap::new();
         let name = dir.path().join("taken.txt");
         std::fs::write(&name, b"mine").unwrap();
-        h.insert(reqwest::header::CONTENT_DISPOSITION, "attachment; filename=\"../x/.hidden\"".parse().unwrap());
+        h.insert(
+            reqwest::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"../x/.hidden\"".parse().unwrap(),
+        );
         // Refused (hidden): the URL's name is used.
         assert_eq!(remote_file(&r, &h).unwrap(), PathBuf::from("fallback.txt"));
         h.insert(
@@ -428,7 +452,10 @@ mod tests {
         // The directory part is dropped: `taken.txt` in the current directory, which is free here.
         assert_eq!(remote_file(&r, &h).unwrap(), PathBuf::from("taken.txt"));
         // Tests run in the package's directory, where Cargo.toml exists: never overwritten.
-        h.insert(reqwest::header::CONTENT_DISPOSITION, "attachment; filename=\"Cargo.toml\"".parse().unwrap());
+        h.insert(
+            reqwest::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"Cargo.toml\"".parse().unwrap(),
+        );
         assert_eq!(remote_file(&r, &h).unwrap_err().exit, Exit::Write);
     }
 }

@@ -48,7 +48,9 @@ pub fn route(segs: &[&str], head: &Head, method: &str, query: &str, body: &[u8])
             let mut h = text();
             h.push(("Last-Modified".into(), LAST_MODIFIED.into()));
             h.push(("ETag".into(), "\"v1\"".into()));
-            if head.header("if-none-match") == Some("\"v1\"") || since("if-modified-since").is_some_and(|t| t >= lm) {
+            if head.header("if-none-match") == Some("\"v1\"")
+                || since("if-modified-since").is_some_and(|t| t >= lm)
+            {
                 (304, h, Vec::new())
             } else if since("if-unmodified-since").is_some_and(|t| t < lm) {
                 (412, h, b"precondition failed\n".to_vec())
@@ -93,7 +95,9 @@ fn form_echo(head: &Head, method: &str, body: &[u8]) -> Vec<u8> {
         out.extend_from_slice(b"\n");
         let content = &text[content_start..next];
         if content.len() > 200 {
-            out.extend_from_slice(format!("<{} bytes, sha256 {}>\n", content.len(), crate::sha256_hex(content)).as_bytes());
+            out.extend_from_slice(
+                format!("<{} bytes, sha256 {}>\n", content.len(), crate::sha256_hex(content)).as_bytes(),
+            );
         } else {
             out.extend_from_slice(content);
             out.extend_from_slice(b"\n");

@@ -17,7 +17,10 @@ fn remote_time_sets_the_files_mtime_from_last_modified() {
     // Without -R the file has the time it was written.
     toll(["-s", "-o", "now.txt"]).arg(origin.url("/dated")).cwd(dir.path()).run().assert_ok();
     let m = std::fs::metadata(dir.path().join("now.txt")).unwrap().modified().unwrap();
-    assert!(m.duration_since(UNIX_EPOCH).unwrap() > want.duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(60));
+    assert!(
+        m.duration_since(UNIX_EPOCH).unwrap()
+            > want.duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(60)
+    );
 }
 
 #[test]
@@ -27,12 +30,17 @@ fn resume_appends_only_what_a_range_answer_gives() {
     let all = crate::pattern_bytes(2_000_000);
     let file = dir.path().join("big.bin");
     std::fs::write(&file, &all[..700_000]).unwrap();
-    toll(["-s", "-C", "-", "-o", "big.bin"]).arg(origin.url("/range/2000000")).cwd(dir.path()).run().assert_ok();
+    toll(["-s", "-C", "-", "-o", "big.bin"])
+        .arg(origin.url("/range/2000000"))
+        .cwd(dir.path())
+        .run()
+        .assert_ok();
     assert!(std::fs::read(&file).unwrap() == all, "the resumed file is not the whole file");
     assert_eq!(origin.requests_to("/range")[0].header("range"), Some("bytes=700000-"));
     // A server that ignores the range: exit 33, the partial file as it was, nothing else left.
     std::fs::write(&file, &all[..700_000]).unwrap();
-    let out = toll(["-sS", "-C", "-", "-o", "big.bin"]).arg(origin.url("/bytes/2000000")).cwd(dir.path()).run();
+    let out =
+        toll(["-sS", "-C", "-", "-o", "big.bin"]).arg(origin.url("/bytes/2000000")).cwd(dir.path()).run();
     out.assert_code(33).assert_error_message();
     assert!(std::fs::read(&file).unwrap() == all[..700_000], "the partial file was changed");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "a temporary file was left");
@@ -68,7 +76,8 @@ fn a_large_form_file_is_streamed_with_its_length() {
     let dir = scratch();
     let data = crate::pattern_bytes(3_000_000);
     std::fs::write(dir.path().join("big.bin"), &data).unwrap();
-    let out = toll(["-s", "-F", "up=@big.bin", "-F", "note=hi"]).arg(origin.url("/form")).cwd(dir.path()).run();
+    let out =
+        toll(["-s", "-F", "up=@big.bin", "-F", "note=hi"]).arg(origin.url("/form")).cwd(dir.path()).run();
     out.assert_ok();
     let text = out.stdout_str();
     assert!(text.contains(&format!("<3000000 bytes, sha256 {}>", crate::sha256_hex(&data))), "{text}");
@@ -98,7 +107,9 @@ fn max_filesize_leaves_no_file_and_stderr_goes_where_asked() {
 #[test]
 fn the_bearer_token_stays_out_of_messages() {
     let origin = Origin::http();
-    let out = toll(["-s", "-v", "--oauth2-bearer", "t0k3n-bearer-xyz"]).arg(origin.url("/req?h=authorization")).run();
+    let out = toll(["-s", "-v", "--oauth2-bearer", "t0k3n-bearer-xyz"])
+        .arg(origin.url("/req?h=authorization"))
+        .run();
     out.assert_ok().assert_stdout(b"GET /req?h=authorization\nauthorization: Bearer t0k3n-bearer-xyz\n");
     assert!(!out.stderr.contains("t0k3n-bearer-xyz"), "the token is in the -v trace:\n{}", out.describe());
 }
