@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_toll_global_optspecs
-    string join \n x/proxy= U/proxy-user= pac= wpad noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-cacert= proxy-insecure no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed u/user= basic digest ntlm negotiate anyauth n/netrc netrc-optional netrc-file= location-trusted retry= retry-delay= retry-max-time= retry-all-errors retry-connrefused G/get data-raw= data-urlencode= e/referer= T/upload-file= r/range= b/cookie= c/cookie-jar= j/junk-session-cookies K/config= url= http1.1 http2 http2-prior-knowledge 4/ipv4 resolve= o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose w/write-out= D/dump-header= create-dirs output-dir= fail-with-body #/progress-bar m/max-time= connect-timeout= k/insecure cacert= h/help V/version
+    string join \n x/proxy= U/proxy-user= pac= wpad noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-cacert= proxy-insecure no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed u/user= basic digest ntlm negotiate anyauth n/netrc netrc-optional netrc-file= location-trusted retry= retry-delay= retry-max-time= retry-all-errors retry-connrefused G/get data-raw= data-urlencode= e/referer= T/upload-file= r/range= b/cookie= c/cookie-jar= j/junk-session-cookies K/config= url= http1.1 http2 http2-prior-knowledge 4/ipv4 resolve= o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose w/write-out= D/dump-header= create-dirs output-dir= fail-with-body #/progress-bar m/max-time= connect-timeout= k/insecure cacert= F/form= form-string= C/continue-at= J/remote-header-name R/remote-time remote-name-all z/time-cond= etag-save= etag-compare= max-filesize= limit-rate= Y/speed-limit= y/speed-time= Z/parallel parallel-max= parallel-immediate stderr= no-clobber remove-on-error ignore-content-length post301 post302 post303 oauth2-bearer= h/help V/version
 end
 
 function __fish_toll_needs_command
@@ -58,6 +58,19 @@ complete -c toll -n "__fish_toll_needs_command" -l output-dir -d 'Put -o and -O 
 complete -c toll -n "__fish_toll_needs_command" -s m -l max-time -d 'Give up after this many seconds in total (fractions allowed; 0: no limit)' -r
 complete -c toll -n "__fish_toll_needs_command" -l connect-timeout -d 'Give up connecting after this many seconds (fractions allowed; 0: no limit)' -r
 complete -c toll -n "__fish_toll_needs_command" -l cacert -d 'Verify servers against the CA certificates in FILE (PEM) instead of the system\'s' -r -F
+complete -c toll -n "__fish_toll_needs_command" -s F -l form -d 'Send a multipart/form-data POST with this part: \'name=value\', \'name=@FILE\' (attached, with its file name), \'name=<FILE\' (its content as the value), \'@-\'/\'<-\' standard input' -r
+complete -c toll -n "__fish_toll_needs_command" -l form-string -d 'Like -F, but the value is sent as given (\'@\', \'<\' and \';\' have no special meaning). These parts follow the -F ones' -r
+complete -c toll -n "__fish_toll_needs_command" -s C -l continue-at -d 'Resume a download at OFFSET bytes, or with \'-\' where the output file ends' -r
+complete -c toll -n "__fish_toll_needs_command" -s z -l time-cond -d 'Only fetch if changed since DATE (an HTTP date) or FILE\'s modification time; \'-DATE\'/\'-FILE\': only if not changed since' -r
+complete -c toll -n "__fish_toll_needs_command" -l etag-save -d 'Write the response\'s ETag to FILE' -r -F
+complete -c toll -n "__fish_toll_needs_command" -l etag-compare -d 'Only fetch if the ETag differs from the one in FILE (sent as If-None-Match)' -r -F
+complete -c toll -n "__fish_toll_needs_command" -l max-filesize -d 'Refuse a body larger than BYTES (k, M, G suffixes): exit 63' -r
+complete -c toll -n "__fish_toll_needs_command" -l limit-rate -d 'Receive at most this many bytes per second (k, M, G suffixes)' -r
+complete -c toll -n "__fish_toll_needs_command" -s Y -l speed-limit -d 'Abort (exit 28) when slower than BYTES per second for --speed-time seconds (default 30)' -r
+complete -c toll -n "__fish_toll_needs_command" -s y -l speed-time -d 'With --speed-limit (default 1 byte/s): how many seconds of slowness abort the transfer' -r
+complete -c toll -n "__fish_toll_needs_command" -l parallel-max -d 'Accepted with -Z (toll runs one transfer at a time)' -r
+complete -c toll -n "__fish_toll_needs_command" -l stderr -d 'Write error messages and warnings to FILE instead of standard error (\'-\': standard output)' -r -F
+complete -c toll -n "__fish_toll_needs_command" -l oauth2-bearer -d 'Send \'Authorization: Bearer TOKEN\' (an -H Authorization wins)' -r
 complete -c toll -n "__fish_toll_needs_command" -l wpad -d 'When nothing else says which proxy to use, look for a PAC by WPAD (http://wpad.<your DNS domain>/wpad.dat)'
 complete -c toll -n "__fish_toll_needs_command" -l proxy-basic -d 'Only answer the proxy with Basic authentication'
 complete -c toll -n "__fish_toll_needs_command" -l proxy-digest -d 'Only answer the proxy with Digest authentication'
@@ -96,6 +109,17 @@ complete -c toll -n "__fish_toll_needs_command" -l create-dirs -d 'Create the di
 complete -c toll -n "__fish_toll_needs_command" -l fail-with-body -d 'Like -f, but the body of the error answer is still written (exit 22)'
 complete -c toll -n "__fish_toll_needs_command" -s # -l progress-bar -d 'Accepted for curl\'s sake: toll shows a progress bar for -o/-O on a terminal anyway'
 complete -c toll -n "__fish_toll_needs_command" -s k -l insecure -d 'Do not verify the server\'s certificate (dangerous)'
+complete -c toll -n "__fish_toll_needs_command" -s J -l remote-header-name -d 'With -O, name the file as the server\'s Content-Disposition says'
+complete -c toll -n "__fish_toll_needs_command" -s R -l remote-time -d 'Give the output file the server\'s Last-Modified time'
+complete -c toll -n "__fish_toll_needs_command" -l remote-name-all -d 'Save every URL under its remote name, as -O does'
+complete -c toll -n "__fish_toll_needs_command" -s Z -l parallel -d 'Accepted for curl\'s sake: toll fetches several URLs one after the other (the files written are the same)'
+complete -c toll -n "__fish_toll_needs_command" -l parallel-immediate -d 'Accepted with -Z'
+complete -c toll -n "__fish_toll_needs_command" -l no-clobber -d 'Never overwrite an output file: save as NAME.1, NAME.2, … NAME.100 instead'
+complete -c toll -n "__fish_toll_needs_command" -l remove-on-error -d 'Accepted for curl\'s sake: toll never leaves a partial output file'
+complete -c toll -n "__fish_toll_needs_command" -l ignore-content-length -d 'Accepted for curl\'s sake (toll reads the body as the server frames it)'
+complete -c toll -n "__fish_toll_needs_command" -l post301 -d 'With -L, keep POST after a 301 (instead of turning it into GET)'
+complete -c toll -n "__fish_toll_needs_command" -l post302 -d 'With -L, keep POST after a 302'
+complete -c toll -n "__fish_toll_needs_command" -l post303 -d 'With -L, keep POST after a 303'
 complete -c toll -n "__fish_toll_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toll -n "__fish_toll_needs_command" -s V -l version -d 'Print version'
 complete -c toll -n "__fish_toll_needs_command" -a "demo" -d 'Try toll without a real proxy: fetch a page through a local proxy that demands authentication'
