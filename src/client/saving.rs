@@ -65,7 +65,7 @@ pub fn condition_unmet(req: &RequestConfig, headers: &HeaderMap) -> bool {
 pub enum Plan {
     /// Nothing to write (`-C` and 416: the file is complete).
     Skip,
-    Write(Output),
+    Write(Box<Output>),
 }
 
 /// The sink to write to, with the checks to apply while writing and what to do after.
@@ -98,7 +98,7 @@ pub fn plan(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Optio
             Sink::Special { dest, .. } => Some(dest.clone()),
             _ => None,
         };
-        return Ok(Plan::Write(Output { sink, dest, guard }));
+        return Ok(Plan::Write(Box::new(Output { sink, dest, guard })));
     }
     let dest = match &req.output {
         OutputTarget::Stdout => None,
@@ -113,7 +113,7 @@ pub fn plan(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Optio
         None => Sink::stdout(),
         Some(p) => Sink::file(p)?,
     };
-    Ok(Plan::Write(Output { sink, dest, guard }))
+    Ok(Plan::Write(Box::new(Output { sink, dest, guard })))
 }
 
 /// The name `-O` (with `-J`) saves under, for `-w %{filename_effective}`.
