@@ -63,7 +63,7 @@ pub fn condition_unmet(req: &RequestConfig, headers: &HeaderMap) -> bool {
 
 /// What happens with the body of the final answer.
 pub enum Plan {
-    /// Nothing to write (`-C` and 416: the file is complete).
+    /// Nothing to write: `-C` and 416 (the file is complete), a 304, or `-z` not met.
     Skip,
     Write(Box<Output>),
 }
@@ -80,7 +80,9 @@ pub struct Output {
 /// announced length), then opens the output.
 pub fn plan(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Option<u64>) -> Result<Plan> {
     let answer = resume::answer(req, status)?;
-    let skip_body = answer == Answer::Complete || condition_unmet(req, headers);
+    // A 304 leaves the output as it was, as curl does: `-z FILE -o FILE` and
+    // `--etag-compare` must not empty the file they keep up to date.
+    let skip_body = answer == Answer::Complete || status == 304 || condition_unmet(req, headers);
     if skip_body && !(req.include_headers || req.head_only) {
         return Ok(Plan::Skip);
     }
@@ -417,6 +419,14 @@ mod tests {
             Some(TimeCond { time: at("Tue, 01 Dec 2026 00:00:00 GMT"), file: None, unmodified: false });
         assert!(matches!(plan(&r, 200, &h, None).unwrap(), Plan::Skip));
         assert!(!condition_unmet(&r, &HeaderMap::new()), "no Last-Modified: nothing to compare");
+        r.transfer.time_cond = None;
+        let kept = dir.path().join("out.txt");
+        std::fs::write(&kept, b"up to date").unwrap();
+        assert!(
+            matches!(plan(&r, 304, &HeaderMap::new(), None).unwrap(), Plan::Skip),
+            "a 304 keeps the file"
+        );
+        assert_eq!(std::fs::read(&kept).unwrap(), b"up to date");
     }
 
     #[test]
