@@ -411,7 +411,8 @@ async fn build_request(
                 rb.body(streamed(tokio::io::stdin(), "standard input".into(), strip))
             }
             (BodySource::Form(parts), _) => {
-                let typed = req.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+                let typed = req.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+                let typed = typed.map(|(_, v)| v.as_str());
                 form::attach(rb, parts, typed, again).await?
             }
         };

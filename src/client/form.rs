@@ -130,13 +130,14 @@ pub fn length(parts: &[FormPart]) -> u64 {
     n
 }
 
-/// Puts the form on the request: Content-Type with the boundary (unless -H set one), the
-/// length when known, and the streamed body. `again`: this is a redirect's request, which
+/// Puts the form on the request: Content-Type with the boundary (appended to the type -H gave,
+/// as curl does: `-H 'Content-Type: multipart/form-data' -F …` is common and must still carry
+/// one), the length when known, and the streamed body. `again`: this is a redirect's request, which
 /// cannot send standard input a second time.
 pub async fn attach(
     rb: reqwest::RequestBuilder,
     parts: &[FormPart],
-    user_type: bool,
+    user_type: Option<&str>,
     again: bool,
 ) -> Result<reqwest::RequestBuilder> {
     if again && parts.iter().any(|p| matches!(p.value, FormValue::Stdin { .. })) {
@@ -145,10 +146,11 @@ pub async fn attach(
     }
     let boundary = boundary();
     let (pieces, len) = pieces(&boundary, parts).await?;
-    let mut rb = rb;
-    if !user_type {
-        rb = rb.header(reqwest::header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"));
-    }
+    let kind = user_type.unwrap_or("multipart/form-data");
+    let value = reqwest::header::HeaderValue::from_str(&format!("{kind}; boundary={boundary}"))
+        .map_err(|_| Error::new(Exit::Usage, "the -H Content-Type cannot carry a form boundary"))?;
+    // `headers` replaces a header of the same name (the user's Content-Type), `header` would add.
+    let mut rb = rb.headers(reqwest::header::HeaderMap::from_iter([(reqwest::header::CONTENT_TYPE, value)]));
     if let Some(len) = len {
         rb = rb.header(reqwest::header::CONTENT_LENGTH, len);
     }
