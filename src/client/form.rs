@@ -48,8 +48,23 @@ fn escape(s: &str) -> String {
     s.replace('"', "%22").replace('\r', "%0D").replace('\n', "%0A")
 }
 
+/// The parts' Content-Disposition type: `form-data` under multipart/form-data (the default),
+/// `attachment` under another type given with -H (curl's rule).
+fn disposition(user_type: Option<&str>) -> &'static str {
+    let t = user_type.unwrap_or("multipart/form-data").trim_start();
+    let form = "multipart/form-data";
+    let matches = t.len() >= form.len()
+        && t[..form.len()].eq_ignore_ascii_case(form)
+        && matches!(t.as_bytes().get(form.len()), None | Some(b' ' | b'\t' | b';'));
+    if matches {
+        "form-data"
+    } else {
+        "attachment"
+    }
+}
+
 /// The head of one part (from the boundary line to the blank line).
-fn part_head(boundary: &str, part: &FormPart) -> String {
+fn part_head(boundary: &str, disposition: &str, part: &FormPart) -> String {
     let filename = part.filename.clone().or_else(|| match &part.value {
         FormValue::File(p) => {
             Some(p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
@@ -57,7 +72,8 @@ fn part_head(boundary: &str, part: &FormPart) -> String {
         FormValue::Stdin { attached: true } => Some("-".into()),
         _ => None,
     });
-    let mut head = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"", escape(&part.name));
+    let mut head =
+        format!("--{boundary}\r\nContent-Disposition: {disposition}; name=\"{}\"", escape(&part.name));
     if let Some(f) = &filename {
         head.push_str(&format!("; filename=\"{}\"", escape(f)));
     }
@@ -76,7 +92,7 @@ fn part_head(boundary: &str, part: &FormPart) -> String {
 }
 
 /// The body's pieces and its length when every size is known. Files are opened here.
-async fn pieces(boundary: &str, parts: &[FormPart]) -> Result<(Vec<Piece>, Option<u64>)> {
+async fn pieces(boundary: &str, disposition: &str, parts: &[FormPart]) -> Result<(Vec<Piece>, Option<u64>)> {
     let mut v = Vec::new();
     let mut len = Some(0u64);
     let add = |v: &mut Vec<Piece>, b: Bytes, len: &mut Option<u64>| {
@@ -84,7 +100,7 @@ async fn pieces(boundary: &str, parts: &[FormPart]) -> Result<(Vec<Piece>, Optio
         v.push(Piece::Bytes(b));
     };
     for part in parts {
-        add(&mut v, Bytes::from(part_head(boundary, part)), &mut len);
+        add(&mut v, Bytes::from(part_head(boundary, disposition, part)), &mut len);
         match &part.value {
             FormValue::Text(t) => add(&mut v, Bytes::from(t.clone()), &mut len),
             FormValue::File(p) | FormValue::FileContent(p) => {
@@ -114,11 +130,11 @@ async fn open(p: &Path) -> Result<(tokio::fs::File, Option<u64>)> {
 }
 
 /// The body's length as sent, when it can be told without reading (`-w %{size_upload}`).
-pub fn length(parts: &[FormPart]) -> u64 {
+pub fn length(parts: &[FormPart], user_type: Option<&str>) -> u64 {
     let boundary = "-".repeat(40);
     let mut n = format!("--{boundary}--\r\n").len() as u64;
     for part in parts {
-        n += part_head(&boundary, part).len() as u64 + 2;
+        n += part_head(&boundary, disposition(user_type), part).len() as u64 + 2;
         n += match &part.value {
             FormValue::Text(t) => t.len() as u64,
             FormValue::File(p) | FormValue::FileContent(p) => {
@@ -145,7 +161,7 @@ pub async fn attach(
             .hint("save it to a file and use -F name=@FILE, or drop -L"));
     }
     let boundary = boundary();
-    let (pieces, len) = pieces(&boundary, parts).await?;
+    let (pieces, len) = pieces(&boundary, disposition(user_type), parts).await?;
     let kind = user_type.unwrap_or("multipart/form-data");
     let value = reqwest::header::HeaderValue::from_str(&format!("{kind}; boundary={boundary}"))
         .map_err(|_| Error::new(Exit::Usage, "the -H Content-Type cannot carry a form boundary"))?;
@@ -200,7 +216,7 @@ mod tests {
     }
 
     async fn body(parts: &[FormPart]) -> (Vec<u8>, Option<u64>) {
-        let (pieces, len) = pieces("BOUNDARY", parts).await.unwrap();
+        let (pieces, len) = pieces("BOUNDARY", "form-data", parts).await.unwrap();
         let mut out = Vec::new();
         let mut s = Box::pin(stream(pieces));
         while let Some(chunk) = s.next().await {
@@ -248,7 +264,7 @@ mod tests {
         assert!(text.contains("filename=\"blob.dat\"\r\nContent-Type: application/octet-stream\r\n\r\n"));
         assert_eq!(out.iter().filter(|b| **b == 7).count(), 300 * 1024);
         // A missing file fails before anything is sent, with curl's exit code.
-        let missing = rt.block_on(pieces("B", &[part("x=@/nonexistent/file")])).err().unwrap();
+        let missing = rt.block_on(pieces("B", "form-data", &[part("x=@/nonexistent/file")])).err().unwrap();
         assert_eq!(missing.exit, Exit::Read);
     }
 
@@ -256,8 +272,12 @@ mod tests {
     fn the_length_for_write_out_matches_the_body() {
         let parts = vec![part("a=1"), part("b=\"x;y\""), part("k=v;filename=n.txt")];
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let (pieces, len) = rt.block_on(pieces(&"-".repeat(40), &parts)).unwrap();
+        let (pieces, len) = rt.block_on(pieces(&"-".repeat(40), "attachment", &parts)).unwrap();
         drop(pieces);
-        assert_eq!(len, Some(length(&parts)));
+        assert_eq!(len, Some(length(&parts, Some("multipart/mixed"))));
+        assert_eq!(disposition(None), "form-data");
+        assert_eq!(disposition(Some("Multipart/Form-Data; charset=x")), "form-data");
+        assert_eq!(disposition(Some("multipart/form-datax")), "attachment");
+        assert_eq!(disposition(Some("multipart/related")), "attachment");
     }
 }

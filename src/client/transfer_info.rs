@@ -171,7 +171,10 @@ fn upload_size(req: &RequestConfig) -> u64 {
             .unwrap_or(0),
         BodySource::File(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
         BodySource::Stdin => 0,
-        BodySource::Form(parts) => super::form::length(parts),
+        BodySource::Form(parts) => {
+            let typed = req.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+            super::form::length(parts, typed.map(|(_, v)| v.as_str()))
+        }
     }
 }
 
