@@ -53,7 +53,7 @@ _toll() {
 
     case "${cmd}" in
         toll)
-            opts="-x -U -X -H -d -I -L -A -u -n -G -e -T -r -b -c -j -K -4 -o -O -i -f -s -S -v -w -D -# -m -k -F -C -J -R -z -Y -y -Z -h -V --proxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-cacert --proxy-insecure --no-prompt --no-save --request --header --data --data-binary --json --head --location --max-redirs --user-agent --compressed --user --basic --digest --ntlm --negotiate --anyauth --netrc --netrc-optional --netrc-file --location-trusted --retry --retry-delay --retry-max-time --retry-all-errors --retry-connrefused --get --data-raw --data-urlencode --referer --upload-file --range --cookie --cookie-jar --junk-session-cookies --config --url --http1.1 --http2 --http2-prior-knowledge --ipv4 --resolve --output --remote-name --include --fail --silent --show-error --verbose --write-out --dump-header --create-dirs --output-dir --fail-with-body --progress-bar --max-time --connect-timeout --insecure --cacert --form --form-string --continue-at --remote-header-name --remote-time --remote-name-all --time-cond --etag-save --etag-compare --max-filesize --limit-rate --speed-limit --speed-time --parallel --parallel-max --parallel-immediate --stderr --no-clobber --remove-on-error --ignore-content-length --post301 --post302 --post303 --oauth2-bearer --help --version demo auth doctor serve run pac"
+            opts="-x -U -X -H -d -I -L -A -u -n -G -e -T -r -b -c -j -K -4 -o -O -i -f -s -S -v -w -D -# -m -k -F -C -J -R -z -Y -y -Z -q -h -V --proxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-cacert --proxy-insecure --no-prompt --no-save --request --header --data --data-binary --json --head --location --max-redirs --user-agent --compressed --user --basic --digest --ntlm --negotiate --anyauth --netrc --netrc-optional --netrc-file --location-trusted --retry --retry-delay --retry-max-time --retry-all-errors --retry-connrefused --get --data-raw --data-urlencode --referer --upload-file --range --cookie --cookie-jar --junk-session-cookies --config --url --http1.1 --http2 --http2-prior-knowledge --ipv4 --resolve --output --remote-name --include --fail --silent --show-error --verbose --write-out --dump-header --create-dirs --output-dir --fail-with-body --progress-bar --max-time --connect-timeout --insecure --cacert --form --form-string --continue-at --remote-header-name --remote-time --remote-name-all --time-cond --etag-save --etag-compare --max-filesize --limit-rate --speed-limit --speed-time --parallel --parallel-max --parallel-immediate --fail-early --no-progress-meter --disable --styled-output --no-styled-output --url-query --stderr --no-clobber --remove-on-error --ignore-content-length --post301 --post302 --post303 --oauth2-bearer --help --version demo auth doctor serve run pac"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -324,6 +324,10 @@ _toll() {
                     return 0
                     ;;
                 --parallel-max)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url-query)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_toll_global_optspecs
-    string join \n x/proxy= U/proxy-user= pac= wpad noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-cacert= proxy-insecure no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed u/user= basic digest ntlm negotiate anyauth n/netrc netrc-optional netrc-file= location-trusted retry= retry-delay= retry-max-time= retry-all-errors retry-connrefused G/get data-raw= data-urlencode= e/referer= T/upload-file= r/range= b/cookie= c/cookie-jar= j/junk-session-cookies K/config= url= http1.1 http2 http2-prior-knowledge 4/ipv4 resolve= o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose w/write-out= D/dump-header= create-dirs output-dir= fail-with-body #/progress-bar m/max-time= connect-timeout= k/insecure cacert= F/form= form-string= C/continue-at= J/remote-header-name R/remote-time remote-name-all z/time-cond= etag-save= etag-compare= max-filesize= limit-rate= Y/speed-limit= y/speed-time= Z/parallel parallel-max= parallel-immediate stderr= no-clobber remove-on-error ignore-content-length post301 post302 post303 oauth2-bearer= h/help V/version
+    string join \n x/proxy= U/proxy-user= pac= wpad noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-cacert= proxy-insecure no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed u/user= basic digest ntlm negotiate anyauth n/netrc netrc-optional netrc-file= location-trusted retry= retry-delay= retry-max-time= retry-all-errors retry-connrefused G/get data-raw= data-urlencode= e/referer= T/upload-file= r/range= b/cookie= c/cookie-jar= j/junk-session-cookies K/config= url= http1.1 http2 http2-prior-knowledge 4/ipv4 resolve= o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose w/write-out= D/dump-header= create-dirs output-dir= fail-with-body #/progress-bar m/max-time= connect-timeout= k/insecure cacert= F/form= form-string= C/continue-at= J/remote-header-name R/remote-time remote-name-all z/time-cond= etag-save= etag-compare= max-filesize= limit-rate= Y/speed-limit= y/speed-time= Z/parallel parallel-max= parallel-immediate fail-early no-progress-meter q/disable styled-output no-styled-output url-query= stderr= no-clobber remove-on-error ignore-content-length post301 post302 post303 oauth2-bearer= h/help V/version
 end
 
 function __fish_toll_needs_command
@@ -69,6 +69,7 @@ complete -c toll -n "__fish_toll_needs_command" -l limit-rate -d 'Receive at mos
 complete -c toll -n "__fish_toll_needs_command" -s Y -l speed-limit -d 'Abort (exit 28) when slower than BYTES per second for --speed-time seconds (default 30)' -r
 complete -c toll -n "__fish_toll_needs_command" -s y -l speed-time -d 'With --speed-limit (default 1 byte/s): how many seconds of slowness abort the transfer' -r
 complete -c toll -n "__fish_toll_needs_command" -l parallel-max -d 'Accepted with -Z (toll runs one transfer at a time)' -r
+complete -c toll -n "__fish_toll_needs_command" -l url-query -d 'Add DATA to the URL\'s query, encoded as --data-urlencode encodes it (\'+DATA\': as given). Repeatable; pieces are joined with \'&\'' -r
 complete -c toll -n "__fish_toll_needs_command" -l stderr -d 'Write error messages and warnings to FILE instead of standard error (\'-\': standard output)' -r -F
 complete -c toll -n "__fish_toll_needs_command" -l oauth2-bearer -d 'Send \'Authorization: Bearer TOKEN\' (an -H Authorization wins)' -r
 complete -c toll -n "__fish_toll_needs_command" -l wpad -d 'When nothing else says which proxy to use, look for a PAC by WPAD (http://wpad.<your DNS domain>/wpad.dat)'
@@ -114,6 +115,11 @@ complete -c toll -n "__fish_toll_needs_command" -s R -l remote-time -d 'Give the
 complete -c toll -n "__fish_toll_needs_command" -l remote-name-all -d 'Save every URL under its remote name, as -O does'
 complete -c toll -n "__fish_toll_needs_command" -s Z -l parallel -d 'Accepted for curl\'s sake: toll fetches several URLs one after the other (the files written are the same)'
 complete -c toll -n "__fish_toll_needs_command" -l parallel-immediate -d 'Accepted with -Z'
+complete -c toll -n "__fish_toll_needs_command" -l fail-early -d 'Stop at the first URL that fails (the others are not fetched)'
+complete -c toll -n "__fish_toll_needs_command" -l no-progress-meter -d 'No progress bar (toll shows one only for -o/-O on a terminal)'
+complete -c toll -n "__fish_toll_needs_command" -s q -l disable -d 'Accepted for curl\'s sake: toll reads no ~/.curlrc anyway (curl\'s "do not read it")'
+complete -c toll -n "__fish_toll_needs_command" -l styled-output -d 'Accepted for curl\'s sake: toll never styles the headers it prints'
+complete -c toll -n "__fish_toll_needs_command" -l no-styled-output -d 'Accepted for curl\'s sake (see --styled-output)'
 complete -c toll -n "__fish_toll_needs_command" -l no-clobber -d 'Never overwrite an output file: save as NAME.1, NAME.2, … NAME.100 instead'
 complete -c toll -n "__fish_toll_needs_command" -l remove-on-error -d 'Accepted for curl\'s sake: toll never leaves a partial output file'
 complete -c toll -n "__fish_toll_needs_command" -l ignore-content-length -d 'Accepted for curl\'s sake (toll reads the body as the server frames it)'

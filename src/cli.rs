@@ -622,7 +622,7 @@ impl Cli {
         if Cli::command().get_subcommands().any(|c| c.get_name() == raw_url) {
             return Err(UsageError::SubcommandAfterOptions(raw_url));
         }
-        let url = parse_request_url(&raw_url)?;
+        let url = transfer.add_url_query(parse_request_url(&raw_url)?)?;
 
         let extra_data = req.curl.data_pieces()?;
         req.data.extend(extra_data);
@@ -702,7 +702,7 @@ impl Cli {
         // The other URLs: the same request, each with its own URL and output.
         let mut more = Vec::new();
         for (raw, choice) in raw_urls[1..].iter().zip(outputs) {
-            let url = parse_request_url(raw)?;
+            let url = transfer.add_url_query(parse_request_url(raw)?)?;
             let (url, _) = req.curl.apply_get(url, unplaced.clone())?;
             let (url, _) = req.curl.apply_upload(url, None, &mut method_given.clone())?;
             let output = transfer_opts::output_target(choice, remote_all, &url, dir)?;

@@ -552,7 +552,8 @@ async fn write_response(
             return Ok(());
         }
     }
-    let bar = (term.stderr && !style.silent && !matches!(req.output, OutputTarget::Stdout)).then(|| {
+    let quiet = style.silent || req.transfer.no_progress_meter;
+    let bar = (term.stderr && !quiet && !matches!(req.output, OutputTarget::Stdout)).then(|| {
         let bar = indicatif::ProgressBar::with_draw_target(
             resp.content_length(),
             indicatif::ProgressDrawTarget::stderr(),

@@ -98,6 +98,31 @@ pub struct TransferArgs {
     #[arg(long)]
     pub parallel_immediate: bool,
 
+    /// Stop at the first URL that fails (the others are not fetched).
+    #[arg(long)]
+    pub fail_early: bool,
+
+    /// No progress bar (toll shows one only for -o/-O on a terminal).
+    #[arg(long)]
+    pub no_progress_meter: bool,
+
+    /// Accepted for curl's sake: toll reads no ~/.curlrc anyway (curl's "do not read it").
+    #[arg(short = 'q', long = "disable")]
+    pub disable: bool,
+
+    /// Accepted for curl's sake: toll never styles the headers it prints.
+    #[arg(long, overrides_with = "no_styled_output")]
+    pub styled_output: bool,
+
+    /// Accepted for curl's sake (see --styled-output).
+    #[arg(long, overrides_with = "styled_output")]
+    pub no_styled_output: bool,
+
+    /// Add DATA to the URL's query, encoded as --data-urlencode encodes it ('+DATA': as given).
+    /// Repeatable; pieces are joined with '&'.
+    #[arg(long, value_name = "DATA")]
+    pub url_query: Vec<String>,
+
     /// Write error messages and warnings to FILE instead of standard error ('-': standard output).
     #[arg(long, value_name = "FILE")]
     pub stderr: Option<PathBuf>,
@@ -164,6 +189,8 @@ impl TransferArgs {
                 }
             },
             no_clobber: self.no_clobber,
+            fail_early: self.fail_early,
+            no_progress_meter: self.no_progress_meter,
             post301: self.post301,
             post302: self.post302,
             post303: self.post303,
@@ -181,6 +208,25 @@ impl TransferArgs {
         }
         let parts = self.form.iter().chain(&self.form_string).cloned().collect();
         Ok(Some((Body { source: BodySource::Form(parts), strip_newlines: false }, "-F/--form")))
+    }
+
+    /// `--url-query`: the pieces appended to `url`'s query (an unreadable `@FILE` is exit 26).
+    pub fn add_url_query(&self, mut url: url::Url) -> Result<url::Url, UsageError> {
+        if self.url_query.is_empty() {
+            return Ok(url);
+        }
+        let mut pieces: Vec<String> =
+            url.query().filter(|q| !q.is_empty()).map(str::to_string).into_iter().collect();
+        for piece in &self.url_query {
+            pieces.push(match piece.strip_prefix('+') {
+                Some(raw) => raw.to_string(),
+                None => super::data_urlencode(piece, &|p| std::fs::read(p)).map_err(|e| {
+                    UsageError::Unreadable(e.to_string().replace("--data-urlencode", "--url-query"))
+                })?,
+            });
+        }
+        url.set_query(Some(&pieces.join("&")));
+        Ok(url)
     }
 
     /// `--oauth2-bearer`: the header it implies (an -H one of the same name wins).
@@ -524,6 +570,20 @@ mod tests {
             output_target(Some(OutputChoice::Remote), false, &u, Some(&"d".into())).unwrap(),
             OutputTarget::File("d/file.txt".into())
         );
+    }
+
+    #[test]
+    fn url_query_pieces_are_encoded_as_data_urlencode_does() {
+        let u = |s: &str| url::Url::parse(s).unwrap();
+        let t = parse(&["--url-query", "q=a b&c", "--url-query", "+raw=%41", "--url-query", "plain"]);
+        assert_eq!(t.add_url_query(u("http://h/p")).unwrap().as_str(), "http://h/p?q=a+b%26c&raw=%41&plain");
+        assert_eq!(
+            t.add_url_query(u("http://h/p?x=1")).unwrap().as_str(),
+            "http://h/p?x=1&q=a+b%26c&raw=%41&plain"
+        );
+        assert_eq!(parse(&[]).add_url_query(u("http://h/p?x")).unwrap().as_str(), "http://h/p?x");
+        let bad = parse(&["--url-query", "n@/nonexistent/file"]).add_url_query(u("http://h/"));
+        assert!(matches!(bad, Err(UsageError::Unreadable(m)) if m.contains("--url-query")));
     }
 
     #[test]

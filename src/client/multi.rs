@@ -1,8 +1,8 @@
 //! Several URLs on one command line, as curl runs them (serially, in order): one [`Session`] for
 //! all — one relay, one HTTP client, one cookie engine, and what was rejected stays rejected —
 //! each URL with its own output file and its own `-w` output. As in curl, a failed transfer
-//! does not stop the next one; its error is printed (unless `-s`) and the run's exit status is
-//! the last transfer's.
+//! does not stop the next one (unless `--fail-early`); its error is printed (unless `-s`) and
+//! the run's exit status is the last transfer's.
 
 use super::transfer_info::{self, Recorder};
 use super::{attempts, Context, Session};
@@ -46,7 +46,11 @@ pub async fn run_all(
                 eprintln!("toll: error: {}", crate::term::sanitize(&e.message));
             }
         }
+        let stop = result.is_err() && req.transfer.fail_early;
         last = result;
+        if stop {
+            break;
+        }
     }
     last
 }

@@ -71,6 +71,10 @@ pub struct TransferOptions {
     pub speed_limit: Option<(u64, Duration)>,
     /// `--no-clobber`: an existing output file is kept; `NAME.1` … `NAME.100` are tried instead.
     pub no_clobber: bool,
+    /// `--fail-early`: with several URLs, stop at the first failure.
+    pub fail_early: bool,
+    /// `--no-progress-meter`: no progress bar, even on a terminal.
+    pub no_progress_meter: bool,
     /// `--post301`/`--post302`/`--post303`: keep POST when following those redirects.
     pub post301: bool,
     pub post302: bool,
