@@ -220,9 +220,10 @@ impl TransferArgs {
         for piece in &self.url_query {
             pieces.push(match piece.strip_prefix('+') {
                 Some(raw) => raw.to_string(),
-                None => super::data_urlencode(piece, &|p| std::fs::read(p)).map_err(|e| {
+                // curl 7.88 writes these escapes with lower-case hex digits (%0a).
+                None => lower_hex(&super::data_urlencode(piece, &|p| std::fs::read(p)).map_err(|e| {
                     UsageError::Unreadable(e.to_string().replace("--data-urlencode", "--url-query"))
-                })?,
+                })?),
             });
         }
         url.set_query(Some(&pieces.join("&")));
@@ -279,6 +280,24 @@ fn remote(url: &url::Url) -> Result<crate::config::OutputTarget, UsageError> {
         return Err(UsageError::NoRemoteName { url: crate::term::display_url(url) });
     }
     Ok(crate::config::OutputTarget::RemoteName)
+}
+
+/// `%0A` → `%0a`: the hex digits of percent escapes in lower case.
+fn lower_hex(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut after_percent = 0;
+    for c in s.chars() {
+        if c == '%' {
+            after_percent = 2;
+            out.push(c);
+        } else if after_percent > 0 {
+            after_percent -= 1;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `-C -` or `-C OFFSET`.
@@ -575,6 +594,8 @@ mod tests {
     #[test]
     fn url_query_pieces_are_encoded_as_data_urlencode_does() {
         let u = |s: &str| url::Url::parse(s).unwrap();
+        let t = parse(&["--url-query", "n=a\nb/é", "--url-query", "+r=%4A"]);
+        assert_eq!(t.add_url_query(u("http://h/")).unwrap().as_str(), "http://h/?n=a%0ab%2f%c3%a9&r=%4A");
         let t = parse(&["--url-query", "q=a b&c", "--url-query", "+raw=%41", "--url-query", "plain"]);
         assert_eq!(t.add_url_query(u("http://h/p")).unwrap().as_str(), "http://h/p?q=a+b%26c&raw=%41&plain");
         assert_eq!(
