@@ -17,7 +17,8 @@ use std::time::Duration;
 
 mod commands;
 mod serve;
-pub use commands::{AuthCommand, AuthProxyArg, DemoArgs, DemoScheme, DoctorArgs, LoginArgs};
+use commands::doctor_config;
+pub use commands::{AuthCommand, AuthProxyArg, DemoArgs, DemoScheme, Doctor, DoctorArgs, LoginArgs};
 use commands::{AUTH_AFTER_LONG_HELP, DOCTOR_AFTER_LONG_HELP};
 pub use serve::{RunArgs, ServeArgs, ServeConfig};
 mod curl_opts;
@@ -571,20 +572,6 @@ pub enum Invocation {
     Pac(pac::PacArgs),
 }
 
-/// A resolved `toll doctor [URL] [OPTIONS]`.
-#[derive(Debug)]
-pub struct Doctor {
-    /// The URL's request, as a run would send it (GET, no redirects followed).
-    pub request: RequestConfig,
-    pub proxy: ProxyConfig,
-    /// The `-x` value as given (doctor checks it for a missing port).
-    pub raw_proxy: Option<ProxyArg>,
-    pub verify_url: url::Url,
-    pub json: bool,
-    pub report: bool,
-    pub no_prompt: bool,
-}
-
 /// A resolved `toll [OPTIONS] URL`.
 #[derive(Debug)]
 pub struct Transfer {
@@ -758,34 +745,6 @@ fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> {
         proxy_insecure: proxy.proxy_insecure,
         pac: proxy.pac,
         wpad: proxy.wpad,
-    })
-}
-
-/// `toll doctor`'s arguments resolved: the URL (default `https://example.com/`) as a plain GET
-/// with the connection options, and the proxy options as for a transfer.
-fn doctor_config(args: DoctorArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Doctor, UsageError> {
-    let url = parse_request_url(args.url.as_deref().unwrap_or("https://example.com/"))?;
-    let verify_url = parse_request_url(&args.verify_url)?;
-    let conn = args.connection;
-    let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
-    let request = RequestConfig {
-        insecure: conn.insecure,
-        cacert: conn.cacert,
-        // A doctor must not hang: 30 s per request and 10 s to connect unless told otherwise.
-        max_time: nonzero(conn.max_time).or(Some(Duration::from_secs(30))),
-        connect_timeout: nonzero(conn.connect_timeout).or(Some(Duration::from_secs(10))),
-        ..RequestConfig::get(url)
-    };
-    let no_prompt = args.proxy.no_prompt || env("TOLL_NO_PROMPT").is_some_and(|v| truthy(&v));
-    let raw_proxy = args.proxy.proxy.clone();
-    Ok(Doctor {
-        request,
-        proxy: proxy_config(args.proxy)?,
-        raw_proxy,
-        verify_url,
-        json: args.json,
-        report: args.report,
-        no_prompt,
     })
 }
 
