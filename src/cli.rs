@@ -29,7 +29,7 @@ pub use curl_opts::{
 };
 pub use curlrc::{expand_config_args, parse_config, ConfigError};
 mod transfer_opts;
-pub use transfer_opts::{parse_form, TransferArgs};
+pub use transfer_opts::{parse_cli, parse_form, TransferArgs};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -268,8 +268,11 @@ pub struct OutputArgs {
     pub output: Vec<PathBuf>,
 
     /// Write the body to a file named like the URL's last path segment.
-    #[arg(short = 'O', long = "remote-name", action = clap::ArgAction::Count)]
-    pub remote_name: u8,
+    // One entry per -O (a counted flag would keep only its last position with
+    // `args_override_self`; `parse_cli` needs each one's to pair it with a URL).
+    #[arg(short = 'O', long = "remote-name", num_args = 0, default_missing_value = "true",
+        action = clap::ArgAction::Append)]
+    pub remote_name: Vec<bool>,
 
     /// Show the response headers before the body.
     #[arg(short = 'i', long = "include")]
@@ -656,8 +659,13 @@ impl Cli {
             }
         });
 
-        let mut outputs =
-            transfer_opts::pair_outputs(&out.output, out.remote_name, raw_urls.len()).into_iter();
+        let mut outputs = transfer_opts::pair_outputs(
+            transfer.output_order.as_deref(),
+            &out.output,
+            out.remote_name.len(),
+            raw_urls.len(),
+        )
+        .into_iter();
         let (remote_all, dir) = (transfer.remote_name_all, out.curl.output_dir.as_ref());
         let output = transfer_opts::output_target(outputs.next().flatten(), remote_all, &url, dir)?;
         let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());

@@ -154,6 +154,37 @@ pub struct TransferArgs {
     /// Send 'Authorization: Bearer TOKEN' (an -H Authorization wins).
     #[arg(long, value_name = "TOKEN")]
     pub oauth2_bearer: Option<Bearer>,
+
+    /// The -o and -O options in the order given (set by [`parse_cli`], which sees clap's
+    /// indices); `None`: the -o ones first.
+    #[arg(skip)]
+    pub output_order: Option<Vec<OutputChoice>>,
+}
+
+/// Parses the command line as `Cli::try_parse_from` does, also keeping the order of the -o and
+/// -O options (clap's derived struct loses the order between two options), which curl pairs
+/// with the URLs in turn.
+pub fn parse_cli<I, T>(args: I) -> Result<super::Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::{CommandFactory, FromArgMatches};
+    let mut matches = super::Cli::command().try_get_matches_from(args)?;
+    let order = output_order(&matches);
+    let mut cli = super::Cli::from_arg_matches_mut(&mut matches)?;
+    cli.transfer.output_order = order;
+    Ok(cli)
+}
+
+/// The -o values and -O flags by their position on the command line (`None` without -o).
+fn output_order(m: &clap::ArgMatches) -> Option<Vec<OutputChoice>> {
+    let files = m.try_get_many::<PathBuf>("output").ok().flatten()?.cloned();
+    let file_at = m.indices_of("output")?.zip(files).map(|(i, f)| (i, OutputChoice::File(f)));
+    let remote_at = m.indices_of("remote_name").into_iter().flatten().map(|i| (i, OutputChoice::Remote));
+    let mut all: Vec<(usize, OutputChoice)> = file_at.chain(remote_at).collect();
+    all.sort_by_key(|(i, _)| *i);
+    Some(all.into_iter().map(|(_, c)| c).collect())
 }
 
 /// `--oauth2-bearer`: a secret, never echoed by clap or `Debug`.
@@ -247,12 +278,24 @@ pub enum OutputChoice {
 }
 
 /// Pairs the `-o FILE`s and `-O`s with the URLs in turn, as curl does (the first output option
-/// goes with the first URL, …; extra ones are ignored). clap does not keep the order between
-/// `-o` and `-O`, so when both are given the `-o` ones come first.
-pub fn pair_outputs(files: &[PathBuf], remote: u8, urls: usize) -> Vec<Option<OutputChoice>> {
-    let given =
-        files.iter().cloned().map(OutputChoice::File).chain((0..remote).map(|_| OutputChoice::Remote));
-    given.map(Some).chain(std::iter::repeat(None)).take(urls).collect()
+/// goes with the first URL, …; extra ones are ignored), in the order [`parse_cli`] saw them
+/// (`order`; without it the `-o` ones come first).
+pub fn pair_outputs(
+    order: Option<&[OutputChoice]>,
+    files: &[PathBuf],
+    remote: usize,
+    urls: usize,
+) -> Vec<Option<OutputChoice>> {
+    let given: Vec<OutputChoice> = match order {
+        Some(o) => o.to_vec(),
+        None => files
+            .iter()
+            .cloned()
+            .map(OutputChoice::File)
+            .chain((0..remote).map(|_| OutputChoice::Remote))
+            .collect(),
+    };
+    given.into_iter().map(Some).chain(std::iter::repeat(None)).take(urls).collect()
 }
 
 /// One URL's output target: `-o -` is standard output; `-O` (or `--remote-name-all` for a URL
@@ -573,10 +616,19 @@ mod tests {
     #[test]
     fn outputs_pair_with_urls_in_turn() {
         let f = |s: &str| Some(OutputChoice::File(s.into()));
-        assert_eq!(pair_outputs(&["a".into(), "b".into()], 0, 3), vec![f("a"), f("b"), None]);
-        assert_eq!(pair_outputs(&["a".into(), "b".into()], 0, 1), vec![f("a")], "the first -o wins");
-        assert_eq!(pair_outputs(&["a".into()], 2, 2), vec![f("a"), Some(OutputChoice::Remote)]);
-        assert_eq!(pair_outputs(&[], 0, 2), vec![None, None]);
+        assert_eq!(pair_outputs(None, &["a".into(), "b".into()], 0, 3), vec![f("a"), f("b"), None]);
+        assert_eq!(pair_outputs(None, &["a".into(), "b".into()], 0, 1), vec![f("a")], "the first -o wins");
+        assert_eq!(pair_outputs(None, &["a".into()], 2, 2), vec![f("a"), Some(OutputChoice::Remote)]);
+        assert_eq!(pair_outputs(None, &[], 0, 2), vec![None, None]);
+        // With the order seen on the command line: `-O -o b -O URL1 URL2 URL3`.
+        let cli = parse_cli(["toll", "-sO", "-o", "b", "-O", "h/1", "h/2", "h/3"]).unwrap();
+        let order = cli.transfer.output_order.clone().unwrap();
+        assert_eq!(order, vec![OutputChoice::Remote, OutputChoice::File("b".into()), OutputChoice::Remote]);
+        assert_eq!(
+            pair_outputs(Some(&order), &cli.output.output, cli.output.remote_name.len(), 2),
+            vec![Some(OutputChoice::Remote), f("b")]
+        );
+        assert_eq!(parse_cli(["toll", "-O", "h/1"]).unwrap().transfer.output_order, None, "no -o");
         let u = url::Url::parse("http://h/dir/file.txt").unwrap();
         let slash = url::Url::parse("http://h/").unwrap();
         use crate::config::OutputTarget;
