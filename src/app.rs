@@ -86,6 +86,9 @@ pub fn hide_command_line_passwords(cli: &Cli) {
 
 /// Runs what the command line asks for.
 pub fn run(cli: Cli) -> Result<()> {
+    if let Some(path) = &cli.transfer.stderr {
+        redirect_stderr(path)?;
+    }
     check_proxy_vars()?;
     let invocation = cli.into_config(&env).map_err(|e| match e {
         crate::cli::UsageError::Unreadable(m) => {
@@ -116,6 +119,31 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Invocation::Pac(args) => crate::pac_cmd::run(args),
     }
+}
+
+/// `--stderr FILE|-`: from here on, what toll writes to standard error goes to FILE (created or
+/// truncated, as curl does) or, with '-', to standard output.
+fn redirect_stderr(path: &std::path::Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let file;
+        let fd = if path.as_os_str() == "-" {
+            std::io::stdout().as_raw_fd()
+        } else {
+            file = std::fs::File::create(path).map_err(|e| {
+                Error::new(Exit::Write, format!("--stderr: cannot write {}: {e}", path.display()))
+            })?;
+            file.as_raw_fd()
+        };
+        // SAFETY: dup2 on two open descriptors; fd 2 is replaced atomically.
+        if unsafe { libc::dup2(fd, 2) } < 0 {
+            return Err(Error::new(Exit::Write, "--stderr: cannot redirect standard error"));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Where passwords are stored and whether to offer saving one: `TOLL_KEYRING`,
@@ -171,6 +199,11 @@ fn transfer(mut t: Transfer) -> Result<()> {
     let term = Terminal::detect(env("TOLL_TERMINAL").as_deref(), t.no_prompt);
     apply_netrc(&mut t)?;
     ask_origin_password(&mut t, term)?;
+    // The other URLs use the same origin credentials (-u, or the first URL's netrc entry).
+    for r in &mut t.more {
+        r.origin_auth = t.request.origin_auth.clone();
+    }
+    let requests: Vec<_> = std::iter::once(t.request.clone()).chain(std::mem::take(&mut t.more)).collect();
     let reporter: Arc<dyn Reporter> = Arc::new(Stderr { verbose: t.style.verbose });
     let quiet = t.style.silent;
     // -s hides it from scripts; a person at a terminal should still learn of the risk.
@@ -185,7 +218,7 @@ fn transfer(mut t: Transfer) -> Result<()> {
     block_on(async move {
         let routes =
             routing::chooser(&t.proxy, &settings, t.request.connect_timeout, &env, reporter.as_ref()).await?;
-        let result = client::run(&t.request, &t.proxy, routes, t.style, ctx).await;
+        let result = client::run_all(&requests, &t.proxy, routes, t.style, ctx).await;
         // Saving may ask a question or wait for the keyring: not on an async worker.
         tokio::task::spawn_blocking(move || session.finish(result))
             .await

@@ -6,7 +6,7 @@
 //! (see `proxy_env`). Every problem found here is a [`UsageError`] (exit code 2).
 
 use crate::auth::{Scheme, SchemeSet};
-use crate::config::{Body, BodySource, OutputStyle, OutputTarget, ProxyConfig, RequestConfig};
+use crate::config::{Body, BodySource, OutputStyle, ProxyConfig, RequestConfig};
 use crate::proxy_env::{self, ProxyError};
 use crate::secret::Secret;
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -17,7 +17,8 @@ use std::time::Duration;
 
 mod commands;
 mod serve;
-pub use commands::{AuthCommand, AuthProxyArg, DemoArgs, DemoScheme, DoctorArgs, LoginArgs};
+use commands::doctor_config;
+pub use commands::{AuthCommand, AuthProxyArg, DemoArgs, DemoScheme, Doctor, DoctorArgs, LoginArgs};
 use commands::{AUTH_AFTER_LONG_HELP, DOCTOR_AFTER_LONG_HELP};
 pub use serve::{RunArgs, ServeArgs, ServeConfig};
 mod conn_opts;
@@ -29,6 +30,8 @@ pub use curl_opts::{
     CurlRequestArgs,
 };
 pub use curlrc::{expand_config_args, parse_config, ConfigError};
+mod transfer_opts;
+pub use transfer_opts::{parse_cli, parse_form, TransferArgs};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -89,9 +92,9 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// The URL to fetch (http:// or https://; http:// when no scheme is given).
+    /// The URL(s) to fetch (http:// or https://; http:// when no scheme is given), in turn.
     #[arg(value_name = "URL", required_unless_present = "url_flag")]
-    pub url: Option<String>,
+    pub urls: Vec<String>,
 
     #[command(flatten)]
     pub proxy: ProxyArgs,
@@ -104,6 +107,9 @@ pub struct Cli {
 
     #[command(flatten)]
     pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub transfer: TransferArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -261,12 +267,17 @@ pub struct RequestArgs {
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
     /// Write the body to FILE instead of standard output ('-' is standard output).
-    #[arg(short = 'o', long = "output", value_name = "FILE", conflicts_with = "remote_name")]
-    pub output: Option<PathBuf>,
+    ///
+    /// With several URLs, each -o (or -O) goes with the next URL, in turn.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Vec<PathBuf>,
 
     /// Write the body to a file named like the URL's last path segment.
-    #[arg(short = 'O', long = "remote-name")]
-    pub remote_name: bool,
+    // One entry per -O (a counted flag would keep only its last position with
+    // `args_override_self`; `parse_cli` needs each one's to pair it with a URL).
+    #[arg(short = 'O', long = "remote-name", num_args = 0, default_missing_value = "true",
+        action = clap::ArgAction::Append)]
+    pub remote_name: Vec<bool>,
 
     /// Show the response headers before the body.
     #[arg(short = 'i', long = "include")]
@@ -438,8 +449,8 @@ fn parse_user_agent(s: &str) -> Result<String, String> {
 /// The options whose values may hold a password or token. clap's "invalid value 'VALUE' for
 /// '--opt'" would print them back; [`parse_error_text`] renders their errors without the value.
 /// (`--user`, for origin credentials, belongs here when it lands.)
-const SECRET_OPTIONS: [&str; 7] =
-    ["--proxy-user", "--proxy", "--header", "--data", "--data-binary", "--json", "--user"];
+const SECRET_OPTIONS: [&str; 8] =
+    ["--proxy-user", "--proxy", "--header", "--data", "--data-binary", "--json", "--user", "--oauth2-bearer"];
 
 /// The message for a command-line error that clap would render with a secret-bearing value (or
 /// one with control characters) in it: the option and the reason, never the value. `None`:
@@ -569,24 +580,12 @@ pub enum Invocation {
     Pac(pac::PacArgs),
 }
 
-/// A resolved `toll doctor [URL] [OPTIONS]`.
-#[derive(Debug)]
-pub struct Doctor {
-    /// The URL's request, as a run would send it (GET, no redirects followed).
-    pub request: RequestConfig,
-    pub proxy: ProxyConfig,
-    /// The `-x` value as given (doctor checks it for a missing port).
-    pub raw_proxy: Option<ProxyArg>,
-    pub verify_url: url::Url,
-    pub json: bool,
-    pub report: bool,
-    pub no_prompt: bool,
-}
-
 /// A resolved `toll [OPTIONS] URL`.
 #[derive(Debug)]
 pub struct Transfer {
     pub request: RequestConfig,
+    /// The other URLs of the command line, in order (each with its own URL and output).
+    pub more: Vec<RequestConfig>,
     pub proxy: ProxyConfig,
     pub style: OutputStyle,
     /// `--no-prompt` or `TOLL_NO_PROMPT`: never read a password from the terminal.
@@ -610,25 +609,25 @@ impl Cli {
                 Command::Pac(args) => Invocation::Pac(args),
             });
         }
-        let Cli { url, proxy, request: mut req, output: out, connection: conn, .. } = self;
-        let raw_url = match (url, req.curl.url.take()) {
-            (Some(_), Some(_)) => {
-                return Err(UsageError::Curl("toll fetches one URL per run: give either URL or --url".into()))
-            }
-            (url, flag) => url.or(flag).ok_or(UsageError::MissingUrl)?,
-        };
+        let Cli { urls, proxy, request: mut req, output: out, connection: conn, transfer, .. } = self;
+        let raw_urls: Vec<String> = req.curl.url.take().into_iter().chain(urls).collect();
+        let raw_url = raw_urls.first().cloned().ok_or(UsageError::MissingUrl)?;
         // Options before a subcommand name make clap read it as the URL (subcommands take no
         // request options); a bare host with that name is far less likely than that mistake.
         if Cli::command().get_subcommands().any(|c| c.get_name() == raw_url) {
             return Err(UsageError::SubcommandAfterOptions(raw_url));
         }
-        let more = &req.curl.conn.more;
-        let (raw_url, glob_values) = glob::glob_url(raw_url, more.globoff)?;
-        let url = parse_request_url(&raw_url, more.proto_default.as_deref().unwrap_or("http"))?;
+        let conn_more = &req.curl.conn.more;
+        let (globoff, proto_default) =
+            (conn_more.globoff, conn_more.proto_default.clone().unwrap_or_else(|| "http".into()));
+        let (raw_url, glob_values) = glob::glob_url(raw_url, globoff)?;
+        let url = transfer.add_url_query(parse_request_url(&raw_url, &proto_default)?)?;
 
         let extra_data = req.curl.data_pieces()?;
         req.data.extend(extra_data);
-        let body = build_body(&req)?;
+        let body = transfer.add_form(build_body(&req)?)?;
+        // For the other URLs (see `more` below): the body before -G and -T placed it.
+        let (unplaced, method_given) = (body.clone(), req.method.clone());
         let (url, body) = req.curl.apply_get(url, body)?;
         let (url, body) = req.curl.apply_upload(url, body, &mut req.method)?;
         if req.head {
@@ -638,7 +637,7 @@ impl Cli {
         }
         let mut headers: Vec<(String, String)> = req.headers.into_iter().map(|h| (h.name, h.value)).collect();
         let mut extras = req.curl.extras(&out.curl);
-        for (name, value) in req.curl.implied_headers()? {
+        for (name, value) in req.curl.implied_headers()?.into_iter().chain(transfer.implied_headers()) {
             if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
                 headers.push((name, value));
             }
@@ -670,21 +669,16 @@ impl Cli {
             }
         });
 
-        let output = match out.output {
-            Some(path) if path.as_os_str() == "-" => OutputTarget::Stdout,
-            Some(path) => OutputTarget::File(path),
-            None if out.remote_name => {
-                let named =
-                    url.path_segments().and_then(|mut s| s.next_back()).is_some_and(|s| !s.is_empty());
-                if !named {
-                    return Err(UsageError::NoRemoteName { url: crate::term::display_url(&url) });
-                }
-                OutputTarget::RemoteName
-            }
-            None => OutputTarget::Stdout,
-        };
+        let mut outputs = transfer_opts::pair_outputs(
+            transfer.output_order.as_deref(),
+            &out.output,
+            out.remote_name.len(),
+            raw_urls.len(),
+        )
+        .into_iter();
+        let (remote_all, dir) = (transfer.remote_name_all, out.curl.output_dir.as_ref());
+        let output = transfer_opts::output_target(outputs.next().flatten(), remote_all, &url, dir)?;
         let output = glob::name_output_target(output, &glob_values);
-        let output = curl_opts::output_in_dir(output, out.curl.output_dir.as_ref(), &url)?;
         let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
 
         let request = RequestConfig {
@@ -710,7 +704,19 @@ impl Cli {
             origin_auth: req.curl.origin_auth(),
             retry: req.curl.retry(),
             curl: extras,
+            transfer: transfer.options(),
         };
+        // The other URLs: the same request, each with its own URL and output.
+        let mut more = Vec::new();
+        for (raw, choice) in raw_urls[1..].iter().zip(outputs) {
+            let (raw, values) = glob::glob_url(raw.clone(), globoff)?;
+            let url = transfer.add_url_query(parse_request_url(&raw, &proto_default)?)?;
+            let (url, _) = req.curl.apply_get(url, unplaced.clone())?;
+            let (url, _) = req.curl.apply_upload(url, None, &mut method_given.clone())?;
+            let output = transfer_opts::output_target(choice, remote_all, &url, dir)?;
+            let output = glob::name_output_target(output, &values);
+            more.push(RequestConfig { url, output, ..request.clone() });
+        }
 
         let no_prompt = proxy.no_prompt || env("TOLL_NO_PROMPT").is_some_and(|v| truthy(&v));
         let no_save = proxy.no_save;
@@ -719,6 +725,7 @@ impl Cli {
         let style = OutputStyle { silent: out.silent, show_error: out.show_error, verbose: out.verbose };
         Ok(Invocation::Transfer(Box::new(Transfer {
             request,
+            more,
             proxy: proxy_config,
             style,
             no_prompt,
@@ -760,34 +767,6 @@ fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> {
         proxy_insecure: proxy.proxy_insecure,
         pac: proxy.pac,
         wpad: proxy.wpad,
-    })
-}
-
-/// `toll doctor`'s arguments resolved: the URL (default `https://example.com/`) as a plain GET
-/// with the connection options, and the proxy options as for a transfer.
-fn doctor_config(args: DoctorArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Doctor, UsageError> {
-    let url = parse_request_url(args.url.as_deref().unwrap_or("https://example.com/"), "http")?;
-    let verify_url = parse_request_url(&args.verify_url, "http")?;
-    let conn = args.connection;
-    let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
-    let request = RequestConfig {
-        insecure: conn.insecure,
-        cacert: conn.cacert,
-        // A doctor must not hang: 30 s per request and 10 s to connect unless told otherwise.
-        max_time: nonzero(conn.max_time).or(Some(Duration::from_secs(30))),
-        connect_timeout: nonzero(conn.connect_timeout).or(Some(Duration::from_secs(10))),
-        ..RequestConfig::get(url)
-    };
-    let no_prompt = args.proxy.no_prompt || env("TOLL_NO_PROMPT").is_some_and(|v| truthy(&v));
-    let raw_proxy = args.proxy.proxy.clone();
-    Ok(Doctor {
-        request,
-        proxy: proxy_config(args.proxy)?,
-        raw_proxy,
-        verify_url,
-        json: args.json,
-        report: args.report,
-        no_prompt,
     })
 }
 

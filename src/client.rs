@@ -8,7 +8,6 @@
 use crate::config::{BodySource, OutputStyle, OutputTarget, ProxyConfig, ProxySpec, RequestConfig};
 use crate::creds::{CredentialBroker, CredentialSource};
 use crate::error::{Error, Exit, Result};
-use crate::output::{self, Sink};
 use crate::relay::{AuthMemory, Failure, Relay, UpstreamSetup};
 use crate::report::{Direction, Reporter};
 use crate::route::choice::Chooser;
@@ -23,9 +22,13 @@ pub mod cookies;
 mod errors;
 mod extras;
 mod header_case;
+mod form;
+mod multi;
 pub mod netrc;
 mod origin_auth;
+mod resume;
 mod retry;
+mod saving;
 mod tls;
 mod trace;
 mod transfer_info;
@@ -35,6 +38,7 @@ pub mod writeout;
 pub use errors::failure_error;
 use errors::{classify, classify_sent, relay_refusal, route_error};
 use header_case::head_text;
+pub use multi::run_all;
 pub use tls::read_certs;
 use tls::{bad_ca, proxy_tls};
 
@@ -343,7 +347,13 @@ fn next_hop(req: &RequestConfig, hop: &Hop, resp: &reqwest::Response) -> Option<
     }
     let location = resp.headers().get(reqwest::header::LOCATION)?.to_str().ok()?;
     let url = hop.url.join(location).ok().filter(|u| matches!(u.scheme(), "http" | "https"))?;
+    let keep_post = |s: u16| match s {
+        301 => req.transfer.post301,
+        302 => req.transfer.post302,
+        _ => req.transfer.post303 && hop.method == reqwest::Method::POST,
+    };
     let method = match resp.status().as_u16() {
+        s if keep_post(s) => hop.method.clone(),
         303 if hop.method != reqwest::Method::HEAD => reqwest::Method::GET,
         301 | 302 if hop.method == reqwest::Method::POST => reqwest::Method::GET,
         _ => hop.method.clone(),
@@ -397,6 +407,9 @@ async fn build_request(
         }
         rb = rb.header(name.as_str(), value.as_str());
     }
+    for (name, value) in saving::request_headers(req)? {
+        rb = rb.header(name, value);
+    }
     let body = if hop.with_body { req.body.as_ref() } else { None };
     if again && body.is_some_and(|b| b.source == BodySource::Stdin) {
         return Err(Error::new(Exit::Read, "cannot send standard input again to the redirect target")
@@ -422,6 +435,11 @@ async fn build_request(
             }
             (BodySource::Stdin, strip) => {
                 rb.body(streamed(tokio::io::stdin(), "standard input".into(), strip))
+            }
+            (BodySource::Form(parts), _) => {
+                let typed = req.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+                let typed = typed.map(|(_, v)| v.as_str());
+                form::attach(rb, parts, typed, again).await?
             }
         };
     }
@@ -535,19 +553,21 @@ async fn write_response(
         return Err(Error::new(Exit::HttpStatus, format!("the server answered {status} for {}", resp.url()))
             .hint("drop -f/--fail to see the response body"));
     }
-    let mut sink = match &req.output {
-        OutputTarget::Stdout => Sink::stdout(),
-        OutputTarget::File(p) => Sink::file(p)?,
-        // The name comes from the URL the user gave, never from a redirect target (curl too).
-        OutputTarget::RemoteName => Sink::file(&output::remote_name(&req.url)?)?,
+    // -C, -J, --no-clobber, --max-filesize decide where (and whether) the body goes. An -O
+    // name comes from the URL the user gave, never from a redirect target (curl too).
+    let headers = resp.headers().clone();
+    saving::save_etag(req, &headers)?;
+    let mut out = match saving::plan(req, status.as_u16(), &headers, resp.content_length())? {
+        saving::Plan::Skip => return Ok(()),
+        saving::Plan::Write(out) => out,
     };
     for head in redirect_heads.iter().map(Vec::as_slice).chain([head_text(&resp).as_slice()]) {
-        if (req.include_headers || req.head_only) && sink.write(head)?.is_err() {
+        if (req.include_headers || req.head_only) && out.sink.write(head)?.is_err() {
             return Ok(());
         }
     }
-    let no_bar = style.silent || req.curl.conn.no_progress_meter;
-    let bar = (term.stderr && !no_bar && !matches!(req.output, OutputTarget::Stdout)).then(|| {
+    let quiet = style.silent || req.curl.conn.no_progress_meter;
+    let bar = (term.stderr && !quiet && !matches!(req.output, OutputTarget::Stdout)).then(|| {
         let bar = indicatif::ProgressBar::with_draw_target(
             resp.content_length(),
             indicatif::ProgressDrawTarget::stderr(),
@@ -559,7 +579,7 @@ async fn write_response(
         bar
     });
     loop {
-        let chunk = match resp.chunk().await {
+        let chunk = match out.next(&mut resp).await? {
             Ok(Some(c)) => c,
             Ok(None) => break,
             Err(e) => {
@@ -569,7 +589,7 @@ async fn write_response(
                 return Err(classify(e, relay, false));
             }
         };
-        if sink.write(&chunk)?.is_err() || (req.curl.conn.no_buffer && sink.flush_stdout()?.is_err()) {
+        if out.sink.write(&chunk)?.is_err() || (req.curl.conn.no_buffer && out.sink.flush_stdout()?.is_err()) {
             return Ok(());
         }
         *downloaded += chunk.len() as u64;
@@ -580,7 +600,7 @@ async fn write_response(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    sink.finish()
+    out.finish(req, &headers)
 }
 
 #[cfg(test)]

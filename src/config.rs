@@ -12,6 +12,8 @@ pub use conn::{ClientCert, ConnConfig, ConnectTo, Protocols, TlsVersion, TraceCo
 pub use curl::{
     CurlExtras, DumpHeader, HttpVersion, IpFamily, NetrcConfig, OriginAuth, RetryConfig, WriteOut,
 };
+mod transfer;
+pub use transfer::{FormPart, FormValue, Resume, TimeCond, TransferOptions};
 
 /// A proxy as the user named it, resolved to parts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +59,8 @@ pub enum BodySource {
     File(PathBuf),
     /// Standard input (`-d @-`).
     Stdin,
+    /// `-F`/`--form-string`: a multipart/form-data body, streamed part by part.
+    Form(Vec<FormPart>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,6 +106,8 @@ pub struct RequestConfig {
     pub retry: RetryConfig,
     /// The smaller curl options (`--create-dirs`, `-D`, `-e`, `--http1.1`, `-4`, …).
     pub curl: CurlExtras,
+    /// The transfer and output options (`-C`, `-J`, `-R`, `-z`, `--max-filesize`, …).
+    pub transfer: TransferOptions,
 }
 
 impl RequestConfig {
@@ -130,6 +136,7 @@ impl RequestConfig {
             origin_auth: None,
             retry: RetryConfig::default(),
             curl: CurlExtras::default(),
+            transfer: TransferOptions::default(),
         }
     }
 }

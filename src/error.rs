@@ -19,6 +19,10 @@ pub enum Exit {
     Tls,
     TooManyRedirects,
     Receive,
+    /// `-C`: the server ignored the range (curl's 33).
+    Range,
+    /// `--max-filesize` exceeded (curl's 63).
+    FileTooLarge,
     AuthNoCredentials,
     AuthRejected,
     ProxyDenied,
@@ -49,6 +53,8 @@ impl Exit {
             Exit::Tls => 35,
             Exit::TooManyRedirects => 47,
             Exit::Receive => 56,
+            Exit::Range => 33,
+            Exit::FileTooLarge => 63,
             Exit::AuthNoCredentials => 40,
             Exit::AuthRejected => 41,
             Exit::ProxyDenied => 42,
@@ -62,7 +68,7 @@ impl Exit {
     }
 
     /// Every code with its meaning, as documented in the README (a test keeps them in step).
-    pub const TABLE: [(Exit, &'static str); 21] = [
+    pub const TABLE: [(Exit, &'static str); 23] = [
         (
             Exit::Internal,
             "internal error (a bug: please report it); also, as in curl, a URL whose protocol --proto or \
@@ -97,6 +103,8 @@ impl Exit {
         (Exit::TooManyRedirects, "too many redirects (--max-redirs)"),
         (Exit::Receive, "the transfer broke off while receiving data"),
         (Exit::ClientCert, "the client certificate or key (-E/--cert, --key) cannot be read or used"),
+        (Exit::Range, "-C: the server does not support byte ranges (the file is left as it was)"),
+        (Exit::FileTooLarge, "the body is larger than --max-filesize"),
         (Exit::Interrupted, "interrupted (Ctrl-C)"),
     ];
 }

@@ -1,6 +1,5 @@
 //! `toll`: parse the command line, run it, map the error to its documented exit code.
 
-use clap::Parser;
 use std::process::ExitCode;
 use toll::term::sanitize;
 
@@ -20,7 +19,7 @@ fn main() -> ExitCode {
             return ExitCode::from(e.exit_code());
         }
     };
-    let cli = match toll::cli::Cli::try_parse_from(args) {
+    let cli = match toll::cli::parse_cli(args) {
         Ok(cli) => cli,
         // clap's messages echo the offending value: not for options that may hold a secret.
         Err(e) => match toll::cli::parse_error_text(&e) {

@@ -1,10 +1,15 @@
 //! The subcommands' own arguments: `toll doctor`, `toll auth …` and `toll demo` (their help
-//! texts too). `toll serve`/`toll run` are in `serve`, `toll pac` in `pac`.
+//! texts too), and `toll doctor`'s arguments resolved into a [`Doctor`]. `toll serve`/`toll run`
+//! are in `serve`, `toll pac` in `pac`.
 
-use super::{ConnectionArgs, ProxyArg, ProxyArgs};
+use super::{
+    parse_request_url, proxy_config, truthy, ConnectionArgs, ProxyArg, ProxyArgs, Seconds, UsageError,
+};
 use crate::auth::Scheme;
+use crate::config::{ProxyConfig, RequestConfig};
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub(super) const DOCTOR_AFTER_LONG_HELP: &str = "\
 Steps: 1 configuration (which proxy, from where), 2 reachability (DNS, TCP, TLS to the proxy),
@@ -131,4 +136,49 @@ impl DemoScheme {
             DemoScheme::Digest => Scheme::Digest,
         }
     }
+}
+
+/// A resolved `toll doctor [URL] [OPTIONS]`.
+#[derive(Debug)]
+pub struct Doctor {
+    /// The URL's request, as a run would send it (GET, no redirects followed).
+    pub request: RequestConfig,
+    pub proxy: ProxyConfig,
+    /// The `-x` value as given (doctor checks it for a missing port).
+    pub raw_proxy: Option<ProxyArg>,
+    pub verify_url: url::Url,
+    pub json: bool,
+    pub report: bool,
+    pub no_prompt: bool,
+}
+
+/// `toll doctor`'s arguments resolved: the URL (default `https://example.com/`) as a plain GET
+/// with the connection options, and the proxy options as for a transfer.
+pub(super) fn doctor_config(
+    args: DoctorArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Doctor, UsageError> {
+    let url = parse_request_url(args.url.as_deref().unwrap_or("https://example.com/"), "http")?;
+    let verify_url = parse_request_url(&args.verify_url, "http")?;
+    let conn = args.connection;
+    let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
+    let request = RequestConfig {
+        insecure: conn.insecure,
+        cacert: conn.cacert,
+        // A doctor must not hang: 30 s per request and 10 s to connect unless told otherwise.
+        max_time: nonzero(conn.max_time).or(Some(Duration::from_secs(30))),
+        connect_timeout: nonzero(conn.connect_timeout).or(Some(Duration::from_secs(10))),
+        ..RequestConfig::get(url)
+    };
+    let no_prompt = args.proxy.no_prompt || env("TOLL_NO_PROMPT").is_some_and(|v| truthy(&v));
+    let raw_proxy = args.proxy.proxy.clone();
+    Ok(Doctor {
+        request,
+        proxy: proxy_config(args.proxy)?,
+        raw_proxy,
+        verify_url,
+        json: args.json,
+        report: args.report,
+        no_prompt,
+    })
 }

@@ -1,6 +1,7 @@
 //! Unit tests for `crate::cli` (a separate file to keep `cli.rs` readable).
 
 use super::*;
+use crate::config::OutputTarget;
 
 const NO_ENV: &dyn Fn(&str) -> Option<String> = &|_| None;
 
@@ -316,9 +317,23 @@ fn output_targets() {
     for url in ["http://h/", "http://h", "http://h/dir/"] {
         assert!(matches!(usage_error(&["-O", url]), UsageError::NoRemoteName { .. }), "{url}");
     }
+    // As curl: output options go with the URLs in turn; the first wins for one URL.
+    assert_eq!(transfer(&["-o", "x", "-O", "h/f"]).request.output, OutputTarget::File("x".into()));
+    let t = transfer(&["-o", "a", "-O", "h/1", "h/2", "h/3"]);
+    assert_eq!(t.request.output, OutputTarget::File("a".into()));
+    let rest: Vec<_> = t.more.iter().map(|r| (r.url.as_str().to_string(), r.output.clone())).collect();
     assert_eq!(
-        parse(&["-o", "x", "-O", "h/f"]).unwrap_err().kind(),
-        clap::error::ErrorKind::ArgumentConflict
+        rest,
+        vec![
+            ("http://h/2".to_string(), OutputTarget::RemoteName),
+            ("http://h/3".to_string(), OutputTarget::Stdout)
+        ]
+    );
+    let t = transfer(&["--remote-name-all", "-G", "-d", "q=1", "h/1", "h/2"]);
+    assert_eq!(t.more[0].url.as_str(), "http://h/2?q=1");
+    assert_eq!(
+        (&t.request.output, &t.more[0].output),
+        (&OutputTarget::RemoteName, &OutputTarget::RemoteName)
     );
 }
 

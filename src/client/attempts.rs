@@ -51,6 +51,10 @@ async fn transfer(
     rec.sending(req.url.scheme() == "https");
     let resp = session.send_with_heads(req, &mut heads).await?;
     rec.response(session, req, &resp, &heads);
+    if super::saving::condition_unmet(req, resp.headers()) {
+        // -z and a document that does not meet it: curl reports a (simulated) 304.
+        rec.info.http_code = 304;
+    }
     extras::before_body(req, &heads, &head_text(&resp))?;
     let (status, url) = (resp.status().as_u16(), resp.url().to_string());
     let downloaded = &mut rec.size_download;

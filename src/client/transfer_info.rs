@@ -130,9 +130,7 @@ impl Recorder {
         i.filename_effective = match &req.output {
             OutputTarget::Stdout => None,
             OutputTarget::File(p) => Some(p.display().to_string()),
-            OutputTarget::RemoteName => {
-                crate::output::remote_name(resp.url()).ok().map(|p| p.display().to_string())
-            }
+            OutputTarget::RemoteName => super::saving::remote_file_name(req, resp.headers()),
         };
         i.size_upload = upload_size(req);
     }
@@ -173,6 +171,10 @@ fn upload_size(req: &RequestConfig) -> u64 {
             .unwrap_or(0),
         BodySource::File(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
         BodySource::Stdin => 0,
+        BodySource::Form(parts) => {
+            let typed = req.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+            super::form::length(parts, typed.map(|(_, v)| v.as_str()))
+        }
     }
 }
 

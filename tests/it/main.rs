@@ -40,6 +40,7 @@ mod http;
 mod kdc;
 mod ntlm_proxy;
 mod origin;
+mod origin_transfer;
 mod pty;
 mod run;
 mod squid;
@@ -71,6 +72,7 @@ mod t_serve_clients;
 mod t_serve_faults;
 mod t_speed;
 mod t_squid;
+mod t_transfer_opts;
 
 use sha2::{Digest, Sha256};
 

@@ -25,6 +25,8 @@
 //! - `/cookie/set?NAME=VALUE`: `Set-Cookie`; `/cookies`: the request's `Cookie` header.
 //! - `/disposition/NAME`: `Content-Disposition: attachment; filename="NAME"`.
 //! - `/retry-after/N`: 503 with `Retry-After: N`.
+//! - the transfer options' routes (`/form`, `/range/N`, `/dated`, `/disposition-raw`): see
+//!   `origin_transfer.rs`.
 //! - `/flaky/KEY`: 503 (`Retry-After: 1`) on the 1st, 3rd, … request for KEY, 200 `recovered` on
 //!   the others (a client that retries once sees 503 then 200).
 
@@ -216,6 +218,10 @@ fn respond<W: Write>(
     };
     let text = || vec![("Content-Type".to_string(), "text/plain; charset=utf-8".to_string())];
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if let Some((status, h, payload)) = crate::origin_transfer::route(&segs, head, method, &query, body) {
+        send(w, status, h, &payload)?;
+        return Ok(true);
+    }
     match segs.as_slice() {
         ["bytes", n] => {
             let n: usize = n.parse().unwrap_or(0);

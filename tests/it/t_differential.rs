@@ -43,6 +43,8 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
         ("hdrs.txt", b"X-From-File: one\r\nX-Second: two\n".to_vec()),
         ("fmt.txt", b"code=%{http_code}\\n".to_vec()),
         ("note.txt", b"plain note\n".to_vec()),
+        ("partial.bin", crate::pattern_bytes(3000)[..1000].to_vec()),
+        ("etag.txt", b"\"v1\"\n".to_vec()),
         (
             "cookies.txt",
             b"# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tsess\ts1\n127.0.0.1\tFALSE\t/\tFALSE\t4102444800\tkeep\tk1\n"

@@ -1,0 +1,696 @@
+//! clap arguments for curl's transfer and output options (`-F`, `--form-string`, `-C`, `-J`,
+//! `-R`, `--remote-name-all`, `-z`, `--etag-save`/`--etag-compare`, `--max-filesize`,
+//! `--limit-rate`, `--speed-limit`/`--speed-time`, `--stderr`, `--no-clobber`,
+//! `--remove-on-error`, `--ignore-content-length`, `--post301/2/3`, `--oauth2-bearer`),
+//! flattened into [`super::Cli`], and their conversion into `config::TransferOptions` and form
+//! parts. Kept apart so `cli.rs` stays small.
+
+use super::curl_opts::LabelledBody;
+use super::UsageError;
+use crate::config::{Body, BodySource, FormPart, FormValue, Resume, TimeCond, TransferOptions};
+use crate::secret::Secret;
+use clap::Args;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Transfer")]
+pub struct TransferArgs {
+    /// Send a multipart/form-data POST with this part: 'name=value', 'name=@FILE' (attached,
+    /// with its file name), 'name=<FILE' (its content as the value), '@-'/'<-' standard input.
+    ///
+    /// Then ';type=TYPE', ';filename=NAME', ';headers="Name: value"' as curl takes them; quote a
+    /// value holding ';' or ',' ("name=\"a;b\""). Files are streamed. Repeat for more parts.
+    /// Cannot be combined with -d, --data-binary, --json or -T.
+    #[arg(short = 'F', long = "form", value_name = "NAME=CONTENT", value_parser = parse_form)]
+    pub form: Vec<FormPart>,
+
+    /// Like -F, but the value is sent as given ('@', '<' and ';' have no special meaning).
+    /// These parts follow the -F ones.
+    #[arg(long = "form-string", value_name = "NAME=STRING", value_parser = parse_form_string)]
+    pub form_string: Vec<FormPart>,
+
+    /// Resume a download at OFFSET bytes, or with '-' where the output file ends.
+    ///
+    /// The rest is appended to the -o/-O file. A server that ignores the range (200) fails the
+    /// transfer (exit 33) and leaves the file as it was; one that answers 416 (the file is
+    /// complete) is no error, as in curl.
+    #[arg(short = 'C', long = "continue-at", value_name = "OFFSET|-", value_parser = parse_resume,
+        allow_hyphen_values = true)]
+    pub continue_at: Option<Resume>,
+
+    /// With -O, name the file as the server's Content-Disposition says.
+    ///
+    /// The directory part is dropped; a hidden name (leading '.'), an empty one or one with
+    /// control characters is refused and the URL's name is used. An existing file is never
+    /// overwritten (exit 23, as curl).
+    #[arg(short = 'J', long = "remote-header-name")]
+    pub remote_header_name: bool,
+
+    /// Give the output file the server's Last-Modified time.
+    #[arg(short = 'R', long = "remote-time")]
+    pub remote_time: bool,
+
+    /// Save every URL under its remote name, as -O does.
+    #[arg(long)]
+    pub remote_name_all: bool,
+
+    /// Only fetch if changed since DATE (an HTTP date) or FILE's modification time;
+    /// '-DATE'/'-FILE': only if not changed since.
+    #[arg(short = 'z', long = "time-cond", value_name = "DATE|FILE", allow_hyphen_values = true)]
+    pub time_cond: Option<String>,
+
+    /// Write the response's ETag to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub etag_save: Option<PathBuf>,
+
+    /// Only fetch if the ETag differs from the one in FILE (sent as If-None-Match).
+    #[arg(long, value_name = "FILE")]
+    pub etag_compare: Option<PathBuf>,
+
+    /// Refuse a body larger than BYTES (k, M, G suffixes): exit 63.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_filesize: Option<u64>,
+
+    /// Receive at most this many bytes per second (k, M, G suffixes).
+    #[arg(long, value_name = "SPEED", value_parser = parse_size)]
+    pub limit_rate: Option<u64>,
+
+    /// Abort (exit 28) when slower than BYTES per second for --speed-time seconds (default 30).
+    #[arg(short = 'Y', long = "speed-limit", value_name = "BYTES")]
+    pub speed_limit: Option<u64>,
+
+    /// With --speed-limit (default 1 byte/s): how many seconds of slowness abort the transfer.
+    #[arg(short = 'y', long = "speed-time", value_name = "SECONDS")]
+    pub speed_time: Option<u64>,
+
+    /// Accepted for curl's sake: toll fetches several URLs one after the other (the files
+    /// written are the same).
+    #[arg(short = 'Z', long = "parallel")]
+    pub parallel: bool,
+
+    /// Accepted with -Z (toll runs one transfer at a time).
+    #[arg(long, value_name = "NUM")]
+    pub parallel_max: Option<u32>,
+
+    /// Accepted with -Z.
+    #[arg(long)]
+    pub parallel_immediate: bool,
+
+    /// Stop at the first URL that fails (the others are not fetched).
+    #[arg(long)]
+    pub fail_early: bool,
+
+    /// Add DATA to the URL's query, encoded as --data-urlencode encodes it ('+DATA': as given).
+    /// Repeatable; pieces are joined with '&'.
+    #[arg(long, value_name = "DATA")]
+    pub url_query: Vec<String>,
+
+    /// Write error messages and warnings to FILE instead of standard error ('-': standard output).
+    #[arg(long, value_name = "FILE")]
+    pub stderr: Option<PathBuf>,
+
+    /// Never overwrite an output file: save as NAME.1, NAME.2, … NAME.100 instead.
+    #[arg(long)]
+    pub no_clobber: bool,
+
+    /// Accepted for curl's sake: toll never leaves a partial output file.
+    #[arg(long)]
+    pub remove_on_error: bool,
+
+    /// Accepted for curl's sake (toll reads the body as the server frames it).
+    #[arg(long)]
+    pub ignore_content_length: bool,
+
+    /// With -L, keep POST after a 301 (instead of turning it into GET).
+    #[arg(long)]
+    pub post301: bool,
+
+    /// With -L, keep POST after a 302.
+    #[arg(long)]
+    pub post302: bool,
+
+    /// With -L, keep POST after a 303.
+    #[arg(long)]
+    pub post303: bool,
+
+    /// Send 'Authorization: Bearer TOKEN' (an -H Authorization wins).
+    #[arg(long, value_name = "TOKEN")]
+    pub oauth2_bearer: Option<Bearer>,
+
+    /// The -o and -O options in the order given (set by [`parse_cli`], which sees clap's
+    /// indices); `None`: the -o ones first.
+    #[arg(skip)]
+    pub output_order: Option<Vec<OutputChoice>>,
+}
+
+/// Parses the command line as `Cli::try_parse_from` does, also keeping the order of the -o and
+/// -O options (clap's derived struct loses the order between two options), which curl pairs
+/// with the URLs in turn.
+pub fn parse_cli<I, T>(args: I) -> Result<super::Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::{CommandFactory, FromArgMatches};
+    let mut matches = super::Cli::command().try_get_matches_from(args)?;
+    let order = output_order(&matches);
+    let mut cli = super::Cli::from_arg_matches_mut(&mut matches)?;
+    cli.transfer.output_order = order;
+    Ok(cli)
+}
+
+/// The -o values and -O flags by their position on the command line (`None` without -o).
+fn output_order(m: &clap::ArgMatches) -> Option<Vec<OutputChoice>> {
+    let files = m.try_get_many::<PathBuf>("output").ok().flatten()?.cloned();
+    let file_at = m.indices_of("output")?.zip(files).map(|(i, f)| (i, OutputChoice::File(f)));
+    let remote_at = m.indices_of("remote_name").into_iter().flatten().map(|i| (i, OutputChoice::Remote));
+    let mut all: Vec<(usize, OutputChoice)> = file_at.chain(remote_at).collect();
+    all.sort_by_key(|(i, _)| *i);
+    Some(all.into_iter().map(|(_, c)| c).collect())
+}
+
+/// `--oauth2-bearer`: a secret, never echoed by clap or `Debug`.
+#[derive(Clone, Debug)]
+pub struct Bearer(pub Secret);
+
+impl FromStr for Bearer {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.chars().any(|c| c.is_ascii_control()) {
+            return Err("a token cannot contain a line break or other control character".into());
+        }
+        Ok(Bearer(Secret::new(s)))
+    }
+}
+
+impl TransferArgs {
+    /// The plain options (`-F` is part of the body: see [`add_form`](Self::add_form)).
+    pub fn options(&self) -> TransferOptions {
+        TransferOptions {
+            resume: self.continue_at,
+            remote_header_name: self.remote_header_name,
+            remote_time: self.remote_time,
+            time_cond: self.time_cond.as_deref().and_then(parse_time_cond),
+            etag_save: self.etag_save.clone(),
+            etag_compare: self.etag_compare.clone(),
+            max_filesize: self.max_filesize.filter(|n| *n > 0),
+            limit_rate: self.limit_rate.filter(|n| *n > 0),
+            speed_limit: match (self.speed_limit, self.speed_time) {
+                (None, None) => None,
+                (limit, time) => {
+                    Some((limit.unwrap_or(1), Duration::from_secs(time.filter(|t| *t > 0).unwrap_or(30))))
+                }
+            },
+            no_clobber: self.no_clobber,
+            fail_early: self.fail_early,
+            post301: self.post301,
+            post302: self.post302,
+            post303: self.post303,
+        }
+    }
+
+    /// The `-F`/`--form-string` parts become the body; with another body option that is a
+    /// usage error (curl: "You can only select one HTTP request method!", exit 2).
+    pub fn add_form(&self, body: Option<LabelledBody>) -> Result<Option<LabelledBody>, UsageError> {
+        if self.form.is_empty() && self.form_string.is_empty() {
+            return Ok(body);
+        }
+        if let Some((_, option)) = body {
+            return Err(UsageError::MixedData("-F/--form", option));
+        }
+        let parts = self.form.iter().chain(&self.form_string).cloned().collect();
+        Ok(Some((Body { source: BodySource::Form(parts), strip_newlines: false }, "-F/--form")))
+    }
+
+    /// `--url-query`: the pieces appended to `url`'s query (an unreadable `@FILE` is exit 26).
+    pub fn add_url_query(&self, mut url: url::Url) -> Result<url::Url, UsageError> {
+        if self.url_query.is_empty() {
+            return Ok(url);
+        }
+        let mut pieces: Vec<String> =
+            url.query().filter(|q| !q.is_empty()).map(str::to_string).into_iter().collect();
+        for piece in &self.url_query {
+            pieces.push(match piece.strip_prefix('+') {
+                Some(raw) => raw.to_string(),
+                // curl 7.88 writes these escapes with lower-case hex digits (%0a).
+                None => lower_hex(&super::data_urlencode(piece, &|p| std::fs::read(p)).map_err(|e| {
+                    UsageError::Unreadable(e.to_string().replace("--data-urlencode", "--url-query"))
+                })?),
+            });
+        }
+        url.set_query(Some(&pieces.join("&")));
+        Ok(url)
+    }
+
+    /// `--oauth2-bearer`: the header it implies (an -H one of the same name wins).
+    pub fn implied_headers(&self) -> Vec<(String, String)> {
+        self.oauth2_bearer
+            .iter()
+            .map(|b| ("Authorization".to_string(), format!("Bearer {}", b.0.expose())))
+            .collect()
+    }
+}
+
+/// One URL's output as the options give it, before `--output-dir`: `-o FILE` or `-O`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutputChoice {
+    File(PathBuf),
+    Remote,
+}
+
+/// Pairs the `-o FILE`s and `-O`s with the URLs in turn, as curl does (the first output option
+/// goes with the first URL, …; extra ones are ignored), in the order [`parse_cli`] saw them
+/// (`order`; without it the `-o` ones come first).
+pub fn pair_outputs(
+    order: Option<&[OutputChoice]>,
+    files: &[PathBuf],
+    remote: usize,
+    urls: usize,
+) -> Vec<Option<OutputChoice>> {
+    let given: Vec<OutputChoice> = match order {
+        Some(o) => o.to_vec(),
+        None => files
+            .iter()
+            .cloned()
+            .map(OutputChoice::File)
+            .chain((0..remote).map(|_| OutputChoice::Remote))
+            .collect(),
+    };
+    given.into_iter().map(Some).chain(std::iter::repeat(None)).take(urls).collect()
+}
+
+/// One URL's output target: `-o -` is standard output; `-O` (or `--remote-name-all` for a URL
+/// without an output option) needs a URL that ends in a file name; `--output-dir` applies.
+pub fn output_target(
+    choice: Option<OutputChoice>,
+    remote_all: bool,
+    url: &url::Url,
+    dir: Option<&PathBuf>,
+) -> Result<crate::config::OutputTarget, UsageError> {
+    use crate::config::OutputTarget;
+    let output = match choice {
+        Some(OutputChoice::File(path)) if path.as_os_str() == "-" => OutputTarget::Stdout,
+        Some(OutputChoice::File(path)) => OutputTarget::File(path),
+        Some(OutputChoice::Remote) => remote(url)?,
+        None if remote_all => remote(url)?,
+        None => OutputTarget::Stdout,
+    };
+    super::curl_opts::output_in_dir(output, dir, url)
+}
+
+fn remote(url: &url::Url) -> Result<crate::config::OutputTarget, UsageError> {
+    let named = url.path_segments().and_then(|mut s| s.next_back()).is_some_and(|s| !s.is_empty());
+    if !named {
+        return Err(UsageError::NoRemoteName { url: crate::term::display_url(url) });
+    }
+    Ok(crate::config::OutputTarget::RemoteName)
+}
+
+/// `%0A` → `%0a`: the hex digits of percent escapes in lower case.
+fn lower_hex(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut after_percent = 0;
+    for c in s.chars() {
+        if c == '%' {
+            after_percent = 2;
+            out.push(c);
+        } else if after_percent > 0 {
+            after_percent -= 1;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `-C -` or `-C OFFSET`.
+pub fn parse_resume(s: &str) -> Result<Resume, String> {
+    if s == "-" {
+        return Ok(Resume::Auto);
+    }
+    s.parse().map(Resume::At).map_err(|_| format!("'{s}' is not a byte offset (or '-')"))
+}
+
+/// A size as curl reads `--max-filesize` and `--limit-rate`: digits with an optional k, M or G
+/// (powers of 1024; a 'B' after it is allowed).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let bad = || format!("'{s}' is not a size such as 500, 100k, 2M or 1G");
+    let t = s.trim();
+    let t =
+        t.strip_suffix(['b', 'B']).filter(|r| r.ends_with(|c: char| c.is_ascii_alphabetic())).unwrap_or(t);
+    let (digits, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m = match c.to_ascii_lowercase() {
+                'k' => 1u64 << 10,
+                'm' => 1 << 20,
+                'g' => 1 << 30,
+                't' => 1 << 40,
+                _ => return Err(bad()),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    let n: f64 = digits.parse().map_err(|_| bad())?;
+    if !n.is_finite() || n < 0.0 {
+        return Err(bad());
+    }
+    Ok((n * mult as f64) as u64)
+}
+
+/// `-z`: an HTTP date, else a file name (its modification time, read when sending). A leading
+/// '-' asks for If-Unmodified-Since.
+pub fn parse_time_cond(s: &str) -> Option<TimeCond> {
+    let (unmodified, rest) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let rest = rest.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    Some(match httpdate::parse_http_date(rest).ok().or_else(|| parse_loose_date(rest)) {
+        Some(t) => TimeCond { time: Some(t), file: None, unmodified },
+        None => TimeCond { time: None, file: Some(rest.into()), unmodified },
+    })
+}
+
+/// The other date forms curl's `-z` takes (curl_getdate): a day, a month name and a year in any
+/// order ('Wed 01 Sep 2021 12:18:00', '1994 Nov 6', '06-Nov-94', '20040912 15:05:58 -0700'), an
+/// optional HH:MM[:SS], an optional zone (GMT/UTC or ±HHMM); no zone means GMT, as in curl.
+/// A weekday name is skipped. Anything else (a file name) is not a date.
+pub fn parse_loose_date(s: &str) -> Option<std::time::SystemTime> {
+    const MONTHS: [&str; 12] =
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let (mut year, mut month, mut day, mut secs, mut offset) = (None, None, None, 0i64, 0i64);
+    // A zone (`+0200`, `-0700`) stays whole; other words split at '-' and '.' too.
+    let is_zone =
+        |t: &str| t.len() == 5 && t.starts_with(['+', '-']) && t[1..].chars().all(|c| c.is_ascii_digit());
+    let tokens = s.split([' ', ',', '/', '\t']).flat_map(|t| {
+        let parts: Vec<&str> = if is_zone(t) { vec![t] } else { t.split(['-', '.']).collect() };
+        parts
+    });
+    for tok in tokens.filter(|t| !t.is_empty()) {
+        let lower = tok.to_ascii_lowercase();
+        if let Some(m) = MONTHS.iter().position(|m| lower.starts_with(m) && lower.len() <= 9) {
+            month = Some(m as i64 + 1);
+        } else if DAYS.iter().any(|d| lower.starts_with(d) && lower.len() <= 9)
+            || lower == "gmt"
+            || lower == "utc"
+        {
+        } else if tok.contains(':') {
+            let parts: Vec<i64> = tok.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+            let (h, m, sec) = match parts[..] {
+                [h, m] => (h, m, 0),
+                [h, m, sec] => (h, m, sec),
+                _ => return None,
+            };
+            (h < 24 && m < 60 && sec < 61).then_some(())?;
+            secs = h * 3600 + m * 60 + sec;
+        } else if is_zone(tok) {
+            let z: i64 = tok[1..].parse().ok()?;
+            let sign = if tok.starts_with('-') { 1 } else { -1 };
+            offset = sign * (z / 100 * 3600 + z % 100 * 60);
+        } else if tok.len() == 8 && tok.chars().all(|c| c.is_ascii_digit()) && year.is_none() {
+            let n: i64 = tok.parse().ok()?;
+            (year, month, day) = (Some(n / 10000), Some(n / 100 % 100), Some(n % 100));
+        } else if tok.chars().all(|c| c.is_ascii_digit()) && tok.len() <= 4 {
+            let n: i64 = tok.parse().ok()?;
+            match (tok.len(), day) {
+                (3 | 4, _) => year = Some(n),
+                (_, None) if (1..=31).contains(&n) => day = Some(n),
+                (2, Some(_)) if year.is_none() => year = Some(if n >= 70 { 1900 + n } else { 2000 + n }),
+                _ => return None,
+            }
+        } else {
+            return None;
+        }
+    }
+    let (y, m, d) = (year?, month?, day?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || y < 1970 {
+        return None;
+    }
+    // Days since 1970-01-01 (Howard Hinnant's days_from_civil).
+    let (yy, mm) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * mm + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    let t = days * 86_400 + secs + offset;
+    u64::try_from(t).ok().map(|t| std::time::UNIX_EPOCH + Duration::from_secs(t))
+}
+
+/// `--form-string name=value`: the value exactly as given.
+pub fn parse_form_string(s: &str) -> Result<FormPart, String> {
+    let (name, value) = s.split_once('=').ok_or_else(|| format!("'{s}' is not NAME=STRING"))?;
+    Ok(FormPart {
+        name: name.to_string(),
+        value: FormValue::Text(value.to_string()),
+        content_type: None,
+        filename: None,
+        headers: Vec::new(),
+    })
+}
+
+/// `-F name=content[;param=value…]` as curl 7.88 reads it: content `@file`, `<file`, `@-`,
+/// `<-` or text; a double-quoted content or parameter may hold ';' (and `\"`, `\\`); the
+/// parameters `type`, `filename` and `headers` are used, `encoder` and unknown ones are skipped.
+pub fn parse_form(s: &str) -> Result<FormPart, String> {
+    let (name, rest) = s.split_once('=').ok_or_else(|| format!("'{s}' is not NAME=CONTENT (no '=')"))?;
+    if name.contains(['\r', '\n']) {
+        return Err("a form part name cannot hold a line break".into());
+    }
+    let (kind, rest) = match rest.as_bytes().first() {
+        Some(b'@') => (Some(true), &rest[1..]),
+        Some(b'<') => (Some(false), &rest[1..]),
+        _ => (None, rest),
+    };
+    let (content, mut rest) = word(rest);
+    let mut part = FormPart {
+        name: name.to_string(),
+        value: match (kind, content.as_str()) {
+            (None, _) => FormValue::Text(content),
+            (Some(attached), "-") => FormValue::Stdin { attached },
+            (Some(_), "") => return Err(format!("a file name must follow '@' or '<' in '{s}'")),
+            (Some(true), _) => FormValue::File(content.into()),
+            (Some(false), _) => FormValue::FileContent(content.into()),
+        },
+        content_type: None,
+        filename: None,
+        headers: Vec::new(),
+    };
+    while let Some(r) = rest.strip_prefix(';') {
+        let r = r.trim_start();
+        let (key, after) = r.split_once('=').unwrap_or((r, ""));
+        let key = key.trim().to_ascii_lowercase();
+        let (value, after) = word(after);
+        rest = after;
+        if value.contains(['\r', '\n']) {
+            return Err(format!("the form parameter '{key}' cannot hold a line break"));
+        }
+        match key.as_str() {
+            "type" => part.content_type = Some(value),
+            "filename" => part.filename = Some(value),
+            "headers" => {
+                if value.starts_with('@') {
+                    return Err("';headers=@FILE' is not supported: give the headers inline".into());
+                }
+                part.headers.push(value);
+            }
+            _ => {}
+        }
+    }
+    Ok(part)
+}
+
+/// One value of a `-F` argument: a double-quoted string (with `\"` and `\\`), or everything up
+/// to the next ';'. Returns it and what follows.
+fn word(s: &str) -> (String, &str) {
+    if let Some(q) = s.strip_prefix('"') {
+        let mut out = String::new();
+        let mut chars = q.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some((_, n)) = chars.next() {
+                        out.push(n);
+                    }
+                }
+                '"' => {
+                    let after = &q[i + 1..];
+                    // Anything between the closing quote and the next ';' is dropped, as curl does.
+                    let next = after.find(';').map_or("", |j| &after[j..]);
+                    return (out, next);
+                }
+                c => out.push(c),
+            }
+        }
+        return (out, "");
+    }
+    match s.find(';') {
+        Some(i) => (s[..i].to_string(), &s[i..]),
+        None => (s.to_string(), ""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        t: TransferArgs,
+    }
+
+    fn parse(args: &[&str]) -> TransferArgs {
+        T::try_parse_from(std::iter::once("t").chain(args.iter().copied())).unwrap().t
+    }
+
+    fn text(name: &str, v: &str) -> FormPart {
+        parse_form_string(&format!("{name}={v}")).unwrap()
+    }
+
+    #[test]
+    fn form_parts_as_curl_reads_them() {
+        assert_eq!(parse_form("a=b").unwrap(), text("a", "b"));
+        assert_eq!(parse_form("a=").unwrap(), text("a", ""));
+        assert_eq!(parse_form("a=x=y").unwrap(), text("a", "x=y"));
+        // Unknown parameters are skipped; a quoted value keeps its ';'.
+        assert_eq!(parse_form("n=a;b").unwrap(), text("n", "a"));
+        assert_eq!(parse_form("q=\"a;b\"").unwrap(), text("q", "a;b"));
+        assert_eq!(parse_form("q=\"a\\\"b\"").unwrap(), text("q", "a\"b"));
+        let p = parse_form("f=@dir/note.txt;type=text/x;filename=\"o;t.c\";headers=\"X-A: 1\"").unwrap();
+        assert_eq!(p.value, FormValue::File("dir/note.txt".into()));
+        assert_eq!(p.content_type.as_deref(), Some("text/x"));
+        assert_eq!(p.filename.as_deref(), Some("o;t.c"));
+        assert_eq!(p.headers, vec!["X-A: 1".to_string()]);
+        assert_eq!(parse_form("g=<note.txt").unwrap().value, FormValue::FileContent("note.txt".into()));
+        assert_eq!(parse_form("g=@-").unwrap().value, FormValue::Stdin { attached: true });
+        assert_eq!(parse_form("g=<-;type=a/b").unwrap().value, FormValue::Stdin { attached: false });
+        assert_eq!(parse_form("w=v;type=foo/bar").unwrap().content_type.as_deref(), Some("foo/bar"));
+        for bad in ["novalue", "f=@", "f=<", "a=b;type=\"x\ny\""] {
+            assert!(parse_form(bad).is_err(), "{bad}");
+        }
+        // --form-string takes everything literally.
+        assert_eq!(parse_form_string("x=@lit;type=a").unwrap().value, FormValue::Text("@lit;type=a".into()));
+        assert!(parse_form_string("x").is_err());
+    }
+
+    #[test]
+    fn form_is_the_body_and_excludes_other_bodies() {
+        let t = parse(&["-F", "a=1", "--form-string", "b=@x", "-F", "c=2"]);
+        let (body, option) = t.add_form(None).unwrap().unwrap();
+        assert_eq!(option, "-F/--form");
+        let BodySource::Form(parts) = body.source else { panic!("not a form") };
+        let names: Vec<&str> = parts.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["a", "c", "b"]);
+        let data =
+            Some((Body { source: BodySource::Bytes(b"x".to_vec()), strip_newlines: false }, "-d/--data"));
+        assert_eq!(t.add_form(data), Err(UsageError::MixedData("-F/--form", "-d/--data")));
+        assert!(parse(&[]).add_form(None).unwrap().is_none());
+    }
+
+    #[test]
+    fn outputs_pair_with_urls_in_turn() {
+        let f = |s: &str| Some(OutputChoice::File(s.into()));
+        assert_eq!(pair_outputs(None, &["a".into(), "b".into()], 0, 3), vec![f("a"), f("b"), None]);
+        assert_eq!(pair_outputs(None, &["a".into(), "b".into()], 0, 1), vec![f("a")], "the first -o wins");
+        assert_eq!(pair_outputs(None, &["a".into()], 2, 2), vec![f("a"), Some(OutputChoice::Remote)]);
+        assert_eq!(pair_outputs(None, &[], 0, 2), vec![None, None]);
+        // With the order seen on the command line: `-O -o b -O URL1 URL2 URL3`.
+        let cli = parse_cli(["toll", "-sO", "-o", "b", "-O", "h/1", "h/2", "h/3"]).unwrap();
+        let order = cli.transfer.output_order.clone().unwrap();
+        assert_eq!(order, vec![OutputChoice::Remote, OutputChoice::File("b".into()), OutputChoice::Remote]);
+        assert_eq!(
+            pair_outputs(Some(&order), &cli.output.output, cli.output.remote_name.len(), 2),
+            vec![Some(OutputChoice::Remote), f("b")]
+        );
+        assert_eq!(parse_cli(["toll", "-O", "h/1"]).unwrap().transfer.output_order, None, "no -o");
+        let u = url::Url::parse("http://h/dir/file.txt").unwrap();
+        let slash = url::Url::parse("http://h/").unwrap();
+        use crate::config::OutputTarget;
+        assert_eq!(output_target(None, true, &u, None).unwrap(), OutputTarget::RemoteName);
+        assert_eq!(output_target(None, false, &u, None).unwrap(), OutputTarget::Stdout);
+        assert_eq!(output_target(f("-"), true, &u, None).unwrap(), OutputTarget::Stdout);
+        assert!(output_target(None, true, &slash, None).is_err());
+        assert!(output_target(Some(OutputChoice::Remote), false, &slash, None).is_err());
+        assert_eq!(
+            output_target(Some(OutputChoice::Remote), false, &u, Some(&"d".into())).unwrap(),
+            OutputTarget::File("d/file.txt".into())
+        );
+    }
+
+    #[test]
+    fn url_query_pieces_are_encoded_as_data_urlencode_does() {
+        let u = |s: &str| url::Url::parse(s).unwrap();
+        let t = parse(&["--url-query", "n=a\nb/é", "--url-query", "+r=%4A"]);
+        assert_eq!(t.add_url_query(u("http://h/")).unwrap().as_str(), "http://h/?n=a%0ab%2f%c3%a9&r=%4A");
+        let t = parse(&["--url-query", "q=a b&c", "--url-query", "+raw=%41", "--url-query", "plain"]);
+        assert_eq!(t.add_url_query(u("http://h/p")).unwrap().as_str(), "http://h/p?q=a+b%26c&raw=%41&plain");
+        assert_eq!(
+            t.add_url_query(u("http://h/p?x=1")).unwrap().as_str(),
+            "http://h/p?x=1&q=a+b%26c&raw=%41&plain"
+        );
+        assert_eq!(parse(&[]).add_url_query(u("http://h/p?x")).unwrap().as_str(), "http://h/p?x");
+        let bad = parse(&["--url-query", "n@/nonexistent/file"]).add_url_query(u("http://h/"));
+        assert!(matches!(bad, Err(UsageError::Unreadable(m)) if m.contains("--url-query")));
+    }
+
+    #[test]
+    fn resume_sizes_and_conditions() {
+        assert_eq!(parse(&["-C", "-"]).continue_at, Some(Resume::Auto));
+        assert_eq!(parse(&["-C", "100"]).continue_at, Some(Resume::At(100)));
+        assert!(T::try_parse_from(["t", "-C", "x"]).is_err());
+        assert_eq!(parse_size("500").unwrap(), 500);
+        assert_eq!(parse_size("100k").unwrap(), 102_400);
+        assert_eq!(parse_size("2M").unwrap(), 2 << 20);
+        assert_eq!(parse_size("1G").unwrap(), 1 << 30);
+        assert_eq!(parse_size("1.5k").unwrap(), 1536);
+        assert_eq!(parse_size("10KB").unwrap(), 10240);
+        for bad in ["", "k", "1x", "-1"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        let date = "Tue, 01 Dec 2026 00:00:00 GMT";
+        let t = parse_time_cond(date).unwrap();
+        assert_eq!(
+            (t.time, t.file, t.unmodified),
+            (Some(httpdate::parse_http_date(date).unwrap()), None, false)
+        );
+        let t = parse_time_cond("-local.txt").unwrap();
+        assert_eq!((t.time, t.file.unwrap(), t.unmodified), (None, PathBuf::from("local.txt"), true));
+        assert_eq!(parse_time_cond(""), None);
+        let at = |d: &str| Some(httpdate::parse_http_date(d).unwrap());
+        for (given, want) in [
+            ("Wed 01 Sep 2021 12:18:00", "Wed, 01 Sep 2021 12:18:00 GMT"),
+            ("1994 Nov 6", "Sun, 06 Nov 1994 00:00:00 GMT"),
+            ("06-Nov-94", "Sun, 06 Nov 1994 00:00:00 GMT"),
+            ("20040912 15:05:58 -0700", "Sun, 12 Sep 2004 22:05:58 GMT"),
+            ("Sat, 11 Sep 2004 21:32:11 +0200", "Sat, 11 Sep 2004 19:32:11 GMT"),
+            ("20261201", "Tue, 01 Dec 2026 00:00:00 GMT"),
+        ] {
+            assert_eq!(parse_loose_date(given), at(want), "{given}");
+        }
+        for file in ["index.html", "local.txt", "2024.tar", "a b", "Nov", "12:00"] {
+            assert_eq!(parse_loose_date(file), None, "{file}");
+        }
+        let o = parse(&["-Y", "100"]).options();
+        assert_eq!(o.speed_limit, Some((100, Duration::from_secs(30))));
+        let o = parse(&["-y", "5"]).options();
+        assert_eq!(o.speed_limit, Some((1, Duration::from_secs(5))));
+        assert_eq!(parse(&[]).options().speed_limit, None);
+    }
+
+    #[test]
+    fn the_bearer_token_is_a_header_and_never_printed() {
+        let t = parse(&["--oauth2-bearer", "tok123"]);
+        assert_eq!(t.implied_headers(), vec![("Authorization".into(), "Bearer tok123".into())]);
+        assert!(!format!("{t:?}").contains("tok123"));
+        assert!(T::try_parse_from(["t", "--oauth2-bearer", "a\nb"]).is_err());
+    }
+}

@@ -1,0 +1,471 @@
+//! Where and how the body is saved, for the transfer options (`config::TransferOptions`):
+//! the conditional request headers (`-z`, `--etag-compare`, `-C`'s `Range`); before the body,
+//! the checks on the answer (`-C`, `--max-filesize` by Content-Length) and the output file's
+//! name (`-J` from Content-Disposition, made safe; `--no-clobber`); while it arrives,
+//! `--max-filesize`, `--limit-rate` and `--speed-limit`; after it, `-R` and `--etag-save`.
+//!
+//! A name from the server goes through `output::safe_file_name` (no directory part, no hidden
+//! file, no control characters) and never replaces an existing file.
+
+use super::resume::{self, Answer};
+use crate::config::{OutputTarget, RequestConfig};
+use crate::error::{Error, Exit, Result};
+use crate::output::{self, Sink};
+use reqwest::header::HeaderMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+/// The headers the transfer options add to every request: `Range` (`-C`), `If-Modified-Since`
+/// or `If-Unmodified-Since` (`-z`), `If-None-Match` (`--etag-compare`). A header the user set
+/// with -H is not replaced.
+pub fn request_headers(req: &RequestConfig) -> Result<Vec<(&'static str, String)>> {
+    let mut v = Vec::new();
+    let t = &req.transfer;
+    if let Some(range) = resume::range_header(req) {
+        v.push(("Range", range));
+    }
+    if let Some(cond) = &t.time_cond {
+        // A file that cannot be read disables the condition (curl warns and fetches).
+        let time =
+            cond.time.or_else(|| cond.file.as_ref().and_then(|f| std::fs::metadata(f).ok()?.modified().ok()));
+        if let Some(time) = time {
+            let name = if cond.unmodified { "If-Unmodified-Since" } else { "If-Modified-Since" };
+            v.push((name, httpdate::fmt_http_date(time)));
+        }
+    }
+    if let Some(path) = &t.etag_compare {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::new(Exit::Read, format!("--etag-compare: cannot read {}: {e}", path.display()))
+                .hint("save the ETag first with --etag-save FILE")
+        })?;
+        let etag = text.lines().next().unwrap_or("").trim().to_string();
+        if !etag.is_empty() && !etag.chars().any(char::is_control) {
+            v.push(("If-None-Match", etag));
+        }
+    }
+    v.retain(|(n, _)| !req.headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(n)));
+    Ok(v)
+}
+
+/// `-z`: the answer's Last-Modified does not meet the condition (a server that ignored it).
+/// curl then drops the body and reports 304, and so does toll.
+pub fn condition_unmet(req: &RequestConfig, headers: &HeaderMap) -> bool {
+    let Some(cond) = &req.transfer.time_cond else { return false };
+    let Some(doc) = last_modified(headers) else { return false };
+    let time =
+        cond.time.or_else(|| cond.file.as_ref().and_then(|f| std::fs::metadata(f).ok()?.modified().ok()));
+    match time {
+        None => false,
+        Some(t) if cond.unmodified => doc > t,
+        Some(t) => doc <= t,
+    }
+}
+
+/// What happens with the body of the final answer.
+pub enum Plan {
+    /// Nothing to write: `-C` and 416 (the file is complete), a 304, or `-z` not met.
+    Skip,
+    Write(Box<Output>),
+}
+
+/// The sink to write to, with the checks to apply while writing and what to do after.
+pub struct Output {
+    pub sink: Sink,
+    /// The file written, if a file (for `-R`).
+    dest: Option<PathBuf>,
+    guard: Guard,
+}
+
+/// Checks the answer before its body is written (`-C`'s status, `--max-filesize` against the
+/// announced length), then opens the output.
+pub fn plan(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Option<u64>) -> Result<Plan> {
+    let answer = resume::answer(req, status)?;
+    // A 304 leaves the output as it was, as curl does: `-z FILE -o FILE` and
+    // `--etag-compare` must not empty the file they keep up to date.
+    let skip_body = answer == Answer::Complete || status == 304 || condition_unmet(req, headers);
+    if skip_body && !(req.include_headers || req.head_only) {
+        return Ok(Plan::Skip);
+    }
+    if let (Some(max), Some(len)) = (req.transfer.max_filesize, length) {
+        if len > max {
+            return Err(too_large(max));
+        }
+    }
+    let mut guard = Guard::new(req);
+    // With -i the head is still written (as curl does), the body is not.
+    guard.skip = skip_body;
+    if answer == Answer::Append {
+        let sink = resume::append_sink(req)?;
+        let dest = match &sink {
+            Sink::Special { dest, .. } => Some(dest.clone()),
+            _ => None,
+        };
+        return Ok(Plan::Write(Box::new(Output { sink, dest, guard })));
+    }
+    let dest = match &req.output {
+        OutputTarget::Stdout => None,
+        OutputTarget::File(p) => Some(p.clone()),
+        OutputTarget::RemoteName => Some(remote_file(req, headers)?),
+    };
+    let dest = match dest {
+        Some(d) if req.transfer.no_clobber => Some(unclobbered(&d)?),
+        d => d,
+    };
+    let sink = match &dest {
+        None => Sink::stdout(),
+        Some(p) => Sink::file(p)?,
+    };
+    Ok(Plan::Write(Box::new(Output { sink, dest, guard })))
+}
+
+/// The name `-O` (with `-J`) saves under, for `-w %{filename_effective}`.
+pub fn remote_file_name(req: &RequestConfig, headers: &HeaderMap) -> Option<String> {
+    let name = header_name(req, headers).map(PathBuf::from).or_else(|| output::remote_name(&req.url).ok())?;
+    Some(name.display().to_string())
+}
+
+/// `-J`: the safe name from Content-Disposition, if there is one.
+fn header_name(req: &RequestConfig, headers: &HeaderMap) -> Option<String> {
+    if !req.transfer.remote_header_name {
+        return None;
+    }
+    headers
+        .get(reqwest::header::CONTENT_DISPOSITION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .and_then(|v| disposition_filename(&v))
+        .and_then(|n| output::safe_file_name(&n))
+}
+
+/// `-O`'s file: the URL's name, or with `-J` the server's `Content-Disposition` name when it is
+/// safe (else the URL's) — which must not exist yet (curl: exit 23).
+fn remote_file(req: &RequestConfig, headers: &HeaderMap) -> Result<PathBuf> {
+    if !req.transfer.remote_header_name {
+        return output::remote_name(&req.url);
+    }
+    let path = match header_name(req, headers) {
+        Some(n) => PathBuf::from(n),
+        None => output::remote_name(&req.url)?,
+    };
+    if std::fs::symlink_metadata(&path).is_ok() {
+        return Err(Error::new(
+            Exit::Write,
+            format!(
+                "-J: {} exists; toll does not overwrite it",
+                crate::term::sanitize(&path.display().to_string())
+            ),
+        )
+        .hint("remove or rename it, or use -o FILE"));
+    }
+    Ok(path)
+}
+
+/// The `filename=` of a Content-Disposition value, as curl 7.88 reads it (quoted up to the next
+/// quote, else up to ';' or the end; `filename*=` is not read).
+pub fn disposition_filename(value: &str) -> Option<String> {
+    let lower = value.to_ascii_lowercase();
+    let mut from = 0;
+    let start = loop {
+        let i = lower[from..].find("filename=")? + from;
+        // Not the tail of another parameter (`xfilename=`), and not `filename*=`.
+        if i == 0 || matches!(lower.as_bytes()[i - 1], b';' | b' ' | b'\t') {
+            break i + "filename=".len();
+        }
+        from = i + 1;
+    };
+    let rest = &value[start..];
+    let name = match rest.strip_prefix('"') {
+        Some(q) => &q[..q.find('"').unwrap_or(q.len())],
+        None => rest.split(';').next().unwrap_or("").trim(),
+    };
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// `--no-clobber`: the name itself if free, else NAME.1 … NAME.100, as curl 7.83+.
+fn unclobbered(dest: &Path) -> Result<PathBuf> {
+    let free = |p: &Path| std::fs::symlink_metadata(p).is_err();
+    if free(dest) {
+        return Ok(dest.to_path_buf());
+    }
+    for n in 1..=100 {
+        let mut name = dest.as_os_str().to_os_string();
+        name.push(format!(".{n}"));
+        let p = PathBuf::from(name);
+        if free(&p) {
+            return Ok(p);
+        }
+    }
+    Err(Error::new(
+        Exit::Write,
+        format!("--no-clobber: {} and its numbered names up to .100 exist", dest.display()),
+    )
+    .hint("remove some of them, or drop --no-clobber"))
+}
+
+fn too_large(max: u64) -> Error {
+    Error::new(Exit::FileTooLarge, format!("Maximum file size exceeded (--max-filesize {max})"))
+        .hint("raise --max-filesize if the file is expected to be that large")
+}
+
+/// `--max-filesize`, `--limit-rate` and `--speed-limit` while the body arrives.
+pub struct Guard {
+    max: Option<u64>,
+    rate: Option<u64>,
+    speed: Option<(u64, Duration)>,
+    started: Instant,
+    received: u64,
+    /// The start of the current `--speed-time` window and the bytes received before it.
+    window: (Instant, u64),
+    /// The body is not wanted (see [`plan`]): it ends at once.
+    skip: bool,
+}
+
+impl Guard {
+    fn new(req: &RequestConfig) -> Guard {
+        let t = &req.transfer;
+        let now = Instant::now();
+        Guard {
+            max: t.max_filesize,
+            rate: t.limit_rate,
+            speed: t.speed_limit,
+            started: now,
+            received: 0,
+            window: (now, 0),
+            skip: false,
+        }
+    }
+
+    /// The next chunk of the body: waits with `--limit-rate`, gives up with `--speed-limit`
+    /// (exit 28) when too little arrives within `--speed-time`. The inner result is reqwest's.
+    pub async fn next(
+        &mut self,
+        resp: &mut reqwest::Response,
+    ) -> Result<reqwest::Result<Option<bytes::Bytes>>> {
+        if self.skip {
+            return Ok(Ok(None));
+        }
+        let chunk = match self.speed {
+            None => resp.chunk().await,
+            Some((limit, time)) => loop {
+                let left = time.saturating_sub(self.window.0.elapsed());
+                match tokio::time::timeout(left, resp.chunk()).await {
+                    Ok(c) => break c,
+                    Err(_) => self.check_speed(limit, time)?,
+                }
+            },
+        };
+        if let Ok(Some(c)) = &chunk {
+            self.received += c.len() as u64;
+            if let Some(max) = self.max.filter(|m| self.received > *m) {
+                return Err(too_large(max));
+            }
+            if let Some((limit, time)) = self.speed {
+                self.check_speed(limit, time)?;
+            }
+            if let Some(rate) = self.rate {
+                let due = Duration::from_secs_f64(self.received as f64 / rate as f64);
+                if let Some(wait) = due.checked_sub(self.started.elapsed()) {
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+        Ok(chunk)
+    }
+
+    /// At the end of each `--speed-time` window: fewer than `limit` bytes/s in it is exit 28.
+    fn check_speed(&mut self, limit: u64, time: Duration) -> Result<()> {
+        let elapsed = self.window.0.elapsed();
+        if elapsed < time {
+            return Ok(());
+        }
+        let got = self.received - self.window.1;
+        if (got as f64) < limit as f64 * elapsed.as_secs_f64() {
+            return Err(Error::new(
+                Exit::Timeout,
+                format!(
+                    "Operation too slow. Less than {limit} bytes/sec transferred the last {} seconds",
+                    time.as_secs()
+                ),
+            )
+            .hint("raise --speed-time or lower --speed-limit"));
+        }
+        self.window = (Instant::now(), self.received);
+        Ok(())
+    }
+}
+
+impl Output {
+    /// The next chunk (see [`Guard::next`]).
+    pub async fn next(
+        &mut self,
+        resp: &mut reqwest::Response,
+    ) -> Result<reqwest::Result<Option<bytes::Bytes>>> {
+        self.guard.next(resp).await
+    }
+
+    /// Puts the file into place, then `-R` (its time from Last-Modified).
+    pub fn finish(self, req: &RequestConfig, headers: &HeaderMap) -> Result<()> {
+        self.sink.finish()?;
+        if !req.transfer.remote_time {
+            return Ok(());
+        }
+        let (Some(dest), Some(time)) = (self.dest, last_modified(headers)) else { return Ok(()) };
+        if std::fs::metadata(&dest).is_ok_and(|m| m.is_file()) {
+            // As curl: failing to set the time is not an error worth failing the download for.
+            let _ = std::fs::File::options().write(true).open(&dest).and_then(|f| f.set_modified(time));
+        }
+        Ok(())
+    }
+}
+
+fn last_modified(headers: &HeaderMap) -> Option<SystemTime> {
+    let v = headers.get(reqwest::header::LAST_MODIFIED)?.to_str().ok()?;
+    httpdate::parse_http_date(v.trim()).ok()
+}
+
+/// `--etag-save FILE`: the final answer's ETag and a newline (an empty file without one), as
+/// curl 7.88 writes it.
+pub fn save_etag(req: &RequestConfig, headers: &HeaderMap) -> Result<()> {
+    let Some(path) = &req.transfer.etag_save else { return Ok(()) };
+    let etag = headers.get(reqwest::header::ETAG).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let data = etag.map(|e| format!("{e}\n")).unwrap_or_default();
+    std::fs::write(path, data)
+        .map_err(|e| Error::new(Exit::Write, format!("--etag-save: cannot write {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TimeCond;
+
+    #[test]
+    fn content_disposition_names_as_curl_reads_them() {
+        let f = |s: &str| disposition_filename(s);
+        assert_eq!(f("attachment; filename=\"report.txt\"").as_deref(), Some("report.txt"));
+        assert_eq!(f("attachment; filename=plain.bin; size=3").as_deref(), Some("plain.bin"));
+        assert_eq!(f("attachment; FILENAME=\"a b.txt\"").as_deref(), Some("a b.txt"));
+        assert_eq!(f("attachment; xfilename=\"no\"").as_deref(), None);
+        assert_eq!(f("attachment").as_deref(), None);
+        assert_eq!(f("attachment; filename=\"\"").as_deref(), None);
+        // What the server says is then made safe: never a path, never hidden.
+        let safe = |s: &str| f(s).and_then(|n| output::safe_file_name(&n));
+        assert_eq!(safe("attachment; filename=\"../../etc/passwd\"").as_deref(), Some("passwd"));
+        assert_eq!(safe("attachment; filename=\".bashrc\""), None);
+        assert_eq!(safe("attachment; filename=\"a\x1b[31mb\""), None);
+    }
+
+    fn req_in(dir: &Path, url: &str) -> RequestConfig {
+        let mut r = RequestConfig::get(url::Url::parse(url).unwrap());
+        r.output = OutputTarget::File(dir.join("out.txt"));
+        r
+    }
+
+    #[test]
+    fn no_clobber_picks_the_first_free_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("f.txt");
+        assert_eq!(unclobbered(&d).unwrap(), d);
+        std::fs::write(&d, b"x").unwrap();
+        std::fs::write(dir.path().join("f.txt.1"), b"x").unwrap();
+        assert_eq!(unclobbered(&d).unwrap(), dir.path().join("f.txt.2"));
+        for n in 2..=100 {
+            std::fs::write(dir.path().join(format!("f.txt.{n}")), b"x").unwrap();
+        }
+        assert_eq!(unclobbered(&d).unwrap_err().exit, Exit::Write);
+    }
+
+    #[test]
+    fn conditions_become_headers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = req_in(dir.path(), "http://h/x");
+        let date = "Tue, 01 Dec 2026 00:00:00 GMT";
+        r.transfer.time_cond = Some(TimeCond {
+            time: Some(httpdate::parse_http_date(date).unwrap()),
+            file: None,
+            unmodified: false,
+        });
+        assert_eq!(request_headers(&r).unwrap(), vec![("If-Modified-Since", date.to_string())]);
+        r.transfer.time_cond =
+            Some(TimeCond { time: None, file: Some(dir.path().join("none")), unmodified: true });
+        assert!(request_headers(&r).unwrap().is_empty(), "a missing -z file disables the condition");
+        let etag = dir.path().join("etag");
+        std::fs::write(&etag, b"\"abc\"\n").unwrap();
+        r.transfer.etag_compare = Some(etag);
+        assert_eq!(request_headers(&r).unwrap(), vec![("If-None-Match", "\"abc\"".to_string())]);
+        r.headers.push(("if-none-match".into(), "\"mine\"".into()));
+        assert!(request_headers(&r).unwrap().is_empty(), "-H wins");
+        r.transfer.etag_compare = Some(dir.path().join("missing"));
+        assert_eq!(request_headers(&r).unwrap_err().exit, Exit::Read);
+    }
+
+    #[test]
+    fn a_document_not_meeting_the_time_condition_is_dropped_as_curl_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = req_in(dir.path(), "http://h/x");
+        let at = |d: &str| Some(httpdate::parse_http_date(d).unwrap());
+        let mut h = HeaderMap::new();
+        h.insert(reqwest::header::LAST_MODIFIED, "Tue, 01 Dec 2026 00:00:00 GMT".parse().unwrap());
+        assert!(!condition_unmet(&r, &h), "no -z");
+        for (cond, unmodified, unmet) in [
+            ("Tue, 01 Dec 2026 00:00:00 GMT", false, true),
+            ("Mon, 30 Nov 2026 00:00:00 GMT", false, false),
+            ("Mon, 30 Nov 2026 00:00:00 GMT", true, true),
+            ("Wed, 02 Dec 2026 00:00:00 GMT", true, false),
+        ] {
+            r.transfer.time_cond = Some(TimeCond { time: at(cond), file: None, unmodified });
+            assert_eq!(condition_unmet(&r, &h), unmet, "{cond} {unmodified}");
+        }
+        assert!(matches!(plan(&r, 200, &h, None).unwrap(), Plan::Write(_)));
+        r.transfer.time_cond =
+            Some(TimeCond { time: at("Tue, 01 Dec 2026 00:00:00 GMT"), file: None, unmodified: false });
+        assert!(matches!(plan(&r, 200, &h, None).unwrap(), Plan::Skip));
+        assert!(!condition_unmet(&r, &HeaderMap::new()), "no Last-Modified: nothing to compare");
+        r.transfer.time_cond = None;
+        let kept = dir.path().join("out.txt");
+        std::fs::write(&kept, b"up to date").unwrap();
+        assert!(
+            matches!(plan(&r, 304, &HeaderMap::new(), None).unwrap(), Plan::Skip),
+            "a 304 keeps the file"
+        );
+        assert_eq!(std::fs::read(&kept).unwrap(), b"up to date");
+    }
+
+    #[test]
+    fn too_large_an_announced_body_is_refused_before_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = req_in(dir.path(), "http://h/x");
+        r.transfer.max_filesize = Some(10);
+        let h = HeaderMap::new();
+        assert_eq!(plan(&r, 200, &h, Some(11)).err().unwrap().exit, Exit::FileTooLarge);
+        assert!(matches!(plan(&r, 200, &h, Some(10)).unwrap(), Plan::Write(_)));
+        assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing written yet");
+    }
+
+    #[test]
+    fn remote_header_name_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = RequestConfig::get(url::Url::parse("http://h/dir/fallback.txt").unwrap());
+        r.output = OutputTarget::RemoteName;
+        r.transfer.remote_header_name = true;
+        let mut h = HeaderMap::new();
+        let name = dir.path().join("taken.txt");
+        std::fs::write(&name, b"mine").unwrap();
+        h.insert(
+            reqwest::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"../x/.hidden\"".parse().unwrap(),
+        );
+        // Refused (hidden): the URL's name is used.
+        assert_eq!(remote_file(&r, &h).unwrap(), PathBuf::from("fallback.txt"));
+        h.insert(
+            reqwest::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}\"", name.display()).parse().unwrap(),
+        );
+        // The directory part is dropped: `taken.txt` in the current directory, which is free here.
+        assert_eq!(remote_file(&r, &h).unwrap(), PathBuf::from("taken.txt"));
+        // Tests run in the package's directory, where Cargo.toml exists: never overwritten.
+        h.insert(
+            reqwest::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"Cargo.toml\"".parse().unwrap(),
+        );
+        assert_eq!(remote_file(&r, &h).unwrap_err().exit, Exit::Write);
+    }
+}

@@ -1,0 +1,80 @@
+//! Plain configuration for curl's transfer and output options (`-F`, `-C`, `-J`, `-R`,
+//! `--remote-name-all`, `-z`, `--etag-*`, `--max-filesize`, `--limit-rate`, `--speed-*`,
+//! `--no-clobber`, `--post30x`, …): what `cli/transfer_opts.rs` resolves them to, once.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+/// One `-F`/`--form-string` part, as curl reads `name=value;type=…;filename=…;headers=…`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FormPart {
+    pub name: String,
+    pub value: FormValue,
+    /// `;type=`: the part's Content-Type (else guessed from the file name, as curl does).
+    pub content_type: Option<String>,
+    /// `;filename=`: the name announced for the part (an `@file` announces its own name).
+    pub filename: Option<String>,
+    /// `;headers=`: extra header lines of the part.
+    pub headers: Vec<String>,
+}
+
+/// Where a form part's content comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FormValue {
+    /// `name=text` (or `--form-string name=text`).
+    Text(String),
+    /// `name=@file`: an attached file (announced with its name), streamed.
+    File(PathBuf),
+    /// `name=<file`: the file's content as a plain field, streamed.
+    FileContent(PathBuf),
+    /// `name=@-` (attached as `-`) or `name=<-` (`attached` false): standard input.
+    Stdin { attached: bool },
+}
+
+/// `-C/--continue-at`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resume {
+    /// `-C -`: from the size of the output file (0 when it does not exist).
+    Auto,
+    /// `-C OFFSET`.
+    At(u64),
+}
+
+/// `-z/--time-cond`: `If-Modified-Since`, or with a leading `-` `If-Unmodified-Since`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimeCond {
+    /// The time given, or (`None`) the modification time of `file`, read when the request is sent.
+    pub time: Option<SystemTime>,
+    pub file: Option<PathBuf>,
+    pub unmodified: bool,
+}
+
+/// The transfer and output options, in one place so `RequestConfig` gains one field for them.
+#[derive(Clone, Debug, Default)]
+pub struct TransferOptions {
+    pub resume: Option<Resume>,
+    /// `-J`: with `-O`, the file name from `Content-Disposition` (made safe), never overwriting.
+    pub remote_header_name: bool,
+    /// `-R`: the output file gets the `Last-Modified` time.
+    pub remote_time: bool,
+    pub time_cond: Option<TimeCond>,
+    /// `--etag-save FILE`: the response's ETag is written there.
+    pub etag_save: Option<PathBuf>,
+    /// `--etag-compare FILE`: `If-None-Match` with the ETag read from FILE.
+    pub etag_compare: Option<PathBuf>,
+    /// `--max-filesize`: refuse (exit 63) a larger announced or received body.
+    pub max_filesize: Option<u64>,
+    /// `--limit-rate`: bytes per second at most.
+    pub limit_rate: Option<u64>,
+    /// `--speed-limit BYTES` below which, for `--speed-time` (default 30 s), the transfer is
+    /// aborted (exit 28).
+    pub speed_limit: Option<(u64, Duration)>,
+    /// `--no-clobber`: an existing output file is kept; `NAME.1` … `NAME.100` are tried instead.
+    pub no_clobber: bool,
+    /// `--fail-early`: with several URLs, stop at the first failure.
+    pub fail_early: bool,
+    /// `--post301`/`--post302`/`--post303`: keep POST when following those redirects.
+    pub post301: bool,
+    pub post302: bool,
+    pub post303: bool,
+}

@@ -1,0 +1,115 @@
+//! The transfer and output options (`-F`, `-C`, `-J`, `-R`, `--max-filesize`, `--stderr`,
+//! `--oauth2-bearer`) where the differential suite cannot look: file times, files a hostile
+//! server must not create or corrupt, what stays out of messages, large streamed bodies.
+
+use crate::origin::Origin;
+use crate::run::{scratch, toll};
+use std::time::{Duration, UNIX_EPOCH};
+
+#[test]
+fn remote_time_sets_the_files_mtime_from_last_modified() {
+    let origin = Origin::http();
+    let dir = scratch();
+    toll(["-s", "-R", "-o", "out.txt"]).arg(origin.url("/dated")).cwd(dir.path()).run().assert_ok();
+    let m = std::fs::metadata(dir.path().join("out.txt")).unwrap().modified().unwrap();
+    let want = httpdate::parse_http_date("Tue, 01 Dec 2026 00:00:00 GMT").unwrap();
+    assert_eq!(m, want);
+    // Without -R the file has the time it was written.
+    toll(["-s", "-o", "now.txt"]).arg(origin.url("/dated")).cwd(dir.path()).run().assert_ok();
+    let m = std::fs::metadata(dir.path().join("now.txt")).unwrap().modified().unwrap();
+    assert!(
+        m.duration_since(UNIX_EPOCH).unwrap()
+            > want.duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(60)
+    );
+}
+
+#[test]
+fn resume_appends_only_what_a_range_answer_gives() {
+    let origin = Origin::http();
+    let dir = scratch();
+    let all = crate::pattern_bytes(2_000_000);
+    let file = dir.path().join("big.bin");
+    std::fs::write(&file, &all[..700_000]).unwrap();
+    toll(["-s", "-C", "-", "-o", "big.bin"])
+        .arg(origin.url("/range/2000000"))
+        .cwd(dir.path())
+        .run()
+        .assert_ok();
+    assert!(std::fs::read(&file).unwrap() == all, "the resumed file is not the whole file");
+    assert_eq!(origin.requests_to("/range")[0].header("range"), Some("bytes=700000-"));
+    // A server that ignores the range: exit 33, the partial file as it was, nothing else left.
+    std::fs::write(&file, &all[..700_000]).unwrap();
+    let out =
+        toll(["-sS", "-C", "-", "-o", "big.bin"]).arg(origin.url("/bytes/2000000")).cwd(dir.path()).run();
+    out.assert_code(33).assert_error_message();
+    assert!(std::fs::read(&file).unwrap() == all[..700_000], "the partial file was changed");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "a temporary file was left");
+}
+
+#[test]
+fn remote_header_name_is_never_a_path_a_hidden_file_or_an_overwrite() {
+    let origin = Origin::http();
+    let dir = scratch();
+    let sub = dir.path().join("work");
+    std::fs::create_dir(&sub).unwrap();
+    let raw = |v: &str| origin.url(&format!("/disposition-raw?v={}", crate::pct(v)));
+    // A path: only its last component, in the current directory.
+    toll(["-s", "-OJ"]).arg(raw("attachment; filename=\"../escaped.txt\"")).cwd(&sub).run().assert_ok();
+    assert!(sub.join("escaped.txt").exists() && !dir.path().join("escaped.txt").exists());
+    // A hidden name or one with a bidi override: the URL's name instead.
+    for bad in ["attachment; filename=\".bashrc\"", "attachment; filename=\"exe\u{202e}txt.exe\""] {
+        toll(["-s", "-OJ"]).arg(raw(bad)).cwd(&sub).run().assert_ok();
+        assert!(sub.join("disposition-raw").exists(), "{bad}");
+        std::fs::remove_file(sub.join("disposition-raw")).unwrap();
+    }
+    assert!(!sub.join(".bashrc").exists());
+    // An existing file is kept: exit 23, as curl.
+    std::fs::write(sub.join("mine.txt"), b"precious").unwrap();
+    let out = toll(["-sS", "-OJ"]).arg(raw("attachment; filename=\"mine.txt\"")).cwd(&sub).run();
+    out.assert_code(23).assert_error_message();
+    assert_eq!(std::fs::read(sub.join("mine.txt")).unwrap(), b"precious");
+}
+
+#[test]
+fn a_large_form_file_is_streamed_with_its_length() {
+    let origin = Origin::http();
+    let dir = scratch();
+    let data = crate::pattern_bytes(3_000_000);
+    std::fs::write(dir.path().join("big.bin"), &data).unwrap();
+    let out =
+        toll(["-s", "-F", "up=@big.bin", "-F", "note=hi"]).arg(origin.url("/form")).cwd(dir.path()).run();
+    out.assert_ok();
+    let text = out.stdout_str();
+    assert!(text.contains(&format!("<3000000 bytes, sha256 {}>", crate::sha256_hex(&data))), "{text}");
+    assert!(text.contains("name=\"note\"\nhi\n"), "{text}");
+    let r = &origin.requests_to("/form")[0];
+    assert_eq!(r.header("content-length").map(|l| l.parse::<usize>().unwrap()), Some(r.body_len));
+    // A missing file: curl's exit 26, nothing sent.
+    toll(["-s", "-F", "up=@missing.bin"]).arg(origin.url("/form")).cwd(dir.path()).run().assert_code(26);
+    assert_eq!(origin.requests_to("/form").len(), 1);
+}
+
+#[test]
+fn max_filesize_leaves_no_file_and_stderr_goes_where_asked() {
+    let origin = Origin::http();
+    let dir = scratch();
+    let out = toll(["-sS", "--max-filesize", "1k", "-o", "out.bin", "--stderr", "err.txt"])
+        .arg(origin.url("/bytes/5000"))
+        .cwd(dir.path())
+        .run();
+    out.assert_code(63);
+    assert!(out.stderr.is_empty(), "stderr went to the file: {}", out.describe());
+    let err = std::fs::read_to_string(dir.path().join("err.txt")).unwrap();
+    assert!(err.contains("--max-filesize"), "{err}");
+    assert!(!dir.path().join("out.bin").exists());
+}
+
+#[test]
+fn the_bearer_token_stays_out_of_messages() {
+    let origin = Origin::http();
+    let out = toll(["-s", "-v", "--oauth2-bearer", "t0k3n-bearer-xyz"])
+        .arg(origin.url("/req?h=authorization"))
+        .run();
+    out.assert_ok().assert_stdout(b"GET /req?h=authorization\nauthorization: Bearer t0k3n-bearer-xyz\n");
+    assert!(!out.stderr.contains("t0k3n-bearer-xyz"), "the token is in the -v trace:\n{}", out.describe());
+}
