@@ -53,7 +53,7 @@ _toll() {
 
     case "${cmd}" in
         toll)
-            opts="-x -U -X -H -d -I -L -A -u -n -G -e -T -r -b -c -j -K -4 -o -O -i -f -s -S -v -w -D -# -m -k -F -C -J -R -z -Y -y -Z -q -h -V --proxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-cacert --proxy-insecure --no-prompt --no-save --request --header --data --data-binary --json --head --location --max-redirs --user-agent --compressed --user --basic --digest --ntlm --negotiate --anyauth --netrc --netrc-optional --netrc-file --location-trusted --retry --retry-delay --retry-max-time --retry-all-errors --retry-connrefused --get --data-raw --data-urlencode --referer --upload-file --range --cookie --cookie-jar --junk-session-cookies --config --url --http1.1 --http2 --http2-prior-knowledge --ipv4 --resolve --output --remote-name --include --fail --silent --show-error --verbose --write-out --dump-header --create-dirs --output-dir --fail-with-body --progress-bar --max-time --connect-timeout --insecure --cacert --form --form-string --continue-at --remote-header-name --remote-time --remote-name-all --time-cond --etag-save --etag-compare --max-filesize --limit-rate --speed-limit --speed-time --parallel --parallel-max --parallel-immediate --fail-early --no-progress-meter --disable --styled-output --no-styled-output --url-query --stderr --no-clobber --remove-on-error --ignore-content-length --post301 --post302 --post303 --oauth2-bearer --help --version demo auth doctor serve run pac"
+            opts="-x -U -X -H -d -I -L -A -u -n -G -e -T -r -b -c -j -K -4 -6 -N -q -g -E -p -o -O -i -f -s -S -v -w -D -# -m -k -F -C -J -R -z -Y -y -Z -h -V --proxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-cacert --proxy-insecure --no-prompt --no-save --request --header --data --data-binary --json --head --location --max-redirs --user-agent --compressed --user --basic --digest --ntlm --negotiate --anyauth --netrc --netrc-optional --netrc-file --location-trusted --retry --retry-delay --retry-max-time --retry-all-errors --retry-connrefused --get --data-raw --data-urlencode --referer --upload-file --range --cookie --cookie-jar --junk-session-cookies --config --url --http1.1 --http2 --http2-prior-knowledge --ipv4 --resolve --proto --proto-redir --proto-default --tlsv1 --tlsv1.0 --tlsv1.1 --tlsv1.2 --tlsv1.3 --tls-max --ssl-reqd --ssl --ipv6 --http1.0 --no-buffer --no-progress-meter --disable --raw --globoff --connect-to --unix-socket --abstract-unix-socket --capath --cert --key --cert-type --key-type --proxytunnel --proxy-header --trace --trace-ascii --trace-time --styled-output --no-styled-output --tcp-nodelay --keepalive-time --no-keepalive --tcp-fastopen --output --remote-name --include --fail --silent --show-error --verbose --write-out --dump-header --create-dirs --output-dir --fail-with-body --progress-bar --max-time --connect-timeout --insecure --cacert --form --form-string --continue-at --remote-header-name --remote-time --remote-name-all --time-cond --etag-save --etag-compare --max-filesize --limit-rate --speed-limit --speed-time --parallel --parallel-max --parallel-immediate --fail-early --url-query --stderr --no-clobber --remove-on-error --ignore-content-length --post301 --post302 --post303 --oauth2-bearer --help --version demo auth doctor serve run pac"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -216,6 +216,74 @@ _toll() {
                     return 0
                     ;;
                 --resolve)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proto)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proto-redir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proto-default)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-max)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unix-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --abstract-unix-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --capath)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -E)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trace-ascii)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keepalive-time)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -535,7 +603,7 @@ _toll() {
             return 0
             ;;
         toll__subcmd__run)
-            opts="-v -x -U -h --verbose --proxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-cacert --proxy-insecure --no-prompt --no-save --connect-timeout --help"
+            opts="-v -x -U -h --verbose --proxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-cacert --proxy-insecure --no-prompt --no-save --connect-timeout --answer-timeout --spare-tunnels --verify-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -573,6 +641,18 @@ _toll() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --answer-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --spare-tunnels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --verify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -581,7 +661,7 @@ _toll() {
             return 0
             ;;
         toll__subcmd__serve)
-            opts="-v -x -U -h --listen --allow --log --print-env --verbose --proxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-cacert --proxy-insecure --no-prompt --no-save --connect-timeout --help"
+            opts="-v -x -U -h --listen --allow --log --print-env --verbose --proxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-cacert --proxy-insecure --no-prompt --no-save --connect-timeout --answer-timeout --spare-tunnels --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -628,6 +708,14 @@ _toll() {
                     return 0
                     ;;
                 --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --answer-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --spare-tunnels)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_toll_global_optspecs
-    string join \n x/proxy= U/proxy-user= pac= wpad noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-cacert= proxy-insecure no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed u/user= basic digest ntlm negotiate anyauth n/netrc netrc-optional netrc-file= location-trusted retry= retry-delay= retry-max-time= retry-all-errors retry-connrefused G/get data-raw= data-urlencode= e/referer= T/upload-file= r/range= b/cookie= c/cookie-jar= j/junk-session-cookies K/config= url= http1.1 http2 http2-prior-knowledge 4/ipv4 resolve= o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose w/write-out= D/dump-header= create-dirs output-dir= fail-with-body #/progress-bar m/max-time= connect-timeout= k/insecure cacert= F/form= form-string= C/continue-at= J/remote-header-name R/remote-time remote-name-all z/time-cond= etag-save= etag-compare= max-filesize= limit-rate= Y/speed-limit= y/speed-time= Z/parallel parallel-max= parallel-immediate fail-early no-progress-meter q/disable styled-output no-styled-output url-query= stderr= no-clobber remove-on-error ignore-content-length post301 post302 post303 oauth2-bearer= h/help V/version
+    string join \n x/proxy= U/proxy-user= pac= wpad noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-cacert= proxy-insecure no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed u/user= basic digest ntlm negotiate anyauth n/netrc netrc-optional netrc-file= location-trusted retry= retry-delay= retry-max-time= retry-all-errors retry-connrefused G/get data-raw= data-urlencode= e/referer= T/upload-file= r/range= b/cookie= c/cookie-jar= j/junk-session-cookies K/config= url= http1.1 http2 http2-prior-knowledge 4/ipv4 resolve= proto= proto-redir= proto-default= tlsv1 tlsv1.0 tlsv1.1 tlsv1.2 tlsv1.3 tls-max= ssl-reqd ssl 6/ipv6 http1.0 N/no-buffer no-progress-meter q/disable raw g/globoff connect-to= unix-socket= abstract-unix-socket= capath= E/cert= key= cert-type= key-type= p/proxytunnel proxy-header= trace= trace-ascii= trace-time styled-output no-styled-output tcp-nodelay keepalive-time= no-keepalive tcp-fastopen o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose w/write-out= D/dump-header= create-dirs output-dir= fail-with-body #/progress-bar m/max-time= connect-timeout= k/insecure cacert= F/form= form-string= C/continue-at= J/remote-header-name R/remote-time remote-name-all z/time-cond= etag-save= etag-compare= max-filesize= limit-rate= Y/speed-limit= y/speed-time= Z/parallel parallel-max= parallel-immediate fail-early url-query= stderr= no-clobber remove-on-error ignore-content-length post301 post302 post303 oauth2-bearer= h/help V/version
 end
 
 function __fish_toll_needs_command
@@ -51,6 +51,22 @@ complete -c toll -n "__fish_toll_needs_command" -s c -l cookie-jar -d 'Write all
 complete -c toll -n "__fish_toll_needs_command" -s K -l config -d 'Read options from FILE, in curl\'s config-file syntax (\'-\': standard input)' -r -F
 complete -c toll -n "__fish_toll_needs_command" -l url -d 'The URL to fetch (instead of the positional URL)' -r
 complete -c toll -n "__fish_toll_needs_command" -l resolve -d 'Connect to ADDR for HOST:PORT instead of resolving HOST. Repeatable' -r
+complete -c toll -n "__fish_toll_needs_command" -l proto -d 'Only use these protocols for the URL: \'=https\', \'-all,+https\', \'all,-http\', …' -r
+complete -c toll -n "__fish_toll_needs_command" -l proto-redir -d 'Only follow redirects (-L) to these protocols (same syntax as --proto)' -r
+complete -c toll -n "__fish_toll_needs_command" -l proto-default -d 'The scheme for a URL given without one (default http)' -r
+complete -c toll -n "__fish_toll_needs_command" -l tls-max -d 'Use at most this TLS version: 1.0, 1.1, 1.2, 1.3 or default' -r
+complete -c toll -n "__fish_toll_needs_command" -l connect-to -d 'For HOST1:PORT1, connect to HOST2:PORT2 instead. Repeatable' -r
+complete -c toll -n "__fish_toll_needs_command" -l unix-socket -d 'Connect through this Unix domain socket instead of TCP (no proxy is used)' -r -F
+complete -c toll -n "__fish_toll_needs_command" -l abstract-unix-socket -d 'Like --unix-socket, in the abstract namespace (Linux)' -r -F
+complete -c toll -n "__fish_toll_needs_command" -l capath -d 'Also trust the CA certificates in the PEM files of DIR (with --cacert\'s)' -r -F
+complete -c toll -n "__fish_toll_needs_command" -s E -l cert -d 'Client certificate for the server (PEM), with the key in the same file unless --key' -r
+complete -c toll -n "__fish_toll_needs_command" -l key -d 'The private key for -E (PEM)' -r -F
+complete -c toll -n "__fish_toll_needs_command" -l cert-type -d 'The type of -E\'s file: PEM (the only one toll reads)' -r
+complete -c toll -n "__fish_toll_needs_command" -l key-type -d 'The type of --key\'s file: PEM (the only one toll reads)' -r
+complete -c toll -n "__fish_toll_needs_command" -l proxy-header -d 'Extra header for the HTTP proxy only, \'Name: value\' (never sent to a server). Repeatable' -r
+complete -c toll -n "__fish_toll_needs_command" -l trace -d 'Write a trace of the transfer to FILE (\'-\': standard output), heads and body bytes as a hex dump; secrets are redacted' -r -F
+complete -c toll -n "__fish_toll_needs_command" -l trace-ascii -d 'Like --trace, as text without the hex dump' -r -F
+complete -c toll -n "__fish_toll_needs_command" -l keepalive-time -d 'Send TCP keepalive probes after this many seconds idle (toll\'s default: 15)' -r
 complete -c toll -n "__fish_toll_needs_command" -s o -l output -d 'Write the body to FILE instead of standard output (\'-\' is standard output)' -r -F
 complete -c toll -n "__fish_toll_needs_command" -s w -l write-out -d 'After the transfer, print FORMAT: %{http_code}, %{url_effective}, %{time_total}, … as curl' -r
 complete -c toll -n "__fish_toll_needs_command" -s D -l dump-header -d 'Write the response head(s) to FILE (\'-\': standard output, before the body)' -r -F
@@ -100,6 +116,27 @@ complete -c toll -n "__fish_toll_needs_command" -l http1.1 -d 'Use HTTP/1.1 only
 complete -c toll -n "__fish_toll_needs_command" -l http2 -d 'Use HTTP/2 when the server offers it in the TLS handshake (the default)'
 complete -c toll -n "__fish_toll_needs_command" -l http2-prior-knowledge -d 'Speak HTTP/2 from the start, without asking (also on http:// URLs)'
 complete -c toll -n "__fish_toll_needs_command" -s 4 -l ipv4 -d 'Connect over IPv4 only'
+complete -c toll -n "__fish_toll_needs_command" -l tlsv1 -d 'Use TLS 1.0 or later with the server (toll\'s TLS speaks 1.2 and 1.3)'
+complete -c toll -n "__fish_toll_needs_command" -l tlsv1.0 -d 'Use TLS 1.0 or later'
+complete -c toll -n "__fish_toll_needs_command" -l tlsv1.1 -d 'Use TLS 1.1 or later'
+complete -c toll -n "__fish_toll_needs_command" -l tlsv1.2 -d 'Use TLS 1.2 or later'
+complete -c toll -n "__fish_toll_needs_command" -l tlsv1.3 -d 'Use TLS 1.3'
+complete -c toll -n "__fish_toll_needs_command" -l ssl-reqd -d 'Require TLS (accepted as curl does for HTTP: it applies to protocols that upgrade to TLS)'
+complete -c toll -n "__fish_toll_needs_command" -l ssl -d 'Try TLS (accepted as curl does for HTTP, where it changes nothing)'
+complete -c toll -n "__fish_toll_needs_command" -s 6 -l ipv6 -d 'Connect to the server over IPv6 only (direct connections; a proxy is reached as usual)'
+complete -c toll -n "__fish_toll_needs_command" -l http1.0 -d 'Use HTTP/1.0'
+complete -c toll -n "__fish_toll_needs_command" -s N -l no-buffer -d 'Write the body to standard output as it arrives (no buffering)'
+complete -c toll -n "__fish_toll_needs_command" -l no-progress-meter -d 'No progress bar (error messages are still shown, unlike -s)'
+complete -c toll -n "__fish_toll_needs_command" -s q -l disable -d 'Do not read curl\'s default config file (toll never reads ~/.curlrc: accepted for curl\'s sake)'
+complete -c toll -n "__fish_toll_needs_command" -l raw -d 'Do not decode the body: turns --compressed\'s decompression off'
+complete -c toll -n "__fish_toll_needs_command" -s g -l globoff -d 'Take \'{}\' and \'[]\' in the URL literally (no URL globbing)'
+complete -c toll -n "__fish_toll_needs_command" -s p -l proxytunnel -d 'Tunnel http:// URLs through the proxy with CONNECT too (https:// always is)'
+complete -c toll -n "__fish_toll_needs_command" -l trace-time -d 'Start every --trace line with the time of day'
+complete -c toll -n "__fish_toll_needs_command" -l styled-output -d 'Accepted for curl\'s sake (toll\'s -i output has no styling)'
+complete -c toll -n "__fish_toll_needs_command" -l no-styled-output -d 'Accepted for curl\'s sake (toll\'s -i output has no styling)'
+complete -c toll -n "__fish_toll_needs_command" -l tcp-nodelay -d 'Accepted: toll sets TCP_NODELAY on every connection already'
+complete -c toll -n "__fish_toll_needs_command" -l no-keepalive -d 'Send no TCP keepalive probes'
+complete -c toll -n "__fish_toll_needs_command" -l tcp-fastopen -d 'Accepted: TCP Fast Open only saves a round trip when connecting; toll connects normally'
 complete -c toll -n "__fish_toll_needs_command" -s O -l remote-name -d 'Write the body to a file named like the URL\'s last path segment'
 complete -c toll -n "__fish_toll_needs_command" -s i -l include -d 'Show the response headers before the body'
 complete -c toll -n "__fish_toll_needs_command" -s f -l fail -d 'Fail on HTTP errors (status 400 and above) without writing the body'
@@ -116,10 +153,6 @@ complete -c toll -n "__fish_toll_needs_command" -l remote-name-all -d 'Save ever
 complete -c toll -n "__fish_toll_needs_command" -s Z -l parallel -d 'Accepted for curl\'s sake: toll fetches several URLs one after the other (the files written are the same)'
 complete -c toll -n "__fish_toll_needs_command" -l parallel-immediate -d 'Accepted with -Z'
 complete -c toll -n "__fish_toll_needs_command" -l fail-early -d 'Stop at the first URL that fails (the others are not fetched)'
-complete -c toll -n "__fish_toll_needs_command" -l no-progress-meter -d 'No progress bar (toll shows one only for -o/-O on a terminal)'
-complete -c toll -n "__fish_toll_needs_command" -s q -l disable -d 'Accepted for curl\'s sake: toll reads no ~/.curlrc anyway (curl\'s "do not read it")'
-complete -c toll -n "__fish_toll_needs_command" -l styled-output -d 'Accepted for curl\'s sake: toll never styles the headers it prints'
-complete -c toll -n "__fish_toll_needs_command" -l no-styled-output -d 'Accepted for curl\'s sake (see --styled-output)'
 complete -c toll -n "__fish_toll_needs_command" -l no-clobber -d 'Never overwrite an output file: save as NAME.1, NAME.2, … NAME.100 instead'
 complete -c toll -n "__fish_toll_needs_command" -l remove-on-error -d 'Accepted for curl\'s sake: toll never leaves a partial output file'
 complete -c toll -n "__fish_toll_needs_command" -l ignore-content-length -d 'Accepted for curl\'s sake (toll reads the body as the server frames it)'
@@ -183,6 +216,8 @@ complete -c toll -n "__fish_toll_using_subcommand serve" -l pac -d 'Route by thi
 complete -c toll -n "__fish_toll_using_subcommand serve" -l noproxy -d 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-cacert -d 'Verify an https:// proxy\'s certificate against the CA certificates in FILE (PEM)' -r -F
 complete -c toll -n "__fish_toll_using_subcommand serve" -l connect-timeout -d 'Give up connecting to the proxy (or a direct origin) after this many seconds' -r
+complete -c toll -n "__fish_toll_using_subcommand serve" -l answer-timeout -d 'Give up waiting for the proxy\'s answer to a CONNECT or to a request without a body after this many seconds (the client gets 504); 0: wait as long as the client does' -r
+complete -c toll -n "__fish_toll_using_subcommand serve" -l spare-tunnels -d 'Keep N connections to each proxy opened ahead (an NTLM handshake started) so that a new tunnel costs one round trip; 0 turns it off' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l print-env -d 'Print the environment settings for programs to use this server (with the key), then exit'
 complete -c toll -n "__fish_toll_using_subcommand serve" -s v -l verbose -d 'Print the proxy conversation on stderr'
 complete -c toll -n "__fish_toll_using_subcommand serve" -l wpad -d 'When nothing else says which proxy to use, look for a PAC by WPAD (http://wpad.<your DNS domain>/wpad.dat)'
@@ -201,6 +236,9 @@ complete -c toll -n "__fish_toll_using_subcommand run" -l pac -d 'Route by this 
 complete -c toll -n "__fish_toll_using_subcommand run" -l noproxy -d 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-cacert -d 'Verify an https:// proxy\'s certificate against the CA certificates in FILE (PEM)' -r -F
 complete -c toll -n "__fish_toll_using_subcommand run" -l connect-timeout -d 'Give up connecting to the proxy (or a direct origin) after this many seconds' -r
+complete -c toll -n "__fish_toll_using_subcommand run" -l answer-timeout -d 'Give up waiting for the proxy\'s answer to a CONNECT or to a request without a body after this many seconds (the client gets 504); 0: wait as long as the client does' -r
+complete -c toll -n "__fish_toll_using_subcommand run" -l spare-tunnels -d 'Keep N connections to each proxy opened ahead (an NTLM handshake started) so that a new tunnel costs one round trip; 0 turns it off' -r
+complete -c toll -n "__fish_toll_using_subcommand run" -l verify-url -d 'On a terminal, before CMD starts: request this URL through the proxy, asking for the password if the proxy wants one that is not stored (so toll\'s prompt never meets CMD\'s)' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -s v -l verbose -d 'Print the proxy conversation on stderr'
 complete -c toll -n "__fish_toll_using_subcommand run" -l wpad -d 'When nothing else says which proxy to use, look for a PAC by WPAD (http://wpad.<your DNS domain>/wpad.dat)'
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-basic -d 'Only answer the proxy with Basic authentication'

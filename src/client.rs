@@ -21,8 +21,8 @@ mod conn;
 pub mod cookies;
 mod errors;
 mod extras;
-mod header_case;
 mod form;
+mod header_case;
 mod multi;
 pub mod netrc;
 mod origin_auth;
@@ -589,7 +589,8 @@ async fn write_response(
                 return Err(classify(e, relay, false));
             }
         };
-        if out.sink.write(&chunk)?.is_err() || (req.curl.conn.no_buffer && out.sink.flush_stdout()?.is_err()) {
+        if out.sink.write(&chunk)?.is_err() || (req.curl.conn.no_buffer && out.sink.flush_stdout()?.is_err())
+        {
             return Ok(());
         }
         *downloaded += chunk.len() as u64;

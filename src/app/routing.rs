@@ -58,7 +58,8 @@ pub(crate) async fn chooser(
     let engine: Option<Arc<dyn PacEvaluator>> = match plan.pac() {
         None => None,
         Some(loc) => {
-            let fetcher = DirectFetcher::new(FetchOptions { timeout: PAC_FETCH_TIMEOUT, ..FetchOptions::default() });
+            let fetcher =
+                DirectFetcher::new(FetchOptions { timeout: PAC_FETCH_TIMEOUT, ..FetchOptions::default() });
             let cache = Cache::default_dir(env).map(|d| Cache::new(d, Arc::new(SystemTime::now)));
             let started = std::time::Instant::now();
             let text = pac_fetch::load(loc, &fetcher, cache.as_ref()).await.map_err(route_setup_error)?;
