@@ -409,7 +409,7 @@ commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
     echo
     echo "- command: \`bench/serve.sh$( [ "$DURATION" = 5 ] && [ "$WARMUP" = 1 ] || echo " --warmup $WARMUP --duration $DURATION")\`; $WARMUP s warm-up + $DURATION s measured per cell, 1 KiB bodies, per-operation timeout 5 s"
     echo "- load average at start: $LOAD_START; at end: $LOAD_END; \`nproc\` = $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-    echo "- toll $("$TOLL" --version 2>&1 | head -n1) (commit $commit), px $("$PX_VENV/bin/pip" show px-proxy 2>/dev/null | awk '/^Version/ { print $2 }'), $(cntlm -h 2>&1 | grep -m1 -o 'CNTLM - Accelerating NTLM Authentication Proxy.*' | sed 's/.*Proxy/cntlm/' || echo cntlm), $(squid -v | head -n1 | sed 's/ for .*//'), $(nginx -v 2>&1 | sed 's/nginx version: //')"
+    echo "- $("$TOLL" --version 2>&1 | head -n1) (commit $commit), px $("$PX_VENV/bin/pip" show px-proxy 2>/dev/null | awk '/^Version/ { print $2 }'), cntlm $(dpkg-query -W -f='${Version}' cntlm 2>/dev/null || echo '?'), $(squid -v | head -n1 | sed 's/ for .*//'), $(nginx -v 2>&1 | sed 's/nginx version: //')"
     echo
     echo "| proxy | load | clients | req/s | success | p50 ms | p99 ms | peak RSS MiB | upstream 407/req | loadgen CPU | client conns | errors |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|---|"

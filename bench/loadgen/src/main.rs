@@ -321,12 +321,28 @@ fn kind(e: &std::io::Error) -> String {
 async fn op(s: &Shared, conn: &mut Option<Conn>) -> Res<()> {
     match s.o.mode {
         Mode::Http => {
+            let reused = conn.is_some();
             if conn.is_none() {
                 *conn = Some(Conn { tcp: dial(s).await?, buf: Vec::with_capacity(4096) });
             }
             let c = conn.as_mut().unwrap();
-            c.tcp.write_all(&s.request).await.map_err(|e| format!("write {}", kind(&e)))?;
-            let head = read_head(&mut c.tcp, &mut c.buf).await?;
+            let sent = c.tcp.write_all(&s.request).await.map_err(|e| format!("write {}", kind(&e)));
+            let head = match sent {
+                Ok(()) => read_head(&mut c.tcp, &mut c.buf).await,
+                Err(e) => Err(e),
+            };
+            // A kept-alive connection the proxy closed meanwhile (without saying so): like
+            // curl and every HTTP client, send the request again once on a new connection.
+            let head = match head {
+                Err(_) if reused && c.buf.is_empty() => {
+                    *conn = Some(Conn { tcp: dial(s).await?, buf: Vec::with_capacity(4096) });
+                    let c = conn.as_mut().unwrap();
+                    c.tcp.write_all(&s.request).await.map_err(|e| format!("write {}", kind(&e)))?;
+                    read_head(&mut c.tcp, &mut c.buf).await?
+                }
+                h => h?,
+            };
+            let c = conn.as_mut().unwrap();
             if head.status != 200 {
                 return Err(format!("status {}", head.status));
             }
