@@ -13,7 +13,7 @@ umask 022
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
-DURATION=5 WARMUP=1 CLIENTS="10 100 1000" MODES="http connect tls"
+DURATION=4 WARMUP=2 CLIENTS="10 100 1000" MODES="http connect tls"
 ONLY="squid toll-ntlm px-ntlm cntlm-ntlm toll-basic px-basic toll-digest px-digest"
 KEEP=0 BUILD=1 PB=23100
 TOLL=${TOLL:-}
@@ -134,6 +134,7 @@ declare -A PPORT=(
     [toll-ntlm]=$((PB + 20)) [toll-basic]=$((PB + 21)) [toll-digest]=$((PB + 22))
     [px-ntlm]=$((PB + 30)) [px-basic]=$((PB + 31)) [px-digest]=$((PB + 32))
     [cntlm-ntlm]=$((PB + 40))
+    [tollmmap-ntlm]=$((PB + 23))
 )
 for p in "$HTTP_PORT" "$HTTPS_PORT" "${SQPORT[@]}" "${PPORT[@]}"; do
     port_busy "$p" && die "port $p is in use (choose another --port-base)"
@@ -263,7 +264,7 @@ say "starting nginx (:$HTTP_PORT, :$HTTPS_PORT) and squid (noauth :${SQPORT[noau
 for s in noauth basic digest ntlm; do start_squid "$s"; done
 
 # ---------------------------------------------------------------------------------------------
-# The proxies under test: started one at a time, stopped after their cells
+# The proxies under test: one fresh process per cell
 # ---------------------------------------------------------------------------------------------
 scheme_of() { echo "${1##*-}"; }    # toll-ntlm -> ntlm; squid -> squid
 CUR_PID=""
@@ -273,19 +274,24 @@ start_proxy() { # name
     mkdir -p "$d"
     case $name in
         squid) CUR_PID=${SQPID[noauth]}; return ;;
-        toll-*)
+        toll-*|tollmmap-*)
             # A fresh state dir: remembered auth starts empty, so warm-up really warms up.
+            # tollmmap-*: an experiment, not in the default set: glibc's fixed mmap threshold
+            # (128 KiB) makes every tunnel's 2 × 256 KiB copy buffers fresh mappings that go
+            # back to the kernel when the tunnel closes.
+            local menv=()
+            [ "${name%%-*}" = tollmmap ] && menv=(MALLOC_MMAP_THRESHOLD_=131072)
             mkdir -p "$d/state"
-            XDG_STATE_HOME="$d/state" "$TOLL" serve --listen "127.0.0.1:$port" \
+            env "${menv[@]}" XDG_STATE_HOME="$d/state" "$TOLL" serve --listen "127.0.0.1:$port" \
                 -x "http://127.0.0.1:${SQPORT[$scheme]}" -U "$PUSER:$PPASS" --proxy-anyauth \
-                --log "$d/access.log" >"$d/stderr.log" 2>&1 &
+                --log "$d/access.log" >>"$d/stderr.log" 2>&1 &
             CUR_PID=$! ;;
         px-*)
             # px reads px.ini from its working directory: an empty one there.
             : > "$d/px.ini"
             (cd "$d" && PX_PASSWORD="$PPASS" exec "$PX" --config="$d/px.ini" \
                 --proxy="127.0.0.1:${SQPORT[$scheme]}" --listen=127.0.0.1 --port="$port" \
-                --username="$PUSER" --auth="${scheme^^}") >"$d/stderr.log" 2>&1 &
+                --username="$PUSER" --auth="${scheme^^}") >>"$d/stderr.log" 2>&1 &
             CUR_PID=$! ;;
         cntlm-ntlm)
             # No NoProxy line: Debian's default sends 127.0.0.* direct. NTLMv1 flags: Squid's
@@ -300,7 +306,7 @@ Listen 127.0.0.1:$port
 Proxy 127.0.0.1:${SQPORT[ntlm]}
 EOF
             chmod 644 "$d/cntlm.conf"
-            cntlm -f -c "$d/cntlm.conf" -U cntlm >"$d/stderr.log" 2>&1 &
+            cntlm -f -c "$d/cntlm.conf" -U cntlm >>"$d/stderr.log" 2>&1 &
             CUR_PID=$! ;;
     esac
     PIDS+=("$CUR_PID")
@@ -317,7 +323,7 @@ tree() {
     echo "$p"
     for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do tree "$c"; done
 }
-reset_peak() { local p; for p in $(tree "$1"); do echo 5 > "/proc/$p/clear_refs" 2>/dev/null || true; done; }
+reset_peak() { local p; for p in $(tree "$1"); do echo 5 2>/dev/null > "/proc/$p/clear_refs" || true; done; }
 # Sum of VmHWM over the tree, KiB (for one process: its peak; for several an upper bound).
 peak_kib() {
     local p s=0 v
@@ -339,9 +345,11 @@ sq_log_of() { # proxy name -> the access.log of the Squid it talks to
 
 RESULTS=$W/results.tsv
 : > "$RESULTS"
+CRASHES=0
 run_cell() { # proxy mode clients
-    local name=$1 mode=$2 n=$3 t0 from to out rss log d407 nlines timeout
+    local name=$1 mode=$2 n=$3 t0 from to out rss log d407 nlines timeout note=""
     local target="127.0.0.1:$HTTP_PORT"
+
     [ "$mode" = http ] || target="127.0.0.1:$HTTPS_PORT"
     timeout=5
     reset_peak "$CUR_PID"
@@ -351,6 +359,11 @@ run_cell() { # proxy mode clients
         --path /1k.bin --body 1024 --ca "$CA" --concurrency "$n" --warmup "$WARMUP" \
         --duration "$DURATION" --timeout "$timeout" 2>"$W/loadgen.err") || out="ok=0 fail=0 rps=0 success=0 p50_ms=nan p99_ms=nan max_ms=nan cpu_pct=0 conns=0 errors=loadgen_failed"
     rss=$(peak_kib "$CUR_PID")
+    if ! kill -0 "$CUR_PID" 2>/dev/null; then
+        note="crashed"
+        CRASHES=$((CRASHES + 1))
+        rss=nan
+    fi
     sleep 0.5    # a CONNECT is logged when its tunnel closes
     from=$(awk -v t="$t0" -v w="$WARMUP" 'BEGIN { printf "%.3f", t + w }')
     to=$(awk -v t="$t0" -v w="$WARMUP" -v d="$DURATION" -v x="$timeout" 'BEGIN { printf "%.3f", t + w + d + x }')
@@ -360,32 +373,34 @@ run_cell() { # proxy mode clients
     local per
     per=$(awk -v d="$d407" -v o="$ok" 'BEGIN { if (o == 0) print "nan"; else printf "%.3f", d / o }')
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$mode" "$n" "$rps" "$success" \
-        "$p50_ms" "$p99_ms" "$rss" "$per" "$cpu_pct" "$conns" "$ok" "$errors" >> "$RESULTS"
+        "$p50_ms" "$p99_ms" "$rss" "$per" "$cpu_pct" "$conns" "$ok" "$errors${note:+ **$note**}" >> "$RESULTS"
     say "$(printf '%-12s %-7s %5s clients: %8s req/s  %6s%% ok  p50 %7s ms  p99 %8s ms  RSS %6s KiB  407/req %s  loadgen CPU %s%%  conns %s  errors %s' \
-        "$name" "$mode" "$n" "$rps" "$success" "$p50_ms" "$p99_ms" "$rss" "$per" "$cpu_pct" "$conns" "$errors")"
+        "$name" "$mode" "$n" "$rps" "$success" "$p50_ms" "$p99_ms" "$rss" "$per" "$cpu_pct" "$conns" "$errors")${note:+ ($note)}"
 }
 
 NCELLS=0
 for p in $ONLY; do for m in $MODES; do for c in $CLIENTS; do NCELLS=$((NCELLS + 1)); done; done; done
 say "$NCELLS cells of ${WARMUP} s warm-up + ${DURATION} s each"
+# Each cell gets a fresh proxy process (Squid's ceiling instance excepted): its peak RSS is that
+# cell's, and a crash does not spill into the next cell. toll's remembered auth lives in its
+# state dir and survives the restart, as it would for a user.
 for p in $ONLY; do
     [ -n "${PPORT[$p]:-}" ] || die "unknown proxy $p (one of: ${!PPORT[*]})"
-    say "starting $p on :${PPORT[$p]}"
-    start_proxy "$p"
     for m in $MODES; do
         for c in $CLIENTS; do
+            start_proxy "$p"
             run_cell "$p" "$m" "$c"
+            stop_proxy "$p"
             sleep 1   # let closing connections finish before the next cell
         done
     done
-    stop_proxy "$p"
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------------
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+mib() { awk -v k="$1" 'BEGIN { if (k == "nan") print "—"; else printf "%.1f", k / 1024 }'; }
 get() { # proxy mode clients column(4=rps 5=success 6=p50 7=p99 8=rss 9=407/req)
     awk -F'\t' -v p="$1" -v m="$2" -v c="$3" -v k="$4" '$1 == p && $2 == m && $3 == c { print $k; f = 1 } END { if (!f) print "nan" }' "$RESULTS"
 }
@@ -399,6 +414,7 @@ label() {
     case $1 in
         squid) echo "Squid, no auth (ceiling)" ;;
         toll-*) echo "toll serve, $(scheme_of "$1")" ;;
+        tollmmap-*) echo "toll serve, $(scheme_of "$1"), MALLOC_MMAP_THRESHOLD_=131072" ;;
         px-*) echo "px, $(scheme_of "$1")" ;;
         cntlm-*) echo "cntlm, ntlm" ;;
     esac
@@ -407,7 +423,7 @@ commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 {
     echo "## Results ($(date -u '+%Y-%m-%d %H:%M UTC'))"
     echo
-    echo "- command: \`bench/serve.sh$( [ "$DURATION" = 5 ] && [ "$WARMUP" = 1 ] || echo " --warmup $WARMUP --duration $DURATION")\`; $WARMUP s warm-up + $DURATION s measured per cell, 1 KiB bodies, per-operation timeout 5 s"
+    echo "- command: \`bench/serve.sh$( [ "$DURATION" = 4 ] && [ "$WARMUP" = 2 ] || echo " --warmup $WARMUP --duration $DURATION")\`; $WARMUP s warm-up + $DURATION s measured per cell, 1 KiB bodies, per-operation timeout 5 s"
     echo "- load average at start: $LOAD_START; at end: $LOAD_END; \`nproc\` = $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
     echo "- $("$TOLL" --version 2>&1 | head -n1) (commit $commit), px $("$PX_VENV/bin/pip" show px-proxy 2>/dev/null | awk '/^Version/ { print $2 }'), cntlm $(dpkg-query -W -f='${Version}' cntlm 2>/dev/null || echo '?'), $(squid -v | head -n1 | sed 's/ for .*//'), $(nginx -v 2>&1 | sed 's/nginx version: //')"
     echo
