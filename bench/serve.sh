@@ -2,7 +2,7 @@
 # toll serve vs px and cntlm under load: the same Squid upstream, a compiled load generator
 # (bench/loadgen), 10 / 100 / 1,000 concurrent clients. See bench/README.md and bench/SERVE.md.
 #
-#   bench/serve.sh [--quick] [--duration S] [--warmup S] [--clients "10 100 1000"]
+#   bench/serve.sh [--quick] [--duration S] [--warmup S] [--timeout S] [--clients "10 100 1000"]
 #                  [--only "squid toll-ntlm …"] [--modes "http connect tls"]
 #                  [--toll PATH] [--no-build] [--port-base N] [--keep]
 #
@@ -13,7 +13,7 @@ umask 022
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
-DURATION=4 WARMUP=2 CLIENTS="10 100 1000" MODES="http connect tls"
+DURATION=4 WARMUP=2 OP_TIMEOUT=10 CLIENTS="10 100 1000" MODES="http connect tls"
 ONLY="squid toll-ntlm px-ntlm cntlm-ntlm toll-basic px-basic toll-digest px-digest"
 KEEP=0 BUILD=1 PB=23100
 TOLL=${TOLL:-}
@@ -26,6 +26,7 @@ while [ $# -gt 0 ]; do
         --quick) DURATION=2 WARMUP=1 ;;
         --duration) DURATION=$2; shift ;;
         --warmup) WARMUP=$2; shift ;;
+        --timeout) OP_TIMEOUT=$2; shift ;;
         --clients) CLIENTS=$2; shift ;;
         --only) ONLY=$2; shift ;;
         --modes) MODES=$2; shift ;;
@@ -351,7 +352,7 @@ run_cell() { # proxy mode clients
     local target="127.0.0.1:$HTTP_PORT"
 
     [ "$mode" = http ] || target="127.0.0.1:$HTTPS_PORT"
-    timeout=5
+    timeout=$OP_TIMEOUT
     reset_peak "$CUR_PID"
     log=$(sq_log_of "$name")
     t0=$EPOCHREALTIME
@@ -423,7 +424,7 @@ commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 {
     echo "## Results ($(date -u '+%Y-%m-%d %H:%M UTC'))"
     echo
-    echo "- command: \`bench/serve.sh$( [ "$DURATION" = 4 ] && [ "$WARMUP" = 2 ] || echo " --warmup $WARMUP --duration $DURATION")\`; $WARMUP s warm-up + $DURATION s measured per cell, 1 KiB bodies, per-operation timeout 5 s"
+    echo "- command: \`bench/serve.sh$( [ "$DURATION" = 4 ] && [ "$WARMUP" = 2 ] && [ "$OP_TIMEOUT" = 10 ] || echo " --warmup $WARMUP --duration $DURATION --timeout $OP_TIMEOUT")\`; $WARMUP s warm-up + $DURATION s measured per cell, 1 KiB bodies, per-operation timeout $OP_TIMEOUT s"
     echo "- load average at start: $LOAD_START; at end: $LOAD_END; \`nproc\` = $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
     echo "- $("$TOLL" --version 2>&1 | head -n1) (commit $commit), px $("$PX_VENV/bin/pip" show px-proxy 2>/dev/null | awk '/^Version/ { print $2 }'), cntlm $(dpkg-query -W -f='${Version}' cntlm 2>/dev/null || echo '?'), $(squid -v | head -n1 | sed 's/ for .*//'), $(nginx -v 2>&1 | sed 's/nginx version: //')"
     echo
@@ -447,6 +448,15 @@ commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
             t=$(get toll-ntlm "$m" "$c" 7) x=$(get squid "$m" "$c" 7)
             r=$(ratio "$t" "$x")
             echo "| p99 ≤ 2 × Squid's | $(modename "$m") | $c | $t ms | Squid $x ms | $r | $(cmp_met "$r" '<=' 2) |"
+        done
+    done
+    for sch in basic digest; do
+        for m in $MODES; do
+            for c in $CLIENTS; do
+                t=$(get "toll-$sch" "$m" "$c" 4) x=$(get "px-$sch" "$m" "$c" 4)
+                r=$(ratio "$t" "$x")
+                echo "| req/s ≥ 5 × px, $sch | $(modename "$m") | $c | $t | px $x | $r | $(cmp_met "$r" '>=' 5) |"
+            done
         done
     done
     for m in connect tls; do
