@@ -335,6 +335,17 @@ peak_kib() {
     echo "$s"
 }
 
+# CPU time (user + system) of the tree, in clock ticks.
+cpu_ticks() {
+    local p s=0 v
+    for p in $(tree "$1"); do
+        v=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || true)
+        s=$((s + ${v:-0}))
+    done
+    echo "$s"
+}
+HZ=$(getconf CLK_TCK)
+
 # 407 lines (and all lines) Squid logged with a time stamp in [from, to].
 count_407() { # log from to
     awk -v a="$2" -v b="$3" '$1 >= a && $1 <= b { n++; split($3, s, "/"); if (s[2] == "407") d++ }
@@ -348,18 +359,20 @@ RESULTS=$W/results.tsv
 : > "$RESULTS"
 CRASHES=0
 run_cell() { # proxy mode clients
-    local name=$1 mode=$2 n=$3 t0 from to out rss log d407 nlines timeout note=""
+    local name=$1 mode=$2 n=$3 t0 from to out rss log d407 nlines timeout note="" c0 c1 cpuop
     local target="127.0.0.1:$HTTP_PORT"
 
     [ "$mode" = http ] || target="127.0.0.1:$HTTPS_PORT"
     timeout=$OP_TIMEOUT
     reset_peak "$CUR_PID"
     log=$(sq_log_of "$name")
+    c0=$(cpu_ticks "$CUR_PID")
     t0=$EPOCHREALTIME
     out=$("$LOADGEN" --proxy "127.0.0.1:${PPORT[$name]}" --mode "$mode" --target "$target" \
         --path /1k.bin --body 1024 --ca "$CA" --concurrency "$n" --warmup "$WARMUP" \
         --duration "$DURATION" --timeout "$timeout" 2>"$W/loadgen.err") || out="ok=0 fail=0 rps=0 success=0 p50_ms=nan p99_ms=nan max_ms=nan cpu_pct=0 conns=0 errors=loadgen_failed"
     rss=$(peak_kib "$CUR_PID")
+    c1=$(cpu_ticks "$CUR_PID")
     if ! kill -0 "$CUR_PID" 2>/dev/null; then
         note="crashed"
         CRASHES=$((CRASHES + 1))
@@ -372,11 +385,14 @@ run_cell() { # proxy mode clients
     # shellcheck disable=SC2086
     local $out
     local per
+    # Proxy CPU per successful operation over the whole run (warm-up included): robust
+    # against a busy machine, unlike req/s.
+    cpuop=$(awk -v a="$c0" -v b="$c1" -v hz="$HZ" -v n="${all_ok:-0}" 'BEGIN { if (n == 0 || b < a) print "nan"; else printf "%.3f", (b - a) * 1000 / hz / n }')
     per=$(awk -v d="$d407" -v o="$ok" 'BEGIN { if (o == 0) print "nan"; else printf "%.3f", d / o }')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$mode" "$n" "$rps" "$success" \
-        "$p50_ms" "$p99_ms" "$rss" "$per" "$cpu_pct" "$conns" "$ok" "$errors${note:+ **$note**}" >> "$RESULTS"
-    say "$(printf '%-12s %-7s %5s clients: %8s req/s  %6s%% ok  p50 %7s ms  p99 %8s ms  RSS %6s KiB  407/req %s  loadgen CPU %s%%  conns %s  errors %s' \
-        "$name" "$mode" "$n" "$rps" "$success" "$p50_ms" "$p99_ms" "$rss" "$per" "$cpu_pct" "$conns" "$errors")${note:+ ($note)}"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$mode" "$n" "$rps" "$success" \
+        "$p50_ms" "$p99_ms" "$rss" "$per" "$cpu_pct" "$conns" "$ok" "$errors${note:+ **$note**}" "$cpuop" >> "$RESULTS"
+    say "$(printf '%-12s %-7s %5s clients: %8s req/s  %6s%% ok  p50 %7s ms  p99 %8s ms  RSS %6s KiB  407/req %s  proxy CPU/op %s ms  loadgen CPU %s%%  conns %s  errors %s' \
+        "$name" "$mode" "$n" "$rps" "$success" "$p50_ms" "$p99_ms" "$rss" "$per" "$cpuop" "$cpu_pct" "$conns" "$errors")${note:+ ($note)}"
 }
 
 NCELLS=0
@@ -428,10 +444,10 @@ commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
     echo "- load average at start: $LOAD_START; at end: $LOAD_END; \`nproc\` = $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
     echo "- $("$TOLL" --version 2>&1 | head -n1) (commit $commit), px $("$PX_VENV/bin/pip" show px-proxy 2>/dev/null | awk '/^Version/ { print $2 }'), cntlm $(dpkg-query -W -f='${Version}' cntlm 2>/dev/null || echo '?'), $(squid -v | head -n1 | sed 's/ for .*//'), $(nginx -v 2>&1 | sed 's/nginx version: //')"
     echo
-    echo "| proxy | load | clients | req/s | success | p50 ms | p99 ms | peak RSS MiB | upstream 407/req | loadgen CPU | client conns | errors |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
-    while IFS=$'\t' read -r name mode n rps success p50 p99 rss per cpu conns ok errors; do
-        echo "| $(label "$name") | $(modename "$mode") | $n | $rps | $success % | $p50 | $p99 | $(mib "$rss") | $per | $cpu % | $conns | $errors |"
+    echo "| proxy | load | clients | req/s | success | p50 ms | p99 ms | peak RSS MiB | upstream 407/req | proxy CPU ms/op | loadgen CPU | client conns | errors |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    while IFS=$'\t' read -r name mode n rps success p50 p99 rss per cpu conns ok errors cpuop; do
+        echo "| $(label "$name") | $(modename "$mode") | $n | $rps | $success % | $p50 | $p99 | $(mib "$rss") | $per | $cpuop | $cpu % | $conns | $errors |"
     done < "$RESULTS"
     echo
     echo "### Goals (issue 13), NTLM upstream unless stated"
