@@ -6,6 +6,9 @@
 #                  [--only "squid toll-ntlm …"] [--modes "http connect tls"]
 #                  [--toll PATH] [--no-build] [--port-base N] [--keep]
 #
+# --only picks from: squid toll-ntlm px-ntlm cntlm-ntlm toll-basic px-basic toll-digest px-digest
+# (the default set) and tollmmap-ntlm (toll with glibc's mmap threshold pinned: a diagnosis of its
+# tunnel-buffer memory, see SERVE.md).
 # The Markdown report goes to stdout, progress to stderr. Needs root (squid drops to 'proxy',
 # cntlm to 'cntlm', /proc/PID/clear_refs resets the peak RSS between cells).
 set -euo pipefail
@@ -14,13 +17,14 @@ umask 022
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 DURATION=4 WARMUP=2 OP_TIMEOUT=10 CLIENTS="10 100 1000" MODES="http connect tls"
-ONLY="squid toll-ntlm px-ntlm cntlm-ntlm toll-basic px-basic toll-digest px-digest"
+DEFAULT_ONLY="squid toll-ntlm px-ntlm cntlm-ntlm toll-basic px-basic toll-digest px-digest"
+ONLY=$DEFAULT_ONLY
 KEEP=0 BUILD=1 PB=23100
 TOLL=${TOLL:-}
 PX_VERSION=0.13.0
 PX_VENV=${PX_VENV:-$REPO/target/bench-px-venv}
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) DURATION=2 WARMUP=1 ;;
@@ -440,7 +444,7 @@ commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 {
     echo "## Results ($(date -u '+%Y-%m-%d %H:%M UTC'))"
     echo
-    echo "- command: \`bench/serve.sh$( [ "$DURATION" = 4 ] && [ "$WARMUP" = 2 ] && [ "$OP_TIMEOUT" = 10 ] || echo " --warmup $WARMUP --duration $DURATION --timeout $OP_TIMEOUT")\`; $WARMUP s warm-up + $DURATION s measured per cell, 1 KiB bodies, per-operation timeout $OP_TIMEOUT s"
+    echo "- command: \`bench/serve.sh$( [ "$DURATION" = 4 ] && [ "$WARMUP" = 2 ] && [ "$OP_TIMEOUT" = 10 ] || echo " --warmup $WARMUP --duration $DURATION --timeout $OP_TIMEOUT")$( [ "$ONLY" = "$DEFAULT_ONLY" ] || echo " --only \"$ONLY\"")$( [ "$MODES" = "http connect tls" ] || echo " --modes \"$MODES\"")$( [ "$CLIENTS" = "10 100 1000" ] || echo " --clients \"$CLIENTS\"")\`; $WARMUP s warm-up + $DURATION s measured per cell, 1 KiB bodies, per-operation timeout $OP_TIMEOUT s"
     echo "- load average at start: $LOAD_START; at end: $LOAD_END; \`nproc\` = $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
     echo "- $("$TOLL" --version 2>&1 | head -n1) (commit $commit), px $("$PX_VENV/bin/pip" show px-proxy 2>/dev/null | awk '/^Version/ { print $2 }'), cntlm $(dpkg-query -W -f='${Version}' cntlm 2>/dev/null || echo '?'), $(squid -v | head -n1 | sed 's/ for .*//'), $(nginx -v 2>&1 | sed 's/nginx version: //')"
     echo
