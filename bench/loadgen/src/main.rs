@@ -173,16 +173,16 @@ async fn run(o: Opts) {
         for c in CertificateDer::pem_file_iter(ca).expect("--ca: cannot read") {
             roots.add(c.expect("--ca: bad PEM")).expect("--ca: bad certificate");
         }
-        let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("tls versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        let cfg =
+            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .expect("tls versions")
+                .with_root_certificates(roots)
+                .with_no_client_auth();
         TlsConnector::from(Arc::new(cfg))
     });
-    let auth = o.proxy_auth.as_ref().map(|b| format!("Proxy-Authorization: Basic {b}\r\n")).unwrap_or_default();
+    let auth =
+        o.proxy_auth.as_ref().map(|b| format!("Proxy-Authorization: Basic {b}\r\n")).unwrap_or_default();
     let host = o.target.clone();
     let request = format!(
         "GET http://{host}{} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: toll-loadgen\r\nAccept: */*\r\n\
@@ -248,7 +248,11 @@ async fn run(o: Opts) {
     let errors = if t.errors.is_empty() {
         "-".to_string()
     } else {
-        t.errors.iter().map(|(k, v)| format!("{}:{v}", k.replace([' ', ','], "_"))).collect::<Vec<_>>().join(",")
+        t.errors
+            .iter()
+            .map(|(k, v)| format!("{}:{v}", k.replace([' ', ','], "_")))
+            .collect::<Vec<_>>()
+            .join(",")
     };
     println!(
         "ok={} all_ok={} fail={} rps={:.1} success={:.2} p50_ms={} p99_ms={} max_ms={} cpu_pct={:.1} conns={} errors={}",
@@ -374,10 +378,12 @@ async fn op(s: &Shared, conn: &mut Option<Conn>) -> Res<()> {
             if !buf.is_empty() {
                 return Err("bytes after 200".into());
             }
-            let name = ServerName::try_from(s.o.target.rsplit_once(':').map(|(h, _)| h).unwrap_or(&s.o.target))
-                .map_err(|_| "bad target name".to_string())?
-                .to_owned();
-            let mut tls = s.tls.as_ref().unwrap().connect(name, tcp).await.map_err(|e| format!("tls {}", kind(&e)))?;
+            let name =
+                ServerName::try_from(s.o.target.rsplit_once(':').map(|(h, _)| h).unwrap_or(&s.o.target))
+                    .map_err(|_| "bad target name".to_string())?
+                    .to_owned();
+            let mut tls =
+                s.tls.as_ref().unwrap().connect(name, tcp).await.map_err(|e| format!("tls {}", kind(&e)))?;
             tls.write_all(&s.tls_request).await.map_err(|e| format!("tls write {}", kind(&e)))?;
             let head = read_head(&mut tls, &mut buf).await?;
             if head.status != 200 {
