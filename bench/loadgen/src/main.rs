@@ -134,6 +134,9 @@ struct Shared {
 
 type Res<T> = Result<T, String>;
 
+/// Set once the first failed response has been shown on stderr.
+static SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn raise_nofile() {
     // SAFETY: plain libc calls on a local struct.
     unsafe {
@@ -353,6 +356,22 @@ async fn op(s: &Shared, conn: &mut Option<Conn>) -> Res<()> {
             };
             let c = conn.as_mut().unwrap();
             if head.status != 200 {
+                // The first failure's body on stderr: the proxy's own explanation.
+                if !SHOWN.swap(true, Ordering::Relaxed) {
+                    let body = match head.length {
+                        Some(n) if n <= 64 * 1024 => {
+                            while c.buf.len() < n && fill(&mut c.tcp, &mut c.buf).await.is_ok() {}
+                            String::from_utf8_lossy(&c.buf[..n.min(c.buf.len())]).into_owned()
+                        }
+                        _ => String::new(),
+                    };
+                    let shown: String = body
+                        .chars()
+                        .take(600)
+                        .map(|ch| if ch.is_control() && ch != '\n' { ' ' } else { ch })
+                        .collect();
+                    eprintln!("toll-loadgen: first failure: status {}: {}", head.status, shown.trim());
+                }
                 return Err(format!("status {}", head.status));
             }
             let got = read_body(&mut c.tcp, &mut c.buf, &head).await?;
