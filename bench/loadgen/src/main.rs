@@ -1,11 +1,11 @@
 //! toll-loadgen: a small closed-loop load generator for forward proxies, for bench/serve.sh.
 //!
 //! N clients run at once, each in a loop, through one proxy on loopback:
-//! - `http`:    keep-alive `GET http://TARGET/PATH` in absolute form (one connection per client,
-//!              reopened only when the proxy closes it);
+//! - `http`: keep-alive `GET http://TARGET/PATH` in absolute form (one connection per client,
+//!   reopened only when the proxy closes it);
 //! - `connect`: a new connection per operation, `CONNECT TARGET`, read the `200`, close;
-//! - `tls`:     the same, then a TLS handshake with the origin inside the tunnel (certificate
-//!              checked against `--ca`), `GET PATH`, read the whole response, close.
+//! - `tls`: the same, then a TLS handshake with the origin inside the tunnel (certificate
+//!   checked against `--ca`), `GET PATH`, read the whole response, close.
 //!
 //! wrk cannot send CONNECT and curl --parallel stops at 300 transfers; this one is a single
 //! tokio thread by default and reports its own CPU use, so a run shows it was not the limit.
