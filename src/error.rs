@@ -17,6 +17,12 @@ pub enum Exit {
     Read,
     Timeout,
     Tls,
+    /// curl's 60: the server's certificate cannot be verified.
+    PeerCert,
+    /// curl's 77: the CA file or directory (`--cacert`, `--capath`) cannot be used.
+    CaCert,
+    /// curl's 18: the body ended before its announced length.
+    PartialFile,
     TooManyRedirects,
     Receive,
     /// `-C`: the server ignored the range (curl's 33).
@@ -51,6 +57,9 @@ impl Exit {
             Exit::Read => 26,
             Exit::Timeout => 28,
             Exit::Tls => 35,
+            Exit::PeerCert => 60,
+            Exit::CaCert => 77,
+            Exit::PartialFile => 18,
             Exit::TooManyRedirects => 47,
             Exit::Receive => 56,
             Exit::Range => 33,
@@ -68,7 +77,7 @@ impl Exit {
     }
 
     /// Every code with its meaning, as documented in the README (a test keeps them in step).
-    pub const TABLE: [(Exit, &'static str); 23] = [
+    pub const TABLE: [(Exit, &'static str); 26] = [
         (
             Exit::Internal,
             "internal error (a bug: please report it); also, as in curl, a URL whose protocol --proto or \
@@ -87,7 +96,10 @@ impl Exit {
         (Exit::Write, "could not write the output (disk full, permission, closed pipe with -o)"),
         (Exit::Read, "could not read the request body (-d @file, --data-binary @file)"),
         (Exit::Timeout, "timeout (--max-time, --connect-timeout)"),
-        (Exit::Tls, "TLS failure with the origin (handshake, certificate)"),
+        (Exit::Tls, "TLS failure with the origin (handshake, protocol)"),
+        (Exit::PeerCert, "the server's certificate cannot be verified (unknown CA, wrong name, expired)"),
+        (Exit::CaCert, "the CA file or directory (--cacert, --capath) cannot be read or used"),
+        (Exit::PartialFile, "the body ended before its announced length (Content-Length)"),
         (Exit::AuthNoCredentials, "the proxy requires authentication and no credentials are available"),
         (Exit::AuthRejected, "the proxy rejected the credentials"),
         (

@@ -255,7 +255,7 @@ pub fn roots(req: &RequestConfig) -> Result<Option<Vec<reqwest::Certificate>>> {
         .map(|c| reqwest::Certificate::from_der(c))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map(Some)
-        .map_err(|e| Error::new(Exit::Usage, format!("cannot use the CA certificates: {e}")))
+        .map_err(|e| Error::new(Exit::CaCert, format!("cannot use the CA certificates: {e}")))
 }
 
 /// The CA certificates of `--capath DIR`: every PEM certificate in the directory's files
@@ -395,6 +395,6 @@ mod tests {
         let junk = dir.path().join("junk.pem");
         std::fs::write(&junk, "not pem").unwrap();
         assert_eq!(identity(&junk, None, false).unwrap_err().exit, Exit::ClientCert);
-        assert_eq!(capath_certs(dir.path()).unwrap_err().exit, Exit::Usage);
+        assert_eq!(capath_certs(dir.path()).unwrap_err().exit, Exit::CaCert);
     }
 }

@@ -29,16 +29,38 @@ pub(super) fn usage_proxy(e: ProxyError) -> Error {
 /// Walks an error's sources for a TLS failure. `io::Error::source` skips the error it wraps,
 /// so the walk also descends into `get_ref`.
 pub(super) fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+    tls_error(e).is_some()
+}
+
+/// The rustls error somewhere in `e`'s chain (inside an `io::Error` too).
+fn tls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        if err.is::<rustls::Error>() {
-            return true;
+        if let Some(t) = err.downcast_ref::<rustls::Error>() {
+            return Some(t);
         }
         if let Some(inner) = err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
             let inner: &(dyn std::error::Error + 'static) = inner;
-            if is_tls(inner) {
-                return true;
+            if let Some(t) = tls_error(inner) {
+                return Some(t);
             }
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// hyper's "end of file before message length reached": the body ended before its
+/// `Content-Length` (curl's 18, a partial file), not a connection error.
+fn is_short_body(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::UnexpectedEof)
+            || err.to_string().contains("end of file before message length reached")
+        {
+            return true;
         }
         cur = err.source();
     }
@@ -114,6 +136,10 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
                 .hint("raise --max-redirs if the redirects are expected");
         }
     }
+    if let Some(rustls::Error::InvalidCertificate(_)) = tls_error(&e) {
+        return Error::new(Exit::PeerCert, format!("the certificate of {url} cannot be verified: {text}"))
+            .hint("if the server uses a private CA, pass it with --cacert FILE (or -k to skip the check)");
+    }
     if is_tls(&e) {
         return Error::new(Exit::Tls, format!("TLS failure with {url}: {text}"))
             .hint("if the server uses a private CA, pass it with --cacert FILE (or -k to skip the check)");
@@ -129,6 +155,13 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
         }
         return Error::new(Exit::Connect, format!("cannot connect to {url}: {text}"))
             .hint("check the URL and port; behind a proxy, set -x or https_proxy");
+    }
+    if e.is_body() && is_short_body(&e) {
+        return Error::new(
+            Exit::PartialFile,
+            format!("the transfer broke off before the announced length: {text}"),
+        )
+        .hint("retry; nothing partial was kept for -o");
     }
     if e.is_body() || e.is_decode() {
         return Error::new(Exit::Receive, format!("the transfer broke off: {text}"))

@@ -46,7 +46,7 @@ pub fn read_certs(path: &std::path::Path) -> Result<Vec<rustls_pki_types::Certif
 }
 
 pub(super) fn bad_ca(path: &std::path::Path, why: &str) -> Error {
-    Error::new(Exit::Usage, format!("cannot use CA file {}: {why}", path.display()))
+    Error::new(Exit::CaCert, format!("cannot use CA file {}: {why}", path.display()))
         .hint("give a PEM file with one or more CERTIFICATE blocks")
 }
 

@@ -88,10 +88,10 @@ pub(super) fn step5(
                     .headline(format!("the proxy's policy denies {dest}{for_user} (403 Forbidden)")),
                     Reached::Not,
                 ),
-                Exit::Tls => (
+                Exit::Tls | Exit::PeerCert => (
                     step.problem(
                         format!("{via}toll does not accept the TLS certificate {dest} presented (see step 6)"),
-                        Exit::Tls,
+                        e.exit,
                         e.hint.unwrap_or_default(),
                     ),
                     Reached::Origin,
@@ -192,7 +192,7 @@ pub(super) async fn step6(
         ),
         (Err(e), Ok(())) => step.problem(
             format!("{subject}, chains to a public CA, but it {} when checked against {store}", net::explain(e)),
-            Exit::Tls,
+            Exit::PeerCert,
             if d.request.cacert.is_some() {
                 "drop --cacert (it replaces the system's CAs), or add the public CA to that file".to_string()
             } else {
@@ -201,7 +201,7 @@ pub(super) async fn step6(
         ),
         (Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)), Err(_)) => step.problem(
             format!("{subject}, which is neither a public CA nor trusted by {store}: {interception}"),
-            Exit::Tls,
+            Exit::PeerCert,
             format!(
                 "get the CA certificate {top} (PEM){} and pass it with --cacert FILE, or add it to the system trust store",
                 if proxied { " from your proxy administrator" } else { "" }
@@ -209,7 +209,7 @@ pub(super) async fn step6(
         ),
         (Err(e), Err(_)) => step.problem(
             format!("{subject}: it {} (checked against {store})", net::explain(e)),
-            Exit::Tls,
+            Exit::PeerCert,
             net::cert_fix(e, "--cacert", "the URL", leaf.as_ref()),
         ),
     })
@@ -226,7 +226,7 @@ pub(super) fn fix_tls_step5(steps: &mut [Step]) {
         .find(|s| s.step == 6 && s.status == Status::Problem)
         .map(|s| (s.fix.clone(), s.evidence.clone()));
     if let (Some((fix, evidence)), Some(s5)) =
-        (six, steps.iter_mut().find(|s| s.step == 5 && s.exit == Some(Exit::Tls)))
+        (six, steps.iter_mut().find(|s| s.step == 5 && matches!(s.exit, Some(Exit::Tls | Exit::PeerCert))))
     {
         s5.fix = fix;
         s5.headline = Some(evidence);

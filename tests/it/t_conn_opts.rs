@@ -219,7 +219,7 @@ fn curl_ca_bundle_names_the_ca_file() {
     toll(["-sS", &url]).env("CURL_CA_BUNDLE", &ca).run().assert_code(0);
     toll(["-sS", &url]).env("SSL_CERT_FILE", &ca).run().assert_code(0);
     let out = toll(["-sS", &url]).run();
-    assert_eq!(out.code, Some(35), "{}", out.describe());
+    assert_eq!(out.code, Some(60), "{}", out.describe());
 }
 
 /// `-N`: the body reaches standard output as it arrives, not when a buffer fills or the

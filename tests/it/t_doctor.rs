@@ -518,7 +518,7 @@ fn doctor_tls_interception() {
         ],
         &[],
     );
-    let v = r.check(35, &[]);
+    let v = r.check(60, &[]);
     assert_eq!(status_of(&v, 3), "ok");
     assert_eq!(status_of(&v, 6), "problem");
     let out = r.stdout();
