@@ -26,6 +26,7 @@ mod origin_auth;
 mod retry;
 mod tls;
 mod transfer_info;
+mod tunnel;
 pub mod writeout;
 
 pub use errors::failure_error;
@@ -87,6 +88,8 @@ pub struct Session {
     /// The origin rejected the `-u` credentials in an earlier attempt of this run.
     origin_rejected: std::sync::atomic::AtomicBool,
     relay: Arc<Relay>,
+    /// https through a proxy without the loopback hop, when the request allows it (`tunnel`).
+    direct: Option<tunnel::Direct>,
     routes: Arc<Chooser>,
     ctx: Arc<Context>,
 }
@@ -107,8 +110,9 @@ impl Session {
         );
         let routes = Arc::new(routes);
         let client = build_client(req, &relay, &routes)?;
+        let direct = tunnel::Direct::new(req, &user_agent(req))?;
         let cookies = cookies::Engine::start(&req.curl)?;
-        Ok(Session { client, cookies, origin_rejected: Default::default(), relay, routes, ctx })
+        Ok(Session { client, cookies, origin_rejected: Default::default(), relay, direct, routes, ctx })
     }
 
     /// Sends `req` (following redirects with `-L`) and returns the final response, or the
@@ -149,11 +153,17 @@ impl Session {
             if reporter.verbose() {
                 trace_request(reporter, &request);
             }
-            let resp = self
-                .client
-                .execute(request)
-                .await
-                .map_err(|e| classify_sent(e, &self.relay, via_socks, via_relay))?;
+            let resp = match (&choice.entry, &self.direct) {
+                // https through an HTTP(S) proxy: TLS on the relay's tunnel, in process.
+                (RouteEntry::Proxy(spec), Some(direct)) if via_relay && hop.url.scheme() == "https" => {
+                    direct.execute(&self.relay, spec, request).await?
+                }
+                _ => self
+                    .client
+                    .execute(request)
+                    .await
+                    .map_err(|e| classify_sent(e, &self.relay, via_socks, via_relay))?,
+            };
             if let Some(f) = self.relay.take_failure() {
                 // The relay gave up (a 407 it could not answer, the proxy's own 403): that is
                 // the proxy's answer, not the origin's.
@@ -248,6 +258,10 @@ fn steady_heap() {
     }
 }
 
+fn user_agent(req: &RequestConfig) -> String {
+    req.user_agent.clone().unwrap_or_else(|| format!("toll/{}", env!("CARGO_PKG_VERSION")))
+}
+
 fn build_client(req: &RequestConfig, relay: &Arc<Relay>, routes: &Arc<Chooser>) -> Result<reqwest::Client> {
     let (r, s) = (relay.clone(), routes.clone());
     let proxy = reqwest::Proxy::custom(move |url| match s.chosen(url) {
@@ -265,7 +279,7 @@ fn build_client(req: &RequestConfig, relay: &Arc<Relay>, routes: &Arc<Chooser>) 
         // when a request is first executed and strips it on a cross-host redirect, and toll
         // decides which of the user's headers may travel to another origin.
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(req.user_agent.clone().unwrap_or_else(|| format!("toll/{}", env!("CARGO_PKG_VERSION"))))
+        .user_agent(user_agent(req))
         .tls_danger_accept_invalid_certs(req.insecure);
     if !req.compressed {
         b = b.no_gzip().no_brotli().no_deflate().no_zstd();

@@ -163,6 +163,9 @@ pub(crate) struct Inner {
     connect_timeout: Option<Duration>,
 }
 
+/// An open tunnel through the upstream proxy, as a byte stream ([`Relay::open_tunnel_stream`]).
+pub type TunnelStream = TokioIo<hyper::upgrade::Upgraded>;
+
 /// The running relay. Dropping the tokio runtime stops it.
 pub struct Relay {
     inner: Arc<Inner>,
@@ -254,6 +257,35 @@ impl Relay {
         } else {
             forward_or_fail(self.inner.clone(), up, client.0.clone(), req).await
         }
+    }
+
+    /// Opens a tunnel to `authority` (`host:port`) through the proxy `spec`, answering its 407s
+    /// here as for any CONNECT, and hands over the upstream connection itself: the caller runs
+    /// TLS on it in this process, without the loopback hop (`client::tunnel`). Proxy
+    /// credentials went only into the CONNECT; what passes through the tunnel afterwards is
+    /// the caller's, and a 407 in it is the origin's. A refusal is returned and also kept for
+    /// [`Relay::take_failure`], as the loopback relay keeps it.
+    pub async fn open_tunnel_stream(&self, spec: &ProxySpec, authority: &str) -> Result<TunnelStream, Failure> {
+        let index = self.inner.upstream_index(spec);
+        let up = self.inner.upstreams.lock().unwrap_or_else(|e| e.into_inner())[index].clone();
+        let result = async {
+            let authority = http::uri::Authority::try_from(authority).map_err(|_| {
+                let mut f = up.failure(FailureKind::ProxyError(format!("{authority:?} is not host:port")));
+                f.target = authority.to_string();
+                f
+            })?;
+            let resp = connect_through(&self.inner, &up, &authority).await?;
+            hyper::upgrade::on(resp).await.map(TokioIo::new).map_err(|e| {
+                let mut f = up.failure(FailureKind::ProxyError(format!("the tunnel could not be taken over: {e}")));
+                f.target = authority.to_string();
+                f
+            })
+        }
+        .await;
+        if let Err(f) = &result {
+            self.inner.record(f.clone());
+        }
+        result
     }
 
     /// The proxy URL (with this process's key as credential) through which reqwest reaches `spec`.
@@ -490,6 +522,29 @@ async fn open_tunnel(
         return Ok(plain(StatusCode::BAD_REQUEST, true));
     };
     let client_side = hyper::upgrade::on(&mut req);
+    let resp = connect_through(&inner, &up, &authority).await?;
+    let upstream_side = hyper::upgrade::on(resp);
+    tokio::spawn(async move {
+        let (Ok(client), Ok(upstream)) = (client_side.await, upstream_side.await) else { return };
+        let _ = tokio::io::copy_bidirectional_with_sizes(
+            &mut TokioIo::new(client),
+            &mut TokioIo::new(upstream),
+            TUNNEL_BUFFER,
+            TUNNEL_BUFFER,
+        )
+        .await;
+    });
+    Ok(plain(StatusCode::OK, false))
+}
+
+/// `CONNECT authority` through `up`, answering its 407s: the proxy's 2xx (whose connection is
+/// then the tunnel), or why the proxy did not open it. Shared by the loopback relay's tunnels
+/// and [`Relay::open_tunnel_stream`].
+async fn connect_through(
+    inner: &Inner,
+    up: &Arc<Upstream>,
+    authority: &http::uri::Authority,
+) -> Result<Response<Incoming>, Failure> {
     let mut headers = http::HeaderMap::new();
     headers.insert(
         http::header::HOST,
@@ -502,21 +557,10 @@ async fn open_tunnel(
         body: RequestBody::Empty,
     };
     let mut conn = None;
-    let resp = up.exchange(&inner, &mut conn, out).await?;
+    let resp = up.exchange(inner, &mut conn, out).await?;
     if resp.status().is_success() {
         inner.info(format_args!("tunnel to {authority} established; bytes now pass untouched"));
-        let upstream_side = hyper::upgrade::on(resp);
-        tokio::spawn(async move {
-            let (Ok(client), Ok(upstream)) = (client_side.await, upstream_side.await) else { return };
-            let _ = tokio::io::copy_bidirectional_with_sizes(
-                &mut TokioIo::new(client),
-                &mut TokioIo::new(upstream),
-                TUNNEL_BUFFER,
-                TUNNEL_BUFFER,
-            )
-            .await;
-        });
-        return Ok(plain(StatusCode::OK, false));
+        return Ok(resp);
     }
     let status = resp.status();
     let kind = if status == StatusCode::FORBIDDEN {
