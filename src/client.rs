@@ -156,7 +156,7 @@ impl Session {
             let resp = match (&choice.entry, &self.direct) {
                 // https through an HTTP(S) proxy: TLS on the relay's tunnel, in process.
                 (RouteEntry::Proxy(spec), Some(direct)) if via_relay && hop.url.scheme() == "https" => {
-                    direct.execute(&self.relay, spec, request).await?
+                    direct.execute(&self.relay, spec, request, reporter).await?
                 }
                 _ => self
                     .client

@@ -28,6 +28,7 @@ use super::ReadFailed;
 use crate::config::{HttpVersion, ProxySpec, RequestConfig};
 use crate::error::{Error, Exit, Result};
 use crate::relay::Relay;
+use crate::report::{Direction, Reporter};
 use crate::term::{display_url, sanitize};
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT, HOST, USER_AGENT};
@@ -81,6 +82,7 @@ impl Direct {
         relay: &Relay,
         spec: &ProxySpec,
         request: reqwest::Request,
+        reporter: &dyn Reporter,
     ) -> Result<reqwest::Response> {
         let url = request.url().clone();
         let deadline = self.max_time.map(|t| Instant::now() + t);
@@ -105,6 +107,11 @@ impl Direct {
                 .await
                 .map_err(|e| handshake_error(&url, &e))?;
             let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+            if reporter.verbose() {
+                let version = if h2 { "HTTP/2" } else { "HTTP/1.1" };
+                let line = format!("TLS with {authority} ({version}) runs on the tunnel itself, in process");
+                reporter.line(Direction::Info, &sanitize(&line));
+            }
             let io = TokioIo::new(tls);
             if h2 {
                 let (send, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())

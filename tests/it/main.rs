@@ -67,6 +67,7 @@ mod t_secrets;
 mod t_serve;
 mod t_speed;
 mod t_squid;
+mod t_tunnel;
 
 use sha2::{Digest, Sha256};
 
