@@ -237,7 +237,12 @@ async fn within<T>(
 fn handshake_error(url: &url::Url, e: &std::io::Error) -> Error {
     let text = chain_text(e);
     let shown = display_url(url);
-    if is_tls(e) {
+    // Bytes that are not TLS at all (a proxy's error page after its 200) are the tunnel's
+    // fault, not a TLS problem with the origin.
+    let not_tls = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()).is_some_and(|r| {
+        matches!(r, rustls::Error::InvalidMessage(_))
+    });
+    if is_tls(e) && !not_tls {
         return Error::new(Exit::Tls, format!("TLS failure with {shown}: {text}"))
             .hint("if the server uses a private CA, pass it with --cacert FILE (or -k to skip the check)");
     }

@@ -57,10 +57,11 @@ fn direct_tunnel_request_head_body_and_head_method() {
         Some((USER, PASS)),
         &origin,
         "/upload",
-        &["-H", "X-Trace: 7", "-u", "bob:origin-pw", "--data-binary", &up],
+        &["-v", "-H", "X-Trace: 7", "-u", "bob:origin-pw", "--data-binary", &up],
     )
     .run();
     out.assert_ok();
+    assert!(out.stderr.contains(DIRECT), "took the direct path:\n{}", out.describe());
     let expected = format!("{} {}\n", crate::sha256_hex(&data), data.len());
     assert_eq!(out.stdout_str(), expected, "{}", out.describe());
     let r = &origin.requests_to("/upload")[0];
@@ -99,6 +100,7 @@ fn redirect_from_direct_tunnel_is_routed_anew() {
         &format!("{USER}:{PASS}"),
         "--noproxy",
         "127.0.0.1",
+        "-v",
         "--cacert",
         &crate::tls::pki().ca_arg(),
         "-w",
@@ -115,6 +117,7 @@ fn redirect_from_direct_tunnel_is_routed_anew() {
         proxy.summary()
     );
     assert_eq!(second.requests_to("/text").len(), 1);
+    assert_eq!(out.stderr.matches(DIRECT).count(), 1, "only the first hop is tunnelled:\n{}", out.describe());
 }
 
 /// `-w %{http_connect}` is the proxy's 200 to the CONNECT, and the remote end is the proxy.
