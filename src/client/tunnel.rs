@@ -45,6 +45,10 @@ use tokio::time::Instant;
 /// (4–16 KiB, one system call each); a buffer below it takes what the socket holds in one call.
 const READ_BUFFER: usize = 128 * 1024;
 
+/// hyper's HTTP/1 read buffer grows with a fast transfer (to ~400 KiB by default); capped so
+/// peak memory does not depend on the transfer's size.
+const HTTP_BUFFER: usize = 64 * 1024;
+
 /// Settings for requests that take the direct path.
 pub(super) struct Direct {
     tls: Arc<rustls::ClientConfig>,
@@ -123,6 +127,7 @@ impl Direct {
                 Ok(Sender::H2(send))
             } else {
                 let (send, conn) = hyper::client::conn::http1::Builder::new()
+                    .max_buf_size(HTTP_BUFFER)
                     .handshake(io)
                     .await
                     .map_err(|e| send_error(&url, &e))?;
@@ -139,7 +144,11 @@ impl Direct {
         let exchange = self.send(sender, request, &url);
         let (resp, sender) = within(deadline, exchange, &url).await?;
         let (parts, body) = resp.into_parts();
-        let body = Tunnelled { body, deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))), _conn: sender };
+        let body = Tunnelled {
+            body,
+            deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
+            _conn: sender,
+        };
         let mut b = http::Response::builder().status(parts.status).version(parts.version).url(url);
         if let Some(h) = b.headers_mut() {
             *h = parts.headers;
@@ -212,7 +221,8 @@ fn host_header(url: &url::Url) -> Result<HeaderValue> {
         Some(p) => format!("{host}:{p}"),
         None => host,
     };
-    HeaderValue::from_str(&value).map_err(|_| Error::new(Exit::Usage, format!("bad host in {}", display_url(url))))
+    HeaderValue::from_str(&value)
+        .map_err(|_| Error::new(Exit::Usage, format!("bad host in {}", display_url(url))))
 }
 
 /// Runs `fut` until `limit`, after which the run ends with a timeout (exit 28), as reqwest's
@@ -239,9 +249,10 @@ fn handshake_error(url: &url::Url, e: &std::io::Error) -> Error {
     let shown = display_url(url);
     // Bytes that are not TLS at all (a proxy's error page after its 200) are the tunnel's
     // fault, not a TLS problem with the origin.
-    let not_tls = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()).is_some_and(|r| {
-        matches!(r, rustls::Error::InvalidMessage(_))
-    });
+    let not_tls = e
+        .get_ref()
+        .and_then(|i| i.downcast_ref::<rustls::Error>())
+        .is_some_and(|r| matches!(r, rustls::Error::InvalidMessage(_)));
     if is_tls(e) && !not_tls {
         return Error::new(Exit::Tls, format!("TLS failure with {shown}: {text}"))
             .hint("if the server uses a private CA, pass it with --cacert FILE (or -k to skip the check)");
@@ -256,7 +267,8 @@ fn handshake_error(url: &url::Url, e: &std::io::Error) -> Error {
 /// The request could not be sent or answered on the tunnel's connection.
 fn send_error(url: &url::Url, e: &(dyn std::error::Error + 'static)) -> Error {
     if let Some(r) = find::<ReadFailed>(e) {
-        return Error::new(Exit::Read, r.0.clone()).hint("check the file or the program feeding standard input");
+        return Error::new(Exit::Read, r.0.clone())
+            .hint("check the file or the program feeding standard input");
     }
     let text = chain_text(e);
     Error::new(Exit::Receive, format!("request to {} failed: {text}", display_url(url)))

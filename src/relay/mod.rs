@@ -11,6 +11,11 @@
 //!   is known to demand authentication (`Upstream::proxy_demands_auth`): through an open proxy
 //!   it is the origin's, and is passed on unanswered.
 //!
+//! For toll's own https requests the client does not go through the loopback socket at all:
+//! [`Relay::open_tunnel_stream`] runs the same CONNECT/407 conversation in process and hands
+//! over the upstream connection, on which `client::tunnel` runs TLS (no second loopback copy
+//! of every byte). `toll serve` and requests the client leaves to reqwest use the loopback path.
+//!
 //! Locked down: it binds 127.0.0.1 only, and serves only requests carrying this process's random
 //! key as their proxy credential (checked, then stripped; a refusal is marked so the client
 //! reports it as toll's own error). Against another local user holding connections open: at
@@ -265,7 +270,11 @@ impl Relay {
     /// credentials went only into the CONNECT; what passes through the tunnel afterwards is
     /// the caller's, and a 407 in it is the origin's. A refusal is returned and also kept for
     /// [`Relay::take_failure`], as the loopback relay keeps it.
-    pub async fn open_tunnel_stream(&self, spec: &ProxySpec, authority: &str) -> Result<TunnelStream, Failure> {
+    pub async fn open_tunnel_stream(
+        &self,
+        spec: &ProxySpec,
+        authority: &str,
+    ) -> Result<TunnelStream, Failure> {
         let index = self.inner.upstream_index(spec);
         let up = self.inner.upstreams.lock().unwrap_or_else(|e| e.into_inner())[index].clone();
         let result = async {
@@ -276,7 +285,8 @@ impl Relay {
             })?;
             let resp = connect_through(&self.inner, &up, &authority).await?;
             hyper::upgrade::on(resp).await.map(TokioIo::new).map_err(|e| {
-                let mut f = up.failure(FailureKind::ProxyError(format!("the tunnel could not be taken over: {e}")));
+                let mut f =
+                    up.failure(FailureKind::ProxyError(format!("the tunnel could not be taken over: {e}")));
                 f.target = authority.to_string();
                 f
             })

@@ -32,12 +32,7 @@ fn origin_407_inside_the_direct_tunnel_is_not_answered() {
     assert!(seen[0].header("proxy-authorization").is_none(), "{seen:?}");
     let c = connects(&proxy);
     assert_eq!(c.len(), 2, "one CONNECT, one answer to the proxy's own 407:\n{}", proxy.summary());
-    assert_eq!(
-        c.iter().filter(|r| r.proxy_authorization().is_some()).count(),
-        1,
-        "{}",
-        proxy.summary()
-    );
+    assert_eq!(c.iter().filter(|r| r.proxy_authorization().is_some()).count(), 1, "{}", proxy.summary());
     out.assert_not_leaked("proxy password", PASS);
 }
 
