@@ -155,3 +155,68 @@ fn direct_tunnel_refusal_and_max_time() {
     out.assert_code(28);
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "{}", out.describe());
 }
+
+/// An https origin that speaks HTTP/2 when the client offers it (ALPN), HTTP/1.1 otherwise, and
+/// answers every request with `<version> <path>`. Returns its port.
+fn h2_origin() -> u16 {
+    use hyper::service::service_fn;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let mut cfg = (*crate::tls::pki().server_config).clone();
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(cfg));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else { continue };
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else { return };
+                    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                    let svc = service_fn(|req: http::Request<hyper::body::Incoming>| async move {
+                        let text = format!("{:?} {}\n", req.version(), req.uri().path());
+                        Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
+                            bytes::Bytes::from(text),
+                        )))
+                    });
+                    let io = TokioIo::new(tls);
+                    if h2 {
+                        let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                            .serve_connection(io, svc)
+                            .await;
+                    } else {
+                        let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await;
+                    }
+                });
+            }
+        });
+    });
+    port
+}
+
+/// ALPN on the direct path: HTTP/2 when the origin offers it, HTTP/1.1 only with `--http1.1`.
+#[test]
+fn direct_tunnel_speaks_h2_by_alpn_and_http1_when_asked() {
+    let proxy = FakeProxy::start(fakeproxy::basic(USER, PASS));
+    let port = h2_origin();
+    let url = format!("https://127.0.0.1:{port}/v?x=1");
+    let (purl, ca) = (proxy.url(), crate::tls::pki().ca_arg());
+    let run = |extra: &[&str]| {
+        let mut args = vec!["-sS", "-x", &purl, "-U", "alice:tunnel-pw:1"];
+        args.extend(["--cacert", &ca, "-w", "%{http_version}"]);
+        args.extend(extra);
+        args.push(&url);
+        crate::run::toll(args).run()
+    };
+    let out = run(&["-v"]);
+    out.assert_ok();
+    assert_eq!(out.stdout_str(), "HTTP/2.0 /v\n2", "{}", out.describe());
+    assert!(out.stderr.contains("(HTTP/2) runs on the tunnel itself"), "{}", out.describe());
+    let out = run(&["--http1.1"]);
+    out.assert_ok();
+    assert_eq!(out.stdout_str(), "HTTP/1.1 /v\n1.1", "{}", out.describe());
+}
