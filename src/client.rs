@@ -90,8 +90,10 @@ pub struct Session {
     /// The origin rejected the `-u` credentials in an earlier attempt of this run.
     origin_rejected: std::sync::atomic::AtomicBool,
     relay: Arc<Relay>,
-    /// https through a proxy without the loopback hop, when the request allows it (`tunnel`).
+    /// Requests through a proxy without the loopback hop, when they allow it (`tunnel`).
     direct: Option<tunnel::Direct>,
+    /// The upstream connection of in-process http forwards (`tunnel::Direct::forward`).
+    slot: crate::relay::ClientSlot,
     routes: Arc<Chooser>,
     ctx: Arc<Context>,
 }
@@ -114,7 +116,8 @@ impl Session {
         let client = build_client(req, &relay, &routes)?;
         let direct = tunnel::Direct::new(req, &user_agent(req))?;
         let cookies = cookies::Engine::start(&req.curl)?;
-        Ok(Session { client, cookies, origin_rejected: Default::default(), relay, direct, routes, ctx })
+        let slot = Default::default();
+        Ok(Session { client, cookies, origin_rejected: Default::default(), relay, direct, slot, routes, ctx })
     }
 
     /// Sends `req` (following redirects with `-L`) and returns the final response, or the
@@ -159,6 +162,10 @@ impl Session {
                 // https through an HTTP(S) proxy: TLS on the relay's tunnel, in process.
                 (RouteEntry::Proxy(spec), Some(direct)) if via_relay && hop.url.scheme() == "https" => {
                     direct.execute(&self.relay, spec, request, reporter).await?
+                }
+                // http without a body: forwarded by the relay in process.
+                (RouteEntry::Proxy(spec), Some(direct)) if via_relay && request.body().is_none() => {
+                    direct.forward(&self.relay, spec, &self.slot, request).await?
                 }
                 _ => self
                     .client

@@ -27,7 +27,7 @@ use super::errors::{chain_text, find, is_tls};
 use super::ReadFailed;
 use crate::config::{HttpVersion, ProxySpec, RequestConfig};
 use crate::error::{Error, Exit, Result};
-use crate::relay::Relay;
+use crate::relay::{ClientSlot, Relay};
 use crate::report::{Direction, Reporter};
 use crate::term::{display_url, sanitize};
 use bytes::Bytes;
@@ -143,18 +143,46 @@ impl Direct {
         let sender = within(connect_limit, connect, &url).await?;
         let exchange = self.send(sender, request, &url);
         let (resp, sender) = within(deadline, exchange, &url).await?;
-        let (parts, body) = resp.into_parts();
-        let body = Tunnelled {
-            body,
-            deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
-            _conn: sender,
-        };
-        let mut b = http::Response::builder().status(parts.status).version(parts.version).url(url);
-        if let Some(h) = b.headers_mut() {
-            *h = parts.headers;
+        Ok(into_reqwest(resp, url, deadline, Some(sender)))
+    }
+
+    /// Sends `request` (an http URL, no body) through the proxy `spec` in process: the relay
+    /// forwards it on the upstream connection `slot` holds, answering the proxy's 407s.
+    pub(super) async fn forward(
+        &self,
+        relay: &Relay,
+        spec: &ProxySpec,
+        slot: &ClientSlot,
+        request: reqwest::Request,
+    ) -> Result<reqwest::Response> {
+        let url = request.url().clone();
+        let deadline = self.max_time.map(|t| Instant::now() + t);
+        let mut req: http::Request<reqwest::Body> =
+            request.try_into().map_err(|e: reqwest::Error| send_error(&url, &e))?;
+        self.default_headers(req.headers_mut());
+        if !req.headers().contains_key(HOST) {
+            let host = host_header(&url)?;
+            req.headers_mut().insert(HOST, host);
         }
-        let resp = b.body(reqwest::Body::wrap(body)).expect("the parts of a parsed response");
-        Ok(resp.into())
+        let (parts, _) = req.into_parts();
+        let sent = async {
+            relay.forward_in_process(spec, slot, parts).await.map_err(|_| {
+                let f = relay.take_failure().expect("the relay keeps the failure it returns");
+                super::failure_error(f)
+            })
+        };
+        let resp = within(deadline, sent, &url).await?;
+        Ok(into_reqwest(resp, url, deadline, None))
+    }
+
+    /// reqwest's default headers (`Accept`, `User-Agent`), where the request has none.
+    fn default_headers(&self, headers: &mut http::HeaderMap) {
+        if !headers.contains_key(ACCEPT) {
+            headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        }
+        if !headers.contains_key(USER_AGENT) {
+            headers.insert(USER_AGENT, self.user_agent.clone());
+        }
     }
 
     async fn send(
@@ -165,13 +193,7 @@ impl Direct {
     ) -> Result<(http::Response<hyper::body::Incoming>, Sender)> {
         let mut req: http::Request<reqwest::Body> =
             request.try_into().map_err(|e: reqwest::Error| send_error(url, &e))?;
-        let headers = req.headers_mut();
-        if !headers.contains_key(ACCEPT) {
-            headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
-        }
-        if !headers.contains_key(USER_AGENT) {
-            headers.insert(USER_AGENT, self.user_agent.clone());
-        }
+        self.default_headers(req.headers_mut());
         match sender {
             Sender::H1(mut send) => {
                 if !req.headers().contains_key(HOST) {
@@ -196,6 +218,28 @@ impl Direct {
             }
         }
     }
+}
+
+/// The `reqwest::Response` the rest of the client handles, with its URL (toll reads it for
+/// cookies, `-w`, origin auth and redirects) and `-m`'s deadline on the body.
+fn into_reqwest<B>(
+    resp: http::Response<B>,
+    url: url::Url,
+    deadline: Option<Instant>,
+    conn: Option<Sender>,
+) -> reqwest::Response
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin + Send + Sync + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (parts, body) = resp.into_parts();
+    let deadline = deadline.map(|d| Box::pin(tokio::time::sleep_until(d)));
+    let body = Tunnelled { body, deadline, _conn: conn };
+    let mut b = http::Response::builder().status(parts.status).version(parts.version).url(url);
+    if let Some(h) = b.headers_mut() {
+        *h = parts.headers;
+    }
+    b.body(reqwest::Body::wrap(body)).expect("the parts of a parsed response").into()
 }
 
 /// The name TLS verifies (and sends as SNI when it is a DNS name).
@@ -277,13 +321,17 @@ fn send_error(url: &url::Url, e: &(dyn std::error::Error + 'static)) -> Error {
 
 /// A response body read from the tunnel: ends with a timeout error at `-m`'s deadline, and
 /// holds the connection's handle until it is dropped.
-struct Tunnelled {
-    body: hyper::body::Incoming,
+struct Tunnelled<B> {
+    body: B,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
-    _conn: Sender,
+    _conn: Option<Sender>,
 }
 
-impl hyper::body::Body for Tunnelled {
+impl<B> hyper::body::Body for Tunnelled<B>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     type Data = Bytes;
     type Error = Box<dyn std::error::Error + Send + Sync>;
 

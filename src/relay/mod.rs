@@ -298,6 +298,28 @@ impl Relay {
         result
     }
 
+    /// Forwards a request without a body (`parts`: absolute URI) through the proxy `spec`, in
+    /// process, on the upstream connection `slot` holds, answering the proxy's 407s exactly
+    /// as for a request reqwest sends through the loopback relay (`client::tunnel` uses it so
+    /// http downloads skip the loopback hop). A refusal is returned and also kept for
+    /// [`Relay::take_failure`]; a 403 the proxy made itself is kept there and returned as the
+    /// response, as on the loopback path.
+    pub async fn forward_in_process(
+        &self,
+        spec: &ProxySpec,
+        slot: &ClientSlot,
+        mut parts: http::request::Parts,
+    ) -> Result<Response<RelayBody>, Failure> {
+        let index = self.inner.upstream_index(spec);
+        let up = self.inner.upstreams.lock().unwrap_or_else(|e| e.into_inner())[index].clone();
+        strip_hop_headers(&mut parts.headers);
+        let result = send_forward(&self.inner, up, &slot.0, parts, RequestBody::Empty).await;
+        if let Err(f) = &result {
+            self.inner.record(f.clone());
+        }
+        result
+    }
+
     /// The proxy URL (with this process's key as credential) through which reqwest reaches `spec`.
     pub fn proxy_url_for(&self, spec: &ProxySpec) -> url::Url {
         let index = self.inner.upstream_index(spec);
@@ -613,12 +635,6 @@ async fn forward_or_fail(
     state: Arc<tokio::sync::Mutex<ClientConn>>,
     req: Request<Incoming>,
 ) -> Result<Response<RelayBody>, Failure> {
-    let mut st = state.lock().await;
-    if !st.upstream.as_ref().is_some_and(|u| Arc::ptr_eq(u, &up)) {
-        // reqwest pools by relay address: one client connection may serve two upstreams.
-        st.upstream = Some(up.clone());
-        st.conn = None;
-    }
     let (parts, incoming) = req.into_parts();
     if parts.uri.scheme().is_none() {
         return Ok(plain(StatusCode::BAD_REQUEST, true));
@@ -627,8 +643,27 @@ async fn forward_or_fail(
         Ok(b) => b,
         Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, true)),
     };
+    send_forward(&inner, up, &state, parts, body).await
+}
+
+/// Sends a request in absolute form through `up` on the upstream connection `state` holds,
+/// answering the proxy's 407s. A 403 the proxy made itself is kept as the failure (the
+/// response is passed on too).
+async fn send_forward(
+    inner: &Inner,
+    up: Arc<Upstream>,
+    state: &tokio::sync::Mutex<ClientConn>,
+    parts: http::request::Parts,
+    body: RequestBody,
+) -> Result<Response<RelayBody>, Failure> {
+    let mut st = state.lock().await;
+    if !st.upstream.as_ref().is_some_and(|u| Arc::ptr_eq(u, &up)) {
+        // reqwest pools by relay address: one client connection may serve two upstreams.
+        st.upstream = Some(up.clone());
+        st.conn = None;
+    }
     let out = Outgoing { method: parts.method, uri: parts.uri.clone(), headers: parts.headers, body };
-    match up.exchange(&inner, &mut st.conn, out).await {
+    match up.exchange(inner, &mut st.conn, out).await {
         Ok(resp) => {
             if resp.status() == StatusCode::FORBIDDEN && from_proxy(&resp) {
                 let mut f = up.failure(FailureKind::Denied);
