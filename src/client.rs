@@ -1,9 +1,9 @@
 //! The user's request, sent with reqwest (TLS, HTTP/2 by ALPN, redirects, decompression,
 //! timeouts). reqwest's own environment-proxy handling is off: every URL is routed by
 //! `proxy_env` — direct, a SOCKS proxy (reqwest handles it), or an HTTP(S) proxy through the
-//! in-process `relay`, which alone talks to that proxy and answers its 407s (an https URL
-//! through such a proxy goes by `tunnel`: TLS on the relay's authenticated tunnel, in process,
-//! unless the request needs something only reqwest does). Proxy credentials
+//! in-process `relay`, which alone talks to that proxy and answers its 407s (most requests
+//! through such a proxy go by `tunnel` instead of reqwest: TLS on the relay's authenticated
+//! tunnel, or a body-less http request forwarded by the relay, in process). Proxy credentials
 //! therefore exist only inside the relay's upstream connections: they cannot reach an origin,
 //! another proxy, or a redirect target.
 

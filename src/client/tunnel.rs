@@ -1,4 +1,4 @@
-//! https through an HTTP(S) proxy without the loopback hop (issue 10). reqwest can only reach a
+//! Requests through an HTTP(S) proxy without the loopback hop (issue 10). reqwest can only reach a
 //! proxy over a socket (its connector cannot take a stream), so through the loopback relay every
 //! tunnelled byte crossed loopback twice: proxy → relay → loopback → reqwest. Here the relay
 //! opens and authenticates the tunnel in process (`Relay::open_tunnel_stream`, the same
@@ -16,6 +16,13 @@
 //! before the handshake, a body that could not be read). Guarantees kept: proxy credentials
 //! exist only in the relay's CONNECT; a 407 inside the tunnel is the origin's response and is
 //! returned, never answered; a refused CONNECT is the relay's structured `Failure`.
+//!
+//! http URLs through such a proxy skip the loopback hop the same way when the request has no
+//! body ([`Direct::forward`]): the relay forwards it in process (`Relay::forward_in_process`,
+//! the loopback path's code: 407s answered only when the proxy itself demands credentials, its
+//! own 403 kept as the failure) on one upstream connection per run. Requests with a body keep
+//! the loopback path, whose body replay and `Expect: 100-continue` gating read the body from
+//! reqwest's side of that hop.
 //!
 //! Still on the reqwest path (through the loopback relay), because reqwest does them and this
 //! module does not: `--compressed` (reqwest's decoders), `--http2-prior-knowledge`. Anything

@@ -220,3 +220,56 @@ fn direct_tunnel_speaks_h2_by_alpn_and_http1_when_asked() {
     out.assert_ok();
     assert_eq!(out.stdout_str(), "HTTP/1.1 /v\n1.1", "{}", out.describe());
 }
+
+/// Sockets of process `pid` (its descriptors, from /proc): `(state, local port, remote port)`
+/// of each TCP socket it holds.
+fn tcp_sockets(pid: libc::pid_t) -> Vec<(String, u16, u16)> {
+    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                .filter_map(|l| {
+                    let s = l.to_string_lossy().into_owned();
+                    s.strip_prefix("socket:[")?.strip_suffix(']').map(str::to_owned)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let table = std::fs::read_to_string(format!("/proc/{pid}/net/tcp")).unwrap_or_default();
+    let port = |a: &str| u16::from_str_radix(a.split(':').nth(1).unwrap_or("0"), 16).unwrap_or(0);
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (local, remote, state, inode) = (f.get(1)?, f.get(2)?, f.get(3)?, f.get(9)?);
+            inodes.iter().any(|i| i == inode).then(|| (state.to_string(), port(local), port(remote)))
+        })
+        .collect()
+}
+
+/// While the proxy holds toll's request, toll has no connection to its own loopback relay: the
+/// request went through the relay in process (https: the CONNECT; http: the forwarded GET).
+#[test]
+fn no_loopback_connection_to_the_relay() {
+    use std::time::{Duration, Instant};
+    for tls in [true, false] {
+        let proxy = FakeProxy::start(|_: &ProxyRequest| {
+            std::thread::sleep(Duration::from_secs(2));
+            Action::Allow
+        });
+        let origin = Origin::start(tls);
+        let run = via_proxy(&proxy.url(), None, &origin, "/text", &[]).spawn();
+        let until = Instant::now() + Duration::from_secs(10);
+        while proxy.requests().is_empty() {
+            assert!(Instant::now() < until, "toll's request never reached the proxy");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let sockets = tcp_sockets(run.pid);
+        let relay: Vec<u16> = sockets.iter().filter(|s| s.0 == "0A").map(|s| s.1).collect();
+        let to_relay = sockets.iter().filter(|s| s.0 == "01" && relay.contains(&s.2)).count();
+        let out = run.wait();
+        out.assert_ok().assert_stdout(b"hello from the origin\n");
+        assert!(!relay.is_empty(), "the relay listens: {sockets:?}");
+        assert_eq!(to_relay, 0, "tls {tls}: toll is connected to its own relay: {sockets:?}");
+    }
+}
