@@ -63,7 +63,51 @@ fn socks_url(spec: &ProxySpec) -> Option<url::Url> {
 struct TooManyRedirects(usize);
 
 /// Fetches `req.url` and writes the body where `req.output` says.
+///
+/// The transfer runs as a task on the runtime's workers, beside the connection tasks it reads
+/// from: polled from the thread that blocks on the runtime, every body chunk cost two thread
+/// wake-ups (measured: 200 MiB over http, 23 000 futex calls, most of the CPU time).
 pub async fn run(
+    req: &RequestConfig,
+    proxy: &ProxyConfig,
+    routes: Chooser,
+    style: OutputStyle,
+    ctx: Context,
+) -> Result<()> {
+    let (req, proxy) = (req.clone(), proxy.clone());
+    let (alive, gone) = std::sync::mpsc::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _alive = alive;
+        transfer(&req, &proxy, routes, style, ctx).await
+    });
+    let mut guard = Cancel { task: Some(task), gone };
+    let result = guard.task.as_mut().expect("set above").await;
+    guard.task = None;
+    match result {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(Error::new(Exit::Internal, format!("the transfer was cancelled: {e}"))),
+    }
+}
+
+/// When `run` is dropped unfinished (Ctrl-C), the transfer task is dropped too before `run`'s
+/// drop returns, so what it owns (a partial `-o` file) is cleaned up before the process exits.
+struct Cancel {
+    task: Option<tokio::task::JoinHandle<Result<()>>>,
+    /// Disconnected once the task's future has been dropped.
+    gone: std::sync::mpsc::Receiver<()>,
+}
+
+impl Drop for Cancel {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = self.gone.recv_timeout(std::time::Duration::from_secs(2));
+        }
+    }
+}
+
+async fn transfer(
     req: &RequestConfig,
     proxy: &ProxyConfig,
     routes: Chooser,
