@@ -1,7 +1,9 @@
 //! TLS settings toll makes itself: for an `https://` proxy (the platform's roots, only
-//! `--proxy-cacert`'s, or none with `--proxy-insecure`) and the PEM files of `--cacert`.
+//! `--proxy-cacert`'s, or none with `--proxy-insecure`), for origins reached through a tunnel
+//! (`tunnel`: the same choices reqwest makes from `--cacert`/`-k`), and the PEM files of
+//! `--cacert`.
 
-use crate::config::ProxyConfig;
+use crate::config::{HttpVersion, ProxyConfig, RequestConfig};
 use crate::error::{Error, Exit, Result};
 use std::sync::Arc;
 
@@ -29,6 +31,38 @@ pub(super) fn proxy_tls(cfg: &ProxyConfig) -> Result<Arc<rustls::ClientConfig>> 
         builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier)).with_no_client_auth()
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// TLS settings for an origin reached through a tunnel (`tunnel`), as reqwest builds them for
+/// the same request (`build_client`): only `--cacert`'s roots, or no certificate check with
+/// `-k` (signatures still checked), or the platform verifier; ALPN h2 and http/1.1, or only
+/// http/1.1 with `--http1.1`.
+pub(super) fn origin_tls(req: &RequestConfig) -> Result<Arc<rustls::ClientConfig>> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::new(Exit::Internal, format!("TLS setup: {e}")))?;
+    let mut config = if req.insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(insecure::AcceptAny(provider)))
+            .with_no_client_auth()
+    } else if let Some(path) = &req.cacert {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in read_certs(path)? {
+            roots.add(cert).map_err(|e| bad_ca(path, &e.to_string()))?;
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    } else {
+        let verifier = rustls_platform_verifier::Verifier::new(provider)
+            .map_err(|e| Error::new(Exit::Internal, format!("TLS setup: {e}")))?;
+        builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier)).with_no_client_auth()
+    };
+    config.alpn_protocols = match req.curl.http_version {
+        HttpVersion::Http11 => vec![b"http/1.1".to_vec()],
+        _ => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+    };
     Ok(Arc::new(config))
 }
 

@@ -11,6 +11,11 @@
 //!   is known to demand authentication (`Upstream::proxy_demands_auth`): through an open proxy
 //!   it is the origin's, and is passed on unanswered.
 //!
+//! For toll's own https requests the client does not go through the loopback socket at all:
+//! [`Relay::open_tunnel_stream`] runs the same CONNECT/407 conversation in process and hands
+//! over the upstream connection, on which `client::tunnel` runs TLS (no second loopback copy
+//! of every byte). `toll serve` and requests the client leaves to reqwest use the loopback path.
+//!
 //! Locked down: it binds 127.0.0.1 only, and serves only requests carrying this process's random
 //! key as their proxy credential (checked, then stripped; a refusal is marked so the client
 //! reports it as toll's own error). Against another local user holding connections open: at
@@ -172,6 +177,9 @@ pub(crate) struct Inner {
     spare_tunnels: std::sync::atomic::AtomicUsize,
 }
 
+/// An open tunnel through the upstream proxy, as a byte stream ([`Relay::open_tunnel_stream`]).
+pub type TunnelStream = TokioIo<hyper::upgrade::Upgraded>;
+
 /// The running relay. Dropping the tokio runtime stops it.
 pub struct Relay {
     inner: Arc<Inner>,
@@ -269,6 +277,62 @@ impl Relay {
     /// Keep `n` connections per proxy opened ahead for new tunnels (`toll serve`; see `spare`).
     pub fn set_spare_tunnels(&self, n: usize) {
         self.inner.spare_tunnels.store(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Opens a tunnel to `authority` (`host:port`) through the proxy `spec`, answering its 407s
+    /// here as for any CONNECT, and hands over the upstream connection itself: the caller runs
+    /// TLS on it in this process, without the loopback hop (`client::tunnel`). Proxy
+    /// credentials went only into the CONNECT; what passes through the tunnel afterwards is
+    /// the caller's, and a 407 in it is the origin's. A refusal is returned and also kept for
+    /// [`Relay::take_failure`], as the loopback relay keeps it.
+    pub async fn open_tunnel_stream(
+        &self,
+        spec: &ProxySpec,
+        authority: &str,
+    ) -> Result<TunnelStream, Failure> {
+        let index = self.inner.upstream_index(spec);
+        let up = self.inner.upstreams.lock().unwrap_or_else(|e| e.into_inner())[index].clone();
+        let result = async {
+            let authority = http::uri::Authority::try_from(authority).map_err(|_| {
+                let mut f = up.failure(FailureKind::ProxyError(format!("{authority:?} is not host:port")));
+                f.target = authority.to_string();
+                f
+            })?;
+            let resp = connect_through(&self.inner, &up, &authority, &http::HeaderMap::new()).await?;
+            hyper::upgrade::on(resp).await.map(TokioIo::new).map_err(|e| {
+                let mut f =
+                    up.failure(FailureKind::ProxyError(format!("the tunnel could not be taken over: {e}")));
+                f.target = authority.to_string();
+                f
+            })
+        }
+        .await;
+        if let Err(f) = &result {
+            self.inner.record(f.clone());
+        }
+        result
+    }
+
+    /// Forwards a request without a body (`parts`: absolute URI) through the proxy `spec`, in
+    /// process, on the upstream connection `slot` holds, answering the proxy's 407s exactly
+    /// as for a request reqwest sends through the loopback relay (`client::tunnel` uses it so
+    /// http downloads skip the loopback hop). A refusal is returned and also kept for
+    /// [`Relay::take_failure`]; a 403 the proxy made itself is kept there and returned as the
+    /// response, as on the loopback path.
+    pub async fn forward_in_process(
+        &self,
+        spec: &ProxySpec,
+        slot: &ClientSlot,
+        mut parts: http::request::Parts,
+    ) -> Result<Response<RelayBody>, Failure> {
+        let index = self.inner.upstream_index(spec);
+        let up = self.inner.upstreams.lock().unwrap_or_else(|e| e.into_inner())[index].clone();
+        strip_hop_headers(&mut parts.headers);
+        let result = send_forward(&self.inner, up, &slot.0, parts, RequestBody::Empty).await;
+        if let Err(f) = &result {
+            self.inner.record(f.clone());
+        }
+        result
     }
 
     /// The proxy URL (with this process's key as credential) through which reqwest reaches `spec`.
@@ -508,13 +572,37 @@ async fn open_tunnel(
         return Ok(plain(StatusCode::BAD_REQUEST, true));
     };
     let client_side = hyper::upgrade::on(&mut req);
+    let resp = connect_through(&inner, &up, &authority, req.headers()).await?;
+    let upstream_side = hyper::upgrade::on(resp);
+    tokio::spawn(async move {
+        let (Ok(client), Ok(upstream)) = (client_side.await, upstream_side.await) else { return };
+        let _ = tokio::io::copy_bidirectional_with_sizes(
+            &mut TokioIo::new(client),
+            &mut TokioIo::new(upstream),
+            TUNNEL_BUFFER,
+            TUNNEL_BUFFER,
+        )
+        .await;
+    });
+    Ok(plain(StatusCode::OK, false))
+}
+
+/// `CONNECT authority` through `up`, answering its 407s: the proxy's 2xx (whose connection is
+/// then the tunnel), or why the proxy did not open it. Shared by the loopback relay's tunnels
+/// and [`Relay::open_tunnel_stream`].
+async fn connect_through(
+    inner: &Arc<Inner>,
+    up: &Arc<Upstream>,
+    authority: &http::uri::Authority,
+    client_headers: &http::HeaderMap,
+) -> Result<Response<Incoming>, Failure> {
     let mut headers = http::HeaderMap::new();
     headers.insert(
         http::header::HOST,
         HeaderValue::from_str(authority.as_str()).expect("authority is a header value"),
     );
     // The user's --proxy-header lines (the client's own User-Agent stays between it and us).
-    for (name, value) in req.headers() {
+    for (name, value) in client_headers {
         if name != http::header::HOST && name != http::header::USER_AGENT {
             headers.append(name.clone(), value.clone());
         }
@@ -526,22 +614,11 @@ async fn open_tunnel(
         body: RequestBody::Empty,
     };
     let mut conn = up.pool.take_spare();
-    let resp = up.exchange(&inner, &mut conn, out).await?;
+    let resp = up.exchange(inner, &mut conn, out).await?;
     if resp.status().is_success() {
-        spare::refill(&inner, &up, authority.as_str());
+        spare::refill(inner, up, authority.as_str());
         inner.info(format_args!("tunnel to {authority} established; bytes now pass untouched"));
-        let upstream_side = hyper::upgrade::on(resp);
-        tokio::spawn(async move {
-            let (Ok(client), Ok(upstream)) = (client_side.await, upstream_side.await) else { return };
-            let _ = tokio::io::copy_bidirectional_with_sizes(
-                &mut TokioIo::new(client),
-                &mut TokioIo::new(upstream),
-                TUNNEL_BUFFER,
-                TUNNEL_BUFFER,
-            )
-            .await;
-        });
-        return Ok(plain(StatusCode::OK, false));
+        return Ok(resp);
     }
     let status = resp.status();
     let kind = if status == StatusCode::FORBIDDEN {
@@ -584,6 +661,27 @@ async fn forward_or_fail(
     state: Arc<tokio::sync::Mutex<ClientConn>>,
     req: Request<Incoming>,
 ) -> Result<Response<RelayBody>, Failure> {
+    let (parts, incoming) = req.into_parts();
+    if parts.uri.scheme().is_none() {
+        return Ok(plain(StatusCode::BAD_REQUEST, true));
+    }
+    let body = match RequestBody::read(incoming).await {
+        Ok(b) => b,
+        Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, true)),
+    };
+    send_forward(&inner, up, &state, parts, body).await
+}
+
+/// Sends a request in absolute form through `up` on the upstream connection `state` holds,
+/// answering the proxy's 407s. A 403 the proxy made itself is kept as the failure (the
+/// response is passed on too).
+async fn send_forward(
+    inner: &Inner,
+    up: Arc<Upstream>,
+    state: &tokio::sync::Mutex<ClientConn>,
+    parts: http::request::Parts,
+    body: RequestBody,
+) -> Result<Response<RelayBody>, Failure> {
     let mut st = state.lock().await;
     if !st.upstream.as_ref().is_some_and(|u| Arc::ptr_eq(u, &up)) {
         // reqwest pools by relay address: one client connection may serve two upstreams.
@@ -593,16 +691,8 @@ async fn forward_or_fail(
     if st.pooled && !st.conn.as_ref().is_some_and(Conn::usable) {
         st.conn = up.pool.take();
     }
-    let (parts, incoming) = req.into_parts();
-    if parts.uri.scheme().is_none() {
-        return Ok(plain(StatusCode::BAD_REQUEST, true));
-    }
-    let body = match RequestBody::read(incoming).await {
-        Ok(b) => b,
-        Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, true)),
-    };
     let out = Outgoing { method: parts.method, uri: parts.uri.clone(), headers: parts.headers, body };
-    match up.exchange(&inner, &mut st.conn, out).await {
+    match up.exchange(inner, &mut st.conn, out).await {
         Ok(resp) => {
             if resp.status() == StatusCode::FORBIDDEN && from_proxy(&resp) {
                 let mut f = up.failure(FailureKind::Denied);

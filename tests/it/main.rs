@@ -73,6 +73,7 @@ mod t_serve_faults;
 mod t_speed;
 mod t_squid;
 mod t_transfer_opts;
+mod t_tunnel;
 
 use sha2::{Digest, Sha256};
 

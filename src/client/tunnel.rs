@@ -1,0 +1,391 @@
+//! Requests through an HTTP(S) proxy without the loopback hop (issue 10). reqwest can only reach a
+//! proxy over a socket (its connector cannot take a stream), so through the loopback relay every
+//! tunnelled byte crossed loopback twice: proxy → relay → loopback → reqwest. Here the relay
+//! opens and authenticates the tunnel in process (`Relay::open_tunnel_stream`, the same
+//! CONNECT/407 code the loopback relay and `toll serve` use), and TLS (tokio-rustls) and HTTP
+//! (hyper's client connection, HTTP/2 or HTTP/1.1 by ALPN) run directly on the upstream
+//! connection. The answer becomes the `reqwest::Response` the rest of the client handles, with
+//! its URL set (`ResponseBuilderExt::url`), so cookies, `-w`, origin auth and redirects see the
+//! same thing as on the reqwest path.
+//!
+//! What reqwest did for these requests and is done here too: its default headers (`Accept`,
+//! `User-Agent`) and `Host`; TLS as `build_client` configures it (`tls::origin_tls`: `--cacert`,
+//! `-k`, the platform verifier; ALPN h2 + http/1.1, or http/1.1 with `--http1.1`);
+//! `--connect-timeout` over tunnel and TLS handshake, `-m` over the whole exchange, the body
+//! included; errors classified into the same exit codes (a TLS failure, a tunnel that broke
+//! before the handshake, a body that could not be read). Guarantees kept: proxy credentials
+//! exist only in the relay's CONNECT; a 407 inside the tunnel is the origin's response and is
+//! returned, never answered; a refused CONNECT is the relay's structured `Failure`.
+//!
+//! http URLs through such a proxy skip the loopback hop the same way when the request has no
+//! body ([`Direct::forward`]): the relay forwards it in process (`Relay::forward_in_process`,
+//! the loopback path's code: 407s answered only when the proxy itself demands credentials, its
+//! own 403 kept as the failure) on one upstream connection per run. Requests with a body keep
+//! the loopback path, whose body replay and `Expect: 100-continue` gating read the body from
+//! reqwest's side of that hop.
+//!
+//! Still on the reqwest path (through the loopback relay), because reqwest does them and this
+//! module does not: `--compressed` (reqwest's decoders), `--http2-prior-knowledge`. Anything
+//! added to reqwest's `ClientBuilder` in `build_client`/`extras::configure` must be mirrored
+//! here or excluded in [`Direct::new`]. Each request opens its own tunnel (no connection reuse
+//! across redirects).
+
+use super::errors::{chain_text, find, is_tls};
+use super::ReadFailed;
+use crate::config::{HttpVersion, ProxySpec, RequestConfig};
+use crate::error::{Error, Exit, Result};
+use crate::relay::{ClientSlot, Relay};
+use crate::report::{Direction, Reporter};
+use crate::term::{display_url, sanitize};
+use bytes::Bytes;
+use http::header::{HeaderValue, ACCEPT, HOST, USER_AGENT};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use reqwest::ResponseBuilderExt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Bytes read from the tunnel at once, beneath TLS. rustls asks for at most a record at a time
+/// (4–16 KiB, one system call each); a buffer below it takes what the socket holds in one call.
+const READ_BUFFER: usize = 128 * 1024;
+
+/// hyper's HTTP/1 read buffer grows with a fast transfer (to ~400 KiB by default); capped so
+/// peak memory does not depend on the transfer's size.
+const HTTP_BUFFER: usize = 64 * 1024;
+
+/// Settings for requests that take the direct path.
+pub(super) struct Direct {
+    tls: Arc<rustls::ClientConfig>,
+    user_agent: HeaderValue,
+    max_time: Option<Duration>,
+    connect_timeout: Option<Duration>,
+}
+
+/// The connection a response's body is still read from (kept open until the body is dropped).
+enum Sender {
+    H1(#[allow(dead_code)] hyper::client::conn::http1::SendRequest<reqwest::Body>),
+    H2(#[allow(dead_code)] hyper::client::conn::http2::SendRequest<reqwest::Body>),
+}
+
+impl Direct {
+    /// The direct path for this run, or `None` when the request uses something only the
+    /// reqwest path does (see the module doc).
+    pub(super) fn new(req: &RequestConfig, user_agent: &str, wire_tap: bool) -> Result<Option<Direct>> {
+        if req.compressed || req.curl.http_version == HttpVersion::Http2PriorKnowledge {
+            return Ok(None);
+        }
+        // Options only the reqwest path carries out: heads as received and traces (the wire tap
+        // reads reqwest's connection log), TLS versions, client certificates, --capath, HTTP/1.0,
+        // -6, --connect-to, --unix-socket and --proxy-header on the CONNECT.
+        let c = &req.curl.conn;
+        if wire_tap
+            || c.tls_min.is_some()
+            || c.tls_max.is_some()
+            || c.http10
+            || c.ipv6_only
+            || !c.connect_to.is_empty()
+            || c.unix_socket.is_some()
+            || c.capath.is_some()
+            || c.client_cert.is_some()
+            || !c.proxy_headers.is_empty()
+            || c.trace.is_some()
+        {
+            return Ok(None);
+        }
+        let user_agent = HeaderValue::from_str(user_agent)
+            .map_err(|_| Error::new(Exit::Usage, "the user agent cannot be put in a header"))?;
+        Ok(Some(Direct {
+            tls: super::tls::origin_tls(req)?,
+            user_agent,
+            max_time: req.max_time,
+            connect_timeout: req.connect_timeout,
+        }))
+    }
+
+    /// Sends `request` (an https URL) through a tunnel that `relay` opens through `spec`.
+    pub(super) async fn execute(
+        &self,
+        relay: &Relay,
+        spec: &ProxySpec,
+        request: reqwest::Request,
+        reporter: &dyn Reporter,
+    ) -> Result<reqwest::Response> {
+        let url = request.url().clone();
+        let deadline = self.max_time.map(|t| Instant::now() + t);
+        let host = url.host_str().unwrap_or_default().to_string();
+        let port = url.port_or_known_default().unwrap_or(443);
+        let authority = match url.host() {
+            Some(url::Host::Ipv6(a)) => format!("[{a}]:{port}"),
+            _ => format!("{host}:{port}"),
+        };
+        let connect = async {
+            let stream = match relay.open_tunnel_stream(spec, &authority).await {
+                Ok(s) => s,
+                Err(_) => {
+                    let f = relay.take_failure().expect("the relay keeps the failure it returns");
+                    return Err(super::failure_error(f));
+                }
+            };
+            let name = server_name(&url)?;
+            let stream = tokio::io::BufReader::with_capacity(READ_BUFFER, stream);
+            let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
+                .connect(name, stream)
+                .await
+                .map_err(|e| handshake_error(&url, &e))?;
+            let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+            if reporter.verbose() {
+                let version = if h2 { "HTTP/2" } else { "HTTP/1.1" };
+                let line = format!("TLS with {authority} ({version}) runs on the tunnel itself, in process");
+                reporter.line(Direction::Info, &sanitize(&line));
+            }
+            let io = TokioIo::new(tls);
+            if h2 {
+                let (send, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+                    .timer(TokioTimer::new())
+                    .handshake(io)
+                    .await
+                    .map_err(|e| send_error(&url, &e))?;
+                tokio::spawn(conn);
+                Ok(Sender::H2(send))
+            } else {
+                let (send, conn) = hyper::client::conn::http1::Builder::new()
+                    .max_buf_size(HTTP_BUFFER)
+                    .handshake(io)
+                    .await
+                    .map_err(|e| send_error(&url, &e))?;
+                tokio::spawn(conn);
+                Ok(Sender::H1(send))
+            }
+        };
+        let connect_limit = match (self.connect_timeout, deadline) {
+            (Some(t), Some(d)) => Some(d.min(Instant::now() + t)),
+            (Some(t), None) => Some(Instant::now() + t),
+            (None, d) => d,
+        };
+        let sender = within(connect_limit, connect, &url).await?;
+        let exchange = self.send(sender, request, &url);
+        let (resp, sender) = within(deadline, exchange, &url).await?;
+        Ok(into_reqwest(resp, url, deadline, Some(sender)))
+    }
+
+    /// Sends `request` (an http URL, no body) through the proxy `spec` in process: the relay
+    /// forwards it on the upstream connection `slot` holds, answering the proxy's 407s.
+    pub(super) async fn forward(
+        &self,
+        relay: &Relay,
+        spec: &ProxySpec,
+        slot: &ClientSlot,
+        request: reqwest::Request,
+    ) -> Result<reqwest::Response> {
+        let url = request.url().clone();
+        let deadline = self.max_time.map(|t| Instant::now() + t);
+        let mut req: http::Request<reqwest::Body> =
+            request.try_into().map_err(|e: reqwest::Error| send_error(&url, &e))?;
+        self.default_headers(req.headers_mut());
+        if !req.headers().contains_key(HOST) {
+            let host = host_header(&url)?;
+            req.headers_mut().insert(HOST, host);
+        }
+        let (parts, _) = req.into_parts();
+        let sent = async {
+            relay.forward_in_process(spec, slot, parts).await.map_err(|_| {
+                let f = relay.take_failure().expect("the relay keeps the failure it returns");
+                super::failure_error(f)
+            })
+        };
+        let resp = within(deadline, sent, &url).await?;
+        Ok(into_reqwest(resp, url, deadline, None))
+    }
+
+    /// reqwest's default headers (`Accept`, `User-Agent`), where the request has none.
+    fn default_headers(&self, headers: &mut http::HeaderMap) {
+        if !headers.contains_key(ACCEPT) {
+            headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        }
+        if !headers.contains_key(USER_AGENT) {
+            headers.insert(USER_AGENT, self.user_agent.clone());
+        }
+    }
+
+    async fn send(
+        &self,
+        sender: Sender,
+        request: reqwest::Request,
+        url: &url::Url,
+    ) -> Result<(http::Response<hyper::body::Incoming>, Sender)> {
+        let mut req: http::Request<reqwest::Body> =
+            request.try_into().map_err(|e: reqwest::Error| send_error(url, &e))?;
+        self.default_headers(req.headers_mut());
+        match sender {
+            Sender::H1(mut send) => {
+                if !req.headers().contains_key(HOST) {
+                    let host = host_header(url)?;
+                    req.headers_mut().insert(HOST, host);
+                }
+                // HTTP/1.1 to the origin itself: the request-target in origin form.
+                let path = match url.query() {
+                    Some(q) => format!("{}?{q}", url.path()),
+                    None => url.path().to_string(),
+                };
+                *req.uri_mut() = path.parse().map_err(|e: http::uri::InvalidUri| send_error(url, &e))?;
+                send.ready().await.map_err(|e| send_error(url, &e))?;
+                let resp = send.send_request(req).await.map_err(|e| send_error(url, &e))?;
+                Ok((resp, Sender::H1(send)))
+            }
+            Sender::H2(mut send) => {
+                *req.version_mut() = http::Version::HTTP_2;
+                send.ready().await.map_err(|e| send_error(url, &e))?;
+                let resp = send.send_request(req).await.map_err(|e| send_error(url, &e))?;
+                Ok((resp, Sender::H2(send)))
+            }
+        }
+    }
+}
+
+/// The `reqwest::Response` the rest of the client handles, with its URL (toll reads it for
+/// cookies, `-w`, origin auth and redirects) and `-m`'s deadline on the body.
+fn into_reqwest<B>(
+    resp: http::Response<B>,
+    url: url::Url,
+    deadline: Option<Instant>,
+    conn: Option<Sender>,
+) -> reqwest::Response
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin + Send + Sync + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (parts, body) = resp.into_parts();
+    let deadline = deadline.map(|d| Box::pin(tokio::time::sleep_until(d)));
+    let body = Tunnelled { body, deadline, _conn: conn };
+    let mut b = http::Response::builder().status(parts.status).version(parts.version).url(url);
+    if let Some(h) = b.headers_mut() {
+        *h = parts.headers;
+    }
+    b.body(reqwest::Body::wrap(body)).expect("the parts of a parsed response").into()
+}
+
+/// The name TLS verifies (and sends as SNI when it is a DNS name).
+fn server_name(url: &url::Url) -> Result<rustls_pki_types::ServerName<'static>> {
+    let name = match url.host() {
+        Some(url::Host::Ipv4(a)) => rustls_pki_types::ServerName::IpAddress(std::net::IpAddr::V4(a).into()),
+        Some(url::Host::Ipv6(a)) => rustls_pki_types::ServerName::IpAddress(std::net::IpAddr::V6(a).into()),
+        Some(url::Host::Domain(d)) => rustls_pki_types::ServerName::try_from(d.to_string()).map_err(|e| {
+            Error::new(Exit::Usage, format!("{} has no usable host name: {e}", display_url(url)))
+        })?,
+        None => return Err(Error::new(Exit::Usage, format!("{} has no host", display_url(url)))),
+    };
+    Ok(name)
+}
+
+/// `Host` as reqwest sends it: the port only when it is not the scheme's default.
+fn host_header(url: &url::Url) -> Result<HeaderValue> {
+    let host = match url.host() {
+        Some(url::Host::Ipv6(a)) => format!("[{a}]"),
+        _ => url.host_str().unwrap_or_default().to_string(),
+    };
+    let value = match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host,
+    };
+    HeaderValue::from_str(&value)
+        .map_err(|_| Error::new(Exit::Usage, format!("bad host in {}", display_url(url))))
+}
+
+/// Runs `fut` until `limit`, after which the run ends with a timeout (exit 28), as reqwest's
+/// timeouts do.
+async fn within<T>(
+    limit: Option<Instant>,
+    fut: impl std::future::Future<Output = Result<T>>,
+    url: &url::Url,
+) -> Result<T> {
+    match limit {
+        None => fut.await,
+        Some(at) => tokio::time::timeout_at(at, fut).await.unwrap_or_else(|_| {
+            Err(Error::new(Exit::Timeout, format!("timed out: operation timed out for {}", display_url(url)))
+                .hint("raise --max-time / --connect-timeout, or check the network"))
+        }),
+    }
+}
+
+/// The tunnel is open but TLS with the origin did not come up: a certificate or protocol
+/// problem (exit 60 for the certificate, else 35), or a tunnel the proxy closed or filled with something else (exit 97), as
+/// `errors::classify_sent` tells them apart on the reqwest path.
+fn handshake_error(url: &url::Url, e: &std::io::Error) -> Error {
+    let text = chain_text(e);
+    let shown = display_url(url);
+    // Bytes that are not TLS at all (a proxy's error page after its 200) are the tunnel's
+    // fault, not a TLS problem with the origin.
+    let not_tls = e
+        .get_ref()
+        .and_then(|i| i.downcast_ref::<rustls::Error>())
+        .is_some_and(|r| matches!(r, rustls::Error::InvalidMessage(_)));
+    let bad_cert = e
+        .get_ref()
+        .and_then(|i| i.downcast_ref::<rustls::Error>())
+        .is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_)));
+    if bad_cert {
+        return Error::new(Exit::PeerCert, format!("the certificate of {shown} cannot be verified: {text}"))
+            .hint("if the server uses a private CA, pass it with --cacert FILE (or -k to skip the check)");
+    }
+    if is_tls(e) && !not_tls {
+        return Error::new(Exit::Tls, format!("TLS failure with {shown}: {text}"))
+            .hint("if the server uses a private CA, pass it with --cacert FILE (or -k to skip the check)");
+    }
+    Error::new(
+        Exit::ProxyFailed,
+        format!("the tunnel through the proxy broke before the TLS handshake with {} completed: {text}", sanitize(url.as_str())),
+    )
+    .hint("the proxy accepted the CONNECT, then closed it or sent something that is not TLS; retry with -v, or ask the proxy administrator")
+}
+
+/// The request could not be sent or answered on the tunnel's connection.
+fn send_error(url: &url::Url, e: &(dyn std::error::Error + 'static)) -> Error {
+    if let Some(r) = find::<ReadFailed>(e) {
+        return Error::new(Exit::Read, r.0.clone())
+            .hint("check the file or the program feeding standard input");
+    }
+    let text = chain_text(e);
+    Error::new(Exit::Receive, format!("request to {} failed: {text}", display_url(url)))
+        .hint("retry with -v to see the conversation")
+}
+
+/// A response body read from the tunnel: ends with a timeout error at `-m`'s deadline, and
+/// holds the connection's handle until it is dropped.
+struct Tunnelled<B> {
+    body: B,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    _conn: Option<Sender>,
+}
+
+impl<B> hyper::body::Body for Tunnelled<B>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        if let Some(d) = self.deadline.as_mut() {
+            if d.as_mut().poll(cx).is_ready() {
+                let e = std::io::Error::new(std::io::ErrorKind::TimedOut, "operation timed out (--max-time)");
+                return Poll::Ready(Some(Err(e.into())));
+            }
+        }
+        Pin::new(&mut self.body).poll_frame(cx).map_err(Into::into)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}

@@ -1,0 +1,275 @@
+//! Issue 10: https through a proxy runs TLS on the relay's tunnel in process (`client::tunnel`),
+//! not through the loopback relay. The guarantees of the relay hold on that path: proxy
+//! credentials only in the CONNECT, an origin's 407 inside the tunnel returned unanswered, the
+//! proxy's refusal reported as such, each redirect hop routed anew, `-w` right, timeouts,
+//! uploads and HEAD as on the reqwest path.
+
+use crate::fakeproxy::{self, Action, FakeProxy, ProxyRequest};
+use crate::origin::Origin;
+use crate::run::via_proxy;
+
+const USER: &str = "alice";
+const PASS: &str = "tunnel-pw:1";
+
+/// The `-v` line that says the request took the direct path.
+const DIRECT: &str = "runs on the tunnel itself, in process";
+
+fn connects(proxy: &FakeProxy) -> Vec<ProxyRequest> {
+    proxy.requests().into_iter().filter(ProxyRequest::is_connect).collect()
+}
+
+/// A 407 from the origin inside the tunnel is the origin's answer: returned as is, never
+/// answered with the proxy's credentials (which went into the CONNECT only).
+#[test]
+fn origin_407_inside_the_direct_tunnel_is_not_answered() {
+    let proxy = FakeProxy::start(fakeproxy::basic(USER, PASS));
+    let origin = Origin::https();
+    let out = via_proxy(&proxy.url(), Some((USER, PASS)), &origin, "/status/407", &["-v"]).run();
+    out.assert_ok().assert_stdout(b"status 407 from the origin\n");
+    assert!(out.stderr.contains(DIRECT), "took the direct path:\n{}", out.describe());
+    let seen = origin.requests_to("/status/407");
+    assert_eq!(seen.len(), 1, "asked once: {seen:?}");
+    assert!(seen[0].header("proxy-authorization").is_none(), "{seen:?}");
+    let c = connects(&proxy);
+    assert_eq!(c.len(), 2, "one CONNECT, one answer to the proxy's own 407:\n{}", proxy.summary());
+    assert_eq!(c.iter().filter(|r| r.proxy_authorization().is_some()).count(), 1, "{}", proxy.summary());
+    out.assert_not_leaked("proxy password", PASS);
+}
+
+/// The direct path sends what reqwest sent: Host, Accept, User-Agent, the user's headers and
+/// origin credentials (`-u`), and the body with its length; HEAD gets no body.
+#[test]
+fn direct_tunnel_request_head_body_and_head_method() {
+    let proxy = FakeProxy::start(fakeproxy::basic(USER, PASS));
+    let origin = Origin::https();
+    let data = crate::pattern_bytes(300_000);
+    let dir = crate::run::scratch();
+    let file = dir.path().join("up.bin");
+    std::fs::write(&file, &data).unwrap();
+    let up = format!("@{}", file.display());
+    let out = via_proxy(
+        &proxy.url(),
+        Some((USER, PASS)),
+        &origin,
+        "/upload",
+        &["-v", "-H", "X-Trace: 7", "-u", "bob:origin-pw", "--data-binary", &up],
+    )
+    .run();
+    out.assert_ok();
+    assert!(out.stderr.contains(DIRECT), "took the direct path:\n{}", out.describe());
+    let expected = format!("{} {}\n", crate::sha256_hex(&data), data.len());
+    assert_eq!(out.stdout_str(), expected, "{}", out.describe());
+    let r = &origin.requests_to("/upload")[0];
+    assert_eq!(r.method, "POST");
+    assert_eq!(r.header("host"), Some(origin.authority().as_str()));
+    assert_eq!(r.header("accept"), Some("*/*"));
+    assert!(r.header("user-agent").is_some_and(|u| u.starts_with("toll/")), "{r:?}");
+    assert_eq!(r.header("x-trace"), Some("7"));
+    assert!(r.header("authorization").is_some_and(|a| a.starts_with("Basic ")), "{r:?}");
+    assert_eq!(r.header("content-length"), Some(data.len().to_string().as_str()));
+    assert!(r.header("proxy-authorization").is_none());
+
+    let out = via_proxy(&proxy.url(), Some((USER, PASS)), &origin, "/bytes/5000", &["-I"]).run();
+    out.assert_ok();
+    assert!(out.stdout_str().contains("200"), "{}", out.describe());
+    assert_eq!(origin.requests_to("/bytes/5000")[0].method, "HEAD");
+}
+
+/// A redirect from the https origin to another host is routed anew: here `--noproxy` sends the
+/// second host direct, so the proxy sees one CONNECT, to the first host only; `-w` reports the
+/// tunnel and the final URL.
+#[test]
+fn redirect_from_direct_tunnel_is_routed_anew() {
+    let proxy = FakeProxy::start(fakeproxy::basic(USER, PASS));
+    let first = Origin::https();
+    let second = Origin::https();
+    let target = second.url("/text");
+    let path = format!("/redirect?to={target}");
+    let url = format!("https://localhost:{}{path}", first.port);
+    let out = crate::run::toll([
+        "-sS",
+        "-L",
+        "-x",
+        &proxy.url(),
+        "-U",
+        &format!("{USER}:{PASS}"),
+        "--noproxy",
+        "127.0.0.1",
+        "-v",
+        "--cacert",
+        &crate::tls::pki().ca_arg(),
+        "-w",
+        "\n%{http_connect} %{num_redirects} %{url_effective}\n",
+        &url,
+    ])
+    .run();
+    out.assert_ok();
+    assert_eq!(out.stdout_str(), format!("hello from the origin\n\n000 1 {target}\n"), "{}", out.describe());
+    let c = connects(&proxy);
+    assert!(
+        c.iter().all(|r| r.target == format!("localhost:{}", first.port)),
+        "the second hop went direct:\n{}",
+        proxy.summary()
+    );
+    assert_eq!(second.requests_to("/text").len(), 1);
+    assert_eq!(out.stderr.matches(DIRECT).count(), 1, "only the first hop is tunnelled:\n{}", out.describe());
+}
+
+/// `-w %{http_connect}` is the proxy's 200 to the CONNECT, and the remote end is the proxy.
+#[test]
+fn write_out_through_the_direct_tunnel() {
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let origin = Origin::https();
+    let port = proxy.url().rsplit(':').next().unwrap().trim_end_matches('/').to_string();
+    let out = via_proxy(
+        &proxy.url(),
+        None,
+        &origin,
+        "/text",
+        &["-o", "/dev/null", "-w", "%{http_code} %{http_connect} %{remote_port} %{url_effective}"],
+    )
+    .run();
+    out.assert_ok();
+    assert_eq!(out.stdout_str(), format!("200 200 {port} {}", origin.url("/text")), "{}", out.describe());
+}
+
+/// The proxy's refusal of the CONNECT is the proxy's (exit 56 family: denied), not an origin's
+/// 403, and `-m` ends a tunnelled transfer that hangs (exit 28).
+#[test]
+fn direct_tunnel_refusal_and_max_time() {
+    let proxy = FakeProxy::start(|r: &ProxyRequest| {
+        if r.is_connect() {
+            fakeproxy::Reply::new(403).into_action()
+        } else {
+            Action::Allow
+        }
+    });
+    let origin = Origin::https();
+    let out = via_proxy(&proxy.url(), None, &origin, "/text", &[]).run();
+    out.assert_code(42);
+    assert!(out.stderr.contains("denied access"), "{}", out.describe());
+
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let started = std::time::Instant::now();
+    let out = via_proxy(&proxy.url(), None, &origin, "/hang", &["-m", "1"]).run();
+    out.assert_code(28);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{}", out.describe());
+}
+
+/// An https origin that speaks HTTP/2 when the client offers it (ALPN), HTTP/1.1 otherwise, and
+/// answers every request with `<version> <path>`. Returns its port.
+fn h2_origin() -> u16 {
+    use hyper::service::service_fn;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let mut cfg = (*crate::tls::pki().server_config).clone();
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(cfg));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else { continue };
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else { return };
+                    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                    let svc = service_fn(|req: http::Request<hyper::body::Incoming>| async move {
+                        let text = format!("{:?} {}\n", req.version(), req.uri().path());
+                        Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
+                            bytes::Bytes::from(text),
+                        )))
+                    });
+                    let io = TokioIo::new(tls);
+                    if h2 {
+                        let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                            .serve_connection(io, svc)
+                            .await;
+                    } else {
+                        let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await;
+                    }
+                });
+            }
+        });
+    });
+    port
+}
+
+/// ALPN on the direct path: HTTP/2 when the origin offers it, HTTP/1.1 only with `--http1.1`.
+#[test]
+fn direct_tunnel_speaks_h2_by_alpn_and_http1_when_asked() {
+    let proxy = FakeProxy::start(fakeproxy::basic(USER, PASS));
+    let port = h2_origin();
+    let url = format!("https://127.0.0.1:{port}/v?x=1");
+    let (purl, ca) = (proxy.url(), crate::tls::pki().ca_arg());
+    let run = |extra: &[&str]| {
+        let mut args = vec!["-sS", "-x", &purl, "-U", "alice:tunnel-pw:1"];
+        args.extend(["--cacert", &ca, "-w", "%{http_version}"]);
+        args.extend(extra);
+        args.push(&url);
+        crate::run::toll(args).run()
+    };
+    let out = run(&["-v"]);
+    out.assert_ok();
+    assert_eq!(out.stdout_str(), "HTTP/2.0 /v\n2", "{}", out.describe());
+    assert!(out.stderr.contains("(HTTP/2) runs on the tunnel itself"), "{}", out.describe());
+    let out = run(&["--http1.1"]);
+    out.assert_ok();
+    assert_eq!(out.stdout_str(), "HTTP/1.1 /v\n1.1", "{}", out.describe());
+}
+
+/// Sockets of process `pid` (its descriptors, from /proc): `(state, local port, remote port)`
+/// of each TCP socket it holds.
+fn tcp_sockets(pid: libc::pid_t) -> Vec<(String, u16, u16)> {
+    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                .filter_map(|l| {
+                    let s = l.to_string_lossy().into_owned();
+                    s.strip_prefix("socket:[")?.strip_suffix(']').map(str::to_owned)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let table = std::fs::read_to_string(format!("/proc/{pid}/net/tcp")).unwrap_or_default();
+    let port = |a: &str| u16::from_str_radix(a.split(':').nth(1).unwrap_or("0"), 16).unwrap_or(0);
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (local, remote, state, inode) = (f.get(1)?, f.get(2)?, f.get(3)?, f.get(9)?);
+            inodes.iter().any(|i| i == inode).then(|| (state.to_string(), port(local), port(remote)))
+        })
+        .collect()
+}
+
+/// While the proxy holds toll's request, toll has no connection to its own loopback relay: the
+/// request went through the relay in process (https: the CONNECT; http: the forwarded GET).
+#[test]
+fn no_loopback_connection_to_the_relay() {
+    use std::time::{Duration, Instant};
+    for tls in [true, false] {
+        let proxy = FakeProxy::start(|_: &ProxyRequest| {
+            std::thread::sleep(Duration::from_secs(2));
+            Action::Allow
+        });
+        let origin = Origin::start(tls);
+        let run = via_proxy(&proxy.url(), None, &origin, "/text", &[]).spawn();
+        let until = Instant::now() + Duration::from_secs(10);
+        while proxy.requests().is_empty() {
+            assert!(Instant::now() < until, "toll's request never reached the proxy");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let sockets = tcp_sockets(run.pid);
+        let relay: Vec<u16> = sockets.iter().filter(|s| s.0 == "0A").map(|s| s.1).collect();
+        let to_relay = sockets.iter().filter(|s| s.0 == "01" && relay.contains(&s.2)).count();
+        let out = run.wait();
+        out.assert_ok().assert_stdout(b"hello from the origin\n");
+        assert!(!relay.is_empty(), "the relay listens: {sockets:?}");
+        assert_eq!(to_relay, 0, "tls {tls}: toll is connected to its own relay: {sockets:?}");
+    }
+}
