@@ -34,8 +34,8 @@ mod saving;
 mod tls;
 mod trace;
 mod transfer_info;
-mod wire;
 mod tunnel;
+mod wire;
 pub mod writeout;
 
 pub use errors::failure_error;
@@ -180,10 +180,22 @@ impl Session {
             tap.trace_to(trace::Writer::create(cfg)?);
         }
         let client = build_client(req, &relay, &routes, tap.is_some())?;
-        let direct = tunnel::Direct::new(req, &user_agent(req), tap.is_some())?;
+        // -w alone keeps the in-process path (its %{size_header} then counts the head as rebuilt).
+        let direct =
+            tunnel::Direct::new(req, &user_agent(req), heads_shown || req.curl.conn.trace.is_some())?;
         let cookies = cookies::Engine::start(&req.curl)?;
         let slot = Default::default();
-        Ok(Session { client, cookies, origin_rejected: Default::default(), relay, direct, slot, routes, ctx, tap })
+        Ok(Session {
+            client,
+            cookies,
+            origin_rejected: Default::default(),
+            relay,
+            direct,
+            slot,
+            routes,
+            ctx,
+            tap,
+        })
     }
 
     /// Sends `req` (following redirects with `-L`) and returns the final response, or the

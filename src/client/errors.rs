@@ -156,7 +156,7 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
         return Error::new(Exit::Connect, format!("cannot connect to {url}: {text}"))
             .hint("check the URL and port; behind a proxy, set -x or https_proxy");
     }
-    if e.is_body() && is_short_body(&e) {
+    if (e.is_body() || e.is_decode()) && is_short_body(&e) {
         return Error::new(
             Exit::PartialFile,
             format!("the transfer broke off before the announced length: {text}"),

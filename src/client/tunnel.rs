@@ -77,8 +77,8 @@ impl Direct {
         if req.compressed || req.curl.http_version == HttpVersion::Http2PriorKnowledge {
             return Ok(None);
         }
-        // Options only the reqwest path carries out: heads as received and traces (the wire tap
-        // reads reqwest's connection log), TLS versions, client certificates, --capath, HTTP/1.0,
+        // Options only the reqwest path carries out: heads printed as received (-i, -I, -D) and
+        // traces (the wire tap reads reqwest's connection log), TLS versions, client certificates, --capath, HTTP/1.0,
         // -6, --connect-to, --unix-socket and --proxy-header on the CONNECT.
         let c = &req.curl.conn;
         if wire_tap

@@ -659,6 +659,21 @@ impl Upstream {
     /// before being asked, perhaps remembered from an earlier run). It worked, so it counts as
     /// accepted in this run just like an answer to a challenge.
     fn succeeded(&self, conn: &mut Option<Conn>, answer: Option<Answer>, preemptive: bool) {
+        // A pre-emptive Basic answer already accepted in this run stays in place: taking it out
+        // (and writing the state file) on every success left a gap in which `toll serve`'s
+        // concurrent requests went out without credentials and drew 407s (bench/SERVE.md).
+        // Digest keeps the full path: its nonce count is recorded for later runs.
+        if answer.is_none() && preemptive {
+            let active = self.lock_active();
+            if let Some(a) = active.as_ref() {
+                if a.auth.scheme() == Scheme::Basic
+                    && a.auth.final_leg()
+                    && a.issued.as_ref().is_some_and(|i| self.creds.was_accepted(i))
+                {
+                    return;
+                }
+            }
+        }
         let answer = answer.or_else(|| if preemptive { self.lock_active().take() } else { None });
         let Some(a) = answer else { return };
         if !a.auth.final_leg() {

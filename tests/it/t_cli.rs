@@ -59,15 +59,15 @@ fn direct_https_needs_the_ca() {
         .assert_stdout(b"hello from the origin\n");
     toll(["-sS", "-k", &url]).run().assert_ok().assert_stdout(b"hello from the origin\n");
     let out = toll(["-sS", &url]).run();
-    out.assert_code(35).assert_error_message();
+    out.assert_code(60).assert_error_message();
 }
 
 #[test]
-fn https_through_proxy_with_unknown_ca_is_35() {
+fn https_through_proxy_with_unknown_ca_is_60() {
     let proxy = FakeProxy::start(fakeproxy::open());
     let origin = Origin::https();
     let out = toll(["-sS", "-x", &proxy.url(), &origin.url("/text")]).run();
-    out.assert_code(35).assert_error_message();
+    out.assert_code(60).assert_error_message();
 }
 
 #[test]
