@@ -10,26 +10,7 @@ use std::sync::Arc;
 /// TLS settings for `https://` proxies: the platform's roots, or only `--proxy-cacert`'s, or no
 /// verification with `--proxy-insecure`.
 pub(super) fn proxy_tls(cfg: &ProxyConfig) -> Result<Arc<rustls::ClientConfig>> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::new(Exit::Internal, format!("TLS setup: {e}")))?;
-    let mut config = if cfg.proxy_insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(insecure::AcceptAny(provider)))
-            .with_no_client_auth()
-    } else if let Some(path) = &cfg.proxy_cacert {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in read_certs(path)? {
-            roots.add(cert).map_err(|e| bad_ca(path, &e.to_string()))?;
-        }
-        builder.with_root_certificates(roots).with_no_client_auth()
-    } else {
-        let verifier = rustls_platform_verifier::Verifier::new(provider)
-            .map_err(|e| Error::new(Exit::Internal, format!("TLS setup: {e}")))?;
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier)).with_no_client_auth()
-    };
+    let mut config = verifying(cfg.proxy_insecure, cfg.proxy_cacert.as_deref())?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -39,16 +20,27 @@ pub(super) fn proxy_tls(cfg: &ProxyConfig) -> Result<Arc<rustls::ClientConfig>> 
 /// `-k` (signatures still checked), or the platform verifier; ALPN h2 and http/1.1, or only
 /// http/1.1 with `--http1.1`.
 pub(super) fn origin_tls(req: &RequestConfig) -> Result<Arc<rustls::ClientConfig>> {
+    let mut config = verifying(req.insecure, req.cacert.as_deref())?;
+    config.alpn_protocols = match req.curl.http_version {
+        HttpVersion::Http11 => vec![b"http/1.1".to_vec()],
+        _ => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+    };
+    Ok(Arc::new(config))
+}
+
+/// A client config that checks nothing (`insecure`: signatures still are), or trusts only the
+/// PEM file `cacert`, or the platform's verifier.
+fn verifying(insecure: bool, cacert: Option<&std::path::Path>) -> Result<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::new(Exit::Internal, format!("TLS setup: {e}")))?;
-    let mut config = if req.insecure {
+    Ok(if insecure {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(insecure::AcceptAny(provider)))
             .with_no_client_auth()
-    } else if let Some(path) = &req.cacert {
+    } else if let Some(path) = cacert {
         let mut roots = rustls::RootCertStore::empty();
         for cert in read_certs(path)? {
             roots.add(cert).map_err(|e| bad_ca(path, &e.to_string()))?;
@@ -58,12 +50,7 @@ pub(super) fn origin_tls(req: &RequestConfig) -> Result<Arc<rustls::ClientConfig
         let verifier = rustls_platform_verifier::Verifier::new(provider)
             .map_err(|e| Error::new(Exit::Internal, format!("TLS setup: {e}")))?;
         builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier)).with_no_client_auth()
-    };
-    config.alpn_protocols = match req.curl.http_version {
-        HttpVersion::Http11 => vec![b"http/1.1".to_vec()],
-        _ => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
-    };
-    Ok(Arc::new(config))
+    })
 }
 
 /// The certificates of a PEM file (`--cacert`, `--proxy-cacert`); an error names the file.
