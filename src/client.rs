@@ -42,6 +42,8 @@ pub use errors::failure_error;
 use errors::{classify, classify_sent, relay_refusal, route_error};
 use header_case::head_text;
 pub use multi::run_all;
+/// `-J`'s reading of a `Content-Disposition` value (public for its fuzz target).
+pub use saving::disposition_filename;
 pub use tls::read_certs;
 use tls::{bad_ca, proxy_tls};
 
