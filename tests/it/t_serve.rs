@@ -282,24 +282,12 @@ fn toll_run_points_the_command_at_a_private_server_and_passes_its_status() {
 #[test]
 fn a_new_login_is_picked_up_without_a_restart() {
     let test = "a_new_login_is_picked_up_without_a_restart";
-    if !clients_available(test) {
-        return;
-    }
-    use toll::keyring::{Keyring, StoreKind};
-    if let Err(e) = Keyring::default().get(StoreKind::Keyutils, "toll-it-probe://availability", "probe") {
-        crate::skip(&format!(
-            "SKIPPED {test}: needs a kernel session keyring (keyutils; .ci/with-secret-service): {e}"
-        ));
+    if !clients_available(test) || !kernel_keyring_available(test) {
         return;
     }
     let origin = Origin::http();
     let proxy = FakeProxy::start(fakeproxy::basic("alice", "right"));
-    let home = tempfile::tempdir().unwrap();
-    let env: Vec<(String, String)> = vec![
-        ("XDG_STATE_HOME".into(), home.path().join("state").display().to_string()),
-        ("XDG_CONFIG_HOME".into(), home.path().join("config").display().to_string()),
-        ("TOLL_KEYRING".into(), "keyutils".into()),
-    ];
+    let (_home, env) = keyutils_home();
     let login = |password: &str| {
         let mut cmd = Command::new(TOLL);
         cmd.args(["auth", "login", &proxy.url(), "--user", "alice", "--password-stdin", "--no-verify"]);
@@ -418,24 +406,13 @@ fn sighup_reads_the_settings_and_pac_again_without_dropping_a_tunnel() {
 #[test]
 fn sighup_reads_the_credential_store_again() {
     let test = "sighup_reads_the_credential_store_again";
-    if !clients_available(test) {
+    if !clients_available(test) || !kernel_keyring_available(test) {
         return;
     }
     use toll::keyring::{Keyring, StoreKind};
-    if let Err(e) = Keyring::default().get(StoreKind::Keyutils, "toll-it-probe://availability", "probe") {
-        crate::skip(&format!(
-            "SKIPPED {test}: needs a kernel session keyring (keyutils; .ci/with-secret-service): {e}"
-        ));
-        return;
-    }
     let origin = Origin::http();
     let proxy = FakeProxy::start(fakeproxy::basic("carol", "stored-later"));
-    let home = tempfile::tempdir().unwrap();
-    let env: Vec<(String, String)> = vec![
-        ("XDG_STATE_HOME".into(), home.path().join("state").display().to_string()),
-        ("XDG_CONFIG_HOME".into(), home.path().join("config").display().to_string()),
-        ("TOLL_KEYRING".into(), "keyutils".into()),
-    ];
+    let (_home, env) = keyutils_home();
     struct Cleanup(String);
     impl Drop for Cleanup {
         fn drop(&mut self) {
@@ -634,4 +611,31 @@ fn serve_takes_a_socket_from_systemd() {
     let _ = child.wait();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from the origin\n");
     assert_eq!(proxy.requests().len(), 1, "{}", proxy.summary());
+}
+
+/// A kernel session keyring is there (keyutils; `.ci/with-secret-service` gives one); skips
+/// loudly otherwise.
+fn kernel_keyring_available(test: &str) -> bool {
+    use toll::keyring::{Keyring, StoreKind};
+    match Keyring::default().get(StoreKind::Keyutils, "toll-it-probe://availability", "probe") {
+        Ok(_) => true,
+        Err(e) => {
+            crate::skip(&format!(
+                "SKIPPED {test}: needs a kernel session keyring (keyutils; .ci/with-secret-service): {e}"
+            ));
+            false
+        }
+    }
+}
+
+/// A fresh home whose toll state and settings live in a temp dir and whose passwords go to the
+/// kernel keyring: the directory (kept alive by the caller) and the environment for toll.
+fn keyutils_home() -> (tempfile::TempDir, Vec<(String, String)>) {
+    let home = tempfile::tempdir().unwrap();
+    let env = vec![
+        ("XDG_STATE_HOME".into(), home.path().join("state").display().to_string()),
+        ("XDG_CONFIG_HOME".into(), home.path().join("config").display().to_string()),
+        ("TOLL_KEYRING".into(), "keyutils".into()),
+    ];
+    (home, env)
 }
