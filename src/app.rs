@@ -216,8 +216,15 @@ fn transfer(mut t: Transfer) -> Result<()> {
     let sources = credential_sources(&t.proxy, term, session.clone());
     let ctx = Context { reporter: reporter.clone(), term, sources, memory: remembered() };
     block_on(async move {
-        let routes =
-            routing::chooser(&t.proxy, &settings, t.request.connect_timeout, &env, reporter.as_ref()).await?;
+        let routes = routing::chooser(
+            &t.proxy,
+            &settings,
+            t.request.connect_timeout,
+            &env,
+            reporter.as_ref(),
+            routing::PacLife::Process,
+        )
+        .await?;
         let result = client::run_all(&requests, &t.proxy, routes, t.style, ctx).await;
         // Saving may ask a question or wait for the keyring: not on an async worker.
         tokio::task::spawn_blocking(move || session.finish(result))

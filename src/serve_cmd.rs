@@ -72,8 +72,15 @@ pub fn run(
     let uid = current_uid();
     let result = rt.block_on(async move {
         let routes = Arc::new(Routes::new(
-            crate::app::routing::chooser(&cfg.proxy, &settings, cfg.connect_timeout, env, reporter.as_ref())
-                .await?,
+            crate::app::routing::chooser(
+                &cfg.proxy,
+                &settings,
+                cfg.connect_timeout,
+                env,
+                reporter.as_ref(),
+                crate::app::routing::PacLife::Chooser,
+            )
+            .await?,
         ));
         let relay = Arc::new(
             Relay::detached(factory, reporter.clone(), cfg.connect_timeout)
@@ -454,8 +461,15 @@ async fn reload_on_hangup(
             session.relook();
             let reloaded = match crate::app::load_settings() {
                 Ok(settings) => {
-                    crate::app::routing::chooser(&cfg.proxy, &settings, cfg.connect_timeout, env, reporter)
-                        .await
+                    crate::app::routing::chooser(
+                        &cfg.proxy,
+                        &settings,
+                        cfg.connect_timeout,
+                        env,
+                        reporter,
+                        crate::app::routing::PacLife::Chooser,
+                    )
+                    .await
                 }
                 Err(e) => Err(e),
             };

@@ -25,12 +25,23 @@ const WPAD_DNS_TIMEOUT: Duration = Duration::from_secs(2);
 /// Fetching a PAC (connect, TLS, response), like browsers' few seconds.
 const PAC_FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long the process keeps a compiled PAC.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PacLife {
+    /// Until the process ends, never freed: a one-shot transfer exits right after it, and
+    /// tearing down QuickJS's atoms and bytecode would cost a large PAC's run time for nothing.
+    Process,
+    /// Freed with the chooser (`toll serve` reloads on SIGHUP; the doctor moves on).
+    Chooser,
+}
+
 pub(crate) async fn chooser(
     cfg: &ProxyConfig,
     settings: &Settings,
     connect_timeout: Option<Duration>,
     env: &dyn Fn(&str) -> Option<String>,
     reporter: &dyn Reporter,
+    life: PacLife,
 ) -> Result<Chooser> {
     let settings_path = settings.path.as_ref().map(|p| p.display().to_string());
     let desktop = || desktop::read_current(env, &SystemRunner::default());
@@ -67,8 +78,18 @@ pub(crate) async fn chooser(
                 eprintln!("toll: warning: {}", sanitize(w));
             }
             let name = loc.to_string();
-            let engine = tokio::task::block_in_place(|| PacEngine::compile(&text.text, &name))
-                .map_err(route_setup_error)?;
+            // A PAC's compiled code is kept beside the cache, so a run does not parse it again.
+            let code = cache.as_ref().and_then(|c| c.code(loc));
+            let (engine, new_code) =
+                tokio::task::block_in_place(|| PacEngine::compile_cached(&text.text, &name, code.as_deref()))
+                    .map_err(route_setup_error)?;
+            if let (Some(c), Some(new_code)) = (&cache, new_code) {
+                if let Err(e) = c.keep_code(loc, &new_code) {
+                    if reporter.verbose() {
+                        reporter.line(Direction::Info, &format!("cannot keep the PAC's compiled code: {e}"));
+                    }
+                }
+            }
             if reporter.verbose() {
                 reporter.line(
                     Direction::Info,
@@ -80,7 +101,11 @@ pub(crate) async fn chooser(
                     ),
                 );
             }
-            Some(Arc::new(engine))
+            let engine: Arc<dyn PacEvaluator> = Arc::new(engine);
+            if life == PacLife::Process {
+                std::mem::forget(engine.clone());
+            }
+            Some(engine)
         }
     };
     let router = Router::new(plan, engine).map_err(route_setup_error)?;

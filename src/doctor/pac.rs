@@ -31,7 +31,15 @@ pub fn check(d: &Doctor, env: Env) -> Option<(Step, Option<Route>)> {
     let mut built: Option<std::result::Result<Chooser, crate::error::Error>> = None;
     let _ = block_on(async {
         built = Some(
-            crate::app::routing::chooser(&d.proxy, &settings, d.request.connect_timeout, env, &Quiet).await,
+            crate::app::routing::chooser(
+                &d.proxy,
+                &settings,
+                d.request.connect_timeout,
+                env,
+                &Quiet,
+                crate::app::routing::PacLife::Chooser,
+            )
+            .await,
         );
         Ok(())
     });

@@ -24,6 +24,20 @@ impl PacEngine {
             .map_err(|e| RouteError::Pac { pac: name.to_string(), message: e.to_string() })?;
         Ok(PacEngine { script, name: name.to_string() })
     }
+
+    /// [`PacEngine::compile`] with a code cache: `code` is what an earlier call returned for
+    /// this PAC, used only if it belongs to exactly this source (else the source is compiled);
+    /// the second value is new code to keep, when the source was compiled.
+    pub fn compile_cached(
+        source: &str,
+        name: &str,
+        code: Option<&[u8]>,
+    ) -> Result<(PacEngine, Option<Vec<u8>>), RouteError> {
+        let env = Arc::new(SystemEnv::new(DNS_TIMEOUT));
+        let (script, code) = Script::compile_cached(source, name, Limits::default(), env, code)
+            .map_err(|e| RouteError::Pac { pac: name.to_string(), message: e.to_string() })?;
+        Ok((PacEngine { script, name: name.to_string() }, code))
+    }
 }
 
 /// A PAC entry as a route entry: `SOCKS5` is `socks5h` (the proxy resolves names, as Chrome

@@ -6,7 +6,8 @@
 //! [`DEFAULT_FRESH`]; `no-cache`/`no-store` means always revalidate) is used without asking;
 //! an older one is revalidated with `If-None-Match`/`If-Modified-Since` (a 304 keeps it). When
 //! the PAC server cannot be reached or answers with an error, the cached copy is used with a
-//! warning; without one, that is an error. The network is behind the [`Fetcher`] trait;
+//! warning; without one, that is an error. The same directory keeps each PAC's compiled code
+//! (`.code`), so a later run loads it instead of parsing the PAC again. The network is behind the [`Fetcher`] trait;
 //! [`DirectFetcher`] (in `pac_http.rs`) is the real one.
 
 use super::RouteError;
@@ -25,6 +26,9 @@ pub const MAX_PAC_BYTES: usize = 8 << 20;
 pub const DEFAULT_FRESH: Duration = Duration::from_secs(5 * 60);
 /// The longest freshness toll accepts from a server.
 pub const MAX_FRESH: Duration = Duration::from_secs(24 * 3600);
+/// Compiled code larger than this is neither kept nor read (QuickJS's bytecode for the largest
+/// PAC accepted is well below it).
+const MAX_CODE_BYTES: usize = 4 * MAX_PAC_BYTES;
 /// The transfers' default redirect limit (`--max-redirs`), used for PAC fetches too.
 pub const MAX_REDIRECTS: usize = 50;
 
@@ -162,6 +166,32 @@ impl Cache {
         let key: String =
             Sha256::digest(url.as_str().as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect();
         (self.dir.join(format!("{key}.pac")), self.dir.join(format!("{key}.json")))
+    }
+
+    /// `<sha256 of the location>.code`: the compiled code of the PAC at `loc`, whatever its
+    /// source (`toll_pac::Script::compile_cached` checks it belongs to the text it is given).
+    fn code_path(&self, loc: &PacLocation) -> PathBuf {
+        let key: String =
+            Sha256::digest(loc.to_string().as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect();
+        self.dir.join(format!("{key}.code"))
+    }
+
+    /// The code kept for the PAC at `loc`, if any.
+    pub fn code(&self, loc: &PacLocation) -> Option<Vec<u8>> {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        let f = std::fs::File::open(self.code_path(loc)).ok()?;
+        f.take(MAX_CODE_BYTES as u64 + 1).read_to_end(&mut bytes).ok()?;
+        (bytes.len() <= MAX_CODE_BYTES).then_some(bytes)
+    }
+
+    /// Keeps `code` for the PAC at `loc` (replacing what was kept), for the next process.
+    pub fn keep_code(&self, loc: &PacLocation, code: &[u8]) -> std::io::Result<()> {
+        if code.len() > MAX_CODE_BYTES {
+            return Ok(());
+        }
+        std::fs::create_dir_all(&self.dir)?;
+        write_atomic(&self.dir, &self.code_path(loc), code)
     }
 
     fn get(&self, url: &Url) -> Option<(Vec<u8>, Meta)> {

@@ -154,3 +154,24 @@ fn cache_dir_follows_xdg() {
     let abs = |k: &str| (k == "XDG_CACHE_HOME").then(|| "/xdg/cache".to_string());
     assert_eq!(Cache::default_dir(&abs).unwrap(), Path::new("/xdg/cache/toll/pac"));
 }
+
+#[test]
+fn compiled_code_is_kept_per_location_private_and_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path().join("pac"), Arc::new(SystemTime::now));
+    let a = PacLocation::parse("http://wpad.corp/proxy.pac").unwrap();
+    let b = PacLocation::parse("/etc/proxy.pac").unwrap();
+    assert_eq!(cache.code(&a), None);
+    cache.keep_code(&a, b"first").unwrap();
+    cache.keep_code(&b, b"other").unwrap();
+    cache.keep_code(&a, b"second").unwrap();
+    assert_eq!(cache.code(&a).as_deref(), Some(&b"second"[..]));
+    assert_eq!(cache.code(&b).as_deref(), Some(&b"other"[..]));
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("pac")).unwrap().map(|e| e.unwrap()).collect();
+    assert_eq!(files.len(), 2, "one file per PAC, no temporary left");
+    #[cfg(unix)]
+    for f in files {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(f.metadata().unwrap().permissions().mode() & 0o077, 0, "{:?}", f.path());
+    }
+}

@@ -143,3 +143,32 @@ fn doctor_explains_the_pac_answer_and_pac_problems() {
     out.assert_code(3);
     assert!(String::from_utf8_lossy(&out.stdout).contains("toll pac"), "{}", out.describe());
 }
+
+#[test]
+fn a_pac_compiled_once_is_reused_only_while_it_is_unchanged() {
+    let origin = Origin::http();
+    let dir = scratch();
+    let cache = dir.path().join("cache");
+    let run = |pac: &str| {
+        toll(["-sS", "-v", "--pac", pac, &origin.url("/text")])
+            .env("XDG_CACHE_HOME", cache.to_str().unwrap())
+            .run()
+    };
+    let pac = pac_file(dir.path(), "return 'DIRECT';");
+    run(&pac).assert_ok().assert_stdout(b"hello from the origin\n");
+    let code: Vec<_> = std::fs::read_dir(cache.join("toll/pac"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "code"))
+        .collect();
+    assert_eq!(code.len(), 1, "the compiled PAC is kept: {code:?}");
+    run(&pac).assert_ok().assert_stdout(b"hello from the origin\n");
+    // The PAC changes: its new answer (a stopped proxy) is what counts, not the kept code.
+    let pac = pac_file(dir.path(), &format!("return 'PROXY 127.0.0.1:{}';", dead_port()));
+    let out = run(&pac);
+    assert_eq!(out.code, Some(5), "{}", out.describe());
+    // Damaged code is never run: the PAC is compiled again.
+    let pac = pac_file(dir.path(), "return 'DIRECT';");
+    std::fs::write(&code[0], b"TOLLPAC\x01 damaged").unwrap();
+    run(&pac).assert_ok().assert_stdout(b"hello from the origin\n");
+}

@@ -9,7 +9,7 @@ use crate::env::PacEnv;
 use crate::result::{parse_result, ProxyEntry};
 use crate::{helpers, Limits, PacError, PacErrorKind};
 use rquickjs::context::EvalOptions;
-use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Runtime, Value};
+use rquickjs::{qjs, CatchResultExt, CaughtError, Context, Ctx, Function, Runtime, Value};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -96,8 +96,36 @@ impl Script {
         limits: Limits,
         env: Arc<dyn PacEnv>,
     ) -> Result<Script, PacError> {
-        let err = |kind, message: String| PacError { kind, pac: name.to_string(), line: None, message };
         let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+        Script::build(source, name, limits, env, Code::Skip).map(|(script, _)| script)
+    }
+
+    /// [`Script::compile`] through a code cache: `code` is what an earlier call returned for this
+    /// PAC (see [`crate::code`]); when it belongs to exactly this `source` and `name` and this
+    /// engine, the PAC's bytecode is loaded instead of parsing the source. Returns the script
+    /// and, when the source had to be compiled, its code for the caller to keep. Either way the
+    /// PAC's top level runs, under the same limits.
+    pub fn compile_cached(
+        source: &str,
+        name: &str,
+        limits: Limits,
+        env: Arc<dyn PacEnv>,
+        code: Option<&[u8]>,
+    ) -> Result<(Script, Option<Vec<u8>>), PacError> {
+        let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+        let usable = code.and_then(|c| crate::code::open(c, name, source));
+        let (script, written) = Script::build(source, name, limits, env, Code::Use(usable))?;
+        Ok((script, written.map(|bytecode| crate::code::seal(name, source, &bytecode))))
+    }
+
+    fn build(
+        source: &str,
+        name: &str,
+        limits: Limits,
+        env: Arc<dyn PacEnv>,
+        code: Code<'_>,
+    ) -> Result<(Script, Option<Vec<u8>>), PacError> {
+        let err = |kind, message: String| PacError { kind, pac: name.to_string(), line: None, message };
         let runtime =
             Runtime::new().map_err(|e| err(PacErrorKind::Engine, format!("cannot start QuickJS: {e}")))?;
         runtime.set_memory_limit(limits.memory);
@@ -120,14 +148,22 @@ impl Script {
             context,
             _runtime: runtime,
         };
+        let mut written = None;
         let entry = script.run(true, |ctx| {
             helpers::install(&ctx, env.clone())?;
             eval(&ctx, PRELUDE, PRELUDE_NAME)?;
-            eval(&ctx, source, name)?;
+            match code {
+                Code::Skip => eval(&ctx, source, name)?,
+                // A source with a NUL cannot be handed to QuickJS's compiler as C text; the
+                // plain path reports it.
+                Code::Use(_) if source.contains('\0') => eval(&ctx, source, name)?,
+                Code::Use(Some(bytecode)) if run_bytecode(&ctx, bytecode)? => {}
+                Code::Use(_) => written = Some(compile_and_run(&ctx, source, name)?),
+            }
             Ok(find_entry(&ctx))
         })?;
         match entry {
-            Ok(entry) => Ok(Script { entry, ..script }),
+            Ok(entry) => Ok((Script { entry, ..script }, written)),
             Err(message) => Err(err(PacErrorKind::NoEntryPoint, message)),
         }
     }
@@ -238,6 +274,74 @@ impl Script {
         }
         e
     }
+}
+
+/// Whether [`Script::build`] may use or produce bytecode.
+enum Code<'a> {
+    Skip,
+    /// Bytecode already checked by [`crate::code::open`], if any; else compile and return it.
+    Use(Option<&'a [u8]>),
+}
+
+/// `v`, or the pending exception as an error (the caller's `catch` turns it into a [`PacError`]).
+fn checked(v: qjs::JSValue) -> rquickjs::Result<qjs::JSValue> {
+    // SAFETY: inspecting a value's tag.
+    if unsafe { qjs::JS_IsException(v) } {
+        return Err(rquickjs::Error::Exception);
+    }
+    Ok(v)
+}
+
+/// Runs a compiled top level (`JS_EvalFunction` takes `fun` over), dropping its result.
+fn eval_function(ctx: &Ctx<'_>, fun: qjs::JSValue) -> rquickjs::Result<()> {
+    // SAFETY: `fun` is a live function bytecode object owned by us; JS_EvalFunction frees it.
+    let v = checked(unsafe { qjs::JS_EvalFunction(ctx.as_raw().as_ptr(), fun) })?;
+    // SAFETY: `v` is a live value we own.
+    drop(unsafe { Value::from_raw(ctx.clone(), v) });
+    Ok(())
+}
+
+/// Loads `bytecode` (the body of an envelope [`crate::code::open`] accepted) and runs it.
+/// `Ok(false)` when QuickJS refuses the bytecode itself (e.g. its own format version): the
+/// caller compiles the source instead.
+fn run_bytecode(ctx: &Ctx<'_>, bytecode: &[u8]) -> rquickjs::Result<bool> {
+    let raw = ctx.as_raw().as_ptr();
+    // SAFETY: the envelope proved these bytes are what this engine's JS_WriteObject produced;
+    // without JS_READ_OBJ_ROM_DATA QuickJS copies what it keeps, so `bytecode` may go.
+    let fun = unsafe {
+        qjs::JS_ReadObject(raw, bytecode.as_ptr(), bytecode.len() as _, qjs::JS_READ_OBJ_BYTECODE as i32)
+    };
+    if checked(fun).is_err() {
+        drop(ctx.catch());
+        return Ok(false);
+    }
+    eval_function(ctx, fun)?;
+    Ok(true)
+}
+
+/// Compiles `source` as a global script, keeps its bytecode, then runs it.
+fn compile_and_run(ctx: &Ctx<'_>, source: &str, name: &str) -> rquickjs::Result<Vec<u8>> {
+    let raw = ctx.as_raw().as_ptr();
+    let text = std::ffi::CString::new(source)?;
+    let file = std::ffi::CString::new(name.replace('\0', ""))?;
+    let flags = (qjs::JS_EVAL_TYPE_GLOBAL | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
+    // SAFETY: NUL-terminated text of `source.len()` bytes, as JS_Eval requires.
+    let fun = checked(unsafe { qjs::JS_Eval(raw, text.as_ptr(), source.len() as _, file.as_ptr(), flags) })?;
+    let mut len = 0;
+    // SAFETY: `fun` is live; the returned buffer is QuickJS's, freed with js_free below.
+    let buf = unsafe { qjs::JS_WriteObject(raw, &mut len, fun, qjs::JS_WRITE_OBJ_BYTECODE as i32) };
+    let bytecode = if buf.is_null() {
+        // SAFETY: `fun` is still ours.
+        unsafe { qjs::JS_FreeValue(raw, fun) };
+        return Err(rquickjs::Error::Exception);
+    } else {
+        // SAFETY: QuickJS wrote `len` bytes at `buf`.
+        let v = unsafe { std::slice::from_raw_parts(buf, len as usize) }.to_vec();
+        unsafe { qjs::js_free(raw, buf.cast()) };
+        v
+    };
+    eval_function(ctx, fun)?;
+    Ok(bytecode)
 }
 
 fn eval(ctx: &Ctx<'_>, source: &str, name: &str) -> rquickjs::Result<()> {

@@ -16,6 +16,7 @@
 //! timeout, the machine's addresses, the clock, `alert`), so tests inject a table and a clock.
 
 mod args;
+mod code;
 mod engine;
 mod env;
 mod glob;
