@@ -28,6 +28,25 @@ pub(super) fn origin_tls(req: &RequestConfig) -> Result<Arc<rustls::ClientConfig
     Ok(Arc::new(config))
 }
 
+/// reqwest's TLS settings as toll's own for the same request ([`origin_tls`], whose platform
+/// verifier reads the system's CA bundle only when a certificate is to be checked), when the two
+/// mean the same thing; `None` leaves reqwest to build its own, which it must for what only its
+/// setup carries out (`--tlsv1.x`/`--tls-max`, `--capath`, `-E`) or where its ALPN differs
+/// (`--http1.0`, `--http2-prior-knowledge`).
+pub(super) fn reqwest_tls(req: &RequestConfig) -> Result<Option<rustls::ClientConfig>> {
+    let c = &req.curl.conn;
+    if c.tls_min.is_some()
+        || c.tls_max.is_some()
+        || c.capath.is_some()
+        || c.client_cert.is_some()
+        || c.http10
+        || req.curl.http_version == HttpVersion::Http2PriorKnowledge
+    {
+        return Ok(None);
+    }
+    Ok(Some((*origin_tls(req)?).clone()))
+}
+
 /// A client config that checks nothing (`insecure`: signatures still are), or trusts only the
 /// PEM file `cacert`, or the platform's verifier.
 fn verifying(insecure: bool, cacert: Option<&std::path::Path>) -> Result<rustls::ClientConfig> {
@@ -47,14 +66,30 @@ fn verifying(insecure: bool, cacert: Option<&std::path::Path>) -> Result<rustls:
         }
         builder.with_root_certificates(roots).with_no_client_auth()
     } else {
-        let verifier = rustls_platform_verifier::Verifier::new(provider)
-            .map_err(|e| Error::new(Exit::Internal, format!("TLS setup: {e}")))?;
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier)).with_no_client_auth()
+        builder.dangerous().with_custom_certificate_verifier(platform::shared(provider)).with_no_client_auth()
     })
 }
 
-/// The certificates of a PEM file (`--cacert`, `--proxy-cacert`); an error names the file.
+/// The certificates of a PEM file (`--cacert`, `--proxy-cacert`); an error names the file. A
+/// file is read once per process: the HTTP client, the tunnel's TLS and the proxy's may all
+/// ask for the same one (a system bundle is ~150 certificates to decode).
 pub fn read_certs(path: &std::path::Path) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    type Read = Vec<rustls_pki_types::CertificateDer<'static>>;
+    static READ: Mutex<Option<HashMap<std::path::PathBuf, Read>>> = Mutex::new(None);
+    if let Some(certs) = READ.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_default().get(path) {
+        return Ok(certs.clone());
+    }
+    let certs = read_certs_from_file(path)?;
+    READ.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_default()
+        .insert(path.to_path_buf(), certs.clone());
+    Ok(certs)
+}
+
+fn read_certs_from_file(path: &std::path::Path) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>> {
     use rustls_pki_types::pem::PemObject;
     let certs: Vec<_> = rustls_pki_types::CertificateDer::pem_file_iter(path)
         .map_err(|e| bad_ca(path, &e.to_string()))?
@@ -69,6 +104,72 @@ pub fn read_certs(path: &std::path::Path) -> Result<Vec<rustls_pki_types::Certif
 pub(super) fn bad_ca(path: &std::path::Path, why: &str) -> Error {
     Error::new(Exit::CaCert, format!("cannot use CA file {}: {why}", path.display()))
         .hint("give a PEM file with one or more CERTIFICATE blocks")
+}
+
+mod platform {
+    //! The platform's verifier, made on the first certificate it is asked to check: on Linux it
+    //! reads and parses the whole system CA bundle (~150 certificates, ~1 ms of CPU), which an
+    //! http:// transfer never needs. One per process, shared by every TLS config toll makes.
+    //! Signatures and the scheme list come from the crypto provider, as the platform verifier
+    //! itself answers them, so a handshake asks for the roots only when a certificate arrives.
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::crypto::CryptoProvider;
+    use rustls::DigitallySignedStruct;
+    use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+    use std::sync::{Arc, OnceLock};
+
+    #[derive(Debug)]
+    pub struct Lazy {
+        provider: Arc<CryptoProvider>,
+        made: OnceLock<Result<rustls_platform_verifier::Verifier, rustls::Error>>,
+    }
+
+    /// The process's platform verifier (the first caller's provider: toll has one, ring).
+    pub fn shared(provider: Arc<CryptoProvider>) -> Arc<Lazy> {
+        static SHARED: OnceLock<Arc<Lazy>> = OnceLock::new();
+        SHARED.get_or_init(|| Arc::new(Lazy { provider, made: OnceLock::new() })).clone()
+    }
+
+    impl Lazy {
+        fn get(&self) -> Result<&rustls_platform_verifier::Verifier, rustls::Error> {
+            self.made
+                .get_or_init(|| rustls_platform_verifier::Verifier::new(self.provider.clone()))
+                .as_ref()
+                .map_err(Clone::clone)
+        }
+    }
+
+    impl ServerCertVerifier for Lazy {
+        fn verify_server_cert(
+            &self,
+            end_entity: &CertificateDer<'_>,
+            intermediates: &[CertificateDer<'_>],
+            server_name: &ServerName<'_>,
+            ocsp: &[u8],
+            now: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            self.get()?.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        }
+        fn verify_tls12_signature(
+            &self,
+            m: &[u8],
+            c: &CertificateDer<'_>,
+            d: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(m, c, d, &self.provider.signature_verification_algorithms)
+        }
+        fn verify_tls13_signature(
+            &self,
+            m: &[u8],
+            c: &CertificateDer<'_>,
+            d: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(m, c, d, &self.provider.signature_verification_algorithms)
+        }
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.provider.signature_verification_algorithms.supported_schemes()
+        }
+    }
 }
 
 mod insecure {
