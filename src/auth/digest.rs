@@ -11,7 +11,13 @@
 //! - draws the cnonce from the injected [`Entropy`], once per nonce, and reuses it with increasing
 //!   `nc` (§3.4): the `-sess` session key H(A1) is defined by the first cnonce sent with a nonce;
 //! - keeps the answered nonce, so further requests carry the next `nc` without another 407 (§3.4,
-//!   "nonce-count"), and a fresh nonce (after `stale=true`, §3.3) restarts at `00000001`.
+//!   "nonce-count"), and a fresh nonce (after `stale=true`, §3.3, or named ahead by `nextnonce`,
+//!   §3.5) restarts at `00000001`.
+//!
+//! One `DigestAuth` is one session: its counts must reach the proxy in order (Squid's
+//! `check_nonce_count` retires a nonce on a count that is not above the last one it saw), so the
+//! relay lets a session carry one request at a time (`sequenced`) and keeps a pool of them for
+//! concurrent requests, told apart by `session_key` (the nonce).
 //!
 //! For a CONNECT the relay passes method `CONNECT` and uri `host:port` (RFC 7231 §4.3.6's
 //! authority-form request-target), which is what both sides hash.
@@ -280,6 +286,38 @@ impl Authenticator for DigestAuth {
             // Out of reach: better a fresh 407 than a count someone else already sent.
             self.session = None;
         }
+    }
+
+    fn sequenced(&self) -> bool {
+        true
+    }
+
+    fn session_key(&self) -> Option<&str> {
+        self.session.as_ref().map(|s| s.nonce.as_str())
+    }
+
+    /// The session moves to `nonce` with the challenge's other parameters (realm, opaque,
+    /// algorithm, qop) and a fresh cnonce: for `-sess` algorithms H(A1) is per nonce.
+    fn next_nonce(&mut self, nonce: &str, rng: &mut dyn Entropy) -> bool {
+        let Some(s) = &self.session else { return false };
+        if nonce.is_empty() || s.nonce == nonce {
+            return false;
+        }
+        let mut params: Vec<(String, String)> = s
+            .params
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("nonce") && !k.eq_ignore_ascii_case("stale"))
+            .cloned()
+            .collect();
+        params.push(("nonce".into(), nonce.into()));
+        let challenge =
+            Challenge { scheme: Some(Scheme::Digest), scheme_name: "Digest".into(), token68: None, params };
+        let old = self.session.take();
+        if self.start(&challenge, rng).is_ok() {
+            return true;
+        }
+        self.session = old;
+        false
     }
 
     fn memory(&self) -> Option<Memory> {
