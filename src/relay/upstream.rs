@@ -35,7 +35,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// A request/response exchange never takes more legs than this (NTLM needs 3; Digest with a
-/// stale nonce 3, or 5 when the new nonce is in use elsewhere): a proxy that keeps asking is not answered forever.
+/// stale nonce 3): a proxy that keeps asking is not answered forever.
 const MAX_LEGS: u32 = 6;
 
 /// 407 bodies larger than this are not drained: the connection is dropped instead.
@@ -387,7 +387,8 @@ impl Upstream {
                     Verdict::Continue if a.auth.sequenced() => {
                         // Digest `stale=true`: the nonce is retired, the credential not judged.
                         let ch = mine.expect("a continuation carries a challenge");
-                        self.restart_stale(inner, &mut ex, a, ch, &out, was_active)?;
+                        self.restart_stale(inner, &mut ex, a, ch, &out, was_active)
+                            .map_err(|why| self.fail(&ex, FailureKind::ProxyError(why), Some(407)))?;
                         continue;
                     }
                     Verdict::Continue => {

@@ -161,7 +161,7 @@ impl Upstream {
     /// counts on it (Squid names the user's latest nonce, often another session's): then an idle
     /// session on it carries on, or the request goes once without credentials to draw a nonce
     /// of its own. That makes the new nonce this exchange's alone, so a second `stale=true` in
-    /// one exchange is a proxy that would keep us looping: a failure, as before.
+    /// one exchange is a proxy that would keep us looping: a failure (its reason), as before.
     pub(super) fn restart_stale(
         &self,
         inner: &Inner,
@@ -170,10 +170,11 @@ impl Upstream {
         ch: &Challenge,
         out: &Outgoing,
         was_active: bool,
-    ) -> Result<(), super::super::Failure> {
+    ) -> Result<(), String> {
         if ex.stale_retried {
-            let why = "the proxy answered Digest with stale=true again after a retry with its new nonce";
-            return Err(self.fail(ex, super::super::FailureKind::ProxyError(why.into()), Some(407)));
+            return Err(
+                "the proxy answered Digest with stale=true again after a retry with its new nonce".into()
+            );
         }
         let nonce = ch.param("nonce").unwrap_or_default();
         let claim = self.active.claim(&mut ex.held, nonce);
@@ -185,9 +186,8 @@ impl Upstream {
                     "Digest: the proxy retired the nonce (stale=true); answering its new one"
                 ));
                 let creds = a.issued.as_ref().map_or_else(none_creds, |i| i.creds.clone());
-                let v = respond(a.auth.as_mut(), ch, &creds, &target, &mut OsEntropy).map_err(|e| {
-                    self.fail(ex, super::super::FailureKind::ProxyError(e.to_string()), Some(407))
-                })?;
+                let v = respond(a.auth.as_mut(), ch, &creds, &target, &mut OsEntropy)
+                    .map_err(|e| e.to_string())?;
                 ex.header = Some(v);
                 ex.answer = Some(a);
                 ex.from_active = was_active;
