@@ -575,6 +575,35 @@ mod tests {
         assert_eq!(next.param("cnonce"), c.param("cnonce"));
     }
 
+    /// `nextnonce` (RFC 7616 §3.5): the session moves to the named nonce with the challenge's
+    /// other parameters, a fresh cnonce and count 1; the nonce in use or no session is refused.
+    #[test]
+    fn nextnonce_restarts_the_session_at_count_one() {
+        let (creds, rng) = (mufasa(), &mut FixedEntropy(1));
+        assert!(!DigestAuth::default().next_nonce("n", rng), "no session to move");
+        let stale = parse(&format!(
+            r#"Digest realm="{REALM}", qop="auth", nonce="{NONCE}", opaque="{OPAQUE}", stale=true"#
+        ));
+        let mut auth = DigestAuth::default();
+        auth.respond(&stale, &creds, &GET, rng).unwrap();
+        assert!(auth.sequenced());
+        assert_eq!(auth.session_key(), Some(NONCE));
+        assert!(!auth.next_nonce(NONCE, rng), "the nonce in use");
+        assert!(auth.next_nonce("fresh", &mut FixedEntropy(2)));
+        assert_eq!(auth.session_key(), Some("fresh"));
+        let c = sent(&auth.preemptive(&creds, &GET, rng).unwrap().unwrap());
+        assert_eq!(c.param("nonce"), Some("fresh"));
+        assert_eq!(c.param("nc"), Some("00000001"));
+        assert_eq!(c.param("cnonce"), Some("02".repeat(16).as_str()));
+        assert_eq!((c.param("opaque"), c.realm()), (Some(OPAQUE), Some(REALM)));
+        let Some(Memory::Digest(m)) = auth.memory() else { panic!("a Digest memory") };
+        assert_eq!(m.next_nc, 2);
+        let nonces: Vec<&str> =
+            m.params.iter().filter(|(k, _)| k == "nonce").map(|(_, v)| v.as_str()).collect();
+        assert_eq!(nonces, ["fresh"]);
+        assert!(!m.params.iter().any(|(k, _)| k == "stale"), "{:?}", m.params);
+    }
+
     #[test]
     fn unusable_challenges_are_errors() {
         let unknown = rfc_challenge("SHA-1024", "auth");
