@@ -7,9 +7,12 @@
 //!
 //! Several toll processes may run at once: every read-modify-write holds an exclusive lock on a
 //! sibling lock file and replaces the state file atomically (write to a temporary file, rename).
-//! Each pre-emptive Digest answer takes its nonce count from the file under that lock, so two
-//! concurrent runs never send the same `nc` with one nonce (RFC 7616 §3.4), and none is wasted:
-//! proxies retire a nonce after a fixed number of uses (Squid: 50).
+//! Each pre-emptive answer with the Digest session held here takes its nonce count from the file
+//! under that lock, so two concurrent runs never send the same `nc` with one nonce (RFC 7616
+//! §3.4), and none is wasted: proxies retire a nonce after a fixed number of uses (Squid: 50).
+//! A process's other Digest sessions count in memory, and a long-running one (`toll serve`)
+//! writes a new session here at most every 30 s (`relay::upstream::sessions`): the file may then
+//! hold a nonce the proxy has retired, which costs the next run one `stale=true` 407.
 //!
 //! The file is a `statefile::JsonFile`: a link, FIFO or device in its place, or a file over
 //! 1 MiB, reads as nothing remembered, and a link or device is never written through.
@@ -107,7 +110,8 @@ impl Remembered {
 
     /// Runs `change` on the state under the lock; writes it back when `change` returns `Some`.
     /// State problems are never fatal, and the file is not synced to disk: it is written on
-    /// every pre-emptive Digest request, and losing it in a crash costs one 407.
+    /// every pre-emptive request with the Digest session it holds, and losing it in a crash
+    /// costs one 407.
     fn update(&self, change: impl FnOnce(&mut State) -> Option<()>) {
         let _ = self.file.update(false, |state: &mut State| {
             change(state)?;

@@ -11,7 +11,13 @@
 //! - draws the cnonce from the injected [`Entropy`], once per nonce, and reuses it with increasing
 //!   `nc` (§3.4): the `-sess` session key H(A1) is defined by the first cnonce sent with a nonce;
 //! - keeps the answered nonce, so further requests carry the next `nc` without another 407 (§3.4,
-//!   "nonce-count"), and a fresh nonce (after `stale=true`, §3.3) restarts at `00000001`.
+//!   "nonce-count"), and a fresh nonce (after `stale=true`, §3.3, or named ahead by `nextnonce`,
+//!   §3.5) restarts at `00000001`.
+//!
+//! One `DigestAuth` is one session: its counts must reach the proxy in order (Squid's
+//! `check_nonce_count` retires a nonce on a count that is not above the last one it saw), so the
+//! relay lets a session carry one request at a time (`sequenced`) and keeps a pool of them for
+//! concurrent requests, told apart by `session_key` (the nonce).
 //!
 //! For a CONNECT the relay passes method `CONNECT` and uri `host:port` (RFC 7231 §4.3.6's
 //! authority-form request-target), which is what both sides hash.
@@ -282,6 +288,38 @@ impl Authenticator for DigestAuth {
         }
     }
 
+    fn sequenced(&self) -> bool {
+        true
+    }
+
+    fn session_key(&self) -> Option<&str> {
+        self.session.as_ref().map(|s| s.nonce.as_str())
+    }
+
+    /// The session moves to `nonce` with the challenge's other parameters (realm, opaque,
+    /// algorithm, qop) and a fresh cnonce: for `-sess` algorithms H(A1) is per nonce.
+    fn next_nonce(&mut self, nonce: &str, rng: &mut dyn Entropy) -> bool {
+        let Some(s) = &self.session else { return false };
+        if nonce.is_empty() || s.nonce == nonce {
+            return false;
+        }
+        let mut params: Vec<(String, String)> = s
+            .params
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("nonce") && !k.eq_ignore_ascii_case("stale"))
+            .cloned()
+            .collect();
+        params.push(("nonce".into(), nonce.into()));
+        let challenge =
+            Challenge { scheme: Some(Scheme::Digest), scheme_name: "Digest".into(), token68: None, params };
+        let old = self.session.take();
+        if self.start(&challenge, rng).is_ok() {
+            return true;
+        }
+        self.session = old;
+        false
+    }
+
     fn memory(&self) -> Option<Memory> {
         let s = self.session.as_ref()?;
         Some(Memory::Digest(DigestMemory {
@@ -535,6 +573,35 @@ mod tests {
         assert_eq!(c.param("response"), Some("0c3756cf47d4b965b7d887ce1a4d943f"));
         let next = sent(&auth.preemptive(&creds, &GET, &mut FixedEntropy(0x55)).unwrap().unwrap());
         assert_eq!(next.param("cnonce"), c.param("cnonce"));
+    }
+
+    /// `nextnonce` (RFC 7616 §3.5): the session moves to the named nonce with the challenge's
+    /// other parameters, a fresh cnonce and count 1; the nonce in use or no session is refused.
+    #[test]
+    fn nextnonce_restarts_the_session_at_count_one() {
+        let (creds, rng) = (mufasa(), &mut FixedEntropy(1));
+        assert!(!DigestAuth::default().next_nonce("n", rng), "no session to move");
+        let stale = parse(&format!(
+            r#"Digest realm="{REALM}", qop="auth", nonce="{NONCE}", opaque="{OPAQUE}", stale=true"#
+        ));
+        let mut auth = DigestAuth::default();
+        auth.respond(&stale, &creds, &GET, rng).unwrap();
+        assert!(auth.sequenced());
+        assert_eq!(auth.session_key(), Some(NONCE));
+        assert!(!auth.next_nonce(NONCE, rng), "the nonce in use");
+        assert!(auth.next_nonce("fresh", &mut FixedEntropy(2)));
+        assert_eq!(auth.session_key(), Some("fresh"));
+        let c = sent(&auth.preemptive(&creds, &GET, rng).unwrap().unwrap());
+        assert_eq!(c.param("nonce"), Some("fresh"));
+        assert_eq!(c.param("nc"), Some("00000001"));
+        assert_eq!(c.param("cnonce"), Some("02".repeat(16).as_str()));
+        assert_eq!((c.param("opaque"), c.realm()), (Some(OPAQUE), Some(REALM)));
+        let Some(Memory::Digest(m)) = auth.memory() else { panic!("a Digest memory") };
+        assert_eq!(m.next_nc, 2);
+        let nonces: Vec<&str> =
+            m.params.iter().filter(|(k, _)| k == "nonce").map(|(_, v)| v.as_str()).collect();
+        assert_eq!(nonces, ["fresh"]);
+        assert!(!m.params.iter().any(|(k, _)| k == "stale"), "{:?}", m.params);
     }
 
     #[test]

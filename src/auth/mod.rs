@@ -197,6 +197,27 @@ pub trait Authenticator: Send {
     /// counts before it with the same nonce.
     fn resume_count(&mut self, _next_nc: u32) {}
 
+    /// Whether each pre-emptive value advances state that the proxy checks in order (Digest: the
+    /// nonce count; Squid's `check_nonce_count` retires a nonce whose counts arrive out of
+    /// order). Such an authenticator carries one request at a time; Basic's one value serves
+    /// any number of requests at once.
+    fn sequenced(&self) -> bool {
+        false
+    }
+
+    /// The proxy's name for this authenticator's session (Digest: the nonce it answers). Two
+    /// sessions with one key share one count at the proxy, so the relay never runs them at once.
+    fn session_key(&self) -> Option<&str> {
+        None
+    }
+
+    /// The proxy named the nonce for the next request (`nextnonce` in a
+    /// `Proxy-Authentication-Info`, RFC 7616 §3.5): move to it, counting from 1 again, without a
+    /// 407. False when there is no session to move or `nonce` is the one in use.
+    fn next_nonce(&mut self, _nonce: &str, _rng: &mut dyn Entropy) -> bool {
+        false
+    }
+
     /// The proxy answered our response with a 407 whose challenge for this scheme is
     /// `challenge` (`None`: the 407 did not offer this scheme again).
     fn verdict(&self, challenge: Option<&Challenge>) -> Verdict;

@@ -51,7 +51,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
-use upstream::{Answer, Conn, Outgoing};
+use upstream::{Conn, Outgoing};
 
 /// Tunnel copy buffers: large, allocated once per direction per tunnel. A user-space copy, not
 /// `splice(2)`: splicing loopback TCP through a pipe was measured (issue 10, Linux 6.18) to cost
@@ -147,9 +147,9 @@ pub(crate) struct Upstream {
     spec: ProxySpec,
     tls: Option<Arc<rustls::ClientConfig>>,
     creds: CredentialBroker,
-    /// A non-connection-bound scheme that worked, reused pre-emptively by later requests in the
-    /// run (Basic: the same header; Digest: the same nonce, next nc) so they cost no 407.
-    active: Mutex<Option<Answer>>,
+    /// Non-connection-bound answers that worked, reused pre-emptively by later requests in the
+    /// run so they cost no 407 (Basic: the same header; Digest: a pool of sessions).
+    active: upstream::Active,
     /// The allowed schemes minus those that failed in this run (no GSSAPI, no ticket, refused).
     usable: Mutex<SchemeSet>,
     memory: Option<Arc<dyn AuthMemory>>,
@@ -365,7 +365,7 @@ impl Inner {
             spec: spec.clone(),
             tls: setup.tls,
             creds: setup.creds,
-            active: Mutex::new(None),
+            active: upstream::Active::default(),
             usable: Mutex::new(setup.allowed),
             memory: setup.memory,
             recalled: tokio::sync::Mutex::new(false),

@@ -1,16 +1,29 @@
-//! The relay's side of the conversation with the real proxy: connecting (TCP, or TLS for an
-//! `https://` proxy), and the authentication exchange of RFC 7235 §3.2/§4.3/§4.4 on one request —
-//! send, read the 407's challenges, pick a scheme, get a credential, answer, repeat on the same
-//! connection while the proxy keeps it alive.
+//! The relay's side of the conversation with the real proxy: the authentication exchange of
+//! RFC 7235 §3.2/§4.3/§4.4 on one request — send, read the 407's challenges, pick a scheme, get a
+//! credential, answer, repeat on the same connection while the proxy keeps it alive.
 //!
 //! Lockout safety lives here and in `creds`: a credential the proxy refused is reported to the
 //! broker at once and never sent again; the exchange has a hard cap on its legs.
+//!
+//! Around the exchange, one file per concern:
+//! - `connect`: opening a connection to the proxy (TCP, TLS, HTTP/1.1);
+//! - `probe`: whether a 407 to a forwarded request is the proxy's own;
+//! - `learn`: what worked — kept for later requests, remembered for later runs, recalled;
+//! - `sessions`: the pre-emptive answers shared by all requests to one proxy (Basic's header,
+//!   the pool of Digest sessions that each carry one request at a time).
+
+mod connect;
+mod learn;
+mod probe;
+mod sessions;
+
+pub(super) use learn::Opener;
+pub(super) use sessions::Active;
 
 use super::body::{self, Gate, RelayBody, RequestBody};
 use super::{Failure, FailureKind, Inner, Upstream};
 use crate::auth::{self, Authenticator, Challenge, OsEntropy, RequestTarget, Scheme, SchemeSet, Verdict};
 use crate::creds::{CredentialRequest, Issued};
-use crate::remembered::Entry;
 use crate::report::{describe_challenge, Direction, Leg};
 use crate::secret::{Credentials, Secret};
 use http::header::{HeaderValue, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION};
@@ -18,24 +31,15 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 
 /// A request/response exchange never takes more legs than this (NTLM needs 3; Digest with a
 /// stale nonce 3): a proxy that keeps asking is not answered forever.
 const MAX_LEGS: u32 = 6;
 
-/// How long the probe of [`Upstream::proxy_demands_auth`] may take (no answer: the 407 is taken as the proxy's).
-const PROBE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// 407 bodies larger than this are not drained: the connection is dropped instead.
 const DRAIN_LIMIT: usize = 256 * 1024;
-
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// A connection to the upstream proxy, speaking HTTP/1.1.
 pub(super) struct Conn {
@@ -61,27 +65,6 @@ pub(super) struct Answer {
     pub(super) realm: Option<String>,
 }
 
-/// How new connections to a proxy open a connection-bound handshake (NTLM, Negotiate) when the
-/// scheme is known in advance: with its first message (NTLM type 1) on the first request, as
-/// `curl --proxy-ntlm` does, so a connection costs one 407 (the type 2) instead of two.
-/// Only the scheme: the credential is asked from the broker for every new connection, so one
-/// that was refused meanwhile is never sent again.
-#[derive(Clone, Copy)]
-pub(super) struct Opener {
-    pub(super) scheme: Scheme,
-}
-
-impl Opener {
-    /// The user allowed exactly one connection-bound scheme (`--proxy-ntlm`,
-    /// `--proxy-negotiate`): no need to wait for the proxy to name it.
-    pub(super) fn forced(allowed: SchemeSet) -> Option<Opener> {
-        [Scheme::Ntlm, Scheme::Negotiate]
-            .into_iter()
-            .find(|&s| allowed == SchemeSet::only(s))
-            .map(|scheme| Opener { scheme })
-    }
-}
-
 /// What one request looks like to the exchange.
 pub(super) struct Outgoing {
     pub method: Method,
@@ -98,91 +81,28 @@ struct Exchange {
     header: Option<Secret>,
     /// What produced `header`, when it answered a challenge of this exchange.
     answer: Option<Answer>,
-    /// `header` came from the proxy-wide [`Upstream::active`] authenticator.
+    /// `header` was sent before being asked: the shared Basic answer, or a Digest session from
+    /// the pool (then in `answer`).
     from_active: bool,
     /// `header` opens a connection-bound handshake unasked ([`Opener`]).
     opened: bool,
     offered: Vec<String>,
     /// Why schemes the proxy offered could not be used here (for the message).
     unusable: Vec<String>,
-    /// A Digest `stale=true` was already answered in this exchange (one retry per request).
+    /// A Digest `stale=true` was already answered in this exchange (the next one draws a fresh
+    /// nonce instead: `learn::restart_stale`).
     stale_retried: bool,
     /// Who this exchange is to the credential broker: a credential on trial by this exchange
     /// is handed back to it at once (only other exchanges wait for the verdict).
     id: u64,
+    /// The Digest session key (nonce) this exchange is counting on, busy for the others.
+    held: sessions::Held,
 }
 
 /// Exchange ids for the broker, unique in the process (0 is "anonymous").
 static NEXT_EXCHANGE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Upstream {
-    pub(super) async fn connect(&self, inner: &Inner) -> Result<Conn, Failure> {
-        let spec = &self.spec;
-        let started = std::time::Instant::now();
-        let tcp = TcpStream::connect((spec.host.as_str(), spec.port));
-        let tcp = match inner.connect_timeout {
-            Some(t) => tokio::time::timeout(t, tcp)
-                .await
-                .map_err(|_| self.failure(FailureKind::Timeout(timed_out("the TCP connection", t))))?,
-            None => tcp.await,
-        }
-        .map_err(|e| self.failure(FailureKind::Unreachable(format!("cannot connect: {e}"))))?;
-        let _ = tcp.set_nodelay(true);
-        let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
-        inner.info(format_args!(
-            "connected to proxy {} ({peer}) in {:.1?}",
-            spec.display_url(),
-            started.elapsed()
-        ));
-        let io: Box<dyn Io> = match &self.tls {
-            None => Box::new(tcp),
-            Some(tls) => {
-                let name = rustls_pki_types::ServerName::try_from(spec.host.clone()).map_err(|e| {
-                    self.failure(FailureKind::Unreachable(format!("bad proxy host name: {e}")))
-                })?;
-                let handshake = tokio_rustls::TlsConnector::from(tls.clone()).connect(name, tcp);
-                // `--connect-timeout` covers the whole connection to the proxy, TLS included: a
-                // proxy that accepts TCP and never answers the ClientHello must not hang the run.
-                let stream = match inner.connect_timeout {
-                    Some(t) => tokio::time::timeout_at((started + t).into(), handshake)
-                        .await
-                        .map_err(|_| self.failure(FailureKind::Timeout(timed_out("the TLS handshake", t))))?,
-                    None => handshake.await,
-                }
-                .map_err(|e| {
-                    self.failure(FailureKind::Unreachable(format!(
-                        "TLS handshake with the proxy failed: {e}"
-                    )))
-                })?;
-                inner.info(format_args!("TLS to proxy established"));
-                Box::new(stream)
-            }
-        };
-        let (send, conn) = hyper::client::conn::http1::Builder::new()
-            .max_buf_size(super::HTTP_BUFFER)
-            // The response head keeps its header names' case and reason phrase for the client
-            // (`-i` prints them as received, as curl does).
-            .preserve_header_case(true)
-            .handshake::<_, RelayBody>(TokioIo::new(io))
-            .await
-            .map_err(|e| self.failure(FailureKind::Unreachable(format!("HTTP handshake failed: {e}"))))?;
-        tokio::spawn(async move {
-            let _ = conn.with_upgrades().await;
-        });
-        Ok(Conn { send, authenticated: None, primed: None })
-    }
-
-    pub(super) fn failure(&self, kind: FailureKind) -> Failure {
-        Failure {
-            proxy: self.spec.display_url(),
-            origin: self.spec.origin.clone(),
-            target: String::new(),
-            kind,
-            status: None,
-            offered: Vec::new(),
-        }
-    }
-
     pub(super) fn credential_request(
         &self,
         scheme: Scheme,
@@ -195,10 +115,6 @@ impl Upstream {
             realm: realm.map(str::to_owned),
             after_rejection,
         }
-    }
-
-    fn lock_active(&self) -> std::sync::MutexGuard<'_, Option<Answer>> {
-        self.active.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Sends `out` through this proxy, answering its 407s, on `conn` (opened or replaced as
@@ -219,9 +135,22 @@ impl Upstream {
             unusable: Vec::new(),
             stale_retried: false,
             id: NEXT_EXCHANGE.fetch_add(1, Ordering::Relaxed),
+            held: self.active.held(),
         };
         let mut rng = OsEntropy;
-        let recalled_now = self.recall(inner, ex.id).await;
+        let recalled = self.recall(inner, ex.id).await;
+        let recalled_now = recalled.is_some();
+        // A Digest session for this request alone (see `sessions`).
+        let mut own = None;
+        if let Some(a) = recalled {
+            if a.auth.sequenced() {
+                self.active.hold(&mut ex.held, &a);
+                self.active.set_in_file(a.auth.session_key());
+                own = Some(a);
+            } else {
+                self.active.set_shared(a);
+            }
+        }
         // A spare connection with its handshake started ahead: this request finishes it.
         let primed = self.resume_primed(inner, conn, &self.target(&out, &ex.target), ex.id).await;
         let resumed = primed.is_some();
@@ -232,35 +161,32 @@ impl Upstream {
         let connection_authenticated =
             resumed || conn.as_ref().is_some_and(|c| c.usable() && c.authenticated.is_some());
         // Pre-emptive: a scheme that already worked on this proxy answers before being asked.
+        // Digest with a session of this request's own; Basic with the one shared header.
         if !connection_authenticated {
-            if let Some(active) = self.lock_active().as_mut() {
-                if let (Some(store), Some(memory)) = (&self.memory, active.auth.memory()) {
-                    if let Some(n) = store.reserve_nc(&self.spec, &memory) {
-                        active.auth.resume_count(n);
-                    }
-                }
+            let own = own.or_else(|| self.active.checkout(&mut ex.held, |a| self.answer_accepted(a)));
+            if let Some(a) = own {
+                self.use_session(inner, &mut ex, a, &out, &mut rng);
+            } else {
                 let target = self.target(&out, &ex.target);
-                // A remembered credential not yet judged in this run goes out once: with the
-                // request that restored it. Others wait for the verdict (through the broker).
-                let judged = active.issued.as_ref().is_some_and(|i| self.creds.was_accepted(i));
-                if let (true, Some(issued), Some(Ok(v))) = (
-                    judged || recalled_now,
-                    &active.issued,
-                    active.auth.preemptive(
-                        &active.issued.as_ref().map_or_else(none_creds, |i| i.creds.clone()),
-                        &target,
-                        &mut rng,
-                    ),
-                ) {
+                let header = self.active.with_shared(|active| {
+                    // A remembered credential not yet judged in this run goes out once: with the
+                    // request that restored it. Others wait for the verdict (through the broker).
+                    let judged = self.answer_accepted(active);
+                    let issued = active.issued.as_ref().filter(|_| judged || recalled_now)?;
+                    let creds = issued.creds.clone();
+                    let v = active.auth.preemptive(&creds, &target, &mut rng)?.ok()?;
+                    Some((v, active.auth.scheme(), creds.user))
+                });
+                if let Some(Some((v, scheme, user))) = header {
                     ex.header = Some(v);
                     ex.from_active = true;
                     inner.info(format_args!(
-                        "sending {} credentials for user {:?} that worked earlier in this run",
-                        active.auth.scheme(),
-                        issued.creds.user
+                        "sending {scheme} credentials for user {user:?} that worked earlier in this run"
                     ));
                 }
             }
+        } else if let Some(a) = own {
+            self.active.checkin(&mut ex.held, a);
         }
         if !connection_authenticated && ex.header.is_none() {
             self.open_handshake(inner, &mut ex, &out).await;
@@ -295,7 +221,7 @@ impl Upstream {
                 ex.answer
                     .as_ref()
                     .map(|a| a.auth.scheme())
-                    .or_else(|| self.lock_active().as_ref().map(|a| a.auth.scheme())),
+                    .or_else(|| self.active.with_shared(|a| a.auth.scheme())),
             );
             let request_line = format!("{} {}", req.method(), req.uri());
             let started = std::time::Instant::now();
@@ -360,7 +286,7 @@ impl Upstream {
                 if let Some(g) = &gate {
                     g.open();
                 }
-                self.succeeded(conn, ex.answer.take(), ex.from_active);
+                self.succeeded(conn, &mut ex, resp.headers());
                 return Ok(resp);
             }
 
@@ -411,7 +337,7 @@ impl Upstream {
 
             // Did the proxy refuse what we just sent, or is this the next step?
             let previous =
-                ex.answer.take().or_else(|| if ex.from_active { self.lock_active().take() } else { None });
+                ex.answer.take().or_else(|| if ex.from_active { self.active.take_shared() } else { None });
             let was_active = std::mem::replace(&mut ex.from_active, false);
             let opened = std::mem::replace(&mut ex.opened, false);
             let mut after_rejection = false;
@@ -447,26 +373,25 @@ impl Upstream {
                     ex.answer = Some(a);
                     continue;
                 }
-                if was_active {
+                let verdict = a.auth.verdict(mine);
+                if was_active && verdict == Verdict::Rejected {
                     self.forget();
                 }
-                match a.auth.verdict(mine) {
+                match verdict {
                     Verdict::Continue if a.auth.connection_bound() && conn.is_none() => {
                         let why = format!(
                             "the proxy closed the connection in the middle of the {scheme} handshake"
                         );
                         return Err(self.fail(&ex, FailureKind::ProxyError(why), Some(407)));
                     }
-                    Verdict::Continue if !a.auth.connection_bound() && ex.stale_retried => {
-                        // Digest `stale=true` again right after the retry with the fresh nonce:
-                        // the credential is not the problem, but answering forever is pointless.
-                        let why = format!(
-                            "the proxy answered {scheme} with stale=true again after a retry with its new nonce"
-                        );
-                        return Err(self.fail(&ex, FailureKind::ProxyError(why), Some(407)));
+                    Verdict::Continue if a.auth.sequenced() => {
+                        // Digest `stale=true`: the nonce is retired, the credential not judged.
+                        let ch = mine.expect("a continuation carries a challenge");
+                        self.restart_stale(inner, &mut ex, a, ch, &out, was_active)
+                            .map_err(|why| self.fail(&ex, FailureKind::ProxyError(why), Some(407)))?;
+                        continue;
                     }
                     Verdict::Continue => {
-                        ex.stale_retried |= !a.auth.connection_bound();
                         let ch = mine.expect("a continuation carries a challenge");
                         inner.info(format_args!("{scheme}: next leg of the handshake (same credentials)"));
                         let creds = a.issued.as_ref().map_or_else(none_creds, |i| i.creds.clone());
@@ -475,12 +400,7 @@ impl Upstream {
                         ex.header = Some(v.map_err(|e| {
                             self.fail(&ex, FailureKind::ProxyError(e.to_string()), Some(407))
                         })?);
-                        if was_active {
-                            *self.lock_active() = Some(a);
-                            ex.from_active = true;
-                        } else {
-                            ex.answer = Some(a);
-                        }
+                        ex.answer = Some(a);
                         continue;
                     }
                     Verdict::Rejected => match &a.issued {
@@ -597,7 +517,11 @@ impl Upstream {
             match respond(a.as_mut(), chosen, &creds, &target, &mut rng) {
                 Ok(v) => {
                     ex.header = Some(v);
-                    return Ok(Answer { auth: a, issued, realm: chosen.realm().map(str::to_owned) });
+                    let a = Answer { auth: a, issued, realm: chosen.realm().map(str::to_owned) };
+                    if a.auth.sequenced() {
+                        self.active.hold(&mut ex.held, &a);
+                    }
+                    return Ok(a);
                 }
                 Err(e) => {
                     inner.info(format_args!("{e}; trying the next offered scheme"));
@@ -605,195 +529,6 @@ impl Upstream {
                     self.drop_scheme(scheme);
                 }
             }
-        }
-    }
-
-    /// Whether this proxy itself asks for credentials, before a 407 to a forwarded request is
-    /// answered with them. Known from this run (a 407 to a CONNECT — only the proxy answers a
-    /// CONNECT —, or a credential it accepted) or an earlier one (remembered auth); otherwise
-    /// a probe: `CONNECT host:443` without credentials on a fresh connection. A proxy that
-    /// opens that tunnel, or tries to and fails (a 5xx: the origin does not listen on 443),
-    /// let it through without asking, so it does not demand authentication: then the 407 came
-    /// from the origin, relayed by an open proxy, and is not answered. Any other answer (407;
-    /// a 403 or 400 from a proxy whose CONNECT policy is checked before authentication, as in
-    /// many Squid configurations; no answer) leaves the proxy's own 407 the likely one, and it
-    /// is answered: refusing there would break authentication on such proxies, while the leak
-    /// needs an open, header-passing proxy that also refuses CONNECT by policy. The probe is
-    /// made even when the proxy let an unauthenticated request through earlier in this run,
-    /// since proxies commonly exempt some destinations from authentication.
-    async fn proxy_demands_auth(&self, inner: &Inner, out: &Outgoing) -> bool {
-        if self.demands_auth.load(Ordering::Relaxed) {
-            return true;
-        }
-        let host = out.uri.host().unwrap_or(&self.spec.host);
-        let host =
-            if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() };
-        let authority = format!("{host}:443");
-        inner.info(format_args!(
-            "a 407 to a forwarded request: asking the proxy whether it demands authentication itself (CONNECT {authority} without credentials)"
-        ));
-        let probe = async {
-            let mut c = self.connect(inner).await.ok()?;
-            let mut req = Request::new(body::empty());
-            *req.method_mut() = Method::CONNECT;
-            *req.uri_mut() = http::Uri::try_from(authority.as_str()).ok()?;
-            req.headers_mut().insert(http::header::HOST, HeaderValue::from_str(&authority).ok()?);
-            c.send.ready().await.ok()?;
-            let resp = c.send.send_request(req).await.ok()?;
-            inner.info(format_args!("the proxy answered the probe with {}", resp.status().as_u16()));
-            Some(resp.status())
-            // The probe's connection (and a tunnel, if one was opened) is dropped here.
-        };
-        let answer = tokio::time::timeout(PROBE_WAIT, probe).await.ok().flatten();
-        // A tunnel (2xx) or a failure to reach host:443 (5xx) means the proxy let the CONNECT
-        // through its access checks without credentials: it does not demand them.
-        let demands = !answer.is_some_and(|s| s.is_success() || s.is_server_error());
-        if demands {
-            self.demands_auth.store(true, Ordering::Relaxed);
-        }
-        demands
-    }
-
-    /// The proxy let a request through: remember what worked.
-    /// `preemptive`: the request carried the proxy-wide [`Upstream::active`] answer (sent
-    /// before being asked, perhaps remembered from an earlier run). It worked, so it counts as
-    /// accepted in this run just like an answer to a challenge.
-    fn succeeded(&self, conn: &mut Option<Conn>, answer: Option<Answer>, preemptive: bool) {
-        // A pre-emptive Basic answer already accepted in this run stays in place: taking it out
-        // (and writing the state file) on every success left a gap in which `toll serve`'s
-        // concurrent requests went out without credentials and drew 407s (bench/SERVE.md).
-        // Digest keeps the full path: its nonce count is recorded for later runs.
-        if answer.is_none() && preemptive {
-            let active = self.lock_active();
-            if let Some(a) = active.as_ref() {
-                if a.auth.scheme() == Scheme::Basic
-                    && a.auth.final_leg()
-                    && a.issued.as_ref().is_some_and(|i| self.creds.was_accepted(i))
-                {
-                    return;
-                }
-            }
-        }
-        let answer = answer.or_else(|| if preemptive { self.lock_active().take() } else { None });
-        let Some(a) = answer else { return };
-        if !a.auth.final_leg() {
-            // Let through on an opening message (NTLM type 1) that carries no credential: the
-            // proxy did not need one here, and nothing was proven.
-            return;
-        }
-        self.demands_auth.store(true, Ordering::Relaxed);
-        if let Some(issued) = &a.issued {
-            self.creds.accept(&self.credential_request(a.auth.scheme(), a.realm.as_deref(), false), issued);
-        }
-        if let (Some(store), Some(memory), Some(issued)) = (&self.memory, a.auth.memory(), &a.issued) {
-            store.remember(
-                &self.spec,
-                Entry { user: issued.creds.user.clone(), realm: a.realm.clone(), memory },
-            );
-        }
-        if a.auth.connection_bound() {
-            if let Some(c) = conn.as_mut() {
-                c.authenticated = Some(a.auth.scheme());
-            }
-            // The next connection in this run opens the handshake itself.
-            *self.lock_opener() = Some(Opener { scheme: a.auth.scheme() });
-            return;
-        }
-        *self.lock_active() = Some(a);
-    }
-
-    /// Before the first request to this proxy in this run: restore a scheme that worked in an
-    /// earlier run, so this request already carries `Proxy-Authorization`.
-    /// Returns true for the one call that restored an answer.
-    async fn recall(self: &Arc<Self>, inner: &Inner, id: u64) -> bool {
-        let Some(store) = &self.memory else { return false };
-        let mut done = self.recalled.lock().await;
-        if std::mem::replace(&mut *done, true) || self.lock_active().is_some() {
-            return false;
-        }
-        let Some(entry) = store.recall(&self.spec) else { return false };
-        let scheme = entry.memory.scheme();
-        if !self.usable_schemes().contains(scheme) {
-            return false;
-        }
-        if entry.memory.connection_bound() {
-            // Only the scheme is remembered; the credential is fetched when the first
-            // connection opens its handshake.
-            inner.info(format_args!(
-                "this proxy accepted {scheme} for user {:?} before: opening with {scheme}'s first message",
-                entry.user
-            ));
-            let mut opener = self.lock_opener();
-            if opener.is_none() {
-                *opener = Some(Opener { scheme });
-            }
-            return false;
-        }
-        let Some(auth) = entry.memory.restore() else { return false };
-        let req = self.credential_request(scheme, entry.realm.as_deref(), false);
-        let this = self.clone();
-        let Ok(Ok(issued)) = tokio::task::spawn_blocking(move || this.creds.get_as(&req, id)).await else {
-            return false;
-        };
-        inner.info(format_args!(
-            "this proxy accepted {scheme} for user {:?} before: answering before it asks",
-            entry.user
-        ));
-        self.demands_auth.store(true, Ordering::Relaxed);
-        *self.lock_active() = Some(Answer { auth, issued: Some(issued), realm: entry.realm });
-        true
-    }
-
-    /// The header of the current leg carries a credential this proxy already accepted in this
-    /// run (so sending it once more cannot count as another failed attempt).
-    fn header_accepted(&self, ex: &Exchange) -> bool {
-        let accepted = |a: &Answer| a.issued.as_ref().is_some_and(|i| self.creds.was_accepted(i));
-        if ex.from_active {
-            self.lock_active().as_ref().is_some_and(accepted)
-        } else {
-            ex.answer.as_ref().is_some_and(accepted)
-        }
-    }
-
-    pub(super) fn lock_opener(&self) -> std::sync::MutexGuard<'_, Option<Opener>> {
-        self.opener.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// On a connection not yet authenticated, with a connection-bound scheme known to be
-    /// wanted ([`Opener`]): the first leg already carries the handshake's first message. When
-    /// anything is missing (no credential, no ticket) the exchange just goes without, as before.
-    async fn open_handshake(self: &Arc<Self>, inner: &Inner, ex: &mut Exchange, out: &Outgoing) {
-        let Some(Opener { scheme }) = *self.lock_opener() else { return };
-        if !self.usable_schemes().contains(scheme) {
-            return;
-        }
-        let Some(mut auth) = auth::authenticator(scheme) else { return };
-        let issued = if auth.needs_credentials() {
-            let req = self.credential_request(scheme, None, false);
-            let this = self.clone();
-            let id = ex.id;
-            let Ok(Ok(i)) = tokio::task::spawn_blocking(move || this.creds.get_as(&req, id)).await else {
-                return;
-            };
-            Some(i)
-        } else {
-            None
-        };
-        let bare = auth::parse_challenges([scheme.name()]);
-        let Some(start) = bare.first() else { return };
-        let creds = issued.as_ref().map_or_else(none_creds, |i| i.creds.clone());
-        let target = self.target(out, &ex.target);
-        if let Ok(v) = respond(auth.as_mut(), start, &creds, &target, &mut OsEntropy) {
-            inner.info(format_args!("opening {scheme} on this connection without waiting for a challenge"));
-            ex.header = Some(v);
-            ex.answer = Some(Answer { auth, issued, realm: None });
-            ex.opened = true;
-        }
-    }
-
-    fn forget(&self) {
-        if let Some(store) = &self.memory {
-            store.forget(&self.spec);
         }
     }
 
@@ -868,10 +603,6 @@ pub(super) fn respond(
     } else {
         tokio::task::block_in_place(|| auth.respond(challenge, creds, target, rng))
     }
-}
-
-fn timed_out(what: &str, t: std::time::Duration) -> String {
-    format!("{what} to the proxy did not complete within --connect-timeout ({t:.1?})")
 }
 
 /// Schemes that need no credential still take a `Credentials` argument.

@@ -221,3 +221,78 @@ fn no_spare_connections_after_a_rejected_password() {
         proxy.summary()
     );
 }
+
+/// Digest through `toll serve` with several clients at once, against Squid's defaults
+/// (`check_nonce_count on`, `nonce_max_count 50`). Squid retires a nonce whose counts arrive out
+/// of order, so one nonce shared by concurrent requests drew a `stale=true` 407 for about every
+/// other request and now and then a 502 ("stale=true again"); with a Digest session per request
+/// in flight, 407s are bounded by the number of clients (each new session costs one) and no
+/// request fails.
+#[test]
+fn concurrent_digest_clients_through_serve_cost_one_407_per_session_and_never_a_502() {
+    let test = "concurrent_digest_clients_through_serve_cost_one_407_per_session_and_never_a_502";
+    crate::require_squid!(test);
+    if !crate::have(test, &[CURL], "curl") {
+        return;
+    }
+    const CLIENTS: usize = 6;
+    const REQUESTS: usize = 25;
+    let http = Origin::http();
+    let sq = squid::shared(Auth::Digest);
+    let creds = format!("{}:{}", ALICE.0, ALICE.1);
+    let serve = Serve::start(&["-x", &sq.url(), "-U", &creds]);
+    let hello = b"hello from the origin\n";
+    // Warm-up: the first 407 and the credential accepted.
+    assert_eq!(curl_many(&serve, &[http.url("/text")]), hello);
+    let urls: Vec<String> = (0..REQUESTS).map(|_| http.url("/text")).collect();
+    let (ca, proxy) = (pki().ca_arg(), serve.url());
+    std::thread::scope(|s| {
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut args = vec!["-fsS", "--cacert", &ca, "-x", &proxy];
+                    args.extend(urls.iter().map(String::as_str));
+                    run(CURL, &args)
+                })
+            })
+            .collect();
+        for c in clients {
+            let out = c.join().unwrap();
+            assert!(out.status.success(), "curl: {}\n{}", String::from_utf8_lossy(&out.stderr), serve.log());
+            assert_eq!(out.stdout, hello.repeat(REQUESTS));
+        }
+    });
+    let total = 1 + CLIENTS * REQUESTS;
+    let lines = sq.wait_log(&http.authority(), |l| served(l) >= total);
+    assert_eq!(served(&lines), total, "{}", show(&lines));
+    assert!(lines.iter().filter(|l| l.code != 407).all(|l| l.user == ALICE.0), "{}", show(&lines));
+    // One 407 for the warm-up and at most one per further session (a client that found every
+    // session busy); Squid's 50 uses per nonce are not reached by 25 requests per client.
+    assert!(
+        count(&lines, 407) <= 1 + CLIENTS,
+        "{} 407s for {total} requests from {CLIENTS} clients:\n{}",
+        count(&lines, 407),
+        show(&lines)
+    );
+}
+
+/// Squid names the next nonce (`Proxy-Authentication-Info: nextnonce`) on the response that
+/// uses a nonce's last count: moving to it costs no `stale=true` 407. With `nonce_max_count 3`
+/// twelve requests use six nonces and draw only the first 407.
+#[test]
+fn digest_nextnonce_through_serve_avoids_the_stale_407s() {
+    let test = "digest_nextnonce_through_serve_avoids_the_stale_407s";
+    crate::require_squid!(test);
+    if !crate::have(test, &[CURL], "curl") {
+        return;
+    }
+    let http = Origin::http();
+    let sq = squid::shared(Auth::DigestStale);
+    let creds = format!("{}:{}", ALICE.0, ALICE.1);
+    let serve = Serve::start(&["-x", &sq.url(), "-U", &creds]);
+    let urls: Vec<String> = (0..12).map(|_| http.url("/text")).collect();
+    assert_eq!(curl_many(&serve, &urls), b"hello from the origin\n".repeat(12));
+    let lines = sq.wait_log(&http.authority(), |l| served(l) >= 12);
+    assert_eq!(served(&lines), 12, "{}", show(&lines));
+    assert_eq!(count(&lines, 407), 1, "only the first request was asked:\n{}", show(&lines));
+}

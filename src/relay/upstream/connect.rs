@@ -1,0 +1,86 @@
+//! Opening a connection to the upstream proxy: TCP (with `--connect-timeout`), TLS for an
+//! `https://` proxy (the timeout covers the handshake too), then an HTTP/1.1 client connection
+//! on it whose driver runs in its own task.
+
+use super::super::body::RelayBody;
+use super::super::{Failure, FailureKind, Inner, Upstream};
+use super::Conn;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+impl Upstream {
+    pub(in crate::relay) async fn connect(&self, inner: &Inner) -> Result<Conn, Failure> {
+        let spec = &self.spec;
+        let started = std::time::Instant::now();
+        let tcp = TcpStream::connect((spec.host.as_str(), spec.port));
+        let tcp = match inner.connect_timeout {
+            Some(t) => tokio::time::timeout(t, tcp)
+                .await
+                .map_err(|_| self.failure(FailureKind::Timeout(timed_out("the TCP connection", t))))?,
+            None => tcp.await,
+        }
+        .map_err(|e| self.failure(FailureKind::Unreachable(format!("cannot connect: {e}"))))?;
+        let _ = tcp.set_nodelay(true);
+        let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+        inner.info(format_args!(
+            "connected to proxy {} ({peer}) in {:.1?}",
+            spec.display_url(),
+            started.elapsed()
+        ));
+        let io: Box<dyn Io> = match &self.tls {
+            None => Box::new(tcp),
+            Some(tls) => {
+                let name = rustls_pki_types::ServerName::try_from(spec.host.clone()).map_err(|e| {
+                    self.failure(FailureKind::Unreachable(format!("bad proxy host name: {e}")))
+                })?;
+                let handshake = tokio_rustls::TlsConnector::from(tls.clone()).connect(name, tcp);
+                // `--connect-timeout` covers the whole connection to the proxy, TLS included: a
+                // proxy that accepts TCP and never answers the ClientHello must not hang the run.
+                let stream = match inner.connect_timeout {
+                    Some(t) => tokio::time::timeout_at((started + t).into(), handshake)
+                        .await
+                        .map_err(|_| self.failure(FailureKind::Timeout(timed_out("the TLS handshake", t))))?,
+                    None => handshake.await,
+                }
+                .map_err(|e| {
+                    self.failure(FailureKind::Unreachable(format!(
+                        "TLS handshake with the proxy failed: {e}"
+                    )))
+                })?;
+                inner.info(format_args!("TLS to proxy established"));
+                Box::new(stream)
+            }
+        };
+        let (send, conn) = hyper::client::conn::http1::Builder::new()
+            .max_buf_size(super::super::HTTP_BUFFER)
+            // The response head keeps its header names' case and reason phrase for the client
+            // (`-i` prints them as received, as curl does).
+            .preserve_header_case(true)
+            .handshake::<_, RelayBody>(TokioIo::new(io))
+            .await
+            .map_err(|e| self.failure(FailureKind::Unreachable(format!("HTTP handshake failed: {e}"))))?;
+        tokio::spawn(async move {
+            let _ = conn.with_upgrades().await;
+        });
+        Ok(Conn { send, authenticated: None, primed: None })
+    }
+
+    pub(in crate::relay) fn failure(&self, kind: FailureKind) -> Failure {
+        Failure {
+            proxy: self.spec.display_url(),
+            origin: self.spec.origin.clone(),
+            target: String::new(),
+            kind,
+            status: None,
+            offered: Vec::new(),
+        }
+    }
+}
+
+fn timed_out(what: &str, t: std::time::Duration) -> String {
+    format!("{what} to the proxy did not complete within --connect-timeout ({t:.1?})")
+}
