@@ -25,6 +25,8 @@ mod conn_opts;
 mod curl_opts;
 mod curlrc;
 mod glob;
+mod urls;
+use urls::parse_request_url;
 pub use curl_opts::{
     data_urlencode, parse_range, parse_resolve, parse_write_out, CurlConnArgs, CurlOutputArgs,
     CurlRequestArgs,
@@ -567,6 +569,20 @@ pub enum UsageError {
     Unreadable(String),
 }
 
+impl UsageError {
+    /// The exit code: 2 (usage) for all but an unreadable input file (26, curl's) and a URL
+    /// scheme toll does not fetch (1, curl's CURLE_UNSUPPORTED_PROTOCOL: `until curl ftp://…`
+    /// loops and `case $?` branches written for curl see the same status).
+    pub fn exit(&self) -> crate::error::Exit {
+        use crate::error::Exit;
+        match self {
+            UsageError::Unreadable(_) => Exit::Read,
+            UsageError::UnsupportedScheme { .. } => Exit::Unsupported,
+            _ => Exit::Usage,
+        }
+    }
+}
+
 /// What the command line asks for.
 #[derive(Debug)]
 pub enum Invocation {
@@ -620,8 +636,15 @@ impl Cli {
         let conn_more = &req.curl.conn.more;
         let (globoff, proto_default) =
             (conn_more.globoff, conn_more.proto_default.clone().unwrap_or_else(|| "http".into()));
-        let (raw_url, glob_values) = glob::glob_url(raw_url, globoff)?;
-        let url = transfer.add_url_query(parse_request_url(&raw_url, &proto_default)?)?;
+        let outputs = transfer_opts::pair_outputs(
+            transfer.output_order.as_deref(),
+            &out.output,
+            out.remote_name.len(),
+            raw_urls.len(),
+        );
+        let mut items = urls::url_items(&raw_urls, outputs, globoff)?.into_iter();
+        let first = items.next().ok_or(UsageError::MissingUrl)?;
+        let url = transfer.add_url_query(parse_request_url(&first.raw, &proto_default)?)?;
 
         let extra_data = req.curl.data_pieces()?;
         req.data.extend(extra_data);
@@ -669,16 +692,9 @@ impl Cli {
             }
         });
 
-        let mut outputs = transfer_opts::pair_outputs(
-            transfer.output_order.as_deref(),
-            &out.output,
-            out.remote_name.len(),
-            raw_urls.len(),
-        )
-        .into_iter();
         let (remote_all, dir) = (transfer.remote_name_all, out.curl.output_dir.as_ref());
-        let output = transfer_opts::output_target(outputs.next().flatten(), remote_all, &url, dir)?;
-        let output = glob::name_output_target(output, &glob_values);
+        let output = transfer_opts::output_target(first.output, remote_all, &url, dir)?;
+        let output = glob::name_output_target(output, &first.glob_values);
         let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
 
         let request = RequestConfig {
@@ -706,15 +722,14 @@ impl Cli {
             curl: extras,
             transfer: transfer.options(),
         };
-        // The other URLs: the same request, each with its own URL and output.
+        // The other URLs (and glob expansions): the same request, each with its URL and output.
         let mut more = Vec::new();
-        for (raw, choice) in raw_urls[1..].iter().zip(outputs) {
-            let (raw, values) = glob::glob_url(raw.clone(), globoff)?;
-            let url = transfer.add_url_query(parse_request_url(&raw, &proto_default)?)?;
+        for item in items {
+            let url = transfer.add_url_query(parse_request_url(&item.raw, &proto_default)?)?;
             let (url, _) = req.curl.apply_get(url, unplaced.clone())?;
             let (url, _) = req.curl.apply_upload(url, None, &mut method_given.clone())?;
-            let output = transfer_opts::output_target(choice, remote_all, &url, dir)?;
-            let output = glob::name_output_target(output, &values);
+            let output = transfer_opts::output_target(item.output, remote_all, &url, dir)?;
+            let output = glob::name_output_target(output, &item.glob_values);
             more.push(RequestConfig { url, output, ..request.clone() });
         }
 
@@ -774,32 +789,6 @@ fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> {
 fn truthy(v: &str) -> bool {
     let v = v.trim();
     !v.is_empty() && !["0", "no", "false", "off"].iter().any(|f| v.eq_ignore_ascii_case(f))
-}
-
-/// The URL as curl takes it: without `scheme://`, `default_scheme://` (http, or
-/// `--proto-default`'s) is assumed.
-fn parse_request_url(raw: &str, default_scheme: &str) -> Result<url::Url, UsageError> {
-    let scheme = raw.find("://").map(|i| &raw[..i]).filter(|s| {
-        s.starts_with(|c: char| c.is_ascii_alphabetic())
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-    });
-    if let Some(s) = scheme {
-        if !s.eq_ignore_ascii_case("http") && !s.eq_ignore_ascii_case("https") {
-            return Err(UsageError::UnsupportedScheme {
-                url: proxy_env::redact_userinfo(raw),
-                scheme: s.to_ascii_lowercase(),
-            });
-        }
-    }
-    if scheme.is_none() && default_scheme != "http" && default_scheme != "https" {
-        return Err(UsageError::UnsupportedScheme {
-            url: proxy_env::redact_userinfo(raw),
-            scheme: default_scheme.to_string(),
-        });
-    }
-    let full = if scheme.is_some() { raw.to_string() } else { format!("{default_scheme}://{raw}") };
-    url::Url::parse(&full)
-        .map_err(|e| UsageError::InvalidUrl { url: proxy_env::redact_userinfo(raw), reason: e.to_string() })
 }
 
 /// The body from `-d`, `--data-binary` and `--json`, and the option that gave it (for the

@@ -36,7 +36,8 @@ pub enum Exit {
     AuthNoUsableScheme,
     Listen,
     Interrupted,
-    /// curl's 1: a URL whose protocol `--proto`/`--proto-redir` rules out. Shares the code with
+    /// curl's 1: a URL whose scheme toll does not fetch, or whose protocol
+    /// `--proto`/`--proto-redir` rules out. Shares the code with
     /// `Internal` (as in curl, where 1 is "unsupported protocol"), so it is not in [`TABLE`].
     Unsupported,
     /// curl's 58: the client certificate (`-E`, `--key`) cannot be used.
@@ -80,8 +81,8 @@ impl Exit {
     pub const TABLE: [(Exit, &'static str); 26] = [
         (
             Exit::Internal,
-            "internal error (a bug: please report it); also, as in curl, a URL whose protocol --proto or \
-             --proto-redir rules out",
+            "internal error (a bug: please report it); also, as in curl, a URL whose scheme toll does not \
+             fetch (ftp://, file://, …) or that --proto or --proto-redir rules out",
         ),
         (Exit::Usage, "usage error: bad option, URL, header or proxy setting"),
         (
