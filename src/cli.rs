@@ -26,7 +26,7 @@ mod curl_opts;
 mod curlrc;
 mod glob;
 mod urls;
-use urls::parse_request_url;
+use urls::{parse_request_url, parse_transfer_url};
 pub use curl_opts::{
     data_urlencode, parse_range, parse_resolve, parse_write_out, CurlConnArgs, CurlOutputArgs,
     CurlRequestArgs,
@@ -644,7 +644,7 @@ impl Cli {
         );
         let mut items = urls::url_items(&raw_urls, outputs, globoff)?.into_iter();
         let first = items.next().ok_or(UsageError::MissingUrl)?;
-        let url = transfer.add_url_query(parse_request_url(&first.raw, &proto_default)?)?;
+        let url = transfer.add_url_query(parse_transfer_url(&first.raw, &proto_default)?)?;
 
         let extra_data = req.curl.data_pieces()?;
         req.data.extend(extra_data);
@@ -725,7 +725,7 @@ impl Cli {
         // The other URLs (and glob expansions): the same request, each with its URL and output.
         let mut more = Vec::new();
         for item in items {
-            let url = transfer.add_url_query(parse_request_url(&item.raw, &proto_default)?)?;
+            let url = transfer.add_url_query(parse_transfer_url(&item.raw, &proto_default)?)?;
             let (url, _) = req.curl.apply_get(url, unplaced.clone())?;
             let (url, _) = req.curl.apply_upload(url, None, &mut method_given.clone())?;
             let output = transfer_opts::output_target(item.output, remote_all, &url, dir)?;

@@ -118,6 +118,19 @@ impl Drop for Cancel {
     }
 }
 
+/// toll fetches http:// and https:// only; another scheme fails this transfer with curl's 1
+/// (CURLE_UNSUPPORTED_PROTOCOL, in curl's words), the command line's other URLs still run.
+fn supported_scheme(url: &url::Url) -> Result<()> {
+    match url.scheme() {
+        "http" | "https" => Ok(()),
+        other => Err(Error::new(
+            Exit::Unsupported,
+            format!("Protocol \"{}\" not supported", crate::term::sanitize(other)),
+        )
+        .hint("toll fetches http:// and https:// URLs")),
+    }
+}
+
 async fn transfer(
     req: &RequestConfig,
     proxy: &ProxyConfig,
@@ -227,6 +240,7 @@ impl Session {
         loop {
             // Every hop is routed anew (a redirect may leave the proxy's domain, or a PAC may
             // send it elsewhere), before anything is sent.
+            supported_scheme(&hop.url)?;
             conn::check_url(&req.curl.conn, &hop.url, redirects > 0)?;
             let choice = self.routes.choose(&hop.url).await.map_err(route_error)?;
             conn::check_route(&req.curl.conn, &hop.url, &choice.entry)?;

@@ -39,6 +39,19 @@ pub fn url_items(
     Ok(items)
 }
 
+/// A transfer's URL: as [`parse_request_url`], but a URL with a scheme toll does not fetch is
+/// kept (when it parses) for the client to refuse when its turn comes (exit 1), as curl fails
+/// only that transfer and goes on with the command line's other URLs.
+pub(super) fn parse_transfer_url(raw: &str, default_scheme: &str) -> Result<url::Url, UsageError> {
+    match parse_request_url(raw, default_scheme) {
+        Err(e @ UsageError::UnsupportedScheme { .. }) => {
+            let full = if raw.contains("://") { raw.to_string() } else { format!("{default_scheme}://{raw}") };
+            url::Url::parse(&full).map_err(|_| e)
+        }
+        other => other,
+    }
+}
+
 /// The URL as curl takes it: without `scheme://`, `default_scheme://` (http, or
 /// `--proto-default`'s) is assumed.
 pub(super) fn parse_request_url(raw: &str, default_scheme: &str) -> Result<url::Url, UsageError> {
@@ -112,6 +125,10 @@ mod tests {
         assert_eq!(parse_request_url("h/x", "https").unwrap().as_str(), "https://h/x");
         assert!(matches!(parse_request_url("ftp://h/", "http"), Err(UsageError::UnsupportedScheme { .. })));
         assert!(matches!(parse_request_url("h/", "ftp"), Err(UsageError::UnsupportedScheme { .. })));
+        // A transfer keeps it for the client to refuse in its turn.
+        assert_eq!(parse_transfer_url("ftp://h/x", "http").unwrap().scheme(), "ftp");
+        assert_eq!(parse_transfer_url("h/x", "gopher").unwrap().as_str(), "gopher://h/x");
+        assert!(matches!(parse_transfer_url("ftp://[x/", "http"), Err(UsageError::UnsupportedScheme { .. })));
         assert_eq!(
             UsageError::UnsupportedScheme { url: "x".into(), scheme: "ftp".into() }.exit(),
             crate::error::Exit::Unsupported
