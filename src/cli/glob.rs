@@ -293,7 +293,10 @@ mod tests {
         assert_eq!(urls("h/{a,b}[1-2]"), ["h/a1", "h/a2", "h/b1", "h/b2"]);
         let all = expand("h/{x,y}/[1-2]/{p,q}").unwrap();
         assert_eq!(all.len(), 8);
-        assert_eq!(all[5], Expanded { url: "h/y/1/q".into(), values: vec!["y".into(), "1".into(), "q".into()] });
+        assert_eq!(
+            all[5],
+            Expanded { url: "h/y/1/q".into(), values: vec!["y".into(), "1".into(), "q".into()] }
+        );
         assert_eq!(urls("[::1]/{a,b}"), ["[::1]/a", "[::1]/b"]);
     }
 

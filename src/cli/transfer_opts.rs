@@ -206,9 +206,9 @@ impl TransferArgs {
             no_clobber: self.no_clobber,
             fail_early: self.fail_early,
             // curl: 50 by default; a value out of 1..=300 means the default.
-            parallel: self.parallel.then(|| {
-                self.parallel_max.filter(|n| (1..=300).contains(n)).map_or(50, |n| n as usize)
-            }),
+            parallel: self
+                .parallel
+                .then(|| self.parallel_max.filter(|n| (1..=300).contains(n)).map_or(50, |n| n as usize)),
             post301: self.post301,
             post302: self.post302,
             post303: self.post303,

@@ -45,7 +45,8 @@ pub fn url_items(
 pub(super) fn parse_transfer_url(raw: &str, default_scheme: &str) -> Result<url::Url, UsageError> {
     match parse_request_url(raw, default_scheme) {
         Err(e @ UsageError::UnsupportedScheme { .. }) => {
-            let full = if raw.contains("://") { raw.to_string() } else { format!("{default_scheme}://{raw}") };
+            let full =
+                if raw.contains("://") { raw.to_string() } else { format!("{default_scheme}://{raw}") };
             url::Url::parse(&full).map_err(|_| e)
         }
         other => other,

@@ -22,7 +22,9 @@ pub(super) async fn attach(
 ) -> Result<reqwest::RequestBuilder> {
     Ok(match (&body.source, body.strip_newlines) {
         // hyper announces no length for an empty body; curl sends `Content-Length: 0`.
-        (BodySource::Bytes(b), _) if b.is_empty() => rb.header(reqwest::header::CONTENT_LENGTH, 0).body(Vec::new()),
+        (BodySource::Bytes(b), _) if b.is_empty() => {
+            rb.header(reqwest::header::CONTENT_LENGTH, 0).body(Vec::new())
+        }
         (BodySource::Bytes(b), _) => rb.body(b.clone()),
         (BodySource::File(path), strip) => {
             let what = path.display().to_string();
@@ -39,7 +41,9 @@ pub(super) async fn attach(
                 _ => buffered(rb, file, what, strip).await?,
             }
         }
-        (BodySource::Stdin, strip) => buffered(rb, tokio::io::stdin(), "standard input".into(), strip).await?,
+        (BodySource::Stdin, strip) => {
+            buffered(rb, tokio::io::stdin(), "standard input".into(), strip).await?
+        }
         (BodySource::Form(parts), _) => {
             let typed = req.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
             let typed = typed.map(|(_, v)| v.as_str());
