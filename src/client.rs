@@ -33,6 +33,7 @@ mod origin_auth;
 mod resume;
 mod retry;
 mod saving;
+mod timing;
 mod tls;
 mod trace;
 mod transfer_info;
@@ -173,6 +174,8 @@ pub struct Session {
     ctx: Arc<Context>,
     /// The bytes on the wire, when heads are printed as received or traced.
     tap: Option<wire::Tap>,
+    /// When the client's connections were made (`-w`'s connection times).
+    clock: timing::Clock,
 }
 
 impl Session {
@@ -196,7 +199,8 @@ impl Session {
         if let (Some(tap), Some(cfg)) = (&tap, &req.curl.conn.trace) {
             tap.trace_to(trace::Writer::create(cfg)?);
         }
-        let client = build_client(req, &relay, &routes, tap.is_some())?;
+        let clock = timing::Clock::default();
+        let client = build_client(req, &relay, &routes, tap.is_some(), &clock)?;
         // -w alone keeps the in-process path (its %{size_header} then counts the head as rebuilt).
         let direct =
             tunnel::Direct::new(req, &user_agent(req), heads_shown || req.curl.conn.trace.is_some())?;
@@ -212,6 +216,7 @@ impl Session {
             routes,
             ctx,
             tap,
+            clock,
         })
     }
 
@@ -378,6 +383,7 @@ fn build_client(
     relay: &Arc<Relay>,
     routes: &Arc<Chooser>,
     wire_tap: bool,
+    clock: &timing::Clock,
 ) -> Result<reqwest::Client> {
     let (r, s) = (relay.clone(), routes.clone());
     let proxy = reqwest::Proxy::custom(move |url| match s.chosen(url) {
@@ -398,7 +404,10 @@ fn build_client(
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(user_agent(req))
         .tls_danger_accept_invalid_certs(req.insecure)
-        .connection_verbose(wire_tap);
+        .connection_verbose(wire_tap)
+        // -w's connection times (`-6` replaces the resolver with its own, untimed).
+        .connector_layer(clock.layer())
+        .dns_resolver(clock.resolver());
     if !req.compressed {
         b = b.no_gzip().no_brotli().no_deflate().no_zstd();
     }
