@@ -20,8 +20,9 @@ pub struct TransferArgs {
     /// Send a multipart/form-data POST with this part: 'name=value', 'name=@FILE' (attached,
     /// with its file name), 'name=<FILE' (its content as the value), '@-'/'<-' standard input.
     ///
-    /// Then ';type=TYPE', ';filename=NAME', ';headers="Name: value"' as curl takes them; quote a
-    /// value holding ';' or ',' ("name=\"a;b\""). Files are streamed. Repeat for more parts.
+    /// Then ';type=TYPE', ';filename=NAME', ';headers="Name: value"' or ';headers=@FILE',
+    /// ';encoder=binary|8bit|7bit' as curl takes them; quote a value holding ';' or ','
+    /// ("name=\"a;b\""). Files are streamed. Repeat for more parts.
     /// Cannot be combined with -d, --data-binary, --json or -T.
     #[arg(short = 'F', long = "form", value_name = "NAME=CONTENT", value_parser = parse_form)]
     pub form: Vec<FormPart>,
