@@ -129,7 +129,7 @@ complete -c toll -n "__fish_toll_needs_command" -s N -l no-buffer -d 'Write the 
 complete -c toll -n "__fish_toll_needs_command" -l no-progress-meter -d 'No progress bar (error messages are still shown, unlike -s)'
 complete -c toll -n "__fish_toll_needs_command" -s q -l disable -d 'Do not read curl\'s default config file (toll never reads ~/.curlrc: accepted for curl\'s sake)'
 complete -c toll -n "__fish_toll_needs_command" -l raw -d 'Do not decode the body: turns --compressed\'s decompression off'
-complete -c toll -n "__fish_toll_needs_command" -s g -l globoff -d 'Take \'{}\' and \'[]\' in the URL literally (no URL globbing)'
+complete -c toll -n "__fish_toll_needs_command" -s g -l globoff -d 'Take \'{}\' and \'[]\' in the URL literally (no URL globbing: without -g, \'x/{a,b}\' and \'x/[1-3]\' stand for several URLs, and \'#1\' in -o for the first glob\'s value)'
 complete -c toll -n "__fish_toll_needs_command" -s p -l proxytunnel -d 'Tunnel http:// URLs through the proxy with CONNECT too (https:// always is)'
 complete -c toll -n "__fish_toll_needs_command" -l trace-time -d 'Start every --trace line with the time of day'
 complete -c toll -n "__fish_toll_needs_command" -l styled-output -d 'Accepted for curl\'s sake (toll\'s -i output has no styling)'
