@@ -421,13 +421,15 @@ pub enum UsageError {
 }
 
 impl UsageError {
-    /// The exit code: 2 (usage) for all but an unreadable input file (26, curl's) and a URL
+    /// The exit code: 2 (usage) for all but an unreadable input file (26, curl's), a URL
     /// scheme toll does not fetch (1, curl's CURLE_UNSUPPORTED_PROTOCOL: `until curl ftp://…`
-    /// loops and `case $?` branches written for curl see the same status).
+    /// loops and `case $?` branches written for curl see the same status) and `-O` for a URL
+    /// with no file name (23, curl's "Remote file name has no length!").
     pub fn exit(&self) -> crate::error::Exit {
         use crate::error::Exit;
         match self {
             UsageError::Unreadable(_) => Exit::Read,
+            UsageError::NoRemoteName { .. } => Exit::Write,
             UsageError::UnsupportedScheme { .. } => Exit::Unsupported,
             _ => Exit::Usage,
         }

@@ -94,7 +94,11 @@ impl Exit {
         (Exit::ResolveHost, "the origin's host name could not be resolved (direct connections)"),
         (Exit::Connect, "could not connect to the origin (direct connections)"),
         (Exit::HttpStatus, "HTTP status 400 or above with --fail"),
-        (Exit::Write, "could not write the output (disk full, permission, closed pipe with -o)"),
+        (
+            Exit::Write,
+            "could not write the output (disk full, permission, closed pipe with -o); also, as in curl, -O \
+             for a URL with no file name",
+        ),
         (Exit::Read, "could not read the request body (-d @file, --data-binary @file)"),
         (Exit::Timeout, "timeout (--max-time, --connect-timeout)"),
         (Exit::Tls, "TLS failure with the origin (handshake, protocol)"),
