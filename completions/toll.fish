@@ -84,7 +84,7 @@ complete -c toll -n "__fish_toll_needs_command" -l max-filesize -d 'Refuse a bod
 complete -c toll -n "__fish_toll_needs_command" -l limit-rate -d 'Receive at most this many bytes per second (k, M, G suffixes)' -r
 complete -c toll -n "__fish_toll_needs_command" -s Y -l speed-limit -d 'Abort (exit 28) when slower than BYTES per second for --speed-time seconds (default 30)' -r
 complete -c toll -n "__fish_toll_needs_command" -s y -l speed-time -d 'With --speed-limit (default 1 byte/s): how many seconds of slowness abort the transfer' -r
-complete -c toll -n "__fish_toll_needs_command" -l parallel-max -d 'Accepted with -Z (toll runs one transfer at a time)' -r
+complete -c toll -n "__fish_toll_needs_command" -l parallel-max -d 'With -Z: at most NUM transfers at once (default 50, at most 300, as in curl)' -r
 complete -c toll -n "__fish_toll_needs_command" -l url-query -d 'Add DATA to the URL\'s query, encoded as --data-urlencode encodes it (\'+DATA\': as given). Repeatable; pieces are joined with \'&\'' -r
 complete -c toll -n "__fish_toll_needs_command" -l stderr -d 'Write error messages and warnings to FILE instead of standard error (\'-\': standard output)' -r -F
 complete -c toll -n "__fish_toll_needs_command" -l oauth2-bearer -d 'Send \'Authorization: Bearer TOKEN\' (an -H Authorization wins)' -r
@@ -129,7 +129,7 @@ complete -c toll -n "__fish_toll_needs_command" -s N -l no-buffer -d 'Write the 
 complete -c toll -n "__fish_toll_needs_command" -l no-progress-meter -d 'No progress bar (error messages are still shown, unlike -s)'
 complete -c toll -n "__fish_toll_needs_command" -s q -l disable -d 'Do not read curl\'s default config file (toll never reads ~/.curlrc: accepted for curl\'s sake)'
 complete -c toll -n "__fish_toll_needs_command" -l raw -d 'Do not decode the body: turns --compressed\'s decompression off'
-complete -c toll -n "__fish_toll_needs_command" -s g -l globoff -d 'Take \'{}\' and \'[]\' in the URL literally (no URL globbing)'
+complete -c toll -n "__fish_toll_needs_command" -s g -l globoff -d 'Take \'{}\' and \'[]\' in the URL literally (no URL globbing: without -g, \'x/{a,b}\' and \'x/[1-3]\' stand for several URLs, and \'#1\' in -o for the first glob\'s value)'
 complete -c toll -n "__fish_toll_needs_command" -s p -l proxytunnel -d 'Tunnel http:// URLs through the proxy with CONNECT too (https:// always is)'
 complete -c toll -n "__fish_toll_needs_command" -l trace-time -d 'Start every --trace line with the time of day'
 complete -c toll -n "__fish_toll_needs_command" -l styled-output -d 'Accepted for curl\'s sake (toll\'s -i output has no styling)'
@@ -150,7 +150,7 @@ complete -c toll -n "__fish_toll_needs_command" -s k -l insecure -d 'Do not veri
 complete -c toll -n "__fish_toll_needs_command" -s J -l remote-header-name -d 'With -O, name the file as the server\'s Content-Disposition says'
 complete -c toll -n "__fish_toll_needs_command" -s R -l remote-time -d 'Give the output file the server\'s Last-Modified time'
 complete -c toll -n "__fish_toll_needs_command" -l remote-name-all -d 'Save every URL under its remote name, as -O does'
-complete -c toll -n "__fish_toll_needs_command" -s Z -l parallel -d 'Accepted for curl\'s sake: toll fetches several URLs one after the other (the files written are the same)'
+complete -c toll -n "__fish_toll_needs_command" -s Z -l parallel -d 'Fetch several URLs at the same time (with -i, -I, -D, -w or --trace they run one after the other, so each head and report belongs to its transfer)'
 complete -c toll -n "__fish_toll_needs_command" -l parallel-immediate -d 'Accepted with -Z'
 complete -c toll -n "__fish_toll_needs_command" -l fail-early -d 'Stop at the first URL that fails (the others are not fetched)'
 complete -c toll -n "__fish_toll_needs_command" -l no-clobber -d 'Never overwrite an output file: save as NAME.1, NAME.2, … NAME.100 instead'

@@ -94,7 +94,7 @@ pub fn run(cli: Cli) -> Result<()> {
         crate::cli::UsageError::Unreadable(m) => {
             Error::new(Exit::Read, m).hint("check the file name after '@'")
         }
-        e => Error::new(Exit::Usage, e.to_string()).hint("see 'toll --help'"),
+        e => Error::new(e.exit(), e.to_string()).hint("see 'toll --help'"),
     })?;
     match invocation {
         Invocation::Transfer(t) => transfer(*t),

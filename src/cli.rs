@@ -25,11 +25,16 @@ mod conn_opts;
 mod curl_opts;
 mod curlrc;
 mod glob;
+mod values;
+use values::{parse_max_redirs, parse_method, parse_user_agent};
+pub use values::{DataArg, Header, ProxyArg, ProxyUser, Seconds};
+mod urls;
 pub use curl_opts::{
     data_urlencode, parse_range, parse_resolve, parse_write_out, CurlConnArgs, CurlOutputArgs,
     CurlRequestArgs,
 };
 pub use curlrc::{expand_config_args, parse_config, ConfigError};
+use urls::{parse_request_url, parse_transfer_url};
 mod transfer_opts;
 pub use transfer_opts::{parse_cli, parse_form, TransferArgs};
 
@@ -346,106 +351,6 @@ pub enum Command {
     Pac(pac::PacArgs),
 }
 
-/// The raw `-x` value, kept as a secret because it may hold a password; it is parsed (with
-/// password-free error messages) by the conversion, not by clap, which would echo it.
-#[derive(Clone, Debug)]
-pub struct ProxyArg(Secret);
-
-impl ProxyArg {
-    /// The raw value (it may hold a password: keep it out of messages).
-    pub fn expose(&self) -> &str {
-        self.0.expose()
-    }
-}
-
-impl FromStr for ProxyArg {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(ProxyArg(Secret::new(s)))
-    }
-}
-
-/// `-U user[:password]`, split at the first ':'.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProxyUser {
-    pub user: String,
-    pub password: Option<Secret>,
-}
-
-impl FromStr for ProxyUser {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.contains(['\r', '\n', '\0']) {
-            return Err("the user name or password contains a line break or NUL".into());
-        }
-        Ok(match s.split_once(':') {
-            Some((user, password)) => ProxyUser { user: user.into(), password: Some(Secret::new(password)) },
-            None => ProxyUser { user: s.into(), password: None },
-        })
-    }
-}
-
-/// A `-H 'Name: value'` header. The name must be an HTTP token; neither part may contain CR,
-/// LF or NUL (they would let one header smuggle another).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Header {
-    pub name: String,
-    pub value: String,
-}
-
-impl FromStr for Header {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.contains(['\r', '\n', '\0']) {
-            return Err("a header cannot contain a line break or NUL".into());
-        }
-        if s.chars().any(|c| c.is_ascii_control() && c != '\t') {
-            return Err("a header cannot contain a control character".into());
-        }
-        let (name, value) = match s.split_once(':') {
-            Some((n, v)) => (n, v.trim()),
-            // curl's `Name;` sends the header with an empty value.
-            None => match s.strip_suffix(';') {
-                Some(n) => (n, ""),
-                None => return Err("expected 'Name: value' (no ':' found)".into()),
-            },
-        };
-        if name.is_empty() {
-            return Err("the header name is empty".into());
-        }
-        if let Some(c) = name.chars().find(|&c| !is_tchar(c)) {
-            // Not the name itself: `-H 'Authorization Bearer TOKEN;'` makes the token a name.
-            return Err(format!("the header name contains {c:?} (expected 'Name: value')"));
-        }
-        Ok(Header { name: name.into(), value: value.into() })
-    }
-}
-
-impl fmt::Debug for Header {
-    /// Credentials in headers stay out of debug output.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let secret = ["authorization", "proxy-authorization", "cookie"]
-            .iter()
-            .any(|n| self.name.eq_ignore_ascii_case(n));
-        let value = if secret { "<redacted>" } else { &self.value };
-        write!(f, "{}: {}", self.name, value)
-    }
-}
-
-/// RFC 9110 §5.6.2 token characters.
-fn is_tchar(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
-}
-
-/// `-A`: a header value, so no line break (it would smuggle a header) or other control
-/// character (reqwest would refuse it later, as an internal error).
-fn parse_user_agent(s: &str) -> Result<String, String> {
-    if s.chars().any(|c| c.is_ascii_control() && c != '\t') {
-        return Err("a User-Agent cannot contain a line break or other control character".into());
-    }
-    Ok(s.to_string())
-}
-
 /// The options whose values may hold a password or token. clap's "invalid value 'VALUE' for
 /// '--opt'" would print them back; [`parse_error_text`] renders their errors without the value.
 /// (`--user`, for origin credentials, belongs here when it lands.)
@@ -484,58 +389,6 @@ pub fn parse_error_text(e: &clap::Error) -> Option<String> {
     ))
 }
 
-fn parse_method(s: &str) -> Result<String, String> {
-    if !s.is_empty() && s.chars().all(is_tchar) {
-        Ok(s.to_string())
-    } else {
-        Err("a method is a single word such as GET, POST or PUT".into())
-    }
-}
-
-fn parse_max_redirs(s: &str) -> Result<usize, String> {
-    match s.parse::<i64>() {
-        Ok(-1) => Ok(usize::MAX),
-        Ok(n) if n >= 0 => usize::try_from(n).map_err(|e| e.to_string()),
-        _ => Err("expected a number of redirects, or -1 for no limit".into()),
-    }
-}
-
-/// A duration in seconds, fractions allowed (`-m 2.5`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Seconds(pub Duration);
-
-impl FromStr for Seconds {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("'{s}' is not a number of seconds");
-        let n: f64 = s.trim().parse().map_err(|_| bad())?;
-        if !n.is_finite() || n < 0.0 {
-            return Err(bad());
-        }
-        Duration::try_from_secs_f64(n).map(Seconds).map_err(|_| bad())
-    }
-}
-
-/// A `-d`/`--data-binary`/`--json` value: inline, `@file` or `@-` (standard input).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DataArg {
-    Inline(String),
-    File(PathBuf),
-    Stdin,
-}
-
-impl FromStr for DataArg {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s.strip_prefix('@') {
-            Some("-") => DataArg::Stdin,
-            Some("") => return Err("a file name must follow '@' (use @- for standard input)".into()),
-            Some(path) => DataArg::File(path.into()),
-            None => DataArg::Inline(s.into()),
-        })
-    }
-}
-
 /// A command line that clap accepted but that does not make sense. Exit code 2.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UsageError {
@@ -565,6 +418,22 @@ pub enum UsageError {
     /// An input file named by an option cannot be read (exit 26, not 2).
     #[error("{0}")]
     Unreadable(String),
+}
+
+impl UsageError {
+    /// The exit code: 2 (usage) for all but an unreadable input file (26, curl's), a URL
+    /// scheme toll does not fetch (1, curl's CURLE_UNSUPPORTED_PROTOCOL: `until curl ftp://…`
+    /// loops and `case $?` branches written for curl see the same status) and `-O` for a URL
+    /// with no file name (23, curl's "Remote file name has no length!").
+    pub fn exit(&self) -> crate::error::Exit {
+        use crate::error::Exit;
+        match self {
+            UsageError::Unreadable(_) => Exit::Read,
+            UsageError::NoRemoteName { .. } => Exit::Write,
+            UsageError::UnsupportedScheme { .. } => Exit::Unsupported,
+            _ => Exit::Usage,
+        }
+    }
 }
 
 /// What the command line asks for.
@@ -620,8 +489,15 @@ impl Cli {
         let conn_more = &req.curl.conn.more;
         let (globoff, proto_default) =
             (conn_more.globoff, conn_more.proto_default.clone().unwrap_or_else(|| "http".into()));
-        let (raw_url, glob_values) = glob::glob_url(raw_url, globoff)?;
-        let url = transfer.add_url_query(parse_request_url(&raw_url, &proto_default)?)?;
+        let outputs = transfer_opts::pair_outputs(
+            transfer.output_order.as_deref(),
+            &out.output,
+            out.remote_name.len(),
+            raw_urls.len(),
+        );
+        let mut items = urls::url_items(&raw_urls, outputs, globoff)?.into_iter();
+        let first = items.next().ok_or(UsageError::MissingUrl)?;
+        let url = transfer.add_url_query(parse_transfer_url(&first.raw, &proto_default)?)?;
 
         let extra_data = req.curl.data_pieces()?;
         req.data.extend(extra_data);
@@ -669,16 +545,9 @@ impl Cli {
             }
         });
 
-        let mut outputs = transfer_opts::pair_outputs(
-            transfer.output_order.as_deref(),
-            &out.output,
-            out.remote_name.len(),
-            raw_urls.len(),
-        )
-        .into_iter();
         let (remote_all, dir) = (transfer.remote_name_all, out.curl.output_dir.as_ref());
-        let output = transfer_opts::output_target(outputs.next().flatten(), remote_all, &url, dir)?;
-        let output = glob::name_output_target(output, &glob_values);
+        let output = transfer_opts::output_target(first.output, remote_all, &url, dir)?;
+        let output = glob::name_output_target(output, &first.glob_values);
         let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
 
         let request = RequestConfig {
@@ -706,15 +575,14 @@ impl Cli {
             curl: extras,
             transfer: transfer.options(),
         };
-        // The other URLs: the same request, each with its own URL and output.
+        // The other URLs (and glob expansions): the same request, each with its URL and output.
         let mut more = Vec::new();
-        for (raw, choice) in raw_urls[1..].iter().zip(outputs) {
-            let (raw, values) = glob::glob_url(raw.clone(), globoff)?;
-            let url = transfer.add_url_query(parse_request_url(&raw, &proto_default)?)?;
+        for item in items {
+            let url = transfer.add_url_query(parse_transfer_url(&item.raw, &proto_default)?)?;
             let (url, _) = req.curl.apply_get(url, unplaced.clone())?;
             let (url, _) = req.curl.apply_upload(url, None, &mut method_given.clone())?;
-            let output = transfer_opts::output_target(choice, remote_all, &url, dir)?;
-            let output = glob::name_output_target(output, &values);
+            let output = transfer_opts::output_target(item.output, remote_all, &url, dir)?;
+            let output = glob::name_output_target(output, &item.glob_values);
             more.push(RequestConfig { url, output, ..request.clone() });
         }
 
@@ -774,32 +642,6 @@ fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> {
 fn truthy(v: &str) -> bool {
     let v = v.trim();
     !v.is_empty() && !["0", "no", "false", "off"].iter().any(|f| v.eq_ignore_ascii_case(f))
-}
-
-/// The URL as curl takes it: without `scheme://`, `default_scheme://` (http, or
-/// `--proto-default`'s) is assumed.
-fn parse_request_url(raw: &str, default_scheme: &str) -> Result<url::Url, UsageError> {
-    let scheme = raw.find("://").map(|i| &raw[..i]).filter(|s| {
-        s.starts_with(|c: char| c.is_ascii_alphabetic())
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-    });
-    if let Some(s) = scheme {
-        if !s.eq_ignore_ascii_case("http") && !s.eq_ignore_ascii_case("https") {
-            return Err(UsageError::UnsupportedScheme {
-                url: proxy_env::redact_userinfo(raw),
-                scheme: s.to_ascii_lowercase(),
-            });
-        }
-    }
-    if scheme.is_none() && default_scheme != "http" && default_scheme != "https" {
-        return Err(UsageError::UnsupportedScheme {
-            url: proxy_env::redact_userinfo(raw),
-            scheme: default_scheme.to_string(),
-        });
-    }
-    let full = if scheme.is_some() { raw.to_string() } else { format!("{default_scheme}://{raw}") };
-    url::Url::parse(&full)
-        .map_err(|e| UsageError::InvalidUrl { url: proxy_env::redact_userinfo(raw), reason: e.to_string() })
 }
 
 /// The body from `-d`, `--data-binary` and `--json`, and the option that gave it (for the

@@ -19,6 +19,8 @@ use crate::term::{display_url, sanitize, Terminal};
 use std::sync::{Arc, OnceLock};
 
 mod attempts;
+mod body;
+use body::known_length;
 mod conn;
 pub mod cookies;
 mod errors;
@@ -31,6 +33,7 @@ mod origin_auth;
 mod resume;
 mod retry;
 mod saving;
+mod timing;
 mod tls;
 mod trace;
 mod transfer_info;
@@ -118,6 +121,19 @@ impl Drop for Cancel {
     }
 }
 
+/// toll fetches http:// and https:// only; another scheme fails this transfer with curl's 1
+/// (CURLE_UNSUPPORTED_PROTOCOL, in curl's words), the command line's other URLs still run.
+fn supported_scheme(url: &url::Url) -> Result<()> {
+    match url.scheme() {
+        "http" | "https" => Ok(()),
+        other => Err(Error::new(
+            Exit::Unsupported,
+            format!("Protocol \"{}\" not supported", crate::term::sanitize(other)),
+        )
+        .hint("toll fetches http:// and https:// URLs")),
+    }
+}
+
 async fn transfer(
     req: &RequestConfig,
     proxy: &ProxyConfig,
@@ -158,6 +174,8 @@ pub struct Session {
     ctx: Arc<Context>,
     /// The bytes on the wire, when heads are printed as received or traced.
     tap: Option<wire::Tap>,
+    /// When the client's connections were made (`-w`'s connection times).
+    clock: timing::Clock,
 }
 
 impl Session {
@@ -181,7 +199,8 @@ impl Session {
         if let (Some(tap), Some(cfg)) = (&tap, &req.curl.conn.trace) {
             tap.trace_to(trace::Writer::create(cfg)?);
         }
-        let client = build_client(req, &relay, &routes, tap.is_some())?;
+        let clock = timing::Clock::default();
+        let client = build_client(req, &relay, &routes, tap.is_some(), &clock)?;
         // -w alone keeps the in-process path (its %{size_header} then counts the head as rebuilt).
         let direct =
             tunnel::Direct::new(req, &user_agent(req), heads_shown || req.curl.conn.trace.is_some())?;
@@ -197,6 +216,7 @@ impl Session {
             routes,
             ctx,
             tap,
+            clock,
         })
     }
 
@@ -227,6 +247,7 @@ impl Session {
         loop {
             // Every hop is routed anew (a redirect may leave the proxy's domain, or a PAC may
             // send it elsewhere), before anything is sent.
+            supported_scheme(&hop.url)?;
             conn::check_url(&req.curl.conn, &hop.url, redirects > 0)?;
             let choice = self.routes.choose(&hop.url).await.map_err(route_error)?;
             conn::check_route(&req.curl.conn, &hop.url, &choice.entry)?;
@@ -362,6 +383,7 @@ fn build_client(
     relay: &Arc<Relay>,
     routes: &Arc<Chooser>,
     wire_tap: bool,
+    clock: &timing::Clock,
 ) -> Result<reqwest::Client> {
     let (r, s) = (relay.clone(), routes.clone());
     let proxy = reqwest::Proxy::custom(move |url| match s.chosen(url) {
@@ -382,7 +404,10 @@ fn build_client(
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(user_agent(req))
         .tls_danger_accept_invalid_certs(req.insecure)
-        .connection_verbose(wire_tap);
+        .connection_verbose(wire_tap)
+        // -w's connection times (`-6` replaces the resolver with its own, untimed).
+        .connector_layer(clock.layer())
+        .dns_resolver(clock.resolver());
     if !req.compressed {
         b = b.no_gzip().no_brotli().no_deflate().no_zstd();
     }
@@ -500,83 +525,15 @@ async fn build_request(
             .hint("save the body to a file and use --data-binary @FILE, or drop -L"));
     }
     if let Some(body) = body {
-        rb = match (&body.source, body.strip_newlines) {
-            (BodySource::Bytes(b), _) => rb.body(b.clone()),
-            (BodySource::File(path), strip) => {
-                let what = path.display().to_string();
-                let file = tokio::fs::File::open(path).await.map_err(|e| read_error(&what, &e))?;
-                let meta = file.metadata().await.map_err(|e| read_error(&what, &e))?;
-                match known_length(&meta) {
-                    // Streamed in large reads (reqwest's own File body reads 4 KiB at a time),
-                    // with the length announced so the upload is not chunked.
-                    Some(len) if !strip => {
-                        rb.header(reqwest::header::CONTENT_LENGTH, len).body(streamed(file, what, false))
-                    }
-                    // A pipe (`<(…)`), a device or a pseudo-file (/proc) has no length to
-                    // announce: it is read to its end and sent chunked.
-                    _ => rb.body(streamed(file, what, strip)),
-                }
-            }
-            (BodySource::Stdin, strip) => {
-                rb.body(streamed(tokio::io::stdin(), "standard input".into(), strip))
-            }
-            (BodySource::Form(parts), _) => {
-                let typed = req.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
-                let typed = typed.map(|(_, v)| v.as_str());
-                form::attach(rb, parts, typed, again).await?
-            }
-        };
+        rb = body::attach(rb, req, body, again).await?;
     }
     rb.build().map_err(|e| Error::new(Exit::Usage, format!("cannot build the request: {e}")))
-}
-
-/// The length to announce for a file body: only a regular file's, and only when its size can be
-/// believed. /proc files say 0 and /sys files say 4096 whatever they hold; both occupy no disk
-/// blocks (unix), which is how they are told apart (a fully sparse file is sent chunked too:
-/// harmless). An empty file is sent chunked with no data.
-fn known_length(meta: &std::fs::Metadata) -> Option<u64> {
-    #[cfg(unix)]
-    let on_disk = std::os::unix::fs::MetadataExt::blocks(meta) > 0;
-    #[cfg(not(unix))]
-    let on_disk = true;
-    (meta.is_file() && meta.len() > 0 && on_disk).then_some(meta.len())
-}
-
-/// A body read as it is sent, never whole in memory (sent chunked: its length is unknown).
-/// `strip` drops CR and LF, as curl's `-d @file` does.
-fn streamed<R: tokio::io::AsyncRead + Send + Unpin + 'static>(
-    reader: R,
-    what: String,
-    strip: bool,
-) -> reqwest::Body {
-    use tokio::io::AsyncReadExt;
-    const CHUNK: usize = 256 * 1024;
-    let stream = futures_util::stream::unfold(Some((reader, what)), move |state| async move {
-        let (mut reader, what) = state?;
-        let mut buf = vec![0u8; CHUNK];
-        match reader.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                if strip {
-                    buf.retain(|b| *b != b'\r' && *b != b'\n');
-                }
-                Some((Ok(bytes::Bytes::from(buf)), Some((reader, what))))
-            }
-            Err(e) => Some((Err(ReadFailed(format!("cannot read {what}: {e}"))), None)),
-        }
-    });
-    reqwest::Body::wrap_stream(stream)
 }
 
 /// A request body source failed mid-transfer (reported with exit code 26).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-struct ReadFailed(String);
-
-fn read_error(what: &str, e: &std::io::Error) -> Error {
-    Error::new(Exit::Read, format!("cannot read {what}: {e}")).hint("check the file name after '@'")
-}
+pub(crate) struct ReadFailed(String);
 
 /// `-v`: where the URL goes, from which setting, and which proxies fail-over skipped.
 fn trace_route(r: &dyn Reporter, url: &url::Url, c: &crate::route::choice::Choice) {

@@ -36,7 +36,8 @@ pub enum Exit {
     AuthNoUsableScheme,
     Listen,
     Interrupted,
-    /// curl's 1: a URL whose protocol `--proto`/`--proto-redir` rules out. Shares the code with
+    /// curl's 1: a URL whose scheme toll does not fetch, or whose protocol
+    /// `--proto`/`--proto-redir` rules out. Shares the code with
     /// `Internal` (as in curl, where 1 is "unsupported protocol"), so it is not in [`TABLE`].
     Unsupported,
     /// curl's 58: the client certificate (`-E`, `--key`) cannot be used.
@@ -80,8 +81,8 @@ impl Exit {
     pub const TABLE: [(Exit, &'static str); 26] = [
         (
             Exit::Internal,
-            "internal error (a bug: please report it); also, as in curl, a URL whose protocol --proto or \
-             --proto-redir rules out",
+            "internal error (a bug: please report it); also, as in curl, a URL whose scheme toll does not \
+             fetch (ftp://, file://, …) or that --proto or --proto-redir rules out",
         ),
         (Exit::Usage, "usage error: bad option, URL, header or proxy setting"),
         (
@@ -93,7 +94,11 @@ impl Exit {
         (Exit::ResolveHost, "the origin's host name could not be resolved (direct connections)"),
         (Exit::Connect, "could not connect to the origin (direct connections)"),
         (Exit::HttpStatus, "HTTP status 400 or above with --fail"),
-        (Exit::Write, "could not write the output (disk full, permission, closed pipe with -o)"),
+        (
+            Exit::Write,
+            "could not write the output (disk full, permission, closed pipe with -o); also, as in curl, -O \
+             for a URL with no file name",
+        ),
         (Exit::Read, "could not read the request body (-d @file, --data-binary @file)"),
         (Exit::Timeout, "timeout (--max-time, --connect-timeout)"),
         (Exit::Tls, "TLS failure with the origin (handshake, protocol)"),

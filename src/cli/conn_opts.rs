@@ -89,7 +89,8 @@ pub struct ConnOpts {
     #[arg(long = "raw")]
     pub raw: bool,
 
-    /// Take '{}' and '[]' in the URL literally (no URL globbing).
+    /// Take '{}' and '[]' in the URL literally (no URL globbing: without -g, 'x/{a,b}' and
+    /// 'x/[1-3]' stand for several URLs, and '#1' in -o for the first glob's value).
     #[arg(short = 'g', long = "globoff")]
     pub globoff: bool,
 

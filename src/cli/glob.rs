@@ -2,26 +2,31 @@
 //! `[a-c]` and `[1-10:2]` ranges, `\` escaping a glob character, an IPv6 literal `[::1]` taken
 //! as it is — and `#N` in `-o` naming the Nth glob's value.
 //!
-//! toll makes one transfer per run, so a pattern must expand to exactly one URL (`{a}`,
-//! `[5-5]`); one that expands to more is refused with a clear message rather than fetching only
-//! the first. Errors are usage errors (curl exits 3; toll's 3 is the PAC's).
+//! A pattern stands for every combination of its globs' values, the rightmost glob changing
+//! fastest (`{a,b}[1-2]`: a1, a2, b1, b2), as curl orders them; each is a URL of its own on the
+//! command line. Errors are usage errors (curl exits 3; toll's 3 is the PAC's).
 
-/// curl's URL globbing (unless `-g`): the one URL the pattern stands for, and the glob values
-/// for `#N` in `-o`.
-pub fn glob_url(raw: String, globoff: bool) -> Result<(String, Vec<String>), super::UsageError> {
+/// The most URLs one pattern may stand for: curl has no limit but memory; toll holds every
+/// URL's request up front, so a typo like `[1-99999999]` is refused instead of exhausting memory.
+pub const MAX_URLS: u64 = 100_000;
+/// curl's limit on the globs of one pattern (`GLOB_PATTERN_NUM`).
+const MAX_GLOBS: usize = 100;
+
+/// curl's URL globbing (unless `-g`): every URL the pattern stands for, in curl's order, each
+/// with its glob values for `#N` in `-o`.
+pub fn glob_urls(raw: &str, globoff: bool) -> Result<Vec<Expanded>, super::UsageError> {
     if globoff {
-        return Ok((raw, Vec::new()));
+        return Ok(vec![Expanded { url: raw.to_string(), values: Vec::new() }]);
     }
-    let e = expand(&raw).map_err(|e| {
-        super::UsageError::Curl(format!("URL '{}': {e}", crate::proxy_env::redact_userinfo(&raw)))
-    })?;
-    Ok((e.url, e.values))
+    expand(raw).map_err(|e| {
+        super::UsageError::Curl(format!("URL '{}': {e}", crate::proxy_env::redact_userinfo(raw)))
+    })
 }
 
 /// One glob of the pattern: its values in order.
 type Values = Vec<String>;
 
-/// The URL a pattern stands for, with each glob's value (for `#N`), or why it cannot be used.
+/// One URL a pattern stands for, with each glob's value (for `#N`).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Expanded {
     pub url: String,
@@ -29,28 +34,50 @@ pub struct Expanded {
 }
 
 /// Expands `pattern`; `Err` says what is wrong, as curl words it, with the 1-based position.
-pub fn expand(pattern: &str) -> Result<Expanded, String> {
+pub fn expand(pattern: &str) -> Result<Vec<Expanded>, String> {
     let parts = parse(pattern)?;
-    let mut url = String::new();
-    let mut values = Vec::new();
-    let mut count: u64 = 1;
-    for part in &parts {
-        match part {
-            Part::Text(t) => url.push_str(t),
-            Part::Glob(v) => {
-                count = count.saturating_mul(v.len() as u64);
-                url.push_str(&v[0]);
-                values.push(v[0].clone());
+    let globs: Vec<&Values> = parts
+        .iter()
+        .filter_map(|p| match p {
+            Part::Glob(v) => Some(v),
+            Part::Text(_) => None,
+        })
+        .collect();
+    if globs.len() > MAX_GLOBS {
+        return Err(format!("too many globs (more than {MAX_GLOBS})"));
+    }
+    let count = globs.iter().try_fold(1u64, |n, v| n.checked_mul(v.len() as u64).filter(|n| *n <= MAX_URLS));
+    let Some(count) = count else {
+        return Err(format!(
+            "the URL pattern expands to more than {MAX_URLS} URLs: split it, or give -g/--globoff \
+             to take '{{}}' and '[]' literally"
+        ));
+    };
+    // An odometer over the globs' value indexes, the rightmost turning fastest.
+    let mut index = vec![0usize; globs.len()];
+    let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    for _ in 0..count {
+        let (mut url, mut values, mut g) = (String::new(), Vec::with_capacity(globs.len()), 0);
+        for part in &parts {
+            match part {
+                Part::Text(t) => url.push_str(t),
+                Part::Glob(v) => {
+                    url.push_str(&v[index[g]]);
+                    values.push(v[index[g]].clone());
+                    g += 1;
+                }
             }
         }
+        out.push(Expanded { url, values });
+        for k in (0..globs.len()).rev() {
+            index[k] += 1;
+            if index[k] < globs[k].len() {
+                break;
+            }
+            index[k] = 0;
+        }
     }
-    if count > 1 {
-        return Err(format!(
-            "the URL pattern expands to {count} URLs and toll fetches one per run: \
-             run toll once per URL, or give -g/--globoff to take '{{}}' and '[]' literally"
-        ));
-    }
-    Ok(Expanded { url, values })
+    Ok(out)
 }
 
 /// `-o` with `#N`: the Nth glob's value (a `#N` with no such glob stays as it is, as in curl).
@@ -213,8 +240,11 @@ fn range(p: &str, start: usize) -> Result<(Values, usize), String> {
     // A leading zero pads every value to the first number's width.
     let width = if lo.starts_with('0') && lo.len() > 1 { lo.len() } else { 0 };
     let count = (z - a) / step + 1;
-    if count > 100_000 {
-        return Err(format!("the URL pattern at position {} expands to {count} URLs", start + 1));
+    if count > MAX_URLS {
+        return Err(format!(
+            "the range at URL position {} expands to {count} URLs (more than {MAX_URLS})",
+            start + 1
+        ));
     }
     let values = (0..count).map(|k| format!("{:0width$}", a + k * step)).collect();
     Ok((values, close + 1))
@@ -225,7 +255,13 @@ mod tests {
     use super::*;
 
     fn one(p: &str) -> String {
-        expand(p).unwrap().url
+        let mut all = expand(p).unwrap();
+        assert_eq!(all.len(), 1, "{p}");
+        all.remove(0).url
+    }
+
+    fn urls(p: &str) -> Vec<String> {
+        expand(p).unwrap().into_iter().map(|e| e.url).collect()
     }
 
     #[test]
@@ -241,16 +277,36 @@ mod tests {
         assert_eq!(one("http://[fe80::1%25eth0]/"), "http://[fe80::1%25eth0]/");
         assert_eq!(one("http://h/plain?x=1"), "http://h/plain?x=1");
         assert_eq!(one("http://h/ünï"), "http://h/ünï");
-        assert_eq!(expand("http://h/{a}/[2-2]").unwrap().values, ["a", "2"]);
+        assert_eq!(expand("http://h/{a}/[2-2]").unwrap()[0].values, ["a", "2"]);
     }
 
     #[test]
-    fn several_urls_are_refused() {
-        for p in ["http://h/{a,b}", "http://h/[1-3]", "http://h/[a-c]", "http://h/[1-10:2]"] {
-            let e = expand(p).unwrap_err();
-            assert!(e.contains("toll fetches one per run"), "{p}: {e}");
-        }
-        assert!(expand("http://h/[1-10:2]").unwrap_err().contains("expands to 5 URLs"));
+    fn sets_and_ranges_expand_in_curls_order() {
+        assert_eq!(urls("http://h/{a,b}"), ["http://h/a", "http://h/b"]);
+        assert_eq!(urls("http://h/{a,,b}"), ["http://h/a", "http://h/", "http://h/b"]);
+        assert_eq!(urls("http://h/[1-3]"), ["http://h/1", "http://h/2", "http://h/3"]);
+        assert_eq!(urls("http://h/[a-c]"), ["http://h/a", "http://h/b", "http://h/c"]);
+        assert_eq!(urls("http://h/[A-E:2]"), ["http://h/A", "http://h/C", "http://h/E"]);
+        assert_eq!(urls("http://h/[1-10:4]"), ["http://h/1", "http://h/5", "http://h/9"]);
+        assert_eq!(urls("http://h/[08-11]"), ["http://h/08", "http://h/09", "http://h/10", "http://h/11"]);
+        // The rightmost glob turns fastest.
+        assert_eq!(urls("h/{a,b}[1-2]"), ["h/a1", "h/a2", "h/b1", "h/b2"]);
+        let all = expand("h/{x,y}/[1-2]/{p,q}").unwrap();
+        assert_eq!(all.len(), 8);
+        assert_eq!(
+            all[5],
+            Expanded { url: "h/y/1/q".into(), values: vec!["y".into(), "1".into(), "q".into()] }
+        );
+        assert_eq!(urls("[::1]/{a,b}"), ["[::1]/a", "[::1]/b"]);
+    }
+
+    #[test]
+    fn too_many_urls_are_refused() {
+        assert!(expand("http://h/[1-100000]").is_ok());
+        assert!(expand("http://h/[1-100001]").unwrap_err().contains("more than 100000"));
+        assert!(expand("http://h/[1-1000][1-1000]").unwrap_err().contains("more than 100000"));
+        assert!(expand(&"{a}".repeat(101)).unwrap_err().starts_with("too many globs"));
+        assert_eq!(expand(&"{a}".repeat(100)).unwrap().len(), 1);
     }
 
     #[test]
@@ -274,6 +330,8 @@ mod tests {
         assert!(expand("http://h/[a-Z]").unwrap_err().starts_with("bad range"));
         assert!(expand("http://h/[1-2:0]").unwrap_err().starts_with("bad range"));
         assert!(expand("http://h/[1-999999999]").unwrap_err().contains("expands to"));
+        assert!(glob_urls("http://h/{a", false).is_err());
+        assert_eq!(glob_urls("http://h/{a", true).unwrap()[0].url, "http://h/{a");
     }
 
     #[test]

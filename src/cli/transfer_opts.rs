@@ -20,8 +20,9 @@ pub struct TransferArgs {
     /// Send a multipart/form-data POST with this part: 'name=value', 'name=@FILE' (attached,
     /// with its file name), 'name=<FILE' (its content as the value), '@-'/'<-' standard input.
     ///
-    /// Then ';type=TYPE', ';filename=NAME', ';headers="Name: value"' as curl takes them; quote a
-    /// value holding ';' or ',' ("name=\"a;b\""). Files are streamed. Repeat for more parts.
+    /// Then ';type=TYPE', ';filename=NAME', ';headers="Name: value"' or ';headers=@FILE',
+    /// ';encoder=binary|8bit|7bit' as curl takes them; quote a value holding ';' or ','
+    /// ("name=\"a;b\""). Files are streamed. Repeat for more parts.
     /// Cannot be combined with -d, --data-binary, --json or -T.
     #[arg(short = 'F', long = "form", value_name = "NAME=CONTENT", value_parser = parse_form)]
     pub form: Vec<FormPart>,
@@ -85,12 +86,12 @@ pub struct TransferArgs {
     #[arg(short = 'y', long = "speed-time", value_name = "SECONDS")]
     pub speed_time: Option<u64>,
 
-    /// Accepted for curl's sake: toll fetches several URLs one after the other (the files
-    /// written are the same).
+    /// Fetch several URLs at the same time (with -i, -I, -D, -w or --trace they run one after
+    /// the other, so each head and report belongs to its transfer).
     #[arg(short = 'Z', long = "parallel")]
     pub parallel: bool,
 
-    /// Accepted with -Z (toll runs one transfer at a time).
+    /// With -Z: at most NUM transfers at once (default 50, at most 300, as in curl).
     #[arg(long, value_name = "NUM")]
     pub parallel_max: Option<u32>,
 
@@ -205,6 +206,10 @@ impl TransferArgs {
             },
             no_clobber: self.no_clobber,
             fail_early: self.fail_early,
+            // curl: 50 by default; a value out of 1..=300 means the default.
+            parallel: self
+                .parallel
+                .then(|| self.parallel_max.filter(|n| (1..=300).contains(n)).map_or(50, |n| n as usize)),
             post301: self.post301,
             post302: self.post302,
             post303: self.post303,
@@ -458,7 +463,8 @@ pub fn parse_form_string(s: &str) -> Result<FormPart, String> {
 
 /// `-F name=content[;param=value…]` as curl 7.88 reads it: content `@file`, `<file`, `@-`,
 /// `<-` or text; a double-quoted content or parameter may hold ';' (and `\"`, `\\`); the
-/// parameters `type`, `filename` and `headers` are used, `encoder` and unknown ones are skipped.
+/// parameters `type`, `filename`, `headers` (also `@FILE`) and `encoder` (`binary`, `8bit`,
+/// `7bit`) are used, unknown ones skipped.
 pub fn parse_form(s: &str) -> Result<FormPart, String> {
     let (name, rest) = s.split_once('=').ok_or_else(|| format!("'{s}' is not NAME=CONTENT (no '=')"))?;
     if name.contains(['\r', '\n']) {
@@ -469,7 +475,15 @@ pub fn parse_form(s: &str) -> Result<FormPart, String> {
         Some(b'<') => (Some(false), &rest[1..]),
         _ => (None, rest),
     };
+    let quoted = rest.starts_with('"');
     let (content, mut rest) = word(rest);
+    if kind == Some(true) && !quoted && content.contains(',') {
+        // curl sends each file of `@a,b` as one multipart/mixed part; toll does not.
+        return Err(format!(
+            "several files in one part ('{content}') are not supported: give each its own -F, \
+             or quote a name that holds a comma (@\"{content}\")"
+        ));
+    }
     let mut part = FormPart {
         name: name.to_string(),
         value: match (kind, content.as_str()) {
@@ -483,6 +497,7 @@ pub fn parse_form(s: &str) -> Result<FormPart, String> {
         filename: None,
         headers: Vec::new(),
     };
+    let mut encoder = None;
     while let Some(r) = rest.strip_prefix(';') {
         let r = r.trim_start();
         let (key, after) = r.split_once('=').unwrap_or((r, ""));
@@ -495,16 +510,56 @@ pub fn parse_form(s: &str) -> Result<FormPart, String> {
         match key.as_str() {
             "type" => part.content_type = Some(value),
             "filename" => part.filename = Some(value),
-            "headers" => {
-                if value.starts_with('@') {
-                    return Err("';headers=@FILE' is not supported: give the headers inline".into());
+            "headers" => match value.strip_prefix('@') {
+                Some(file) => {
+                    let text = std::fs::read(file)
+                        .map_err(|e| format!("cannot read the part headers file '{file}': {e}"))?;
+                    part.headers.extend(field_headers(&String::from_utf8_lossy(&text)));
                 }
-                part.headers.push(value);
-            }
+                None => part.headers.push(value),
+            },
+            // curl names the part's Content-Transfer-Encoding; it precedes the user's headers.
+            "encoder" => match value.to_ascii_lowercase().as_str() {
+                "binary" | "8bit" | "7bit" => encoder = Some(format!("Content-Transfer-Encoding: {value}")),
+                _ => {
+                    return Err(format!(
+                        "';encoder={value}' is not supported (toll sends parts as they are: \
+                         binary, 8bit and 7bit are accepted)"
+                    ))
+                }
+            },
             _ => {}
         }
     }
+    if let Some(cte) = encoder {
+        part.headers.insert(0, cte);
+    }
     Ok(part)
+}
+
+/// A `;headers=@FILE` file read as curl reads it: one header a line, a line that starts with
+/// white space continuing the one before, `#` lines skipped, CRs dropped, trailing space trimmed.
+fn field_headers(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let flush = |cur: &mut String, out: &mut Vec<String>| {
+        let h = cur.trim_end();
+        if !h.is_empty() {
+            out.push(h.to_string());
+        }
+        cur.clear();
+    };
+    for line in text.split('\n') {
+        let line = line.replace('\r', "");
+        if !line.is_empty() && !line.starts_with(|c: char| c.is_ascii_whitespace()) {
+            flush(&mut cur, &mut out);
+        }
+        if !line.starts_with('#') {
+            cur.push_str(&line);
+        }
+    }
+    flush(&mut cur, &mut out);
+    out
 }
 
 /// One value of a `-F` argument: a double-quoted string (with `\"` and `\\`), or everything up
@@ -570,6 +625,13 @@ mod tests {
         assert_eq!(p.content_type.as_deref(), Some("text/x"));
         assert_eq!(p.filename.as_deref(), Some("o;t.c"));
         assert_eq!(p.headers, vec!["X-A: 1".to_string()]);
+        let p = parse_form("f=x;headers=\"X-A: 1\";encoder=8bit").unwrap();
+        assert_eq!(p.headers, ["Content-Transfer-Encoding: 8bit", "X-A: 1"]);
+        assert!(parse_form("f=x;encoder=base64").unwrap_err().contains("not supported"));
+        assert!(parse_form("f=@a.txt,b.txt").unwrap_err().contains("several files"));
+        assert_eq!(parse_form("f=@\"a,b.txt\"").unwrap().value, FormValue::File("a,b.txt".into()));
+        assert_eq!(parse_form("f=<a,b").unwrap().value, FormValue::FileContent("a,b".into()));
+        assert!(parse_form("f=x;headers=@/nonexistent/h.txt").unwrap_err().contains("cannot read"));
         assert_eq!(parse_form("g=<note.txt").unwrap().value, FormValue::FileContent("note.txt".into()));
         assert_eq!(parse_form("g=@-").unwrap().value, FormValue::Stdin { attached: true });
         assert_eq!(parse_form("g=<-;type=a/b").unwrap().value, FormValue::Stdin { attached: false });
@@ -580,6 +642,18 @@ mod tests {
         // --form-string takes everything literally.
         assert_eq!(parse_form_string("x=@lit;type=a").unwrap().value, FormValue::Text("@lit;type=a".into()));
         assert!(parse_form_string("x").is_err());
+    }
+
+    #[test]
+    fn part_headers_files_read_as_curl_reads_them() {
+        let text = "# comment\r\nX-A: 1\r\n  folded\nX-B: 2  \n\n\tmore\n#X-C: 3\nX-D: 4  ";
+        assert_eq!(field_headers(text), ["X-A: 1  folded", "X-B: 2  \tmore", "X-D: 4"]);
+        assert!(field_headers("").is_empty());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("h.txt");
+        std::fs::write(&file, "X-One: 1\nX-Two: 2\n").unwrap();
+        let p = parse_form(&format!("f=v;headers=@{}", file.display())).unwrap();
+        assert_eq!(p.headers, ["X-One: 1", "X-Two: 2"]);
     }
 
     #[test]

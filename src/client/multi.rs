@@ -1,8 +1,13 @@
-//! Several URLs on one command line, as curl runs them (serially, in order): one [`Session`] for
-//! all — one relay, one HTTP client, one cookie engine, and what was rejected stays rejected —
-//! each URL with its own output file and its own `-w` output. As in curl, a failed transfer
-//! does not stop the next one (unless `--fail-early`); its error is printed (unless `-s`) and
-//! the run's exit status is the last transfer's.
+//! Several URLs on one command line, as curl runs them (in order, or with `-Z` at the same time,
+//! at most `--parallel-max` at once): one [`Session`] for all — one relay, one HTTP client, one
+//! cookie engine, and what was rejected stays rejected — each URL with its own output file and
+//! its own `-w` output. As in curl, a failed transfer does not stop the others (unless
+//! `--fail-early`); its error is printed (unless `-s`) and the run's exit status is the last
+//! transfer's — with `-Z`, as curl, the first failure's.
+//!
+//! The response heads printed as received (`-i`, `-I`, `-D`, `-w`'s sizes, `--trace`) come from
+//! the connection log, which tells heads apart by order only: with those, `-Z` runs the URLs one
+//! after the other so every head goes with its own transfer.
 
 use super::transfer_info::{self, Recorder};
 use super::{attempts, Context, Session};
@@ -33,6 +38,9 @@ pub async fn run_all(
             return result;
         }
     };
+    if let Some(max) = first.transfer.parallel.filter(|_| session.tap.is_none()) {
+        return parallel(&session, reqs, style, format.as_deref(), max).await;
+    }
     let mut last = Ok(());
     for (i, req) in reqs.iter().enumerate() {
         let mut rec = Recorder::start(req);
@@ -49,6 +57,47 @@ pub async fn run_all(
         let stop = result.is_err() && req.transfer.fail_early;
         last = result;
         if stop {
+            break;
+        }
+    }
+    last
+}
+
+/// `-Z`: every request of `reqs`, at most `max` at once, started in order; each is reported
+/// (its error) as it finishes. The status is the first failure's, else success.
+async fn parallel(
+    session: &Session,
+    reqs: &[RequestConfig],
+    style: OutputStyle,
+    format: Option<&str>,
+    max: usize,
+) -> Result<()> {
+    use futures_util::stream::StreamExt;
+    let mut running = futures_util::stream::iter(reqs)
+        .map(|req| async move {
+            let mut rec = Recorder::start(req);
+            let result = attempts::run(session, req, style, &mut rec).await;
+            (req, rec, result)
+        })
+        .buffer_unordered(max.max(1));
+    let mut last = Ok(());
+    while let Some((req, rec, result)) = running.next().await {
+        if let Some(format) = format {
+            rec.write_out(format, &result);
+        }
+        // The first failure is printed by `main`; later ones here, as curl prints each.
+        if let (Err(e), true) = (&result, last.is_err()) {
+            if !style.silent || style.show_error {
+                eprintln!("toll: error: {}", crate::term::sanitize(&e.message));
+            }
+        }
+        let stop = result.is_err() && req.transfer.fail_early;
+        // curl -Z: the first failure is the run's status (later successes do not hide it).
+        if last.is_ok() {
+            last = result;
+        }
+        if stop {
+            // The others are dropped unfinished: their partial files are removed.
             break;
         }
     }

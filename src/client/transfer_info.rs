@@ -38,6 +38,8 @@ pub fn file_format(data: &[u8]) -> String {
 
 pub struct Recorder {
     started: Instant,
+    /// When the request was handed to the HTTP client (`sending`).
+    sent: Option<Instant>,
     pub info: TransferInfo,
     /// Body bytes written (counted by `write_response`).
     pub size_download: u64,
@@ -54,7 +56,7 @@ impl Recorder {
             referer: req.curl.referer.clone(),
             ..TransferInfo::default()
         };
-        Recorder { started: Instant::now(), info, size_download: 0, retried: 0 }
+        Recorder { started: Instant::now(), sent: None, info, size_download: 0, retried: 0 }
     }
 
     /// A fresh record for the next `--retry` attempt (times still count from the first).
@@ -62,9 +64,10 @@ impl Recorder {
         Recorder { started: self.started, retried: self.retried + 1, ..Recorder::start(req) }
     }
 
-    /// The request is handed to the HTTP stack: everything before the first response byte that
-    /// toll cannot see separately (lookup, connect, TLS) is reported at this moment.
+    /// The request is handed to the HTTP stack: the connection times are this moment until
+    /// the response shows which connection it took (`response`).
     pub fn sending(&mut self, tls: bool) {
+        self.sent = Some(Instant::now());
         let t = self.started.elapsed();
         let times = &mut self.info.times;
         times.namelookup = t;
@@ -85,6 +88,18 @@ impl Recorder {
     ) {
         let i = &mut self.info;
         i.times.starttransfer = self.started.elapsed();
+        if let Some(sent) = self.sent {
+            let tls = resp.url().scheme() == "https";
+            let (namelookup, connect, appconnect, pretransfer) =
+                super::timing::connection_times(session.clock.phases(), self.started, sent, tls);
+            // With -Z another transfer's connection may be the latest one: never after the
+            // first byte of this one's answer.
+            let upto = i.times.starttransfer;
+            i.times.namelookup = namelookup.min(upto);
+            i.times.connect = connect.min(upto);
+            i.times.appconnect = appconnect.min(upto);
+            i.times.pretransfer = pretransfer.min(upto);
+        }
         i.http_code = resp.status().as_u16();
         i.http_version = match resp.version() {
             reqwest::Version::HTTP_09 => "0.9",

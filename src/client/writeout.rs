@@ -10,10 +10,10 @@
 //! `%{stdout}`/`%{stderr}` switch the stream of what follows; `%{onerror}` ends the output
 //! unless the transfer failed; `%{json}` is every variable as one JSON object.
 //!
-//! Times: toll sees the moment the request is handed to the HTTP stack, the moment the
-//! response head arrives and the end; name lookup, connect and TLS setup happen inside the
-//! stack, so `time_namelookup`, `time_connect`, `time_appconnect` (0 without TLS, as in curl)
-//! and `time_pretransfer` are the time at which the last request was handed to it.
+//! Times: `time_namelookup`, `time_connect`, `time_appconnect` (0 without TLS, as in curl) and
+//! `time_pretransfer` come from the client's resolver and connector (`client/timing.rs`: what
+//! is measured, and its limits), `time_starttransfer` is the response head's arrival,
+//! `time_total` the end.
 //! `local_ip` and `local_port` are not known to toll: they are reported as unknown variables.
 
 use std::time::Duration;

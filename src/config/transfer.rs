@@ -73,6 +73,8 @@ pub struct TransferOptions {
     pub no_clobber: bool,
     /// `--fail-early`: with several URLs, stop at the first failure.
     pub fail_early: bool,
+    /// `-Z/--parallel`: several URLs at once, at most this many (`--parallel-max`, default 50).
+    pub parallel: Option<usize>,
     /// `--post301`/`--post302`/`--post303`: keep POST when following those redirects.
     pub post301: bool,
     pub post302: bool,

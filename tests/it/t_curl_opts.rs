@@ -55,3 +55,33 @@ fn origin_credentials_stay_with_the_first_origin() {
         .run();
     out.assert_ok().assert_stdout(b"GET /req?h=authorization\nauthorization: Basic am9lOnB3\n");
 }
+
+/// `-w`'s connection times, as numbers: namelookup, connect, appconnect, pretransfer,
+/// starttransfer, total.
+fn times(out: &crate::run::Out) -> Vec<f64> {
+    out.stdout_str().split_whitespace().map(|t| t.parse().unwrap()).collect()
+}
+
+const TIMES: &str =
+    "%{time_namelookup} %{time_connect} %{time_appconnect} %{time_pretransfer} %{time_starttransfer} %{time_total}";
+
+#[test]
+fn write_out_times_are_measured_and_ordered() {
+    let tls = Origin::https();
+    let ca = crate::tls::pki().ca_arg();
+    let out = toll(["-s", "-o", "/dev/null", "--cacert", &ca, "-w", TIMES]).arg(tls.url("/text")).run();
+    out.assert_ok();
+    let t = times(&out);
+    assert!(t.windows(2).all(|w| w[0] <= w[1]), "not in order: {t:?}");
+    // The TLS handshake is seen: the connection was ready after the TCP part began.
+    assert!(t[2] > t[1], "no TLS time between connect and appconnect: {t:?}");
+    let plain = Origin::http();
+    let out = toll(["-s", "-o", "/dev/null", "-w", TIMES]).arg(plain.url("/text")).run();
+    out.assert_ok();
+    let t = times(&out);
+    assert_eq!(t[2], 0.0, "appconnect without TLS: {t:?}");
+    let (t, without_tls) = (&t, [t[0], t[1], t[3], t[4], t[5]]);
+    assert!(without_tls.windows(2).all(|w| w[0] <= w[1]), "not in order: {t:?}");
+    // The TCP connection is seen: connected after the (absent) lookup ended.
+    assert!(t[1] > t[0], "no connect time: {t:?}");
+}

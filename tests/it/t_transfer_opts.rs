@@ -113,3 +113,70 @@ fn the_bearer_token_stays_out_of_messages() {
     out.assert_ok().assert_stdout(b"GET /req?h=authorization\nauthorization: Bearer t0k3n-bearer-xyz\n");
     assert!(!out.stderr.contains("t0k3n-bearer-xyz"), "the token is in the -v trace:\n{}", out.describe());
 }
+
+/// A server whose answers say whether two requests were in flight at once: each waits (up to
+/// 10 s) for the other to arrive, then answers `together` or, alone, `alone`.
+fn rendezvous_server() -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::{Arc, Condvar, Mutex};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let arrived = Arc::new((Mutex::new(0usize), Condvar::new()));
+    let handle = std::thread::spawn(move || {
+        let mut workers = Vec::new();
+        for stream in listener.incoming().take(2) {
+            let mut stream = stream.unwrap();
+            let arrived = arrived.clone();
+            workers.push(std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap() > 2 {
+                    line.clear();
+                }
+                let (count, cv) = &*arrived;
+                let mut n = count.lock().unwrap();
+                *n += 1;
+                cv.notify_all();
+                let (n, _) = cv.wait_timeout_while(n, Duration::from_secs(10), |n| *n < 2).unwrap();
+                let body = if *n >= 2 { "together\n" } else { "alone\n" };
+                drop(n);
+                let head =
+                    format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                let _ = stream.write_all(format!("{head}{body}").as_bytes());
+            }));
+        }
+        for w in workers {
+            let _ = w.join();
+        }
+    });
+    (base, handle)
+}
+
+#[test]
+fn parallel_runs_the_urls_at_the_same_time() {
+    let (base, server) = rendezvous_server();
+    let dir = scratch();
+    toll(["-s", "-Z", "-o", "f_#1.txt"])
+        .arg(format!("{base}/{{a,b}}"))
+        .cwd(dir.path())
+        .timeout(Duration::from_secs(30))
+        .run()
+        .assert_ok();
+    server.join().unwrap();
+    for f in ["f_a.txt", "f_b.txt"] {
+        assert_eq!(std::fs::read_to_string(dir.path().join(f)).unwrap(), "together\n", "{f}");
+    }
+}
+
+#[test]
+fn parallel_exits_with_the_first_failure() {
+    let origin = Origin::http();
+    let dir = scratch();
+    let out = toll(["-s", "-f", "-Z", "-o", "a.txt", "-o", "b.txt"])
+        .arg(origin.url("/status/404"))
+        .arg(origin.url("/text"))
+        .cwd(dir.path())
+        .run();
+    out.assert_code(22);
+    assert_eq!(std::fs::read(dir.path().join("b.txt")).unwrap(), b"hello from the origin\n");
+}

@@ -1,0 +1,140 @@
+//! The URLs of a transfer command line: each URL argument (`--url` first, then the positional
+//! ones) paired with its `-o`/`-O`, expanded by curl's globbing into the URLs it stands for, and
+//! each parsed as curl takes it (no `scheme://` means `--proto-default`'s, else http).
+
+use super::glob;
+use super::transfer_opts::OutputChoice;
+use super::UsageError;
+use crate::proxy_env;
+
+/// One URL to fetch: the URL as written (after globbing), its glob values for `#N` in `-o`, and
+/// the output option that goes with its URL argument.
+#[derive(Debug)]
+pub struct UrlItem {
+    pub raw: String,
+    pub glob_values: Vec<String>,
+    pub output: Option<OutputChoice>,
+}
+
+/// Every URL of the command line, in curl's order: the URL arguments in turn, each one's glob
+/// expansions in curl's order; all the URLs of one argument share its output option (so `-o`
+/// needs `#N` to give each its own file, as in curl).
+pub fn url_items(
+    raw_urls: &[String],
+    outputs: Vec<Option<OutputChoice>>,
+    globoff: bool,
+) -> Result<Vec<UrlItem>, UsageError> {
+    let mut items = Vec::new();
+    for (raw, output) in raw_urls.iter().zip(outputs.into_iter().chain(std::iter::repeat(None))) {
+        for e in glob::glob_urls(raw, globoff)? {
+            items.push(UrlItem { raw: e.url, glob_values: e.values, output: output.clone() });
+            if items.len() as u64 > glob::MAX_URLS {
+                return Err(UsageError::Curl(format!(
+                    "the command line's URLs expand to more than {} URLs: run toll several times",
+                    glob::MAX_URLS
+                )));
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// A transfer's URL: as [`parse_request_url`], but a URL with a scheme toll does not fetch is
+/// kept (when it parses) for the client to refuse when its turn comes (exit 1), as curl fails
+/// only that transfer and goes on with the command line's other URLs.
+pub(super) fn parse_transfer_url(raw: &str, default_scheme: &str) -> Result<url::Url, UsageError> {
+    match parse_request_url(raw, default_scheme) {
+        Err(e @ UsageError::UnsupportedScheme { .. }) => {
+            let full =
+                if raw.contains("://") { raw.to_string() } else { format!("{default_scheme}://{raw}") };
+            url::Url::parse(&full).map_err(|_| e)
+        }
+        other => other,
+    }
+}
+
+/// The URL as curl takes it: without `scheme://`, `default_scheme://` (http, or
+/// `--proto-default`'s) is assumed.
+pub(super) fn parse_request_url(raw: &str, default_scheme: &str) -> Result<url::Url, UsageError> {
+    let scheme = raw.find("://").map(|i| &raw[..i]).filter(|s| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    });
+    if let Some(s) = scheme {
+        if !s.eq_ignore_ascii_case("http") && !s.eq_ignore_ascii_case("https") {
+            return Err(UsageError::UnsupportedScheme {
+                url: proxy_env::redact_userinfo(raw),
+                scheme: s.to_ascii_lowercase(),
+            });
+        }
+    }
+    if scheme.is_none() && default_scheme != "http" && default_scheme != "https" {
+        return Err(UsageError::UnsupportedScheme {
+            url: proxy_env::redact_userinfo(raw),
+            scheme: default_scheme.to_string(),
+        });
+    }
+    let full = if scheme.is_some() { raw.to_string() } else { format!("{default_scheme}://{raw}") };
+    url::Url::parse(&full)
+        .map_err(|e| UsageError::InvalidUrl { url: proxy_env::redact_userinfo(raw), reason: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn file(p: &str) -> Option<OutputChoice> {
+        Some(OutputChoice::File(PathBuf::from(p)))
+    }
+
+    #[test]
+    fn each_url_argument_keeps_its_output_for_all_its_expansions() {
+        let raw = vec!["h/{a,b}".to_string(), "h/c".to_string(), "h/[1-2]".to_string()];
+        let items = url_items(&raw, vec![file("x_#1"), Some(OutputChoice::Remote)], false).unwrap();
+        let got: Vec<_> = items.iter().map(|i| (i.raw.as_str(), i.output.clone())).collect();
+        assert_eq!(
+            got,
+            [
+                ("h/a", file("x_#1")),
+                ("h/b", file("x_#1")),
+                ("h/c", Some(OutputChoice::Remote)),
+                ("h/1", None),
+                ("h/2", None)
+            ]
+        );
+        assert_eq!(items[1].glob_values, ["b"]);
+        assert!(items[2].glob_values.is_empty());
+    }
+
+    #[test]
+    fn globoff_takes_the_url_literally() {
+        let items = url_items(&["h/{a,b}[1-2]".to_string()], vec![], true).unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].raw, "h/{a,b}[1-2]");
+    }
+
+    #[test]
+    fn the_whole_command_line_is_capped() {
+        let raw = vec!["h/[1-60000]".to_string(), "h/[1-60000]".to_string()];
+        assert!(url_items(&raw, vec![], false).is_err());
+    }
+
+    #[test]
+    fn schemes_as_curl_takes_them() {
+        assert_eq!(parse_request_url("h:1/x", "http").unwrap().as_str(), "http://h:1/x");
+        assert_eq!(parse_request_url("h/x", "https").unwrap().as_str(), "https://h/x");
+        assert!(matches!(parse_request_url("ftp://h/", "http"), Err(UsageError::UnsupportedScheme { .. })));
+        assert!(matches!(parse_request_url("h/", "ftp"), Err(UsageError::UnsupportedScheme { .. })));
+        // A transfer keeps it for the client to refuse in its turn.
+        assert_eq!(parse_transfer_url("ftp://h/x", "http").unwrap().scheme(), "ftp");
+        assert_eq!(parse_transfer_url("h/x", "gopher").unwrap().as_str(), "gopher://h/x");
+        assert!(matches!(parse_transfer_url("ftp://[x/", "http"), Err(UsageError::UnsupportedScheme { .. })));
+        assert_eq!(
+            UsageError::UnsupportedScheme { url: "x".into(), scheme: "ftp".into() }.exit(),
+            crate::error::Exit::Unsupported
+        );
+        assert_eq!(UsageError::NoRemoteName { url: "x".into() }.exit(), crate::error::Exit::Write);
+        assert_eq!(UsageError::MissingUrl.exit(), crate::error::Exit::Usage);
+    }
+}

@@ -1,0 +1,167 @@
+//! The request body of `-d`, `--data-binary`, `--json`, `-T` and `-F`, attached to a request as
+//! curl sends it: with its length (`Content-Length`, `0` for an empty `-d ''` too) whenever it is
+//! known before sending. A regular file is streamed with its size; standard input, a pipe, a
+//! pseudo-file or a `-d @FILE` (whose CR/LF are dropped) is read up to [`BUFFERED`] bytes first —
+//! curl reads them whole and announces the length, which some servers require — and only a
+//! larger one is streamed chunked, never read whole into memory.
+
+use super::{form, ReadFailed};
+use crate::config::{Body, BodySource, RequestConfig};
+use crate::error::{Error, Exit, Result};
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// The most of an unknown-length body read before sending, to announce its length.
+const BUFFERED: usize = 1 << 20;
+
+/// `rb` with `body` attached (and its length when known). `again`: a redirect's request.
+pub(super) async fn attach(
+    rb: reqwest::RequestBuilder,
+    req: &RequestConfig,
+    body: &Body,
+    again: bool,
+) -> Result<reqwest::RequestBuilder> {
+    Ok(match (&body.source, body.strip_newlines) {
+        // hyper announces no length for an empty body; curl sends `Content-Length: 0`.
+        (BodySource::Bytes(b), _) if b.is_empty() => {
+            rb.header(reqwest::header::CONTENT_LENGTH, 0).body(Vec::new())
+        }
+        (BodySource::Bytes(b), _) => rb.body(b.clone()),
+        (BodySource::File(path), strip) => {
+            let what = path.display().to_string();
+            let file = tokio::fs::File::open(path).await.map_err(|e| read_error(&what, &e))?;
+            let meta = file.metadata().await.map_err(|e| read_error(&what, &e))?;
+            match known_length(&meta) {
+                // Streamed in large reads (reqwest's own File body reads 4 KiB at a time),
+                // with the length announced so the upload is not chunked.
+                Some(len) if !strip => {
+                    rb.header(reqwest::header::CONTENT_LENGTH, len).body(streamed(file, what, false))
+                }
+                // A pipe (`<(…)`), a device, a pseudo-file (/proc), an empty file or one whose
+                // line breaks are dropped: its length is known once read.
+                _ => buffered(rb, file, what, strip).await?,
+            }
+        }
+        (BodySource::Stdin, strip) => {
+            buffered(rb, tokio::io::stdin(), "standard input".into(), strip).await?
+        }
+        (BodySource::Form(parts), _) => {
+            let typed = req.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+            let typed = typed.map(|(_, v)| v.as_str());
+            form::attach(rb, parts, typed, again).await?
+        }
+    })
+}
+
+/// Reads up to [`BUFFERED`] bytes of `reader`: if that is all of it, the body is sent with its
+/// length; otherwise what was read goes first and the rest is streamed (chunked).
+async fn buffered<R: AsyncRead + Send + Unpin + 'static>(
+    rb: reqwest::RequestBuilder,
+    reader: R,
+    what: String,
+    strip: bool,
+) -> Result<reqwest::RequestBuilder> {
+    let mut head = Vec::new();
+    let mut limited = reader.take(BUFFERED as u64);
+    limited.read_to_end(&mut head).await.map_err(|e| read_error(&what, &e))?;
+    let complete = head.len() < BUFFERED;
+    if strip {
+        head.retain(|b| *b != b'\r' && *b != b'\n');
+    }
+    if complete {
+        return Ok(rb.header(reqwest::header::CONTENT_LENGTH, head.len()).body(head));
+    }
+    let first = futures_util::stream::once(async move { Ok(bytes::Bytes::from(head)) });
+    let rest = stream(limited.into_inner(), what, strip);
+    Ok(rb.body(reqwest::Body::wrap_stream(futures_util::StreamExt::chain(first, rest))))
+}
+
+/// The length to announce for a file body: only a regular file's, and only when its size can be
+/// believed. /proc files say 0 and /sys files say 4096 whatever they hold; both occupy no disk
+/// blocks (unix), which is how they are told apart (a fully sparse file is read first too:
+/// harmless). An empty file is read first (and found empty).
+pub(super) fn known_length(meta: &std::fs::Metadata) -> Option<u64> {
+    #[cfg(unix)]
+    let on_disk = std::os::unix::fs::MetadataExt::blocks(meta) > 0;
+    #[cfg(not(unix))]
+    let on_disk = true;
+    (meta.is_file() && meta.len() > 0 && on_disk).then_some(meta.len())
+}
+
+/// A body read as it is sent, never whole in memory (sent chunked unless a length is set).
+/// `strip` drops CR and LF, as curl's `-d @file` does.
+fn streamed<R: AsyncRead + Send + Unpin + 'static>(reader: R, what: String, strip: bool) -> reqwest::Body {
+    reqwest::Body::wrap_stream(stream(reader, what, strip))
+}
+
+fn stream<R: AsyncRead + Send + Unpin + 'static>(
+    reader: R,
+    what: String,
+    strip: bool,
+) -> impl futures_util::Stream<Item = std::result::Result<bytes::Bytes, ReadFailed>> + Send + 'static {
+    const CHUNK: usize = 256 * 1024;
+    futures_util::stream::unfold(Some((reader, what)), move |state| async move {
+        let (mut reader, what) = state?;
+        let mut buf = vec![0u8; CHUNK];
+        match reader.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                if strip {
+                    buf.retain(|b| *b != b'\r' && *b != b'\n');
+                }
+                Some((Ok(bytes::Bytes::from(buf)), Some((reader, what))))
+            }
+            Err(e) => Some((Err(ReadFailed(format!("cannot read {what}: {e}"))), None)),
+        }
+    })
+}
+
+pub(super) fn read_error(what: &str, e: &std::io::Error) -> Error {
+    Error::new(Exit::Read, format!("cannot read {what}: {e}")).hint("check the file name after '@'")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn sent(body: Body) -> (Option<String>, Vec<u8>) {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::new();
+        let rb = client.post("http://127.0.0.1:9/");
+        let req = RequestConfig::get(url::Url::parse("http://127.0.0.1:9/").unwrap());
+        let built = attach(rb, &req, &body, false).await.unwrap().build().unwrap();
+        let length = built.headers().get("content-length").map(|v| v.to_str().unwrap().to_string());
+        let bytes = built.body().and_then(reqwest::Body::as_bytes).map(<[u8]>::to_vec).unwrap_or_default();
+        (length, bytes)
+    }
+
+    fn file_body(content: &[u8], strip: bool) -> (tempfile::TempDir, Body) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, content).unwrap();
+        (dir, Body { source: BodySource::File(path), strip_newlines: strip })
+    }
+
+    #[tokio::test]
+    async fn an_empty_body_announces_length_zero() {
+        let body = Body { source: BodySource::Bytes(Vec::new()), strip_newlines: false };
+        assert_eq!(sent(body).await, (Some("0".into()), Vec::new()));
+        let (_dir, body) = file_body(b"", false);
+        assert_eq!(sent(body).await, (Some("0".into()), Vec::new()));
+    }
+
+    #[tokio::test]
+    async fn a_data_file_without_line_breaks_is_sent_with_its_length() {
+        let (_dir, body) = file_body(b"a=1\r\nb=2\n", true);
+        assert_eq!(sent(body).await, (Some("6".into()), b"a=1b=2".to_vec()));
+        let (_dir, body) = file_body(b"a=1\r\n", false);
+        let (length, _) = sent(body).await;
+        assert_eq!(length.as_deref(), Some("5"));
+    }
+
+    #[tokio::test]
+    async fn a_large_unknown_length_body_is_streamed() {
+        let (_dir, body) = file_body(&vec![b'x'; BUFFERED + 10], true);
+        assert_eq!(sent(body).await.0, None);
+    }
+}
