@@ -565,16 +565,13 @@ impl Upstream {
             };
             let issued = if a.needs_credentials() {
                 let req = self.credential_request(scheme, chosen.realm(), after_rejection);
-                let this = self.clone();
-                let id = ex.id;
-                let got =
-                    tokio::task::spawn_blocking(move || this.creds.get_as(&req, id)).await.map_err(|e| {
-                        self.fail(
-                            ex,
-                            FailureKind::ProxyError(format!("credential lookup failed: {e}")),
-                            Some(407),
-                        )
-                    })?;
+                let got = self.lookup(req, ex.id).await.map_err(|e| {
+                    self.fail(
+                        ex,
+                        FailureKind::ProxyError(format!("credential lookup failed: {e}")),
+                        Some(407),
+                    )
+                })?;
                 match got {
                     Ok(i) => {
                         inner.info(format_args!("credentials for user {:?} from {}", i.creds.user, i.source));
@@ -682,10 +679,18 @@ impl Upstream {
             return;
         }
         self.demands_auth.store(true, Ordering::Relaxed);
+        // A connection-bound scheme this run already opens with, for a credential it already
+        // accepted, was remembered then: not once more per `toll serve` tunnel (a locked read of
+        // the state file on a runtime thread each time; bench/SERVE.md cause 4).
+        let known = a.auth.connection_bound()
+            && a.issued.as_ref().is_some_and(|i| self.creds.was_accepted(i))
+            && (*self.lock_opener()).is_some_and(|o| o.scheme == a.auth.scheme());
         if let Some(issued) = &a.issued {
             self.creds.accept(&self.credential_request(a.auth.scheme(), a.realm.as_deref(), false), issued);
         }
-        if let (Some(store), Some(memory), Some(issued)) = (&self.memory, a.auth.memory(), &a.issued) {
+        if let (false, Some(store), Some(memory), Some(issued)) =
+            (known, &self.memory, a.auth.memory(), &a.issued)
+        {
             store.remember(
                 &self.spec,
                 Entry { user: issued.creds.user.clone(), realm: a.realm.clone(), memory },
@@ -731,8 +736,7 @@ impl Upstream {
         }
         let Some(auth) = entry.memory.restore() else { return false };
         let req = self.credential_request(scheme, entry.realm.as_deref(), false);
-        let this = self.clone();
-        let Ok(Ok(issued)) = tokio::task::spawn_blocking(move || this.creds.get_as(&req, id)).await else {
+        let Ok(Ok(issued)) = self.lookup(req, id).await else {
             return false;
         };
         inner.info(format_args!(
@@ -769,12 +773,7 @@ impl Upstream {
         }
         let Some(mut auth) = auth::authenticator(scheme) else { return };
         let issued = if auth.needs_credentials() {
-            let req = self.credential_request(scheme, None, false);
-            let this = self.clone();
-            let id = ex.id;
-            let Ok(Ok(i)) = tokio::task::spawn_blocking(move || this.creds.get_as(&req, id)).await else {
-                return;
-            };
+            let Some(i) = self.issue(scheme, ex.id).await else { return };
             Some(i)
         } else {
             None

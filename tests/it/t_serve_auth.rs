@@ -197,6 +197,36 @@ fn new_tunnels_use_spare_connections_with_the_ntlm_handshake_done_ahead() {
     assert!(!serve.log().contains(NTLM_PASSWORD), "{}", serve.log());
 }
 
+/// Spares are opened in parallel, each by its own task: with a proxy that never answers a
+/// type 1 once the first tunnel worked, all `--spare-tunnels 3` handshakes are started at once
+/// (a single filler opening one after the other would wait on the first for ever, and a busy
+/// server's tunnels would find no spare).
+#[test]
+fn spare_connections_are_opened_in_parallel() {
+    if !crate::have("spare_connections_are_opened_in_parallel", &[CURL], "curl") {
+        return;
+    }
+    let ntlm = NtlmProxy::new("CORP", "alice", "alice@corp.example", NTLM_PASSWORD);
+    let worked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (me, seen) = (ntlm.clone(), worked.clone());
+    let proxy = FakeProxy::start(move |req| {
+        if ntlm_leg(req) == 1 && seen.load(std::sync::atomic::Ordering::SeqCst) {
+            return crate::fakeproxy::Action::Hang(Duration::from_secs(3));
+        }
+        let action = me.handle(req);
+        if ntlm_leg(req) == 3 {
+            seen.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        action
+    });
+    let https = Origin::https();
+    let creds = format!("CORP\\alice:{NTLM_PASSWORD}");
+    let serve = Serve::start(&["-x", &proxy.url(), "-U", &creds, "--spare-tunnels", "3"]);
+    assert_eq!(curl_many(&serve, &[https.url("/text")]), b"hello from the origin\n".to_vec());
+    let spares = wait_primed(&proxy, 3);
+    assert_eq!(spares.len(), 3, "three handshakes started at once:\n{}", ntlm.summary());
+}
+
 /// A rejected password: no spares are made, and it went out once.
 #[test]
 fn no_spare_connections_after_a_rejected_password() {
