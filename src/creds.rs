@@ -186,6 +186,29 @@ impl CredentialBroker {
         Err(Exhausted { rejected: st.rejected_labels.clone(), incomplete })
     }
 
+    /// The credential in use when the proxy already accepted it in this run: what
+    /// [`get_as`](Self::get_as) would hand out at once, without a lookup or a wait, so a busy
+    /// `toll serve` need not move every tunnel's credential request to a blocking thread.
+    /// `None`: ask [`get_as`](Self::get_as) (off the async workers).
+    pub fn get_accepted(&self) -> Option<Issued> {
+        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let cur = st.current.as_ref()?;
+        st.accepted.contains(&cur.creds.fingerprint()).then(|| Issued { _trial: None, ..cur.clone() })
+    }
+
+    /// Another exchange than `id` is trying the credential in use and the proxy has not judged
+    /// it yet: [`get_as`](Self::get_as) would wait for that verdict. An async caller waits
+    /// here without a thread (`toll serve`: a thousand clients at start-up would otherwise park
+    /// a thousand blocking threads on the first trial).
+    pub fn verdict_pending(&self, id: u64) -> bool {
+        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(cur) = &st.current else { return false };
+        if st.accepted.contains(&cur.creds.fingerprint()) {
+            return false;
+        }
+        st.trial.as_ref().is_some_and(|(t, owner)| t.strong_count() > 0 && (id == 0 || *owner != id))
+    }
+
     pub fn accept(&self, req: &CredentialRequest, issued: &Issued) {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if st.accepted.insert(issued.creds.fingerprint()) {
@@ -250,6 +273,31 @@ mod tests {
         b.reject(&req(), &second);
         let gone = b.get(&req()).unwrap_err();
         assert_eq!(gone.rejected, vec!["-U".to_string(), "url".to_string()]);
+    }
+
+    #[test]
+    fn only_an_accepted_credential_is_handed_out_without_asking() {
+        let b =
+            CredentialBroker::new(vec![Box::new(FixedSource::new("-U", "alice", Some(Secret::new("pw"))))]);
+        assert!(b.get_accepted().is_none(), "nothing looked up yet");
+        let first = b.get(&req()).unwrap();
+        assert!(b.get_accepted().is_none(), "on trial, not judged");
+        b.accept(&req(), &first);
+        assert_eq!(b.get_accepted().unwrap().creds.user, "alice");
+        b.reject(&req(), &first);
+        assert!(b.get_accepted().is_none(), "a rejected credential is never handed out");
+        assert!(!b.verdict_pending(7), "nothing on trial");
+    }
+
+    #[test]
+    fn a_verdict_is_pending_for_others_while_one_exchange_tries_a_credential() {
+        let b =
+            CredentialBroker::new(vec![Box::new(FixedSource::new("-U", "alice", Some(Secret::new("pw"))))]);
+        let trying = b.get_as(&req(), 1).unwrap();
+        assert!(b.verdict_pending(2), "another exchange would wait");
+        assert!(!b.verdict_pending(1), "the trying exchange does not wait for itself");
+        b.accept(&req(), &trying);
+        assert!(!b.verdict_pending(2));
     }
 
     #[test]

@@ -31,6 +31,7 @@
 pub mod body;
 mod pool;
 mod spare;
+pub(crate) mod tunnel;
 mod upstream;
 
 use crate::auth::SchemeSet;
@@ -52,11 +53,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use upstream::{Conn, Outgoing};
-
-/// Tunnel copy buffers: large, allocated once per direction per tunnel. A user-space copy, not
-/// `splice(2)`: splicing loopback TCP through a pipe was measured (issue 10, Linux 6.18) to cost
-/// the process more CPU than this copy (200 MiB: 0.21 s against 0.15 s), and more wall time.
-const TUNNEL_BUFFER: usize = 256 * 1024;
 
 /// hyper's read buffers grow with a fast transfer (to ~400 KiB each by default); capped so
 /// memory stays flat from small to large forwarded bodies.
@@ -576,13 +572,10 @@ async fn open_tunnel(
     let upstream_side = hyper::upgrade::on(resp);
     tokio::spawn(async move {
         let (Ok(client), Ok(upstream)) = (client_side.await, upstream_side.await) else { return };
-        let _ = tokio::io::copy_bidirectional_with_sizes(
-            &mut TokioIo::new(client),
-            &mut TokioIo::new(upstream),
-            TUNNEL_BUFFER,
-            TUNNEL_BUFFER,
-        )
-        .await;
+        // Buffers that grow with a bulk transfer and are freed while the tunnel waits (`tunnel`).
+        // A user-space copy, not `splice(2)`: splicing loopback TCP through a pipe was measured
+        // (issue 10, Linux 6.18) to cost more CPU (200 MiB: 0.21 s against 0.15 s) and wall time.
+        let _ = tunnel::copy_both(&mut TokioIo::new(client), &mut TokioIo::new(upstream)).await;
     });
     Ok(plain(StatusCode::OK, false))
 }

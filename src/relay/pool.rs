@@ -8,7 +8,7 @@
 
 use super::spare::SPARE_IDLE;
 use super::upstream::Conn;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -24,8 +24,10 @@ pub(super) struct Pool {
     idle: Mutex<Vec<(Conn, Instant)>>,
     /// Connections opened ahead for the next tunnels (`spare`).
     spares: Mutex<Vec<(Conn, Instant)>>,
-    /// A filler of `spares` is running.
-    pub(super) filling: AtomicBool,
+    /// Spares being opened (`spare::refill`).
+    pub(super) filling: AtomicUsize,
+    /// A task closes the spares that grow old (`spare`).
+    pub(super) pruning: AtomicBool,
 }
 
 impl Pool {

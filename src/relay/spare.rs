@@ -10,7 +10,8 @@
 //!   The type 1 carries no credential. The credential for the type 3 is asked of the broker
 //!   when the tunnel is wanted, so one rejected meanwhile is never sent (the lockout rule).
 //!
-//! Spares are refilled in the background after each tunnel, are closed after [`SPARE_IDLE`]
+//! Spares are refilled in the background after each tunnel (each by its own task, so they keep
+//! up with many tunnels at once), are closed after [`SPARE_IDLE`]
 //! (before a proxy would drop them, or an NTLM challenge would grow old), and are never made
 //! while no tunnel has worked, so a rejected credential stops them.
 //!
@@ -19,6 +20,7 @@
 use super::upstream::{drain, respond, Answer, Conn};
 use super::{Inner, Upstream};
 use crate::auth::{self, Authenticator, Challenge, OsEntropy, RequestTarget, Scheme};
+use crate::creds::{CredentialRequest, Exhausted, Issued};
 use crate::secret::Secret;
 use http::header::{HeaderValue, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION};
 use http::{Method, Request, StatusCode};
@@ -29,6 +31,11 @@ use std::time::Duration;
 /// A spare connection is closed after this long unused.
 pub(super) const SPARE_IDLE: Duration = Duration::from_secs(20);
 
+/// How often a credential request looks whether another exchange's trial was judged, and how
+/// long it waits before leaving it to the broker (which waits up to its own limit).
+const VERDICT_POLL: Duration = Duration::from_millis(10);
+const VERDICT_WAIT: Duration = Duration::from_secs(120);
+
 /// An NTLM handshake started ahead on a spare connection: the authenticator after its type 1,
 /// and the proxy's type 2.
 pub(super) struct Primed {
@@ -36,30 +43,96 @@ pub(super) struct Primed {
     challenge: Challenge,
 }
 
-/// After a tunnel through `up` worked: opens spares up to the relay's count, in the background
-/// (one filler per proxy at a time). `authority` is the tunnel's target, the CONNECT an NTLM
-/// handshake is started with.
+/// After a tunnel through `up` worked: opens spares in the background until the ready ones and
+/// those being opened make up the relay's count. Each is opened by its own task, so a tunnel
+/// that took a spare has its replacement started at once, in parallel with the others (one
+/// filler at a time could not keep up with more than a few tunnels per round trip). `authority`
+/// is the tunnel's target, the CONNECT an NTLM handshake is started with.
 pub(super) fn refill(inner: &Arc<Inner>, up: &Arc<Upstream>, authority: &str) {
     let want = inner.spare_tunnels.load(Ordering::Relaxed);
-    if want == 0 || up.pool.filling.swap(true, Ordering::AcqRel) {
+    if want == 0 {
         return;
     }
-    let (inner, up, authority) = (inner.clone(), up.clone(), authority.to_string());
+    loop {
+        let filling = up.pool.filling.load(Ordering::Acquire);
+        if up.pool.spares() + filling >= want {
+            return;
+        }
+        if up
+            .pool
+            .filling
+            .compare_exchange(filling, filling + 1, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            continue;
+        }
+        let (inner, up, authority) = (inner.clone(), up.clone(), authority.to_string());
+        tokio::spawn(async move {
+            if let Some(conn) = up.prime(&inner, &authority).await {
+                up.pool.put_spare(conn);
+                prune_later(&up);
+            }
+            up.pool.filling.fetch_sub(1, Ordering::AcqRel);
+        });
+    }
+}
+
+/// Unused spares are closed when they grow old, not only when the next tunnel looks: one
+/// pruner per proxy while it has spares (not a timer per spare, which a busy server would pile
+/// up by the thousand).
+fn prune_later(up: &Arc<Upstream>) {
+    if up.pool.pruning.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let up = up.clone();
     tokio::spawn(async move {
-        while up.pool.spares() < want {
-            match up.prime(&inner, &authority).await {
-                Some(conn) => up.pool.put_spare(conn),
-                None => break,
+        loop {
+            tokio::time::sleep(SPARE_IDLE + Duration::from_millis(100)).await;
+            up.pool.prune_spares();
+            if up.pool.spares() > 0 {
+                continue;
+            }
+            up.pool.pruning.store(false, Ordering::Release);
+            // A spare put in meanwhile found the flag still set: look after it here.
+            if up.pool.spares() == 0 || up.pool.pruning.swap(true, Ordering::AcqRel) {
+                return;
             }
         }
-        up.pool.filling.store(false, Ordering::Release);
-        // Unused spares are closed when they grow old, not only when the next tunnel looks.
-        tokio::time::sleep(SPARE_IDLE + Duration::from_millis(100)).await;
-        up.pool.prune_spares();
     });
 }
 
 impl Upstream {
+    /// The credential for a handshake leg of exchange `id`: the one the proxy already accepted
+    /// at once, else the broker asked on a blocking thread (a lookup may read the keyring, or
+    /// wait for another exchange's verdict). A busy server thus spawns no blocking task per
+    /// tunnel (hundreds of threads at 1,000 concurrent tunnels before).
+    pub(super) async fn issue(self: &Arc<Self>, scheme: Scheme, id: u64) -> Option<Issued> {
+        self.lookup(self.credential_request(scheme, None, false), id).await.ok()?.ok()
+    }
+
+    /// The broker's answer for exchange `id` (`CredentialBroker::get_as`), asked so that a busy
+    /// server parks no thread: the accepted credential at once; while another exchange tries
+    /// an unjudged one, wait for its verdict here (a timer, not a blocking thread); only then
+    /// a blocking thread for the lookup (the keyring, a prompt at start-up).
+    pub(super) async fn lookup(
+        self: &Arc<Self>,
+        req: CredentialRequest,
+        id: u64,
+    ) -> Result<Result<Issued, Exhausted>, tokio::task::JoinError> {
+        let deadline = tokio::time::Instant::now() + VERDICT_WAIT;
+        loop {
+            if let Some(issued) = self.creds.get_accepted() {
+                return Ok(Ok(issued));
+            }
+            if !self.creds.verdict_pending(id) || tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(VERDICT_POLL).await;
+        }
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.creds.get_as(&req, id)).await
+    }
+
     /// One spare connection: open, and for NTLM with the handshake started.
     async fn prime(self: &Arc<Self>, inner: &Inner, authority: &str) -> Option<Conn> {
         let mut conn = self.connect(inner).await.ok()?;
@@ -70,9 +143,7 @@ impl Upstream {
         let mut a = auth::authenticator(Scheme::Ntlm)?;
         // The type 1 names the user's domain: the credential in use, which already worked
         // (spares follow a tunnel that did). Anything else: no handshake ahead.
-        let req = self.credential_request(Scheme::Ntlm, None, false);
-        let this = self.clone();
-        let issued = tokio::task::spawn_blocking(move || this.creds.get_as(&req, 0)).await.ok()?.ok()?;
+        let issued = self.issue(Scheme::Ntlm, 0).await?;
         if !self.creds.was_accepted(&issued) {
             return Some(conn);
         }
@@ -127,9 +198,7 @@ impl Upstream {
             *conn = None;
             return None;
         }
-        let req = self.credential_request(Scheme::Ntlm, None, false);
-        let this = self.clone();
-        let Ok(Ok(issued)) = tokio::task::spawn_blocking(move || this.creds.get_as(&req, id)).await else {
+        let Some(issued) = self.issue(Scheme::Ntlm, id).await else {
             *conn = None;
             return None;
         };

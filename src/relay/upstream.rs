@@ -485,16 +485,13 @@ impl Upstream {
             };
             let issued = if a.needs_credentials() {
                 let req = self.credential_request(scheme, chosen.realm(), after_rejection);
-                let this = self.clone();
-                let id = ex.id;
-                let got =
-                    tokio::task::spawn_blocking(move || this.creds.get_as(&req, id)).await.map_err(|e| {
-                        self.fail(
-                            ex,
-                            FailureKind::ProxyError(format!("credential lookup failed: {e}")),
-                            Some(407),
-                        )
-                    })?;
+                let got = self.lookup(req, ex.id).await.map_err(|e| {
+                    self.fail(
+                        ex,
+                        FailureKind::ProxyError(format!("credential lookup failed: {e}")),
+                        Some(407),
+                    )
+                })?;
                 match got {
                     Ok(i) => {
                         inner.info(format_args!("credentials for user {:?} from {}", i.creds.user, i.source));

@@ -42,7 +42,7 @@ pub async fn tunnel(
     let client_side = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
         let Ok(client) = client_side.await else { return };
-        let _ = tokio::io::copy_bidirectional(&mut TokioIo::new(client), &mut origin).await;
+        let _ = crate::relay::tunnel::copy_both(&mut TokioIo::new(client), &mut origin).await;
     });
     Response::new(body::empty())
 }

@@ -197,6 +197,63 @@ fn new_tunnels_use_spare_connections_with_the_ntlm_handshake_done_ahead() {
     assert!(!serve.log().contains(NTLM_PASSWORD), "{}", serve.log());
 }
 
+/// Spares are opened in parallel, each by its own task: with a proxy that never answers a
+/// type 1 once the first tunnel worked, all `--spare-tunnels 3` handshakes are started at once
+/// (a single filler opening one after the other would wait on the first for ever, and a busy
+/// server's tunnels would find no spare).
+#[test]
+fn spare_connections_are_opened_in_parallel() {
+    if !crate::have("spare_connections_are_opened_in_parallel", &[CURL], "curl") {
+        return;
+    }
+    let ntlm = NtlmProxy::new("CORP", "alice", "alice@corp.example", NTLM_PASSWORD);
+    let worked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (me, seen) = (ntlm.clone(), worked.clone());
+    let proxy = FakeProxy::start(move |req| {
+        if ntlm_leg(req) == 1 && seen.load(std::sync::atomic::Ordering::SeqCst) {
+            return crate::fakeproxy::Action::Hang(Duration::from_secs(3));
+        }
+        let action = me.handle(req);
+        if ntlm_leg(req) == 3 {
+            seen.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        action
+    });
+    let https = Origin::https();
+    let creds = format!("CORP\\alice:{NTLM_PASSWORD}");
+    let serve = Serve::start(&["-x", &proxy.url(), "-U", &creds, "--spare-tunnels", "3"]);
+    assert_eq!(curl_many(&serve, &[https.url("/text")]), b"hello from the origin\n".to_vec());
+    let spares = wait_primed(&proxy, 3);
+    assert_eq!(spares.len(), 3, "three handshakes started at once:\n{}", ntlm.summary());
+}
+
+/// Once NTLM worked, later tunnels leave the remembered state alone (it was written with the
+/// first; before, every tunnel locked and read the state file on a runtime thread): a file
+/// removed after the first tunnel stays removed through the next ones.
+#[test]
+fn ntlm_tunnels_after_the_first_leave_the_state_file_alone() {
+    if !crate::have("ntlm_tunnels_after_the_first_leave_the_state_file_alone", &[CURL], "curl") {
+        return;
+    }
+    let ntlm = NtlmProxy::new("CORP", "alice", "alice@corp.example", NTLM_PASSWORD);
+    let proxy = ntlm.start();
+    let https = Origin::https();
+    let state = tempfile::tempdir().unwrap();
+    let env = vec![("XDG_STATE_HOME".to_string(), state.path().display().to_string())];
+    let creds = format!("CORP\\alice:{NTLM_PASSWORD}");
+    let serve = Serve::start_env(&["-x", &proxy.url(), "-U", &creds, "--spare-tunnels", "0"], &env);
+    let hello = b"hello from the origin\n".to_vec();
+    assert_eq!(curl_many(&serve, &[https.url("/text")]), hello);
+    let file = state.path().join("toll/remembered.json");
+    assert!(file.exists(), "the first tunnel remembers NTLM:\n{}", serve.log());
+    std::fs::remove_file(&file).unwrap();
+    for _ in 0..2 {
+        assert_eq!(curl_many(&serve, &[https.url("/text")]), hello);
+    }
+    assert_eq!(ntlm.events().iter().filter(|e| e.leg == "type3" && e.ok).count(), 3, "{}", ntlm.summary());
+    assert!(!file.exists(), "a later tunnel wrote the state again");
+}
+
 /// A rejected password: no spares are made, and it went out once.
 #[test]
 fn no_spare_connections_after_a_rejected_password() {

@@ -70,6 +70,12 @@ impl Upstream {
             return;
         }
         self.demands_auth.store(true, Ordering::Relaxed);
+        // A connection-bound scheme this run already opens with, for a credential it already
+        // accepted, was remembered then: not once more per `toll serve` tunnel (a locked read of
+        // the state file on a runtime thread each time; bench/SERVE.md cause 4).
+        let known = a.auth.connection_bound()
+            && a.issued.as_ref().is_some_and(|i| self.creds.was_accepted(i))
+            && (*self.lock_opener()).is_some_and(|o| o.scheme == a.auth.scheme());
         if let Some(issued) = &a.issued {
             if !self.creds.was_accepted(issued) {
                 self.creds
@@ -95,7 +101,7 @@ impl Upstream {
         }
         // Basic and the connection-bound schemes: the state file once, then at most now and
         // then (a failed scheme is forgotten at once, which allows the next write at once).
-        if self.active.persist_due(std::time::Instant::now()) {
+        if !known && self.active.persist_due(std::time::Instant::now()) {
             self.remember(&a);
         }
         if a.auth.connection_bound() {
@@ -246,8 +252,7 @@ impl Upstream {
         }
         let auth = entry.memory.restore()?;
         let req = self.credential_request(scheme, entry.realm.as_deref(), false);
-        let this = self.clone();
-        let Ok(Ok(issued)) = tokio::task::spawn_blocking(move || this.creds.get_as(&req, id)).await else {
+        let Ok(Ok(issued)) = self.lookup(req, id).await else {
             return None;
         };
         inner.info(format_args!(
@@ -284,12 +289,7 @@ impl Upstream {
         }
         let Some(mut auth) = auth::authenticator(scheme) else { return };
         let issued = if auth.needs_credentials() {
-            let req = self.credential_request(scheme, None, false);
-            let this = self.clone();
-            let id = ex.id;
-            let Ok(Ok(i)) = tokio::task::spawn_blocking(move || this.creds.get_as(&req, id)).await else {
-                return;
-            };
+            let Some(i) = self.issue(scheme, ex.id).await else { return };
             Some(i)
         } else {
             None

@@ -1,0 +1,229 @@
+//! The byte copy of an open tunnel (both directions, until both sides are done), with buffers
+//! that cost nothing while a tunnel waits and grow only for a transfer that fills them.
+//!
+//! `toll serve` holds one tunnel per CONNECT of every program on the machine; most of them move
+//! a few KiB and then wait (TLS handshakes, idle keep-alive connections). tokio's
+//! `copy_bidirectional_with_sizes` allocates both buffers up front and keeps them for the
+//! tunnel's life: with the 256 KiB that a 200 MiB download wants, 1,000 tunnels held up to
+//! 500 MiB (glibc kept most of it resident: 451 MiB peak in bench/SERVE.md run 4). Here each
+//! direction:
+//!
+//! - holds **no buffer while its reader has nothing** (a read that is pending frees it; the next
+//!   wake-up allocates again, uninitialised, so no page is touched that no byte is read into);
+//! - starts at [`MIN_BUFFER`] and doubles, up to [`MAX_BUFFER`], after a read that filled the
+//!   whole buffer (a bulk transfer reaches 256 KiB reads in five steps);
+//! - halves again after a read that used less than an eighth of it (the tunnel went quiet).
+//!
+//! Bytes are read only when the previous read's bytes are all written (no read-ahead), so a
+//! direction never holds more than one buffer.
+
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// First buffer of a direction: one TLS record (16 KiB of plaintext plus its overhead) fits in
+/// one or two reads.
+pub(crate) const MIN_BUFFER: usize = 16 * 1024;
+
+/// Largest buffer: what a fast download through the tunnel wants per read (issue 10's measured
+/// copy size).
+pub(crate) const MAX_BUFFER: usize = 256 * 1024;
+
+/// One direction of the copy.
+struct Direction {
+    /// Bytes read and not yet all written (`buf[pos..]`); capacity 0 while idle.
+    buf: Vec<u8>,
+    pos: usize,
+    /// The size of the next buffer.
+    size: usize,
+    read_done: bool,
+    need_flush: bool,
+    done: bool,
+    amt: u64,
+}
+
+impl Direction {
+    fn new() -> Direction {
+        Direction {
+            buf: Vec::new(),
+            pos: 0,
+            size: MIN_BUFFER,
+            read_done: false,
+            need_flush: false,
+            done: false,
+            amt: 0,
+        }
+    }
+
+    /// The size the next buffer gets after a read of `n` bytes into `cap`.
+    fn next_size(size: usize, n: usize, cap: usize) -> usize {
+        if n >= cap {
+            (size * 2).min(MAX_BUFFER)
+        } else if n < cap / 8 {
+            (size / 2).max(MIN_BUFFER)
+        } else {
+            size
+        }
+    }
+
+    #[cfg(test)]
+    fn held(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    fn poll_copy<R, W>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut r: Pin<&mut R>,
+        mut w: Pin<&mut W>,
+    ) -> Poll<io::Result<u64>>
+    where
+        R: AsyncRead + ?Sized,
+        W: AsyncWrite + ?Sized,
+    {
+        loop {
+            if self.done {
+                return Poll::Ready(Ok(self.amt));
+            }
+            if self.pos < self.buf.len() {
+                let n = ready!(w.as_mut().poll_write(cx, &self.buf[self.pos..]))?;
+                if n == 0 {
+                    return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                }
+                self.pos += n;
+                self.amt += n as u64;
+                self.need_flush = true;
+                continue;
+            }
+            self.buf.clear();
+            self.pos = 0;
+            if self.read_done {
+                if self.need_flush {
+                    ready!(w.as_mut().poll_flush(cx))?;
+                    self.need_flush = false;
+                }
+                ready!(w.as_mut().poll_shutdown(cx))?;
+                self.done = true;
+                continue;
+            }
+            if self.buf.capacity() != self.size {
+                self.buf = Vec::with_capacity(self.size);
+            }
+            let cap = self.buf.capacity();
+            let mut rb = ReadBuf::uninit(self.buf.spare_capacity_mut());
+            match r.as_mut().poll_read(cx, &mut rb) {
+                Poll::Pending => {
+                    // Nothing to pass on: hold no memory while waiting.
+                    self.buf = Vec::new();
+                    if self.need_flush {
+                        ready!(w.as_mut().poll_flush(cx))?;
+                        self.need_flush = false;
+                    }
+                    return Poll::Pending;
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Ready(Ok(())) => {
+                    let n = rb.filled().len();
+                    // The reader filled (initialised) the first `n` bytes of the spare capacity.
+                    assert!(n <= cap);
+                    // SAFETY: `ReadBuf::filled` is the initialised prefix of the spare capacity
+                    // handed to `poll_read` (ReadBuf does not let a reader swap the buffer).
+                    unsafe { self.buf.set_len(n) };
+                    if n == 0 {
+                        self.read_done = true;
+                        self.buf = Vec::new();
+                    } else {
+                        self.size = Direction::next_size(self.size, n, cap);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Copies `a` → `b` and `b` → `a` until both reach end of file (each side is shut down for
+/// writing when the other side's reading ends), or one fails. Returns the bytes copied each way.
+pub(crate) async fn copy_both<A, B>(a: &mut A, b: &mut B) -> io::Result<(u64, u64)>
+where
+    A: AsyncRead + AsyncWrite + Unpin + ?Sized,
+    B: AsyncRead + AsyncWrite + Unpin + ?Sized,
+{
+    let mut a_to_b = Direction::new();
+    let mut b_to_a = Direction::new();
+    poll_fn(|cx| {
+        let ab = a_to_b.poll_copy(cx, Pin::new(&mut *a), Pin::new(&mut *b))?;
+        let ba = b_to_a.poll_copy(cx, Pin::new(&mut *b), Pin::new(&mut *a))?;
+        let (Poll::Ready(ab), Poll::Ready(ba)) = (ab, ba) else { return Poll::Pending };
+        Poll::Ready(Ok((ab, ba)))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Waker;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[test]
+    fn a_buffer_grows_only_when_a_read_fills_it_and_stays_bounded() {
+        let mut size = MIN_BUFFER;
+        for _ in 0..20 {
+            size = Direction::next_size(size, size, size);
+        }
+        assert_eq!(size, MAX_BUFFER);
+        // A few bytes in a big buffer: it shrinks back, never below the minimum.
+        for _ in 0..20 {
+            size = Direction::next_size(size, 100, size);
+        }
+        assert_eq!(size, MIN_BUFFER);
+        // A read that half-fills it keeps it as it is.
+        assert_eq!(Direction::next_size(64 * 1024, 32 * 1024, 64 * 1024), 64 * 1024);
+    }
+
+    #[test]
+    fn a_waiting_direction_holds_no_buffer() {
+        // A reader with nothing yet: the pending read frees what it was offered.
+        let (mut client, far) = tokio::io::duplex(64);
+        let (mut r, _keep) = tokio::io::split(far);
+        let mut sink = tokio::io::sink();
+        let mut d = Direction::new();
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(d.poll_copy(&mut cx, Pin::new(&mut r), Pin::new(&mut sink)).is_pending());
+        assert_eq!(d.held(), 0);
+        // Bytes arrive: they are passed on and the buffer is dropped again once it waits.
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(client.write_all(b"hello")).unwrap();
+        assert!(d.poll_copy(&mut cx, Pin::new(&mut r), Pin::new(&mut sink)).is_pending());
+        assert_eq!(d.amt, 5);
+        assert_eq!(d.held(), 0);
+    }
+
+    #[tokio::test]
+    async fn both_directions_arrive_whole_and_end_with_end_of_file() {
+        let (mut client, relay_a) = tokio::io::duplex(MAX_BUFFER);
+        let (mut origin, relay_b) = tokio::io::duplex(7 * 1024);
+        let copy = tokio::spawn(async move {
+            let (mut a, mut b) = (relay_a, relay_b);
+            copy_both(&mut a, &mut b).await
+        });
+        let big: Vec<u8> = (0..3 * 1024 * 1024 + 17).map(|i| (i % 251) as u8).collect();
+        let up = big.clone();
+        let writer = tokio::spawn(async move {
+            client.write_all(&up).await.unwrap();
+            client.shutdown().await.unwrap();
+            let mut back = Vec::new();
+            client.read_to_end(&mut back).await.unwrap();
+            back
+        });
+        let mut got = Vec::new();
+        origin.read_to_end(&mut got).await.unwrap();
+        assert!(got == big, "the upload arrived changed ({} bytes of {})", got.len(), big.len());
+        origin.write_all(b"done").await.unwrap();
+        origin.shutdown().await.unwrap();
+        assert_eq!(writer.await.unwrap(), b"done");
+        assert_eq!(copy.await.unwrap().unwrap(), (big.len() as u64, 4));
+    }
+}
