@@ -111,14 +111,28 @@ struct Shared {
     /// The listener's own address: a request for it is a loop.
     listen: SocketAddr,
     active: AtomicUsize,
+    /// Tunnels being set up through the upstream proxy at once (see [`SETUPS`]).
+    setups: tokio::sync::Semaphore,
 }
+
+/// How many CONNECTs are set up through the upstream proxy at the same time; the others wait
+/// for a turn before any upstream work. Setting a tunnel up holds ~50 KiB (the upstream
+/// connection's buffers and tasks) where an established tunnel holds almost nothing, so 1,000
+/// clients connecting at once would otherwise peak at ~70 MiB; the proxy's own authentication
+/// helpers (Squid's NTLM helpers: 20 by default) admit fewer than this at once anyway.
+const SETUPS: usize = 64;
 
 /// Serves `listener` until `shutdown` completes, then waits (at most `limits.drain`) for the
 /// connections in flight.
 pub async fn serve(server: Server, listener: TcpListener, shutdown: impl Future<Output = ()>) {
     let listen = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
     let drain = server.limits.drain;
-    let shared = Arc::new(Shared { server, listen, active: AtomicUsize::new(0) });
+    let shared = Arc::new(Shared {
+        server,
+        listen,
+        active: AtomicUsize::new(0),
+        setups: tokio::sync::Semaphore::new(SETUPS),
+    });
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -346,7 +360,14 @@ async fn handle(
             strip_hop_headers(req.headers_mut());
             // A silent proxy must not hold the client forever; an upload may take its time.
             let limit = server.limits.answer_timeout().filter(|_| !has_body(&req));
-            let carried = server.relay.carry(&spec, req, slot);
+            let tunnel = matches!(target, Target::Tunnel { .. });
+            let carried = async {
+                let _turn = match tunnel {
+                    true => shared.setups.acquire().await.ok(),
+                    false => None,
+                };
+                server.relay.carry(&spec, req, slot).await
+            };
             let answered = match limit {
                 Some(t) => tokio::time::timeout(t, carried).await.ok(),
                 None => Some(carried.await),
