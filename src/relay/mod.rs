@@ -29,6 +29,7 @@
 //! connections for the next ones, and `spare` opens connections for new tunnels ahead of need.
 
 pub mod body;
+pub mod driven;
 mod pool;
 mod spare;
 mod upstream;
@@ -694,13 +695,15 @@ async fn send_forward(
     let out = Outgoing { method: parts.method, uri: parts.uri.clone(), headers: parts.headers, body };
     match up.exchange(inner, &mut st.conn, out).await {
         Ok(resp) => {
+            // Whoever reads the body drives the connection it comes from (`driven`).
+            let driver = st.conn.as_ref().map(|c| c.driver.clone());
             if resp.status() == StatusCode::FORBIDDEN && from_proxy(&resp) {
                 let mut f = up.failure(FailureKind::Denied);
                 f.target = parts.uri.to_string();
                 f.status = Some((403, "Forbidden".into()));
                 inner.record(f);
             }
-            let mut resp = resp.map(|b| b.map_err(Into::into).boxed());
+            let mut resp = resp.map(|b| driven::Driving::new(b, driver).map_err(Into::into).boxed());
             resp.headers_mut().remove(REFUSAL_MARKER);
             Ok(resp)
         }

@@ -40,6 +40,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 /// A connection to the upstream proxy, speaking HTTP/1.1.
 pub(super) struct Conn {
     pub(super) send: SendRequest<RelayBody>,
+    /// The connection's future, which the reader of a forwarded response's body drives.
+    pub(super) driver: super::driven::Driver,
     /// A connection-bound scheme (NTLM, Negotiate) authenticated this connection: requests that
     /// follow on it need no header.
     authenticated: Option<Scheme>,
@@ -166,10 +168,11 @@ impl Upstream {
             .handshake::<_, RelayBody>(TokioIo::new(io))
             .await
             .map_err(|e| self.failure(FailureKind::Unreachable(format!("HTTP handshake failed: {e}"))))?;
-        tokio::spawn(async move {
+        // Spawned, but a response body can drive it from the task that reads it (`driven`).
+        let driver = super::driven::Driver::spawn(async move {
             let _ = conn.with_upgrades().await;
         });
-        Ok(Conn { send, authenticated: None, primed: None })
+        Ok(Conn { send, driver, authenticated: None, primed: None })
     }
 
     pub(super) fn failure(&self, kind: FailureKind) -> Failure {
