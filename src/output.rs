@@ -35,7 +35,7 @@ pub enum Sink {
         in_place: Option<std::fs::File>,
         /// Hands what was written to the disk as the download goes (`writeback`), so the fsync
         /// at the end waits for the tail only.
-        writeback: writeback::Schedule,
+        writeback: writeback::Writeback,
     },
     /// Not a regular file: written in place, never renamed over.
     Special {
@@ -110,7 +110,7 @@ impl Sink {
             tmp: BufWriter::with_capacity(256 * 1024, tmp),
             dest: dest.to_path_buf(),
             in_place,
-            writeback: writeback::Schedule::default(),
+            writeback: writeback::Writeback::default(),
         })
     }
 
@@ -124,8 +124,8 @@ impl Sink {
             Sink::File { tmp, dest, in_place, writeback } => {
                 tmp.write_all(data).map_err(|e| write_error(dest, &e))?;
                 // A file copied into another at the end is not the one that needs to be safe.
-                if let (None, Some(range)) = (in_place, writeback.wrote(data.len(), tmp.buffer().len())) {
-                    writeback::start(tmp.get_ref().as_file(), range);
+                if in_place.is_none() {
+                    writeback.wrote(tmp.get_ref().as_file(), data.len(), tmp.buffer().len());
                 }
                 Ok(Ok(()))
             }
@@ -155,8 +155,9 @@ impl Sink {
                 _ => Ok(()),
             },
             Sink::Special { mut file, dest } => file.flush().map_err(|e| write_error(&dest, &e)),
-            Sink::File { tmp, dest, in_place: None, .. } => {
+            Sink::File { tmp, dest, in_place: None, mut writeback } => {
                 let tmp = tmp.into_inner().map_err(|e| write_error(&dest, e.error()))?;
+                writeback.finish();
                 // fdatasync: the content and the size, what the renamed file needs to be whole.
                 tmp.as_file().sync_data().map_err(|e| write_error(&dest, &e))?;
                 tmp.persist(&dest).map_err(|e| write_error(&dest, &e.error))?;

@@ -6,6 +6,11 @@
 //! download, so the final fsync only waits for the tail. Linux only; elsewhere the final fsync
 //! does all of it, as before. This only schedules work earlier: whether the data is safe is
 //! still decided by the fsync, which reports any error.
+//!
+//! Starting writeback is not free: the call allocates the blocks (ext4's delayed allocation)
+//! and queues the I/O itself, measured at 0.04–0.12 s in total for 200 MiB, up to 30 ms per
+//! call. Made by the transfer, that would stall the download; so the calls are made by a
+//! thread of their own ([`Writeback`]), started at the first range (small files never get one).
 
 /// Bytes written between two writeback requests: large enough that the requests cost nothing
 /// next to the data (25 per 200 MiB), small enough that the fsync at the end has little left.
@@ -33,6 +38,48 @@ impl Schedule {
         let range = (self.started, in_kernel - self.started);
         self.started = in_kernel;
         Some(range)
+    }
+}
+
+/// The writeback of one file being written: decides when ([`Schedule`]) and hands the ranges to
+/// a thread that starts their writeback.
+#[derive(Default)]
+pub struct Writeback {
+    schedule: Schedule,
+    worker: Option<(std::sync::mpsc::Sender<(u64, u64)>, std::thread::JoinHandle<()>)>,
+}
+
+impl Writeback {
+    /// `n` more bytes were given to the writer of `file`, of which `buffered` are still in it.
+    pub(super) fn wrote(&mut self, file: &std::fs::File, n: usize, buffered: usize) {
+        let Some(range) = self.schedule.wrote(n, buffered) else { return };
+        if !cfg!(target_os = "linux") {
+            return;
+        }
+        if self.worker.is_none() {
+            // Its own descriptor of the same file; if no thread can be had, the final fsync
+            // simply does all the work.
+            let Ok(file) = file.try_clone() else { return };
+            let (tx, rx) = std::sync::mpsc::channel::<(u64, u64)>();
+            let spawned = std::thread::Builder::new().name("toll-writeback".into()).spawn(move || {
+                for range in rx {
+                    start(&file, range);
+                }
+            });
+            let Ok(thread) = spawned else { return };
+            self.worker = Some((tx, thread));
+        }
+        if let Some((tx, _)) = &self.worker {
+            let _ = tx.send(range);
+        }
+    }
+
+    /// Waits until the ranges handed out so far have been started (before the final fsync).
+    pub(super) fn finish(&mut self) {
+        if let Some((tx, thread)) = self.worker.take() {
+            drop(tx);
+            let _ = thread.join();
+        }
     }
 }
 
@@ -81,6 +128,19 @@ mod tests {
             }
         }
         assert!(next <= total && total - next < STEP + 5000);
+    }
+
+    #[test]
+    fn small_files_get_no_thread_and_large_ones_one() {
+        let f = tempfile::tempfile().unwrap();
+        let mut w = Writeback::default();
+        w.wrote(&f, 1024 * 1024, 0);
+        assert!(w.worker.is_none());
+        w.wrote(&f, STEP as usize, 0);
+        assert_eq!(w.worker.is_some(), cfg!(target_os = "linux"));
+        w.wrote(&f, STEP as usize, 0);
+        w.finish();
+        assert!(w.worker.is_none());
     }
 
     #[cfg(target_os = "linux")]
