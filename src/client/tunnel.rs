@@ -24,6 +24,11 @@
 //! the loopback path, whose body replay and `Expect: 100-continue` gating read the body from
 //! reqwest's side of that hop.
 //!
+//! On both, the body is read by the transfer's own task, which also drives the HTTP/1
+//! connection it comes from (`relay::driven`): a chunk goes from the socket to the output in
+//! one poll on one thread, instead of being handed from the connection's task to the
+//! transfer's across worker threads (a wake-up per chunk).
+//!
 //! Still on the reqwest path (through the loopback relay), because reqwest does them and this
 //! module does not: `--compressed` (reqwest's decoders), `--http2-prior-knowledge`. Anything
 //! added to reqwest's `ClientBuilder` in `build_client`/`extras::configure` must be mirrored

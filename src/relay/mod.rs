@@ -27,6 +27,10 @@
 //!
 //! For `toll serve` ([`Relay::carry`]), `pool` keeps the upstream connections of finished client
 //! connections for the next ones, and `spare` opens connections for new tunnels ahead of need.
+//!
+//! A forwarded response's body drives the upstream connection it is read from (`driven`): the
+//! task that reads it (the transfer, or the loopback connection serving reqwest) polls the
+//! connection itself, so no chunk is handed between tasks.
 
 pub mod body;
 pub mod driven;
