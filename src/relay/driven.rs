@@ -44,8 +44,11 @@ struct State {
     conn: Option<ConnFuture>,
     /// A body reader polls the connection now; the background task stays out of it.
     borrowed: bool,
-    /// The background task, parked while the connection is borrowed.
-    parked: Option<Waker>,
+    /// The background task's waker, kept from its last poll: woken when the connection is
+    /// handed back. It must be woken even if it was not polled during the borrow: the reader's
+    /// polls replaced the wakers the connection had registered for it (socket, channels), so
+    /// nothing else would ever wake it again.
+    background: Option<Waker>,
 }
 
 impl State {
@@ -55,8 +58,8 @@ impl State {
             return Poll::Pending;
         }
         self.conn = None;
-        // The background task may be parked: let it see the end and finish.
-        if let Some(w) = self.parked.take() {
+        // Let the background task see the end and finish.
+        if let Some(w) = self.background.take() {
             w.wake();
         }
         Poll::Ready(())
@@ -74,7 +77,11 @@ impl Driver {
 
     fn new(conn: impl Future<Output = ()> + Send + 'static) -> Driver {
         Driver {
-            shared: Arc::new(Mutex::new(State { conn: Some(Box::pin(conn)), borrowed: false, parked: None })),
+            shared: Arc::new(Mutex::new(State {
+                conn: Some(Box::pin(conn)),
+                borrowed: false,
+                background: None,
+            })),
         }
     }
 
@@ -86,8 +93,10 @@ impl Driver {
     fn background(self) -> impl Future<Output = ()> + Send {
         std::future::poll_fn(move |cx| {
             let mut s = self.lock();
+            if !s.background.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                s.background = Some(cx.waker().clone());
+            }
             if s.borrowed && s.conn.is_some() {
-                s.parked = Some(cx.waker().clone());
                 return Poll::Pending;
             }
             s.poll_conn(cx)
@@ -106,8 +115,8 @@ impl Driver {
     pub fn release(&self) {
         let mut s = self.lock();
         if std::mem::replace(&mut s.borrowed, false) {
-            if let Some(w) = s.parked.take() {
-                w.wake();
+            if let Some(w) = &s.background {
+                w.wake_by_ref();
             }
         }
     }
@@ -268,16 +277,32 @@ mod tests {
         assert_eq!(polls.load(Ordering::SeqCst), 1);
         assert!(!d.poll_here(&mut cx));
         assert_eq!(polls.load(Ordering::SeqCst), 2);
-        // Borrowed: the background task parks without touching the connection.
+        // Borrowed: the background task stays pending without touching the connection.
         assert!(bg.as_mut().poll(&mut cx).is_pending());
         assert_eq!(polls.load(Ordering::SeqCst), 2);
-        assert!(d.lock().parked.is_some());
         d.release();
-        assert!(d.lock().parked.is_none(), "release wakes the parked background task");
         assert!(bg.as_mut().poll(&mut cx).is_pending());
         assert_eq!(polls.load(Ordering::SeqCst), 3);
         done.store(true, Ordering::SeqCst);
         assert!(bg.as_mut().poll(&mut cx).is_ready());
+    }
+
+    /// The reader's polls replace the wakers the connection registered for the background task,
+    /// so the hand-back must wake it even when it was not polled during the borrow (a redirect
+    /// followed on the same connection hung without this).
+    #[test]
+    fn release_wakes_a_background_task_that_was_not_polled_during_the_borrow() {
+        let d = Driver::new(std::future::pending());
+        let mut bg = Box::pin(d.clone().background());
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        assert!(bg.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        d.poll_here(&mut noop_cx());
+        d.release();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        // A release without a borrow wakes nobody.
+        d.release();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
     }
 
     #[test]
