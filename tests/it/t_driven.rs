@@ -1,7 +1,9 @@
 //! The body's reader drives its proxy connection (`relay::driven`, issue 10): a redirect chain
-//! followed over http through a real Squid reuses the one upstream connection for every hop;
-//! after each redirect's body the connection must go back to its own task, or the next hop
-//! waits forever. `-m` turns such a hang into a failure (exit 28) instead of a stuck test.
+//! followed through a real Squid reuses the one upstream connection for every hop, so after
+//! each redirect's body the connection must go back to its own task. `-m` turns a hop that
+//! waits forever into a failure (exit 28) instead of a stuck test. (The hand-back bug this
+//! guards against showed in the differential corpus as 30 s stalls, not reliably here; its
+//! regression test is `relay::driven`'s unit test of the hand-back.)
 
 use crate::origin::Origin;
 use crate::run::via_proxy;
