@@ -41,12 +41,15 @@ impl Schedule {
     }
 }
 
+/// `(offset, length)` of a part of the file.
+type Range = (u64, u64);
+
 /// The writeback of one file being written: decides when ([`Schedule`]) and hands the ranges to
 /// a thread that starts their writeback.
 #[derive(Default)]
 pub struct Writeback {
     schedule: Schedule,
-    worker: Option<(std::sync::mpsc::Sender<(u64, u64)>, std::thread::JoinHandle<()>)>,
+    worker: Option<(std::sync::mpsc::Sender<Range>, std::thread::JoinHandle<()>)>,
 }
 
 impl Writeback {
@@ -60,7 +63,7 @@ impl Writeback {
             // Its own descriptor of the same file; if no thread can be had, the final fsync
             // simply does all the work.
             let Ok(file) = file.try_clone() else { return };
-            let (tx, rx) = std::sync::mpsc::channel::<(u64, u64)>();
+            let (tx, rx) = std::sync::mpsc::channel::<Range>();
             let spawned = std::thread::Builder::new().name("toll-writeback".into()).spawn(move || {
                 for range in rx {
                     start(&file, range);
