@@ -628,6 +628,7 @@ for i in $(seq 1 "$BULK_RUNS"); do
     # toll fsyncs a finished -o file before renaming it into place; curl does not. The same
     # curl download followed by coreutils' `sync FILE` (fsync of that file) prices that apart.
     curl_cmd basic
+    bulk "dl200file-http" curl-sync 1 "$W/then-sync.sh" "$W/dl/out.bin" "${CMD[@]}" -o "$W/dl/out.bin" "$HTTP_URL/200m.bin"
     bulk "dl200file-https" curl-sync 1 "$W/then-sync.sh" "$W/dl/out.bin" "${CMD[@]}" -o "$W/dl/out.bin" "$HTTPS_URL/200m.bin"
     curl_cmd basic
     for t in http https; do
@@ -638,7 +639,7 @@ for k in dl200-http dl200-https dl1-http dl1-https up100-http up100-https dl200f
     for tool in toll curl; do bulk_summary "$k" "$tool"; done
 done
 for t in http https; do bulk_summary "up100-$t" curl-T; done
-bulk_summary dl200file-https curl-sync
+for t in http https; do bulk_summary "dl200file-$t" curl-sync; done
 # Did the origin get every upload whole?
 UPLOADS_FULL=$(awk -v s=$UPLOAD_SIZE '$2 == "/upload" && $3 < 300 && $4 >= s { n++ } END { print n + 0 }' "$W/nginx/access.log")
 UPLOADS_ALL=$(awk '$2 == "/upload" && $3 < 300 { n++ } END { print n + 0 }' "$W/nginx/access.log")
@@ -668,11 +669,13 @@ rss_mib() { awk -v k="$1" 'BEGIN { if (k == "nan") print "nan"; else print k / 1
         k=up100-$t
         echo "| 100 MiB upload, $t, vs \`curl -T\` | $(sec "${WALL[$k-toll]}") | $(sec "${WALL[$k-curl-T]}") | $(ratio "${WALL[$k-toll]}" "${WALL[$k-curl-T]}") | $(mib "${RSS[$k-toll]}") | $(mib "${RSS[$k-curl-T]}") |"
     done
-    k=dl200file-https
-    echo "| 200 MiB download, https, -o FILE, vs \`curl -o FILE && sync FILE\` | $(sec "${WALL[$k-toll]}") | $(sec "${WALL[$k-curl-sync]}") | $(ratio "${WALL[$k-toll]}" "${WALL[$k-curl-sync]}") | $(mib "${RSS[$k-toll]}") | $(mib "${RSS[$k-curl-sync]}") |"
+    for t in http https; do
+        k=dl200file-$t
+        echo "| 200 MiB download, $t, -o FILE, vs \`curl -o FILE && sync FILE\` | $(sec "${WALL[$k-toll]}") | $(sec "${WALL[$k-curl-sync]}") | $(ratio "${WALL[$k-toll]}" "${WALL[$k-curl-sync]}") | $(mib "${RSS[$k-toll]}") | $(mib "${RSS[$k-curl-sync]}") |"
+    done
     echo
     echo "toll fsyncs a finished \`-o\` file before renaming it into place (nothing half-written survives"
-    echo "a crash); curl does not. The last row prices that: curl followed by coreutils' \`sync FILE\`."
+    echo "a crash); curl does not. The last two rows price that: curl followed by coreutils' \`sync FILE\`."
     echo "All bulk rows go through the Basic proxy except the Digest one."
     echo
     echo "Integrity (200 MiB with \`-o\`, compared with \`cmp\`): ${INTEGRITY%; }."

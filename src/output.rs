@@ -18,6 +18,8 @@
 //! Only regular files get that treatment: an existing device, FIFO or socket (`-o /dev/null`, a
 //! named pipe) is written in place, and a symbolic link is followed, not replaced.
 
+mod writeback;
+
 use crate::error::{Error, Exit, Result};
 use crate::term::sanitize;
 use std::io::{self, BufWriter, Seek, Write};
@@ -31,6 +33,9 @@ pub enum Sink {
         /// An existing file with other hard links, opened (not truncated) before the transfer so
         /// a file toll may not write fails first: copied into at the end, not renamed over.
         in_place: Option<std::fs::File>,
+        /// Hands what was written to the disk as the download goes (`writeback`), so the fsync
+        /// at the end waits for the tail only.
+        writeback: writeback::Writeback,
     },
     /// Not a regular file: written in place, never renamed over.
     Special {
@@ -101,7 +106,12 @@ impl Sink {
             let mode = std::fs::Permissions::from_mode(m.permissions().mode() & 0o777);
             tmp.as_file().set_permissions(mode).map_err(|e| write_error(dest, &e))?;
         }
-        Ok(Sink::File { tmp: BufWriter::with_capacity(256 * 1024, tmp), dest: dest.to_path_buf(), in_place })
+        Ok(Sink::File {
+            tmp: BufWriter::with_capacity(256 * 1024, tmp),
+            dest: dest.to_path_buf(),
+            in_place,
+            writeback: writeback::Writeback::default(),
+        })
     }
 
     pub fn write(&mut self, data: &[u8]) -> Result<Result<(), Closed>> {
@@ -111,7 +121,14 @@ impl Sink {
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Err(Closed)),
                 Err(e) => Err(Error::new(Exit::Write, format!("cannot write to standard output: {e}"))),
             },
-            Sink::File { tmp, dest, .. } => tmp.write_all(data).map(Ok).map_err(|e| write_error(dest, &e)),
+            Sink::File { tmp, dest, in_place, writeback } => {
+                tmp.write_all(data).map_err(|e| write_error(dest, &e))?;
+                // A file copied into another at the end is not the one that needs to be safe.
+                if in_place.is_none() {
+                    writeback.wrote(tmp.get_ref().as_file(), data.len(), tmp.buffer().len());
+                }
+                Ok(Ok(()))
+            }
             Sink::Special { file, dest } => file.write_all(data).map(Ok).map_err(|e| write_error(dest, &e)),
         }
     }
@@ -138,13 +155,15 @@ impl Sink {
                 _ => Ok(()),
             },
             Sink::Special { mut file, dest } => file.flush().map_err(|e| write_error(&dest, &e)),
-            Sink::File { tmp, dest, in_place: None } => {
+            Sink::File { tmp, dest, in_place: None, mut writeback } => {
                 let tmp = tmp.into_inner().map_err(|e| write_error(&dest, e.error()))?;
-                tmp.as_file().sync_all().map_err(|e| write_error(&dest, &e))?;
+                writeback.finish();
+                // fdatasync: the content and the size, what the renamed file needs to be whole.
+                tmp.as_file().sync_data().map_err(|e| write_error(&dest, &e))?;
                 tmp.persist(&dest).map_err(|e| write_error(&dest, &e.error))?;
                 Ok(())
             }
-            Sink::File { tmp, dest, in_place: Some(mut out) } => {
+            Sink::File { tmp, dest, in_place: Some(mut out), .. } => {
                 let mut tmp = tmp.into_inner().map_err(|e| write_error(&dest, e.error()))?;
                 copy_into(tmp.as_file_mut(), &mut out).map_err(|e| write_error(&dest, &e))
             }

@@ -24,6 +24,11 @@
 //! the loopback path, whose body replay and `Expect: 100-continue` gating read the body from
 //! reqwest's side of that hop.
 //!
+//! On both, the body is read by the transfer's own task, which also drives the HTTP/1
+//! connection it comes from (`relay::driven`): a chunk goes from the socket to the output in
+//! one poll on one thread, instead of being handed from the connection's task to the
+//! transfer's across worker threads (a wake-up per chunk).
+//!
 //! Still on the reqwest path (through the loopback relay), because reqwest does them and this
 //! module does not: `--compressed` (reqwest's decoders), `--http2-prior-knowledge`. Anything
 //! added to reqwest's `ClientBuilder` in `build_client`/`extras::configure` must be mirrored
@@ -34,6 +39,7 @@ use super::errors::{chain_text, find, is_tls};
 use super::ReadFailed;
 use crate::config::{HttpVersion, ProxySpec, RequestConfig};
 use crate::error::{Error, Exit, Result};
+use crate::relay::driven::{Driver, Driving};
 use crate::relay::{ClientSlot, Relay};
 use crate::report::{Direction, Reporter};
 use crate::term::{display_url, sanitize};
@@ -66,7 +72,7 @@ pub(super) struct Direct {
 
 /// The connection a response's body is still read from (kept open until the body is dropped).
 enum Sender {
-    H1(#[allow(dead_code)] hyper::client::conn::http1::SendRequest<reqwest::Body>),
+    H1(#[allow(dead_code)] hyper::client::conn::http1::SendRequest<reqwest::Body>, Driver),
     H2(#[allow(dead_code)] hyper::client::conn::http2::SendRequest<reqwest::Body>),
 }
 
@@ -156,8 +162,11 @@ impl Direct {
                     .handshake(io)
                     .await
                     .map_err(|e| send_error(&url, &e))?;
-                tokio::spawn(conn);
-                Ok(Sender::H1(send))
+                // The body's reader drives the connection itself (`relay::driven`).
+                let driver = Driver::spawn(async move {
+                    let _ = conn.await;
+                });
+                Ok(Sender::H1(send, driver))
             }
         };
         let connect_limit = match (self.connect_timeout, deadline) {
@@ -220,7 +229,7 @@ impl Direct {
             request.try_into().map_err(|e: reqwest::Error| send_error(url, &e))?;
         self.default_headers(req.headers_mut());
         match sender {
-            Sender::H1(mut send) => {
+            Sender::H1(mut send, driver) => {
                 if !req.headers().contains_key(HOST) {
                     let host = host_header(url)?;
                     req.headers_mut().insert(HOST, host);
@@ -233,7 +242,7 @@ impl Direct {
                 *req.uri_mut() = path.parse().map_err(|e: http::uri::InvalidUri| send_error(url, &e))?;
                 send.ready().await.map_err(|e| send_error(url, &e))?;
                 let resp = send.send_request(req).await.map_err(|e| send_error(url, &e))?;
-                Ok((resp, Sender::H1(send)))
+                Ok((resp, Sender::H1(send, driver)))
             }
             Sender::H2(mut send) => {
                 *req.version_mut() = http::Version::HTTP_2;
@@ -259,7 +268,11 @@ where
 {
     let (parts, body) = resp.into_parts();
     let deadline = deadline.map(|d| Box::pin(tokio::time::sleep_until(d)));
-    let body = Tunnelled { body, deadline, _conn: conn };
+    let driver = match &conn {
+        Some(Sender::H1(_, d)) => Some(d.clone()),
+        _ => None,
+    };
+    let body = Tunnelled { body: Driving::new(body, driver), deadline, _conn: conn };
     let mut b = http::Response::builder().status(parts.status).version(parts.version).url(url);
     if let Some(h) = b.headers_mut() {
         *h = parts.headers;
@@ -355,7 +368,7 @@ fn send_error(url: &url::Url, e: &(dyn std::error::Error + 'static)) -> Error {
 /// A response body read from the tunnel: ends with a timeout error at `-m`'s deadline, and
 /// holds the connection's handle until it is dropped.
 struct Tunnelled<B> {
-    body: B,
+    body: Driving<B>,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     _conn: Option<Sender>,
 }

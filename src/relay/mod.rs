@@ -27,8 +27,13 @@
 //!
 //! For `toll serve` ([`Relay::carry`]), `pool` keeps the upstream connections of finished client
 //! connections for the next ones, and `spare` opens connections for new tunnels ahead of need.
+//!
+//! A forwarded response's body drives the upstream connection it is read from (`driven`): the
+//! task that reads it (the transfer, or the loopback connection serving reqwest) polls the
+//! connection itself, so no chunk is handed between tasks.
 
 pub mod body;
+pub mod driven;
 mod pool;
 mod spare;
 pub(crate) mod tunnel;
@@ -687,13 +692,15 @@ async fn send_forward(
     let out = Outgoing { method: parts.method, uri: parts.uri.clone(), headers: parts.headers, body };
     match up.exchange(inner, &mut st.conn, out).await {
         Ok(resp) => {
+            // Whoever reads the body drives the connection it comes from (`driven`).
+            let driver = st.conn.as_ref().map(|c| c.driver.clone());
             if resp.status() == StatusCode::FORBIDDEN && from_proxy(&resp) {
                 let mut f = up.failure(FailureKind::Denied);
                 f.target = parts.uri.to_string();
                 f.status = Some((403, "Forbidden".into()));
                 inner.record(f);
             }
-            let mut resp = resp.map(|b| b.map_err(Into::into).boxed());
+            let mut resp = resp.map(|b| driven::Driving::new(b, driver).map_err(Into::into).boxed());
             resp.headers_mut().remove(REFUSAL_MARKER);
             Ok(resp)
         }

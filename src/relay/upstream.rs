@@ -44,6 +44,8 @@ const DRAIN_LIMIT: usize = 256 * 1024;
 /// A connection to the upstream proxy, speaking HTTP/1.1.
 pub(super) struct Conn {
     pub(super) send: SendRequest<RelayBody>,
+    /// The connection's future, which the reader of a forwarded response's body drives.
+    pub(super) driver: super::driven::Driver,
     /// A connection-bound scheme (NTLM, Negotiate) authenticated this connection: requests that
     /// follow on it need no header.
     authenticated: Option<Scheme>,

@@ -51,6 +51,7 @@ mod t_conn_opts;
 mod t_curl_opts;
 mod t_differential;
 mod t_doctor;
+mod t_driven;
 mod t_faults;
 mod t_hardening;
 mod t_hardening_files;

@@ -63,10 +63,11 @@ impl Upstream {
             .handshake::<_, RelayBody>(TokioIo::new(io))
             .await
             .map_err(|e| self.failure(FailureKind::Unreachable(format!("HTTP handshake failed: {e}"))))?;
-        tokio::spawn(async move {
+        // Spawned, but a response body can drive it from the task that reads it (`driven`).
+        let driver = crate::relay::driven::Driver::spawn(async move {
             let _ = conn.with_upgrades().await;
         });
-        Ok(Conn { send, authenticated: None, primed: None })
+        Ok(Conn { send, driver, authenticated: None, primed: None })
     }
 
     pub(in crate::relay) fn failure(&self, kind: FailureKind) -> Failure {
