@@ -39,7 +39,7 @@ want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 if [ "$QUICK" = 1 ]; then
     MODE=quick REPEATS=2 SMALL_N=50 SMALL_RUNS=3 BULK_RUNS=2 START_RUNS=50
 else
-    MODE=full REPEATS=3 SMALL_N=50 SMALL_RUNS=10 BULK_RUNS=5 START_RUNS=300
+    MODE=full REPEATS=3 SMALL_N=50 SMALL_RUNS=10 BULK_RUNS=9 START_RUNS=300
 fi
 
 say() { printf '\033[1mbench:\033[0m %s\n' "$*" >&2; }
