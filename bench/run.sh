@@ -784,8 +784,8 @@ PDELTA=$(awk -v a="$PP" -v b="$PX" 'BEGIN { if (a == "nan" || b == "nan") print 
     echo "chosen either with \`-x\` or by a 100 KB PAC (1,000 rules that do not match, then the proxy)"
     echo "served by nginx with \`Cache-Control: max-age=3600\` and cached by toll on the priming run"
     echo "(nginx logged $PAC_GETS GET(s) of the PAC in the whole section). hyperfine, 1 warm-up +"
-    echo "$SMALL_RUNS runs; medians divided by $SMALL_N. Each PAC run reads the cached PAC, compiles"
-    echo "it and evaluates it once."
+    echo "$SMALL_RUNS runs; medians divided by $SMALL_N. Each PAC run reads the cached PAC, loads"
+    echo "its compiled code (kept in the cache by the priming run) and evaluates it once."
     echo
     echo "| -x per request | --pac per request | difference | target | |"
     echo "|---|---|---|---|---|"
