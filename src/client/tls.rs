@@ -57,7 +57,7 @@ fn verifying(insecure: bool, cacert: Option<&std::path::Path>) -> Result<rustls:
     Ok(if insecure {
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(insecure::AcceptAny(provider)))
+            .with_custom_certificate_verifier(verify::accept_any(provider))
             .with_no_client_auth()
     } else if let Some(path) = cacert {
         let mut roots = rustls::RootCertStore::empty();
@@ -66,7 +66,7 @@ fn verifying(insecure: bool, cacert: Option<&std::path::Path>) -> Result<rustls:
         }
         builder.with_root_certificates(roots).with_no_client_auth()
     } else {
-        builder.dangerous().with_custom_certificate_verifier(platform::shared(provider)).with_no_client_auth()
+        builder.dangerous().with_custom_certificate_verifier(verify::platform(provider)).with_no_client_auth()
     })
 }
 
@@ -106,12 +106,14 @@ pub(super) fn bad_ca(path: &std::path::Path, why: &str) -> Error {
         .hint("give a PEM file with one or more CERTIFICATE blocks")
 }
 
-mod platform {
-    //! The platform's verifier, made on the first certificate it is asked to check: on Linux it
-    //! reads and parses the whole system CA bundle (~150 certificates, ~1 ms of CPU), which an
-    //! http:// transfer never needs. One per process, shared by every TLS config toll makes.
-    //! Signatures and the scheme list come from the crypto provider, as the platform verifier
-    //! itself answers them, so a handshake asks for the roots only when a certificate arrives.
+mod verify {
+    //! The two certificate checks toll makes itself, sharing the signature checks (always made,
+    //! with the crypto provider's algorithms, as the platform verifier makes them too):
+    //! - [`Check::Platform`]: the platform's verifier, made on the first certificate it is asked
+    //!   to check — on Linux it reads and parses the whole system CA bundle (~150 certificates,
+    //!   ~1 ms of CPU), which an http:// transfer never needs. One per process, shared by every
+    //!   TLS config toll makes;
+    //! - [`Check::AcceptAny`]: `-k`/`--proxy-insecure`, the certificate is not checked.
     use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
     use rustls::crypto::CryptoProvider;
     use rustls::DigitallySignedStruct;
@@ -119,27 +121,31 @@ mod platform {
     use std::sync::{Arc, OnceLock};
 
     #[derive(Debug)]
-    pub struct Lazy {
+    pub enum Check {
+        Platform(OnceLock<Result<rustls_platform_verifier::Verifier, rustls::Error>>),
+        AcceptAny,
+    }
+
+    #[derive(Debug)]
+    pub struct Verifier {
         provider: Arc<CryptoProvider>,
-        made: OnceLock<Result<rustls_platform_verifier::Verifier, rustls::Error>>,
+        check: Check,
     }
 
     /// The process's platform verifier (the first caller's provider: toll has one, ring).
-    pub fn shared(provider: Arc<CryptoProvider>) -> Arc<Lazy> {
-        static SHARED: OnceLock<Arc<Lazy>> = OnceLock::new();
-        SHARED.get_or_init(|| Arc::new(Lazy { provider, made: OnceLock::new() })).clone()
+    pub fn platform(provider: Arc<CryptoProvider>) -> Arc<Verifier> {
+        static SHARED: OnceLock<Arc<Verifier>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| Arc::new(Verifier { provider, check: Check::Platform(OnceLock::new()) }))
+            .clone()
     }
 
-    impl Lazy {
-        fn get(&self) -> Result<&rustls_platform_verifier::Verifier, rustls::Error> {
-            self.made
-                .get_or_init(|| rustls_platform_verifier::Verifier::new(self.provider.clone()))
-                .as_ref()
-                .map_err(Clone::clone)
-        }
+    /// No certificate check (signatures still are, so the handshake itself is sound).
+    pub fn accept_any(provider: Arc<CryptoProvider>) -> Arc<Verifier> {
+        Arc::new(Verifier { provider, check: Check::AcceptAny })
     }
 
-    impl ServerCertVerifier for Lazy {
+    impl ServerCertVerifier for Verifier {
         fn verify_server_cert(
             &self,
             end_entity: &CertificateDer<'_>,
@@ -148,7 +154,14 @@ mod platform {
             ocsp: &[u8],
             now: UnixTime,
         ) -> Result<ServerCertVerified, rustls::Error> {
-            self.get()?.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+            match &self.check {
+                Check::AcceptAny => Ok(ServerCertVerified::assertion()),
+                Check::Platform(made) => made
+                    .get_or_init(|| rustls_platform_verifier::Verifier::new(self.provider.clone()))
+                    .as_ref()
+                    .map_err(Clone::clone)?
+                    .verify_server_cert(end_entity, intermediates, server_name, ocsp, now),
+            }
         }
         fn verify_tls12_signature(
             &self,
@@ -168,51 +181,6 @@ mod platform {
         }
         fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
             self.provider.signature_verification_algorithms.supported_schemes()
-        }
-    }
-}
-
-mod insecure {
-    //! `--proxy-insecure`: the proxy's certificate is not checked (signatures still are, so
-    //! the handshake itself is sound).
-    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-    use rustls::crypto::CryptoProvider;
-    use rustls::DigitallySignedStruct;
-    use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
-    use std::sync::Arc;
-
-    #[derive(Debug)]
-    pub struct AcceptAny(pub Arc<CryptoProvider>);
-
-    impl ServerCertVerifier for AcceptAny {
-        fn verify_server_cert(
-            &self,
-            _: &CertificateDer<'_>,
-            _: &[CertificateDer<'_>],
-            _: &ServerName<'_>,
-            _: &[u8],
-            _: UnixTime,
-        ) -> Result<ServerCertVerified, rustls::Error> {
-            Ok(ServerCertVerified::assertion())
-        }
-        fn verify_tls12_signature(
-            &self,
-            m: &[u8],
-            c: &CertificateDer<'_>,
-            d: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
-        }
-        fn verify_tls13_signature(
-            &self,
-            m: &[u8],
-            c: &CertificateDer<'_>,
-            d: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
-        }
-        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-            self.0.signature_verification_algorithms.supported_schemes()
         }
     }
 }
