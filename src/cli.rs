@@ -25,6 +25,8 @@ mod conn_opts;
 mod curl_opts;
 mod curlrc;
 mod glob;
+/// curl's URL globbing, for the fuzz target (`fuzz/fuzz_targets/url_glob.rs`).
+pub use glob::{expand as expand_url_glob, Expanded as GlobbedUrl, MAX_URLS};
 mod values;
 use values::{parse_max_redirs, parse_method, parse_user_agent};
 pub use values::{DataArg, Header, ProxyArg, ProxyUser, Seconds};
