@@ -265,8 +265,7 @@ impl Relay {
         mut req: Request<Incoming>,
         client: &ClientSlot,
     ) -> Result<Response<RelayBody>, Failure> {
-        let index = self.inner.upstream_index(spec);
-        let up = self.inner.upstreams.lock().unwrap_or_else(|e| e.into_inner())[index].clone();
+        let up = self.upstream(spec);
         strip_hop_headers(req.headers_mut());
         if req.method() == Method::CONNECT {
             open_tunnel(self.inner.clone(), up, req).await
@@ -291,27 +290,44 @@ impl Relay {
         spec: &ProxySpec,
         authority: &str,
     ) -> Result<TunnelStream, Failure> {
-        let index = self.inner.upstream_index(spec);
-        let up = self.inner.upstreams.lock().unwrap_or_else(|e| e.into_inner())[index].clone();
-        let result = async {
-            let authority = http::uri::Authority::try_from(authority).map_err(|_| {
+        let result = match http::uri::Authority::try_from(authority) {
+            Ok(a) => self.tunnel(spec, &a, &http::HeaderMap::new()).await,
+            Err(_) => {
+                let up = self.upstream(spec);
                 let mut f = up.failure(FailureKind::ProxyError(format!("{authority:?} is not host:port")));
                 f.target = authority.to_string();
-                f
-            })?;
-            let resp = connect_through(&self.inner, &up, &authority, &http::HeaderMap::new()).await?;
-            hyper::upgrade::on(resp).await.map(TokioIo::new).map_err(|e| {
-                let mut f =
-                    up.failure(FailureKind::ProxyError(format!("the tunnel could not be taken over: {e}")));
-                f.target = authority.to_string();
-                f
-            })
-        }
-        .await;
+                Err(f)
+            }
+        };
         if let Err(f) = &result {
             self.inner.record(f.clone());
         }
         result
+    }
+
+    /// Opens a tunnel to `authority` through the proxy `spec` for `toll serve`, which read the
+    /// client's CONNECT itself: as [`Relay::open_tunnel_stream`], with the client's own
+    /// `headers` passed on to the proxy (hop-by-hop ones already removed) and nothing kept for
+    /// [`Relay::take_failure`] (the server answers each client itself).
+    pub async fn tunnel(
+        &self,
+        spec: &ProxySpec,
+        authority: &http::uri::Authority,
+        headers: &http::HeaderMap,
+    ) -> Result<TunnelStream, Failure> {
+        let up = self.upstream(spec);
+        let resp = connect_through(&self.inner, &up, authority, headers).await?;
+        hyper::upgrade::on(resp).await.map(TokioIo::new).map_err(|e| {
+            let mut f =
+                up.failure(FailureKind::ProxyError(format!("the tunnel could not be taken over: {e}")));
+            f.target = authority.to_string();
+            f
+        })
+    }
+
+    fn upstream(&self, spec: &ProxySpec) -> Arc<Upstream> {
+        let index = self.inner.upstream_index(spec);
+        self.inner.upstreams.lock().unwrap_or_else(|e| e.into_inner())[index].clone()
     }
 
     /// Forwards a request without a body (`parts`: absolute URI) through the proxy `spec`, in
@@ -326,8 +342,7 @@ impl Relay {
         slot: &ClientSlot,
         mut parts: http::request::Parts,
     ) -> Result<Response<RelayBody>, Failure> {
-        let index = self.inner.upstream_index(spec);
-        let up = self.inner.upstreams.lock().unwrap_or_else(|e| e.into_inner())[index].clone();
+        let up = self.upstream(spec);
         strip_hop_headers(&mut parts.headers);
         let result = send_forward(&self.inner, up, &slot.0, parts, RequestBody::Empty).await;
         if let Err(f) = &result {

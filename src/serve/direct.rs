@@ -10,7 +10,11 @@ use hyper_util::rt::TokioIo;
 use std::time::Duration;
 use tokio::net::TcpStream;
 
-async fn connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, Response<RelayBody>> {
+pub(super) async fn connect(
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<TcpStream, Response<RelayBody>> {
     match tokio::time::timeout(timeout, TcpStream::connect((host, port))).await {
         Ok(Ok(tcp)) => {
             let _ = tcp.set_nodelay(true);

@@ -8,7 +8,9 @@
 //! proxy rejected is never sent again by any later request of any client.
 
 pub mod admission;
+mod connect;
 mod direct;
+mod first;
 pub mod key;
 pub mod log;
 pub mod peer;
@@ -21,6 +23,7 @@ use crate::route::choice::Chooser;
 use crate::route::RouteEntry;
 use crate::term::sanitize;
 use admission::{Decision, Policy};
+use first::First;
 use http::header::{HeaderValue, PROXY_AUTHORIZATION};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -173,19 +176,39 @@ pub async fn serve(server: Server, listener: TcpListener, shutdown: impl Future<
 async fn connection(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
     let Ok(local) = tcp.local_addr() else { return };
     let owner: Arc<OnceLock<Option<u32>>> = Arc::new(OnceLock::new());
-    let slot = ClientSlot::default();
     let limits = shared.server.limits.clone();
+    let pre = match first::read(&tcp, limits.max_header_bytes, limits.header_timeout).await {
+        First::Gone => return,
+        First::Connect { authority, headers, rest } => {
+            let at = Peer { local, peer, owner: &owner };
+            return connect::serve(&shared, at, tcp, authority, headers, rest).await;
+        }
+        First::Hyper(pre) => pre,
+    };
+    let slot = ClientSlot::default();
     let svc = hyper::service::service_fn(move |req| {
         let (shared, owner, slot) = (shared.clone(), owner.clone(), slot.clone());
-        async move { Ok::<_, Infallible>(handle(&shared, local, peer, &owner, &slot, req).await) }
+        async move {
+            let at = Peer { local, peer, owner: &owner };
+            Ok::<_, Infallible>(handle(&shared, at, &slot, req).await)
+        }
     });
     let _ = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .max_buf_size(limits.max_header_bytes.max(8192))
-        .serve_connection(TokioIo::new(tcp), svc)
+        .serve_connection(TokioIo::new(first::Rewind::new(pre, tcp)), svc)
         .with_upgrades()
         .await;
+}
+
+/// Where a request came from: the two ends of its connection and (found once per connection,
+/// when first needed) the local user that owns the client's socket.
+#[derive(Clone, Copy)]
+struct Peer<'a> {
+    local: SocketAddr,
+    peer: SocketAddr,
+    owner: &'a OnceLock<Option<u32>>,
 }
 
 /// What the client asked to reach, for routing and for the log.
@@ -197,16 +220,16 @@ enum Target {
 }
 
 impl Target {
-    fn of(req: &Request<Incoming>) -> Result<Target, &'static str> {
-        if req.method() == Method::CONNECT {
-            let a = req.uri().authority().ok_or("CONNECT needs host:port")?;
+    fn of(method: &Method, uri: &http::Uri) -> Result<Target, &'static str> {
+        if method == Method::CONNECT {
+            let a = uri.authority().ok_or("CONNECT needs host:port")?;
             let port = a.port_u16().ok_or("CONNECT needs host:port")?;
             let host = a.host().trim_start_matches('[').trim_end_matches(']').to_string();
             return Ok(Target::Tunnel { host, port });
         }
-        match req.uri().scheme_str() {
+        match uri.scheme_str() {
             Some("http") => {
-                url::Url::parse(&req.uri().to_string()).map(Target::Http).map_err(|_| "a malformed URL")
+                url::Url::parse(&uri.to_string()).map(Target::Http).map_err(|_| "a malformed URL")
             }
             Some(_) => {
                 Err("only http:// URLs can be requested in absolute form; https:// goes through CONNECT")
@@ -259,39 +282,64 @@ fn is_loop(target: &Target, listen: SocketAddr) -> bool {
     }
 }
 
-async fn handle(
-    shared: &Shared,
-    local: SocketAddr,
+/// One line in the access log for a request, however it ends.
+struct Entry<'a> {
+    log: &'a AccessLog,
     peer: SocketAddr,
-    owner: &OnceLock<Option<u32>>,
-    slot: &ClientSlot,
-    mut req: Request<Incoming>,
-) -> Response<RelayBody> {
-    let started = Instant::now();
+    method: &'a str,
+    target: String,
+    started: Instant,
+}
+
+impl Entry<'_> {
+    fn write(&self, status: u16, upstream: &str, note: &str) {
+        self.log.request(
+            self.peer,
+            self.method,
+            &self.target,
+            upstream,
+            status,
+            self.started.elapsed(),
+            note,
+        );
+    }
+}
+
+/// What toll serve does with a request, decided from its head alone.
+enum Plan {
+    /// Answered here: refused, malformed, a loop, an unusable proxy setting (already logged).
+    Answer(Response<RelayBody>),
+    /// NO_PROXY (or no proxy at all): toll serve connects to the origin itself.
+    Direct(Target),
+    /// Through this proxy, which the relay answers.
+    Proxy(Target, crate::config::ProxySpec),
+}
+
+/// Admission (the same user, or the key), the checks a proxy owes (no loops, no requests for
+/// its own pages) and routing, shared by requests hyper reads and CONNECTs read by `first`.
+/// Removes the client's `Proxy-Authorization`: it was for this server.
+async fn plan(shared: &Shared, at: Peer<'_>, entry: &Entry<'_>, req: &mut http::request::Parts) -> Plan {
     let server = &shared.server;
-    let method = req.method().clone();
-    let creds = crate::relay::proxy_basic(req.headers());
+    let creds = crate::relay::proxy_basic(&req.headers);
     let who = |l: SocketAddr, p: SocketAddr| -> std::io::Result<u32> {
-        owner.get_or_init(|| peer::peer_uid(l, p).ok()).ok_or_else(|| std::io::Error::other("unknown owner"))
+        at.owner
+            .get_or_init(|| peer::peer_uid(l, p).ok())
+            .ok_or_else(|| std::io::Error::other("unknown owner"))
     };
     let decision =
-        server.policy.decide(local, peer, creds.as_ref().map(|(u, k)| (u.as_str(), k.expose())), &who);
-    let shown_target = sanitize(&req.uri().to_string());
-    let entry = |status: u16, upstream: &str, note: &str| {
-        server.log.request(peer, method.as_str(), &shown_target, upstream, status, started.elapsed(), note);
-    };
+        server.policy.decide(at.local, at.peer, creds.as_ref().map(|(u, k)| (u.as_str(), k.expose())), &who);
     match decision {
         Decision::Serve { .. } => {}
         Decision::Refuse(why) => {
-            entry(403, "-", &format!("refused: {why}"));
-            return text(
+            entry.write(403, "-", &format!("refused: {why}"));
+            return Plan::Answer(text(
                 StatusCode::FORBIDDEN,
                 &format!("toll serve: this proxy is not for you ({why}).\n"),
                 None,
-            );
+            ));
         }
         Decision::NeedKey(why) => {
-            entry(407, "-", &format!("key required: {why}"));
+            entry.write(407, "-", &format!("key required: {why}"));
             let mut r = text(
                 StatusCode::PROXY_AUTHENTICATION_REQUIRED,
                 "toll serve: show the key: use the proxy URL that 'toll serve --print-env' prints.\n",
@@ -301,44 +349,77 @@ async fn handle(
                 http::header::PROXY_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"toll serve\""),
             );
-            return r;
+            return Plan::Answer(r);
         }
     }
     // The client's proxy credential was for this server; toll answers the upstream itself.
-    req.headers_mut().remove(PROXY_AUTHORIZATION);
-    let target = match Target::of(&req) {
+    req.headers.remove(PROXY_AUTHORIZATION);
+    let target = match Target::of(&req.method, &req.uri) {
         Ok(t) => t,
         Err(why) => {
-            entry(400, "-", why);
-            return text(StatusCode::BAD_REQUEST, &format!("toll serve: {why}.\n"), None);
+            entry.write(400, "-", why);
+            return Plan::Answer(text(StatusCode::BAD_REQUEST, &format!("toll serve: {why}.\n"), None));
         }
     };
     if is_loop(&target, shared.listen) {
-        entry(400, "-", "loop");
-        return text(
+        entry.write(400, "-", "loop");
+        return Plan::Answer(text(
             StatusCode::BAD_REQUEST,
             "toll serve: this request is addressed to toll serve itself; it would loop.\n",
             Some("proxy_loop_detected"),
-        );
+        ));
     }
     let Some(url) = target.route_url() else {
-        entry(400, "-", "bad target");
-        return text(StatusCode::BAD_REQUEST, "toll serve: a malformed target.\n", None);
+        entry.write(400, "-", "bad target");
+        return Plan::Answer(text(StatusCode::BAD_REQUEST, "toll serve: a malformed target.\n", None));
     };
     let routes = server.routes.current();
-    let route = match routes.pick(&url).await {
-        Ok(c) => c.entry,
+    match routes.pick(&url).await.map(|c| c.entry) {
         Err(e) => {
-            entry(502, "-", "bad proxy setting");
-            return text(
+            entry.write(502, "-", "bad proxy setting");
+            Plan::Answer(text(
                 StatusCode::BAD_GATEWAY,
                 &format!("toll serve: {}\n", sanitize(&e.to_string())),
                 Some("proxy_internal_error"),
-            );
+            ))
         }
+        Ok(RouteEntry::Direct) => Plan::Direct(target),
+        Ok(RouteEntry::Proxy(spec)) if spec.is_socks() => {
+            entry.write(502, &spec.display_url(), "");
+            Plan::Answer(text(
+                StatusCode::BAD_GATEWAY,
+                "toll serve: a SOCKS upstream proxy is not supported by toll serve; use an HTTP proxy.\n",
+                Some("proxy_internal_error"),
+            ))
+        }
+        Ok(RouteEntry::Proxy(spec)) => {
+            strip_hop_headers(&mut req.headers);
+            Plan::Proxy(target, spec)
+        }
+    }
+}
+
+async fn handle(
+    shared: &Shared,
+    at: Peer<'_>,
+    slot: &ClientSlot,
+    req: Request<Incoming>,
+) -> Response<RelayBody> {
+    let server = &shared.server;
+    let (mut parts, body) = req.into_parts();
+    let method = parts.method.clone();
+    let entry = Entry {
+        log: &server.log,
+        peer: at.peer,
+        method: method.as_str(),
+        target: sanitize(&parts.uri.to_string()),
+        started: Instant::now(),
     };
-    let (resp, upstream) = match route {
-        RouteEntry::Direct => {
+    let plan = plan(shared, at, &entry, &mut parts).await;
+    let req = Request::from_parts(parts, body);
+    let (resp, upstream) = match plan {
+        Plan::Answer(r) => return r,
+        Plan::Direct(target) => {
             let (host, port) = target.host_port();
             let r = match target {
                 Target::Tunnel { .. } => {
@@ -348,16 +429,7 @@ async fn handle(
             };
             (r, "DIRECT".to_string())
         }
-        RouteEntry::Proxy(spec) if spec.is_socks() => (
-            text(
-                StatusCode::BAD_GATEWAY,
-                "toll serve: a SOCKS upstream proxy is not supported by toll serve; use an HTTP proxy.\n",
-                Some("proxy_internal_error"),
-            ),
-            spec.display_url(),
-        ),
-        RouteEntry::Proxy(spec) => {
-            strip_hop_headers(req.headers_mut());
+        Plan::Proxy(target, spec) => {
             // A silent proxy must not hold the client forever; an upload may take its time.
             let limit = server.limits.answer_timeout().filter(|_| !has_body(&req));
             let tunnel = matches!(target, Target::Tunnel { .. });
@@ -368,28 +440,36 @@ async fn handle(
                 };
                 server.relay.carry(&spec, req, slot).await
             };
-            let answered = match limit {
-                Some(t) => tokio::time::timeout(t, carried).await.ok(),
-                None => Some(carried.await),
-            };
-            let r = match answered {
+            let r = match within(limit, carried).await {
                 Some(Ok(r)) => r,
                 Some(Err(f)) => failure_response(f),
-                None => text(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    &format!(
-                        "toll serve: the proxy {} did not answer within {:.0?} (--answer-timeout)\n",
-                        spec.display_url(),
-                        limit.unwrap_or_default()
-                    ),
-                    Some("connection_timeout"),
-                ),
+                None => answer_timeout(&spec, limit),
             };
             (r, spec.display_url())
         }
     };
-    entry(resp.status().as_u16(), &upstream, "");
+    entry.write(resp.status().as_u16(), &upstream, "");
     resp
+}
+
+/// `f`, or `None` when it takes longer than `limit` (no limit: `None`).
+async fn within<T>(limit: Option<Duration>, f: impl Future<Output = T>) -> Option<T> {
+    match limit {
+        Some(t) => tokio::time::timeout(t, f).await.ok(),
+        None => Some(f.await),
+    }
+}
+
+fn answer_timeout(spec: &crate::config::ProxySpec, limit: Option<Duration>) -> Response<RelayBody> {
+    text(
+        StatusCode::GATEWAY_TIMEOUT,
+        &format!(
+            "toll serve: the proxy {} did not answer within {:.0?} (--answer-timeout)\n",
+            spec.display_url(),
+            limit.unwrap_or_default()
+        ),
+        Some("connection_timeout"),
+    )
 }
 
 /// The request carries a body (RFC 9112 §6.3: a length other than 0, or chunked).

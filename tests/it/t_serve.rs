@@ -208,6 +208,75 @@ fn loops_and_non_proxy_requests_are_refused_with_an_explanation() {
     assert_eq!(proxy.requests().len(), 0, "nothing reached the upstream proxy");
 }
 
+/// A connection that opens with CONNECT is read by toll serve itself, not by hyper: the bytes a
+/// client sends right behind its CONNECT head reach the origin, a refused CONNECT gets a whole
+/// answer (status, Proxy-Status, body) before the connection closes, and a CONNECT after an
+/// http request on a kept-alive connection (hyper's) works too.
+#[test]
+fn connect_heads_read_by_serve_itself_keep_early_bytes_and_answer_refusals_whole() {
+    use std::io::{Read, Write};
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let serve = Serve::start(&["-x", &proxy.url()]);
+    let connect = || {
+        let s = std::net::TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s
+    };
+    let target = origin.authority();
+    // CONNECT and the tunnelled request in one write.
+    let mut c = connect();
+    write!(
+        c,
+        "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\nGET /text HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut all = Vec::new();
+    let _ = c.read_to_end(&mut all);
+    let all = String::from_utf8_lossy(&all);
+    assert!(all.starts_with("HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200"), "{all}");
+    assert!(all.ends_with("hello from the origin\n"), "{all}");
+    // A loop: a whole answer, then the connection closes.
+    let mut c = connect();
+    write!(c, "CONNECT 127.0.0.1:{0} HTTP/1.1\r\nHost: 127.0.0.1:{0}\r\n\r\n", serve.port).unwrap();
+    let mut all = Vec::new();
+    c.read_to_end(&mut all).unwrap();
+    let all = String::from_utf8_lossy(&all);
+    assert!(all.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{all}");
+    assert!(all.contains("proxy-status: toll; error=proxy_loop_detected"), "{all}");
+    let (head, body) = all.split_once("\r\n\r\n").unwrap();
+    assert!(head.contains(&format!("content-length: {}", body.len())), "{all}");
+    assert!(body.contains("it would loop"), "{all}");
+    // An http request first, then CONNECT on the same connection.
+    let mut c = connect();
+    let url = origin.url("/text");
+    write!(c, "GET {url} HTTP/1.1\r\nHost: {target}\r\n\r\n").unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).ends_with("hello from the origin\n") {
+        let n = c.read(&mut buf).unwrap();
+        assert!(n > 0, "{}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    write!(c, "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").unwrap();
+    let n = c.read(&mut buf).unwrap();
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    write!(c, "GET /text HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut all = Vec::new();
+    let _ = c.read_to_end(&mut all);
+    assert!(
+        String::from_utf8_lossy(&all).ends_with("hello from the origin\n"),
+        "{}",
+        String::from_utf8_lossy(&all)
+    );
+    let log = serve.log();
+    assert!(log.contains(&format!("CONNECT {target} via {}", proxy.url())), "{log}");
+}
+
 #[test]
 fn another_local_user_is_refused() {
     // SAFETY: geteuid cannot fail.
