@@ -853,6 +853,11 @@ dirty=$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null | gre
     echo "- Origin: nginx, HTTP/1.1, static files (sendfile), TLS with a P-256 leaf from a throw-away CA;"
     echo "  \`POST /upload\` reads the whole body (request buffering) and answers 204."
     echo "- Each toll scenario gets its own \`XDG_STATE_HOME\`, so a first run really is the first."
+    # bench/serve.sh --results puts its (separate, 11-minute) run here: kept as it was.
+    if [ -f "$OUT" ] && grep -q '^<!-- serve:begin' "$OUT"; then
+        echo
+        sed -n '/^<!-- serve:begin/,/^<!-- serve:end/p' "$OUT"
+    fi
 } > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 cat "$OUT"

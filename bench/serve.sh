@@ -4,8 +4,11 @@
 #
 #   bench/serve.sh [--quick] [--duration S] [--warmup S] [--timeout S] [--clients "10 100 1000"]
 #                  [--only "squid toll-ntlm …"] [--modes "http connect tls"]
-#                  [--toll PATH] [--no-build] [--port-base N] [--keep]
+#                  [--toll PATH] [--no-build] [--port-base N] [--keep] [--results FILE]
 #
+# --results FILE (bench/RESULTS.md for the record) also puts the report into FILE, in place of
+# the section between its "serve:begin" and "serve:end" markers (or at its end); bench/run.sh
+# keeps that section when it rewrites the file.
 # --only picks from: squid toll-ntlm px-ntlm cntlm-ntlm toll-basic px-basic toll-digest px-digest
 # (the default set) and tollmmap-ntlm (toll with glibc's mmap threshold pinned: a diagnosis of its
 # tunnel-buffer memory, see SERVE.md).
@@ -19,12 +22,12 @@ REPO=$(cd "$HERE/.." && pwd)
 DURATION=4 WARMUP=2 OP_TIMEOUT=10 CLIENTS="10 100 1000" MODES="http connect tls"
 DEFAULT_ONLY="squid toll-ntlm px-ntlm cntlm-ntlm toll-basic px-basic toll-digest px-digest"
 ONLY=$DEFAULT_ONLY
-KEEP=0 BUILD=1 PB=23100
+KEEP=0 BUILD=1 PB=23100 INTO=
 TOLL=${TOLL:-}
 PX_VERSION=0.13.0
 PX_VENV=${PX_VENV:-$REPO/target/bench-px-venv}
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) DURATION=2 WARMUP=1 ;;
@@ -38,6 +41,7 @@ while [ $# -gt 0 ]; do
         --no-build) BUILD=0 ;;
         --toll) TOLL=$2; BUILD=0; shift ;;
         --port-base) PB=$2; shift ;;
+        --results) INTO=$2; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "serve.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -504,4 +508,25 @@ commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
     echo
 } > "$W/report.md"
 cat "$W/report.md"
+if [ -n "$INTO" ]; then
+    # The section in FILE: a heading of its own, the report's headings one level down.
+    {
+        echo "<!-- serve:begin (written by bench/serve.sh --results; bench/run.sh keeps it) -->"
+        echo "## 6. toll serve beside px and cntlm (bench/serve.sh; issue 13)"
+        echo
+        echo "Its own run, with its own time and load; bench/SERVE.md says how to read it and keeps earlier runs."
+        echo
+        sed 's/^## /### /; s/^### Goals/#### Goals/' "$W/report.md"
+        echo "<!-- serve:end -->"
+    } > "$W/section.md"
+    touch "$INTO"
+    awk -v sec="$W/section.md" '
+        function put() { while ((getline l < sec) > 0) print l; done = 1 }
+        /^<!-- serve:begin/ { put(); skip = 1; next }
+        /^<!-- serve:end/ { skip = 0; next }
+        !skip { print }
+        END { if (!done) { print ""; put() } }' "$INTO" > "$INTO.tmp"
+    mv "$INTO.tmp" "$INTO"
+    say "report also in $INTO"
+fi
 say "done: $NCELLS cells; raw results in $RESULTS$( [ "$KEEP" = 1 ] || echo ' (removed; --keep keeps them)')"
