@@ -833,6 +833,8 @@ dirty=$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null | gre
     echo
     echo "## Summary: targets from issues 5, 10 and 12"
     echo
+    echo "Issue 13's (\`toll serve\` beside px and cntlm) are in section 6, from \`bench/serve.sh --results\`."
+    echo
     echo "| measure | toll | curl | toll/curl | target | |"
     echo "|---|---|---|---|---|---|"
     cat "$TARGETS"
