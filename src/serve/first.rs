@@ -71,13 +71,18 @@ async fn read_head(tcp: &TcpStream, max: usize) -> io::Result<First> {
     }
 }
 
-enum Parsed {
+/// What the bytes read so far are (public for the `connect_head` fuzz target).
+#[derive(Debug)]
+pub enum Parsed {
+    /// Could still become a CONNECT head: read more.
     Partial,
+    /// Not a CONNECT this module takes: hyper's.
     Other,
+    /// A complete `CONNECT host:port` head of `len` bytes.
     Connect { authority: http::uri::Authority, headers: http::HeaderMap, len: usize },
 }
 
-fn parse(buf: &[u8]) -> Parsed {
+pub fn parse(buf: &[u8]) -> Parsed {
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut slots);
     let len = match req.parse(buf) {

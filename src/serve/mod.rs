@@ -10,7 +10,7 @@
 pub mod admission;
 mod connect;
 mod direct;
-mod first;
+pub mod first;
 pub mod key;
 pub mod log;
 pub mod peer;
