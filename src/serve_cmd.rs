@@ -506,6 +506,23 @@ async fn shutdown_signal() {
     }
 }
 
+/// How many connections the kernel queues for `accept` (capped by `net.core.somaxconn`).
+/// tokio's `bind` asks for 1,024; 1,000 clients that reconnect at once overflowed it (about
+/// 1,500 `ListenOverflows` in a 4-s benchmark cell), and each dropped SYN costs its client a
+/// 1-s retransmission.
+const BACKLOG: u32 = 4096;
+
+fn listen_on(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match addr {
+        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // As std and tokio do on Unix: a restarted server need not wait for TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,21 +540,4 @@ mod tests {
         let v6 = proxy_url(&Secret::new("k"), "[::1]:1".parse().unwrap());
         assert_eq!(v6.expose(), "http://toll:k@[::1]:1");
     }
-}
-
-/// How many connections the kernel queues for `accept` (capped by `net.core.somaxconn`).
-/// tokio's `bind` asks for 1,024; 1,000 clients that reconnect at once overflowed it (about
-/// 1,500 `ListenOverflows` in a 4-s benchmark cell), and each dropped SYN costs its client a
-/// 1-s retransmission.
-const BACKLOG: u32 = 4096;
-
-fn listen_on(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    let socket = match addr {
-        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
-        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
-    };
-    // As std and tokio do on Unix: a restarted server need not wait for TIME_WAIT.
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(BACKLOG)
 }
