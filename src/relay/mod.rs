@@ -308,7 +308,8 @@ impl Relay {
     /// Opens a tunnel to `authority` through the proxy `spec` for `toll serve`, which read the
     /// client's CONNECT itself: as [`Relay::open_tunnel_stream`], with the client's own
     /// `headers` passed on to the proxy (hop-by-hop ones already removed) and nothing kept for
-    /// [`Relay::take_failure`] (the server answers each client itself).
+    /// [`Relay::take_failure`] (the server answers each client itself). Hop-by-hop headers and
+    /// a length are not passed on.
     pub async fn tunnel(
         &self,
         spec: &ProxySpec,
@@ -316,7 +317,12 @@ impl Relay {
         headers: &http::HeaderMap,
     ) -> Result<TunnelStream, Failure> {
         let up = self.upstream(spec);
-        let resp = connect_through(&self.inner, &up, authority, headers).await?;
+        // What hyper would have left out had it read the CONNECT (and a CONNECT has no content,
+        // RFC 9110 §9.3.6: a length would make the proxy wait for a body).
+        let mut headers = headers.clone();
+        strip_hop_headers(&mut headers);
+        headers.remove(http::header::CONTENT_LENGTH);
+        let resp = connect_through(&self.inner, &up, authority, &headers).await?;
         hyper::upgrade::on(resp).await.map(TokioIo::new).map_err(|e| {
             let mut f =
                 up.failure(FailureKind::ProxyError(format!("the tunnel could not be taken over: {e}")));

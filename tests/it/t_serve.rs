@@ -224,11 +224,12 @@ fn connect_heads_read_by_serve_itself_keep_early_bytes_and_answer_refusals_whole
         s
     };
     let target = origin.authority();
-    // CONNECT and the tunnelled request in one write.
+    // CONNECT and the tunnelled request in one write; the client's hop-by-hop headers and a
+    // length (a CONNECT has no content) stay here, its other headers go on to the proxy.
     let mut c = connect();
     write!(
         c,
-        "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\nGET /text HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n"
+        "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\nProxy-Connection: keep-alive\r\nContent-Length: 0\r\nX-Client: 1\r\n\r\nGET /text HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut all = Vec::new();
@@ -236,6 +237,11 @@ fn connect_heads_read_by_serve_itself_keep_early_bytes_and_answer_refusals_whole
     let all = String::from_utf8_lossy(&all);
     assert!(all.starts_with("HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200"), "{all}");
     assert!(all.ends_with("hello from the origin\n"), "{all}");
+    let seen = proxy.requests();
+    assert_eq!((seen[0].method.as_str(), seen[0].header("x-client")), ("CONNECT", Some("1")), "{seen:?}");
+    for hop in ["proxy-connection", "content-length", "proxy-authorization"] {
+        assert_eq!(seen[0].header(hop), None, "{hop}: {seen:?}");
+    }
     // A loop: a whole answer, then the connection closes.
     let mut c = connect();
     write!(c, "CONNECT 127.0.0.1:{0} HTTP/1.1\r\nHost: 127.0.0.1:{0}\r\n\r\n", serve.port).unwrap();
