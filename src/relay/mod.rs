@@ -317,11 +317,9 @@ impl Relay {
         headers: &http::HeaderMap,
     ) -> Result<TunnelStream, Failure> {
         let up = self.upstream(spec);
-        // What hyper would have left out had it read the CONNECT (and a CONNECT has no content,
-        // RFC 9110 §9.3.6: a length would make the proxy wait for a body).
+        // As `carry` strips them from a CONNECT hyper read.
         let mut headers = headers.clone();
         strip_hop_headers(&mut headers);
-        headers.remove(http::header::CONTENT_LENGTH);
         let resp = connect_through(&self.inner, &up, authority, &headers).await?;
         hyper::upgrade::on(resp).await.map(TokioIo::new).map_err(|e| {
             let mut f =
@@ -620,9 +618,13 @@ async fn connect_through(
         http::header::HOST,
         HeaderValue::from_str(authority.as_str()).expect("authority is a header value"),
     );
-    // The user's --proxy-header lines (the client's own User-Agent stays between it and us).
+    // The user's --proxy-header lines (the client's own User-Agent stays between it and us; a
+    // CONNECT has no content, RFC 9110 §9.3.6, so a length would only make the proxy wait).
     for (name, value) in client_headers {
-        if name != http::header::HOST && name != http::header::USER_AGENT {
+        if name != http::header::HOST
+            && name != http::header::USER_AGENT
+            && name != http::header::CONTENT_LENGTH
+        {
             headers.append(name.clone(), value.clone());
         }
     }

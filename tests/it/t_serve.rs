@@ -264,7 +264,7 @@ fn connect_heads_read_by_serve_itself_keep_early_bytes_and_answer_refusals_whole
         assert!(n > 0, "{}", String::from_utf8_lossy(&got));
         got.extend_from_slice(&buf[..n]);
     }
-    write!(c, "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").unwrap();
+    write!(c, "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\nContent-Length: 0\r\n\r\n").unwrap();
     let n = c.read(&mut buf).unwrap();
     assert!(
         String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"),
@@ -279,6 +279,9 @@ fn connect_heads_read_by_serve_itself_keep_early_bytes_and_answer_refusals_whole
         "{}",
         String::from_utf8_lossy(&all)
     );
+    let seen = proxy.requests();
+    let last = seen.iter().rev().find(|r| r.method == "CONNECT").unwrap();
+    assert_eq!(last.header("content-length"), None, "{seen:?}");
     let log = serve.log();
     assert!(log.contains(&format!("CONNECT {target} via {}", proxy.url())), "{log}");
 }
