@@ -7,9 +7,9 @@
 //! credentials, remembered auth, lockout — is the relay's ([`Relay::carry`]), so a credential the
 //! proxy rejected is never sent again by any later request of any client.
 //!
-//! Two doors lead to the same [`plan`]: a connection that opens with `CONNECT` is read and
+//! Two doors lead to the same `plan`: a connection that opens with `CONNECT` is read and
 //! served here without hyper (`first`, `connect`: a waiting tunnel holds little more than its
-//! socket), everything else is hyper's ([`handle`]).
+//! socket), everything else is hyper's (`handle`).
 
 pub mod admission;
 mod connect;
