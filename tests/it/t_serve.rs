@@ -192,6 +192,40 @@ fn a_rejected_password_is_sent_once_for_all_clients() {
     assert!(!serve.log().contains("wrong"), "{}", serve.log());
 }
 
+/// The same through tunnels, whose CONNECTs toll serve reads itself: six clients at once, one
+/// wrong password on the wire, a 502 with `Proxy-Status` to each.
+#[test]
+fn a_rejected_password_is_sent_once_for_all_tunnels() {
+    if !clients_available("a_rejected_password_is_sent_once_for_all_tunnels") {
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::basic("alice", "right"));
+    let serve = Serve::start(&["-x", &proxy.url(), "-U", "alice:wrong"]);
+    let url = origin.url("/text");
+    let clients: Vec<_> = (0..6)
+        .map(|_| {
+            let (s, u) = (serve.url(), url.clone());
+            std::thread::spawn(move || run(CURL, &["-s", "-p", "-x", &s, "-D", "-", "-o", "/dev/null", &u]))
+        })
+        .collect();
+    for c in clients {
+        let out = c.join().unwrap();
+        let head = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(head.starts_with("HTTP/1.1 502"), "never a 407 to the client: {head}");
+        assert!(head.to_ascii_lowercase().contains("proxy-status: toll; error="), "{head}");
+        assert_eq!(out.status.code(), Some(56), "curl: the CONNECT failed");
+    }
+    let wrong = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.basic_credentials() == Some(("alice".into(), "wrong".into())))
+        .count();
+    assert_eq!(wrong, 1, "the wrong password went out {wrong} times:\n{}", proxy.summary());
+    assert!(proxy.requests().iter().all(|r| r.method == "CONNECT"), "{}", proxy.summary());
+    assert_eq!(origin.requests_to("/text").len(), 0);
+}
+
 #[test]
 fn loops_and_non_proxy_requests_are_refused_with_an_explanation() {
     if !clients_available("loops_and_non_proxy_requests_are_refused_with_an_explanation") {
