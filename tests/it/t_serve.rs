@@ -351,6 +351,9 @@ fn another_local_user_is_refused() {
     let url = origin.url("/text");
     let out = as_nobody(&["-x", &serve.url(), &url]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "403", "{}", serve.log());
+    // A tunnel too (its CONNECT is read by toll serve itself, not by hyper).
+    let out = as_nobody(&["-p", "-x", &serve.url(), &url, "-w", " %{http_connect}"]); // the last -w counts
+    assert_eq!(String::from_utf8_lossy(&out.stdout), " 403", "{}", serve.log());
     // The same user is served.
     let out = run(CURL, &["-s", "-o", "/dev/null", "-w", "%{http_code}", "-x", &serve.url(), &url]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
