@@ -162,7 +162,19 @@ fn curl_and_wget_reach_http_and_https_origins_through_serve_and_squid() {
 
 #[test]
 fn a_rejected_password_is_sent_once_for_all_clients() {
-    if !clients_available("a_rejected_password_is_sent_once_for_all_clients") {
+    six_clients_with_a_wrong_password("a_rejected_password_is_sent_once_for_all_clients", false);
+}
+
+/// The same through tunnels, whose CONNECTs toll serve reads itself.
+#[test]
+fn a_rejected_password_is_sent_once_for_all_tunnels() {
+    six_clients_with_a_wrong_password("a_rejected_password_is_sent_once_for_all_tunnels", true);
+}
+
+/// Six clients at once (http requests, or `curl -p` tunnels) through a server whose stored
+/// password is wrong: one wrong password on the wire, a 502 with `Proxy-Status` to each.
+fn six_clients_with_a_wrong_password(test: &str, tunnel: bool) {
+    if !clients_available(test) {
         return;
     }
     let origin = Origin::http();
@@ -173,7 +185,13 @@ fn a_rejected_password_is_sent_once_for_all_clients() {
     let clients: Vec<_> = (0..6)
         .map(|_| {
             let (s, u) = (serve.url(), url.clone());
-            std::thread::spawn(move || run(CURL, &["-s", "-x", &s, "-D", "-", "-o", "/dev/null", &u]))
+            std::thread::spawn(move || {
+                let mut args = vec!["-s", "-x", &s, "-D", "-", "-o", "/dev/null", &u];
+                if tunnel {
+                    args.push("-p");
+                }
+                run(CURL, &args)
+            })
         })
         .collect();
     for c in clients {
@@ -181,6 +199,9 @@ fn a_rejected_password_is_sent_once_for_all_clients() {
         let head = String::from_utf8_lossy(&out.stdout).to_string();
         assert!(head.starts_with("HTTP/1.1 502"), "never a 407 to the client: {head}");
         assert!(head.to_ascii_lowercase().contains("proxy-status: toll; error="), "{head}");
+        if tunnel {
+            assert_eq!(out.status.code(), Some(56), "curl: the CONNECT failed");
+        }
     }
     assert!(started.elapsed() < Duration::from_secs(20));
     let wrong = proxy
@@ -190,39 +211,9 @@ fn a_rejected_password_is_sent_once_for_all_clients() {
         .count();
     assert_eq!(wrong, 1, "the wrong password went out {wrong} times:\n{}", proxy.summary());
     assert!(!serve.log().contains("wrong"), "{}", serve.log());
-}
-
-/// The same through tunnels, whose CONNECTs toll serve reads itself: six clients at once, one
-/// wrong password on the wire, a 502 with `Proxy-Status` to each.
-#[test]
-fn a_rejected_password_is_sent_once_for_all_tunnels() {
-    if !clients_available("a_rejected_password_is_sent_once_for_all_tunnels") {
-        return;
+    if tunnel {
+        assert!(proxy.requests().iter().all(|r| r.method == "CONNECT"), "{}", proxy.summary());
     }
-    let origin = Origin::http();
-    let proxy = FakeProxy::start(fakeproxy::basic("alice", "right"));
-    let serve = Serve::start(&["-x", &proxy.url(), "-U", "alice:wrong"]);
-    let url = origin.url("/text");
-    let clients: Vec<_> = (0..6)
-        .map(|_| {
-            let (s, u) = (serve.url(), url.clone());
-            std::thread::spawn(move || run(CURL, &["-s", "-p", "-x", &s, "-D", "-", "-o", "/dev/null", &u]))
-        })
-        .collect();
-    for c in clients {
-        let out = c.join().unwrap();
-        let head = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(head.starts_with("HTTP/1.1 502"), "never a 407 to the client: {head}");
-        assert!(head.to_ascii_lowercase().contains("proxy-status: toll; error="), "{head}");
-        assert_eq!(out.status.code(), Some(56), "curl: the CONNECT failed");
-    }
-    let wrong = proxy
-        .requests()
-        .iter()
-        .filter(|r| r.basic_credentials() == Some(("alice".into(), "wrong".into())))
-        .count();
-    assert_eq!(wrong, 1, "the wrong password went out {wrong} times:\n{}", proxy.summary());
-    assert!(proxy.requests().iter().all(|r| r.method == "CONNECT"), "{}", proxy.summary());
     assert_eq!(origin.requests_to("/text").len(), 0);
 }
 
