@@ -396,10 +396,8 @@ async fn plan(shared: &Shared, at: Peer<'_>, entry: &Entry<'_>, req: &mut http::
                 Some("proxy_internal_error"),
             ))
         }
-        Ok(RouteEntry::Proxy(spec)) => {
-            strip_hop_headers(&mut req.headers);
-            Plan::Proxy(target, spec)
-        }
+        // The relay drops the client's hop-by-hop headers (`Relay::carry`, `Relay::tunnel`).
+        Ok(RouteEntry::Proxy(spec)) => Plan::Proxy(target, spec),
     }
 }
 
@@ -456,7 +454,7 @@ async fn handle(
     resp
 }
 
-/// `f`, or `None` when it takes longer than `limit` (no limit: `None`).
+/// `f`, or `None` when it takes longer than `limit` (no limit: `f` however long it takes).
 async fn within<T>(limit: Option<Duration>, f: impl Future<Output = T>) -> Option<T> {
     match limit {
         Some(t) => tokio::time::timeout(t, f).await.ok(),
@@ -481,13 +479,6 @@ fn has_body(req: &Request<Incoming>) -> bool {
     let h = req.headers();
     h.contains_key(http::header::TRANSFER_ENCODING)
         || h.get(http::header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0")
-}
-
-/// Headers that belong to the client's hop (RFC 9110 §7.6.1).
-fn strip_hop_headers(h: &mut http::HeaderMap) {
-    for name in ["proxy-connection", "connection", "keep-alive", "te", "trailer", "upgrade"] {
-        h.remove(name);
-    }
 }
 
 /// What a client sees when the proxy could not be passed: never a 407 (the client would retry
