@@ -291,7 +291,7 @@ impl Relay {
         authority: &str,
     ) -> Result<TunnelStream, Failure> {
         let result = match http::uri::Authority::try_from(authority) {
-            Ok(a) => self.tunnel(spec, &a, &http::HeaderMap::new()).await,
+            Ok(a) => self.tunnel(spec, &a, http::HeaderMap::new()).await,
             Err(_) => {
                 let up = self.upstream(spec);
                 let mut f = up.failure(FailureKind::ProxyError(format!("{authority:?} is not host:port")));
@@ -314,11 +314,10 @@ impl Relay {
         &self,
         spec: &ProxySpec,
         authority: &http::uri::Authority,
-        headers: &http::HeaderMap,
+        mut headers: http::HeaderMap,
     ) -> Result<TunnelStream, Failure> {
         let up = self.upstream(spec);
         // As `carry` strips them from a CONNECT hyper read.
-        let mut headers = headers.clone();
         strip_hop_headers(&mut headers);
         let resp = connect_through(&self.inner, &up, authority, &headers).await?;
         hyper::upgrade::on(resp).await.map(TokioIo::new).map_err(|e| {

@@ -60,7 +60,7 @@ pub async fn serve(
             let limit = server.limits.answer_timeout();
             let opened = within(limit, async {
                 let _turn = shared.setups.acquire().await.ok();
-                Box::pin(server.relay.tunnel(&spec, &authority, &parts.headers)).await
+                Box::pin(server.relay.tunnel(&spec, &authority, parts.headers)).await
             })
             .await;
             let upstream = spec.display_url();
