@@ -347,6 +347,7 @@ pub enum Command {
     #[command(after_long_help = serve::SERVE_AFTER_LONG_HELP)]
     Serve(ServeArgs),
     /// Run one command with its proxy settings pointing at a private toll serve.
+    #[command(after_long_help = serve::RUN_AFTER_LONG_HELP)]
     Run(RunArgs),
     /// Evaluate a proxy auto-config (PAC) file for a URL and print its answer.
     #[command(after_long_help = pac::PAC_AFTER_LONG_HELP)]

@@ -9,8 +9,9 @@ use clap_complete::{Generator, Shell};
 
 const BIN: &str = "toll";
 
-/// Sections the generated man page lacks: clap's `after_long_help` would land under "EXTRA", so
-/// the environment and examples are written here in roff instead.
+/// Sections the generated top man page lacks: clap's `after_long_help` would land under "EXTRA",
+/// so the environment and examples are written here in roff instead (EXIT STATUS is rendered
+/// from [`crate::error::Exit::TABLE`]; subcommands' pages get their `after_long_help` as NOTES).
 const MAN_EXTRA: &str = r#".SH ENVIRONMENT
 .TP
 \fBhttps_proxy\fR, \fBHTTPS_PROXY\fR
@@ -39,6 +40,28 @@ toll \-\-json '{"name":"toll"}' https://example.com/api
 toll demo \-\-scheme digest
 .fi
 "#;
+
+/// The top page's EXIT STATUS, from the same table the README's is checked against.
+fn exit_status_section() -> String {
+    let mut codes: Vec<(u8, &str)> = crate::error::Exit::TABLE.iter().map(|(e, m)| (e.code(), *m)).collect();
+    codes.sort_by_key(|(c, _)| *c);
+    let mut out = String::from(".SH \"EXIT STATUS\"\n");
+    for (code, meaning) in codes {
+        out.push_str(&format!(".TP\n{code}\n{}\n", roff_line(meaning)));
+    }
+    out
+}
+
+/// One line of text for roff: backslashes and minus signs escaped, and a leading `.` or `'`
+/// kept from being read as a request.
+fn roff_line(line: &str) -> String {
+    let escaped = line.replace('\\', "\\e").replace('-', "\\-");
+    if escaped.starts_with('.') || escaped.starts_with('\'') {
+        format!("\\&{escaped}")
+    } else {
+        escaped
+    }
+}
 
 /// Every generated file as (file name under `completions/`, contents).
 pub fn render_completions() -> Vec<(String, Vec<u8>)> {
@@ -76,6 +99,16 @@ fn man_page(cmd: &clap::Command, top: bool) -> (String, Vec<u8>) {
     }
     if top {
         out.extend_from_slice(MAN_EXTRA.as_bytes());
+        out.extend_from_slice(exit_status_section().as_bytes());
+    } else if let Some(text) = cmd.get_after_long_help().or_else(|| cmd.get_after_help()) {
+        // clap_mangen would put it under "EXTRA" and refill its lines; it is written to be read
+        // as laid out (lists, examples), so it goes in as it is.
+        out.extend_from_slice(b".SH NOTES\n.nf\n");
+        for line in text.to_string().lines() {
+            out.extend_from_slice(roff_line(line).as_bytes());
+            out.push(b'\n');
+        }
+        out.extend_from_slice(b".fi\n");
     }
     if cmd.get_version().is_some() {
         man.render_version_section(&mut out).expect("in memory");
@@ -108,6 +141,25 @@ mod tests {
              Regenerate them with: TOLL_BLESS=1 cargo test completions",
             stale.join(",")
         );
+    }
+
+    #[test]
+    fn man_pages_carry_exit_codes_and_each_commands_notes() {
+        let files = render_completions();
+        let page = |name: &str| {
+            let (_, c) = files.iter().find(|(n, _)| n == name).unwrap();
+            String::from_utf8_lossy(c).into_owned()
+        };
+        let top = page("toll.1");
+        let exit = &top[top.find(".SH \"EXIT STATUS\"").expect("an EXIT STATUS section")..];
+        for (e, _) in crate::error::Exit::TABLE {
+            assert!(exit.contains(&format!(".TP\n{}\n", e.code())), "exit {} missing", e.code());
+        }
+        let serve = page("toll-serve.1");
+        assert!(serve.contains(".SH NOTES\n.nf\nOnly you may use it"), "{serve}");
+        assert!(page("toll-run.1").contains("127 when CMD is not found"));
+        // A line of the notes that starts with a dot would be a roff request.
+        assert_eq!(roff_line(".x \\ -y"), "\\&.x \\e \\-y");
     }
 
     #[test]

@@ -42,6 +42,10 @@ pub enum Exit {
     Unsupported,
     /// curl's 58: the client certificate (`-E`, `--key`) cannot be used.
     ClientCert,
+    /// `toll run`: CMD was not found (127, as the shell and env(1) say it).
+    CommandNotFound,
+    /// `toll run`: CMD was found but could not be started (126, as the shell and env(1)).
+    CommandNotRunnable,
 }
 
 impl Exit {
@@ -74,11 +78,13 @@ impl Exit {
             Exit::Interrupted => 130,
             Exit::Unsupported => 1,
             Exit::ClientCert => 58,
+            Exit::CommandNotFound => 127,
+            Exit::CommandNotRunnable => 126,
         }
     }
 
     /// Every code with its meaning, as documented in the README (a test keeps them in step).
-    pub const TABLE: [(Exit, &'static str); 26] = [
+    pub const TABLE: [(Exit, &'static str); 28] = [
         (
             Exit::Internal,
             "internal error (a bug: please report it); also, as in curl, a URL whose scheme toll does not \
@@ -122,6 +128,8 @@ impl Exit {
         (Exit::ClientCert, "the client certificate or key (-E/--cert, --key) cannot be read or used"),
         (Exit::Range, "-C: the server does not support byte ranges (the file is left as it was)"),
         (Exit::FileTooLarge, "the body is larger than --max-filesize"),
+        (Exit::CommandNotRunnable, "toll run: the command was found but cannot be run (not executable)"),
+        (Exit::CommandNotFound, "toll run: the command was not found"),
         (Exit::Interrupted, "interrupted (Ctrl-C)"),
     ];
 }

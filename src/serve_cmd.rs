@@ -386,10 +386,16 @@ async fn run_child(
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().map_err(|e| {
-        Error::new(
-            Exit::Usage,
-            format!("cannot run {}: {e}", crate::term::sanitize(&program.to_string_lossy())),
-        )
+        let name = crate::term::sanitize(&program.to_string_lossy());
+        // The shell's and env(1)'s codes, so a script tells "no such command" from CMD's own
+        // failures (toll run's other statuses are CMD's).
+        match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                Error::new(Exit::CommandNotFound, format!("{name}: command not found"))
+                    .hint("check the spelling, or give the command's full path")
+            }
+            _ => Error::new(Exit::CommandNotRunnable, format!("cannot run {name}: {e}")),
+        }
     })?;
     #[cfg(unix)]
     {

@@ -381,6 +381,24 @@ fn toll_run_points_the_command_at_a_private_server_and_passes_its_status() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("http://toll:") && text.contains("@127.0.0.1:"), "{text}");
     assert!(text.trim_end().ends_with("localhost,127.0.0.1,::1"), "{text}");
+    // A signal that ends the command is 128+N; a command that is not there 127, one that
+    // cannot be run 126 (the shell's codes), each with a message naming it.
+    let out = toll_run(&["sh", "-c", "kill -TERM $$"]);
+    assert_eq!(out.status.code(), Some(128 + 15), "{}", String::from_utf8_lossy(&out.stderr));
+    let missing = home.path().join("no-such-command");
+    let out = toll_run(&[missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(127));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no-such-command: command not found"), "{err}");
+    let plain = home.path().join("not-executable");
+    std::fs::write(&plain, "#!/bin/sh\n").unwrap();
+    let out = toll_run(&[plain.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(126));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot run"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A running server picks up the password a later `toll auth login` stores (kernel keyring),
