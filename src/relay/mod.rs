@@ -181,6 +181,20 @@ pub(crate) struct Inner {
 /// An open tunnel through the upstream proxy, as a byte stream ([`Relay::open_tunnel_stream`]).
 pub type TunnelStream = TokioIo<hyper::upgrade::Upgraded>;
 
+/// The authentication scheme that carried a request the proxy let through (`None`: the proxy
+/// asked for none), kept as an extension of the response the relay hands back: `toll serve`
+/// logs it. Never a credential.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuthUsed(pub Option<crate::auth::Scheme>);
+
+impl AuthUsed {
+    /// The scheme recorded on `resp` (`None` also for a response the relay did not get from
+    /// the proxy, such as its own refusals).
+    pub fn of<B>(resp: &Response<B>) -> Option<crate::auth::Scheme> {
+        resp.extensions().get::<AuthUsed>().and_then(|a| a.0)
+    }
+}
+
 /// The running relay. Dropping the tokio runtime stops it.
 pub struct Relay {
     inner: Arc<Inner>,
@@ -255,10 +269,11 @@ impl Relay {
         Ok(Relay { inner, addr })
     }
 
-    /// Carries one request of another program through the proxy `spec` (`toll serve`): a
-    /// CONNECT opens a tunnel, anything else is forwarded in absolute form on the upstream
-    /// connection that `client` (one per client connection) holds. The proxy's refusal comes
-    /// back as the `Failure` instead of being kept for the app.
+    /// Carries one request of another program through the proxy `spec` (`toll serve`),
+    /// forwarded in absolute form on the upstream connection that `client` (one per client
+    /// connection) holds; its response says which scheme carried it ([`AuthUsed`]). The proxy's
+    /// refusal comes back as the `Failure` instead of being kept for the app. (A CONNECT is
+    /// [`Relay::tunnel`]'s.)
     pub async fn carry(
         &self,
         spec: &ProxySpec,
@@ -267,11 +282,7 @@ impl Relay {
     ) -> Result<Response<RelayBody>, Failure> {
         let up = self.upstream(spec);
         strip_hop_headers(req.headers_mut());
-        if req.method() == Method::CONNECT {
-            open_tunnel(self.inner.clone(), up, req).await
-        } else {
-            forward_or_fail(self.inner.clone(), up, client.0.clone(), req).await
-        }
+        forward_or_fail(self.inner.clone(), up, client.0.clone(), req).await
     }
 
     /// Keep `n` connections per proxy opened ahead for new tunnels (`toll serve`; see `spare`).
@@ -291,7 +302,7 @@ impl Relay {
         authority: &str,
     ) -> Result<TunnelStream, Failure> {
         let result = match http::uri::Authority::try_from(authority) {
-            Ok(a) => self.tunnel(spec, &a, http::HeaderMap::new()).await,
+            Ok(a) => self.tunnel(spec, &a, http::HeaderMap::new()).await.map(|(t, _)| t),
             Err(_) => {
                 let up = self.upstream(spec);
                 let mut f = up.failure(FailureKind::ProxyError(format!("{authority:?} is not host:port")));
@@ -309,18 +320,19 @@ impl Relay {
     /// client's CONNECT itself: as [`Relay::open_tunnel_stream`], with the client's own
     /// `headers` passed on to the proxy (hop-by-hop ones already removed) and nothing kept for
     /// [`Relay::take_failure`] (the server answers each client itself). Hop-by-hop headers and
-    /// a length are not passed on.
+    /// a length are not passed on. Also returns the scheme that opened it, for the log.
     pub async fn tunnel(
         &self,
         spec: &ProxySpec,
         authority: &http::uri::Authority,
         mut headers: http::HeaderMap,
-    ) -> Result<TunnelStream, Failure> {
+    ) -> Result<(TunnelStream, Option<crate::auth::Scheme>), Failure> {
         let up = self.upstream(spec);
         // As `carry` strips them from a CONNECT hyper read.
         strip_hop_headers(&mut headers);
         let resp = connect_through(&self.inner, &up, authority, &headers).await?;
-        hyper::upgrade::on(resp).await.map(TokioIo::new).map_err(|e| {
+        let used = AuthUsed::of(&resp);
+        hyper::upgrade::on(resp).await.map(|t| (TokioIo::new(t), used)).map_err(|e| {
             let mut f =
                 up.failure(FailureKind::ProxyError(format!("the tunnel could not be taken over: {e}")));
             f.target = authority.to_string();
@@ -598,7 +610,7 @@ async fn open_tunnel(
         // Buffers that grow with a bulk transfer and are freed while the tunnel waits (`tunnel`).
         // A user-space copy, not `splice(2)`: splicing loopback TCP through a pipe was measured
         // (issue 10, Linux 6.18) to cost more CPU (200 MiB: 0.21 s against 0.15 s) and wall time.
-        let _ = tunnel::copy_both(&mut TokioIo::new(client), &mut TokioIo::new(upstream)).await;
+        tunnel::copy_both(&mut TokioIo::new(client), &mut TokioIo::new(upstream)).await;
     });
     Ok(plain(StatusCode::OK, false))
 }

@@ -143,22 +143,32 @@ impl Direction {
     }
 }
 
+/// What a copy moved from `b` to `a` (the origin's side to the client), and the error that
+/// ended it early, if one did (the count is then what had been written before it: `toll serve`
+/// logs it either way).
+#[derive(Debug)]
+pub(crate) struct Copied {
+    pub b_to_a: u64,
+    pub error: Option<io::Error>,
+}
+
 /// Copies `a` → `b` and `b` → `a` until both reach end of file (each side is shut down for
-/// writing when the other side's reading ends), or one fails. Returns the bytes copied each way.
-pub(crate) async fn copy_both<A, B>(a: &mut A, b: &mut B) -> io::Result<(u64, u64)>
+/// writing when the other side's reading ends), or one fails.
+pub(crate) async fn copy_both<A, B>(a: &mut A, b: &mut B) -> Copied
 where
     A: AsyncRead + AsyncWrite + Unpin + ?Sized,
     B: AsyncRead + AsyncWrite + Unpin + ?Sized,
 {
     let mut a_to_b = Direction::new();
     let mut b_to_a = Direction::new();
-    poll_fn(|cx| {
+    let ended = poll_fn(|cx| {
         let ab = a_to_b.poll_copy(cx, Pin::new(&mut *a), Pin::new(&mut *b))?;
         let ba = b_to_a.poll_copy(cx, Pin::new(&mut *b), Pin::new(&mut *a))?;
-        let (Poll::Ready(ab), Poll::Ready(ba)) = (ab, ba) else { return Poll::Pending };
-        Poll::Ready(Ok((ab, ba)))
+        let (Poll::Ready(_), Poll::Ready(_)) = (ab, ba) else { return Poll::Pending };
+        Poll::Ready(Ok::<(), io::Error>(()))
     })
-    .await
+    .await;
+    Copied { b_to_a: b_to_a.amt, error: ended.err() }
 }
 
 #[cfg(test)]
@@ -224,6 +234,8 @@ mod tests {
         origin.write_all(b"done").await.unwrap();
         origin.shutdown().await.unwrap();
         assert_eq!(writer.await.unwrap(), b"done");
-        assert_eq!(copy.await.unwrap().unwrap(), (big.len() as u64, 4));
+        let copied = copy.await.unwrap();
+        assert!(copied.error.is_none(), "{copied:?}");
+        assert_eq!(copied.b_to_a, 4);
     }
 }

@@ -288,7 +288,16 @@ impl Upstream {
                 if let Some(g) = &gate {
                     g.open();
                 }
+                // What carried it: the header sent (not an opening NTLM message the proxy let
+                // through unjudged), or the handshake this connection already passed.
+                let used = match (sent_scheme, &ex.answer) {
+                    (Some(_), Some(a)) if !a.auth.final_leg() => None,
+                    (Some(s), _) => Some(s),
+                    (None, _) => conn.as_ref().and_then(|c| c.authenticated),
+                };
                 self.succeeded(conn, &mut ex, resp.headers());
+                let mut resp = resp;
+                resp.extensions_mut().insert(super::AuthUsed(used));
                 return Ok(resp);
             }
 

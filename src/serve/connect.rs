@@ -6,14 +6,17 @@
 //! turn would hold hyper's buffers and service state; here it holds its socket and a few
 //! strings (see `first`).
 
-use super::{answer_timeout, direct, failure_response, plan, within, Entry, Peer, Plan, Shared};
+use super::log::Entry;
+use super::{answer_timeout, direct, failure_response, plan, within, Peer, Plan, Shared};
+use crate::auth::Scheme;
 use crate::relay::body::RelayBody;
+use crate::relay::tunnel::{copy_both, Copied};
+use crate::relay::TunnelStream;
 use crate::term::sanitize;
 use http::{Method, Response};
 use http_body_util::BodyExt;
 use std::sync::Arc;
-use std::time::Instant;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const ESTABLISHED: &[u8] = b"HTTP/1.1 200 Connection established\r\n\r\n";
@@ -31,76 +34,111 @@ pub async fn serve(
     parts.method = Method::CONNECT;
     parts.uri = http::Uri::from(authority.clone());
     parts.headers = headers;
-    let entry = Entry {
-        log: &server.log,
-        peer: at.peer,
-        method: "CONNECT",
-        target: sanitize(authority.as_str()),
-        started: Instant::now(),
-    };
+    let entry = Entry::new(&server.log, at.peer, Method::CONNECT, sanitize(authority.as_str()));
     // Boxed: the routing (a PAC may run) and the relay's futures are large, and a client
     // waiting for its turn should not carry them.
     let plan = Box::pin(plan(shared, at, &entry, &mut parts)).await;
-    match plan {
-        Plan::Answer(r) => answer(&mut tcp, r).await,
-        Plan::Direct(target) => {
-            let (host, port) = target.host_port();
-            match direct::connect(&host, port, server.limits.connect_timeout).await {
-                Ok(origin) => {
-                    entry.write(200, "DIRECT", "");
-                    pipe(tcp, origin, rest).await;
-                }
-                Err(r) => {
-                    entry.write(r.status().as_u16(), "DIRECT", "");
-                    answer(&mut tcp, r).await;
-                }
+    if let Plan::Answer(r) = plan {
+        return answer(&mut tcp, r).await;
+    }
+    match Box::pin(open(shared, plan, &authority, parts.headers, &entry)).await {
+        Ok(opened) => {
+            if tcp.write_all(ESTABLISHED).await.is_ok() {
+                // On a task of its own, so SIGTERM's drain, which waits for requests in flight,
+                // does not wait for open tunnels (the same as for a tunnel hyper answered).
+                tokio::spawn(pipe(tcp, opened, rest, entry));
             }
         }
-        Plan::Proxy(_, spec) => {
-            let limit = server.limits.answer_timeout();
-            let opened = within(limit, async {
-                let _turn = shared.setups.acquire().await.ok();
-                Box::pin(server.relay.tunnel(&spec, &authority, parts.headers)).await
-            })
-            .await;
-            let upstream = spec.display_url();
-            match opened {
-                Some(Ok(up)) => {
-                    entry.write(200, &upstream, "");
-                    pipe(tcp, up, rest).await;
-                }
-                Some(Err(f)) => {
-                    let r = failure_response(f);
-                    entry.write(r.status().as_u16(), &upstream, "");
-                    answer(&mut tcp, r).await;
-                }
-                None => {
-                    let r = answer_timeout(&spec, limit);
-                    entry.write(r.status().as_u16(), &upstream, "");
-                    answer(&mut tcp, r).await;
-                }
-            }
-        }
+        Err(r) => answer(&mut tcp, r).await,
     }
 }
 
-/// Tells the client its tunnel is open and copies bytes both ways on a task of its own (so
-/// SIGTERM's drain, which waits for requests in flight, does not wait for open tunnels: the
-/// same as for a tunnel hyper answered). `rest`: what the client sent after its CONNECT head.
-async fn pipe<U>(mut client: TcpStream, mut upstream: U, rest: Vec<u8>)
-where
-    U: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    if client.write_all(ESTABLISHED).await.is_err() {
-        return;
-    }
-    tokio::spawn(async move {
-        if !rest.is_empty() && upstream.write_all(&rest).await.is_err() {
-            return;
+/// The far end of an open tunnel.
+pub(super) enum Far {
+    /// A NO_PROXY host, connected directly.
+    Direct(TcpStream),
+    /// Through the upstream proxy, which granted the CONNECT.
+    Proxy(TunnelStream),
+}
+
+/// A tunnel the client may now be told about.
+pub(super) struct Opened {
+    far: Far,
+    /// The proxy's URL or `DIRECT`, for the log.
+    via: String,
+    scheme: Option<Scheme>,
+}
+
+/// Opens the tunnel a CONNECT asked for, as `plan` routed it (directly, or through the relay,
+/// which answers the proxy's 407s), or the answer that says why not (already logged). Shared
+/// by both doors: CONNECTs read here and CONNECTs hyper read.
+pub(super) async fn open(
+    shared: &Shared,
+    plan: Plan,
+    authority: &http::uri::Authority,
+    headers: http::HeaderMap,
+    entry: &Entry,
+) -> Result<Opened, Response<RelayBody>> {
+    let server = &shared.server;
+    let spec = match plan {
+        Plan::Answer(r) => return Err(r),
+        Plan::Direct(target) => {
+            let (host, port) = target.host_port();
+            return match direct::connect(&host, port, server.limits.connect_timeout).await {
+                Ok(origin) => Ok(Opened { far: Far::Direct(origin), via: "DIRECT".into(), scheme: None }),
+                Err(r) => {
+                    entry.write(r.status().as_u16(), "DIRECT", "");
+                    Err(r)
+                }
+            };
         }
-        drop(rest);
-        let _ = crate::relay::tunnel::copy_both(&mut client, &mut upstream).await;
-    });
+        Plan::Proxy(_, spec) => spec,
+    };
+    let limit = server.limits.answer_timeout();
+    let opened = within(limit, async {
+        let _turn = shared.setups.acquire().await.ok();
+        server.relay.tunnel(&spec, authority, headers).await
+    })
+    .await;
+    let via = spec.display_url();
+    let r = match opened {
+        Some(Ok((up, scheme))) => return Ok(Opened { far: Far::Proxy(up), via, scheme }),
+        Some(Err(f)) => failure_response(f),
+        None => answer_timeout(&spec, limit),
+    };
+    entry.write(r.status().as_u16(), &via, "");
+    Err(r)
+}
+
+/// Copies bytes both ways until both sides are done, then writes the tunnel's log line (bytes
+/// from the origin's side, the tunnel's whole life). `rest`: what the client sent after its
+/// CONNECT head.
+pub(super) async fn pipe<C>(mut client: C, opened: Opened, rest: Vec<u8>, entry: Entry)
+where
+    C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let Opened { far, via, scheme } = opened;
+    let copied = match far {
+        Far::Direct(mut origin) => splice(&mut client, &mut origin, rest).await,
+        Far::Proxy(mut up) => splice(&mut client, &mut up, rest).await,
+    };
+    let note = copied.error.map(|e| format!("the tunnel broke off: {e}")).unwrap_or_default();
+    entry.finish(200, &via, scheme, Some(copied.b_to_a), &note);
+}
+
+/// `rest` to `far`, then the copy both ways (`b_to_a`: what `far` sent to the client).
+async fn splice<C, F>(client: &mut C, far: &mut F, rest: Vec<u8>) -> Copied
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+    F: AsyncRead + AsyncWrite + Unpin,
+{
+    if !rest.is_empty() {
+        if let Err(e) = far.write_all(&rest).await {
+            return Copied { b_to_a: 0, error: Some(e) };
+        }
+    }
+    drop(rest);
+    copy_both(client, far).await
 }
 
 /// Writes toll serve's own answer (a short text body) and closes: after a CONNECT that was

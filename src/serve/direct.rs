@@ -1,8 +1,8 @@
 //! Requests that NO_PROXY (or an empty proxy setting) sends direct: toll serve connects to the
-//! origin itself. A CONNECT becomes a TCP connection and a byte pipe; an absolute-form http
-//! request is sent in origin form on a connection of its own.
+//! origin itself. A CONNECT becomes a TCP connection (`connect`; `super::connect` pipes it); an
+//! absolute-form http request is sent in origin form on a connection of its own.
 
-use crate::relay::body::{self, RelayBody};
+use crate::relay::body::RelayBody;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -31,24 +31,6 @@ pub(super) async fn connect(
             Some("connection_timeout"),
         )),
     }
-}
-
-pub async fn tunnel(
-    mut req: Request<Incoming>,
-    host: &str,
-    port: u16,
-    timeout: Duration,
-) -> Response<RelayBody> {
-    let mut origin = match connect(host, port, timeout).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let client_side = hyper::upgrade::on(&mut req);
-    tokio::spawn(async move {
-        let Ok(client) = client_side.await else { return };
-        let _ = crate::relay::tunnel::copy_both(&mut TokioIo::new(client), &mut origin).await;
-    });
-    Response::new(body::empty())
 }
 
 pub async fn forward(

@@ -22,7 +22,7 @@ pub mod state;
 
 use crate::client::failure_error;
 use crate::relay::body::{self, RelayBody};
-use crate::relay::{ClientSlot, Failure, FailureKind, Relay};
+use crate::relay::{AuthUsed, ClientSlot, Failure, FailureKind, Relay};
 use crate::route::choice::Chooser;
 use crate::route::RouteEntry;
 use crate::term::sanitize;
@@ -32,7 +32,7 @@ use http::header::{HeaderValue, PROXY_AUTHORIZATION};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use log::AccessLog;
+use log::{AccessLog, Entry};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -286,29 +286,6 @@ fn is_loop(target: &Target, listen: SocketAddr) -> bool {
     }
 }
 
-/// One line in the access log for a request, however it ends.
-struct Entry<'a> {
-    log: &'a AccessLog,
-    peer: SocketAddr,
-    method: &'a str,
-    target: String,
-    started: Instant,
-}
-
-impl Entry<'_> {
-    fn write(&self, status: u16, upstream: &str, note: &str) {
-        self.log.request(
-            self.peer,
-            self.method,
-            &self.target,
-            upstream,
-            status,
-            self.started.elapsed(),
-            note,
-        );
-    }
-}
-
 /// What toll serve does with a request, decided from its head alone.
 enum Plan {
     /// Answered here: refused, malformed, a loop, an unusable proxy setting (already logged).
@@ -322,7 +299,7 @@ enum Plan {
 /// Admission (the same user, or the key), the checks a proxy owes (no loops, no requests for
 /// its own pages) and routing, shared by requests hyper reads and CONNECTs read by `first`.
 /// Removes the client's `Proxy-Authorization`: it was for this server.
-async fn plan(shared: &Shared, at: Peer<'_>, entry: &Entry<'_>, req: &mut http::request::Parts) -> Plan {
+async fn plan(shared: &Shared, at: Peer<'_>, entry: &Entry, req: &mut http::request::Parts) -> Plan {
     let server = &shared.server;
     let creds = crate::relay::proxy_basic(&req.headers);
     let who = |l: SocketAddr, p: SocketAddr| -> std::io::Result<u32> {
@@ -409,49 +386,60 @@ async fn handle(
 ) -> Response<RelayBody> {
     let server = &shared.server;
     let (mut parts, body) = req.into_parts();
-    let method = parts.method.clone();
-    let entry = Entry {
-        log: &server.log,
-        peer: at.peer,
-        method: method.as_str(),
-        target: sanitize(&parts.uri.to_string()),
-        started: Instant::now(),
-    };
+    let target = sanitize(&parts.uri.to_string());
+    let entry = Entry::new(&server.log, at.peer, parts.method.clone(), target);
     let plan = plan(shared, at, &entry, &mut parts).await;
-    let req = Request::from_parts(parts, body);
-    let (resp, upstream) = match plan {
-        Plan::Answer(r) => return r,
+    let mut req = Request::from_parts(parts, body);
+    match plan {
+        Plan::Answer(r) => r,
+        // A CONNECT that was not the connection's first request (those are `connect`'s).
+        Plan::Direct(Target::Tunnel { .. }) | Plan::Proxy(Target::Tunnel { .. }, _) => {
+            let Some(authority) = req.uri().authority().cloned() else {
+                entry.write(400, "-", "CONNECT needs host:port");
+                return text(StatusCode::BAD_REQUEST, "toll serve: CONNECT needs host:port.\n", None);
+            };
+            let headers = std::mem::take(req.headers_mut());
+            match connect::open(shared, plan, &authority, headers, &entry).await {
+                Ok(opened) => {
+                    let client = hyper::upgrade::on(&mut req);
+                    tokio::spawn(async move {
+                        if let Ok(client) = client.await {
+                            connect::pipe(TokioIo::new(client), opened, Vec::new(), entry).await;
+                        }
+                    });
+                    Response::new(body::empty())
+                }
+                Err(r) => r,
+            }
+        }
         Plan::Direct(target) => {
             let (host, port) = target.host_port();
-            let r = match target {
-                Target::Tunnel { .. } => {
-                    direct::tunnel(req, &host, port, server.limits.connect_timeout).await
-                }
-                Target::Http(_) => direct::forward(req, &host, port, server.limits.connect_timeout).await,
-            };
-            (r, "DIRECT".to_string())
+            let r = direct::forward(req, &host, port, server.limits.connect_timeout).await;
+            relayed(entry, r, "DIRECT".into())
         }
-        Plan::Proxy(target, spec) => {
+        Plan::Proxy(_, spec) => {
             // A silent proxy must not hold the client forever; an upload may take its time.
             let limit = server.limits.answer_timeout().filter(|_| !has_body(&req));
-            let tunnel = matches!(target, Target::Tunnel { .. });
-            let carried = async {
-                let _turn = match tunnel {
-                    true => shared.setups.acquire().await.ok(),
-                    false => None,
-                };
-                server.relay.carry(&spec, req, slot).await
-            };
-            let r = match within(limit, carried).await {
+            let r = match within(limit, server.relay.carry(&spec, req, slot)).await {
                 Some(Ok(r)) => r,
                 Some(Err(f)) => failure_response(f),
                 None => answer_timeout(&spec, limit),
             };
-            (r, spec.display_url())
+            relayed(entry, r, spec.display_url())
         }
-    };
-    entry.write(resp.status().as_u16(), &upstream, "");
-    resp
+    }
+}
+
+/// A response on its way to the client: the proxy's (or the origin's) is logged after its last
+/// byte, with the scheme that carried it; toll serve's own (a failure) at once.
+fn relayed(entry: Entry, r: Response<RelayBody>, upstream: String) -> Response<RelayBody> {
+    let status = r.status().as_u16();
+    if r.extensions().get::<OwnAnswer>().is_some() {
+        entry.write(status, &upstream, "");
+        return r;
+    }
+    let scheme = AuthUsed::of(&r);
+    r.map(|b| entry.on_body(status, upstream, scheme, b))
 }
 
 /// `f`, or `None` when it takes longer than `limit` (no limit: `f` however long it takes).
@@ -507,9 +495,14 @@ fn failure_response(f: Failure) -> Response<RelayBody> {
     text(status, &body, Some(kind))
 }
 
+/// Marks a response toll serve wrote itself (not the proxy's or an origin's).
+#[derive(Clone, Copy)]
+struct OwnAnswer;
+
 fn text(status: StatusCode, body: &str, proxy_status: Option<&str>) -> Response<RelayBody> {
     let mut r = Response::new(body::full(bytes::Bytes::from(body.to_string())));
     *r.status_mut() = status;
+    r.extensions_mut().insert(OwnAnswer);
     let h = r.headers_mut();
     h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     if let Some(kind) = proxy_status {

@@ -65,6 +65,36 @@ impl Serve {
     pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
+
+    /// The log once it has a line containing `needle` (a tunnel's line is written when the
+    /// tunnel closes, a moment after the client is done), or as it is after 10 s.
+    pub(crate) fn log_with(&self, needle: &str) -> String {
+        self.log_with_n(needle, 1)
+    }
+
+    /// The log once `n` of its lines contain `needle`, or as it is after 10 s.
+    pub(crate) fn log_with_n(&self, needle: &str, n: usize) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            if log.lines().filter(|l| l.contains(needle)).count() >= n || Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The bytes field of the first access-log line containing `needle` (waiting for it).
+    pub(crate) fn logged_bytes(&self, needle: &str) -> u64 {
+        let log = self.log_with(needle);
+        let line =
+            log.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("no {needle:?} in\n{log}"));
+        let field = line[line.find(needle).unwrap() + needle.len()..].split_whitespace().next().unwrap_or("");
+        field
+            .strip_suffix('B')
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no bytes after {needle:?}: {line}"))
+    }
 }
 
 impl Drop for Serve {
@@ -153,9 +183,17 @@ fn curl_and_wget_reach_http_and_https_origins_through_serve_and_squid() {
         );
         assert!(out.status.success(), "{auth:?} wget https: {}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(out.stdout, want);
-        // One access-log line per request, and no password in it.
-        let log = serve.log();
-        assert!(log.contains(&format!("CONNECT 127.0.0.1:{} via {}", https.port, sq.url())), "{log}");
+        // One access-log line per request — the scheme that carried it upstream, the bytes
+        // the client got — and no password in it.
+        let scheme = format!("{auth:?}");
+        let tunnel = format!("CONNECT 127.0.0.1:{} via {} {scheme} 200 ", https.port, sq.url());
+        assert!(serve.logged_bytes(&tunnel) > 100_000, "{}", serve.log());
+        let get = format!("GET {} via {} {scheme} 200 ", http.url("/bytes/100000"), sq.url());
+        assert_eq!(serve.logged_bytes(&get), 100_000, "{}", serve.log());
+        let log = serve.log_with_n(&tunnel, 4);
+        let lines = |needle: &str| log.lines().filter(|l| l.contains(needle)).count();
+        assert_eq!(lines(&get), 4, "three curl requests and one wget, a line each:\n{log}");
+        assert_eq!(lines(&tunnel), 4, "{log}");
         assert!(!log.contains(ALICE.1), "{log}");
     }
 }
@@ -307,8 +345,11 @@ fn connect_heads_read_by_serve_itself_keep_early_bytes_and_answer_refusals_whole
     let seen = proxy.requests();
     let last = seen.iter().rev().find(|r| r.method == "CONNECT").unwrap();
     assert_eq!(last.header("content-length"), None, "{seen:?}");
-    let log = serve.log();
-    assert!(log.contains(&format!("CONNECT {target} via {}", proxy.url())), "{log}");
+    // The tunnel's line is written when both sides are done: the origin closed its side, the
+    // client closes now.
+    drop(c);
+    let log = serve.log_with(&format!("CONNECT {target} via {}", proxy.url()));
+    assert!(log.contains(&format!("CONNECT {target} via {} - 200 ", proxy.url())), "{log}");
 }
 
 #[test]

@@ -80,6 +80,15 @@ fn connection_bound(test: &str, sq: &squid::Squid, serve: &Serve, scheme: &str, 
     assert_eq!(wget(serve, &http.url("/bytes/5000")), crate::pattern_bytes(5000), "{test}");
     assert_eq!(wget(serve, &https.url("/bytes/5000")), crate::pattern_bytes(5000), "{test}");
     eprintln!("{scheme} through toll serve, access.log:\n{}", show(&sq.log_for(&http.authority())));
+    // toll serve's own log names the scheme for every request, the handshake's and those that
+    // rode on an authenticated connection alike.
+    let via = format!("via {} {scheme} 200 ", sq.url());
+    let tunnels = format!("CONNECT {} {via}", https.authority());
+    let log = serve.log_with_n(&tunnels, 4);
+    let lines = |needle: &str| log.lines().filter(|l| l.contains(needle)).count();
+    assert_eq!(lines(&format!("GET {} {via}22B ", http.url("/text"))), 6, "{log}");
+    assert_eq!(lines(&format!("GET {} {via}5000B ", http.url("/bytes/5000"))), 1, "{log}");
+    assert_eq!(lines(&tunnels), 4, "{log}");
 }
 
 #[test]

@@ -361,11 +361,8 @@ impl Clients {
         git_clone(&self.git, &via, files, home, self.text, &log);
         pip_download(&self.python, &via, files, home, &self.wheel, &log);
         let squid_url = up.squid.url();
-        assert!(
-            serve.log().contains(&format!("CONNECT 127.0.0.1:{} via {}", files.port, squid_url)),
-            "{label}: {}",
-            serve.log()
-        );
+        let tunnel = format!("CONNECT 127.0.0.1:{} via {}", files.port, squid_url);
+        assert!(serve.log_with(&tunnel).contains(&tunnel), "{label}: {}", serve.log());
         let authority = format!("127.0.0.1:{}", files.port);
         let tunnels = || {
             let lines = up.squid.log_for(&authority);
