@@ -16,6 +16,7 @@ use crate::creds::{CredentialRequest, CredentialSource, Lookup};
 use crate::error::{Error, Exit, Result};
 use crate::keyring::session::{remove_replaced, save, saved_message};
 use crate::keyring::{Choice, StoreKind};
+use crate::output::say;
 use crate::prompt::{self, Abort, Tty};
 use crate::proxy_env::{self, ProxySettings, Route};
 use crate::secret::{Credentials, Secret};
@@ -359,11 +360,10 @@ fn logout(spec: &ProxySpec, setup: &CredentialSetup) -> Result<()> {
 fn list(setup: &CredentialSetup) -> Result<()> {
     let entries = setup.index.as_ref().map(|i| i.list()).unwrap_or_default();
     if entries.is_empty() {
-        println!("No proxy passwords are stored (toll auth login PROXY stores one).");
+        say(format_args!("No proxy passwords are stored (toll auth login PROXY stores one)."))?;
         return Ok(());
     }
-    print!("{}", list_table(entries));
-    Ok(())
+    say(format_args!("{}", list_table(entries).trim_end()))
 }
 
 /// The `auth list` table. Every field comes from the index file, which anything running as the
@@ -394,58 +394,65 @@ fn status(
     env: Env,
 ) -> Result<()> {
     let key = spec.display_url();
-    println!("Proxy {key} (from {})", spec.origin);
-    println!("Credential sources, in the order a run tries them:");
+    say(format_args!("Proxy {key} (from {})", spec.origin))?;
+    say(format_args!("Credential sources, in the order a run tries them:"))?;
     let mut would_use: Option<String> = None;
     let mut use_if_none = |what: String, found: bool| {
         if found && would_use.is_none() {
             would_use = Some(what);
         }
     };
-    println!("  1. -U/--proxy-user: given per run on the command line");
+    say(format_args!("  1. -U/--proxy-user: given per run on the command line"))?;
     match (&spec.user, &spec.password) {
         (Some(u), Some(_)) => {
-            println!("  2. the proxy URL ({}): user {}, with a password", spec.origin, sanitize(u));
+            say(format_args!("  2. the proxy URL ({}): user {}, with a password", spec.origin, sanitize(u)))?;
             use_if_none(format!("the proxy URL (user {})", sanitize(u)), true);
         }
         (Some(u), None) => {
-            println!("  2. the proxy URL ({}): user {}, no password", spec.origin, sanitize(u))
+            say(format_args!("  2. the proxy URL ({}): user {}, no password", spec.origin, sanitize(u)))?
         }
-        _ => println!("  2. the proxy URL: no user name in it"),
+        _ => say(format_args!("  2. the proxy URL: no user name in it"))?,
     }
     match (env("TOLL_PROXY_USER").filter(|u| !u.is_empty()), env("TOLL_PROXY_PASSWORD").is_some()) {
         (Some(u), true) => {
-            println!("  3. TOLL_PROXY_USER/TOLL_PROXY_PASSWORD: user {}, with a password", sanitize(&u));
+            say(format_args!(
+                "  3. TOLL_PROXY_USER/TOLL_PROXY_PASSWORD: user {}, with a password",
+                sanitize(&u)
+            ))?;
             use_if_none(format!("TOLL_PROXY_USER/TOLL_PROXY_PASSWORD (user {})", sanitize(&u)), true);
         }
-        (Some(u), false) => {
-            println!("  3. TOLL_PROXY_USER: user {}, but TOLL_PROXY_PASSWORD is not set", sanitize(&u))
-        }
-        (None, _) => println!("  3. TOLL_PROXY_USER/TOLL_PROXY_PASSWORD: not set"),
+        (Some(u), false) => say(format_args!(
+            "  3. TOLL_PROXY_USER: user {}, but TOLL_PROXY_PASSWORD is not set",
+            sanitize(&u)
+        ))?,
+        (None, _) => say(format_args!("  3. TOLL_PROXY_USER/TOLL_PROXY_PASSWORD: not set"))?,
     }
     let entry = setup.index.as_ref().and_then(|i| i.get(&key));
     match (setup.choice, &entry) {
-        (Choice::Disabled, _) => println!("  4. the OS keyring: turned off (TOLL_KEYRING=none)"),
-        (_, None) => {
-            println!("  4. the OS keyring: nothing stored for this proxy (toll auth login stores a password)")
-        }
+        (Choice::Disabled, _) => say(format_args!("  4. the OS keyring: turned off (TOLL_KEYRING=none)"))?,
+        (_, None) => say(format_args!(
+            "  4. the OS keyring: nothing stored for this proxy (toll auth login stores a password)"
+        ))?,
         (choice, Some(e)) => {
             let indexed = StoreKind::from_id(&e.store);
             match choice.lookup_store(indexed) {
-                None => {
-                    println!("  4. the OS keyring: the index names an unknown store '{}'", sanitize(&e.store))
-                }
+                None => say(format_args!(
+                    "  4. the OS keyring: the index names an unknown store '{}'",
+                    sanitize(&e.store)
+                ))?,
                 Some(store) => {
                     let (r, took) = setup.keyring.timed_get(store, &key, &e.user);
                     let user = sanitize(&e.user);
                     let ms = millis(took);
                     match r {
                         Ok(Some(_)) => {
-                            println!("  4. the OS keyring: user {user} in {store}: found ({ms})");
+                            say(format_args!("  4. the OS keyring: user {user} in {store}: found ({ms})"))?;
                             use_if_none(format!("the OS keyring (user {user}, {store})"), true);
                         }
-                        Ok(None) => println!("  4. the OS keyring: user {user} in {store}: no entry ({ms})"),
-                        Err(err) => println!("  4. the OS keyring: user {user}: {err} ({ms})"),
+                        Ok(None) => {
+                            say(format_args!("  4. the OS keyring: user {user} in {store}: no entry ({ms})"))?
+                        }
+                        Err(err) => say(format_args!("  4. the OS keyring: user {user}: {err} ({ms})"))?,
                     }
                 }
             }
@@ -458,11 +465,11 @@ fn status(
     } else {
         "not possible (no controlling terminal)"
     };
-    println!("  5. the terminal prompt: {prompt}");
+    say(format_args!("  5. the terminal prompt: {prompt}"))?;
     use_if_none("the terminal prompt".into(), term.can_prompt && !no_prompt);
 
     if setup.choice != Choice::Disabled {
-        println!("Keyring stores (a lookup of a missing entry, timed):");
+        say(format_args!("Keyring stores (a lookup of a missing entry, timed):"))?;
         let stores = match setup.choice {
             Choice::Only(k) => vec![k],
             _ => StoreKind::available(),
@@ -474,16 +481,16 @@ fn status(
                 Err(e) => e.reason(),
             };
             let persistence = if store.until_reboot() { " (kept until reboot)" } else { "" };
-            println!("  {}{persistence}: {answer} ({})", store.id(), millis(took));
+            say(format_args!("  {}{persistence}: {answer} ({})", store.id(), millis(took)))?;
         }
     }
     match would_use {
         Some(what) => {
-            println!("A run would use: {what}");
+            say(format_args!("A run would use: {what}"))?;
             Ok(())
         }
         None => {
-            println!("A run would find no credentials (exit 40).");
+            say(format_args!("A run would find no credentials (exit 40)."))?;
             Err(Error::new(Exit::AuthNoCredentials, format!("no credentials for proxy {key}"))
                 .hint(format!("toll auth login {key}")))
         }

@@ -48,6 +48,20 @@ pub enum Sink {
 #[derive(Debug)]
 pub struct Closed;
 
+/// One line of a command's report on standard output (`auth list`, `auth status`,
+/// `serve --print-env`, `pac`): a reader that stops early (`| head -1`) ends it quietly, as it
+/// ends a body; any other failure to write (a full disk) is exit 23. Never a panic, which
+/// `println!` would be.
+pub fn say(line: std::fmt::Arguments<'_>) -> Result<()> {
+    let mut out = io::stdout().lock();
+    match writeln!(out, "{line}").and_then(|_| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(Error::new(Exit::Write, format!("cannot write to standard output: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 impl Sink {
     pub fn stdout() -> Sink {
         Sink::Stdout(BufWriter::with_capacity(64 * 1024, io::stdout()))

@@ -7,7 +7,6 @@ use crate::cli::pac::PacArgs;
 use crate::error::{Error, Exit, Result};
 use crate::pac::{Limits, PacArgs as CallArgs, PacError, Script, SystemEnv, UrlMode};
 use crate::term::sanitize;
-use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -59,10 +58,7 @@ pub fn run(args: PacArgs) -> Result<()> {
     }
     // Validated by `evaluate`: only keywords, host names, IP literals and ports, so it is safe on
     // a terminal as it is.
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", answer.raw)
-        .and_then(|_| out.flush())
-        .map_err(|e| Error::new(Exit::Write, format!("cannot write the answer: {e}")))
+    crate::output::say(format_args!("{}", answer.raw))
 }
 
 fn ms(d: Duration) -> String {

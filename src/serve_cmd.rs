@@ -44,7 +44,7 @@ pub fn run(
     if cfg.print_env {
         let url = proxy_url(&key, cfg.listen);
         for (k, v) in proxy_env_for_clients(&url, env) {
-            println!("export {k}='{v}'");
+            crate::output::say(format_args!("export {k}='{v}'"))?;
         }
         return Ok(());
     }

@@ -127,6 +127,52 @@ fn broken_pipe_is_quiet() {
     );
 }
 
+/// Reports (`serve --print-env`, `auth list`, `pac`) into a pipe nobody reads: quiet, exit 0,
+/// as a body; into a full disk: exit 23 with a message. Never a panic.
+#[test]
+fn reports_into_a_closed_pipe_end_quietly_and_a_full_disk_is_23() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::process::{Command, Stdio};
+    let home = scratch();
+    let pac = home.path().join("p.pac");
+    std::fs::write(&pac, "function FindProxyForURL(u, h) { return \"DIRECT\"; }").unwrap();
+    let reports: [&[&str]; 3] =
+        [&["serve", "--print-env"], &["auth", "list"], &["pac", pac.to_str().unwrap(), "http://a/"]];
+    for args in reports {
+        let closed = {
+            let mut fds = [0; 2];
+            // SAFETY: pipe(2) fills two new descriptors, owned here from now on.
+            assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+            // SAFETY: both are fresh descriptors of this process; the read end closes at once.
+            unsafe {
+                drop(OwnedFd::from_raw_fd(fds[0]));
+                OwnedFd::from_raw_fd(fds[1])
+            }
+        };
+        let mut cmd = Command::new(crate::run::TOLL);
+        cmd.args(args);
+        crate::run::isolate(&mut cmd, home.path());
+        cmd.env("TOLL_KEYRING", "none").stdin(Stdio::null()).stdout(Stdio::from(closed));
+        let out = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?} must end quietly: {err}");
+
+        let mut cmd = Command::new(crate::run::TOLL);
+        cmd.args(args);
+        crate::run::isolate(&mut cmd, home.path());
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        cmd.env("TOLL_KEYRING", "none").stdin(Stdio::null()).stdout(Stdio::from(full));
+        let out = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(23), "{args:?}: {err}");
+        assert!(
+            err.contains("cannot write to standard output") && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
 #[test]
 fn include_and_head() {
     let origin = Origin::http();
