@@ -97,7 +97,9 @@ pub(super) async fn open(
     let limit = server.limits.answer_timeout();
     let opened = within(limit, async {
         let _turn = shared.setups.acquire().await.ok();
-        server.relay.tunnel(&spec, authority, headers).await
+        // Boxed only now: the relay's future is ~10 KiB, which a client waiting for its turn
+        // (most of 1,000 at once) should not hold (bench/SERVE.md, peak RSS at 1,000 tunnels).
+        Box::pin(server.relay.tunnel(&spec, authority, headers)).await
     })
     .await;
     let via = spec.display_url();
