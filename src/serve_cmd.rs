@@ -371,9 +371,8 @@ fn proxy_env_for_clients(url: &Secret, env: &dyn Fn(&str) -> Option<String>) -> 
     vars
 }
 
-/// Runs the command with stdin, stdout, stderr and the terminal passed through, forwarding
-/// SIGTERM and SIGHUP to it; SIGINT from the terminal reaches it directly (same process group),
-/// so toll only waits. Returns its exit status.
+/// Runs the command with stdin, stdout, stderr and the terminal passed through, passing on the
+/// signals sent to toll ([`forward_signals`]). Returns its exit status.
 async fn run_child(
     command: &[std::ffi::OsString],
     url: &Secret,
@@ -385,6 +384,10 @@ async fn run_child(
     for (k, v) in proxy_env_for_clients(url, env) {
         cmd.env(k, v);
     }
+    // Before the command exists, so that no Ctrl-C can end toll (and the command's proxy) in
+    // between.
+    #[cfg(unix)]
+    let forwarding = Forwarding::install();
     let mut child = cmd.spawn().map_err(|e| {
         let name = crate::term::sanitize(&program.to_string_lossy());
         // The shell's and env(1)'s codes, so a script tells "no such command" from CMD's own
@@ -398,39 +401,81 @@ async fn run_child(
         }
     })?;
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let pid = child.id().map(|p| p as libc::pid_t);
-        let mut term = signal(SignalKind::terminate()).ok();
-        let mut hup = signal(SignalKind::hangup()).ok();
-        let mut int = signal(SignalKind::interrupt()).ok();
-        loop {
-            let sig = tokio::select! {
-                status = child.wait() => return exit_code(status),
-                _ = recv(&mut term) => libc::SIGTERM,
-                _ = recv(&mut hup) => libc::SIGHUP,
-                // The terminal sent it to the child too; toll stays to serve it while it ends.
-                _ = recv(&mut int) => continue,
-            };
-            if let Some(pid) = pid {
+    if let Some(pid) = child.id() {
+        forwarding.to(pid as libc::pid_t);
+    }
+    exit_code(child.wait().await)
+}
+
+/// While `toll run`'s command runs, the signals someone sends to toll — `kill`, a supervisor,
+/// `timeout` — go on to the command: SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2. Those
+/// the terminal sends (Ctrl-C, Ctrl-\, a hang-up) are not passed on, and do not end toll: the
+/// kernel sends them to the whole foreground process group, the command included, and a second
+/// copy would count twice (a REPL, a program that asks "really quit?"). toll stays to serve the
+/// command while it ends. Told apart by the sender's `si_code`, as sudo does.
+#[cfg(unix)]
+struct Forwarding {
+    child: Arc<std::sync::atomic::AtomicI32>,
+    /// Signals sent to toll before the command's pid was known (one bit each), passed on as
+    /// soon as it is: the command may already be running (and saying it is ready) by then.
+    early: Arc<std::sync::atomic::AtomicU32>,
+    ids: Vec<signal_hook_registry::SigId>,
+}
+
+#[cfg(unix)]
+impl Forwarding {
+    const SIGNALS: [libc::c_int; 6] =
+        [libc::SIGTERM, libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2];
+
+    fn install() -> Forwarding {
+        let child = Arc::new(std::sync::atomic::AtomicI32::new(0));
+        let early = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let ids = Self::SIGNALS
+            .into_iter()
+            .filter_map(|sig| {
+                let (child, early) = (child.clone(), early.clone());
+                // SAFETY: the action reads the siginfo the kernel filled in and two atomics, and
+                // calls kill(2): all async-signal-safe; it allocates nothing and takes no lock.
+                unsafe {
+                    signal_hook_registry::register_sigaction(sig, move |info: &libc::siginfo_t| {
+                        if info.si_code == libc::SI_KERNEL {
+                            return;
+                        }
+                        match child.load(Ordering::SeqCst) {
+                            0 => {
+                                early.fetch_or(1 << sig, Ordering::SeqCst);
+                            }
+                            pid => {
+                                libc::kill(pid, sig);
+                            }
+                        }
+                    })
+                }
+                .ok()
+            })
+            .collect();
+        Forwarding { child, early, ids }
+    }
+
+    /// The command runs as `pid`: signals go to it from now on, and those that came before.
+    fn to(&self, pid: libc::pid_t) {
+        self.child.store(pid, Ordering::SeqCst);
+        let early = self.early.swap(0, Ordering::SeqCst);
+        for sig in Self::SIGNALS {
+            if early & (1 << sig) != 0 {
                 // SAFETY: kill(2) on our own child's pid.
                 unsafe { libc::kill(pid, sig) };
             }
         }
     }
-    #[cfg(not(unix))]
-    {
-        exit_code(child.wait().await)
-    }
 }
 
 #[cfg(unix)]
-async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
-    match s {
-        Some(s) => {
-            s.recv().await;
+impl Drop for Forwarding {
+    fn drop(&mut self) {
+        for id in self.ids.drain(..) {
+            signal_hook_registry::unregister(id);
         }
-        None => std::future::pending().await,
     }
 }
 
@@ -493,6 +538,16 @@ async fn reload_on_hangup(
         }
     }
     std::future::pending().await
+}
+
+#[cfg(unix)]
+async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+    match s {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// SIGTERM or SIGINT: stop accepting and drain.

@@ -442,6 +442,66 @@ fn toll_run_points_the_command_at_a_private_server_and_passes_its_status() {
     );
 }
 
+/// Signals someone sends to `toll run` (kill, a supervisor) reach the command, which decides
+/// what they mean; toll waits for it and exits with its status.
+#[test]
+fn toll_run_passes_signals_sent_to_it_on_to_the_command() {
+    let proxy = FakeProxy::start(fakeproxy::basic("alice", "s3cret"));
+    let home = tempfile::tempdir().unwrap();
+    for (sig, name) in
+        [(libc::SIGINT, "INT"), (libc::SIGTERM, "TERM"), (libc::SIGUSR1, "USR1"), (libc::SIGHUP, "HUP")]
+    {
+        let script =
+            format!("trap 'echo got-{name}; exit 5' {name}; echo ready; while :; do sleep 0.05; done");
+        let mut cmd = Command::new(TOLL);
+        cmd.args(["run", "-x", &proxy.url(), "-U", "alice:s3cret", "--", "sh", "-c", &script]);
+        isolate(&mut cmd, home.path());
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line, "ready\n");
+        // SAFETY: kill(2) on the toll process this test started.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("SIG{name} sent to toll run did not reach the command within 10 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+        assert_eq!(rest, format!("got-{name}\n"), "SIG{name}");
+        assert_eq!(status.code(), Some(5), "SIG{name}: toll run exits with the command's status");
+    }
+}
+
+/// Ctrl-C on the terminal goes to the command (the kernel sends it to the whole foreground
+/// process group) and does not end toll, which serves the command until it ends and exits with
+/// its status. (That toll sends no second copy cannot be seen here: a copy sent at once merges
+/// with the pending one.)
+#[test]
+fn toll_run_outlives_the_terminals_ctrl_c_and_passes_the_commands_status() {
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::basic("alice", "right"));
+    let home = tempfile::tempdir().unwrap();
+    let script = "n=0; trap 'n=$((n+1))' INT; echo ready >/dev/tty; \
+                  i=0; while [ $i -lt 30 ]; do sleep 0.05; i=$((i+1)); done; exit $n";
+    let (purl, check) = (proxy.url(), origin.url("/text"));
+    let args = ["run", "-x", &purl, "-U", "alice:right", "--verify-url", &check, "--", "sh", "-c", script];
+    let mut t = crate::pty::Pty::spawn(crate::pty::command(args, home.path(), &[]), None);
+    t.expect("ready");
+    t.send("\x03");
+    let out = t.wait();
+    assert_eq!(out.code, Some(1), "one SIGINT, and toll waited for the command: {}", out.describe());
+}
+
 /// A running server picks up the password a later `toll auth login` stores (kernel keyring),
 /// after sending the rejected one exactly once.
 #[test]
