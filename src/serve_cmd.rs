@@ -102,7 +102,7 @@ pub fn run(
             None if is_run && !cfg.verbose => AccessLog::new(Box::new(std::io::sink())),
             None => AccessLog::stderr(),
         };
-        let mut limits = Limits::default();
+        let mut limits = Limits { tunnel_idle: cfg.idle_timeout, ..Limits::default() };
         if let Some(t) = cfg.connect_timeout {
             limits.connect_timeout = t;
         }

@@ -60,6 +60,11 @@ pub struct ServerArgs {
     #[arg(long = "answer-timeout", value_name = "SECONDS", default_value = "60")]
     pub answer_timeout: Seconds,
 
+    /// Close a tunnel (CONNECT) that has carried no data either way for this many seconds
+    /// (checked at that interval: closed after one to two of them); 0: never.
+    #[arg(long = "idle-timeout", value_name = "SECONDS", default_value = "900")]
+    pub idle_timeout: Seconds,
+
     /// Keep N connections to each proxy opened ahead (an NTLM handshake started) so that a
     /// new tunnel costs one round trip; 0 turns it off.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=64))]
@@ -115,6 +120,8 @@ pub struct ServeConfig {
     pub verbose: bool,
     pub connect_timeout: Option<Duration>,
     pub answer_timeout: Option<Duration>,
+    /// `--idle-timeout`: tunnels without traffic this long are closed; `None`: never.
+    pub idle_timeout: Option<Duration>,
     pub spare_tunnels: usize,
     /// `toll run`: what to request before the command starts (see [`RunArgs::verify_url`]).
     pub verify_url: Option<url::Url>,
@@ -127,7 +134,8 @@ fn nonzero(s: Option<Seconds>) -> Option<Duration> {
 }
 
 pub(super) fn serve_config(args: ServeArgs) -> Result<ServeConfig, UsageError> {
-    let ServerArgs { verbose, proxy, connect_timeout, answer_timeout, spare_tunnels } = args.server;
+    let ServerArgs { verbose, proxy, connect_timeout, answer_timeout, idle_timeout, spare_tunnels } =
+        args.server;
     Ok(ServeConfig {
         proxy: proxy_config(proxy)?,
         listen: args.listen,
@@ -137,6 +145,7 @@ pub(super) fn serve_config(args: ServeArgs) -> Result<ServeConfig, UsageError> {
         verbose,
         connect_timeout: nonzero(connect_timeout),
         answer_timeout: nonzero(Some(answer_timeout)),
+        idle_timeout: nonzero(Some(idle_timeout)),
         spare_tunnels: spare_tunnels.into(),
         verify_url: None,
         command: Vec::new(),

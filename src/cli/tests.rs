@@ -515,3 +515,19 @@ fn parse_errors_of_secret_options_are_rendered_without_the_value() {
     let e = parse(&["-A", "a\x1b[2Jb", "h"]).unwrap_err();
     assert!(parse_error_text(&e).is_some_and(|t| !t.contains('\x1b')));
 }
+
+#[test]
+fn serve_and_run_limits_resolve_with_0_for_never() {
+    let serve = |args: &[&str]| match parse(args).unwrap().into_config(NO_ENV).unwrap() {
+        Invocation::Serve(s) => *s,
+        other => panic!("{other:?}"),
+    };
+    let s = serve(&["serve"]);
+    assert_eq!(s.idle_timeout, Some(std::time::Duration::from_secs(900)));
+    assert_eq!(s.answer_timeout, Some(std::time::Duration::from_secs(60)));
+    let s = serve(&["serve", "--idle-timeout", "0", "--answer-timeout", "0"]);
+    assert_eq!((s.idle_timeout, s.answer_timeout), (None, None));
+    let r = serve(&["run", "--idle-timeout", "2.5", "--", "true"]);
+    assert_eq!(r.idle_timeout, Some(std::time::Duration::from_millis(2500)));
+    assert_eq!(r.command, ["true"]);
+}

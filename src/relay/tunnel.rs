@@ -18,9 +18,11 @@
 //! direction never holds more than one buffer.
 
 use std::future::poll_fn;
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// First buffer of a direction: one TLS record (16 KiB of plaintext plus its overhead) fits in
@@ -42,6 +44,8 @@ struct Direction {
     need_flush: bool,
     done: bool,
     amt: u64,
+    /// Reads that returned bytes (traffic, for the idle limit, even before it is written).
+    reads: u64,
 }
 
 impl Direction {
@@ -54,6 +58,7 @@ impl Direction {
             need_flush: false,
             done: false,
             amt: 0,
+            reads: 0,
         }
     }
 
@@ -135,6 +140,7 @@ impl Direction {
                         self.read_done = true;
                         self.buf = Vec::new();
                     } else {
+                        self.reads += 1;
                         self.size = Direction::next_size(self.size, n, cap);
                     }
                 }
@@ -153,19 +159,36 @@ pub(crate) struct Copied {
 }
 
 /// Copies `a` → `b` and `b` → `a` until both reach end of file (each side is shut down for
-/// writing when the other side's reading ends), or one fails.
-pub(crate) async fn copy_both<A, B>(a: &mut A, b: &mut B) -> Copied
+/// writing when the other side's reading ends), or one fails, or — with `idle` — no byte has
+/// moved either way for that long (then the error is `TimedOut`).
+pub(crate) async fn copy_both<A, B>(a: &mut A, b: &mut B, idle: Option<Duration>) -> Copied
 where
     A: AsyncRead + AsyncWrite + Unpin + ?Sized,
     B: AsyncRead + AsyncWrite + Unpin + ?Sized,
 {
     let mut a_to_b = Direction::new();
     let mut b_to_a = Direction::new();
+    // Re-armed only when it fires and bytes moved meanwhile, so a busy tunnel does not touch
+    // the timer for every buffer it copies.
+    let mut timer = idle.map(|d| (Box::pin(tokio::time::sleep(d)), d, 0u64));
     let ended = poll_fn(|cx| {
         let ab = a_to_b.poll_copy(cx, Pin::new(&mut *a), Pin::new(&mut *b))?;
         let ba = b_to_a.poll_copy(cx, Pin::new(&mut *b), Pin::new(&mut *a))?;
-        let (Poll::Ready(_), Poll::Ready(_)) = (ab, ba) else { return Poll::Pending };
-        Poll::Ready(Ok::<(), io::Error>(()))
+        if let (Poll::Ready(_), Poll::Ready(_)) = (ab, ba) {
+            return Poll::Ready(Ok::<(), io::Error>(()));
+        }
+        if let Some((sleep, d, seen)) = &mut timer {
+            while sleep.as_mut().poll(cx).is_ready() {
+                let moved = a_to_b.amt + b_to_a.amt + a_to_b.reads + b_to_a.reads;
+                if moved == *seen {
+                    let why = format!("no data either way for {} s", d.as_secs());
+                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, why)));
+                }
+                *seen = moved;
+                sleep.as_mut().reset(tokio::time::Instant::now() + *d);
+            }
+        }
+        Poll::Pending
     })
     .await;
     Copied { b_to_a: b_to_a.amt, error: ended.err() }
@@ -211,13 +234,36 @@ mod tests {
         assert_eq!(d.held(), 0);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_tunnel_without_traffic_ends_after_the_idle_limit_and_traffic_keeps_it_open() {
+        let (mut client, mut relay_a) = tokio::io::duplex(1024);
+        let (mut origin, mut relay_b) = tokio::io::duplex(1024);
+        let started = tokio::time::Instant::now();
+        let copy = tokio::spawn(async move {
+            copy_both(&mut relay_a, &mut relay_b, Some(Duration::from_secs(10))).await
+        });
+        // Traffic every 6 s for 30 s: never 10 s without a byte.
+        for _ in 0..5 {
+            tokio::time::sleep(Duration::from_secs(6)).await;
+            client.write_all(b"ping").await.unwrap();
+            let mut four = [0u8; 4];
+            origin.read_exact(&mut four).await.unwrap();
+        }
+        assert!(!copy.is_finished(), "a tunnel with traffic stays open");
+        let copied = copy.await.unwrap();
+        let e = copied.error.expect("ended by the idle limit");
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        let took = started.elapsed();
+        assert!(took >= Duration::from_secs(40) && took <= Duration::from_secs(50), "{took:?}");
+    }
+
     #[tokio::test]
     async fn both_directions_arrive_whole_and_end_with_end_of_file() {
         let (mut client, relay_a) = tokio::io::duplex(MAX_BUFFER);
         let (mut origin, relay_b) = tokio::io::duplex(7 * 1024);
         let copy = tokio::spawn(async move {
             let (mut a, mut b) = (relay_a, relay_b);
-            copy_both(&mut a, &mut b).await
+            copy_both(&mut a, &mut b, None).await
         });
         let big: Vec<u8> = (0..3 * 1024 * 1024 + 17).map(|i| (i % 251) as u8).collect();
         let up = big.clone();

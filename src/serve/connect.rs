@@ -16,6 +16,7 @@ use crate::term::sanitize;
 use http::{Method, Response};
 use http_body_util::BodyExt;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -67,6 +68,8 @@ pub(super) struct Opened {
     /// The proxy's URL or `DIRECT`, for the log.
     via: String,
     scheme: Option<Scheme>,
+    /// Closed after this long without traffic ([`super::Limits::tunnel_idle`]).
+    idle: Option<Duration>,
 }
 
 /// Opens the tunnel a CONNECT asked for, as `plan` routed it (directly, or through the relay,
@@ -80,12 +83,15 @@ pub(super) async fn open(
     entry: &Entry,
 ) -> Result<Opened, Response<RelayBody>> {
     let server = &shared.server;
+    let idle = server.limits.tunnel_idle;
     let spec = match plan {
         Plan::Answer(r) => return Err(r),
         Plan::Direct(target) => {
             let (host, port) = target.host_port();
             return match direct::connect(&host, port, server.limits.connect_timeout).await {
-                Ok(origin) => Ok(Opened { far: Far::Direct(origin), via: "DIRECT".into(), scheme: None }),
+                Ok(origin) => {
+                    Ok(Opened { far: Far::Direct(origin), via: "DIRECT".into(), scheme: None, idle })
+                }
                 Err(r) => {
                     entry.write(r.status().as_u16(), "DIRECT", "");
                     Err(r)
@@ -104,7 +110,7 @@ pub(super) async fn open(
     .await;
     let via = spec.display_url();
     let r = match opened {
-        Some(Ok((up, scheme))) => return Ok(Opened { far: Far::Proxy(up), via, scheme }),
+        Some(Ok((up, scheme))) => return Ok(Opened { far: Far::Proxy(up), via, scheme, idle }),
         Some(Err(f)) => failure_response(f),
         None => answer_timeout(&spec, limit),
     };
@@ -119,17 +125,22 @@ pub(super) async fn pipe<C>(mut client: C, opened: Opened, rest: Vec<u8>, entry:
 where
     C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let Opened { far, via, scheme } = opened;
+    let Opened { far, via, scheme, idle } = opened;
     let copied = match far {
-        Far::Direct(mut origin) => splice(&mut client, &mut origin, rest).await,
-        Far::Proxy(mut up) => splice(&mut client, &mut up, rest).await,
+        Far::Direct(mut origin) => splice(&mut client, &mut origin, rest, idle).await,
+        Far::Proxy(mut up) => splice(&mut client, &mut up, rest, idle).await,
     };
-    let note = copied.error.map(|e| format!("the tunnel broke off: {e}")).unwrap_or_default();
+    let note = match copied.error {
+        Some(e) if e.kind() == std::io::ErrorKind::TimedOut => format!("closed: {e} (--idle-timeout)"),
+        Some(e) => format!("the tunnel broke off: {e}"),
+        None => String::new(),
+    };
     entry.finish(200, &via, scheme, Some(copied.b_to_a), &note);
 }
 
-/// `rest` to `far`, then the copy both ways (`b_to_a`: what `far` sent to the client).
-async fn splice<C, F>(client: &mut C, far: &mut F, rest: Vec<u8>) -> Copied
+/// `rest` to `far`, then the copy both ways (`b_to_a`: what `far` sent to the client) until
+/// both are done or nothing moved for `idle`.
+async fn splice<C, F>(client: &mut C, far: &mut F, rest: Vec<u8>, idle: Option<Duration>) -> Copied
 where
     C: AsyncRead + AsyncWrite + Unpin,
     F: AsyncRead + AsyncWrite + Unpin,
@@ -140,7 +151,7 @@ where
         }
     }
     drop(rest);
-    copy_both(client, far).await
+    copy_both(client, far, idle).await
 }
 
 /// Writes toll serve's own answer (a short text body) and closes: after a CONNECT that was

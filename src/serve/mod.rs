@@ -54,6 +54,9 @@ pub struct Limits {
     pub connect_timeout: Duration,
     /// How long SIGTERM waits for requests in flight.
     pub drain: Duration,
+    /// A tunnel that carries no data either way for this long is closed (`--idle-timeout`;
+    /// Squid's `read_timeout` is the same 15 minutes); `None`: never.
+    pub tunnel_idle: Option<Duration>,
     /// How long the proxy may take to answer a CONNECT or a request without a body, in
     /// milliseconds (0: no limit); shared so `toll run` can lift it while it asks for a
     /// password before the command starts.
@@ -80,6 +83,7 @@ impl Default for Limits {
             max_header_bytes: 64 * 1024,
             connect_timeout: Duration::from_secs(30),
             drain: Duration::from_secs(10),
+            tunnel_idle: Some(Duration::from_secs(15 * 60)),
             answer_timeout: Arc::new(std::sync::atomic::AtomicU64::new(60_000)),
         }
     }

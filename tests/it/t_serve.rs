@@ -442,6 +442,32 @@ fn toll_run_points_the_command_at_a_private_server_and_passes_its_status() {
     );
 }
 
+/// A tunnel that carries nothing either way is closed after `--idle-timeout` (one to two of
+/// them), and the log says why.
+#[test]
+fn an_idle_tunnel_is_closed_after_the_idle_timeout() {
+    use std::io::{Read, Write};
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = silent.local_addr().unwrap();
+    let held = std::thread::spawn(move || silent.accept().map(|(s, _)| s));
+    // No proxy: the tunnel goes DIRECT to the silent origin.
+    let serve = Serve::start(&["--idle-timeout", "1"]);
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
+    write!(c, "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").unwrap();
+    let mut head = [0u8; 39];
+    c.read_exact(&mut head).unwrap();
+    assert!(head.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&head));
+    let _origin_side = held.join().unwrap().unwrap();
+    let opened = Instant::now();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut rest = Vec::new();
+    c.read_to_end(&mut rest).expect("toll serve closes the idle tunnel (no read timeout)");
+    let took = opened.elapsed();
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(4), "{took:?}");
+    let log = serve.log_with(&format!("CONNECT {target} via DIRECT - 200 0B"));
+    assert!(log.contains("(closed: no data either way for 1 s (--idle-timeout))"), "{log}");
+}
+
 /// Signals someone sends to `toll run` (kill, a supervisor) reach the command, which decides
 /// what they mean; toll waits for it and exits with its status.
 #[test]
