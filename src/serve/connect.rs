@@ -48,6 +48,8 @@ pub async fn serve(
                 // On a task of its own, so SIGTERM's drain, which waits for requests in flight,
                 // does not wait for open tunnels (the same as for a tunnel hyper answered).
                 tokio::spawn(pipe(tcp, opened, rest, entry));
+            } else {
+                opened.abandon(&entry);
             }
         }
         Err(r) => answer(&mut tcp, r).await,
@@ -70,6 +72,13 @@ pub(super) struct Opened {
     scheme: Option<Scheme>,
     /// Closed after this long without traffic ([`super::Limits::tunnel_idle`]).
     idle: Option<Duration>,
+}
+
+impl Opened {
+    /// The client left before it was told the tunnel was open: the line says so.
+    pub(super) fn abandon(self, entry: &Entry) {
+        entry.finish(200, &self.via, self.scheme, Some(0), "the client left before the tunnel opened");
+    }
 }
 
 /// Opens the tunnel a CONNECT asked for, as `plan` routed it (directly, or through the relay,

@@ -407,8 +407,11 @@ async fn handle(
                 Ok(opened) => {
                     let client = hyper::upgrade::on(&mut req);
                     tokio::spawn(async move {
-                        if let Ok(client) = client.await {
-                            connect::pipe(TokioIo::new(client), opened, Vec::new(), entry).await;
+                        match client.await {
+                            Ok(client) => {
+                                connect::pipe(TokioIo::new(client), opened, Vec::new(), entry).await
+                            }
+                            Err(_) => opened.abandon(&entry),
                         }
                     });
                     Response::new(body::empty())
