@@ -62,6 +62,23 @@ pub struct Origin {
     state: Arc<State>,
 }
 
+/// When each loopback port was last taken by a test origin (seconds since the epoch). A long
+/// test run hands the same ephemeral port to several origins one after the other, and the
+/// shared Squids' access.logs still hold the earlier ones' lines: `squid::Squid::log_for` keeps
+/// only the lines logged since the port's current origin started.
+static CLAIMED: Mutex<Option<std::collections::HashMap<u16, f64>>> = Mutex::new(None);
+
+/// Records that a test origin now listens on `port`.
+pub fn claimed(port: u16) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    CLAIMED.lock().unwrap().get_or_insert_with(Default::default).insert(port, now);
+}
+
+/// When the origin on `port` started, if a test origin holds it.
+pub fn claimed_at(port: u16) -> Option<f64> {
+    CLAIMED.lock().unwrap().as_ref().and_then(|m| m.get(&port).copied())
+}
+
 impl Origin {
     pub fn http() -> Origin {
         Self::start(false)
@@ -75,6 +92,7 @@ impl Origin {
     pub fn start(tls: bool) -> Origin {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind origin");
         let port = listener.local_addr().unwrap().port();
+        claimed(port);
         let state = Arc::new(State { requests: Mutex::new(Vec::new()), stop: AtomicBool::new(false) });
         let st = state.clone();
         let server_config = tls.then(|| crate::tls::pki().server_config.clone());

@@ -382,9 +382,14 @@ impl Squid {
     }
 
     /// access.log lines about `authority` (`127.0.0.1:PORT`: the CONNECT target or the host of
-    /// an absolute URL). Each test has its own origin port, so this isolates one test's traffic.
+    /// an absolute URL). Each test has its own origin port, so this isolates one test's traffic
+    /// — from the time that origin started: an earlier test's origin may have had the same port
+    /// ([`crate::origin::claimed_at`]).
     pub fn log_for(&self, authority: &str) -> Vec<LogLine> {
-        self.access_log().into_iter().filter(|l| l.is_for(authority)).collect()
+        let port = authority.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok());
+        // Squid writes milliseconds, truncated.
+        let since = port.and_then(crate::origin::claimed_at).map_or(0.0, |t| t - 0.002);
+        self.access_log().into_iter().filter(|l| l.is_for(authority) && l.time >= since).collect()
     }
 
     /// Polls access.log (a CONNECT's line is written when its tunnel closes) until `pred` holds
@@ -410,6 +415,8 @@ impl Drop for Squid {
 /// One access.log line (Squid's native format).
 #[derive(Clone, Debug)]
 pub struct LogLine {
+    /// Squid's time stamp (seconds since the epoch).
+    pub time: f64,
     pub code: u16,
     pub url: String,
     pub user: String,
@@ -424,6 +431,7 @@ impl LogLine {
         }
         let (_action, code) = f[3].split_once('/')?;
         Some(LogLine {
+            time: f[0].parse().unwrap_or(0.0),
             code: code.parse().unwrap_or(0),
             url: f[6].to_string(),
             user: f[7].to_string(),

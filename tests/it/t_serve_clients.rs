@@ -32,6 +32,7 @@ impl FileOrigin {
     pub fn start(root: &Path) -> FileOrigin {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
+        crate::origin::claimed(port);
         let asked = Arc::new(Mutex::new(Vec::new()));
         let (root, log) = (root.to_path_buf(), asked.clone());
         std::thread::spawn(move || {
