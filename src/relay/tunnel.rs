@@ -181,7 +181,7 @@ where
             while sleep.as_mut().poll(cx).is_ready() {
                 let moved = a_to_b.amt + b_to_a.amt + a_to_b.reads + b_to_a.reads;
                 if moved == *seen {
-                    let why = format!("no data either way for {} s", d.as_secs());
+                    let why = format!("no data either way for {} s", d.as_secs_f64());
                     return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, why)));
                 }
                 *seen = moved;
