@@ -34,6 +34,7 @@
 
 pub mod body;
 pub mod driven;
+pub mod hop;
 mod pool;
 mod spare;
 pub(crate) mod tunnel;
@@ -281,7 +282,7 @@ impl Relay {
         client: &ClientSlot,
     ) -> Result<Response<RelayBody>, Failure> {
         let up = self.upstream(spec);
-        strip_hop_headers(req.headers_mut());
+        hop::strip_request(req.headers_mut());
         forward_or_fail(self.inner.clone(), up, client.0.clone(), req).await
     }
 
@@ -329,7 +330,7 @@ impl Relay {
     ) -> Result<(TunnelStream, Option<crate::auth::Scheme>), Failure> {
         let up = self.upstream(spec);
         // As `carry` strips them from a CONNECT hyper read.
-        strip_hop_headers(&mut headers);
+        hop::strip_request(&mut headers);
         let resp = connect_through(&self.inner, &up, authority, &headers).await?;
         let used = AuthUsed::of(&resp);
         hyper::upgrade::on(resp).await.map(|t| (TokioIo::new(t), used)).map_err(|e| {
@@ -358,7 +359,7 @@ impl Relay {
         mut parts: http::request::Parts,
     ) -> Result<Response<RelayBody>, Failure> {
         let up = self.upstream(spec);
-        strip_hop_headers(&mut parts.headers);
+        hop::strip_request(&mut parts.headers);
         let result = send_forward(&self.inner, up, &slot.0, parts, RequestBody::Empty).await;
         if let Err(f) = &result {
             self.inner.record(f.clone());
@@ -533,22 +534,6 @@ fn plain(status: StatusCode, close: bool) -> Response<RelayBody> {
     r
 }
 
-/// Headers that belong to one hop (RFC 7230 §6.1) or to the relay itself.
-fn strip_hop_headers(h: &mut http::HeaderMap) {
-    for name in [
-        "proxy-authorization",
-        "proxy-connection",
-        "connection",
-        "keep-alive",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    ] {
-        h.remove(HeaderName::from_static(name));
-    }
-}
-
 async fn handle(
     inner: Arc<Inner>,
     state: Arc<tokio::sync::Mutex<ClientConn>>,
@@ -563,7 +548,7 @@ async fn handle(
         return Ok(r);
     };
     shown.store(true, std::sync::atomic::Ordering::Release);
-    strip_hop_headers(req.headers_mut());
+    hop::strip_request(req.headers_mut());
     if req.method() == Method::CONNECT {
         Ok(tunnel(inner, up, req).await)
     } else {

@@ -53,6 +53,7 @@ pub async fn forward(
     };
     tokio::spawn(conn);
     let (mut parts, b) = req.into_parts();
+    crate::relay::hop::strip_request(&mut parts.headers);
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
     parts.uri = path.parse().unwrap_or_else(|_| http::Uri::from_static("/"));
     match send.send_request(Request::from_parts(parts, b)).await {

@@ -446,6 +446,13 @@ fn relayed(entry: Entry, r: Response<RelayBody>, upstream: String) -> Response<R
         return r;
     }
     let scheme = AuthUsed::of(&r);
+    // toll serve is the client's hop: it speaks HTTP/1.1 whatever the origin spoke (RFC 9110
+    // §6.2; hyper would answer an HTTP/1.0 response's client as 1.0 and close its connection),
+    // and what the upstream side said to its own hop (`Connection: close`, `Keep-Alive`,
+    // `Proxy-Authentication-Info`) stays there.
+    let mut r = r;
+    *r.version_mut() = http::Version::HTTP_11;
+    crate::relay::hop::strip_response(r.headers_mut());
     r.map(|b| entry.on_body(status, upstream, scheme, b))
 }
 

@@ -8,6 +8,8 @@
 //! - `/status/N`: status N (a 407 here carries `Proxy-Authenticate: Basic realm="origin"`).
 //! - `/redirect?to=URL`: 302 to URL. `/chain/N`: 302 to `/chain/N-1`; `/chain/0` says done.
 //! - `/truncated`: announces `Content-Length: 1000`, sends 500 bytes, closes.
+//! - `/http10-hop`: an `HTTP/1.0` answer with hop-by-hop fields (`Connection: close, X-Hop-Only`,
+//!   `X-Hop-Only`, `Keep-Alive`, `Proxy-Authentication-Info`) and `X-End-To-End`, then closes.
 //! - `/hang`: reads the request, answers nothing for 30 s.
 //! - `/text`: `hello from the origin\n`.
 //! - `/gzip`: [`GZIP_TEXT`] × 20, gzip-encoded if the request accepts gzip.
@@ -299,6 +301,21 @@ fn respond<W: Write>(
             w.write_all(&out)?;
             w.flush()?;
             std::thread::sleep(Duration::from_millis(100));
+            return Ok(false);
+        }
+        ["http10-hop"] => {
+            // An HTTP/1.0 answer with hop-by-hop fields (one named by `Connection`), then closed:
+            // what a proxy must not pass on to its client (RFC 9110 §7.6.1).
+            let body = b"hop-by-hop\n";
+            let head = format!(
+                "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+                 Connection: close, X-Hop-Only\r\nX-Hop-Only: for the next hop\r\nKeep-Alive: timeout=5\r\n\
+                 Proxy-Authentication-Info: nextnonce=\"abc\"\r\nX-End-To-End: kept\r\n\r\n",
+                body.len()
+            );
+            w.write_all(head.as_bytes())?;
+            w.write_all(body)?;
+            w.flush()?;
             return Ok(false);
         }
         ["hang"] => {

@@ -271,6 +271,64 @@ fn loops_and_non_proxy_requests_are_refused_with_an_explanation() {
     assert_eq!(proxy.requests().len(), 0, "nothing reached the upstream proxy");
 }
 
+/// toll serve is its client's hop: an origin's HTTP/1.0 answer reaches the client as HTTP/1.1
+/// without the origin's hop-by-hop fields (`Connection: close` and the field it names,
+/// `Keep-Alive`, `Proxy-Authentication-Info`), so the client's connection stays open for its
+/// next request; the client's own hop-by-hop fields do not reach the origin. Direct (NO_PROXY)
+/// and through a proxy.
+#[test]
+fn hop_by_hop_fields_stay_on_their_hop_and_the_client_keeps_its_connection() {
+    if !clients_available("hop_by_hop_fields_stay_on_their_hop_and_the_client_keeps_its_connection") {
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::open());
+    for (how, args) in [("direct", vec![]), ("through a proxy", vec!["-x".to_string(), proxy.url()])] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let serve = Serve::start(&args);
+        let out = run(
+            CURL,
+            &[
+                "-sSv",
+                "-x",
+                &serve.url(),
+                "-H",
+                "Connection: keep-alive, X-Private",
+                "-H",
+                "X-Private: for toll serve only",
+                &origin.url("/http10-hop"),
+                &origin.url("/echo-headers"),
+            ],
+        );
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{how}: {stderr}");
+        let head: Vec<&str> = stderr.lines().filter_map(|l| l.strip_prefix("< ")).collect();
+        assert_eq!(head.first().map(|l| l.trim()), Some("HTTP/1.1 200 OK"), "{how}: {stderr}");
+        let first: Vec<String> =
+            head.iter().take_while(|l| !l.trim().is_empty()).map(|l| l.to_ascii_lowercase()).collect();
+        // (The scripted proxy drops `Connection` but passes on the field it named as its own.)
+        let named = if args.is_empty() { &["x-hop-only:"][..] } else { &[] };
+        for hop in ["connection:", "keep-alive:", "proxy-authentication-info:"].iter().chain(named) {
+            assert!(!first.iter().any(|l| l.starts_with(hop)), "{how}: {hop} reached the client\n{stderr}");
+        }
+        assert!(first.iter().any(|l| l.starts_with("x-end-to-end: kept")), "{how}: {stderr}");
+        assert!(stdout.starts_with("hop-by-hop\n"), "{how}: {stdout}");
+        assert!(stderr.contains("Re-using existing connection"), "{how}: curl had to reconnect\n{stderr}");
+        let echoed = stdout.to_ascii_lowercase();
+        for hop in ["x-private", "proxy-connection", "keep-alive, x-private"] {
+            assert!(!echoed.contains(hop), "{how}: {hop} reached the origin\n{stdout}");
+        }
+        let log = serve.log_with_n("/echo-headers", 1);
+        let clients: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains(" GET http://"))
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .collect();
+        assert_eq!(clients.len(), 2, "{how}: {log}");
+        assert_eq!(clients[0], clients[1], "{how}: one client connection for both\n{log}");
+    }
+}
+
 /// A connection that opens with CONNECT is read by toll serve itself, not by hyper: the bytes a
 /// client sends right behind its CONNECT head reach the origin, a refused CONNECT gets a whole
 /// answer (status, Proxy-Status, body) before the connection closes, and a CONNECT after an
