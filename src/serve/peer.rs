@@ -97,9 +97,9 @@ mod imp {
     }
 
     /// The address as the kernel stores it for `family`: IPv4 in the first four bytes, IPv6
-    /// whole. An IPv4-mapped IPv6 peer of a dual-stack listener is an AF_INET6 socket on the
-    /// client side only if the client used IPv6; the accepting side reports the mapped form,
-    /// so the lookup tries the mapped IPv4 (AF_INET) first.
+    /// whole. A peer is looked up in its canonical form (`canonical`): a dual-stack listener
+    /// reports an IPv4 client as `::ffff:a.b.c.d`, and the kernel finds an IPv4 connection by
+    /// the AF_INET lookup whether the client's socket is AF_INET or a dual-stack AF_INET6.
     fn put(ip: IpAddr, out: &mut [u8; 16]) {
         match ip {
             IpAddr::V4(v4) => out[..4].copy_from_slice(&v4.octets()),
@@ -192,12 +192,23 @@ mod imp {
         if n < 0 {
             return Err(io::Error::last_os_error());
         }
-        parse_reply(&buf[..n as usize], &id)
+        parse_reply(&buf[..n as usize], peer)
     }
 
     /// Reads the kernel's answer: one `inet_diag_msg` for the socket, or an error message
     /// (ENOENT when no such socket exists, e.g. it belongs to another network namespace).
-    fn parse_reply(mut data: &[u8], want: &SockId) -> io::Result<u32> {
+    /// The client socket's own address as the kernel reports it, in canonical form: a client
+    /// with a dual-stack IPv6 socket (Java's always are) that connected to 127.0.0.1 is found by
+    /// the IPv4 lookup, but reported as AF_INET6 with `::ffff:127.0.0.1`.
+    fn reported(msg: &DiagMsg) -> IpAddr {
+        if msg.family == libc::AF_INET6 as u8 {
+            IpAddr::from(msg.id.src).to_canonical()
+        } else {
+            IpAddr::from([msg.id.src[0], msg.id.src[1], msg.id.src[2], msg.id.src[3]])
+        }
+    }
+
+    fn parse_reply(mut data: &[u8], want: SocketAddr) -> io::Result<u32> {
         while data.len() >= size_of::<NlHdr>() {
             // SAFETY: `data` holds at least a header; read_unaligned copes with any alignment.
             let hdr: NlHdr = unsafe { std::ptr::read_unaligned(data.as_ptr().cast()) };
@@ -217,7 +228,7 @@ mod imp {
             if hdr.kind == SOCK_DIAG_BY_FAMILY && body.len() >= size_of::<DiagMsg>() {
                 // SAFETY: `body` holds at least one DiagMsg (plain old data).
                 let msg: DiagMsg = unsafe { std::ptr::read_unaligned(body.as_ptr().cast()) };
-                if msg.id.sport == want.sport && msg.id.dport == want.dport && msg.id.src == want.src {
+                if u16::from_be_bytes(msg.id.sport) == want.port() && reported(&msg) == want.ip() {
                     return Ok(msg.uid);
                 }
             }
@@ -256,6 +267,20 @@ mod tests {
             assert_eq!(from, client.local_addr().unwrap());
             assert_eq!(peer_uid(server.local_addr().unwrap(), from).unwrap(), me(), "{bind}");
         }
+    }
+
+    /// A dual-stack IPv6 client socket (Java's, for one) connected to an IPv4 listener: the
+    /// kernel reports it as AF_INET6 with the mapped address, and it is still this user.
+    #[test]
+    fn a_dual_stack_client_socket_is_this_user_too() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let Ok(client) = TcpStream::connect(format!("[::ffff:127.0.0.1]:{port}")) else {
+            return; // no IPv6 in this kernel
+        };
+        assert!(client.local_addr().unwrap().is_ipv6());
+        let (server, from) = listener.accept().unwrap();
+        assert_eq!(peer_uid(server.local_addr().unwrap(), from).unwrap(), me());
     }
 
     #[test]

@@ -410,6 +410,27 @@ fn connect_heads_read_by_serve_itself_keep_early_bytes_and_answer_refusals_whole
     assert!(log.contains(&format!("CONNECT {target} via {} - 200 ", proxy.url())), "{log}");
 }
 
+/// A client whose socket is a dual-stack IPv6 one (Java's always are: Maven, Gradle) connected
+/// to 127.0.0.1 is still known as this user, and served without the key.
+#[test]
+fn a_dual_stack_client_of_this_user_is_served_without_the_key() {
+    use std::io::{Read, Write};
+    let origin = Origin::http();
+    let serve = Serve::start(&[]);
+    let Ok(mut c) = std::net::TcpStream::connect(format!("[::ffff:127.0.0.1]:{}", serve.port)) else {
+        eprintln!("SKIPPED a_dual_stack_client_of_this_user_is_served_without_the_key: no IPv6 sockets");
+        return;
+    };
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let url = origin.url("/text");
+    write!(c, "GET {url} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", origin.authority()).unwrap();
+    let mut all = Vec::new();
+    let _ = c.read_to_end(&mut all);
+    let all = String::from_utf8_lossy(&all);
+    assert!(all.starts_with("HTTP/1.1 200 OK\r\n"), "{all}\n{}", serve.log());
+    assert!(all.ends_with("hello from the origin\n"), "{all}");
+}
+
 #[test]
 fn another_local_user_is_refused() {
     // SAFETY: geteuid cannot fail.
