@@ -492,8 +492,8 @@ fn exit_code(status: std::io::Result<std::process::ExitStatus>) -> Result<i32> {
     Ok(status.code().unwrap_or(1))
 }
 
-/// SIGHUP (`toll serve`): read the settings file and the PAC again and replace the routing,
-/// and have the keyring asked again for stored passwords. Requests in flight go on with what
+/// SIGHUP (`toll serve`): open `--log FILE` again (logrotate), read the settings file and the
+/// PAC again and replace the routing, and have the keyring asked again for stored passwords. Requests in flight go on with what
 /// they had; a file that no longer reads keeps the routing as it was (and says why). Never ends.
 async fn reload_on_hangup(
     cfg: &ServeConfig,
@@ -509,6 +509,14 @@ async fn reload_on_hangup(
         use tokio::signal::unix::{signal, SignalKind};
         let Ok(mut hup) = signal(SignalKind::hangup()) else { return std::future::pending().await };
         while hup.recv().await.is_some() {
+            // First, so that this reload's own lines land in the new file.
+            match log.reopen() {
+                Ok(true) => log.note("SIGHUP: the log file opened again"),
+                Ok(false) => {}
+                Err(e) => log.note(&format!(
+                    "SIGHUP: cannot open the log file again ({e}); going on with the old one"
+                )),
+            }
             session.relook();
             let reloaded = match crate::app::load_settings() {
                 Ok(settings) => {

@@ -18,7 +18,8 @@ TOLL_PROXY_PASSWORD, or the OS keyring ('toll auth login PROXY'). A password the
 never sent again by any request; clients then get 502 with a Proxy-Status header and a body that
 says what to run.
 
-SIGHUP re-reads the settings file, the PAC and the stored passwords (requests in flight go on);
+SIGHUP opens --log FILE again (after logrotate moved it) and re-reads the settings file, the
+PAC and the stored passwords (requests in flight go on);
 SIGTERM stops accepting and waits up to 10 s for them. While it runs, 'toll doctor' says so.
 
 Examples:

@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 
 pub struct AccessLog {
     out: Mutex<Box<dyn Write + Send>>,
+    /// `--log FILE`: opened again by [`AccessLog::reopen`] (SIGHUP, after logrotate moved it).
+    path: Option<std::path::PathBuf>,
 }
 
 /// One finished request, as the log shows it.
@@ -41,7 +43,7 @@ pub struct Line<'a> {
 
 impl AccessLog {
     pub fn new(out: Box<dyn Write + Send>) -> AccessLog {
-        AccessLog { out: Mutex::new(out) }
+        AccessLog { out: Mutex::new(out), path: None }
     }
 
     pub fn stderr() -> AccessLog {
@@ -50,14 +52,20 @@ impl AccessLog {
 
     /// Opens (appends to) `path`, created 0600.
     pub fn file(path: &std::path::Path) -> std::io::Result<AccessLog> {
-        let mut o = std::fs::OpenOptions::new();
-        o.create(true).append(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(0o600).custom_flags(libc::O_NOFOLLOW);
-        }
-        Ok(AccessLog::new(Box::new(o.open(path)?)))
+        let out = Mutex::new(open_log(path)?);
+        Ok(AccessLog { out, path: Some(path.to_path_buf()) })
+    }
+
+    /// `--log FILE` opened again by its name (SIGHUP): after logrotate renamed the file, lines
+    /// go to the new one instead of the old. `Ok(false)`: the log is stderr, nothing to do. On
+    /// an error the old file stays in use.
+    pub fn reopen(&self) -> std::io::Result<bool> {
+        let Some(path) = &self.path else { return Ok(false) };
+        let fresh = open_log(path)?;
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = out.flush();
+        *out = fresh;
+        Ok(true)
     }
 
     /// `2026-12-02T12:00:00Z 127.0.0.1:5000 GET http://h/ via http://proxy:3128 NTLM 200 2779B 4ms`
@@ -87,6 +95,18 @@ impl AccessLog {
         let _ = writeln!(out, "{line}");
         let _ = out.flush();
     }
+}
+
+/// `path` for appending, created 0600, never through a symbolic link.
+fn open_log(path: &std::path::Path) -> std::io::Result<Box<dyn Write + Send>> {
+    let mut o = std::fs::OpenOptions::new();
+    o.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    Ok(Box::new(o.open(path)?))
 }
 
 /// The line a request will get, from the moment its head was read.

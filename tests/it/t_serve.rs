@@ -666,6 +666,64 @@ fn a_new_login_is_picked_up_without_a_restart() {
     assert_eq!(wrong, 1, "{}", proxy.summary());
 }
 
+/// `--log FILE` gets the access log (0600, never through a link), and SIGHUP opens it again by
+/// its name: after logrotate moved the file, new lines go to a new one.
+#[test]
+fn the_log_file_is_opened_again_on_sighup_after_logrotate_moved_it() {
+    use std::os::unix::fs::PermissionsExt;
+    if !clients_available("the_log_file_is_opened_again_on_sighup_after_logrotate_moved_it") {
+        return;
+    }
+    let origin = Origin::http();
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (log, rotated) = (dir.path().join("access.log"), dir.path().join("access.log.1"));
+    let wait_for = |path: &Path, needle: &str| -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            if text.contains(needle) || Instant::now() > deadline {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let mut cmd = Command::new(TOLL);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--log"]).arg(&log);
+    isolate(&mut cmd, home.path());
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    struct Kill<'a>(&'a mut Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let child = Kill(&mut child);
+    let text = wait_for(&log, "listening on 127.0.0.1:");
+    let port = text.split("listening on 127.0.0.1:").nth(1).and_then(|r| r.split(';').next()).unwrap();
+    assert_eq!(std::fs::metadata(&log).unwrap().permissions().mode() & 0o777, 0o600);
+    let proxy = format!("http://127.0.0.1:{port}");
+    let get = |path: &str| {
+        let out = run(CURL, &["-sS", "-o", "/dev/null", "-x", &proxy, &origin.url(path)]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    get("/text");
+    assert!(wait_for(&log, "GET http").contains("/text via DIRECT - 200"));
+    std::fs::rename(&log, &rotated).unwrap();
+    // SAFETY: kill(2) on the child we started.
+    unsafe { libc::kill(child.0.id() as libc::pid_t, libc::SIGHUP) };
+    let fresh = wait_for(&log, "SIGHUP: settings");
+    assert!(fresh.contains("SIGHUP: the log file opened again"), "{fresh}");
+    get("/bytes/7");
+    let fresh = wait_for(&log, "/bytes/7");
+    assert!(fresh.contains("/bytes/7 via DIRECT - 200 7B"), "{fresh}");
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    assert!(old.contains("/text") && !old.contains("/bytes/7") && !old.contains("SIGHUP"), "{old}");
+    assert_eq!(std::fs::metadata(&log).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
 /// SIGHUP re-reads the settings file and its PAC: new requests take the new proxy, while a
 /// tunnel opened before goes on working through the old one.
 #[test]
