@@ -20,7 +20,9 @@ says what to run.
 
 SIGHUP opens --log FILE again (after logrotate moved it) and re-reads the settings file, the
 PAC and the stored passwords (requests in flight go on);
-SIGTERM stops accepting and waits up to 10 s for them. While it runs, 'toll doctor' says so.
+SIGTERM stops accepting, closes the connections with nothing in flight, waits up to 10 s for
+requests in flight, then closes the tunnels still open (each gets its log line). While it runs,
+'toll doctor' says so.
 
 Examples:
   toll serve -x proxy.corp:3128

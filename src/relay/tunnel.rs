@@ -160,12 +160,19 @@ pub(crate) struct Copied {
 
 /// Copies `a` → `b` and `b` → `a` until both reach end of file (each side is shut down for
 /// writing when the other side's reading ends), or one fails, or — with `idle` — no byte has
-/// moved either way for that long (then the error is `TimedOut`).
-pub(crate) async fn copy_both<A, B>(a: &mut A, b: &mut B, idle: Option<Duration>) -> Copied
+/// moved either way for that long (then the error is `TimedOut`), or `stop` completes (then
+/// the error is `Interrupted`: `toll serve` is shutting down).
+pub(crate) async fn copy_both<A, B>(
+    a: &mut A,
+    b: &mut B,
+    idle: Option<Duration>,
+    stop: impl Future<Output = ()>,
+) -> Copied
 where
     A: AsyncRead + AsyncWrite + Unpin + ?Sized,
     B: AsyncRead + AsyncWrite + Unpin + ?Sized,
 {
+    let mut stop = std::pin::pin!(stop);
     let mut a_to_b = Direction::new();
     let mut b_to_a = Direction::new();
     // Re-armed only when it fires and bytes moved meanwhile, so a busy tunnel does not touch
@@ -176,6 +183,9 @@ where
         let ba = b_to_a.poll_copy(cx, Pin::new(&mut *b), Pin::new(&mut *a))?;
         if let (Poll::Ready(_), Poll::Ready(_)) = (ab, ba) {
             return Poll::Ready(Ok::<(), io::Error>(()));
+        }
+        if stop.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::Interrupted, "toll serve stopped")));
         }
         if let Some((sleep, d, seen)) = &mut timer {
             while sleep.as_mut().poll(cx).is_ready() {
@@ -240,7 +250,7 @@ mod tests {
         let (mut origin, mut relay_b) = tokio::io::duplex(1024);
         let started = tokio::time::Instant::now();
         let copy = tokio::spawn(async move {
-            copy_both(&mut relay_a, &mut relay_b, Some(Duration::from_secs(10))).await
+            copy_both(&mut relay_a, &mut relay_b, Some(Duration::from_secs(10)), std::future::pending()).await
         });
         // Traffic every 6 s for 30 s: never 10 s without a byte.
         for _ in 0..5 {
@@ -258,12 +268,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_stop_ends_an_open_tunnel_with_what_it_carried() {
+        let (mut client, mut relay_a) = tokio::io::duplex(1024);
+        let (mut origin, mut relay_b) = tokio::io::duplex(1024);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let copy = tokio::spawn(async move {
+            copy_both(&mut relay_a, &mut relay_b, None, async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        origin.write_all(b"welcome").await.unwrap();
+        let mut seven = [0u8; 7];
+        client.read_exact(&mut seven).await.unwrap();
+        assert!(!copy.is_finished());
+        stop.send(()).unwrap();
+        let copied = copy.await.unwrap();
+        assert_eq!(copied.error.map(|e| e.kind()), Some(io::ErrorKind::Interrupted));
+        assert_eq!(copied.b_to_a, 7);
+    }
+
+    #[tokio::test]
     async fn both_directions_arrive_whole_and_end_with_end_of_file() {
         let (mut client, relay_a) = tokio::io::duplex(MAX_BUFFER);
         let (mut origin, relay_b) = tokio::io::duplex(7 * 1024);
         let copy = tokio::spawn(async move {
             let (mut a, mut b) = (relay_a, relay_b);
-            copy_both(&mut a, &mut b, None).await
+            copy_both(&mut a, &mut b, None, std::future::pending()).await
         });
         let big: Vec<u8> = (0..3 * 1024 * 1024 + 17).map(|i| (i % 251) as u8).collect();
         let up = big.clone();

@@ -7,7 +7,7 @@
 //! strings (see `first`).
 
 use super::log::Entry;
-use super::{answer_timeout, direct, failure_response, plan, within, Peer, Plan, Shared};
+use super::{answer_timeout, direct, failure_response, plan, within, Peer, Plan, Shared, Stop, OVER};
 use crate::auth::Scheme;
 use crate::relay::body::RelayBody;
 use crate::relay::tunnel::{copy_both, Copied};
@@ -15,6 +15,7 @@ use crate::relay::TunnelStream;
 use crate::term::sanitize;
 use http::{Method, Response};
 use http_body_util::BodyExt;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -47,7 +48,7 @@ pub async fn serve(
             if tcp.write_all(ESTABLISHED).await.is_ok() {
                 // On a task of its own, so SIGTERM's drain, which waits for requests in flight,
                 // does not wait for open tunnels (the same as for a tunnel hyper answered).
-                tokio::spawn(pipe(tcp, opened, rest, entry));
+                tokio::spawn(pipe(tcp, opened, rest, entry, shared.stop.clone()));
             } else {
                 opened.abandon(&entry);
             }
@@ -130,26 +131,36 @@ pub(super) async fn open(
 /// Copies bytes both ways until both sides are done, then writes the tunnel's log line (bytes
 /// from the origin's side, the tunnel's whole life). `rest`: what the client sent after its
 /// CONNECT head.
-pub(super) async fn pipe<C>(mut client: C, opened: Opened, rest: Vec<u8>, entry: Entry)
+pub(super) async fn pipe<C>(mut client: C, opened: Opened, rest: Vec<u8>, entry: Entry, stop: Arc<Stop>)
 where
     C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    stop.tunnels.fetch_add(1, Ordering::Relaxed);
     let Opened { far, via, scheme, idle } = opened;
+    let over = stop.reached(OVER);
     let copied = match far {
-        Far::Direct(mut origin) => splice(&mut client, &mut origin, rest, idle).await,
-        Far::Proxy(mut up) => splice(&mut client, &mut up, rest, idle).await,
+        Far::Direct(mut origin) => splice(&mut client, &mut origin, rest, idle, over).await,
+        Far::Proxy(mut up) => splice(&mut client, &mut up, rest, idle, over).await,
     };
     let note = match copied.error {
         Some(e) if e.kind() == std::io::ErrorKind::TimedOut => format!("closed: {e} (--idle-timeout)"),
+        Some(e) if e.kind() == std::io::ErrorKind::Interrupted => "closed: toll serve stopped".to_string(),
         Some(e) => format!("the tunnel broke off: {e}"),
         None => String::new(),
     };
     entry.finish(200, &via, scheme, Some(copied.b_to_a), &note);
+    stop.tunnels.fetch_sub(1, Ordering::Relaxed);
 }
 
 /// `rest` to `far`, then the copy both ways (`b_to_a`: what `far` sent to the client) until
 /// both are done or nothing moved for `idle`.
-async fn splice<C, F>(client: &mut C, far: &mut F, rest: Vec<u8>, idle: Option<Duration>) -> Copied
+async fn splice<C, F>(
+    client: &mut C,
+    far: &mut F,
+    rest: Vec<u8>,
+    idle: Option<Duration>,
+    stop: impl std::future::Future<Output = ()>,
+) -> Copied
 where
     C: AsyncRead + AsyncWrite + Unpin,
     F: AsyncRead + AsyncWrite + Unpin,
@@ -160,7 +171,7 @@ where
         }
     }
     drop(rest);
-    copy_both(client, far, idle).await
+    copy_both(client, far, idle, stop).await
 }
 
 /// Writes toll serve's own answer (a short text body) and closes: after a CONNECT that was

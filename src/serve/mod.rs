@@ -124,6 +124,29 @@ struct Shared {
     active: AtomicUsize,
     /// Tunnels being set up through the upstream proxy at once (see [`SETUPS`]).
     setups: tokio::sync::Semaphore,
+    stop: Arc<Stop>,
+}
+
+/// Where a shutdown stands, for the connections and tunnels that watch it.
+pub(super) struct Stop {
+    /// [`SERVING`], [`DRAINING`] (SIGTERM: connections without a request in flight close at
+    /// once, requests in flight finish) or [`OVER`] (the drain is over: tunnels still open are
+    /// closed, each with its log line).
+    stage: tokio::sync::watch::Sender<u8>,
+    /// Tunnels being piped, whose log lines the end of [`serve`] waits for (briefly).
+    tunnels: AtomicUsize,
+}
+
+const SERVING: u8 = 0;
+const DRAINING: u8 = 1;
+const OVER: u8 = 2;
+
+impl Stop {
+    /// Completes once the shutdown has reached `stage` (at once if it has already).
+    pub(super) async fn reached(&self, stage: u8) {
+        let mut rx = self.stage.subscribe();
+        let _ = rx.wait_for(|s| *s >= stage).await;
+    }
 }
 
 /// How many CONNECTs are set up through the upstream proxy at the same time; the others wait
@@ -143,6 +166,10 @@ pub async fn serve(server: Server, listener: TcpListener, shutdown: impl Future<
         listen,
         active: AtomicUsize::new(0),
         setups: tokio::sync::Semaphore::new(SETUPS),
+        stop: Arc::new(Stop {
+            stage: tokio::sync::watch::Sender::new(SERVING),
+            tunnels: AtomicUsize::new(0),
+        }),
     });
     tokio::pin!(shutdown);
     loop {
@@ -175,9 +202,18 @@ pub async fn serve(server: Server, listener: TcpListener, shutdown: impl Future<
             s.active.fetch_sub(1, Ordering::Relaxed);
         });
     }
+    // `send_replace`: stored even when nobody watches yet (a connection accepted later looks).
+    shared.stop.stage.send_replace(DRAINING);
     let deadline = Instant::now() + drain;
     while shared.active.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Tunnels are not waited for (an idle one may stay open for many minutes), but each gets
+    // its log line: they end now, and their tasks have a moment to write it.
+    shared.stop.stage.send_replace(OVER);
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while shared.stop.tunnels.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -185,7 +221,13 @@ async fn connection(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
     let Ok(local) = tcp.local_addr() else { return };
     let owner: Arc<OnceLock<Option<u32>>> = Arc::new(OnceLock::new());
     let limits = shared.server.limits.clone();
-    let pre = match first::read(&tcp, limits.max_header_bytes, limits.header_timeout).await {
+    // A connection that has sent no request yet when SIGTERM comes is closed at once.
+    let first = tokio::select! {
+        biased;
+        f = first::read(&tcp, limits.max_header_bytes, limits.header_timeout) => f,
+        () = shared.stop.reached(DRAINING) => return,
+    };
+    let pre = match first {
         First::Gone => return,
         First::Connect { authority, headers, rest } => {
             let at = Peer { local, peer, owner: &owner };
@@ -194,6 +236,7 @@ async fn connection(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
         First::Hyper(pre) => pre,
     };
     let slot = ClientSlot::default();
+    let shared_stop = shared.stop.clone();
     let svc = hyper::service::service_fn(move |req| {
         let (shared, owner, slot) = (shared.clone(), owner.clone(), slot.clone());
         async move {
@@ -201,13 +244,24 @@ async fn connection(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
             Ok::<_, Infallible>(handle(&shared, at, &slot, req).await)
         }
     });
-    let _ = hyper::server::conn::http1::Builder::new()
+    let stop = shared_stop.clone();
+    let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .max_buf_size(limits.max_header_bytes.max(8192))
         .serve_connection(TokioIo::new(first::Rewind::new(pre, tcp)), svc)
-        .with_upgrades()
-        .await;
+        .with_upgrades();
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        // SIGTERM: a kept-alive connection waiting for its next request closes now; one with a
+        // request in flight closes after its response (else the drain would wait its 10 s for
+        // every idle client connection).
+        () = stop.reached(DRAINING) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
 }
 
 /// Where a request came from: the two ends of its connection and (found once per connection,
@@ -406,10 +460,11 @@ async fn handle(
             match connect::open(shared, plan, &authority, headers, &entry).await {
                 Ok(opened) => {
                     let client = hyper::upgrade::on(&mut req);
+                    let stop = shared.stop.clone();
                     tokio::spawn(async move {
                         match client.await {
                             Ok(client) => {
-                                connect::pipe(TokioIo::new(client), opened, Vec::new(), entry).await
+                                connect::pipe(TokioIo::new(client), opened, Vec::new(), entry, stop).await
                             }
                             Err(_) => opened.abandon(&entry),
                         }

@@ -1,7 +1,8 @@
 //! `toll serve` when things go wrong (issue 13's fault list): an upstream that resets the
 //! connection gives the client a 502, a silent one a 504 within `--answer-timeout`; a client
 //! that never finishes its request head (slowloris) does not hold up others; SIGTERM lets a
-//! request in flight finish before the server exits.
+//! request in flight finish before the server exits, closes idle connections at once and logs
+//! the tunnels it closes.
 
 use crate::fakeproxy::{Action, FakeProxy};
 use crate::origin::Origin;
@@ -92,4 +93,57 @@ fn sigterm_lets_a_request_in_flight_finish() {
     assert_eq!(out.stdout, vec![b'x'; 40]);
     let status = serve.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
+}
+
+/// SIGTERM does not wait for connections with nothing in flight: a kept-alive client connection
+/// between requests and one that never sent a request close at once (the drain would otherwise
+/// take its whole 10 s), and a tunnel still open is closed with its log line.
+#[test]
+fn sigterm_closes_idle_connections_at_once_and_logs_the_open_tunnels() {
+    use std::io::Read;
+    let origin = Origin::http();
+    let mut serve = Serve::start(&[]);
+    let connect = || {
+        let s = std::net::TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        s
+    };
+    let read_until = |s: &mut std::net::TcpStream, end: &str| {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&got).ends_with(end) {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "{}", String::from_utf8_lossy(&got));
+            got.extend_from_slice(&buf[..n]);
+        }
+    };
+    let (url, target) = (origin.url("/text"), origin.authority());
+    let mut kept = connect();
+    write!(kept, "GET {url} HTTP/1.1\r\nHost: {target}\r\n\r\n").unwrap();
+    read_until(&mut kept, "hello from the origin\n");
+    let mut tunnel = connect();
+    write!(
+        tunnel,
+        "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\nGET /text HTTP/1.1\r\nHost: {target}\r\n\r\n"
+    )
+    .unwrap();
+    read_until(&mut tunnel, "hello from the origin\n");
+    let mut silent = connect();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    // SAFETY: kill(2) on the child we started.
+    unsafe { libc::kill(serve.child.id() as libc::pid_t, libc::SIGTERM) };
+    let status = serve.child.wait().unwrap();
+    let took = started.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(5), "SIGTERM took {took:?} with only idle connections open");
+    for (name, s) in [("kept-alive", &mut kept), ("tunnel", &mut tunnel), ("silent", &mut silent)] {
+        let mut rest = Vec::new();
+        let closed = s.read_to_end(&mut rest).is_ok();
+        assert!(closed, "the {name} connection was not closed");
+    }
+    let log = serve.log_with("closed: toll serve stopped");
+    let line =
+        log.lines().find(|l| l.contains(&format!("CONNECT {target}"))).unwrap_or_else(|| panic!("{log}"));
+    assert!(line.contains("via DIRECT - 200 ") && line.ends_with("(closed: toll serve stopped)"), "{line}");
 }
