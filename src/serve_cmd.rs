@@ -71,6 +71,18 @@ pub fn run(
         .map_err(|e| Error::new(Exit::Internal, format!("cannot start the runtime: {e}")))?;
     let uid = current_uid();
     let result = rt.block_on(async move {
+        let inherited = if is_run { None } else { socket_activation(env)? };
+        let listener = match inherited {
+            Some(l) => l,
+            None => listen_on(cfg.listen).map_err(|e| {
+                Error::new(Exit::Listen, format!("cannot listen on {}: {e}", cfg.listen))
+                    .hint("another proxy may be running there: pick another with --listen ADDR:PORT")
+            })?,
+        };
+        let listen = listener.local_addr().unwrap_or(cfg.listen);
+        // The routing never sees a `*_proxy` variable that names this server (see `not_self`).
+        let (routing_env, ignored) = not_self(env, listen);
+        let env = &routing_env;
         let routes = Arc::new(Routes::new(
             crate::app::routing::chooser(
                 &cfg.proxy,
@@ -87,15 +99,6 @@ pub fn run(
                 .map_err(|e| Error::new(Exit::Internal, format!("cannot start the relay: {e}")))?,
         );
         relay.set_spare_tunnels(cfg.spare_tunnels);
-        let inherited = if is_run { None } else { socket_activation(env)? };
-        let listener = match inherited {
-            Some(l) => l,
-            None => listen_on(cfg.listen).map_err(|e| {
-                Error::new(Exit::Listen, format!("cannot listen on {}: {e}", cfg.listen))
-                    .hint("another proxy may be running there: pick another with --listen ADDR:PORT")
-            })?,
-        };
-        let listen = listener.local_addr().unwrap_or(cfg.listen);
         let log = match &cfg.log {
             Some(p) => AccessLog::file(p)
                 .map_err(|e| Error::new(Exit::Write, format!("cannot open the log {}: {e}", p.display())))?,
@@ -117,6 +120,12 @@ pub fn run(
             log: Arc::new(log),
             limits,
         };
+        for (name, value) in &ignored {
+            server.log.note(&format!(
+                "{name} ({}) is this server itself: not used to find the upstream proxy",
+                crate::proxy_env::redact_userinfo(value)
+            ));
+        }
         if !is_run {
             server.log.note(&format!("listening on {listen}; only this user (or the key) may use it"));
             let log = server.log.clone();
@@ -261,6 +270,35 @@ async fn check_before_command(listen: SocketAddr, key: &Secret, check: &url::Url
             crate::term::sanitize(why.trim_start_matches("toll serve: "))
         );
     }
+}
+
+/// The environment as the routing sees it, without the `*_proxy` variables that name this
+/// server itself (and those left out, to be said in the log). A shell that ran
+/// `eval "$(toll serve --print-env)"` and starts toll serve again would otherwise make it its
+/// own upstream, each request coming back to it until 4,096 connections are open. The
+/// routing then goes on to the next source (the settings file, a PAC, the desktop's settings).
+fn not_self(
+    env: &dyn Fn(&str) -> Option<String>,
+    listen: SocketAddr,
+) -> (impl Fn(&str) -> Option<String> + '_, Vec<(String, String)>) {
+    let names = ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"];
+    let is_self = move |value: &str| {
+        crate::proxy_env::parse_proxy_url(value, "")
+            .is_ok_and(|p| crate::serve::is_self(&p.host, p.port, listen))
+    };
+    let ignored =
+        names.iter().filter_map(|n| env(n).filter(|v| is_self(v)).map(|v| (n.to_string(), v))).collect();
+    let filtered = move |name: &str| {
+        let value = env(name)?;
+        let proxy_var =
+            name.to_ascii_lowercase().ends_with("_proxy") && !name.eq_ignore_ascii_case("no_proxy");
+        if proxy_var && is_self(&value) {
+            None
+        } else {
+            Some(value)
+        }
+    };
+    (filtered, ignored)
 }
 
 /// systemd socket activation (`sd_listen_fds(3)`): when `LISTEN_PID` is this process and

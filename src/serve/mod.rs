@@ -330,6 +330,13 @@ const NOT_A_PROXY_REQUEST: &str =
 /// A request for the listener itself (directly or by a name of this machine) would loop.
 fn is_loop(target: &Target, listen: SocketAddr) -> bool {
     let (host, port) = target.host_port();
+    is_self(&host, port, listen)
+}
+
+/// `host:port` is this server's own listener (by its address, loopback, or `localhost`): as
+/// a target or as the upstream proxy, it would loop.
+pub fn is_self(host: &str, port: u16, listen: SocketAddr) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
     if port != listen.port() {
         return false;
     }
@@ -338,7 +345,13 @@ fn is_loop(target: &Target, listen: SocketAddr) -> bool {
     }
     match host.parse::<std::net::IpAddr>() {
         Ok(ip) => {
-            ip == listen.ip() || ip.is_loopback() || ip.is_unspecified() || listen.ip().is_unspecified()
+            let ip = ip.to_canonical();
+            ip == listen.ip().to_canonical()
+                || ip.is_loopback()
+                || ip.is_unspecified()
+                // Listening on every address: one of this machine's is this server too, another
+                // host's (a corporate proxy on the same port) is not.
+                || (listen.ip().is_unspecified() && peer::local_addresses().contains(&ip))
         }
         Err(_) => false,
     }
@@ -429,6 +442,20 @@ async fn plan(shared: &Shared, at: Peer<'_>, entry: &Entry, req: &mut http::requ
                 StatusCode::BAD_GATEWAY,
                 "toll serve: a SOCKS upstream proxy is not supported by toll serve; use an HTTP proxy.\n",
                 Some("proxy_internal_error"),
+            ))
+        }
+        // A PAC or the desktop's settings that name this server (set up so that browsers use
+        // it) must not make it its own upstream: every request would come back, 4,096 deep.
+        Ok(RouteEntry::Proxy(spec)) if is_self(&spec.host, spec.port, shared.listen) => {
+            entry.write(502, &spec.display_url(), "the upstream proxy is this server");
+            Plan::Answer(text(
+                StatusCode::BAD_GATEWAY,
+                &format!(
+                    "toll serve: the proxy chosen for this URL ({}, from {}) is toll serve itself; give toll serve the real proxy with -x (or --pac).\n",
+                    spec.display_url(),
+                    sanitize(&spec.origin)
+                ),
+                Some("proxy_loop_detected"),
             ))
         }
         // The relay drops the client's hop-by-hop headers (`Relay::carry`, `Relay::tunnel`).
@@ -601,6 +628,14 @@ mod tests {
         assert!(is_loop(&Target::Http("http://[::1]:3128/x".parse().unwrap()), listen));
         assert!(!is_loop(&tunnel("127.0.0.1", 443), listen));
         assert!(!is_loop(&tunnel("example.com", 3128), listen));
+        assert!(is_self("[::1]", 3128, listen) && is_self("LOCALHOST", 3128, listen));
+        assert!(!is_self("10.0.0.1", 3128, listen));
+        // Listening on every address: this machine's addresses are this server, another
+        // host's proxy on the same port is not.
+        let everywhere: SocketAddr = "0.0.0.0:3128".parse().unwrap();
+        assert!(is_self("127.0.0.1", 3128, everywhere) && is_self("::ffff:127.0.0.1", 3128, everywhere));
+        assert!(!is_self("192.0.2.7", 3128, everywhere));
+        assert!(!is_loop(&tunnel("192.0.2.7", 3128), everywhere));
     }
 
     #[test]

@@ -30,11 +30,16 @@ impl Serve {
         Serve::start_env(args, &[])
     }
 
-    /// With `env` set after the isolation (a shared state dir, a keyring).
+    /// With `env` set after the isolation (a shared state dir, a keyring). `--listen` in `args`
+    /// replaces the default `127.0.0.1:0` (the address must be 127.0.0.1).
     pub(crate) fn start_env(args: &[&str], env: &[(String, String)]) -> Serve {
         let home = tempfile::Builder::new().prefix("toll-it-serve-").tempdir().unwrap();
         let mut cmd = Command::new(TOLL);
-        cmd.args(["serve", "--listen", "127.0.0.1:0"]).args(args);
+        cmd.arg("serve");
+        if !args.contains(&"--listen") {
+            cmd.args(["--listen", "127.0.0.1:0"]);
+        }
+        cmd.args(args);
         isolate(&mut cmd, home.path());
         for (k, v) in env {
             cmd.env(k, v);
@@ -664,6 +669,51 @@ fn a_new_login_is_picked_up_without_a_restart() {
         .filter(|r| r.basic_credentials() == Some(("alice".into(), "wrong".into())))
         .count();
     assert_eq!(wrong, 1, "{}", proxy.summary());
+}
+
+/// toll serve is never its own upstream: a `*_proxy` variable that names it (a shell that ran
+/// `eval "$(toll serve --print-env)"` starting it again) is left out of the routing, and a PAC
+/// that names it gets each request a 502 that says so, instead of a loop 4,096 connections deep.
+#[test]
+fn toll_serve_is_never_its_own_upstream() {
+    if !clients_available("toll_serve_is_never_its_own_upstream") {
+        return;
+    }
+    let origin = Origin::http();
+    let free_port = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let own = format!("http://toll:Own-key-5@127.0.0.1:{port}");
+    let env =
+        [("http_proxy".to_string(), own.clone()), ("HTTPS_PROXY".to_string(), format!("localhost:{port}"))];
+    let serve = Serve::start_env(&["--listen", &listen], &env);
+    let out = run(CURL, &["-sS", "-x", &serve.url(), &origin.url("/text")]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from the origin\n", "{}", serve.log());
+    let log = serve.log_with("/text via");
+    assert!(
+        log.contains(&format!("http_proxy (http://toll:***@127.0.0.1:{port}) is this server itself")),
+        "{log}"
+    );
+    assert!(log.contains("HTTPS_PROXY") && log.contains("/text via DIRECT - 200"), "{log}");
+    assert!(!log.contains("Own-key-5"), "{log}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let pac = dir.path().join("self.pac");
+    std::fs::write(
+        &pac,
+        format!("function FindProxyForURL(url, host) {{ return 'PROXY 127.0.0.1:{port}'; }}\n"),
+    )
+    .unwrap();
+    let serve =
+        Serve::start(&["--listen", &format!("127.0.0.1:{port}"), "--pac", &pac.display().to_string()]);
+    let out = run(CURL, &["-sS", "-w", "\n%{http_code}", "-x", &serve.url(), &origin.url("/text")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.ends_with("\n502") && text.contains("is toll serve itself"), "{text}");
+    let log = serve.log_with("/text via");
+    assert_eq!(log.lines().filter(|l| l.contains(" GET http://")).count(), 1, "no loop:\n{log}");
+    assert!(log.contains("(the upstream proxy is this server)"), "{log}");
+    assert!(origin.requests_to("/text").len() == 1, "only the first request reached the origin");
 }
 
 /// `--log FILE` gets the access log (0600, never through a link), and SIGHUP opens it again by
