@@ -329,8 +329,9 @@ impl CredentialSource for Tracked {
 
 /// The password stored in the OS keyring for this proxy, under the user name the index records.
 /// Looked up once per run (a lookup can take up to the timeout) — and again, at most every
-/// [`RELOOK_AFTER`], once the proxy rejected what was found: a long-running `toll serve` then
-/// picks up the password a later `toll auth login` stores, without a restart. The broker never
+/// [`RELOOK_AFTER`], while nothing was found or once the proxy rejected what was found: a
+/// long-running `toll serve` then picks up the password a later `toll auth login` stores,
+/// without a restart. The broker never
 /// sends the rejected one again, whatever the keyring still holds.
 pub struct KeyringSource {
     session: Arc<Session>,
@@ -390,9 +391,11 @@ impl CredentialSource for KeyringSource {
         let mut found = self.found.lock().unwrap_or_else(|e| e.into_inner());
         let stale = self.rejected.load(Ordering::Relaxed)
             && found.as_ref().is_some_and(|(_, at)| at.elapsed() >= RELOOK_AFTER);
+        // Nothing was stored: a `toll auth login` since then is picked up by a running server.
+        let missing = found.as_ref().is_some_and(|(f, at)| f.is_none() && at.elapsed() >= RELOOK_AFTER);
         let generation = self.session.generation.load(Ordering::Relaxed);
         let asked_to = self.generation.swap(generation, Ordering::Relaxed) != generation;
-        if found.is_none() || stale || asked_to {
+        if found.is_none() || stale || missing || asked_to {
             let fresh = self.find();
             if stale
                 && fresh.as_ref().map(|(c, _)| c.fingerprint())

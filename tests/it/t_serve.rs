@@ -623,32 +623,8 @@ fn a_new_login_is_picked_up_without_a_restart() {
     let origin = Origin::http();
     let proxy = FakeProxy::start(fakeproxy::basic("alice", "right"));
     let (_home, env) = keyutils_home();
-    let login = |password: &str| {
-        let mut cmd = Command::new(TOLL);
-        cmd.args(["auth", "login", &proxy.url(), "--user", "alice", "--password-stdin", "--no-verify"]);
-        let scratch = tempfile::tempdir().unwrap();
-        isolate(&mut cmd, scratch.path());
-        for (k, v) in &env {
-            cmd.env(k, v);
-        }
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "login: {}", String::from_utf8_lossy(&out.stderr));
-    };
-    struct Cleanup(String);
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            let _ = toll::keyring::Keyring::default().delete(
-                toll::keyring::StoreKind::Keyutils,
-                &self.0,
-                "alice",
-            );
-        }
-    }
-    let _cleanup = Cleanup(proxy.url());
+    let login = |password: &str| keyutils_login(&proxy.url(), &env, password);
+    let _cleanup = KeyutilsCleanup(proxy.url());
     login("wrong");
     let serve = Serve::start_env(&["-x", &proxy.url()], &env);
     let code = |serve: &Serve| {
@@ -669,6 +645,58 @@ fn a_new_login_is_picked_up_without_a_restart() {
         .filter(|r| r.basic_credentials() == Some(("alice".into(), "wrong".into())))
         .count();
     assert_eq!(wrong, 1, "{}", proxy.summary());
+}
+
+/// A server started before any password was stored (clients get 502 and "toll auth login")
+/// picks up the first `toll auth login` without a restart.
+#[test]
+fn a_first_login_is_picked_up_without_a_restart() {
+    let test = "a_first_login_is_picked_up_without_a_restart";
+    if !clients_available(test) || !kernel_keyring_available(test) {
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::basic("alice", "right"));
+    let (_home, env) = keyutils_home();
+    let _cleanup = KeyutilsCleanup(proxy.url());
+    let serve = Serve::start_env(&["-x", &proxy.url(), "-U", "alice"], &env);
+    let get = |serve: &Serve| {
+        let out = run(CURL, &["-s", "-w", "\n%{http_code}", "-x", &serve.url(), &origin.url("/text")]);
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let first = get(&serve);
+    assert!(first.ends_with("\n502") && first.contains("toll auth login"), "{first}\n{}", serve.log());
+    keyutils_login(&proxy.url(), &env, "right");
+    std::thread::sleep(toll::keyring::session::RELOOK_AFTER + Duration::from_millis(300));
+    let second = get(&serve);
+    assert!(second.ends_with("\n200"), "{second}\n{}\n{}", serve.log(), proxy.summary());
+}
+
+/// Stores `password` for alice at `proxy` in the kernel keyring, as `toll auth login` does.
+fn keyutils_login(proxy: &str, env: &[(String, String)], password: &str) {
+    use std::io::Write;
+    let mut cmd = Command::new(TOLL);
+    cmd.args(["auth", "login", proxy, "--user", "alice", "--password-stdin", "--no-verify"]);
+    let scratch = tempfile::tempdir().unwrap();
+    isolate(&mut cmd, scratch.path());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "login: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Removes alice's password for the proxy URL from the kernel keyring when dropped.
+struct KeyutilsCleanup(String);
+
+impl Drop for KeyutilsCleanup {
+    fn drop(&mut self) {
+        let _ =
+            toll::keyring::Keyring::default().delete(toll::keyring::StoreKind::Keyutils, &self.0, "alice");
+    }
 }
 
 /// toll serve is never its own upstream: a `*_proxy` variable that names it (a shell that ran
