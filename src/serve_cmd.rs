@@ -647,4 +647,27 @@ mod tests {
         let v6 = proxy_url(&Secret::new("k"), "[::1]:1".parse().unwrap());
         assert_eq!(v6.expose(), "http://toll:k@[::1]:1");
     }
+
+    #[test]
+    fn proxy_variables_that_name_this_server_are_left_out_of_the_routing() {
+        let vars = [
+            ("http_proxy", "http://toll:k@127.0.0.1:3128"),
+            ("HTTPS_PROXY", "localhost:3128"),
+            ("ALL_PROXY", "http://proxy.corp:3128"),
+            ("no_proxy", "127.0.0.1:3128"),
+            ("HOME", "/home/me"),
+        ];
+        let env = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
+        let (routing, ignored) = not_self(&env, "127.0.0.1:3128".parse().unwrap());
+        assert_eq!(routing("http_proxy"), None);
+        assert_eq!(routing("HTTPS_PROXY"), None);
+        assert_eq!(routing("ALL_PROXY").as_deref(), Some("http://proxy.corp:3128"), "another host");
+        assert_eq!(routing("no_proxy").as_deref(), Some("127.0.0.1:3128"));
+        assert_eq!(routing("HOME").as_deref(), Some("/home/me"));
+        let names: Vec<&str> = ignored.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["http_proxy", "HTTPS_PROXY"]);
+        // Another port of this machine is another program.
+        let (routing, ignored) = not_self(&env, "127.0.0.1:8080".parse().unwrap());
+        assert!(routing("http_proxy").is_some() && ignored.is_empty());
+    }
 }

@@ -236,7 +236,7 @@ async fn connection(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
         First::Hyper(pre) => pre,
     };
     let slot = ClientSlot::default();
-    let shared_stop = shared.stop.clone();
+    let stop = shared.stop.clone();
     let svc = hyper::service::service_fn(move |req| {
         let (shared, owner, slot) = (shared.clone(), owner.clone(), slot.clone());
         async move {
@@ -244,7 +244,6 @@ async fn connection(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
             Ok::<_, Infallible>(handle(&shared, at, &slot, req).await)
         }
     });
-    let stop = shared_stop.clone();
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
