@@ -216,7 +216,7 @@ complete -c toll -n "__fish_toll_using_subcommand serve" -l pac -d 'Route by thi
 complete -c toll -n "__fish_toll_using_subcommand serve" -l noproxy -d 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-cacert -d 'Verify an https:// proxy\'s certificate against the CA certificates in FILE (PEM)' -r -F
 complete -c toll -n "__fish_toll_using_subcommand serve" -l connect-timeout -d 'Give up connecting to the proxy (or a direct origin) after this many seconds' -r
-complete -c toll -n "__fish_toll_using_subcommand serve" -l answer-timeout -d 'Give up waiting for the proxy\'s answer to a CONNECT or to a request without a body after this many seconds (the client gets 504); 0: wait as long as the client does' -r
+complete -c toll -n "__fish_toll_using_subcommand serve" -l answer-timeout -d 'Give up waiting for the proxy\'s answer to a CONNECT or a request after this many seconds (the client gets 504), counted once the request is in (an upload over 1 MiB is not limited); 0: wait as long as the client does' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l idle-timeout -d 'Close a tunnel (CONNECT) that has carried no data either way for this many seconds (checked at that interval: closed after one to two of them); 0: never' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l spare-tunnels -d 'Keep N connections to each proxy opened ahead (an NTLM handshake started) so that a new tunnel costs one round trip; 0 turns it off' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l print-env -d 'Print the environment settings for programs to use this server (with the key), then exit'
@@ -237,7 +237,7 @@ complete -c toll -n "__fish_toll_using_subcommand run" -l pac -d 'Route by this 
 complete -c toll -n "__fish_toll_using_subcommand run" -l noproxy -d 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-cacert -d 'Verify an https:// proxy\'s certificate against the CA certificates in FILE (PEM)' -r -F
 complete -c toll -n "__fish_toll_using_subcommand run" -l connect-timeout -d 'Give up connecting to the proxy (or a direct origin) after this many seconds' -r
-complete -c toll -n "__fish_toll_using_subcommand run" -l answer-timeout -d 'Give up waiting for the proxy\'s answer to a CONNECT or to a request without a body after this many seconds (the client gets 504); 0: wait as long as the client does' -r
+complete -c toll -n "__fish_toll_using_subcommand run" -l answer-timeout -d 'Give up waiting for the proxy\'s answer to a CONNECT or a request after this many seconds (the client gets 504), counted once the request is in (an upload over 1 MiB is not limited); 0: wait as long as the client does' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -l idle-timeout -d 'Close a tunnel (CONNECT) that has carried no data either way for this many seconds (checked at that interval: closed after one to two of them); 0: never' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -l spare-tunnels -d 'Keep N connections to each proxy opened ahead (an NTLM handshake started) so that a new tunnel costs one round trip; 0 turns it off' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -l verify-url -d 'On a terminal, before CMD starts: request this URL through the proxy, asking for the password if the proxy wants one that is not stored (so toll\'s prompt never meets CMD\'s)' -r

@@ -58,8 +58,9 @@ pub struct ServerArgs {
     #[arg(long = "connect-timeout", value_name = "SECONDS")]
     pub connect_timeout: Option<Seconds>,
 
-    /// Give up waiting for the proxy's answer to a CONNECT or to a request without a body after
-    /// this many seconds (the client gets 504); 0: wait as long as the client does.
+    /// Give up waiting for the proxy's answer to a CONNECT or a request after this many seconds
+    /// (the client gets 504), counted once the request is in (an upload over 1 MiB is not
+    /// limited); 0: wait as long as the client does.
     #[arg(long = "answer-timeout", value_name = "SECONDS", default_value = "60")]
     pub answer_timeout: Seconds,
 

@@ -242,6 +242,8 @@ pub fn failure_error(f: Failure) -> Error {
             .hint("the proxy's policy blocks this destination: ask your proxy administrator"),
         FailureKind::Timeout(why) => Error::new(Exit::Timeout, format!("cannot reach proxy {proxy}: {why}"))
             .hint("raise --connect-timeout, or check the proxy host and port (-x, https_proxy, http_proxy)"),
+        FailureKind::NoAnswer(limit) => Error::new(Exit::Timeout, format!("proxy {proxy} did not answer for {target} within {limit:.0?}"))
+            .hint("the proxy took the request but sent nothing back: retry, or ask the proxy administrator"),
         FailureKind::ProxyError(why) => Error::new(Exit::ProxyFailed, format!("proxy {proxy} failed for {target}: {}", sanitize(&why)))
             .hint("retry; if it persists, check the proxy setting or ask the proxy administrator"),
     }

@@ -106,6 +106,8 @@ pub enum FailureKind {
     ProxyError(String),
     /// The connection to the proxy (TCP, TLS) did not complete within `--connect-timeout`.
     Timeout(String),
+    /// The request was sent but no answer came within this long (`toll serve --answer-timeout`).
+    NoAnswer(Duration),
 }
 
 /// The upstream side of a request that did not get through, for the app's message.
@@ -274,16 +276,19 @@ impl Relay {
     /// forwarded in absolute form on the upstream connection that `client` (one per client
     /// connection) holds; its response says which scheme carried it ([`AuthUsed`]). The proxy's
     /// refusal comes back as the `Failure` instead of being kept for the app. (A CONNECT is
-    /// [`Relay::tunnel`]'s.)
+    /// [`Relay::tunnel`]'s.) `answer_limit`: how long the proxy may take to answer once the
+    /// request is read — with its body when that is buffered (up to [`body::REPLAY_LIMIT`]); a
+    /// larger upload streams for as long as it takes, and is not limited.
     pub async fn carry(
         &self,
         spec: &ProxySpec,
         mut req: Request<Incoming>,
         client: &ClientSlot,
+        answer_limit: Option<Duration>,
     ) -> Result<Response<RelayBody>, Failure> {
         let up = self.upstream(spec);
         hop::strip_request(req.headers_mut());
-        forward_or_fail(self.inner.clone(), up, client.0.clone(), req).await
+        forward_or_fail(self.inner.clone(), up, client.0.clone(), req, answer_limit).await
     }
 
     /// Keep `n` connections per proxy opened ahead for new tunnels (`toll serve`; see `spare`).
@@ -561,7 +566,7 @@ fn failure_status(kind: &FailureKind) -> StatusCode {
     match kind {
         FailureKind::Denied => StatusCode::FORBIDDEN,
         FailureKind::Unreachable(_) | FailureKind::ProxyError(_) => StatusCode::BAD_GATEWAY,
-        FailureKind::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+        FailureKind::Timeout(_) | FailureKind::NoAnswer(_) => StatusCode::GATEWAY_TIMEOUT,
         _ => StatusCode::PROXY_AUTHENTICATION_REQUIRED,
     }
 }
@@ -668,7 +673,7 @@ async fn forward(
     state: Arc<tokio::sync::Mutex<ClientConn>>,
     req: Request<Incoming>,
 ) -> Response<RelayBody> {
-    match forward_or_fail(inner.clone(), up, state, req).await {
+    match forward_or_fail(inner.clone(), up, state, req, None).await {
         Ok(resp) => resp,
         Err(f) => {
             let code = failure_status(&f.kind);
@@ -683,6 +688,7 @@ async fn forward_or_fail(
     up: Arc<Upstream>,
     state: Arc<tokio::sync::Mutex<ClientConn>>,
     req: Request<Incoming>,
+    answer_limit: Option<Duration>,
 ) -> Result<Response<RelayBody>, Failure> {
     let (parts, incoming) = req.into_parts();
     if parts.uri.scheme().is_none() {
@@ -692,7 +698,17 @@ async fn forward_or_fail(
         Ok(b) => b,
         Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, true)),
     };
-    send_forward(&inner, up, &state, parts, body).await
+    // Counted from here: the client's upload (when buffered) is in, so what remains is the
+    // proxy's answer. A streamed upload takes as long as it takes.
+    match answer_limit.filter(|_| !body.is_streamed()) {
+        Some(limit) => {
+            let failure = up.failure(FailureKind::NoAnswer(limit));
+            tokio::time::timeout(limit, send_forward(&inner, up, &state, parts, body))
+                .await
+                .unwrap_or(Err(failure))
+        }
+        None => send_forward(&inner, up, &state, parts, body).await,
+    }
 }
 
 /// Sends a request in absolute form through `up` on the upstream connection `state` holds,

@@ -506,12 +506,13 @@ async fn handle(
             relayed(entry, r, "DIRECT".into())
         }
         Plan::Proxy(_, spec) => {
-            // A silent proxy must not hold the client forever; an upload may take its time.
-            let limit = server.limits.answer_timeout().filter(|_| !has_body(&req));
-            let r = match within(limit, server.relay.carry(&spec, req, slot)).await {
-                Some(Ok(r)) => r,
-                Some(Err(f)) => failure_response(f),
-                None => answer_timeout(&spec, limit),
+            // A silent proxy must not hold the client forever: the limit runs once the request
+            // (and its body, when it is buffered) is in; a large upload may take its time.
+            let limit = server.limits.answer_timeout();
+            let r = match server.relay.carry(&spec, req, slot, limit).await {
+                Ok(r) => r,
+                Err(f) if matches!(f.kind, FailureKind::NoAnswer(_)) => answer_timeout(&spec, limit),
+                Err(f) => failure_response(f),
             };
             relayed(entry, r, spec.display_url())
         }
@@ -555,13 +556,6 @@ fn answer_timeout(spec: &crate::config::ProxySpec, limit: Option<Duration>) -> R
         ),
         Some("connection_timeout"),
     )
-}
-
-/// The request carries a body (RFC 9112 §6.3: a length other than 0, or chunked).
-fn has_body(req: &Request<Incoming>) -> bool {
-    let h = req.headers();
-    h.contains_key(http::header::TRANSFER_ENCODING)
-        || h.get(http::header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0")
 }
 
 /// What a client sees when the proxy could not be passed: never a 407 (the client would retry

@@ -42,6 +42,11 @@ fn a_resetting_upstream_gives_502_and_a_silent_one_504_in_time() {
         assert!(c == "504 000" || c == "000 504", "{url}: {c}\n{}", serve.log());
         assert!(took < Duration::from_secs(10), "{url}: {took:?}");
     }
+    // A request with a body (a form, an API call) too: the limit runs once the body is in.
+    let (c, took) = code(&serve, &http.url("/upload"), &["-m", "30", "-d", "name=value"]);
+    assert_eq!(c, "504 000", "POST: {}", serve.log());
+    assert!(took < Duration::from_secs(10), "POST: {took:?}");
+    assert!(serve.log_with("POST http").contains("/upload via http://"), "{}", serve.log());
 }
 
 #[test]
