@@ -402,6 +402,7 @@ fn build_client(
         // when a request is first executed and strips it on a cross-host redirect, and toll
         // decides which of the user's headers may travel to another origin.
         .redirect(reqwest::redirect::Policy::none())
+        .http1_max_headers(crate::relay::MAX_HEADER_FIELDS)
         .user_agent(user_agent(req))
         .tls_danger_accept_invalid_certs(req.insecure)
         .connection_verbose(wire_tap)

@@ -159,6 +159,7 @@ impl Direct {
             } else {
                 let (send, conn) = hyper::client::conn::http1::Builder::new()
                     .max_buf_size(HTTP_BUFFER)
+                    .max_headers(crate::relay::MAX_HEADER_FIELDS)
                     .handshake(io)
                     .await
                     .map_err(|e| send_error(&url, &e))?;

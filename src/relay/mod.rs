@@ -64,6 +64,11 @@ use upstream::{Conn, Outgoing};
 /// memory stays flat from small to large forwarded bodies.
 const HTTP_BUFFER: usize = 64 * 1024;
 
+/// Header fields toll takes in one response head. hyper stops at 100 ("message head is too
+/// large"); curl counts none, only bytes, and a site with many cookies and policies passes 100.
+/// The head's size stays bounded (64 KiB here, `HTTP_BUFFER`; as Squid's 64-KB reply limit).
+pub const MAX_HEADER_FIELDS: usize = 1000;
+
 /// Connections the relay serves at once; more (another local user flooding it) are closed at
 /// once, so toll cannot be made to run out of descriptors.
 const MAX_CONNECTIONS: usize = 256;

@@ -43,7 +43,10 @@ pub async fn forward(
         Ok(t) => t,
         Err(r) => return r,
     };
-    let Ok((mut send, conn)) = hyper::client::conn::http1::handshake::<_, Incoming>(TokioIo::new(tcp)).await
+    let Ok((mut send, conn)) = hyper::client::conn::http1::Builder::new()
+        .max_headers(crate::relay::MAX_HEADER_FIELDS)
+        .handshake::<_, Incoming>(TokioIo::new(tcp))
+        .await
     else {
         return super::text(
             StatusCode::BAD_GATEWAY,

@@ -8,6 +8,7 @@
 //! - `/status/N`: status N (a 407 here carries `Proxy-Authenticate: Basic realm="origin"`).
 //! - `/redirect?to=URL`: 302 to URL. `/chain/N`: 302 to `/chain/N-1`; `/chain/0` says done.
 //! - `/truncated`: announces `Content-Length: 1000`, sends 500 bytes, closes.
+//! - `/many-headers/N`: `many\n` with N more header fields (`X-Field-0: v`, …).
 //! - `/http10-hop`: an `HTTP/1.0` answer with hop-by-hop fields (`Connection: close, X-Hop-Only`,
 //!   `X-Hop-Only`, `Keep-Alive`, `Proxy-Authentication-Info`) and `X-End-To-End`, then closes.
 //! - `/hang`: reads the request, answers nothing for 30 s.
@@ -302,6 +303,12 @@ fn respond<W: Write>(
             w.flush()?;
             std::thread::sleep(Duration::from_millis(100));
             return Ok(false);
+        }
+        ["many-headers", n] => {
+            let n: usize = n.parse().unwrap_or(0);
+            let mut h = text();
+            h.extend((0..n).map(|i| (format!("X-Field-{i}"), "v".to_string())));
+            send(w, 200, h, b"many\n")?;
         }
         ["http10-hop"] => {
             // An HTTP/1.0 answer with hop-by-hop fields (one named by `Connection`), then closed:

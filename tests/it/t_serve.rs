@@ -334,6 +334,39 @@ fn hop_by_hop_fields_stay_on_their_hop_and_the_client_keeps_its_connection() {
     }
 }
 
+/// A response head with more header fields than hyper's default limit of 100 (a site with many
+/// cookies and policies; curl counts none) reaches the client whole: through toll serve, direct
+/// and through a proxy, and in toll's own transfers (direct, http through a proxy, https through
+/// a tunnel).
+#[test]
+fn a_response_with_hundreds_of_header_fields_gets_through() {
+    if !clients_available("a_response_with_hundreds_of_header_fields_gets_through") {
+        return;
+    }
+    let (http, https) = (Origin::http(), Origin::https());
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let path = "/many-headers/300";
+    let whole = |how: &str, text: &str| {
+        let lower = text.to_ascii_lowercase();
+        assert!(lower.contains("x-field-0: v") && lower.contains("x-field-299: v"), "{how}: {text}");
+        assert!(text.ends_with("many\n"), "{how}: {text}");
+    };
+    for (how, args) in
+        [("serve, direct", vec![]), ("serve, via a proxy", vec!["-x".to_string(), proxy.url()])]
+    {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let serve = Serve::start(&args);
+        let out = run(CURL, &["-sS", "-i", "-x", &serve.url(), &http.url(path)]);
+        whole(how, &String::from_utf8_lossy(&out.stdout));
+    }
+    let out = crate::run::toll(["-sS", "-i", &http.url(path)]).run();
+    whole("toll, direct", &out.stdout_str());
+    for origin in [&http, &https] {
+        let out = crate::run::via_proxy(&proxy.url(), None, origin, path, &["-i"]).run();
+        whole(&format!("toll via a proxy, tls {}", origin.tls), &out.stdout_str());
+    }
+}
+
 /// A connection that opens with CONNECT is read by toll serve itself, not by hyper: the bytes a
 /// client sends right behind its CONNECT head reach the origin, a refused CONNECT gets a whole
 /// answer (status, Proxy-Status, body) before the connection closes, and a CONNECT after an

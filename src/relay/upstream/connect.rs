@@ -57,6 +57,7 @@ impl Upstream {
         };
         let (send, conn) = hyper::client::conn::http1::Builder::new()
             .max_buf_size(super::super::HTTP_BUFFER)
+            .max_headers(super::super::MAX_HEADER_FIELDS)
             // The response head keeps its header names' case and reason phrase for the client
             // (`-i` prints them as received, as curl does).
             .preserve_header_case(true)
