@@ -7,7 +7,7 @@
 //! strings (see `first`).
 
 use super::log::Entry;
-use super::{answer_timeout, direct, failure_response, plan, within, Peer, Plan, Shared, Stop, OVER};
+use super::{answer_timeout, failure_response, plan, within, Peer, Plan, Shared, Stop, OVER};
 use crate::auth::Scheme;
 use crate::relay::body::RelayBody;
 use crate::relay::tunnel::{copy_both, Copied};
@@ -98,7 +98,7 @@ pub(super) async fn open(
         Plan::Answer(r) => return Err(r),
         Plan::Direct(target) => {
             let (host, port) = target.host_port();
-            return match direct::connect(&host, port, server.limits.connect_timeout).await {
+            return match shared.direct.connect(&host, port).await {
                 Ok(origin) => {
                     Ok(Opened { far: Far::Direct(origin), via: "DIRECT".into(), scheme: None, idle })
                 }

@@ -1,70 +1,257 @@
-//! Requests that NO_PROXY (or an empty proxy setting) sends direct: toll serve connects to the
-//! origin itself. A CONNECT becomes a TCP connection (`connect`; `super::connect` pipes it); an
-//! absolute-form http request is sent in origin form on a connection of its own.
+//! Requests that NO_PROXY (or an empty proxy setting) sends direct: toll serve is the client of
+//! the origin itself. This file owns the outbound side of those requests: one connector (every
+//! address a name resolves to is tried, IPv6 and IPv4 raced, each within its share of
+//! `--connect-timeout`) and one pool of kept-alive origin connections for absolute-form http
+//! requests, so a client's second request to an internal host costs no new connection. A
+//! CONNECT becomes a TCP connection of its own (`connect`; `super::connect` pipes it).
 
 use crate::relay::body::RelayBody;
+use http::header::HOST;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tower_service::Service;
 
-pub(super) async fn connect(
-    host: &str,
-    port: u16,
-    timeout: Duration,
-) -> Result<TcpStream, Response<RelayBody>> {
-    match tokio::time::timeout(timeout, TcpStream::connect((host, port))).await {
-        Ok(Ok(tcp)) => {
-            let _ = tcp.set_nodelay(true);
-            Ok(tcp)
+/// An origin connection nobody has used for this long is closed (Squid's
+/// `server_idle_pconn_timeout` is a minute; origins often close sooner).
+const POOL_IDLE: Duration = Duration::from_secs(30);
+/// Idle connections kept per origin: enough for a build tool's parallel downloads.
+const POOL_PER_ORIGIN: usize = 8;
+
+/// The way to origins that are reached without a proxy.
+pub(super) struct Direct {
+    connector: HttpConnector,
+    client: Client<HttpConnector, Sent<Incoming>>,
+}
+
+impl Direct {
+    pub(super) fn new(connect_timeout: Duration) -> Direct {
+        let mut connector = HttpConnector::new();
+        // The same connector opens tunnels (`connect`), whose URI is only a way to name
+        // host:port; the pooled client only ever sees http:// targets (`super::Target`).
+        connector.enforce_http(false);
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(connect_timeout));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(POOL_IDLE)
+            .pool_max_idle_per_host(POOL_PER_ORIGIN)
+            .http1_max_headers(crate::relay::MAX_HEADER_FIELDS)
+            .build(connector.clone());
+        Direct { connector, client }
+    }
+
+    /// A TCP connection to `host:port`, or the answer that says why there is none.
+    pub(super) async fn connect(&self, host: &str, port: u16) -> Result<TcpStream, Response<RelayBody>> {
+        let uri = match format!("http://{}:{port}/", bracketed(host)).parse::<http::Uri>() {
+            Ok(u) => u,
+            Err(_) => {
+                return Err(super::text(
+                    StatusCode::BAD_REQUEST,
+                    &format!("toll serve: '{}' is not a host name\n", crate::term::sanitize(host)),
+                    Some("destination_not_found"),
+                ))
+            }
+        };
+        match self.connector.clone().call(uri).await {
+            Ok(io) => Ok(io.into_inner()),
+            Err(e) => Err(connect_failed(host, port, &e)),
         }
-        Ok(Err(e)) => Err(super::text(
-            StatusCode::BAD_GATEWAY,
-            &format!("toll serve: cannot connect to {host}:{port} directly: {e}\n"),
-            Some("connection_refused"),
-        )),
-        Err(_) => Err(super::text(
-            StatusCode::GATEWAY_TIMEOUT,
-            &format!("toll serve: connecting to {host}:{port} directly timed out\n"),
-            Some("connection_timeout"),
-        )),
+    }
+
+    /// Sends `req` (absolute-form, http://) to its origin on a pooled connection. `answer`
+    /// limits the wait for the response head, counted from the last byte of the request body
+    /// (an upload takes as long as it takes).
+    pub(super) async fn forward(
+        &self,
+        req: Request<Incoming>,
+        host: &str,
+        port: u16,
+        answer: Option<Duration>,
+    ) -> Response<RelayBody> {
+        let (mut parts, body) = req.into_parts();
+        crate::relay::hop::strip_request(&mut parts.headers);
+        // RFC 9112 §3.2.2: the target's authority, not the client's Host field, names the
+        // origin's host (the pooled client writes it from the URI).
+        parts.headers.remove(HOST);
+        // toll serve speaks HTTP/1.1 to the origin whatever its client spoke.
+        parts.version = http::Version::HTTP_11;
+        let (sent, all_sent) = Sent::new(body);
+        let exchange = self.client.request(Request::from_parts(parts, sent));
+        let waited = async {
+            // A body that is never all sent ends with the exchange's error, not here.
+            if all_sent.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            match answer {
+                Some(t) => tokio::time::sleep(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = exchange => match r {
+                Ok(resp) => resp.map(|b| b.map_err(Into::into).boxed()),
+                Err(e) if e.is_connect() => connect_failed(host, port, &e),
+                Err(e) => super::text(
+                    StatusCode::BAD_GATEWAY,
+                    &format!("toll serve: the origin {}:{port} failed: {}\n", crate::term::sanitize(host), chain(&e)),
+                    Some("http_protocol_error"),
+                ),
+            },
+            () = waited => super::text(
+                StatusCode::GATEWAY_TIMEOUT,
+                &format!(
+                    "toll serve: the origin {}:{port} did not answer within {:.0?} (--answer-timeout)\n",
+                    crate::term::sanitize(host),
+                    answer.unwrap_or_default()
+                ),
+                Some("http_response_timeout"),
+            ),
+        }
     }
 }
 
-pub async fn forward(
-    req: Request<Incoming>,
-    host: &str,
-    port: u16,
-    timeout: Duration,
-) -> Response<RelayBody> {
-    let tcp = match connect(host, port, timeout).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let Ok((mut send, conn)) = hyper::client::conn::http1::Builder::new()
-        .max_headers(crate::relay::MAX_HEADER_FIELDS)
-        .handshake::<_, Incoming>(TokioIo::new(tcp))
-        .await
-    else {
+/// `host` as the authority of a URI: an IPv6 literal in brackets.
+fn bracketed(host: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
+/// A failed connection as the client sees it: 504 when the time ran out, else 502, with what
+/// the connector said (which step failed and the system's error).
+fn connect_failed(host: &str, port: u16, e: &(dyn std::error::Error + 'static)) -> Response<RelayBody> {
+    let host = crate::term::sanitize(host);
+    let timed_out = std::iter::successors(Some(e), |e| e.source()).any(|e| {
+        e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
+    });
+    if timed_out {
         return super::text(
-            StatusCode::BAD_GATEWAY,
-            "toll serve: the origin's connection failed\n",
-            Some("proxy_internal_error"),
+            StatusCode::GATEWAY_TIMEOUT,
+            &format!("toll serve: connecting to {host}:{port} directly timed out\n"),
+            Some("connection_timeout"),
         );
-    };
-    tokio::spawn(conn);
-    let (mut parts, b) = req.into_parts();
-    crate::relay::hop::strip_request(&mut parts.headers);
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-    parts.uri = path.parse().unwrap_or_else(|_| http::Uri::from_static("/"));
-    match send.send_request(Request::from_parts(parts, b)).await {
-        Ok(resp) => resp.map(|b| b.map_err(Into::into).boxed()),
-        Err(e) => super::text(
-            StatusCode::BAD_GATEWAY,
-            &format!("toll serve: the origin {host}:{port} failed: {e}\n"),
-            Some("http_protocol_error"),
-        ),
+    }
+    let why = chain(e);
+    let kind = if why.starts_with("dns error") { "dns_error" } else { "connection_refused" };
+    super::text(
+        StatusCode::BAD_GATEWAY,
+        &format!("toll serve: cannot connect to {host}:{port} directly: {why}\n"),
+        Some(kind),
+    )
+}
+
+/// An error and its causes, `: `-separated, without hyper-util's wrapper ("client error
+/// (Connect)") when it has a cause that says more.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> =
+        std::iter::successors(Some(e), |e| e.source()).map(|e| e.to_string()).collect();
+    if parts.len() > 1 && parts[0].starts_with("client error (") {
+        parts.remove(0);
+    }
+    parts.dedup();
+    crate::term::sanitize(&parts.join(": "))
+}
+
+/// A request body that tells (once) when its last byte has been taken, or when it is dropped
+/// unfinished (then the sender goes away without a word).
+struct Sent<B> {
+    inner: B,
+    done: Option<oneshot::Sender<()>>,
+}
+
+impl<B: Body + Unpin> Sent<B> {
+    fn new(inner: B) -> (Sent<B>, oneshot::Receiver<()>) {
+        let (tx, rx) = oneshot::channel();
+        let mut s = Sent { inner, done: Some(tx) };
+        if s.inner.is_end_stream() {
+            s.finished();
+        }
+        (s, rx)
+    }
+
+    fn finished(&mut self) {
+        if let Some(tx) = self.done.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl<B: Body + Unpin> Body for Sent<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(None) => self.finished(),
+            Poll::Ready(Some(Ok(_))) if self.inner.is_end_stream() => self.finished(),
+            // A client that broke off its upload: the exchange fails, no timer needed.
+            Poll::Ready(Some(Err(_))) => self.done = None,
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::{Full, StreamBody};
+
+    #[tokio::test]
+    async fn a_body_says_when_its_last_byte_is_taken() {
+        let (mut empty, rx) = Sent::new(Full::new(bytes::Bytes::new()));
+        assert!(rx.await.is_ok(), "an empty body is sent before it is polled");
+        assert!(empty.frame().await.is_none());
+
+        let frames = vec![Ok::<_, std::convert::Infallible>(Frame::data(bytes::Bytes::from_static(b"ab")))];
+        let (mut one, mut rx) = Sent::new(StreamBody::new(futures_util::stream::iter(frames)));
+        assert!(rx.try_recv().is_err(), "nothing taken yet");
+        assert!(one.frame().await.is_some());
+        assert!(one.frame().await.is_none());
+        assert!(rx.await.is_ok());
+
+        let (unfinished, rx) =
+            Sent::new(StreamBody::new(futures_util::stream::iter(vec![Ok::<_, std::convert::Infallible>(
+                Frame::data(bytes::Bytes::from_static(b"ab")),
+            )])));
+        drop(unfinished);
+        assert!(rx.await.is_err(), "dropped before its end: no timer starts");
+    }
+
+    #[test]
+    fn failures_name_the_step_and_ipv6_hosts_get_brackets() {
+        assert_eq!(bracketed("::1"), "[::1]");
+        assert_eq!(bracketed("[::1]"), "[::1]");
+        assert_eq!(bracketed("intranet"), "intranet");
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let r = connect_failed("h\x1b[31m", 80, &refused);
+        assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+        let ps = r.headers()["proxy-status"].to_str().unwrap();
+        assert!(ps.contains("error=connection_refused") && !ps.contains('\x1b'), "{ps}");
+        let slow = std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timeout");
+        assert_eq!(connect_failed("h", 80, &slow).status(), StatusCode::GATEWAY_TIMEOUT);
     }
 }

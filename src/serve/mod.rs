@@ -125,6 +125,8 @@ struct Shared {
     /// Tunnels being set up through the upstream proxy at once (see [`SETUPS`]).
     setups: tokio::sync::Semaphore,
     stop: Arc<Stop>,
+    /// Connections to origins reached without a proxy (NO_PROXY), kept alive between requests.
+    direct: direct::Direct,
 }
 
 /// Where a shutdown stands, for the connections and tunnels that watch it.
@@ -161,7 +163,9 @@ const SETUPS: usize = 64;
 pub async fn serve(server: Server, listener: TcpListener, shutdown: impl Future<Output = ()>) {
     let listen = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
     let drain = server.limits.drain;
+    let direct = direct::Direct::new(server.limits.connect_timeout);
     let shared = Arc::new(Shared {
+        direct,
         server,
         listen,
         active: AtomicUsize::new(0),
@@ -248,6 +252,9 @@ async fn connection(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .max_buf_size(limits.max_header_bytes.max(8192))
+        // Bounded by the head's bytes above; hyper's own limit of 100 fields answered 400 to
+        // request heads that Squid (and curl, sending them) take.
+        .max_headers(crate::relay::MAX_HEADER_FIELDS)
         .serve_connection(TokioIo::new(first::Rewind::new(pre, tcp)), svc)
         .with_upgrades();
     let mut conn = std::pin::pin!(conn);
@@ -502,7 +509,7 @@ async fn handle(
         }
         Plan::Direct(target) => {
             let (host, port) = target.host_port();
-            let r = direct::forward(req, &host, port, server.limits.connect_timeout).await;
+            let r = shared.direct.forward(req, &host, port, server.limits.answer_timeout()).await;
             relayed(entry, r, "DIRECT".into())
         }
         Plan::Proxy(_, spec) => {
@@ -554,7 +561,7 @@ fn answer_timeout(spec: &crate::config::ProxySpec, limit: Option<Duration>) -> R
             spec.display_url(),
             limit.unwrap_or_default()
         ),
-        Some("connection_timeout"),
+        Some("http_response_timeout"),
     )
 }
 

@@ -36,7 +36,7 @@
 use crate::http::{self, Head};
 use std::io::{BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -57,6 +57,8 @@ impl Recorded {
 struct State {
     requests: Mutex<Vec<Recorded>>,
     stop: AtomicBool,
+    /// Connections accepted (a client's reuse of its connections shows here).
+    connections: AtomicUsize,
 }
 
 pub struct Origin {
@@ -96,7 +98,11 @@ impl Origin {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind origin");
         let port = listener.local_addr().unwrap().port();
         claimed(port);
-        let state = Arc::new(State { requests: Mutex::new(Vec::new()), stop: AtomicBool::new(false) });
+        let state = Arc::new(State {
+            requests: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+            connections: AtomicUsize::new(0),
+        });
         let st = state.clone();
         let server_config = tls.then(|| crate::tls::pki().server_config.clone());
         std::thread::spawn(move || {
@@ -105,6 +111,7 @@ impl Origin {
                     return;
                 }
                 let Ok(conn) = conn else { continue };
+                st.connections.fetch_add(1, Ordering::SeqCst);
                 let st = st.clone();
                 let cfg = server_config.clone();
                 std::thread::spawn(move || {
@@ -149,6 +156,11 @@ impl Origin {
     /// `scheme://127.0.0.1:PORT` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}://127.0.0.1:{}{}", self.scheme(), self.port, path)
+    }
+
+    /// Connections the origin has accepted so far.
+    pub fn connections(&self) -> usize {
+        self.state.connections.load(Ordering::SeqCst)
     }
 
     pub fn requests(&self) -> Vec<Recorded> {

@@ -337,10 +337,10 @@ fn hop_by_hop_fields_stay_on_their_hop_and_the_client_keeps_its_connection() {
 /// A response head with more header fields than hyper's default limit of 100 (a site with many
 /// cookies and policies; curl counts none) reaches the client whole: through toll serve, direct
 /// and through a proxy, and in toll's own transfers (direct, http through a proxy, https through
-/// a tunnel).
+/// a tunnel). A request head with that many reaches the origin through toll serve.
 #[test]
-fn a_response_with_hundreds_of_header_fields_gets_through() {
-    if !clients_available("a_response_with_hundreds_of_header_fields_gets_through") {
+fn hundreds_of_header_fields_get_through_both_ways() {
+    if !clients_available("hundreds_of_header_fields_get_through_both_ways") {
         return;
     }
     let (http, https) = (Origin::http(), Origin::https());
@@ -358,6 +358,15 @@ fn a_response_with_hundreds_of_header_fields_gets_through() {
         let serve = Serve::start(&args);
         let out = run(CURL, &["-sS", "-i", "-x", &serve.url(), &http.url(path)]);
         whole(how, &String::from_utf8_lossy(&out.stdout));
+        let fields: Vec<String> =
+            (0..150).flat_map(|i| ["-H".to_string(), format!("X-Ask-{i}: v")]).collect();
+        let mut args: Vec<&str> = fields.iter().map(String::as_str).collect();
+        let (url, proxy) = (http.url(&format!("/text?{}", how.len())), serve.url());
+        args.extend(["-sS", "-x", &proxy, &url]);
+        let out = run(CURL, &args);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from the origin\n", "{how}: {}", serve.log());
+        let got = http.requests_to("/text").pop().unwrap();
+        assert!(got.header("x-ask-0").is_some() && got.header("x-ask-149").is_some(), "{how}: {got:?}");
     }
     let out = crate::run::toll(["-sS", "-i", &http.url(path)]).run();
     whole("toll, direct", &out.stdout_str());
@@ -775,6 +784,58 @@ fn toll_serve_is_never_its_own_upstream() {
     assert_eq!(log.lines().filter(|l| l.contains(" GET http://")).count(), 1, "no loop:\n{log}");
     assert!(log.contains("(the upstream proxy is this server)"), "{log}");
     assert!(origin.requests_to("/text").len() == 1, "only the first request reached the origin");
+}
+
+/// Origins reached without a proxy (NO_PROXY, or no proxy at all) get toll serve's kept-alive
+/// connections: two clients one after the other share one origin connection. The target names
+/// the origin's host (not the client's `Host` field), a silent origin gets 504 within
+/// `--answer-timeout`, and that limit runs from the last byte of an upload, not its first.
+#[test]
+fn direct_origins_get_kept_alive_connections_and_an_answer_timeout() {
+    if !clients_available("direct_origins_get_kept_alive_connections_and_an_answer_timeout") {
+        return;
+    }
+    let origin = Origin::http();
+    let serve = Serve::start(&["--answer-timeout", "2"]);
+    for path in ["/text", "/bytes/7"] {
+        let out = run(CURL, &["-sS", "-H", "Host: elsewhere.invalid", "-x", &serve.url(), &origin.url(path)]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(origin.connections(), 1, "one origin connection for both clients\n{}", serve.log());
+    for got in origin.requests() {
+        assert_eq!(got.header("host"), Some(origin.authority().as_str()), "{got:?}");
+    }
+
+    // 600 KiB at 200 KiB/s: three seconds of upload, longer than the answer timeout.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("up.bin");
+    std::fs::write(&file, pattern_bytes(600 * 1024)).unwrap();
+    let data = format!("@{}", file.display());
+    let out = run(
+        CURL,
+        &[
+            "-sS",
+            "-H",
+            "Expect:",
+            "--limit-rate",
+            "200K",
+            "--data-binary",
+            &data,
+            "-x",
+            &serve.url(),
+            &origin.url("/upload"),
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.trim_end().ends_with(&format!(" {}", 600 * 1024)), "{text}\n{}", serve.log());
+
+    let started = Instant::now();
+    let out = run(CURL, &["-sS", "-w", "\n%{http_code}", "-x", &serve.url(), &origin.url("/hang")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.ends_with("\n504") && text.contains("did not answer within 2s"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    let log = serve.log_with("/hang via");
+    assert!(log.contains("/hang via DIRECT - 504"), "{log}");
 }
 
 /// `--log FILE` gets the access log (0600, never through a link), and SIGHUP opens it again by
