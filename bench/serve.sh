@@ -292,7 +292,7 @@ start_proxy() { # name
             [ "${name%%-*}" = tollmmap ] && menv=(MALLOC_MMAP_THRESHOLD_=131072)
             mkdir -p "$d/state"
             env "${menv[@]}" XDG_STATE_HOME="$d/state" "$TOLL" serve --listen "127.0.0.1:$port" \
-                -x "http://127.0.0.1:${SQPORT[$scheme]}" -U "$PUSER:$PPASS" --proxy-anyauth \
+                -x "http://127.0.0.1:${SQPORT[$scheme]}" -U "$PUSER:$PPASS" --proxy-anyauth --no-prompt \
                 --log "$d/access.log" >>"$d/stderr.log" 2>&1 &
             CUR_PID=$! ;;
         px-*)

@@ -114,7 +114,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Invocation::Serve(cfg) => {
             let setup = credential_setup(false)?;
-            let term = Terminal::detect(env("TOLL_TERMINAL").as_deref(), false);
+            let term = Terminal::detect(env("TOLL_TERMINAL").as_deref(), cfg.no_prompt);
             crate::serve_cmd::run(*cfg, setup, term, &env)
         }
         Invocation::Pac(args) => crate::pac_cmd::run(args),

@@ -476,8 +476,8 @@ impl Cli {
                 Command::Demo(args) => Invocation::Demo(args),
                 Command::Auth(cmd) => Invocation::Auth(cmd),
                 Command::Doctor(args) => Invocation::Doctor(Box::new(doctor_config(args, env)?)),
-                Command::Serve(args) => Invocation::Serve(Box::new(serve::serve_config(args)?)),
-                Command::Run(args) => Invocation::Serve(Box::new(serve::run_config(args)?)),
+                Command::Serve(args) => Invocation::Serve(Box::new(serve::serve_config(args, env)?)),
+                Command::Run(args) => Invocation::Serve(Box::new(serve::run_config(args, env)?)),
                 Command::Pac(args) => Invocation::Pac(args),
             });
         }

@@ -49,9 +49,11 @@ pub fn run(
         return Ok(());
     }
     // Serving never prompts: nobody is there to answer, and the prompt would fight the
-    // clients' own output for the terminal. The one exception: `toll run` on a terminal may ask
-    // before the command starts (`ask_first`), behind a gate that closes for good once it has.
-    let ask_first = is_run && terminal.can_prompt && cfg.verify_url.is_some();
+    // clients' own output for the terminal. The one exception: on a terminal, in the foreground,
+    // one request goes through the proxy before `toll run`'s command starts or before `toll
+    // serve` accepts anyone (`ask_first`), so a password the proxy wants can be asked then,
+    // behind a gate that closes for good once it has.
+    let ask_first = terminal.can_prompt && crate::term::in_foreground();
     let term = Terminal { stderr: false, can_prompt: ask_first };
     let gate = Arc::new(AtomicBool::new(ask_first));
     let reporter: Arc<dyn Reporter> = Arc::new(Stderr { verbose: cfg.verbose });
@@ -120,6 +122,13 @@ pub fn run(
             log: Arc::new(log),
             limits,
         };
+        if ask_first && !is_run {
+            // Through a private listener, so that nobody else is served (and logged over the
+            // prompt) while a person types; clients of the real one wait in its backlog.
+            check_first(&server, &key, &cfg.verify_url).await;
+            gate.store(false, Ordering::Release);
+            answer_limit.set_answer_timeout(cfg.answer_timeout);
+        }
         for (name, value) in &ignored {
             server.log.note(&format!(
                 "{name} ({}) is this server itself: not used to find the upstream proxy",
@@ -164,8 +173,14 @@ pub fn run(
         let serving = tokio::spawn(crate::serve::serve(server, listener, async {
             let _ = stopped.await;
         }));
-        if let (true, Some(check)) = (ask_first, &cfg.verify_url) {
-            check_before_command(listen, &key, check).await;
+        if ask_first {
+            check_through(
+                listen,
+                &key,
+                &cfg.verify_url,
+                "toll run: the check through the proxy before starting the command",
+            )
+            .await;
         }
         gate.store(false, Ordering::Release);
         answer_limit.set_answer_timeout(cfg.answer_timeout);
@@ -221,11 +236,34 @@ impl CredentialSource for Gated {
     }
 }
 
-/// `toll run` on a terminal, before the command starts: one request for `check` through the
-/// server just started (as any client would make it), so that a proxy wanting a password that
-/// is not stored gets it asked now. The credential it accepted is then used for the command's
-/// requests. A failure is said on stderr; the command runs anyway (it may not need the proxy).
-async fn check_before_command(listen: SocketAddr, key: &Secret, check: &url::Url) {
+/// `toll serve` on a terminal, before it accepts anyone: [`check_through`] a server of its own on
+/// an ephemeral loopback port that shares `server`'s relay (so the credential the check got
+/// accepted, or had rejected, is the real server's from the start), routes, log and limits.
+async fn check_first(server: &Server, key: &Secret, check: &url::Url) {
+    let Ok(private) = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await else { return };
+    let Ok(at) = private.local_addr() else { return };
+    let twin = Server {
+        relay: server.relay.clone(),
+        routes: server.routes.clone(),
+        policy: server.policy.clone(),
+        log: server.log.clone(),
+        limits: server.limits.clone(),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(crate::serve::serve(twin, private, async {
+        let _ = stopped.await;
+    }));
+    check_through(at, key, check, "toll serve: the check through the proxy at start-up").await;
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(2), serving).await;
+}
+
+/// On a terminal, before the command starts (`toll run`) or before serving (`toll serve`): one
+/// request for `check` through the server at `listen` (as any client would make it), so that a
+/// proxy wanting a password that is not stored gets it asked now. The credential it accepted is
+/// then used for every later request. A failure is said on stderr after `what`; serving goes
+/// on anyway (the proxy may not be needed, or a password can be stored later).
+async fn check_through(listen: SocketAddr, key: &Secret, check: &url::Url, what: &str) {
     use base64::Engine;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let host = check.host_str().unwrap_or("");
@@ -265,10 +303,7 @@ async fn check_before_command(listen: SocketAddr, key: &Secret, check: &url::Url
     let mine = answer.to_ascii_lowercase().contains("\r\nproxy-status: toll;");
     if mine {
         let why = answer.split("\r\n\r\n").nth(1).and_then(|b| b.lines().next()).unwrap_or("").to_string();
-        eprintln!(
-            "toll run: the check through the proxy before starting the command failed: {}",
-            crate::term::sanitize(why.trim_start_matches("toll serve: "))
-        );
+        eprintln!("{what} failed: {}", crate::term::sanitize(why.trim_start_matches("toll serve: ")));
     }
 }
 

@@ -42,6 +42,25 @@ fn controlling_terminal() -> bool {
     }
 }
 
+/// Whether this process is in the foreground of its controlling terminal: reading from it will
+/// not stop the process (SIGTTIN), as it would `toll serve &`.
+pub fn in_foreground() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let Ok(tty) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty") else {
+            return false;
+        };
+        // SAFETY: tcgetpgrp on a descriptor we hold open; getpgrp cannot fail.
+        let (fg, own) = unsafe { (libc::tcgetpgrp(tty.as_raw_fd()), libc::getpgrp()) };
+        fg >= 0 && fg == own
+    }
+    #[cfg(not(unix))]
+    {
+        controlling_terminal()
+    }
+}
+
 /// Text from a proxy or origin (realm, reason phrase, header) made safe for a terminal: control
 /// characters, including ESC, become visible `\xNN` escapes, and so do the invisible characters
 /// that can make text read differently from what it is (bidi overrides and isolates, zero-width

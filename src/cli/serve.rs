@@ -1,6 +1,6 @@
 //! `toll serve` and `toll run`: their clap arguments and resolution into [`ServeConfig`].
 
-use super::{proxy_config, ProxyArgs, Seconds, UsageError};
+use super::{proxy_config, truthy, ProxyArgs, Seconds, UsageError};
 use crate::config::ProxyConfig;
 use clap::Args;
 use std::net::SocketAddr;
@@ -14,7 +14,9 @@ proxy URL (http://toll:KEY@127.0.0.1:3128; the key is kept 0600 in the state dir
 --print-env shows. --allow CIDR admits other hosts (containers, a VM), with the key only.
 
 toll never prompts while serving: the password comes from -U, the proxy URL, TOLL_PROXY_USER and
-TOLL_PROXY_PASSWORD, or the OS keyring ('toll auth login PROXY'). A password the proxy rejects is
+TOLL_PROXY_PASSWORD, or the OS keyring ('toll auth login PROXY'). Started on a terminal in the
+foreground, it first requests --verify-url through the proxy (before it accepts anyone), asking
+for a password the proxy wants that is not stored; --no-prompt skips that. A password the proxy rejects is
 never sent again by any request; clients then get 502 with a Proxy-Status header and a body that
 says what to run.
 
@@ -74,6 +76,12 @@ pub struct ServerArgs {
     /// new tunnel costs one round trip; 0 turns it off.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=64))]
     pub spare_tunnels: u16,
+
+    /// On a terminal in the foreground, before serving (toll serve) or before CMD starts (toll
+    /// run): request this URL through the proxy, asking for the password if the proxy wants one
+    /// that is not stored (so toll's prompt never meets a client's output or CMD's).
+    #[arg(long, value_name = "URL", default_value = "http://example.com/")]
+    pub verify_url: url::Url,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -104,11 +112,6 @@ pub struct RunArgs {
     #[command(flatten)]
     pub server: ServerArgs,
 
-    /// On a terminal, before CMD starts: request this URL through the proxy, asking for the
-    /// password if the proxy wants one that is not stored (so toll's prompt never meets CMD's).
-    #[arg(long, value_name = "URL", default_value = "http://example.com/")]
-    pub verify_url: url::Url,
-
     /// The command to run, and its arguments.
     #[arg(value_name = "CMD", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<std::ffi::OsString>,
@@ -128,8 +131,11 @@ pub struct ServeConfig {
     /// `--idle-timeout`: tunnels without traffic this long are closed; `None`: never.
     pub idle_timeout: Option<Duration>,
     pub spare_tunnels: usize,
-    /// `toll run`: what to request before the command starts (see [`RunArgs::verify_url`]).
-    pub verify_url: Option<url::Url>,
+    /// What to request through the proxy before serving, when a person can answer a prompt
+    /// (see [`ServerArgs::verify_url`]).
+    pub verify_url: url::Url,
+    /// `--no-prompt` or `TOLL_NO_PROMPT`: not even that one prompt.
+    pub no_prompt: bool,
     /// `toll run`: the command; `toll serve`: empty.
     pub command: Vec<std::ffi::OsString>,
 }
@@ -138,10 +144,21 @@ fn nonzero(s: Option<Seconds>) -> Option<Duration> {
     s.map(|s| s.0).filter(|d| !d.is_zero())
 }
 
-pub(super) fn serve_config(args: ServeArgs) -> Result<ServeConfig, UsageError> {
-    let ServerArgs { verbose, proxy, connect_timeout, answer_timeout, idle_timeout, spare_tunnels } =
-        args.server;
+pub(super) fn serve_config(
+    args: ServeArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ServeConfig, UsageError> {
+    let ServerArgs {
+        verbose,
+        proxy,
+        connect_timeout,
+        answer_timeout,
+        idle_timeout,
+        spare_tunnels,
+        verify_url,
+    } = args.server;
     Ok(ServeConfig {
+        no_prompt: proxy.no_prompt || env("TOLL_NO_PROMPT").is_some_and(|v| truthy(&v)),
         proxy: proxy_config(proxy)?,
         listen: args.listen,
         allow: args.allow,
@@ -152,13 +169,16 @@ pub(super) fn serve_config(args: ServeArgs) -> Result<ServeConfig, UsageError> {
         answer_timeout: nonzero(Some(answer_timeout)),
         idle_timeout: nonzero(Some(idle_timeout)),
         spare_tunnels: spare_tunnels.into(),
-        verify_url: None,
+        verify_url,
         command: Vec::new(),
     })
 }
 
 /// `toll run`: a private server on an ephemeral loopback port, for one command.
-pub(super) fn run_config(args: RunArgs) -> Result<ServeConfig, UsageError> {
+pub(super) fn run_config(
+    args: RunArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ServeConfig, UsageError> {
     let serve = ServeArgs {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         allow: Vec::new(),
@@ -166,5 +186,5 @@ pub(super) fn run_config(args: RunArgs) -> Result<ServeConfig, UsageError> {
         print_env: false,
         server: args.server,
     };
-    Ok(ServeConfig { command: args.command, verify_url: Some(args.verify_url), ..serve_config(serve)? })
+    Ok(ServeConfig { command: args.command, ..serve_config(serve, env)? })
 }

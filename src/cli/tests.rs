@@ -531,3 +531,18 @@ fn serve_and_run_limits_resolve_with_0_for_never() {
     assert_eq!(r.idle_timeout, Some(std::time::Duration::from_millis(2500)));
     assert_eq!(r.command, ["true"]);
 }
+
+#[test]
+fn serve_and_run_take_the_start_up_check_url_and_no_prompt() {
+    let serve =
+        |args: &[&str], env: &dyn Fn(&str) -> Option<String>| match parse(args).unwrap().into_config(env) {
+            Ok(Invocation::Serve(s)) => *s,
+            other => panic!("{other:?}"),
+        };
+    let s = serve(&["serve"], NO_ENV);
+    assert_eq!((s.verify_url.as_str(), s.no_prompt), ("http://example.com/", false));
+    let s = serve(&["serve", "--verify-url", "http://check.test/x", "--no-prompt"], NO_ENV);
+    assert_eq!((s.verify_url.as_str(), s.no_prompt), ("http://check.test/x", true));
+    let r = serve(&["run", "--", "true"], &|k| (k == "TOLL_NO_PROMPT").then(|| "1".to_string()));
+    assert!(r.no_prompt);
+}

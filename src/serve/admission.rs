@@ -15,6 +15,7 @@ use std::io;
 use std::net::SocketAddr;
 
 /// What the server admits.
+#[derive(Clone)]
 pub struct Policy {
     /// The uid that runs the server.
     pub uid: u32,

@@ -41,6 +41,8 @@ impl Serve {
         }
         cmd.args(args);
         isolate(&mut cmd, home.path());
+        // No start-up check through the proxy, even when `cargo test` runs on a terminal.
+        cmd.env("TOLL_TERMINAL", "none");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -531,6 +533,7 @@ fn toll_run_points_the_command_at_a_private_server_and_passes_its_status() {
         let mut cmd = Command::new(TOLL);
         cmd.args(["run", "-x", &proxy.url(), "-U", "alice:s3cret", "--"]).args(tail);
         isolate(&mut cmd, home.path());
+        cmd.env("TOLL_TERMINAL", "none");
         cmd.stdin(Stdio::null());
         cmd.output().unwrap()
     };
@@ -608,6 +611,7 @@ fn toll_run_passes_signals_sent_to_it_on_to_the_command() {
         let mut cmd = Command::new(TOLL);
         cmd.args(["run", "-x", &proxy.url(), "-U", "alice:s3cret", "--", "sh", "-c", &script]);
         isolate(&mut cmd, home.path());
+        cmd.env("TOLL_TERMINAL", "none");
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
         let mut out = BufReader::new(child.stdout.take().unwrap());
@@ -863,6 +867,7 @@ fn the_log_file_is_opened_again_on_sighup_after_logrotate_moved_it() {
     let mut cmd = Command::new(TOLL);
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--log"]).arg(&log);
     isolate(&mut cmd, home.path());
+    cmd.env("TOLL_TERMINAL", "none");
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap();
     struct Kill<'a>(&'a mut Child);
@@ -1080,6 +1085,86 @@ fn toll_run_asks_for_the_password_before_the_command_starts() {
     assert!(sent.iter().all(|(u, p)| u == "alice" && p == "right"), "{}", proxy.summary());
     assert!(origin.requests_to("/text").len() == 1, "the check went through the proxy first");
     assert!(out.terminal_restored(), "{}", out.describe());
+}
+
+/// `toll serve` started on a terminal in the foreground asks for the password the proxy wants
+/// once, before it serves anyone: a client that comes meanwhile waits (nobody is logged over the
+/// prompt) and is then served with it. Started in the background (a job-control shell's `&`),
+/// it never reads the terminal, which would stop it (SIGTTIN): it serves at once, without one.
+#[test]
+fn toll_serve_on_a_terminal_asks_once_before_serving_and_never_in_the_background() {
+    if !clients_available("toll_serve_on_a_terminal_asks_once_before_serving_and_never_in_the_background") {
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::basic("alice", "right"));
+    let home = tempfile::tempdir().unwrap();
+    let free_port = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
+    let (listen, url) = (format!("127.0.0.1:{port}"), format!("http://127.0.0.1:{port}"));
+    let (purl, check) = (proxy.url(), origin.url("/text"));
+    let args = ["serve", "--listen", &listen, "-x", &purl, "-U", "alice", "--verify-url", &check];
+    let mut t = crate::pty::Pty::spawn(crate::pty::command(args, home.path(), &[]), None);
+    t.expect("Password for alice: ");
+    let early = {
+        let (url, target) = (url.clone(), origin.url("/bytes/7"));
+        std::thread::spawn(move || run(CURL, &["-sS", "-m", "20", "-x", &url, &target]))
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(origin.requests_to("/bytes").is_empty(), "a client was served while the prompt was up");
+    t.send("right\r");
+    let out = early.join().unwrap();
+    assert_eq!(out.stdout, pattern_bytes(7), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(CURL, &["-sS", "-x", &url, &origin.url("/bytes/9")]);
+    assert_eq!(out.stdout, pattern_bytes(9), "{}", String::from_utf8_lossy(&out.stderr));
+    t.send("\x03");
+    let done = t.wait();
+    assert_eq!(done.screen.matches("Password for").count(), 1, "{}", done.describe());
+    let sent: Vec<_> = proxy.requests().iter().filter_map(|r| r.basic_credentials()).collect();
+    assert!(
+        !sent.is_empty() && sent.iter().all(|(u, p)| u == "alice" && p == "right"),
+        "{}",
+        proxy.summary()
+    );
+    assert_eq!(origin.requests_to("/text").len(), 1, "the check went through the proxy first");
+    let check_line = done.stderr.lines().position(|l| l.contains("GET http://127.0.0.1"));
+    let listening = done.stderr.lines().position(|l| l.contains("listening on"));
+    assert!(check_line < listening, "the check is logged before serving starts\n{}", done.stderr);
+
+    // In the background: no prompt, served at once (without a password: 502, not a stop).
+    let port = free_port();
+    let (dir, url) = (home.path().join("bg"), format!("http://127.0.0.1:{port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = format!(
+        "set -m; '{}' serve --listen 127.0.0.1:{port} -x {purl} -U alice --verify-url {check} 2>'{}/log' & echo $! > '{}/pid'; wait",
+        TOLL,
+        dir.display(),
+        dir.display()
+    );
+    let mut cmd = Command::new("bash");
+    cmd.args(["-c", &script]);
+    isolate(&mut cmd, home.path());
+    let t = crate::pty::Pty::spawn(cmd, None);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let log = loop {
+        let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
+        if log.contains("listening on") || Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let pid: libc::pid_t = std::fs::read_to_string(dir.join("pid")).unwrap().trim().parse().unwrap();
+    let out = run(
+        CURL,
+        &["-sS", "-m", "10", "-w", "%{http_code}", "-o", "/dev/null", "-x", &url, &origin.url("/bytes/5")],
+    );
+    // SAFETY: kill(2) on the server the script started.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let done = t.wait();
+    assert!(log.contains("listening on"), "{log}\n{}", done.describe());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "502", "{log}");
+    assert!(!done.screen.contains("Password for"), "{}", done.describe());
+    assert_eq!(origin.requests_to("/text").len(), 1, "no check in the background");
 }
 
 /// The password given with `-U` to a long-running server is not left in its command line for

@@ -245,6 +245,7 @@ fn client(via: &Via<'_>, home: &Path, program: &Path, args: &[String]) -> Output
             let toll_home = home.join("toll-home");
             std::fs::create_dir_all(&toll_home).unwrap();
             isolate(&mut cmd, &toll_home);
+            cmd.env("TOLL_TERMINAL", "none");
             client_env(&mut cmd, home);
             cmd.envs(upstream.env.iter().map(|(k, v)| (k, v)));
             output(cmd, "toll run")
