@@ -60,10 +60,9 @@ pub struct ServerArgs {
     #[arg(long = "connect-timeout", value_name = "SECONDS")]
     pub connect_timeout: Option<Seconds>,
 
-    /// Give up waiting for the proxy's answer to a CONNECT or a request after this many seconds
-    /// (the client gets 504), counted once the request is in (through a proxy, an upload over
-    /// 1 MiB is not limited); the same for origins reached directly, counted from the upload's
-    /// last byte; 0: wait as long as the client does.
+    /// Give up waiting for the proxy's (or a direct origin's) answer to a CONNECT or a request
+    /// after this many seconds (the client gets 504), counted once the request is in, from the
+    /// last byte of its body however long the upload took; 0: wait as long as the client does.
     #[arg(long = "answer-timeout", value_name = "SECONDS", default_value = "60")]
     pub answer_timeout: Seconds,
 

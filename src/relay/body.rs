@@ -37,6 +37,22 @@ pub fn full(b: Bytes) -> RelayBody {
 pub struct Partial {
     prefix: Option<Bytes>,
     rest: Incoming,
+    /// Told once the last byte has been taken (see [`RequestBody::watch_end`]).
+    ended: Option<oneshot::Sender<()>>,
+}
+
+impl Partial {
+    fn new(prefix: Option<Bytes>, rest: Incoming) -> Partial {
+        Partial { prefix, rest, ended: None }
+    }
+
+    fn taken(&mut self) {
+        if self.prefix.is_none() && self.rest.is_end_stream() {
+            if let Some(tx) = self.ended.take() {
+                let _ = tx.send(());
+            }
+        }
+    }
 }
 
 impl Body for Partial {
@@ -48,9 +64,22 @@ impl Body for Partial {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         if let Some(p) = self.prefix.take() {
+            self.taken();
             return Poll::Ready(Some(Ok(Frame::data(p))));
         }
-        Pin::new(&mut self.rest).poll_frame(cx).map_err(Into::into)
+        let polled = Pin::new(&mut self.rest).poll_frame(cx).map_err(Into::into);
+        match &polled {
+            Poll::Ready(None) => {
+                if let Some(tx) = self.ended.take() {
+                    let _ = tx.send(());
+                }
+            }
+            Poll::Ready(Some(Ok(_))) => self.taken(),
+            // The client broke off: the exchange fails; nothing to time.
+            Poll::Ready(Some(Err(_))) => self.ended = None,
+            Poll::Pending => {}
+        }
+        polled
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -81,7 +110,7 @@ impl RequestBody {
             return Ok(RequestBody::Empty);
         }
         if body.size_hint().lower() as usize > REPLAY_LIMIT {
-            return Ok(RequestBody::Stream(Some(Partial { prefix: None, rest: body })));
+            return Ok(RequestBody::Stream(Some(Partial::new(None, body))));
         }
         let mut buf = bytes::BytesMut::new();
         while let Some(frame) = body.frame().await {
@@ -89,7 +118,7 @@ impl RequestBody {
                 buf.extend_from_slice(&data);
                 if buf.len() > REPLAY_LIMIT {
                     let prefix = Some(buf.freeze());
-                    return Ok(RequestBody::Stream(Some(Partial { prefix, rest: body })));
+                    return Ok(RequestBody::Stream(Some(Partial::new(prefix, body))));
                 }
             }
         }
@@ -107,6 +136,15 @@ impl RequestBody {
 
     pub fn is_streamed(&self) -> bool {
         matches!(self, RequestBody::Stream(_))
+    }
+
+    /// For a streamed body: a receiver told when its last byte has been taken (it errs when the
+    /// body is dropped before that). `None` for a body that is already all here.
+    pub fn watch_end(&mut self) -> Option<oneshot::Receiver<()>> {
+        let RequestBody::Stream(Some(partial)) = self else { return None };
+        let (tx, rx) = oneshot::channel();
+        partial.ended = Some(tx);
+        Some(rx)
     }
 }
 

@@ -699,20 +699,28 @@ async fn forward_or_fail(
     if parts.uri.scheme().is_none() {
         return Ok(plain(StatusCode::BAD_REQUEST, true));
     }
-    let body = match RequestBody::read(incoming).await {
+    let mut body = match RequestBody::read(incoming).await {
         Ok(b) => b,
         Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, true)),
     };
-    // Counted from here: the client's upload (when buffered) is in, so what remains is the
-    // proxy's answer. A streamed upload takes as long as it takes.
-    match answer_limit.filter(|_| !body.is_streamed()) {
-        Some(limit) => {
-            let failure = up.failure(FailureKind::NoAnswer(limit));
-            tokio::time::timeout(limit, send_forward(&inner, up, &state, parts, body))
-                .await
-                .unwrap_or(Err(failure))
+    let Some(limit) = answer_limit else {
+        return send_forward(&inner, up, &state, parts, body).await;
+    };
+    let failure = up.failure(FailureKind::NoAnswer(limit));
+    // Counted from the last byte of the client's upload: a buffered one is in now; a streamed
+    // one takes as long as it takes (a body that never ends fails the exchange instead).
+    let ended = body.watch_end();
+    let waited = async {
+        if let Some(ended) = ended {
+            if ended.await.is_err() {
+                std::future::pending::<()>().await;
+            }
         }
-        None => send_forward(&inner, up, &state, parts, body).await,
+        tokio::time::sleep(limit).await;
+    };
+    tokio::select! {
+        r = send_forward(&inner, up, &state, parts, body) => r,
+        () = waited => Err(failure),
     }
 }
 

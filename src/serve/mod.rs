@@ -458,7 +458,7 @@ async fn plan(shared: &Shared, at: Peer<'_>, entry: &Entry, req: &mut http::requ
                 StatusCode::BAD_GATEWAY,
                 &format!(
                     "toll serve: the proxy chosen for this URL ({}, from {}) is toll serve itself; give toll serve the real proxy with -x (or --pac).\n",
-                    spec.display_url(),
+                    sanitize(&spec.display_url()),
                     sanitize(&spec.origin)
                 ),
                 Some("proxy_loop_detected"),

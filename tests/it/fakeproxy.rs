@@ -468,6 +468,9 @@ const HOP_BY_HOP: &[&str] = &[
     "content-length",
     "te",
     "upgrade",
+    // The body has been read whole before it is forwarded: the origin's `100 Continue` would
+    // be taken for its answer.
+    "expect",
 ];
 
 fn forward(

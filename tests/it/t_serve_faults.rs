@@ -47,6 +47,21 @@ fn a_resetting_upstream_gives_502_and_a_silent_one_504_in_time() {
     assert_eq!(c, "504 000", "POST: {}", serve.log());
     assert!(took < Duration::from_secs(10), "POST: {took:?}");
     assert!(serve.log_with("POST http").contains("/upload via http://"), "{}", serve.log());
+    // And an upload too large to buffer (streamed to the proxy): from its last byte.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("up.bin");
+    std::fs::write(&file, crate::pattern_bytes(2 << 20)).unwrap();
+    let data = format!("@{}", file.display());
+    let (c, took) = code(&serve, &http.url("/upload"), &["-m", "30", "--data-binary", &data]);
+    assert_eq!(c, "504 000", "a streamed POST: {}", serve.log());
+    assert!(took < Duration::from_secs(10), "a streamed POST: {took:?}");
+    // The limit does not cut off an upload that takes longer than it (3 s at 400 KiB/s).
+    let open = FakeProxy::start(crate::fakeproxy::open());
+    let serve = Serve::start(&["-x", &open.url(), "--answer-timeout", "2"]);
+    std::fs::write(&file, crate::pattern_bytes(1200 * 1024)).unwrap();
+    let (c, _) =
+        code(&serve, &http.url("/upload"), &["-m", "30", "--limit-rate", "400K", "--data-binary", &data]);
+    assert_eq!(c, "200 000", "a slow streamed POST: {}", serve.log());
 }
 
 #[test]
