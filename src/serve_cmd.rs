@@ -125,7 +125,7 @@ pub fn run(
         if ask_first && !is_run {
             // Through a private listener, so that nobody else is served (and logged over the
             // prompt) while a person types; clients of the real one wait in its backlog.
-            check_first(&server, &key, &cfg.verify_url).await;
+            check_first(&server, &key, &cfg.verify_url, &session).await?;
             gate.store(false, Ordering::Release);
             answer_limit.set_answer_timeout(cfg.answer_timeout);
         }
@@ -174,13 +174,8 @@ pub fn run(
             let _ = stopped.await;
         }));
         if ask_first {
-            check_through(
-                listen,
-                &key,
-                &cfg.verify_url,
-                "toll run: the check through the proxy before starting the command",
-            )
-            .await;
+            let when = ("toll run", "before starting the command");
+            check_through(listen, &key, &cfg.verify_url, &session, when).await?;
         }
         gate.store(false, Ordering::Release);
         answer_limit.set_answer_timeout(cfg.answer_timeout);
@@ -239,9 +234,11 @@ impl CredentialSource for Gated {
 /// `toll serve` on a terminal, before it accepts anyone: [`check_through`] a server of its own on
 /// an ephemeral loopback port that shares `server`'s relay (so the credential the check got
 /// accepted, or had rejected, is the real server's from the start), routes, log and limits.
-async fn check_first(server: &Server, key: &Secret, check: &url::Url) {
-    let Ok(private) = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await else { return };
-    let Ok(at) = private.local_addr() else { return };
+async fn check_first(server: &Server, key: &Secret, check: &url::Url, session: &Session) -> Result<()> {
+    let Ok(private) = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await else {
+        return Ok(());
+    };
+    let Ok(at) = private.local_addr() else { return Ok(()) };
     let twin = Server {
         relay: server.relay.clone(),
         routes: server.routes.clone(),
@@ -253,17 +250,26 @@ async fn check_first(server: &Server, key: &Secret, check: &url::Url) {
     let serving = tokio::spawn(crate::serve::serve(twin, private, async {
         let _ = stopped.await;
     }));
-    check_through(at, key, check, "toll serve: the check through the proxy at start-up").await;
+    let checked = check_through(at, key, check, session, ("toll serve", "at start-up")).await;
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(2), serving).await;
+    checked
 }
 
 /// On a terminal, before the command starts (`toll run`) or before serving (`toll serve`): one
 /// request for `check` through the server at `listen` (as any client would make it), so that a
 /// proxy wanting a password that is not stored gets it asked now. The credential it accepted is
-/// then used for every later request. A failure is said on stderr after `what`; serving goes
-/// on anyway (the proxy may not be needed, or a password can be stored later).
-async fn check_through(listen: SocketAddr, key: &Secret, check: &url::Url, what: &str) {
+/// then used for every later request. When the proxy still wants credentials after the prompt
+/// (every password typed was rejected, or none was) or the prompt was interrupted, toll stops
+/// here with that exit status: a person is there to try again. Any other failure is said on
+/// stderr and serving goes on (the proxy may not be needed, or may come back).
+async fn check_through(
+    listen: SocketAddr,
+    key: &Secret,
+    check: &url::Url,
+    session: &Session,
+    (who, when): (&str, &str),
+) -> Result<()> {
     use base64::Engine;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let host = check.host_str().unwrap_or("");
@@ -299,12 +305,27 @@ async fn check_through(listen: SocketAddr, key: &Secret, check: &url::Url, what:
         Some(String::from_utf8_lossy(&buf[..got]).to_string())
     };
     // Long enough for a person to type a password (the prompt has its own limits).
-    let Ok(Some(answer)) = tokio::time::timeout(Duration::from_secs(600), exchange).await else { return };
-    let mine = answer.to_ascii_lowercase().contains("\r\nproxy-status: toll;");
-    if mine {
-        let why = answer.split("\r\n\r\n").nth(1).and_then(|b| b.lines().next()).unwrap_or("").to_string();
-        eprintln!("{what} failed: {}", crate::term::sanitize(why.trim_start_matches("toll serve: ")));
+    let Ok(Some(answer)) = tokio::time::timeout(Duration::from_secs(600), exchange).await else {
+        return Ok(());
+    };
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let head = head.to_ascii_lowercase();
+    let Some(status) = head.lines().find_map(|l| l.strip_prefix("proxy-status: toll;")) else {
+        return Ok(());
+    };
+    let why = crate::term::sanitize(body.lines().next().unwrap_or("").trim_start_matches("toll serve: "));
+    let failed = format!("the check through the proxy {when} failed: {why}");
+    if crate::prompt::interrupted() {
+        return Err(Error::new(Exit::Interrupted, "the password prompt was interrupted (Ctrl-C)"));
     }
+    // toll serve's own answer names the proxy's 407 (RFC 9209 `received-status`).
+    if status.split(';').any(|p| p.trim() == "received-status=407") {
+        let exit = if session.prompted_rejected() { Exit::AuthRejected } else { Exit::AuthNoCredentials };
+        return Err(Error::new(exit, failed)
+            .hint("run it again to retype the password, or store it: toll auth login"));
+    }
+    eprintln!("{who}: {failed}");
+    Ok(())
 }
 
 /// The environment as the routing sees it, without the `*_proxy` variables that name this

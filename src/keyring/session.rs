@@ -118,6 +118,11 @@ impl Session {
         self.state().rejected.contains(&creds.fingerprint())
     }
 
+    /// Whether the proxy rejected a password typed at the prompt in this run.
+    pub fn prompted_rejected(&self) -> bool {
+        !self.state().rejected.is_empty()
+    }
+
     pub fn prompted_accepted(&self, proxy: &ProxySpec, req: &CredentialRequest, creds: &Credentials) {
         let key = proxy.display_url();
         let mut st = self.state();

@@ -578,6 +578,7 @@ fn failure_response(f: Failure) -> Response<RelayBody> {
         _ => (StatusCode::BAD_GATEWAY, "proxy_internal_error"),
     };
     let proxy = f.proxy.clone();
+    let received = f.status.as_ref().map(|(code, _)| *code);
     let e = failure_error(f);
     let mut body = format!("toll serve: {}\n", sanitize(&e.message));
     if let Some(h) = &e.hint {
@@ -588,7 +589,19 @@ fn failure_response(f: Failure) -> Response<RelayBody> {
             "Store the right password with 'toll auth login {proxy}'; the running server picks it up.\n"
         ));
     }
-    text(status, &body, Some(kind))
+    let mut r = text(status, &body, Some(kind));
+    // RFC 9209 §2.1.4: what the proxy answered (a 407 says it wants other credentials).
+    if let Some(code) = received {
+        let h = r.headers_mut();
+        let with = h
+            .get("proxy-status")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| format!("{v}; received-status={code}"));
+        if let Some(v) = with.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            h.insert("proxy-status", v);
+        }
+    }
+    r
 }
 
 /// Marks a response toll serve wrote itself (not the proxy's or an origin's).
@@ -657,6 +670,7 @@ mod tests {
             assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
             let ps = r.headers().get("proxy-status").unwrap().to_str().unwrap();
             assert!(ps.starts_with("toll; error=proxy_internal_error; details=\""), "{ps}");
+            assert!(ps.ends_with("\"; received-status=407"), "{ps}");
         }
     }
 }

@@ -243,7 +243,8 @@ fn six_clients_with_a_wrong_password(test: &str, tunnel: bool) {
         let out = c.join().unwrap();
         let head = String::from_utf8_lossy(&out.stdout).to_string();
         assert!(head.starts_with("HTTP/1.1 502"), "never a 407 to the client: {head}");
-        assert!(head.to_ascii_lowercase().contains("proxy-status: toll; error="), "{head}");
+        let ps = head.lines().find(|l| l.to_ascii_lowercase().starts_with("proxy-status: toll; error="));
+        assert!(ps.is_some_and(|l| l.trim_end().ends_with("; received-status=407")), "{head}");
         if tunnel {
             assert_eq!(out.status.code(), Some(56), "curl: the CONNECT failed");
         }
@@ -1165,6 +1166,40 @@ fn toll_serve_on_a_terminal_asks_once_before_serving_and_never_in_the_background
     assert_eq!(String::from_utf8_lossy(&out.stdout), "502", "{log}");
     assert!(!done.screen.contains("Password for"), "{}", done.describe());
     assert_eq!(origin.requests_to("/text").len(), 1, "no check in the background");
+}
+
+/// When the proxy rejects every password typed at that start-up prompt, `toll run` and `toll
+/// serve` stop there with exit status 41 (the command never starts, nobody is served): a person
+/// is there to try again, and a server that can only answer 502 helps nobody.
+#[test]
+fn passwords_rejected_at_the_start_up_prompt_stop_toll_run_and_serve_with_41() {
+    if !clients_available("passwords_rejected_at_the_start_up_prompt_stop_toll_run_and_serve_with_41") {
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::basic("alice", "right"));
+    let home = tempfile::tempdir().unwrap();
+    let started = home.path().join("command-started");
+    let script = format!("touch '{}'", started.display());
+    let (purl, check) = (proxy.url(), origin.url("/text"));
+    let run_args = ["run", "-x", &purl, "-U", "alice", "--verify-url", &check, "--", "sh", "-c", &script];
+    let serve_args = ["serve", "--listen", "127.0.0.1:0", "-x", &purl, "-U", "alice", "--verify-url", &check];
+    for args in [&run_args[..], &serve_args[..]] {
+        let mut t = crate::pty::Pty::spawn(crate::pty::command(args, home.path(), &[]), None);
+        for attempt in 1..=3 {
+            t.expect("Password for alice: ");
+            t.send(&format!("wrong-{attempt}\r"));
+        }
+        let out = t.wait();
+        assert_eq!(out.code, Some(41), "{}: {}", args[0], out.describe());
+        assert!(out.stderr.contains("the check through the proxy"), "{}: {}", args[0], out.describe());
+        assert!(!out.stderr.contains("listening on"), "{}: {}", args[0], out.describe());
+        assert!(out.terminal_restored(), "{}", out.describe());
+    }
+    assert!(!started.exists(), "the command ran after the proxy rejected every password");
+    assert_eq!(origin.requests_to("/text").len(), 0);
+    let sent: Vec<_> = proxy.requests().iter().filter_map(|r| r.basic_credentials()).collect();
+    assert_eq!(sent.len(), 6, "each password once: {}", proxy.summary());
 }
 
 /// The password given with `-U` to a long-running server is not left in its command line for
