@@ -260,9 +260,10 @@ async fn check_first(server: &Server, key: &Secret, check: &url::Url, session: &
 /// request for `check` through the server at `listen` (as any client would make it), so that a
 /// proxy wanting a password that is not stored gets it asked now. The credential it accepted is
 /// then used for every later request. When the proxy still wants credentials after the prompt
-/// (every password typed was rejected, or none was) or the prompt was interrupted, toll stops
-/// here with that exit status: a person is there to try again. Any other failure is said on
-/// stderr and serving goes on (the proxy may not be needed, or may come back).
+/// was shown (every password typed was rejected, or none was typed) or the prompt was
+/// interrupted, toll stops here with that exit status: a person is there to try again. Any other
+/// failure is said on stderr and serving goes on (the proxy may not be needed, may come back, or
+/// wants a scheme toll cannot answer, which the command may not need either).
 async fn check_through(
     listen: SocketAddr,
     key: &Secret,
@@ -318,8 +319,9 @@ async fn check_through(
     if crate::prompt::interrupted() {
         return Err(Error::new(Exit::Interrupted, "the password prompt was interrupted (Ctrl-C)"));
     }
-    // toll serve's own answer names the proxy's 407 (RFC 9209 `received-status`).
-    if status.split(';').any(|p| p.trim() == "received-status=407") {
+    // toll serve's own answer names the proxy's 407 (RFC 9209 `received-status`); the prompt
+    // was shown, so a person typed a password the proxy rejected, or none.
+    if session.prompted() && status.split(';').any(|p| p.trim() == "received-status=407") {
         let exit = if session.prompted_rejected() { Exit::AuthRejected } else { Exit::AuthNoCredentials };
         return Err(Error::new(exit, failed)
             .hint("run it again to retype the password, or store it: toll auth login"));

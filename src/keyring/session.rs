@@ -118,6 +118,11 @@ impl Session {
         self.state().rejected.contains(&creds.fingerprint())
     }
 
+    /// Whether the prompt was shown in this run.
+    pub fn prompted(&self) -> bool {
+        self.state().prompts > 0
+    }
+
     /// Whether the proxy rejected a password typed at the prompt in this run.
     pub fn prompted_rejected(&self) -> bool {
         !self.state().rejected.is_empty()
