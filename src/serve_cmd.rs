@@ -53,7 +53,10 @@ pub fn run(
     // one request goes through the proxy before `toll run`'s command starts or before `toll
     // serve` accepts anyone (`ask_first`), so a password the proxy wants can be asked then,
     // behind a gate that closes for good once it has.
-    let ask_first = terminal.can_prompt && crate::term::in_foreground();
+    // `toll serve` asks only when a person started it: a script's `toll serve &` stays in the
+    // terminal's foreground process group, but has /dev/null on stdin.
+    let by_hand = is_run || std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let ask_first = terminal.can_prompt && by_hand && crate::term::in_foreground();
     let term = Terminal { stderr: false, can_prompt: ask_first };
     let gate = Arc::new(AtomicBool::new(ask_first));
     let reporter: Arc<dyn Reporter> = Arc::new(Stderr { verbose: cfg.verbose });

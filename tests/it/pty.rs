@@ -92,7 +92,17 @@ fn cloexec(fd: i32) {
 impl Pty {
     /// Starts `cmd` in a new session whose controlling terminal is a fresh pty. `stdin`: bytes
     /// piped to toll's standard input (then closed), or `/dev/null`.
-    pub fn spawn(mut cmd: Command, stdin: Option<Vec<u8>>) -> Pty {
+    pub fn spawn(cmd: Command, stdin: Option<Vec<u8>>) -> Pty {
+        Pty::start(cmd, stdin, false)
+    }
+
+    /// As [`Pty::spawn`], with the terminal on standard input too (as a shell starts a command
+    /// typed at it).
+    pub fn spawn_interactive(cmd: Command) -> Pty {
+        Pty::start(cmd, None, true)
+    }
+
+    fn start(mut cmd: Command, stdin: Option<Vec<u8>>, tty_stdin: bool) -> Pty {
         let (mut m, mut s) = (0, 0);
         let ws = libc::winsize { ws_row: 40, ws_col: 120, ws_xpixel: 0, ws_ypixel: 0 };
         let rc = unsafe { libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), &ws) };
@@ -101,7 +111,11 @@ impl Pty {
         cloexec(s);
         let (master, slave) = unsafe { (File::from_raw_fd(m), OwnedFd::from_raw_fd(s)) };
         let slave_fd = slave.as_raw_fd();
-        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        if tty_stdin {
+            cmd.stdin(Stdio::from(slave.try_clone().expect("dup the pty for stdin")));
+        } else {
+            cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        }
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         unsafe {
             cmd.pre_exec(move || {

@@ -1090,8 +1090,9 @@ fn toll_run_asks_for_the_password_before_the_command_starts() {
 
 /// `toll serve` started on a terminal in the foreground asks for the password the proxy wants
 /// once, before it serves anyone: a client that comes meanwhile waits (nobody is logged over the
-/// prompt) and is then served with it. Started in the background (a job-control shell's `&`),
-/// it never reads the terminal, which would stop it (SIGTTIN): it serves at once, without one.
+/// prompt) and is then served with it. Not started by hand (a shell's or a script's `&`), it
+/// never reads the terminal, which would stop it (SIGTTIN) or wait for nobody: it serves at
+/// once, without a password.
 #[test]
 fn toll_serve_on_a_terminal_asks_once_before_serving_and_never_in_the_background() {
     if !clients_available("toll_serve_on_a_terminal_asks_once_before_serving_and_never_in_the_background") {
@@ -1105,7 +1106,7 @@ fn toll_serve_on_a_terminal_asks_once_before_serving_and_never_in_the_background
     let (listen, url) = (format!("127.0.0.1:{port}"), format!("http://127.0.0.1:{port}"));
     let (purl, check) = (proxy.url(), origin.url("/text"));
     let args = ["serve", "--listen", &listen, "-x", &purl, "-U", "alice", "--verify-url", &check];
-    let mut t = crate::pty::Pty::spawn(crate::pty::command(args, home.path(), &[]), None);
+    let mut t = crate::pty::Pty::spawn_interactive(crate::pty::command(args, home.path(), &[]));
     t.expect("Password for alice: ");
     let early = {
         let (url, target) = (url.clone(), origin.url("/bytes/7"));
@@ -1132,40 +1133,56 @@ fn toll_serve_on_a_terminal_asks_once_before_serving_and_never_in_the_background
     let listening = done.stderr.lines().position(|l| l.contains("listening on"));
     assert!(check_line < listening, "the check is logged before serving starts\n{}", done.stderr);
 
-    // In the background: no prompt, served at once (without a password: 502, not a stop).
-    let port = free_port();
-    let (dir, url) = (home.path().join("bg"), format!("http://127.0.0.1:{port}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = format!(
-        "set -m; '{}' serve --listen 127.0.0.1:{port} -x {purl} -U alice --verify-url {check} 2>'{}/log' & echo $! > '{}/pid'; wait",
-        TOLL,
-        dir.display(),
-        dir.display()
-    );
-    let mut cmd = Command::new("bash");
-    cmd.args(["-c", &script]);
-    isolate(&mut cmd, home.path());
-    let t = crate::pty::Pty::spawn(cmd, None);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let log = loop {
-        let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
-        if log.contains("listening on") || Instant::now() > deadline {
-            break log;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let pid: libc::pid_t = std::fs::read_to_string(dir.join("pid")).unwrap().trim().parse().unwrap();
-    let out = run(
-        CURL,
-        &["-sS", "-m", "10", "-w", "%{http_code}", "-o", "/dev/null", "-x", &url, &origin.url("/bytes/5")],
-    );
-    // SAFETY: kill(2) on the server the script started.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
-    let done = t.wait();
-    assert!(log.contains("listening on"), "{log}\n{}", done.describe());
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "502", "{log}");
-    assert!(!done.screen.contains("Password for"), "{}", done.describe());
-    assert_eq!(origin.requests_to("/text").len(), 1, "no check in the background");
+    // Not started by hand: never a prompt, served at once (without a password: 502, not a
+    // stop). In the background of a job-control shell (the terminal on stdin, another process
+    // group: reading it would stop toll with SIGTTIN), and by a script's `&` (no job control:
+    // the terminal's process group, but bash gives it /dev/null on stdin).
+    for (how, job_control) in [("a job-control shell's &", "set -m; "), ("a script's &", "")] {
+        let port = free_port();
+        let (dir, url) = (home.path().join(format!("bg{port}")), format!("http://127.0.0.1:{port}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = format!(
+            "{job_control}'{}' serve --listen 127.0.0.1:{port} -x {purl} -U alice --verify-url {check} 2>'{}/log' & echo $! > '{}/pid'; wait",
+            TOLL,
+            dir.display(),
+            dir.display()
+        );
+        let mut cmd = Command::new("bash");
+        cmd.args(["-c", &script]);
+        isolate(&mut cmd, home.path());
+        let t = crate::pty::Pty::spawn_interactive(cmd);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let log = loop {
+            let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
+            if log.contains("listening on") || Instant::now() > deadline {
+                break log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let pid: libc::pid_t = std::fs::read_to_string(dir.join("pid")).unwrap().trim().parse().unwrap();
+        let out = run(
+            CURL,
+            &[
+                "-sS",
+                "-m",
+                "10",
+                "-w",
+                "%{http_code}",
+                "-o",
+                "/dev/null",
+                "-x",
+                &url,
+                &origin.url("/bytes/5"),
+            ],
+        );
+        // SAFETY: kill(2) on the server the script started.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let done = t.wait();
+        assert!(log.contains("listening on"), "{how}: {log}\n{}", done.describe());
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "502", "{how}: {log}");
+        assert!(!done.screen.contains("Password for"), "{how}: {}", done.describe());
+    }
+    assert_eq!(origin.requests_to("/text").len(), 1, "no check unless started by hand");
 }
 
 /// When the proxy rejects every password typed at that start-up prompt, `toll run` and `toll
@@ -1185,7 +1202,7 @@ fn passwords_rejected_at_the_start_up_prompt_stop_toll_run_and_serve_with_41() {
     let run_args = ["run", "-x", &purl, "-U", "alice", "--verify-url", &check, "--", "sh", "-c", &script];
     let serve_args = ["serve", "--listen", "127.0.0.1:0", "-x", &purl, "-U", "alice", "--verify-url", &check];
     for args in [&run_args[..], &serve_args[..]] {
-        let mut t = crate::pty::Pty::spawn(crate::pty::command(args, home.path(), &[]), None);
+        let mut t = crate::pty::Pty::spawn_interactive(crate::pty::command(args, home.path(), &[]));
         for attempt in 1..=3 {
             t.expect("Password for alice: ");
             t.send(&format!("wrong-{attempt}\r"));
