@@ -77,7 +77,7 @@ pub struct ServerArgs {
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=64))]
     pub spare_tunnels: u16,
 
-    /// On a terminal in the foreground, before serving (toll serve) or before CMD starts (toll
+    /// Started by hand on a terminal, before serving (toll serve) or before CMD starts (toll
     /// run): request this URL through the proxy, asking for the password if the proxy wants one
     /// that is not stored (so toll's prompt never meets a client's output or CMD's).
     #[arg(long, value_name = "URL", default_value = "http://example.com/")]
