@@ -62,8 +62,9 @@ pub struct ServerArgs {
     pub connect_timeout: Option<Seconds>,
 
     /// Give up waiting for the proxy's (or a direct origin's) answer to a CONNECT or a request
-    /// after this many seconds (the client gets 504), counted once the request is in, from the
-    /// last byte of its body however long the upload took; 0: wait as long as the client does.
+    /// after this many seconds (the client gets 504), counted from the last byte of the request
+    /// body however long the upload took, or from when the proxy stopped taking the upload;
+    /// 0: wait as long as the client does.
     #[arg(long = "answer-timeout", value_name = "SECONDS", default_value = "60")]
     pub answer_timeout: Seconds,
 

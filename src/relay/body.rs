@@ -39,11 +39,13 @@ pub struct Partial {
     rest: Incoming,
     /// Told once the last byte has been taken (see [`RequestBody::watch_end`]).
     ended: Option<oneshot::Sender<()>>,
+    /// Whether the connection has come back for more since the last frame.
+    progress: Progress,
 }
 
 impl Partial {
     fn new(prefix: Option<Bytes>, rest: Incoming) -> Partial {
-        Partial { prefix, rest, ended: None }
+        Partial { prefix, rest, ended: None, progress: Progress::default() }
     }
 
     fn taken(&mut self) {
@@ -63,8 +65,10 @@ impl Body for Partial {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.progress.asked();
         if let Some(p) = self.prefix.take() {
             self.taken();
+            self.progress.handed();
             return Poll::Ready(Some(Ok(Frame::data(p))));
         }
         let polled = Pin::new(&mut self.rest).poll_frame(cx).map_err(Into::into);
@@ -74,7 +78,10 @@ impl Body for Partial {
                     let _ = tx.send(());
                 }
             }
-            Poll::Ready(Some(Ok(_))) => self.taken(),
+            Poll::Ready(Some(Ok(_))) => {
+                self.taken();
+                self.progress.handed();
+            }
             // The client broke off: the exchange fails; nothing to time.
             Poll::Ready(Some(Err(_))) => self.ended = None,
             Poll::Pending => {}
@@ -139,13 +146,62 @@ impl RequestBody {
     }
 
     /// For a streamed body: a receiver told when its last byte has been taken (it errs when the
-    /// body is dropped before that). `None` for a body that is already all here.
-    pub fn watch_end(&mut self) -> Option<oneshot::Receiver<()>> {
+    /// body is dropped before that), and how the upload is moving. `None` for a body that is
+    /// already all here.
+    pub fn watch_end(&mut self) -> Option<(oneshot::Receiver<()>, Progress)> {
         let RequestBody::Stream(Some(partial)) = self else { return None };
         let (tx, rx) = oneshot::channel();
         partial.ended = Some(tx);
-        Some(rx)
+        Some((rx, partial.progress.clone()))
     }
+}
+
+/// How an upload is moving: since when the connection has held the body's last frame without
+/// coming back for the next one. hyper asks for the next frame as soon as the previous one fits
+/// in its write buffer, so a long wait here is a peer that stopped reading the upload, never a
+/// slow client (whose waits are spent inside a poll).
+#[derive(Clone, Default)]
+pub struct Progress(Arc<Mutex<Option<tokio::time::Instant>>>);
+
+impl Progress {
+    pub fn handed(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(tokio::time::Instant::now());
+    }
+
+    pub fn asked(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// How long the peer has not come back for more, if it holds a frame now.
+    pub fn stalled_for(&self) -> Option<Duration> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).map(|t| t.elapsed())
+    }
+}
+
+/// Completes once the peer has been silent for `limit`: it took no more of the upload for that
+/// long, or it has not answered for that long after the upload's last byte (`ended`, `None`
+/// for a body that is already all sent). A body dropped unfinished (`ended` errs) fails the
+/// exchange on its own; this then never completes.
+pub async fn silent_for(limit: Duration, upload: Option<(oneshot::Receiver<()>, Progress)>) {
+    if let Some((mut ended, progress)) = upload {
+        let tick = (limit / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                r = &mut ended => {
+                    if r.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                    break;
+                }
+                () = tokio::time::sleep(tick) => {
+                    if progress.stalled_for().is_some_and(|d| d >= limit) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+    tokio::time::sleep(limit).await;
 }
 
 /// Shared between a [`GatedBody`] (owned by hyper) and the relay, so the relay can take the body
@@ -233,3 +289,56 @@ impl Body for GatedBody {
 }
 
 use std::future::Future;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether `silent_for(limit, …)` has completed after `after` of paused time.
+    async fn done_after(after: Duration, fut: impl std::future::Future<Output = ()>) -> bool {
+        tokio::time::timeout(after, fut).await.is_ok()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn silence_is_counted_from_the_uploads_end_or_from_when_the_peer_stopped_taking_it() {
+        let limit = Duration::from_secs(10);
+        // Nothing to upload: the limit runs at once.
+        assert!(!done_after(Duration::from_secs(9), silent_for(limit, None)).await);
+        assert!(done_after(Duration::from_secs(11), silent_for(limit, None)).await);
+
+        // An upload the peer keeps taking (it asks again after each frame) is never cut off,
+        // however long it takes; the limit runs from its end.
+        let (tx, rx) = oneshot::channel();
+        let progress = Progress::default();
+        let moving = progress.clone();
+        let feeder = tokio::spawn(async move {
+            for _ in 0..30 {
+                moving.handed();
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                moving.asked();
+            }
+            let _ = tx.send(());
+        });
+        let watch = silent_for(limit, Some((rx, progress)));
+        tokio::pin!(watch);
+        assert!(!done_after(Duration::from_secs(35), &mut watch).await, "cut off while moving");
+        assert!(done_after(Duration::from_secs(6), &mut watch).await, "no answer after the end");
+        feeder.await.unwrap();
+
+        // A peer that took one frame and never came back for the next.
+        let (_tx, rx) = oneshot::channel::<()>();
+        let progress = Progress::default();
+        progress.handed();
+        let watch = silent_for(limit, Some((rx, progress)));
+        tokio::pin!(watch);
+        assert!(!done_after(Duration::from_secs(9), &mut watch).await);
+        assert!(done_after(Duration::from_secs(3), &mut watch).await, "a stalled upload");
+
+        // A body dropped unfinished: the exchange fails on its own; no timer.
+        let (tx, rx) = oneshot::channel::<()>();
+        drop(tx);
+        assert!(
+            !done_after(Duration::from_secs(60), silent_for(limit, Some((rx, Progress::default())))).await
+        );
+    }
+}

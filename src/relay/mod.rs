@@ -707,20 +707,12 @@ async fn forward_or_fail(
         return send_forward(&inner, up, &state, parts, body).await;
     };
     let failure = up.failure(FailureKind::NoAnswer(limit));
-    // Counted from the last byte of the client's upload: a buffered one is in now; a streamed
-    // one takes as long as it takes (a body that never ends fails the exchange instead).
-    let ended = body.watch_end();
-    let waited = async {
-        if let Some(ended) = ended {
-            if ended.await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        }
-        tokio::time::sleep(limit).await;
-    };
+    // Counted from the last byte of the client's upload (a buffered one is in now; a streamed
+    // one takes as long as it takes), or from when the proxy stopped taking it.
+    let upload = body.watch_end();
     tokio::select! {
         r = send_forward(&inner, up, &state, parts, body) => r,
-        () = waited => Err(failure),
+        () = body::silent_for(limit, upload) => Err(failure),
     }
 }
 

@@ -5,7 +5,7 @@
 //! requests, so a client's second request to an internal host costs no new connection. A
 //! CONNECT becomes a TCP connection of its own (`connect`; `super::connect` pipes it).
 
-use crate::relay::body::RelayBody;
+use crate::relay::body::{self, Progress, RelayBody};
 use http::header::HOST;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
@@ -84,15 +84,11 @@ impl Direct {
         parts.headers.remove(HOST);
         // toll serve speaks HTTP/1.1 to the origin whatever its client spoke.
         parts.version = http::Version::HTTP_11;
-        let (sent, all_sent) = Sent::new(body);
+        let (sent, upload) = Sent::new(body);
         let exchange = self.client.request(Request::from_parts(parts, sent));
         let waited = async {
-            // A body that is never all sent ends with the exchange's error, not here.
-            if all_sent.await.is_err() {
-                std::future::pending::<()>().await;
-            }
             match answer {
-                Some(t) => tokio::time::sleep(t).await,
+                Some(t) => body::silent_for(t, Some(upload)).await,
                 None => std::future::pending().await,
             }
         };
@@ -164,20 +160,22 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// A request body that tells (once) when its last byte has been taken, or when it is dropped
-/// unfinished (then the sender goes away without a word).
+/// unfinished (then the sender goes away without a word), and how it is moving ([`Progress`]).
 struct Sent<B> {
     inner: B,
     done: Option<oneshot::Sender<()>>,
+    progress: Progress,
 }
 
 impl<B: Body + Unpin> Sent<B> {
-    fn new(inner: B) -> (Sent<B>, oneshot::Receiver<()>) {
+    fn new(inner: B) -> (Sent<B>, (oneshot::Receiver<()>, Progress)) {
         let (tx, rx) = oneshot::channel();
-        let mut s = Sent { inner, done: Some(tx) };
+        let progress = Progress::default();
+        let mut s = Sent { inner, done: Some(tx), progress: progress.clone() };
         if s.inner.is_end_stream() {
             s.finished();
         }
-        (s, rx)
+        (s, (rx, progress))
     }
 
     fn finished(&mut self) {
@@ -195,10 +193,16 @@ impl<B: Body + Unpin> Body for Sent<B> {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        self.progress.asked();
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         match &polled {
             Poll::Ready(None) => self.finished(),
-            Poll::Ready(Some(Ok(_))) if self.inner.is_end_stream() => self.finished(),
+            Poll::Ready(Some(Ok(_))) => {
+                self.progress.handed();
+                if self.inner.is_end_stream() {
+                    self.finished();
+                }
+            }
             // A client that broke off its upload: the exchange fails, no timer needed.
             Poll::Ready(Some(Err(_))) => self.done = None,
             _ => {}
@@ -222,18 +226,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_body_says_when_its_last_byte_is_taken() {
-        let (mut empty, rx) = Sent::new(Full::new(bytes::Bytes::new()));
+        let (mut empty, (rx, _)) = Sent::new(Full::new(bytes::Bytes::new()));
         assert!(rx.await.is_ok(), "an empty body is sent before it is polled");
         assert!(empty.frame().await.is_none());
 
         let frames = vec![Ok::<_, std::convert::Infallible>(Frame::data(bytes::Bytes::from_static(b"ab")))];
-        let (mut one, mut rx) = Sent::new(StreamBody::new(futures_util::stream::iter(frames)));
+        let (mut one, (mut rx, progress)) = Sent::new(StreamBody::new(futures_util::stream::iter(frames)));
         assert!(rx.try_recv().is_err(), "nothing taken yet");
+        assert!(progress.stalled_for().is_none());
         assert!(one.frame().await.is_some());
+        assert!(progress.stalled_for().is_some(), "a frame handed, the next not asked for");
         assert!(one.frame().await.is_none());
+        assert!(progress.stalled_for().is_none());
         assert!(rx.await.is_ok());
 
-        let (unfinished, rx) =
+        let (unfinished, (rx, _)) =
             Sent::new(StreamBody::new(futures_util::stream::iter(vec![Ok::<_, std::convert::Infallible>(
                 Frame::data(bytes::Bytes::from_static(b"ab")),
             )])));

@@ -64,6 +64,58 @@ fn a_resetting_upstream_gives_502_and_a_silent_one_504_in_time() {
     assert_eq!(c, "200 000", "a slow streamed POST: {}", serve.log());
 }
 
+/// A peer on a loopback port that reads each request head and then nothing more: an upload to
+/// it stops once the sockets' buffers are full.
+fn deaf_after_the_head() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match std::io::Read::read(&mut conn, &mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                std::thread::sleep(Duration::from_secs(40));
+            });
+        }
+    });
+    port
+}
+
+/// An upload the next hop stops taking (a proxy, or an origin reached directly, that reads
+/// nothing after the head) gets 504 once it has taken nothing for `--answer-timeout`, instead
+/// of holding the client until it gives up.
+#[test]
+fn an_upload_the_next_hop_stops_taking_gets_504_in_time() {
+    if !crate::have("an_upload_the_next_hop_stops_taking_gets_504_in_time", &[CURL], "curl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.bin");
+    std::fs::write(&file, crate::pattern_bytes(48 << 20)).unwrap();
+    let data = format!("@{}", file.display());
+    let deaf = deaf_after_the_head();
+    let proxy = format!("http://127.0.0.1:{deaf}");
+    for (how, args, url) in [
+        ("through a proxy", vec!["-x", proxy.as_str()], "http://127.0.0.1:9/upload".to_string()),
+        ("direct", vec![], format!("http://127.0.0.1:{deaf}/upload")),
+    ] {
+        let mut args = args;
+        args.extend(["--answer-timeout", "2"]);
+        let serve = Serve::start(&args);
+        let (c, took) = code(&serve, &url, &["-m", "40", "--data-binary", &data]);
+        assert!(c.starts_with("504"), "{how}: {c}\n{}", serve.log());
+        assert!(took < Duration::from_secs(20), "{how}: {took:?}");
+        assert!(serve.log_with("POST http").contains(" 504 "), "{how}: {}", serve.log());
+    }
+}
+
 #[test]
 fn a_slowloris_client_does_not_hold_up_others() {
     if !crate::have("a_slowloris_client_does_not_hold_up_others", &[CURL], "curl") {
