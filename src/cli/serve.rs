@@ -15,15 +15,14 @@ proxy URL (http://toll:KEY@127.0.0.1:3128; the key is kept 0600 in the state dir
 
 toll never prompts while serving: the password comes from -U, the proxy URL, TOLL_PROXY_USER and
 TOLL_PROXY_PASSWORD, or the OS keyring ('toll auth login PROXY'). Started by hand on a terminal
-(in the foreground, the terminal on stdin), it first requests --verify-url through the proxy (before it accepts anyone), asking
-for a password the proxy wants that is not stored (exit status 41 when the proxy rejects every
-password typed there); --no-prompt skips that. A password the proxy rejects is
-never sent again by any request; clients then get 502 with a Proxy-Status header and a body that
-says what to run.
+(in the foreground, the terminal on stdin), it first requests --verify-url through the proxy,
+before it accepts anyone, and asks for a password the proxy wants that is not stored (exit
+status 41 when the proxy rejects every password typed there); --no-prompt skips that. A
+password the proxy rejects is never sent again by any request; clients then get 502 with a
+Proxy-Status header and a body that says what to run.
 
 SIGHUP opens --log FILE again (after logrotate moved it) and re-reads the settings file, the
-PAC and the stored passwords (requests in flight go on);
-SIGTERM stops accepting, closes the connections with nothing in flight, waits up to 10 s for
+PAC and the stored passwords (requests in flight go on); SIGTERM stops accepting, closes the connections with nothing in flight, waits up to 10 s for
 requests in flight, then closes the tunnels still open (each gets its log line). While it runs,
 'toll doctor' says so.
 
