@@ -125,10 +125,18 @@ pub fn run(
             log: Arc::new(log),
             limits,
         };
+        // Where --verify-url goes direct there is no proxy to ask a password for: no check.
+        let proxied = routes
+            .current()
+            .router()
+            .route(&cfg.verify_url)
+            .is_ok_and(|r| r.entries.iter().any(|e| matches!(e, crate::route::RouteEntry::Proxy(_))));
         if ask_first && !is_run {
             // Through a private listener, so that nobody else is served (and logged over the
             // prompt) while a person types; clients of the real one wait in its backlog.
-            check_first(&server, &key, &cfg.verify_url, &session).await?;
+            if proxied {
+                check_first(&server, &key, &cfg.verify_url, &session).await?;
+            }
             gate.store(false, Ordering::Release);
             answer_limit.set_answer_timeout(cfg.answer_timeout);
         }
@@ -176,7 +184,7 @@ pub fn run(
         let serving = tokio::spawn(crate::serve::serve(server, listener, async {
             let _ = stopped.await;
         }));
-        if ask_first {
+        if ask_first && proxied {
             let when = ("toll run", "before starting the command");
             check_through(listen, &key, &cfg.verify_url, &session, when).await?;
         }

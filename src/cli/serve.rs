@@ -78,8 +78,9 @@ pub struct ServerArgs {
     pub spare_tunnels: u16,
 
     /// Started by hand on a terminal, before serving (toll serve) or before CMD starts (toll
-    /// run): request this URL through the proxy, asking for the password if the proxy wants one
-    /// that is not stored (so toll's prompt never meets a client's output or CMD's).
+    /// run): request this URL through the proxy chosen for it (none: no request), asking for the
+    /// password if the proxy wants one that is not stored (so toll's prompt never meets a
+    /// client's output or CMD's).
     #[arg(long, value_name = "URL", default_value = "http://example.com/")]
     pub verify_url: url::Url,
 }

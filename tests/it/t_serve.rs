@@ -1133,6 +1133,15 @@ fn toll_serve_on_a_terminal_asks_once_before_serving_and_never_in_the_background
     let listening = done.stderr.lines().position(|l| l.contains("listening on"));
     assert!(check_line < listening, "the check is logged before serving starts\n{}", done.stderr);
 
+    // Without a proxy for --verify-url there is no password to ask for: no check, no prompt.
+    let args = ["serve", "--listen", "127.0.0.1:0", "--verify-url", &check];
+    let mut t = crate::pty::Pty::spawn_interactive(crate::pty::command(args, home.path(), &[]));
+    std::thread::sleep(Duration::from_millis(1000));
+    t.send("\x03");
+    let done = t.wait();
+    assert!(done.stderr.contains("listening on"), "{}", done.describe());
+    assert_eq!(origin.requests_to("/text").len(), 1, "no check without a proxy\n{}", done.describe());
+
     // Not started by hand: never a prompt, served at once (without a password: 502, not a
     // stop). In the background of a job-control shell (the terminal on stdin, another process
     // group: reading it would stop toll with SIGTTIN), and by a script's `&` (no job control:
