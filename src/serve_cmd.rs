@@ -126,11 +126,12 @@ pub fn run(
             limits,
         };
         // Where --verify-url goes direct there is no proxy to ask a password for: no check.
-        let proxied = routes
-            .current()
-            .router()
-            .route(&cfg.verify_url)
-            .is_ok_and(|r| r.entries.iter().any(|e| matches!(e, crate::route::RouteEntry::Proxy(_))));
+        let proxied = ask_first
+            && routes
+                .current()
+                .router()
+                .route(&cfg.verify_url)
+                .is_ok_and(|r| r.entries.iter().any(|e| matches!(e, crate::route::RouteEntry::Proxy(_))));
         if ask_first && !is_run {
             // Through a private listener, so that nobody else is served (and logged over the
             // prompt) while a person types; clients of the real one wait in its backlog.
@@ -250,13 +251,7 @@ async fn check_first(server: &Server, key: &Secret, check: &url::Url, session: &
         return Ok(());
     };
     let Ok(at) = private.local_addr() else { return Ok(()) };
-    let twin = Server {
-        relay: server.relay.clone(),
-        routes: server.routes.clone(),
-        policy: server.policy.clone(),
-        log: server.log.clone(),
-        limits: server.limits.clone(),
-    };
+    let twin = server.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(crate::serve::serve(twin, private, async {
         let _ = stopped.await;

@@ -48,11 +48,16 @@ impl Partial {
         Partial { prefix, rest, ended: None, progress: Progress::default() }
     }
 
+    /// After a frame: the end, when that was the last byte.
     fn taken(&mut self) {
         if self.prefix.is_none() && self.rest.is_end_stream() {
-            if let Some(tx) = self.ended.take() {
-                let _ = tx.send(());
-            }
+            self.end();
+        }
+    }
+
+    fn end(&mut self) {
+        if let Some(tx) = self.ended.take() {
+            let _ = tx.send(());
         }
     }
 }
@@ -73,11 +78,7 @@ impl Body for Partial {
         }
         let polled = Pin::new(&mut self.rest).poll_frame(cx).map_err(Into::into);
         match &polled {
-            Poll::Ready(None) => {
-                if let Some(tx) = self.ended.take() {
-                    let _ = tx.send(());
-                }
-            }
+            Poll::Ready(None) => self.end(),
             Poll::Ready(Some(Ok(_))) => {
                 self.taken();
                 self.progress.handed();

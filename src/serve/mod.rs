@@ -89,7 +89,8 @@ impl Default for Limits {
     }
 }
 
-/// Everything a running server uses.
+/// Everything a running server uses (a clone shares all of it).
+#[derive(Clone)]
 pub struct Server {
     pub relay: Arc<Relay>,
     /// Which proxies, in which order, for each request (`-x`, the environment, a PAC, …).
