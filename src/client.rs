@@ -168,8 +168,6 @@ pub struct Session {
     relay: Arc<Relay>,
     /// Requests through a proxy without the loopback hop, when they allow it (`tunnel`).
     direct: Option<tunnel::Direct>,
-    /// The upstream connection of in-process http forwards (`tunnel::Direct::forward`).
-    slot: crate::relay::ClientSlot,
     routes: Arc<Chooser>,
     ctx: Arc<Context>,
     /// The bytes on the wire, when heads are printed as received or traced.
@@ -205,14 +203,12 @@ impl Session {
         let direct =
             tunnel::Direct::new(req, &user_agent(req), heads_shown || req.curl.conn.trace.is_some())?;
         let cookies = cookies::Engine::start(&req.curl)?;
-        let slot = Default::default();
         Ok(Session {
             client,
             cookies,
             origin_rejected: Default::default(),
             relay,
             direct,
-            slot,
             routes,
             ctx,
             tap,
@@ -269,7 +265,7 @@ impl Session {
                 }
                 // http without a body: forwarded by the relay in process.
                 (RouteEntry::Proxy(spec), Some(direct)) if via_relay && request.body().is_none() => {
-                    direct.forward(&self.relay, spec, &self.slot, request).await?
+                    direct.forward(&self.relay, spec, request).await?
                 }
                 _ => self
                     .client

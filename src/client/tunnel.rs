@@ -40,7 +40,7 @@ use super::ReadFailed;
 use crate::config::{HttpVersion, ProxySpec, RequestConfig};
 use crate::error::{Error, Exit, Result};
 use crate::relay::driven::{Driver, Driving};
-use crate::relay::{ClientSlot, Relay};
+use crate::relay::Relay;
 use crate::report::{Direction, Reporter};
 use crate::term::{display_url, sanitize};
 use bytes::Bytes;
@@ -182,12 +182,11 @@ impl Direct {
     }
 
     /// Sends `request` (an http URL, no body) through the proxy `spec` in process: the relay
-    /// forwards it on the upstream connection `slot` holds, answering the proxy's 407s.
+    /// forwards it on an upstream connection lent for it, answering the proxy's 407s.
     pub(super) async fn forward(
         &self,
         relay: &Relay,
         spec: &ProxySpec,
-        slot: &ClientSlot,
         request: reqwest::Request,
     ) -> Result<reqwest::Response> {
         let url = request.url().clone();
@@ -201,7 +200,7 @@ impl Direct {
         }
         let (parts, _) = req.into_parts();
         let sent = async {
-            relay.forward_in_process(spec, slot, parts).await.map_err(|_| {
+            relay.forward_in_process(spec, parts).await.map_err(|_| {
                 let f = relay.take_failure().expect("the relay keeps the failure it returns");
                 super::failure_error(f)
             })

@@ -25,8 +25,9 @@
 //! and the reason for giving up are kept as a [`Failure`] for the app to report, since reqwest
 //! itself only sees "tunnel error".
 //!
-//! For `toll serve` ([`Relay::carry`]), `pool` keeps the upstream connections of finished client
-//! connections for the next ones, and `spare` opens connections for new tunnels ahead of need.
+//! For `toll serve` ([`Relay::carry`]) and toll's own in-process forwarding, `pool` lends each
+//! request an upstream connection and takes it back when the response has been read, and
+//! `spare` opens connections for new tunnels ahead of need.
 //!
 //! A forwarded response's body drives the upstream connection it is read from (`driven`): the
 //! task that reads it (the transfer, or the loopback connection serving reqwest) polls the
@@ -171,7 +172,7 @@ pub(crate) struct Upstream {
     /// A connection-bound scheme known to be wanted (forced, remembered, or worked in this run):
     /// each new connection opens its handshake without waiting for a bare challenge.
     opener: Mutex<Option<upstream::Opener>>,
-    /// Connections left by `toll serve`'s finished client connections (`pool`).
+    /// Connections lent to forwarded requests, and spares for tunnels (`pool`).
     pool: pool::Pool,
 }
 
@@ -278,8 +279,8 @@ impl Relay {
     }
 
     /// Carries one request of another program through the proxy `spec` (`toll serve`),
-    /// forwarded in absolute form on the upstream connection that `client` (one per client
-    /// connection) holds; its response says which scheme carried it ([`AuthUsed`]). The proxy's
+    /// forwarded in absolute form on an upstream connection lent for it (`pool`); its response
+    /// says which scheme carried it ([`AuthUsed`]). The proxy's
     /// refusal comes back as the `Failure` instead of being kept for the app. (A CONNECT is
     /// [`Relay::tunnel`]'s.) `answer_limit`: how long the proxy may take to answer once the
     /// request is read — with its body when that is buffered (up to [`body::REPLAY_LIMIT`]); a
@@ -288,12 +289,11 @@ impl Relay {
         &self,
         spec: &ProxySpec,
         mut req: Request<Incoming>,
-        client: &ClientSlot,
         answer_limit: Option<Duration>,
     ) -> Result<Response<RelayBody>, Failure> {
         let up = self.upstream(spec);
         hop::strip_request(req.headers_mut());
-        forward_or_fail(self.inner.clone(), up, client.0.clone(), req, answer_limit).await
+        forward_or_fail(self.inner.clone(), up, None, req, answer_limit).await
     }
 
     /// Keep `n` connections per proxy opened ahead for new tunnels (`toll serve`; see `spare`).
@@ -357,7 +357,7 @@ impl Relay {
     }
 
     /// Forwards a request without a body (`parts`: absolute URI) through the proxy `spec`, in
-    /// process, on the upstream connection `slot` holds, answering the proxy's 407s exactly
+    /// process, on an upstream connection lent for it (`pool`), answering the proxy's 407s exactly
     /// as for a request reqwest sends through the loopback relay (`client::tunnel` uses it so
     /// http downloads skip the loopback hop). A refusal is returned and also kept for
     /// [`Relay::take_failure`]; a 403 the proxy made itself is kept there and returned as the
@@ -365,12 +365,12 @@ impl Relay {
     pub async fn forward_in_process(
         &self,
         spec: &ProxySpec,
-        slot: &ClientSlot,
         mut parts: http::request::Parts,
     ) -> Result<Response<RelayBody>, Failure> {
         let up = self.upstream(spec);
         hop::strip_request(&mut parts.headers);
-        let result = send_forward(&self.inner, up, &slot.0, parts, RequestBody::Empty).await;
+        let lease = up.pool.lanes.lease().await;
+        let result = send_forward(&self.inner, up, Via::Lent(lease), parts, RequestBody::Empty).await;
         if let Err(f) = &result {
             self.inner.record(f.clone());
         }
@@ -490,28 +490,15 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// One client connection's claim on an upstream connection (`toll serve` makes one per
-/// connection it accepts): a connection-bound scheme (NTLM, Negotiate) authenticated for one
-/// client is never used for another.
-#[derive(Clone)]
-pub struct ClientSlot(Arc<tokio::sync::Mutex<ClientConn>>);
-
-impl Default for ClientSlot {
-    fn default() -> Self {
-        ClientSlot(Arc::new(tokio::sync::Mutex::new(ClientConn { upstream: None, conn: None, pooled: true })))
-    }
-}
-
-/// State of one reqwest→relay connection: its upstream connection for forwarded requests.
+/// State of one reqwest→relay connection: the upstream connection its forwarded requests go
+/// out on, for as long as reqwest keeps the connection (reqwest pools its connections itself).
 struct ClientConn {
     upstream: Option<Arc<Upstream>>,
     conn: Option<Conn>,
-    /// `toll serve`: the connection comes from and goes back to the proxy's `pool`.
-    pooled: bool,
 }
 
 async fn serve(inner: Arc<Inner>, tcp: TcpStream) {
-    let state = Arc::new(tokio::sync::Mutex::new(ClientConn { upstream: None, conn: None, pooled: false }));
+    let state = Arc::new(tokio::sync::Mutex::new(ClientConn { upstream: None, conn: None }));
     // Set by the first request that carries the key: until then the connection is a stranger's.
     let shown = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let seen = shown.clone();
@@ -678,7 +665,7 @@ async fn forward(
     state: Arc<tokio::sync::Mutex<ClientConn>>,
     req: Request<Incoming>,
 ) -> Response<RelayBody> {
-    match forward_or_fail(inner.clone(), up, state, req, None).await {
+    match forward_or_fail(inner.clone(), up, Some(state), req, None).await {
         Ok(resp) => resp,
         Err(f) => {
             let code = failure_status(&f.kind);
@@ -691,7 +678,7 @@ async fn forward(
 async fn forward_or_fail(
     inner: Arc<Inner>,
     up: Arc<Upstream>,
-    state: Arc<tokio::sync::Mutex<ClientConn>>,
+    state: Option<Arc<tokio::sync::Mutex<ClientConn>>>,
     req: Request<Incoming>,
     answer_limit: Option<Duration>,
 ) -> Result<Response<RelayBody>, Failure> {
@@ -703,43 +690,71 @@ async fn forward_or_fail(
         Ok(b) => b,
         Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, true)),
     };
+    // Waiting for a connection (`pool`) is toll's own queue, not the proxy's time to answer.
+    let via = match state.as_deref() {
+        Some(held) => Via::Held(held),
+        None => Via::Lent(up.pool.lanes.lease().await),
+    };
     let Some(limit) = answer_limit else {
-        return send_forward(&inner, up, &state, parts, body).await;
+        return send_forward(&inner, up, via, parts, body).await;
     };
     let failure = up.failure(FailureKind::NoAnswer(limit));
     // Counted from the last byte of the client's upload (a buffered one is in now; a streamed
     // one takes as long as it takes), or from when the proxy stopped taking it.
     let upload = body.watch_end();
     tokio::select! {
-        r = send_forward(&inner, up, &state, parts, body) => r,
+        r = send_forward(&inner, up, via, parts, body) => r,
         () = body::silent_for(limit, upload) => Err(failure),
     }
 }
 
-/// Sends a request in absolute form through `up` on the upstream connection `state` holds,
-/// answering the proxy's 407s. A 403 the proxy made itself is kept as the failure (the
-/// response is passed on too).
+/// The upstream connection a forwarded request goes out on.
+enum Via<'a> {
+    /// The one a reqwest→relay connection holds.
+    Held(&'a tokio::sync::Mutex<ClientConn>),
+    /// One lent for this request, taken back when its response has been read (`pool`).
+    Lent(pool::Lease<Conn>),
+}
+
+/// Sends a request in absolute form through `up` on the connection `via`, answering the
+/// proxy's 407s. A 403 the proxy made itself is kept as the failure (the response is passed on
+/// too).
 async fn send_forward(
     inner: &Inner,
     up: Arc<Upstream>,
-    state: &tokio::sync::Mutex<ClientConn>,
+    via: Via<'_>,
     parts: http::request::Parts,
     body: RequestBody,
 ) -> Result<Response<RelayBody>, Failure> {
+    let state = match via {
+        Via::Held(state) => state,
+        Via::Lent(mut lease) => {
+            let resp = exchange_forward(inner, &up, &mut lease.conn, parts, body).await?;
+            return Ok(resp.map(|b| pool::Returning::new(b, lease).boxed()));
+        }
+    };
     let mut st = state.lock().await;
     if !st.upstream.as_ref().is_some_and(|u| Arc::ptr_eq(u, &up)) {
         // reqwest pools by relay address: one client connection may serve two upstreams.
         st.upstream = Some(up.clone());
         st.conn = None;
     }
-    if st.pooled && !st.conn.as_ref().is_some_and(Conn::usable) {
-        st.conn = up.pool.take();
-    }
+    exchange_forward(inner, &up, &mut st.conn, parts, body).await
+}
+
+/// One forwarded request on `conn` (opened if `None`; emptied if the exchange failed).
+async fn exchange_forward(
+    inner: &Inner,
+    up: &Arc<Upstream>,
+    conn: &mut Option<Conn>,
+    parts: http::request::Parts,
+    body: RequestBody,
+) -> Result<Response<RelayBody>, Failure> {
     let out = Outgoing { method: parts.method, uri: parts.uri.clone(), headers: parts.headers, body };
-    match up.exchange(inner, &mut st.conn, out).await {
+    match up.exchange(inner, conn, out).await {
         Ok(resp) => {
             // Whoever reads the body drives the connection it comes from (`driven`).
-            let driver = st.conn.as_ref().map(|c| c.driver.clone());
+            let driver = conn.as_ref().map(|c| c.driver.clone());
             if resp.status() == StatusCode::FORBIDDEN && from_proxy(&resp) {
                 let mut f = up.failure(FailureKind::Denied);
                 f.target = parts.uri.to_string();
@@ -751,7 +766,7 @@ async fn send_forward(
             Ok(resp)
         }
         Err(f) => {
-            st.conn = None;
+            *conn = None;
             Err(f)
         }
     }

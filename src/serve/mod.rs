@@ -22,7 +22,7 @@ pub mod state;
 
 use crate::client::failure_error;
 use crate::relay::body::{self, RelayBody};
-use crate::relay::{AuthUsed, ClientSlot, Failure, FailureKind, Relay};
+use crate::relay::{AuthUsed, Failure, FailureKind, Relay};
 use crate::route::choice::Chooser;
 use crate::route::RouteEntry;
 use crate::term::sanitize;
@@ -240,13 +240,12 @@ async fn connection(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
         }
         First::Hyper(pre) => pre,
     };
-    let slot = ClientSlot::default();
     let stop = shared.stop.clone();
     let svc = hyper::service::service_fn(move |req| {
-        let (shared, owner, slot) = (shared.clone(), owner.clone(), slot.clone());
+        let (shared, owner) = (shared.clone(), owner.clone());
         async move {
             let at = Peer { local, peer, owner: &owner };
-            Ok::<_, Infallible>(handle(&shared, at, &slot, req).await)
+            Ok::<_, Infallible>(handle(&shared, at, req).await)
         }
     });
     let conn = hyper::server::conn::http1::Builder::new()
@@ -470,12 +469,7 @@ async fn plan(shared: &Shared, at: Peer<'_>, entry: &Entry, req: &mut http::requ
     }
 }
 
-async fn handle(
-    shared: &Shared,
-    at: Peer<'_>,
-    slot: &ClientSlot,
-    req: Request<Incoming>,
-) -> Response<RelayBody> {
+async fn handle(shared: &Shared, at: Peer<'_>, req: Request<Incoming>) -> Response<RelayBody> {
     let server = &shared.server;
     let (mut parts, body) = req.into_parts();
     let target = sanitize(&parts.uri.to_string());
@@ -517,7 +511,7 @@ async fn handle(
             // A silent proxy must not hold the client forever: the limit runs once the request
             // (and its body, when it is buffered) is in; a large upload may take its time.
             let limit = server.limits.answer_timeout();
-            let r = match server.relay.carry(&spec, req, slot, limit).await {
+            let r = match server.relay.carry(&spec, req, limit).await {
                 Ok(r) => r,
                 Err(f) if matches!(f.kind, FailureKind::NoAnswer(_)) => answer_timeout(&spec, limit),
                 Err(f) => failure_response(f),

@@ -843,6 +843,73 @@ fn direct_origins_get_kept_alive_connections_and_an_answer_timeout() {
     assert!(log.contains("/hang via DIRECT - 504"), "{log}");
 }
 
+/// Requests to a proxy go out on upstream connections lent to one request each and handed back
+/// once the response has been read, at most 64 at once. Two clients that keep their connections
+/// open share one upstream connection. 64 requests the origin does not answer hold every one; a
+/// 65th waits rather than opening another, and goes out when the 64 give up (`--answer-timeout`).
+#[test]
+fn requests_share_upstream_connections_and_beyond_64_at_once_wait_their_turn() {
+    use std::io::Write;
+    use std::net::TcpStream;
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let serve = Serve::start(&["-x", &proxy.url(), "--answer-timeout", "4"]);
+    let connect = || TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
+    let send = |c: &mut TcpStream, path: &str| {
+        write!(c, "GET {} HTTP/1.1\r\nHost: {}\r\n\r\n", origin.url(path), origin.authority()).unwrap();
+    };
+    let answer = |c: &mut BufReader<TcpStream>| {
+        let head = crate::http::read_head(c).unwrap().expect("a response");
+        let body = crate::http::read_response_body(c, &head, "GET").unwrap();
+        (head.status(), body)
+    };
+    let mut clients = [BufReader::new(connect()), BufReader::new(connect())];
+    for turn in [0, 1, 0, 1] {
+        let c = &mut clients[turn];
+        send(c.get_mut(), "/text");
+        assert_eq!(answer(c), (200, b"hello from the origin\n".to_vec()), "{}", serve.log());
+    }
+    assert_eq!(proxy.connections(), 1, "both clients' requests on one connection\n{}", proxy.summary());
+    drop(clients);
+
+    let held: Vec<TcpStream> = (0..64)
+        .map(|_| {
+            let mut c = connect();
+            send(&mut c, "/hang");
+            c
+        })
+        .collect();
+    let hanging = || proxy.requests().iter().filter(|r| r.target.ends_with("/hang")).count();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while hanging() < 64 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(hanging(), 64, "{}", proxy.summary());
+    let all_held = Instant::now();
+    let waiting = std::thread::spawn({
+        let mut c = BufReader::new(connect());
+        send(c.get_mut(), "/text");
+        move || {
+            let got = answer(&mut c);
+            (got, Instant::now())
+        }
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!waiting.is_finished(), "the 65th request waits for a connection\n{}", serve.log());
+    assert_eq!(proxy.connections(), 64, "{}", proxy.summary());
+    let ((status, body), done) = waiting.join().unwrap();
+    assert_eq!((status, body.as_slice()), (200, &b"hello from the origin\n"[..]), "{}", serve.log());
+    assert!(
+        done - all_held >= Duration::from_secs(2),
+        "answered after the 64 gave up: {:?}",
+        done - all_held
+    );
+    assert_eq!(proxy.connections(), 65, "{}", proxy.summary());
+    let log = serve.log_with_n("/hang via ", 64);
+    assert_eq!(log.lines().filter(|l| l.contains("/hang via ") && l.contains(" 504 ")).count(), 64, "{log}");
+    drop(held);
+}
+
 /// `--log FILE` gets the access log (0600, never through a link), and SIGHUP opens it again by
 /// its name: after logrotate moved the file, new lines go to a new one.
 #[test]
