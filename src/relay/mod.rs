@@ -280,11 +280,11 @@ impl Relay {
 
     /// Carries one request of another program through the proxy `spec` (`toll serve`),
     /// forwarded in absolute form on an upstream connection lent for it (`pool`); its response
-    /// says which scheme carried it ([`AuthUsed`]). The proxy's
-    /// refusal comes back as the `Failure` instead of being kept for the app. (A CONNECT is
-    /// [`Relay::tunnel`]'s.) `answer_limit`: how long the proxy may take to answer once the
-    /// request is read — with its body when that is buffered (up to [`body::REPLAY_LIMIT`]); a
-    /// larger upload streams for as long as it takes, and is not limited.
+    /// says which scheme carried it ([`AuthUsed`]). The proxy's refusal comes back as the
+    /// `Failure` instead of being kept for the app. (A CONNECT is [`Relay::tunnel`]'s.)
+    /// `answer_limit`: how long the proxy may take to answer, counted once a connection is
+    /// free from the last byte of the request's body (a body up to [`body::REPLAY_LIMIT`] is
+    /// read first; a larger one streams), or from when the proxy stopped taking the body.
     pub async fn carry(
         &self,
         spec: &ProxySpec,
