@@ -37,28 +37,13 @@ pub fn full(b: Bytes) -> RelayBody {
 pub struct Partial {
     prefix: Option<Bytes>,
     rest: Incoming,
-    /// Told once the last byte has been taken (see [`RequestBody::watch_end`]).
-    ended: Option<oneshot::Sender<()>>,
-    /// Whether the connection has come back for more since the last frame.
-    progress: Progress,
+    /// Watched once [`RequestBody::watch_end`] asks.
+    upload: UploadWatch,
 }
 
 impl Partial {
     fn new(prefix: Option<Bytes>, rest: Incoming) -> Partial {
-        Partial { prefix, rest, ended: None, progress: Progress::default() }
-    }
-
-    /// After a frame: the end, when that was the last byte.
-    fn taken(&mut self) {
-        if self.prefix.is_none() && self.rest.is_end_stream() {
-            self.end();
-        }
-    }
-
-    fn end(&mut self) {
-        if let Some(tx) = self.ended.take() {
-            let _ = tx.send(());
-        }
+        Partial { prefix, rest, upload: UploadWatch::default() }
     }
 }
 
@@ -70,23 +55,13 @@ impl Body for Partial {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        self.progress.asked();
-        if let Some(p) = self.prefix.take() {
-            self.taken();
-            self.progress.handed();
-            return Poll::Ready(Some(Ok(Frame::data(p))));
-        }
-        let polled = Pin::new(&mut self.rest).poll_frame(cx).map_err(Into::into);
-        match &polled {
-            Poll::Ready(None) => self.end(),
-            Poll::Ready(Some(Ok(_))) => {
-                self.taken();
-                self.progress.handed();
-            }
-            // The client broke off: the exchange fails; nothing to time.
-            Poll::Ready(Some(Err(_))) => self.ended = None,
-            Poll::Pending => {}
-        }
+        let this = &mut *self;
+        this.upload.asking();
+        let polled = match this.prefix.take() {
+            Some(p) => Poll::Ready(Some(Ok(Frame::data(p)))),
+            None => Pin::new(&mut this.rest).poll_frame(cx).map_err(Into::into),
+        };
+        this.upload.polled(&polled, this.rest.is_end_stream());
         polled
     }
 
@@ -151,9 +126,53 @@ impl RequestBody {
     /// already all here.
     pub fn watch_end(&mut self) -> Option<(oneshot::Receiver<()>, Progress)> {
         let RequestBody::Stream(Some(partial)) = self else { return None };
+        Some(partial.upload.watch())
+    }
+}
+
+/// What a request body tells about its upload as it is sent: once, when its last byte has been
+/// taken (a body that breaks off drops the sender without a word: the exchange then fails on its
+/// own, nothing to time), and how it is moving ([`Progress`]). [`silent_for`] reads both. Kept
+/// by [`Partial`] (through a proxy) and by `serve::direct`'s bodies (to an origin).
+#[derive(Default)]
+pub struct UploadWatch {
+    ended: Option<oneshot::Sender<()>>,
+    progress: Progress,
+}
+
+impl UploadWatch {
+    /// What [`silent_for`] waits on; from now on the end is told.
+    pub fn watch(&mut self) -> (oneshot::Receiver<()>, Progress) {
         let (tx, rx) = oneshot::channel();
-        partial.ended = Some(tx);
-        Some((rx, partial.progress.clone()))
+        self.ended = Some(tx);
+        (rx, self.progress.clone())
+    }
+
+    /// Before a poll of the body: the connection came back for more.
+    pub fn asking(&self) {
+        self.progress.asked();
+    }
+
+    /// After a poll of the body that gave `polled`; `at_end`: the body holds nothing more.
+    pub fn polled<T, E>(&mut self, polled: &Poll<Option<Result<T, E>>>, at_end: bool) {
+        match polled {
+            Poll::Ready(None) => self.end(),
+            Poll::Ready(Some(Ok(_))) => {
+                self.progress.handed();
+                if at_end {
+                    self.end();
+                }
+            }
+            Poll::Ready(Some(Err(_))) => self.ended = None,
+            Poll::Pending => {}
+        }
+    }
+
+    /// The body's last byte has been taken.
+    pub fn end(&mut self) {
+        if let Some(tx) = self.ended.take() {
+            let _ = tx.send(());
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! requests, so a client's second request to an internal host costs no new connection. A
 //! CONNECT becomes a TCP connection of its own (`connect`; `super::connect` pipes it).
 
-use crate::relay::body::{self, Progress, RelayBody};
+use crate::relay::body::{self, Progress, RelayBody, UploadWatch};
 use http::header::HOST;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
@@ -159,29 +159,20 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     crate::term::sanitize(&parts.join(": "))
 }
 
-/// A request body that tells (once) when its last byte has been taken, or when it is dropped
-/// unfinished (then the sender goes away without a word), and how it is moving ([`Progress`]).
+/// A request body whose upload is watched ([`UploadWatch`]) for the answer timeout.
 struct Sent<B> {
     inner: B,
-    done: Option<oneshot::Sender<()>>,
-    progress: Progress,
+    upload: UploadWatch,
 }
 
 impl<B: Body + Unpin> Sent<B> {
     fn new(inner: B) -> (Sent<B>, (oneshot::Receiver<()>, Progress)) {
-        let (tx, rx) = oneshot::channel();
-        let progress = Progress::default();
-        let mut s = Sent { inner, done: Some(tx), progress: progress.clone() };
-        if s.inner.is_end_stream() {
-            s.finished();
+        let mut upload = UploadWatch::default();
+        let watched = upload.watch();
+        if inner.is_end_stream() {
+            upload.end();
         }
-        (s, (rx, progress))
-    }
-
-    fn finished(&mut self) {
-        if let Some(tx) = self.done.take() {
-            let _ = tx.send(());
-        }
+        (Sent { inner, upload }, watched)
     }
 }
 
@@ -193,20 +184,10 @@ impl<B: Body + Unpin> Body for Sent<B> {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
-        self.progress.asked();
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        match &polled {
-            Poll::Ready(None) => self.finished(),
-            Poll::Ready(Some(Ok(_))) => {
-                self.progress.handed();
-                if self.inner.is_end_stream() {
-                    self.finished();
-                }
-            }
-            // A client that broke off its upload: the exchange fails, no timer needed.
-            Poll::Ready(Some(Err(_))) => self.done = None,
-            _ => {}
-        }
+        let this = &mut *self;
+        this.upload.asking();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        this.upload.polled(&polled, this.inner.is_end_stream());
         polled
     }
 
