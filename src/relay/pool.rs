@@ -15,13 +15,19 @@
 //! session (a 407 each), and a proxy serves fewer requests per second with 1,000 connections
 //! than with 100 (bench/SERVE.md). Browsers bound their connections to a proxy the same way.
 //! CONNECT tunnels are not counted: each holds its connection for as long as the tunnel lives.
+//!
+//! An idle connection is closed after [`IDLE_FOR`] by one pruning task per proxy, which runs
+//! while there are idle connections: a server that goes quiet does not keep up to 64
+//! connections (and a proxy's sockets) open until the proxy gives up on them.
 
 use super::spare::SPARE_IDLE;
 use super::upstream::Conn;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant as StdInstant};
+/// tokio's clock, so the tests can pause it (it is the monotonic clock otherwise).
+use tokio::time::Instant;
 
 /// Connections that carry requests to one proxy at once.
 pub(super) const LANES: usize = 64;
@@ -47,7 +53,7 @@ pub(super) struct Pool {
     /// Connections for forwarded requests.
     pub(super) lanes: Arc<Lanes<Conn>>,
     /// Connections opened ahead for the next tunnels (`spare`).
-    spares: Mutex<Vec<(Conn, Instant)>>,
+    spares: Mutex<Vec<(Conn, StdInstant)>>,
     /// Spares being opened (`spare::refill`).
     pub(super) filling: AtomicUsize,
     /// A task closes the spares that grow old (`spare`).
@@ -67,6 +73,8 @@ struct LaneState<C: Reusable> {
     idle: Vec<(C, Instant)>,
     /// Requests waiting for a lane, the first in line first.
     waiting: VecDeque<tokio::sync::oneshot::Sender<Lease<C>>>,
+    /// A task closes the idle connections that grow old ([`Lanes::prune_later`]).
+    pruning: bool,
 }
 
 impl<C: Reusable> Default for Lanes<C> {
@@ -89,7 +97,12 @@ impl<C: Reusable> Lanes<C> {
     pub(super) fn new(limit: usize) -> Self {
         Lanes {
             limit,
-            state: Mutex::new(LaneState { counted: 0, idle: Vec::new(), waiting: VecDeque::new() }),
+            state: Mutex::new(LaneState {
+                counted: 0,
+                idle: Vec::new(),
+                waiting: VecDeque::new(),
+                pruning: false,
+            }),
         }
     }
 
@@ -103,7 +116,7 @@ impl<C: Reusable> Lanes<C> {
         let waiting = {
             let mut s = self.state();
             while let Some((c, at)) = s.idle.pop() {
-                if c.usable() && at.elapsed() < IDLE_FOR {
+                if c.usable() && Instant::now().duration_since(at) < IDLE_FOR {
                     return Lease { lanes: Some(self.clone()), conn: Some(c), finished: false };
                 }
                 s.counted -= 1;
@@ -138,16 +151,19 @@ impl<C: Reusable> Lanes<C> {
                 match s.waiting.pop_front() {
                     Some(tx) => tx,
                     None => {
-                        match conn {
-                            Some(c) => {
-                                let now = Instant::now();
-                                s.idle.push((c, now));
-                                // Closed by the proxy or too old: their lanes are free again.
-                                let before = s.idle.len();
-                                s.idle.retain(|(c, at)| c.usable() && now.duration_since(*at) < IDLE_FOR);
-                                s.counted -= before - s.idle.len();
-                            }
-                            None => s.counted -= 1,
+                        let Some(c) = conn else {
+                            s.counted -= 1;
+                            return;
+                        };
+                        s.idle.push((c, Instant::now()));
+                        let stale = s.prune();
+                        let start = !s.pruning && tokio::runtime::Handle::try_current().is_ok();
+                        s.pruning |= start;
+                        drop(s);
+                        // Closed outside the lock.
+                        drop(stale);
+                        if start {
+                            self.prune_later();
                         }
                         return;
                     }
@@ -166,10 +182,52 @@ impl<C: Reusable> Lanes<C> {
         }
     }
 
+    /// The pruning task: it sleeps until the oldest idle connection is due, closes what is
+    /// due, and ends when none is left idle. It holds the lanes weakly, so a proxy's pool that
+    /// is dropped (settings re-read) is not kept alive by it.
+    fn prune_later(self: &Arc<Self>) {
+        let lanes = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                let due = {
+                    let Some(lanes) = lanes.upgrade() else { return };
+                    let mut s = lanes.state();
+                    let stale = s.prune();
+                    let due = s.idle.first().map(|(_, at)| *at + IDLE_FOR);
+                    s.pruning = due.is_some();
+                    drop(s);
+                    drop(stale);
+                    match due {
+                        Some(due) => due,
+                        None => return,
+                    }
+                };
+                // A little after: the connection handed back at `at` is due strictly after.
+                tokio::time::sleep_until(due + Duration::from_millis(10)).await;
+            }
+        });
+    }
+
     #[cfg(test)]
     fn counted(&self) -> (usize, usize, usize) {
         let s = self.state();
         (s.counted, s.idle.len(), s.waiting.len())
+    }
+}
+
+impl<C: Reusable> LaneState<C> {
+    /// Takes out the idle connections that the proxy closed or that are too old (their lanes
+    /// are free again), for the caller to drop outside the lock. `idle` stays oldest first.
+    fn prune(&mut self) -> Vec<C> {
+        let now = Instant::now();
+        // No allocation unless something is taken out (this runs at every hand-back).
+        let stale: Vec<C> = self
+            .idle
+            .extract_if(.., |(c, at)| !c.usable() || now.duration_since(*at) >= IDLE_FOR)
+            .map(|(c, _)| c)
+            .collect();
+        self.counted -= stale.len();
+        stale
     }
 }
 
@@ -197,7 +255,7 @@ impl Pool {
     }
 
     pub(super) fn put_spare(&self, conn: Conn) {
-        self.spares.lock().unwrap_or_else(|e| e.into_inner()).push((conn, Instant::now()));
+        self.spares.lock().unwrap_or_else(|e| e.into_inner()).push((conn, StdInstant::now()));
     }
 
     pub(super) fn spares(&self) -> usize {
@@ -364,6 +422,55 @@ mod tests {
         // Closed by the proxy while idle: not handed out, and its lane is free again.
         closed.store(true, Ordering::Relaxed);
         assert!(lanes.lease().await.conn.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_connections_are_closed_when_they_grow_old_even_if_no_request_comes() {
+        let lanes = Arc::new(Lanes::<Fake>::new(4));
+        let put = |n| {
+            let lanes = lanes.clone();
+            async move {
+                let (c, flag) = fake(n);
+                let mut lease = lanes.lease().await;
+                lease.conn = Some(c);
+                lease.finished();
+                drop(lease);
+                flag
+            }
+        };
+        // Two requests at once; the first ends at 0 s, the second at 20 s.
+        let (mut a, mut b) = (lanes.lease().await, lanes.lease().await);
+        let ((c1, first), (c2, second)) = (fake(1), fake(2));
+        (a.conn, b.conn) = (Some(c1), Some(c2));
+        a.finished();
+        drop(a);
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        b.finished();
+        drop(b);
+        assert_eq!(lanes.counted(), (2, 2, 0));
+        // The first is due at 30 s: closed (the last other holder of its flag is gone).
+        tokio::time::sleep(Duration::from_secs(11)).await;
+        assert_eq!(lanes.counted(), (1, 1, 0), "the first closed, the second still idle");
+        assert_eq!(Arc::strong_count(&first), 1, "the old connection was dropped");
+        assert_eq!(Arc::strong_count(&second), 2);
+        // The second is due at 50 s; then the pruner has nothing left and ends.
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        assert_eq!(lanes.counted(), (0, 0, 0));
+        assert_eq!(Arc::strong_count(&second), 1);
+        assert!(!lanes.state().pruning, "no idle connection, no pruning task");
+        // A connection handed back later starts a new one, which also sees a connection the
+        // proxy closed meanwhile.
+        let third = put(3).await;
+        assert!(lanes.state().pruning);
+        third.store(true, Ordering::Relaxed);
+        tokio::time::sleep(IDLE_FOR + Duration::from_secs(1)).await;
+        assert_eq!(lanes.counted(), (0, 0, 0));
+        assert_eq!(Arc::strong_count(&third), 1);
+        // The task holds the lanes weakly: they are dropped with their last owner.
+        let _ = put(4).await;
+        let weak = Arc::downgrade(&lanes);
+        drop(lanes);
+        assert!(weak.upgrade().is_none());
     }
 
     #[tokio::test]
