@@ -244,7 +244,7 @@ fn six_clients_with_a_wrong_password(test: &str, tunnel: bool) {
         let head = String::from_utf8_lossy(&out.stdout).to_string();
         assert!(head.starts_with("HTTP/1.1 502"), "never a 407 to the client: {head}");
         let ps = head.lines().find(|l| l.to_ascii_lowercase().starts_with("proxy-status: toll; error="));
-        assert!(ps.is_some_and(|l| l.trim_end().ends_with("; received-status=407")), "{head}");
+        assert!(ps.is_some_and(|l| l.trim_end().contains("; received-status=407; details=\"")), "{head}");
         if tunnel {
             assert_eq!(out.status.code(), Some(56), "curl: the CONNECT failed");
         }
