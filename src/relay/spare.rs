@@ -175,10 +175,12 @@ impl Upstream {
         drain(resp).await.ok()?;
         let challenge =
             challenges.into_iter().find(|c| c.scheme == Some(Scheme::Ntlm) && c.token68.is_some())?;
-        inner.info(format_args!(
-            "a spare connection to {} has its NTLM handshake started",
-            self.spec.display_url()
-        ));
+        if inner.reporter.verbose() {
+            inner.info(format_args!(
+                "a spare connection to {} has its NTLM handshake started",
+                self.spec.display_url()
+            ));
+        }
         conn.primed = Some(Primed { auth: a, challenge });
         Some(conn)
     }

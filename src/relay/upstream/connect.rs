@@ -25,12 +25,16 @@ impl Upstream {
         }
         .map_err(|e| self.failure(FailureKind::Unreachable(format!("cannot connect: {e}"))))?;
         let _ = tcp.set_nodelay(true);
-        let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
-        inner.info(format_args!(
-            "connected to proxy {} ({peer}) in {:.1?}",
-            spec.display_url(),
-            started.elapsed()
-        ));
+        // Only when shown: `toll serve` opens a connection per tunnel, and the peer's address
+        // is a system call.
+        if inner.reporter.verbose() {
+            let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+            inner.info(format_args!(
+                "connected to proxy {} ({peer}) in {:.1?}",
+                spec.display_url(),
+                started.elapsed()
+            ));
+        }
         let io: Box<dyn Io> = match &self.tls {
             None => Box::new(tcp),
             Some(tls) => {
