@@ -25,7 +25,7 @@ use super::upstream::Conn;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant as StdInstant};
+use std::time::Duration;
 /// tokio's clock, so the tests can pause it (it is the monotonic clock otherwise).
 use tokio::time::Instant;
 
@@ -53,7 +53,7 @@ pub(super) struct Pool {
     /// Connections for forwarded requests.
     pub(super) lanes: Arc<Lanes<Conn>>,
     /// Connections opened ahead for the next tunnels (`spare`).
-    spares: Mutex<Vec<(Conn, StdInstant)>>,
+    spares: Mutex<Vec<(Conn, Instant)>>,
     /// Spares being opened (`spare::refill`).
     pub(super) filling: AtomicUsize,
     /// A task closes the spares that grow old (`spare`).
@@ -255,7 +255,7 @@ impl Pool {
     }
 
     pub(super) fn put_spare(&self, conn: Conn) {
-        self.spares.lock().unwrap_or_else(|e| e.into_inner()).push((conn, StdInstant::now()));
+        self.spares.lock().unwrap_or_else(|e| e.into_inner()).push((conn, Instant::now()));
     }
 
     pub(super) fn spares(&self) -> usize {
