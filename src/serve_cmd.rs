@@ -69,8 +69,12 @@ pub fn run(
     let ctx = Arc::new(Context { reporter: reporter.clone(), term, sources, memory: remembered() });
     let factory = client::upstream_factory(&cfg.proxy, ctx)?;
     client::install_crypto();
+    // One worker by default (`--threads`): measured on two cores in front of Squid, 10–20 %
+    // less CPU per tunnel or request than two, whose hand-offs between threads cost more than
+    // the second core gives (bench/SERVE.md, run 14). Blocking work still leaves the worker:
+    // keyring lookups on blocking threads, GSSAPI in `block_in_place`.
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(cfg.threads)
         .enable_all()
         .build()
         .map_err(|e| Error::new(Exit::Internal, format!("cannot start the runtime: {e}")))?;

@@ -533,6 +533,20 @@ fn serve_and_run_limits_resolve_with_0_for_never() {
 }
 
 #[test]
+fn serve_and_run_use_one_thread_unless_told() {
+    let threads = |args: &[&str]| match parse(args).unwrap().into_config(NO_ENV).unwrap() {
+        Invocation::Serve(s) => s.threads,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(threads(&["serve"]), 1);
+    assert_eq!(threads(&["serve", "--threads", "4"]), 4);
+    assert_eq!(threads(&["run", "--threads", "2", "--", "true"]), 2);
+    for bad in ["0", "65", "x"] {
+        assert!(parse(&["serve", "--threads", bad]).is_err(), "--threads {bad}");
+    }
+}
+
+#[test]
 fn serve_and_run_take_the_start_up_check_url_and_no_prompt() {
     let serve =
         |args: &[&str], env: &dyn Fn(&str) -> Option<String>| match parse(args).unwrap().into_config(env) {
