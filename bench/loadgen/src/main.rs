@@ -45,13 +45,25 @@ struct Opts {
     threads: usize,
     /// Sent as `Proxy-Authorization: Basic …` (toll serve's key, when it wants one).
     proxy_auth: Option<String>,
+    /// Tunnels: the load generator itself answers an NTLM proxy (Squid with `ntlm_fake_auth`),
+    /// two CONNECTs per tunnel like any NTLM client. With no local proxy in between, this is
+    /// what a proxy that cost nothing would reach against the NTLM Squid.
+    ntlm_fake: bool,
 }
+
+/// A type 1 (negotiate) message: NTLMSSP, type 1, flags UNICODE | OEM | REQUEST_TARGET | NTLM |
+/// ALWAYS_SIGN | NTLM2.
+const NTLM_TYPE1: &str = "TlRMTVNTUAABAAAAB4IIAA==";
+/// A well-formed type 3 (authenticate) message for user `D\bench` with zeroed responses.
+/// Squid's `ntlm_fake_auth` checks the form and takes the user name; nothing else accepts it,
+/// and the bench needs nothing more: the point is Squid's cost of two requests per tunnel.
+const NTLM_TYPE3: &str = "TlRMTVNTUAADAAAAGAAYAEAAAAAYABgAWAAAAAIAAgBwAAAACgAKAHIAAAACAAIAfAAAAAAAAAB+AAAABYIIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAEQAYgBlAG4AYwBoAFcA";
 
 fn usage() -> ! {
     eprintln!(
         "usage: toll-loadgen --proxy HOST:PORT --mode http|connect|tls --target HOST:PORT \
          [--path /1k.bin] [--concurrency N] [--warmup SECS] [--duration SECS] [--timeout SECS] \
-         [--body BYTES] [--ca PEM] [--threads N] [--proxy-basic B64]"
+         [--body BYTES] [--ca PEM] [--threads N] [--proxy-basic B64] [--proxy-ntlm-fake]"
     );
     std::process::exit(2)
 }
@@ -70,6 +82,7 @@ fn parse() -> Opts {
         ca: None,
         threads: 1,
         proxy_auth: None,
+        ntlm_fake: false,
     };
     let mut args = std::env::args().skip(1);
     let secs = |v: String| Duration::from_secs_f64(v.parse().unwrap_or_else(|_| usage()));
@@ -95,11 +108,16 @@ fn parse() -> Opts {
             "--ca" => o.ca = Some(v()),
             "--threads" => o.threads = v().parse().unwrap_or_else(|_| usage()),
             "--proxy-basic" => o.proxy_auth = Some(v()),
+            "--proxy-ntlm-fake" => o.ntlm_fake = true,
             _ => usage(),
         }
     }
     if o.proxy.is_empty() || o.target.is_empty() || o.concurrency == 0 || o.threads == 0 {
         usage()
+    }
+    if o.ntlm_fake && (o.mode == Mode::Http || o.proxy_auth.is_some()) {
+        eprintln!("toll-loadgen: --proxy-ntlm-fake is for --mode connect|tls, without --proxy-basic");
+        std::process::exit(2)
     }
     if o.mode == Mode::Tls && o.ca.is_none() {
         eprintln!("toll-loadgen: --mode tls needs --ca");
@@ -125,6 +143,8 @@ struct Shared {
     tls: Option<TlsConnector>,
     request: Vec<u8>,
     connect: Vec<u8>,
+    /// With --proxy-ntlm-fake: the CONNECT that answers the 407 (`connect` carries type 1).
+    connect_ntlm: Option<Vec<u8>>,
     tls_request: Vec<u8>,
     conns: AtomicU64,
     /// Successful operations over the whole run, warm-up included (for CPU per operation).
@@ -193,10 +213,20 @@ async fn run(o: Opts) {
         o.path
     )
     .into_bytes();
-    let connect = format!(
-        "CONNECT {host} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: toll-loadgen\r\nProxy-Connection: Keep-Alive\r\n{auth}\r\n"
-    )
-    .into_bytes();
+    let connect_with = |auth: &str| {
+        format!(
+            "CONNECT {host} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: toll-loadgen\r\nProxy-Connection: Keep-Alive\r\n{auth}\r\n"
+        )
+        .into_bytes()
+    };
+    let (connect, connect_ntlm) = if o.ntlm_fake {
+        (
+            connect_with(&format!("Proxy-Authorization: NTLM {NTLM_TYPE1}\r\n")),
+            Some(connect_with(&format!("Proxy-Authorization: NTLM {NTLM_TYPE3}\r\n"))),
+        )
+    } else {
+        (connect_with(&auth), None)
+    };
     let tls_request = format!(
         "GET {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: toll-loadgen\r\nAccept: */*\r\nConnection: close\r\n\r\n",
         o.path
@@ -213,6 +243,7 @@ async fn run(o: Opts) {
         tls,
         request,
         connect,
+        connect_ntlm,
         tls_request,
         conns: AtomicU64::new(0),
         all_ok: AtomicU64::new(0),
@@ -387,7 +418,19 @@ async fn op(s: &Shared, conn: &mut Option<Conn>) -> Res<()> {
             let mut tcp = dial(s).await?;
             let mut buf = Vec::with_capacity(1024);
             tcp.write_all(&s.connect).await.map_err(|e| format!("write {}", kind(&e)))?;
-            let head = read_head(&mut tcp, &mut buf).await?;
+            let mut head = read_head(&mut tcp, &mut buf).await?;
+            if let Some(answer) = &s.connect_ntlm {
+                if head.status != 407 || head.close {
+                    return Err(format!(
+                        "ntlm type 1: status {}{}",
+                        head.status,
+                        if head.close { " close" } else { "" }
+                    ));
+                }
+                read_body(&mut tcp, &mut buf, &head).await?;
+                tcp.write_all(answer).await.map_err(|e| format!("write {}", kind(&e)))?;
+                head = read_head(&mut tcp, &mut buf).await?;
+            }
             if head.status != 200 {
                 return Err(format!("status {}", head.status));
             }
