@@ -66,7 +66,7 @@ impl Chooser {
     /// [`choose`](Self::choose) without keeping the answer (`toll serve`, which routes each
     /// request itself and must not grow a table with every URL it is asked for).
     pub async fn pick(&self, url: &Url) -> Result<Choice, RouteError> {
-        let routed = self.router.route(url)?;
+        let routed = self.route(url)?;
         let (entry, skipped) = if routed.entries.len() <= 1 {
             (routed.entries.first().cloned().unwrap_or(RouteEntry::Direct), Vec::new())
         } else {
@@ -87,6 +87,20 @@ impl Chooser {
         Ok(Choice { entry, routed, skipped })
     }
 
+    /// The router's list for `url`. A PAC is evaluated off the async worker: its script may run
+    /// up to its deadline and `dnsResolve` may wait seconds for DNS, and `toll serve` runs every
+    /// connection on one worker. Fixed settings answer at once, so they stay on it (moving the
+    /// worker costs a thread hand-off). A current-thread runtime (tests) cannot move.
+    fn route(&self, url: &Url) -> Result<Routed, RouteError> {
+        let movable = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if movable && self.router.plan().pac().is_some() {
+            tokio::task::block_in_place(|| self.router.route(url))
+        } else {
+            self.router.route(url)
+        }
+    }
+
     /// Fixed settings only (one proxy or none per URL: nothing to fail over).
     pub fn fixed(settings: crate::proxy_env::ProxySettings) -> Chooser {
         Chooser::new(Router::fixed(settings, "-x or the *_proxy variables"), None, None)
@@ -100,5 +114,52 @@ impl Chooser {
             return Some(e.clone());
         }
         self.router.route(url).ok().and_then(|r| r.entries.into_iter().next())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy_env::ProxySettings;
+    use crate::route::pac_fetch::PacLocation;
+    use crate::route::sources::How;
+    use crate::route::PacEvaluator;
+    use std::sync::{mpsc, Arc};
+    use std::time::Instant;
+
+    /// A PAC whose answer takes a while, as one whose `dnsResolve` waits for DNS does; says
+    /// when it has started.
+    struct SlowPac(Duration, Mutex<mpsc::Sender<()>>);
+
+    impl PacEvaluator for SlowPac {
+        fn evaluate(&self, _: &Url) -> Result<Vec<RouteEntry>, RouteError> {
+            let _ = self.1.lock().unwrap().send(());
+            std::thread::sleep(self.0);
+            Ok(vec![RouteEntry::Direct])
+        }
+    }
+
+    #[test]
+    fn a_slow_pac_does_not_hold_up_the_only_worker() {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let mut plan = Router::fixed(ProxySettings::new(None, None, &|_| None), "test").plan().clone();
+        plan.how = How::Pac(PacLocation::Path("/slow.pac".into()));
+        let (started, evaluating) = mpsc::channel();
+        let pac: Arc<dyn PacEvaluator> = Arc::new(SlowPac(Duration::from_millis(800), Mutex::new(started)));
+        let chooser = Arc::new(Chooser::new(Router::new(plan, Some(pac)).unwrap(), None, None));
+        rt.block_on(async {
+            let c = chooser.clone();
+            let picking =
+                tokio::spawn(
+                    async move { c.pick(&Url::parse("http://a.test/").unwrap()).await.map(|c| c.entry) },
+                );
+            // block_on's thread is not a worker: waiting here leaves the worker to the pick.
+            evaluating.recv_timeout(Duration::from_secs(5)).expect("the PAC is evaluated");
+            let t0 = Instant::now();
+            assert_eq!(tokio::spawn(async { 42 }).await.unwrap(), 42);
+            let waited = t0.elapsed();
+            assert!(waited < Duration::from_millis(400), "another task waited {waited:?} for the PAC");
+            assert!(matches!(picking.await.unwrap(), Ok(RouteEntry::Direct)));
+        });
     }
 }
