@@ -11,8 +11,8 @@
 # keeps that section when it rewrites the file.
 # --only picks from: squid squid-ntlm toll-ntlm px-ntlm cntlm-ntlm toll-basic px-basic toll-digest
 # px-digest (the default set; squid-ntlm is the NTLM Squid answered by the load generator itself,
-# tunnels only: the bound for NTLM tunnels) and tollmmap-ntlm (toll with glibc's mmap threshold pinned: a diagnosis of its
-# tunnel-buffer memory, see SERVE.md).
+# tunnels only: the bound for NTLM tunnels) and tollmmap-ntlm (toll with glibc's mmap threshold
+# pinned: a diagnosis of its tunnel-buffer memory, see SERVE.md).
 # The Markdown report goes to stdout, progress to stderr. Needs root (squid drops to 'proxy',
 # cntlm to 'cntlm', /proc/PID/clear_refs resets the peak RSS between cells).
 set -euo pipefail
