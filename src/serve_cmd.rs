@@ -71,8 +71,8 @@ pub fn run(
     client::install_crypto();
     // One worker by default (`--threads`): measured on two cores in front of Squid, 10–20 %
     // less CPU per tunnel or request than two, whose hand-offs between threads cost more than
-    // the second core gives (bench/SERVE.md, run 14). Blocking work still leaves the worker:
-    // keyring lookups on blocking threads, GSSAPI in `block_in_place`.
+    // the second core gives (bench/SERVE.md, run 15). Blocking work still leaves the worker:
+    // keyring lookups on blocking threads, GSSAPI and PAC evaluation in `block_in_place`.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cfg.threads)
         .enable_all()
