@@ -72,7 +72,8 @@ pub fn run(
     // One worker by default (`--threads`): measured on two cores in front of Squid, 10–20 %
     // less CPU per tunnel or request than two, whose hand-offs between threads cost more than
     // the second core gives (bench/SERVE.md, run 15). Blocking work still leaves the worker:
-    // keyring lookups on blocking threads, GSSAPI and PAC evaluation in `block_in_place`.
+    // keyring lookups on blocking threads, GSSAPI and PAC evaluation in `block_in_place`, the
+    // access log on its own thread (`serve::log`).
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cfg.threads)
         .enable_all()
@@ -108,12 +109,17 @@ pub fn run(
                 .map_err(|e| Error::new(Exit::Internal, format!("cannot start the relay: {e}")))?,
         );
         relay.set_spare_tunnels(cfg.spare_tunnels);
-        let log = match &cfg.log {
+        let log = Arc::new(match &cfg.log {
             Some(p) => AccessLog::file(p)
                 .map_err(|e| Error::new(Exit::Write, format!("cannot open the log {}: {e}", p.display())))?,
-            None if is_run && !cfg.verbose => AccessLog::new(Box::new(std::io::sink())),
-            None => AccessLog::stderr(),
-        };
+            None if is_run && !cfg.verbose => AccessLog::new(Box::new(std::io::sink()))
+                .map_err(|e| Error::new(Exit::Internal, format!("cannot start the log: {e}")))?,
+            None => AccessLog::stderr()
+                .map_err(|e| Error::new(Exit::Internal, format!("cannot start the log: {e}")))?,
+        });
+        // Whichever way this ends (served, refused at start, a panic), the lines queued for the
+        // log's thread are written before the process exits.
+        let _flush = FlushAtExit(log.clone());
         let mut limits = Limits { tunnel_idle: cfg.idle_timeout, ..Limits::default() };
         if let Some(t) = cfg.connect_timeout {
             limits.connect_timeout = t;
@@ -126,7 +132,7 @@ pub fn run(
             relay,
             routes: routes.clone(),
             policy: Policy { uid, key: key.clone(), allow: cfg.allow.clone() },
-            log: Arc::new(log),
+            log,
             limits,
         };
         // Where --verify-url goes direct there is no proxy to ask a password for: no check.
@@ -216,6 +222,16 @@ pub fn run(
         // `toll run` exits with the command's status (128 + signal when it was killed).
         Some(code) if code != 0 => std::process::exit(code),
         _ => Ok(()),
+    }
+}
+
+/// Flushes the access log when dropped; a log stuck on a full disk or a pipe nobody reads gets
+/// two seconds, then the exit goes on without its last lines.
+struct FlushAtExit(Arc<AccessLog>);
+
+impl Drop for FlushAtExit {
+    fn drop(&mut self) {
+        self.0.flush(Duration::from_secs(2));
     }
 }
 

@@ -4,6 +4,14 @@
 //! response's last byte, when a tunnel closes, or at once for toll serve's own answers
 //! (refusals, failures). It never holds a secret: targets have their userinfo removed and every
 //! field is sanitised (a client cannot write terminal escapes into it).
+//!
+//! The lines are written by a thread of their own, not by the task that finished the request:
+//! `toll serve` runs on one worker thread, and a log on a disk under heavy writeback, or on a
+//! stderr pipe that nobody reads, would otherwise stall every connection with it. The queue is
+//! bounded; when the log cannot keep up, lines are dropped and counted, and the count is
+//! written as soon as it can be (as Squid does) — the traffic goes on either way. Lines keep
+//! their order, also across a SIGHUP reopen; [`AccessLog::flush`] waits for everything queued
+//! (the server calls it on its way out).
 
 use crate::auth::Scheme;
 use crate::relay::body::{BoxError, RelayBody};
@@ -14,15 +22,20 @@ use hyper::body::{Body, Frame, SizeHint};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+/// Lines waiting for the writer before new ones are dropped (a few MiB at most).
+const QUEUE: usize = 16 * 1024;
+
 pub struct AccessLog {
-    out: Mutex<Box<dyn Write + Send>>,
+    queue: Arc<Queue>,
     /// `--log FILE`: opened again by [`AccessLog::reopen`] (SIGHUP, after logrotate moved it).
     path: Option<std::path::PathBuf>,
 }
+
+type Sink = Box<dyn Write + Send>;
 
 /// One finished request, as the log shows it.
 pub struct Line<'a> {
@@ -41,31 +54,80 @@ pub struct Line<'a> {
     pub note: &'a str,
 }
 
+struct Queue {
+    state: Mutex<State>,
+    /// The writer waits on it for work.
+    work: Condvar,
+    /// [`AccessLog::flush`] waits on it for the writer.
+    written: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    items: Vec<Item>,
+    /// Lines dropped since the writer last took the queue.
+    lost: u64,
+    /// Items queued, and items the writer has written (and flushed) so far, since the start.
+    queued: u64,
+    done: u64,
+    /// The writer is waiting on `work` (only then is it worth a wake-up).
+    idle: bool,
+}
+
+enum Item {
+    Line(String),
+    /// Lines after this one go to a freshly opened file (SIGHUP).
+    Swap(Sink),
+}
+
 impl AccessLog {
-    pub fn new(out: Box<dyn Write + Send>) -> AccessLog {
-        AccessLog { out: Mutex::new(out), path: None }
+    /// A log written to `out` by a thread of its own.
+    pub fn new(out: Sink) -> std::io::Result<AccessLog> {
+        let queue = Arc::new(Queue {
+            state: Mutex::new(State::default()),
+            work: Condvar::new(),
+            written: Condvar::new(),
+        });
+        let q = queue.clone();
+        std::thread::Builder::new().name("toll-log".into()).spawn(move || q.write_all(out))?;
+        Ok(AccessLog { queue, path: None })
     }
 
-    pub fn stderr() -> AccessLog {
+    pub fn stderr() -> std::io::Result<AccessLog> {
         AccessLog::new(Box::new(std::io::stderr()))
     }
 
     /// Opens (appends to) `path`, created 0600.
     pub fn file(path: &std::path::Path) -> std::io::Result<AccessLog> {
-        let out = Mutex::new(open_log(path)?);
-        Ok(AccessLog { out, path: Some(path.to_path_buf()) })
+        let log = AccessLog::new(open_log(path)?)?;
+        Ok(AccessLog { path: Some(path.to_path_buf()), ..log })
     }
 
     /// `--log FILE` opened again by its name (SIGHUP): after logrotate renamed the file, lines
-    /// go to the new one instead of the old. `Ok(false)`: the log is stderr, nothing to do. On
-    /// an error the old file stays in use.
+    /// go to the new one instead of the old (the lines queued before to the old). `Ok(false)`:
+    /// the log is stderr, nothing to do. On an error the old file stays in use.
     pub fn reopen(&self) -> std::io::Result<bool> {
         let Some(path) = &self.path else { return Ok(false) };
         let fresh = open_log(path)?;
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = out.flush();
-        *out = fresh;
+        // Never dropped for a full queue: it would send every later line to the old file.
+        self.queue.push(Item::Swap(fresh), true);
         Ok(true)
+    }
+
+    /// Waits (at most `limit`) until every line queued so far is written and flushed. `false`:
+    /// the log is stuck (a full disk, a pipe nobody reads) and the rest is left behind.
+    pub fn flush(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut s = self.queue.lock();
+        let target = s.queued;
+        while s.done < target {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            s = self.queue.written.wait_timeout(s, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        true
     }
 
     /// `2026-12-02T12:00:00Z 127.0.0.1:5000 GET http://h/ via http://proxy:3128 NTLM 200 2779B 4ms`
@@ -73,7 +135,7 @@ impl AccessLog {
         let note = if l.note.is_empty() { String::new() } else { format!(" ({})", sanitize(l.note)) };
         let scheme = l.scheme.map_or("-", Scheme::name);
         let bytes = l.bytes.map_or_else(|| "-".to_string(), |b| format!("{b}B"));
-        self.write(&format!(
+        self.write(format!(
             "{} {} {} {} via {} {scheme} {} {bytes} {}ms{note}",
             timestamp(),
             l.client,
@@ -87,13 +149,86 @@ impl AccessLog {
 
     /// A line about the server itself (start, limits, signals).
     pub fn note(&self, text: &str) {
-        self.write(&format!("{} toll serve: {}", timestamp(), sanitize(text)));
+        self.write(note_line(text));
     }
 
-    fn write(&self, line: &str) {
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
+    fn write(&self, line: String) {
+        self.queue.push(Item::Line(line), false);
+    }
+}
+
+fn note_line(text: &str) -> String {
+    format!("{} toll serve: {}", timestamp(), sanitize(text))
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `item` for the writer; a line is dropped (and counted) when the queue is full,
+    /// unless `always`.
+    fn push(&self, item: Item, always: bool) {
+        let mut s = self.lock();
+        if s.items.len() >= QUEUE && !always {
+            s.lost += 1;
+            return;
+        }
+        s.items.push(item);
+        s.queued += 1;
+        // A busy writer takes this one with the rest of its next batch: no wake-up (a system
+        // call) per line under load.
+        if s.idle {
+            s.idle = false;
+            drop(s);
+            self.work.notify_one();
+        }
+    }
+
+    /// The writer thread: takes everything queued at once, writes it with one system call where
+    /// the sink allows, flushes, and says how far it got.
+    fn write_all(&self, mut out: Sink) {
+        let mut buf = Vec::new();
+        loop {
+            let (items, lost) = {
+                let mut s = self.lock();
+                while s.items.is_empty() && s.lost == 0 {
+                    s.idle = true;
+                    s = self.work.wait(s).unwrap_or_else(|e| e.into_inner());
+                }
+                s.idle = false;
+                (std::mem::take(&mut s.items), std::mem::take(&mut s.lost))
+            };
+            let n = items.len() as u64;
+            for item in items {
+                match item {
+                    Item::Line(line) => {
+                        buf.extend_from_slice(line.as_bytes());
+                        buf.push(b'\n');
+                    }
+                    Item::Swap(fresh) => {
+                        let _ = out.write_all(&buf);
+                        let _ = out.flush();
+                        buf.clear();
+                        out = fresh;
+                    }
+                }
+            }
+            if lost > 0 {
+                let text = format!("{lost} access-log lines were dropped: the log could not keep up");
+                buf.extend_from_slice(note_line(&text).as_bytes());
+                buf.push(b'\n');
+            }
+            // A failed write is not retried (the next batch tries again): there is nowhere
+            // else to say it.
+            let _ = out.write_all(&buf);
+            let _ = out.flush();
+            buf.clear();
+            let mut s = self.lock();
+            s.done += n;
+            drop(s);
+            self.written.notify_all();
+        }
     }
 }
 
@@ -243,7 +378,7 @@ mod tests {
     #[test]
     fn a_line_has_no_secret_and_no_escape() {
         let buf = Buf::default();
-        let log = AccessLog::new(Box::new(buf.clone()));
+        let log = AccessLog::new(Box::new(buf.clone())).unwrap();
         log.request(&Line {
             client: "127.0.0.1:5000".parse().unwrap(),
             method: "GET",
@@ -255,6 +390,7 @@ mod tests {
             elapsed: Duration::from_millis(12),
             note: "",
         });
+        assert!(log.flush(Duration::from_secs(5)));
         let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         assert!(!text.contains("s3cret"), "{text}");
         assert!(!text.contains('\x1b'), "{text}");
@@ -269,8 +405,11 @@ mod tests {
     #[tokio::test]
     async fn a_response_is_logged_after_its_last_byte_with_its_size() {
         let buf = Buf::default();
-        let log = Arc::new(AccessLog::new(Box::new(buf.clone())));
-        let text = || String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let log = Arc::new(AccessLog::new(Box::new(buf.clone())).unwrap());
+        let text = || {
+            assert!(log.flush(Duration::from_secs(5)));
+            String::from_utf8(buf.0.lock().unwrap().clone()).unwrap()
+        };
         let body = entry(&log).on_body(
             200,
             "DIRECT".into(),
@@ -284,7 +423,7 @@ mod tests {
 
         // A client that leaves after the first chunk: the bytes it had, and why it is short.
         let buf2 = Buf::default();
-        let log = Arc::new(AccessLog::new(Box::new(buf2.clone())));
+        let log = Arc::new(AccessLog::new(Box::new(buf2.clone())).unwrap());
         let (mut tx, rx) = waiting_body();
         let body = entry(&log).on_body(200, "http://p:3128".into(), Some(Scheme::Basic), rx);
         tx.push(b"abc");
@@ -292,9 +431,93 @@ mod tests {
         let first = body.frame().await.unwrap().unwrap();
         assert_eq!(first.data_ref().unwrap().len(), 3);
         drop(body);
+        assert!(log.flush(Duration::from_secs(5)));
         let t = String::from_utf8(buf2.0.lock().unwrap().clone()).unwrap();
         assert!(t.contains(" via http://p:3128 Basic 200 3B "), "{t}");
         assert!(t.trim_end().ends_with("(the client left before the end)"), "{t}");
+    }
+
+    /// A sink whose writes wait until the test opens its gate; it says when a write is waiting.
+    #[derive(Clone, Default)]
+    struct Gated {
+        buf: Buf,
+        gate: Arc<(Mutex<(bool, bool)>, std::sync::Condvar)>,
+    }
+    impl Write for Gated {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            let (m, cv) = &*self.gate;
+            let mut g = m.lock().unwrap();
+            g.1 = true;
+            cv.notify_all();
+            while !g.0 {
+                g = cv.wait(g).unwrap();
+            }
+            drop(g);
+            self.buf.write(b)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stuck_log_holds_up_nobody_and_says_how_many_lines_it_dropped() {
+        let sink = Gated::default();
+        let log = Arc::new(AccessLog::new(Box::new(sink.clone())).unwrap());
+        log.note("first");
+        // The writer has taken the first line and waits in write(2), like on a full pipe.
+        {
+            let (m, cv) = &*sink.gate;
+            let g = m.lock().unwrap();
+            let _g = cv.wait_timeout_while(g, Duration::from_secs(5), |g| !g.1).unwrap();
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let l = log.clone();
+        std::thread::spawn(move || {
+            for i in 0..QUEUE + 10 {
+                l.note(&format!("line {i}"));
+            }
+            tx.send(()).unwrap();
+        });
+        rx.recv_timeout(Duration::from_secs(5)).expect("logging waited for a stuck log");
+        assert!(!log.flush(Duration::from_millis(100)), "a stuck log is not flushed");
+        {
+            let (m, cv) = &*sink.gate;
+            m.lock().unwrap().0 = true;
+            cv.notify_all();
+        }
+        assert!(log.flush(Duration::from_secs(10)));
+        let text = String::from_utf8(sink.buf.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1 + QUEUE + 1, "the first, the queue, the count");
+        assert!(lines[0].ends_with(" toll serve: first"), "{}", lines[0]);
+        for (i, l) in lines[1..=QUEUE].iter().enumerate() {
+            assert!(l.ends_with(&format!(" toll serve: line {i}")), "in order: {l}");
+        }
+        assert!(lines[QUEUE + 1].ends_with("10 access-log lines were dropped: the log could not keep up"));
+    }
+
+    #[test]
+    fn after_a_reopen_later_lines_go_to_the_new_file_and_earlier_ones_to_the_old() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (path, rotated) = (dir.path().join("access.log"), dir.path().join("access.log.1"));
+        let log = AccessLog::file(&path).unwrap();
+        for i in 0..100 {
+            log.note(&format!("before {i}"));
+        }
+        std::fs::rename(&path, &rotated).unwrap();
+        assert!(log.reopen().unwrap());
+        log.note("after");
+        assert!(log.flush(Duration::from_secs(5)));
+        let old = std::fs::read_to_string(&rotated).unwrap();
+        let new = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(old.lines().count(), 100, "{old}");
+        assert!(old.lines().last().unwrap().ends_with("before 99") && !old.contains("after"));
+        assert!(new.trim_end().ends_with(" toll serve: after") && new.lines().count() == 1, "{new}");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        // stderr has nothing to reopen.
+        assert!(!AccessLog::stderr().unwrap().reopen().unwrap());
     }
 
     /// A body that yields what was pushed and then waits (never ends).

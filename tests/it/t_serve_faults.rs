@@ -219,3 +219,79 @@ fn sigterm_closes_idle_connections_at_once_and_logs_the_open_tunnels() {
         log.lines().find(|l| l.contains(&format!("CONNECT {target}"))).unwrap_or_else(|| panic!("{log}"));
     assert!(line.contains("via DIRECT - 200 ") && line.ends_with("(closed: toll serve stopped)"), "{line}");
 }
+
+/// The access log is written by a thread of its own: with stderr on a pipe that nobody reads
+/// (the pipe holds about 500 lines), requests go on being served, and the lines still queued
+/// when SIGTERM comes are written before the server exits, none lost.
+#[test]
+fn a_log_nobody_reads_holds_up_no_request_and_loses_no_line() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    if !crate::have("a_log_nobody_reads_holds_up_no_request_and_loses_no_line", &[CURL], "curl") {
+        return;
+    }
+    const N: usize = 2000;
+    let origin = Origin::http();
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(crate::run::TOLL);
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    crate::run::isolate(&mut cmd, home.path());
+    cmd.env("TOLL_TERMINAL", "none");
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let child = Kill(&mut child);
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    let port = first.split("listening on 127.0.0.1:").nth(1).and_then(|r| r.split(';').next());
+    let proxy = format!("http://127.0.0.1:{}", port.unwrap_or_else(|| panic!("{first}")));
+    // From here on, nobody reads the log until the server is told to stop. One curl, N
+    // requests on one connection (its URL globbing).
+    let started = Instant::now();
+    let glob = format!("{}/[1-{N}]", origin.url("/bytes"));
+    // curl's --max-time is per transfer: the whole run gets its limit here.
+    let mut curl = Command::new(CURL)
+        .args(["-sS", "-o", "/dev/null", "-x", &proxy, &glob])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let done = loop {
+        if let Some(status) = curl.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = curl.kill();
+            let _ = curl.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = started.elapsed();
+    assert!(done.is_some_and(|s| s.success()), "{N} requests: {done:?} after {took:?}");
+    // SAFETY: kill(2) on the child we started.
+    unsafe { libc::kill(child.0.id() as libc::pid_t, libc::SIGTERM) };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.0.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let served: Vec<&str> = rest.lines().filter(|l| l.contains(" GET http://")).collect();
+    assert_eq!(served.len(), N, "{N} requests in {took:?}, the log's last lines:\n{}", tail(&rest));
+    for (i, line) in served.iter().enumerate() {
+        assert!(line.contains(&format!("/bytes/{} via DIRECT - 200 ", i + 1)), "in order: {line}");
+    }
+    assert!(!rest.contains("dropped"), "{}", tail(&rest));
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(5)..].join("\n")
+}
