@@ -29,6 +29,11 @@ use std::time::{Duration, Instant};
 /// Lines waiting for the writer before new ones are dropped (a few MiB at most).
 const QUEUE: usize = 16 * 1024;
 
+/// How long the writer, woken by a line, waits for more before it writes them all: under load
+/// one wake-up and one write(2) per batch instead of one each per line (measured with a
+/// wake-up per line: a quarter more CPU per request than writing the line in place).
+const LINGER: Duration = Duration::from_millis(10);
+
 pub struct AccessLog {
     queue: Arc<Queue>,
     /// `--log FILE`: opened again by [`AccessLog::reopen`] (SIGHUP, after logrotate moved it).
@@ -70,8 +75,10 @@ struct State {
     /// Items queued, and items the writer has written (and flushed) so far, since the start.
     queued: u64,
     done: u64,
-    /// The writer is waiting on `work` (only then is it worth a wake-up).
+    /// The writer is waiting on `work` for a first line (only then is it worth a wake-up).
     idle: bool,
+    /// [`AccessLog::flush`] waits: the writer writes at once instead of lingering.
+    urgent: bool,
 }
 
 enum Item {
@@ -120,6 +127,10 @@ impl AccessLog {
         let deadline = Instant::now() + limit;
         let mut s = self.queue.lock();
         let target = s.queued;
+        if s.done < target {
+            s.urgent = true;
+            self.queue.work.notify_one();
+        }
         while s.done < target {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -197,6 +208,14 @@ impl Queue {
                     s = self.work.wait(s).unwrap_or_else(|e| e.into_inner());
                 }
                 s.idle = false;
+                if !s.urgent {
+                    s = self
+                        .work
+                        .wait_timeout_while(s, LINGER, |s| !s.urgent)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+                s.urgent = false;
                 (std::mem::take(&mut s.items), std::mem::take(&mut s.lost))
             };
             let n = items.len() as u64;
