@@ -421,11 +421,15 @@ say "$NCELLS cells of ${WARMUP} s warm-up + ${DURATION} s each"
 # Each cell gets a fresh proxy process (Squid's ceiling instance excepted): its peak RSS is that
 # cell's, and a crash does not spill into the next cell. toll's remembered auth lives in its
 # state dir and survives the restart, as it would for a user.
-for p in $ONLY; do
-    [ -n "${PPORT[$p]:-}" ] || die "unknown proxy $p (one of: ${!PPORT[*]})"
-    for m in $MODES; do
-        cell_wanted "$p" "$m" || continue
-        for c in $CLIENTS; do
+# Interleaved: for each load and client count, every proxy in turn, so that the cells a ratio
+# compares ran within about a minute and a half of each other. Run one proxy's cells after
+# another's, and a host that slows down for a few minutes (a shared VM does) moves the ratios
+# by up to 2 × (bench/SERVE.md, run 16).
+for p in $ONLY; do [ -n "${PPORT[$p]:-}" ] || die "unknown proxy $p (one of: ${!PPORT[*]})"; done
+for m in $MODES; do
+    for c in $CLIENTS; do
+        for p in $ONLY; do
+            cell_wanted "$p" "$m" || continue
             start_proxy "$p"
             run_cell "$p" "$m" "$c"
             stop_proxy "$p"
@@ -469,15 +473,18 @@ commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 {
     echo "## Results ($(date -u '+%Y-%m-%d %H:%M UTC'))"
     echo
-    echo "- command: \`bench/serve.sh$( [ "$DURATION" = 4 ] && [ "$WARMUP" = 2 ] && [ "$OP_TIMEOUT" = 10 ] || echo " --warmup $WARMUP --duration $DURATION --timeout $OP_TIMEOUT")$( [ "$ONLY" = "$DEFAULT_ONLY" ] || echo " --only \"$ONLY\"")$( [ "$MODES" = "http connect tls" ] || echo " --modes \"$MODES\"")$( [ "$CLIENTS" = "10 100 1000" ] || echo " --clients \"$CLIENTS\"")\`; $WARMUP s warm-up + $DURATION s measured per cell, 1 KiB bodies, per-operation timeout $OP_TIMEOUT s"
+    echo "- command: \`bench/serve.sh$( [ "$DURATION" = 4 ] && [ "$WARMUP" = 2 ] && [ "$OP_TIMEOUT" = 10 ] || echo " --warmup $WARMUP --duration $DURATION --timeout $OP_TIMEOUT")$( [ "$ONLY" = "$DEFAULT_ONLY" ] || echo " --only \"$ONLY\"")$( [ "$MODES" = "http connect tls" ] || echo " --modes \"$MODES\"")$( [ "$CLIENTS" = "10 100 1000" ] || echo " --clients \"$CLIENTS\"")\`; $WARMUP s warm-up + $DURATION s measured per cell, 1 KiB bodies, per-operation timeout $OP_TIMEOUT s; cells interleaved (every proxy for one load and client count, then the next)"
     echo "- load average at start: $LOAD_START; at end: $LOAD_END; \`nproc\` = $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
     echo "- $("$TOLL" --version 2>&1 | head -n1) (commit $commit), px $("$PX_VENV/bin/pip" show px-proxy 2>/dev/null | awk '/^Version/ { print $2 }'), cntlm $(dpkg-query -W -f='${Version}' cntlm 2>/dev/null || echo '?'), $(squid -v | head -n1 | sed 's/ for .*//'), $(nginx -v 2>&1 | sed 's/nginx version: //')"
     echo
     echo "| proxy | load | clients | req/s | success | p50 ms | p99 ms | peak RSS MiB | upstream 407/req | proxy CPU ms/op | loadgen CPU | client conns | errors |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-    while IFS=$'\t' read -r name mode n rps success p50 p99 rss per cpu conns ok errors cpuop; do
+    # One proxy's cells together (they ran interleaved with the others').
+    for p in $ONLY; do
+        awk -F'\t' -v p="$p" '$1 == p' "$RESULTS"
+    done | while IFS=$'\t' read -r name mode n rps success p50 p99 rss per cpu conns ok errors cpuop; do
         echo "| $(label "$name") | $(modename "$mode") | $n | $rps | $success % | $p50 | $p99 | $(mib "$rss") | $per | $cpuop | $cpu % | $conns | $errors |"
-    done < "$RESULTS"
+    done
     echo
     echo "### Goals (issue 13), NTLM upstream unless stated"
     echo
