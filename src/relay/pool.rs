@@ -56,6 +56,8 @@ pub(super) struct Pool {
     spares: Mutex<Vec<(Conn, Instant)>>,
     /// Spares being opened (`spare::refill`).
     pub(super) filling: AtomicUsize,
+    /// The last tunnel through this proxy worked: a spare taken may be replaced at once.
+    pub(super) tunnel_worked: AtomicBool,
     /// A task closes the spares that grow old (`spare`).
     pub(super) pruning: AtomicBool,
 }

@@ -10,10 +10,11 @@
 //!   The type 1 carries no credential. The credential for the type 3 is asked of the broker
 //!   when the tunnel is wanted, so one rejected meanwhile is never sent (the lockout rule).
 //!
-//! Spares are refilled in the background after each tunnel (each by its own task, so they keep
-//! up with many tunnels at once), are closed after [`SPARE_IDLE`]
-//! (before a proxy would drop them, or an NTLM challenge would grow old), and are never made
-//! while no tunnel has worked, so a rejected credential stops them.
+//! Spares are refilled in the background (each by its own task, so they keep up with many
+//! tunnels at once) as soon as a tunnel takes one while the last tunnel worked, and after each
+//! tunnel that works; they are closed after [`SPARE_IDLE`] (before a proxy would drop them, or
+//! an NTLM challenge would grow old), and are never made while no tunnel has worked, so a
+//! rejected credential stops them.
 //!
 //! [`Relay::set_spare_tunnels`]: super::Relay::set_spare_tunnels
 

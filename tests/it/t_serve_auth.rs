@@ -236,6 +236,44 @@ fn spare_connections_are_opened_in_parallel() {
     assert_eq!(spares.len(), 3, "three handshakes started at once:\n{}", ntlm.summary());
 }
 
+/// A tunnel that takes a spare starts its replacement at once, not when its own 200 arrives:
+/// with the proxy slow to answer the second tunnel's type 3, the next spare's type 1 arrives
+/// while that answer is still awaited (before, spares ran out under a steady stream of CONNECTs
+/// and every tunnel that found none paid the whole handshake).
+#[test]
+fn a_spare_taken_is_replaced_before_its_tunnel_is_answered() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+    if !crate::have("a_spare_taken_is_replaced_before_its_tunnel_is_answered", &[CURL], "curl") {
+        return;
+    }
+    let ntlm = NtlmProxy::new("CORP", "alice", "alice@corp.example", NTLM_PASSWORD);
+    let (type3s, waiting, meanwhile) =
+        (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let (me, t3, w, m) = (ntlm.clone(), type3s.clone(), waiting.clone(), meanwhile.clone());
+    let proxy = FakeProxy::start(move |req| {
+        match ntlm_leg(req) {
+            1 if w.load(SeqCst) => m.store(true, SeqCst),
+            3 if t3.fetch_add(1, SeqCst) == 1 => {
+                w.store(true, SeqCst);
+                std::thread::sleep(Duration::from_millis(1500));
+                w.store(false, SeqCst);
+            }
+            _ => {}
+        }
+        me.handle(req)
+    });
+    let https = Origin::https();
+    let creds = format!("CORP\\alice:{NTLM_PASSWORD}");
+    let serve = Serve::start(&["-x", &proxy.url(), "-U", &creds, "--spare-tunnels", "1"]);
+    let hello = b"hello from the origin\n".to_vec();
+    assert_eq!(curl_many(&serve, &[https.url("/text")]), hello);
+    assert_eq!(wait_primed(&proxy, 1).len(), 1, "a spare after the first tunnel:\n{}", proxy.summary());
+    assert_eq!(curl_many(&serve, &[https.url("/text")]), hello);
+    assert_eq!(type3s.load(SeqCst), 2, "{}", proxy.summary());
+    assert!(meanwhile.load(SeqCst), "no spare started while the tunnel waited:\n{}", proxy.summary());
+}
+
 /// Once NTLM worked, later tunnels leave the remembered state alone (it was written with the
 /// first; before, every tunnel locked and read the state file on a runtime thread): a file
 /// removed after the first tunnel stays removed through the next ones.
