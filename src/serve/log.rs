@@ -8,10 +8,10 @@
 //! The lines are written by a thread of their own, not by the task that finished the request:
 //! `toll serve` runs on one worker thread, and a log on a disk under heavy writeback, or on a
 //! stderr pipe that nobody reads, would otherwise stall every connection with it. The queue is
-//! bounded; when the log cannot keep up, lines are dropped and counted, and the count is
-//! written as soon as it can be (as Squid does) — the traffic goes on either way. Lines keep
-//! their order, also across a SIGHUP reopen; [`AccessLog::flush`] waits for everything queued
-//! (the server calls it on its way out).
+//! bounded; when the log cannot keep up, lines are dropped and counted, and the count is written
+//! as soon as it can be — the traffic goes on either way. Lines keep their order, also across a
+//! SIGHUP reopen; [`AccessLog::flush`] waits for everything queued (the server calls it on its
+//! way out).
 
 use crate::auth::Scheme;
 use crate::relay::body::{BoxError, RelayBody};
@@ -238,11 +238,15 @@ impl Queue {
                 buf.extend_from_slice(note_line(&text).as_bytes());
                 buf.push(b'\n');
             }
-            // A failed write is not retried (the next batch tries again): there is nowhere
-            // else to say it.
+            // A failed write loses its batch, and the next batch is tried afresh: there is
+            // nowhere else to say it.
             let _ = out.write_all(&buf);
             let _ = out.flush();
             buf.clear();
+            if buf.capacity() > 1 << 20 {
+                // After a burst (up to QUEUE lines at once): not kept for good.
+                buf = Vec::new();
+            }
             let mut s = self.lock();
             s.done += n;
             drop(s);
