@@ -17,6 +17,16 @@ use std::time::{Duration, Instant};
 pub(crate) const CURL: &str = "/usr/bin/curl";
 pub(crate) const WGET: &str = "/usr/bin/wget";
 
+/// A `toll serve` a test started itself, killed (and waited for) when the test ends.
+pub(crate) struct Kill<'a>(pub(crate) &'a mut Child);
+
+impl Drop for Kill<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A running `toll serve --listen 127.0.0.1:0 ARGS…`, killed on drop.
 pub(crate) struct Serve {
     pub(crate) child: Child,
@@ -938,13 +948,6 @@ fn the_log_file_is_opened_again_on_sighup_after_logrotate_moved_it() {
     cmd.env("TOLL_TERMINAL", "none");
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap();
-    struct Kill<'a>(&'a mut Child);
-    impl Drop for Kill<'_> {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let child = Kill(&mut child);
     let text = wait_for(&log, "listening on 127.0.0.1:");
     let port = text.split("listening on 127.0.0.1:").nth(1).and_then(|r| r.split(';').next()).unwrap();

@@ -239,15 +239,8 @@ fn a_log_nobody_reads_holds_up_no_request_and_loses_no_line() {
     cmd.env("TOLL_TERMINAL", "none");
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
-    struct Kill<'a>(&'a mut std::process::Child);
-    impl Drop for Kill<'_> {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let child = Kill(&mut child);
+    let child = crate::t_serve::Kill(&mut child);
     let mut first = String::new();
     stderr.read_line(&mut first).unwrap();
     let port = first.split("listening on 127.0.0.1:").nth(1).and_then(|r| r.split(';').next());
