@@ -112,7 +112,7 @@ pub fn run(
         let log = Arc::new(match &cfg.log {
             Some(p) => AccessLog::file(p)
                 .map_err(|e| Error::new(Exit::Write, format!("cannot open the log {}: {e}", p.display())))?,
-            None if is_run && !cfg.verbose => AccessLog::new(Box::new(std::io::sink())).map_err(no_log)?,
+            None if is_run && !cfg.verbose => AccessLog::discard(),
             None => AccessLog::stderr().map_err(no_log)?,
         });
         // Whichever way this ends (served, refused at start, a panic), the lines queued for the

@@ -35,7 +35,8 @@ const QUEUE: usize = 16 * 1024;
 const LINGER: Duration = Duration::from_millis(10);
 
 pub struct AccessLog {
-    queue: Arc<Queue>,
+    /// `None`: lines are not kept at all ([`AccessLog::discard`]): no thread, nothing formatted.
+    queue: Option<Arc<Queue>>,
     /// `--log FILE`: opened again by [`AccessLog::reopen`] (SIGHUP, after logrotate moved it).
     path: Option<std::path::PathBuf>,
 }
@@ -97,7 +98,18 @@ impl AccessLog {
         });
         let q = queue.clone();
         std::thread::Builder::new().name("toll-log".into()).spawn(move || q.write_all(out))?;
-        Ok(AccessLog { queue, path: None })
+        Ok(AccessLog { queue: Some(queue), path: None })
+    }
+
+    /// A log that keeps nothing (`toll run` without `-v`: the command's terminal is not toll's
+    /// to write on). Requests are neither formatted nor queued.
+    pub fn discard() -> AccessLog {
+        AccessLog { queue: None, path: None }
+    }
+
+    /// Whether lines are written anywhere (a response body is only watched for its line then).
+    pub fn keeps_lines(&self) -> bool {
+        self.queue.is_some()
     }
 
     pub fn stderr() -> std::io::Result<AccessLog> {
@@ -114,35 +126,39 @@ impl AccessLog {
     /// go to the new one instead of the old (the lines queued before to the old). `Ok(false)`:
     /// the log is stderr, nothing to do. On an error the old file stays in use.
     pub fn reopen(&self) -> std::io::Result<bool> {
-        let Some(path) = &self.path else { return Ok(false) };
+        let (Some(path), Some(queue)) = (&self.path, &self.queue) else { return Ok(false) };
         let fresh = open_log(path)?;
         // Never dropped for a full queue: it would send every later line to the old file.
-        self.queue.push(Item::Swap(fresh), true);
+        queue.push(Item::Swap(fresh), true);
         Ok(true)
     }
 
     /// Waits (at most `limit`) until every line queued so far is written and flushed. `false`:
     /// the log is stuck (a full disk, a pipe nobody reads) and the rest is left behind.
     pub fn flush(&self, limit: Duration) -> bool {
+        let Some(queue) = &self.queue else { return true };
         let deadline = Instant::now() + limit;
-        let mut s = self.queue.lock();
+        let mut s = queue.lock();
         let target = s.queued;
         if s.done < target {
             s.urgent = true;
-            self.queue.work.notify_one();
+            queue.work.notify_one();
         }
         while s.done < target {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;
             }
-            s = self.queue.written.wait_timeout(s, left).unwrap_or_else(|e| e.into_inner()).0;
+            s = queue.written.wait_timeout(s, left).unwrap_or_else(|e| e.into_inner()).0;
         }
         true
     }
 
     /// `2026-12-02T12:00:00Z 127.0.0.1:5000 GET http://h/ via http://proxy:3128 NTLM 200 2779B 4ms`
     pub fn request(&self, l: &Line<'_>) {
+        if self.queue.is_none() {
+            return;
+        }
         let note = if l.note.is_empty() { String::new() } else { format!(" ({})", sanitize(l.note)) };
         let scheme = l.scheme.map_or("-", Scheme::name);
         let bytes = l.bytes.map_or_else(|| "-".to_string(), |b| format!("{b}B"));
@@ -160,11 +176,15 @@ impl AccessLog {
 
     /// A line about the server itself (start, limits, signals).
     pub fn note(&self, text: &str) {
-        self.write(note_line(text));
+        if self.queue.is_some() {
+            self.write(note_line(text));
+        }
     }
 
     fn write(&self, line: String) {
-        self.queue.push(Item::Line(line), false);
+        if let Some(queue) = &self.queue {
+            queue.push(Item::Line(line), false);
+        }
     }
 }
 
@@ -317,6 +337,9 @@ impl Entry {
         scheme: Option<Scheme>,
         body: RelayBody,
     ) -> RelayBody {
+        if !self.log.keeps_lines() {
+            return body;
+        }
         Logged { body, bytes: 0, ended: false, broke: None, line: Some((self, status, upstream, scheme)) }
             .boxed()
     }
@@ -396,6 +419,18 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn a_discarding_log_keeps_nothing_and_has_nothing_to_flush() {
+        let log = Arc::new(AccessLog::discard());
+        assert!(!log.keeps_lines());
+        log.note("started");
+        Entry::new(&log, "127.0.0.1:5000".parse().unwrap(), http::Method::GET, "http://h/".into())
+            .write(403, "-", "refused");
+        // Nothing queued: a flush with no time at all still succeeds; there is no file to reopen.
+        assert!(log.flush(Duration::ZERO));
+        assert!(!log.reopen().unwrap());
     }
 
     #[test]
