@@ -5,7 +5,11 @@
 #   bench/serve.sh [--quick] [--duration S] [--warmup S] [--timeout S] [--clients "10 100 1000"]
 #                  [--only "squid toll-ntlm …"] [--modes "http connect tls"]
 #                  [--toll PATH] [--no-build] [--port-base N] [--keep] [--results FILE]
+#                  [--rounds N]
 #
+# --rounds N measures every cell N times (each round interleaved with the other proxies' cells
+# of that load and client count) and reports each cell's median: a host whose speed drifts from
+# minute to minute moves a median far less than one sample (bench/SERVE.md, run 20).
 # --results FILE (bench/RESULTS.md for the record) also puts the report into FILE, in place of
 # the section between its "serve:begin" and "serve:end" markers (or at its end); bench/run.sh
 # keeps that section when it rewrites the file.
@@ -23,7 +27,7 @@ REPO=$(cd "$HERE/.." && pwd)
 DURATION=4 WARMUP=2 OP_TIMEOUT=10 CLIENTS="10 100 1000" MODES="http connect tls"
 DEFAULT_ONLY="squid squid-ntlm toll-ntlm px-ntlm cntlm-ntlm toll-basic px-basic toll-digest px-digest"
 ONLY=$DEFAULT_ONLY
-KEEP=0 BUILD=1 PB=23100 INTO=
+KEEP=0 BUILD=1 PB=23100 INTO= ROUNDS=1
 TOLL=${TOLL:-}
 PX_VERSION=0.13.0
 PX_VENV=${PX_VENV:-$REPO/target/bench-px-venv}
@@ -43,6 +47,7 @@ while [ $# -gt 0 ]; do
         --toll) TOLL=$2; BUILD=0; shift ;;
         --port-base) PB=$2; shift ;;
         --results) INTO=$2; shift ;;
+        --rounds) ROUNDS=$2; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "serve.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -371,8 +376,10 @@ sq_log_of() { # proxy name -> the access.log of the Squid it talks to
     case $1 in squid) echo "$W/squid-noauth/access.log" ;; *) echo "$W/squid-$(scheme_of "$1")/access.log" ;; esac
 }
 
+# One row per cell and round; RESULTS, one row per cell (the rounds' medians), is made from it.
+ROUND_ROWS=$W/rounds.tsv
 RESULTS=$W/results.tsv
-: > "$RESULTS"
+: > "$ROUND_ROWS"
 CRASHES=0
 run_cell() { # proxy mode clients
     local name=$1 mode=$2 n=$3 t0 from to out rss log d407 nlines timeout note="" c0 c1 cpuop
@@ -408,8 +415,8 @@ run_cell() { # proxy mode clients
     cpuop=$(awk -v a="$c0" -v b="$c1" -v hz="$HZ" -v n="${all_ok:-0}" 'BEGIN { if (n == 0 || b < a) print "nan"; else printf "%.3f", (b - a) * 1000 / hz / n }')
     per=$(awk -v d="$d407" -v o="$ok" 'BEGIN { if (o == 0) print "nan"; else printf "%.3f", d / o }')
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$mode" "$n" "$rps" "$success" \
-        "$p50_ms" "$p99_ms" "$rss" "$per" "$cpu_pct" "$conns" "$ok" "$errors${note:+ **$note**}" "$cpuop" >> "$RESULTS"
-    say "$(printf '%-12s %-7s %5s clients: %8s req/s  %6s%% ok  p50 %7s ms  p99 %8s ms  RSS %6s KiB  407/req %s  proxy CPU/op %s ms  loadgen CPU %s%%  conns %s  errors %s' \
+        "$p50_ms" "$p99_ms" "$rss" "$per" "$cpu_pct" "$conns" "$ok" "$errors${note:+ **$note**}" "$cpuop" >> "$ROUND_ROWS"
+    say "$( [ "$ROUNDS" = 1 ] || echo "round $ROUND: ")$(printf '%-12s %-7s %5s clients: %8s req/s  %6s%% ok  p50 %7s ms  p99 %8s ms  RSS %6s KiB  407/req %s  proxy CPU/op %s ms  loadgen CPU %s%%  conns %s  errors %s' \
         "$name" "$mode" "$n" "$rps" "$success" "$p50_ms" "$p99_ms" "$rss" "$per" "$cpuop" "$cpu_pct" "$conns" "$errors")${note:+ ($note)}"
 }
 
@@ -417,7 +424,8 @@ NCELLS=0
 # squid-ntlm: tunnels only (the http cells' bound is Squid alone: one handshake per connection).
 cell_wanted() { [ "$1" != squid-ntlm ] || [ "$2" != http ]; }
 for p in $ONLY; do for m in $MODES; do cell_wanted "$p" "$m" || continue; for c in $CLIENTS; do NCELLS=$((NCELLS + 1)); done; done; done
-say "$NCELLS cells of ${WARMUP} s warm-up + ${DURATION} s each"
+case $ROUNDS in '' | *[!0-9]* | 0) die "--rounds wants a whole number ≥ 1, not '$ROUNDS'" ;; esac
+say "$NCELLS cells of ${WARMUP} s warm-up + ${DURATION} s each$( [ "$ROUNDS" = 1 ] || echo ", $ROUNDS rounds")"
 # Each cell gets a fresh proxy process (Squid's ceiling instance excepted): its peak RSS is that
 # cell's, and a crash does not spill into the next cell. toll's remembered auth lives in its
 # state dir and survives the restart, as it would for a user.
@@ -428,16 +436,56 @@ say "$NCELLS cells of ${WARMUP} s warm-up + ${DURATION} s each"
 for p in $ONLY; do [ -n "${PPORT[$p]:-}" ] || die "unknown proxy $p (one of: ${!PPORT[*]})"; done
 for m in $MODES; do
     for c in $CLIENTS; do
-        for p in $ONLY; do
-            cell_wanted "$p" "$m" || continue
-            start_proxy "$p"
-            run_cell "$p" "$m" "$c"
-            stop_proxy "$p"
-            sleep 1   # let closing connections finish before the next cell
+        for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+            for p in $ONLY; do
+                cell_wanted "$p" "$m" || continue
+                start_proxy "$p"
+                run_cell "$p" "$m" "$c"
+                stop_proxy "$p"
+                sleep 1   # let closing connections finish before the next cell
+            done
         done
     done
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# One row per cell, in the order the cells first ran: the median of the rounds for req/s,
+# latencies, 407s and CPU (of the rounds that measured it: nan only when none did); success is
+# the worst round's, peak RSS the highest round's (nan if a round crashed), errors all rounds';
+# column 15 lists each round's req/s.
+awk -F'\t' -v OFS='\t' '
+    function median(list,    v, n, i, j, t, m) {
+        n = 0
+        m = split(list, v, " ")
+        for (i = 1; i <= m; i++) if (v[i] != "nan" && v[i] != "") a[++n] = v[i] + 0
+        if (n == 0) return "nan"
+        for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+        return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    {
+        k = $1 OFS $2 OFS $3
+        if (!(k in seen)) { seen[k] = 1; order[++nk] = k; succ[k] = $5; rss[k] = $8; err[k] = $13; each[k] = $4 }
+        else {
+            each[k] = each[k] " / " $4
+            if ($5 + 0 < succ[k] + 0) succ[k] = $5
+            if ($8 == "nan" || rss[k] == "nan") rss[k] = "nan"; else if ($8 + 0 > rss[k] + 0) rss[k] = $8
+            if ($13 != "-" && index(err[k], $13) == 0) err[k] = (err[k] == "-") ? $13 : err[k] "; " $13
+        }
+        for (i = 4; i <= 14; i++) col[k, i] = col[k, i] " " $i
+    }
+    END {
+        for (x = 1; x <= nk; x++) {
+            k = order[x]
+            printf "%s", k
+            for (i = 4; i <= 14; i++) {
+                if (i == 5) v = succ[k]; else if (i == 8) v = rss[k]; else if (i == 13) v = err[k]
+                else if (i == 11 || i == 12) v = sprintf("%d", median(col[k, i]))
+                else { v = median(col[k, i]); if (v != "nan") v = sprintf(i == 4 ? "%.1f" : (i == 10 ? "%.1f" : (i == 6 || i == 7 ? "%.2f" : "%.3f")), v) }
+                printf "%s%s", OFS, v
+            }
+            printf "%s%s\n", OFS, each[k]
+        }
+    }' "$ROUND_ROWS" > "$RESULTS"
 
 # ---------------------------------------------------------------------------------------------
 # Report
@@ -473,17 +521,22 @@ commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 {
     echo "## Results ($(date -u '+%Y-%m-%d %H:%M UTC'))"
     echo
-    echo "- command: \`bench/serve.sh$( [ "$DURATION" = 4 ] && [ "$WARMUP" = 2 ] && [ "$OP_TIMEOUT" = 10 ] || echo " --warmup $WARMUP --duration $DURATION --timeout $OP_TIMEOUT")$( [ "$ONLY" = "$DEFAULT_ONLY" ] || echo " --only \"$ONLY\"")$( [ "$MODES" = "http connect tls" ] || echo " --modes \"$MODES\"")$( [ "$CLIENTS" = "10 100 1000" ] || echo " --clients \"$CLIENTS\"")\`; $WARMUP s warm-up + $DURATION s measured per cell, 1 KiB bodies, per-operation timeout $OP_TIMEOUT s; cells interleaved (every proxy for one load and client count, then the next)"
+    echo "- command: \`bench/serve.sh$( [ "$DURATION" = 4 ] && [ "$WARMUP" = 2 ] && [ "$OP_TIMEOUT" = 10 ] || echo " --warmup $WARMUP --duration $DURATION --timeout $OP_TIMEOUT")$( [ "$ONLY" = "$DEFAULT_ONLY" ] || echo " --only \"$ONLY\"")$( [ "$MODES" = "http connect tls" ] || echo " --modes \"$MODES\"")$( [ "$CLIENTS" = "10 100 1000" ] || echo " --clients \"$CLIENTS\"")$( [ "$ROUNDS" = 1 ] || echo " --rounds $ROUNDS")\`; $WARMUP s warm-up + $DURATION s measured per cell, 1 KiB bodies, per-operation timeout $OP_TIMEOUT s; cells interleaved (every proxy for one load and client count, then the next)$( [ "$ROUNDS" = 1 ] || echo "; each cell measured in $ROUNDS rounds, each round interleaved: every figure is the rounds' median, except success (the worst round's) and peak RSS (the highest); the last column has each round's req/s")"
     echo "- load average at start: $LOAD_START; at end: $LOAD_END; \`nproc\` = $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
     echo "- $("$TOLL" --version 2>&1 | head -n1) (commit $commit), px $("$PX_VENV/bin/pip" show px-proxy 2>/dev/null | awk '/^Version/ { print $2 }'), cntlm $(dpkg-query -W -f='${Version}' cntlm 2>/dev/null || echo '?'), $(squid -v | head -n1 | sed 's/ for .*//'), $(nginx -v 2>&1 | sed 's/nginx version: //')"
     echo
-    echo "| proxy | load | clients | req/s | success | p50 ms | p99 ms | peak RSS MiB | upstream 407/req | proxy CPU ms/op | loadgen CPU | client conns | errors |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    if [ "$ROUNDS" = 1 ]; then
+        echo "| proxy | load | clients | req/s | success | p50 ms | p99 ms | peak RSS MiB | upstream 407/req | proxy CPU ms/op | loadgen CPU | client conns | errors |"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    else
+        echo "| proxy | load | clients | req/s | success | p50 ms | p99 ms | peak RSS MiB | upstream 407/req | proxy CPU ms/op | loadgen CPU | client conns | errors | req/s of each round |"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    fi
     # One proxy's cells together (they ran interleaved with the others').
     for p in $ONLY; do
         awk -F'\t' -v p="$p" '$1 == p' "$RESULTS"
-    done | while IFS=$'\t' read -r name mode n rps success p50 p99 rss per cpu conns ok errors cpuop; do
-        echo "| $(label "$name") | $(modename "$mode") | $n | $rps | $success % | $p50 | $p99 | $(mib "$rss") | $per | $cpuop | $cpu % | $conns | $errors |"
+    done | while IFS=$'\t' read -r name mode n rps success p50 p99 rss per cpu conns ok errors cpuop each; do
+        echo "| $(label "$name") | $(modename "$mode") | $n | $rps | $success % | $p50 | $p99 | $(mib "$rss") | $per | $cpuop | $cpu % | $conns | $errors |$( [ "$ROUNDS" = 1 ] || echo " $each |")"
     done
     echo
     echo "### Goals (issue 13), NTLM upstream unless stated"
@@ -569,4 +622,4 @@ if [ -n "$INTO" ]; then
     mv "$INTO.tmp" "$INTO"
     say "report also in $INTO"
 fi
-say "done: $NCELLS cells; raw results in $RESULTS$( [ "$KEEP" = 1 ] || echo ' (removed; --keep keeps them)')"
+say "done: $NCELLS cells$( [ "$ROUNDS" = 1 ] || echo " × $ROUNDS rounds"); raw results in $RESULTS$( [ "$KEEP" = 1 ] || echo ' (removed; --keep keeps them)')"
