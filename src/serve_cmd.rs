@@ -86,7 +86,7 @@ pub fn run(
             Some(l) => l,
             None => listen_on(cfg.listen).map_err(|e| {
                 Error::new(Exit::Listen, format!("cannot listen on {}: {e}", cfg.listen))
-                    .hint("another proxy may be running there: pick another with --listen ADDR:PORT")
+                    .hint(listen_hint(&e))
             })?,
         };
         let listen = listener.local_addr().unwrap_or(cfg.listen);
@@ -716,6 +716,18 @@ async fn shutdown_signal() {
 /// 1-s retransmission.
 const BACKLOG: u32 = 4096;
 
+/// What to do about a listener that could not be opened, by what went wrong.
+fn listen_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => "another proxy may be running there: pick another with --listen ADDR:PORT",
+        std::io::ErrorKind::AddrNotAvailable => {
+            "that address is not one of this machine's: use 127.0.0.1 or ::1 (or an address of this machine with --allow)"
+        }
+        std::io::ErrorKind::PermissionDenied => "ports below 1024 need privileges: pick a port above 1023",
+        _ => "pick another address with --listen ADDR:PORT",
+    }
+}
+
 fn listen_on(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     let socket = match addr {
         std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
@@ -743,6 +755,16 @@ mod tests {
         assert!(get("ALL_PROXY").is_none(), "only replaced when the user had one");
         let v6 = proxy_url(&Secret::new("k"), "[::1]:1".parse().unwrap());
         assert_eq!(v6.expose(), "http://toll:k@[::1]:1");
+    }
+
+    #[tokio::test]
+    async fn a_listener_that_cannot_open_says_why_in_its_hint() {
+        let taken = listen_on("127.0.0.1:0".parse().unwrap()).unwrap();
+        let e = listen_on(taken.local_addr().unwrap()).unwrap_err();
+        assert!(listen_hint(&e).starts_with("another proxy may be running there"), "{e}");
+        // 192.0.2.1 (TEST-NET-1) is nobody's address: not this machine's either.
+        let e = listen_on("192.0.2.1:0".parse().unwrap()).unwrap_err();
+        assert!(listen_hint(&e).starts_with("that address is not one of this machine's"), "{e}");
     }
 
     #[test]
