@@ -157,6 +157,9 @@ pub fn run(
         }
         if !is_run {
             server.log.note(&format!("listening on {listen}; only this user (or the key) may use it"));
+            if let Some(note) = reach_note(listen, &cfg.allow) {
+                server.log.note(note);
+            }
             let log = server.log.clone();
             // For `toll doctor`: where this server listens and what it uses.
             let state_dir = crate::store::state_dir(env).map(|d| d.join("toll"));
@@ -716,6 +719,18 @@ async fn shutdown_signal() {
 /// 1-s retransmission.
 const BACKLOG: u32 = 4096;
 
+/// Where `--listen` and `--allow` disagree about who can connect: said once at start-up.
+fn reach_note(listen: std::net::SocketAddr, allow: &[ipnet::IpNet]) -> Option<&'static str> {
+    let loopback = listen.ip().is_loopback();
+    if loopback && allow.iter().any(|net| !net.addr().is_loopback()) {
+        Some("--allow admits nobody here: no other host reaches a loopback address (listen on one they can reach, e.g. --listen 0.0.0.0:3128)")
+    } else if !loopback && allow.is_empty() {
+        Some("other hosts that connect are refused: --allow CIDR admits them (with the key)")
+    } else {
+        None
+    }
+}
+
 /// What to do about a listener that could not be opened, by what went wrong.
 fn listen_hint(e: &std::io::Error) -> &'static str {
     match e.kind() {
@@ -755,6 +770,18 @@ mod tests {
         assert!(get("ALL_PROXY").is_none(), "only replaced when the user had one");
         let v6 = proxy_url(&Secret::new("k"), "[::1]:1".parse().unwrap());
         assert_eq!(v6.expose(), "http://toll:k@[::1]:1");
+    }
+
+    #[test]
+    fn listen_and_allow_that_cannot_work_together_are_pointed_out() {
+        let nets = |n: &[&str]| n.iter().map(|c| c.parse().unwrap()).collect::<Vec<ipnet::IpNet>>();
+        let lo = "127.0.0.1:3128".parse().unwrap();
+        let any = "0.0.0.0:3128".parse().unwrap();
+        assert!(reach_note(lo, &nets(&["172.17.0.0/16"])).unwrap().starts_with("--allow admits nobody"));
+        assert!(reach_note(any, &[]).unwrap().starts_with("other hosts that connect are refused"));
+        assert_eq!(reach_note(lo, &[]), None);
+        assert_eq!(reach_note(any, &nets(&["172.17.0.0/16"])), None);
+        assert_eq!(reach_note("[::1]:3128".parse().unwrap(), &nets(&["::1/128"])), None);
     }
 
     #[tokio::test]
