@@ -113,7 +113,8 @@ pub fn run(
             Some(p) => AccessLog::file(p)
                 .map_err(|e| Error::new(Exit::Write, format!("cannot open the log {}: {e}", p.display())))?,
             None if is_run && !cfg.verbose => AccessLog::discard(),
-            None => AccessLog::stderr().map_err(no_log)?,
+            None => AccessLog::stderr()
+                .map_err(|e| Error::new(Exit::Internal, format!("cannot start the log's thread: {e}")))?,
         });
         // Whichever way this ends (served, refused at start, a panic), the lines queued for the
         // log's thread are written before the process exits.
@@ -224,10 +225,6 @@ pub fn run(
         Some(code) if code != 0 => std::process::exit(code),
         _ => Ok(()),
     }
-}
-
-fn no_log(e: std::io::Error) -> Error {
-    Error::new(Exit::Internal, format!("cannot start the log's thread: {e}"))
 }
 
 /// Flushes the access log when dropped; a log stuck on a full disk or a pipe nobody reads gets

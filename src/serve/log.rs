@@ -156,34 +156,32 @@ impl AccessLog {
 
     /// `2026-12-02T12:00:00Z 127.0.0.1:5000 GET http://h/ via http://proxy:3128 NTLM 200 2779B 4ms`
     pub fn request(&self, l: &Line<'_>) {
-        if self.queue.is_none() {
-            return;
-        }
-        let note = if l.note.is_empty() { String::new() } else { format!(" ({})", sanitize(l.note)) };
-        let scheme = l.scheme.map_or("-", Scheme::name);
-        let bytes = l.bytes.map_or_else(|| "-".to_string(), |b| format!("{b}B"));
-        self.write(format!(
-            "{} {} {} {} via {} {scheme} {} {bytes} {}ms{note}",
-            timestamp(),
-            l.client,
-            sanitize(l.method),
-            sanitize(&crate::proxy_env::redact_userinfo(l.target)),
-            sanitize(l.upstream),
-            l.status,
-            l.elapsed.as_millis()
-        ));
+        self.write(|| {
+            let note = if l.note.is_empty() { String::new() } else { format!(" ({})", sanitize(l.note)) };
+            let scheme = l.scheme.map_or("-", Scheme::name);
+            let bytes = l.bytes.map_or_else(|| "-".to_string(), |b| format!("{b}B"));
+            format!(
+                "{} {} {} {} via {} {scheme} {} {bytes} {}ms{note}",
+                timestamp(),
+                l.client,
+                sanitize(l.method),
+                sanitize(&crate::proxy_env::redact_userinfo(l.target)),
+                sanitize(l.upstream),
+                l.status,
+                l.elapsed.as_millis()
+            )
+        });
     }
 
     /// A line about the server itself (start, limits, signals).
     pub fn note(&self, text: &str) {
-        if self.queue.is_some() {
-            self.write(note_line(text));
-        }
+        self.write(|| note_line(text));
     }
 
-    fn write(&self, line: String) {
+    /// Queues the line `line` makes; a discarding log does not even make it.
+    fn write(&self, line: impl FnOnce() -> String) {
         if let Some(queue) = &self.queue {
-            queue.push(Item::Line(line), false);
+            queue.push(Item::Line(line()), false);
         }
     }
 }
