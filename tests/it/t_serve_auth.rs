@@ -237,9 +237,9 @@ fn spare_connections_are_opened_in_parallel() {
 }
 
 /// A tunnel that takes a spare starts its replacement at once, not when its own 200 arrives:
-/// with the proxy slow to answer the second tunnel's type 3, the next spare's type 1 arrives
-/// while that answer is still awaited (before, spares ran out under a steady stream of CONNECTs
-/// and every tunnel that found none paid the whole handshake).
+/// with the proxy slow to answer the second tunnel's type 3, the next spare's type 1 has
+/// arrived by the time that answer goes out (before, spares ran out under a steady stream of
+/// CONNECTs and every tunnel that found none paid the whole handshake).
 #[test]
 fn a_spare_taken_is_replaced_before_its_tunnel_is_answered() {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -248,16 +248,20 @@ fn a_spare_taken_is_replaced_before_its_tunnel_is_answered() {
         return;
     }
     let ntlm = NtlmProxy::new("CORP", "alice", "alice@corp.example", NTLM_PASSWORD);
-    let (type3s, waiting, meanwhile) =
-        (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
-    let (me, t3, w, m) = (ntlm.clone(), type3s.clone(), waiting.clone(), meanwhile.clone());
+    let (type1s, type3s, meanwhile) =
+        (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
+    let (me, t1, t3, m) = (ntlm.clone(), type1s.clone(), type3s.clone(), meanwhile.clone());
     let proxy = FakeProxy::start(move |req| {
         match ntlm_leg(req) {
-            1 if w.load(SeqCst) => m.store(true, SeqCst),
+            1 => {
+                t1.fetch_add(1, SeqCst);
+            }
+            // The second tunnel's type 3. The replacement's type 1 (the third: the first tunnel's
+            // own, then the spare it left) may come before it or during the wait; either way it
+            // must be here before the tunnel is answered.
             3 if t3.fetch_add(1, SeqCst) == 1 => {
-                w.store(true, SeqCst);
                 std::thread::sleep(Duration::from_millis(1500));
-                w.store(false, SeqCst);
+                m.store(t1.load(SeqCst) >= 3, SeqCst);
             }
             _ => {}
         }
