@@ -2,20 +2,23 @@
 //! prompt while serving), the key, the listener, signals, and for `toll run` the child process
 //! with its proxy environment. The server itself is `crate::serve`, the upstream side the relay.
 
+mod check;
+mod clients;
+
 use crate::app::{credential_sources, remembered, CredentialSetup, Stderr};
 use crate::cli::ServeConfig;
-use crate::client::{self, Context, SourceFactory};
-use crate::config::ProxySpec;
-use crate::creds::{CredentialRequest, CredentialSource, Lookup};
+use crate::client::{self, Context};
 use crate::error::{Error, Exit, Result};
 use crate::keyring::session::Session;
 use crate::relay::Relay;
 use crate::report::Reporter;
 use crate::secret::Secret;
-use crate::serve::admission::{Policy, KEY_USER};
+use crate::serve::admission::Policy;
 use crate::serve::log::AccessLog;
 use crate::serve::{key, Limits, Routes, Server};
 use crate::term::Terminal;
+use check::{check_first, check_through, gated};
+use clients::{proxy_env_for_clients, proxy_url, run_child, shell_export};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -44,7 +47,7 @@ pub fn run(
     if cfg.print_env {
         let url = proxy_url(&key, cfg.listen);
         for (k, v) in proxy_env_for_clients(&url, env) {
-            crate::output::say(format_args!("export {k}='{v}'"))?;
+            crate::output::say(format_args!("{}", shell_export(&k, &v)))?;
         }
         return Ok(());
     }
@@ -237,138 +240,6 @@ impl Drop for FlushAtExit {
     }
 }
 
-/// The credential sources with the prompt (always the last source when the terminal can
-/// prompt, see `app::credential_sources`) answering only while `open` is set.
-fn gated(inner: SourceFactory, open: Arc<AtomicBool>) -> SourceFactory {
-    Arc::new(move |spec: &ProxySpec| {
-        let mut v = inner(spec);
-        if let Some(prompt) = v.pop() {
-            v.push(Box::new(Gated { inner: prompt, open: open.clone() }));
-        }
-        v
-    })
-}
-
-struct Gated {
-    inner: Box<dyn CredentialSource>,
-    open: Arc<AtomicBool>,
-}
-
-impl CredentialSource for Gated {
-    fn label(&self) -> String {
-        self.inner.label()
-    }
-
-    fn lookup(&self, req: &CredentialRequest) -> Lookup {
-        if self.open.load(Ordering::Acquire) {
-            self.inner.lookup(req)
-        } else {
-            Lookup::Nothing
-        }
-    }
-
-    fn accepted(&self, req: &CredentialRequest, creds: &crate::secret::Credentials) {
-        self.inner.accepted(req, creds)
-    }
-
-    fn rejected(&self, req: &CredentialRequest, creds: &crate::secret::Credentials) {
-        self.inner.rejected(req, creds)
-    }
-}
-
-/// `toll serve` on a terminal, before it accepts anyone: [`check_through`] a server of its own on
-/// an ephemeral loopback port that shares `server`'s relay (so the credential the check got
-/// accepted, or had rejected, is the real server's from the start), routes, log and limits.
-async fn check_first(server: &Server, key: &Secret, check: &url::Url, session: &Session) -> Result<()> {
-    let Ok(private) = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await else {
-        return Ok(());
-    };
-    let Ok(at) = private.local_addr() else { return Ok(()) };
-    let twin = server.clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(crate::serve::serve(twin, private, async {
-        let _ = stopped.await;
-    }));
-    let checked = check_through(at, key, check, session, ("toll serve", "at start-up")).await;
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(2), serving).await;
-    checked
-}
-
-/// On a terminal, before the command starts (`toll run`) or before serving (`toll serve`): one
-/// request for `check` through the server at `listen` (as any client would make it), so that a
-/// proxy wanting a password that is not stored gets it asked now. The credential it accepted is
-/// then used for every later request. When the proxy still wants credentials after the prompt
-/// was shown (every password typed was rejected, or none was typed) or the prompt was
-/// interrupted, toll stops here with that exit status: a person is there to try again. Any other
-/// failure is said on stderr and serving goes on (the proxy may not be needed, may come back, or
-/// wants a scheme toll cannot answer, which the command may not need either).
-async fn check_through(
-    listen: SocketAddr,
-    key: &Secret,
-    check: &url::Url,
-    session: &Session,
-    (who, when): (&str, &str),
-) -> Result<()> {
-    use base64::Engine;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let host = check.host_str().unwrap_or("");
-    let port = check.port_or_known_default().unwrap_or(80);
-    let authority = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
-    let token = base64::engine::general_purpose::STANDARD.encode(format!("{KEY_USER}:{}", key.expose()));
-    let head = if check.scheme() == "https" {
-        format!(
-            "CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\nProxy-Authorization: Basic {token}\r\n\r\n"
-        )
-    } else {
-        format!(
-            "GET {check} HTTP/1.1\r\nHost: {authority}\r\nProxy-Authorization: Basic {token}\r\nConnection: close\r\n\r\n"
-        )
-    };
-    let exchange = async {
-        let mut tcp = tokio::net::TcpStream::connect(listen).await.ok()?;
-        tcp.write_all(head.as_bytes()).await.ok()?;
-        // The status line and the start of the body (toll serve's own explanation on a failure).
-        let mut buf = vec![0u8; 4096];
-        let mut got = 0;
-        while got < buf.len() {
-            let n = tcp.read(&mut buf[got..]).await.ok()?;
-            if n == 0 {
-                break;
-            }
-            got += n;
-            let text = String::from_utf8_lossy(&buf[..got]);
-            if text.contains("\r\n\r\n") && (text.starts_with("HTTP/1.1 200") || text.contains("\n\n")) {
-                break;
-            }
-        }
-        Some(String::from_utf8_lossy(&buf[..got]).to_string())
-    };
-    // Long enough for a person to type a password (the prompt has its own limits).
-    let Ok(Some(answer)) = tokio::time::timeout(Duration::from_secs(600), exchange).await else {
-        return Ok(());
-    };
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    let head = head.to_ascii_lowercase();
-    let Some(status) = head.lines().find_map(|l| l.strip_prefix("proxy-status: toll;")) else {
-        return Ok(());
-    };
-    let why = crate::term::sanitize(body.lines().next().unwrap_or("").trim_start_matches("toll serve: "));
-    let failed = format!("the check through the proxy {when} failed: {why}");
-    if crate::prompt::interrupted() {
-        return Err(Error::new(Exit::Interrupted, "the password prompt was interrupted (Ctrl-C)"));
-    }
-    // toll serve's own answer names the proxy's 407 (RFC 9209 `received-status`); the prompt
-    // was shown, so a person typed a password the proxy rejected, or none.
-    if session.prompted() && status.split(';').any(|p| p.trim() == "received-status=407") {
-        let exit = if session.prompted_rejected() { Exit::AuthRejected } else { Exit::AuthNoCredentials };
-        return Err(Error::new(exit, failed)
-            .hint("run it again to retype the password, or store it: toll auth login"));
-    }
-    eprintln!("{who}: {failed}");
-    Ok(())
-}
-
 /// The environment as the routing sees it, without the `*_proxy` variables that name this
 /// server itself (and those left out, to be said in the log). A shell that ran
 /// `eval "$(toll serve --print-env)"` and starts toll serve again would otherwise make it its
@@ -466,165 +337,6 @@ fn current_uid() -> u32 {
     {
         u32::MAX
     }
-}
-
-/// `http://toll:KEY@ADDR`: what clients put in their proxy settings.
-fn proxy_url(key: &Secret, listen: SocketAddr) -> Secret {
-    let host = match listen.ip() {
-        ip if ip.is_unspecified() => "127.0.0.1".to_string(),
-        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
-        ip => ip.to_string(),
-    };
-    Secret::new(format!("http://{KEY_USER}:{}@{host}:{}", key.expose(), listen.port()))
-}
-
-/// The variables that point programs at the server: both cases of http/https (and ALL_PROXY
-/// when the user had one), and NO_PROXY kept with loopback added so the server is never asked
-/// for itself.
-fn proxy_env_for_clients(url: &Secret, env: &dyn Fn(&str) -> Option<String>) -> Vec<(String, String)> {
-    let u = url.expose().to_string();
-    let mut vars: Vec<(String, String)> = ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"]
-        .iter()
-        .map(|k| (k.to_string(), u.clone()))
-        .collect();
-    for k in ["ALL_PROXY", "all_proxy"] {
-        if env(k).is_some_and(|v| !v.is_empty()) {
-            vars.push((k.to_string(), u.clone()));
-        }
-    }
-    let mut no = env("NO_PROXY").or_else(|| env("no_proxy")).unwrap_or_default();
-    for h in ["localhost", "127.0.0.1", "::1"] {
-        if !no.split(',').any(|e| e.trim() == h) {
-            if !no.is_empty() {
-                no.push(',');
-            }
-            no.push_str(h);
-        }
-    }
-    vars.push(("NO_PROXY".into(), no.clone()));
-    vars.push(("no_proxy".into(), no));
-    vars
-}
-
-/// Runs the command with stdin, stdout, stderr and the terminal passed through, passing on the
-/// signals sent to toll ([`forward_signals`]). Returns its exit status.
-async fn run_child(
-    command: &[std::ffi::OsString],
-    url: &Secret,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<i32> {
-    let (program, args) = command.split_first().expect("clap requires a command");
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args);
-    for (k, v) in proxy_env_for_clients(url, env) {
-        cmd.env(k, v);
-    }
-    // Before the command exists, so that no Ctrl-C can end toll (and the command's proxy) in
-    // between.
-    #[cfg(unix)]
-    let forwarding = Forwarding::install();
-    let mut child = cmd.spawn().map_err(|e| {
-        let name = crate::term::sanitize(&program.to_string_lossy());
-        // The shell's and env(1)'s codes, so a script tells "no such command" from CMD's own
-        // failures (toll run's other statuses are CMD's).
-        match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                Error::new(Exit::CommandNotFound, format!("{name}: command not found"))
-                    .hint("check the spelling, or give the command's full path")
-            }
-            _ => Error::new(Exit::CommandNotRunnable, format!("cannot run {name}: {e}")),
-        }
-    })?;
-    #[cfg(unix)]
-    if let Some(pid) = child.id() {
-        forwarding.to(pid as libc::pid_t);
-    }
-    exit_code(child.wait().await)
-}
-
-/// While `toll run`'s command runs, the signals someone sends to toll — `kill`, a supervisor,
-/// `timeout` — go on to the command: SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2. Those
-/// the terminal sends (Ctrl-C, Ctrl-\, a hang-up) are not passed on, and do not end toll: the
-/// kernel sends them to the whole foreground process group, the command included, and a second
-/// copy would count twice (a REPL, a program that asks "really quit?"). toll stays to serve the
-/// command while it ends. Told apart by the sender's `si_code`, as sudo does.
-#[cfg(unix)]
-struct Forwarding {
-    child: Arc<std::sync::atomic::AtomicI32>,
-    /// Signals sent to toll before the command's pid was known (one bit each), passed on as
-    /// soon as it is: the command may already be running (and saying it is ready) by then.
-    early: Arc<std::sync::atomic::AtomicU32>,
-    ids: Vec<signal_hook_registry::SigId>,
-}
-
-#[cfg(unix)]
-impl Forwarding {
-    const SIGNALS: [libc::c_int; 6] =
-        [libc::SIGTERM, libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2];
-
-    fn install() -> Forwarding {
-        let child = Arc::new(std::sync::atomic::AtomicI32::new(0));
-        let early = Arc::new(std::sync::atomic::AtomicU32::new(0));
-        let ids = Self::SIGNALS
-            .into_iter()
-            .filter_map(|sig| {
-                let (child, early) = (child.clone(), early.clone());
-                // SAFETY: the action reads the siginfo the kernel filled in and two atomics, and
-                // calls kill(2): all async-signal-safe; it allocates nothing and takes no lock.
-                unsafe {
-                    signal_hook_registry::register_sigaction(sig, move |info: &libc::siginfo_t| {
-                        if info.si_code == libc::SI_KERNEL {
-                            return;
-                        }
-                        match child.load(Ordering::SeqCst) {
-                            0 => {
-                                early.fetch_or(1 << sig, Ordering::SeqCst);
-                            }
-                            pid => {
-                                libc::kill(pid, sig);
-                            }
-                        }
-                    })
-                }
-                .ok()
-            })
-            .collect();
-        Forwarding { child, early, ids }
-    }
-
-    /// The command runs as `pid`: signals go to it from now on, and those that came before.
-    fn to(&self, pid: libc::pid_t) {
-        self.child.store(pid, Ordering::SeqCst);
-        let early = self.early.swap(0, Ordering::SeqCst);
-        for sig in Self::SIGNALS {
-            if early & (1 << sig) != 0 {
-                // SAFETY: kill(2) on our own child's pid.
-                unsafe { libc::kill(pid, sig) };
-            }
-        }
-    }
-}
-
-#[cfg(unix)]
-impl Drop for Forwarding {
-    fn drop(&mut self) {
-        for id in self.ids.drain(..) {
-            signal_hook_registry::unregister(id);
-        }
-    }
-}
-
-fn exit_code(status: std::io::Result<std::process::ExitStatus>) -> Result<i32> {
-    let status =
-        status.map_err(|e| Error::new(Exit::Internal, format!("waiting for the command failed: {e}")))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(sig) = status.signal() {
-            return Ok(128 + sig);
-        }
-    }
-    Ok(status.code().unwrap_or(1))
 }
 
 /// SIGHUP (`toll serve`): open `--log FILE` again (logrotate), read the settings file and the
@@ -754,20 +466,6 @@ fn listen_on(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListe
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn clients_get_both_cases_and_loopback_stays_direct() {
-        let url = proxy_url(&Secret::new("k"), "127.0.0.1:3128".parse().unwrap());
-        let env = |k: &str| (k == "NO_PROXY").then(|| "corp.example,localhost".to_string());
-        let vars = proxy_env_for_clients(&url, &env);
-        let get = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        assert_eq!(get("https_proxy").unwrap(), "http://toll:k@127.0.0.1:3128");
-        assert_eq!(get("HTTP_PROXY").unwrap(), "http://toll:k@127.0.0.1:3128");
-        assert_eq!(get("NO_PROXY").unwrap(), "corp.example,localhost,127.0.0.1,::1");
-        assert!(get("ALL_PROXY").is_none(), "only replaced when the user had one");
-        let v6 = proxy_url(&Secret::new("k"), "[::1]:1".parse().unwrap());
-        assert_eq!(v6.expose(), "http://toll:k@[::1]:1");
-    }
 
     #[test]
     fn listen_and_allow_that_cannot_work_together_are_pointed_out() {

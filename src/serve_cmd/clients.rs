@@ -1,0 +1,233 @@
+//! What the server's clients get: the proxy URL with the key and the environment that points
+//! programs at it (`toll serve --print-env`, `toll run`), and for `toll run` the command itself,
+//! with the signals sent to toll passed on and its exit status returned as toll's.
+
+use crate::error::{Error, Exit, Result};
+use crate::secret::Secret;
+use crate::serve::admission::KEY_USER;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// `http://toll:KEY@ADDR`: what clients put in their proxy settings.
+pub(super) fn proxy_url(key: &Secret, listen: SocketAddr) -> Secret {
+    let host = match listen.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_string(),
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        ip => ip.to_string(),
+    };
+    Secret::new(format!("http://{KEY_USER}:{}@{host}:{}", key.expose(), listen.port()))
+}
+
+/// The variables that point programs at the server: both cases of http/https (and ALL_PROXY
+/// when the user had one), and NO_PROXY kept with loopback added so the server is never asked
+/// for itself. The list kept is the one toll's own routing reads (`no_proxy`, then `NO_PROXY`;
+/// empty counts as unset, as in curl), so the command bypasses the proxy for the hosts toll
+/// would, whichever of the two it reads.
+pub(super) fn proxy_env_for_clients(
+    url: &Secret,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<(String, String)> {
+    let u = url.expose().to_string();
+    let mut vars: Vec<(String, String)> = ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"]
+        .iter()
+        .map(|k| (k.to_string(), u.clone()))
+        .collect();
+    for k in ["ALL_PROXY", "all_proxy"] {
+        if env(k).is_some_and(|v| !v.trim().is_empty()) {
+            vars.push((k.to_string(), u.clone()));
+        }
+    }
+    let set = |k: &str| env(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let mut no = set("no_proxy").or_else(|| set("NO_PROXY")).unwrap_or_default();
+    for h in ["localhost", "127.0.0.1", "::1"] {
+        if !no.split(',').any(|e| e.trim() == h) {
+            if !no.is_empty() {
+                no.push(',');
+            }
+            no.push_str(h);
+        }
+    }
+    vars.push(("NO_PROXY".into(), no.clone()));
+    vars.push(("no_proxy".into(), no));
+    vars
+}
+
+/// `export NAME='VALUE'` for a POSIX shell's `eval`: the value single-quoted, so that nothing
+/// in it (a `'`, `$`, a backquote, a newline in a `NO_PROXY` the user had) is run or breaks the
+/// line.
+pub(super) fn shell_export(name: &str, value: &str) -> String {
+    format!("export {name}='{}'", value.replace('\'', r"'\''"))
+}
+
+/// Runs the command with stdin, stdout, stderr and the terminal passed through, passing on the
+/// signals sent to toll ([`Forwarding`]). Returns its exit status.
+pub(super) async fn run_child(
+    command: &[std::ffi::OsString],
+    url: &Secret,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<i32> {
+    let (program, args) = command.split_first().expect("clap requires a command");
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args);
+    for (k, v) in proxy_env_for_clients(url, env) {
+        cmd.env(k, v);
+    }
+    // Before the command exists, so that no Ctrl-C can end toll (and the command's proxy) in
+    // between.
+    #[cfg(unix)]
+    let forwarding = Forwarding::install();
+    let mut child = cmd.spawn().map_err(|e| {
+        let name = crate::term::sanitize(&program.to_string_lossy());
+        // The shell's and env(1)'s codes, so a script tells "no such command" from CMD's own
+        // failures (toll run's other statuses are CMD's).
+        match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                Error::new(Exit::CommandNotFound, format!("{name}: command not found"))
+                    .hint("check the spelling, or give the command's full path")
+            }
+            _ => Error::new(Exit::CommandNotRunnable, format!("cannot run {name}: {e}")),
+        }
+    })?;
+    #[cfg(unix)]
+    if let Some(pid) = child.id() {
+        forwarding.to(pid as libc::pid_t);
+    }
+    exit_code(child.wait().await)
+}
+
+/// While `toll run`'s command runs, the signals someone sends to toll — `kill`, a supervisor,
+/// `timeout` — go on to the command: SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2. Those
+/// the terminal sends (Ctrl-C, Ctrl-\, a hang-up) are not passed on, and do not end toll: the
+/// kernel sends them to the whole foreground process group, the command included, and a second
+/// copy would count twice (a REPL, a program that asks "really quit?"). toll stays to serve the
+/// command while it ends. Told apart by the sender's `si_code`, as sudo does.
+#[cfg(unix)]
+struct Forwarding {
+    child: Arc<std::sync::atomic::AtomicI32>,
+    /// Signals sent to toll before the command's pid was known (one bit each), passed on as
+    /// soon as it is: the command may already be running (and saying it is ready) by then.
+    early: Arc<std::sync::atomic::AtomicU32>,
+    ids: Vec<signal_hook_registry::SigId>,
+}
+
+#[cfg(unix)]
+impl Forwarding {
+    const SIGNALS: [libc::c_int; 6] =
+        [libc::SIGTERM, libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2];
+
+    fn install() -> Forwarding {
+        let child = Arc::new(std::sync::atomic::AtomicI32::new(0));
+        let early = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let ids = Self::SIGNALS
+            .into_iter()
+            .filter_map(|sig| {
+                let (child, early) = (child.clone(), early.clone());
+                // SAFETY: the action reads the siginfo the kernel filled in and two atomics, and
+                // calls kill(2): all async-signal-safe; it allocates nothing and takes no lock.
+                unsafe {
+                    signal_hook_registry::register_sigaction(sig, move |info: &libc::siginfo_t| {
+                        if info.si_code == libc::SI_KERNEL {
+                            return;
+                        }
+                        match child.load(Ordering::SeqCst) {
+                            0 => {
+                                early.fetch_or(1 << sig, Ordering::SeqCst);
+                            }
+                            pid => {
+                                libc::kill(pid, sig);
+                            }
+                        }
+                    })
+                }
+                .ok()
+            })
+            .collect();
+        Forwarding { child, early, ids }
+    }
+
+    /// The command runs as `pid`: signals go to it from now on, and those that came before.
+    fn to(&self, pid: libc::pid_t) {
+        self.child.store(pid, Ordering::SeqCst);
+        let early = self.early.swap(0, Ordering::SeqCst);
+        for sig in Self::SIGNALS {
+            if early & (1 << sig) != 0 {
+                // SAFETY: kill(2) on our own child's pid.
+                unsafe { libc::kill(pid, sig) };
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+impl Drop for Forwarding {
+    fn drop(&mut self) {
+        for id in self.ids.drain(..) {
+            signal_hook_registry::unregister(id);
+        }
+    }
+}
+
+fn exit_code(status: std::io::Result<std::process::ExitStatus>) -> Result<i32> {
+    let status =
+        status.map_err(|e| Error::new(Exit::Internal, format!("waiting for the command failed: {e}")))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            return Ok(128 + sig);
+        }
+    }
+    Ok(status.code().unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_get_both_cases_and_loopback_stays_direct() {
+        let url = proxy_url(&Secret::new("k"), "127.0.0.1:3128".parse().unwrap());
+        let env = |k: &str| (k == "NO_PROXY").then(|| "corp.example,localhost".to_string());
+        let vars = proxy_env_for_clients(&url, &env);
+        let get = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert_eq!(get("https_proxy").unwrap(), "http://toll:k@127.0.0.1:3128");
+        assert_eq!(get("HTTP_PROXY").unwrap(), "http://toll:k@127.0.0.1:3128");
+        assert_eq!(get("NO_PROXY").unwrap(), "corp.example,localhost,127.0.0.1,::1");
+        assert!(get("ALL_PROXY").is_none(), "only replaced when the user had one");
+        let v6 = proxy_url(&Secret::new("k"), "[::1]:1".parse().unwrap());
+        assert_eq!(v6.expose(), "http://toll:k@[::1]:1");
+    }
+
+    #[test]
+    fn the_no_proxy_list_kept_is_the_one_the_routing_reads() {
+        let url = proxy_url(&Secret::new("k"), "127.0.0.1:3128".parse().unwrap());
+        let no = |vars: &[(&str, &str)]| {
+            let env = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
+            let out = proxy_env_for_clients(&url, &env);
+            let get = |k: &str| out.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap();
+            assert_eq!(get("NO_PROXY"), get("no_proxy"));
+            get("no_proxy")
+        };
+        // As `ProxySettings::new`: lower case first, empty or blank counts as unset.
+        assert_eq!(no(&[("no_proxy", "a.corp"), ("NO_PROXY", "b.corp")]), "a.corp,localhost,127.0.0.1,::1");
+        assert_eq!(no(&[("no_proxy", " "), ("NO_PROXY", "b.corp")]), "b.corp,localhost,127.0.0.1,::1");
+        assert_eq!(no(&[]), "localhost,127.0.0.1,::1");
+    }
+
+    /// What `eval "$(toll serve --print-env)"` does with a value a shell would otherwise run or
+    /// split, checked with a real `sh`.
+    #[cfg(unix)]
+    #[test]
+    fn print_env_lines_give_a_shell_the_value_as_it_was() {
+        let value = "a'b $(touch /nonexistent/x) `id` \\ \n;\"c\"\nnext";
+        let line = shell_export("NO_PROXY", value);
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{line}\nprintf %s \"$NO_PROXY\""))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{line}");
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), value, "{line}");
+    }
+}
