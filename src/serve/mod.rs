@@ -19,6 +19,7 @@ pub mod key;
 pub mod log;
 pub mod peer;
 pub mod state;
+mod via;
 
 use crate::client::failure_error;
 use crate::relay::body::{self, RelayBody};
@@ -128,6 +129,8 @@ struct Shared {
     stop: Arc<Stop>,
     /// Connections to origins reached without a proxy (NO_PROXY), kept alive between requests.
     direct: direct::Direct,
+    /// This server's name in the `Via` of what it forwards: a request that carries it looped.
+    via: via::Pseudonym,
 }
 
 /// Where a shutdown stands, for the connections and tunnels that watch it.
@@ -169,6 +172,7 @@ pub async fn serve(server: Server, listener: TcpListener, shutdown: impl Future<
         direct,
         server,
         listen,
+        via: via::Pseudonym::new(),
         active: AtomicUsize::new(0),
         setups: tokio::sync::Semaphore::new(SETUPS),
         stop: Arc::new(Stop {
@@ -378,6 +382,16 @@ enum Plan {
 /// Removes the client's `Proxy-Authorization`: it was for this server.
 async fn plan(shared: &Shared, at: Peer<'_>, entry: &Entry, req: &mut http::request::Parts) -> Plan {
     let server = &shared.server;
+    // Before admission: a request that came back from a non-loopback address of this machine
+    // would otherwise be asked for the key (a 407 the relay on its first pass would answer).
+    if shared.via.seen_in(&req.headers) {
+        entry.write(400, "-", "loop: Via names this server");
+        return Plan::Answer(text(
+            StatusCode::BAD_REQUEST,
+            "toll serve: this request came back to toll serve (its Via header names this server): the upstream proxy leads back here. Give toll serve the real proxy with -x (or --pac).\n",
+            Some("proxy_loop_detected"),
+        ));
+    }
     let creds = crate::relay::proxy_basic(&req.headers);
     let who = |l: SocketAddr, p: SocketAddr| -> std::io::Result<u32> {
         at.owner
@@ -412,6 +426,10 @@ async fn plan(shared: &Shared, at: Peer<'_>, entry: &Entry, req: &mut http::requ
     }
     // The client's proxy credential was for this server; toll answers the upstream itself.
     req.headers.remove(PROXY_AUTHORIZATION);
+    // What the client said to this hop only goes first (a `Connection` naming `Via` included,
+    // which would take this hop's entry away later).
+    crate::relay::hop::strip_request(&mut req.headers);
+    shared.via.add(&mut req.headers, req.version);
     let target = match Target::of(&req.method, &req.uri) {
         Ok(t) => t,
         Err(why) => {
@@ -505,7 +523,7 @@ async fn handle(shared: &Shared, at: Peer<'_>, req: Request<Incoming>) -> Respon
         Plan::Direct(target) => {
             let (host, port) = target.host_port();
             let r = shared.direct.forward(req, &host, port, server.limits.answer_timeout()).await;
-            relayed(entry, r, "DIRECT".into())
+            relayed(entry, &shared.via, r, "DIRECT".into())
         }
         Plan::Proxy(_, spec) => {
             // A silent proxy must not hold the client forever: the limit runs once the request
@@ -516,14 +534,19 @@ async fn handle(shared: &Shared, at: Peer<'_>, req: Request<Incoming>) -> Respon
                 Err(f) if matches!(f.kind, FailureKind::NoAnswer(_)) => answer_timeout(&spec, limit),
                 Err(f) => failure_response(f),
             };
-            relayed(entry, r, spec.display_url())
+            relayed(entry, &shared.via, r, spec.display_url())
         }
     }
 }
 
 /// A response on its way to the client: the proxy's (or the origin's) is logged after its last
 /// byte, with the scheme that carried it; toll serve's own (a failure) at once.
-fn relayed(entry: Entry, r: Response<RelayBody>, upstream: String) -> Response<RelayBody> {
+fn relayed(
+    entry: Entry,
+    via: &via::Pseudonym,
+    r: Response<RelayBody>,
+    upstream: String,
+) -> Response<RelayBody> {
     let status = r.status().as_u16();
     if r.extensions().get::<OwnAnswer>().is_some() {
         entry.write(status, &upstream, "");
@@ -535,8 +558,10 @@ fn relayed(entry: Entry, r: Response<RelayBody>, upstream: String) -> Response<R
     // and what the upstream side said to its own hop (`Connection: close`, `Keep-Alive`,
     // `Proxy-Authentication-Info`) stays there.
     let mut r = r;
+    let received = r.version();
     *r.version_mut() = http::Version::HTTP_11;
     crate::relay::hop::strip_response(r.headers_mut());
+    via.add(r.headers_mut(), received);
     r.map(|b| entry.on_body(status, upstream, scheme, b))
 }
 

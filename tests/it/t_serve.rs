@@ -801,6 +801,53 @@ fn toll_serve_is_never_its_own_upstream() {
     assert!(origin.requests_to("/text").len() == 1, "only the first request reached the origin");
 }
 
+/// Two toll serves, each the other's upstream proxy (as a host name that leads back here would
+/// make one its own): the request that comes back carries the first server's `Via` entry and is
+/// refused there, once, with a 400 that says why, instead of going round until the connection
+/// limit. Two tolls in a chain that does not loop are two hops like any other: the origin sees
+/// both in `Via`, and the answer passes back through both.
+#[test]
+fn a_request_that_comes_back_through_another_proxy_is_refused_once() {
+    if !clients_available("a_request_that_comes_back_through_another_proxy_is_refused_once") {
+        return;
+    }
+    let origin = Origin::http();
+    let free_port = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (a, b) = (free_port(), free_port());
+    let at = |p: u16| format!("127.0.0.1:{p}");
+    let first = Serve::start(&["--listen", &at(a), "-x", &format!("http://{}", at(b))]);
+    let second = Serve::start(&["--listen", &at(b), "-x", &format!("http://{}", at(a))]);
+    let out = run(CURL, &["-s", "-w", "\n%{http_code}", "-x", &first.url(), &origin.url("/text")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.ends_with("\n400") && text.contains("came back to toll serve"), "{text}");
+    let log = first.log_with("loop: Via names this server");
+    assert_eq!(log.lines().filter(|l| l.contains(" GET http://")).count(), 2, "once round:\n{log}");
+    let log = second.log_with(" GET http://");
+    assert_eq!(log.lines().filter(|l| l.contains(" GET http://")).count(), 1, "{log}");
+    // A tunnel goes round the same way and stops at the same place.
+    let out = run(CURL, &["-s", "-p", "-x", &first.url(), &origin.url("/text")]);
+    assert!(!out.status.success());
+    let log = first.log_with_n("loop: Via names this server", 2);
+    assert_eq!(log.lines().filter(|l| l.contains(" CONNECT 127.0.0.1:")).count(), 2, "once round:\n{log}");
+    assert!(origin.requests_to("/text").is_empty(), "nothing reached the origin");
+    drop((first, second));
+
+    let last = Serve::start(&[]);
+    let front = Serve::start(&["-x", &last.url()]);
+    let out = run(CURL, &["-sS", "-D", "-", "-x", &front.url(), &origin.url("/text")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.ends_with("hello from the origin\n"), "{text}\n{}", front.log());
+    let got = origin.requests_to("/text");
+    let via = got[0].header("via").unwrap_or_default().to_string();
+    let hops: Vec<&str> = via.split(',').map(str::trim).collect();
+    assert!(
+        hops.len() == 2 && hops.iter().all(|h| h.starts_with("1.1 toll-")) && hops[0] != hops[1],
+        "{via}"
+    );
+    let answered = text.lines().find(|l| l.to_ascii_lowercase().starts_with("via:")).unwrap_or_default();
+    assert_eq!(answered.matches(" toll-").count(), 2, "both hops in the answer's Via:\n{text}");
+}
+
 /// Origins reached without a proxy (NO_PROXY, or no proxy at all) get toll serve's kept-alive
 /// connections: two clients one after the other share one origin connection. The target names
 /// the origin's host (not the client's `Host` field), a silent origin gets 504 within
