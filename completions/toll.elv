@@ -275,7 +275,7 @@ set edit:completion:arg-completer[toll] = {|@words|
         }
         &'toll;serve'= {
             cand --listen 'Listen on this address'
-            cand --allow 'Also admit clients from this range (gateway mode: containers, a VM); they must show the key. May be repeated'
+            cand --allow 'Also admit clients from this range (gateway mode: containers, a VM); they must show the key, and never reach this machine''s loopback. May be repeated'
             cand --log 'Append the access log to FILE instead of stderr'
             cand -x 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]'
             cand --proxy 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]'

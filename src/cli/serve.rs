@@ -11,7 +11,8 @@ pub(super) const SERVE_AFTER_LONG_HELP: &str = "\
 Only you may use it: a connection from loopback is served when its socket belongs to the user
 running toll serve (Linux: asked of the kernel); anyone else must use the per-user key in the
 proxy URL (http://toll:KEY@127.0.0.1:3128; the key is kept 0600 in the state dir), which
---print-env shows. --allow CIDR admits other hosts (containers, a VM), with the key only.
+--print-env shows. --allow CIDR admits other hosts (containers, a VM), with the key only; they
+never reach this machine's loopback through it (127.0.0.1, ::1, localhost: 403).
 
 toll never prompts while serving: the password comes from -U, the proxy URL, TOLL_PROXY_USER and
 TOLL_PROXY_PASSWORD, or the OS keyring ('toll auth login PROXY'). Started by hand on a terminal
@@ -98,7 +99,7 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
 
     /// Also admit clients from this range (gateway mode: containers, a VM); they must show the
-    /// key. May be repeated.
+    /// key, and never reach this machine's loopback. May be repeated.
     #[arg(long, value_name = "CIDR")]
     pub allow: Vec<ipnet::IpNet>,
 

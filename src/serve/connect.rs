@@ -96,9 +96,9 @@ pub(super) async fn open(
     let idle = server.limits.tunnel_idle;
     let spec = match plan {
         Plan::Answer(r) => return Err(r),
-        Plan::Direct(target) => {
+        Plan::Direct { target, other_host } => {
             let (host, port) = target.host_port();
-            return match shared.direct.connect(&host, port).await {
+            return match shared.direct(other_host).connect(&host, port).await {
                 Ok(origin) => {
                     Ok(Opened { far: Far::Direct(origin), via: "DIRECT".into(), scheme: None, idle })
                 }

@@ -4,15 +4,24 @@
 //! `--connect-timeout`) and one pool of kept-alive origin connections for absolute-form http
 //! requests, so a client's second request to an internal host costs no new connection. A
 //! CONNECT becomes a TCP connection of its own (`connect`; `super::connect` pipes it).
+//!
+//! Clients from other hosts (`--allow`) get a way of their own ([`Direct::for_other_hosts`]) that
+//! never connects to this machine's loopback, whatever a name resolves to: services that listen
+//! on 127.0.0.1 trust that only this machine reaches them, and a container or a VM must not get
+//! there through the proxy (Squid's default configuration denies `to_localhost` for the same
+//! reason). Targets written as a loopback address are refused before this (`super::plan`).
 
 use crate::relay::body::{self, Progress, RelayBody, UploadWatch};
 use http::header::HOST;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -28,13 +37,24 @@ const POOL_PER_ORIGIN: usize = 8;
 
 /// The way to origins that are reached without a proxy.
 pub(super) struct Direct {
-    connector: HttpConnector,
-    client: Client<HttpConnector, Sent<Incoming>>,
+    connector: HttpConnector<Resolver>,
+    client: Client<HttpConnector<Resolver>, Sent<Incoming>>,
 }
 
 impl Direct {
+    /// For clients on this machine.
     pub(super) fn new(connect_timeout: Duration) -> Direct {
-        let mut connector = HttpConnector::new();
+        Direct::with(Resolver { loopback: true }, connect_timeout)
+    }
+
+    /// For clients on other hosts: names that resolve to this machine's loopback only are
+    /// refused ([`ThisMachine`]); of the addresses of a name that has others, those are used.
+    pub(super) fn for_other_hosts(connect_timeout: Duration) -> Direct {
+        Direct::with(Resolver { loopback: false }, connect_timeout)
+    }
+
+    fn with(resolver: Resolver, connect_timeout: Duration) -> Direct {
+        let mut connector = HttpConnector::new_with_resolver(resolver);
         // The same connector opens tunnels (`connect`), whose URI is only a way to name
         // host:port; the pooled client only ever sees http:// targets (`super::Target`).
         connector.enforce_http(false);
@@ -115,6 +135,51 @@ impl Direct {
     }
 }
 
+/// The system's resolver, and for clients on other hosts without this machine's loopback.
+#[derive(Clone)]
+struct Resolver {
+    /// Whether this machine's loopback (and unspecified addresses, which connect to it) may be
+    /// used.
+    loopback: bool,
+}
+
+/// A name that resolves only to this machine's loopback, asked for by a client on another host.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} is this machine's loopback, which other hosts may not reach through toll serve")]
+pub(super) struct ThisMachine(String);
+
+/// Loopback, or unspecified (0.0.0.0 and :: connect to this machine).
+pub(super) fn is_this_machine(ip: std::net::IpAddr) -> bool {
+    let ip = ip.to_canonical();
+    ip.is_loopback() || ip.is_unspecified()
+}
+
+impl Service<Name> for Resolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = std::io::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        let loopback = self.loopback;
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let all: Vec<SocketAddr> = GaiResolver::new().call(name).await?.collect();
+            if loopback {
+                return Ok(all.into_iter());
+            }
+            let others: Vec<SocketAddr> = all.iter().copied().filter(|a| !is_this_machine(a.ip())).collect();
+            if others.is_empty() && !all.is_empty() {
+                return Err(std::io::Error::other(ThisMachine(crate::term::sanitize(&host))));
+            }
+            Ok(others.into_iter())
+        })
+    }
+}
+
 /// `host` as the authority of a URI: an IPv6 literal in brackets.
 fn bracketed(host: &str) -> String {
     if host.contains(':') && !host.starts_with('[') {
@@ -131,6 +196,18 @@ fn connect_failed(host: &str, port: u16, e: &(dyn std::error::Error + 'static)) 
     let timed_out = std::iter::successors(Some(e), |e| e.source()).any(|e| {
         e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
     });
+    let refused = std::iter::successors(Some(e), |e| e.source()).find_map(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .and_then(|e| e.get_ref())
+            .and_then(|e| e.downcast_ref::<ThisMachine>())
+    });
+    if let Some(refused) = refused {
+        return super::text(
+            StatusCode::FORBIDDEN,
+            &format!("toll serve: {refused}\n"),
+            Some("destination_ip_prohibited"),
+        );
+    }
     if timed_out {
         return super::text(
             StatusCode::GATEWAY_TIMEOUT,
@@ -204,6 +281,28 @@ impl<B: Body + Unpin> Body for Sent<B> {
 mod tests {
     use super::*;
     use http_body_util::{Full, StreamBody};
+
+    /// `localhost` is the one name tests may resolve; it resolves to loopback only.
+    #[tokio::test]
+    async fn clients_on_other_hosts_never_reach_this_machines_loopback_by_a_name() {
+        let service = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = service.local_addr().unwrap().port();
+        let timeout = Duration::from_secs(5);
+        assert!(Direct::new(timeout).connect("localhost", port).await.is_ok(), "this machine's clients may");
+        let r = Direct::for_other_hosts(timeout).connect("localhost", port).await.unwrap_err();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let ps = r.headers()["proxy-status"].to_str().unwrap();
+        assert!(ps.contains("error=destination_ip_prohibited"), "{ps}");
+        let body = String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+        assert!(body.contains("localhost is this machine's loopback"), "{body}");
+        // Of a name's addresses, only this machine's own are left out.
+        let mut others = Resolver { loopback: false };
+        let err = others.call("localhost".parse().unwrap()).await.unwrap_err();
+        assert!(err.get_ref().is_some_and(|e| e.is::<ThisMachine>()), "{err}");
+        let all: Vec<SocketAddr> =
+            Resolver { loopback: true }.call("localhost".parse().unwrap()).await.unwrap().collect();
+        assert!(!all.is_empty() && all.iter().all(|a| is_this_machine(a.ip())), "{all:?}");
+    }
 
     #[tokio::test]
     async fn a_body_says_when_its_last_byte_is_taken() {

@@ -127,10 +127,24 @@ struct Shared {
     /// Tunnels being set up through the upstream proxy at once (see [`SETUPS`]).
     setups: tokio::sync::Semaphore,
     stop: Arc<Stop>,
-    /// Connections to origins reached without a proxy (NO_PROXY), kept alive between requests.
+    /// Connections to origins reached without a proxy (NO_PROXY), kept alive between requests:
+    /// for clients on this machine, and for clients on other hosts (`--allow`), which never
+    /// reach this machine's loopback.
     direct: direct::Direct,
+    direct_other_hosts: direct::Direct,
     /// This server's name in the `Via` of what it forwards: a request that carries it looped.
     via: via::Pseudonym,
+}
+
+impl Shared {
+    /// The way to origins reached without a proxy, for a client on another host or not.
+    fn direct(&self, other_host: bool) -> &direct::Direct {
+        if other_host {
+            &self.direct_other_hosts
+        } else {
+            &self.direct
+        }
+    }
 }
 
 /// Where a shutdown stands, for the connections and tunnels that watch it.
@@ -168,8 +182,10 @@ pub async fn serve(server: Server, listener: TcpListener, shutdown: impl Future<
     let listen = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
     let drain = server.limits.drain;
     let direct = direct::Direct::new(server.limits.connect_timeout);
+    let direct_other_hosts = direct::Direct::for_other_hosts(server.limits.connect_timeout);
     let shared = Arc::new(Shared {
         direct,
+        direct_other_hosts,
         server,
         listen,
         via: via::Pseudonym::new(),
@@ -337,6 +353,16 @@ const NOT_A_PROXY_REQUEST: &str =
      and CONNECT, not requests for its own pages. Point your program at it with \
      http_proxy/https_proxy (see 'toll serve --print-env')";
 
+/// A target on this machine's loopback by its address or name (`localhost`, and `*.localhost`,
+/// which RFC 6761 §6.3 keeps on loopback too). Names that resolve there are `direct`'s to catch.
+fn for_this_machine_only(target: &Target) -> bool {
+    let (host, _) = target.host_port();
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(direct::is_this_machine)
+}
+
 /// A request for the listener itself (directly or by a name of this machine) would loop.
 fn is_loop(target: &Target, listen: SocketAddr) -> bool {
     let (host, port) = target.host_port();
@@ -371,8 +397,9 @@ pub fn is_self(host: &str, port: u16, listen: SocketAddr) -> bool {
 enum Plan {
     /// Answered here: refused, malformed, a loop, an unusable proxy setting (already logged).
     Answer(Response<RelayBody>),
-    /// NO_PROXY (or no proxy at all): toll serve connects to the origin itself.
-    Direct(Target),
+    /// NO_PROXY (or no proxy at all): toll serve connects to the origin itself, never to this
+    /// machine's loopback for a client on another host (`other_host`).
+    Direct { target: Target, other_host: bool },
     /// Through this proxy, which the relay answers.
     Proxy(Target, crate::config::ProxySpec),
 }
@@ -437,6 +464,20 @@ async fn plan(shared: &Shared, at: Peer<'_>, entry: &Entry, req: &mut http::requ
             return Plan::Answer(text(StatusCode::BAD_REQUEST, &format!("toll serve: {why}.\n"), None));
         }
     };
+    // Services on this machine's loopback trust that only this machine reaches them; a
+    // container or a VM admitted by --allow must not get there through the proxy.
+    let other_host = !at.peer.ip().to_canonical().is_loopback();
+    if other_host && for_this_machine_only(&target) {
+        entry.write(403, "-", "refused: another host asked for this machine's loopback");
+        return Plan::Answer(text(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "toll serve: {} is this machine's loopback, which other hosts may not reach through toll serve.\n",
+                sanitize(&target.host_port().0)
+            ),
+            Some("destination_ip_prohibited"),
+        ));
+    }
     if is_loop(&target, shared.listen) {
         entry.write(400, "-", "loop");
         return Plan::Answer(text(
@@ -459,7 +500,7 @@ async fn plan(shared: &Shared, at: Peer<'_>, entry: &Entry, req: &mut http::requ
                 Some("proxy_internal_error"),
             ))
         }
-        Ok(RouteEntry::Direct) => Plan::Direct(target),
+        Ok(RouteEntry::Direct) => Plan::Direct { target, other_host },
         Ok(RouteEntry::Proxy(spec)) if spec.is_socks() => {
             entry.write(502, &spec.display_url(), "");
             Plan::Answer(text(
@@ -497,7 +538,7 @@ async fn handle(shared: &Shared, at: Peer<'_>, req: Request<Incoming>) -> Respon
     match plan {
         Plan::Answer(r) => r,
         // A CONNECT that was not the connection's first request (those are `connect`'s).
-        Plan::Direct(Target::Tunnel { .. }) | Plan::Proxy(Target::Tunnel { .. }, _) => {
+        Plan::Direct { target: Target::Tunnel { .. }, .. } | Plan::Proxy(Target::Tunnel { .. }, _) => {
             let Some(authority) = req.uri().authority().cloned() else {
                 entry.write(400, "-", "CONNECT needs host:port");
                 return text(StatusCode::BAD_REQUEST, "toll serve: CONNECT needs host:port.\n", None);
@@ -520,9 +561,9 @@ async fn handle(shared: &Shared, at: Peer<'_>, req: Request<Incoming>) -> Respon
                 Err(r) => r,
             }
         }
-        Plan::Direct(target) => {
+        Plan::Direct { target, other_host } => {
             let (host, port) = target.host_port();
-            let r = shared.direct.forward(req, &host, port, server.limits.answer_timeout()).await;
+            let r = shared.direct(other_host).forward(req, &host, port, server.limits.answer_timeout()).await;
             relayed(entry, &shared.via, r, "DIRECT".into())
         }
         Plan::Proxy(_, spec) => {
@@ -645,6 +686,29 @@ mod tests {
 
     fn tunnel(host: &str, port: u16) -> Target {
         Target::Tunnel { host: host.into(), port }
+    }
+
+    #[test]
+    fn targets_on_this_machines_loopback_are_known_by_address_and_name() {
+        for host in [
+            "localhost",
+            "LOCALHOST.",
+            "db.localhost",
+            "127.0.0.1",
+            "127.1.2.3",
+            "::1",
+            "::ffff:127.0.0.1",
+            "0.0.0.0",
+            "::",
+        ] {
+            assert!(for_this_machine_only(&tunnel(host, 5432)), "{host}");
+        }
+        assert!(for_this_machine_only(&Target::Http("http://[::1]:8888/".parse().unwrap())));
+        for host in
+            ["example.com", "localhost.example.com", "10.0.0.1", "172.17.0.1", "::ffff:10.0.0.1", "fe80::1"]
+        {
+            assert!(!for_this_machine_only(&tunnel(host, 5432)), "{host}");
+        }
     }
 
     #[test]
