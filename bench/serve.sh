@@ -413,6 +413,8 @@ run_cell() { # proxy mode clients
     # Proxy CPU per successful operation over the whole run (warm-up included): robust
     # against a busy machine, unlike req/s.
     cpuop=$(awk -v a="$c0" -v b="$c1" -v hz="$HZ" -v n="${all_ok:-0}" 'BEGIN { if (n == 0 || b < a) print "nan"; else printf "%.3f", (b - a) * 1000 / hz / n }')
+    # A proxy that died took its CPU time with it: not measured (a 0 would pull a median down).
+    [ "$note" = crashed ] && cpuop=nan
     per=$(awk -v d="$d407" -v o="$ok" 'BEGIN { if (o == 0) print "nan"; else printf "%.3f", d / o }')
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$mode" "$n" "$rps" "$success" \
         "$p50_ms" "$p99_ms" "$rss" "$per" "$cpu_pct" "$conns" "$ok" "$errors${note:+ **$note**}" "$cpuop" >> "$ROUND_ROWS"
