@@ -8,7 +8,7 @@ use crate::origin::Origin;
 use crate::run::{isolate, TOLL};
 use crate::squid::{self, Auth, ALICE};
 use crate::tls::pki;
-use crate::{have, pattern_bytes};
+use crate::{free_port, have, pattern_bytes};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -765,7 +765,6 @@ fn toll_serve_is_never_its_own_upstream() {
         return;
     }
     let origin = Origin::http();
-    let free_port = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let own = format!("http://toll:Own-key-5@127.0.0.1:{port}");
@@ -812,7 +811,6 @@ fn a_request_that_comes_back_through_another_proxy_is_refused_once() {
         return;
     }
     let origin = Origin::http();
-    let free_port = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let (a, b) = (free_port(), free_port());
     let at = |p: u16| format!("127.0.0.1:{p}");
     let first = Serve::start(&["--listen", &at(a), "-x", &format!("http://{}", at(b))]);
@@ -1218,7 +1216,6 @@ fn toll_serve_on_a_terminal_asks_once_before_serving_and_never_in_the_background
     let origin = Origin::http();
     let proxy = FakeProxy::start(fakeproxy::basic("alice", "right"));
     let home = tempfile::tempdir().unwrap();
-    let free_port = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let port = free_port();
     let (listen, url) = (format!("127.0.0.1:{port}"), format!("http://127.0.0.1:{port}"));
     let (purl, check) = (proxy.url(), origin.url("/text"));
