@@ -52,8 +52,8 @@ impl Policy {
     ) -> Decision {
         let key_ok = presented.is_some_and(|(user, key)| user == KEY_USER && self.key_matches(key));
         let key_wrong = presented.is_some() && !key_ok;
-        let ip = canonical(peer);
-        if ip.is_loopback() {
+        let ip = peer.ip().to_canonical();
+        if !from_another_host(peer) {
             return match owner(local, peer) {
                 Ok(uid) if uid == self.uid => Decision::Serve { by_key: false },
                 _ if key_ok => Decision::Serve { by_key: true },
@@ -77,11 +77,11 @@ impl Policy {
     }
 }
 
-fn canonical(a: SocketAddr) -> std::net::IpAddr {
-    match a.ip() {
-        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(std::net::IpAddr::V6(v6), Into::into),
-        v4 => v4,
-    }
+/// Whether `peer` is another host (off loopback; an IPv4-mapped address is taken as IPv4): such
+/// a peer is admitted only from an `--allow` range, with the key, and never reaches this
+/// machine's loopback through the server (`super::plan`).
+pub fn from_another_host(peer: SocketAddr) -> bool {
+    !peer.ip().to_canonical().is_loopback()
 }
 
 #[cfg(test)]
@@ -150,6 +150,16 @@ mod tests {
             p.decide(addr(LOCAL), addr("127.0.0.1:5000"), Some(("alice", "k3y")), &unknown),
             Decision::Refuse(_)
         ));
+    }
+
+    #[test]
+    fn another_host_is_any_peer_off_loopback_in_either_family() {
+        for local in ["127.0.0.1:5", "127.9.9.9:5", "[::1]:5", "[::ffff:127.0.0.1]:5"] {
+            assert!(!from_another_host(addr(local)), "{local}");
+        }
+        for other in ["172.17.0.2:5", "[::ffff:10.0.0.1]:5", "[fe80::1]:5", "0.0.0.0:5"] {
+            assert!(from_another_host(addr(other)), "{other}");
+        }
     }
 
     #[test]

@@ -466,7 +466,7 @@ async fn plan(shared: &Shared, at: Peer<'_>, entry: &Entry, req: &mut http::requ
     };
     // Services on this machine's loopback trust that only this machine reaches them; a
     // container or a VM admitted by --allow must not get there through the proxy.
-    let other_host = !at.peer.ip().to_canonical().is_loopback();
+    let other_host = admission::from_another_host(at.peer);
     if other_host && for_this_machine_only(&target) {
         entry.write(403, "-", "refused: another host asked for this machine's loopback");
         return Plan::Answer(text(
