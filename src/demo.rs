@@ -144,9 +144,10 @@ impl CredentialSource for DemoPassword {
         let realm = req.realm.as_deref().map(|r| format!(", realm \"{}\"", sanitize(r))).unwrap_or_default();
         eprintln!("Proxy {} requires authentication ({}{realm})", req.proxy.host_port(), req.scheme);
         let prompt = format!("Password for {USER} (type: {PASSWORD}): ");
-        match rpassword::prompt_password(prompt) {
-            Ok(p) => Lookup::Found(Credentials::new(USER, p)),
-            Err(_) => Lookup::Nothing,
+        // The prompt's own terminal handling (echo off before the prompt shows, Ctrl-C).
+        match crate::prompt::Tty::open().ok().map(|mut tty| tty.ask_password(&prompt)) {
+            Some(Ok(password)) => Lookup::Found(Credentials { user: USER.into(), password }),
+            _ => Lookup::Nothing,
         }
     }
 }

@@ -74,14 +74,19 @@ pub fn restore_terminal() {
 pub struct Tty {
     input: File,
     output: File,
+    /// Where rpassword opens the terminal again to read a password: `/dev/tty` (a unit test
+    /// gives a pseudo-terminal's path).
+    #[cfg(unix)]
+    path: String,
 }
 
 impl Tty {
     pub fn open() -> io::Result<Tty> {
         #[cfg(unix)]
         {
-            let f = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty")?;
-            Ok(Tty { output: f.try_clone()?, input: f })
+            let path = "/dev/tty";
+            let f = std::fs::OpenOptions::new().read(true).write(true).open(path)?;
+            Ok(Tty { output: f.try_clone()?, input: f, path: path.into() })
         }
         #[cfg(windows)]
         {
@@ -123,20 +128,30 @@ impl Tty {
         Ok(String::from_utf8_lossy(&line).trim().to_string())
     }
 
-    /// Asks for a password without echo (rpassword, which reads the terminal itself).
+    /// Asks for a password without echo. Echo goes off *before* the prompt is shown:
+    /// `rpassword::prompt_password` writes the prompt first and changes the terminal after, so
+    /// what was typed or pasted the moment the prompt appeared was echoed on the screen.
+    /// rpassword then reads the line (raw mode, its own Ctrl-C, Ctrl-U and backspace handling)
+    /// and puts back the echo-off settings it found; the settings saved here (echo on) are put
+    /// back after it.
     pub fn ask_password(&mut self, prompt: &str) -> Result<Secret, Abort> {
         self.save_settings();
-        let r = rpassword::prompt_password(prompt);
+        self.echo_off();
+        let r = self
+            .output
+            .write_all(prompt.as_bytes())
+            .and_then(|_| self.output.flush())
+            .and_then(|_| self.read_hidden());
         let r = match r {
             Ok(p) => Ok(Secret::from(p)),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {
                 INTERRUPTED.store(true, Ordering::SeqCst);
-                restore_terminal();
                 Err(Abort::Interrupted)
             }
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(Abort::Eof),
             Err(e) => Err(Abort::Io(e)),
         };
+        self.restore_settings();
         // Ctrl-D leaves the cursor after the prompt.
         if matches!(r, Err(Abort::Eof)) {
             let _ = self.say("");
@@ -161,6 +176,54 @@ impl Tty {
             }
         }
         Ok(false)
+    }
+
+    fn read_hidden(&self) -> io::Result<String> {
+        #[cfg(unix)]
+        {
+            let on_this_terminal = rpassword::ConfigBuilder::new()
+                .input_file_path(self.path.as_str())
+                .output_file_path(self.path.as_str())
+                .build();
+            rpassword::read_password_with_config(on_this_terminal)
+        }
+        #[cfg(not(unix))]
+        {
+            rpassword::read_password()
+        }
+    }
+
+    /// Puts back the settings saved before the prompt (echo on).
+    fn restore_settings(&self) {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            let saved = *SAVED_TERMIOS.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(t) = saved {
+                // SAFETY: `t` came from tcgetattr on this terminal; the fd is open.
+                unsafe {
+                    libc::tcsetattr(self.input.as_raw_fd(), libc::TCSANOW, &t);
+                }
+            }
+        }
+    }
+
+    /// Turns echo off until rpassword takes over (it prints the newline after the password
+    /// itself). Without saved settings (Windows, a failing tcgetattr) rpassword does it alone.
+    fn echo_off(&self) {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            let saved = *SAVED_TERMIOS.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(mut t) = saved {
+                t.c_lflag &= !libc::ECHO;
+                // SAFETY: `t` came from tcgetattr on this terminal; the fd is open. TCSANOW, not
+                // TCSAFLUSH: what is typed ahead is the password and must not be thrown away.
+                unsafe {
+                    libc::tcsetattr(self.input.as_raw_fd(), libc::TCSANOW, &t);
+                }
+            }
+        }
     }
 
     fn save_settings(&self) {
@@ -340,6 +403,74 @@ mod tests {
         assert!(h.contains("realm \"Evil\\x1b[2J\\\"\\x0d\\x0aPassword for root: \")"), "{h}");
         assert!(!password_prompt("a\x07b").contains('\x07'));
         assert!(!user_prompt(Some("a\x1bb")).contains('\x1b'));
+    }
+
+    /// The prompt's write is held up (its pipe is full) so the order is seen, not raced: echo
+    /// must already be off while the prompt is on its way, then the typed password is read and
+    /// never echoed, and echo is back on afterwards.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn echo_is_off_before_the_password_prompt_shows() {
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+        use std::time::{Duration, Instant};
+        let (mut master, slave) = {
+            let (mut m, mut s) = (0, 0);
+            // SAFETY: openpty fills both descriptors when it returns 0; they are owned below.
+            let rc = unsafe {
+                libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), std::ptr::null())
+            };
+            assert_eq!(rc, 0, "openpty: {}", io::Error::last_os_error());
+            unsafe { (File::from_raw_fd(m), File::from_raw_fd(s)) }
+        };
+        let path = std::fs::read_link(format!("/proc/self/fd/{}", slave.as_raw_fd())).unwrap();
+        let lflag = |f: &File| {
+            let mut t = std::mem::MaybeUninit::<libc::termios>::uninit();
+            // SAFETY: tcgetattr fills `t` when it returns 0.
+            assert_eq!(unsafe { libc::tcgetattr(f.as_raw_fd(), t.as_mut_ptr()) }, 0);
+            unsafe { t.assume_init() }.c_lflag
+        };
+        assert_ne!(lflag(&slave) & libc::ECHO, 0, "a new terminal echoes");
+        // A pipe filled to the brim: the prompt's write blocks until the test drains it.
+        let (reader, writer) = {
+            let mut fds = [0; 2];
+            // SAFETY: pipe2 fills both descriptors when it returns 0; they are owned below.
+            assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) }, 0);
+            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+        };
+        let mut writer = File::from(writer);
+        let mut filled = 0;
+        while let Ok(n) = writer.write(&[0u8; 4096]) {
+            filled += n;
+        }
+        // SAFETY: F_SETFL on an open descriptor: the prompt's write must block, not fail.
+        assert_eq!(unsafe { libc::fcntl(writer.as_raw_fd(), libc::F_SETFL, 0) }, 0);
+        assert_eq!(unsafe { libc::fcntl(reader.as_raw_fd(), libc::F_SETFL, 0) }, 0);
+        let tty =
+            Tty { input: slave.try_clone().unwrap(), output: writer, path: path.to_str().unwrap().into() };
+        let asking = std::thread::spawn(move || {
+            let mut tty = tty;
+            tty.ask_password("Password for alice: ")
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while lflag(&slave) & libc::ECHO != 0 {
+            assert!(Instant::now() < deadline, "echo is still on while the prompt is being written");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(!asking.is_finished());
+        // Typed the moment the prompt shows (here: before it could), then the prompt gets out.
+        master.write_all(b"s3cret\r").unwrap();
+        let mut drained = Vec::new();
+        File::from(reader).read_to_end(&mut drained).unwrap();
+        assert_eq!(&drained[filled..], b"Password for alice: ");
+        let password = asking.join().unwrap().unwrap();
+        assert_eq!(password.expose(), "s3cret");
+        assert_ne!(lflag(&slave) & libc::ECHO, 0, "echo is back on after the prompt");
+        drop(slave);
+        let mut screen = Vec::new();
+        // SAFETY: F_SETFL on an open descriptor: read what is there, then stop.
+        unsafe { libc::fcntl(master.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+        let _ = master.read_to_end(&mut screen);
+        assert!(!String::from_utf8_lossy(&screen).contains("s3cret"), "echoed: {screen:?}");
     }
 
     #[test]
