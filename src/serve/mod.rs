@@ -17,6 +17,7 @@ mod direct;
 pub mod first;
 pub mod key;
 pub mod log;
+mod max_forwards;
 pub mod peer;
 pub mod state;
 mod via;
@@ -456,6 +457,10 @@ async fn plan(shared: &Shared, at: Peer<'_>, entry: &Entry, req: &mut http::requ
     // What the client said to this hop only goes first (a `Connection` naming `Via` included,
     // which would take this hop's entry away later).
     crate::relay::hop::strip_request(&mut req.headers);
+    if let Some(r) = max_forwards::check(req) {
+        entry.write(200, "-", "Max-Forwards: 0, answered here");
+        return Plan::Answer(r);
+    }
     shared.via.add(&mut req.headers, req.version);
     let target = match Target::of(&req.method, &req.uri) {
         Ok(t) => t,

@@ -289,6 +289,69 @@ fn loops_and_non_proxy_requests_are_refused_with_an_explanation() {
     assert_eq!(proxy.requests().len(), 0, "nothing reached the upstream proxy");
 }
 
+/// `Max-Forwards` on TRACE and OPTIONS (RFC 9110 §7.6.2): toll serve counts it down on the
+/// way, and at 0 answers itself (OPTIONS: what it forwards; TRACE: the request as it arrived,
+/// without the credentials for the origin or the cookies), reaching neither the upstream proxy
+/// nor the origin. Direct (NO_PROXY) and through a proxy.
+#[test]
+fn max_forwards_is_counted_down_and_zero_is_answered_by_toll_serve() {
+    if !clients_available("max_forwards_is_counted_down_and_zero_is_answered_by_toll_serve") {
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::open());
+    for (how, args) in [("direct", vec![]), ("through a proxy", vec!["-x".to_string(), proxy.url()])] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let serve = Serve::start(&args);
+        let via_serve = |method: &str, hops: &str| {
+            let out = run(
+                CURL,
+                &[
+                    "-sS",
+                    "-i",
+                    "-x",
+                    &serve.url(),
+                    "-X",
+                    method,
+                    "-H",
+                    &format!("Max-Forwards: {hops}"),
+                    "-H",
+                    "Authorization: Basic b3JpZ2luOnMzY3JldA==",
+                    "-H",
+                    "Cookie: session=s3cret",
+                    &origin.url("/echo-headers"),
+                ],
+            );
+            assert!(out.status.success(), "{how}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+        };
+        let before = (origin.requests_to("/echo-headers").len(), proxy.requests().len());
+        let options = via_serve("OPTIONS", "0");
+        assert!(options.starts_with("HTTP/1.1 200"), "{how}: {options}");
+        assert!(options.to_ascii_lowercase().contains("\nallow: get, head, post"), "{how}: {options}");
+        let trace = via_serve("TRACE", "0");
+        assert!(trace.contains("\ncontent-type: message/http"), "{how}: {trace}");
+        let echoed = trace.split_once("\n\n").map(|(_, b)| b).unwrap_or_default();
+        assert!(
+            echoed.starts_with(&format!("TRACE {} HTTP/1.1\n", origin.url("/echo-headers"))),
+            "{how}: {trace}"
+        );
+        assert!(echoed.contains("\nmax-forwards: 0\n"), "{how}: {trace}");
+        assert!(!echoed.contains("b3JpZ2lu") && !echoed.contains("s3cret"), "{how}: {trace}");
+        assert_eq!(
+            (origin.requests_to("/echo-headers").len(), proxy.requests().len()),
+            before,
+            "{how}: at 0 nothing goes on"
+        );
+        // One hop left: toll serve forwards it with none.
+        let passed = via_serve("TRACE", "1");
+        assert!(passed.contains("\nTRACE /echo-headers\n"), "{how}: the origin answered\n{passed}");
+        assert!(passed.to_ascii_lowercase().contains("\nmax-forwards: 0\n"), "{how}: {passed}");
+        let log = serve.log_with_n("/echo-headers", 3);
+        assert_eq!(log.matches("Max-Forwards: 0, answered here").count(), 2, "{how}: {log}");
+    }
+}
+
 /// toll serve is its client's hop: an origin's HTTP/1.0 answer reaches the client as HTTP/1.1
 /// without the origin's hop-by-hop fields (`Connection: close` and the field it names,
 /// `Keep-Alive`, `Proxy-Authentication-Info`), so the client's connection stays open for its
