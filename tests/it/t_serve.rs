@@ -41,7 +41,7 @@ impl Serve {
     }
 
     /// With `env` set after the isolation (a shared state dir, a keyring). `--listen` in `args`
-    /// replaces the default `127.0.0.1:0` (the address must be 127.0.0.1).
+    /// replaces the default `127.0.0.1:0` (`url` says 127.0.0.1 whatever the address).
     pub(crate) fn start_env(args: &[&str], env: &[(String, String)]) -> Serve {
         let home = tempfile::Builder::new().prefix("toll-it-serve-").tempdir().unwrap();
         let mut cmd = Command::new(TOLL);
@@ -64,9 +64,9 @@ impl Serve {
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on 127.0.0.1:").nth(1) {
-                    let port: u16 = rest.split(';').next().unwrap().parse().unwrap();
-                    let _ = tx.send(port);
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let addr: std::net::SocketAddr = rest.split(';').next().unwrap().parse().unwrap();
+                    let _ = tx.send(addr.port());
                 }
                 sink.lock().unwrap().push(line);
             }
@@ -77,6 +77,15 @@ impl Serve {
 
     pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The key clients off loopback must show (made at start-up in this server's state dir).
+    pub(crate) fn key(&self) -> String {
+        let path = self._home.path().join(".local/state/toll/serve.key");
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .trim()
+            .to_string()
     }
 
     pub(crate) fn log(&self) -> String {
