@@ -2,6 +2,7 @@
 //! update it on TRACE and OPTIONS, and answer as the final recipient when it is 0). It is how a
 //! client asks one hop of a chain about itself (`curl -X OPTIONS -H 'Max-Forwards: 0' -x …`),
 //! and how a TRACE sent round a loop ends. Other methods carry the field on untouched.
+//! `OPTIONS *` (RFC 9110 §9.3.7: the server itself, not a resource) gets the same answer.
 
 use super::{OwnAnswer, RelayBody};
 use crate::relay::body;
@@ -20,6 +21,9 @@ pub(super) fn check(req: &mut Parts) -> Option<Response<RelayBody>> {
     if req.method != Method::TRACE && req.method != Method::OPTIONS {
         return None;
     }
+    if req.method == Method::OPTIONS && req.uri == "*" {
+        return Some(answer(req));
+    }
     let left = req.headers.get(MAX_FORWARDS)?.to_str().ok()?.trim();
     if left.is_empty() || !left.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -30,6 +34,11 @@ pub(super) fn check(req: &mut Parts) -> Option<Response<RelayBody>> {
         req.headers.insert(MAX_FORWARDS, HeaderValue::from(left - 1));
         return None;
     }
+    Some(answer(req))
+}
+
+/// toll serve's answer as the final recipient.
+fn answer(req: &Parts) -> Response<RelayBody> {
     let mut r = if req.method == Method::OPTIONS {
         let mut r = Response::new(body::empty());
         r.headers_mut().insert(ALLOW, HeaderValue::from_static(ALLOWED));
@@ -41,7 +50,7 @@ pub(super) fn check(req: &mut Parts) -> Option<Response<RelayBody>> {
     };
     *r.status_mut() = StatusCode::OK;
     r.extensions_mut().insert(OwnAnswer);
-    Some(r)
+    r
 }
 
 /// The request head as toll serve received it (its own hop-by-hop fields already gone), for
@@ -104,6 +113,10 @@ mod tests {
         assert!(r.extensions().get::<OwnAnswer>().is_some());
         assert!(r.headers()[ALLOW].to_str().unwrap().contains("CONNECT"));
         assert_eq!(body_of(r), "");
+
+        let mut p = http::Request::options("*").body(()).unwrap().into_parts().0;
+        let r = check(&mut p).expect("OPTIONS * is asked of toll serve itself");
+        assert!(r.headers()[ALLOW].to_str().unwrap().contains("TRACE"));
     }
 
     #[test]

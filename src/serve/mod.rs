@@ -458,7 +458,7 @@ async fn plan(shared: &Shared, at: Peer<'_>, entry: &Entry, req: &mut http::requ
     // which would take this hop's entry away later).
     crate::relay::hop::strip_request(&mut req.headers);
     if let Some(r) = max_forwards::check(req) {
-        entry.write(200, "-", "Max-Forwards: 0, answered here");
+        entry.write(200, "-", "answered here as the final recipient");
         return Plan::Answer(r);
     }
     shared.via.add(&mut req.headers, req.version);
