@@ -196,32 +196,27 @@ impl Tty {
     /// Puts back the settings saved before the prompt (echo on).
     fn restore_settings(&self) {
         #[cfg(unix)]
-        {
-            use std::os::fd::AsRawFd;
-            let saved = *SAVED_TERMIOS.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(t) = saved {
-                // SAFETY: `t` came from tcgetattr on this terminal; the fd is open.
-                unsafe {
-                    libc::tcsetattr(self.input.as_raw_fd(), libc::TCSANOW, &t);
-                }
-            }
-        }
+        self.apply_saved(|_| {});
     }
 
     /// Turns echo off until rpassword takes over (it prints the newline after the password
     /// itself). Without saved settings (Windows, a failing tcgetattr) rpassword does it alone.
     fn echo_off(&self) {
         #[cfg(unix)]
-        {
-            use std::os::fd::AsRawFd;
-            let saved = *SAVED_TERMIOS.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(mut t) = saved {
-                t.c_lflag &= !libc::ECHO;
-                // SAFETY: `t` came from tcgetattr on this terminal; the fd is open. TCSANOW, not
-                // TCSAFLUSH: what is typed ahead is the password and must not be thrown away.
-                unsafe {
-                    libc::tcsetattr(self.input.as_raw_fd(), libc::TCSANOW, &t);
-                }
+        self.apply_saved(|t| t.c_lflag &= !libc::ECHO);
+    }
+
+    /// Sets this terminal to the settings saved before the prompt, changed by `change`. TCSANOW,
+    /// not TCSAFLUSH: what is typed ahead is the password and must not be thrown away.
+    #[cfg(unix)]
+    fn apply_saved(&self, change: impl FnOnce(&mut libc::termios)) {
+        use std::os::fd::AsRawFd;
+        let saved = *SAVED_TERMIOS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(mut t) = saved {
+            change(&mut t);
+            // SAFETY: `t` came from tcgetattr on this terminal; the fd is open.
+            unsafe {
+                libc::tcsetattr(self.input.as_raw_fd(), libc::TCSANOW, &t);
             }
         }
     }
