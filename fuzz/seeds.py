@@ -140,6 +140,15 @@ def main():
     # decode to non-trivial inputs; the fuzzer finds the structure from there.
     write("digest_params", [bytes(range(i, i + 64)) for i in range(0, 192, 32)]
           + [c.encode() for c in CHALLENGES[13:18]])
+    # forwarded_head: a selector byte (method, version, `*`), then `name: value` lines, from
+    # src/serve/via.rs and max_forwards.rs's tests.
+    write("forwarded_head", [
+        b"\x01max-forwards: 1\nvia: 1.1 squid.corp (squid/5.7), 1.0 fred",
+        b"\x02max-forwards: 0\nauthorization: Basic b3JpZ2luOnNlY3JldA==\ncookie: session=s3cret",
+        b"\x0aconnection: via, keep-alive\nvia: toll-00000000 x (toll-00000000)",
+        b"\x05max-forwards: 99999999999999999999999\nvia: 1.1 proxy.corp (Stra\xc3\x9fe)",
+        b"\x00max-forwards: two\nvia: ,, 1.1 a (b, c)",
+    ])
 
 
 if __name__ == "__main__":

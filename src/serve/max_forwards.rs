@@ -17,7 +17,7 @@ const ALLOWED: &str = "GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PA
 /// serve owes as the final recipient: for OPTIONS what it forwards (`Allow`), for TRACE the
 /// request as it arrived (`message/http`) without the fields that hold secrets. A value that is
 /// not a number is passed on as it came: which hop should stop cannot be known from it.
-pub(super) fn check(req: &mut Parts) -> Option<Response<RelayBody>> {
+pub fn check(req: &mut Parts) -> Option<Response<RelayBody>> {
     if req.method != Method::TRACE && req.method != Method::OPTIONS {
         return None;
     }

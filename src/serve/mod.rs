@@ -17,10 +17,10 @@ mod direct;
 pub mod first;
 pub mod key;
 pub mod log;
-mod max_forwards;
+pub mod max_forwards;
 pub mod peer;
 pub mod state;
-mod via;
+pub mod via;
 
 use crate::client::failure_error;
 use crate::relay::body::{self, RelayBody};

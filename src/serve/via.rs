@@ -11,14 +11,21 @@ use http::header::VIA;
 use http::{HeaderMap, HeaderValue, Version};
 
 /// This server's `received-by` (RFC 9110 §7.6.3: a pseudonym): `toll-` and 8 random hex digits.
-pub(super) struct Pseudonym {
+pub struct Pseudonym {
     name: String,
     /// `1.1 toll-…`, made once: most messages are HTTP/1.1 and carry no `Via` yet.
     v11: HeaderValue,
 }
 
+impl Default for Pseudonym {
+    /// A new name: each server has its own.
+    fn default() -> Self {
+        Pseudonym::new()
+    }
+}
+
 impl Pseudonym {
-    pub(super) fn new() -> Pseudonym {
+    pub fn new() -> Pseudonym {
         let mut raw = [0u8; 4];
         // Without randomness, the process id still tells this server from another toll on the
         // way (a container's `toll run` has its own pid namespace, and a pid may repeat there:
@@ -32,22 +39,25 @@ impl Pseudonym {
     }
 
     /// Whether one of the `Via` entries in `headers` is this server's: the message came back.
-    pub(super) fn seen_in(&self, headers: &HeaderMap) -> bool {
+    /// Read as bytes: a hop's comment in UTF-8 (obs-text) is no `str` for `http`, and [`add`]
+    /// joins this server's entry into the same line, which must not hide it.
+    ///
+    /// [`add`]: Pseudonym::add
+    pub fn seen_in(&self, headers: &HeaderMap) -> bool {
         headers
             .get_all(VIA)
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
+            .flat_map(|v| v.as_bytes().split(|&b| b == b','))
             // `received-protocol RWS received-by [ RWS comment ]`
-            .filter_map(|entry| entry.split_ascii_whitespace().nth(1))
-            .any(|by| by.eq_ignore_ascii_case(&self.name))
+            .filter_map(|entry| entry.split(u8::is_ascii_whitespace).filter(|w| !w.is_empty()).nth(1))
+            .any(|by| by.eq_ignore_ascii_case(self.name.as_bytes()))
     }
 
     /// Adds this hop to `headers` (after the entries already there, as the field's order is the
     /// path's): `1.1 toll-…`, with the version of the message as it was received. One field line
     /// in the end, the earlier ones joined into it (the same field, RFC 9110 §5.3), for readers
     /// that look at the first line only.
-    pub(super) fn add(&self, headers: &mut HeaderMap, received: Version) {
+    pub fn add(&self, headers: &mut HeaderMap, received: Version) {
         let protocol = match received {
             Version::HTTP_09 => "0.9",
             Version::HTTP_10 => "1.0",
@@ -96,6 +106,12 @@ mod tests {
         me.add(&mut h, Version::HTTP_11);
         assert_eq!(h[VIA], format!("1.1 {}", me.name).as_str());
         assert!(me.seen_in(&h) && !other.seen_in(&h));
+        // A hop before with UTF-8 in its comment: this server's entry, joined to it, is seen.
+        let mut h = HeaderMap::new();
+        h.insert(VIA, HeaderValue::from_bytes("1.1 proxy.corp (Stra\u{df}e)".as_bytes()).unwrap());
+        me.add(&mut h, Version::HTTP_11);
+        assert!(h[VIA].to_str().is_err(), "obs-text in the line");
+        assert!(me.seen_in(&h), "{:?}", h[VIA]);
         // The name in a comment or as a protocol is not this hop's `received-by`.
         let mut h = HeaderMap::new();
         h.insert(VIA, HeaderValue::from_str(&format!("{} x ({})", me.name, me.name)).unwrap());
