@@ -32,7 +32,7 @@ pub(crate) struct Serve {
     pub(crate) child: Child,
     pub(crate) port: u16,
     log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-    _home: tempfile::TempDir,
+    home: tempfile::TempDir,
 }
 
 impl Serve {
@@ -72,7 +72,7 @@ impl Serve {
             }
         });
         let port = rx.recv_timeout(Duration::from_secs(20)).expect("toll serve did not start listening");
-        Serve { child, port, log, _home: home }
+        Serve { child, port, log, home }
     }
 
     pub(crate) fn url(&self) -> String {
@@ -81,7 +81,7 @@ impl Serve {
 
     /// The key clients off loopback must show (made at start-up in this server's state dir).
     pub(crate) fn key(&self) -> String {
-        let path = self._home.path().join(".local/state/toll/serve.key");
+        let path = self.home.path().join(".local/state/toll/serve.key");
         std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
             .trim()
