@@ -149,6 +149,16 @@ def main():
         b"\x05max-forwards: 99999999999999999999999\nvia: 1.1 proxy.corp (Stra\xc3\x9fe)",
         b"\x00max-forwards: two\nvia: ,, 1.1 a (b, c)",
     ])
+    # socks_reply: a selector byte (0 method choice, 1 RFC 1929 status, 2 SOCKS5 reply,
+    # 3 SOCKS4 reply), then what the proxy sent, from src/serve/socks.rs's tests.
+    write("socks_reply", [
+        b"\x00\x05\x02",
+        b"\x01\x01\x00",
+        b"\x02\x05\x00\x00\x01\x7f\x00\x00\x01\x1f\x90tunnel bytes",
+        b"\x02\x05\x05\x00\x03\x03abc\x00\x50",
+        b"\x02\x05\x00\x00\x04" + bytes(15) + b"\x01\x00\x50",
+        b"\x03\x00\x5a\x00\x50\x0a\x00\x00\x01",
+    ])
 
 
 if __name__ == "__main__":

@@ -69,6 +69,8 @@ pub fn run(
     if ask_first {
         sources = gated(sources, gate.clone());
     }
+    // SOCKS proxies' credentials come from the same sources as HTTP proxies' (`serve::socks`).
+    let socks_sources = sources.clone();
     let ctx = Arc::new(Context { reporter: reporter.clone(), term, sources, memory: remembered() });
     let factory = client::upstream_factory(&cfg.proxy, ctx)?;
     client::install_crypto();
@@ -134,6 +136,10 @@ pub fn run(
             relay,
             routes: routes.clone(),
             policy: Policy { uid, key: key.clone(), allow: cfg.allow.clone() },
+            socks: {
+                let log = log.clone();
+                Arc::new(crate::serve::socks::Ways::new(socks_sources, Box::new(move |t| log.note(t))))
+            },
             log,
             limits,
         };

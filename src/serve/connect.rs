@@ -59,7 +59,7 @@ pub async fn serve(
 
 /// The far end of an open tunnel.
 pub(super) enum Far {
-    /// A NO_PROXY host, connected directly.
+    /// A NO_PROXY host, connected directly (or through a SOCKS proxy).
     Direct(TcpStream),
     /// Through the upstream proxy, which granted the CONNECT.
     Proxy(TunnelStream),
@@ -96,14 +96,13 @@ pub(super) async fn open(
     let idle = server.limits.tunnel_idle;
     let spec = match plan {
         Plan::Answer(r) => return Err(r),
-        Plan::Direct { target, other_host } => {
+        Plan::Direct { target, other_host, socks } => {
             let (host, port) = target.host_port();
-            return match shared.direct(other_host).connect(&host, port).await {
-                Ok(origin) => {
-                    Ok(Opened { far: Far::Direct(origin), via: "DIRECT".into(), scheme: None, idle })
-                }
+            let via = socks.as_ref().map_or_else(|| "DIRECT".into(), |s| s.display_url());
+            return match shared.direct(other_host, socks.as_ref()).connect(&host, port).await {
+                Ok(origin) => Ok(Opened { far: Far::Direct(origin), via, scheme: None, idle }),
                 Err(r) => {
-                    entry.write(r.status().as_u16(), "DIRECT", "");
+                    entry.write(r.status().as_u16(), &via, "");
                     Err(r)
                 }
             };

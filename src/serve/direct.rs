@@ -10,6 +10,10 @@
 //! on 127.0.0.1 trust that only this machine reaches them, and a container or a VM must not get
 //! there through the proxy (Squid's default configuration denies `to_localhost` for the same
 //! reason). Targets written as a loopback address are refused before this (`super::plan`).
+//!
+//! A SOCKS proxy ([`super::socks`]) is a way of the same kind: it only opens the TCP connection,
+//! and toll serve speaks HTTP to the origin over it, so each SOCKS proxy gets a `Direct` of its
+//! own ([`Direct::through_socks`]) whose connector does the SOCKS handshake.
 
 use crate::relay::body::{self, Progress, RelayBody, UploadWatch};
 use http::header::HOST;
@@ -19,15 +23,21 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioIo;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tower_service::Service;
+
+use super::socks;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// An origin connection nobody has used for this long is closed (Squid's
 /// `server_idle_pconn_timeout` is a minute; origins often close sooner).
@@ -35,38 +45,54 @@ const POOL_IDLE: Duration = Duration::from_secs(30);
 /// Idle connections kept per origin: enough for a build tool's parallel downloads.
 const POOL_PER_ORIGIN: usize = 8;
 
-/// The way to origins that are reached without a proxy.
+/// The way to origins that are reached without an HTTP proxy: directly, or through one SOCKS
+/// proxy.
 pub(super) struct Direct {
-    connector: HttpConnector<Resolver>,
-    client: Client<HttpConnector<Resolver>, Sent<Incoming>>,
+    connector: Connector,
+    client: Client<Connector, Sent<Incoming>>,
+    /// How failures name the way: `directly`, or `through the SOCKS proxy socks5h://…`.
+    how: String,
 }
 
 impl Direct {
     /// For clients on this machine.
     pub(super) fn new(connect_timeout: Duration) -> Direct {
-        Direct::with(Resolver { loopback: true }, connect_timeout)
+        Direct::with(Resolver { loopback: true }, None, connect_timeout)
     }
 
     /// For clients on other hosts: names that resolve to this machine's loopback only are
     /// refused ([`ThisMachine`]); of the addresses of a name that has others, those are used.
     pub(super) fn for_other_hosts(connect_timeout: Duration) -> Direct {
-        Direct::with(Resolver { loopback: false }, connect_timeout)
+        Direct::with(Resolver { loopback: false }, None, connect_timeout)
     }
 
-    fn with(resolver: Resolver, connect_timeout: Duration) -> Direct {
-        let mut connector = HttpConnector::new_with_resolver(resolver);
+    /// Through the SOCKS proxy `hop`. The proxy itself may be on this machine's loopback (`ssh
+    /// -D`, a local tor); names it is given to resolve are its own business, names resolved here
+    /// (`socks5://`, `socks4://`) follow `other_host`'s rule.
+    pub(super) fn through_socks(hop: Arc<socks::Hop>, other_host: bool, connect_timeout: Duration) -> Direct {
+        Direct::with(Resolver { loopback: !other_host }, Some(hop), connect_timeout)
+    }
+
+    fn with(resolver: Resolver, socks: Option<Arc<socks::Hop>>, connect_timeout: Duration) -> Direct {
+        let how = match &socks {
+            Some(hop) => format!("through the SOCKS proxy {}", hop.spec.display_url()),
+            None => "directly".to_string(),
+        };
+        let mut tcp =
+            HttpConnector::new_with_resolver(Resolver { loopback: resolver.loopback || socks.is_some() });
         // The same connector opens tunnels (`connect`), whose URI is only a way to name
         // host:port; the pooled client only ever sees http:// targets (`super::Target`).
-        connector.enforce_http(false);
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(connect_timeout));
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
+        tcp.set_connect_timeout(Some(connect_timeout));
+        let connector = Connector { tcp, socks, resolver, timeout: connect_timeout };
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(POOL_IDLE)
             .pool_max_idle_per_host(POOL_PER_ORIGIN)
             .http1_max_headers(crate::relay::MAX_HEADER_FIELDS)
             .build(connector.clone());
-        Direct { connector, client }
+        Direct { connector, client, how }
     }
 
     /// A TCP connection to `host:port`, or the answer that says why there is none.
@@ -83,7 +109,7 @@ impl Direct {
         };
         match self.connector.clone().call(uri).await {
             Ok(io) => Ok(io.into_inner()),
-            Err(e) => Err(connect_failed(host, port, &e)),
+            Err(e) => Err(connect_failed(host, port, &self.how, &*e)),
         }
     }
 
@@ -115,7 +141,7 @@ impl Direct {
         tokio::select! {
             r = exchange => match r {
                 Ok(resp) => resp.map(|b| b.map_err(Into::into).boxed()),
-                Err(e) if e.is_connect() => connect_failed(host, port, &e),
+                Err(e) if e.is_connect() => connect_failed(host, port, &self.how, &e),
                 Err(e) => super::text(
                     StatusCode::BAD_GATEWAY,
                     &format!("toll serve: the origin {}:{port} failed: {}\n", crate::term::sanitize(host), chain(&e)),
@@ -133,6 +159,145 @@ impl Direct {
             ),
         }
     }
+}
+
+/// Opens the TCP connection to a target: directly, or through a SOCKS proxy.
+#[derive(Clone)]
+struct Connector {
+    /// Directly to the target, or to the SOCKS proxy.
+    tcp: HttpConnector<Resolver>,
+    socks: Option<Arc<socks::Hop>>,
+    /// For names a SOCKS proxy is not given to resolve (`socks5://`, `socks4://`).
+    resolver: Resolver,
+    /// The whole way through a SOCKS proxy: connection, handshake, and the proxy's own connect.
+    timeout: Duration,
+}
+
+impl Service<http::Uri> for Connector {
+    type Response = TokioIo<TcpStream>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Self::Future {
+        let mut tcp = self.tcp.clone();
+        match self.socks.clone() {
+            None => Box::pin(async move { tcp.call(uri).await.map_err(Into::into) }),
+            Some(hop) => {
+                let (resolver, timeout) = (self.resolver.clone(), self.timeout);
+                Box::pin(async move {
+                    let host =
+                        uri.host().unwrap_or("").trim_start_matches('[').trim_end_matches(']').to_string();
+                    let port = uri.port_u16().unwrap_or(80);
+                    match tokio::time::timeout(timeout, through(&hop, tcp, resolver, &host, port)).await {
+                        Ok(r) => r,
+                        Err(_) => Err(Box::new(socks::Failed {
+                            status: StatusCode::GATEWAY_TIMEOUT,
+                            kind: "connection_timeout",
+                            message: format!(
+                                "the SOCKS proxy {} did not connect to {}:{port} within {timeout:.0?}",
+                                hop.spec.display_url(),
+                                crate::term::sanitize(&host)
+                            ),
+                            login: None,
+                        }) as BoxError),
+                    }
+                })
+            }
+        }
+    }
+}
+
+/// A connection to `host`:`port` through the SOCKS proxy `hop`, reached with `tcp`.
+async fn through(
+    hop: &socks::Hop,
+    mut tcp: HttpConnector<Resolver>,
+    mut resolver: Resolver,
+    host: &str,
+    port: u16,
+) -> Result<TokioIo<TcpStream>, BoxError> {
+    let proxy = hop.spec.display_url();
+    let resolved = if hop.resolves_here() && host.parse::<std::net::IpAddr>().is_err() {
+        let name: Name = host.parse().map_err(|_| {
+            Box::new(socks::Failed {
+                status: StatusCode::BAD_REQUEST,
+                kind: "destination_not_found",
+                message: format!("'{}' is not a host name", crate::term::sanitize(host)),
+                login: None,
+            }) as BoxError
+        })?;
+        match resolver.call(name).await {
+            Ok(all) => Some(all.collect::<Vec<_>>()),
+            // This machine's loopback for a client on another host: `connect_failed` says so.
+            Err(e) if e.get_ref().is_some_and(|e| e.is::<ThisMachine>()) => return Err(Box::new(e)),
+            Err(e) => {
+                return Err(Box::new(socks::Failed {
+                    status: StatusCode::BAD_GATEWAY,
+                    kind: "dns_error",
+                    message: format!("cannot resolve {} (for {proxy}): {e}", crate::term::sanitize(host)),
+                    login: None,
+                }))
+            }
+        }
+    } else {
+        None
+    };
+    // A name resolved here may have several addresses, and the proxy takes one per request:
+    // each in turn while the proxy says that one cannot be reached (as a direct connection
+    // tries them all). SOCKS4 carries IPv4 only.
+    let dests: Vec<socks::Dest> = match &resolved {
+        None => vec![socks::dest_for(host)],
+        Some(all) => {
+            let usable: Vec<socks::Dest> =
+                all.iter().filter(|a| !hop.is_v4() || a.is_ipv4()).map(|a| socks::Dest::Ip(a.ip())).collect();
+            if usable.is_empty() {
+                return Err(Box::new(socks::Failed {
+                    status: StatusCode::BAD_GATEWAY,
+                    kind: "dns_error",
+                    message: format!(
+                        "{} has no {}address to give the SOCKS proxy {proxy}",
+                        crate::term::sanitize(host),
+                        if hop.is_v4() { "IPv4 " } else { "" }
+                    ),
+                    login: None,
+                }));
+            }
+            usable
+        }
+    };
+    for (i, dest) in dests.iter().enumerate() {
+        let at: http::Uri = format!("http://{}/", hop.spec.host_port()).parse()?;
+        let mut stream = match tcp.call(at).await {
+            Ok(io) => io.into_inner(),
+            Err(e) => {
+                let timed_out =
+                    std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| e.source())
+                        .any(|e| {
+                            e.downcast_ref::<std::io::Error>()
+                                .is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
+                        });
+                return Err(Box::new(socks::Failed {
+                    status: if timed_out { StatusCode::GATEWAY_TIMEOUT } else { StatusCode::BAD_GATEWAY },
+                    kind: if timed_out { "connection_timeout" } else { "connection_refused" },
+                    message: format!("cannot reach the SOCKS proxy {proxy}: {}", chain(&e)),
+                    login: None,
+                }));
+            }
+        };
+        match hop.handshake(&mut stream, dest, port).await {
+            Ok(()) => return Ok(TokioIo::new(stream)),
+            // The next address.
+            Err(f)
+                if matches!(f.kind, "destination_unavailable" | "connection_refused")
+                    && i + 1 < dests.len() => {}
+            Err(f) => return Err(Box::new(f)),
+        }
+    }
+    // The last address returns above, whatever its outcome.
+    Err("no address to try".into())
 }
 
 /// The system's resolver, and for clients on other hosts without this machine's loopback.
@@ -191,8 +356,26 @@ fn bracketed(host: &str) -> String {
 
 /// A failed connection as the client sees it: 504 when the time ran out, else 502, with what
 /// the connector said (which step failed and the system's error).
-fn connect_failed(host: &str, port: u16, e: &(dyn std::error::Error + 'static)) -> Response<RelayBody> {
+fn connect_failed(
+    host: &str,
+    port: u16,
+    how: &str,
+    e: &(dyn std::error::Error + 'static),
+) -> Response<RelayBody> {
     let host = crate::term::sanitize(host);
+    if let Some(f) =
+        std::iter::successors(Some(e), |e| e.source()).find_map(|e| e.downcast_ref::<socks::Failed>())
+    {
+        let mut body = format!("toll serve: {}\n", crate::term::sanitize(&f.message));
+        if let Some(proxy) = &f.login {
+            body.push_str(&format!(
+                "{} '{}'; the running server picks it up.\n",
+                super::LOGIN_LINE,
+                super::login_command(proxy)
+            ));
+        }
+        return super::text(f.status, &body, Some(f.kind));
+    }
     let timed_out = std::iter::successors(Some(e), |e| e.source()).any(|e| {
         e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
     });
@@ -211,7 +394,7 @@ fn connect_failed(host: &str, port: u16, e: &(dyn std::error::Error + 'static)) 
     if timed_out {
         return super::text(
             StatusCode::GATEWAY_TIMEOUT,
-            &format!("toll serve: connecting to {host}:{port} directly timed out\n"),
+            &format!("toll serve: connecting to {host}:{port} {how} timed out\n"),
             Some("connection_timeout"),
         );
     }
@@ -219,7 +402,7 @@ fn connect_failed(host: &str, port: u16, e: &(dyn std::error::Error + 'static)) 
     let kind = if why.starts_with("dns error") { "dns_error" } else { "connection_refused" };
     super::text(
         StatusCode::BAD_GATEWAY,
-        &format!("toll serve: cannot connect to {host}:{port} directly: {why}\n"),
+        &format!("toll serve: cannot connect to {host}:{port} {how}: {why}\n"),
         Some(kind),
     )
 }
@@ -334,11 +517,11 @@ mod tests {
         assert_eq!(bracketed("[::1]"), "[::1]");
         assert_eq!(bracketed("intranet"), "intranet");
         let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
-        let r = connect_failed("h\x1b[31m", 80, &refused);
+        let r = connect_failed("h\x1b[31m", 80, "directly", &refused);
         assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
         let ps = r.headers()["proxy-status"].to_str().unwrap();
         assert!(ps.contains("error=connection_refused") && !ps.contains('\x1b'), "{ps}");
         let slow = std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timeout");
-        assert_eq!(connect_failed("h", 80, &slow).status(), StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(connect_failed("h", 80, "directly", &slow).status(), StatusCode::GATEWAY_TIMEOUT);
     }
 }

@@ -2,8 +2,8 @@
 //! the listener and what happens before a request reaches the relay — admission (who may use it:
 //! the same user, or the per-user key), refusing what a proxy must not do (requests to the
 //! listener itself, non-proxy requests), routing (the same `proxy_env` answer a transfer gets;
-//! NO_PROXY hosts go direct; replaced whole on SIGHUP: [`Routes`]), the access log and the
-//! limits. The upstream side — the 407 dance,
+//! NO_PROXY hosts go direct, SOCKS proxies are toll serve's own ([`socks`]); replaced whole on
+//! SIGHUP: [`Routes`]), the access log and the limits. The upstream side — the 407 dance,
 //! credentials, remembered auth, lockout — is the relay's ([`Relay::carry`]), so a credential the
 //! proxy rejected is never sent again by any later request of any client.
 //!
@@ -19,6 +19,7 @@ pub mod key;
 pub mod log;
 pub mod max_forwards;
 pub mod peer;
+pub mod socks;
 pub mod state;
 pub mod via;
 
@@ -100,6 +101,8 @@ pub struct Server {
     pub policy: Policy,
     pub log: Arc<AccessLog>,
     pub limits: Limits,
+    /// SOCKS proxies' credentials (the relay keeps HTTP proxies').
+    pub socks: Arc<socks::Ways>,
 }
 
 /// The routing in use. SIGHUP replaces it whole (settings file and PAC read again); a request
@@ -131,20 +134,34 @@ struct Shared {
     /// Connections to origins reached without a proxy (NO_PROXY), kept alive between requests:
     /// for clients on this machine, and for clients on other hosts (`--allow`), which never
     /// reach this machine's loopback.
-    direct: direct::Direct,
-    direct_other_hosts: direct::Direct,
+    direct: Arc<direct::Direct>,
+    direct_other_hosts: Arc<direct::Direct>,
+    /// The same through each SOCKS proxy used so far (by its URL, user and the client's side).
+    through_socks: std::sync::Mutex<std::collections::HashMap<(String, bool), Arc<direct::Direct>>>,
     /// This server's name in the `Via` of what it forwards: a request that carries it looped.
     via: via::Pseudonym,
 }
 
 impl Shared {
-    /// The way to origins reached without a proxy, for a client on another host or not.
-    fn direct(&self, other_host: bool) -> &direct::Direct {
-        if other_host {
-            &self.direct_other_hosts
-        } else {
-            &self.direct
+    /// The way to origins reached without an HTTP proxy (directly, or through the SOCKS proxy
+    /// `socks`), for a client on another host or not.
+    fn direct(&self, other_host: bool, socks: Option<&crate::config::ProxySpec>) -> Arc<direct::Direct> {
+        let Some(spec) = socks else {
+            return if other_host { self.direct_other_hosts.clone() } else { self.direct.clone() };
+        };
+        let key = (format!("{}\0{}", spec.display_url(), spec.user.as_deref().unwrap_or("")), other_host);
+        let mut ways = self.through_socks.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(d) = ways.get(&key) {
+            return d.clone();
         }
+        let timeout = self.server.limits.connect_timeout;
+        let d = match socks::Hop::new(&self.server.socks, spec.clone()) {
+            Some(hop) => Arc::new(direct::Direct::through_socks(Arc::new(hop), other_host, timeout)),
+            // `plan` sends only SOCKS schemes here.
+            None => return self.direct(other_host, None),
+        };
+        ways.insert(key, d.clone());
+        d
     }
 }
 
@@ -177,16 +194,25 @@ impl Stop {
 /// helpers (Squid's NTLM helpers: 20 by default) admit fewer than this at once anyway.
 const SETUPS: usize = 64;
 
+/// The start of the line in toll serve's answer when the proxy rejected the credential or wants
+/// one that is not stored: what to run. `toll serve`'s start-up check reads it too.
+pub const LOGIN_LINE: &str = "Store the right password with";
+
+fn login_command(proxy: &str) -> String {
+    format!("toll auth login {proxy}")
+}
+
 /// Serves `listener` until `shutdown` completes, then waits (at most `limits.drain`) for the
 /// connections in flight.
 pub async fn serve(server: Server, listener: TcpListener, shutdown: impl Future<Output = ()>) {
     let listen = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
     let drain = server.limits.drain;
-    let direct = direct::Direct::new(server.limits.connect_timeout);
-    let direct_other_hosts = direct::Direct::for_other_hosts(server.limits.connect_timeout);
+    let direct = Arc::new(direct::Direct::new(server.limits.connect_timeout));
+    let direct_other_hosts = Arc::new(direct::Direct::for_other_hosts(server.limits.connect_timeout));
     let shared = Arc::new(Shared {
         direct,
         direct_other_hosts,
+        through_socks: Default::default(),
         server,
         listen,
         via: via::Pseudonym::new(),
@@ -398,9 +424,10 @@ pub fn is_self(host: &str, port: u16, listen: SocketAddr) -> bool {
 enum Plan {
     /// Answered here: refused, malformed, a loop, an unusable proxy setting (already logged).
     Answer(Response<RelayBody>),
-    /// NO_PROXY (or no proxy at all): toll serve connects to the origin itself, never to this
-    /// machine's loopback for a client on another host (`other_host`).
-    Direct { target: Target, other_host: bool },
+    /// NO_PROXY (or no proxy at all), or a SOCKS proxy (`socks`): toll serve connects to the
+    /// origin itself (through that proxy), never to this machine's loopback for a client on
+    /// another host (`other_host`).
+    Direct { target: Target, other_host: bool, socks: Option<crate::config::ProxySpec> },
     /// Through this proxy, which the relay answers.
     Proxy(Target, crate::config::ProxySpec),
 }
@@ -505,14 +532,9 @@ async fn plan(shared: &Shared, at: Peer<'_>, entry: &Entry, req: &mut http::requ
                 Some("proxy_internal_error"),
             ))
         }
-        Ok(RouteEntry::Direct) => Plan::Direct { target, other_host },
+        Ok(RouteEntry::Direct) => Plan::Direct { target, other_host, socks: None },
         Ok(RouteEntry::Proxy(spec)) if spec.is_socks() => {
-            entry.write(502, &spec.display_url(), "");
-            Plan::Answer(text(
-                StatusCode::BAD_GATEWAY,
-                "toll serve: a SOCKS upstream proxy is not supported by toll serve; use an HTTP proxy.\n",
-                Some("proxy_internal_error"),
-            ))
+            Plan::Direct { target, other_host, socks: Some(spec) }
         }
         // A PAC or the desktop's settings that name this server (set up so that browsers use
         // it) must not make it its own upstream: every request would come back, 4,096 deep.
@@ -566,10 +588,11 @@ async fn handle(shared: &Shared, at: Peer<'_>, req: Request<Incoming>) -> Respon
                 Err(r) => r,
             }
         }
-        Plan::Direct { target, other_host } => {
+        Plan::Direct { target, other_host, socks } => {
             let (host, port) = target.host_port();
-            let r = shared.direct(other_host).forward(req, &host, port, server.limits.answer_timeout()).await;
-            relayed(entry, &shared.via, r, "DIRECT".into())
+            let way = shared.direct(other_host, socks.as_ref());
+            let r = way.forward(req, &host, port, server.limits.answer_timeout()).await;
+            relayed(entry, &shared.via, r, socks.map_or_else(|| "DIRECT".into(), |s| s.display_url()))
         }
         Plan::Proxy(_, spec) => {
             // A silent proxy must not hold the client forever: the limit runs once the request
@@ -652,7 +675,8 @@ fn failure_response(f: Failure) -> Response<RelayBody> {
     }
     if matches!(e.exit, crate::error::Exit::AuthRejected | crate::error::Exit::AuthNoCredentials) {
         body.push_str(&format!(
-            "Store the right password with 'toll auth login {proxy}'; the running server picks it up.\n"
+            "{LOGIN_LINE} '{}'; the running server picks it up.\n",
+            login_command(&proxy)
         ));
     }
     // RFC 9209 §2.1.4: what the proxy answered (a 407 says it wants other credentials).

@@ -142,9 +142,12 @@ pub(super) async fn check_through(
     if crate::prompt::interrupted() {
         return Err(Error::new(Exit::Interrupted, "the password prompt was interrupted (Ctrl-C)"));
     }
-    // toll serve's own answer names the proxy's 407 (RFC 9209 `received-status`); the prompt
-    // was shown, so a person typed a password the proxy rejected, or none.
-    if session.prompted() && status.split(';').any(|p| p.trim() == "received-status=407") {
+    // toll serve's own answer names the proxy's 407 (RFC 9209 `received-status`), or says what
+    // to log in with (a SOCKS proxy, which has no 407); the prompt was shown, so a person typed
+    // a password the proxy rejected, or none.
+    let wants_login = status.split(';').any(|p| p.trim() == "received-status=407")
+        || body.lines().any(|l| l.starts_with(crate::serve::LOGIN_LINE));
+    if session.prompted() && wants_login {
         let exit = if session.prompted_rejected() { Exit::AuthRejected } else { Exit::AuthNoCredentials };
         return Err(Error::new(exit, failed)
             .hint("run it again to retype the password, or store it: toll auth login"));
