@@ -116,10 +116,19 @@ fn curl_and_wget_reach_http_and_https_origins_through_serve_and_a_socks5_proxy()
     let ca = pki().ca_arg();
     let want = pattern_bytes(100_000);
     let creds = format!("{USER}:{PASSWORD}");
-    // The proxy resolves `localhost` (socks5h), or toll serve does (socks5).
-    for scheme in ["socks5h", "socks5"] {
+    // The proxy resolves `localhost` (socks5h), or toll serve does (socks5); or a PAC says
+    // `SOCKS5 host:port`, as a browser's would.
+    let dir = tempfile::tempdir().unwrap();
+    let pac = dir.path().join("proxy.pac");
+    let pac_answer = format!("SOCKS5 127.0.0.1:{}", socks.port);
+    std::fs::write(&pac, format!("function FindProxyForURL(url, host) {{ return \"{pac_answer}\"; }}\n"))
+        .unwrap();
+    let pac = pac.to_str().unwrap();
+    for route in [&["-x", "socks5h"][..], &["-x", "socks5"], &["--pac", pac]] {
+        let scheme = if route[0] == "-x" { route[1] } else { "socks5h" };
         let proxy = format!("{scheme}://127.0.0.1:{}", socks.port);
-        let serve = Serve::start(&["-x", &proxy, "-U", &creds]);
+        let setting = if route[0] == "-x" { proxy.as_str() } else { pac };
+        let serve = Serve::start(&[route[0], setting, "-U", &creds]);
         let before = http.requests_to("/bytes/").len();
         let out = run(CURL, &["-sS", "-x", &serve.url(), &http.url("/bytes/100000")]);
         assert_eq!(
