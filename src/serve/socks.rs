@@ -326,6 +326,11 @@ impl Hop {
         !self.dialect.remote()
     }
 
+    /// SOCKS4 or 4a: IPv4 targets only.
+    pub(super) fn is_v4(&self) -> bool {
+        matches!(self.dialect, Dialect::V4 { .. })
+    }
+
     fn request(&self, after_rejection: bool) -> CredentialRequest {
         CredentialRequest { proxy: self.spec.clone(), scheme: Scheme::Basic, realm: None, after_rejection }
     }
@@ -487,12 +492,6 @@ pub(super) fn dest_for(host: &str) -> Dest {
     match host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
         Ok(ip) => Dest::Ip(ip),
         Err(_) => Dest::Name(host.to_string()),
-    }
-}
-
-impl Hop {
-    pub(super) fn is_v4(&self) -> bool {
-        matches!(self.dialect, Dialect::V4 { .. })
     }
 }
 
