@@ -192,24 +192,28 @@ impl Service<http::Uri> for Connector {
                     let host =
                         uri.host().unwrap_or("").trim_start_matches('[').trim_end_matches(']').to_string();
                     let port = uri.port_u16().unwrap_or(80);
-                    match tokio::time::timeout(timeout, through(&hop, tcp, resolver, &host, port)).await {
-                        Ok(r) => r,
-                        Err(_) => Err(Box::new(socks::Failed {
-                            status: StatusCode::GATEWAY_TIMEOUT,
-                            kind: "connection_timeout",
-                            message: format!(
-                                "the SOCKS proxy {} did not connect to {}:{port} within {timeout:.0?}",
-                                hop.spec.display_url(),
-                                crate::term::sanitize(&host)
-                            ),
-                            login: None,
-                        }) as BoxError),
-                    }
+                    tokio::time::timeout(timeout, through(&hop, tcp, resolver, &host, port))
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(Box::new(socks::Failed::new(
+                                StatusCode::GATEWAY_TIMEOUT,
+                                "connection_timeout",
+                                format!(
+                                    "the SOCKS proxy {} did not connect to {}:{port} within {timeout:.0?}",
+                                    hop.spec.display_url(),
+                                    crate::term::sanitize(&host)
+                                ),
+                            )))
+                        })
                 })
             }
         }
     }
 }
+
+/// Credentials tried in one request after the proxy rejected one (each on a new connection):
+/// the next source's, or the prompt's next attempt at start-up (it allows three).
+const SOCKS_LOGINS: usize = 3;
 
 /// A connection to `host`:`port` through the SOCKS proxy `hop`, reached with `tcp`.
 async fn through(
@@ -220,57 +224,44 @@ async fn through(
     port: u16,
 ) -> Result<TokioIo<TcpStream>, BoxError> {
     let proxy = hop.spec.display_url();
-    let resolved = if hop.resolves_here() && host.parse::<std::net::IpAddr>().is_err() {
-        let name: Name = host.parse().map_err(|_| {
-            Box::new(socks::Failed {
-                status: StatusCode::BAD_REQUEST,
-                kind: "destination_not_found",
-                message: format!("'{}' is not a host name", crate::term::sanitize(host)),
-                login: None,
-            }) as BoxError
-        })?;
-        match resolver.call(name).await {
-            Ok(all) => Some(all.collect::<Vec<_>>()),
+    let shown = crate::term::sanitize(host);
+    // Names the proxy does not resolve itself; a name may have several addresses, and the
+    // proxy takes one per request: each in turn while the proxy says that one cannot be
+    // reached (as a direct connection tries them all). SOCKS4 carries IPv4 only.
+    let dests = if hop.resolves_here() && host.parse::<std::net::IpAddr>().is_err() {
+        let bad_name = || {
+            socks::Failed::new(
+                StatusCode::BAD_REQUEST,
+                "destination_not_found",
+                format!("'{shown}' is not a host name"),
+            )
+        };
+        let name: Name = host.parse().map_err(|_| bad_name())?;
+        let all = match resolver.call(name).await {
+            Ok(all) => all,
             // This machine's loopback for a client on another host: `connect_failed` says so.
             Err(e) if e.get_ref().is_some_and(|e| e.is::<ThisMachine>()) => return Err(Box::new(e)),
             Err(e) => {
-                return Err(Box::new(socks::Failed {
-                    status: StatusCode::BAD_GATEWAY,
-                    kind: "dns_error",
-                    message: format!("cannot resolve {} (for {proxy}): {e}", crate::term::sanitize(host)),
-                    login: None,
-                }))
+                let why = format!("cannot resolve {shown} (for {proxy}): {e}");
+                return Err(Box::new(socks::Failed::new(StatusCode::BAD_GATEWAY, "dns_error", why)));
             }
+        };
+        let usable: Vec<socks::Dest> =
+            all.filter(|a| !hop.is_v4() || a.is_ipv4()).map(|a| socks::Dest::Ip(a.ip())).collect();
+        if usable.is_empty() {
+            let ip = if hop.is_v4() { "IPv4 " } else { "" };
+            let why = format!("{shown} has no {ip}address to give the SOCKS proxy {proxy}");
+            return Err(Box::new(socks::Failed::new(StatusCode::BAD_GATEWAY, "dns_error", why)));
         }
+        usable
     } else {
-        None
+        vec![socks::dest_for(host)]
     };
-    // A name resolved here may have several addresses, and the proxy takes one per request:
-    // each in turn while the proxy says that one cannot be reached (as a direct connection
-    // tries them all). SOCKS4 carries IPv4 only.
-    let dests: Vec<socks::Dest> = match &resolved {
-        None => vec![socks::dest_for(host)],
-        Some(all) => {
-            let usable: Vec<socks::Dest> =
-                all.iter().filter(|a| !hop.is_v4() || a.is_ipv4()).map(|a| socks::Dest::Ip(a.ip())).collect();
-            if usable.is_empty() {
-                return Err(Box::new(socks::Failed {
-                    status: StatusCode::BAD_GATEWAY,
-                    kind: "dns_error",
-                    message: format!(
-                        "{} has no {}address to give the SOCKS proxy {proxy}",
-                        crate::term::sanitize(host),
-                        if hop.is_v4() { "IPv4 " } else { "" }
-                    ),
-                    login: None,
-                }));
-            }
-            usable
-        }
-    };
-    for (i, dest) in dests.iter().enumerate() {
-        let at: http::Uri = format!("http://{}/", hop.spec.host_port()).parse()?;
-        let mut stream = match tcp.call(at).await {
+    let at: http::Uri = format!("http://{}/", hop.spec.host_port()).parse()?;
+    let mut logins = 0;
+    let mut i = 0;
+    while i < dests.len() {
+        let mut stream = match tcp.call(at.clone()).await {
             Ok(io) => io.into_inner(),
             Err(e) => {
                 let timed_out =
@@ -279,20 +270,27 @@ async fn through(
                             e.downcast_ref::<std::io::Error>()
                                 .is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
                         });
-                return Err(Box::new(socks::Failed {
-                    status: if timed_out { StatusCode::GATEWAY_TIMEOUT } else { StatusCode::BAD_GATEWAY },
-                    kind: if timed_out { "connection_timeout" } else { "connection_refused" },
-                    message: format!("cannot reach the SOCKS proxy {proxy}: {}", chain(&e)),
-                    login: None,
-                }));
+                let (status, kind) = if timed_out {
+                    (StatusCode::GATEWAY_TIMEOUT, "connection_timeout")
+                } else {
+                    (StatusCode::BAD_GATEWAY, "connection_refused")
+                };
+                let why = format!("cannot reach the SOCKS proxy {proxy}: {}", chain(&e));
+                return Err(Box::new(socks::Failed::new(status, kind, why)));
             }
         };
-        match hop.handshake(&mut stream, dest, port).await {
+        match hop.handshake(&mut stream, &dests[i], port).await {
             Ok(()) => return Ok(TokioIo::new(stream)),
+            // RFC 1929: the proxy closes the connection after a rejection; the next credential
+            // (if any source has one: the broker never hands out a rejected one) gets a new one.
+            Err(f) if f.rejected && logins < SOCKS_LOGINS => logins += 1,
             // The next address.
             Err(f)
                 if matches!(f.kind, "destination_unavailable" | "connection_refused")
-                    && i + 1 < dests.len() => {}
+                    && i + 1 < dests.len() =>
+            {
+                i += 1
+            }
             Err(f) => return Err(Box::new(f)),
         }
     }

@@ -85,15 +85,20 @@ pub fn greeting() -> [u8; 4] {
     [5, 2, NO_AUTH, USER_PASSWORD]
 }
 
+/// A message of `len` bytes whose first byte is one of `versions`, as a [`Parsed`] of its
+/// second byte.
+fn fixed(buf: &[u8], len: usize, versions: &[u8], not: &'static str) -> Result<Parsed<u8>, Malformed> {
+    match buf {
+        _ if buf.len() < len => Ok(Parsed::Need(len)),
+        [v, ..] if !versions.contains(v) => Err(Malformed(not)),
+        [_, second, ..] => Ok(Parsed::Done(*second, len)),
+        _ => Err(Malformed(not)),
+    }
+}
+
 /// The proxy's choice of method (RFC 1928 §3): `VER METHOD`.
 pub fn method_choice(buf: &[u8]) -> Result<Parsed<u8>, Malformed> {
-    if buf.len() < 2 {
-        return Ok(Parsed::Need(2));
-    }
-    if buf[0] != 5 {
-        return Err(Malformed("the answer to the greeting is not SOCKS5"));
-    }
-    Ok(Parsed::Done(buf[1], 2))
+    fixed(buf, 2, &[5], "the answer to the greeting is not SOCKS5")
 }
 
 /// RFC 1929 §2: `VER=1 ULEN UNAME PLEN PASSWD`; each 1 to 255 bytes.
@@ -112,14 +117,11 @@ pub fn password_request(user: &str, password: &[u8]) -> Result<Vec<u8>, &'static
 
 /// RFC 1929 §2's answer, `VER STATUS`: whether the proxy took the user name and password.
 pub fn password_status(buf: &[u8]) -> Result<Parsed<bool>, Malformed> {
-    if buf.len() < 2 {
-        return Ok(Parsed::Need(2));
-    }
     // RFC 1929 says version 1; some servers answer with 5 (the SOCKS version): both are read.
-    if buf[0] != 1 && buf[0] != 5 {
-        return Err(Malformed("the answer to the user name and password is not RFC 1929's"));
-    }
-    Ok(Parsed::Done(buf[1] == 0, 2))
+    Ok(match fixed(buf, 2, &[1, 5], "the answer to the user name and password is not RFC 1929's")? {
+        Parsed::Done(status, n) => Parsed::Done(status == 0, n),
+        Parsed::Need(n) => Parsed::Need(n),
+    })
 }
 
 /// RFC 1928 §4: `VER=5 CMD=CONNECT RSV ATYP DST.ADDR DST.PORT`.
@@ -199,14 +201,8 @@ pub fn request4(dest: &Dest, port: u16, user: &str) -> Result<Vec<u8>, &'static 
 
 /// The SOCKS4 reply: `VN=0 CD DSTPORT DSTIP`; the reply code (90: granted).
 pub fn reply4(buf: &[u8]) -> Result<Parsed<u8>, Malformed> {
-    if buf.len() < 8 {
-        return Ok(Parsed::Need(8));
-    }
     // VN is 0 by the protocol; some servers put 4 there.
-    if buf[0] != 0 && buf[0] != 4 {
-        return Err(Malformed("the answer to CONNECT is not SOCKS4's"));
-    }
-    Ok(Parsed::Done(buf[1], 8))
+    fixed(buf, 8, &[0, 4], "the answer to CONNECT is not SOCKS4's")
 }
 
 /// Why a connection through a SOCKS proxy failed, as toll serve's client sees it: the status,
@@ -220,11 +216,19 @@ pub struct Failed {
     /// The proxy rejected the credential (or wants one toll has not got): its URL, for the
     /// body's `toll auth login` line.
     pub login: Option<String>,
+    /// The proxy has just rejected a credential (and closed the connection, RFC 1929): another
+    /// one, if a source has it, may be tried on a new connection.
+    pub rejected: bool,
 }
 
 impl Failed {
-    fn new(status: StatusCode, kind: &'static str, message: String) -> Failed {
-        Failed { status, kind, message, login: None }
+    pub fn new(status: StatusCode, kind: &'static str, message: String) -> Failed {
+        Failed { status, kind, message, login: None, rejected: false }
+    }
+
+    /// 502 `proxy_internal_error`: the proxy, or what it sent, is at fault.
+    pub fn proxy(message: String) -> Failed {
+        Failed::new(StatusCode::BAD_GATEWAY, "proxy_internal_error", message)
     }
 }
 
@@ -313,12 +317,20 @@ pub(super) struct Hop {
     dialect: Dialect,
     broker: Arc<CredentialBroker>,
     ways: Arc<Ways>,
+    /// Whether this proxy rejected a credential already (the prompt says so when it asks again).
+    rejected_one: std::sync::atomic::AtomicBool,
 }
 
 impl Hop {
     pub(super) fn new(ways: &Arc<Ways>, spec: ProxySpec) -> Option<Hop> {
         let dialect = Dialect::of(&spec.scheme)?;
-        Some(Hop { broker: ways.broker(&spec), spec, dialect, ways: ways.clone() })
+        Some(Hop {
+            broker: ways.broker(&spec),
+            spec,
+            dialect,
+            ways: ways.clone(),
+            rejected_one: Default::default(),
+        })
     }
 
     /// Whether names are resolved on this side (`socks5://`, `socks4://`).
@@ -355,15 +367,8 @@ impl Hop {
             };
             Failed::new(status, kind, format!("the SOCKS proxy {proxy} broke off the handshake: {e}"))
         };
-        let malformed = |e: Malformed| {
-            Failed::new(
-                StatusCode::BAD_GATEWAY,
-                "proxy_internal_error",
-                format!("the SOCKS proxy {proxy}: {e}"),
-            )
-        };
-        let unsendable =
-            |why: &str| Failed::new(StatusCode::BAD_GATEWAY, "proxy_internal_error", why.to_string());
+        let malformed = |e: Malformed| Failed::proxy(format!("the SOCKS proxy {proxy}: {e}"));
+        let unsendable = |why: &str| Failed::proxy(why.to_string());
         match self.dialect {
             Dialect::V4 { .. } => {
                 let user = self.spec.user.as_deref().unwrap_or("");
@@ -380,10 +385,7 @@ impl Hop {
                     NO_AUTH => {}
                     USER_PASSWORD => self.log_in(s, &proxy).await?,
                     NONE_ACCEPTABLE => {
-                        return Err(Failed::new(
-                            StatusCode::BAD_GATEWAY,
-                            "proxy_internal_error",
-                            format!("the SOCKS proxy {proxy} accepts none of the methods toll offers (none, user name and password)"),
+                        return Err(Failed::proxy(format!("the SOCKS proxy {proxy} accepts none of the methods toll offers (none, user name and password)"),
                         ))
                     }
                     other => {
@@ -414,14 +416,10 @@ impl Hop {
             None => {
                 // Sources may block (the keyring): off the async worker.
                 let broker = self.broker.clone();
-                let req = self.request(false);
-                tokio::task::spawn_blocking(move || broker.get(&req)).await.map_err(|e| {
-                    Failed::new(
-                        StatusCode::BAD_GATEWAY,
-                        "proxy_internal_error",
-                        format!("credential lookup failed: {e}"),
-                    )
-                })?
+                let req = self.request(self.rejected_one.load(std::sync::atomic::Ordering::Relaxed));
+                tokio::task::spawn_blocking(move || broker.get(&req))
+                    .await
+                    .map_err(|e| Failed::proxy(format!("credential lookup failed: {e}")))?
             }
         };
         let issued: Issued = issued.map_err(|ex| {
@@ -436,37 +434,26 @@ impl Hop {
             for why in &ex.incomplete {
                 message.push_str(&format!("; {why}"));
             }
-            Failed {
-                login: Some(proxy.to_string()),
-                ..Failed::new(StatusCode::BAD_GATEWAY, "proxy_internal_error", message)
-            }
+            Failed { login: Some(proxy.to_string()), ..Failed::proxy(message) }
         })?;
-        let unsendable =
-            |why: &str| Failed::new(StatusCode::BAD_GATEWAY, "proxy_internal_error", why.to_string());
+        let unsendable = |why: &str| Failed::proxy(why.to_string());
         let req = password_request(&issued.creds.user, issued.creds.password.expose().as_bytes())
             .map_err(unsendable)?;
-        let broken = |e: std::io::Error| {
-            Failed::new(
-                StatusCode::BAD_GATEWAY,
-                "proxy_internal_error",
-                format!("the SOCKS proxy {proxy} broke off the log-in: {e}"),
-            )
-        };
+        let broken =
+            |e: std::io::Error| Failed::proxy(format!("the SOCKS proxy {proxy} broke off the log-in: {e}"));
         s.write_all(&req).await.map_err(broken)?;
         drop(req);
-        let ok = read_message(s, password_status).await.map_err(broken)?.map_err(|e| {
-            Failed::new(
-                StatusCode::BAD_GATEWAY,
-                "proxy_internal_error",
-                format!("the SOCKS proxy {proxy}: {e}"),
-            )
-        })?;
+        let ok = read_message(s, password_status)
+            .await
+            .map_err(broken)?
+            .map_err(|e| Failed::proxy(format!("the SOCKS proxy {proxy}: {e}")))?;
         let req = self.request(!ok);
         if ok {
             self.broker.accept(&req, &issued);
             return Ok(());
         }
         self.broker.reject(&req, &issued);
+        self.rejected_one.store(true, std::sync::atomic::Ordering::Relaxed);
         (self.ways.note)(&format!(
             "the SOCKS proxy {proxy} rejected the password for user {:?} from {}; it will not be sent again",
             crate::term::sanitize(&issued.creds.user),
@@ -474,15 +461,12 @@ impl Hop {
         ));
         Err(Failed {
             login: Some(proxy.to_string()),
-            ..Failed::new(
-                StatusCode::BAD_GATEWAY,
-                "proxy_internal_error",
-                format!(
-                    "the SOCKS proxy {proxy} rejected the password for user {:?} from {}; it is not sent again",
-                    crate::term::sanitize(&issued.creds.user),
-                    issued.source
-                ),
-            )
+            rejected: true,
+            ..Failed::proxy(format!(
+                "the SOCKS proxy {proxy} rejected the password for user {:?} from {}; it is not sent again",
+                crate::term::sanitize(&issued.creds.user),
+                issued.source
+            ))
         })
     }
 }

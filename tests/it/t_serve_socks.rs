@@ -220,3 +220,58 @@ fn a_wrong_socks_password_is_sent_once_for_all_clients() {
     assert_eq!(log.matches("will not be sent again").count(), 1, "{log}");
     assert!(!log.contains(wrong), "{log}");
 }
+
+/// `toll run` on a terminal with a SOCKS proxy that wants a password not stored anywhere: it is
+/// asked before the command starts, each password typed goes to the proxy once, three rejected
+/// ones stop toll run with 41 before the command runs, and the right one is used for the
+/// command's requests without asking again.
+#[test]
+fn toll_run_asks_for_the_socks_password_before_the_command_and_stops_after_three_rejected() {
+    let test = "toll_run_asks_for_the_socks_password_before_the_command_and_stops_after_three_rejected";
+    if !available(test) {
+        return;
+    }
+    let socks = Microsocks::start();
+    let tap = Tap::start(socks.port);
+    let origin = Origin::http();
+    let home = tempfile::tempdir().unwrap();
+    let started = home.path().join("command-started");
+    let proxy = format!("socks5h://127.0.0.1:{}", tap.port);
+    let check = origin.url("/text");
+    let touch = format!("touch '{}'", started.display());
+    let args = ["run", "-x", &proxy, "-U", USER, "--verify-url", &check, "--", "sh", "-c", &touch];
+    let mut t = crate::pty::Pty::spawn_interactive(crate::pty::command(args, home.path(), &[]));
+    for attempt in 1..=3 {
+        t.expect("Password for alice: ");
+        t.send(&format!("wrong-{attempt}\r"));
+    }
+    let out = t.wait();
+    assert_eq!(out.code, Some(41), "{}", out.describe());
+    assert!(out.stderr.contains("the check through the proxy"), "{}", out.describe());
+    assert!(out.terminal_restored(), "{}", out.describe());
+    assert!(!started.exists(), "the command ran after the proxy rejected every password");
+    for attempt in 1..=3 {
+        assert_eq!(tap.carrying(format!("wrong-{attempt}").as_bytes()), 1, "password {attempt}");
+    }
+    assert_eq!(origin.requests_to("/text").len(), 0);
+
+    let fetch = format!(
+        "{CURL} -s --noproxy '' -w ' %{{http_code}}' {} && {CURL} -s --noproxy '' -p -w ' %{{http_code}}' {}",
+        origin.url("/bytes/10"),
+        origin.url("/bytes/10")
+    );
+    let args = ["run", "-x", &proxy, "-U", USER, "--verify-url", &check, "--", "sh", "-c", &fetch];
+    let mut t = crate::pty::Pty::spawn_interactive(crate::pty::command(args, home.path(), &[]));
+    t.expect("Password for alice: ");
+    t.send(&format!("{PASSWORD}\r"));
+    let out = t.wait();
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.ends_with(" 200") && text.matches(" 200").count() == 2, "{}", out.describe());
+    assert_eq!(out.screen.matches("Password for").count(), 1, "asked once: {}", out.describe());
+    // The check's and the tunnel's connections; the request's too unless it reused the
+    // check's pooled one.
+    let logins = tap.carrying(PASSWORD.as_bytes());
+    assert!((2..=3).contains(&logins), "{logins} log-ins");
+    assert_eq!(origin.requests_to("/bytes/").len(), 2);
+}
