@@ -385,8 +385,10 @@ impl Hop {
                     NO_AUTH => {}
                     USER_PASSWORD => self.log_in(s, &proxy).await?,
                     NONE_ACCEPTABLE => {
-                        return Err(Failed::proxy(format!("the SOCKS proxy {proxy} accepts none of the methods toll offers (none, user name and password)"),
-                        ))
+                        let offered = "none, user name and password";
+                        return Err(Failed::proxy(format!(
+                            "the SOCKS proxy {proxy} accepts none of the methods toll offers ({offered})"
+                        )));
                     }
                     other => {
                         return Err(malformed(Malformed(if other == 1 {
@@ -437,8 +439,11 @@ impl Hop {
             Failed { login: Some(proxy.to_string()), ..Failed::proxy(message) }
         })?;
         let unsendable = |why: &str| Failed::proxy(why.to_string());
-        let req = password_request(&issued.creds.user, issued.creds.password.expose().as_bytes())
-            .map_err(unsendable)?;
+        // Zeroed when dropped, like the `Secret` it copies.
+        let req = zeroize::Zeroizing::new(
+            password_request(&issued.creds.user, issued.creds.password.expose().as_bytes())
+                .map_err(unsendable)?,
+        );
         let broken =
             |e: std::io::Error| Failed::proxy(format!("the SOCKS proxy {proxy} broke off the log-in: {e}"));
         s.write_all(&req).await.map_err(broken)?;
