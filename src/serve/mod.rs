@@ -149,7 +149,7 @@ impl Shared {
         let Some(spec) = socks else {
             return if other_host { self.direct_other_hosts.clone() } else { self.direct.clone() };
         };
-        let key = (format!("{}\0{}", spec.display_url(), spec.user.as_deref().unwrap_or("")), other_host);
+        let key = (socks::key(spec), other_host);
         let mut ways = self.through_socks.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(d) = ways.get(&key) {
             return d.clone();

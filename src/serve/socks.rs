@@ -305,10 +305,15 @@ impl Ways {
 
     /// One broker per proxy and user name in its URL (the credential sources depend on both).
     fn broker(&self, spec: &ProxySpec) -> Arc<CredentialBroker> {
-        let key = format!("{}\0{}", spec.display_url(), spec.user.as_deref().unwrap_or(""));
         let mut map = self.brokers.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(key).or_insert_with(|| Arc::new(CredentialBroker::new((self.sources)(spec)))).clone()
+        map.entry(key(spec)).or_insert_with(|| Arc::new(CredentialBroker::new((self.sources)(spec)))).clone()
     }
+}
+
+/// What tells SOCKS proxies apart for their credentials and connections: the URL without
+/// credentials, and the user name in it.
+pub(super) fn key(spec: &ProxySpec) -> String {
+    format!("{}\0{}", spec.display_url(), spec.user.as_deref().unwrap_or(""))
 }
 
 /// One SOCKS proxy as a way to targets, for `super::direct`'s connector.
