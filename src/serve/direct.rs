@@ -169,7 +169,7 @@ struct Connector {
     socks: Option<Arc<socks::Hop>>,
     /// For names a SOCKS proxy is not given to resolve (`socks5://`, `socks4://`).
     resolver: Resolver,
-    /// The whole way through a SOCKS proxy: connection, handshake, and the proxy's own connect.
+    /// Each exchange with a SOCKS proxy (the connection to it has the connector's own).
     timeout: Duration,
 }
 
@@ -192,19 +192,7 @@ impl Service<http::Uri> for Connector {
                     let host =
                         uri.host().unwrap_or("").trim_start_matches('[').trim_end_matches(']').to_string();
                     let port = uri.port_u16().unwrap_or(80);
-                    tokio::time::timeout(timeout, through(&hop, tcp, resolver, &host, port))
-                        .await
-                        .unwrap_or_else(|_| {
-                            Err(Box::new(socks::Failed::new(
-                                StatusCode::GATEWAY_TIMEOUT,
-                                "connection_timeout",
-                                format!(
-                                    "the SOCKS proxy {} did not connect to {}:{port} within {timeout:.0?}",
-                                    hop.spec.display_url(),
-                                    crate::term::sanitize(&host)
-                                ),
-                            )))
-                        })
+                    through(&hop, tcp, resolver, &host, port, timeout).await
                 })
             }
         }
@@ -222,6 +210,7 @@ async fn through(
     mut resolver: Resolver,
     host: &str,
     port: u16,
+    limit: Duration,
 ) -> Result<TokioIo<TcpStream>, BoxError> {
     let proxy = hop.spec.display_url();
     let shown = crate::term::sanitize(host);
@@ -264,13 +253,7 @@ async fn through(
         let mut stream = match tcp.call(at.clone()).await {
             Ok(io) => io.into_inner(),
             Err(e) => {
-                let timed_out =
-                    std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| e.source())
-                        .any(|e| {
-                            e.downcast_ref::<std::io::Error>()
-                                .is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
-                        });
-                let (status, kind) = if timed_out {
+                let (status, kind) = if timed_out(&e) {
                     (StatusCode::GATEWAY_TIMEOUT, "connection_timeout")
                 } else {
                     (StatusCode::BAD_GATEWAY, "connection_refused")
@@ -279,7 +262,7 @@ async fn through(
                 return Err(Box::new(socks::Failed::new(status, kind, why)));
             }
         };
-        match hop.handshake(&mut stream, &dests[i], port).await {
+        match hop.handshake(&mut stream, &dests[i], port, limit).await {
             Ok(()) => return Ok(TokioIo::new(stream)),
             // RFC 1929: the proxy closes the connection after a rejection; the next credential
             // (if any source has one: the broker never hands out a rejected one) gets a new one.
@@ -374,9 +357,6 @@ fn connect_failed(
         }
         return super::text(f.status, &body, Some(f.kind));
     }
-    let timed_out = std::iter::successors(Some(e), |e| e.source()).any(|e| {
-        e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
-    });
     let refused = std::iter::successors(Some(e), |e| e.source()).find_map(|e| {
         e.downcast_ref::<std::io::Error>()
             .and_then(|e| e.get_ref())
@@ -389,7 +369,7 @@ fn connect_failed(
             Some("destination_ip_prohibited"),
         );
     }
-    if timed_out {
+    if timed_out(e) {
         return super::text(
             StatusCode::GATEWAY_TIMEOUT,
             &format!("toll serve: connecting to {host}:{port} {how} timed out\n"),
@@ -403,6 +383,12 @@ fn connect_failed(
         &format!("toll serve: cannot connect to {host}:{port} {how}: {why}\n"),
         Some(kind),
     )
+}
+
+/// Whether `e` or one of its causes is a timeout.
+fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(e), |e| e.source())
+        .any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut))
 }
 
 /// An error and its causes, `: `-separated, without hyper-util's wrapper ("client error

@@ -232,6 +232,16 @@ impl Failed {
     }
 }
 
+/// The connection to the proxy failed during `step`: 504 when it stopped answering in time.
+fn broke_off(proxy: &str, step: &str, e: std::io::Error) -> Failed {
+    let (status, kind) = if e.kind() == std::io::ErrorKind::TimedOut {
+        (StatusCode::GATEWAY_TIMEOUT, "connection_timeout")
+    } else {
+        (StatusCode::BAD_GATEWAY, "proxy_internal_error")
+    };
+    Failed::new(status, kind, format!("the SOCKS proxy {proxy} broke off {step}: {e}"))
+}
+
 /// A SOCKS5 reply code (RFC 1928 §6) as a failure.
 fn refused5(proxy: &str, code: u8, target: &str) -> Failed {
     let (status, kind, why) = match code {
@@ -287,6 +297,16 @@ where
             }
         }
     }
+}
+
+/// `f`, or a `TimedOut` error when it takes longer than `limit`.
+async fn timed<T>(
+    limit: std::time::Duration,
+    f: impl std::future::Future<Output = std::io::Result<T>>,
+) -> std::io::Result<T> {
+    tokio::time::timeout(limit, f).await.unwrap_or_else(|_| {
+        Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("no answer within {limit:.0?}")))
+    })
 }
 
 /// The SOCKS proxies toll serve has used, each with its credentials for the server's life
@@ -354,7 +374,15 @@ impl Hop {
 
     /// Asks the proxy, on `s` (connected to it), for a connection to `dest`:`port`. On success
     /// `s` carries the target's bytes from here on.
-    pub(super) async fn handshake<S>(&self, s: &mut S, dest: &Dest, port: u16) -> Result<(), Failed>
+    /// `limit` bounds each exchange with the proxy, not the credential lookup between them: at
+    /// start-up a person may take a while at the prompt.
+    pub(super) async fn handshake<S>(
+        &self,
+        s: &mut S,
+        dest: &Dest,
+        port: u16,
+        limit: std::time::Duration,
+    ) -> Result<(), Failed>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
@@ -364,31 +392,28 @@ impl Hop {
             Dest::Ip(ip) => format!("{ip}:{port}"),
             Dest::Name(n) => format!("{}:{port}", crate::term::sanitize(n)),
         };
-        let broken = |e: std::io::Error| {
-            let (status, kind) = if e.kind() == std::io::ErrorKind::TimedOut {
-                (StatusCode::GATEWAY_TIMEOUT, "connection_timeout")
-            } else {
-                (StatusCode::BAD_GATEWAY, "proxy_internal_error")
-            };
-            Failed::new(status, kind, format!("the SOCKS proxy {proxy} broke off the handshake: {e}"))
-        };
+        let broken = |e: std::io::Error| broke_off(&proxy, "the handshake", e);
         let malformed = |e: Malformed| Failed::proxy(format!("the SOCKS proxy {proxy}: {e}"));
         let unsendable = |why: &str| Failed::proxy(why.to_string());
         match self.dialect {
             Dialect::V4 { .. } => {
                 let user = self.spec.user.as_deref().unwrap_or("");
                 let req = request4(dest, port, user).map_err(unsendable)?;
-                s.write_all(&req).await.map_err(broken)?;
-                match read_message(s, reply4).await.map_err(broken)?.map_err(malformed)? {
+                timed(limit, s.write_all(&req)).await.map_err(broken)?;
+                match timed(limit, read_message(s, reply4)).await.map_err(broken)?.map_err(malformed)? {
                     90 => Ok(()),
                     code => Err(refused4(&proxy, code, &target)),
                 }
             }
             Dialect::V5 { .. } => {
-                s.write_all(&greeting()).await.map_err(broken)?;
-                match read_message(s, method_choice).await.map_err(broken)?.map_err(malformed)? {
+                timed(limit, s.write_all(&greeting())).await.map_err(broken)?;
+                match timed(limit, read_message(s, method_choice))
+                    .await
+                    .map_err(broken)?
+                    .map_err(malformed)?
+                {
                     NO_AUTH => {}
-                    USER_PASSWORD => self.log_in(s, &proxy).await?,
+                    USER_PASSWORD => self.log_in(s, &proxy, limit).await?,
                     NONE_ACCEPTABLE => {
                         let offered = "none, user name and password";
                         return Err(Failed::proxy(format!(
@@ -404,8 +429,8 @@ impl Hop {
                     }
                 }
                 let req = request5(dest, port).map_err(unsendable)?;
-                s.write_all(&req).await.map_err(broken)?;
-                match read_message(s, reply5).await.map_err(broken)?.map_err(malformed)? {
+                timed(limit, s.write_all(&req)).await.map_err(broken)?;
+                match timed(limit, read_message(s, reply5)).await.map_err(broken)?.map_err(malformed)? {
                     0 => Ok(()),
                     code => Err(refused5(&proxy, code, &target)),
                 }
@@ -414,7 +439,7 @@ impl Hop {
     }
 
     /// RFC 1929, with the lockout rule: a credential the proxy rejects is never sent again.
-    async fn log_in<S>(&self, s: &mut S, proxy: &str) -> Result<(), Failed>
+    async fn log_in<S>(&self, s: &mut S, proxy: &str, limit: std::time::Duration) -> Result<(), Failed>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
@@ -449,11 +474,10 @@ impl Hop {
             password_request(&issued.creds.user, issued.creds.password.expose().as_bytes())
                 .map_err(unsendable)?,
         );
-        let broken =
-            |e: std::io::Error| Failed::proxy(format!("the SOCKS proxy {proxy} broke off the log-in: {e}"));
-        s.write_all(&req).await.map_err(broken)?;
+        let broken = |e: std::io::Error| broke_off(proxy, "the log-in", e);
+        timed(limit, s.write_all(&req)).await.map_err(broken)?;
         drop(req);
-        let ok = read_message(s, password_status)
+        let ok = timed(limit, read_message(s, password_status))
             .await
             .map_err(broken)?
             .map_err(|e| Failed::proxy(format!("the SOCKS proxy {proxy}: {e}")))?;
@@ -565,6 +589,8 @@ mod tests {
         assert_eq!(dest_for("10.0.0.1"), Dest::Ip("10.0.0.1".parse().unwrap()));
     }
 
+    const LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
     fn ways(password: &str) -> Arc<Ways> {
         let password = password.to_string();
         let sources: SourceFactory = Arc::new(move |_: &ProxySpec| {
@@ -621,7 +647,7 @@ mod tests {
         let dest = Dest::Ip("127.0.0.1".parse().unwrap());
         let (mut a, b) = tokio::io::duplex(1024);
         let srv = tokio::spawn(server(b, "right"));
-        hop.handshake(&mut a, &dest, 80).await.unwrap();
+        hop.handshake(&mut a, &dest, 80, LIMIT).await.unwrap();
         let mut first = [0u8; 2];
         a.read_exact(&mut first).await.unwrap();
         assert_eq!(&first, b"HI", "the tunnel's first bytes are left for it");
@@ -631,7 +657,7 @@ mod tests {
         let hop = Hop::new(&ways, spec("socks5h")).unwrap();
         let (mut a, b) = tokio::io::duplex(1024);
         let srv = tokio::spawn(server(b, "right"));
-        let e = hop.handshake(&mut a, &dest, 80).await.unwrap_err();
+        let e = hop.handshake(&mut a, &dest, 80, LIMIT).await.unwrap_err();
         assert!(e.login.is_some() && e.message.contains("rejected the password for user \"alice\""), "{e}");
         assert!(!e.message.contains("wrong"), "{e}");
         assert_eq!(srv.await.unwrap().len(), 2, "refused after the password");
@@ -647,7 +673,7 @@ mod tests {
             b.read_to_end(&mut rest).await.unwrap();
             rest
         });
-        let e = again.handshake(&mut a, &dest, 80).await.unwrap_err();
+        let e = again.handshake(&mut a, &dest, 80, LIMIT).await.unwrap_err();
         drop(a);
         assert!(
             e.message.contains("it is not sent again")
@@ -655,6 +681,39 @@ mod tests {
             "{e}"
         );
         assert!(srv.await.unwrap().is_empty(), "nothing after the method choice");
+    }
+
+    /// A source that takes its time, as a person at the prompt does.
+    struct Slow;
+
+    impl CredentialSource for Slow {
+        fn label(&self) -> String {
+            "the prompt".into()
+        }
+
+        fn lookup(&self, _: &CredentialRequest) -> crate::creds::Lookup {
+            std::thread::sleep(std::time::Duration::from_millis(400));
+            crate::creds::Lookup::Found(crate::secret::Credentials::new("alice", "right"))
+        }
+    }
+
+    #[tokio::test]
+    async fn the_limit_is_for_the_proxy_not_for_a_person_typing() {
+        let limit = std::time::Duration::from_millis(150);
+        let sources: SourceFactory =
+            Arc::new(|_: &ProxySpec| vec![Box::new(Slow) as Box<dyn CredentialSource>]);
+        let ways = Arc::new(Ways::new(sources, Box::new(|_| {})));
+        let hop = Hop::new(&ways, spec("socks5h")).unwrap();
+        let dest = Dest::Ip("127.0.0.1".parse().unwrap());
+        let (mut a, b) = tokio::io::duplex(1024);
+        let srv = tokio::spawn(server(b, "right"));
+        hop.handshake(&mut a, &dest, 80, limit).await.expect("a slow lookup is not the proxy's delay");
+        assert_eq!(srv.await.unwrap()[1], b"right");
+        // A proxy that does not answer the greeting: 504 once the limit is over.
+        let (mut a, _silent) = tokio::io::duplex(1024);
+        let e = hop.handshake(&mut a, &dest, 80, limit).await.unwrap_err();
+        assert_eq!(e.status, StatusCode::GATEWAY_TIMEOUT, "{e}");
+        assert!(e.message.contains("no answer within"), "{e}");
     }
 
     #[tokio::test]
@@ -673,7 +732,7 @@ mod tests {
                 b.write_all(&[5, code, 0, 1, 0, 0, 0, 0, 0, 0]).await.unwrap();
                 req
             });
-            let e = hop.handshake(&mut a, &dest, 8080).await.unwrap_err();
+            let e = hop.handshake(&mut a, &dest, 8080, LIMIT).await.unwrap_err();
             assert_eq!(e.status.as_u16(), status, "{e}");
             assert!(
                 e.message.contains("intranet:8080") && e.message.contains(&format!("(code {code})")),
@@ -688,7 +747,7 @@ mod tests {
             b.read_exact(&mut req).await.unwrap();
             b.write_all(&[0, 91, 0, 0, 0, 0, 0, 0]).await.unwrap();
         });
-        let e = hop.handshake(&mut a, &dest, 80).await.unwrap_err();
+        let e = hop.handshake(&mut a, &dest, 80, LIMIT).await.unwrap_err();
         assert!(e.message.contains("rejected or failed (code 91)"), "{e}");
         assert!(Hop::new(&ways, spec("http")).is_none());
     }
