@@ -176,10 +176,13 @@ fn infra_squid_with_curl() {
             }
             let (code, _) = curl(&["--cacert", &ca, "-x", &sq.url(), flag, "-U", "alice:nope", &url]);
             assert_eq!(code, "407", "{auth:?} wrong password");
-            let lines = sq.wait_log(&o.authority(), |l| count(l, 200) >= 2);
+            // Squid writes its log lines a moment after the answers: wait for the last one too
+            // (the wrong password's 407), not only for the two 200s before it.
+            let rejected = |l: &[squid::LogLine]| l.iter().any(|l| l.code == 407 && l.user == "alice");
+            let lines = sq.wait_log(&o.authority(), |l| count(l, 200) >= 2 && rejected(l));
             assert_eq!(count(&lines, 200), 2, "{}", show(&lines));
             assert!(
-                lines.iter().any(|l| l.code == 407 && l.user == "alice"),
+                rejected(&lines),
                 "the wrong password's 407 is logged with the user name:\n{}",
                 show(&lines)
             );
