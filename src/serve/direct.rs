@@ -16,9 +16,10 @@
 //! own ([`Direct::through_socks`]) whose connector does the SOCKS handshake.
 
 use crate::relay::body::{self, Progress, RelayBody, UploadWatch};
+use bytes::Bytes;
 use http::header::HOST;
 use http::{Request, Response, StatusCode};
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, Either, Empty};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -45,11 +46,16 @@ const POOL_IDLE: Duration = Duration::from_secs(30);
 /// Idle connections kept per origin: enough for a build tool's parallel downloads.
 const POOL_PER_ORIGIN: usize = 8;
 
+/// A request body: the client's, or none (a request sent again, which had none).
+type Outgoing = Sent<Either<Incoming, Empty<Bytes>>>;
+
 /// The way to origins that are reached without an HTTP proxy: directly, or through one SOCKS
 /// proxy.
 pub(super) struct Direct {
     connector: Connector,
-    client: Client<Connector, Sent<Incoming>>,
+    client: Client<Connector, Outgoing>,
+    /// The same without a pool: every request on a new connection (see [`Direct::forward`]).
+    fresh: Client<Connector, Outgoing>,
     /// How failures name the way: `directly`, or `through the SOCKS proxy socks5h://…`.
     how: String,
 }
@@ -86,13 +92,15 @@ impl Direct {
         tcp.set_nodelay(true);
         tcp.set_connect_timeout(Some(connect_timeout));
         let connector = Connector { tcp, socks, resolver, timeout: connect_timeout };
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(POOL_IDLE)
-            .pool_max_idle_per_host(POOL_PER_ORIGIN)
-            .http1_max_headers(crate::relay::MAX_HEADER_FIELDS)
-            .build(connector.clone());
-        Direct { connector, client, how }
+        let client = |pooled: usize| {
+            Client::builder(TokioExecutor::new())
+                .pool_timer(TokioTimer::new())
+                .pool_idle_timeout(POOL_IDLE)
+                .pool_max_idle_per_host(pooled)
+                .http1_max_headers(crate::relay::MAX_HEADER_FIELDS)
+                .build(connector.clone())
+        };
+        Direct { client: client(POOL_PER_ORIGIN), fresh: client(0), connector, how }
     }
 
     /// A TCP connection to `host:port`, or the answer that says why there is none.
@@ -130,8 +138,21 @@ impl Direct {
         parts.headers.remove(HOST);
         // toll serve speaks HTTP/1.1 to the origin whatever its client spoke.
         parts.version = http::Version::HTTP_11;
-        let (sent, upload) = Sent::new(body);
-        let exchange = self.client.request(Request::from_parts(parts, sent));
+        // An origin may close a kept-alive connection just as a request goes out on it (its
+        // idle timeout: Apache's is 5 s); the pool cannot see that coming. A request that is
+        // idempotent and has no body is then sent once more, on a new connection (RFC 9112
+        // §9.3.1, as curl, browsers and Squid do); any other gets the 502.
+        let again = (parts.method.is_idempotent() && body.is_end_stream()).then(|| parts.clone());
+        let (sent, upload) = Sent::new(Either::Left(body));
+        let exchange = async {
+            match (self.client.request(Request::from_parts(parts, sent)).await, again) {
+                (Err(e), Some(parts)) if closed_before_answer(&e) => {
+                    let (none, _) = Sent::new(Either::Right(Empty::new()));
+                    self.fresh.request(Request::from_parts(parts, none)).await
+                }
+                (r, _) => r,
+            }
+        };
         let waited = async {
             match answer {
                 Some(t) => body::silent_for(t, Some(upload)).await,
@@ -383,6 +404,19 @@ fn connect_failed(
         &format!("toll serve: cannot connect to {host}:{port} {how}: {why}\n"),
         Some(kind),
     )
+}
+
+/// Whether the origin closed or reset the connection before the answer's head was complete
+/// (not: could not be reached, sent something that is not HTTP, or took too long).
+fn closed_before_answer(e: &hyper_util::client::legacy::Error) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    !e.is_connect()
+        && std::iter::successors(Some(e as &(dyn std::error::Error + 'static)), |e| e.source()).any(|e| {
+            e.downcast_ref::<hyper::Error>().is_some_and(|h| h.is_incomplete_message())
+                || e.downcast_ref::<std::io::Error>().is_some_and(|io| {
+                    matches!(io.kind(), ConnectionReset | BrokenPipe | ConnectionAborted | UnexpectedEof)
+                })
+        })
 }
 
 /// Whether `e` or one of its causes is a timeout.

@@ -8,7 +8,7 @@ use crate::fakeproxy::{Action, FakeProxy};
 use crate::origin::Origin;
 use crate::t_serve::{run, Serve, CURL};
 use crate::tls::pki;
-use std::io::Write;
+use std::io::{BufReader, Write};
 use std::time::{Duration, Instant};
 
 fn code(serve: &Serve, url: &str, extra: &[&str]) -> (String, Duration) {
@@ -114,6 +114,94 @@ fn an_upload_the_next_hop_stops_taking_gets_504_in_time() {
         assert!(took < Duration::from_secs(20), "{how}: {took:?}");
         assert!(serve.log_with("POST http").contains(" 504 "), "{how}: {}", serve.log());
     }
+}
+
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(usize, String)>>>;
+
+/// An origin that closes each kept-alive connection when a second request arrives on it (what an
+/// origin's idle timeout does to a request that goes out just as it fires), after reading that
+/// request. Records `(connection, request line)` for each request it read.
+fn closes_kept_alive_connections() -> (u16, Seen) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for (n, conn) in listener.incoming().enumerate() {
+            let Ok(mut conn) = conn else { continue };
+            let record = record.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                for i in 0.. {
+                    let Ok(Some(head)) = crate::http::read_head(&mut reader) else { return };
+                    let Ok(_) = crate::http::read_request_body(&mut reader, &head) else { return };
+                    let (method, target) = head.parts();
+                    record.lock().unwrap().push((n, format!("{method} {target}")));
+                    if i > 0 {
+                        return;
+                    }
+                    let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
+                }
+            });
+        }
+    });
+    (port, seen)
+}
+
+/// A request that goes out on a kept-alive origin connection the origin closes at that moment
+/// is sent again on a new connection when it can be (idempotent, no body: RFC 9112 §9.3.1, as
+/// curl, browsers and Squid do), so the client sees no 502 for the origin's idle timeout. A
+/// request with a body is never sent twice: it gets the 502.
+#[test]
+fn a_request_on_a_kept_alive_origin_connection_closed_under_it_is_sent_again_once() {
+    if !crate::have(
+        "a_request_on_a_kept_alive_origin_connection_closed_under_it_is_sent_again_once",
+        &[CURL],
+        "curl",
+    ) {
+        return;
+    }
+    let (port, seen) = closes_kept_alive_connections();
+    let serve = Serve::start(&[]);
+    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    // Separate clients a moment apart: the second finds the first's origin connection idle in
+    // toll serve's pool.
+    let pause = || std::thread::sleep(Duration::from_millis(300));
+    // Each after a GET that leaves an origin connection in the pool.
+    for (path, extra, want) in [
+        ("/b", &[][..], "200 000"),
+        ("/c", &["-I"][..], "200 000"),
+        ("/d", &["-X", "DELETE"][..], "200 000"),
+        ("/e", &["-d", "form=1"][..], "502 000"),
+    ] {
+        for (path, extra, want) in
+            [(format!("{path}-before"), &[][..], "200 000"), (path.to_string(), extra, want)]
+        {
+            pause();
+            let (c, _) = code(&serve, &url(&path), extra);
+            assert_eq!(c, want, "{path}: {:?}\n{}", seen.lock().unwrap(), serve.log());
+        }
+    }
+    let seen: Vec<(usize, String)> = seen.lock().unwrap().clone();
+    let lines: Vec<&str> = seen.iter().map(|(_, l)| l.as_str()).collect();
+    // Each request sent again was read twice, the second time on a new connection; the POST once.
+    #[rustfmt::skip]
+    assert_eq!(
+        lines,
+        [
+            "GET /b-before", "GET /b", "GET /b",
+            "GET /c-before", "HEAD /c", "HEAD /c",
+            "GET /d-before", "DELETE /d", "DELETE /d",
+            "GET /e-before", "POST /e",
+        ],
+        "{seen:?}"
+    );
+    for pair in [1, 4, 7] {
+        assert_eq!(seen[pair - 1].0, seen[pair].0, "not on the kept-alive connection: {seen:?}");
+        assert_ne!(seen[pair].0, seen[pair + 1].0, "sent again on the same connection: {seen:?}");
+    }
+    let log = serve.log_with("POST http");
+    assert!(log.contains("/e via DIRECT - 502"), "{log}");
 }
 
 #[test]
