@@ -367,6 +367,11 @@ impl Body for Logged {
                 if let Some(d) = frame.data_ref() {
                     self.bytes += d.len() as u64;
                 }
+                // Trailer fields are a body's last frame: the server may send them (or drop
+                // them, if the client did not ask for them) without asking for more.
+                if frame.is_trailers() {
+                    self.ended = true;
+                }
             }
             Poll::Ready(Some(Err(e))) => self.broke = Some(e.to_string()),
             Poll::Ready(None) => self.ended = true,
@@ -491,6 +496,34 @@ mod tests {
         let t = String::from_utf8(buf2.0.lock().unwrap().clone()).unwrap();
         assert!(t.contains(" via http://p:3128 Basic 200 3B "), "{t}");
         assert!(t.trim_end().ends_with("(the client left before the end)"), "{t}");
+    }
+
+    /// A body that ends with trailer fields is whole once they are taken, even if the server
+    /// never asks for more after them (hyper does not when the client did not ask for them).
+    #[tokio::test]
+    async fn a_body_whose_trailers_were_taken_is_whole() {
+        let buf = Buf::default();
+        let log = Arc::new(AccessLog::new(Box::new(buf.clone())).unwrap());
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert("x-checksum", http::HeaderValue::from_static("6 bytes"));
+        let frames: Vec<Result<_, BoxError>> =
+            vec![Ok(Frame::data(Bytes::from_static(b"hello\n"))), Ok(Frame::trailers(trailers))];
+        let then_nothing = futures_util::StreamExt::chain(
+            futures_util::stream::iter(frames),
+            futures_util::stream::pending(),
+        );
+        let mut body = entry(&log).on_body(
+            200,
+            "DIRECT".into(),
+            None,
+            http_body_util::StreamBody::new(then_nothing).boxed(),
+        );
+        assert!(body.frame().await.unwrap().unwrap().is_data());
+        assert!(body.frame().await.unwrap().unwrap().is_trailers());
+        drop(body);
+        assert!(log.flush(Duration::from_secs(5)));
+        let t = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert!(t.trim_end().ends_with(" 200 6B 0ms"), "{t}");
     }
 
     /// A sink whose writes wait until the test opens its gate; it says when a write is waiting.

@@ -12,6 +12,7 @@
 //! - `/http10-hop`: an `HTTP/1.0` answer with hop-by-hop fields (`Connection: close, X-Hop-Only`,
 //!   `X-Hop-Only`, `Keep-Alive`, `Proxy-Authentication-Info`) and `X-End-To-End`, then closes.
 //! - `/hang`: reads the request, answers nothing for 30 s.
+//! - `/trailers`: `hello\n`, chunked, with `Trailer: X-Checksum` and that trailer field after it.
 //! - `/text`: `hello from the origin\n`.
 //! - `/gzip`: [`GZIP_TEXT`] × 20, gzip-encoded if the request accepts gzip.
 //! - `/pac/NAME` and `/wpad.dat` (NAME `wpad`): [`pac_text`]`(NAME)` with `ETag: "NAME"` and a
@@ -34,6 +35,10 @@
 //!   the others (a client that retries once sees 503 then 200).
 
 use crate::http::{self, Head};
+
+/// The answer to `/trailers`: a chunked body with a trailer field, announced by `Trailer`.
+pub const TRAILERS: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\
+      Trailer: X-Checksum\r\n\r\n6\r\nhello\n\r\n0\r\nX-Checksum: 6 bytes\r\n\r\n";
 use std::io::{BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -336,6 +341,10 @@ fn respond<W: Write>(
             w.write_all(body)?;
             w.flush()?;
             return Ok(false);
+        }
+        ["trailers"] => {
+            w.write_all(TRAILERS)?;
+            w.flush()?;
         }
         ["hang"] => {
             std::thread::sleep(Duration::from_secs(30));

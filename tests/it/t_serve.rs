@@ -422,6 +422,46 @@ fn hop_by_hop_fields_stay_on_their_hop_and_the_client_keeps_its_connection() {
     }
 }
 
+/// Trailer fields after a chunked body (a checksum, a status that is known only at the end)
+/// reach a client that says it takes them (`TE: trailers`), with the `Trailer` field that names
+/// them; a client that does not gets the body alone. Either way the response is logged whole.
+#[test]
+fn trailer_fields_reach_a_client_that_takes_them() {
+    use std::io::{Read, Write};
+    let origin = Origin::http();
+    // (The scripted proxies forward bodies with a length of their own: this one answers itself.)
+    let proxy = FakeProxy::start(|_| fakeproxy::Action::Raw {
+        bytes: crate::origin::TRAILERS.to_vec(),
+        close: false,
+    });
+    for (how, serve) in
+        [("direct", Serve::start(&[])), ("through a proxy", Serve::start(&["-x", &proxy.url()]))]
+    {
+        for te in ["TE: trailers\r\n", ""] {
+            let mut conn = std::net::TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
+            conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let (url, host) = (origin.url("/trailers"), origin.authority());
+            let head = format!("GET {url} HTTP/1.1\r\nHost: {host}\r\n{te}Connection: close\r\n\r\n");
+            conn.write_all(head.as_bytes()).unwrap();
+            let mut got = Vec::new();
+            conn.read_to_end(&mut got).unwrap();
+            let got = String::from_utf8_lossy(&got).to_ascii_lowercase();
+            let (head, body) = got.split_once("\r\n\r\n").unwrap_or((&got, ""));
+            assert!(head.starts_with("http/1.1 200"), "{how} {te:?}: {got}");
+            if te.is_empty() {
+                assert_eq!(body, "6\r\nhello\n\r\n0\r\n\r\n", "{how}: {got}");
+            } else {
+                assert!(head.contains("\r\ntrailer: x-checksum"), "{how}: {got}");
+                assert_eq!(body, "6\r\nhello\n\r\n0\r\nx-checksum: 6 bytes\r\n\r\n", "{how}: {got}");
+            }
+        }
+        let log = serve.log_with_n("/trailers via", 2);
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains("/trailers via")).collect();
+        assert_eq!(lines.len(), 2, "{how}: {log}");
+        assert!(lines.iter().all(|l| l.contains(" 200 6B ") && !l.ends_with(')')), "{how}: {log}");
+    }
+}
+
 /// A response head with more header fields than hyper's default limit of 100 (a site with many
 /// cookies and policies; curl counts none) reaches the client whole: through toll serve, direct
 /// and through a proxy, and in toll's own transfers (direct, http through a proxy, https through
