@@ -479,6 +479,17 @@ async fn plan(shared: &Shared, at: Peer<'_>, entry: &Entry, req: &mut http::requ
             return Plan::Answer(r);
         }
     }
+    if let Some(coding) = unknown_transfer_coding(&req.headers) {
+        entry.write(501, "-", "a transfer coding other than chunked");
+        return Plan::Answer(text(
+            StatusCode::NOT_IMPLEMENTED,
+            &format!(
+                "toll serve: the request body's transfer coding '{}' is not supported (only chunked is).\n",
+                sanitize(&coding)
+            ),
+            None,
+        ));
+    }
     // The client's proxy credential was for this server; toll answers the upstream itself.
     req.headers.remove(PROXY_AUTHORIZATION);
     // What the client said to this hop only goes first (a `Connection` naming `Via` included,
@@ -553,6 +564,19 @@ async fn plan(shared: &Shared, at: Peer<'_>, entry: &Entry, req: &mut http::requ
         // The relay drops the client's hop-by-hop headers (`Relay::carry`, `Relay::tunnel`).
         Ok(RouteEntry::Proxy(spec)) => Plan::Proxy(target, spec),
     }
+}
+
+/// A transfer coding of the request other than `chunked` (`gzip, chunked`). hyper undoes only
+/// `chunked`, and the next hop frames the body afresh: the body would arrive still encoded with
+/// nothing to say so. RFC 9112 §6.1 answers it with 501, as Squid does.
+fn unknown_transfer_coding(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(http::header::TRANSFER_ENCODING)
+        .iter()
+        .flat_map(|v| {
+            String::from_utf8_lossy(v.as_bytes()).split(',').map(|c| c.trim().to_string()).collect::<Vec<_>>()
+        })
+        .find(|c| !c.is_empty() && !c.eq_ignore_ascii_case("chunked"))
 }
 
 async fn handle(shared: &Shared, at: Peer<'_>, req: Request<Incoming>) -> Response<RelayBody> {
@@ -715,6 +739,22 @@ mod tests {
 
     fn tunnel(host: &str, port: u16) -> Target {
         Target::Tunnel { host: host.into(), port }
+    }
+
+    #[test]
+    fn only_chunked_is_a_transfer_coding_toll_serve_passes_on() {
+        let with = |values: &[&str]| {
+            let mut h = http::HeaderMap::new();
+            for v in values {
+                h.append(http::header::TRANSFER_ENCODING, v.parse().unwrap());
+            }
+            unknown_transfer_coding(&h)
+        };
+        assert_eq!(with(&[]), None);
+        assert_eq!(with(&["chunked"]), None);
+        assert_eq!(with(&["Chunked , "]), None);
+        assert_eq!(with(&["gzip, chunked"]).as_deref(), Some("gzip"));
+        assert_eq!(with(&["chunked", "x-custom"]).as_deref(), Some("x-custom"));
     }
 
     #[test]

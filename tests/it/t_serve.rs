@@ -295,6 +295,24 @@ fn loops_and_non_proxy_requests_are_refused_with_an_explanation() {
     let out = run(CURL, &["-s", "-w", "\n%{http_code}", "-x", &serve.url(), &format!("{}/x", serve.url())]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.ends_with("\n400") && text.contains("loop"), "{text}");
+    // A body in a transfer coding toll serve cannot undo would go on still encoded, unsaid.
+    let out = run(
+        CURL,
+        &[
+            "-s",
+            "-w",
+            "\n%{http_code}",
+            "-H",
+            "Transfer-Encoding: gzip, chunked",
+            "--data-binary",
+            "x",
+            "-x",
+            &serve.url(),
+            "http://127.0.0.1:9/upload",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.ends_with("\n501") && text.contains("'gzip' is not supported"), "{text}");
     assert_eq!(proxy.requests().len(), 0, "nothing reached the upstream proxy");
 }
 
