@@ -136,8 +136,9 @@ struct Shared {
     /// reach this machine's loopback.
     direct: Arc<direct::Direct>,
     direct_other_hosts: Arc<direct::Direct>,
-    /// The same through each SOCKS proxy used so far (by its URL, user and the client's side).
-    through_socks: std::sync::Mutex<std::collections::HashMap<(String, bool), Arc<direct::Direct>>>,
+    /// The same through each SOCKS proxy used so far (by its URL and the credentials in it, and
+    /// the client's side).
+    through_socks: std::sync::Mutex<std::collections::HashMap<(socks::Key, bool), Arc<direct::Direct>>>,
     /// This server's name in the `Via` of what it forwards: a request that carries it looped.
     via: via::Pseudonym,
 }

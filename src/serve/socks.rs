@@ -313,7 +313,7 @@ async fn timed<T>(
 /// (shared by `toll serve`'s start-up check and the server, as the relay is).
 pub struct Ways {
     sources: SourceFactory,
-    brokers: Mutex<HashMap<String, Arc<CredentialBroker>>>,
+    brokers: Mutex<HashMap<Key, Arc<CredentialBroker>>>,
     /// For the log: a rejected credential is said once, when it happens.
     note: Box<dyn Fn(&str) + Send + Sync>,
 }
@@ -323,7 +323,7 @@ impl Ways {
         Ways { sources, brokers: Mutex::new(HashMap::new()), note }
     }
 
-    /// One broker per proxy and user name in its URL (the credential sources depend on both).
+    /// One broker per proxy and credentials in its URL (the credential sources depend on them).
     fn broker(&self, spec: &ProxySpec) -> Arc<CredentialBroker> {
         let mut map = self.brokers.lock().unwrap_or_else(|e| e.into_inner());
         map.entry(key(spec)).or_insert_with(|| Arc::new(CredentialBroker::new((self.sources)(spec)))).clone()
@@ -331,9 +331,27 @@ impl Ways {
 }
 
 /// What tells SOCKS proxies apart for their credentials and connections: the URL without
-/// credentials, and the user name in it.
-pub(super) fn key(spec: &ProxySpec) -> String {
-    format!("{}\0{}", spec.display_url(), spec.user.as_deref().unwrap_or(""))
+/// credentials, and the user name and password in it. A new password in the URL (the settings
+/// file, read again on SIGHUP) is a new way with a broker of its own, so it is tried; a
+/// credential rejected before is still never sent again (the session remembers rejections
+/// across brokers).
+#[derive(Clone, PartialEq, Eq)]
+pub(super) struct Key {
+    url: String,
+    user: Option<String>,
+    password: Option<crate::secret::Secret>,
+}
+
+/// Equal keys have the same URL and user: the password need not be hashed.
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.url.hash(h);
+        self.user.hash(h);
+    }
+}
+
+pub(super) fn key(spec: &ProxySpec) -> Key {
+    Key { url: spec.display_url(), user: spec.user.clone(), password: spec.password.clone() }
 }
 
 /// One SOCKS proxy as a way to targets, for `super::direct`'s connector.
@@ -609,6 +627,28 @@ mod tests {
             password: None,
             origin: "-x".into(),
         }
+    }
+
+    /// A proxy is one way per URL and credentials in it: the same URL again shares the broker
+    /// (and its verdicts); a new password in it (desktop settings read again on SIGHUP) gets a
+    /// broker of its own, so it is tried.
+    #[test]
+    fn a_new_password_in_the_proxy_url_is_a_new_way() {
+        let ways = ways("pw");
+        let with = |user: Option<&str>, password: Option<&str>| ProxySpec {
+            user: user.map(Into::into),
+            password: password.map(Secret::new),
+            ..spec("socks5h")
+        };
+        let first = ways.broker(&with(Some("alice"), Some("one")));
+        assert!(Arc::ptr_eq(&first, &ways.broker(&with(Some("alice"), Some("one")))));
+        for other in
+            [with(Some("alice"), Some("two")), with(Some("alice"), None), with(Some("bob"), Some("one"))]
+        {
+            assert!(!Arc::ptr_eq(&first, &ways.broker(&other)));
+            assert!(key(&other) != key(&with(Some("alice"), Some("one"))));
+        }
+        assert!(key(&spec("socks5h")) != key(&spec("socks5")), "the scheme is part of the URL");
     }
 
     /// A SOCKS5 server on the other end of a pipe: wants `password` for alice, grants CONNECTs.
