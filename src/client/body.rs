@@ -117,7 +117,8 @@ fn stream<R: AsyncRead + Send + Unpin + 'static>(
 }
 
 pub(super) fn read_error(what: &str, e: &std::io::Error) -> Error {
-    Error::new(Exit::Read, format!("cannot read {what}: {e}")).hint("check the file name after '@'")
+    Error::new(Exit::Read, format!("cannot read {what}: {e}"))
+        .hint("check the file's name (after '@' for -d, or given to -T) and that it is readable")
 }
 
 #[cfg(test)]
