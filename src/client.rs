@@ -267,11 +267,12 @@ impl Session {
                 (RouteEntry::Proxy(spec), Some(direct)) if via_relay && request.body().is_none() => {
                     direct.forward(&self.relay, spec, request).await?
                 }
-                _ => self
+                _ if via_relay => self
                     .client
                     .execute(request)
                     .await
                     .map_err(|e| classify_sent(e, &self.relay, via_socks, via_relay))?,
+                _ => self.execute_direct(request, req.max_time, via_socks).await?,
             };
             if let Some(tap) = &self.tap {
                 header_case::attach(&mut resp, tap);
@@ -314,6 +315,45 @@ impl Session {
             redirects += 1;
             hop = next;
         }
+    }
+
+    /// Sends `request` to the origin, directly or through a SOCKS proxy. An origin may close a
+    /// kept-alive connection just as a request goes out on it (its idle timeout), which leaves
+    /// no answer at all: the request is sent once more, on a new connection, when its body can
+    /// be sent again, within what is left of `-m` — as curl does ("Connection died, retrying a
+    /// fresh connect"), and only then: on a connection made for it, no answer is the origin's
+    /// (curl's "empty reply", exit 52). Through an HTTP proxy the relay does the same.
+    async fn execute_direct(
+        &self,
+        request: reqwest::Request,
+        max_time: Option<std::time::Duration>,
+        via_socks: bool,
+    ) -> Result<reqwest::Response> {
+        let again = request.try_clone();
+        let sent = std::time::Instant::now();
+        let e = match self.client.execute(request).await {
+            Ok(resp) => return Ok(resp),
+            Err(e) => e,
+        };
+        // No new connection was asked for since: the request went out on a kept-alive one.
+        let reused = self.clock.phases().connecting.is_none_or(|c| c < sent);
+        let left = max_time.map(|t| t.checked_sub(sent.elapsed()));
+        let (Some(mut again), true, None | Some(Some(_))) =
+            (again, reused && errors::closed_before_answer(&e), left)
+        else {
+            return Err(classify_sent(e, &self.relay, via_socks, false));
+        };
+        let reporter = self.ctx.reporter.as_ref();
+        if reporter.verbose() {
+            reporter.line(
+                Direction::Info,
+                "the connection closed before an answer came; sending the request again on a new one",
+            );
+        }
+        if let Some(Some(left)) = left {
+            *again.timeout_mut() = Some(left);
+        }
+        self.client.execute(again).await.map_err(|e| classify_sent(e, &self.relay, via_socks, false))
     }
 
     /// Why the last request did not get through the proxy, if the relay knows.

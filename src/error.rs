@@ -24,6 +24,8 @@ pub enum Exit {
     /// curl's 18: the body ended before its announced length.
     PartialFile,
     TooManyRedirects,
+    /// curl's 52: the server closed the connection without a word of an answer.
+    GotNothing,
     Receive,
     /// `-C`: the server ignored the range (curl's 33).
     Range,
@@ -66,6 +68,7 @@ impl Exit {
             Exit::CaCert => 77,
             Exit::PartialFile => 18,
             Exit::TooManyRedirects => 47,
+            Exit::GotNothing => 52,
             Exit::Receive => 56,
             Exit::Range => 33,
             Exit::FileTooLarge => 63,
@@ -84,7 +87,7 @@ impl Exit {
     }
 
     /// Every code with its meaning, as documented in the README (a test keeps them in step).
-    pub const TABLE: [(Exit, &'static str); 28] = [
+    pub const TABLE: [(Exit, &'static str); 29] = [
         (
             Exit::Internal,
             "internal error (a bug: please report it); also, as in curl, a URL whose scheme toll does not \
@@ -124,6 +127,7 @@ impl Exit {
         (Exit::AuthNoUsableScheme, "the proxy offers no authentication scheme toll can use"),
         (Exit::Listen, "toll serve could not listen on its address (in use, permission)"),
         (Exit::TooManyRedirects, "too many redirects (--max-redirs)"),
+        (Exit::GotNothing, "the server closed the connection without answering (an empty reply)"),
         (Exit::Receive, "the transfer broke off while receiving data"),
         (Exit::ClientCert, "the client certificate or key (-E/--cert, --key) cannot be read or used"),
         (Exit::Range, "-C: the server does not support byte ranges (the file is left as it was)"),

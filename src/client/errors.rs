@@ -80,6 +80,19 @@ pub(super) fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// Whether the connection closed (or was reset) before the answer's head was complete: not a
+/// connection that could not be made, an answer that is not HTTP, or a timeout.
+pub(super) fn closed_before_answer(e: &reqwest::Error) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    if e.is_connect() || e.is_timeout() || e.is_body() || e.is_decode() {
+        return false;
+    }
+    find::<hyper::Error>(e).is_some_and(|h| h.is_incomplete_message())
+        || find::<std::io::Error>(e).is_some_and(|io| {
+            matches!(io.kind(), ConnectionReset | BrokenPipe | ConnectionAborted | UnexpectedEof)
+        })
+}
+
 pub(super) fn find<'a, T: std::error::Error + 'static>(
     e: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a T> {
@@ -166,6 +179,10 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
     if e.is_body() || e.is_decode() {
         return Error::new(Exit::Receive, format!("the transfer broke off: {text}"))
             .hint("retry; nothing partial was kept for -o");
+    }
+    if find::<hyper::Error>(&e).is_some_and(|h| h.is_incomplete_message()) {
+        return Error::new(Exit::GotNothing, format!("{url} closed the connection without answering: {text}"))
+            .hint("the server took the request and said nothing; check the URL's scheme and port (http:// to an https port?), or retry");
     }
     Error::new(Exit::Receive, format!("request to {url} failed: {text}"))
         .hint("retry with -v to see the conversation")

@@ -13,6 +13,9 @@
 //!   `X-Hop-Only`, `Keep-Alive`, `Proxy-Authentication-Info`) and `X-End-To-End`, then closes.
 //! - `/hang`: reads the request, answers nothing for 30 s.
 //! - `/trailers`: `hello\n`, chunked, with `Trailer: X-Checksum` and that trailer field after it.
+//! - `/close-next`: `kept alive\n`, and the next request on the same connection is read and
+//!   answered by closing the connection (an idle timeout that fires as a request goes out).
+//! - `/no-answer`: reads the request and closes the connection without a word.
 //! - `/text`: `hello from the origin\n`.
 //! - `/gzip`: [`GZIP_TEXT`] × 20, gzip-encoded if the request accepts gzip.
 //! - `/pac/NAME` and `/wpad.dat` (NAME `wpad`): [`pac_text`]`(NAME)` with `ETag: "NAME"` and a
@@ -192,6 +195,7 @@ impl Drop for Origin {
 /// may be sent), false if the connection must be dropped abruptly.
 fn serve<S: Read + Write>(stream: &mut S, st: &State) -> bool {
     let mut conn = BufReader::new(stream);
+    let mut close_next = false;
     loop {
         let head = match http::read_head(&mut conn) {
             Ok(Some(h)) => h,
@@ -215,6 +219,10 @@ fn serve<S: Read + Write>(stream: &mut S, st: &State) -> bool {
             headers: head.headers.clone(),
             body_len: body.len(),
         });
+        if close_next {
+            return false;
+        }
+        close_next = http::path_and_query(&target).0 == "/close-next";
         match respond(conn.get_mut(), &head, &method, &target, &body) {
             Ok(true) if !head.has_token("connection", "close") => continue,
             Ok(true) => return true,
@@ -342,6 +350,8 @@ fn respond<W: Write>(
             w.flush()?;
             return Ok(false);
         }
+        ["close-next"] => send(w, 200, text(), b"kept alive\n")?,
+        ["no-answer"] => return Ok(false),
         ["trailers"] => {
             w.write_all(TRAILERS)?;
             w.flush()?;
