@@ -320,27 +320,31 @@ impl Session {
     /// Sends `request` to the origin, directly or through a SOCKS proxy. An origin may close a
     /// kept-alive connection just as a request goes out on it (its idle timeout), which leaves
     /// no answer at all: the request is sent once more, on a new connection, when its body can
-    /// be sent again, within what is left of `-m` — as curl does ("Connection died, retrying a
-    /// fresh connect"), and only then: on a connection made for it, no answer is the origin's
-    /// (curl's "empty reply", exit 52). Through an HTTP proxy the relay does the same.
+    /// be sent again, within what is left of `-m`, as curl does ("Connection died, retrying a
+    /// fresh connect"). Which connection a request took is not told; an idempotent one (RFC
+    /// 9112 §9.3.1) is sent again whatever it took, another (a POST) only if no connection was
+    /// asked for since it was sent — when in doubt, it is not sent twice. No answer in the end
+    /// is curl's "empty reply", exit 52. Through an HTTP proxy the relay does the same.
     async fn execute_direct(
         &self,
         request: reqwest::Request,
         max_time: Option<std::time::Duration>,
         via_socks: bool,
     ) -> Result<reqwest::Response> {
+        let idempotent = request.method().is_idempotent();
         let again = request.try_clone();
         let sent = std::time::Instant::now();
         let e = match self.client.execute(request).await {
             Ok(resp) => return Ok(resp),
             Err(e) => e,
         };
-        // No new connection was asked for since: the request went out on a kept-alive one.
+        // No new connection was asked for since: the request went out on a kept-alive one. (One
+        // asked for may still not have been used: hyper's pool races a new connection against a
+        // kept-alive one coming back.)
         let reused = self.clock.phases().connecting.is_none_or(|c| c < sent);
+        let resend = errors::closed_before_answer(&e) && (idempotent || reused);
         let left = max_time.map(|t| t.checked_sub(sent.elapsed()));
-        let (Some(mut again), true, None | Some(Some(_))) =
-            (again, reused && errors::closed_before_answer(&e), left)
-        else {
+        let (Some(mut again), true, None | Some(Some(_))) = (again, resend, left) else {
             return Err(classify_sent(e, &self.relay, via_socks, false));
         };
         let reporter = self.ctx.reporter.as_ref();
@@ -439,6 +443,10 @@ fn build_client(
         // decides which of the user's headers may travel to another origin.
         .redirect(reqwest::redirect::Policy::none())
         .http1_max_headers(crate::relay::MAX_HEADER_FIELDS)
+        // Heads as lenient as curl's (`crate::relay::MAX_HEADER_FIELDS` says why).
+        .http1_allow_spaces_after_header_name_in_responses(true)
+        .http1_allow_obsolete_multiline_headers_in_responses(true)
+        .http1_ignore_invalid_headers_in_responses(true)
         .user_agent(user_agent(req))
         .tls_danger_accept_invalid_certs(req.insecure)
         .connection_verbose(wire_tap)

@@ -26,6 +26,8 @@ pub enum Exit {
     TooManyRedirects,
     /// curl's 52: the server closed the connection without a word of an answer.
     GotNothing,
+    /// curl's 8: the answer's head is not valid HTTP.
+    WeirdReply,
     Receive,
     /// `-C`: the server ignored the range (curl's 33).
     Range,
@@ -69,6 +71,7 @@ impl Exit {
             Exit::PartialFile => 18,
             Exit::TooManyRedirects => 47,
             Exit::GotNothing => 52,
+            Exit::WeirdReply => 8,
             Exit::Receive => 56,
             Exit::Range => 33,
             Exit::FileTooLarge => 63,
@@ -87,11 +90,12 @@ impl Exit {
     }
 
     /// Every code with its meaning, as documented in the README (a test keeps them in step).
-    pub const TABLE: [(Exit, &'static str); 29] = [
+    pub const TABLE: [(Exit, &'static str); 30] = [
         (
             Exit::Internal,
             "internal error (a bug: please report it); also, as in curl, a URL whose scheme toll does not \
-             fetch (ftp://, file://, …) or that --proto or --proto-redir rules out",
+             fetch (ftp://, file://, …) or that --proto or --proto-redir rules out, and a server that does \
+             not answer in HTTP/1.x (HTTP/0.9, or another protocol)",
         ),
         (Exit::Usage, "usage error: bad option, URL, header or proxy setting"),
         (
@@ -101,6 +105,7 @@ impl Exit {
         ),
         (Exit::ProxyUnreachable, "proxy unreachable: DNS, TCP or TLS to the proxy failed"),
         (Exit::ResolveHost, "the origin's host name could not be resolved (direct connections)"),
+        (Exit::WeirdReply, "the server's answer is not valid HTTP (a malformed header or Content-Length)"),
         (Exit::Connect, "could not connect to the origin (direct connections)"),
         (Exit::HttpStatus, "HTTP status 400 or above with --fail"),
         (

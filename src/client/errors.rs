@@ -80,17 +80,26 @@ pub(super) fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// An answer whose head hyper could not read, with curl's exit code: 1 when its status line is
+/// not HTTP/1.x (curl's "HTTP/0.9 when not allowed": another protocol, or none), 8 for a
+/// malformed header field or `Content-Length` (curl's "weird server reply"). A head too large
+/// is not one of these.
+pub(super) fn not_http(e: &(dyn std::error::Error + 'static), url: &str) -> Option<Error> {
+    let h = find::<hyper::Error>(e).filter(|h| h.is_parse() && !h.is_parse_too_large())?;
+    let text = sanitize(&h.to_string());
+    Some(if h.is_parse_status() || text.contains("version") {
+        Error::new(Exit::Unsupported, format!("{url} did not answer in HTTP/1.x ({text})"))
+            .hint("check the URL's scheme and port (https:// for a TLS port?)")
+    } else {
+        Error::new(Exit::WeirdReply, format!("{url} sent an answer that is not valid HTTP ({text})"))
+            .hint("the server is at fault; retry with -v to see its answer")
+    })
+}
+
 /// Whether the connection closed (or was reset) before the answer's head was complete: not a
 /// connection that could not be made, an answer that is not HTTP, or a timeout.
 pub(super) fn closed_before_answer(e: &reqwest::Error) -> bool {
-    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
-    if e.is_connect() || e.is_timeout() || e.is_body() || e.is_decode() {
-        return false;
-    }
-    find::<hyper::Error>(e).is_some_and(|h| h.is_incomplete_message())
-        || find::<std::io::Error>(e).is_some_and(|io| {
-            matches!(io.kind(), ConnectionReset | BrokenPipe | ConnectionAborted | UnexpectedEof)
-        })
+    !(e.is_connect() || e.is_timeout() || e.is_body() || e.is_decode()) && crate::relay::closed_under(e)
 }
 
 pub(super) fn find<'a, T: std::error::Error + 'static>(
@@ -179,6 +188,9 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
     if e.is_body() || e.is_decode() {
         return Error::new(Exit::Receive, format!("the transfer broke off: {text}"))
             .hint("retry; nothing partial was kept for -o");
+    }
+    if let Some(err) = not_http(&e, &url) {
+        return err;
     }
     if find::<hyper::Error>(&e).is_some_and(|h| h.is_incomplete_message()) {
         return Error::new(Exit::GotNothing, format!("{url} closed the connection without answering: {text}"))

@@ -160,6 +160,9 @@ impl Direct {
                 let (send, conn) = hyper::client::conn::http1::Builder::new()
                     .max_buf_size(HTTP_BUFFER)
                     .max_headers(crate::relay::MAX_HEADER_FIELDS)
+                    .allow_spaces_after_header_name_in_responses(true)
+                    .allow_obsolete_multiline_headers_in_responses(true)
+                    .ignore_invalid_headers_in_responses(true)
                     .handshake(io)
                     .await
                     .map_err(|e| send_error(&url, &e))?;
@@ -359,6 +362,9 @@ fn send_error(url: &url::Url, e: &(dyn std::error::Error + 'static)) -> Error {
     if let Some(r) = find::<ReadFailed>(e) {
         return Error::new(Exit::Read, r.0.clone())
             .hint("check the file or the program feeding standard input");
+    }
+    if let Some(err) = super::errors::not_http(e, &display_url(url)) {
+        return err;
     }
     let text = chain_text(e);
     Error::new(Exit::Receive, format!("request to {} failed: {text}", display_url(url)))

@@ -68,6 +68,12 @@ const HTTP_BUFFER: usize = 64 * 1024;
 /// Header fields toll takes in one response head. hyper stops at 100 ("message head is too
 /// large"); curl counts none, only bytes, and a site with many cookies and policies passes 100.
 /// The head's size stays bounded (64 KiB here, `HTTP_BUFFER`; as Squid's 64-KB reply limit).
+///
+/// Every HTTP client toll builds (reqwest's, the tunnel's, the relay's, toll serve's) reads
+/// response heads as leniently as curl and Squid's relaxed parser do: a space before the
+/// colon (`X-A : b`) and obsolete line folding are taken, and a line that is not a header
+/// field (no colon, a bad name) is left out instead of failing the whole response. hyper
+/// would refuse each. Request heads stay strict.
 pub const MAX_HEADER_FIELDS: usize = 1000;
 
 /// Connections the relay serves at once; more (another local user flooding it) are closed at
@@ -468,6 +474,20 @@ fn same_proxy(a: &ProxySpec, b: &ProxySpec) -> bool {
         && a.port == b.port
         && a.user == b.user
         && a.password == b.password
+}
+
+/// Whether an HTTP exchange failed because the peer closed or reset the connection (hyper's
+/// "connection closed before message completed", or a reset or broken pipe underneath), as
+/// opposed to an answer that is not HTTP. Callers rule out what happened before the connection
+/// (a connect error) and timeouts, which their error types tell.
+pub fn closed_under(e: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    std::iter::successors(Some(e), |e| e.source()).any(|e| {
+        e.downcast_ref::<hyper::Error>().is_some_and(|h| h.is_incomplete_message())
+            || e.downcast_ref::<std::io::Error>().is_some_and(|io| {
+                matches!(io.kind(), ConnectionReset | BrokenPipe | ConnectionAborted | UnexpectedEof)
+            })
+    })
 }
 
 /// The user name and password of a `Proxy-Authorization: Basic` header (how a client shows the

@@ -98,6 +98,11 @@ impl Direct {
                 .pool_idle_timeout(POOL_IDLE)
                 .pool_max_idle_per_host(pooled)
                 .http1_max_headers(crate::relay::MAX_HEADER_FIELDS)
+                // Heads as lenient as Squid's relaxed parser (`crate::relay::MAX_HEADER_FIELDS`);
+                // what goes on to the client is written afresh.
+                .http1_allow_spaces_after_header_name_in_responses(true)
+                .http1_allow_obsolete_multiline_headers_in_responses(true)
+                .http1_ignore_invalid_headers_in_responses(true)
                 .build(connector.clone())
         };
         Direct { client: client(POOL_PER_ORIGIN), fresh: client(0), connector, how }
@@ -409,14 +414,7 @@ fn connect_failed(
 /// Whether the origin closed or reset the connection before the answer's head was complete
 /// (not: could not be reached, sent something that is not HTTP, or took too long).
 fn closed_before_answer(e: &hyper_util::client::legacy::Error) -> bool {
-    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
-    !e.is_connect()
-        && std::iter::successors(Some(e as &(dyn std::error::Error + 'static)), |e| e.source()).any(|e| {
-            e.downcast_ref::<hyper::Error>().is_some_and(|h| h.is_incomplete_message())
-                || e.downcast_ref::<std::io::Error>().is_some_and(|io| {
-                    matches!(io.kind(), ConnectionReset | BrokenPipe | ConnectionAborted | UnexpectedEof)
-                })
-        })
+    !e.is_connect() && crate::relay::closed_under(e)
 }
 
 /// Whether `e` or one of its causes is a timeout.

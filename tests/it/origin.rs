@@ -16,6 +16,7 @@
 //! - `/close-next`: `kept alive\n`, and the next request on the same connection is read and
 //!   answered by closing the connection (an idle timeout that fires as a request goes out).
 //! - `/no-answer`: reads the request and closes the connection without a word.
+//! - `/weird/NAME`: a head curl reads leniently or refuses ([`WEIRD`]), body `ok`, then closes.
 //! - `/text`: `hello from the origin\n`.
 //! - `/gzip`: [`GZIP_TEXT`] × 20, gzip-encoded if the request accepts gzip.
 //! - `/pac/NAME` and `/wpad.dat` (NAME `wpad`): [`pac_text`]`(NAME)` with `ETag: "NAME"` and a
@@ -38,6 +39,20 @@
 //!   the others (a client that retries once sees 503 then 200).
 
 use crate::http::{self, Head};
+
+/// `/weird/NAME`'s answers: heads that hyper refuses by default and curl takes (a space before
+/// the colon, a folded line, a bad field name, a control character), and ones curl refuses too
+/// (HTTP/0.9, an unknown version, a bad status, a negative length).
+pub const WEIRD: [(&str, &[u8]); 8] = [
+    ("space", b"HTTP/1.1 200 OK\r\nX-A : b\r\nContent-Length: 2\r\n\r\nok"),
+    ("fold", b"HTTP/1.1 200 OK\r\nX-A: b\r\n c\r\nContent-Length: 2\r\n\r\nok"),
+    ("bad-name", b"HTTP/1.1 200 OK\r\nX@A: b\r\nContent-Length: 2\r\n\r\nok"),
+    ("control", b"HTTP/1.1 200 OK\r\nX-A: b\x01c\r\nContent-Length: 2\r\n\r\nok"),
+    ("http09", b"ok\r\n"),
+    ("version", b"HTTP/1.2 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+    ("status", b"HTTP/1.1 abc OK\r\nContent-Length: 2\r\n\r\nok"),
+    ("length", b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nok"),
+];
 
 /// The answer to `/trailers`: a chunked body with a trailer field, announced by `Trailer`.
 pub const TRAILERS: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\
@@ -352,6 +367,13 @@ fn respond<W: Write>(
         }
         ["close-next"] => send(w, 200, text(), b"kept alive\n")?,
         ["no-answer"] => return Ok(false),
+        ["weird", name] => {
+            let answer =
+                WEIRD.iter().find(|(n, _)| n == name).map_or(&b"HTTP/1.1 404 No\r\n\r\n"[..], |(_, a)| a);
+            w.write_all(answer)?;
+            w.flush()?;
+            return Ok(false);
+        }
         ["trailers"] => {
             w.write_all(TRAILERS)?;
             w.flush()?;

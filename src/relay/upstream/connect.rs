@@ -62,6 +62,9 @@ impl Upstream {
         let (send, conn) = hyper::client::conn::http1::Builder::new()
             .max_buf_size(super::super::HTTP_BUFFER)
             .max_headers(super::super::MAX_HEADER_FIELDS)
+            .allow_spaces_after_header_name_in_responses(true)
+            .allow_obsolete_multiline_headers_in_responses(true)
+            .ignore_invalid_headers_in_responses(true)
             // The response head keeps its header names' case and reason phrase for the client
             // (`-i` prints them as received, as curl does).
             .preserve_header_case(true)
