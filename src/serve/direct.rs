@@ -2,8 +2,10 @@
 //! the origin itself. This file owns the outbound side of those requests: one connector (every
 //! address a name resolves to is tried, IPv6 and IPv4 raced, each within its share of
 //! `--connect-timeout`) and one pool of kept-alive origin connections for absolute-form http
-//! requests, so a client's second request to an internal host costs no new connection. A
-//! CONNECT becomes a TCP connection of its own (`connect`; `super::connect` pipes it).
+//! requests, so a client's second request to an internal host costs no new connection (and a
+//! request without a body that finds its kept-alive connection closed under it is sent once
+//! more, on a new one: [`Direct::forward`]). A CONNECT becomes a TCP connection of its own
+//! (`connect`; `super::connect` pipes it).
 //!
 //! Clients from other hosts (`--allow`) get a way of their own ([`Direct::for_other_hosts`]) that
 //! never connects to this machine's loopback, whatever a name resolves to: services that listen
