@@ -23,7 +23,8 @@ pub struct CurlOutputArgs {
     /// size_download, size_upload, size_header, speed_download, speed_upload, time_namelookup,
     /// time_connect, time_appconnect, time_pretransfer, time_starttransfer, time_redirect,
     /// time_total, filename_effective, referer, exitcode, errormsg, urlnum, ssl_verify_result;
-    /// %header{NAME} a response header; %{json} all of them; %{stderr} and %{stdout} switch the
+    /// %header{NAME} a response header, %{header_json} all of them; %{json} all the variables;
+    /// %{stderr} and %{stdout} switch the
     /// stream; %{onerror} ends the output unless the transfer failed. \n, \r, \t and %% as in
     /// curl.
     #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]

@@ -323,6 +323,7 @@ pub fn render(format: &str, info: &TransferInfo) -> Rendered {
                 "onerror" if info.exitcode == 0 => break,
                 "onerror" => {}
                 "json" => push(&mut r, stream, json(info).as_bytes()),
+                "header_json" => push(&mut r, stream, header_json(info).as_bytes()),
                 _ => match info.value(&name) {
                     Some(v) => push(&mut r, stream, v.text().as_bytes()),
                     None => r.warnings.push(format!("unknown --write-out variable: '{name}'")),
@@ -331,6 +332,33 @@ pub fn render(format: &str, info: &TransferInfo) -> Rendered {
         }
     }
     r
+}
+
+/// `%{header_json}`: the final response's header fields as one JSON object, as curl 7.88
+/// writes it — each name once, lowercased, where it first appeared, with all its values in a
+/// list; one field per line.
+fn header_json(info: &TransferInfo) -> String {
+    let mut names: Vec<String> = Vec::new();
+    let mut values: Vec<Vec<&str>> = Vec::new();
+    for (name, value) in &info.headers {
+        let name = name.to_ascii_lowercase();
+        match names.iter().position(|n| *n == name) {
+            Some(i) => values[i].push(value),
+            None => {
+                names.push(name);
+                values.push(vec![value]);
+            }
+        }
+    }
+    let fields: Vec<String> = names
+        .iter()
+        .zip(&values)
+        .map(|(n, vs)| {
+            let vs: Vec<String> = vs.iter().map(|v| json_string(v)).collect();
+            format!("{}:[{}]", json_string(n), vs.join(","))
+        })
+        .collect();
+    format!("{{{}\n}}", fields.join(",\n"))
 }
 
 /// `%{json}`: the variables as one JSON object.
@@ -366,6 +394,18 @@ mod tests {
             times: Times { total: Duration::from_micros(1_500_000), ..Times::default() },
             ..TransferInfo::default()
         }
+    }
+
+    #[test]
+    fn header_json_lists_each_name_once_with_all_its_values() {
+        let i = info();
+        assert_eq!(
+            stdout("%{header_json}", &i),
+            "{\"content-type\":[\"application/json\"],\n\"x-multi\":[\"a\",\"b\"]\n}"
+        );
+        assert_eq!(stdout("%{header_json}", &TransferInfo::default()), "{\n}");
+        let quoted = TransferInfo { headers: vec![("X-Q".into(), "say \"hi\"\\".into())], ..info() };
+        assert_eq!(stdout("%{header_json}", &quoted), "{\"x-q\":[\"say \\\"hi\\\"\\\\\"]\n}");
     }
 
     fn stdout(format: &str, info: &TransferInfo) -> String {
