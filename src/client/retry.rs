@@ -1,7 +1,8 @@
 //! `--retry`: which failures are worth another attempt and how long to wait, as curl 7.88
 //! decides it. Pure: the client asks [`next_delay`] after each attempt.
 //!
-//! Transient: a timeout, or an HTTP 408, 429, 500, 502, 503 or 504 answer (whether or not `-f`
+//! Transient: a timeout or a host name that did not resolve (curl counts both as "timeouts": a
+//! resolver that did not answer in time), or an HTTP 408, 429, 500, 502, 503 or 504 answer (whether or not `-f`
 //! turned it into an error); a refused connection with `--retry-connrefused`; any error with
 //! `--retry-all-errors` — except the ones another attempt cannot fix and must not repeat:
 //! rejected or missing credentials (a rejected credential is never sent again), a 401 or 407,
@@ -58,7 +59,7 @@ fn worth_retrying(cfg: &RetryConfig, a: &Attempt<'_>) -> bool {
     match a.error {
         None | Some(Exit::HttpStatus) if TRANSIENT_STATUS.contains(&a.status) => true,
         None => false,
-        Some(Exit::Timeout) => true,
+        Some(Exit::Timeout | Exit::ResolveHost) => true,
         Some(Exit::Connect) if cfg.connrefused => true,
         Some(
             Exit::AuthNoCredentials
@@ -97,6 +98,7 @@ mod tests {
         assert_eq!(next_delay(&c, &attempt(None, 503, 3)), Some(Duration::from_secs(8)));
         assert_eq!(next_delay(&cfg(100), &attempt(None, 503, 40)), Some(MAX_BACKOFF));
         assert_eq!(next_delay(&c, &attempt(Some(Exit::Timeout), 0, 0)), Some(Duration::from_secs(1)));
+        assert_eq!(next_delay(&c, &attempt(Some(Exit::ResolveHost), 0, 0)), Some(Duration::from_secs(1)));
         for s in [200, 404, 501, 505] {
             assert_eq!(next_delay(&c, &attempt(None, s, 0)), None, "{s}");
         }
