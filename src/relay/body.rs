@@ -42,7 +42,8 @@ pub struct Partial {
 }
 
 impl Partial {
-    fn new(prefix: Option<Bytes>, rest: Incoming) -> Partial {
+    /// `prefix` (what was read already, if anything) followed by what is left of `rest`.
+    pub fn new(prefix: Option<Bytes>, rest: Incoming) -> Partial {
         Partial { prefix, rest, upload: UploadWatch::default() }
     }
 }

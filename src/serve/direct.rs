@@ -18,10 +18,9 @@
 //! own ([`Direct::through_socks`]) whose connector does the SOCKS handshake.
 
 use crate::relay::body::{self, Progress, RelayBody, UploadWatch};
-use bytes::Bytes;
-use http::header::HOST;
+use http::header::{EXPECT, HOST};
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Either, Empty};
+use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -48,8 +47,9 @@ const POOL_IDLE: Duration = Duration::from_secs(30);
 /// Idle connections kept per origin: enough for a build tool's parallel downloads.
 const POOL_PER_ORIGIN: usize = 8;
 
-/// A request body: the client's, or none (a request sent again, which had none).
-type Outgoing = Sent<Either<Incoming, Empty<Bytes>>>;
+/// A request body: the client's (behind a gate when it expects `100 Continue`), or none (a
+/// request sent again, which had none).
+type Outgoing = Sent<RelayBody>;
 
 /// The way to origins that are reached without an HTTP proxy: directly, or through one SOCKS
 /// proxy.
@@ -150,15 +150,43 @@ impl Direct {
         // idempotent and has no body is then sent once more, on a new connection (RFC 9112
         // §9.3.1, as curl, browsers and Squid do); any other gets the 502.
         let again = (parts.method.is_idempotent() && body.is_end_stream()).then(|| parts.clone());
-        let (sent, upload) = Sent::new(Either::Left(body));
+        // `Expect: 100-continue`: the client holds its body back until it hears `100 Continue`,
+        // and hyper says that to it as soon as the body is read. So the body is read only once
+        // the origin says 100, or after `EXPECT_WAIT` without an answer (curl waits as long for
+        // an origin that ignores Expect). An origin that refuses the upload at once (401, 413)
+        // then gets none of it, and the client sends none (RFC 9110 §10.1.1).
+        let expects = !body.is_end_stream()
+            && parts.headers.get(EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let (outgoing, gate) = if expects {
+            let (gate, gated) = body::Gate::new(body::Partial::new(None, body));
+            (gated.boxed(), Some(gate))
+        } else {
+            (body.map_err(Into::into).boxed(), None)
+        };
+        let (sent, upload) = Sent::new(outgoing);
+        let mut first = Request::from_parts(parts, sent);
+        if let Some(g) = gate.clone() {
+            hyper::ext::on_informational(&mut first, move |res| {
+                if res.status() == StatusCode::CONTINUE {
+                    g.open();
+                }
+            });
+        }
         let exchange = async {
-            match (self.client.request(Request::from_parts(parts, sent)).await, again) {
+            let answered = match (self.client.request(first).await, again) {
                 (Err(e), Some(parts)) if closed_before_answer(&e) => {
-                    let (none, _) = Sent::new(Either::Right(Empty::new()));
+                    let (none, _) = Sent::new(body::empty());
                     self.fresh.request(Request::from_parts(parts, none)).await
                 }
                 (r, _) => r,
+            };
+            // Answered before the gate opened: the body was not wanted. Dropping it unread
+            // tells the client so (no 100 is ever sent); the origin's connection, which waits
+            // for a body, is not reused.
+            if let Some(g) = &gate {
+                drop(g.take_back());
             }
+            answered
         };
         let waited = async {
             match answer {

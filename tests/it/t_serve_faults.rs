@@ -204,6 +204,84 @@ fn a_request_on_a_kept_alive_origin_connection_closed_under_it_is_sent_again_onc
     assert!(log.contains("/e via DIRECT - 502"), "{log}");
 }
 
+/// An origin that never says `100 Continue`: `/refuse` answers 401 as soon as the head is in,
+/// `/take` reads the body (`Content-Length`) first and answers with its length. Records the body
+/// bytes that reached it on each connection.
+fn no_continue() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<usize>>>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = got.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let record = record.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let Ok(Some(head)) = crate::http::read_head(&mut reader) else { return };
+                let (_, target) = head.parts();
+                let length = head.content_length().unwrap_or(0);
+                let mut body = Vec::new();
+                if target.ends_with("/take") {
+                    let _ = (&mut reader).take(length as u64).read_to_end(&mut body);
+                    let _ = write!(conn, "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n{:<7}\n", body.len());
+                } else {
+                    let _ = conn.write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 5\r\n\r\nnope\n");
+                    // What arrives anyway within a second.
+                    conn.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+                    let _ = reader.read_to_end(&mut body);
+                }
+                record.lock().unwrap().push(body.len());
+            });
+        }
+    });
+    (port, got)
+}
+
+/// `Expect: 100-continue` through toll serve to an origin reached directly: the client's body
+/// waits for the origin's `100 Continue` (the test origin sends it) or, from an origin that
+/// never sends one, a second; an origin that refuses the upload at once gets none of it, and
+/// the client sends none (it never hears 100).
+#[test]
+fn an_upload_waits_for_the_origins_100_continue() {
+    if !crate::have("an_upload_waits_for_the_origins_100_continue", &[CURL], "curl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("up.bin");
+    std::fs::write(&file, crate::pattern_bytes(3 << 20)).unwrap();
+    let serve = Serve::start(&[]);
+    let (port, got) = no_continue();
+    let put = |url: &str| {
+        let (proxy, file) = (serve.url(), file.display().to_string());
+        let args = [
+            "-s",
+            "-w",
+            "\n%{http_code} %{size_upload}",
+            "-H",
+            "Expect: 100-continue",
+            "-T",
+            &file,
+            "-x",
+            &proxy,
+            url,
+        ];
+        String::from_utf8_lossy(&run(CURL, &args).stdout).to_string()
+    };
+    let refused = put(&format!("http://127.0.0.1:{port}/refuse"));
+    assert!(refused.ends_with("\n401 0"), "{refused}\n{}", serve.log());
+    let origin = Origin::http();
+    let taken = put(&origin.url("/upload"));
+    assert!(taken.ends_with(&format!(" {}\n\n200 {}", 3 << 20, 3 << 20)), "{taken}\n{}", serve.log());
+    let started = Instant::now();
+    let ignored = put(&format!("http://127.0.0.1:{port}/take"));
+    assert!(ignored.ends_with(&format!("{:<7}\n\n200 {}", 3 << 20, 3 << 20)), "{ignored}\n{}", serve.log());
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got, [0, 3 << 20], "body bytes that reached the origin that never says 100");
+}
+
 #[test]
 fn a_slowloris_client_does_not_hold_up_others() {
     if !crate::have("a_slowloris_client_does_not_hold_up_others", &[CURL], "curl") {
