@@ -28,6 +28,8 @@ pub enum Exit {
     GotNothing,
     /// curl's 8: the answer's head is not valid HTTP.
     WeirdReply,
+    /// curl's 61: `--compressed` and a body that does not decode.
+    BadEncoding,
     Receive,
     /// `-C`: the server ignored the range (curl's 33).
     Range,
@@ -72,6 +74,7 @@ impl Exit {
             Exit::TooManyRedirects => 47,
             Exit::GotNothing => 52,
             Exit::WeirdReply => 8,
+            Exit::BadEncoding => 61,
             Exit::Receive => 56,
             Exit::Range => 33,
             Exit::FileTooLarge => 63,
@@ -90,7 +93,7 @@ impl Exit {
     }
 
     /// Every code with its meaning, as documented in the README (a test keeps them in step).
-    pub const TABLE: [(Exit, &'static str); 30] = [
+    pub const TABLE: [(Exit, &'static str); 31] = [
         (
             Exit::Internal,
             "internal error (a bug: please report it); also, as in curl, a URL whose scheme toll does not \
@@ -137,6 +140,10 @@ impl Exit {
         (Exit::ClientCert, "the client certificate or key (-E/--cert, --key) cannot be read or used"),
         (Exit::Range, "-C: the server does not support byte ranges (the file is left as it was)"),
         (Exit::FileTooLarge, "the body is larger than --max-filesize"),
+        (
+            Exit::BadEncoding,
+            "--compressed: the body does not decode (a broken gzip, deflate, brotli or zstd stream)",
+        ),
         (Exit::CommandNotRunnable, "toll run: the command was found but cannot be run (not executable)"),
         (Exit::CommandNotFound, "toll run: the command was not found"),
         (Exit::Interrupted, "interrupted (Ctrl-C)"),

@@ -42,8 +42,9 @@ use crate::http::{self, Head};
 
 /// `/weird/NAME`'s answers: heads that hyper refuses by default and curl takes (a space before
 /// the colon, a folded line, a bad field name, a control character), and ones curl refuses too
-/// (HTTP/0.9, an unknown version, a bad status, a negative length).
-pub const WEIRD: [(&str, &[u8]); 8] = [
+/// (HTTP/0.9, an unknown version, a bad status, a negative length), and a body that says it is
+/// gzip and is not.
+pub const WEIRD: [(&str, &[u8]); 9] = [
     ("space", b"HTTP/1.1 200 OK\r\nX-A : b\r\nContent-Length: 2\r\n\r\nok"),
     ("fold", b"HTTP/1.1 200 OK\r\nX-A: b\r\n c\r\nContent-Length: 2\r\n\r\nok"),
     ("bad-name", b"HTTP/1.1 200 OK\r\nX@A: b\r\nContent-Length: 2\r\n\r\nok"),
@@ -52,6 +53,7 @@ pub const WEIRD: [(&str, &[u8]); 8] = [
     ("version", b"HTTP/1.2 200 OK\r\nContent-Length: 2\r\n\r\nok"),
     ("status", b"HTTP/1.1 abc OK\r\nContent-Length: 2\r\n\r\nok"),
     ("length", b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nok"),
+    ("bad-gzip", b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nabcd"),
 ];
 
 /// The answer to `/trailers`: a chunked body with a trailer field, announced by `Trailer`.
