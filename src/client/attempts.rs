@@ -24,6 +24,7 @@ pub async fn run(
             retry_after: rec.info.headers.iter().find(|(n, _)| n == "retry-after").map(|(_, v)| v.as_str()),
             retried: rec.retried,
             elapsed: started.elapsed(),
+            now: std::time::SystemTime::now(),
         };
         let Some(delay) = retry::next_delay(&req.retry, &attempt) else { break result };
         if !style.silent {

@@ -7,13 +7,15 @@
 //! `--retry-all-errors` — except the ones another attempt cannot fix and must not repeat:
 //! rejected or missing credentials (a rejected credential is never sent again), a 401 or 407,
 //! the proxy's refusal, usage and output errors, Ctrl-C.
-//! The wait: `--retry-delay` if given; else the server's `Retry-After` (seconds) on a 429 or
-//! 503; else 1 s, doubled after each retry, at most 10 minutes. With `--retry-max-time`, no
-//! retry is decided once that much time has passed since the first attempt.
+//! The wait: the server's `Retry-After` (seconds, or an HTTP-date) on a transient status, even
+//! over `--retry-delay` — and no retry if that wait would pass `--retry-max-time`; else
+//! `--retry-delay` if given; else 1 s, doubled after each retry, at most 10 minutes. With
+//! `--retry-max-time`, no retry is decided once that much time has passed since the first
+//! attempt.
 
 use crate::config::RetryConfig;
 use crate::error::Exit;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 const TRANSIENT_STATUS: [u16; 6] = [408, 429, 500, 502, 503, 504];
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
@@ -31,6 +33,8 @@ pub struct Attempt<'a> {
     pub retried: u32,
     /// Time since the first attempt started.
     pub elapsed: Duration,
+    /// The wall clock, for a `Retry-After` that is a date.
+    pub now: SystemTime,
 }
 
 /// The wait before the next attempt, or `None` to stop here.
@@ -38,12 +42,17 @@ pub fn next_delay(cfg: &RetryConfig, a: &Attempt<'_>) -> Option<Duration> {
     if a.retried >= cfg.retries || !worth_retrying(cfg, a) {
         return None;
     }
-    let delay = match cfg.delay {
-        Some(d) => d,
-        None => match a.retry_after.and_then(|v| v.trim().parse::<u64>().ok()).filter(|s| *s > 0) {
-            Some(secs) if matches!(a.status, 429 | 503) => Duration::from_secs(secs),
-            _ => Duration::from_secs(1u64 << a.retried.min(10)).min(MAX_BACKOFF),
-        },
+    // curl 7.88 takes the server's word for any status it retries, over --retry-delay.
+    let after = if transient_status(a) { a.retry_after.and_then(|v| retry_after(v, a.now)) } else { None };
+    let delay = match (after, cfg.delay) {
+        (Some(secs), _) => {
+            if cfg.max_time.is_some_and(|max| a.elapsed.as_secs().saturating_add(secs) > max.as_secs()) {
+                return None;
+            }
+            Duration::from_secs(secs)
+        }
+        (None, Some(d)) => d,
+        (None, None) => Duration::from_secs(1u64 << a.retried.min(10)).min(MAX_BACKOFF),
     };
     // As curl 7.88: the limit is checked when deciding, the wait itself may pass it.
     if cfg.max_time.is_some_and(|max| a.elapsed >= max) {
@@ -52,12 +61,28 @@ pub fn next_delay(cfg: &RetryConfig, a: &Attempt<'_>) -> Option<Duration> {
     Some(delay)
 }
 
+/// A `Retry-After` value in seconds from `now`: delay-seconds or an HTTP-date (RFC 9110
+/// §10.2.3). `None` for nothing usable (0, a date gone by, neither).
+fn retry_after(value: &str, now: SystemTime) -> Option<u64> {
+    let v = value.trim();
+    let secs = match v.parse::<u64>() {
+        Ok(s) => s,
+        Err(_) => httpdate::parse_http_date(v).ok()?.duration_since(now).ok()?.as_secs(),
+    };
+    (secs > 0).then_some(secs)
+}
+
+/// Retried for its HTTP status (with or without `-f`).
+fn transient_status(a: &Attempt<'_>) -> bool {
+    matches!(a.error, None | Some(Exit::HttpStatus)) && TRANSIENT_STATUS.contains(&a.status)
+}
+
 fn worth_retrying(cfg: &RetryConfig, a: &Attempt<'_>) -> bool {
     if matches!(a.status, 401 | 407) {
         return false;
     }
     match a.error {
-        None | Some(Exit::HttpStatus) if TRANSIENT_STATUS.contains(&a.status) => true,
+        _ if transient_status(a) => true,
         None => false,
         Some(Exit::Timeout | Exit::ResolveHost) => true,
         Some(Exit::Connect) if cfg.connrefused => true,
@@ -84,7 +109,14 @@ mod tests {
     }
 
     fn attempt(error: Option<Exit>, status: u16, retried: u32) -> Attempt<'static> {
-        Attempt { error, status, retry_after: None, retried, elapsed: Duration::ZERO }
+        Attempt {
+            error,
+            status,
+            retry_after: None,
+            retried,
+            elapsed: Duration::ZERO,
+            now: SystemTime::UNIX_EPOCH,
+        }
     }
 
     #[test]
@@ -112,8 +144,26 @@ mod tests {
         assert_eq!(next_delay(&fixed, &attempt(None, 503, 2)), Some(Duration::from_millis(250)));
         let after = Attempt { retry_after: Some("7"), ..attempt(None, 429, 0) };
         assert_eq!(next_delay(&cfg(1), &after), Some(Duration::from_secs(7)));
-        let not_503 = Attempt { retry_after: Some("7"), ..attempt(None, 500, 0) };
-        assert_eq!(next_delay(&cfg(1), &not_503), Some(Duration::from_secs(1)));
+        // The server's word wins over --retry-delay, on every transient status, as in curl 7.88.
+        assert_eq!(next_delay(&fixed, &after), Some(Duration::from_secs(7)));
+        let on_500 = Attempt { retry_after: Some("7"), ..attempt(Some(Exit::HttpStatus), 500, 0) };
+        assert_eq!(next_delay(&cfg(1), &on_500), Some(Duration::from_secs(7)));
+        // An HTTP-date; one gone by, 0 and nonsense count as none.
+        let now = httpdate::parse_http_date("Thu, 03 Dec 2026 12:00:00 GMT").unwrap();
+        let dated = |v| Attempt { retry_after: Some(v), now, ..attempt(None, 503, 0) };
+        assert_eq!(
+            next_delay(&cfg(1), &dated("Thu, 03 Dec 2026 12:00:30 GMT")),
+            Some(Duration::from_secs(30))
+        );
+        for none in ["Thu, 03 Dec 2026 11:00:00 GMT", "0", "soon"] {
+            assert_eq!(next_delay(&cfg(1), &dated(none)), Some(Duration::from_secs(1)), "{none}");
+        }
+        // Not for a timeout, whatever the last answer said.
+        let timed_out = Attempt { retry_after: Some("7"), ..attempt(Some(Exit::Timeout), 503, 0) };
+        assert_eq!(next_delay(&cfg(1), &timed_out), Some(Duration::from_secs(1)));
+        // A wait that would pass --retry-max-time: no retry at all.
+        let capped = RetryConfig { max_time: Some(Duration::from_secs(5)), ..cfg(3) };
+        assert_eq!(next_delay(&capped, &after), None);
         let limited = RetryConfig { max_time: Some(Duration::from_secs(3)), ..cfg(9) };
         let early = Attempt { elapsed: Duration::from_millis(2500), ..attempt(None, 503, 0) };
         assert_eq!(next_delay(&limited, &early), Some(Duration::from_secs(1)));
