@@ -80,12 +80,22 @@ pub(super) fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-/// An answer whose head hyper could not read, with curl's exit code: 1 when its status line is
-/// not HTTP/1.x (curl's "HTTP/0.9 when not allowed": another protocol, or none), 8 for a
-/// malformed header field or `Content-Length` (curl's "weird server reply"). A head too large
-/// is not one of these.
+/// An answer that was not one: 52 when the connection closed before any of its head (curl's
+/// "empty reply from server"; over TLS, a close without `close_notify` is that too, as curl
+/// with OpenSSL 3 takes it), 1 when it is not HTTP/1.x (curl's "HTTP/0.9 when not allowed":
+/// another protocol, or none), 8 for a malformed header field or `Content-Length` (curl's
+/// "weird server reply"). A head too large is not one of these.
 pub(super) fn not_http(e: &(dyn std::error::Error + 'static), url: &str) -> Option<Error> {
-    let h = find::<hyper::Error>(e).filter(|h| h.is_parse() && !h.is_parse_too_large())?;
+    let h = find::<hyper::Error>(e)?;
+    let eof = find::<std::io::Error>(e).is_some_and(|io| io.kind() == std::io::ErrorKind::UnexpectedEof);
+    if h.is_incomplete_message() || eof {
+        let text = sanitize(&chain_text(e));
+        return Some(
+            Error::new(Exit::GotNothing, format!("{url} closed the connection without answering: {text}"))
+                .hint("the server took the request and said nothing; check the URL's scheme and port (http:// to an https port?), or retry"),
+        );
+    }
+    let h = Some(h).filter(|h| h.is_parse() && !h.is_parse_too_large())?;
     let text = sanitize(&h.to_string());
     Some(if h.is_parse_status() || text.contains("version") {
         Error::new(Exit::Unsupported, format!("{url} did not answer in HTTP/1.x ({text})"))
@@ -196,10 +206,6 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
     }
     if let Some(err) = not_http(&e, &url) {
         return err;
-    }
-    if find::<hyper::Error>(&e).is_some_and(|h| h.is_incomplete_message()) {
-        return Error::new(Exit::GotNothing, format!("{url} closed the connection without answering: {text}"))
-            .hint("the server took the request and said nothing; check the URL's scheme and port (http:// to an https port?), or retry");
     }
     Error::new(Exit::Receive, format!("request to {url} failed: {text}"))
         .hint("retry with -v to see the conversation")
