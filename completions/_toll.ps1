@@ -42,7 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User name and password for the server (not the proxy: that is -U)')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name and password for the server (not the proxy: that is -U)')
             [CompletionResult]::new('--netrc-file', '--netrc-file', [CompletionResultType]::ParameterName, 'Like -n, with FILE instead of ~/.netrc')
-            [CompletionResult]::new('--retry', '--retry', [CompletionResultType]::ParameterName, 'Retry a transient failure up to N times: a timeout, a host name that did not resolve, or HTTP 408, 429, 500, 502, 503, 504')
+            [CompletionResult]::new('--retry', '--retry', [CompletionResultType]::ParameterName, 'Retry a transient failure up to N times: a timeout, a host or proxy name that did not resolve, or HTTP 408, 429, 500, 502, 503, 504')
             [CompletionResult]::new('--retry-delay', '--retry-delay', [CompletionResultType]::ParameterName, 'Wait this long between retries instead of the backoff (0: the backoff)')
             [CompletionResult]::new('--retry-max-time', '--retry-max-time', [CompletionResultType]::ParameterName, 'Retry only while less than this much time has passed since the first attempt (0: no limit)')
             [CompletionResult]::new('--data-raw', '--data-raw', [CompletionResultType]::ParameterName, 'Like -d, but ''@'' has no special meaning. Repeatable')

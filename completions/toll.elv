@@ -39,7 +39,7 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand -u 'User name and password for the server (not the proxy: that is -U)'
             cand --user 'User name and password for the server (not the proxy: that is -U)'
             cand --netrc-file 'Like -n, with FILE instead of ~/.netrc'
-            cand --retry 'Retry a transient failure up to N times: a timeout, a host name that did not resolve, or HTTP 408, 429, 500, 502, 503, 504'
+            cand --retry 'Retry a transient failure up to N times: a timeout, a host or proxy name that did not resolve, or HTTP 408, 429, 500, 502, 503, 504'
             cand --retry-delay 'Wait this long between retries instead of the backoff (0: the backoff)'
             cand --retry-max-time 'Retry only while less than this much time has passed since the first attempt (0: no limit)'
             cand --data-raw 'Like -d, but ''@'' has no special meaning. Repeatable'

@@ -38,7 +38,7 @@ complete -c toll -n "__fish_toll_needs_command" -l max-redirs -d 'With -L, follo
 complete -c toll -n "__fish_toll_needs_command" -s A -l user-agent -d 'User-Agent header to send' -r
 complete -c toll -n "__fish_toll_needs_command" -s u -l user -d 'User name and password for the server (not the proxy: that is -U)' -r
 complete -c toll -n "__fish_toll_needs_command" -l netrc-file -d 'Like -n, with FILE instead of ~/.netrc' -r -F
-complete -c toll -n "__fish_toll_needs_command" -l retry -d 'Retry a transient failure up to N times: a timeout, a host name that did not resolve, or HTTP 408, 429, 500, 502, 503, 504' -r
+complete -c toll -n "__fish_toll_needs_command" -l retry -d 'Retry a transient failure up to N times: a timeout, a host or proxy name that did not resolve, or HTTP 408, 429, 500, 502, 503, 504' -r
 complete -c toll -n "__fish_toll_needs_command" -l retry-delay -d 'Wait this long between retries instead of the backoff (0: the backoff)' -r
 complete -c toll -n "__fish_toll_needs_command" -l retry-max-time -d 'Retry only while less than this much time has passed since the first attempt (0: no limit)' -r
 complete -c toll -n "__fish_toll_needs_command" -l data-raw -d 'Like -d, but \'@\' has no special meaning. Repeatable' -r

@@ -156,11 +156,19 @@ pub struct Error {
     pub exit: Exit,
     pub message: String,
     pub hint: Option<String>,
+    /// For `--retry`: the error this one is like, where its own code is coarser than curl's (a
+    /// proxy's name that did not resolve is exit 5, as curl, but retried as a host name is).
+    pub retry_as: Option<Exit>,
 }
 
 impl Error {
     pub fn new(exit: Exit, message: impl Into<String>) -> Self {
-        Error { exit, message: message.into(), hint: None }
+        Error { exit, message: message.into(), hint: None, retry_as: None }
+    }
+
+    pub fn retry_as(mut self, exit: Exit) -> Self {
+        self.retry_as = Some(exit);
+        self
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {

@@ -115,8 +115,8 @@ pub struct CurlRequestArgs {
     #[arg(long)]
     pub location_trusted: bool,
 
-    /// Retry a transient failure up to N times: a timeout, a host name that did not resolve, or
-    /// HTTP 408, 429, 500, 502, 503, 504.
+    /// Retry a transient failure up to N times: a timeout, a host or proxy name that did not
+    /// resolve, or HTTP 408, 429, 500, 502, 503, 504.
     ///
     /// Waits 1 s, then twice as long each time (or --retry-delay); a server's Retry-After
     /// (seconds or a date) comes first, as in curl. Rejected credentials are never retried.

@@ -19,7 +19,7 @@ pub async fn run(
     let result = loop {
         let result = transfer(session, req, style, rec).await;
         let attempt = retry::Attempt {
-            error: result.as_ref().err().map(|e| e.exit),
+            error: result.as_ref().err().map(|e| e.retry_as.unwrap_or(e.exit)),
             status: rec.info.http_code,
             retry_after: rec.info.headers.iter().find(|(n, _)| n == "retry-after").map(|(_, v)| v.as_str()),
             retried: rec.retried,

@@ -4,7 +4,7 @@
 use super::{ReadFailed, TooManyRedirects};
 use crate::error::{Error, Exit};
 use crate::proxy_env::ProxyError;
-use crate::relay::{Failure, FailureKind, Relay};
+use crate::relay::{Failure, FailureKind, Relay, Unreached};
 use crate::route::RouteError;
 use crate::term::{display_url, redact_userinfo, sanitize};
 
@@ -231,12 +231,21 @@ pub fn failure_error(f: Failure) -> Error {
     };
     let target = sanitize(&redact_userinfo(&f.target));
     match f.kind {
-        FailureKind::Unreachable(why) if why.contains("TLS") => {
+        FailureKind::Unreachable(why, _) if why.contains("TLS") => {
             Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
                 .hint("if the proxy's certificate comes from a private CA, pass it with --proxy-cacert FILE")
         }
-        FailureKind::Unreachable(why) => Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
-            .hint("check the proxy host and port (-x, https_proxy, http_proxy) and that it is running"),
+        FailureKind::Unreachable(why, step) => {
+            let e = Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
+                .hint("check the proxy host and port (-x, https_proxy, http_proxy) and that it is running");
+            // curl: 5 for a proxy's name that did not resolve, retried always; 7 for a refusal,
+            // retried with --retry-connrefused.
+            match step {
+                Unreached::Name => e.retry_as(Exit::ResolveHost),
+                Unreached::Refused => e.retry_as(Exit::Connect),
+                Unreached::Other => e,
+            }
+        }
         FailureKind::NoChallenge => Error::new(
             Exit::AuthNoUsableScheme,
             format!("proxy {proxy} answered 407 for {target} without a Proxy-Authenticate challenge"),

@@ -1,9 +1,10 @@
 //! `--retry`: which failures are worth another attempt and how long to wait, as curl 7.88
 //! decides it. Pure: the client asks [`next_delay`] after each attempt.
 //!
-//! Transient: a timeout or a host name that did not resolve (curl counts both as "timeouts": a
-//! resolver that did not answer in time), or an HTTP 408, 429, 500, 502, 503 or 504 answer (whether or not `-f`
-//! turned it into an error); a refused connection with `--retry-connrefused`; any error with
+//! Transient: a timeout or a host name — the origin's or the proxy's — that did not resolve
+//! (curl counts them as "timeouts": a resolver that did not answer in time), or an HTTP 408,
+//! 429, 500, 502, 503 or 504 answer (whether or not `-f` turned it into an error); a refused
+//! connection (to the origin or the proxy) with `--retry-connrefused`; any error with
 //! `--retry-all-errors` — except the ones another attempt cannot fix and must not repeat:
 //! rejected or missing credentials (a rejected credential is never sent again), a 401 or 407,
 //! the proxy's refusal, usage and output errors, Ctrl-C.

@@ -99,8 +99,8 @@ pub const REFUSAL_MARKER: HeaderName = HeaderName::from_static("x-toll-relay-ref
 /// Why the relay could not get a request through the upstream proxy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FailureKind {
-    /// DNS, TCP or TLS to the proxy failed.
-    Unreachable(String),
+    /// DNS, TCP or TLS to the proxy failed: what happened, and which step it was.
+    Unreachable(String, Unreached),
     /// 407 without any `Proxy-Authenticate` challenge.
     NoChallenge,
     /// 407 offering only schemes toll cannot answer (or the user did not allow); `unusable`
@@ -120,6 +120,31 @@ pub enum FailureKind {
     Timeout(String),
     /// The request was sent but no answer came within this long (`toll serve --answer-timeout`).
     NoAnswer(Duration),
+}
+
+/// Which step of reaching the proxy failed. `--retry` takes a name that did not resolve as
+/// transient, and a refused connection with `--retry-connrefused` (as curl), and `toll serve`'s
+/// `Proxy-Status` names the step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unreached {
+    /// The proxy's name did not resolve.
+    Name,
+    /// The proxy refused the TCP connection.
+    Refused,
+    /// Anything else: no route, a timeout from the kernel, TLS, the HTTP handshake.
+    Other,
+}
+
+impl Unreached {
+    /// Classifies the error of a TCP connection to the proxy (its name resolved on the way).
+    pub fn of(e: &std::io::Error) -> Unreached {
+        match e.kind() {
+            std::io::ErrorKind::ConnectionRefused => Unreached::Refused,
+            // std's getaddrinfo failure has no kind of its own, only this text.
+            _ if e.to_string().contains("failed to lookup address") => Unreached::Name,
+            _ => Unreached::Other,
+        }
+    }
 }
 
 /// The upstream side of a request that did not get through, for the app's message.
@@ -577,7 +602,7 @@ async fn handle(
 fn failure_status(kind: &FailureKind) -> StatusCode {
     match kind {
         FailureKind::Denied => StatusCode::FORBIDDEN,
-        FailureKind::Unreachable(_) | FailureKind::ProxyError(_) => StatusCode::BAD_GATEWAY,
+        FailureKind::Unreachable(..) | FailureKind::ProxyError(_) => StatusCode::BAD_GATEWAY,
         FailureKind::Timeout(_) | FailureKind::NoAnswer(_) => StatusCode::GATEWAY_TIMEOUT,
         _ => StatusCode::PROXY_AUTHENTICATION_REQUIRED,
     }

@@ -25,7 +25,7 @@ pub mod via;
 
 use crate::client::failure_error;
 use crate::relay::body::{self, RelayBody};
-use crate::relay::{AuthUsed, Failure, FailureKind, Relay};
+use crate::relay::{AuthUsed, Failure, FailureKind, Relay, Unreached};
 use crate::route::choice::Chooser;
 use crate::route::RouteEntry;
 use crate::term::sanitize;
@@ -685,10 +685,11 @@ fn answer_timeout(spec: &crate::config::ProxySpec, limit: Option<Duration>) -> R
 fn failure_response(f: Failure) -> Response<RelayBody> {
     let (status, kind) = match &f.kind {
         FailureKind::Denied => (StatusCode::FORBIDDEN, "http_request_denied"),
-        FailureKind::Unreachable(why) if why.contains("timed out") => {
+        FailureKind::Unreachable(_, Unreached::Name) => (StatusCode::BAD_GATEWAY, "dns_error"),
+        FailureKind::Unreachable(why, _) if why.contains("timed out") => {
             (StatusCode::GATEWAY_TIMEOUT, "connection_timeout")
         }
-        FailureKind::Unreachable(_) => (StatusCode::BAD_GATEWAY, "connection_refused"),
+        FailureKind::Unreachable(..) => (StatusCode::BAD_GATEWAY, "connection_refused"),
         _ => (StatusCode::BAD_GATEWAY, "proxy_internal_error"),
     };
     let proxy = f.proxy.clone();

@@ -125,6 +125,12 @@ pub fn pct(s: &str) -> String {
     utf8_percent_encode(s, SET).to_string()
 }
 
+/// A host name that does not resolve, and is never asked of a DNS server: its first label is
+/// longer than DNS allows (63 bytes), so the resolver library fails it before sending a query.
+/// (The machine's DNS server is not on loopback: no test may reach it.)
+pub const UNRESOLVABLE: &str =
+    "no-such-host-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.invalid";
+
 /// A loopback port nothing listens on (just now).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -324,7 +324,7 @@ fn origin_connect_refused_is_7() {
 
 #[test]
 fn origin_not_resolved_is_6() {
-    let out = toll(["-sS", "http://no-such-host.invalid/"]).run();
+    let out = toll(["-sS", &format!("http://{}/", crate::UNRESOLVABLE)]).run();
     out.assert_code(6).assert_error_message();
 }
 
@@ -335,7 +335,7 @@ fn proxy_unreachable_is_5() {
         let proxy = format!("http://127.0.0.1:{}", crate::free_port());
         let out = toll(["-sS", "-x", &proxy, "--cacert", &pki().ca_arg(), &url]).run();
         out.assert_code(5).assert_error_message();
-        let out = toll(["-sS", "-x", "http://no-such-proxy.invalid:3128", &url]).run();
+        let out = toll(["-sS", "-x", &format!("http://{}:3128", crate::UNRESOLVABLE), &url]).run();
         out.assert_code(5).assert_error_message();
     }
 }

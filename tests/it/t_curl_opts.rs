@@ -85,3 +85,24 @@ fn write_out_times_are_measured_and_ordered() {
     // The TCP connection is seen: connected after the (absent) lookup ended.
     assert!(t[1] > t[0], "no connect time: {t:?}");
 }
+
+/// A proxy whose name does not resolve is retried as an origin's is (curl: "could not resolve
+/// proxy", retried always), and a proxy that refuses the connection with --retry-connrefused
+/// only; the exit code stays 5 either way.
+#[test]
+fn retry_takes_a_proxy_name_that_did_not_resolve_and_with_connrefused_a_refusal() {
+    let origin = Origin::http();
+    let retries = |args: &[&str]| {
+        let url = origin.url("/text");
+        let out =
+            toll(["--retry", "2", "--retry-delay", "1"].iter().chain(args).chain([&url.as_str()])).run();
+        out.assert_code(5);
+        out.stderr.matches("will retry").count()
+    };
+    let unresolvable = format!("http://{}:3128", crate::UNRESOLVABLE);
+    assert_eq!(retries(&["-x", &unresolvable]), 2);
+    let refusing = format!("http://127.0.0.1:{}", crate::free_port());
+    assert_eq!(retries(&["-x", &refusing]), 0, "a refusal is retried with --retry-connrefused only");
+    assert_eq!(retries(&["--retry-connrefused", "-x", &refusing]), 2);
+    assert!(origin.requests_to("/text").is_empty());
+}

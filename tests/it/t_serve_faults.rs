@@ -64,6 +64,26 @@ fn a_resetting_upstream_gives_502_and_a_silent_one_504_in_time() {
     assert_eq!(c, "200 000", "a slow streamed POST: {}", serve.log());
 }
 
+/// A proxy that cannot be reached gives a 502 whose `Proxy-Status` names the step (RFC 9209):
+/// `dns_error` for a name that did not resolve, `connection_refused` for a refusal.
+#[test]
+fn an_unreachable_proxy_gives_502_with_the_step_that_failed() {
+    if !crate::have("an_unreachable_proxy_gives_502_with_the_step_that_failed", &[CURL], "curl") {
+        return;
+    }
+    let http = Origin::http();
+    let unresolvable = format!("http://{}:3128", crate::UNRESOLVABLE);
+    let refusing = format!("http://127.0.0.1:{}", crate::free_port());
+    for (proxy, error) in [(unresolvable, "dns_error"), (refusing, "connection_refused")] {
+        let serve = Serve::start(&["-x", &proxy]);
+        let out = run(CURL, &["-s", "-i", "-x", &serve.url(), &http.url("/text")]);
+        let head = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 502"), "{proxy}: {head}");
+        assert!(head.contains(&format!("proxy-status: toll; error={error}")), "{proxy}: {head}");
+    }
+    assert!(http.requests_to("/text").is_empty());
+}
+
 /// A peer on a loopback port that reads each request head and then nothing more: an upload to
 /// it stops once the sockets' buffers are full.
 fn deaf_after_the_head() -> u16 {

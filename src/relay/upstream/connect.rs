@@ -3,7 +3,7 @@
 //! on it whose driver runs in its own task.
 
 use super::super::body::RelayBody;
-use super::super::{Failure, FailureKind, Inner, Upstream};
+use super::super::{Failure, FailureKind, Inner, Unreached, Upstream};
 use super::Conn;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -23,7 +23,9 @@ impl Upstream {
                 .map_err(|_| self.failure(FailureKind::Timeout(timed_out("the TCP connection", t))))?,
             None => tcp.await,
         }
-        .map_err(|e| self.failure(FailureKind::Unreachable(format!("cannot connect: {e}"))))?;
+        .map_err(|e| {
+            self.failure(FailureKind::Unreachable(format!("cannot connect: {e}"), Unreached::of(&e)))
+        })?;
         let _ = tcp.set_nodelay(true);
         // Only when shown: `toll serve` opens a connection per tunnel, and the peer's address
         // is a system call.
@@ -39,7 +41,10 @@ impl Upstream {
             None => Box::new(tcp),
             Some(tls) => {
                 let name = rustls_pki_types::ServerName::try_from(spec.host.clone()).map_err(|e| {
-                    self.failure(FailureKind::Unreachable(format!("bad proxy host name: {e}")))
+                    self.failure(FailureKind::Unreachable(
+                        format!("bad proxy host name: {e}"),
+                        Unreached::Other,
+                    ))
                 })?;
                 let handshake = tokio_rustls::TlsConnector::from(tls.clone()).connect(name, tcp);
                 // `--connect-timeout` covers the whole connection to the proxy, TLS included: a
@@ -51,9 +56,10 @@ impl Upstream {
                     None => handshake.await,
                 }
                 .map_err(|e| {
-                    self.failure(FailureKind::Unreachable(format!(
-                        "TLS handshake with the proxy failed: {e}"
-                    )))
+                    self.failure(FailureKind::Unreachable(
+                        format!("TLS handshake with the proxy failed: {e}"),
+                        Unreached::Other,
+                    ))
                 })?;
                 inner.info(format_args!("TLS to proxy established"));
                 Box::new(stream)
@@ -70,7 +76,12 @@ impl Upstream {
             .preserve_header_case(true)
             .handshake::<_, RelayBody>(TokioIo::new(io))
             .await
-            .map_err(|e| self.failure(FailureKind::Unreachable(format!("HTTP handshake failed: {e}"))))?;
+            .map_err(|e| {
+                self.failure(FailureKind::Unreachable(
+                    format!("HTTP handshake failed: {e}"),
+                    Unreached::Other,
+                ))
+            })?;
         // Spawned, but a response body can drive it from the task that reads it (`driven`).
         let driver = crate::relay::driven::Driver::spawn(async move {
             let _ = conn.with_upgrades().await;
