@@ -10,6 +10,10 @@
 //!   from one launcher (`SquidConfig`) that `kdc` and `t_doctor` use for theirs too.
 //! - `cleanup`: kills what the fixtures started when the test process exits.
 //!
+//! No test asks DNS for a name other than `localhost` (the machine's resolver is not on
+//! loopback): a name that must fail to resolve is [`UNRESOLVABLE`], and names a PAC or WPAD
+//! resolves go through test-only resolver tables. CI holds the tests to it (`.ci/no-dns`).
+//!
 //! Tests:
 //! - `t_cli`: options, exit codes and output handling, with in-process origins and proxies.
 //! - `t_curl_opts`: the curl options of issue 11 where comparing with curl is not enough
