@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_toll_global_optspecs
-    string join \n x/proxy= U/proxy-user= pac= wpad noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-cacert= proxy-insecure no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed u/user= basic digest ntlm negotiate anyauth n/netrc netrc-optional netrc-file= location-trusted retry= retry-delay= retry-max-time= retry-all-errors retry-connrefused G/get data-raw= data-urlencode= e/referer= T/upload-file= r/range= b/cookie= c/cookie-jar= j/junk-session-cookies K/config= url= http1.1 http2 http2-prior-knowledge 4/ipv4 resolve= proto= proto-redir= proto-default= tlsv1 tlsv1.0 tlsv1.1 tlsv1.2 tlsv1.3 tls-max= ssl-reqd ssl 6/ipv6 http1.0 N/no-buffer no-progress-meter q/disable raw g/globoff connect-to= unix-socket= abstract-unix-socket= capath= E/cert= key= cert-type= key-type= p/proxytunnel proxy-header= trace= trace-ascii= trace-time styled-output no-styled-output tcp-nodelay keepalive-time= no-keepalive tcp-fastopen o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose w/write-out= D/dump-header= create-dirs output-dir= fail-with-body #/progress-bar m/max-time= connect-timeout= k/insecure cacert= F/form= form-string= C/continue-at= J/remote-header-name R/remote-time remote-name-all z/time-cond= etag-save= etag-compare= max-filesize= limit-rate= Y/speed-limit= y/speed-time= Z/parallel parallel-max= parallel-immediate fail-early url-query= stderr= no-clobber remove-on-error ignore-content-length post301 post302 post303 oauth2-bearer= h/help V/version
+    string join \n x/proxy= socks4= socks4a= socks5= socks5-hostname= U/proxy-user= pac= wpad noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-cacert= proxy-insecure no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed u/user= basic digest ntlm negotiate anyauth n/netrc netrc-optional netrc-file= location-trusted retry= retry-delay= retry-max-time= retry-all-errors retry-connrefused G/get data-raw= data-urlencode= e/referer= T/upload-file= r/range= b/cookie= c/cookie-jar= j/junk-session-cookies K/config= url= http1.1 http2 http2-prior-knowledge 4/ipv4 resolve= proto= proto-redir= proto-default= tlsv1 tlsv1.0 tlsv1.1 tlsv1.2 tlsv1.3 tls-max= ssl-reqd ssl 6/ipv6 http1.0 N/no-buffer no-progress-meter q/disable raw g/globoff connect-to= unix-socket= abstract-unix-socket= capath= E/cert= key= cert-type= key-type= p/proxytunnel proxy-header= trace= trace-ascii= trace-time styled-output no-styled-output tcp-nodelay keepalive-time= no-keepalive tcp-fastopen o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose w/write-out= D/dump-header= create-dirs output-dir= fail-with-body #/progress-bar m/max-time= connect-timeout= k/insecure cacert= F/form= form-string= C/continue-at= J/remote-header-name R/remote-time remote-name-all z/time-cond= etag-save= etag-compare= max-filesize= limit-rate= Y/speed-limit= y/speed-time= Z/parallel parallel-max= parallel-immediate fail-early url-query= stderr= no-clobber remove-on-error ignore-content-length post301 post302 post303 oauth2-bearer= h/help V/version
 end
 
 function __fish_toll_needs_command
@@ -25,13 +25,17 @@ function __fish_toll_using_subcommand
 end
 
 complete -c toll -n "__fish_toll_needs_command" -s x -l proxy -d 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]' -r
+complete -c toll -n "__fish_toll_needs_command" -l socks4 -d 'Use this SOCKS4 proxy: -x socks4://HOST[:PORT] (curl\'s older form; of -x and the --socks options, the last one given wins)' -r
+complete -c toll -n "__fish_toll_needs_command" -l socks4a -d 'Use this SOCKS4a proxy (it resolves names): -x socks4a://HOST[:PORT]' -r
+complete -c toll -n "__fish_toll_needs_command" -l socks5 -d 'Use this SOCKS5 proxy, names resolved here: -x socks5://HOST[:PORT]' -r
+complete -c toll -n "__fish_toll_needs_command" -l socks5-hostname -d 'Use this SOCKS5 proxy, names resolved by it: -x socks5h://HOST[:PORT]' -r
 complete -c toll -n "__fish_toll_needs_command" -s U -l proxy-user -d 'User name and password for the proxy' -r
 complete -c toll -n "__fish_toll_needs_command" -l pac -d 'Route by this proxy auto-config (PAC) file or http(s):// URL, as a browser does' -r
 complete -c toll -n "__fish_toll_needs_command" -l noproxy -d 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)' -r
 complete -c toll -n "__fish_toll_needs_command" -l proxy-cacert -d 'Verify an https:// proxy\'s certificate against the CA certificates in FILE (PEM)' -r -F
 complete -c toll -n "__fish_toll_needs_command" -s X -l request -d 'Request method (default GET; POST with a body; HEAD with -I)' -r
 complete -c toll -n "__fish_toll_needs_command" -s H -l header -d 'Extra request header, \'Name: value\'. Repeatable' -r
-complete -c toll -n "__fish_toll_needs_command" -s d -l data -d 'Send DATA as a form body (POST). @FILE reads a file, @- standard input' -r
+complete -c toll -n "__fish_toll_needs_command" -s d -l data -l data-ascii -d 'Send DATA as a form body (POST). @FILE reads a file, @- standard input' -r
 complete -c toll -n "__fish_toll_needs_command" -l data-binary -d 'Like -d, but @FILE and @- are sent byte for byte' -r
 complete -c toll -n "__fish_toll_needs_command" -l json -d 'Send JSON (POST), with Content-Type and Accept application/json' -r
 complete -c toll -n "__fish_toll_needs_command" -l max-redirs -d 'With -L, follow at most N redirects (-1: no limit)' -r
@@ -187,6 +191,10 @@ complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcomma
 complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l verify-url -d 'The URL the one authenticated attempt is made for, before URL itself: if the proxy accepts the credentials there but answers 407 for URL, URL is restricted for this user (the password is fine)' -r
 complete -c toll -n "__fish_toll_using_subcommand doctor" -s x -l proxy -d 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]' -r
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l socks4 -d 'Use this SOCKS4 proxy: -x socks4://HOST[:PORT] (curl\'s older form; of -x and the --socks options, the last one given wins)' -r
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l socks4a -d 'Use this SOCKS4a proxy (it resolves names): -x socks4a://HOST[:PORT]' -r
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l socks5 -d 'Use this SOCKS5 proxy, names resolved here: -x socks5://HOST[:PORT]' -r
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l socks5-hostname -d 'Use this SOCKS5 proxy, names resolved by it: -x socks5h://HOST[:PORT]' -r
 complete -c toll -n "__fish_toll_using_subcommand doctor" -s U -l proxy-user -d 'User name and password for the proxy' -r
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l pac -d 'Route by this proxy auto-config (PAC) file or http(s):// URL, as a browser does' -r
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l noproxy -d 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)' -r
@@ -211,6 +219,10 @@ complete -c toll -n "__fish_toll_using_subcommand serve" -l listen -d 'Listen on
 complete -c toll -n "__fish_toll_using_subcommand serve" -l allow -d 'Also admit clients from this range (gateway mode: containers, a VM); they must show the key, and never reach this machine\'s loopback. May be repeated' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l log -d 'Append the access log to FILE instead of stderr' -r -F
 complete -c toll -n "__fish_toll_using_subcommand serve" -s x -l proxy -d 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]' -r
+complete -c toll -n "__fish_toll_using_subcommand serve" -l socks4 -d 'Use this SOCKS4 proxy: -x socks4://HOST[:PORT] (curl\'s older form; of -x and the --socks options, the last one given wins)' -r
+complete -c toll -n "__fish_toll_using_subcommand serve" -l socks4a -d 'Use this SOCKS4a proxy (it resolves names): -x socks4a://HOST[:PORT]' -r
+complete -c toll -n "__fish_toll_using_subcommand serve" -l socks5 -d 'Use this SOCKS5 proxy, names resolved here: -x socks5://HOST[:PORT]' -r
+complete -c toll -n "__fish_toll_using_subcommand serve" -l socks5-hostname -d 'Use this SOCKS5 proxy, names resolved by it: -x socks5h://HOST[:PORT]' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -s U -l proxy-user -d 'User name and password for the proxy' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l pac -d 'Route by this proxy auto-config (PAC) file or http(s):// URL, as a browser does' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l noproxy -d 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)' -r
@@ -234,6 +246,10 @@ complete -c toll -n "__fish_toll_using_subcommand serve" -l no-prompt -d 'Never 
 complete -c toll -n "__fish_toll_using_subcommand serve" -l no-save -d 'Do not offer to save a password typed at the prompt in the OS keyring'
 complete -c toll -n "__fish_toll_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toll -n "__fish_toll_using_subcommand run" -s x -l proxy -d 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]' -r
+complete -c toll -n "__fish_toll_using_subcommand run" -l socks4 -d 'Use this SOCKS4 proxy: -x socks4://HOST[:PORT] (curl\'s older form; of -x and the --socks options, the last one given wins)' -r
+complete -c toll -n "__fish_toll_using_subcommand run" -l socks4a -d 'Use this SOCKS4a proxy (it resolves names): -x socks4a://HOST[:PORT]' -r
+complete -c toll -n "__fish_toll_using_subcommand run" -l socks5 -d 'Use this SOCKS5 proxy, names resolved here: -x socks5://HOST[:PORT]' -r
+complete -c toll -n "__fish_toll_using_subcommand run" -l socks5-hostname -d 'Use this SOCKS5 proxy, names resolved by it: -x socks5h://HOST[:PORT]' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -s U -l proxy-user -d 'User name and password for the proxy' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -l pac -d 'Route by this proxy auto-config (PAC) file or http(s):// URL, as a browser does' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -l noproxy -d 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)' -r

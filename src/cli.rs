@@ -127,8 +127,30 @@ pub struct ProxyArgs {
     /// Schemes: http (default), https, socks4, socks4a, socks5, socks5h; the default port is
     /// 1080 (443 for https). Percent-encode special characters in the user name and password. Overrides the *_proxy
     /// environment variables (NO_PROXY/--noproxy still apply); an empty string means no proxy.
-    #[arg(short = 'x', long = "proxy", value_name = "PROXY")]
+    #[arg(short = 'x', long = "proxy", value_name = "PROXY",
+          overrides_with_all = ["socks4", "socks4a", "socks5", "socks5_hostname"])]
     pub proxy: Option<ProxyArg>,
+
+    /// Use this SOCKS4 proxy: -x socks4://HOST[:PORT] (curl's older form; of -x and the
+    /// --socks options, the last one given wins).
+    #[arg(long, value_name = "HOST[:PORT]", hide_short_help = true,
+          overrides_with_all = ["proxy", "socks4a", "socks5", "socks5_hostname"])]
+    pub socks4: Option<ProxyArg>,
+
+    /// Use this SOCKS4a proxy (it resolves names): -x socks4a://HOST[:PORT].
+    #[arg(long, value_name = "HOST[:PORT]", hide_short_help = true,
+          overrides_with_all = ["proxy", "socks4", "socks5", "socks5_hostname"])]
+    pub socks4a: Option<ProxyArg>,
+
+    /// Use this SOCKS5 proxy, names resolved here: -x socks5://HOST[:PORT].
+    #[arg(long, value_name = "HOST[:PORT]", hide_short_help = true,
+          overrides_with_all = ["proxy", "socks4", "socks4a", "socks5_hostname"])]
+    pub socks5: Option<ProxyArg>,
+
+    /// Use this SOCKS5 proxy, names resolved by it: -x socks5h://HOST[:PORT].
+    #[arg(long, value_name = "HOST[:PORT]", hide_short_help = true,
+          overrides_with_all = ["proxy", "socks4", "socks4a", "socks5"])]
+    pub socks5_hostname: Option<ProxyArg>,
 
     /// User name and password for the proxy.
     ///
@@ -144,7 +166,8 @@ pub struct ProxyArgs {
     /// cached, and used from the cache when its server is unreachable. An https URL's path and
     /// query are never shown to the PAC. TOLL_PAC or 'pac = …' in the settings file do the same
     /// when neither -x nor the *_proxy variables are set. Not together with -x.
-    #[arg(long, value_name = "FILE|URL", conflicts_with = "proxy")]
+    #[arg(long, value_name = "FILE|URL",
+          conflicts_with_all = ["proxy", "socks4", "socks4a", "socks5", "socks5_hostname"])]
     pub pac: Option<String>,
 
     /// When nothing else says which proxy to use, look for a PAC by WPAD
@@ -231,7 +254,7 @@ pub struct RequestArgs {
     /// dropped from @FILE and @- input.
     /// Repeat to join pieces with '&'. -d, --data-binary and --json cannot be mixed, and an
     /// @FILE or @- must be the only piece.
-    #[arg(short = 'd', long = "data", value_name = "DATA")]
+    #[arg(short = 'd', long = "data", visible_alias = "data-ascii", value_name = "DATA")]
     pub data: Vec<DataArg>,
 
     /// Like -d, but @FILE and @- are sent byte for byte.
@@ -606,11 +629,36 @@ impl Cli {
 }
 
 /// The proxy options (`-x`, `--noproxy`, `-U`, the scheme and proxy-TLS flags) resolved.
+impl ProxyArgs {
+    /// The proxy the command line names, and the option that named it: `-x`, or one of curl's
+    /// older `--socks4`, `--socks4a`, `--socks5`, `--socks5-hostname` (clap keeps the last one
+    /// given). Those take HOST[:PORT] and give it their scheme; a value with a scheme of its
+    /// own keeps it, as in curl, where the scheme in the string decides.
+    pub fn named_proxy(&self) -> Option<(ProxyArg, &'static str)> {
+        let socks = [
+            (&self.socks4, "socks4", "--socks4"),
+            (&self.socks4a, "socks4a", "--socks4a"),
+            (&self.socks5, "socks5", "--socks5"),
+            (&self.socks5_hostname, "socks5h", "--socks5-hostname"),
+        ];
+        for (arg, scheme, option) in socks {
+            if let Some(ProxyArg(raw)) = arg {
+                let v = raw.expose().trim();
+                let url = if v.contains("://") { v.to_string() } else { format!("{scheme}://{v}") };
+                return Some((ProxyArg(Secret::new(url)), option));
+            }
+        }
+        self.proxy.clone().map(|p| (p, "-x/--proxy"))
+    }
+}
+
 fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> {
-    let (explicit, noproxy) = match &proxy.proxy {
+    let (explicit, noproxy) = match proxy.named_proxy() {
         // curl: `-x ""` turns proxies off, the environment's too.
-        Some(ProxyArg(raw)) if raw.expose().trim().is_empty() => (None, Some("*".to_string())),
-        Some(ProxyArg(raw)) => (Some(proxy_env::parse_proxy_url(raw.expose(), "-x/--proxy")?), proxy.noproxy),
+        Some((ProxyArg(raw), _)) if raw.expose().trim().is_empty() => (None, Some("*".to_string())),
+        Some((ProxyArg(raw), option)) => {
+            (Some(proxy_env::parse_proxy_url(raw.expose(), option)?), proxy.noproxy)
+        }
         None => (None, proxy.noproxy),
     };
     let (user, password) = match proxy.proxy_user {

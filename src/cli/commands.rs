@@ -171,7 +171,7 @@ pub(super) fn doctor_config(
         ..RequestConfig::get(url)
     };
     let no_prompt = args.proxy.no_prompt || env("TOLL_NO_PROMPT").is_some_and(|v| truthy(&v));
-    let raw_proxy = args.proxy.proxy.clone();
+    let raw_proxy = args.proxy.named_proxy().map(|(p, _)| p);
     Ok(Doctor {
         request,
         proxy: proxy_config(args.proxy)?,

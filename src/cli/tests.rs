@@ -169,6 +169,26 @@ fn explicit_proxy() {
 }
 
 #[test]
+fn curls_older_socks_options_name_the_proxy_and_the_last_of_them_and_x_wins() {
+    let url = |args: &[&str]| {
+        let all: Vec<&str> = args.iter().copied().chain(["http://h/"]).collect();
+        let p = transfer(&all).proxy.explicit.unwrap();
+        format!("{} {}", p.display_url(), p.origin)
+    };
+    assert_eq!(url(&["--socks5-hostname", "s:9050"]), "socks5h://s:9050 --socks5-hostname");
+    assert_eq!(url(&["--socks4", "s"]), "socks4://s:1080 --socks4");
+    assert_eq!(url(&["--socks4a", "s:1"]), "socks4a://s:1 --socks4a");
+    assert_eq!(url(&["-x", "http://p:3128", "--socks5", "s:1"]), "socks5://s:1 --socks5");
+    assert_eq!(url(&["--socks5", "s:1", "-x", "http://p:3128"]), "http://p:3128 -x/--proxy");
+    assert_eq!(url(&["--socks5", "s:1", "--socks4", "t:2"]), "socks4://t:2 --socks4");
+    // A scheme in the value decides, as in curl.
+    assert_eq!(url(&["--socks5", "http://p:3128"]), "http://p:3128 --socks5");
+    let e = usage_error(&["--socks5", "u:hunter2@s:port", "http://h/"]).to_string();
+    assert!(e.contains("--socks5") && !e.contains("hunter2"), "{e}");
+    assert!(parse(&["--pac", "p.pac", "--socks5", "s:1", "http://h/"]).is_err());
+}
+
+#[test]
 fn empty_proxy_means_no_proxy_at_all() {
     let t = transfer(&["-x", "", "--noproxy", "a.com", "http://h/"]);
     assert!(t.proxy.explicit.is_none());

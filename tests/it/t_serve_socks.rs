@@ -3,6 +3,8 @@
 //! the origin through it, with names resolved by the proxy (`socks5h`) or here (`socks5`). A
 //! wrong password is sent once for all clients — a tap between toll serve and microsocks reads
 //! what goes to the proxy — and every client gets a 502 that says what happened, never a 407.
+//! And toll's own transfers through the same proxy, named by `-x` or curl's older `--socks5`
+//! and `--socks5-hostname`.
 
 use crate::origin::Origin;
 use crate::t_serve::{run, Serve, CURL, WGET};
@@ -274,4 +276,43 @@ fn toll_run_asks_for_the_socks_password_before_the_command_and_stops_after_three
     let logins = tap.carrying(PASSWORD.as_bytes());
     assert!((2..=3).contains(&logins), "{logins} log-ins");
     assert_eq!(origin.requests_to("/bytes/").len(), 2);
+}
+
+/// toll's own http and https transfers through microsocks, with the proxy named by `-x
+/// socks5h://`, by `--socks5-hostname` or `--socks5` (HOST[:PORT] with user and password: the
+/// option gives the scheme), and by `--socks5-hostname` after an `-x` it overrides (the last
+/// one wins, as in curl); and `-x` after `--socks5` wins in turn.
+#[test]
+fn toll_reaches_origins_through_socks5_named_by_x_or_by_curls_older_options() {
+    let test = "toll_reaches_origins_through_socks5_named_by_x_or_by_curls_older_options";
+    if !have(test, &[MICROSOCKS], "microsocks") {
+        return;
+    }
+    let socks = Microsocks::start();
+    let (http, https) = (Origin::http(), Origin::https());
+    let at = format!("{USER}:{PASSWORD}@127.0.0.1:{}", socks.port);
+    let (with_scheme, dead) = (format!("socks5h://{at}"), format!("http://127.0.0.1:{}", free_port()));
+    let ways: [&[&str]; 4] = [
+        &["-x", &with_scheme],
+        &["--socks5-hostname", &at],
+        &["--socks5", &at],
+        &["-x", &dead, "--socks5-hostname", &at],
+    ];
+    let urls = [
+        http.url("/text").replace("127.0.0.1", "localhost"),
+        https.url("/text").replace("127.0.0.1", "localhost"),
+    ];
+    for way in ways {
+        for url in &urls {
+            let out = crate::run::toll(
+                ["-sS", "--cacert", &pki().ca_arg()].iter().chain(way).chain([&url.as_str()]),
+            )
+            .run();
+            out.assert_ok();
+            assert!(!out.stdout.is_empty(), "{way:?} {url}: {}", out.describe());
+        }
+    }
+    assert_eq!(http.requests_to("/text").len() + https.requests_to("/text").len(), 8);
+    let out = crate::run::toll(["-sS", "--socks5-hostname", &at, "-x", &dead, &urls[0]]).run();
+    out.assert_code(5);
 }
