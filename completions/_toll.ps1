@@ -74,6 +74,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('--unix-socket', '--unix-socket', [CompletionResultType]::ParameterName, 'Connect through this Unix domain socket instead of TCP (no proxy is used)')
             [CompletionResult]::new('--abstract-unix-socket', '--abstract-unix-socket', [CompletionResultType]::ParameterName, 'Like --unix-socket, in the abstract namespace (Linux)')
             [CompletionResult]::new('--capath', '--capath', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in the PEM files of DIR (with --cacert''s)')
+            [CompletionResult]::new('--pinnedpubkey', '--pinnedpubkey', [CompletionResultType]::ParameterName, 'The server''s public key must be this one: ''sha256//BASE64'' (several joined by '';''), or a FILE with the key (PEM or DER). Checked with -k too; a mismatch is exit 90')
             [CompletionResult]::new('-E', '-E ', [CompletionResultType]::ParameterName, 'Client certificate for the server (PEM), with the key in the same file unless --key')
             [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate for the server (PEM), with the key in the same file unless --key')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The private key for -E (PEM)')

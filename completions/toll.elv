@@ -71,6 +71,7 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand --unix-socket 'Connect through this Unix domain socket instead of TCP (no proxy is used)'
             cand --abstract-unix-socket 'Like --unix-socket, in the abstract namespace (Linux)'
             cand --capath 'Also trust the CA certificates in the PEM files of DIR (with --cacert''s)'
+            cand --pinnedpubkey 'The server''s public key must be this one: ''sha256//BASE64'' (several joined by '';''), or a FILE with the key (PEM or DER). Checked with -k too; a mismatch is exit 90'
             cand -E 'Client certificate for the server (PEM), with the key in the same file unless --key'
             cand --cert 'Client certificate for the server (PEM), with the key in the same file unless --key'
             cand --key 'The private key for -E (PEM)'

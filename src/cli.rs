@@ -165,7 +165,7 @@ pub struct ProxyArgs {
     /// for a few minutes), never one that asks for authentication. A URL PAC is fetched directly,
     /// cached, and used from the cache when its server is unreachable. An https URL's path and
     /// query are never shown to the PAC. TOLL_PAC or 'pac = …' in the settings file do the same
-    /// when neither -x nor the *_proxy variables are set. Not together with -x.
+    /// when neither -x nor the *_proxy variables are set. Not together with -x (or --socks5 and the like).
     #[arg(long, value_name = "FILE|URL",
           conflicts_with_all = ["proxy", "socks4", "socks4a", "socks5", "socks5_hostname"])]
     pub pac: Option<String>,

@@ -21,6 +21,7 @@ pub enum Exit {
     PeerCert,
     /// curl's 77: the CA file or directory (`--cacert`, `--capath`) cannot be used.
     CaCert,
+    PinnedKey,
     /// curl's 18: the body ended before its announced length.
     PartialFile,
     TooManyRedirects,
@@ -70,6 +71,7 @@ impl Exit {
             Exit::Tls => 35,
             Exit::PeerCert => 60,
             Exit::CaCert => 77,
+            Exit::PinnedKey => 90,
             Exit::PartialFile => 18,
             Exit::TooManyRedirects => 47,
             Exit::GotNothing => 52,
@@ -93,7 +95,7 @@ impl Exit {
     }
 
     /// Every code with its meaning, as documented in the README (a test keeps them in step).
-    pub const TABLE: [(Exit, &'static str); 31] = [
+    pub const TABLE: [(Exit, &'static str); 32] = [
         (
             Exit::Internal,
             "internal error (a bug: please report it); also, as in curl, a URL whose scheme toll does not \
@@ -121,6 +123,10 @@ impl Exit {
         (Exit::Tls, "TLS failure with the origin (handshake, protocol)"),
         (Exit::PeerCert, "the server's certificate cannot be verified (unknown CA, wrong name, expired)"),
         (Exit::CaCert, "the CA file or directory (--cacert, --capath) cannot be read or used"),
+        (
+            Exit::PinnedKey,
+            "the server's public key does not match --pinnedpubkey, or its file cannot be used",
+        ),
         (Exit::PartialFile, "the body ended before its announced length (Content-Length)"),
         (Exit::AuthNoCredentials, "the proxy requires authentication and no credentials are available"),
         (Exit::AuthRejected, "the proxy rejected the credentials"),

@@ -1,11 +1,11 @@
 //! clap arguments for curl's protocol, connection, TLS and diagnostics options (issue 11:
 //! `--proto`, `--tlsv1.2`, `--http1.0`, `-6`, `-N`, `-q`, `-g`, `--connect-to`,
-//! `--unix-socket`, `--capath`, `-E`, `-p`, `--proxy-header`, `--trace`, …), flattened into
+//! `--unix-socket`, `--capath`, `--pinnedpubkey`, `-E`, `-p`, `--proxy-header`, `--trace`, …), flattened into
 //! the curl connection options, and their conversion into [`ConnConfig`]. Values are checked
 //! by clap's value parsers, so the conversion cannot fail.
 
 use super::{Header, Seconds};
-use crate::config::{ClientCert, ConnConfig, ConnectTo, Protocols, TlsVersion, TraceConfig};
+use crate::config::{ClientCert, ConnConfig, ConnectTo, PinnedKey, Protocols, TlsVersion, TraceConfig};
 use crate::secret::Secret;
 use clap::Args;
 use std::path::PathBuf;
@@ -112,6 +112,11 @@ pub struct ConnOpts {
     /// Also trust the CA certificates in the PEM files of DIR (with --cacert's).
     #[arg(long, value_name = "DIR")]
     pub capath: Option<PathBuf>,
+
+    /// The server's public key must be this one: 'sha256//BASE64' (several joined by ';'), or a
+    /// FILE with the key (PEM or DER). Checked with -k too; a mismatch is exit 90.
+    #[arg(long = "pinnedpubkey", value_name = "HASHES|FILE", value_parser = parse_pinned_key)]
+    pub pinned_key: Option<PinnedKey>,
 
     /// Client certificate for the server (PEM), with the key in the same file unless --key.
     ///
@@ -234,6 +239,26 @@ pub fn parse_protocols(s: &str) -> Result<Protocols, String> {
     Ok(set)
 }
 
+/// `--pinnedpubkey`: `sha256//BASE64[;sha256//BASE64…]` (each a SHA-256 digest), or a file.
+pub fn parse_pinned_key(s: &str) -> Result<PinnedKey, String> {
+    use base64::Engine;
+    if !s.starts_with("sha256//") {
+        return if s.is_empty() {
+            Err("an empty value".into())
+        } else {
+            Ok(PinnedKey::File(PathBuf::from(s)))
+        };
+    }
+    let digest = |piece: &str| -> Result<[u8; 32], String> {
+        let b64 = piece.trim().strip_prefix("sha256//").ok_or(format!("{piece:?} is not sha256//BASE64"))?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| format!("{piece:?} is not sha256//BASE64 ({e})"))?;
+        bytes.try_into().map_err(|_| format!("{piece:?} is not a SHA-256 digest (32 bytes in base64)"))
+    };
+    s.split(';').map(digest).collect::<Result<_, _>>().map(PinnedKey::Sha256)
+}
+
 fn parse_proto_default(s: &str) -> Result<String, String> {
     let p = s.to_ascii_lowercase();
     if p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -353,6 +378,7 @@ impl ConnOpts {
             connect_to: self.connect_to.clone(),
             unix_socket,
             capath: self.capath.clone(),
+            pinned_key: self.pinned_key.clone(),
             client_cert: self.cert.as_ref().map(|c| ClientCert {
                 cert: c.path.clone(),
                 key: self.key.clone(),
@@ -470,6 +496,21 @@ mod tests {
         );
         for bad in ["a:1:b", "a:x:b:1", "a:1:b:99999", "[::1:1:b:2"] {
             assert!(parse_connect_to(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pinned_keys_are_digests_or_a_file() {
+        let zeros = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        assert_eq!(parse_pinned_key(zeros), Ok(PinnedKey::Sha256(vec![[0; 32]])));
+        let two = format!("{zeros}; sha256//{}", "/".repeat(42) + "8=");
+        let Ok(PinnedKey::Sha256(d)) = parse_pinned_key(&two) else { panic!("{two}") };
+        assert_eq!((d.len(), d[1][0], d[1][31]), (2, 0xff, 0xff));
+        assert_eq!(parse_pinned_key("key.pem"), Ok(PinnedKey::File("key.pem".into())));
+        for bad in
+            ["", "sha256//AAAA", "sha256//not base64!", &format!("{zeros};key.pem"), &format!("{zeros};")]
+        {
+            assert!(parse_pinned_key(bad).is_err(), "{bad}");
         }
     }
 

@@ -168,6 +168,9 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
                 .hint("raise --max-redirs if the redirects are expected");
         }
     }
+    if tls_error(&e).is_some_and(super::tls::is_pin_mismatch) {
+        return super::tls::pin_mismatch(&url);
+    }
     if let Some(rustls::Error::InvalidCertificate(_)) = tls_error(&e) {
         return Error::new(Exit::PeerCert, format!("the certificate of {url} cannot be verified: {text}"))
             .hint("if the server uses a private CA, pass it with --cacert FILE (or -k to skip the check)");

@@ -1,16 +1,16 @@
 //! TLS settings toll makes itself: for an `https://` proxy (the platform's roots, only
 //! `--proxy-cacert`'s, or none with `--proxy-insecure`), for origins reached through a tunnel
 //! (`tunnel`: the same choices reqwest makes from `--cacert`/`-k`), and the PEM files of
-//! `--cacert`.
+//! `--cacert`; and `--pinnedpubkey`'s check, on top of whichever certificate check is made.
 
-use crate::config::{HttpVersion, ProxyConfig, RequestConfig};
+use crate::config::{HttpVersion, PinnedKey, ProxyConfig, RequestConfig};
 use crate::error::{Error, Exit, Result};
 use std::sync::Arc;
 
 /// TLS settings for `https://` proxies: the platform's roots, or only `--proxy-cacert`'s, or no
 /// verification with `--proxy-insecure`.
 pub(super) fn proxy_tls(cfg: &ProxyConfig) -> Result<Arc<rustls::ClientConfig>> {
-    let mut config = verifying(cfg.proxy_insecure, cfg.proxy_cacert.as_deref())?;
+    let mut config = verifying(cfg.proxy_insecure, cfg.proxy_cacert.as_deref(), None)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -20,7 +20,8 @@ pub(super) fn proxy_tls(cfg: &ProxyConfig) -> Result<Arc<rustls::ClientConfig>> 
 /// `-k` (signatures still checked), or the platform verifier; ALPN h2 and http/1.1, or only
 /// http/1.1 with `--http1.1`.
 pub(super) fn origin_tls(req: &RequestConfig) -> Result<Arc<rustls::ClientConfig>> {
-    let mut config = verifying(req.insecure, req.cacert.as_deref())?;
+    let pins = req.curl.conn.pinned_key.as_ref().map(pins).transpose()?;
+    let mut config = verifying(req.insecure, req.cacert.as_deref(), pins)?;
     config.alpn_protocols = match req.curl.http_version {
         HttpVersion::Http11 => vec![b"http/1.1".to_vec()],
         _ => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
@@ -42,32 +43,102 @@ pub(super) fn reqwest_tls(req: &RequestConfig) -> Result<Option<rustls::ClientCo
         || c.http10
         || req.curl.http_version == HttpVersion::Http2PriorKnowledge
     {
+        if c.pinned_key.is_some() {
+            // reqwest builds that config itself, with no place for the pin check.
+            return Err(Error::new(
+                Exit::Usage,
+                "--pinnedpubkey cannot be combined with --tlsv1.x, --tls-max, --capath, -E/--cert, --http1.0 \
+                 or --http2-prior-knowledge",
+            )
+            .hint("drop one of them"));
+        }
         return Ok(None);
     }
     Ok(Some((*origin_tls(req)?).clone()))
 }
 
 /// A client config that checks nothing (`insecure`: signatures still are), or trusts only the
-/// PEM file `cacert`, or the platform's verifier.
-fn verifying(insecure: bool, cacert: Option<&std::path::Path>) -> Result<rustls::ClientConfig> {
+/// PEM file `cacert`, or the platform's verifier; and then, with `pins`, the public key.
+fn verifying(
+    insecure: bool,
+    cacert: Option<&std::path::Path>,
+    pins: Option<verify::Pins>,
+) -> Result<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::new(Exit::Internal, format!("TLS setup: {e}")))?;
+    if let Some(pins) = pins {
+        let inner: Arc<dyn rustls::client::danger::ServerCertVerifier> = if insecure {
+            verify::accept_any(provider.clone())
+        } else if let Some(path) = cacert {
+            rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots(path)?),
+                provider.clone(),
+            )
+            .build()
+            .map_err(|e| bad_ca(path, &e.to_string()))?
+        } else {
+            verify::platform(provider.clone())
+        };
+        let pinned = Arc::new(verify::Pinned { inner, pins });
+        return Ok(builder.dangerous().with_custom_certificate_verifier(pinned).with_no_client_auth());
+    }
     Ok(if insecure {
         builder
             .dangerous()
             .with_custom_certificate_verifier(verify::accept_any(provider))
             .with_no_client_auth()
     } else if let Some(path) = cacert {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in read_certs(path)? {
-            roots.add(cert).map_err(|e| bad_ca(path, &e.to_string()))?;
-        }
-        builder.with_root_certificates(roots).with_no_client_auth()
+        builder.with_root_certificates(roots(path)?).with_no_client_auth()
     } else {
         builder.dangerous().with_custom_certificate_verifier(verify::platform(provider)).with_no_client_auth()
     })
+}
+
+fn roots(path: &std::path::Path) -> Result<rustls::RootCertStore> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in read_certs(path)? {
+        roots.add(cert).map_err(|e| bad_ca(path, &e.to_string()))?;
+    }
+    Ok(roots)
+}
+
+/// `--pinnedpubkey`'s keys: the digests as given, or the key in its file (PEM `PUBLIC KEY`, or
+/// DER), read now. A file that holds no public key is exit 90, as in curl.
+fn pins(pinned: &PinnedKey) -> Result<verify::Pins> {
+    use rustls_pki_types::pem::PemObject;
+    match pinned {
+        PinnedKey::Sha256(digests) => Ok(verify::Pins { digests: digests.clone(), keys: Vec::new() }),
+        PinnedKey::File(path) => {
+            let bad = |why: String| {
+                Error::new(Exit::PinnedKey, format!("cannot use the pinned public key file {}: {why}", path.display()))
+                    .hint("give a PEM file with a PUBLIC KEY block (openssl pkey -pubout), its DER form, or sha256//BASE64")
+            };
+            let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+            let key = match rustls_pki_types::SubjectPublicKeyInfoDer::from_pem_slice(&bytes) {
+                Ok(der) => der.to_vec(),
+                // Not PEM: DER, which must at least be one whole DER SEQUENCE.
+                Err(_) if bytes.first() == Some(&0x30) && der_length(&bytes) == Some(bytes.len()) => bytes,
+                Err(e) => return Err(bad(format!("no public key in it ({e})"))),
+            };
+            Ok(verify::Pins { digests: Vec::new(), keys: vec![key] })
+        }
+    }
+}
+
+/// The whole length of the DER element that starts `b` (tag, length, contents), if it says.
+fn der_length(b: &[u8]) -> Option<usize> {
+    let first = *b.get(1)?;
+    if first < 0x80 {
+        return Some(2 + first as usize);
+    }
+    let n = (first & 0x7f) as usize;
+    if n == 0 || n > 4 {
+        return None;
+    }
+    let len = b.get(2..2 + n)?.iter().fold(0usize, |acc, &x| (acc << 8) | x as usize);
+    Some(2 + n + len)
 }
 
 /// The certificates of a PEM file (`--cacert`, `--proxy-cacert`); an error names the file. A
@@ -101,6 +172,17 @@ fn read_certs_from_file(path: &std::path::Path) -> Result<Vec<rustls_pki_types::
     Ok(certs)
 }
 
+/// Whether a TLS error is `--pinnedpubkey`'s refusal (exit 90).
+pub(super) fn is_pin_mismatch(e: &rustls::Error) -> bool {
+    verify::is_pin_mismatch(e)
+}
+
+/// The error for a server whose key is not the pinned one.
+pub(super) fn pin_mismatch(shown: &str) -> Error {
+    Error::new(Exit::PinnedKey, format!("the public key of {shown} does not match --pinnedpubkey"))
+        .hint("the server's key changed, or something between (a TLS-inspecting proxy) answered for it: check with 'toll doctor URL'")
+}
+
 pub(super) fn bad_ca(path: &std::path::Path, why: &str) -> Error {
     Error::new(Exit::CaCert, format!("cannot use CA file {}: {why}", path.display()))
         .hint("give a PEM file with one or more CERTIFICATE blocks")
@@ -114,6 +196,9 @@ mod verify {
     //!   ~1 ms of CPU), which an http:// transfer never needs. One per process, shared by every
     //!   TLS config toll makes;
     //! - [`Check::AcceptAny`]: `-k`/`--proxy-insecure`, the certificate is not checked.
+    //!
+    //! [`Pinned`] adds `--pinnedpubkey`'s check after any of them (curl checks the pin with `-k`
+    //! too): the end entity's SubjectPublicKeyInfo, or its SHA-256, must be one of the pins.
     use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
     use rustls::crypto::CryptoProvider;
     use rustls::DigitallySignedStruct;
@@ -143,6 +228,88 @@ mod verify {
     /// No certificate check (signatures still are, so the handshake itself is sound).
     pub fn accept_any(provider: Arc<CryptoProvider>) -> Arc<Verifier> {
         Arc::new(Verifier { provider, check: Check::AcceptAny })
+    }
+
+    /// `--pinnedpubkey`'s keys (DER SubjectPublicKeyInfo) and digests (SHA-256 of one).
+    #[derive(Debug)]
+    pub struct Pins {
+        pub digests: Vec<[u8; 32]>,
+        pub keys: Vec<Vec<u8>>,
+    }
+
+    /// The server's key is not one of `--pinnedpubkey`'s (the client's errors find this type
+    /// in the handshake's error, for exit 90).
+    #[derive(Debug)]
+    pub struct PinMismatch;
+
+    impl std::fmt::Display for PinMismatch {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("the server's public key does not match --pinnedpubkey")
+        }
+    }
+
+    impl std::error::Error for PinMismatch {}
+
+    /// A certificate check, then the pin check.
+    #[derive(Debug)]
+    pub struct Pinned {
+        pub inner: Arc<dyn ServerCertVerifier>,
+        pub pins: Pins,
+    }
+
+    impl Pinned {
+        fn matches(&self, end_entity: &CertificateDer<'_>) -> bool {
+            use sha2::Digest;
+            let Ok((_, cert)) = x509_parser::parse_x509_certificate(end_entity) else { return false };
+            let spki = cert.tbs_certificate.subject_pki.raw;
+            let digest: [u8; 32] = sha2::Sha256::digest(spki).into();
+            self.pins.keys.iter().any(|k| k.as_slice() == spki) || self.pins.digests.contains(&digest)
+        }
+    }
+
+    impl ServerCertVerifier for Pinned {
+        fn verify_server_cert(
+            &self,
+            end_entity: &CertificateDer<'_>,
+            intermediates: &[CertificateDer<'_>],
+            server_name: &ServerName<'_>,
+            ocsp: &[u8],
+            now: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            let verified =
+                self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?;
+            if self.matches(end_entity) {
+                Ok(verified)
+            } else {
+                Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(
+                    Arc::new(PinMismatch),
+                ))))
+            }
+        }
+        fn verify_tls12_signature(
+            &self,
+            m: &[u8],
+            c: &CertificateDer<'_>,
+            d: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            self.inner.verify_tls12_signature(m, c, d)
+        }
+        fn verify_tls13_signature(
+            &self,
+            m: &[u8],
+            c: &CertificateDer<'_>,
+            d: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            self.inner.verify_tls13_signature(m, c, d)
+        }
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.inner.supported_verify_schemes()
+        }
+    }
+
+    /// Whether a TLS error is [`Pinned`]'s refusal.
+    pub fn is_pin_mismatch(e: &rustls::Error) -> bool {
+        matches!(e, rustls::Error::InvalidCertificate(rustls::CertificateError::Other(o)) if o.0.downcast_ref::<PinMismatch>().is_some())
     }
 
     impl ServerCertVerifier for Verifier {
@@ -181,6 +348,45 @@ mod verify {
         }
         fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
             self.provider.signature_verification_algorithms.supported_schemes()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A P-256 public key (`openssl pkey -pubout`), and its DER body.
+    const KEY_PEM: &str = "-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEw8SXx6SC499jeOuajL0lTEY43ljt
+RWfKI2MJ1fYM/MZp/LG36T9nraxxRt/5AfO1WhpBMcpe+ibjtRE+kqmsHg==
+-----END PUBLIC KEY-----
+";
+
+    fn der() -> Vec<u8> {
+        use base64::Engine;
+        let body: String = KEY_PEM.lines().filter(|l| !l.starts_with("-----")).collect();
+        base64::engine::general_purpose::STANDARD.decode(body).unwrap()
+    }
+
+    #[test]
+    fn a_pinned_key_file_is_pem_or_der_and_anything_else_is_exit_90() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, bytes: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            PinnedKey::File(p)
+        };
+        for pinned in [file("k.pem", KEY_PEM.as_bytes()), file("k.der", &der())] {
+            let p = pins(&pinned).unwrap();
+            assert_eq!((p.keys, p.digests.len()), (vec![der()], 0));
+        }
+        let cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let mut cut = der();
+        cut.pop();
+        let missing = PinnedKey::File(dir.path().join("missing.pem"));
+        for bad in [file("cert.pem", cert.as_bytes()), file("cut.der", &cut), file("empty", b""), missing] {
+            assert_eq!(pins(&bad).map(|_| ()).unwrap_err().exit, Exit::PinnedKey, "{bad:?}");
         }
     }
 }

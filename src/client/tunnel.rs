@@ -338,10 +338,11 @@ fn handshake_error(url: &url::Url, e: &std::io::Error) -> Error {
         .get_ref()
         .and_then(|i| i.downcast_ref::<rustls::Error>())
         .is_some_and(|r| matches!(r, rustls::Error::InvalidMessage(_)));
-    let bad_cert = e
-        .get_ref()
-        .and_then(|i| i.downcast_ref::<rustls::Error>())
-        .is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_)));
+    let tls = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+    if tls.is_some_and(super::tls::is_pin_mismatch) {
+        return super::tls::pin_mismatch(&shown);
+    }
+    let bad_cert = tls.is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_)));
     if bad_cert {
         return Error::new(Exit::PeerCert, format!("the certificate of {shown} cannot be verified: {text}"))
             .hint("if the server uses a private CA, pass it with --cacert FILE (or -k to skip the check)");

@@ -109,6 +109,8 @@ pub struct ConnConfig {
     pub unix_socket: Option<PathBuf>,
     /// `--capath DIR`: every PEM certificate in DIR is a trusted CA (with `--cacert`'s).
     pub capath: Option<PathBuf>,
+    /// `--pinnedpubkey`: the origin's public key must be one of these (checked with `-k` too).
+    pub pinned_key: Option<PinnedKey>,
     pub client_cert: Option<ClientCert>,
     /// `-p/--proxytunnel`: http:// URLs through a proxy would go through CONNECT.
     pub proxytunnel: bool,
@@ -119,4 +121,14 @@ pub struct ConnConfig {
     pub keepalive: Option<Duration>,
     /// `--no-keepalive`: no TCP keepalive probes.
     pub no_keepalive: bool,
+}
+
+/// `--pinnedpubkey`: what the origin's public key (its certificate's SubjectPublicKeyInfo) must
+/// be, as curl reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PinnedKey {
+    /// `sha256//BASE64[;sha256//BASE64…]`: SHA-256 digests, any of which may match.
+    Sha256(Vec<[u8; 32]>),
+    /// A file holding the public key, PEM (`PUBLIC KEY`) or DER, read when the transfer starts.
+    File(PathBuf),
 }

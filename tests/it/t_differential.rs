@@ -8,7 +8,8 @@
 //! - placeholders `{ORIGIN}` (`http://127.0.0.1:PORT`), `{TLS_ORIGIN}` (`https://…`), `{CA}` (the
 //!   test CA's PEM file), `{PORT}` (the http origin's port), `{CADIR}` (a directory holding the
 //!   test CA, for `--capath`), `{UNIX}` (a Unix socket that leads to the http origin),
-//!   `{CLIENT_CERT}` (a PEM file with a client certificate and its key);
+//!   `{CLIENT_CERT}` (a PEM file with a client certificate and its key), `{PIN}` (the https
+//!   origin's public key as `sha256//BASE64`), `{PINFILE}` (a PEM file with that key);
 //! - leading tags: `[direct]` runs the line without a proxy only; `[stdin]` feeds
 //!   [`STDIN`] on standard input; `[differs: REASON]` marks a known difference (everywhere),
 //!   `[differs-proxy: REASON]` one through the proxy only, `[differs-digest: REASON]` one
@@ -340,6 +341,8 @@ fn run_mode(mode: Mode) {
                     .replace("{CADIR}", &extras.ca_dir())
                     .replace("{UNIX}", &extras.unix())
                     .replace("{CLIENT_CERT}", &extras.client_cert())
+                    .replace("{PIN}", &crate::tls::pki().server_key_pin)
+                    .replace("{PINFILE}", &extras.pin_file())
             }))
             .collect();
         let (curl, curl_err) = run_one(CURL, &args, line.stdin);
@@ -404,6 +407,7 @@ impl Extras {
             .expect("client cert");
         std::fs::write(dir.path().join("client.pem"), format!("{}{}", cert.pem(), key.serialize_pem()))
             .expect("client pem");
+        std::fs::write(dir.path().join("pin.pem"), &crate::tls::pki().server_key_pem).expect("pin pem");
         // A Unix socket whose connections are piped to the http origin.
         let listener =
             std::os::unix::net::UnixListener::bind(dir.path().join("origin.sock")).expect("unix socket");
@@ -431,6 +435,10 @@ impl Extras {
 
     fn unix(&self) -> String {
         self.dir.path().join("origin.sock").display().to_string()
+    }
+
+    fn pin_file(&self) -> String {
+        self.dir.path().join("pin.pem").display().to_string()
     }
 
     fn client_cert(&self) -> String {

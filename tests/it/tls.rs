@@ -9,6 +9,10 @@ use std::sync::{Arc, OnceLock};
 pub struct TestPki {
     ca_path: PathBuf,
     pub server_config: Arc<rustls::ServerConfig>,
+    /// The server certificate's public key (SubjectPublicKeyInfo), PEM, for `--pinnedpubkey`.
+    pub server_key_pem: String,
+    /// Its SHA-256 as `--pinnedpubkey` takes it: `sha256//BASE64`.
+    pub server_key_pin: String,
 }
 
 impl TestPki {
@@ -57,5 +61,17 @@ fn make_pki() -> TestPki {
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .expect("server config");
-    TestPki { ca_path, server_config: Arc::new(server_config) }
+    let server_key_pin = {
+        use sha2::Digest;
+        format!(
+            "sha256//{}",
+            crate::base64(&sha2::Sha256::digest(rcgen::PublicKeyData::subject_public_key_info(&server_key)))
+        )
+    };
+    TestPki {
+        ca_path,
+        server_config: Arc::new(server_config),
+        server_key_pem: server_key.public_key_pem(),
+        server_key_pin,
+    }
 }
