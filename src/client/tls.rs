@@ -69,19 +69,21 @@ fn verifying(
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::new(Exit::Internal, format!("TLS setup: {e}")))?;
     if let Some(pins) = pins {
-        let inner: Arc<dyn rustls::client::danger::ServerCertVerifier> = if insecure {
-            verify::accept_any(provider.clone())
+        let check = if insecure {
+            verify::Check::AcceptAny
         } else if let Some(path) = cacert {
-            rustls::client::WebPkiServerVerifier::builder_with_provider(
-                Arc::new(roots(path)?),
-                provider.clone(),
+            verify::Check::Roots(
+                rustls::client::WebPkiServerVerifier::builder_with_provider(
+                    Arc::new(roots(path)?),
+                    provider.clone(),
+                )
+                .build()
+                .map_err(|e| bad_ca(path, &e.to_string()))?,
             )
-            .build()
-            .map_err(|e| bad_ca(path, &e.to_string()))?
         } else {
-            verify::platform(provider.clone())
+            verify::Check::Platform(std::sync::OnceLock::new())
         };
-        let pinned = Arc::new(verify::Pinned { inner, pins });
+        let pinned = verify::pinned(provider, check, pins);
         return Ok(builder.dangerous().with_custom_certificate_verifier(pinned).with_no_client_auth());
     }
     Ok(if insecure {
@@ -189,16 +191,18 @@ pub(super) fn bad_ca(path: &std::path::Path, why: &str) -> Error {
 }
 
 mod verify {
-    //! The two certificate checks toll makes itself, sharing the signature checks (always made,
+    //! The certificate checks toll makes itself, sharing the signature checks (always made,
     //! with the crypto provider's algorithms, as the platform verifier makes them too):
     //! - [`Check::Platform`]: the platform's verifier, made on the first certificate it is asked
     //!   to check — on Linux it reads and parses the whole system CA bundle (~150 certificates,
     //!   ~1 ms of CPU), which an http:// transfer never needs. One per process, shared by every
-    //!   TLS config toll makes;
-    //! - [`Check::AcceptAny`]: `-k`/`--proxy-insecure`, the certificate is not checked.
+    //!   TLS config toll makes without a pin;
+    //! - [`Check::AcceptAny`]: `-k`/`--proxy-insecure`, the certificate is not checked;
+    //! - [`Check::Roots`]: `--cacert`'s roots, when a pin is checked too (without one, rustls's
+    //!   own verifier is configured directly).
     //!
-    //! [`Pinned`] adds `--pinnedpubkey`'s check after any of them (curl checks the pin with `-k`
-    //! too): the end entity's SubjectPublicKeyInfo, or its SHA-256, must be one of the pins.
+    //! Then, with `--pinnedpubkey`, the end entity's SubjectPublicKeyInfo, or its SHA-256, must
+    //! be one of the [`Pins`] (curl checks the pin with `-k` too).
     use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
     use rustls::crypto::CryptoProvider;
     use rustls::DigitallySignedStruct;
@@ -209,25 +213,34 @@ mod verify {
     pub enum Check {
         Platform(OnceLock<Result<rustls_platform_verifier::Verifier, rustls::Error>>),
         AcceptAny,
+        Roots(Arc<rustls::client::WebPkiServerVerifier>),
     }
 
     #[derive(Debug)]
     pub struct Verifier {
         provider: Arc<CryptoProvider>,
         check: Check,
+        pins: Option<Pins>,
     }
 
     /// The process's platform verifier (the first caller's provider: toll has one, ring).
     pub fn platform(provider: Arc<CryptoProvider>) -> Arc<Verifier> {
         static SHARED: OnceLock<Arc<Verifier>> = OnceLock::new();
         SHARED
-            .get_or_init(|| Arc::new(Verifier { provider, check: Check::Platform(OnceLock::new()) }))
+            .get_or_init(|| {
+                Arc::new(Verifier { provider, check: Check::Platform(OnceLock::new()), pins: None })
+            })
             .clone()
     }
 
     /// No certificate check (signatures still are, so the handshake itself is sound).
     pub fn accept_any(provider: Arc<CryptoProvider>) -> Arc<Verifier> {
-        Arc::new(Verifier { provider, check: Check::AcceptAny })
+        Arc::new(Verifier { provider, check: Check::AcceptAny, pins: None })
+    }
+
+    /// `check`, then the pin.
+    pub fn pinned(provider: Arc<CryptoProvider>, check: Check, pins: Pins) -> Arc<Verifier> {
+        Arc::new(Verifier { provider, check, pins: Some(pins) })
     }
 
     /// `--pinnedpubkey`'s keys (DER SubjectPublicKeyInfo) and digests (SHA-256 of one).
@@ -235,6 +248,16 @@ mod verify {
     pub struct Pins {
         pub digests: Vec<[u8; 32]>,
         pub keys: Vec<Vec<u8>>,
+    }
+
+    impl Pins {
+        fn hold(&self, end_entity: &CertificateDer<'_>) -> bool {
+            use sha2::Digest;
+            let Ok((_, cert)) = x509_parser::parse_x509_certificate(end_entity) else { return false };
+            let spki = cert.tbs_certificate.subject_pki.raw;
+            let digest: [u8; 32] = sha2::Sha256::digest(spki).into();
+            self.keys.iter().any(|k| k.as_slice() == spki) || self.digests.contains(&digest)
+        }
     }
 
     /// The server's key is not one of `--pinnedpubkey`'s (the client's errors find this type
@@ -250,64 +273,7 @@ mod verify {
 
     impl std::error::Error for PinMismatch {}
 
-    /// A certificate check, then the pin check.
-    #[derive(Debug)]
-    pub struct Pinned {
-        pub inner: Arc<dyn ServerCertVerifier>,
-        pub pins: Pins,
-    }
-
-    impl Pinned {
-        fn matches(&self, end_entity: &CertificateDer<'_>) -> bool {
-            use sha2::Digest;
-            let Ok((_, cert)) = x509_parser::parse_x509_certificate(end_entity) else { return false };
-            let spki = cert.tbs_certificate.subject_pki.raw;
-            let digest: [u8; 32] = sha2::Sha256::digest(spki).into();
-            self.pins.keys.iter().any(|k| k.as_slice() == spki) || self.pins.digests.contains(&digest)
-        }
-    }
-
-    impl ServerCertVerifier for Pinned {
-        fn verify_server_cert(
-            &self,
-            end_entity: &CertificateDer<'_>,
-            intermediates: &[CertificateDer<'_>],
-            server_name: &ServerName<'_>,
-            ocsp: &[u8],
-            now: UnixTime,
-        ) -> Result<ServerCertVerified, rustls::Error> {
-            let verified =
-                self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?;
-            if self.matches(end_entity) {
-                Ok(verified)
-            } else {
-                Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(
-                    Arc::new(PinMismatch),
-                ))))
-            }
-        }
-        fn verify_tls12_signature(
-            &self,
-            m: &[u8],
-            c: &CertificateDer<'_>,
-            d: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            self.inner.verify_tls12_signature(m, c, d)
-        }
-        fn verify_tls13_signature(
-            &self,
-            m: &[u8],
-            c: &CertificateDer<'_>,
-            d: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            self.inner.verify_tls13_signature(m, c, d)
-        }
-        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-            self.inner.supported_verify_schemes()
-        }
-    }
-
-    /// Whether a TLS error is [`Pinned`]'s refusal.
+    /// Whether a TLS error is the pin check's refusal.
     pub fn is_pin_mismatch(e: &rustls::Error) -> bool {
         matches!(e, rustls::Error::InvalidCertificate(rustls::CertificateError::Other(o)) if o.0.downcast_ref::<PinMismatch>().is_some())
     }
@@ -321,13 +287,20 @@ mod verify {
             ocsp: &[u8],
             now: UnixTime,
         ) -> Result<ServerCertVerified, rustls::Error> {
-            match &self.check {
-                Check::AcceptAny => Ok(ServerCertVerified::assertion()),
+            let verified = match &self.check {
+                Check::AcceptAny => ServerCertVerified::assertion(),
                 Check::Platform(made) => made
                     .get_or_init(|| rustls_platform_verifier::Verifier::new(self.provider.clone()))
                     .as_ref()
                     .map_err(Clone::clone)?
-                    .verify_server_cert(end_entity, intermediates, server_name, ocsp, now),
+                    .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?,
+                Check::Roots(v) => v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?,
+            };
+            match &self.pins {
+                Some(pins) if !pins.hold(end_entity) => Err(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::Other(rustls::OtherError(Arc::new(PinMismatch))),
+                )),
+                _ => Ok(verified),
             }
         }
         fn verify_tls12_signature(
