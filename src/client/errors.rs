@@ -234,9 +234,13 @@ pub fn failure_error(f: Failure) -> Error {
     };
     let target = sanitize(&redact_userinfo(&f.target));
     match f.kind {
-        FailureKind::Unreachable(why, _) if why.contains("TLS") => {
+        FailureKind::Unreachable(why, Unreached::Certificate) => {
             Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
                 .hint("if the proxy's certificate comes from a private CA, pass it with --proxy-cacert FILE")
+        }
+        FailureKind::Unreachable(why, Unreached::Tls) => {
+            Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
+                .hint("check that the proxy speaks TLS on that port: most proxies take http://, even for https:// URLs")
         }
         FailureKind::Unreachable(why, step) => {
             let e = Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
@@ -246,7 +250,7 @@ pub fn failure_error(f: Failure) -> Error {
             match step {
                 Unreached::Name => e.retry_as(Exit::ResolveHost),
                 Unreached::Refused => e.retry_as(Exit::Connect),
-                Unreached::Other => e,
+                Unreached::Certificate | Unreached::Tls | Unreached::Other => e,
             }
         }
         FailureKind::NoChallenge => Error::new(

@@ -131,7 +131,11 @@ pub enum Unreached {
     Name,
     /// The proxy refused the TCP connection.
     Refused,
-    /// Anything else: no route, a timeout from the kernel, TLS, the HTTP handshake.
+    /// The `https://` proxy's certificate could not be verified.
+    Certificate,
+    /// TLS with the `https://` proxy failed otherwise (it may not speak TLS on that port).
+    Tls,
+    /// Anything else: no route, a timeout from the kernel, the HTTP handshake.
     Other,
 }
 
@@ -143,6 +147,19 @@ impl Unreached {
             // std's getaddrinfo failure has no kind of its own, only this text.
             _ if e.to_string().contains("failed to lookup address") => Unreached::Name,
             _ => Unreached::Other,
+        }
+    }
+
+    /// Classifies a failed TLS handshake with the proxy.
+    pub fn of_tls(e: &std::io::Error) -> Unreached {
+        let certificate = e
+            .get_ref()
+            .and_then(|i| i.downcast_ref::<rustls::Error>())
+            .is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_)));
+        if certificate {
+            Unreached::Certificate
+        } else {
+            Unreached::Tls
         }
     }
 }

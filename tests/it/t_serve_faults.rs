@@ -65,7 +65,9 @@ fn a_resetting_upstream_gives_502_and_a_silent_one_504_in_time() {
 }
 
 /// A proxy that cannot be reached gives a 502 whose `Proxy-Status` names the step (RFC 9209):
-/// `dns_error` for a name that did not resolve, `connection_refused` for a refusal.
+/// `dns_error` for a name that did not resolve, `connection_refused` for a refusal,
+/// `tls_certificate_error` for an https:// proxy whose certificate is not trusted, and
+/// `tls_protocol_error` for one that does not speak TLS.
 #[test]
 fn an_unreachable_proxy_gives_502_with_the_step_that_failed() {
     if !crate::have("an_unreachable_proxy_gives_502_with_the_step_that_failed", &[CURL], "curl") {
@@ -74,7 +76,22 @@ fn an_unreachable_proxy_gives_502_with_the_step_that_failed() {
     let http = Origin::http();
     let unresolvable = format!("http://{}:3128", crate::UNRESOLVABLE);
     let refusing = format!("http://127.0.0.1:{}", crate::free_port());
-    for (proxy, error) in [(unresolvable, "dns_error"), (refusing, "connection_refused")] {
+    let tls = crate::fakeproxy::TlsFakeProxy::start(crate::fakeproxy::open());
+    // A plain proxy answers a ClientHello with an HTTP error, as Squid does.
+    let plain = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let not_tls = format!("https://{}", plain.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut conn in plain.incoming().map_while(Result::ok) {
+            let _ = std::io::Read::read(&mut conn, &mut [0u8; 4096]);
+            let _ = conn.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+        }
+    });
+    for (proxy, error) in [
+        (unresolvable, "dns_error"),
+        (refusing, "connection_refused"),
+        (tls.url(), "tls_certificate_error"),
+        (not_tls, "tls_protocol_error"),
+    ] {
         let serve = Serve::start(&["-x", &proxy]);
         let out = run(CURL, &["-s", "-i", "-x", &serve.url(), &http.url("/text")]);
         let head = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();

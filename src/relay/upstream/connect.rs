@@ -58,7 +58,7 @@ impl Upstream {
                 .map_err(|e| {
                     self.failure(FailureKind::Unreachable(
                         format!("TLS handshake with the proxy failed: {e}"),
-                        Unreached::Other,
+                        Unreached::of_tls(&e),
                     ))
                 })?;
                 inner.info(format_args!("TLS to proxy established"));
