@@ -168,6 +168,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('--globoff', '--globoff', [CompletionResultType]::ParameterName, 'Take ''{}'' and ''[]'' in the URL literally (no URL globbing: without -g, ''x/{a,b}'' and ''x/[1-3]'' stand for several URLs, and ''#1'' in -o for the first glob''s value)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Tunnel http:// URLs through the proxy with CONNECT too (https:// always is)')
             [CompletionResult]::new('--proxytunnel', '--proxytunnel', [CompletionResultType]::ParameterName, 'Tunnel http:// URLs through the proxy with CONNECT too (https:// always is)')
+            [CompletionResult]::new('--suppress-connect-headers', '--suppress-connect-headers', [CompletionResultType]::ParameterName, 'With -i, -I and -D, leave out the proxy''s answer to the CONNECT of an https:// URL (''HTTP/1.1 200 Connection established''), which is printed before the server''s head')
             [CompletionResult]::new('--trace-time', '--trace-time', [CompletionResultType]::ParameterName, 'Start every --trace line with the time of day')
             [CompletionResult]::new('--styled-output', '--styled-output', [CompletionResultType]::ParameterName, 'Accepted for curl''s sake (toll''s -i output has no styling)')
             [CompletionResult]::new('--no-styled-output', '--no-styled-output', [CompletionResultType]::ParameterName, 'Accepted for curl''s sake (toll''s -i output has no styling)')

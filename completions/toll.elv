@@ -165,6 +165,7 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand --globoff 'Take ''{}'' and ''[]'' in the URL literally (no URL globbing: without -g, ''x/{a,b}'' and ''x/[1-3]'' stand for several URLs, and ''#1'' in -o for the first glob''s value)'
             cand -p 'Tunnel http:// URLs through the proxy with CONNECT too (https:// always is)'
             cand --proxytunnel 'Tunnel http:// URLs through the proxy with CONNECT too (https:// always is)'
+            cand --suppress-connect-headers 'With -i, -I and -D, leave out the proxy''s answer to the CONNECT of an https:// URL (''HTTP/1.1 200 Connection established''), which is printed before the server''s head'
             cand --trace-time 'Start every --trace line with the time of day'
             cand --styled-output 'Accepted for curl''s sake (toll''s -i output has no styling)'
             cand --no-styled-output 'Accepted for curl''s sake (toll''s -i output has no styling)'

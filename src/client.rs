@@ -43,7 +43,7 @@ pub mod writeout;
 
 pub use errors::failure_error;
 use errors::{classify, classify_sent, relay_refusal, route_error};
-use header_case::head_text;
+use header_case::{head_text, EarlierHeads};
 pub use multi::run_all;
 /// `-J`'s reading of a `Content-Disposition` value (public for its fuzz target).
 pub use saving::disposition_filename;
@@ -219,7 +219,7 @@ impl Session {
     /// Sends `req` (following redirects with `-L`) and returns the final response, or the
     /// error that ended it — the proxy's own refusals included (`failure_error`).
     pub async fn send(&self, req: &RequestConfig) -> Result<reqwest::Response> {
-        self.send_with_heads(req, &mut Vec::new()).await
+        self.send_with_heads(req, &mut EarlierHeads::default()).await
     }
 
     /// [`send`](Self::send), also keeping the head of each redirect response it followed
@@ -227,7 +227,7 @@ impl Session {
     pub async fn send_with_heads(
         &self,
         req: &RequestConfig,
-        heads: &mut Vec<Vec<u8>>,
+        heads: &mut EarlierHeads,
     ) -> Result<reqwest::Response> {
         let reporter = self.ctx.reporter.as_ref();
         let mut hop = Hop {
@@ -240,6 +240,8 @@ impl Session {
         let rejected_before = self.origin_rejected.load(std::sync::atomic::Ordering::SeqCst);
         let mut origin = origin_auth::OriginAuthState::new(req).rejected_before(rejected_before);
         let mut referer = extras::AutoReferer::new(req);
+        // Tunnels an earlier transfer opened and did not see through are not this one's.
+        self.relay.take_connect_heads();
         loop {
             // Every hop is routed anew (a redirect may leave the proxy's domain, or a PAC may
             // send it elsewhere), before anything is sent.
@@ -277,6 +279,9 @@ impl Session {
             if let Some(tap) = &self.tap {
                 header_case::attach(&mut resp, tap);
             }
+            for connect in self.relay.take_connect_heads() {
+                heads.connect(connect.status.as_u16(), header_case::connect_head_text(&connect));
+            }
             if let Some(f) = self.relay.take_failure() {
                 // The relay gave up (a 407 it could not answer, the proxy's own 403): that is
                 // the proxy's answer, not the origin's.
@@ -310,7 +315,7 @@ impl Session {
                     .line(Direction::Info, &format!("following the redirect to {}", display_url(&next.url)));
             }
             // Kept for -i (printed) and -w (counted).
-            heads.push(head_text(&resp));
+            heads.redirect(head_text(&resp));
             drain_small(resp).await;
             redirects += 1;
             hop = next;
@@ -630,7 +635,7 @@ async fn write_response(
     style: OutputStyle,
     term: &Terminal,
     mut resp: reqwest::Response,
-    redirect_heads: &[Vec<u8>],
+    earlier_heads: &EarlierHeads,
     relay: &Relay,
     downloaded: &mut u64,
 ) -> Result<()> {
@@ -647,7 +652,8 @@ async fn write_response(
         saving::Plan::Skip => return Ok(()),
         saving::Plan::Write(out) => out,
     };
-    for head in redirect_heads.iter().map(Vec::as_slice).chain([head_text(&resp).as_slice()]) {
+    let suppress = req.curl.conn.suppress_connect_headers;
+    for head in earlier_heads.shown(suppress).chain([head_text(&resp).as_slice()]) {
         if (req.include_headers || req.head_only) && out.sink.write(head)?.is_err() {
             return Ok(());
         }

@@ -144,6 +144,11 @@ pub struct ConnOpts {
     #[arg(long = "proxy-header", value_name = "HEADER")]
     pub proxy_headers: Vec<Header>,
 
+    /// With -i, -I and -D, leave out the proxy's answer to the CONNECT of an https:// URL
+    /// ('HTTP/1.1 200 Connection established'), which is printed before the server's head.
+    #[arg(long = "suppress-connect-headers")]
+    pub suppress_connect_headers: bool,
+
     /// Write a trace of the transfer to FILE ('-': standard output), heads and body bytes as a
     /// hex dump; secrets are redacted.
     #[arg(long, value_name = "FILE", conflicts_with = "trace_ascii")]
@@ -386,6 +391,7 @@ impl ConnOpts {
             }),
             proxytunnel: self.proxytunnel,
             proxy_headers: self.proxy_headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect(),
+            suppress_connect_headers: self.suppress_connect_headers,
             trace,
             keepalive: self.keepalive_time.map(|s| s.0).filter(|d| !d.is_zero()),
             no_keepalive: self.no_keepalive,

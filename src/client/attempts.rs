@@ -48,7 +48,7 @@ async fn transfer(
     style: OutputStyle,
     rec: &mut Recorder,
 ) -> Result<()> {
-    let mut heads = Vec::new();
+    let mut heads = super::EarlierHeads::default();
     rec.sending(req.url.scheme() == "https");
     let resp = session.send_with_heads(req, &mut heads).await?;
     rec.response(session, req, &resp, &heads);

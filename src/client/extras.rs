@@ -53,7 +53,7 @@ impl AutoReferer {
 }
 
 /// Before the body: `--create-dirs` makes the `-o` file's directories; `-D` writes the heads.
-pub fn before_body(req: &RequestConfig, heads: &[Vec<u8>], last: &[u8]) -> Result<()> {
+pub fn before_body(req: &RequestConfig, heads: &super::EarlierHeads, last: &[u8]) -> Result<()> {
     if req.curl.create_dirs {
         if let OutputTarget::File(p) = &req.output {
             if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -64,7 +64,8 @@ pub fn before_body(req: &RequestConfig, heads: &[Vec<u8>], last: &[u8]) -> Resul
         }
     }
     let Some(dump) = &req.curl.dump_header else { return Ok(()) };
-    let all: Vec<u8> = heads.iter().flatten().chain(last).copied().collect();
+    let suppress = req.curl.conn.suppress_connect_headers;
+    let all: Vec<u8> = heads.shown(suppress).flatten().chain(last).copied().collect();
     match dump {
         DumpHeader::Stdout => {
             let mut out = std::io::stdout().lock();
@@ -126,8 +127,17 @@ mod tests {
         req.output = OutputTarget::File(dir.path().join("x/y/out.txt"));
         req.curl.create_dirs = true;
         req.curl.dump_header = Some(DumpHeader::File(dir.path().join("h.txt")));
-        before_body(&req, &[b"HTTP/1.1 302 Found\r\n\r\n".to_vec()], b"HTTP/1.1 200 OK\r\n\r\n").unwrap();
+        let mut heads = crate::client::EarlierHeads::default();
+        heads.connect(200, b"HTTP/1.1 200 Connection established\r\n\r\n".to_vec());
+        heads.redirect(b"HTTP/1.1 302 Found\r\n\r\n".to_vec());
+        before_body(&req, &heads, b"HTTP/1.1 200 OK\r\n\r\n").unwrap();
         assert!(dir.path().join("x/y").is_dir());
+        assert_eq!(
+            std::fs::read(dir.path().join("h.txt")).unwrap(),
+            b"HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 302 Found\r\n\r\nHTTP/1.1 200 OK\r\n\r\n"
+        );
+        req.curl.conn.suppress_connect_headers = true;
+        before_body(&req, &heads, b"HTTP/1.1 200 OK\r\n\r\n").unwrap();
         assert_eq!(
             std::fs::read(dir.path().join("h.txt")).unwrap(),
             b"HTTP/1.1 302 Found\r\n\r\nHTTP/1.1 200 OK\r\n\r\n"

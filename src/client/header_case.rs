@@ -50,19 +50,34 @@ pub fn head_text(resp: &reqwest::Response) -> Vec<u8> {
     if let Some(RawHead(raw)) = resp.extensions().get::<RawHead>() {
         return raw.clone();
     }
-    let status = resp.status();
-    let http2 = resp.version() >= reqwest::Version::HTTP_2;
+    let reason = resp.extensions().get::<hyper::ext::ReasonPhrase>().map(|r| r.as_bytes());
+    rebuild(resp.version(), resp.status(), reason, resp.headers())
+}
+
+/// A proxy's answer to the CONNECT that opened a tunnel, as curl prints it (rebuilt: the relay
+/// read it, and keeps no wire bytes).
+pub fn connect_head_text(head: &crate::relay::ConnectHead) -> Vec<u8> {
+    rebuild(head.version, head.status, head.reason.as_deref(), &head.headers)
+}
+
+/// A head rebuilt from its parsed parts (see the module doc).
+fn rebuild(
+    version: http::Version,
+    status: http::StatusCode,
+    reason: Option<&[u8]>,
+    headers: &http::HeaderMap,
+) -> Vec<u8> {
+    let http2 = version >= http::Version::HTTP_2;
     let mut out = if http2 {
         format!("HTTP/2 {} \r\n", status.as_u16()).into_bytes()
     } else {
-        let reason = resp
-            .extensions()
-            .get::<hyper::ext::ReasonPhrase>()
-            .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned())
-            .unwrap_or_else(|| status.canonical_reason().unwrap_or("").to_string());
-        format!("{:?} {} {reason}\r\n", resp.version(), status.as_u16()).into_bytes()
+        let reason = match reason {
+            Some(r) => String::from_utf8_lossy(r).into_owned(),
+            None => status.canonical_reason().unwrap_or("").to_string(),
+        };
+        format!("{version:?} {} {reason}\r\n", status.as_u16()).into_bytes()
     };
-    for (k, v) in resp.headers() {
+    for (k, v) in headers {
         if http2 {
             out.extend_from_slice(k.as_str().as_bytes());
         } else {
@@ -74,6 +89,57 @@ pub fn head_text(resp: &reqwest::Response) -> Vec<u8> {
     }
     out.extend_from_slice(b"\r\n");
     out
+}
+
+/// The heads a transfer received before its final response's, in order: each redirect's that
+/// `-L` followed, and each proxy's answer to a CONNECT that opened a tunnel for it. curl prints
+/// them all with `-i`, `-I` and `-D` (the CONNECT answers not with
+/// `--suppress-connect-headers`) and counts them all in `%{size_header}`.
+#[derive(Debug, Default)]
+pub struct EarlierHeads(Vec<(Earlier, Vec<u8>)>);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Earlier {
+    Redirect,
+    /// With the proxy's status.
+    Connect(u16),
+}
+
+impl EarlierHeads {
+    pub fn redirect(&mut self, head: Vec<u8>) {
+        self.0.push((Earlier::Redirect, head));
+    }
+
+    pub fn connect(&mut self, status: u16, head: Vec<u8>) {
+        self.0.push((Earlier::Connect(status), head));
+    }
+
+    /// The status of the last CONNECT this transfer made (`%{http_connect}`: none on a tunnel
+    /// an earlier transfer opened, as in curl).
+    pub fn connect_status(&self) -> Option<u16> {
+        self.0.iter().rev().find_map(|(kind, _)| match kind {
+            Earlier::Connect(status) => Some(*status),
+            Earlier::Redirect => None,
+        })
+    }
+
+    /// How many redirects were followed.
+    pub fn redirects(&self) -> usize {
+        self.0.iter().filter(|(kind, _)| *kind == Earlier::Redirect).count()
+    }
+
+    /// Their bytes, all of them (`%{size_header}` counts what was received).
+    pub fn size(&self) -> u64 {
+        self.0.iter().map(|(_, h)| h.len() as u64).sum()
+    }
+
+    /// The heads printed, in order.
+    pub fn shown(&self, suppress_connect: bool) -> impl Iterator<Item = &[u8]> {
+        self.0
+            .iter()
+            .filter(move |(kind, _)| !(suppress_connect && matches!(kind, Earlier::Connect(_))))
+            .map(|(_, h)| h.as_slice())
+    }
 }
 
 /// Names whose usual spelling is not plain Title-Case (Squid's table and common servers').
@@ -132,6 +198,46 @@ mod tests {
         assert_eq!(canonical("content-md5"), "Content-MD5");
         assert_eq!(canonical("x-cache-lookup"), "X-Cache-Lookup");
         assert_eq!(canonical("a--b"), "A--B");
+    }
+
+    #[test]
+    fn a_connect_answer_as_curl_prints_it() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("proxy-agent", "corp-proxy/2".parse().unwrap());
+        let head = crate::relay::ConnectHead {
+            version: http::Version::HTTP_10,
+            status: http::StatusCode::OK,
+            reason: Some(b"Connection established".to_vec()),
+            headers,
+        };
+        assert_eq!(
+            connect_head_text(&head),
+            b"HTTP/1.0 200 Connection established\r\nProxy-Agent: corp-proxy/2\r\n\r\n"
+        );
+        let plain = crate::relay::ConnectHead {
+            version: http::Version::HTTP_11,
+            status: http::StatusCode::OK,
+            reason: None,
+            headers: http::HeaderMap::new(),
+        };
+        assert_eq!(connect_head_text(&plain), b"HTTP/1.1 200 OK\r\n\r\n");
+    }
+
+    #[test]
+    fn earlier_heads_keep_their_order_and_suppress_only_the_connect_answers() {
+        let mut heads = EarlierHeads::default();
+        assert_eq!(heads.connect_status(), None);
+        heads.connect(200, b"C1".to_vec());
+        heads.redirect(b"R1".to_vec());
+        heads.connect(201, b"C2".to_vec());
+        heads.redirect(b"R2x".to_vec());
+        assert_eq!(heads.redirects(), 2);
+        assert_eq!(heads.connect_status(), Some(201));
+        assert_eq!(heads.size(), 9, "every head received counts, shown or not");
+        let all: Vec<&[u8]> = heads.shown(false).collect();
+        assert_eq!(all, [&b"C1"[..], b"R1", b"C2", b"R2x"]);
+        let without: Vec<&[u8]> = heads.shown(true).collect();
+        assert_eq!(without, [&b"R1"[..], b"R2x"]);
     }
 
     #[test]

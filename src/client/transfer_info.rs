@@ -78,13 +78,13 @@ impl Recorder {
         }
     }
 
-    /// The final response's head arrived (after `heads.len()` redirects).
+    /// The final response's head arrived (after the redirects and tunnels in `heads`).
     pub fn response(
         &mut self,
         session: &Session,
         req: &RequestConfig,
         resp: &reqwest::Response,
-        heads: &[Vec<u8>],
+        heads: &super::EarlierHeads,
     ) {
         let i = &mut self.info;
         i.times.starttransfer = self.started.elapsed();
@@ -110,14 +110,13 @@ impl Recorder {
         }
         .into();
         i.url_effective = resp.url().to_string();
-        i.num_redirects = heads.len();
+        i.num_redirects = heads.redirects();
         i.headers = resp
             .headers()
             .iter()
             .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
-        i.size_header =
-            heads.iter().map(|h| h.len() as u64).sum::<u64>() + super::head_text(resp).len() as u64;
+        i.size_header = heads.size() + super::head_text(resp).len() as u64;
         if resp.status().is_redirection() {
             i.redirect_url = resp
                 .headers()
@@ -132,10 +131,7 @@ impl Recorder {
                 // reqwest talked to the local relay: the peer is the proxy behind it.
                 i.remote_ip = Some(spec.host.clone());
                 i.remote_port = Some(spec.port);
-                if resp.url().scheme() == "https" {
-                    // A response through a tunnel means the proxy answered the CONNECT with 200.
-                    i.http_connect = 200;
-                }
+                i.http_connect = heads.connect_status().unwrap_or(0);
             }
             _ => {
                 i.remote_ip = addr.map(|a| a.ip().to_string());

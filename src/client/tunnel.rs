@@ -32,8 +32,10 @@
 //! Still on the reqwest path (through the loopback relay), because reqwest does them and this
 //! module does not: `--compressed` (reqwest's decoders), `--http2-prior-knowledge`. Anything
 //! added to reqwest's `ClientBuilder` in `build_client`/`extras::configure` must be mirrored
-//! here or excluded in [`Direct::new`]. Each request opens its own tunnel (no connection reuse
-//! across redirects).
+//! here or excluded in [`Direct::new`]. A tunnel whose response was read to the end is kept
+//! for the next request to the same origin through the same proxy ([`Idle`]), as curl keeps
+//! its connections; one the origin closed just as a request went out on it is replaced by a
+//! new one, and the request sent again, as on the reqwest path.
 
 use super::errors::{chain_text, find, is_tls};
 use super::ReadFailed;
@@ -62,18 +64,82 @@ const READ_BUFFER: usize = 128 * 1024;
 /// peak memory does not depend on the transfer's size.
 const HTTP_BUFFER: usize = 64 * 1024;
 
+/// Tunnels kept open between requests at most (curl keeps a few per host as well).
+const IDLE_TUNNELS: usize = 8;
+
+/// How long a kept tunnel may take to be ready for the next request before a new one is opened.
+const IDLE_READY: Duration = Duration::from_millis(200);
+
 /// Settings for requests that take the direct path.
 pub(super) struct Direct {
     tls: Arc<rustls::ClientConfig>,
     user_agent: HeaderValue,
     max_time: Option<Duration>,
     connect_timeout: Option<Duration>,
+    /// Tunnels whose last response was read to its end, for the next request to the same
+    /// origin through the same proxy (see [`Idle`]).
+    idle: Idle,
+}
+
+/// Open tunnels (TLS and HTTP set up) waiting for the next request to their origin, as curl
+/// keeps its connections: the URLs of one command line, a redirect to the same host and the
+/// retries of `--retry` go on the same tunnel instead of paying a CONNECT (and the proxy's
+/// authentication) and a TLS handshake each. A response puts its tunnel back here only when
+/// its body was read to the end; the oldest is closed beyond [`IDLE_TUNNELS`].
+#[derive(Clone, Default)]
+struct Idle(Arc<std::sync::Mutex<Vec<(TunnelKey, Sender)>>>);
+
+/// Which requests a tunnel can carry: the proxy it goes through and the origin (`host:port`).
+#[derive(Clone, PartialEq, Eq)]
+struct TunnelKey {
+    proxy: ProxySpec,
+    authority: String,
+}
+
+impl Idle {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(TunnelKey, Sender)>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The newest open tunnel for `key`, ready for a request (closed ones are dropped).
+    async fn take(&self, key: &TunnelKey) -> Option<Sender> {
+        loop {
+            let found = {
+                let mut idle = self.lock();
+                let i = idle.iter().rposition(|(k, _)| k == key)?;
+                idle.remove(i).1
+            };
+            // Ready at once when its last exchange is over; one still sending an upload the
+            // origin answered early is not waited for.
+            if let Ok(Some(ready)) = tokio::time::timeout(IDLE_READY, found.ready()).await {
+                return Some(ready);
+            }
+        }
+    }
+
+    fn put(&self, key: TunnelKey, sender: Sender) {
+        let mut idle = self.lock();
+        if idle.len() == IDLE_TUNNELS {
+            idle.remove(0);
+        }
+        idle.push((key, sender));
+    }
 }
 
 /// The connection a response's body is still read from (kept open until the body is dropped).
 enum Sender {
     H1(#[allow(dead_code)] hyper::client::conn::http1::SendRequest<reqwest::Body>, Driver),
     H2(#[allow(dead_code)] hyper::client::conn::http2::SendRequest<reqwest::Body>),
+}
+
+impl Sender {
+    /// The same connection once it can take a request, or `None` if it has closed.
+    async fn ready(self) -> Option<Sender> {
+        match self {
+            Sender::H1(mut send, driver) => send.ready().await.ok().map(|()| Sender::H1(send, driver)),
+            Sender::H2(mut send) => send.ready().await.ok().map(|()| Sender::H2(send)),
+        }
+    }
 }
 
 impl Direct {
@@ -108,6 +174,7 @@ impl Direct {
             user_agent,
             max_time: req.max_time,
             connect_timeout: req.connect_timeout,
+            idle: Idle::default(),
         }))
     }
 
@@ -127,6 +194,43 @@ impl Direct {
             Some(url::Host::Ipv6(a)) => format!("[{a}]:{port}"),
             _ => format!("{host}:{port}"),
         };
+        let key = TunnelKey { proxy: spec.clone(), authority: authority.clone() };
+        if let Some(sender) = self.idle.take(&key).await {
+            if reporter.verbose() {
+                let line = format!("the tunnel to {authority} is open: the request goes on it");
+                reporter.line(Direction::Info, &sanitize(&line));
+            }
+            // The origin may have closed it just as this request went out (its idle timeout):
+            // then the request goes once more on a new tunnel, when its body can be sent again.
+            let again = request.try_clone();
+            let sent = within(deadline, async { Ok(self.send(sender, request, &url).await) }, &url).await?;
+            return match (sent, again) {
+                (Ok((resp, sender)), _) => Ok(self.response(resp, url, deadline, key, sender)),
+                (Err(Unsent { closed_under: true, .. }), Some(request)) => {
+                    if reporter.verbose() {
+                        let line = format!("the tunnel to {authority} was closed under the request: it goes once more on a new one");
+                        reporter.line(Direction::Info, &sanitize(&line));
+                    }
+                    self.execute_new(relay, spec, request, reporter, key, deadline).await
+                }
+                (Err(unsent), _) => Err(unsent.error),
+            };
+        }
+        self.execute_new(relay, spec, request, reporter, key, deadline).await
+    }
+
+    /// [`Direct::execute`] on a tunnel opened for it.
+    async fn execute_new(
+        &self,
+        relay: &Relay,
+        spec: &ProxySpec,
+        request: reqwest::Request,
+        reporter: &dyn Reporter,
+        key: TunnelKey,
+        deadline: Option<Instant>,
+    ) -> Result<reqwest::Response> {
+        let url = request.url().clone();
+        let authority = key.authority.clone();
         let connect = async {
             let stream = match relay.open_tunnel_stream(spec, &authority).await {
                 Ok(s) => s,
@@ -179,9 +283,22 @@ impl Direct {
             (None, d) => d,
         };
         let sender = within(connect_limit, connect, &url).await?;
-        let exchange = self.send(sender, request, &url);
+        let exchange = async { self.send(sender, request, &url).await.map_err(|u| u.error) };
         let (resp, sender) = within(deadline, exchange, &url).await?;
-        Ok(into_reqwest(resp, url, deadline, Some(sender)))
+        Ok(self.response(resp, url, deadline, key, sender))
+    }
+
+    /// The response, holding its tunnel until its body is dropped; read to the end, the
+    /// tunnel goes back to [`Idle`] for the next request.
+    fn response(
+        &self,
+        resp: http::Response<hyper::body::Incoming>,
+        url: url::Url,
+        deadline: Option<Instant>,
+        key: TunnelKey,
+        sender: Sender,
+    ) -> reqwest::Response {
+        into_reqwest(resp, url, deadline, Some(Held { sender, home: Some((self.idle.clone(), key)) }))
     }
 
     /// Sends `request` (an http URL, no body) through the proxy `spec` in process: the relay
@@ -227,14 +344,14 @@ impl Direct {
         sender: Sender,
         request: reqwest::Request,
         url: &url::Url,
-    ) -> Result<(http::Response<hyper::body::Incoming>, Sender)> {
+    ) -> std::result::Result<(http::Response<hyper::body::Incoming>, Sender), Unsent> {
         let mut req: http::Request<reqwest::Body> =
-            request.try_into().map_err(|e: reqwest::Error| send_error(url, &e))?;
+            request.try_into().map_err(|e: reqwest::Error| Unsent::new(url, &e))?;
         self.default_headers(req.headers_mut());
         match sender {
             Sender::H1(mut send, driver) => {
                 if !req.headers().contains_key(HOST) {
-                    let host = host_header(url)?;
+                    let host = host_header(url).map_err(Unsent::from)?;
                     req.headers_mut().insert(HOST, host);
                 }
                 // HTTP/1.1 to the origin itself: the request-target in origin form.
@@ -242,18 +359,37 @@ impl Direct {
                     Some(q) => format!("{}?{q}", url.path()),
                     None => url.path().to_string(),
                 };
-                *req.uri_mut() = path.parse().map_err(|e: http::uri::InvalidUri| send_error(url, &e))?;
-                send.ready().await.map_err(|e| send_error(url, &e))?;
-                let resp = send.send_request(req).await.map_err(|e| send_error(url, &e))?;
+                *req.uri_mut() = path.parse().map_err(|e: http::uri::InvalidUri| Unsent::new(url, &e))?;
+                send.ready().await.map_err(|e| Unsent::new(url, &e))?;
+                let resp = send.send_request(req).await.map_err(|e| Unsent::new(url, &e))?;
                 Ok((resp, Sender::H1(send, driver)))
             }
             Sender::H2(mut send) => {
                 *req.version_mut() = http::Version::HTTP_2;
-                send.ready().await.map_err(|e| send_error(url, &e))?;
-                let resp = send.send_request(req).await.map_err(|e| send_error(url, &e))?;
+                send.ready().await.map_err(|e| Unsent::new(url, &e))?;
+                let resp = send.send_request(req).await.map_err(|e| Unsent::new(url, &e))?;
                 Ok((resp, Sender::H2(send)))
             }
         }
+    }
+}
+
+/// A request that got no response on a tunnel: why, and whether the connection was closed
+/// under it (then it may go once more on a new tunnel, see [`Direct::execute`]).
+struct Unsent {
+    error: Error,
+    closed_under: bool,
+}
+
+impl Unsent {
+    fn new(url: &url::Url, e: &(dyn std::error::Error + 'static)) -> Unsent {
+        Unsent { error: send_error(url, e), closed_under: crate::relay::closed_under(e) }
+    }
+}
+
+impl From<Error> for Unsent {
+    fn from(error: Error) -> Unsent {
+        Unsent { error, closed_under: false }
     }
 }
 
@@ -263,7 +399,7 @@ fn into_reqwest<B>(
     resp: http::Response<B>,
     url: url::Url,
     deadline: Option<Instant>,
-    conn: Option<Sender>,
+    conn: Option<Held>,
 ) -> reqwest::Response
 where
     B: hyper::body::Body<Data = Bytes> + Unpin + Send + Sync + 'static,
@@ -272,10 +408,12 @@ where
     let (parts, body) = resp.into_parts();
     let deadline = deadline.map(|d| Box::pin(tokio::time::sleep_until(d)));
     let driver = match &conn {
-        Some(Sender::H1(_, d)) => Some(d.clone()),
+        Some(Held { sender: Sender::H1(_, d), .. }) => Some(d.clone()),
         _ => None,
     };
-    let body = Tunnelled { body: Driving::new(body, driver), deadline, _conn: conn };
+    // A bodiless response (HEAD, 204, 304) is at its end without being read.
+    let ended = hyper::body::Body::is_end_stream(&body);
+    let body = Tunnelled { body: Driving::new(body, driver), deadline, conn, ended };
     let mut b = http::Response::builder().status(parts.status).version(parts.version).url(url);
     if let Some(h) = b.headers_mut() {
         *h = parts.headers;
@@ -373,11 +511,30 @@ fn send_error(url: &url::Url, e: &(dyn std::error::Error + 'static)) -> Error {
 }
 
 /// A response body read from the tunnel: ends with a timeout error at `-m`'s deadline, and
-/// holds the connection's handle until it is dropped.
+/// holds the connection's handle until it is dropped; read to its end, it hands the tunnel
+/// back for the next request ([`Idle`]).
 struct Tunnelled<B> {
     body: Driving<B>,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
-    _conn: Option<Sender>,
+    conn: Option<Held>,
+    /// The body was read to its end (nothing of it is left on the connection).
+    ended: bool,
+}
+
+/// A tunnel's handle held by a response, and where it goes back to.
+struct Held {
+    sender: Sender,
+    home: Option<(Idle, TunnelKey)>,
+}
+
+impl<B> Drop for Tunnelled<B> {
+    fn drop(&mut self) {
+        let Some(Held { sender, home: Some((idle, key)) }) = self.conn.take() else { return };
+        // A body not read to the end would leave its rest on the connection.
+        if self.ended {
+            idle.put(key, sender);
+        }
+    }
 }
 
 impl<B> hyper::body::Body for Tunnelled<B>
@@ -398,7 +555,11 @@ where
                 return Poll::Ready(Some(Err(e.into())));
             }
         }
-        Pin::new(&mut self.body).poll_frame(cx).map_err(Into::into)
+        let frame = Pin::new(&mut self.body).poll_frame(cx);
+        if matches!(frame, Poll::Ready(None)) || self.body.is_end_stream() {
+            self.ended = true;
+        }
+        frame.map_err(Into::into)
     }
 
     fn is_end_stream(&self) -> bool {

@@ -116,6 +116,9 @@ pub struct ConnConfig {
     pub proxytunnel: bool,
     /// `--proxy-header`: sent to an HTTP proxy only (never to a server).
     pub proxy_headers: Vec<(String, String)>,
+    /// `--suppress-connect-headers`: `-i`, `-I` and `-D` leave out the proxy's answer to the
+    /// CONNECT (`%{size_header}` still counts it, as in curl).
+    pub suppress_connect_headers: bool,
     pub trace: Option<TraceConfig>,
     /// `--keepalive-time`: TCP keepalive probes after this much idle time.
     pub keepalive: Option<Duration>,

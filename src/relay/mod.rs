@@ -233,7 +233,25 @@ pub(crate) struct Inner {
     connect_timeout: Option<Duration>,
     /// Spare connections per proxy kept for new tunnels (`spare`); 0 for toll's own transfers.
     spare_tunnels: std::sync::atomic::AtomicUsize,
+    /// The proxy's answers to the CONNECTs that opened tunnels, not yet taken by the client
+    /// ([`Relay::take_connect_heads`]); `None` for `toll serve`, which has no use for them.
+    connect_heads: Option<Mutex<Vec<ConnectHead>>>,
 }
+
+/// The proxy's 2xx answer to a CONNECT that opened a tunnel: curl prints it with `-i`, `-I` and
+/// `-D` before the origin's head (unless `--suppress-connect-headers`) and counts it in
+/// `%{size_header}`. Its fields as read (hyper keeps the reason phrase, not the names' case).
+#[derive(Clone, Debug)]
+pub struct ConnectHead {
+    pub version: http::Version,
+    pub status: StatusCode,
+    /// The reason phrase when it is not the status's usual one.
+    pub reason: Option<Vec<u8>>,
+    pub headers: http::HeaderMap,
+}
+
+/// Heads kept for a client that never takes them (bounds the memory of a long run).
+const KEPT_CONNECT_HEADS: usize = 16;
 
 /// An open tunnel through the upstream proxy, as a byte stream ([`Relay::open_tunnel_stream`]).
 pub type TunnelStream = TokioIo<hyper::upgrade::Upgraded>;
@@ -268,7 +286,7 @@ impl Relay {
     ) -> std::io::Result<Relay> {
         let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
-        let relay = Relay::new(factory, reporter, connect_timeout, addr)?;
+        let relay = Relay::new(factory, reporter, connect_timeout, addr, true)?;
         let accept_inner = relay.inner.clone();
         let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
         tokio::spawn(async move {
@@ -302,7 +320,7 @@ impl Relay {
         reporter: Arc<dyn Reporter>,
         connect_timeout: Option<Duration>,
     ) -> std::io::Result<Relay> {
-        Relay::new(factory, reporter, connect_timeout, SocketAddr::from(([127, 0, 0, 1], 0)))
+        Relay::new(factory, reporter, connect_timeout, SocketAddr::from(([127, 0, 0, 1], 0)), false)
     }
 
     fn new(
@@ -310,6 +328,7 @@ impl Relay {
         reporter: Arc<dyn Reporter>,
         connect_timeout: Option<Duration>,
         addr: SocketAddr,
+        keep_connect_heads: bool,
     ) -> std::io::Result<Relay> {
         let mut raw = [0u8; 24];
         getrandom::fill(&mut raw).map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -322,6 +341,7 @@ impl Relay {
             reporter,
             connect_timeout,
             spare_tunnels: std::sync::atomic::AtomicUsize::new(0),
+            connect_heads: keep_connect_heads.then(|| Mutex::new(Vec::new())),
         });
         Ok(Relay { inner, addr })
     }
@@ -437,6 +457,16 @@ impl Relay {
     /// The most recent reason a request did not get through the proxy, if any.
     pub fn take_failure(&self) -> Option<Failure> {
         self.inner.failure.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// The proxy's answers to the CONNECTs that opened tunnels since the last call, oldest
+    /// first (the loopback path's and [`Relay::open_tunnel_stream`]'s alike; none for a
+    /// detached relay).
+    pub fn take_connect_heads(&self) -> Vec<ConnectHead> {
+        match &self.inner.connect_heads {
+            Some(heads) => std::mem::take(&mut *heads.lock().unwrap_or_else(|e| e.into_inner())),
+            None => Vec::new(),
+        }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -715,6 +745,18 @@ async fn connect_through(
     if resp.status().is_success() {
         spare::refill(inner, up, authority.as_str());
         inner.info(format_args!("tunnel to {authority} established; bytes now pass untouched"));
+        if let Some(heads) = &inner.connect_heads {
+            let mut heads = heads.lock().unwrap_or_else(|e| e.into_inner());
+            if heads.len() == KEPT_CONNECT_HEADS {
+                heads.remove(0);
+            }
+            heads.push(ConnectHead {
+                version: resp.version(),
+                status: resp.status(),
+                reason: resp.extensions().get::<hyper::ext::ReasonPhrase>().map(|r| r.as_bytes().to_vec()),
+                headers: resp.headers().clone(),
+            });
+        }
         return Ok(resp);
     }
     let status = resp.status();

@@ -273,3 +273,54 @@ fn no_loopback_connection_to_the_relay() {
         assert_eq!(to_relay, 0, "tls {tls}: toll is connected to its own relay: {sockets:?}");
     }
 }
+
+/// A tunnel whose response was read to the end carries the next request to the same origin, as
+/// curl keeps its connections: three URLs and a redirect on one command line cost one
+/// authenticated CONNECT and one TLS handshake. With `-i` (the reqwest path) the same holds,
+/// and the proxy's answer to the CONNECT is printed once, before the first head, as curl does.
+/// A transfer that does not read its body (`--max-filesize`) leaves its tunnel, and the next
+/// URL opens a new one.
+#[test]
+fn a_tunnel_read_to_the_end_carries_the_next_request() {
+    let proxy = FakeProxy::start(fakeproxy::basic(USER, PASS));
+    let origin = Origin::https();
+    let urls = [origin.url("/json"), origin.url("/redirect?to=/bytes/3")];
+    let out =
+        via_proxy(&proxy.url(), Some((USER, PASS)), &origin, "/text", &["-v", "-L", &urls[0], &urls[1]])
+            .run();
+    out.assert_ok();
+    assert_eq!(out.stderr.matches(DIRECT).count(), 1, "one TLS handshake:\n{}", out.describe());
+    let c = connects(&proxy);
+    assert_eq!(c.iter().filter(|r| r.proxy_authorization().is_some()).count(), 1, "{}", proxy.summary());
+    for path in ["/json", "/redirect", "/bytes/3"] {
+        assert_eq!(origin.requests_to(path).len(), 1, "{path}");
+    }
+
+    let before = connects(&proxy).len();
+    let out =
+        via_proxy(&proxy.url(), Some((USER, PASS)), &origin, "/text", &["-i", "-L", &urls[0], &urls[1]])
+            .run();
+    out.assert_ok();
+    let text = out.stdout_str();
+    assert!(
+        text.starts_with("HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200 OK\r\n"),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(text.matches("Connection established").count(), 1, "{}", out.describe());
+    let opened = connects(&proxy)[before..].iter().filter(|r| r.proxy_authorization().is_some()).count();
+    assert_eq!(opened, 1, "{}", proxy.summary());
+
+    let before = connects(&proxy).len();
+    let out = via_proxy(
+        &proxy.url(),
+        Some((USER, PASS)),
+        &origin,
+        "/text",
+        &["-o", "/dev/null", "--max-filesize", "1000", &origin.url("/bytes/100000")],
+    )
+    .run();
+    out.assert_code(0);
+    let opened = connects(&proxy)[before..].iter().filter(|r| r.proxy_authorization().is_some()).count();
+    assert_eq!(opened, 2, "the unread body's tunnel was not used again:\n{}", proxy.summary());
+}
