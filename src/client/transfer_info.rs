@@ -129,7 +129,8 @@ impl Recorder {
         match session.routes.chosen(resp.url()) {
             Some(RouteEntry::Proxy(spec)) if !spec.is_socks() => {
                 // reqwest talked to the local relay: the peer is the proxy behind it.
-                i.remote_ip = Some(spec.host.clone());
+                let address = session.relay.proxy_address(&spec);
+                i.remote_ip = Some(address.map_or_else(|| spec.host.clone(), |a| a.ip().to_string()));
                 i.remote_port = Some(spec.port);
                 i.http_connect = heads.connect_status().unwrap_or(0);
             }

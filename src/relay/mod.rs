@@ -233,9 +233,20 @@ pub(crate) struct Inner {
     connect_timeout: Option<Duration>,
     /// Spare connections per proxy kept for new tunnels (`spare`); 0 for toll's own transfers.
     spare_tunnels: std::sync::atomic::AtomicUsize,
+    /// What toll's own transfers report about the proxy conversation (`-i`, `-w`); `None` for
+    /// `toll serve`, which has no use for it.
+    notes: Option<TransferNotes>,
+}
+
+/// What a transfer's report needs from the relay, kept for toll's own transfers only.
+#[derive(Default)]
+struct TransferNotes {
     /// The proxy's answers to the CONNECTs that opened tunnels, not yet taken by the client
-    /// ([`Relay::take_connect_heads`]); `None` for `toll serve`, which has no use for them.
-    connect_heads: Option<Mutex<Vec<ConnectHead>>>,
+    /// ([`Relay::take_connect_heads`]).
+    connect_heads: Mutex<Vec<ConnectHead>>,
+    /// The address each proxy (`host`, `port`) was last reached at (`%{remote_ip}`: a proxy
+    /// named by a host name is reported by its address, as curl does).
+    peers: Mutex<Vec<((String, u16), SocketAddr)>>,
 }
 
 /// The proxy's 2xx answer to a CONNECT that opened a tunnel: curl prints it with `-i`, `-I` and
@@ -328,7 +339,7 @@ impl Relay {
         reporter: Arc<dyn Reporter>,
         connect_timeout: Option<Duration>,
         addr: SocketAddr,
-        keep_connect_heads: bool,
+        own_transfers: bool,
     ) -> std::io::Result<Relay> {
         let mut raw = [0u8; 24];
         getrandom::fill(&mut raw).map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -341,7 +352,7 @@ impl Relay {
             reporter,
             connect_timeout,
             spare_tunnels: std::sync::atomic::AtomicUsize::new(0),
-            connect_heads: keep_connect_heads.then(|| Mutex::new(Vec::new())),
+            notes: own_transfers.then(TransferNotes::default),
         });
         Ok(Relay { inner, addr })
     }
@@ -463,10 +474,20 @@ impl Relay {
     /// first (the loopback path's and [`Relay::open_tunnel_stream`]'s alike; none for a
     /// detached relay).
     pub fn take_connect_heads(&self) -> Vec<ConnectHead> {
-        match &self.inner.connect_heads {
-            Some(heads) => std::mem::take(&mut *heads.lock().unwrap_or_else(|e| e.into_inner())),
+        match &self.inner.notes {
+            Some(n) => std::mem::take(&mut *n.connect_heads.lock().unwrap_or_else(|e| e.into_inner())),
             None => Vec::new(),
         }
+    }
+
+    /// The address the proxy `spec` was last reached at by this relay, if it was.
+    pub fn proxy_address(&self, spec: &ProxySpec) -> Option<SocketAddr> {
+        let notes = self.inner.notes.as_ref()?;
+        let peers = notes.peers.lock().unwrap_or_else(|e| e.into_inner());
+        peers
+            .iter()
+            .find(|((h, p), _)| h.eq_ignore_ascii_case(&spec.host) && *p == spec.port)
+            .map(|(_, a)| *a)
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -475,6 +496,16 @@ impl Relay {
 }
 
 impl Inner {
+    /// Notes the address a proxy was reached at (toll's own transfers only: a system call).
+    fn note_peer(&self, spec: &ProxySpec, tcp: &TcpStream) {
+        let Some(notes) = &self.notes else { return };
+        let Ok(addr) = tcp.peer_addr() else { return };
+        let mut peers = notes.peers.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (spec.host.clone(), spec.port);
+        peers.retain(|(k, _)| *k != key);
+        peers.push((key, addr));
+    }
+
     fn upstream_index(&self, spec: &ProxySpec) -> usize {
         let mut ups = self.upstreams.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(i) = ups.iter().position(|u| same_proxy(&u.spec, spec)) {
@@ -745,8 +776,8 @@ async fn connect_through(
     if resp.status().is_success() {
         spare::refill(inner, up, authority.as_str());
         inner.info(format_args!("tunnel to {authority} established; bytes now pass untouched"));
-        if let Some(heads) = &inner.connect_heads {
-            let mut heads = heads.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(notes) = &inner.notes {
+            let mut heads = notes.connect_heads.lock().unwrap_or_else(|e| e.into_inner());
             if heads.len() == KEPT_CONNECT_HEADS {
                 heads.remove(0);
             }

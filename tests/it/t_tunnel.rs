@@ -115,7 +115,9 @@ fn redirect_from_direct_tunnel_is_routed_anew() {
     assert_eq!(out.stderr.matches(DIRECT).count(), 1, "only the first hop is tunnelled:\n{}", out.describe());
 }
 
-/// `-w %{http_connect}` is the proxy's 200 to the CONNECT, and the remote end is the proxy.
+/// `-w %{http_connect}` is the proxy's 200 to the CONNECT, and the remote end is the proxy: by
+/// its address when it is named by a host name, as curl reports it (https through the tunnel,
+/// http forwarded in process, and either through the loopback relay with `-i`).
 #[test]
 fn write_out_through_the_direct_tunnel() {
     let proxy = FakeProxy::start(fakeproxy::open());
@@ -131,6 +133,16 @@ fn write_out_through_the_direct_tunnel() {
     .run();
     out.assert_ok();
     assert_eq!(out.stdout_str(), format!("200 200 {port} {}", origin.url("/text")), "{}", out.describe());
+
+    let named = format!("http://localhost:{port}");
+    let plain = Origin::start(false);
+    for (origin, extra) in [(&origin, None), (&plain, None), (&origin, Some("-i")), (&plain, Some("-i"))] {
+        let mut args = vec!["-o", "/dev/null", "-w", "%{remote_ip} %{remote_port}"];
+        args.extend(extra);
+        let out = via_proxy(&named, None, origin, "/text", &args).run();
+        out.assert_ok();
+        assert_eq!(out.stdout_str(), format!("127.0.0.1 {port}"), "{}", out.describe());
+    }
 }
 
 /// The proxy's refusal of the CONNECT is the proxy's (exit 56 family: denied), not an origin's

@@ -27,6 +27,7 @@ impl Upstream {
             self.failure(FailureKind::Unreachable(format!("cannot connect: {e}"), Unreached::of(&e)))
         })?;
         let _ = tcp.set_nodelay(true);
+        inner.note_peer(spec, &tcp);
         // Only when shown: `toll serve` opens a connection per tunnel, and the peer's address
         // is a system call.
         if inner.reporter.verbose() {
