@@ -222,6 +222,14 @@ impl Session {
         self.send_with_heads(req, &mut EarlierHeads::default()).await
     }
 
+    /// New connections made for transfers so far, as curl counts them (`%{num_connects}`):
+    /// to servers and SOCKS proxies, and by the relay to HTTP proxies, not the HTTP client's
+    /// connections to the loopback relay (which stand in for the relay's).
+    pub fn connections_made(&self) -> u64 {
+        let (to_relay, by_relay) = self.relay.connection_counts();
+        (self.clock.phases().connects + by_relay).saturating_sub(to_relay)
+    }
+
     /// [`send`](Self::send), also keeping the head of each redirect response it followed
     /// (`-i -L` prints them all, as curl does).
     pub async fn send_with_heads(

@@ -49,8 +49,10 @@ async fn transfer(
     rec: &mut Recorder,
 ) -> Result<()> {
     let mut heads = super::EarlierHeads::default();
-    rec.sending(req.url.scheme() == "https");
-    let resp = session.send_with_heads(req, &mut heads).await?;
+    rec.sending(req.url.scheme() == "https", session.connections_made());
+    let sent = session.send_with_heads(req, &mut heads).await;
+    rec.connections(session.connections_made());
+    let resp = sent?;
     rec.response(session, req, &resp, &heads);
     if super::saving::condition_unmet(req, resp.headers()) {
         // -z and a document that does not meet it: curl reports a (simulated) 304.

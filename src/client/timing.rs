@@ -25,6 +25,8 @@ pub struct Phases {
     pub connecting: Option<Instant>,
     /// That connection was ready (TCP, and TLS for https).
     pub connected: Option<Instant>,
+    /// New connections made so far (ready for a request).
+    pub connects: u64,
 }
 
 impl Clock {
@@ -113,7 +115,10 @@ where
         let connecting = self.inner.call(req);
         Box::pin(async move {
             let conn = connecting.await?;
-            clock.set(|p| p.connected = Some(Instant::now()));
+            clock.set(|p| {
+                p.connected = Some(Instant::now());
+                p.connects += 1;
+            });
             Ok(conn)
         })
     }
@@ -147,7 +152,7 @@ mod tests {
     fn a_new_connection_gives_ordered_phases() {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
-        let p = Phases { resolved: at(t0, 15), connecting: at(t0, 10), connected: at(t0, 30) };
+        let p = Phases { resolved: at(t0, 15), connecting: at(t0, 10), connected: at(t0, 30), connects: 1 };
         let sent = t0 + ms(5);
         assert_eq!(connection_times(p, t0, sent, false), (ms(15), ms(30), ms(0), ms(30)));
         assert_eq!(connection_times(p, t0, sent, true), (ms(15), ms(15), ms(30), ms(30)));
@@ -163,7 +168,7 @@ mod tests {
     fn a_reused_connection_reports_the_moment_it_was_sent() {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
-        let old = Phases { resolved: at(t0, 1), connecting: at(t0, 1), connected: at(t0, 3) };
+        let old = Phases { resolved: at(t0, 1), connecting: at(t0, 1), connected: at(t0, 3), connects: 1 };
         let sent = t0 + ms(20);
         assert_eq!(connection_times(old, t0, sent, false), (ms(20), ms(20), ms(0), ms(20)));
         assert_eq!(connection_times(old, t0, sent, true), (ms(20), ms(20), ms(20), ms(20)));

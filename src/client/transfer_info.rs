@@ -40,6 +40,8 @@ pub struct Recorder {
     started: Instant,
     /// When the request was handed to the HTTP client (`sending`).
     sent: Option<Instant>,
+    /// The session's count of new connections then (`Session::connections_made`).
+    connections_before: u64,
     pub info: TransferInfo,
     /// Body bytes written (counted by `write_response`).
     pub size_download: u64,
@@ -56,7 +58,14 @@ impl Recorder {
             referer: req.curl.referer.clone(),
             ..TransferInfo::default()
         };
-        Recorder { started: Instant::now(), sent: None, info, size_download: 0, retried: 0 }
+        Recorder {
+            started: Instant::now(),
+            sent: None,
+            connections_before: 0,
+            info,
+            size_download: 0,
+            retried: 0,
+        }
     }
 
     /// A fresh record for the next `--retry` attempt (times still count from the first).
@@ -66,8 +75,9 @@ impl Recorder {
 
     /// The request is handed to the HTTP stack: the connection times are this moment until
     /// the response shows which connection it took (`response`).
-    pub fn sending(&mut self, tls: bool) {
+    pub fn sending(&mut self, tls: bool, connections: u64) {
         self.sent = Some(Instant::now());
+        self.connections_before = connections;
         let t = self.started.elapsed();
         let times = &mut self.info.times;
         times.namelookup = t;
@@ -76,6 +86,12 @@ impl Recorder {
         if tls {
             times.appconnect = t;
         }
+    }
+
+    /// The request got its answer or failed: `connections` is the session's count of new
+    /// connections now.
+    pub fn connections(&mut self, connections: u64) {
+        self.info.num_connects = connections.saturating_sub(self.connections_before);
     }
 
     /// The final response's head arrived (after the redirects and tunnels in `heads`).

@@ -14,6 +14,8 @@
 //! `time_pretransfer` come from the client's resolver and connector (`client/timing.rs`: what
 //! is measured, and its limits), `time_starttransfer` is the response head's arrival,
 //! `time_total` the end.
+//! `num_connects` counts the connections made to servers and proxies (the HTTP client's to
+//! toll's loopback relay stand in for the relay's to the proxy, and are not counted twice).
 //! `local_ip` and `local_port` are not known to toll: they are reported as unknown variables.
 
 use std::time::Duration;
@@ -65,6 +67,8 @@ pub struct TransferInfo {
     /// The Location of the last response when it was not followed.
     pub redirect_url: Option<String>,
     pub num_redirects: usize,
+    /// New connections the transfer made (`Session::connections_made`).
+    pub num_connects: u64,
     /// The last response's header fields, in order.
     pub headers: Vec<(String, String)>,
     pub remote_ip: Option<String>,
@@ -121,6 +125,7 @@ impl TransferInfo {
             "url_effective" => Str(Some(self.url_effective.clone())),
             "redirect_url" => Str(self.redirect_url.clone()),
             "num_redirects" => Int(self.num_redirects as u64),
+            "num_connects" => Int(self.num_connects),
             "num_headers" => Int(self.headers.len() as u64),
             "content_type" => Str(self.header("content-type")),
             "remote_ip" => Str(self.remote_ip.clone()),
@@ -158,6 +163,7 @@ const JSON_VARS: &[&str] = &[
     "http_connect",
     "http_version",
     "method",
+    "num_connects",
     "num_headers",
     "num_redirects",
     "proxy_ssl_verify_result",

@@ -56,6 +56,7 @@ use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -247,6 +248,10 @@ struct TransferNotes {
     /// The address each proxy (`host`, `port`) was last reached at (`%{remote_ip}`: a proxy
     /// named by a host name is reported by its address, as curl does).
     peers: Mutex<Vec<((String, u16), SocketAddr)>>,
+    /// Connections the HTTP client made to the loopback relay, and connections the relay made
+    /// to proxies for requests (`%{num_connects}` counts the second kind, not the first).
+    accepted: AtomicU64,
+    opened: AtomicU64,
 }
 
 /// The proxy's 2xx answer to a CONNECT that opened a tunnel: curl prints it with `-i`, `-I` and
@@ -315,6 +320,9 @@ impl Relay {
                 let Ok(slot) = slots.clone().try_acquire_owned() else { continue };
                 let _ = tcp.set_nodelay(true);
                 let inner = accept_inner.clone();
+                if let Some(notes) = &inner.notes {
+                    notes.accepted.fetch_add(1, Ordering::Relaxed);
+                }
                 tokio::spawn(async move {
                     serve(inner, tcp).await;
                     drop(slot);
@@ -480,6 +488,15 @@ impl Relay {
         }
     }
 
+    /// How many connections this relay has been asked for on loopback by the HTTP client, and
+    /// how many it opened to proxies, so far (`(0, 0)` for a detached relay).
+    pub fn connection_counts(&self) -> (u64, u64) {
+        match &self.inner.notes {
+            Some(n) => (n.accepted.load(Ordering::Relaxed), n.opened.load(Ordering::Relaxed)),
+            None => (0, 0),
+        }
+    }
+
     /// The address the proxy `spec` was last reached at by this relay, if it was.
     pub fn proxy_address(&self, spec: &ProxySpec) -> Option<SocketAddr> {
         let notes = self.inner.notes.as_ref()?;
@@ -496,6 +513,14 @@ impl Relay {
 }
 
 impl Inner {
+    /// Counts a connection opened to a proxy for a request (not the probe of
+    /// `proxy_demands_auth`, which carries none of the transfer's).
+    fn count_opened(&self) {
+        if let Some(notes) = &self.notes {
+            notes.opened.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Notes the address a proxy was reached at (toll's own transfers only: a system call).
     fn note_peer(&self, spec: &ProxySpec, tcp: &TcpStream) {
         let Some(notes) = &self.notes else { return };

@@ -207,6 +207,7 @@ impl Upstream {
                     f.target = ex.target.clone();
                     f
                 })?);
+                inner.count_opened();
             }
             let c = conn.as_mut().expect("connected above");
             if c.send.ready().await.is_err() {
