@@ -202,6 +202,8 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'Fetch several URLs at the same time (with -i, -I, -D, -w or --trace they run one after the other, so each head and report belongs to its transfer)')
             [CompletionResult]::new('--parallel-immediate', '--parallel-immediate', [CompletionResultType]::ParameterName, 'Accepted with -Z')
             [CompletionResult]::new('--fail-early', '--fail-early', [CompletionResultType]::ParameterName, 'Stop at the first URL that fails (the others are not fetched)')
+            [CompletionResult]::new('-:', '-:', [CompletionResultType]::ParameterName, 'Start a new operation: the URLs after it get only the options after it, as in curl (the global ones, -v, -s, -S, --trace, --stderr, --fail-early, -Z, …, hold for all)')
+            [CompletionResult]::new('--next', '--next', [CompletionResultType]::ParameterName, 'Start a new operation: the URLs after it get only the options after it, as in curl (the global ones, -v, -s, -S, --trace, --stderr, --fail-early, -Z, …, hold for all)')
             [CompletionResult]::new('--no-clobber', '--no-clobber', [CompletionResultType]::ParameterName, 'Never overwrite an output file: save as NAME.1, NAME.2, … NAME.100 instead')
             [CompletionResult]::new('--remove-on-error', '--remove-on-error', [CompletionResultType]::ParameterName, 'Accepted for curl''s sake: toll never leaves a partial output file')
             [CompletionResult]::new('--ignore-content-length', '--ignore-content-length', [CompletionResultType]::ParameterName, 'Accepted for curl''s sake (toll reads the body as the server frames it)')

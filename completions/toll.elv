@@ -199,6 +199,8 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand --parallel 'Fetch several URLs at the same time (with -i, -I, -D, -w or --trace they run one after the other, so each head and report belongs to its transfer)'
             cand --parallel-immediate 'Accepted with -Z'
             cand --fail-early 'Stop at the first URL that fails (the others are not fetched)'
+            cand -: 'Start a new operation: the URLs after it get only the options after it, as in curl (the global ones, -v, -s, -S, --trace, --stderr, --fail-early, -Z, …, hold for all)'
+            cand --next 'Start a new operation: the URLs after it get only the options after it, as in curl (the global ones, -v, -s, -S, --trace, --stderr, --fail-early, -Z, …, hold for all)'
             cand --no-clobber 'Never overwrite an output file: save as NAME.1, NAME.2, … NAME.100 instead'
             cand --remove-on-error 'Accepted for curl''s sake: toll never leaves a partial output file'
             cand --ignore-content-length 'Accepted for curl''s sake (toll reads the body as the server frames it)'

@@ -86,8 +86,13 @@ pub fn hide_command_line_passwords(cli: &Cli) {
 
 /// Runs what the command line asks for.
 pub fn run(cli: Cli) -> Result<()> {
+    // Once per process: every operation of a `--next` line has it (a global option), and a
+    // second redirection would truncate what the first operations wrote there.
+    static REDIRECTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     if let Some(path) = &cli.transfer.stderr {
-        redirect_stderr(path)?;
+        if !REDIRECTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            redirect_stderr(path)?;
+        }
     }
     check_proxy_vars()?;
     let invocation = cli.into_config(&env).map_err(|e| match e {

@@ -39,6 +39,8 @@ pub use curlrc::{expand_config_args, parse_config, ConfigError};
 use urls::{parse_request_url, parse_transfer_url};
 mod transfer_opts;
 pub use transfer_opts::{parse_cli, parse_form, TransferArgs};
+mod next;
+pub use next::split_next;
 
 const AFTER_HELP: &str = "\
 Examples:

@@ -19,31 +19,60 @@ fn main() -> ExitCode {
             return ExitCode::from(e.exit_code());
         }
     };
-    let cli = match toll::cli::parse_cli(args) {
-        Ok(cli) => cli,
-        // clap's messages echo the offending value: not for options that may hold a secret.
-        Err(e) => match toll::cli::parse_error_text(&e) {
-            Some(text) => {
-                eprint!("{}", sanitize_lines(&text));
-                return ExitCode::from(2);
-            }
-            None => e.exit(),
-        },
-    };
-    toll::app::hide_command_line_passwords(&cli);
-    let show = toll::app::errors_shown(&cli);
-    match toll::app::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            if show {
-                eprintln!("toll: error: {}", sanitize(&e.message));
-                if let Some(hint) = &e.hint {
-                    eprintln!("toll: hint: {}", sanitize(hint));
+    // `--next` cuts the line into operations: all are parsed before the first runs (a usage
+    // error anywhere runs none), then run in turn; the exit status is the last one's, as in
+    // curl, and with --fail-early the first that fails ends the run.
+    let mut operations = Vec::new();
+    for line in toll::cli::split_next(args) {
+        let Some(line) = line else {
+            operations.push(None);
+            continue;
+        };
+        match toll::cli::parse_cli(line) {
+            Ok(cli) => operations.push(Some(cli)),
+            // clap's messages echo the offending value: not for options that may hold a secret.
+            Err(e) => match toll::cli::parse_error_text(&e) {
+                Some(text) => {
+                    eprint!("{}", sanitize_lines(&text));
+                    return ExitCode::from(2);
                 }
-            }
-            ExitCode::from(e.exit.code())
+                None => e.exit(),
+            },
         }
     }
+    for cli in operations.iter().flatten() {
+        toll::app::hide_command_line_passwords(cli);
+    }
+    let fail_early = operations.iter().flatten().any(|c| c.transfer.fail_early);
+    let mut status = ExitCode::SUCCESS;
+    for (i, operation) in operations.into_iter().enumerate() {
+        let Some(cli) = operation else {
+            // As curl: the others run; this one fails, whatever -s says.
+            eprintln!("toll: error: no URL for operation {} (after --next)", i + 1);
+            status = ExitCode::from(2);
+            if fail_early {
+                break;
+            }
+            continue;
+        };
+        let show = toll::app::errors_shown(&cli);
+        match toll::app::run(cli) {
+            Ok(()) => status = ExitCode::SUCCESS,
+            Err(e) => {
+                if show {
+                    eprintln!("toll: error: {}", sanitize(&e.message));
+                    if let Some(hint) = &e.hint {
+                        eprintln!("toll: hint: {}", sanitize(hint));
+                    }
+                }
+                status = ExitCode::from(e.exit.code());
+                if fail_early {
+                    break;
+                }
+            }
+        }
+    }
+    status
 }
 
 /// [`sanitize`] per line (the reason may come from any value parser).

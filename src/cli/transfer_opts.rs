@@ -103,6 +103,15 @@ pub struct TransferArgs {
     #[arg(long)]
     pub fail_early: bool,
 
+    /// Start a new operation: the URLs after it get only the options after it, as in curl
+    /// (the global ones, -v, -s, -S, --trace, --stderr, --fail-early, -Z, …, hold for all).
+    ///
+    /// The operations run in turn; the exit status is the last one's, and with --fail-early
+    /// the first that fails ends the run. Example: toll URL1 --next -d x=1 URL2.
+    // Read by `cli::next` before clap sees the line; declared for --help and completions.
+    #[arg(short = ':', long = "next")]
+    pub next: bool,
+
     /// Add DATA to the URL's query, encoded as --data-urlencode encodes it ('+DATA': as given).
     /// Repeatable; pieces are joined with '&'.
     #[arg(long, value_name = "DATA")]
