@@ -292,6 +292,7 @@ async fn verify(args: &LoginArgs, spec: &ProxySpec, creds: &Credentials) -> Resu
         allowed_schemes: SchemeSet::ANY,
         proxy_cacert: args.proxy_cacert.clone(),
         proxy_insecure: args.proxy_insecure,
+        proxy_pinned_key: None,
         pac: None,
         wpad: false,
     };

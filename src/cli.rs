@@ -223,6 +223,11 @@ pub struct ProxyArgs {
     #[arg(long)]
     pub proxy_insecure: bool,
 
+    /// An https:// proxy's public key must be this one: sha256//BASE64 digests joined by ';', or
+    /// a PEM or DER public key file (checked with --proxy-insecure too; a mismatch is exit 90).
+    #[arg(long = "proxy-pinnedpubkey", value_name = "HASHES|FILE", value_parser = conn_opts::parse_pinned_key)]
+    pub proxy_pinned_key: Option<crate::config::PinnedKey>,
+
     /// Never ask for a password on the terminal; fail instead.
     ///
     /// TOLL_NO_PROMPT=1 does the same.
@@ -686,6 +691,7 @@ fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> {
         allowed_schemes,
         proxy_cacert: proxy.proxy_cacert,
         proxy_insecure: proxy.proxy_insecure,
+        proxy_pinned_key: proxy.proxy_pinned_key,
         pac: proxy.pac,
         wpad: proxy.wpad,
     })

@@ -389,8 +389,13 @@ impl Session {
 /// once, on first use), the allowed schemes, the credential sources (behind a broker that
 /// enforces the lockout rule) and the memory of what worked. `toll serve` uses the same.
 pub fn upstream_factory(proxy: &ProxyConfig, ctx: Arc<Context>) -> Result<crate::relay::UpstreamFactory> {
+    // Made now when an option names a file, so a bad one is reported before anything is sent.
     let eager_tls =
-        if proxy.proxy_cacert.is_some() || proxy.proxy_insecure { Some(proxy_tls(proxy)?) } else { None };
+        if proxy.proxy_cacert.is_some() || proxy.proxy_insecure || proxy.proxy_pinned_key.is_some() {
+            Some(proxy_tls(proxy)?)
+        } else {
+            None
+        };
     let tls_cell: Arc<OnceLock<Option<Arc<rustls::ClientConfig>>>> = Arc::new(OnceLock::new());
     let pcfg = proxy.clone();
     Ok(Box::new(move |spec: &ProxySpec| {

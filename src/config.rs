@@ -153,6 +153,9 @@ pub struct ProxyConfig {
     pub allowed_schemes: SchemeSet,
     pub proxy_cacert: Option<PathBuf>,
     pub proxy_insecure: bool,
+    /// `--proxy-pinnedpubkey`: an `https://` proxy's public key must be one of these (checked
+    /// with `--proxy-insecure` too).
+    pub proxy_pinned_key: Option<PinnedKey>,
     /// `--pac FILE|URL`: route by this proxy auto-config (instead of `-x`).
     pub pac: Option<String>,
     /// `--wpad`: look for a PAC by WPAD when nothing else says which proxy (off by default).

@@ -203,6 +203,7 @@ pub async fn run(scheme: Scheme, term: Terminal) -> Result<()> {
         allowed_schemes: SchemeSet::ANY,
         proxy_cacert: None,
         proxy_insecure: false,
+        proxy_pinned_key: None,
         pac: None,
         wpad: false,
     };

@@ -125,7 +125,7 @@ impl Exit {
         (Exit::CaCert, "the CA file or directory (--cacert, --capath) cannot be read or used"),
         (
             Exit::PinnedKey,
-            "the server's public key does not match --pinnedpubkey, or its file cannot be used",
+            "the server's (or https proxy's) public key does not match --pinnedpubkey (--proxy-pinnedpubkey), or its file cannot be used",
         ),
         (Exit::PartialFile, "the body ended before its announced length (Content-Length)"),
         (Exit::AuthNoCredentials, "the proxy requires authentication and no credentials are available"),

@@ -18,6 +18,7 @@ pub mod error;
 pub mod keyring;
 pub mod output;
 pub mod pac_cmd;
+pub mod pin;
 pub mod prompt;
 pub mod proxy_env;
 pub mod relay;

@@ -238,6 +238,11 @@ pub fn failure_error(f: Failure) -> Error {
             Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
                 .hint("if the proxy's certificate comes from a private CA, pass it with --proxy-cacert FILE")
         }
+        FailureKind::Unreachable(why, Unreached::PinnedKey) => Error::new(
+            Exit::PinnedKey,
+            format!("cannot reach proxy {proxy}: its public key does not match --proxy-pinnedpubkey ({why})"),
+        )
+        .hint("the proxy's key changed, or something between answered for it: check with 'toll doctor'"),
         FailureKind::Unreachable(why, Unreached::Tls) => {
             Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
                 .hint("check that the proxy speaks TLS on that port: most proxies take http://, even for https:// URLs")
@@ -250,7 +255,7 @@ pub fn failure_error(f: Failure) -> Error {
             match step {
                 Unreached::Name => e.retry_as(Exit::ResolveHost),
                 Unreached::Refused => e.retry_as(Exit::Connect),
-                Unreached::Certificate | Unreached::Tls | Unreached::Other => e,
+                Unreached::Certificate | Unreached::PinnedKey | Unreached::Tls | Unreached::Other => e,
             }
         }
         FailureKind::NoChallenge => Error::new(

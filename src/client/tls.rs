@@ -8,9 +8,10 @@ use crate::error::{Error, Exit, Result};
 use std::sync::Arc;
 
 /// TLS settings for `https://` proxies: the platform's roots, or only `--proxy-cacert`'s, or no
-/// verification with `--proxy-insecure`.
+/// verification with `--proxy-insecure`; then `--proxy-pinnedpubkey`'s pin.
 pub(super) fn proxy_tls(cfg: &ProxyConfig) -> Result<Arc<rustls::ClientConfig>> {
-    let mut config = verifying(cfg.proxy_insecure, cfg.proxy_cacert.as_deref(), None)?;
+    let pins = cfg.proxy_pinned_key.as_ref().map(pins).transpose()?;
+    let mut config = verifying(cfg.proxy_insecure, cfg.proxy_cacert.as_deref(), pins)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -176,7 +177,7 @@ fn read_certs_from_file(path: &std::path::Path) -> Result<Vec<rustls_pki_types::
 
 /// Whether a TLS error is `--pinnedpubkey`'s refusal (exit 90).
 pub(super) fn is_pin_mismatch(e: &rustls::Error) -> bool {
-    verify::is_pin_mismatch(e)
+    crate::pin::is_mismatch(e)
 }
 
 /// The error for a server whose key is not the pinned one.
@@ -260,24 +261,6 @@ mod verify {
         }
     }
 
-    /// The server's key is not one of `--pinnedpubkey`'s (the client's errors find this type
-    /// in the handshake's error, for exit 90).
-    #[derive(Debug)]
-    pub struct PinMismatch;
-
-    impl std::fmt::Display for PinMismatch {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("the server's public key does not match --pinnedpubkey")
-        }
-    }
-
-    impl std::error::Error for PinMismatch {}
-
-    /// Whether a TLS error is the pin check's refusal.
-    pub fn is_pin_mismatch(e: &rustls::Error) -> bool {
-        matches!(e, rustls::Error::InvalidCertificate(rustls::CertificateError::Other(o)) if o.0.downcast_ref::<PinMismatch>().is_some())
-    }
-
     impl ServerCertVerifier for Verifier {
         fn verify_server_cert(
             &self,
@@ -297,9 +280,7 @@ mod verify {
                 Check::Roots(v) => v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?,
             };
             match &self.pins {
-                Some(pins) if !pins.hold(end_entity) => Err(rustls::Error::InvalidCertificate(
-                    rustls::CertificateError::Other(rustls::OtherError(Arc::new(PinMismatch))),
-                )),
+                Some(pins) if !pins.hold(end_entity) => Err(crate::pin::refusal()),
                 _ => Ok(verified),
             }
         }

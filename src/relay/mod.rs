@@ -134,6 +134,8 @@ pub enum Unreached {
     Refused,
     /// The `https://` proxy's certificate could not be verified.
     Certificate,
+    /// The `https://` proxy's public key is not the one `--proxy-pinnedpubkey` pins.
+    PinnedKey,
     /// TLS with the `https://` proxy failed otherwise (it may not speak TLS on that port).
     Tls,
     /// Anything else: no route, a timeout from the kernel, the HTTP handshake.
@@ -153,14 +155,10 @@ impl Unreached {
 
     /// Classifies a failed TLS handshake with the proxy.
     pub fn of_tls(e: &std::io::Error) -> Unreached {
-        let certificate = e
-            .get_ref()
-            .and_then(|i| i.downcast_ref::<rustls::Error>())
-            .is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_)));
-        if certificate {
-            Unreached::Certificate
-        } else {
-            Unreached::Tls
+        match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            Some(r) if crate::pin::is_mismatch(r) => Unreached::PinnedKey,
+            Some(rustls::Error::InvalidCertificate(_)) => Unreached::Certificate,
+            _ => Unreached::Tls,
         }
     }
 }

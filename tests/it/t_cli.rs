@@ -494,7 +494,7 @@ fn httpoxy_is_ignored() {
 }
 
 /// `-x https://…`: TLS to the proxy, verified with --proxy-cacert (not --cacert), or not at all
-/// with --proxy-insecure; Basic over it.
+/// with --proxy-insecure, and its key pinned with --proxy-pinnedpubkey; Basic over it.
 #[test]
 fn https_proxy() {
     use crate::fakeproxy::TlsFakeProxy;
@@ -515,6 +515,54 @@ fn https_proxy() {
         // --proxy-cacert, and that is a failure to reach the proxy.
         let out = toll(["-sS", "-x", &proxy.url(), "-U", &creds, "--cacert", &ca, &url]).run();
         out.assert_code(5).assert_error_message();
+        // --proxy-pinnedpubkey: the proxy's key, as a digest or a key file, with or without the
+        // certificate check; a wrong one is exit 90 (curl's), and nothing reaches the proxy.
+        let pin = &pki().server_key_pin;
+        let dir = crate::run::scratch();
+        let key_file = dir.path().join("proxy-key.pem");
+        std::fs::write(&key_file, &pki().server_key_pem).unwrap();
+        let key_file = key_file.display().to_string();
+        let proxy_url = proxy.url();
+        for (check, pinned) in [("--proxy-cacert", pin.as_str()), ("--proxy-insecure", key_file.as_str())] {
+            let mut args = vec!["-sS", "-x", proxy_url.as_str(), check];
+            if check == "--proxy-cacert" {
+                args.push(&ca);
+            }
+            let ok: Vec<&str> = args
+                .iter()
+                .copied()
+                .chain(["--proxy-pinnedpubkey", pinned, "-U", &creds, "--cacert", &ca, &url])
+                .collect();
+            toll(ok).run().assert_ok().assert_stdout(&pattern_bytes(3333));
+            let before = proxy.inner.requests().len();
+            let wrong = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+            let bad: Vec<&str> = args
+                .iter()
+                .copied()
+                .chain(["--proxy-pinnedpubkey", wrong, "-U", &creds, "--cacert", &ca, &url])
+                .collect();
+            let out = toll(bad).run();
+            out.assert_code(90).assert_error_message();
+            assert!(out.stderr.contains("--proxy-pinnedpubkey"), "{}", out.describe());
+            assert_eq!(proxy.inner.requests().len(), before, "nothing was sent to a proxy with another key");
+        }
+        // --pinnedpubkey is the origin's: the proxy's key does not have to match it.
+        let out = toll([
+            "-sS",
+            "-x",
+            &proxy.url(),
+            "--proxy-cacert",
+            &ca,
+            "-U",
+            &creds,
+            "--cacert",
+            &ca,
+            "--pinnedpubkey",
+            pin,
+            &url,
+        ])
+        .run();
+        out.assert_ok();
     }
     assert!(
         proxy.inner.requests().iter().any(|r| r.basic_credentials().is_some()),
