@@ -256,7 +256,7 @@ impl Session {
             supported_scheme(&hop.url)?;
             conn::check_url(&req.curl.conn, &hop.url, redirects > 0)?;
             let choice = self.routes.choose(&hop.url).await.map_err(route_error)?;
-            conn::check_route(&req.curl.conn, &hop.url, &choice.entry)?;
+            conn::check_route(&req.curl.conn, &hop.url, &choice.entry, self.direct.is_some())?;
             if reporter.verbose() {
                 trace_route(reporter, &hop.url, &choice);
             }
@@ -268,13 +268,22 @@ impl Session {
             if reporter.verbose() {
                 trace_request(reporter, &request);
             }
+            let https = hop.url.scheme() == "https";
             let mut resp = match (&choice.entry, &self.direct) {
                 // https through an HTTP(S) proxy: TLS on the relay's tunnel, in process.
-                (RouteEntry::Proxy(spec), Some(direct)) if via_relay && hop.url.scheme() == "https" => {
+                (RouteEntry::Proxy(spec), Some(direct)) if via_relay && https && direct.in_process() => {
+                    direct.execute(&self.relay, spec, request, reporter).await?
+                }
+                // http with -p: HTTP on the relay's tunnel, in process.
+                (RouteEntry::Proxy(spec), Some(direct))
+                    if via_relay && !https && req.curl.conn.proxytunnel =>
+                {
                     direct.execute(&self.relay, spec, request, reporter).await?
                 }
                 // http without a body: forwarded by the relay in process.
-                (RouteEntry::Proxy(spec), Some(direct)) if via_relay && request.body().is_none() => {
+                (RouteEntry::Proxy(spec), Some(direct))
+                    if via_relay && request.body().is_none() && direct.in_process() =>
+                {
                     direct.forward(&self.relay, spec, request).await?
                 }
                 _ if via_relay => self

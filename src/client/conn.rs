@@ -93,14 +93,20 @@ pub fn check_url(c: &ConnConfig, url: &url::Url, redirected: bool) -> Result<()>
 }
 
 /// `-6` on a direct connection to an IPv4 address cannot connect (curl: exit 7); `-p` for an
-/// http:// URL through an HTTP proxy is refused (toll sends those as proxy requests).
-pub fn check_route(c: &ConnConfig, url: &url::Url, entry: &RouteEntry) -> Result<()> {
-    if c.proxytunnel && url.scheme() == "http" && matches!(entry, RouteEntry::Proxy(s) if !s.is_socks()) {
+/// http:// URL through an HTTP proxy needs the in-process tunnel (`tunnel_http`: the run has
+/// one; options only the reqwest path carries out rule it out).
+pub fn check_route(c: &ConnConfig, url: &url::Url, entry: &RouteEntry, tunnel_http: bool) -> Result<()> {
+    if c.proxytunnel
+        && !tunnel_http
+        && url.scheme() == "http"
+        && matches!(entry, RouteEntry::Proxy(s) if !s.is_socks())
+    {
         return Err(Error::new(
             Exit::Usage,
-            "-p/--proxytunnel: toll tunnels https:// URLs through the proxy, but sends http:// URLs as proxy requests",
+            "-p/--proxytunnel with an http:// URL cannot be combined with --compressed, \
+             --http2-prior-knowledge, --http1.0, --connect-to, --unix-socket or --trace",
         )
-        .hint("drop -p (the proxy still answers), or use an https:// URL"));
+        .hint("drop -p (the proxy still answers, as a proxy request) or the other option"));
     }
     if c.ipv6_only {
         // The proxy, when there is one, is what -6 connects to (curl: exit 7 for both).
@@ -346,9 +352,11 @@ mod tests {
     fn ipv6_only_refuses_an_ipv4_literal_direct() {
         let c = ConnConfig { ipv6_only: true, ..Default::default() };
         let v4 = url::Url::parse("http://127.0.0.1:9/").unwrap();
-        assert_eq!(check_route(&c, &v4, &RouteEntry::Direct).unwrap_err().exit, Exit::Connect);
-        assert!(check_route(&c, &url::Url::parse("http://[::1]:9/").unwrap(), &RouteEntry::Direct).is_ok());
-        assert!(check_route(&ConnConfig::default(), &v4, &RouteEntry::Direct).is_ok());
+        assert_eq!(check_route(&c, &v4, &RouteEntry::Direct, false).unwrap_err().exit, Exit::Connect);
+        assert!(
+            check_route(&c, &url::Url::parse("http://[::1]:9/").unwrap(), &RouteEntry::Direct, false).is_ok()
+        );
+        assert!(check_route(&ConnConfig::default(), &v4, &RouteEntry::Direct, false).is_ok());
     }
 
     #[test]

@@ -17,6 +17,10 @@
 //! exist only in the relay's CONNECT; a 407 inside the tunnel is the origin's response and is
 //! returned, never answered; a refused CONNECT is the relay's structured `Failure`.
 //!
+//! With `-p`, http URLs go through a tunnel too, as in curl: HTTP/1.1 runs on the tunnel itself
+//! (no TLS), and since only this module opens tunnels for the client, it is made for them even
+//! in a run whose https URLs stay on the reqwest path (`-i`: their heads are then rebuilt).
+//!
 //! http URLs through such a proxy skip the loopback hop the same way when the request has no
 //! body ([`Direct::forward`]): the relay forwards it in process (`Relay::forward_in_process`,
 //! the loopback path's code: 407s answered only when the proxy itself demands credentials, its
@@ -72,10 +76,16 @@ const IDLE_READY: Duration = Duration::from_millis(200);
 
 /// Settings for requests that take the direct path.
 pub(super) struct Direct {
-    tls: Arc<rustls::ClientConfig>,
+    /// For https:// URLs (`None` when only `-p`'s http:// ones take this path).
+    tls: Option<Arc<rustls::ClientConfig>>,
+    /// See [`Direct::in_process`].
+    in_process: bool,
     user_agent: HeaderValue,
     max_time: Option<Duration>,
     connect_timeout: Option<Duration>,
+    /// `--proxy-header`s: on the CONNECT, and on a request forwarded in absolute form (as
+    /// reqwest adds them to its requests to a proxy), never inside a tunnel.
+    proxy_headers: http::HeaderMap,
     /// Tunnels whose last response was read to its end, for the next request to the same
     /// origin through the same proxy (see [`Idle`]).
     idle: Idle,
@@ -89,11 +99,13 @@ pub(super) struct Direct {
 #[derive(Clone, Default)]
 struct Idle(Arc<std::sync::Mutex<Vec<(TunnelKey, Sender)>>>);
 
-/// Which requests a tunnel can carry: the proxy it goes through and the origin (`host:port`).
+/// Which requests a tunnel can carry: the proxy it goes through, the origin (`host:port`), and
+/// whether TLS runs on it (https) or HTTP itself (`-p` with http).
 #[derive(Clone, PartialEq, Eq)]
 struct TunnelKey {
     proxy: ProxySpec,
     authority: String,
+    tls: bool,
 }
 
 impl Idle {
@@ -144,41 +156,54 @@ impl Sender {
 
 impl Direct {
     /// The direct path for this run, or `None` when the request uses something only the
-    /// reqwest path does (see the module doc).
+    /// reqwest path does (see the module doc). With `-p`, http:// URLs go through a tunnel too,
+    /// which only this path opens: then it is made for them even where https:// URLs and
+    /// forwarded requests stay on the reqwest path (see [`Direct::in_process`]).
     pub(super) fn new(req: &RequestConfig, user_agent: &str, wire_tap: bool) -> Result<Option<Direct>> {
-        if req.compressed || req.curl.http_version == HttpVersion::Http2PriorKnowledge {
-            return Ok(None);
-        }
-        // Options only the reqwest path carries out: heads printed as received (-i, -I, -D) and
-        // traces (the wire tap reads reqwest's connection log), TLS versions, client certificates, --capath, HTTP/1.0,
-        // -6, --connect-to, --unix-socket and --proxy-header on the CONNECT.
         let c = &req.curl.conn;
-        if wire_tap
-            || c.tls_min.is_some()
-            || c.tls_max.is_some()
+        // What no request on this path can do: reqwest's decoders, HTTP/2 without ALPN, HTTP/1.0,
+        // --connect-to, --unix-socket, and traces (the wire tap reads reqwest's connection log).
+        let never = req.compressed
+            || req.curl.http_version == HttpVersion::Http2PriorKnowledge
             || c.http10
-            || c.ipv6_only
             || !c.connect_to.is_empty()
             || c.unix_socket.is_some()
+            || c.trace.is_some();
+        // What only https:// and forwarded requests lose here: heads printed as received (-i,
+        // -I, -D: the wire tap), TLS versions, client certificates, --capath, -6.
+        let reqwest_tls_or_heads = wire_tap
+            || c.tls_min.is_some()
+            || c.tls_max.is_some()
+            || c.ipv6_only
             || c.capath.is_some()
-            || c.client_cert.is_some()
-            || !c.proxy_headers.is_empty()
-            || c.trace.is_some()
-        {
+            || c.client_cert.is_some();
+        let in_process = !never && !reqwest_tls_or_heads;
+        let http_tunnel = !never && c.proxytunnel;
+        if !in_process && !http_tunnel {
             return Ok(None);
         }
         let user_agent = HeaderValue::from_str(user_agent)
             .map_err(|_| Error::new(Exit::Usage, "the user agent cannot be put in a header"))?;
+        let tls = if in_process { Some(super::tls::origin_tls(req)?) } else { None };
         Ok(Some(Direct {
-            tls: super::tls::origin_tls(req)?,
+            tls,
+            in_process,
             user_agent,
             max_time: req.max_time,
             connect_timeout: req.connect_timeout,
+            proxy_headers: super::conn::proxy_connect_headers(c),
             idle: Idle::default(),
         }))
     }
 
-    /// Sends `request` (an https URL) through a tunnel that `relay` opens through `spec`.
+    /// Whether https:// URLs and forwarded http:// ones take this path (else only `-p`'s
+    /// tunnelled http:// URLs do).
+    pub(super) fn in_process(&self) -> bool {
+        self.in_process
+    }
+
+    /// Sends `request` through a tunnel that `relay` opens through `spec`: an https URL (TLS on
+    /// the tunnel), or with `-p` an http one (HTTP/1.1 on the tunnel itself).
     pub(super) async fn execute(
         &self,
         relay: &Relay,
@@ -189,12 +214,13 @@ impl Direct {
         let url = request.url().clone();
         let deadline = self.max_time.map(|t| Instant::now() + t);
         let host = url.host_str().unwrap_or_default().to_string();
-        let port = url.port_or_known_default().unwrap_or(443);
+        let tls = url.scheme() == "https";
+        let port = url.port_or_known_default().unwrap_or(if tls { 443 } else { 80 });
         let authority = match url.host() {
             Some(url::Host::Ipv6(a)) => format!("[{a}]:{port}"),
             _ => format!("{host}:{port}"),
         };
-        let key = TunnelKey { proxy: spec.clone(), authority: authority.clone() };
+        let key = TunnelKey { proxy: spec.clone(), authority: authority.clone(), tls };
         if let Some(sender) = self.idle.take(&key).await {
             if reporter.verbose() {
                 let line = format!("the tunnel to {authority} is open: the request goes on it");
@@ -232,16 +258,25 @@ impl Direct {
         let url = request.url().clone();
         let authority = key.authority.clone();
         let connect = async {
-            let stream = match relay.open_tunnel_stream(spec, &authority).await {
+            let stream = match relay.open_tunnel_stream(spec, &authority, self.proxy_headers.clone()).await {
                 Ok(s) => s,
                 Err(_) => {
                     let f = relay.take_failure().expect("the relay keeps the failure it returns");
                     return Err(super::failure_error(f));
                 }
             };
-            let name = server_name(&url)?;
             let stream = tokio::io::BufReader::with_capacity(READ_BUFFER, stream);
-            let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
+            let Some(tls_config) = self.tls.clone().filter(|_| key.tls) else {
+                // `-p` with an http:// URL: HTTP/1.1 on the tunnel itself.
+                if reporter.verbose() {
+                    let line =
+                        format!("HTTP/1.1 with {authority} runs on the tunnel itself (-p), in process");
+                    reporter.line(Direction::Info, &sanitize(&line));
+                }
+                return http1(TokioIo::new(stream), &url).await;
+            };
+            let name = server_name(&url)?;
+            let tls = tokio_rustls::TlsConnector::from(tls_config)
                 .connect(name, stream)
                 .await
                 .map_err(|e| handshake_error(&url, &e))?;
@@ -261,20 +296,7 @@ impl Direct {
                 tokio::spawn(conn);
                 Ok(Sender::H2(send))
             } else {
-                let (send, conn) = hyper::client::conn::http1::Builder::new()
-                    .max_buf_size(HTTP_BUFFER)
-                    .max_headers(crate::relay::MAX_HEADER_FIELDS)
-                    .allow_spaces_after_header_name_in_responses(true)
-                    .allow_obsolete_multiline_headers_in_responses(true)
-                    .ignore_invalid_headers_in_responses(true)
-                    .handshake(io)
-                    .await
-                    .map_err(|e| send_error(&url, &e))?;
-                // The body's reader drives the connection itself (`relay::driven`).
-                let driver = Driver::spawn(async move {
-                    let _ = conn.await;
-                });
-                Ok(Sender::H1(send, driver))
+                http1(io, &url).await
             }
         };
         let connect_limit = match (self.connect_timeout, deadline) {
@@ -317,6 +339,9 @@ impl Direct {
         if !req.headers().contains_key(HOST) {
             let host = host_header(&url)?;
             req.headers_mut().insert(HOST, host);
+        }
+        for (name, value) in &self.proxy_headers {
+            req.headers_mut().append(name, value.clone());
         }
         let (parts, _) = req.into_parts();
         let sent = async {
@@ -391,6 +416,27 @@ impl From<Error> for Unsent {
     fn from(error: Error) -> Unsent {
         Unsent { error, closed_under: false }
     }
+}
+
+/// An HTTP/1.1 client connection on `io` (a tunnel, or TLS on one), read as leniently as curl
+/// reads response heads; the body's reader drives it itself (`relay::driven`).
+async fn http1<I>(io: I, url: &url::Url) -> Result<Sender>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (send, conn) = hyper::client::conn::http1::Builder::new()
+        .max_buf_size(HTTP_BUFFER)
+        .max_headers(crate::relay::MAX_HEADER_FIELDS)
+        .allow_spaces_after_header_name_in_responses(true)
+        .allow_obsolete_multiline_headers_in_responses(true)
+        .ignore_invalid_headers_in_responses(true)
+        .handshake(io)
+        .await
+        .map_err(|e| send_error(url, &e))?;
+    let driver = Driver::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(Sender::H1(send, driver))
 }
 
 /// The `reqwest::Response` the rest of the client handles, with its URL (toll reads it for

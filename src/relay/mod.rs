@@ -387,18 +387,20 @@ impl Relay {
     }
 
     /// Opens a tunnel to `authority` (`host:port`) through the proxy `spec`, answering its 407s
-    /// here as for any CONNECT, and hands over the upstream connection itself: the caller runs
-    /// TLS on it in this process, without the loopback hop (`client::tunnel`). Proxy
-    /// credentials went only into the CONNECT; what passes through the tunnel afterwards is
-    /// the caller's, and a 407 in it is the origin's. A refusal is returned and also kept for
-    /// [`Relay::take_failure`], as the loopback relay keeps it.
+    /// here as for any CONNECT (with the user's `--proxy-header`s, `headers`), and hands over
+    /// the upstream connection itself: the caller runs TLS (or, for `-p`, HTTP) on it in this
+    /// process, without the loopback hop (`client::tunnel`). Proxy credentials went only into
+    /// the CONNECT; what passes through the tunnel afterwards is the caller's, and a 407 in it
+    /// is the origin's. A refusal is returned and also kept for [`Relay::take_failure`], as the
+    /// loopback relay keeps it.
     pub async fn open_tunnel_stream(
         &self,
         spec: &ProxySpec,
         authority: &str,
+        headers: http::HeaderMap,
     ) -> Result<TunnelStream, Failure> {
         let result = match http::uri::Authority::try_from(authority) {
-            Ok(a) => self.tunnel(spec, &a, http::HeaderMap::new()).await.map(|(t, _)| t),
+            Ok(a) => self.tunnel(spec, &a, headers).await.map(|(t, _)| t),
             Err(_) => {
                 let up = self.upstream(spec);
                 let mut f = up.failure(FailureKind::ProxyError(format!("{authority:?} is not host:port")));

@@ -205,6 +205,14 @@ fn proxy_headers_go_to_the_proxy_only() {
             assert_eq!(String::from_utf8_lossy(&out.stdout), "GET /req?h=x-proxy-note\nx-proxy-note: -\n");
         }
     }
+    // With -p an http:// URL goes through a CONNECT too: the header is on it, not inside.
+    let url = http.url("/req?h=x-proxy-note");
+    let out = toll(["-sS", "-p", "-x", &proxy.url(), "--proxy-header", "X-Proxy-Note: 1", &url]).run();
+    out.assert_code(0);
+    let seen = proxy.requests().into_iter().rfind(|r| r.is_connect()).expect("a CONNECT");
+    assert_eq!(seen.target, http.authority(), "{}", proxy.summary());
+    assert_eq!(seen.header("x-proxy-note"), Some("1"), "{}", proxy.summary());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "GET /req?h=x-proxy-note\nx-proxy-note: -\n");
     // Directly: nobody gets it.
     let out = toll(["-sS", "--proxy-header", "X-Proxy-Note: 1", &http.url("/req?h=x-proxy-note")]).run();
     out.assert_code(0);

@@ -336,3 +336,49 @@ fn a_tunnel_read_to_the_end_carries_the_next_request() {
     let opened = connects(&proxy)[before..].iter().filter(|r| r.proxy_authorization().is_some()).count();
     assert_eq!(opened, 2, "the unread body's tunnel was not used again:\n{}", proxy.summary());
 }
+
+/// `-p` with http:// URLs, as curl: a CONNECT to the origin's host and port (the proxy's
+/// credentials in it only), then the request in origin form on the tunnel itself, which the
+/// next URL to that origin reuses; `-i` prints the proxy's answer to the CONNECT first. With an
+/// option only the reqwest path carries out (`--compressed`) it is a usage error, not a proxy
+/// request in disguise.
+#[test]
+fn proxytunnel_sends_http_urls_through_a_connect_tunnel() {
+    let proxy = FakeProxy::start(fakeproxy::basic(USER, PASS));
+    let origin = Origin::http();
+    let second = origin.url("/json");
+    let out =
+        via_proxy(&proxy.url(), Some((USER, PASS)), &origin, "/text", &["-p", "-i", "-v", &second]).run();
+    out.assert_ok();
+    let text = out.stdout_str();
+    assert!(
+        text.starts_with("HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200 OK\r\n"),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        text.contains("hello from the origin") && text.contains("\"name\":\"toll\""),
+        "{}",
+        out.describe()
+    );
+    let c = connects(&proxy);
+    let authority = origin.authority();
+    assert!(c.iter().all(|r| r.target == authority), "{}", proxy.summary());
+    assert_eq!(
+        c.iter().filter(|r| r.proxy_authorization().is_some()).count(),
+        1,
+        "one tunnel:\n{}",
+        proxy.summary()
+    );
+    assert!(proxy.requests().iter().all(ProxyRequest::is_connect), "no proxy request:\n{}", proxy.summary());
+    for path in ["/text", "/json"] {
+        let seen = origin.requests_to(path);
+        assert_eq!(seen.len(), 1, "{path}");
+        assert_eq!(seen[0].target, path, "origin form");
+        assert!(seen[0].header("proxy-authorization").is_none(), "{seen:?}");
+    }
+    out.assert_not_leaked("proxy password", PASS);
+
+    let out = via_proxy(&proxy.url(), Some((USER, PASS)), &origin, "/text", &["-p", "--compressed"]).run();
+    out.assert_code(2).assert_error_message();
+}
