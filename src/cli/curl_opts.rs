@@ -20,6 +20,7 @@ pub struct CurlOutputArgs {
     /// @FILE reads the format from a file, @- from standard input. Variables: http_code
     /// (response_code), http_connect, http_version, method, scheme, url, url_effective,
     /// redirect_url, num_redirects, num_headers, num_connects, content_type, remote_ip, remote_port,
+    /// local_ip, local_port,
     /// size_download, size_upload, size_header, speed_download, speed_upload, time_namelookup,
     /// time_connect, time_appconnect, time_pretransfer, time_starttransfer, time_redirect,
     /// time_total, filename_effective, referer, exitcode, errormsg, urlnum, ssl_verify_result;

@@ -141,18 +141,23 @@ impl Recorder {
                 .and_then(|l| resp.url().join(l).ok())
                 .map(|u| u.to_string());
         }
-        let addr = resp.remote_addr();
         match session.routes.chosen(resp.url()) {
             Some(RouteEntry::Proxy(spec)) if !spec.is_socks() => {
-                // reqwest talked to the local relay: the peer is the proxy behind it.
-                let address = session.relay.proxy_address(&spec);
-                i.remote_ip = Some(address.map_or_else(|| spec.host.clone(), |a| a.ip().to_string()));
+                // The connection that counts is the relay's to the proxy (reqwest's, if it made
+                // one, went to the loopback relay).
+                let addresses = session.relay.proxy_addresses(&spec);
+                i.remote_ip = Some(addresses.map_or_else(|| spec.host.clone(), |a| a.proxy.ip().to_string()));
                 i.remote_port = Some(spec.port);
+                i.local_ip = addresses.map(|a| a.local.ip().to_string());
+                i.local_port = addresses.map(|a| a.local.port());
                 i.http_connect = heads.connect_status().unwrap_or(0);
             }
             _ => {
-                i.remote_ip = addr.map(|a| a.ip().to_string());
-                i.remote_port = addr.map(|a| a.port());
+                let info = resp.extensions().get::<hyper_util::client::legacy::connect::HttpInfo>();
+                i.remote_ip = info.map(|c| c.remote_addr().ip().to_string());
+                i.remote_port = info.map(|c| c.remote_addr().port());
+                i.local_ip = info.map(|c| c.local_addr().ip().to_string());
+                i.local_port = info.map(|c| c.local_addr().port());
             }
         }
         i.filename_effective = match &req.output {

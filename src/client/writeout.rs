@@ -15,8 +15,9 @@
 //! is measured, and its limits), `time_starttransfer` is the response head's arrival,
 //! `time_total` the end.
 //! `num_connects` counts the connections made to servers and proxies (the HTTP client's to
-//! toll's loopback relay stand in for the relay's to the proxy, and are not counted twice).
-//! `local_ip` and `local_port` are not known to toll: they are reported as unknown variables.
+//! toll's loopback relay stand in for the relay's to the proxy, and are not counted twice);
+//! `remote_ip`/`remote_port` and `local_ip`/`local_port` are the ends of the connection to the
+//! server or, through an HTTP proxy, of the relay's last one to the proxy.
 
 use std::time::Duration;
 
@@ -73,6 +74,9 @@ pub struct TransferInfo {
     pub headers: Vec<(String, String)>,
     pub remote_ip: Option<String>,
     pub remote_port: Option<u16>,
+    /// This end of the connection (to the server, or to the proxy).
+    pub local_ip: Option<String>,
+    pub local_port: Option<u16>,
     pub size_download: u64,
     pub size_upload: u64,
     /// Bytes of every response head received (status line, fields, CRLFs).
@@ -130,6 +134,8 @@ impl TransferInfo {
             "content_type" => Str(self.header("content-type")),
             "remote_ip" => Str(self.remote_ip.clone()),
             "remote_port" => Int(self.remote_port.map_or(0, u64::from)),
+            "local_ip" => Str(self.local_ip.clone()),
+            "local_port" => Int(self.local_port.map_or(0, u64::from)),
             "size_download" => Int(self.size_download),
             "size_upload" => Int(self.size_upload),
             "size_header" => Int(self.size_header),
@@ -162,6 +168,8 @@ const JSON_VARS: &[&str] = &[
     "http_code",
     "http_connect",
     "http_version",
+    "local_ip",
+    "local_port",
     "method",
     "num_connects",
     "num_headers",

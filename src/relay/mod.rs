@@ -243,9 +243,10 @@ struct TransferNotes {
     /// The proxy's answers to the CONNECTs that opened tunnels, not yet taken by the client
     /// ([`Relay::take_connect_heads`]).
     connect_heads: Mutex<Vec<ConnectHead>>,
-    /// The address each proxy (`host`, `port`) was last reached at (`%{remote_ip}`: a proxy
-    /// named by a host name is reported by its address, as curl does).
-    peers: Mutex<Vec<((String, u16), SocketAddr)>>,
+    /// The addresses of the last connection to each proxy (`host`, `port`): the proxy's and
+    /// this end's (`%{remote_ip}`, `%{local_ip}`: a proxy named by a host name is reported by
+    /// its address, as curl does).
+    peers: Mutex<Vec<((String, u16), ProxyAddresses)>>,
     /// Connections the HTTP client made to the loopback relay, and connections the relay made
     /// to proxies for requests (`%{num_connects}` counts the second kind, not the first).
     accepted: AtomicU64,
@@ -262,6 +263,13 @@ pub struct ConnectHead {
     /// The reason phrase when it is not the status's usual one.
     pub reason: Option<Vec<u8>>,
     pub headers: http::HeaderMap,
+}
+
+/// The two ends of a connection to a proxy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProxyAddresses {
+    pub proxy: SocketAddr,
+    pub local: SocketAddr,
 }
 
 /// Heads kept for a client that never takes them (bounds the memory of a long run).
@@ -497,8 +505,8 @@ impl Relay {
         }
     }
 
-    /// The address the proxy `spec` was last reached at by this relay, if it was.
-    pub fn proxy_address(&self, spec: &ProxySpec) -> Option<SocketAddr> {
+    /// The addresses of this relay's last connection to the proxy `spec`, if it made one.
+    pub fn proxy_addresses(&self, spec: &ProxySpec) -> Option<ProxyAddresses> {
         let notes = self.inner.notes.as_ref()?;
         let peers = notes.peers.lock().unwrap_or_else(|e| e.into_inner());
         peers
@@ -521,14 +529,14 @@ impl Inner {
         }
     }
 
-    /// Notes the address a proxy was reached at (toll's own transfers only: a system call).
+    /// Notes the addresses of a connection to a proxy (toll's own transfers only: system calls).
     fn note_peer(&self, spec: &ProxySpec, tcp: &TcpStream) {
         let Some(notes) = &self.notes else { return };
-        let Ok(addr) = tcp.peer_addr() else { return };
+        let (Ok(proxy), Ok(local)) = (tcp.peer_addr(), tcp.local_addr()) else { return };
         let mut peers = notes.peers.lock().unwrap_or_else(|e| e.into_inner());
         let key = (spec.host.clone(), spec.port);
         peers.retain(|(k, _)| *k != key);
-        peers.push((key, addr));
+        peers.push((key, ProxyAddresses { proxy, local }));
     }
 
     fn upstream_index(&self, spec: &ProxySpec) -> usize {

@@ -117,7 +117,8 @@ fn redirect_from_direct_tunnel_is_routed_anew() {
 
 /// `-w %{http_connect}` is the proxy's 200 to the CONNECT, and the remote end is the proxy: by
 /// its address when it is named by a host name, as curl reports it (https through the tunnel,
-/// http forwarded in process, and either through the loopback relay with `-i`).
+/// http forwarded in process, and either through the loopback relay with `-i`); `local_ip` and
+/// `local_port` are this end of the connection to the proxy.
 #[test]
 fn write_out_through_the_direct_tunnel() {
     let proxy = FakeProxy::start(fakeproxy::open());
@@ -137,11 +138,19 @@ fn write_out_through_the_direct_tunnel() {
     let named = format!("http://localhost:{port}");
     let plain = Origin::start(false);
     for (origin, extra) in [(&origin, None), (&plain, None), (&origin, Some("-i")), (&plain, Some("-i"))] {
-        let mut args = vec!["-o", "/dev/null", "-w", "%{remote_ip} %{remote_port}"];
+        let mut args = vec!["-o", "/dev/null", "-w", "%{remote_ip} %{remote_port} %{local_ip} %{local_port}"];
         args.extend(extra);
         let out = via_proxy(&named, None, origin, "/text", &args).run();
         out.assert_ok();
-        assert_eq!(out.stdout_str(), format!("127.0.0.1 {port}"), "{}", out.describe());
+        let text = out.stdout_str();
+        let (remote, local) = text.split_at(text.find(" 127.0.0.1 ").unwrap_or(0));
+        assert_eq!(remote, format!("127.0.0.1 {port}"), "{}", out.describe());
+        let local_port: u16 = local.trim_start_matches(" 127.0.0.1 ").parse().unwrap_or(0);
+        assert!(
+            local_port > 0 && local_port.to_string() != port,
+            "this end of the connection to the proxy: {}",
+            out.describe()
+        );
     }
 }
 
