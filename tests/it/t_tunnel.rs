@@ -18,6 +18,20 @@ fn connects(proxy: &FakeProxy) -> Vec<ProxyRequest> {
     proxy.requests().into_iter().filter(ProxyRequest::is_connect).collect()
 }
 
+/// A successful `-i` run through a tunnel printed the proxy's answer to the CONNECT once, first,
+/// as curl does; returns its standard output.
+fn connect_answer_printed_once(out: &crate::run::Out) -> String {
+    out.assert_ok();
+    let text = out.stdout_str();
+    assert!(
+        text.starts_with("HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200 OK\r\n"),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(text.matches("Connection established").count(), 1, "{}", out.describe());
+    text.to_string()
+}
+
 /// A 407 from the origin inside the tunnel is the origin's answer: returned as is, never
 /// answered with the proxy's credentials (which went into the CONNECT only).
 #[test]
@@ -321,14 +335,7 @@ fn a_tunnel_read_to_the_end_carries_the_next_request() {
     let out =
         via_proxy(&proxy.url(), Some((USER, PASS)), &origin, "/text", &["-i", "-L", &urls[0], &urls[1]])
             .run();
-    out.assert_ok();
-    let text = out.stdout_str();
-    assert!(
-        text.starts_with("HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200 OK\r\n"),
-        "{}",
-        out.describe()
-    );
-    assert_eq!(text.matches("Connection established").count(), 1, "{}", out.describe());
+    connect_answer_printed_once(&out);
     let opened = connects(&proxy)[before..].iter().filter(|r| r.proxy_authorization().is_some()).count();
     assert_eq!(opened, 1, "{}", proxy.summary());
 
@@ -358,13 +365,7 @@ fn proxytunnel_sends_http_urls_through_a_connect_tunnel() {
     let second = origin.url("/json");
     let out =
         via_proxy(&proxy.url(), Some((USER, PASS)), &origin, "/text", &["-p", "-i", "-v", &second]).run();
-    out.assert_ok();
-    let text = out.stdout_str();
-    assert!(
-        text.starts_with("HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200 OK\r\n"),
-        "{}",
-        out.describe()
-    );
+    let text = connect_answer_printed_once(&out);
     assert!(
         text.contains("hello from the origin") && text.contains("\"name\":\"toll\""),
         "{}",
