@@ -185,6 +185,20 @@ pub struct ConnOpts {
     /// Accepted: TCP Fast Open only saves a round trip when connecting; toll connects normally.
     #[arg(long = "tcp-fastopen")]
     pub tcp_fastopen: bool,
+
+    /// Accepted: certificate revocation settings of curl on Windows (Schannel); curl elsewhere
+    /// does not check revocation, nor does toll, so there is nothing to turn off.
+    #[arg(long = "ssl-no-revoke")]
+    pub ssl_no_revoke: bool,
+
+    /// Accepted, as --ssl-no-revoke.
+    #[arg(long = "ssl-revoke-best-effort")]
+    pub ssl_revoke_best_effort: bool,
+
+    /// Accepted: curl on Windows finds a client certificate in the system store with it;
+    /// toll sends one only with -E/--cert, as curl elsewhere.
+    #[arg(long = "ssl-auto-client-cert")]
+    pub ssl_auto_client_cert: bool,
 }
 
 /// `-E CERT[:PASSWORD]`: the password is a secret from the start (clap never echoes it).
@@ -583,7 +597,10 @@ mod tests {
             "--raw",
             "--ssl-reqd",
             "--tcp-nodelay",
-            "--tcp-fastopen"
+            "--tcp-fastopen",
+            "--ssl-no-revoke",
+            "--ssl-revoke-best-effort",
+            "--ssl-auto-client-cert"
         ])
         .is_ok());
     }
