@@ -109,8 +109,12 @@ pub fn run(
             )
             .await?,
         ));
+        // The connection to an upstream proxy (TCP, and TLS for an https:// one) is bounded as a
+        // direct origin's is: a proxy that takes the TCP connection and never answers the
+        // ClientHello fails that client with 502 now, not after --answer-timeout with 504.
+        let proxy_connect_timeout = cfg.connect_timeout.unwrap_or(Limits::default().connect_timeout);
         let relay = Arc::new(
-            Relay::detached(factory, reporter.clone(), cfg.connect_timeout)
+            Relay::detached(factory, reporter.clone(), Some(proxy_connect_timeout))
                 .map_err(|e| Error::new(Exit::Internal, format!("cannot start the relay: {e}")))?,
         );
         relay.set_spare_tunnels(cfg.spare_tunnels);

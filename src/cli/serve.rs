@@ -57,7 +57,8 @@ pub struct ServerArgs {
     #[command(flatten)]
     pub proxy: ProxyArgs,
 
-    /// Give up connecting to the proxy (or a direct origin) after this many seconds.
+    /// Give up connecting to the proxy (TLS with an https:// proxy included) or a direct origin
+    /// after this many seconds (default 30; the client gets 504).
     #[arg(long = "connect-timeout", value_name = "SECONDS")]
     pub connect_timeout: Option<Seconds>,
 

@@ -53,7 +53,8 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// Request heads larger than this are refused by hyper (431/400).
     pub max_header_bytes: usize,
-    /// Connecting to an origin directly (NO_PROXY hosts).
+    /// Connecting to an origin directly (NO_PROXY hosts), or to an upstream proxy (TLS
+    /// included).
     pub connect_timeout: Duration,
     /// How long SIGTERM waits for requests in flight.
     pub drain: Duration,
@@ -693,6 +694,7 @@ fn failure_response(f: Failure) -> Response<RelayBody> {
         FailureKind::Unreachable(why, _) if why.contains("timed out") => {
             (StatusCode::GATEWAY_TIMEOUT, "connection_timeout")
         }
+        FailureKind::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "connection_timeout"),
         FailureKind::Unreachable(..) => (StatusCode::BAD_GATEWAY, "connection_refused"),
         _ => (StatusCode::BAD_GATEWAY, "proxy_internal_error"),
     };

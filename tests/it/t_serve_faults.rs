@@ -98,6 +98,23 @@ fn an_unreachable_proxy_gives_502_with_the_step_that_failed() {
         assert!(head.starts_with("http/1.1 502"), "{proxy}: {head}");
         assert!(head.contains(&format!("proxy-status: toll; error={error}")), "{proxy}: {head}");
     }
+    // An https:// proxy that takes the connection and never answers the ClientHello: the
+    // connection to it is bounded by --connect-timeout (30 s by default), TLS included, and the
+    // client gets 504 then, not after --answer-timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("https://{}", silent.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let held: Vec<_> = silent.incoming().map_while(Result::ok).take(8).collect();
+        std::thread::sleep(Duration::from_secs(30));
+        drop(held);
+    });
+    let serve = Serve::start(&["-x", &silent_url, "--connect-timeout", "1", "--answer-timeout", "20"]);
+    let started = std::time::Instant::now();
+    let out = run(CURL, &["-s", "-i", "-x", &serve.url(), &http.url("/text")]);
+    let head = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 504"), "{head}");
+    assert!(head.contains("proxy-status: toll; error=connection_timeout"), "{head}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
     assert!(http.requests_to("/text").is_empty());
 }
 
