@@ -112,6 +112,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'With --speed-limit (default 1 byte/s): how many seconds of slowness abort the transfer')
             [CompletionResult]::new('--speed-time', '--speed-time', [CompletionResultType]::ParameterName, 'With --speed-limit (default 1 byte/s): how many seconds of slowness abort the transfer')
             [CompletionResult]::new('--parallel-max', '--parallel-max', [CompletionResultType]::ParameterName, 'With -Z: at most NUM transfers at once (default 50, at most 300, as in curl)')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Start the URLs at most N per unit, as curl: N/s, N/m, N/h, N/d (N alone: per hour). A transfer that took less waits out the rest before the next starts (not with -Z)')
             [CompletionResult]::new('--url-query', '--url-query', [CompletionResultType]::ParameterName, 'Add DATA to the URL''s query, encoded as --data-urlencode encodes it (''+DATA'': as given). Repeatable; pieces are joined with ''&''')
             [CompletionResult]::new('--stderr', '--stderr', [CompletionResultType]::ParameterName, 'Write error messages and warnings to FILE instead of standard error (''-'': standard output)')
             [CompletionResult]::new('--oauth2-bearer', '--oauth2-bearer', [CompletionResultType]::ParameterName, 'Send ''Authorization: Bearer TOKEN'' (an -H Authorization wins)')

@@ -5,7 +5,7 @@
 //! As in curl 7.88 (`tool_getparam.c`), the global options — the ones curl keeps in its global
 //! config (`-v`, `--trace`, `--trace-ascii`, `--trace-time`, `--stderr`, `-s`, `-S`, `-#`,
 //! `--no-progress-meter`, `--styled-output`, `--fail-early`, `-Z`, `--parallel-max`,
-//! `--parallel-immediate`) — hold for every operation wherever they are given; every other
+//! `--parallel-immediate`, `--rate`) — hold for every operation wherever they are given; every other
 //! option holds for its own piece only.
 //!
 //! Cutting needs to know which tokens are option values (`-d --next` sends the text
@@ -15,7 +15,7 @@
 use std::ffi::{OsStr, OsString};
 
 /// Long names of curl's global options that toll has.
-const GLOBAL: [&str; 15] = [
+const GLOBAL: [&str; 16] = [
     "verbose",
     "trace",
     "trace-ascii",
@@ -31,6 +31,7 @@ const GLOBAL: [&str; 15] = [
     "parallel",
     "parallel-max",
     "parallel-immediate",
+    "rate",
 ];
 
 /// The operations `args` (program name first) stands for: itself when it has no `--next`,

@@ -99,6 +99,11 @@ pub struct TransferArgs {
     #[arg(long)]
     pub parallel_immediate: bool,
 
+    /// Start the URLs at most N per unit, as curl: N/s, N/m, N/h, N/d (N alone: per hour).
+    /// A transfer that took less waits out the rest before the next starts (not with -Z).
+    #[arg(long, value_name = "N[/UNIT]", value_parser = parse_rate)]
+    pub rate: Option<Rate>,
+
     /// Stop at the first URL that fails (the others are not fetched).
     #[arg(long)]
     pub fail_early: bool,
@@ -219,6 +224,7 @@ impl TransferArgs {
             parallel: self
                 .parallel
                 .then(|| self.parallel_max.filter(|n| (1..=300).contains(n)).map_or(50, |n| n as usize)),
+            rate: self.rate.and_then(|r| r.0),
             post301: self.post301,
             post302: self.post302,
             post303: self.post303,
@@ -601,6 +607,33 @@ fn word(s: &str) -> (String, &str) {
     }
 }
 
+/// `--rate`'s value: the time between transfer starts (`None`: more than 1000 per second, which
+/// curl runs unrestricted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate(pub Option<Duration>);
+
+/// `--rate N[/UNIT]`, as curl 7.88 reads it: N a whole number from 1, the unit the first
+/// character after the slash (`s`, `m`, `h`, `d`), per hour without one.
+pub fn parse_rate(s: &str) -> Result<Rate, String> {
+    let (number, unit) = match s.split_once('/') {
+        Some((n, u)) => (n, u.chars().next()),
+        None => (s, Some('h')),
+    };
+    let n: u64 = number.trim().parse().map_err(|_| format!("{s:?} is not N/UNIT (N a whole number)"))?;
+    if n == 0 {
+        return Err("N must be at least 1".into());
+    }
+    let unit_ms: u64 = match unit {
+        Some('s') => 1_000,
+        Some('m') => 60_000,
+        Some('h') => 3_600_000,
+        Some('d') => 86_400_000,
+        _ => return Err(format!("unsupported --rate unit in {s:?}: use s, m, h or d")),
+    };
+    let ms = unit_ms / n;
+    Ok(Rate((ms > 0).then(|| Duration::from_millis(ms))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -775,5 +808,19 @@ mod tests {
         assert_eq!(t.implied_headers(), vec![("Authorization".into(), "Bearer tok123".into())]);
         assert!(!format!("{t:?}").contains("tok123"));
         assert!(T::try_parse_from(["t", "--oauth2-bearer", "a\nb"]).is_err());
+    }
+
+    #[test]
+    fn rate_as_curl_reads_it() {
+        let ms = |s: &str| parse_rate(s).map(|r| r.0.map(|d| d.as_millis()));
+        assert_eq!(ms("2/s"), Ok(Some(500)));
+        assert_eq!(ms("10/m"), Ok(Some(6000)));
+        assert_eq!(ms("2/sec"), Ok(Some(500)), "the unit is the first character");
+        assert_eq!(ms("3600"), Ok(Some(1000)), "per hour without a unit");
+        assert_eq!(ms("1/d"), Ok(Some(86_400_000)));
+        assert_eq!(ms("5000/s"), Ok(None), "more than 1000 per second: unrestricted");
+        for bad in ["0/s", "x/s", "2/x", "-1/s", "", "2/"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
     }
 }

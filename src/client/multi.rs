@@ -43,6 +43,7 @@ pub async fn run_all(
     }
     let mut last = Ok(());
     for (i, req) in reqs.iter().enumerate() {
+        let started = tokio::time::Instant::now();
         let mut rec = Recorder::start(req);
         let result = attempts::run(&session, req, style, &mut rec).await;
         if let Some(format) = &format {
@@ -58,6 +59,20 @@ pub async fn run_all(
         last = result;
         if stop {
             break;
+        }
+        // --rate: the next transfer starts no sooner than this long after this one did.
+        if let Some(every) = req.transfer.rate.filter(|_| i + 1 < reqs.len()) {
+            let took = started.elapsed();
+            if took < every {
+                if style.verbose {
+                    eprintln!(
+                        "toll: the transfer took {} ms; waiting {} ms as --rate says",
+                        took.as_millis(),
+                        (every - took).as_millis()
+                    );
+                }
+                tokio::time::sleep_until(started + every).await;
+            }
         }
     }
     last

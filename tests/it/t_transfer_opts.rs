@@ -168,6 +168,30 @@ fn parallel_runs_the_urls_at_the_same_time() {
     }
 }
 
+/// `--rate 4/s`: one URL after another starts at most every 250 ms (three quick ones: the last
+/// starts 500 ms or more after the first); `-v` says how long each wait was. With `-Z` it has no
+/// effect, as in curl.
+#[test]
+fn rate_spaces_the_starts_of_the_urls() {
+    let origin = Origin::http();
+    let started = std::time::Instant::now();
+    let out = toll(["-s", "-v", "--rate", "4/s", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null"])
+        .arg(origin.url("/text"))
+        .arg(origin.url("/json"))
+        .arg(origin.url("/text"))
+        .run();
+    out.assert_ok();
+    assert!(started.elapsed() >= Duration::from_millis(500), "{:?}", started.elapsed());
+    assert_eq!(out.stderr.matches("as --rate says").count(), 2, "{}", out.describe());
+    let out = toll(["-s", "-Z", "-v", "--rate", "1/h", "-o", "/dev/null", "-o", "/dev/null"])
+        .arg(origin.url("/text"))
+        .arg(origin.url("/json"))
+        .timeout(Duration::from_secs(30))
+        .run();
+    out.assert_ok();
+    assert!(!out.stderr.contains("as --rate says"), "{}", out.describe());
+}
+
 #[test]
 fn parallel_exits_with_the_first_failure() {
     let origin = Origin::http();
