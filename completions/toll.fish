@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_toll_global_optspecs
-    string join \n x/proxy= socks4= socks4a= socks5= socks5-hostname= U/proxy-user= pac= wpad noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-cacert= proxy-insecure proxy-pinnedpubkey= no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed u/user= basic digest ntlm negotiate anyauth n/netrc netrc-optional netrc-file= location-trusted retry= retry-delay= retry-max-time= retry-all-errors retry-connrefused G/get data-raw= data-urlencode= e/referer= T/upload-file= r/range= b/cookie= c/cookie-jar= j/junk-session-cookies K/config= url= http1.1 http2 http2-prior-knowledge 4/ipv4 resolve= proto= proto-redir= proto-default= tlsv1 tlsv1.0 tlsv1.1 tlsv1.2 tlsv1.3 tls-max= ssl-reqd ssl 6/ipv6 http1.0 N/no-buffer no-progress-meter q/disable raw g/globoff connect-to= unix-socket= abstract-unix-socket= capath= pinnedpubkey= E/cert= key= cert-type= key-type= p/proxytunnel proxy-header= suppress-connect-headers trace= trace-ascii= trace-time styled-output no-styled-output tcp-nodelay keepalive-time= no-keepalive tcp-fastopen ssl-no-revoke ssl-revoke-best-effort ssl-auto-client-cert o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose w/write-out= D/dump-header= create-dirs output-dir= fail-with-body #/progress-bar m/max-time= connect-timeout= k/insecure cacert= F/form= form-string= C/continue-at= J/remote-header-name R/remote-time remote-name-all z/time-cond= etag-save= etag-compare= max-filesize= limit-rate= Y/speed-limit= y/speed-time= Z/parallel parallel-max= parallel-immediate rate= fail-early :/next url-query= stderr= no-clobber remove-on-error ignore-content-length post301 post302 post303 oauth2-bearer= h/help V/version
+    string join \n x/proxy= socks4= socks4a= socks5= socks5-hostname= U/proxy-user= pac= wpad noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-service-name= proxy-cacert= proxy-insecure proxy-pinnedpubkey= no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed u/user= basic digest ntlm negotiate anyauth service-name= n/netrc netrc-optional netrc-file= location-trusted retry= retry-delay= retry-max-time= retry-all-errors retry-connrefused G/get data-raw= data-urlencode= e/referer= T/upload-file= r/range= b/cookie= c/cookie-jar= j/junk-session-cookies K/config= url= http1.1 http2 http2-prior-knowledge 4/ipv4 resolve= proto= proto-redir= disallow-username-in-url proto-default= tlsv1 tlsv1.0 tlsv1.1 tlsv1.2 tlsv1.3 tls-max= ssl-reqd ssl 6/ipv6 http1.0 N/no-buffer no-progress-meter q/disable raw g/globoff connect-to= unix-socket= abstract-unix-socket= capath= pinnedpubkey= E/cert= key= cert-type= key-type= p/proxytunnel proxy-header= suppress-connect-headers trace= trace-ascii= trace-time styled-output no-styled-output tcp-nodelay keepalive-time= no-keepalive expect100-timeout= tcp-fastopen ssl-no-revoke ssl-revoke-best-effort ssl-auto-client-cert o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose w/write-out= D/dump-header= create-dirs output-dir= fail-with-body #/progress-bar m/max-time= connect-timeout= k/insecure cacert= F/form= form-string= C/continue-at= J/remote-header-name R/remote-time remote-name-all z/time-cond= etag-save= etag-compare= max-filesize= limit-rate= Y/speed-limit= y/speed-time= Z/parallel parallel-max= parallel-immediate rate= fail-early :/next url-query= stderr= no-clobber remove-on-error ignore-content-length post301 post302 post303 oauth2-bearer= h/help V/version
 end
 
 function __fish_toll_needs_command
@@ -32,6 +32,7 @@ complete -c toll -n "__fish_toll_needs_command" -l socks5-hostname -d 'Use this 
 complete -c toll -n "__fish_toll_needs_command" -s U -l proxy-user -d 'User name and password for the proxy' -r
 complete -c toll -n "__fish_toll_needs_command" -l pac -d 'Route by this proxy auto-config (PAC) file or http(s):// URL, as a browser does' -r
 complete -c toll -n "__fish_toll_needs_command" -l noproxy -d 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)' -r
+complete -c toll -n "__fish_toll_needs_command" -l proxy-service-name -d 'The Kerberos service of the proxy\'s principal for Negotiate: a ticket for NAME/proxy-host instead of HTTP/proxy-host' -r
 complete -c toll -n "__fish_toll_needs_command" -l proxy-cacert -d 'Verify an https:// proxy\'s certificate against the CA certificates in FILE (PEM)' -r -F
 complete -c toll -n "__fish_toll_needs_command" -l proxy-pinnedpubkey -d 'An https:// proxy\'s public key must be this one: sha256//BASE64 digests joined by \';\', or a PEM or DER public key file (checked with --proxy-insecure too; a mismatch is exit 90)' -r
 complete -c toll -n "__fish_toll_needs_command" -s X -l request -d 'Request method (default GET; POST with a body; HEAD with -I)' -r
@@ -42,6 +43,7 @@ complete -c toll -n "__fish_toll_needs_command" -l json -d 'Send JSON (POST), wi
 complete -c toll -n "__fish_toll_needs_command" -l max-redirs -d 'With -L, follow at most N redirects (-1: no limit)' -r
 complete -c toll -n "__fish_toll_needs_command" -s A -l user-agent -d 'User-Agent header to send' -r
 complete -c toll -n "__fish_toll_needs_command" -s u -l user -d 'User name and password for the server (not the proxy: that is -U)' -r
+complete -c toll -n "__fish_toll_needs_command" -l service-name -d 'The Kerberos service of the server\'s principal for --negotiate: a ticket for NAME/host instead of HTTP/host' -r
 complete -c toll -n "__fish_toll_needs_command" -l netrc-file -d 'Like -n, with FILE instead of ~/.netrc' -r -F
 complete -c toll -n "__fish_toll_needs_command" -l retry -d 'Retry a transient failure up to N times: a timeout, a host or proxy name that did not resolve, or HTTP 408, 429, 500, 502, 503, 504' -r
 complete -c toll -n "__fish_toll_needs_command" -l retry-delay -d 'Wait this long between retries instead of the backoff (0: the backoff)' -r
@@ -73,6 +75,7 @@ complete -c toll -n "__fish_toll_needs_command" -l proxy-header -d 'Extra header
 complete -c toll -n "__fish_toll_needs_command" -l trace -d 'Write a trace of the transfer to FILE (\'-\': standard output), heads and body bytes as a hex dump; secrets are redacted' -r -F
 complete -c toll -n "__fish_toll_needs_command" -l trace-ascii -d 'Like --trace, as text without the hex dump' -r -F
 complete -c toll -n "__fish_toll_needs_command" -l keepalive-time -d 'Send TCP keepalive probes after this many seconds idle (toll\'s default: 15)' -r
+complete -c toll -n "__fish_toll_needs_command" -l expect100-timeout -d 'How long a request body over 1 MiB sent through a proxy waits for its \'100 Continue\' (or 407) before it is sent anyway (default 1)' -r
 complete -c toll -n "__fish_toll_needs_command" -s o -l output -d 'Write the body to FILE instead of standard output (\'-\' is standard output)' -r -F
 complete -c toll -n "__fish_toll_needs_command" -s w -l write-out -d 'After the transfer, print FORMAT: %{http_code}, %{url_effective}, %{time_total}, … as curl' -r
 complete -c toll -n "__fish_toll_needs_command" -s D -l dump-header -d 'Write the response head(s) to FILE (\'-\': standard output, before the body)' -r -F
@@ -123,6 +126,7 @@ complete -c toll -n "__fish_toll_needs_command" -l http1.1 -d 'Use HTTP/1.1 only
 complete -c toll -n "__fish_toll_needs_command" -l http2 -d 'Use HTTP/2 when the server offers it in the TLS handshake (the default)'
 complete -c toll -n "__fish_toll_needs_command" -l http2-prior-knowledge -d 'Speak HTTP/2 from the start, without asking (also on http:// URLs)'
 complete -c toll -n "__fish_toll_needs_command" -s 4 -l ipv4 -d 'Connect over IPv4 only'
+complete -c toll -n "__fish_toll_needs_command" -l disallow-username-in-url -d 'Refuse a URL (also one redirected to) that holds a user name or password: exit 67'
 complete -c toll -n "__fish_toll_needs_command" -l tlsv1 -d 'Use TLS 1.0 or later with the server (toll\'s TLS speaks 1.2 and 1.3)'
 complete -c toll -n "__fish_toll_needs_command" -l tlsv1.0 -d 'Use TLS 1.0 or later'
 complete -c toll -n "__fish_toll_needs_command" -l tlsv1.1 -d 'Use TLS 1.1 or later'
@@ -206,6 +210,7 @@ complete -c toll -n "__fish_toll_using_subcommand doctor" -l socks5-hostname -d 
 complete -c toll -n "__fish_toll_using_subcommand doctor" -s U -l proxy-user -d 'User name and password for the proxy' -r
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l pac -d 'Route by this proxy auto-config (PAC) file or http(s):// URL, as a browser does' -r
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l noproxy -d 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)' -r
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-service-name -d 'The Kerberos service of the proxy\'s principal for Negotiate: a ticket for NAME/proxy-host instead of HTTP/proxy-host' -r
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-cacert -d 'Verify an https:// proxy\'s certificate against the CA certificates in FILE (PEM)' -r -F
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-pinnedpubkey -d 'An https:// proxy\'s public key must be this one: sha256//BASE64 digests joined by \';\', or a PEM or DER public key file (checked with --proxy-insecure too; a mismatch is exit 90)' -r
 complete -c toll -n "__fish_toll_using_subcommand doctor" -s m -l max-time -d 'Give up after this many seconds in total (fractions allowed; 0: no limit)' -r
@@ -235,6 +240,7 @@ complete -c toll -n "__fish_toll_using_subcommand serve" -l socks5-hostname -d '
 complete -c toll -n "__fish_toll_using_subcommand serve" -s U -l proxy-user -d 'User name and password for the proxy' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l pac -d 'Route by this proxy auto-config (PAC) file or http(s):// URL, as a browser does' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l noproxy -d 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)' -r
+complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-service-name -d 'The Kerberos service of the proxy\'s principal for Negotiate: a ticket for NAME/proxy-host instead of HTTP/proxy-host' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-cacert -d 'Verify an https:// proxy\'s certificate against the CA certificates in FILE (PEM)' -r -F
 complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-pinnedpubkey -d 'An https:// proxy\'s public key must be this one: sha256//BASE64 digests joined by \';\', or a PEM or DER public key file (checked with --proxy-insecure too; a mismatch is exit 90)' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l connect-timeout -d 'Give up connecting to the proxy (TLS with an https:// proxy included) or a direct origin after this many seconds (default 30; the client gets 504)' -r
@@ -263,6 +269,7 @@ complete -c toll -n "__fish_toll_using_subcommand run" -l socks5-hostname -d 'Us
 complete -c toll -n "__fish_toll_using_subcommand run" -s U -l proxy-user -d 'User name and password for the proxy' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -l pac -d 'Route by this proxy auto-config (PAC) file or http(s):// URL, as a browser does' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -l noproxy -d 'Hosts to reach without the proxy (overrides no_proxy and NO_PROXY)' -r
+complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-service-name -d 'The Kerberos service of the proxy\'s principal for Negotiate: a ticket for NAME/proxy-host instead of HTTP/proxy-host' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-cacert -d 'Verify an https:// proxy\'s certificate against the CA certificates in FILE (PEM)' -r -F
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-pinnedpubkey -d 'An https:// proxy\'s public key must be this one: sha256//BASE64 digests joined by \';\', or a PEM or DER public key file (checked with --proxy-insecure too; a mismatch is exit 90)' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -l connect-timeout -d 'Give up connecting to the proxy (TLS with an https:// proxy included) or a direct origin after this many seconds (default 30; the client gets 504)' -r

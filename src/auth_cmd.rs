@@ -295,6 +295,7 @@ async fn verify(args: &LoginArgs, spec: &ProxySpec, creds: &Credentials) -> Resu
         proxy_pinned_key: None,
         pac: None,
         wpad: false,
+        service_name: None,
     };
     let settings = ProxySettings::from_config(&proxy, &|_| None);
     let accepted = Arc::new(Mutex::new(None));

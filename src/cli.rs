@@ -215,6 +215,11 @@ pub struct ProxyArgs {
     #[arg(long, overrides_with_all = ["proxy_basic", "proxy_digest", "proxy_ntlm", "proxy_negotiate"])]
     pub proxy_anyauth: bool,
 
+    /// The Kerberos service of the proxy's principal for Negotiate: a ticket for NAME/proxy-host
+    /// instead of HTTP/proxy-host.
+    #[arg(long = "proxy-service-name", value_name = "NAME", value_parser = parse_service_name)]
+    pub proxy_service_name: Option<String>,
+
     /// Verify an https:// proxy's certificate against the CA certificates in FILE (PEM).
     #[arg(long, value_name = "FILE")]
     pub proxy_cacert: Option<PathBuf>,
@@ -694,7 +699,23 @@ fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> {
         proxy_pinned_key: proxy.proxy_pinned_key,
         pac: proxy.pac,
         wpad: proxy.wpad,
+        service_name: proxy.proxy_service_name,
     })
+}
+
+/// `--proxy-service-name` / `--service-name`: the service part of a Kerberos host-based name
+/// (`NAME@host`, RFC 2743 §4.1), so it cannot be empty nor hold `@`, `/`, spaces or control
+/// characters (which would name another principal than the one asked for).
+pub fn parse_service_name(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err("a Kerberos service name cannot be empty (the default is HTTP)".into());
+    }
+    if s.chars().any(|c| c == '@' || c == '/' || c.is_whitespace() || c.is_control()) {
+        return Err(
+            "a Kerberos service name has no '@', '/', spaces or control characters (e.g. HTTP)".into()
+        );
+    }
+    Ok(s.to_string())
 }
 
 /// `1`, `yes`, `true`, anything else non-empty except `0`, `no`, `false`, `off`.

@@ -190,6 +190,9 @@ impl Session {
                 .await
                 .map_err(|e| Error::new(Exit::Internal, format!("cannot start the local relay: {e}")))?,
         );
+        if let Some(wait) = req.curl.conn.expect100_timeout {
+            relay.set_expect_wait(wait);
+        }
         let routes = Arc::new(routes);
         let heads_shown = req.include_headers || req.head_only || req.curl.dump_header.is_some();
         let tap = (heads_shown || req.write_out.is_some() || req.curl.conn.trace.is_some())
@@ -280,10 +283,8 @@ impl Session {
                 {
                     direct.execute(&self.relay, spec, request, reporter).await?
                 }
-                // http without a body: forwarded by the relay in process.
-                (RouteEntry::Proxy(spec), Some(direct))
-                    if via_relay && request.body().is_none() && direct.in_process() =>
-                {
+                // http: forwarded by the relay in process (a body as `toll serve` forwards one).
+                (RouteEntry::Proxy(spec), Some(direct)) if via_relay && direct.in_process() => {
                     direct.forward(&self.relay, spec, request).await?
                 }
                 _ if via_relay => self
@@ -321,6 +322,7 @@ impl Session {
             }
             let Some(next) = next_hop(req, &hop, &resp) else { return Ok(resp) };
             if redirects >= req.max_redirects {
+                heads.unfollowed(head_text(&resp));
                 return Err(Error::new(
                     Exit::TooManyRedirects,
                     format!("stopped after {redirects} redirects at {}", display_url(&next.url)),
@@ -416,6 +418,7 @@ pub fn upstream_factory(proxy: &ProxyConfig, ctx: Arc<Context>) -> Result<crate:
             allowed: pcfg.allowed_schemes,
             creds: CredentialBroker::new((ctx.sources)(spec)),
             memory: ctx.memory.clone(),
+            service: pcfg.service_name.clone().unwrap_or_else(|| crate::auth::HTTP_SERVICE.into()),
         }
     }))
 }

@@ -160,6 +160,9 @@ pub struct ProxyConfig {
     pub pac: Option<String>,
     /// `--wpad`: look for a PAC by WPAD when nothing else says which proxy (off by default).
     pub wpad: bool,
+    /// `--proxy-service-name`: the Kerberos service Negotiate asks a proxy's ticket for
+    /// (`None`: `HTTP`, RFC 4559 §4).
+    pub service_name: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

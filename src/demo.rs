@@ -206,6 +206,7 @@ pub async fn run(scheme: Scheme, term: Terminal) -> Result<()> {
         proxy_pinned_key: None,
         pac: None,
         wpad: false,
+        service_name: None,
     };
     let settings = ProxySettings::new(Some(spec), Some(""), &|_| None);
     let source_term = term;
@@ -247,6 +248,7 @@ mod tests {
             uri: "http://127.0.0.1:1/hello",
             body: None,
             proxy_host: "127.0.0.1",
+            service: "HTTP",
         };
         let mut a = authenticator(Scheme::Digest).unwrap();
         let good = a.respond(&challenge, &Credentials::new(USER, PASSWORD), &target, &mut Fixed).unwrap();

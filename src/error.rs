@@ -36,6 +36,8 @@ pub enum Exit {
     Range,
     /// `--max-filesize` exceeded (curl's 63).
     FileTooLarge,
+    /// curl's 67: `--disallow-username-in-url` and a URL with a user name in it.
+    LoginDenied,
     AuthNoCredentials,
     AuthRejected,
     ProxyDenied,
@@ -80,6 +82,7 @@ impl Exit {
             Exit::Receive => 56,
             Exit::Range => 33,
             Exit::FileTooLarge => 63,
+            Exit::LoginDenied => 67,
             Exit::AuthNoCredentials => 40,
             Exit::AuthRejected => 41,
             Exit::ProxyDenied => 42,
@@ -95,7 +98,7 @@ impl Exit {
     }
 
     /// Every code with its meaning, as documented in the README (a test keeps them in step).
-    pub const TABLE: [(Exit, &'static str); 32] = [
+    pub const TABLE: [(Exit, &'static str); 33] = [
         (
             Exit::Internal,
             "internal error (a bug: please report it); also, as in curl, a URL whose scheme toll does not \
@@ -146,6 +149,7 @@ impl Exit {
         (Exit::ClientCert, "the client certificate or key (-E/--cert, --key) cannot be read or used"),
         (Exit::Range, "-C: the server does not support byte ranges (the file is left as it was)"),
         (Exit::FileTooLarge, "the body is larger than --max-filesize"),
+        (Exit::LoginDenied, "a URL holds a user name (or password) and --disallow-username-in-url forbids it"),
         (
             Exit::BadEncoding,
             "--compressed: the body does not decode (a broken gzip, deflate, brotli or zstd stream)",

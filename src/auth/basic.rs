@@ -94,8 +94,13 @@ mod tests {
         }
     }
 
-    const GET: RequestTarget<'static> =
-        RequestTarget { method: "GET", uri: "http://example.com/", body: None, proxy_host: "proxy" };
+    const GET: RequestTarget<'static> = RequestTarget {
+        method: "GET",
+        uri: "http://example.com/",
+        body: None,
+        proxy_host: "proxy",
+        service: "HTTP",
+    };
 
     fn challenge() -> Challenge {
         parse_challenges(["Basic realm=\"WallyWorld\""]).remove(0)
@@ -134,8 +139,13 @@ mod tests {
         let creds = Credentials::new("Aladdin", "open sesame");
         assert!(auth.preemptive(&creds, &GET, &mut NoEntropy).is_none(), "never sent unasked");
         let first = auth.respond(&challenge(), &creds, &GET, &mut NoEntropy).unwrap();
-        let connect =
-            RequestTarget { method: "CONNECT", uri: "example.com:443", body: None, proxy_host: "proxy" };
+        let connect = RequestTarget {
+            method: "CONNECT",
+            uri: "example.com:443",
+            body: None,
+            proxy_host: "proxy",
+            service: "HTTP",
+        };
         let again = auth.preemptive(&creds, &connect, &mut NoEntropy).unwrap().unwrap();
         assert_eq!(first, again);
     }

@@ -209,7 +209,8 @@ impl DigestAuth {
             return false;
         }
         let throwaway = Credentials::new("-", "-");
-        let target = RequestTarget { method: "GET", uri: "/", body: Some(&[]), proxy_host: "" };
+        let target =
+            RequestTarget { method: "GET", uri: "/", body: Some(&[]), proxy_host: "", service: "HTTP" };
         while session.client.nonce_count().saturating_add(1) < next_nc {
             if answer(session, &throwaway, &target).is_err() {
                 return false;
@@ -356,8 +357,13 @@ mod tests {
     const NONCE: &str = "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v";
     const OPAQUE: &str = "FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS";
     const CNONCE: &str = "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ";
-    const GET: RequestTarget<'static> =
-        RequestTarget { method: "GET", uri: "/dir/index.html", body: None, proxy_host: "proxy" };
+    const GET: RequestTarget<'static> = RequestTarget {
+        method: "GET",
+        uri: "/dir/index.html",
+        body: None,
+        proxy_host: "proxy",
+        service: "HTTP",
+    };
 
     struct FixedEntropy(u8);
     impl Entropy for FixedEntropy {
@@ -400,7 +406,13 @@ mod tests {
     #[test]
     fn memory_restores_the_session_with_the_next_nonce_count() {
         let challenge = rfc_challenge("SHA-256", "auth");
-        let target = RequestTarget { method: "GET", uri: "/dir/index.html", body: None, proxy_host: "proxy" };
+        let target = RequestTarget {
+            method: "GET",
+            uri: "/dir/index.html",
+            body: None,
+            proxy_host: "proxy",
+            service: "HTTP",
+        };
         let mut first = rfc_auth();
         first.respond(&challenge, &mufasa(), &target, &mut FixedEntropy(1)).unwrap();
         first.preemptive(&mufasa(), &target, &mut FixedEntropy(1)).unwrap().unwrap();
@@ -442,7 +454,13 @@ mod tests {
         let mut auth =
             DigestAuth::with_cnonce_source(|| "NTg6RKcb9boFIAS3KrFK9BGeh+iDa/sm6jUMp2wds69v".into());
         let creds = Credentials::new("J\u{e4}s\u{f8}n Doe", "Secret, or not?");
-        let target = RequestTarget { method: "GET", uri: "/doe.json", body: None, proxy_host: "proxy" };
+        let target = RequestTarget {
+            method: "GET",
+            uri: "/doe.json",
+            body: None,
+            proxy_host: "proxy",
+            service: "HTTP",
+        };
         let c = sent(&auth.respond(&challenge, &creds, &target, &mut FixedEntropy(0)).unwrap());
         assert_eq!(
             c.param("username"),
@@ -499,8 +517,13 @@ mod tests {
 
     #[test]
     fn connect_hashes_method_connect_and_authority_uri() {
-        let target =
-            RequestTarget { method: "CONNECT", uri: "example.com:443", body: None, proxy_host: "proxy" };
+        let target = RequestTarget {
+            method: "CONNECT",
+            uri: "example.com:443",
+            body: None,
+            proxy_host: "proxy",
+            service: "HTTP",
+        };
         let c = answer(&rfc_challenge("MD5", "auth"), &target).unwrap();
         assert_eq!(c.param("uri"), Some("example.com:443"));
         assert_eq!(c.param("response"), Some("389a1da55e44b101820f457fee8c0773"));
@@ -536,6 +559,7 @@ mod tests {
             uri: "http://example.com/upload",
             body: Some(b"hello"),
             proxy_host: "proxy",
+            service: "HTTP",
         };
         // Both offered: auth, even with the body at hand.
         let c = answer(&rfc_challenge("SHA-256", "auth-int, auth"), &post).unwrap();

@@ -101,9 +101,16 @@ pub struct RequestTarget<'a> {
     /// The request body, when it is known and small (only Digest `qop=auth-int` uses it).
     pub body: Option<&'a [u8]>,
     /// The host name of the proxy being answered, as toll connects to it (Negotiate asks
-    /// Kerberos for a ticket for `HTTP@proxy_host`, RFC 4559 §4).
+    /// Kerberos for a ticket for `service@proxy_host`, RFC 4559 §4).
     pub proxy_host: &'a str,
+    /// The Kerberos service Negotiate asks a ticket for: [`HTTP_SERVICE`] (RFC 4559 §4) unless
+    /// `--proxy-service-name` (`--service-name` for a server) names another.
+    pub service: &'a str,
 }
+
+/// The service name of an HTTP server's (or proxy's) Kerberos principal, `HTTP/host@REALM`
+/// (RFC 4559 §4).
+pub const HTTP_SERVICE: &str = "HTTP";
 
 /// Randomness and time, injected so tests can use fixed values (Digest cnonce, NTLM client
 /// challenge and timestamp).
@@ -305,7 +312,8 @@ mod tests {
         let mut a = authenticator(Scheme::Ntlm).unwrap();
         assert_eq!(a.memory(), None);
         let bare = parse_challenges(["NTLM"]);
-        let target = RequestTarget { method: "GET", uri: "http://o/", body: None, proxy_host: "p" };
+        let target =
+            RequestTarget { method: "GET", uri: "http://o/", body: None, proxy_host: "p", service: "HTTP" };
         a.respond(&bare[0], &Credentials::new("u", "p"), &target, &mut OsEntropy).unwrap();
         assert_eq!(a.memory(), None, "a type 1 proves nothing");
     }

@@ -1,7 +1,8 @@
 //! Negotiate (RFC 4559): SPNEGO (RFC 4178) tokens over Kerberos, from the platform's GSSAPI and
 //! the user's ticket cache. No password is involved: the proxy gets a Kerberos service ticket
 //! for `HTTP@<proxy host>` (RFC 4559 §4: the service name is `HTTP`, the host the one the
-//! client connects to).
+//! client connects to; `--proxy-service-name` / `--service-name` name another service, as in
+//! curl, for a proxy whose principal is not `HTTP/host`).
 //!
 //! The handshake (RFC 4559 §4–§5): a bare `Negotiate` challenge is answered with the first
 //! token; a 407 carrying `Negotiate <token>` continues the same security context on the same
@@ -29,8 +30,9 @@ pub trait SecurityContext: Send {
     fn complete(&self) -> bool;
 }
 
-/// Starts a context toward `HTTP@host`; an error means Negotiate cannot be used from here.
-pub type Starter = Box<dyn Fn(&str) -> Result<Box<dyn SecurityContext>, String> + Send>;
+/// Starts a context toward `service@host` (called with `service`, `host`); an error means
+/// Negotiate cannot be used from here.
+pub type Starter = Box<dyn Fn(&str, &str) -> Result<Box<dyn SecurityContext>, String> + Send>;
 
 /// Longest `Negotiate` token accepted from the proxy (base64 text).
 const MAX_TOKEN: usize = 64 * 1024;
@@ -57,7 +59,9 @@ impl NegotiateAuth {
     #[cfg(all(unix, not(target_os = "macos")))]
     pub fn with_library(path: &str) -> NegotiateAuth {
         let path = path.to_owned();
-        NegotiateAuth::with_starter(Box::new(move |host| gss_start(gssapi::Gss::load(&path)?, host)))
+        NegotiateAuth::with_starter(Box::new(move |service, host| {
+            gss_start(gssapi::Gss::load(&path)?, service, host)
+        }))
     }
 }
 
@@ -79,31 +83,35 @@ impl SecurityContext for GssContext {
 }
 
 #[cfg(all(unix, not(target_os = "macos")))]
-fn gss_start(gss: std::sync::Arc<gssapi::Gss>, host: &str) -> Result<Box<dyn SecurityContext>, String> {
-    let ctx = gssapi::Context::new(gss, "HTTP", host).map_err(|e| e.message)?;
+fn gss_start(
+    gss: std::sync::Arc<gssapi::Gss>,
+    service: &str,
+    host: &str,
+) -> Result<Box<dyn SecurityContext>, String> {
+    let ctx = gssapi::Context::new(gss, service, host).map_err(|e| e.message)?;
     Ok(Box::new(GssContext(ctx)))
 }
 
 /// The platform's security contexts: MIT GSSAPI loaded at run time.
 #[cfg(all(unix, not(target_os = "macos")))]
-pub fn start(host: &str) -> Result<Box<dyn SecurityContext>, String> {
-    gss_start(gssapi::Gss::system()?, host)
+pub fn start(service: &str, host: &str) -> Result<Box<dyn SecurityContext>, String> {
+    gss_start(gssapi::Gss::system()?, service, host)
 }
 
 /// macOS: GSS.framework has the same API with packed structs; not done yet.
 #[cfg(target_os = "macos")]
-pub fn start(_host: &str) -> Result<Box<dyn SecurityContext>, String> {
+pub fn start(_service: &str, _host: &str) -> Result<Box<dyn SecurityContext>, String> {
     Err("Negotiate is not supported on macOS yet (GSS.framework)".into())
 }
 
 /// Windows: SSPI's Negotiate package; not done yet.
 #[cfg(windows)]
-pub fn start(_host: &str) -> Result<Box<dyn SecurityContext>, String> {
+pub fn start(_service: &str, _host: &str) -> Result<Box<dyn SecurityContext>, String> {
     Err("Negotiate is not supported on Windows yet (SSPI)".into())
 }
 
 #[cfg(not(any(unix, windows)))]
-pub fn start(_host: &str) -> Result<Box<dyn SecurityContext>, String> {
+pub fn start(_service: &str, _host: &str) -> Result<Box<dyn SecurityContext>, String> {
     Err("Negotiate is not supported on this platform".into())
 }
 
@@ -145,11 +153,17 @@ impl Authenticator for NegotiateAuth {
                 if target.proxy_host.is_empty() {
                     return Err(unavailable("the proxy's host name is not known".into()));
                 }
-                let mut ctx = (self.start)(target.proxy_host).map_err(unavailable)?;
+                if target.service.is_empty() {
+                    return Err(unavailable("the Kerberos service name is empty".into()));
+                }
+                let mut ctx = (self.start)(target.service, target.proxy_host).map_err(unavailable)?;
                 // The first step is where a missing ticket, an unreachable KDC or an unknown
                 // service principal shows: all local problems, so the next scheme may do.
                 let token = ctx.step(None).map_err(|e| {
-                    unavailable(format!("cannot get a ticket for HTTP@{}: {e}", target.proxy_host))
+                    unavailable(format!(
+                        "cannot get a ticket for {}@{}: {e}",
+                        target.service, target.proxy_host
+                    ))
                 })?;
                 if token.is_empty() {
                     return Err(unavailable("GSSAPI produced no initial token".into()));
@@ -222,6 +236,7 @@ mod tests {
         uri: "http://example.com/",
         body: None,
         proxy_host: "proxy.corp.example",
+        service: HTTP_SERVICE,
     };
 
     struct NoEntropy;
@@ -269,8 +284,8 @@ mod tests {
         let hosts: Arc<Mutex<Vec<String>>> = Arc::default();
         let (s, h) = (seen.clone(), hosts.clone());
         let outputs = Mutex::new(Some(outputs));
-        let auth = NegotiateAuth::with_starter(Box::new(move |host| {
-            h.lock().unwrap().push(host.to_owned());
+        let auth = NegotiateAuth::with_starter(Box::new(move |service, host| {
+            h.lock().unwrap().push(format!("{service}@{host}"));
             let outputs = outputs.lock().unwrap().take().ok_or("started twice")?;
             Ok(Box::new(Scripted { outputs, seen: s.clone(), legs, done: 0 }) as Box<dyn SecurityContext>)
         }));
@@ -287,7 +302,7 @@ mod tests {
         assert!(!auth.needs_credentials() && auth.connection_bound() && auth.final_leg());
         let v = auth.respond(&negotiate(None), &creds(), &TARGET, &mut NoEntropy).unwrap();
         assert_eq!(v.expose(), format!("Negotiate {}", B64.encode(b"AP-REQ")));
-        assert_eq!(*hosts.lock().unwrap(), ["proxy.corp.example"]);
+        assert_eq!(*hosts.lock().unwrap(), ["HTTP@proxy.corp.example"]);
         assert_eq!(*seen.lock().unwrap(), [None]);
         // The context is complete: another token, or a bare challenge, is a refusal.
         assert_eq!(auth.verdict(Some(&negotiate(Some(b"more")))), Verdict::Rejected);
@@ -296,6 +311,29 @@ mod tests {
         assert!(auth.preemptive(&creds(), &TARGET, &mut NoEntropy).is_none());
     }
 
+    #[test]
+    fn another_service_name_is_asked_for_and_named_in_errors() {
+        let (mut auth, _, asked) = scripted(vec![Ok(b"AP-REQ".to_vec())], 1);
+        let target = RequestTarget { service: "shrubbery", ..TARGET };
+        auth.respond(&negotiate(None), &creds(), &target, &mut NoEntropy).unwrap();
+        assert_eq!(*asked.lock().unwrap(), ["shrubbery@proxy.corp.example"]);
+
+        let (mut auth, _, _) = scripted(vec![Err("Server not found in Kerberos database".into())], 1);
+        let err = auth.respond(&negotiate(None), &creds(), &target, &mut NoEntropy).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("Negotiate unavailable: cannot get a ticket for shrubbery@proxy.corp.example: "),
+            "{err}"
+        );
+
+        let (mut auth, _, asked) = scripted(vec![Ok(b"t".to_vec())], 1);
+        let empty = RequestTarget { service: "", ..TARGET };
+        assert!(matches!(
+            auth.respond(&negotiate(None), &creds(), &empty, &mut NoEntropy),
+            Err(AuthError::Unavailable(Scheme::Negotiate, _))
+        ));
+        assert!(asked.lock().unwrap().is_empty(), "no context is started without a service");
+    }
     #[test]
     fn multi_leg_continues_with_the_proxys_token() {
         let (mut auth, seen, _) = scripted(vec![Ok(b"first".to_vec()), Ok(b"second".to_vec())], 2);
@@ -320,7 +358,8 @@ mod tests {
             .starts_with("Negotiate unavailable: cannot get a ticket for HTTP@proxy.corp.example: "));
         assert_eq!(auth.verdict(Some(&negotiate(Some(b"x")))), Verdict::Rejected);
 
-        let mut auth = NegotiateAuth::with_starter(Box::new(|_| Err("libgssapi_krb5.so.2 not found".into())));
+        let mut auth =
+            NegotiateAuth::with_starter(Box::new(|_, _| Err("libgssapi_krb5.so.2 not found".into())));
         let err = auth.respond(&negotiate(None), &creds(), &TARGET, &mut NoEntropy).unwrap_err();
         assert_eq!(err.to_string(), "Negotiate unavailable: libgssapi_krb5.so.2 not found");
 

@@ -25,6 +25,10 @@ pub struct ConnOpts {
     #[arg(long = "proto-redir", value_name = "PROTOCOLS", value_parser = parse_protocols, allow_hyphen_values = true)]
     pub proto_redir: Option<Protocols>,
 
+    /// Refuse a URL (also one redirected to) that holds a user name or password: exit 67.
+    #[arg(long = "disallow-username-in-url")]
+    pub disallow_username_in_url: bool,
+
     /// The scheme for a URL given without one (default http).
     #[arg(long = "proto-default", value_name = "PROTOCOL", value_parser = parse_proto_default)]
     pub proto_default: Option<String>,
@@ -181,6 +185,11 @@ pub struct ConnOpts {
     /// Send no TCP keepalive probes.
     #[arg(long = "no-keepalive")]
     pub no_keepalive: bool,
+
+    /// How long a request body over 1 MiB sent through a proxy waits for its '100 Continue' (or
+    /// 407) before it is sent anyway (default 1).
+    #[arg(long = "expect100-timeout", value_name = "SECONDS")]
+    pub expect100_timeout: Option<Seconds>,
 
     /// Accepted: TCP Fast Open only saves a round trip when connecting; toll connects normally.
     #[arg(long = "tcp-fastopen")]
@@ -382,6 +391,7 @@ impl ConnOpts {
             })
         });
         ConnConfig {
+            disallow_username: self.disallow_username_in_url,
             protocols,
             // A redirect must be allowed by both (curl checks both lists).
             redir_protocols: Protocols {
@@ -409,6 +419,7 @@ impl ConnOpts {
             trace,
             keepalive: self.keepalive_time.map(|s| s.0).filter(|d| !d.is_zero()),
             no_keepalive: self.no_keepalive,
+            expect100_timeout: self.expect100_timeout.map(|s| s.0),
         }
     }
 }

@@ -98,6 +98,11 @@ pub struct CurlRequestArgs {
     #[arg(long, overrides_with_all = ["basic", "digest", "ntlm", "negotiate"])]
     pub anyauth: bool,
 
+    /// The Kerberos service of the server's principal for --negotiate: a ticket for
+    /// NAME/host instead of HTTP/host.
+    #[arg(long = "service-name", value_name = "NAME", value_parser = crate::cli::parse_service_name)]
+    pub service_name: Option<String>,
+
     /// Take the server's user name and password from ~/.netrc when -u does not give them.
     ///
     /// A missing file is no error (as in curl); a malformed one is.
@@ -405,6 +410,7 @@ impl CurlRequestArgs {
                 schemes: self.schemes(),
                 trusted: self.location_trusted,
             }),
+            service_name: self.service_name.clone(),
             conn: c.more.config(),
         }
     }

@@ -92,6 +92,20 @@ fn defaults() {
 }
 
 #[test]
+fn kerberos_service_names() {
+    let t = transfer(&["--proxy-service-name", "shrubbery", "--service-name", "web", "http://h/"]);
+    assert_eq!(t.proxy.service_name.as_deref(), Some("shrubbery"));
+    assert_eq!(t.request.curl.service_name.as_deref(), Some("web"));
+    let t = transfer(&["http://h/"]);
+    assert!(t.proxy.service_name.is_none() && t.request.curl.service_name.is_none());
+    for bad in ["", "HTTP@host", "HTTP/host", "a b", "a\u{1b}b"] {
+        assert!(parse(&["--proxy-service-name", bad, "http://h/"]).is_err(), "{bad:?}");
+        assert!(parse(&["--service-name", bad, "http://h/"]).is_err(), "{bad:?}");
+    }
+    assert!(transfer(&["--disallow-username-in-url", "http://h/"]).request.curl.conn.disallow_username);
+}
+
+#[test]
 fn url_without_scheme_is_http() {
     assert_eq!(transfer(&["example.com/x"]).request.url.as_str(), "http://example.com/x");
     assert_eq!(transfer(&["localhost:8080"]).request.url.as_str(), "http://localhost:8080/");

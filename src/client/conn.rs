@@ -75,6 +75,17 @@ fn tls_conflict(c: &ConnConfig) -> Option<String> {
 /// Checks a hop before it is sent: `--proto` for the first URL, `--proto-redir` for a redirect
 /// target (exit 1, curl's wording), and TLS settings that leave no version for https.
 pub fn check_url(c: &ConnConfig, url: &url::Url, redirected: bool) -> Result<()> {
+    if c.disallow_username && (!url.username().is_empty() || url.password().is_some()) {
+        // The URL is not shown: its password would be.
+        return Err(Error::new(
+            Exit::LoginDenied,
+            format!(
+                "{} holds a user name, and --disallow-username-in-url forbids it",
+                if redirected { "the URL of the redirect" } else { "the URL" }
+            ),
+        )
+        .hint("give the credentials with -u (or --netrc) instead, or drop --disallow-username-in-url"));
+    }
     let allowed = if redirected { c.redir_protocols } else { c.protocols };
     if !allowed.allows(url.scheme()) {
         let option = if redirected { "--proto-redir" } else { "--proto" };
@@ -346,6 +357,20 @@ mod tests {
         let mut lit = req("http://127.0.0.1:80/");
         lit.curl.conn.connect_to = vec![rule(None, None, Some("10.0.0.1"), None)];
         assert!(connect_to(&lit).is_err());
+    }
+
+    #[test]
+    fn disallow_username_in_url_refuses_any_userinfo() {
+        let c = ConnConfig { disallow_username: true, ..Default::default() };
+        for u in ["http://bob@h/", "http://bob:pw@h/", "http://:pw@h/"] {
+            let url = url::Url::parse(u).unwrap();
+            let e = check_url(&c, &url, false).unwrap_err();
+            assert_eq!(e.exit, Exit::LoginDenied, "{u}");
+            assert!(!e.message.contains("pw") && !e.message.contains("bob"), "{}", e.message);
+            assert!(check_url(&c, &url, true).unwrap_err().message.contains("redirect"));
+            assert!(check_url(&ConnConfig::default(), &url, false).is_ok(), "{u}: only with the option");
+        }
+        assert!(check_url(&c, &url::Url::parse("http://h/p?user=bob@x").unwrap(), false).is_ok());
     }
 
     #[test]

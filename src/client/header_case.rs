@@ -103,11 +103,27 @@ enum Earlier {
     Redirect,
     /// With the proxy's status.
     Connect(u16),
+    /// A redirect that was not followed (`--max-redirs` reached): the transfer ends with an
+    /// error, and `-w` describes this response, as curl's does.
+    Unfollowed,
 }
 
 impl EarlierHeads {
     pub fn redirect(&mut self, head: Vec<u8>) {
         self.0.push((Earlier::Redirect, head));
+    }
+
+    /// See [`Earlier::Unfollowed`].
+    pub fn unfollowed(&mut self, head: Vec<u8>) {
+        self.0.push((Earlier::Unfollowed, head));
+    }
+
+    /// The status of the last response received from the server (a redirect followed or not),
+    /// for a transfer that ended without a final one (a redirect refused).
+    pub fn last_status(&self) -> Option<u16> {
+        let (_, head) = self.0.iter().rev().find(|(kind, _)| !matches!(kind, Earlier::Connect(_)))?;
+        let line = head.split(|&b| b == b'\n').next()?;
+        std::str::from_utf8(line).ok()?.split_whitespace().nth(1)?.parse().ok()
     }
 
     pub fn connect(&mut self, status: u16, head: Vec<u8>) {
@@ -119,7 +135,7 @@ impl EarlierHeads {
     pub fn connect_status(&self) -> Option<u16> {
         self.0.iter().rev().find_map(|(kind, _)| match kind {
             Earlier::Connect(status) => Some(*status),
-            Earlier::Redirect => None,
+            Earlier::Redirect | Earlier::Unfollowed => None,
         })
     }
 
@@ -187,6 +203,22 @@ mod tests {
             b = b.header(*k, *v);
         }
         b.body("").unwrap().into()
+    }
+
+    #[test]
+    fn the_last_status_is_the_servers_not_the_proxys() {
+        let mut heads = EarlierHeads::default();
+        assert_eq!(heads.last_status(), None);
+        heads.connect(200, b"HTTP/1.1 200 Connection established\r\n\r\n".to_vec());
+        assert_eq!(heads.last_status(), None, "a CONNECT answer is the proxy's");
+        heads.redirect(b"HTTP/1.1 301 Moved Permanently\r\nLocation: /a\r\n\r\n".to_vec());
+        heads.connect(200, b"HTTP/1.1 200 Connection established\r\n\r\n".to_vec());
+        assert_eq!(heads.last_status(), Some(301));
+        heads.unfollowed(b"HTTP/2 302\r\nlocation: /b\r\n\r\n".to_vec());
+        assert_eq!(
+            (heads.last_status(), heads.redirects(), heads.connect_status()),
+            (Some(302), 1, Some(200))
+        );
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct OriginAuthState {
     sent: bool,
     rejected: bool,
     legs: usize,
+    /// The Kerberos service for Negotiate (`--service-name`, else `HTTP`).
+    service: String,
 }
 
 impl OriginAuthState {
@@ -58,6 +60,7 @@ impl OriginAuthState {
             pending: None,
             sent: false,
             rejected: false,
+            service: req.curl.service_name.clone().unwrap_or_else(|| auth::HTTP_SERVICE.into()),
             legs: 0,
         }
     }
@@ -94,7 +97,7 @@ impl OriginAuthState {
             Some(v) => Some(v),
             None => {
                 let (method, uri) = (request.method().to_string(), request_uri(request.url()));
-                let target = target(&method, &uri, request.url());
+                let target = target(&method, &uri, request.url(), &self.service);
                 match self.active.as_mut() {
                     Some(a) if !a.connection_bound() => {
                         a.preemptive(&self.creds, &target, &mut OsEntropy).transpose().map_err(auth_error)?
@@ -150,7 +153,7 @@ impl OriginAuthState {
             self.active = Some(a);
         }
         let uri = request_uri(resp.url());
-        let target = target(method, &uri, resp.url());
+        let target = target(method, &uri, resp.url(), &self.service);
         let a = self.active.as_mut().expect("set above");
         let answer = if a.needs_credentials() {
             a.respond(&challenge, &self.creds, &target, &mut OsEntropy)
@@ -177,8 +180,9 @@ fn request_uri(url: &url::Url) -> String {
     }
 }
 
-fn target<'a>(method: &'a str, uri: &'a str, url: &'a url::Url) -> RequestTarget<'a> {
-    RequestTarget { method, uri, body: None, proxy_host: url.host_str().unwrap_or("") }
+/// For the server, "the proxy host" of Negotiate's ticket is the URL's host.
+fn target<'a>(method: &'a str, uri: &'a str, url: &'a url::Url, service: &'a str) -> RequestTarget<'a> {
+    RequestTarget { method, uri, body: None, proxy_host: url.host_str().unwrap_or(""), service }
 }
 
 fn auth_error(e: auth::AuthError) -> Error {

@@ -94,6 +94,17 @@ impl Recorder {
         self.info.num_connects = connections.saturating_sub(self.connections_before);
     }
 
+    /// The transfer ended with an error after responses arrived (a redirect refused by
+    /// `--max-redirs`, `--proto-redir` or `--disallow-username-in-url`): as curl, `-w` tells of
+    /// the last of them.
+    pub fn refused_redirect(&mut self, heads: &super::EarlierHeads) {
+        let Some(status) = heads.last_status() else { return };
+        let i = &mut self.info;
+        i.http_code = status;
+        i.num_redirects = heads.redirects();
+        i.size_header = heads.size();
+    }
+
     /// The final response's head arrived (after the redirects and tunnels in `heads`).
     pub fn response(
         &mut self,

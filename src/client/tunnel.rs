@@ -21,12 +21,12 @@
 //! (no TLS), and since only this module opens tunnels for the client, it is made for them even
 //! in a run whose https URLs stay on the reqwest path (`-i`: their heads are then rebuilt).
 //!
-//! http URLs through such a proxy skip the loopback hop the same way when the request has no
-//! body ([`Direct::forward`]): the relay forwards it in process (`Relay::forward_in_process`,
-//! the loopback path's code: 407s answered only when the proxy itself demands credentials, its
-//! own 403 kept as the failure) on one upstream connection per run. Requests with a body keep
-//! the loopback path, whose body replay and `Expect: 100-continue` gating read the body from
-//! reqwest's side of that hop.
+//! http URLs through such a proxy skip the loopback hop the same way ([`Direct::forward`]): the
+//! relay forwards the request in process (`Relay::forward_in_process`, the loopback path's
+//! code: 407s answered only when the proxy itself demands credentials, its own 403 kept as the
+//! failure) on an upstream connection lent from its pool. A body is read as `toll serve` reads
+//! one: up to 1 MiB first, replayed after a 407; a larger one streams behind `Expect:
+//! 100-continue` (`relay::body`).
 //!
 //! On both, the body is read by the transfer's own task, which also drives the HTTP/1
 //! connection it comes from (`relay::driven`): a chunk goes from the socket to the output in
@@ -45,6 +45,7 @@ use super::errors::{chain_text, find, is_tls};
 use super::ReadFailed;
 use crate::config::{HttpVersion, ProxySpec, RequestConfig};
 use crate::error::{Error, Exit, Result};
+use crate::relay::body::RequestBody;
 use crate::relay::driven::{Driver, Driving};
 use crate::relay::Relay;
 use crate::report::{Direction, Reporter};
@@ -323,8 +324,8 @@ impl Direct {
         into_reqwest(resp, url, deadline, Some(Held { sender, home: Some((self.idle.clone(), key)) }))
     }
 
-    /// Sends `request` (an http URL, no body) through the proxy `spec` in process: the relay
-    /// forwards it on an upstream connection lent for it, answering the proxy's 407s.
+    /// Sends `request` (an http URL, with or without a body) through the proxy `spec` in process:
+    /// the relay forwards it on an upstream connection lent for it, answering the proxy's 407s.
     pub(super) async fn forward(
         &self,
         relay: &Relay,
@@ -343,9 +344,11 @@ impl Direct {
         for (name, value) in &self.proxy_headers {
             req.headers_mut().append(name, value.clone());
         }
-        let (parts, _) = req.into_parts();
+        let (parts, body) = req.into_parts();
         let sent = async {
-            relay.forward_in_process(spec, parts).await.map_err(|_| {
+            // Up to `REPLAY_LIMIT` is read first, so a 407 can be answered by sending it again.
+            let body = RequestBody::read(body).await.map_err(|e| send_error(&url, &*e))?;
+            relay.forward_in_process(spec, parts, body).await.map_err(|_| {
                 let f = relay.take_failure().expect("the relay keeps the failure it returns");
                 super::failure_error(f)
             })

@@ -88,6 +88,8 @@ pub struct TraceConfig {
 /// The protocol, connection, TLS and diagnostics options.
 #[derive(Clone, Debug, Default)]
 pub struct ConnConfig {
+    /// `--disallow-username-in-url`: a URL with userinfo is refused (curl's exit 67).
+    pub disallow_username: bool,
     /// `--proto`: the schemes the URL may have.
     pub protocols: Protocols,
     /// `--proto-redir` (with `--proto`): the schemes `-L` may follow to.
@@ -124,6 +126,9 @@ pub struct ConnConfig {
     pub keepalive: Option<Duration>,
     /// `--no-keepalive`: no TCP keepalive probes.
     pub no_keepalive: bool,
+    /// `--expect100-timeout`: how long a body over 1 MiB sent through a proxy waits for its
+    /// `100 Continue` (or 407) before it is sent anyway (`None`: one second, as curl).
+    pub expect100_timeout: Option<Duration>,
 }
 
 /// `--pinnedpubkey`: what the origin's public key (its certificate's SubjectPublicKeyInfo) must

@@ -93,6 +93,9 @@ pub struct CurlExtras {
     pub junk_session: bool,
     /// `-n`, `--netrc-optional`, `--netrc-file`: read before the transfer by the app.
     pub netrc: Option<NetrcConfig>,
+    /// `--service-name`: the Kerberos service Negotiate asks the server's ticket for (`None`:
+    /// `HTTP`, RFC 4559 §4).
+    pub service_name: Option<String>,
     /// The protocol, connection, TLS and diagnostics options (`--proto`, `--tlsv1.2`, …).
     pub conn: super::ConnConfig,
 }

@@ -26,6 +26,7 @@ pub(super) async fn assess(
     challenges: &[Challenge],
     allowed: SchemeSet,
     spec: &ProxySpec,
+    service: &str,
     user: Option<&str>,
     env: Env<'_>,
 ) -> Vec<SchemeCheck> {
@@ -99,18 +100,21 @@ pub(super) async fn assess(
                 }
             },
             Scheme::Negotiate => {
-                let host = spec.host.clone();
-                let r = tokio::task::spawn_blocking(move || kerberos(&host))
+                let (svc, host) = (service.to_string(), spec.host.clone());
+                let r = tokio::task::spawn_blocking(move || kerberos(&svc, &host))
                     .await
                     .unwrap_or_else(|e| Err(e.to_string()));
                 match r {
                     Ok(()) => check(
                         true,
-                        format!("toll can answer it with your Kerberos ticket (HTTP@{} obtained)", spec.host),
+                        format!(
+                            "toll can answer it with your Kerberos ticket ({service}@{} obtained)",
+                            spec.host
+                        ),
                         None,
                     ),
                     Err(why) => {
-                        let (short, fix) = kerberos_trouble(&why, user, env);
+                        let (short, fix) = kerberos_trouble(&why, service, user, env);
                         let mut s = check(false, short, Some(fix));
                         s.warn = true;
                         s
@@ -124,14 +128,19 @@ pub(super) async fn assess(
     out
 }
 
-/// Starts a Negotiate context toward `HTTP@host`: loads GSSAPI and gets a service ticket from
-/// the user's ticket cache (and the KDC). Nothing is sent to the proxy.
-pub(super) fn kerberos(host: &str) -> std::result::Result<(), String> {
-    let mut ctx = auth::negotiate::start(host)?;
+/// Starts a Negotiate context toward `service@host`: loads GSSAPI and gets a service ticket
+/// from the user's ticket cache (and the KDC). Nothing is sent to the proxy.
+pub(super) fn kerberos(service: &str, host: &str) -> std::result::Result<(), String> {
+    let mut ctx = auth::negotiate::start(service, host)?;
     ctx.step(None).map(|_| ())
 }
 
-pub(super) fn kerberos_trouble(why: &str, user: Option<&str>, env: Env<'_>) -> (String, String) {
+pub(super) fn kerberos_trouble(
+    why: &str,
+    service: &str,
+    user: Option<&str>,
+    env: Env<'_>,
+) -> (String, String) {
     let lower = why.to_ascii_lowercase();
     if lower.contains("not loadable") || lower.contains("not supported") {
         (
@@ -146,7 +155,15 @@ pub(super) fn kerberos_trouble(why: &str, user: Option<&str>, env: Env<'_>) -> (
     } else {
         (
             format!("Negotiate offered, but Kerberos failed: {}", sanitize(why)),
-            "check 'klist' (a ticket for your realm?) and that the KDC knows the proxy's name as HTTP/<proxy host>".into(),
+            format!(
+                "check 'klist' (a ticket for your realm?) and that the KDC knows the proxy's name as \
+                 {service}/<proxy host>{}",
+                if service == crate::auth::HTTP_SERVICE {
+                    " (or name its service with --proxy-service-name)"
+                } else {
+                    ""
+                }
+            ),
         )
     }
 }

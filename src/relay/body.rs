@@ -9,7 +9,7 @@
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
-use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::body::{Body, Frame, SizeHint};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -22,7 +22,8 @@ pub type RelayBody = BoxBody<Bytes, BoxError>;
 /// Bodies up to this size are buffered so they can be replayed after a 407.
 pub const REPLAY_LIMIT: usize = 1 << 20;
 
-/// How long a gated body waits for the proxy's verdict before it is sent anyway (curl: 1 s).
+/// How long a gated body waits for the proxy's verdict before it is sent anyway (curl: 1 s;
+/// `--expect100-timeout` changes it for toll's own transfers).
 pub const EXPECT_WAIT: Duration = Duration::from_secs(1);
 
 pub fn empty() -> RelayBody {
@@ -33,17 +34,27 @@ pub fn full(b: Bytes) -> RelayBody {
     Full::new(b).map_err(|e| match e {}).boxed()
 }
 
-/// A body that has been read as far as [`REPLAY_LIMIT`]; the rest, if any, is still in `rest`.
+/// A body that has been read as far as [`REPLAY_LIMIT`]; the rest, if any, is still in `rest`
+/// (a client's connection for the loopback relay and `toll serve`, reqwest's body for toll's own
+/// requests forwarded in process).
 pub struct Partial {
     prefix: Option<Bytes>,
-    rest: Incoming,
+    rest: RelayBody,
     /// Watched once [`RequestBody::watch_end`] asks.
     upload: UploadWatch,
 }
 
 impl Partial {
     /// `prefix` (what was read already, if anything) followed by what is left of `rest`.
-    pub fn new(prefix: Option<Bytes>, rest: Incoming) -> Partial {
+    pub fn new<B>(prefix: Option<Bytes>, rest: B) -> Partial
+    where
+        B: Body<Data = Bytes> + Send + Sync + 'static,
+        B::Error: Into<BoxError>,
+    {
+        Partial::boxed(prefix, rest.map_err(Into::into).boxed())
+    }
+
+    fn boxed(prefix: Option<Bytes>, rest: RelayBody) -> Partial {
         Partial { prefix, rest, upload: UploadWatch::default() }
     }
 }
@@ -60,7 +71,7 @@ impl Body for Partial {
         this.upload.asking();
         let polled = match this.prefix.take() {
             Some(p) => Poll::Ready(Some(Ok(Frame::data(p)))),
-            None => Pin::new(&mut this.rest).poll_frame(cx).map_err(Into::into),
+            None => Pin::new(&mut this.rest).poll_frame(cx),
         };
         this.upload.polled(&polled, this.rest.is_end_stream());
         polled
@@ -89,12 +100,17 @@ pub enum RequestBody {
 
 impl RequestBody {
     /// Reads `body` until its end or [`REPLAY_LIMIT`], whichever comes first.
-    pub async fn read(mut body: Incoming) -> Result<RequestBody, hyper::Error> {
+    pub async fn read<B>(body: B) -> Result<RequestBody, BoxError>
+    where
+        B: Body<Data = Bytes> + Send + Sync + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let mut body: RelayBody = body.map_err(Into::into).boxed();
         if body.is_end_stream() {
             return Ok(RequestBody::Empty);
         }
         if body.size_hint().lower() as usize > REPLAY_LIMIT {
-            return Ok(RequestBody::Stream(Some(Partial::new(None, body))));
+            return Ok(RequestBody::Stream(Some(Partial::boxed(None, body))));
         }
         let mut buf = bytes::BytesMut::new();
         while let Some(frame) = body.frame().await {
@@ -102,7 +118,7 @@ impl RequestBody {
                 buf.extend_from_slice(&data);
                 if buf.len() > REPLAY_LIMIT {
                     let prefix = Some(buf.freeze());
-                    return Ok(RequestBody::Stream(Some(Partial::new(prefix, body))));
+                    return Ok(RequestBody::Stream(Some(Partial::boxed(prefix, body))));
                 }
             }
         }
@@ -248,11 +264,12 @@ pub struct Gate {
 }
 
 impl Gate {
-    pub fn new(body: Partial) -> (Arc<Gate>, GatedBody) {
+    /// A gate that opens by itself after `wait` without an answer.
+    pub fn new(body: Partial, wait: Duration) -> (Arc<Gate>, GatedBody) {
         let (tx, rx) = oneshot::channel();
         let slot: Slot = Arc::new(Mutex::new(Some(body)));
         let gate = Arc::new(Gate { go: Mutex::new(Some(tx)), slot: slot.clone() });
-        let timer = Box::pin(tokio::time::sleep(EXPECT_WAIT));
+        let timer = Box::pin(tokio::time::sleep(wait));
         (gate, GatedBody { state: GateState::Waiting { go: Some(rx), timer }, slot })
     }
 

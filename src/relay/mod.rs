@@ -35,7 +35,9 @@
 
 pub mod body;
 pub mod driven;
+mod failure;
 pub mod hop;
+mod notes;
 mod pool;
 mod spare;
 pub(crate) mod tunnel;
@@ -61,6 +63,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use upstream::{Conn, Outgoing};
+
+use failure::failure_status;
+pub use failure::{Failure, FailureKind, Unreached};
+use notes::TransferNotes;
+pub use notes::{ConnectHead, ProxyAddresses};
 
 /// hyper's read buffers grow with a fast transfer (to ~400 KiB each by default); capped so
 /// memory stays flat from small to large forwarded bodies.
@@ -97,88 +104,6 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// can tell it from an origin's 403: `client` turns it into toll's own error.
 pub const REFUSAL_MARKER: HeaderName = HeaderName::from_static("x-toll-relay-refusal");
 
-/// Why the relay could not get a request through the upstream proxy.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FailureKind {
-    /// DNS, TCP or TLS to the proxy failed: what happened, and which step it was.
-    Unreachable(String, Unreached),
-    /// 407 without any `Proxy-Authenticate` challenge.
-    NoChallenge,
-    /// 407 offering only schemes toll cannot answer (or the user did not allow); `unusable`
-    /// says why offered schemes failed here (e.g. "Negotiate: no Kerberos ticket").
-    NoUsableScheme { unusable: Vec<String> },
-    /// 407 and no credential source had anything; `incomplete` says what was half-configured.
-    NoCredentials { incomplete: Vec<String> },
-    /// Every available credential was refused; the labels of their sources.
-    Rejected { sources: Vec<String> },
-    /// A credential that worked earlier in this run got a 407 for this destination.
-    RestrictedDestination { user: String },
-    /// The proxy answered 403 (CONNECT, or its own error page on a request).
-    Denied,
-    /// Anything else: other statuses on CONNECT, a broken conversation.
-    ProxyError(String),
-    /// The connection to the proxy (TCP, TLS) did not complete within `--connect-timeout`.
-    Timeout(String),
-    /// The request was sent but no answer came within this long (`toll serve --answer-timeout`).
-    NoAnswer(Duration),
-}
-
-/// Which step of reaching the proxy failed. `--retry` takes a name that did not resolve as
-/// transient, and a refused connection with `--retry-connrefused` (as curl), and `toll serve`'s
-/// `Proxy-Status` names the step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unreached {
-    /// The proxy's name did not resolve.
-    Name,
-    /// The proxy refused the TCP connection.
-    Refused,
-    /// The `https://` proxy's certificate could not be verified.
-    Certificate,
-    /// The `https://` proxy's public key is not the one `--proxy-pinnedpubkey` pins.
-    PinnedKey,
-    /// TLS with the `https://` proxy failed otherwise (it may not speak TLS on that port).
-    Tls,
-    /// Anything else: no route, a timeout from the kernel, the HTTP handshake.
-    Other,
-}
-
-impl Unreached {
-    /// Classifies the error of a TCP connection to the proxy (its name resolved on the way).
-    pub fn of(e: &std::io::Error) -> Unreached {
-        match e.kind() {
-            std::io::ErrorKind::ConnectionRefused => Unreached::Refused,
-            // std's getaddrinfo failure has no kind of its own, only this text.
-            _ if e.to_string().contains("failed to lookup address") => Unreached::Name,
-            _ => Unreached::Other,
-        }
-    }
-
-    /// Classifies a failed TLS handshake with the proxy.
-    pub fn of_tls(e: &std::io::Error) -> Unreached {
-        match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-            Some(r) if crate::pin::is_mismatch(r) => Unreached::PinnedKey,
-            Some(rustls::Error::InvalidCertificate(_)) => Unreached::Certificate,
-            _ => Unreached::Tls,
-        }
-    }
-}
-
-/// The upstream side of a request that did not get through, for the app's message.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure {
-    /// The proxy, as `scheme://host:port` (no credentials).
-    pub proxy: String,
-    /// Where the proxy setting came from (`-x/--proxy`, `https_proxy`, …).
-    pub origin: String,
-    /// `host:port` of a CONNECT, or the absolute URI of a request.
-    pub target: String,
-    pub kind: FailureKind,
-    /// The proxy's last status, when it answered.
-    pub status: Option<(u16, String)>,
-    /// The schemes the proxy offered in its last 407, readable (`Digest (realm "Corp")`).
-    pub offered: Vec<String>,
-}
-
 /// Where schemes that worked are remembered between runs (`crate::remembered` in the app).
 pub trait AuthMemory: Send + Sync {
     fn recall(&self, proxy: &ProxySpec) -> Option<Entry>;
@@ -196,6 +121,9 @@ pub struct UpstreamSetup {
     pub allowed: SchemeSet,
     pub creds: CredentialBroker,
     pub memory: Option<Arc<dyn AuthMemory>>,
+    /// The Kerberos service Negotiate asks this proxy's ticket for (`auth::HTTP_SERVICE`
+    /// unless `--proxy-service-name`).
+    pub service: String,
 }
 
 pub type UpstreamFactory = Box<dyn Fn(&ProxySpec) -> UpstreamSetup + Send + Sync>;
@@ -204,6 +132,8 @@ pub(crate) struct Upstream {
     spec: ProxySpec,
     tls: Option<Arc<rustls::ClientConfig>>,
     creds: CredentialBroker,
+    /// See [`UpstreamSetup::service`].
+    service: String,
     /// Non-connection-bound answers that worked, reused pre-emptively by later requests in the
     /// run so they cost no 407 (Basic: the same header; Digest: a pool of sessions).
     active: upstream::Active,
@@ -232,48 +162,13 @@ pub(crate) struct Inner {
     connect_timeout: Option<Duration>,
     /// Spare connections per proxy kept for new tunnels (`spare`); 0 for toll's own transfers.
     spare_tunnels: std::sync::atomic::AtomicUsize,
+    /// How long a large body waits behind `Expect: 100-continue`, in milliseconds
+    /// ([`body::EXPECT_WAIT`] unless `--expect100-timeout`).
+    expect_wait_ms: AtomicU64,
     /// What toll's own transfers report about the proxy conversation (`-i`, `-w`); `None` for
     /// `toll serve`, which has no use for it.
     notes: Option<TransferNotes>,
 }
-
-/// What a transfer's report needs from the relay, kept for toll's own transfers only.
-#[derive(Default)]
-struct TransferNotes {
-    /// The proxy's answers to the CONNECTs that opened tunnels, not yet taken by the client
-    /// ([`Relay::take_connect_heads`]).
-    connect_heads: Mutex<Vec<ConnectHead>>,
-    /// The addresses of the last connection to each proxy (`host`, `port`): the proxy's and
-    /// this end's (`%{remote_ip}`, `%{local_ip}`: a proxy named by a host name is reported by
-    /// its address, as curl does).
-    peers: Mutex<Vec<((String, u16), ProxyAddresses)>>,
-    /// Connections the HTTP client made to the loopback relay, and connections the relay made
-    /// to proxies for requests (`%{num_connects}` counts the second kind, not the first).
-    accepted: AtomicU64,
-    opened: AtomicU64,
-}
-
-/// The proxy's 2xx answer to a CONNECT that opened a tunnel: curl prints it with `-i`, `-I` and
-/// `-D` before the origin's head (unless `--suppress-connect-headers`) and counts it in
-/// `%{size_header}`. Its fields as read (hyper keeps the reason phrase, not the names' case).
-#[derive(Clone, Debug)]
-pub struct ConnectHead {
-    pub version: http::Version,
-    pub status: StatusCode,
-    /// The reason phrase when it is not the status's usual one.
-    pub reason: Option<Vec<u8>>,
-    pub headers: http::HeaderMap,
-}
-
-/// The two ends of a connection to a proxy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ProxyAddresses {
-    pub proxy: SocketAddr,
-    pub local: SocketAddr,
-}
-
-/// Heads kept for a client that never takes them (bounds the memory of a long run).
-const KEPT_CONNECT_HEADS: usize = 16;
 
 /// An open tunnel through the upstream proxy, as a byte stream ([`Relay::open_tunnel_stream`]).
 pub type TunnelStream = TokioIo<hyper::upgrade::Upgraded>;
@@ -366,6 +261,7 @@ impl Relay {
             reporter,
             connect_timeout,
             spare_tunnels: std::sync::atomic::AtomicUsize::new(0),
+            expect_wait_ms: AtomicU64::new(body::EXPECT_WAIT.as_millis() as u64),
             notes: own_transfers.then(TransferNotes::default),
         });
         Ok(Relay { inner, addr })
@@ -387,6 +283,13 @@ impl Relay {
         let up = self.upstream(spec);
         hop::strip_request(req.headers_mut());
         forward_or_fail(self.inner.clone(), up, None, req, answer_limit).await
+    }
+
+    /// How long a body over [`body::REPLAY_LIMIT`] waits for the proxy's `100 Continue` (or its
+    /// 407) before it is sent anyway (`--expect100-timeout`; curl's default is one second).
+    pub fn set_expect_wait(&self, wait: Duration) {
+        let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        self.inner.expect_wait_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Keep `n` connections per proxy opened ahead for new tunnels (`toll serve`; see `spare`).
@@ -451,21 +354,22 @@ impl Relay {
         self.inner.upstreams.lock().unwrap_or_else(|e| e.into_inner())[index].clone()
     }
 
-    /// Forwards a request without a body (`parts`: absolute URI) through the proxy `spec`, in
-    /// process, on an upstream connection lent for it (`pool`), answering the proxy's 407s exactly
-    /// as for a request reqwest sends through the loopback relay (`client::tunnel` uses it so
-    /// http downloads skip the loopback hop). A refusal is returned and also kept for
-    /// [`Relay::take_failure`]; a 403 the proxy made itself is kept there and returned as the
-    /// response, as on the loopback path.
+    /// Forwards a request (`parts`: absolute URI; `body` read with [`RequestBody::read`]) through
+    /// the proxy `spec`, in process, on an upstream connection lent for it (`pool`), answering
+    /// the proxy's 407s exactly as for a request reqwest sends through the loopback relay, and as
+    /// `toll serve` does for other programs (`client::tunnel` uses it so http transfers skip the
+    /// loopback hop). A refusal is returned and also kept for [`Relay::take_failure`]; a 403 the
+    /// proxy made itself is kept there and returned as the response, as on the loopback path.
     pub async fn forward_in_process(
         &self,
         spec: &ProxySpec,
         mut parts: http::request::Parts,
+        body: RequestBody,
     ) -> Result<Response<RelayBody>, Failure> {
         let up = self.upstream(spec);
         hop::strip_request(&mut parts.headers);
         let lease = up.pool.lanes.lease().await;
-        let result = send_forward(&self.inner, up, Via::Lent(lease), parts, RequestBody::Empty).await;
+        let result = send_forward(&self.inner, up, Via::Lent(lease), parts, body).await;
         if let Err(f) = &result {
             self.inner.record(f.clone());
         }
@@ -486,57 +390,14 @@ impl Relay {
         self.inner.failure.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
-    /// The proxy's answers to the CONNECTs that opened tunnels since the last call, oldest
-    /// first (the loopback path's and [`Relay::open_tunnel_stream`]'s alike; none for a
-    /// detached relay).
-    pub fn take_connect_heads(&self) -> Vec<ConnectHead> {
-        match &self.inner.notes {
-            Some(n) => std::mem::take(&mut *n.connect_heads.lock().unwrap_or_else(|e| e.into_inner())),
-            None => Vec::new(),
-        }
-    }
-
-    /// How many connections this relay has been asked for on loopback by the HTTP client, and
-    /// how many it opened to proxies, so far (`(0, 0)` for a detached relay).
-    pub fn connection_counts(&self) -> (u64, u64) {
-        match &self.inner.notes {
-            Some(n) => (n.accepted.load(Ordering::Relaxed), n.opened.load(Ordering::Relaxed)),
-            None => (0, 0),
-        }
-    }
-
-    /// The addresses of this relay's last connection to the proxy `spec`, if it made one.
-    pub fn proxy_addresses(&self, spec: &ProxySpec) -> Option<ProxyAddresses> {
-        let notes = self.inner.notes.as_ref()?;
-        let peers = notes.peers.lock().unwrap_or_else(|e| e.into_inner());
-        peers
-            .iter()
-            .find(|((h, p), _)| h.eq_ignore_ascii_case(&spec.host) && *p == spec.port)
-            .map(|(_, a)| *a)
-    }
-
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 }
 
 impl Inner {
-    /// Counts a connection opened to a proxy for a request (not the probe of
-    /// `proxy_demands_auth`, which carries none of the transfer's).
-    fn count_opened(&self) {
-        if let Some(notes) = &self.notes {
-            notes.opened.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// Notes the addresses of a connection to a proxy (toll's own transfers only: system calls).
-    fn note_peer(&self, spec: &ProxySpec, tcp: &TcpStream) {
-        let Some(notes) = &self.notes else { return };
-        let (Ok(proxy), Ok(local)) = (tcp.peer_addr(), tcp.local_addr()) else { return };
-        let mut peers = notes.peers.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (spec.host.clone(), spec.port);
-        peers.retain(|(k, _)| *k != key);
-        peers.push((key, ProxyAddresses { proxy, local }));
+    fn expect_wait(&self) -> Duration {
+        Duration::from_millis(self.expect_wait_ms.load(Ordering::Relaxed))
     }
 
     fn upstream_index(&self, spec: &ProxySpec) -> usize {
@@ -549,6 +410,7 @@ impl Inner {
             spec: spec.clone(),
             tls: setup.tls,
             creds: setup.creds,
+            service: setup.service,
             active: upstream::Active::default(),
             usable: Mutex::new(setup.allowed),
             memory: setup.memory,
@@ -709,16 +571,6 @@ async fn handle(
     }
 }
 
-/// The status the relay gives reqwest for a failure (the app reads the details from `Failure`).
-fn failure_status(kind: &FailureKind) -> StatusCode {
-    match kind {
-        FailureKind::Denied => StatusCode::FORBIDDEN,
-        FailureKind::Unreachable(..) | FailureKind::ProxyError(_) => StatusCode::BAD_GATEWAY,
-        FailureKind::Timeout(_) | FailureKind::NoAnswer(_) => StatusCode::GATEWAY_TIMEOUT,
-        _ => StatusCode::PROXY_AUTHENTICATION_REQUIRED,
-    }
-}
-
 async fn tunnel(inner: Arc<Inner>, up: Arc<Upstream>, req: Request<Incoming>) -> Response<RelayBody> {
     match open_tunnel(inner.clone(), up, req).await {
         Ok(resp) => resp,
@@ -809,18 +661,7 @@ async fn connect_through(
     if resp.status().is_success() {
         spare::refill(inner, up, authority.as_str());
         inner.info(format_args!("tunnel to {authority} established; bytes now pass untouched"));
-        if let Some(notes) = &inner.notes {
-            let mut heads = notes.connect_heads.lock().unwrap_or_else(|e| e.into_inner());
-            if heads.len() == KEPT_CONNECT_HEADS {
-                heads.remove(0);
-            }
-            heads.push(ConnectHead {
-                version: resp.version(),
-                status: resp.status(),
-                reason: resp.extensions().get::<hyper::ext::ReasonPhrase>().map(|r| r.as_bytes().to_vec()),
-                headers: resp.headers().clone(),
-            });
-        }
+        inner.note_connect_head(&resp);
         return Ok(resp);
     }
     let status = resp.status();

@@ -149,8 +149,13 @@ impl Upstream {
             return Some(conn);
         }
         let bare = auth::parse_challenges([Scheme::Ntlm.name()]);
-        let target =
-            RequestTarget { method: "CONNECT", uri: authority, body: Some(&[]), proxy_host: &self.spec.host };
+        let target = RequestTarget {
+            method: "CONNECT",
+            uri: authority,
+            body: Some(&[]),
+            proxy_host: &self.spec.host,
+            service: &self.service,
+        };
         let type1 = respond(a.as_mut(), bare.first()?, &issued.creds, &target, &mut OsEntropy).ok()?;
         drop(issued);
         let mut req = Request::new(super::body::empty());

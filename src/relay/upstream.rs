@@ -217,7 +217,7 @@ impl Upstream {
             // A handshake leg that cannot complete (NTLM type 1) goes without the body: the
             // proxy answers it with a 407 in any case.
             let body_less = ex.answer.as_ref().is_some_and(|a| !a.auth.final_leg());
-            let (req, gate) = build_request(&mut out, ex.header.as_ref(), body_less)
+            let (req, gate) = build_request(&mut out, ex.header.as_ref(), body_less, inner.expect_wait())
                 .map_err(|why| self.fail(&ex, FailureKind::ProxyError(why), None))?;
             self.trace_request(inner, &req, ex.header.is_some());
             let sent_scheme = ex.header.as_ref().and(
@@ -556,6 +556,7 @@ impl Upstream {
             uri,
             body: out.body.known_bytes(),
             proxy_host: &self.spec.host,
+            service: &self.service,
         }
     }
 
@@ -626,6 +627,7 @@ fn build_request(
     out: &mut Outgoing,
     auth: Option<&Secret>,
     body_less: bool,
+    expect_wait: std::time::Duration,
 ) -> Result<(Request<RelayBody>, Option<Arc<Gate>>), String> {
     let mut gate = None;
     let body = match &mut out.body {
@@ -634,7 +636,7 @@ fn build_request(
         RequestBody::Buffered(b) => body::full(b.clone()),
         RequestBody::Stream(s) => {
             let partial = s.take().ok_or("the request body was already sent and cannot be repeated")?;
-            let (g, gated) = Gate::new(partial);
+            let (g, gated) = Gate::new(partial, expect_wait);
             gate = Some(g);
             gated.boxed()
         }

@@ -158,7 +158,7 @@ impl Direct {
         let expects = !body.is_end_stream()
             && parts.headers.get(EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         let (outgoing, gate) = if expects {
-            let (gate, gated) = body::Gate::new(body::Partial::new(None, body));
+            let (gate, gated) = body::Gate::new(body::Partial::new(None, body), body::EXPECT_WAIT);
             (gated.boxed(), Some(gate))
         } else {
             (body.map_err(Into::into).boxed(), None)

@@ -49,7 +49,12 @@ pub fn have_squid_ntlm(test: &str) -> bool {
     )
 }
 
-/// The realm: a running KDC and a keytab for `HTTP/localhost` and `HTTP/127.0.0.1`.
+/// The service of a second principal for the proxy, `shrubbery/localhost` (in Squid's keytab
+/// too): what `--proxy-service-name` asks for.
+pub const OTHER_SERVICE: &str = "shrubbery";
+
+/// The realm: a running KDC and a keytab for `HTTP/localhost`, `HTTP/127.0.0.1` and
+/// `shrubbery/localhost`.
 pub struct Realm {
     pub dir: PathBuf,
     pub krb5_conf: PathBuf,
@@ -127,7 +132,12 @@ impl Realm {
             format!("addprinc -pw {pw} {user}"),
             "addprinc -randkey HTTP/localhost".to_string(),
             "addprinc -randkey HTTP/127.0.0.1".to_string(),
-            format!("ktadd -k {} HTTP/localhost HTTP/127.0.0.1", realm.keytab.display()),
+            // A proxy whose principal is not HTTP/host (--proxy-service-name).
+            format!("addprinc -randkey {OTHER_SERVICE}/localhost"),
+            format!(
+                "ktadd -k {} HTTP/localhost HTTP/127.0.0.1 {OTHER_SERVICE}/localhost",
+                realm.keytab.display()
+            ),
         ] {
             realm.tool(KADMIN_LOCAL, &["-r", KRB_REALM, "-q", &q], None)?;
         }

@@ -270,3 +270,36 @@ fn no_buffer_writes_the_body_as_it_arrives() {
     assert_eq!(first_part_within(&["-s", "-N"]).as_ref(), Some(b"first-part"));
     assert_eq!(first_part_within(&["-s"]), None, "without -N the body is buffered (the test would not fail)");
 }
+
+/// `--expect100-timeout`: a body over 1 MiB sent through a proxy that never answers `100
+/// Continue` (here: one that waits for the body before it forwards anything) leaves after that
+/// long (curl's default is one second), and arrives whole either way.
+#[test]
+fn expect100_timeout_is_how_long_a_large_body_waits_for_the_proxy() {
+    use crate::fakeproxy::{self, FakeProxy};
+    use std::time::{Duration, Instant};
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let http = Origin::http();
+    let dir = scratch();
+    let file = dir.path().join("big.bin");
+    let size = 3 << 20;
+    std::fs::write(&file, crate::pattern_bytes(size)).unwrap();
+    let data = format!("@{}", file.display());
+    let upload = |wait: &str| {
+        let t0 = Instant::now();
+        let out = toll(["-sS", "-x", &proxy.url(), "--expect100-timeout", wait, "--data-binary", &data])
+            .arg(http.url("/upload"))
+            .run();
+        out.assert_code(0);
+        (String::from_utf8_lossy(&out.stdout).into_owned(), t0.elapsed())
+    };
+    let (at_once, quick) = upload("0");
+    let (later, slow) = upload("3");
+    assert!(at_once.ends_with(&format!(" {size}\n")), "{at_once}");
+    assert_eq!(at_once, later);
+    assert!(slow >= Duration::from_millis(2900), "the body left before --expect100-timeout: {slow:?}");
+    assert!(quick + Duration::from_millis(1500) < slow, "{quick:?} against {slow:?}");
+    let posts: Vec<_> = proxy.requests().into_iter().filter(|r| r.method == "POST").collect();
+    assert_eq!(posts.len(), 2, "{}", proxy.summary());
+    assert!(posts.iter().all(|r| r.header("expect") == Some("100-continue")), "{}", proxy.summary());
+}

@@ -196,3 +196,59 @@ fn multi_scheme_wrong_password_is_sent_once() {
     assert_eq!((sent("Negotiate"), sent("Digest"), sent("Basic")), (0, 1, 0), "{}", out.stderr);
     assert!(served(&sq.log_for(&origin.authority())).is_empty());
 }
+
+/// `--proxy-service-name`: the ticket is asked for `shrubbery/localhost`, which Squid's keytab
+/// holds, so the proxy accepts it and no `HTTP/localhost` ticket is obtained; through `toll
+/// serve` too. A service the KDC does not know makes Negotiate unusable, and the error names
+/// the principal asked for.
+#[test]
+fn proxy_service_name_names_the_proxys_principal() {
+    let test = "proxy_service_name_names_the_proxys_principal";
+    if !kdc::have_kerberos(test) {
+        return;
+    }
+    let sq = ChosenSquid::start(&[Offer::Negotiate]);
+    let origin = Origin::start(true);
+    let with = |ticket: &Ticket<'_>, service: &str| {
+        let mut t = via_proxy(&sq.url(), None, &origin, "/text", &["-v", "--proxy-service-name", service]);
+        for (k, v) in ticket.env() {
+            t = t.env(&k, &v);
+        }
+        t.run()
+    };
+    let ticket = kdc::realm().ticket();
+    ticket.kinit();
+    with(&ticket, kdc::OTHER_SERVICE).assert_ok().assert_stdout(b"hello from the origin\n");
+    let klist = ticket.klist();
+    assert!(klist.contains(&format!("{}/localhost@{KRB_REALM}", kdc::OTHER_SERVICE)), "{klist}");
+    assert!(!klist.contains(&format!("HTTP/localhost@{KRB_REALM}")), "{klist}");
+    let lines = sq.wait_log(&origin.authority(), |l| !served(l).is_empty());
+    assert_eq!(served(&lines)[0].user, kerberos_user(), "{}", show(&lines));
+
+    let ticket = kdc::realm().ticket();
+    ticket.kinit();
+    let out = with(&ticket, "nosuchservice");
+    assert_ne!(out.code, Some(0), "{}", out.describe());
+    out.assert_error_message();
+    assert!(out.stderr.contains("nosuchservice@localhost"), "{}", out.describe());
+
+    // toll serve takes the option too (the same proxy settings).
+    if !crate::have(test, &[crate::t_serve::CURL], "curl") {
+        return;
+    }
+    let ticket = kdc::realm().ticket();
+    ticket.kinit();
+    let serve = crate::t_serve::Serve::start_env(
+        &["-x", &sq.url(), "--proxy-service-name", kdc::OTHER_SERVICE],
+        &ticket.env(),
+    );
+    let (ca, proxy) = (crate::tls::pki().ca_arg(), serve.url());
+    let out = crate::t_serve::run(
+        crate::t_serve::CURL,
+        &["-sS", "--cacert", &ca, "-x", &proxy, &origin.url("/text")],
+    );
+    assert!(out.status.success(), "curl: {}\n{}", String::from_utf8_lossy(&out.stderr), serve.log());
+    assert_eq!(out.stdout, b"hello from the origin\n");
+    let klist = ticket.klist();
+    assert!(klist.contains(&format!("{}/localhost@{KRB_REALM}", kdc::OTHER_SERVICE)), "{klist}");
+}

@@ -61,8 +61,13 @@ impl Entropy for SpecEntropy {
     }
 }
 
-const TARGET: RequestTarget<'static> =
-    RequestTarget { method: "CONNECT", uri: "example.com:443", body: None, proxy_host: "proxy.example" };
+const TARGET: RequestTarget<'static> = RequestTarget {
+    method: "CONNECT",
+    uri: "example.com:443",
+    body: None,
+    proxy_host: "proxy.example",
+    service: "HTTP",
+};
 
 fn ntlm(token: Option<&[u8]>) -> Challenge {
     let header = match token {

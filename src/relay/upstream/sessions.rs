@@ -265,7 +265,7 @@ mod tests {
     }
 
     const GET: RequestTarget<'static> =
-        RequestTarget { method: "GET", uri: "http://o/", body: None, proxy_host: "p" };
+        RequestTarget { method: "GET", uri: "http://o/", body: None, proxy_host: "p", service: "HTTP" };
 
     fn creds() -> Credentials {
         Credentials::new("alice", "pw")
