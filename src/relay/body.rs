@@ -105,10 +105,11 @@ impl RequestBody {
         B: Body<Data = Bytes> + Send + Sync + 'static,
         B::Error: Into<BoxError>,
     {
-        let mut body: RelayBody = body.map_err(Into::into).boxed();
+        // Most requests have no body: no allocation for them.
         if body.is_end_stream() {
             return Ok(RequestBody::Empty);
         }
+        let mut body: RelayBody = body.map_err(Into::into).boxed();
         if body.size_hint().lower() as usize > REPLAY_LIMIT {
             return Ok(RequestBody::Stream(Some(Partial::boxed(None, body))));
         }
