@@ -595,7 +595,7 @@ async fn build_request(
         rb = rb.header(name, value);
     }
     let body = if hop.with_body { req.body.as_ref() } else { None };
-    if again && body.is_some_and(|b| b.source == BodySource::Stdin) {
+    if again && body.is_some_and(|b| b.source == BodySource::Stdin) && !body::stdin_replayable() {
         return Err(Error::new(Exit::Read, "cannot send standard input again to the redirect target")
             .hint("save the body to a file and use --data-binary @FILE, or drop -L"));
     }

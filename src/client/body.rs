@@ -38,12 +38,24 @@ pub(super) async fn attach(
                 }
                 // A pipe (`<(…)`), a device, a pseudo-file (/proc), an empty file or one whose
                 // line breaks are dropped: its length is known once read.
-                _ => buffered(rb, file, what, strip).await?,
+                _ => buffered(rb, file, what, strip, false).await?,
             }
         }
-        (BodySource::Stdin, strip) => {
-            buffered(rb, tokio::io::stdin(), "standard input".into(), strip).await?
-        }
+        (BodySource::Stdin, strip) => match STDIN_READ.get() {
+            // Read by an earlier transfer (or before a 307): the same bytes again.
+            Some(b) => {
+                count_sent(b.len());
+                rb.header(reqwest::header::CONTENT_LENGTH, b.len()).body(b.clone())
+            }
+            None if STDIN_STREAMED.load(std::sync::atomic::Ordering::Relaxed) => {
+                return Err(Error::new(
+                    Exit::Read,
+                    "standard input (over 1 MiB) was sent with an earlier request and cannot be sent again",
+                )
+                .hint("save the body to a file and use --data-binary @FILE"));
+            }
+            None => buffered(rb, tokio::io::stdin(), "standard input".into(), strip, true).await?,
+        },
         (BodySource::Form(parts), _) => {
             let typed = req.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
             let typed = typed.map(|(_, v)| v.as_str());
@@ -52,13 +64,40 @@ pub(super) async fn attach(
     })
 }
 
+/// Bytes of bodies whose length is only known once read (standard input, a pipe), as they
+/// are handed to the connection: `%{size_upload}` of such a transfer is what this grew by
+/// (each can be read only once, so one transfer at a time reads one).
+static UNSIZED_SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Standard input read whole (it held at most [`BUFFERED`] bytes) by the first body that used
+/// it: later requests (the next URL, a redirect that keeps the body) send the same bytes, as
+/// curl sends `-d @-` data it read once. A larger one is streamed once ([`STDIN_STREAMED`]).
+static STDIN_READ: std::sync::OnceLock<bytes::Bytes> = std::sync::OnceLock::new();
+static STDIN_STREAMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a request body from standard input can be sent again (it was read whole).
+pub(super) fn stdin_replayable() -> bool {
+    STDIN_READ.get().is_some()
+}
+
+/// See [`UNSIZED_SENT`].
+pub(super) fn unsized_sent() -> u64 {
+    UNSIZED_SENT.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+fn count_sent(n: usize) {
+    UNSIZED_SENT.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Reads up to [`BUFFERED`] bytes of `reader`: if that is all of it, the body is sent with its
 /// length; otherwise what was read goes first and the rest is streamed (chunked).
+/// `stdin`: the reader is standard input, kept for later requests when read whole.
 async fn buffered<R: AsyncRead + Send + Unpin + 'static>(
     rb: reqwest::RequestBuilder,
     reader: R,
     what: String,
     strip: bool,
+    stdin: bool,
 ) -> Result<reqwest::RequestBuilder> {
     let mut head = Vec::new();
     let mut limited = reader.take(BUFFERED as u64);
@@ -68,11 +107,23 @@ async fn buffered<R: AsyncRead + Send + Unpin + 'static>(
         head.retain(|b| *b != b'\r' && *b != b'\n');
     }
     if complete {
+        count_sent(head.len());
+        if stdin {
+            let _ = STDIN_READ.set(bytes::Bytes::from(head.clone()));
+        }
         return Ok(rb.header(reqwest::header::CONTENT_LENGTH, head.len()).body(head));
+    }
+    if stdin {
+        STDIN_STREAMED.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     let first = futures_util::stream::once(async move { Ok(bytes::Bytes::from(head)) });
     let rest = stream(limited.into_inner(), what, strip);
-    Ok(rb.body(reqwest::Body::wrap_stream(futures_util::StreamExt::chain(first, rest))))
+    let counted = futures_util::StreamExt::inspect(futures_util::StreamExt::chain(first, rest), |chunk| {
+        if let Ok(b) = chunk {
+            count_sent(b.len());
+        }
+    });
+    Ok(rb.body(reqwest::Body::wrap_stream(counted)))
 }
 
 /// The length to announce for a file body: only a regular file's, and only when its size can be

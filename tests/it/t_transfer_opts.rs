@@ -204,3 +204,31 @@ fn parallel_exits_with_the_first_failure() {
     out.assert_code(22);
     assert_eq!(std::fs::read(dir.path().join("b.txt")).unwrap(), b"hello from the origin\n");
 }
+
+/// Standard input as the body of several URLs: read whole (up to 1 MiB) it goes to each, as
+/// curl sends `-d @-` data to each; a larger one is streamed to the first, and the next URL
+/// fails with exit 26 instead of being sent an empty body.
+#[test]
+fn standard_input_goes_to_every_url_or_fails_clearly() {
+    let origin = Origin::http();
+    let small = b"a=1&b=2".to_vec();
+    let out = toll(["-sS", "--data-binary", "@-", "-w", "%{size_upload}\n"])
+        .arg(origin.url("/upload"))
+        .arg(origin.url("/upload"))
+        .stdin(&small)
+        .run();
+    out.assert_code(0);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = format!("{} 7\n7\n", crate::sha256_hex(&small));
+    assert_eq!(text, line.repeat(2), "{}", out.describe());
+
+    let big = crate::pattern_bytes(3 << 20);
+    let out = toll(["-sS", "--data-binary", "@-"])
+        .arg(origin.url("/upload"))
+        .arg(origin.url("/upload"))
+        .stdin(&big)
+        .run();
+    out.assert_code(26);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{} {}\n", crate::sha256_hex(&big), big.len()));
+    assert!(out.stderr.contains("cannot be sent again"), "{}", out.describe());
+}
