@@ -31,6 +31,19 @@ pub struct ProxySpec {
 }
 
 impl ProxySpec {
+    /// `http://HOST:3128` as `-x` names it, without credentials (unit tests).
+    #[cfg(test)]
+    pub(crate) fn test_http(host: &str) -> ProxySpec {
+        ProxySpec {
+            scheme: "http".into(),
+            host: host.into(),
+            port: 3128,
+            user: None,
+            password: None,
+            origin: "-x".into(),
+        }
+    }
+
     pub fn is_socks(&self) -> bool {
         self.scheme.starts_with("socks")
     }

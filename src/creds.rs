@@ -244,14 +244,7 @@ mod tests {
 
     fn req() -> CredentialRequest {
         CredentialRequest {
-            proxy: ProxySpec {
-                scheme: "http".into(),
-                host: "proxy".into(),
-                port: 3128,
-                user: None,
-                password: None,
-                origin: "-x".into(),
-            },
+            proxy: ProxySpec::test_http("proxy"),
             scheme: Scheme::Basic,
             realm: None,
             after_rejection: false,

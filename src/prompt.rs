@@ -362,14 +362,7 @@ mod tests {
     use crate::auth::Scheme;
 
     fn spec(host: &str) -> ProxySpec {
-        ProxySpec {
-            scheme: "http".into(),
-            host: host.into(),
-            port: 3128,
-            user: None,
-            password: None,
-            origin: "-x".into(),
-        }
+        ProxySpec::test_http(host)
     }
 
     fn req(scheme: Scheme, realm: Option<&str>) -> CredentialRequest {

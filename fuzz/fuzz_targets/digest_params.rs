@@ -46,6 +46,7 @@ fuzz_target!(|input: Input| {
         uri: &input.uri,
         body: input.body.as_deref(),
         proxy_host: "proxy",
+        service: "HTTP",
     };
     // What the user controls (name, password, method, URI) is not the proxy's to corrupt; only
     // check what is sent when those are clean.

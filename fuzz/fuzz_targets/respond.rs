@@ -27,9 +27,10 @@ fuzz_target!(|data: &[u8]| {
             uri: "http://example.com/a?b=c",
             body: Some(b"body"),
             proxy_host: "proxy",
+            service: "HTTP",
         }
     } else {
-        RequestTarget { method: "CONNECT", uri: "example.com:443", body: None, proxy_host: "proxy" }
+        RequestTarget { method: "CONNECT", uri: "example.com:443", body: None, proxy_host: "proxy", service: "HTTP" }
     };
     let rng = &mut FixedEntropy;
     let _ = choose(&challenges, SchemeSet::ANY);

@@ -108,8 +108,9 @@ async fn buffered<R: AsyncRead + Send + Unpin + 'static>(
     }
     if complete {
         count_sent(head.len());
+        let head = bytes::Bytes::from(head);
         if stdin {
-            let _ = STDIN_READ.set(bytes::Bytes::from(head.clone()));
+            let _ = STDIN_READ.set(head.clone());
         }
         return Ok(rb.header(reqwest::header::CONTENT_LENGTH, head.len()).body(head));
     }

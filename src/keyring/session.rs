@@ -448,14 +448,7 @@ mod tests {
     use crate::secret::Secret;
 
     fn spec() -> ProxySpec {
-        ProxySpec {
-            scheme: "http".into(),
-            host: "proxy.corp".into(),
-            port: 3128,
-            user: None,
-            password: None,
-            origin: "-x".into(),
-        }
+        ProxySpec::test_http("proxy.corp")
     }
 
     fn req() -> CredentialRequest {

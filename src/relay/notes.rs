@@ -123,14 +123,7 @@ mod tests {
     use std::sync::Arc;
 
     fn spec(host: &str) -> ProxySpec {
-        ProxySpec {
-            scheme: "http".into(),
-            host: host.into(),
-            port: 3128,
-            user: None,
-            password: None,
-            origin: "-x".into(),
-        }
+        ProxySpec::test_http(host)
     }
 
     fn relay(own_transfers: bool) -> Relay {
