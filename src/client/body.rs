@@ -44,6 +44,7 @@ pub(super) async fn attach(
         (BodySource::Stdin, strip) => match STDIN_READ.get() {
             // Read by an earlier transfer (or before a 307): the same bytes again.
             Some(b) => {
+                unsized_body_starts();
                 count_sent(b.len());
                 rb.header(reqwest::header::CONTENT_LENGTH, b.len()).body(b.clone())
             }
@@ -64,10 +65,12 @@ pub(super) async fn attach(
     })
 }
 
-/// Bytes of bodies whose length is only known once read (standard input, a pipe), as they
-/// are handed to the connection: `%{size_upload}` of such a transfer is what this grew by
-/// (each can be read only once, so one transfer at a time reads one).
+/// Bytes of bodies whose length is only known once read (standard input, a pipe, a file whose
+/// line breaks are dropped), as they are handed to the connection, and the count when the
+/// latest such body was attached: `%{size_upload}` is what the last request sent of it (a
+/// 307 that sends it again does not count it twice).
 static UNSIZED_SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static UNSIZED_START: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Standard input read whole (it held at most [`BUFFERED`] bytes) by the first body that used
 /// it: later requests (the next URL, a redirect that keeps the body) send the same bytes, as
@@ -80,9 +83,16 @@ pub(super) fn stdin_replayable() -> bool {
     STDIN_READ.get().is_some()
 }
 
-/// See [`UNSIZED_SENT`].
+/// How much of the latest body of unknown length was sent (see [`UNSIZED_SENT`]).
 pub(super) fn unsized_sent() -> u64 {
-    UNSIZED_SENT.load(std::sync::atomic::Ordering::Relaxed)
+    let sent = UNSIZED_SENT.load(std::sync::atomic::Ordering::Relaxed);
+    sent.saturating_sub(UNSIZED_START.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// A body of unknown length is attached: counting starts again from here.
+fn unsized_body_starts() {
+    let sent = UNSIZED_SENT.load(std::sync::atomic::Ordering::Relaxed);
+    UNSIZED_START.store(sent, std::sync::atomic::Ordering::Relaxed);
 }
 
 fn count_sent(n: usize) {
@@ -99,6 +109,7 @@ async fn buffered<R: AsyncRead + Send + Unpin + 'static>(
     strip: bool,
     stdin: bool,
 ) -> Result<reqwest::RequestBuilder> {
+    unsized_body_starts();
     let mut head = Vec::new();
     let mut limited = reader.take(BUFFERED as u64);
     limited.read_to_end(&mut head).await.map_err(|e| read_error(&what, &e))?;

@@ -42,8 +42,6 @@ pub struct Recorder {
     sent: Option<Instant>,
     /// The session's count of new connections then (`Session::connections_made`).
     connections_before: u64,
-    /// `body::unsized_sent` when the transfer started.
-    unsized_before: u64,
     pub info: TransferInfo,
     /// Body bytes written (counted by `write_response`).
     pub size_download: u64,
@@ -64,7 +62,6 @@ impl Recorder {
             started: Instant::now(),
             sent: None,
             connections_before: 0,
-            unsized_before: super::body::unsized_sent(),
             info,
             size_download: 0,
             retried: 0,
@@ -179,7 +176,7 @@ impl Recorder {
             OutputTarget::File(p) => Some(p.display().to_string()),
             OutputTarget::RemoteName => super::saving::remote_file_name(req, resp.headers()),
         };
-        i.size_upload = upload_size(req, super::body::unsized_sent() - self.unsized_before);
+        i.size_upload = upload_size(req, super::body::unsized_sent());
     }
 
     /// Renders `format` for the finished transfer and writes it (stdout/stderr as it says).
@@ -210,18 +207,16 @@ impl Recorder {
 /// The request body's size as sent (standard input is not counted: it cannot be measured
 /// without reading it).
 /// The request body's length: known beforehand, or, for one only known once read (standard
-/// input, a pipe), `read_sent`, what this transfer sent of such bodies.
+/// input, a pipe, a `-d @FILE` whose line breaks are dropped), `read_sent`, what the last
+/// request sent of it (counted as sent: the file is not read a second time to count it).
 fn upload_size(req: &RequestConfig, read_sent: u64) -> u64 {
     let Some(body) = &req.body else { return 0 };
     match &body.source {
         BodySource::Bytes(b) => b.len() as u64,
-        BodySource::File(p) => match std::fs::metadata(p).ok().and_then(|m| super::body::known_length(&m)) {
-            Some(_) if body.strip_newlines => std::fs::read(p)
-                .map(|b| b.iter().filter(|c| **c != b'\r' && **c != b'\n').count() as u64)
-                .unwrap_or(0),
-            Some(len) => len,
-            None => read_sent,
-        },
+        BodySource::File(p) if !body.strip_newlines => {
+            std::fs::metadata(p).ok().and_then(|m| super::body::known_length(&m)).unwrap_or(read_sent)
+        }
+        BodySource::File(_) => read_sent,
         BodySource::Stdin => read_sent,
         BodySource::Form(parts) => {
             let typed = req.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-type"));

@@ -72,9 +72,10 @@ impl Relay {
     pub fn proxy_addresses(&self, spec: &ProxySpec) -> Option<ProxyAddresses> {
         let notes = self.inner.notes.as_ref()?;
         let peers = notes.peers.lock().unwrap_or_else(|e| e.into_inner());
+        // Keys are lowercase (`note_peer`).
         peers
             .iter()
-            .find(|((h, p), _)| *h == spec.host.to_ascii_lowercase() && *p == spec.port)
+            .find(|((h, p), _)| h.eq_ignore_ascii_case(&spec.host) && *p == spec.port)
             .map(|(_, a)| *a)
     }
 }
