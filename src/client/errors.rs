@@ -112,6 +112,11 @@ pub(super) fn closed_before_answer(e: &reqwest::Error) -> bool {
     !(e.is_connect() || e.is_timeout() || e.is_body() || e.is_decode()) && crate::relay::closed_under(e)
 }
 
+/// A request body that could not be read while it was sent (26).
+pub(super) fn read_failed(why: String) -> Error {
+    Error::new(Exit::Read, why).hint("check the file or the program feeding standard input")
+}
+
 pub(super) fn find<'a, T: std::error::Error + 'static>(
     e: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a T> {
@@ -152,8 +157,7 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
     let text = chain_text(&e);
     let url = e.url().map(display_url).unwrap_or_default();
     if let Some(r) = find::<ReadFailed>(&e) {
-        return Error::new(Exit::Read, r.0.clone())
-            .hint("check the file or the program feeding standard input");
+        return read_failed(r.0.clone());
     }
     if e.is_timeout() {
         return Error::new(Exit::Timeout, format!("timed out: {text}"))

@@ -41,7 +41,7 @@
 //! its connections; one the origin closed just as a request went out on it is replaced by a
 //! new one, and the request sent again, as on the reqwest path.
 
-use super::errors::{chain_text, find, is_tls};
+use super::errors::{chain_text, find, is_tls, read_failed};
 use super::ReadFailed;
 use crate::config::{HttpVersion, ProxySpec, RequestConfig};
 use crate::error::{Error, Exit, Result};
@@ -345,12 +345,28 @@ impl Direct {
             req.headers_mut().append(name, value.clone());
         }
         let (parts, body) = req.into_parts();
+        // A body that fails to read after its first `REPLAY_LIMIT` bytes fails while the relay
+        // sends it, which sees only a connection that broke: the failure is kept here, so it is
+        // reported as the read error it is (26), not as the proxy's (43).
+        let unread = Arc::new(std::sync::Mutex::new(None::<String>));
+        let body = {
+            let unread = unread.clone();
+            http_body_util::BodyExt::map_err(body, move |e: reqwest::Error| {
+                if let Some(r) = find::<ReadFailed>(&e) {
+                    *unread.lock().unwrap_or_else(|p| p.into_inner()) = Some(r.0.clone());
+                }
+                e
+            })
+        };
         let sent = async {
             // Up to `REPLAY_LIMIT` is read first, so a 407 can be answered by sending it again.
             let body = RequestBody::read(body).await.map_err(|e| send_error(&url, &*e))?;
             relay.forward_in_process(spec, parts, body).await.map_err(|_| {
                 let f = relay.take_failure().expect("the relay keeps the failure it returns");
-                super::failure_error(f)
+                match unread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                    Some(why) => read_failed(why),
+                    None => super::failure_error(f),
+                }
             })
         };
         let resp = within(deadline, sent, &url).await?;
@@ -548,8 +564,7 @@ fn handshake_error(url: &url::Url, e: &std::io::Error) -> Error {
 /// The request could not be sent or answered on the tunnel's connection.
 fn send_error(url: &url::Url, e: &(dyn std::error::Error + 'static)) -> Error {
     if let Some(r) = find::<ReadFailed>(e) {
-        return Error::new(Exit::Read, r.0.clone())
-            .hint("check the file or the program feeding standard input");
+        return read_failed(r.0.clone());
     }
     if let Some(err) = super::errors::not_http(e, &display_url(url)) {
         return err;

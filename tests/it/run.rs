@@ -79,6 +79,8 @@ pub struct Toll {
     args: Vec<OsString>,
     env: Vec<(String, String)>,
     stdin: Option<Vec<u8>>,
+    /// Standard input is a socket that fails after `stdin` ([`Toll::stdin_then_reset`]).
+    stdin_reset: bool,
     cwd: Option<PathBuf>,
     timeout: Duration,
     home: tempfile::TempDir,
@@ -96,6 +98,7 @@ where
         args: args.into_iter().map(Into::into).collect(),
         env: Vec::new(),
         stdin: None,
+        stdin_reset: false,
         cwd: None,
         timeout: Duration::from_secs(60),
         nofile: None,
@@ -141,6 +144,16 @@ impl Toll {
 
     pub fn stdin(mut self, data: &[u8]) -> Self {
         self.stdin = Some(data.to_vec());
+        self
+    }
+
+    /// Standard input delivers `data`, then fails: it is a loopback socket whose sender resets
+    /// it, so the read after `data` gets `ECONNRESET` (a pipe from a program that crashed only
+    /// ends early). Both socket buffers are small, so toll has read nearly all of `data` when
+    /// the reset comes.
+    pub fn stdin_then_reset(mut self, data: &[u8]) -> Self {
+        self.stdin = Some(data.to_vec());
+        self.stdin_reset = true;
         self
     }
 
@@ -291,9 +304,33 @@ impl Toll {
 
     fn start(self, head: Option<usize>) -> Running {
         let started = Instant::now();
-        let mut child = self.command().spawn().unwrap_or_else(|e| panic!("cannot start {TOLL}: {e}"));
+        let mut cmd = self.command();
+        let feeder = self.stdin_reset.then(|| {
+            let (ours, theirs) = reset_pair();
+            cmd.stdin(Stdio::from(std::os::fd::OwnedFd::from(ours)));
+            theirs
+        });
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {TOLL}: {e}"));
+        drop(cmd);
         let pid = child.id() as libc::pid_t;
-        if let Some(data) = self.stdin.clone() {
+        if let Some(mut feeder) = feeder {
+            let data = self.stdin.clone().unwrap_or_default();
+            std::thread::spawn(move || {
+                let _ = feeder.write_all(&data);
+                std::thread::sleep(Duration::from_millis(300));
+                // SO_LINGER 0: close sends a reset instead of an end of stream.
+                let off = libc::linger { l_onoff: 1, l_linger: 0 };
+                unsafe {
+                    libc::setsockopt(
+                        std::os::fd::AsRawFd::as_raw_fd(&feeder),
+                        libc::SOL_SOCKET,
+                        libc::SO_LINGER,
+                        (&off as *const libc::linger).cast(),
+                        std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                    );
+                }
+            });
+        } else if let Some(data) = self.stdin.clone() {
             let mut stdin = child.stdin.take().unwrap();
             std::thread::spawn(move || {
                 let _ = stdin.write_all(&data);
@@ -329,6 +366,29 @@ impl Toll {
         });
         Running { toll: self, child, pid, started, out_t, err_t }
     }
+}
+
+/// A connected loopback socket pair with small buffers: (toll's end, the feeder's end).
+fn reset_pair() -> (std::net::TcpStream, std::net::TcpStream) {
+    use std::os::fd::AsRawFd;
+    let small = |fd: i32, opt: i32| {
+        let n: libc::c_int = 16 * 1024;
+        unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                (&n as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let ours = std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+    let (theirs, _) = listener.accept().expect("accept");
+    small(ours.as_raw_fd(), libc::SO_RCVBUF);
+    small(theirs.as_raw_fd(), libc::SO_SNDBUF);
+    (ours, theirs)
 }
 
 /// A toll process started with [`Toll::spawn`].

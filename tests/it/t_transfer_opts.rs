@@ -205,6 +205,32 @@ fn parallel_exits_with_the_first_failure() {
     assert_eq!(std::fs::read(dir.path().join("b.txt")).unwrap(), b"hello from the origin\n");
 }
 
+/// Standard input that fails after its first MiB (the part read ahead, so a 407 could be
+/// answered with it again) is a read error (26) through a proxy (http and https) as well as
+/// direct, although
+/// the relay that streams the rest only sees a connection that broke. It was 43, blaming the
+/// proxy.
+#[test]
+fn standard_input_that_fails_midway_is_a_read_error_through_a_proxy_too() {
+    let (http, https) = (Origin::http(), Origin::https());
+    let proxy = crate::fakeproxy::FakeProxy::start(crate::fakeproxy::open());
+    let big = crate::pattern_bytes(3 << 20);
+    let ca = crate::tls::pki().ca_arg();
+    for (via, origin) in [(proxy.url(), &http), (proxy.url(), &https), (String::new(), &http)] {
+        let out =
+            toll(["-sS", "--expect100-timeout", "0", "--data-binary", "@-", "--cacert", &ca, "-x", &via])
+                .arg(origin.url("/upload"))
+                .stdin_then_reset(&big)
+                .run();
+        out.assert_code(26);
+        assert!(
+            out.stderr.contains("cannot read standard input") && !out.stderr.contains("proxy"),
+            "{}",
+            out.describe()
+        );
+    }
+}
+
 /// Standard input as the body of several URLs: read whole (up to 1 MiB) it goes to each, as
 /// curl sends `-d @-` data to each; a larger one is streamed to the first, and the next URL
 /// fails with exit 26 instead of being sent an empty body.
