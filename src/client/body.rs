@@ -33,9 +33,11 @@ pub(super) async fn attach(
             match known_length(&meta) {
                 // Streamed in large reads (reqwest's own File body reads 4 KiB at a time),
                 // with the length announced so the upload is not chunked.
-                Some(len) if !strip => {
-                    rb.header(reqwest::header::CONTENT_LENGTH, len).body(streamed(file, what, false))
-                }
+                Some(len) if !strip => rb.header(reqwest::header::CONTENT_LENGTH, len).body(streamed(
+                    AsAnnounced::new(file, len),
+                    what,
+                    false,
+                )),
                 // A pipe (`<(…)`), a device, a pseudo-file (/proc), an empty file or one whose
                 // line breaks are dropped: its length is known once read.
                 _ => buffered(rb, file, what, strip, false).await?,
@@ -179,6 +181,40 @@ fn stream<R: AsyncRead + Send + Unpin + 'static>(
     })
 }
 
+/// A file read for a body whose length was announced from its size: it ends at that size
+/// (bytes appended meanwhile are not sent), and ending sooner is a read error (the file was
+/// truncated while it was sent), not a body shorter than its `Content-Length`, for which the
+/// server would wait in vain, and toll with it.
+pub(super) struct AsAnnounced<R> {
+    inner: tokio::io::Take<R>,
+    read: u64,
+    len: u64,
+}
+
+impl<R: AsyncRead + Unpin> AsAnnounced<R> {
+    pub(super) fn new(inner: R, len: u64) -> AsAnnounced<R> {
+        AsAnnounced { inner: inner.take(len), read: 0, len }
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for AsAnnounced<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        std::task::ready!(std::pin::Pin::new(&mut self.inner).poll_read(cx, buf))?;
+        let n = (buf.filled().len() - before) as u64;
+        if n == 0 && buf.remaining() > 0 && self.read < self.len {
+            let why = format!("it shrank while it was sent ({} of {} bytes)", self.read, self.len);
+            return std::task::Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, why)));
+        }
+        self.read += n;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
 pub(super) fn read_error(what: &str, e: &std::io::Error) -> Error {
     Error::new(Exit::Read, format!("cannot read {what}: {e}"))
         .hint("check the file's name (after '@' for -d, or given to -T) and that it is readable")
@@ -221,6 +257,20 @@ mod tests {
         let (_dir, body) = file_body(b"a=1\r\n", false);
         let (length, _) = sent(body).await;
         assert_eq!(length.as_deref(), Some("5"));
+    }
+
+    #[tokio::test]
+    async fn a_file_is_read_as_far_as_its_announced_size() {
+        let mut out = Vec::new();
+        let mut grown = AsAnnounced::new(&b"abcdef"[..], 4);
+        grown.read_to_end(&mut out).await.unwrap();
+        assert_eq!(out, b"abcd", "bytes appended after the size was taken are not sent");
+        out.clear();
+        let mut shrunk = AsAnnounced::new(&b"ab"[..], 4);
+        let e = shrunk.read_to_end(&mut out).await.unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
+        assert_eq!(e.to_string(), "it shrank while it was sent (2 of 4 bytes)");
+        assert_eq!(out, b"ab");
     }
 
     #[tokio::test]

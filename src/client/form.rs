@@ -106,7 +106,12 @@ async fn pieces(boundary: &str, disposition: &str, parts: &[FormPart]) -> Result
             FormValue::File(p) | FormValue::FileContent(p) => {
                 let (file, size) = open(p).await?;
                 len = len.zip(size).map(|(a, b)| a + b);
-                v.push(Piece::Reader(Box::new(file), p.display().to_string()));
+                let file: Box<dyn AsyncRead + Send + Unpin> = match size {
+                    // The length announced counts this size: exactly it is sent.
+                    Some(size) => Box::new(super::body::AsAnnounced::new(file, size)),
+                    None => Box::new(file),
+                };
+                v.push(Piece::Reader(file, p.display().to_string()));
             }
             FormValue::Stdin { .. } => {
                 len = None;
