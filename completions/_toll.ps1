@@ -48,6 +48,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('--user-agent', '--user-agent', [CompletionResultType]::ParameterName, 'User-Agent header to send')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User name and password for the server (not the proxy: that is -U)')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name and password for the server (not the proxy: that is -U)')
+            [CompletionResult]::new('--aws-sigv4', '--aws-sigv4', [CompletionResultType]::ParameterName, 'Sign every request with AWS Signature Version 4, the -u user as the access key and its password as the secret key')
             [CompletionResult]::new('--service-name', '--service-name', [CompletionResultType]::ParameterName, 'The Kerberos service of the server''s principal for --negotiate: a ticket for NAME/host instead of HTTP/host')
             [CompletionResult]::new('--netrc-file', '--netrc-file', [CompletionResultType]::ParameterName, 'Like -n, with FILE instead of ~/.netrc')
             [CompletionResult]::new('--retry', '--retry', [CompletionResultType]::ParameterName, 'Retry a transient failure up to N times: a timeout, a host or proxy name that did not resolve, or HTTP 408, 429, 500, 502, 503, 504')

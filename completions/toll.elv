@@ -45,6 +45,7 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand --user-agent 'User-Agent header to send'
             cand -u 'User name and password for the server (not the proxy: that is -U)'
             cand --user 'User name and password for the server (not the proxy: that is -U)'
+            cand --aws-sigv4 'Sign every request with AWS Signature Version 4, the -u user as the access key and its password as the secret key'
             cand --service-name 'The Kerberos service of the server''s principal for --negotiate: a ticket for NAME/host instead of HTTP/host'
             cand --netrc-file 'Like -n, with FILE instead of ~/.netrc'
             cand --retry 'Retry a transient failure up to N times: a timeout, a host or proxy name that did not resolve, or HTTP 408, 429, 500, 502, 503, 504'

@@ -159,6 +159,16 @@ def main():
         b"\x02\x05\x00\x00\x04" + bytes(15) + b"\x01\x00\x50",
         b"\x03\x00\x5a\x00\x50\x0a\x00\x00\x01",
     ])
+    # aws_sigv4: the --aws-sigv4 value, then host, path, query and `name:value` header lines,
+    # from src/auth/sigv4.rs's tests (the body is the whole input).
+    write("aws_sigv4", [
+        "aws:amz:us-east-1:iam\niam.amazonaws.com\n/\nAction=ListUsers&Version=2010-05-08\n"
+        "Content-Type:application/x-www-form-urlencoded; charset=utf-8\nX-Amz-Date:20150830T123600Z",
+        "aws:amz:us-east-1:svc\n127.0.0.1:18090\n/a/b\na=2&x=1\nX-Foo:  bar  baz \ncontent-type:text/plain",
+        "aws:amz\nec2.us-east-1.amazonaws.com:443\n/\n\nhost:other\nHOST:again",
+        "goog:goog:auto:storage\nh\n/k\nb&a=&c=3\nx-goog-date:yesterday",
+        "aws:amz:eu-west-1:s3\nbucket.s3.eu-west-1.amazonaws.com\n/%20k\n\nx-amz-content-sha256:UNSIGNED-PAYLOAD",
+    ])
 
 
 if __name__ == "__main__":

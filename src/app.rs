@@ -268,8 +268,9 @@ fn apply_netrc(t: &mut Transfer) -> Result<()> {
                     user: login.clone(),
                     password: Some(entry.password.clone().unwrap_or_else(|| Secret::new(""))),
                     schemes: cfg.schemes.0,
-                    preemptive_basic: cfg.schemes.1,
+                    preemptive_basic: cfg.schemes.1 && cfg.sigv4.is_none(),
                     trusted: cfg.trusted,
+                    sigv4: cfg.sigv4.clone(),
                 });
             }
         }

@@ -613,6 +613,11 @@ impl Cli {
             curl: extras,
             transfer: transfer.options(),
         };
+        if req.curl.aws_sigv4.is_some() && request.origin_auth.is_none() && request.curl.netrc.is_none() {
+            return Err(UsageError::Curl(
+                "--aws-sigv4 signs with a key pair: give it with -u ACCESS_KEY:SECRET_KEY (or -n)".into(),
+            ));
+        }
         // The other URLs (and glob expansions): the same request, each with its URL and output.
         let mut more = Vec::new();
         for item in items {

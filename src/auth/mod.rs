@@ -13,6 +13,7 @@ pub mod digest;
 pub mod gssapi;
 pub mod negotiate;
 pub mod ntlm;
+pub mod sigv4;
 
 pub use challenge::{parse_challenges, Challenge};
 

@@ -98,6 +98,15 @@ pub struct CurlRequestArgs {
     #[arg(long, overrides_with_all = ["basic", "digest", "ntlm", "negotiate"])]
     pub anyauth: bool,
 
+    /// Sign every request with AWS Signature Version 4, the -u user as the access key and its
+    /// password as the secret key.
+    ///
+    /// REGION and SERVICE are taken from a host name SERVICE.REGION.DOMAIN.TLD when not given
+    /// (never from an IP address); PROVIDER2 (default PROVIDER1) names the X-PROVIDER2-Date
+    /// header. Replaces --basic, --digest, --ntlm, --negotiate and --anyauth.
+    #[arg(long = "aws-sigv4", value_name = "PROVIDER1[:PROVIDER2[:REGION[:SERVICE]]]", value_parser = parse_sigv4)]
+    pub aws_sigv4: Option<crate::auth::sigv4::Spec>,
+
     /// The Kerberos service of the server's principal for --negotiate: a ticket for
     /// NAME/host instead of HTTP/host.
     #[arg(long = "service-name", value_name = "NAME", value_parser = crate::cli::parse_service_name)]
@@ -261,12 +270,23 @@ pub fn parse_resolve(s: &str) -> Result<(String, std::net::SocketAddr), String> 
     Ok((host.to_ascii_lowercase(), std::net::SocketAddr::new(ip, port)))
 }
 
+fn parse_sigv4(s: &str) -> Result<crate::auth::sigv4::Spec, String> {
+    crate::auth::sigv4::Spec::parse(s)
+}
+
 impl CurlRequestArgs {
     /// The origin credentials, if `-u` was given.
     pub fn origin_auth(&self) -> Option<OriginAuth> {
         let ProxyUser { user, password } = self.user.clone()?;
         let (schemes, preemptive_basic) = self.schemes();
-        Some(OriginAuth { user, password, schemes, preemptive_basic, trusted: self.location_trusted })
+        Some(OriginAuth {
+            user,
+            password,
+            schemes,
+            preemptive_basic: preemptive_basic && self.aws_sigv4.is_none(),
+            trusted: self.location_trusted,
+            sigv4: self.aws_sigv4.clone(),
+        })
     }
 
     /// The origin schemes allowed, and whether Basic goes first (`--basic`, the default).
@@ -409,6 +429,7 @@ impl CurlRequestArgs {
                 file: self.netrc_file.clone(),
                 schemes: self.schemes(),
                 trusted: self.location_trusted,
+                sigv4: self.aws_sigv4.clone(),
             }),
             service_name: self.service_name.clone(),
             conn: c.more.config(),
@@ -595,7 +616,12 @@ mod tests {
         let t = parse(&["-n"]);
         assert_eq!(
             t.auth.extras(&t.out).netrc,
-            Some(NetrcConfig { file: None, schemes: (SchemeSet::only(Scheme::Basic), true), trusted: false })
+            Some(NetrcConfig {
+                file: None,
+                schemes: (SchemeSet::only(Scheme::Basic), true),
+                trusted: false,
+                sigv4: None
+            })
         );
         let t = parse(&["--netrc-file", "n.txt"]);
         assert_eq!(
@@ -603,9 +629,14 @@ mod tests {
             Some(NetrcConfig {
                 file: Some("n.txt".into()),
                 schemes: (SchemeSet::only(Scheme::Basic), true),
-                trusted: false
+                trusted: false,
+                sigv4: None
             })
         );
+        let t = parse(&["--aws-sigv4", "aws:amz:us-east-1:s3", "-u", "AKID:key", "--digest"]);
+        let a = t.auth.origin_auth().unwrap();
+        assert_eq!(a.sigv4.unwrap().region.as_deref(), Some("us-east-1"));
+        assert!(!a.preemptive_basic, "a signed request sends no Basic");
         let t = parse(&["-D", "-", "--create-dirs", "--fail-with-body"]);
         let x = t.auth.extras(&t.out);
         assert_eq!(x.dump_header, Some(DumpHeader::Stdout));

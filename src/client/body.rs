@@ -30,14 +30,15 @@ pub(super) async fn attach(
             let what = path.display().to_string();
             let file = tokio::fs::File::open(path).await.map_err(|e| read_error(&what, &e))?;
             let meta = file.metadata().await.map_err(|e| read_error(&what, &e))?;
+            // `--aws-sigv4` signs the body's hash, which needs it read first: a file up to
+            // `BUFFERED` is (larger ones go as `UNSIGNED-PAYLOAD`, which only S3 accepts).
+            let hashed = req.origin_auth.as_ref().is_some_and(|a| a.sigv4.is_some());
             match known_length(&meta) {
                 // Streamed in large reads (reqwest's own File body reads 4 KiB at a time),
                 // with the length announced so the upload is not chunked.
-                Some(len) if !strip => rb.header(reqwest::header::CONTENT_LENGTH, len).body(streamed(
-                    AsAnnounced::new(file, len),
-                    what,
-                    false,
-                )),
+                Some(len) if !(strip || hashed && len <= BUFFERED as u64) => rb
+                    .header(reqwest::header::CONTENT_LENGTH, len)
+                    .body(streamed(AsAnnounced::new(file, len), what, false)),
                 // A pipe (`<(…)`), a device, a pseudo-file (/proc), an empty file or one whose
                 // line breaks are dropped: its length is known once read.
                 _ => buffered(rb, file, what, strip, false).await?,

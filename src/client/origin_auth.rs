@@ -93,6 +93,23 @@ impl OriginAuthState {
             self.pending = None;
             return Ok(request);
         }
+        if let Some(spec) = self.cfg.as_ref().and_then(|c| c.sigv4.as_ref()) {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            let signed = sign(spec, &self.creds, &request, &auth::sigv4::amz_date(now.as_secs()))?;
+            for (name, value) in signed.headers {
+                let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| Error::new(Exit::Usage, "--aws-sigv4: the provider makes no header name"))?;
+                let value = HeaderValue::from_str(&value)
+                    .map_err(|_| Error::new(Exit::Usage, "--aws-sigv4: a signed header cannot be sent"))?;
+                request.headers_mut().insert(name, value);
+            }
+            let mut h = HeaderValue::from_str(signed.authorization.expose())
+                .map_err(|_| Error::new(Exit::Usage, "the -u access key cannot be sent in a header"))?;
+            h.set_sensitive(true);
+            request.headers_mut().insert(AUTHORIZATION, h);
+            self.sent = true;
+            return Ok(request);
+        }
         let value = match self.pending.take() {
             Some(v) => Some(v),
             None => {
@@ -123,6 +140,10 @@ impl OriginAuthState {
             return Ok(false);
         }
         let Some(cfg) = &self.cfg else { return Ok(false) };
+        // A signed request has no challenge to answer: the 401 is the answer.
+        if cfg.sigv4.is_some() {
+            return Ok(false);
+        }
         let values: Vec<&str> =
             resp.headers().get_all(WWW_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()).collect();
         let challenges = auth::parse_challenges(values);
@@ -173,6 +194,56 @@ impl OriginAuthState {
     }
 }
 
+/// `--aws-sigv4`: the signature of `request` as it stands: its body in memory (or too large to
+/// read first), and the headers toll sends with it (`-H`, and those toll implies, such as
+/// `-d`'s Content-Type) except the hop-by-hop ones a proxy or toll's relay may drop, and
+/// Content-Length, which the connection sets.
+fn sign(
+    spec: &auth::sigv4::Spec,
+    creds: &Credentials,
+    request: &reqwest::Request,
+    now: &str,
+) -> Result<auth::sigv4::Signed> {
+    const UNSIGNED: [&str; 9] = [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "expect",
+        "content-length",
+    ];
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .filter(|(n, _)| !UNSIGNED.contains(&n.as_str()))
+        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    let url = request.url();
+    let host = match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        (None, _) => String::new(),
+    };
+    let body = match request.body() {
+        None => Some(&[][..]),
+        Some(b) => b.as_bytes(),
+    };
+    let req = auth::sigv4::Request {
+        method: request.method().as_str(),
+        host: &host,
+        path: url.path(),
+        query: url.query(),
+        headers: &headers,
+        body,
+    };
+    auth::sigv4::sign(spec, creds, &req, now).map_err(|e| {
+        Error::new(Exit::Usage, format!("--aws-sigv4: {e}")).hint("see --aws-sigv4 in toll --help")
+    })
+}
+
 fn request_uri(url: &url::Url) -> String {
     match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
@@ -203,6 +274,7 @@ mod tests {
                 schemes,
                 preemptive_basic: basic,
                 trusted,
+                sigv4: None,
             }),
             ..RequestConfig::get(url::Url::parse(url).unwrap())
         }

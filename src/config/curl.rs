@@ -27,6 +27,9 @@ pub struct OriginAuth {
     pub preemptive_basic: bool,
     /// `--location-trusted`: the credentials follow redirects to other hosts.
     pub trusted: bool,
+    /// `--aws-sigv4`: every request is signed with the key pair (user: access key, password:
+    /// secret key) instead of answering a challenge.
+    pub sigv4: Option<crate::auth::sigv4::Spec>,
 }
 
 /// `--retry` and its companions, as curl: how often a transient failure is retried.
@@ -109,4 +112,6 @@ pub struct NetrcConfig {
     pub schemes: (SchemeSet, bool),
     /// `--location-trusted`.
     pub trusted: bool,
+    /// `--aws-sigv4`.
+    pub sigv4: Option<crate::auth::sigv4::Spec>,
 }
