@@ -4,7 +4,9 @@
 //!
 //! One module per scheme. Each scheme implements [`Authenticator`]; a connection-bound scheme
 //! (NTLM, Negotiate: a later issue) keeps its handshake state in its authenticator, and the relay
-//! keeps one authenticator per upstream connection for such schemes.
+//! keeps one authenticator per upstream connection for such schemes. The origin's `-u` uses the
+//! same schemes (`client::origin_auth`), and [`sigv4`] too, which answers no challenge: it signs
+//! each request (`--aws-sigv4`), with the time passed in.
 
 pub mod basic;
 pub mod challenge;
