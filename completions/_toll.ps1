@@ -75,6 +75,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('--proto-default', '--proto-default', [CompletionResultType]::ParameterName, 'The scheme for a URL given without one (default http)')
             [CompletionResult]::new('--tls-max', '--tls-max', [CompletionResultType]::ParameterName, 'Use at most this TLS version: 1.0, 1.1, 1.2, 1.3 or default')
             [CompletionResult]::new('--connect-to', '--connect-to', [CompletionResultType]::ParameterName, 'For HOST1:PORT1, connect to HOST2:PORT2 instead. Repeatable')
+            [CompletionResult]::new('--interface', '--interface', [CompletionResultType]::ParameterName, 'Leave from this interface (its address) or this address of the machine: connections to the server, or to the proxy')
             [CompletionResult]::new('--unix-socket', '--unix-socket', [CompletionResultType]::ParameterName, 'Connect through this Unix domain socket instead of TCP (no proxy is used)')
             [CompletionResult]::new('--abstract-unix-socket', '--abstract-unix-socket', [CompletionResultType]::ParameterName, 'Like --unix-socket, in the abstract namespace (Linux)')
             [CompletionResult]::new('--capath', '--capath', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in the PEM files of DIR (with --cacert''s)')

@@ -72,6 +72,7 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand --proto-default 'The scheme for a URL given without one (default http)'
             cand --tls-max 'Use at most this TLS version: 1.0, 1.1, 1.2, 1.3 or default'
             cand --connect-to 'For HOST1:PORT1, connect to HOST2:PORT2 instead. Repeatable'
+            cand --interface 'Leave from this interface (its address) or this address of the machine: connections to the server, or to the proxy'
             cand --unix-socket 'Connect through this Unix domain socket instead of TCP (no proxy is used)'
             cand --abstract-unix-socket 'Like --unix-socket, in the abstract namespace (Linux)'
             cand --capath 'Also trust the CA certificates in the PEM files of DIR (with --cacert''s)'

@@ -193,6 +193,9 @@ impl Session {
         if let Some(wait) = req.curl.conn.expect100_timeout {
             relay.set_expect_wait(wait);
         }
+        if let Some(ip) = conn::local_address(&req.curl.conn)? {
+            relay.set_local_address(ip);
+        }
         let routes = Arc::new(routes);
         let heads_shown = req.include_headers || req.head_only || req.curl.dump_header.is_some();
         let tap = (heads_shown || req.write_out.is_some() || req.curl.conn.trace.is_some())

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 mod conn;
 mod curl;
-pub use conn::{ClientCert, ConnConfig, ConnectTo, PinnedKey, Protocols, TlsVersion, TraceConfig};
+pub use conn::{ClientCert, ConnConfig, ConnectTo, Interface, PinnedKey, Protocols, TlsVersion, TraceConfig};
 pub use curl::{
     CurlExtras, DumpHeader, HttpVersion, IpFamily, NetrcConfig, OriginAuth, RetryConfig, WriteOut,
 };

@@ -43,6 +43,8 @@ pub enum Exit {
     ProxyDenied,
     ProxyFailed,
     AuthNoUsableScheme,
+    /// `--interface`: no such interface, or an address this machine does not have (curl's 45).
+    Interface,
     Listen,
     Interrupted,
     /// curl's 1: a URL whose scheme toll does not fetch, or whose protocol
@@ -88,6 +90,7 @@ impl Exit {
             Exit::ProxyDenied => 42,
             Exit::ProxyFailed => 43,
             Exit::AuthNoUsableScheme => 44,
+            Exit::Interface => 45,
             Exit::Listen => 46,
             Exit::Interrupted => 130,
             Exit::Unsupported => 1,
@@ -98,7 +101,7 @@ impl Exit {
     }
 
     /// Every code with its meaning, as documented in the README (a test keeps them in step).
-    pub const TABLE: [(Exit, &'static str); 33] = [
+    pub const TABLE: [(Exit, &'static str); 34] = [
         (
             Exit::Internal,
             "internal error (a bug: please report it); also, as in curl, a URL whose scheme toll does not \
@@ -142,6 +145,7 @@ impl Exit {
             "the proxy failed otherwise (other CONNECT status, broken conversation, broken tunnel)",
         ),
         (Exit::AuthNoUsableScheme, "the proxy offers no authentication scheme toll can use"),
+        (Exit::Interface, "--interface: no such interface, or an address this machine does not have"),
         (Exit::Listen, "toll serve could not listen on its address (in use, permission)"),
         (Exit::TooManyRedirects, "too many redirects (--max-redirs)"),
         (Exit::GotNothing, "the server closed the connection without answering (an empty reply)"),

@@ -16,6 +16,7 @@ pub mod demo;
 pub mod doctor;
 pub mod error;
 pub mod keyring;
+pub mod netif;
 pub mod output;
 pub mod pac_cmd;
 pub mod pin;

@@ -5,7 +5,9 @@
 //! by clap's value parsers, so the conversion cannot fail.
 
 use super::{Header, Seconds};
-use crate::config::{ClientCert, ConnConfig, ConnectTo, PinnedKey, Protocols, TlsVersion, TraceConfig};
+use crate::config::{
+    ClientCert, ConnConfig, ConnectTo, Interface, PinnedKey, Protocols, TlsVersion, TraceConfig,
+};
 use crate::secret::Secret;
 use clap::Args;
 use std::path::PathBuf;
@@ -104,6 +106,15 @@ pub struct ConnOpts {
     /// The Host header and TLS name stay HOST1's.
     #[arg(long = "connect-to", value_name = "HOST1:PORT1:HOST2:PORT2", value_parser = parse_connect_to)]
     pub connect_to: Vec<ConnectTo>,
+
+    /// Leave from this interface (its address) or this address of the machine: connections to
+    /// the server, or to the proxy.
+    ///
+    /// 'if!NAME' names an interface, 'host!ADDRESS' an address (an IP address, or localhost);
+    /// otherwise an IP address is an address and anything else an interface. An address the
+    /// machine does not have, or an interface it does not have, is exit 45.
+    #[arg(long = "interface", value_name = "NAME", value_parser = parse_interface)]
+    pub interface: Option<Interface>,
 
     /// Connect through this Unix domain socket instead of TCP (no proxy is used).
     #[arg(long = "unix-socket", value_name = "PATH", conflicts_with = "abstract_unix_socket")]
@@ -240,6 +251,40 @@ impl std::str::FromStr for CertArg {
 }
 
 /// curl's protocol-list syntax (`--proto`, `--proto-redir`), starting from "all".
+/// `--interface`, as curl reads it: `if!NAME`, `host!ADDRESS`, or a bare IP address or name.
+/// Host names other than `localhost` are not looked up: give the address.
+pub fn parse_interface(s: &str) -> Result<Interface, String> {
+    let address = |a: &str| -> Option<std::net::IpAddr> {
+        if a.eq_ignore_ascii_case("localhost") {
+            return Some(std::net::IpAddr::from([127, 0, 0, 1]));
+        }
+        a.trim_start_matches('[').trim_end_matches(']').parse().ok()
+    };
+    let name = |n: &str| -> Result<Interface, String> {
+        // IFNAMSIZ is 16 with its NUL.
+        if n.is_empty() || n.len() > 15 || n.chars().any(|c| c == '/' || c.is_whitespace() || c.is_control())
+        {
+            return Err(format!("{:?} is not an interface name", crate::term::sanitize(n)));
+        }
+        Ok(Interface::Name(n.to_string()))
+    };
+    if let Some(n) = s.strip_prefix("if!") {
+        return name(n);
+    }
+    if let Some(h) = s.strip_prefix("host!") {
+        return address(h).map(Interface::Address).ok_or_else(|| {
+            format!(
+                "{:?} is not an IP address (toll looks up no host name here but localhost)",
+                crate::term::sanitize(h)
+            )
+        });
+    }
+    match address(s) {
+        Some(ip) => Ok(Interface::Address(ip)),
+        None => name(s),
+    }
+}
+
 pub fn parse_protocols(s: &str) -> Result<Protocols, String> {
     let mut set = Protocols::ALL;
     for token in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
@@ -418,6 +463,7 @@ impl ConnOpts {
             suppress_connect_headers: self.suppress_connect_headers,
             trace,
             keepalive: self.keepalive_time.map(|s| s.0).filter(|d| !d.is_zero()),
+            interface: self.interface.clone(),
             no_keepalive: self.no_keepalive,
             expect100_timeout: self.expect100_timeout.map(|s| s.0),
         }
@@ -614,5 +660,20 @@ mod tests {
             "--ssl-auto-client-cert"
         ])
         .is_ok());
+    }
+
+    #[test]
+    fn interface_is_read_as_curl_reads_it() {
+        let ip = |s: &str| Interface::Address(s.parse().unwrap());
+        assert_eq!(parse_interface("127.0.0.2"), Ok(ip("127.0.0.2")));
+        assert_eq!(parse_interface("::1"), Ok(ip("::1")));
+        assert_eq!(parse_interface("[::1]"), Ok(ip("::1")));
+        assert_eq!(parse_interface("host!localhost"), Ok(ip("127.0.0.1")));
+        assert_eq!(parse_interface("eth0"), Ok(Interface::Name("eth0".into())));
+        assert_eq!(parse_interface("if!127.0.0.1"), Ok(Interface::Name("127.0.0.1".into())));
+        for bad in ["", "if!", "host!proxy.corp", "a/b", "sixteen-bytes-xx", "e\u{1b}[31m"] {
+            let e = parse_interface(bad).unwrap_err();
+            assert!(!e.contains('\u{1b}'), "{e}");
+        }
     }
 }

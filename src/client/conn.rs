@@ -3,7 +3,7 @@
 //! keepalive), on each hop (`--proto`/`--proto-redir` checks, `-6` against an IPv4 literal),
 //! and on each request (`--http1.0`, `--proxy-header`).
 
-use crate::config::{ConnConfig, RequestConfig, TlsVersion};
+use crate::config::{ConnConfig, Interface, RequestConfig, TlsVersion};
 use crate::error::{Error, Exit, Result};
 use crate::route::RouteEntry;
 use crate::term::sanitize;
@@ -44,6 +44,11 @@ pub fn configure(mut b: reqwest::ClientBuilder, req: &RequestConfig) -> Result<r
     if c.ipv6_only {
         b = b.dns_resolver(std::sync::Arc::new(Ipv6Only));
     }
+    // Connections to the server and to a SOCKS proxy; the relay binds its own to an HTTP proxy
+    // (and this client's hop to the relay, on loopback, still connects from the address).
+    if let Some(ip) = local_address(c)? {
+        b = b.local_address(ip);
+    }
     // An http:// URL that cannot be redirected never does TLS: curl does not load the
     // certificate then either.
     let tls_possible = req.url.scheme() == "https" || req.follow_redirects;
@@ -51,6 +56,25 @@ pub fn configure(mut b: reqwest::ClientBuilder, req: &RequestConfig) -> Result<r
         b = b.identity(identity(&cert.cert, cert.key.as_deref(), cert.password.is_some())?);
     }
     Ok(b)
+}
+
+/// `--interface`: the address connections leave from, checked once (a bind to it), so that an
+/// address this machine does not have, or an interface it does not have, is exit 45 before
+/// anything is sent. An interface's address is its first IPv4 one, else its IPv6 one.
+pub fn local_address(c: &ConnConfig) -> Result<Option<IpAddr>> {
+    let ip = match &c.interface {
+        None => return Ok(None),
+        Some(Interface::Address(ip)) => *ip,
+        Some(Interface::Name(name)) => crate::netif::address_of(name).ok_or_else(|| {
+            Error::new(Exit::Interface, format!("--interface {}: no such interface here", sanitize(name)))
+                .hint("'ip address' lists the interfaces; or give one of the machine's addresses")
+        })?,
+    };
+    std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).map_err(|e| {
+        Error::new(Exit::Interface, format!("--interface: cannot bind to {ip}: {e}"))
+            .hint("give an address this machine has, or an interface's name")
+    })?;
+    Ok(Some(ip))
 }
 
 fn version(v: TlsVersion) -> reqwest::tls::Version {

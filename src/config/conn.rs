@@ -129,6 +129,15 @@ pub struct ConnConfig {
     /// `--expect100-timeout`: how long a body over 1 MiB sent through a proxy waits for its
     /// `100 Continue` (or 407) before it is sent anyway (`None`: one second, as curl).
     pub expect100_timeout: Option<Duration>,
+    /// `--interface`: where toll's connections (to the server, or to the proxy) leave from.
+    pub interface: Option<Interface>,
+}
+
+/// `--interface`: an address of this machine, or an interface's name (bound to by its address).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Interface {
+    Address(std::net::IpAddr),
+    Name(String),
 }
 
 /// `--pinnedpubkey`: what the origin's public key (its certificate's SubjectPublicKeyInfo) must

@@ -168,6 +168,8 @@ pub(crate) struct Inner {
     /// What toll's own transfers report about the proxy conversation (`-i`, `-w`); `None` for
     /// `toll serve`, which has no use for it.
     notes: Option<TransferNotes>,
+    /// `--interface`: the address connections to the proxy leave from.
+    local_address: std::sync::OnceLock<std::net::IpAddr>,
 }
 
 /// An open tunnel through the upstream proxy, as a byte stream ([`Relay::open_tunnel_stream`]).
@@ -263,6 +265,7 @@ impl Relay {
             spare_tunnels: std::sync::atomic::AtomicUsize::new(0),
             expect_wait_ms: AtomicU64::new(body::EXPECT_WAIT.as_millis() as u64),
             notes: own_transfers.then(TransferNotes::default),
+            local_address: std::sync::OnceLock::new(),
         });
         Ok(Relay { inner, addr })
     }
@@ -290,6 +293,11 @@ impl Relay {
     pub fn set_expect_wait(&self, wait: Duration) {
         let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
         self.inner.expect_wait_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Connections to proxies leave from `ip` (`--interface`); set once, before the first.
+    pub fn set_local_address(&self, ip: std::net::IpAddr) {
+        let _ = self.inner.local_address.set(ip);
     }
 
     /// Keep `n` connections per proxy opened ahead for new tunnels (`toll serve`; see `spare`).

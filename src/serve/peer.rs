@@ -23,7 +23,7 @@ pub fn peer_uid(local: SocketAddr, peer: SocketAddr) -> io::Result<u32> {
 
 /// The addresses of this machine's network interfaces (empty where they cannot be listed).
 pub fn local_addresses() -> Vec<std::net::IpAddr> {
-    imp::local_addresses()
+    crate::netif::addresses().into_iter().map(|(_, a)| a).collect()
 }
 
 fn is_mapped_loopback(a: &SocketAddr) -> bool {
@@ -120,38 +120,6 @@ mod imp {
             },
             SocketAddr::V4(_) => a,
         }
-    }
-
-    pub fn local_addresses() -> Vec<IpAddr> {
-        let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
-        // SAFETY: getifaddrs fills `list`, freed below with freeifaddrs.
-        if unsafe { libc::getifaddrs(&mut list) } != 0 {
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        let mut at = list;
-        while !at.is_null() {
-            // SAFETY: `at` is a node of the list getifaddrs returned, not yet freed.
-            let node = unsafe { &*at };
-            if !node.ifa_addr.is_null() {
-                // SAFETY: ifa_addr points to a sockaddr of the family it names.
-                match i32::from(unsafe { (*node.ifa_addr).sa_family }) {
-                    libc::AF_INET => {
-                        let a = unsafe { &*(node.ifa_addr as *const libc::sockaddr_in) };
-                        out.push(IpAddr::from(u32::from_be(a.sin_addr.s_addr).to_be_bytes()));
-                    }
-                    libc::AF_INET6 => {
-                        let a = unsafe { &*(node.ifa_addr as *const libc::sockaddr_in6) };
-                        out.push(IpAddr::from(a.sin6_addr.s6_addr));
-                    }
-                    _ => {}
-                }
-            }
-            at = node.ifa_next;
-        }
-        // SAFETY: the list getifaddrs allocated, freed once.
-        unsafe { libc::freeifaddrs(list) };
-        out
     }
 
     pub fn peer_uid(local: SocketAddr, peer: SocketAddr) -> io::Result<u32> {
@@ -365,10 +333,6 @@ mod imp {
 
     pub fn peer_uid(_: SocketAddr, _: SocketAddr) -> io::Result<u32> {
         Err(io::Error::new(io::ErrorKind::Unsupported, "the peer's owner cannot be known on this platform"))
-    }
-
-    pub fn local_addresses() -> Vec<std::net::IpAddr> {
-        Vec::new()
     }
 }
 

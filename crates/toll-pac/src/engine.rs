@@ -101,10 +101,10 @@ impl Script {
     }
 
     /// [`Script::compile`] through a code cache: `code` is what an earlier call returned for this
-    /// PAC (see [`crate::code`]); when it belongs to exactly this `source` and `name` and this
-    /// engine, the PAC's bytecode is loaded instead of parsing the source. Returns the script
-    /// and, when the source had to be compiled, its code for the caller to keep. Either way the
-    /// PAC's top level runs, under the same limits.
+    /// PAC (the crate's `code` module says what it holds); when it belongs to exactly this
+    /// `source` and `name` and this engine, the PAC's bytecode is loaded instead of parsing the
+    /// source. Returns the script and, when the source had to be compiled, its code for the
+    /// caller to keep. Either way the PAC's top level runs, under the same limits.
     pub fn compile_cached(
         source: &str,
         name: &str,

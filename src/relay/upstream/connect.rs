@@ -16,7 +16,7 @@ impl Upstream {
     pub(in crate::relay) async fn connect(&self, inner: &Inner) -> Result<Conn, Failure> {
         let spec = &self.spec;
         let started = std::time::Instant::now();
-        let tcp = TcpStream::connect((spec.host.as_str(), spec.port));
+        let tcp = dial(&spec.host, spec.port, inner.local_address.get().copied());
         let tcp = match inner.connect_timeout {
             Some(t) => tokio::time::timeout(t, tcp)
                 .await
@@ -100,6 +100,27 @@ impl Upstream {
             offered: Vec::new(),
         }
     }
+}
+
+/// TCP to `host:port`, from the address `from` (`--interface`) when there is one: each of the
+/// host's addresses in turn, as `TcpStream::connect` tries them, bound to `from` where the
+/// family is the same (one of the other family is connected to unbound, as reqwest does for
+/// the server).
+async fn dial(host: &str, port: u16, from: Option<std::net::IpAddr>) -> std::io::Result<TcpStream> {
+    let Some(from) = from else { return TcpStream::connect((host, port)).await };
+    let mut last = None;
+    for to in tokio::net::lookup_host((host, port)).await? {
+        let socket =
+            if to.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+        if to.is_ipv4() == from.is_ipv4() {
+            socket.bind(std::net::SocketAddr::new(from, 0))?;
+        }
+        match socket.connect(to).await {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address found")))
 }
 
 fn timed_out(what: &str, t: std::time::Duration) -> String {
