@@ -270,7 +270,9 @@ impl Session {
             let via_relay = matches!(&choice.entry, RouteEntry::Proxy(s) if !s.is_socks());
             let mut request = build_request(&self.client, req, &hop, redirects > 0).await?;
             conn::adjust_request(&req.curl.conn, &mut request, via_relay);
-            let request = self.cookies.apply(referer.apply(origin.authorize(request)?));
+            // Credentials last: `--aws-sigv4` signs the headers as they will be sent, the
+            // engine's cookies and -e's Referer included.
+            let request = origin.authorize(self.cookies.apply(referer.apply(request)))?;
             if reporter.verbose() {
                 trace_request(reporter, &request);
             }
