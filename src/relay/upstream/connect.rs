@@ -103,26 +103,48 @@ impl Upstream {
 }
 
 /// TCP to `host:port`, from the address `from` (`--interface`) when there is one: each of the
-/// host's addresses in turn, as `TcpStream::connect` tries them, bound to `from` where the
-/// family is the same (one of the other family is connected to unbound, as reqwest does for
-/// the server).
+/// host's addresses of `from`'s family in turn, as `TcpStream::connect` tries them all (an
+/// address of the other family cannot be reached from `from`: curl, and reqwest for the
+/// server, fail there too).
 async fn dial(host: &str, port: u16, from: Option<std::net::IpAddr>) -> std::io::Result<TcpStream> {
     let Some(from) = from else { return TcpStream::connect((host, port)).await };
     let mut last = None;
-    for to in tokio::net::lookup_host((host, port)).await? {
+    for to in tokio::net::lookup_host((host, port)).await?.filter(|to| to.is_ipv4() == from.is_ipv4()) {
         let socket =
             if to.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
-        if to.is_ipv4() == from.is_ipv4() {
-            socket.bind(std::net::SocketAddr::new(from, 0))?;
-        }
+        socket.bind(std::net::SocketAddr::new(from, 0))?;
         match socket.connect(to).await {
             Ok(tcp) => return Ok(tcp),
             Err(e) => last = Some(e),
         }
     }
-    Err(last.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address found")))
+    Err(last.unwrap_or_else(|| {
+        let family = if from.is_ipv4() { "IPv4" } else { "IPv6" };
+        std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            format!("the proxy has no {family} address, which --interface {from} needs"),
+        )
+    }))
 }
 
 fn timed_out(what: &str, t: std::time::Duration) -> String {
     format!("{what} to the proxy did not complete within --connect-timeout ({t:.1?})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dial;
+
+    #[tokio::test]
+    async fn dial_leaves_from_the_interface_address_of_the_same_family_only() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let tcp = dial("127.0.0.1", port, Some("127.0.0.2".parse().unwrap())).await.unwrap();
+        assert_eq!(tcp.local_addr().unwrap().ip().to_string(), "127.0.0.2");
+        let plain = dial("127.0.0.1", port, None).await.unwrap();
+        assert_eq!(plain.local_addr().unwrap().ip().to_string(), "127.0.0.1");
+        let e = dial("127.0.0.1", port, Some("::1".parse().unwrap())).await.unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::AddrNotAvailable);
+        assert!(e.to_string().contains("no IPv6 address"), "{e}");
+    }
 }
