@@ -196,6 +196,11 @@ impl Session {
         if let Some(ip) = conn::local_address(&req.curl.conn)? {
             relay.set_local_address(ip);
         }
+        if req.curl.ip_family == crate::config::IpFamily::V4 {
+            relay.set_family(crate::relay::Family::V4);
+        } else if req.curl.conn.ipv6_only {
+            relay.set_family(crate::relay::Family::V6);
+        }
         let routes = Arc::new(routes);
         let heads_shown = req.include_headers || req.head_only || req.curl.dump_header.is_some();
         let tap = (heads_shown || req.write_out.is_some() || req.curl.conn.trace.is_some())

@@ -170,6 +170,15 @@ pub(crate) struct Inner {
     notes: Option<TransferNotes>,
     /// `--interface`: the address connections to the proxy leave from.
     local_address: std::sync::OnceLock<std::net::IpAddr>,
+    /// `-4`/`-6`: the only address family connections to the proxy may use.
+    family: std::sync::OnceLock<Family>,
+}
+
+/// An address family connections are kept to (`-4`, `-6`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    V4,
+    V6,
 }
 
 /// An open tunnel through the upstream proxy, as a byte stream ([`Relay::open_tunnel_stream`]).
@@ -266,6 +275,7 @@ impl Relay {
             expect_wait_ms: AtomicU64::new(body::EXPECT_WAIT.as_millis() as u64),
             notes: own_transfers.then(TransferNotes::default),
             local_address: std::sync::OnceLock::new(),
+            family: std::sync::OnceLock::new(),
         });
         Ok(Relay { inner, addr })
     }
@@ -298,6 +308,12 @@ impl Relay {
     /// Connections to proxies leave from `ip` (`--interface`); set once, before the first.
     pub fn set_local_address(&self, ip: std::net::IpAddr) {
         let _ = self.inner.local_address.set(ip);
+    }
+
+    /// Connections to proxies use only `family`'s addresses (`-4`, `-6`); set once, before the
+    /// first.
+    pub fn set_family(&self, family: Family) {
+        let _ = self.inner.family.set(family);
     }
 
     /// Keep `n` connections per proxy opened ahead for new tunnels (`toll serve`; see `spare`).

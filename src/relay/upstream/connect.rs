@@ -16,7 +16,8 @@ impl Upstream {
     pub(in crate::relay) async fn connect(&self, inner: &Inner) -> Result<Conn, Failure> {
         let spec = &self.spec;
         let started = std::time::Instant::now();
-        let tcp = dial(&spec.host, spec.port, inner.local_address.get().copied());
+        let tcp =
+            dial(&spec.host, spec.port, inner.local_address.get().copied(), inner.family.get().copied());
         let tcp = match inner.connect_timeout {
             Some(t) => tokio::time::timeout(t, tcp)
                 .await
@@ -102,28 +103,49 @@ impl Upstream {
     }
 }
 
-/// TCP to `host:port`, from the address `from` (`--interface`) when there is one: each of the
-/// host's addresses of `from`'s family in turn, as `TcpStream::connect` tries them all (an
-/// address of the other family cannot be reached from `from`: curl, and reqwest for the
-/// server, fail there too).
-async fn dial(host: &str, port: u16, from: Option<std::net::IpAddr>) -> std::io::Result<TcpStream> {
-    let Some(from) = from else { return TcpStream::connect((host, port)).await };
+/// TCP to `host:port`: each of the host's addresses in turn, as `TcpStream::connect` tries
+/// them all, but only those of `family` (`-4`, `-6`) and, with `from` (`--interface`), only
+/// those of its family, each connection bound to it (an address of the other family cannot be
+/// reached from `from`: curl, and reqwest for the server, fail there too).
+async fn dial(
+    host: &str,
+    port: u16,
+    from: Option<std::net::IpAddr>,
+    family: Option<crate::relay::Family>,
+) -> std::io::Result<TcpStream> {
+    if from.is_none() && family.is_none() {
+        return TcpStream::connect((host, port)).await;
+    }
+    let v4 = match (family, from) {
+        (Some(f), _) => f == crate::relay::Family::V4,
+        (None, Some(ip)) => ip.is_ipv4(),
+        (None, None) => unreachable!("returned above"),
+    };
     let mut last = None;
-    for to in tokio::net::lookup_host((host, port)).await?.filter(|to| to.is_ipv4() == from.is_ipv4()) {
-        let socket =
-            if to.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
-        socket.bind(std::net::SocketAddr::new(from, 0))?;
+    for to in tokio::net::lookup_host((host, port)).await?.filter(|to| to.is_ipv4() == v4) {
+        let socket = if v4 { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+        if let Some(from) = from.filter(|f| f.is_ipv4() == v4) {
+            socket.bind(std::net::SocketAddr::new(from, 0))?;
+        } else if let Some(from) = from {
+            let why = format!("--interface {from} and {} cannot be combined", if v4 { "-4" } else { "-6" });
+            return Err(std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, why));
+        }
         match socket.connect(to).await {
             Ok(tcp) => return Ok(tcp),
             Err(e) => last = Some(e),
         }
     }
     Err(last.unwrap_or_else(|| {
-        let family = if from.is_ipv4() { "IPv4" } else { "IPv6" };
-        std::io::Error::new(
-            std::io::ErrorKind::AddrNotAvailable,
-            format!("the proxy has no {family} address, which --interface {from} needs"),
-        )
+        let family = if v4 { "IPv4" } else { "IPv6" };
+        let why = match (from, family) {
+            (Some(from), family) => {
+                format!("the proxy has no {family} address, which --interface {from} needs")
+            }
+            (None, family) => {
+                format!("the proxy has no {family} address, which -{} asks for", if v4 { 4 } else { 6 })
+            }
+        };
+        std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, why)
     }))
 }
 
@@ -139,12 +161,34 @@ mod tests {
     async fn dial_leaves_from_the_interface_address_of_the_same_family_only() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let tcp = dial("127.0.0.1", port, Some("127.0.0.2".parse().unwrap())).await.unwrap();
+        let tcp = dial("127.0.0.1", port, Some("127.0.0.2".parse().unwrap()), None).await.unwrap();
         assert_eq!(tcp.local_addr().unwrap().ip().to_string(), "127.0.0.2");
-        let plain = dial("127.0.0.1", port, None).await.unwrap();
+        let plain = dial("127.0.0.1", port, None, None).await.unwrap();
         assert_eq!(plain.local_addr().unwrap().ip().to_string(), "127.0.0.1");
-        let e = dial("127.0.0.1", port, Some("::1".parse().unwrap())).await.unwrap_err();
+        let e = dial("127.0.0.1", port, Some("::1".parse().unwrap()), None).await.unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::AddrNotAvailable);
         assert!(e.to_string().contains("no IPv6 address"), "{e}");
+    }
+
+    /// `-4`/`-6`: only the asked family's addresses are dialled; a proxy without one is a clear
+    /// error, and so is `--interface` of the other family.
+    #[tokio::test]
+    async fn dial_keeps_to_the_family_minus_4_or_minus_6_asks_for() {
+        use crate::relay::Family;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let tcp = dial("127.0.0.1", port, None, Some(Family::V4)).await.unwrap();
+        assert!(tcp.peer_addr().unwrap().is_ipv4());
+        let e = dial("127.0.0.1", port, None, Some(Family::V6)).await.unwrap_err();
+        assert!(e.to_string().contains("no IPv6 address, which -6 asks for"), "{e}");
+        let v6 = tokio::net::TcpListener::bind("[::1]:0").await;
+        if let Ok(v6) = v6 {
+            let port = v6.local_addr().unwrap().port();
+            let e = dial("::1", port, None, Some(Family::V4)).await.unwrap_err();
+            assert!(e.to_string().contains("no IPv4 address, which -4 asks for"), "{e}");
+            let e =
+                dial("::1", port, Some("127.0.0.2".parse().unwrap()), Some(Family::V6)).await.unwrap_err();
+            assert!(e.to_string().contains("cannot be combined"), "{e}");
+        }
     }
 }
