@@ -241,7 +241,21 @@ fn transfer(mut t: Transfer) -> Result<()> {
 /// `-n`/`--netrc-file`: the origin's user name and password from the netrc file, unless `-u`
 /// is given.
 /// A missing file changes nothing, as in curl; an unreadable one is exit 26, a malformed one 2.
+/// With `--aws-sigv4`, no login for the host is a usage error: the request would go unsigned.
 fn apply_netrc(t: &mut Transfer) -> Result<()> {
+    netrc_login(t)?;
+    let signing = t.request.curl.netrc.as_ref().is_some_and(|c| c.sigv4.is_some());
+    if signing && t.request.origin_auth.is_none() {
+        return Err(Error::new(
+            Exit::Usage,
+            "--aws-sigv4 with -n: the netrc file has no login for this host",
+        )
+        .hint("add a machine line with login and password for it, or give -u ACCESS_KEY:SECRET_KEY"));
+    }
+    Ok(())
+}
+
+fn netrc_login(t: &mut Transfer) -> Result<()> {
     let Some(cfg) = t.request.curl.netrc.clone() else { return Ok(()) };
     let Some(path) =
         cfg.file.clone().or_else(|| env("HOME").map(|h| std::path::Path::new(&h).join(".netrc")))

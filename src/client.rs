@@ -497,6 +497,12 @@ fn build_client(
         b = b.no_gzip().no_brotli().no_deflate().no_zstd();
     }
     b = conn::configure(extras::configure(b, &req.curl), req)?;
+    // `--interface`, looked up once for the relay: connections to the server and to a SOCKS
+    // proxy leave from it too (and this client's hop to the relay, on loopback, still connects
+    // from the address).
+    if let Some(ip) = relay.local_address() {
+        b = b.local_address(ip);
+    }
     if let Some(t) = req.max_time {
         b = b.timeout(t);
     }

@@ -44,11 +44,6 @@ pub fn configure(mut b: reqwest::ClientBuilder, req: &RequestConfig) -> Result<r
     if c.ipv6_only {
         b = b.dns_resolver(std::sync::Arc::new(Ipv6Only));
     }
-    // Connections to the server and to a SOCKS proxy; the relay binds its own to an HTTP proxy
-    // (and this client's hop to the relay, on loopback, still connects from the address).
-    if let Some(ip) = local_address(c)? {
-        b = b.local_address(ip);
-    }
     // An http:// URL that cannot be redirected never does TLS: curl does not load the
     // certificate then either.
     let tls_possible = req.url.scheme() == "https" || req.follow_redirects;

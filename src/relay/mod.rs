@@ -310,6 +310,11 @@ impl Relay {
         let _ = self.inner.local_address.set(ip);
     }
 
+    /// The address set with [`Relay::set_local_address`].
+    pub fn local_address(&self) -> Option<std::net::IpAddr> {
+        self.inner.local_address.get().copied()
+    }
+
     /// Connections to proxies use only `family`'s addresses (`-4`, `-6`); set once, before the
     /// first.
     pub fn set_family(&self, family: Family) {

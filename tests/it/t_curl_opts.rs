@@ -109,15 +109,23 @@ fn retry_takes_a_proxy_name_that_did_not_resolve_and_with_connrefused_a_refusal(
 
 /// `--aws-sigv4`: each request signed with the key pair (the signature itself is compared with
 /// curl's in the differential suite and with AWS's example in `auth::sigv4`). Here: what curl
-/// 7.88 gets wrong is a usage error (no key pair; region and service from an IP address), a
-/// redirect to another host gets no signature, and `-v` shows neither the secret key nor the
-/// signature.
+/// 7.88 gets wrong is a usage error (no key pair, also none in the netrc file; region and
+/// service from an IP address), a redirect to another host gets no signature, and `-v` shows
+/// neither the secret key nor the signature.
 #[test]
 fn aws_sigv4_signs_for_the_origin_only_and_keeps_the_key_secret() {
     let origin = Origin::http();
     let out = toll(["-sS", "--aws-sigv4", "aws:amz:us-east-1:svc"]).arg(origin.url("/text")).run();
     out.assert_code(2).assert_error_message();
     assert!(out.stderr.contains("-u ACCESS_KEY:SECRET_KEY"), "{}", out.describe());
+    let dir = scratch();
+    std::fs::write(dir.path().join("netrc"), "machine other.example login a password b\n").unwrap();
+    let out = toll(["-sS", "--aws-sigv4", "aws:amz:us-east-1:svc", "--netrc-file", "netrc"])
+        .arg(origin.url("/text"))
+        .cwd(dir.path())
+        .run();
+    out.assert_code(2).assert_error_message();
+    assert!(out.stderr.contains("no login for this host"), "{}", out.describe());
     let out = toll(["-sS", "--aws-sigv4", "aws", "-u", "AKID:key"]).arg(origin.url("/text")).run();
     out.assert_code(2).assert_error_message();
     assert!(out.stderr.contains("aws:aws:REGION:SERVICE"), "{}", out.describe());
