@@ -334,22 +334,26 @@ fn warn_command_line_password(cfg: &ProxyConfig) {
 /// The credential sources for a proxy, in priority order: `-U`, the proxy URL's userinfo,
 /// `TOLL_PROXY_USER` + `TOLL_PROXY_PASSWORD`, the OS keyring (the user name the index records),
 /// then the terminal prompt when one is possible. `-U` and the environment apply to the proxies
-/// the user configured; a proxy URL's userinfo only to that proxy.
+/// the user configured, not to `--preproxy`'s SOCKS proxy (they are the HTTP proxy's, which
+/// must not go to another proxy); a proxy URL's userinfo only to that proxy.
 pub(crate) fn credential_sources(cfg: &ProxyConfig, term: Terminal, session: Arc<Session>) -> SourceFactory {
     let flag = cfg.user.clone().map(|u| (u, cfg.password.clone()));
     let from_env = env("TOLL_PROXY_USER")
         .filter(|u| !u.is_empty())
         .map(|u| (u, env("TOLL_PROXY_PASSWORD").map(Secret::from)));
+    let preproxy = cfg.preproxy.as_ref().map(ProxySpec::display_url);
     Arc::new(move |spec: &ProxySpec| {
         session.saw_proxy(spec);
+        let is_preproxy = preproxy.as_deref() == Some(spec.display_url().as_str());
+        let (flag, from_env) = if is_preproxy { (&None, &None) } else { (&flag, &from_env) };
         let mut fixed: Vec<(String, String, Option<Secret>)> = Vec::new();
-        if let Some((user, password)) = &flag {
+        if let Some((user, password)) = flag {
             fixed.push(("-U/--proxy-user".into(), user.clone(), password.clone()));
         }
         if let Some(user) = &spec.user {
             fixed.push((format!("the proxy URL ({})", spec.origin), user.clone(), spec.password.clone()));
         }
-        if let Some((user, password)) = &from_env {
+        if let Some((user, password)) = from_env {
             fixed.push(("TOLL_PROXY_USER/TOLL_PROXY_PASSWORD".into(), user.clone(), password.clone()));
         }
         // A user name given without a password is the one the prompt asks the password for;

@@ -296,6 +296,7 @@ async fn verify(args: &LoginArgs, spec: &ProxySpec, creds: &Credentials) -> Resu
         pac: None,
         wpad: false,
         service_name: None,
+        preproxy: None,
     };
     let settings = ProxySettings::from_config(&proxy, &|_| None);
     let accepted = Arc::new(Mutex::new(None));

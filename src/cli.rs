@@ -154,6 +154,16 @@ pub struct ProxyArgs {
           overrides_with_all = ["proxy", "socks4", "socks4a", "socks5"])]
     pub socks5_hostname: Option<ProxyArg>,
 
+    /// Reach the HTTP or HTTPS proxy through this SOCKS proxy first:
+    /// [SCHEME://][USER[:PASSWORD]@]HOST[:PORT].
+    ///
+    /// Schemes: socks4 (the default), socks4a, socks5, socks5h (socks5h and socks4a let the
+    /// SOCKS proxy resolve the HTTP proxy's name); the default port is 1080. Every connection to
+    /// an HTTP(S) proxy, from -x, the *_proxy variables or a PAC, goes through it; without any
+    /// proxy it is the proxy (as in curl). Not with a SOCKS -x.
+    #[arg(long, value_name = "SOCKS-PROXY")]
+    pub preproxy: Option<ProxyArg>,
+
     /// User name and password for the proxy.
     ///
     /// Split at the first ':', so the password may contain ':'. Without ':PASSWORD', toll asks for the password when the proxy wants one.
@@ -678,6 +688,29 @@ fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> {
         }
         None => (None, proxy.noproxy),
     };
+    let preproxy = match &proxy.preproxy {
+        None => None,
+        Some(ProxyArg(raw)) => {
+            let v = raw.expose().trim();
+            // curl: a --preproxy without a scheme is SOCKS4.
+            let url = if v.contains("://") { v.to_string() } else { format!("socks4://{v}") };
+            let spec = proxy_env::parse_proxy_url(&url, "--preproxy")?;
+            if !spec.is_socks() {
+                return Err(UsageError::Curl(format!(
+                    "--preproxy takes a SOCKS proxy (socks4, socks4a, socks5, socks5h), not {}://",
+                    spec.scheme
+                )));
+            }
+            if explicit.as_ref().is_some_and(crate::config::ProxySpec::is_socks) {
+                return Err(UsageError::Curl(
+                    "--preproxy is the SOCKS proxy in front of an HTTP proxy, and -x names a SOCKS proxy: \
+                     use one SOCKS proxy, with -x or --preproxy"
+                        .to_string(),
+                ));
+            }
+            Some(spec)
+        }
+    };
     let (user, password) = match proxy.proxy_user {
         Some(ProxyUser { user, password }) => (Some(user), password),
         None => (None, None),
@@ -705,6 +738,7 @@ fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> {
         pac: proxy.pac,
         wpad: proxy.wpad,
         service_name: proxy.proxy_service_name,
+        preproxy,
     })
 }
 

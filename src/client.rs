@@ -8,7 +8,7 @@
 //! another proxy, or a redirect target.
 
 use crate::config::{BodySource, OutputStyle, OutputTarget, ProxyConfig, ProxySpec, RequestConfig};
-use crate::creds::{CredentialBroker, CredentialSource};
+use crate::creds::CredentialBroker;
 use crate::error::{Error, Exit, Result};
 use crate::relay::{AuthMemory, Failure, Relay, UpstreamSetup};
 use crate::report::{Direction, Reporter};
@@ -50,8 +50,7 @@ pub use saving::disposition_filename;
 pub use tls::read_certs;
 use tls::{bad_ca, proxy_tls};
 
-/// Builds the credential sources for one proxy, in priority order (the app decides which exist).
-pub type SourceFactory = Arc<dyn Fn(&ProxySpec) -> Vec<Box<dyn CredentialSource>> + Send + Sync>;
+pub use crate::creds::SourceFactory;
 
 /// What the app hands the client besides the configuration.
 pub struct Context {
@@ -418,6 +417,18 @@ pub fn upstream_factory(proxy: &ProxyConfig, ctx: Arc<Context>) -> Result<crate:
             None
         };
     let tls_cell: Arc<OnceLock<Option<Arc<rustls::ClientConfig>>>> = Arc::new(OnceLock::new());
+    // `--preproxy`: one SOCKS hop for every proxy, its credentials behind one broker (the
+    // lockout rule), from the same sources as the proxies' (its URL, the keyring, a prompt).
+    let preproxy = proxy.preproxy.clone().and_then(|spec| {
+        let reporter = ctx.reporter.clone();
+        let note = Box::new(move |t: &str| {
+            if reporter.verbose() {
+                reporter.line(crate::report::Direction::Info, t);
+            }
+        });
+        let ways = Arc::new(crate::socks::Ways::new(ctx.sources.clone(), note));
+        crate::socks::Hop::new(&ways, spec).map(Arc::new)
+    });
     let pcfg = proxy.clone();
     Ok(Box::new(move |spec: &ProxySpec| {
         let tls = (spec.scheme == "https")
@@ -429,6 +440,8 @@ pub fn upstream_factory(proxy: &ProxyConfig, ctx: Arc<Context>) -> Result<crate:
             creds: CredentialBroker::new((ctx.sources)(spec)),
             memory: ctx.memory.clone(),
             service: pcfg.service_name.clone().unwrap_or_else(|| crate::auth::HTTP_SERVICE.into()),
+            // Only HTTP(S) proxies are reached through it; a SOCKS one is never the relay's.
+            preproxy: preproxy.clone(),
         }
     }))
 }

@@ -176,6 +176,8 @@ pub struct ProxyConfig {
     /// `--proxy-service-name`: the Kerberos service Negotiate asks a proxy's ticket for
     /// (`None`: `HTTP`, RFC 4559 §4).
     pub service_name: Option<String>,
+    /// `--preproxy`: the SOCKS proxy through which HTTP(S) proxies are reached.
+    pub preproxy: Option<ProxySpec>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,6 +12,9 @@ use std::collections::HashSet;
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+/// Builds the credential sources for one proxy, in priority order (the app decides which exist).
+pub type SourceFactory = Arc<dyn Fn(&ProxySpec) -> Vec<Box<dyn CredentialSource>> + Send + Sync>;
+
 /// What the proxy asked for, given to sources so a prompt can say who asks and why.
 #[derive(Clone, Debug)]
 pub struct CredentialRequest {

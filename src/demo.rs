@@ -207,6 +207,7 @@ pub async fn run(scheme: Scheme, term: Terminal) -> Result<()> {
         pac: None,
         wpad: false,
         service_name: None,
+        preproxy: None,
     };
     let settings = ProxySettings::new(Some(spec), Some(""), &|_| None);
     let source_term = term;

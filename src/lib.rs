@@ -29,6 +29,7 @@ pub mod route;
 pub mod secret;
 pub mod serve;
 pub mod serve_cmd;
+pub mod socks;
 pub mod statefile;
 pub mod store;
 pub mod term;

@@ -69,7 +69,7 @@ pub fn run(
     if ask_first {
         sources = gated(sources, gate.clone());
     }
-    // SOCKS proxies' credentials come from the same sources as HTTP proxies' (`serve::socks`).
+    // SOCKS proxies' credentials come from the same sources as HTTP proxies' (`crate::socks`).
     let socks_sources = sources.clone();
     let ctx = Arc::new(Context { reporter: reporter.clone(), term, sources, memory: remembered() });
     let factory = client::upstream_factory(&cfg.proxy, ctx)?;
@@ -142,7 +142,7 @@ pub fn run(
             policy: Policy { uid, key: key.clone(), allow: cfg.allow.clone() },
             socks: {
                 let log = log.clone();
-                Arc::new(crate::serve::socks::Ways::new(socks_sources, Box::new(move |t| log.note(t))))
+                Arc::new(crate::socks::Ways::new(socks_sources, Box::new(move |t| log.note(t))))
             },
             log,
             limits,

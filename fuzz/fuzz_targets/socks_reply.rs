@@ -1,4 +1,4 @@
-//! What a SOCKS proxy answers toll serve ([`toll::serve::socks`]): the method choice, the
+//! What a SOCKS proxy answers toll serve or `--preproxy` ([`toll::socks`]): the method choice, the
 //! RFC 1929 status, the SOCKS5 and SOCKS4 replies. Never a panic; a message is taken from
 //! exactly its own bytes (what follows a granted CONNECT is the tunnel's), every shorter prefix
 //! asks for more (and for no more than the message's length), and at most 262 bytes are asked
@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use toll::serve::socks::{method_choice, password_status, reply4, reply5, Malformed, Parsed};
+use toll::socks::{method_choice, password_status, reply4, reply5, Malformed, Parsed};
 
 fn exact<T: std::fmt::Debug + PartialEq>(parse: fn(&[u8]) -> Result<Parsed<T>, Malformed>, data: &[u8]) {
     let (whole, used) = match parse(data) {

@@ -11,7 +11,7 @@ use crate::route::desktop::{self, SystemRunner};
 use crate::route::failover::DeadProxies;
 use crate::route::pac_engine::PacEngine;
 use crate::route::pac_fetch::{self, Cache, DirectFetcher, FetchOptions};
-use crate::route::sources::{Inputs, Plan, Router};
+use crate::route::sources::{Inputs, Plan, Router, Step};
 use crate::route::wpad::{self, SystemResolver};
 use crate::route::{PacEvaluator, RouteError};
 use crate::store::Settings;
@@ -59,7 +59,12 @@ pub(crate) async fn chooser(
         desktop: &desktop,
         wpad: &discover,
     };
-    let plan = Plan::decide(&inputs).map_err(route_setup_error)?;
+    let mut plan = Plan::decide(&inputs).map_err(route_setup_error)?;
+    // curl: with no proxy from anywhere, `--preproxy`'s SOCKS proxy is the proxy.
+    if let (Some(socks), Step::Default) = (&cfg.preproxy, plan.source.step) {
+        plan =
+            Plan::decide(&Inputs { explicit: Some(socks.clone()), ..inputs }).map_err(route_setup_error)?;
+    }
     if reporter.verbose() {
         reporter.line(Direction::Info, &format!("proxies come from {}", plan.source));
         for note in &plan.notes {

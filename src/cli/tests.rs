@@ -203,6 +203,28 @@ fn curls_older_socks_options_name_the_proxy_and_the_last_of_them_and_x_wins() {
 }
 
 #[test]
+fn preproxy_is_a_socks_proxy_socks4_without_a_scheme_and_not_with_a_socks_x() {
+    let pre = |args: &[&str]| {
+        let args: Vec<&str> = args.iter().copied().chain(["http://h/"]).collect();
+        transfer(&args).proxy.preproxy.map(|p| (p.display_url(), p.user, p.origin))
+    };
+    assert_eq!(pre(&["--preproxy", "s"]), Some(("socks4://s:1080".into(), None, "--preproxy".into())));
+    assert_eq!(
+        pre(&["--preproxy", "socks5h://u:pw@s:9", "-x", "http://p:3128"]),
+        Some(("socks5h://s:9".into(), Some("u".into()), "--preproxy".into()))
+    );
+    assert_eq!(pre(&["-x", "http://p:3128"]), None);
+    for bad in ["http://s:1", "https://s:1"] {
+        let e = usage_error(&["--preproxy", bad, "http://h/"]).to_string();
+        assert!(e.contains("takes a SOCKS proxy"), "{e}");
+    }
+    let e = usage_error(&["--preproxy", "socks5://s:1", "--socks5-hostname", "t:2", "http://h/"]).to_string();
+    assert!(e.contains("-x names a SOCKS proxy"), "{e}");
+    let e = usage_error(&["--preproxy", "socks5://u:hunter2@s:port", "http://h/"]).to_string();
+    assert!(e.contains("--preproxy") && !e.contains("hunter2"), "{e}");
+}
+
+#[test]
 fn empty_proxy_means_no_proxy_at_all() {
     let t = transfer(&["-x", "", "--noproxy", "a.com", "http://h/"]);
     assert!(t.proxy.explicit.is_none());

@@ -311,5 +311,42 @@ pub fn failure_error(f: Failure) -> Error {
             .hint("the proxy took the request but sent nothing back: retry, or ask the proxy administrator"),
         FailureKind::ProxyError(why) => Error::new(Exit::ProxyFailed, format!("proxy {proxy} failed for {target}: {}", sanitize(&why)))
             .hint("retry; if it persists, check the proxy setting or ask the proxy administrator"),
+        FailureKind::Preproxy(socks) => preproxy_error(&proxy, socks),
+    }
+}
+
+/// `--preproxy`'s SOCKS proxy did not get toll through to the proxy: the exit codes of the same
+/// failures with an HTTP proxy (curl has one code, 97, for all of them).
+fn preproxy_error(proxy: &str, f: crate::socks::Failed) -> Error {
+    let why = sanitize(&f.message);
+    let login = |socks: &str| {
+        format!(
+            "put the user name and password in --preproxy (socks5://USER:PASSWORD@HOST:PORT), or store them with \
+             'toll auth login {socks}'"
+        )
+    };
+    match (&f.login, f.kind) {
+        (Some(socks), _) if f.missing => {
+            Error::new(Exit::AuthNoCredentials, format!("cannot reach proxy {proxy}: {why}"))
+                .hint(login(socks))
+        }
+        (Some(socks), _) => {
+            Error::new(Exit::AuthRejected, format!("cannot reach proxy {proxy}: {why}")).hint(login(socks))
+        }
+        (None, "connection_timeout") => {
+            Error::new(Exit::Timeout, format!("cannot reach proxy {proxy}: {why}"))
+                .hint("raise --connect-timeout, or check --preproxy and the proxy's host and port")
+        }
+        (None, "http_request_denied") => {
+            Error::new(Exit::ProxyDenied, format!("cannot reach proxy {proxy}: {why}"))
+                .hint("the SOCKS proxy's rules do not allow connections to this proxy: ask its administrator")
+        }
+        (None, "connection_refused" | "destination_unavailable" | "dns_error") => {
+            Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
+                .hint("check --preproxy, and the proxy's host and port as the SOCKS proxy sees them")
+        }
+        (None, _) => Error::new(Exit::ProxyFailed, format!("cannot reach proxy {proxy}: {why}")).hint(
+            "check that --preproxy names a SOCKS proxy of that version (socks4, socks4a, socks5, socks5h)",
+        ),
     }
 }

@@ -158,7 +158,8 @@ impl Recorder {
                 // one, went to the loopback relay).
                 let addresses = session.relay.proxy_addresses(&spec);
                 i.remote_ip = Some(addresses.map_or_else(|| spec.host.clone(), |a| a.proxy.ip().to_string()));
-                i.remote_port = Some(spec.port);
+                // The proxy's, or `--preproxy`'s SOCKS proxy's: the peer of toll's connection.
+                i.remote_port = Some(addresses.map_or(spec.port, |a| a.proxy.port()));
                 i.local_ip = addresses.map(|a| a.local.ip().to_string());
                 i.local_port = addresses.map(|a| a.local.port());
                 i.http_connect = heads.connect_status().unwrap_or(0);

@@ -29,6 +29,9 @@ pub enum FailureKind {
     Timeout(String),
     /// The request was sent but no answer came within this long (`toll serve --answer-timeout`).
     NoAnswer(Duration),
+    /// The SOCKS proxy in front of the proxy (`--preproxy`) did not get toll through to it:
+    /// unreachable itself, wanting or rejecting a password, or unable to reach the proxy.
+    Preproxy(crate::socks::Failed),
 }
 
 /// Which step of reaching the proxy failed. `--retry` takes a name that did not resolve as
@@ -93,6 +96,7 @@ pub(super) fn failure_status(kind: &FailureKind) -> StatusCode {
         FailureKind::Denied => StatusCode::FORBIDDEN,
         FailureKind::Unreachable(..) | FailureKind::ProxyError(_) => StatusCode::BAD_GATEWAY,
         FailureKind::Timeout(_) | FailureKind::NoAnswer(_) => StatusCode::GATEWAY_TIMEOUT,
+        FailureKind::Preproxy(f) => f.status,
         _ => StatusCode::PROXY_AUTHENTICATION_REQUIRED,
     }
 }

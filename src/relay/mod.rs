@@ -124,6 +124,8 @@ pub struct UpstreamSetup {
     /// The Kerberos service Negotiate asks this proxy's ticket for (`auth::HTTP_SERVICE`
     /// unless `--proxy-service-name`).
     pub service: String,
+    /// `--preproxy`: the SOCKS proxy this proxy is reached through.
+    pub preproxy: Option<Arc<crate::socks::Hop>>,
 }
 
 pub type UpstreamFactory = Box<dyn Fn(&ProxySpec) -> UpstreamSetup + Send + Sync>;
@@ -151,6 +153,8 @@ pub(crate) struct Upstream {
     opener: Mutex<Option<upstream::Opener>>,
     /// Connections lent to forwarded requests, and spares for tunnels (`pool`).
     pool: pool::Pool,
+    /// See [`UpstreamSetup::preproxy`].
+    preproxy: Option<Arc<crate::socks::Hop>>,
 }
 
 pub(crate) struct Inner {
@@ -447,6 +451,7 @@ impl Inner {
             demands_auth: std::sync::atomic::AtomicBool::new(false),
             opener: Mutex::new(upstream::Opener::forced(setup.allowed)),
             pool: pool::Pool::default(),
+            preproxy: setup.preproxy,
         }));
         ups.len() - 1
     }

@@ -13,11 +13,12 @@
 //! there through the proxy (Squid's default configuration denies `to_localhost` for the same
 //! reason). Targets written as a loopback address are refused before this (`super::plan`).
 //!
-//! A SOCKS proxy ([`super::socks`]) is a way of the same kind: it only opens the TCP connection,
+//! A SOCKS proxy ([`crate::socks`]) is a way of the same kind: it only opens the TCP connection,
 //! and toll serve speaks HTTP to the origin over it, so each SOCKS proxy gets a `Direct` of its
 //! own ([`Direct::through_socks`]) whose connector does the SOCKS handshake.
 
 use crate::relay::body::{self, Progress, RelayBody, UploadWatch};
+use crate::socks;
 use http::header::{EXPECT, HOST};
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
@@ -36,8 +37,6 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tower_service::Service;
-
-use super::socks;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -255,14 +254,10 @@ impl Service<http::Uri> for Connector {
     }
 }
 
-/// Credentials tried in one request after the proxy rejected one (each on a new connection):
-/// the next source's, or the prompt's next attempt at start-up (it allows three).
-const SOCKS_LOGINS: usize = 3;
-
 /// A connection to `host`:`port` through the SOCKS proxy `hop`, reached with `tcp`.
 async fn through(
     hop: &socks::Hop,
-    mut tcp: HttpConnector<Resolver>,
+    tcp: HttpConnector<Resolver>,
     mut resolver: Resolver,
     host: &str,
     port: u16,
@@ -303,38 +298,24 @@ async fn through(
         vec![socks::dest_for(host)]
     };
     let at: http::Uri = format!("http://{}/", hop.spec.host_port()).parse()?;
-    let mut logins = 0;
-    let mut i = 0;
-    while i < dests.len() {
-        let mut stream = match tcp.call(at.clone()).await {
-            Ok(io) => io.into_inner(),
-            Err(e) => {
-                let (status, kind) = if timed_out(&e) {
-                    (StatusCode::GATEWAY_TIMEOUT, "connection_timeout")
-                } else {
-                    (StatusCode::BAD_GATEWAY, "connection_refused")
-                };
-                let why = format!("cannot reach the SOCKS proxy {proxy}: {}", chain(&e));
-                return Err(Box::new(socks::Failed::new(status, kind, why)));
+    let open = || {
+        let (mut tcp, at, proxy) = (tcp.clone(), at.clone(), proxy.clone());
+        async move {
+            match tcp.call(at).await {
+                Ok(io) => Ok(io.into_inner()),
+                Err(e) => {
+                    let (status, kind) = if timed_out(&e) {
+                        (StatusCode::GATEWAY_TIMEOUT, "connection_timeout")
+                    } else {
+                        (StatusCode::BAD_GATEWAY, "connection_refused")
+                    };
+                    let why = format!("cannot reach the SOCKS proxy {proxy}: {}", chain(&e));
+                    Err(socks::Failed::new(status, kind, why))
+                }
             }
-        };
-        match hop.handshake(&mut stream, &dests[i], port, limit).await {
-            Ok(()) => return Ok(TokioIo::new(stream)),
-            // RFC 1929: the proxy closes the connection after a rejection; the next credential
-            // (if any source has one: the broker never hands out a rejected one) gets a new one.
-            Err(f) if f.rejected && logins < SOCKS_LOGINS => logins += 1,
-            // The next address.
-            Err(f)
-                if matches!(f.kind, "destination_unavailable" | "connection_refused")
-                    && i + 1 < dests.len() =>
-            {
-                i += 1
-            }
-            Err(f) => return Err(Box::new(f)),
         }
-    }
-    // The last address returns above, whatever its outcome.
-    Err("no address to try".into())
+    };
+    Ok(TokioIo::new(hop.connect(&dests, port, limit, open).await?))
 }
 
 /// The system's resolver, and for clients on other hosts without this machine's loopback.

@@ -2,7 +2,7 @@
 //! the listener and what happens before a request reaches the relay — admission (who may use it:
 //! the same user, or the per-user key), refusing what a proxy must not do (requests to the
 //! listener itself, non-proxy requests), routing (the same `proxy_env` answer a transfer gets;
-//! NO_PROXY hosts go direct, SOCKS proxies are toll serve's own ([`socks`]); replaced whole on
+//! NO_PROXY hosts go direct, SOCKS proxies are spoken by toll serve itself ([`crate::socks`]); replaced whole on
 //! SIGHUP: [`Routes`]), the access log and the limits. The upstream side — the 407 dance,
 //! credentials, remembered auth, lockout — is the relay's ([`Relay::carry`]), so a credential the
 //! proxy rejected is never sent again by any later request of any client.
@@ -19,7 +19,6 @@ pub mod key;
 pub mod log;
 pub mod max_forwards;
 pub mod peer;
-pub mod socks;
 pub mod state;
 pub mod via;
 
@@ -28,6 +27,7 @@ use crate::relay::body::{self, RelayBody};
 use crate::relay::{AuthUsed, Failure, FailureKind, Relay, Unreached};
 use crate::route::choice::Chooser;
 use crate::route::RouteEntry;
+use crate::socks;
 use crate::term::sanitize;
 use admission::{Decision, Policy};
 use first::First;
@@ -696,9 +696,14 @@ fn failure_response(f: Failure) -> Response<RelayBody> {
         }
         FailureKind::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "connection_timeout"),
         FailureKind::Unreachable(..) => (StatusCode::BAD_GATEWAY, "connection_refused"),
+        FailureKind::Preproxy(socks) => (socks.status, socks.kind),
         _ => (StatusCode::BAD_GATEWAY, "proxy_internal_error"),
     };
-    let proxy = f.proxy.clone();
+    // The credential to store is the SOCKS proxy's when that is what wanted one.
+    let proxy = match &f.kind {
+        FailureKind::Preproxy(crate::socks::Failed { login: Some(socks), .. }) => socks.clone(),
+        _ => f.proxy.clone(),
+    };
     let received = f.status.as_ref().map(|(code, _)| *code);
     let e = failure_error(f);
     let mut body = format!("toll serve: {}\n", sanitize(&e.message));

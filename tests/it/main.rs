@@ -67,6 +67,7 @@ mod t_negotiate;
 mod t_ntlm;
 mod t_pac;
 mod t_pac_route;
+mod t_preproxy;
 mod t_prompt;
 mod t_remembered;
 mod t_route;

@@ -16,21 +16,27 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const MICROSOCKS: &str = "/usr/bin/microsocks";
-const USER: &str = "alice";
-const PASSWORD: &str = "socks-secret-4711";
+pub(crate) const MICROSOCKS: &str = "/usr/bin/microsocks";
+pub(crate) const USER: &str = "alice";
+pub(crate) const PASSWORD: &str = "socks-secret-4711";
 
 /// microsocks on a loopback port, wanting [`USER`] and [`PASSWORD`]; killed on drop.
-struct Microsocks {
+pub(crate) struct Microsocks {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Microsocks {
-    fn start() -> Microsocks {
+    pub(crate) fn start() -> Microsocks {
+        Microsocks::start_with(&["-u", USER, "-P", PASSWORD])
+    }
+
+    /// With these options besides the address (none: no authentication).
+    pub(crate) fn start_with(options: &[&str]) -> Microsocks {
         let port = free_port();
         let child = Command::new(MICROSOCKS)
-            .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-u", USER, "-P", PASSWORD])
+            .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+            .args(options)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -56,13 +62,13 @@ impl Drop for Microsocks {
 type Sent = Arc<Mutex<Vec<u8>>>;
 
 /// A TCP relay in front of `backend` that keeps what each connection sent towards it.
-struct Tap {
-    port: u16,
+pub(crate) struct Tap {
+    pub(crate) port: u16,
     sent: Arc<Mutex<Vec<Sent>>>,
 }
 
 impl Tap {
-    fn start(backend: u16) -> Tap {
+    pub(crate) fn start(backend: u16) -> Tap {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let sent: Arc<Mutex<Vec<Sent>>> = Arc::default();
@@ -94,11 +100,11 @@ impl Tap {
     }
 
     /// Connections whose bytes towards the proxy hold `needle`.
-    fn carrying(&self, needle: &[u8]) -> usize {
+    pub(crate) fn carrying(&self, needle: &[u8]) -> usize {
         self.sent.lock().unwrap().iter().filter(|c| contains_bytes(&c.lock().unwrap(), needle)).count()
     }
 
-    fn connections(&self) -> usize {
+    pub(crate) fn connections(&self) -> usize {
         self.sent.lock().unwrap().len()
     }
 }

@@ -3,11 +3,17 @@
 //! on it whose driver runs in its own task.
 
 use super::super::body::RelayBody;
-use super::super::{Failure, FailureKind, Inner, Unreached, Upstream};
+use super::super::{Failure, FailureKind, Family, Inner, Unreached, Upstream};
 use super::Conn;
+use crate::socks::{Dest, Failed, Hop};
 use hyper_util::rt::TokioIo;
+use std::net::IpAddr;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+
+/// How long each step with `--preproxy`'s SOCKS proxy may take without `--connect-timeout`: a
+/// SOCKS proxy that takes the connection and never answers must not hang the run.
+const SOCKS_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
@@ -16,25 +22,38 @@ impl Upstream {
     pub(in crate::relay) async fn connect(&self, inner: &Inner) -> Result<Conn, Failure> {
         let spec = &self.spec;
         let started = std::time::Instant::now();
-        let tcp =
-            dial(&spec.host, spec.port, inner.local_address.get().copied(), inner.family.get().copied());
-        let tcp = match inner.connect_timeout {
-            Some(t) => tokio::time::timeout(t, tcp)
-                .await
-                .map_err(|_| self.failure(FailureKind::Timeout(timed_out("the TCP connection", t))))?,
-            None => tcp.await,
-        }
-        .map_err(|e| {
-            self.failure(FailureKind::Unreachable(format!("cannot connect: {e}"), Unreached::of(&e)))
-        })?;
+        let tcp = match &self.preproxy {
+            Some(hop) => self.through_preproxy(hop, inner).await?,
+            None => {
+                let tcp = dial(
+                    &spec.host,
+                    spec.port,
+                    inner.local_address.get().copied(),
+                    inner.family.get().copied(),
+                );
+                match inner.connect_timeout {
+                    Some(t) => tokio::time::timeout(t, tcp).await.map_err(|_| {
+                        self.failure(FailureKind::Timeout(timed_out("the TCP connection", t)))
+                    })?,
+                    None => tcp.await,
+                }
+                .map_err(|e| {
+                    self.failure(FailureKind::Unreachable(format!("cannot connect: {e}"), Unreached::of(&e)))
+                })?
+            }
+        };
         let _ = tcp.set_nodelay(true);
         inner.note_peer(spec, &tcp);
         // Only when shown: `toll serve` opens a connection per tunnel, and the peer's address
         // is a system call.
         if inner.reporter.verbose() {
             let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+            let via = match &self.preproxy {
+                Some(hop) => format!(" through the SOCKS proxy {}", hop.spec.display_url()),
+                None => String::new(),
+            };
             inner.info(format_args!(
-                "connected to proxy {} ({peer}) in {:.1?}",
+                "connected to proxy {}{via} ({peer}) in {:.1?}",
                 spec.display_url(),
                 started.elapsed()
             ));
@@ -89,6 +108,77 @@ impl Upstream {
             let _ = conn.with_upgrades().await;
         });
         Ok(Conn { send, driver, authenticated: None, primed: None })
+    }
+
+    /// TCP to the proxy through `--preproxy`'s SOCKS proxy `hop`. `--connect-timeout` (else
+    /// [`SOCKS_WAIT`]) bounds the connection to the SOCKS proxy and each exchange with it, not a
+    /// password prompt between them. With `socks5://` and `socks4://` the proxy's name is
+    /// resolved here (with `-4`/`-6`; SOCKS4 carries IPv4 only), and each address is asked for
+    /// in turn while the SOCKS proxy cannot reach it.
+    async fn through_preproxy(&self, hop: &Hop, inner: &Inner) -> Result<TcpStream, Failure> {
+        let spec = &self.spec;
+        let limit = inner.connect_timeout.unwrap_or(SOCKS_WAIT);
+        let (from, family) = (inner.local_address.get().copied(), inner.family.get().copied());
+        let socks = hop.spec.display_url();
+        let failed = |f: Failed| self.failure(FailureKind::Preproxy(f));
+        let dests = if hop.resolves_here() && spec.host.parse::<IpAddr>().is_err() {
+            let found = tokio::time::timeout(limit, tokio::net::lookup_host((spec.host.as_str(), spec.port)))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in time"))
+                })
+                .map_err(|e| {
+                    self.failure(FailureKind::Unreachable(
+                        format!("cannot resolve the proxy's name (to give the SOCKS proxy {socks}): {e}"),
+                        Unreached::Name,
+                    ))
+                })?;
+            let usable: Vec<Dest> = found
+                .map(|a| a.ip())
+                .filter(|ip| !hop.is_v4() || ip.is_ipv4())
+                .filter(|ip| family.is_none_or(|f| ip.is_ipv4() == (f == Family::V4)))
+                .map(Dest::Ip)
+                .collect();
+            if usable.is_empty() {
+                let what = if hop.is_v4() {
+                    "IPv4 address (SOCKS4 carries no other)"
+                } else {
+                    "address of that family"
+                };
+                return Err(self.failure(FailureKind::Unreachable(
+                    format!("the proxy's name has no {what} to give the SOCKS proxy {socks}"),
+                    Unreached::Name,
+                )));
+            }
+            usable
+        } else {
+            vec![crate::socks::dest_for(&spec.host)]
+        };
+        let open = || {
+            let socks = socks.clone();
+            async move {
+                match tokio::time::timeout(limit, dial(&hop.spec.host, hop.spec.port, from, family)).await {
+                    Ok(Ok(tcp)) => {
+                        let _ = tcp.set_nodelay(true);
+                        Ok(tcp)
+                    }
+                    Ok(Err(e)) => Err(Failed::new(
+                        http::StatusCode::BAD_GATEWAY,
+                        "connection_refused",
+                        format!("cannot reach the SOCKS proxy {socks} (--preproxy): {e}"),
+                    )),
+                    Err(_) => Err(Failed::new(
+                        http::StatusCode::GATEWAY_TIMEOUT,
+                        "connection_timeout",
+                        format!(
+                            "cannot reach the SOCKS proxy {socks} (--preproxy): {}",
+                            timed_out("the TCP connection", limit)
+                        ),
+                    )),
+                }
+            }
+        };
+        hop.connect(&dests, spec.port, limit, open).await.map_err(failed)
     }
 
     pub(in crate::relay) fn failure(&self, kind: FailureKind) -> Failure {

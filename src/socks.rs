@@ -1,23 +1,24 @@
-//! SOCKS upstream proxies for toll serve: `-x socks5h://…`, `ALL_PROXY=socks5://…`, or a PAC's
-//! `SOCKS5 host:port` (a browser follows those, so toll serve does too). A SOCKS proxy only
-//! opens a TCP connection to the target; toll serve then speaks HTTP to the origin itself over
-//! it, as for a NO_PROXY host (`super::direct`'s pool, one per SOCKS proxy), or pipes the
-//! client's tunnel through it.
+//! SOCKS proxies, client side: toll serve's upstream SOCKS proxies (`-x socks5h://…`,
+//! `ALL_PROXY=socks5://…`, a PAC's `SOCKS5 host:port`: a browser follows those, so toll serve
+//! does too), and `--preproxy`, the SOCKS proxy the relay reaches an HTTP proxy through. A SOCKS
+//! proxy only opens a TCP connection to the target; HTTP over it is the caller's (toll serve's
+//! direct pool, or the relay's proxy connection). toll's own transfers through a SOCKS `-x` are
+//! reqwest's.
 //!
 //! This file owns the client side of the SOCKS handshakes — SOCKS5 (RFC 1928) with user name and
 //! password (RFC 1929), SOCKS4 and SOCKS4a — as pure encoders and parsers (fuzzed:
-//! `fuzz/fuzz_targets/socks_reply.rs`) and one async driver, and the credentials of each SOCKS
-//! proxy: one broker per proxy for the server's life, so a password the proxy rejected is never
-//! sent again by any later request (the lockout rule), until another one is stored.
+//! `fuzz/fuzz_targets/socks_reply.rs`) and one async driver ([`Hop::connect`]), and the
+//! credentials of each SOCKS proxy: one broker per proxy for the process's life, so a password
+//! the proxy rejected is never sent again by any later request (the lockout rule), until another
+//! one is stored.
 //!
 //! Names: `socks5h`/`socks4a` let the proxy resolve the target's name (the proxy may see DNS
-//! this machine cannot); `socks5`/`socks4` resolve it here, with the same rule as a direct
-//! connection for a client on another host (never this machine's loopback).
+//! this machine cannot); `socks5`/`socks4` resolve it here (the caller's resolver: toll serve
+//! never gives a client on another host this machine's loopback).
 
 use crate::auth::Scheme;
-use crate::client::SourceFactory;
 use crate::config::ProxySpec;
-use crate::creds::{CredentialBroker, CredentialRequest, Issued};
+use crate::creds::{CredentialBroker, CredentialRequest, Issued, SourceFactory};
 use http::StatusCode;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -207,7 +208,7 @@ pub fn reply4(buf: &[u8]) -> Result<Parsed<u8>, Malformed> {
 
 /// Why a connection through a SOCKS proxy failed, as toll serve's client sees it: the status,
 /// RFC 9209's error type, and the sentence for the body.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct Failed {
     pub status: StatusCode,
@@ -219,11 +220,13 @@ pub struct Failed {
     /// The proxy has just rejected a credential (and closed the connection, RFC 1929): another
     /// one, if a source has it, may be tried on a new connection.
     pub rejected: bool,
+    /// The proxy wants a user name and password and no source has one (none was rejected).
+    pub missing: bool,
 }
 
 impl Failed {
     pub fn new(status: StatusCode, kind: &'static str, message: String) -> Failed {
-        Failed { status, kind, message, login: None, rejected: false }
+        Failed { status, kind, message, login: None, rejected: false, missing: false }
     }
 
     /// 502 `proxy_internal_error`: the proxy, or what it sent, is at fault.
@@ -336,7 +339,7 @@ impl Ways {
 /// credential rejected before is still never sent again (the session remembers rejections
 /// across brokers).
 #[derive(Clone, PartialEq, Eq)]
-pub(super) struct Key {
+pub struct Key {
     url: String,
     user: Option<String>,
     password: Option<crate::secret::Secret>,
@@ -350,12 +353,16 @@ impl std::hash::Hash for Key {
     }
 }
 
-pub(super) fn key(spec: &ProxySpec) -> Key {
+pub fn key(spec: &ProxySpec) -> Key {
     Key { url: spec.display_url(), user: spec.user.clone(), password: spec.password.clone() }
 }
 
-/// One SOCKS proxy as a way to targets, for `super::direct`'s connector.
-pub(super) struct Hop {
+/// Credentials tried in one connection attempt after the proxy rejected one (each on a new
+/// connection): the next source's, or the prompt's next attempt (it allows three).
+pub const LOGINS: usize = 3;
+
+/// One SOCKS proxy as a way to targets: toll serve's direct connector, the relay's `--preproxy`.
+pub struct Hop {
     pub spec: ProxySpec,
     dialect: Dialect,
     broker: Arc<CredentialBroker>,
@@ -365,7 +372,7 @@ pub(super) struct Hop {
 }
 
 impl Hop {
-    pub(super) fn new(ways: &Arc<Ways>, spec: ProxySpec) -> Option<Hop> {
+    pub fn new(ways: &Arc<Ways>, spec: ProxySpec) -> Option<Hop> {
         let dialect = Dialect::of(&spec.scheme)?;
         Some(Hop {
             broker: ways.broker(&spec),
@@ -377,12 +384,12 @@ impl Hop {
     }
 
     /// Whether names are resolved on this side (`socks5://`, `socks4://`).
-    pub(super) fn resolves_here(&self) -> bool {
+    pub fn resolves_here(&self) -> bool {
         !self.dialect.remote()
     }
 
     /// SOCKS4 or 4a: IPv4 targets only.
-    pub(super) fn is_v4(&self) -> bool {
+    pub fn is_v4(&self) -> bool {
         matches!(self.dialect, Dialect::V4 { .. })
     }
 
@@ -394,7 +401,7 @@ impl Hop {
     /// `s` carries the target's bytes from here on.
     /// `limit` bounds each exchange with the proxy, not the credential lookup between them: at
     /// start-up a person may take a while at the prompt.
-    pub(super) async fn handshake<S>(
+    pub async fn handshake<S>(
         &self,
         s: &mut S,
         dest: &Dest,
@@ -456,6 +463,46 @@ impl Hop {
         }
     }
 
+    /// A connection to `port` at one of `dests` (a name's addresses, each in turn while the
+    /// proxy says that one cannot be reached, as a direct connection tries them all), through
+    /// this proxy: `open` makes each new connection to the proxy. After a rejected password the
+    /// next credential, if a source has one, is tried on a new connection (RFC 1929: the proxy
+    /// closes the old one), at most [`LOGINS`] times.
+    pub async fn connect<S, F, Fut>(
+        &self,
+        dests: &[Dest],
+        port: u16,
+        limit: std::time::Duration,
+        mut open: F,
+    ) -> Result<S, Failed>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<S, Failed>>,
+    {
+        let (mut logins, mut i) = (0, 0);
+        loop {
+            let Some(dest) = dests.get(i) else {
+                return Err(Failed::proxy(format!(
+                    "no address to give the SOCKS proxy {}",
+                    self.spec.display_url()
+                )));
+            };
+            let mut stream = open().await?;
+            match self.handshake(&mut stream, dest, port, limit).await {
+                Ok(()) => return Ok(stream),
+                Err(f) if f.rejected && logins < LOGINS => logins += 1,
+                Err(f)
+                    if matches!(f.kind, "destination_unavailable" | "connection_refused")
+                        && i + 1 < dests.len() =>
+                {
+                    i += 1
+                }
+                Err(f) => return Err(f),
+            }
+        }
+    }
+
     /// RFC 1929, with the lockout rule: a credential the proxy rejects is never sent again.
     async fn log_in<S>(&self, s: &mut S, proxy: &str, limit: std::time::Duration) -> Result<(), Failed>
     where
@@ -484,7 +531,11 @@ impl Hop {
             for why in &ex.incomplete {
                 message.push_str(&format!("; {why}"));
             }
-            Failed { login: Some(proxy.to_string()), ..Failed::proxy(message) }
+            Failed {
+                login: Some(proxy.to_string()),
+                missing: ex.rejected.is_empty(),
+                ..Failed::proxy(message)
+            }
         })?;
         let unsendable = |why: &str| Failed::proxy(why.to_string());
         // Zeroed when dropped, like the `Secret` it copies.
@@ -524,7 +575,7 @@ impl Hop {
 }
 
 /// The destination to ask for when the proxy resolves names (or the target is a literal).
-pub(super) fn dest_for(host: &str) -> Dest {
+pub fn dest_for(host: &str) -> Dest {
     match host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
         Ok(ip) => Dest::Ip(ip),
         Err(_) => Dest::Name(host.to_string()),

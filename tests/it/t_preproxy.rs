@@ -1,0 +1,199 @@
+//! `--preproxy`: toll reaches a real Squid (Basic) through a real SOCKS5 proxy (Debian's
+//! `microsocks`, with a user name and password), behind a tap that keeps what each connection
+//! sent it — for http and https targets, as curl 7.88 does with the same command line; the SOCKS
+//! proxy's password is its own (never `-U`'s), and a wrong one is sent once; without any proxy
+//! the SOCKS proxy is the proxy (as in curl); `toll serve --preproxy` carries curl's requests the
+//! same way.
+
+use crate::origin::Origin;
+use crate::squid::{self, Auth, ALICE};
+use crate::t_serve::{run, Serve, CURL};
+use crate::t_serve_socks::{Microsocks, Tap, MICROSOCKS, PASSWORD, USER};
+use crate::tls::pki;
+use crate::{free_port, have};
+
+fn available(test: &str) -> bool {
+    squid::available(test) && have(test, &[MICROSOCKS, CURL], "microsocks curl")
+}
+
+/// http and https through SOCKS5 then Squid, toll and curl with the same arguments (a SOCKS
+/// proxy without authentication: curl 7.88 sends a SOCKS proxy's user name and password to the
+/// HTTP proxy too, as its Basic credentials — checked by hand with Squid's access log): the same
+/// status and body, and `%{remote_port}` is the SOCKS proxy's (the peer of the connection both
+/// made). Then with a password for the SOCKS proxy, toll alone; the SOCKS proxy resolves the
+/// proxy's name (`socks5h`), or toll does (`socks5`: a `localhost` that may resolve to ::1 first,
+/// which Squid does not listen on, so the next address is asked for).
+#[test]
+fn toll_reaches_squid_through_a_socks5_preproxy_as_curl_does() {
+    let test = "toll_reaches_squid_through_a_socks5_preproxy_as_curl_does";
+    if !available(test) {
+        return;
+    }
+    let sq = squid::shared(Auth::Basic);
+    let (http, https) = (Origin::http(), Origin::https());
+    let ca = pki().ca_arg();
+    let proxy = format!("http://{}:{}@127.0.0.1:{}", ALICE.0, ALICE.1, sq.port);
+    let open = Microsocks::start_with(&[]);
+    let tap = Tap::start(open.port);
+    let pre = format!("socks5h://127.0.0.1:{}", tap.port);
+    let want = format!("200 {}", tap.port);
+    for url in [http.url("/text"), https.url("/text")] {
+        let args = [
+            "-sS",
+            "--cacert",
+            &ca,
+            "--preproxy",
+            &pre,
+            "-x",
+            &proxy,
+            "-w",
+            "\n%{http_code} %{remote_port}",
+            &url,
+        ];
+        let out = crate::run::toll(args).run();
+        out.assert_ok();
+        let curl = run(CURL, &args);
+        assert_eq!(out.stdout_str(), String::from_utf8_lossy(&curl.stdout), "{url}: {}", out.describe());
+        assert!(out.stdout_str().ends_with(&want), "{url}: {}", out.describe());
+    }
+    // Both programs' CONNECTs and Basic answers crossed the SOCKS proxy.
+    let connect = format!("CONNECT 127.0.0.1:{}", https.port);
+    assert_eq!(tap.carrying(connect.as_bytes()), 2);
+    assert!(tap.carrying(b"Basic YWxpY2U6") >= 4);
+    assert_eq!(http.requests_to("/text").len() + https.requests_to("/text").len(), 4);
+
+    let socks = Microsocks::start();
+    let tap = Tap::start(socks.port);
+    let mut named = Vec::new();
+    for scheme in ["socks5h", "socks5"] {
+        let pre = format!("{scheme}://{USER}:{PASSWORD}@127.0.0.1:{}", tap.port);
+        let by_name = format!("http://{}:{}@localhost:{}", ALICE.0, ALICE.1, sq.port);
+        for url in [http.url("/json"), https.url("/json")] {
+            let out =
+                crate::run::toll(["-sS", "--cacert", &ca, "--preproxy", &pre, "-x", &by_name, &url]).run();
+            out.assert_ok();
+            assert!(out.stdout_str().contains('{'), "{}", out.describe());
+        }
+        named.push(tap.carrying(b"localhost"));
+    }
+    assert!(named[0] >= 2 && named[1] == named[0], "socks5h gives the name, socks5 an address: {named:?}");
+    assert_eq!(http.requests_to("/json").len() + https.requests_to("/json").len(), 4);
+}
+
+/// The SOCKS proxy's credentials are its own: `-U` is the HTTP proxy's and never reaches it
+/// (no password for it: exit 40, and the tap saw no `-U` password); a wrong one in its URL is
+/// sent once and the run stops with 41, naming the SOCKS proxy.
+#[test]
+fn a_preproxy_password_is_its_own_and_a_wrong_one_is_sent_once() {
+    let test = "a_preproxy_password_is_its_own_and_a_wrong_one_is_sent_once";
+    if !available(test) {
+        return;
+    }
+    let sq = squid::shared(Auth::Basic);
+    let socks = Microsocks::start();
+    let tap = Tap::start(socks.port);
+    let origin = Origin::http();
+    let squid_url = format!("http://127.0.0.1:{}", sq.port);
+    let user = format!("{}:{}", ALICE.0, ALICE.1);
+    let bare = format!("socks5h://127.0.0.1:{}", tap.port);
+    let out = crate::run::toll([
+        "-sS",
+        "--no-prompt",
+        "-U",
+        &user,
+        "--preproxy",
+        &bare,
+        "-x",
+        &squid_url,
+        &origin.url("/text"),
+    ])
+    .run();
+    out.assert_code(40);
+    assert!(out.stderr.contains("SOCKS proxy"), "{}", out.describe());
+    assert_eq!(tap.carrying(ALICE.1.as_bytes()), 0, "-U's password went to the SOCKS proxy");
+    assert!(tap.connections() >= 1);
+
+    let wrong = format!("socks5h://{USER}:not-the-password@127.0.0.1:{}", tap.port);
+    let out = crate::run::toll([
+        "-sS",
+        "--no-prompt",
+        "-U",
+        &user,
+        "--preproxy",
+        &wrong,
+        "-x",
+        &squid_url,
+        &origin.url("/text"),
+    ])
+    .run();
+    out.assert_code(41);
+    assert!(out.stderr.contains("rejected"), "{}", out.describe());
+    assert!(!out.stderr.contains("not-the-password"), "{}", out.describe());
+    assert_eq!(tap.carrying(b"not-the-password"), 1, "sent once");
+    assert!(origin.requests_to("/text").is_empty());
+}
+
+/// Without a proxy from anywhere, `--preproxy`'s SOCKS proxy is the proxy (curl does the same);
+/// `--noproxy '*'` goes direct, past it too; a non-SOCKS `--preproxy`, or one with a SOCKS `-x`,
+/// is a usage error; a SOCKS proxy that cannot reach the HTTP proxy is exit 5.
+#[test]
+fn preproxy_alone_is_the_proxy_and_bad_combinations_are_refused() {
+    let test = "preproxy_alone_is_the_proxy_and_bad_combinations_are_refused";
+    if !available(test) {
+        return;
+    }
+    let socks = Microsocks::start();
+    let tap = Tap::start(socks.port);
+    let origin = Origin::http();
+    let pre = format!("socks5h://{USER}:{PASSWORD}@127.0.0.1:{}", tap.port);
+    let out = crate::run::toll(["-sS", "--preproxy", &pre, &origin.url("/text")]).run();
+    out.assert_ok();
+    assert_eq!(tap.connections(), 1);
+    let out = crate::run::toll(["-sS", "--preproxy", &pre, "--noproxy", "*", &origin.url("/text")]).run();
+    out.assert_ok();
+    assert_eq!(tap.connections(), 1, "--noproxy '*' went through the SOCKS proxy");
+    assert_eq!(origin.requests_to("/text").len(), 2);
+
+    let http_pre = format!("http://127.0.0.1:{}", tap.port);
+    crate::run::toll(["-sS", "--preproxy", &http_pre, &origin.url("/text")]).run().assert_code(2);
+    crate::run::toll(["-sS", "--preproxy", &pre, "-x", &pre, &origin.url("/text")]).run().assert_code(2);
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let out = crate::run::toll(["-sS", "--preproxy", &pre, "-x", &dead, &origin.url("/text")]).run();
+    out.assert_code(5);
+    assert!(out.stderr.contains("could not connect"), "{}", out.describe());
+}
+
+/// `toll serve --preproxy`: curl's http and https requests reach the origin through toll serve,
+/// then microsocks, then Squid.
+#[test]
+fn toll_serve_reaches_squid_through_a_preproxy() {
+    let test = "toll_serve_reaches_squid_through_a_preproxy";
+    if !available(test) {
+        return;
+    }
+    let sq = squid::shared(Auth::Basic);
+    let socks = Microsocks::start();
+    let tap = Tap::start(socks.port);
+    let (http, https) = (Origin::http(), Origin::https());
+    let proxy = format!("http://127.0.0.1:{}", sq.port);
+    let pre = format!("socks5h://{USER}:{PASSWORD}@127.0.0.1:{}", tap.port);
+    let user = format!("{}:{}", ALICE.0, ALICE.1);
+    let serve = Serve::start(&["-x", &proxy, "-U", &user, "--preproxy", &pre]);
+    let out = run(CURL, &["-sS", "-x", &serve.url(), &http.url("/text")]);
+    assert!(
+        out.status.success() && !out.stdout.is_empty(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        serve.log()
+    );
+    let out = run(CURL, &["-sS", "--cacert", &pki().ca_arg(), "-x", &serve.url(), &https.url("/text")]);
+    assert!(
+        out.status.success() && !out.stdout.is_empty(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        serve.log()
+    );
+    assert_eq!(tap.carrying(format!("CONNECT 127.0.0.1:{}", https.port).as_bytes()), 1);
+    assert_eq!(tap.carrying(ALICE.1.as_bytes()), 0, "-U's password went to the SOCKS proxy in the clear");
+    assert!(tap.carrying(b"Basic YWxpY2U6") >= 2);
+}
