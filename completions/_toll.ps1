@@ -23,6 +23,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
         'toll' {
             [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]')
             [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]')
+            [CompletionResult]::new('--proxy1.0', '--proxy1.0', [CompletionResultType]::ParameterName, 'Use this HTTP proxy and send it CONNECT as HTTP/1.0 (for proxies that do not take HTTP/1.1''s): -x http://HOST[:PORT] otherwise. Of -x, --proxy1.0 and the --socks options, the last one given wins')
             [CompletionResult]::new('--socks4', '--socks4', [CompletionResultType]::ParameterName, 'Use this SOCKS4 proxy: -x socks4://HOST[:PORT] (curl''s older form; of -x and the --socks options, the last one given wins)')
             [CompletionResult]::new('--socks4a', '--socks4a', [CompletionResultType]::ParameterName, 'Use this SOCKS4a proxy (it resolves names): -x socks4a://HOST[:PORT]')
             [CompletionResult]::new('--socks5', '--socks5', [CompletionResultType]::ParameterName, 'Use this SOCKS5 proxy, names resolved here: -x socks5://HOST[:PORT]')
@@ -279,6 +280,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('--verify-url', '--verify-url', [CompletionResultType]::ParameterName, 'The URL the one authenticated attempt is made for, before URL itself: if the proxy accepts the credentials there but answers 407 for URL, URL is restricted for this user (the password is fine)')
             [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]')
             [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]')
+            [CompletionResult]::new('--proxy1.0', '--proxy1.0', [CompletionResultType]::ParameterName, 'Use this HTTP proxy and send it CONNECT as HTTP/1.0 (for proxies that do not take HTTP/1.1''s): -x http://HOST[:PORT] otherwise. Of -x, --proxy1.0 and the --socks options, the last one given wins')
             [CompletionResult]::new('--socks4', '--socks4', [CompletionResultType]::ParameterName, 'Use this SOCKS4 proxy: -x socks4://HOST[:PORT] (curl''s older form; of -x and the --socks options, the last one given wins)')
             [CompletionResult]::new('--socks4a', '--socks4a', [CompletionResultType]::ParameterName, 'Use this SOCKS4a proxy (it resolves names): -x socks4a://HOST[:PORT]')
             [CompletionResult]::new('--socks5', '--socks5', [CompletionResultType]::ParameterName, 'Use this SOCKS5 proxy, names resolved here: -x socks5://HOST[:PORT]')
@@ -318,6 +320,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Append the access log to FILE instead of stderr')
             [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]')
             [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]')
+            [CompletionResult]::new('--proxy1.0', '--proxy1.0', [CompletionResultType]::ParameterName, 'Use this HTTP proxy and send it CONNECT as HTTP/1.0 (for proxies that do not take HTTP/1.1''s): -x http://HOST[:PORT] otherwise. Of -x, --proxy1.0 and the --socks options, the last one given wins')
             [CompletionResult]::new('--socks4', '--socks4', [CompletionResultType]::ParameterName, 'Use this SOCKS4 proxy: -x socks4://HOST[:PORT] (curl''s older form; of -x and the --socks options, the last one given wins)')
             [CompletionResult]::new('--socks4a', '--socks4a', [CompletionResultType]::ParameterName, 'Use this SOCKS4a proxy (it resolves names): -x socks4a://HOST[:PORT]')
             [CompletionResult]::new('--socks5', '--socks5', [CompletionResultType]::ParameterName, 'Use this SOCKS5 proxy, names resolved here: -x socks5://HOST[:PORT]')
@@ -355,6 +358,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
         'toll;run' {
             [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]')
             [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]')
+            [CompletionResult]::new('--proxy1.0', '--proxy1.0', [CompletionResultType]::ParameterName, 'Use this HTTP proxy and send it CONNECT as HTTP/1.0 (for proxies that do not take HTTP/1.1''s): -x http://HOST[:PORT] otherwise. Of -x, --proxy1.0 and the --socks options, the last one given wins')
             [CompletionResult]::new('--socks4', '--socks4', [CompletionResultType]::ParameterName, 'Use this SOCKS4 proxy: -x socks4://HOST[:PORT] (curl''s older form; of -x and the --socks options, the last one given wins)')
             [CompletionResult]::new('--socks4a', '--socks4a', [CompletionResultType]::ParameterName, 'Use this SOCKS4a proxy (it resolves names): -x socks4a://HOST[:PORT]')
             [CompletionResult]::new('--socks5', '--socks5', [CompletionResultType]::ParameterName, 'Use this SOCKS5 proxy, names resolved here: -x socks5://HOST[:PORT]')

@@ -20,6 +20,7 @@ set edit:completion:arg-completer[toll] = {|@words|
         &'toll'= {
             cand -x 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]'
             cand --proxy 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]'
+            cand --proxy1.0 'Use this HTTP proxy and send it CONNECT as HTTP/1.0 (for proxies that do not take HTTP/1.1''s): -x http://HOST[:PORT] otherwise. Of -x, --proxy1.0 and the --socks options, the last one given wins'
             cand --socks4 'Use this SOCKS4 proxy: -x socks4://HOST[:PORT] (curl''s older form; of -x and the --socks options, the last one given wins)'
             cand --socks4a 'Use this SOCKS4a proxy (it resolves names): -x socks4a://HOST[:PORT]'
             cand --socks5 'Use this SOCKS5 proxy, names resolved here: -x socks5://HOST[:PORT]'
@@ -269,6 +270,7 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand --verify-url 'The URL the one authenticated attempt is made for, before URL itself: if the proxy accepts the credentials there but answers 407 for URL, URL is restricted for this user (the password is fine)'
             cand -x 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]'
             cand --proxy 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]'
+            cand --proxy1.0 'Use this HTTP proxy and send it CONNECT as HTTP/1.0 (for proxies that do not take HTTP/1.1''s): -x http://HOST[:PORT] otherwise. Of -x, --proxy1.0 and the --socks options, the last one given wins'
             cand --socks4 'Use this SOCKS4 proxy: -x socks4://HOST[:PORT] (curl''s older form; of -x and the --socks options, the last one given wins)'
             cand --socks4a 'Use this SOCKS4a proxy (it resolves names): -x socks4a://HOST[:PORT]'
             cand --socks5 'Use this SOCKS5 proxy, names resolved here: -x socks5://HOST[:PORT]'
@@ -307,6 +309,7 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand --log 'Append the access log to FILE instead of stderr'
             cand -x 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]'
             cand --proxy 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]'
+            cand --proxy1.0 'Use this HTTP proxy and send it CONNECT as HTTP/1.0 (for proxies that do not take HTTP/1.1''s): -x http://HOST[:PORT] otherwise. Of -x, --proxy1.0 and the --socks options, the last one given wins'
             cand --socks4 'Use this SOCKS4 proxy: -x socks4://HOST[:PORT] (curl''s older form; of -x and the --socks options, the last one given wins)'
             cand --socks4a 'Use this SOCKS4a proxy (it resolves names): -x socks4a://HOST[:PORT]'
             cand --socks5 'Use this SOCKS5 proxy, names resolved here: -x socks5://HOST[:PORT]'
@@ -343,6 +346,7 @@ set edit:completion:arg-completer[toll] = {|@words|
         &'toll;run'= {
             cand -x 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]'
             cand --proxy 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]'
+            cand --proxy1.0 'Use this HTTP proxy and send it CONNECT as HTTP/1.0 (for proxies that do not take HTTP/1.1''s): -x http://HOST[:PORT] otherwise. Of -x, --proxy1.0 and the --socks options, the last one given wins'
             cand --socks4 'Use this SOCKS4 proxy: -x socks4://HOST[:PORT] (curl''s older form; of -x and the --socks options, the last one given wins)'
             cand --socks4a 'Use this SOCKS4a proxy (it resolves names): -x socks4a://HOST[:PORT]'
             cand --socks5 'Use this SOCKS5 proxy, names resolved here: -x socks5://HOST[:PORT]'

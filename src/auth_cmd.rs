@@ -297,6 +297,7 @@ async fn verify(args: &LoginArgs, spec: &ProxySpec, creds: &Credentials) -> Resu
         wpad: false,
         service_name: None,
         preproxy: None,
+        connect_http10: false,
     };
     let settings = ProxySettings::from_config(&proxy, &|_| None);
     let accepted = Arc::new(Mutex::new(None));

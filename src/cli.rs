@@ -130,28 +130,35 @@ pub struct ProxyArgs {
     /// 1080 (443 for https). Percent-encode special characters in the user name and password. Overrides the *_proxy
     /// environment variables (NO_PROXY/--noproxy still apply); an empty string means no proxy.
     #[arg(short = 'x', long = "proxy", value_name = "PROXY",
-          overrides_with_all = ["socks4", "socks4a", "socks5", "socks5_hostname"])]
+          overrides_with_all = ["socks4", "socks4a", "socks5", "socks5_hostname", "proxy10"])]
     pub proxy: Option<ProxyArg>,
+
+    /// Use this HTTP proxy and send it CONNECT as HTTP/1.0 (for proxies that do not take
+    /// HTTP/1.1's): -x http://HOST[:PORT] otherwise. Of -x, --proxy1.0 and the --socks options,
+    /// the last one given wins.
+    #[arg(long = "proxy1.0", id = "proxy10", value_name = "HOST[:PORT]", hide_short_help = true,
+          overrides_with_all = ["proxy", "socks4", "socks4a", "socks5", "socks5_hostname"])]
+    pub proxy10: Option<ProxyArg>,
 
     /// Use this SOCKS4 proxy: -x socks4://HOST[:PORT] (curl's older form; of -x and the
     /// --socks options, the last one given wins).
     #[arg(long, value_name = "HOST[:PORT]", hide_short_help = true,
-          overrides_with_all = ["proxy", "socks4a", "socks5", "socks5_hostname"])]
+          overrides_with_all = ["proxy", "socks4a", "socks5", "socks5_hostname", "proxy10"])]
     pub socks4: Option<ProxyArg>,
 
     /// Use this SOCKS4a proxy (it resolves names): -x socks4a://HOST[:PORT].
     #[arg(long, value_name = "HOST[:PORT]", hide_short_help = true,
-          overrides_with_all = ["proxy", "socks4", "socks5", "socks5_hostname"])]
+          overrides_with_all = ["proxy", "socks4", "socks5", "socks5_hostname", "proxy10"])]
     pub socks4a: Option<ProxyArg>,
 
     /// Use this SOCKS5 proxy, names resolved here: -x socks5://HOST[:PORT].
     #[arg(long, value_name = "HOST[:PORT]", hide_short_help = true,
-          overrides_with_all = ["proxy", "socks4", "socks4a", "socks5_hostname"])]
+          overrides_with_all = ["proxy", "socks4", "socks4a", "socks5_hostname", "proxy10"])]
     pub socks5: Option<ProxyArg>,
 
     /// Use this SOCKS5 proxy, names resolved by it: -x socks5h://HOST[:PORT].
     #[arg(long, value_name = "HOST[:PORT]", hide_short_help = true,
-          overrides_with_all = ["proxy", "socks4", "socks4a", "socks5"])]
+          overrides_with_all = ["proxy", "socks4", "socks4a", "socks5", "proxy10"])]
     pub socks5_hostname: Option<ProxyArg>,
 
     /// Reach the HTTP or HTTPS proxy through this SOCKS proxy first:
@@ -179,7 +186,7 @@ pub struct ProxyArgs {
     /// query are never shown to the PAC. TOLL_PAC or 'pac = …' in the settings file do the same
     /// when neither -x nor the *_proxy variables are set. Not together with -x (or --socks5 and the like).
     #[arg(long, value_name = "FILE|URL",
-          conflicts_with_all = ["proxy", "socks4", "socks4a", "socks5", "socks5_hostname"])]
+          conflicts_with_all = ["proxy", "socks4", "socks4a", "socks5", "socks5_hostname", "proxy10"])]
     pub pac: Option<String>,
 
     /// When nothing else says which proxy to use, look for a PAC by WPAD
@@ -658,7 +665,7 @@ impl Cli {
 /// The proxy options (`-x`, `--noproxy`, `-U`, the scheme and proxy-TLS flags) resolved.
 impl ProxyArgs {
     /// The proxy the command line names, and the option that named it: `-x`, or one of curl's
-    /// older `--socks4`, `--socks4a`, `--socks5`, `--socks5-hostname` (clap keeps the last one
+    /// older `--socks4`, `--socks4a`, `--socks5`, `--socks5-hostname`, `--proxy1.0` (clap keeps the last one
     /// given). Those take HOST[:PORT] and give it their scheme; a value with a scheme of its
     /// own keeps it, as in curl, where the scheme in the string decides.
     pub fn named_proxy(&self) -> Option<(ProxyArg, &'static str)> {
@@ -667,6 +674,7 @@ impl ProxyArgs {
             (&self.socks4a, "socks4a", "--socks4a"),
             (&self.socks5, "socks5", "--socks5"),
             (&self.socks5_hostname, "socks5h", "--socks5-hostname"),
+            (&self.proxy10, "http", "--proxy1.0"),
         ];
         for (arg, scheme, option) in socks {
             if let Some(ProxyArg(raw)) = arg {
@@ -680,6 +688,7 @@ impl ProxyArgs {
 }
 
 fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> {
+    let connect_http10 = matches!(proxy.named_proxy(), Some((_, "--proxy1.0")));
     let (explicit, noproxy) = match proxy.named_proxy() {
         // curl: `-x ""` turns proxies off, the environment's too.
         Some((ProxyArg(raw), _)) if raw.expose().trim().is_empty() => (None, Some("*".to_string())),
@@ -688,6 +697,11 @@ fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> {
         }
         None => (None, proxy.noproxy),
     };
+    if connect_http10 && explicit.as_ref().is_some_and(|s| s.scheme != "http") {
+        return Err(UsageError::Curl(
+            "--proxy1.0 takes an HTTP proxy: HOST[:PORT] or http://HOST[:PORT]".into(),
+        ));
+    }
     let preproxy = match &proxy.preproxy {
         None => None,
         Some(ProxyArg(raw)) => {
@@ -739,6 +753,7 @@ fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> {
         wpad: proxy.wpad,
         service_name: proxy.proxy_service_name,
         preproxy,
+        connect_http10,
     })
 }
 

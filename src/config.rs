@@ -178,6 +178,8 @@ pub struct ProxyConfig {
     pub service_name: Option<String>,
     /// `--preproxy`: the SOCKS proxy through which HTTP(S) proxies are reached.
     pub preproxy: Option<ProxySpec>,
+    /// `--proxy1.0`: CONNECTs to the proxy go as HTTP/1.0.
+    pub connect_http10: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

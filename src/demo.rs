@@ -208,6 +208,7 @@ pub async fn run(scheme: Scheme, term: Terminal) -> Result<()> {
         wpad: false,
         service_name: None,
         preproxy: None,
+        connect_http10: false,
     };
     let settings = ProxySettings::new(Some(spec), Some(""), &|_| None);
     let source_term = term;

@@ -197,6 +197,16 @@ fn curls_older_socks_options_name_the_proxy_and_the_last_of_them_and_x_wins() {
     assert_eq!(url(&["--socks5", "s:1", "--socks4", "t:2"]), "socks4://t:2 --socks4");
     // A scheme in the value decides, as in curl.
     assert_eq!(url(&["--socks5", "http://p:3128"]), "http://p:3128 --socks5");
+    assert_eq!(url(&["--proxy1.0", "p"]), "http://p:1080 --proxy1.0");
+    assert_eq!(url(&["-x", "http://q:1", "--proxy1.0", "p:8"]), "http://p:8 --proxy1.0");
+    assert_eq!(url(&["--proxy1.0", "p:8", "--socks5", "s:1"]), "socks5://s:1 --socks5");
+    let http10 = |args: &[&str]| transfer(&[args, &["http://h/"]].concat()).proxy.connect_http10;
+    assert!(
+        http10(&["--proxy1.0", "p:8"])
+            && !http10(&["--proxy1.0", "p:8", "-x", "p:8"])
+            && !http10(&["-x", "p"])
+    );
+    assert!(usage_error(&["--proxy1.0", "https://p:8", "http://h/"]).to_string().contains("--proxy1.0"));
     let e = usage_error(&["--socks5", "u:hunter2@s:port", "http://h/"]).to_string();
     assert!(e.contains("--socks5") && !e.contains("hunter2"), "{e}");
     assert!(parse(&["--pac", "p.pac", "--socks5", "s:1", "http://h/"]).is_err());

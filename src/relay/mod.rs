@@ -126,6 +126,8 @@ pub struct UpstreamSetup {
     pub service: String,
     /// `--preproxy`: the SOCKS proxy this proxy is reached through.
     pub preproxy: Option<Arc<crate::socks::Hop>>,
+    /// `--proxy1.0`: CONNECTs go as HTTP/1.0.
+    pub connect_http10: bool,
 }
 
 pub type UpstreamFactory = Box<dyn Fn(&ProxySpec) -> UpstreamSetup + Send + Sync>;
@@ -155,6 +157,8 @@ pub(crate) struct Upstream {
     pool: pool::Pool,
     /// See [`UpstreamSetup::preproxy`].
     preproxy: Option<Arc<crate::socks::Hop>>,
+    /// See [`UpstreamSetup::connect_http10`].
+    connect_http10: bool,
 }
 
 pub(crate) struct Inner {
@@ -452,6 +456,7 @@ impl Inner {
             opener: Mutex::new(upstream::Opener::forced(setup.allowed)),
             pool: pool::Pool::default(),
             preproxy: setup.preproxy,
+            connect_http10: setup.connect_http10,
         }));
         ups.len() - 1
     }

@@ -165,6 +165,7 @@ impl Upstream {
         let mut v = HeaderValue::from_str(type1.expose()).ok()?;
         v.set_sensitive(true);
         req.headers_mut().insert(PROXY_AUTHORIZATION, v);
+        self.connect_version(&mut req);
         conn.send.ready().await.ok()?;
         let resp = conn.send.send_request(req).await.ok()?;
         let challenges = auth::challenge::parse_challenge_headers(

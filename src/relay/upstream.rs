@@ -217,8 +217,9 @@ impl Upstream {
             // A handshake leg that cannot complete (NTLM type 1) goes without the body: the
             // proxy answers it with a 407 in any case.
             let body_less = ex.answer.as_ref().is_some_and(|a| !a.auth.final_leg());
-            let (req, gate) = build_request(&mut out, ex.header.as_ref(), body_less, inner.expect_wait())
+            let (mut req, gate) = build_request(&mut out, ex.header.as_ref(), body_less, inner.expect_wait())
                 .map_err(|why| self.fail(&ex, FailureKind::ProxyError(why), None))?;
+            self.connect_version(&mut req);
             self.trace_request(inner, &req, ex.header.is_some());
             let sent_scheme = ex.header.as_ref().and(
                 ex.answer
@@ -571,11 +572,24 @@ impl Upstream {
         f
     }
 
+    /// `--proxy1.0`: a CONNECT goes as HTTP/1.0 (other requests stay HTTP/1.1, as in curl),
+    /// with curl's `Proxy-Connection: Keep-Alive`: without it an HTTP/1.0 proxy closes the
+    /// connection after its 407, and a handshake's next leg (and NTLM's whole handshake, which
+    /// is bound to the connection) would need a new one (`t_proxy_hops`).
+    pub(in crate::relay) fn connect_version<B>(&self, req: &mut Request<B>) {
+        if self.connect_http10 && req.method() == Method::CONNECT {
+            *req.version_mut() = http::Version::HTTP_10;
+            let h = req.headers_mut();
+            h.insert("proxy-connection", HeaderValue::from_static("Keep-Alive"));
+        }
+    }
+
     fn trace_request(&self, inner: &Inner, req: &Request<RelayBody>, with_auth: bool) {
         if !inner.reporter.verbose() {
             return;
         }
-        inner.reporter.line(Direction::Sent, &format!("{} {} HTTP/1.1", req.method(), req.uri()));
+        let version = if req.version() == http::Version::HTTP_10 { "1.0" } else { "1.1" };
+        inner.reporter.line(Direction::Sent, &format!("{} {} HTTP/{version}", req.method(), req.uri()));
         if with_auth {
             let scheme = req
                 .headers()

@@ -43,6 +43,7 @@ impl Upstream {
             *req.method_mut() = Method::CONNECT;
             *req.uri_mut() = http::Uri::try_from(authority.as_str()).ok()?;
             req.headers_mut().insert(http::header::HOST, HeaderValue::from_str(&authority).ok()?);
+            self.connect_version(&mut req);
             c.send.ready().await.ok()?;
             let resp = c.send.send_request(req).await.ok()?;
             inner.info(format_args!("the proxy answered the probe with {}", resp.status().as_u16()));

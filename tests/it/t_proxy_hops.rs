@@ -1,10 +1,17 @@
+//! How toll reaches the proxy, and in which HTTP version.
+//!
 //! `--preproxy`: toll reaches a real Squid (Basic) through a real SOCKS5 proxy (Debian's
 //! `microsocks`, with a user name and password), behind a tap that keeps what each connection
 //! sent it — for http and https targets, as curl 7.88 does with the same command line; the SOCKS
 //! proxy's password is its own (never `-U`'s), and a wrong one is sent once; without any proxy
 //! the SOCKS proxy is the proxy (as in curl); `toll serve --preproxy` carries curl's requests the
 //! same way.
+//!
+//! `--proxy1.0`: CONNECT goes to Squid as HTTP/1.0 (read by a tap in front of it), as curl's
+//! does, with Basic, Digest and NTLM, whose handshake keeps the connection; http requests stay
+//! HTTP/1.1.
 
+use crate::kdc::{self, ChosenSquid, Offer};
 use crate::origin::Origin;
 use crate::squid::{self, Auth, ALICE};
 use crate::t_serve::{run, Serve, CURL};
@@ -196,4 +203,76 @@ fn toll_serve_reaches_squid_through_a_preproxy() {
     assert_eq!(tap.carrying(format!("CONNECT 127.0.0.1:{}", https.port).as_bytes()), 1);
     assert_eq!(tap.carrying(ALICE.1.as_bytes()), 0, "-U's password went to the SOCKS proxy in the clear");
     assert!(tap.carrying(b"Basic YWxpY2U6") >= 2);
+}
+
+/// `--proxy1.0 HOST:PORT`: toll's CONNECT is HTTP/1.0 with Basic, Digest (two legs on one
+/// connection: the 407 does not close it) and NTLM (three legs on one connection: the handshake
+/// needs it), and the tunnel carries the https transfer; an http request through the same
+/// proxy stays HTTP/1.1. curl 7.88 sends the same CONNECT line, and gets the same body.
+#[test]
+fn proxy10_sends_connect_as_http10_and_keeps_the_connection_for_the_handshake() {
+    let test = "proxy10_sends_connect_as_http10_and_keeps_the_connection_for_the_handshake";
+    if !kdc::have_squid_ntlm(test) || !have(test, &[CURL], "curl") {
+        return;
+    }
+    let (http, https) = (Origin::http(), Origin::https());
+    let ca = pki().ca_arg();
+    let user = format!("{}:{}", ALICE.0, ALICE.1);
+    let connect = format!("CONNECT 127.0.0.1:{} HTTP/1.0", https.port);
+    for (offer, flag) in
+        [(Offer::Basic, "--proxy-basic"), (Offer::Digest, "--proxy-digest"), (Offer::Ntlm, "--proxy-ntlm")]
+    {
+        let sq = ChosenSquid::start(&[offer]);
+        let tap = Tap::start(sq.port);
+        let at = format!("127.0.0.1:{}", tap.port);
+        let args = ["-sS", "--cacert", &ca, "--proxy1.0", &at, "-U", &user, flag, &https.url("/text")];
+        let out = crate::run::toll(args).run();
+        out.assert_ok();
+        assert_eq!(tap.connections(), 1, "{flag}: the handshake kept its connection");
+        assert!(tap.carrying(connect.as_bytes()) == 1, "{flag}: {}", out.describe());
+        let curl = run(CURL, &args);
+        assert_eq!(out.stdout_str(), String::from_utf8_lossy(&curl.stdout), "{flag}");
+        assert_eq!(tap.carrying(connect.as_bytes()), 2, "{flag}: curl's CONNECT is HTTP/1.0 too");
+
+        let out = crate::run::toll(["-sS", "--proxy1.0", &at, "-U", &user, flag, &http.url("/text")]).run();
+        out.assert_ok();
+        let get = format!("GET {} HTTP/1.1", http.url("/text"));
+        assert_eq!(tap.carrying(get.as_bytes()), 1, "{flag}");
+    }
+    // The last of -x and --proxy1.0 wins; --proxy1.0 takes an HTTP proxy only.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let sq = squid::shared(Auth::Basic);
+    let tap = Tap::start(sq.port);
+    let at = format!("127.0.0.1:{}", tap.port);
+    let out = crate::run::toll([
+        "-sS",
+        "--cacert",
+        &ca,
+        "-x",
+        &dead,
+        "--proxy1.0",
+        &at,
+        "-U",
+        &user,
+        &https.url("/text"),
+    ])
+    .run();
+    out.assert_ok();
+    let out = crate::run::toll([
+        "-sS",
+        "--cacert",
+        &ca,
+        "--proxy1.0",
+        &at,
+        "-x",
+        &dead,
+        "-U",
+        &user,
+        &https.url("/text"),
+    ])
+    .run();
+    out.assert_code(5);
+    assert_eq!(tap.carrying(connect.as_bytes()), 1);
+    let out = crate::run::toll(["-sS", "--proxy1.0", &format!("socks5://{at}"), &https.url("/text")]).run();
+    out.assert_code(2);
 }
