@@ -169,91 +169,15 @@ fn io_text(e: &std::io::Error) -> String {
 /// Step 2 for an HTTP(S) or SOCKS proxy.
 pub async fn reachability(spec: &ProxySpec, cfg: &ProxyConfig, timeout: Duration) -> Step {
     let step = Step::new(2, "reachability");
-    let mut timings = Vec::new();
-    let hp = spec.host_port();
-    let origin = &spec.origin;
-    let (addrs, dns_text) = match spec.host.parse::<IpAddr>() {
-        Ok(ip) => {
-            (vec![SocketAddr::new(ip, spec.port)], format!("{} is an IP address (no DNS lookup)", spec.host))
-        }
-        Err(_) => {
-            let started = Instant::now();
-            let r =
-                tokio::time::timeout(timeout, tokio::net::lookup_host((spec.host.as_str(), spec.port))).await;
-            let took = started.elapsed();
-            timings.push(("DNS", took));
-            let fix =
-                format!("check the proxy's host name in {origin}; on a VPN, check that it is connected");
-            match r {
-                Err(_) => {
-                    return with_timings(
-                        step.problem(
-                            format!(
-                                "no DNS answer for the proxy's host {} within {} s",
-                                spec.host,
-                                timeout.as_secs()
-                            ),
-                            Exit::ProxyUnreachable,
-                            fix,
-                        ),
-                        &timings,
-                    )
-                }
-                Ok(Err(e)) => {
-                    return with_timings(
-                        step.problem(
-                            format!("cannot resolve the proxy's host {}: {e}", spec.host),
-                            Exit::ProxyUnreachable,
-                            fix,
-                        ),
-                        &timings,
-                    )
-                }
-                Ok(Ok(it)) => {
-                    let addrs: Vec<SocketAddr> = it.collect();
-                    let list = addrs.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ");
-                    (addrs, format!("{} resolves to {list} ({})", spec.host, show_ms(took)))
-                }
-            }
-        }
+    let opened = match cfg.preproxy.as_ref().filter(|_| !spec.is_socks()) {
+        Some(socks) => via_preproxy(spec, socks, timeout).await,
+        None => connect(spec, timeout).await,
     };
-    let mut failures = Vec::new();
-    let mut connected = None;
-    for addr in addrs.iter().take(4) {
-        let started = Instant::now();
-        match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => {
-                connected = Some((s, *addr, started.elapsed()));
-                break;
-            }
-            Ok(Err(e)) => failures.push((*addr, Some(e))),
-            Err(_) => failures.push((*addr, None)),
-        }
-    }
-    let Some((tcp, addr, took)) = connected else {
-        let (addr, e) = failures.into_iter().next().expect("at least one address");
-        let (why, fix) = match e {
-            Some(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => (
-                format!("connection refused by {addr}: nothing listens on port {}", spec.port),
-                format!("check the proxy's port in {origin} (is the proxy really at {hp}?) and that the proxy is running"),
-            ),
-            Some(e) => (
-                format!("cannot connect to {addr}: {e}"),
-                format!("check {origin} and that {hp} is reachable from this network"),
-            ),
-            None => (
-                format!("no answer from {addr} within {} s: a firewall drops the connection, or the host is down", timeout.as_secs()),
-                format!("check that {hp} is reachable from this network (VPN?) and that {origin} is right"),
-            ),
-        };
-        let headline = format!("cannot reach proxy {hp} (from {origin}): {why}");
-        return with_timings(
-            step.problem(format!("{dns_text}; {why}"), Exit::ProxyUnreachable, fix).headline(headline),
-            &timings,
-        );
+    let (tcp, mut text, mut timings) = match opened {
+        Ok(o) => o,
+        Err(step) => return step,
     };
-    timings.push(("TCP connect", took));
-    let mut text = format!("{dns_text}; TCP connect to {addr} in {}", show_ms(took));
+    let (hp, origin) = (spec.host_port(), &spec.origin);
     if spec.scheme != "https" {
         return with_timings(step.ok(text), &timings);
     }
@@ -347,6 +271,184 @@ pub async fn reachability(spec: &ProxySpec, cfg: &ProxyConfig, timeout: Duration
                     )
                 }
             }
+        }
+    }
+}
+
+/// What a connection to the proxy took, step by step, for the report.
+type Timings = Vec<(&'static str, Duration)>;
+
+/// The TCP connection to the proxy: its name resolved, then each address in turn.
+async fn connect(
+    spec: &ProxySpec,
+    timeout: Duration,
+) -> std::result::Result<(TcpStream, String, Timings), Step> {
+    let step = Step::new(2, "reachability");
+    let mut timings = Vec::new();
+    let hp = spec.host_port();
+    let origin = &spec.origin;
+    let (addrs, dns_text) = match spec.host.parse::<IpAddr>() {
+        Ok(ip) => {
+            (vec![SocketAddr::new(ip, spec.port)], format!("{} is an IP address (no DNS lookup)", spec.host))
+        }
+        Err(_) => {
+            let started = Instant::now();
+            let r =
+                tokio::time::timeout(timeout, tokio::net::lookup_host((spec.host.as_str(), spec.port))).await;
+            let took = started.elapsed();
+            timings.push(("DNS", took));
+            let fix =
+                format!("check the proxy's host name in {origin}; on a VPN, check that it is connected");
+            match r {
+                Err(_) => {
+                    return Err(with_timings(
+                        step.problem(
+                            format!(
+                                "no DNS answer for the proxy's host {} within {} s",
+                                spec.host,
+                                timeout.as_secs()
+                            ),
+                            Exit::ProxyUnreachable,
+                            fix,
+                        ),
+                        &timings,
+                    ))
+                }
+                Ok(Err(e)) => {
+                    return Err(with_timings(
+                        step.problem(
+                            format!("cannot resolve the proxy's host {}: {e}", spec.host),
+                            Exit::ProxyUnreachable,
+                            fix,
+                        ),
+                        &timings,
+                    ))
+                }
+                Ok(Ok(it)) => {
+                    let addrs: Vec<SocketAddr> = it.collect();
+                    let list = addrs.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ");
+                    (addrs, format!("{} resolves to {list} ({})", spec.host, show_ms(took)))
+                }
+            }
+        }
+    };
+    let mut failures = Vec::new();
+    let mut connected = None;
+    for addr in addrs.iter().take(4) {
+        let started = Instant::now();
+        match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => {
+                connected = Some((s, *addr, started.elapsed()));
+                break;
+            }
+            Ok(Err(e)) => failures.push((*addr, Some(e))),
+            Err(_) => failures.push((*addr, None)),
+        }
+    }
+    let Some((tcp, addr, took)) = connected else {
+        let (addr, e) = failures.into_iter().next().expect("at least one address");
+        let (why, fix) = match e {
+            Some(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => (
+                format!("connection refused by {addr}: nothing listens on port {}", spec.port),
+                format!("check the proxy's port in {origin} (is the proxy really at {hp}?) and that the proxy is running"),
+            ),
+            Some(e) => (
+                format!("cannot connect to {addr}: {e}"),
+                format!("check {origin} and that {hp} is reachable from this network"),
+            ),
+            None => (
+                format!("no answer from {addr} within {} s: a firewall drops the connection, or the host is down", timeout.as_secs()),
+                format!("check that {hp} is reachable from this network (VPN?) and that {origin} is right"),
+            ),
+        };
+        let headline = format!("cannot reach proxy {hp} (from {origin}): {why}");
+        return Err(with_timings(
+            step.problem(format!("{dns_text}; {why}"), Exit::ProxyUnreachable, fix).headline(headline),
+            &timings,
+        ));
+    };
+    timings.push(("TCP connect", took));
+    Ok((tcp, format!("{dns_text}; TCP connect to {addr} in {}", show_ms(took)), timings))
+}
+
+/// The TCP connection to the proxy through `--preproxy`'s SOCKS proxy, as the relay makes it
+/// (credentials from its URL only: the doctor never asks).
+async fn via_preproxy(
+    spec: &ProxySpec,
+    socks: &ProxySpec,
+    timeout: Duration,
+) -> std::result::Result<(TcpStream, String, Timings), Step> {
+    let step = Step::new(2, "reachability");
+    let url = socks.clone();
+    let sources: crate::creds::SourceFactory =
+        Arc::new(move |_: &ProxySpec| super::sources::preproxy_url(&url));
+    let ways = Arc::new(crate::socks::Ways::new(sources, Box::new(|_| {})));
+    let Some(hop) = crate::socks::Hop::new(&ways, socks.clone()) else {
+        return Err(step.problem(
+            format!("{} is not a SOCKS proxy", socks.display_url()),
+            Exit::Usage,
+            "fix --preproxy",
+        ));
+    };
+    let started = Instant::now();
+    let dests = match spec.host.parse::<IpAddr>() {
+        Ok(ip) => vec![crate::socks::Dest::Ip(ip)],
+        Err(_) if !hop.resolves_here() => vec![crate::socks::Dest::Name(spec.host.clone())],
+        Err(_) => {
+            match tokio::time::timeout(timeout, tokio::net::lookup_host((spec.host.as_str(), spec.port)))
+                .await
+            {
+                Ok(Ok(found)) => found
+                    .map(|a| a.ip())
+                    .filter(|ip| !hop.is_v4() || ip.is_ipv4())
+                    .map(crate::socks::Dest::Ip)
+                    .collect(),
+                _ => Vec::new(),
+            }
+        }
+    };
+    let open = || async {
+        match tokio::time::timeout(timeout, TcpStream::connect((socks.host.as_str(), socks.port))).await {
+            Ok(Ok(tcp)) => Ok(tcp),
+            Ok(Err(e)) => Err(crate::socks::Failed::new(
+                http::StatusCode::BAD_GATEWAY,
+                "connection_refused",
+                format!("cannot reach the SOCKS proxy {} (--preproxy): {e}", socks.display_url()),
+            )),
+            Err(_) => Err(crate::socks::Failed::new(
+                http::StatusCode::GATEWAY_TIMEOUT,
+                "connection_timeout",
+                format!(
+                    "no answer from the SOCKS proxy {} (--preproxy) within {} s",
+                    socks.display_url(),
+                    timeout.as_secs()
+                ),
+            )),
+        }
+    };
+    match hop.connect(&dests, spec.port, timeout, open).await {
+        Ok(tcp) => {
+            let took = started.elapsed();
+            let text = format!(
+                "connected to {} through the SOCKS proxy {} (--preproxy) in {}",
+                spec.host_port(),
+                socks.display_url(),
+                show_ms(took)
+            );
+            Ok((tcp, text, vec![("SOCKS connect", took)]))
+        }
+        Err(f) => {
+            let failure = crate::relay::Failure {
+                proxy: spec.display_url(),
+                origin: spec.origin.clone(),
+                target: String::new(),
+                kind: crate::relay::FailureKind::Preproxy(f),
+                status: None,
+                offered: Vec::new(),
+            };
+            let e = crate::client::failure_error(failure);
+            let fix = e.hint.clone().unwrap_or_else(|| "check --preproxy".into());
+            Err(step.problem(e.message.clone(), e.exit, fix).headline(e.message))
         }
     }
 }

@@ -31,6 +31,33 @@ pub(super) fn one_source(c: Option<Candidate>) -> SourceFactory {
     })
 }
 
+/// `--preproxy`'s SOCKS proxy gets only the credentials in its own URL (the doctor never asks
+/// for them, and the HTTP proxy's candidate must never go to it); every other proxy `inner`'s.
+pub(super) fn with_preproxy(preproxy: Option<&ProxySpec>, inner: SourceFactory) -> SourceFactory {
+    let Some(socks) = preproxy.cloned() else { return inner };
+    Arc::new(
+        move |spec: &ProxySpec| {
+            if spec.display_url() == socks.display_url() {
+                preproxy_url(&socks)
+            } else {
+                inner(spec)
+            }
+        },
+    )
+}
+
+/// The user name and password in `--preproxy`'s URL, if any.
+pub(super) fn preproxy_url(socks: &ProxySpec) -> Vec<Box<dyn CredentialSource>> {
+    socks
+        .user
+        .iter()
+        .map(|user| {
+            Box::new(FixedSource::new("the --preproxy URL", user.clone(), socks.password.clone()))
+                as Box<dyn CredentialSource>
+        })
+        .collect()
+}
+
 /// The user name toll would use for this proxy, from the first source that names one.
 pub(super) fn known_user(
     d: &Doctor,

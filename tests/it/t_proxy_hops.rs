@@ -276,3 +276,43 @@ fn proxy10_sends_connect_as_http10_and_keeps_the_connection_for_the_handshake() 
     let out = crate::run::toll(["-sS", "--proxy1.0", &format!("socks5://{at}"), &https.url("/text")]).run();
     out.assert_code(2);
 }
+
+/// `toll doctor --preproxy`: step 2 reaches the proxy through the SOCKS proxy (not directly,
+/// which the proxy's network may not allow), and the later steps go the same way; a SOCKS proxy
+/// that cannot reach the proxy is exit 5, said in step 2.
+#[test]
+fn toll_doctor_checks_the_proxy_through_the_preproxy() {
+    let test = "toll_doctor_checks_the_proxy_through_the_preproxy";
+    if !available(test) {
+        return;
+    }
+    let sq = squid::shared(Auth::Basic);
+    let socks = Microsocks::start();
+    let tap = Tap::start(socks.port);
+    let origin = Origin::http();
+    let pre = format!("socks5h://{USER}:{PASSWORD}@127.0.0.1:{}", tap.port);
+    let proxy = format!("http://{}:{}@127.0.0.1:{}", ALICE.0, ALICE.1, sq.port);
+    let args = [
+        "doctor",
+        "--preproxy",
+        &pre,
+        "-x",
+        &proxy,
+        "--verify-url",
+        &origin.url("/json"),
+        &origin.url("/text"),
+    ];
+    let out = crate::run::toll(args).run();
+    out.assert_ok();
+    let through = format!("through the SOCKS proxy socks5h://127.0.0.1:{} (--preproxy)", tap.port);
+    assert!(out.stdout_str().contains(&through), "{}", out.describe());
+    assert!(!out.stdout_str().contains(PASSWORD), "{}", out.describe());
+    assert!(tap.connections() >= 2, "step 2 and the relay's steps went through the SOCKS proxy");
+    assert_eq!(tap.carrying(ALICE.1.as_bytes()), 0, "the HTTP proxy's password went to the SOCKS proxy");
+    assert!(!origin.requests_to("/text").is_empty());
+
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let out = crate::run::toll(["doctor", "--preproxy", &pre, "-x", &dead, &origin.url("/text")]).run();
+    out.assert_code(5);
+    assert!(out.stdout_str().contains("could not connect to 127.0.0.1"), "{}", out.describe());
+}
