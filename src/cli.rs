@@ -5,9 +5,8 @@
 //! lookup closure it is given, so it is testable; proxy environment variables are not read here
 //! (see `proxy_env`). Every problem found here is a [`UsageError`] (exit code 2).
 
-use crate::auth::{Scheme, SchemeSet};
 use crate::config::{Body, BodySource, OutputStyle, ProxyConfig, RequestConfig};
-use crate::proxy_env::{self, ProxyError};
+use crate::proxy_env::ProxyError;
 use crate::secret::Secret;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::fmt;
@@ -27,6 +26,9 @@ mod curlrc;
 mod glob;
 /// curl's URL globbing, for the fuzz target (`fuzz/fuzz_targets/url_glob.rs`).
 pub use glob::{expand as expand_url_glob, Expanded as GlobbedUrl, MAX_URLS};
+mod proxy_opts;
+use proxy_opts::proxy_config;
+pub use proxy_opts::{parse_service_name, ProxyArgs};
 mod values;
 use values::{parse_max_redirs, parse_method, parse_user_agent};
 pub use values::{DataArg, Header, ProxyArg, ProxyUser, Seconds};
@@ -119,149 +121,6 @@ pub struct Cli {
 
     #[command(flatten)]
     pub transfer: TransferArgs,
-}
-
-#[derive(Args, Debug, Clone)]
-#[command(next_help_heading = "Proxy")]
-pub struct ProxyArgs {
-    /// Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT].
-    ///
-    /// Schemes: http (default), https, socks4, socks4a, socks5, socks5h; the default port is
-    /// 1080 (443 for https). Percent-encode special characters in the user name and password. Overrides the *_proxy
-    /// environment variables (NO_PROXY/--noproxy still apply); an empty string means no proxy.
-    #[arg(short = 'x', long = "proxy", value_name = "PROXY",
-          overrides_with_all = ["socks4", "socks4a", "socks5", "socks5_hostname", "proxy10"])]
-    pub proxy: Option<ProxyArg>,
-
-    /// Use this HTTP proxy and send it CONNECT as HTTP/1.0 (for proxies that do not take
-    /// HTTP/1.1's): -x http://HOST[:PORT] otherwise. Of -x, --proxy1.0 and the --socks options,
-    /// the last one given wins.
-    #[arg(long = "proxy1.0", id = "proxy10", value_name = "HOST[:PORT]", hide_short_help = true,
-          overrides_with_all = ["proxy", "socks4", "socks4a", "socks5", "socks5_hostname"])]
-    pub proxy10: Option<ProxyArg>,
-
-    /// Use this SOCKS4 proxy: -x socks4://HOST[:PORT] (curl's older form; of -x and the
-    /// --socks options, the last one given wins).
-    #[arg(long, value_name = "HOST[:PORT]", hide_short_help = true,
-          overrides_with_all = ["proxy", "socks4a", "socks5", "socks5_hostname", "proxy10"])]
-    pub socks4: Option<ProxyArg>,
-
-    /// Use this SOCKS4a proxy (it resolves names): -x socks4a://HOST[:PORT].
-    #[arg(long, value_name = "HOST[:PORT]", hide_short_help = true,
-          overrides_with_all = ["proxy", "socks4", "socks5", "socks5_hostname", "proxy10"])]
-    pub socks4a: Option<ProxyArg>,
-
-    /// Use this SOCKS5 proxy, names resolved here: -x socks5://HOST[:PORT].
-    #[arg(long, value_name = "HOST[:PORT]", hide_short_help = true,
-          overrides_with_all = ["proxy", "socks4", "socks4a", "socks5_hostname", "proxy10"])]
-    pub socks5: Option<ProxyArg>,
-
-    /// Use this SOCKS5 proxy, names resolved by it: -x socks5h://HOST[:PORT].
-    #[arg(long, value_name = "HOST[:PORT]", hide_short_help = true,
-          overrides_with_all = ["proxy", "socks4", "socks4a", "socks5", "proxy10"])]
-    pub socks5_hostname: Option<ProxyArg>,
-
-    /// Reach the HTTP or HTTPS proxy through this SOCKS proxy first:
-    /// [SCHEME://][USER[:PASSWORD]@]HOST[:PORT].
-    ///
-    /// Schemes: socks4 (the default), socks4a, socks5, socks5h (socks5h and socks4a let the
-    /// SOCKS proxy resolve the HTTP proxy's name); the default port is 1080. Every connection to
-    /// an HTTP(S) proxy, from -x, the *_proxy variables or a PAC, goes through it; without any
-    /// proxy it is the proxy (as in curl). Not with a SOCKS -x.
-    #[arg(long, value_name = "SOCKS-PROXY")]
-    pub preproxy: Option<ProxyArg>,
-
-    /// User name and password for the proxy.
-    ///
-    /// Split at the first ':', so the password may contain ':'. Without ':PASSWORD', toll asks for the password when the proxy wants one.
-    #[arg(short = 'U', long = "proxy-user", value_name = "USER[:PASSWORD]")]
-    pub proxy_user: Option<ProxyUser>,
-
-    /// Route by this proxy auto-config (PAC) file or http(s):// URL, as a browser does.
-    ///
-    /// The PAC's answer (e.g. "PROXY a:8080; PROXY b:8080; DIRECT") is tried in order: a proxy
-    /// that refuses the connection or does not answer in time is skipped (and remembered as dead
-    /// for a few minutes), never one that asks for authentication. A URL PAC is fetched directly,
-    /// cached, and used from the cache when its server is unreachable. An https URL's path and
-    /// query are never shown to the PAC. TOLL_PAC or 'pac = …' in the settings file do the same
-    /// when neither -x nor the *_proxy variables are set. Not together with -x (or --socks5 and the like).
-    #[arg(long, value_name = "FILE|URL",
-          conflicts_with_all = ["proxy", "socks4", "socks4a", "socks5", "socks5_hostname", "proxy10"])]
-    pub pac: Option<String>,
-
-    /// When nothing else says which proxy to use, look for a PAC by WPAD
-    /// (http://wpad.<your DNS domain>/wpad.dat).
-    ///
-    /// Off by default: anyone who can answer for a wpad name in your DNS search path can route
-    /// your traffic. 'wpad = on' in the settings file does the same.
-    #[arg(long)]
-    pub wpad: bool,
-
-    /// Hosts to reach without the proxy (overrides no_proxy and NO_PROXY).
-    ///
-    /// Separated by commas or spaces. Entries: '*' (everything), a domain (matches its subdomains too: example.com,
-    /// .example.com), an IP address or CIDR block (10.0.0.0/8, ::1/128), each optionally with
-    /// ':PORT'. Names are not resolved: 'localhost' does not match 127.0.0.1. An empty LIST
-    /// clears the environment's list.
-    #[arg(long = "noproxy", value_name = "LIST")]
-    pub noproxy: Option<String>,
-
-    /// Only answer the proxy with Basic authentication.
-    ///
-    /// Basic sends the password in clear text unless the proxy is https://.
-    #[arg(long, overrides_with_all = ["proxy_digest", "proxy_ntlm", "proxy_negotiate", "proxy_anyauth"])]
-    pub proxy_basic: bool,
-
-    /// Only answer the proxy with Digest authentication.
-    #[arg(long, overrides_with_all = ["proxy_basic", "proxy_ntlm", "proxy_negotiate", "proxy_anyauth"])]
-    pub proxy_digest: bool,
-
-    /// Only answer the proxy with NTLM (v2) authentication.
-    #[arg(long, overrides_with_all = ["proxy_basic", "proxy_digest", "proxy_negotiate", "proxy_anyauth"])]
-    pub proxy_ntlm: bool,
-
-    /// Only answer the proxy with Negotiate (Kerberos): your ticket is used, no password is needed.
-    #[arg(long, overrides_with_all = ["proxy_basic", "proxy_digest", "proxy_ntlm", "proxy_anyauth"])]
-    pub proxy_negotiate: bool,
-
-    /// Answer with the strongest scheme the proxy offers (the default): Negotiate, then NTLM,
-    /// Digest, Basic, falling back when one cannot be used.
-    ///
-    /// Of --proxy-basic, --proxy-digest, --proxy-ntlm, --proxy-negotiate and --proxy-anyauth,
-    /// the last one given wins.
-    #[arg(long, overrides_with_all = ["proxy_basic", "proxy_digest", "proxy_ntlm", "proxy_negotiate"])]
-    pub proxy_anyauth: bool,
-
-    /// The Kerberos service of the proxy's principal for Negotiate: a ticket for NAME/proxy-host
-    /// instead of HTTP/proxy-host.
-    #[arg(long = "proxy-service-name", value_name = "NAME", value_parser = parse_service_name)]
-    pub proxy_service_name: Option<String>,
-
-    /// Verify an https:// proxy's certificate against the CA certificates in FILE (PEM).
-    #[arg(long, value_name = "FILE")]
-    pub proxy_cacert: Option<PathBuf>,
-
-    /// Do not verify an https:// proxy's certificate (dangerous).
-    #[arg(long)]
-    pub proxy_insecure: bool,
-
-    /// An https:// proxy's public key must be this one: sha256//BASE64 digests joined by ';', or
-    /// a PEM or DER public key file (checked with --proxy-insecure too; a mismatch is exit 90).
-    #[arg(long = "proxy-pinnedpubkey", value_name = "HASHES|FILE", value_parser = conn_opts::parse_pinned_key)]
-    pub proxy_pinned_key: Option<crate::config::PinnedKey>,
-
-    /// Never ask for a password on the terminal; fail instead.
-    ///
-    /// TOLL_NO_PROMPT=1 does the same.
-    #[arg(long)]
-    pub no_prompt: bool,
-
-    /// Do not offer to save a password typed at the prompt in the OS keyring.
-    ///
-    /// TOLL_SAVE_CREDENTIALS=never, or 'save_credentials = never' in the settings file, does the
-    /// same.
-    #[arg(long)]
-    pub no_save: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -660,116 +519,6 @@ impl Cli {
             no_save,
         })))
     }
-}
-
-/// The proxy options (`-x`, `--noproxy`, `-U`, the scheme and proxy-TLS flags) resolved.
-impl ProxyArgs {
-    /// The proxy the command line names, and the option that named it: `-x`, or one of curl's
-    /// older `--socks4`, `--socks4a`, `--socks5`, `--socks5-hostname`, `--proxy1.0` (clap keeps the last one
-    /// given). Those take HOST[:PORT] and give it their scheme; a value with a scheme of its
-    /// own keeps it, as in curl, where the scheme in the string decides.
-    pub fn named_proxy(&self) -> Option<(ProxyArg, &'static str)> {
-        let socks = [
-            (&self.socks4, "socks4", "--socks4"),
-            (&self.socks4a, "socks4a", "--socks4a"),
-            (&self.socks5, "socks5", "--socks5"),
-            (&self.socks5_hostname, "socks5h", "--socks5-hostname"),
-            (&self.proxy10, "http", "--proxy1.0"),
-        ];
-        for (arg, scheme, option) in socks {
-            if let Some(ProxyArg(raw)) = arg {
-                let v = raw.expose().trim();
-                let url = if v.contains("://") { v.to_string() } else { format!("{scheme}://{v}") };
-                return Some((ProxyArg(Secret::new(url)), option));
-            }
-        }
-        self.proxy.clone().map(|p| (p, "-x/--proxy"))
-    }
-}
-
-fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> {
-    let connect_http10 = matches!(proxy.named_proxy(), Some((_, "--proxy1.0")));
-    let (explicit, noproxy) = match proxy.named_proxy() {
-        // curl: `-x ""` turns proxies off, the environment's too.
-        Some((ProxyArg(raw), _)) if raw.expose().trim().is_empty() => (None, Some("*".to_string())),
-        Some((ProxyArg(raw), option)) => {
-            (Some(proxy_env::parse_proxy_url(raw.expose(), option)?), proxy.noproxy)
-        }
-        None => (None, proxy.noproxy),
-    };
-    if connect_http10 && explicit.as_ref().is_some_and(|s| s.scheme != "http") {
-        return Err(UsageError::Curl(
-            "--proxy1.0 takes an HTTP proxy: HOST[:PORT] or http://HOST[:PORT]".into(),
-        ));
-    }
-    let preproxy = match &proxy.preproxy {
-        None => None,
-        Some(ProxyArg(raw)) => {
-            let v = raw.expose().trim();
-            // curl: a --preproxy without a scheme is SOCKS4.
-            let url = if v.contains("://") { v.to_string() } else { format!("socks4://{v}") };
-            let spec = proxy_env::parse_proxy_url(&url, "--preproxy")?;
-            if !spec.is_socks() {
-                return Err(UsageError::Curl(format!(
-                    "--preproxy takes a SOCKS proxy (socks4, socks4a, socks5, socks5h), not {}://",
-                    spec.scheme
-                )));
-            }
-            if explicit.as_ref().is_some_and(crate::config::ProxySpec::is_socks) {
-                return Err(UsageError::Curl(
-                    "--preproxy is the SOCKS proxy in front of an HTTP proxy, and -x names a SOCKS proxy: \
-                     use one SOCKS proxy, with -x or --preproxy"
-                        .to_string(),
-                ));
-            }
-            Some(spec)
-        }
-    };
-    let (user, password) = match proxy.proxy_user {
-        Some(ProxyUser { user, password }) => (Some(user), password),
-        None => (None, None),
-    };
-    let allowed_schemes = if proxy.proxy_basic {
-        SchemeSet::only(Scheme::Basic)
-    } else if proxy.proxy_digest {
-        SchemeSet::only(Scheme::Digest)
-    } else if proxy.proxy_ntlm {
-        SchemeSet::only(Scheme::Ntlm)
-    } else if proxy.proxy_negotiate {
-        SchemeSet::only(Scheme::Negotiate)
-    } else {
-        SchemeSet::ANY
-    };
-    Ok(ProxyConfig {
-        explicit,
-        noproxy,
-        user,
-        password,
-        allowed_schemes,
-        proxy_cacert: proxy.proxy_cacert,
-        proxy_insecure: proxy.proxy_insecure,
-        proxy_pinned_key: proxy.proxy_pinned_key,
-        pac: proxy.pac,
-        wpad: proxy.wpad,
-        service_name: proxy.proxy_service_name,
-        preproxy,
-        connect_http10,
-    })
-}
-
-/// `--proxy-service-name` / `--service-name`: the service part of a Kerberos host-based name
-/// (`NAME@host`, RFC 2743 §4.1), so it cannot be empty nor hold `@`, `/`, spaces or control
-/// characters (which would name another principal than the one asked for).
-pub fn parse_service_name(s: &str) -> Result<String, String> {
-    if s.is_empty() {
-        return Err("a Kerberos service name cannot be empty (the default is HTTP)".into());
-    }
-    if s.chars().any(|c| c == '@' || c == '/' || c.is_whitespace() || c.is_control()) {
-        return Err(
-            "a Kerberos service name has no '@', '/', spaces or control characters (e.g. HTTP)".into()
-        );
-    }
-    Ok(s.to_string())
 }
 
 /// `1`, `yes`, `true`, anything else non-empty except `0`, `no`, `false`, `off`.

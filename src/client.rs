@@ -8,15 +8,14 @@
 //! another proxy, or a redirect target.
 
 use crate::config::{BodySource, OutputStyle, OutputTarget, ProxyConfig, ProxySpec, RequestConfig};
-use crate::creds::CredentialBroker;
 use crate::error::{Error, Exit, Result};
-use crate::relay::{AuthMemory, Failure, Relay, UpstreamSetup};
+use crate::relay::{AuthMemory, Failure, Relay};
 use crate::report::{Direction, Reporter};
 use crate::route::choice::Chooser;
 use crate::route::RouteEntry;
 use crate::secret::Secret;
 use crate::term::{display_url, sanitize, Terminal};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 mod attempts;
 mod body;
@@ -38,6 +37,7 @@ mod tls;
 mod trace;
 mod transfer_info;
 mod tunnel;
+mod upstreams;
 mod wire;
 pub mod writeout;
 
@@ -47,8 +47,9 @@ use header_case::{head_text, EarlierHeads};
 pub use multi::run_all;
 /// `-J`'s reading of a `Content-Disposition` value (public for its fuzz target).
 pub use saving::disposition_filename;
+use tls::bad_ca;
 pub use tls::read_certs;
-use tls::{bad_ca, proxy_tls};
+pub use upstreams::upstream_factory;
 
 pub use crate::creds::SourceFactory;
 
@@ -403,48 +404,6 @@ impl Session {
     pub fn relay(&self) -> &Relay {
         &self.relay
     }
-}
-
-/// What the relay gets for each proxy it talks to: TLS settings for an `https://` proxy (made
-/// once, on first use), the allowed schemes, the credential sources (behind a broker that
-/// enforces the lockout rule) and the memory of what worked. `toll serve` uses the same.
-pub fn upstream_factory(proxy: &ProxyConfig, ctx: Arc<Context>) -> Result<crate::relay::UpstreamFactory> {
-    // Made now when an option names a file, so a bad one is reported before anything is sent.
-    let eager_tls =
-        if proxy.proxy_cacert.is_some() || proxy.proxy_insecure || proxy.proxy_pinned_key.is_some() {
-            Some(proxy_tls(proxy)?)
-        } else {
-            None
-        };
-    let tls_cell: Arc<OnceLock<Option<Arc<rustls::ClientConfig>>>> = Arc::new(OnceLock::new());
-    // `--preproxy`: one SOCKS hop for every proxy, its credentials behind one broker (the
-    // lockout rule), from the same sources as the proxies' (its URL, the keyring, a prompt).
-    let preproxy = proxy.preproxy.clone().and_then(|spec| {
-        let reporter = ctx.reporter.clone();
-        let note = Box::new(move |t: &str| {
-            if reporter.verbose() {
-                reporter.line(crate::report::Direction::Info, t);
-            }
-        });
-        let ways = Arc::new(crate::socks::Ways::new(ctx.sources.clone(), note));
-        crate::socks::Hop::new(&ways, spec).map(Arc::new)
-    });
-    let pcfg = proxy.clone();
-    Ok(Box::new(move |spec: &ProxySpec| {
-        let tls = (spec.scheme == "https")
-            .then(|| tls_cell.get_or_init(|| eager_tls.clone().or_else(|| proxy_tls(&pcfg).ok())).clone())
-            .flatten();
-        UpstreamSetup {
-            tls,
-            allowed: pcfg.allowed_schemes,
-            creds: CredentialBroker::new((ctx.sources)(spec)),
-            memory: ctx.memory.clone(),
-            service: pcfg.service_name.clone().unwrap_or_else(|| crate::auth::HTTP_SERVICE.into()),
-            // Only HTTP(S) proxies are reached through it; a SOCKS one is never the relay's.
-            preproxy: preproxy.clone(),
-            connect_http10: pcfg.connect_http10,
-        }
-    }))
 }
 
 /// reqwest is built without a TLS crypto provider of its own (see Cargo.toml): it uses the

@@ -1,6 +1,7 @@
 //! Unit tests for `crate::cli` (a separate file to keep `cli.rs` readable).
 
 use super::*;
+use crate::auth::{Scheme, SchemeSet};
 use crate::config::OutputTarget;
 
 const NO_ENV: &dyn Fn(&str) -> Option<String> = &|_| None;
