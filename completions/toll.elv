@@ -65,6 +65,7 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand --cookie 'Send cookies: ''NAME=VALUE; NAME2=VALUE2'', or read them from FILE (Netscape format) and turn on the cookie engine (cookies set by the server are sent on, e.g. with -L)'
             cand -c 'Write all cookies to FILE at the end, in the Netscape format (''-'': standard output)'
             cand --cookie-jar 'Write all cookies to FILE at the end, in the Netscape format (''-'': standard output)'
+            cand --hsts 'Use HSTS: hosts that asked for https only (Strict-Transport-Security) are reached over https, also from http:// URLs; the cache is read from FILE and written back ("": memory only)'
             cand -K 'Read options from FILE, in curl''s config-file syntax (''-'': standard input)'
             cand --config 'Read options from FILE, in curl''s config-file syntax (''-'': standard input)'
             cand --url 'The URL to fetch (instead of the positional URL)'

@@ -169,6 +169,15 @@ def main():
         "goog:goog:auto:storage\nh\n/k\nb&a=&c=3\nx-goog-date:yesterday",
         "aws:amz:eu-west-1:s3\nbucket.s3.eu-west-1.amazonaws.com\n/%20k\n\nx-amz-content-sha256:UNSIGNED-PAYLOAD",
     ])
+    # hsts: an --hsts cache file, then NUL, then `host Strict-Transport-Security` lines, from
+    # src/client/hsts.rs's tests.
+    write("hsts", [
+        "# comment\n.example.com \"20300101 00:00:00\"\nPlain.Test. \"unlimited\"\nold.test \"20000101 00:00:00\"\n"
+        "bad line\nno.date \"soon\"\n\0a.test max-age=60\nb.test max-age=0",
+        "\0A.Test max-age=60; includeSubDomains\n127.0.0.1 max-age=60\n[::1] max-age=60\nbig.test max-age=99999999999999999999",
+        "x \"20240229 23:59:59\"\n\0x  INCLUDESUBDOMAINS ;MAX-AGE=\"60\" ; preload\nx max-age=0",
+        "\0a.test max-age=1; max-age=2\na.test includeSubDomains\na.test max-age=\"5",
+    ])
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ mod errors;
 mod extras;
 mod form;
 mod header_case;
+pub mod hsts;
 mod multi;
 pub mod netrc;
 mod origin_auth;
@@ -163,6 +164,8 @@ pub struct Session {
     client: reqwest::Client,
     /// `-b`/`-c`: the cookies of this run.
     cookies: cookies::Engine,
+    /// `--hsts`: hosts reached over https only.
+    hsts: hsts::Engine,
     /// The origin rejected the `-u` credentials in an earlier attempt of this run.
     origin_rejected: std::sync::atomic::AtomicBool,
     relay: Arc<Relay>,
@@ -214,9 +217,11 @@ impl Session {
         let direct =
             tunnel::Direct::new(req, &user_agent(req), heads_shown || req.curl.conn.trace.is_some())?;
         let cookies = cookies::Engine::start(&req.curl)?;
+        let hsts = hsts::Engine::start(req.curl.hsts.as_deref())?;
         Ok(Session {
             client,
             cookies,
+            hsts,
             origin_rejected: Default::default(),
             relay,
             direct,
@@ -262,6 +267,15 @@ impl Session {
         // Tunnels an earlier transfer opened and did not see through are not this one's.
         self.relay.take_connect_heads();
         loop {
+            if let Some(https) = self.hsts.upgrade(&hop.url) {
+                if reporter.verbose() {
+                    reporter.line(
+                        Direction::Info,
+                        &format!("switched from HTTP to HTTPS due to HSTS => {}", display_url(&https)),
+                    );
+                }
+                hop.url = https;
+            }
             // Every hop is routed anew (a redirect may leave the proxy's domain, or a PAC may
             // send it elsewhere), before anything is sent.
             supported_scheme(&hop.url)?;
@@ -322,6 +336,7 @@ impl Session {
                 trace_response(reporter, &resp);
             }
             self.cookies.learn(&resp);
+            self.hsts.learn(&resp);
             let retry = origin.wants_retry(&resp, hop.method.as_str())?;
             if origin.is_rejected() {
                 self.origin_rejected.store(true, std::sync::atomic::Ordering::SeqCst);

@@ -192,6 +192,12 @@ pub struct CurlRequestArgs {
     #[arg(short = 'c', long = "cookie-jar", value_name = "FILE")]
     pub cookie_jar: Option<PathBuf>,
 
+    /// Use HSTS: hosts that asked for https only (Strict-Transport-Security) are reached over
+    /// https, also from http:// URLs; the cache is read from FILE and written back ("": memory
+    /// only).
+    #[arg(long = "hsts", value_name = "FILE", value_parser = any_path)]
+    pub hsts: Option<PathBuf>,
+
     /// Drop the session cookies read with -b FILE (start a new session).
     #[arg(short = 'j', long = "junk-session-cookies")]
     pub junk_session_cookies: bool,
@@ -424,6 +430,7 @@ impl CurlRequestArgs {
             resolve: c.resolve.clone(),
             cookie_file: self.cookie.iter().rfind(|c| !c.contains('=')).map(PathBuf::from),
             cookie_jar: self.cookie_jar.clone(),
+            hsts: self.hsts.clone(),
             junk_session: self.junk_session_cookies,
             netrc: (self.netrc || self.netrc_optional || self.netrc_file.is_some()).then(|| NetrcConfig {
                 file: self.netrc_file.clone(),
@@ -497,6 +504,11 @@ pub fn data_urlencode(
 /// What curl leaves unencoded: ALPHA DIGIT `-` `.` `_` `~`.
 const URLENCODE: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// A path that may be empty (clap's own parser refuses `""`, which `--hsts ""` means).
+fn any_path(s: &str) -> Result<PathBuf, String> {
+    Ok(PathBuf::from(s))
+}
 
 #[cfg(test)]
 mod tests {

@@ -38,8 +38,9 @@ pub async fn run(
         let next = std::mem::replace(rec, Recorder::start(req)).next_attempt(req);
         *rec = next;
     };
-    // curl writes the jar whatever happened.
-    result.and(session.cookies.save(&req.curl))
+    // curl writes the jar and the HSTS cache whatever happened.
+    let saved = session.cookies.save(&req.curl).and(session.hsts.save());
+    result.and(saved)
 }
 
 async fn transfer(

@@ -92,6 +92,9 @@ pub struct CurlExtras {
     pub cookie_file: Option<PathBuf>,
     /// `-c FILE`: where the cookies are written at the end ('-': standard output).
     pub cookie_jar: Option<PathBuf>,
+    /// `--hsts FILE`: the HSTS cache, read at the start and written at the end (an empty path:
+    /// in memory only).
+    pub hsts: Option<PathBuf>,
     /// `-j`: session cookies from `-b FILE` are dropped.
     pub junk_session: bool,
     /// `-n`, `--netrc-optional`, `--netrc-file`: read before the transfer by the app.

@@ -9,6 +9,7 @@
 //!   `If-None-Match: "v1"` or `If-Modified-Since` is not earlier, 412 when `If-Unmodified-Since`
 //!   is earlier.
 //! - `/disposition-raw?v=VALUE`: `Content-Disposition: VALUE` (hostile names for `-J`).
+//! - `/hsts?sts=VALUE`: `Strict-Transport-Security: VALUE` (`--hsts`).
 
 use crate::http::{self, Head};
 
@@ -21,6 +22,13 @@ pub fn route(segs: &[&str], head: &Head, method: &str, query: &str, body: &[u8])
     let text = || vec![("Content-Type".to_string(), "text/plain".to_string())];
     Some(match segs {
         ["form"] => (200, text(), form_echo(head, method, body)),
+        ["hsts"] => {
+            let mut h = text();
+            if let Some(v) = http::query_param(query, "sts") {
+                h.push(("Strict-Transport-Security".into(), v));
+            }
+            (200, h, b"hsts\n".to_vec())
+        }
         ["range", n] => {
             let n: usize = n.parse().unwrap_or(0);
             let data = crate::pattern_bytes(n);

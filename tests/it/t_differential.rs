@@ -9,7 +9,9 @@
 //!   test CA's PEM file), `{PORT}` (the http origin's port), `{CADIR}` (a directory holding the
 //!   test CA, for `--capath`), `{UNIX}` (a Unix socket that leads to the http origin),
 //!   `{CLIENT_CERT}` (a PEM file with a client certificate and its key), `{PIN}` (the https
-//!   origin's public key as `sha256//BASE64`), `{PINFILE}` (a PEM file with that key);
+//!   origin's public key as `sha256//BASE64`), `{PINFILE}` (a PEM file with that key),
+//!   `{TLS_PORT}` (the https origin's port, for `https://localhost:{TLS_PORT}`: HSTS ignores IP
+//!   addresses);
 //! - leading tags: `[direct]` runs the line without a proxy only; `[stdin]` feeds
 //!   [`STDIN`] on standard input; `[differs: REASON]` marks a known difference (everywhere),
 //!   `[differs-proxy: REASON]` one through the proxy only, `[differs-digest: REASON]` one
@@ -46,6 +48,7 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
         ("note.txt", b"plain note\n".to_vec()),
         ("partial.bin", crate::pattern_bytes(3000)[..1000].to_vec()),
         ("etag.txt", b"\"v1\"\n".to_vec()),
+        ("hsts.txt", b"# an HSTS cache\nlocalhost \"unlimited\"\n".to_vec()),
         (
             "cookies.txt",
             b"# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tsess\ts1\n127.0.0.1\tFALSE\t/\tFALSE\t4102444800\tkeep\tk1\n"
@@ -337,6 +340,7 @@ fn run_mode(mode: Mode) {
                 a.replace("{ORIGIN}", &format!("http://127.0.0.1:{}", http.port))
                     .replace("{TLS_ORIGIN}", &format!("https://127.0.0.1:{}", https.port))
                     .replace("{PORT}", &http.port.to_string())
+                    .replace("{TLS_PORT}", &https.port.to_string())
                     .replace("{CA}", &ca)
                     .replace("{CADIR}", &extras.ca_dir())
                     .replace("{UNIX}", &extras.unix())
