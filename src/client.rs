@@ -35,6 +35,7 @@ mod retry;
 mod saving;
 mod timing;
 mod tls;
+mod tls_tuning;
 mod trace;
 mod transfer_info;
 mod tunnel;
@@ -411,12 +412,15 @@ impl Session {
 /// enforces the lockout rule) and the memory of what worked. `toll serve` uses the same.
 pub fn upstream_factory(proxy: &ProxyConfig, ctx: Arc<Context>) -> Result<crate::relay::UpstreamFactory> {
     // Made now when an option names a file, so a bad one is reported before anything is sent.
-    let eager_tls =
-        if proxy.proxy_cacert.is_some() || proxy.proxy_insecure || proxy.proxy_pinned_key.is_some() {
-            Some(proxy_tls(proxy)?)
-        } else {
-            None
-        };
+    let eager_tls = if proxy.proxy_cacert.is_some()
+        || proxy.proxy_insecure
+        || proxy.proxy_pinned_key.is_some()
+        || proxy.proxy_tls.is_set()
+    {
+        Some(proxy_tls(proxy)?)
+    } else {
+        None
+    };
     let tls_cell: Arc<OnceLock<Option<Arc<rustls::ClientConfig>>>> = Arc::new(OnceLock::new());
     let pcfg = proxy.clone();
     Ok(Box::new(move |spec: &ProxySpec| {

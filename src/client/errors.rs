@@ -175,13 +175,12 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
     if tls_error(&e).is_some_and(super::tls::is_pin_mismatch) {
         return super::tls::pin_mismatch(&url);
     }
-    if let Some(rustls::Error::InvalidCertificate(_)) = tls_error(&e) {
-        return Error::new(Exit::PeerCert, format!("the certificate of {url} cannot be verified: {text}"))
-            .hint("if the server uses a private CA, pass it with --cacert FILE (or -k to skip the check)");
+    if let Some(cert @ rustls::Error::InvalidCertificate(_)) = tls_error(&e) {
+        return super::tls::bad_certificate(&url, &text, cert);
     }
     if is_tls(&e) {
         return Error::new(Exit::Tls, format!("TLS failure with {url}: {text}"))
-            .hint("if the server uses a private CA, pass it with --cacert FILE (or -k to skip the check)");
+            .hint(super::tls::failure_hint(tls_error(&e)));
     }
     if e.is_connect() {
         if via_socks {
