@@ -127,7 +127,9 @@ fn verifying(
         }
         _ => None,
     };
-    if pins.is_some() || crl_check.is_some() {
+    // --curves: in TLS 1.2 the server's ECDSA key must be on one of them too (OpenSSL's check).
+    let key_curves = tuning.curves.is_some();
+    if pins.is_some() || crl_check.is_some() || key_curves {
         let check = if insecure {
             verify::Check::AcceptAny
         } else if let Some((verifier, crls)) = crl_check {
@@ -144,7 +146,7 @@ fn verifying(
         } else {
             verify::Check::Platform(std::sync::OnceLock::new())
         };
-        let checked = verify::checked(provider, check, pins);
+        let checked = verify::checked(provider, check, pins, key_curves);
         return Ok(builder.dangerous().with_custom_certificate_verifier(checked).with_no_client_auth());
     }
     Ok(if insecure {
@@ -159,7 +161,7 @@ fn verifying(
         let check = verify::Check::Platform(std::sync::OnceLock::new());
         builder
             .dangerous()
-            .with_custom_certificate_verifier(verify::checked(provider, check, None))
+            .with_custom_certificate_verifier(verify::checked(provider, check, None, false))
             .with_no_client_auth()
     } else {
         builder.dangerous().with_custom_certificate_verifier(verify::platform(provider)).with_no_client_auth()
@@ -261,6 +263,9 @@ pub(super) fn failure_hint(e: Option<&rustls::Error>) -> &'static str {
         Some(rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure)) => {
             "the server accepts none of the cipher suites or curves offered: check --ciphers, --tls13-ciphers and --curves"
         }
+        Some(rustls::Error::General(why)) if why.contains("--curves") => {
+            "add the key's curve to --curves (or leave TLS 1.3 allowed, where it is not needed)"
+        }
         _ => "if the server uses a private CA, pass it with --cacert FILE (or -k to skip the check)",
     }
 }
@@ -311,6 +316,7 @@ mod verify {
         provider: Arc<CryptoProvider>,
         check: Check,
         pins: Option<Pins>,
+        key_curves: bool,
     }
 
     /// The process's platform verifier (the first caller's provider: toll has one, ring).
@@ -318,19 +324,30 @@ mod verify {
         static SHARED: OnceLock<Arc<Verifier>> = OnceLock::new();
         SHARED
             .get_or_init(|| {
-                Arc::new(Verifier { provider, check: Check::Platform(OnceLock::new()), pins: None })
+                Arc::new(Verifier {
+                    provider,
+                    check: Check::Platform(OnceLock::new()),
+                    pins: None,
+                    key_curves: false,
+                })
             })
             .clone()
     }
 
     /// No certificate check (signatures still are, so the handshake itself is sound).
     pub fn accept_any(provider: Arc<CryptoProvider>) -> Arc<Verifier> {
-        Arc::new(Verifier { provider, check: Check::AcceptAny, pins: None })
+        Arc::new(Verifier { provider, check: Check::AcceptAny, pins: None, key_curves: false })
     }
 
-    /// `check`, then the pin if any.
-    pub fn checked(provider: Arc<CryptoProvider>, check: Check, pins: Option<Pins>) -> Arc<Verifier> {
-        Arc::new(Verifier { provider, check, pins })
+    /// `check`, then the pin if any; with `key_curves`, a TLS 1.2 server's ECDSA key must be on
+    /// one of the provider's groups (`--curves`).
+    pub fn checked(
+        provider: Arc<CryptoProvider>,
+        check: Check,
+        pins: Option<Pins>,
+        key_curves: bool,
+    ) -> Arc<Verifier> {
+        Arc::new(Verifier { provider, check, pins, key_curves })
     }
 
     /// `--pinnedpubkey`'s keys (DER SubjectPublicKeyInfo) and digests (SHA-256 of one).
@@ -388,6 +405,9 @@ mod verify {
             c: &CertificateDer<'_>,
             d: &DigitallySignedStruct,
         ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            if self.key_curves {
+                super::tls_tuning::tls12_key_curve(c, &self.provider.kx_groups)?;
+            }
             rustls::crypto::verify_tls12_signature(m, c, d, &self.provider.signature_verification_algorithms)
         }
         fn verify_tls13_signature(

@@ -219,10 +219,12 @@ fn groups(list: &str) -> Result<Vec<&'static dyn SupportedKxGroup>> {
             "P-256" | "prime256v1" | "secp256r1" => kx_group::SECP256R1,
             "P-384" | "secp384r1" => kx_group::SECP384R1,
             _ if OPENSSL_ONLY_GROUPS.contains(&name) => continue,
-            _ => return Err(failed(format!(
+            _ => {
+                return Err(failed(format!(
                 "'{}' is not a curve name; toll's TLS has X25519, P-256 (prime256v1) and P-384 (secp384r1)",
                 shown(name)
-            ))),
+            )))
+            }
         };
         if !groups.iter().any(|g| g.name() == group.name()) {
             groups.push(group);
@@ -234,6 +236,41 @@ fn groups(list: &str) -> Result<Vec<&'static dyn SupportedKxGroup>> {
         ));
     }
     Ok(groups)
+}
+
+/// TLS 1.2 with `--curves`: a server whose ECDSA key is on a curve the list leaves out is
+/// refused, as OpenSSL does under curl (RFC 8422 §5.1: the client's groups constrain the
+/// server's ECDSA key as well as the key exchange; rustls checks only the latter). TLS 1.3 ties
+/// the curve to the signature scheme instead, and rustls offers only the schemes it can check.
+pub(super) fn tls12_key_curve(
+    cert: &rustls_pki_types::CertificateDer<'_>,
+    groups: &[&'static dyn SupportedKxGroup],
+) -> std::result::Result<(), rustls::Error> {
+    use rustls::NamedGroup;
+    use x509_parser::oid_registry::{
+        OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_NIST_EC_P521,
+    };
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(cert) else { return Ok(()) };
+    let spki = cert.public_key();
+    if spki.algorithm.algorithm != OID_KEY_TYPE_EC_PUBLIC_KEY {
+        return Ok(());
+    }
+    let Some(curve) = spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok()) else { return Ok(()) };
+    let (group, name) = if curve == OID_EC_P256 {
+        (NamedGroup::secp256r1, "P-256")
+    } else if curve == OID_NIST_EC_P384 {
+        (NamedGroup::secp384r1, "P-384")
+    } else if curve == OID_NIST_EC_P521 {
+        (NamedGroup::secp521r1, "P-521")
+    } else {
+        return Ok(());
+    };
+    if groups.iter().any(|g| g.name() == group) {
+        return Ok(());
+    }
+    Err(rustls::Error::General(format!(
+        "the server's ECDSA key is on {name}, which --curves leaves out (TLS 1.2 needs the key's curve listed)"
+    )))
 }
 
 /// A list as shown in a message: control characters escaped, at most 200 characters.
@@ -497,6 +534,31 @@ mod tests {
             [cs::TLS13_AES_128_GCM_SHA256, cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]
         );
         assert_eq!(p.kx_groups.iter().map(|g| g.name()).collect::<Vec<_>>(), [rustls::NamedGroup::secp384r1]);
+    }
+
+    #[test]
+    fn a_tls12_ecdsa_key_must_be_on_a_listed_curve() {
+        let cert = |alg| {
+            let key = rcgen::KeyPair::generate_for(alg).unwrap();
+            rcgen::CertificateParams::new(vec!["x".to_string()])
+                .unwrap()
+                .self_signed(&key)
+                .unwrap()
+                .der()
+                .clone()
+        };
+        let (p256, p384, ed) = (
+            cert(&rcgen::PKCS_ECDSA_P256_SHA256),
+            cert(&rcgen::PKCS_ECDSA_P384_SHA384),
+            cert(&rcgen::PKCS_ED25519),
+        );
+        let g = |l: &str| groups(l).unwrap();
+        assert!(tls12_key_curve(&p256, &g("X25519:P-256")).is_ok());
+        assert!(tls12_key_curve(&p384, &g("secp384r1")).is_ok());
+        assert!(tls12_key_curve(&ed, &g("P-384")).is_ok(), "not an ECDSA key: no curve to check");
+        let e = tls12_key_curve(&p256, &g("X25519:P-384")).unwrap_err();
+        assert!(e.to_string().contains("on P-256, which --curves leaves out"), "{e}");
+        assert!(tls12_key_curve(&p384, &g("P-256")).is_err());
     }
 
     #[test]
