@@ -9,7 +9,9 @@
 //!   test CA's PEM file), `{PORT}` (the http origin's port), `{CADIR}` (a directory holding the
 //!   test CA, for `--capath`), `{UNIX}` (a Unix socket that leads to the http origin),
 //!   `{CLIENT_CERT}` (a PEM file with a client certificate and its key), `{PIN}` (the https
-//!   origin's public key as `sha256//BASE64`), `{PINFILE}` (a PEM file with that key);
+//!   origin's public key as `sha256//BASE64`), `{PINFILE}` (a PEM file with that key),
+//!   `{CRL:NAME}` (a CRL file of `tls::Crl::NAME`: `RevokesServer`, `RevokesOther`, `OtherCa`,
+//!   `Expired`, `NotYetValid`);
 //! - leading tags: `[direct]` runs the line without a proxy only; `[stdin]` feeds
 //!   [`STDIN`] on standard input; `[differs: REASON]` marks a known difference (everywhere),
 //!   `[differs-proxy: REASON]` one through the proxy only, `[differs-digest: REASON]` one
@@ -343,6 +345,11 @@ fn run_mode(mode: Mode) {
                     .replace("{CLIENT_CERT}", &extras.client_cert())
                     .replace("{PIN}", &crate::tls::pki().server_key_pin)
                     .replace("{PINFILE}", &extras.pin_file())
+                    .replace("{CRL:RevokesServer}", &crate::tls::pki().crl(crate::tls::Crl::RevokesServer))
+                    .replace("{CRL:RevokesOther}", &crate::tls::pki().crl(crate::tls::Crl::RevokesOther))
+                    .replace("{CRL:OtherCa}", &crate::tls::pki().crl(crate::tls::Crl::OtherCa))
+                    .replace("{CRL:Expired}", &crate::tls::pki().crl(crate::tls::Crl::Expired))
+                    .replace("{CRL:NotYetValid}", &crate::tls::pki().crl(crate::tls::Crl::NotYetValid))
             }))
             .collect();
         let (curl, curl_err) = run_one(CURL, &args, line.stdin);
