@@ -39,8 +39,9 @@ pub(super) fn provider(t: &TlsTuning) -> Result<Arc<CryptoProvider>> {
     Ok(Arc::new(CryptoProvider { cipher_suites: [tls13, tls12].concat(), kx_groups, ..ring }))
 }
 
-/// ring's TLS 1.2 suites with OpenSSL's name for each and the OpenSSL words (aliases) that
-/// take it in, besides those that take all six (`ALL`, `HIGH`, `ECDHE`, …: [`EVERY_SUITE`]).
+/// ring's TLS 1.2 suites in OpenSSL 3.0's own order for them (`openssl ciphers -s ALL`), with
+/// OpenSSL's name for each and the OpenSSL words (aliases) that take it in, besides those that
+/// take in all six ([`EVERY_SUITE`]).
 fn tls12_table() -> [(&'static str, SupportedCipherSuite, &'static [&'static str]); 6] {
     [
         (
@@ -49,9 +50,9 @@ fn tls12_table() -> [(&'static str, SupportedCipherSuite, &'static [&'static str
             &["aECDSA", "ECDSA", "AESGCM", "AES", "AES256"],
         ),
         (
-            "ECDHE-ECDSA-AES128-GCM-SHA256",
-            cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-            &["aECDSA", "ECDSA", "AESGCM", "AES", "AES128"],
+            "ECDHE-RSA-AES256-GCM-SHA384",
+            cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+            &["aRSA", "AESGCM", "AES", "AES256"],
         ),
         (
             "ECDHE-ECDSA-CHACHA20-POLY1305",
@@ -59,43 +60,53 @@ fn tls12_table() -> [(&'static str, SupportedCipherSuite, &'static [&'static str
             &["aECDSA", "ECDSA", "CHACHA20"],
         ),
         (
-            "ECDHE-RSA-AES256-GCM-SHA384",
-            cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-            &["aRSA", "AESGCM", "AES", "AES256"],
+            "ECDHE-RSA-CHACHA20-POLY1305",
+            cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+            &["aRSA", "CHACHA20"],
+        ),
+        (
+            "ECDHE-ECDSA-AES128-GCM-SHA256",
+            cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+            &["aECDSA", "ECDSA", "AESGCM", "AES", "AES128"],
         ),
         (
             "ECDHE-RSA-AES128-GCM-SHA256",
             cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
             &["aRSA", "AESGCM", "AES", "AES128"],
         ),
-        (
-            "ECDHE-RSA-CHACHA20-POLY1305",
-            cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-            &["aRSA", "CHACHA20"],
-        ),
     ]
 }
 
-/// OpenSSL words that take in every suite of [`tls12_table`] (all are ECDHE, AEAD, TLS 1.2
-/// only and "high" strength). `DEFAULT` too: OpenSSL 3.0's default list holds all six.
+/// OpenSSL words that take in every suite of [`tls12_table`] (all are ECDHE, TLS 1.2 only and
+/// "high" strength). `DEFAULT` too: OpenSSL 3.0's default list holds all six.
 const EVERY_SUITE: &[&str] =
-    &["ALL", "DEFAULT", "HIGH", "TLSv1.2", "ECDHE", "EECDH", "kECDHE", "kEECDH", "ECDH", "AEAD"];
+    &["ALL", "DEFAULT", "HIGH", "TLSv1.2", "ECDHE", "EECDH", "kECDHE", "kEECDH", "ECDH"];
 
 /// `--ciphers`: OpenSSL's cipher-list language over ring's TLS 1.2 suites. Items are
 /// separated by `:`, `,`, `;` or spaces; an item is a suite's name or words joined by `+` (the
 /// suites all of them take in); `!` in front removes for good, `-` removes (a later item may
-/// add back), `+` moves to the end; `@STRENGTH` and `@SECLEVEL=n` change nothing here. A name
+/// add back), `+` moves to the end; `@STRENGTH` puts the 256-bit ones first, `@SECLEVEL=n`
+/// changes nothing here (all six pass every level curl allows). A name
 /// or word toll does not know takes in nothing, as in OpenSSL, which fails only when the list
 /// ends up empty: curl's exit 59.
+///
+/// The order is OpenSSL's too: it keeps every suite in one list, each on or off; adding turns
+/// on and moves to the end (in list order) those that were off, `+` moves those on to the end,
+/// `-` turns off and moves to the front, `!` takes out of the list.
 fn tls12_suites(list: &str) -> Result<Vec<SupportedCipherSuite>> {
     let table = tls12_table();
-    let mut chosen: Vec<usize> = Vec::new();
-    let mut killed = [false; 6];
+    let mut order: Vec<usize> = (0..table.len()).collect();
+    let mut on = [false; 6];
     for item in list.split([':', ',', ';', ' ']).filter(|i| !i.is_empty()) {
         let (op, rule) = match item.as_bytes()[0] {
             b'!' | b'-' | b'+' => (item.as_bytes()[0], &item[1..]),
             _ => (b'a', item),
         };
+        if rule == "@STRENGTH" {
+            // Strongest first (by the cipher's key bits), in their order otherwise.
+            order.sort_by_key(|&i| if table[i].0.contains("AES128") { 1 } else { 0 });
+            continue;
+        }
         if rule.starts_with('@') {
             continue;
         }
@@ -103,23 +114,29 @@ fn tls12_suites(list: &str) -> Result<Vec<SupportedCipherSuite>> {
             let (name, _, words) = table[i];
             rule == name || rule.split('+').all(|w| EVERY_SUITE.contains(&w) || words.contains(&w))
         };
-        let matching: Vec<usize> = (0..table.len()).filter(|&i| takes(i)).collect();
+        let hit = |want_on: bool, order: &[usize]| -> Vec<usize> {
+            order.iter().copied().filter(|&i| takes(i) && on[i] == want_on).collect()
+        };
         match op {
-            b'!' => {
-                chosen.retain(|i| !matching.contains(i));
-                matching.iter().for_each(|&i| killed[i] = true);
+            b'!' => order.retain(|&i| !takes(i)),
+            b'-' => {
+                // From the end: each moved to the front keeps their order there.
+                for i in hit(true, &order).into_iter().rev() {
+                    order.retain(|&x| x != i);
+                    order.insert(0, i);
+                    on[i] = false;
+                }
             }
-            b'-' => chosen.retain(|i| !matching.contains(i)),
-            b'+' => {
-                let (moved, kept): (Vec<usize>, Vec<usize>) =
-                    chosen.iter().partition(|i| matching.contains(i));
-                chosen = [kept, moved].concat();
+            _ => {
+                for i in hit(op == b'+', &order) {
+                    order.retain(|&x| x != i);
+                    order.push(i);
+                    on[i] = true;
+                }
             }
-            _ => chosen.extend(
-                matching.into_iter().filter(|&i| !killed[i] && !chosen.contains(&i)).collect::<Vec<_>>(),
-            ),
         }
     }
+    let chosen: Vec<usize> = order.into_iter().filter(|&i| on[i]).collect();
     if chosen.is_empty() {
         let names: Vec<&str> = table.iter().map(|t| t.0).collect();
         return Err(Error::new(Exit::Cipher, format!("failed setting cipher list: {}", shown(list))).hint(
@@ -433,37 +450,38 @@ mod tests {
 
     #[test]
     fn openssl_cipher_lists_in_their_order() {
-        assert_eq!(
-            names12("ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305"),
-            ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"]
-        );
-        assert_eq!(
-            names12("BOGUS:AES128-SHA,ECDHE-RSA-AES256-GCM-SHA384 ECDHE-RSA-AES256-GCM-SHA384"),
-            ["ECDHE-RSA-AES256-GCM-SHA384"],
-            "unknown and unsupported names are skipped, a repeated one is offered once"
-        );
-        assert_eq!(
-            names12("ECDHE+AESGCM+aRSA"),
-            ["ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-AES128-GCM-SHA256"]
-        );
-        assert_eq!(names12("HIGH:!aNULL:!MD5").len(), 6);
-        assert_eq!(
-            names12("ALL:!aECDSA:!AES256:@STRENGTH"),
-            ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-CHACHA20-POLY1305"]
-        );
-        assert_eq!(
-            names12("CHACHA20:-aRSA:aRSA+CHACHA20"),
-            ["ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305"]
-        );
-        assert_eq!(
-            names12("CHACHA20:!aRSA:aRSA+CHACHA20"),
-            ["ECDHE-ECDSA-CHACHA20-POLY1305"],
-            "'!' is for good"
-        );
-        assert_eq!(
-            names12("aRSA+AESGCM:+AES256"),
-            ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384"]
-        );
+        // `openssl ciphers -s -tls1_2 LIST` (OpenSSL 3.0.20, curl 7.88's), the six ring has.
+        let measured = [
+            ("ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305", "R128 ECH"),
+            ("ECDHE+AESGCM+aRSA", "R256 R128"),
+            ("HIGH:!aNULL:!MD5", "E256 R256 ECH RCH E128 R128"),
+            ("ALL:!aECDSA:!AES256", "RCH R128"),
+            ("AES128:CHACHA20:@STRENGTH", "ECH RCH E128 R128"),
+            ("CHACHA20:-aRSA:aRSA+CHACHA20", "ECH RCH"),
+            ("CHACHA20:!aRSA:aRSA+CHACHA20", "ECH"),
+            ("aRSA+AESGCM:+AES256", "R128 R256"),
+            ("ECDHE-RSA-AES128-GCM-SHA256:-ALL:aRSA", "R128 R256 RCH"),
+            ("AES128:ALL", "E128 R128 E256 R256 ECH RCH"),
+            ("ECDSA:+AES128:aRSA", "E256 ECH E128 R256 RCH R128"),
+            ("ALL:-CHACHA20:CHACHA20+aRSA", "E256 R256 E128 R128 RCH"),
+            ("EECDH+AESGCM:EDH+AESGCM", "E256 R256 E128 R128"),
+            (
+                "ECDHE-ECDSA-AES128-GCM-SHA256,ECDHE-RSA-AES128-GCM-SHA256;kEECDH",
+                "E128 R128 E256 R256 ECH RCH",
+            ),
+            ("DEFAULT:@SECLEVEL=2:!kRSA", "E256 R256 ECH RCH E128 R128"),
+            ("BOGUS:AES128-SHA,ECDHE-RSA-AES256-GCM-SHA384 ECDHE-RSA-AES256-GCM-SHA384", "R256"),
+        ];
+        let short = |name: &str| {
+            let (kind, rest) =
+                if name.starts_with("ECDHE-ECDSA") { ("E", &name[12..]) } else { ("R", &name[10..]) };
+            let bits = if rest.starts_with("CHACHA") { "CH" } else { &rest[3..6] };
+            format!("{kind}{bits}")
+        };
+        for (list, want) in measured {
+            let got: Vec<String> = names12(list).iter().map(|n| short(n)).collect();
+            assert_eq!(got.join(" "), want, "{list}");
+        }
         for none in [
             "BOGUS",
             "",
