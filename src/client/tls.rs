@@ -5,8 +5,9 @@
 //! where `--ciphers`/`--tls13-ciphers`/`--curves`/`--crlfile` (`tls_tuning`) go in.
 
 use super::tls_tuning::{self, Crls};
-use crate::config::{HttpVersion, PinnedKey, ProxyConfig, RequestConfig, TlsTuning, TlsVersion};
+use crate::config::{ClientCert, HttpVersion, PinnedKey, ProxyConfig, RequestConfig, TlsTuning, TlsVersion};
 use crate::error::{Error, Exit, Result};
+use std::path::Path;
 use std::sync::Arc;
 
 /// TLS settings for `https://` proxies: the platform's roots, or only `--proxy-cacert`'s, or no
@@ -14,8 +15,9 @@ use std::sync::Arc;
 /// `--proxy-ciphers`/`--proxy-tls13-ciphers`/`--proxy-crlfile` tuning.
 pub(super) fn proxy_tls(cfg: &ProxyConfig) -> Result<Arc<rustls::ClientConfig>> {
     let pins = cfg.proxy_pinned_key.as_ref().map(pins).transpose()?;
+    let trust = Trust { cacert: cfg.proxy_cacert.as_deref(), capath: None };
     let mut config =
-        verifying(cfg.proxy_insecure, cfg.proxy_cacert.as_deref(), pins, &cfg.proxy_tls, VERSIONS)?;
+        verifying(cfg.proxy_insecure, trust, pins, &cfg.proxy_tls, VERSIONS)?.with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -24,10 +26,11 @@ pub(super) fn proxy_tls(cfg: &ProxyConfig) -> Result<Arc<rustls::ClientConfig>> 
 const VERSIONS: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13, &rustls::version::TLS12];
 
 /// TLS settings for an origin reached through a tunnel (`tunnel`), as reqwest builds them for
-/// the same request (`build_client`): only `--cacert`'s roots, or no certificate check with
-/// `-k` (signatures still checked), or the platform verifier; ALPN h2 and http/1.1, or only
-/// http/1.1 with `--http1.1`; `--tlsv1.x`/`--tls-max`'s versions (the tunnel leaves those to
-/// reqwest, `reqwest_tls` only with the TLS tuning options); and the tuning options.
+/// the same request (`build_client`): only `--cacert`'s (and `--capath`'s) roots, or no
+/// certificate check with `-k` (signatures still checked), or the platform verifier; ALPN h2
+/// and http/1.1, or only http/1.1 with `--http1.1`; `--tlsv1.x`/`--tls-max`'s versions and
+/// `-E`'s client certificate (the tunnel leaves those to reqwest, and `reqwest_tls` comes here
+/// for them only with the TLS tuning options); and the tuning options.
 pub(super) fn origin_tls(req: &RequestConfig) -> Result<Arc<rustls::ClientConfig>> {
     let c = &req.curl.conn;
     let pins = c.pinned_key.as_ref().map(pins).transpose()?;
@@ -40,7 +43,23 @@ pub(super) fn origin_tls(req: &RequestConfig) -> Result<Arc<rustls::ClientConfig
             .collect();
     // None left: `conn::check_url` refuses every https:// URL before it is sent (exit 35).
     let versions = if versions.is_empty() { VERSIONS } else { &versions };
-    let mut config = verifying(req.insecure, req.cacert.as_deref(), pins, &c.tls, versions)?;
+    let trust = Trust { cacert: req.cacert.as_deref(), capath: c.capath.as_deref() };
+    let builder = verifying(req.insecure, trust, pins, &c.tls, versions)?;
+    // As `conn::configure` for reqwest: no certificate is read for a transfer that cannot do TLS.
+    let tls_possible = req.url.scheme() == "https" || req.follow_redirects;
+    let mut config = match c.client_cert.as_ref().filter(|_| tls_possible) {
+        Some(cert) => {
+            let (chain, key) = client_auth(cert)?;
+            builder.with_client_auth_cert(chain, key).map_err(|e| {
+                Error::new(
+                    Exit::ClientCert,
+                    format!("cannot use the client certificate {}: {e}", cert.cert.display()),
+                )
+                .hint("give a PEM file with the CERTIFICATE and its PRIVATE KEY (or the key with --key)")
+            })?
+        }
+        None => builder.with_no_client_auth(),
+    };
     config.alpn_protocols = match req.curl.http_version {
         HttpVersion::Http11 => vec![b"http/1.1".to_vec()],
         _ => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
@@ -48,45 +67,67 @@ pub(super) fn origin_tls(req: &RequestConfig) -> Result<Arc<rustls::ClientConfig
     Ok(Arc::new(config))
 }
 
+/// `-E`'s certificate chain and key, as `conn` reads them for reqwest (an encrypted key is
+/// refused there, exit 58).
+fn client_auth(
+    cert: &ClientCert,
+) -> Result<(Vec<rustls_pki_types::CertificateDer<'static>>, rustls_pki_types::PrivateKeyDer<'static>)> {
+    use rustls_pki_types::pem::PemObject;
+    let pem = super::conn::identity_pem(&cert.cert, cert.key.as_deref())?;
+    let bad = |why: String| {
+        Error::new(
+            Exit::ClientCert,
+            format!("cannot use the client certificate {}: {why}", cert.cert.display()),
+        )
+        .hint("give a PEM file with the CERTIFICATE and its PRIVATE KEY (or the key with --key)")
+    };
+    let chain: Vec<_> = rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| bad(e.to_string()))?;
+    if chain.is_empty() {
+        return Err(bad("no CERTIFICATE in it".into()));
+    }
+    let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(&pem)
+        .map_err(|e| bad(format!("no private key ({e})")))?;
+    Ok((chain, key))
+}
+
 /// reqwest's TLS settings as toll's own for the same request ([`origin_tls`], whose platform
 /// verifier reads the system's CA bundle only when a certificate is to be checked), when the two
 /// mean the same thing; `None` leaves reqwest to build its own, which it must for what only its
-/// setup carries out (`--tlsv1.x`/`--tls-max` — unless a TLS tuning option is given: toll then
-/// sets the versions itself —, `--capath`, `-E`) or where its ALPN differs (`--http1.0`,
+/// setup carries out (`--tlsv1.x`/`--tls-max`, `--capath`, `-E` — unless a TLS tuning option
+/// is given: toll's config then carries them out —) or where its ALPN differs (`--http1.0`,
 /// `--http2-prior-knowledge`). Options that only toll's config carries out (`--pinnedpubkey`,
 /// the tuning) are refused there rather than left out.
 pub(super) fn reqwest_tls(req: &RequestConfig) -> Result<Option<rustls::ClientConfig>> {
     let c = &req.curl.conn;
     let tuned = c.tls.is_set();
-    let versions = !tuned && (c.tls_min.is_some() || c.tls_max.is_some());
-    if versions
-        || c.capath.is_some()
-        || c.client_cert.is_some()
-        || c.http10
-        || req.curl.http_version == HttpVersion::Http2PriorKnowledge
-    {
+    if c.http10 || req.curl.http_version == HttpVersion::Http2PriorKnowledge {
         if tuned {
             return Err(Error::new(
                 Exit::Usage,
                 format!(
-                    "{} cannot be combined with --capath, -E/--cert, --http1.0 or --http2-prior-knowledge",
+                    "{} cannot be combined with --http1.0 or --http2-prior-knowledge",
                     tuning_options(&c.tls)
                 ),
             )
             .hint("drop one of them"));
         }
-        if c.pinned_key.is_some() {
-            // reqwest builds that config itself, with no place for the pin check.
-            return Err(Error::new(
-                Exit::Usage,
-                "--pinnedpubkey cannot be combined with --tlsv1.x, --tls-max, --capath, -E/--cert, --http1.0 \
-                 or --http2-prior-knowledge",
-            )
-            .hint("drop one of them"));
-        }
-        return Ok(None);
+    } else if tuned
+        || !(c.tls_min.is_some() || c.tls_max.is_some() || c.capath.is_some() || c.client_cert.is_some())
+    {
+        return Ok(Some((*origin_tls(req)?).clone()));
     }
-    Ok(Some((*origin_tls(req)?).clone()))
+    if c.pinned_key.is_some() {
+        // reqwest builds that config itself, with no place for the pin check.
+        return Err(Error::new(
+            Exit::Usage,
+            "--pinnedpubkey cannot be combined with --tlsv1.x, --tls-max, --capath, -E/--cert, --http1.0 \
+             or --http2-prior-knowledge",
+        )
+        .hint("drop one of them"));
+    }
+    Ok(None)
 }
 
 /// The tuning options given, as a message names them.
@@ -100,17 +141,52 @@ fn tuning_options(t: &TlsTuning) -> String {
     given.iter().filter(|(g, _)| *g).map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
 }
 
+/// What the server's certificate is checked against: the CA file and directory if given
+/// (`--cacert`, `--capath`), else the platform's verifier (or with CRLs the system's roots).
+#[derive(Clone, Copy)]
+struct Trust<'a> {
+    cacert: Option<&'a Path>,
+    capath: Option<&'a Path>,
+}
+
+impl Trust<'_> {
+    fn given(&self) -> bool {
+        self.cacert.is_some() || self.capath.is_some()
+    }
+
+    fn roots(&self) -> Result<rustls::RootCertStore> {
+        let mut roots = rustls::RootCertStore::empty();
+        if let Some(path) = self.cacert {
+            for cert in read_certs(path)? {
+                roots.add(cert).map_err(|e| bad_ca(path, &e.to_string()))?;
+            }
+        }
+        if let Some(dir) = self.capath {
+            for cert in super::conn::capath_certs(dir)? {
+                roots.add(cert).map_err(|e| bad_ca(dir, &e.to_string()))?;
+            }
+        }
+        Ok(roots)
+    }
+
+    /// The file or directory an error about them names.
+    fn shown(&self) -> &Path {
+        self.cacert.or(self.capath).unwrap_or(Path::new("-"))
+    }
+}
+
 /// A client config that checks nothing (`insecure`: signatures still are), or trusts only the
-/// PEM file `cacert`, or the platform's verifier; and then, with `pins`, the public key. The
+/// roots of `trust`, or the platform's verifier; and then, with `pins`, the public key. The
 /// tuning options choose the suites and groups, and with a CRL file the certificate is checked
-/// by webpki against `cacert`'s roots or the system's (the platform verifier takes no CRLs).
+/// by webpki against `trust`'s roots or the system's (the platform verifier takes no CRLs).
+/// The caller adds the client certificate, if any.
 fn verifying(
     insecure: bool,
-    cacert: Option<&std::path::Path>,
+    trust: Trust<'_>,
     pins: Option<verify::Pins>,
     tuning: &TlsTuning,
     versions: &[&'static rustls::SupportedProtocolVersion],
-) -> Result<rustls::ClientConfig> {
+) -> Result<rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>> {
     let provider = tls_tuning::provider(tuning)?;
     // Read with -k too: curl loads the file (and fails on a bad one) before it connects.
     let crls = tuning.crlfile.as_deref().map(tls_tuning::read_crls).transpose()?;
@@ -119,10 +195,7 @@ fn verifying(
         .map_err(|e| Error::new(Exit::Internal, format!("TLS setup: {e}")))?;
     let crl_check = match crls {
         Some(crls) if !insecure => {
-            let roots = match cacert {
-                Some(path) => roots(path)?,
-                None => tls_tuning::system_roots()?,
-            };
+            let roots = if trust.given() { trust.roots()? } else { tls_tuning::system_roots()? };
             Some((crls.verifier(roots, provider.clone())?, crls))
         }
         _ => None,
@@ -134,46 +207,32 @@ fn verifying(
             verify::Check::AcceptAny
         } else if let Some((verifier, crls)) = crl_check {
             verify::Check::Crl(verifier, crls)
-        } else if let Some(path) = cacert {
+        } else if trust.given() {
             verify::Check::Roots(
                 rustls::client::WebPkiServerVerifier::builder_with_provider(
-                    Arc::new(roots(path)?),
+                    Arc::new(trust.roots()?),
                     provider.clone(),
                 )
                 .build()
-                .map_err(|e| bad_ca(path, &e.to_string()))?,
+                .map_err(|e| bad_ca(trust.shown(), &e.to_string()))?,
             )
         } else {
             verify::Check::Platform(std::sync::OnceLock::new())
         };
         let checked = verify::checked(provider, check, pins, key_curves);
-        return Ok(builder.dangerous().with_custom_certificate_verifier(checked).with_no_client_auth());
+        return Ok(builder.dangerous().with_custom_certificate_verifier(checked));
     }
     Ok(if insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(verify::accept_any(provider))
-            .with_no_client_auth()
-    } else if let Some(path) = cacert {
-        builder.with_root_certificates(roots(path)?).with_no_client_auth()
+        builder.dangerous().with_custom_certificate_verifier(verify::accept_any(provider))
+    } else if trust.given() {
+        builder.with_root_certificates(trust.roots()?)
     } else if tuning.is_set() {
         // The shared platform verifier holds the first caller's provider: ring's whole.
         let check = verify::Check::Platform(std::sync::OnceLock::new());
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(verify::checked(provider, check, None, false))
-            .with_no_client_auth()
+        builder.dangerous().with_custom_certificate_verifier(verify::checked(provider, check, None, false))
     } else {
-        builder.dangerous().with_custom_certificate_verifier(verify::platform(provider)).with_no_client_auth()
+        builder.dangerous().with_custom_certificate_verifier(verify::platform(provider))
     })
-}
-
-fn roots(path: &std::path::Path) -> Result<rustls::RootCertStore> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in read_certs(path)? {
-        roots.add(cert).map_err(|e| bad_ca(path, &e.to_string()))?;
-    }
-    Ok(roots)
 }
 
 /// `--pinnedpubkey`'s keys: the digests as given, or the key in its file (PEM `PUBLIC KEY`, or

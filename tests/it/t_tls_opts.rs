@@ -300,11 +300,41 @@ fn the_proxy_twins_apply_to_an_https_proxy() {
 #[test]
 fn the_options_with_what_only_the_http_client_sets_up_are_a_usage_error() {
     let server = Agreed::any();
+    for extra in ["--http1.0", "--http2-prior-knowledge"] {
+        fails(&server.run(&[extra, "--curves", "X25519"]), 2, "--curves cannot be combined with --http1.0");
+    }
+}
+
+#[test]
+fn capath_holds_with_the_options() {
+    let server = Agreed::any();
     let dir = crate::run::scratch();
     std::fs::copy(pki().ca_arg(), dir.path().join("ca.pem")).unwrap();
     let capath = dir.path().display().to_string();
-    for extra in [&["--capath", &capath][..], &["--http1.0"], &["--http2-prior-knowledge"]] {
-        let args = [extra, &["--curves", "X25519"]].concat();
-        fails(&server.run(&args), 2, "--curves cannot be combined with --capath");
-    }
+    let with = |args: &[&str]| {
+        let mut all = vec!["-sS", "--capath", capath.as_str()];
+        all.extend_from_slice(args);
+        let url = server.url();
+        all.push(&url);
+        toll(all).run()
+    };
+    let out = with(&["--tls13-ciphers", "TLS_AES_128_GCM_SHA256"]);
+    out.assert_code(0);
+    assert_eq!(out.stdout_str(), "TLSv1_3 TLS13_AES_128_GCM_SHA256 X25519\n");
+    fails(&with(&["--crlfile", &pki().crl(Crl::RevokesServer)]), 60, "Revoked");
+    with(&["--crlfile", &pki().crl(Crl::RevokesOther)]).assert_code(0);
+    // A directory without the test CA: the certificate is not trusted.
+    let empty = crate::run::scratch();
+    std::fs::write(empty.path().join("other.pem"), rcgen_ca_pem()).unwrap();
+    let other = empty.path().display().to_string();
+    let url = server.url();
+    fails(&toll(["-sS", "--capath", &other, "--curves", "X25519", &url]).run(), 60, "UnknownIssuer");
+}
+
+/// A self-signed CA certificate that is not the test CA.
+fn rcgen_ca_pem() -> String {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.self_signed(&key).unwrap().pem()
 }
