@@ -580,6 +580,56 @@ mod tests {
     }
 
     #[test]
+    fn a_crl_not_valid_yet_is_told_by_its_issuer() {
+        use rcgen::{
+            date_time_ymd, CertificateParams, CertificateRevocationListParams, IsCa, Issuer, KeyPair,
+        };
+        let ca = |cn: &str| {
+            let key = KeyPair::generate().unwrap();
+            let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+            params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+            params.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            Issuer::new(params, key)
+        };
+        let (ca, other) = (ca("ca"), ca("other"));
+        let leaf = |issuer: &Issuer<'_, KeyPair>| {
+            let key = KeyPair::generate().unwrap();
+            CertificateParams::new(vec!["x".to_string()])
+                .unwrap()
+                .signed_by(&key, issuer)
+                .unwrap()
+                .der()
+                .clone()
+        };
+        let crl = CertificateRevocationListParams {
+            this_update: date_time_ymd(3000, 1, 1),
+            next_update: date_time_ymd(3001, 1, 1),
+            crl_number: rcgen::SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: Vec::new(),
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        }
+        .signed_by(&ca)
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("future.crl");
+        std::fs::write(&path, format!("{}{}", leaf_pem_noise(), crl.pem().unwrap())).unwrap();
+        let crls = read_crls(&path).unwrap();
+        assert_eq!(crls.ders.len(), 1, "the certificate block beside it is skipped");
+        let now = UnixTime::now();
+        assert!(crls.not_yet_valid(&leaf(&ca), now));
+        assert!(!crls.not_yet_valid(&leaf(&other), now), "another issuer's certificate");
+        let later = UnixTime::since_unix_epoch(std::time::Duration::from_secs(33_000_000_000));
+        assert!(!crls.not_yet_valid(&leaf(&ca), later));
+    }
+
+    /// A certificate block, as a CRL file may hold one beside its CRLs.
+    fn leaf_pem_noise() -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        rcgen::CertificateParams::new(vec!["y".to_string()]).unwrap().self_signed(&key).unwrap().pem()
+    }
+
+    #[test]
     fn crl_files_that_cannot_be_used_are_exit_82() {
         let dir = tempfile::tempdir().unwrap();
         let file = |name: &str, text: &str| {
