@@ -175,7 +175,9 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
     if tls_error(&e).is_some_and(super::tls::is_pin_mismatch) {
         return super::tls::pin_mismatch(&url);
     }
-    if let Some(cert @ rustls::Error::InvalidCertificate(_)) = tls_error(&e) {
+    if let Some(cert @ (rustls::Error::InvalidCertificate(_) | rustls::Error::InvalidCertRevocationList(_))) =
+        tls_error(&e)
+    {
         return super::tls::bad_certificate(&url, &text, cert);
     }
     if is_tls(&e) {

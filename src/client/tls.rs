@@ -308,7 +308,9 @@ pub(super) fn is_pin_mismatch(e: &rustls::Error) -> bool {
     crate::pin::is_mismatch(e)
 }
 
-/// The error for a certificate that did not verify (exit 60), with a hint for its reason.
+/// The error for a certificate that did not verify (exit 60), with a hint for its reason; a
+/// CRL of `--crlfile` that webpki could not use for it (a bad signature, an issuer that may not
+/// sign CRLs) is that too, as OpenSSL fails the certificate then.
 pub(super) fn bad_certificate(shown: &str, text: &str, e: &rustls::Error) -> Error {
     Error::new(Exit::PeerCert, format!("the certificate of {shown} cannot be verified: {text}"))
         .hint(tls_tuning::bad_certificate_hint(e))

@@ -392,6 +392,9 @@ pub(super) fn bad_certificate_hint(e: &rustls::Error) -> &'static str {
         rustls::Error::InvalidCertificate(C::ExpiredRevocationList | C::ExpiredRevocationListContext { .. }) => {
             "the issuer's CRL in --crlfile is past its nextUpdate (curl: CRL has expired): fetch a current one"
         }
+        rustls::Error::InvalidCertRevocationList(_) => {
+            "the CRL in --crlfile for the certificate's issuer cannot be used for it (not signed by the issuer's key, or the issuer may not sign CRLs)"
+        }
         rustls::Error::InvalidCertificate(C::Other(o)) if o.0.is::<CrlNotYetValid>() => {
             "the issuer's CRL in --crlfile is not valid yet: check the clock, or the CRL"
         }

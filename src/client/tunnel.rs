@@ -545,7 +545,9 @@ fn handshake_error(url: &url::Url, e: &std::io::Error) -> Error {
     if tls.is_some_and(super::tls::is_pin_mismatch) {
         return super::tls::pin_mismatch(&shown);
     }
-    if let Some(cert @ rustls::Error::InvalidCertificate(_)) = tls {
+    if let Some(cert @ (rustls::Error::InvalidCertificate(_) | rustls::Error::InvalidCertRevocationList(_))) =
+        tls
+    {
         return super::tls::bad_certificate(&shown, &text, cert);
     }
     if is_tls(e) && !not_tls {

@@ -11,7 +11,7 @@
 //!   `{CLIENT_CERT}` (a PEM file with a client certificate and its key), `{PIN}` (the https
 //!   origin's public key as `sha256//BASE64`), `{PINFILE}` (a PEM file with that key),
 //!   `{CRL:NAME}` (a CRL file of `tls::Crl::NAME`: `RevokesServer`, `RevokesOther`, `OtherCa`,
-//!   `Expired`, `NotYetValid`);
+//!   `Expired`, `NotYetValid`, `WrongKey`);
 //! - leading tags: `[direct]` runs the line without a proxy only; `[stdin]` feeds
 //!   [`STDIN`] on standard input; `[differs: REASON]` marks a known difference (everywhere),
 //!   `[differs-proxy: REASON]` one through the proxy only, `[differs-digest: REASON]` one
@@ -350,6 +350,7 @@ fn run_mode(mode: Mode) {
                     .replace("{CRL:OtherCa}", &crate::tls::pki().crl(crate::tls::Crl::OtherCa))
                     .replace("{CRL:Expired}", &crate::tls::pki().crl(crate::tls::Crl::Expired))
                     .replace("{CRL:NotYetValid}", &crate::tls::pki().crl(crate::tls::Crl::NotYetValid))
+                    .replace("{CRL:WrongKey}", &crate::tls::pki().crl(crate::tls::Crl::WrongKey))
             }))
             .collect();
         let (curl, curl_err) = run_one(CURL, &args, line.stdin);

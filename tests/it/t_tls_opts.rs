@@ -140,6 +140,7 @@ fn a_crl_of_another_issuer_or_out_of_date_is_exit_60_as_in_curl() {
         (Crl::OtherCa, "UnknownRevocationStatus"),
         (Crl::Expired, "certificate revocation list expired"),
         (Crl::NotYetValid, "CRL is not yet valid"),
+        (Crl::WrongKey, "invalid certificate revocation list: BadSignature"),
     ] {
         fails(&run(&["--crlfile", &pki().crl(crl)], &url), 60, words);
     }

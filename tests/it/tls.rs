@@ -33,6 +33,8 @@ pub enum Crl {
     Expired,
     /// Revokes nothing, and its thisUpdate is to come.
     NotYetValid,
+    /// The test CA's name, signed by another key.
+    WrongKey,
 }
 
 /// The server certificate's serial number, as the CRLs revoke it.
@@ -90,6 +92,7 @@ fn make_crl(which: Crl) -> String {
     other_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     let (key, params) = match which {
         Crl::OtherCa => (other_key, other_params),
+        Crl::WrongKey => (other_key, ca_params.clone()),
         _ => (KeyPair::from_pem(ca_key_pem).expect("CA key"), ca_params.clone()),
     };
     let revoked = |serial: u64| RevokedCertParams {
@@ -105,7 +108,7 @@ fn make_crl(which: Crl) -> String {
         Crl::RevokesOther => {
             (date_time_ymd(2024, 1, 1), date_time_ymd(4000, 1, 1), vec![revoked(SERVER_SERIAL + 1)])
         }
-        Crl::OtherCa => (date_time_ymd(2024, 1, 1), date_time_ymd(4000, 1, 1), vec![]),
+        Crl::OtherCa | Crl::WrongKey => (date_time_ymd(2024, 1, 1), date_time_ymd(4000, 1, 1), vec![]),
         Crl::Expired => (date_time_ymd(2024, 1, 1), date_time_ymd(2024, 2, 1), vec![]),
         Crl::NotYetValid => (date_time_ymd(3999, 1, 1), date_time_ymd(4000, 1, 1), vec![]),
     };
