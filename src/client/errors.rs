@@ -243,6 +243,11 @@ pub fn failure_error(f: Failure) -> Error {
             Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
                 .hint("if the proxy's certificate comes from a private CA, pass it with --proxy-cacert FILE")
         }
+        FailureKind::Unreachable(why, Unreached::Revocation) => {
+            Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}")).hint(
+                "--proxy-crlfile revokes the proxy's certificate, or holds no valid CRL of its issuer: check the CRL file",
+            )
+        }
         FailureKind::Unreachable(why, Unreached::PinnedKey) => Error::new(
             Exit::PinnedKey,
             format!("cannot reach proxy {proxy}: its public key does not match --proxy-pinnedpubkey ({why})"),
@@ -260,7 +265,11 @@ pub fn failure_error(f: Failure) -> Error {
             match step {
                 Unreached::Name => e.retry_as(Exit::ResolveHost),
                 Unreached::Refused => e.retry_as(Exit::Connect),
-                Unreached::Certificate | Unreached::PinnedKey | Unreached::Tls | Unreached::Other => e,
+                Unreached::Certificate
+                | Unreached::Revocation
+                | Unreached::PinnedKey
+                | Unreached::Tls
+                | Unreached::Other => e,
             }
         }
         FailureKind::NoChallenge => Error::new(

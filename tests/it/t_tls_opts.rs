@@ -279,7 +279,10 @@ fn the_proxy_twins_apply_to_an_https_proxy() {
     };
     via(&[]).assert_code(0);
     via(&["--proxy-crlfile", &pki().crl(Crl::RevokesOther)]).assert_code(0);
-    fails(&via(&["--proxy-crlfile", &pki().crl(Crl::RevokesServer)]), 5, "Revoked");
+    let out = via(&["--proxy-crlfile", &pki().crl(Crl::RevokesServer)]);
+    fails(&out, 5, "Revoked");
+    assert!(out.stderr.contains("--proxy-crlfile revokes the proxy's certificate"), "{}", out.describe());
+    fails(&via(&["--proxy-crlfile", &pki().crl(Crl::OtherCa)]), 5, "UnknownRevocationStatus");
     fails(&via(&["--proxy-crlfile", &ca]), 82, "error loading CRL file");
     fails(&via(&["--proxy-ciphers", "BOGUS"]), 59, "failed setting cipher list");
     fails(&via(&["--proxy-tls13-ciphers", "BOGUS"]), 59, "failed setting TLS 1.3 cipher suite");
