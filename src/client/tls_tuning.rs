@@ -149,7 +149,7 @@ fn tls12_suites(list: &str) -> Result<Vec<SupportedCipherSuite>> {
 const TLS13_NAMES: [&str; 3] =
     ["TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256"];
 
-/// `--tls13-ciphers`: IANA names joined by `:`, case as written. Unknown names (and OpenSSL's
+/// `--tls13-ciphers`: IANA names joined by `:` (spaces around them allowed), case as written. Unknown names (and OpenSSL's
 /// two CCM suites, which ring lacks) are skipped, as OpenSSL skips unknown ones; none left is
 /// exit 59. An empty list is exit 35: curl 7.88 then fails every handshake with OpenSSL's "no
 /// ciphers available", TLS 1.2 too.
@@ -159,7 +159,8 @@ fn tls13_suites(list: &str) -> Result<Vec<SupportedCipherSuite>> {
             .hint("name at least one TLS 1.3 suite, e.g. TLS_AES_128_GCM_SHA256, or drop --tls13-ciphers"));
     }
     let mut suites = Vec::new();
-    for name in list.split(':') {
+    // OpenSSL reads it with CONF_parse_list: spaces around a name do not count.
+    for name in list.split(':').map(str::trim) {
         let suite = match name {
             "TLS_AES_256_GCM_SHA384" => cs::TLS13_AES_256_GCM_SHA384,
             "TLS_AES_128_GCM_SHA256" => cs::TLS13_AES_128_GCM_SHA256,
@@ -221,7 +222,7 @@ const OPENSSL_ONLY_GROUPS: &[&str] = &[
     "sect571r1",
 ];
 
-/// `--curves`: names joined by `:` (no empty item), as OpenSSL spells them (`X25519`/`x25519`,
+/// `--curves`: names joined by `:` (no empty item; spaces around a name allowed), as OpenSSL spells them (`X25519`/`x25519`,
 /// `P-256`/`prime256v1`/`secp256r1`, `P-384`/`secp384r1`); an unknown name or an empty item is
 /// exit 59 for the whole list, as in curl. Names OpenSSL knows and ring lacks (X448, P-521,
 /// ffdhe…) are skipped; none left is exit 59 too.
@@ -230,7 +231,8 @@ fn groups(list: &str) -> Result<Vec<&'static dyn SupportedKxGroup>> {
         Error::new(Exit::Cipher, format!("failed setting curves list: '{}'", shown(list))).hint(why)
     };
     let mut groups: Vec<&'static dyn SupportedKxGroup> = Vec::new();
-    for name in list.split(':') {
+    // As OpenSSL's CONF_parse_list reads it: spaces around a name do not count.
+    for name in list.split(':').map(str::trim) {
         let group = match name {
             "X25519" | "x25519" => kx_group::X25519,
             "P-256" | "prime256v1" | "secp256r1" => kx_group::SECP256R1,
@@ -502,7 +504,7 @@ mod tests {
 
     #[test]
     fn tls13_suites_by_iana_name() {
-        let s = tls13_suites("BOGUS:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256").unwrap();
+        let s = tls13_suites("BOGUS:TLS_CHACHA20_POLY1305_SHA256: TLS_AES_128_GCM_SHA256 :").unwrap();
         assert_eq!(s, [cs::TLS13_CHACHA20_POLY1305_SHA256, cs::TLS13_AES_128_GCM_SHA256]);
         assert_eq!(tls13_suites("").map(|_| ()).unwrap_err().exit, Exit::Tls, "curl: no ciphers available");
         for none in
@@ -519,6 +521,7 @@ mod tests {
         assert_eq!(names("X25519:P-256:prime256v1:secp384r1"), [X25519, secp256r1, secp384r1]);
         assert_eq!(names("X448:x25519:P-521"), [X25519], "known to OpenSSL, not to ring: skipped");
         assert_eq!(names("secp256r1"), [secp256r1]);
+        assert_eq!(names(" X25519 : P-384"), [X25519, secp384r1], "spaces around names");
         for bad in [
             "BOGUS",
             "BOGUS:P-384",
@@ -526,6 +529,7 @@ mod tests {
             "P-384:",
             ":P-384",
             "P-384::X25519",
+            "P-384: ",
             "p-384",
             "SECP384R1",
             "X25519,P-384",
