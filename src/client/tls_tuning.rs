@@ -47,12 +47,12 @@ fn tls12_table() -> [(&'static str, SupportedCipherSuite, &'static [&'static str
         (
             "ECDHE-ECDSA-AES256-GCM-SHA384",
             cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-            &["aECDSA", "ECDSA", "AESGCM", "AES", "AES256"],
+            &["aECDSA", "ECDSA", "AESGCM", "AES", "AES256", "FIPS"],
         ),
         (
             "ECDHE-RSA-AES256-GCM-SHA384",
             cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-            &["aRSA", "AESGCM", "AES", "AES256"],
+            &["aRSA", "AESGCM", "AES", "AES256", "FIPS"],
         ),
         (
             "ECDHE-ECDSA-CHACHA20-POLY1305",
@@ -67,12 +67,12 @@ fn tls12_table() -> [(&'static str, SupportedCipherSuite, &'static [&'static str
         (
             "ECDHE-ECDSA-AES128-GCM-SHA256",
             cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-            &["aECDSA", "ECDSA", "AESGCM", "AES", "AES128"],
+            &["aECDSA", "ECDSA", "AESGCM", "AES", "AES128", "FIPS"],
         ),
         (
             "ECDHE-RSA-AES128-GCM-SHA256",
             cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-            &["aRSA", "AESGCM", "AES", "AES128"],
+            &["aRSA", "AESGCM", "AES", "AES128", "FIPS"],
         ),
     ]
 }
@@ -475,6 +475,8 @@ mod tests {
                 "E128 R128 E256 R256 ECH RCH",
             ),
             ("DEFAULT:@SECLEVEL=2:!kRSA", "E256 R256 ECH RCH E128 R128"),
+            ("FIPS:CHACHA20+ECDSA", "E256 R256 E128 R128 ECH"),
+            ("HIGH+aRSA:ECDSA+SHA384:kECDH", "R256 RCH R128"),
             ("BOGUS:AES128-SHA,ECDHE-RSA-AES256-GCM-SHA384 ECDHE-RSA-AES256-GCM-SHA384", "R256"),
         ];
         let short = |name: &str| {
