@@ -78,9 +78,8 @@ fn tls12_table() -> [(&'static str, SupportedCipherSuite, &'static [&'static str
 }
 
 /// OpenSSL words that take in every suite of [`tls12_table`] (all are ECDHE, TLS 1.2 only and
-/// "high" strength). `DEFAULT` too: OpenSSL 3.0's default list holds all six.
-const EVERY_SUITE: &[&str] =
-    &["ALL", "DEFAULT", "HIGH", "TLSv1.2", "ECDHE", "EECDH", "kECDHE", "kEECDH", "ECDH"];
+/// "high" strength).
+const EVERY_SUITE: &[&str] = &["ALL", "HIGH", "TLSv1.2", "ECDHE", "EECDH", "kECDHE", "kEECDH", "ECDH"];
 
 /// `--ciphers`: OpenSSL's cipher-list language over ring's TLS 1.2 suites. Items are
 /// separated by `:`, `,`, `;` or spaces; an item is a suite's name or words joined by `+` (the
@@ -97,7 +96,16 @@ fn tls12_suites(list: &str) -> Result<Vec<SupportedCipherSuite>> {
     let table = tls12_table();
     let mut order: Vec<usize> = (0..table.len()).collect();
     let mut on = [false; 6];
-    for item in list.split([':', ',', ';', ' ']).filter(|i| !i.is_empty()) {
+    // `DEFAULT` counts only at the very start, where OpenSSL reads its default list (all six)
+    // first; elsewhere it is no word.
+    let rest = match list.strip_prefix("DEFAULT") {
+        Some(rest) => {
+            on = [true; 6];
+            rest
+        }
+        None => list,
+    };
+    for item in rest.split([':', ',', ';', ' ']).filter(|i| !i.is_empty()) {
         let (op, rule) = match item.as_bytes()[0] {
             b'!' | b'-' | b'+' => (item.as_bytes()[0], &item[1..]),
             _ => (b'a', item),
@@ -476,6 +484,10 @@ mod tests {
             ),
             ("DEFAULT:@SECLEVEL=2:!kRSA", "E256 R256 ECH RCH E128 R128"),
             ("FIPS:CHACHA20+ECDSA", "E256 R256 E128 R128 ECH"),
+            ("ECDHE-RSA-AES128-GCM-SHA256:DEFAULT", "R128"),
+            ("DEFAULT+aRSA", "E256 ECH E128 R256 RCH R128"),
+            ("!DEFAULT:ALL", "E256 R256 ECH RCH E128 R128"),
+            ("aRSA:ECDSA+AES128", "R256 RCH R128 E128"),
             ("HIGH+aRSA:ECDSA+SHA384:kECDH", "R256 RCH R128"),
             ("BOGUS:AES128-SHA,ECDHE-RSA-AES256-GCM-SHA384 ECDHE-RSA-AES256-GCM-SHA384", "R256"),
         ];
