@@ -293,6 +293,7 @@ async fn verify(args: &LoginArgs, spec: &ProxySpec, creds: &Credentials) -> Resu
         proxy_cacert: args.proxy_cacert.clone(),
         proxy_insecure: args.proxy_insecure,
         proxy_pinned_key: None,
+        proxy_tls: Default::default(),
         pac: None,
         wpad: false,
         service_name: None,

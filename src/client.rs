@@ -35,6 +35,7 @@ mod retry;
 mod saving;
 mod timing;
 mod tls;
+mod tls_tuning;
 mod trace;
 mod transfer_info;
 mod tunnel;

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 mod conn;
 mod curl;
-pub use conn::{ClientCert, ConnConfig, ConnectTo, Interface, PinnedKey, Protocols, TlsVersion, TraceConfig};
+pub use conn::{
+    ClientCert, ConnConfig, ConnectTo, Interface, PinnedKey, Protocols, TlsTuning, TlsVersion, TraceConfig,
+};
 pub use curl::{
     CurlExtras, DumpHeader, HttpVersion, IpFamily, NetrcConfig, OriginAuth, RetryConfig, WriteOut,
 };
@@ -169,6 +171,8 @@ pub struct ProxyConfig {
     /// `--proxy-pinnedpubkey`: an `https://` proxy's public key must be one of these (checked
     /// with `--proxy-insecure` too).
     pub proxy_pinned_key: Option<PinnedKey>,
+    /// `--proxy-ciphers`, `--proxy-tls13-ciphers`, `--proxy-crlfile` (never curves).
+    pub proxy_tls: TlsTuning,
     /// `--pac FILE|URL`: route by this proxy auto-config (instead of `-x`).
     pub pac: Option<String>,
     /// `--wpad`: look for a PAC by WPAD when nothing else says which proxy (off by default).

@@ -204,6 +204,7 @@ pub async fn run(scheme: Scheme, term: Terminal) -> Result<()> {
         proxy_cacert: None,
         proxy_insecure: false,
         proxy_pinned_key: None,
+        proxy_tls: Default::default(),
         pac: None,
         wpad: false,
         service_name: None,

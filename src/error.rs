@@ -21,6 +21,11 @@ pub enum Exit {
     PeerCert,
     /// curl's 77: the CA file or directory (`--cacert`, `--capath`) cannot be used.
     CaCert,
+    /// curl's 82: the CRL file (`--crlfile`, `--proxy-crlfile`) cannot be read or used.
+    CrlFile,
+    /// curl's 59: no cipher suite or curve of `--ciphers`, `--tls13-ciphers`, `--curves` (or
+    /// their `--proxy-` twins) can be used.
+    Cipher,
     PinnedKey,
     /// curl's 18: the body ended before its announced length.
     PartialFile,
@@ -75,6 +80,8 @@ impl Exit {
             Exit::Tls => 35,
             Exit::PeerCert => 60,
             Exit::CaCert => 77,
+            Exit::CrlFile => 82,
+            Exit::Cipher => 59,
             Exit::PinnedKey => 90,
             Exit::PartialFile => 18,
             Exit::TooManyRedirects => 47,
@@ -101,7 +108,7 @@ impl Exit {
     }
 
     /// Every code with its meaning, as documented in the README (a test keeps them in step).
-    pub const TABLE: [(Exit, &'static str); 34] = [
+    pub const TABLE: [(Exit, &'static str); 36] = [
         (
             Exit::Internal,
             "internal error (a bug: please report it); also, as in curl, a URL whose scheme toll does not \
@@ -127,8 +134,19 @@ impl Exit {
         (Exit::Read, "could not read the request body (-d @file, --data-binary @file)"),
         (Exit::Timeout, "timeout (--max-time, --connect-timeout)"),
         (Exit::Tls, "TLS failure with the origin (handshake, protocol)"),
-        (Exit::PeerCert, "the server's certificate cannot be verified (unknown CA, wrong name, expired)"),
+        (
+            Exit::PeerCert,
+            "the server's certificate cannot be verified (unknown CA, wrong name, expired; with --crlfile: revoked, or no valid CRL of its issuer)",
+        ),
         (Exit::CaCert, "the CA file or directory (--cacert, --capath) cannot be read or used"),
+        (
+            Exit::CrlFile,
+            "the CRL file (--crlfile, --proxy-crlfile) cannot be read or holds no usable PEM CRL",
+        ),
+        (
+            Exit::Cipher,
+            "--ciphers, --tls13-ciphers or --curves (or --proxy-ciphers, --proxy-tls13-ciphers) names no cipher suite or curve toll's TLS can use",
+        ),
         (
             Exit::PinnedKey,
             "the server's (or https proxy's) public key does not match --pinnedpubkey (--proxy-pinnedpubkey), or its file cannot be used",

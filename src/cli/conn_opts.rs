@@ -1,12 +1,12 @@
 //! clap arguments for curl's protocol, connection, TLS and diagnostics options (issue 11:
 //! `--proto`, `--tlsv1.2`, `--http1.0`, `-6`, `-N`, `-q`, `-g`, `--connect-to`,
-//! `--unix-socket`, `--capath`, `--pinnedpubkey`, `-E`, `-p`, `--proxy-header`, `--trace`, …), flattened into
+//! `--unix-socket`, `--capath`, `--pinnedpubkey`, `--crlfile`, `--ciphers`, `--curves`, `-E`, `-p`, `--proxy-header`, `--trace`, …), flattened into
 //! the curl connection options, and their conversion into [`ConnConfig`]. Values are checked
 //! by clap's value parsers, so the conversion cannot fail.
 
 use super::{Header, Seconds};
 use crate::config::{
-    ClientCert, ConnConfig, ConnectTo, Interface, PinnedKey, Protocols, TlsVersion, TraceConfig,
+    ClientCert, ConnConfig, ConnectTo, Interface, PinnedKey, Protocols, TlsTuning, TlsVersion, TraceConfig,
 };
 use crate::secret::Secret;
 use clap::Args;
@@ -132,6 +132,28 @@ pub struct ConnOpts {
     /// FILE with the key (PEM or DER). Checked with -k too; a mismatch is exit 90.
     #[arg(long = "pinnedpubkey", value_name = "HASHES|FILE", value_parser = parse_pinned_key)]
     pub pinned_key: Option<PinnedKey>,
+
+    /// Check the server's certificate against the CRLs in FILE (PEM): revoked, or no CRL of its
+    /// issuer, is exit 60 (only the server's own certificate is checked, as curl does).
+    #[arg(long, value_name = "FILE")]
+    pub crlfile: Option<PathBuf>,
+
+    /// TLS 1.2 cipher suites to offer, in this order: OpenSSL names joined by ':'
+    /// (ECDHE-RSA-AES128-GCM-SHA256:…) or OpenSSL's words (HIGH:!aNULL, ECDHE+AESGCM).
+    ///
+    /// Names toll's TLS cannot do are skipped, as OpenSSL skips unknown ones; none left is exit 59.
+    #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
+    pub ciphers: Option<String>,
+
+    /// TLS 1.3 cipher suites to offer, in this order: TLS_AES_128_GCM_SHA256,
+    /// TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256 joined by ':' (none usable: exit 59).
+    #[arg(long = "tls13-ciphers", value_name = "LIST", allow_hyphen_values = true)]
+    pub tls13_ciphers: Option<String>,
+
+    /// Key exchange groups to offer, in this order: X25519, P-256 (prime256v1, secp256r1), P-384
+    /// (secp384r1) joined by ':'. A name OpenSSL does not know is exit 59, as in curl.
+    #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
+    pub curves: Option<String>,
 
     /// Client certificate for the server (PEM), with the key in the same file unless --key.
     ///
@@ -453,6 +475,12 @@ impl ConnOpts {
             unix_socket,
             capath: self.capath.clone(),
             pinned_key: self.pinned_key.clone(),
+            tls: TlsTuning {
+                ciphers: self.ciphers.clone(),
+                tls13_ciphers: self.tls13_ciphers.clone(),
+                curves: self.curves.clone(),
+                crlfile: self.crlfile.clone(),
+            },
             client_cert: self.cert.as_ref().map(|c| ClientCert {
                 cert: c.path.clone(),
                 key: self.key.clone(),

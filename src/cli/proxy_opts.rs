@@ -139,6 +139,18 @@ pub struct ProxyArgs {
     #[arg(long = "proxy-pinnedpubkey", value_name = "HASHES|FILE", value_parser = super::conn_opts::parse_pinned_key)]
     pub proxy_pinned_key: Option<crate::config::PinnedKey>,
 
+    /// Check an https:// proxy's certificate against the CRLs in FILE (PEM), as --crlfile.
+    #[arg(long = "proxy-crlfile", value_name = "FILE")]
+    pub proxy_crlfile: Option<PathBuf>,
+
+    /// TLS 1.2 cipher suites for an https:// proxy, as --ciphers.
+    #[arg(long = "proxy-ciphers", value_name = "LIST", allow_hyphen_values = true)]
+    pub proxy_ciphers: Option<String>,
+
+    /// TLS 1.3 cipher suites for an https:// proxy, as --tls13-ciphers.
+    #[arg(long = "proxy-tls13-ciphers", value_name = "LIST", allow_hyphen_values = true)]
+    pub proxy_tls13_ciphers: Option<String>,
+
     /// Never ask for a password on the terminal; fail instead.
     ///
     /// TOLL_NO_PROMPT=1 does the same.
@@ -240,6 +252,13 @@ pub(super) fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> 
         proxy_cacert: proxy.proxy_cacert,
         proxy_insecure: proxy.proxy_insecure,
         proxy_pinned_key: proxy.proxy_pinned_key,
+        proxy_tls: crate::config::TlsTuning {
+            ciphers: proxy.proxy_ciphers,
+            tls13_ciphers: proxy.proxy_tls13_ciphers,
+            // curl 7.88 sets its curves for the origin only.
+            curves: None,
+            crlfile: proxy.proxy_crlfile,
+        },
         pac: proxy.pac,
         wpad: proxy.wpad,
         service_name: proxy.proxy_service_name,

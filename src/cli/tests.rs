@@ -289,6 +289,44 @@ fn proxy_tls_options() {
     let t = transfer(&["--proxy-cacert", "ca.pem", "--proxy-insecure", "h"]);
     assert_eq!(t.proxy.proxy_cacert, Some(PathBuf::from("ca.pem")));
     assert!(t.proxy.proxy_insecure);
+    assert_eq!(t.proxy.proxy_tls, crate::config::TlsTuning::default());
+}
+
+#[test]
+fn tls_tuning_options_for_the_origin_and_the_proxy() {
+    let t = transfer(&[
+        "--ciphers",
+        "-ALL:ECDHE-RSA-AES128-GCM-SHA256",
+        "--tls13-ciphers",
+        "TLS_AES_128_GCM_SHA256",
+        "--curves",
+        "X25519:P-256",
+        "--crlfile",
+        "o.crl",
+        "--proxy-ciphers",
+        "HIGH",
+        "--proxy-tls13-ciphers",
+        "TLS_AES_256_GCM_SHA384",
+        "--proxy-crlfile",
+        "p.crl",
+        "h",
+    ]);
+    let o = &t.request.curl.conn.tls;
+    assert_eq!(o.ciphers.as_deref(), Some("-ALL:ECDHE-RSA-AES128-GCM-SHA256"), "a list may start with '-'");
+    assert_eq!(o.tls13_ciphers.as_deref(), Some("TLS_AES_128_GCM_SHA256"));
+    assert_eq!(o.curves.as_deref(), Some("X25519:P-256"));
+    assert_eq!(o.crlfile, Some(PathBuf::from("o.crl")));
+    let p = &t.proxy.proxy_tls;
+    assert_eq!(
+        (p.ciphers.as_deref(), p.tls13_ciphers.as_deref()),
+        (Some("HIGH"), Some("TLS_AES_256_GCM_SHA384"))
+    );
+    assert_eq!((p.curves.as_deref(), p.crlfile.as_deref()), (None, Some(std::path::Path::new("p.crl"))));
+    // Empty lists are kept (curl's exit 59 or 35 comes when the TLS settings are made).
+    let t = transfer(&["--ciphers", "", "--tls13-ciphers", "", "h"]);
+    assert_eq!(t.request.curl.conn.tls.ciphers.as_deref(), Some(""));
+    assert_eq!(t.request.curl.conn.tls.tls13_ciphers.as_deref(), Some(""));
+    assert!(!transfer(&["h"]).request.curl.conn.tls.is_set());
 }
 
 #[test]

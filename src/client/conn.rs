@@ -246,6 +246,17 @@ impl reqwest::dns::Resolve for Ipv6Only {
 /// The client certificate and key of `-E`/`--key` (PEM). An encrypted key cannot be used by
 /// toll's TLS: refused (exit 58, as curl's "problem with the local client certificate").
 fn identity(cert: &Path, key: Option<&Path>, has_password: bool) -> Result<reqwest::Identity> {
+    let pem = identity_pem(cert, key)?;
+    let _ = has_password; // an unencrypted key needs no passphrase: curl ignores it too
+    reqwest::Identity::from_pem(&pem).map_err(|e| {
+        Error::new(Exit::ClientCert, format!("cannot use the client certificate {}: {e}", cert.display()))
+            .hint("give a PEM file with the CERTIFICATE and its PRIVATE KEY (or the key with --key)")
+    })
+}
+
+/// `-E`'s file, with `--key`'s after it: PEM text for reqwest's identity or toll's own TLS
+/// settings. An encrypted key is refused (exit 58): toll cannot decrypt keys.
+pub fn identity_pem(cert: &Path, key: Option<&Path>) -> Result<Vec<u8>> {
     let read = |p: &Path| {
         std::fs::read(p).map_err(|e| {
             Error::new(
@@ -267,11 +278,7 @@ fn identity(cert: &Path, key: Option<&Path>, has_password: bool) -> Result<reqwe
         )
         .hint("decrypt it once: openssl pkey -in KEY -out plain-key.pem (keep that file private)"));
     }
-    let _ = has_password; // an unencrypted key needs no passphrase: curl ignores it too
-    reqwest::Identity::from_pem(&pem).map_err(|e| {
-        Error::new(Exit::ClientCert, format!("cannot use the client certificate {}: {e}", cert.display()))
-            .hint("give a PEM file with the CERTIFICATE and its PRIVATE KEY (or the key with --key)")
-    })
+    Ok(pem)
 }
 
 /// The CA certificates to trust instead of the system's: `--cacert`'s and `--capath`'s

@@ -175,13 +175,14 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
     if tls_error(&e).is_some_and(super::tls::is_pin_mismatch) {
         return super::tls::pin_mismatch(&url);
     }
-    if let Some(rustls::Error::InvalidCertificate(_)) = tls_error(&e) {
-        return Error::new(Exit::PeerCert, format!("the certificate of {url} cannot be verified: {text}"))
-            .hint("if the server uses a private CA, pass it with --cacert FILE (or -k to skip the check)");
+    if let Some(cert @ (rustls::Error::InvalidCertificate(_) | rustls::Error::InvalidCertRevocationList(_))) =
+        tls_error(&e)
+    {
+        return super::tls::bad_certificate(&url, &text, cert);
     }
     if is_tls(&e) {
         return Error::new(Exit::Tls, format!("TLS failure with {url}: {text}"))
-            .hint("if the server uses a private CA, pass it with --cacert FILE (or -k to skip the check)");
+            .hint(super::tls::failure_hint(tls_error(&e)));
     }
     if e.is_connect() {
         if via_socks {
@@ -242,6 +243,11 @@ pub fn failure_error(f: Failure) -> Error {
             Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
                 .hint("if the proxy's certificate comes from a private CA, pass it with --proxy-cacert FILE")
         }
+        FailureKind::Unreachable(why, Unreached::Revocation) => {
+            Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}")).hint(
+                "--proxy-crlfile revokes the proxy's certificate, or holds no valid CRL of its issuer: check the CRL file",
+            )
+        }
         FailureKind::Unreachable(why, Unreached::PinnedKey) => Error::new(
             Exit::PinnedKey,
             format!("cannot reach proxy {proxy}: its public key does not match --proxy-pinnedpubkey ({why})"),
@@ -259,7 +265,11 @@ pub fn failure_error(f: Failure) -> Error {
             match step {
                 Unreached::Name => e.retry_as(Exit::ResolveHost),
                 Unreached::Refused => e.retry_as(Exit::Connect),
-                Unreached::Certificate | Unreached::PinnedKey | Unreached::Tls | Unreached::Other => e,
+                Unreached::Certificate
+                | Unreached::Revocation
+                | Unreached::PinnedKey
+                | Unreached::Tls
+                | Unreached::Other => e,
             }
         }
         FailureKind::NoChallenge => Error::new(

@@ -1,28 +1,65 @@
 //! TLS settings toll makes itself: for an `https://` proxy (the platform's roots, only
 //! `--proxy-cacert`'s, or none with `--proxy-insecure`), for origins reached through a tunnel
 //! (`tunnel`: the same choices reqwest makes from `--cacert`/`-k`), and the PEM files of
-//! `--cacert`; and `--pinnedpubkey`'s check, on top of whichever certificate check is made.
+//! `--cacert`; `--pinnedpubkey`'s check, on top of whichever certificate check is made; and
+//! where `--ciphers`/`--tls13-ciphers`/`--curves`/`--crlfile` (`tls_tuning`) go in.
 
-use crate::config::{HttpVersion, PinnedKey, ProxyConfig, RequestConfig};
+use super::tls_tuning::{self, Crls};
+use crate::config::{ClientCert, HttpVersion, PinnedKey, ProxyConfig, RequestConfig, TlsTuning, TlsVersion};
 use crate::error::{Error, Exit, Result};
+use std::path::Path;
 use std::sync::Arc;
 
 /// TLS settings for `https://` proxies: the platform's roots, or only `--proxy-cacert`'s, or no
-/// verification with `--proxy-insecure`; then `--proxy-pinnedpubkey`'s pin.
+/// verification with `--proxy-insecure`; then `--proxy-pinnedpubkey`'s pin, and the
+/// `--proxy-ciphers`/`--proxy-tls13-ciphers`/`--proxy-crlfile` tuning.
 pub(super) fn proxy_tls(cfg: &ProxyConfig) -> Result<Arc<rustls::ClientConfig>> {
     let pins = cfg.proxy_pinned_key.as_ref().map(pins).transpose()?;
-    let mut config = verifying(cfg.proxy_insecure, cfg.proxy_cacert.as_deref(), pins)?;
+    let trust = Trust { cacert: cfg.proxy_cacert.as_deref(), capath: None };
+    let mut config =
+        verifying(cfg.proxy_insecure, trust, pins, &cfg.proxy_tls, VERSIONS)?.with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 
+/// TLS 1.2 and 1.3: all toll's TLS speaks.
+const VERSIONS: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13, &rustls::version::TLS12];
+
 /// TLS settings for an origin reached through a tunnel (`tunnel`), as reqwest builds them for
-/// the same request (`build_client`): only `--cacert`'s roots, or no certificate check with
-/// `-k` (signatures still checked), or the platform verifier; ALPN h2 and http/1.1, or only
-/// http/1.1 with `--http1.1`.
+/// the same request (`build_client`): only `--cacert`'s (and `--capath`'s) roots, or no
+/// certificate check with `-k` (signatures still checked), or the platform verifier; ALPN h2
+/// and http/1.1, or only http/1.1 with `--http1.1`; `--tlsv1.x`/`--tls-max`'s versions and
+/// `-E`'s client certificate (the tunnel leaves those to reqwest, and `reqwest_tls` comes here
+/// for them only with the TLS tuning options); and the tuning options.
 pub(super) fn origin_tls(req: &RequestConfig) -> Result<Arc<rustls::ClientConfig>> {
-    let pins = req.curl.conn.pinned_key.as_ref().map(pins).transpose()?;
-    let mut config = verifying(req.insecure, req.cacert.as_deref(), pins)?;
+    let c = &req.curl.conn;
+    let pins = c.pinned_key.as_ref().map(pins).transpose()?;
+    let in_range = |v: TlsVersion| c.tls_min.is_none_or(|m| m <= v) && c.tls_max.is_none_or(|m| v <= m);
+    let versions: Vec<&'static rustls::SupportedProtocolVersion> =
+        [(TlsVersion::V1_3, &rustls::version::TLS13), (TlsVersion::V1_2, &rustls::version::TLS12)]
+            .into_iter()
+            .filter(|(v, _)| in_range(*v))
+            .map(|(_, r)| r)
+            .collect();
+    // None left: `conn::check_url` refuses every https:// URL before it is sent (exit 35).
+    let versions = if versions.is_empty() { VERSIONS } else { &versions };
+    let trust = Trust { cacert: req.cacert.as_deref(), capath: c.capath.as_deref() };
+    let builder = verifying(req.insecure, trust, pins, &c.tls, versions)?;
+    // As `conn::configure` for reqwest: no certificate is read for a transfer that cannot do TLS.
+    let tls_possible = req.url.scheme() == "https" || req.follow_redirects;
+    let mut config = match c.client_cert.as_ref().filter(|_| tls_possible) {
+        Some(cert) => {
+            let (chain, key) = client_auth(cert)?;
+            builder.with_client_auth_cert(chain, key).map_err(|e| {
+                Error::new(
+                    Exit::ClientCert,
+                    format!("cannot use the client certificate {}: {e}", cert.cert.display()),
+                )
+                .hint("give a PEM file with the CERTIFICATE and its PRIVATE KEY (or the key with --key)")
+            })?
+        }
+        None => builder.with_no_client_auth(),
+    };
     config.alpn_protocols = match req.curl.http_version {
         HttpVersion::Http11 => vec![b"http/1.1".to_vec()],
         _ => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
@@ -30,81 +67,172 @@ pub(super) fn origin_tls(req: &RequestConfig) -> Result<Arc<rustls::ClientConfig
     Ok(Arc::new(config))
 }
 
+/// `-E`'s certificate chain and key, as `conn` reads them for reqwest (an encrypted key is
+/// refused there, exit 58).
+fn client_auth(
+    cert: &ClientCert,
+) -> Result<(Vec<rustls_pki_types::CertificateDer<'static>>, rustls_pki_types::PrivateKeyDer<'static>)> {
+    use rustls_pki_types::pem::PemObject;
+    let pem = super::conn::identity_pem(&cert.cert, cert.key.as_deref())?;
+    let bad = |why: String| {
+        Error::new(
+            Exit::ClientCert,
+            format!("cannot use the client certificate {}: {why}", cert.cert.display()),
+        )
+        .hint("give a PEM file with the CERTIFICATE and its PRIVATE KEY (or the key with --key)")
+    };
+    let chain: Vec<_> = rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| bad(e.to_string()))?;
+    if chain.is_empty() {
+        return Err(bad("no CERTIFICATE in it".into()));
+    }
+    let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(&pem)
+        .map_err(|e| bad(format!("no private key ({e})")))?;
+    Ok((chain, key))
+}
+
 /// reqwest's TLS settings as toll's own for the same request ([`origin_tls`], whose platform
 /// verifier reads the system's CA bundle only when a certificate is to be checked), when the two
 /// mean the same thing; `None` leaves reqwest to build its own, which it must for what only its
-/// setup carries out (`--tlsv1.x`/`--tls-max`, `--capath`, `-E`) or where its ALPN differs
-/// (`--http1.0`, `--http2-prior-knowledge`).
+/// setup carries out (`--tlsv1.x`/`--tls-max`, `--capath`, `-E` — unless a TLS tuning option
+/// is given: toll's config then carries them out —) or where its ALPN differs (`--http1.0`,
+/// `--http2-prior-knowledge`). Options that only toll's config carries out (`--pinnedpubkey`,
+/// the tuning) are refused there rather than left out.
 pub(super) fn reqwest_tls(req: &RequestConfig) -> Result<Option<rustls::ClientConfig>> {
     let c = &req.curl.conn;
-    if c.tls_min.is_some()
-        || c.tls_max.is_some()
-        || c.capath.is_some()
-        || c.client_cert.is_some()
-        || c.http10
-        || req.curl.http_version == HttpVersion::Http2PriorKnowledge
-    {
-        if c.pinned_key.is_some() {
-            // reqwest builds that config itself, with no place for the pin check.
+    let tuned = c.tls.is_set();
+    if c.http10 || req.curl.http_version == HttpVersion::Http2PriorKnowledge {
+        if tuned {
             return Err(Error::new(
                 Exit::Usage,
-                "--pinnedpubkey cannot be combined with --tlsv1.x, --tls-max, --capath, -E/--cert, --http1.0 \
-                 or --http2-prior-knowledge",
+                format!(
+                    "{} cannot be combined with --http1.0 or --http2-prior-knowledge",
+                    tuning_options(&c.tls)
+                ),
             )
             .hint("drop one of them"));
         }
-        return Ok(None);
+    } else if tuned
+        || !(c.tls_min.is_some() || c.tls_max.is_some() || c.capath.is_some() || c.client_cert.is_some())
+    {
+        return Ok(Some((*origin_tls(req)?).clone()));
     }
-    Ok(Some((*origin_tls(req)?).clone()))
+    if c.pinned_key.is_some() {
+        // reqwest builds that config itself, with no place for the pin check.
+        return Err(Error::new(
+            Exit::Usage,
+            "--pinnedpubkey cannot be combined with --tlsv1.x, --tls-max, --capath, -E/--cert, --http1.0 \
+             or --http2-prior-knowledge",
+        )
+        .hint("drop one of them"));
+    }
+    Ok(None)
+}
+
+/// The tuning options given, as a message names them.
+fn tuning_options(t: &TlsTuning) -> String {
+    let given = [
+        (t.ciphers.is_some(), "--ciphers"),
+        (t.tls13_ciphers.is_some(), "--tls13-ciphers"),
+        (t.curves.is_some(), "--curves"),
+        (t.crlfile.is_some(), "--crlfile"),
+    ];
+    given.iter().filter(|(g, _)| *g).map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
+}
+
+/// What the server's certificate is checked against: the CA file and directory if given
+/// (`--cacert`, `--capath`), else the platform's verifier (or with CRLs the system's roots).
+#[derive(Clone, Copy)]
+struct Trust<'a> {
+    cacert: Option<&'a Path>,
+    capath: Option<&'a Path>,
+}
+
+impl Trust<'_> {
+    fn given(&self) -> bool {
+        self.cacert.is_some() || self.capath.is_some()
+    }
+
+    fn roots(&self) -> Result<rustls::RootCertStore> {
+        let mut roots = rustls::RootCertStore::empty();
+        if let Some(path) = self.cacert {
+            for cert in read_certs(path)? {
+                roots.add(cert).map_err(|e| bad_ca(path, &e.to_string()))?;
+            }
+        }
+        if let Some(dir) = self.capath {
+            for cert in super::conn::capath_certs(dir)? {
+                roots.add(cert).map_err(|e| bad_ca(dir, &e.to_string()))?;
+            }
+        }
+        Ok(roots)
+    }
+
+    /// The file or directory an error about them names.
+    fn shown(&self) -> &Path {
+        self.cacert.or(self.capath).unwrap_or(Path::new("-"))
+    }
 }
 
 /// A client config that checks nothing (`insecure`: signatures still are), or trusts only the
-/// PEM file `cacert`, or the platform's verifier; and then, with `pins`, the public key.
+/// roots of `trust`, or the platform's verifier; and then, with `pins`, the public key. The
+/// tuning options choose the suites and groups, and with a CRL file the certificate is checked
+/// by webpki against `trust`'s roots or the system's (the platform verifier takes no CRLs).
+/// The caller adds the client certificate, if any.
 fn verifying(
     insecure: bool,
-    cacert: Option<&std::path::Path>,
+    trust: Trust<'_>,
     pins: Option<verify::Pins>,
-) -> Result<rustls::ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    tuning: &TlsTuning,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Result<rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>> {
+    let provider = tls_tuning::provider(tuning)?;
+    // Read with -k too: curl loads the file (and fails on a bad one) before it connects.
+    let crls = tuning.crlfile.as_deref().map(tls_tuning::read_crls).transpose()?;
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .map_err(|e| Error::new(Exit::Internal, format!("TLS setup: {e}")))?;
-    if let Some(pins) = pins {
+    let crl_check = match crls {
+        Some(crls) if !insecure => {
+            let roots = if trust.given() { trust.roots()? } else { tls_tuning::system_roots()? };
+            Some((crls.verifier(roots, provider.clone())?, crls))
+        }
+        _ => None,
+    };
+    // --curves: in TLS 1.2 the server's ECDSA key must be on one of them too (OpenSSL's check).
+    let key_curves = tuning.curves.is_some();
+    if pins.is_some() || crl_check.is_some() || key_curves {
         let check = if insecure {
             verify::Check::AcceptAny
-        } else if let Some(path) = cacert {
+        } else if let Some((verifier, crls)) = crl_check {
+            verify::Check::Crl(verifier, crls)
+        } else if trust.given() {
             verify::Check::Roots(
                 rustls::client::WebPkiServerVerifier::builder_with_provider(
-                    Arc::new(roots(path)?),
+                    Arc::new(trust.roots()?),
                     provider.clone(),
                 )
                 .build()
-                .map_err(|e| bad_ca(path, &e.to_string()))?,
+                .map_err(|e| bad_ca(trust.shown(), &e.to_string()))?,
             )
         } else {
             verify::Check::Platform(std::sync::OnceLock::new())
         };
-        let pinned = verify::pinned(provider, check, pins);
-        return Ok(builder.dangerous().with_custom_certificate_verifier(pinned).with_no_client_auth());
+        let checked = verify::checked(provider, check, pins, key_curves);
+        return Ok(builder.dangerous().with_custom_certificate_verifier(checked));
     }
     Ok(if insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(verify::accept_any(provider))
-            .with_no_client_auth()
-    } else if let Some(path) = cacert {
-        builder.with_root_certificates(roots(path)?).with_no_client_auth()
+        builder.dangerous().with_custom_certificate_verifier(verify::accept_any(provider))
+    } else if trust.given() {
+        builder.with_root_certificates(trust.roots()?)
+    } else if tuning.is_set() {
+        // The shared platform verifier holds the first caller's provider: ring's whole.
+        let check = verify::Check::Platform(std::sync::OnceLock::new());
+        builder.dangerous().with_custom_certificate_verifier(verify::checked(provider, check, None, false))
     } else {
-        builder.dangerous().with_custom_certificate_verifier(verify::platform(provider)).with_no_client_auth()
+        builder.dangerous().with_custom_certificate_verifier(verify::platform(provider))
     })
-}
-
-fn roots(path: &std::path::Path) -> Result<rustls::RootCertStore> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in read_certs(path)? {
-        roots.add(cert).map_err(|e| bad_ca(path, &e.to_string()))?;
-    }
-    Ok(roots)
 }
 
 /// `--pinnedpubkey`'s keys: the digests as given, or the key in its file (PEM `PUBLIC KEY`, or
@@ -180,6 +308,29 @@ pub(super) fn is_pin_mismatch(e: &rustls::Error) -> bool {
     crate::pin::is_mismatch(e)
 }
 
+/// The error for a certificate that did not verify (exit 60), with a hint for its reason; a
+/// CRL of `--crlfile` that webpki could not use for it (a bad signature, an issuer that may not
+/// sign CRLs) is that too, as OpenSSL fails the certificate then.
+pub(super) fn bad_certificate(shown: &str, text: &str, e: &rustls::Error) -> Error {
+    Error::new(Exit::PeerCert, format!("the certificate of {shown} cannot be verified: {text}"))
+        .hint(tls_tuning::bad_certificate_hint(e))
+}
+
+/// The hint for a TLS failure with the origin other than its certificate: a server that
+/// accepts none of what was offered (a handshake_failure alert) can be one that does none of
+/// the suites or curves `--ciphers`/`--tls13-ciphers`/`--curves` left.
+pub(super) fn failure_hint(e: Option<&rustls::Error>) -> &'static str {
+    match e {
+        Some(rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure)) => {
+            "the server accepts none of the cipher suites or curves offered: check --ciphers, --tls13-ciphers and --curves"
+        }
+        Some(rustls::Error::General(why)) if why.contains("--curves") => {
+            "add the key's curve to --curves (or leave TLS 1.3 allowed, where it is not needed)"
+        }
+        _ => "if the server uses a private CA, pass it with --cacert FILE (or -k to skip the check)",
+    }
+}
+
 /// The error for a server whose key is not the pinned one.
 pub(super) fn pin_mismatch(shown: &str) -> Error {
     Error::new(Exit::PinnedKey, format!("the public key of {shown} does not match --pinnedpubkey"))
@@ -200,10 +351,12 @@ mod verify {
     //!   TLS config toll makes without a pin;
     //! - [`Check::AcceptAny`]: `-k`/`--proxy-insecure`, the certificate is not checked;
     //! - [`Check::Roots`]: `--cacert`'s roots, when a pin is checked too (without one, rustls's
-    //!   own verifier is configured directly).
+    //!   own verifier is configured directly);
+    //! - [`Check::Crl`]: `--crlfile`, `--cacert`'s roots or the system's, and the CRLs.
     //!
     //! Then, with `--pinnedpubkey`, the end entity's SubjectPublicKeyInfo, or its SHA-256, must
     //! be one of the [`Pins`] (curl checks the pin with `-k` too).
+    use super::Crls;
     use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
     use rustls::crypto::CryptoProvider;
     use rustls::DigitallySignedStruct;
@@ -215,6 +368,8 @@ mod verify {
         Platform(OnceLock<Result<rustls_platform_verifier::Verifier, rustls::Error>>),
         AcceptAny,
         Roots(Arc<rustls::client::WebPkiServerVerifier>),
+        /// `--crlfile`: roots and CRLs ([`Crls::verifier`]), and the CRLs' thisUpdate.
+        Crl(Arc<rustls::client::WebPkiServerVerifier>, Crls),
     }
 
     #[derive(Debug)]
@@ -222,6 +377,7 @@ mod verify {
         provider: Arc<CryptoProvider>,
         check: Check,
         pins: Option<Pins>,
+        key_curves: bool,
     }
 
     /// The process's platform verifier (the first caller's provider: toll has one, ring).
@@ -229,19 +385,30 @@ mod verify {
         static SHARED: OnceLock<Arc<Verifier>> = OnceLock::new();
         SHARED
             .get_or_init(|| {
-                Arc::new(Verifier { provider, check: Check::Platform(OnceLock::new()), pins: None })
+                Arc::new(Verifier {
+                    provider,
+                    check: Check::Platform(OnceLock::new()),
+                    pins: None,
+                    key_curves: false,
+                })
             })
             .clone()
     }
 
     /// No certificate check (signatures still are, so the handshake itself is sound).
     pub fn accept_any(provider: Arc<CryptoProvider>) -> Arc<Verifier> {
-        Arc::new(Verifier { provider, check: Check::AcceptAny, pins: None })
+        Arc::new(Verifier { provider, check: Check::AcceptAny, pins: None, key_curves: false })
     }
 
-    /// `check`, then the pin.
-    pub fn pinned(provider: Arc<CryptoProvider>, check: Check, pins: Pins) -> Arc<Verifier> {
-        Arc::new(Verifier { provider, check, pins: Some(pins) })
+    /// `check`, then the pin if any; with `key_curves`, a TLS 1.2 server's ECDSA key must be on
+    /// one of the provider's groups (`--curves`).
+    pub fn checked(
+        provider: Arc<CryptoProvider>,
+        check: Check,
+        pins: Option<Pins>,
+        key_curves: bool,
+    ) -> Arc<Verifier> {
+        Arc::new(Verifier { provider, check, pins, key_curves })
     }
 
     /// `--pinnedpubkey`'s keys (DER SubjectPublicKeyInfo) and digests (SHA-256 of one).
@@ -278,6 +445,15 @@ mod verify {
                     .map_err(Clone::clone)?
                     .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?,
                 Check::Roots(v) => v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?,
+                Check::Crl(v, crls) => {
+                    let verified = v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?;
+                    if crls.not_yet_valid(end_entity, now) {
+                        return Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(
+                            rustls::OtherError(Arc::new(super::tls_tuning::CrlNotYetValid)),
+                        )));
+                    }
+                    verified
+                }
             };
             match &self.pins {
                 Some(pins) if !pins.hold(end_entity) => Err(crate::pin::refusal()),
@@ -290,6 +466,9 @@ mod verify {
             c: &CertificateDer<'_>,
             d: &DigitallySignedStruct,
         ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            if self.key_curves {
+                super::tls_tuning::tls12_key_curve(c, &self.provider.kx_groups)?;
+            }
             rustls::crypto::verify_tls12_signature(m, c, d, &self.provider.signature_verification_algorithms)
         }
         fn verify_tls13_signature(

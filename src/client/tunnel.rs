@@ -545,14 +545,14 @@ fn handshake_error(url: &url::Url, e: &std::io::Error) -> Error {
     if tls.is_some_and(super::tls::is_pin_mismatch) {
         return super::tls::pin_mismatch(&shown);
     }
-    let bad_cert = tls.is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_)));
-    if bad_cert {
-        return Error::new(Exit::PeerCert, format!("the certificate of {shown} cannot be verified: {text}"))
-            .hint("if the server uses a private CA, pass it with --cacert FILE (or -k to skip the check)");
+    if let Some(cert @ (rustls::Error::InvalidCertificate(_) | rustls::Error::InvalidCertRevocationList(_))) =
+        tls
+    {
+        return super::tls::bad_certificate(&shown, &text, cert);
     }
     if is_tls(e) && !not_tls {
         return Error::new(Exit::Tls, format!("TLS failure with {shown}: {text}"))
-            .hint("if the server uses a private CA, pass it with --cacert FILE (or -k to skip the check)");
+            .hint(super::tls::failure_hint(tls));
     }
     Error::new(
         Exit::ProxyFailed,

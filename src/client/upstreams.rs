@@ -14,12 +14,15 @@ use std::sync::{Arc, OnceLock};
 /// enforces the lockout rule) and the memory of what worked. `toll serve` uses the same.
 pub fn upstream_factory(proxy: &ProxyConfig, ctx: Arc<Context>) -> Result<crate::relay::UpstreamFactory> {
     // Made now when an option names a file, so a bad one is reported before anything is sent.
-    let eager_tls =
-        if proxy.proxy_cacert.is_some() || proxy.proxy_insecure || proxy.proxy_pinned_key.is_some() {
-            Some(proxy_tls(proxy)?)
-        } else {
-            None
-        };
+    let eager_tls = if proxy.proxy_cacert.is_some()
+        || proxy.proxy_insecure
+        || proxy.proxy_pinned_key.is_some()
+        || proxy.proxy_tls.is_set()
+    {
+        Some(proxy_tls(proxy)?)
+    } else {
+        None
+    };
     let tls_cell: Arc<OnceLock<Option<Arc<rustls::ClientConfig>>>> = Arc::new(OnceLock::new());
     // `--preproxy`: one SOCKS hop for every proxy, its credentials behind one broker (the
     // lockout rule), from the same sources as the proxies' (its URL, the keyring, a prompt).

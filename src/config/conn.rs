@@ -131,6 +131,32 @@ pub struct ConnConfig {
     pub expect100_timeout: Option<Duration>,
     /// `--interface`: where toll's connections (to the server, or to the proxy) leave from.
     pub interface: Option<Interface>,
+    /// `--ciphers`, `--tls13-ciphers`, `--curves`, `--crlfile` for the origin.
+    pub tls: TlsTuning,
+}
+
+/// curl's TLS tuning options as given, for the origin (`--ciphers`, `--tls13-ciphers`,
+/// `--curves`, `--crlfile`) or an `https://` proxy (`--proxy-ciphers`,
+/// `--proxy-tls13-ciphers`, `--proxy-crlfile`; curl 7.88 applies `--curves` to the origin only).
+/// The lists stay text: they are read when a TLS config is made, where a list that leaves
+/// nothing to use is curl's exit 59, not a usage error.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsTuning {
+    /// TLS 1.2 cipher suites, OpenSSL's cipher-list syntax (`ECDHE-RSA-AES128-GCM-SHA256:…`).
+    pub ciphers: Option<String>,
+    /// TLS 1.3 cipher suites, IANA names joined by `:` (`TLS_AES_128_GCM_SHA256:…`).
+    pub tls13_ciphers: Option<String>,
+    /// Key exchange groups, OpenSSL names joined by `:` (`X25519:P-256`).
+    pub curves: Option<String>,
+    /// PEM file of CRLs the end-entity certificate is checked against.
+    pub crlfile: Option<PathBuf>,
+}
+
+impl TlsTuning {
+    /// Whether any option is given (else rustls's defaults hold).
+    pub fn is_set(&self) -> bool {
+        *self != TlsTuning::default()
+    }
 }
 
 /// `--interface`: an address of this machine, or an interface's name (bound to by its address).

@@ -45,6 +45,9 @@ pub enum Unreached {
     Refused,
     /// The `https://` proxy's certificate could not be verified.
     Certificate,
+    /// `--proxy-crlfile` failed the `https://` proxy's certificate: revoked, no usable CRL of
+    /// its issuer.
+    Revocation,
     /// The `https://` proxy's public key is not the one `--proxy-pinnedpubkey` pins.
     PinnedKey,
     /// TLS with the `https://` proxy failed otherwise (it may not speak TLS on that port).
@@ -68,6 +71,15 @@ impl Unreached {
     pub fn of_tls(e: &std::io::Error) -> Unreached {
         match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
             Some(r) if crate::pin::is_mismatch(r) => Unreached::PinnedKey,
+            Some(
+                rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::Revoked
+                    | rustls::CertificateError::UnknownRevocationStatus
+                    | rustls::CertificateError::ExpiredRevocationList
+                    | rustls::CertificateError::ExpiredRevocationListContext { .. },
+                )
+                | rustls::Error::InvalidCertRevocationList(_),
+            ) => Unreached::Revocation,
             Some(rustls::Error::InvalidCertificate(_)) => Unreached::Certificate,
             _ => Unreached::Tls,
         }

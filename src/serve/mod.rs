@@ -687,9 +687,10 @@ fn failure_response(f: Failure) -> Response<RelayBody> {
     let (status, kind) = match &f.kind {
         FailureKind::Denied => (StatusCode::FORBIDDEN, "http_request_denied"),
         FailureKind::Unreachable(_, Unreached::Name) => (StatusCode::BAD_GATEWAY, "dns_error"),
-        FailureKind::Unreachable(_, Unreached::Certificate | Unreached::PinnedKey) => {
-            (StatusCode::BAD_GATEWAY, "tls_certificate_error")
-        }
+        FailureKind::Unreachable(
+            _,
+            Unreached::Certificate | Unreached::Revocation | Unreached::PinnedKey,
+        ) => (StatusCode::BAD_GATEWAY, "tls_certificate_error"),
         FailureKind::Unreachable(_, Unreached::Tls) => (StatusCode::BAD_GATEWAY, "tls_protocol_error"),
         FailureKind::Unreachable(why, _) if why.contains("timed out") => {
             (StatusCode::GATEWAY_TIMEOUT, "connection_timeout")

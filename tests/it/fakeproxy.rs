@@ -676,6 +676,14 @@ pub struct TlsFakeProxy {
 
 impl TlsFakeProxy {
     pub fn start(script: impl Fn(&ProxyRequest) -> Action + Send + Sync + 'static) -> TlsFakeProxy {
+        Self::start_with(crate::tls::pki().server_config.clone(), script)
+    }
+
+    /// With TLS settings of its own (narrower suites, say).
+    pub fn start_with(
+        config: std::sync::Arc<rustls::ServerConfig>,
+        script: impl Fn(&ProxyRequest) -> Action + Send + Sync + 'static,
+    ) -> TlsFakeProxy {
         let inner = FakeProxy::start(script);
         let backend = inner.addr;
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind TLS front");
@@ -687,8 +695,9 @@ impl TlsFakeProxy {
                     return;
                 }
                 let Ok(conn) = conn else { continue };
+                let config = config.clone();
                 std::thread::spawn(move || {
-                    let _ = terminate_tls(conn, backend);
+                    let _ = terminate_tls(conn, backend, config);
                 });
             }
         });
@@ -711,10 +720,13 @@ impl Drop for TlsFakeProxy {
 /// Terminates TLS on `client` and passes the plaintext to and from `backend`, both ways, until
 /// either side closes. One rustls connection shared by the two directions under a mutex; no
 /// lock is held across a blocking read.
-fn terminate_tls(client: TcpStream, backend: SocketAddr) -> io::Result<()> {
+fn terminate_tls(
+    client: TcpStream,
+    backend: SocketAddr,
+    config: std::sync::Arc<rustls::ServerConfig>,
+) -> io::Result<()> {
     let _ = client.set_nodelay(true);
-    let mut conn =
-        rustls::ServerConnection::new(crate::tls::pki().server_config.clone()).map_err(io::Error::other)?;
+    let mut conn = rustls::ServerConnection::new(config).map_err(io::Error::other)?;
     let mut sock = client.try_clone()?;
     while conn.is_handshaking() {
         conn.complete_io(&mut sock)?;

@@ -37,6 +37,8 @@
 //! - `t_doctor`: `toll doctor` against real Squid (and in-process proxies); snapshots in
 //!   `snapshots/doctor_*.txt` (`TOLL_BLESS=1` rewrites them).
 //! - `t_pac`: `toll pac` with PAC files and PACs served by the origin (http and https).
+//! - `t_tls_opts`: `--crlfile`, `--ciphers`, `--tls13-ciphers`, `--curves` and their `--proxy-`
+//!   twins against servers that report the suite, group and version agreed on.
 
 mod cleanup;
 mod fakeproxy;
@@ -80,6 +82,7 @@ mod t_serve_gateway;
 mod t_serve_socks;
 mod t_speed;
 mod t_squid;
+mod t_tls_opts;
 mod t_transfer_opts;
 mod t_tunnel;
 

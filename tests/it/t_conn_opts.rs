@@ -184,6 +184,36 @@ fn a_client_certificate_is_presented_to_a_server_that_demands_one() {
     assert_ne!(out.code, Some(0), "{}", out.describe());
 }
 
+/// With a TLS tuning option toll makes the TLS settings itself (not the HTTP client): the
+/// client certificate is presented from them too.
+#[test]
+fn a_client_certificate_is_presented_with_the_tls_tuning_options() {
+    let server = ClientAuthServer::start();
+    let client = server.path("client.pem");
+    let out = server.run(&["-E", &client, "--tls13-ciphers", "TLS_AES_128_GCM_SHA256"]);
+    out.assert_code(0);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ok, client certificate: true\n");
+    let out = server.run(&[
+        "--cert",
+        &server.path("client-cert.pem"),
+        "--key",
+        &server.path("client-key.pem"),
+        "--curves",
+        "P-256",
+    ]);
+    out.assert_code(0);
+    // The tuning holds on that path (nothing usable: 59), and without a certificate the server
+    // refuses the handshake.
+    server.run(&["-E", &client, "--ciphers", "BOGUS"]).assert_code(59);
+    let out = server.run(&["--curves", "X25519"]);
+    assert_ne!(out.code, Some(0), "{}", out.describe());
+    // A certificate the server does not trust fails as it does without the option.
+    let stranger = server.path("stranger.pem");
+    let untuned = server.run(&["-E", &stranger]);
+    assert_ne!(untuned.code, Some(0), "{}", untuned.describe());
+    server.run(&["-E", &stranger, "--curves", "X25519"]).assert_code(untuned.code.unwrap());
+}
+
 #[test]
 fn proxy_headers_go_to_the_proxy_only() {
     use crate::fakeproxy::{self, FakeProxy};

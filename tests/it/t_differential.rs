@@ -11,7 +11,8 @@
 //!   `{CLIENT_CERT}` (a PEM file with a client certificate and its key), `{PIN}` (the https
 //!   origin's public key as `sha256//BASE64`), `{PINFILE}` (a PEM file with that key),
 //!   `{TLS_PORT}` (the https origin's port, for `https://localhost:{TLS_PORT}`: HSTS ignores IP
-//!   addresses);
+//!   addresses), `{CRL:NAME}` (a CRL file of `tls::Crl::NAME`: `RevokesServer`, `RevokesOther`,
+//!   `OtherCa`, `Expired`, `NotYetValid`, `WrongKey`);
 //! - leading tags: `[direct]` runs the line without a proxy only; `[stdin]` feeds
 //!   [`STDIN`] on standard input; `[differs: REASON]` marks a known difference (everywhere),
 //!   `[differs-proxy: REASON]` one through the proxy only, `[differs-digest: REASON]` one
@@ -347,6 +348,12 @@ fn run_mode(mode: Mode) {
                     .replace("{CLIENT_CERT}", &extras.client_cert())
                     .replace("{PIN}", &crate::tls::pki().server_key_pin)
                     .replace("{PINFILE}", &extras.pin_file())
+                    .replace("{CRL:RevokesServer}", &crate::tls::pki().crl(crate::tls::Crl::RevokesServer))
+                    .replace("{CRL:RevokesOther}", &crate::tls::pki().crl(crate::tls::Crl::RevokesOther))
+                    .replace("{CRL:OtherCa}", &crate::tls::pki().crl(crate::tls::Crl::OtherCa))
+                    .replace("{CRL:Expired}", &crate::tls::pki().crl(crate::tls::Crl::Expired))
+                    .replace("{CRL:NotYetValid}", &crate::tls::pki().crl(crate::tls::Crl::NotYetValid))
+                    .replace("{CRL:WrongKey}", &crate::tls::pki().crl(crate::tls::Crl::WrongKey))
             }))
             .collect();
         let (curl, curl_err) = run_one(CURL, &args, line.stdin);
