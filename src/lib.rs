@@ -33,6 +33,7 @@ pub mod socks;
 pub mod statefile;
 pub mod store;
 pub mod term;
+pub mod utc;
 
 /// The PAC engine (its own crate, `crates/toll-pac`).
 pub use toll_pac as pac;

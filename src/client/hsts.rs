@@ -5,8 +5,8 @@
 //! This file owns the pure engine — the header's parser ([`parse_header`], curl's reading of
 //! it: `max-age` required and once, `includeSubDomains` once, other directives skipped;
 //! `max-age=0` forgets the host), the cache file's parser and writer ([`parse_file`],
-//! [`write_file`]) and the matching ([`Cache::covers`]) — and the [`Engine`] a transfer holds.
-//! Time comes in as Unix seconds: nothing here reads the clock.
+//! [`write_file`]) and the matching ([`Cache::covers`]), which take the time as Unix seconds —
+//! and the [`Engine`] a transfer holds, the one part that reads the clock and the file.
 //!
 //! The file is curl's: `#` comments, then one host a line, `.` in front when subdomains are
 //! covered too, and the expiry in quotes — `"YYYYMMDD HH:MM:SS"` (UTC) or `"unlimited"`. As
@@ -223,16 +223,6 @@ pub fn upgraded(url: &url::Url) -> Option<url::Url> {
     url::Url::parse(&format!("https{}", &text[4..])).ok()
 }
 
-/// The days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
 /// `YYYYMMDD HH:MM:SS` (UTC) as Unix seconds.
 fn parse_date(s: &str) -> Option<i64> {
     let b = s.as_bytes();
@@ -247,25 +237,13 @@ fn parse_date(s: &str) -> Option<i64> {
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
         return None;
     }
-    Some(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se)
+    Some(crate::utc::unix(y, mo, d, h, mi, se))
 }
 
 /// Unix seconds as `YYYYMMDD HH:MM:SS` (UTC); `None` past the year 9999 (written `unlimited`).
 fn format_date(t: i64) -> Option<String> {
-    let (days, secs) = (t.div_euclid(86400), t.rem_euclid(86400));
-    // H. Hinnant's `civil_from_days`.
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (0..=9999)
-        .contains(&y)
-        .then(|| format!("{y:04}{m:02}{d:02} {:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60))
+    let (y, m, d, hour, minute, second) = crate::utc::civil(t);
+    (0..=9999).contains(&y).then(|| format!("{y:04}{m:02}{d:02} {hour:02}:{minute:02}:{second:02}"))
 }
 
 /// The cache a transfer uses: read from `--hsts FILE` at the start, written back at the end.

@@ -1,0 +1,45 @@
+//! Civil UTC dates from Unix seconds and back, for the formats toll writes itself (SigV4's
+//! `X-Amz-Date`, curl's HSTS cache file): proleptic Gregorian, no leap seconds, any year.
+
+/// `(year, month, day, hour, minute, second)` of `unix` seconds (H. Hinnant's
+/// `civil_from_days`).
+pub fn civil(unix: i64) -> (i64, i64, i64, i64, i64, i64) {
+    let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d, secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// The Unix seconds of a civil date and time (H. Hinnant's `days_from_civil`); the fields are
+/// taken as given (the caller checks their ranges).
+pub fn unix(y: i64, m: i64, d: i64, hour: i64, minute: i64, second: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe - 719_468) * 86_400 + hour * 3600 + minute * 60 + second
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_across_eras_and_leap_days() {
+        assert_eq!(civil(0), (1970, 1, 1, 0, 0, 0));
+        assert_eq!(civil(-1), (1969, 12, 31, 23, 59, 59));
+        assert_eq!(civil(951_782_400), (2000, 2, 29, 0, 0, 0));
+        for t in [-62_135_596_800, -1, 0, 951_782_399, 1_800_000_000, 253_402_300_799] {
+            let (y, m, d, h, mi, s) = civil(t);
+            assert_eq!(unix(y, m, d, h, mi, s), t);
+        }
+    }
+}
