@@ -294,6 +294,8 @@ async fn verify(args: &LoginArgs, spec: &ProxySpec, creds: &Credentials) -> Resu
         proxy_insecure: args.proxy_insecure,
         proxy_pinned_key: None,
         proxy_tls: Default::default(),
+        proxy_capath: None,
+        proxy_client_cert: None,
         pac: None,
         wpad: false,
         service_name: None,

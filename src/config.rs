@@ -180,6 +180,11 @@ pub struct ProxyConfig {
     /// `--proxy-service-name`: the Kerberos service Negotiate asks a proxy's ticket for
     /// (`None`: `HTTP`, RFC 4559 §4).
     pub service_name: Option<String>,
+    /// `--proxy-capath`: a directory of CA certificates for an `https://` proxy (with
+    /// `--proxy-cacert`'s).
+    pub proxy_capath: Option<PathBuf>,
+    /// `--proxy-cert`/`--proxy-key`: a client certificate for an `https://` proxy.
+    pub proxy_client_cert: Option<ClientCert>,
     /// `--preproxy`: the SOCKS proxy through which HTTP(S) proxies are reached.
     pub preproxy: Option<ProxySpec>,
     /// `--proxy1.0`: CONNECTs to the proxy go as HTTP/1.0.

@@ -205,6 +205,8 @@ pub async fn run(scheme: Scheme, term: Terminal) -> Result<()> {
         proxy_insecure: false,
         proxy_pinned_key: None,
         proxy_tls: Default::default(),
+        proxy_capath: None,
+        proxy_client_cert: None,
         pac: None,
         wpad: false,
         service_name: None,

@@ -378,7 +378,7 @@ fn parse_tls_max(s: &str) -> Result<TlsMax, String> {
     })))
 }
 
-fn parse_pem_type(s: &str) -> Result<String, String> {
+pub(super) fn parse_pem_type(s: &str) -> Result<String, String> {
     if s.eq_ignore_ascii_case("pem") {
         Ok("PEM".into())
     } else {

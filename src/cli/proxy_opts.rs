@@ -139,6 +139,30 @@ pub struct ProxyArgs {
     #[arg(long = "proxy-pinnedpubkey", value_name = "HASHES|FILE", value_parser = super::conn_opts::parse_pinned_key)]
     pub proxy_pinned_key: Option<crate::config::PinnedKey>,
 
+    /// Also trust the CA certificates in the PEM files of DIR for an https:// proxy (with
+    /// --proxy-cacert's), as --capath.
+    #[arg(long = "proxy-capath", value_name = "DIR")]
+    pub proxy_capath: Option<PathBuf>,
+
+    /// Client certificate for an https:// proxy (PEM), with the key in the same file unless
+    /// --proxy-key, as -E for the server.
+    ///
+    /// ':PASSWORD' is the key's passphrase; toll cannot use an encrypted key (exit 58).
+    #[arg(long = "proxy-cert", value_name = "CERT[:PASSWORD]")]
+    pub proxy_cert: Option<super::conn_opts::CertArg>,
+
+    /// The private key for --proxy-cert (PEM).
+    #[arg(long = "proxy-key", value_name = "KEY")]
+    pub proxy_key: Option<PathBuf>,
+
+    /// The type of --proxy-cert's file: PEM (the only one toll reads).
+    #[arg(long = "proxy-cert-type", value_name = "TYPE", value_parser = super::conn_opts::parse_pem_type)]
+    pub proxy_cert_type: Option<String>,
+
+    /// The type of --proxy-key's file: PEM (the only one toll reads).
+    #[arg(long = "proxy-key-type", value_name = "TYPE", value_parser = super::conn_opts::parse_pem_type)]
+    pub proxy_key_type: Option<String>,
+
     /// Check an https:// proxy's certificate against the CRLs in FILE (PEM), as --crlfile.
     #[arg(long = "proxy-crlfile", value_name = "FILE")]
     pub proxy_crlfile: Option<PathBuf>,
@@ -252,6 +276,12 @@ pub(super) fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> 
         proxy_cacert: proxy.proxy_cacert,
         proxy_insecure: proxy.proxy_insecure,
         proxy_pinned_key: proxy.proxy_pinned_key,
+        proxy_capath: proxy.proxy_capath,
+        proxy_client_cert: proxy.proxy_cert.map(|c| crate::config::ClientCert {
+            cert: c.path,
+            key: proxy.proxy_key,
+            password: c.password,
+        }),
         proxy_tls: crate::config::TlsTuning {
             ciphers: proxy.proxy_ciphers,
             tls13_ciphers: proxy.proxy_tls13_ciphers,

@@ -253,6 +253,10 @@ pub fn failure_error(f: Failure) -> Error {
             format!("cannot reach proxy {proxy}: its public key does not match --proxy-pinnedpubkey ({why})"),
         )
         .hint("the proxy's key changed, or something between answered for it: check with 'toll doctor'"),
+        FailureKind::Unreachable(why, Unreached::Tls) if wants_client_certificate(&why) => {
+            Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
+                .hint("the proxy wants a client certificate it trusts: give it with --proxy-cert (and --proxy-key)")
+        }
         FailureKind::Unreachable(why, Unreached::Tls) => {
             Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
                 .hint("check that the proxy speaks TLS on that port: most proxies take http://, even for https:// URLs")
@@ -323,6 +327,13 @@ pub fn failure_error(f: Failure) -> Error {
             .hint("retry; if it persists, check the proxy setting or ask the proxy administrator"),
         FailureKind::Preproxy(socks) => preproxy_error(&proxy, socks),
     }
+}
+
+/// A TLS alert that says the peer wants a (trusted) client certificate: TLS 1.3's
+/// `certificate_required`, or what a server sends for a missing or untrusted one.
+fn wants_client_certificate(why: &str) -> bool {
+    ["CertificateRequired", "BadCertificate", "UnknownCA", "HandshakeFailure"].iter().any(|a| why.contains(a))
+        && why.contains("alert")
 }
 
 /// `--preproxy`'s SOCKS proxy did not get toll through to the proxy: the exit codes of the same

@@ -10,14 +10,18 @@ use crate::error::{Error, Exit, Result};
 use std::path::Path;
 use std::sync::Arc;
 
-/// TLS settings for `https://` proxies: the platform's roots, or only `--proxy-cacert`'s, or no
-/// verification with `--proxy-insecure`; then `--proxy-pinnedpubkey`'s pin, and the
-/// `--proxy-ciphers`/`--proxy-tls13-ciphers`/`--proxy-crlfile` tuning.
+/// TLS settings for `https://` proxies: the platform's roots, or only `--proxy-cacert`'s and
+/// `--proxy-capath`'s, or no verification with `--proxy-insecure`; then
+/// `--proxy-pinnedpubkey`'s pin, the `--proxy-ciphers`/`--proxy-tls13-ciphers`/`--proxy-crlfile`
+/// tuning, and `--proxy-cert`'s client certificate.
 pub(super) fn proxy_tls(cfg: &ProxyConfig) -> Result<Arc<rustls::ClientConfig>> {
     let pins = cfg.proxy_pinned_key.as_ref().map(pins).transpose()?;
-    let trust = Trust { cacert: cfg.proxy_cacert.as_deref(), capath: None };
-    let mut config =
-        verifying(cfg.proxy_insecure, trust, pins, &cfg.proxy_tls, VERSIONS)?.with_no_client_auth();
+    let trust = Trust { cacert: cfg.proxy_cacert.as_deref(), capath: cfg.proxy_capath.as_deref() };
+    let builder = verifying(cfg.proxy_insecure, trust, pins, &cfg.proxy_tls, VERSIONS)?;
+    let mut config = match &cfg.proxy_client_cert {
+        Some(cert) => with_client_cert(builder, cert)?,
+        None => builder.with_no_client_auth(),
+    };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -48,16 +52,7 @@ pub(super) fn origin_tls(req: &RequestConfig) -> Result<Arc<rustls::ClientConfig
     // As `conn::configure` for reqwest: no certificate is read for a transfer that cannot do TLS.
     let tls_possible = req.url.scheme() == "https" || req.follow_redirects;
     let mut config = match c.client_cert.as_ref().filter(|_| tls_possible) {
-        Some(cert) => {
-            let (chain, key) = client_auth(cert)?;
-            builder.with_client_auth_cert(chain, key).map_err(|e| {
-                Error::new(
-                    Exit::ClientCert,
-                    format!("cannot use the client certificate {}: {e}", cert.cert.display()),
-                )
-                .hint("give a PEM file with the CERTIFICATE and its PRIVATE KEY (or the key with --key)")
-            })?
-        }
+        Some(cert) => with_client_cert(builder, cert)?,
         None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = match req.curl.http_version {
@@ -67,8 +62,23 @@ pub(super) fn origin_tls(req: &RequestConfig) -> Result<Arc<rustls::ClientConfig
     Ok(Arc::new(config))
 }
 
-/// `-E`'s certificate chain and key, as `conn` reads them for reqwest (an encrypted key is
-/// refused there, exit 58).
+/// `builder` presenting `cert` (`-E`, `--proxy-cert`).
+fn with_client_cert(
+    builder: rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>,
+    cert: &ClientCert,
+) -> Result<rustls::ClientConfig> {
+    let (chain, key) = client_auth(cert)?;
+    builder.with_client_auth_cert(chain, key).map_err(|e| {
+        Error::new(
+            Exit::ClientCert,
+            format!("cannot use the client certificate {}: {e}", cert.cert.display()),
+        )
+        .hint("give a PEM file with the CERTIFICATE and its PRIVATE KEY (or the key with --key, --proxy-key)")
+    })
+}
+
+/// `-E`'s (or `--proxy-cert`'s) certificate chain and key, as `conn` reads them for reqwest (an
+/// encrypted key is refused there, exit 58).
 fn client_auth(
     cert: &ClientCert,
 ) -> Result<(Vec<rustls_pki_types::CertificateDer<'static>>, rustls_pki_types::PrivateKeyDer<'static>)> {

@@ -18,6 +18,8 @@ pub fn upstream_factory(proxy: &ProxyConfig, ctx: Arc<Context>) -> Result<crate:
         || proxy.proxy_insecure
         || proxy.proxy_pinned_key.is_some()
         || proxy.proxy_tls.is_set()
+        || proxy.proxy_capath.is_some()
+        || proxy.proxy_client_cert.is_some()
     {
         Some(proxy_tls(proxy)?)
     } else {

@@ -21,7 +21,7 @@ pub(super) use learn::Opener;
 pub(super) use sessions::Active;
 
 use super::body::{self, Gate, RelayBody, RequestBody};
-use super::{Failure, FailureKind, Inner, Upstream};
+use super::{Failure, FailureKind, Inner, Unreached, Upstream};
 use crate::auth::{self, Authenticator, Challenge, OsEntropy, RequestTarget, Scheme, SchemeSet, Verdict};
 use crate::creds::{CredentialRequest, Issued};
 use crate::report::{describe_challenge, Direction, Leg};
@@ -51,6 +51,9 @@ pub(super) struct Conn {
     authenticated: Option<Scheme>,
     /// A spare connection whose NTLM handshake was started ahead (`spare`).
     pub(super) primed: Option<super::spare::Primed>,
+    /// Why the connection ended, when its driver failed (a TLS alert from an `https://` proxy
+    /// that wants a client certificate arrives only after the handshake, TLS 1.3).
+    pub(super) ended: Arc<std::sync::OnceLock<String>>,
 }
 
 impl Conn {
@@ -211,7 +214,20 @@ impl Upstream {
             }
             let c = conn.as_mut().expect("connected above");
             if c.send.ready().await.is_err() {
+                let ended = c.ended.get().cloned();
                 *conn = None;
+                if !reused {
+                    // A new connection the proxy closed before a request: another would meet
+                    // the same (a client certificate it wants, a TLS policy); say why.
+                    let why = ended.unwrap_or_else(|| "it closed the new connection at once".into());
+                    let step = if self.tls.is_some() { Unreached::Tls } else { Unreached::Other };
+                    let mut f = self.failure(FailureKind::Unreachable(
+                        format!("the proxy ended the connection: {why}"),
+                        step,
+                    ));
+                    f.target = ex.target.clone();
+                    return Err(f);
+                }
                 continue;
             }
             // A handshake leg that cannot complete (NTLM type 1) goes without the body: the
@@ -229,10 +245,22 @@ impl Upstream {
             );
             let request_line = format!("{} {}", req.method(), req.uri());
             let started = std::time::Instant::now();
+            let ended = c.ended.clone();
             let resp = match c.send.try_send_request(req).await {
                 Ok(r) => r,
                 Err(mut e) => {
                     *conn = None;
+                    // An https:// proxy that wants a client certificate ends a new connection
+                    // with a TLS alert once the request is sent (TLS 1.3 checks it after the
+                    // handshake): that is not reaching the proxy, whatever was sent.
+                    if !reused && self.tls.is_some() {
+                        if let Some(alert) = connect::ended_by_alert(&ended).await {
+                            let why = format!("the proxy ended the connection: {alert}");
+                            let mut f = self.failure(FailureKind::Unreachable(why, Unreached::Tls));
+                            f.target = ex.target.clone();
+                            return Err(f);
+                        }
+                    }
                     if let Some(b) = gate.as_ref().and_then(|g| g.take_back()) {
                         out.body = RequestBody::Stream(Some(b));
                     }

@@ -67,6 +67,9 @@ fn a_trace_file_holds_no_secret() {
 struct ClientAuthServer {
     port: u16,
     dir: tempfile::TempDir,
+    /// Its TLS settings (server certificate for 127.0.0.1, client certificates demanded), for a
+    /// TLS proxy of the same kind.
+    config: Arc<rustls::ServerConfig>,
 }
 
 impl ClientAuthServer {
@@ -119,6 +122,7 @@ impl ClientAuthServer {
             .with_single_cert(vec![server_cert.der().clone()], key)
             .unwrap();
         let config = Arc::new(config);
+        let served = config.clone();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         std::thread::spawn(move || {
@@ -143,7 +147,7 @@ impl ClientAuthServer {
                 });
             }
         });
-        ClientAuthServer { port, dir }
+        ClientAuthServer { port, dir, config: served }
     }
 
     fn path(&self, name: &str) -> String {
@@ -207,11 +211,79 @@ fn a_client_certificate_is_presented_with_the_tls_tuning_options() {
     server.run(&["-E", &client, "--ciphers", "BOGUS"]).assert_code(59);
     let out = server.run(&["--curves", "X25519"]);
     assert_ne!(out.code, Some(0), "{}", out.describe());
-    // A certificate the server does not trust fails as it does without the option.
+    // A certificate the server does not trust fails as it does without the option: 35 when
+    // toll reads the server's alert, 56 when the server's close comes first (TLS 1.3 judges the
+    // client's certificate after the handshake; which one toll sees is a race, either way).
     let stranger = server.path("stranger.pem");
-    let untuned = server.run(&["-E", &stranger]);
-    assert_ne!(untuned.code, Some(0), "{}", untuned.describe());
-    server.run(&["-E", &stranger, "--curves", "X25519"]).assert_code(untuned.code.unwrap());
+    for extra in [&[][..], &["--curves", "X25519"]] {
+        let out = server.run(&[&["-E", stranger.as_str()][..], extra].concat());
+        assert!(matches!(out.code, Some(35 | 56)), "{}", out.describe());
+    }
+}
+
+/// `--proxy-cert` (and `--proxy-key`): an https:// proxy that demands a client certificate gets
+/// one, for http and https targets; without it, or with one it does not trust, the proxy cannot
+/// be reached (exit 5), and `-E` is the server's, not the proxy's. curl 7.88 with the same
+/// options gets the same answers.
+#[test]
+fn a_client_certificate_is_presented_to_an_https_proxy_that_demands_one() {
+    use crate::fakeproxy::{self, TlsFakeProxy};
+    let server = ClientAuthServer::start();
+    let proxy = TlsFakeProxy::start_with(server.config.clone(), fakeproxy::open());
+    let (http, https) = (Origin::http(), Origin::https());
+    let (proxy_ca, ca) = (server.path("server-ca.pem"), crate::tls::pki().ca_arg());
+    let (client, cert, key) =
+        (server.path("client.pem"), server.path("client-cert.pem"), server.path("client-key.pem"));
+    let dir = scratch();
+    std::fs::create_dir(dir.path().join("cas")).unwrap();
+    std::fs::copy(&proxy_ca, dir.path().join("cas/proxy.pem")).unwrap();
+    let capath = dir.path().join("cas").display().to_string();
+    let proxy_url = proxy.url();
+    let run = |extra: &[&str], url: &str| {
+        let mut args = vec!["-sS", "-x", &proxy_url, "--cacert", &ca];
+        args.extend_from_slice(extra);
+        args.push(url);
+        (toll(args.clone()).run(), crate::t_serve::run(crate::t_serve::CURL, &args))
+    };
+    for url in [http.url("/text"), https.url("/text")] {
+        for extra in [
+            &["--proxy-cacert", &proxy_ca, "--proxy-cert", &client][..],
+            &[
+                "--proxy-cacert",
+                &proxy_ca,
+                "--proxy-cert",
+                &cert,
+                "--proxy-key",
+                &key,
+                "--proxy-cert-type",
+                "PEM",
+            ],
+            &["--proxy-capath", &capath, "--proxy-cert", &client],
+            &["--proxy-insecure", "--proxy-cert", &format!("{client}:unused-passphrase")],
+        ] {
+            let (out, curl) = run(extra, &url);
+            out.assert_ok();
+            // OpenSSL reads a CA directory by hashed names only (`openssl rehash`); toll reads
+            // every PEM file in it (README, --capath).
+            if extra[0] != "--proxy-capath" {
+                assert_eq!(out.stdout, curl.stdout, "{extra:?} {url}");
+            }
+            assert!(!out.stderr.contains("unused-passphrase"), "{}", out.describe());
+        }
+        for extra in [
+            &["--proxy-cacert", &proxy_ca][..],
+            &["--proxy-cacert", &proxy_ca, "-E", &client],
+            &["--proxy-cacert", &proxy_ca, "--proxy-cert", &server.path("stranger.pem")],
+        ] {
+            let (out, curl) = run(extra, &url);
+            out.assert_code(5);
+            assert!(!curl.status.success(), "{extra:?} {url}: curl got through");
+        }
+    }
+    let out =
+        toll(["-sS", "-x", &proxy.url(), "--proxy-cert", &server.path("nothing.pem"), &http.url("/text")])
+            .run();
+    out.assert_code(58);
 }
 
 #[test]

@@ -104,10 +104,14 @@ impl Upstream {
                 ))
             })?;
         // Spawned, but a response body can drive it from the task that reads it (`driven`).
+        let ended = std::sync::Arc::new(std::sync::OnceLock::new());
+        let record = ended.clone();
         let driver = crate::relay::driven::Driver::spawn(async move {
-            let _ = conn.with_upgrades().await;
+            if let Err(e) = conn.with_upgrades().await {
+                let _ = record.set(error_chain(&e));
+            }
         });
-        Ok(Conn { send, driver, authenticated: None, primed: None })
+        Ok(Conn { send, driver, authenticated: None, primed: None, ended })
     }
 
     /// TCP to the proxy through `--preproxy`'s SOCKS proxy `hop`. `--connect-timeout` (else
@@ -241,6 +245,32 @@ async fn dial(
 
 fn timed_out(what: &str, t: std::time::Duration) -> String {
     format!("{what} to the proxy did not complete within --connect-timeout ({t:.1?})")
+}
+
+/// The TLS alert that ended a connection, if one did. The connection's driver records its
+/// error just after the request's failure is handed back, so this waits a few milliseconds.
+pub(in crate::relay) async fn ended_by_alert(ended: &std::sync::OnceLock<String>) -> Option<String> {
+    for _ in 0..20 {
+        if let Some(why) = ended.get() {
+            return why.contains("alert").then(|| why.clone());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    None
+}
+
+/// An error and its causes, as one line (`connection error: received fatal alert: …`).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.last().is_some_and(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
 }
 
 #[cfg(test)]
