@@ -77,7 +77,13 @@ pub fn hide_command_line_passwords(cli: &Cli) {
             argv::hide(&value, u.user.len() + 1..value.len());
         }
     }
-    for x in proxy_args.and_then(|p| p.proxy.as_ref()).into_iter().chain(auth_proxy) {
+    let named = proxy_args
+        .into_iter()
+        .flat_map(|p| {
+            [&p.proxy, &p.socks4, &p.socks4a, &p.socks5, &p.socks5_hostname, &p.proxy10, &p.preproxy]
+        })
+        .flatten();
+    for x in named.chain(auth_proxy) {
         if let Some(range) = crate::proxy_env::password_span(x.expose()) {
             argv::hide(x.expose(), range);
         }
@@ -321,9 +327,9 @@ fn ask_origin_password(t: &mut Transfer, term: Terminal) -> Result<()> {
 /// local users (shell history; `ps` and /proc until [`hide_command_line_passwords`] masks it,
 /// and for the whole run where that is not supported): said once, with the better way.
 fn warn_command_line_password(cfg: &ProxyConfig) {
-    let in_url = cfg.explicit.as_ref().is_some_and(|s| s.password.is_some());
+    let in_url = cfg.explicit.iter().chain(&cfg.preproxy).any(|s| s.password.is_some());
     if cfg.password.is_some() || in_url {
-        let how = if cfg.password.is_some() { "-U user:password" } else { "a password in -x" };
+        let how = if cfg.password.is_some() { "-U user:password" } else { "a password in -x or --preproxy" };
         eprintln!(
             "toll: note: {how} is visible to other local users (shell history, ps and /proc); \
              'toll auth login' stores it in the OS keyring instead"

@@ -316,3 +316,48 @@ fn toll_doctor_checks_the_proxy_through_the_preproxy() {
     out.assert_code(5);
     assert!(out.stdout_str().contains("could not connect to 127.0.0.1"), "{}", out.describe());
 }
+
+/// A password in `--preproxy`'s URL is masked in /proc/PID/cmdline while toll runs (as one in
+/// `-x`), and the note about command-line passwords names it.
+#[test]
+fn a_preproxy_password_is_hidden_from_proc_cmdline() {
+    if !cfg!(all(target_os = "linux", target_env = "gnu")) {
+        crate::skip("SKIPPED a_preproxy_password_is_hidden_from_proc_cmdline: Linux with glibc only");
+        return;
+    }
+    use std::time::{Duration, Instant};
+    const SECRET: &str = "socks-pw-5150";
+    // A SOCKS proxy that takes the connection and never answers the greeting.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        if let Ok((held, _)) = listener.accept() {
+            let _ = tx.send(());
+            std::thread::sleep(Duration::from_secs(10));
+            drop(held);
+        }
+    });
+    let home = tempfile::tempdir().unwrap();
+    let pre = format!("socks5h://bob:{SECRET}@127.0.0.1:{port}");
+    let mut cmd = std::process::Command::new(crate::run::TOLL);
+    cmd.args(["--preproxy", &pre, "-x", "http://127.0.0.1:9", "http://127.0.0.1:9/"]);
+    crate::run::isolate(&mut cmd, home.path());
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    rx.recv_timeout(Duration::from_secs(20)).expect("toll never reached the SOCKS proxy");
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap_or_default();
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let shown = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    assert!(!shown.contains(SECRET), "/proc/PID/cmdline shows the password: {shown}");
+    assert!(shown.contains("bob:****"), "masked in place: {shown}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--preproxy") && !stderr.contains(SECRET), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
