@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_toll_global_optspecs
-    string join \n x/proxy= proxy1.0= socks4= socks4a= socks5= socks5-hostname= preproxy= U/proxy-user= pac= wpad noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-service-name= proxy-cacert= proxy-insecure proxy-pinnedpubkey= proxy-capath= proxy-cert= proxy-key= proxy-cert-type= proxy-key-type= proxy-crlfile= proxy-ciphers= proxy-tls13-ciphers= no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed u/user= basic digest ntlm negotiate anyauth aws-sigv4= service-name= n/netrc netrc-optional netrc-file= location-trusted retry= retry-delay= retry-max-time= retry-all-errors retry-connrefused G/get data-raw= data-urlencode= e/referer= T/upload-file= r/range= b/cookie= c/cookie-jar= hsts= j/junk-session-cookies K/config= url= http1.1 http2 http2-prior-knowledge 4/ipv4 resolve= proto= proto-redir= disallow-username-in-url proto-default= tlsv1 tlsv1.0 tlsv1.1 tlsv1.2 tlsv1.3 tls-max= ssl-reqd ssl 6/ipv6 http1.0 N/no-buffer no-progress-meter q/disable raw g/globoff connect-to= interface= unix-socket= abstract-unix-socket= capath= pinnedpubkey= crlfile= ciphers= tls13-ciphers= curves= E/cert= key= cert-type= key-type= p/proxytunnel proxy-header= suppress-connect-headers trace= trace-ascii= trace-time styled-output no-styled-output tcp-nodelay keepalive-time= no-keepalive expect100-timeout= tcp-fastopen ssl-no-revoke ssl-revoke-best-effort ssl-auto-client-cert o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose w/write-out= D/dump-header= create-dirs output-dir= fail-with-body #/progress-bar m/max-time= connect-timeout= k/insecure cacert= F/form= form-string= C/continue-at= J/remote-header-name R/remote-time remote-name-all z/time-cond= etag-save= etag-compare= max-filesize= limit-rate= Y/speed-limit= y/speed-time= Z/parallel parallel-max= parallel-immediate rate= fail-early :/next url-query= stderr= no-clobber remove-on-error ignore-content-length post301 post302 post303 oauth2-bearer= h/help V/version
+    string join \n x/proxy= proxy1.0= socks4= socks4a= socks5= socks5-hostname= preproxy= U/proxy-user= pac= wpad noproxy= proxy-basic proxy-digest proxy-ntlm proxy-negotiate proxy-anyauth proxy-service-name= proxy-cacert= proxy-insecure proxy-pinnedpubkey= proxy-capath= proxy-cert= proxy-key= proxy-cert-type= proxy-key-type= proxy-pass= proxy-tlsv1 proxy-ssl-allow-beast socks5-basic proxy-crlfile= proxy-ciphers= proxy-tls13-ciphers= no-prompt no-save X/request= H/header= d/data= data-binary= json= I/head L/location max-redirs= A/user-agent= compressed u/user= basic digest ntlm negotiate anyauth aws-sigv4= service-name= n/netrc netrc-optional netrc-file= location-trusted retry= retry-delay= retry-max-time= retry-all-errors retry-connrefused G/get data-raw= data-urlencode= e/referer= T/upload-file= r/range= b/cookie= c/cookie-jar= hsts= j/junk-session-cookies K/config= url= http1.1 http2 http2-prior-knowledge 4/ipv4 resolve= proto= proto-redir= disallow-username-in-url proto-default= tlsv1 tlsv1.0 tlsv1.1 tlsv1.2 tlsv1.3 tls-max= ssl-reqd ssl 6/ipv6 http1.0 N/no-buffer no-progress-meter q/disable raw g/globoff connect-to= interface= unix-socket= abstract-unix-socket= capath= pinnedpubkey= crlfile= ciphers= tls13-ciphers= curves= E/cert= key= cert-type= key-type= p/proxytunnel proxy-header= suppress-connect-headers trace= trace-ascii= trace-time styled-output no-styled-output tcp-nodelay keepalive-time= no-keepalive expect100-timeout= tcp-fastopen ssl-no-revoke ssl-revoke-best-effort ssl-auto-client-cert pass= false-start ssl-allow-beast no-npn tr-encoding o/output= O/remote-name i/include f/fail s/silent S/show-error v/verbose w/write-out= D/dump-header= create-dirs output-dir= fail-with-body #/progress-bar m/max-time= connect-timeout= k/insecure cacert= F/form= form-string= C/continue-at= J/remote-header-name R/remote-time remote-name-all z/time-cond= etag-save= etag-compare= max-filesize= limit-rate= Y/speed-limit= y/speed-time= Z/parallel parallel-max= parallel-immediate rate= fail-early :/next url-query= stderr= no-clobber remove-on-error ignore-content-length post301 post302 post303 oauth2-bearer= h/help V/version
 end
 
 function __fish_toll_needs_command
@@ -42,6 +42,7 @@ complete -c toll -n "__fish_toll_needs_command" -l proxy-cert -d 'Client certifi
 complete -c toll -n "__fish_toll_needs_command" -l proxy-key -d 'The private key for --proxy-cert (PEM)' -r -F
 complete -c toll -n "__fish_toll_needs_command" -l proxy-cert-type -d 'The type of --proxy-cert\'s file: PEM (the only one toll reads)' -r
 complete -c toll -n "__fish_toll_needs_command" -l proxy-key-type -d 'The type of --proxy-key\'s file: PEM (the only one toll reads)' -r
+complete -c toll -n "__fish_toll_needs_command" -l proxy-pass -d 'The passphrase of --proxy-cert\'s key, as --proxy-cert CERT:PASSWORD; toll cannot use an encrypted key (exit 58)' -r
 complete -c toll -n "__fish_toll_needs_command" -l proxy-crlfile -d 'Check an https:// proxy\'s certificate against the CRLs in FILE (PEM), as --crlfile' -r -F
 complete -c toll -n "__fish_toll_needs_command" -l proxy-ciphers -d 'TLS 1.2 cipher suites for an https:// proxy, as --ciphers' -r
 complete -c toll -n "__fish_toll_needs_command" -l proxy-tls13-ciphers -d 'TLS 1.3 cipher suites for an https:// proxy, as --tls13-ciphers' -r
@@ -93,6 +94,7 @@ complete -c toll -n "__fish_toll_needs_command" -l trace -d 'Write a trace of th
 complete -c toll -n "__fish_toll_needs_command" -l trace-ascii -d 'Like --trace, as text without the hex dump' -r -F
 complete -c toll -n "__fish_toll_needs_command" -l keepalive-time -d 'Send TCP keepalive probes after this many seconds idle (toll\'s default: 15)' -r
 complete -c toll -n "__fish_toll_needs_command" -l expect100-timeout -d 'How long a request body over 1 MiB sent through a proxy waits for its \'100 Continue\' (or 407) before it is sent anyway (default 1)' -r
+complete -c toll -n "__fish_toll_needs_command" -l pass -d 'The passphrase of -E\'s key, as -E CERT:PASSWORD; toll cannot use an encrypted key (exit 58)' -r
 complete -c toll -n "__fish_toll_needs_command" -s o -l output -d 'Write the body to FILE instead of standard output (\'-\' is standard output)' -r -F
 complete -c toll -n "__fish_toll_needs_command" -s w -l write-out -d 'After the transfer, print FORMAT: %{http_code}, %{url_effective}, %{time_total}, … as curl' -r
 complete -c toll -n "__fish_toll_needs_command" -s D -l dump-header -d 'Write the response head(s) to FILE (\'-\': standard output, before the body)' -r -F
@@ -122,6 +124,9 @@ complete -c toll -n "__fish_toll_needs_command" -l proxy-ntlm -d 'Only answer th
 complete -c toll -n "__fish_toll_needs_command" -l proxy-negotiate -d 'Only answer the proxy with Negotiate (Kerberos): your ticket is used, no password is needed'
 complete -c toll -n "__fish_toll_needs_command" -l proxy-anyauth -d 'Answer with the strongest scheme the proxy offers (the default): Negotiate, then NTLM, Digest, Basic, falling back when one cannot be used'
 complete -c toll -n "__fish_toll_needs_command" -l proxy-insecure -d 'Do not verify an https:// proxy\'s certificate (dangerous)'
+complete -c toll -n "__fish_toll_needs_command" -l proxy-tlsv1 -d 'Accepted: an https:// proxy gets TLS 1.2 or 1.3, which is "TLS 1.0 or later"'
+complete -c toll -n "__fish_toll_needs_command" -l proxy-ssl-allow-beast -d 'Accepted: the BEAST workaround concerns TLS 1.0, which toll does not speak'
+complete -c toll -n "__fish_toll_needs_command" -l socks5-basic -d 'Accepted: toll offers a SOCKS5 proxy its user name and password whenever it has them'
 complete -c toll -n "__fish_toll_needs_command" -l no-prompt -d 'Never ask for a password on the terminal; fail instead'
 complete -c toll -n "__fish_toll_needs_command" -l no-save -d 'Do not offer to save a password typed at the prompt in the OS keyring'
 complete -c toll -n "__fish_toll_needs_command" -s I -l head -d 'Send only a HEAD request and show the response headers'
@@ -169,6 +174,10 @@ complete -c toll -n "__fish_toll_needs_command" -l tcp-fastopen -d 'Accepted: TC
 complete -c toll -n "__fish_toll_needs_command" -l ssl-no-revoke -d 'Accepted: certificate revocation settings of curl on Windows (Schannel); curl elsewhere does not check revocation, nor does toll, so there is nothing to turn off'
 complete -c toll -n "__fish_toll_needs_command" -l ssl-revoke-best-effort -d 'Accepted, as --ssl-no-revoke'
 complete -c toll -n "__fish_toll_needs_command" -l ssl-auto-client-cert -d 'Accepted: curl on Windows finds a client certificate in the system store with it; toll sends one only with -E/--cert, as curl elsewhere'
+complete -c toll -n "__fish_toll_needs_command" -l false-start -d 'Accepted: TLS False Start (data before the handshake ends) is not used, as by curl 7.88 with OpenSSL'
+complete -c toll -n "__fish_toll_needs_command" -l ssl-allow-beast -d 'Accepted: the BEAST workaround concerns TLS 1.0, which toll does not speak'
+complete -c toll -n "__fish_toll_needs_command" -l no-npn -d 'Accepted: NPN, ALPN\'s predecessor, is never offered'
+complete -c toll -n "__fish_toll_needs_command" -l tr-encoding -d 'Accepted: toll does not ask for a compressed transfer coding (TE: gzip); the body written is the same'
 complete -c toll -n "__fish_toll_needs_command" -s O -l remote-name -d 'Write the body to a file named like the URL\'s last path segment'
 complete -c toll -n "__fish_toll_needs_command" -s i -l include -d 'Show the response headers before the body'
 complete -c toll -n "__fish_toll_needs_command" -s f -l fail -d 'Fail on HTTP errors (status 400 and above) without writing the body'
@@ -237,6 +246,7 @@ complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-cert -d 'Clie
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-key -d 'The private key for --proxy-cert (PEM)' -r -F
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-cert-type -d 'The type of --proxy-cert\'s file: PEM (the only one toll reads)' -r
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-key-type -d 'The type of --proxy-key\'s file: PEM (the only one toll reads)' -r
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-pass -d 'The passphrase of --proxy-cert\'s key, as --proxy-cert CERT:PASSWORD; toll cannot use an encrypted key (exit 58)' -r
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-crlfile -d 'Check an https:// proxy\'s certificate against the CRLs in FILE (PEM), as --crlfile' -r -F
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-ciphers -d 'TLS 1.2 cipher suites for an https:// proxy, as --ciphers' -r
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-tls13-ciphers -d 'TLS 1.3 cipher suites for an https:// proxy, as --tls13-ciphers' -r
@@ -252,6 +262,9 @@ complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-ntlm -d 'Only
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-negotiate -d 'Only answer the proxy with Negotiate (Kerberos): your ticket is used, no password is needed'
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-anyauth -d 'Answer with the strongest scheme the proxy offers (the default): Negotiate, then NTLM, Digest, Basic, falling back when one cannot be used'
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-insecure -d 'Do not verify an https:// proxy\'s certificate (dangerous)'
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-tlsv1 -d 'Accepted: an https:// proxy gets TLS 1.2 or 1.3, which is "TLS 1.0 or later"'
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l proxy-ssl-allow-beast -d 'Accepted: the BEAST workaround concerns TLS 1.0, which toll does not speak'
+complete -c toll -n "__fish_toll_using_subcommand doctor" -l socks5-basic -d 'Accepted: toll offers a SOCKS5 proxy its user name and password whenever it has them'
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l no-prompt -d 'Never ask for a password on the terminal; fail instead'
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l no-save -d 'Do not offer to save a password typed at the prompt in the OS keyring'
 complete -c toll -n "__fish_toll_using_subcommand doctor" -s k -l insecure -d 'Do not verify the server\'s certificate (dangerous)'
@@ -277,6 +290,7 @@ complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-cert -d 'Clien
 complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-key -d 'The private key for --proxy-cert (PEM)' -r -F
 complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-cert-type -d 'The type of --proxy-cert\'s file: PEM (the only one toll reads)' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-key-type -d 'The type of --proxy-key\'s file: PEM (the only one toll reads)' -r
+complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-pass -d 'The passphrase of --proxy-cert\'s key, as --proxy-cert CERT:PASSWORD; toll cannot use an encrypted key (exit 58)' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-crlfile -d 'Check an https:// proxy\'s certificate against the CRLs in FILE (PEM), as --crlfile' -r -F
 complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-ciphers -d 'TLS 1.2 cipher suites for an https:// proxy, as --ciphers' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-tls13-ciphers -d 'TLS 1.3 cipher suites for an https:// proxy, as --tls13-ciphers' -r
@@ -295,6 +309,9 @@ complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-ntlm -d 'Only 
 complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-negotiate -d 'Only answer the proxy with Negotiate (Kerberos): your ticket is used, no password is needed'
 complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-anyauth -d 'Answer with the strongest scheme the proxy offers (the default): Negotiate, then NTLM, Digest, Basic, falling back when one cannot be used'
 complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-insecure -d 'Do not verify an https:// proxy\'s certificate (dangerous)'
+complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-tlsv1 -d 'Accepted: an https:// proxy gets TLS 1.2 or 1.3, which is "TLS 1.0 or later"'
+complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-ssl-allow-beast -d 'Accepted: the BEAST workaround concerns TLS 1.0, which toll does not speak'
+complete -c toll -n "__fish_toll_using_subcommand serve" -l socks5-basic -d 'Accepted: toll offers a SOCKS5 proxy its user name and password whenever it has them'
 complete -c toll -n "__fish_toll_using_subcommand serve" -l no-prompt -d 'Never ask for a password on the terminal; fail instead'
 complete -c toll -n "__fish_toll_using_subcommand serve" -l no-save -d 'Do not offer to save a password typed at the prompt in the OS keyring'
 complete -c toll -n "__fish_toll_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -316,6 +333,7 @@ complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-cert -d 'Client 
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-key -d 'The private key for --proxy-cert (PEM)' -r -F
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-cert-type -d 'The type of --proxy-cert\'s file: PEM (the only one toll reads)' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-key-type -d 'The type of --proxy-key\'s file: PEM (the only one toll reads)' -r
+complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-pass -d 'The passphrase of --proxy-cert\'s key, as --proxy-cert CERT:PASSWORD; toll cannot use an encrypted key (exit 58)' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-crlfile -d 'Check an https:// proxy\'s certificate against the CRLs in FILE (PEM), as --crlfile' -r -F
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-ciphers -d 'TLS 1.2 cipher suites for an https:// proxy, as --ciphers' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-tls13-ciphers -d 'TLS 1.3 cipher suites for an https:// proxy, as --tls13-ciphers' -r
@@ -333,6 +351,9 @@ complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-ntlm -d 'Only an
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-negotiate -d 'Only answer the proxy with Negotiate (Kerberos): your ticket is used, no password is needed'
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-anyauth -d 'Answer with the strongest scheme the proxy offers (the default): Negotiate, then NTLM, Digest, Basic, falling back when one cannot be used'
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-insecure -d 'Do not verify an https:// proxy\'s certificate (dangerous)'
+complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-tlsv1 -d 'Accepted: an https:// proxy gets TLS 1.2 or 1.3, which is "TLS 1.0 or later"'
+complete -c toll -n "__fish_toll_using_subcommand run" -l proxy-ssl-allow-beast -d 'Accepted: the BEAST workaround concerns TLS 1.0, which toll does not speak'
+complete -c toll -n "__fish_toll_using_subcommand run" -l socks5-basic -d 'Accepted: toll offers a SOCKS5 proxy its user name and password whenever it has them'
 complete -c toll -n "__fish_toll_using_subcommand run" -l no-prompt -d 'Never ask for a password on the terminal; fail instead'
 complete -c toll -n "__fish_toll_using_subcommand run" -l no-save -d 'Do not offer to save a password typed at the prompt in the OS keyring'
 complete -c toll -n "__fish_toll_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -70,7 +70,9 @@ pub fn hide_command_line_passwords(cli: &Cli) {
         Some(Command::Auth(AuthCommand::Logout(a) | AuthCommand::Status(a))) => (None, a.proxy.as_ref()),
         Some(_) => (None, None),
     };
-    if let Some(u) = proxy_args.and_then(|p| p.proxy_user.as_ref()) {
+    // `-U`, and a transfer's `-u` (the server's password is as secret as the proxy's).
+    let origin_user = if cli.command.is_none() { cli.request.curl.user.as_ref() } else { None };
+    for u in proxy_args.and_then(|p| p.proxy_user.as_ref()).into_iter().chain(origin_user) {
         if let Some(pw) = &u.password {
             // As typed: clap split it at the first ':'.
             let value = format!("{}:{}", u.user, pw.expose());

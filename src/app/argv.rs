@@ -8,7 +8,7 @@
 //! warning about command-line passwords says so either way.
 //!
 //! Any option can use it: give the value as typed and where the secret is in it
-//! (`-U/--proxy-user`, a password in `-x`; `-u/--user` when it lands).
+//! (`-U/--proxy-user`, `-u/--user`, a password in `-x` or `--preproxy`).
 
 use std::ops::Range;
 

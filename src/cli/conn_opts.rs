@@ -241,6 +241,33 @@ pub struct ConnOpts {
     /// toll sends one only with -E/--cert, as curl elsewhere.
     #[arg(long = "ssl-auto-client-cert")]
     pub ssl_auto_client_cert: bool,
+
+    /// The passphrase of -E's key, as -E CERT:PASSWORD; toll cannot use an encrypted key (exit 58).
+    #[arg(long = "pass", value_name = "PHRASE", value_parser = passphrase, hide_short_help = true)]
+    pub pass: Option<Secret>,
+
+    /// Accepted: TLS False Start (data before the handshake ends) is not used, as by curl 7.88
+    /// with OpenSSL.
+    #[arg(long = "false-start", hide_short_help = true)]
+    pub false_start: bool,
+
+    /// Accepted: the BEAST workaround concerns TLS 1.0, which toll does not speak.
+    #[arg(long = "ssl-allow-beast", hide_short_help = true)]
+    pub ssl_allow_beast: bool,
+
+    /// Accepted: NPN, ALPN's predecessor, is never offered.
+    #[arg(long = "no-npn", hide_short_help = true)]
+    pub no_npn: bool,
+
+    /// Accepted: toll does not ask for a compressed transfer coding (TE: gzip); the body written
+    /// is the same.
+    #[arg(long = "tr-encoding", hide_short_help = true)]
+    pub tr_encoding: bool,
+}
+
+/// A passphrase (`--pass`, `--proxy-pass`): a secret from the start.
+pub(super) fn passphrase(s: &str) -> Result<Secret, String> {
+    Ok(Secret::new(s))
 }
 
 /// `-E CERT[:PASSWORD]`: the password is a secret from the start (clap never echoes it).
@@ -484,7 +511,7 @@ impl ConnOpts {
             client_cert: self.cert.as_ref().map(|c| ClientCert {
                 cert: c.path.clone(),
                 key: self.key.clone(),
-                password: c.password.clone(),
+                password: c.password.clone().or_else(|| self.pass.clone()),
             }),
             proxytunnel: self.proxytunnel,
             proxy_headers: self.proxy_headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect(),
@@ -685,7 +712,11 @@ mod tests {
             "--tcp-fastopen",
             "--ssl-no-revoke",
             "--ssl-revoke-best-effort",
-            "--ssl-auto-client-cert"
+            "--ssl-auto-client-cert",
+            "--false-start",
+            "--ssl-allow-beast",
+            "--no-npn",
+            "--tr-encoding"
         ])
         .is_ok());
     }

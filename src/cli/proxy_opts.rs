@@ -163,6 +163,24 @@ pub struct ProxyArgs {
     #[arg(long = "proxy-key-type", value_name = "TYPE", value_parser = super::conn_opts::parse_pem_type)]
     pub proxy_key_type: Option<String>,
 
+    /// The passphrase of --proxy-cert's key, as --proxy-cert CERT:PASSWORD; toll cannot use an
+    /// encrypted key (exit 58).
+    #[arg(long = "proxy-pass", value_name = "PHRASE", value_parser = super::conn_opts::passphrase,
+          hide_short_help = true)]
+    pub proxy_pass: Option<Secret>,
+
+    /// Accepted: an https:// proxy gets TLS 1.2 or 1.3, which is "TLS 1.0 or later".
+    #[arg(long = "proxy-tlsv1", hide_short_help = true)]
+    pub proxy_tlsv1: bool,
+
+    /// Accepted: the BEAST workaround concerns TLS 1.0, which toll does not speak.
+    #[arg(long = "proxy-ssl-allow-beast", hide_short_help = true)]
+    pub proxy_ssl_allow_beast: bool,
+
+    /// Accepted: toll offers a SOCKS5 proxy its user name and password whenever it has them.
+    #[arg(long = "socks5-basic", hide_short_help = true)]
+    pub socks5_basic: bool,
+
     /// Check an https:// proxy's certificate against the CRLs in FILE (PEM), as --crlfile.
     #[arg(long = "proxy-crlfile", value_name = "FILE")]
     pub proxy_crlfile: Option<PathBuf>,
@@ -280,7 +298,7 @@ pub(super) fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> 
         proxy_client_cert: proxy.proxy_cert.map(|c| crate::config::ClientCert {
             cert: c.path,
             key: proxy.proxy_key,
-            password: c.password,
+            password: c.password.or(proxy.proxy_pass),
         }),
         proxy_tls: crate::config::TlsTuning {
             ciphers: proxy.proxy_ciphers,

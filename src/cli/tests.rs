@@ -236,6 +236,37 @@ fn preproxy_is_a_socks_proxy_socks4_without_a_scheme_and_not_with_a_socks_x() {
 }
 
 #[test]
+fn proxy_client_certificates_and_their_passphrase() {
+    let cert = |args: &[&str]| {
+        let args: Vec<&str> = args.iter().copied().chain(["http://h/"]).collect();
+        transfer(&args)
+            .proxy
+            .proxy_client_cert
+            .map(|c| (c.cert, c.key, c.password.map(|p| p.expose().to_string())))
+    };
+    assert_eq!(cert(&["-x", "https://p"]), None);
+    assert_eq!(cert(&["--proxy-cert", "c.pem"]), Some(("c.pem".into(), None, None)));
+    assert_eq!(
+        cert(&["--proxy-cert", "c.pem", "--proxy-key", "k.pem", "--proxy-pass", "pw"]),
+        Some(("c.pem".into(), Some("k.pem".into()), Some("pw".into())))
+    );
+    assert_eq!(
+        cert(&["--proxy-cert", "c.pem:first", "--proxy-pass", "pw"]).unwrap().2.as_deref(),
+        Some("first")
+    );
+    let t = transfer(&[
+        "--proxy-capath",
+        "d",
+        "--proxy-tlsv1",
+        "--proxy-ssl-allow-beast",
+        "--socks5-basic",
+        "http://h/",
+    ]);
+    assert_eq!(t.proxy.proxy_capath, Some("d".into()));
+    assert!(parse(&["--proxy-cert-type", "DER", "http://h/"]).is_err());
+}
+
+#[test]
 fn empty_proxy_means_no_proxy_at_all() {
     let t = transfer(&["-x", "", "--noproxy", "a.com", "http://h/"]);
     assert!(t.proxy.explicit.is_none());

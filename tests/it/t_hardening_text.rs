@@ -184,9 +184,14 @@ fn command_line_passwords_are_hidden_from_proc_cmdline() {
     };
     let url = "http://127.0.0.1:9/";
     let user_pw = format!("alice:{SECRET}");
-    for what in
-        ["-U user:pw", "-sUuser:pw", "--proxy-user=", "-x with a password", "--proxy1.0 with a password"]
-    {
+    for what in [
+        "-U user:pw",
+        "-sUuser:pw",
+        "--proxy-user=",
+        "-x with a password",
+        "--proxy1.0 with a password",
+        "-u user:pw",
+    ] {
         let proxy = stall();
         let args: Vec<String> = match what {
             "--proxy1.0 with a password" => {
