@@ -43,6 +43,7 @@ mod upstreams;
 mod wire;
 pub mod writeout;
 
+pub(crate) use conn::capath_certs;
 pub use errors::failure_error;
 use errors::{classify, classify_sent, relay_refusal, route_error};
 use header_case::{head_text, EarlierHeads};
@@ -50,7 +51,9 @@ pub use multi::run_all;
 /// `-J`'s reading of a `Content-Disposition` value (public for its fuzz target).
 pub use saving::disposition_filename;
 use tls::bad_ca;
+pub(crate) use tls::client_auth;
 pub use tls::read_certs;
+pub(crate) use tls_tuning::provider as tuned_provider;
 pub use upstreams::upstream_factory;
 
 pub use crate::creds::SourceFactory;

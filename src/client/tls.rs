@@ -79,7 +79,7 @@ fn with_client_cert(
 
 /// `-E`'s (or `--proxy-cert`'s) certificate chain and key, as `conn` reads them for reqwest (an
 /// encrypted key is refused there, exit 58).
-fn client_auth(
+pub(crate) fn client_auth(
     cert: &ClientCert,
 ) -> Result<(Vec<rustls_pki_types::CertificateDer<'static>>, rustls_pki_types::PrivateKeyDer<'static>)> {
     use rustls_pki_types::pem::PemObject;

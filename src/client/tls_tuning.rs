@@ -16,7 +16,7 @@ use std::sync::Arc;
 /// The ring provider with only the suites and groups the options name, in their order (a
 /// client offers them so; rustls keeps the order). A version whose list is not given keeps
 /// ring's suites for it.
-pub(super) fn provider(t: &TlsTuning) -> Result<Arc<CryptoProvider>> {
+pub(crate) fn provider(t: &TlsTuning) -> Result<Arc<CryptoProvider>> {
     let ring = rustls::crypto::ring::default_provider();
     if !t.is_set() {
         return Ok(Arc::new(ring));

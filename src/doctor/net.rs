@@ -81,16 +81,22 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// The trust store a run uses: only the certificates in `cacert` when given, else the
-/// platform's (rustls-platform-verifier, as reqwest and the relay use).
-pub fn trust(cacert: Option<&Path>) -> Result<Arc<dyn ServerCertVerifier>> {
+/// The trust store a run uses: only the certificates in `cacert` and `capath` when given, else
+/// the platform's (rustls-platform-verifier, as reqwest and the relay use).
+pub fn trust(cacert: Option<&Path>, capath: Option<&Path>) -> Result<Arc<dyn ServerCertVerifier>> {
     let setup = |e: String| Error::new(Exit::Internal, format!("TLS setup: {e}"));
-    match cacert {
-        Some(path) => {
+    match (cacert, capath) {
+        (None, None) => Ok(Arc::new(
+            rustls_platform_verifier::Verifier::new(provider()).map_err(|e| setup(e.to_string()))?,
+        )),
+        _ => {
             let mut roots = rustls::RootCertStore::empty();
-            for cert in crate::client::read_certs(path)? {
+            let file = cacert.map(crate::client::read_certs).transpose()?.unwrap_or_default();
+            let dir = capath.map(crate::client::capath_certs).transpose()?.unwrap_or_default();
+            let shown = cacert.or(capath).unwrap_or(Path::new("-"));
+            for cert in file.into_iter().chain(dir) {
                 roots.add(cert).map_err(|e| {
-                    Error::new(Exit::Usage, format!("cannot use CA file {}: {e}", path.display()))
+                    Error::new(Exit::Usage, format!("cannot use CA file {}: {e}", shown.display()))
                 })?;
             }
             let v = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
@@ -98,9 +104,6 @@ pub fn trust(cacert: Option<&Path>) -> Result<Arc<dyn ServerCertVerifier>> {
                 .map_err(|e| setup(e.to_string()))?;
             Ok(v)
         }
-        None => Ok(Arc::new(
-            rustls_platform_verifier::Verifier::new(provider()).map_err(|e| setup(e.to_string()))?,
-        )),
     }
 }
 
@@ -114,6 +117,27 @@ fn public() -> Result<Arc<dyn ServerCertVerifier>> {
     Ok(v)
 }
 
+/// What a handshake offers besides the defaults.
+pub struct Offer {
+    provider: Arc<CryptoProvider>,
+    client: Option<(Vec<CertificateDer<'static>>, rustls_pki_types::PrivateKeyDer<'static>)>,
+}
+
+impl Offer {
+    /// ring's defaults, no client certificate.
+    pub fn plain() -> Offer {
+        Offer { provider: provider(), client: None }
+    }
+
+    /// What toll offers an https:// proxy: `--proxy-ciphers`/`--proxy-tls13-ciphers` and
+    /// `--proxy-cert`.
+    pub fn for_proxy(cfg: &ProxyConfig) -> Result<Offer> {
+        let provider = crate::client::tuned_provider(&cfg.proxy_tls)?;
+        let client = cfg.proxy_client_cert.as_ref().map(crate::client::client_auth).transpose()?;
+        Ok(Offer { provider, client })
+    }
+}
+
 /// A finished handshake: the protocol version and what the verifiers said.
 pub struct Handshake {
     pub version: String,
@@ -123,22 +147,30 @@ pub struct Handshake {
 
 /// TLS client handshake over `io` toward `name`, recording the chain; the connection is then
 /// closed without sending anything.
+/// `offer`: the suites and groups to offer and the client certificate to present, as toll's own
+/// connection would (an https:// proxy's `--proxy-ciphers`, `--proxy-cert`).
 async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     io: S,
     name: ServerName<'static>,
     trust: Arc<dyn ServerCertVerifier>,
     timeout: Duration,
+    offer: &Offer,
 ) -> Result<Handshake, (String, Option<Seen>)> {
     let seen = Arc::new(Mutex::new(None));
     let take = |s: &Arc<Mutex<Option<Seen>>>| s.lock().unwrap_or_else(|e| e.into_inner()).take();
     let public = public().map_err(|e| (e.message, None))?;
     let recording = Recording { trust, public, provider: provider(), seen: seen.clone() };
-    let mut config = rustls::ClientConfig::builder_with_provider(provider())
+    let builder = rustls::ClientConfig::builder_with_provider(offer.provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| (e.to_string(), None))?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(recording))
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(Arc::new(recording));
+    let mut config = match &offer.client {
+        Some((chain, key)) => builder
+            .with_client_auth_cert(chain.clone(), key.clone_key())
+            .map_err(|e| (e.to_string(), None))?,
+        None => builder.with_no_client_auth(),
+    };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let started = Instant::now();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
@@ -182,7 +214,11 @@ pub async fn reachability(spec: &ProxySpec, cfg: &ProxyConfig, timeout: Duration
         return with_timings(step.ok(text), &timings);
     }
     // TLS to an https:// proxy.
-    let trust = match trust(if cfg.proxy_insecure { None } else { cfg.proxy_cacert.as_deref() }) {
+    let (cacert, capath) = match cfg.proxy_insecure {
+        true => (None, None),
+        false => (cfg.proxy_cacert.as_deref(), cfg.proxy_capath.as_deref()),
+    };
+    let trust = match trust(cacert, capath) {
         Ok(t) => t,
         Err(e) => {
             return with_timings(
@@ -205,7 +241,14 @@ pub async fn reachability(spec: &ProxySpec, cfg: &ProxyConfig, timeout: Duration
             )
         }
     };
-    match handshake(tcp, name, trust, timeout).await {
+    let offer = match Offer::for_proxy(cfg) {
+        Ok(o) => o,
+        Err(e) => {
+            let fix = e.hint.clone().unwrap_or_else(|| "fix the proxy's TLS options".into());
+            return with_timings(step.problem(e.message, e.exit, fix), &timings);
+        }
+    };
+    match handshake(tcp, name, trust, timeout, &offer).await {
         Err((why, _)) => {
             let plain = ["InvalidContentType", "corrupt message", "InvalidMessage", "record overflow"]
                 .iter()
@@ -606,7 +649,7 @@ pub async fn look(
             Err(_) => return failed(format!("no tunnel to {authority} within {} s", timeout.as_secs())),
         },
     };
-    match handshake(tcp, name, trust, timeout).await {
+    match handshake(tcp, name, trust, timeout, &Offer::plain()).await {
         Ok(mut h) => {
             let seen = h.seen.take();
             Look { result: Ok(h), seen }

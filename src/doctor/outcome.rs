@@ -131,7 +131,7 @@ pub(super) async fn step6(
     }
     let through = via.map(|(s, spec)| Via::Relay(s.relay(), spec)).unwrap_or(Via::Direct);
     let proxied = via.is_some();
-    let trust = net::trust(d.request.cacert.as_deref())?;
+    let trust = net::trust(d.request.cacert.as_deref(), d.request.curl.conn.capath.as_deref())?;
     let look = net::look(url, through, trust, timeout).await;
     let host = destination(url);
     let store = match (&d.request.cacert, d.request.insecure) {

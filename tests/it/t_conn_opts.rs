@@ -70,6 +70,8 @@ struct ClientAuthServer {
     /// Its TLS settings (server certificate for 127.0.0.1, client certificates demanded), for a
     /// TLS proxy of the same kind.
     config: Arc<rustls::ServerConfig>,
+    /// The same with TLS 1.2 only, where the client certificate is judged within the handshake.
+    tls12: Arc<rustls::ServerConfig>,
 }
 
 impl ClientAuthServer {
@@ -115,6 +117,12 @@ impl ClientAuthServer {
                 .build()
                 .unwrap();
         let key = rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into());
+        let tls12 = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&[&rustls::version::TLS12])
+            .unwrap()
+            .with_client_cert_verifier(verifier.clone())
+            .with_single_cert(vec![server_cert.der().clone()], key.clone_key())
+            .unwrap();
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
@@ -147,7 +155,7 @@ impl ClientAuthServer {
                 });
             }
         });
-        ClientAuthServer { port, dir, config: served }
+        ClientAuthServer { port, dir, config: served, tls12: Arc::new(tls12) }
     }
 
     fn path(&self, name: &str) -> String {
@@ -284,6 +292,23 @@ fn a_client_certificate_is_presented_to_an_https_proxy_that_demands_one() {
         toll(["-sS", "-x", &proxy.url(), "--proxy-cert", &server.path("nothing.pem"), &http.url("/text")])
             .run();
     out.assert_code(58);
+    // toll doctor presents it too: in step 2's own handshake (with TLS 1.2 the proxy judges the
+    // certificate there) and on the relay's steps.
+    let tls12 = TlsFakeProxy::start_with(server.tls12.clone(), fakeproxy::open());
+    let (verify, url) = (http.url("/json"), http.url("/text"));
+    for proxy_url in [proxy.url(), tls12.url()] {
+        let doctor = |extra: &[&str]| {
+            let mut args =
+                vec!["doctor", "-x", &proxy_url, "--proxy-cacert", &proxy_ca, "--verify-url", &verify, &url];
+            args.extend_from_slice(extra);
+            toll(args).run()
+        };
+        let out = doctor(&["--proxy-cert", &client]);
+        out.assert_ok();
+        assert!(out.stdout_str().contains("2. reachability      ok"), "{}", out.describe());
+        let out = doctor(&[]);
+        assert_eq!(out.code, Some(5), "{}", out.describe());
+    }
 }
 
 #[test]
