@@ -51,8 +51,8 @@ pub use multi::run_all;
 /// `-J`'s reading of a `Content-Disposition` value (public for its fuzz target).
 pub use saving::disposition_filename;
 use tls::bad_ca;
-pub(crate) use tls::client_auth;
 pub use tls::read_certs;
+pub(crate) use tls::{client_auth, crl_verifier};
 pub(crate) use tls_tuning::provider as tuned_provider;
 pub use upstreams::upstream_factory;
 

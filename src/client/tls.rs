@@ -245,6 +245,20 @@ fn verifying(
     })
 }
 
+/// The certificate check `--crlfile` (or `--proxy-crlfile`) makes: `cacert`'s and `capath`'s
+/// roots, or the system's, and the file's CRLs for the end entity (toll doctor shows what it
+/// says of a proxy).
+pub(crate) fn crl_verifier(
+    cacert: Option<&Path>,
+    capath: Option<&Path>,
+    crlfile: &Path,
+) -> Result<Arc<dyn rustls::client::danger::ServerCertVerifier>> {
+    let trust = Trust { cacert, capath };
+    let roots = if trust.given() { trust.roots()? } else { tls_tuning::system_roots()? };
+    let crls = tls_tuning::read_crls(crlfile)?;
+    Ok(crls.verifier(roots, Arc::new(rustls::crypto::ring::default_provider()))?)
+}
+
 /// `--pinnedpubkey`'s keys: the digests as given, or the key in its file (PEM `PUBLIC KEY`, or
 /// DER), read now. A file that holds no public key is exit 90, as in curl.
 fn pins(pinned: &PinnedKey) -> Result<verify::Pins> {

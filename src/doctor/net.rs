@@ -218,20 +218,28 @@ pub async fn reachability(spec: &ProxySpec, cfg: &ProxyConfig, timeout: Duration
         true => (None, None),
         false => (cfg.proxy_cacert.as_deref(), cfg.proxy_capath.as_deref()),
     };
-    let trust = match trust(cacert, capath) {
+    let trusted = match cfg.proxy_tls.crlfile.as_deref().filter(|_| !cfg.proxy_insecure) {
+        Some(crls) => crate::client::crl_verifier(cacert, capath, crls),
+        None => trust(cacert, capath),
+    };
+    let trust = match trusted {
         Ok(t) => t,
         Err(e) => {
-            return with_timings(
-                step.problem(e.message, e.exit, "fix --proxy-cacert: a PEM file with CERTIFICATE blocks"),
-                &timings,
-            )
+            let fix = e
+                .hint
+                .clone()
+                .unwrap_or_else(|| "fix --proxy-cacert: a PEM file with CERTIFICATE blocks".into());
+            return with_timings(step.problem(e.message, e.exit, fix), &timings);
         }
     };
-    let store = if let Some(p) = cfg.proxy_cacert.as_ref().filter(|_| !cfg.proxy_insecure) {
+    let mut store = if let Some(p) = cfg.proxy_cacert.as_ref().filter(|_| !cfg.proxy_insecure) {
         format!("--proxy-cacert {}", p.display())
     } else {
         "the system trust store".to_string()
     };
+    if let Some(crls) = cfg.proxy_tls.crlfile.as_ref().filter(|_| !cfg.proxy_insecure) {
+        store.push_str(&format!(" and the CRLs of --proxy-crlfile {}", crls.display()));
+    }
     let name = match ServerName::try_from(spec.host.clone()) {
         Ok(n) => n,
         Err(e) => {

@@ -299,6 +299,20 @@ fn the_proxy_twins_apply_to_an_https_proxy() {
     };
     to_narrow("TLS_AES_128_GCM_SHA256").assert_code(0);
     fails(&to_narrow("TLS_AES_256_GCM_SHA384"), 5, "HandshakeFailure");
+    // toll doctor's own look at the proxy (step 2) takes them too: the revoked certificate is
+    // its finding, and the one suite the narrow proxy takes is offered.
+    let doctor = |proxy: &str, args: &[&str]| {
+        let mut all = vec!["doctor", "-x", proxy, "--proxy-cacert", ca.as_str(), "--verify-url", &url];
+        all.extend_from_slice(args);
+        all.push(&url);
+        crate::run::toll(all).run()
+    };
+    let out = doctor(&proxy_url, &["--proxy-crlfile", &pki().crl(Crl::RevokesServer)]);
+    assert_eq!(out.code, Some(5), "{}", out.describe());
+    assert!(out.stdout_str().contains("2. reachability      problem"), "{}", out.describe());
+    assert!(out.stdout_str().contains("--proxy-crlfile"), "{}", out.describe());
+    doctor(&proxy_url, &["--proxy-crlfile", &pki().crl(Crl::RevokesOther)]).assert_code(0);
+    doctor(&narrow.url(), &["--proxy-tls13-ciphers", "TLS_AES_128_GCM_SHA256"]).assert_code(0);
 }
 
 #[test]
