@@ -208,6 +208,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('--ssl-auto-client-cert', '--ssl-auto-client-cert', [CompletionResultType]::ParameterName, 'Accepted: curl on Windows finds a client certificate in the system store with it; toll sends one only with -E/--cert, as curl elsewhere')
             [CompletionResult]::new('--false-start', '--false-start', [CompletionResultType]::ParameterName, 'Accepted: TLS False Start (data before the handshake ends) is not used, as by curl 7.88 with OpenSSL')
             [CompletionResult]::new('--ssl-allow-beast', '--ssl-allow-beast', [CompletionResultType]::ParameterName, 'Accepted: the BEAST workaround concerns TLS 1.0, which toll does not speak')
+            [CompletionResult]::new('--no-alpn', '--no-alpn', [CompletionResultType]::ParameterName, 'Offer no ALPN in the TLS handshake with the server: no HTTP/2 over TLS')
             [CompletionResult]::new('--no-npn', '--no-npn', [CompletionResultType]::ParameterName, 'Accepted: NPN, ALPN''s predecessor, is never offered')
             [CompletionResult]::new('--tr-encoding', '--tr-encoding', [CompletionResultType]::ParameterName, 'Accepted: toll does not ask for a compressed transfer coding (TE: gzip); the body written is the same')
             [CompletionResult]::new('-O', '-O ', [CompletionResultType]::ParameterName, 'Write the body to a file named like the URL''s last path segment')

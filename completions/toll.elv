@@ -205,6 +205,7 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand --ssl-auto-client-cert 'Accepted: curl on Windows finds a client certificate in the system store with it; toll sends one only with -E/--cert, as curl elsewhere'
             cand --false-start 'Accepted: TLS False Start (data before the handshake ends) is not used, as by curl 7.88 with OpenSSL'
             cand --ssl-allow-beast 'Accepted: the BEAST workaround concerns TLS 1.0, which toll does not speak'
+            cand --no-alpn 'Offer no ALPN in the TLS handshake with the server: no HTTP/2 over TLS'
             cand --no-npn 'Accepted: NPN, ALPN''s predecessor, is never offered'
             cand --tr-encoding 'Accepted: toll does not ask for a compressed transfer coding (TE: gzip); the body written is the same'
             cand -O 'Write the body to a file named like the URL''s last path segment'

@@ -255,6 +255,10 @@ pub struct ConnOpts {
     #[arg(long = "ssl-allow-beast", hide_short_help = true)]
     pub ssl_allow_beast: bool,
 
+    /// Offer no ALPN in the TLS handshake with the server: no HTTP/2 over TLS.
+    #[arg(long = "no-alpn", hide_short_help = true)]
+    pub no_alpn: bool,
+
     /// Accepted: NPN, ALPN's predecessor, is never offered.
     #[arg(long = "no-npn", hide_short_help = true)]
     pub no_npn: bool,
@@ -520,6 +524,7 @@ impl ConnOpts {
             keepalive: self.keepalive_time.map(|s| s.0).filter(|d| !d.is_zero()),
             interface: self.interface.clone(),
             no_keepalive: self.no_keepalive,
+            no_alpn: self.no_alpn,
             expect100_timeout: self.expect100_timeout.map(|s| s.0),
         }
     }

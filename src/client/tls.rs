@@ -56,6 +56,7 @@ pub(super) fn origin_tls(req: &RequestConfig) -> Result<Arc<rustls::ClientConfig
         None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = match req.curl.http_version {
+        _ if c.no_alpn => Vec::new(),
         HttpVersion::Http11 => vec![b"http/1.1".to_vec()],
         _ => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
     };
@@ -111,15 +112,17 @@ pub(crate) fn client_auth(
 /// the tuning) are refused there rather than left out.
 pub(super) fn reqwest_tls(req: &RequestConfig) -> Result<Option<rustls::ClientConfig>> {
     let c = &req.curl.conn;
-    let tuned = c.tls.is_set();
+    // `--no-alpn` is carried out by toll's settings only, as the tuning options are.
+    let tuned = c.tls.is_set() || c.no_alpn;
     if c.http10 || req.curl.http_version == HttpVersion::Http2PriorKnowledge {
         if tuned {
+            let mut named = tuning_options(&c.tls);
+            if c.no_alpn {
+                named = if named.is_empty() { "--no-alpn".into() } else { format!("{named}, --no-alpn") };
+            }
             return Err(Error::new(
                 Exit::Usage,
-                format!(
-                    "{} cannot be combined with --http1.0 or --http2-prior-knowledge",
-                    tuning_options(&c.tls)
-                ),
+                format!("{named} cannot be combined with --http1.0 or --http2-prior-knowledge"),
             )
             .hint("drop one of them"));
         }

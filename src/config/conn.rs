@@ -129,6 +129,8 @@ pub struct ConnConfig {
     /// `--expect100-timeout`: how long a body over 1 MiB sent through a proxy waits for its
     /// `100 Continue` (or 407) before it is sent anyway (`None`: one second, as curl).
     pub expect100_timeout: Option<Duration>,
+    /// `--no-alpn`: no ALPN in the TLS handshake with the server (so HTTP/1.1).
+    pub no_alpn: bool,
     /// `--interface`: where toll's connections (to the server, or to the proxy) leave from.
     pub interface: Option<Interface>,
     /// `--ciphers`, `--tls13-ciphers`, `--curves`, `--crlfile` for the origin.

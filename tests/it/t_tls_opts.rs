@@ -28,7 +28,12 @@ impl Agreed {
         groups: &[&'static dyn SupportedKxGroup],
         versions: &[&'static rustls::SupportedProtocolVersion],
     ) -> Agreed {
-        let config = pki().server_config_with(provider(suites, groups), versions);
+        Agreed::serve(pki().server_config_with(provider(suites, groups), versions))
+    }
+
+    /// With these TLS settings.
+    fn serve(config: std::sync::Arc<rustls::ServerConfig>) -> Agreed {
+        let alpn_offered = !config.alpn_protocols.is_empty();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         crate::origin::claimed(port);
@@ -43,8 +48,14 @@ impl Agreed {
                         return;
                     }
                     let c = &tls.conn;
+                    // A server that offers ALPN also says what was agreed (`http/1.1`, `no ALPN`).
+                    let alpn = match c.alpn_protocol() {
+                        _ if !alpn_offered => String::new(),
+                        Some(p) => format!(" {}", String::from_utf8_lossy(p)),
+                        None => " no ALPN".into(),
+                    };
                     let body = format!(
-                        "{:?} {:?} {:?}\n",
+                        "{:?} {:?} {:?}{alpn}\n",
                         c.protocol_version().unwrap(),
                         c.negotiated_cipher_suite().unwrap().suite(),
                         c.negotiated_key_exchange_group().unwrap().name()
@@ -355,4 +366,22 @@ fn rcgen_ca_pem() -> String {
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     params.self_signed(&key).unwrap().pem()
+}
+
+/// `--no-alpn`: no ALPN in the handshake (a server that offers `http/1.1` agrees on none),
+/// directly and through a proxy tunnel; without it toll offers ALPN.
+#[test]
+fn no_alpn_offers_no_alpn() {
+    let mut config = (*pki().server_config_with(default_provider(), &[&TLS13, &TLS12])).clone();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let server = Agreed::serve(std::sync::Arc::new(config));
+    assert!(server.run(&[]).stdout_str().ends_with(" http/1.1\n"));
+    let out = server.run(&["--no-alpn"]);
+    out.assert_code(0);
+    assert!(out.stdout_str().ends_with(" no ALPN\n"), "{}", out.describe());
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let out = server.run(&["--no-alpn", "-x", &proxy.url()]);
+    assert!(out.stdout_str().ends_with(" no ALPN\n"), "{}", out.describe());
+    // Only toll's own TLS settings carry it out: with --http1.0 it is refused.
+    server.run(&["--no-alpn", "--http1.0"]).assert_code(2);
 }
