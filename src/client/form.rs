@@ -66,10 +66,19 @@ fn disposition(user_type: Option<&str>) -> &'static str {
     }
 }
 
+/// The value of a header line named `name`.
+fn header_value<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let (n, v) = line.split_once(':')?;
+    n.trim_end().eq_ignore_ascii_case(name).then(|| v.trim_start())
+}
+
+/// The value of the part's own `;headers=` header `name`, if it has one.
+fn user_header<'a>(part: &'a FormPart, name: &str) -> Option<&'a str> {
+    part.headers.iter().find_map(|h| header_value(h, name))
+}
+
 fn has_header(part: &FormPart, name: &str) -> bool {
-    part.headers
-        .iter()
-        .any(|h| h.split_once(':').is_some_and(|(n, _)| n.trim_end().eq_ignore_ascii_case(name)))
+    user_header(part, name).is_some()
 }
 
 /// The head of one part (from the boundary line to the blank line), as curl's
@@ -94,7 +103,10 @@ fn part_head(boundary: &str, disposition: &str, part: &FormPart, inner: Option<&
     };
     let guessed = guessed.filter(|t| *t != "text/plain" || filename.is_some());
     let default = matches!(part.value, FormValue::File(_)).then_some("application/octet-stream");
-    let content_type = part.content_type.as_deref().or(guessed).or(default);
+    // A `;headers=` Content-Type is the type when `;type=` gives none; curl writes the type
+    // itself and leaves that header out.
+    let custom = part.content_type.as_deref().or_else(|| user_header(part, "Content-Type"));
+    let content_type = custom.or(guessed).or(default);
     let mut head = format!("--{boundary}\r\n");
     // curl's rule: always `form-data` in a form, an attachment only with a name or a file name.
     let named = !part.name.is_empty() || filename.is_some();
@@ -119,7 +131,7 @@ fn part_head(boundary: &str, disposition: &str, part: &FormPart, inner: Option<&
     if let Some(e) = part.encoder.filter(|_| !has_header(part, "Content-Transfer-Encoding")) {
         head.push_str(&format!("Content-Transfer-Encoding: {}\r\n", e.name()));
     }
-    for h in &part.headers {
+    for h in part.headers.iter().filter(|h| header_value(h, "Content-Type").is_none()) {
         head.push_str(h);
         head.push_str("\r\n");
     }
@@ -501,6 +513,15 @@ mod tests {
             let sized = want.len() as u64 + 3 * (40 - 8);
             assert_eq!(length(&parts, None), sized);
         }
+        // A Content-Type among the part's headers is its type, written once, where curl writes it;
+        // ;type= wins over it.
+        let (out, _) = rt.block_on(body(&[
+            part("g=x;filename=a.txt;headers=\"X-A: 1\";headers=\"content-type:  c/d\""),
+            part("h=x;type=x/y;headers=\"Content-Type: a/b\""),
+        ]));
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("filename=\"a.txt\"\r\nContent-Type: c/d\r\nX-A: 1\r\n\r\nx\r\n"), "{text}");
+        assert!(text.contains("name=\"h\"\r\nContent-Type: x/y\r\n\r\nx\r\n"), "{text}");
         // The user's own Content-Transfer-Encoding replaces curl's.
         let (out, _) =
             rt.block_on(body(&[part("v=x;encoder=8bit;headers=\"content-transfer-encoding: y\"")]));
