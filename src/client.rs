@@ -25,7 +25,7 @@ pub mod cookies;
 mod errors;
 mod extras;
 mod form;
-mod form_encode;
+pub mod form_encode;
 mod header_case;
 pub mod hsts;
 mod multi;
