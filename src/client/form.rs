@@ -302,6 +302,15 @@ fn count_encoded(e: FormEncoder, p: &Path) -> std::io::Result<u64> {
     Ok(n + out.len() as u64)
 }
 
+/// Whether the part reads standard input (itself or one of its `@a,-` files).
+fn reads_stdin(part: &FormPart) -> bool {
+    match &part.value {
+        FormValue::Stdin { .. } => true,
+        FormValue::Files(files) => files.iter().any(reads_stdin),
+        _ => false,
+    }
+}
+
 /// Puts the form on the request: Content-Type with the boundary (appended to the type -H gave,
 /// as curl does: `-H 'Content-Type: multipart/form-data' -F …` is common and must still carry
 /// one), the length when known, and the streamed body. `again`: this is a redirect's request, which
@@ -312,7 +321,7 @@ pub async fn attach(
     user_type: Option<&str>,
     again: bool,
 ) -> Result<reqwest::RequestBuilder> {
-    if again && parts.iter().any(|p| matches!(p.value, FormValue::Stdin { .. })) {
+    if again && parts.iter().any(reads_stdin) {
         return Err(Error::new(Exit::Read, "cannot send standard input again to the redirect target")
             .hint("save it to a file and use -F name=@FILE, or drop -L"));
     }
@@ -522,6 +531,9 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("filename=\"a.txt\"\r\nContent-Type: c/d\r\nX-A: 1\r\n\r\nx\r\n"), "{text}");
         assert!(text.contains("name=\"h\"\r\nContent-Type: x/y\r\n\r\nx\r\n"), "{text}");
+        // Standard input among a group's files cannot be sent again to a redirect's target.
+        assert!(reads_stdin(&part("f=@a.txt,-")) && reads_stdin(&part("f=<-")));
+        assert!(!reads_stdin(&part("f=@a.txt,b.txt")) && !reads_stdin(&part("f=-")));
         // The user's own Content-Transfer-Encoding replaces curl's.
         let (out, _) =
             rt.block_on(body(&[part("v=x;encoder=8bit;headers=\"content-transfer-encoding: y\"")]));
