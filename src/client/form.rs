@@ -183,7 +183,10 @@ impl Layout {
                 let stdin = Box::new(tokio::io::stdin());
                 self.pieces.push(Piece::Reader(stdin, "standard input".into(), encoding));
             }
-            FormValue::Files(_) => unreachable!("a group is laid out by `parts`"),
+            // parse_form makes no group of groups (nor does curl's command line).
+            FormValue::Files(_) => {
+                return Err(Error::new(Exit::Usage, "-F: a group of files within a group"))
+            }
         }
         Ok(())
     }
@@ -244,7 +247,8 @@ async fn open(p: &Path) -> Result<(tokio::fs::File, Option<u64>)> {
     Ok((file, super::known_length(&meta)))
 }
 
-/// The body's length as sent, when it can be told without reading (`-w %{size_upload}`).
+/// The body's length as sent (`-w %{size_upload}`): files measured, not read, but for
+/// quoted-printable ones, encoded to count; standard input counts 0.
 pub fn length(parts: &[FormPart], user_type: Option<&str>) -> u64 {
     let boundary = "-".repeat(40);
     let mut n = format!("--{boundary}--\r\n").len() as u64;
