@@ -30,6 +30,14 @@ pub fn parse_form(s: &str) -> Result<FormPart, String> {
     if name.contains(['\r', '\n']) {
         return Err("a form part name cannot hold a line break".into());
     }
+    // curl opens a nested multipart with `name=(` and closes it with `=)`; sending "(" as text
+    // instead would be a different body without a word.
+    if rest.starts_with('(') || (name.is_empty() && rest == ")") {
+        return Err(format!(
+            "nested multiparts ('-F name=(;type=…' … '-F =)') are not supported yet: '{s}' \
+             (quote a value that starts with '(': name=\"(…\")"
+        ));
+    }
     let part = |value, p: Params| FormPart {
         name: String::new(),
         value,
@@ -301,6 +309,12 @@ mod tests {
         for bad in ["novalue", "f=@", "f=<", "a=b;type=\"x\ny\""] {
             assert!(parse_form(bad).is_err(), "{bad}");
         }
+        // curl's nested multiparts are refused, not sent as text; a quoted '(' is text.
+        assert!(parse_form("m=(;type=multipart/alternative").unwrap_err().contains("not supported"));
+        assert!(parse_form("=)").unwrap_err().contains("not supported"));
+        assert_eq!(parse_form("m=\"(x\"").unwrap(), text("m", "(x"));
+        assert_eq!(parse_form("m=)").unwrap(), text("m", ")"));
+        assert_eq!(parse_form_string("m=(").unwrap().value, FormValue::Text("(".into()));
         // --form-string takes everything literally.
         assert_eq!(parse_form_string("x=@lit;type=a").unwrap().value, FormValue::Text("@lit;type=a".into()));
         assert!(parse_form_string("x").is_err());
