@@ -102,7 +102,7 @@ complete -c toll -n "__fish_toll_needs_command" -l output-dir -d 'Put -o and -O 
 complete -c toll -n "__fish_toll_needs_command" -s m -l max-time -d 'Give up after this many seconds in total (fractions allowed; 0: no limit)' -r
 complete -c toll -n "__fish_toll_needs_command" -l connect-timeout -d 'Give up connecting after this many seconds (fractions allowed; 0: no limit)' -r
 complete -c toll -n "__fish_toll_needs_command" -l cacert -d 'Verify servers against the CA certificates in FILE (PEM) instead of the system\'s' -r -F
-complete -c toll -n "__fish_toll_needs_command" -s F -l form -d 'Send a multipart/form-data POST with this part: \'name=value\', \'name=@FILE\' (attached, with its file name), \'name=<FILE\' (its content as the value), \'@-\'/\'<-\' standard input' -r
+complete -c toll -n "__fish_toll_needs_command" -s F -l form -d 'Send a multipart/form-data POST with this part: \'name=value\', \'name=@FILE\' (attached, with its file name), \'name=<FILE\' (its content as the value), \'@-\'/\'<-\' standard input, \'name=@A,B\' several files in one multipart/mixed part' -r
 complete -c toll -n "__fish_toll_needs_command" -l form-string -d 'Like -F, but the value is sent as given (\'@\', \'<\' and \';\' have no special meaning). These parts follow the -F ones' -r
 complete -c toll -n "__fish_toll_needs_command" -s C -l continue-at -d 'Resume a download at OFFSET bytes, or with \'-\' where the output file ends' -r
 complete -c toll -n "__fish_toll_needs_command" -s z -l time-cond -d 'Only fetch if changed since DATE (an HTTP date) or FILE\'s modification time; \'-DATE\'/\'-FILE\': only if not changed since' -r

@@ -178,6 +178,18 @@ def main():
         "x \"20240229 23:59:59\"\n\0x  INCLUDESUBDOMAINS ;MAX-AGE=\"60\" ; preload\nx max-age=0",
         "\0a.test max-age=1; max-age=2\na.test includeSubDomains\na.test max-age=\"5",
     ])
+    # form: a -F argument (its bytes after the first also the content to encode, the first the
+    # encoder and the cut), from src/cli/form_parse.rs's and src/client/form_encode.rs's tests.
+    write("form", [
+        "f=@a.txt;type=text/x;encoder=base64,\"b,c.bin\";filename=z.png, -",
+        "a=b;type=text/plain; charset=x ;x=1;filename=f.txt",
+        "m=\" a \\\" b\";encoder=quoted-printable",
+        "g=<note.txt;filename=x.png;encoder=BASE64",
+        "f=@a;type=a/b;q=1,b;encoder=8bit",
+        b"\x01line one = equals\tand tab \r\nspaces at end   \r\n" + b"x" * 74 + b"\xe9\r\n" + b"w" * 200
+        + b"\nbare lf\rbare cr end \t",
+        b"\x40" + bytes(range(256)),
+    ])
 
 
 if __name__ == "__main__":

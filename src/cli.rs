@@ -39,8 +39,10 @@ pub use curl_opts::{
 };
 pub use curlrc::{expand_config_args, parse_config, ConfigError};
 use urls::{parse_request_url, parse_transfer_url};
+mod form_parse;
 mod transfer_opts;
-pub use transfer_opts::{parse_cli, parse_form, TransferArgs};
+pub use form_parse::parse_form;
+pub use transfer_opts::{parse_cli, TransferArgs};
 mod next;
 pub use next::split_next;
 

@@ -25,6 +25,7 @@ pub mod cookies;
 mod errors;
 mod extras;
 mod form;
+pub mod form_encode;
 mod header_case;
 pub mod hsts;
 mod multi;

@@ -15,7 +15,7 @@ pub use curl::{
     CurlExtras, DumpHeader, HttpVersion, IpFamily, NetrcConfig, OriginAuth, RetryConfig, WriteOut,
 };
 mod transfer;
-pub use transfer::{FormPart, FormValue, Resume, TimeCond, TransferOptions};
+pub use transfer::{FormEncoder, FormPart, FormValue, Resume, TimeCond, TransferOptions};
 
 /// A proxy as the user named it, resolved to parts.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,12 +2,14 @@
 //! `-R`, `--remote-name-all`, `-z`, `--etag-save`/`--etag-compare`, `--max-filesize`,
 //! `--limit-rate`, `--speed-limit`/`--speed-time`, `--stderr`, `--no-clobber`,
 //! `--remove-on-error`, `--ignore-content-length`, `--post301/2/3`, `--oauth2-bearer`),
-//! flattened into [`super::Cli`], and their conversion into `config::TransferOptions` and form
-//! parts. Kept apart so `cli.rs` stays small.
+//! flattened into [`super::Cli`], and their conversion into `config::TransferOptions` and the
+//! form body (the `-F` syntax itself is read in `form_parse.rs`). Kept apart so `cli.rs` stays
+//! small.
 
 use super::curl_opts::LabelledBody;
+use super::form_parse::{parse_form, parse_form_string};
 use super::UsageError;
-use crate::config::{Body, BodySource, FormPart, FormValue, Resume, TimeCond, TransferOptions};
+use crate::config::{Body, BodySource, FormPart, Resume, TimeCond, TransferOptions};
 use crate::secret::Secret;
 use clap::Args;
 use std::path::PathBuf;
@@ -18,11 +20,13 @@ use std::time::Duration;
 #[command(next_help_heading = "Transfer")]
 pub struct TransferArgs {
     /// Send a multipart/form-data POST with this part: 'name=value', 'name=@FILE' (attached,
-    /// with its file name), 'name=<FILE' (its content as the value), '@-'/'<-' standard input.
+    /// with its file name), 'name=<FILE' (its content as the value), '@-'/'<-' standard input,
+    /// 'name=@A,B' several files in one multipart/mixed part.
     ///
     /// Then ';type=TYPE', ';filename=NAME', ';headers="Name: value"' or ';headers=@FILE',
-    /// ';encoder=binary|8bit|7bit' as curl takes them; quote a value holding ';' or ','
-    /// ("name=\"a;b\""). Files are streamed. Repeat for more parts.
+    /// ';encoder=base64|quoted-printable|binary|8bit|7bit' as curl takes them (after each file
+    /// of '@A,B' for that file); quote a value holding ';' or ',' ("name=\"a;b\""). Files are
+    /// streamed. Repeat for more parts.
     /// Cannot be combined with -d, --data-binary, --json or -T.
     #[arg(short = 'F', long = "form", value_name = "NAME=CONTENT", value_parser = parse_form)]
     pub form: Vec<FormPart>,
@@ -464,149 +468,6 @@ pub fn parse_loose_date(s: &str) -> Option<std::time::SystemTime> {
     u64::try_from(t).ok().map(|t| std::time::UNIX_EPOCH + Duration::from_secs(t))
 }
 
-/// `--form-string name=value`: the value exactly as given.
-pub fn parse_form_string(s: &str) -> Result<FormPart, String> {
-    let (name, value) = s.split_once('=').ok_or_else(|| format!("'{s}' is not NAME=STRING"))?;
-    Ok(FormPart {
-        name: name.to_string(),
-        value: FormValue::Text(value.to_string()),
-        content_type: None,
-        filename: None,
-        headers: Vec::new(),
-    })
-}
-
-/// `-F name=content[;param=value…]` as curl 7.88 reads it: content `@file`, `<file`, `@-`,
-/// `<-` or text; a double-quoted content or parameter may hold ';' (and `\"`, `\\`); the
-/// parameters `type`, `filename`, `headers` (also `@FILE`) and `encoder` (`binary`, `8bit`,
-/// `7bit`) are used, unknown ones skipped.
-pub fn parse_form(s: &str) -> Result<FormPart, String> {
-    let (name, rest) = s.split_once('=').ok_or_else(|| format!("'{s}' is not NAME=CONTENT (no '=')"))?;
-    if name.contains(['\r', '\n']) {
-        return Err("a form part name cannot hold a line break".into());
-    }
-    let (kind, rest) = match rest.as_bytes().first() {
-        Some(b'@') => (Some(true), &rest[1..]),
-        Some(b'<') => (Some(false), &rest[1..]),
-        _ => (None, rest),
-    };
-    let quoted = rest.starts_with('"');
-    let (content, mut rest) = word(rest);
-    if kind == Some(true) && !quoted && content.contains(',') {
-        // curl sends each file of `@a,b` as one multipart/mixed part; toll does not.
-        return Err(format!(
-            "several files in one part ('{content}') are not supported: give each its own -F, \
-             or quote a name that holds a comma (@\"{content}\")"
-        ));
-    }
-    let mut part = FormPart {
-        name: name.to_string(),
-        value: match (kind, content.as_str()) {
-            (None, _) => FormValue::Text(content),
-            (Some(attached), "-") => FormValue::Stdin { attached },
-            (Some(_), "") => return Err(format!("a file name must follow '@' or '<' in '{s}'")),
-            (Some(true), _) => FormValue::File(content.into()),
-            (Some(false), _) => FormValue::FileContent(content.into()),
-        },
-        content_type: None,
-        filename: None,
-        headers: Vec::new(),
-    };
-    let mut encoder = None;
-    while let Some(r) = rest.strip_prefix(';') {
-        let r = r.trim_start();
-        let (key, after) = r.split_once('=').unwrap_or((r, ""));
-        let key = key.trim().to_ascii_lowercase();
-        let (value, after) = word(after);
-        rest = after;
-        if value.contains(['\r', '\n']) {
-            return Err(format!("the form parameter '{key}' cannot hold a line break"));
-        }
-        match key.as_str() {
-            "type" => part.content_type = Some(value),
-            "filename" => part.filename = Some(value),
-            "headers" => match value.strip_prefix('@') {
-                Some(file) => {
-                    let text = std::fs::read(file)
-                        .map_err(|e| format!("cannot read the part headers file '{file}': {e}"))?;
-                    part.headers.extend(field_headers(&String::from_utf8_lossy(&text)));
-                }
-                None => part.headers.push(value),
-            },
-            // curl names the part's Content-Transfer-Encoding; it precedes the user's headers.
-            "encoder" => match value.to_ascii_lowercase().as_str() {
-                "binary" | "8bit" | "7bit" => encoder = Some(format!("Content-Transfer-Encoding: {value}")),
-                _ => {
-                    return Err(format!(
-                        "';encoder={value}' is not supported (toll sends parts as they are: \
-                         binary, 8bit and 7bit are accepted)"
-                    ))
-                }
-            },
-            _ => {}
-        }
-    }
-    if let Some(cte) = encoder {
-        part.headers.insert(0, cte);
-    }
-    Ok(part)
-}
-
-/// A `;headers=@FILE` file read as curl reads it: one header a line, a line that starts with
-/// white space continuing the one before, `#` lines skipped, CRs dropped, trailing space trimmed.
-fn field_headers(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let flush = |cur: &mut String, out: &mut Vec<String>| {
-        let h = cur.trim_end();
-        if !h.is_empty() {
-            out.push(h.to_string());
-        }
-        cur.clear();
-    };
-    for line in text.split('\n') {
-        let line = line.replace('\r', "");
-        if !line.is_empty() && !line.starts_with(|c: char| c.is_ascii_whitespace()) {
-            flush(&mut cur, &mut out);
-        }
-        if !line.starts_with('#') {
-            cur.push_str(&line);
-        }
-    }
-    flush(&mut cur, &mut out);
-    out
-}
-
-/// One value of a `-F` argument: a double-quoted string (with `\"` and `\\`), or everything up
-/// to the next ';'. Returns it and what follows.
-fn word(s: &str) -> (String, &str) {
-    if let Some(q) = s.strip_prefix('"') {
-        let mut out = String::new();
-        let mut chars = q.char_indices();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '\\' => {
-                    if let Some((_, n)) = chars.next() {
-                        out.push(n);
-                    }
-                }
-                '"' => {
-                    let after = &q[i + 1..];
-                    // Anything between the closing quote and the next ';' is dropped, as curl does.
-                    let next = after.find(';').map_or("", |j| &after[j..]);
-                    return (out, next);
-                }
-                c => out.push(c),
-            }
-        }
-        return (out, "");
-    }
-    match s.find(';') {
-        Some(i) => (s[..i].to_string(), &s[i..]),
-        None => (s.to_string(), ""),
-    }
-}
-
 /// `--rate`'s value: the time between transfer starts (`None`: more than 1000 per second, which
 /// curl runs unrestricted).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -647,55 +508,6 @@ mod tests {
 
     fn parse(args: &[&str]) -> TransferArgs {
         T::try_parse_from(std::iter::once("t").chain(args.iter().copied())).unwrap().t
-    }
-
-    fn text(name: &str, v: &str) -> FormPart {
-        parse_form_string(&format!("{name}={v}")).unwrap()
-    }
-
-    #[test]
-    fn form_parts_as_curl_reads_them() {
-        assert_eq!(parse_form("a=b").unwrap(), text("a", "b"));
-        assert_eq!(parse_form("a=").unwrap(), text("a", ""));
-        assert_eq!(parse_form("a=x=y").unwrap(), text("a", "x=y"));
-        // Unknown parameters are skipped; a quoted value keeps its ';'.
-        assert_eq!(parse_form("n=a;b").unwrap(), text("n", "a"));
-        assert_eq!(parse_form("q=\"a;b\"").unwrap(), text("q", "a;b"));
-        assert_eq!(parse_form("q=\"a\\\"b\"").unwrap(), text("q", "a\"b"));
-        let p = parse_form("f=@dir/note.txt;type=text/x;filename=\"o;t.c\";headers=\"X-A: 1\"").unwrap();
-        assert_eq!(p.value, FormValue::File("dir/note.txt".into()));
-        assert_eq!(p.content_type.as_deref(), Some("text/x"));
-        assert_eq!(p.filename.as_deref(), Some("o;t.c"));
-        assert_eq!(p.headers, vec!["X-A: 1".to_string()]);
-        let p = parse_form("f=x;headers=\"X-A: 1\";encoder=8bit").unwrap();
-        assert_eq!(p.headers, ["Content-Transfer-Encoding: 8bit", "X-A: 1"]);
-        assert!(parse_form("f=x;encoder=base64").unwrap_err().contains("not supported"));
-        assert!(parse_form("f=@a.txt,b.txt").unwrap_err().contains("several files"));
-        assert_eq!(parse_form("f=@\"a,b.txt\"").unwrap().value, FormValue::File("a,b.txt".into()));
-        assert_eq!(parse_form("f=<a,b").unwrap().value, FormValue::FileContent("a,b".into()));
-        assert!(parse_form("f=x;headers=@/nonexistent/h.txt").unwrap_err().contains("cannot read"));
-        assert_eq!(parse_form("g=<note.txt").unwrap().value, FormValue::FileContent("note.txt".into()));
-        assert_eq!(parse_form("g=@-").unwrap().value, FormValue::Stdin { attached: true });
-        assert_eq!(parse_form("g=<-;type=a/b").unwrap().value, FormValue::Stdin { attached: false });
-        assert_eq!(parse_form("w=v;type=foo/bar").unwrap().content_type.as_deref(), Some("foo/bar"));
-        for bad in ["novalue", "f=@", "f=<", "a=b;type=\"x\ny\""] {
-            assert!(parse_form(bad).is_err(), "{bad}");
-        }
-        // --form-string takes everything literally.
-        assert_eq!(parse_form_string("x=@lit;type=a").unwrap().value, FormValue::Text("@lit;type=a".into()));
-        assert!(parse_form_string("x").is_err());
-    }
-
-    #[test]
-    fn part_headers_files_read_as_curl_reads_them() {
-        let text = "# comment\r\nX-A: 1\r\n  folded\nX-B: 2  \n\n\tmore\n#X-C: 3\nX-D: 4  ";
-        assert_eq!(field_headers(text), ["X-A: 1  folded", "X-B: 2  \tmore", "X-D: 4"]);
-        assert!(field_headers("").is_empty());
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("h.txt");
-        std::fs::write(&file, "X-One: 1\nX-Two: 2\n").unwrap();
-        let p = parse_form(&format!("f=v;headers=@{}", file.display())).unwrap();
-        assert_eq!(p.headers, ["X-One: 1", "X-Two: 2"]);
     }
 
     #[test]

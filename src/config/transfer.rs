@@ -16,6 +16,37 @@ pub struct FormPart {
     pub filename: Option<String>,
     /// `;headers=`: extra header lines of the part.
     pub headers: Vec<String>,
+    /// `;encoder=`: the part's Content-Transfer-Encoding (base64 and quoted-printable encode it).
+    pub encoder: Option<FormEncoder>,
+}
+
+/// `-F …;encoder=NAME`: the encodings curl's libcurl knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormEncoder {
+    Binary,
+    EightBit,
+    SevenBit,
+    Base64,
+    QuotedPrintable,
+}
+
+impl FormEncoder {
+    /// The name as given (any case), as curl_mime_encoder reads it.
+    pub fn parse(name: &str) -> Option<FormEncoder> {
+        let all = [Self::Binary, Self::EightBit, Self::SevenBit, Self::Base64, Self::QuotedPrintable];
+        all.into_iter().find(|e| e.name().eq_ignore_ascii_case(name))
+    }
+
+    /// The name in the part's `Content-Transfer-Encoding` (curl writes its own spelling).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Binary => "binary",
+            Self::EightBit => "8bit",
+            Self::SevenBit => "7bit",
+            Self::Base64 => "base64",
+            Self::QuotedPrintable => "quoted-printable",
+        }
+    }
 }
 
 /// Where a form part's content comes from.
@@ -29,6 +60,10 @@ pub enum FormValue {
     FileContent(PathBuf),
     /// `name=@-` (attached as `-`) or `name=<-` (`attached` false): standard input.
     Stdin { attached: bool },
+    /// `name=@a,b`: several files (or `-`) in one part, sent as a multipart/mixed body with one
+    /// sub-part each. The sub-parts are `File` or `Stdin` parts with an empty name (curl names
+    /// only the group) and their own `;type=`, `;filename=`, `;headers=`, `;encoder=`.
+    Files(Vec<FormPart>),
 }
 
 /// `-C/--continue-at`.

@@ -2,7 +2,8 @@
 //! answering the same whichever client asks (for the curl differential suite):
 //! - `/form`: the request's method and Content-Type (boundary replaced by its length), then each
 //!   multipart part: its head lines as received and its content (or, above 200 bytes, its
-//!   length and SHA-256).
+//!   length and SHA-256); a multipart part's own parts likewise, nested, and what follows each
+//!   closing boundary.
 //! - `/range/N`: N bytes of [`crate::pattern_bytes`], honouring `Range: bytes=A-` (206 with
 //!   `Content-Range`; 416 when A ≥ N). `/bytes/N` ignores ranges.
 //! - `/dated`: a body with `Last-Modified` (2026-12-01) and `ETag: "v1"`; 304 when
@@ -82,35 +83,63 @@ fn form_echo(head: &Head, method: &str, body: &[u8]) -> Vec<u8> {
         return format!("{method} not multipart: {ct}\n").into_bytes();
     };
     let mut out = format!("{method} {kind}boundary=<{} chars>\n", boundary.len()).into_bytes();
+    echo_parts(body, boundary, &mut out);
+    out
+}
+
+/// The parts of a multipart body: each one's head lines and content; a part that is itself
+/// multipart (`-F 'f=@a,b'`) with its boundary's length for the boundary and its own parts
+/// echoed between `nested` and `end nested`.
+fn echo_parts(text: &[u8], boundary: &str, out: &mut Vec<u8>) {
     let delim = format!("--{boundary}");
-    let text = body.to_vec();
     let mut pos = 0;
     let find = |hay: &[u8], needle: &[u8], from: usize| {
         hay[from.min(hay.len())..].windows(needle.len()).position(|w| w == needle).map(|i| i + from)
     };
-    while let Some(start) = find(&text, delim.as_bytes(), pos) {
+    while let Some(start) = find(text, delim.as_bytes(), pos) {
         let after = start + delim.len();
         if text[after..].starts_with(b"--") {
             out.extend_from_slice(b"end\n");
+            // What follows the closing boundary (curl sends a CRLF).
+            out.extend_from_slice(
+                format!("after end: {:?}\n", String::from_utf8_lossy(&text[after + 2..])).as_bytes(),
+            );
             break;
         }
         let head_start = after + 2;
-        let Some(head_end) = find(&text, b"\r\n\r\n", head_start) else { break };
+        let Some(head_end) = find(text, b"\r\n\r\n", head_start) else { break };
         let content_start = head_end + 4;
-        let Some(next) = find(&text, format!("\r\n{delim}").as_bytes(), content_start) else { break };
+        let Some(next) = find(text, format!("\r\n{delim}").as_bytes(), content_start) else { break };
         out.extend_from_slice(b"part\n");
-        out.extend_from_slice(&text[head_start..head_end]);
-        out.extend_from_slice(b"\n");
+        let part_head = String::from_utf8_lossy(&text[head_start..head_end]);
+        let inner = part_head
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("content-type: multipart/"))
+            .and_then(|l| l.split_once("boundary="))
+            .map(|(_, b)| b.trim().to_string());
         let content = &text[content_start..next];
-        if content.len() > 200 {
-            out.extend_from_slice(
-                format!("<{} bytes, sha256 {}>\n", content.len(), crate::sha256_hex(content)).as_bytes(),
-            );
-        } else {
-            out.extend_from_slice(content);
-            out.extend_from_slice(b"\n");
+        match inner {
+            Some(inner) => {
+                let shown = part_head.replace(&inner, &format!("<{} chars>", inner.len()));
+                out.extend_from_slice(shown.as_bytes());
+                out.extend_from_slice(b"\nnested\n");
+                echo_parts(content, &inner, out);
+                out.extend_from_slice(b"end nested\n");
+            }
+            None => {
+                out.extend_from_slice(&text[head_start..head_end]);
+                out.extend_from_slice(b"\n");
+                if content.len() > 200 {
+                    out.extend_from_slice(
+                        format!("<{} bytes, sha256 {}>\n", content.len(), crate::sha256_hex(content))
+                            .as_bytes(),
+                    );
+                } else {
+                    out.extend_from_slice(content);
+                    out.extend_from_slice(b"\n");
+                }
+            }
         }
         pos = next + 2;
     }
-    out
 }

@@ -47,6 +47,7 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
         ("hdrs.txt", b"X-From-File: one\r\nX-Second: two\n".to_vec()),
         ("fmt.txt", b"code=%{http_code}\\n".to_vec()),
         ("note.txt", b"plain note\n".to_vec()),
+        ("qp.txt", qp_fixture()),
         ("partial.bin", crate::pattern_bytes(3000)[..1000].to_vec()),
         ("etag.txt", b"\"v1\"\n".to_vec()),
         ("hsts.txt", b"# an HSTS cache\nlocalhost \"unlimited\"\n".to_vec()),
@@ -61,6 +62,21 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
             b"machine 127.0.0.1\n  login joe\n  password pw\ndefault login anon password none\n".to_vec(),
         ),
     ]
+}
+
+/// Text for `;encoder=quoted-printable`: `=`, bytes ≥ 0x80 and control bytes, space and tab
+/// before a CRLF and at the end, a lone CR and LF, lines of 74 to 200 characters (soft breaks).
+fn qp_fixture() -> Vec<u8> {
+    let mut v = b"caf\xc3\xa9 = 100%\tand tab \r\nspaces  \r\n".to_vec();
+    v.extend([b'x'; 74]);
+    v.extend(b"\xe9\r\n");
+    for n in [75, 76, 77] {
+        v.extend(std::iter::repeat_n(b'y', n));
+        v.extend(b"\r\n");
+    }
+    v.extend([b'w'; 200]);
+    v.extend(b"\nlone lf\rlone cr \x00\x01\x7f~=\r\nend \t");
+    v
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
