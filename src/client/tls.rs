@@ -105,40 +105,33 @@ pub(crate) fn client_auth(
 
 /// reqwest's TLS settings as toll's own for the same request ([`origin_tls`], whose platform
 /// verifier reads the system's CA bundle only when a certificate is to be checked), when the two
-/// mean the same thing; `None` leaves reqwest to build its own, which it must for what only its
-/// setup carries out (`--tlsv1.x`/`--tls-max`, `--capath`, `-E` — unless a TLS tuning option
-/// is given: toll's config then carries them out —) or where its ALPN differs (`--http1.0`,
-/// `--http2-prior-knowledge`). Options that only toll's config carries out (`--pinnedpubkey`,
-/// the tuning) are refused there rather than left out.
+/// mean the same thing; `None` leaves reqwest to build its own, which it must where its ALPN
+/// differs (`--http1.0`, `--http2-prior-knowledge`), and does for `--tlsv1.x`/`--tls-max`,
+/// `--capath` and `-E` unless an option only toll's settings carry out is given (the TLS
+/// tuning, `--no-alpn`, `--pinnedpubkey`: toll's then carry out those too). Such options with
+/// `--http1.0` or `--http2-prior-knowledge` are refused rather than left out.
 pub(super) fn reqwest_tls(req: &RequestConfig) -> Result<Option<rustls::ClientConfig>> {
     let c = &req.curl.conn;
-    // `--no-alpn` is carried out by toll's settings only, as the tuning options are.
-    let tuned = c.tls.is_set() || c.no_alpn;
+    let mut own = tuning_options(&c.tls);
+    for (given, name) in [(c.no_alpn, "--no-alpn"), (c.pinned_key.is_some(), "--pinnedpubkey")] {
+        if given {
+            own = if own.is_empty() { name.into() } else { format!("{own}, {name}") };
+        }
+    }
     if c.http10 || req.curl.http_version == HttpVersion::Http2PriorKnowledge {
-        if tuned {
-            let mut named = tuning_options(&c.tls);
-            if c.no_alpn {
-                named = if named.is_empty() { "--no-alpn".into() } else { format!("{named}, --no-alpn") };
-            }
+        if !own.is_empty() {
             return Err(Error::new(
                 Exit::Usage,
-                format!("{named} cannot be combined with --http1.0 or --http2-prior-knowledge"),
+                format!("{own} cannot be combined with --http1.0 or --http2-prior-knowledge"),
             )
             .hint("drop one of them"));
         }
-    } else if tuned
+        return Ok(None);
+    }
+    if !own.is_empty()
         || !(c.tls_min.is_some() || c.tls_max.is_some() || c.capath.is_some() || c.client_cert.is_some())
     {
         return Ok(Some((*origin_tls(req)?).clone()));
-    }
-    if c.pinned_key.is_some() {
-        // reqwest builds that config itself, with no place for the pin check.
-        return Err(Error::new(
-            Exit::Usage,
-            "--pinnedpubkey cannot be combined with --tlsv1.x, --tls-max, --capath, -E/--cert, --http1.0 \
-             or --http2-prior-knowledge",
-        )
-        .hint("drop one of them"));
     }
     Ok(None)
 }
