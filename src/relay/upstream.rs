@@ -198,6 +198,7 @@ impl Upstream {
         }
         let mut legs = 0u32;
         let mut retried_closed = false;
+        let mut closed_fresh = 0u32;
         loop {
             legs += 1;
             if legs > MAX_LEGS {
@@ -217,9 +218,15 @@ impl Upstream {
                 let ended = c.ended.get().cloned();
                 *conn = None;
                 if !reused {
-                    // A new connection the proxy closed before a request: another would meet
-                    // the same (a client certificate it wants, a TLS policy); say why.
-                    let why = ended.unwrap_or_else(|| "it closed the new connection at once".into());
+                    // A new connection the proxy ended before a request. With an error (a TLS
+                    // alert: a client certificate it wants, a TLS policy) another would meet the
+                    // same: say it now. A bare close gets one more connection (a proxy may shed
+                    // a connection under load), then is said too.
+                    closed_fresh += 1;
+                    if ended.is_none() && closed_fresh < 2 {
+                        continue;
+                    }
+                    let why = ended.unwrap_or_else(|| "it closed two new connections at once".into());
                     let step = if self.tls.is_some() { Unreached::Tls } else { Unreached::Other };
                     let mut f = self.failure(FailureKind::Unreachable(
                         format!("the proxy ended the connection: {why}"),
