@@ -257,6 +257,12 @@ pub fn failure_error(f: Failure) -> Error {
             Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
                 .hint("the proxy wants a client certificate it trusts: give it with --proxy-cert (and --proxy-key)")
         }
+        FailureKind::Unreachable(why, Unreached::Tls) if why.contains("alert") && why.contains("HandshakeFailure") => {
+            Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}")).hint(
+                "the proxy refused the handshake: it may want a client certificate (--proxy-cert), or take none of \
+                 the suites offered (--proxy-ciphers, --proxy-tls13-ciphers)",
+            )
+        }
         FailureKind::Unreachable(why, Unreached::Tls) => {
             Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
                 .hint("check that the proxy speaks TLS on that port: most proxies take http://, even for https:// URLs")
@@ -330,9 +336,12 @@ pub fn failure_error(f: Failure) -> Error {
 }
 
 /// A TLS alert that says the peer wants a (trusted) client certificate: TLS 1.3's
-/// `certificate_required`, or what a server sends for a missing or untrusted one.
+/// `certificate_required`, or what a server sends for an untrusted one. (A `handshake_failure`
+/// may say that too, or that no suite suited: its hint names both.)
 fn wants_client_certificate(why: &str) -> bool {
-    ["CertificateRequired", "BadCertificate", "UnknownCA", "HandshakeFailure"].iter().any(|a| why.contains(a))
+    ["CertificateRequired", "BadCertificate", "UnknownCA", "CertificateUnknown"]
+        .iter()
+        .any(|a| why.contains(a))
         && why.contains("alert")
 }
 

@@ -442,22 +442,7 @@ async fn via_preproxy(
         ));
     };
     let started = Instant::now();
-    let dests = match spec.host.parse::<IpAddr>() {
-        Ok(ip) => vec![crate::socks::Dest::Ip(ip)],
-        Err(_) if !hop.resolves_here() => vec![crate::socks::Dest::Name(spec.host.clone())],
-        Err(_) => {
-            match tokio::time::timeout(timeout, tokio::net::lookup_host((spec.host.as_str(), spec.port)))
-                .await
-            {
-                Ok(Ok(found)) => found
-                    .map(|a| a.ip())
-                    .filter(|ip| !hop.is_v4() || ip.is_ipv4())
-                    .map(crate::socks::Dest::Ip)
-                    .collect(),
-                _ => Vec::new(),
-            }
-        }
-    };
+    let dests = hop.dests(&spec.host, spec.port, None, timeout).await.unwrap_or_default();
     let open = || async {
         match tokio::time::timeout(timeout, TcpStream::connect((socks.host.as_str(), socks.port))).await {
             Ok(Ok(tcp)) => Ok(tcp),

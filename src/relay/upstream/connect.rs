@@ -5,9 +5,8 @@
 use super::super::body::RelayBody;
 use super::super::{Failure, FailureKind, Family, Inner, Unreached, Upstream};
 use super::Conn;
-use crate::socks::{Dest, Failed, Hop};
+use crate::socks::{Failed, Hop};
 use hyper_util::rt::TokioIo;
-use std::net::IpAddr;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
@@ -125,39 +124,21 @@ impl Upstream {
         let (from, family) = (inner.local_address.get().copied(), inner.family.get().copied());
         let socks = hop.spec.display_url();
         let failed = |f: Failed| self.failure(FailureKind::Preproxy(f));
-        let dests = if hop.resolves_here() && spec.host.parse::<IpAddr>().is_err() {
-            let found = tokio::time::timeout(limit, tokio::net::lookup_host((spec.host.as_str(), spec.port)))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in time"))
-                })
-                .map_err(|e| {
-                    self.failure(FailureKind::Unreachable(
-                        format!("cannot resolve the proxy's name (to give the SOCKS proxy {socks}): {e}"),
-                        Unreached::Name,
-                    ))
-                })?;
-            let usable: Vec<Dest> = found
-                .map(|a| a.ip())
-                .filter(|ip| !hop.is_v4() || ip.is_ipv4())
-                .filter(|ip| family.is_none_or(|f| ip.is_ipv4() == (f == Family::V4)))
-                .map(Dest::Ip)
-                .collect();
-            if usable.is_empty() {
-                let what = if hop.is_v4() {
-                    "IPv4 address (SOCKS4 carries no other)"
-                } else {
-                    "address of that family"
-                };
-                return Err(self.failure(FailureKind::Unreachable(
-                    format!("the proxy's name has no {what} to give the SOCKS proxy {socks}"),
-                    Unreached::Name,
-                )));
-            }
-            usable
-        } else {
-            vec![crate::socks::dest_for(&spec.host)]
-        };
+        let v4 = family.map(|f| f == Family::V4);
+        let dests = hop.dests(&spec.host, spec.port, v4, limit).await.map_err(|e| {
+            self.failure(FailureKind::Unreachable(
+                format!("cannot resolve the proxy's name (to give the SOCKS proxy {socks}): {e}"),
+                Unreached::Name,
+            ))
+        })?;
+        if dests.is_empty() {
+            let what =
+                if hop.is_v4() { "IPv4 address (SOCKS4 carries no other)" } else { "address of that family" };
+            return Err(self.failure(FailureKind::Unreachable(
+                format!("the proxy's name has no {what} to give the SOCKS proxy {socks}"),
+                Unreached::Name,
+            )));
+        }
         let open = || {
             let socks = socks.clone();
             async move {
