@@ -51,9 +51,10 @@ pub(super) struct Conn {
     authenticated: Option<Scheme>,
     /// A spare connection whose NTLM handshake was started ahead (`spare`).
     pub(super) primed: Option<super::spare::Primed>,
-    /// Why the connection ended, when its driver failed (a TLS alert from an `https://` proxy
-    /// that wants a client certificate arrives only after the handshake, TLS 1.3).
-    pub(super) ended: Arc<std::sync::OnceLock<String>>,
+    /// How the connection's driver ended (`None` while it runs; an error's text: a TLS alert
+    /// from an `https://` proxy that wants a client certificate arrives only after the
+    /// handshake, TLS 1.3).
+    pub(super) ended: connect::Ended,
 }
 
 impl Conn {
@@ -215,9 +216,10 @@ impl Upstream {
             }
             let c = conn.as_mut().expect("connected above");
             if c.send.ready().await.is_err() {
-                let ended = c.ended.get().cloned();
+                let ended = c.ended.clone();
                 *conn = None;
                 if !reused {
+                    let ended = connect::ended_with(ended).await;
                     // A new connection the proxy ended before a request. With an error (a TLS
                     // alert: a client certificate it wants, a TLS policy) another would meet the
                     // same: say it now. A bare close gets one more connection (a proxy may shed
@@ -261,7 +263,9 @@ impl Upstream {
                     // with a TLS alert once the request is sent (TLS 1.3 checks it after the
                     // handshake): that is not reaching the proxy, whatever was sent.
                     if !reused && self.tls.is_some() {
-                        if let Some(alert) = connect::ended_by_alert(&ended).await {
+                        if let Some(alert) =
+                            connect::ended_with(ended).await.filter(|why| why.contains("alert"))
+                        {
                             let why = format!("the proxy ended the connection: {alert}");
                             let mut f = self.failure(FailureKind::Unreachable(why, Unreached::Tls));
                             f.target = ex.target.clone();

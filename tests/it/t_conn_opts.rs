@@ -284,7 +284,9 @@ fn a_client_certificate_is_presented_to_an_https_proxy_that_demands_one() {
             &["--proxy-cacert", &proxy_ca, "--proxy-cert", &server.path("stranger.pem")],
         ] {
             let (out, curl) = run(extra, &url);
-            out.assert_code(5);
+            // 5; or 43 when the TLS 1.3 proxy's close is read before its alert (a race the
+            // relay cannot tell from a proxy closing on the request: note22).
+            assert!(matches!(out.code, Some(5 | 43)), "{}", out.describe());
             assert!(!curl.status.success(), "{extra:?} {url}: curl got through");
         }
     }
@@ -307,7 +309,10 @@ fn a_client_certificate_is_presented_to_an_https_proxy_that_demands_one() {
         out.assert_ok();
         assert!(out.stdout_str().contains("2. reachability      ok"), "{}", out.describe());
         let out = doctor(&[]);
-        assert_eq!(out.code, Some(5), "{}", out.describe());
+        // TLS 1.2: refused in the handshake, 5. TLS 1.3: 5, or 43 when the close is read before
+        // the alert (as above).
+        let tls12_proxy = proxy_url == tls12.url();
+        assert!(matches!(out.code, Some(5)) || (!tls12_proxy && out.code == Some(43)), "{}", out.describe());
     }
 }
 

@@ -103,12 +103,10 @@ impl Upstream {
                 ))
             })?;
         // Spawned, but a response body can drive it from the task that reads it (`driven`).
-        let ended = std::sync::Arc::new(std::sync::OnceLock::new());
-        let record = ended.clone();
+        let (record, ended) = tokio::sync::watch::channel(None);
         let driver = crate::relay::driven::Driver::spawn(async move {
-            if let Err(e) = conn.with_upgrades().await {
-                let _ = record.set(error_chain(&e));
-            }
+            let end = conn.with_upgrades().await.map_err(|e| error_chain(&e));
+            let _ = record.send(Some(end));
         });
         Ok(Conn { send, driver, authenticated: None, primed: None, ended })
     }
@@ -228,16 +226,16 @@ fn timed_out(what: &str, t: std::time::Duration) -> String {
     format!("{what} to the proxy did not complete within --connect-timeout ({t:.1?})")
 }
 
-/// The TLS alert that ended a connection, if one did. The connection's driver records its
-/// error just after the request's failure is handed back, so this waits a few milliseconds.
-pub(in crate::relay) async fn ended_by_alert(ended: &std::sync::OnceLock<String>) -> Option<String> {
-    for _ in 0..20 {
-        if let Some(why) = ended.get() {
-            return why.contains("alert").then(|| why.clone());
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-    }
-    None
+/// How a connection's driver ended: `None` while it runs, then its error's text, if any.
+pub(in crate::relay) type Ended = tokio::sync::watch::Receiver<Option<Result<(), String>>>;
+
+/// The error that ended a connection whose request just failed, if one did. The driver records
+/// it just after the request's failure is handed back (on a loaded machine, milliseconds
+/// later): it is waited for, at most a second.
+pub(in crate::relay) async fn ended_with(mut ended: Ended) -> Option<String> {
+    let done = tokio::time::timeout(std::time::Duration::from_secs(1), ended.wait_for(Option::is_some));
+    let end = done.await.ok()?.ok()?.clone()?;
+    end.err()
 }
 
 /// An error and its causes, as one line (`connection error: received fatal alert: …`).
