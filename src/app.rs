@@ -56,9 +56,9 @@ fn check_proxy_vars() -> Result<()> {
     }
 }
 
-/// Overwrites the passwords given on the command line (`-U user:pw`, `-x` with a password) in
-/// the process's argument strings, so `ps` and `/proc/PID/cmdline` stop showing them. Call once,
-/// right after parsing.
+/// Overwrites the secrets given on the command line (`-U user:pw`, `-u user:pw`, `-x` with a
+/// password, `--oauth2-bearer`, key passphrases) in the process's argument strings, so `ps` and
+/// `/proc/PID/cmdline` stop showing them. Call once, right after parsing.
 pub fn hide_command_line_passwords(cli: &Cli) {
     use crate::cli::{AuthCommand, Command};
     let (proxy_args, auth_proxy) = match &cli.command {
@@ -70,26 +70,66 @@ pub fn hide_command_line_passwords(cli: &Cli) {
         Some(Command::Auth(AuthCommand::Logout(a) | AuthCommand::Status(a))) => (None, a.proxy.as_ref()),
         Some(_) => (None, None),
     };
+    let transfer = cli.command.is_none();
     // `-U`, and a transfer's `-u` (the server's password is as secret as the proxy's).
-    let origin_user = if cli.command.is_none() { cli.request.curl.user.as_ref() } else { None };
-    for u in proxy_args.and_then(|p| p.proxy_user.as_ref()).into_iter().chain(origin_user) {
-        if let Some(pw) = &u.password {
+    let users = [
+        (&["-U", "--proxy-user"][..], proxy_args.and_then(|p| p.proxy_user.as_ref())),
+        (&["-u", "--user"][..], cli.request.curl.user.as_ref().filter(|_| transfer)),
+    ];
+    for (spellings, u) in users {
+        if let Some(pw) = u.and_then(|u| u.password.as_ref().map(|pw| (u, pw))) {
+            let (u, pw) = pw;
             // As typed: clap split it at the first ':'.
             let value = format!("{}:{}", u.user, pw.expose());
-            argv::hide(&value, u.user.len() + 1..value.len());
+            argv::hide(spellings, &value, u.user.len() + 1..value.len());
         }
     }
-    let named = proxy_args
-        .into_iter()
-        .flat_map(|p| {
-            [&p.proxy, &p.socks4, &p.socks4a, &p.socks5, &p.socks5_hostname, &p.proxy10, &p.preproxy]
-        })
-        .flatten();
-    for x in named.chain(auth_proxy) {
+    if let Some(p) = proxy_args {
+        let named = [
+            (&["-x", "--proxy"][..], &p.proxy),
+            (&["--socks4"], &p.socks4),
+            (&["--socks4a"], &p.socks4a),
+            (&["--socks5"], &p.socks5),
+            (&["--socks5-hostname"], &p.socks5_hostname),
+            (&["--proxy1.0"], &p.proxy10),
+            (&["--preproxy"], &p.preproxy),
+        ];
+        for (spellings, x) in named {
+            if let Some(x) = x {
+                if let Some(range) = crate::proxy_env::password_span(x.expose()) {
+                    argv::hide(spellings, x.expose(), range);
+                }
+            }
+        }
+        hide_cert_password(&["--proxy-cert"], p.proxy_cert.as_ref());
+        hide_whole(&["--proxy-pass"], p.proxy_pass.as_ref());
+    }
+    if let Some(x) = auth_proxy {
         if let Some(range) = crate::proxy_env::password_span(x.expose()) {
-            argv::hide(x.expose(), range);
+            argv::hide(&[], x.expose(), range);
         }
     }
+    if transfer {
+        let tls = &cli.request.curl.conn.more;
+        hide_cert_password(&["-E", "--cert"], tls.cert.as_ref());
+        hide_whole(&["--pass"], tls.pass.as_ref());
+        hide_whole(&["--oauth2-bearer"], cli.transfer.oauth2_bearer.as_ref().map(|b| &b.0));
+    }
+}
+
+/// A secret that is the whole value (`--pass PHRASE`, `--oauth2-bearer TOKEN`).
+fn hide_whole(spellings: &[&str], secret: Option<&crate::secret::Secret>) {
+    if let Some(s) = secret {
+        argv::hide(spellings, s.expose(), 0..s.expose().len());
+    }
+}
+
+/// `-E CERT:PASSWORD`: the value as typed is the file name with its ':'s escaped as `\:` (the
+/// first unescaped ':' split it), a ':', and the password.
+fn hide_cert_password(spellings: &[&str], cert: Option<&crate::cli::conn_opts::CertArg>) {
+    let Some((c, pw)) = cert.and_then(|c| c.password.as_ref().map(|pw| (c, pw.expose()))) else { return };
+    let value = format!("{}:{pw}", c.path.to_string_lossy().replace(':', "\\:"));
+    argv::hide(spellings, &value, value.len() - pw.len()..value.len());
 }
 
 /// Runs what the command line asks for.

@@ -20,7 +20,7 @@ use commands::doctor_config;
 pub use commands::{AuthCommand, AuthProxyArg, DemoArgs, DemoScheme, Doctor, DoctorArgs, LoginArgs};
 use commands::{AUTH_AFTER_LONG_HELP, DOCTOR_AFTER_LONG_HELP};
 pub use serve::{RunArgs, ServeArgs, ServeConfig};
-mod conn_opts;
+pub mod conn_opts;
 mod curl_opts;
 mod curlrc;
 mod glob;

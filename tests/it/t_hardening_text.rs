@@ -184,6 +184,13 @@ fn command_line_passwords_are_hidden_from_proc_cmdline() {
     };
     let url = "http://127.0.0.1:9/";
     let user_pw = format!("alice:{SECRET}");
+    // A client certificate and key for --proxy-cert, which is read before the proxy is reached.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["client".to_string()]).unwrap().self_signed(&key).unwrap();
+    let pem = dir.path().join("client.pem");
+    std::fs::write(&pem, format!("{}{}", cert.pem(), key.serialize_pem())).unwrap();
+    let pem = pem.display().to_string();
     for what in [
         "-U user:pw",
         "-sUuser:pw",
@@ -191,22 +198,43 @@ fn command_line_passwords_are_hidden_from_proc_cmdline() {
         "-x with a password",
         "--proxy1.0 with a password",
         "-u user:pw",
+        "--oauth2-bearer",
+        "--pass",
+        "-E cert:pw",
+        "--proxy-cert=cert:pw",
+        "--proxy-pass",
     ] {
         let proxy = stall();
+        let x = || ["-x".to_string(), proxy.url()];
+        let with = |more: &[String]| [&x()[..], more, &[url.to_string()]].concat();
         let args: Vec<String> = match what {
             "--proxy1.0 with a password" => {
                 vec!["--proxy1.0".into(), format!("bob:{SECRET}@{}", proxy.addr), url.into()]
             }
-            "-U user:pw" => vec!["-x".into(), proxy.url(), "-U".into(), user_pw.clone(), url.into()],
-            "-sUuser:pw" => vec!["-x".into(), proxy.url(), format!("-sU{user_pw}"), url.into()],
-            "--proxy-user=" => vec!["-x".into(), proxy.url(), format!("--proxy-user={user_pw}"), url.into()],
-            _ => vec!["-x".into(), format!("http://bob:{SECRET}@{}", proxy.addr), url.into()],
+            "-U user:pw" => with(&["-U".into(), user_pw.clone()]),
+            "-sUuser:pw" => with(&[format!("-sU{user_pw}")]),
+            "--proxy-user=" => with(&[format!("--proxy-user={user_pw}")]),
+            "-u user:pw" => with(&["-u".into(), user_pw.clone()]),
+            "--oauth2-bearer" => with(&["--oauth2-bearer".into(), SECRET.into()]),
+            "--pass" => with(&["--pass".into(), SECRET.into()]),
+            "-E cert:pw" => with(&["-E".into(), format!("/nonexistent/c.pem:{SECRET}")]),
+            "--proxy-cert=cert:pw" => with(&[format!("--proxy-cert={pem}:{SECRET}")]),
+            "--proxy-pass" => with(&["--proxy-pass".into(), SECRET.into()]),
+            "-x with a password" => {
+                vec!["-x".into(), format!("http://bob:{SECRET}@{}", proxy.addr), url.into()]
+            }
+            other => unreachable!("{other}"),
         };
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let shown = cmdline_while_waiting(&args, &proxy);
-        assert!(!shown.contains(SECRET), "{what}: /proc/PID/cmdline shows the password: {shown}");
-        assert!(shown.contains(":********"), "{what}: the password is masked in place: {shown}");
+        assert!(!shown.contains(SECRET), "{what}: /proc/PID/cmdline shows the secret: {shown}");
+        assert!(shown.contains("********"), "{what}: the secret is masked in place: {shown}");
     }
+    // Only the option's own argument is masked: a URL that ends like the passphrase is not.
+    let proxy = stall();
+    let ending = format!("http://127.0.0.1:9/{SECRET}");
+    let shown = cmdline_while_waiting(&["-x", &proxy.url(), "--pass", SECRET, &ending], &proxy);
+    assert!(shown.contains(&ending) && shown.contains("--pass ******** "), "{shown}");
 }
 
 #[test]
