@@ -53,7 +53,7 @@ _toll() {
 
     case "${cmd}" in
         toll)
-            opts="-x -U -X -H -d -I -L -A -u -n -G -e -T -r -b -c -j -K -4 -6 -N -q -g -E -p -o -O -i -f -s -S -v -w -D -# -m -k -F -C -J -R -z -Y -y -Z -: -h -V --proxy --proxy1.0 --socks4 --socks4a --socks5 --socks5-hostname --preproxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-service-name --proxy-cacert --proxy-insecure --proxy-pinnedpubkey --proxy-capath --proxy-cert --proxy-key --proxy-cert-type --proxy-key-type --proxy-pass --proxy-tlsv1 --proxy-ssl-allow-beast --socks5-basic --proxy-crlfile --proxy-ciphers --proxy-tls13-ciphers --no-prompt --no-save --request --header --data-ascii --data --data-binary --json --head --location --max-redirs --user-agent --compressed --user --basic --digest --ntlm --negotiate --anyauth --aws-sigv4 --service-name --netrc --netrc-optional --netrc-file --location-trusted --retry --retry-delay --retry-max-time --retry-all-errors --retry-connrefused --get --data-raw --data-urlencode --referer --upload-file --range --cookie --cookie-jar --hsts --junk-session-cookies --config --url --http1.1 --http2 --http2-prior-knowledge --ipv4 --resolve --proto --proto-redir --disallow-username-in-url --proto-default --tlsv1 --tlsv1.0 --tlsv1.1 --tlsv1.2 --tlsv1.3 --tls-max --ssl-reqd --ssl --ipv6 --http1.0 --no-buffer --no-progress-meter --disable --raw --globoff --connect-to --interface --unix-socket --abstract-unix-socket --capath --pinnedpubkey --crlfile --ciphers --tls13-ciphers --curves --cert --key --cert-type --key-type --proxytunnel --proxy-header --suppress-connect-headers --trace --trace-ascii --trace-time --styled-output --no-styled-output --tcp-nodelay --keepalive-time --no-keepalive --expect100-timeout --tcp-fastopen --ssl-no-revoke --ssl-revoke-best-effort --ssl-auto-client-cert --pass --false-start --ssl-allow-beast --no-alpn --no-npn --tr-encoding --output --remote-name --include --fail --silent --show-error --verbose --write-out --dump-header --create-dirs --output-dir --fail-with-body --progress-bar --max-time --connect-timeout --insecure --cacert --form --form-string --continue-at --remote-header-name --remote-time --remote-name-all --time-cond --etag-save --etag-compare --max-filesize --limit-rate --speed-limit --speed-time --parallel --parallel-max --parallel-immediate --rate --fail-early --next --url-query --stderr --no-clobber --remove-on-error --ignore-content-length --post301 --post302 --post303 --oauth2-bearer --help --version demo auth doctor serve run pac"
+            opts="-x -U -X -H -d -I -L -A -u -n -G -e -T -r -b -c -j -K -4 -6 -N -q -g -E -p -o -O -i -f -s -S -v -w -D -# -m -k -F -C -J -R -z -Y -y -Z -: -h -V --proxy --proxy1.0 --socks4 --socks4a --socks5 --socks5-hostname --preproxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-service-name --delegation --proxy-cacert --proxy-insecure --proxy-pinnedpubkey --proxy-capath --proxy-cert --proxy-key --proxy-cert-type --proxy-key-type --proxy-pass --proxy-tlsv1 --proxy-ssl-allow-beast --socks5-basic --proxy-crlfile --proxy-ciphers --proxy-tls13-ciphers --no-prompt --no-save --request --header --data-ascii --data --data-binary --json --head --location --max-redirs --user-agent --compressed --user --basic --digest --ntlm --negotiate --anyauth --aws-sigv4 --service-name --netrc --netrc-optional --netrc-file --location-trusted --retry --retry-delay --retry-max-time --retry-all-errors --retry-connrefused --get --data-raw --data-urlencode --referer --upload-file --range --cookie --cookie-jar --hsts --junk-session-cookies --config --url --http1.1 --http2 --http2-prior-knowledge --ipv4 --resolve --proto --proto-redir --disallow-username-in-url --proto-default --tlsv1 --tlsv1.0 --tlsv1.1 --tlsv1.2 --tlsv1.3 --tls-max --ssl-reqd --ssl --ipv6 --http1.0 --no-buffer --no-progress-meter --disable --raw --globoff --connect-to --interface --unix-socket --abstract-unix-socket --capath --pinnedpubkey --crlfile --ciphers --tls13-ciphers --curves --cert --key --cert-type --key-type --proxytunnel --proxy-header --suppress-connect-headers --trace --trace-ascii --trace-time --styled-output --no-styled-output --tcp-nodelay --keepalive-time --no-keepalive --expect100-timeout --tcp-fastopen --ssl-no-revoke --ssl-revoke-best-effort --ssl-auto-client-cert --pass --false-start --ssl-allow-beast --no-alpn --no-npn --tr-encoding --output --remote-name --include --fail --silent --show-error --verbose --write-out --dump-header --create-dirs --output-dir --fail-with-body --progress-bar --max-time --connect-timeout --insecure --cacert --form --form-string --continue-at --remote-header-name --remote-time --remote-name-all --time-cond --etag-save --etag-compare --max-filesize --limit-rate --speed-limit --speed-time --parallel --parallel-max --parallel-immediate --rate --fail-early --next --url-query --stderr --no-clobber --remove-on-error --ignore-content-length --post301 --post302 --post303 --oauth2-bearer --help --version demo auth doctor serve run pac"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -108,6 +108,10 @@ _toll() {
                     return 0
                     ;;
                 --proxy-service-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delegation)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -635,7 +639,7 @@ _toll() {
             return 0
             ;;
         toll__subcmd__doctor)
-            opts="-x -U -m -k -h --json --report --verify-url --proxy --proxy1.0 --socks4 --socks4a --socks5 --socks5-hostname --preproxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-service-name --proxy-cacert --proxy-insecure --proxy-pinnedpubkey --proxy-capath --proxy-cert --proxy-key --proxy-cert-type --proxy-key-type --proxy-pass --proxy-tlsv1 --proxy-ssl-allow-beast --socks5-basic --proxy-crlfile --proxy-ciphers --proxy-tls13-ciphers --no-prompt --no-save --max-time --connect-timeout --insecure --cacert --help"
+            opts="-x -U -m -k -h --json --report --verify-url --proxy --proxy1.0 --socks4 --socks4a --socks5 --socks5-hostname --preproxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-service-name --delegation --proxy-cacert --proxy-insecure --proxy-pinnedpubkey --proxy-capath --proxy-cert --proxy-key --proxy-cert-type --proxy-key-type --proxy-pass --proxy-tlsv1 --proxy-ssl-allow-beast --socks5-basic --proxy-crlfile --proxy-ciphers --proxy-tls13-ciphers --no-prompt --no-save --max-time --connect-timeout --insecure --cacert --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -694,6 +698,10 @@ _toll() {
                     return 0
                     ;;
                 --proxy-service-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delegation)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -791,7 +799,7 @@ _toll() {
             return 0
             ;;
         toll__subcmd__run)
-            opts="-v -x -U -h --verbose --proxy --proxy1.0 --socks4 --socks4a --socks5 --socks5-hostname --preproxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-service-name --proxy-cacert --proxy-insecure --proxy-pinnedpubkey --proxy-capath --proxy-cert --proxy-key --proxy-cert-type --proxy-key-type --proxy-pass --proxy-tlsv1 --proxy-ssl-allow-beast --socks5-basic --proxy-crlfile --proxy-ciphers --proxy-tls13-ciphers --no-prompt --no-save --connect-timeout --answer-timeout --idle-timeout --spare-tunnels --threads --verify-url --help"
+            opts="-v -x -U -h --verbose --proxy --proxy1.0 --socks4 --socks4a --socks5 --socks5-hostname --preproxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-service-name --delegation --proxy-cacert --proxy-insecure --proxy-pinnedpubkey --proxy-capath --proxy-cert --proxy-key --proxy-cert-type --proxy-key-type --proxy-pass --proxy-tlsv1 --proxy-ssl-allow-beast --socks5-basic --proxy-crlfile --proxy-ciphers --proxy-tls13-ciphers --no-prompt --no-save --connect-timeout --answer-timeout --idle-timeout --spare-tunnels --threads --verify-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -846,6 +854,10 @@ _toll() {
                     return 0
                     ;;
                 --proxy-service-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delegation)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -925,7 +937,7 @@ _toll() {
             return 0
             ;;
         toll__subcmd__serve)
-            opts="-v -x -U -h --listen --allow --log --print-env --verbose --proxy --proxy1.0 --socks4 --socks4a --socks5 --socks5-hostname --preproxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-service-name --proxy-cacert --proxy-insecure --proxy-pinnedpubkey --proxy-capath --proxy-cert --proxy-key --proxy-cert-type --proxy-key-type --proxy-pass --proxy-tlsv1 --proxy-ssl-allow-beast --socks5-basic --proxy-crlfile --proxy-ciphers --proxy-tls13-ciphers --no-prompt --no-save --connect-timeout --answer-timeout --idle-timeout --spare-tunnels --threads --verify-url --help"
+            opts="-v -x -U -h --listen --allow --log --print-env --verbose --proxy --proxy1.0 --socks4 --socks4a --socks5 --socks5-hostname --preproxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-service-name --delegation --proxy-cacert --proxy-insecure --proxy-pinnedpubkey --proxy-capath --proxy-cert --proxy-key --proxy-cert-type --proxy-key-type --proxy-pass --proxy-tlsv1 --proxy-ssl-allow-beast --socks5-basic --proxy-crlfile --proxy-ciphers --proxy-tls13-ciphers --no-prompt --no-save --connect-timeout --answer-timeout --idle-timeout --spare-tunnels --threads --verify-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -992,6 +1004,10 @@ _toll() {
                     return 0
                     ;;
                 --proxy-service-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delegation)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -299,6 +299,7 @@ async fn verify(args: &LoginArgs, spec: &ProxySpec, creds: &Credentials) -> Resu
         pac: None,
         wpad: false,
         service_name: None,
+        delegation: Default::default(),
         preproxy: None,
         connect_http10: false,
     };

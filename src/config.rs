@@ -180,6 +180,8 @@ pub struct ProxyConfig {
     /// `--proxy-service-name`: the Kerberos service Negotiate asks a proxy's ticket for
     /// (`None`: `HTTP`, RFC 4559 §4).
     pub service_name: Option<String>,
+    /// `--delegation`: whether Negotiate delegates the user's credentials (proxies and servers).
+    pub delegation: crate::auth::Delegation,
     /// `--proxy-capath`: a directory of CA certificates for an `https://` proxy (with
     /// `--proxy-cacert`'s).
     pub proxy_capath: Option<PathBuf>,

@@ -210,6 +210,7 @@ pub async fn run(scheme: Scheme, term: Terminal) -> Result<()> {
         pac: None,
         wpad: false,
         service_name: None,
+        delegation: Default::default(),
         preproxy: None,
         connect_http10: false,
     };
@@ -254,6 +255,7 @@ mod tests {
             body: None,
             proxy_host: "127.0.0.1",
             service: "HTTP",
+            delegation: crate::auth::Delegation::None,
         };
         let mut a = authenticator(Scheme::Digest).unwrap();
         let good = a.respond(&challenge, &Credentials::new(USER, PASSWORD), &target, &mut Fixed).unwrap();

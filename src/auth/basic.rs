@@ -100,6 +100,7 @@ mod tests {
         body: None,
         proxy_host: "proxy",
         service: "HTTP",
+        delegation: crate::auth::Delegation::None,
     };
 
     fn challenge() -> Challenge {
@@ -145,6 +146,7 @@ mod tests {
             body: None,
             proxy_host: "proxy",
             service: "HTTP",
+            delegation: crate::auth::Delegation::None,
         };
         let again = auth.preemptive(&creds, &connect, &mut NoEntropy).unwrap().unwrap();
         assert_eq!(first, again);

@@ -209,8 +209,14 @@ impl DigestAuth {
             return false;
         }
         let throwaway = Credentials::new("-", "-");
-        let target =
-            RequestTarget { method: "GET", uri: "/", body: Some(&[]), proxy_host: "", service: "HTTP" };
+        let target = RequestTarget {
+            method: "GET",
+            uri: "/",
+            body: Some(&[]),
+            proxy_host: "",
+            service: "HTTP",
+            delegation: crate::auth::Delegation::None,
+        };
         while session.client.nonce_count().saturating_add(1) < next_nc {
             if answer(session, &throwaway, &target).is_err() {
                 return false;
@@ -363,6 +369,7 @@ mod tests {
         body: None,
         proxy_host: "proxy",
         service: "HTTP",
+        delegation: crate::auth::Delegation::None,
     };
 
     struct FixedEntropy(u8);
@@ -412,6 +419,7 @@ mod tests {
             body: None,
             proxy_host: "proxy",
             service: "HTTP",
+            delegation: crate::auth::Delegation::None,
         };
         let mut first = rfc_auth();
         first.respond(&challenge, &mufasa(), &target, &mut FixedEntropy(1)).unwrap();
@@ -460,6 +468,7 @@ mod tests {
             body: None,
             proxy_host: "proxy",
             service: "HTTP",
+            delegation: crate::auth::Delegation::None,
         };
         let c = sent(&auth.respond(&challenge, &creds, &target, &mut FixedEntropy(0)).unwrap());
         assert_eq!(
@@ -523,6 +532,7 @@ mod tests {
             body: None,
             proxy_host: "proxy",
             service: "HTTP",
+            delegation: crate::auth::Delegation::None,
         };
         let c = answer(&rfc_challenge("MD5", "auth"), &target).unwrap();
         assert_eq!(c.param("uri"), Some("example.com:443"));
@@ -560,6 +570,7 @@ mod tests {
             body: Some(b"hello"),
             proxy_host: "proxy",
             service: "HTTP",
+            delegation: crate::auth::Delegation::None,
         };
         // Both offered: auth, even with the body at hand.
         let c = answer(&rfc_challenge("SHA-256", "auth-int, auth"), &post).unwrap();

@@ -78,6 +78,21 @@ const GSS_C_MECH_CODE: i32 = 2;
 /// Request mutual authentication, as curl and browsers do; toll does not insist on the answer
 /// (proxies such as Squid send none on the 200).
 const GSS_C_MUTUAL_FLAG: OmUint32 = 2;
+/// Delegate the user's credentials (a forwarded TGT) to the acceptor (RFC 2744 §5.19).
+const GSS_C_DELEG_FLAG: OmUint32 = 1;
+/// Delegate only when the KDC marks the service `ok-as-delegate` (MIT and Heimdal's extension,
+/// from RFC 5896).
+const GSS_C_DELEG_POLICY_FLAG: OmUint32 = 32768;
+
+/// The `req_flags` of `gss_init_sec_context` for `delegation`.
+fn request_flags(delegation: super::Delegation) -> OmUint32 {
+    GSS_C_MUTUAL_FLAG
+        | match delegation {
+            super::Delegation::None => 0,
+            super::Delegation::Policy => GSS_C_DELEG_POLICY_FLAG,
+            super::Delegation::Always => GSS_C_DELEG_FLAG,
+        }
+}
 
 type ImportName = unsafe extern "C" fn(*mut OmUint32, *const Buffer, *const Oid, *mut GssName) -> OmUint32;
 type ReleaseName = unsafe extern "C" fn(*mut OmUint32, *mut GssName) -> OmUint32;
@@ -217,6 +232,7 @@ pub struct Context {
     name: GssName,
     ctx: GssCtx,
     complete: bool,
+    flags: OmUint32,
 }
 
 // SAFETY: the handles are only used through `&mut self`; MIT's contexts and names may move
@@ -226,7 +242,12 @@ unsafe impl Send for Context {}
 impl Context {
     /// Imports `service@host` as a host-based service name (RFC 2743 §4.1; the Kerberos
     /// principal becomes `service/host@REALM`).
-    pub fn new(gss: Arc<Gss>, service: &str, host: &str) -> Result<Context, GssError> {
+    pub fn new(
+        gss: Arc<Gss>,
+        service: &str,
+        host: &str,
+        delegation: super::Delegation,
+    ) -> Result<Context, GssError> {
         let text = format!("{service}@{host}");
         let input = Buffer::borrowing(text.as_bytes());
         let name_type = oid(NT_HOSTBASED_SERVICE);
@@ -237,7 +258,13 @@ impl Context {
         if is_error(major) {
             return Err(gss.error("gss_import_name", major, minor));
         }
-        Ok(Context { gss, name, ctx: std::ptr::null_mut(), complete: false })
+        Ok(Context {
+            gss,
+            name,
+            ctx: std::ptr::null_mut(),
+            complete: false,
+            flags: request_flags(delegation),
+        })
     }
 
     /// One `gss_init_sec_context` call (RFC 2744 §5.19): `None` for the first, then the token
@@ -258,7 +285,7 @@ impl Context {
                 &mut self.ctx,
                 self.name,
                 &mech,
-                GSS_C_MUTUAL_FLAG,
+                self.flags,
                 0,
                 std::ptr::null(),
                 input_ptr,
@@ -304,6 +331,14 @@ impl Drop for Context {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delegation_is_asked_for_with_the_flags_of_rfc_2744_and_mit() {
+        use crate::auth::Delegation;
+        assert_eq!(super::request_flags(Delegation::None), 2, "mutual only");
+        assert_eq!(super::request_flags(Delegation::Always), 2 | 1);
+        assert_eq!(super::request_flags(Delegation::Policy), 2 | 32768);
+    }
 
     #[test]
     fn a_missing_library_is_an_error_naming_it() {

@@ -109,6 +109,22 @@ pub struct RequestTarget<'a> {
     /// The Kerberos service Negotiate asks a ticket for: [`HTTP_SERVICE`] (RFC 4559 §4) unless
     /// `--proxy-service-name` (`--service-name` for a server) names another.
     pub service: &'a str,
+    /// Whether Negotiate hands over the user's Kerberos credentials (`--delegation`).
+    pub delegation: Delegation,
+}
+
+/// `--delegation`, as curl's: whether Negotiate delegates the user's credentials to the server
+/// or proxy it authenticates to (a forwarded ticket-granting ticket inside the token, RFC 4121
+/// §4.1.1), so that it can act as the user towards other services.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Delegation {
+    /// Never (the default).
+    #[default]
+    None,
+    /// When the KDC says the service is trusted for it (its ticket's `ok-as-delegate` flag).
+    Policy,
+    /// Always (where the user's ticket is forwardable).
+    Always,
 }
 
 /// The service name of an HTTP server's (or proxy's) Kerberos principal, `HTTP/host@REALM`
@@ -315,8 +331,14 @@ mod tests {
         let mut a = authenticator(Scheme::Ntlm).unwrap();
         assert_eq!(a.memory(), None);
         let bare = parse_challenges(["NTLM"]);
-        let target =
-            RequestTarget { method: "GET", uri: "http://o/", body: None, proxy_host: "p", service: "HTTP" };
+        let target = RequestTarget {
+            method: "GET",
+            uri: "http://o/",
+            body: None,
+            proxy_host: "p",
+            service: "HTTP",
+            delegation: crate::auth::Delegation::None,
+        };
         a.respond(&bare[0], &Credentials::new("u", "p"), &target, &mut OsEntropy).unwrap();
         assert_eq!(a.memory(), None, "a type 1 proves nothing");
     }

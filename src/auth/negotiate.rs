@@ -30,9 +30,9 @@ pub trait SecurityContext: Send {
     fn complete(&self) -> bool;
 }
 
-/// Starts a context toward `service@host` (called with `service`, `host`); an error means
-/// Negotiate cannot be used from here.
-pub type Starter = Box<dyn Fn(&str, &str) -> Result<Box<dyn SecurityContext>, String> + Send>;
+/// Starts a context toward `service@host` (called with `service`, `host` and whether to delegate);
+/// an error means Negotiate cannot be used from here.
+pub type Starter = Box<dyn Fn(&str, &str, Delegation) -> Result<Box<dyn SecurityContext>, String> + Send>;
 
 /// Longest `Negotiate` token accepted from the proxy (base64 text).
 const MAX_TOKEN: usize = 64 * 1024;
@@ -59,8 +59,8 @@ impl NegotiateAuth {
     #[cfg(all(unix, not(target_os = "macos")))]
     pub fn with_library(path: &str) -> NegotiateAuth {
         let path = path.to_owned();
-        NegotiateAuth::with_starter(Box::new(move |service, host| {
-            gss_start(gssapi::Gss::load(&path)?, service, host)
+        NegotiateAuth::with_starter(Box::new(move |service, host, delegation| {
+            gss_start(gssapi::Gss::load(&path)?, service, host, delegation)
         }))
     }
 }
@@ -87,31 +87,32 @@ fn gss_start(
     gss: std::sync::Arc<gssapi::Gss>,
     service: &str,
     host: &str,
+    delegation: Delegation,
 ) -> Result<Box<dyn SecurityContext>, String> {
-    let ctx = gssapi::Context::new(gss, service, host).map_err(|e| e.message)?;
+    let ctx = gssapi::Context::new(gss, service, host, delegation).map_err(|e| e.message)?;
     Ok(Box::new(GssContext(ctx)))
 }
 
 /// The platform's security contexts: MIT GSSAPI loaded at run time.
 #[cfg(all(unix, not(target_os = "macos")))]
-pub fn start(service: &str, host: &str) -> Result<Box<dyn SecurityContext>, String> {
-    gss_start(gssapi::Gss::system()?, service, host)
+pub fn start(service: &str, host: &str, delegation: Delegation) -> Result<Box<dyn SecurityContext>, String> {
+    gss_start(gssapi::Gss::system()?, service, host, delegation)
 }
 
 /// macOS: GSS.framework has the same API with packed structs; not done yet.
 #[cfg(target_os = "macos")]
-pub fn start(_service: &str, _host: &str) -> Result<Box<dyn SecurityContext>, String> {
+pub fn start(_service: &str, _host: &str, _: Delegation) -> Result<Box<dyn SecurityContext>, String> {
     Err("Negotiate is not supported on macOS yet (GSS.framework)".into())
 }
 
 /// Windows: SSPI's Negotiate package; not done yet.
 #[cfg(windows)]
-pub fn start(_service: &str, _host: &str) -> Result<Box<dyn SecurityContext>, String> {
+pub fn start(_service: &str, _host: &str, _: Delegation) -> Result<Box<dyn SecurityContext>, String> {
     Err("Negotiate is not supported on Windows yet (SSPI)".into())
 }
 
 #[cfg(not(any(unix, windows)))]
-pub fn start(_service: &str, _host: &str) -> Result<Box<dyn SecurityContext>, String> {
+pub fn start(_service: &str, _host: &str, _: Delegation) -> Result<Box<dyn SecurityContext>, String> {
     Err("Negotiate is not supported on this platform".into())
 }
 
@@ -156,7 +157,8 @@ impl Authenticator for NegotiateAuth {
                 if target.service.is_empty() {
                     return Err(unavailable("the Kerberos service name is empty".into()));
                 }
-                let mut ctx = (self.start)(target.service, target.proxy_host).map_err(unavailable)?;
+                let mut ctx = (self.start)(target.service, target.proxy_host, target.delegation)
+                    .map_err(unavailable)?;
                 // The first step is where a missing ticket, an unreachable KDC or an unknown
                 // service principal shows: all local problems, so the next scheme may do.
                 let token = ctx.step(None).map_err(|e| {
@@ -237,6 +239,7 @@ mod tests {
         body: None,
         proxy_host: "proxy.corp.example",
         service: HTTP_SERVICE,
+        delegation: Delegation::None,
     };
 
     struct NoEntropy;
@@ -284,8 +287,10 @@ mod tests {
         let hosts: Arc<Mutex<Vec<String>>> = Arc::default();
         let (s, h) = (seen.clone(), hosts.clone());
         let outputs = Mutex::new(Some(outputs));
-        let auth = NegotiateAuth::with_starter(Box::new(move |service, host| {
-            h.lock().unwrap().push(format!("{service}@{host}"));
+        let auth = NegotiateAuth::with_starter(Box::new(move |service, host, delegation| {
+            let delegating =
+                if delegation == Delegation::None { String::new() } else { format!(" {delegation:?}") };
+            h.lock().unwrap().push(format!("{service}@{host}{delegating}"));
             let outputs = outputs.lock().unwrap().take().ok_or("started twice")?;
             Ok(Box::new(Scripted { outputs, seen: s.clone(), legs, done: 0 }) as Box<dyn SecurityContext>)
         }));
@@ -309,6 +314,16 @@ mod tests {
         assert_eq!(auth.verdict(Some(&negotiate(None))), Verdict::Rejected);
         assert_eq!(auth.verdict(None), Verdict::Rejected);
         assert!(auth.preemptive(&creds(), &TARGET, &mut NoEntropy).is_none());
+    }
+
+    #[test]
+    fn the_delegation_asked_for_is_the_contexts() {
+        for delegation in [Delegation::Policy, Delegation::Always] {
+            let (mut auth, _, hosts) = scripted(vec![Ok(b"AP-REQ".to_vec())], 1);
+            let target = RequestTarget { delegation, ..TARGET };
+            auth.respond(&negotiate(None), &creds(), &target, &mut NoEntropy).unwrap();
+            assert_eq!(*hosts.lock().unwrap(), [format!("HTTP@proxy.corp.example {delegation:?}")]);
+        }
     }
 
     #[test]
@@ -359,7 +374,7 @@ mod tests {
         assert_eq!(auth.verdict(Some(&negotiate(Some(b"x")))), Verdict::Rejected);
 
         let mut auth =
-            NegotiateAuth::with_starter(Box::new(|_, _| Err("libgssapi_krb5.so.2 not found".into())));
+            NegotiateAuth::with_starter(Box::new(|_, _, _| Err("libgssapi_krb5.so.2 not found".into())));
         let err = auth.respond(&negotiate(None), &creds(), &TARGET, &mut NoEntropy).unwrap_err();
         assert_eq!(err.to_string(), "Negotiate unavailable: libgssapi_krb5.so.2 not found");
 

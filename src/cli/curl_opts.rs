@@ -439,6 +439,8 @@ impl CurlRequestArgs {
                 sigv4: self.aws_sigv4.clone(),
             }),
             service_name: self.service_name.clone(),
+            // Set from the proxy options' --delegation (one option for both, as curl's).
+            delegation: Default::default(),
             conn: c.more.config(),
         }
     }

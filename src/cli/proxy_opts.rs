@@ -126,6 +126,12 @@ pub struct ProxyArgs {
     #[arg(long = "proxy-service-name", value_name = "NAME", value_parser = parse_service_name)]
     pub proxy_service_name: Option<String>,
 
+    /// Let Negotiate hand the proxy (and, with --negotiate, the server) your Kerberos
+    /// credentials so it can act as you: none (the default), policy (only where the KDC marks
+    /// the service ok-as-delegate) or always (needs a forwardable ticket: kinit -f).
+    #[arg(long, value_name = "LEVEL", value_parser = parse_delegation)]
+    pub delegation: Option<crate::auth::Delegation>,
+
     /// Verify an https:// proxy's certificate against the CA certificates in FILE (PEM).
     #[arg(long, value_name = "FILE")]
     pub proxy_cacert: Option<PathBuf>,
@@ -310,9 +316,21 @@ pub(super) fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> 
         pac: proxy.pac,
         wpad: proxy.wpad,
         service_name: proxy.proxy_service_name,
+        delegation: proxy.delegation.unwrap_or_default(),
         preproxy,
         connect_http10,
     })
+}
+
+/// `--delegation none|policy|always` (any case, as curl reads it).
+pub fn parse_delegation(s: &str) -> Result<crate::auth::Delegation, String> {
+    use crate::auth::Delegation;
+    match s.to_ascii_lowercase().as_str() {
+        "none" => Ok(Delegation::None),
+        "policy" => Ok(Delegation::Policy),
+        "always" => Ok(Delegation::Always),
+        _ => Err("use none, policy or always".into()),
+    }
 }
 
 /// `--proxy-service-name` / `--service-name`: the service part of a Kerberos host-based name

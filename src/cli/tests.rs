@@ -93,6 +93,20 @@ fn defaults() {
 }
 
 #[test]
+fn delegation_is_one_option_for_the_proxy_and_the_server() {
+    use crate::auth::Delegation;
+    let t = transfer(&["http://h/"]);
+    assert_eq!((t.proxy.delegation, t.request.curl.delegation), (Delegation::None, Delegation::None));
+    for (given, level) in
+        [("none", Delegation::None), ("Policy", Delegation::Policy), ("ALWAYS", Delegation::Always)]
+    {
+        let t = transfer(&["--delegation", given, "http://h/"]);
+        assert_eq!((t.proxy.delegation, t.request.curl.delegation), (level, level), "{given}");
+    }
+    assert!(parse(&["--delegation", "sometimes", "http://h/"]).is_err());
+}
+
+#[test]
 fn kerberos_service_names() {
     let t = transfer(&["--proxy-service-name", "shrubbery", "--service-name", "web", "http://h/"]);
     assert_eq!(t.proxy.service_name.as_deref(), Some("shrubbery"));

@@ -36,6 +36,7 @@ pub struct OriginAuthState {
     legs: usize,
     /// The Kerberos service for Negotiate (`--service-name`, else `HTTP`).
     service: String,
+    delegation: auth::Delegation,
 }
 
 impl OriginAuthState {
@@ -61,6 +62,7 @@ impl OriginAuthState {
             sent: false,
             rejected: false,
             service: req.curl.service_name.clone().unwrap_or_else(|| auth::HTTP_SERVICE.into()),
+            delegation: req.curl.delegation,
             legs: 0,
         }
     }
@@ -114,7 +116,7 @@ impl OriginAuthState {
             Some(v) => Some(v),
             None => {
                 let (method, uri) = (request.method().to_string(), request_uri(request.url()));
-                let target = target(&method, &uri, request.url(), &self.service);
+                let target = target(&method, &uri, request.url(), &self.service, self.delegation);
                 match self.active.as_mut() {
                     Some(a) if !a.connection_bound() => {
                         a.preemptive(&self.creds, &target, &mut OsEntropy).transpose().map_err(auth_error)?
@@ -174,7 +176,7 @@ impl OriginAuthState {
             self.active = Some(a);
         }
         let uri = request_uri(resp.url());
-        let target = target(method, &uri, resp.url(), &self.service);
+        let target = target(method, &uri, resp.url(), &self.service, self.delegation);
         let a = self.active.as_mut().expect("set above");
         let answer = if a.needs_credentials() {
             a.respond(&challenge, &self.creds, &target, &mut OsEntropy)
@@ -252,8 +254,14 @@ fn request_uri(url: &url::Url) -> String {
 }
 
 /// For the server, "the proxy host" of Negotiate's ticket is the URL's host.
-fn target<'a>(method: &'a str, uri: &'a str, url: &'a url::Url, service: &'a str) -> RequestTarget<'a> {
-    RequestTarget { method, uri, body: None, proxy_host: url.host_str().unwrap_or(""), service }
+fn target<'a>(
+    method: &'a str,
+    uri: &'a str,
+    url: &'a url::Url,
+    service: &'a str,
+    delegation: auth::Delegation,
+) -> RequestTarget<'a> {
+    RequestTarget { method, uri, body: None, proxy_host: url.host_str().unwrap_or(""), service, delegation }
 }
 
 fn auth_error(e: auth::AuthError) -> Error {

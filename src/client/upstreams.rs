@@ -49,6 +49,7 @@ pub fn upstream_factory(proxy: &ProxyConfig, ctx: Arc<Context>) -> Result<crate:
             creds: CredentialBroker::new((ctx.sources)(spec)),
             memory: ctx.memory.clone(),
             service: pcfg.service_name.clone().unwrap_or_else(|| crate::auth::HTTP_SERVICE.into()),
+            delegation: pcfg.delegation,
             // Only HTTP(S) proxies are reached through it; a SOCKS one is never the relay's.
             preproxy: preproxy.clone(),
             connect_http10: pcfg.connect_http10,

@@ -102,6 +102,8 @@ pub struct CurlExtras {
     /// `--service-name`: the Kerberos service Negotiate asks the server's ticket for (`None`:
     /// `HTTP`, RFC 4559 §4).
     pub service_name: Option<String>,
+    /// `--delegation`, for the server's Negotiate (the same option as the proxy's).
+    pub delegation: crate::auth::Delegation,
     /// The protocol, connection, TLS and diagnostics options (`--proto`, `--tlsv1.2`, …).
     pub conn: super::ConnConfig,
 }

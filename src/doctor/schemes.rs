@@ -131,7 +131,8 @@ pub(super) async fn assess(
 /// Starts a Negotiate context toward `service@host`: loads GSSAPI and gets a service ticket
 /// from the user's ticket cache (and the KDC). Nothing is sent to the proxy.
 pub(super) fn kerberos(service: &str, host: &str) -> std::result::Result<(), String> {
-    let mut ctx = auth::negotiate::start(service, host)?;
+    // The ticket is what is checked; delegating it is no part of that.
+    let mut ctx = auth::negotiate::start(service, host, auth::Delegation::None)?;
     ctx.step(None).map(|_| ())
 }
 

@@ -124,6 +124,8 @@ pub struct UpstreamSetup {
     /// The Kerberos service Negotiate asks this proxy's ticket for (`auth::HTTP_SERVICE`
     /// unless `--proxy-service-name`).
     pub service: String,
+    /// `--delegation`: whether Negotiate delegates the user's credentials to this proxy.
+    pub delegation: crate::auth::Delegation,
     /// `--preproxy`: the SOCKS proxy this proxy is reached through.
     pub preproxy: Option<Arc<crate::socks::Hop>>,
     /// `--proxy1.0`: CONNECTs go as HTTP/1.0.
@@ -138,6 +140,7 @@ pub(crate) struct Upstream {
     creds: CredentialBroker,
     /// See [`UpstreamSetup::service`].
     service: String,
+    delegation: crate::auth::Delegation,
     /// Non-connection-bound answers that worked, reused pre-emptively by later requests in the
     /// run so they cost no 407 (Basic: the same header; Digest: a pool of sessions).
     active: upstream::Active,
@@ -448,6 +451,7 @@ impl Inner {
             tls: setup.tls,
             creds: setup.creds,
             service: setup.service,
+            delegation: setup.delegation,
             active: upstream::Active::default(),
             usable: Mutex::new(setup.allowed),
             memory: setup.memory,

@@ -155,6 +155,7 @@ impl Upstream {
             body: Some(&[]),
             proxy_host: &self.spec.host,
             service: &self.service,
+            delegation: self.delegation,
         };
         let type1 = respond(a.as_mut(), bare.first()?, &issued.creds, &target, &mut OsEntropy).ok()?;
         drop(issued);

@@ -597,6 +597,7 @@ impl Upstream {
             body: out.body.known_bytes(),
             proxy_host: &self.spec.host,
             service: &self.service,
+            delegation: self.delegation,
         }
     }
 

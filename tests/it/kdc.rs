@@ -138,6 +138,8 @@ impl Realm {
                 "ktadd -k {} HTTP/localhost HTTP/127.0.0.1 {OTHER_SERVICE}/localhost",
                 realm.keytab.display()
             ),
+            // Trusted for delegation (`--delegation policy`); HTTP/localhost is not.
+            format!("modprinc +ok_as_delegate {OTHER_SERVICE}/localhost"),
         ] {
             realm.tool(KADMIN_LOCAL, &["-r", KRB_REALM, "-q", &q], None)?;
         }
@@ -205,6 +207,14 @@ impl Realm {
         Ok(text)
     }
 
+    /// How many forwarded ticket-granting tickets the KDC has issued: what a client asks for to
+    /// delegate (a TGS request for `krbtgt/REALM`; nothing else in the tests asks for one).
+    pub fn forwarded_tgts(&self) -> usize {
+        let krbtgt = format!("for krbtgt/{KRB_REALM}@{KRB_REALM}");
+        let log = std::fs::read_to_string(self.dir.join("kdc.log")).unwrap_or_default();
+        log.lines().filter(|l| l.contains("TGS_REQ") && l.contains("ISSUE") && l.contains(&krbtgt)).count()
+    }
+
     /// A fresh, empty ticket cache for one test.
     pub fn ticket(&self) -> Ticket<'_> {
         static SEQ: AtomicUsize = AtomicUsize::new(0);
@@ -228,6 +238,14 @@ impl Ticket<'_> {
             .unwrap_or_else(|e| panic!("kinit: {e}\nkdc.log:\n{}", tail(&self.realm.dir.join("kdc.log"))));
         let list = self.realm.tool(KLIST, &[], Some(&self.ccache)).expect("klist after kinit");
         assert!(list.contains(&format!("{user}@{KRB_REALM}")), "klist:\n{list}");
+    }
+
+    /// `kinit -f alice`: a forwardable ticket, which `--delegation` can hand over.
+    pub fn kinit_forwardable(&self) {
+        let (user, pw) = KRB_USER;
+        self.realm
+            .tool_with_stdin(KINIT, &["-f", user], Some(&self.ccache), Some(&format!("{pw}\n")))
+            .unwrap_or_else(|e| panic!("kinit -f: {e}"));
     }
 
     /// `kdestroy`: the cache is gone.

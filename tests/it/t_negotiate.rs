@@ -197,6 +197,72 @@ fn multi_scheme_wrong_password_is_sent_once() {
     assert!(served(&sq.log_for(&origin.authority())).is_empty());
 }
 
+/// `--delegation`: with `always` (and a forwardable ticket) the Negotiate token carries a
+/// forwarded ticket-granting ticket, which the KDC issued on a TGS request for `krbtgt` (its log
+/// shows it); with `none`, the default, there is none; with `policy` only for a service the KDC
+/// marks ok-as-delegate (`shrubbery/localhost`, not `HTTP/localhost`). curl 7.88 (built with
+/// GSS-API) is run the same way beside it, through toll serve too.
+#[test]
+fn delegation_hands_over_the_ticket_only_when_asked() {
+    let test = "delegation_hands_over_the_ticket_only_when_asked";
+    if !kdc::have_kerberos(test) {
+        return;
+    }
+    let sq = ChosenSquid::start(&[Offer::Negotiate]);
+    let origin = Origin::http();
+    let realm = kdc::realm();
+    let other = ["--proxy-service-name", kdc::OTHER_SERVICE];
+    let cases: [(&[&str], usize); 6] = [
+        (&[], 0),
+        (&["--delegation", "none"], 0),
+        (&["--delegation", "always"], 1),
+        (&["--delegation", "POLICY"], 0),
+        (&[&["--delegation", "policy"][..], &other[..]].concat(), 1),
+        (&[&["--delegation", "none"][..], &other[..]].concat(), 0),
+    ];
+    let have_curl = crate::have(test, &[crate::t_serve::CURL], "curl");
+    for (extra, forwarded) in cases {
+        let ticket = realm.ticket();
+        ticket.kinit_forwardable();
+        let before = realm.forwarded_tgts();
+        let mut t = via_proxy(&sq.url(), None, &origin, "/text", extra);
+        for (k, v) in ticket.env() {
+            t = t.env(&k, &v);
+        }
+        t.run().assert_ok().assert_stdout(b"hello from the origin\n");
+        let log = || crate::squid::tail(&realm.dir.join("kdc.log"));
+        assert_eq!(realm.forwarded_tgts() - before, forwarded, "toll {extra:?}: kdc.log:\n{}", log());
+        if have_curl {
+            // curl's own reading of the option: the same TGS requests.
+            let before = realm.forwarded_tgts();
+            let mut cmd = std::process::Command::new(crate::t_serve::CURL);
+            cmd.args(["-sS", "--proxy-negotiate", "-U", ":", "-x", &sq.url()]).args(extra);
+            cmd.arg(origin.url("/text"));
+            for (k, v) in ticket.env() {
+                cmd.env(k, v);
+            }
+            let out = cmd.output().expect("curl");
+            assert_eq!(
+                out.stdout,
+                b"hello from the origin\n",
+                "curl {extra:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(realm.forwarded_tgts() - before, forwarded, "curl {extra:?}: kdc.log:\n{}", log());
+        }
+    }
+    // Without a forwardable ticket nothing can be handed over, and Negotiate still works.
+    let ticket = realm.ticket();
+    ticket.kinit();
+    let before = realm.forwarded_tgts();
+    let mut t = via_proxy(&sq.url(), None, &origin, "/text", &["--delegation", "always"]);
+    for (k, v) in ticket.env() {
+        t = t.env(&k, &v);
+    }
+    t.run().assert_ok().assert_stdout(b"hello from the origin\n");
+    assert_eq!(realm.forwarded_tgts(), before);
+}
+
 /// `--proxy-service-name`: the ticket is asked for `shrubbery/localhost`, which Squid's keytab
 /// holds, so the proxy accepts it and no `HTTP/localhost` ticket is obtained; through `toll
 /// serve` too. A service the KDC does not know makes Negotiate unusable, and the error names

@@ -67,6 +67,7 @@ const TARGET: RequestTarget<'static> = RequestTarget {
     body: None,
     proxy_host: "proxy.example",
     service: "HTTP",
+    delegation: crate::auth::Delegation::None,
 };
 
 fn ntlm(token: Option<&[u8]>) -> Challenge {

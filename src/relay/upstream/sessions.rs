@@ -264,8 +264,14 @@ mod tests {
         }
     }
 
-    const GET: RequestTarget<'static> =
-        RequestTarget { method: "GET", uri: "http://o/", body: None, proxy_host: "p", service: "HTTP" };
+    const GET: RequestTarget<'static> = RequestTarget {
+        method: "GET",
+        uri: "http://o/",
+        body: None,
+        proxy_host: "p",
+        service: "HTTP",
+        delegation: crate::auth::Delegation::None,
+    };
 
     fn creds() -> Credentials {
         Credentials::new("alice", "pw")
