@@ -300,6 +300,7 @@ async fn verify(args: &LoginArgs, spec: &ProxySpec, creds: &Credentials) -> Resu
         wpad: false,
         service_name: None,
         delegation: Default::default(),
+        no_sessionid: false,
         preproxy: None,
         connect_http10: false,
     };

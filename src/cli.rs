@@ -430,6 +430,7 @@ impl Cli {
         let mut headers: Vec<(String, String)> = req.headers.into_iter().map(|h| (h.name, h.value)).collect();
         let mut extras = req.curl.extras(&out.curl);
         extras.delegation = proxy.delegation.unwrap_or_default();
+        extras.conn.no_sessionid = proxy.no_sessionid;
         for (name, value) in req.curl.implied_headers()?.into_iter().chain(transfer.implied_headers()) {
             if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
                 headers.push((name, value));

@@ -182,6 +182,9 @@ pub struct ProxyConfig {
     pub service_name: Option<String>,
     /// `--delegation`: whether Negotiate delegates the user's credentials (proxies and servers).
     pub delegation: crate::auth::Delegation,
+    /// `--no-sessionid`: no TLS session resumption with https:// proxies (the server's is
+    /// `ConnConfig::no_sessionid`, from the same option).
+    pub no_sessionid: bool,
     /// `--proxy-capath`: a directory of CA certificates for an `https://` proxy (with
     /// `--proxy-cacert`'s).
     pub proxy_capath: Option<PathBuf>,

@@ -211,6 +211,7 @@ pub async fn run(scheme: Scheme, term: Terminal) -> Result<()> {
         wpad: false,
         service_name: None,
         delegation: Default::default(),
+        no_sessionid: false,
         preproxy: None,
         connect_http10: false,
     };

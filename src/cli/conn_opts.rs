@@ -525,6 +525,8 @@ impl ConnOpts {
             interface: self.interface.clone(),
             no_keepalive: self.no_keepalive,
             no_alpn: self.no_alpn,
+            // Set from the proxy options' --no-sessionid (one option for both, as curl's).
+            no_sessionid: false,
             expect100_timeout: self.expect100_timeout.map(|s| s.0),
         }
     }

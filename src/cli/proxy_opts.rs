@@ -132,6 +132,11 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "LEVEL", value_parser = parse_delegation)]
     pub delegation: Option<crate::auth::Delegation>,
 
+    /// Resume no TLS session: every TLS connection (to servers and https:// proxies) makes a
+    /// full handshake.
+    #[arg(long = "no-sessionid", hide_short_help = true)]
+    pub no_sessionid: bool,
+
     /// Verify an https:// proxy's certificate against the CA certificates in FILE (PEM).
     #[arg(long, value_name = "FILE")]
     pub proxy_cacert: Option<PathBuf>,
@@ -317,6 +322,7 @@ pub(super) fn proxy_config(proxy: ProxyArgs) -> Result<ProxyConfig, UsageError> 
         wpad: proxy.wpad,
         service_name: proxy.proxy_service_name,
         delegation: proxy.delegation.unwrap_or_default(),
+        no_sessionid: proxy.no_sessionid,
         preproxy,
         connect_http10,
     })

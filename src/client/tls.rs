@@ -23,6 +23,9 @@ pub(super) fn proxy_tls(cfg: &ProxyConfig) -> Result<Arc<rustls::ClientConfig>> 
         None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    if cfg.no_sessionid {
+        config.resumption = rustls::client::Resumption::disabled();
+    }
     Ok(Arc::new(config))
 }
 
@@ -60,6 +63,9 @@ pub(super) fn origin_tls(req: &RequestConfig) -> Result<Arc<rustls::ClientConfig
         HttpVersion::Http11 => vec![b"http/1.1".to_vec()],
         _ => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
     };
+    if c.no_sessionid {
+        config.resumption = rustls::client::Resumption::disabled();
+    }
     Ok(Arc::new(config))
 }
 
@@ -108,12 +114,17 @@ pub(crate) fn client_auth(
 /// mean the same thing; `None` leaves reqwest to build its own, which it must where its ALPN
 /// differs (`--http1.0`, `--http2-prior-knowledge`), and does for `--tlsv1.x`/`--tls-max`,
 /// `--capath` and `-E` unless an option only toll's settings carry out is given (the TLS
-/// tuning, `--no-alpn`, `--pinnedpubkey`: toll's then carry out those too). Such options with
+/// tuning, `--no-alpn`, `--pinnedpubkey`, `--no-sessionid`: toll's then carry out those too). Such options with
 /// `--http1.0` or `--http2-prior-knowledge` are refused rather than left out.
 pub(super) fn reqwest_tls(req: &RequestConfig) -> Result<Option<rustls::ClientConfig>> {
     let c = &req.curl.conn;
     let mut own = tuning_options(&c.tls);
-    for (given, name) in [(c.no_alpn, "--no-alpn"), (c.pinned_key.is_some(), "--pinnedpubkey")] {
+    let only_toll = [
+        (c.no_alpn, "--no-alpn"),
+        (c.pinned_key.is_some(), "--pinnedpubkey"),
+        (c.no_sessionid, "--no-sessionid"),
+    ];
+    for (given, name) in only_toll {
         if given {
             own = if own.is_empty() { name.into() } else { format!("{own}, {name}") };
         }

@@ -131,6 +131,8 @@ pub struct ConnConfig {
     pub expect100_timeout: Option<Duration>,
     /// `--no-alpn`: no ALPN in the TLS handshake with the server (so HTTP/1.1).
     pub no_alpn: bool,
+    /// `--no-sessionid`: no TLS session resumption with servers.
+    pub no_sessionid: bool,
     /// `--interface`: where toll's connections (to the server, or to the proxy) leave from.
     pub interface: Option<Interface>,
     /// `--ciphers`, `--tls13-ciphers`, `--curves`, `--crlfile` for the origin.

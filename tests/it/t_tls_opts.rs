@@ -16,7 +16,8 @@ use rustls::SupportedCipherSuite;
 use std::io::{Read, Write};
 
 /// A TLS server with the test PKI's certificate that answers every request with what its
-/// handshake agreed on: `TLSv1_2 TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 X25519`.
+/// handshake agreed on: `TLSv1_2 TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 X25519` (and ` resumed`
+/// when the client resumed an earlier session).
 struct Agreed {
     port: u16,
 }
@@ -54,11 +55,14 @@ impl Agreed {
                         Some(p) => format!(" {}", String::from_utf8_lossy(p)),
                         None => " no ALPN".into(),
                     };
+                    let resumed = c.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
                     let body = format!(
-                        "{:?} {:?} {:?}{alpn}\n",
+                        "{:?} {:?} {}{alpn}{}\n",
                         c.protocol_version().unwrap(),
                         c.negotiated_cipher_suite().unwrap().suite(),
-                        c.negotiated_key_exchange_group().unwrap().name()
+                        // A resumed TLS 1.2 session makes no key exchange.
+                        c.negotiated_key_exchange_group().map_or("-".into(), |g| format!("{:?}", g.name())),
+                        if resumed { " resumed" } else { "" }
                     );
                     let _ = write!(
                         tls,
@@ -384,4 +388,49 @@ fn no_alpn_offers_no_alpn() {
     assert!(out.stdout_str().ends_with(" no ALPN\n"), "{}", out.describe());
     // Only toll's own TLS settings carry it out: with --http1.0 it is refused.
     server.run(&["--no-alpn", "--http1.0"]).assert_code(2);
+}
+
+/// `--no-sessionid`: the second connection of a run to the same server resumes the first one's
+/// TLS session (TLS 1.3 and 1.2), unless `--no-sessionid`; through a proxy tunnel too. curl
+/// 7.88 does the same against the same server.
+#[test]
+fn no_sessionid_makes_every_handshake_a_full_one() {
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let proxy_url = proxy.url();
+    let have_curl =
+        crate::have("no_sessionid_makes_every_handshake_a_full_one", &[crate::t_serve::CURL], "curl");
+    for version in [&TLS13, &TLS12] {
+        let server = Agreed::start(&[], &[], &[version]);
+        let url = server.url();
+        for (extra, resumed) in [(&[][..], true), (&["--no-sessionid"][..], false)] {
+            let with_proxy = [extra, &["-x", proxy_url.as_str()][..]].concat();
+            for args in [extra, &with_proxy[..]] {
+                let out = run(&[args, &[url.as_str()][..]].concat(), &url);
+                out.assert_code(0);
+                let text = out.stdout_str();
+                let lines: Vec<&str> = text.lines().collect();
+                assert_eq!(lines.len(), 2, "{}", out.describe());
+                assert!(!lines[0].ends_with(" resumed"), "{version:?} {args:?}: {}", out.describe());
+                assert_eq!(
+                    lines[1].ends_with(" resumed"),
+                    resumed,
+                    "{version:?} {args:?}: {}",
+                    out.describe()
+                );
+            }
+            if have_curl {
+                let ca = pki().ca_arg();
+                let out = std::process::Command::new(crate::t_serve::CURL)
+                    .args(["-sS", "--cacert", &ca])
+                    .args(extra)
+                    .args([&url, &url])
+                    .output()
+                    .expect("curl");
+                let text = String::from_utf8_lossy(&out.stdout);
+                let lines: Vec<&str> = text.lines().collect();
+                assert_eq!(lines.len(), 2, "curl: {text}{}", String::from_utf8_lossy(&out.stderr));
+                assert_eq!(lines[1].ends_with(" resumed"), resumed, "curl {version:?} {extra:?}: {text}");
+            }
+        }
+    }
 }
