@@ -25,6 +25,10 @@
 //! and the reason for giving up are kept as a [`Failure`] for the app to report, since reqwest
 //! itself only sees "tunnel error".
 //!
+//! The loopback listener's connections are `loopback`'s; the conversations with the upstream
+//! proxy that it, `toll serve` and the in-process paths share (a CONNECT through its 407s, a
+//! forwarded request on a held or lent connection) are `exchange`'s.
+//!
 //! For `toll serve` ([`Relay::carry`]) and toll's own in-process forwarding, `pool` lends each
 //! request an upstream connection and takes it back when the response has been read, and
 //! `spare` opens connections for new tunnels ahead of need.
@@ -35,8 +39,10 @@
 
 pub mod body;
 pub mod driven;
+mod exchange;
 mod failure;
 pub mod hop;
+mod loopback;
 mod notes;
 mod pool;
 mod spare;
@@ -63,6 +69,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use upstream::{Conn, Outgoing};
+
+use exchange::{connect_through, forward_or_fail, send_forward, Via};
+use loopback::serve;
 
 use failure::failure_status;
 pub use failure::{Failure, FailureKind, Unreached};
@@ -551,38 +560,7 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// State of one reqwest→relay connection: the upstream connection its forwarded requests go
-/// out on, for as long as reqwest keeps the connection (reqwest pools its connections itself).
-struct ClientConn {
-    upstream: Option<Arc<Upstream>>,
-    conn: Option<Conn>,
-}
-
-async fn serve(inner: Arc<Inner>, tcp: TcpStream) {
-    let state = Arc::new(tokio::sync::Mutex::new(ClientConn { upstream: None, conn: None }));
-    // Set by the first request that carries the key: until then the connection is a stranger's.
-    let shown = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let seen = shown.clone();
-    let svc = hyper::service::service_fn(move |req| handle(inner.clone(), state.clone(), seen.clone(), req));
-    let conn = hyper::server::conn::http1::Builder::new()
-        .max_buf_size(HTTP_BUFFER)
-        .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .serve_connection(TokioIo::new(tcp), svc)
-        .with_upgrades();
-    let stranger = async {
-        tokio::time::sleep(KEY_WAIT).await;
-        if shown.load(std::sync::atomic::Ordering::Acquire) {
-            std::future::pending::<()>().await;
-        }
-    };
-    // A connection that has not shown the key within KEY_WAIT is dropped (closed).
-    tokio::select! {
-        _ = conn => {}
-        _ = stranger => {}
-    }
-}
-
+/// A bodiless answer of the relay's own (closing the connection with `close`).
 fn plain(status: StatusCode, close: bool) -> Response<RelayBody> {
     let mut r = Response::new(body::empty());
     *r.status_mut() = status;
@@ -590,251 +568,4 @@ fn plain(status: StatusCode, close: bool) -> Response<RelayBody> {
         r.headers_mut().insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
     r
-}
-
-async fn handle(
-    inner: Arc<Inner>,
-    state: Arc<tokio::sync::Mutex<ClientConn>>,
-    shown: Arc<std::sync::atomic::AtomicBool>,
-    mut req: Request<Incoming>,
-) -> Result<Response<RelayBody>, Infallible> {
-    let Some(up) = inner.authorize(req.headers()) else {
-        // Closed after this answer; marked so toll reports it as its own error, never as the
-        // origin's response (the marker is removed from everything relayed from upstream).
-        let mut r = plain(StatusCode::FORBIDDEN, true);
-        r.headers_mut().insert(REFUSAL_MARKER, HeaderValue::from_static("refused"));
-        return Ok(r);
-    };
-    shown.store(true, std::sync::atomic::Ordering::Release);
-    hop::strip_request(req.headers_mut());
-    if req.method() == Method::CONNECT {
-        Ok(tunnel(inner, up, req).await)
-    } else {
-        Ok(forward(inner, up, state, req).await)
-    }
-}
-
-async fn tunnel(inner: Arc<Inner>, up: Arc<Upstream>, req: Request<Incoming>) -> Response<RelayBody> {
-    match open_tunnel(inner.clone(), up, req).await {
-        Ok(resp) => resp,
-        Err(f) => {
-            let code = failure_status(&f.kind);
-            inner.record(f);
-            plain(code, true)
-        }
-    }
-}
-
-/// Opens the tunnel upstream (answering 407s) and, once both sides are upgraded, passes bytes
-/// untouched; the 200 for the client is returned at once.
-async fn open_tunnel(
-    inner: Arc<Inner>,
-    up: Arc<Upstream>,
-    mut req: Request<Incoming>,
-) -> Result<Response<RelayBody>, Failure> {
-    let Some(authority) = req.uri().authority().cloned() else {
-        return Ok(plain(StatusCode::BAD_REQUEST, true));
-    };
-    let client_side = hyper::upgrade::on(&mut req);
-    let resp = connect_through(&inner, &up, &authority, req.headers()).await?;
-    let upstream_side = hyper::upgrade::on(resp);
-    tokio::spawn(async move {
-        let (Ok(client), Ok(upstream)) = (client_side.await, upstream_side.await) else { return };
-        // Buffers that grow with a bulk transfer and are freed while the tunnel waits (`tunnel`).
-        // A user-space copy, not `splice(2)`: splicing loopback TCP through a pipe was measured
-        // (issue 10, Linux 6.18) to cost more CPU (200 MiB: 0.21 s against 0.15 s) and wall time.
-        tunnel::copy_both(
-            &mut TokioIo::new(client),
-            &mut TokioIo::new(upstream),
-            None,
-            std::future::pending(),
-        )
-        .await;
-    });
-    Ok(plain(StatusCode::OK, false))
-}
-
-/// `CONNECT authority` through `up`, answering its 407s: the proxy's 2xx (whose connection is
-/// then the tunnel), or why the proxy did not open it. Shared by the loopback relay's tunnels
-/// and [`Relay::open_tunnel_stream`].
-async fn connect_through(
-    inner: &Arc<Inner>,
-    up: &Arc<Upstream>,
-    authority: &http::uri::Authority,
-    client_headers: &http::HeaderMap,
-) -> Result<Response<Incoming>, Failure> {
-    let mut headers = http::HeaderMap::new();
-    headers.insert(
-        http::header::HOST,
-        HeaderValue::from_str(authority.as_str()).expect("authority is a header value"),
-    );
-    // The user's --proxy-header lines (the client's own User-Agent stays between it and us; a
-    // CONNECT has no content, RFC 9110 §9.3.6, so a length would only make the proxy wait).
-    for (name, value) in client_headers {
-        if name != http::header::HOST
-            && name != http::header::USER_AGENT
-            && name != http::header::CONTENT_LENGTH
-        {
-            headers.append(name.clone(), value.clone());
-        }
-    }
-    let out = Outgoing {
-        method: Method::CONNECT,
-        uri: http::Uri::from(authority.clone()),
-        headers,
-        body: RequestBody::Empty,
-    };
-    let mut conn = up.pool.take_spare();
-    // The spare's replacement starts now, not a round trip later with this tunnel's 200: under a
-    // steady stream of CONNECTs the spares were used faster than they came back, and a CONNECT
-    // that finds none pays the whole handshake, twice the round trips (measured at 10 clients
-    // on NTLM: 47 → 59 % of TLS tunnels and 26 → 29 % of bare ones found a spare; SERVE.md,
-    // run 18). Only while the last tunnel worked, so that a rejected credential still stops them.
-    if conn.is_some() && up.pool.tunnel_worked.load(std::sync::atomic::Ordering::Relaxed) {
-        spare::refill(inner, up, authority.as_str());
-    }
-    let resp = match up.exchange(inner, &mut conn, out).await {
-        Ok(resp) => resp,
-        Err(f) => {
-            up.pool.tunnel_worked.store(false, std::sync::atomic::Ordering::Relaxed);
-            return Err(f);
-        }
-    };
-    up.pool.tunnel_worked.store(resp.status().is_success(), std::sync::atomic::Ordering::Relaxed);
-    if resp.status().is_success() {
-        spare::refill(inner, up, authority.as_str());
-        inner.info(format_args!("tunnel to {authority} established; bytes now pass untouched"));
-        inner.note_connect_head(&resp);
-        return Ok(resp);
-    }
-    let status = resp.status();
-    let kind = if status == StatusCode::FORBIDDEN {
-        FailureKind::Denied
-    } else {
-        FailureKind::ProxyError(format!("the proxy answered the CONNECT with {status}"))
-    };
-    let reason = status.canonical_reason().unwrap_or("").to_string();
-    let mut f = up.failure(kind);
-    f.target = authority.to_string();
-    f.status = Some((status.as_u16(), reason));
-    Err(f)
-}
-
-/// True when a response was made by the proxy itself (Squid's `X-Squid-Error`, RFC 9209
-/// `Proxy-Status`), not by the origin behind it.
-fn from_proxy(resp: &Response<Incoming>) -> bool {
-    resp.headers().contains_key("x-squid-error") || resp.headers().contains_key("proxy-status")
-}
-
-async fn forward(
-    inner: Arc<Inner>,
-    up: Arc<Upstream>,
-    state: Arc<tokio::sync::Mutex<ClientConn>>,
-    req: Request<Incoming>,
-) -> Response<RelayBody> {
-    match forward_or_fail(inner.clone(), up, Some(state), req, None).await {
-        Ok(resp) => resp,
-        Err(f) => {
-            let code = failure_status(&f.kind);
-            inner.record(f);
-            plain(code, true)
-        }
-    }
-}
-
-async fn forward_or_fail(
-    inner: Arc<Inner>,
-    up: Arc<Upstream>,
-    state: Option<Arc<tokio::sync::Mutex<ClientConn>>>,
-    req: Request<Incoming>,
-    answer_limit: Option<Duration>,
-) -> Result<Response<RelayBody>, Failure> {
-    let (parts, incoming) = req.into_parts();
-    if parts.uri.scheme().is_none() {
-        return Ok(plain(StatusCode::BAD_REQUEST, true));
-    }
-    let mut body = match RequestBody::read(incoming).await {
-        Ok(b) => b,
-        Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, true)),
-    };
-    // Waiting for a connection (`pool`) is toll's own queue, not the proxy's time to answer.
-    let via = match state.as_deref() {
-        Some(held) => Via::Held(held),
-        None => Via::Lent(up.pool.lanes.lease().await),
-    };
-    let Some(limit) = answer_limit else {
-        return send_forward(&inner, up, via, parts, body).await;
-    };
-    let failure = up.failure(FailureKind::NoAnswer(limit));
-    // Counted from the last byte of the client's upload (a buffered one is in now; a streamed
-    // one takes as long as it takes), or from when the proxy stopped taking it.
-    let upload = body.watch_end();
-    tokio::select! {
-        r = send_forward(&inner, up, via, parts, body) => r,
-        () = body::silent_for(limit, upload) => Err(failure),
-    }
-}
-
-/// The upstream connection a forwarded request goes out on.
-enum Via<'a> {
-    /// The one a reqwest→relay connection holds.
-    Held(&'a tokio::sync::Mutex<ClientConn>),
-    /// One lent for this request, taken back when its response has been read (`pool`).
-    Lent(pool::Lease<Conn>),
-}
-
-/// Sends a request in absolute form through `up` on the connection `via`, answering the
-/// proxy's 407s. A 403 the proxy made itself is kept as the failure (the response is passed on
-/// too).
-async fn send_forward(
-    inner: &Inner,
-    up: Arc<Upstream>,
-    via: Via<'_>,
-    parts: http::request::Parts,
-    body: RequestBody,
-) -> Result<Response<RelayBody>, Failure> {
-    let state = match via {
-        Via::Held(state) => state,
-        Via::Lent(mut lease) => {
-            let resp = exchange_forward(inner, &up, &mut lease.conn, parts, body).await?;
-            return Ok(resp.map(|b| pool::Returning::new(b, lease).boxed()));
-        }
-    };
-    let mut st = state.lock().await;
-    if !st.upstream.as_ref().is_some_and(|u| Arc::ptr_eq(u, &up)) {
-        // reqwest pools by relay address: one client connection may serve two upstreams.
-        st.upstream = Some(up.clone());
-        st.conn = None;
-    }
-    exchange_forward(inner, &up, &mut st.conn, parts, body).await
-}
-
-/// One forwarded request on `conn` (opened if `None`; emptied if the exchange failed).
-async fn exchange_forward(
-    inner: &Inner,
-    up: &Arc<Upstream>,
-    conn: &mut Option<Conn>,
-    parts: http::request::Parts,
-    body: RequestBody,
-) -> Result<Response<RelayBody>, Failure> {
-    let out = Outgoing { method: parts.method, uri: parts.uri.clone(), headers: parts.headers, body };
-    match up.exchange(inner, conn, out).await {
-        Ok(resp) => {
-            // Whoever reads the body drives the connection it comes from (`driven`).
-            let driver = conn.as_ref().map(|c| c.driver.clone());
-            if resp.status() == StatusCode::FORBIDDEN && from_proxy(&resp) {
-                let mut f = up.failure(FailureKind::Denied);
-                f.target = parts.uri.to_string();
-                f.status = Some((403, "Forbidden".into()));
-                inner.record(f);
-            }
-            let mut resp = resp.map(|b| driven::Driving::new(b, driver).map_err(Into::into).boxed());
-            resp.headers_mut().remove(REFUSAL_MARKER);
-            Ok(resp)
-        }
-        Err(f) => {
-            *conn = None;
-            Err(f)
-        }
-    }
 }
