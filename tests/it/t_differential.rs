@@ -303,7 +303,7 @@ fn run_one(program: &str, args: &[String], stdin: bool) -> (Outcome, String) {
 /// A file's permission bits and its `user.*` extended attributes (sorted) as one string:
 /// ` user.mime_type="text/plain" user.xdg.origin.url="…"`. (Both programs run under the test's
 /// umask.)
-fn file_meta(path: &Path) -> (u32, String) {
+pub fn file_meta(path: &Path) -> (u32, String) {
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::symlink_metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0);
