@@ -43,6 +43,7 @@ mod tunnel;
 mod upstreams;
 mod wire;
 pub mod writeout;
+mod xattr;
 
 pub(crate) use conn::capath_certs;
 pub use errors::failure_error;
@@ -727,7 +728,7 @@ async fn write_response(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    out.finish(req, &headers)
+    out.finish(req, &headers, style.silent)
 }
 
 #[cfg(test)]

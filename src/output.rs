@@ -4,8 +4,9 @@
 //! A file is written to a temporary file beside its destination and renamed into place only when
 //! the transfer is complete, so a failed run never leaves a truncated file that looks finished.
 //! The result looks as curl's would: a new file gets mode 0666 less the umask (the temporary
-//! file is created with that mode, so the kernel applies the umask), an existing file keeps its
-//! permission bits (setuid/setgid dropped, as a write by anyone but root drops them).
+//! file is created with that mode, so the kernel applies the umask; `--create-file-mode` gives
+//! another mode the same way), an existing file keeps its permission bits (setuid/setgid
+//! dropped, as a write by anyone but root drops them).
 //!
 //! Renaming gives the path a new inode. That is right for a plain file but wrong for one with
 //! more than one hard link: the other names would keep the old content and the link would be
@@ -68,6 +69,12 @@ impl Sink {
     }
 
     pub fn file(dest: &Path) -> Result<Sink> {
+        Sink::file_with_mode(dest, None)
+    }
+
+    /// [`Sink::file`], a new file created with `mode` (`--create-file-mode`; default 0666),
+    /// less the umask.
+    pub fn file_with_mode(dest: &Path, mode: Option<u32>) -> Result<Sink> {
         let real;
         let (dest, existing) = match std::fs::metadata(dest) {
             Ok(m) if m.is_dir() => {
@@ -100,11 +107,13 @@ impl Sink {
         let prefix = format!(".{name}.");
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix).suffix(".toll-part");
+        #[cfg(not(unix))]
+        let _ = mode;
         #[cfg(unix)]
         if existing.is_none() {
             use std::os::unix::fs::PermissionsExt;
             // Given to open(2): the kernel takes the umask off, as for curl's new files.
-            builder.permissions(std::fs::Permissions::from_mode(0o666));
+            builder.permissions(std::fs::Permissions::from_mode(mode.unwrap_or(0o666) & 0o777));
         }
         let tmp = builder.tempfile_in(dir).map_err(|e| write_error(dest, &e))?;
         let in_place = match &existing {
@@ -147,6 +156,18 @@ impl Sink {
         }
     }
 
+    /// The open file whose inode ends up at the destination (the temporary file that is renamed
+    /// there, the existing file copied into, a device written in place), for `--xattr`; `None`
+    /// for standard output.
+    pub fn dest_file(&self) -> Option<(&std::fs::File, &Path)> {
+        match self {
+            Sink::Stdout(_) => None,
+            Sink::File { in_place: Some(f), dest, .. } => Some((f, dest)),
+            Sink::File { tmp, dest, .. } => Some((tmp.get_ref().as_file(), dest)),
+            Sink::Special { file, dest } => Some((file.get_ref(), dest)),
+        }
+    }
+
     /// `-N/--no-buffer`: what was written to standard output goes out now (files are unaffected).
     pub fn flush_stdout(&mut self) -> Result<Result<(), Closed>> {
         match self {
@@ -183,6 +204,19 @@ impl Sink {
             }
         }
     }
+}
+
+/// Options that create a file with `mode` (`--create-file-mode`; default 0666) less the umask,
+/// as open(2) does: for the files written in place (`-D`, `-C`'s append). An existing file keeps
+/// its mode.
+pub fn create_options(mode: Option<u32>) -> std::fs::OpenOptions {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, mode.unwrap_or(0o666) & 0o777);
+    #[cfg(not(unix))]
+    let _ = mode;
+    o
 }
 
 /// Truncates `out` and writes `body` into it: the inode, and so every hard link, stays.
@@ -325,6 +359,32 @@ mod tests {
         let dest = dir.path().join("new.bin");
         download(&dest, b"data");
         assert_eq!(mode(&dest), mode(&reference));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_create_mode_is_given_to_new_files_less_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        for m in [0o600, 0o750, 0o777, 0o000] {
+            // What open(2) with that mode gives under this process's umask.
+            let reference = dir.path().join(format!("ref{m:o}"));
+            create_options(Some(m)).open(&reference).unwrap();
+            let dest = dir.path().join(format!("new{m:o}"));
+            let mut s = Sink::file_with_mode(&dest, Some(m)).unwrap();
+            s.write(b"data").unwrap().unwrap();
+            s.finish().unwrap();
+            assert_eq!(mode(&dest), mode(&reference), "{m:o}");
+            assert_eq!(mode(&dest) & !m, 0, "{m:o}: no bit beyond the mode asked for");
+        }
+        // An existing file keeps its own.
+        let old = dir.path().join("old");
+        std::fs::write(&old, b"x").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o604)).unwrap();
+        let mut s = Sink::file_with_mode(&old, Some(0o700)).unwrap();
+        s.write(b"y").unwrap().unwrap();
+        s.finish().unwrap();
+        assert_eq!(mode(&old), 0o604);
     }
 
     #[cfg(unix)]

@@ -15,6 +15,7 @@ pub fn parse_form_string(s: &str) -> Result<FormPart, String> {
         filename: None,
         headers: Vec::new(),
         encoder: None,
+        backslash_escape: false,
     })
 }
 
@@ -45,6 +46,7 @@ pub fn parse_form(s: &str) -> Result<FormPart, String> {
         filename: p.filename,
         headers: p.headers,
         encoder: p.encoder,
+        backslash_escape: false,
     };
     let mut whole = match rest.as_bytes().first() {
         Some(b'@') => {

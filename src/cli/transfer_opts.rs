@@ -9,7 +9,7 @@
 use super::curl_opts::LabelledBody;
 use super::form_parse::{parse_form, parse_form_string};
 use super::UsageError;
-use crate::config::{Body, BodySource, FormPart, Resume, TimeCond, TransferOptions};
+use crate::config::{Body, BodySource, FormPart, FormValue, Resume, TimeCond, TransferOptions};
 use crate::secret::Secret;
 use clap::Args;
 use std::path::PathBuf;
@@ -35,6 +35,11 @@ pub struct TransferArgs {
     /// These parts follow the -F ones.
     #[arg(long = "form-string", value_name = "NAME=STRING", value_parser = parse_form_string)]
     pub form_string: Vec<FormPart>,
+
+    /// In -F part names and file names, escape '"' and '\' with a backslash (curl 7.81+)
+    /// instead of the default: '"' as %22, '\' as it is. CR and LF stay %0D and %0A either way.
+    #[arg(long)]
+    pub form_escape: bool,
 
     /// Resume a download at OFFSET bytes, or with '-' where the output file ends.
     ///
@@ -134,6 +139,17 @@ pub struct TransferArgs {
     #[arg(long)]
     pub no_clobber: bool,
 
+    /// Store the URL and the Content-Type in the -o/-O file's extended attributes
+    /// (user.xdg.origin.url, user.mime_type), as curl does. The URL is the one given (not a
+    /// redirect's), without user name or password. Linux only (elsewhere: nothing is stored).
+    #[arg(long)]
+    pub xattr: bool,
+
+    /// The permission bits (octal, at most 0777) of the -o/-O and -D files toll creates; the
+    /// umask still applies, and an existing file keeps its own. Default 0666 less the umask.
+    #[arg(long, value_name = "MODE", value_parser = parse_file_mode, allow_hyphen_values = true)]
+    pub create_file_mode: Option<u32>,
+
     /// Accepted for curl's sake: toll never leaves a partial output file.
     #[arg(long)]
     pub remove_on_error: bool,
@@ -223,6 +239,8 @@ impl TransferArgs {
                 }
             },
             no_clobber: self.no_clobber,
+            xattr: self.xattr,
+            create_file_mode: self.create_file_mode,
             fail_early: self.fail_early,
             // curl: 50 by default; a value out of 1..=300 means the default.
             parallel: self
@@ -244,7 +262,15 @@ impl TransferArgs {
         if let Some((_, option)) = body {
             return Err(UsageError::MixedData("-F/--form", option));
         }
-        let parts = self.form.iter().chain(&self.form_string).cloned().collect();
+        let mut parts: Vec<FormPart> = self.form.iter().chain(&self.form_string).cloned().collect();
+        if self.form_escape {
+            for part in &mut parts {
+                part.backslash_escape = true;
+                if let FormValue::Files(files) = &mut part.value {
+                    files.iter_mut().for_each(|f| f.backslash_escape = true);
+                }
+            }
+        }
         Ok(Some((Body { source: BodySource::Form(parts), strip_newlines: false }, "-F/--form")))
     }
 
@@ -360,6 +386,23 @@ pub fn parse_resume(s: &str) -> Result<Resume, String> {
 
 /// A size as curl reads `--max-filesize` and `--limit-rate`: digits with an optional k, M or G
 /// (powers of 1024; a 'B' after it is allowed).
+/// `--create-file-mode`: an octal mode up to 0777, read as curl 7.88 reads it (strtoul base 8:
+/// leading white space allowed, nothing after the digits). Every refusal is exit 2, as in curl.
+pub fn parse_file_mode(s: &str) -> Result<u32, String> {
+    let t = s.trim_start();
+    if t.starts_with('-') {
+        return Err(format!("'{s}' is negative: give an octal mode such as 0644"));
+    }
+    let digits = t.strip_prefix('+').unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return Err(format!("'{s}' is not an octal mode such as 0644 or 600"));
+    }
+    match u32::from_str_radix(digits, 8) {
+        Ok(m) if m <= 0o777 => Ok(m),
+        _ => Err(format!("'{s}' is too large: the mode is at most 0777 (no setuid, setgid or sticky bit)")),
+    }
+}
+
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let bad = || format!("'{s}' is not a size such as 500, 100k, 2M or 1G");
     let t = s.trim();
@@ -522,6 +565,39 @@ mod tests {
             Some((Body { source: BodySource::Bytes(b"x".to_vec()), strip_newlines: false }, "-d/--data"));
         assert_eq!(t.add_form(data), Err(UsageError::MixedData("-F/--form", "-d/--data")));
         assert!(parse(&[]).add_form(None).unwrap().is_none());
+    }
+
+    #[test]
+    fn form_escape_reaches_every_part_and_sub_part() {
+        let parts = |args: &[&str]| {
+            let (body, _) = parse(args).add_form(None).unwrap().unwrap();
+            let BodySource::Form(parts) = body.source else { panic!("not a form") };
+            parts
+        };
+        let escaped = parts(&["--form-escape", "-F", "a=1", "-F", "f=@x,y", "--form-string", "b=2"]);
+        assert!(escaped.iter().all(|p| p.backslash_escape));
+        let FormValue::Files(files) = &escaped[1].value else { panic!("not files") };
+        assert!(files.iter().all(|f| f.backslash_escape));
+        assert!(parts(&["-F", "a=1"]).iter().all(|p| !p.backslash_escape));
+    }
+
+    #[test]
+    fn file_modes_are_read_as_curl_reads_them() {
+        for (s, m) in
+            [("0644", 0o644), ("600", 0o600), ("0", 0), ("0777", 0o777), (" 0750", 0o750), ("+640", 0o640)]
+        {
+            assert_eq!(parse_file_mode(s), Ok(m), "{s}");
+        }
+        // curl 7.88: exit 2 for each ("expected a proper numerical parameter", "too large
+        // number", "expected a positive numerical parameter").
+        for bad in
+            ["", "abc", "888", "0o750", "0644x", "-1", "01000", "1777", "077777", "99999999999999999999"]
+        {
+            assert!(parse_file_mode(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse(&["--create-file-mode", "0600"]).options().create_file_mode, Some(0o600));
+        assert!(T::try_parse_from(["t", "--create-file-mode", "-1"]).is_err());
+        assert!(parse(&["--xattr"]).options().xattr);
     }
 
     #[test]

@@ -72,9 +72,13 @@ pub fn before_body(req: &RequestConfig, heads: &super::EarlierHeads, last: &[u8]
             let _ = out.write_all(&all).and_then(|_| out.flush());
             Ok(())
         }
-        DumpHeader::File(p) => std::fs::write(p, &all).map_err(|e| {
-            Error::new(Exit::Write, format!("cannot write the headers to {}: {e}", p.display()))
-        }),
+        DumpHeader::File(p) => crate::output::create_options(req.transfer.create_file_mode)
+            .truncate(true)
+            .open(p)
+            .and_then(|mut f| f.write_all(&all))
+            .map_err(|e| {
+                Error::new(Exit::Write, format!("cannot write the headers to {}: {e}", p.display()))
+            }),
     }
 }
 

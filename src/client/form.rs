@@ -1,6 +1,7 @@
 //! `-F`/`--form-string`: the multipart/form-data body, laid out as curl 7.88 lays it out
 //! (boundary of 24 dashes and 16 random hex digits, `Content-Disposition: form-data; name="…"`,
-//! a file's name and a Content-Type guessed from it, `"`, CR and LF in names percent-encoded,
+//! a file's name and a Content-Type guessed from it, `"`, CR and LF in names percent-encoded
+//! (`--form-escape`: `"` and `\` backslash-escaped, CR and LF still percent-encoded),
 //! `@a,b` as one part holding a multipart/mixed body of `attachment` sub-parts, `;encoder=`
 //! content encoded by `form_encode`) and streamed: files and standard input are read as the
 //! body is sent, never whole into memory. Every file is opened before anything is sent, so a
@@ -46,9 +47,13 @@ fn type_for(filename: &str) -> Option<&'static str> {
     })
 }
 
-/// A name in a Content-Disposition parameter, escaped as curl does by default.
-fn escape(s: &str) -> String {
-    s.replace('"', "%22").replace('\r', "%0D").replace('\n', "%0A")
+/// A name in a Content-Disposition parameter, escaped as curl does: by default `"` as `%22`
+/// (`\` as it is); with `--form-escape` (`backslash`) `\` and `"` get a backslash. CR and LF
+/// are `%0D` and `%0A` in both: curl 7.88 sends them raw with `--form-escape`, which lets a
+/// file name add header lines to the part (`-F $'f=@x;filename=a\r\nX-Evil: 1'`).
+fn escape(s: &str, backslash: bool) -> String {
+    let s = if backslash { s.replace('\\', "\\\\").replace('"', "\\\"") } else { s.replace('"', "%22") };
+    s.replace('\r', "%0D").replace('\n', "%0A")
 }
 
 /// The parts' Content-Disposition type: `form-data` under multipart/form-data (the default),
@@ -114,10 +119,10 @@ fn part_head(boundary: &str, disposition: &str, part: &FormPart, inner: Option<&
         head.push_str("Content-Disposition: ");
         head.push_str(disposition);
         if !part.name.is_empty() {
-            head.push_str(&format!("; name=\"{}\"", escape(&part.name)));
+            head.push_str(&format!("; name=\"{}\"", escape(&part.name, part.backslash_escape)));
         }
         if let Some(f) = &filename {
-            head.push_str(&format!("; filename=\"{}\"", escape(f)));
+            head.push_str(&format!("; filename=\"{}\"", escape(f, part.backslash_escape)));
         }
         head.push_str("\r\n");
     }
@@ -452,6 +457,30 @@ mod tests {
         let missing =
             rt.block_on(pieces("B", "form-data", &[part("x=@/nonexistent/file")], boundary)).err().unwrap();
         assert_eq!(missing.exit, Exit::Read);
+    }
+
+    #[test]
+    fn names_are_escaped_as_curl_does_with_and_without_form_escape() {
+        let mut p = part("n\"a\\me=v;filename=\"f\\\"q\\\\.txt\"");
+        assert_eq!((p.name.as_str(), p.filename.as_deref()), ("n\"a\\me", Some("f\"q\\.txt")));
+        let disposition =
+            |p: &FormPart| part_head("B", "form-data", p, None).lines().nth(1).unwrap().to_string();
+        assert_eq!(
+            disposition(&p),
+            r#"Content-Disposition: form-data; name="n%22a\me"; filename="f%22q\.txt""#
+        );
+        p.backslash_escape = true;
+        assert_eq!(
+            disposition(&p),
+            r#"Content-Disposition: form-data; name="n\"a\\me"; filename="f\"q\\.txt""#
+        );
+        // CR and LF never reach the head raw (curl 7.88 sends them so with --form-escape).
+        p.filename = Some("a\r\nX-Evil: 1".into());
+        assert_eq!(
+            disposition(&p),
+            r#"Content-Disposition: form-data; name="n\"a\\me"; filename="a%0D%0AX-Evil: 1""#
+        );
+        assert_eq!(escape("%22\\", false), "%22\\", "nothing else is encoded");
     }
 
     #[test]

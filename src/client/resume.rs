@@ -64,10 +64,13 @@ pub fn answer(req: &RequestConfig, status: u16) -> Result<Answer> {
 /// The sink a 206 appends to: the existing file opened for appending (created if missing).
 pub fn append_sink(req: &RequestConfig) -> Result<Sink> {
     let Some(dest) = target(req) else { return Ok(Sink::stdout()) };
-    let file = std::fs::OpenOptions::new().append(true).create(true).open(&dest).map_err(|e| {
-        Error::new(Exit::Write, format!("cannot append to {}: {e}", dest.display()))
-            .hint("check that the file is writable")
-    })?;
+    let file = crate::output::create_options(req.transfer.create_file_mode)
+        .append(true)
+        .open(&dest)
+        .map_err(|e| {
+            Error::new(Exit::Write, format!("cannot append to {}: {e}", dest.display()))
+                .hint("check that the file is writable")
+        })?;
     Ok(Sink::Special { file: std::io::BufWriter::with_capacity(256 * 1024, file), dest })
 }
 

@@ -2,7 +2,8 @@
 //! the conditional request headers (`-z`, `--etag-compare`, `-C`'s `Range`); before the body,
 //! the checks on the answer (`-C`, `--max-filesize` by Content-Length) and the output file's
 //! name (`-J` from Content-Disposition, made safe; `--no-clobber`); while it arrives,
-//! `--max-filesize`, `--limit-rate` and `--speed-limit`; after it, `-R` and `--etag-save`.
+//! `--max-filesize`, `--limit-rate` and `--speed-limit`; after it, `--xattr`, `-R` and
+//! `--etag-save`.
 //!
 //! A name from the server goes through `output::safe_file_name` (no directory part, no hidden
 //! file, no control characters) and never replaces an existing file.
@@ -113,7 +114,7 @@ pub fn plan(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Optio
     };
     let sink = match &dest {
         None => Sink::stdout(),
-        Some(p) => Sink::file(p)?,
+        Some(p) => Sink::file_with_mode(p, req.transfer.create_file_mode)?,
     };
     Ok(Plan::Write(Box::new(Output { sink, dest, guard })))
 }
@@ -302,8 +303,21 @@ impl Output {
         self.guard.next(resp).await
     }
 
-    /// Puts the file into place, then `-R` (its time from Last-Modified).
-    pub fn finish(self, req: &RequestConfig, headers: &HeaderMap) -> Result<()> {
+    /// `--xattr` (a warning unless `silent` when the file system refuses, as curl), puts the
+    /// file into place, then `-R` (its time from Last-Modified).
+    pub fn finish(self, req: &RequestConfig, headers: &HeaderMap, silent: bool) -> Result<()> {
+        if req.transfer.xattr {
+            if let Some((file, dest)) = self.sink.dest_file() {
+                if let Err(e) = super::xattr::store(file, &super::xattr::attributes(&req.url, headers)) {
+                    if !silent {
+                        eprintln!(
+                            "toll: warning: cannot set extended attributes on {}: {e}",
+                            crate::term::sanitize(&dest.display().to_string())
+                        );
+                    }
+                }
+            }
+        }
         self.sink.finish()?;
         if !req.transfer.remote_time {
             return Ok(());

@@ -18,6 +18,10 @@ pub struct FormPart {
     pub headers: Vec<String>,
     /// `;encoder=`: the part's Content-Transfer-Encoding (base64 and quoted-printable encode it).
     pub encoder: Option<FormEncoder>,
+    /// `--form-escape` (an option of the whole form, set on each part and sub-part when the
+    /// command line is converted): `"` and `\` in the name and file name are escaped with a
+    /// backslash instead of curl's default (`"` as `%22`).
+    pub backslash_escape: bool,
 }
 
 /// `-F …;encoder=NAME`: the encodings curl's libcurl knows.
@@ -106,6 +110,11 @@ pub struct TransferOptions {
     pub speed_limit: Option<(u64, Duration)>,
     /// `--no-clobber`: an existing output file is kept; `NAME.1` … `NAME.100` are tried instead.
     pub no_clobber: bool,
+    /// `--xattr`: the saved file gets `user.xdg.origin.url` and `user.mime_type` (`client::xattr`).
+    pub xattr: bool,
+    /// `--create-file-mode`: the mode (less the umask) of the -o/-O and -D files toll creates;
+    /// `None`: 0666 less the umask.
+    pub create_file_mode: Option<u32>,
     /// `--fail-early`: with several URLs, stop at the first failure.
     pub fail_early: bool,
     /// `-Z/--parallel`: several URLs at once, at most this many (`--parallel-max`, default 50).

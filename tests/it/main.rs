@@ -59,6 +59,7 @@ mod t_differential;
 mod t_doctor;
 mod t_driven;
 mod t_faults;
+mod t_file_opts;
 mod t_hardening;
 mod t_hardening_files;
 mod t_hardening_text;

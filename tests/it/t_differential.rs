@@ -2,7 +2,8 @@
 //! run with curl 7.88 and with toll, each in its own fresh directory (holding the same input
 //! files), against the in-process origins — directly, and through a real Squid with Basic and
 //! with Digest authentication. Compared: stdout bytes, the files in the directory afterwards
-//! (names and contents) and the exit status.
+//! (names, contents, permission bits and `user.*` extended attributes, for `--xattr`) and the
+//! exit status.
 //!
 //! Corpus syntax, one command line per line (the arguments after `curl`, shell quoting):
 //! - placeholders `{ORIGIN}` (`http://127.0.0.1:PORT`), `{TLS_ORIGIN}` (`https://…`), `{CA}` (the
@@ -207,6 +208,8 @@ struct Outcome {
     stdout: Vec<u8>,
     /// Every file in the directory afterwards that is not an untouched fixture.
     files: BTreeMap<String, Vec<u8>>,
+    /// Those files' permission bits and `user.*` extended attributes ([`file_meta`]).
+    meta: BTreeMap<String, String>,
 }
 
 impl Outcome {
@@ -214,6 +217,9 @@ impl Outcome {
         let mut s = format!("exit {:?}\n    stdout: {}\n", self.code, show(&self.stdout));
         for (name, data) in &self.files {
             s.push_str(&format!("    file {name:?}: {}\n", show(data)));
+            if let Some(meta) = self.meta.get(name) {
+                s.push_str(&format!("      {meta}\n"));
+            }
         }
         let stderr: String = stderr.lines().take(6).map(|l| format!("    | {l}\n")).collect();
         s + &stderr
@@ -278,8 +284,51 @@ fn run_one(program: &str, args: &[String], stdin: bool) -> (Outcome, String) {
         fixtures().into_iter().map(|(n, d)| (n.to_string(), d)).collect();
     let mut files = BTreeMap::new();
     collect_files(dir.path(), dir.path(), &fixtures, &mut files);
+    // toll writes its `--hsts` cache 0600, as its other state files (README): that file's mode
+    // is left out, its attributes are not.
+    let hsts: Vec<&String> = args.windows(2).filter(|w| w[0] == "--hsts").map(|w| &w[1]).collect();
+    let meta = files
+        .keys()
+        .filter(|n| !n.ends_with('/'))
+        .map(|n| {
+            let (mode, attrs) = file_meta(&dir.path().join(n));
+            let mode = if hsts.contains(&n) { String::new() } else { format!("mode {mode:o}") };
+            (n.clone(), format!("{mode}{attrs}"))
+        })
+        .collect();
     let code = status.map_or(Some(-1), |s| s.code());
-    (Outcome { code, stdout: blank_dates(&stdout), files }, stderr)
+    (Outcome { code, stdout: blank_dates(&stdout), files, meta }, stderr)
+}
+
+/// A file's permission bits and its `user.*` extended attributes (sorted) as one string:
+/// ` user.mime_type="text/plain" user.xdg.origin.url="…"`. (Both programs run under the test's
+/// umask.)
+pub fn file_meta(path: &Path) -> (u32, String) {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::symlink_metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0);
+    let mut s = String::new();
+    let cpath = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("no NUL in a path");
+    let mut names = vec![0u8; 4096];
+    // SAFETY: a NUL-terminated path and a buffer of the length given.
+    let n = unsafe { libc::llistxattr(cpath.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
+    let mut list: Vec<&[u8]> = if n > 0 {
+        names[..n as usize].split(|b| *b == 0).filter(|n| !n.is_empty()).collect()
+    } else {
+        Vec::new()
+    };
+    list.sort();
+    for name in list.into_iter().filter(|n| n.starts_with(b"user.")) {
+        let cname = std::ffi::CString::new(name).expect("no NUL in a name");
+        let mut value = vec![0u8; 65536];
+        // SAFETY: NUL-terminated strings and a buffer of the length given.
+        let len = unsafe {
+            libc::lgetxattr(cpath.as_ptr(), cname.as_ptr(), value.as_mut_ptr().cast(), value.len())
+        };
+        value.truncate(len.max(0) as usize);
+        s.push_str(&format!(" {}={:?}", String::from_utf8_lossy(name), String::from_utf8_lossy(&value)));
+    }
+    (mode, s)
 }
 
 fn collect_files(
