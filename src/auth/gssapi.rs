@@ -233,6 +233,8 @@ pub struct Context {
     ctx: GssCtx,
     complete: bool,
     flags: OmUint32,
+    /// What the last `gss_init_sec_context` granted (`ret_flags`).
+    granted: OmUint32,
 }
 
 // SAFETY: the handles are only used through `&mut self`; MIT's contexts and names may move
@@ -264,6 +266,7 @@ impl Context {
             ctx: std::ptr::null_mut(),
             complete: false,
             flags: request_flags(delegation),
+            granted: 0,
         })
     }
 
@@ -304,7 +307,14 @@ impl Context {
         }
         // GSS_S_COMPLETE, possibly with supplementary bits; GSS_S_CONTINUE_NEEDED is one of those.
         self.complete = major & GSS_S_CONTINUE_NEEDED == 0;
+        self.granted = ret_flags;
         Ok(token)
+    }
+
+    /// The user's credentials went into the token (asked for, and the ticket is forwardable;
+    /// with the policy flag, the service is also ok-as-delegate).
+    pub fn delegated(&self) -> bool {
+        self.granted & GSS_C_DELEG_FLAG != 0
     }
 
     /// GSS_S_COMPLETE: the acceptor has nothing more to say that toll needs.

@@ -28,6 +28,10 @@ pub trait SecurityContext: Send {
     fn step(&mut self, input: Option<&[u8]>) -> Result<Vec<u8>, String>;
     /// The context is established; any further 407 is a refusal.
     fn complete(&self) -> bool;
+    /// The user's credentials were delegated in the tokens so far (`--delegation`).
+    fn delegated(&self) -> bool {
+        false
+    }
 }
 
 /// Starts a context toward `service@host` (called with `service`, `host` and whether to delegate);
@@ -79,6 +83,9 @@ impl SecurityContext for GssContext {
     }
     fn complete(&self) -> bool {
         self.0.complete()
+    }
+    fn delegated(&self) -> bool {
+        self.0.delegated()
     }
 }
 

@@ -106,8 +106,16 @@ pub async fn check(
     let challenges = auth::parse_challenges(first.challenges.iter().map(String::as_str));
     let known_user = known_user(d, spec, setup, env);
     let service = d.proxy.service_name.as_deref().unwrap_or(crate::auth::HTTP_SERVICE);
-    let schemes =
-        assess(&challenges, d.proxy.allowed_schemes, spec, service, known_user.as_deref(), env).await;
+    let schemes = assess(
+        &challenges,
+        d.proxy.allowed_schemes,
+        spec,
+        service,
+        d.proxy.delegation,
+        known_user.as_deref(),
+        env,
+    )
+    .await;
     let offered = if challenges.is_empty() {
         "no challenge at all".to_string()
     } else {

@@ -27,6 +27,7 @@ pub(super) async fn assess(
     allowed: SchemeSet,
     spec: &ProxySpec,
     service: &str,
+    delegation: auth::Delegation,
     user: Option<&str>,
     env: Env<'_>,
 ) -> Vec<SchemeCheck> {
@@ -101,18 +102,25 @@ pub(super) async fn assess(
             },
             Scheme::Negotiate => {
                 let (svc, host) = (service.to_string(), spec.host.clone());
-                let r = tokio::task::spawn_blocking(move || kerberos(&svc, &host))
+                let r = tokio::task::spawn_blocking(move || kerberos(&svc, &host, delegation))
                     .await
                     .unwrap_or_else(|e| Err(e.to_string()));
                 match r {
-                    Ok(()) => check(
-                        true,
-                        format!(
-                            "toll can answer it with your Kerberos ticket ({service}@{} obtained)",
-                            spec.host
-                        ),
-                        None,
-                    ),
+                    Ok(delegated) => {
+                        let (note, warn) = delegation_note(delegation, delegated, service, &spec.host);
+                        let fix =
+                            warn.then(|| format!("kinit -f {}", user.unwrap_or("")).trim_end().to_string());
+                        let mut s = check(
+                            true,
+                            format!(
+                                "toll can answer it with your Kerberos ticket ({service}@{} obtained){note}",
+                                spec.host
+                            ),
+                            fix,
+                        );
+                        s.warn = warn;
+                        s
+                    }
                     Err(why) => {
                         let (short, fix) = kerberos_trouble(&why, service, user, env);
                         let mut s = check(false, short, Some(fix));
@@ -129,11 +137,41 @@ pub(super) async fn assess(
 }
 
 /// Starts a Negotiate context toward `service@host`: loads GSSAPI and gets a service ticket
-/// from the user's ticket cache (and the KDC). Nothing is sent to the proxy.
-pub(super) fn kerberos(service: &str, host: &str) -> std::result::Result<(), String> {
-    // The ticket is what is checked; delegating it is no part of that.
-    let mut ctx = auth::negotiate::start(service, host, auth::Delegation::None)?;
-    ctx.step(None).map(|_| ())
+/// from the user's ticket cache (and the KDC), delegating as `--delegation` asks. Nothing is
+/// sent to the proxy. Returns whether the credentials would be delegated.
+pub(super) fn kerberos(
+    service: &str,
+    host: &str,
+    delegation: auth::Delegation,
+) -> std::result::Result<bool, String> {
+    let mut ctx = auth::negotiate::start(service, host, delegation)?;
+    ctx.step(None)?;
+    Ok(ctx.delegated())
+}
+
+/// What the doctor says of `--delegation` once a ticket was obtained: whether the credentials
+/// would go to the proxy, and (a warning) why not when `always` asked for them.
+fn delegation_note(
+    delegation: auth::Delegation,
+    delegated: bool,
+    service: &str,
+    host: &str,
+) -> (String, bool) {
+    use auth::Delegation;
+    match (delegation, delegated) {
+        (Delegation::None, _) => (String::new(), false),
+        (_, true) => ("; your credentials would be delegated to it (--delegation)".into(), false),
+        (Delegation::Policy, false) => (
+            format!(
+                "; nothing would be delegated: the KDC does not mark {service}/{host} ok-as-delegate \
+                 (or your ticket is not forwardable)"
+            ),
+            false,
+        ),
+        (Delegation::Always, false) => {
+            ("; but --delegation always would delegate nothing: your ticket is not forwardable".into(), true)
+        }
+    }
 }
 
 pub(super) fn kerberos_trouble(

@@ -261,6 +261,35 @@ fn delegation_hands_over_the_ticket_only_when_asked() {
     }
     t.run().assert_ok().assert_stdout(b"hello from the origin\n");
     assert_eq!(realm.forwarded_tgts(), before);
+
+    // toll doctor says whether the credentials would be delegated, and why not.
+    let doctor = |ticket: &Ticket<'_>, extra: &[&str]| {
+        let (url, proxy) = (origin.url("/text"), sq.url());
+        let mut args = vec!["doctor", "-x", proxy.as_str(), "--verify-url", &url];
+        args.extend_from_slice(extra);
+        args.push(&url);
+        let mut t = crate::run::toll(args);
+        for (k, v) in ticket.env() {
+            t = t.env(&k, &v);
+        }
+        let out = t.run();
+        out.stdout_str()
+    };
+    let out = doctor(&ticket, &["--delegation", "always"]);
+    assert!(
+        out.contains("but --delegation always would delegate nothing: your ticket is not forwardable"),
+        "{out}"
+    );
+    assert!(out.contains("kinit -f"), "{out}");
+    eprintln!("toll doctor --delegation always, a ticket that is not forwardable:\n{out}");
+    let ticket = realm.ticket();
+    ticket.kinit_forwardable();
+    let out = doctor(&ticket, &["--delegation", "always"]);
+    assert!(out.contains("your credentials would be delegated to it"), "{out}");
+    let out = doctor(&ticket, &["--delegation", "policy"]);
+    assert!(out.contains("the KDC does not mark HTTP/localhost ok-as-delegate"), "{out}");
+    let out = doctor(&ticket, &[]);
+    assert!(!out.contains("delegat"), "{out}");
 }
 
 /// `--proxy-service-name`: the ticket is asked for `shrubbery/localhost`, which Squid's keytab
