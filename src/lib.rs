@@ -13,6 +13,7 @@ pub mod completions;
 pub mod config;
 pub mod creds;
 pub mod demo;
+pub mod dns;
 pub mod doctor;
 pub mod error;
 pub mod keyring;
