@@ -15,6 +15,7 @@ pub mod creds;
 pub mod demo;
 pub mod dns;
 pub mod doctor;
+pub mod doh;
 pub mod error;
 pub mod keyring;
 pub mod netif;

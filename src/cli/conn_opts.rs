@@ -526,6 +526,8 @@ impl ConnOpts {
             no_keepalive: self.no_keepalive,
             no_alpn: self.no_alpn,
             expect100_timeout: self.expect100_timeout.map(|s| s.0),
+            // `doh_opts::DohOpts`, flattened beside these, fills it in.
+            doh: None,
         }
     }
 }

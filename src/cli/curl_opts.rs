@@ -248,6 +248,9 @@ pub struct CurlConnArgs {
 
     #[command(flatten)]
     pub more: super::conn_opts::ConnOpts,
+
+    #[command(flatten)]
+    pub doh: super::doh_opts::DohOpts,
 }
 
 /// `-r`: byte ranges as curl takes them (digits, '-', ',').
@@ -439,7 +442,7 @@ impl CurlRequestArgs {
                 sigv4: self.aws_sigv4.clone(),
             }),
             service_name: self.service_name.clone(),
-            conn: c.more.config(),
+            conn: crate::config::ConnConfig { doh: c.doh.config(), ..c.more.config() },
         }
     }
 
