@@ -114,6 +114,38 @@ STATE = [
 ]
 
 
+def dns_name(n):
+    return b"".join(bytes([len(l)]) + l.encode() for l in n.split(".")) + b"\0"
+
+
+def dns_seed(qtype, name, flags, records):
+    """A dns target input: selector (0 A, 1 AAAA), the name's length, the name, then a DoH
+    answer to toll's query for it (ID 0, one question) with these answer records."""
+    code = 1 if qtype == 0 else 28
+    msg = struct.pack(">HHHHHH", 0, flags, 1, len(records), 0, 0) + dns_name(name) + struct.pack(">HH", code, 1)
+    for owner, rtype, data in records:
+        msg += owner + struct.pack(">HHIH", rtype, 1, 60, len(data)) + data
+    return bytes([qtype, len(name)]) + name.encode() + msg
+
+
+def dns_seeds():
+    q = b"\xc0\x0c"  # a pointer to the question's name
+    six = bytes(15) + b"\x01"
+    return [
+        dns_seed(0, "doh-a.test", 0x8180, [(q, 1, bytes([127, 0, 0, 1]))]),
+        dns_seed(1, "doh-six.test", 0x8180, [(q, 28, six)]),
+        dns_seed(0, "doh-cname.test", 0x8180, [(q, 5, dns_name("mid.test")),
+                                               (dns_name("mid.test"), 5, dns_name("doh-a.test")),
+                                               (dns_name("doh-a.test"), 1, bytes([127, 0, 0, 1]))]),
+        dns_seed(0, "a.test", 0x8180, [(q, 5, dns_name("b.test")), (dns_name("b.test"), 5, b"\xc0\x0c")]),
+        dns_seed(0, "nx.test", 0x8183, []),
+        dns_seed(1, "f.test", 0x8182, []),
+        dns_seed(0, "t.test", 0x8380, []),
+        dns_seed(0, "x.test", 0x8180, [(dns_name("other.test"), 1, bytes(4)), (q, 16, b"\x03txt"),
+                                       (q, 1, bytes([10, 0, 0, 2]))]),
+    ]
+
+
 def write(target, items):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -151,6 +183,9 @@ def main():
     ])
     # socks_reply: a selector byte (0 method choice, 1 RFC 1929 status, 2 SOCKS5 reply,
     # 3 SOCKS4 reply), then what the proxy sent, from src/serve/socks.rs's tests.
+    # dns: a selector byte (A or AAAA), the name's length and the name, then a DoH server's
+    # answer, from src/dns.rs's tests.
+    write("dns", dns_seeds())
     write("socks_reply", [
         b"\x00\x05\x02",
         b"\x01\x01\x00",

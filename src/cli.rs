@@ -23,6 +23,7 @@ pub use serve::{RunArgs, ServeArgs, ServeConfig};
 pub mod conn_opts;
 mod curl_opts;
 mod curlrc;
+mod doh_opts;
 mod glob;
 /// curl's URL globbing, for the fuzz target (`fuzz/fuzz_targets/url_glob.rs`).
 pub use glob::{expand as expand_url_glob, Expanded as GlobbedUrl, MAX_URLS};

@@ -218,7 +218,11 @@ impl Session {
             tap.trace_to(trace::Writer::create(cfg)?);
         }
         let clock = timing::Clock::default();
-        let client = build_client(req, &relay, &routes, tap.is_some(), &clock)?;
+        let doh = conn::doh(req, ctx.reporter.clone())?;
+        if let Some(doh) = &doh {
+            relay.set_doh(doh.clone());
+        }
+        let client = build_client(req, &relay, &routes, tap.is_some(), &clock, doh)?;
         // -w alone keeps the in-process path (its %{size_header} then counts the head as rebuilt).
         let direct =
             tunnel::Direct::new(req, &user_agent(req), heads_shown || req.curl.conn.trace.is_some())?;
@@ -458,6 +462,7 @@ fn build_client(
     routes: &Arc<Chooser>,
     wire_tap: bool,
     clock: &timing::Clock,
+    doh: Option<Arc<crate::doh::Doh>>,
 ) -> Result<reqwest::Client> {
     let (r, s) = (relay.clone(), routes.clone());
     let proxy = reqwest::Proxy::custom(move |url| match s.chosen(url) {
@@ -491,6 +496,10 @@ fn build_client(
         b = b.no_gzip().no_brotli().no_deflate().no_zstd();
     }
     b = conn::configure(extras::configure(b, &req.curl), req)?;
+    // After `-6`'s resolver, which it replaces: DoH asks only for AAAA records then.
+    if let Some(doh) = doh {
+        b = b.dns_resolver(clock.doh_resolver(doh));
+    }
     // `--interface`, looked up once for the relay: connections to the server and to a SOCKS
     // proxy leave from it too (and this client's hop to the relay, on loopback, still connects
     // from the address).

@@ -9,7 +9,8 @@ use std::time::Duration;
 mod conn;
 mod curl;
 pub use conn::{
-    ClientCert, ConnConfig, ConnectTo, Interface, PinnedKey, Protocols, TlsTuning, TlsVersion, TraceConfig,
+    ClientCert, ConnConfig, ConnectTo, DohConfig, Interface, PinnedKey, Protocols, TlsTuning, TlsVersion,
+    TraceConfig,
 };
 pub use curl::{
     CurlExtras, DumpHeader, HttpVersion, IpFamily, NetrcConfig, OriginAuth, RetryConfig, WriteOut,

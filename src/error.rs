@@ -58,6 +58,8 @@ pub enum Exit {
     Unsupported,
     /// curl's 58: the client certificate (`-E`, `--key`) cannot be used.
     ClientCert,
+    /// curl's 4: an option toll's build cannot carry out (`--doh-cert-status`: OCSP).
+    NotBuiltIn,
     /// `toll run`: CMD was not found (127, as the shell and env(1) say it).
     CommandNotFound,
     /// `toll run`: CMD was found but could not be started (126, as the shell and env(1)).
@@ -102,13 +104,14 @@ impl Exit {
             Exit::Interrupted => 130,
             Exit::Unsupported => 1,
             Exit::ClientCert => 58,
+            Exit::NotBuiltIn => 4,
             Exit::CommandNotFound => 127,
             Exit::CommandNotRunnable => 126,
         }
     }
 
     /// Every code with its meaning, as documented in the README (a test keeps them in step).
-    pub const TABLE: [(Exit, &'static str); 36] = [
+    pub const TABLE: [(Exit, &'static str); 37] = [
         (
             Exit::Internal,
             "internal error (a bug: please report it); also, as in curl, a URL whose scheme toll does not \
@@ -122,7 +125,8 @@ impl Exit {
              hit its time or memory limit, or returned an invalid proxy list",
         ),
         (Exit::ProxyUnreachable, "proxy unreachable: DNS, TCP or TLS to the proxy failed"),
-        (Exit::ResolveHost, "the origin's host name could not be resolved (direct connections)"),
+        (Exit::ResolveHost, "the origin's host name could not be resolved (direct connections); with --doh-url, any name toll looks up through DoH (a proxy's too, as curl)"),
+        (Exit::NotBuiltIn, "an option toll cannot carry out (--doh-cert-status: no OCSP check), as curl's \"not built in\""),
         (Exit::WeirdReply, "the server's answer is not valid HTTP (a malformed header or Content-Length)"),
         (Exit::Connect, "could not connect to the origin (direct connections)"),
         (Exit::HttpStatus, "HTTP status 400 or above with --fail"),

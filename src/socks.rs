@@ -466,25 +466,36 @@ impl Hop {
     /// Where to ask this proxy to connect for `host`: the name itself when the proxy resolves
     /// names (or `host` is an address), else `host`'s addresses looked up here within `limit`
     /// (SOCKS4 carries IPv4 only; `v4`: only addresses of that family, for `-4`/`-6`). Empty
-    /// when the name has none usable. toll serve's connector has its own lookup (its loopback
-    /// rule for other hosts' clients).
+    /// when the name has none usable. With `doh` (`--doh-url`) the lookup is through it, and
+    /// its failure is the error (no system lookup). toll serve's connector has its own lookup
+    /// (its loopback rule for other hosts' clients).
     pub async fn dests(
         &self,
         host: &str,
         port: u16,
         v4: Option<bool>,
         limit: std::time::Duration,
+        doh: Option<&crate::doh::Doh>,
     ) -> std::io::Result<Vec<Dest>> {
         if !self.resolves_here()
             || host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok()
         {
             return Ok(vec![dest_for(host)]);
         }
-        let found = tokio::time::timeout(limit, tokio::net::lookup_host((host, port))).await.unwrap_or_else(
-            |_| Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in time")),
-        )?;
+        let late = || std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in time");
+        let found: Vec<IpAddr> = match doh {
+            Some(doh) => tokio::time::timeout(limit, doh.lookup(host))
+                .await
+                .map_err(|_| late())?
+                .map_err(std::io::Error::other)?,
+            None => tokio::time::timeout(limit, tokio::net::lookup_host((host, port)))
+                .await
+                .unwrap_or_else(|_| Err(late()))?
+                .map(|a| a.ip())
+                .collect(),
+        };
         Ok(found
-            .map(|a| a.ip())
+            .into_iter()
             .filter(|ip| !self.is_v4() || ip.is_ipv4())
             .filter(|ip| v4.is_none_or(|v4| ip.is_ipv4() == v4))
             .map(Dest::Ip)

@@ -528,6 +528,8 @@ impl ConnOpts {
             // Set from the proxy options' --no-sessionid (one option for both, as curl's).
             no_sessionid: false,
             expect100_timeout: self.expect100_timeout.map(|s| s.0),
+            // `doh_opts::DohOpts`, flattened beside these, fills it in.
+            doh: None,
         }
     }
 }

@@ -248,6 +248,9 @@ pub struct CurlConnArgs {
 
     #[command(flatten)]
     pub more: super::conn_opts::ConnOpts,
+
+    #[command(flatten)]
+    pub doh: super::doh_opts::DohOpts,
 }
 
 /// `-r`: byte ranges as curl takes them (digits, '-', ',').
@@ -441,7 +444,7 @@ impl CurlRequestArgs {
             service_name: self.service_name.clone(),
             // Set from the proxy options' --delegation (one option for both, as curl's).
             delegation: Default::default(),
-            conn: c.more.config(),
+            conn: crate::config::ConnConfig { doh: c.doh.config(), ..c.more.config() },
         }
     }
 

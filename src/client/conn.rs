@@ -1,14 +1,17 @@
 //! The protocol, connection and TLS options' effects (`config::ConnConfig`): on the HTTP client
 //! (TLS versions, CA directory, client certificate, `--connect-to`, `--unix-socket`, `-6`,
-//! keepalive), on each hop (`--proto`/`--proto-redir` checks, `-6` against an IPv4 literal),
+//! keepalive, `--doh-url`'s resolver), on each hop (`--proto`/`--proto-redir` checks, `-6` against an IPv4 literal),
 //! and on each request (`--http1.0`, `--proxy-header`).
 
 use crate::config::{ConnConfig, Interface, RequestConfig, TlsVersion};
+use crate::doh::{Doh, Family, Settings};
 use crate::error::{Error, Exit, Result};
+use crate::report::Reporter;
 use crate::route::RouteEntry;
-use crate::term::sanitize;
+use crate::term::{redact_userinfo, sanitize};
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Applies the connection options to the client. `url` is the first URL (`--connect-to`
 /// applies to its host).
@@ -51,6 +54,49 @@ pub fn configure(mut b: reqwest::ClientBuilder, req: &RequestConfig) -> Result<r
         b = b.identity(identity(&cert.cert, cert.key.as_deref(), cert.password.is_some())?);
     }
     Ok(b)
+}
+
+/// `--doh-url`: the resolver of the run's own lookups (`None`: the system's). A URL that is not
+/// https:// fails as curl's DoH transfer does (exit 6); `--doh-cert-status` is exit 4, as curl
+/// built without OCSP support says: toll's TLS cannot check a certificate's OCSP status.
+pub fn doh(req: &RequestConfig, reporter: Arc<dyn Reporter>) -> Result<Option<Arc<Doh>>> {
+    let c = &req.curl.conn;
+    let Some(d) = &c.doh else { return Ok(None) };
+    if d.cert_status {
+        return Err(Error::new(
+            Exit::NotBuiltIn,
+            "--doh-cert-status: toll's TLS cannot check the DoH server's OCSP status",
+        )
+        .hint(
+            "drop --doh-cert-status: the DoH server's certificate is still verified (unless --doh-insecure)",
+        ));
+    }
+    let url = url::Url::parse(&d.url).ok().filter(|u| u.scheme() == "https" && u.host().is_some());
+    let url = url.ok_or_else(|| {
+        Error::new(
+            Exit::ResolveHost,
+            format!(
+                "--doh-url {}: not an https:// URL, so no name can be resolved",
+                sanitize(&redact_userinfo(&d.url))
+            ),
+        )
+        .hint("give the DoH server's URL, e.g. https://dns.example/dns-query")
+    })?;
+    let family = if req.curl.ip_family == crate::config::IpFamily::V4 {
+        Family::V4
+    } else if c.ipv6_only {
+        Family::V6
+    } else {
+        Family::Any
+    };
+    // The lookup is part of connecting: curl bounds it by what is left of both limits.
+    let limit = match (req.connect_timeout, req.max_time) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let tls = super::tls::doh_tls(req, d.insecure)?;
+    let settings = Settings { url, tls, family, limit, resolve: req.curl.resolve.clone(), reporter };
+    Doh::new(settings).map(|d| Some(Arc::new(d))).map_err(|e| Error::new(Exit::Internal, e))
 }
 
 /// `--interface`: the address connections leave from, checked once (a bind to it), so that an

@@ -159,6 +159,9 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
     if let Some(r) = find::<ReadFailed>(&e) {
         return read_failed(r.0.clone());
     }
+    if let Some(d) = find::<crate::doh::LookupError>(&e) {
+        return doh_error(d, &url);
+    }
     if e.is_timeout() {
         return Error::new(Exit::Timeout, format!("timed out: {text}"))
             .hint("raise --max-time / --connect-timeout, or check the network");
@@ -185,6 +188,9 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
             .hint(super::tls::failure_hint(tls_error(&e)));
     }
     if e.is_connect() {
+        if let Some(d) = relay.take_doh_failure().filter(|_| via_socks) {
+            return doh_error(&d, &url);
+        }
         if via_socks {
             return Error::new(Exit::ProxyUnreachable, format!("cannot reach the SOCKS proxy: {text}"))
                 .hint("check -x / ALL_PROXY");
@@ -217,6 +223,18 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
     }
     Error::new(Exit::Receive, format!("request to {url} failed: {text}"))
         .hint("retry with -v to see the conversation")
+}
+
+/// A `--doh-url` lookup that failed, for the server's name or a SOCKS proxy's: curl 7.88's 6
+/// ("Could not resolve host") for both, 28 when it took too long.
+fn doh_error(d: &crate::doh::LookupError, url: &str) -> Error {
+    let text = sanitize(&d.to_string());
+    if d.is_timeout() {
+        return Error::new(Exit::Timeout, format!("{text} (for {url})"))
+            .hint("raise --connect-timeout / --max-time, or check the DoH server (--doh-url)");
+    }
+    Error::new(Exit::ResolveHost, format!("cannot resolve {} for {url}: {text}", sanitize(d.name())))
+        .hint("check the name, and the DoH server (--doh-url): -v shows what it answered")
 }
 
 /// The relay's own refusal (a request that did not carry this run's key, see
@@ -267,6 +285,10 @@ pub fn failure_error(f: Failure) -> Error {
             Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
                 .hint("check that the proxy speaks TLS on that port: most proxies take http://, even for https:// URLs")
         }
+        FailureKind::Unreachable(why, Unreached::Doh) => {
+            Error::new(Exit::ResolveHost, format!("cannot reach proxy {proxy}: {why}"))
+                .hint("check the proxy's name, and the DoH server (--doh-url): -v shows what it answered")
+        }
         FailureKind::Unreachable(why, step) => {
             let e = Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
                 .hint("check the proxy host and port (-x, https_proxy, http_proxy) and that it is running");
@@ -276,6 +298,7 @@ pub fn failure_error(f: Failure) -> Error {
                 Unreached::Name => e.retry_as(Exit::ResolveHost),
                 Unreached::Refused => e.retry_as(Exit::Connect),
                 Unreached::Certificate
+                | Unreached::Doh
                 | Unreached::Revocation
                 | Unreached::PinnedKey
                 | Unreached::Tls

@@ -47,6 +47,13 @@ impl Clock {
     pub fn resolver(&self) -> Arc<TimedResolver> {
         Arc::new(TimedResolver(self.clone()))
     }
+
+    /// `--doh-url`'s resolver, noting when each lookup finished.
+    pub fn doh_resolver(&self, doh: Arc<crate::doh::Doh>) -> Arc<dyn reqwest::dns::Resolve> {
+        let clock = self.clone();
+        let on_done = move || clock.set(|p| p.resolved = Some(Instant::now()));
+        Arc::new(crate::doh::Resolver { doh, on_done })
+    }
 }
 
 /// `-w`'s connection times of one transfer, in seconds since `started`, from the phases seen

@@ -69,6 +69,20 @@ pub(super) fn origin_tls(req: &RequestConfig) -> Result<Arc<rustls::ClientConfig
     Ok(Arc::new(config))
 }
 
+/// TLS settings for the `--doh-url` server, as curl 7.88 makes them for its DoH transfers:
+/// `--cacert`'s and `--capath`'s roots (else the platform's), `--crlfile` and `--curves`; no
+/// certificate check only with `--doh-insecure` (`-k` is the origin's alone); none of the
+/// origin's other settings (versions, ciphers, pins, client certificate).
+pub(super) fn doh_tls(req: &RequestConfig, insecure: bool) -> Result<rustls::ClientConfig> {
+    let c = &req.curl.conn;
+    let trust = Trust { cacert: req.cacert.as_deref(), capath: c.capath.as_deref() };
+    let tuning =
+        TlsTuning { curves: c.tls.curves.clone(), crlfile: c.tls.crlfile.clone(), ..Default::default() };
+    let mut config = verifying(insecure, trust, None, &tuning, VERSIONS)?.with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
 /// `builder` presenting `cert` (`-E`, `--proxy-cert`).
 fn with_client_cert(
     builder: rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>,

@@ -137,6 +137,19 @@ pub struct ConnConfig {
     pub interface: Option<Interface>,
     /// `--ciphers`, `--tls13-ciphers`, `--curves`, `--crlfile` for the origin.
     pub tls: TlsTuning,
+    /// `--doh-url` and its companions: names are looked up through DNS over HTTPS.
+    pub doh: Option<DohConfig>,
+}
+
+/// `--doh-url URL` with `--doh-insecure` and `--doh-cert-status`. The URL stays text: curl
+/// accepts any and fails the lookup (exit 6) when it is not an https:// URL, as toll does.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DohConfig {
+    pub url: String,
+    /// `--doh-insecure`: the DoH server's certificate is not verified (`-k` does not apply).
+    pub insecure: bool,
+    /// `--doh-cert-status`: its OCSP status must be checked (toll cannot: exit 4).
+    pub cert_status: bool,
 }
 
 /// curl's TLS tuning options as given, for the origin (`--ciphers`, `--tls13-ciphers`,

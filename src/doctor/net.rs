@@ -442,7 +442,7 @@ async fn via_preproxy(
         ));
     };
     let started = Instant::now();
-    let dests = hop.dests(&spec.host, spec.port, None, timeout).await.unwrap_or_default();
+    let dests = hop.dests(&spec.host, spec.port, None, timeout, None).await.unwrap_or_default();
     let open = || async {
         match tokio::time::timeout(timeout, TcpStream::connect((socks.host.as_str(), socks.port))).await {
             Ok(Ok(tcp)) => Ok(tcp),

@@ -41,6 +41,8 @@ pub enum FailureKind {
 pub enum Unreached {
     /// The proxy's name did not resolve.
     Name,
+    /// The proxy's name did not resolve through `--doh-url` (curl's 6, not 5, then).
+    Doh,
     /// The proxy refused the TCP connection.
     Refused,
     /// The `https://` proxy's certificate could not be verified.

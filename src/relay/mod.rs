@@ -192,6 +192,8 @@ pub(crate) struct Inner {
     local_address: std::sync::OnceLock<std::net::IpAddr>,
     /// `-4`/`-6`: the only address family connections to the proxy may use.
     family: std::sync::OnceLock<Family>,
+    /// `--doh-url`: proxies' names are looked up through it, never by the system.
+    doh: std::sync::OnceLock<std::sync::Arc<crate::doh::Doh>>,
 }
 
 /// An address family connections are kept to (`-4`, `-6`).
@@ -296,6 +298,7 @@ impl Relay {
             notes: own_transfers.then(TransferNotes::default),
             local_address: std::sync::OnceLock::new(),
             family: std::sync::OnceLock::new(),
+            doh: std::sync::OnceLock::new(),
         });
         Ok(Relay { inner, addr })
     }
@@ -339,6 +342,17 @@ impl Relay {
     /// first.
     pub fn set_family(&self, family: Family) {
         let _ = self.inner.family.set(family);
+    }
+
+    /// Proxies' names (and the names `--preproxy`'s `socks4://`/`socks5://` are given) are
+    /// looked up through `doh` (`--doh-url`); set once, before the first connection.
+    pub fn set_doh(&self, doh: std::sync::Arc<crate::doh::Doh>) {
+        let _ = self.inner.doh.set(doh);
+    }
+
+    /// The latest failed `--doh-url` lookup, taken (the HTTP client's SOCKS connector loses it).
+    pub fn take_doh_failure(&self) -> Option<crate::doh::LookupError> {
+        self.inner.doh.get().and_then(|d| d.take_failure())
     }
 
     /// Keep `n` connections per proxy opened ahead for new tunnels (`toll serve`; see `spare`).

@@ -5,6 +5,7 @@
 //! - `http`: a minimal HTTP/1.1 reader/writer shared by the fixtures.
 //! - `tls`: the test CA and the origin's server certificate (rcgen).
 //! - `origin`: in-process HTTP and HTTPS origins (`/bytes/N`, `/upload`, `/echo-headers`, …).
+//! - `doh`: the HTTPS origin's `/dns-query` (DNS over HTTPS) answering from a table of `.test` names.
 //! - `fakeproxy`: scripted in-process proxies for what Squid will not do on demand.
 //! - `squid`: real Squid 5.7 instances (one per auth configuration, started lazily, shared),
 //!   from one launcher (`SquidConfig`) that `kdc` and `t_doctor` use for theirs too.
@@ -37,10 +38,13 @@
 //! - `t_doctor`: `toll doctor` against real Squid (and in-process proxies); snapshots in
 //!   `snapshots/doctor_*.txt` (`TOLL_BLESS=1` rewrites them).
 //! - `t_pac`: `toll pac` with PAC files and PACs served by the origin (http and https).
+//! - `t_doh`: `--doh-url` side by side with curl 7.88, against the HTTPS origin's `/dns-query`
+//!   (the `doh` fixture's table of made-up `.test` names; the queries it got are asserted).
 //! - `t_tls_opts`: `--crlfile`, `--ciphers`, `--tls13-ciphers`, `--curves` and their `--proxy-`
 //!   twins against servers that report the suite, group and version agreed on.
 
 mod cleanup;
+mod doh;
 mod fakeproxy;
 mod http;
 mod kdc;
@@ -57,6 +61,7 @@ mod t_conn_opts;
 mod t_curl_opts;
 mod t_differential;
 mod t_doctor;
+mod t_doh;
 mod t_driven;
 mod t_faults;
 mod t_file_opts;

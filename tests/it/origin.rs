@@ -3,6 +3,7 @@
 //!
 //! Routes:
 //! - `/bytes/N`: N bytes of [`crate::pattern_bytes`].
+//! - `/dns-query` (POST): DNS over HTTPS answers from `crate::doh`'s table.
 //! - `/upload`: `"<sha256 hex> <length>\n"` of the request body (any method).
 //! - `/echo-headers`: the request's head, one `name: value` line per field.
 //! - `/status/N`: status N (a 407 here carries `Proxy-Authenticate: Basic realm="origin"`).
@@ -71,6 +72,8 @@ pub struct Recorded {
     pub target: String,
     pub headers: Vec<(String, String)>,
     pub body_len: usize,
+    /// The body, kept for `/dns-query` only (the DoH queries, `crate::doh::asked`).
+    pub body: Vec<u8>,
 }
 
 impl Recorded {
@@ -235,6 +238,7 @@ fn serve<S: Read + Write>(stream: &mut S, st: &State) -> bool {
             target: target.clone(),
             headers: head.headers.clone(),
             body_len: body.len(),
+            body: if http::path_and_query(&target).0 == "/dns-query" { body.clone() } else { Vec::new() },
         });
         if close_next {
             return false;
@@ -286,6 +290,10 @@ fn respond<W: Write>(
         return Ok(true);
     }
     match segs.as_slice() {
+        ["dns-query"] if method == "POST" => {
+            let (status, answer) = crate::doh::answer(body);
+            send(w, status, vec![("Content-Type".into(), "application/dns-message".into())], &answer)?;
+        }
         ["bytes", n] => {
             let n: usize = n.parse().unwrap_or(0);
             let data = crate::pattern_bytes(n);

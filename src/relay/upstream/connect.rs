@@ -29,6 +29,7 @@ impl Upstream {
                     spec.port,
                     inner.local_address.get().copied(),
                     inner.family.get().copied(),
+                    inner.doh.get().map(|d| &**d),
                 );
                 match inner.connect_timeout {
                     Some(t) => tokio::time::timeout(t, tcp).await.map_err(|_| {
@@ -36,8 +37,12 @@ impl Upstream {
                     })?,
                     None => tcp.await,
                 }
-                .map_err(|e| {
-                    self.failure(FailureKind::Unreachable(format!("cannot connect: {e}"), Unreached::of(&e)))
+                .map_err(|e| match crate::doh::LookupError::inside(&e) {
+                    Some(d) => {
+                        self.failure(FailureKind::Unreachable(format!("cannot resolve: {d}"), Unreached::Doh))
+                    }
+                    None => self
+                        .failure(FailureKind::Unreachable(format!("cannot connect: {e}"), Unreached::of(&e))),
                 })?
             }
         };
@@ -120,13 +125,16 @@ impl Upstream {
         let spec = &self.spec;
         let limit = inner.connect_timeout.unwrap_or(SOCKS_WAIT);
         let (from, family) = (inner.local_address.get().copied(), inner.family.get().copied());
+        let doh = inner.doh.get().map(|d| &**d);
         let socks = hop.spec.display_url();
         let failed = |f: Failed| self.failure(FailureKind::Preproxy(f));
         let v4 = family.map(|f| f == Family::V4);
-        let dests = hop.dests(&spec.host, spec.port, v4, limit).await.map_err(|e| {
+        let dests = hop.dests(&spec.host, spec.port, v4, limit, doh).await.map_err(|e| {
+            let step =
+                if crate::doh::LookupError::inside(&e).is_some() { Unreached::Doh } else { Unreached::Name };
             self.failure(FailureKind::Unreachable(
                 format!("cannot resolve the proxy's name (to give the SOCKS proxy {socks}): {e}"),
-                Unreached::Name,
+                step,
             ))
         })?;
         if dests.is_empty() {
@@ -140,7 +148,9 @@ impl Upstream {
         let open = || {
             let socks = socks.clone();
             async move {
-                match tokio::time::timeout(limit, dial(&hop.spec.host, hop.spec.port, from, family)).await {
+                match tokio::time::timeout(limit, dial(&hop.spec.host, hop.spec.port, from, family, doh))
+                    .await
+                {
                     Ok(Ok(tcp)) => {
                         let _ = tcp.set_nodelay(true);
                         Ok(tcp)
@@ -179,29 +189,45 @@ impl Upstream {
 /// TCP to `host:port`: each of the host's addresses in turn, as `TcpStream::connect` tries
 /// them all, but only those of `family` (`-4`, `-6`) and, with `from` (`--interface`), only
 /// those of its family, each connection bound to it (an address of the other family cannot be
-/// reached from `from`: curl, and reqwest for the server, fail there too).
+/// reached from `from`: curl, and reqwest for the server, fail there too). With `doh`
+/// (`--doh-url`) the name is looked up through it, and its failure is the error: no system
+/// lookup then.
 async fn dial(
     host: &str,
     port: u16,
     from: Option<std::net::IpAddr>,
     family: Option<crate::relay::Family>,
+    doh: Option<&crate::doh::Doh>,
 ) -> std::io::Result<TcpStream> {
-    if from.is_none() && family.is_none() {
-        return TcpStream::connect((host, port)).await;
-    }
+    let addrs: Vec<std::net::SocketAddr> = match doh {
+        Some(doh) => {
+            let ips = doh.lookup(host).await.map_err(std::io::Error::other)?;
+            ips.into_iter().map(|ip| std::net::SocketAddr::new(ip, port)).collect()
+        }
+        None if from.is_none() && family.is_none() => return TcpStream::connect((host, port)).await,
+        None => tokio::net::lookup_host((host, port)).await?.collect(),
+    };
     let v4 = match (family, from) {
-        (Some(f), _) => f == crate::relay::Family::V4,
-        (None, Some(ip)) => ip.is_ipv4(),
-        (None, None) => unreachable!("returned above"),
+        (Some(f), _) => Some(f == crate::relay::Family::V4),
+        (None, Some(ip)) => Some(ip.is_ipv4()),
+        (None, None) => None,
     };
     let mut last = None;
-    for to in tokio::net::lookup_host((host, port)).await?.filter(|to| to.is_ipv4() == v4) {
-        let socket = if v4 { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
-        if let Some(from) = from.filter(|f| f.is_ipv4() == v4) {
-            socket.bind(std::net::SocketAddr::new(from, 0))?;
-        } else if let Some(from) = from {
-            let why = format!("--interface {from} and {} cannot be combined", if v4 { "-4" } else { "-6" });
-            return Err(std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, why));
+    for to in addrs.into_iter().filter(|to| v4.is_none_or(|v4| to.is_ipv4() == v4)) {
+        let socket =
+            if to.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+        match from {
+            Some(from) if from.is_ipv4() == to.is_ipv4() => {
+                socket.bind(std::net::SocketAddr::new(from, 0))?
+            }
+            Some(from) => {
+                let why = format!(
+                    "--interface {from} and {} cannot be combined",
+                    if to.is_ipv4() { "-4" } else { "-6" }
+                );
+                return Err(std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, why));
+            }
+            None => {}
         }
         match socket.connect(to).await {
             Ok(tcp) => return Ok(tcp),
@@ -209,14 +235,19 @@ async fn dial(
         }
     }
     Err(last.unwrap_or_else(|| {
-        let family = if v4 { "IPv4" } else { "IPv6" };
-        let why = match (from, family) {
-            (Some(from), family) => {
-                format!("the proxy has no {family} address, which --interface {from} needs")
+        let why = match (v4, from) {
+            (None, _) => "the proxy's name has no address".to_string(),
+            (Some(v4), Some(from)) => {
+                format!(
+                    "the proxy has no {} address, which --interface {from} needs",
+                    if v4 { "IPv4" } else { "IPv6" }
+                )
             }
-            (None, family) => {
-                format!("the proxy has no {family} address, which -{} asks for", if v4 { 4 } else { 6 })
-            }
+            (Some(v4), None) => format!(
+                "the proxy has no {} address, which -{} asks for",
+                if v4 { "IPv4" } else { "IPv6" },
+                if v4 { 4 } else { 6 }
+            ),
         };
         std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, why)
     }))
@@ -260,11 +291,11 @@ mod tests {
     async fn dial_leaves_from_the_interface_address_of_the_same_family_only() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let tcp = dial("127.0.0.1", port, Some("127.0.0.2".parse().unwrap()), None).await.unwrap();
+        let tcp = dial("127.0.0.1", port, Some("127.0.0.2".parse().unwrap()), None, None).await.unwrap();
         assert_eq!(tcp.local_addr().unwrap().ip().to_string(), "127.0.0.2");
-        let plain = dial("127.0.0.1", port, None, None).await.unwrap();
+        let plain = dial("127.0.0.1", port, None, None, None).await.unwrap();
         assert_eq!(plain.local_addr().unwrap().ip().to_string(), "127.0.0.1");
-        let e = dial("127.0.0.1", port, Some("::1".parse().unwrap()), None).await.unwrap_err();
+        let e = dial("127.0.0.1", port, Some("::1".parse().unwrap()), None, None).await.unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::AddrNotAvailable);
         assert!(e.to_string().contains("no IPv6 address"), "{e}");
     }
@@ -276,17 +307,18 @@ mod tests {
         use crate::relay::Family;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let tcp = dial("127.0.0.1", port, None, Some(Family::V4)).await.unwrap();
+        let tcp = dial("127.0.0.1", port, None, Some(Family::V4), None).await.unwrap();
         assert!(tcp.peer_addr().unwrap().is_ipv4());
-        let e = dial("127.0.0.1", port, None, Some(Family::V6)).await.unwrap_err();
+        let e = dial("127.0.0.1", port, None, Some(Family::V6), None).await.unwrap_err();
         assert!(e.to_string().contains("no IPv6 address, which -6 asks for"), "{e}");
         let v6 = tokio::net::TcpListener::bind("[::1]:0").await;
         if let Ok(v6) = v6 {
             let port = v6.local_addr().unwrap().port();
-            let e = dial("::1", port, None, Some(Family::V4)).await.unwrap_err();
+            let e = dial("::1", port, None, Some(Family::V4), None).await.unwrap_err();
             assert!(e.to_string().contains("no IPv4 address, which -4 asks for"), "{e}");
-            let e =
-                dial("::1", port, Some("127.0.0.2".parse().unwrap()), Some(Family::V6)).await.unwrap_err();
+            let e = dial("::1", port, Some("127.0.0.2".parse().unwrap()), Some(Family::V6), None)
+                .await
+                .unwrap_err();
             assert!(e.to_string().contains("cannot be combined"), "{e}");
         }
     }
