@@ -279,6 +279,9 @@ const SECRET_OPTIONS: [&str; 8] =
 /// clap's own rendering is safe.
 pub fn parse_error_text(e: &clap::Error) -> Option<String> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() == ErrorKind::UnknownArgument {
+        return unsupported_curl_option(e);
+    }
     if !matches!(e.kind(), ErrorKind::ValueValidation | ErrorKind::InvalidValue) {
         return None;
     }
@@ -303,6 +306,95 @@ pub fn parse_error_text(e: &clap::Error) -> Option<String> {
     Some(format!(
         "error: invalid value for '{arg}' (the value is not shown): {reason}\n\n\
          For more information, try '--help'.\n"
+    ))
+}
+
+/// curl 7.88's options that toll knows of and does not carry out, and why (README, "Not
+/// supported yet"); FTP, mail and other protocols' options are named by [`OTHER_PROTOCOLS`].
+const UNSUPPORTED: &[(&str, &str)] = &[
+    ("--path-as-is", "the path is sent normalised (/a/../b as /b)"),
+    ("--request-target", "the request target is the URL's path and query"),
+    ("--local-port", "--interface chooses the address; the port is the system's choice"),
+    ("--haproxy-protocol", "toll sends no PROXY protocol header"),
+    ("--happy-eyeballs-timeout-ms", "toll's head start for IPv6 over IPv4 is fixed"),
+    ("--http0.9", "toll reads HTTP/1.x and HTTP/2 answers only"),
+    ("--http3", "toll speaks HTTP/1.1 and HTTP/2"),
+    ("--http3-only", "toll speaks HTTP/1.1 and HTTP/2"),
+    ("--cert-status", "toll's TLS does not check stapled OCSP answers"),
+    (
+        "--crlf",
+        "uploads are sent as they are (curl 7.88 converts -T uploads but announces the unconverted length)",
+    ),
+    ("--tlsuser", "TLS-SRP is not in toll's TLS library"),
+    ("--tlspassword", "TLS-SRP is not in toll's TLS library"),
+    ("--tlsauthtype", "TLS-SRP is not in toll's TLS library"),
+    ("--proxy-tlsuser", "TLS-SRP is not in toll's TLS library"),
+    ("--proxy-tlspassword", "TLS-SRP is not in toll's TLS library"),
+    ("--proxy-tlsauthtype", "TLS-SRP is not in toll's TLS library"),
+    ("--socks5-gssapi", "SOCKS5 proxies get a user name and password; Negotiate is for HTTP proxies"),
+    ("--socks5-gssapi-nec", "SOCKS5 proxies get a user name and password; Negotiate is for HTTP proxies"),
+    ("--socks5-gssapi-service", "SOCKS5 proxies get a user name and password; Negotiate is for HTTP proxies"),
+    ("--ntlm-wb", "toll answers NTLM itself with a password (--ntlm)"),
+    ("--engine", "toll's TLS has no OpenSSL engines"),
+    ("--dns-servers", "toll uses the system's resolver, or --doh-url"),
+    ("--dns-interface", "toll uses the system's resolver, or --doh-url"),
+    ("--dns-ipv4-addr", "toll uses the system's resolver, or --doh-url"),
+    ("--dns-ipv6-addr", "toll uses the system's resolver, or --doh-url"),
+    ("--libcurl", "toll is not built on libcurl"),
+    ("--manual", "see 'toll --help' and the man page"),
+    ("--metalink", "curl dropped it too"),
+];
+
+/// Options of protocols other than HTTP(S) (FTP, SFTP/SCP, mail, TFTP, telnet).
+const OTHER_PROTOCOLS: &[&str] = &[
+    "--append",
+    "--compressed-ssh",
+    "--disable-eprt",
+    "--disable-epsv",
+    "--ftp-account",
+    "--ftp-alternative-to-user",
+    "--ftp-create-dirs",
+    "--ftp-method",
+    "--ftp-pasv",
+    "--ftp-port",
+    "--ftp-pret",
+    "--ftp-skip-pasv-ip",
+    "--ftp-ssl-ccc",
+    "--ftp-ssl-ccc-mode",
+    "--ftp-ssl-control",
+    "--hostpubmd5",
+    "--hostpubsha256",
+    "--krb",
+    "--list-only",
+    "--login-options",
+    "--mail-auth",
+    "--mail-from",
+    "--mail-rcpt",
+    "--mail-rcpt-allowfails",
+    "--pubkey",
+    "--quote",
+    "--sasl-authzid",
+    "--sasl-ir",
+    "--telnet-option",
+    "--tftp-blksize",
+    "--tftp-no-options",
+    "--use-ascii",
+];
+
+/// clap's "unexpected argument" for an option of curl's that toll does not carry out: named as
+/// such, with the reason, instead of clap's guess at a similar option.
+fn unsupported_curl_option(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else { return None };
+    let name = arg.split('=').next().unwrap_or("");
+    let why = match UNSUPPORTED.iter().find(|(n, _)| *n == name) {
+        Some((_, why)) => *why,
+        None if OTHER_PROTOCOLS.contains(&name) => "toll fetches http:// and https:// URLs only",
+        None => return None,
+    };
+    Some(format!(
+        "error: curl's {name} is not supported by toll: {why}\n\n\
+         The README's \"Not supported yet\" lists what to use instead.\n"
     ))
 }
 

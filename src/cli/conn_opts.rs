@@ -242,6 +242,19 @@ pub struct ConnOpts {
     #[arg(long = "ssl-auto-client-cert")]
     pub ssl_auto_client_cert: bool,
 
+    /// Accepted: the https:// proxy's twin of --ssl-auto-client-cert (Windows only in curl).
+    #[arg(long = "proxy-ssl-auto-client-cert", hide_short_help = true)]
+    pub proxy_ssl_auto_client_cert: bool,
+
+    /// Accepted and ignored, as curl 7.88 ignores it: toll's TLS takes its randomness from the
+    /// operating system.
+    #[arg(long = "random-file", value_name = "FILE", hide_short_help = true)]
+    pub random_file: Option<PathBuf>,
+
+    /// Accepted and ignored, as curl 7.88 ignores it (see --random-file).
+    #[arg(long = "egd-file", value_name = "FILE", hide_short_help = true)]
+    pub egd_file: Option<PathBuf>,
+
     /// The passphrase of -E's key, as -E CERT:PASSWORD; toll cannot use an encrypted key (exit 58).
     #[arg(long = "pass", value_name = "PHRASE", value_parser = passphrase, hide_short_help = true)]
     pub pass: Option<Secret>,
@@ -722,6 +735,11 @@ mod tests {
             "--ssl-no-revoke",
             "--ssl-revoke-best-effort",
             "--ssl-auto-client-cert",
+            "--proxy-ssl-auto-client-cert",
+            "--random-file",
+            "f",
+            "--egd-file",
+            "f",
             "--false-start",
             "--ssl-allow-beast",
             "--no-npn",

@@ -667,6 +667,25 @@ fn parse_errors_of_secret_options_are_rendered_without_the_value() {
 }
 
 #[test]
+fn curls_options_toll_does_not_carry_out_are_named_with_the_reason() {
+    let text = |args: &[&str]| parse_error_text(&parse(args).unwrap_err());
+    let t = text(&["--path-as-is", "h"]).expect("named");
+    assert!(t.contains("curl's --path-as-is is not supported by toll: the path is sent normalised"), "{t}");
+    let t = text(&["--tlspassword=x", "h"]).expect("named, the value left out");
+    assert!(t.contains("--tlspassword is not supported") && !t.contains("=x"), "{t}");
+    assert!(text(&["--ftp-pasv", "h"]).is_some_and(|t| t.contains("http:// and https:// URLs only")));
+    // Anything else keeps clap's message (with its guess at a similar option).
+    assert_eq!(text(&["--no-such-option", "h"]), None);
+    // And every option named is one toll really lacks.
+    for (name, _) in super::UNSUPPORTED {
+        assert!(
+            parse(&[name, "h"]).is_err_and(|e| e.kind() == clap::error::ErrorKind::UnknownArgument),
+            "{name}"
+        );
+    }
+}
+
+#[test]
 fn serve_and_run_limits_resolve_with_0_for_never() {
     let serve = |args: &[&str]| match parse(args).unwrap().into_config(NO_ENV).unwrap() {
         Invocation::Serve(s) => *s,
