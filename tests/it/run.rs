@@ -634,3 +634,27 @@ fn indent(s: &str) -> String {
 pub fn scratch() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("toll-it-").tempdir().expect("tempdir")
 }
+
+/// A temporary directory whose file system keeps `user.*` extended attributes (`--xattr`): in
+/// the system's temporary directory, else under the build's `target/` (tmpfs before Linux 6.6,
+/// which a CI machine may mount on /tmp, keeps none). `None` when neither does.
+pub fn scratch_with_xattrs(prefix: &str) -> Option<tempfile::TempDir> {
+    let bases = [std::env::temp_dir(), std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))];
+    bases.iter().find_map(|base| {
+        let dir = tempfile::Builder::new().prefix(prefix).tempdir_in(base).ok()?;
+        keeps_user_xattrs(dir.path()).then_some(dir)
+    })
+}
+
+fn keeps_user_xattrs(dir: &std::path::Path) -> bool {
+    let probe = dir.join("probe");
+    if std::fs::write(&probe, b"").is_err() {
+        return false;
+    }
+    let Ok(c) = std::ffi::CString::new(probe.as_os_str().as_encoded_bytes()) else { return false };
+    // SAFETY: NUL-terminated strings and a 1-byte value.
+    let ok =
+        unsafe { libc::setxattr(c.as_ptr(), c"user.toll-probe".as_ptr(), b"1".as_ptr().cast(), 1, 0) } == 0;
+    let _ = std::fs::remove_file(&probe);
+    ok
+}

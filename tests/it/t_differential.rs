@@ -237,7 +237,9 @@ fn show(data: &[u8]) -> String {
 /// Runs `program args` in a fresh directory holding the fixtures; returns what it did and its
 /// stderr.
 fn run_one(program: &str, args: &[String], stdin: bool) -> (Outcome, String) {
-    let dir = tempfile::Builder::new().prefix("toll-diff-").tempdir().expect("tempdir");
+    // Where the files the lines write can hold --xattr's attributes, when the machine has one.
+    let dir = crate::run::scratch_with_xattrs("toll-diff-")
+        .unwrap_or_else(|| tempfile::Builder::new().prefix("toll-diff-").tempdir().expect("tempdir"));
     let home = tempfile::Builder::new().prefix("toll-diff-home-").tempdir().expect("tempdir");
     for (name, data) in fixtures() {
         std::fs::write(dir.path().join(name), data).expect("fixture");

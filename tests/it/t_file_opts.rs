@@ -119,30 +119,19 @@ fn user_attrs(p: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Whether files in `dir` can hold user attributes (tmpfs before Linux 6.6 cannot).
-fn xattrs_work(dir: &Path) -> bool {
-    let probe = dir.join("probe");
-    std::fs::write(&probe, b"").unwrap();
-    let c = std::ffi::CString::new(probe.to_str().unwrap()).unwrap();
-    let name = c"user.toll-probe";
-    // SAFETY: NUL-terminated strings and a 1-byte value.
-    let ok = unsafe { libc::setxattr(c.as_ptr(), name.as_ptr(), b"1".as_ptr().cast(), 1, 0) } == 0;
-    std::fs::remove_file(&probe).unwrap();
-    if !ok {
-        crate::skip(
-            "SKIPPED an --xattr test: the temporary directory's file system keeps no user attributes",
-        );
+/// A scratch directory that keeps user attributes, or a loud skip.
+fn xattr_dir() -> Option<tempfile::TempDir> {
+    let dir = crate::run::scratch_with_xattrs("toll-it-");
+    if dir.is_none() {
+        crate::skip("SKIPPED an --xattr test: no temporary directory here keeps user attributes");
     }
-    ok
+    dir
 }
 
 #[test]
 fn xattr_stores_no_password_and_no_redirect_target_as_curl() {
     let origin = Origin::http();
-    let dir = scratch();
-    if !xattrs_work(dir.path()) {
-        return;
-    }
+    let Some(dir) = xattr_dir() else { return };
     let url = format!("http://joe:s3cret@127.0.0.1:{}/redirect?to=/json", origin.port);
     let out = run_in(dir.path(), "022", TOLL, &["-sL", "--xattr", "-o", "toll.json", &url]);
     assert!(out.status.success(), "{out:?}");
