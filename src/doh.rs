@@ -256,16 +256,7 @@ impl Doh {
 
 /// An error and its causes, one line (no URL credentials: reqwest's errors show none).
 fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(err) = cur {
-        let s = err.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-        cur = err.source();
-    }
-    crate::term::sanitize(&parts.join(": "))
+    crate::term::sanitize(&crate::error::chain_text(e))
 }
 
 fn loopback(family: Family) -> Vec<IpAddr> {

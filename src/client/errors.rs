@@ -67,18 +67,7 @@ fn is_short_body(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-pub(super) fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(err) = cur {
-        let s = err.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-        cur = err.source();
-    }
-    parts.join(": ")
-}
+pub(super) use crate::error::chain_text;
 
 /// An answer that was not one: 52 when the connection closed before any of its head (curl's
 /// "empty reply from server"; over TLS, a close without `close_notify` is that too, as curl

@@ -110,7 +110,7 @@ impl Upstream {
         // Spawned, but a response body can drive it from the task that reads it (`driven`).
         let (record, ended) = tokio::sync::watch::channel(None);
         let driver = crate::relay::driven::Driver::spawn(async move {
-            let end = conn.with_upgrades().await.map_err(|e| error_chain(&e));
+            let end = conn.with_upgrades().await.map_err(|e| crate::error::chain_text(&e));
             let _ = record.send(Some(end));
         });
         Ok(Conn { send, driver, authenticated: None, primed: None, ended })
@@ -267,20 +267,6 @@ pub(in crate::relay) async fn ended_with(mut ended: Ended) -> Option<String> {
     let done = tokio::time::timeout(std::time::Duration::from_secs(1), ended.wait_for(Option::is_some));
     let end = done.await.ok()?.ok()?.clone()?;
     end.err()
-}
-
-/// An error and its causes, as one line (`connection error: received fatal alert: …`).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.last().is_some_and(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]
