@@ -28,9 +28,10 @@ fuzz_target!(|data: &[u8]| {
             body: Some(b"body"),
             proxy_host: "proxy",
             service: "HTTP",
+            delegation: toll::auth::Delegation::None,
         }
     } else {
-        RequestTarget { method: "CONNECT", uri: "example.com:443", body: None, proxy_host: "proxy", service: "HTTP" }
+        RequestTarget { method: "CONNECT", uri: "example.com:443", body: None, proxy_host: "proxy", service: "HTTP", delegation: toll::auth::Delegation::None }
     };
     let rng = &mut FixedEntropy;
     let _ = choose(&challenges, SchemeSet::ANY);
