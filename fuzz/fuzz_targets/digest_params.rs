@@ -47,6 +47,7 @@ fuzz_target!(|input: Input| {
         body: input.body.as_deref(),
         proxy_host: "proxy",
         service: "HTTP",
+        delegation: Default::default(),
     };
     // What the user controls (name, password, method, URI) is not the proxy's to corrupt; only
     // check what is sent when those are clean.

@@ -52,11 +52,11 @@ fuzz_target!(|data: &[u8]| {
     let token = String::from_utf8_lossy(data).into_owned();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let seen2 = seen.clone();
-    let mut auth = NegotiateAuth::with_starter(Box::new(move |_service, _host| {
+    let mut auth = NegotiateAuth::with_starter(Box::new(move |_service, _host, _delegation| {
         Ok(Box::new(Echo { seen: seen2.clone(), legs: 0 }) as Box<dyn SecurityContext>)
     }));
     let creds = Credentials::new("", "");
-    let target = RequestTarget { method: "GET", uri: "http://example.com/", body: None, proxy_host: "proxy", service: "HTTP" };
+    let target = RequestTarget { method: "GET", uri: "http://example.com/", body: None, proxy_host: "proxy", service: "HTTP", delegation: Default::default() };
     let rng = &mut FixedEntropy;
     auth.respond(&negotiate(None), &creds, &target, rng).expect("the stand-in always starts");
     let challenge = negotiate(Some(token.clone()));

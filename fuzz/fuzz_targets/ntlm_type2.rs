@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, message)) = data.split_first() else { return };
     let user = ["alice", "CORP\\alice", "alice@corp.example", "jürgen", "CORP/"][usize::from(selector % 5)];
     let creds = Credentials::new(user, "Passw0rd");
-    let target = RequestTarget { method: "CONNECT", uri: "example.com:443", body: None, proxy_host: "proxy", service: "HTTP" };
+    let target = RequestTarget { method: "CONNECT", uri: "example.com:443", body: None, proxy_host: "proxy", service: "HTTP", delegation: Default::default() };
     let rng = &mut FixedEntropy;
     let mut auth = NtlmAuth::default();
     let type1 = auth.respond(&ntlm(None), &creds, &target, rng).expect("the type 1 needs nothing");

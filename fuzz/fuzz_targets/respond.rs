@@ -28,9 +28,17 @@ fuzz_target!(|data: &[u8]| {
             body: Some(b"body"),
             proxy_host: "proxy",
             service: "HTTP",
+            delegation: Default::default(),
         }
     } else {
-        RequestTarget { method: "CONNECT", uri: "example.com:443", body: None, proxy_host: "proxy", service: "HTTP" }
+        RequestTarget {
+            method: "CONNECT",
+            uri: "example.com:443",
+            body: None,
+            proxy_host: "proxy",
+            service: "HTTP",
+            delegation: Default::default(),
+        }
     };
     let rng = &mut FixedEntropy;
     let _ = choose(&challenges, SchemeSet::ANY);

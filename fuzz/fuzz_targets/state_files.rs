@@ -58,7 +58,7 @@ fuzz_target!(|data: &[u8]| {
 
     let remembered = Remembered::new(remembered_path);
     let creds = Credentials::new("alice", "secret");
-    let target = RequestTarget { method: "GET", uri: "/", body: Some(b""), proxy_host: "proxy", service: "HTTP" };
+    let target = RequestTarget { method: "GET", uri: "/", body: Some(b""), proxy_host: "proxy", service: "HTTP", delegation: Default::default() };
     for key in keys.iter().map(String::as_str).chain(["http://proxy:3128"]) {
         let Some(entry) = remembered.take(key) else { continue };
         if let Some(mut auth) = entry.memory.restore() {
