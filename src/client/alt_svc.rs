@@ -392,7 +392,8 @@ fn parse_line(line: &str) -> Option<Entry> {
     Some(Entry {
         src: endpoint(src_alpn, src_host, src_port)?,
         dst: endpoint(dst_alpn, dst_host, dst_port)?,
-        expires: parse_date(date)?,
+        // curl's date parser gives -1 for what it cannot read: the line is kept, expired.
+        expires: parse_date(date).unwrap_or(-1),
         persist: persist != 0,
         prio,
     })
@@ -557,7 +558,8 @@ mod tests {
             h1 a.test 1 h2 b\u{1}x 2 \"20300101 00:00:00\" 0 0\n\
             h1 a\"b 1 h2 b.test 2 \"20300101 00:00:00\" 0 0\n";
         let e = parse_file(text);
-        assert_eq!(e.len(), 4, "{e:?}");
+        assert_eq!(e.len(), 5, "{e:?}");
+        assert_eq!(e[4].expires, -1, "a date curl cannot read: kept, expired");
         assert_eq!(e[1].dst.alpn, Alpn::H3);
         assert!(e[1].persist && e[1].prio == 5, "kept as read");
         assert_eq!(e[2].src.port, 34463, "curl's %u into an unsigned short wraps");
@@ -570,7 +572,8 @@ mod tests {
              h1 localhost 4431 h2 localhost 4432 \"20300101 00:00:00\" 0 0\n\
              h2 a.test 1 h3 b.test 2 \"20000101 00:00:00\" 1 5\n\
              h1 a.test 34463 h2 b.test 2 \"20300101 00:00:00\" 0 0\n\
-             h1 ::1 1 h2 ::1 2 \"20300101 00:00:00\" 0 0\n",
+             h1 ::1 1 h2 ::1 2 \"20300101 00:00:00\" 0 0\n\
+             h1 a.test 1 h2 b.test 2 \"19691231 23:59:59\" 0 0\n",
             "expired entries stay until a lookup passes them; IPv6 without brackets, as curl 7.88"
         );
         assert_eq!(parse_file(&written), e);
