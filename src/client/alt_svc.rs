@@ -264,9 +264,17 @@ pub fn parse_header(value: &str, src_host: &str, src_port: u16) -> Advice {
     Advice::Offers(offers)
 }
 
-/// curl's host comparison: without case, a trailing dot on the first ignored.
+/// An origin's host as the cache keys it: an IPv6 address without brackets, one trailing dot
+/// dropped (curl compares without it). Learning and lookup both go through it (the `alt_svc`
+/// fuzz target found hosts such as `o.]]` learnt under one key and looked up under another).
+fn origin_host(host: &str) -> &str {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.strip_suffix('.').unwrap_or(h)
+}
+
+/// curl's host comparison: without case.
 fn same_host(host: &str, cached: &str) -> bool {
-    host.strip_suffix('.').unwrap_or(host).eq_ignore_ascii_case(cached)
+    host.eq_ignore_ascii_case(cached)
 }
 
 /// The cached alternatives, in curl's order (the file's, then as learnt).
@@ -287,8 +295,7 @@ impl Cache {
     /// alternatives learnt.
     pub fn learn(&mut self, alpn: Alpn, host: &str, port: u16, value: &str, now: i64) -> Vec<Endpoint> {
         // The URL's host as the file can hold it (curl 7.88 writes an IPv6 address bare).
-        let bare = host.strip_suffix('.').unwrap_or(host);
-        let Some(host) = file_host(bare.trim_start_matches('[').trim_end_matches(']')) else {
+        let Some(host) = file_host(origin_host(host)) else {
             return Vec::new();
         };
         let host = host.as_str();
@@ -319,7 +326,7 @@ impl Cache {
     /// looks: one advertised over h2 first, then over h1, the first in the cache's order whose
     /// protocol is one of `usable`. Expired entries passed on the way are removed.
     pub fn lookup(&mut self, host: &str, port: u16, usable: &[Alpn], now: i64) -> Option<Entry> {
-        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let host = origin_host(host);
         for src in [Alpn::H2, Alpn::H1] {
             let mut i = 0;
             while i < self.entries.len() {
