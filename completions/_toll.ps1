@@ -79,6 +79,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Write all cookies to FILE at the end, in the Netscape format (''-'': standard output)')
             [CompletionResult]::new('--cookie-jar', '--cookie-jar', [CompletionResultType]::ParameterName, 'Write all cookies to FILE at the end, in the Netscape format (''-'': standard output)')
             [CompletionResult]::new('--hsts', '--hsts', [CompletionResultType]::ParameterName, 'Use HSTS: hosts that asked for https only (Strict-Transport-Security) are reached over https, also from http:// URLs; the cache is read from FILE and written back ("": memory only)')
+            [CompletionResult]::new('--alt-svc', '--alt-svc', [CompletionResultType]::ParameterName, 'Use HTTP alternative services (Alt-Svc): an https origin that advertised one is reached there (h1 and h2 only; its certificate must cover the origin''s name); the cache is read from FILE and written back ("": memory only)')
             [CompletionResult]::new('-K', '-K ', [CompletionResultType]::ParameterName, 'Read options from FILE, in curl''s config-file syntax (''-'': standard input)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read options from FILE, in curl''s config-file syntax (''-'': standard input)')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The URL to fetch (instead of the positional URL)')

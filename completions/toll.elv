@@ -76,6 +76,7 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand -c 'Write all cookies to FILE at the end, in the Netscape format (''-'': standard output)'
             cand --cookie-jar 'Write all cookies to FILE at the end, in the Netscape format (''-'': standard output)'
             cand --hsts 'Use HSTS: hosts that asked for https only (Strict-Transport-Security) are reached over https, also from http:// URLs; the cache is read from FILE and written back ("": memory only)'
+            cand --alt-svc 'Use HTTP alternative services (Alt-Svc): an https origin that advertised one is reached there (h1 and h2 only; its certificate must cover the origin''s name); the cache is read from FILE and written back ("": memory only)'
             cand -K 'Read options from FILE, in curl''s config-file syntax (''-'': standard input)'
             cand --config 'Read options from FILE, in curl''s config-file syntax (''-'': standard input)'
             cand --url 'The URL to fetch (instead of the positional URL)'

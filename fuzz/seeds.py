@@ -213,6 +213,17 @@ def main():
         "x \"20240229 23:59:59\"\n\0x  INCLUDESUBDOMAINS ;MAX-AGE=\"60\" ; preload\nx max-age=0",
         "\0a.test max-age=1; max-age=2\na.test includeSubDomains\na.test max-age=\"5",
     ])
+    # alt_svc: an --alt-svc cache file, then NUL, then `alpn host port Alt-Svc-value` lines (what
+    # servers sent), from src/client/alt_svc.rs's tests.
+    write("alt_svc", [
+        "# c\nh1 localhost 4431 h2 localhost 4432 \"20300101 00:00:00\" 0 0\n\th2   a.test   1 h3 b.test 2 "
+        "\"20000101 00:00:00\" 1 5 extra\nh1 a.test 99999 h2 b.test 2 \"20300101 00:00:00\" 0 0\n"
+        "h1 [::1] 1 h2 [::1] 2 \"20300101 00:00:00\" 0 0\nbad line\n\0h1 localhost 4431 h2=\":4432\"; ma=60",
+        "\0h1 o.test 443 h2=\"other.test:443\", h1=\":4432\"; ma=100\nh2 o.test 443 clear\n"
+        "h1 o.test 443 h3=\":4433\", foo=\":1\", h1=\":4435\"; persist=1",
+        "\0h1 o.test 443 h2=\":4432\"; ma=-5\nh1 o.test 443 h2=\":4432\"; ma=99999999999\n"
+        "h1 ::1 1 h2=\":4432\", h1=\"b.test\"\nh1 x 1 h2=\":4432\"; persist\nh1 x 1 clear;",
+    ])
     # form: a -F argument (its bytes after the first also the content to encode, the first the
     # encoder and the cut), from src/cli/form_parse.rs's and src/client/form_encode.rs's tests.
     write("form", [

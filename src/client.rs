@@ -17,6 +17,8 @@ use crate::secret::Secret;
 use crate::term::{display_url, sanitize, Terminal};
 use std::sync::Arc;
 
+mod alt_route;
+pub mod alt_svc;
 mod attempts;
 mod body;
 use body::known_length;
@@ -41,6 +43,8 @@ mod trace;
 mod transfer_info;
 mod tunnel;
 mod upstreams;
+mod verbose;
+use verbose::{trace_request, trace_response, trace_route};
 mod wire;
 pub mod writeout;
 mod xattr;
@@ -172,6 +176,8 @@ pub struct Session {
     cookies: cookies::Engine,
     /// `--hsts`: hosts reached over https only.
     hsts: hsts::Engine,
+    /// `--alt-svc`: alternatives learnt and used.
+    alt_svc: alt_route::AltSvc,
     /// The origin rejected the `-u` credentials in an earlier attempt of this run.
     origin_rejected: std::sync::atomic::AtomicBool,
     relay: Arc<Relay>,
@@ -228,10 +234,12 @@ impl Session {
             tunnel::Direct::new(req, &user_agent(req), heads_shown || req.curl.conn.trace.is_some())?;
         let cookies = cookies::Engine::start(&req.curl)?;
         let hsts = hsts::Engine::start(req.curl.hsts.as_deref())?;
+        let alt_svc = alt_route::AltSvc::start(req, &user_agent(req))?;
         Ok(Session {
             client,
             cookies,
             hsts,
+            alt_svc,
             origin_rejected: Default::default(),
             relay,
             direct,
@@ -253,7 +261,7 @@ impl Session {
     /// connections to the loopback relay (which stand in for the relay's).
     pub fn connections_made(&self) -> u64 {
         let (to_relay, by_relay) = self.relay.connection_counts();
-        (self.clock.phases().connects + by_relay).saturating_sub(to_relay)
+        (self.clock.phases().connects + by_relay + self.alt_svc.connections()).saturating_sub(to_relay)
     }
 
     /// [`send`](Self::send), also keeping the head of each redirect response it followed
@@ -306,7 +314,11 @@ impl Session {
                 trace_request(reporter, &request);
             }
             let https = hop.url.scheme() == "https";
+            let alt = self.alt_svc.pick(&hop.url, &choice.entry, reporter);
             let mut resp = match (&choice.entry, &self.direct) {
+                _ if alt.is_some() => {
+                    self.alt_svc.execute(&alt, &self.relay, &choice.entry, request, reporter).await?
+                }
                 // https through an HTTP(S) proxy: TLS on the relay's tunnel, in process.
                 (RouteEntry::Proxy(spec), Some(direct)) if via_relay && https && direct.in_process() => {
                     direct.execute(&self.relay, spec, request, reporter).await?
@@ -328,7 +340,7 @@ impl Session {
                     .map_err(|e| classify_sent(e, &self.relay, via_socks, via_relay))?,
                 _ => self.execute_direct(request, req.max_time, via_socks).await?,
             };
-            if let Some(tap) = &self.tap {
+            if let (Some(tap), None) = (&self.tap, &alt) {
                 header_case::attach(&mut resp, tap);
             }
             for connect in self.relay.take_connect_heads() {
@@ -347,6 +359,7 @@ impl Session {
             }
             self.cookies.learn(&resp);
             self.hsts.learn(&resp);
+            self.alt_svc.learn(&resp, reporter);
             let retry = origin.wants_retry(&resp, hop.method.as_str())?;
             if origin.is_rejected() {
                 self.origin_rejected.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -628,51 +641,6 @@ async fn build_request(
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub(crate) struct ReadFailed(String);
-
-/// `-v`: where the URL goes, from which setting, and which proxies fail-over skipped.
-fn trace_route(r: &dyn Reporter, url: &url::Url, c: &crate::route::choice::Choice) {
-    let how = match &c.entry {
-        RouteEntry::Direct => "goes direct".to_string(),
-        RouteEntry::Proxy(s) => format!("goes through proxy {}", s.display_url()),
-    };
-    let why = c.routed.because.as_deref().map(|b| format!("; {b}")).unwrap_or_default();
-    r.line(Direction::Info, &format!("{} {how} (from {}{why})", display_url(url), c.routed.source));
-    if c.routed.entries.len() > 1 {
-        r.line(
-            Direction::Info,
-            &format!("the list for it: {}", crate::route::describe_list(&c.routed.entries)),
-        );
-    }
-    for s in &c.skipped {
-        r.line(Direction::Info, &format!("skipped {s}; it is remembered as dead for a few minutes"));
-    }
-}
-
-const SENSITIVE: [&str; 4] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
-
-fn trace_request(r: &dyn Reporter, req: &reqwest::Request) {
-    r.line(Direction::Sent, &format!("{} {}", req.method(), display_url(req.url())));
-    for (k, v) in req.headers() {
-        let v = if SENSITIVE.contains(&k.as_str()) {
-            "<redacted>".into()
-        } else {
-            String::from_utf8_lossy(v.as_bytes())
-        };
-        r.line(Direction::Sent, &format!("{k}: {v}"));
-    }
-}
-
-fn trace_response(r: &dyn Reporter, resp: &reqwest::Response) {
-    r.line(Direction::Received, &format!("{:?} {}", resp.version(), resp.status()));
-    for (k, v) in resp.headers() {
-        let v = if SENSITIVE.contains(&k.as_str()) {
-            "<redacted>".into()
-        } else {
-            String::from_utf8_lossy(v.as_bytes())
-        };
-        r.line(Direction::Received, &format!("{k}: {v}"));
-    }
-}
 
 async fn write_response(
     req: &RequestConfig,

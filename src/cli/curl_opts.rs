@@ -198,6 +198,12 @@ pub struct CurlRequestArgs {
     #[arg(long = "hsts", value_name = "FILE", value_parser = any_path)]
     pub hsts: Option<PathBuf>,
 
+    /// Use HTTP alternative services (Alt-Svc): an https origin that advertised one is reached
+    /// there (h1 and h2 only; its certificate must cover the origin's name); the cache is read
+    /// from FILE and written back ("": memory only).
+    #[arg(long = "alt-svc", value_name = "FILE", value_parser = any_path)]
+    pub alt_svc: Option<PathBuf>,
+
     /// Drop the session cookies read with -b FILE (start a new session).
     #[arg(short = 'j', long = "junk-session-cookies")]
     pub junk_session_cookies: bool,
@@ -434,6 +440,7 @@ impl CurlRequestArgs {
             cookie_file: self.cookie.iter().rfind(|c| !c.contains('=')).map(PathBuf::from),
             cookie_jar: self.cookie_jar.clone(),
             hsts: self.hsts.clone(),
+            alt_svc: self.alt_svc.clone(),
             junk_session: self.junk_session_cookies,
             netrc: (self.netrc || self.netrc_optional || self.netrc_file.is_some()).then(|| NetrcConfig {
                 file: self.netrc_file.clone(),

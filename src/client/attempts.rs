@@ -38,8 +38,8 @@ pub async fn run(
         let next = std::mem::replace(rec, Recorder::start(req)).next_attempt(req);
         *rec = next;
     };
-    // curl writes the jar and the HSTS cache whatever happened.
-    let saved = session.cookies.save(&req.curl).and(session.hsts.save());
+    // curl writes the jar and the HSTS and alt-svc caches whatever happened.
+    let saved = session.cookies.save(&req.curl).and(session.hsts.save()).and(session.alt_svc.save());
     result.and(saved)
 }
 

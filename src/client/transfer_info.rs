@@ -164,6 +164,14 @@ impl Recorder {
                 i.local_port = addresses.map(|a| a.local.port());
                 i.http_connect = heads.connect_status().unwrap_or(0);
             }
+            _ if resp.extensions().get::<super::tunnel::Peer>().is_some() => {
+                // An --alt-svc alternative's connection.
+                let peer = resp.extensions().get::<super::tunnel::Peer>().copied();
+                i.remote_ip = peer.map(|p| p.remote.ip().to_string());
+                i.remote_port = peer.map(|p| p.remote.port());
+                i.local_ip = peer.map(|p| p.local.ip().to_string());
+                i.local_port = peer.map(|p| p.local.port());
+            }
             _ => {
                 let info = resp.extensions().get::<hyper_util::client::legacy::connect::HttpInfo>();
                 i.remote_ip = info.map(|c| c.remote_addr().ip().to_string());

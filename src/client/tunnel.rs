@@ -90,6 +90,10 @@ pub(super) struct Direct {
     /// Tunnels whose last response was read to its end, for the next request to the same
     /// origin through the same proxy (see [`Idle`]).
     idle: Idle,
+    /// The ends of the latest connection made to each alternative (by `to`).
+    peers: Arc<std::sync::Mutex<std::collections::HashMap<String, Peer>>>,
+    /// TCP connections made here (to alternatives).
+    connects: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Open tunnels (TLS and HTTP set up) waiting for the next request to their origin, as curl
@@ -100,13 +104,24 @@ pub(super) struct Direct {
 #[derive(Clone, Default)]
 struct Idle(Arc<std::sync::Mutex<Vec<(TunnelKey, Sender)>>>);
 
-/// Which requests a tunnel can carry: the proxy it goes through, the origin (`host:port`), and
-/// whether TLS runs on it (https) or HTTP itself (`-p` with http).
+/// Which requests a tunnel can carry: the proxy it goes through (none: a TCP connection made
+/// here, to an `--alt-svc` alternative), the origin (`host:port`), where it leads (`to`: the
+/// origin, or its alternative), and whether TLS runs on it (https) or HTTP itself (`-p` with
+/// http).
 #[derive(Clone, PartialEq, Eq)]
 struct TunnelKey {
-    proxy: ProxySpec,
+    proxy: Option<ProxySpec>,
     authority: String,
+    to: String,
     tls: bool,
+}
+
+/// The ends of a connection made here to an alternative (`-w`'s `remote_ip`, `local_port`…),
+/// kept as an extension of its responses.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Peer {
+    pub remote: std::net::SocketAddr,
+    pub local: std::net::SocketAddr,
 }
 
 impl Idle {
@@ -194,7 +209,33 @@ impl Direct {
             connect_timeout: req.connect_timeout,
             proxy_headers: super::conn::proxy_connect_headers(c),
             idle: Idle::default(),
+            peers: Default::default(),
+            connects: Default::default(),
         }))
+    }
+
+    /// The path to `--alt-svc` alternatives: every https request that goes to one takes it
+    /// (heads are then rebuilt, as for `-p`). `None` when the request uses something only the
+    /// reqwest path does (see [`Direct::new`]), `--interface` or `-6`: alternatives are then
+    /// not used.
+    pub(super) fn for_alternatives(req: &RequestConfig, user_agent: &str) -> Result<Option<Direct>> {
+        let c = &req.curl.conn;
+        let unable = req.compressed
+            || req.curl.http_version == HttpVersion::Http2PriorKnowledge
+            || c.http10
+            || !c.connect_to.is_empty()
+            || c.unix_socket.is_some()
+            || c.trace.is_some()
+            || c.tls_min.is_some()
+            || c.tls_max.is_some()
+            || c.ipv6_only
+            || c.capath.is_some()
+            || c.client_cert.is_some()
+            || c.interface.is_some();
+        if unable {
+            return Ok(None);
+        }
+        Ok(Direct::new(req, user_agent, false)?.filter(|d| d.in_process))
     }
 
     /// Whether https:// URLs and forwarded http:// ones take this path (else only `-p`'s
@@ -203,12 +244,31 @@ impl Direct {
         self.in_process
     }
 
+    /// TCP connections made to alternatives so far.
+    pub(super) fn connections_made(&self) -> u64 {
+        self.connects.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Sends `request` through a tunnel that `relay` opens through `spec`: an https URL (TLS on
     /// the tunnel), or with `-p` an http one (HTTP/1.1 on the tunnel itself).
     pub(super) async fn execute(
         &self,
         relay: &Relay,
         spec: &ProxySpec,
+        request: reqwest::Request,
+        reporter: &dyn Reporter,
+    ) -> Result<reqwest::Response> {
+        self.execute_to(relay, Some(spec), None, request, reporter).await
+    }
+
+    /// [`Direct::execute`], the connection going to `to` (`host:port`, an `--alt-svc`
+    /// alternative) instead of the origin: through the proxy `spec` (its CONNECT names `to`), or
+    /// without one over TCP. TLS verifies the origin's name and `Host` stays the origin's.
+    pub(super) async fn execute_to(
+        &self,
+        relay: &Relay,
+        spec: Option<&ProxySpec>,
+        to: Option<&str>,
         request: reqwest::Request,
         reporter: &dyn Reporter,
     ) -> Result<reqwest::Response> {
@@ -221,7 +281,8 @@ impl Direct {
             Some(url::Host::Ipv6(a)) => format!("[{a}]:{port}"),
             _ => format!("{host}:{port}"),
         };
-        let key = TunnelKey { proxy: spec.clone(), authority: authority.clone(), tls };
+        let to = to.map_or_else(|| authority.clone(), str::to_string);
+        let key = TunnelKey { proxy: spec.cloned(), authority: authority.clone(), to, tls };
         if let Some(sender) = self.idle.take(&key).await {
             if reporter.verbose() {
                 let line = format!("the tunnel to {authority} is open: the request goes on it");
@@ -250,7 +311,7 @@ impl Direct {
     async fn execute_new(
         &self,
         relay: &Relay,
-        spec: &ProxySpec,
+        spec: Option<&ProxySpec>,
         request: reqwest::Request,
         reporter: &dyn Reporter,
         key: TunnelKey,
@@ -259,11 +320,23 @@ impl Direct {
         let url = request.url().clone();
         let authority = key.authority.clone();
         let connect = async {
-            let stream = match relay.open_tunnel_stream(spec, &authority, self.proxy_headers.clone()).await {
-                Ok(s) => s,
-                Err(_) => {
-                    let f = relay.take_failure().expect("the relay keeps the failure it returns");
-                    return Err(super::failure_error(f));
+            let stream: Box<dyn Stream> = match spec {
+                Some(spec) => match relay.open_tunnel_stream(spec, &key.to, self.proxy_headers.clone()).await
+                {
+                    Ok(s) => Box::new(s),
+                    Err(_) => {
+                        let f = relay.take_failure().expect("the relay keeps the failure it returns");
+                        return Err(super::failure_error(f));
+                    }
+                },
+                None => {
+                    let tcp = super::alt_route::connect(&key.to, relay).await?;
+                    self.connects.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if let (Ok(remote), Ok(local)) = (tcp.peer_addr(), tcp.local_addr()) {
+                        let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+                        peers.insert(key.to.clone(), Peer { remote, local });
+                    }
+                    Box::new(tcp)
                 }
             };
             let stream = tokio::io::BufReader::with_capacity(READ_BUFFER, stream);
@@ -284,7 +357,12 @@ impl Direct {
             let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
             if reporter.verbose() {
                 let version = if h2 { "HTTP/2" } else { "HTTP/1.1" };
-                let line = format!("TLS with {authority} ({version}) runs on the tunnel itself, in process");
+                let line = match spec {
+                    Some(_) => {
+                        format!("TLS with {authority} ({version}) runs on the tunnel itself, in process")
+                    }
+                    None => format!("TLS with {authority} ({version}) at its alternative {}", key.to),
+                };
                 reporter.line(Direction::Info, &sanitize(&line));
             }
             let io = TokioIo::new(tls);
@@ -321,7 +399,16 @@ impl Direct {
         key: TunnelKey,
         sender: Sender,
     ) -> reqwest::Response {
-        into_reqwest(resp, url, deadline, Some(Held { sender, home: Some((self.idle.clone(), key)) }))
+        let peer = key
+            .proxy
+            .is_none()
+            .then(|| self.peers.lock().unwrap_or_else(|e| e.into_inner()).get(&key.to).copied());
+        let mut resp =
+            into_reqwest(resp, url, deadline, Some(Held { sender, home: Some((self.idle.clone(), key)) }));
+        if let Some(Some(peer)) = peer {
+            resp.extensions_mut().insert(peer);
+        }
+        resp
     }
 
     /// Sends `request` (an http URL, with or without a body) through the proxy `spec` in process:
@@ -417,6 +504,10 @@ impl Direct {
         }
     }
 }
+
+/// What a connection to an origin or an alternative runs on: a tunnel, or TCP.
+trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for S {}
 
 /// A request that got no response on a tunnel: why, and whether the connection was closed
 /// under it (then it may go once more on a new tunnel, see [`Direct::execute`]).

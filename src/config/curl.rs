@@ -95,6 +95,9 @@ pub struct CurlExtras {
     /// `--hsts FILE`: the HSTS cache, read at the start and written at the end (an empty path:
     /// in memory only).
     pub hsts: Option<PathBuf>,
+    /// `--alt-svc FILE`: the alternative services cache, read at the start and written after
+    /// each transfer (an empty path: in memory only, for one URL).
+    pub alt_svc: Option<PathBuf>,
     /// `-j`: session cookies from `-b FILE` are dropped.
     pub junk_session: bool,
     /// `-n`, `--netrc-optional`, `--netrc-file`: read before the transfer by the app.

@@ -355,6 +355,11 @@ impl Relay {
         self.inner.doh.get().and_then(|d| d.take_failure())
     }
 
+    /// The family set by [`Relay::set_family`], if any.
+    pub fn family(&self) -> Option<Family> {
+        self.inner.family.get().copied()
+    }
+
     /// Keep `n` connections per proxy opened ahead for new tunnels (`toll serve`; see `spare`).
     pub fn set_spare_tunnels(&self, n: usize) {
         self.inner.spare_tunnels.store(n, std::sync::atomic::Ordering::Relaxed);

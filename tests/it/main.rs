@@ -56,6 +56,7 @@ mod run;
 mod squid;
 mod tls;
 
+mod t_alt_svc;
 mod t_cli;
 mod t_conn_opts;
 mod t_curl_opts;

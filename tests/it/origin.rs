@@ -299,6 +299,29 @@ fn respond<W: Write>(
             let data = crate::pattern_bytes(n);
             send(w, 200, vec![("Content-Type".into(), "application/octet-stream".into())], &data)?;
         }
+        ["alt-svc"] => {
+            // `Alt-Svc` as given (`h`, once per header); the body is the `Host` received.
+            let h: Vec<(String, String)> = query
+                .split('&')
+                .filter_map(|kv| kv.strip_prefix("h="))
+                .map(|v| {
+                    (
+                        "Alt-Svc".to_string(),
+                        percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned(),
+                    )
+                })
+                .collect();
+            // With `to`, a 302 there.
+            let mut h = h;
+            let status = match http::query_param(&query, "to") {
+                Some(to) => {
+                    h.push(("Location".into(), to));
+                    302
+                }
+                None => 200,
+            };
+            send(w, status, h, format!("{}\n", head.header("host").unwrap_or("-")).as_bytes())?;
+        }
         ["upload"] => {
             let s = format!("{} {}\n", crate::sha256_hex(body), body.len());
             send(w, 200, text(), s.as_bytes())?;
