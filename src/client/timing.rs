@@ -13,9 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-/// The latest phases of the client's connections.
+/// The latest phases of the client's connections, and the local ends of those responses came on.
 #[derive(Clone, Default)]
-pub struct Clock(Arc<Mutex<Phases>>);
+pub struct Clock(Arc<Mutex<Phases>>, Arc<Mutex<std::collections::HashSet<std::net::SocketAddr>>>);
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Phases {
@@ -36,6 +36,12 @@ impl Clock {
 
     fn set(&self, f: impl FnOnce(&mut Phases)) {
         f(&mut self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    }
+
+    /// Notes that a response came on the connection whose local end is `local`: true when an
+    /// earlier response of the run came on it too (a kept connection was used again).
+    pub fn came_on(&self, local: std::net::SocketAddr) -> bool {
+        !self.1.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(local)
     }
 
     /// The connector layer that notes when each connection is asked for and ready.
@@ -149,6 +155,14 @@ impl reqwest::dns::Resolve for TimedResolver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_connection_a_response_came_on_before_is_known_again() {
+        let clock = Clock::default();
+        let (a, b) = ("127.0.0.1:40000".parse().unwrap(), "127.0.0.1:40001".parse().unwrap());
+        assert!(!clock.came_on(a) && !clock.came_on(b));
+        assert!(clock.came_on(a) && clock.clone().came_on(b), "shared by clones, as the session's is");
+    }
     use std::time::Duration;
 
     fn at(base: Instant, ms: u64) -> Option<Instant> {

@@ -178,6 +178,21 @@ impl Recorder {
                 i.remote_port = info.map(|c| c.remote_addr().port());
                 i.local_ip = info.map(|c| c.local_addr().ip().to_string());
                 i.local_port = info.map(|c| c.local_addr().port());
+                // hyper's pool races a new connection against the kept one's return to the pool
+                // (which its own task makes): when the kept one wins, the new one is finished in
+                // the background, and the connector saw it. The transfer used no new connection
+                // (curl counts those a transfer used), nor did its times include one.
+                let reused = info.is_some_and(|c| session.clock.came_on(c.local_addr()));
+                if reused && heads.redirects() == 0 {
+                    i.num_connects = 0;
+                    if let Some(sent) = self.sent {
+                        let tls = resp.url().scheme() == "https";
+                        let at_sent =
+                            super::timing::connection_times(Default::default(), self.started, sent, tls);
+                        (i.times.namelookup, i.times.connect, i.times.appconnect, i.times.pretransfer) =
+                            at_sent;
+                    }
+                }
             }
         }
         i.filename_effective = match &req.output {

@@ -18,7 +18,10 @@
 //!   [`STDIN`] on standard input; `[differs: REASON]` marks a known difference (everywhere),
 //!   `[differs-proxy: REASON]` one through the proxy only, `[differs-digest: REASON]` one
 //!   through the Digest Squid only. A marked line that matches fails the
-//!   suite too, so the list only shrinks;
+//!   suite too, so the list only shrinks; `[load: REASON]` marks a line whose toll side may
+//!   differ when the machine is busy (a kept connection's return to hyper's pool races the
+//!   next request's new one): when it differs it is run once more, and the second run decides
+//!   (said loudly when it was needed);
 //! - `#` starts a comment line; blank lines are skipped.
 //!
 //! Through the proxy each line gets `-x PROXY -U alice:s3cret` (and `--proxy-digest` for the
@@ -106,6 +109,7 @@ struct Line {
     differs: Option<String>,
     differs_proxy: Option<String>,
     differs_digest: Option<String>,
+    load: Option<String>,
 }
 
 fn parse_corpus() -> Vec<Line> {
@@ -124,6 +128,7 @@ fn parse_corpus() -> Vec<Line> {
             differs: None,
             differs_proxy: None,
             differs_digest: None,
+            load: None,
         };
         while let Some(tag) = rest.strip_prefix('[') {
             let end = tag.find(']').unwrap_or_else(|| panic!("corpus line {}: unclosed tag", i + 1));
@@ -134,6 +139,7 @@ fn parse_corpus() -> Vec<Line> {
                 Some(("differs", why)) => line.differs = Some(why.trim().to_string()),
                 Some(("differs-proxy", why)) => line.differs_proxy = Some(why.trim().to_string()),
                 Some(("differs-digest", why)) => line.differs_digest = Some(why.trim().to_string()),
+                Some(("load", why)) => line.load = Some(why.trim().to_string()),
                 _ => panic!("corpus line {}: unknown tag [{tag}]", i + 1),
             }
             rest = after;
@@ -424,7 +430,7 @@ fn run_mode(mode: Mode) {
             }))
             .collect();
         let (curl, curl_err) = run_one(CURL, &args, line.stdin);
-        let (toll, toll_err) = run_one(TOLL, &args, line.stdin);
+        let (mut toll, mut toll_err) = run_one(TOLL, &args, line.stdin);
         t.run += 1;
         let reason = match mode {
             Mode::Direct => line.differs.clone(),
@@ -434,6 +440,15 @@ fn run_mode(mode: Mode) {
                 .or_else(|| line.differs_proxy.clone())
                 .or_else(|| line.differs_digest.clone().filter(|_| auth == Auth::Digest)),
         };
+        if let Some(why) = line.load.as_ref().filter(|_| curl != toll && reason.is_none()) {
+            (toll, toll_err) = run_one(TOLL, &args, line.stdin);
+            crate::loud(&format!(
+                "differential line {} ({}) ran twice ({why}): {}",
+                line.number,
+                mode.name(),
+                if curl == toll { "the second run is identical" } else { "it differs again" }
+            ));
+        }
         let what = format!("line {} ({}): curl {}", line.number, mode.name(), line.text);
         match (curl == toll, reason) {
             (true, None) => t.same += 1,

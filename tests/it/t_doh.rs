@@ -183,8 +183,13 @@ fn a_proxy_named_by_a_doh_only_name_is_looked_up_through_doh() {
     // A proxy name the DoH server does not know: curl 7.88 says 6 then, not 5.
     let x = format!("http://doh-nx.test:{port}");
     both(&["--cacert", "{CA}", "-x", &x], &origin.url("/text"), 6);
-    // Through an HTTP proxy the origin's name is the proxy's to resolve: not asked.
-    let x = format!("http://doh-proxy.test:{port}");
+    // Through an HTTP proxy the origin's name is the proxy's to resolve: not asked. This proxy
+    // answers itself: one that forwarded would ask the system's DNS for the made-up name.
+    let answering = FakeProxy::start(|_: &fakeproxy::ProxyRequest| fakeproxy::Action::Raw {
+        bytes: b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n".to_vec(),
+        close: true,
+    });
+    let x = format!("http://doh-proxy.test:{}", answering.addr.port());
     let url = format!("http://doh-a.test:{}/text", origin.port);
     let doh = Origin::https();
     let t =
@@ -192,6 +197,9 @@ fn a_proxy_named_by_a_doh_only_name_is_looked_up_through_doh() {
             .run();
     let asked = crate::doh::asked(&doh);
     assert!(asked.iter().all(|q| q.starts_with("doh-proxy.test")), "{asked:?}\n{}", t.describe());
+    t.assert_ok().assert_stdout(b"ok\n");
+    let target = answering.requests().first().map(|r| r.target.clone());
+    assert_eq!(target.as_deref(), Some(url.as_str()), "the proxy got the name to resolve");
 }
 
 #[test]
