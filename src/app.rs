@@ -267,7 +267,10 @@ fn transfer(mut t: Transfer) -> Result<()> {
     let setup = credential_setup_with(t.no_save, &settings)?;
     let session = Arc::new(Session::new(setup.keyring, setup.choice, setup.index, setup.save, term, quiet));
     let sources = credential_sources(&t.proxy, term, session.clone());
-    let ctx = Context { reporter: reporter.clone(), term, sources, memory: remembered() };
+    // `--doh-url`'s resolver, made once for the PAC's DNS helpers and the transfers. One that
+    // cannot be made is made again by the transfer, which reports it as curl does (with -w).
+    let doh = client::doh(&t.request, reporter.clone()).ok().flatten();
+    let ctx = Context { reporter: reporter.clone(), term, sources, memory: remembered(), doh: doh.clone() };
     block_on(async move {
         let routes = routing::chooser(
             &t.proxy,
@@ -276,6 +279,7 @@ fn transfer(mut t: Transfer) -> Result<()> {
             &env,
             reporter.as_ref(),
             routing::PacLife::Process,
+            doh,
         )
         .await?;
         let result = client::run_all(&requests, &t.proxy, routes, t.style, ctx).await;

@@ -314,6 +314,7 @@ async fn verify(args: &LoginArgs, spec: &ProxySpec, creds: &Credentials) -> Resu
             vec![Box::new(VerifySource { creds: c.clone(), accepted: a.clone() })]
         }),
         memory: None,
+        doh: None,
     };
     let style = OutputStyle { silent: true, show_error: false, verbose: false };
     let result =

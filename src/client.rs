@@ -50,6 +50,7 @@ pub mod writeout;
 mod xattr;
 
 pub(crate) use conn::capath_certs;
+pub use conn::doh;
 pub use errors::failure_error;
 use errors::{classify, classify_sent, relay_refusal, route_error};
 use header_case::{head_text, EarlierHeads};
@@ -71,6 +72,9 @@ pub struct Context {
     pub sources: SourceFactory,
     /// Where schemes that worked are remembered between runs, if anywhere.
     pub memory: Option<Arc<dyn AuthMemory>>,
+    /// `--doh-url`'s resolver when the caller made it already (shared with the PAC's lookups);
+    /// else the session makes its own from the request.
+    pub doh: Option<Arc<crate::doh::Doh>>,
 }
 
 /// `socks5h://user:pass@host:port` for reqwest, which speaks SOCKS itself.
@@ -224,7 +228,10 @@ impl Session {
             tap.trace_to(trace::Writer::create(cfg)?);
         }
         let clock = timing::Clock::default();
-        let doh = conn::doh(req, ctx.reporter.clone())?;
+        let doh = match &ctx.doh {
+            Some(doh) => Some(doh.clone()),
+            None => conn::doh(req, ctx.reporter.clone())?,
+        };
         if let Some(doh) = &doh {
             relay.set_doh(doh.clone());
         }

@@ -220,6 +220,7 @@ pub async fn run(scheme: Scheme, term: Terminal) -> Result<()> {
     let ctx = Context {
         // Nothing remembered: the demo shows the 407 exchange every time.
         memory: None,
+        doh: None,
         reporter: Arc::new(DemoTrace),
         term,
         sources: Arc::new(move |_: &ProxySpec| -> Vec<Box<dyn CredentialSource>> {

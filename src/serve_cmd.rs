@@ -71,7 +71,8 @@ pub fn run(
     }
     // SOCKS proxies' credentials come from the same sources as HTTP proxies' (`crate::socks`).
     let socks_sources = sources.clone();
-    let ctx = Arc::new(Context { reporter: reporter.clone(), term, sources, memory: remembered() });
+    let ctx =
+        Arc::new(Context { reporter: reporter.clone(), term, sources, memory: remembered(), doh: None });
     let factory = client::upstream_factory(&cfg.proxy, ctx)?;
     client::install_crypto();
     // One worker by default (`--threads`): measured on two cores in front of Squid, 10–20 %
@@ -106,6 +107,7 @@ pub fn run(
                 env,
                 reporter.as_ref(),
                 crate::app::routing::PacLife::Chooser,
+                None,
             )
             .await?,
         ));
@@ -384,6 +386,7 @@ async fn reload_on_hangup(
                         env,
                         reporter,
                         crate::app::routing::PacLife::Chooser,
+                        None,
                     )
                     .await
                 }

@@ -42,6 +42,7 @@ pub(crate) async fn chooser(
     env: &dyn Fn(&str) -> Option<String>,
     reporter: &dyn Reporter,
     life: PacLife,
+    doh: Option<Arc<crate::doh::Doh>>,
 ) -> Result<Chooser> {
     let settings_path = settings.path.as_ref().map(|p| p.display().to_string());
     let desktop = || desktop::read_current(env, &SystemRunner::default());
@@ -85,9 +86,10 @@ pub(crate) async fn chooser(
             let name = loc.to_string();
             // A PAC's compiled code is kept beside the cache, so a run does not parse it again.
             let code = cache.as_ref().and_then(|c| c.code(loc));
-            let (engine, new_code) =
-                tokio::task::block_in_place(|| PacEngine::compile_cached(&text.text, &name, code.as_deref()))
-                    .map_err(route_setup_error)?;
+            let (engine, new_code) = tokio::task::block_in_place(|| {
+                PacEngine::compile_cached(&text.text, &name, code.as_deref(), doh)
+            })
+            .map_err(route_setup_error)?;
             if let (Some(c), Some(new_code)) = (&cache, new_code) {
                 if let Err(e) = c.keep_code(loc, &new_code) {
                     if reporter.verbose() {

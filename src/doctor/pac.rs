@@ -38,6 +38,7 @@ pub fn check(d: &Doctor, env: Env) -> Option<(Step, Option<Route>)> {
                 env,
                 &Quiet,
                 crate::app::routing::PacLife::Chooser,
+                None,
             )
             .await,
         );

@@ -470,8 +470,13 @@ async fn start(
     // No prompt from the relay (the doctor asks itself, once) and no remembered auth: the first
     // request must really go without credentials.
     let sources = super::sources::with_preproxy(cfg.preproxy.as_ref(), sources);
-    let ctx =
-        Context { reporter: rec, term: Terminal { stderr: false, can_prompt: false }, sources, memory: None };
+    let ctx = Context {
+        reporter: rec,
+        term: Terminal { stderr: false, can_prompt: false },
+        sources,
+        memory: None,
+        doh: None,
+    };
     Session::start(&d.request, cfg, crate::route::choice::Chooser::fixed(settings), ctx).await
 }
 

@@ -1,8 +1,11 @@
 //! The sandboxed PAC engine (`toll_pac`) as route asks it: one compiled script, evaluated per
-//! URL with what a transfer may show a PAC, its entries turned into [`RouteEntry`]s.
+//! URL with what a transfer may show a PAC, its entries turned into [`RouteEntry`]s. Its DNS
+//! helpers (`dnsResolve`, `isResolvable`, `isInNet`, …) ask the system's resolver, or with
+//! `--doh-url` the DoH server, as every other name toll resolves.
 
 use super::{PacEvaluator, RouteEntry, RouteError};
-use crate::pac::{Limits, PacArgs, ProxyEntry, ProxyKind, Script, SystemEnv, UrlMode};
+use crate::pac::{Limits, Now, PacArgs, PacEnv, ProxyEntry, ProxyKind, Script, SystemEnv, UrlMode};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
@@ -32,11 +35,49 @@ impl PacEngine {
         source: &str,
         name: &str,
         code: Option<&[u8]>,
+        doh: Option<Arc<crate::doh::Doh>>,
     ) -> Result<(PacEngine, Option<Vec<u8>>), RouteError> {
-        let env = Arc::new(SystemEnv::new(DNS_TIMEOUT));
+        let system = SystemEnv::new(DNS_TIMEOUT);
+        let env: Arc<dyn PacEnv> = match (doh, tokio::runtime::Handle::try_current()) {
+            (Some(doh), Ok(rt)) => Arc::new(DohEnv { system, doh, rt }),
+            _ => Arc::new(system),
+        };
         let (script, code) = Script::compile_cached(source, name, Limits::default(), env, code)
             .map_err(|e| RouteError::Pac { pac: name.to_string(), message: e.to_string() })?;
         Ok((PacEngine { script, name: name.to_string() }, code))
+    }
+}
+
+/// The PAC's world with names looked up through `--doh-url`'s server (the rest is the system's).
+struct DohEnv {
+    system: SystemEnv,
+    doh: Arc<crate::doh::Doh>,
+    rt: tokio::runtime::Handle,
+}
+
+impl PacEnv for DohEnv {
+    /// The DoH lookup (cached for the run, shared with the transfer's) within the PAC's DNS time
+    /// limit. The PAC runs on a thread that may not wait on the runtime itself, so the lookup is
+    /// waited for on a thread of its own, as the system resolver's getaddrinfo is.
+    fn resolve(&self, host: &str) -> Option<Vec<IpAddr>> {
+        let (doh, rt, host) = (self.doh.clone(), self.rt.clone(), host.to_string());
+        let lookup = std::thread::Builder::new()
+            .name("toll-pac-doh".into())
+            .spawn(move || rt.block_on(async { tokio::time::timeout(DNS_TIMEOUT, doh.lookup(&host)).await }));
+        let addrs = lookup.ok()?.join().ok()?.ok()?.ok()?;
+        (!addrs.is_empty()).then_some(addrs)
+    }
+
+    fn my_ip_addresses(&self) -> Vec<IpAddr> {
+        self.system.my_ip_addresses()
+    }
+
+    fn now(&self) -> Now {
+        self.system.now()
+    }
+
+    fn alert(&self, message: &str) {
+        self.system.alert(message)
     }
 }
 

@@ -262,3 +262,29 @@ fn verbose_says_what_doh_answered() {
         t.describe()
     );
 }
+
+/// A PAC's DNS helpers ask the DoH server too: `dnsResolve` of a name only it knows chooses the
+/// proxy. A system lookup would find nothing (and CI's no-dns check would see it asked).
+#[test]
+fn a_pacs_dns_helpers_resolve_through_doh() {
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let doh = Origin::https();
+    let dir = crate::run::scratch();
+    let pac = dir.path().join("route.pac");
+    std::fs::write(
+        &pac,
+        format!(
+            "function FindProxyForURL(url, host) {{\n  if (dnsResolve(\"doh-proxy.test\") == \"127.0.0.1\")\n    \
+             return \"PROXY 127.0.0.1:{}\";\n  return \"DIRECT\";\n}}\n",
+            proxy.addr.port()
+        ),
+    )
+    .unwrap();
+    let (ca, server, pac) = (pki().ca_arg(), doh_url(&doh), pac.display().to_string());
+    let t = toll(["-sS", "--cacert", &ca, "--doh-url", &server, "--pac", &pac, &origin.url("/text")]).run();
+    t.assert_ok().assert_stdout(b"hello from the origin\n");
+    assert_eq!(proxy.requests().len(), 1, "the PAC chose the proxy: {}", t.describe());
+    let asked = crate::doh::asked(&doh);
+    assert!(asked.iter().any(|q| q.starts_with("doh-proxy.test")), "{asked:?}");
+}
