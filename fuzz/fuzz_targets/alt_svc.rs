@@ -40,10 +40,11 @@ fuzz_target!(|data: &[u8]| {
         }
         let offered = cache.learn(alpn, host, port, value, NOW);
         assert!(cache.entries.len() <= MAX_ENTRIES);
+        // The cache keys an origin without one trailing dot, as curl compares (`o..` is `o.`).
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         if value.trim().eq_ignore_ascii_case("clear") {
             assert!(
-                !cache.entries.iter().any(|e| e.src.alpn == alpn && e.src.port == port && e.src.host.eq_ignore_ascii_case(bare.trim_end_matches('.'))),
+                !cache.entries.iter().any(|e| e.src.alpn == alpn && e.src.port == port && e.src.host.eq_ignore_ascii_case(bare.strip_suffix('.').unwrap_or(bare))),
                 "{line:?}: clear left alternatives"
             );
         }
