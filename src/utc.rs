@@ -1,5 +1,5 @@
 //! Civil UTC dates from Unix seconds and back, for the formats toll writes itself (SigV4's
-//! `X-Amz-Date`, curl's HSTS cache file): proleptic Gregorian, no leap seconds, any year.
+//! `X-Amz-Date`, curl's HSTS and Alt-Svc cache files): proleptic Gregorian, no leap seconds, any year.
 
 /// `(year, month, day, hour, minute, second)` of `unix` seconds (H. Hinnant's
 /// `civil_from_days`).
@@ -26,6 +26,37 @@ pub fn unix(y: i64, m: i64, d: i64, hour: i64, minute: i64, second: i64) -> i64 
     let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     (era * 146_097 + doe - 719_468) * 86_400 + hour * 3600 + minute * 60 + second
+}
+
+/// A date in curl's cache files (`--hsts`, `--alt-svc`), `YYYYMMDD HH:MM:SS` UTC, as Unix
+/// seconds; `None` for anything else (curl reads other forms too; toll only the one it writes).
+pub fn parse_curl_date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 17 || b[8] != b' ' || b[11] != b':' || b[14] != b':' {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok()).flatten()
+    };
+    let (y, mo, d, h, mi, se) = (n(0..4)?, n(4..6)?, n(6..8)?, n(9..11)?, n(12..14)?, n(15..17)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    Some(unix(y, mo, d, h, mi, se))
+}
+
+/// Unix seconds as curl writes them in those files (`%d%02d%02d %02d:%02d:%02d`: a year past
+/// 9999 has more digits, and reads back as no date).
+pub fn curl_date(t: i64) -> String {
+    // Beyond ±2^55 seconds the civil computation would overflow; no real date is there.
+    let (y, m, d, hour, minute, second) = civil(t.clamp(-(1 << 55), 1 << 55));
+    format!("{y:04}{m:02}{d:02} {hour:02}:{minute:02}:{second:02}")
+}
+
+/// The system clock, in Unix seconds (0 before 1970).
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use crate::relay::{Family, Relay};
 use crate::report::{Direction, Reporter};
 use crate::route::RouteEntry;
 use crate::term::sanitize;
+use crate::utc::now;
 use std::path::{Path, PathBuf};
 
 /// The alternatives of a run.
@@ -29,13 +30,6 @@ pub(super) struct AltSvc {
     file: Option<PathBuf>,
     /// How requests reach alternatives (`None`: they cannot, in this run).
     direct: Option<Direct>,
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// The alternatives toll can use: HTTP/1.1 and HTTP/2 (no HTTP/3).

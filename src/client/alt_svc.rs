@@ -400,7 +400,7 @@ fn parse_line(line: &str) -> Option<Entry> {
         src: endpoint(src_alpn, src_host, src_port)?,
         dst: endpoint(dst_alpn, dst_host, dst_port)?,
         // curl's date parser gives -1 for what it cannot read: the line is kept, expired.
-        expires: parse_date(date).unwrap_or(-1),
+        expires: crate::utc::parse_curl_date(date).unwrap_or(-1),
         persist: persist != 0,
         prio,
     })
@@ -421,39 +421,12 @@ pub fn write_file(entries: &[Entry]) -> String {
             e.dst.alpn.name(),
             e.dst.host,
             e.dst.port,
-            format_date(e.expires),
+            crate::utc::curl_date(e.expires),
             u8::from(e.persist),
             e.prio
         ));
     }
     out
-}
-
-/// `YYYYMMDD HH:MM:SS` (UTC) as Unix seconds (curl reads other date formats too; toll only
-/// the one it writes).
-fn parse_date(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() != 17 || b[8] != b' ' || b[11] != b':' || b[14] != b':' {
-        return None;
-    }
-    let n = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(r)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok()).flatten()
-    };
-    let (y, mo, d, h, mi, se) = (n(0..4)?, n(4..6)?, n(6..8)?, n(9..11)?, n(12..14)?, n(15..17)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
-        return None;
-    }
-    Some(crate::utc::unix(y, mo, d, h, mi, se))
-}
-
-/// Unix seconds as curl writes them (`%d%02d%02d %02d:%02d:%02d`: a year past 9999 has more
-/// digits, and reads back as no date).
-fn format_date(t: i64) -> String {
-    // Beyond ±2^55 seconds the civil computation would overflow; no real date is there.
-    let t = t.clamp(-(1 << 55), 1 << 55);
-    let (y, m, d, hour, minute, second) = crate::utc::civil(t);
-    format!("{y:04}{m:02}{d:02} {hour:02}:{minute:02}:{second:02}")
 }
 
 #[cfg(test)]
@@ -584,7 +557,7 @@ mod tests {
             "expired entries stay until a lookup passes them; IPv6 without brackets, as curl 7.88"
         );
         assert_eq!(parse_file(&written), e);
-        assert_eq!(format_date(NOW + 99_999_999_999), "51951130 17:46:39");
+        assert_eq!(crate::utc::curl_date(NOW + 99_999_999_999), "51951130 17:46:39");
         let many = "h1 a 1 h2 b 2 \"20300101 00:00:00\" 0 0\n".repeat(MAX_ENTRIES + 5);
         assert_eq!(parse_file(&many).len(), MAX_ENTRIES);
     }

@@ -13,6 +13,7 @@
 //! curl does, a line without that shape is skipped, and hosts that are IP addresses are never
 //! learnt (RFC 6797 §8.1.1).
 
+use crate::utc::{now, parse_curl_date as parse_date};
 use std::path::{Path, PathBuf};
 
 /// The longest host name curl keeps in its cache.
@@ -223,27 +224,9 @@ pub fn upgraded(url: &url::Url) -> Option<url::Url> {
     url::Url::parse(&format!("https{}", &text[4..])).ok()
 }
 
-/// `YYYYMMDD HH:MM:SS` (UTC) as Unix seconds.
-fn parse_date(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() != 17 || b[8] != b' ' || b[11] != b':' || b[14] != b':' {
-        return None;
-    }
-    let n = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(r)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok()).flatten()
-    };
-    let (y, mo, d, h, mi, se) = (n(0..4)?, n(4..6)?, n(6..8)?, n(9..11)?, n(12..14)?, n(15..17)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
-        return None;
-    }
-    Some(crate::utc::unix(y, mo, d, h, mi, se))
-}
-
 /// Unix seconds as `YYYYMMDD HH:MM:SS` (UTC); `None` past the year 9999 (written `unlimited`).
 fn format_date(t: i64) -> Option<String> {
-    let (y, m, d, hour, minute, second) = crate::utc::civil(t);
-    (0..=9999).contains(&y).then(|| format!("{y:04}{m:02}{d:02} {hour:02}:{minute:02}:{second:02}"))
+    (0..=9999).contains(&crate::utc::civil(t.clamp(-(1 << 55), 1 << 55)).0).then(|| crate::utc::curl_date(t))
 }
 
 /// The cache a transfer uses: read from `--hsts FILE` at the start, written back at the end.
@@ -251,13 +234,6 @@ pub struct Engine {
     cache: std::sync::Mutex<Cache>,
     /// `None`: no `--hsts`; an empty path: the cache lives in memory only (curl's `--hsts ""`).
     file: Option<PathBuf>,
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 impl Engine {
