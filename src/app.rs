@@ -77,8 +77,7 @@ pub fn hide_command_line_passwords(cli: &Cli) {
         (&["-u", "--user"][..], cli.request.curl.user.as_ref().filter(|_| transfer)),
     ];
     for (spellings, u) in users {
-        if let Some(pw) = u.and_then(|u| u.password.as_ref().map(|pw| (u, pw))) {
-            let (u, pw) = pw;
+        if let Some((u, pw)) = u.and_then(|u| u.password.as_ref().map(|pw| (u, pw))) {
             // As typed: clap split it at the first ':'.
             let value = format!("{}:{}", u.user, pw.expose());
             argv::hide(spellings, &value, u.user.len() + 1..value.len());
