@@ -44,7 +44,10 @@ mod form_parse;
 mod transfer_opts;
 pub use form_parse::parse_form;
 pub use transfer_opts::{parse_cli, TransferArgs};
+mod negate;
 mod next;
+mod units;
+pub use negate::{apply_negations, NegationError};
 pub use next::split_next;
 
 const AFTER_HELP: &str = "\
@@ -91,7 +94,10 @@ Examples:
     about = "An HTTP client that knows how to talk to your authenticating proxy",
     long_about = "An HTTP client that knows how to talk to your authenticating proxy.\n\n\
         toll speaks curl's options. It answers a proxy's 407 (Negotiate, NTLM, Digest, Basic), also on CONNECT \
-        for https:// URLs, asking for the password when it needs one and none was given.",
+        for https:// URLs, asking for the password when it needs one and none was given.\n\n\
+        As in curl, every on/off option has a --no- form that turns it off again (--no-location, \
+        --no-include, --no-silent, ...), and --buffer, --keepalive, --sessionid, --alpn, \
+        --progress-meter and --clobber turn their --no- options off.",
     after_help = AFTER_HELP,
     after_long_help = AFTER_LONG_HELP,
     args_conflicts_with_subcommands = true,

@@ -19,6 +19,14 @@ fn main() -> ExitCode {
             return ExitCode::from(e.exit_code());
         }
     };
+    // curl's `--no-NAME` forms take back what was turned on before them.
+    let args = match toll::cli::apply_negations(args) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("toll: error: {}", sanitize(&e.to_string()));
+            return ExitCode::from(2);
+        }
+    };
     // `--next` cuts the line into operations: all are parsed before the first runs (a usage
     // error anywhere runs none), then run in turn; the exit status is the last one's, as in
     // curl, and with --fail-early the first that fails ends the run.

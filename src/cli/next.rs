@@ -9,10 +9,11 @@
 //! option holds for its own piece only.
 //!
 //! Cutting needs to know which tokens are option values (`-d --next` sends the text
-//! `--next`), so the command line is walked with clap's own definition of each option.
+//! `--next`), so the command line is walked as clap reads it (`units`).
 //! A subcommand (`toll serve …`, `toll run -- CMD …`) and everything after `--` are never cut.
 
-use std::ffi::{OsStr, OsString};
+use super::units::{self, Unit};
+use std::ffi::OsString;
 
 /// Long names of curl's global options that toll has.
 const GLOBAL: [&str; 16] = [
@@ -39,8 +40,7 @@ const GLOBAL: [&str; 16] = [
 /// piece, and its own. A piece with nothing of its own (`URL --next`) is `None`: curl runs the
 /// others and fails that one with "no URL specified" (exit 2).
 pub fn split_next(args: Vec<OsString>) -> Vec<Option<Vec<OsString>>> {
-    let mut cmd = <super::Cli as clap::CommandFactory>::command();
-    cmd.build();
+    let cmd = units::command();
     let Some(pieces) = pieces(&args, &cmd) else { return vec![Some(args)] };
     let globals: Vec<OsString> = pieces.iter().flat_map(|p| p.globals.iter().cloned()).collect();
     pieces
@@ -56,6 +56,11 @@ pub fn split_next(args: Vec<OsString>) -> Vec<Option<Vec<OsString>>> {
         .collect()
 }
 
+/// Whether `long` names one of curl's global options.
+pub(super) fn is_global(long: &str) -> bool {
+    GLOBAL.contains(&long)
+}
+
 #[derive(Default)]
 struct Piece {
     globals: Vec<OsString>,
@@ -65,99 +70,16 @@ struct Piece {
 /// The pieces of `args`, or `None` when it is not cut (no `--next`, or a subcommand).
 fn pieces(args: &[OsString], cmd: &clap::Command) -> Option<Vec<Piece>> {
     let mut pieces = vec![Piece::default()];
-    let mut positional_seen = false;
-    let mut cut = false;
-    let mut i = 1;
-    while i < args.len() {
-        let token = &args[i];
-        let text = token.to_string_lossy();
-        let piece = pieces.last_mut().expect("one piece at least");
-        i += 1;
-        if text == "--" {
-            piece.own.extend(args[i - 1..].iter().cloned());
-            break;
-        }
-        if text == "--next" || text == "-:" {
+    for unit in units::units(args, cmd)? {
+        if let Unit::Next = unit {
             pieces.push(Piece::default());
-            cut = true;
             continue;
         }
-        if let Some(long) = text.strip_prefix("--") {
-            let (name, attached) = match long.split_once('=') {
-                Some((n, _)) => (n, true),
-                None => (long, false),
-            };
-            let arg = cmd.get_arguments().find(|a| {
-                a.get_long() == Some(name) || a.get_all_aliases().is_some_and(|al| al.contains(&name))
-            });
-            let mut tokens = vec![token.clone()];
-            if let Some(arg) = arg {
-                if !attached && consumes_next(arg) && i < args.len() {
-                    tokens.push(args[i].clone());
-                    i += 1;
-                }
-            }
-            let global = arg.and_then(clap::Arg::get_long).is_some_and(|l| GLOBAL.contains(&l));
-            if global { &mut piece.globals } else { &mut piece.own }.extend(tokens);
-            continue;
-        }
-        if text.len() > 1 && text.starts_with('-') {
-            // A cluster of short options (`-sSL`, `-dDATA`, `-o FILE`), taken apart.
-            for (at, c) in text[1..].char_indices() {
-                let arg = cmd.get_arguments().find(|a| {
-                    a.get_short() == Some(c)
-                        || a.get_short_and_visible_aliases().is_some_and(|s| s.contains(&c))
-                });
-                let Some(arg) = arg else {
-                    // Unknown to toll: left as it was for clap to report.
-                    piece.own.push(OsString::from(format!("-{}", &text[1 + at..])));
-                    break;
-                };
-                let mut tokens = Vec::new();
-                let mut ends = false;
-                if consumes_next(arg) {
-                    let rest = &text[1 + at + c.len_utf8()..];
-                    if rest.is_empty() {
-                        tokens.push(OsString::from(format!("-{c}")));
-                        if i < args.len() {
-                            tokens.push(args[i].clone());
-                            i += 1;
-                        }
-                    } else if text.len() == token.len() {
-                        tokens.push(OsString::from(format!("-{c}{rest}")));
-                    } else {
-                        // Not UTF-8: the token as given (its value is in it).
-                        tokens.push(token.clone());
-                    }
-                    ends = true;
-                } else {
-                    tokens.push(OsString::from(format!("-{c}")));
-                }
-                let global = arg.get_long().is_some_and(|l| GLOBAL.contains(&l));
-                if global { &mut piece.globals } else { &mut piece.own }.extend(tokens);
-                if ends {
-                    break;
-                }
-            }
-            continue;
-        }
-        if !positional_seen && is_subcommand(cmd, token) {
-            return None;
-        }
-        positional_seen = true;
-        piece.own.push(token.clone());
+        let piece = pieces.last_mut().expect("one piece at least");
+        let global = unit.long().is_some_and(is_global);
+        if global { &mut piece.globals } else { &mut piece.own }.extend(unit.into_tokens());
     }
-    cut.then_some(pieces)
-}
-
-/// Whether the option takes its value from the next token when none is attached.
-fn consumes_next(arg: &clap::Arg) -> bool {
-    arg.get_action().takes_values() && arg.get_num_args().is_some_and(|n| n.min_values() > 0)
-}
-
-fn is_subcommand(cmd: &clap::Command, token: &OsStr) -> bool {
-    let Some(t) = token.to_str() else { return false };
-    cmd.get_subcommands().any(|s| s.get_name() == t || s.get_all_aliases().any(|a| a == t))
+    (pieces.len() > 1).then_some(pieces)
 }
 
 #[cfg(test)]

@@ -61,6 +61,8 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
                 .to_vec(),
         ),
         ("opts.cfg", b"# options\nsilent\nwrite-out = \"%{http_code}\\n\"\n-o /dev/null\n".to_vec()),
+        // A ~/.curlrc as people write them, for the `--no-` lines that take its options back.
+        ("rc.cfg", b"location\ninclude\nfail\n--compressed\nremote-name-all\n".to_vec()),
         (
             "netrc.txt",
             b"machine 127.0.0.1\n  login joe\n  password pw\ndefault login anon password none\n".to_vec(),

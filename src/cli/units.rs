@@ -1,0 +1,145 @@
+//! A command line taken apart the way clap will read it, for the passes that must change it
+//! before clap does (`--next` in `next`, curl's `--no-` options in `negate`): which tokens are
+//! options, which are their values (`-d --next` sends the text `--next`), and which are URLs.
+//!
+//! Walking uses clap's own definition of each option, so a new option needs nothing here.
+
+use std::ffi::{OsStr, OsString};
+
+/// One piece of a command line.
+pub(super) enum Unit<'c> {
+    /// An option and its value, as tokens clap reads the same way as the original ones
+    /// (`-sSLo FILE` gives `-s`, `-S`, `-L`, and `-o FILE`). `arg` is `None` for an option
+    /// toll does not know, left as it was for clap (or a later pass) to judge.
+    Opt { arg: Option<&'c clap::Arg>, tokens: Vec<OsString> },
+    /// A URL (or other positional argument).
+    Positional(OsString),
+    /// `--next` or `-:`.
+    Next,
+    /// `--` and everything after it.
+    Rest(Vec<OsString>),
+}
+
+impl Unit<'_> {
+    /// The tokens this unit stands for, in order.
+    pub(super) fn into_tokens(self) -> Vec<OsString> {
+        match self {
+            Unit::Opt { tokens, .. } => tokens,
+            Unit::Positional(t) => vec![t],
+            Unit::Next => vec![OsString::from("--next")],
+            Unit::Rest(rest) => rest,
+        }
+    }
+
+    /// The long name of the option this unit gives, if toll knows it.
+    pub(super) fn long(&self) -> Option<&str> {
+        match self {
+            Unit::Opt { arg: Some(arg), .. } => arg.get_long(),
+            _ => None,
+        }
+    }
+}
+
+/// `cmd` built for walking (so `get_arguments` includes `--help` and `--version`).
+pub(super) fn command() -> clap::Command {
+    let mut cmd = <super::Cli as clap::CommandFactory>::command();
+    cmd.build();
+    cmd
+}
+
+/// The units of `args` (program name first, not included), or `None` when the line runs a
+/// subcommand (`toll serve …`, `toll run -- CMD …`): those are left to clap as they are.
+pub(super) fn units<'c>(args: &[OsString], cmd: &'c clap::Command) -> Option<Vec<Unit<'c>>> {
+    let mut out = Vec::new();
+    let mut positional_seen = false;
+    let mut i = 1;
+    while i < args.len() {
+        let token = &args[i];
+        let text = token.to_string_lossy();
+        i += 1;
+        if text == "--" {
+            out.push(Unit::Rest(args[i - 1..].to_vec()));
+            break;
+        }
+        if text == "--next" || text == "-:" {
+            out.push(Unit::Next);
+            continue;
+        }
+        if let Some(long) = text.strip_prefix("--") {
+            let (name, attached) = match long.split_once('=') {
+                Some((n, _)) => (n, true),
+                None => (long, false),
+            };
+            let arg = long_arg(cmd, name);
+            let mut tokens = vec![token.clone()];
+            if let Some(arg) = arg {
+                if !attached && consumes_next(arg) && i < args.len() {
+                    tokens.push(args[i].clone());
+                    i += 1;
+                }
+            }
+            out.push(Unit::Opt { arg, tokens });
+            continue;
+        }
+        if text.len() > 1 && text.starts_with('-') {
+            // A cluster of short options (`-sSL`, `-dDATA`, `-o FILE`), taken apart.
+            for (at, c) in text[1..].char_indices() {
+                let arg = cmd.get_arguments().find(|a| {
+                    a.get_short() == Some(c)
+                        || a.get_short_and_visible_aliases().is_some_and(|s| s.contains(&c))
+                });
+                let Some(arg) = arg else {
+                    // Unknown to toll: left as it was for clap to report.
+                    out.push(Unit::Opt {
+                        arg: None,
+                        tokens: vec![OsString::from(format!("-{}", &text[1 + at..]))],
+                    });
+                    break;
+                };
+                if !consumes_next(arg) {
+                    out.push(Unit::Opt { arg: Some(arg), tokens: vec![OsString::from(format!("-{c}"))] });
+                    continue;
+                }
+                let rest = &text[1 + at + c.len_utf8()..];
+                let mut tokens = Vec::new();
+                if rest.is_empty() {
+                    tokens.push(OsString::from(format!("-{c}")));
+                    if i < args.len() {
+                        tokens.push(args[i].clone());
+                        i += 1;
+                    }
+                } else if text.len() == token.len() {
+                    tokens.push(OsString::from(format!("-{c}{rest}")));
+                } else {
+                    // Not UTF-8: the token as given (its value is in it).
+                    tokens.push(token.clone());
+                }
+                out.push(Unit::Opt { arg: Some(arg), tokens });
+                break;
+            }
+            continue;
+        }
+        if !positional_seen && is_subcommand(cmd, token) {
+            return None;
+        }
+        positional_seen = true;
+        out.push(Unit::Positional(token.clone()));
+    }
+    Some(out)
+}
+
+/// The option whose long name (or alias) is `name`.
+pub(super) fn long_arg<'c>(cmd: &'c clap::Command, name: &str) -> Option<&'c clap::Arg> {
+    cmd.get_arguments()
+        .find(|a| a.get_long() == Some(name) || a.get_all_aliases().is_some_and(|al| al.contains(&name)))
+}
+
+/// Whether the option takes its value from the next token when none is attached.
+fn consumes_next(arg: &clap::Arg) -> bool {
+    arg.get_action().takes_values() && arg.get_num_args().is_some_and(|n| n.min_values() > 0)
+}
+
+fn is_subcommand(cmd: &clap::Command, token: &OsStr) -> bool {
+    let Some(t) = token.to_str() else { return false };
+    cmd.get_subcommands().any(|s| s.get_name() == t || s.get_all_aliases().any(|a| a == t))
+}
