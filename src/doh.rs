@@ -1,6 +1,7 @@
 //! `--doh-url`: the lookups of toll's own connections (the server's name on a direct
 //! connection, an HTTP proxy's name in the relay, a SOCKS proxy's name and, for `socks4://` and
-//! `socks5://`, the server's) made with DNS over HTTPS (RFC 8484) instead of the system's
+//! `socks5://`, the server's, an Alt-Svc alternative's; and on the way to them the PAC's host,
+//! the WPAD names, the proxies fail-over tries, a PAC's `dnsResolve`) made with DNS over HTTPS (RFC 8484) instead of the system's
 //! resolver. Owns the DoH client (a POST of `application/dns-message` per record type; its TLS
 //! settings are the caller's), the per-run cache, `localhost` and IP literals, and the time
 //! limit. A failed DoH lookup is an error, never a system lookup: with `--doh-url` a name is not
@@ -85,6 +86,12 @@ impl LookupError {
     }
 }
 
+impl std::fmt::Debug for Doh {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Doh").field("server", &self.server()).finish_non_exhaustive()
+    }
+}
+
 /// A DNS answer, or why there was none, for one record type.
 enum Asked {
     Answer(dns::Answer),
@@ -125,6 +132,34 @@ impl Doh {
     /// loopback addresses (RFC 6761, as curl resolves it without asking), anything else is asked
     /// of the DoH server once per run.
     pub async fn lookup(&self, host: &str) -> Result<Vec<IpAddr>, LookupError> {
+        self.lookup_noting(host, true).await
+    }
+
+    /// [`Doh::lookup`] that does not keep a failure for [`Doh::take_failure`]: for the names
+    /// tried on the way (fail-over's proxies, WPAD's candidates), whose failure is not the
+    /// transfer's.
+    pub async fn probe(&self, host: &str) -> Result<Vec<IpAddr>, LookupError> {
+        self.lookup_noting(host, false).await
+    }
+
+    /// [`Doh::probe`] for a caller that is not async (a PAC's `dnsResolve`, WPAD): waits for
+    /// the lookup on a thread of its own, driven by `rt`, at most `limit`. `None` when the name
+    /// has no address or the lookup failed.
+    pub fn probe_blocking(
+        self: &Arc<Self>,
+        rt: &tokio::runtime::Handle,
+        host: &str,
+        limit: Duration,
+    ) -> Option<Vec<IpAddr>> {
+        let (doh, rt, host) = (self.clone(), rt.clone(), host.to_string());
+        let lookup = std::thread::Builder::new()
+            .name("toll-doh".into())
+            .spawn(move || rt.block_on(async { tokio::time::timeout(limit, doh.probe(&host)).await }));
+        let addrs = lookup.ok()?.join().ok()?.ok()?.ok()?;
+        (!addrs.is_empty()).then_some(addrs)
+    }
+
+    async fn lookup_noting(&self, host: &str, note_failure: bool) -> Result<Vec<IpAddr>, LookupError> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         if let Ok(ip) = host.parse::<IpAddr>() {
             return Ok(vec![ip]);
@@ -150,6 +185,7 @@ impl Doh {
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .insert(key, addrs.clone());
             }
+            Err(e) if !note_failure => self.info(format_args!("DoH: {e}")),
             Err(e) => {
                 self.info(format_args!("DoH: {e}"));
                 *self.failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e.clone());
@@ -268,6 +304,22 @@ fn loopback(family: Family) -> Vec<IpAddr> {
     }
 }
 
+/// A TCP connection to `host:port`, the name looked up through `doh` when it is given (else by
+/// the system), its addresses tried in turn. A failed DoH lookup is an error that
+/// [`LookupError::inside`] finds.
+pub async fn connect(host: &str, port: u16, doh: Option<&Doh>) -> std::io::Result<tokio::net::TcpStream> {
+    let Some(doh) = doh else { return tokio::net::TcpStream::connect((host, port)).await };
+    let ips = doh.probe(host).await.map_err(std::io::Error::other)?;
+    let mut last = None;
+    for ip in ips {
+        match tokio::net::TcpStream::connect(SocketAddr::new(ip, port)).await {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other(format!("{host} has no address"))))
+}
+
 /// reqwest's resolver for the HTTP client's own connections: the server's name, a SOCKS
 /// proxy's, and the server's again for `socks4://`/`socks5://`. `on_done` notes when a lookup
 /// finished (`-w`'s `time_namelookup`).
@@ -318,6 +370,22 @@ mod tests {
         assert_eq!(d.lookup("app.localhost").await.unwrap()[0], IpAddr::V4(Ipv4Addr::LOCALHOST));
         let six = doh(Family::V6, "https://127.0.0.1:9/dns-query");
         assert_eq!(six.lookup("localhost").await.unwrap(), vec![IpAddr::V6(Ipv6Addr::LOCALHOST)]);
+    }
+
+    /// The lookups made on the way (fail-over, WPAD, a PAC's `dnsResolve`) from code that is not
+    /// async: answered without a query where no query is needed, and a failure is not kept
+    /// as the transfer's.
+    #[test]
+    fn probes_from_blocking_code_keep_no_failure() {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let d = Arc::new(rt.block_on(async { doh(Family::Any, "https://127.0.0.1:9/dns-query") }));
+        let limit = Duration::from_secs(5);
+        assert_eq!(d.probe_blocking(rt.handle(), "localhost", limit).map(|a| a.len()), Some(2));
+        assert_eq!(d.probe_blocking(rt.handle(), "wpad.doh-a.test", limit), None);
+        assert_eq!(d.take_failure(), None);
+        // The same name asked as the transfer's own is kept.
+        assert!(rt.block_on(d.lookup("wpad.doh-a.test")).is_err());
+        assert!(d.take_failure().is_some());
     }
 
     #[tokio::test]

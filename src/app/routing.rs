@@ -12,7 +12,7 @@ use crate::route::failover::DeadProxies;
 use crate::route::pac_engine::PacEngine;
 use crate::route::pac_fetch::{self, Cache, DirectFetcher, FetchOptions};
 use crate::route::sources::{Inputs, Plan, Router, Step};
-use crate::route::wpad::{self, SystemResolver};
+use crate::route::wpad::{self, DohResolver, SystemResolver};
 use crate::route::{PacEvaluator, RouteError};
 use crate::store::Settings;
 use crate::term::sanitize;
@@ -46,8 +46,23 @@ pub(crate) async fn chooser(
 ) -> Result<Chooser> {
     let settings_path = settings.path.as_ref().map(|p| p.display().to_string());
     let desktop = || desktop::read_current(env, &SystemRunner::default());
-    let discover =
-        || wpad::discover(Path::new("/etc/resolv.conf"), &SystemResolver { timeout: WPAD_DNS_TIMEOUT });
+    // With `--doh-url`, every name on the way to the proxy is the DoH server's to answer too.
+    let discover = || {
+        let resolv_conf = Path::new("/etc/resolv.conf");
+        match (&doh, tokio::runtime::Handle::try_current()) {
+            (Some(doh), Ok(rt)) => {
+                let multi = rt.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread;
+                let resolver = DohResolver { doh: doh.clone(), rt, timeout: WPAD_DNS_TIMEOUT };
+                // The lookups need the runtime's I/O driver, which this worker would block.
+                if multi {
+                    tokio::task::block_in_place(|| wpad::discover(resolv_conf, &resolver))
+                } else {
+                    wpad::discover(resolv_conf, &resolver)
+                }
+            }
+            _ => wpad::discover(resolv_conf, &SystemResolver { timeout: WPAD_DNS_TIMEOUT }),
+        }
+    };
     let inputs = Inputs {
         explicit: cfg.explicit.clone(),
         pac_flag: cfg.pac.clone(),
@@ -75,8 +90,11 @@ pub(crate) async fn chooser(
     let engine: Option<Arc<dyn PacEvaluator>> = match plan.pac() {
         None => None,
         Some(loc) => {
-            let fetcher =
-                DirectFetcher::new(FetchOptions { timeout: PAC_FETCH_TIMEOUT, ..FetchOptions::default() });
+            let fetcher = DirectFetcher::new(FetchOptions {
+                timeout: PAC_FETCH_TIMEOUT,
+                doh: doh.clone(),
+                ..FetchOptions::default()
+            });
             let cache = Cache::default_dir(env).map(|d| Cache::new(d, Arc::new(SystemTime::now)));
             let started = std::time::Instant::now();
             let text = pac_fetch::load(loc, &fetcher, cache.as_ref()).await.map_err(route_setup_error)?;
@@ -87,7 +105,7 @@ pub(crate) async fn chooser(
             // A PAC's compiled code is kept beside the cache, so a run does not parse it again.
             let code = cache.as_ref().and_then(|c| c.code(loc));
             let (engine, new_code) = tokio::task::block_in_place(|| {
-                PacEngine::compile_cached(&text.text, &name, code.as_deref(), doh)
+                PacEngine::compile_cached(&text.text, &name, code.as_deref(), doh.clone())
             })
             .map_err(route_setup_error)?;
             if let (Some(c), Some(new_code)) = (&cache, new_code) {
@@ -117,7 +135,7 @@ pub(crate) async fn chooser(
     };
     let router = Router::new(plan, engine).map_err(route_setup_error)?;
     let dead = crate::store::state_dir(env).map(|d| DeadProxies::in_state_dir(&d));
-    Ok(Chooser::new(router, dead, connect_timeout))
+    Ok(Chooser::new(router, dead, connect_timeout).with_doh(doh))
 }
 
 fn route_setup_error(e: RouteError) -> Error {

@@ -176,11 +176,19 @@ pub(super) async fn connect(to: &str, relay: &Relay) -> Result<tokio::net::TcpSt
     let target = to.strip_prefix('[').map_or(to.to_string(), |t| t.replacen("]:", ":", 1));
     let (host, port) = target.rsplit_once(':').ok_or_else(|| fail("no port".into()))?;
     let port: u16 = port.parse().map_err(|_| fail("bad port".into()))?;
-    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|e| fail(e.to_string()))?
-        .filter(|a| relay.family() != Some(Family::V4) || a.is_ipv4())
-        .collect();
+    // With `--doh-url` the alternative's name is the DoH server's to answer, as the origin's is.
+    let found: Vec<std::net::SocketAddr> = match relay.doh() {
+        Some(doh) => doh
+            .lookup(host)
+            .await
+            .map_err(|e| fail(e.to_string()))?
+            .into_iter()
+            .map(|ip| std::net::SocketAddr::new(ip, port))
+            .collect(),
+        None => tokio::net::lookup_host((host, port)).await.map_err(|e| fail(e.to_string()))?.collect(),
+    };
+    let addrs: Vec<std::net::SocketAddr> =
+        found.into_iter().filter(|a| relay.family() != Some(Family::V4) || a.is_ipv4()).collect();
     let mut last = "no address".to_string();
     for addr in addrs {
         match tokio::net::TcpStream::connect(addr).await {

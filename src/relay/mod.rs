@@ -355,6 +355,11 @@ impl Relay {
         self.inner.doh.get().and_then(|d| d.take_failure())
     }
 
+    /// The resolver set by [`Relay::set_doh`], if any.
+    pub fn doh(&self) -> Option<&crate::doh::Doh> {
+        self.inner.doh.get().map(|d| &**d)
+    }
+
     /// The family set by [`Relay::set_family`], if any.
     pub fn family(&self) -> Option<Family> {
         self.inner.family.get().copied()

@@ -30,6 +30,8 @@ pub struct Chooser {
     dead: Option<DeadProxies>,
     connect_timeout: Duration,
     chosen: Mutex<HashMap<String, RouteEntry>>,
+    /// `--doh-url`: fail-over looks the proxies' names up through it.
+    doh: Option<std::sync::Arc<crate::doh::Doh>>,
 }
 
 /// The table's key: reqwest's proxy callback sees only scheme, host and port.
@@ -48,7 +50,14 @@ impl Chooser {
             dead,
             connect_timeout: connect_timeout.unwrap_or(PROBE_TIMEOUT),
             chosen: Mutex::new(HashMap::new()),
+            doh: None,
         }
+    }
+
+    /// Fail-over's connections look their names up through `doh` (`--doh-url`), if given.
+    pub fn with_doh(mut self, doh: Option<std::sync::Arc<crate::doh::Doh>>) -> Chooser {
+        self.doh = doh;
+        self
     }
 
     pub fn router(&self) -> &Router {
@@ -74,9 +83,14 @@ impl Chooser {
             let list = failover::order(&routed.entries, &dead);
             let host = url.host_str().unwrap_or("").trim_matches(['[', ']']).to_string();
             let port = url.port_or_known_default().unwrap_or(80);
-            let tried =
-                failover::connect_in_order(&list, (&host, port), self.connect_timeout, self.dead.as_ref())
-                    .await;
+            let tried = failover::connect_in_order(
+                &list,
+                (&host, port),
+                self.connect_timeout,
+                self.dead.as_ref(),
+                self.doh.as_deref(),
+            )
+            .await;
             let skipped = tried
                 .skipped
                 .iter()

@@ -75,6 +75,8 @@ impl Attempt {
             TimedOut => Attempt::ConnectTimeout,
             HostUnreachable | NetworkUnreachable | AddrNotAvailable => Attempt::Unreachable,
             _ if e.to_string().contains("failed to lookup address") => Attempt::NameNotResolved,
+            // `--doh-url`: whatever kept the DoH server from giving an address.
+            _ if crate::doh::LookupError::inside(e).is_some() => Attempt::NameNotResolved,
             _ => Attempt::Other(e.to_string()),
         }
     }
@@ -211,7 +213,7 @@ where
 }
 
 /// The TCP step the relay needs: connects to the first entry of `entries` (already
-/// [`order`]ed) that accepts within `connect_timeout` — a proxy at its host and port, DIRECT at
+/// [`order`]ed) that accepts within `connect_timeout` (names looked up through `doh` if given) — a proxy at its host and port, DIRECT at
 /// `direct` (the origin's host and port) — skipping and remembering the ones that fail over.
 /// What happens on the connection afterwards (CONNECT, the 407 dance) is the relay's: an
 /// answer there never fails over.
@@ -220,6 +222,7 @@ pub async fn connect_in_order(
     direct: (&str, u16),
     connect_timeout: Duration,
     memory: Option<&DeadProxies>,
+    doh: Option<&crate::doh::Doh>,
 ) -> Tried<tokio::net::TcpStream> {
     try_in_order(entries, memory, |entry| {
         let (host, port) = match &entry {
@@ -227,7 +230,7 @@ pub async fn connect_in_order(
             RouteEntry::Proxy(p) => (p.host.clone(), p.port),
         };
         async move {
-            let connect = tokio::net::TcpStream::connect((host.as_str(), port));
+            let connect = crate::doh::connect(&host, port, doh);
             match tokio::time::timeout(connect_timeout, connect).await {
                 Ok(Ok(stream)) => Ok(stream),
                 Ok(Err(e)) => Err(Attempt::from_connect_error(&e)),
@@ -332,7 +335,8 @@ mod tests {
             RouteEntry::proxy("http", "127.0.0.1", alive_port, "t"),
         ];
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let tried = rt.block_on(connect_in_order(&list, ("127.0.0.1", 9), Duration::from_secs(5), Some(&m)));
+        let tried =
+            rt.block_on(connect_in_order(&list, ("127.0.0.1", 9), Duration::from_secs(5), Some(&m), None));
         let stream = tried.result.expect("connected to the second proxy");
         assert_eq!(stream.peer_addr().unwrap().port(), alive_port);
         assert_eq!(tried.used, Some(list[1].clone()));
@@ -343,6 +347,7 @@ mod tests {
             &[RouteEntry::Direct],
             ("127.0.0.1", alive_port),
             Duration::from_secs(5),
+            None,
             None,
         ));
         assert_eq!(direct.result.unwrap().peer_addr().unwrap().port(), alive_port);

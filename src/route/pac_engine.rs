@@ -60,12 +60,7 @@ impl PacEnv for DohEnv {
     /// limit. The PAC runs on a thread that may not wait on the runtime itself, so the lookup is
     /// waited for on a thread of its own, as the system resolver's getaddrinfo is.
     fn resolve(&self, host: &str) -> Option<Vec<IpAddr>> {
-        let (doh, rt, host) = (self.doh.clone(), self.rt.clone(), host.to_string());
-        let lookup = std::thread::Builder::new()
-            .name("toll-pac-doh".into())
-            .spawn(move || rt.block_on(async { tokio::time::timeout(DNS_TIMEOUT, doh.lookup(&host)).await }));
-        let addrs = lookup.ok()?.join().ok()?.ok()?.ok()?;
-        (!addrs.is_empty()).then_some(addrs)
+        self.doh.probe_blocking(&self.rt, host, DNS_TIMEOUT)
     }
 
     fn my_ip_addresses(&self) -> Vec<IpAddr> {

@@ -26,11 +26,13 @@ pub struct FetchOptions {
     /// Host names answered without DNS (as curl's `--resolve`; the WPAD test maps
     /// `wpad.<domain>` to the loopback test origin this way). A port of 0 keeps the URL's.
     pub resolve: Vec<(String, std::net::SocketAddr)>,
+    /// `--doh-url`: the PAC's host (and a redirect's) is looked up through DoH.
+    pub doh: Option<std::sync::Arc<crate::doh::Doh>>,
 }
 
 impl Default for FetchOptions {
     fn default() -> Self {
-        FetchOptions { timeout: Duration::from_secs(10), roots: None, resolve: Vec::new() }
+        FetchOptions { timeout: Duration::from_secs(10), roots: None, resolve: Vec::new(), doh: None }
     }
 }
 
@@ -70,6 +72,9 @@ fn build_client(opts: &FetchOptions) -> Result<reqwest::Client, String> {
     }
     for (host, addr) in &opts.resolve {
         b = b.resolve(host, *addr);
+    }
+    if let Some(doh) = &opts.doh {
+        b = b.dns_resolver(std::sync::Arc::new(crate::doh::Resolver { doh: doh.clone(), on_done: || {} }));
     }
     b.build().map_err(|e| format!("cannot set up the PAC fetcher: {e}"))
 }

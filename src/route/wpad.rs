@@ -47,6 +47,21 @@ impl Resolver for SystemResolver {
     }
 }
 
+/// `--doh-url`'s resolver: each candidate is asked of the DoH server, with a time limit (the
+/// system's resolver is never asked).
+pub struct DohResolver {
+    pub doh: std::sync::Arc<crate::doh::Doh>,
+    /// Drives the lookups; WPAD is asked from inside the runtime, which may not wait on itself.
+    pub rt: tokio::runtime::Handle,
+    pub timeout: Duration,
+}
+
+impl Resolver for DohResolver {
+    fn resolves(&self, host: &str) -> bool {
+        self.doh.probe_blocking(&self.rt, host, self.timeout).is_some()
+    }
+}
+
 /// The search domains of a `resolv.conf`: the last `search` or `domain` line wins, as in the
 /// resolver itself. Lower-cased, without trailing dots.
 pub fn search_domains(resolv_conf: &str) -> Vec<String> {

@@ -288,3 +288,52 @@ fn a_pacs_dns_helpers_resolve_through_doh() {
     let asked = crate::doh::asked(&doh);
     assert!(asked.iter().any(|q| q.starts_with("doh-proxy.test")), "{asked:?}");
 }
+
+/// Every name on the way to the proxy is the DoH server's too: the PAC's own host when it is
+/// fetched, and the proxies fail-over tries. A system lookup of `doh-a.test` finds nothing (the
+/// PAC fetch would fail, exit 3), and CI's no-dns check would see `pac-proxy.example` asked.
+#[test]
+fn a_pacs_host_and_the_proxies_fail_over_tries_are_looked_up_through_doh() {
+    let origin = Origin::http();
+    let doh = Origin::https();
+    let (ca, server) = (pki().ca_arg(), doh_url(&doh));
+    // `/pac/pac-proxy` says "PROXY pac-proxy.example:3128; DIRECT": the proxy's name is not
+    // in the DoH table, so fail-over moves on to DIRECT.
+    let pac = format!("http://doh-a.test:{}/pac/pac-proxy", origin.port);
+    let t = toll(["-sS", "--cacert", &ca, "--doh-url", &server, "--pac", &pac, &origin.url("/text")]).run();
+    t.assert_ok().assert_stdout(b"hello from the origin\n");
+    let asked = crate::doh::asked(&doh);
+    assert!(asked.contains(&"doh-a.test A".to_string()), "the PAC's host: {asked:?}");
+    assert!(asked.contains(&"pac-proxy.example A".to_string()), "fail-over's proxy: {asked:?}");
+    assert_eq!(origin.requests_to("/pac/pac-proxy").len(), 1, "the PAC was fetched");
+}
+
+/// An Alt-Svc alternative's host name is looked up through DoH as the origin's is, as curl
+/// 7.88 does.
+#[test]
+fn an_alt_svc_alternative_named_by_a_doh_only_name_is_looked_up_through_doh() {
+    let (origin, alt) = (Origin::https(), Origin::https());
+    let ca = pki().ca_arg();
+    let programs: &[&str] = if std::path::Path::new(CURL).exists() { &["toll", "curl"] } else { &["toll"] };
+    for who in programs {
+        let doh = Origin::https();
+        let dir = crate::run::scratch();
+        let cache = dir.path().join("alt-svc.txt");
+        std::fs::write(
+            &cache,
+            format!("h1 localhost {} h1 doh-a.test {} \"20300101 00:00:00\" 0 0\n", origin.port, alt.port),
+        )
+        .unwrap();
+        let path = format!("/alt-svc/doh/{who}");
+        let url = format!("https://localhost:{}{path}", origin.port);
+        let mut a = args(&["-sS", "--cacert", &ca, "--doh-url", &doh_url(&doh), "--alt-svc"]);
+        a.push(cache.display().to_string());
+        a.push(url);
+        let out = if *who == "toll" { toll(a).run() } else { curl(&a) };
+        out.assert_ok();
+        assert_eq!(alt.requests_to(&path).len(), 1, "{who} used the alternative: {}", out.describe());
+        assert!(origin.requests_to(&path).is_empty(), "{who}");
+        let asked = crate::doh::asked(&doh);
+        assert!(asked.contains(&"doh-a.test A".to_string()), "{who}: {asked:?}");
+    }
+}

@@ -190,7 +190,7 @@ fn fetcher(roots: bool, resolve: Vec<(String, SocketAddr)>) -> DirectFetcher {
         let pem = std::fs::read(crate::tls::pki().ca_arg()).unwrap();
         vec![reqwest::Certificate::from_pem(&pem).unwrap()]
     });
-    DirectFetcher::new(FetchOptions { timeout: Duration::from_secs(5), roots, resolve })
+    DirectFetcher::new(FetchOptions { timeout: Duration::from_secs(5), roots, resolve, doh: None })
 }
 
 fn pac_fetch_case(tls: bool) {
