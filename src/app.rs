@@ -256,6 +256,26 @@ fn transfer(mut t: Transfer) -> Result<()> {
         r.origin_auth = t.request.origin_auth.clone();
     }
     let requests: Vec<_> = std::iter::once(t.request.clone()).chain(std::mem::take(&mut t.more)).collect();
+    // --skip-existing: a URL whose file is there already is not fetched (nor written out with
+    // -w), as in curl; said with -v only, as curl's note.
+    let requests: Vec<_> = requests
+        .into_iter()
+        .filter(|r| match client::exists_already(r) {
+            Some(path) => {
+                if t.style.verbose {
+                    eprintln!(
+                        "* skips the transfer, {} exists locally",
+                        sanitize(&path.display().to_string())
+                    );
+                }
+                false
+            }
+            None => true,
+        })
+        .collect();
+    if requests.is_empty() {
+        return Ok(());
+    }
     let reporter: Arc<dyn Reporter> = Arc::new(Stderr { verbose: t.style.verbose });
     let quiet = t.style.silent;
     // -s hides it from scripts; a person at a terminal should still learn of the risk.

@@ -46,9 +46,13 @@ pub use form_parse::parse_form;
 pub use transfer_opts::{parse_cli, TransferArgs};
 mod negate;
 mod next;
+mod prepare;
 mod units;
+mod vars;
 pub use negate::{apply_negations, NegationError};
 pub use next::split_next;
+pub use prepare::{prepare, ArgSources, PrepareError};
+pub use vars::{apply_variables, VarError, VarSources};
 
 const AFTER_HELP: &str = "\
 Examples:

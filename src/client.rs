@@ -56,7 +56,7 @@ use errors::{classify, classify_sent, relay_refusal, route_error};
 use header_case::{head_text, EarlierHeads};
 pub use multi::run_all;
 /// `-J`'s reading of a `Content-Disposition` value (public for its fuzz target).
-pub use saving::disposition_filename;
+pub use saving::{disposition_filename, exists_already};
 use tls::bad_ca;
 pub use tls::read_certs;
 pub(crate) use tls::{client_auth, crl_verifier};

@@ -4,34 +4,30 @@ use std::process::ExitCode;
 use toll::term::sanitize;
 
 fn main() -> ExitCode {
-    // -K/--config files become arguments before clap sees them.
+    // -K files, variables, `--no-` forms and `--next`: the command line as clap reads it.
     let read = |f: &str| {
         if f == "-" {
-            std::io::read_to_string(std::io::stdin())
+            let mut all = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut all).map(|_| all)
         } else {
-            std::fs::read(f).map(|b| String::from_utf8_lossy(&b).into_owned())
+            std::fs::read(f)
         }
     };
-    let args = match toll::cli::expand_config_args(std::env::args_os().collect(), &read) {
-        Ok(args) => args,
+    let env = |n: &str| std::env::var_os(n).map(|v| v.into_encoded_bytes());
+    let mut warn = |w: String| eprintln!("toll: warning: {}", sanitize(&w));
+    let mut sources = toll::cli::ArgSources { read: &read, env: &env, warn: &mut warn };
+    let lines = match toll::cli::prepare(std::env::args_os().collect(), &mut sources) {
+        Ok(lines) => lines,
         Err(e) => {
-            eprintln!("toll: error: {}", sanitize(&e.to_string()));
-            return ExitCode::from(e.exit_code());
-        }
-    };
-    // curl's `--no-NAME` forms take back what was turned on before them.
-    let args = match toll::cli::apply_negations(args) {
-        Ok(args) => args,
-        Err(e) => {
-            eprintln!("toll: error: {}", sanitize(&e.to_string()));
-            return ExitCode::from(2);
+            eprintln!("toll: error: {}", sanitize(&e.message));
+            return ExitCode::from(e.code);
         }
     };
     // `--next` cuts the line into operations: all are parsed before the first runs (a usage
     // error anywhere runs none), then run in turn; the exit status is the last one's, as in
     // curl, and with --fail-early the first that fails ends the run.
     let mut operations = Vec::new();
-    for line in toll::cli::split_next(args) {
+    for line in lines {
         let Some(line) = line else {
             operations.push(None);
             continue;

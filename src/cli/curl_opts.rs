@@ -215,6 +215,16 @@ pub struct CurlRequestArgs {
     #[arg(short = 'K', long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Set a variable (curl 8): NAME=TEXT, NAME@FILE ('-': standard input), %NAME from the
+    /// environment (%NAME=TEXT or %NAME@FILE: with a default).
+    ///
+    /// Any option that takes a value can be given as --expand-OPTION VALUE: {{NAME}} in VALUE is
+    /// the variable's content (nothing when unset), {{NAME:FUNC:...}} after the functions trim,
+    /// json, url, b64 and 64dec; \{{ is a literal {{. Example: --variable %TOKEN --expand-header
+    /// 'Authorization: Bearer {{TOKEN:trim}}'.
+    #[arg(long = "variable", value_name = "[%]NAME=TEXT|@FILE")]
+    pub variable: Vec<String>,
+
     /// The URL to fetch (instead of the positional URL).
     #[arg(long = "url", id = "url_flag", value_name = "URL")]
     pub url: Option<String>,

@@ -139,6 +139,11 @@ pub struct TransferArgs {
     #[arg(long)]
     pub no_clobber: bool,
 
+    /// Skip a URL whose output file (-o FILE, or -O's name from the URL) exists already: it is
+    /// not fetched, and counts as a success (curl 8.10).
+    #[arg(long)]
+    pub skip_existing: bool,
+
     /// Store the URL and the Content-Type in the -o/-O file's extended attributes
     /// (user.xdg.origin.url, user.mime_type), as curl does. The URL is the one given (not a
     /// redirect's), without user name or password. Linux only (elsewhere: nothing is stored).
@@ -239,6 +244,7 @@ impl TransferArgs {
                 }
             },
             no_clobber: self.no_clobber,
+            skip_existing: self.skip_existing,
             xattr: self.xattr,
             create_file_mode: self.create_file_mode,
             fail_early: self.fail_early,

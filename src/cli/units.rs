@@ -50,6 +50,16 @@ pub(super) fn command() -> clap::Command {
 /// The units of `args` (program name first, not included), or `None` when the line runs a
 /// subcommand (`toll serve …`, `toll run -- CMD …`): those are left to clap as they are.
 pub(super) fn units<'c>(args: &[OsString], cmd: &'c clap::Command) -> Option<Vec<Unit<'c>>> {
+    units_with(args, cmd, &|_| false)
+}
+
+/// [`units`] where a long option unknown to clap takes the next token as its value when
+/// `takes_value(name)` says so (`--expand-url VALUE`, for the pass that replaces those).
+pub(super) fn units_with<'c>(
+    args: &[OsString],
+    cmd: &'c clap::Command,
+    takes_value: &dyn Fn(&str) -> bool,
+) -> Option<Vec<Unit<'c>>> {
     let mut out = Vec::new();
     let mut positional_seen = false;
     let mut i = 1;
@@ -72,11 +82,13 @@ pub(super) fn units<'c>(args: &[OsString], cmd: &'c clap::Command) -> Option<Vec
             };
             let arg = long_arg(cmd, name);
             let mut tokens = vec![token.clone()];
-            if let Some(arg) = arg {
-                if !attached && consumes_next(arg) && i < args.len() {
-                    tokens.push(args[i].clone());
-                    i += 1;
-                }
+            let consumes = match arg {
+                Some(arg) => consumes_next(arg),
+                None => takes_value(name),
+            };
+            if !attached && consumes && i < args.len() {
+                tokens.push(args[i].clone());
+                i += 1;
             }
             out.push(Unit::Opt { arg, tokens });
             continue;
@@ -135,7 +147,7 @@ pub(super) fn long_arg<'c>(cmd: &'c clap::Command, name: &str) -> Option<&'c cla
 }
 
 /// Whether the option takes its value from the next token when none is attached.
-fn consumes_next(arg: &clap::Arg) -> bool {
+pub(super) fn consumes_next(arg: &clap::Arg) -> bool {
     arg.get_action().takes_values() && arg.get_num_args().is_some_and(|n| n.min_values() > 0)
 }
 

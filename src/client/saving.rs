@@ -119,6 +119,22 @@ pub fn plan(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Optio
     Ok(Plan::Write(Box::new(Output { sink, dest, guard })))
 }
 
+/// `--skip-existing`: the output file this request would write, when it exists already (then
+/// the request is not made). Known before anything is sent: `-o FILE`, and `-O`'s name from the
+/// URL (with `-J` the server's name is not known yet, so the URL's is checked, as curl does).
+pub fn exists_already(req: &RequestConfig) -> Option<PathBuf> {
+    if !req.transfer.skip_existing {
+        return None;
+    }
+    let path = match &req.output {
+        OutputTarget::Stdout => return None,
+        OutputTarget::File(p) => p.clone(),
+        OutputTarget::RemoteName => output::remote_name(&req.url).ok()?,
+    };
+    // A symbolic link counts as there, even a dangling one: it is not toll's to replace.
+    std::fs::symlink_metadata(&path).is_ok().then_some(path)
+}
+
 /// The name `-O` (with `-J`) saves under, for `-w %{filename_effective}`.
 pub fn remote_file_name(req: &RequestConfig, headers: &HeaderMap) -> Option<String> {
     let name = header_name(req, headers).map(PathBuf::from).or_else(|| output::remote_name(&req.url).ok())?;

@@ -110,6 +110,8 @@ pub struct TransferOptions {
     pub speed_limit: Option<(u64, Duration)>,
     /// `--no-clobber`: an existing output file is kept; `NAME.1` … `NAME.100` are tried instead.
     pub no_clobber: bool,
+    /// `--skip-existing`: a URL whose output file exists is not fetched (`saving::exists_already`).
+    pub skip_existing: bool,
     /// `--xattr`: the saved file gets `user.xdg.origin.url` and `user.mime_type` (`client::xattr`).
     pub xattr: bool,
     /// `--create-file-mode`: the mode (less the umask) of the -o/-O and -D files toll creates;

@@ -219,3 +219,80 @@ fn aws_sigv4_signs_the_headers_as_the_server_receives_them() {
         toll::auth::sigv4::sign(&spec, &toll::secret::Credentials::new("AKID", "key"), &req, date).unwrap();
     assert_eq!(auth, again.authorization.expose(), "{text}");
 }
+
+/// curl 8's `--variable` / `--expand-OPTION` (no curl 8 here to compare with: the cases follow
+/// curl's documentation and `src/var.c`): a token from a file, the environment and standard
+/// input, through functions, from a `-K` file, into a header, the URL and the body.
+#[test]
+fn variables_expand_into_options_from_files_the_environment_and_stdin() {
+    let origin = Origin::http();
+    let dir = scratch();
+    std::fs::write(dir.path().join("token.txt"), "t0ken/42\n").unwrap();
+    std::fs::write(
+        dir.path().join("vars.cfg"),
+        "variable = path=req\nexpand-header = \"X-Path: {{path}}\"\n",
+    )
+    .unwrap();
+    let url = format!("http://127.0.0.1:{}/{{{{path}}}}?h=authorization,x-user,x-path", origin.port);
+    let out = toll([
+        "-s",
+        "--variable",
+        "tok@token.txt",
+        "--variable",
+        "%TOLL_TEST_USER",
+        "--variable",
+        "%TOLL_TEST_UNSET=fallback",
+        "--variable",
+        "body@-",
+        "-K",
+        "vars.cfg",
+        "--expand-header",
+        "Authorization: Bearer {{tok:trim}}",
+        "--expand-header",
+        "X-User: {{TOLL_TEST_USER:json}} {{TOLL_TEST_UNSET}}",
+        "--expand-data",
+        "q={{tok:trim:url}}&b={{body:b64}}",
+        "--expand-url",
+        &url,
+    ])
+    .cwd(dir.path())
+    .env("TOLL_TEST_USER", "jo \"e\"")
+    .stdin(b"from stdin")
+    .run();
+    out.assert_ok().assert_stdout(
+        b"POST /req?h=authorization,x-user,x-path\nauthorization: Bearer t0ken/42\nx-user: jo \\\"e\\\" fallback\nx-path: req\nq=t0ken%2F42&b=ZnJvbSBzdGRpbg==",
+    );
+    // Errors: an environment variable that must be set, a file that cannot be read (26), an
+    // unknown function; none runs the transfer.
+    toll(["-s", "--variable", "%TOLL_TEST_NOT_SET", &origin.url("/text")]).run().assert_code(2);
+    toll(["-s", "--variable", "x@no-such-file", &origin.url("/text")]).cwd(dir.path()).run().assert_code(26);
+    let out = toll(["-s", "--variable", "a=1", "--expand-data", "{{a:rot13}}", &origin.url("/text")]).run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("unknown variable function"), "{}", out.describe());
+    assert!(origin.requests_to("/text").is_empty());
+}
+
+/// `--skip-existing` (curl 8.10): a URL whose output file is there is not fetched at all (not
+/// asked of the origin, nothing written, no -w line), the others are; exit 0.
+#[test]
+fn skip_existing_fetches_only_what_is_missing() {
+    let origin = Origin::http();
+    let dir = scratch();
+    std::fs::write(dir.path().join("text"), "kept\n").unwrap();
+    std::fs::write(dir.path().join("mine.txt"), "mine\n").unwrap();
+    let out = toll(["-s", "--skip-existing", "-w", "%{url_effective}\\n", "-O", "-O", "-o", "mine.txt"])
+        .arg(origin.url("/text"))
+        .arg(origin.url("/json"))
+        .arg(origin.url("/bytes/10"))
+        .cwd(dir.path())
+        .run();
+    out.assert_ok().assert_stdout(format!("{}\n", origin.url("/json")).as_bytes());
+    assert_eq!(std::fs::read_to_string(dir.path().join("text")).unwrap(), "kept\n");
+    assert_eq!(std::fs::read_to_string(dir.path().join("mine.txt")).unwrap(), "mine\n");
+    assert!(dir.path().join("json").exists());
+    assert!(origin.requests_to("/text").is_empty() && origin.requests_to("/bytes").is_empty());
+    assert_eq!(origin.requests_to("/json").len(), 1);
+    // Without the option the files are replaced, as always.
+    toll(["-s", "-O"]).arg(origin.url("/text")).cwd(dir.path()).run().assert_ok();
+    assert_eq!(std::fs::read_to_string(dir.path().join("text")).unwrap(), "hello from the origin\n");
+}
