@@ -5,7 +5,7 @@
 //! lookup closure it is given, so it is testable; proxy environment variables are not read here
 //! (see `proxy_env`). Every problem found here is a [`UsageError`] (exit code 2).
 
-use crate::config::{Body, BodySource, OutputStyle, ProxyConfig, RequestConfig};
+use crate::config::{Body, BodySource, OutputStyle, ProxyConfig, RequestConfig, TransferOptions};
 use crate::proxy_env::ProxyError;
 use crate::secret::Secret;
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -594,7 +594,7 @@ impl Cli {
             origin_auth: req.curl.origin_auth(),
             retry: req.curl.retry(),
             curl: extras,
-            transfer: transfer.options(),
+            transfer: TransferOptions { url_number: first.number, ..transfer.options() },
         };
         if req.curl.aws_sigv4.is_some() && request.origin_auth.is_none() && request.curl.netrc.is_none() {
             return Err(UsageError::Curl(
@@ -609,7 +609,8 @@ impl Cli {
             let (url, _) = req.curl.apply_upload(url, None, &mut method_given.clone())?;
             let output = transfer_opts::output_target(item.output, remote_all, &url, dir)?;
             let output = glob::name_output_target(output, &item.glob_values);
-            more.push(RequestConfig { url, output, ..request.clone() });
+            let transfer = TransferOptions { url_number: item.number, ..request.transfer.clone() };
+            more.push(RequestConfig { url, output, transfer, ..request.clone() });
         }
 
         let no_prompt = proxy.no_prompt || env("TOLL_NO_PROMPT").is_some_and(|v| truthy(&v));

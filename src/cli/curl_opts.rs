@@ -24,6 +24,8 @@ pub struct CurlOutputArgs {
     /// size_download, size_upload, size_header, speed_download, speed_upload, time_namelookup,
     /// time_connect, time_appconnect, time_pretransfer, time_starttransfer, time_redirect,
     /// time_total, filename_effective, referer, exitcode, errormsg, urlnum, ssl_verify_result;
+    /// from curl 8: url.PART and urle.PART (scheme, user, password, host, port, path, query,
+    /// fragment of the URL as given and of the effective one), num_retries;
     /// %header{NAME} a response header, %{header_json} all of them; %{json} all the variables;
     /// %{stderr} and %{stdout} switch the
     /// stream; %{onerror} ends the output unless the transfer failed. \n, \r, \t and %% as in

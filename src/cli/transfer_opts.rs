@@ -245,6 +245,8 @@ impl TransferArgs {
             },
             no_clobber: self.no_clobber,
             skip_existing: self.skip_existing,
+            // Set per URL by `Cli::into_config`.
+            url_number: 0,
             xattr: self.xattr,
             create_file_mode: self.create_file_mode,
             fail_early: self.fail_early,

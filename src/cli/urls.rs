@@ -12,6 +12,8 @@ use crate::proxy_env;
 #[derive(Debug)]
 pub struct UrlItem {
     pub raw: String,
+    /// The URL argument it came from, counting from 0 (`-w %{urlnum}`).
+    pub number: u64,
     pub glob_values: Vec<String>,
     pub output: Option<OutputChoice>,
 }
@@ -25,9 +27,10 @@ pub fn url_items(
     globoff: bool,
 ) -> Result<Vec<UrlItem>, UsageError> {
     let mut items = Vec::new();
-    for (raw, output) in raw_urls.iter().zip(outputs.into_iter().chain(std::iter::repeat(None))) {
+    let pairs = raw_urls.iter().zip(outputs.into_iter().chain(std::iter::repeat(None)));
+    for (number, (raw, output)) in (0u64..).zip(pairs) {
         for e in glob::glob_urls(raw, globoff)? {
-            items.push(UrlItem { raw: e.url, glob_values: e.values, output: output.clone() });
+            items.push(UrlItem { raw: e.url, number, glob_values: e.values, output: output.clone() });
             if items.len() as u64 > glob::MAX_URLS {
                 return Err(UsageError::Curl(format!(
                     "the command line's URLs expand to more than {} URLs: run toll several times",

@@ -56,6 +56,7 @@ impl Recorder {
             url_effective: req.url.to_string(),
             method: super::initial_method(req).map(|m| m.to_string()).unwrap_or_default(),
             referer: req.curl.referer.clone(),
+            urlnum: req.transfer.url_number,
             ..TransferInfo::default()
         };
         Recorder {
@@ -208,6 +209,7 @@ impl Recorder {
         let i = &mut self.info;
         i.times.total = self.started.elapsed();
         i.size_download = self.size_download;
+        i.num_retries = u64::from(self.retried);
         if let Err(e) = result {
             i.exitcode = e.exit.code();
             i.errormsg = Some(e.message.clone());

@@ -39,6 +39,35 @@ pub enum Token {
     Header(String),
 }
 
+/// curl 8.1's `%{url.PART}` and `%{urle.PART}`: a part of the URL as given or of the effective
+/// one, as curl's URL API gives it (not decoded; the port with the scheme's default; the host
+/// of an IPv6 address in brackets, without its zone). `None` for a part curl does not have;
+/// `Some(None)` for one this URL lacks (printed as nothing).
+fn url_part(url: &str, part: &str) -> Option<Option<String>> {
+    let parsed = url::Url::parse(url).ok();
+    let u = parsed.as_ref();
+    let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    Some(match part {
+        "scheme" => u.map(|u| u.scheme().to_string()),
+        "user" => u.and_then(|u| nonempty(u.username())),
+        "password" => u.and_then(|u| u.password().map(str::to_string)),
+        // IMAP's `;OPTIONS` after the user name: never in an http(s) URL.
+        "options" => None,
+        "host" => u.and_then(|u| u.host_str()).map(|h| match h.split_once("%25") {
+            Some((addr, _)) => format!("{addr}]"),
+            None => h.to_string(),
+        }),
+        "port" => u.and_then(url::Url::port_or_known_default).map(|p| p.to_string()),
+        "path" => u.map(|u| u.path().to_string()),
+        "query" => u.and_then(|u| u.query().map(str::to_string)),
+        "fragment" => u.and_then(|u| u.fragment().map(str::to_string)),
+        "zoneid" => u
+            .and_then(|u| u.host_str())
+            .and_then(|h| h.split_once("%25").map(|(_, zone)| zone.trim_end_matches(']').to_string())),
+        _ => return None,
+    })
+}
+
 /// Timings of the transfer, from its start.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Times {
@@ -86,6 +115,10 @@ pub struct TransferInfo {
     pub exitcode: u8,
     pub errormsg: Option<String>,
     pub times: Times,
+    /// The URL argument the URL came from, counting from 0.
+    pub urlnum: u64,
+    /// `--retry`'s attempts after the first (curl 8.9's `%{num_retries}`).
+    pub num_retries: u64,
 }
 
 impl TransferInfo {
@@ -145,7 +178,10 @@ impl TransferInfo {
             "referer" => Str(self.referer.clone()),
             "exitcode" => Int(u64::from(self.exitcode)),
             "errormsg" => Str(self.errormsg.clone()),
-            "urlnum" => Int(0),
+            "urlnum" => Int(self.urlnum),
+            "num_retries" => Int(self.num_retries),
+            _ if name.starts_with("url.") => Str(url_part(&self.url, &name[4..])?),
+            _ if name.starts_with("urle.") => Str(url_part(&self.url_effective, &name[5..])?),
             "ssl_verify_result" | "proxy_ssl_verify_result" => Int(0),
             "time_namelookup" => Time(t.namelookup),
             "time_connect" => Time(t.connect),
@@ -445,6 +481,28 @@ mod tests {
             "application/json||127.0.0.1:8080"
         );
         assert_eq!(stdout("%{http_version} %{method} %{exitcode}", &i), "1.1 GET 0");
+    }
+
+    /// curl 8's additions: the URL's parts (8.1), `num_retries` (8.9).
+    #[test]
+    fn url_parts_and_retries_as_curl_8_gives_them() {
+        let i = TransferInfo {
+            url: "http://joe:p%40ss@Example.COM/a%20b/c?x=1&y=%2F#frag".into(),
+            url_effective: "https://[::1]:8443/".into(),
+            num_retries: 2,
+            ..TransferInfo::default()
+        };
+        let parts = "%{url.scheme}|%{url.user}|%{url.password}|%{url.host}|%{url.port}|%{url.path}|%{url.query}|%{url.fragment}|%{url.options}|%{url.zoneid}";
+        assert_eq!(stdout(parts, &i), "http|joe|p%40ss|example.com|80|/a%20b/c|x=1&y=%2F|frag||");
+        let parts = "%{urle.scheme}|%{urle.user}|%{urle.host}|%{urle.port}|%{urle.path}|%{urle.query}";
+        assert_eq!(stdout(parts, &i), "https||[::1]|8443|/|");
+        assert_eq!(stdout("%{num_retries}", &i), "2");
+        assert_eq!(
+            render("%{url.nope}", &i).warnings,
+            vec!["unknown --write-out variable: 'url.nope'".to_string()]
+        );
+        // Not in %{json}: curl 7.88's list is kept.
+        assert!(!json(&i).contains("url.") && !json(&i).contains("num_retries"));
     }
 
     #[test]

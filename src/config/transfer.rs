@@ -110,6 +110,9 @@ pub struct TransferOptions {
     pub speed_limit: Option<(u64, Duration)>,
     /// `--no-clobber`: an existing output file is kept; `NAME.1` … `NAME.100` are tried instead.
     pub no_clobber: bool,
+    /// The URL argument this request's URL came from, counting from 0 (`-w %{urlnum}`; a
+    /// glob's URLs share their argument's).
+    pub url_number: u64,
     /// `--skip-existing`: a URL whose output file exists is not fetched (`saving::exists_already`).
     pub skip_existing: bool,
     /// `--xattr`: the saved file gets `user.xdg.origin.url` and `user.mime_type` (`client::xattr`).
