@@ -212,6 +212,8 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand --ssl-revoke-best-effort 'Accepted, as --ssl-no-revoke'
             cand --ssl-auto-client-cert 'Accepted: curl on Windows finds a client certificate in the system store with it; toll sends one only with -E/--cert, as curl elsewhere'
             cand --proxy-ssl-auto-client-cert 'Accepted: the https:// proxy''s twin of --ssl-auto-client-cert (Windows only in curl)'
+            cand --ca-native 'Accepted (curl 8.2): check servers against the operating system''s CA store, which toll does unless --cacert or --capath give the roots (curl''s option is for its Windows builds)'
+            cand --proxy-ca-native 'Accepted, as --ca-native, for https:// proxies (unless --proxy-cacert/--proxy-capath)'
             cand --false-start 'Accepted: TLS False Start (data before the handshake ends) is not used, as by curl 7.88 with OpenSSL'
             cand --ssl-allow-beast 'Accepted: the BEAST workaround concerns TLS 1.0, which toll does not speak'
             cand --no-alpn 'Offer no ALPN in the TLS handshake with the server: no HTTP/2 over TLS'

@@ -246,6 +246,15 @@ pub struct ConnOpts {
     #[arg(long = "proxy-ssl-auto-client-cert", hide_short_help = true)]
     pub proxy_ssl_auto_client_cert: bool,
 
+    /// Accepted (curl 8.2): check servers against the operating system's CA store, which toll
+    /// does unless --cacert or --capath give the roots (curl's option is for its Windows builds).
+    #[arg(long = "ca-native")]
+    pub ca_native: bool,
+
+    /// Accepted, as --ca-native, for https:// proxies (unless --proxy-cacert/--proxy-capath).
+    #[arg(long = "proxy-ca-native", hide_short_help = true)]
+    pub proxy_ca_native: bool,
+
     /// Accepted and ignored, as curl 7.88 ignores it: toll's TLS takes its randomness from the
     /// operating system.
     #[arg(long = "random-file", value_name = "FILE", hide_short_help = true)]

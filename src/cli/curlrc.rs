@@ -9,12 +9,14 @@
 //! before anything else is dropped. `url = …` gives the URL. A config file may name another
 //! (`config = FILE`), at most [`MAX_DEPTH`] deep. `-K -` reads standard input.
 //!
-//! The same pass expands `-H @FILE` (and `--header @FILE`): one `-H` per non-empty line of
-//! FILE, as curl reads it.
+//! [`expand_header_files`] expands `-H @FILE` (and `--header @FILE`): one `-H` per non-empty
+//! line of FILE, as curl reads it; it runs after curl 8's variables, so `--expand-header
+//! @{{file}}` reads the file the variable names.
 //!
 //! toll reads no default config file: `~/.curlrc` is curl's and is ignored, so nothing in it
 //! can change what toll does behind a script's back.
 
+use super::units::{self, Unit};
 use std::ffi::OsString;
 
 pub const MAX_DEPTH: usize = 10;
@@ -116,12 +118,20 @@ pub fn parse_config(text: &str, file: &str) -> Result<Vec<String>, ConfigError> 
     Ok(args)
 }
 
-/// Replaces every `-K FILE`, `-KFILE`, `--config FILE` and `--config=FILE` in `args` (the
-/// program name first) by the arguments of FILE. `read` reads a file (`-` = standard input).
+/// Replaces every `-K FILE` (also `-KFILE`, `-sK FILE`, `--config FILE`, `--config=FILE`) in
+/// `args` (the program name first) by the arguments of FILE, nested files too. Only options
+/// are replaced: `-d -K` sends the text `-K`. `read` reads a file (`-` = standard input).
 pub fn expand_config_args(
     args: Vec<OsString>,
     read: &dyn Fn(&str) -> std::io::Result<String>,
 ) -> Result<Vec<OsString>, ConfigError> {
+    let config = |a: &OsString| {
+        let t = a.to_string_lossy();
+        t.starts_with("--config") || (t.starts_with('-') && !t.starts_with("--") && t.contains('K'))
+    };
+    if !args.iter().skip(1).any(config) {
+        return Ok(args);
+    }
     expand(args, read, 0)
 }
 
@@ -133,46 +143,51 @@ fn expand(
     if depth > MAX_DEPTH {
         return Err(ConfigError::TooDeep);
     }
-    let mut out = Vec::with_capacity(args.len());
-    let mut it = args.into_iter();
-    while let Some(arg) = it.next() {
-        let s = arg.to_string_lossy();
-        let file = if s == "-K" || s == "--config" {
-            Some(it.next().ok_or(ConfigError::MissingFile)?.to_string_lossy().into_owned())
-        } else if let Some(f) = s.strip_prefix("--config=") {
-            Some(f.to_string())
-        } else {
-            s.strip_prefix("-K").filter(|f| !f.is_empty()).map(str::to_string)
-        };
-        let header_file = match (&file, s.as_ref()) {
-            (None, "-H" | "--header") => match it.next() {
-                Some(v) if v.to_string_lossy().starts_with('@') => Some(v.to_string_lossy()[1..].to_string()),
-                Some(v) => {
-                    out.push(arg);
-                    out.push(v);
-                    continue;
-                }
-                None => None,
-            },
-            _ => None,
-        };
-        if let Some(f) = header_file {
-            let text =
-                read(&f).map_err(|e| ConfigError::Unreadable { file: f.clone(), why: e.to_string() })?;
-            for line in text.lines().map(|l| l.trim_end_matches('\r')).filter(|l| !l.trim().is_empty()) {
-                out.push(OsString::from("-H"));
-                out.push(OsString::from(line));
-            }
+    let Some(all) = units::units(&args, units::command()) else { return Ok(args) };
+    let mut out = vec![args[0].clone()];
+    for unit in all {
+        if unit.long() != Some("config") {
+            out.extend(unit.into_tokens());
             continue;
         }
-        match file {
-            None => out.push(arg),
-            Some(f) => {
-                let text =
-                    read(&f).map_err(|e| ConfigError::Unreadable { file: f.clone(), why: e.to_string() })?;
-                let inner: Vec<OsString> = parse_config(&text, &f)?.into_iter().map(OsString::from).collect();
-                out.extend(expand(inner, read, depth + 1)?);
-            }
+        let Unit::Opt { tokens, .. } = &unit else { unreachable!("an option has a long name") };
+        let file = units::value(tokens).ok_or(ConfigError::MissingFile)?.to_string_lossy().into_owned();
+        let text =
+            read(&file).map_err(|e| ConfigError::Unreadable { file: file.clone(), why: e.to_string() })?;
+        let mut inner = vec![args[0].clone()];
+        inner.extend(parse_config(&text, &file)?.into_iter().map(OsString::from));
+        out.extend(expand(inner, read, depth + 1)?.into_iter().skip(1));
+    }
+    Ok(out)
+}
+
+/// Replaces every `-H @FILE` (`--header @FILE`, `--header=@FILE`; `--proxy-header @FILE` too)
+/// in `args` by one such option per non-empty line of FILE, as curl reads it (a CR before the
+/// line end dropped).
+pub fn expand_header_files(
+    args: Vec<OsString>,
+    read: &dyn Fn(&str) -> std::io::Result<String>,
+) -> Result<Vec<OsString>, ConfigError> {
+    if !args.iter().skip(1).any(|a| a.to_string_lossy().contains('@')) {
+        return Ok(args);
+    }
+    let Some(all) = units::units(&args, units::command()) else { return Ok(args) };
+    let mut out = vec![args[0].clone()];
+    for unit in all {
+        let file = match (&unit, unit.long()) {
+            (Unit::Opt { tokens, .. }, Some(long @ ("header" | "proxy-header"))) => units::value(tokens)
+                .and_then(|v| v.to_str().and_then(|v| v.strip_prefix('@')).map(|f| (long, f.to_string()))),
+            _ => None,
+        };
+        let Some((long, file)) = file else {
+            out.extend(unit.into_tokens());
+            continue;
+        };
+        let text =
+            read(&file).map_err(|e| ConfigError::Unreadable { file: file.clone(), why: e.to_string() })?;
+        for line in text.lines().map(|l| l.trim_end_matches('\r')).filter(|l| !l.trim().is_empty()) {
+            out.push(OsString::from(format!("--{long}")));
+            out.push(OsString::from(line));
         }
     }
     Ok(out)
@@ -247,6 +262,11 @@ mod tests {
         assert_eq!(e.exit_code(), 26);
         assert_eq!(expand_config_args(os(&["toll", "-K"]), &read), Err(ConfigError::MissingFile));
         assert_eq!(expand_config_args(os(&["toll", "--key"]), &read).unwrap(), os(&["toll", "--key"]));
+        // Bundled, as curl takes it; and only where it is an option.
+        assert_eq!(
+            expand_config_args(os(&["toll", "-sK", "b.cfg", "-d", "-K", "-sKb.cfg"]), &read).unwrap(),
+            os(&["toll", "-s", "--url", "http://h/", "-d", "-K", "-s", "--url", "http://h/"])
+        );
     }
 
     #[test]
@@ -258,16 +278,36 @@ mod tests {
         };
         let os = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
         assert_eq!(
-            expand_config_args(os(&["toll", "-H", "@h.txt", "-H", "X-C: 3"]), &read).unwrap(),
-            os(&["toll", "-H", "X-A: 1", "-H", "X-B: 2", "-H", "X-C: 3"])
+            expand_header_files(os(&["toll", "-H", "@h.txt", "--header=X-C: 3"]), &read).unwrap(),
+            os(&["toll", "--header", "X-A: 1", "--header", "X-B: 2", "--header=X-C: 3"])
         );
         assert_eq!(
-            expand_config_args(os(&["toll", "-K", "c.cfg"]), &read).unwrap(),
-            os(&["toll", "-H", "X-A: 1", "-H", "X-B: 2"])
+            expand_header_files(os(&["toll", "-sH@h.txt", "--proxy-header", "@h.txt"]), &read).unwrap(),
+            os(&[
+                "toll",
+                "-s",
+                "--header",
+                "X-A: 1",
+                "--header",
+                "X-B: 2",
+                "--proxy-header",
+                "X-A: 1",
+                "--proxy-header",
+                "X-B: 2"
+            ])
         );
-        assert_eq!(expand_config_args(os(&["toll", "-H", "@nope"]), &read).unwrap_err().exit_code(), 26);
-        // Left for clap to report the missing value.
-        assert_eq!(expand_config_args(os(&["toll", "-H"]), &read).unwrap(), os(&["toll", "-H"]));
+        let from_config = expand_config_args(os(&["toll", "-K", "c.cfg"]), &read).unwrap();
+        assert_eq!(
+            expand_header_files(from_config, &read).unwrap(),
+            os(&["toll", "--header", "X-A: 1", "--header", "X-B: 2"])
+        );
+        assert_eq!(expand_header_files(os(&["toll", "-H", "@nope"]), &read).unwrap_err().exit_code(), 26);
+        // A value is not an option; a missing value is left for clap to report.
+        assert_eq!(
+            expand_header_files(os(&["toll", "-d", "-H", "@h.txt"]), &read).unwrap(),
+            os(&["toll", "-d", "-H", "@h.txt"])
+        );
+        assert_eq!(expand_header_files(os(&["toll", "-H"]), &read).unwrap(), os(&["toll", "-H"]));
     }
 
     #[test]

@@ -76,12 +76,12 @@ pub fn apply_negations(args: Vec<OsString>) -> Result<Vec<OsString>, NegationErr
         return Ok(args);
     }
     let cmd = units::command();
-    let Some(all) = units::units(&args, &cmd) else { return Ok(args) };
+    let Some(all) = units::units(&args, cmd) else { return Ok(args) };
     let mut out: Vec<Unit> = Vec::with_capacity(all.len());
     for unit in all {
         let action = match &unit {
             Unit::Opt { arg: None, tokens } if tokens.len() == 1 => match tokens[0].to_str() {
-                Some(t) => action(&cmd, t)?,
+                Some(t) => action(cmd, t)?,
                 None => None,
             },
             _ => None,
@@ -243,7 +243,7 @@ mod tests {
             .get_arguments()
             .filter(|a| is_flag(a))
             .filter_map(|a| a.get_long()?.strip_prefix("no-"))
-            .filter(|p| units::long_arg(&cmd, p).is_none())
+            .filter(|p| units::long_arg(cmd, p).is_none())
             .collect();
         positives.sort_unstable();
         let mut listed = POSITIVES.to_vec();

@@ -41,7 +41,7 @@ const GLOBAL: [&str; 16] = [
 /// others and fails that one with "no URL specified" (exit 2).
 pub fn split_next(args: Vec<OsString>) -> Vec<Option<Vec<OsString>>> {
     let cmd = units::command();
-    let Some(pieces) = pieces(&args, &cmd) else { return vec![Some(args)] };
+    let Some(pieces) = pieces(&args, cmd) else { return vec![Some(args)] };
     let globals: Vec<OsString> = pieces.iter().flat_map(|p| p.globals.iter().cloned()).collect();
     pieces
         .into_iter()
@@ -135,6 +135,19 @@ mod tests {
         assert_eq!(lines, [["run", "--", "sh", "-c", "x", "--next", "y"]]);
         let lines = split(&["serve", "--next"]);
         assert_eq!(lines, [["serve", "--next"]]);
+    }
+
+    #[test]
+    fn next_in_a_cluster_cuts_too() {
+        let lines = split(&["-s:", "http://a/", "-i:v", "http://b/"]);
+        assert_eq!(
+            lines,
+            [vec!["<none>"], vec!["-s", "-v", "http://a/", "-i"], vec!["-s", "-v", "http://b/"]]
+        );
+        // A cluster with a letter toll does not know is left whole for clap to refuse (found by
+        // the cli_prepare fuzz target: `-:-expand-data` was cut into `-:` and `--expand-data`).
+        let lines = split(&["http://a/", "-:-expand-data", "x", "http://b/"]);
+        assert_eq!(lines, [vec!["http://a/", "-:-expand-data", "x", "http://b/"]]);
     }
 
     #[test]

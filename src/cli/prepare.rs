@@ -1,6 +1,6 @@
-//! The command line made ready for clap, in curl's order: `-K` files and `-H @FILE` expanded
-//! (`curlrc`), curl 8's variables set and `--expand-` options expanded (`vars`), `--no-` forms
-//! applied (`negate`), and the line cut at `--next` into operations (`next`). What the passes
+//! The command line made ready for clap, in curl's order: `-K` files expanded (`curlrc`), curl
+//! 8's variables set and `--expand-` options expanded (`vars`), `-H @FILE` read (`curlrc`),
+//! `--no-` forms applied (`negate`), and the line cut at `--next` into operations (`next`). What the passes
 //! need from outside (files, standard input, the environment, a place for warnings) comes in
 //! through [`ArgSources`], so they are testable and `main` stays thin.
 
@@ -35,6 +35,8 @@ pub fn prepare(
     let mut vars = super::VarSources { env: src.env, read: src.read, warn: &mut *src.warn };
     let args = super::apply_variables(args, &mut vars)
         .map_err(|e| PrepareError { message: e.to_string(), code: e.exit_code() })?;
+    let args = super::curlrc::expand_header_files(args, &read_text)
+        .map_err(|e| PrepareError { message: e.to_string(), code: e.exit_code() })?;
     let args = super::apply_negations(args).map_err(|e| PrepareError { message: e.to_string(), code: 2 })?;
     Ok(super::split_next(args))
 }
@@ -61,6 +63,15 @@ mod tests {
             .map(|l| l.unwrap().into_iter().skip(1).map(|a| a.to_string_lossy().into_owned()).collect())
             .collect();
         assert_eq!(lines, [vec!["--url", "http://127.0.0.1/"], vec!["u2"]]);
+        // -H @FILE is read after the variables: the file can be one a variable names.
+        let read = |f: &str| match f {
+            "h.txt" => Ok(b"X-A: 1\n".to_vec()),
+            _ => Err(std::io::Error::from(std::io::ErrorKind::NotFound)),
+        };
+        let mut src = ArgSources { read: &read, env: &env, warn: &mut warn };
+        let args = ["toll", "--variable", "f=h.txt", "--expand-header", "@{{f}}", "u"];
+        let lines = prepare(args.iter().map(OsString::from).collect(), &mut src).unwrap();
+        assert_eq!(lines, [Some(["toll", "--header", "X-A: 1", "u"].iter().map(OsString::from).collect())]);
         let mut src = ArgSources { read: &read, env: &env, warn: &mut warn };
         let e = prepare(["toll", "-K", "nope"].iter().map(OsString::from).collect(), &mut src).unwrap_err();
         assert_eq!(e.code, 26);

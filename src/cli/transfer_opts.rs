@@ -194,7 +194,17 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     use clap::{CommandFactory, FromArgMatches};
-    let mut matches = super::Cli::command().try_get_matches_from(args)?;
+    // As curl, an option's value is the next argument whatever it looks like (`-d -x` sends
+    // "-x"); the passes before clap (`units`) walk the line the same way.
+    let cmd = super::Cli::command().mut_args(|a| {
+        let valued = a.get_action().takes_values() && a.get_num_args().is_none_or(|n| n.min_values() > 0);
+        if valued && !a.is_positional() {
+            a.allow_hyphen_values(true)
+        } else {
+            a
+        }
+    });
+    let mut matches = cmd.try_get_matches_from(args)?;
     let order = output_order(&matches);
     let mut cli = super::Cli::from_arg_matches_mut(&mut matches)?;
     cli.transfer.output_order = order;

@@ -1,6 +1,8 @@
 //! A command line taken apart the way clap will read it, for the passes that must change it
-//! before clap does (`--next` in `next`, curl's `--no-` options in `negate`): which tokens are
-//! options, which are their values (`-d --next` sends the text `--next`), and which are URLs.
+//! before clap does (`-K` and `-H @FILE` in `curlrc`, variables in `vars`, curl's `--no-`
+//! options in `negate`, `--next` in `next`): which tokens are options, which are their values
+//! (as in curl an option's value is the next argument whatever it looks like: `-d --next`
+//! sends the text `--next`; `parse_cli` lets clap take such values too), and which are URLs.
 //!
 //! Walking uses clap's own definition of each option, so a new option needs nothing here.
 
@@ -40,11 +42,15 @@ impl Unit<'_> {
     }
 }
 
-/// `cmd` built for walking (so `get_arguments` includes `--help` and `--version`).
-pub(super) fn command() -> clap::Command {
-    let mut cmd = <super::Cli as clap::CommandFactory>::command();
-    cmd.build();
-    cmd
+/// toll's command, built for walking (so `get_arguments` includes `--help` and `--version`);
+/// built once per process, for all the passes.
+pub(super) fn command() -> &'static clap::Command {
+    static BUILT: std::sync::OnceLock<clap::Command> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let mut cmd = <super::Cli as clap::CommandFactory>::command();
+        cmd.build();
+        cmd
+    })
 }
 
 /// The units of `args` (program name first, not included), or `None` when the line runs a
@@ -94,20 +100,32 @@ pub(super) fn units_with<'c>(
             continue;
         }
         if text.len() > 1 && text.starts_with('-') {
-            // A cluster of short options (`-sSL`, `-dDATA`, `-o FILE`), taken apart.
-            for (at, c) in text[1..].char_indices() {
-                let arg = cmd.get_arguments().find(|a| {
+            // A cluster of short options (`-sSL`, `-dDATA`, `-o FILE`), taken apart, unless a
+            // letter toll does not know comes before any value: then the whole token is left
+            // as it was for clap to report (a piece of it could read as something else:
+            // `-:-x` is not `-:` and `--x`).
+            let short = |c: char| {
+                cmd.get_arguments().find(|a| {
                     a.get_short() == Some(c)
                         || a.get_short_and_visible_aliases().is_some_and(|s| s.contains(&c))
-                });
-                let Some(arg) = arg else {
-                    // Unknown to toll: left as it was for clap to report.
-                    out.push(Unit::Opt {
-                        arg: None,
-                        tokens: vec![OsString::from(format!("-{}", &text[1 + at..]))],
-                    });
-                    break;
-                };
+                })
+            };
+            let known = text[1..]
+                .chars()
+                .map(short)
+                .take_while(|a| !a.is_some_and(consumes_next))
+                .all(|a| a.is_some());
+            if !known {
+                out.push(Unit::Opt { arg: None, tokens: vec![token.clone()] });
+                continue;
+            }
+            for (at, c) in text[1..].char_indices() {
+                let Some(arg) = short(c) else { break };
+                if arg.get_long() == Some("next") {
+                    // `-s:` is `-s -:`, as in curl.
+                    out.push(Unit::Next);
+                    continue;
+                }
                 if !consumes_next(arg) {
                     out.push(Unit::Opt { arg: Some(arg), tokens: vec![OsString::from(format!("-{c}"))] });
                     continue;
@@ -138,6 +156,19 @@ pub(super) fn units_with<'c>(
         out.push(Unit::Positional(token.clone()));
     }
     Some(out)
+}
+
+/// The value of an option unit: the token after the option (`-o FILE`), or the text after
+/// `=` (`--output=FILE`) or after the letter (`-oFILE`). `None` when it has none.
+pub(super) fn value(tokens: &[OsString]) -> Option<OsString> {
+    if let Some(v) = tokens.get(1) {
+        return Some(v.clone());
+    }
+    let t = tokens.first()?.to_str()?;
+    match t.strip_prefix("--") {
+        Some(long) => long.split_once('=').map(|(_, v)| OsString::from(v)),
+        None => t.get(2..).filter(|v| !v.is_empty()).map(OsString::from),
+    }
 }
 
 /// The option whose long name (or alias) is `name`.

@@ -72,7 +72,7 @@ pub fn apply_variables(args: Vec<OsString>, src: &mut VarSources<'_>) -> Result<
     }
     let cmd = units::command();
     let expandable = |name: &str| name.starts_with("expand-");
-    let Some(all) = units::units_with(&args, &cmd, &expandable) else { return Ok(args) };
+    let Some(all) = units::units_with(&args, cmd, &expandable) else { return Ok(args) };
     let mut vars: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
     let mut line = vec![args[0].clone()];
     for unit in all {
@@ -102,7 +102,7 @@ pub fn apply_variables(args: Vec<OsString>, src: &mut VarSources<'_>) -> Result<
             set_variable(&mut vars, &expanded, src)?;
             continue;
         }
-        match units::long_arg(&cmd, target) {
+        match units::long_arg(cmd, target) {
             Some(arg) if units::consumes_next(arg) => {
                 line.push(OsString::from(format!("--{}", arg.get_long().unwrap_or(target))));
                 line.push(os(expanded));
