@@ -35,7 +35,11 @@ fn carries(spellings: &[&str], prev: Option<&[u8]>, arg: &[u8], value: &[u8]) ->
     if spellings.is_empty() {
         return head.is_empty();
     }
-    spellings.iter().any(|s| {
+    // curl 8's `--expand-X VALUE` gives VALUE to `--X` when it names no variable: the secret
+    // is then on the command line as typed.
+    let expanded: Vec<String> =
+        spellings.iter().filter_map(|s| s.strip_prefix("--")).map(|l| format!("--expand-{l}")).collect();
+    spellings.iter().copied().chain(expanded.iter().map(String::as_str)).any(|s| {
         let s = s.as_bytes();
         if head.is_empty() {
             // The value on its own: the option is the argument before it.
@@ -159,6 +163,10 @@ mod carries {
         assert!(gives(&user, None, "--proxy-user=a:b", "a:b"));
         assert!(!gives(&user, None, "--proxy-Ua:b", "a:b"), "a long option is not a flag cluster");
         assert!(!gives(&user, None, "x-Ua:b", "a:b"));
+        // curl 8's --expand- forms (the value was typed as it is, no variable in it).
+        assert!(gives(&user, Some("--expand-proxy-user"), "a:b", "a:b"));
+        assert!(gives(&user, None, "--expand-proxy-user=a:b", "a:b"));
+        assert!(!gives(&user, Some("--expand-data"), "a:b", "a:b"));
         // A positional value: the whole argument.
         assert!(gives(&[], Some("login"), "http://u:p@h", "http://u:p@h"));
         assert!(!gives(&[], None, "xhttp://u:p@h", "http://u:p@h"));

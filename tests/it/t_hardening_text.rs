@@ -203,6 +203,8 @@ fn command_line_passwords_are_hidden_from_proc_cmdline() {
         "-E cert:pw",
         "--proxy-cert=cert:pw",
         "--proxy-pass",
+        "--expand-proxy-user",
+        "--expand-oauth2-bearer=",
     ] {
         let proxy = stall();
         let x = || ["-x".to_string(), proxy.url()];
@@ -220,6 +222,9 @@ fn command_line_passwords_are_hidden_from_proc_cmdline() {
             "-E cert:pw" => with(&["-E".into(), format!("/nonexistent/c.pem:{SECRET}")]),
             "--proxy-cert=cert:pw" => with(&[format!("--proxy-cert={pem}:{SECRET}")]),
             "--proxy-pass" => with(&["--proxy-pass".into(), SECRET.into()]),
+            // curl 8's --expand- form of the option, the secret typed as it is.
+            "--expand-proxy-user" => with(&["--expand-proxy-user".into(), user_pw.clone()]),
+            "--expand-oauth2-bearer=" => with(&[format!("--expand-oauth2-bearer={SECRET}")]),
             "-x with a password" => {
                 vec!["-x".into(), format!("http://bob:{SECRET}@{}", proxy.addr), url.into()]
             }
