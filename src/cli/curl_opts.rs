@@ -27,7 +27,7 @@ pub struct CurlOutputArgs {
     /// from curl 8: url.PART and urle.PART (scheme, user, password, host, port, path, query,
     /// fragment of the URL as given and of the effective one), num_retries;
     /// %header{NAME} a response header, %{header_json} all of them; %{json} all the variables;
-    /// %{stderr} and %{stdout} switch the
+    /// %{stderr}, %{stdout} and %output{FILE} (curl 8; %output{>>FILE} appends) switch the
     /// stream; %{onerror} ends the output unless the transfer failed. \n, \r, \t and %% as in
     /// curl.
     #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]

@@ -225,6 +225,25 @@ impl Recorder {
                     std::io::stdout().lock().write_all(&data).and_then(|_| std::io::stdout().flush())
                 }
                 Stream::Stderr => std::io::stderr().lock().write_all(&data),
+                Stream::File { path, append } => {
+                    let opened = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .append(append)
+                        .truncate(!append)
+                        .open(&path);
+                    match opened {
+                        Ok(mut f) => f.write_all(&data),
+                        // As curl: a warning, and the text goes to standard output instead.
+                        Err(e) => {
+                            eprintln!(
+                                "toll: warning: cannot open {} for --write-out: {e}",
+                                crate::term::sanitize(&path)
+                            );
+                            std::io::stdout().lock().write_all(&data).and_then(|_| std::io::stdout().flush())
+                        }
+                    }
+                }
             };
         }
     }

@@ -22,10 +22,15 @@
 use std::time::Duration;
 
 /// Where a piece of write-out output goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Stream {
     Stdout,
     Stderr,
+    /// curl 8.3's `%output{FILE}` (`append`: `%output{>>FILE}`).
+    File {
+        path: String,
+        append: bool,
+    },
 }
 
 /// One element of a parsed format.
@@ -37,6 +42,8 @@ pub enum Token {
     Var(String),
     /// `%header{name}`.
     Header(String),
+    /// `%output{FILE}` or `%output{>>FILE}` (curl 8.3): what follows goes to FILE.
+    Output(String),
 }
 
 /// curl 8.1's `%{url.PART}` and `%{urle.PART}`: a part of the URL as given or of the effective
@@ -311,6 +318,17 @@ pub fn parse_format(format: &str) -> Vec<Token> {
                     i += 2;
                 }
             },
+            b'%' if format[i + 1..].starts_with("output{") => match format[i + 8..].find('}') {
+                Some(end) => {
+                    flush(&mut lit, &mut tokens);
+                    tokens.push(Token::Output(format[i + 8..i + 8 + end].to_string()));
+                    i += 8 + end + 1;
+                }
+                None => {
+                    lit.extend_from_slice(b"%output{");
+                    i += 8;
+                }
+            },
             b'%' if format[i + 1..].starts_with("header{") => match format[i + 8..].find('}') {
                 Some(end) => {
                     flush(&mut lit, &mut tokens);
@@ -355,27 +373,35 @@ pub struct Rendered {
 pub fn render(format: &str, info: &TransferInfo) -> Rendered {
     let mut r = Rendered::default();
     let mut stream = Stream::Stdout;
-    let push = |r: &mut Rendered, stream: Stream, data: &[u8]| match r.pieces.last_mut() {
-        Some((s, buf)) if *s == stream => buf.extend_from_slice(data),
-        _ => r.pieces.push((stream, data.to_vec())),
+    let push = |r: &mut Rendered, stream: &Stream, data: &[u8]| match r.pieces.last_mut() {
+        Some((s, buf)) if s == stream => buf.extend_from_slice(data),
+        _ => r.pieces.push((stream.clone(), data.to_vec())),
     };
     for token in parse_format(format) {
         match token {
-            Token::Literal(l) => push(&mut r, stream, &l),
+            Token::Literal(l) => push(&mut r, &stream, &l),
             Token::Header(name) => {
                 if let Some(v) = info.header(&name) {
-                    push(&mut r, stream, v.as_bytes());
+                    push(&mut r, &stream, v.as_bytes());
                 }
+            }
+            Token::Output(target) => {
+                stream = match target.strip_prefix(">>") {
+                    Some(path) => Stream::File { path: path.to_string(), append: true },
+                    None => Stream::File { path: target, append: false },
+                };
+                // Opened (and a plain one emptied) where it is named, even if nothing follows.
+                r.pieces.push((stream.clone(), Vec::new()));
             }
             Token::Var(name) => match name.as_str() {
                 "stdout" => stream = Stream::Stdout,
                 "stderr" => stream = Stream::Stderr,
                 "onerror" if info.exitcode == 0 => break,
                 "onerror" => {}
-                "json" => push(&mut r, stream, json(info).as_bytes()),
-                "header_json" => push(&mut r, stream, header_json(info).as_bytes()),
+                "json" => push(&mut r, &stream, json(info).as_bytes()),
+                "header_json" => push(&mut r, &stream, header_json(info).as_bytes()),
                 _ => match info.value(&name) {
-                    Some(v) => push(&mut r, stream, v.text().as_bytes()),
+                    Some(v) => push(&mut r, &stream, v.text().as_bytes()),
                     None => r.warnings.push(format!("unknown --write-out variable: '{name}'")),
                 },
             },
@@ -503,6 +529,25 @@ mod tests {
         );
         // Not in %{json}: curl 7.88's list is kept.
         assert!(!json(&i).contains("url.") && !json(&i).contains("num_retries"));
+    }
+
+    /// curl 8.3's `%output{FILE}` / `%output{>>FILE}`: what follows goes to FILE (opened even
+    /// when nothing follows); `%{stdout}` comes back.
+    #[test]
+    fn output_switches_to_a_file() {
+        let i = info();
+        let file = |p: &str, append| Stream::File { path: p.into(), append };
+        let r = render("a%output{t.txt}b%{http_code}%{stdout}c%output{>>log}", &i);
+        assert_eq!(
+            r.pieces,
+            vec![
+                (Stream::Stdout, b"a".to_vec()),
+                (file("t.txt", false), b"b200".to_vec()),
+                (Stream::Stdout, b"c".to_vec()),
+                (file("log", true), Vec::new()),
+            ]
+        );
+        assert_eq!(render("%output{x", &i).pieces, vec![(Stream::Stdout, b"%output{x".to_vec())]);
     }
 
     #[test]

@@ -296,3 +296,28 @@ fn skip_existing_fetches_only_what_is_missing() {
     toll(["-s", "-O"]).arg(origin.url("/text")).cwd(dir.path()).run().assert_ok();
     assert_eq!(std::fs::read_to_string(dir.path().join("text")).unwrap(), "hello from the origin\n");
 }
+
+/// curl 8.3's `%output{FILE}` in `-w`: each transfer's text goes to the file (appended with
+/// `>>`), `%{stdout}` comes back to standard output.
+#[test]
+fn write_out_output_goes_to_a_file() {
+    let origin = Origin::http();
+    let dir = scratch();
+    std::fs::write(dir.path().join("log.txt"), "earlier\n").unwrap();
+    let out = toll(["-s", "-o", "/dev/null", "-o", "/dev/null", "-w"])
+        .arg("%output{>>log.txt}%{http_code} %{urlnum}\\n%{stdout}done\\n")
+        .arg(origin.url("/text"))
+        .arg(origin.url("/status/404"))
+        .cwd(dir.path())
+        .run();
+    out.assert_ok().assert_stdout(b"done\ndone\n");
+    assert_eq!(std::fs::read_to_string(dir.path().join("log.txt")).unwrap(), "earlier\n200 0\n404 1\n");
+    // Without ">>" each transfer's write-out replaces the file.
+    toll(["-s", "-o", "/dev/null", "-w", "%output{last.txt}%{http_code}"])
+        .arg(origin.url("/text"))
+        .cwd(dir.path())
+        .run()
+        .assert_ok()
+        .assert_stdout(b"");
+    assert_eq!(std::fs::read_to_string(dir.path().join("last.txt")).unwrap(), "200");
+}
