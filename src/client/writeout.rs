@@ -318,28 +318,22 @@ pub fn parse_format(format: &str) -> Vec<Token> {
                     i += 2;
                 }
             },
-            b'%' if format[i + 1..].starts_with("output{") => match format[i + 8..].find('}') {
-                Some(end) => {
-                    flush(&mut lit, &mut tokens);
-                    tokens.push(Token::Output(format[i + 8..i + 8 + end].to_string()));
-                    i += 8 + end + 1;
+            // `%header{NAME}` and curl 8.3's `%output{FILE}`: both prefixes are 7 bytes.
+            b'%' if ["header{", "output{"].iter().any(|p| format[i + 1..].starts_with(p)) => {
+                match format[i + 8..].find('}') {
+                    Some(end) => {
+                        flush(&mut lit, &mut tokens);
+                        let name = format[i + 8..i + 8 + end].to_string();
+                        let header = format[i + 1..].starts_with('h');
+                        tokens.push(if header { Token::Header(name) } else { Token::Output(name) });
+                        i += 8 + end + 1;
+                    }
+                    None => {
+                        lit.extend_from_slice(&b[i..i + 8]);
+                        i += 8;
+                    }
                 }
-                None => {
-                    lit.extend_from_slice(b"%output{");
-                    i += 8;
-                }
-            },
-            b'%' if format[i + 1..].starts_with("header{") => match format[i + 8..].find('}') {
-                Some(end) => {
-                    flush(&mut lit, &mut tokens);
-                    tokens.push(Token::Header(format[i + 8..i + 8 + end].to_string()));
-                    i += 8 + end + 1;
-                }
-                None => {
-                    lit.extend_from_slice(b"%header{");
-                    i += 8;
-                }
-            },
+            }
             b'\\' if i + 1 < b.len() => {
                 match b[i + 1] {
                     b'n' => lit.push(b'\n'),
