@@ -66,7 +66,7 @@ enum Action {
     Nothing,
     /// Put these tokens in its place.
     Replace(Vec<OsString>),
-    /// Refused when one of these options was given before it in the same operation.
+    /// Refused when this option was given before it in the same operation.
     RefuseAfter(&'static str),
 }
 
