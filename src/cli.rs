@@ -5,7 +5,7 @@
 //! lookup closure it is given, so it is testable; proxy environment variables are not read here
 //! (see `proxy_env`). Every problem found here is a [`UsageError`] (exit code 2).
 
-use crate::config::{Body, BodySource, OutputStyle, ProxyConfig, RequestConfig, TransferOptions};
+use crate::config::{Body, BodySource, CurlExtras, OutputStyle, ProxyConfig, RequestConfig, TransferOptions};
 use crate::proxy_env::ProxyError;
 use crate::secret::Secret;
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -322,8 +322,6 @@ pub fn parse_error_text(e: &clap::Error) -> Option<String> {
 /// curl 7.88's options that toll knows of and does not carry out, and why (README, "Not
 /// supported yet"); FTP, mail and other protocols' options are named by [`OTHER_PROTOCOLS`].
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("--path-as-is", "the path is sent normalised (/a/../b as /b)"),
-    ("--request-target", "the request target is the URL's path and query"),
     ("--local-port", "--interface chooses the address; the port is the system's choice"),
     ("--haproxy-protocol", "toll sends no PROXY protocol header"),
     ("--happy-eyeballs-timeout-ms", "toll's head start for IPv6 over IPv4 is fixed"),
@@ -570,6 +568,9 @@ impl Cli {
         let output = transfer_opts::output_target(first.output, remote_all, &url, dir)?;
         let output = glob::name_output_target(output, &first.glob_values);
         let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
+        let (path_as_is, given_target) = (req.curl.path_as_is, req.curl.request_target.clone());
+        extras.request_target =
+            curl_opts::request_target(&first.raw, &url, path_as_is, given_target.as_deref());
 
         let request = RequestConfig {
             url,
@@ -610,7 +611,9 @@ impl Cli {
             let output = transfer_opts::output_target(item.output, remote_all, &url, dir)?;
             let output = glob::name_output_target(output, &item.glob_values);
             let transfer = TransferOptions { url_number: item.number, ..request.transfer.clone() };
-            more.push(RequestConfig { url, output, transfer, ..request.clone() });
+            let target = curl_opts::request_target(&item.raw, &url, path_as_is, given_target.as_deref());
+            let curl = CurlExtras { request_target: target, ..request.curl.clone() };
+            more.push(RequestConfig { url, output, transfer, curl, ..request.clone() });
         }
 
         let no_prompt = proxy.no_prompt || env("TOLL_NO_PROMPT").is_some_and(|v| truthy(&v));

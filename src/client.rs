@@ -187,6 +187,9 @@ pub struct Session {
     relay: Arc<Relay>,
     /// Requests through a proxy without the loopback hop, when they allow it (`tunnel`).
     direct: Option<tunnel::Direct>,
+    /// `--path-as-is`/`--request-target`: the path that sends a request target of its own
+    /// (`None` without those options, or where the request needs reqwest's path).
+    raw: Option<tunnel::Direct>,
     routes: Arc<Chooser>,
     ctx: Arc<Context>,
     /// The bytes on the wire, when heads are printed as received or traced.
@@ -242,6 +245,10 @@ impl Session {
         let cookies = cookies::Engine::start(&req.curl)?;
         let hsts = hsts::Engine::start(req.curl.hsts.as_deref())?;
         let alt_svc = alt_route::AltSvc::start(req, &user_agent(req))?;
+        let raw = match req.curl.raw_targets {
+            true => tunnel::Direct::for_alternatives(req, &user_agent(req))?,
+            false => None,
+        };
         Ok(Session {
             client,
             cookies,
@@ -250,6 +257,7 @@ impl Session {
             origin_rejected: Default::default(),
             relay,
             direct,
+            raw,
             routes,
             ctx,
             tap,
@@ -263,12 +271,43 @@ impl Session {
         self.send_with_heads(req, &mut EarlierHeads::default()).await
     }
 
+    /// A request sent with `target` as its request target, on toll's own HTTP path: directly,
+    /// through an HTTP proxy's tunnel (`tunnel`: https, or `-p`), or forwarded by the relay.
+    async fn send_raw(
+        &self,
+        route: &RouteEntry,
+        request: reqwest::Request,
+        reporter: &dyn Reporter,
+        target: Option<&str>,
+        tunnel: bool,
+    ) -> Result<reqwest::Response> {
+        let refused = |why: &str| {
+            Error::new(Exit::Usage, format!("--path-as-is and --request-target cannot be used {why}"))
+                .hint("drop the option, or the one it cannot be combined with")
+        };
+        let Some(raw) = &self.raw else {
+            return Err(refused(
+                "with --compressed, --http1.0, --http2-prior-knowledge, --connect-to, --unix-socket, \
+                 --trace, TLS version options, --capath, -E, -6 or --interface",
+            ));
+        };
+        match route {
+            RouteEntry::Direct => raw.execute_to(&self.relay, None, None, request, reporter, target).await,
+            RouteEntry::Proxy(spec) if spec.is_socks() => Err(refused("through a SOCKS proxy")),
+            RouteEntry::Proxy(spec) if tunnel => {
+                raw.execute_to(&self.relay, Some(spec), None, request, reporter, target).await
+            }
+            RouteEntry::Proxy(spec) => raw.forward(&self.relay, spec, request, target).await,
+        }
+    }
+
     /// New connections made for transfers so far, as curl counts them (`%{num_connects}`):
     /// to servers and SOCKS proxies, and by the relay to HTTP proxies, not the HTTP client's
     /// connections to the loopback relay (which stand in for the relay's).
     pub fn connections_made(&self) -> u64 {
         let (to_relay, by_relay) = self.relay.connection_counts();
-        (self.clock.phases().connects + by_relay + self.alt_svc.connections()).saturating_sub(to_relay)
+        let raw = self.raw.as_ref().map_or(0, tunnel::Direct::connections_made);
+        (self.clock.phases().connects + by_relay + self.alt_svc.connections() + raw).saturating_sub(to_relay)
     }
 
     /// [`send`](Self::send), also keeping the head of each redirect response it followed
@@ -322,9 +361,21 @@ impl Session {
             }
             let https = hop.url.scheme() == "https";
             let alt = self.alt_svc.pick(&hop.url, &choice.entry, reporter);
+            // --path-as-is/--request-target: the URL's own request, not a redirect's.
+            let target = req.curl.request_target.as_deref().filter(|_| redirects == 0);
             let mut resp = match (&choice.entry, &self.direct) {
                 _ if alt.is_some() => {
                     self.alt_svc.execute(&alt, &self.relay, &choice.entry, request, reporter).await?
+                }
+                _ if target.is_some() => {
+                    self.send_raw(
+                        &choice.entry,
+                        request,
+                        reporter,
+                        target,
+                        https || req.curl.conn.proxytunnel,
+                    )
+                    .await?
                 }
                 // https through an HTTP(S) proxy: TLS on the relay's tunnel, in process.
                 (RouteEntry::Proxy(spec), Some(direct)) if via_relay && https && direct.in_process() => {
@@ -338,7 +389,7 @@ impl Session {
                 }
                 // http: forwarded by the relay in process (a body as `toll serve` forwards one).
                 (RouteEntry::Proxy(spec), Some(direct)) if via_relay && direct.in_process() => {
-                    direct.forward(&self.relay, spec, request).await?
+                    direct.forward(&self.relay, spec, request, None).await?
                 }
                 _ if via_relay => self
                     .client
@@ -347,7 +398,7 @@ impl Session {
                     .map_err(|e| classify_sent(e, &self.relay, via_socks, via_relay))?,
                 _ => self.execute_direct(request, req.max_time, via_socks).await?,
             };
-            if let (Some(tap), None) = (&self.tap, &alt) {
+            if let (Some(tap), None, None) = (&self.tap, &alt, target) {
                 header_case::attach(&mut resp, tap);
             }
             for connect in self.relay.take_connect_heads() {

@@ -231,6 +231,16 @@ pub struct CurlRequestArgs {
     #[arg(long = "url", id = "url_flag", value_name = "URL")]
     pub url: Option<String>,
 
+    /// Send the URL's path as written: /a/../b is not made /b (for servers that must be asked
+    /// so; the request then goes on toll's own HTTP path, see the README).
+    #[arg(long = "path-as-is")]
+    pub path_as_is: bool,
+
+    /// Send TARGET as the request target instead of the URL's path and query ('*' for
+    /// OPTIONS *); the URL still says where to connect.
+    #[arg(long = "request-target", value_name = "TARGET")]
+    pub request_target: Option<String>,
+
     #[command(flatten)]
     pub conn: CurlConnArgs,
 }
@@ -463,6 +473,9 @@ impl CurlRequestArgs {
             service_name: self.service_name.clone(),
             // Set from the proxy options' --delegation (one option for both, as curl's).
             delegation: Default::default(),
+            // Set per URL by `Cli::into_config` (`request_target`).
+            request_target: None,
+            raw_targets: self.path_as_is || self.request_target.is_some(),
             conn: crate::config::ConnConfig { doh: c.doh.config(), ..c.more.config() },
         }
     }
@@ -477,6 +490,38 @@ impl CurlRequestArgs {
             connrefused: self.retry_connrefused,
         }
     }
+}
+
+/// The request target a URL is sent with when it is not its normalised path and query:
+/// `--request-target`'s, or with `--path-as-is` the path as written in `raw` (the query the
+/// normalised `url` has, which `-G` and `--url-query` may have added to). `None`: the usual one.
+pub fn request_target(raw: &str, url: &url::Url, path_as_is: bool, given: Option<&str>) -> Option<String> {
+    if let Some(t) = given {
+        return Some(t.to_string());
+    }
+    if !path_as_is {
+        return None;
+    }
+    let rest = raw.split_once("://").map_or(raw, |(_, r)| r);
+    let rest = rest.split('#').next().unwrap_or_default();
+    let (path, query) = match rest.find(['/', '?']) {
+        Some(at) => rest[at..].split_once('?').map_or((&rest[at..], None), |(p, q)| (p, Some(q))),
+        None => ("", None),
+    };
+    // curl 7.88 builds the URL anew when -G or --url-query add to its query: normalised then.
+    if query != url.query() {
+        return None;
+    }
+    let path = if path.is_empty() { "/" } else { path };
+    let target = match query {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    let usual = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    (target != usual).then_some(target)
 }
 
 /// `--output-dir DIR`: `-o` files (unless absolute) and `-O` names (from the URL as given, as

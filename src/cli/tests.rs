@@ -669,8 +669,8 @@ fn parse_errors_of_secret_options_are_rendered_without_the_value() {
 #[test]
 fn curls_options_toll_does_not_carry_out_are_named_with_the_reason() {
     let text = |args: &[&str]| parse_error_text(&parse(args).unwrap_err());
-    let t = text(&["--path-as-is", "h"]).expect("named");
-    assert!(t.contains("curl's --path-as-is is not supported by toll: the path is sent normalised"), "{t}");
+    let t = text(&["--local-port", "9000", "h"]).expect("named");
+    assert!(t.contains("curl's --local-port is not supported by toll"), "{t}");
     let t = text(&["--tlspassword=x", "h"]).expect("named, the value left out");
     assert!(t.contains("--tlspassword is not supported") && !t.contains("=x"), "{t}");
     assert!(text(&["--ftp-pasv", "h"]).is_some_and(|t| t.contains("http:// and https:// URLs only")));
@@ -728,4 +728,19 @@ fn serve_and_run_take_the_start_up_check_url_and_no_prompt() {
     assert_eq!((s.verify_url.as_str(), s.no_prompt), ("http://check.test/x", true));
     let r = serve(&["run", "--", "true"], &|k| (k == "TOLL_NO_PROMPT").then(|| "1".to_string()));
     assert!(r.no_prompt);
+}
+
+#[test]
+fn path_as_is_and_request_target_give_the_target_only_where_it_differs() {
+    use super::curl_opts::request_target;
+    let t = |raw: &str, as_is: bool, given: Option<&str>| {
+        let url = super::urls::parse_request_url(raw, "http").unwrap();
+        request_target(raw, &url, as_is, given)
+    };
+    assert_eq!(t("http://h/a/../b", true, None).as_deref(), Some("/a/../b"));
+    assert_eq!(t("http://h/a/./b/../c?x=1#frag", true, None).as_deref(), Some("/a/./b/../c?x=1"));
+    assert_eq!(t("h:8080/a/../b", true, None).as_deref(), Some("/a/../b"), "no scheme");
+    assert_eq!(t("http://h/a/b?q", true, None), None, "nothing to keep");
+    assert_eq!(t("http://h/a/../b", false, None), None);
+    assert_eq!(t("http://h/x", false, Some("*")).as_deref(), Some("*"));
 }

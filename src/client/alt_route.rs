@@ -102,7 +102,7 @@ impl AltSvc {
             RouteEntry::Proxy(s) => Some(s),
             RouteEntry::Direct => None,
         };
-        direct.execute_to(relay, spec, Some(&to), request, reporter).await
+        direct.execute_to(relay, spec, Some(&to), request, reporter, None).await
     }
 
     /// Learns a response's `Alt-Svc`, if it came over https; the origin is the URL's.

@@ -258,7 +258,7 @@ impl Direct {
         request: reqwest::Request,
         reporter: &dyn Reporter,
     ) -> Result<reqwest::Response> {
-        self.execute_to(relay, Some(spec), None, request, reporter).await
+        self.execute_to(relay, Some(spec), None, request, reporter, None).await
     }
 
     /// [`Direct::execute`], the connection going to `to` (`host:port`, an `--alt-svc`
@@ -271,6 +271,7 @@ impl Direct {
         to: Option<&str>,
         request: reqwest::Request,
         reporter: &dyn Reporter,
+        target: Option<&str>,
     ) -> Result<reqwest::Response> {
         let url = request.url().clone();
         let deadline = self.max_time.map(|t| Instant::now() + t);
@@ -291,7 +292,8 @@ impl Direct {
             // The origin may have closed it just as this request went out (its idle timeout):
             // then the request goes once more on a new tunnel, when its body can be sent again.
             let again = request.try_clone();
-            let sent = within(deadline, async { Ok(self.send(sender, request, &url).await) }, &url).await?;
+            let sent =
+                within(deadline, async { Ok(self.send(sender, request, &url, target).await) }, &url).await?;
             return match (sent, again) {
                 (Ok((resp, sender)), _) => Ok(self.response(resp, url, deadline, key, sender)),
                 (Err(Unsent { closed_under: true, .. }), Some(request)) => {
@@ -299,26 +301,28 @@ impl Direct {
                         let line = format!("the tunnel to {authority} was closed under the request: it goes once more on a new one");
                         reporter.line(Direction::Info, &sanitize(&line));
                     }
-                    self.execute_new(relay, spec, request, reporter, key, deadline).await
+                    self.execute_new(relay, request, reporter, key, deadline, target).await
                 }
                 (Err(unsent), _) => Err(unsent.error),
             };
         }
-        self.execute_new(relay, spec, request, reporter, key, deadline).await
+        self.execute_new(relay, request, reporter, key, deadline, target).await
     }
 
-    /// [`Direct::execute`] on a tunnel opened for it.
+    /// [`Direct::execute`] on a tunnel opened for it (through `key`'s proxy, if any).
     async fn execute_new(
         &self,
         relay: &Relay,
-        spec: Option<&ProxySpec>,
         request: reqwest::Request,
         reporter: &dyn Reporter,
         key: TunnelKey,
         deadline: Option<Instant>,
+        target: Option<&str>,
     ) -> Result<reqwest::Response> {
         let url = request.url().clone();
         let authority = key.authority.clone();
+        let proxy = key.proxy.clone();
+        let spec = proxy.as_ref();
         let connect = async {
             let stream: Box<dyn Stream> = match spec {
                 Some(spec) => match relay.open_tunnel_stream(spec, &key.to, self.proxy_headers.clone()).await
@@ -384,7 +388,7 @@ impl Direct {
             (None, d) => d,
         };
         let sender = within(connect_limit, connect, &url).await?;
-        let exchange = async { self.send(sender, request, &url).await.map_err(|u| u.error) };
+        let exchange = async { self.send(sender, request, &url, target).await.map_err(|u| u.error) };
         let (resp, sender) = within(deadline, exchange, &url).await?;
         Ok(self.response(resp, url, deadline, key, sender))
     }
@@ -418,11 +422,16 @@ impl Direct {
         relay: &Relay,
         spec: &ProxySpec,
         request: reqwest::Request,
+        target: Option<&str>,
     ) -> Result<reqwest::Response> {
         let url = request.url().clone();
         let deadline = self.max_time.map(|t| Instant::now() + t);
         let mut req: http::Request<reqwest::Body> =
             request.try_into().map_err(|e: reqwest::Error| send_error(&url, &e))?;
+        if let Some(t) = target {
+            // The proxy is given the URL with the target as its path, in absolute form.
+            *req.uri_mut() = absolute(&url, t)?;
+        }
         self.default_headers(req.headers_mut());
         if !req.headers().contains_key(HOST) {
             let host = host_header(&url)?;
@@ -470,11 +479,14 @@ impl Direct {
         }
     }
 
+    /// Sends `request` on `sender`'s connection; `target` replaces the request target made
+    /// from the URL (`--path-as-is`, `--request-target`).
     async fn send(
         &self,
         sender: Sender,
         request: reqwest::Request,
         url: &url::Url,
+        target: Option<&str>,
     ) -> std::result::Result<(http::Response<hyper::body::Incoming>, Sender), Unsent> {
         let mut req: http::Request<reqwest::Body> =
             request.try_into().map_err(|e: reqwest::Error| Unsent::new(url, &e))?;
@@ -486,9 +498,10 @@ impl Direct {
                     req.headers_mut().insert(HOST, host);
                 }
                 // HTTP/1.1 to the origin itself: the request-target in origin form.
-                let path = match url.query() {
-                    Some(q) => format!("{}?{q}", url.path()),
-                    None => url.path().to_string(),
+                let path = match (target, url.query()) {
+                    (Some(t), _) => t.to_string(),
+                    (None, Some(q)) => format!("{}?{q}", url.path()),
+                    (None, None) => url.path().to_string(),
                 };
                 *req.uri_mut() = path.parse().map_err(|e: http::uri::InvalidUri| Unsent::new(url, &e))?;
                 send.ready().await.map_err(|e| Unsent::new(url, &e))?;
@@ -497,6 +510,9 @@ impl Direct {
             }
             Sender::H2(mut send) => {
                 *req.version_mut() = http::Version::HTTP_2;
+                if let Some(t) = target {
+                    *req.uri_mut() = absolute(url, t).map_err(Unsent::from)?;
+                }
                 send.ready().await.map_err(|e| Unsent::new(url, &e))?;
                 let resp = send.send_request(req).await.map_err(|e| Unsent::new(url, &e))?;
                 Ok((resp, Sender::H2(send)))
@@ -653,6 +669,17 @@ fn handshake_error(url: &url::Url, e: &std::io::Error) -> Error {
 }
 
 /// The request could not be sent or answered on the tunnel's connection.
+/// `url`'s scheme and authority with `target` as the path and query (a target without a
+/// leading `/`, such as `*`, gets one: an absolute URL has no other form).
+fn absolute(url: &url::Url, target: &str) -> Result<http::Uri> {
+    let origin = url.origin().ascii_serialization();
+    let sep = if target.starts_with('/') { "" } else { "/" };
+    let text = format!("{origin}{sep}{target}");
+    text.parse().map_err(|e: http::uri::InvalidUri| {
+        Error::new(Exit::Usage, format!("the request target cannot be sent: {}", sanitize(&e.to_string())))
+    })
+}
+
 fn send_error(url: &url::Url, e: &(dyn std::error::Error + 'static)) -> Error {
     if let Some(r) = find::<ReadFailed>(e) {
         return read_failed(r.0.clone());

@@ -77,6 +77,11 @@ pub enum DumpHeader {
 pub struct CurlExtras {
     /// `--create-dirs`: create the directories of `-o FILE`.
     pub create_dirs: bool,
+    /// `--request-target`, or `--path-as-is`'s path as written when it differs from the
+    /// normalised one: the request line's target for this URL (not for redirects).
+    pub request_target: Option<String>,
+    /// `--path-as-is` or `--request-target` was given: some URL may need its own target.
+    pub raw_targets: bool,
     /// `--fail-with-body`: write the body of a 400-or-above answer, then exit 22.
     pub fail_with_body: bool,
     pub dump_header: Option<DumpHeader>,

@@ -25,6 +25,7 @@
 //! - `/pac-script/NAME`: the PAC [`PACS`] names NAME (`application/x-ns-proxy-autoconfig`).
 //!
 //! For the curl differential suite (answers that do not depend on which client asked):
+//! - `/raw/…`: `METHOD TARGET`, the request target as received (not normalised).
 //! - `/req?h=NAME,NAME`: `METHOD path?query`, then `name: value` (or `name: -`) for each named
 //!   request header, then the body.
 //! - `/redirect?to=URL&code=N`: redirect with status N (default 302).
@@ -290,6 +291,10 @@ fn respond<W: Write>(
         return Ok(true);
     }
     match segs.as_slice() {
+        // `/raw/…`: the request target exactly as received (`--path-as-is`, `--request-target`).
+        ["raw", ..] => {
+            send(w, 200, text(), format!("{method} {target}\n").as_bytes())?;
+        }
         ["dns-query"] if method == "POST" => {
             let (status, answer) = crate::doh::answer(body);
             send(w, status, vec![("Content-Type".into(), "application/dns-message".into())], &answer)?;
