@@ -476,6 +476,7 @@ impl CurlRequestArgs {
             // Set per URL by `Cli::into_config` (`request_target`).
             request_target: None,
             raw_targets: self.path_as_is || self.request_target.is_some(),
+            path_as_is: self.path_as_is && self.request_target.is_none(),
             conn: crate::config::ConnConfig { doh: c.doh.config(), ..c.more.config() },
         }
     }

@@ -137,8 +137,16 @@ impl Recorder {
             _ => "1.1",
         }
         .into();
-        i.url_effective = resp.url().to_string();
         i.num_redirects = heads.redirects();
+        i.url_effective = match (&req.curl.request_target, req.curl.path_as_is) {
+            // --path-as-is: the URL with its path as written, as curl reports it (not a
+            // redirect's: those are normalised).
+            (Some(target), true) if i.num_redirects == 0 => {
+                let fragment = resp.url().fragment().map(|f| format!("#{f}")).unwrap_or_default();
+                format!("{}{target}{fragment}", resp.url().origin().ascii_serialization())
+            }
+            _ => resp.url().to_string(),
+        };
         i.headers = resp
             .headers()
             .iter()

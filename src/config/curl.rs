@@ -82,6 +82,8 @@ pub struct CurlExtras {
     pub request_target: Option<String>,
     /// `--path-as-is` or `--request-target` was given: some URL may need its own target.
     pub raw_targets: bool,
+    /// `--path-as-is` (then `request_target` is the path as written).
+    pub path_as_is: bool,
     /// `--fail-with-body`: write the body of a 400-or-above answer, then exit 22.
     pub fail_with_body: bool,
     pub dump_header: Option<DumpHeader>,
