@@ -570,7 +570,7 @@ impl Cli {
         let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
         let (path_as_is, given_target) = (req.curl.path_as_is, req.curl.request_target.clone());
         extras.request_target =
-            curl_opts::request_target(&first.raw, &url, path_as_is, given_target.as_deref());
+            crate::request_target::for_url(&first.raw, &url, path_as_is, given_target.as_deref());
 
         let request = RequestConfig {
             url,
@@ -611,7 +611,7 @@ impl Cli {
             let output = transfer_opts::output_target(item.output, remote_all, &url, dir)?;
             let output = glob::name_output_target(output, &item.glob_values);
             let transfer = TransferOptions { url_number: item.number, ..request.transfer.clone() };
-            let target = curl_opts::request_target(&item.raw, &url, path_as_is, given_target.as_deref());
+            let target = crate::request_target::for_url(&item.raw, &url, path_as_is, given_target.as_deref());
             let curl = CurlExtras { request_target: target, ..request.curl.clone() };
             more.push(RequestConfig { url, output, transfer, curl, ..request.clone() });
         }

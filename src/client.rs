@@ -323,6 +323,7 @@ impl Session {
             method: initial_method(req)?,
             with_body: req.body.is_some(),
             cross_origin: false,
+            target: req.curl.request_target.clone(),
         };
         let mut redirects = 0usize;
         let rejected_before = self.origin_rejected.load(std::sync::atomic::Ordering::SeqCst);
@@ -361,8 +362,8 @@ impl Session {
             }
             let https = hop.url.scheme() == "https";
             let alt = self.alt_svc.pick(&hop.url, &choice.entry, reporter);
-            // --path-as-is/--request-target: the URL's own request, not a redirect's.
-            let target = req.curl.request_target.as_deref().filter(|_| redirects == 0);
+            // --path-as-is/--request-target (see `Hop::target`).
+            let target = hop.target.as_deref();
             let mut resp = match (&choice.entry, &self.direct) {
                 _ if alt.is_some() => {
                     self.alt_svc.execute(&alt, &self.relay, &choice.entry, request, reporter).await?
@@ -600,6 +601,10 @@ struct Hop {
     with_body: bool,
     /// The chain has left the first URL's origin: `Authorization` and `Cookie` stay behind.
     cross_origin: bool,
+    /// The request target when it is not the URL's normalised path and query: the first
+    /// URL's (`--request-target`, `--path-as-is`), and with `--path-as-is` a redirect's path as
+    /// its `Location` wrote it (an absolute URL or path; a relative one is resolved).
+    target: Option<String>,
 }
 
 fn initial_method(req: &RequestConfig) -> Result<reqwest::Method> {
@@ -634,7 +639,13 @@ fn next_hop(req: &RequestConfig, hop: &Hop, resp: &reqwest::Response) -> Option<
     };
     let with_body = hop.with_body && method == hop.method;
     let cross_origin = hop.cross_origin || url.origin() != req.url.origin();
-    Some(Hop { url, method, with_body, cross_origin })
+    let as_written = location.contains("://") || (location.starts_with('/') && !location.starts_with("//"));
+    let target = if req.curl.path_as_is && as_written {
+        crate::request_target::for_url(location, &url, true, None)
+    } else {
+        None
+    };
+    Some(Hop { url, method, with_body, cross_origin, target })
 }
 
 /// Reads a redirect's small body so its connection can be reused; a large one is dropped.
@@ -791,6 +802,7 @@ mod tests {
             method: initial_method(req).unwrap(),
             with_body: req.body.is_some(),
             cross_origin: false,
+            target: None,
         }
     }
 

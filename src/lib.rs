@@ -27,6 +27,7 @@ pub mod proxy_env;
 pub mod relay;
 pub mod remembered;
 pub mod report;
+pub mod request_target;
 pub mod route;
 pub mod secret;
 pub mod serve;

@@ -493,38 +493,6 @@ impl CurlRequestArgs {
     }
 }
 
-/// The request target a URL is sent with when it is not its normalised path and query:
-/// `--request-target`'s, or with `--path-as-is` the path as written in `raw` (the query the
-/// normalised `url` has, which `-G` and `--url-query` may have added to). `None`: the usual one.
-pub fn request_target(raw: &str, url: &url::Url, path_as_is: bool, given: Option<&str>) -> Option<String> {
-    if let Some(t) = given {
-        return Some(t.to_string());
-    }
-    if !path_as_is {
-        return None;
-    }
-    let rest = raw.split_once("://").map_or(raw, |(_, r)| r);
-    let rest = rest.split('#').next().unwrap_or_default();
-    let (path, query) = match rest.find(['/', '?']) {
-        Some(at) => rest[at..].split_once('?').map_or((&rest[at..], None), |(p, q)| (p, Some(q))),
-        None => ("", None),
-    };
-    // curl 7.88 builds the URL anew when -G or --url-query add to its query: normalised then.
-    if query != url.query() {
-        return None;
-    }
-    let path = if path.is_empty() { "/" } else { path };
-    let target = match query {
-        Some(q) => format!("{path}?{q}"),
-        None => path.to_string(),
-    };
-    let usual = match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_string(),
-    };
-    (target != usual).then_some(target)
-}
-
 /// `--output-dir DIR`: `-o` files (unless absolute) and `-O` names (from the URL as given, as
 /// curl names them) go into DIR.
 pub fn output_in_dir(

@@ -729,18 +729,3 @@ fn serve_and_run_take_the_start_up_check_url_and_no_prompt() {
     let r = serve(&["run", "--", "true"], &|k| (k == "TOLL_NO_PROMPT").then(|| "1".to_string()));
     assert!(r.no_prompt);
 }
-
-#[test]
-fn path_as_is_and_request_target_give_the_target_only_where_it_differs() {
-    use super::curl_opts::request_target;
-    let t = |raw: &str, as_is: bool, given: Option<&str>| {
-        let url = super::urls::parse_request_url(raw, "http").unwrap();
-        request_target(raw, &url, as_is, given)
-    };
-    assert_eq!(t("http://h/a/../b", true, None).as_deref(), Some("/a/../b"));
-    assert_eq!(t("http://h/a/./b/../c?x=1#frag", true, None).as_deref(), Some("/a/./b/../c?x=1"));
-    assert_eq!(t("h:8080/a/../b", true, None).as_deref(), Some("/a/../b"), "no scheme");
-    assert_eq!(t("http://h/a/b?q", true, None), None, "nothing to keep");
-    assert_eq!(t("http://h/a/../b", false, None), None);
-    assert_eq!(t("http://h/x", false, Some("*")).as_deref(), Some("*"));
-}

@@ -1,0 +1,59 @@
+//! The request target curl sends for a URL as it was written (`--path-as-is`: `/a/../b` is not
+//! made `/b`), or as `--request-target` gives it, where that differs from the normalised URL's
+//! path and query. Used for the URL arguments (`cli`) and, with `--path-as-is`, for the
+//! `Location`s `-L` follows (`client`).
+
+/// The request target a URL is sent with when it is not its normalised path and query:
+/// `--request-target`'s, or with `--path-as-is` the path as written in `raw` (the query the
+/// normalised `url` has, which `-G` and `--url-query` may have added to). `None`: the usual one.
+pub fn for_url(raw: &str, url: &url::Url, path_as_is: bool, given: Option<&str>) -> Option<String> {
+    if let Some(t) = given {
+        return Some(t.to_string());
+    }
+    if !path_as_is {
+        return None;
+    }
+    let rest = raw.split_once("://").map_or(raw, |(_, r)| r);
+    let rest = rest.split('#').next().unwrap_or_default();
+    let (path, query) = match rest.find(['/', '?']) {
+        Some(at) => rest[at..].split_once('?').map_or((&rest[at..], None), |(p, q)| (p, Some(q))),
+        None => ("", None),
+    };
+    // curl 7.88 builds the URL anew when -G or --url-query add to its query: normalised then.
+    if query != url.query() {
+        return None;
+    }
+    let path = if path.is_empty() { "/" } else { path };
+    let target = match query {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    let usual = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    (target != usual).then_some(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::for_url;
+
+    fn t(raw: &str, as_is: bool, given: Option<&str>) -> Option<String> {
+        let with_scheme = if raw.contains("://") { raw.to_string() } else { format!("http://{raw}") };
+        for_url(raw, &url::Url::parse(&with_scheme).unwrap(), as_is, given)
+    }
+
+    #[test]
+    fn the_target_is_given_only_where_it_differs() {
+        assert_eq!(t("http://h/a/../b", true, None).as_deref(), Some("/a/../b"));
+        assert_eq!(t("http://h/a/./b/../c?x=1#frag", true, None).as_deref(), Some("/a/./b/../c?x=1"));
+        assert_eq!(t("h:8080/a/../b", true, None).as_deref(), Some("/a/../b"), "no scheme");
+        assert_eq!(t("http://h/a/b?q", true, None), None, "nothing to keep");
+        assert_eq!(t("http://h/a/../b", false, None), None);
+        assert_eq!(t("http://h/x", false, Some("*")).as_deref(), Some("*"));
+        // A Location that is an absolute path.
+        let url = url::Url::parse("http://h/b").unwrap();
+        assert_eq!(for_url("/a/../b", &url, true, None).as_deref(), Some("/a/../b"));
+    }
+}
