@@ -213,7 +213,8 @@ pub struct CurlRequestArgs {
     /// Read options from FILE, in curl's config-file syntax ('-': standard input).
     ///
     /// One option per line, 'name = value' or '--name value'; '#' starts a comment. toll reads
-    /// no default config file (~/.curlrc is ignored).
+    /// no default config file (~/.curlrc is ignored). Expanded before clap reads the line
+    /// (`cli::prepare`): the field is here for --help and the completions.
     #[arg(short = 'K', long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -344,12 +345,6 @@ impl CurlRequestArgs {
     /// The `--data-raw` and `--data-urlencode` pieces, as inline `-d` pieces (after the `-d`
     /// ones: clap does not keep the order between different options).
     pub fn data_pieces(&self) -> Result<Vec<DataArg>, UsageError> {
-        // `main` expands -K before clap parses; one left here was bundled (`-sK FILE`).
-        if self.config.is_some() {
-            return Err(UsageError::Curl(
-                "give -K/--config FILE as an option of its own (not bundled as -sK)".into(),
-            ));
-        }
         let mut v: Vec<DataArg> = self.data_raw.iter().map(|s| DataArg::Inline(s.clone())).collect();
         for piece in &self.data_urlencode {
             v.push(DataArg::Inline(data_urlencode(piece, &|p| std::fs::read(p))?));

@@ -214,10 +214,11 @@ impl Direct {
         }))
     }
 
-    /// The path to `--alt-svc` alternatives: every https request that goes to one takes it
-    /// (heads are then rebuilt, as for `-p`). `None` when the request uses something only the
-    /// reqwest path does (see [`Direct::new`]), `--interface` or `-6`: alternatives are then
-    /// not used.
+    /// The path to `--alt-svc` alternatives (every https request that goes to one takes it)
+    /// and to requests with a target of their own (`--path-as-is`, `--request-target`): heads
+    /// are then rebuilt, as for `-p`. `None` when the request uses something only the reqwest
+    /// path does (see [`Direct::new`]), `--interface` or `-6`: alternatives are then not used,
+    /// and a request target of its own is refused (exit 2).
     pub(super) fn for_alternatives(req: &RequestConfig, user_agent: &str) -> Result<Option<Direct>> {
         let c = &req.curl.conn;
         let unable = req.compressed
