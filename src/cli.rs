@@ -44,6 +44,7 @@ mod form_parse;
 mod transfer_opts;
 pub use form_parse::parse_form;
 pub use transfer_opts::{parse_cli, TransferArgs};
+mod follow;
 mod negate;
 mod next;
 mod prepare;
@@ -173,9 +174,15 @@ pub struct RequestArgs {
     #[arg(short = 'I', long = "head")]
     pub head: bool,
 
-    /// Follow redirects (3xx with Location).
+    /// Follow redirects (3xx with Location). A method set with -X is used on every one.
     #[arg(short = 'L', long = "location")]
     pub location: bool,
+
+    /// Follow redirects as HTTP says: a method set with -X is kept for 307 and 308, while
+    /// 301 and 302 after a POST and every 303 turn it into GET (curl 8.16). The last of -L,
+    /// --location-trusted and --follow wins.
+    #[arg(long = "follow")]
+    pub follow: bool,
 
     /// With -L, follow at most N redirects (-1: no limit).
     #[arg(long = "max-redirs", value_name = "N", default_value = "50",
@@ -209,6 +216,12 @@ pub struct OutputArgs {
     #[arg(short = 'O', long = "remote-name", num_args = 0, default_missing_value = "true",
         action = clap::ArgAction::Append)]
     pub remote_name: Vec<bool>,
+
+    /// Read the body in full and write it nowhere (curl 8.16; like -o /dev/null). Goes with
+    /// the next URL, as -o does.
+    #[arg(long = "out-null", num_args = 0, default_missing_value = "true",
+        action = clap::ArgAction::Append)]
+    pub out_null: Vec<bool>,
 
     /// Show the response headers before the body.
     #[arg(short = 'i', long = "include")]
@@ -575,13 +588,17 @@ impl Cli {
         let request = RequestConfig {
             url,
             method,
+            custom_method: method_given.is_some(),
+            upload: req.curl.upload_file.is_some(),
             headers,
             body: body.map(|(b, _)| b),
             user_agent: req.user_agent,
             head_only: req.head,
             // curl -I prints the headers: they are all there is.
             include_headers: out.include || req.head,
-            follow_redirects: req.location,
+            // The `follow` pass left at most one of the two (the last one given).
+            follow_redirects: req.location || req.follow,
+            follow_per_spec: req.follow,
             max_redirects: req.max_redirs,
             fail_on_http_error: out.fail,
             // --raw: nothing is decoded (--compressed still asks, as curl does).

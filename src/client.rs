@@ -33,7 +33,9 @@ pub mod hsts;
 mod multi;
 pub mod netrc;
 mod origin_auth;
+mod redirect;
 mod resume;
+use redirect::{next_hop, Hop};
 mod retry;
 mod saving;
 mod timing;
@@ -318,13 +320,7 @@ impl Session {
         heads: &mut EarlierHeads,
     ) -> Result<reqwest::Response> {
         let reporter = self.ctx.reporter.as_ref();
-        let mut hop = Hop {
-            url: req.url.clone(),
-            method: initial_method(req)?,
-            with_body: req.body.is_some(),
-            cross_origin: false,
-            target: req.curl.request_target.clone(),
-        };
+        let mut hop = Hop::first(req)?;
         let mut redirects = 0usize;
         let rejected_before = self.origin_rejected.load(std::sync::atomic::Ordering::SeqCst);
         let mut origin = origin_auth::OriginAuthState::new(req).rejected_before(rejected_before);
@@ -593,61 +589,6 @@ fn build_client(
     b.build().map_err(|e| Error::new(Exit::Internal, format!("cannot set up the HTTP client: {e}")))
 }
 
-/// One request of the chain that `-L` follows: where, how, and whether the body and the
-/// user's credentials-bearing headers still go along.
-struct Hop {
-    url: url::Url,
-    method: reqwest::Method,
-    with_body: bool,
-    /// The chain has left the first URL's origin: `Authorization` and `Cookie` stay behind.
-    cross_origin: bool,
-    /// The request target when it is not the URL's normalised path and query: the first
-    /// URL's (`--request-target`, `--path-as-is`), and with `--path-as-is` a redirect's path as
-    /// its `Location` wrote it (an absolute URL or path; a relative one is resolved).
-    target: Option<String>,
-}
-
-fn initial_method(req: &RequestConfig) -> Result<reqwest::Method> {
-    let method = match (&req.method, req.head_only, &req.body) {
-        (Some(m), _, _) => m.clone(),
-        (None, true, _) => "HEAD".into(),
-        (None, false, Some(_)) => "POST".into(),
-        (None, false, None) => "GET".into(),
-    };
-    reqwest::Method::from_bytes(method.as_bytes())
-        .map_err(|_| Error::new(Exit::Usage, format!("invalid method {method:?}")))
-}
-
-/// Where `-L` goes after `resp`, as curl does: 303 turns into GET, 301 and 302 turn a POST into
-/// a GET, 307 and 308 keep the method and the body.
-fn next_hop(req: &RequestConfig, hop: &Hop, resp: &reqwest::Response) -> Option<Hop> {
-    if !req.follow_redirects || !matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
-        return None;
-    }
-    let location = resp.headers().get(reqwest::header::LOCATION)?.to_str().ok()?;
-    let url = hop.url.join(location).ok().filter(|u| matches!(u.scheme(), "http" | "https"))?;
-    let keep_post = |s: u16| match s {
-        301 => req.transfer.post301,
-        302 => req.transfer.post302,
-        _ => req.transfer.post303 && hop.method == reqwest::Method::POST,
-    };
-    let method = match resp.status().as_u16() {
-        s if keep_post(s) => hop.method.clone(),
-        303 if hop.method != reqwest::Method::HEAD => reqwest::Method::GET,
-        301 | 302 if hop.method == reqwest::Method::POST => reqwest::Method::GET,
-        _ => hop.method.clone(),
-    };
-    let with_body = hop.with_body && method == hop.method;
-    let cross_origin = hop.cross_origin || url.origin() != req.url.origin();
-    let as_written = location.contains("://") || (location.starts_with('/') && !location.starts_with("//"));
-    let target = if req.curl.path_as_is && as_written {
-        crate::request_target::for_url(location, &url, true, None)
-    } else {
-        None
-    };
-    Some(Hop { url, method, with_body, cross_origin, target })
-}
-
 /// Reads a redirect's small body so its connection can be reused; a large one is dropped.
 async fn drain_small(mut resp: reqwest::Response) {
     let mut left = 64 * 1024usize;
@@ -779,59 +720,13 @@ async fn write_response(
 
 #[cfg(test)]
 mod tests {
+    use super::redirect::tests::{redirect, request};
     use super::*;
-    use crate::config::Body;
-
-    fn request(url: &str, body: bool) -> RequestConfig {
-        RequestConfig {
-            headers: vec![("Authorization".into(), "Bearer x".into()), ("X-Trace".into(), "1".into())],
-            body: body.then(|| Body { source: BodySource::Bytes(b"a=1".to_vec()), strip_newlines: false }),
-            follow_redirects: true,
-            max_redirects: 50,
-            ..RequestConfig::get(url::Url::parse(url).unwrap())
-        }
-    }
-
-    fn redirect(status: u16, to: &str) -> reqwest::Response {
-        http::Response::builder().status(status).header("location", to).body("").unwrap().into()
-    }
-
-    fn first(req: &RequestConfig) -> Hop {
-        Hop {
-            url: req.url.clone(),
-            method: initial_method(req).unwrap(),
-            with_body: req.body.is_some(),
-            cross_origin: false,
-            target: None,
-        }
-    }
-
-    #[test]
-    fn redirects_change_method_and_body_as_curl_does() {
-        let req = request("http://a.example/form", true);
-        let hop = first(&req);
-        for (status, method, body) in [
-            (301, "GET", false),
-            (302, "GET", false),
-            (303, "GET", false),
-            (307, "POST", true),
-            (308, "POST", true),
-        ] {
-            let next = next_hop(&req, &hop, &redirect(status, "/next")).unwrap();
-            assert_eq!((next.method.as_str(), next.with_body), (method, body), "{status}");
-            assert_eq!(next.url.as_str(), "http://a.example/next");
-            assert!(!next.cross_origin);
-        }
-        assert!(next_hop(&req, &hop, &redirect(200, "/x")).is_none());
-        assert!(next_hop(&req, &hop, &redirect(302, "ftp://a.example/x")).is_none());
-        let no_follow = RequestConfig { follow_redirects: false, ..request("http://a.example/", false) };
-        assert!(next_hop(&no_follow, &first(&no_follow), &redirect(302, "/x")).is_none());
-    }
 
     #[test]
     fn another_origin_gets_no_authorization_ever_after() {
         let req = request("http://a.example/", false);
-        let away = next_hop(&req, &first(&req), &redirect(302, "https://b.example/")).unwrap();
+        let away = next_hop(&req, &Hop::first(&req).unwrap(), &redirect(302, "https://b.example/")).unwrap();
         assert!(away.cross_origin);
         let back = next_hop(&req, &away, &redirect(302, "http://a.example/again")).unwrap();
         assert!(back.cross_origin, "once the chain left the origin, it stays untrusted");
@@ -841,7 +736,7 @@ mod tests {
         let built = rt.block_on(build_request(&client, &req, &back, true)).unwrap();
         assert!(built.headers().get("authorization").is_none());
         assert_eq!(built.headers().get("x-trace").unwrap(), "1");
-        let home = rt.block_on(build_request(&client, &req, &first(&req), false)).unwrap();
+        let home = rt.block_on(build_request(&client, &req, &Hop::first(&req).unwrap(), false)).unwrap();
         assert!(home.headers().get("authorization").is_some());
     }
 }

@@ -94,18 +94,29 @@ pub enum OutputTarget {
     File(PathBuf),
     /// `-O`: the last path segment of the URL, in the current directory.
     RemoteName,
+    /// `--out-null` (curl 8.16): the body (and `-i`'s head) is read in full and written nowhere.
+    Null,
 }
 
 #[derive(Clone, Debug)]
 pub struct RequestConfig {
     pub url: url::Url,
+    /// The first request's method when the body or `-I` does not imply it: `-X`'s, or PUT for
+    /// `-T`.
     pub method: Option<String>,
+    /// `method` is `-X`'s (curl sends it again after a redirect; see `client::redirect`).
+    pub custom_method: bool,
+    /// The body is `-T`'s upload (curl's PUT: 301 and 302 keep it), not `-d`'s or `-F`'s.
+    pub upload: bool,
     pub headers: Vec<(String, String)>,
     pub body: Option<Body>,
     pub user_agent: Option<String>,
     pub head_only: bool,
     pub include_headers: bool,
     pub follow_redirects: bool,
+    /// `--follow` (curl 8.16) rather than `-L`: `-X`'s method is dropped where a redirect's
+    /// status turns the request into a GET.
+    pub follow_per_spec: bool,
     pub max_redirects: usize,
     pub fail_on_http_error: bool,
     pub compressed: bool,
@@ -134,12 +145,15 @@ impl RequestConfig {
         RequestConfig {
             url,
             method: None,
+            custom_method: false,
+            upload: false,
             headers: Vec::new(),
             body: None,
             user_agent: None,
             head_only: false,
             include_headers: false,
             follow_redirects: false,
+            follow_per_spec: false,
             max_redirects: 0,
             fail_on_http_error: false,
             compressed: false,

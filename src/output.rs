@@ -43,6 +43,8 @@ pub enum Sink {
         file: BufWriter<std::fs::File>,
         dest: PathBuf,
     },
+    /// `--out-null`: nothing is kept.
+    Null,
 }
 
 /// Writing stopped because the reader went away: not an error.
@@ -153,6 +155,7 @@ impl Sink {
                 Ok(Ok(()))
             }
             Sink::Special { file, dest } => file.write_all(data).map(Ok).map_err(|e| write_error(dest, &e)),
+            Sink::Null => Ok(Ok(())),
         }
     }
 
@@ -161,7 +164,7 @@ impl Sink {
     /// for standard output.
     pub fn dest_file(&self) -> Option<(&std::fs::File, &Path)> {
         match self {
-            Sink::Stdout(_) => None,
+            Sink::Stdout(_) | Sink::Null => None,
             Sink::File { in_place: Some(f), dest, .. } => Some((f, dest)),
             Sink::File { tmp, dest, .. } => Some((tmp.get_ref().as_file(), dest)),
             Sink::Special { file, dest } => Some((file.get_ref(), dest)),
@@ -190,6 +193,7 @@ impl Sink {
                 _ => Ok(()),
             },
             Sink::Special { mut file, dest } => file.flush().map_err(|e| write_error(&dest, &e)),
+            Sink::Null => Ok(()),
             Sink::File { tmp, dest, in_place: None, mut writeback } => {
                 let tmp = tmp.into_inner().map_err(|e| write_error(&dest, e.error()))?;
                 writeback.finish();

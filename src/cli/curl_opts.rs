@@ -128,7 +128,8 @@ pub struct CurlRequestArgs {
     #[arg(long = "netrc-file", value_name = "FILE")]
     pub netrc_file: Option<PathBuf>,
 
-    /// With -L, send the -u credentials to every host redirected to (dangerous).
+    /// Follow redirects as -L does, and send the -u credentials to every host redirected to
+    /// (dangerous).
     #[arg(long)]
     pub location_trusted: bool,
 

@@ -9,7 +9,8 @@
 //! one only for the operation it is given in (since the last `--next`). What curl does
 //! differently for a few options is done here too:
 //! - `--no-anyauth` does nothing (curl: "simply doesn't touch it");
-//! - `--no-location-trusted` also turns `-L` off (curl keeps one switch for both);
+//! - `--no-location`, `--no-follow` and `--no-location-trusted` are the `follow` pass's, which
+//!   runs before this one (curl keeps one switch for `-L`, `--location-trusted` and `--follow`);
 //! - `--no-remote-name` is an output of its own that goes to standard output, like `-o -` (it
 //!   takes the next URL away from `--remote-name-all`);
 //! - `--no-head` after `-I` is an error, as curl's two request methods are;
@@ -138,7 +139,6 @@ fn action(cmd: &clap::Command, token: &str) -> Result<Option<Action>, NegationEr
         }
         return Ok(Some(match canonical {
             "anyauth" => Action::Nothing,
-            "location-trusted" => Action::Remove(vec![canonical.into(), "location".into()]),
             "remote-name" => Action::Replace(vec!["-o".into(), "-".into()]),
             "head" => Action::RefuseAfter("head"),
             _ => Action::Remove(vec![canonical.into()]),
@@ -205,7 +205,6 @@ mod tests {
     #[test]
     fn curls_special_cases() {
         assert_eq!(apply(&["--anyauth", "--no-anyauth", "u"]).unwrap(), ["--anyauth", "u"]);
-        assert_eq!(apply(&["-L", "--location-trusted", "--no-location-trusted", "u"]).unwrap(), ["u"]);
         assert_eq!(
             apply(&["--remote-name-all", "--no-remote-name", "u1", "u2"]).unwrap(),
             ["--remote-name-all", "-o", "-", "u1", "u2"]

@@ -1,8 +1,9 @@
 //! The command line made ready for clap, in curl's order: `-K` files expanded (`curlrc`), curl
 //! 8's variables set and `--expand-` options expanded (`vars`), `-H @FILE` read (`curlrc`),
-//! `--no-` forms applied (`negate`), and the line cut at `--next` into operations (`next`). What the passes
-//! need from outside (files, standard input, the environment, a place for warnings) comes in
-//! through [`ArgSources`], so they are testable and `main` stays thin.
+//! the redirect switches resolved (`follow`), `--no-` forms applied (`negate`), and the line
+//! cut at `--next` into operations (`next`). What the passes need from outside (files,
+//! standard input, the environment, a place for warnings) comes in through [`ArgSources`], so
+//! they are testable and `main` stays thin.
 
 use std::ffi::OsString;
 
@@ -37,6 +38,7 @@ pub fn prepare(
         .map_err(|e| PrepareError { message: e.to_string(), code: e.exit_code() })?;
     let args = super::curlrc::expand_header_files(args, &read_text)
         .map_err(|e| PrepareError { message: e.to_string(), code: e.exit_code() })?;
+    let args = super::follow::apply_follow(args);
     let args = super::apply_negations(args).map_err(|e| PrepareError { message: e.to_string(), code: 2 })?;
     Ok(super::split_next(args))
 }

@@ -192,6 +192,11 @@ pub struct ProxyArgs {
     #[arg(long = "socks5-basic", hide_short_help = true)]
     pub socks5_basic: bool,
 
+    /// Accepted (curl 8.1): toll speaks HTTP/1.1 to an https:// proxy, which is what curl
+    /// falls back to when the proxy does not offer HTTP/2.
+    #[arg(long = "proxy-http2", hide_short_help = true)]
+    pub proxy_http2: bool,
+
     /// Check an https:// proxy's certificate against the CRLs in FILE (PEM), as --crlfile.
     #[arg(long = "proxy-crlfile", value_name = "FILE")]
     pub proxy_crlfile: Option<PathBuf>,

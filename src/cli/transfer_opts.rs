@@ -211,12 +211,19 @@ where
     Ok(cli)
 }
 
-/// The -o values and -O flags by their position on the command line (`None` without -o).
+/// The -o values and the -O and --out-null flags by their position on the command line
+/// (`None` with neither -o nor --out-null: then -O's are all there is).
 fn output_order(m: &clap::ArgMatches) -> Option<Vec<OutputChoice>> {
-    let files = m.try_get_many::<PathBuf>("output").ok().flatten()?.cloned();
-    let file_at = m.indices_of("output")?.zip(files).map(|(i, f)| (i, OutputChoice::File(f)));
-    let remote_at = m.indices_of("remote_name").into_iter().flatten().map(|i| (i, OutputChoice::Remote));
-    let mut all: Vec<(usize, OutputChoice)> = file_at.chain(remote_at).collect();
+    let files = m.try_get_many::<PathBuf>("output").ok().flatten().into_iter().flatten().cloned();
+    let file_at =
+        m.indices_of("output").into_iter().flatten().zip(files).map(|(i, f)| (i, OutputChoice::File(f)));
+    let at = |id: &str| m.indices_of(id).into_iter().flatten();
+    let null_at: Vec<(usize, OutputChoice)> = at("out_null").map(|i| (i, OutputChoice::Null)).collect();
+    if m.indices_of("output").is_none() && null_at.is_empty() {
+        return None;
+    }
+    let remote_at = at("remote_name").map(|i| (i, OutputChoice::Remote));
+    let mut all: Vec<(usize, OutputChoice)> = file_at.chain(remote_at).chain(null_at).collect();
     all.sort_by_key(|(i, _)| *i);
     Some(all.into_iter().map(|(_, c)| c).collect())
 }
@@ -321,11 +328,14 @@ impl TransferArgs {
     }
 }
 
-/// One URL's output as the options give it, before `--output-dir`: `-o FILE` or `-O`.
+/// One URL's output as the options give it, before `--output-dir`: `-o FILE`, `-O` or
+/// `--out-null`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutputChoice {
     File(PathBuf),
     Remote,
+    /// `--out-null`.
+    Null,
 }
 
 /// Pairs the `-o FILE`s and `-O`s with the URLs in turn, as curl does (the first output option
@@ -362,6 +372,7 @@ pub fn output_target(
         Some(OutputChoice::File(path)) if path.as_os_str() == "-" => OutputTarget::Stdout,
         Some(OutputChoice::File(path)) => OutputTarget::File(path),
         Some(OutputChoice::Remote) => remote(url)?,
+        Some(OutputChoice::Null) => OutputTarget::Null,
         None if remote_all => remote(url)?,
         None => OutputTarget::Stdout,
     };

@@ -13,7 +13,7 @@ fn target(req: &RequestConfig) -> Option<PathBuf> {
     match &req.output {
         OutputTarget::File(p) => Some(p.clone()),
         OutputTarget::RemoteName => crate::output::remote_name(&req.url).ok(),
-        OutputTarget::Stdout => None,
+        OutputTarget::Stdout | OutputTarget::Null => None,
     }
 }
 

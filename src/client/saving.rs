@@ -105,6 +105,9 @@ pub fn plan(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Optio
     }
     let dest = match &req.output {
         OutputTarget::Stdout => None,
+        OutputTarget::Null => {
+            return Ok(Plan::Write(Box::new(Output { sink: Sink::Null, dest: None, guard })))
+        }
         OutputTarget::File(p) => Some(p.clone()),
         OutputTarget::RemoteName => Some(remote_file(req, headers)?),
     };
@@ -127,7 +130,7 @@ pub fn exists_already(req: &RequestConfig) -> Option<PathBuf> {
         return None;
     }
     let path = match &req.output {
-        OutputTarget::Stdout => return None,
+        OutputTarget::Stdout | OutputTarget::Null => return None,
         OutputTarget::File(p) => p.clone(),
         OutputTarget::RemoteName => output::remote_name(&req.url).ok()?,
     };

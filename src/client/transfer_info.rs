@@ -54,7 +54,7 @@ impl Recorder {
         let info = TransferInfo {
             url: req.url.to_string(),
             url_effective: req.url.to_string(),
-            method: super::initial_method(req).map(|m| m.to_string()).unwrap_or_default(),
+            method: super::redirect::initial_method(req).map(|m| m.to_string()).unwrap_or_default(),
             referer: req.curl.referer.clone(),
             urlnum: req.transfer.url_number,
             ..TransferInfo::default()
@@ -205,7 +205,7 @@ impl Recorder {
             }
         }
         i.filename_effective = match &req.output {
-            OutputTarget::Stdout => None,
+            OutputTarget::Stdout | OutputTarget::Null => None,
             OutputTarget::File(p) => Some(p.display().to_string()),
             OutputTarget::RemoteName => super::saving::remote_file_name(req, resp.headers()),
         };

@@ -321,3 +321,50 @@ fn write_out_output_goes_to_a_file() {
         .assert_stdout(b"");
     assert_eq!(std::fs::read_to_string(dir.path().join("last.txt")).unwrap(), "200");
 }
+
+/// curl 8.16's `--follow` (no curl 8 here to compare with): `-X`'s method is kept where the
+/// status keeps the request (307, 308; a 301 or 302 of a request that is no POST) and turned
+/// into a GET where it does not (301/302 after a POST, every 303), body and all; the last of
+/// `-L` and `--follow` wins.
+#[test]
+fn follow_turns_a_custom_method_into_get_where_http_says() {
+    let origin = Origin::http();
+    let to = |code: u16| origin.url(&format!("/redirect?to=/req&code={code}"));
+    for (args, code, expected) in [
+        (&["--follow", "-X", "PUT", "-d", "q=1"][..], 302, "GET /req\n"),
+        (&["--follow", "-X", "PUT", "-d", "q=1"][..], 307, "PUT /req\nq=1"),
+        (&["--follow", "-X", "DELETE"][..], 303, "GET /req\n"),
+        (&["--follow", "-X", "DELETE"][..], 301, "DELETE /req\n"),
+        (&["-L", "-X", "DELETE"][..], 303, "DELETE /req\n"),
+        (&["--follow", "-L", "-X", "DELETE"][..], 303, "DELETE /req\n"),
+        (&["-L", "--follow", "-X", "DELETE"][..], 303, "GET /req\n"),
+        (&["--follow", "--no-follow", "-o", "/dev/null", "-w", "%{http_code}"][..], 303, "303"),
+    ] {
+        let mut line = vec!["-s"];
+        line.extend_from_slice(args);
+        let out = toll(line).arg(to(code)).run();
+        out.assert_ok();
+        assert_eq!(out.stdout_str(), expected, "{args:?} {code}");
+    }
+}
+
+/// curl 8.16's `--out-null`: an output slot of its own, paired with the URLs in turn as `-o`
+/// is; the transfer is made in full (counted by `-w`), nothing is written, no file is left.
+#[test]
+fn out_null_reads_the_body_and_writes_it_nowhere() {
+    let origin = Origin::http();
+    let dir = scratch();
+    let out =
+        toll(["-s", "-o", "first.txt", "--out-null", "-w", "%{size_download}[%{filename_effective}]\n"])
+            .arg(origin.url("/req"))
+            .arg(origin.url("/bytes/5000"))
+            .arg(origin.url("/req?third"))
+            .cwd(dir.path())
+            .run();
+    out.assert_ok();
+    assert_eq!(out.stdout_str(), "9[first.txt]\n5000[]\nGET /req?third\n15[]\n");
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["first.txt"], "only -o's file, no temporary file left");
+    // With -i the head goes where the body goes: nowhere.
+    toll(["-si", "--out-null"]).arg(origin.url("/text")).run().assert_ok().assert_stdout(b"");
+}

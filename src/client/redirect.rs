@@ -1,0 +1,228 @@
+//! Where `-L` and `--follow` go after a redirect, and with which method and body, as curl
+//! decides it.
+//!
+//! curl keeps two things apart that toll's request line merges: the request's *kind* (GET,
+//! HEAD, a POST of `-d`/`-F`, a PUT of `-T`), which decides whether a 301, 302 or 303 turns
+//! the request into a GET without its body, and `-X`'s method string, which is only what the
+//! request line says. With `-L` (curl 7.88's only mode) the string is sent on every hop
+//! (`-X PUT -d x` redirected by a 302 is a PUT without a body; by a 303 after `-X DELETE`,
+//! still a DELETE); with curl 8.16's `--follow` it is dropped wherever the status turns the
+//! request into a GET (RFC 9110 §15.4), and a 303 always does.
+
+use crate::config::RequestConfig;
+use crate::error::{Error, Exit, Result};
+
+/// curl's request kinds (its `httpreq`): what a redirect may turn into a GET.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Get,
+    Head,
+    /// `-d`, `--json`, `-F`: the body goes with 307 and 308 (and 301–303 with `--post30x`).
+    Post,
+    /// `-T`: the body goes with everything but a 303.
+    Put,
+}
+
+impl Kind {
+    fn of(req: &RequestConfig) -> Kind {
+        match (req.head_only, req.upload, req.body.is_some()) {
+            (true, _, _) => Kind::Head,
+            (false, true, _) => Kind::Put,
+            (false, false, true) => Kind::Post,
+            (false, false, false) => Kind::Get,
+        }
+    }
+
+    fn method(self) -> reqwest::Method {
+        match self {
+            Kind::Get => reqwest::Method::GET,
+            Kind::Head => reqwest::Method::HEAD,
+            Kind::Post => reqwest::Method::POST,
+            Kind::Put => reqwest::Method::PUT,
+        }
+    }
+}
+
+/// One request of the chain that `-L` follows: where, how, and whether the body and the
+/// user's credentials-bearing headers still go along.
+pub(super) struct Hop {
+    pub url: url::Url,
+    pub method: reqwest::Method,
+    kind: Kind,
+    /// `method` is `-X`'s, not the kind's.
+    custom: bool,
+    pub with_body: bool,
+    /// The chain has left the first URL's origin: `Authorization` and `Cookie` stay behind.
+    pub cross_origin: bool,
+    /// The request target when it is not the URL's normalised path and query: the first
+    /// URL's (`--request-target`, `--path-as-is`), and with `--path-as-is` a redirect's path as
+    /// its `Location` wrote it (an absolute URL or path; a relative one is resolved).
+    pub target: Option<String>,
+}
+
+impl Hop {
+    /// The request the command line asks for.
+    pub fn first(req: &RequestConfig) -> Result<Hop> {
+        Ok(Hop {
+            url: req.url.clone(),
+            method: initial_method(req)?,
+            kind: Kind::of(req),
+            custom: req.custom_method,
+            with_body: req.body.is_some(),
+            cross_origin: false,
+            target: req.curl.request_target.clone(),
+        })
+    }
+}
+
+/// The first request's method: `-X`'s, else the kind's.
+pub(super) fn initial_method(req: &RequestConfig) -> Result<reqwest::Method> {
+    let method = match (&req.method, req.head_only, &req.body) {
+        (Some(m), _, _) => m.clone(),
+        (None, true, _) => "HEAD".into(),
+        (None, false, Some(_)) => "POST".into(),
+        (None, false, None) => "GET".into(),
+    };
+    reqwest::Method::from_bytes(method.as_bytes())
+        .map_err(|_| Error::new(Exit::Usage, format!("invalid method {method:?}")))
+}
+
+/// Where `-L` goes after `resp`, as curl does: 301 and 302 turn a POST into a GET, 303 turns
+/// anything but a GET or HEAD into a GET (`--post301/2/3` keep a POST), 307 and 308 keep the
+/// method and the body.
+pub(super) fn next_hop(req: &RequestConfig, hop: &Hop, resp: &reqwest::Response) -> Option<Hop> {
+    if !req.follow_redirects || !matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    let location = resp.headers().get(reqwest::header::LOCATION)?.to_str().ok()?;
+    let url = hop.url.join(location).ok().filter(|u| matches!(u.scheme(), "http" | "https"))?;
+    let t = &req.transfer;
+    let per_spec = req.follow_per_spec;
+    let to_get = match resp.status().as_u16() {
+        301 => hop.kind == Kind::Post && !t.post301,
+        302 => hop.kind == Kind::Post && !t.post302,
+        // curl 7.88 leaves a GET alone (so `-X DELETE` stays); 8.16's `--follow` drops the
+        // custom method whatever the kind.
+        303 => !(hop.kind == Kind::Post && t.post303) && (hop.kind != Kind::Get || per_spec),
+        _ => false,
+    };
+    let (kind, custom) = match to_get {
+        // A HEAD stays a HEAD (curl keeps "no body" apart from the kind).
+        true => (if hop.kind == Kind::Head { Kind::Head } else { Kind::Get }, hop.custom && !per_spec),
+        false => (hop.kind, hop.custom),
+    };
+    let method = if custom { hop.method.clone() } else { kind.method() };
+    let with_body = hop.with_body && !to_get;
+    let cross_origin = hop.cross_origin || url.origin() != req.url.origin();
+    let as_written = location.contains("://") || (location.starts_with('/') && !location.starts_with("//"));
+    let target = if req.curl.path_as_is && as_written {
+        crate::request_target::for_url(location, &url, true, None)
+    } else {
+        None
+    };
+    Some(Hop { url, method, kind, custom, with_body, cross_origin, target })
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::config::{Body, BodySource};
+
+    pub fn request(url: &str, body: bool) -> RequestConfig {
+        RequestConfig {
+            headers: vec![("Authorization".into(), "Bearer x".into()), ("X-Trace".into(), "1".into())],
+            body: body.then(|| Body { source: BodySource::Bytes(b"a=1".to_vec()), strip_newlines: false }),
+            follow_redirects: true,
+            max_redirects: 50,
+            ..RequestConfig::get(url::Url::parse(url).unwrap())
+        }
+    }
+
+    pub fn redirect(status: u16, to: &str) -> reqwest::Response {
+        http::Response::builder().status(status).header("location", to).body("").unwrap().into()
+    }
+
+    fn hops(req: &RequestConfig) -> Vec<(u16, String, bool)> {
+        let hop = Hop::first(req).unwrap();
+        [301, 302, 303, 307, 308]
+            .into_iter()
+            .map(|status| {
+                let next = next_hop(req, &hop, &redirect(status, "/next")).unwrap();
+                (status, next.method.to_string(), next.with_body)
+            })
+            .collect()
+    }
+
+    fn expect(rows: [(&str, bool); 5]) -> Vec<(u16, String, bool)> {
+        [301, 302, 303, 307, 308].into_iter().zip(rows).map(|(s, (m, b))| (s, m.to_string(), b)).collect()
+    }
+
+    #[test]
+    fn redirects_change_method_and_body_as_curl_does() {
+        let req = request("http://a.example/form", true);
+        let post = [("GET", false), ("GET", false), ("GET", false), ("POST", true), ("POST", true)];
+        assert_eq!(hops(&req), expect(post));
+        let next = next_hop(&req, &Hop::first(&req).unwrap(), &redirect(302, "/next")).unwrap();
+        assert_eq!(next.url.as_str(), "http://a.example/next");
+        assert!(!next.cross_origin);
+        let hop = Hop::first(&req).unwrap();
+        assert!(next_hop(&req, &hop, &redirect(200, "/x")).is_none());
+        assert!(next_hop(&req, &hop, &redirect(302, "ftp://a.example/x")).is_none());
+        let no_follow = RequestConfig { follow_redirects: false, ..request("http://a.example/", false) };
+        assert!(next_hop(&no_follow, &Hop::first(&no_follow).unwrap(), &redirect(302, "/x")).is_none());
+        let head = RequestConfig { head_only: true, ..request("http://a.example/", false) };
+        assert!(hops(&head).iter().all(|(_, m, b)| m == "HEAD" && !b));
+    }
+
+    /// As measured with curl 7.88 against an origin that echoes the method and the body.
+    #[test]
+    fn location_keeps_the_custom_method_and_drops_the_body_where_curl_does() {
+        let custom = |m: &str, body: bool| RequestConfig {
+            method: Some(m.into()),
+            custom_method: true,
+            ..request("http://a.example/", body)
+        };
+        // -X PUT -d y
+        let put_data = [("PUT", false), ("PUT", false), ("PUT", false), ("PUT", true), ("PUT", true)];
+        assert_eq!(hops(&custom("PUT", true)), expect(put_data));
+        // -X DELETE: nothing turns a GET's kind into another, so the string stays everywhere.
+        assert!(hops(&custom("DELETE", false)).iter().all(|(_, m, b)| m == "DELETE" && !b));
+        // -T FILE (PUT by its kind): only a 303 makes it a GET.
+        let upload =
+            RequestConfig { method: Some("PUT".into()), upload: true, ..request("http://a.example/", true) };
+        let put = [("PUT", true), ("PUT", true), ("GET", false), ("PUT", true), ("PUT", true)];
+        assert_eq!(hops(&upload), expect(put));
+        // -X POST -T FILE: a PUT's kind under POST's name.
+        let posted = RequestConfig { upload: true, ..custom("POST", true) };
+        let post = [("POST", true), ("POST", true), ("POST", false), ("POST", true), ("POST", true)];
+        assert_eq!(hops(&posted), expect(post));
+        // --post303 -X PUT -d q keeps the body on a 303; --post302 only on a 302.
+        let mut kept = custom("PUT", true);
+        kept.transfer.post303 = true;
+        assert_eq!(hops(&kept)[2], (303, "PUT".to_string(), true));
+        kept.transfer.post303 = false;
+        kept.transfer.post302 = true;
+        assert_eq!(hops(&kept)[1..3], [(302, "PUT".into(), true), (303, "PUT".into(), false)]);
+    }
+
+    /// curl 8.16's `--follow`: `-X` is dropped where the status makes the request a GET.
+    #[test]
+    fn follow_drops_the_custom_method_where_the_status_says_get() {
+        let req = RequestConfig {
+            method: Some("PUT".into()),
+            custom_method: true,
+            follow_per_spec: true,
+            ..request("http://a.example/", true)
+        };
+        let rows = [("GET", false), ("GET", false), ("GET", false), ("PUT", true), ("PUT", true)];
+        assert_eq!(hops(&req), expect(rows));
+        let delete = RequestConfig { method: Some("DELETE".into()), body: None, ..req.clone() };
+        let rows =
+            [("DELETE", false), ("DELETE", false), ("GET", false), ("DELETE", false), ("DELETE", false)];
+        assert_eq!(hops(&delete), expect(rows));
+        // Once dropped, it stays dropped: a 307 after the 303 keeps the GET.
+        let hop = Hop::first(&delete).unwrap();
+        let get = next_hop(&delete, &hop, &redirect(303, "/a")).unwrap();
+        assert_eq!(next_hop(&delete, &get, &redirect(307, "/b")).unwrap().method, reqwest::Method::GET);
+    }
+}
