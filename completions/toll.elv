@@ -138,6 +138,7 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand -y 'With --speed-limit (default 1 byte/s): how many seconds of slowness abort the transfer'
             cand --speed-time 'With --speed-limit (default 1 byte/s): how many seconds of slowness abort the transfer'
             cand --parallel-max 'With -Z: at most NUM transfers at once (default 50, at most 300, as in curl)'
+            cand --parallel-max-host 'With -Z: at most NUM transfers at once to the same scheme, host and port (curl 8.16; 0: no limit, the default; at most 65535). The others wait for their turn'
             cand --rate 'Start the URLs at most N per unit, as curl: N/s, N/m, N/h, N/d (N alone: per hour). A transfer that took less waits out the rest before the next starts (not with -Z)'
             cand --url-query 'Add DATA to the URL''s query, encoded as --data-urlencode encodes it (''+DATA'': as given). Repeatable; pieces are joined with ''&'''
             cand --stderr 'Write error messages and warnings to FILE instead of standard error (''-'': standard output)'

@@ -5,6 +5,7 @@
 //! As in curl 7.88 (`tool_getparam.c`), the global options — the ones curl keeps in its global
 //! config (`-v`, `--trace`, `--trace-ascii`, `--trace-time`, `--stderr`, `-s`, `-S`, `-#`,
 //! `--no-progress-meter`, `--styled-output`, `--fail-early`, `-Z`, `--parallel-max`,
+//! `--parallel-max-host` (curl 8.16),
 //! `--parallel-immediate`, `--rate`) — hold for every operation wherever they are given; every other
 //! option holds for its own piece only.
 //!
@@ -16,7 +17,7 @@ use super::units::{self, Unit};
 use std::ffi::OsString;
 
 /// Long names of curl's global options that toll has.
-const GLOBAL: [&str; 16] = [
+const GLOBAL: [&str; 17] = [
     "verbose",
     "trace",
     "trace-ascii",
@@ -31,6 +32,7 @@ const GLOBAL: [&str; 16] = [
     "fail-early",
     "parallel",
     "parallel-max",
+    "parallel-max-host",
     "parallel-immediate",
     "rate",
 ];

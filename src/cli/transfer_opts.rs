@@ -104,6 +104,11 @@ pub struct TransferArgs {
     #[arg(long, value_name = "NUM")]
     pub parallel_max: Option<u32>,
 
+    /// With -Z: at most NUM transfers at once to the same scheme, host and port (curl 8.16;
+    /// 0: no limit, the default; at most 65535). The others wait for their turn.
+    #[arg(long, value_name = "NUM")]
+    pub parallel_max_host: Option<u32>,
+
     /// Accepted with -Z.
     #[arg(long)]
     pub parallel_immediate: bool,
@@ -271,6 +276,8 @@ impl TransferArgs {
             parallel: self
                 .parallel
                 .then(|| self.parallel_max.filter(|n| (1..=300).contains(n)).map_or(50, |n| n as usize)),
+            // curl 8.16: 0 is no limit, a larger value than 65535 is 65535.
+            parallel_max_host: self.parallel_max_host.filter(|n| *n > 0).map(|n| n.min(65535) as usize),
             rate: self.rate.and_then(|r| r.0),
             post301: self.post301,
             post302: self.post302,

@@ -1,7 +1,8 @@
 //! Several URLs on one command line, as curl runs them (in order, or with `-Z` at the same time,
 //! at most `--parallel-max` at once): one [`Session`] for all — one relay, one HTTP client, one
 //! cookie engine, and what was rejected stays rejected — each URL with its own output file and
-//! its own `-w` output. As in curl, a failed transfer does not stop the others (unless
+//! its own `-w` output. `--parallel-max-host` limits how many of `-Z`'s transfers go to one
+//! host at once. As in curl, a failed transfer does not stop the others (unless
 //! `--fail-early`); its error is printed (unless `-s`) and the run's exit status is the last
 //! transfer's — with `-Z`, as curl, the first failure's.
 //!
@@ -78,6 +79,29 @@ pub async fn run_all(
     last
 }
 
+/// `--parallel-max-host`: how many transfers may run at once to one scheme, host and port.
+struct PerHost {
+    max: Option<usize>,
+    hosts: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Semaphore>>>,
+}
+
+impl PerHost {
+    fn new(max: Option<usize>) -> PerHost {
+        PerHost { max, hosts: Default::default() }
+    }
+
+    /// Waits for `url`'s host to have a free place; the place is held while the guard lives.
+    async fn turn(&self, url: &url::Url) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let max = self.max?;
+        let key = format!("{}://{}:{}", url.scheme(), url.host_str()?, url.port_or_known_default()?);
+        let place = {
+            let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+            hosts.entry(key).or_insert_with(|| std::sync::Arc::new(tokio::sync::Semaphore::new(max))).clone()
+        };
+        place.acquire_owned().await.ok()
+    }
+}
+
 /// `-Z`: every request of `reqs`, at most `max` at once, started in order; each is reported
 /// (its error) as it finishes. The status is the first failure's, else success.
 async fn parallel(
@@ -88,8 +112,12 @@ async fn parallel(
     max: usize,
 ) -> Result<()> {
     use futures_util::stream::StreamExt;
+    let per_host = PerHost::new(reqs.first().and_then(|r| r.transfer.parallel_max_host));
+    let per_host = &per_host;
     let mut running = futures_util::stream::iter(reqs)
         .map(|req| async move {
+            // As in curl, a transfer waiting for its host's turn holds its place among `max`.
+            let _turn = per_host.turn(&req.url).await;
             let mut rec = Recorder::start(req);
             let result = attempts::run(session, req, style, &mut rec).await;
             (req, rec, result)

@@ -124,6 +124,9 @@ pub struct TransferOptions {
     pub fail_early: bool,
     /// `-Z/--parallel`: several URLs at once, at most this many (`--parallel-max`, default 50).
     pub parallel: Option<usize>,
+    /// `--parallel-max-host`: with `-Z`, at most this many transfers at once to one scheme,
+    /// host and port.
+    pub parallel_max_host: Option<usize>,
     /// `--rate`: one URL after another starts at most this often (not with `-Z`, as in curl).
     pub rate: Option<Duration>,
     /// `--post301`/`--post302`/`--post303`: keep POST when following those redirects.

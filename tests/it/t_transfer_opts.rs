@@ -168,6 +168,60 @@ fn parallel_runs_the_urls_at_the_same_time() {
     }
 }
 
+/// A server that holds every request 300 ms and answers with the most requests it has had in
+/// flight at once so far (`N\n`), for `requests` requests.
+fn crowd_server(requests: usize) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let handle = std::thread::spawn(move || {
+        let mut workers = Vec::new();
+        for stream in listener.incoming().take(requests) {
+            let mut stream = stream.unwrap();
+            let (now, most) = (now.clone(), most.clone());
+            workers.push(std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap() > 2 {
+                    line.clear();
+                }
+                let in_flight = now.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(in_flight, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(300));
+                let body = format!("{}\n", most.load(Ordering::SeqCst));
+                now.fetch_sub(1, Ordering::SeqCst);
+                let head =
+                    format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                let _ = stream.write_all(format!("{head}{body}").as_bytes());
+            }));
+        }
+        for w in workers {
+            let _ = w.join();
+        }
+    });
+    (base, handle)
+}
+
+/// curl 8.16's `--parallel-max-host`: with `-Z`, at most N transfers at once to one host; without
+/// it the five URLs of a glob run together.
+#[test]
+fn parallel_max_host_limits_the_transfers_to_one_host() {
+    // Without the limit, more than 2 at once (all 5 when the machine starts them within 300 ms).
+    for (limit, most) in [(Some("2"), 2..=2), (None, 3..=5)] {
+        let (base, server) = crowd_server(5);
+        let mut args = vec!["-s", "-Z"];
+        args.extend(limit.map(|n| ["--parallel-max-host", n]).into_iter().flatten());
+        let out = toll(args).arg(format!("{base}/[1-5]")).timeout(Duration::from_secs(30)).run();
+        out.assert_ok();
+        server.join().unwrap();
+        let seen: Vec<usize> = out.stdout_str().lines().map(|l| l.parse().unwrap()).collect();
+        assert!(seen.iter().max().is_some_and(|m| most.contains(m)), "{limit:?}: {seen:?}");
+    }
+}
+
 /// `--rate 4/s`: one URL after another starts at most every 250 ms (three quick ones: the last
 /// starts 500 ms or more after the first); `-v` says how long each wait was. With `-Z` it has no
 /// effect, as in curl.
