@@ -587,6 +587,7 @@ impl Cli {
             }
             Some("-d/--data") | Some("--data-binary") if !has(&headers, "Content-Type") => {
                 headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
+                extras.content_type_implied = true;
             }
             _ => {}
         }

@@ -423,7 +423,13 @@ impl Session {
                 drain_small(resp).await;
                 continue;
             }
-            let Some(next) = next_hop(req, &hop, &resp) else { return Ok(resp) };
+            let Some(next) = next_hop(req, &hop, &resp) else {
+                // The fragment is not sent, so the response's URL has none: `-w` gets it here.
+                if hop.url.fragment().is_some() {
+                    resp.extensions_mut().insert(redirect::WithFragment(hop.url.clone()));
+                }
+                return Ok(resp);
+            };
             if redirects >= req.max_redirects {
                 heads.unfollowed(head_text(&resp));
                 return Err(Error::new(
@@ -628,7 +634,7 @@ async fn build_request(
         if hop.cross_origin && ORIGIN_BOUND.contains(&lower.as_str()) {
             continue;
         }
-        if !hop.with_body && lower == "content-type" && req.body.is_some() {
+        if !hop.with_body && lower == "content-type" && req.curl.content_type_implied {
             continue;
         }
         rb = rb.header(name.as_str(), value.as_str());
@@ -738,5 +744,25 @@ mod tests {
         assert_eq!(built.headers().get("x-trace").unwrap(), "1");
         let home = rt.block_on(build_request(&client, &req, &Hop::first(&req).unwrap(), false)).unwrap();
         assert!(home.headers().get("authorization").is_some());
+    }
+
+    /// As curl 7.88: `-d`'s implied Content-Type goes with the body a 302 drops; one the user
+    /// gave (`-H`, or `--json`'s) stays.
+    #[test]
+    fn a_dropped_body_takes_only_the_implied_content_type_along() {
+        install_crypto();
+        let client = reqwest::Client::new();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        for implied in [true, false] {
+            let mut req = request("http://a.example/", true);
+            req.headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
+            req.curl.content_type_implied = implied;
+            let first = Hop::first(&req).unwrap();
+            let built = rt.block_on(build_request(&client, &req, &first, false)).unwrap();
+            assert!(built.headers().get("content-type").is_some());
+            let get = next_hop(&req, &first, &redirect(302, "/next")).unwrap();
+            let built = rt.block_on(build_request(&client, &req, &get, true)).unwrap();
+            assert_eq!(built.headers().get("content-type").is_none(), implied);
+        }
     }
 }

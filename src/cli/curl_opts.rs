@@ -434,6 +434,8 @@ impl CurlRequestArgs {
         let (referer, referer_auto) = self.referer();
         CurlExtras {
             create_dirs: out.create_dirs,
+            // Set by `Cli::into_config` with the implied headers.
+            content_type_implied: false,
             fail_with_body: out.fail_with_body,
             dump_header: out.dump_header.as_ref().map(|p| {
                 if p.as_os_str() == "-" {

@@ -12,6 +12,28 @@
 use crate::config::RequestConfig;
 use crate::error::{Error, Exit, Result};
 
+/// A response's `Location` as curl 7.88 reads it: bytes that are not ASCII percent-encoded (in
+/// lower case, as curl writes them), `None` when there is none or it is empty (curl does not
+/// follow an empty one; joined, it would point back at the same URL).
+pub(super) fn location(resp: &reqwest::Response) -> Option<String> {
+    let raw = resp.headers().get(reqwest::header::LOCATION)?.as_bytes();
+    let mut text = String::with_capacity(raw.len());
+    for &b in raw {
+        if b.is_ascii() {
+            text.push(b as char);
+        } else {
+            text.push_str(&format!("%{b:02x}"));
+        }
+    }
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_string())
+}
+
+/// The URL a response answered, with the fragment it was asked with (curl's
+/// `%{url_effective}` keeps the first URL's or the last `Location`'s).
+#[derive(Clone)]
+pub(crate) struct WithFragment(pub url::Url);
+
 /// curl's request kinds (its `httpreq`): what a redirect may turn into a GET.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -94,7 +116,8 @@ pub(super) fn next_hop(req: &RequestConfig, hop: &Hop, resp: &reqwest::Response)
     if !req.follow_redirects || !matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
         return None;
     }
-    let location = resp.headers().get(reqwest::header::LOCATION)?.to_str().ok()?;
+    let location = location(resp)?;
+    let location = location.as_str();
     let url = hop.url.join(location).ok().filter(|u| matches!(u.scheme(), "http" | "https"))?;
     let t = &req.transfer;
     let per_spec = req.follow_per_spec;
@@ -172,6 +195,23 @@ pub(super) mod tests {
         assert!(next_hop(&no_follow, &Hop::first(&no_follow).unwrap(), &redirect(302, "/x")).is_none());
         let head = RequestConfig { head_only: true, ..request("http://a.example/", false) };
         assert!(hops(&head).iter().all(|(_, m, b)| m == "HEAD" && !b));
+    }
+
+    #[test]
+    fn a_location_is_read_as_curl_reads_it() {
+        let req = request("http://a.example/p#first", false);
+        let hop = Hop::first(&req).unwrap();
+        let raw = |v: &[u8]| -> reqwest::Response {
+            let value = http::HeaderValue::from_bytes(v).unwrap();
+            http::Response::builder().status(302).header("location", value).body("").unwrap().into()
+        };
+        assert!(next_hop(&req, &hop, &raw(b"")).is_none(), "an empty Location is not followed");
+        assert!(next_hop(&req, &hop, &raw(b"  ")).is_none());
+        let next = next_hop(&req, &hop, &raw(b"/\xc3\xa9?q=\xe9")).unwrap();
+        assert_eq!(next.url.as_str(), "http://a.example/%c3%a9?q=%e9");
+        // The first URL's fragment is not carried over; the Location's is kept.
+        assert_eq!(next_hop(&req, &hop, &raw(b"/x")).unwrap().url.as_str(), "http://a.example/x");
+        assert_eq!(next_hop(&req, &hop, &raw(b"/x#y")).unwrap().url.as_str(), "http://a.example/x#y");
     }
 
     /// As measured with curl 7.88 against an origin that echoes the method and the body.

@@ -138,14 +138,15 @@ impl Recorder {
         }
         .into();
         i.num_redirects = heads.redirects();
+        let answered = resp.extensions().get::<super::redirect::WithFragment>().map_or(resp.url(), |u| &u.0);
         i.url_effective = match (&req.curl.request_target, req.curl.path_as_is) {
             // --path-as-is: the URL with its path as written, as curl reports it (not a
             // redirect's: those are normalised).
             (Some(target), true) if i.num_redirects == 0 => {
-                let fragment = resp.url().fragment().map(|f| format!("#{f}")).unwrap_or_default();
-                format!("{}{target}{fragment}", resp.url().origin().ascii_serialization())
+                let fragment = answered.fragment().map(|f| format!("#{f}")).unwrap_or_default();
+                format!("{}{target}{fragment}", answered.origin().ascii_serialization())
             }
-            _ => resp.url().to_string(),
+            _ => answered.to_string(),
         };
         i.headers = resp
             .headers()
@@ -154,12 +155,8 @@ impl Recorder {
             .collect();
         i.size_header = heads.size() + super::head_text(resp).len() as u64;
         if resp.status().is_redirection() {
-            i.redirect_url = resp
-                .headers()
-                .get(reqwest::header::LOCATION)
-                .and_then(|l| l.to_str().ok())
-                .and_then(|l| resp.url().join(l).ok())
-                .map(|u| u.to_string());
+            i.redirect_url =
+                super::redirect::location(resp).and_then(|l| resp.url().join(&l).ok()).map(|u| u.to_string());
         }
         match session.routes.chosen(resp.url()) {
             Some(RouteEntry::Proxy(spec)) if !spec.is_socks() => {

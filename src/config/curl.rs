@@ -77,6 +77,11 @@ pub enum DumpHeader {
 pub struct CurlExtras {
     /// `--create-dirs`: create the directories of `-o FILE`.
     pub create_dirs: bool,
+    /// The request's `Content-Type` is the one `-d`/`--data-binary` implies: it goes where the
+    /// body goes (libcurl adds it to a POST only), while one given with `-H` or implied by
+    /// `--json` (curl's tool adds that as a header of the user's) stays after a redirect that
+    /// drops the body.
+    pub content_type_implied: bool,
     /// `--request-target`, or `--path-as-is`'s path as written when it differs from the
     /// normalised one: the request line's target for this URL (not for redirects).
     pub request_target: Option<String>,
