@@ -114,32 +114,28 @@ fn the_bearer_token_stays_out_of_messages() {
     assert!(!out.stderr.contains("t0k3n-bearer-xyz"), "the token is in the -v trace:\n{}", out.describe());
 }
 
-/// A server whose answers say whether two requests were in flight at once: each waits (up to
-/// 10 s) for the other to arrive, then answers `together` or, alone, `alone`.
-fn rendezvous_server() -> (String, std::thread::JoinHandle<()>) {
+/// A server for `requests` requests, one connection each, every one on its own thread: it reads
+/// the head, then answers 200 with what `answer` gives (which may wait) and closes.
+fn server_of(
+    requests: usize,
+    answer: impl Fn() -> String + Send + Sync + 'static,
+) -> (String, std::thread::JoinHandle<()>) {
     use std::io::{BufRead, BufReader, Write};
-    use std::sync::{Arc, Condvar, Mutex};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let arrived = Arc::new((Mutex::new(0usize), Condvar::new()));
+    let answer = std::sync::Arc::new(answer);
     let handle = std::thread::spawn(move || {
         let mut workers = Vec::new();
-        for stream in listener.incoming().take(2) {
+        for stream in listener.incoming().take(requests) {
             let mut stream = stream.unwrap();
-            let arrived = arrived.clone();
+            let answer = answer.clone();
             workers.push(std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut line = String::new();
                 while reader.read_line(&mut line).unwrap() > 2 {
                     line.clear();
                 }
-                let (count, cv) = &*arrived;
-                let mut n = count.lock().unwrap();
-                *n += 1;
-                cv.notify_all();
-                let (n, _) = cv.wait_timeout_while(n, Duration::from_secs(10), |n| *n < 2).unwrap();
-                let body = if *n >= 2 { "together\n" } else { "alone\n" };
-                drop(n);
+                let body = answer();
                 let head =
                     format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
                 let _ = stream.write_all(format!("{head}{body}").as_bytes());
@@ -150,6 +146,21 @@ fn rendezvous_server() -> (String, std::thread::JoinHandle<()>) {
         }
     });
     (base, handle)
+}
+
+/// A server whose answers say whether two requests were in flight at once: each waits (up to
+/// 10 s) for the other to arrive, then answers `together` or, alone, `alone`.
+fn rendezvous_server() -> (String, std::thread::JoinHandle<()>) {
+    use std::sync::{Condvar, Mutex};
+    let arrived = (Mutex::new(0usize), Condvar::new());
+    server_of(2, move || {
+        let (count, cv) = &arrived;
+        let mut n = count.lock().unwrap();
+        *n += 1;
+        cv.notify_all();
+        let (n, _) = cv.wait_timeout_while(n, Duration::from_secs(10), |n| *n < 2).unwrap();
+        if *n >= 2 { "together\n" } else { "alone\n" }.to_string()
+    })
 }
 
 #[test]
@@ -171,38 +182,16 @@ fn parallel_runs_the_urls_at_the_same_time() {
 /// A server that holds every request 300 ms and answers with the most requests it has had in
 /// flight at once so far (`N\n`), for `requests` requests.
 fn crowd_server(requests: usize) -> (String, std::thread::JoinHandle<()>) {
-    use std::io::{BufRead, BufReader, Write};
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let handle = std::thread::spawn(move || {
-        let mut workers = Vec::new();
-        for stream in listener.incoming().take(requests) {
-            let mut stream = stream.unwrap();
-            let (now, most) = (now.clone(), most.clone());
-            workers.push(std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                while reader.read_line(&mut line).unwrap() > 2 {
-                    line.clear();
-                }
-                let in_flight = now.fetch_add(1, Ordering::SeqCst) + 1;
-                most.fetch_max(in_flight, Ordering::SeqCst);
-                std::thread::sleep(Duration::from_millis(300));
-                let body = format!("{}\n", most.load(Ordering::SeqCst));
-                now.fetch_sub(1, Ordering::SeqCst);
-                let head =
-                    format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-                let _ = stream.write_all(format!("{head}{body}").as_bytes());
-            }));
-        }
-        for w in workers {
-            let _ = w.join();
-        }
-    });
-    (base, handle)
+    let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    server_of(requests, move || {
+        let in_flight = now.fetch_add(1, Ordering::SeqCst) + 1;
+        most.fetch_max(in_flight, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(300));
+        let body = format!("{}\n", most.load(Ordering::SeqCst));
+        now.fetch_sub(1, Ordering::SeqCst);
+        body
+    })
 }
 
 /// curl 8.16's `--parallel-max-host`: with `-Z`, at most N transfers at once to one host; without
