@@ -146,7 +146,8 @@ pub struct RequestArgs {
 
     /// Extra request header, 'Name: value'. Repeatable.
     ///
-    /// 'Name;' sends the header with an empty value. '@FILE' reads one header per line of FILE.
+    /// 'Name;' sends the header with an empty value; 'Name:' sends none, not even the one toll
+    /// would add (Accept, User-Agent, …). '@FILE' reads one header per line of FILE.
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<Header>,
 
@@ -562,7 +563,12 @@ impl Cli {
                 return Err(UsageError::HeadWithBody(option));
             }
         }
-        let mut headers: Vec<(String, String)> = req.headers.into_iter().map(|h| (h.name, h.value)).collect();
+        // `-H 'Name:'` takes out a header toll would add; the user's own stay, as in curl.
+        let (removed, given): (Vec<_>, Vec<_>) = req.headers.into_iter().partition(|h| h.remove);
+        let removed: Vec<String> =
+            removed.into_iter().filter(|h| !h.name.is_empty()).map(|h| h.name.to_ascii_lowercase()).collect();
+        let mut headers: Vec<(String, String)> = given.into_iter().map(|h| (h.name, h.value)).collect();
+        let users = headers.len();
         let mut extras = req.curl.extras(&out.curl);
         extras.delegation = proxy.delegation.unwrap_or_default();
         extras.conn.no_sessionid = proxy.no_sessionid;
@@ -585,12 +591,20 @@ impl Cli {
                     }
                 }
             }
-            Some("-d/--data") | Some("--data-binary") if !has(&headers, "Content-Type") => {
+            Some("-d/--data") | Some("--data-binary")
+                if !has(&headers, "Content-Type") && !removed.iter().any(|r| r == "content-type") =>
+            {
                 headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
                 extras.content_type_implied = true;
             }
             _ => {}
         }
+        let mut at = 0;
+        headers.retain(|(name, _)| {
+            at += 1;
+            at <= users || !removed.contains(&name.to_ascii_lowercase())
+        });
+        extras.removed_headers = removed;
         let method = req.method.or_else(|| {
             if req.head {
                 Some("HEAD".into())

@@ -190,8 +190,12 @@ pub struct Session {
     /// Requests through a proxy without the loopback hop, when they allow it (`tunnel`).
     direct: Option<tunnel::Direct>,
     /// `--path-as-is`/`--request-target`: the path that sends a request target of its own
-    /// (`None` without those options, or where the request needs reqwest's path).
+    /// (`None` without those options, or where the request needs reqwest's path). After
+    /// `-H 'Accept:'` every request takes it where it can: reqwest adds `Accept: */*` to
+    /// every request, and curl then sends none.
     raw: Option<tunnel::Direct>,
+    /// `-H 'Accept:'` was given (see `raw`).
+    no_accept: bool,
     routes: Arc<Chooser>,
     ctx: Arc<Context>,
     /// The bytes on the wire, when heads are printed as received or traced.
@@ -247,7 +251,8 @@ impl Session {
         let cookies = cookies::Engine::start(&req.curl)?;
         let hsts = hsts::Engine::start(req.curl.hsts.as_deref())?;
         let alt_svc = alt_route::AltSvc::start(req, &user_agent(req))?;
-        let raw = match req.curl.raw_targets {
+        let no_accept = req.curl.removed_headers.iter().any(|h| h == "accept");
+        let raw = match req.curl.raw_targets || no_accept {
             true => tunnel::Direct::for_alternatives(req, &user_agent(req))?,
             false => None,
         };
@@ -260,6 +265,7 @@ impl Session {
             relay,
             direct,
             raw,
+            no_accept,
             routes,
             ctx,
             tap,
@@ -358,13 +364,14 @@ impl Session {
             }
             let https = hop.url.scheme() == "https";
             let alt = self.alt_svc.pick(&hop.url, &choice.entry, reporter);
-            // --path-as-is/--request-target (see `Hop::target`).
+            // --path-as-is/--request-target (see `Hop::target`), and -H 'Accept:' (see `raw`).
             let target = hop.target.as_deref();
+            let raw = target.is_some() || (self.no_accept && self.raw.is_some() && !via_socks);
             let mut resp = match (&choice.entry, &self.direct) {
                 _ if alt.is_some() => {
                     self.alt_svc.execute(&alt, &self.relay, &choice.entry, request, reporter).await?
                 }
-                _ if target.is_some() => {
+                _ if raw => {
                     self.send_raw(
                         &choice.entry,
                         request,
@@ -395,7 +402,7 @@ impl Session {
                     .map_err(|e| classify_sent(e, &self.relay, via_socks, via_relay))?,
                 _ => self.execute_direct(request, req.max_time, via_socks).await?,
             };
-            if let (Some(tap), None, None) = (&self.tap, &alt, target) {
+            if let (Some(tap), None, false) = (&self.tap, &alt, raw) {
                 header_case::attach(&mut resp, tap);
             }
             for connect in self.relay.take_connect_heads() {
@@ -526,7 +533,11 @@ fn steady_heap() {
     }
 }
 
+/// The User-Agent to send; empty for none (`-A ''` or `-H 'User-Agent:'`, as in curl).
 fn user_agent(req: &RequestConfig) -> String {
+    if req.curl.removed_headers.iter().any(|h| h == "user-agent") {
+        return String::new();
+    }
     req.user_agent.clone().unwrap_or_else(|| format!("toll/{}", env!("CARGO_PKG_VERSION")))
 }
 
@@ -560,7 +571,6 @@ fn build_client(
         .http1_allow_spaces_after_header_name_in_responses(true)
         .http1_allow_obsolete_multiline_headers_in_responses(true)
         .http1_ignore_invalid_headers_in_responses(true)
-        .user_agent(user_agent(req))
         .tls_danger_accept_invalid_certs(req.insecure)
         .connection_verbose(wire_tap)
         // -w's connection times (`-6` replaces the resolver with its own, untimed).
@@ -568,6 +578,10 @@ fn build_client(
         .dns_resolver(clock.resolver());
     if !req.compressed {
         b = b.no_gzip().no_brotli().no_deflate().no_zstd();
+    }
+    let agent = user_agent(req);
+    if !agent.is_empty() {
+        b = b.user_agent(agent);
     }
     b = conn::configure(extras::configure(b, &req.curl), req)?;
     // After `-6`'s resolver, which it replaces: DoH asks only for AAAA records then.
@@ -616,7 +630,14 @@ async fn build_request(
     hop: &Hop,
     again: bool,
 ) -> Result<reqwest::Request> {
-    let mut rb = client.request(hop.method.clone(), hop.url.clone());
+    // reqwest turns a URL's user name and password into Basic credentials; `-u` wins over
+    // them, as in curl.
+    let mut url = hop.url.clone();
+    if req.origin_auth.is_some() {
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+    }
+    let mut rb = client.request(hop.method.clone(), url);
     for (name, value) in &req.headers {
         let lower = name.to_ascii_lowercase();
         if lower == "proxy-authorization" {

@@ -540,7 +540,13 @@ impl ConnOpts {
                 password: c.password.clone().or_else(|| self.pass.clone()),
             }),
             proxytunnel: self.proxytunnel,
-            proxy_headers: self.proxy_headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect(),
+            // `--proxy-header 'Name:'` sends no such header (toll adds none of its own there).
+            proxy_headers: self
+                .proxy_headers
+                .iter()
+                .filter(|h| !h.remove)
+                .map(|h| (h.name.clone(), h.value.clone()))
+                .collect(),
             suppress_connect_headers: self.suppress_connect_headers,
             trace,
             keepalive: self.keepalive_time.map(|s| s.0).filter(|d| !d.is_zero()),

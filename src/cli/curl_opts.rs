@@ -436,6 +436,7 @@ impl CurlRequestArgs {
             create_dirs: out.create_dirs,
             // Set by `Cli::into_config` with the implied headers.
             content_type_implied: false,
+            removed_headers: Vec::new(),
             fail_with_body: out.fail_with_body,
             dump_header: out.dump_header.as_ref().map(|p| {
                 if p.as_os_str() == "-" {

@@ -376,9 +376,17 @@ fn tls_tuning_options_for_the_origin_and_the_proxy() {
 
 #[test]
 fn headers() {
-    let t = transfer(&["-H", "X-A:  1 ", "--header", "x-b:2:3", "-H", "X-Empty;", "-H", "Accept:", "h"]);
+    let args = ["-H", "X-A:  1 ", "--header", "x-b:2:3", "-H", "X-Empty;", "-H", "Accept:", "-H", "", "h"];
+    let t = transfer(&args);
     let got: Vec<_> = t.request.headers.iter().map(|(n, v)| format!("{n}={v}")).collect();
-    assert_eq!(got, ["X-A=1", "x-b=2:3", "X-Empty=", "Accept="]);
+    // As curl: trailing blanks kept; `Name:` takes the header out (here the default Accept).
+    assert_eq!(got, ["X-A=1 ", "x-b=2:3", "X-Empty="]);
+    assert_eq!(t.request.curl.removed_headers, ["accept"]);
+    // A header of -H or one toll implies is not sent once taken out; the default User-Agent
+    // neither: the client reads `removed_headers`.
+    let t = transfer(&["-H", "Content-Type:", "-H", "X-A: 1", "-H", "X-A:", "-d", "x", "h"]);
+    let got: Vec<_> = t.request.headers.iter().map(|(n, v)| format!("{n}={v}")).collect();
+    assert_eq!(got, ["X-A=1"], "curl still sends an X-A given before or after 'X-A:'");
     for bad in ["NoColon", ": v", "Bad Name: v", "X: a\r\nInjected: b", "X\n: v", "(x): v"] {
         assert!(parse(&["-H", bad, "h"]).is_err(), "{bad:?}");
     }

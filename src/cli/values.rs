@@ -48,6 +48,9 @@ impl FromStr for ProxyUser {
 pub struct Header {
     pub name: String,
     pub value: String,
+    /// `Name:` with nothing after the colon: as in curl, no such header is sent, not even the
+    /// one toll would add itself (`-H 'User-Agent:'`, `-H 'Accept:'`, `-H 'Expect:'`).
+    pub remove: bool,
 }
 
 impl FromStr for Header {
@@ -59,11 +62,16 @@ impl FromStr for Header {
         if s.chars().any(|c| c.is_ascii_control() && c != '\t') {
             return Err("a header cannot contain a control character".into());
         }
-        let (name, value) = match s.split_once(':') {
-            Some((n, v)) => (n, v.trim()),
+        // curl ignores `-H ''`.
+        if s.is_empty() {
+            return Ok(Header { name: String::new(), value: String::new(), remove: true });
+        }
+        // As curl, the value keeps its trailing blanks.
+        let (name, value, remove) = match s.split_once(':') {
+            Some((n, v)) => (n, v.trim_start(), v.trim().is_empty()),
             // curl's `Name;` sends the header with an empty value.
             None => match s.strip_suffix(';') {
-                Some(n) => (n, ""),
+                Some(n) => (n, "", false),
                 None => return Err("expected 'Name: value' (no ':' found)".into()),
             },
         };
@@ -74,7 +82,7 @@ impl FromStr for Header {
             // Not the name itself: `-H 'Authorization Bearer TOKEN;'` makes the token a name.
             return Err(format!("the header name contains {c:?} (expected 'Name: value')"));
         }
-        Ok(Header { name: name.into(), value: value.into() })
+        Ok(Header { name: name.into(), value: if remove { String::new() } else { value.into() }, remove })
     }
 }
 

@@ -30,7 +30,7 @@ pub fn attach(resp: &mut reqwest::Response, tap: &super::wire::Tap) {
 /// the same value (the HTTP library may have dropped some, e.g. `Content-Encoding` when it
 /// decompresses, but never adds or changes one).
 fn is_head_of(head: &[u8], resp: &reqwest::Response) -> bool {
-    let text = String::from_utf8_lossy(head);
+    let text = String::from_utf8_lossy(final_head(head));
     let mut lines = text.split('\n').map(|l| l.trim_end_matches('\r'));
     let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse::<u16>().ok());
     if status != Some(resp.status().as_u16()) {
@@ -43,6 +43,18 @@ fn is_head_of(head: &[u8], resp: &reqwest::Response) -> bool {
     resp.headers().iter().all(|(name, value)| {
         fields.iter().any(|(n, v)| n == name.as_str() && v.as_bytes() == value.as_bytes())
     })
+}
+
+/// The last head of `heads`: the 1xx heads before it (see `wire`) skipped.
+fn final_head(mut heads: &[u8]) -> &[u8] {
+    while heads.starts_with(b"HTTP/1.1 1") || heads.starts_with(b"HTTP/1.0 1") {
+        let end = heads.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4);
+        let Some(end) = end.or_else(|| heads.windows(2).position(|w| w == b"\n\n").map(|i| i + 2)) else {
+            break;
+        };
+        heads = &heads[end..];
+    }
+    heads
 }
 
 /// The head as curl prints it.
@@ -286,6 +298,9 @@ mod tests {
         let raw = b"HTTP/1.1 200 Fine\r\nx-lower: a\r\nX-UP: b\r\n\r\n";
         assert!(is_head_of(raw, &r));
         assert!(!is_head_of(b"HTTP/1.1 302 Found\r\nx-lower: a\r\n\r\n", &r), "another status");
+        // 1xx heads in front (see `wire`) are skipped to find the final one.
+        assert!(is_head_of(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 E\r\nLink: <a>\r\n\r\nHTTP/1.1 200 OK\r\nx-lower: a\r\n\r\n", &r));
+        assert!(!is_head_of(b"HTTP/1.1 100 Continue\r\n\r\n", &r));
         assert!(!is_head_of(b"HTTP/1.1 200 OK\r\nx-lower: b\r\n\r\n", &r), "another value");
         assert!(!is_head_of(b"HTTP/1.1 200 OK\r\n\r\n", &r), "a field missing");
         assert!(is_head_of(b"HTTP/1.1 200\r\nX-Lower:a\n\n", &r), "no reason phrase, bare LF");

@@ -83,7 +83,9 @@ pub fn plan(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Optio
     let answer = resume::answer(req, status)?;
     // A 304 leaves the output as it was, as curl does: `-z FILE -o FILE` and
     // `--etag-compare` must not empty the file they keep up to date.
-    let skip_body = answer == Answer::Complete || status == 304 || condition_unmet(req, headers);
+    // `-I` reads no body, even with `-X GET` (curl's "no body" is apart from the method).
+    let skip_body =
+        req.head_only || answer == Answer::Complete || status == 304 || condition_unmet(req, headers);
     if skip_body && !(req.include_headers || req.head_only) {
         return Ok(Plan::Skip);
     }

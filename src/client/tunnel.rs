@@ -82,6 +82,8 @@ pub(super) struct Direct {
     /// See [`Direct::in_process`].
     in_process: bool,
     user_agent: HeaderValue,
+    /// `Accept: */*` goes on requests without one (not after `-H 'Accept:'`).
+    accept: bool,
     max_time: Option<Duration>,
     connect_timeout: Option<Duration>,
     /// `--proxy-header`s: on the CONNECT, and on a request forwarded in absolute form (as
@@ -205,6 +207,7 @@ impl Direct {
             tls,
             in_process,
             user_agent,
+            accept: !req.curl.removed_headers.iter().any(|h| h == "accept"),
             max_time: req.max_time,
             connect_timeout: req.connect_timeout,
             proxy_headers: super::conn::proxy_connect_headers(c),
@@ -470,12 +473,13 @@ impl Direct {
         Ok(into_reqwest(resp, url, deadline, None))
     }
 
-    /// reqwest's default headers (`Accept`, `User-Agent`), where the request has none.
+    /// reqwest's default headers (`Accept`, `User-Agent`), where the request has none and
+    /// the user did not take them out (`-H 'Accept:'`; an empty User-Agent is none).
     fn default_headers(&self, headers: &mut http::HeaderMap) {
-        if !headers.contains_key(ACCEPT) {
+        if self.accept && !headers.contains_key(ACCEPT) {
             headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
         }
-        if !headers.contains_key(USER_AGENT) {
+        if !self.user_agent.is_empty() && !headers.contains_key(USER_AGENT) {
             headers.insert(USER_AGENT, self.user_agent.clone());
         }
     }

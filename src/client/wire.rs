@@ -31,6 +31,9 @@ struct ConnState {
     head: Option<Vec<u8>>,
     /// Not HTTP/1 (HTTP/2 frames): its reads are never looked at again.
     binary: bool,
+    /// The 1xx heads read before the final one (`100 Continue`, `103 Early Hints`): they go
+    /// in front of it, as curl prints and counts them.
+    informational: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -97,6 +100,7 @@ impl Tap {
         if sent {
             // A request: the next bytes read are its response head.
             c.head = (!c.binary).then(Vec::new);
+            c.informational.clear();
             if let Some(w) = st.trace.as_mut() {
                 w.sent(data);
             }
@@ -139,7 +143,15 @@ impl Tap {
         if let Some(w) = st.trace.as_mut() {
             w.received(&data[..in_heads], &data[in_heads..]);
         }
-        st.heads.extend(done.into_iter().filter(|h| h.starts_with(b"HTTP/1.")));
+        for h in done.into_iter().filter(|h| h.starts_with(b"HTTP/1.")) {
+            if h.starts_with(b"HTTP/1.1 1") || h.starts_with(b"HTTP/1.0 1") {
+                c.informational.extend_from_slice(&h);
+            } else {
+                let mut whole = std::mem::take(&mut c.informational);
+                whole.extend_from_slice(&h);
+                st.heads.push(whole);
+            }
+        }
         let extra = st.heads.len().saturating_sub(KEPT_HEADS);
         st.heads.drain(..extra);
     }
@@ -282,12 +294,18 @@ mod tests {
         tap.record(1, false, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 Fine\r\nX-Ab");
         tap.record(1, false, b"C: 1\r\n\r\nbody");
         tap.record(1, false, b"HTTP/1.1 more body that looks like a head\r\n\r\n");
+        // The 1xx head goes in front of the final one, as curl prints it with -i.
         assert_eq!(
             tap.take_heads(),
-            vec![
-                b"HTTP/1.1 100 Continue\r\n\r\n".to_vec(),
-                b"HTTP/1.1 200 Fine\r\nX-AbC: 1\r\n\r\n".to_vec()
-            ]
+            vec![b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 Fine\r\nX-AbC: 1\r\n\r\n".to_vec()]
+        );
+        // Also when it arrives in a read of its own.
+        tap.record(1, true, b"GET / HTTP/1.1\r\n\r\n");
+        tap.record(1, false, b"HTTP/1.1 103 Early Hints\r\nLink: <a>\r\n\r\n");
+        tap.record(1, false, b"HTTP/1.1 204 No Content\r\n\r\n");
+        assert_eq!(
+            tap.take_heads(),
+            vec![b"HTTP/1.1 103 Early Hints\r\nLink: <a>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n".to_vec()]
         );
         assert!(!tap.wants(1), "the body is not looked at");
         tap.record(2, true, b"PRI * HTTP/2.0\r\n\r\n");

@@ -82,6 +82,9 @@ pub struct CurlExtras {
     /// `--json` (curl's tool adds that as a header of the user's) stays after a redirect that
     /// drops the body.
     pub content_type_implied: bool,
+    /// The headers `-H 'Name:'` took out (lower case): toll's own (`User-Agent`, `Accept`, the
+    /// implied ones) are not sent. `Accept` stays on a direct connection, where reqwest adds it.
+    pub removed_headers: Vec<String>,
     /// `--request-target`, or `--path-as-is`'s path as written when it differs from the
     /// normalised one: the request line's target for this URL (not for redirects).
     pub request_target: Option<String>,

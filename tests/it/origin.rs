@@ -46,7 +46,7 @@ use crate::http::{self, Head};
 /// the colon, a folded line, a bad field name, a control character), and ones curl refuses too
 /// (HTTP/0.9, an unknown version, a bad status, a negative length), and a body that says it is
 /// gzip and is not.
-pub const WEIRD: [(&str, &[u8]); 9] = [
+pub const WEIRD: [(&str, &[u8]); 12] = [
     ("space", b"HTTP/1.1 200 OK\r\nX-A : b\r\nContent-Length: 2\r\n\r\nok"),
     ("fold", b"HTTP/1.1 200 OK\r\nX-A: b\r\n c\r\nContent-Length: 2\r\n\r\nok"),
     ("bad-name", b"HTTP/1.1 200 OK\r\nX@A: b\r\nContent-Length: 2\r\n\r\nok"),
@@ -56,6 +56,16 @@ pub const WEIRD: [(&str, &[u8]); 9] = [
     ("status", b"HTTP/1.1 abc OK\r\nContent-Length: 2\r\n\r\nok"),
     ("length", b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nok"),
     ("bad-gzip", b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nabcd"),
+    // Informational heads before the answer, which curl prints with -i and counts.
+    ("continue", b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+    (
+        "early-hints",
+        b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    ),
+    (
+        "two-types",
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/a\r\nContent-Type: text/b\r\nContent-Length: 2\r\n\r\nok",
+    ),
 ];
 
 /// The answer to `/trailers`: a chunked body with a trailer field, announced by `Trailer`.
