@@ -83,7 +83,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('-K', '-K ', [CompletionResultType]::ParameterName, 'Read options from FILE, in curl''s config-file syntax (''-'': standard input)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read options from FILE, in curl''s config-file syntax (''-'': standard input)')
             [CompletionResult]::new('--variable', '--variable', [CompletionResultType]::ParameterName, 'Set a variable (curl 8): NAME=TEXT, NAME@FILE (''-'': standard input), %NAME from the environment (%NAME=TEXT or %NAME@FILE: with a default)')
-            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The URL to fetch (instead of the positional URL)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'A URL to fetch, as a positional one (repeatable; a -K file''s ''url = …'' lines)')
             [CompletionResult]::new('--request-target', '--request-target', [CompletionResultType]::ParameterName, 'Send TARGET as the request target instead of the URL''s path and query (''*'' for OPTIONS *); the URL still says where to connect')
             [CompletionResult]::new('--resolve', '--resolve', [CompletionResultType]::ParameterName, 'Connect to ADDR for HOST:PORT instead of resolving HOST. Repeatable')
             [CompletionResult]::new('--proto', '--proto', [CompletionResultType]::ParameterName, 'Only use these protocols for the URL: ''=https'', ''-all,+https'', ''all,-http'', …')

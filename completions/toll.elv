@@ -80,7 +80,7 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand -K 'Read options from FILE, in curl''s config-file syntax (''-'': standard input)'
             cand --config 'Read options from FILE, in curl''s config-file syntax (''-'': standard input)'
             cand --variable 'Set a variable (curl 8): NAME=TEXT, NAME@FILE (''-'': standard input), %NAME from the environment (%NAME=TEXT or %NAME@FILE: with a default)'
-            cand --url 'The URL to fetch (instead of the positional URL)'
+            cand --url 'A URL to fetch, as a positional one (repeatable; a -K file''s ''url = …'' lines)'
             cand --request-target 'Send TARGET as the request target instead of the URL''s path and query (''*'' for OPTIONS *); the URL still says where to connect'
             cand --resolve 'Connect to ADDR for HOST:PORT instead of resolving HOST. Repeatable'
             cand --proto 'Only use these protocols for the URL: ''=https'', ''-all,+https'', ''all,-http'', …'

@@ -72,7 +72,7 @@ complete -c toll -n "__fish_toll_needs_command" -l hsts -d 'Use HSTS: hosts that
 complete -c toll -n "__fish_toll_needs_command" -l alt-svc -d 'Use HTTP alternative services (Alt-Svc): an https origin that advertised one is reached there (h1 and h2 only; its certificate must cover the origin\'s name); the cache is read from FILE and written back ("": memory only)' -r -F
 complete -c toll -n "__fish_toll_needs_command" -s K -l config -d 'Read options from FILE, in curl\'s config-file syntax (\'-\': standard input)' -r -F
 complete -c toll -n "__fish_toll_needs_command" -l variable -d 'Set a variable (curl 8): NAME=TEXT, NAME@FILE (\'-\': standard input), %NAME from the environment (%NAME=TEXT or %NAME@FILE: with a default)' -r
-complete -c toll -n "__fish_toll_needs_command" -l url -d 'The URL to fetch (instead of the positional URL)' -r
+complete -c toll -n "__fish_toll_needs_command" -l url -d 'A URL to fetch, as a positional one (repeatable; a -K file\'s \'url = …\' lines)' -r
 complete -c toll -n "__fish_toll_needs_command" -l request-target -d 'Send TARGET as the request target instead of the URL\'s path and query (\'*\' for OPTIONS *); the URL still says where to connect' -r
 complete -c toll -n "__fish_toll_needs_command" -l resolve -d 'Connect to ADDR for HOST:PORT instead of resolving HOST. Repeatable' -r
 complete -c toll -n "__fish_toll_needs_command" -l proto -d 'Only use these protocols for the URL: \'=https\', \'-all,+https\', \'all,-http\', …' -r

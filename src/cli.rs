@@ -460,7 +460,7 @@ pub enum UsageError {
     HeadWithBody(&'static str),
     #[error("{0} and {1} cannot be combined: toll sends one kind of body")]
     MixedData(&'static str, &'static str),
-    #[error("{0} with @FILE or @- must be the only data option (toll reads one body source)")]
+    #[error("{0} with @- must be the only data option (toll reads standard input as the body)")]
     DataSourceNotAlone(&'static str),
     #[error("-O/--remote-name needs a URL that ends in a file name ('{url}' does not); use -o FILE")]
     NoRemoteName { url: String },
@@ -531,7 +531,7 @@ impl Cli {
             });
         }
         let Cli { urls, proxy, request: mut req, output: out, connection: conn, transfer, .. } = self;
-        let raw_urls: Vec<String> = req.curl.url.take().into_iter().chain(urls).collect();
+        let raw_urls: Vec<String> = std::mem::take(&mut req.curl.url).into_iter().chain(urls).collect();
         let raw_url = raw_urls.first().cloned().ok_or(UsageError::MissingUrl)?;
         // Options before a subcommand name make clap read it as the URL (subcommands take no
         // request options); a bare host with that name is far less likely than that mistake.
@@ -712,13 +712,15 @@ fn build_body(req: &RequestArgs) -> Result<Option<(Body, &'static str)>, UsageEr
         _ => {
             let mut joined = Vec::new();
             for (i, piece) in pieces.iter().enumerate() {
-                let DataArg::Inline(s) = piece else {
-                    return Err(UsageError::DataSourceNotAlone(option));
-                };
                 if i > 0 {
                     joined.extend_from_slice(separator.as_bytes());
                 }
-                joined.extend_from_slice(s.as_bytes());
+                match piece {
+                    DataArg::Inline(s) => joined.extend_from_slice(s.as_bytes()),
+                    // With other pieces a file is read whole here, as curl reads every piece.
+                    DataArg::File(p) => joined.extend(read_data_file(p, option)?),
+                    DataArg::Stdin => return Err(UsageError::DataSourceNotAlone(option)),
+                }
             }
             BodySource::Bytes(joined)
         }
@@ -726,6 +728,21 @@ fn build_body(req: &RequestArgs) -> Result<Option<(Body, &'static str)>, UsageEr
     // curl drops CR/LF only from -d files; inline data and --data-binary/--json stay as given.
     let strip_newlines = option == "-d/--data" && !matches!(source, BodySource::Bytes(_));
     Ok(Some((Body { source, strip_newlines }, option)))
+}
+
+/// A `-d`/`--data-binary`/`--json` `@FILE` read whole (when the body has other pieces, or
+/// goes into the URL with `-G`), without its CR and LF bytes for `-d`, as curl reads it.
+pub(crate) fn read_data_file(path: &std::path::Path, option: &str) -> Result<Vec<u8>, UsageError> {
+    let mut bytes = std::fs::read(path).map_err(|e| {
+        UsageError::Unreadable(format!(
+            "{option}: cannot read {}: {e}",
+            crate::term::sanitize(&path.display().to_string())
+        ))
+    })?;
+    if option == "-d/--data" {
+        bytes.retain(|b| *b != b'\r' && *b != b'\n');
+    }
+    Ok(bytes)
 }
 
 pub mod pac;

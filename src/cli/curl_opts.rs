@@ -229,9 +229,9 @@ pub struct CurlRequestArgs {
     #[arg(long = "variable", value_name = "[%]NAME=TEXT|@FILE")]
     pub variable: Vec<String>,
 
-    /// The URL to fetch (instead of the positional URL).
-    #[arg(long = "url", id = "url_flag", value_name = "URL")]
-    pub url: Option<String>,
+    /// A URL to fetch, as a positional one (repeatable; a -K file's 'url = …' lines).
+    #[arg(long = "url", id = "url_flag", value_name = "URL", action = clap::ArgAction::Append)]
+    pub url: Vec<String>,
 
     /// Send the URL's path as written: /a/../b is not made /b (for servers that must be asked
     /// so; the request then goes on toll's own HTTP path, see the README).
@@ -363,8 +363,10 @@ impl CurlRequestArgs {
             return Ok((url, body));
         }
         let Some((body, option)) = body else { return Ok((url, None)) };
-        let BodySource::Bytes(data) = body.source else {
-            return Err(UsageError::Curl(format!("-G/--get cannot put {option} @FILE or @- into the URL")));
+        let data = match body.source {
+            BodySource::Bytes(data) => data,
+            BodySource::File(path) => super::read_data_file(&path, option)?,
+            _ => return Err(UsageError::Curl(format!("-G/--get cannot put {option} @- into the URL"))),
         };
         let data = String::from_utf8_lossy(&data).into_owned();
         let query = match url.query() {

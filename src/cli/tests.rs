@@ -457,7 +457,9 @@ fn body_combinations_that_are_refused() {
         usage_error(&["--data-binary", "a", "-d", "b", "h"]),
         UsageError::MixedData("-d/--data", "--data-binary")
     );
-    assert_eq!(usage_error(&["-d", "a", "-d", "@f", "h"]), UsageError::DataSourceNotAlone("-d/--data"));
+    assert_eq!(usage_error(&["-d", "a", "-d", "@-", "h"]), UsageError::DataSourceNotAlone("-d/--data"));
+    // A file among other pieces is read whole (26 when it cannot be).
+    assert!(matches!(usage_error(&["-d", "a", "-d", "@/nonexistent/f", "h"]), UsageError::Unreadable(_)));
     assert_eq!(usage_error(&["--json", "@-", "--json", "@-", "h"]), UsageError::DataSourceNotAlone("--json"));
     assert_eq!(usage_error(&["-I", "-d", "a", "h"]), UsageError::HeadWithBody("-d/--data"));
 }
@@ -736,4 +738,25 @@ fn serve_and_run_take_the_start_up_check_url_and_no_prompt() {
     assert_eq!((s.verify_url.as_str(), s.no_prompt), ("http://check.test/x", true));
     let r = serve(&["run", "--", "true"], &|k| (k == "TOLL_NO_PROMPT").then(|| "1".to_string()));
     assert!(r.no_prompt);
+}
+
+/// `--url` is repeatable (a -K file's `url = …` lines), and its URLs take their turn among the
+/// positional ones in the order given, as curl's.
+#[test]
+fn url_options_and_positional_urls_in_order() {
+    // `parse_cli` (what `main` uses) sees clap's indices; `Cli::try_parse_from` does not.
+    let order = |args: &[&str]| match parse_cli(std::iter::once("toll").chain(args.iter().copied()))
+        .unwrap()
+        .into_config(NO_ENV)
+        .unwrap()
+    {
+        Invocation::Transfer(t) => *t,
+        other => panic!("{other:?}"),
+    };
+    let t = order(&["h/1", "--url", "h/2", "h/3", "--url", "h/4"]);
+    let all: Vec<String> =
+        [&t.request].into_iter().chain(&t.more).map(|r| r.url.path().to_string()).collect();
+    assert_eq!(all, ["/1", "/2", "/3", "/4"]);
+    let t = order(&["--url", "h/a", "--url", "h/b"]);
+    assert_eq!((t.request.url.path(), t.more.len()), ("/a", 1));
 }

@@ -211,9 +211,31 @@ where
     });
     let mut matches = cmd.try_get_matches_from(args)?;
     let order = output_order(&matches);
+    let urls = urls_in_order(&matches);
     let mut cli = super::Cli::from_arg_matches_mut(&mut matches)?;
     cli.transfer.output_order = order;
+    if let Some(urls) = urls {
+        cli.urls = urls;
+        cli.request.curl.url.clear();
+    }
     Ok(cli)
+}
+
+/// The positional URLs and `--url`'s in the order given, as curl takes them (`None` without
+/// `--url`: the positional ones are all there is).
+fn urls_in_order(m: &clap::ArgMatches) -> Option<Vec<String>> {
+    let given = |id: &str| {
+        let values = m.try_get_many::<String>(id).ok().flatten().into_iter().flatten().cloned();
+        m.indices_of(id).into_iter().flatten().zip(values).collect::<Vec<_>>()
+    };
+    let flagged = given("url_flag");
+    if flagged.is_empty() {
+        return None;
+    }
+    let mut all = given("urls");
+    all.extend(flagged);
+    all.sort_by_key(|(i, _)| *i);
+    Some(all.into_iter().map(|(_, u)| u).collect())
 }
 
 /// The -o values and the -O and --out-null flags by their position on the command line
