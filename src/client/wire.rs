@@ -145,7 +145,10 @@ impl Tap {
         }
         for h in done.into_iter().filter(|h| h.starts_with(b"HTTP/1.")) {
             if h.starts_with(b"HTTP/1.1 1") || h.starts_with(b"HTTP/1.0 1") {
-                c.informational.extend_from_slice(&h);
+                // A server may send 1xx heads without end: what is kept stays bounded.
+                if c.informational.len() + h.len() <= MAX_HEAD {
+                    c.informational.extend_from_slice(&h);
+                }
             } else {
                 let mut whole = std::mem::take(&mut c.informational);
                 whole.extend_from_slice(&h);
@@ -307,6 +310,14 @@ mod tests {
             tap.take_heads(),
             vec![b"HTTP/1.1 103 Early Hints\r\nLink: <a>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n".to_vec()]
         );
+        // Endless 1xx heads keep at most MAX_HEAD bytes of them.
+        tap.record(1, true, b"GET / HTTP/1.1\r\n\r\n");
+        for _ in 0..100_000 {
+            tap.record(1, false, b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        tap.record(1, false, b"HTTP/1.1 200 OK\r\n\r\n");
+        let heads = tap.take_heads();
+        assert!(heads.len() == 1 && heads[0].len() <= MAX_HEAD + 19 && heads[0].ends_with(b"200 OK\r\n\r\n"));
         assert!(!tap.wants(1), "the body is not looked at");
         tap.record(2, true, b"PRI * HTTP/2.0\r\n\r\n");
         tap.record(2, false, b"\x00\x00\x12\x04binary");
