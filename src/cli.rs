@@ -140,6 +140,12 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Request")]
 pub struct RequestArgs {
+    /// The pieces of `-d`, `--data-binary`, `--data-raw` and `--data-urlencode` in the order
+    /// given, when more than one of them is used (set by [`parse_cli`], which sees clap's
+    /// indices).
+    #[arg(skip)]
+    pub data_order: Option<Vec<values::DataPiece>>,
+
     /// Request method (default GET; POST with a body; HEAD with -I).
     #[arg(short = 'X', long = "request", value_name = "METHOD", value_parser = parse_method)]
     pub method: Option<String>,
@@ -155,8 +161,9 @@ pub struct RequestArgs {
     ///
     /// Content-Type is application/x-www-form-urlencoded unless set with -H. CR and LF are
     /// dropped from @FILE and @- input.
-    /// Repeat to join pieces with '&'. -d, --data-binary and --json cannot be mixed, and an
-    /// @FILE or @- must be the only piece.
+    /// Repeat to join pieces with '&'; pieces of -d, --data-binary, --data-raw and
+    /// --data-urlencode are joined in the order given. --json is not mixed with them, and @-
+    /// must be the only piece.
     #[arg(short = 'd', long = "data", visible_alias = "data-ascii", value_name = "DATA")]
     pub data: Vec<DataArg>,
 
@@ -551,9 +558,20 @@ impl Cli {
         let first = items.next().ok_or(UsageError::MissingUrl)?;
         let url = transfer.add_url_query(parse_transfer_url(&first.raw, &proto_default)?)?;
 
-        let extra_data = req.curl.data_pieces()?;
-        req.data.extend(extra_data);
-        let body = transfer.add_form(build_body(&req)?)?;
+        let body = match req.data_order.take() {
+            // Pieces of several data options: joined in the order given, as curl does.
+            Some(pieces) if req.json.is_empty() => {
+                let joined = ordered_body(&pieces)?;
+                Some((Body { source: BodySource::Bytes(joined), strip_newlines: false }, "-d/--data"))
+            }
+            Some(_) => return Err(UsageError::MixedData("-d/--data", "--json")),
+            None => {
+                let extra_data = req.curl.data_pieces()?;
+                req.data.extend(extra_data);
+                build_body(&req)?
+            }
+        };
+        let body = transfer.add_form(body)?;
         // For the other URLs (see `more` below): the body before -G and -T placed it.
         let (unplaced, method_given) = (body.clone(), req.method.clone());
         let (url, body) = req.curl.apply_get(url, body)?;
@@ -728,6 +746,32 @@ fn build_body(req: &RequestArgs) -> Result<Option<(Body, &'static str)>, UsageEr
     // curl drops CR/LF only from -d files; inline data and --data-binary/--json stay as given.
     let strip_newlines = option == "-d/--data" && !matches!(source, BodySource::Bytes(_));
     Ok(Some((Body { source, strip_newlines }, option)))
+}
+
+/// The body of pieces of several data options ([`RequestArgs::data_order`]), joined with '&'.
+fn ordered_body(pieces: &[values::DataPiece]) -> Result<Vec<u8>, UsageError> {
+    use values::DataPiece;
+    let mut out = Vec::new();
+    for (i, piece) in pieces.iter().enumerate() {
+        if i > 0 {
+            out.push(b'&');
+        }
+        match piece {
+            DataPiece::Data(arg) | DataPiece::Binary(arg) => {
+                let option = if matches!(piece, DataPiece::Data(_)) { "-d/--data" } else { "--data-binary" };
+                match arg {
+                    DataArg::Inline(s) => out.extend_from_slice(s.as_bytes()),
+                    DataArg::File(p) => out.extend(read_data_file(p, option)?),
+                    DataArg::Stdin => return Err(UsageError::DataSourceNotAlone(option)),
+                }
+            }
+            DataPiece::Raw(s) => out.extend_from_slice(s.as_bytes()),
+            DataPiece::Urlencode(s) => {
+                out.extend_from_slice(curl_opts::data_urlencode(s, &|p| std::fs::read(p))?.as_bytes())
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A `-d`/`--data-binary`/`--json` `@FILE` read whole (when the body has other pieces, or

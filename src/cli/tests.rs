@@ -453,10 +453,6 @@ fn json() {
 #[test]
 fn body_combinations_that_are_refused() {
     assert_eq!(usage_error(&["-d", "a", "--json", "{}", "h"]), UsageError::MixedData("-d/--data", "--json"));
-    assert_eq!(
-        usage_error(&["--data-binary", "a", "-d", "b", "h"]),
-        UsageError::MixedData("-d/--data", "--data-binary")
-    );
     assert_eq!(usage_error(&["-d", "a", "-d", "@-", "h"]), UsageError::DataSourceNotAlone("-d/--data"));
     // A file among other pieces is read whole (26 when it cannot be).
     assert!(matches!(usage_error(&["-d", "a", "-d", "@/nonexistent/f", "h"]), UsageError::Unreadable(_)));
@@ -740,19 +736,44 @@ fn serve_and_run_take_the_start_up_check_url_and_no_prompt() {
     assert!(r.no_prompt);
 }
 
+/// What `main` parses: `parse_cli` sees clap's indices (`Cli::try_parse_from` does not).
+fn ordered(args: &[&str]) -> Transfer {
+    match parse_cli(std::iter::once("toll").chain(args.iter().copied())).unwrap().into_config(NO_ENV).unwrap()
+    {
+        Invocation::Transfer(t) => *t,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The pieces of several data options are joined in the order given, as curl's; --json is
+/// not mixed with them.
+#[test]
+fn data_pieces_of_several_options_in_order() {
+    let t = ordered(&[
+        "-d",
+        "a=1",
+        "--data-urlencode",
+        "b=x y",
+        "--data-raw",
+        "@r",
+        "--data-binary",
+        "c=3",
+        "-d",
+        "e",
+        "h",
+    ]);
+    let body = t.request.body.expect("a body").source;
+    assert_eq!(body, BodySource::Bytes(b"a=1&b=x+y&@r&c=3&e".to_vec()));
+    let json =
+        parse_cli(["toll", "-d", "a", "--data-raw", "b", "--json", "{}", "h"]).unwrap().into_config(NO_ENV);
+    assert_eq!(json.unwrap_err(), UsageError::MixedData("-d/--data", "--json"));
+}
+
 /// `--url` is repeatable (a -K file's `url = …` lines), and its URLs take their turn among the
 /// positional ones in the order given, as curl's.
 #[test]
 fn url_options_and_positional_urls_in_order() {
-    // `parse_cli` (what `main` uses) sees clap's indices; `Cli::try_parse_from` does not.
-    let order = |args: &[&str]| match parse_cli(std::iter::once("toll").chain(args.iter().copied()))
-        .unwrap()
-        .into_config(NO_ENV)
-        .unwrap()
-    {
-        Invocation::Transfer(t) => *t,
-        other => panic!("{other:?}"),
-    };
+    let order = ordered;
     let t = order(&["h/1", "--url", "h/2", "h/3", "--url", "h/4"]);
     let all: Vec<String> =
         [&t.request].into_iter().chain(&t.more).map(|r| r.url.path().to_string()).collect();

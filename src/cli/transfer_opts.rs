@@ -212,13 +212,41 @@ where
     let mut matches = cmd.try_get_matches_from(args)?;
     let order = output_order(&matches);
     let urls = urls_in_order(&matches);
+    let data = data_in_order(&matches);
     let mut cli = super::Cli::from_arg_matches_mut(&mut matches)?;
     cli.transfer.output_order = order;
+    cli.request.data_order = data;
     if let Some(urls) = urls {
         cli.urls = urls;
         cli.request.curl.url.clear();
     }
     Ok(cli)
+}
+
+/// The pieces of the data options in the order given, when more than one option gives some
+/// (`None` otherwise: one option's pieces keep their order by themselves).
+fn data_in_order(m: &clap::ArgMatches) -> Option<Vec<super::values::DataPiece>> {
+    use super::values::{DataArg, DataPiece};
+    fn given<T: Clone + Send + Sync + 'static>(
+        m: &clap::ArgMatches,
+        id: &str,
+        piece: impl Fn(T) -> DataPiece,
+    ) -> Vec<(usize, DataPiece)> {
+        let values = m.try_get_many::<T>(id).ok().flatten().into_iter().flatten().cloned();
+        m.indices_of(id).into_iter().flatten().zip(values.map(piece)).collect()
+    }
+    let kinds = [
+        given::<DataArg>(m, "data", DataPiece::Data),
+        given::<DataArg>(m, "data_binary", DataPiece::Binary),
+        given::<String>(m, "data_raw", DataPiece::Raw),
+        given::<String>(m, "data_urlencode", DataPiece::Urlencode),
+    ];
+    if kinds.iter().filter(|k| !k.is_empty()).count() < 2 {
+        return None;
+    }
+    let mut all: Vec<(usize, DataPiece)> = kinds.into_iter().flatten().collect();
+    all.sort_by_key(|(i, _)| *i);
+    Some(all.into_iter().map(|(_, p)| p).collect())
 }
 
 /// The positional URLs and `--url`'s in the order given, as curl takes them (`None` without

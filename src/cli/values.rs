@@ -143,6 +143,20 @@ impl FromStr for Seconds {
     }
 }
 
+/// One piece of a body that several data options make (`-d a --data-urlencode b`), in the
+/// order given: curl joins them with '&' that way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DataPiece {
+    /// `-d`/`--data-ascii`: an `@FILE` loses its CR and LF.
+    Data(DataArg),
+    /// `--data-binary`.
+    Binary(DataArg),
+    /// `--data-raw`: no `@`.
+    Raw(String),
+    /// `--data-urlencode`.
+    Urlencode(String),
+}
+
 /// A `-d`/`--data-binary`/`--json` value: inline, `@file` or `@-` (standard input).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DataArg {
