@@ -293,30 +293,33 @@ mod tests {
         let tap = Tap::default();
         tap.record(1, false, b"HTTP/1.1 200 OK\r\n\r\nstray");
         assert!(tap.take_heads().is_empty(), "nothing was asked on this connection");
-        tap.record(1, true, b"GET / HTTP/1.1\r\n\r\n");
-        tap.record(1, false, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 Fine\r\nX-Ab");
-        tap.record(1, false, b"C: 1\r\n\r\nbody");
-        tap.record(1, false, b"HTTP/1.1 more body that looks like a head\r\n\r\n");
+        // One request on connection 1, the reads of its answer, the heads kept.
+        let exchange = |reads: &[&[u8]]| {
+            tap.record(1, true, b"GET / HTTP/1.1\r\n\r\n");
+            reads.iter().for_each(|r| tap.record(1, false, r));
+            tap.take_heads()
+        };
         // The 1xx head goes in front of the final one, as curl prints it with -i.
+        let heads = exchange(&[
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 Fine\r\nX-Ab",
+            b"C: 1\r\n\r\nbody",
+            b"HTTP/1.1 more body that looks like a head\r\n\r\n",
+        ]);
         assert_eq!(
-            tap.take_heads(),
+            heads,
             vec![b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 Fine\r\nX-AbC: 1\r\n\r\n".to_vec()]
         );
         // Also when it arrives in a read of its own.
-        tap.record(1, true, b"GET / HTTP/1.1\r\n\r\n");
-        tap.record(1, false, b"HTTP/1.1 103 Early Hints\r\nLink: <a>\r\n\r\n");
-        tap.record(1, false, b"HTTP/1.1 204 No Content\r\n\r\n");
+        let heads =
+            exchange(&[b"HTTP/1.1 103 Early Hints\r\nLink: <a>\r\n\r\n", b"HTTP/1.1 204 No Content\r\n\r\n"]);
         assert_eq!(
-            tap.take_heads(),
+            heads,
             vec![b"HTTP/1.1 103 Early Hints\r\nLink: <a>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n".to_vec()]
         );
         // Endless 1xx heads keep at most MAX_HEAD bytes of them.
-        tap.record(1, true, b"GET / HTTP/1.1\r\n\r\n");
-        for _ in 0..100_000 {
-            tap.record(1, false, b"HTTP/1.1 100 Continue\r\n\r\n");
-        }
-        tap.record(1, false, b"HTTP/1.1 200 OK\r\n\r\n");
-        let heads = tap.take_heads();
+        let mut reads: Vec<&[u8]> = vec![b"HTTP/1.1 100 Continue\r\n\r\n"; 100_000];
+        reads.push(b"HTTP/1.1 200 OK\r\n\r\n");
+        let heads = exchange(&reads);
         assert!(heads.len() == 1 && heads[0].len() <= MAX_HEAD + 19 && heads[0].ends_with(b"200 OK\r\n\r\n"));
         assert!(!tap.wants(1), "the body is not looked at");
         tap.record(2, true, b"PRI * HTTP/2.0\r\n\r\n");
