@@ -83,7 +83,8 @@ pub struct CurlExtras {
     /// drops the body.
     pub content_type_implied: bool,
     /// The headers `-H 'Name:'` took out (lower case): toll's own (`User-Agent`, `Accept`, the
-    /// implied ones) are not sent. `Accept` stays on a direct connection, where reqwest adds it.
+    /// implied ones) are not sent. reqwest adds `Accept` to every request, so without it a
+    /// request takes toll's own HTTP path where it can (see `client::Session`'s `raw`).
     pub removed_headers: Vec<String>,
     /// `--request-target`, or `--path-as-is`'s path as written when it differs from the
     /// normalised one: the request line's target for this URL (not for redirects).
