@@ -433,7 +433,7 @@ impl Session {
             let Some(next) = next_hop(req, &hop, &resp) else {
                 // The fragment is not sent, so the response's URL has none: `-w` gets it here.
                 if hop.url.fragment().is_some() {
-                    resp.extensions_mut().insert(redirect::WithFragment(hop.url.clone()));
+                    resp.extensions_mut().insert(redirect::WithFragment::of(&hop.url));
                 }
                 return Ok(resp);
             };

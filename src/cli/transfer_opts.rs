@@ -223,6 +223,13 @@ where
     Ok(cli)
 }
 
+/// The values of option `id` with their positions on the command line (clap's derived struct
+/// loses the order between two options, which curl keeps).
+fn indexed<T: Clone + Send + Sync + 'static>(m: &clap::ArgMatches, id: &str) -> Vec<(usize, T)> {
+    let values = m.try_get_many::<T>(id).ok().flatten().into_iter().flatten().cloned();
+    m.indices_of(id).into_iter().flatten().zip(values).collect()
+}
+
 /// The pieces of the data options in the order given, when more than one option gives some
 /// (`None` otherwise: one option's pieces keep their order by themselves).
 fn data_in_order(m: &clap::ArgMatches) -> Option<Vec<super::values::DataPiece>> {
@@ -232,8 +239,7 @@ fn data_in_order(m: &clap::ArgMatches) -> Option<Vec<super::values::DataPiece>> 
         id: &str,
         piece: impl Fn(T) -> DataPiece,
     ) -> Vec<(usize, DataPiece)> {
-        let values = m.try_get_many::<T>(id).ok().flatten().into_iter().flatten().cloned();
-        m.indices_of(id).into_iter().flatten().zip(values.map(piece)).collect()
+        indexed::<T>(m, id).into_iter().map(|(i, v)| (i, piece(v))).collect()
     }
     let kinds = [
         given::<DataArg>(m, "data", DataPiece::Data),
@@ -252,15 +258,11 @@ fn data_in_order(m: &clap::ArgMatches) -> Option<Vec<super::values::DataPiece>> 
 /// The positional URLs and `--url`'s in the order given, as curl takes them (`None` without
 /// `--url`: the positional ones are all there is).
 fn urls_in_order(m: &clap::ArgMatches) -> Option<Vec<String>> {
-    let given = |id: &str| {
-        let values = m.try_get_many::<String>(id).ok().flatten().into_iter().flatten().cloned();
-        m.indices_of(id).into_iter().flatten().zip(values).collect::<Vec<_>>()
-    };
-    let flagged = given("url_flag");
+    let flagged = indexed::<String>(m, "url_flag");
     if flagged.is_empty() {
         return None;
     }
-    let mut all = given("urls");
+    let mut all = indexed::<String>(m, "urls");
     all.extend(flagged);
     all.sort_by_key(|(i, _)| *i);
     Some(all.into_iter().map(|(_, u)| u).collect())
@@ -269,9 +271,7 @@ fn urls_in_order(m: &clap::ArgMatches) -> Option<Vec<String>> {
 /// The -o values and the -O and --out-null flags by their position on the command line
 /// (`None` with neither -o nor --out-null: then -O's are all there is).
 fn output_order(m: &clap::ArgMatches) -> Option<Vec<OutputChoice>> {
-    let files = m.try_get_many::<PathBuf>("output").ok().flatten().into_iter().flatten().cloned();
-    let file_at =
-        m.indices_of("output").into_iter().flatten().zip(files).map(|(i, f)| (i, OutputChoice::File(f)));
+    let file_at = indexed::<PathBuf>(m, "output").into_iter().map(|(i, f)| (i, OutputChoice::File(f)));
     let at = |id: &str| m.indices_of(id).into_iter().flatten();
     let null_at: Vec<(usize, OutputChoice)> = at("out_null").map(|i| (i, OutputChoice::Null)).collect();
     if m.indices_of("output").is_none() && null_at.is_empty() {

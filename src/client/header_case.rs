@@ -47,11 +47,8 @@ fn is_head_of(head: &[u8], resp: &reqwest::Response) -> bool {
 
 /// The last head of `heads`: the 1xx heads before it (see `wire`) skipped.
 fn final_head(mut heads: &[u8]) -> &[u8] {
-    while heads.starts_with(b"HTTP/1.1 1") || heads.starts_with(b"HTTP/1.0 1") {
-        let end = heads.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4);
-        let Some(end) = end.or_else(|| heads.windows(2).position(|w| w == b"\n\n").map(|i| i + 2)) else {
-            break;
-        };
+    while super::wire::is_informational(heads) {
+        let Some(end) = super::wire::head_end(heads) else { break };
         heads = &heads[end..];
     }
     heads

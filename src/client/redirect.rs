@@ -30,9 +30,20 @@ pub(super) fn location(resp: &reqwest::Response) -> Option<String> {
 }
 
 /// The URL a response answered, with the fragment it was asked with (curl's
-/// `%{url_effective}` keeps the first URL's or the last `Location`'s).
+/// `%{url_effective}` keeps the first URL's or the last `Location`'s), and without the user
+/// name and password a URL may hold (reqwest's response URL has none either: `-w` must not
+/// print a password).
 #[derive(Clone)]
 pub(crate) struct WithFragment(pub url::Url);
+
+impl WithFragment {
+    pub fn of(url: &url::Url) -> WithFragment {
+        let mut url = url.clone();
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        WithFragment(url)
+    }
+}
 
 /// curl's request kinds (its `httpreq`): what a redirect may turn into a GET.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

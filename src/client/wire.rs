@@ -117,9 +117,7 @@ impl Tap {
         let mut done = Vec::new();
         // A 1xx head is followed by the real one, possibly in the same read.
         loop {
-            let Some(end) =
-                find(head, b"\r\n\r\n").map(|i| i + 4).or_else(|| find(head, b"\n\n").map(|i| i + 2))
-            else {
+            let Some(end) = head_end(head) else {
                 if head.len() > MAX_HEAD || !b"HTTP/".starts_with(&head[..head.len().min(5)]) {
                     c.binary |= before == 0 && !b"HTTP/".starts_with(&head[..head.len().min(5)]);
                     c.head = None;
@@ -127,7 +125,7 @@ impl Tap {
                 break;
             };
             let rest = head.split_off(end);
-            let informational = head.starts_with(b"HTTP/1.1 1") || head.starts_with(b"HTTP/1.0 1");
+            let informational = is_informational(head);
             done.push(std::mem::replace(head, rest));
             if !informational {
                 c.head = None;
@@ -144,7 +142,7 @@ impl Tap {
             w.received(&data[..in_heads], &data[in_heads..]);
         }
         for h in done.into_iter().filter(|h| h.starts_with(b"HTTP/1.")) {
-            if h.starts_with(b"HTTP/1.1 1") || h.starts_with(b"HTTP/1.0 1") {
+            if is_informational(&h) {
                 // A server may send 1xx heads without end: what is kept stays bounded.
                 if c.informational.len() + h.len() <= MAX_HEAD {
                     c.informational.extend_from_slice(&h);
@@ -164,6 +162,16 @@ impl Tap {
         let st = self.lock();
         st.trace.is_some() || st.conns.get(&conn).is_some_and(|c| c.head.is_some())
     }
+}
+
+/// Where the head at the start of `bytes` ends (after its blank line; a bare LF one too).
+pub(super) fn head_end(bytes: &[u8]) -> Option<usize> {
+    find(bytes, b"\r\n\r\n").map(|i| i + 4).or_else(|| find(bytes, b"\n\n").map(|i| i + 2))
+}
+
+/// Whether the head at the start of `bytes` is a 1xx one (`100 Continue`, `103 Early Hints`).
+pub(super) fn is_informational(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"HTTP/1.1 1") || bytes.starts_with(b"HTTP/1.0 1")
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

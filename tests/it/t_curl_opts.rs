@@ -368,3 +368,14 @@ fn out_null_reads_the_body_and_writes_it_nowhere() {
     // With -i the head goes where the body goes: nowhere.
     toll(["-si", "--out-null"]).arg(origin.url("/text")).run().assert_ok().assert_stdout(b"");
 }
+
+/// `%{url_effective}` keeps a URL's fragment, never its user name and password (the URL toll
+/// keeps for the fragment once held them).
+#[test]
+fn url_effective_with_a_fragment_holds_no_password() {
+    let origin = Origin::http();
+    let url = origin.url("/text#part").replace("http://", "http://joe:s3cr3t-pw@");
+    let out = toll(["-s", "-o", "/dev/null", "-w", "%{url_effective}"]).arg(&url).run();
+    out.assert_ok().assert_not_leaked("the URL's password", "s3cr3t-pw");
+    assert_eq!(out.stdout_str(), origin.url("/text#part"));
+}
