@@ -64,7 +64,7 @@ complete -c toll -n "__fish_toll_needs_command" -l retry-max-time -d 'Retry only
 complete -c toll -n "__fish_toll_needs_command" -l data-raw -d 'Like -d, but \'@\' has no special meaning. Repeatable' -r
 complete -c toll -n "__fish_toll_needs_command" -l data-urlencode -d 'Like -d, URL-encoding the content: \'content\', \'=content\', \'name=content\', \'@file\', \'name@file\'. Repeatable' -r
 complete -c toll -n "__fish_toll_needs_command" -s e -l referer -d 'Send \'Referer: URL\'. \'URL;auto\' (or \';auto\') also sets it to the previous URL when following a redirect' -r
-complete -c toll -n "__fish_toll_needs_command" -s T -l upload-file -d 'Upload FILE with PUT (\'-\': standard input); a URL ending in \'/\' gets the file name' -r -F
+complete -c toll -n "__fish_toll_needs_command" -s T -l upload-file -d 'Upload FILE with PUT (\'-\' or \'.\': standard input); a URL ending in \'/\' gets the file name' -r -F
 complete -c toll -n "__fish_toll_needs_command" -s r -l range -d 'Ask for only part of the body: \'START-END\', \'START-\', \'-LAST\', or several, comma-separated' -r
 complete -c toll -n "__fish_toll_needs_command" -s b -l cookie -d 'Send cookies: \'NAME=VALUE; NAME2=VALUE2\', or read them from FILE (Netscape format) and turn on the cookie engine (cookies set by the server are sent on, e.g. with -L)' -r
 complete -c toll -n "__fish_toll_needs_command" -s c -l cookie-jar -d 'Write all cookies to FILE at the end, in the Netscape format (\'-\': standard output)' -r -F

@@ -349,14 +349,15 @@ fn netrc_login(t: &mut Transfer) -> Result<()> {
         Some(_) => {}
         None => {
             if let Some(login) = &entry.login {
-                t.request.origin_auth = Some(crate::config::OriginAuth {
+                let auth = crate::config::OriginAuth {
                     user: login.clone(),
                     password: Some(entry.password.clone().unwrap_or_else(|| Secret::new(""))),
                     schemes: cfg.schemes.0,
                     preemptive_basic: cfg.schemes.1 && cfg.sigv4.is_none(),
                     trusted: cfg.trusted,
                     sigv4: cfg.sigv4.clone(),
-                });
+                };
+                t.request.origin_auth = auth.minus_removed_header(&t.request.curl.removed_headers);
             }
         }
     }

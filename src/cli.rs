@@ -554,7 +554,8 @@ impl Cli {
             out.remote_name.len(),
             raw_urls.len(),
         );
-        let mut items = urls::url_items(&raw_urls, outputs, globoff)?.into_iter();
+        let uploads = std::mem::take(&mut req.curl.upload_file);
+        let mut items = urls::url_items(&raw_urls, outputs, &uploads, globoff)?.into_iter();
         let first = items.next().ok_or(UsageError::MissingUrl)?;
         let url = transfer.add_url_query(parse_transfer_url(&first.raw, &proto_default)?)?;
 
@@ -574,8 +575,13 @@ impl Cli {
         let body = transfer.add_form(body)?;
         // For the other URLs (see `more` below): the body before -G and -T placed it.
         let (unplaced, method_given) = (body.clone(), req.method.clone());
+        if let (Some((_, data)), true) = (&body, !uploads.iter().all(|f| f.as_os_str().is_empty())) {
+            // One method for the whole command line, as curl's "You can only select one HTTP
+            // request method" (-G's GET included).
+            return Err(UsageError::MixedData("-T/--upload-file", data));
+        }
         let (url, body) = req.curl.apply_get(url, body)?;
-        let (url, body) = req.curl.apply_upload(url, body, &mut req.method)?;
+        let (url, body) = curl_opts::apply_upload(first.upload.as_deref(), url, body, &mut req.method)?;
         if req.head {
             if let Some((_, option)) = &body {
                 return Err(UsageError::HeadWithBody(option));
@@ -623,13 +629,7 @@ impl Cli {
             at <= users || !removed.contains(&name.to_ascii_lowercase())
         });
         extras.removed_headers = removed;
-        let method = req.method.or_else(|| {
-            if req.head {
-                Some("HEAD".into())
-            } else {
-                body.is_some().then(|| "POST".into())
-            }
-        });
+        let method = implied_method(req.method, req.head, body.is_some());
 
         let (remote_all, dir) = (transfer.remote_name_all, out.curl.output_dir.as_ref());
         let output = transfer_opts::output_target(first.output, remote_all, &url, dir)?;
@@ -643,7 +643,7 @@ impl Cli {
             url,
             method,
             custom_method: method_given.is_some(),
-            upload: req.curl.upload_file.is_some(),
+            upload: first.upload.is_some(),
             headers,
             body: body.map(|(b, _)| b),
             user_agent: req.user_agent,
@@ -663,28 +663,35 @@ impl Cli {
             connect_timeout: nonzero(conn.connect_timeout),
             output,
             write_out: out.curl.write_out(),
-            origin_auth: req.curl.origin_auth(),
+            origin_auth: req.curl.origin_auth().and_then(|a| a.minus_removed_header(&extras.removed_headers)),
             retry: req.curl.retry(),
             curl: extras,
             transfer: TransferOptions { url_number: first.number, ..transfer.options() },
         };
-        if req.curl.aws_sigv4.is_some() && request.origin_auth.is_none() && request.curl.netrc.is_none() {
+        if req.curl.aws_sigv4.is_some() && req.curl.user.is_none() && request.curl.netrc.is_none() {
             return Err(UsageError::Curl(
                 "--aws-sigv4 signs with a key pair: give it with -u ACCESS_KEY:SECRET_KEY (or -n)".into(),
             ));
         }
-        // The other URLs (and glob expansions): the same request, each with its URL and output.
+        // The other URLs (and glob expansions): the same request, each with its URL, output and
+        // upload.
         let mut more = Vec::new();
         for item in items {
             let url = transfer.add_url_query(parse_transfer_url(&item.raw, &proto_default)?)?;
-            let (url, _) = req.curl.apply_get(url, unplaced.clone())?;
-            let (url, _) = req.curl.apply_upload(url, None, &mut method_given.clone())?;
+            let (url, body) = req.curl.apply_get(url, unplaced.clone())?;
+            let mut method = method_given.clone();
+            let (url, body) = curl_opts::apply_upload(item.upload.as_deref(), url, body, &mut method)?;
+            if let (true, Some((_, option))) = (req.head, &body) {
+                return Err(UsageError::HeadWithBody(option));
+            }
+            let method = implied_method(method, req.head, body.is_some());
             let output = transfer_opts::output_target(item.output, remote_all, &url, dir)?;
             let output = glob::name_output_target(output, &item.glob_values);
             let transfer = TransferOptions { url_number: item.number, ..request.transfer.clone() };
             let target = crate::request_target::for_url(&item.raw, &url, path_as_is, given_target.as_deref());
             let curl = CurlExtras { request_target: target, ..request.curl.clone() };
-            more.push(RequestConfig { url, output, transfer, curl, ..request.clone() });
+            let (upload, body) = (item.upload.is_some(), body.map(|(b, _)| b));
+            more.push(RequestConfig { url, method, upload, body, output, transfer, curl, ..request.clone() });
         }
 
         let no_prompt = proxy.no_prompt || env("TOLL_NO_PROMPT").is_some_and(|v| truthy(&v));
@@ -701,6 +708,11 @@ impl Cli {
             no_save,
         })))
     }
+}
+
+/// The method: -X's (or -T's PUT), else HEAD for -I, POST with a body, GET (`None`) without.
+fn implied_method(given: Option<String>, head: bool, has_body: bool) -> Option<String> {
+    given.or_else(|| if head { Some("HEAD".into()) } else { has_body.then(|| "POST".into()) })
 }
 
 /// `1`, `yes`, `true`, anything else non-empty except `0`, `no`, `false`, `off`.

@@ -631,9 +631,9 @@ async fn build_request(
     again: bool,
 ) -> Result<reqwest::Request> {
     // reqwest turns a URL's user name and password into Basic credentials; `-u` wins over
-    // them, as in curl.
+    // them, as in curl, and `-H 'Authorization:'` sends none.
     let mut url = hop.url.clone();
-    if req.origin_auth.is_some() {
+    if req.origin_auth.is_some() || req.curl.removed_headers.iter().any(|h| h == "authorization") {
         let _ = url.set_username("");
         let _ = url.set_password(None);
     }

@@ -70,7 +70,9 @@ fn main() -> ExitCode {
                     }
                 }
                 status = ExitCode::from(e.exit.code());
-                if fail_early {
+                // A file the command line names that cannot be read (curl's "Can't open" for
+                // -T) ends it, as in curl: the later operations do not run.
+                if fail_early || e.exit == toll::error::Exit::Read {
                     break;
                 }
             }

@@ -80,6 +80,9 @@ impl SchemeSet {
     pub fn contains(self, s: Scheme) -> bool {
         self.0 & (1 << s as u8) != 0
     }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
 }
 
 /// The strongest challenge among `offered` that toll can answer and the user allows.

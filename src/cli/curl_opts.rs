@@ -9,8 +9,9 @@ use crate::config::{
     Body, BodySource, CurlExtras, DumpHeader, HttpVersion, IpFamily, NetrcConfig, OriginAuth, OutputTarget,
     RetryConfig, WriteOut,
 };
+use clap::builder::TypedValueParser as _;
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Output options from curl (flattened into the Output group).
 #[derive(Args, Debug, Clone, Default)]
@@ -176,9 +177,14 @@ pub struct CurlRequestArgs {
     #[arg(short = 'e', long = "referer", value_name = "URL")]
     pub referer: Option<String>,
 
-    /// Upload FILE with PUT ('-': standard input); a URL ending in '/' gets the file name.
-    #[arg(short = 'T', long = "upload-file", value_name = "FILE")]
-    pub upload_file: Option<PathBuf>,
+    /// Upload FILE with PUT ('-' or '.': standard input); a URL ending in '/' gets the file name.
+    ///
+    /// Repeatable, as -o: the first -T goes with the first URL, the second with the second, and
+    /// so on ('' uploads nothing to its URL). Unless -g, '{a,b}' and '[1-3]' in FILE upload each
+    /// file they stand for, to each URL of its URL argument.
+    #[arg(short = 'T', long = "upload-file", value_name = "FILE",
+          value_parser = clap::builder::OsStringValueParser::new().map(PathBuf::from))]
+    pub upload_file: Vec<PathBuf>,
 
     /// Ask for only part of the body: 'START-END', 'START-', '-LAST', or several, comma-separated.
     #[arg(short = 'r', long = "range", value_name = "RANGE", value_parser = parse_range)]
@@ -393,33 +399,6 @@ impl CurlRequestArgs {
         Ok(v)
     }
 
-    /// `-T FILE`: the file is the body (no Content-Type), the method PUT unless -X says
-    /// otherwise, and a URL ending in '/' gets the file's name appended.
-    pub fn apply_upload(
-        &self,
-        mut url: url::Url,
-        body: Option<LabelledBody>,
-        method: &mut Option<String>,
-    ) -> Result<(url::Url, Option<LabelledBody>), UsageError> {
-        let Some(path) = &self.upload_file else { return Ok((url, body)) };
-        if let Some((_, option)) = body {
-            return Err(UsageError::MixedData("-T/--upload-file", option));
-        }
-        let source = if path.as_os_str() == "-" {
-            BodySource::Stdin
-        } else {
-            if url.path().ends_with('/') {
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                let joined =
-                    format!("{}{}", url.path(), percent_encoding::utf8_percent_encode(&name, URLENCODE));
-                url.set_path(&joined);
-            }
-            BodySource::File(path.clone())
-        };
-        method.get_or_insert_with(|| "PUT".to_string());
-        Ok((url, Some((Body { source, strip_newlines: false }, "-T/--upload-file"))))
-    }
-
     /// `-e URL[;auto]`: the referer to send first, and whether redirects update it.
     pub fn referer(&self) -> (Option<String>, bool) {
         match self.referer.as_deref() {
@@ -547,6 +526,34 @@ const URLENCODE: &percent_encoding::AsciiSet =
 /// A path that may be empty (clap's own parser refuses `""`, which `--hsts ""` means).
 fn any_path(s: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(s))
+}
+
+/// `-T FILE` for one URL: the file is the body (no Content-Type), the method PUT unless -X says
+/// otherwise, and a URL with no file name (its path ends in '/') gets the file's name appended,
+/// as curl does: what follows the file's last '/' or '\\', percent-encoded.
+pub fn apply_upload(
+    path: Option<&Path>,
+    mut url: url::Url,
+    body: Option<LabelledBody>,
+    method: &mut Option<String>,
+) -> Result<(url::Url, Option<LabelledBody>), UsageError> {
+    let Some(path) = path else { return Ok((url, body)) };
+    if let Some((_, option)) = body {
+        return Err(UsageError::MixedData("-T/--upload-file", option));
+    }
+    let source = if path.as_os_str() == "-" || path.as_os_str() == "." {
+        BodySource::Stdin
+    } else {
+        if url.path().ends_with('/') {
+            let whole = path.to_string_lossy();
+            let name = whole.rsplit(['/', '\\']).next().unwrap_or_default();
+            let joined = format!("{}{}", url.path(), percent_encoding::utf8_percent_encode(name, URLENCODE));
+            url.set_path(&joined);
+        }
+        BodySource::File(path.to_path_buf())
+    };
+    method.get_or_insert_with(|| "PUT".to_string());
+    Ok((url, Some((Body { source, strip_newlines: false }, "-T/--upload-file"))))
 }
 
 #[cfg(test)]
@@ -697,21 +704,32 @@ mod tests {
     #[test]
     fn upload_file_and_range() {
         let u = |s: &str| url::Url::parse(s).unwrap();
-        let args = parse(&["-T", "dir/my file.txt"]).auth;
+        let file = Path::new("dir/my file.txt");
         let mut method = None;
-        let (url, body) = args.apply_upload(u("http://h/up/"), None, &mut method).unwrap();
+        let (url, body) = apply_upload(Some(file), u("http://h/up/"), None, &mut method).unwrap();
         assert_eq!(url.as_str(), "http://h/up/my%20file.txt");
         assert_eq!(method.as_deref(), Some("PUT"));
         let (body, option) = body.unwrap();
         assert_eq!((body.source, option), (BodySource::File("dir/my file.txt".into()), "-T/--upload-file"));
         let mut post = Some("POST".to_string());
-        let (url, _) = args.apply_upload(u("http://h/exact"), None, &mut post).unwrap();
+        let (url, _) = apply_upload(Some(file), u("http://h/exact"), None, &mut post).unwrap();
         assert_eq!((url.as_str(), post.as_deref()), ("http://h/exact", Some("POST")));
-        let (_, body) = parse(&["-T", "-"]).auth.apply_upload(u("http://h/"), None, &mut None).unwrap();
-        assert_eq!(body.unwrap().0.source, BodySource::Stdin);
+        for stdin in ["-", "."] {
+            let (url, body) = apply_upload(Some(Path::new(stdin)), u("http://h/"), None, &mut None).unwrap();
+            assert_eq!((url.as_str(), body.unwrap().0.source), ("http://h/", BodySource::Stdin));
+        }
+        // curl names the file by what follows its last '/' or '\\'.
+        let (url, _) = apply_upload(Some(Path::new("a\\b c.txt")), u("http://h"), None, &mut None).unwrap();
+        assert_eq!(url.as_str(), "http://h/b%20c.txt");
+        let (url, body) = apply_upload(None, u("http://h/"), None, &mut None).unwrap();
+        assert!(url.as_str() == "http://h/" && body.is_none());
+        assert_eq!(
+            parse(&["-T", "a", "-T", "", "-T", "b"]).auth.upload_file,
+            ["a", "", "b"].map(PathBuf::from)
+        );
         let data =
             Some((Body { source: BodySource::Bytes(b"x".to_vec()), strip_newlines: false }, "-d/--data"));
-        assert!(args.apply_upload(u("http://h/"), data, &mut None).is_err());
+        assert!(apply_upload(Some(file), u("http://h/"), data, &mut None).is_err());
         for good in ["0-9", "100-", "-5", "0-1,5-6"] {
             assert_eq!(parse_range(good).unwrap(), good);
         }

@@ -1,11 +1,13 @@
-//! The URLs of a transfer command line: each URL argument (`--url` first, then the positional
-//! ones) paired with its `-o`/`-O`, expanded by curl's globbing into the URLs it stands for, and
-//! each parsed as curl takes it (no `scheme://` means `--proto-default`'s, else http).
+//! The URLs of a transfer command line: each URL argument (`--url` and the positional ones, in
+//! the order given) paired with its `-o`/`-O` and its `-T`, expanded by curl's globbing into the
+//! URLs (and upload files) it stands for, and each parsed as curl takes it (no `scheme://` means
+//! `--proto-default`'s, else http).
 
 use super::glob;
 use super::transfer_opts::OutputChoice;
 use super::UsageError;
 use crate::proxy_env;
+use std::path::PathBuf;
 
 /// One URL to fetch: the URL as written (after globbing), its glob values for `#N` in `-o`, and
 /// the output option that goes with its URL argument.
@@ -16,30 +18,60 @@ pub struct UrlItem {
     pub number: u64,
     pub glob_values: Vec<String>,
     pub output: Option<OutputChoice>,
+    /// The file `-T` uploads to this URL, if any.
+    pub upload: Option<PathBuf>,
 }
 
 /// Every URL of the command line, in curl's order: the URL arguments in turn, each one's glob
 /// expansions in curl's order; all the URLs of one argument share its output option (so `-o`
-/// needs `#N` to give each its own file, as in curl).
+/// needs `#N` to give each its own file, as in curl). The k-th `-T` goes with the k-th URL
+/// argument (an empty one uploads nothing); a glob in it stands for several files, each
+/// uploaded to every URL of the argument, the files in the outer loop as curl has them.
 pub fn url_items(
     raw_urls: &[String],
     outputs: Vec<Option<OutputChoice>>,
+    uploads: &[PathBuf],
     globoff: bool,
 ) -> Result<Vec<UrlItem>, UsageError> {
     let mut items = Vec::new();
     let pairs = raw_urls.iter().zip(outputs.into_iter().chain(std::iter::repeat(None)));
     for (number, (raw, output)) in (0u64..).zip(pairs) {
-        for e in glob::glob_urls(raw, globoff)? {
-            items.push(UrlItem { raw: e.url, number, glob_values: e.values, output: output.clone() });
-            if items.len() as u64 > glob::MAX_URLS {
-                return Err(UsageError::Curl(format!(
-                    "the command line's URLs expand to more than {} URLs: run toll several times",
-                    glob::MAX_URLS
-                )));
+        let urls = glob::glob_urls(raw, globoff)?;
+        let files = match uploads.get(number as usize).filter(|f| !f.as_os_str().is_empty()) {
+            None => vec![None],
+            Some(file) => upload_files(file, globoff)?.into_iter().map(Some).collect(),
+        };
+        for upload in files {
+            for e in &urls {
+                items.push(UrlItem {
+                    raw: e.url.clone(),
+                    number,
+                    glob_values: e.values.clone(),
+                    output: output.clone(),
+                    upload: upload.clone(),
+                });
+                if items.len() as u64 > glob::MAX_URLS {
+                    return Err(UsageError::Curl(format!(
+                        "the command line's URLs expand to more than {} transfers: run toll several times",
+                        glob::MAX_URLS
+                    )));
+                }
             }
         }
     }
     Ok(items)
+}
+
+/// The files a `-T` argument stands for: curl globs it as it globs URLs (unless `-g`); a name
+/// that is not UTF-8 is taken as it is.
+fn upload_files(file: &std::path::Path, globoff: bool) -> Result<Vec<PathBuf>, UsageError> {
+    match file.to_str() {
+        Some(name) if !globoff => match glob::expand(name) {
+            Ok(all) => Ok(all.into_iter().map(|e| PathBuf::from(e.url)).collect()),
+            Err(e) => Err(UsageError::Curl(format!("-T '{name}': {e}"))),
+        },
+        _ => Ok(vec![file.to_path_buf()]),
+    }
 }
 
 /// A transfer's URL: as [`parse_request_url`], but a URL with a scheme toll does not fetch is
@@ -94,7 +126,7 @@ mod tests {
     #[test]
     fn each_url_argument_keeps_its_output_for_all_its_expansions() {
         let raw = vec!["h/{a,b}".to_string(), "h/c".to_string(), "h/[1-2]".to_string()];
-        let items = url_items(&raw, vec![file("x_#1"), Some(OutputChoice::Remote)], false).unwrap();
+        let items = url_items(&raw, vec![file("x_#1"), Some(OutputChoice::Remote)], &[], false).unwrap();
         let got: Vec<_> = items.iter().map(|i| (i.raw.as_str(), i.output.clone())).collect();
         assert_eq!(
             got,
@@ -112,15 +144,43 @@ mod tests {
 
     #[test]
     fn globoff_takes_the_url_literally() {
-        let items = url_items(&["h/{a,b}[1-2]".to_string()], vec![], true).unwrap();
+        let uploads = [PathBuf::from("f{1,2}")];
+        let items = url_items(&["h/{a,b}[1-2]".to_string()], vec![], &uploads, true).unwrap();
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].raw, "h/{a,b}[1-2]");
+        assert_eq!(items[0].upload, Some(PathBuf::from("f{1,2}")));
+    }
+
+    #[test]
+    fn each_upload_goes_with_its_url_argument_and_its_files_are_globbed() {
+        let raw: Vec<String> = ["h/{x,y}/", "h/b", "h/c", "h/d"].map(String::from).to_vec();
+        let uploads = ["f{1,2}", "g[1-1]", ""].map(PathBuf::from);
+        let items = url_items(&raw, vec![], &uploads, false).unwrap();
+        let got: Vec<_> = items
+            .iter()
+            .map(|i| (i.raw.as_str(), i.number, i.upload.as_ref().and_then(|p| p.to_str())))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("h/x/", 0, Some("f1")),
+                ("h/y/", 0, Some("f1")),
+                ("h/x/", 0, Some("f2")),
+                ("h/y/", 0, Some("f2")),
+                ("h/b", 1, Some("g1")),
+                ("h/c", 2, None),
+                ("h/d", 3, None)
+            ]
+        );
+        assert!(url_items(&raw, vec![], &[PathBuf::from("f[1-")], false).is_err());
     }
 
     #[test]
     fn the_whole_command_line_is_capped() {
         let raw = vec!["h/[1-60000]".to_string(), "h/[1-60000]".to_string()];
-        assert!(url_items(&raw, vec![], false).is_err());
+        assert!(url_items(&raw, vec![], &[], false).is_err());
+        let one = vec!["h/[1-1000]".to_string()];
+        assert!(url_items(&one, vec![], &[PathBuf::from("f[1-1000]")], false).is_err(), "files × URLs");
     }
 
     #[test]

@@ -56,7 +56,7 @@ pub async fn run_all(
                 eprintln!("toll: error: {}", crate::term::sanitize(&e.message));
             }
         }
-        let stop = result.is_err() && req.transfer.fail_early;
+        let stop = ends_the_line(req, &result);
         last = result;
         if stop {
             break;
@@ -134,7 +134,7 @@ async fn parallel(
                 eprintln!("toll: error: {}", crate::term::sanitize(&e.message));
             }
         }
-        let stop = result.is_err() && req.transfer.fail_early;
+        let stop = ends_the_line(req, &result);
         // curl -Z: the first failure is the run's status (later successes do not hide it).
         if last.is_ok() {
             last = result;
@@ -145,4 +145,13 @@ async fn parallel(
         }
     }
     last
+}
+
+/// Whether a transfer's failure ends the command line's other transfers: with `--fail-early`,
+/// or when the file `-T` uploads cannot be read (curl's "Can't open": exit 26, nothing after it
+/// is fetched).
+fn ends_the_line(req: &RequestConfig, result: &Result<()>) -> bool {
+    result
+        .as_ref()
+        .is_err_and(|e| req.transfer.fail_early || req.upload && e.exit == crate::error::Exit::Read)
 }

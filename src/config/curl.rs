@@ -32,6 +32,23 @@ pub struct OriginAuth {
     pub sigv4: Option<crate::auth::sigv4::Spec>,
 }
 
+impl OriginAuth {
+    /// With `-H 'Authorization:'` (its name in `removed`, lowercase): curl then sends no
+    /// Authorization of its own making — no Basic, no AWS signature — while a scheme that
+    /// answers a challenge (Digest, NTLM, Negotiate) still authenticates, as in curl 7.88.
+    pub fn minus_removed_header(self, removed: &[String]) -> Option<OriginAuth> {
+        if !removed.iter().any(|h| h == "authorization") {
+            return Some(self);
+        }
+        let schemes = self.schemes.without(crate::auth::Scheme::Basic);
+        (self.sigv4.is_none() && !schemes.is_empty()).then_some(OriginAuth {
+            schemes,
+            preemptive_basic: false,
+            ..self
+        })
+    }
+}
+
 /// `--retry` and its companions, as curl: how often a transient failure is retried.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RetryConfig {
@@ -138,4 +155,31 @@ pub struct NetrcConfig {
     pub trusted: bool,
     /// `--aws-sigv4`.
     pub sigv4: Option<crate::auth::sigv4::Spec>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Scheme;
+
+    #[test]
+    fn a_removed_authorization_header_takes_out_basic_and_signing_only() {
+        let auth = |schemes, sigv4: Option<crate::auth::sigv4::Spec>| OriginAuth {
+            user: "joe".into(),
+            password: Some(Secret::new("pw")),
+            schemes,
+            preemptive_basic: true,
+            trusted: false,
+            sigv4,
+        };
+        let removed = ["x-other".to_string(), "authorization".to_string()];
+        let basic = auth(SchemeSet::only(Scheme::Basic), None);
+        assert!(basic.clone().minus_removed_header(&removed).is_none());
+        assert!(basic.minus_removed_header(&removed[..1]).is_some_and(|a| a.preemptive_basic));
+        let any = auth(SchemeSet::ANY, None).minus_removed_header(&removed).unwrap();
+        assert!(!any.preemptive_basic && !any.schemes.contains(Scheme::Basic));
+        assert!(any.schemes.contains(Scheme::Digest) && any.schemes.contains(Scheme::Ntlm));
+        let spec = crate::auth::sigv4::Spec::parse("aws:amz:eu-west-1:s3").unwrap();
+        assert!(auth(SchemeSet::ANY, Some(spec)).minus_removed_header(&removed).is_none());
+    }
 }

@@ -26,7 +26,7 @@
 //!
 //! For the curl differential suite (answers that do not depend on which client asked):
 //! - `/raw/…`: `METHOD TARGET`, the request target as received (not normalised).
-//! - `/req?h=NAME,NAME`: `METHOD path?query`, then `name: value` (or `name: -`) for each named
+//! - `/req?h=NAME,NAME` (and `/req/…`): `METHOD path?query`, then `name: value` (or `name: -`) for each named
 //!   request header, then the body.
 //! - `/redirect?to=URL&code=N`: redirect with status N (default 302).
 //! - `/json`: a JSON document. `/empty`: 204. `/mixed-case`: headers in mixed case and order.
@@ -463,7 +463,7 @@ fn respond<W: Write>(
             }
             None => send(w, 404, text(), b"no such PAC\n")?,
         },
-        ["req"] => {
+        ["req", ..] => {
             let (p, q) = http::path_and_query(target);
             let mut s = if q.is_empty() { format!("{method} {p}\n") } else { format!("{method} {p}?{q}\n") };
             for name in
