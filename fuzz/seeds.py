@@ -237,6 +237,34 @@ def main():
         b"\x40" + bytes(range(256)),
     ])
 
+    # wire_heads: chunks of (selector: bit 0 a write, length, bytes) — a request written, then a
+    # server's 1xx and final heads read, cut anywhere; from src/client/wire.rs's tests.
+    def chunks(*parts):
+        out = b""
+        for sent, data in parts:
+            data = data if isinstance(data, bytes) else data.encode()
+            out += bytes([1 if sent else 0, len(data)]) + data
+        return out
+    req = (True, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    write("wire_heads", [
+        chunks(req, (False, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")),
+        chunks(req, (False, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n"),
+               (False, "\r\nHTTP/1.1 201 Created\r\n"), (False, "X-A: 1\r\n\r\nbody")),
+        chunks(req, (False, "HTTP/1.0 302 Found\nLocation: /x\n\n"), req, (False, "HTTP/1.1 204 No Content\r\n\r\n")),
+        chunks(req, (False, "\x00\x00\x12\x04\x00\x00\x00\x00\x00"), req, (False, "HTTP/1.1 200 OK\r\n\r\n")),
+    ])
+    # redirect_hop: a selector (status, body, -X, --follow), the first URL's index, the Location;
+    # from src/client/redirect.rs's tests.
+    write("redirect_hop", [
+        b"\x00\x00/next",
+        b"\x09\x01https://b.test/x?y#z",
+        b"\x1a\x02//other.test:81/p",
+        b"\x2b\x03../up/\xc3\xa9 t",
+        b"\x0c\x00  \t ",
+        b"\x03\x02[::2]/x",
+        b"\x04\x01?only-a-query",
+    ])
+
 
 if __name__ == "__main__":
     sys.exit(main())

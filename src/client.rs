@@ -57,6 +57,9 @@ pub use errors::failure_error;
 use errors::{classify, classify_sent, relay_refusal, route_error};
 use header_case::{head_text, EarlierHeads};
 pub use multi::run_all;
+/// Public for their fuzz targets: how a `Location` is followed, and which response heads the
+/// wire tap keeps.
+pub use redirect::first_redirect;
 /// `-J`'s reading of a `Content-Disposition` value (public for its fuzz target).
 pub use saving::{disposition_filename, exists_already};
 use tls::bad_ca;
@@ -64,6 +67,7 @@ pub use tls::read_certs;
 pub(crate) use tls::{client_auth, crl_verifier};
 pub(crate) use tls_tuning::provider as tuned_provider;
 pub use upstreams::upstream_factory;
+pub use wire::heads_of as wire_heads;
 
 pub use crate::creds::SourceFactory;
 

@@ -377,6 +377,8 @@ impl CurlRequestArgs {
         let data = String::from_utf8_lossy(&data).into_owned();
         let query = match url.query() {
             Some(q) if !q.is_empty() => format!("{q}&{data}"),
+            // `-G -d ''` adds no bare '?', as curl.
+            _ if data.is_empty() => return Ok((url, None)),
             _ => data,
         };
         url.set_query(Some(&query));

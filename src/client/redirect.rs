@@ -29,6 +29,19 @@ pub(super) fn location(resp: &reqwest::Response) -> Option<String> {
     (!text.is_empty()).then(|| text.to_string())
 }
 
+/// A URL as curl's URL API writes it back: an empty query or fragment (`/p?`, `/p#`) is
+/// dropped. curl follows a `Location` of `/p?` to `/p`, and its `%{url_effective}` and
+/// `%{redirect_url}` show no bare `?` or `#` (the first request still goes out as typed).
+pub(super) fn without_empty_parts(mut url: url::Url) -> url::Url {
+    if url.query() == Some("") {
+        url.set_query(None);
+    }
+    if url.fragment() == Some("") {
+        url.set_fragment(None);
+    }
+    url
+}
+
 /// The URL a response answered, with the fragment it was asked with (curl's
 /// `%{url_effective}` keeps the first URL's or the last `Location`'s), and without the user
 /// name and password a URL may hold (reqwest's response URL has none either: `-w` must not
@@ -130,6 +143,7 @@ pub(super) fn next_hop(req: &RequestConfig, hop: &Hop, resp: &reqwest::Response)
     let location = location(resp)?;
     let location = location.as_str();
     let url = hop.url.join(location).ok().filter(|u| matches!(u.scheme(), "http" | "https"))?;
+    let url = without_empty_parts(url);
     let t = &req.transfer;
     let per_spec = req.follow_per_spec;
     let to_get = match resp.status().as_u16() {
@@ -155,6 +169,25 @@ pub(super) fn next_hop(req: &RequestConfig, hop: &Hop, resp: &reqwest::Response)
         None
     };
     Some(Hop { url, method, kind, custom, with_body, cross_origin, target })
+}
+
+/// Where `-L` goes from `req`'s first request when it is answered `status` with `location`'s
+/// bytes: the next URL, its method, whether the body goes along and whether the hop left the
+/// first URL's origin (credentials stay behind then). Public for its fuzz target
+/// (`fuzz_targets/redirect_hop.rs`): a `Location` is untrusted.
+pub fn first_redirect(
+    req: &RequestConfig,
+    status: u16,
+    location: &[u8],
+) -> Option<(url::Url, String, bool, bool)> {
+    let resp: reqwest::Response = http::Response::builder()
+        .status(status)
+        .header(http::header::LOCATION, location)
+        .body("")
+        .ok()?
+        .into();
+    let next = next_hop(req, &Hop::first(req).ok()?, &resp)?;
+    Some((next.url, next.method.to_string(), next.with_body, next.cross_origin))
 }
 
 #[cfg(test)]

@@ -139,6 +139,7 @@ impl Recorder {
         .into();
         i.num_redirects = heads.redirects();
         let answered = resp.extensions().get::<super::redirect::WithFragment>().map_or(resp.url(), |u| &u.0);
+        let answered = &super::redirect::without_empty_parts(answered.clone());
         i.url_effective = match (&req.curl.request_target, req.curl.path_as_is) {
             // --path-as-is: the URL with its path as written, as curl reports it (not a
             // redirect's: those are normalised).
@@ -155,8 +156,9 @@ impl Recorder {
             .collect();
         i.size_header = heads.size() + super::head_text(resp).len() as u64;
         if resp.status().is_redirection() {
-            i.redirect_url =
-                super::redirect::location(resp).and_then(|l| resp.url().join(&l).ok()).map(|u| u.to_string());
+            i.redirect_url = super::redirect::location(resp)
+                .and_then(|l| resp.url().join(&l).ok())
+                .map(|u| super::redirect::without_empty_parts(u).to_string());
         }
         match session.routes.chosen(resp.url()) {
             Some(RouteEntry::Proxy(spec)) if !spec.is_socks() => {

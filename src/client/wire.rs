@@ -79,7 +79,6 @@ impl Tap {
     }
 
     /// The HTTP/1 response heads completed since the last call, oldest first.
-    #[cfg(test)]
     pub fn take_heads(&self) -> Vec<Vec<u8>> {
         std::mem::take(&mut self.lock().heads)
     }
@@ -164,18 +163,32 @@ impl Tap {
     }
 }
 
-/// Where the head at the start of `bytes` ends (after its blank line; a bare LF one too).
+/// The response heads a tap keeps from one connection's traffic: `(true, bytes)` a write (a
+/// request), `(false, bytes)` a read, in order — the 1xx heads in front of the final one they
+/// came before, as `-i` prints them. Public for its fuzz target (`fuzz_targets/wire_heads.rs`):
+/// what a server sends is untrusted.
+pub fn heads_of<'a>(traffic: impl IntoIterator<Item = (bool, &'a [u8])>) -> Vec<Vec<u8>> {
+    let tap = Tap::default();
+    for (sent, bytes) in traffic {
+        tap.record(0, sent, bytes);
+    }
+    tap.take_heads()
+}
+
+/// Where the head at the start of `bytes` ends: after its first blank line, whichever line
+/// ends it uses (CRLF or a bare LF, as httparse reads them) — not at a later CRLF CRLF in the
+/// body of a head written with bare LFs.
 pub(super) fn head_end(bytes: &[u8]) -> Option<usize> {
-    find(bytes, b"\r\n\r\n").map(|i| i + 4).or_else(|| find(bytes, b"\n\n").map(|i| i + 2))
+    bytes.iter().enumerate().find_map(|(i, &b)| match (b, bytes.get(i + 1), bytes.get(i + 2)) {
+        (b'\n', Some(b'\n'), _) => Some(i + 2),
+        (b'\n', Some(b'\r'), Some(b'\n')) => Some(i + 3),
+        _ => None,
+    })
 }
 
 /// Whether the head at the start of `bytes` is a 1xx one (`100 Continue`, `103 Early Hints`).
 pub(super) fn is_informational(bytes: &[u8]) -> bool {
     bytes.starts_with(b"HTTP/1.1 1") || bytes.starts_with(b"HTTP/1.0 1")
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 struct Logger(Tap);
@@ -294,6 +307,17 @@ mod tests {
         assert_eq!(parse_prefix("0000abcd read: b\"x\""), Some((0xabcd, false)));
         assert_eq!(parse_prefix("00000001 write (vectored): b\"x\""), Some((1, true)));
         assert_eq!(parse_prefix("hello"), None);
+    }
+
+    #[test]
+    fn a_head_ends_at_its_first_blank_line_whatever_its_line_ends() {
+        assert_eq!(head_end(b"HTTP/1.1 200 OK\r\nA: 1\r\n\r\nbody"), Some(25));
+        assert_eq!(head_end(b"HTTP/1.1 200 OK\nA: 1\n\nbody"), Some(22));
+        assert_eq!(head_end(b"HTTP/1.1 200 OK\nA: 1\n\r\nbody"), Some(23));
+        // A bare-LF head whose body holds CRLF CRLF ends before the body (found by the
+        // `wire_heads` fuzz target: the head ran on into the body).
+        assert_eq!(head_end(b"HTTP/1.1 200 OK\nA: 1\n\nb\r\n\r\n"), Some(22));
+        assert_eq!(head_end(b"HTTP/1.1 200 OK\r\nA: 1\r\n"), None);
     }
 
     #[test]
