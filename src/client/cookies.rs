@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cookie {
-    /// Without a leading dot.
+    /// Without a leading dot, in the case the server or the jar wrote it.
     pub domain: String,
     /// `Domain=` was given: subdomains match too.
     pub include_subdomains: bool,
@@ -41,7 +41,8 @@ pub fn parse_jar(text: &str) -> Vec<Cookie> {
             continue;
         }
         let Ok(expires) = f[4].parse::<i64>() else { continue };
-        let domain = f[0].trim_start_matches('.').to_ascii_lowercase();
+        // Kept as written (curl does; hosts are compared without regard to case).
+        let domain = f[0].trim_start_matches('.').to_string();
         // A domain that is not one (blank, spaces, or a '#' that would make the written line a
         // comment) is skipped like any malformed line.
         let odd = |c: char| c.is_whitespace() || c.is_control();
@@ -117,14 +118,31 @@ pub fn parse_set_cookie(value: &str, url: &url::Url, now: i64) -> Option<Cookie>
         let (k, v) = attr.split_once('=').map_or((attr.trim(), ""), |(k, v)| (k.trim(), v.trim()));
         match k.to_ascii_lowercase().as_str() {
             "domain" if !v.is_empty() => {
-                let d = v.trim_start_matches('.').to_ascii_lowercase();
-                if host != d && !host.ends_with(&format!(".{d}")) {
+                let given = v.strip_prefix('.').unwrap_or(v);
+                let d = given.to_ascii_lowercase();
+                if host.parse::<std::net::IpAddr>().is_ok() {
+                    // An address has no subdomains: only itself, and the cookie stays its own.
+                    if d != host {
+                        return None;
+                    }
+                    continue;
+                }
+                // The host must be in the domain, and the domain must not be a public suffix
+                // (`com`, `co.uk`, `github.io`, an unknown TLD) unless it is the host itself, as
+                // curl with libpsl decides: else any site could set cookies for all others.
+                let within = host.ends_with(&format!(".{d}"));
+                if host != d && (!within || is_public_suffix(&d)) {
                     return None;
                 }
-                c.domain = d;
+                // Written to the jar as the server wrote it, as curl does.
+                c.domain = given.to_string();
                 c.include_subdomains = true;
             }
-            "path" if v.starts_with('/') => c.path = v.to_string(),
+            // Kept as given (curl writes `"/x"` or `x` to the jar so); matched as [`match_path`]
+            // makes it.
+            "path" if !v.is_empty() => c.path = v.to_string(),
+            // Only where a `Secure` cookie could be sent back (curl drops the cookie).
+            "secure" if !secure_context(url) => return None,
             "secure" => c.secure = true,
             "httponly" => c.http_only = true,
             "max-age" => max_age = v.parse::<i64>().ok(),
@@ -139,14 +157,54 @@ pub fn parse_set_cookie(value: &str, url: &url::Url, now: i64) -> Option<Cookie>
     if let Some(age) = max_age {
         c.expires = if age <= 0 { 1 } else { now.saturating_add(age) };
     }
+    // The name prefixes (RFC 6265bis §4.1.3), as curl 7.88 checks them: `__Secure-` needs
+    // `Secure`; `__Host-` also the path `/` and no `Domain`.
+    let prefixed = |p: &str| c.name.len() >= p.len() && c.name[..p.len()].eq_ignore_ascii_case(p);
+    if prefixed("__Secure-") && !c.secure
+        || prefixed("__Host-") && !(c.secure && c.path == "/" && !c.include_subdomains)
+    {
+        return None;
+    }
     Some(c)
 }
 
-/// RFC 6265 §5.1.4: the directory of the request path.
+/// Whether `domain` is a public suffix (a cookie may not span it), by the compiled-in list;
+/// an unknown top-level name counts as one, as its default rule says.
+fn is_public_suffix(domain: &str) -> bool {
+    psl::suffix(domain.as_bytes()).is_some_and(|s| s.as_bytes().len() == domain.len())
+}
+
+/// Where `Secure` cookies may be set and sent, as curl 7.88's `Curl_secure_context`: https, or a
+/// loopback name (`localhost`, `127.0.0.1`, `::1`) over plain http.
+fn secure_context(url: &url::Url) -> bool {
+    url.scheme() == "https"
+        || url
+            .host_str()
+            .is_some_and(|h| matches!(h.trim_matches(['[', ']']), "localhost" | "127.0.0.1" | "::1"))
+}
+
+/// The path a cookie without `Path` gets: the request path's directory with its final '/', as
+/// curl 7.88 writes it to the jar (`/dir/page` gives `/dir/`); it matches as `/dir` does
+/// ([`match_path`]).
 fn default_path(path: &str) -> String {
     match path.rfind('/') {
-        Some(0) | None => "/".into(),
-        Some(i) => path[..i].to_string(),
+        Some(i) => path[..=i].to_string(),
+        None => "/".into(),
+    }
+}
+
+/// A cookie's path as it is matched, as curl's `sanitize_cookie_path` makes it: without the
+/// quotes some sites put around it, `/` if it does not start with one, and without a final '/'
+/// (so `/dir/` and `/dir` match the same requests and replace each other).
+fn match_path(path: &str) -> &str {
+    let path = path.strip_prefix('"').unwrap_or(path);
+    let path = path.strip_suffix('"').unwrap_or(path);
+    if !path.starts_with('/') {
+        return "/";
+    }
+    match path.strip_suffix('/') {
+        Some(p) if !p.is_empty() => p,
+        _ => path,
     }
 }
 
@@ -163,7 +221,11 @@ pub struct Jar {
 impl Jar {
     /// Adds or replaces (same name, domain and path) a cookie; an expired one removes it.
     pub fn store(&mut self, c: Cookie, now: i64) {
-        self.cookies.retain(|o| !(o.name == c.name && o.domain == c.domain && o.path == c.path));
+        self.cookies.retain(|o| {
+            !(o.name == c.name
+                && o.domain.eq_ignore_ascii_case(&c.domain)
+                && match_path(&o.path) == match_path(&c.path))
+        });
         if c.expires == 0 || c.expires > now {
             self.cookies.push(c);
         }
@@ -177,19 +239,21 @@ impl Jar {
     /// The `Cookie` header for `url`, if any cookie matches, in curl's order.
     pub fn header_for(&self, url: &url::Url, now: i64) -> Option<String> {
         let host = url.host_str()?.trim_matches(['[', ']']).to_ascii_lowercase();
+        let is_ip = host.parse::<std::net::IpAddr>().is_ok();
         let path = url.path();
         let mut matching: Vec<&Cookie> = self
             .cookies
             .iter()
             .filter(|c| c.expires == 0 || c.expires > now)
-            .filter(|c| !c.secure || url.scheme() == "https")
+            .filter(|c| !c.secure || secure_context(url))
             .filter(|c| {
-                host == c.domain || (c.include_subdomains && host.ends_with(&format!(".{}", c.domain)))
+                let domain = c.domain.to_ascii_lowercase();
+                // An address matches only itself, whatever a jar line says (curl).
+                host == domain || (c.include_subdomains && !is_ip && host.ends_with(&format!(".{domain}")))
             })
             .filter(|c| {
-                path == c.path
-                    || (path.starts_with(&c.path)
-                        && (c.path.ends_with('/') || path[c.path.len()..].starts_with('/')))
+                let cp = match_path(&c.path);
+                cp == "/" || path == cp || (path.starts_with(cp) && path[cp.len()..].starts_with('/'))
             })
             .collect();
         if matching.is_empty() {
@@ -270,7 +334,11 @@ impl Engine {
     /// Writes `-c FILE` ('-': standard output), as curl does at the end of a run.
     pub fn save(&self, x: &crate::config::CurlExtras) -> crate::error::Result<()> {
         let Some(path) = &x.cookie_jar else { return Ok(()) };
-        let text = write_jar(&self.jar().cookies);
+        // Cookies that expired (in the jar read, or set so by a server) are not written, as curl.
+        let now = now();
+        let live: Vec<Cookie> =
+            self.jar().cookies.iter().filter(|c| c.expires == 0 || c.expires > now).cloned().collect();
+        let text = write_jar(&live);
         if path.as_os_str() == "-" {
             use std::io::Write;
             let _ = std::io::stdout().lock().write_all(text.as_bytes());
@@ -321,16 +389,79 @@ mod tests {
             .unwrap();
         assert_eq!((c.domain.as_str(), c.path.as_str(), c.http_only, c.expires), ("127.0.0.1", "/", true, 0));
         let c = parse_set_cookie("a=1", &u("http://h.test/dir/page"), 100).unwrap();
-        assert_eq!(c.path, "/dir");
-        let c =
-            parse_set_cookie("a=1; Domain=.Test; Max-Age=60; Secure", &u("https://h.test/"), 100).unwrap();
-        assert_eq!((c.domain.as_str(), c.include_subdomains, c.expires, c.secure), ("test", true, 160, true));
+        assert_eq!(c.path, "/dir/", "as curl writes it to the jar");
+        let mut jar = Jar::default();
+        jar.store(c, 100);
+        for (url, sent) in
+            [("http://h.test/dir", true), ("http://h.test/dir/x", true), ("http://h.test/dirt", false)]
+        {
+            assert_eq!(jar.header_for(&u(url), 100).is_some(), sent, "{url}");
+        }
+        // `/dir` and `/dir/` are one path: the second cookie replaces the first.
+        jar.store(parse_set_cookie("a=2; Path=/dir", &u("http://h.test/"), 100).unwrap(), 100);
+        assert_eq!(jar.cookies.len(), 1);
+        assert_eq!(parse_set_cookie("a=1", &u("http://h.test/page"), 100).unwrap().path, "/");
+        // Quotes around a path, a path that does not start with '/', an address's subdomains.
+        let jar = Jar {
+            cookies: parse_jar(
+                "127.0.0.1\tFALSE\t\"/p\"\tFALSE\t0\tq\t1\n127.0.0.1\tFALSE\tp\tFALSE\t0\tr\t2\n\
+                 .0.0.1\tTRUE\t/\tFALSE\t0\tip\t3\n",
+            ),
+        };
+        assert_eq!(jar.header_for(&u("http://127.0.0.1/p/x"), 100).unwrap(), "q=1; r=2");
+        let c = parse_set_cookie(
+            "a=1; Domain=.Example.Test; Max-Age=60; Secure",
+            &u("https://h.example.test/"),
+            100,
+        )
+        .unwrap();
+        assert_eq!(
+            (c.domain.as_str(), c.include_subdomains, c.expires, c.secure),
+            ("Example.Test", true, 160, true),
+            "written as the server wrote it"
+        );
         let c = parse_set_cookie("a=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT", &u("http://h/"), 0).unwrap();
         assert_eq!(c.expires, 1_445_412_480);
         assert!(parse_set_cookie("a=1; Domain=other.test", &u("http://h.test/"), 0).is_none());
         for bad in ["", "novalue", "=x", ";;;"] {
             assert!(parse_set_cookie(bad, &u("http://h/"), 0).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn no_cookie_for_a_public_suffix_another_address_or_an_insecure_secure() {
+        let set = |v: &str, url: &str| parse_set_cookie(v, &u(url), 0);
+        // A public suffix (ICANN's, a private one, an unknown TLD) is no cookie domain, unless it
+        // is the host itself (curl with libpsl).
+        for (domain, host) in [
+            ("co.uk", "a.example.co.uk"),
+            ("com", "a.com"),
+            ("github.io", "me.github.io"),
+            ("test", "h.test"),
+        ] {
+            assert!(set(&format!("a=1; Domain={domain}"), &format!("http://{host}/")).is_none(), "{domain}");
+        }
+        let c = set("a=1; Domain=example.co.uk", "http://a.example.co.uk/").unwrap();
+        assert_eq!((c.domain.as_str(), c.include_subdomains), ("example.co.uk", true));
+        assert!(set("a=1; Domain=github.io", "http://github.io/").is_some_and(|c| c.include_subdomains));
+        // An address: its own only, and no subdomains (`.0.0.1` would reach 10.0.0.1).
+        assert!(set("a=1; Domain=.0.0.1", "http://127.0.0.1/").is_none());
+        assert!(set("a=1; Domain=127.0.0.2", "http://127.0.0.1/").is_none());
+        let c = set("a=1; Domain=.127.0.0.1", "http://127.0.0.1/").unwrap();
+        assert_eq!((c.domain.as_str(), c.include_subdomains), ("127.0.0.1", false));
+        assert!(set("a=1; Domain=::1", "http://[::1]/").is_some_and(|c| !c.include_subdomains));
+        // `Secure` only where it can come back: https, or a loopback name.
+        assert!(set("a=1; Secure", "http://h.example/").is_none());
+        for url in ["https://h.example/", "http://localhost/", "http://127.0.0.1/", "http://[::1]/"] {
+            assert!(set("a=1; Secure", url).is_some_and(|c| c.secure), "{url}");
+        }
+        // The name prefixes.
+        assert!(set("__Secure-a=1", "https://h.example/").is_none());
+        assert!(set("__secure-a=1; Secure", "https://h.example/").is_some());
+        assert!(set("__Host-a=1; Secure; Path=/", "https://h.example/x/y").is_some());
+        assert!(set("__Host-a=1; Secure", "https://h.example/x/y").is_none(), "path /x");
+        assert!(set("__Host-a=1; Secure; Path=/; Domain=h.example", "https://h.example/").is_none());
+        assert!(set("__Host-a=1; Path=/", "https://h.example/").is_none());
     }
 
     #[test]

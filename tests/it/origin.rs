@@ -33,6 +33,7 @@
 //! - `/basic-auth/USER/PASS`: 401 with a Basic challenge unless that user and password are sent.
 //! - `/digest-auth/USER/PASS`: the same with Digest (MD5, qop=auth, a fixed nonce).
 //! - `/cookie/set?NAME=VALUE`: `Set-Cookie`; `/cookies`: the request's `Cookie` header.
+//!   `/cookie/raw[/…]?v=A|B`: a `Set-Cookie` for each of A and B as given (decoded).
 //! - `/disposition/NAME`: `Content-Disposition: attachment; filename="NAME"`.
 //! - `/retry-after/N`: 503 with `Retry-After: N`.
 //! - the transfer options' routes (`/form`, `/range/N`, `/dated`, `/disposition-raw`): see
@@ -44,9 +45,9 @@ use crate::http::{self, Head};
 
 /// `/weird/NAME`'s answers: heads that hyper refuses by default and curl takes (a space before
 /// the colon, a folded line, a bad field name, a control character), and ones curl refuses too
-/// (HTTP/0.9, an unknown version, a bad status, a negative length), and a body that says it is
-/// gzip and is not.
-pub const WEIRD: [(&str, &[u8]); 12] = [
+/// (HTTP/0.9, an unknown version, a bad status, a negative length), a body that says it is
+/// gzip and is not, and a head with bare LF line ends.
+pub const WEIRD: [(&str, &[u8]); 13] = [
     ("space", b"HTTP/1.1 200 OK\r\nX-A : b\r\nContent-Length: 2\r\n\r\nok"),
     ("fold", b"HTTP/1.1 200 OK\r\nX-A: b\r\n c\r\nContent-Length: 2\r\n\r\nok"),
     ("bad-name", b"HTTP/1.1 200 OK\r\nX@A: b\r\nContent-Length: 2\r\n\r\nok"),
@@ -62,6 +63,8 @@ pub const WEIRD: [(&str, &[u8]); 12] = [
         "early-hints",
         b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
     ),
+    // Bare LF line ends, and a body that holds CRLF CRLF: the head ends at its first blank line.
+    ("bare-lf", b"HTTP/1.1 200 OK\nX-A: b\nContent-Length: 9\n\nok\r\n\r\nend"),
     (
         "two-types",
         b"HTTP/1.1 200 OK\r\nContent-Type: text/a\r\nContent-Type: text/b\r\nContent-Length: 2\r\n\r\nok",
@@ -513,6 +516,12 @@ fn respond<W: Write>(
                 ));
                 send(w, 401, h, b"digest authentication required\n")?;
             }
+        }
+        ["cookie", "raw", ..] => {
+            let mut h = text();
+            let values = http::query_param(&query, "v").unwrap_or_default();
+            h.extend(values.split('|').map(|v| ("Set-Cookie".to_string(), v.to_string())));
+            send(w, 200, h, b"cookies set\n")?;
         }
         ["cookie", "set"] => {
             let mut h = text();

@@ -60,6 +60,13 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
             b"# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tsess\ts1\n127.0.0.1\tFALSE\t/\tFALSE\t4102444800\tkeep\tk1\n"
                 .to_vec(),
         ),
+        // A jar as some tools leave it: a quoted path, a path without '/', a domain line for an
+        // address's "subdomains", a cookie that expired, a Secure one (127.0.0.1 is a secure context).
+        (
+            "odd-jar.txt",
+            b"127.0.0.1\tFALSE\t\"/req\"\tFALSE\t0\tq\t1\n127.0.0.1\tFALSE\treq\tFALSE\t0\tr\t2\n.0.0.1\tTRUE\t/\tFALSE\t0\tip\t3\n127.0.0.1\tFALSE\t/\tFALSE\t1\told\t4\n127.0.0.1\tFALSE\t/req/\tTRUE\t0\ts\t5\n"
+                .to_vec(),
+        ),
         ("opts.cfg", b"# options\nsilent\nwrite-out = \"%{http_code}\\n\"\n-o /dev/null\n".to_vec()),
         // A ~/.curlrc as people write them, for the `--no-` lines that take its options back.
         ("rc.cfg", b"location\ninclude\nfail\n--compressed\nremote-name-all\n".to_vec()),
