@@ -531,70 +531,10 @@ pub fn parse_time_cond(s: &str) -> Option<TimeCond> {
     })
 }
 
-/// The other date forms curl's `-z` takes (curl_getdate): a day, a month name and a year in any
-/// order ('Wed 01 Sep 2021 12:18:00', '1994 Nov 6', '06-Nov-94', '20040912 15:05:58 -0700'), an
-/// optional HH:MM[:SS], an optional zone (GMT/UTC or ±HHMM); no zone means GMT, as in curl.
-/// A weekday name is skipped. Anything else (a file name) is not a date.
+/// The other date forms curl's `-z` takes: [`crate::utc::parse_loose`].
 pub fn parse_loose_date(s: &str) -> Option<std::time::SystemTime> {
-    const MONTHS: [&str; 12] =
-        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-    let (mut year, mut month, mut day, mut secs, mut offset) = (None, None, None, 0i64, 0i64);
-    // A zone (`+0200`, `-0700`) stays whole; other words split at '-' and '.' too.
-    let is_zone =
-        |t: &str| t.len() == 5 && t.starts_with(['+', '-']) && t[1..].chars().all(|c| c.is_ascii_digit());
-    let tokens = s.split([' ', ',', '/', '\t']).flat_map(|t| {
-        let parts: Vec<&str> = if is_zone(t) { vec![t] } else { t.split(['-', '.']).collect() };
-        parts
-    });
-    for tok in tokens.filter(|t| !t.is_empty()) {
-        let lower = tok.to_ascii_lowercase();
-        if let Some(m) = MONTHS.iter().position(|m| lower.starts_with(m) && lower.len() <= 9) {
-            month = Some(m as i64 + 1);
-        } else if DAYS.iter().any(|d| lower.starts_with(d) && lower.len() <= 9)
-            || lower == "gmt"
-            || lower == "utc"
-        {
-        } else if tok.contains(':') {
-            let parts: Vec<i64> = tok.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
-            let (h, m, sec) = match parts[..] {
-                [h, m] => (h, m, 0),
-                [h, m, sec] => (h, m, sec),
-                _ => return None,
-            };
-            (h < 24 && m < 60 && sec < 61).then_some(())?;
-            secs = h * 3600 + m * 60 + sec;
-        } else if is_zone(tok) {
-            let z: i64 = tok[1..].parse().ok()?;
-            let sign = if tok.starts_with('-') { 1 } else { -1 };
-            offset = sign * (z / 100 * 3600 + z % 100 * 60);
-        } else if tok.len() == 8 && tok.chars().all(|c| c.is_ascii_digit()) && year.is_none() {
-            let n: i64 = tok.parse().ok()?;
-            (year, month, day) = (Some(n / 10000), Some(n / 100 % 100), Some(n % 100));
-        } else if tok.chars().all(|c| c.is_ascii_digit()) && tok.len() <= 4 {
-            let n: i64 = tok.parse().ok()?;
-            match (tok.len(), day) {
-                (3 | 4, _) => year = Some(n),
-                (_, None) if (1..=31).contains(&n) => day = Some(n),
-                (2, Some(_)) if year.is_none() => year = Some(if n >= 70 { 1900 + n } else { 2000 + n }),
-                _ => return None,
-            }
-        } else {
-            return None;
-        }
-    }
-    let (y, m, d) = (year?, month?, day?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || y < 1970 {
-        return None;
-    }
-    // Days since 1970-01-01 (Howard Hinnant's days_from_civil).
-    let (yy, mm) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    let era = yy.div_euclid(400);
-    let yoe = yy - era * 400;
-    let doy = (153 * mm + 2) / 5 + d - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    let t = days * 86_400 + secs + offset;
-    u64::try_from(t).ok().map(|t| std::time::UNIX_EPOCH + Duration::from_secs(t))
+    let t = u64::try_from(crate::utc::parse_loose(s)?).ok()?;
+    Some(std::time::UNIX_EPOCH + Duration::from_secs(t))
 }
 
 /// `--rate`'s value: the time between transfer starts (`None`: more than 1000 per second, which

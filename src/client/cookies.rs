@@ -145,10 +145,14 @@ pub fn parse_set_cookie(value: &str, url: &url::Url, now: i64) -> Option<Cookie>
             "secure" if !secure_context(url) => return None,
             "secure" => c.secure = true,
             "httponly" => c.http_only = true,
-            "max-age" => max_age = v.parse::<i64>().ok(),
+            "max-age" => max_age = Some(max_age_seconds(v)),
+            // An HTTP date, or the other forms curl reads (`Wed, 21-Oct-2015 07:28:00 GMT`, the
+            // Netscape form many servers send to delete a cookie); an unreadable one is ignored.
             "expires" => {
-                if let Ok(t) = httpdate::parse_http_date(v) {
-                    c.expires = t.duration_since(UNIX_EPOCH).map_or(1, |d| d.as_secs() as i64);
+                let http = httpdate::parse_http_date(v).ok();
+                let t = http.map(|t| t.duration_since(UNIX_EPOCH).map_or(1, |d| d.as_secs() as i64));
+                if let Some(t) = t.or_else(|| crate::utc::parse_loose(v.trim_matches('"'))) {
+                    c.expires = t.max(1);
                 }
             }
             _ => {}
@@ -166,6 +170,18 @@ pub fn parse_set_cookie(value: &str, url: &url::Url, now: i64) -> Option<Cookie>
         return None;
     }
     Some(c)
+}
+
+/// `Max-Age`'s seconds as curl 7.88 reads them (`curlx_strtoofft`): the leading digits (after
+/// an opening quote); none, a sign or 0 is "expired now" (0 here: stored as already expired),
+/// too many is "never".
+fn max_age_seconds(v: &str) -> i64 {
+    let v = v.strip_prefix('"').unwrap_or(v);
+    let digits = &v[..v.bytes().take_while(u8::is_ascii_digit).count()];
+    if digits.is_empty() {
+        return 0;
+    }
+    digits.parse::<i64>().unwrap_or(i64::MAX)
 }
 
 /// Whether `domain` is a public suffix (a cookie may not span it), by the compiled-in list;
@@ -423,6 +439,22 @@ mod tests {
         let c = parse_set_cookie("a=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT", &u("http://h/"), 0).unwrap();
         assert_eq!(c.expires, 1_445_412_480);
         assert!(parse_set_cookie("a=1; Domain=other.test", &u("http://h.test/"), 0).is_none());
+        // Max-Age as curl reads it; Expires in the Netscape form too.
+        for (attrs, expires) in [
+            ("Max-Age=abc", 1),
+            ("Max-Age=-1", 1),
+            ("Max-Age=0", 1),
+            ("Max-Age=\"10\"", 110),
+            ("Max-Age=10x", 110),
+            ("Max-Age=99999999999999999999", i64::MAX),
+            ("Expires=Wed, 21-Oct-2037 07:28:00 GMT", 2_139_722_880),
+            ("Expires=Thu, 01-Jan-1970 00:00:01 GMT", 1),
+            ("Expires=bogus", 0),
+            ("Max-Age=10; Expires=Wed, 21-Oct-2037 07:28:00 GMT", 110),
+        ] {
+            let c = parse_set_cookie(&format!("a=1; {attrs}"), &u("http://h/"), 100).unwrap();
+            assert_eq!(c.expires, expires, "{attrs}");
+        }
         for bad in ["", "novalue", "=x", ";;;"] {
             assert!(parse_set_cookie(bad, &u("http://h/"), 0).is_none(), "{bad}");
         }
