@@ -163,7 +163,8 @@ pub fn parse_set_cookie(value: &str, url: &url::Url, now: i64) -> Option<Cookie>
     }
     // The name prefixes (RFC 6265bis §4.1.3), as curl 7.88 checks them: `__Secure-` needs
     // `Secure`; `__Host-` also the path `/` and no `Domain`.
-    let prefixed = |p: &str| c.name.len() >= p.len() && c.name[..p.len()].eq_ignore_ascii_case(p);
+    let prefixed =
+        |p: &str| c.name.as_bytes().get(..p.len()).is_some_and(|n| n.eq_ignore_ascii_case(p.as_bytes()));
     if prefixed("__Secure-") && !c.secure
         || prefixed("__Host-") && !(c.secure && c.path == "/" && !c.include_subdomains)
     {
@@ -487,7 +488,9 @@ mod tests {
         for url in ["https://h.example/", "http://localhost/", "http://127.0.0.1/", "http://[::1]/"] {
             assert!(set("a=1; Secure", url).is_some_and(|c| c.secure), "{url}");
         }
-        // The name prefixes.
+        // The name prefixes (a name with a character across the prefix's length: found by the
+        // cookie_jar fuzz target, which the slicing made panic).
+        assert!(set("#Http\u{fffd}nly=1", "https://h.example/").is_some());
         assert!(set("__Secure-a=1", "https://h.example/").is_none());
         assert!(set("__secure-a=1; Secure", "https://h.example/").is_some());
         assert!(set("__Host-a=1; Secure; Path=/", "https://h.example/x/y").is_some());
