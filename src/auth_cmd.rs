@@ -309,7 +309,7 @@ async fn verify(args: &LoginArgs, spec: &ProxySpec, creds: &Credentials) -> Resu
     let (c, a) = (creds.clone(), accepted.clone());
     let ctx = crate::client::Context {
         reporter: Arc::new(crate::report::Quiet),
-        term: Terminal { stderr: false, can_prompt: false },
+        term: Terminal { stderr: false, stdout: false, can_prompt: false },
         sources: Arc::new(move |_: &ProxySpec| -> Vec<Box<dyn CredentialSource>> {
             vec![Box::new(VerifySource { creds: c.clone(), accepted: a.clone() })]
         }),

@@ -595,6 +595,7 @@ impl Cli {
         let users = headers.len();
         let mut extras = req.curl.extras(&out.curl);
         extras.delegation = proxy.delegation.unwrap_or_default();
+        extras.binary_to_terminal = out.output.iter().any(|p| p.as_os_str() == "-");
         extras.conn.no_sessionid = proxy.no_sessionid;
         for (name, value) in req.curl.implied_headers()?.into_iter().chain(transfer.implied_headers()) {
             if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {

@@ -723,6 +723,7 @@ async fn write_response(
         );
         bar
     });
+    let mut printed = 0u64;
     loop {
         let chunk = match out.next(&mut resp).await? {
             Ok(Some(c)) => c,
@@ -734,6 +735,24 @@ async fn write_response(
                 return Err(classify(e, relay, false));
             }
         };
+        // What a server sends must not drive the terminal: a body with a NUL byte in its first
+        // 2000 bytes is refused there unless `-o -` asked for it, as curl does.
+        if term.stdout
+            && !req.curl.binary_to_terminal
+            && out.sink.is_stdout()
+            && printed < 2000
+            && chunk.contains(&0)
+        {
+            if let Some(bar) = &bar {
+                bar.abandon();
+            }
+            return Err(Error::new(
+                Exit::Write,
+                "the body is binary and standard output is a terminal: not printed",
+            )
+            .hint("use '-o -' to print it there anyway, or '-o FILE' to save it"));
+        }
+        printed += chunk.len() as u64;
         if out.sink.write(&chunk)?.is_err() || (req.curl.conn.no_buffer && out.sink.flush_stdout()?.is_err())
         {
             return Ok(());

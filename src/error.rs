@@ -133,7 +133,7 @@ impl Exit {
         (
             Exit::Write,
             "could not write the output (disk full, permission, closed pipe with -o); also, as in curl, -O \
-             for a URL with no file name",
+             for a URL with no file name, and a binary body for a terminal (-o - prints it anyway)",
         ),
         (Exit::Read, "could not read the request body (-d @file, --data-binary @file)"),
         (Exit::Timeout, "timeout (--max-time, --connect-timeout)"),

@@ -139,6 +139,11 @@ impl Sink {
         })
     }
 
+    /// Whether this is standard output (where a terminal may be).
+    pub fn is_stdout(&self) -> bool {
+        matches!(self, Sink::Stdout(_))
+    }
+
     pub fn write(&mut self, data: &[u8]) -> Result<Result<(), Closed>> {
         match self {
             Sink::Stdout(out) => match out.write_all(data) {

@@ -60,7 +60,7 @@ pub fn run(
     // terminal's foreground process group, but has /dev/null on stdin.
     let by_hand = is_run || std::io::IsTerminal::is_terminal(&std::io::stdin());
     let ask_first = terminal.can_prompt && by_hand && crate::term::in_foreground();
-    let term = Terminal { stderr: false, can_prompt: ask_first };
+    let term = Terminal { stderr: false, stdout: false, can_prompt: ask_first };
     let gate = Arc::new(AtomicBool::new(ask_first));
     let reporter: Arc<dyn Reporter> = Arc::new(Stderr { verbose: cfg.verbose });
     let settings = crate::app::load_settings()?;

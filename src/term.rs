@@ -11,6 +11,9 @@ use std::io::IsTerminal;
 pub struct Terminal {
     /// stderr is a terminal: progress bars and colour may be drawn there.
     pub stderr: bool,
+    /// stdout is a terminal: a binary body is not printed there (curl's "Binary output can mess
+    /// up your terminal").
+    pub stdout: bool,
     /// A controlling terminal can be opened for a prompt.
     pub can_prompt: bool,
 }
@@ -19,13 +22,21 @@ impl Terminal {
     /// Looks at the real process. `override_` is the value of `TOLL_TERMINAL`, if set.
     pub fn detect(override_: Option<&str>, no_prompt: bool) -> Terminal {
         match override_ {
-            Some("none") => return Terminal { stderr: false, can_prompt: false },
+            Some("none") => return Terminal { stderr: false, stdout: false, can_prompt: false },
             Some("force") => {
-                return Terminal { stderr: true, can_prompt: !no_prompt && controlling_terminal() }
+                return Terminal {
+                    stderr: true,
+                    stdout: std::io::stdout().is_terminal(),
+                    can_prompt: !no_prompt && controlling_terminal(),
+                }
             }
             _ => {}
         }
-        Terminal { stderr: std::io::stderr().is_terminal(), can_prompt: !no_prompt && controlling_terminal() }
+        Terminal {
+            stderr: std::io::stderr().is_terminal(),
+            stdout: std::io::stdout().is_terminal(),
+            can_prompt: !no_prompt && controlling_terminal(),
+        }
     }
 }
 
@@ -163,6 +174,9 @@ mod tests {
 
     #[test]
     fn override_none_means_no_terminal() {
-        assert_eq!(Terminal::detect(Some("none"), false), Terminal { stderr: false, can_prompt: false });
+        assert_eq!(
+            Terminal::detect(Some("none"), false),
+            Terminal { stderr: false, stdout: false, can_prompt: false }
+        );
     }
 }

@@ -420,6 +420,8 @@ impl CurlRequestArgs {
             // Set by `Cli::into_config` with the implied headers.
             content_type_implied: false,
             removed_headers: Vec::new(),
+            // Set by `Cli::into_config`, which sees the -o values.
+            binary_to_terminal: false,
             fail_with_body: out.fail_with_body,
             dump_header: out.dump_header.as_ref().map(|p| {
                 if p.as_os_str() == "-" {

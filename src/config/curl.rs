@@ -94,6 +94,9 @@ pub enum DumpHeader {
 pub struct CurlExtras {
     /// `--create-dirs`: create the directories of `-o FILE`.
     pub create_dirs: bool,
+    /// `-o -` was given: a binary body is printed to a terminal too (curl's
+    /// `terminal_binary_ok`); without it such a body is refused there.
+    pub binary_to_terminal: bool,
     /// The request's `Content-Type` is the one `-d`/`--data-binary` implies: it goes where the
     /// body goes (libcurl adds it to a POST only), while one given with `-H` or implied by
     /// `--json` (curl's tool adds that as a header of the user's) stays after a redirect that

@@ -472,7 +472,7 @@ async fn start(
     let sources = super::sources::with_preproxy(cfg.preproxy.as_ref(), sources);
     let ctx = Context {
         reporter: rec,
-        term: Terminal { stderr: false, can_prompt: false },
+        term: Terminal { stderr: false, stdout: false, can_prompt: false },
         sources,
         memory: None,
         doh: None,

@@ -456,7 +456,7 @@ mod tests {
     }
 
     fn session(index: Option<Index>, choice: Choice) -> Arc<Session> {
-        let term = Terminal { stderr: false, can_prompt: false };
+        let term = Terminal { stderr: false, stdout: false, can_prompt: false };
         Arc::new(Session::new(Keyring::default(), choice, index, SavePolicy::Never, term, true))
     }
 

@@ -93,16 +93,22 @@ impl Pty {
     /// Starts `cmd` in a new session whose controlling terminal is a fresh pty. `stdin`: bytes
     /// piped to toll's standard input (then closed), or `/dev/null`.
     pub fn spawn(cmd: Command, stdin: Option<Vec<u8>>) -> Pty {
-        Pty::start(cmd, stdin, false)
+        Pty::start(cmd, stdin, false, false)
     }
 
     /// As [`Pty::spawn`], with the terminal on standard input too (as a shell starts a command
     /// typed at it).
     pub fn spawn_interactive(cmd: Command) -> Pty {
-        Pty::start(cmd, None, true)
+        Pty::start(cmd, None, true, false)
     }
 
-    fn start(mut cmd: Command, stdin: Option<Vec<u8>>, tty_stdin: bool) -> Pty {
+    /// As [`Pty::spawn`], with standard output on the terminal (`toll URL` typed at a shell):
+    /// what toll prints there is in [`Pty::screen`], and the `stdout` of [`PtyOut`] is empty.
+    pub fn spawn_printing(cmd: Command) -> Pty {
+        Pty::start(cmd, None, false, true)
+    }
+
+    fn start(mut cmd: Command, stdin: Option<Vec<u8>>, tty_stdin: bool, tty_stdout: bool) -> Pty {
         let (mut m, mut s) = (0, 0);
         let ws = libc::winsize { ws_row: 40, ws_col: 120, ws_xpixel: 0, ws_ypixel: 0 };
         let rc = unsafe { libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), &ws) };
@@ -116,7 +122,12 @@ impl Pty {
         } else {
             cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         }
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        if tty_stdout {
+            cmd.stdout(Stdio::from(slave.try_clone().expect("dup the pty for stdout")));
+        } else {
+            cmd.stdout(Stdio::piped());
+        }
+        cmd.stderr(Stdio::piped());
         unsafe {
             cmd.pre_exec(move || {
                 if libc::setsid() < 0 {
@@ -143,7 +154,10 @@ impl Pty {
                 buf
             })
         };
-        let stdout = Some(drain(Box::new(child.stdout.take().unwrap())));
+        let stdout = Some(match child.stdout.take() {
+            Some(out) => drain(Box::new(out)),
+            None => std::thread::spawn(Vec::new),
+        });
         let stderr = Some(drain(Box::new(child.stderr.take().unwrap())));
         let screen = Arc::new(Mutex::new(Vec::new()));
         let (mut reader, sc) = (master.try_clone().expect("dup master"), screen.clone());

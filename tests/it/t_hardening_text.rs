@@ -268,3 +268,31 @@ fn doctor_reads_a_latin1_realm_as_the_relay_does() {
     assert!(report.contains("realm=\"Proxy für Mitarbeiter\""), "the realm, decoded:\n{report}");
     assert!(!report.contains('\u{fffd}'), "no replacement character:\n{report}");
 }
+
+/// A body with a NUL byte in its first 2000 bytes is not printed to a terminal (what a server
+/// sends there can be any escape sequence), as curl refuses it: exit 23 with a hint; `-o -`
+/// prints it anyway; a pipe gets it whatever it holds.
+#[test]
+fn binary_output_is_not_printed_to_a_terminal() {
+    use crate::pty::{self, Pty};
+    let origin = Origin::http();
+    let home = tempfile::tempdir().unwrap();
+    let binary = origin.url("/bytes/3000");
+    assert!(crate::pattern_bytes(3000)[..2000].contains(&0), "the body holds a NUL early");
+    let out = Pty::spawn_printing(pty::command([binary.as_str()], home.path(), &[])).wait();
+    assert_eq!(out.code, Some(23), "{}", out.describe());
+    assert!(out.stderr.contains("binary") && out.stderr.contains("-o -"), "{}", out.describe());
+    assert!(!out.screen.contains('\0'), "{}", out.describe());
+    let silent = Pty::spawn_printing(pty::command(["-s", binary.as_str()], home.path(), &[])).wait();
+    assert_eq!(silent.code, Some(23), "{}", silent.describe());
+    assert!(silent.stderr.is_empty(), "-s: no message, as curl\n{}", silent.describe());
+    let anyway = Pty::spawn_printing(pty::command(["-o", "-", binary.as_str()], home.path(), &[])).wait();
+    assert_eq!(anyway.code, Some(0), "{}", anyway.describe());
+    assert!(anyway.screen.len() >= 3000, "{}", anyway.describe());
+    let text = Pty::spawn_printing(pty::command([origin.url("/text").as_str()], home.path(), &[])).wait();
+    assert_eq!(text.code, Some(0), "{}", text.describe());
+    assert!(text.screen.contains("hello from the origin"), "{}", text.describe());
+    let piped = toll(["-s", binary.as_str()]).run();
+    piped.assert_code(0);
+    assert_eq!(piped.stdout.len(), 3000);
+}
