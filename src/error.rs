@@ -195,11 +195,14 @@ pub struct Error {
     /// For `--retry`: the error this one is like, where its own code is coarser than curl's (a
     /// proxy's name that did not resolve is exit 5, as curl, but retried as a host name is).
     pub retry_as: Option<Exit>,
+    /// The proxy's answer to a CONNECT that did not open a tunnel (`%{http_connect}`, which curl
+    /// reports for a failed transfer too).
+    pub http_connect: Option<u16>,
 }
 
 impl Error {
     pub fn new(exit: Exit, message: impl Into<String>) -> Self {
-        Error { exit, message: message.into(), hint: None, retry_as: None }
+        Error { exit, message: message.into(), hint: None, retry_as: None, http_connect: None }
     }
 
     pub fn retry_as(mut self, exit: Exit) -> Self {

@@ -245,7 +245,9 @@ pub fn failure_error(f: Failure) -> Error {
         f.offered.iter().map(|o| sanitize(o)).collect::<Vec<_>>().join(", ")
     };
     let target = sanitize(&redact_userinfo(&f.target));
-    match f.kind {
+    // A CONNECT's target is `host:port`, a request's an absolute URI.
+    let http_connect = f.status.as_ref().map(|(code, _)| *code).filter(|_| !f.target.contains("://"));
+    let mut e = match f.kind {
         FailureKind::Unreachable(why, Unreached::Certificate) => {
             Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
                 .hint("if the proxy's certificate comes from a private CA, pass it with --proxy-cacert FILE")
@@ -344,7 +346,9 @@ pub fn failure_error(f: Failure) -> Error {
         FailureKind::ProxyError(why) => Error::new(Exit::ProxyFailed, format!("proxy {proxy} failed for {target}: {}", sanitize(&why)))
             .hint("retry; if it persists, check the proxy setting or ask the proxy administrator"),
         FailureKind::Preproxy(socks) => preproxy_error(&proxy, socks),
-    }
+    };
+    e.http_connect = http_connect;
+    e
 }
 
 /// A TLS alert that says the peer wants a (trusted) client certificate: TLS 1.3's

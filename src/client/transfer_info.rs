@@ -220,6 +220,9 @@ impl Recorder {
         if let Err(e) = result {
             i.exitcode = e.exit.code();
             i.errormsg = Some(e.message.clone());
+            if let Some(code) = e.http_connect {
+                i.http_connect = code;
+            }
         }
         let rendered = writeout::render(format, i);
         for w in &rendered.warnings {

@@ -392,3 +392,27 @@ fn proxytunnel_sends_http_urls_through_a_connect_tunnel() {
     let out = via_proxy(&proxy.url(), Some((USER, PASS)), &origin, "/text", &["-p", "--compressed"]).run();
     out.assert_code(2).assert_error_message();
 }
+
+/// A CONNECT the proxy refuses: `%{http_connect}` is its status, as curl reports it for the
+/// failed transfer (toll's exit codes say more than curl's 56: 42 for a 403, 43 otherwise).
+#[test]
+fn write_out_names_a_refused_connect() {
+    for (status, exit) in [(501, 43), (403, 42), (502, 43)] {
+        let proxy = FakeProxy::start(move |r: &ProxyRequest| {
+            if r.is_connect() {
+                fakeproxy::Reply::new(status).body(b"no tunnel\n").into_action()
+            } else {
+                Action::Allow
+            }
+        });
+        let origin = Origin::https();
+        let args = ["-s", "-o", "/dev/null", "-w", "%{http_code} %{http_connect}"];
+        let out = via_proxy(&proxy.url(), None, &origin, "/text", &args).run();
+        out.assert_code(exit);
+        assert_eq!(out.stdout_str(), format!("000 {status}"), "{}", out.describe());
+        let plain = Origin::start(false);
+        let out = via_proxy(&proxy.url(), None, &plain, "/text", &[&args[..], &["-p"]].concat()).run();
+        out.assert_code(exit);
+        assert_eq!(out.stdout_str(), format!("000 {status}"), "-p: {}", out.describe());
+    }
+}
