@@ -693,7 +693,19 @@ async fn write_response(
     downloaded: &mut u64,
 ) -> Result<()> {
     let status = resp.status();
+    let suppress = req.curl.conn.suppress_connect_headers;
     if req.fail_on_http_error && status.as_u16() >= 400 {
+        // `-f -i`/`-fI` to standard output: the heads are printed before the failure, as curl
+        // prints them (`curl -fsSI URL` shows the 404 it stops on); no body, and no `-o` file.
+        if (req.include_headers || req.head_only) && matches!(req.output, OutputTarget::Stdout) {
+            let mut sink = crate::output::Sink::stdout();
+            for head in earlier_heads.shown(suppress).chain([head_text(&resp).as_slice()]) {
+                if sink.write(head)?.is_err() {
+                    break;
+                }
+            }
+            let _ = sink.flush_stdout()?;
+        }
         return Err(Error::new(Exit::HttpStatus, format!("the server answered {status} for {}", resp.url()))
             .hint("drop -f/--fail to see the response body"));
     }
@@ -705,7 +717,6 @@ async fn write_response(
         saving::Plan::Skip => return Ok(()),
         saving::Plan::Write(out) => out,
     };
-    let suppress = req.curl.conn.suppress_connect_headers;
     for head in earlier_heads.shown(suppress).chain([head_text(&resp).as_slice()]) {
         if (req.include_headers || req.head_only) && out.sink.write(head)?.is_err() {
             return Ok(());
