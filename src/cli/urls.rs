@@ -81,20 +81,28 @@ pub(super) fn parse_transfer_url(raw: &str, default_scheme: &str) -> Result<url:
     match parse_request_url(raw, default_scheme) {
         Err(e @ UsageError::UnsupportedScheme { .. }) => {
             let full =
-                if raw.contains("://") { raw.to_string() } else { format!("{default_scheme}://{raw}") };
+                if scheme_of(raw).is_some() { raw.to_string() } else { format!("{default_scheme}://{raw}") };
             url::Url::parse(&full).map_err(|_| e)
         }
         other => other,
     }
 }
 
+/// The scheme a URL names, as curl's tool finds one (`Curl_is_absolute_url` with a guessed
+/// scheme): letters, digits, `+-.` and then `:/` — so `http:/h/x` and `http:///h/x` are http
+/// URLs as in curl (toll took `http:` for a host name), while `h:8080/x` has none.
+fn scheme_of(raw: &str) -> Option<&str> {
+    let i = raw.find(":/")?;
+    let s = &raw[..i];
+    (s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)))
+    .then_some(s)
+}
+
 /// The URL as curl takes it: without `scheme://`, `default_scheme://` (http, or
 /// `--proto-default`'s) is assumed.
 pub(super) fn parse_request_url(raw: &str, default_scheme: &str) -> Result<url::Url, UsageError> {
-    let scheme = raw.find("://").map(|i| &raw[..i]).filter(|s| {
-        s.starts_with(|c: char| c.is_ascii_alphabetic())
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-    });
+    let scheme = scheme_of(raw);
     if let Some(s) = scheme {
         if !s.eq_ignore_ascii_case("http") && !s.eq_ignore_ascii_case("https") {
             return Err(UsageError::UnsupportedScheme {
@@ -187,6 +195,15 @@ mod tests {
     fn schemes_as_curl_takes_them() {
         assert_eq!(parse_request_url("h:1/x", "http").unwrap().as_str(), "http://h:1/x");
         assert_eq!(parse_request_url("h/x", "https").unwrap().as_str(), "https://h/x");
+        for one_to_three in ["http:/h/x", "HTTP:/h/x", "http:///h/x"] {
+            assert_eq!(
+                parse_request_url(one_to_three, "http").unwrap().as_str(),
+                "http://h/x",
+                "{one_to_three}"
+            );
+        }
+        assert_eq!(parse_request_url("h:8080/x", "http").unwrap().as_str(), "http://h:8080/x");
+        assert!(matches!(parse_request_url("h:/x", "http"), Err(UsageError::UnsupportedScheme { .. })));
         assert!(matches!(parse_request_url("ftp://h/", "http"), Err(UsageError::UnsupportedScheme { .. })));
         assert!(matches!(parse_request_url("h/", "ftp"), Err(UsageError::UnsupportedScheme { .. })));
         // A transfer keeps it for the client to refuse in its turn.
