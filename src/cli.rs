@@ -20,6 +20,7 @@ use commands::doctor_config;
 pub use commands::{AuthCommand, AuthProxyArg, DemoArgs, DemoScheme, Doctor, DoctorArgs, LoginArgs};
 use commands::{AUTH_AFTER_LONG_HELP, DOCTOR_AFTER_LONG_HELP};
 pub use serve::{RunArgs, ServeArgs, ServeConfig};
+mod body;
 pub mod conn_opts;
 mod curl_opts;
 mod curlrc;
@@ -562,14 +563,14 @@ impl Cli {
         let body = match req.data_order.take() {
             // Pieces of several data options: joined in the order given, as curl does.
             Some(pieces) if req.json.is_empty() => {
-                let joined = ordered_body(&pieces)?;
+                let joined = body::ordered_body(&pieces)?;
                 Some((Body { source: BodySource::Bytes(joined), strip_newlines: false }, "-d/--data"))
             }
             Some(_) => return Err(UsageError::MixedData("-d/--data", "--json")),
             None => {
                 let extra_data = req.curl.data_pieces()?;
                 req.data.extend(extra_data);
-                build_body(&req)?
+                body::build_body(&req)?
             }
         };
         let body = transfer.add_form(body)?;
@@ -630,7 +631,7 @@ impl Cli {
             at <= users || !removed.contains(&name.to_ascii_lowercase())
         });
         extras.removed_headers = removed;
-        let method = implied_method(req.method, req.head, body.is_some());
+        let method = body::implied_method(req.method, req.head, body.is_some());
 
         let (remote_all, dir) = (transfer.remote_name_all, out.curl.output_dir.as_ref());
         let output = transfer_opts::output_target(first.output, remote_all, &url, dir)?;
@@ -685,7 +686,7 @@ impl Cli {
             if let (true, Some((_, option))) = (req.head, &body) {
                 return Err(UsageError::HeadWithBody(option));
             }
-            let method = implied_method(method, req.head, body.is_some());
+            let method = body::implied_method(method, req.head, body.is_some());
             let output = transfer_opts::output_target(item.output, remote_all, &url, dir)?;
             let output = glob::name_output_target(output, &item.glob_values);
             let transfer = TransferOptions { url_number: item.number, ..request.transfer.clone() };
@@ -711,95 +712,10 @@ impl Cli {
     }
 }
 
-/// The method: -X's (or -T's PUT), else HEAD for -I, POST with a body, GET (`None`) without.
-fn implied_method(given: Option<String>, head: bool, has_body: bool) -> Option<String> {
-    given.or_else(|| if head { Some("HEAD".into()) } else { has_body.then(|| "POST".into()) })
-}
-
 /// `1`, `yes`, `true`, anything else non-empty except `0`, `no`, `false`, `off`.
 fn truthy(v: &str) -> bool {
     let v = v.trim();
     !v.is_empty() && !["0", "no", "false", "off"].iter().any(|f| v.eq_ignore_ascii_case(f))
-}
-
-/// The body from `-d`, `--data-binary` and `--json`, and the option that gave it (for the
-/// implied headers and messages). Pieces of one option are joined as curl does; options are not
-/// mixed, and an `@file`/`@-` piece must stand alone, since a [`Body`] has one source.
-fn build_body(req: &RequestArgs) -> Result<Option<(Body, &'static str)>, UsageError> {
-    let given: Vec<(&'static str, &[DataArg])> =
-        [("-d/--data", &req.data[..]), ("--data-binary", &req.data_binary[..]), ("--json", &req.json[..])]
-            .into_iter()
-            .filter(|(_, v)| !v.is_empty())
-            .collect();
-    let (option, pieces) = match given.as_slice() {
-        [] => return Ok(None),
-        [one] => *one,
-        [a, b, ..] => return Err(UsageError::MixedData(a.0, b.0)),
-    };
-    let separator = if option == "--json" { "" } else { "&" };
-    let source = match pieces {
-        [DataArg::File(p)] => BodySource::File(p.clone()),
-        [DataArg::Stdin] => BodySource::Stdin,
-        _ => {
-            let mut joined = Vec::new();
-            for (i, piece) in pieces.iter().enumerate() {
-                if i > 0 {
-                    joined.extend_from_slice(separator.as_bytes());
-                }
-                match piece {
-                    DataArg::Inline(s) => joined.extend_from_slice(s.as_bytes()),
-                    // With other pieces a file is read whole here, as curl reads every piece.
-                    DataArg::File(p) => joined.extend(read_data_file(p, option)?),
-                    DataArg::Stdin => return Err(UsageError::DataSourceNotAlone(option)),
-                }
-            }
-            BodySource::Bytes(joined)
-        }
-    };
-    // curl drops CR/LF only from -d files; inline data and --data-binary/--json stay as given.
-    let strip_newlines = option == "-d/--data" && !matches!(source, BodySource::Bytes(_));
-    Ok(Some((Body { source, strip_newlines }, option)))
-}
-
-/// The body of pieces of several data options ([`RequestArgs::data_order`]), joined with '&'.
-fn ordered_body(pieces: &[values::DataPiece]) -> Result<Vec<u8>, UsageError> {
-    use values::DataPiece;
-    let mut out = Vec::new();
-    for (i, piece) in pieces.iter().enumerate() {
-        if i > 0 {
-            out.push(b'&');
-        }
-        match piece {
-            DataPiece::Data(arg) | DataPiece::Binary(arg) => {
-                let option = if matches!(piece, DataPiece::Data(_)) { "-d/--data" } else { "--data-binary" };
-                match arg {
-                    DataArg::Inline(s) => out.extend_from_slice(s.as_bytes()),
-                    DataArg::File(p) => out.extend(read_data_file(p, option)?),
-                    DataArg::Stdin => return Err(UsageError::DataSourceNotAlone(option)),
-                }
-            }
-            DataPiece::Raw(s) => out.extend_from_slice(s.as_bytes()),
-            DataPiece::Urlencode(s) => {
-                out.extend_from_slice(curl_opts::data_urlencode(s, &|p| std::fs::read(p))?.as_bytes())
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// A `-d`/`--data-binary`/`--json` `@FILE` read whole (when the body has other pieces, or
-/// goes into the URL with `-G`), without its CR and LF bytes for `-d`, as curl reads it.
-pub(crate) fn read_data_file(path: &std::path::Path, option: &str) -> Result<Vec<u8>, UsageError> {
-    let mut bytes = std::fs::read(path).map_err(|e| {
-        UsageError::Unreadable(format!(
-            "{option}: cannot read {}: {e}",
-            crate::term::sanitize(&path.display().to_string())
-        ))
-    })?;
-    if option == "-d/--data" {
-        bytes.retain(|b| *b != b'\r' && *b != b'\n');
-    }
-    Ok(bytes)
 }
 
 pub mod pac;

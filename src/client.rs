@@ -7,7 +7,7 @@
 //! therefore exist only inside the relay's upstream connections: they cannot reach an origin,
 //! another proxy, or a redirect target.
 
-use crate::config::{BodySource, OutputStyle, OutputTarget, ProxyConfig, ProxySpec, RequestConfig};
+use crate::config::{BodySource, OutputStyle, ProxyConfig, ProxySpec, RequestConfig};
 use crate::error::{Error, Exit, Result};
 use crate::relay::{AuthMemory, Failure, Relay};
 use crate::report::{Direction, Reporter};
@@ -24,6 +24,7 @@ mod body;
 use body::known_length;
 mod conn;
 pub mod cookies;
+mod deliver;
 mod errors;
 mod extras;
 mod form;
@@ -682,102 +683,6 @@ async fn build_request(
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub(crate) struct ReadFailed(String);
-
-async fn write_response(
-    req: &RequestConfig,
-    style: OutputStyle,
-    term: &Terminal,
-    mut resp: reqwest::Response,
-    earlier_heads: &EarlierHeads,
-    relay: &Relay,
-    downloaded: &mut u64,
-) -> Result<()> {
-    let status = resp.status();
-    let suppress = req.curl.conn.suppress_connect_headers;
-    if req.fail_on_http_error && status.as_u16() >= 400 {
-        // `-f -i`/`-fI` to standard output: the heads are printed before the failure, as curl
-        // prints them (`curl -fsSI URL` shows the 404 it stops on); no body, and no `-o` file.
-        if (req.include_headers || req.head_only) && matches!(req.output, OutputTarget::Stdout) {
-            let mut sink = crate::output::Sink::stdout();
-            for head in earlier_heads.shown(suppress).chain([head_text(&resp).as_slice()]) {
-                if sink.write(head)?.is_err() {
-                    break;
-                }
-            }
-            let _ = sink.flush_stdout()?;
-        }
-        return Err(Error::new(Exit::HttpStatus, format!("the server answered {status} for {}", resp.url()))
-            .hint("drop -f/--fail to see the response body"));
-    }
-    // -C, -J, --no-clobber, --max-filesize decide where (and whether) the body goes. An -O
-    // name comes from the URL the user gave, never from a redirect target (curl too).
-    let headers = resp.headers().clone();
-    saving::save_etag(req, &headers)?;
-    let mut out = match saving::plan(req, status.as_u16(), &headers, resp.content_length())? {
-        saving::Plan::Skip => return Ok(()),
-        saving::Plan::Write(out) => out,
-    };
-    for head in earlier_heads.shown(suppress).chain([head_text(&resp).as_slice()]) {
-        if (req.include_headers || req.head_only) && out.sink.write(head)?.is_err() {
-            return Ok(());
-        }
-    }
-    let quiet = style.silent || req.curl.conn.no_progress_meter;
-    let bar = (term.stderr && !quiet && !matches!(req.output, OutputTarget::Stdout)).then(|| {
-        let bar = indicatif::ProgressBar::with_draw_target(
-            resp.content_length(),
-            indicatif::ProgressDrawTarget::stderr(),
-        );
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bytes}/{total_bytes} {bar:30} {bytes_per_sec} {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
-    let mut printed = 0u64;
-    loop {
-        let chunk = match out.next(&mut resp).await? {
-            Ok(Some(c)) => c,
-            Ok(None) => break,
-            Err(e) => {
-                if let Some(bar) = &bar {
-                    bar.abandon();
-                }
-                return Err(classify(e, relay, false));
-            }
-        };
-        // What a server sends must not drive the terminal: a body with a NUL byte in its first
-        // 2000 bytes is refused there unless `-o -` asked for it, as curl does.
-        if term.stdout
-            && !req.curl.binary_to_terminal
-            && out.sink.is_stdout()
-            && printed < 2000
-            && chunk.contains(&0)
-        {
-            if let Some(bar) = &bar {
-                bar.abandon();
-            }
-            return Err(Error::new(
-                Exit::Write,
-                "the body is binary and standard output is a terminal: not printed",
-            )
-            .hint("use '-o -' to print it there anyway, or '-o FILE' to save it"));
-        }
-        printed += chunk.len() as u64;
-        if out.sink.write(&chunk)?.is_err() || (req.curl.conn.no_buffer && out.sink.flush_stdout()?.is_err())
-        {
-            return Ok(());
-        }
-        *downloaded += chunk.len() as u64;
-        if let Some(bar) = &bar {
-            bar.inc(chunk.len() as u64);
-        }
-    }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    out.finish(req, &headers, style.silent)
-}
 
 #[cfg(test)]
 mod tests {

@@ -253,7 +253,7 @@ pub struct CurlRequestArgs {
     pub conn: CurlConnArgs,
 }
 
-/// A body and the option that gave it (as `cli::build_body` returns it).
+/// A body and the option that gave it (as `cli::body::build_body` returns it).
 pub type LabelledBody = (Body, &'static str);
 
 /// Connection options from curl (flattened, shown under Connection).
@@ -371,7 +371,7 @@ impl CurlRequestArgs {
         let Some((body, option)) = body else { return Ok((url, None)) };
         let data = match body.source {
             BodySource::Bytes(data) => data,
-            BodySource::File(path) => super::read_data_file(&path, option)?,
+            BodySource::File(path) => super::body::read_data_file(&path, option)?,
             _ => return Err(UsageError::Curl(format!("-G/--get cannot put {option} @- into the URL"))),
         };
         let data = String::from_utf8_lossy(&data).into_owned();

@@ -3,8 +3,9 @@
 //! (`-c`). One `Session` serves every attempt, so what the relay learnt (a rejected proxy
 //! credential) and what the origin rejected (`-u`) stay rejected.
 
+use super::deliver::write_response;
 use super::transfer_info::Recorder;
-use super::{extras, head_text, retry, write_response, Session};
+use super::{extras, head_text, retry, Session};
 use crate::config::{OutputStyle, RequestConfig};
 use crate::error::Result;
 
