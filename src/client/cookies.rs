@@ -26,6 +26,17 @@ pub struct Cookie {
     pub value: String,
 }
 
+/// curl 7.88's limits (the "cookie bomb" fix, CVE-2022-32205): a `Set-Cookie` line longer than
+/// this is dropped whole…
+const MAX_LINE: usize = 5000;
+
+/// …and so is a cookie whose name or value reaches 4095 bytes, or both together exceed 4096
+/// (what Chrome and Firefox keep). Only from a server: curl 7.88 reads a jar file's as they are.
+fn oversized(name: &str, value: &str) -> bool {
+    const MAX: usize = 4096;
+    name.len() >= MAX - 1 || value.len() >= MAX - 1 || name.len() + value.len() > MAX
+}
+
 /// The cookies of a Netscape cookie file; malformed lines are skipped, as curl does.
 pub fn parse_jar(text: &str) -> Vec<Cookie> {
     let mut out = Vec::new();
@@ -100,7 +111,7 @@ pub fn parse_set_cookie(value: &str, url: &url::Url, now: i64) -> Option<Cookie>
     let mut parts = value.split(';');
     let (name, val) = parts.next()?.split_once('=')?;
     let name = name.trim();
-    if name.is_empty() {
+    if name.is_empty() || value.len() > MAX_LINE || oversized(name, val.trim()) {
         return None;
     }
     let mut c = Cookie {
@@ -440,6 +451,14 @@ mod tests {
         let c = parse_set_cookie("a=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT", &u("http://h/"), 0).unwrap();
         assert_eq!(c.expires, 1_445_412_480);
         assert!(parse_set_cookie("a=1; Domain=other.test", &u("http://h.test/"), 0).is_none());
+        // Too big, as curl 7.88 drops them.
+        let set = |v: String| parse_set_cookie(&v, &u("http://h/"), 0);
+        assert!(set(format!("a={}", "v".repeat(4095))).is_none());
+        assert!(set(format!("{}={}", "n".repeat(100), "v".repeat(4000))).is_none(), "together over 4096");
+        assert!(set(format!("a={}", "v".repeat(4000))).is_some());
+        assert!(set(format!("{}=1", "n".repeat(4095))).is_none());
+        assert!(set(format!("a=1; Path=/{}", "p".repeat(5000))).is_none(), "a line over 5000 bytes");
+        assert_eq!(parse_jar(&format!("h\tFALSE\t/\tFALSE\t0\ta\t{}\n", "v".repeat(4095))).len(), 1);
         // Max-Age as curl reads it; Expires in the Netscape form too.
         for (attrs, expires) in [
             ("Max-Age=abc", 1),

@@ -34,6 +34,7 @@
 //! - `/digest-auth/USER/PASS`: the same with Digest (MD5, qop=auth, a fixed nonce).
 //! - `/cookie/set?NAME=VALUE`: `Set-Cookie`; `/cookies`: the request's `Cookie` header.
 //!   `/cookie/raw[/…]?v=A|B`: a `Set-Cookie` for each of A and B as given (decoded).
+//!   `/cookie/big?n=N`: `big=` with N bytes of value, and `ok=1`.
 //! - `/disposition/NAME`: `Content-Disposition: attachment; filename="NAME"`.
 //! - `/retry-after/N`: 503 with `Retry-After: N`.
 //! - the transfer options' routes (`/form`, `/range/N`, `/dated`, `/disposition-raw`): see
@@ -516,6 +517,13 @@ fn respond<W: Write>(
                 ));
                 send(w, 401, h, b"digest authentication required\n")?;
             }
+        }
+        ["cookie", "big"] => {
+            let n: usize = http::query_param(&query, "n").and_then(|n| n.parse().ok()).unwrap_or(4095);
+            let mut h = text();
+            h.push(("Set-Cookie".into(), format!("big={}", "v".repeat(n.min(100_000)))));
+            h.push(("Set-Cookie".into(), "ok=1".into()));
+            send(w, 200, h, b"cookies set\n")?;
         }
         ["cookie", "raw", ..] => {
             let mut h = text();

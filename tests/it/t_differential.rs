@@ -60,6 +60,9 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
             b"# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tsess\ts1\n127.0.0.1\tFALSE\t/\tFALSE\t4102444800\tkeep\tk1\n"
                 .to_vec(),
         ),
+        // A jar with a cookie curl 7.88 would not take from a server (a value of 4095 bytes),
+        // which it keeps from a file, beside a normal one.
+        ("big-jar.txt", format!("127.0.0.1\tFALSE\t/\tFALSE\t0\tbig\t{}\n127.0.0.1\tFALSE\t/\tFALSE\t0\tok\t1\n", "v".repeat(4095)).into_bytes()),
         // A jar as some tools leave it: a quoted path, a path without '/', a domain line for an
         // address's "subdomains", a cookie that expired, a Secure one (127.0.0.1 is a secure context).
         (
