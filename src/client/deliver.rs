@@ -19,18 +19,25 @@ pub(super) async fn write_response(
     downloaded: &mut u64,
 ) -> Result<()> {
     let status = resp.status();
-    let suppress = req.curl.conn.suppress_connect_headers;
+    let show_heads = req.include_headers || req.head_only;
+    // The heads `-i`/`-I` print (the CONNECT's and redirects' first): false if the reader left.
+    let write_heads = |sink: &mut crate::output::Sink| -> Result<bool> {
+        let suppress = req.curl.conn.suppress_connect_headers;
+        for head in earlier_heads.shown(suppress).chain([head_text(&resp).as_slice()]) {
+            if sink.write(head)?.is_err() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    };
     if req.fail_on_http_error && status.as_u16() >= 400 {
         // `-f -i`/`-fI` to standard output: the heads are printed before the failure, as curl
         // prints them (`curl -fsSI URL` shows the 404 it stops on); no body, and no `-o` file.
-        if (req.include_headers || req.head_only) && matches!(req.output, OutputTarget::Stdout) {
+        if show_heads && matches!(req.output, OutputTarget::Stdout) {
             let mut sink = crate::output::Sink::stdout();
-            for head in earlier_heads.shown(suppress).chain([head_text(&resp).as_slice()]) {
-                if sink.write(head)?.is_err() {
-                    break;
-                }
+            if write_heads(&mut sink)? {
+                let _ = sink.flush_stdout()?;
             }
-            let _ = sink.flush_stdout()?;
         }
         return Err(Error::new(Exit::HttpStatus, format!("the server answered {status} for {}", resp.url()))
             .hint("drop -f/--fail to see the response body"));
@@ -43,10 +50,8 @@ pub(super) async fn write_response(
         saving::Plan::Skip => return Ok(()),
         saving::Plan::Write(out) => out,
     };
-    for head in earlier_heads.shown(suppress).chain([head_text(&resp).as_slice()]) {
-        if (req.include_headers || req.head_only) && out.sink.write(head)?.is_err() {
-            return Ok(());
-        }
+    if show_heads && !write_heads(&mut out.sink)? {
+        return Ok(());
     }
     let quiet = style.silent || req.curl.conn.no_progress_meter;
     let bar = (term.stderr && !quiet && !matches!(req.output, OutputTarget::Stdout)).then(|| {
