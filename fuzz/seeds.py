@@ -265,6 +265,30 @@ def main():
         b"\x04\x01?only-a-query",
     ])
 
+    # content_decode: a selector (first coding in bits 0-2, second in 3-5, bit 6 both), the piece
+    # size, the body; codings as in src/client/decode.rs's tests (brotli and zstd: fixed bytes
+    # below, as Python's standard library has neither).
+    import gzip as gz, zlib
+    text = b"toll decodes what the server compressed, as curl does. " * 8
+    raw = zlib.compressobj(wbits=-15)
+    raw = raw.compress(text) + raw.flush()
+    write("content_decode", [
+        b"\x00\x07" + gz.compress(text),
+        b"\x01\x03" + zlib.compress(text),
+        b"\x01\x40" + raw,
+        b"\x02\x05" + BROTLI_HELLO,
+        b"\x03\x02" + ZSTD_HELLO,
+        b"\x40\x09" + gz.compress(gz.compress(text)),
+        b"\x43\x10" + ZSTD_HELLO,
+        b"\x07\x01abc",
+        b"\x00\x04" + gz.compress(text)[:40],
+    ])
+
+
+# "hello, hello, hello\n" coded by brotli (quality 5) and zstd (level 3).
+BROTLI_HELLO = bytes.fromhex("1b13000024154058721045a2a9c4737a27")
+ZSTD_HELLO = bytes.fromhex("28b52ffd04587500004068656c6c6f2c200a0100e28a1121699d87")
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -603,7 +603,7 @@ impl Cli {
                 headers.push((name, value));
             }
         }
-        req.curl.conn.more.raw_accept_encoding(req.compressed, &mut headers);
+        conn_opts::ConnOpts::accept_encoding(req.compressed, &mut headers);
         let has = |headers: &[(String, String)], name: &str| {
             headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
         };

@@ -24,6 +24,7 @@ mod body;
 use body::known_length;
 mod conn;
 pub mod cookies;
+mod decode;
 mod deliver;
 mod errors;
 mod extras;
@@ -54,6 +55,8 @@ mod xattr;
 
 pub(crate) use conn::capath_certs;
 pub use conn::doh;
+/// `--compressed`'s decoder (public for its fuzz target).
+pub use decode::{DecodeError, Decoder as ContentDecoder, Stopped as DecodeStopped};
 pub use errors::failure_error;
 use errors::{classify, classify_sent, relay_refusal, route_error};
 use header_case::{head_text, EarlierHeads};
@@ -300,7 +303,7 @@ impl Session {
         };
         let Some(raw) = &self.raw else {
             return Err(refused(
-                "with --compressed, --http1.0, --http2-prior-knowledge, --connect-to, --unix-socket, \
+                "with --http1.0, --http2-prior-knowledge, --connect-to, --unix-socket, \
                  --trace, TLS version options, --capath, -E, -6 or --interface",
             ));
         };
@@ -581,9 +584,6 @@ fn build_client(
         // -w's connection times (`-6` replaces the resolver with its own, untimed).
         .connector_layer(clock.layer())
         .dns_resolver(clock.resolver());
-    if !req.compressed {
-        b = b.no_gzip().no_brotli().no_deflate().no_zstd();
-    }
     let agent = user_agent(req);
     if !agent.is_empty() {
         b = b.user_agent(agent);

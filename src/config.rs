@@ -119,6 +119,7 @@ pub struct RequestConfig {
     pub follow_per_spec: bool,
     pub max_redirects: usize,
     pub fail_on_http_error: bool,
+    /// `--compressed` without `--raw`: the body's content codings are undone (`client::decode`).
     pub compressed: bool,
     pub insecure: bool,
     pub cacert: Option<PathBuf>,

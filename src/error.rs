@@ -178,7 +178,8 @@ impl Exit {
         (Exit::LoginDenied, "a URL holds a user name (or password) and --disallow-username-in-url forbids it"),
         (
             Exit::BadEncoding,
-            "--compressed: the body does not decode (a broken gzip, deflate, brotli or zstd stream)",
+            "--compressed: the body does not decode (a broken, cut or overlong gzip, deflate, brotli or zstd \
+             stream, a coding toll does not know, more than five codings)",
         ),
         (Exit::CommandNotRunnable, "toll run: the command was found but cannot be run (not executable)"),
         (Exit::CommandNotFound, "toll run: the command was not found"),

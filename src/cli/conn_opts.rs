@@ -473,10 +473,11 @@ pub fn parse_connect_to(s: &str) -> Result<ConnectTo, String> {
 }
 
 impl ConnOpts {
-    /// `--raw --compressed`: compression is asked for with curl's `Accept-Encoding` (unless -H
-    /// sets one), and nothing is decoded (the caller turns decoding off).
-    pub fn raw_accept_encoding(&self, compressed: bool, headers: &mut Vec<(String, String)>) {
-        if compressed && self.raw && !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("accept-encoding")) {
+    /// `--compressed`: compression is asked for with curl's `Accept-Encoding` (unless -H sets one
+    /// or takes it out), the codings toll undoes (`client::decode`); with `--raw` too, where
+    /// nothing is decoded.
+    pub fn accept_encoding(compressed: bool, headers: &mut Vec<(String, String)>) {
+        if compressed && !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("accept-encoding")) {
             headers.push(("Accept-Encoding".into(), "deflate, gzip, br, zstd".into()));
         }
     }

@@ -179,7 +179,7 @@ pub fn check_route(c: &ConnConfig, url: &url::Url, entry: &RouteEntry, tunnel_ht
     {
         return Err(Error::new(
             Exit::Usage,
-            "-p/--proxytunnel with an http:// URL cannot be combined with --compressed, \
+            "-p/--proxytunnel with an http:// URL cannot be combined with \
              --http2-prior-knowledge, --http1.0, --connect-to, --unix-socket or --trace",
         )
         .hint("drop -p (the proxy still answers, as a proxy request) or the other option"));

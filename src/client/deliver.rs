@@ -2,10 +2,12 @@
 //! the heads `-i` and `-I` print, the body through the sink `saving::plan` chose, the progress
 //! bar, and the refusal to print a binary body to a terminal.
 
+use super::decode::Stopped;
 use super::header_case::{head_text, EarlierHeads};
 use super::{classify, saving};
 use crate::config::{OutputStyle, OutputTarget, RequestConfig};
 use crate::error::{Error, Exit, Result};
+use crate::output::Sink;
 use crate::relay::Relay;
 use crate::term::Terminal;
 
@@ -53,6 +55,8 @@ pub(super) async fn write_response(
     if show_heads && !write_heads(&mut out.sink)? {
         return Ok(());
     }
+    // `--compressed`: undone here, after the bytes as received were counted.
+    let mut decoder = if req.compressed { decoder(&headers)? } else { None };
     let quiet = style.silent || req.curl.conn.no_progress_meter;
     let bar = (term.stderr && !quiet && !matches!(req.output, OutputTarget::Stdout)).then(|| {
         let bar = indicatif::ProgressBar::with_draw_target(
@@ -67,9 +71,16 @@ pub(super) async fn write_response(
     });
     let mut printed = 0u64;
     loop {
-        let chunk = match out.next(&mut resp).await? {
+        let raw = match out.next(&mut resp).await? {
             Ok(Some(c)) => c,
-            Ok(None) => break,
+            Ok(None) => {
+                let ended = decoder.as_mut().map_or(Ok(()), |d| d.finish().map_err(bad_encoding));
+                if let (Err(_), Some(bar)) = (&ended, &bar) {
+                    bar.abandon();
+                }
+                ended?;
+                break;
+            }
             Err(e) => {
                 if let Some(bar) = &bar {
                     bar.abandon();
@@ -77,35 +88,79 @@ pub(super) async fn write_response(
                 return Err(classify(e, relay, false));
             }
         };
-        // What a server sends must not drive the terminal: a body with a NUL byte in its first
-        // 2000 bytes is refused there unless `-o -` asked for it, as curl does.
-        if term.stdout
-            && !req.curl.binary_to_terminal
-            && out.sink.is_stdout()
-            && printed < 2000
-            && chunk.contains(&0)
-        {
-            if let Some(bar) = &bar {
-                bar.abandon();
-            }
-            return Err(Error::new(
-                Exit::Write,
-                "the body is binary and standard output is a terminal: not printed",
-            )
-            .hint("use '-o -' to print it there anyway, or '-o FILE' to save it"));
-        }
-        printed += chunk.len() as u64;
-        if out.sink.write(&chunk)?.is_err() || (req.curl.conn.no_buffer && out.sink.flush_stdout()?.is_err())
-        {
-            return Ok(());
-        }
-        *downloaded += chunk.len() as u64;
+        *downloaded += raw.len() as u64;
         if let Some(bar) = &bar {
-            bar.inc(chunk.len() as u64);
+            bar.inc(raw.len() as u64);
+        }
+        let sink = &mut out.sink;
+        let written = match &mut decoder {
+            None => put(sink, &raw, term, req, &mut printed),
+            // Each decoded piece is written as it comes (a small body can stand for gigabytes);
+            // what decoded before a decoding error is written too, as curl writes it.
+            Some(d) => {
+                let mut put_piece = |piece: &[u8]| match put(sink, piece, term, req, &mut printed) {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(Stopped::Sink(None)),
+                    Err(e) => Err(Stopped::Sink(Some(e))),
+                };
+                match d.push(&raw, &mut put_piece) {
+                    Ok(()) => Ok(true),
+                    Err(Stopped::Sink(None)) => Ok(false),
+                    Err(Stopped::Sink(Some(e))) => Err(e),
+                    Err(Stopped::Decode(e)) => Err(bad_encoding(e)),
+                }
+            }
+        };
+        match written {
+            Ok(true) => {}
+            // The reader left (a closed pipe): nothing more to write, as curl.
+            Ok(false) => return Ok(()),
+            Err(e) => {
+                if let Some(bar) = &bar {
+                    bar.abandon();
+                }
+                return Err(e);
+            }
         }
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     out.finish(req, &headers, style.silent)
+}
+
+/// Writes a piece of the body; `false` when the reader has left. What a server sends must not
+/// drive the terminal: a body with a NUL byte in its first 2000 bytes is refused there unless
+/// `-o -` asked for it, as curl does.
+fn put(
+    sink: &mut Sink,
+    piece: &[u8],
+    term: &Terminal,
+    req: &RequestConfig,
+    printed: &mut u64,
+) -> Result<bool> {
+    if term.stdout
+        && !req.curl.binary_to_terminal
+        && sink.is_stdout()
+        && *printed < 2000
+        && piece.contains(&0)
+    {
+        return Err(Error::new(
+            Exit::Write,
+            "the body is binary and standard output is a terminal: not printed",
+        )
+        .hint("use '-o -' to print it there anyway, or '-o FILE' to save it"));
+    }
+    *printed += piece.len() as u64;
+    Ok(sink.write(piece)?.is_ok() && !(req.curl.conn.no_buffer && sink.flush_stdout()?.is_err()))
+}
+
+/// The decoder for a body with these headers (too many codings: exit 61 at once).
+fn decoder(headers: &http::HeaderMap) -> Result<Option<super::decode::Decoder>> {
+    super::decode::Decoder::for_headers(headers).map_err(bad_encoding)
+}
+
+fn bad_encoding(e: super::decode::DecodeError) -> Error {
+    Error::new(Exit::BadEncoding, format!("--compressed: the body does not decode: {}", e.0))
+        .hint("the server's Content-Encoding does not match its body; retry without --compressed")
 }

@@ -198,11 +198,6 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
         )
         .hint("retry; nothing partial was kept for -o");
     }
-    if e.is_decode() {
-        // reqwest's decoders (`--compressed`): the bytes arrived, they do not decode.
-        return Error::new(Exit::BadEncoding, format!("the body does not decode: {text}"))
-            .hint("the server's Content-Encoding does not match its body; retry without --compressed");
-    }
     if e.is_body() {
         return Error::new(Exit::Receive, format!("the transfer broke off: {text}"))
             .hint("retry; nothing partial was kept for -o");

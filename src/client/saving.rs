@@ -181,24 +181,33 @@ fn remote_file(req: &RequestConfig, headers: &HeaderMap) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// The `filename=` of a Content-Disposition value, as curl 7.88 reads it (quoted up to the next
-/// quote, else up to ';' or the end; `filename*=` is not read).
+/// The `filename=` of a Content-Disposition value, as curl 7.88's tool reads it: parameters are
+/// found by skipping to the next letter and compared case-sensitively (`FILENAME=` and
+/// `filename*=` are not read); a value in double or single quotes runs to the same quote, one
+/// without to the next ';'. The caller makes the name safe (`output::safe_file_name`).
 pub fn disposition_filename(value: &str) -> Option<String> {
-    let lower = value.to_ascii_lowercase();
-    let mut from = 0;
+    let b = value.as_bytes();
+    let mut p = 0;
     let start = loop {
-        let i = lower[from..].find("filename=")? + from;
-        // Not the tail of another parameter (`xfilename=`), and not `filename*=`.
-        if i == 0 || matches!(lower.as_bytes()[i - 1], b';' | b' ' | b'\t') {
-            break i + "filename=".len();
+        while p < b.len() && !b[p].is_ascii_alphabetic() {
+            p += 1;
         }
-        from = i + 1;
+        if p + "filename=".len() > b.len() {
+            return None;
+        }
+        if b[p..].starts_with(b"filename=") {
+            break p + "filename=".len();
+        }
+        while p < b.len() && b[p] != b';' {
+            p += 1;
+        }
     };
     let rest = &value[start..];
-    let name = match rest.strip_prefix('"') {
-        Some(q) => &q[..q.find('"').unwrap_or(q.len())],
-        None => rest.split(';').next().unwrap_or("").trim(),
+    let (stop, rest) = match rest.chars().next() {
+        Some(q @ ('"' | '\'')) => (q, &rest[1..]),
+        _ => (';', rest),
     };
+    let name = &rest[..rest.find(stop).unwrap_or(rest.len())];
     (!name.is_empty()).then(|| name.to_string())
 }
 
@@ -377,7 +386,11 @@ mod tests {
         let f = |s: &str| disposition_filename(s);
         assert_eq!(f("attachment; filename=\"report.txt\"").as_deref(), Some("report.txt"));
         assert_eq!(f("attachment; filename=plain.bin; size=3").as_deref(), Some("plain.bin"));
-        assert_eq!(f("attachment; FILENAME=\"a b.txt\"").as_deref(), Some("a b.txt"));
+        // As curl 7.88: case-sensitive, single quotes too, never inside another parameter.
+        assert_eq!(f("attachment; FILENAME=\"a b.txt\"").as_deref(), None);
+        assert_eq!(f("attachment; filename='single.txt'").as_deref(), Some("single.txt"));
+        assert_eq!(f("attachment; title=\"x filename=evil\"; filename=good").as_deref(), Some("good"));
+        assert_eq!(f("attachment; filename*=UTF-8''a.txt; filename=b.txt").as_deref(), Some("b.txt"));
         assert_eq!(f("attachment; xfilename=\"no\"").as_deref(), None);
         assert_eq!(f("attachment").as_deref(), None);
         assert_eq!(f("attachment; filename=\"\"").as_deref(), None);

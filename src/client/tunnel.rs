@@ -34,7 +34,7 @@
 //! transfer's across worker threads (a wake-up per chunk).
 //!
 //! Still on the reqwest path (through the loopback relay), because reqwest does them and this
-//! module does not: `--compressed` (reqwest's decoders), `--http2-prior-knowledge`. Anything
+//! module does not: `--http2-prior-knowledge`. Anything
 //! added to reqwest's `ClientBuilder` in `build_client`/`extras::configure` must be mirrored
 //! here or excluded in [`Direct::new`]. A tunnel whose response was read to the end is kept
 //! for the next request to the same origin through the same proxy ([`Idle`]), as curl keeps
@@ -179,10 +179,9 @@ impl Direct {
     /// forwarded requests stay on the reqwest path (see [`Direct::in_process`]).
     pub(super) fn new(req: &RequestConfig, user_agent: &str, wire_tap: bool) -> Result<Option<Direct>> {
         let c = &req.curl.conn;
-        // What no request on this path can do: reqwest's decoders, HTTP/2 without ALPN, HTTP/1.0,
+        // What no request on this path can do: HTTP/2 without ALPN, HTTP/1.0,
         // --connect-to, --unix-socket, and traces (the wire tap reads reqwest's connection log).
-        let never = req.compressed
-            || req.curl.http_version == HttpVersion::Http2PriorKnowledge
+        let never = req.curl.http_version == HttpVersion::Http2PriorKnowledge
             || c.http10
             || !c.connect_to.is_empty()
             || c.unix_socket.is_some()
@@ -224,8 +223,7 @@ impl Direct {
     /// and a request target of its own is refused (exit 2).
     pub(super) fn for_alternatives(req: &RequestConfig, user_agent: &str) -> Result<Option<Direct>> {
         let c = &req.curl.conn;
-        let unable = req.compressed
-            || req.curl.http_version == HttpVersion::Http2PriorKnowledge
+        let unable = req.curl.http_version == HttpVersion::Http2PriorKnowledge
             || c.http10
             || !c.connect_to.is_empty()
             || c.unix_socket.is_some()

@@ -20,6 +20,10 @@
 //! - `/weird/NAME`: a head curl reads leniently or refuses ([`WEIRD`]), body `ok`, then closes.
 //! - `/text`: `hello from the origin\n`.
 //! - `/gzip`: [`GZIP_TEXT`] × 20, gzip-encoded if the request accepts gzip.
+//! - `/coded/CODINGS[/cut|/tail]`: [`GZIP_TEXT`] × 20 with each of the comma-separated CODINGS
+//!   applied in order (`gzip`, `deflate`, `rawdeflate` — sent as `deflate` —, `br`, `zstd`;
+//!   any other name is only named) and named in `Content-Encoding`, whatever the request
+//!   accepts; `cut` sends the first half of the coded body, `tail` appends `GARBAGE`.
 //! - `/pac/NAME` and `/wpad.dat` (NAME `wpad`): [`pac_text`]`(NAME)` with `ETag: "NAME"` and a
 //!   fixed `Last-Modified`; `304 Not Modified` when `If-None-Match` is `"NAME"`.
 //! - `/pac-script/NAME`: the PAC [`PACS`] names NAME (`application/x-ns-proxy-autoconfig`).
@@ -445,6 +449,12 @@ fn respond<W: Write>(
                 send(w, 200, text(), plain.as_bytes())?;
             }
         }
+        ["coded", codings] | ["coded", codings, _] => {
+            let (body, named) = coded(GZIP_TEXT.repeat(20).as_bytes(), codings, segs.get(2).copied());
+            let mut h = text();
+            h.push(("Content-Encoding".into(), named));
+            send(w, 200, h, &body)?;
+        }
         ["pac", _] | ["wpad.dat"] => {
             let name = segs.get(1).copied().unwrap_or("wpad");
             let etag = format!("\"{name}\"");
@@ -616,6 +626,55 @@ fn digest_ok(header: Option<&str>, method: &str, user: &str, pass: &str) -> bool
 }
 
 pub const GZIP_TEXT: &str = "compressible text from the origin\n";
+
+/// `/coded/…`'s body and `Content-Encoding` value.
+fn coded(data: &[u8], codings: &str, mode: Option<&str>) -> (Vec<u8>, String) {
+    use std::io::Write;
+    let level = flate2::Compression::default();
+    let mut body = data.to_vec();
+    let mut named = Vec::new();
+    for coding in codings.split(',') {
+        body = match coding {
+            "gzip" => {
+                let mut e = flate2::write::GzEncoder::new(Vec::new(), level);
+                e.write_all(&body).unwrap();
+                e.finish().unwrap()
+            }
+            "deflate" => {
+                let mut e = flate2::write::ZlibEncoder::new(Vec::new(), level);
+                e.write_all(&body).unwrap();
+                e.finish().unwrap()
+            }
+            "rawdeflate" => {
+                let mut e = flate2::write::DeflateEncoder::new(Vec::new(), level);
+                e.write_all(&body).unwrap();
+                e.finish().unwrap()
+            }
+            "br" => {
+                let mut out = Vec::new();
+                {
+                    let mut w = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+                    w.write_all(&body).unwrap();
+                }
+                out
+            }
+            "zstd" => {
+                let mut out = vec![0u8; body.len() + 1024];
+                let n = zstd_safe::compress(&mut out[..], &body, 3).unwrap();
+                out.truncate(n);
+                out
+            }
+            _ => body,
+        };
+        named.push(if coding == "rawdeflate" { "deflate" } else { coding });
+    }
+    match mode {
+        Some("cut") => body.truncate(body.len() / 2),
+        Some("tail") => body.extend_from_slice(b"GARBAGE"),
+        _ => {}
+    }
+    (body, named.join(", "))
+}
 
 /// A gzip member holding `data` in one stored (uncompressed) deflate block.
 fn gzip_stored(data: &[u8]) -> Vec<u8> {

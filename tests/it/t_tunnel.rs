@@ -355,9 +355,8 @@ fn a_tunnel_read_to_the_end_carries_the_next_request() {
 
 /// `-p` with http:// URLs, as curl: a CONNECT to the origin's host and port (the proxy's
 /// credentials in it only), then the request in origin form on the tunnel itself, which the
-/// next URL to that origin reuses; `-i` prints the proxy's answer to the CONNECT first. With an
-/// option only the reqwest path carries out (`--compressed`) it is a usage error, not a proxy
-/// request in disguise.
+/// next URL to that origin reuses; `-i` prints the proxy's answer to the CONNECT first;
+/// `--compressed` bodies are decoded on it as on any other path.
 #[test]
 fn proxytunnel_sends_http_urls_through_a_connect_tunnel() {
     let proxy = FakeProxy::start(fakeproxy::basic(USER, PASS));
@@ -389,8 +388,13 @@ fn proxytunnel_sends_http_urls_through_a_connect_tunnel() {
     }
     out.assert_not_leaked("proxy password", PASS);
 
-    let out = via_proxy(&proxy.url(), Some((USER, PASS)), &origin, "/text", &["-p", "--compressed"]).run();
-    out.assert_code(2).assert_error_message();
+    // --compressed on the tunnel too: toll decodes what the origin sent through it.
+    let out =
+        via_proxy(&proxy.url(), Some((USER, PASS)), &origin, "/coded/gzip,br", &["-p", "--compressed"]).run();
+    out.assert_ok().assert_stdout(crate::origin::GZIP_TEXT.repeat(20).as_bytes());
+    let seen = origin.requests_to("/coded/gzip,br");
+    assert_eq!(seen[0].header("accept-encoding"), Some("deflate, gzip, br, zstd"), "{seen:?}");
+    assert!(proxy.requests().iter().all(ProxyRequest::is_connect), "no proxy request:\n{}", proxy.summary());
 }
 
 /// A CONNECT the proxy refuses: `%{http_connect}` is its status, as curl reports it for the
