@@ -443,7 +443,7 @@ impl CurlRequestArgs {
             },
             ip_family: if c.ipv4 { IpFamily::V4 } else { IpFamily::Any },
             resolve: c.resolve.clone(),
-            cookie_file: self.cookie.iter().rfind(|c| !c.contains('=')).map(PathBuf::from),
+            cookie_files: self.cookie.iter().filter(|c| !c.contains('=')).map(PathBuf::from).collect(),
             cookie_jar: self.cookie_jar.clone(),
             hsts: self.hsts.clone(),
             alt_svc: self.alt_svc.clone(),
@@ -668,12 +668,19 @@ mod tests {
         assert!(T::try_parse_from(["t", "-f", "--fail-with-body"]).is_err());
         let t = parse(&["-b", "a=1; b=2", "-c", "jar.txt", "-j"]);
         let x = t.auth.extras(&t.out);
-        assert_eq!((x.cookie_file, x.cookie_jar, x.junk_session), (None, Some("jar.txt".into()), true));
+        assert_eq!(
+            (x.cookie_files.is_empty(), x.cookie_jar, x.junk_session),
+            (true, Some("jar.txt".into()), true)
+        );
         assert!(t.auth.implied_headers().unwrap().contains(&("Cookie".into(), "a=1; b=2".into())));
         let t = parse(&["-b", "a=1", "-b", "b=2"]);
         assert!(t.auth.implied_headers().unwrap().contains(&("Cookie".into(), "a=1;b=2".into())));
+        let t = parse(&["-b", "cookies.txt", "-b", "x=1", "-b", "more.txt"]);
+        assert_eq!(
+            t.auth.extras(&t.out).cookie_files,
+            [PathBuf::from("cookies.txt"), PathBuf::from("more.txt")]
+        );
         let t = parse(&["-b", "cookies.txt"]);
-        assert_eq!(t.auth.extras(&t.out).cookie_file, Some("cookies.txt".into()));
         assert!(t.auth.implied_headers().unwrap().is_empty());
         let t = parse(&["-n"]);
         assert_eq!(

@@ -247,15 +247,23 @@ pub struct Jar {
 }
 
 impl Jar {
-    /// Adds or replaces (same name, domain and path) a cookie; an expired one removes it.
+    /// Adds or replaces (same name, domain and path) a cookie; an expired one removes it. A
+    /// replaced cookie keeps its place, as curl keeps its creation time (which orders the
+    /// `Cookie` header and the jar file).
     pub fn store(&mut self, c: Cookie, now: i64) {
-        self.cookies.retain(|o| {
-            !(o.name == c.name
+        let live = c.expires == 0 || c.expires > now;
+        let same = self.cookies.iter().position(|o| {
+            o.name == c.name
                 && o.domain.eq_ignore_ascii_case(&c.domain)
-                && match_path(&o.path) == match_path(&c.path))
+                && match_path(&o.path) == match_path(&c.path)
         });
-        if c.expires == 0 || c.expires > now {
-            self.cookies.push(c);
+        match same {
+            Some(i) if live => self.cookies[i] = c,
+            Some(i) => {
+                self.cookies.remove(i);
+            }
+            None if live => self.cookies.push(c),
+            None => {}
         }
     }
 
@@ -302,12 +310,14 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Loads `-b FILE` (a missing file is an empty jar, as in curl).
+    /// Loads each `-b FILE` in order, as curl adds their cookies (a later file's cookie replaces
+    /// an earlier one of the same name, domain and path; a missing file adds nothing).
     pub fn start(x: &crate::config::CurlExtras) -> crate::error::Result<Engine> {
         let mut jar = Jar::default();
-        if let Some(path) = &x.cookie_file {
+        let now = now();
+        for path in &x.cookie_files {
             match std::fs::read(path) {
-                Ok(b) => jar.cookies = parse_jar(&String::from_utf8_lossy(&b)),
+                Ok(b) => parse_jar(&String::from_utf8_lossy(&b)).into_iter().for_each(|c| jar.store(c, now)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
                     return Err(crate::error::Error::new(
@@ -320,7 +330,10 @@ impl Engine {
         if x.junk_session {
             jar.drop_session_cookies();
         }
-        Ok(Engine { jar: std::sync::Mutex::new(jar), on: x.cookie_file.is_some() || x.cookie_jar.is_some() })
+        Ok(Engine {
+            jar: std::sync::Mutex::new(jar),
+            on: !x.cookie_files.is_empty() || x.cookie_jar.is_some(),
+        })
     }
 
     fn jar(&self) -> std::sync::MutexGuard<'_, Jar> {
@@ -516,6 +529,24 @@ mod tests {
         assert!(set("__Host-a=1; Secure", "https://h.example/x/y").is_none(), "path /x");
         assert!(set("__Host-a=1; Secure; Path=/; Domain=h.example", "https://h.example/").is_none());
         assert!(set("__Host-a=1; Path=/", "https://h.example/").is_none());
+    }
+
+    #[test]
+    fn a_replaced_cookie_keeps_its_place_and_an_expired_one_goes() {
+        let jar_of = |text: &str| {
+            let mut jar = Jar::default();
+            parse_jar(text).into_iter().for_each(|c| jar.store(c, 100));
+            jar
+        };
+        let line = |name: &str, value: &str| format!("h.test\tFALSE\t/\tFALSE\t0\t{name}\t{value}\n");
+        let mut jar = jar_of(&[line("a", "1"), line("b", "2"), line("a", "3")].concat());
+        let names: Vec<_> = jar.cookies.iter().map(|c| format!("{}={}", c.name, c.value)).collect();
+        assert_eq!(names, ["a=3", "b=2"], "a file's later line replaces an earlier one in place");
+        // Newest first among names of one length: b, then a (created first, replaced later).
+        assert_eq!(jar.header_for(&u("http://h.test/"), 100).as_deref(), Some("b=2; a=3"));
+        let gone = Cookie { expires: 50, ..jar.cookies[1].clone() };
+        jar.store(gone, 100);
+        assert_eq!(jar.header_for(&u("http://h.test/"), 100).as_deref(), Some("a=3"));
     }
 
     #[test]

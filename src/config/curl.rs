@@ -124,8 +124,8 @@ pub struct CurlExtras {
     pub ip_family: IpFamily,
     /// `--resolve HOST:PORT:ADDR`: connect there for HOST:PORT instead of resolving.
     pub resolve: Vec<(String, std::net::SocketAddr)>,
-    /// `-b FILE` (a `-b NAME=VALUE` string is a `Cookie` header instead).
-    pub cookie_file: Option<PathBuf>,
+    /// `-b FILE`, each of them in order (a `-b NAME=VALUE` string is a `Cookie` header instead).
+    pub cookie_files: Vec<PathBuf>,
     /// `-c FILE`: where the cookies are written at the end ('-': standard output).
     pub cookie_jar: Option<PathBuf>,
     /// `--hsts FILE`: the HSTS cache, read at the start and written at the end (an empty path:
