@@ -781,3 +781,15 @@ fn url_options_and_positional_urls_in_order() {
     let t = order(&["--url", "h/a", "--url", "h/b"]);
     assert_eq!((t.request.url.path(), t.more.len()), ("/a", 1));
 }
+
+/// `-F` and `--form-string` parts go into the form in the order given, as curl adds them.
+#[test]
+fn form_parts_of_both_options_in_order() {
+    let names = |args: &[&str]| match ordered(args).request.body.expect("a form").source {
+        BodySource::Form(parts) => parts.into_iter().map(|p| p.name).collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    let both = ["--form-string", "a=1", "-F", "b=2", "--form-string", "c=@x", "-F", "d=4", "h"];
+    assert_eq!(names(&both), ["a", "b", "c", "d"]);
+    assert_eq!(names(&["-F", "b=2", "-F", "a=1", "h"]), ["b", "a"]);
+}

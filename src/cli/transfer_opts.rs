@@ -188,6 +188,11 @@ pub struct TransferArgs {
     /// indices); `None`: the -o ones first.
     #[arg(skip)]
     pub output_order: Option<Vec<OutputChoice>>,
+
+    /// The -F and --form-string parts in the order given (set by [`parse_cli`]); `None`: only
+    /// one of the two options was given.
+    #[arg(skip)]
+    pub form_order: Option<Vec<FormPart>>,
 }
 
 /// Parses the command line as `Cli::try_parse_from` does, also keeping the order of the -o and
@@ -213,8 +218,10 @@ where
     let order = output_order(&matches);
     let urls = urls_in_order(&matches);
     let data = data_in_order(&matches);
+    let form = form_in_order(&matches);
     let mut cli = super::Cli::from_arg_matches_mut(&mut matches)?;
     cli.transfer.output_order = order;
+    cli.transfer.form_order = form;
     cli.request.data_order = data;
     if let Some(urls) = urls {
         cli.urls = urls;
@@ -251,6 +258,18 @@ fn data_in_order(m: &clap::ArgMatches) -> Option<Vec<super::values::DataPiece>> 
         return None;
     }
     let mut all: Vec<(usize, DataPiece)> = kinds.into_iter().flatten().collect();
+    all.sort_by_key(|(i, _)| *i);
+    Some(all.into_iter().map(|(_, p)| p).collect())
+}
+
+/// The parts of `-F` and `--form-string` in the order given, as curl adds them to the form
+/// (`None` unless both were given).
+fn form_in_order(m: &clap::ArgMatches) -> Option<Vec<FormPart>> {
+    let (form, strings) = (indexed::<FormPart>(m, "form"), indexed::<FormPart>(m, "form_string"));
+    if form.is_empty() || strings.is_empty() {
+        return None;
+    }
+    let mut all: Vec<(usize, FormPart)> = form.into_iter().chain(strings).collect();
     all.sort_by_key(|(i, _)| *i);
     Some(all.into_iter().map(|(_, p)| p).collect())
 }
@@ -344,7 +363,10 @@ impl TransferArgs {
         if let Some((_, option)) = body {
             return Err(UsageError::MixedData("-F/--form", option));
         }
-        let mut parts: Vec<FormPart> = self.form.iter().chain(&self.form_string).cloned().collect();
+        let mut parts: Vec<FormPart> = match &self.form_order {
+            Some(ordered) => ordered.clone(),
+            None => self.form.iter().chain(&self.form_string).cloned().collect(),
+        };
         if self.form_escape {
             for part in &mut parts {
                 part.backslash_escape = true;
