@@ -634,6 +634,33 @@ mod tests {
     }
 
     #[test]
+    fn a_piece_that_fills_the_output_exactly_at_the_end_of_its_input_waits_for_more() {
+        // One stored deflate block of 40,000 bytes in zlib's wrapper, cut so that the first push
+        // holds exactly 32 KiB of its content: that push uses all its input and fills the
+        // output to the byte, and the stream goes on in the next push.
+        let data: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+        let len = data.len() as u16;
+        let mut body = vec![0x78, 0x01, 0x01];
+        body.extend_from_slice(&len.to_le_bytes());
+        body.extend_from_slice(&(!len).to_le_bytes());
+        body.extend_from_slice(&data);
+        let mut adler = (1u32, 0u32);
+        for &b in &data {
+            adler.0 = (adler.0 + u32::from(b)) % 65521;
+            adler.1 = (adler.1 + adler.0) % 65521;
+        }
+        body.extend_from_slice(&((adler.1 << 16) | adler.0).to_be_bytes());
+        let cut = 2 + 5 + PIECE;
+        let mut d = Decoder::for_headers(&headers(&["deflate"])).unwrap().unwrap();
+        let mut out = Vec::new();
+        d.push(&body[..cut], &mut collect(&mut out)).map_err(decode_error).unwrap();
+        assert_eq!(out.len(), PIECE);
+        d.push(&body[cut..], &mut collect(&mut out)).map_err(decode_error).unwrap();
+        d.finish().unwrap();
+        assert_eq!(out, data);
+    }
+
+    #[test]
     fn more_than_five_codings_are_refused() {
         assert!(Decoder::for_headers(&headers(&["gzip, gzip, gzip, gzip, gzip"])).unwrap().is_some());
         assert!(Decoder::for_headers(&headers(&["gzip, gzip, gzip", "gzip, gzip, gzip"])).is_err());
