@@ -374,7 +374,18 @@ impl CurlRequestArgs {
             BodySource::File(path) => super::body::read_data_file(&path, option)?,
             _ => return Err(UsageError::Curl(format!("-G/--get cannot put {option} @- into the URL"))),
         };
-        let data = String::from_utf8_lossy(&data).into_owned();
+        // As curl 7.88's URL API appends it: escapes written with lower-case hex digits (%0a),
+        // and a '#' starts the fragment (what follows it, then the URL's own fragment).
+        let data = super::transfer_opts::lower_hex(&String::from_utf8_lossy(&data));
+        let (data, fragment) = match data.split_once('#') {
+            Some((query, f)) => {
+                (query.to_string(), Some(url.fragment().map_or(f.to_string(), |old| format!("{f}#{old}"))))
+            }
+            None => (data, None),
+        };
+        if let Some(f) = &fragment {
+            url.set_fragment(Some(f));
+        }
         let query = match url.query() {
             Some(q) if !q.is_empty() => format!("{q}&{data}"),
             // `-G -d ''` adds no bare '?', as curl.
@@ -643,6 +654,11 @@ mod tests {
         assert_eq!(url.as_str(), "http://h/p?x=0&a=1");
         let (url, _) = args.apply_get(u("http://h/p"), None).unwrap();
         assert_eq!(url.as_str(), "http://h/p");
+        // As curl's URL API: escapes in lower case (not the URL's own), a '#' starts the fragment.
+        let (url, _) = args.apply_get(u("http://h/p?y=%0A"), body(b"a=%0A%C3%A9%26%ZZ%4")).unwrap();
+        assert_eq!(url.as_str(), "http://h/p?y=%0A&a=%0a%c3%a9%26%ZZ%4");
+        let (url, _) = args.apply_get(u("http://h/p#orig"), body(b"a#b#c")).unwrap();
+        assert_eq!((url.query(), url.fragment()), (Some("a"), Some("b#c#orig")));
         let file = Some((Body { source: BodySource::Stdin, strip_newlines: false }, "-d/--data"));
         assert!(args.apply_get(u("http://h/p"), file).is_err());
         let (url, b) = parse(&[]).auth.apply_get(u("http://h/p"), body(b"a=1")).unwrap();

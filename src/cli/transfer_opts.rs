@@ -467,21 +467,15 @@ fn remote(url: &url::Url) -> Result<crate::config::OutputTarget, UsageError> {
 }
 
 /// `%0A` → `%0a`: the hex digits of percent escapes in lower case.
-fn lower_hex(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut after_percent = 0;
-    for c in s.chars() {
-        if c == '%' {
-            after_percent = 2;
-            out.push(c);
-        } else if after_percent > 0 {
-            after_percent -= 1;
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
+pub(super) fn lower_hex(s: &str) -> String {
+    let mut out = s.as_bytes().to_vec();
+    for i in 0..out.len().saturating_sub(2) {
+        if out[i] == b'%' && out[i + 1].is_ascii_hexdigit() && out[i + 2].is_ascii_hexdigit() {
+            out[i + 1].make_ascii_lowercase();
+            out[i + 2].make_ascii_lowercase();
         }
     }
-    out
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
 
 /// `-C -` or `-C OFFSET`.
