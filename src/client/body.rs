@@ -93,12 +93,12 @@ pub(super) fn unsized_sent() -> u64 {
 }
 
 /// A body of unknown length is attached: counting starts again from here.
-fn unsized_body_starts() {
+pub(super) fn unsized_body_starts() {
     let sent = UNSIZED_SENT.load(std::sync::atomic::Ordering::Relaxed);
     UNSIZED_START.store(sent, std::sync::atomic::Ordering::Relaxed);
 }
 
-fn count_sent(n: usize) {
+pub(super) fn count_sent(n: usize) {
     UNSIZED_SENT.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
 }
 

@@ -19,7 +19,9 @@ use tokio::io::AsyncRead;
 /// reader opened on a file or standard input, with the encoding its bytes go through.
 enum Piece {
     Bytes(Bytes),
-    Reader(Box<dyn AsyncRead + Send + Unpin>, String, Option<Encoding>),
+    /// A reader, what it reads (for errors), its encoder, and whether what it gives is counted
+    /// as sent (standard input: `%{size_upload}` cannot know its length beforehand).
+    Reader(Box<dyn AsyncRead + Send + Unpin>, String, Option<Encoding>, bool),
 }
 
 /// A random boundary shaped like curl 7.88's.
@@ -181,12 +183,12 @@ impl Layout {
                     Some(size) => Box::new(super::body::AsAnnounced::new(file, size)),
                     None => Box::new(file),
                 };
-                self.pieces.push(Piece::Reader(file, p.display().to_string(), encoding));
+                self.pieces.push(Piece::Reader(file, p.display().to_string(), encoding, false));
             }
             FormValue::Stdin { .. } => {
                 self.len = None;
                 let stdin = Box::new(tokio::io::stdin());
-                self.pieces.push(Piece::Reader(stdin, "standard input".into(), encoding));
+                self.pieces.push(Piece::Reader(stdin, "standard input".into(), encoding, true));
             }
             // parse_form makes no group of groups (nor does curl's command line).
             FormValue::Files(_) => {
@@ -253,8 +255,9 @@ async fn open(p: &Path) -> Result<(tokio::fs::File, Option<u64>)> {
 }
 
 /// The body's length as sent (`-w %{size_upload}`): files measured, not read, but for
-/// quoted-printable ones, encoded to count; standard input counts 0.
-pub fn length(parts: &[FormPart], user_type: Option<&str>) -> u64 {
+/// quoted-printable ones, encoded to count; standard input counts 0 here: what was sent of it
+/// is counted as it goes (`stdin_sent`).
+pub fn length(parts: &[FormPart], user_type: Option<&str>, stdin_sent: u64) -> u64 {
     let boundary = "-".repeat(40);
     let mut n = format!("--{boundary}--\r\n").len() as u64;
     for part in parts {
@@ -265,6 +268,9 @@ pub fn length(parts: &[FormPart], user_type: Option<&str>) -> u64 {
             }),
             _ => content_length(part),
         };
+    }
+    if parts.iter().any(reads_stdin) {
+        n += stdin_sent;
     }
     n
 }
@@ -334,6 +340,9 @@ pub async fn attach(
         return Err(Error::new(Exit::Read, "cannot send standard input again to the redirect target")
             .hint("save it to a file and use -F name=@FILE, or drop -L"));
     }
+    if parts.iter().any(reads_stdin) {
+        super::body::unsized_body_starts();
+    }
     let outer = boundary();
     let (pieces, len) = pieces(&outer, disposition(user_type), parts, boundary).await?;
     let kind = user_type.unwrap_or("multipart/form-data");
@@ -359,7 +368,7 @@ fn stream(
             match queue.pop_front()? {
                 Piece::Bytes(b) if b.is_empty() => continue,
                 Piece::Bytes(b) => return Some((Ok(b), Some(queue))),
-                Piece::Reader(mut r, what, mut encoding) => {
+                Piece::Reader(mut r, what, mut encoding, counted) => {
                     let mut buf = vec![0u8; 256 * 1024];
                     match r.read(&mut buf).await {
                         Ok(0) => {
@@ -367,6 +376,9 @@ fn stream(
                                 // What the encoder kept back for a look further on.
                                 let mut out = Vec::new();
                                 enc.finish(&mut out);
+                                if counted {
+                                    super::body::count_sent(out.len());
+                                }
                                 queue.push_front(Piece::Bytes(out.into()));
                             }
                             continue;
@@ -379,7 +391,10 @@ fn stream(
                                 buf = out;
                             }
                             // The reader goes back in front: it may have more to give.
-                            queue.push_front(Piece::Reader(r, what, encoding));
+                            queue.push_front(Piece::Reader(r, what, encoding, counted));
+                            if counted {
+                                super::body::count_sent(buf.len());
+                            }
                             if buf.is_empty() {
                                 continue;
                             }
@@ -490,7 +505,7 @@ mod tests {
         let (pieces, len) =
             rt.block_on(pieces(&"-".repeat(40), "attachment", &parts, || "-".repeat(40))).unwrap();
         drop(pieces);
-        assert_eq!(len, Some(length(&parts, Some("multipart/mixed"))));
+        assert_eq!(len, Some(length(&parts, Some("multipart/mixed"), 0)));
         assert_eq!(disposition(None), "form-data");
         assert_eq!(disposition(Some("Multipart/Form-Data; charset=x")), "form-data");
         assert_eq!(disposition(Some("multipart/form-datax")), "attachment");
@@ -523,7 +538,7 @@ mod tests {
         let (out, len) = rt.block_on(body(&parts));
         assert_eq!(len, Some(out.len() as u64));
         // length() writes 40-character boundaries: the outer one twice, the inner one four times.
-        assert_eq!(length(&parts, None), out.len() as u64 + 2 * (40 - 8) + 4 * (40 - 5));
+        assert_eq!(length(&parts, None, 0), out.len() as u64 + 2 * (40 - 8) + 4 * (40 - 5));
     }
 
     #[test]
@@ -553,7 +568,7 @@ mod tests {
             assert_eq!(len, known.then_some(want.len() as u64));
             // length() writes a 40-character boundary, three times here.
             let sized = want.len() as u64 + 3 * (40 - 8);
-            assert_eq!(length(&parts, None), sized);
+            assert_eq!(length(&parts, None, 0), sized);
         }
         // A Content-Type among the part's headers is its type, written once, where curl writes it;
         // ;type= wins over it.

@@ -275,7 +275,7 @@ fn upload_size(req: &RequestConfig, read_sent: u64) -> u64 {
         BodySource::Stdin => read_sent,
         BodySource::Form(parts) => {
             let typed = req.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
-            super::form::length(parts, typed.map(|(_, v)| v.as_str()))
+            super::form::length(parts, typed.map(|(_, v)| v.as_str()), read_sent)
         }
     }
 }
