@@ -208,10 +208,13 @@ struct Deflate {
 impl Deflate {
     fn push<E>(&mut self, input: &[u8], out: &mut Emit<'_, E>) -> Result<(), Stopped<E>> {
         self.began = true;
-        let mut input = input.to_vec();
+        // Only the start of the stream is copied: to join a first byte held back to the next.
+        let joined;
+        let mut input = input;
         if self.inflate.is_none() {
             if let Some(b) = self.first.take() {
-                input.insert(0, b);
+                joined = [&[b][..], input].concat();
+                input = &joined;
             }
             if input.len() < 2 {
                 self.first = input.first().copied();
@@ -222,7 +225,7 @@ impl Deflate {
             self.inflate = Some(Inflate::new(zlib));
         }
         let inflate = self.inflate.as_mut().expect("set above");
-        let used = inflate.push(&input, &mut |_| {}, out)?;
+        let used = inflate.push(input, &mut |_| {}, out)?;
         if used < input.len() {
             fail("data after the end of the deflate stream")?;
         }
