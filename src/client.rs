@@ -588,7 +588,7 @@ fn build_client(
     if !agent.is_empty() {
         b = b.user_agent(agent);
     }
-    b = conn::configure(extras::configure(b, &req.curl), req)?;
+    b = conn::configure(extras::configure(b, &req.curl, &req.url), req)?;
     // After `-6`'s resolver, which it replaces: DoH asks only for AAAA records then.
     if let Some(doh) = doh {
         b = b.dns_resolver(clock.doh_resolver(doh));
