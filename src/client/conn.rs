@@ -261,7 +261,9 @@ fn connect_to(req: &RequestConfig) -> Result<Vec<(String, SocketAddr)>> {
             }
             return Err(refuse("toll cannot send a URL with an IP address to another address"));
         }
-        out.push((host.clone(), SocketAddr::new(ip, port)));
+        // Port 0: each request keeps its own URL's port (reqwest would put a port given here in
+        // place of a URL's default one, e.g. for a redirect to the other scheme).
+        out.push((host.clone(), SocketAddr::new(ip, 0)));
         break;
     }
     Ok(out)
@@ -414,12 +416,9 @@ mod tests {
             rule(Some("other"), None, Some("10.0.0.1"), None),
             rule(Some("example.invalid"), Some(8080), Some("127.0.0.1"), Some(8080)),
         ];
-        assert_eq!(
-            connect_to(&r).unwrap(),
-            vec![("example.invalid".into(), "127.0.0.1:8080".parse().unwrap())]
-        );
+        assert_eq!(connect_to(&r).unwrap(), vec![("example.invalid".into(), "127.0.0.1:0".parse().unwrap())]);
         r.curl.conn.connect_to = vec![rule(None, None, Some("::1"), None)];
-        assert_eq!(connect_to(&r).unwrap(), vec![("example.invalid".into(), "[::1]:8080".parse().unwrap())]);
+        assert_eq!(connect_to(&r).unwrap(), vec![("example.invalid".into(), "[::1]:0".parse().unwrap())]);
         r.curl.conn.connect_to = vec![rule(None, Some(8080), Some("127.0.0.1"), Some(9090))];
         assert!(connect_to(&r).unwrap_err().message.contains("another port"));
         r.curl.conn.connect_to = vec![rule(None, None, Some("name.example"), None)];
