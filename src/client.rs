@@ -232,6 +232,9 @@ impl Session {
         if let Some(ip) = conn::local_address(&req.curl.conn)? {
             relay.set_local_address(ip);
         }
+        if !req.curl.resolve.is_empty() {
+            relay.set_resolve(req.curl.resolve.clone());
+        }
         if req.curl.ip_family == crate::config::IpFamily::V4 {
             relay.set_family(crate::relay::Family::V4);
         } else if req.curl.conn.ipv6_only {

@@ -194,6 +194,8 @@ pub(crate) struct Inner {
     family: std::sync::OnceLock<Family>,
     /// `--doh-url`: proxies' names are looked up through it, never by the system.
     doh: std::sync::OnceLock<std::sync::Arc<crate::doh::Doh>>,
+    /// `--resolve HOST:PORT:ADDR`: a proxy at HOST:PORT is reached at ADDR, unlooked-up.
+    resolve: std::sync::OnceLock<Vec<(String, std::net::SocketAddr)>>,
 }
 
 /// An address family connections are kept to (`-4`, `-6`).
@@ -299,6 +301,7 @@ impl Relay {
             local_address: std::sync::OnceLock::new(),
             family: std::sync::OnceLock::new(),
             doh: std::sync::OnceLock::new(),
+            resolve: std::sync::OnceLock::new(),
         });
         Ok(Relay { inner, addr })
     }
@@ -348,6 +351,12 @@ impl Relay {
     /// looked up through `doh` (`--doh-url`); set once, before the first connection.
     pub fn set_doh(&self, doh: std::sync::Arc<crate::doh::Doh>) {
         let _ = self.inner.doh.set(doh);
+    }
+
+    /// `--resolve`'s rules, for the proxies' names too (curl's apply to every name it looks up);
+    /// set once, before the first connection.
+    pub fn set_resolve(&self, rules: Vec<(String, std::net::SocketAddr)>) {
+        let _ = self.inner.resolve.set(rules);
     }
 
     /// The latest failed `--doh-url` lookup, taken (the HTTP client's SOCKS connector loses it).
@@ -469,6 +478,13 @@ impl Relay {
 }
 
 impl Inner {
+    /// Where `--resolve` says `host:port` is (the name as given when no rule is for it).
+    fn pinned(&self, host: &str, port: u16) -> String {
+        let rule = self.resolve.get().into_iter().flatten().rev();
+        let mut rule = rule.filter(|(h, a)| h.eq_ignore_ascii_case(host) && a.port() == port);
+        rule.next().map_or_else(|| host.to_string(), |(_, a)| a.ip().to_string())
+    }
+
     fn expect_wait(&self) -> Duration {
         Duration::from_millis(self.expect_wait_ms.load(Ordering::Relaxed))
     }

@@ -435,3 +435,23 @@ fn expect100_timeout_is_how_long_a_large_body_waits_for_the_proxy() {
     assert_eq!(posts.len(), 2, "{}", proxy.summary());
     assert!(posts.iter().all(|r| r.header("expect") == Some("100-continue")), "{}", proxy.summary());
 }
+
+/// `--resolve` applies to a proxy's name too, as curl's does: the proxy named in `-x` is
+/// reached at the rule's address and its name is never looked up (CI fails any test that asks
+/// DNS for a name; without the rule this one would, and get no answer: exit 5).
+#[test]
+fn resolve_applies_to_the_proxys_name() {
+    use crate::fakeproxy::{self, FakeProxy};
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let origin = Origin::http();
+    let port = proxy.url().rsplit(':').next().unwrap().to_string();
+    let named = format!("http://proxy-by-name.test:{port}");
+    let rule = format!("proxy-by-name.test:{port}:127.0.0.1");
+    for url in [origin.url("/text"), Origin::https().url("/text")] {
+        let out =
+            toll(["-sS", "--cacert", &crate::tls::pki().ca_arg(), "-x", &named, "--resolve", &rule, &url])
+                .run();
+        out.assert_ok().assert_stdout(b"hello from the origin\n");
+    }
+    assert_eq!(proxy.requests().len(), 2, "{}", proxy.summary());
+}

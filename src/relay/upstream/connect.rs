@@ -24,8 +24,9 @@ impl Upstream {
         let tcp = match &self.preproxy {
             Some(hop) => self.through_preproxy(hop, inner).await?,
             None => {
+                let host = inner.pinned(&spec.host, spec.port);
                 let tcp = dial(
-                    &spec.host,
+                    &host,
                     spec.port,
                     inner.local_address.get().copied(),
                     inner.family.get().copied(),
@@ -148,9 +149,8 @@ impl Upstream {
         let open = || {
             let socks = socks.clone();
             async move {
-                match tokio::time::timeout(limit, dial(&hop.spec.host, hop.spec.port, from, family, doh))
-                    .await
-                {
+                let host = inner.pinned(&hop.spec.host, hop.spec.port);
+                match tokio::time::timeout(limit, dial(&host, hop.spec.port, from, family, doh)).await {
                     Ok(Ok(tcp)) => {
                         let _ = tcp.set_nodelay(true);
                         Ok(tcp)
