@@ -109,8 +109,9 @@ impl Doh {
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .tls_backend_preconfigured(s.tls);
-        for (host, addr) in &s.resolve {
-            b = b.resolve(host, *addr);
+        // As for the transfer's own client: the DoH URL keeps its port whatever a rule's says.
+        for (host, addr) in crate::config::resolve_overrides(&s.resolve, &s.url) {
+            b = b.resolve(&host, addr);
         }
         let client = b.build().map_err(|e| format!("cannot set up the DoH client: {e}"))?;
         Ok(Doh {

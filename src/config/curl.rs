@@ -160,10 +160,54 @@ pub struct NetrcConfig {
     pub sigv4: Option<crate::auth::sigv4::Spec>,
 }
 
+/// `--resolve HOST:PORT:ADDR` as reqwest can take it: one address per host name, whatever the
+/// port (reqwest's overrides know no port), and port 0 so that each request still connects to
+/// its own URL's port (a rule's port would otherwise replace the default one: `--resolve
+/// h:443:…` sent `http://h/` to port 443). Of several rules for a host, the one for the first
+/// URL's port if there is one, else the last given.
+pub fn resolve_overrides(
+    rules: &[(String, std::net::SocketAddr)],
+    url: &url::Url,
+) -> Vec<(String, std::net::SocketAddr)> {
+    let first_host = url.host_str().unwrap_or("").trim_matches(['[', ']']).to_ascii_lowercase();
+    let first_port = url.port_or_known_default();
+    let mut out: Vec<(String, std::net::SocketAddr, bool)> = Vec::new();
+    for (host, addr) in rules {
+        let host = host.to_ascii_lowercase();
+        let fits = host == first_host && Some(addr.port()) == first_port;
+        let addr = std::net::SocketAddr::new(addr.ip(), 0);
+        match out.iter_mut().find(|(h, _, _)| *h == host) {
+            Some(kept) if !kept.2 || fits => *kept = (host, addr, fits),
+            Some(_) => {}
+            None => out.push((host, addr, fits)),
+        }
+    }
+    out.into_iter().map(|(h, a, _)| (h, a)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::auth::Scheme;
+
+    #[test]
+    fn resolve_rules_keep_each_urls_port() {
+        let rule = |h: &str, port: u16, ip: &str| {
+            (h.to_string(), std::net::SocketAddr::new(ip.parse().unwrap(), port))
+        };
+        let u = |s: &str| url::Url::parse(s).unwrap();
+        let got = |rules: &[(String, std::net::SocketAddr)], url: &str| -> Vec<String> {
+            resolve_overrides(rules, &u(url)).into_iter().map(|(h, a)| format!("{h} {a}")).collect()
+        };
+        // The port is the URL's (0: reqwest's "the scheme's"), never the rule's.
+        assert_eq!(got(&[rule("H.test", 443, "10.0.0.1")], "http://h.test/"), ["h.test 10.0.0.1:0"]);
+        // Two rules for one host: the first URL's port picks; else the last one given.
+        let two = [rule("h.test", 80, "10.0.0.1"), rule("h.test", 443, "10.0.0.2")];
+        assert_eq!(got(&two, "http://h.test/"), ["h.test 10.0.0.1:0"]);
+        assert_eq!(got(&two, "https://h.test/"), ["h.test 10.0.0.2:0"]);
+        assert_eq!(got(&two, "https://other.test/"), ["h.test 10.0.0.2:0"]);
+        assert_eq!(got(&two, "http://h.test:8080/"), ["h.test 10.0.0.2:0"]);
+    }
 
     #[test]
     fn a_removed_authorization_header_takes_out_basic_and_signing_only() {
