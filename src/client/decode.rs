@@ -151,11 +151,13 @@ impl Layer {
 struct Inflate {
     d: flate2::Decompress,
     ended: bool,
+    /// The output buffer, kept from one piece of input to the next.
+    piece: Vec<u8>,
 }
 
 impl Inflate {
     fn new(zlib: bool) -> Inflate {
-        Inflate { d: flate2::Decompress::new(zlib), ended: false }
+        Inflate { d: flate2::Decompress::new(zlib), ended: false, piece: Vec::new() }
     }
 
     /// Decodes from `input` until it is used up or the stream ends, handing each piece to
@@ -167,19 +169,20 @@ impl Inflate {
         out: &mut Emit<'_, E>,
     ) -> Result<usize, Stopped<E>> {
         let total = input.len();
-        let mut piece = Vec::with_capacity(PIECE);
+        let piece = &mut self.piece;
+        piece.reserve_exact(PIECE);
         while !self.ended {
             piece.clear();
             let in0 = self.d.total_in();
             let status = self
                 .d
-                .decompress_vec(input, &mut piece, flate2::FlushDecompress::None)
+                .decompress_vec(input, piece, flate2::FlushDecompress::None)
                 .map_err(|e| DecodeError(format!("the deflate data is broken: {e}")))?;
             let used = (self.d.total_in() - in0) as usize;
             input = &input[used..];
             if !piece.is_empty() {
-                seen(&piece);
-                out(&piece)?;
+                seen(piece);
+                out(piece)?;
             }
             if status == flate2::Status::StreamEnd {
                 self.ended = true;
@@ -358,17 +361,31 @@ impl Gzip {
 type BrotliState =
     brotli::BrotliState<brotli::enc::StandardAlloc, brotli::enc::StandardAlloc, brotli::enc::StandardAlloc>;
 
+/// A layer's output buffer of `PIECE` bytes, made on its first use and kept: one allocation per
+/// response and layer, not one per network read.
+fn output(buf: &mut Vec<u8>) -> &mut [u8] {
+    buf.resize(PIECE, 0);
+    buf
+}
+
 /// `br` (RFC 7932).
 struct Brotli {
     began: bool,
     ended: bool,
     state: Box<BrotliState>,
+    /// The output buffer, kept from one piece of input to the next.
+    piece: Vec<u8>,
 }
 
 impl Default for Brotli {
     fn default() -> Self {
         let a = brotli::enc::StandardAlloc::default;
-        Brotli { began: false, ended: false, state: Box::new(BrotliState::new(a(), a(), a())) }
+        Brotli {
+            began: false,
+            ended: false,
+            state: Box::new(BrotliState::new(a(), a(), a())),
+            piece: Vec::new(),
+        }
     }
 }
 
@@ -376,7 +393,7 @@ impl Brotli {
     fn push<E>(&mut self, input: &[u8], out: &mut Emit<'_, E>) -> Result<(), Stopped<E>> {
         self.began = true;
         let mut at = 0;
-        let mut piece = vec![0u8; PIECE];
+        let piece = output(&mut self.piece);
         while at < input.len() || !self.ended {
             if self.ended {
                 fail("data after the end of the brotli stream")?;
@@ -388,7 +405,7 @@ impl Brotli {
                 input,
                 &mut avail_out,
                 &mut written,
-                &mut piece,
+                piece,
                 &mut total,
                 &mut self.state,
             );
@@ -412,11 +429,13 @@ struct Zstd {
     /// The last call finished a frame and flushed it (zstd's hint 0).
     ended: bool,
     d: zstd_safe::DCtx<'static>,
+    /// The output buffer, kept from one piece of input to the next.
+    piece: Vec<u8>,
 }
 
 impl Default for Zstd {
     fn default() -> Self {
-        Zstd { began: false, ended: false, d: zstd_safe::DCtx::create() }
+        Zstd { began: false, ended: false, d: zstd_safe::DCtx::create(), piece: Vec::new() }
     }
 }
 
@@ -424,7 +443,7 @@ impl Zstd {
     fn push<E>(&mut self, input: &[u8], out: &mut Emit<'_, E>) -> Result<(), Stopped<E>> {
         self.began = true;
         let mut inb = zstd_safe::InBuffer::around(input);
-        let mut piece = vec![0u8; PIECE];
+        let piece = output(&mut self.piece);
         loop {
             let mut outb = zstd_safe::OutBuffer::around(&mut piece[..]);
             let hint = self.d.decompress_stream(&mut outb, &mut inb).map_err(|code| {
