@@ -235,6 +235,12 @@ impl Session {
         if !req.curl.resolve.is_empty() {
             relay.set_resolve(req.curl.resolve.clone());
         }
+        let named = req.curl.conn.proxy_headers.iter().rfind(|(n, _)| n.eq_ignore_ascii_case("user-agent"));
+        if let Some((_, agent)) = named {
+            relay.set_connect_agent(reqwest::header::HeaderValue::from_str(agent).ok());
+        } else if req.curl.conn.proxy_no_user_agent {
+            relay.set_connect_agent(None);
+        }
         if req.curl.ip_family == crate::config::IpFamily::V4 {
             relay.set_family(crate::relay::Family::V4);
         } else if req.curl.conn.ipv6_only {

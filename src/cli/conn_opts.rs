@@ -548,6 +548,10 @@ impl ConnOpts {
                 .filter(|h| !h.remove)
                 .map(|h| (h.name.clone(), h.value.clone()))
                 .collect(),
+            proxy_no_user_agent: self
+                .proxy_headers
+                .iter()
+                .any(|h| h.remove && h.name.eq_ignore_ascii_case("user-agent")),
             suppress_connect_headers: self.suppress_connect_headers,
             trace,
             keepalive: self.keepalive_time.map(|s| s.0).filter(|d| !d.is_zero()),

@@ -89,6 +89,8 @@ pub(super) struct Direct {
     /// `--proxy-header`s: on the CONNECT, and on a request forwarded in absolute form (as
     /// reqwest adds them to its requests to a proxy), never inside a tunnel.
     proxy_headers: http::HeaderMap,
+    /// Whether a CONNECT carries the User-Agent (`connect_headers`).
+    connect_agent: bool,
     /// Tunnels whose last response was read to its end, for the next request to the same
     /// origin through the same proxy (see [`Idle`]).
     idle: Idle,
@@ -210,6 +212,7 @@ impl Direct {
             max_time: req.max_time,
             connect_timeout: req.connect_timeout,
             proxy_headers: super::conn::proxy_connect_headers(c),
+            connect_agent: !c.proxy_no_user_agent,
             idle: Idle::default(),
             peers: Default::default(),
             connects: Default::default(),
@@ -327,8 +330,7 @@ impl Direct {
         let spec = proxy.as_ref();
         let connect = async {
             let stream: Box<dyn Stream> = match spec {
-                Some(spec) => match relay.open_tunnel_stream(spec, &key.to, self.proxy_headers.clone()).await
-                {
+                Some(spec) => match relay.open_tunnel_stream(spec, &key.to, self.connect_headers()).await {
                     Ok(s) => Box::new(s),
                     Err(_) => {
                         let f = relay.take_failure().expect("the relay keeps the failure it returns");
@@ -469,6 +471,17 @@ impl Direct {
         };
         let resp = within(deadline, sent, &url).await?;
         Ok(into_reqwest(resp, url, deadline, None))
+    }
+
+    /// The CONNECT's headers: the user's `--proxy-header`s and, unless they name one, the
+    /// User-Agent (`-A` or toll's), as curl sends: proxies that allow tunnels by client (many
+    /// corporate ones do) see who asks. `--proxy-header 'User-Agent:'` or an empty `-A` sends none.
+    fn connect_headers(&self) -> http::HeaderMap {
+        let mut headers = self.proxy_headers.clone();
+        if self.connect_agent && !headers.contains_key(USER_AGENT) && !self.user_agent.is_empty() {
+            headers.insert(USER_AGENT, self.user_agent.clone());
+        }
+        headers
     }
 
     /// reqwest's default headers (`Accept`, `User-Agent`), where the request has none and

@@ -118,6 +118,9 @@ pub struct ConnConfig {
     pub proxytunnel: bool,
     /// `--proxy-header`: sent to an HTTP proxy only (never to a server).
     pub proxy_headers: Vec<(String, String)>,
+    /// `--proxy-header 'User-Agent:'`: a CONNECT carries no User-Agent (toll adds `-A`'s or its
+    /// own otherwise, as curl does).
+    pub proxy_no_user_agent: bool,
     /// `--suppress-connect-headers`: `-i`, `-I` and `-D` leave out the proxy's answer to the
     /// CONNECT (`%{size_header}` still counts it, as in curl).
     pub suppress_connect_headers: bool,

@@ -79,6 +79,13 @@ pub(super) async fn open_tunnel(
         return Ok(plain(StatusCode::BAD_REQUEST, true));
     };
     let client_side = hyper::upgrade::on(&mut req);
+    if let Some(agent) = inner.connect_agent.get() {
+        let headers = req.headers_mut();
+        headers.remove(http::header::USER_AGENT);
+        if let Some(agent) = agent {
+            headers.insert(http::header::USER_AGENT, agent.clone());
+        }
+    }
     let resp = connect_through(&inner, &up, &authority, req.headers()).await?;
     let upstream_side = hyper::upgrade::on(resp);
     tokio::spawn(async move {

@@ -196,6 +196,9 @@ pub(crate) struct Inner {
     doh: std::sync::OnceLock<std::sync::Arc<crate::doh::Doh>>,
     /// `--resolve HOST:PORT:ADDR`: a proxy at HOST:PORT is reached at ADDR, unlooked-up.
     resolve: std::sync::OnceLock<Vec<(String, std::net::SocketAddr)>>,
+    /// The User-Agent a loopback CONNECT carries instead of reqwest's (`None`: none), where the
+    /// user's `--proxy-header` names one: reqwest puts its own after the user's.
+    connect_agent: std::sync::OnceLock<Option<HeaderValue>>,
 }
 
 /// An address family connections are kept to (`-4`, `-6`).
@@ -302,6 +305,7 @@ impl Relay {
             family: std::sync::OnceLock::new(),
             doh: std::sync::OnceLock::new(),
             resolve: std::sync::OnceLock::new(),
+            connect_agent: std::sync::OnceLock::new(),
         });
         Ok(Relay { inner, addr })
     }
@@ -357,6 +361,13 @@ impl Relay {
     /// set once, before the first connection.
     pub fn set_resolve(&self, rules: Vec<(String, std::net::SocketAddr)>) {
         let _ = self.inner.resolve.set(rules);
+    }
+
+    /// The User-Agent of the CONNECTs that reach the loopback listener (from toll's own
+    /// reqwest), `None` for none: `--proxy-header 'User-Agent: …'` or `'User-Agent:'`, which
+    /// reqwest would override with `-A`'s; set once, before the first connection.
+    pub fn set_connect_agent(&self, agent: Option<HeaderValue>) {
+        let _ = self.inner.connect_agent.set(agent);
     }
 
     /// The latest failed `--doh-url` lookup, taken (the HTTP client's SOCKS connector loses it).

@@ -351,6 +351,48 @@ fn proxy_headers_go_to_the_proxy_only() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "GET /req?h=x-proxy-note\nx-proxy-note: -\n");
 }
 
+/// A CONNECT says who asks, as curl's does (corporate proxies allow tunnels by client): toll's
+/// User-Agent, `-A`'s, a `--proxy-header` one instead, or none with `--proxy-header
+/// 'User-Agent:'` or an empty `-A`; `-H` stays inside the tunnel. Through the loopback relay
+/// (`--capath` puts the TLS in reqwest) as in process.
+#[test]
+fn a_connect_carries_the_user_agent() {
+    use crate::fakeproxy::{self, FakeProxy};
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let https = Origin::https();
+    let ca = crate::tls::pki().ca_arg();
+    let url = https.url("/req?h=user-agent");
+    let ours = format!("toll/{}", env!("CARGO_PKG_VERSION"));
+    let (purl, capath) = (proxy.url(), crate::run::scratch());
+    std::fs::copy(&ca, capath.path().join("ca.pem")).unwrap();
+    let capath = capath.path().to_str().unwrap();
+    for (args, connect, inside) in [
+        (&[][..], Some(ours.as_str()), ours.as_str()),
+        (&["-A", "bot/1"][..], Some("bot/1"), "bot/1"),
+        (&["-H", "User-Agent: h/1"][..], Some(ours.as_str()), "h/1"),
+        (&["--proxy-header", "User-Agent: p/1"][..], Some("p/1"), ours.as_str()),
+        (&["--proxy-header", "User-Agent:"][..], None, ours.as_str()),
+        (&["-A", ""][..], None, "-"),
+    ] {
+        for with_capath in [false, true] {
+            let mut argv = vec!["-sS", "-x", &purl, "--cacert", &ca];
+            if with_capath {
+                argv.extend(["--capath", capath]);
+            }
+            argv.extend(args);
+            argv.push(&url);
+            let out = toll(argv).run();
+            out.assert_code(0);
+            let seen = proxy.requests().into_iter().rfind(|r| r.is_connect()).expect("a CONNECT");
+            assert_eq!(seen.header("user-agent"), connect, "{args:?} {with_capath}: {}", proxy.summary());
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                format!("GET /req?h=user-agent\nuser-agent: {inside}\n")
+            );
+        }
+    }
+}
+
 #[test]
 fn curl_ca_bundle_names_the_ca_file() {
     let https = Origin::https();

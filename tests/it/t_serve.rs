@@ -539,11 +539,11 @@ fn connect_heads_read_by_serve_itself_keep_early_bytes_and_answer_refusals_whole
     };
     let target = origin.authority();
     // CONNECT and the tunnelled request in one write; the client's hop-by-hop headers and a
-    // length (a CONNECT has no content) stay here, its other headers go on to the proxy.
+    // length (a CONNECT has no content) stay here, its other headers (User-Agent too) go on.
     let mut c = connect();
     write!(
         c,
-        "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\nProxy-Connection: keep-alive\r\nContent-Length: 0\r\nX-Client: 1\r\n\r\nGET /text HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n"
+        "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\nProxy-Connection: keep-alive\r\nContent-Length: 0\r\nX-Client: 1\r\nUser-Agent: git/2.39\r\n\r\nGET /text HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut all = Vec::new();
@@ -553,6 +553,8 @@ fn connect_heads_read_by_serve_itself_keep_early_bytes_and_answer_refusals_whole
     assert!(all.ends_with("hello from the origin\n"), "{all}");
     let seen = proxy.requests();
     assert_eq!((seen[0].method.as_str(), seen[0].header("x-client")), ("CONNECT", Some("1")), "{seen:?}");
+    // Its User-Agent too: a proxy that allows tunnels by client sees the client, not toll.
+    assert_eq!(seen[0].header("user-agent"), Some("git/2.39"), "{seen:?}");
     for hop in ["proxy-connection", "content-length", "proxy-authorization"] {
         assert_eq!(seen[0].header(hop), None, "{hop}: {seen:?}");
     }
