@@ -377,6 +377,10 @@ impl CurlRequestArgs {
         // As curl 7.88's URL API appends it: escapes written with lower-case hex digits (%0a),
         // and a '#' starts the fragment (what follows it, then the URL's own fragment).
         let data = super::transfer_opts::lower_hex(&String::from_utf8_lossy(&data));
+        if data.is_empty() {
+            // `-G -d ''` adds no bare '?', as curl.
+            return Ok((url, None));
+        }
         let (data, fragment) = match data.split_once('#') {
             Some((query, f)) => {
                 (query.to_string(), Some(url.fragment().map_or(f.to_string(), |old| format!("{f}#{old}"))))
@@ -388,8 +392,7 @@ impl CurlRequestArgs {
         }
         let query = match url.query() {
             Some(q) if !q.is_empty() => format!("{q}&{data}"),
-            // `-G -d ''` adds no bare '?', as curl.
-            _ if data.is_empty() => return Ok((url, None)),
+            // `-G -d '#x'` leaves a bare '?' (curl appends "?#x" and then reads the fragment).
             _ => data,
         };
         url.set_query(Some(&query));

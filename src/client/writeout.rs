@@ -336,6 +336,11 @@ pub fn parse_format(format: &str) -> Vec<Token> {
                     }
                 }
             }
+            // Any other `%X` is written as it is, X too, unread (curl: `%\n` prints `%\n`).
+            b'%' if i + 1 < b.len() => {
+                lit.extend_from_slice(&b[i..i + 2]);
+                i += 2;
+            }
             b'\\' if i + 1 < b.len() => {
                 match b[i + 1] {
                     b'n' => lit.push(b'\n'),
@@ -611,5 +616,11 @@ mod tests {
             let _ = render(f, &info());
         }
         assert_eq!(parse_format("%{}"), vec![Token::Var(String::new())]);
+    }
+
+    #[test]
+    fn a_percent_before_anything_else_is_written_with_it_unread() {
+        assert_eq!(stdout("%\\n%x%é%", &info()), "%\\n%x%é%");
+        assert_eq!(stdout("%%\\n", &info()), "%\n");
     }
 }
