@@ -1,7 +1,22 @@
 //! The request target curl sends for a URL as it was written (`--path-as-is`: `/a/../b` is not
 //! made `/b`), or as `--request-target` gives it, where that differs from the normalised URL's
 //! path and query. Used for the URL arguments (`cli`) and, with `--path-as-is`, for the
-//! `Location`s `-L` follows (`client`).
+//! `Location`s `-L` follows (`client`). Also the host names curl's URL parser refuses, for the
+//! same two.
+
+/// What curl 7.88's URL parser refuses in a host name (exit 3 there): the WHATWG parser the
+/// `url` crate follows lets them through, and such a name would go to the resolver, a PAC or
+/// a proxy. Looked for after the URL parser, so after its percent-decoding.
+const NOT_IN_HOST_NAMES: &str = " \r\n\t/:#?!@{}[]\\$'\"^`*<>=;,+&()%";
+
+/// The first character of `url`'s host name that curl would refuse there, if any (IP
+/// addresses have none).
+pub fn refused_host_char(url: &url::Url) -> Option<char> {
+    match url.host()? {
+        url::Host::Domain(name) => name.chars().find(|c| NOT_IN_HOST_NAMES.contains(*c)),
+        _ => None,
+    }
+}
 
 /// The request target a URL is sent with when it is not its normalised path and query:
 /// `--request-target`'s, or with `--path-as-is` the path as written in `raw` (the query the

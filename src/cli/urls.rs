@@ -118,8 +118,12 @@ pub(super) fn parse_request_url(raw: &str, default_scheme: &str) -> Result<url::
         });
     }
     let full = if scheme.is_some() { raw.to_string() } else { format!("{default_scheme}://{raw}") };
-    url::Url::parse(&full)
-        .map_err(|e| UsageError::InvalidUrl { url: proxy_env::redact_userinfo(raw), reason: e.to_string() })
+    let invalid = |reason: String| UsageError::InvalidUrl { url: proxy_env::redact_userinfo(raw), reason };
+    let url = url::Url::parse(&full).map_err(|e| invalid(e.to_string()))?;
+    if let Some(c) = crate::request_target::refused_host_char(&url) {
+        return Err(invalid(format!("a host name cannot contain {c:?}")));
+    }
+    Ok(url)
 }
 
 #[cfg(test)]
@@ -148,6 +152,22 @@ mod tests {
         );
         assert_eq!(items[1].glob_values, ["b"]);
         assert!(items[2].glob_values.is_empty());
+    }
+
+    #[test]
+    fn host_names_curl_refuses_are_refused() {
+        for bad in ["ht!tp://x", "http://a!b/", "http://a%21b/", "a*b.example", "http://a(b)/", "http://a$b/"]
+        {
+            let err = parse_request_url(bad, "http").unwrap_err();
+            assert!(
+                matches!(&err, UsageError::InvalidUrl { reason, .. } if reason.starts_with("a host name cannot")),
+                "{bad}: {err:?}"
+            );
+        }
+        for good in ["http://a_b.example/", "http://xn--bcher-kva.example/", "http://B\u{fc}cher.example/x!y"]
+        {
+            parse_request_url(good, "http").unwrap();
+        }
     }
 
     #[test]

@@ -142,7 +142,11 @@ pub(super) fn next_hop(req: &RequestConfig, hop: &Hop, resp: &reqwest::Response)
     }
     let location = location(resp)?;
     let location = location.as_str();
+    // A Location that is no http(s) URL, or names a host curl would refuse, is not followed.
     let url = hop.url.join(location).ok().filter(|u| matches!(u.scheme(), "http" | "https"))?;
+    if crate::request_target::refused_host_char(&url).is_some() {
+        return None;
+    }
     let url = without_empty_parts(url);
     let t = &req.transfer;
     let per_spec = req.follow_per_spec;
@@ -235,6 +239,9 @@ pub(super) mod tests {
         let hop = Hop::first(&req).unwrap();
         assert!(next_hop(&req, &hop, &redirect(200, "/x")).is_none());
         assert!(next_hop(&req, &hop, &redirect(302, "ftp://a.example/x")).is_none());
+        // A host name curl's URL parser refuses goes to no resolver.
+        assert!(next_hop(&req, &hop, &redirect(302, "http://a!b.example/x")).is_none());
+        assert!(next_hop(&req, &hop, &redirect(302, "//a%26b/x")).is_none());
         let no_follow = RequestConfig { follow_redirects: false, ..request("http://a.example/", false) };
         assert!(next_hop(&no_follow, &Hop::first(&no_follow).unwrap(), &redirect(302, "/x")).is_none());
         let head = RequestConfig { head_only: true, ..request("http://a.example/", false) };
