@@ -197,10 +197,11 @@ pub struct Session {
     relay: Arc<Relay>,
     /// Requests through a proxy without the loopback hop, when they allow it (`tunnel`).
     direct: Option<tunnel::Direct>,
-    /// `--path-as-is`/`--request-target`: the path that sends a request target of its own
-    /// (`None` without those options, or where the request needs reqwest's path). After
-    /// `-H 'Accept:'` every request takes it where it can: reqwest adds `Accept: */*` to
-    /// every request, and curl then sends none.
+    /// toll's own HTTP path, for what reqwest cannot do (`None` where nothing asks for it, or
+    /// where the request needs reqwest's path): `--path-as-is`/`--request-target` send a
+    /// request target of their own; after `-H 'Accept:'` every request takes it where it can
+    /// (reqwest adds `Accept: */*` to every request, and curl then sends none); a
+    /// `--connect-to` rule to another port or a host name, or through a proxy's tunnel.
     raw: Option<tunnel::Direct>,
     /// `-H 'Accept:'` was given (see `raw`).
     no_accept: bool,
@@ -261,18 +262,19 @@ impl Session {
         if let Some(doh) = &doh {
             relay.set_doh(doh.clone());
         }
-        let client = build_client(req, &relay, &routes, tap.is_some(), &clock, doh)?;
+        let no_accept = req.curl.removed_headers.iter().any(|h| h == "accept");
+        // toll's own path, where reqwest's cannot do what the request asks (see `raw`).
+        let raw = match req.curl.raw_targets || no_accept || !req.curl.conn.connect_to.is_empty() {
+            true => tunnel::Direct::for_alternatives(req, &user_agent(req))?,
+            false => None,
+        };
+        let client = build_client(req, &relay, &routes, tap.is_some(), &clock, doh, raw.is_some())?;
         // -w alone keeps the in-process path (its %{size_header} then counts the head as rebuilt).
         let direct =
             tunnel::Direct::new(req, &user_agent(req), heads_shown || req.curl.conn.trace.is_some())?;
         let cookies = cookies::Engine::start(&req.curl)?;
         let hsts = hsts::Engine::start(req.curl.hsts.as_deref())?;
         let alt_svc = alt_route::AltSvc::start(req, &user_agent(req))?;
-        let no_accept = req.curl.removed_headers.iter().any(|h| h == "accept");
-        let raw = match req.curl.raw_targets || no_accept {
-            true => tunnel::Direct::for_alternatives(req, &user_agent(req))?,
-            false => None,
-        };
         Ok(Session {
             client,
             cookies,
@@ -312,7 +314,7 @@ impl Session {
         };
         let Some(raw) = &self.raw else {
             return Err(refused(
-                "with --http1.0, --http2-prior-knowledge, --connect-to, --unix-socket, \
+                "with --http1.0, --http2-prior-knowledge, --unix-socket, \
                  --trace, TLS version options, --capath, -E, -6 or --interface",
             ));
         };
@@ -380,11 +382,31 @@ impl Session {
                 trace_request(reporter, &request);
             }
             let https = hop.url.scheme() == "https";
-            let alt = self.alt_svc.pick(&hop.url, &choice.entry, reporter);
+            // A --connect-to rule comes before an alternative, as in curl.
+            let moved = conn::connect_to_target(req, &hop.url, &choice.entry);
+            if moved.is_some() && self.raw.is_none() {
+                return Err(conn::connect_to_refused(&hop.url));
+            }
+            let alt = match conn::connect_to_rule(&req.curl.conn, &hop.url) {
+                Some(_) => None,
+                None => self.alt_svc.pick(&hop.url, &choice.entry, reporter),
+            };
             // --path-as-is/--request-target (see `Hop::target`), and -H 'Accept:' (see `raw`).
             let target = hop.target.as_deref();
             let raw = target.is_some() || (self.no_accept && self.raw.is_some() && !via_socks);
-            let mut resp = match (&choice.entry, &self.direct) {
+            let mut resp = match (&choice.entry, &self.direct, &self.raw) {
+                (entry, _, Some(own)) if moved.is_some() => {
+                    let spec = match entry {
+                        RouteEntry::Proxy(s) => Some(s),
+                        RouteEntry::Direct => None,
+                    };
+                    if reporter.verbose() {
+                        let to = moved.as_deref().unwrap_or_default();
+                        reporter
+                            .line(Direction::Info, &sanitize(&format!("--connect-to: connecting to {to}")));
+                    }
+                    own.execute_to(&self.relay, spec, moved.as_deref(), request, reporter, target).await?
+                }
                 _ if alt.is_some() => {
                     self.alt_svc.execute(&alt, &self.relay, &choice.entry, request, reporter).await?
                 }
@@ -399,17 +421,17 @@ impl Session {
                     .await?
                 }
                 // https through an HTTP(S) proxy: TLS on the relay's tunnel, in process.
-                (RouteEntry::Proxy(spec), Some(direct)) if via_relay && https && direct.in_process() => {
+                (RouteEntry::Proxy(spec), Some(direct), _) if via_relay && https && direct.in_process() => {
                     direct.execute(&self.relay, spec, request, reporter).await?
                 }
                 // http with -p: HTTP on the relay's tunnel, in process.
-                (RouteEntry::Proxy(spec), Some(direct))
+                (RouteEntry::Proxy(spec), Some(direct), _)
                     if via_relay && !https && req.curl.conn.proxytunnel =>
                 {
                     direct.execute(&self.relay, spec, request, reporter).await?
                 }
                 // http: forwarded by the relay in process (a body as `toll serve` forwards one).
-                (RouteEntry::Proxy(spec), Some(direct)) if via_relay && direct.in_process() => {
+                (RouteEntry::Proxy(spec), Some(direct), _) if via_relay && direct.in_process() => {
                     direct.forward(&self.relay, spec, request, None).await?
                 }
                 _ if via_relay => self
@@ -419,7 +441,7 @@ impl Session {
                     .map_err(|e| classify_sent(e, &self.relay, via_socks, via_relay))?,
                 _ => self.execute_direct(request, req.max_time, via_socks).await?,
             };
-            if let (Some(tap), None, false) = (&self.tap, &alt, raw) {
+            if let (Some(tap), None, false, None) = (&self.tap, &alt, raw, &moved) {
                 header_case::attach(&mut resp, tap);
             }
             for connect in self.relay.take_connect_heads() {
@@ -565,6 +587,7 @@ fn build_client(
     wire_tap: bool,
     clock: &timing::Clock,
     doh: Option<Arc<crate::doh::Doh>>,
+    elsewhere: bool,
 ) -> Result<reqwest::Client> {
     let (r, s) = (relay.clone(), routes.clone());
     let proxy = reqwest::Proxy::custom(move |url| match s.chosen(url) {
@@ -597,7 +620,7 @@ fn build_client(
     if !agent.is_empty() {
         b = b.user_agent(agent);
     }
-    b = conn::configure(extras::configure(b, &req.curl, &req.url), req)?;
+    b = conn::configure(extras::configure(b, &req.curl, &req.url), req, elsewhere)?;
     // After `-6`'s resolver, which it replaces: DoH asks only for AAAA records then.
     if let Some(doh) = doh {
         b = b.dns_resolver(clock.doh_resolver(doh));

@@ -102,8 +102,9 @@ pub struct ConnOpts {
 
     /// For HOST1:PORT1, connect to HOST2:PORT2 instead. Repeatable.
     ///
-    /// HOST2 must be an IP address (or empty: HOST1), and PORT2 the same as PORT1 (or empty).
-    /// The Host header and TLS name stay HOST1's.
+    /// Empty parts match any host or port (HOST1, PORT1) or keep the URL's (HOST2, PORT2); the
+    /// first rule that matches and gives HOST2 or PORT2 decides. Through an HTTP proxy the
+    /// CONNECT names HOST2:PORT2. The Host header and TLS name stay HOST1's.
     #[arg(long = "connect-to", value_name = "HOST1:PORT1:HOST2:PORT2", value_parser = parse_connect_to)]
     pub connect_to: Vec<ConnectTo>,
 

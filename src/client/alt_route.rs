@@ -166,26 +166,32 @@ fn authority(host: &str, port: u16) -> String {
     }
 }
 
-/// A TCP connection to the alternative `to` (`host:port`), trying its addresses in turn (only
-/// IPv4 ones with `-4`). Failing: curl's exit 7.
+/// A TCP connection to `to` (`host:port`: an Alt-Svc alternative or a `--connect-to` rule's
+/// target), trying its addresses in turn (only IPv4 ones with `-4`); a `--resolve` rule for it
+/// comes first, as in curl. Failing: curl's exit 7.
 pub(super) async fn connect(to: &str, relay: &Relay) -> Result<tokio::net::TcpStream> {
     let fail = |why: String| {
-        Error::new(Exit::Connect, format!("Failed to connect to the alternative {}: {why}", sanitize(to)))
-            .hint("the origin advertised it with Alt-Svc; remove its line from the --alt-svc file to reach the origin itself")
+        Error::new(Exit::Connect, format!("Failed to connect to {}: {why}", sanitize(to))).hint(
+            "toll went there for an Alt-Svc alternative (remove its line from the --alt-svc file) \
+             or a --connect-to rule",
+        )
     };
     let target = to.strip_prefix('[').map_or(to.to_string(), |t| t.replacen("]:", ":", 1));
     let (host, port) = target.rsplit_once(':').ok_or_else(|| fail("no port".into()))?;
     let port: u16 = port.parse().map_err(|_| fail("bad port".into()))?;
     // With `--doh-url` the alternative's name is the DoH server's to answer, as the origin's is.
-    let found: Vec<std::net::SocketAddr> = match relay.doh() {
-        Some(doh) => doh
+    let found: Vec<std::net::SocketAddr> = match (relay.resolved(host, port), relay.doh()) {
+        (Some(ip), _) => vec![std::net::SocketAddr::new(ip, port)],
+        (None, Some(doh)) => doh
             .lookup(host)
             .await
             .map_err(|e| fail(e.to_string()))?
             .into_iter()
             .map(|ip| std::net::SocketAddr::new(ip, port))
             .collect(),
-        None => tokio::net::lookup_host((host, port)).await.map_err(|e| fail(e.to_string()))?.collect(),
+        (None, None) => {
+            tokio::net::lookup_host((host, port)).await.map_err(|e| fail(e.to_string()))?.collect()
+        }
     };
     let addrs: Vec<std::net::SocketAddr> =
         found.into_iter().filter(|a| relay.family() != Some(Family::V4) || a.is_ipv4()).collect();

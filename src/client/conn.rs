@@ -13,9 +13,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 
-/// Applies the connection options to the client. `url` is the first URL (`--connect-to`
-/// applies to its host).
-pub fn configure(mut b: reqwest::ClientBuilder, req: &RequestConfig) -> Result<reqwest::ClientBuilder> {
+/// Applies the connection options to the client. `--connect-to` applies to the first URL's
+/// host; `elsewhere`: a rule reqwest cannot follow (another port, a host name) is left to
+/// toll's own path ([`connect_to_target`]) rather than refused.
+pub fn configure(
+    mut b: reqwest::ClientBuilder,
+    req: &RequestConfig,
+    elsewhere: bool,
+) -> Result<reqwest::ClientBuilder> {
     let c = &req.curl.conn;
     if tls_conflict(c).is_none() {
         if let Some(v) = c.tls_min {
@@ -41,7 +46,7 @@ pub fn configure(mut b: reqwest::ClientBuilder, req: &RequestConfig) -> Result<r
     if c.unix_socket.is_some() {
         return Err(Error::new(Exit::Usage, "--unix-socket needs a Unix system"));
     }
-    for (host, addr) in connect_to(req)? {
+    for (host, addr) in connect_to(req, elsewhere)? {
         b = b.resolve(&host, addr);
     }
     if c.ipv6_only {
@@ -180,7 +185,7 @@ pub fn check_route(c: &ConnConfig, url: &url::Url, entry: &RouteEntry, tunnel_ht
         return Err(Error::new(
             Exit::Usage,
             "-p/--proxytunnel with an http:// URL cannot be combined with \
-             --http2-prior-knowledge, --http1.0, --connect-to, --unix-socket or --trace",
+             --http2-prior-knowledge, --http1.0, --unix-socket or --trace",
         )
         .hint("drop -p (the proxy still answers, as a proxy request) or the other option"));
     }
@@ -227,46 +232,95 @@ pub fn proxy_connect_headers(c: &ConnConfig) -> reqwest::header::HeaderMap {
     map
 }
 
-/// `--connect-to` rules that apply to the URL's host and port, as (host, address) overrides.
-/// reqwest can redirect a host name to an address but not change the port or a literal
-/// address's destination: such rules are refused rather than ignored.
-fn connect_to(req: &RequestConfig) -> Result<Vec<(String, SocketAddr)>> {
-    let url = &req.url;
-    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
-        return Ok(Vec::new());
-    };
+/// The `--connect-to` rule for a connection to `url`'s host and port, as curl 7.88 picks it:
+/// the first rule whose HOST1 and PORT1 match (empty ones match anything) and that gives a
+/// HOST2 or a PORT2. Returns where to connect: the host (lower case, an IPv6 address without
+/// brackets) and the port — perhaps the URL's own, which still keeps the connection from an
+/// Alt-Svc alternative.
+pub fn connect_to_rule(c: &ConnConfig, url: &url::Url) -> Option<(String, u16)> {
+    let (host, port) = (url.host_str()?, url.port_or_known_default()?);
     let host = host.trim_matches(['[', ']']).to_ascii_lowercase();
-    let mut out = Vec::new();
-    for rule in &req.curl.conn.connect_to {
+    c.connect_to.iter().find_map(|rule| {
         let matches =
             rule.from_host.as_deref().is_none_or(|h| h == host) && rule.from_port.is_none_or(|p| p == port);
-        if !matches {
-            continue;
-        }
-        let refuse = |why: &str| {
-            Error::new(Exit::Usage, format!("--connect-to for {}:{port}: {why}", sanitize(&host)))
-                .hint("use --resolve HOST:PORT:ADDRESS, or a URL with the address")
-        };
-        if rule.to_port.is_some_and(|p| p != port) {
-            return Err(refuse("toll cannot connect to another port than the URL's"));
-        }
-        let Some(to) = &rule.to_host else { continue };
-        let ip: IpAddr = match to.as_str() {
-            "localhost" => IpAddr::from([127, 0, 0, 1]),
-            t => t.parse().map_err(|_| refuse("the new host must be an IP address"))?,
-        };
-        if host.parse::<IpAddr>().is_ok() {
-            if host.parse::<IpAddr>().ok() == Some(ip) {
-                continue;
-            }
-            return Err(refuse("toll cannot send a URL with an IP address to another address"));
-        }
+        let gives = rule.to_host.is_some() || rule.to_port.is_some();
+        let to = (rule.to_host.clone().unwrap_or_else(|| host.clone()), rule.to_port.unwrap_or(port));
+        (matches && gives).then_some(to)
+    })
+}
+
+/// A rule's target that is where `url` goes anyway.
+fn unmoved(url: &url::Url, to: &(String, u16)) -> bool {
+    let host = url.host_str().map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase());
+    host.as_deref() == Some(to.0.as_str()) && url.port_or_known_default() == Some(to.1)
+}
+
+/// What reqwest can do of a rule: send a host name to another address on the same port (a
+/// resolver override), where the rule's host is an address (or `localhost`).
+fn override_for(url: &url::Url, to: &(String, u16)) -> Option<IpAddr> {
+    let (host, port) = (url.host_str()?, url.port_or_known_default()?);
+    if to.1 != port || host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    match to.0.as_str() {
+        "localhost" => Some(IpAddr::from([127, 0, 0, 1])),
+        t => t.parse().ok(),
+    }
+}
+
+/// Where a request to `url` along `route` connects because of a `--connect-to` rule, when
+/// toll's own path must make that connection (`host:port`, an IPv6 address in brackets): a
+/// rule reqwest's resolver override cannot do, or one for another host than the first URL's
+/// (the only one overridden); through an HTTP proxy, any rule: the request then goes through a
+/// tunnel whose CONNECT names it, an http:// one too (as curl 7.88 does). None through SOCKS.
+pub fn connect_to_target(req: &RequestConfig, url: &url::Url, route: &RouteEntry) -> Option<String> {
+    let c = &req.curl.conn;
+    let to = connect_to_rule(c, url)?;
+    let own = match route {
+        RouteEntry::Proxy(s) => !s.is_socks(),
+        RouteEntry::Direct if unmoved(url, &to) => false,
+        RouteEntry::Direct => override_for(url, &to).is_none() || url.host_str() != req.url.host_str(),
+    };
+    own.then(|| match to.0.contains(':') {
+        true => format!("[{}]:{}", to.0, to.1),
+        false => format!("{}:{}", to.0, to.1),
+    })
+}
+
+/// The first URL's `--connect-to` rule as a resolver override for reqwest, when it is one
+/// (same port, to an address). Another rule is left to toll's own path when `elsewhere`, and
+/// refused otherwise (the options that keep a request on reqwest's path rule it out).
+fn connect_to(req: &RequestConfig, elsewhere: bool) -> Result<Vec<(String, SocketAddr)>> {
+    let url = &req.url;
+    let Some(to) = connect_to_rule(&req.curl.conn, url).filter(|to| !unmoved(url, to)) else {
+        return Ok(Vec::new());
+    };
+    if let Some(ip) = override_for(url, &to) {
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         // Port 0: each request keeps its own URL's port (reqwest would put a port given here in
         // place of a URL's default one, e.g. for a redirect to the other scheme).
-        out.push((host.clone(), SocketAddr::new(ip, 0)));
-        break;
+        return Ok(vec![(host, SocketAddr::new(ip, 0))]);
     }
-    Ok(out)
+    if elsewhere {
+        return Ok(Vec::new());
+    }
+    Err(connect_to_refused(url))
+}
+
+/// A `--connect-to` rule for `url` that only toll's own path could follow, in a run whose
+/// options keep requests on reqwest's.
+pub fn connect_to_refused(url: &url::Url) -> Error {
+    let (host, port) = (url.host_str().unwrap_or_default(), url.port_or_known_default().unwrap_or(0));
+    Error::new(
+        Exit::Usage,
+        format!(
+            "--connect-to for {}:{port}: with --http1.0, --http2-prior-knowledge, --unix-socket, \
+             --trace, TLS version options, --capath, -E, -6 or --interface a rule can only send \
+             the first URL's host name to another address on the same port",
+            sanitize(host)
+        ),
+    )
+    .hint("drop the option it cannot be combined with, or use --resolve HOST:PORT:ADDRESS")
 }
 
 /// `-6`: host names resolve to their IPv6 addresses only.
@@ -404,7 +458,7 @@ mod tests {
     }
 
     #[test]
-    fn connect_to_becomes_a_resolve_override() {
+    fn connect_to_becomes_a_resolve_override_or_a_connection_of_tolls_own() {
         let rule = |f: Option<&str>, fp: Option<u16>, t: Option<&str>, tp: Option<u16>| ConnectTo {
             from_host: f.map(Into::into),
             from_port: fp,
@@ -412,22 +466,60 @@ mod tests {
             to_port: tp,
         };
         let mut r = req("http://example.invalid:8080/x");
+        // The first rule that matches and gives a host or a port; one that gives neither is
+        // passed over, one to the same place is the rule (curl 7.88's loop).
         r.curl.conn.connect_to = vec![
             rule(Some("other"), None, Some("10.0.0.1"), None),
+            rule(None, None, None, None),
             rule(Some("example.invalid"), Some(8080), Some("127.0.0.1"), Some(8080)),
+            rule(None, None, Some("10.0.0.2"), None),
         ];
-        assert_eq!(connect_to(&r).unwrap(), vec![("example.invalid".into(), "127.0.0.1:0".parse().unwrap())]);
+        assert_eq!(
+            connect_to(&r, false).unwrap(),
+            vec![("example.invalid".into(), "127.0.0.1:0".parse().unwrap())]
+        );
+        assert_eq!(connect_to_target(&r, &r.url, &RouteEntry::Direct), None);
+        r.curl.conn.connect_to =
+            vec![rule(None, None, None, Some(8080)), rule(None, None, Some("10.0.0.2"), None)];
+        assert_eq!(connect_to_rule(&r.curl.conn, &r.url), Some(("example.invalid".into(), 8080)));
+        assert!(connect_to(&r, false).unwrap().is_empty());
+        assert_eq!(connect_to_target(&r, &r.url, &RouteEntry::Direct), None);
         r.curl.conn.connect_to = vec![rule(None, None, Some("::1"), None)];
-        assert_eq!(connect_to(&r).unwrap(), vec![("example.invalid".into(), "[::1]:0".parse().unwrap())]);
+        assert_eq!(
+            connect_to(&r, false).unwrap(),
+            vec![("example.invalid".into(), "[::1]:0".parse().unwrap())]
+        );
+        // Another port, or a host name: toll's own connection, or refused without one.
         r.curl.conn.connect_to = vec![rule(None, Some(8080), Some("127.0.0.1"), Some(9090))];
-        assert!(connect_to(&r).unwrap_err().message.contains("another port"));
+        assert!(connect_to(&r, false).unwrap_err().message.contains("same port"));
+        assert!(connect_to(&r, true).unwrap().is_empty());
+        assert_eq!(connect_to_target(&r, &r.url, &RouteEntry::Direct).as_deref(), Some("127.0.0.1:9090"));
         r.curl.conn.connect_to = vec![rule(None, None, Some("name.example"), None)];
-        assert!(connect_to(&r).unwrap_err().message.contains("IP address"));
+        assert!(connect_to(&r, false).is_err());
+        assert_eq!(connect_to_target(&r, &r.url, &RouteEntry::Direct).as_deref(), Some("name.example:8080"));
+        r.curl.conn.connect_to = vec![rule(None, None, Some("::1"), Some(1))];
+        assert_eq!(connect_to_target(&r, &r.url, &RouteEntry::Direct).as_deref(), Some("[::1]:1"));
         r.curl.conn.connect_to = vec![rule(None, Some(1), Some("10.0.0.1"), None)];
-        assert!(connect_to(&r).unwrap().is_empty(), "another port: the rule does not apply");
+        assert!(connect_to(&r, false).unwrap().is_empty(), "another port: the rule does not apply");
         let mut lit = req("http://127.0.0.1:80/");
         lit.curl.conn.connect_to = vec![rule(None, None, Some("10.0.0.1"), None)];
-        assert!(connect_to(&lit).is_err());
+        assert!(connect_to(&lit, false).is_err());
+        assert_eq!(connect_to_target(&lit, &lit.url, &RouteEntry::Direct).as_deref(), Some("10.0.0.1:80"));
+        // Through an HTTP proxy: a tunnel that names the rule's target, for http:// URLs too.
+        let proxy = RouteEntry::Proxy(crate::config::ProxySpec::test_http("127.0.0.1"));
+        let mut tls = req("https://example.invalid/");
+        tls.curl.conn.connect_to = vec![rule(None, None, Some("127.0.0.2"), None)];
+        assert_eq!(connect_to_target(&tls, &tls.url, &proxy).as_deref(), Some("127.0.0.2:443"));
+        assert_eq!(connect_to_target(&tls, &tls.url, &RouteEntry::Direct), None, "reqwest's override");
+        let other = url::Url::parse("https://elsewhere.invalid/").unwrap();
+        assert_eq!(connect_to_target(&tls, &other, &RouteEntry::Direct).as_deref(), Some("127.0.0.2:443"));
+        r.curl.conn.connect_to = vec![rule(None, None, Some("127.0.0.2"), None)];
+        assert_eq!(connect_to_target(&r, &r.url, &proxy).as_deref(), Some("127.0.0.2:8080"));
+        let socks = RouteEntry::Proxy(crate::config::ProxySpec {
+            scheme: "socks5h".into(),
+            ..crate::config::ProxySpec::test_http("127.0.0.1")
+        });
+        assert_eq!(connect_to_target(&r, &r.url, &socks), None);
     }
 
     #[test]

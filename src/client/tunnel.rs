@@ -182,10 +182,9 @@ impl Direct {
     pub(super) fn new(req: &RequestConfig, user_agent: &str, wire_tap: bool) -> Result<Option<Direct>> {
         let c = &req.curl.conn;
         // What no request on this path can do: HTTP/2 without ALPN, HTTP/1.0,
-        // --connect-to, --unix-socket, and traces (the wire tap reads reqwest's connection log).
+        // --unix-socket, and traces (the wire tap reads reqwest's connection log).
         let never = req.curl.http_version == HttpVersion::Http2PriorKnowledge
             || c.http10
-            || !c.connect_to.is_empty()
             || c.unix_socket.is_some()
             || c.trace.is_some();
         // What only https:// and forwarded requests lose here: heads printed as received (-i,
@@ -228,7 +227,6 @@ impl Direct {
         let c = &req.curl.conn;
         let unable = req.curl.http_version == HttpVersion::Http2PriorKnowledge
             || c.http10
-            || !c.connect_to.is_empty()
             || c.unix_socket.is_some()
             || c.trace.is_some()
             || c.tls_min.is_some()

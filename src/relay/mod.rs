@@ -380,6 +380,11 @@ impl Relay {
         self.inner.doh.get().map(|d| &**d)
     }
 
+    /// The address a `--resolve` rule ([`Relay::set_resolve`]) gives `host:port`, if one does.
+    pub fn resolved(&self, host: &str, port: u16) -> Option<std::net::IpAddr> {
+        self.inner.resolved(host, port)
+    }
+
     /// The family set by [`Relay::set_family`], if any.
     pub fn family(&self) -> Option<Family> {
         self.inner.family.get().copied()
@@ -489,11 +494,15 @@ impl Relay {
 }
 
 impl Inner {
+    /// The address the last `--resolve` rule for `host:port` gives it, if any.
+    fn resolved(&self, host: &str, port: u16) -> Option<std::net::IpAddr> {
+        let rules = self.resolve.get().into_iter().flatten().rev();
+        rules.filter(|(h, a)| h.eq_ignore_ascii_case(host) && a.port() == port).map(|(_, a)| a.ip()).next()
+    }
+
     /// Where `--resolve` says `host:port` is (the name as given when no rule is for it).
     fn pinned(&self, host: &str, port: u16) -> String {
-        let rule = self.resolve.get().into_iter().flatten().rev();
-        let mut rule = rule.filter(|(h, a)| h.eq_ignore_ascii_case(host) && a.port() == port);
-        rule.next().map_or_else(|| host.to_string(), |(_, a)| a.ip().to_string())
+        self.resolved(host, port).map_or_else(|| host.to_string(), |ip| ip.to_string())
     }
 
     fn expect_wait(&self) -> Duration {

@@ -497,3 +497,59 @@ fn resolve_applies_to_the_proxys_name() {
     }
     assert_eq!(proxy.requests().len(), 2, "{}", proxy.summary());
 }
+
+/// `--connect-to` as curl 7.88 follows it: to another port or a host by name (`--resolve`
+/// pinned here: tests look up no other name), for http and https, directly and through an HTTP
+/// proxy, whose CONNECT then names the rule's target (for an http:// URL too). The request
+/// still names the URL's host, and TLS checks the URL's name.
+#[test]
+fn connect_to_reaches_another_port_or_host_directly_and_through_a_proxys_tunnel() {
+    use crate::fakeproxy::{self, FakeProxy};
+    let (http, https) = (Origin::http(), Origin::https());
+    let ca = crate::tls::pki().ca_arg();
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let purl = proxy.url();
+    let (hp, sp) = (http.port.to_string(), https.port.to_string());
+    let http_rule = format!("web.invalid:80:127.0.0.1:{hp}");
+    let named_rule = format!("web.invalid:80:backend.invalid:{hp}");
+    let pin = format!("backend.invalid:{hp}:127.0.0.1");
+    let tls_rule = format!("localhost:443:127.0.0.1:{sp}");
+    let cases: [(&[&str], &str, &str); 4] = [
+        (&["--connect-to", &http_rule], "http://web.invalid/req?h=host", "web.invalid"),
+        (&["--connect-to", &named_rule, "--resolve", &pin], "http://web.invalid/req?h=host", "web.invalid"),
+        (&["--connect-to", &tls_rule, "--cacert", &ca], "https://localhost/req?h=host", "localhost"),
+        (
+            &["--connect-to", &tls_rule, "--cacert", &ca, "-w", "%{num_connects}"],
+            "https://localhost/req?h=host",
+            "localhost",
+        ),
+    ];
+    for (args, url, host) in cases {
+        // Through the proxy the CONNECT names the rule's host, which the proxy would look up.
+        let named = args.contains(&"--resolve");
+        for via_proxy in [false, true].into_iter().filter(|p| !(named && *p)) {
+            let mut argv = vec!["-sS"];
+            if via_proxy {
+                argv.extend(["-x", &purl]);
+            }
+            argv.extend(args);
+            argv.push(url);
+            let out = toll(argv.clone()).run();
+            out.assert_code(0);
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.starts_with(&format!("GET /req?h=host\nhost: {host}\n")), "{argv:?}: {text}");
+            if args.contains(&"-w") {
+                assert!(text.ends_with("\n1"), "{argv:?}: {text}");
+            }
+            if via_proxy {
+                let seen = proxy.requests().into_iter().rfind(|r| r.is_connect()).expect("a CONNECT");
+                let to = args[1].rsplit_once(':').map(|(h, p)| (h.rsplit_once(':').unwrap().1, p)).unwrap();
+                assert_eq!(seen.target, format!("{}:{}", to.0, to.1), "{argv:?}: {}", proxy.summary());
+            }
+        }
+    }
+    // A rule reqwest's path cannot follow, with an option that keeps the request there: refused.
+    let out = toll(["-sS", "--connect-to", &http_rule, "--http1.0", "http://web.invalid/req"]).run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("--connect-to for web.invalid:80"), "{}", out.describe());
+}
