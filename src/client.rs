@@ -44,6 +44,7 @@ mod timing;
 mod tls;
 mod tls_tuning;
 mod trace;
+mod trailers;
 mod transfer_info;
 mod tunnel;
 mod upstreams;

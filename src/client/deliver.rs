@@ -15,13 +15,21 @@ pub(super) async fn write_response(
     req: &RequestConfig,
     style: OutputStyle,
     term: &Terminal,
-    mut resp: reqwest::Response,
+    resp: reqwest::Response,
     earlier_heads: &EarlierHeads,
     relay: &Relay,
     downloaded: &mut u64,
 ) -> Result<()> {
     let status = resp.status();
     let show_heads = req.include_headers || req.head_only;
+    // Trailer fields follow the body where heads are shown (`trailers`).
+    let (mut resp, trailers) = match show_heads || req.curl.dump_header.is_some() {
+        true => {
+            let (resp, kept) = super::trailers::keep(resp);
+            (resp, Some(kept))
+        }
+        false => (resp, None),
+    };
     // The heads `-i`/`-I` print (the CONNECT's and redirects' first): false if the reader left.
     let write_heads = |sink: &mut crate::output::Sink| -> Result<bool> {
         let suppress = req.curl.conn.suppress_connect_headers;
@@ -125,6 +133,14 @@ pub(super) async fn write_response(
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();
+    }
+    let trailers = trailers.map(|t| t.text(resp.version())).unwrap_or_default();
+    if !trailers.is_empty() {
+        // Where the heads went: after the body with -i, after the head with -D.
+        if show_heads && out.sink.write(&trailers)?.is_err() {
+            return Ok(());
+        }
+        super::extras::dump_trailers(req, &trailers)?;
     }
     out.finish(req, &headers, style.silent)
 }

@@ -83,6 +83,23 @@ pub fn before_body(req: &RequestConfig, heads: &super::EarlierHeads, last: &[u8]
     }
 }
 
+/// After the body: `-D` adds the trailer fields (`trailers`) after the head it wrote.
+pub fn dump_trailers(req: &RequestConfig, text: &[u8]) -> Result<()> {
+    match &req.curl.dump_header {
+        None => Ok(()),
+        Some(DumpHeader::Stdout) => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text).and_then(|_| out.flush());
+            Ok(())
+        }
+        Some(DumpHeader::File(p)) => {
+            std::fs::OpenOptions::new().append(true).open(p).and_then(|mut f| f.write_all(text)).map_err(
+                |e| Error::new(Exit::Write, format!("cannot write the headers to {}: {e}", p.display())),
+            )
+        }
+    }
+}
+
 /// After the body: `--fail-with-body` turns a status of 400 or above into exit 22.
 pub fn after_body(req: &RequestConfig, status: u16, url: &str) -> Result<()> {
     if req.curl.fail_with_body && status >= 400 {

@@ -420,3 +420,42 @@ fn write_out_names_a_refused_connect() {
         assert_eq!(out.stdout_str(), format!("000 {status}"), "-p: {}", out.describe());
     }
 }
+
+/// Trailer fields reach `-i` and `-D` on the paths a body takes: directly (reqwest's), the
+/// in-process tunnel (https) and `-p`'s tunnel. (A forwarded http:// request's are the proxy's
+/// to pass on: this fake proxy answers with a length and drops them.)
+#[test]
+fn trailer_fields_follow_the_body_on_every_path() {
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let (http, https) = (Origin::http(), Origin::https());
+    let trailer = "X-Checksum: 6 bytes\r\n";
+    let dir = crate::run::scratch();
+    let heads = dir.path().join("h.txt");
+    let heads_arg = heads.to_str().unwrap();
+    for (origin, extra) in [(&http, None), (&https, None), (&http, Some("-p"))] {
+        let forwarded = origin.scheme() == "http" && extra.is_none();
+        for proxied in [false, true].into_iter().filter(|p| !(*p && forwarded)) {
+            let mut args = vec!["-i", "-D", heads_arg];
+            args.extend(extra);
+            let out = match proxied {
+                true => via_proxy(&proxy.url(), None, origin, "/trailers", &args).run(),
+                false => {
+                    let url = origin.url("/trailers");
+                    let ca = crate::tls::pki().ca_arg();
+                    let mut all = vec!["-sS", "--cacert", &ca];
+                    all.extend(&args);
+                    all.push(&url);
+                    crate::run::toll(all).run()
+                }
+            };
+            out.assert_ok();
+            let what = format!("{} {extra:?} proxied={proxied}", origin.scheme());
+            assert!(out.stdout_str().ends_with(&format!("hello\n{trailer}")), "{what}: {}", out.describe());
+            let written = std::fs::read_to_string(&heads).unwrap();
+            assert!(
+                written.ends_with(&format!("Trailer: X-Checksum\r\n\r\n{trailer}")),
+                "{what}: {written:?}"
+            );
+        }
+    }
+}
