@@ -60,7 +60,7 @@ pub use conn::doh;
 pub use decode::{DecodeError, Decoder as ContentDecoder, Stopped as DecodeStopped};
 pub use errors::failure_error;
 use errors::{classify, classify_sent, relay_refusal, route_error};
-use header_case::{head_text, EarlierHeads};
+use header_case::{head_text, EarlierHeads, LastAnswer};
 pub use multi::run_all;
 /// Public for their fuzz targets: how a `Location` is followed, and which response heads the
 /// wire tap keeps.
@@ -202,8 +202,12 @@ pub struct Session {
     /// where the request needs reqwest's path): `--path-as-is`/`--request-target` send a
     /// request target of their own; after `-H 'Accept:'` every request takes it where it can
     /// (reqwest adds `Accept: */*` to every request, and curl then sends none); a
-    /// `--connect-to` rule to another port or a host name, or through a proxy's tunnel.
+    /// `--connect-to` rule to another port or a host name, or through a proxy's tunnel; a
+    /// `--resolve` rule for another port than the one reqwest's override was made for.
     raw: Option<tunnel::Direct>,
+    /// The URL the client was built for: reqwest's `--resolve` and `--connect-to` overrides
+    /// are that URL's (see `conn::connect_to_target`, `conn::resolve_target`).
+    first: url::Url,
     /// `-H 'Accept:'` was given (see `raw`).
     no_accept: bool,
     routes: Arc<Chooser>,
@@ -265,7 +269,8 @@ impl Session {
         }
         let no_accept = req.curl.removed_headers.iter().any(|h| h == "accept");
         // toll's own path, where reqwest's cannot do what the request asks (see `raw`).
-        let raw = match req.curl.raw_targets || no_accept || !req.curl.conn.connect_to.is_empty() {
+        let elsewhere = !req.curl.conn.connect_to.is_empty() || !req.curl.resolve.is_empty();
+        let raw = match req.curl.raw_targets || no_accept || elsewhere {
             true => tunnel::Direct::for_alternatives(req, &user_agent(req))?,
             false => None,
         };
@@ -285,6 +290,7 @@ impl Session {
             relay,
             direct,
             raw,
+            first: req.url.clone(),
             no_accept,
             routes,
             ctx,
@@ -383,15 +389,23 @@ impl Session {
                 trace_request(reporter, &request);
             }
             let https = hop.url.scheme() == "https";
-            // A --connect-to rule comes before an alternative, as in curl.
-            let moved = conn::connect_to_target(req, &hop.url, &choice.entry);
+            // A --connect-to rule comes before an alternative, as in curl; without either, a
+            // --resolve rule for this port that reqwest's overrides do not hold goes by toll's
+            // own path too, where there is one (else reqwest's override is used, whatever the
+            // port).
+            let c = &req.curl.conn;
+            let moved = conn::connect_to_target(c, &self.first, &hop.url, &choice.entry);
             if moved.is_some() && self.raw.is_none() {
                 return Err(conn::connect_to_refused(&hop.url));
             }
-            let alt = match conn::connect_to_rule(&req.curl.conn, &hop.url) {
+            let alt = match conn::connect_to_rule(c, &hop.url) {
                 Some(_) => None,
                 None => self.alt_svc.pick(&hop.url, &choice.entry, reporter),
             };
+            let moved = moved.or_else(|| {
+                let resolved = conn::resolve_target(&req.curl.resolve, &self.first, &hop.url, &choice.entry);
+                resolved.filter(|_| self.raw.is_some() && alt.is_none())
+            });
             // --path-as-is/--request-target (see `Hop::target`), and -H 'Accept:' (see `raw`).
             let target = hop.target.as_deref();
             let raw = target.is_some() || (self.no_accept && self.raw.is_some() && !via_socks);
@@ -403,8 +417,8 @@ impl Session {
                     };
                     if reporter.verbose() {
                         let to = moved.as_deref().unwrap_or_default();
-                        reporter
-                            .line(Direction::Info, &sanitize(&format!("--connect-to: connecting to {to}")));
+                        let line = format!("connecting to {to} (--connect-to, --resolve)");
+                        reporter.line(Direction::Info, &sanitize(&line));
                     }
                     own.execute_to(&self.relay, spec, moved.as_deref(), request, reporter, target).await?
                 }
@@ -478,7 +492,10 @@ impl Session {
                 return Ok(resp);
             };
             if redirects >= req.max_redirects {
-                heads.unfollowed(head_text(&resp));
+                let url = redirect::without_empty_parts(hop.url.clone()).to_string();
+                let redirect_url = Some(next.url.to_string());
+                let last = LastAnswer { url, ends: transfer_info::ends(self, &resp), redirect_url };
+                heads.unfollowed(head_text(&resp), last);
                 return Err(Error::new(
                     Exit::TooManyRedirects,
                     format!("stopped after {redirects} redirects at {}", display_url(&next.url)),
@@ -490,7 +507,9 @@ impl Session {
                     .line(Direction::Info, &format!("following the redirect to {}", display_url(&next.url)));
             }
             // Kept for -i (printed) and -w (counted).
-            heads.redirect(head_text(&resp));
+            let ends = transfer_info::ends(self, &resp);
+            let last = LastAnswer { url: next.url.to_string(), ends, redirect_url: None };
+            heads.redirect(head_text(&resp), last);
             drain_small(resp).await;
             redirects += 1;
             hop = next;

@@ -270,20 +270,59 @@ fn override_for(url: &url::Url, to: &(String, u16)) -> Option<IpAddr> {
 
 /// Where a request to `url` along `route` connects because of a `--connect-to` rule, when
 /// toll's own path must make that connection (`host:port`, an IPv6 address in brackets): a
-/// rule reqwest's resolver override cannot do, or one for another host than the first URL's
-/// (the only one overridden); through an HTTP proxy, any rule: the request then goes through a
-/// tunnel whose CONNECT names it, an http:// one too (as curl 7.88 does). None through SOCKS.
-pub fn connect_to_target(req: &RequestConfig, url: &url::Url, route: &RouteEntry) -> Option<String> {
-    let c = &req.curl.conn;
+/// rule reqwest's resolver override cannot do, or one for another host than `first`'s (the
+/// session's first URL, the only one overridden); through an HTTP proxy, any rule: the request
+/// then goes through a tunnel whose CONNECT names it, an http:// one too (as curl 7.88 does).
+/// None through SOCKS.
+pub fn connect_to_target(
+    c: &ConnConfig,
+    first: &url::Url,
+    url: &url::Url,
+    route: &RouteEntry,
+) -> Option<String> {
     let to = connect_to_rule(c, url)?;
     let own = match route {
         RouteEntry::Proxy(s) => !s.is_socks(),
         RouteEntry::Direct if unmoved(url, &to) => false,
-        RouteEntry::Direct => override_for(url, &to).is_none() || url.host_str() != req.url.host_str(),
+        RouteEntry::Direct => override_for(url, &to).is_none() || url.host_str() != first.host_str(),
     };
-    own.then(|| match to.0.contains(':') {
-        true => format!("[{}]:{}", to.0, to.1),
-        false => format!("{}:{}", to.0, to.1),
+    own.then(|| authority(&to.0, to.1))
+}
+
+/// `host:port`, an IPv6 address in brackets.
+fn authority(host: &str, port: u16) -> String {
+    match host.contains(':') {
+        true => format!("[{host}]:{port}"),
+        false => format!("{host}:{port}"),
+    }
+}
+
+/// Where a direct request to `url` connects because of `--resolve` when reqwest's overrides
+/// (one address per host name, made for `first`, the session's first URL) would send it
+/// elsewhere: the address of the last rule for its host and port (`ADDRESS:PORT`), or, when
+/// its host's rules are all for other ports, `host:port` to be looked up — as curl, whose rules
+/// are per port.
+pub fn resolve_target(
+    rules: &[(String, SocketAddr)],
+    first: &url::Url,
+    url: &url::Url,
+    route: &RouteEntry,
+) -> Option<String> {
+    let (RouteEntry::Direct, Some(url::Host::Domain(host)), Some(port)) =
+        (route, url.host(), url.port_or_known_default())
+    else {
+        return None;
+    };
+    let host = host.to_ascii_lowercase();
+    let rule = rules.iter().rev().find(|(h, a)| h.eq_ignore_ascii_case(&host) && a.port() == port);
+    let overrides = crate::config::resolve_overrides(rules, first);
+    let given = overrides.iter().find(|(h, _)| *h == host).map(|(_, a)| a.ip());
+    if rule.map(|(_, a)| a.ip()) == given {
+        return None;
+    }
+    Some(match rule {
+        Some((_, a)) => authority(&a.ip().to_string(), port),
+        None => authority(&host, port),
     })
 }
 
@@ -478,12 +517,12 @@ mod tests {
             connect_to(&r, false).unwrap(),
             vec![("example.invalid".into(), "127.0.0.1:0".parse().unwrap())]
         );
-        assert_eq!(connect_to_target(&r, &r.url, &RouteEntry::Direct), None);
+        assert_eq!(connect_to_target(&r.curl.conn, &r.url, &r.url, &RouteEntry::Direct), None);
         r.curl.conn.connect_to =
             vec![rule(None, None, None, Some(8080)), rule(None, None, Some("10.0.0.2"), None)];
         assert_eq!(connect_to_rule(&r.curl.conn, &r.url), Some(("example.invalid".into(), 8080)));
         assert!(connect_to(&r, false).unwrap().is_empty());
-        assert_eq!(connect_to_target(&r, &r.url, &RouteEntry::Direct), None);
+        assert_eq!(connect_to_target(&r.curl.conn, &r.url, &r.url, &RouteEntry::Direct), None);
         r.curl.conn.connect_to = vec![rule(None, None, Some("::1"), None)];
         assert_eq!(
             connect_to(&r, false).unwrap(),
@@ -493,33 +532,85 @@ mod tests {
         r.curl.conn.connect_to = vec![rule(None, Some(8080), Some("127.0.0.1"), Some(9090))];
         assert!(connect_to(&r, false).unwrap_err().message.contains("same port"));
         assert!(connect_to(&r, true).unwrap().is_empty());
-        assert_eq!(connect_to_target(&r, &r.url, &RouteEntry::Direct).as_deref(), Some("127.0.0.1:9090"));
+        assert_eq!(
+            connect_to_target(&r.curl.conn, &r.url, &r.url, &RouteEntry::Direct).as_deref(),
+            Some("127.0.0.1:9090")
+        );
         r.curl.conn.connect_to = vec![rule(None, None, Some("name.example"), None)];
         assert!(connect_to(&r, false).is_err());
-        assert_eq!(connect_to_target(&r, &r.url, &RouteEntry::Direct).as_deref(), Some("name.example:8080"));
+        assert_eq!(
+            connect_to_target(&r.curl.conn, &r.url, &r.url, &RouteEntry::Direct).as_deref(),
+            Some("name.example:8080")
+        );
         r.curl.conn.connect_to = vec![rule(None, None, Some("::1"), Some(1))];
-        assert_eq!(connect_to_target(&r, &r.url, &RouteEntry::Direct).as_deref(), Some("[::1]:1"));
+        assert_eq!(
+            connect_to_target(&r.curl.conn, &r.url, &r.url, &RouteEntry::Direct).as_deref(),
+            Some("[::1]:1")
+        );
         r.curl.conn.connect_to = vec![rule(None, Some(1), Some("10.0.0.1"), None)];
         assert!(connect_to(&r, false).unwrap().is_empty(), "another port: the rule does not apply");
         let mut lit = req("http://127.0.0.1:80/");
         lit.curl.conn.connect_to = vec![rule(None, None, Some("10.0.0.1"), None)];
         assert!(connect_to(&lit, false).is_err());
-        assert_eq!(connect_to_target(&lit, &lit.url, &RouteEntry::Direct).as_deref(), Some("10.0.0.1:80"));
+        assert_eq!(
+            connect_to_target(&lit.curl.conn, &lit.url, &lit.url, &RouteEntry::Direct).as_deref(),
+            Some("10.0.0.1:80")
+        );
         // Through an HTTP proxy: a tunnel that names the rule's target, for http:// URLs too.
         let proxy = RouteEntry::Proxy(crate::config::ProxySpec::test_http("127.0.0.1"));
         let mut tls = req("https://example.invalid/");
         tls.curl.conn.connect_to = vec![rule(None, None, Some("127.0.0.2"), None)];
-        assert_eq!(connect_to_target(&tls, &tls.url, &proxy).as_deref(), Some("127.0.0.2:443"));
-        assert_eq!(connect_to_target(&tls, &tls.url, &RouteEntry::Direct), None, "reqwest's override");
+        assert_eq!(
+            connect_to_target(&tls.curl.conn, &tls.url, &tls.url, &proxy).as_deref(),
+            Some("127.0.0.2:443")
+        );
+        assert_eq!(
+            connect_to_target(&tls.curl.conn, &tls.url, &tls.url, &RouteEntry::Direct),
+            None,
+            "reqwest's override"
+        );
         let other = url::Url::parse("https://elsewhere.invalid/").unwrap();
-        assert_eq!(connect_to_target(&tls, &other, &RouteEntry::Direct).as_deref(), Some("127.0.0.2:443"));
+        assert_eq!(
+            connect_to_target(&tls.curl.conn, &tls.url, &other, &RouteEntry::Direct).as_deref(),
+            Some("127.0.0.2:443")
+        );
         r.curl.conn.connect_to = vec![rule(None, None, Some("127.0.0.2"), None)];
-        assert_eq!(connect_to_target(&r, &r.url, &proxy).as_deref(), Some("127.0.0.2:8080"));
+        assert_eq!(
+            connect_to_target(&r.curl.conn, &r.url, &r.url, &proxy).as_deref(),
+            Some("127.0.0.2:8080")
+        );
         let socks = RouteEntry::Proxy(crate::config::ProxySpec {
             scheme: "socks5h".into(),
             ..crate::config::ProxySpec::test_http("127.0.0.1")
         });
-        assert_eq!(connect_to_target(&r, &r.url, &socks), None);
+        assert_eq!(connect_to_target(&r.curl.conn, &r.url, &r.url, &socks), None);
+    }
+
+    #[test]
+    fn resolve_rules_reqwest_cannot_hold_are_followed_per_port() {
+        let rule = |h: &str, port: u16, ip: &str| (h.to_string(), SocketAddr::new(ip.parse().unwrap(), port));
+        let u = |s: &str| url::Url::parse(s).unwrap();
+        let at = |rules: &[(String, SocketAddr)], first: &str, url: &str| {
+            resolve_target(rules, &u(first), &u(url), &RouteEntry::Direct)
+        };
+        let two = [rule("h.test", 80, "10.0.0.1"), rule("h.test", 443, "10.0.0.2")];
+        // reqwest holds the first URL's port's rule: that port needs nothing more.
+        assert_eq!(at(&two, "http://h.test/", "http://h.test/x"), None);
+        assert_eq!(at(&two, "http://h.test/", "https://h.test/").as_deref(), Some("10.0.0.2:443"));
+        assert_eq!(at(&two, "https://h.test/", "http://h.test/").as_deref(), Some("10.0.0.1:80"));
+        // A port no rule is for: looked up, not sent to another port's address.
+        assert_eq!(at(&two, "http://h.test/", "http://h.test:8080/").as_deref(), Some("h.test:8080"));
+        // The last rule for a host and port wins (reqwest's override too, here); another port's
+        // rule given last is the override, not this port's address.
+        let again = [rule("h.test", 80, "10.0.0.1"), rule("H.test", 80, "::1")];
+        assert_eq!(at(&again, "http://other.test/", "http://h.test/"), None);
+        assert_eq!(at(&two, "http://other.test/", "http://h.test/").as_deref(), Some("10.0.0.1:80"));
+        let v6 = [rule("h.test", 80, "::1"), rule("h.test", 443, "10.0.0.2")];
+        assert_eq!(at(&v6, "https://h.test/", "http://h.test/").as_deref(), Some("[::1]:80"));
+        assert_eq!(at(&two, "http://h.test/", "http://other.test/"), None);
+        assert_eq!(at(&two, "http://h.test/", "http://10.0.0.9/"), None);
+        let proxy = RouteEntry::Proxy(crate::config::ProxySpec::test_http("127.0.0.1"));
+        assert_eq!(resolve_target(&two, &u("http://h.test/"), &u("https://h.test/"), &proxy), None);
     }
 
     #[test]

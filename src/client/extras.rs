@@ -151,7 +151,10 @@ mod tests {
         req.curl.dump_header = Some(DumpHeader::File(dir.path().join("h.txt")));
         let mut heads = crate::client::EarlierHeads::default();
         heads.connect(200, b"HTTP/1.1 200 Connection established\r\n\r\n".to_vec());
-        heads.redirect(b"HTTP/1.1 302 Found\r\n\r\n".to_vec());
+        heads.redirect(
+            b"HTTP/1.1 302 Found\r\n\r\n".to_vec(),
+            super::super::header_case::LastAnswer::at("http://x/"),
+        );
         before_body(&req, &heads, b"HTTP/1.1 200 OK\r\n\r\n").unwrap();
         assert!(dir.path().join("x/y").is_dir());
         assert_eq!(

@@ -103,9 +103,37 @@ fn rebuild(
 /// The heads a transfer received before its final response's, in order: each redirect's that
 /// `-L` followed, and each proxy's answer to a CONNECT that opened a tunnel for it. curl prints
 /// them all with `-i`, `-I` and `-D` (the CONNECT answers not with
-/// `--suppress-connect-headers`) and counts them all in `%{size_header}`.
+/// `--suppress-connect-headers`) and counts them all in `%{size_header}`. Also where the
+/// last of those answers left the transfer, for `-w` when no final response comes.
 #[derive(Debug, Default)]
-pub struct EarlierHeads(Vec<(Earlier, Vec<u8>)>);
+pub struct EarlierHeads(Vec<(Earlier, Vec<u8>)>, Option<LastAnswer>);
+
+/// The ends of a connection, as `-w` reports them (`remote_ip`, `remote_port`, `local_ip`,
+/// `local_port`).
+#[derive(Clone, Debug, Default)]
+pub struct Ends {
+    pub remote_ip: Option<String>,
+    pub remote_port: Option<u16>,
+    pub local_ip: Option<String>,
+    pub local_port: Option<u16>,
+}
+
+/// The URL a transfer was at after its last redirect answer (the one it went on to, or the
+/// answer's own when it stopped there) and the ends of the connection that answer came on.
+#[derive(Clone, Debug)]
+pub struct LastAnswer {
+    pub url: String,
+    pub ends: Ends,
+    /// Where the answer pointed, when the transfer stopped there (`%{redirect_url}`).
+    pub redirect_url: Option<String>,
+}
+
+#[cfg(test)]
+impl LastAnswer {
+    pub fn at(url: &str) -> LastAnswer {
+        LastAnswer { url: url.into(), ends: Ends::default(), redirect_url: None }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Earlier {
@@ -118,13 +146,21 @@ enum Earlier {
 }
 
 impl EarlierHeads {
-    pub fn redirect(&mut self, head: Vec<u8>) {
+    /// A redirect followed to `last.url`.
+    pub fn redirect(&mut self, head: Vec<u8>, last: LastAnswer) {
         self.0.push((Earlier::Redirect, head));
+        self.1 = Some(last);
     }
 
-    /// See [`Earlier::Unfollowed`].
-    pub fn unfollowed(&mut self, head: Vec<u8>) {
+    /// See [`Earlier::Unfollowed`]; `last.url` is the answer's own.
+    pub fn unfollowed(&mut self, head: Vec<u8>, last: LastAnswer) {
         self.0.push((Earlier::Unfollowed, head));
+        self.1 = Some(last);
+    }
+
+    /// See [`LastAnswer`].
+    pub fn last_answer(&self) -> Option<&LastAnswer> {
+        self.1.as_ref()
     }
 
     /// The status of the last response received from the server (a redirect followed or not),
@@ -220,10 +256,13 @@ mod tests {
         assert_eq!(heads.last_status(), None);
         heads.connect(200, b"HTTP/1.1 200 Connection established\r\n\r\n".to_vec());
         assert_eq!(heads.last_status(), None, "a CONNECT answer is the proxy's");
-        heads.redirect(b"HTTP/1.1 301 Moved Permanently\r\nLocation: /a\r\n\r\n".to_vec());
+        heads.redirect(
+            b"HTTP/1.1 301 Moved Permanently\r\nLocation: /a\r\n\r\n".to_vec(),
+            LastAnswer::at("http://x/"),
+        );
         heads.connect(200, b"HTTP/1.1 200 Connection established\r\n\r\n".to_vec());
         assert_eq!(heads.last_status(), Some(301));
-        heads.unfollowed(b"HTTP/2 302\r\nlocation: /b\r\n\r\n".to_vec());
+        heads.unfollowed(b"HTTP/2 302\r\nlocation: /b\r\n\r\n".to_vec(), LastAnswer::at("http://x/"));
         assert_eq!(
             (heads.last_status(), heads.redirects(), heads.connect_status()),
             (Some(302), 1, Some(200))
@@ -269,9 +308,9 @@ mod tests {
         let mut heads = EarlierHeads::default();
         assert_eq!(heads.connect_status(), None);
         heads.connect(200, b"C1".to_vec());
-        heads.redirect(b"R1".to_vec());
+        heads.redirect(b"R1".to_vec(), LastAnswer::at("http://x/"));
         heads.connect(201, b"C2".to_vec());
-        heads.redirect(b"R2x".to_vec());
+        heads.redirect(b"R2x".to_vec(), LastAnswer::at("http://x/"));
         assert_eq!(heads.redirects(), 2);
         assert_eq!(heads.connect_status(), Some(201));
         assert_eq!(heads.size(), 9, "every head received counts, shown or not");

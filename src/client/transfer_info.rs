@@ -104,6 +104,15 @@ impl Recorder {
         i.http_code = status;
         i.num_redirects = heads.redirects();
         i.size_header = heads.size();
+        // Where the transfer got to (a redirect's target it could not reach, as curl says) and
+        // the last connection that answered.
+        if let Some(last) = heads.last_answer() {
+            i.url_effective = last.url.clone();
+            i.redirect_url = last.redirect_url.clone();
+            let e = &last.ends;
+            (i.remote_ip, i.remote_port, i.local_ip, i.local_port) =
+                (e.remote_ip.clone(), e.remote_port, e.local_ip.clone(), e.local_port);
+        }
     }
 
     /// The final response's head arrived (after the redirects and tunnels in `heads`).
@@ -160,32 +169,16 @@ impl Recorder {
                 .and_then(|l| resp.url().join(&l).ok())
                 .map(|u| super::redirect::without_empty_parts(u).to_string());
         }
+        let ends = ends(session, resp);
+        (i.remote_ip, i.remote_port, i.local_ip, i.local_port) =
+            (ends.remote_ip, ends.remote_port, ends.local_ip, ends.local_port);
         match session.routes.chosen(resp.url()) {
             Some(RouteEntry::Proxy(spec)) if !spec.is_socks() => {
-                // The connection that counts is the relay's to the proxy (reqwest's, if it made
-                // one, went to the loopback relay).
-                let addresses = session.relay.proxy_addresses(&spec);
-                i.remote_ip = Some(addresses.map_or_else(|| spec.host.clone(), |a| a.proxy.ip().to_string()));
-                // The proxy's, or `--preproxy`'s SOCKS proxy's: the peer of toll's connection.
-                i.remote_port = Some(addresses.map_or(spec.port, |a| a.proxy.port()));
-                i.local_ip = addresses.map(|a| a.local.ip().to_string());
-                i.local_port = addresses.map(|a| a.local.port());
                 i.http_connect = heads.connect_status().unwrap_or(0);
             }
-            _ if resp.extensions().get::<super::tunnel::Peer>().is_some() => {
-                // An --alt-svc alternative's connection.
-                let peer = resp.extensions().get::<super::tunnel::Peer>().copied();
-                i.remote_ip = peer.map(|p| p.remote.ip().to_string());
-                i.remote_port = peer.map(|p| p.remote.port());
-                i.local_ip = peer.map(|p| p.local.ip().to_string());
-                i.local_port = peer.map(|p| p.local.port());
-            }
+            _ if resp.extensions().get::<super::tunnel::Peer>().is_some() => {}
             _ => {
                 let info = resp.extensions().get::<hyper_util::client::legacy::connect::HttpInfo>();
-                i.remote_ip = info.map(|c| c.remote_addr().ip().to_string());
-                i.remote_port = info.map(|c| c.remote_addr().port());
-                i.local_ip = info.map(|c| c.local_addr().ip().to_string());
-                i.local_port = info.map(|c| c.local_addr().port());
                 // hyper's pool races a new connection against the kept one's return to the pool
                 // (which its own task makes): when the kept one wins, the new one is finished in
                 // the background, and the connector saw it. The transfer used no new connection
@@ -276,6 +269,40 @@ fn upload_size(req: &RequestConfig, read_sent: u64) -> u64 {
         BodySource::Form(parts) => {
             let typed = req.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
             super::form::length(parts, typed.map(|(_, v)| v.as_str()), read_sent)
+        }
+    }
+}
+
+/// The ends of the connection `resp` came on, as `-w` reports them: through an HTTP proxy,
+/// the relay's connection to the proxy (reqwest's, if it made one, went to the loopback relay;
+/// the port is the proxy's, or `--preproxy`'s SOCKS proxy's); an alternative's or a
+/// `--connect-to` target's, made by toll's own path; else reqwest's.
+pub(super) fn ends(session: &Session, resp: &reqwest::Response) -> super::header_case::Ends {
+    use super::header_case::Ends;
+    match session.routes.chosen(resp.url()) {
+        Some(RouteEntry::Proxy(spec)) if !spec.is_socks() => {
+            let addresses = session.relay.proxy_addresses(&spec);
+            Ends {
+                remote_ip: Some(addresses.map_or_else(|| spec.host.clone(), |a| a.proxy.ip().to_string())),
+                remote_port: Some(addresses.map_or(spec.port, |a| a.proxy.port())),
+                local_ip: addresses.map(|a| a.local.ip().to_string()),
+                local_port: addresses.map(|a| a.local.port()),
+            }
+        }
+        _ => {
+            let pair = match resp.extensions().get::<super::tunnel::Peer>() {
+                Some(p) => Some((p.remote, p.local)),
+                None => resp
+                    .extensions()
+                    .get::<hyper_util::client::legacy::connect::HttpInfo>()
+                    .map(|c| (c.remote_addr(), c.local_addr())),
+            };
+            Ends {
+                remote_ip: pair.map(|(r, _)| r.ip().to_string()),
+                remote_port: pair.map(|(r, _)| r.port()),
+                local_ip: pair.map(|(_, l)| l.ip().to_string()),
+                local_port: pair.map(|(_, l)| l.port()),
+            }
         }
     }
 }

@@ -553,3 +553,33 @@ fn connect_to_reaches_another_port_or_host_directly_and_through_a_proxys_tunnel(
     out.assert_code(2);
     assert!(out.stderr.contains("--connect-to for web.invalid:80"), "{}", out.describe());
 }
+
+/// `--resolve` rules are per port, as curl's: the second URL's rule is followed although
+/// reqwest's overrides hold one address per name (the first URL's rule's).
+#[test]
+fn resolve_rules_are_followed_per_port() {
+    use std::io::{Read, Write};
+    let origin = Origin::http();
+    let other = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+    let port2 = other.local_addr().unwrap().port();
+    let served = std::thread::spawn(move || {
+        let (mut c, _) = other.accept().unwrap();
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = c.read(&mut buf).unwrap();
+            assert!(n > 0, "no request");
+            head.extend_from_slice(&buf[..n]);
+        }
+        c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\ntwo\n").unwrap();
+        String::from_utf8_lossy(&head).into_owned()
+    });
+    let p1 = origin.port;
+    let (r1, r2) = (format!("dual.test:{p1}:127.0.0.1"), format!("dual.test:{port2}:127.0.0.2"));
+    let (u1, u2) = (format!("http://dual.test:{p1}/text"), format!("http://dual.test:{port2}/x"));
+    let out = toll(["-sS", "--resolve", &r1, "--resolve", &r2, "-w", "%{remote_ip}\n", &u1, &u2]).run();
+    out.assert_ok();
+    assert_eq!(out.stdout_str(), "hello from the origin\n127.0.0.1\ntwo\n127.0.0.2\n", "{}", out.describe());
+    let head = served.join().unwrap();
+    assert!(head.to_ascii_lowercase().contains(&format!("host: dual.test:{port2}\r\n")), "{head}");
+}
