@@ -26,6 +26,7 @@ mod conn;
 pub mod cookies;
 mod decode;
 mod deliver;
+mod elsewhere;
 mod errors;
 mod extras;
 mod form;
@@ -206,7 +207,7 @@ pub struct Session {
     /// `--resolve` rule for another port than the one reqwest's override was made for.
     raw: Option<tunnel::Direct>,
     /// The URL the client was built for: reqwest's `--resolve` and `--connect-to` overrides
-    /// are that URL's (see `conn::connect_to_target`, `conn::resolve_target`).
+    /// are that URL's (see `elsewhere`).
     first: url::Url,
     /// `-H 'Accept:'` was given (see `raw`).
     no_accept: bool,
@@ -394,16 +395,17 @@ impl Session {
             // own path too, where there is one (else reqwest's override is used, whatever the
             // port).
             let c = &req.curl.conn;
-            let moved = conn::connect_to_target(c, &self.first, &hop.url, &choice.entry);
+            let moved = elsewhere::connect_to_target(c, &self.first, &hop.url, &choice.entry);
             if moved.is_some() && self.raw.is_none() {
-                return Err(conn::connect_to_refused(&hop.url));
+                return Err(elsewhere::connect_to_refused(&hop.url));
             }
-            let alt = match conn::connect_to_rule(c, &hop.url) {
+            let alt = match elsewhere::connect_to_rule(c, &hop.url) {
                 Some(_) => None,
                 None => self.alt_svc.pick(&hop.url, &choice.entry, reporter),
             };
             let moved = moved.or_else(|| {
-                let resolved = conn::resolve_target(&req.curl.resolve, &self.first, &hop.url, &choice.entry);
+                let resolved =
+                    elsewhere::resolve_target(&req.curl.resolve, &self.first, &hop.url, &choice.entry);
                 resolved.filter(|_| self.raw.is_some() && alt.is_none())
             });
             // --path-as-is/--request-target (see `Hop::target`), and -H 'Accept:' (see `raw`).

@@ -1,6 +1,6 @@
 //! The protocol, connection and TLS options' effects (`config::ConnConfig`): on the HTTP client
-//! (TLS versions, CA directory, client certificate, `--connect-to`, `--unix-socket`, `-6`,
-//! keepalive, `--doh-url`'s resolver), on each hop (`--proto`/`--proto-redir` checks, `-6` against an IPv4 literal),
+//! (TLS versions, CA directory, client certificate, `--connect-to`'s resolver override as
+//! `elsewhere` makes it, `--unix-socket`, `-6`, keepalive, `--doh-url`'s resolver), on each hop (`--proto`/`--proto-redir` checks, `-6` against an IPv4 literal),
 //! and on each request (`--http1.0`, `--proxy-header`).
 
 use crate::config::{ConnConfig, Interface, RequestConfig, TlsVersion};
@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 /// Applies the connection options to the client. `--connect-to` applies to the first URL's
 /// host; `elsewhere`: a rule reqwest cannot follow (another port, a host name) is left to
-/// toll's own path ([`connect_to_target`]) rather than refused.
+/// toll's own path ([`super::elsewhere`]) rather than refused.
 pub fn configure(
     mut b: reqwest::ClientBuilder,
     req: &RequestConfig,
@@ -46,7 +46,7 @@ pub fn configure(
     if c.unix_socket.is_some() {
         return Err(Error::new(Exit::Usage, "--unix-socket needs a Unix system"));
     }
-    for (host, addr) in connect_to(req, elsewhere)? {
+    for (host, addr) in super::elsewhere::connect_to(req, elsewhere)? {
         b = b.resolve(&host, addr);
     }
     if c.ipv6_only {
@@ -232,136 +232,6 @@ pub fn proxy_connect_headers(c: &ConnConfig) -> reqwest::header::HeaderMap {
     map
 }
 
-/// The `--connect-to` rule for a connection to `url`'s host and port, as curl 7.88 picks it:
-/// the first rule whose HOST1 and PORT1 match (empty ones match anything) and that gives a
-/// HOST2 or a PORT2. Returns where to connect: the host (lower case, an IPv6 address without
-/// brackets) and the port — perhaps the URL's own, which still keeps the connection from an
-/// Alt-Svc alternative.
-pub fn connect_to_rule(c: &ConnConfig, url: &url::Url) -> Option<(String, u16)> {
-    let (host, port) = (url.host_str()?, url.port_or_known_default()?);
-    let host = host.trim_matches(['[', ']']).to_ascii_lowercase();
-    c.connect_to.iter().find_map(|rule| {
-        let matches =
-            rule.from_host.as_deref().is_none_or(|h| h == host) && rule.from_port.is_none_or(|p| p == port);
-        let gives = rule.to_host.is_some() || rule.to_port.is_some();
-        let to = (rule.to_host.clone().unwrap_or_else(|| host.clone()), rule.to_port.unwrap_or(port));
-        (matches && gives).then_some(to)
-    })
-}
-
-/// A rule's target that is where `url` goes anyway.
-fn unmoved(url: &url::Url, to: &(String, u16)) -> bool {
-    let host = url.host_str().map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase());
-    host.as_deref() == Some(to.0.as_str()) && url.port_or_known_default() == Some(to.1)
-}
-
-/// What reqwest can do of a rule: send a host name to another address on the same port (a
-/// resolver override), where the rule's host is an address (or `localhost`).
-fn override_for(url: &url::Url, to: &(String, u16)) -> Option<IpAddr> {
-    let (host, port) = (url.host_str()?, url.port_or_known_default()?);
-    if to.1 != port || host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok() {
-        return None;
-    }
-    match to.0.as_str() {
-        "localhost" => Some(IpAddr::from([127, 0, 0, 1])),
-        t => t.parse().ok(),
-    }
-}
-
-/// Where a request to `url` along `route` connects because of a `--connect-to` rule, when
-/// toll's own path must make that connection (`host:port`, an IPv6 address in brackets): a
-/// rule reqwest's resolver override cannot do, or one for another host than `first`'s (the
-/// session's first URL, the only one overridden); through an HTTP proxy, any rule: the request
-/// then goes through a tunnel whose CONNECT names it, an http:// one too (as curl 7.88 does).
-/// None through SOCKS.
-pub fn connect_to_target(
-    c: &ConnConfig,
-    first: &url::Url,
-    url: &url::Url,
-    route: &RouteEntry,
-) -> Option<String> {
-    let to = connect_to_rule(c, url)?;
-    let own = match route {
-        RouteEntry::Proxy(s) => !s.is_socks(),
-        RouteEntry::Direct if unmoved(url, &to) => false,
-        RouteEntry::Direct => override_for(url, &to).is_none() || url.host_str() != first.host_str(),
-    };
-    own.then(|| authority(&to.0, to.1))
-}
-
-/// `host:port`, an IPv6 address in brackets.
-fn authority(host: &str, port: u16) -> String {
-    match host.contains(':') {
-        true => format!("[{host}]:{port}"),
-        false => format!("{host}:{port}"),
-    }
-}
-
-/// Where a direct request to `url` connects because of `--resolve` when reqwest's overrides
-/// (one address per host name, made for `first`, the session's first URL) would send it
-/// elsewhere: the address of the last rule for its host and port (`ADDRESS:PORT`), or, when
-/// its host's rules are all for other ports, `host:port` to be looked up — as curl, whose rules
-/// are per port.
-pub fn resolve_target(
-    rules: &[(String, SocketAddr)],
-    first: &url::Url,
-    url: &url::Url,
-    route: &RouteEntry,
-) -> Option<String> {
-    let (RouteEntry::Direct, Some(url::Host::Domain(host)), Some(port)) =
-        (route, url.host(), url.port_or_known_default())
-    else {
-        return None;
-    };
-    let host = host.to_ascii_lowercase();
-    let rule = rules.iter().rev().find(|(h, a)| h.eq_ignore_ascii_case(&host) && a.port() == port);
-    let overrides = crate::config::resolve_overrides(rules, first);
-    let given = overrides.iter().find(|(h, _)| *h == host).map(|(_, a)| a.ip());
-    if rule.map(|(_, a)| a.ip()) == given {
-        return None;
-    }
-    Some(match rule {
-        Some((_, a)) => authority(&a.ip().to_string(), port),
-        None => authority(&host, port),
-    })
-}
-
-/// The first URL's `--connect-to` rule as a resolver override for reqwest, when it is one
-/// (same port, to an address). Another rule is left to toll's own path when `elsewhere`, and
-/// refused otherwise (the options that keep a request on reqwest's path rule it out).
-fn connect_to(req: &RequestConfig, elsewhere: bool) -> Result<Vec<(String, SocketAddr)>> {
-    let url = &req.url;
-    let Some(to) = connect_to_rule(&req.curl.conn, url).filter(|to| !unmoved(url, to)) else {
-        return Ok(Vec::new());
-    };
-    if let Some(ip) = override_for(url, &to) {
-        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        // Port 0: each request keeps its own URL's port (reqwest would put a port given here in
-        // place of a URL's default one, e.g. for a redirect to the other scheme).
-        return Ok(vec![(host, SocketAddr::new(ip, 0))]);
-    }
-    if elsewhere {
-        return Ok(Vec::new());
-    }
-    Err(connect_to_refused(url))
-}
-
-/// A `--connect-to` rule for `url` that only toll's own path could follow, in a run whose
-/// options keep requests on reqwest's.
-pub fn connect_to_refused(url: &url::Url) -> Error {
-    let (host, port) = (url.host_str().unwrap_or_default(), url.port_or_known_default().unwrap_or(0));
-    Error::new(
-        Exit::Usage,
-        format!(
-            "--connect-to for {}:{port}: with --http1.0, --http2-prior-knowledge, --unix-socket, \
-             --trace, TLS version options, --capath, -E, -6 or --interface a rule can only send \
-             the first URL's host name to another address on the same port",
-            sanitize(host)
-        ),
-    )
-    .hint("drop the option it cannot be combined with, or use --resolve HOST:PORT:ADDRESS")
-}
-
 /// `-6`: host names resolve to their IPv6 addresses only.
 struct Ipv6Only;
 
@@ -458,11 +328,7 @@ pub fn capath_certs(dir: &Path) -> Result<Vec<rustls_pki_types::CertificateDer<'
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ConnectTo, Protocols};
-
-    fn req(url: &str) -> RequestConfig {
-        RequestConfig::get(url::Url::parse(url).unwrap())
-    }
+    use crate::config::Protocols;
 
     #[test]
     fn proto_and_proto_redir() {
@@ -494,123 +360,6 @@ mod tests {
         c.tls_min = Some(TlsVersion::V1_3);
         c.tls_max = Some(TlsVersion::V1_2);
         assert!(tls_conflict(&c).unwrap().contains("--tlsv1.3"));
-    }
-
-    #[test]
-    fn connect_to_becomes_a_resolve_override_or_a_connection_of_tolls_own() {
-        let rule = |f: Option<&str>, fp: Option<u16>, t: Option<&str>, tp: Option<u16>| ConnectTo {
-            from_host: f.map(Into::into),
-            from_port: fp,
-            to_host: t.map(Into::into),
-            to_port: tp,
-        };
-        let mut r = req("http://example.invalid:8080/x");
-        // The first rule that matches and gives a host or a port; one that gives neither is
-        // passed over, one to the same place is the rule (curl 7.88's loop).
-        r.curl.conn.connect_to = vec![
-            rule(Some("other"), None, Some("10.0.0.1"), None),
-            rule(None, None, None, None),
-            rule(Some("example.invalid"), Some(8080), Some("127.0.0.1"), Some(8080)),
-            rule(None, None, Some("10.0.0.2"), None),
-        ];
-        assert_eq!(
-            connect_to(&r, false).unwrap(),
-            vec![("example.invalid".into(), "127.0.0.1:0".parse().unwrap())]
-        );
-        assert_eq!(connect_to_target(&r.curl.conn, &r.url, &r.url, &RouteEntry::Direct), None);
-        r.curl.conn.connect_to =
-            vec![rule(None, None, None, Some(8080)), rule(None, None, Some("10.0.0.2"), None)];
-        assert_eq!(connect_to_rule(&r.curl.conn, &r.url), Some(("example.invalid".into(), 8080)));
-        assert!(connect_to(&r, false).unwrap().is_empty());
-        assert_eq!(connect_to_target(&r.curl.conn, &r.url, &r.url, &RouteEntry::Direct), None);
-        r.curl.conn.connect_to = vec![rule(None, None, Some("::1"), None)];
-        assert_eq!(
-            connect_to(&r, false).unwrap(),
-            vec![("example.invalid".into(), "[::1]:0".parse().unwrap())]
-        );
-        // Another port, or a host name: toll's own connection, or refused without one.
-        r.curl.conn.connect_to = vec![rule(None, Some(8080), Some("127.0.0.1"), Some(9090))];
-        assert!(connect_to(&r, false).unwrap_err().message.contains("same port"));
-        assert!(connect_to(&r, true).unwrap().is_empty());
-        assert_eq!(
-            connect_to_target(&r.curl.conn, &r.url, &r.url, &RouteEntry::Direct).as_deref(),
-            Some("127.0.0.1:9090")
-        );
-        r.curl.conn.connect_to = vec![rule(None, None, Some("name.example"), None)];
-        assert!(connect_to(&r, false).is_err());
-        assert_eq!(
-            connect_to_target(&r.curl.conn, &r.url, &r.url, &RouteEntry::Direct).as_deref(),
-            Some("name.example:8080")
-        );
-        r.curl.conn.connect_to = vec![rule(None, None, Some("::1"), Some(1))];
-        assert_eq!(
-            connect_to_target(&r.curl.conn, &r.url, &r.url, &RouteEntry::Direct).as_deref(),
-            Some("[::1]:1")
-        );
-        r.curl.conn.connect_to = vec![rule(None, Some(1), Some("10.0.0.1"), None)];
-        assert!(connect_to(&r, false).unwrap().is_empty(), "another port: the rule does not apply");
-        let mut lit = req("http://127.0.0.1:80/");
-        lit.curl.conn.connect_to = vec![rule(None, None, Some("10.0.0.1"), None)];
-        assert!(connect_to(&lit, false).is_err());
-        assert_eq!(
-            connect_to_target(&lit.curl.conn, &lit.url, &lit.url, &RouteEntry::Direct).as_deref(),
-            Some("10.0.0.1:80")
-        );
-        // Through an HTTP proxy: a tunnel that names the rule's target, for http:// URLs too.
-        let proxy = RouteEntry::Proxy(crate::config::ProxySpec::test_http("127.0.0.1"));
-        let mut tls = req("https://example.invalid/");
-        tls.curl.conn.connect_to = vec![rule(None, None, Some("127.0.0.2"), None)];
-        assert_eq!(
-            connect_to_target(&tls.curl.conn, &tls.url, &tls.url, &proxy).as_deref(),
-            Some("127.0.0.2:443")
-        );
-        assert_eq!(
-            connect_to_target(&tls.curl.conn, &tls.url, &tls.url, &RouteEntry::Direct),
-            None,
-            "reqwest's override"
-        );
-        let other = url::Url::parse("https://elsewhere.invalid/").unwrap();
-        assert_eq!(
-            connect_to_target(&tls.curl.conn, &tls.url, &other, &RouteEntry::Direct).as_deref(),
-            Some("127.0.0.2:443")
-        );
-        r.curl.conn.connect_to = vec![rule(None, None, Some("127.0.0.2"), None)];
-        assert_eq!(
-            connect_to_target(&r.curl.conn, &r.url, &r.url, &proxy).as_deref(),
-            Some("127.0.0.2:8080")
-        );
-        let socks = RouteEntry::Proxy(crate::config::ProxySpec {
-            scheme: "socks5h".into(),
-            ..crate::config::ProxySpec::test_http("127.0.0.1")
-        });
-        assert_eq!(connect_to_target(&r.curl.conn, &r.url, &r.url, &socks), None);
-    }
-
-    #[test]
-    fn resolve_rules_reqwest_cannot_hold_are_followed_per_port() {
-        let rule = |h: &str, port: u16, ip: &str| (h.to_string(), SocketAddr::new(ip.parse().unwrap(), port));
-        let u = |s: &str| url::Url::parse(s).unwrap();
-        let at = |rules: &[(String, SocketAddr)], first: &str, url: &str| {
-            resolve_target(rules, &u(first), &u(url), &RouteEntry::Direct)
-        };
-        let two = [rule("h.test", 80, "10.0.0.1"), rule("h.test", 443, "10.0.0.2")];
-        // reqwest holds the first URL's port's rule: that port needs nothing more.
-        assert_eq!(at(&two, "http://h.test/", "http://h.test/x"), None);
-        assert_eq!(at(&two, "http://h.test/", "https://h.test/").as_deref(), Some("10.0.0.2:443"));
-        assert_eq!(at(&two, "https://h.test/", "http://h.test/").as_deref(), Some("10.0.0.1:80"));
-        // A port no rule is for: looked up, not sent to another port's address.
-        assert_eq!(at(&two, "http://h.test/", "http://h.test:8080/").as_deref(), Some("h.test:8080"));
-        // The last rule for a host and port wins (reqwest's override too, here); another port's
-        // rule given last is the override, not this port's address.
-        let again = [rule("h.test", 80, "10.0.0.1"), rule("H.test", 80, "::1")];
-        assert_eq!(at(&again, "http://other.test/", "http://h.test/"), None);
-        assert_eq!(at(&two, "http://other.test/", "http://h.test/").as_deref(), Some("10.0.0.1:80"));
-        let v6 = [rule("h.test", 80, "::1"), rule("h.test", 443, "10.0.0.2")];
-        assert_eq!(at(&v6, "https://h.test/", "http://h.test/").as_deref(), Some("[::1]:80"));
-        assert_eq!(at(&two, "http://h.test/", "http://other.test/"), None);
-        assert_eq!(at(&two, "http://h.test/", "http://10.0.0.9/"), None);
-        let proxy = RouteEntry::Proxy(crate::config::ProxySpec::test_http("127.0.0.1"));
-        assert_eq!(resolve_target(&two, &u("http://h.test/"), &u("https://h.test/"), &proxy), None);
     }
 
     #[test]
