@@ -94,7 +94,7 @@ impl AltSvc {
     ) -> Result<reqwest::Response> {
         let direct = self.direct.as_ref().expect("pick returns alternatives only with a path to them");
         let alt = alt.as_ref().expect("called with the alternative pick chose");
-        let to = authority(&alt.dst.host, alt.dst.port);
+        let to = super::elsewhere::authority(&alt.dst.host, alt.dst.port);
         if let Ok(v) = http::HeaderValue::from_str(&to) {
             request.headers_mut().insert("alt-used", v);
         }
@@ -154,15 +154,6 @@ fn read(path: &Path) -> Cache {
     match crate::statefile::read_limited(path, crate::statefile::Links::Follow) {
         Ok(b) => Cache { entries: super::alt_svc::parse_file(&String::from_utf8_lossy(&b)) },
         Err(_) => Cache::default(),
-    }
-}
-
-/// `host:port`, an IPv6 address in brackets.
-fn authority(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
     }
 }
 

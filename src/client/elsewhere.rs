@@ -72,7 +72,7 @@ pub fn connect_to_target(
 }
 
 /// `host:port`, an IPv6 address in brackets.
-fn authority(host: &str, port: u16) -> String {
+pub(super) fn authority(host: &str, port: u16) -> String {
     match host.contains(':') {
         true => format!("[{host}]:{port}"),
         false => format!("{host}:{port}"),
