@@ -399,6 +399,7 @@ impl Session {
             if moved.is_some() && self.raw.is_none() {
                 return Err(elsewhere::connect_to_refused(&hop.url));
             }
+            elsewhere::check_socks(c, &self.first, &hop.url, &choice.entry)?;
             let alt = match elsewhere::connect_to_rule(c, &hop.url) {
                 Some(_) => None,
                 None => self.alt_svc.pick(&hop.url, &choice.entry, reporter),

@@ -55,7 +55,7 @@ fn override_for(url: &url::Url, to: &(String, u16)) -> Option<IpAddr> {
 /// rule reqwest's resolver override cannot do, or one for another host than `first`'s (the
 /// session's first URL, the only one overridden); through an HTTP proxy, any rule: the request
 /// then goes through a tunnel whose CONNECT names it, an http:// one too (as curl 7.88 does).
-/// None through SOCKS.
+/// None through SOCKS ([`check_socks`]).
 pub fn connect_to_target(
     c: &ConnConfig,
     first: &url::Url,
@@ -69,6 +69,30 @@ pub fn connect_to_target(
         RouteEntry::Direct => override_for(url, &to).is_none() || url.host_str() != first.host_str(),
     };
     own.then(|| authority(&to.0, to.1))
+}
+
+/// A `--connect-to` rule toll cannot follow through a SOCKS proxy (exit 2, rather than a
+/// connection to where the rule said not to go): any but the one reqwest's resolver override
+/// does, when the proxy takes addresses (`socks5://`, `socks4://`: the name is resolved here).
+pub fn check_socks(c: &ConnConfig, first: &url::Url, url: &url::Url, route: &RouteEntry) -> Result<()> {
+    let RouteEntry::Proxy(spec) = route else { return Ok(()) };
+    let Some(to) = connect_to_rule(c, url).filter(|to| spec.is_socks() && !unmoved(url, to)) else {
+        return Ok(());
+    };
+    let resolved_here = matches!(spec.scheme.as_str(), "socks5" | "socks4");
+    if resolved_here && override_for(url, &to).is_some() && url.host_str() == first.host_str() {
+        return Ok(());
+    }
+    Err(Error::new(
+        Exit::Usage,
+        format!(
+            "--connect-to for {}:{}: toll cannot follow this rule through the SOCKS proxy {}",
+            sanitize(url.host_str().unwrap_or_default()),
+            url.port_or_known_default().unwrap_or(0),
+            spec.display_url()
+        ),
+    )
+    .hint("connect directly or through an HTTP proxy, or use --resolve HOST:PORT:ADDRESS with socks5://"))
 }
 
 /// `host:port`, an IPv6 address in brackets.
@@ -241,6 +265,21 @@ mod tests {
             ..crate::config::ProxySpec::test_http("127.0.0.1")
         });
         assert_eq!(connect_to_target(&r.curl.conn, &r.url, &r.url, &socks), None);
+        // Through SOCKS only reqwest's override is followed, where the name is resolved here.
+        assert!(check_socks(&r.curl.conn, &r.url, &r.url, &socks).is_err(), "socks5h: the proxy resolves");
+        let local = RouteEntry::Proxy(crate::config::ProxySpec {
+            scheme: "socks5".into(),
+            ..crate::config::ProxySpec::test_http("127.0.0.1")
+        });
+        assert!(check_socks(&r.curl.conn, &r.url, &r.url, &local).is_ok());
+        let other = url::Url::parse("http://other.invalid:8080/").unwrap();
+        assert!(check_socks(&r.curl.conn, &r.url, &other, &local).is_err(), "not the first URL's host");
+        r.curl.conn.connect_to = vec![rule(None, None, None, Some(1))];
+        assert!(check_socks(&r.curl.conn, &r.url, &r.url, &local).is_err(), "another port");
+        assert!(
+            check_socks(&r.curl.conn, &r.url, &r.url, &proxy).is_ok(),
+            "an HTTP proxy's tunnel follows it"
+        );
     }
 
     #[test]
