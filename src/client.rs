@@ -206,9 +206,9 @@ pub struct Session {
     /// `--connect-to` rule to another port or a host name, or through a proxy's tunnel; a
     /// `--resolve` rule for another port than the one reqwest's override was made for.
     raw: Option<tunnel::Direct>,
-    /// The URL the client was built for: reqwest's `--resolve` and `--connect-to` overrides
-    /// are that URL's (see `elsewhere`).
-    first: url::Url,
+    /// What reqwest's resolver does by name (`--resolve` and `--connect-to` as the first URL
+    /// picked them; see `elsewhere`).
+    overridden: elsewhere::Overridden,
     /// `-H 'Accept:'` was given (see `raw`).
     no_accept: bool,
     routes: Arc<Chooser>,
@@ -291,7 +291,7 @@ impl Session {
             relay,
             direct,
             raw,
-            first: req.url.clone(),
+            overridden: elsewhere::Overridden::of(req),
             no_accept,
             routes,
             ctx,
@@ -395,19 +395,20 @@ impl Session {
             // own path too, where there is one (else reqwest's override is used, whatever the
             // port).
             let c = &req.curl.conn;
-            let moved = elsewhere::connect_to_target(c, &self.first, &hop.url, &choice.entry);
+            let moved = elsewhere::connect_to_target(c, &self.overridden, &hop.url, &choice.entry);
             if moved.is_some() && self.raw.is_none() {
                 return Err(elsewhere::connect_to_refused(&hop.url));
             }
-            elsewhere::check_socks(c, &self.first, &hop.url, &choice.entry)?;
-            let alt = match elsewhere::connect_to_rule(c, &hop.url) {
-                Some(_) => None,
-                None => self.alt_svc.pick(&hop.url, &choice.entry, reporter),
+            elsewhere::check_socks(c, &self.overridden, &hop.url, &choice.entry)?;
+            let ruled = elsewhere::connect_to_rule(c, &hop.url).is_some();
+            let alt = match ruled {
+                true => None,
+                false => self.alt_svc.pick(&hop.url, &choice.entry, reporter),
             };
             let moved = moved.or_else(|| {
-                let resolved =
-                    elsewhere::resolve_target(&req.curl.resolve, &self.first, &hop.url, &choice.entry);
-                resolved.filter(|_| self.raw.is_some() && alt.is_none())
+                let rules = &req.curl.resolve;
+                let resolved = elsewhere::resolve_target(rules, &self.overridden, &hop.url, &choice.entry);
+                resolved.filter(|_| self.raw.is_some() && !ruled && alt.is_none())
             });
             // --path-as-is/--request-target (see `Hop::target`), and -H 'Accept:' (see `raw`).
             let target = hop.target.as_deref();

@@ -1,12 +1,13 @@
 //! Where a request's connection goes instead of its URL's host and port, and who makes it:
 //! `--connect-to` rules and `--resolve` rules, as curl 7.88 follows them. reqwest can only send
 //! a host name to another address on the same port, for one address per name (its resolver
-//! overrides, made once for the session's first URL: [`connect_to`] and `extras::configure`);
-//! any other rule — another port, a host given by name, a later URL's host, another port's
-//! `--resolve` address, a tunnel through an HTTP proxy whose CONNECT must name the rule's
-//! target — is followed by toll's own path (`tunnel::Direct::execute_to`), the one that also
-//! takes Alt-Svc alternatives. The session asks [`connect_to_target`] and [`resolve_target`]
-//! for each hop.
+//! overrides, made once for the session's first URL by [`connect_to`] and `extras::configure`,
+//! and known here as [`Overridden`]); any other rule — another port, a host given by name, a
+//! later URL's host, another port's `--resolve` address, a tunnel through an HTTP proxy whose
+//! CONNECT must name the rule's target — is followed by toll's own path
+//! (`tunnel::Direct::execute_to`), the one that also takes Alt-Svc alternatives; and where an
+//! override would send a request no rule is for, that path looks its host up. The session asks
+//! [`connect_to_target`] and [`resolve_target`] for each hop.
 
 use crate::config::{ConnConfig, RequestConfig};
 use crate::error::{Error, Exit, Result};
@@ -50,15 +51,41 @@ fn override_for(url: &url::Url, to: &(String, u16)) -> Option<IpAddr> {
     }
 }
 
+/// What reqwest's resolver does by name: the address each overridden host name goes to (on
+/// the URL's own port), from the session's first URL's `--resolve` and `--connect-to` rules.
+#[derive(Debug, Default)]
+pub struct Overridden(Vec<(String, IpAddr)>);
+
+impl Overridden {
+    /// The overrides `extras::configure` and [`connect_to`] give reqwest for `req` (its URL
+    /// is the session's first); a `--connect-to` one replaces a `--resolve` one, as there.
+    pub fn of(req: &RequestConfig) -> Overridden {
+        let mut by_name: Vec<(String, IpAddr)> =
+            crate::config::resolve_overrides(&req.curl.resolve, &req.url)
+                .into_iter()
+                .map(|(h, a)| (h, a.ip()))
+                .collect();
+        for (host, addr) in connect_to(req, true).unwrap_or_default() {
+            by_name.retain(|(h, _)| *h != host);
+            by_name.push((host, addr.ip()));
+        }
+        Overridden(by_name)
+    }
+
+    fn get(&self, url: &url::Url) -> Option<IpAddr> {
+        let Some(url::Host::Domain(host)) = url.host() else { return None };
+        self.0.iter().find(|(h, _)| h.eq_ignore_ascii_case(host)).map(|(_, ip)| *ip)
+    }
+}
+
 /// Where a request to `url` along `route` connects because of a `--connect-to` rule, when
 /// toll's own path must make that connection (`host:port`, an IPv6 address in brackets): a
-/// rule reqwest's resolver override cannot do, or one for another host than `first`'s (the
-/// session's first URL, the only one overridden); through an HTTP proxy, any rule: the request
-/// then goes through a tunnel whose CONNECT names it, an http:// one too (as curl 7.88 does).
-/// None through SOCKS ([`check_socks`]).
+/// rule reqwest's resolver (`overridden`) does not already follow; through an HTTP proxy, any
+/// rule: the request then goes through a tunnel whose CONNECT names it, an http:// one too (as
+/// curl 7.88 does). None through SOCKS ([`check_socks`]).
 pub fn connect_to_target(
     c: &ConnConfig,
-    first: &url::Url,
+    overridden: &Overridden,
     url: &url::Url,
     route: &RouteEntry,
 ) -> Option<String> {
@@ -66,7 +93,7 @@ pub fn connect_to_target(
     let own = match route {
         RouteEntry::Proxy(s) => !s.is_socks(),
         RouteEntry::Direct if unmoved(url, &to) => false,
-        RouteEntry::Direct => override_for(url, &to).is_none() || url.host_str() != first.host_str(),
+        RouteEntry::Direct => override_for(url, &to).is_none_or(|ip| overridden.get(url) != Some(ip)),
     };
     own.then(|| authority(&to.0, to.1))
 }
@@ -74,13 +101,18 @@ pub fn connect_to_target(
 /// A `--connect-to` rule toll cannot follow through a SOCKS proxy (exit 2, rather than a
 /// connection to where the rule said not to go): any but the one reqwest's resolver override
 /// does, when the proxy takes addresses (`socks5://`, `socks4://`: the name is resolved here).
-pub fn check_socks(c: &ConnConfig, first: &url::Url, url: &url::Url, route: &RouteEntry) -> Result<()> {
+pub fn check_socks(
+    c: &ConnConfig,
+    overridden: &Overridden,
+    url: &url::Url,
+    route: &RouteEntry,
+) -> Result<()> {
     let RouteEntry::Proxy(spec) = route else { return Ok(()) };
     let Some(to) = connect_to_rule(c, url).filter(|to| spec.is_socks() && !unmoved(url, to)) else {
         return Ok(());
     };
     let resolved_here = matches!(spec.scheme.as_str(), "socks5" | "socks4");
-    if resolved_here && override_for(url, &to).is_some() && url.host_str() == first.host_str() {
+    if resolved_here && override_for(url, &to).is_some_and(|ip| overridden.get(url) == Some(ip)) {
         return Ok(());
     }
     Err(Error::new(
@@ -103,14 +135,13 @@ pub(super) fn authority(host: &str, port: u16) -> String {
     }
 }
 
-/// Where a direct request to `url` connects because of `--resolve` when reqwest's overrides
-/// (one address per host name, made for `first`, the session's first URL) would send it
-/// elsewhere: the address of the last rule for its host and port (`ADDRESS:PORT`), or, when
-/// its host's rules are all for other ports, `host:port` to be looked up — as curl, whose rules
-/// are per port.
+/// Where a direct request to `url` that no `--connect-to` rule is for connects when reqwest's
+/// resolver (`overridden`: one address per host name) would send it elsewhere: the address of
+/// the last `--resolve` rule for its host and port (`ADDRESS:PORT`), or, when no rule is for
+/// this port, `host:port` to be looked up — as curl, whose rules are per port.
 pub fn resolve_target(
     rules: &[(String, SocketAddr)],
-    first: &url::Url,
+    overridden: &Overridden,
     url: &url::Url,
     route: &RouteEntry,
 ) -> Option<String> {
@@ -121,9 +152,7 @@ pub fn resolve_target(
     };
     let host = host.to_ascii_lowercase();
     let rule = rules.iter().rev().find(|(h, a)| h.eq_ignore_ascii_case(&host) && a.port() == port);
-    let overrides = crate::config::resolve_overrides(rules, first);
-    let given = overrides.iter().find(|(h, _)| *h == host).map(|(_, a)| a.ip());
-    if rule.map(|(_, a)| a.ip()) == given {
+    if rule.map(|(_, a)| a.ip()) == overridden.get(url) {
         return None;
     }
     Some(match rule {
@@ -198,12 +227,12 @@ mod tests {
             connect_to(&r, false).unwrap(),
             vec![("example.invalid".into(), "127.0.0.1:0".parse().unwrap())]
         );
-        assert_eq!(connect_to_target(&r.curl.conn, &r.url, &r.url, &RouteEntry::Direct), None);
+        assert_eq!(connect_to_target(&r.curl.conn, &Overridden::of(&r), &r.url, &RouteEntry::Direct), None);
         r.curl.conn.connect_to =
             vec![rule(None, None, None, Some(8080)), rule(None, None, Some("10.0.0.2"), None)];
         assert_eq!(connect_to_rule(&r.curl.conn, &r.url), Some(("example.invalid".into(), 8080)));
         assert!(connect_to(&r, false).unwrap().is_empty());
-        assert_eq!(connect_to_target(&r.curl.conn, &r.url, &r.url, &RouteEntry::Direct), None);
+        assert_eq!(connect_to_target(&r.curl.conn, &Overridden::of(&r), &r.url, &RouteEntry::Direct), None);
         r.curl.conn.connect_to = vec![rule(None, None, Some("::1"), None)];
         assert_eq!(
             connect_to(&r, false).unwrap(),
@@ -214,18 +243,18 @@ mod tests {
         assert!(connect_to(&r, false).unwrap_err().message.contains("same port"));
         assert!(connect_to(&r, true).unwrap().is_empty());
         assert_eq!(
-            connect_to_target(&r.curl.conn, &r.url, &r.url, &RouteEntry::Direct).as_deref(),
+            connect_to_target(&r.curl.conn, &Overridden::of(&r), &r.url, &RouteEntry::Direct).as_deref(),
             Some("127.0.0.1:9090")
         );
         r.curl.conn.connect_to = vec![rule(None, None, Some("name.example"), None)];
         assert!(connect_to(&r, false).is_err());
         assert_eq!(
-            connect_to_target(&r.curl.conn, &r.url, &r.url, &RouteEntry::Direct).as_deref(),
+            connect_to_target(&r.curl.conn, &Overridden::of(&r), &r.url, &RouteEntry::Direct).as_deref(),
             Some("name.example:8080")
         );
         r.curl.conn.connect_to = vec![rule(None, None, Some("::1"), Some(1))];
         assert_eq!(
-            connect_to_target(&r.curl.conn, &r.url, &r.url, &RouteEntry::Direct).as_deref(),
+            connect_to_target(&r.curl.conn, &Overridden::of(&r), &r.url, &RouteEntry::Direct).as_deref(),
             Some("[::1]:1")
         );
         r.curl.conn.connect_to = vec![rule(None, Some(1), Some("10.0.0.1"), None)];
@@ -234,7 +263,8 @@ mod tests {
         lit.curl.conn.connect_to = vec![rule(None, None, Some("10.0.0.1"), None)];
         assert!(connect_to(&lit, false).is_err());
         assert_eq!(
-            connect_to_target(&lit.curl.conn, &lit.url, &lit.url, &RouteEntry::Direct).as_deref(),
+            connect_to_target(&lit.curl.conn, &Overridden::of(&lit), &lit.url, &RouteEntry::Direct)
+                .as_deref(),
             Some("10.0.0.1:80")
         );
         // Through an HTTP proxy: a tunnel that names the rule's target, for http:// URLs too.
@@ -242,42 +272,48 @@ mod tests {
         let mut tls = req("https://example.invalid/");
         tls.curl.conn.connect_to = vec![rule(None, None, Some("127.0.0.2"), None)];
         assert_eq!(
-            connect_to_target(&tls.curl.conn, &tls.url, &tls.url, &proxy).as_deref(),
+            connect_to_target(&tls.curl.conn, &Overridden::of(&tls), &tls.url, &proxy).as_deref(),
             Some("127.0.0.2:443")
         );
         assert_eq!(
-            connect_to_target(&tls.curl.conn, &tls.url, &tls.url, &RouteEntry::Direct),
+            connect_to_target(&tls.curl.conn, &Overridden::of(&tls), &tls.url, &RouteEntry::Direct),
             None,
             "reqwest's override"
         );
         let other = url::Url::parse("https://elsewhere.invalid/").unwrap();
         assert_eq!(
-            connect_to_target(&tls.curl.conn, &tls.url, &other, &RouteEntry::Direct).as_deref(),
+            connect_to_target(&tls.curl.conn, &Overridden::of(&tls), &other, &RouteEntry::Direct).as_deref(),
             Some("127.0.0.2:443")
         );
         r.curl.conn.connect_to = vec![rule(None, None, Some("127.0.0.2"), None)];
         assert_eq!(
-            connect_to_target(&r.curl.conn, &r.url, &r.url, &proxy).as_deref(),
+            connect_to_target(&r.curl.conn, &Overridden::of(&r), &r.url, &proxy).as_deref(),
             Some("127.0.0.2:8080")
         );
         let socks = RouteEntry::Proxy(crate::config::ProxySpec {
             scheme: "socks5h".into(),
             ..crate::config::ProxySpec::test_http("127.0.0.1")
         });
-        assert_eq!(connect_to_target(&r.curl.conn, &r.url, &r.url, &socks), None);
+        assert_eq!(connect_to_target(&r.curl.conn, &Overridden::of(&r), &r.url, &socks), None);
         // Through SOCKS only reqwest's override is followed, where the name is resolved here.
-        assert!(check_socks(&r.curl.conn, &r.url, &r.url, &socks).is_err(), "socks5h: the proxy resolves");
+        assert!(
+            check_socks(&r.curl.conn, &Overridden::of(&r), &r.url, &socks).is_err(),
+            "socks5h: the proxy resolves"
+        );
         let local = RouteEntry::Proxy(crate::config::ProxySpec {
             scheme: "socks5".into(),
             ..crate::config::ProxySpec::test_http("127.0.0.1")
         });
-        assert!(check_socks(&r.curl.conn, &r.url, &r.url, &local).is_ok());
+        assert!(check_socks(&r.curl.conn, &Overridden::of(&r), &r.url, &local).is_ok());
         let other = url::Url::parse("http://other.invalid:8080/").unwrap();
-        assert!(check_socks(&r.curl.conn, &r.url, &other, &local).is_err(), "not the first URL's host");
-        r.curl.conn.connect_to = vec![rule(None, None, None, Some(1))];
-        assert!(check_socks(&r.curl.conn, &r.url, &r.url, &local).is_err(), "another port");
         assert!(
-            check_socks(&r.curl.conn, &r.url, &r.url, &proxy).is_ok(),
+            check_socks(&r.curl.conn, &Overridden::of(&r), &other, &local).is_err(),
+            "not the first URL's host"
+        );
+        r.curl.conn.connect_to = vec![rule(None, None, None, Some(1))];
+        assert!(check_socks(&r.curl.conn, &Overridden::of(&r), &r.url, &local).is_err(), "another port");
+        assert!(
+            check_socks(&r.curl.conn, &Overridden::of(&r), &r.url, &proxy).is_ok(),
             "an HTTP proxy's tunnel follows it"
         );
     }
@@ -286,8 +322,13 @@ mod tests {
     fn resolve_rules_reqwest_cannot_hold_are_followed_per_port() {
         let rule = |h: &str, port: u16, ip: &str| (h.to_string(), SocketAddr::new(ip.parse().unwrap(), port));
         let u = |s: &str| url::Url::parse(s).unwrap();
+        let over = |rules: &[(String, SocketAddr)], first: &str| {
+            let mut r = req(first);
+            r.curl.resolve = rules.to_vec();
+            Overridden::of(&r)
+        };
         let at = |rules: &[(String, SocketAddr)], first: &str, url: &str| {
-            resolve_target(rules, &u(first), &u(url), &RouteEntry::Direct)
+            resolve_target(rules, &over(rules, first), &u(url), &RouteEntry::Direct)
         };
         let two = [rule("h.test", 80, "10.0.0.1"), rule("h.test", 443, "10.0.0.2")];
         // reqwest holds the first URL's port's rule: that port needs nothing more.
@@ -306,6 +347,22 @@ mod tests {
         assert_eq!(at(&two, "http://h.test/", "http://other.test/"), None);
         assert_eq!(at(&two, "http://h.test/", "http://10.0.0.9/"), None);
         let proxy = RouteEntry::Proxy(crate::config::ProxySpec::test_http("127.0.0.1"));
-        assert_eq!(resolve_target(&two, &u("http://h.test/"), &u("https://h.test/"), &proxy), None);
+        assert_eq!(resolve_target(&two, &over(&two, "http://h.test/"), &u("https://h.test/"), &proxy), None);
+        // A --connect-to override of the first URL's host, on a port its rule is not for.
+        let mut first = req("http://h.test/");
+        first.curl.conn.connect_to = vec![ConnectTo {
+            from_host: None,
+            from_port: Some(80),
+            to_host: Some("10.0.0.3".into()),
+            to_port: None,
+        }];
+        let overridden = Overridden::of(&first);
+        assert_eq!(connect_to_target(&first.curl.conn, &overridden, &first.url, &RouteEntry::Direct), None);
+        let other_port = u("http://h.test:8080/");
+        assert_eq!(connect_to_rule(&first.curl.conn, &other_port), None);
+        assert_eq!(
+            resolve_target(&[], &overridden, &other_port, &RouteEntry::Direct).as_deref(),
+            Some("h.test:8080")
+        );
     }
 }
