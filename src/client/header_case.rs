@@ -108,22 +108,12 @@ fn rebuild(
 #[derive(Debug, Default)]
 pub struct EarlierHeads(Vec<(Earlier, Vec<u8>)>, Option<LastAnswer>);
 
-/// The ends of a connection, as `-w` reports them (`remote_ip`, `remote_port`, `local_ip`,
-/// `local_port`).
-#[derive(Clone, Debug, Default)]
-pub struct Ends {
-    pub remote_ip: Option<String>,
-    pub remote_port: Option<u16>,
-    pub local_ip: Option<String>,
-    pub local_port: Option<u16>,
-}
-
 /// The URL a transfer was at after its last redirect answer (the one it went on to, or the
 /// answer's own when it stopped there) and the ends of the connection that answer came on.
 #[derive(Clone, Debug)]
 pub struct LastAnswer {
     pub url: String,
-    pub ends: Ends,
+    pub ends: super::writeout::Ends,
     /// Where the answer pointed, when the transfer stopped there (`%{redirect_url}`).
     pub redirect_url: Option<String>,
 }
@@ -131,7 +121,7 @@ pub struct LastAnswer {
 #[cfg(test)]
 impl LastAnswer {
     pub fn at(url: &str) -> LastAnswer {
-        LastAnswer { url: url.into(), ends: Ends::default(), redirect_url: None }
+        LastAnswer { url: url.into(), ends: Default::default(), redirect_url: None }
     }
 }
 

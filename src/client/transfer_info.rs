@@ -109,9 +109,7 @@ impl Recorder {
         if let Some(last) = heads.last_answer() {
             i.url_effective = last.url.clone();
             i.redirect_url = last.redirect_url.clone();
-            let e = &last.ends;
-            (i.remote_ip, i.remote_port, i.local_ip, i.local_port) =
-                (e.remote_ip.clone(), e.remote_port, e.local_ip.clone(), e.local_port);
+            i.ends = last.ends.clone();
         }
     }
 
@@ -169,15 +167,13 @@ impl Recorder {
                 .and_then(|l| resp.url().join(&l).ok())
                 .map(|u| super::redirect::without_empty_parts(u).to_string());
         }
-        let ends = ends(session, resp);
-        (i.remote_ip, i.remote_port, i.local_ip, i.local_port) =
-            (ends.remote_ip, ends.remote_port, ends.local_ip, ends.local_port);
+        i.ends = ends(session, resp);
         match session.routes.chosen(resp.url()) {
             Some(RouteEntry::Proxy(spec)) if !spec.is_socks() => {
                 i.http_connect = heads.connect_status().unwrap_or(0);
             }
-            _ if resp.extensions().get::<super::tunnel::Peer>().is_some() => {}
-            _ => {
+            // reqwest's own connection (toll's own path's, with its `Peer`, is never a pool's).
+            _ if resp.extensions().get::<super::tunnel::Peer>().is_none() => {
                 let info = resp.extensions().get::<hyper_util::client::legacy::connect::HttpInfo>();
                 // hyper's pool races a new connection against the kept one's return to the pool
                 // (which its own task makes): when the kept one wins, the new one is finished in
@@ -195,6 +191,7 @@ impl Recorder {
                     }
                 }
             }
+            _ => {}
         }
         i.filename_effective = match &req.output {
             OutputTarget::Stdout | OutputTarget::Null => None,
@@ -277,8 +274,8 @@ fn upload_size(req: &RequestConfig, read_sent: u64) -> u64 {
 /// the relay's connection to the proxy (reqwest's, if it made one, went to the loopback relay;
 /// the port is the proxy's, or `--preproxy`'s SOCKS proxy's); an alternative's or a
 /// `--connect-to` target's, made by toll's own path; else reqwest's.
-pub(super) fn ends(session: &Session, resp: &reqwest::Response) -> super::header_case::Ends {
-    use super::header_case::Ends;
+pub(super) fn ends(session: &Session, resp: &reqwest::Response) -> super::writeout::Ends {
+    use super::writeout::Ends;
     match session.routes.chosen(resp.url()) {
         Some(RouteEntry::Proxy(spec)) if !spec.is_socks() => {
             let addresses = session.relay.proxy_addresses(&spec);

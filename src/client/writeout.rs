@@ -87,6 +87,16 @@ pub struct Times {
     pub total: Duration,
 }
 
+/// The ends of a transfer's connection (to the server, or to the proxy): `remote_ip`,
+/// `remote_port`, and this end's `local_ip`, `local_port`.
+#[derive(Clone, Debug, Default)]
+pub struct Ends {
+    pub remote_ip: Option<String>,
+    pub remote_port: Option<u16>,
+    pub local_ip: Option<String>,
+    pub local_port: Option<u16>,
+}
+
 /// What `-w` can report about a finished (or failed) transfer.
 #[derive(Clone, Debug, Default)]
 pub struct TransferInfo {
@@ -108,11 +118,8 @@ pub struct TransferInfo {
     pub num_connects: u64,
     /// The last response's header fields, in order.
     pub headers: Vec<(String, String)>,
-    pub remote_ip: Option<String>,
-    pub remote_port: Option<u16>,
-    /// This end of the connection (to the server, or to the proxy).
-    pub local_ip: Option<String>,
-    pub local_port: Option<u16>,
+    /// The connection's ends.
+    pub ends: Ends,
     pub size_download: u64,
     pub size_upload: u64,
     /// Bytes of every response head received (status line, fields, CRLFs).
@@ -174,10 +181,10 @@ impl TransferInfo {
                 .rev()
                 .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
                 .map(|(_, v)| v.clone())),
-            "remote_ip" => Str(self.remote_ip.clone()),
-            "remote_port" => Int(self.remote_port.map_or(0, u64::from)),
-            "local_ip" => Str(self.local_ip.clone()),
-            "local_port" => Int(self.local_port.map_or(0, u64::from)),
+            "remote_ip" => Str(self.ends.remote_ip.clone()),
+            "remote_port" => Int(self.ends.remote_port.map_or(0, u64::from)),
+            "local_ip" => Str(self.ends.local_ip.clone()),
+            "local_port" => Int(self.ends.local_port.map_or(0, u64::from)),
             "size_download" => Int(self.size_download),
             "size_upload" => Int(self.size_upload),
             "size_header" => Int(self.size_header),
@@ -464,8 +471,7 @@ mod tests {
                 ("x-multi".into(), "a".into()),
                 ("X-Multi".into(), "b".into()),
             ],
-            remote_ip: Some("127.0.0.1".into()),
-            remote_port: Some(8080),
+            ends: Ends { remote_ip: Some("127.0.0.1".into()), remote_port: Some(8080), ..Ends::default() },
             size_download: 26,
             size_header: 100,
             times: Times { total: Duration::from_micros(1_500_000), ..Times::default() },
