@@ -242,12 +242,7 @@ impl Session {
         if !req.curl.resolve.is_empty() {
             relay.set_resolve(req.curl.resolve.clone());
         }
-        let named = req.curl.conn.proxy_headers.iter().rfind(|(n, _)| n.eq_ignore_ascii_case("user-agent"));
-        if let Some((_, agent)) = named {
-            relay.set_connect_agent(reqwest::header::HeaderValue::from_str(agent).ok());
-        } else if req.curl.conn.proxy_no_user_agent {
-            relay.set_connect_agent(None);
-        }
+        relay.set_connect_agent(connect_agent(req));
         if req.curl.ip_family == crate::config::IpFamily::V4 {
             relay.set_family(crate::relay::Family::V4);
         } else if req.curl.conn.ipv6_only {
@@ -602,6 +597,19 @@ fn user_agent(req: &RequestConfig) -> String {
         return String::new();
     }
     req.user_agent.clone().unwrap_or_else(|| format!("toll/{}", env!("CARGO_PKG_VERSION")))
+}
+
+/// The User-Agent a CONNECT carries, as curl's: a `--proxy-header` one (the last), none with
+/// `--proxy-header 'User-Agent:'`, else the requests' own ([`user_agent`]; none when empty).
+/// Proxies that allow tunnels by client (many corporate ones do) see who asks.
+fn connect_agent(req: &RequestConfig) -> Option<reqwest::header::HeaderValue> {
+    let c = &req.curl.conn;
+    let agent = match c.proxy_headers.iter().rfind(|(n, _)| n.eq_ignore_ascii_case("user-agent")) {
+        Some((_, agent)) => agent.clone(),
+        None if c.proxy_no_user_agent => String::new(),
+        None => user_agent(req),
+    };
+    (!agent.is_empty()).then(|| reqwest::header::HeaderValue::from_str(&agent).ok()).flatten()
 }
 
 fn build_client(

@@ -89,8 +89,8 @@ pub(super) struct Direct {
     /// `--proxy-header`s: on the CONNECT, and on a request forwarded in absolute form (as
     /// reqwest adds them to its requests to a proxy), never inside a tunnel.
     proxy_headers: http::HeaderMap,
-    /// Whether a CONNECT carries the User-Agent (`connect_headers`).
-    connect_agent: bool,
+    /// The User-Agent a CONNECT carries (`client::connect_agent`).
+    connect_agent: Option<HeaderValue>,
     /// Tunnels whose last response was read to its end, for the next request to the same
     /// origin through the same proxy (see [`Idle`]).
     idle: Idle,
@@ -211,7 +211,7 @@ impl Direct {
             max_time: req.max_time,
             connect_timeout: req.connect_timeout,
             proxy_headers: super::conn::proxy_connect_headers(c),
-            connect_agent: !c.proxy_no_user_agent,
+            connect_agent: super::connect_agent(req),
             idle: Idle::default(),
             peers: Default::default(),
             connects: Default::default(),
@@ -471,13 +471,13 @@ impl Direct {
         Ok(into_reqwest(resp, url, deadline, None))
     }
 
-    /// The CONNECT's headers: the user's `--proxy-header`s and, unless they name one, the
-    /// User-Agent (`-A` or toll's), as curl sends: proxies that allow tunnels by client (many
-    /// corporate ones do) see who asks. `--proxy-header 'User-Agent:'` or an empty `-A` sends none.
+    /// The CONNECT's headers: the user's `--proxy-header`s, with the User-Agent
+    /// `client::connect_agent` chose.
     fn connect_headers(&self) -> http::HeaderMap {
         let mut headers = self.proxy_headers.clone();
-        if self.connect_agent && !headers.contains_key(USER_AGENT) && !self.user_agent.is_empty() {
-            headers.insert(USER_AGENT, self.user_agent.clone());
+        headers.remove(USER_AGENT);
+        if let Some(agent) = &self.connect_agent {
+            headers.insert(USER_AGENT, agent.clone());
         }
         headers
     }

@@ -196,8 +196,8 @@ pub(crate) struct Inner {
     doh: std::sync::OnceLock<std::sync::Arc<crate::doh::Doh>>,
     /// `--resolve HOST:PORT:ADDR`: a proxy at HOST:PORT is reached at ADDR, unlooked-up.
     resolve: std::sync::OnceLock<Vec<(String, std::net::SocketAddr)>>,
-    /// The User-Agent a loopback CONNECT carries instead of reqwest's (`None`: none), where the
-    /// user's `--proxy-header` names one: reqwest puts its own after the user's.
+    /// The User-Agent a loopback CONNECT carries instead of reqwest's (`None`: none): reqwest
+    /// puts its own after the user's `--proxy-header` one (`client::connect_agent` decides).
     connect_agent: std::sync::OnceLock<Option<HeaderValue>>,
 }
 
@@ -364,8 +364,8 @@ impl Relay {
     }
 
     /// The User-Agent of the CONNECTs that reach the loopback listener (from toll's own
-    /// reqwest), `None` for none: `--proxy-header 'User-Agent: …'` or `'User-Agent:'`, which
-    /// reqwest would override with `-A`'s; set once, before the first connection.
+    /// reqwest), `None` for none, in place of the one reqwest sent (see `Inner::connect_agent`);
+    /// set once, before the first connection. Unset (`toll serve`), a CONNECT keeps its own.
     pub fn set_connect_agent(&self, agent: Option<HeaderValue>) {
         let _ = self.inner.connect_agent.set(agent);
     }
