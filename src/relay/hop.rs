@@ -35,9 +35,15 @@ pub fn strip_request(h: &mut HeaderMap) {
 
 /// A response on its way back to a client: the hop-by-hop fields and the fields its
 /// `Connection` names. The framing stays for the HTTP server to honour (a HEAD's or a 304's
-/// `Content-Length` describes a body that is not sent).
+/// `Content-Length` describes a body that is not sent) — except a `Content-Length` beside a
+/// `Transfer-Encoding`, which the body was not read by and which an intermediary must remove
+/// before passing the message on (RFC 9112 §6.3): the client's side would otherwise be framed
+/// by a length the body does not have.
 pub fn strip_response(h: &mut HeaderMap) {
     strip(h);
+    if h.contains_key(http::header::TRANSFER_ENCODING) {
+        h.remove(http::header::CONTENT_LENGTH);
+    }
 }
 
 fn strip(h: &mut HeaderMap) {
@@ -86,12 +92,18 @@ mod tests {
             ("keep-alive", "timeout=5"),
             ("proxy-authentication-info", "nextnonce=\"n\""),
             ("content-length", "4"),
-            ("transfer-encoding", "chunked"),
             ("trailer", "x-checksum"),
             ("x-end-to-end", "kept"),
         ]);
         strip_response(&mut h);
-        assert_eq!(names(&h), ["content-length", "trailer", "transfer-encoding", "x-end-to-end"]);
+        assert_eq!(names(&h), ["content-length", "trailer", "x-end-to-end"]);
+    }
+
+    #[test]
+    fn a_length_beside_a_transfer_coding_is_not_passed_on() {
+        let mut h = map(&[("content-length", "100"), ("transfer-encoding", "chunked")]);
+        strip_response(&mut h);
+        assert_eq!(names(&h), ["transfer-encoding"]);
     }
 
     #[test]

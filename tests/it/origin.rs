@@ -51,8 +51,9 @@ use crate::http::{self, Head};
 /// `/weird/NAME`'s answers: heads that hyper refuses by default and curl takes (a space before
 /// the colon, a folded line, a bad field name, a control character), and ones curl refuses too
 /// (HTTP/0.9, an unknown version, a bad status, a negative length), a body that says it is
-/// gzip and is not, and a head with bare LF line ends.
-pub const WEIRD: [(&str, &[u8]); 13] = [
+/// gzip and is not, a head with bare LF line ends, and a length beside a chunked coding (the
+/// coding frames the body: RFC 9112 §6.3).
+pub const WEIRD: [(&str, &[u8]); 14] = [
     ("space", b"HTTP/1.1 200 OK\r\nX-A : b\r\nContent-Length: 2\r\n\r\nok"),
     ("fold", b"HTTP/1.1 200 OK\r\nX-A: b\r\n c\r\nContent-Length: 2\r\n\r\nok"),
     ("bad-name", b"HTTP/1.1 200 OK\r\nX@A: b\r\nContent-Length: 2\r\n\r\nok"),
@@ -70,6 +71,10 @@ pub const WEIRD: [(&str, &[u8]); 13] = [
     ),
     // Bare LF line ends, and a body that holds CRLF CRLF: the head ends at its first blank line.
     ("bare-lf", b"HTTP/1.1 200 OK\nX-A: b\nContent-Length: 9\n\nok\r\n\r\nend"),
+    (
+        "length-and-chunked",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+    ),
     (
         "two-types",
         b"HTTP/1.1 200 OK\r\nContent-Type: text/a\r\nContent-Type: text/b\r\nContent-Length: 2\r\n\r\nok",

@@ -440,6 +440,24 @@ fn hop_by_hop_fields_stay_on_their_hop_and_the_client_keeps_its_connection() {
     }
 }
 
+/// An origin that sends a `Content-Length` beside `Transfer-Encoding: chunked` has its body framed
+/// by the coding (RFC 9112 §6.3), and toll serve passes it on without the length, which an
+/// intermediary must remove: the client gets the body, not a connection closed before any
+/// byte because the body was shorter than the length passed on.
+#[test]
+fn a_length_beside_a_chunked_coding_is_not_passed_on() {
+    if !clients_available("a_length_beside_a_chunked_coding_is_not_passed_on") {
+        return;
+    }
+    let origin = Origin::http();
+    let serve = Serve::start(&[]);
+    let out = run(CURL, &["-sS", "-D", "-", "-x", &serve.url(), &origin.url("/weird/length-and-chunked")]);
+    let text = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.ends_with("\r\n\r\nok"), "{text}");
+    assert!(!text.contains("content-length"), "{text}");
+}
+
 /// Trailer fields after a chunked body (a checksum, a status that is known only at the end)
 /// reach a client that says it takes them (`TE: trailers`), with the `Trailer` field that names
 /// them; a client that does not gets the body alone. Either way the response is logged whole.
