@@ -2,7 +2,7 @@
 //! made `/b`), or as `--request-target` gives it, where that differs from the normalised URL's
 //! path and query. Used for the URL arguments (`cli`) and, with `--path-as-is`, for the
 //! `Location`s `-L` follows (`client`). Also the host names curl's URL parser refuses, for the
-//! same two.
+//! same two, and for the targets `toll serve` is asked for.
 
 /// What curl 7.88's URL parser refuses in a host name (exit 3 there): the WHATWG parser the
 /// `url` crate follows lets them through, and such a name would go to the resolver, a PAC or
@@ -13,9 +13,15 @@ const NOT_IN_HOST_NAMES: &str = " \r\n\t/:#?!@{}[]\\$'\"^`*<>=;,+&()%";
 /// addresses have none).
 pub fn refused_host_char(url: &url::Url) -> Option<char> {
     match url.host()? {
-        url::Host::Domain(name) => name.chars().find(|c| NOT_IN_HOST_NAMES.contains(*c)),
+        url::Host::Domain(name) => refused_in_name(name),
         _ => None,
     }
+}
+
+/// The first character of a host name (not an IP address) that curl would refuse there: for
+/// names that come without a URL, as a CONNECT's target does to `toll serve`.
+pub fn refused_in_name(name: &str) -> Option<char> {
+    name.chars().find(|c| NOT_IN_HOST_NAMES.contains(*c))
 }
 
 /// The request target a URL is sent with when it is not its normalised path and query:

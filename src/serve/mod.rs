@@ -342,12 +342,19 @@ impl Target {
             let a = uri.authority().ok_or("CONNECT needs host:port")?;
             let port = a.port_u16().ok_or("CONNECT needs host:port")?;
             let host = a.host().trim_start_matches('[').trim_end_matches(']').to_string();
+            if host.parse::<std::net::IpAddr>().is_err()
+                && crate::request_target::refused_in_name(&host).is_some()
+            {
+                return Err(NOT_A_HOST_NAME);
+            }
             return Ok(Target::Tunnel { host, port });
         }
         match uri.scheme_str() {
-            Some("http") => {
-                url::Url::parse(&uri.to_string()).map(Target::Http).map_err(|_| "a malformed URL")
-            }
+            Some("http") => match url::Url::parse(&uri.to_string()) {
+                Ok(u) if crate::request_target::refused_host_char(&u).is_some() => Err(NOT_A_HOST_NAME),
+                Ok(u) => Ok(Target::Http(u)),
+                Err(_) => Err("a malformed URL"),
+            },
             Some(_) => {
                 Err("only http:// URLs can be requested in absolute form; https:// goes through CONNECT")
             }
@@ -376,6 +383,10 @@ impl Target {
         }
     }
 }
+
+/// A target whose host name has a character no host name has (`a!b`, `a%26b`): refused before
+/// it reaches a resolver, a PAC or the upstream proxy, as toll's own URLs are.
+const NOT_A_HOST_NAME: &str = "the target's host name has a character host names cannot have";
 
 const NOT_A_PROXY_REQUEST: &str =
     "this is toll serve, an HTTP proxy: it takes absolute-form requests (GET http://host/path) \

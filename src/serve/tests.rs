@@ -21,6 +21,21 @@ fn only_chunked_is_a_transfer_coding_toll_serve_passes_on() {
 }
 
 #[test]
+fn targets_named_by_a_host_name_no_host_can_have_are_refused() {
+    // (hyper's parser refuses others before: `a%26b`, `a"b`, `a{b`, …)
+    let of = |method: Method, uri: &str| Target::of(&method, &uri.parse().unwrap()).map(|t| t.host_port());
+    for uri in ["a!b:443", "a&b:443", "a$b.example:443", "a=b:443"] {
+        assert_eq!(of(Method::CONNECT, uri), Err(NOT_A_HOST_NAME), "{uri}");
+    }
+    for uri in ["http://a!b/x", "http://a,b/", "http://a*b.example:8080/"] {
+        assert_eq!(of(Method::GET, uri), Err(NOT_A_HOST_NAME), "{uri}");
+    }
+    assert_eq!(of(Method::CONNECT, "[::1]:443"), Ok(("::1".into(), 443)));
+    assert_eq!(of(Method::CONNECT, "db_1.corp:5432"), Ok(("db_1.corp".into(), 5432)));
+    assert_eq!(of(Method::GET, "http://a-b.example/x"), Ok(("a-b.example".into(), 80)));
+}
+
+#[test]
 fn targets_on_this_machines_loopback_are_known_by_address_and_name() {
     for host in [
         "localhost",
