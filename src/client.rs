@@ -270,7 +270,8 @@ impl Session {
             true => tunnel::Direct::for_alternatives(req, &user_agent(req))?,
             false => None,
         };
-        let client = build_client(req, &relay, &routes, tap.is_some(), &clock, doh, raw.is_some())?;
+        let overridden = elsewhere::Overridden::of(req, raw.is_some())?;
+        let client = build_client(req, &relay, &routes, tap.is_some(), &clock, doh, &overridden)?;
         // -w alone keeps the in-process path (its %{size_header} then counts the head as rebuilt).
         let direct =
             tunnel::Direct::new(req, &user_agent(req), heads_shown || req.curl.conn.trace.is_some())?;
@@ -286,7 +287,7 @@ impl Session {
             relay,
             direct,
             raw,
-            overridden: elsewhere::Overridden::of(req),
+            overridden,
             no_accept,
             routes,
             ctx,
@@ -619,7 +620,7 @@ fn build_client(
     wire_tap: bool,
     clock: &timing::Clock,
     doh: Option<Arc<crate::doh::Doh>>,
-    elsewhere: bool,
+    overridden: &elsewhere::Overridden,
 ) -> Result<reqwest::Client> {
     let (r, s) = (relay.clone(), routes.clone());
     let proxy = reqwest::Proxy::custom(move |url| match s.chosen(url) {
@@ -652,7 +653,7 @@ fn build_client(
     if !agent.is_empty() {
         b = b.user_agent(agent);
     }
-    b = conn::configure(extras::configure(b, &req.curl, &req.url), req, elsewhere)?;
+    b = conn::configure(overridden.apply(extras::configure(b, &req.curl)), req)?;
     // After `-6`'s resolver, which it replaces: DoH asks only for AAAA records then.
     if let Some(doh) = doh {
         b = b.dns_resolver(clock.doh_resolver(doh));

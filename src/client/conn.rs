@@ -13,14 +13,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 
-/// Applies the connection options to the client. `--connect-to` applies to the first URL's
-/// host; `elsewhere`: a rule reqwest cannot follow (another port, a host name) is left to
-/// toll's own path ([`super::elsewhere`]) rather than refused.
-pub fn configure(
-    mut b: reqwest::ClientBuilder,
-    req: &RequestConfig,
-    elsewhere: bool,
-) -> Result<reqwest::ClientBuilder> {
+/// Applies the connection options to the client (`--connect-to` is
+/// `elsewhere::Overridden`'s).
+pub fn configure(mut b: reqwest::ClientBuilder, req: &RequestConfig) -> Result<reqwest::ClientBuilder> {
     let c = &req.curl.conn;
     if tls_conflict(c).is_none() {
         if let Some(v) = c.tls_min {
@@ -45,9 +40,6 @@ pub fn configure(
     #[cfg(not(unix))]
     if c.unix_socket.is_some() {
         return Err(Error::new(Exit::Usage, "--unix-socket needs a Unix system"));
-    }
-    for (host, addr) in super::elsewhere::connect_to(req, elsewhere)? {
-        b = b.resolve(&host, addr);
     }
     if c.ipv6_only {
         b = b.dns_resolver(std::sync::Arc::new(Ipv6Only));

@@ -1,8 +1,8 @@
 //! Where a request's connection goes instead of its URL's host and port, and who makes it:
 //! `--connect-to` rules and `--resolve` rules, as curl 7.88 follows them. reqwest can only send
 //! a host name to another address on the same port, for one address per name (its resolver
-//! overrides, made once for the session's first URL by [`connect_to`] and `extras::configure`,
-//! and known here as [`Overridden`]); any other rule — another port, a host given by name, a
+//! overrides, made once for the session's first URL and owned here by [`Overridden`], which
+//! gives them to reqwest); any other rule — another port, a host given by name, a
 //! later URL's host, another port's `--resolve` address, a tunnel through an HTTP proxy whose
 //! CONNECT must name the rule's target — is followed by toll's own path
 //! (`tunnel::Direct::execute_to`), the one that also takes Alt-Svc alternatives; and where an
@@ -53,28 +53,35 @@ fn override_for(url: &url::Url, to: &(String, u16)) -> Option<IpAddr> {
 
 /// What reqwest's resolver does by name: the address each overridden host name goes to (on
 /// the URL's own port), from the session's first URL's `--resolve` and `--connect-to` rules.
+/// The one owner of those overrides: [`Overridden::apply`] gives them to reqwest, and each hop
+/// is checked against them.
 #[derive(Debug, Default)]
-pub struct Overridden(Vec<(String, IpAddr)>);
+pub struct Overridden(Vec<(String, SocketAddr)>);
 
 impl Overridden {
-    /// The overrides `extras::configure` and [`connect_to`] give reqwest for `req` (its URL
-    /// is the session's first); a `--connect-to` one replaces a `--resolve` one, as there.
-    pub fn of(req: &RequestConfig) -> Overridden {
-        let mut by_name: Vec<(String, IpAddr)> =
-            crate::config::resolve_overrides(&req.curl.resolve, &req.url)
-                .into_iter()
-                .map(|(h, a)| (h, a.ip()))
-                .collect();
-        for (host, addr) in connect_to(req, true).unwrap_or_default() {
+    /// The overrides for `req` (its URL is the session's first): `--resolve`'s, then the
+    /// `--connect-to` rule's, which replaces one for the same host. `elsewhere`: a rule reqwest
+    /// cannot follow is left to toll's own path, as [`connect_to`] says.
+    pub fn of(req: &RequestConfig, elsewhere: bool) -> Result<Overridden> {
+        let mut by_name = crate::config::resolve_overrides(&req.curl.resolve, &req.url);
+        for (host, addr) in connect_to(req, elsewhere)? {
             by_name.retain(|(h, _)| *h != host);
-            by_name.push((host, addr.ip()));
+            by_name.push((host, addr));
         }
-        Overridden(by_name)
+        Ok(Overridden(by_name))
+    }
+
+    /// Gives reqwest's resolver these overrides.
+    pub fn apply(&self, mut b: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+        for (host, addr) in &self.0 {
+            b = b.resolve(host, *addr);
+        }
+        b
     }
 
     fn get(&self, url: &url::Url) -> Option<IpAddr> {
         let Some(url::Host::Domain(host)) = url.host() else { return None };
-        self.0.iter().find(|(h, _)| h.eq_ignore_ascii_case(host)).map(|(_, ip)| *ip)
+        self.0.iter().find(|(h, _)| h.eq_ignore_ascii_case(host)).map(|(_, a)| a.ip())
     }
 }
 
@@ -164,7 +171,7 @@ pub fn resolve_target(
 /// The first URL's `--connect-to` rule as a resolver override for reqwest, when it is one
 /// (same port, to an address). Another rule is left to toll's own path when `elsewhere`, and
 /// refused otherwise (the options that keep a request on reqwest's path rule it out).
-pub(super) fn connect_to(req: &RequestConfig, elsewhere: bool) -> Result<Vec<(String, SocketAddr)>> {
+fn connect_to(req: &RequestConfig, elsewhere: bool) -> Result<Vec<(String, SocketAddr)>> {
     let url = &req.url;
     let Some(to) = connect_to_rule(&req.curl.conn, url).filter(|to| !unmoved(url, to)) else {
         return Ok(Vec::new());
@@ -202,6 +209,11 @@ mod tests {
     use super::*;
     use crate::config::ConnectTo;
 
+    /// The session's overrides for `r`, as with toll's own path at hand.
+    fn over(r: &RequestConfig) -> Overridden {
+        Overridden::of(r, true).unwrap()
+    }
+
     fn req(url: &str) -> RequestConfig {
         RequestConfig::get(url::Url::parse(url).unwrap())
     }
@@ -227,12 +239,12 @@ mod tests {
             connect_to(&r, false).unwrap(),
             vec![("example.invalid".into(), "127.0.0.1:0".parse().unwrap())]
         );
-        assert_eq!(connect_to_target(&r.curl.conn, &Overridden::of(&r), &r.url, &RouteEntry::Direct), None);
+        assert_eq!(connect_to_target(&r.curl.conn, &over(&r), &r.url, &RouteEntry::Direct), None);
         r.curl.conn.connect_to =
             vec![rule(None, None, None, Some(8080)), rule(None, None, Some("10.0.0.2"), None)];
         assert_eq!(connect_to_rule(&r.curl.conn, &r.url), Some(("example.invalid".into(), 8080)));
         assert!(connect_to(&r, false).unwrap().is_empty());
-        assert_eq!(connect_to_target(&r.curl.conn, &Overridden::of(&r), &r.url, &RouteEntry::Direct), None);
+        assert_eq!(connect_to_target(&r.curl.conn, &over(&r), &r.url, &RouteEntry::Direct), None);
         r.curl.conn.connect_to = vec![rule(None, None, Some("::1"), None)];
         assert_eq!(
             connect_to(&r, false).unwrap(),
@@ -243,18 +255,18 @@ mod tests {
         assert!(connect_to(&r, false).unwrap_err().message.contains("same port"));
         assert!(connect_to(&r, true).unwrap().is_empty());
         assert_eq!(
-            connect_to_target(&r.curl.conn, &Overridden::of(&r), &r.url, &RouteEntry::Direct).as_deref(),
+            connect_to_target(&r.curl.conn, &over(&r), &r.url, &RouteEntry::Direct).as_deref(),
             Some("127.0.0.1:9090")
         );
         r.curl.conn.connect_to = vec![rule(None, None, Some("name.example"), None)];
         assert!(connect_to(&r, false).is_err());
         assert_eq!(
-            connect_to_target(&r.curl.conn, &Overridden::of(&r), &r.url, &RouteEntry::Direct).as_deref(),
+            connect_to_target(&r.curl.conn, &over(&r), &r.url, &RouteEntry::Direct).as_deref(),
             Some("name.example:8080")
         );
         r.curl.conn.connect_to = vec![rule(None, None, Some("::1"), Some(1))];
         assert_eq!(
-            connect_to_target(&r.curl.conn, &Overridden::of(&r), &r.url, &RouteEntry::Direct).as_deref(),
+            connect_to_target(&r.curl.conn, &over(&r), &r.url, &RouteEntry::Direct).as_deref(),
             Some("[::1]:1")
         );
         r.curl.conn.connect_to = vec![rule(None, Some(1), Some("10.0.0.1"), None)];
@@ -263,8 +275,7 @@ mod tests {
         lit.curl.conn.connect_to = vec![rule(None, None, Some("10.0.0.1"), None)];
         assert!(connect_to(&lit, false).is_err());
         assert_eq!(
-            connect_to_target(&lit.curl.conn, &Overridden::of(&lit), &lit.url, &RouteEntry::Direct)
-                .as_deref(),
+            connect_to_target(&lit.curl.conn, &over(&lit), &lit.url, &RouteEntry::Direct).as_deref(),
             Some("10.0.0.1:80")
         );
         // Through an HTTP proxy: a tunnel that names the rule's target, for http:// URLs too.
@@ -272,48 +283,42 @@ mod tests {
         let mut tls = req("https://example.invalid/");
         tls.curl.conn.connect_to = vec![rule(None, None, Some("127.0.0.2"), None)];
         assert_eq!(
-            connect_to_target(&tls.curl.conn, &Overridden::of(&tls), &tls.url, &proxy).as_deref(),
+            connect_to_target(&tls.curl.conn, &over(&tls), &tls.url, &proxy).as_deref(),
             Some("127.0.0.2:443")
         );
         assert_eq!(
-            connect_to_target(&tls.curl.conn, &Overridden::of(&tls), &tls.url, &RouteEntry::Direct),
+            connect_to_target(&tls.curl.conn, &over(&tls), &tls.url, &RouteEntry::Direct),
             None,
             "reqwest's override"
         );
         let other = url::Url::parse("https://elsewhere.invalid/").unwrap();
         assert_eq!(
-            connect_to_target(&tls.curl.conn, &Overridden::of(&tls), &other, &RouteEntry::Direct).as_deref(),
+            connect_to_target(&tls.curl.conn, &over(&tls), &other, &RouteEntry::Direct).as_deref(),
             Some("127.0.0.2:443")
         );
         r.curl.conn.connect_to = vec![rule(None, None, Some("127.0.0.2"), None)];
         assert_eq!(
-            connect_to_target(&r.curl.conn, &Overridden::of(&r), &r.url, &proxy).as_deref(),
+            connect_to_target(&r.curl.conn, &over(&r), &r.url, &proxy).as_deref(),
             Some("127.0.0.2:8080")
         );
         let socks = RouteEntry::Proxy(crate::config::ProxySpec {
             scheme: "socks5h".into(),
             ..crate::config::ProxySpec::test_http("127.0.0.1")
         });
-        assert_eq!(connect_to_target(&r.curl.conn, &Overridden::of(&r), &r.url, &socks), None);
+        assert_eq!(connect_to_target(&r.curl.conn, &over(&r), &r.url, &socks), None);
         // Through SOCKS only reqwest's override is followed, where the name is resolved here.
-        assert!(
-            check_socks(&r.curl.conn, &Overridden::of(&r), &r.url, &socks).is_err(),
-            "socks5h: the proxy resolves"
-        );
+        assert!(check_socks(&r.curl.conn, &over(&r), &r.url, &socks).is_err(), "socks5h: the proxy resolves");
         let local = RouteEntry::Proxy(crate::config::ProxySpec {
             scheme: "socks5".into(),
             ..crate::config::ProxySpec::test_http("127.0.0.1")
         });
-        assert!(check_socks(&r.curl.conn, &Overridden::of(&r), &r.url, &local).is_ok());
+        assert!(check_socks(&r.curl.conn, &over(&r), &r.url, &local).is_ok());
         let other = url::Url::parse("http://other.invalid:8080/").unwrap();
-        assert!(
-            check_socks(&r.curl.conn, &Overridden::of(&r), &other, &local).is_err(),
-            "not the first URL's host"
-        );
+        assert!(check_socks(&r.curl.conn, &over(&r), &other, &local).is_err(), "not the first URL's host");
         r.curl.conn.connect_to = vec![rule(None, None, None, Some(1))];
-        assert!(check_socks(&r.curl.conn, &Overridden::of(&r), &r.url, &local).is_err(), "another port");
+        assert!(check_socks(&r.curl.conn, &over(&r), &r.url, &local).is_err(), "another port");
         assert!(
-            check_socks(&r.curl.conn, &Overridden::of(&r), &r.url, &proxy).is_ok(),
+            check_socks(&r.curl.conn, &over(&r), &r.url, &proxy).is_ok(),
             "an HTTP proxy's tunnel follows it"
         );
     }
@@ -322,13 +327,13 @@ mod tests {
     fn resolve_rules_reqwest_cannot_hold_are_followed_per_port() {
         let rule = |h: &str, port: u16, ip: &str| (h.to_string(), SocketAddr::new(ip.parse().unwrap(), port));
         let u = |s: &str| url::Url::parse(s).unwrap();
-        let over = |rules: &[(String, SocketAddr)], first: &str| {
+        let with = |rules: &[(String, SocketAddr)], first: &str| {
             let mut r = req(first);
             r.curl.resolve = rules.to_vec();
-            Overridden::of(&r)
+            over(&r)
         };
         let at = |rules: &[(String, SocketAddr)], first: &str, url: &str| {
-            resolve_target(rules, &over(rules, first), &u(url), &RouteEntry::Direct)
+            resolve_target(rules, &with(rules, first), &u(url), &RouteEntry::Direct)
         };
         let two = [rule("h.test", 80, "10.0.0.1"), rule("h.test", 443, "10.0.0.2")];
         // reqwest holds the first URL's port's rule: that port needs nothing more.
@@ -347,7 +352,7 @@ mod tests {
         assert_eq!(at(&two, "http://h.test/", "http://other.test/"), None);
         assert_eq!(at(&two, "http://h.test/", "http://10.0.0.9/"), None);
         let proxy = RouteEntry::Proxy(crate::config::ProxySpec::test_http("127.0.0.1"));
-        assert_eq!(resolve_target(&two, &over(&two, "http://h.test/"), &u("https://h.test/"), &proxy), None);
+        assert_eq!(resolve_target(&two, &with(&two, "http://h.test/"), &u("https://h.test/"), &proxy), None);
         // A --connect-to override of the first URL's host, on a port its rule is not for.
         let mut first = req("http://h.test/");
         first.curl.conn.connect_to = vec![ConnectTo {
@@ -356,7 +361,7 @@ mod tests {
             to_host: Some("10.0.0.3".into()),
             to_port: None,
         }];
-        let overridden = Overridden::of(&first);
+        let overridden = over(&first);
         assert_eq!(connect_to_target(&first.curl.conn, &overridden, &first.url, &RouteEntry::Direct), None);
         let other_port = u("http://h.test:8080/");
         assert_eq!(connect_to_rule(&first.curl.conn, &other_port), None);

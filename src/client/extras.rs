@@ -1,5 +1,5 @@
-//! The smaller curl options' effects on a transfer (`config::CurlExtras`): the HTTP version,
-//! `-4` and `--resolve` on the HTTP client; `-e ';auto'` on each hop; `-D` and
+//! The smaller curl options' effects on a transfer (`config::CurlExtras`): the HTTP version
+//! and `-4` on the HTTP client (`--resolve` is `elsewhere::Overridden`'s); `-e ';auto'` on each hop; `-D` and
 //! `--create-dirs` before the body is written; `--fail-with-body` after it.
 
 use crate::config::{CurlExtras, DumpHeader, HttpVersion, IpFamily, OutputTarget, RequestConfig};
@@ -7,9 +7,8 @@ use crate::error::{Error, Exit, Result};
 use reqwest::header::{HeaderValue, REFERER};
 use std::io::Write;
 
-/// Applies `--http1.1`/`--http2-prior-knowledge`, `-4` and `--resolve` to the client (`url`: the
-/// first URL, whose port picks among several `--resolve` rules for its host).
-pub fn configure(mut b: reqwest::ClientBuilder, x: &CurlExtras, url: &url::Url) -> reqwest::ClientBuilder {
+/// Applies `--http1.1`/`--http2-prior-knowledge` and `-4` to the client.
+pub fn configure(mut b: reqwest::ClientBuilder, x: &CurlExtras) -> reqwest::ClientBuilder {
     b = match x.http_version {
         HttpVersion::Http11 => b.http1_only(),
         HttpVersion::Http2PriorKnowledge => b.http2_prior_knowledge(),
@@ -17,9 +16,6 @@ pub fn configure(mut b: reqwest::ClientBuilder, x: &CurlExtras, url: &url::Url) 
     };
     if x.ip_family == IpFamily::V4 {
         b = b.local_address(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    }
-    for (host, addr) in crate::config::resolve_overrides(&x.resolve, url) {
-        b = b.resolve(&host, addr);
     }
     b
 }
