@@ -63,35 +63,36 @@ pub fn before_body(req: &RequestConfig, heads: &super::EarlierHeads, last: &[u8]
     let Some(dump) = &req.curl.dump_header else { return Ok(()) };
     let suppress = req.curl.conn.suppress_connect_headers;
     let all: Vec<u8> = heads.shown(suppress).flatten().chain(last).copied().collect();
-    match dump {
-        DumpHeader::Stdout => {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(&all).and_then(|_| out.flush());
-            Ok(())
-        }
-        DumpHeader::File(p) => crate::output::create_options(req.transfer.create_file_mode)
-            .truncate(true)
-            .open(p)
-            .and_then(|mut f| f.write_all(&all))
-            .map_err(|e| {
-                Error::new(Exit::Write, format!("cannot write the headers to {}: {e}", p.display()))
-            }),
-    }
+    dump_to(req, dump, &all, false)
 }
 
 /// After the body: `-D` adds the trailer fields (`trailers`) after the head it wrote.
 pub fn dump_trailers(req: &RequestConfig, text: &[u8]) -> Result<()> {
     match &req.curl.dump_header {
+        Some(dump) => dump_to(req, dump, text, true),
         None => Ok(()),
-        Some(DumpHeader::Stdout) => {
+    }
+}
+
+/// Writes `-D`'s text: to standard output (a reader that left is not an error there), or to
+/// its file (made with `--create-file-mode`), replaced with a transfer's heads, `append`ed to
+/// with its trailer fields.
+fn dump_to(req: &RequestConfig, dump: &DumpHeader, text: &[u8], append: bool) -> Result<()> {
+    match dump {
+        DumpHeader::Stdout => {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text).and_then(|_| out.flush());
             Ok(())
         }
-        Some(DumpHeader::File(p)) => {
-            std::fs::OpenOptions::new().append(true).open(p).and_then(|mut f| f.write_all(text)).map_err(
-                |e| Error::new(Exit::Write, format!("cannot write the headers to {}: {e}", p.display())),
-            )
+        DumpHeader::File(p) => {
+            let opened = if append {
+                std::fs::OpenOptions::new().append(true).open(p)
+            } else {
+                crate::output::create_options(req.transfer.create_file_mode).truncate(true).open(p)
+            };
+            opened.and_then(|mut f| f.write_all(text)).map_err(|e| {
+                Error::new(Exit::Write, format!("cannot write the headers to {}: {e}", p.display()))
+            })
         }
     }
 }
