@@ -113,44 +113,52 @@ impl Tap {
         };
         let before = head.len();
         head.extend_from_slice(data);
-        let mut done = Vec::new();
+        // The heads this read completes, as ranges of `head`: a read may hold thousands of 1xx
+        // heads, and each is looked at where it lies (a copy of the rest per head made a
+        // 400-KiB read of them cost gigabytes).
+        let mut done: Vec<std::ops::Range<usize>> = Vec::new();
+        let mut at = 0;
+        // The final head is complete, or these bytes are no head: nothing more to read.
+        let mut finished = false;
         // A 1xx head is followed by the real one, possibly in the same read.
         loop {
-            let Some(end) = head_end(head) else {
-                if head.len() > MAX_HEAD || !b"HTTP/".starts_with(&head[..head.len().min(5)]) {
-                    c.binary |= before == 0 && !b"HTTP/".starts_with(&head[..head.len().min(5)]);
-                    c.head = None;
+            let rest = &head[at..];
+            let Some(end) = head_end(rest) else {
+                let http = b"HTTP/".starts_with(&rest[..rest.len().min(5)]);
+                if rest.len() > MAX_HEAD || !http {
+                    c.binary |= before == 0 && !http;
+                    finished = true;
                 }
                 break;
             };
-            let rest = head.split_off(end);
-            let informational = is_informational(head);
-            done.push(std::mem::replace(head, rest));
-            if !informational {
-                c.head = None;
+            done.push(at..at + end);
+            at += end;
+            if !is_informational(rest) {
+                finished = true;
                 break;
             }
         }
         // How much of this read was head, for the trace.
-        let in_heads = if c.head.is_some() {
-            data.len()
-        } else {
-            done.iter().map(Vec::len).sum::<usize>().saturating_sub(before).min(data.len())
-        };
+        let in_heads = if finished { at.saturating_sub(before).min(data.len()) } else { data.len() };
         if let Some(w) = st.trace.as_mut() {
             w.received(&data[..in_heads], &data[in_heads..]);
         }
-        for h in done.into_iter().filter(|h| h.starts_with(b"HTTP/1.")) {
-            if is_informational(&h) {
+        for h in done.into_iter().map(|r| &head[r]).filter(|h| h.starts_with(b"HTTP/1.")) {
+            if is_informational(h) {
                 // A server may send 1xx heads without end: what is kept stays bounded.
                 if c.informational.len() + h.len() <= MAX_HEAD {
-                    c.informational.extend_from_slice(&h);
+                    c.informational.extend_from_slice(h);
                 }
             } else {
                 let mut whole = std::mem::take(&mut c.informational);
-                whole.extend_from_slice(&h);
+                whole.extend_from_slice(h);
                 st.heads.push(whole);
             }
+        }
+        if finished {
+            c.head = None;
+        } else {
+            head.drain(..at);
         }
         let extra = st.heads.len().saturating_sub(KEPT_HEADS);
         st.heads.drain(..extra);
@@ -354,6 +362,12 @@ mod tests {
         let heads = exchange(&reads);
         assert!(heads.len() == 1 && heads[0].len() <= MAX_HEAD + 19 && heads[0].ends_with(b"200 OK\r\n\r\n"));
         assert!(!tap.wants(1), "the body is not looked at");
+        // Thousands of them in one read, cut anywhere, the final head among them.
+        let many =
+            [&b"HTTP/1.1 100 Continue\r\n\r\n".repeat(20_000)[..], b"HTTP/1.1 200 OK\r\n\r\nbody"].concat();
+        let (a, b) = many.split_at(300_007);
+        let heads = exchange(&[a, b]);
+        assert!(heads.len() == 1 && heads[0].len() <= MAX_HEAD + 19 && heads[0].ends_with(b"200 OK\r\n\r\n"));
         tap.record(2, true, b"PRI * HTTP/2.0\r\n\r\n");
         tap.record(2, false, b"\x00\x00\x12\x04binary");
         assert!(tap.take_heads().is_empty() && !tap.wants(2), "HTTP/2 frames are not heads");

@@ -85,6 +85,7 @@ pub struct Toll {
     timeout: Duration,
     home: tempfile::TempDir,
     nofile: Option<u64>,
+    address_space: Option<u64>,
     exact_stderr: bool,
 }
 
@@ -102,6 +103,7 @@ where
         cwd: None,
         timeout: Duration::from_secs(60),
         nofile: None,
+        address_space: None,
         exact_stderr: false,
         home: tempfile::Builder::new().prefix("toll-it-home-").tempdir().expect("tempdir"),
     }
@@ -235,6 +237,13 @@ impl Toll {
         self
     }
 
+    /// Runs toll with at most `bytes` of address space (RLIMIT_AS): an allocation beyond it
+    /// fails, and toll aborts, where memory would grow without bound.
+    pub fn address_space_limit(mut self, bytes: u64) -> Self {
+        self.address_space = Some(bytes);
+        self
+    }
+
     fn command(&self) -> Command {
         let mut cmd = Command::new(TOLL);
         cmd.args(self.effective_args());
@@ -246,16 +255,17 @@ impl Toll {
         cmd.current_dir(self.cwd.as_deref().unwrap_or(home));
         cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let nofile = self.nofile;
+        let (nofile, address_space) = (self.nofile, self.address_space);
         unsafe {
             cmd.pre_exec(move || {
                 // New session: no controlling terminal, own process group (killed as a whole).
                 if libc::setsid() < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
-                if let Some(n) = nofile {
+                for (resource, n) in [(libc::RLIMIT_NOFILE, nofile), (libc::RLIMIT_AS, address_space)] {
+                    let Some(n) = n else { continue };
                     let lim = libc::rlimit { rlim_cur: n as libc::rlim_t, rlim_max: n as libc::rlim_t };
-                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) < 0 {
+                    if libc::setrlimit(resource, &lim) < 0 {
                         return Err(std::io::Error::last_os_error());
                     }
                 }

@@ -1,7 +1,7 @@
 //! Regressions of the relay hardening issue: proxy credentials answering an origin's 407, a
 //! credential sent twice after a close, endless `stale=true`, an https proxy's TLS handshake
 //! outside `--connect-timeout`, a user `Proxy-Authorization` header, garbage after CONNECT 200,
-//! and a relay held open by another local user.
+//! a relay held open by another local user; and a server's endless 1xx heads.
 
 use crate::fakeproxy::{self, reply_407, Action, DigestProxy, DigestVerdict, FakeProxy, ProxyRequest};
 use crate::origin::Origin;
@@ -400,4 +400,43 @@ fn every_fixture_run_is_audited() {
         Err(e) => e.downcast_ref::<String>().cloned().unwrap_or_default(),
     };
     assert!(msg.contains("SECRET LEAK") && msg.contains("s3cret"), "{msg}");
+}
+
+// --- a server's endless 1xx heads -------------------------------------------------------------
+
+/// A server that sends `100 Continue` after `100 Continue` (40,000 of them, a megabyte, in one
+/// write) before its answer: `-w` and `-i` read the heads off the wire, and what they keep of
+/// the 1xx ones stays bounded whatever the size of the reads that bring them. Reading a read
+/// of thousands once copied the rest of it per head and kept the copies: memory by the square
+/// of the read's size (half a gigabyte for 16,000 heads, gigabytes for more).
+#[test]
+fn endless_informational_heads_cost_bounded_memory() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for _ in 0..2 {
+            let Ok((mut c, _)) = listener.accept() else { return };
+            let mut buf = [0u8; 4096];
+            let _ = c.read(&mut buf);
+            let _ = c.write_all(&b"HTTP/1.1 100 Continue\r\n\r\n".repeat(40_000));
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nend");
+            let _ = c.read(&mut buf);
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/");
+    for shown in ["-w", "-i"] {
+        let args: &[&str] =
+            if shown == "-w" { &["-s", "-w", " %{http_code}", &url] } else { &["-s", "-i", &url] };
+        let out = crate::run::toll(args).address_space_limit(1 << 30).run();
+        out.assert_ok();
+        let text = out.stdout_str();
+        match shown {
+            "-w" => assert_eq!(text, "end 200", "{}", out.describe()),
+            _ => assert!(
+                text.starts_with("HTTP/1.1 100 Continue\r\n\r\n") && text.ends_with("\r\n\r\nend"),
+                "{}",
+                out.describe()
+            ),
+        }
+    }
 }
