@@ -1,15 +1,19 @@
 //! Cookie jars (`-b FILE`, `-c`) and `Set-Cookie` values: a jar read, written and read again
 //! holds the same cookies, and nothing a server sends puts a line break into the written jar.
+//! (A cookie whose written line is longer than curl reads back, `JAR_LINE_MAX`, is written as
+//! curl writes it and skipped when read, as curl skips it: those are left out of the comparison.)
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use toll::client::cookies::{parse_jar, parse_set_cookie, write_jar};
+use toll::client::cookies::{parse_jar, parse_set_cookie, write_jar, Cookie, JAR_LINE_MAX};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let (jar, set) = text.split_once('\u{0}').unwrap_or((&text, ""));
-    let key = |c: &toll::client::cookies::Cookie| format!("{c:?}");
+    let key = |c: &Cookie| format!("{c:?}");
+    let fits = |c: &Cookie| write_jar(std::slice::from_ref(c)).lines().all(|l| l.len() <= JAR_LINE_MAX);
     let mut cookies = parse_jar(jar);
+    cookies.retain(fits);
     let written = write_jar(&cookies);
     // The writer orders the cookies as curl does; the set must be the same.
     let mut again = parse_jar(&written);
@@ -18,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(again, cookies, "a jar does not survive a write");
     let url = url::Url::parse("http://www.example.com/a/b").unwrap();
     for line in set.lines() {
-        if let Some(c) = parse_set_cookie(line, &url, 1_700_000_000) {
+        if let Some(c) = parse_set_cookie(line, &url, 1_700_000_000).filter(fits) {
             let w = write_jar(std::slice::from_ref(&c));
             assert_eq!(parse_jar(&w).len(), 1, "{c:?} written as {w:?}");
         }

@@ -27,7 +27,8 @@ pub struct Cookie {
 }
 
 /// curl 7.88's limits (the "cookie bomb" fix, CVE-2022-32205): a `Set-Cookie` line longer than
-/// this is dropped whole…
+/// this is dropped whole (a jar file's line that does not fit in this many bytes with its line
+/// end too)…
 const MAX_LINE: usize = 5000;
 
 /// …and so is a cookie whose name or value reaches 4095 bytes, or both together exceed 4096
@@ -37,10 +38,32 @@ fn oversized(name: &str, value: &str) -> bool {
     name.len() >= MAX - 1 || value.len() >= MAX - 1 || name.len() + value.len() > MAX
 }
 
-/// The cookies of a Netscape cookie file; malformed lines are skipped, as curl does.
+/// curl 7.88's limits on what one response sets and one request sends (the same fix): at most
+/// 50 `Set-Cookie` lines of a response are taken (those that set a cookie; the rest are
+/// ignored)…
+const MAX_SET_COOKIE_AMOUNT: usize = 50;
+
+/// …a request carries at most 150 of the cookies that match it (the oldest ones)…
+const MAX_COOKIE_SEND_AMOUNT: usize = 150;
+
+/// …and its `Cookie` header line stops before the cookie that would take it to 8190 bytes
+/// (Apache's default limit for a header line); a `-b NAME=VALUE` string is then not added
+/// either. The line is counted as curl 8 counts it; curl 7.88 counted the request head written
+/// before it too, so it stops some 80 bytes sooner.
+const MAX_COOKIE_HEADER_LEN: usize = 8190;
+
+/// The longest line of a jar file that is read (curl 7.88 reads them into a buffer of
+/// [`MAX_LINE`] bytes, which holds the line end and a NUL too; a longer line is skipped).
+pub const JAR_LINE_MAX: usize = MAX_LINE - 2;
+
+/// The cookies of a Netscape cookie file; malformed lines are skipped, as curl does, and so are
+/// lines longer than [`JAR_LINE_MAX`].
 pub fn parse_jar(text: &str) -> Vec<Cookie> {
     let mut out = Vec::new();
-    for line in text.lines() {
+    for line in text.split('\n') {
+        if line.len() > JAR_LINE_MAX {
+            continue;
+        }
         let line = line.trim_end_matches('\r');
         let (line, http_only) = match line.strip_prefix("#HttpOnly_") {
             Some(rest) => (rest, true),
@@ -272,8 +295,9 @@ impl Jar {
         self.cookies.retain(|c| c.expires != 0);
     }
 
-    /// The `Cookie` header for `url`, if any cookie matches, in curl's order.
-    pub fn header_for(&self, url: &url::Url, now: i64) -> Option<String> {
+    /// The `Cookie` header for `url`, if any cookie matches, in curl's order, within curl's
+    /// limits; and whether the length limit stopped it (curl then adds no `-b` string).
+    pub fn header_for(&self, url: &url::Url, now: i64) -> Option<(String, bool)> {
         let host = url.host_str()?.trim_matches(['[', ']']).to_ascii_lowercase();
         let is_ip = host.parse::<std::net::IpAddr>().is_ok();
         let path = url.path();
@@ -295,11 +319,31 @@ impl Jar {
         if matching.is_empty() {
             return None;
         }
+        matching.truncate(MAX_COOKIE_SEND_AMOUNT);
+        let mut capped = false;
         // curl's order: longer paths, then longer domains, then longer names first; then the
         // newest first (the jar keeps them oldest first, and the sort is stable).
         matching.reverse();
         matching.sort_by_key(|c| std::cmp::Reverse((c.path.len(), c.domain.len(), c.name.len())));
-        Some(matching.iter().map(|c| format!("{}={}", c.name, c.value)).collect::<Vec<_>>().join("; "))
+        let mut line = String::new();
+        // As curl 8 counts: `Cookie: `, each `name=value`, and the `; ` between them.
+        let mut len = "Cookie: ".len();
+        for c in matching {
+            let add = c.name.len() + c.value.len() + 1;
+            if len + add >= MAX_COOKIE_HEADER_LEN {
+                capped = true;
+                break;
+            }
+            if !line.is_empty() {
+                line.push_str("; ");
+                len += 2;
+            }
+            line.push_str(&c.name);
+            line.push('=');
+            line.push_str(&c.value);
+            len += add;
+        }
+        (!line.is_empty()).then_some((line, capped))
     }
 }
 
@@ -345,11 +389,12 @@ impl Engine {
         if !self.on {
             return request;
         }
-        let Some(mine) = self.jar().header_for(request.url(), now()) else { return request };
+        let Some((mine, capped)) = self.jar().header_for(request.url(), now()) else { return request };
         let value = match request.headers().get(reqwest::header::COOKIE).and_then(|v| v.to_str().ok()) {
-            // curl sends the engine's cookies first, then the -b string.
-            Some(given) => format!("{mine}; {given}"),
-            None => mine,
+            // curl sends the engine's cookies first, then the -b string (not after a limit
+            // stopped the line).
+            Some(given) if !capped => format!("{mine}; {given}"),
+            _ => mine,
         };
         if let Ok(mut v) = reqwest::header::HeaderValue::from_str(&value) {
             v.set_sensitive(true);
@@ -358,17 +403,20 @@ impl Engine {
         request
     }
 
-    /// Learns the `Set-Cookie`s of a response.
+    /// Learns the `Set-Cookie`s of a response (the first [`MAX_SET_COOKIE_AMOUNT`] that set
+    /// one).
     pub fn learn(&self, resp: &reqwest::Response) {
         if !self.on {
             return;
         }
         let now = now();
         let mut jar = self.jar();
-        for v in resp.headers().get_all(reqwest::header::SET_COOKIE) {
-            if let Some(c) = v.to_str().ok().and_then(|v| parse_set_cookie(v, resp.url(), now)) {
-                jar.store(c, now);
-            }
+        let set = resp.headers().get_all(reqwest::header::SET_COOKIE).iter();
+        for c in set
+            .filter_map(|v| parse_set_cookie(v.to_str().ok()?, resp.url(), now))
+            .take(MAX_SET_COOKIE_AMOUNT)
+        {
+            jar.store(c, now);
         }
     }
 
@@ -398,6 +446,11 @@ impl Engine {
 mod tests {
     use super::*;
 
+    /// The `Cookie` line `jar` sends to `url`.
+    fn header(jar: &Jar, url: &url::Url, now: i64) -> Option<String> {
+        jar.header_for(url, now).map(|(line, _)| line)
+    }
+
     fn u(s: &str) -> url::Url {
         url::Url::parse(s).unwrap()
     }
@@ -422,6 +475,12 @@ mod tests {
             "#HttpOnly_h.test\tFALSE\t/p\tTRUE\t2000000000\tb\tx y\n.example.com\tTRUE\t/\tFALSE\t0\ta\t1\n"
         ));
         assert_eq!(parse_jar(&written), cookies.iter().rev().cloned().collect::<Vec<_>>());
+        // A line that does not fit curl's line buffer is skipped, as curl 7.88 skips it.
+        let line = |n: usize| format!("h.test\tFALSE\t/\tFALSE\t0\tn\t{}\n", "v".repeat(n - 25));
+        assert_eq!(line(JAR_LINE_MAX).len(), JAR_LINE_MAX + 1);
+        assert_eq!(parse_jar(&line(JAR_LINE_MAX)).len(), 1);
+        assert!(parse_jar(&line(JAR_LINE_MAX + 1)).is_empty());
+        assert!(parse_jar(&line(JAR_LINE_MAX).replace('\n', "\r\n")).is_empty(), "a CR is in the buffer too");
     }
 
     #[test]
@@ -436,7 +495,7 @@ mod tests {
         for (url, sent) in
             [("http://h.test/dir", true), ("http://h.test/dir/x", true), ("http://h.test/dirt", false)]
         {
-            assert_eq!(jar.header_for(&u(url), 100).is_some(), sent, "{url}");
+            assert_eq!(header(&jar, &u(url), 100).is_some(), sent, "{url}");
         }
         // `/dir` and `/dir/` are one path: the second cookie replaces the first.
         jar.store(parse_set_cookie("a=2; Path=/dir", &u("http://h.test/"), 100).unwrap(), 100);
@@ -449,7 +508,7 @@ mod tests {
                  .0.0.1\tTRUE\t/\tFALSE\t0\tip\t3\n",
             ),
         };
-        assert_eq!(jar.header_for(&u("http://127.0.0.1/p/x"), 100).unwrap(), "q=1; r=2");
+        assert_eq!(header(&jar, &u("http://127.0.0.1/p/x"), 100).unwrap(), "q=1; r=2");
         let c = parse_set_cookie(
             "a=1; Domain=.Example.Test; Max-Age=60; Secure",
             &u("https://h.example.test/"),
@@ -543,10 +602,10 @@ mod tests {
         let names: Vec<_> = jar.cookies.iter().map(|c| format!("{}={}", c.name, c.value)).collect();
         assert_eq!(names, ["a=3", "b=2"], "a file's later line replaces an earlier one in place");
         // Newest first among names of one length: b, then a (created first, replaced later).
-        assert_eq!(jar.header_for(&u("http://h.test/"), 100).as_deref(), Some("b=2; a=3"));
+        assert_eq!(header(&jar, &u("http://h.test/"), 100).as_deref(), Some("b=2; a=3"));
         let gone = Cookie { expires: 50, ..jar.cookies[1].clone() };
         jar.store(gone, 100);
-        assert_eq!(jar.header_for(&u("http://h.test/"), 100).as_deref(), Some("a=3"));
+        assert_eq!(header(&jar, &u("http://h.test/"), 100).as_deref(), Some("a=3"));
     }
 
     #[test]
@@ -562,15 +621,15 @@ mod tests {
         ] {
             jar.store(parse_set_cookie(v, &u(url), now).unwrap(), now);
         }
-        assert_eq!(jar.header_for(&u("http://h.test/dir/x"), now).unwrap(), "b=2; old=5; d=4; a=1");
-        assert_eq!(jar.header_for(&u("http://h.test/dirt"), now).unwrap(), "old=5; d=4; a=1");
-        assert_eq!(jar.header_for(&u("http://sub.h.test/"), now).unwrap(), "d=4");
-        assert_eq!(jar.header_for(&u("https://h.test/"), now + 5).unwrap(), "d=4; s=3; a=1");
-        assert!(jar.header_for(&u("http://other.test/"), now).is_none());
+        assert_eq!(header(&jar, &u("http://h.test/dir/x"), now).unwrap(), "b=2; old=5; d=4; a=1");
+        assert_eq!(header(&jar, &u("http://h.test/dirt"), now).unwrap(), "old=5; d=4; a=1");
+        assert_eq!(header(&jar, &u("http://sub.h.test/"), now).unwrap(), "d=4");
+        assert_eq!(header(&jar, &u("https://h.test/"), now + 5).unwrap(), "d=4; s=3; a=1");
+        assert!(header(&jar, &u("http://other.test/"), now).is_none());
         jar.store(parse_set_cookie("a=gone; Max-Age=0", &u("http://h.test/"), now).unwrap(), now);
-        assert_eq!(jar.header_for(&u("http://h.test/"), now).unwrap(), "old=5; d=4");
+        assert_eq!(header(&jar, &u("http://h.test/"), now).unwrap(), "old=5; d=4");
         jar.drop_session_cookies();
-        assert_eq!(jar.header_for(&u("http://h.test/"), now).unwrap(), "old=5");
+        assert_eq!(header(&jar, &u("http://h.test/"), now).unwrap(), "old=5");
     }
 
     #[test]
@@ -591,5 +650,38 @@ mod tests {
         assert!(parse_set_cookie("x=1\u{0}", &url, 0).is_none());
         assert!(parse_set_cookie("x=1; Path=/a\tb", &url, 0).is_none());
         assert!(parse_set_cookie("x=1; Path=/a", &url, 0).is_some());
+    }
+
+    #[test]
+    fn a_request_carries_at_most_150_cookies_in_at_most_8190_bytes() {
+        let cookie = |name: String, value: String| Cookie {
+            domain: "h.test".into(),
+            include_subdomains: false,
+            path: "/".into(),
+            secure: false,
+            http_only: false,
+            expires: 0,
+            name,
+            value,
+        };
+        let mut jar = Jar::default();
+        for i in 0..200 {
+            jar.store(cookie(format!("c{i:03}"), "v".into()), 100);
+        }
+        let (line, capped) = jar.header_for(&u("http://h.test/"), 100).unwrap();
+        // The 150 oldest, newest first (the names have one length).
+        assert!(!capped && line.starts_with("c149=v; c148=v") && line.ends_with("c000=v"), "{line}");
+        assert_eq!(line.matches('=').count(), 150);
+        // 100 of 100 bytes each: the line stops before the cookie that would reach 8190.
+        let mut big = Jar::default();
+        for i in 0..100 {
+            big.store(cookie(format!("c{i:02}"), "v".repeat(96)), 100);
+        }
+        let (line, capped) = big.header_for(&u("http://h.test/"), 100).unwrap();
+        assert!(capped && line.len() < MAX_COOKIE_HEADER_LEN, "{}", line.len());
+        assert_eq!(line.matches('=').count(), 80);
+        let mut few = Jar::default();
+        few.store(cookie("a".into(), "1".into()), 100);
+        assert_eq!(few.header_for(&u("http://h.test/"), 100), Some(("a=1".into(), false)));
     }
 }

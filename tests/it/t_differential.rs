@@ -70,6 +70,32 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
             b"127.0.0.1\tFALSE\t\"/req\"\tFALSE\t0\tq\t1\n127.0.0.1\tFALSE\treq\tFALSE\t0\tr\t2\n.0.0.1\tTRUE\t/\tFALSE\t0\tip\t3\n127.0.0.1\tFALSE\t/\tFALSE\t1\told\t4\n127.0.0.1\tFALSE\t/req/\tTRUE\t0\ts\t5\n"
                 .to_vec(),
         ),
+        // curl 7.88's outgoing limits: 200 cookies (150 are sent), and three whose second would
+        // take the line past 8190 bytes after the first two (curl 7.88 and 8 agree there).
+        (
+            "many-jar.txt",
+            (0..200).map(|i| format!("127.0.0.1\tFALSE\t/\tFALSE\t0\tc{i}\tv{i}\n")).collect::<String>().into_bytes(),
+        ),
+        (
+            "wide-jar.txt",
+            format!(
+                "127.0.0.1\tFALSE\t/\tFALSE\t0\taaa\t{}\n127.0.0.1\tFALSE\t/\tFALSE\t0\tbb\t{}\n127.0.0.1\tFALSE\t/\tFALSE\t0\tc\t{}\n",
+                "a".repeat(4000),
+                "b".repeat(4000),
+                "c".repeat(300)
+            )
+            .into_bytes(),
+        ),
+        // Lines of 4998 bytes (read) and 4999 (skipped: curl's line buffer is 5000 bytes).
+        (
+            "long-line-jar.txt",
+            format!(
+                "127.0.0.1\tFALSE\t/\tFALSE\t0\tfits\t{}\n127.0.0.1\tFALSE\t/\tFALSE\t0\tlong\t{}\n127.0.0.1\tFALSE\t/\tFALSE\t0\tok\t1\n",
+                "f".repeat(4998 - 31),
+                "l".repeat(4999 - 31)
+            )
+            .into_bytes(),
+        ),
         ("opts.cfg", b"# options\nsilent\nwrite-out = \"%{http_code}\\n\"\n-o /dev/null\n".to_vec()),
         // A ~/.curlrc as people write them, for the `--no-` lines that take its options back.
         ("rc.cfg", b"location\ninclude\nfail\n--compressed\nremote-name-all\n".to_vec()),
