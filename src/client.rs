@@ -601,16 +601,17 @@ fn user_agent(req: &RequestConfig) -> String {
 }
 
 /// The User-Agent a CONNECT carries, as curl's: a `--proxy-header` one (the last), none with
-/// `--proxy-header 'User-Agent:'`, else the requests' own ([`user_agent`]; none when empty).
-/// Proxies that allow tunnels by client (many corporate ones do) see who asks.
+/// `--proxy-header 'User-Agent:'`, else `-A`'s (empty with `-A ''`) or toll's own — `-H`
+/// changes the requests' only, as in curl. Proxies that allow tunnels by client (many
+/// corporate ones do) see who asks.
 fn connect_agent(req: &RequestConfig) -> Option<reqwest::header::HeaderValue> {
     let c = &req.curl.conn;
     let agent = match c.proxy_headers.iter().rfind(|(n, _)| n.eq_ignore_ascii_case("user-agent")) {
         Some((_, agent)) => agent.clone(),
-        None if c.proxy_no_user_agent => String::new(),
-        None => user_agent(req),
+        None if c.proxy_no_user_agent => return None,
+        None => req.user_agent.clone().unwrap_or_else(|| format!("toll/{}", env!("CARGO_PKG_VERSION"))),
     };
-    (!agent.is_empty()).then(|| reqwest::header::HeaderValue::from_str(&agent).ok()).flatten()
+    reqwest::header::HeaderValue::from_str(&agent).ok()
 }
 
 fn build_client(

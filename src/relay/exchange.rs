@@ -26,12 +26,10 @@ pub(super) async fn connect_through(
         HeaderValue::from_str(authority.as_str()).expect("authority is a header value"),
     );
     // The user's --proxy-header lines and User-Agent, or a `toll serve` client's headers: a
-    // proxy that allows tunnels by client sees the one asking, as through curl or Squid. An
-    // empty User-Agent means none; a CONNECT has no content (RFC 9110 §9.3.6), so a length
-    // would only make the proxy wait.
+    // proxy that allows tunnels by client sees the one asking, as through curl or Squid. A
+    // CONNECT has no content (RFC 9110 §9.3.6), so a length would only make the proxy wait.
     for (name, value) in client_headers {
-        let no_agent = name == http::header::USER_AGENT && value.is_empty();
-        if name != http::header::HOST && name != http::header::CONTENT_LENGTH && !no_agent {
+        if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
             headers.append(name.clone(), value.clone());
         }
     }

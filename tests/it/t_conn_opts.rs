@@ -352,8 +352,8 @@ fn proxy_headers_go_to_the_proxy_only() {
 }
 
 /// A CONNECT says who asks, as curl's does (corporate proxies allow tunnels by client): toll's
-/// User-Agent, `-A`'s, a `--proxy-header` one instead, or none with `--proxy-header
-/// 'User-Agent:'` or an empty `-A`; `-H` stays inside the tunnel. Through the loopback relay
+/// User-Agent, `-A`'s (an empty one with an empty `-A`), a `--proxy-header` one instead, or
+/// none with `--proxy-header 'User-Agent:'`; `-H` stays inside the tunnel, as in curl 7.88. Through the loopback relay
 /// (`--capath` puts the TLS in reqwest) as in process.
 #[test]
 fn a_connect_carries_the_user_agent() {
@@ -370,9 +370,10 @@ fn a_connect_carries_the_user_agent() {
         (&[][..], Some(ours.as_str()), ours.as_str()),
         (&["-A", "bot/1"][..], Some("bot/1"), "bot/1"),
         (&["-H", "User-Agent: h/1"][..], Some(ours.as_str()), "h/1"),
+        (&["-H", "User-Agent:"][..], Some(ours.as_str()), "-"),
         (&["--proxy-header", "User-Agent: p/1"][..], Some("p/1"), ours.as_str()),
         (&["--proxy-header", "User-Agent:"][..], None, ours.as_str()),
-        (&["-A", ""][..], None, "-"),
+        (&["-A", ""][..], Some(""), "-"),
     ] {
         for with_capath in [false, true] {
             let mut argv = vec!["-sS", "-x", &purl, "--cacert", &ca];
