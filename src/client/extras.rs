@@ -1,6 +1,7 @@
 //! The smaller curl options' effects on a transfer (`config::CurlExtras`): the HTTP version
-//! and `-4` on the HTTP client (`--resolve` is `elsewhere::Overridden`'s); `-e ';auto'` on each hop; `-D` and
-//! `--create-dirs` before the body is written; `--fail-with-body` after it.
+//! and `-4` on the HTTP client (`--resolve` is `elsewhere::Overridden`'s); `-e ';auto'` on
+//! each hop; `-D` and `--create-dirs` before the body is written, `-D`'s trailer fields and
+//! `--fail-with-body` after it.
 
 use crate::config::{CurlExtras, DumpHeader, HttpVersion, IpFamily, OutputTarget, RequestConfig};
 use crate::error::{Error, Exit, Result};

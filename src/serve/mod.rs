@@ -384,7 +384,7 @@ impl Target {
     }
 }
 
-/// A target whose host name has a character no host name has (`a!b`, `a%26b`): refused before
+/// A target whose host name has a character no host name has (`a!b`, `a$b`): refused before
 /// it reaches a resolver, a PAC or the upstream proxy, as toll's own URLs are.
 const NOT_A_HOST_NAME: &str = "the target's host name has a character host names cannot have";
 
