@@ -46,14 +46,30 @@ pub fn for_url(raw: &str, url: &url::Url, path_as_is: bool, given: Option<&str>)
     }
     let path = if path.is_empty() { "/" } else { path };
     let target = match query {
-        Some(q) => format!("{path}?{q}"),
-        None => path.to_string(),
+        Some(q) => format!("{}?{}", sendable(path), sendable(q)),
+        None => sendable(path),
     };
     let usual = match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_string(),
     };
     (target != usual).then_some(target)
+}
+
+/// `text` as a request line can carry it: bytes past ASCII percent-encoded in lower case, as
+/// curl 7.88 sends them; so are a space, control characters and `<`, `>` and a backquote, which
+/// an HTTP request target cannot hold (curl refuses a URL with a space, and sends the other three
+/// as they are). Everything else — `%XX` escapes, `{`, `"`, `\` — goes as written.
+fn sendable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b >= 0x80 || b <= 0x20 || b == 0x7f || matches!(b, b'<' | b'>' | b'`') {
+            out.push_str(&format!("%{b:02x}"));
+        } else {
+            out.push(b as char);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -73,6 +89,13 @@ mod tests {
         assert_eq!(t("http://h/a/b?q", true, None), None, "nothing to keep");
         assert_eq!(t("http://h/a/../b", false, None), None);
         assert_eq!(t("http://h/x", false, Some("*")).as_deref(), Some("*"));
+        // What a request line cannot hold is percent-encoded (bytes past ASCII as curl does).
+        assert_eq!(t("http://h/ä/../{b}\"c\\d", true, None).as_deref(), Some("/%c3%a4/../{b}\"c\\d"));
+        assert_eq!(t("http://h/a b<c>`d?e`f", true, None).as_deref(), Some("/a%20b%3cc%3e%60d?e%60f"));
+        for target in [t("http://h/ä b\t<`>/..", true, None).unwrap(), t("http://h/x?`", true, None).unwrap()]
+        {
+            assert!(http::uri::PathAndQuery::try_from(target.as_str()).is_ok(), "{target}");
+        }
         // A Location that is an absolute path.
         let url = url::Url::parse("http://h/b").unwrap();
         assert_eq!(for_url("/a/../b", &url, true, None).as_deref(), Some("/a/../b"));
