@@ -70,7 +70,7 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
             b"127.0.0.1\tFALSE\t\"/req\"\tFALSE\t0\tq\t1\n127.0.0.1\tFALSE\treq\tFALSE\t0\tr\t2\n.0.0.1\tTRUE\t/\tFALSE\t0\tip\t3\n127.0.0.1\tFALSE\t/\tFALSE\t1\told\t4\n127.0.0.1\tFALSE\t/req/\tTRUE\t0\ts\t5\n"
                 .to_vec(),
         ),
-        // curl 7.88's outgoing limits: 200 cookies (150 are sent), and three whose second would
+        // curl 7.88's outgoing limits: 200 cookies (150 are sent), and three whose third would
         // take the line past 8190 bytes after the first two (curl 7.88 and 8 agree there).
         (
             "many-jar.txt",
