@@ -1,23 +1,26 @@
 //! Where `-L` goes after a redirect ([`toll::client::first_redirect`], `src/client/redirect.rs`):
 //! the `Location` a server sends joined to the request's URL, with curl's method and body rules.
 //! Input: a selector byte (status 301/302/303/307/308, a body or none, `-X` or none,
-//! `--follow`), a byte choosing the first URL, then the `Location` bytes. Checked beyond "no
-//! panic": an empty or blank `Location` is not followed; a followed one is an http(s) URL of
-//! visible ASCII (no byte a request line cannot carry); a hop to another origin is marked cross
-//! origin (so credentials stay behind); a 303 never keeps the body, a 307/308 never drops it;
-//! without `-X` the method is GET, HEAD, POST or PUT.
+//! `--follow`, `--path-as-is`), a byte choosing the first URL, then the `Location` bytes.
+//! Checked beyond "no panic": an empty or blank `Location` is not followed; a followed one is an
+//! http(s) URL of visible ASCII (no byte a request line cannot carry), and with `--path-as-is`
+//! its target as written is one too (an absolute path an `http::Uri` takes); a hop to another
+//! origin is marked cross origin (so credentials stay behind); a 303 never keeps the body, a
+//! 307/308 never drops it; without `-X` the method is GET, HEAD, POST or PUT.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use toll::config::{Body, BodySource, RequestConfig};
 
-const BASES: [&str; 4] = ["http://a.test/p/q?x=1", "https://a.test:8443/", "http://[::1]:8080/a/b/", "http://127.0.0.1/x#f"];
+const BASES: [&str; 4] =
+    ["http://a.test/p/q?x=1", "https://a.test:8443/", "http://[::1]:8080/a/b/", "http://127.0.0.1/x#f"];
 
 fuzz_target!(|data: &[u8]| {
     let [selector, base, location @ ..] = data else { return };
     let status = [301, 302, 303, 307, 308][usize::from(selector & 7) % 5];
     let base = url::Url::parse(BASES[usize::from(*base) % BASES.len()]).unwrap();
-    let mut req = RequestConfig { follow_redirects: true, max_redirects: 50, ..RequestConfig::get(base.clone()) };
+    let mut req =
+        RequestConfig { follow_redirects: true, max_redirects: 50, ..RequestConfig::get(base.clone()) };
     if selector & 8 != 0 {
         req.body = Some(Body { source: BodySource::Bytes(b"a=1".to_vec()), strip_newlines: false });
         req.method = Some("POST".into());
@@ -27,9 +30,17 @@ fuzz_target!(|data: &[u8]| {
         req.custom_method = true;
     }
     req.follow_per_spec = selector & 32 != 0;
-    let Some((url, method, with_body, cross_origin)) = toll::client::first_redirect(&req, status, location) else {
+    req.curl.path_as_is = selector & 64 != 0;
+    let Some((url, method, with_body, cross_origin, target)) =
+        toll::client::first_redirect(&req, status, location)
+    else {
         return;
     };
+    if let Some(t) = &target {
+        assert!(req.curl.path_as_is, "a target as written without --path-as-is: {t:?}");
+        assert!(t.starts_with('/') && t.bytes().all(|b| b.is_ascii_graphic()), "{t:?}");
+        assert!(http::uri::PathAndQuery::try_from(t.as_str()).is_ok(), "a request line cannot carry {t:?}");
+    }
     assert!(!location.trim_ascii().is_empty(), "a blank Location was followed");
     assert!(matches!(url.scheme(), "http" | "https"), "{url}");
     assert!(url.as_str().bytes().all(|b| b.is_ascii_graphic()), "{url:?}");

@@ -176,14 +176,15 @@ pub(super) fn next_hop(req: &RequestConfig, hop: &Hop, resp: &reqwest::Response)
 }
 
 /// Where `-L` goes from `req`'s first request when it is answered `status` with `location`'s
-/// bytes: the next URL, its method, whether the body goes along and whether the hop left the
-/// first URL's origin (credentials stay behind then). Public for its fuzz target
-/// (`fuzz_targets/redirect_hop.rs`): a `Location` is untrusted.
+/// bytes: the next URL, its method, whether the body goes along, whether the hop left the
+/// first URL's origin (credentials stay behind then) and, with `--path-as-is`, the request
+/// target as written. Public for its fuzz target (`fuzz_targets/redirect_hop.rs`): a
+/// `Location` is untrusted.
 pub fn first_redirect(
     req: &RequestConfig,
     status: u16,
     location: &[u8],
-) -> Option<(url::Url, String, bool, bool)> {
+) -> Option<(url::Url, String, bool, bool, Option<String>)> {
     let resp: reqwest::Response = http::Response::builder()
         .status(status)
         .header(http::header::LOCATION, location)
@@ -191,7 +192,7 @@ pub fn first_redirect(
         .ok()?
         .into();
     let next = next_hop(req, &Hop::first(req).ok()?, &resp)?;
-    Some((next.url, next.method.to_string(), next.with_body, next.cross_origin))
+    Some((next.url, next.method.to_string(), next.with_body, next.cross_origin, next.target))
 }
 
 #[cfg(test)]
