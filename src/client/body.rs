@@ -1,9 +1,10 @@
 //! The request body of `-d`, `--data-binary`, `--json`, `-T` and `-F`, attached to a request as
 //! curl sends it: with its length (`Content-Length`, `0` for an empty `-d ''` too) whenever it is
-//! known before sending. A regular file is streamed with its size; standard input, a pipe, a
-//! pseudo-file or a `-d @FILE` (whose CR/LF are dropped) is read up to [`BUFFERED`] bytes first —
-//! curl reads them whole and announces the length, which some servers require — and only a
-//! larger one is streamed chunked, never read whole into memory.
+//! known before sending. A regular file is streamed with its size (a `-d @FILE`, whose CR/LF are
+//! dropped, is counted first: a read more, never whole in memory); standard input, a pipe or a
+//! pseudo-file is read up to [`BUFFERED`] bytes first — curl reads them whole and announces the
+//! length, which some servers require — and only a larger one is streamed chunked, never read
+//! whole into memory. HTTP/1.0 has no chunked coding: there such a body is read whole.
 
 use super::{form, ReadFailed};
 use crate::config::{Body, BodySource, RequestConfig};
@@ -20,6 +21,9 @@ pub(super) async fn attach(
     body: &Body,
     again: bool,
 ) -> Result<reqwest::RequestBuilder> {
+    // With `--http1.0` a body of unknown length has no framing to go in but its length: it is
+    // read whole first (as curl reads `-d @-`), or the server would get none of it.
+    let whole = req.curl.conn.http10;
     Ok(match (&body.source, body.strip_newlines) {
         // hyper announces no length for an empty body; curl sends `Content-Length: 0`.
         (BodySource::Bytes(b), _) if b.is_empty() => {
@@ -39,31 +43,21 @@ pub(super) async fn attach(
                 Some(len) if !(strip || hashed && len <= BUFFERED as u64) => rb
                     .header(reqwest::header::CONTENT_LENGTH, len)
                     .body(streamed(AsAnnounced::new(file, len), what, false)),
-                // A pipe (`<(…)`), a device, a pseudo-file (/proc), an empty file or one whose
-                // line breaks are dropped: its length is known once read.
-                _ => buffered(rb, file, what, strip, false).await?,
+                // A large file whose line breaks are dropped: counted first, then streamed with
+                // that length (curl reads it whole; servers without chunked uploads need one).
+                Some(len) if len > BUFFERED as u64 => stripped(rb, file, what).await?,
+                // A pipe (`<(…)`), a device, a pseudo-file (/proc), an empty file or a small one
+                // whose line breaks are dropped: its length is known once read.
+                _ => send_head(rb, read_head(file, &what, whole).await?, &what, strip).await?,
             }
         }
-        (BodySource::Stdin, strip) => match STDIN_READ.get() {
-            // Read by an earlier transfer (or before a 307): the same bytes again.
-            Some(b) => {
-                unsized_body_starts();
-                count_sent(b.len());
-                rb.header(reqwest::header::CONTENT_LENGTH, b.len()).body(b.clone())
-            }
-            None if STDIN_STREAMED.load(std::sync::atomic::Ordering::Relaxed) => {
-                return Err(Error::new(
-                    Exit::Read,
-                    "standard input (over 1 MiB) was sent with an earlier request and cannot be sent again",
-                )
-                .hint("save the body to a file and use --data-binary @FILE"));
-            }
-            None => buffered(rb, tokio::io::stdin(), "standard input".into(), strip, true).await?,
-        },
+        (BodySource::Stdin, strip) => {
+            send_head(rb, stdin_head(whole).await?, "standard input", strip).await?
+        }
         (BodySource::Form(parts), _) => {
             let typed = req.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
             let typed = typed.map(|(_, v)| v.as_str());
-            form::attach(rb, parts, typed, again).await?
+            form::attach(rb, parts, typed, again, whole).await?
         }
     })
 }
@@ -81,9 +75,14 @@ static UNSIZED_START: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU6
 static STDIN_READ: std::sync::OnceLock<bytes::Bytes> = std::sync::OnceLock::new();
 static STDIN_STREAMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Whether a request body from standard input can be sent again (it was read whole).
+/// Where standard input stood when a body first used it, when it is a regular file (`< FILE`)
+/// holding more than [`BUFFERED`] bytes from there: each body that uses it reads it from there.
+static STDIN_FILE_START: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+/// Whether a request body from standard input can be sent again (it was read whole, or it is
+/// a file read from where it stood).
 pub(super) fn stdin_replayable() -> bool {
-    STDIN_READ.get().is_some()
+    STDIN_READ.get().is_some() || STDIN_FILE_START.get().is_some()
 }
 
 /// How much of the latest body of unknown length was sent (see [`UNSIZED_SENT`]).
@@ -102,43 +101,196 @@ pub(super) fn count_sent(n: usize) {
     UNSIZED_SENT.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// Reads up to [`BUFFERED`] bytes of `reader`: if that is all of it, the body is sent with its
-/// length; otherwise what was read goes first and the rest is streamed (chunked).
-/// `stdin`: the reader is standard input, kept for later requests when read whole.
-async fn buffered<R: AsyncRead + Send + Unpin + 'static>(
-    rb: reqwest::RequestBuilder,
+/// What was read of a body of unknown length before it is sent.
+pub(super) enum Head {
+    /// All of it.
+    Whole(bytes::Bytes),
+    /// Its first [`BUFFERED`] bytes; the rest is still to be read from the reader.
+    Partial(bytes::Bytes, Box<dyn AsyncRead + Send + Unpin>),
+    /// Standard input redirected from a regular file larger than [`BUFFERED`]: its length from
+    /// where it stood, and the file there, read as it is sent.
+    File(u64, tokio::fs::File),
+}
+
+/// Reads up to [`BUFFERED`] bytes of `reader`, or all of it when `whole`.
+async fn read_head<R: AsyncRead + Send + Unpin + 'static>(
     reader: R,
-    what: String,
-    strip: bool,
-    stdin: bool,
-) -> Result<reqwest::RequestBuilder> {
-    unsized_body_starts();
+    what: &str,
+    whole: bool,
+) -> Result<Head> {
     let mut head = Vec::new();
-    let mut limited = reader.take(BUFFERED as u64);
-    limited.read_to_end(&mut head).await.map_err(|e| read_error(&what, &e))?;
-    let complete = head.len() < BUFFERED;
-    if strip {
-        head.retain(|b| *b != b'\r' && *b != b'\n');
+    let mut limited = reader.take(if whole { u64::MAX } else { BUFFERED as u64 });
+    limited.read_to_end(&mut head).await.map_err(|e| read_error(what, &e))?;
+    Ok(if whole || head.len() < BUFFERED {
+        Head::Whole(head.into())
+    } else {
+        Head::Partial(head.into(), Box::new(limited.into_inner()))
+    })
+}
+
+/// Standard input for a body (`-d @-`, `-T -`, `-F name=@-`): read once, by the first body that
+/// uses it. Read whole, its bytes are sent again by later requests (the next URL, a redirect
+/// that keeps the body), as curl sends `-d @-` data it read once; a larger one is streamed once.
+pub(super) async fn stdin_head(whole: bool) -> Result<Head> {
+    if let Some(b) = STDIN_READ.get() {
+        return Ok(Head::Whole(b.clone()));
     }
-    if complete {
-        count_sent(head.len());
-        let head = bytes::Bytes::from(head);
-        if stdin {
-            let _ = STDIN_READ.set(head.clone());
+    if let Some((file, len)) = stdin_file() {
+        return Ok(Head::File(len, tokio::fs::File::from_std(file)));
+    }
+    if STDIN_STREAMED.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(Error::new(
+            Exit::Read,
+            "standard input (over 1 MiB) was sent with an earlier request and cannot be sent again",
+        )
+        .hint("save the body to a file and use --data-binary @FILE (or -F name=@FILE)"));
+    }
+    let head = read_head(tokio::io::stdin(), "standard input", whole).await?;
+    match &head {
+        Head::Whole(b) => {
+            let _ = STDIN_READ.set(b.clone());
         }
-        return Ok(rb.header(reqwest::header::CONTENT_LENGTH, head.len()).body(head));
+        Head::Partial(..) | Head::File(..) => {
+            STDIN_STREAMED.store(true, std::sync::atomic::Ordering::Relaxed)
+        }
     }
-    if stdin {
-        STDIN_STREAMED.store(true, std::sync::atomic::Ordering::Relaxed);
+    Ok(head)
+}
+
+/// Standard input as a file of its own (a duplicate of its descriptor, at where it stood when a
+/// body first used it) and its length from there, when it is a regular file (`< FILE`) holding
+/// more than [`BUFFERED`] bytes: sent with that length, never whole in memory, and again for a
+/// later request (curl reads `-d @-` whole; for `-T -` it sends chunked).
+fn stdin_file() -> Option<(std::fs::File, u64)> {
+    #[cfg(unix)]
+    {
+        use std::io::Seek;
+        use std::os::fd::AsFd;
+        let mut file = std::fs::File::from(std::io::stdin().as_fd().try_clone_to_owned().ok()?);
+        let size = known_length(&file.metadata().ok()?)?;
+        let start = match STDIN_FILE_START.get() {
+            Some(start) => *start,
+            None => file.stream_position().ok()?,
+        };
+        let len = size.checked_sub(start)?;
+        if len <= BUFFERED as u64 && STDIN_FILE_START.get().is_none() {
+            return None;
+        }
+        file.seek(std::io::SeekFrom::Start(start)).ok()?;
+        let _ = STDIN_FILE_START.set(start);
+        Some((file, len))
     }
-    let first = futures_util::stream::once(async move { Ok(bytes::Bytes::from(head)) });
-    let rest = stream(limited.into_inner(), what, strip);
-    let counted = futures_util::StreamExt::inspect(futures_util::StreamExt::chain(first, rest), |chunk| {
+    #[cfg(not(unix))]
+    None
+}
+
+/// The body from what [`read_head`] read: with its length when that was all of it, else what
+/// was read first and the rest streamed (chunked). `strip` drops CR and LF.
+async fn send_head(
+    rb: reqwest::RequestBuilder,
+    head: Head,
+    what: &str,
+    strip: bool,
+) -> Result<reqwest::RequestBuilder> {
+    let without_breaks = |b: bytes::Bytes| match strip {
+        true => b.iter().copied().filter(|b| *b != b'\r' && *b != b'\n').collect::<Vec<u8>>().into(),
+        false => b,
+    };
+    if let Head::File(len, file) = head {
+        if strip {
+            return stripped(rb, file, what.to_string()).await;
+        }
+        unsized_body_starts();
+        let body = counted(streamed_chunks(AsAnnounced::new(file, len), what.to_string(), false));
+        return Ok(rb.header(reqwest::header::CONTENT_LENGTH, len).body(reqwest::Body::wrap_stream(body)));
+    }
+    unsized_body_starts();
+    Ok(match head {
+        Head::Whole(b) => {
+            let b = without_breaks(b);
+            count_sent(b.len());
+            rb.header(reqwest::header::CONTENT_LENGTH, b.len()).body(b)
+        }
+        Head::Partial(first, rest) => {
+            let first = without_breaks(first);
+            let first = futures_util::stream::once(async move { Ok(first) });
+            let rest = streamed_chunks(rest, what.to_string(), strip);
+            rb.body(reqwest::Body::wrap_stream(counted(futures_util::StreamExt::chain(first, rest))))
+        }
+        Head::File(..) => unreachable!("sent above"),
+    })
+}
+
+/// `chunks`, counted as sent (`%{size_upload}` of a body whose length was not known first).
+fn counted<S>(chunks: S) -> impl futures_util::Stream<Item = std::result::Result<bytes::Bytes, ReadFailed>>
+where
+    S: futures_util::Stream<Item = std::result::Result<bytes::Bytes, ReadFailed>>,
+{
+    futures_util::StreamExt::inspect(chunks, |chunk| {
         if let Ok(b) = chunk {
             count_sent(b.len());
         }
-    });
-    Ok(rb.body(reqwest::Body::wrap_stream(counted)))
+    })
+}
+
+/// A regular file sent without its CR and LF bytes (`-d @FILE`, `-d @- < FILE`): read once to
+/// count what is left, then from where it stood again as it is sent, with that length. A file that changes in
+/// between is cut at the length or, shorter, fails the transfer (see [`AsAnnounced`]).
+async fn stripped(
+    rb: reqwest::RequestBuilder,
+    mut file: tokio::fs::File,
+    what: String,
+) -> Result<reqwest::RequestBuilder> {
+    use tokio::io::AsyncSeekExt;
+    let start = file.stream_position().await.map_err(|e| read_error(&what, &e))?;
+    let mut len = 0u64;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf).await.map_err(|e| read_error(&what, &e))?;
+        if n == 0 {
+            break;
+        }
+        len += buf[..n].iter().filter(|b| **b != b'\r' && **b != b'\n').count() as u64;
+    }
+    file.seek(std::io::SeekFrom::Start(start)).await.map_err(|e| read_error(&what, &e))?;
+    unsized_body_starts();
+    let body = counted(announced(streamed_chunks(file, what.clone(), true), len, what));
+    Ok(rb.header(reqwest::header::CONTENT_LENGTH, len).body(reqwest::Body::wrap_stream(body)))
+}
+
+/// `chunks` held to `len` bytes: cut there, and ending sooner is a read error (the server would
+/// wait for the rest in vain).
+fn announced<S>(
+    chunks: S,
+    len: u64,
+    what: String,
+) -> impl futures_util::Stream<Item = std::result::Result<bytes::Bytes, ReadFailed>> + Send + 'static
+where
+    S: futures_util::Stream<Item = std::result::Result<bytes::Bytes, ReadFailed>> + Send + 'static,
+{
+    use futures_util::StreamExt;
+    futures_util::stream::unfold(Some((Box::pin(chunks), 0u64)), move |state| {
+        let what = what.clone();
+        async move {
+            let (mut chunks, sent) = state?;
+            if sent == len {
+                return None;
+            }
+            match chunks.next().await {
+                Some(Ok(mut b)) => {
+                    b.truncate(usize::try_from(len - sent).unwrap_or(usize::MAX));
+                    let sent = sent + b.len() as u64;
+                    Some((Ok(b), Some((chunks, sent))))
+                }
+                Some(Err(e)) => Some((Err(e), None)),
+                None => {
+                    let why =
+                        format!("cannot read {what}: it shrank while it was sent ({sent} of {len} bytes)");
+                    Some((Err(ReadFailed(why)), None))
+                }
+            }
+        }
+    })
 }
 
 /// The length to announce for a file body: only a regular file's, and only when its size can be
@@ -156,10 +308,10 @@ pub(super) fn known_length(meta: &std::fs::Metadata) -> Option<u64> {
 /// A body read as it is sent, never whole in memory (sent chunked unless a length is set).
 /// `strip` drops CR and LF, as curl's `-d @file` does.
 fn streamed<R: AsyncRead + Send + Unpin + 'static>(reader: R, what: String, strip: bool) -> reqwest::Body {
-    reqwest::Body::wrap_stream(stream(reader, what, strip))
+    reqwest::Body::wrap_stream(streamed_chunks(reader, what, strip))
 }
 
-fn stream<R: AsyncRead + Send + Unpin + 'static>(
+fn streamed_chunks<R: AsyncRead + Send + Unpin + 'static>(
     reader: R,
     what: String,
     strip: bool,
@@ -231,9 +383,15 @@ mod tests {
         let rb = client.post("http://127.0.0.1:9/");
         let req = RequestConfig::get(url::Url::parse("http://127.0.0.1:9/").unwrap());
         let built = attach(rb, &req, &body, false).await.unwrap().build().unwrap();
+        on_the_wire(built).await
+    }
+
+    /// The request's `Content-Length` and its body, a streamed one read to its end.
+    async fn on_the_wire(mut built: reqwest::Request) -> (Option<String>, Vec<u8>) {
         let length = built.headers().get("content-length").map(|v| v.to_str().unwrap().to_string());
-        let bytes = built.body().and_then(reqwest::Body::as_bytes).map(<[u8]>::to_vec).unwrap_or_default();
-        (length, bytes)
+        let Some(body) = built.body_mut().take() else { return (length, Vec::new()) };
+        let bytes = http_body_util::BodyExt::collect(body).await.unwrap().to_bytes();
+        (length, bytes.to_vec())
     }
 
     fn file_body(content: &[u8], strip: bool) -> (tempfile::TempDir, Body) {
@@ -275,8 +433,42 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_large_unknown_length_body_is_streamed() {
-        let (_dir, body) = file_body(&vec![b'x'; BUFFERED + 10], true);
-        assert_eq!(sent(body).await.0, None);
+    async fn a_large_data_file_is_counted_then_sent_without_its_line_breaks() {
+        let content = b"ab\r\ncd\n".repeat(BUFFERED / 4);
+        let (_dir, body) = file_body(&content, true);
+        let (length, bytes) = sent(body).await;
+        let kept: Vec<u8> = content.iter().copied().filter(|b| *b != b'\r' && *b != b'\n').collect();
+        assert_eq!(length, Some(kept.len().to_string()), "announced, not chunked");
+        assert!(bytes == kept, "the file without its line breaks");
+    }
+
+    #[tokio::test]
+    async fn a_counted_body_is_held_to_its_count() {
+        use futures_util::StreamExt;
+        let chunks = |parts: &[&'static [u8]]| {
+            let parts: Vec<_> = parts.iter().map(|p| Ok(bytes::Bytes::from_static(p))).collect();
+            futures_util::stream::iter(parts)
+        };
+        let grown: Vec<_> = announced(chunks(&[b"abc", b"def"]), 4, "f".into()).collect().await;
+        assert_eq!(grown.into_iter().map(Result::unwrap).collect::<Vec<_>>(), [&b"abc"[..], b"d"]);
+        let shrunk: Vec<_> = announced(chunks(&[b"ab"]), 4, "f".into()).collect().await;
+        assert_eq!(shrunk.len(), 2);
+        let e = shrunk.into_iter().nth(1).unwrap().unwrap_err();
+        assert_eq!(e.0, "cannot read f: it shrank while it was sent (2 of 4 bytes)");
+    }
+
+    #[tokio::test]
+    async fn a_large_body_of_unknown_length_is_streamed_but_read_whole_for_http_1_0() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::new();
+        let big = vec![b'x'; BUFFERED + 10];
+        for (whole, length) in [(false, None), (true, Some((BUFFERED + 10).to_string()))] {
+            let head = read_head(std::io::Cursor::new(big.clone()), "a pipe", whole).await.unwrap();
+            let rb = send_head(client.post("http://127.0.0.1:9/"), head, "a pipe", false).await.unwrap();
+            let built = rb.build().unwrap();
+            let (announced, bytes) = on_the_wire(built).await;
+            assert_eq!(announced, length, "whole: {whole}");
+            assert!(bytes == big, "every byte, read first or streamed");
+        }
     }
 }

@@ -3,11 +3,13 @@
 //! a file's name and a Content-Type guessed from it, `"`, CR and LF in names percent-encoded
 //! (`--form-escape`: `"` and `\` backslash-escaped, CR and LF still percent-encoded),
 //! `@a,b` as one part holding a multipart/mixed body of `attachment` sub-parts, `;encoder=`
-//! content encoded by `form_encode`) and streamed: files and standard input are read as the
-//! body is sent, never whole into memory. Every file is opened before anything is sent, so a
-//! missing one fails the run (26) as in curl; the length is announced when every part's size
-//! is known (else chunked: standard input, quoted-printable, as curl does for the latter).
+//! content encoded by `form_encode`) and streamed: files are read as the body is sent, never
+//! whole into memory; standard input is read first as curl reads it (up to 1 MiB, the rest
+//! streamed; a regular file behind it is measured instead). Every file is opened before anything is sent, so a missing one fails the run (26)
+//! as in curl; the length is announced when every part's size is known (else chunked: standard
+//! input over 1 MiB, quoted-printable as curl does, neither with `--http1.0`).
 
+use super::body::Head;
 use super::form_encode::{self, Encoding};
 use crate::config::{FormEncoder, FormPart, FormValue};
 use crate::error::{Error, Exit, Result};
@@ -150,6 +152,8 @@ fn part_head(boundary: &str, disposition: &str, part: &FormPart, inner: Option<&
 struct Layout {
     pieces: Vec<Piece>,
     len: Option<u64>,
+    /// Standard input is read whole (see [`attach`]).
+    whole: bool,
 }
 
 impl Layout {
@@ -185,11 +189,31 @@ impl Layout {
                 };
                 self.pieces.push(Piece::Reader(file, p.display().to_string(), encoding, false));
             }
-            FormValue::Stdin { .. } => {
-                self.len = None;
-                let stdin = Box::new(tokio::io::stdin());
-                self.pieces.push(Piece::Reader(stdin, "standard input".into(), encoding, true));
-            }
+            // Read first, as curl does, so that the form's length is known (or up to 1 MiB of it).
+            FormValue::Stdin { .. } => match super::body::stdin_head(self.whole).await? {
+                Head::Whole(b) => {
+                    let unknown = encoded(b.len() as u64).is_none();
+                    let b = match part.encoder {
+                        Some(e) => form_encode::encode(e, &b).into(),
+                        None => b,
+                    };
+                    super::body::count_sent(b.len());
+                    self.bytes(b);
+                    if unknown {
+                        self.len = None;
+                    }
+                }
+                Head::File(size, file) => {
+                    self.len = self.len.zip(encoded(size)).map(|(a, b)| a + b);
+                    let file = Box::new(super::body::AsAnnounced::new(file, size));
+                    self.pieces.push(Piece::Reader(file, "standard input".into(), encoding, true));
+                }
+                Head::Partial(first, rest) => {
+                    self.len = None;
+                    let stdin = Box::new(tokio::io::AsyncReadExt::chain(std::io::Cursor::new(first), rest));
+                    self.pieces.push(Piece::Reader(stdin, "standard input".into(), encoding, true));
+                }
+            },
             // parse_form makes no group of groups (nor does curl's command line).
             FormValue::Files(_) => {
                 return Err(Error::new(Exit::Usage, "-F: a group of files within a group"))
@@ -238,8 +262,9 @@ async fn pieces(
     disposition: &str,
     parts: &[FormPart],
     new_boundary: fn() -> String,
+    whole: bool,
 ) -> Result<(Vec<Piece>, Option<u64>)> {
-    let mut layout = Layout { pieces: Vec::new(), len: Some(0) };
+    let mut layout = Layout { pieces: Vec::new(), len: Some(0), whole };
     layout.parts(boundary, disposition, parts, new_boundary).await?;
     Ok((layout.pieces, layout.len))
 }
@@ -329,14 +354,16 @@ fn reads_stdin(part: &FormPart) -> bool {
 /// Puts the form on the request: Content-Type with the boundary (appended to the type -H gave,
 /// as curl does: `-H 'Content-Type: multipart/form-data' -F …` is common and must still carry
 /// one), the length when known, and the streamed body. `again`: this is a redirect's request, which
-/// cannot send standard input a second time.
+/// cannot send standard input a second time. `whole`: the body needs a length (`--http1.0` has no
+/// chunked coding), so one of unknown length is read into memory first.
 pub async fn attach(
     rb: reqwest::RequestBuilder,
     parts: &[FormPart],
     user_type: Option<&str>,
     again: bool,
+    whole: bool,
 ) -> Result<reqwest::RequestBuilder> {
-    if again && parts.iter().any(reads_stdin) {
+    if again && parts.iter().any(reads_stdin) && !super::body::stdin_replayable() {
         return Err(Error::new(Exit::Read, "cannot send standard input again to the redirect target")
             .hint("save it to a file and use -F name=@FILE, or drop -L"));
     }
@@ -344,14 +371,23 @@ pub async fn attach(
         super::body::unsized_body_starts();
     }
     let outer = boundary();
-    let (pieces, len) = pieces(&outer, disposition(user_type), parts, boundary).await?;
+    let (pieces, len) = pieces(&outer, disposition(user_type), parts, boundary, whole).await?;
     let kind = user_type.unwrap_or("multipart/form-data");
     let value = reqwest::header::HeaderValue::from_str(&format!("{kind}; boundary={outer}"))
         .map_err(|_| Error::new(Exit::Usage, "the -H Content-Type cannot carry a form boundary"))?;
     // `headers` replaces a header of the same name (the user's Content-Type), `header` would add.
     let mut rb = rb.headers(reqwest::header::HeaderMap::from_iter([(reqwest::header::CONTENT_TYPE, value)]));
-    if let Some(len) = len {
-        rb = rb.header(reqwest::header::CONTENT_LENGTH, len);
+    match len {
+        Some(len) => rb = rb.header(reqwest::header::CONTENT_LENGTH, len),
+        None if whole => {
+            let mut body = Vec::new();
+            let mut chunks = std::pin::pin!(stream(pieces));
+            while let Some(chunk) = futures_util::StreamExt::next(&mut chunks).await {
+                body.extend_from_slice(&chunk.map_err(|e| Error::new(Exit::Read, e.0))?);
+            }
+            return Ok(rb.header(reqwest::header::CONTENT_LENGTH, body.len()).body(body));
+        }
+        None => {}
     }
     Ok(rb.body(reqwest::Body::wrap_stream(stream(pieces))))
 }
@@ -421,7 +457,7 @@ mod tests {
     }
 
     async fn body(parts: &[FormPart]) -> (Vec<u8>, Option<u64>) {
-        let (pieces, len) = pieces("BOUNDARY", "form-data", parts, || "INNER".into()).await.unwrap();
+        let (pieces, len) = pieces("BOUNDARY", "form-data", parts, || "INNER".into(), false).await.unwrap();
         let mut out = Vec::new();
         let mut s = Box::pin(stream(pieces));
         while let Some(chunk) = s.next().await {
@@ -469,8 +505,10 @@ mod tests {
         assert!(text.contains("filename=\"blob.dat\"\r\nContent-Type: application/octet-stream\r\n\r\n"));
         assert_eq!(out.iter().filter(|b| **b == 7).count(), 300 * 1024);
         // A missing file fails before anything is sent, with curl's exit code.
-        let missing =
-            rt.block_on(pieces("B", "form-data", &[part("x=@/nonexistent/file")], boundary)).err().unwrap();
+        let missing = rt
+            .block_on(pieces("B", "form-data", &[part("x=@/nonexistent/file")], boundary, false))
+            .err()
+            .unwrap();
         assert_eq!(missing.exit, Exit::Read);
     }
 
@@ -503,7 +541,7 @@ mod tests {
         let parts = vec![part("a=1"), part("b=\"x;y\""), part("k=v;filename=n.txt")];
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let (pieces, len) =
-            rt.block_on(pieces(&"-".repeat(40), "attachment", &parts, || "-".repeat(40))).unwrap();
+            rt.block_on(pieces(&"-".repeat(40), "attachment", &parts, || "-".repeat(40), false)).unwrap();
         drop(pieces);
         assert_eq!(len, Some(length(&parts, Some("multipart/mixed"), 0)));
         assert_eq!(disposition(None), "form-data");

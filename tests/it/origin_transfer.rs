@@ -3,7 +3,7 @@
 //! - `/form`: the request's method and Content-Type (boundary replaced by its length), then each
 //!   multipart part: its head lines as received and its content (or, above 200 bytes, its
 //!   length and SHA-256); a multipart part's own parts likewise, nested, and what follows each
-//!   closing boundary.
+//!   closing boundary. `/form?framing`: the `Content-Length` and `Transfer-Encoding` first.
 //! - `/range/N`: N bytes of [`crate::pattern_bytes`], honouring `Range: bytes=A-` (206 with
 //!   `Content-Range`; 416 when A ≥ N). `/bytes/N` ignores ranges.
 //! - `/dated`: a body with `Last-Modified` (2026-12-01) and `ETag: "v1"`; 304 when
@@ -22,7 +22,16 @@ const LAST_MODIFIED: &str = "Tue, 01 Dec 2026 00:00:00 GMT";
 pub fn route(segs: &[&str], head: &Head, method: &str, query: &str, body: &[u8]) -> Option<Answer> {
     let text = || vec![("Content-Type".to_string(), "text/plain".to_string())];
     Some(match segs {
-        ["form"] => (200, text(), form_echo(head, method, body)),
+        ["form"] => {
+            let mut out = Vec::new();
+            if query == "framing" {
+                for name in ["content-length", "transfer-encoding"] {
+                    out.extend(format!("{name}: {}\n", head.header(name).unwrap_or("-")).as_bytes());
+                }
+            }
+            out.extend(form_echo(head, method, body));
+            (200, text(), out)
+        }
         ["hsts"] => {
             let mut h = text();
             if let Some(v) = http::query_param(query, "sts") {

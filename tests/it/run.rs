@@ -81,6 +81,8 @@ pub struct Toll {
     stdin: Option<Vec<u8>>,
     /// Standard input is a socket that fails after `stdin` ([`Toll::stdin_then_reset`]).
     stdin_reset: bool,
+    /// Standard input is this file, opened for reading (`< FILE`).
+    stdin_file: Option<PathBuf>,
     cwd: Option<PathBuf>,
     timeout: Duration,
     home: tempfile::TempDir,
@@ -100,6 +102,7 @@ where
         env: Vec::new(),
         stdin: None,
         stdin_reset: false,
+        stdin_file: None,
         cwd: None,
         timeout: Duration::from_secs(60),
         nofile: None,
@@ -156,6 +159,12 @@ impl Toll {
     pub fn stdin_then_reset(mut self, data: &[u8]) -> Self {
         self.stdin = Some(data.to_vec());
         self.stdin_reset = true;
+        self
+    }
+
+    /// Standard input is `path` itself, as a shell's `< FILE` makes it (a pipe is not).
+    pub fn stdin_from_file(mut self, path: &Path) -> Self {
+        self.stdin_file = Some(path.to_path_buf());
         self
     }
 
@@ -320,6 +329,9 @@ impl Toll {
             cmd.stdin(Stdio::from(std::os::fd::OwnedFd::from(ours)));
             theirs
         });
+        if let Some(path) = &self.stdin_file {
+            cmd.stdin(std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
+        }
         let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {TOLL}: {e}"));
         drop(cmd);
         let pid = child.id() as libc::pid_t;

@@ -301,3 +301,70 @@ fn standard_input_goes_to_every_url_or_fails_clearly() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{} {}\n", crate::sha256_hex(&big), big.len()));
     assert!(out.stderr.contains("cannot be sent again"), "{}", out.describe());
 }
+
+/// Bodies whose length is only known once read carry it where curl's do: a `-d @FILE` over
+/// 1 MiB (its line breaks dropped: counted first, then streamed), a form part from standard
+/// input, and with `--http1.0`, which has no chunked coding, standard input of any size (sent
+/// without a length there, the server got nothing).
+#[test]
+fn bodies_measured_by_reading_are_sent_with_their_length() {
+    let origin = Origin::http();
+    let dir = scratch();
+    let lines = b"k=v&w=x\r\nmore\n".repeat(150_000);
+    std::fs::write(dir.path().join("lines.txt"), &lines).unwrap();
+    let kept: Vec<u8> = lines.iter().copied().filter(|b| *b != b'\r' && *b != b'\n').collect();
+    let big = crate::pattern_bytes(3 << 20);
+    let runs = [
+        (toll(["-sS", "-d", "@lines.txt"]).arg(origin.url("/upload")).cwd(dir.path()), &kept),
+        (toll(["-sS", "--http1.0", "--data-binary", "@-"]).arg(origin.url("/upload")).stdin(&big), &big),
+    ];
+    for (run, sent) in runs {
+        let out = run.run();
+        let len = sent.len();
+        out.assert_stdout(format!("{} {len}\n", crate::sha256_hex(sent)).as_bytes());
+        let r = origin.requests_to("/upload").pop().unwrap();
+        assert_eq!(r.header("content-length"), Some(len.to_string().as_str()), "{}", out.describe());
+        assert_eq!(r.header("transfer-encoding"), None);
+    }
+
+    let out =
+        toll(["-sS", "-F", "f=@-", "-w", "%{size_upload}"]).arg(origin.url("/form")).stdin(b"a line\n").run();
+    out.assert_ok();
+    let r = origin.requests_to("/form").pop().unwrap();
+    assert_eq!(r.header("content-length").map(|l| l.parse::<usize>().unwrap()), Some(r.body_len));
+    assert!(out.stdout_str().ends_with(&format!("\n{}", r.body_len)), "{}", out.describe());
+}
+
+/// Standard input redirected from a regular file (`< FILE`) over 1 MiB is sent with its length
+/// (from where it stood, never read whole into memory) to every URL and again after a 307 —
+/// where a pipe that size is streamed once and a second request needing it is exit 26 (above).
+#[test]
+fn standard_input_from_a_file_is_measured_and_sent_again() {
+    let origin = Origin::http();
+    let dir = scratch();
+    let big = crate::pattern_bytes(3 << 20);
+    std::fs::write(dir.path().join("big.bin"), &big).unwrap();
+    let out = toll(["-sSL", "--data-binary", "@-", "-w", "%{size_upload}\n"])
+        .arg(origin.url("/upload"))
+        .arg(origin.url("/redirect?to=/upload&code=307"))
+        .stdin_from_file(&dir.path().join("big.bin"))
+        .run();
+    let len = big.len();
+    out.assert_stdout(format!("{} {len}\n{len}\n", crate::sha256_hex(&big)).repeat(2).as_bytes());
+    let uploads = origin.requests_to("/upload");
+    assert_eq!(uploads.len(), 2);
+    for r in uploads {
+        assert_eq!((r.header("content-length"), r.body_len), (Some(len.to_string().as_str()), len));
+    }
+    // `-d @-` drops the line breaks: counted first, the count announced.
+    let lines = b"k=v\r\n".repeat(300_000);
+    std::fs::write(dir.path().join("lines.txt"), &lines).unwrap();
+    let kept: Vec<u8> = lines.iter().copied().filter(|b| *b != b'\r' && *b != b'\n').collect();
+    let out = toll(["-sS", "-d", "@-"])
+        .arg(origin.url("/upload"))
+        .stdin_from_file(&dir.path().join("lines.txt"))
+        .run();
+    out.assert_stdout(format!("{} {}\n", crate::sha256_hex(&kept), kept.len()).as_bytes());
+    let r = origin.requests_to("/upload").pop().unwrap();
+    assert_eq!(r.header("content-length"), Some(kept.len().to_string().as_str()));
+}
