@@ -142,6 +142,15 @@ pub fn run(cli: Cli) -> Result<()> {
         }
     }
     check_proxy_vars()?;
+    // As curl 7.88: `-2`/`-3` are read and ignored, with a word on stderr.
+    let conn = &cli.request.curl.conn.more;
+    for (asked, version) in [(conn.sslv2, "SSLv2"), (conn.sslv3, "SSLv3")] {
+        if asked {
+            eprintln!(
+                "toll: warning: ignoring the instruction to use {version}: no TLS library still speaks it"
+            );
+        }
+    }
     let invocation = cli.into_config(&env).map_err(|e| match e {
         crate::cli::UsageError::Unreadable(m) => {
             Error::new(Exit::Read, m).hint("check the file name after '@'")

@@ -36,7 +36,7 @@ pub struct ConnOpts {
     pub proto_default: Option<String>,
 
     /// Use TLS 1.0 or later with the server (toll's TLS speaks 1.2 and 1.3).
-    #[arg(long = "tlsv1", overrides_with_all = ["tlsv1_0", "tlsv1_1", "tlsv1_2", "tlsv1_3"])]
+    #[arg(short = '1', long = "tlsv1", overrides_with_all = ["tlsv1_0", "tlsv1_1", "tlsv1_2", "tlsv1_3"])]
     pub tlsv1: bool,
 
     /// Use TLS 1.0 or later.
@@ -74,7 +74,7 @@ pub struct ConnOpts {
     pub ipv6: bool,
 
     /// Use HTTP/1.0.
-    #[arg(long = "http1.0", overrides_with_all = ["http1_1", "http2", "http2_prior_knowledge"])]
+    #[arg(short = '0', long = "http1.0", overrides_with_all = ["http1_1", "http2", "http2_prior_knowledge"])]
     pub http1_0: bool,
 
     /// Write the body to standard output as it arrives (no buffering).
@@ -255,6 +255,14 @@ pub struct ConnOpts {
     /// Accepted, as --ca-native, for https:// proxies (unless --proxy-cacert/--proxy-capath).
     #[arg(long = "proxy-ca-native", hide_short_help = true)]
     pub proxy_ca_native: bool,
+
+    /// Ignored with a warning, as curl 7.88 ignores it: no TLS library still speaks SSLv2.
+    #[arg(short = '2', long = "sslv2", hide_short_help = true)]
+    pub sslv2: bool,
+
+    /// Ignored with a warning, as curl 7.88 ignores it: no TLS library still speaks SSLv3.
+    #[arg(short = '3', long = "sslv3", hide_short_help = true)]
+    pub sslv3: bool,
 
     /// Accepted and ignored, as curl 7.88 ignores it: toll's TLS takes its randomness from the
     /// operating system.
