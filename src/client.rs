@@ -494,7 +494,10 @@ impl Session {
             if redirects >= req.max_redirects {
                 let url = redirect::without_empty_parts(hop.url.clone()).to_string();
                 let redirect_url = Some(next.url.to_string());
-                let last = LastAnswer { url, ends: transfer_info::ends(self, &resp), redirect_url };
+                let ends = transfer_info::ends(self, &resp);
+                let (method, body) = (hop.method.to_string(), hop.with_body);
+                let last =
+                    LastAnswer { url, ends, redirect_url, method, body_before: body, body_after: body };
                 heads.unfollowed(head_text(&resp), last);
                 return Err(Error::new(
                     Exit::TooManyRedirects,
@@ -508,7 +511,14 @@ impl Session {
             }
             // Kept for -i (printed) and -w (counted).
             let ends = transfer_info::ends(self, &resp);
-            let last = LastAnswer { url: next.url.to_string(), ends, redirect_url: None };
+            let last = LastAnswer {
+                url: next.url.to_string(),
+                ends,
+                redirect_url: None,
+                method: next.method.to_string(),
+                body_before: hop.with_body,
+                body_after: next.with_body,
+            };
             heads.redirect(head_text(&resp), last);
             drain_small(resp).await;
             redirects += 1;

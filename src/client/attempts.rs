@@ -54,7 +54,7 @@ async fn transfer(
     rec.sending(req.url.scheme() == "https", session.connections_made());
     let sent = session.send_with_heads(req, &mut heads).await;
     rec.connections(session.connections_made());
-    let resp = sent.inspect_err(|_| rec.refused_redirect(&heads))?;
+    let resp = sent.inspect_err(|_| rec.refused_redirect(req, &heads))?;
     rec.response(session, req, &resp, &heads);
     if super::saving::condition_unmet(req, resp.headers()) {
         // -z and a document that does not meet it: curl reports a (simulated) 304.

@@ -116,12 +116,27 @@ pub struct LastAnswer {
     pub ends: super::writeout::Ends,
     /// Where the answer pointed, when the transfer stopped there (`%{redirect_url}`).
     pub redirect_url: Option<String>,
+    /// The method of the request made there (or of the one answered, when it stopped there):
+    /// `%{method}` is the last request's, as curl's.
+    pub method: String,
+    /// Whether the request answered carried the body, and whether the one made there does (a
+    /// 303, or a 302 after a POST, goes on without it): `%{size_upload}` is the last sent
+    /// request's.
+    pub body_before: bool,
+    pub body_after: bool,
 }
 
 #[cfg(test)]
 impl LastAnswer {
     pub fn at(url: &str) -> LastAnswer {
-        LastAnswer { url: url.into(), ends: Default::default(), redirect_url: None }
+        LastAnswer {
+            url: url.into(),
+            ends: Default::default(),
+            redirect_url: None,
+            method: "GET".into(),
+            body_before: false,
+            body_after: false,
+        }
     }
 }
 

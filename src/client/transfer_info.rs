@@ -98,7 +98,7 @@ impl Recorder {
     /// The transfer ended with an error after responses arrived (a redirect refused by
     /// `--max-redirs`, `--proto-redir` or `--disallow-username-in-url`): as curl, `-w` tells of
     /// the last of them.
-    pub fn refused_redirect(&mut self, heads: &super::EarlierHeads) {
+    pub fn refused_redirect(&mut self, req: &RequestConfig, heads: &super::EarlierHeads) {
         let Some(status) = heads.last_status() else { return };
         let i = &mut self.info;
         i.http_code = status;
@@ -110,6 +110,10 @@ impl Recorder {
             i.url_effective = last.url.clone();
             i.redirect_url = last.redirect_url.clone();
             i.ends = last.ends.clone();
+            i.method = last.method.clone();
+            if last.body_before {
+                i.size_upload = upload_size(req, super::body::unsized_sent());
+            }
         }
     }
 
@@ -198,7 +202,13 @@ impl Recorder {
             OutputTarget::File(p) => Some(p.display().to_string()),
             OutputTarget::RemoteName => super::saving::remote_file_name(req, resp.headers()),
         };
-        i.size_upload = upload_size(req, super::body::unsized_sent());
+        // After redirects, the last request's method and body (none after a 303, say).
+        let last = heads.last_answer();
+        if let Some(last) = last {
+            i.method = last.method.clone();
+        }
+        let with_body = last.is_none_or(|l| l.body_after);
+        i.size_upload = if with_body { upload_size(req, super::body::unsized_sent()) } else { 0 };
     }
 
     /// Renders `format` for the finished transfer and writes it (stdout/stderr as it says).
@@ -249,8 +259,6 @@ impl Recorder {
     }
 }
 
-/// The request body's size as sent (standard input is not counted: it cannot be measured
-/// without reading it).
 /// The request body's length: known beforehand, or, for one only known once read (standard
 /// input, a pipe, a `-d @FILE` whose line breaks are dropped), `read_sent`, what the last
 /// request sent of it (counted as sent: the file is not read a second time to count it).
