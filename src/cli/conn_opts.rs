@@ -648,6 +648,14 @@ mod tests {
     }
 
     #[test]
+    fn curls_digit_options() {
+        assert_eq!(parse(&["-1"]).tls_min, Some(TlsVersion::V1_0));
+        assert!(parse(&["-0"]).http10 && !parse(&["-0", "--http1.1"]).http10);
+        // -2 and -3 are read (and only warned about, by the app), as curl 7.88 does.
+        assert!(T::try_parse_from(["t", "-2", "-3"]).is_ok());
+    }
+
+    #[test]
     fn tls_versions_and_the_last_flag_wins() {
         assert_eq!(parse(&["--tlsv1.2"]).tls_min, Some(TlsVersion::V1_2));
         assert_eq!(parse(&["--tlsv1.3", "--tlsv1"]).tls_min, Some(TlsVersion::V1_0));
