@@ -157,28 +157,39 @@ pub(super) async fn stdin_head(whole: bool) -> Result<Head> {
     Ok(head)
 }
 
-/// Standard input as a file of its own (a duplicate of its descriptor, at where it stood when a
-/// body first used it) and its length from there, when it is a regular file (`< FILE`) holding
-/// more than [`BUFFERED`] bytes: sent with that length, never whole in memory, and again for a
-/// later request (curl reads `-d @-` whole; for `-T -` it sends chunked).
+/// Standard input as a file of its own, at where it stood when a body first used it, and its
+/// length from there, when it is a regular file (`< FILE`) holding more than [`BUFFERED`] bytes:
+/// sent with that length, never whole in memory, and again for a later request (curl reads
+/// `-d @-` whole; for `-T -` it sends chunked). Each use opens the file anew (Linux:
+/// `/proc/self/fd/0`), so bodies sent at the same time (`-Z`) do not move each other's offset;
+/// standard input's own offset goes to the end, as when it is read.
 fn stdin_file() -> Option<(std::fs::File, u64)> {
     #[cfg(unix)]
     {
         use std::io::Seek;
         use std::os::fd::AsFd;
-        let mut file = std::fs::File::from(std::io::stdin().as_fd().try_clone_to_owned().ok()?);
-        let size = known_length(&file.metadata().ok()?)?;
+        use std::os::unix::fs::MetadataExt;
+        let stdin = std::fs::File::from(std::io::stdin().as_fd().try_clone_to_owned().ok()?);
+        let meta = stdin.metadata().ok()?;
+        let size = known_length(&meta)?;
         let start = match STDIN_FILE_START.get() {
             Some(start) => *start,
-            None => file.stream_position().ok()?,
+            None => (&stdin).stream_position().ok()?,
         };
         let len = size.checked_sub(start)?;
         if len <= BUFFERED as u64 && STDIN_FILE_START.get().is_none() {
             return None;
         }
-        file.seek(std::io::SeekFrom::Start(start)).ok()?;
-        let _ = STDIN_FILE_START.set(start);
-        Some((file, len))
+        let same =
+            |f: &std::fs::File| f.metadata().is_ok_and(|m| (m.dev(), m.ino()) == (meta.dev(), meta.ino()));
+        // Elsewhere (no /proc) the duplicate shares standard input's offset.
+        let mut own =
+            std::fs::File::open("/proc/self/fd/0").ok().filter(same).unwrap_or(stdin.try_clone().ok()?);
+        own.seek(std::io::SeekFrom::Start(start)).ok()?;
+        if STDIN_FILE_START.set(start).is_ok() {
+            let _ = (&stdin).seek(std::io::SeekFrom::End(0));
+        }
+        Some((own, len))
     }
     #[cfg(not(unix))]
     None

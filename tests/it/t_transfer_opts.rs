@@ -356,6 +356,14 @@ fn standard_input_from_a_file_is_measured_and_sent_again() {
     for r in uploads {
         assert_eq!((r.header("content-length"), r.body_len), (Some(len.to_string().as_str()), len));
     }
+    // At the same time (-Z), each read from its own offset.
+    let out = toll(["-sSZ", "--data-binary", "@-"])
+        .arg(origin.url("/upload"))
+        .arg(origin.url("/upload"))
+        .arg(origin.url("/upload"))
+        .stdin_from_file(&dir.path().join("big.bin"))
+        .run();
+    out.assert_stdout(format!("{} {len}\n", crate::sha256_hex(&big)).repeat(3).as_bytes());
     // `-d @-` drops the line breaks: counted first, the count announced.
     let lines = b"k=v\r\n".repeat(300_000);
     std::fs::write(dir.path().join("lines.txt"), &lines).unwrap();
