@@ -160,7 +160,7 @@ pub(super) async fn stdin_head(whole: bool) -> Result<Head> {
 /// Standard input as a file of its own, at where it stood when a body first used it, and its
 /// length from there, when it is a regular file (`< FILE`) holding more than [`BUFFERED`] bytes:
 /// sent with that length, never whole in memory, and again for a later request (curl reads
-/// `-d @-` whole; for `-T -` it sends chunked). Each use opens the file anew (Linux:
+/// `-d @-` whole; for `-T -` it sends chunked). Each use opens the file anew (through Linux's
 /// `/proc/self/fd/0`), so bodies sent at the same time (`-Z`) do not move each other's offset;
 /// standard input's own offset goes to the end, as when it is read.
 fn stdin_file() -> Option<(std::fs::File, u64)> {
@@ -182,9 +182,9 @@ fn stdin_file() -> Option<(std::fs::File, u64)> {
         }
         let same =
             |f: &std::fs::File| f.metadata().is_ok_and(|m| (m.dev(), m.ino()) == (meta.dev(), meta.ino()));
-        // Elsewhere (no /proc) the duplicate shares standard input's offset.
-        let mut own =
-            std::fs::File::open("/proc/self/fd/0").ok().filter(same).unwrap_or(stdin.try_clone().ok()?);
+        // Without /proc (not Linux) a duplicate would share standard input's offset, which
+        // bodies sent at the same time would move under each other: read as a pipe there.
+        let mut own = std::fs::File::open("/proc/self/fd/0").ok().filter(same)?;
         own.seek(std::io::SeekFrom::Start(start)).ok()?;
         if STDIN_FILE_START.set(start).is_ok() {
             let _ = (&stdin).seek(std::io::SeekFrom::End(0));
