@@ -13,7 +13,8 @@ pub(super) fn implied_method(given: Option<String>, head: bool, has_body: bool) 
 
 /// The body from `-d`, `--data-binary` and `--json`, and the option that gave it (for the
 /// implied headers and messages). Pieces of one option are joined as curl does; options are not
-/// mixed, and an `@file`/`@-` piece must stand alone, since a [`Body`] has one source.
+/// mixed. An `@file`/`@-` piece alone is the body's source (read as it is sent); among other
+/// pieces it is read here, whole, as curl reads every piece.
 pub(super) fn build_body(req: &RequestArgs) -> Result<Option<(Body, &'static str)>, UsageError> {
     let given: Vec<(&'static str, &[DataArg])> =
         [("-d/--data", &req.data[..]), ("--data-binary", &req.data_binary[..]), ("--json", &req.json[..])]
@@ -39,7 +40,7 @@ pub(super) fn build_body(req: &RequestArgs) -> Result<Option<(Body, &'static str
                     DataArg::Inline(s) => joined.extend_from_slice(s.as_bytes()),
                     // With other pieces a file is read whole here, as curl reads every piece.
                     DataArg::File(p) => joined.extend(read_data_file(p, option)?),
-                    DataArg::Stdin => return Err(UsageError::DataSourceNotAlone(option)),
+                    DataArg::Stdin => joined.extend(stdin_data(option == "-d/--data")?),
                 }
             }
             BodySource::Bytes(joined)
@@ -64,16 +65,58 @@ pub(super) fn ordered_body(pieces: &[values::DataPiece]) -> Result<Vec<u8>, Usag
                 match arg {
                     DataArg::Inline(s) => out.extend_from_slice(s.as_bytes()),
                     DataArg::File(p) => out.extend(read_data_file(p, option)?),
-                    DataArg::Stdin => return Err(UsageError::DataSourceNotAlone(option)),
+                    DataArg::Stdin => out.extend(stdin_data(option == "-d/--data")?),
                 }
             }
             DataPiece::Raw(s) => out.extend_from_slice(s.as_bytes()),
             DataPiece::Urlencode(s) => {
-                out.extend_from_slice(curl_opts::data_urlencode(s, &|p| std::fs::read(p))?.as_bytes())
+                out.extend_from_slice(curl_opts::data_urlencode(s, &read_named)?.as_bytes())
             }
         }
     }
     Ok(out)
+}
+
+/// Standard input for data that is needed when the command line is read — an `@-` piece
+/// beside others, `-G`'s query, `--data-urlencode [NAME]@-` — read whole, once: curl reads it
+/// then too, and every use gets the same bytes (`strip`: without CR and LF, for `-d`).
+pub(super) fn stdin_data(strip: bool) -> Result<Vec<u8>, UsageError> {
+    static READ: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let mut bytes = match READ.get() {
+        Some(b) => b.clone(),
+        None => {
+            let read = read_stdin()
+                .map_err(|e| UsageError::Unreadable(format!("cannot read standard input: {e}")))?;
+            READ.get_or_init(|| read).clone()
+        }
+    };
+    if strip {
+        bytes.retain(|b| *b != b'\r' && *b != b'\n');
+    }
+    Ok(bytes)
+}
+
+#[cfg(not(test))]
+fn read_stdin() -> std::io::Result<Vec<u8>> {
+    let mut all = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin(), &mut all).map(|_| all)
+}
+
+/// Unit tests never read the test runner's standard input (a terminal would wait).
+#[cfg(test)]
+fn read_stdin() -> std::io::Result<Vec<u8>> {
+    Ok(TEST_STDIN.to_vec())
+}
+
+#[cfg(test)]
+pub(super) const TEST_STDIN: &[u8] = b"from\r\nstdin\n";
+
+/// A `--data-urlencode` file: `-` is standard input, as in curl.
+pub(super) fn read_named(path: &str) -> std::io::Result<Vec<u8>> {
+    match path {
+        "-" => stdin_data(false).map_err(|e| std::io::Error::other(e.to_string())),
+        _ => std::fs::read(path),
+    }
 }
 
 /// A `-d`/`--data-binary`/`--json` `@FILE` read whole (when the body has other pieces, or

@@ -354,12 +354,13 @@ impl CurlRequestArgs {
     pub fn data_pieces(&self) -> Result<Vec<DataArg>, UsageError> {
         let mut v: Vec<DataArg> = self.data_raw.iter().map(|s| DataArg::Inline(s.clone())).collect();
         for piece in &self.data_urlencode {
-            v.push(DataArg::Inline(data_urlencode(piece, &|p| std::fs::read(p))?));
+            v.push(DataArg::Inline(data_urlencode(piece, &super::body::read_named)?));
         }
         Ok(v)
     }
 
-    /// `-G`: the body's bytes move into the URL's query; no body is sent.
+    /// `-G`: the body's bytes move into the URL's query; no body is sent. A form (`-F`) is not
+    /// data: it stays the body, as curl ignores `-G` then.
     pub fn apply_get(
         &self,
         mut url: url::Url,
@@ -372,7 +373,8 @@ impl CurlRequestArgs {
         let data = match body.source {
             BodySource::Bytes(data) => data,
             BodySource::File(path) => super::body::read_data_file(&path, option)?,
-            _ => return Err(UsageError::Curl(format!("-G/--get cannot put {option} @- into the URL"))),
+            BodySource::Stdin => super::body::stdin_data(body.strip_newlines)?,
+            BodySource::Form(_) => return Ok((url, Some((body, option)))),
         };
         // As curl 7.88's URL API appends it: escapes written with lower-case hex digits (%0a),
         // and a '#' starts the fragment (what follows it, then the URL's own fragment).
@@ -662,8 +664,11 @@ mod tests {
         assert_eq!(url.as_str(), "http://h/p?y=%0A&a=%0a%c3%a9%26%ZZ%4");
         let (url, _) = args.apply_get(u("http://h/p#orig"), body(b"a#b#c")).unwrap();
         assert_eq!((url.query(), url.fragment()), (Some("a"), Some("b#c#orig")));
-        let file = Some((Body { source: BodySource::Stdin, strip_newlines: false }, "-d/--data"));
-        assert!(args.apply_get(u("http://h/p"), file).is_err());
+        // Standard input is read whole into the query (the tests' stand-in for it, without its
+        // line breaks for -d), as curl reads it.
+        let stdin = Some((Body { source: BodySource::Stdin, strip_newlines: true }, "-d/--data"));
+        let (url, b) = args.apply_get(u("http://h/p"), stdin).unwrap();
+        assert_eq!((url.query(), b.is_none()), (Some("fromstdin"), true));
         let (url, b) = parse(&[]).auth.apply_get(u("http://h/p"), body(b"a=1")).unwrap();
         assert_eq!((url.as_str(), b.is_some()), ("http://h/p", true));
     }

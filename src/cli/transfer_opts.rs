@@ -389,7 +389,7 @@ impl TransferArgs {
             pieces.push(match piece.strip_prefix('+') {
                 Some(raw) => raw.to_string(),
                 // curl 7.88 writes these escapes with lower-case hex digits (%0a).
-                None => lower_hex(&super::data_urlencode(piece, &|p| std::fs::read(p)).map_err(|e| {
+                None => lower_hex(&super::data_urlencode(piece, &super::body::read_named).map_err(|e| {
                     UsageError::Unreadable(e.to_string().replace("--data-urlencode", "--url-query"))
                 })?),
             });
