@@ -752,6 +752,10 @@ async fn build_request(
     if let Some(body) = body {
         rb = body::attach(rb, req, body, again).await?;
     }
+    // After the body: standard input is read by then, and its length known.
+    if let Some((name, value)) = resume::request_range(req, hop.with_body) {
+        rb = rb.header(name, value);
+    }
     rb.build().map_err(|e| Error::new(Exit::Usage, format!("cannot build the request: {e}")))
 }
 

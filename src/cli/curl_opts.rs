@@ -401,7 +401,8 @@ impl CurlRequestArgs {
         Ok((url, None))
     }
 
-    /// The headers `-e` and `-r` imply (a header set with -H wins).
+    /// The headers `-e` and `-b NAME=VALUE` imply (a header set with -H wins; `-r`'s depends on
+    /// the request: `CurlExtras::range`).
     pub fn implied_headers(&self) -> Result<Vec<(String, String)>, UsageError> {
         let mut v = Vec::new();
         if let (Some(r), _) = self.referer() {
@@ -410,9 +411,6 @@ impl CurlRequestArgs {
         let strings: Vec<&str> = self.cookie.iter().filter(|c| c.contains('=')).map(String::as_str).collect();
         if !strings.is_empty() {
             v.push(("Cookie".to_string(), strings.join(";")));
-        }
-        if let Some(r) = &self.range {
-            v.push(("Range".to_string(), format!("bytes={r}")));
         }
         Ok(v)
     }
@@ -448,6 +446,7 @@ impl CurlRequestArgs {
             }),
             referer,
             referer_auto,
+            range: self.range.clone(),
             http_version: if c.http1_1 {
                 HttpVersion::Http11
             } else if c.http2_prior_knowledge {
@@ -771,8 +770,10 @@ mod tests {
         for bad in ["", "-", "a-b", "1", "0-1;x"] {
             assert!(parse_range(bad).is_err(), "{bad}");
         }
-        let h = parse(&["-r", "0-9", "-e", "http://r/"]).auth.implied_headers().unwrap();
-        assert_eq!(h, vec![("Referer".into(), "http://r/".into()), ("Range".into(), "bytes=0-9".into())]);
+        // -r's header depends on the request (`client::range_header`): not one of these.
+        let args = parse(&["-r", "0-9", "-e", "http://r/"]).auth;
+        assert_eq!(args.implied_headers().unwrap(), vec![("Referer".into(), "http://r/".into())]);
+        assert_eq!(args.extras(&Default::default()).range.as_deref(), Some("0-9"));
     }
 
     #[test]

@@ -34,6 +34,9 @@ pub(super) async fn attach(
             let what = path.display().to_string();
             let file = tokio::fs::File::open(path).await.map_err(|e| read_error(&what, &e))?;
             let meta = file.metadata().await.map_err(|e| read_error(&what, &e))?;
+            if let Some(at) = super::resume::upload_offset(req).filter(|at| *at > 0) {
+                return resumed(rb, file, known_length(&meta), at, what).await;
+            }
             // `--aws-sigv4` signs the body's hash, which needs it read first: a file up to
             // `BUFFERED` is (larger ones go as `UNSIGNED-PAYLOAD`, which only S3 accepts).
             let hashed = req.origin_auth.as_ref().is_some_and(|a| a.sigv4.is_some());
@@ -50,6 +53,10 @@ pub(super) async fn attach(
                 // whose line breaks are dropped: its length is known once read.
                 _ => send_head(rb, read_head(file, &what, whole).await?, &what, strip).await?,
             }
+        }
+        (BodySource::Stdin, _) if super::resume::upload_offset(req).is_some_and(|at| at > 0) => {
+            return Err(Error::new(Exit::Usage, "-C N resumes an upload from a file, not standard input")
+                .hint("give the file with -T FILE"));
         }
         (BodySource::Stdin, strip) => {
             send_head(rb, stdin_head(whole).await?, "standard input", strip).await?
@@ -244,6 +251,38 @@ where
     })
 }
 
+/// `-C N -T FILE`: the file from byte N on, with the length left (curl's "resumed upload"; the
+/// `Content-Range` is `client::range_header`'s). Nothing left is curl's error 18.
+async fn resumed(
+    rb: reqwest::RequestBuilder,
+    mut file: tokio::fs::File,
+    size: Option<u64>,
+    at: u64,
+    what: String,
+) -> Result<reqwest::RequestBuilder> {
+    use tokio::io::AsyncSeekExt;
+    let Some(size) = size else {
+        return Err(Error::new(
+            Exit::Usage,
+            format!("-C resumes an upload from a regular file; {what} is not one"),
+        )
+        .hint("drop -C, or upload a regular file"));
+    };
+    if at >= size {
+        return Err(Error::new(
+            Exit::PartialFile,
+            format!("file already completely uploaded: -C {at}, and {what} has {size} bytes"),
+        ));
+    }
+    file.seek(std::io::SeekFrom::Start(at)).await.map_err(|e| read_error(&what, &e))?;
+    let left = size - at;
+    Ok(rb.header(reqwest::header::CONTENT_LENGTH, left).body(streamed(
+        AsAnnounced::new(file, left),
+        what,
+        false,
+    )))
+}
+
 /// A regular file sent without its CR and LF bytes (`-d @FILE`, `-d @- < FILE`): read once to
 /// count what is left, then from where it stood again as it is sent, with that length. A file that changes in
 /// between is cut at the length or, shorter, fails the transfer (see [`AsAnnounced`]).
@@ -302,6 +341,34 @@ where
             }
         }
     })
+}
+
+/// The whole body's length before it is sent, when it can be known without keeping it: data,
+/// a file (without its line breaks for `-d @FILE`, counted), standard input once attached when
+/// it was read whole or is a file; not a form.
+pub(super) fn whole_length(body: &Body) -> Option<u64> {
+    let kept = |b: &[u8]| b.iter().filter(|b| !body.strip_newlines || (**b != b'\r' && **b != b'\n')).count();
+    match &body.source {
+        BodySource::Bytes(b) => Some(b.len() as u64),
+        BodySource::File(p) if !body.strip_newlines => known_length(&std::fs::metadata(p).ok()?),
+        BodySource::File(p) => {
+            use std::io::Read;
+            let mut file = std::fs::File::open(p).ok()?;
+            let (mut buf, mut n) = (vec![0u8; 256 * 1024], 0u64);
+            loop {
+                match file.read(&mut buf).ok()? {
+                    0 => return Some(n),
+                    k => n += buf[..k].iter().filter(|b| **b != b'\r' && **b != b'\n').count() as u64,
+                }
+            }
+        }
+        BodySource::Stdin => match STDIN_READ.get() {
+            Some(b) => Some(kept(b) as u64),
+            None if body.strip_newlines => None,
+            None => STDIN_FILE_START.get().and(stdin_file()).map(|(_, len)| len),
+        },
+        BodySource::Form(_) => None,
+    }
 }
 
 /// The length to announce for a file body: only a regular file's, and only when its size can be
@@ -451,6 +518,24 @@ mod tests {
         let kept: Vec<u8> = content.iter().copied().filter(|b| *b != b'\r' && *b != b'\n').collect();
         assert_eq!(length, Some(kept.len().to_string()), "announced, not chunked");
         assert!(bytes == kept, "the file without its line breaks");
+    }
+
+    #[tokio::test]
+    async fn a_resumed_upload_sends_the_file_from_its_offset() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let (_dir, body) = file_body(b"0123456789", false);
+        let client = reqwest::Client::new();
+        let mut req = RequestConfig::get(url::Url::parse("http://127.0.0.1:9/").unwrap());
+        req.upload = true;
+        for (at, expected) in [(4, Some((Some("6".to_string()), b"456789".to_vec()))), (10, None), (11, None)]
+        {
+            req.transfer.resume = Some(crate::config::Resume::At(at));
+            let attached = attach(client.put("http://127.0.0.1:9/"), &req, &body, false).await;
+            match expected {
+                Some(expected) => assert_eq!(on_the_wire(attached.unwrap().build().unwrap()).await, expected),
+                None => assert_eq!(attached.unwrap_err().exit, Exit::PartialFile, "-C {at}: nothing left"),
+            }
+        }
     }
 
     #[tokio::test]

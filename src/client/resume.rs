@@ -2,8 +2,10 @@
 //! allows. Only a 206 is appended to the existing file (opened for appending, never truncated);
 //! a server that ignores the range (200) must not corrupt it, so that is curl's error 33 before
 //! anything is written; a 416 means there is nothing left to fetch (no error, as in curl).
+//! With `-T` it is the upload that resumes ([`upload_offset`]), and the answer is any answer.
+//! Also `-r`'s header, which depends on what the request sends ([`request_range`]).
 
-use crate::config::{OutputTarget, RequestConfig, Resume};
+use crate::config::{BodySource, OutputTarget, RequestConfig, Resume};
 use crate::error::{Error, Exit, Result};
 use crate::output::Sink;
 use std::path::PathBuf;
@@ -20,10 +22,24 @@ fn target(req: &RequestConfig) -> Option<PathBuf> {
 /// The byte offset to resume at: `-C N`, or with `-C -` the output file's size (0 when it does
 /// not exist yet, or for standard output).
 pub fn offset(req: &RequestConfig) -> u64 {
+    if req.upload {
+        return 0;
+    }
     match req.transfer.resume {
         None => 0,
         Some(Resume::At(n)) => n,
         Some(Resume::Auto) => target(req).and_then(|p| std::fs::metadata(p).ok()).map_or(0, |m| m.len()),
+    }
+}
+
+/// `-C` with `-T`: the byte of the file the upload resumes at, sent with `Content-Range`
+/// (`-C -` is 0: an HTTP server is not asked how much it has, as curl does not ask; `-C 0` is
+/// no resuming at all, as in curl).
+pub fn upload_offset(req: &RequestConfig) -> Option<u64> {
+    match (req.upload, req.transfer.resume?) {
+        (false, _) | (true, Resume::At(0)) => None,
+        (true, Resume::At(n)) => Some(n),
+        (true, Resume::Auto) => Some(0),
     }
 }
 
@@ -61,6 +77,32 @@ pub fn answer(req: &RequestConfig, status: u16) -> Result<Answer> {
     }
 }
 
+/// `-r`'s header for a request (`with_body`: this one sends the body), as curl 7.88 sends it: what is asked of the answer (`Range:
+/// bytes=R`), or, for a request that sends data (`-d`, `--json`, `-T`), which part of a whole the
+/// data is (`Content-Range: bytes R/TOTAL`, `*` when the total is not known before sending); a
+/// form gets neither. A resumed upload's (`-C` with `-T`) comes first, as in curl. A header of
+/// that name given (or taken out) with `-H` wins.
+pub fn request_range(req: &RequestConfig, with_body: bool) -> Option<(&'static str, String)> {
+    let data = req.body.as_ref().filter(|_| with_body);
+    let total = || data.and_then(super::body::whole_length);
+    let resumed = data.and(upload_offset(req));
+    let (name, value) = match (&req.curl.range, data.map(|b| &b.source)) {
+        (Some(_), Some(BodySource::Form(_))) => return None,
+        // `-C` with `-T`: the part of the file sent ([`upload_offset`]); before -r's.
+        (_, Some(_)) if resumed.is_some() => {
+            let (at, total) = (resumed?, total().filter(|n| *n > 0)?);
+            ("Content-Range", format!("bytes {at}-{}/{total}", total - 1))
+        }
+        (Some(r), Some(_)) => {
+            ("Content-Range", format!("bytes {r}/{}", total().map_or("*".into(), |n| n.to_string())))
+        }
+        (Some(r), None) => ("Range", format!("bytes={r}")),
+        (None, _) => return None,
+    };
+    let given = req.headers.iter().map(|(n, _)| n).chain(&req.curl.removed_headers);
+    (!given.into_iter().any(|n| n.eq_ignore_ascii_case(name))).then_some((name, value))
+}
+
 /// The sink a 206 appends to: the existing file opened for appending (created if missing).
 pub fn append_sink(req: &RequestConfig) -> Result<Sink> {
     let Some(dest) = target(req) else { return Ok(Sink::stdout()) };
@@ -76,7 +118,34 @@ pub fn append_sink(req: &RequestConfig) -> Result<Sink> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::redirect::tests::request;
     use super::*;
+    use crate::config::{Body, BodySource};
+
+    #[test]
+    fn the_range_asks_for_part_of_the_answer_or_says_which_part_the_data_is() {
+        let header = |mut req: RequestConfig, with_body: bool| {
+            req.curl.range = Some("0-3".into());
+            request_range(&req, with_body && req.body.is_some())
+        };
+        assert_eq!(header(request("http://a/", false), true), Some(("Range", "bytes=0-3".into())));
+        assert_eq!(header(request("http://a/", true), true), Some(("Content-Range", "bytes 0-3/3".into())));
+        let mut stdin = request("http://a/", true);
+        stdin.body = Some(Body { source: BodySource::Stdin, strip_newlines: false });
+        assert_eq!(header(stdin, true), Some(("Content-Range", "bytes 0-3/*".into())), "not read yet");
+        let mut form = request("http://a/", true);
+        form.body = Some(Body { source: BodySource::Form(Vec::new()), strip_newlines: false });
+        assert_eq!(header(form, true), None, "a form: neither, as curl");
+        // A 303 goes on without the data: a GET that asks for the range.
+        assert_eq!(header(request("http://a/", true), false), Some(("Range", "bytes=0-3".into())));
+        // -H Content-Range: (taken out) or with a value of the user's: not toll's.
+        let mut taken = request("http://a/", true);
+        taken.curl.removed_headers = vec!["content-range".into()];
+        assert_eq!(header(taken, true), None);
+        let mut given = request("http://a/", false);
+        given.headers.push(("range".into(), "bytes=9-".into()));
+        assert_eq!(header(given, true), None);
+    }
 
     fn req(out: &std::path::Path, resume: Option<Resume>) -> RequestConfig {
         let mut r = RequestConfig::get(url::Url::parse("http://h/file.bin").unwrap());
@@ -95,6 +164,21 @@ mod tests {
         assert_eq!(range_header(&req(&f, Some(Resume::Auto))).as_deref(), Some("bytes=10-"));
         assert_eq!(range_header(&req(&f, Some(Resume::At(4)))).as_deref(), Some("bytes=4-"));
         assert_eq!(range_header(&req(&f, None)), None);
+    }
+
+    #[test]
+    fn with_an_upload_it_is_the_upload_that_resumes() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("part.bin");
+        std::fs::write(&f, b"0123456789").unwrap();
+        let upload = |resume| RequestConfig { upload: true, ..req(&f, Some(resume)) };
+        assert_eq!(upload_offset(&upload(Resume::At(4))), Some(4));
+        assert_eq!(upload_offset(&upload(Resume::Auto)), Some(0), "the server is not asked");
+        assert_eq!(upload_offset(&upload(Resume::At(0))), None, "-C 0: not resuming, as curl");
+        assert_eq!(upload_offset(&req(&f, Some(Resume::At(4)))), None, "a download");
+        // No `Range` is asked for and any answer is the answer.
+        assert_eq!((range_header(&upload(Resume::At(4))), offset(&upload(Resume::Auto))), (None, 0));
+        assert_eq!(answer(&upload(Resume::At(4)), 200).unwrap(), Answer::Whole);
     }
 
     #[test]

@@ -267,7 +267,10 @@ fn upload_size(req: &RequestConfig, read_sent: u64) -> u64 {
     match &body.source {
         BodySource::Bytes(b) => b.len() as u64,
         BodySource::File(p) if !body.strip_newlines => {
-            std::fs::metadata(p).ok().and_then(|m| super::body::known_length(&m)).unwrap_or(read_sent)
+            // A resumed upload (`-C N -T FILE`) sends the file from byte N.
+            let at = super::resume::upload_offset(req).unwrap_or(0);
+            let size = std::fs::metadata(p).ok().and_then(|m| super::body::known_length(&m));
+            size.map_or(read_sent, |n| n.saturating_sub(at))
         }
         BodySource::File(_) => read_sent,
         BodySource::Stdin => read_sent,

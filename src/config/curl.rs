@@ -120,6 +120,9 @@ pub struct CurlExtras {
     pub referer: Option<String>,
     /// `-e ';auto'`: after a redirect, the previous URL is the `Referer`.
     pub referer_auto: bool,
+    /// `-r RANGE` (as given, `0-499`): asked for with `Range`, or, for a request that sends
+    /// data, said of the data with `Content-Range` (see `client::range_header`).
+    pub range: Option<String>,
     pub http_version: HttpVersion,
     pub ip_family: IpFamily,
     /// `--resolve HOST:PORT:ADDR`: connect there for HOST:PORT instead of resolving.
