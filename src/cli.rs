@@ -544,6 +544,12 @@ impl Cli {
         if Cli::command().get_subcommands().any(|c| c.get_name() == raw_url) {
             return Err(UsageError::SubcommandAfterOptions(raw_url));
         }
+        // As curl 7.88: the head a server sends cannot both be shown and name the file.
+        if transfer.remote_header_name && (out.include || req.head) {
+            return Err(UsageError::Curl(
+                "showing headers (-i, -I) and -J/--remote-header-name cannot be combined".into(),
+            ));
+        }
         let conn_more = &req.curl.conn.more;
         let (globoff, proto_default) =
             (conn_more.globoff, conn_more.proto_default.clone().unwrap_or_else(|| "http".into()));

@@ -155,7 +155,10 @@ impl Exit {
             Exit::PinnedKey,
             "the server's (or https proxy's) public key does not match --pinnedpubkey (--proxy-pinnedpubkey), or its file cannot be used",
         ),
-        (Exit::PartialFile, "the body ended before its announced length (Content-Length)"),
+        (
+            Exit::PartialFile,
+            "the body ended before its announced length (Content-Length), or -C resumes an upload past its file's end",
+        ),
         (Exit::AuthNoCredentials, "the proxy requires authentication and no credentials are available"),
         (Exit::AuthRejected, "the proxy rejected the credentials"),
         (
@@ -174,7 +177,7 @@ impl Exit {
         (Exit::Receive, "the transfer broke off while receiving data"),
         (Exit::ClientCert, "the client certificate or key (-E/--cert, --key) cannot be read or used"),
         (Exit::Range, "-C: the server does not support byte ranges (the file is left as it was)"),
-        (Exit::FileTooLarge, "the body is larger than --max-filesize"),
+        (Exit::FileTooLarge, "the body is (or is announced to be) larger than --max-filesize"),
         (Exit::LoginDenied, "a URL holds a user name (or password) and --disallow-username-in-url forbids it"),
         (
             Exit::BadEncoding,

@@ -472,6 +472,15 @@ fn standard_input_among_other_data() {
 }
 
 #[test]
+fn showing_headers_and_naming_the_file_from_them_are_refused_together() {
+    for shown in ["-i", "-I"] {
+        let e = usage_error(&["-OJ", shown, "h/f"]).to_string();
+        assert!(e.contains("-J/--remote-header-name"), "{e}");
+    }
+    transfer(&["-OJ", "-D", "-", "h/f"]);
+}
+
+#[test]
 fn body_combinations_that_are_refused() {
     assert_eq!(usage_error(&["-d", "a", "--json", "{}", "h"]), UsageError::MixedData("-d/--data", "--json"));
     // A file among other pieces is read whole (26 when it cannot be).

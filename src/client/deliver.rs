@@ -56,13 +56,22 @@ pub(super) async fn write_response(
     // name comes from the URL the user gave, never from a redirect target (curl too).
     let headers = resp.headers().clone();
     saving::save_etag(req, &headers)?;
-    let mut out = match saving::plan(req, status.as_u16(), &headers, resp.content_length())? {
+    // A HEAD's answer has no body, but announces the length a GET would get: curl holds that
+    // to --max-filesize too (`curl -sI --max-filesize 1M URL` checks a size without fetching).
+    let announced = match req.head_only {
+        true => {
+            headers.get(reqwest::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse().ok())
+        }
+        false => resp.content_length(),
+    };
+    let mut out = match saving::plan(req, status.as_u16(), &headers, announced)? {
         saving::Plan::Skip => return Ok(()),
         saving::Plan::Write(out) => out,
     };
     if show_heads && !write_heads(&mut out.sink)? {
         return Ok(());
     }
+    out.after_heads()?;
     // `--compressed`: undone here, after the bytes as received were counted.
     let mut decoder = if req.compressed { decoder(&headers)? } else { None };
     let quiet = style.silent || req.curl.conn.no_progress_meter;

@@ -75,6 +75,9 @@ pub struct Output {
     /// The file written, if a file (for `-R`).
     dest: Option<PathBuf>,
     guard: Guard,
+    /// `--max-filesize`'s limit, which the announced length is over: the head shown (`-i`,
+    /// `-I`) is written, then the transfer fails ([`Output::after_heads`]).
+    too_large: Option<u64>,
 }
 
 /// Checks the answer before its body is written (`-C`'s status, `--max-filesize` against the
@@ -86,13 +89,18 @@ pub fn plan(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Optio
     // `-I` reads no body, even with `-X GET` (curl's "no body" is apart from the method).
     let skip_body =
         req.head_only || answer == Answer::Complete || status == 304 || condition_unmet(req, headers);
-    if skip_body && !(req.include_headers || req.head_only) {
-        return Ok(Plan::Skip);
+    // `--max-filesize` against the announced length, whatever the answer (a HEAD's too), as
+    // curl checks it when the head arrives: a head to show is written first.
+    let over = match (req.transfer.max_filesize, length) {
+        (Some(max), Some(len)) if len > max => Some(max),
+        _ => None,
+    };
+    let shown = req.include_headers || req.head_only;
+    if let (Some(max), false) = (over, shown) {
+        return Err(too_large(max));
     }
-    if let (Some(max), Some(len)) = (req.transfer.max_filesize, length) {
-        if len > max {
-            return Err(too_large(max));
-        }
+    if skip_body && !shown {
+        return Ok(Plan::Skip);
     }
     let mut guard = Guard::new(req);
     // With -i the head is still written (as curl does), the body is not.
@@ -103,12 +111,12 @@ pub fn plan(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Optio
             Sink::Special { dest, .. } => Some(dest.clone()),
             _ => None,
         };
-        return Ok(Plan::Write(Box::new(Output { sink, dest, guard })));
+        return Ok(Plan::Write(Box::new(Output { sink, dest, guard, too_large: over })));
     }
     let dest = match &req.output {
         OutputTarget::Stdout => None,
         OutputTarget::Null => {
-            return Ok(Plan::Write(Box::new(Output { sink: Sink::Null, dest: None, guard })))
+            return Ok(Plan::Write(Box::new(Output { sink: Sink::Null, dest: None, guard, too_large: over })))
         }
         OutputTarget::File(p) => Some(p.clone()),
         OutputTarget::RemoteName => Some(remote_file(req, headers)?),
@@ -121,7 +129,7 @@ pub fn plan(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Optio
         None => Sink::stdout(),
         Some(p) => Sink::file_with_mode(p, req.transfer.create_file_mode)?,
     };
-    Ok(Plan::Write(Box::new(Output { sink, dest, guard })))
+    Ok(Plan::Write(Box::new(Output { sink, dest, guard, too_large: over })))
 }
 
 /// `--skip-existing`: the output file this request would write, when it exists already (then
@@ -230,6 +238,13 @@ fn unclobbered(dest: &Path) -> Result<PathBuf> {
         format!("--no-clobber: {} and its numbered names up to .100 exist", dest.display()),
     )
     .hint("remove some of them, or drop --no-clobber"))
+}
+
+impl Output {
+    /// The head is written: the transfer stops here when the announced length is too large.
+    pub fn after_heads(&self) -> Result<()> {
+        self.too_large.map_or(Ok(()), |max| Err(too_large(max)))
+    }
 }
 
 fn too_large(max: u64) -> Error {
@@ -486,6 +501,19 @@ mod tests {
         assert_eq!(plan(&r, 200, &h, Some(11)).err().unwrap().exit, Exit::FileTooLarge);
         assert!(matches!(plan(&r, 200, &h, Some(10)).unwrap(), Plan::Write(_)));
         assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing written yet");
+        // A head to show (-i, and -I's HEAD, whose answer announces a length too) is written
+        // first, as curl writes it; then the transfer fails.
+        for (include, head) in [(true, false), (true, true)] {
+            let shown = RequestConfig { include_headers: include, head_only: head, ..r.clone() };
+            let Plan::Write(out) = plan(&shown, 200, &h, Some(11)).unwrap() else { panic!("no plan") };
+            assert_eq!(out.after_heads().unwrap_err().exit, Exit::FileTooLarge);
+        }
+        let Plan::Write(out) =
+            plan(&RequestConfig { include_headers: true, ..r }, 200, &h, Some(10)).unwrap()
+        else {
+            panic!("no plan")
+        };
+        assert!(out.after_heads().is_ok());
     }
 
     #[test]
