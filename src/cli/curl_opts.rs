@@ -770,7 +770,7 @@ mod tests {
         for bad in ["", "-", "a-b", "1", "0-1;x"] {
             assert!(parse_range(bad).is_err(), "{bad}");
         }
-        // -r's header depends on the request (`client::range_header`): not one of these.
+        // -r's header depends on the request (`client::resume::request_range`): not one of these.
         let args = parse(&["-r", "0-9", "-e", "http://r/"]).auth;
         assert_eq!(args.implied_headers().unwrap(), vec![("Referer".into(), "http://r/".into())]);
         assert_eq!(args.extras(&Default::default()).range.as_deref(), Some("0-9"));

@@ -211,19 +211,16 @@ async fn send_head(
     strip: bool,
 ) -> Result<reqwest::RequestBuilder> {
     let without_breaks = |b: bytes::Bytes| match strip {
-        true => b.iter().copied().filter(|b| *b != b'\r' && *b != b'\n').collect::<Vec<u8>>().into(),
+        true => b.iter().copied().filter(|b| !line_break(b)).collect::<Vec<u8>>().into(),
         false => b,
     };
-    if let Head::File(len, file) = head {
-        if strip {
-            return stripped(rb, file, what.to_string()).await;
-        }
-        unsized_body_starts();
-        let body = counted(streamed_chunks(AsAnnounced::new(file, len), what.to_string(), false));
-        return Ok(rb.header(reqwest::header::CONTENT_LENGTH, len).body(reqwest::Body::wrap_stream(body)));
-    }
     unsized_body_starts();
     Ok(match head {
+        Head::File(_, file) if strip => stripped(rb, file, what.to_string()).await?,
+        Head::File(len, file) => {
+            let body = counted(streamed_chunks(AsAnnounced::new(file, len), what.to_string(), false));
+            rb.header(reqwest::header::CONTENT_LENGTH, len).body(reqwest::Body::wrap_stream(body))
+        }
         Head::Whole(b) => {
             let b = without_breaks(b);
             count_sent(b.len());
@@ -235,7 +232,6 @@ async fn send_head(
             let rest = streamed_chunks(rest, what.to_string(), strip);
             rb.body(reqwest::Body::wrap_stream(counted(futures_util::StreamExt::chain(first, rest))))
         }
-        Head::File(..) => unreachable!("sent above"),
     })
 }
 
@@ -252,7 +248,7 @@ where
 }
 
 /// `-C N -T FILE`: the file from byte N on, with the length left (curl's "resumed upload"; the
-/// `Content-Range` is `client::range_header`'s). Nothing left is curl's error 18.
+/// `Content-Range` is `resume::request_range`'s). Nothing left is curl's error 18.
 async fn resumed(
     rb: reqwest::RequestBuilder,
     mut file: tokio::fs::File,
@@ -284,8 +280,9 @@ async fn resumed(
 }
 
 /// A regular file sent without its CR and LF bytes (`-d @FILE`, `-d @- < FILE`): read once to
-/// count what is left, then from where it stood again as it is sent, with that length. A file that changes in
-/// between is cut at the length or, shorter, fails the transfer (see [`AsAnnounced`]).
+/// count what is left, then again from where it stood as it is sent, with that length. A file
+/// that changes in between is cut at the length or, shorter, fails the transfer (see
+/// [`announced`]).
 async fn stripped(
     rb: reqwest::RequestBuilder,
     mut file: tokio::fs::File,
@@ -300,7 +297,7 @@ async fn stripped(
         if n == 0 {
             break;
         }
-        len += buf[..n].iter().filter(|b| **b != b'\r' && **b != b'\n').count() as u64;
+        len += buf[..n].iter().filter(|b| !line_break(b)).count() as u64;
     }
     file.seek(std::io::SeekFrom::Start(start)).await.map_err(|e| read_error(&what, &e))?;
     unsized_body_starts();
@@ -347,7 +344,7 @@ where
 /// a file (without its line breaks for `-d @FILE`, counted), standard input once attached when
 /// it was read whole or is a file; not a form.
 pub(super) fn whole_length(body: &Body) -> Option<u64> {
-    let kept = |b: &[u8]| b.iter().filter(|b| !body.strip_newlines || (**b != b'\r' && **b != b'\n')).count();
+    let kept = |b: &[u8]| b.iter().filter(|b| !body.strip_newlines || !line_break(b)).count();
     match &body.source {
         BodySource::Bytes(b) => Some(b.len() as u64),
         BodySource::File(p) if !body.strip_newlines => known_length(&std::fs::metadata(p).ok()?),
@@ -358,7 +355,7 @@ pub(super) fn whole_length(body: &Body) -> Option<u64> {
             loop {
                 match file.read(&mut buf).ok()? {
                     0 => return Some(n),
-                    k => n += buf[..k].iter().filter(|b| **b != b'\r' && **b != b'\n').count() as u64,
+                    k => n += buf[..k].iter().filter(|b| !line_break(b)).count() as u64,
                 }
             }
         }
@@ -369,6 +366,11 @@ pub(super) fn whole_length(body: &Body) -> Option<u64> {
         },
         BodySource::Form(_) => None,
     }
+}
+
+/// CR and LF: what `-d` drops from a file's (or standard input's) content.
+fn line_break(b: &u8) -> bool {
+    *b == b'\r' || *b == b'\n'
 }
 
 /// The length to announce for a file body: only a regular file's, and only when its size can be
@@ -403,7 +405,7 @@ fn streamed_chunks<R: AsyncRead + Send + Unpin + 'static>(
             Ok(n) => {
                 buf.truncate(n);
                 if strip {
-                    buf.retain(|b| *b != b'\r' && *b != b'\n');
+                    buf.retain(|b| !line_break(b));
                 }
                 Some((Ok(bytes::Bytes::from(buf)), Some((reader, what))))
             }

@@ -5,9 +5,10 @@
 //! `@a,b` as one part holding a multipart/mixed body of `attachment` sub-parts, `;encoder=`
 //! content encoded by `form_encode`) and streamed: files are read as the body is sent, never
 //! whole into memory; standard input is read first as curl reads it (up to 1 MiB, the rest
-//! streamed; a regular file behind it is measured instead). Every file is opened before anything is sent, so a missing one fails the run (26)
-//! as in curl; the length is announced when every part's size is known (else chunked: standard
-//! input over 1 MiB, quoted-printable as curl does, neither with `--http1.0`).
+//! streamed; a regular file behind it is measured instead). Every file is opened before
+//! anything is sent, so a missing one fails the run (26) as in curl; the length is announced
+//! when every part's size is known (else chunked: standard input over 1 MiB, quoted-printable
+//! as curl does, neither with `--http1.0`).
 
 use super::body::Head;
 use super::form_encode::{self, Encoding};

@@ -77,11 +77,11 @@ pub fn answer(req: &RequestConfig, status: u16) -> Result<Answer> {
     }
 }
 
-/// `-r`'s header for a request (`with_body`: this one sends the body), as curl 7.88 sends it: what is asked of the answer (`Range:
-/// bytes=R`), or, for a request that sends data (`-d`, `--json`, `-T`), which part of a whole the
-/// data is (`Content-Range: bytes R/TOTAL`, `*` when the total is not known before sending); a
-/// form gets neither. A resumed upload's (`-C` with `-T`) comes first, as in curl. A header of
-/// that name given (or taken out) with `-H` wins.
+/// `-r`'s header for a request (`with_body`: this one sends the body), as curl 7.88 sends it:
+/// what is asked of the answer (`Range: bytes=R`), or, for a request that sends data (`-d`,
+/// `--json`, `-T`), which part of a whole the data is (`Content-Range: bytes R/TOTAL`, `*` when
+/// the total is not known before sending); a form gets neither. A resumed upload's (`-C` with
+/// `-T`) comes first, as in curl. A header of that name given (or taken out) with `-H` wins.
 pub fn request_range(req: &RequestConfig, with_body: bool) -> Option<(&'static str, String)> {
     let data = req.body.as_ref().filter(|_| with_body);
     let total = || data.and_then(super::body::whole_length);

@@ -89,10 +89,11 @@ pub fn plan(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Optio
     // `-I` reads no body, even with `-X GET` (curl's "no body" is apart from the method).
     let skip_body =
         req.head_only || answer == Answer::Complete || status == 304 || condition_unmet(req, headers);
-    // `--max-filesize` against the announced length, whatever the answer (a HEAD's too), as
-    // curl checks it when the head arrives: a head to show is written first.
+    // `--max-filesize` against the announced length, as curl checks it when the head arrives:
+    // a HEAD's answer's too, not a 204's or a 304's (no body follows them, whatever their
+    // `Content-Length` says); a head to show is written first.
     let over = match (req.transfer.max_filesize, length) {
-        (Some(max), Some(len)) if len > max => Some(max),
+        (Some(max), Some(len)) if len > max && status != 204 && status != 304 => Some(max),
         _ => None,
     };
     let shown = req.include_headers || req.head_only;
@@ -501,6 +502,9 @@ mod tests {
         assert_eq!(plan(&r, 200, &h, Some(11)).err().unwrap().exit, Exit::FileTooLarge);
         assert!(matches!(plan(&r, 200, &h, Some(10)).unwrap(), Plan::Write(_)));
         assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing written yet");
+        // No body follows a 304 or a 204, whatever length they announce (curl's "bodyless").
+        assert!(matches!(plan(&r, 304, &h, Some(11)).unwrap(), Plan::Skip));
+        assert!(plan(&r, 204, &h, Some(11)).is_ok());
         // A head to show (-i, and -I's HEAD, whose answer announces a length too) is written
         // first, as curl writes it; then the transfer fails.
         for (include, head) in [(true, false), (true, true)] {
