@@ -456,7 +456,7 @@ impl Session {
                     .map_err(|e| classify_sent(e, &self.relay, via_socks, via_relay))?,
                 _ => self.execute_direct(request, req.max_time, via_socks).await?,
             };
-            if let (Some(tap), None, false, None) = (&self.tap, &alt, raw, &moved) {
+            if let Some(tap) = &self.tap {
                 header_case::attach(&mut resp, tap);
             }
             for connect in self.relay.take_connect_heads() {

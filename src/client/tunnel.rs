@@ -19,7 +19,8 @@
 //!
 //! With `-p`, http URLs go through a tunnel too, as in curl: HTTP/1.1 runs on the tunnel itself
 //! (no TLS), and since only this module opens tunnels for the client, it is made for them even
-//! in a run whose https URLs stay on the reqwest path (`-i`: their heads are then rebuilt).
+//! in a run whose https URLs stay on the reqwest path. The wire tap sees this path's
+//! connections too ([`Tapped`]), so `-i`, `-I` and `-D` print their heads as received.
 //!
 //! http URLs through such a proxy skip the loopback hop the same way ([`Direct::forward`]): the
 //! relay forwards the request in process (`Relay::forward_in_process`, the loopback path's
@@ -219,9 +220,9 @@ impl Direct {
     }
 
     /// The path to `--alt-svc` alternatives (every https request that goes to one takes it)
-    /// and to requests with a target of their own (`--path-as-is`, `--request-target`): heads
-    /// are then rebuilt, as for `-p`. `None` when the request uses something only the reqwest
-    /// path does (see [`Direct::new`]), `--interface` or `-6`: alternatives are then not used,
+    /// and to requests reqwest's path cannot make (a target of their own, `--path-as-is`,
+    /// `--request-target`; no `Accept`; `--connect-to`, `--resolve`). `None` when the request
+    /// uses something only the reqwest path does (see [`Direct::new`]), `--interface` or `-6`: alternatives are then not used,
     /// and a request target of its own is refused (exit 2).
     pub(super) fn for_alternatives(req: &RequestConfig, user_agent: &str) -> Result<Option<Direct>> {
         let c = &req.curl.conn;
@@ -353,7 +354,7 @@ impl Direct {
                         format!("HTTP/1.1 with {authority} runs on the tunnel itself (-p), in process");
                     reporter.line(Direction::Info, &sanitize(&line));
                 }
-                return http1(TokioIo::new(stream), &url).await;
+                return http1(TokioIo::new(Tapped::new(stream)), &url).await;
             };
             let name = server_name(&url)?;
             let tls = tokio_rustls::TlsConnector::from(tls_config)
@@ -371,7 +372,7 @@ impl Direct {
                 };
                 reporter.line(Direction::Info, &sanitize(&line));
             }
-            let io = TokioIo::new(tls);
+            let io = TokioIo::new(Tapped::new(tls));
             if h2 {
                 let (send, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
                     .timer(TokioTimer::new())
@@ -604,7 +605,64 @@ where
     if let Some(h) = b.headers_mut() {
         *h = parts.headers;
     }
+    // The server's own reason phrase (hyper keeps one that is not the status's usual), for the
+    // head `-i`, `-I` and `-D` print (`header_case::head_text`).
+    if let Some(reason) = parts.extensions.get::<hyper::ext::ReasonPhrase>() {
+        b = b.extension(reason.clone());
+    }
     b.body(reqwest::Body::wrap(body)).expect("the parts of a parsed response").into()
+}
+
+/// A connection of this path whose plain bytes (under TLS: inside it) the wire tap sees, when the
+/// run installed one, as it sees reqwest's through its log: `-i`, `-I` and `-D` print the
+/// head as received here too (the server's spelling of names, its reason phrase).
+struct Tapped<S> {
+    inner: S,
+    tap: Option<(super::wire::Tap, u32)>,
+}
+
+impl<S> Tapped<S> {
+    fn new(inner: S) -> Tapped<S> {
+        let tap = super::wire::Tap::installed().map(|t| (t, super::wire::Tap::own_connection()));
+        Tapped { inner, tap }
+    }
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Tapped<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        std::task::ready!(Pin::new(&mut self.inner).poll_read(cx, buf))?;
+        if let (Some((tap, id)), true) = (&self.tap, buf.filled().len() > before) {
+            tap.record(*id, false, &buf.filled()[before..]);
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Tapped<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let n = std::task::ready!(Pin::new(&mut self.inner).poll_write(cx, data))?;
+        if let (Some((tap, id)), true) = (&self.tap, n > 0) {
+            tap.record(*id, true, &data[..n]);
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 /// The name TLS verifies (and sends as SNI when it is a DNS name).

@@ -91,8 +91,20 @@ impl Tap {
         Some(st.heads.remove(i))
     }
 
-    /// Handles one logged read or write.
-    fn record(&self, conn: u32, sent: bool, data: &[u8]) {
+    /// The tap, when this run installed one: toll's own connections (`tunnel`) hand it their
+    /// bytes themselves, as reqwest's do through its log.
+    pub(super) fn installed() -> Option<Tap> {
+        TAP.get().cloned()
+    }
+
+    /// A number for one of toll's own connections, apart from reqwest's (random 32-bit ones).
+    pub(super) fn own_connection() -> u32 {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Handles one read or write (logged by reqwest, or handed by toll's own connection).
+    pub(super) fn record(&self, conn: u32, sent: bool, data: &[u8]) {
         let mut st = self.lock();
         let st = &mut *st;
         let c = st.conns.entry(conn).or_default();

@@ -53,7 +53,7 @@ use crate::http::{self, Head};
 /// (HTTP/0.9, an unknown version, a bad status, a negative length), a body that says it is
 /// gzip and is not, a head with bare LF line ends, and a length beside a chunked coding (the
 /// coding frames the body: RFC 9112 §6.3).
-pub const WEIRD: [(&str, &[u8]); 14] = [
+pub const WEIRD: [(&str, &[u8]); 15] = [
     ("space", b"HTTP/1.1 200 OK\r\nX-A : b\r\nContent-Length: 2\r\n\r\nok"),
     ("fold", b"HTTP/1.1 200 OK\r\nX-A: b\r\n c\r\nContent-Length: 2\r\n\r\nok"),
     ("bad-name", b"HTTP/1.1 200 OK\r\nX@A: b\r\nContent-Length: 2\r\n\r\nok"),
@@ -69,6 +69,8 @@ pub const WEIRD: [(&str, &[u8]); 14] = [
         "early-hints",
         b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
     ),
+    // A reason phrase of the server's own, and a field name in lower case: printed as sent.
+    ("reason", b"HTTP/1.1 200 Fine By Me\r\nx-lower: 1\r\nContent-Length: 2\r\n\r\nok"),
     // Bare LF line ends, and a body that holds CRLF CRLF: the head ends at its first blank line.
     ("bare-lf", b"HTTP/1.1 200 OK\nX-A: b\nContent-Length: 9\n\nok\r\n\r\nend"),
     (
