@@ -222,8 +222,8 @@ impl Direct {
     /// The path to `--alt-svc` alternatives (every https request that goes to one takes it)
     /// and to requests reqwest's path cannot make (a target of their own, `--path-as-is`,
     /// `--request-target`; no `Accept`; `--connect-to`, `--resolve`). `None` when the request
-    /// uses something only the reqwest path does (see [`Direct::new`]), `--interface` or `-6`: alternatives are then not used,
-    /// and a request target of its own is refused (exit 2).
+    /// uses something only the reqwest path does (see [`Direct::new`]), `--interface` or `-6`:
+    /// alternatives are then not used, and a request target of its own is refused (exit 2).
     pub(super) fn for_alternatives(req: &RequestConfig, user_agent: &str) -> Result<Option<Direct>> {
         let c = &req.curl.conn;
         let unable = req.curl.http_version == HttpVersion::Http2PriorKnowledge

@@ -8,8 +8,10 @@
 //! `"{id:08x} read: b\"…\""` (Rust byte-string escapes). This module is that logger: installed
 //! only when a run needs it (so other runs pay nothing), it keeps per connection only the
 //! response head after each request (a body costs one 40-byte format per read), and, with
-//! `--trace`, every byte both ways. A test below runs a real reqwest against a local server, so
-//! a change in reqwest's log format fails the build's tests rather than printing wrong heads.
+//! `--trace`, every byte both ways. toll's own HTTP path (`tunnel`) hands its connections'
+//! bytes to the same tap itself ([`Tap::record`]). A test below runs a real reqwest against a
+//! local server, so a change in reqwest's log format fails the build's tests rather than
+//! printing wrong heads.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
