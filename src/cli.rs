@@ -550,6 +550,10 @@ impl Cli {
                 "showing headers (-i, -I) and -J/--remote-header-name cannot be combined".into(),
             ));
         }
+        // `-C -` measures the file the server has not named yet (curl 7.88 refuses it too).
+        if transfer.remote_header_name && transfer.continue_at == Some(crate::config::Resume::Auto) {
+            return Err(UsageError::Curl("-C - and -J/--remote-header-name cannot be combined".into()));
+        }
         let conn_more = &req.curl.conn.more;
         let (globoff, proto_default) =
             (conn_more.globoff, conn_more.proto_default.clone().unwrap_or_else(|| "http".into()));

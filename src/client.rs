@@ -217,6 +217,8 @@ pub struct Session {
     tap: Option<wire::Tap>,
     /// When the client's connections were made (`-w`'s connection times).
     clock: timing::Clock,
+    /// `-D` files written so far: the first transfer replaces one, the next ones add to it.
+    dumped: extras::DumpFiles,
 }
 
 impl Session {
@@ -293,6 +295,7 @@ impl Session {
             ctx,
             tap,
             clock,
+            dumped: Default::default(),
         })
     }
 

@@ -176,7 +176,7 @@ impl Exit {
         (Exit::GotNothing, "the server closed the connection without answering (an empty reply)"),
         (Exit::Receive, "the transfer broke off while receiving data"),
         (Exit::ClientCert, "the client certificate or key (-E/--cert, --key) cannot be read or used"),
-        (Exit::Range, "-C: the server does not support byte ranges (the file is left as it was)"),
+        (Exit::Range, "-C: the answer is not the part asked for (the file is left as it was)"),
         (Exit::FileTooLarge, "the body is (or is announced to be) larger than --max-filesize"),
         (Exit::LoginDenied, "a URL holds a user name (or password) and --disallow-username-in-url forbids it"),
         (

@@ -43,9 +43,9 @@ pub struct TransferArgs {
 
     /// Resume a download at OFFSET bytes, or with '-' where the output file ends.
     ///
-    /// The rest is appended to the -o/-O file. A server that ignores the range (200) fails the
-    /// transfer (exit 33) and leaves the file as it was; one that answers 416 (the file is
-    /// complete) is no error, as in curl.
+    /// The rest is appended to the -o/-O file. Any other answer with a body (the whole file, an
+    /// error page, a redirect not followed, another part) fails the transfer (exit 33) and leaves
+    /// the file as it was; a 416 (the file is complete) is no error, as in curl.
     #[arg(short = 'C', long = "continue-at", value_name = "OFFSET|-", value_parser = parse_resume,
         allow_hyphen_values = true)]
     pub continue_at: Option<Resume>,

@@ -17,8 +17,11 @@ pub async fn run(
     rec: &mut Recorder,
 ) -> Result<()> {
     let started = std::time::Instant::now();
+    // A retry writes the file the first attempt wrote (curl too): not another `--no-clobber`
+    // name, nor, with -J, a refusal to replace the file this transfer made itself.
+    let mut pinned: Option<RequestConfig> = None;
     let result = loop {
-        let result = transfer(session, req, style, rec).await;
+        let result = transfer(session, pinned.as_ref().unwrap_or(req), style, rec).await;
         let attempt = retry::Attempt {
             error: result.as_ref().err().map(|e| e.retry_as.unwrap_or(e.exit)),
             status: rec.info.http_code,
@@ -36,12 +39,23 @@ pub async fn run(
             );
         }
         tokio::time::sleep(delay).await;
+        if let (None, Some(file)) = (&pinned, &rec.delivered.file) {
+            pinned = Some(written_again(req, file.clone()));
+        }
         let next = std::mem::replace(rec, Recorder::start(req)).next_attempt(req);
         *rec = next;
     };
     // curl writes the jar and the HSTS and alt-svc caches whatever happened.
     let saved = session.cookies.save(&req.curl).and(session.hsts.save()).and(session.alt_svc.save());
     result.and(saved)
+}
+
+/// The request of a retry that writes `file` again, under that name.
+fn written_again(req: &RequestConfig, file: std::path::PathBuf) -> RequestConfig {
+    let mut again = req.clone();
+    again.output = crate::config::OutputTarget::File(file);
+    (again.transfer.no_clobber, again.transfer.remote_header_name) = (false, false);
+    again
 }
 
 async fn transfer(
@@ -60,9 +74,9 @@ async fn transfer(
         // -z and a document that does not meet it: curl reports a (simulated) 304.
         rec.info.http_code = 304;
     }
-    extras::before_body(req, &heads, &head_text(&resp))?;
+    extras::before_body(req, &session.dumped, &heads, &head_text(&resp))?;
     let (status, url) = (resp.status().as_u16(), resp.url().to_string());
-    let downloaded = &mut rec.size_download;
-    write_response(req, style, &session.ctx.term, resp, &heads, &session.relay, downloaded).await?;
+    let got = &mut rec.delivered;
+    write_response(req, style, &session.ctx.term, resp, &heads, &session.relay, got).await?;
     extras::after_body(req, status, &url)
 }

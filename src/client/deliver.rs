@@ -10,6 +10,15 @@ use crate::error::{Error, Exit, Result};
 use crate::output::Sink;
 use crate::relay::Relay;
 use crate::term::Terminal;
+use std::path::{Path, PathBuf};
+
+/// What [`write_response`] delivered, also when it failed part way: the body's bytes as
+/// received (`%{size_download}`) and the file they went to.
+#[derive(Debug, Default)]
+pub struct Delivered {
+    pub bytes: u64,
+    pub file: Option<PathBuf>,
+}
 
 pub(super) async fn write_response(
     req: &RequestConfig,
@@ -18,7 +27,7 @@ pub(super) async fn write_response(
     resp: reqwest::Response,
     earlier_heads: &EarlierHeads,
     relay: &Relay,
-    downloaded: &mut u64,
+    got: &mut Delivered,
 ) -> Result<()> {
     let status = resp.status();
     let show_heads = req.include_headers || req.head_only;
@@ -40,7 +49,11 @@ pub(super) async fn write_response(
         }
         Ok(true)
     };
-    if req.fail_on_http_error && status.as_u16() >= 400 {
+    // A 416 to a resumed download says the file is complete: not a failure for curl 7.88 either,
+    // unless it says so with `Content-Range: bytes */SIZE` (curl then takes the resuming as
+    // undone, and fails).
+    let complete = status.as_u16() == 416 && super::resume::complete_without_size(req, resp.headers());
+    if req.fail_on_http_error && status.as_u16() >= 400 && !complete {
         // `-f -i`/`-fI` to standard output: the heads are printed before the failure, as curl
         // prints them (`curl -fsSI URL` shows the 404 it stops on); no body, and no `-o` file.
         if show_heads && matches!(req.output, OutputTarget::Stdout) {
@@ -68,6 +81,7 @@ pub(super) async fn write_response(
         saving::Plan::Skip => return Ok(()),
         saving::Plan::Write(out) => out,
     };
+    got.file = out.dest().map(Path::to_path_buf);
     if show_heads && !write_heads(&mut out.sink)? {
         return Ok(());
     }
@@ -105,7 +119,7 @@ pub(super) async fn write_response(
                 return Err(classify(e, relay, false));
             }
         };
-        *downloaded += raw.len() as u64;
+        got.bytes += raw.len() as u64;
         if let Some(bar) = &bar {
             bar.inc(raw.len() as u64);
         }
@@ -147,6 +161,10 @@ pub(super) async fn write_response(
     if !trailers.is_empty() {
         // Where the heads went: after the body with -i, after the head with -D.
         if show_heads && out.sink.write(&trailers)?.is_err() {
+            return Ok(());
+        }
+        // `-D -` writes to standard output past the body's buffer: the body goes out first.
+        if out.sink.flush_stdout()?.is_err() {
             return Ok(());
         }
         super::extras::dump_trailers(req, &trailers)?;

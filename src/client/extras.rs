@@ -50,8 +50,26 @@ impl AutoReferer {
     }
 }
 
+/// The `-D` files this operation's transfers have written. As in curl, one file takes the heads
+/// of all the URLs of an operation (the part of a command line up to `--next`): the first
+/// transfer that writes it replaces what it held, the next ones (and a retry) add theirs.
+#[derive(Default)]
+pub struct DumpFiles(std::sync::Mutex<std::collections::HashSet<std::path::PathBuf>>);
+
+impl DumpFiles {
+    /// Whether `path` is written for the first time in this operation (so it is replaced).
+    fn first(&self, path: &std::path::Path) -> bool {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(path.to_path_buf())
+    }
+}
+
 /// Before the body: `--create-dirs` makes the `-o` file's directories; `-D` writes the heads.
-pub fn before_body(req: &RequestConfig, heads: &super::EarlierHeads, last: &[u8]) -> Result<()> {
+pub fn before_body(
+    req: &RequestConfig,
+    dumped: &DumpFiles,
+    heads: &super::EarlierHeads,
+    last: &[u8],
+) -> Result<()> {
     if req.curl.create_dirs {
         if let OutputTarget::File(p) = &req.output {
             if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -64,7 +82,8 @@ pub fn before_body(req: &RequestConfig, heads: &super::EarlierHeads, last: &[u8]
     let Some(dump) = &req.curl.dump_header else { return Ok(()) };
     let suppress = req.curl.conn.suppress_connect_headers;
     let all: Vec<u8> = heads.shown(suppress).flatten().chain(last).copied().collect();
-    dump_to(req, dump, &all, false)
+    let append = matches!(dump, DumpHeader::File(p) if !dumped.first(p));
+    dump_to(req, dump, &all, append)
 }
 
 /// After the body: `-D` adds the trailer fields (`trailers`) after the head it wrote.
@@ -76,8 +95,8 @@ pub fn dump_trailers(req: &RequestConfig, text: &[u8]) -> Result<()> {
 }
 
 /// Writes `-D`'s text: to standard output (a reader that left is not an error there), or to
-/// its file (made with `--create-file-mode`), replaced with a transfer's heads, `append`ed to
-/// with its trailer fields.
+/// its file (made with `--create-file-mode`), replaced with the operation's first heads,
+/// `append`ed to with the rest and with trailer fields.
 fn dump_to(req: &RequestConfig, dump: &DumpHeader, text: &[u8], append: bool) -> Result<()> {
     match dump {
         DumpHeader::Stdout => {
@@ -87,7 +106,7 @@ fn dump_to(req: &RequestConfig, dump: &DumpHeader, text: &[u8], append: bool) ->
         }
         DumpHeader::File(p) => {
             let opened = if append {
-                std::fs::OpenOptions::new().append(true).open(p)
+                crate::output::create_options(req.transfer.create_file_mode).append(true).open(p)
             } else {
                 crate::output::create_options(req.transfer.create_file_mode).truncate(true).open(p)
             };
@@ -153,17 +172,19 @@ mod tests {
             b"HTTP/1.1 302 Found\r\n\r\n".to_vec(),
             super::super::header_case::LastAnswer::at("http://x/"),
         );
-        before_body(&req, &heads, b"HTTP/1.1 200 OK\r\n\r\n").unwrap();
+        std::fs::write(dir.path().join("h.txt"), b"an older run's").unwrap();
+        let dumped = DumpFiles::default();
+        before_body(&req, &dumped, &heads, b"HTTP/1.1 200 OK\r\n\r\n").unwrap();
         assert!(dir.path().join("x/y").is_dir());
-        assert_eq!(
-            std::fs::read(dir.path().join("h.txt")).unwrap(),
-            b"HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 302 Found\r\n\r\nHTTP/1.1 200 OK\r\n\r\n"
-        );
+        let first =
+            b"HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 302 Found\r\n\r\nHTTP/1.1 200 OK\r\n\r\n";
+        assert_eq!(std::fs::read(dir.path().join("h.txt")).unwrap(), first);
+        // The operation's next transfer adds its heads; another operation starts the file anew.
         req.curl.conn.suppress_connect_headers = true;
-        before_body(&req, &heads, b"HTTP/1.1 200 OK\r\n\r\n").unwrap();
-        assert_eq!(
-            std::fs::read(dir.path().join("h.txt")).unwrap(),
-            b"HTTP/1.1 302 Found\r\n\r\nHTTP/1.1 200 OK\r\n\r\n"
-        );
+        before_body(&req, &dumped, &heads, b"HTTP/1.1 204 No Content\r\n\r\n").unwrap();
+        let second = b"HTTP/1.1 302 Found\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
+        assert_eq!(std::fs::read(dir.path().join("h.txt")).unwrap(), [&first[..], second].concat());
+        before_body(&req, &DumpFiles::default(), &heads, b"HTTP/1.1 204 No Content\r\n\r\n").unwrap();
+        assert_eq!(std::fs::read(dir.path().join("h.txt")).unwrap(), second);
     }
 }

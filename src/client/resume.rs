@@ -1,13 +1,15 @@
 //! `-C/--continue-at`: where the download resumes, the `Range` it asks for, and what the answer
-//! allows. Only a 206 is appended to the existing file (opened for appending, never truncated);
-//! a server that ignores the range (200) must not corrupt it, so that is curl's error 33 before
-//! anything is written; a 416 means there is nothing left to fetch (no error, as in curl).
+//! allows. The existing file is opened for appending, never truncated; only the part asked for
+//! is appended to it: any other answer with a body (the whole file, an error page, another
+//! part) must not corrupt it, so that is curl's error 33 before anything is written; a 416
+//! means there is nothing left to fetch (no error, as in curl).
 //! With `-T` it is the upload that resumes ([`upload_offset`]), and the answer is any answer.
 //! Also `-r`'s header, which depends on what the request sends ([`request_range`]).
 
 use crate::config::{BodySource, OutputTarget, RequestConfig, Resume};
 use crate::error::{Error, Exit, Result};
 use crate::output::Sink;
+use reqwest::header::HeaderMap;
 use std::path::PathBuf;
 
 /// The file a resumed download appends to (`-o FILE`, `-O`'s name), if any.
@@ -51,30 +53,73 @@ pub fn range_header(req: &RequestConfig) -> Option<String> {
     }
 }
 
-/// What the answer to a resumed request allows.
+/// What the answer to a resumed download allows.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Answer {
     /// Not resuming (or from 0): write as usual.
     Whole,
-    /// 206: append to the existing output.
+    /// The part asked for: appended to the existing output.
     Append,
-    /// 416: the file is already complete; nothing is written.
-    Complete,
+    /// No body to write: the file is complete (416, or an answer exactly as long as the part
+    /// already held), or nothing follows the head (HEAD, 204, 304, an empty body). A head
+    /// shown (`-i`, `-I`) is appended, as curl appends it.
+    Nothing,
 }
 
-/// Checks the status of the answer to a resumed request.
-pub fn answer(req: &RequestConfig, status: u16) -> Result<Answer> {
-    if offset(req) == 0 {
+/// Checks the answer to a resumed download (`status`, its headers, its announced length) before
+/// any of it is written, as curl does when the body starts: only the part asked for is appended
+/// (`Content-Range` starting at the offset, whatever the status); an answer that is not that part
+/// — the whole file, a redirect not followed, an error page, a 206 of another part — is curl's
+/// error 33, the file left as it was (`--fail-with-body`'s 22 for a status of 400 or more).
+pub fn answer(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Option<u64>) -> Result<Answer> {
+    let at = offset(req);
+    if at == 0 {
         return Ok(Answer::Whole);
     }
-    match status {
-        206 => Ok(Answer::Append),
-        416 => Ok(Answer::Complete),
-        // A redirect or an error page is not the file: written as curl writes it.
-        s if !(200..300).contains(&s) => Ok(Answer::Whole),
-        _ => Err(Error::new(Exit::Range, "HTTP server doesn't seem to support byte ranges. Cannot resume.")
-            .hint("the file was left as it was; fetch it again without -C")),
+    // curl checks when the first byte of a body arrives: no body, nothing to check.
+    let bodyless = req.head_only || matches!(status, 204 | 304) || (100..200).contains(&status);
+    // 416: what was asked for is past the end, so the file is complete (curl: not an error).
+    if bodyless || length == Some(0) || status == 416 {
+        return Ok(Answer::Nothing);
     }
+    if range_start(headers) == Some(at) {
+        return Ok(Answer::Append);
+    }
+    // curl: "The entire document is already downloaded".
+    if length == Some(at) {
+        return Ok(Answer::Nothing);
+    }
+    if req.curl.fail_with_body && status >= 400 {
+        return Err(Error::new(Exit::HttpStatus, format!("the server answered {status} for {}", req.url))
+            .hint("the file was left as it was"));
+    }
+    let what = match status {
+        206 => "sent another part of the file".to_string(),
+        200 => "sent the whole file".to_string(),
+        s => format!("answered {s}, not the part asked for"),
+    };
+    Err(Error::new(Exit::Range, format!("cannot resume at byte {at}: the server {what}"))
+        .hint("the file was left as it was; fetch it again without -C"))
+}
+
+/// `-f` and a 416 to a resumed download: not a failure (the file is complete), as curl 7.88 has
+/// it — unless the answer carries the `Content-Range: bytes */SIZE` RFC 9110 asks for, which
+/// curl reads as "resume from 0" before it applies `-f`.
+pub fn complete_without_size(req: &RequestConfig, headers: &HeaderMap) -> bool {
+    let star = headers
+        .get(reqwest::header::CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start_matches(|c: char| !c.is_ascii_digit() && c != '*').starts_with('*'));
+    offset(req) > 0 && !star
+}
+
+/// The first byte a `Content-Range` says the body starts at (`bytes 9-99/100`), read as curl
+/// reads it: the first digits after the name.
+fn range_start(headers: &HeaderMap) -> Option<u64> {
+    let value = headers.get(reqwest::header::CONTENT_RANGE)?.to_str().ok()?;
+    let rest = value.trim_start_matches(|c: char| !c.is_ascii_digit() && c != '*');
+    let digits = &rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len())];
+    digits.parse().ok()
 }
 
 /// `-r`'s header for a request (`with_body`: this one sends the body), as curl 7.88 sends it:
@@ -178,20 +223,52 @@ mod tests {
         assert_eq!(upload_offset(&req(&f, Some(Resume::At(4)))), None, "a download");
         // No `Range` is asked for and any answer is the answer.
         assert_eq!((range_header(&upload(Resume::At(4))), offset(&upload(Resume::Auto))), (None, 0));
-        assert_eq!(answer(&upload(Resume::At(4)), 200).unwrap(), Answer::Whole);
+        assert_eq!(answer(&upload(Resume::At(4)), 200, &HeaderMap::new(), None).unwrap(), Answer::Whole);
     }
 
     #[test]
-    fn a_server_ignoring_the_range_leaves_the_file_alone() {
+    fn only_the_part_asked_for_is_appended() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("part.bin");
         std::fs::write(&f, b"01234").unwrap();
         let r = req(&f, Some(Resume::Auto));
-        assert_eq!(answer(&r, 200).unwrap_err().exit, Exit::Range);
-        assert_eq!(answer(&r, 206).unwrap(), Answer::Append);
-        assert_eq!(answer(&r, 416).unwrap(), Answer::Complete);
-        assert_eq!(answer(&r, 404).unwrap(), Answer::Whole);
-        assert_eq!(answer(&req(&f, None), 200).unwrap(), Answer::Whole);
+        let range = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(reqwest::header::CONTENT_RANGE, v.parse().unwrap());
+            h
+        };
+        let none = HeaderMap::new();
+        let check = |r: &RequestConfig, status, h: &HeaderMap, len| answer(r, status, h, len);
+        assert_eq!(check(&r, 206, &range("bytes 5-9/10"), Some(5)).unwrap(), Answer::Append);
+        assert_eq!(check(&r, 200, &range("bytes 5-9/10"), Some(5)).unwrap(), Answer::Append, "as curl");
+        // Not the part asked for: the file is left alone, whatever the status.
+        for (status, h) in
+            [(200, &none), (206, &range("bytes 0-9/10")), (206, &none), (404, &none), (302, &none)]
+        {
+            assert_eq!(check(&r, status, h, Some(10)).unwrap_err().exit, Exit::Range, "{status} {h:?}");
+            assert_eq!(check(&r, status, h, None).unwrap_err().exit, Exit::Range, "{status}, no length");
+        }
+        assert_eq!(check(&r, 206, &range("bytes */10"), Some(10)).unwrap_err().exit, Exit::Range);
+        let failing = RequestConfig {
+            curl: crate::config::CurlExtras { fail_with_body: true, ..r.curl.clone() },
+            ..r.clone()
+        };
+        assert_eq!(check(&failing, 404, &none, Some(10)).unwrap_err().exit, Exit::HttpStatus);
+        assert_eq!(check(&failing, 200, &none, Some(10)).unwrap_err().exit, Exit::Range);
+        // No body to write: 416 (complete), an answer as long as what is held, nothing after the head.
+        assert_eq!(check(&r, 416, &range("bytes */5"), Some(0)).unwrap(), Answer::Nothing);
+        assert_eq!(check(&r, 416, &none, Some(40)).unwrap(), Answer::Nothing);
+        assert_eq!(check(&r, 200, &none, Some(5)).unwrap(), Answer::Nothing, "already downloaded");
+        assert_eq!(check(&r, 404, &none, Some(5)).unwrap(), Answer::Nothing);
+        for status in [204, 304, 200] {
+            assert_eq!(check(&r, status, &none, Some(0)).unwrap(), Answer::Nothing);
+        }
+        let head = RequestConfig { head_only: true, ..r.clone() };
+        assert_eq!(check(&head, 200, &none, Some(10)).unwrap(), Answer::Nothing);
+        assert_eq!(check(&req(&f, None), 200, &none, Some(10)).unwrap(), Answer::Whole);
+        // -f and that 416: no failure, unless it gives the size the RFC's way (curl's quirk).
+        assert!(complete_without_size(&r, &none) && !complete_without_size(&r, &range("bytes */5")));
+        assert!(!complete_without_size(&req(&f, None), &none));
         let mut s = append_sink(&r).unwrap();
         s.write(b"56789").unwrap().unwrap();
         s.finish().unwrap();

@@ -64,7 +64,8 @@ pub fn condition_unmet(req: &RequestConfig, headers: &HeaderMap) -> bool {
 
 /// What happens with the body of the final answer.
 pub enum Plan {
-    /// Nothing to write: `-C` and 416 (the file is complete), a 304, or `-z` not met.
+    /// Nothing to write: `-C` and no body to append (`resume::Answer::Nothing`), a 304, or `-z`
+    /// not met.
     Skip,
     Write(Box<Output>),
 }
@@ -83,12 +84,12 @@ pub struct Output {
 /// Checks the answer before its body is written (`-C`'s status, `--max-filesize` against the
 /// announced length), then opens the output.
 pub fn plan(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Option<u64>) -> Result<Plan> {
-    let answer = resume::answer(req, status)?;
+    let answer = resume::answer(req, status, headers, length)?;
     // A 304 leaves the output as it was, as curl does: `-z FILE -o FILE` and
     // `--etag-compare` must not empty the file they keep up to date.
     // `-I` reads no body, even with `-X GET` (curl's "no body" is apart from the method).
     let skip_body =
-        req.head_only || answer == Answer::Complete || status == 304 || condition_unmet(req, headers);
+        req.head_only || answer == Answer::Nothing || status == 304 || condition_unmet(req, headers);
     // `--max-filesize` against the announced length, as curl checks it when the head arrives:
     // a HEAD's answer's too, not a 204's or a 304's (no body follows them, whatever their
     // `Content-Length` says); a head to show is written first.
@@ -106,7 +107,8 @@ pub fn plan(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Optio
     let mut guard = Guard::new(req);
     // With -i the head is still written (as curl does), the body is not.
     guard.skip = skip_body;
-    if answer == Answer::Append {
+    // Resuming, the file is only ever appended to: the part asked for, or a head shown.
+    if answer != Answer::Whole {
         let sink = resume::append_sink(req)?;
         let dest = match &sink {
             Sink::Special { dest, .. } => Some(dest.clone()),
@@ -242,6 +244,11 @@ fn unclobbered(dest: &Path) -> Result<PathBuf> {
 }
 
 impl Output {
+    /// The file written, if a file: the name chosen (`--no-clobber`, `-J`), not the name given.
+    pub fn dest(&self) -> Option<&Path> {
+        self.dest.as_deref()
+    }
+
     /// The head is written: the transfer stops here when the announced length is too large.
     pub fn after_heads(&self) -> Result<()> {
         self.too_large.map_or(Ok(()), |max| Err(too_large(max)))

@@ -43,8 +43,8 @@ pub struct Recorder {
     /// The session's count of new connections then (`Session::connections_made`).
     connections_before: u64,
     pub info: TransferInfo,
-    /// Body bytes written (counted by `write_response`).
-    pub size_download: u64,
+    /// The body's bytes as received and the file written (`write_response` fills it in).
+    pub delivered: super::deliver::Delivered,
     /// Retries made so far (`--retry`).
     pub retried: u32,
 }
@@ -64,7 +64,7 @@ impl Recorder {
             sent: None,
             connections_before: 0,
             info,
-            size_download: 0,
+            delivered: Default::default(),
             retried: 0,
         }
     }
@@ -215,7 +215,11 @@ impl Recorder {
     pub fn write_out(mut self, format: &str, result: &Result<()>) {
         let i = &mut self.info;
         i.times.total = self.started.elapsed();
-        i.size_download = self.size_download;
+        i.size_download = self.delivered.bytes;
+        // The name written under, `--no-clobber`'s `NAME.1` rather than `NAME` (as curl).
+        if let Some(file) = &self.delivered.file {
+            i.filename_effective = Some(file.display().to_string());
+        }
         i.num_retries = u64::from(self.retried);
         if let Err(e) = result {
             i.exitcode = e.exit.code();
