@@ -57,7 +57,11 @@ pub async fn run_all(
             }
         }
         let stop = ends_the_line(req, &result);
-        last = result;
+        // `-Z` run one after the other (heads or reports to print): still `-Z`'s status, the
+        // first failure's, as curl's; else the last transfer's.
+        if first.transfer.parallel.is_none() || last.is_ok() {
+            last = result;
+        }
         if stop {
             break;
         }

@@ -170,14 +170,11 @@ fn header_name(req: &RequestConfig, headers: &HeaderMap) -> Option<String> {
 }
 
 /// `-O`'s file: the URL's name, or with `-J` the server's `Content-Disposition` name when it is
-/// safe (else the URL's) — which must not exist yet (curl: exit 23).
+/// safe — which must not exist yet (curl: exit 23); without one, the URL's, replaced as `-O`
+/// replaces it (curl too).
 fn remote_file(req: &RequestConfig, headers: &HeaderMap) -> Result<PathBuf> {
-    if !req.transfer.remote_header_name {
+    let Some(path) = header_name(req, headers).map(PathBuf::from) else {
         return output::remote_name(&req.url);
-    }
-    let path = match header_name(req, headers) {
-        Some(n) => PathBuf::from(n),
-        None => output::remote_name(&req.url)?,
     };
     if std::fs::symlink_metadata(&path).is_ok() {
         return Err(Error::new(
@@ -528,7 +525,7 @@ mod tests {
     }
 
     #[test]
-    fn remote_header_name_never_overwrites() {
+    fn remote_header_name_never_overwrites_with_the_servers_name() {
         let dir = tempfile::tempdir().unwrap();
         let mut r = RequestConfig::get(url::Url::parse("http://h/dir/fallback.txt").unwrap());
         r.output = OutputTarget::RemoteName;
@@ -554,5 +551,9 @@ mod tests {
             "attachment; filename=\"Cargo.toml\"".parse().unwrap(),
         );
         assert_eq!(remote_file(&r, &h).unwrap_err().exit, Exit::Write);
+        // No name from the server: the URL's, which the user chose, replaced as -O replaces it.
+        let mut own = RequestConfig::get(url::Url::parse("http://h/dir/Cargo.toml").unwrap());
+        own.transfer.remote_header_name = true;
+        assert_eq!(remote_file(&own, &HeaderMap::new()).unwrap(), PathBuf::from("Cargo.toml"));
     }
 }
