@@ -269,7 +269,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('--no-clobber', '--no-clobber', [CompletionResultType]::ParameterName, 'Never overwrite an output file: save as NAME.1, NAME.2, … NAME.100 instead')
             [CompletionResult]::new('--skip-existing', '--skip-existing', [CompletionResultType]::ParameterName, 'Skip a URL whose output file (-o FILE, or -O''s name from the URL) exists already: it is not fetched, and counts as a success (curl 8.10)')
             [CompletionResult]::new('--xattr', '--xattr', [CompletionResultType]::ParameterName, 'Store the URL and the Content-Type in the -o/-O file''s extended attributes (user.xdg.origin.url, user.mime_type), as curl does. The URL is the one given (not a redirect''s), without user name or password. Linux only (elsewhere: nothing is stored)')
-            [CompletionResult]::new('--remove-on-error', '--remove-on-error', [CompletionResultType]::ParameterName, 'Accepted for curl''s sake: toll never leaves a partial output file')
+            [CompletionResult]::new('--remove-on-error', '--remove-on-error', [CompletionResultType]::ParameterName, 'Remove the output file when the transfer fails after writing it (--fail-with-body)')
             [CompletionResult]::new('--ignore-content-length', '--ignore-content-length', [CompletionResultType]::ParameterName, 'Accepted for curl''s sake (toll reads the body as the server frames it)')
             [CompletionResult]::new('--post301', '--post301', [CompletionResultType]::ParameterName, 'With -L, keep POST after a 301 (instead of turning it into GET)')
             [CompletionResult]::new('--post302', '--post302', [CompletionResultType]::ParameterName, 'With -L, keep POST after a 302')

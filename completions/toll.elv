@@ -266,7 +266,7 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand --no-clobber 'Never overwrite an output file: save as NAME.1, NAME.2, … NAME.100 instead'
             cand --skip-existing 'Skip a URL whose output file (-o FILE, or -O''s name from the URL) exists already: it is not fetched, and counts as a success (curl 8.10)'
             cand --xattr 'Store the URL and the Content-Type in the -o/-O file''s extended attributes (user.xdg.origin.url, user.mime_type), as curl does. The URL is the one given (not a redirect''s), without user name or password. Linux only (elsewhere: nothing is stored)'
-            cand --remove-on-error 'Accepted for curl''s sake: toll never leaves a partial output file'
+            cand --remove-on-error 'Remove the output file when the transfer fails after writing it (--fail-with-body)'
             cand --ignore-content-length 'Accepted for curl''s sake (toll reads the body as the server frames it)'
             cand --post301 'With -L, keep POST after a 301 (instead of turning it into GET)'
             cand --post302 'With -L, keep POST after a 302'

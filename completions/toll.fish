@@ -221,7 +221,7 @@ complete -c toll -n "__fish_toll_needs_command" -s : -l next -d 'Start a new ope
 complete -c toll -n "__fish_toll_needs_command" -l no-clobber -d 'Never overwrite an output file: save as NAME.1, NAME.2, … NAME.100 instead'
 complete -c toll -n "__fish_toll_needs_command" -l skip-existing -d 'Skip a URL whose output file (-o FILE, or -O\'s name from the URL) exists already: it is not fetched, and counts as a success (curl 8.10)'
 complete -c toll -n "__fish_toll_needs_command" -l xattr -d 'Store the URL and the Content-Type in the -o/-O file\'s extended attributes (user.xdg.origin.url, user.mime_type), as curl does. The URL is the one given (not a redirect\'s), without user name or password. Linux only (elsewhere: nothing is stored)'
-complete -c toll -n "__fish_toll_needs_command" -l remove-on-error -d 'Accepted for curl\'s sake: toll never leaves a partial output file'
+complete -c toll -n "__fish_toll_needs_command" -l remove-on-error -d 'Remove the output file when the transfer fails after writing it (--fail-with-body)'
 complete -c toll -n "__fish_toll_needs_command" -l ignore-content-length -d 'Accepted for curl\'s sake (toll reads the body as the server frames it)'
 complete -c toll -n "__fish_toll_needs_command" -l post301 -d 'With -L, keep POST after a 301 (instead of turning it into GET)'
 complete -c toll -n "__fish_toll_needs_command" -l post302 -d 'With -L, keep POST after a 302'

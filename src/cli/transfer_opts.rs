@@ -160,7 +160,10 @@ pub struct TransferArgs {
     #[arg(long, value_name = "MODE", value_parser = parse_file_mode, allow_hyphen_values = true)]
     pub create_file_mode: Option<u32>,
 
-    /// Accepted for curl's sake: toll never leaves a partial output file.
+    /// Remove the output file when the transfer fails after writing it (--fail-with-body).
+    ///
+    /// Other failures never leave a partial file: toll writes beside it and puts it in place
+    /// once complete. A resumed file (-C) is kept, with what was appended.
     #[arg(long)]
     pub remove_on_error: bool,
 
@@ -336,6 +339,7 @@ impl TransferArgs {
             },
             no_clobber: self.no_clobber,
             skip_existing: self.skip_existing,
+            remove_on_error: self.remove_on_error,
             // Set per URL by `Cli::into_config`.
             url_number: 0,
             xattr: self.xattr,

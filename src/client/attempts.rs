@@ -78,5 +78,13 @@ async fn transfer(
     let (status, url) = (resp.status().as_u16(), resp.url().to_string());
     let got = &mut rec.delivered;
     write_response(req, style, &session.ctx.term, resp, &heads, &session.relay, got).await?;
-    extras::after_body(req, status, &url)
+    extras::after_body(req, status, &url).inspect_err(|_| remove_on_error(req, got.file.as_deref()))
+}
+
+/// `--remove-on-error` after `--fail-with-body` wrote the error page (not a resumed file, which
+/// keeps what it had).
+fn remove_on_error(req: &RequestConfig, file: Option<&std::path::Path>) {
+    if let (true, None, Some(file)) = (req.transfer.remove_on_error, req.transfer.resume, file) {
+        let _ = std::fs::remove_file(file);
+    }
 }

@@ -115,6 +115,9 @@ pub struct TransferOptions {
     pub url_number: u64,
     /// `--skip-existing`: a URL whose output file exists is not fetched (`saving::exists_already`).
     pub skip_existing: bool,
+    /// `--remove-on-error`: the output file a failed transfer wrote is removed (only
+    /// `--fail-with-body` leaves one: others fail before theirs is put in place).
+    pub remove_on_error: bool,
     /// `--xattr`: the saved file gets `user.xdg.origin.url` and `user.mime_type` (`client::xattr`).
     pub xattr: bool,
     /// `--create-file-mode`: the mode (less the umask) of the -o/-O and -D files toll creates;
