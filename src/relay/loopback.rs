@@ -110,12 +110,48 @@ pub(super) async fn forward(
     state: Arc<tokio::sync::Mutex<ClientConn>>,
     req: Request<Incoming>,
 ) -> Response<RelayBody> {
+    let head = req.method() == Method::HEAD;
     match forward_or_fail(inner.clone(), up, Some(state), req, None).await {
+        Ok(resp) if !head && resp.headers().get(http::header::CONTENT_LENGTH).is_some_and(|v| v == "0") => {
+            resp.map(|b| Unended(Some(b)).boxed())
+        }
         Ok(resp) => resp,
         Err(f) => {
             let code = failure_status(&f.kind);
             inner.record(f);
             plain(code, true)
         }
+    }
+}
+
+/// A body of `Content-Length: 0` that does not say it is empty until it is read. hyper's server
+/// drops the `Content-Length` of a body that says so and adds its own after every other field,
+/// so toll's `-i`/`-D` (which print what reaches toll over this hop) showed the proxy's head
+/// reordered; a body of known length 0 keeps the field where the proxy put it.
+struct Unended(Option<RelayBody>);
+
+impl hyper::body::Body for Unended {
+    type Data = bytes::Bytes;
+    type Error = super::body::BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let Some(body) = self.0.as_mut() else { return std::task::Poll::Ready(None) };
+        let polled = std::pin::Pin::new(body).poll_frame(cx);
+        if let std::task::Poll::Ready(None) = polled {
+            // Dropped once read, so what it holds (a pooled connection) goes back at once.
+            self.0 = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_none()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(0)
     }
 }
