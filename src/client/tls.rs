@@ -187,17 +187,35 @@ impl Trust<'_> {
 
     fn roots(&self) -> Result<rustls::RootCertStore> {
         let mut roots = rustls::RootCertStore::empty();
-        if let Some(path) = self.cacert {
-            for cert in read_certs(path)? {
-                roots.add(cert).map_err(|e| bad_ca(path, &e.to_string()))?;
-            }
-        }
-        if let Some(dir) = self.capath {
-            for cert in super::conn::capath_certs(dir)? {
-                roots.add(cert).map_err(|e| bad_ca(dir, &e.to_string()))?;
-            }
+        for (cert, from) in self.certs()? {
+            roots.add(cert).map_err(|e| bad_ca(from, &e.to_string()))?;
         }
         Ok(roots)
+    }
+
+    /// The certificates of `--cacert` and `--capath`, each with where it came from.
+    fn certs(&self) -> Result<Vec<(rustls_pki_types::CertificateDer<'static>, &Path)>> {
+        let mut certs = Vec::new();
+        if let Some(path) = self.cacert {
+            certs.extend(read_certs(path)?.into_iter().map(|c| (c, path)));
+        }
+        if let Some(dir) = self.capath {
+            certs.extend(super::conn::capath_certs(dir)?.into_iter().map(|c| (c, dir)));
+        }
+        Ok(certs)
+    }
+
+    /// The check of `--cacert`'s and `--capath`'s roots, which also takes one of them presented
+    /// as the server's own certificate (`verify::Check::Roots`).
+    fn check(&self, provider: &Arc<rustls::crypto::CryptoProvider>) -> Result<verify::Check> {
+        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(self.roots()?),
+            provider.clone(),
+        )
+        .build()
+        .map_err(|e| bad_ca(self.shown(), &e.to_string()))?;
+        let anchors = self.certs()?.into_iter().map(|(c, _)| c).collect();
+        Ok(verify::Check::Roots(webpki, anchors))
     }
 
     /// The file or directory an error about them names.
@@ -239,14 +257,7 @@ fn verifying(
         } else if let Some((verifier, crls)) = crl_check {
             verify::Check::Crl(verifier, crls)
         } else if trust.given() {
-            verify::Check::Roots(
-                rustls::client::WebPkiServerVerifier::builder_with_provider(
-                    Arc::new(trust.roots()?),
-                    provider.clone(),
-                )
-                .build()
-                .map_err(|e| bad_ca(trust.shown(), &e.to_string()))?,
-            )
+            trust.check(&provider)?
         } else {
             verify::Check::Platform(std::sync::OnceLock::new())
         };
@@ -256,7 +267,8 @@ fn verifying(
     Ok(if insecure {
         builder.dangerous().with_custom_certificate_verifier(verify::accept_any(provider))
     } else if trust.given() {
-        builder.with_root_certificates(trust.roots()?)
+        let check = trust.check(&provider)?;
+        builder.dangerous().with_custom_certificate_verifier(verify::checked(provider, check, None, false))
     } else if tuning.is_set() {
         // The shared platform verifier holds the first caller's provider: ring's whole.
         let check = verify::Check::Platform(std::sync::OnceLock::new());
@@ -395,8 +407,11 @@ mod verify {
     //!   ~1 ms of CPU), which an http:// transfer never needs. One per process, shared by every
     //!   TLS config toll makes without a pin;
     //! - [`Check::AcceptAny`]: `-k`/`--proxy-insecure`, the certificate is not checked;
-    //! - [`Check::Roots`]: `--cacert`'s roots, when a pin is checked too (without one, rustls's
-    //!   own verifier is configured directly);
+    //! - [`Check::Roots`]: `--cacert`'s and `--capath`'s roots — and, as OpenSSL takes it under
+    //!   curl, one of those certificates presented as the server's own: a self-signed
+    //!   certificate made with `openssl req -x509` says it is a CA, which webpki refuses as an
+    //!   end entity, yet is what `--cacert self.pem` is meant to trust (its name and dates are
+    //!   still checked, and the handshake's signature with its key);
     //! - [`Check::Crl`]: `--crlfile`, `--cacert`'s roots or the system's, and the CRLs.
     //!
     //! Then, with `--pinnedpubkey`, the end entity's SubjectPublicKeyInfo, or its SHA-256, must
@@ -412,7 +427,8 @@ mod verify {
     pub enum Check {
         Platform(OnceLock<Result<rustls_platform_verifier::Verifier, rustls::Error>>),
         AcceptAny,
-        Roots(Arc<rustls::client::WebPkiServerVerifier>),
+        /// The roots' verifier, and the roots themselves (trusted as the server's certificate).
+        Roots(Arc<rustls::client::WebPkiServerVerifier>, Vec<CertificateDer<'static>>),
         /// `--crlfile`: roots and CRLs ([`Crls::verifier`]), and the CRLs' thisUpdate.
         Crl(Arc<rustls::client::WebPkiServerVerifier>, Crls),
     }
@@ -473,6 +489,31 @@ mod verify {
         }
     }
 
+    /// A certificate of the user's roots presented as the server's own, which webpki refused
+    /// (`refused`, returned if the name or the dates do not hold either): valid now, and for
+    /// `server_name`.
+    fn trusted_as_is(
+        cert: &CertificateDer<'_>,
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+        refused: rustls::Error,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let parsed = rustls::server::ParsedCertificate::try_from(cert)?;
+        rustls::client::verify_server_name(&parsed, server_name)?;
+        let Ok((_, x509)) = x509_parser::parse_x509_certificate(cert) else { return Err(refused) };
+        let at = i64::try_from(now.as_secs())
+            .ok()
+            .and_then(|t| x509_parser::time::ASN1Time::from_timestamp(t).ok());
+        match at {
+            Some(at) if x509.validity().is_valid_at(at) => Ok(ServerCertVerified::assertion()),
+            Some(at) if at < x509.validity().not_before => {
+                Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidYet))
+            }
+            Some(_) => Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Expired)),
+            None => Err(refused),
+        }
+    }
+
     impl ServerCertVerifier for Verifier {
         fn verify_server_cert(
             &self,
@@ -489,7 +530,15 @@ mod verify {
                     .as_ref()
                     .map_err(Clone::clone)?
                     .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?,
-                Check::Roots(v) => v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?,
+                Check::Roots(v, anchors) => {
+                    match v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+                        Ok(verified) => verified,
+                        Err(e) if anchors.contains(end_entity) => {
+                            trusted_as_is(end_entity, server_name, now, e)?
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
                 Check::Crl(v, crls) => {
                     let verified = v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?;
                     if crls.not_yet_valid(end_entity, now) {
@@ -566,5 +615,41 @@ RWfKI2MJ1fYM/MZp/LG36T9nraxxRt/5AfO1WhpBMcpe+ibjtRE+kqmsHg==
         for bad in [file("cert.pem", cert.as_bytes()), file("cut.der", &cut), file("empty", b""), missing] {
             assert_eq!(pins(&bad).map(|_| ()).unwrap_err().exit, Exit::PinnedKey, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_root_presented_as_the_servers_own_certificate_is_trusted_for_its_names_and_dates() {
+        use rustls::client::danger::ServerCertVerifier;
+        use rustls_pki_types::{ServerName, UnixTime};
+        // What `openssl req -x509` makes: self-signed, and saying it is a CA.
+        let self_signed = |names: &[&str]| {
+            let mut params =
+                rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                    .unwrap();
+            params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            params.not_before = rcgen::date_time_ymd(2026, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2027, 1, 1);
+            params.self_signed(&rcgen::KeyPair::generate().unwrap()).unwrap()
+        };
+        let (mine, other) = (self_signed(&["localhost"]), self_signed(&["localhost"]));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("self.pem");
+        std::fs::write(&file, mine.pem()).unwrap();
+        let trust = Trust { cacert: Some(&file), capath: None };
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let v = verify::checked(provider.clone(), trust.check(&provider).unwrap(), None, false);
+        let at = |secs| UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
+        let (in_2026, in_2028, in_2025) = (at(1_780_000_000), at(1_830_000_000), at(1_750_000_000));
+        let name = |n: &str| ServerName::try_from(n.to_string()).unwrap();
+        let check = |cert: &rcgen::Certificate, host: &str, now| {
+            v.verify_server_cert(cert.der(), &[], &name(host), &[], now).map(|_| ())
+        };
+        assert_eq!(check(&mine, "localhost", in_2026), Ok(()));
+        assert!(check(&mine, "other.test", in_2026).is_err(), "its names still hold");
+        let bad = |e| Err(rustls::Error::InvalidCertificate(e));
+        assert_eq!(check(&mine, "localhost", in_2028), bad(rustls::CertificateError::Expired));
+        assert_eq!(check(&mine, "localhost", in_2025), bad(rustls::CertificateError::NotValidYet));
+        // A certificate of the same name that is not in the file: refused, as webpki refuses it.
+        assert!(check(&other, "localhost", in_2026).is_err());
     }
 }
