@@ -55,7 +55,6 @@ mod wire;
 pub mod writeout;
 mod xattr;
 
-pub(crate) use conn::capath_certs;
 pub use conn::doh;
 /// `--compressed`'s decoder (public for its fuzz target).
 pub use decode::{DecodeError, Decoder as ContentDecoder, Stopped as DecodeStopped};
@@ -70,6 +69,7 @@ pub use redirect::first_redirect;
 pub use saving::{disposition_filename, exists_already};
 use tls::bad_ca;
 pub use tls::read_certs;
+pub(crate) use tls::roots_verifier;
 pub(crate) use tls::{client_auth, crl_verifier};
 pub(crate) use tls_tuning::provider as tuned_provider;
 pub use upstreams::upstream_factory;

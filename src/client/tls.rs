@@ -278,6 +278,17 @@ fn verifying(
     })
 }
 
+/// The certificate check `--cacert` and `--capath` make, for `toll doctor` to check a proxy's
+/// certificate as a transfer would.
+pub(crate) fn roots_verifier(
+    cacert: Option<&Path>,
+    capath: Option<&Path>,
+) -> Result<Arc<dyn rustls::client::danger::ServerCertVerifier>> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let check = Trust { cacert, capath }.check(&provider)?;
+    Ok(verify::checked(provider, check, None, false))
+}
+
 /// The certificate check `--crlfile` (or `--proxy-crlfile`) makes: `cacert`'s and `capath`'s
 /// roots, or the system's, and the file's CRLs for the end entity (toll doctor shows what it
 /// says of a proxy).

@@ -89,21 +89,8 @@ pub fn trust(cacert: Option<&Path>, capath: Option<&Path>) -> Result<Arc<dyn Ser
         (None, None) => Ok(Arc::new(
             rustls_platform_verifier::Verifier::new(provider()).map_err(|e| setup(e.to_string()))?,
         )),
-        _ => {
-            let mut roots = rustls::RootCertStore::empty();
-            let file = cacert.map(crate::client::read_certs).transpose()?.unwrap_or_default();
-            let dir = capath.map(crate::client::capath_certs).transpose()?.unwrap_or_default();
-            let shown = cacert.or(capath).unwrap_or(Path::new("-"));
-            for cert in file.into_iter().chain(dir) {
-                roots.add(cert).map_err(|e| {
-                    Error::new(Exit::Usage, format!("cannot use CA file {}: {e}", shown.display()))
-                })?;
-            }
-            let v = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
-                .build()
-                .map_err(|e| setup(e.to_string()))?;
-            Ok(v)
-        }
+        // As a transfer checks it (a self-signed root given as the server's own, too).
+        _ => crate::client::roots_verifier(cacert, capath),
     }
 }
 
