@@ -208,14 +208,13 @@ impl Trust<'_> {
     /// The check of `--cacert`'s and `--capath`'s roots, which also takes one of them presented
     /// as the server's own certificate (`verify::Check::Roots`).
     fn check(&self, provider: &Arc<rustls::crypto::CryptoProvider>) -> Result<verify::Check> {
-        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
-            Arc::new(self.roots()?),
-            provider.clone(),
-        )
-        .build()
-        .map_err(|e| bad_ca(self.shown(), &e.to_string()))?;
+        let roots = Arc::new(self.roots()?);
+        let webpki =
+            rustls::client::WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
+                .build()
+                .map_err(|e| bad_ca(self.shown(), &e.to_string()))?;
         let anchors = self.certs()?.into_iter().map(|(c, _)| c).collect();
-        Ok(verify::Check::Roots(webpki, anchors))
+        Ok(verify::Check::Roots(webpki, verify::AsOpenSsl { roots, anchors }))
     }
 
     /// The file or directory an error about them names.
@@ -418,11 +417,13 @@ mod verify {
     //!   ~1 ms of CPU), which an http:// transfer never needs. One per process, shared by every
     //!   TLS config toll makes without a pin;
     //! - [`Check::AcceptAny`]: `-k`/`--proxy-insecure`, the certificate is not checked;
-    //! - [`Check::Roots`]: `--cacert`'s and `--capath`'s roots — and, as OpenSSL takes it under
-    //!   curl, one of those certificates presented as the server's own: a self-signed
-    //!   certificate made with `openssl req -x509` says it is a CA, which webpki refuses as an
-    //!   end entity, yet is what `--cacert self.pem` is meant to trust (its name and dates are
-    //!   still checked, and the handshake's signature with its key);
+    //! - [`Check::Roots`]: `--cacert`'s and `--capath`'s roots, and where webpki refuses what
+    //!   curl with OpenSSL takes from them ([`AsOpenSsl`]): one of those certificates presented as
+    //!   the server's own (a self-signed certificate made with `openssl req -x509` says it is a
+    //!   CA, which webpki refuses as an end entity, yet is what `--cacert self.pem` is meant to
+    //!   trust), and a certificate without subjectAltName names, whose common name curl then
+    //!   compares (`openssl req -x509 -subj /CN=host` makes one) — its dates and chain still
+    //!   checked, and the handshake's signature with its key;
     //! - [`Check::Crl`]: `--crlfile`, `--cacert`'s roots or the system's, and the CRLs.
     //!
     //! Then, with `--pinnedpubkey`, the end entity's SubjectPublicKeyInfo, or its SHA-256, must
@@ -438,8 +439,8 @@ mod verify {
     pub enum Check {
         Platform(OnceLock<Result<rustls_platform_verifier::Verifier, rustls::Error>>),
         AcceptAny,
-        /// The roots' verifier, and the roots themselves (trusted as the server's certificate).
-        Roots(Arc<rustls::client::WebPkiServerVerifier>, Vec<CertificateDer<'static>>),
+        /// The roots' verifier, and what curl with OpenSSL takes besides.
+        Roots(Arc<rustls::client::WebPkiServerVerifier>, AsOpenSsl),
         /// `--crlfile`: roots and CRLs ([`Crls::verifier`]), and the CRLs' thisUpdate.
         Crl(Arc<rustls::client::WebPkiServerVerifier>, Crls),
     }
@@ -500,28 +501,107 @@ mod verify {
         }
     }
 
-    /// A certificate of the user's roots presented as the server's own, which webpki refused
-    /// (`refused`, returned if the name or the dates do not hold either): valid now, and for
-    /// `server_name`.
-    fn trusted_as_is(
-        cert: &CertificateDer<'_>,
-        server_name: &ServerName<'_>,
+    /// What curl with OpenSSL trusts in `--cacert`'s and `--capath`'s roots that webpki does
+    /// not: one of them as the server's own certificate, and a certificate without names in a
+    /// subjectAltName checked by its common name.
+    #[derive(Debug)]
+    pub struct AsOpenSsl {
+        pub roots: Arc<rustls::RootCertStore>,
+        pub anchors: Vec<CertificateDer<'static>>,
+    }
+
+    impl AsOpenSsl {
+        /// After webpki `refused` the certificate (returned when this check refuses it too): a
+        /// root itself, valid now, or a chain to a root; then its subjectAltName names, or
+        /// without any, its common name.
+        fn verify(
+            &self,
+            provider: &CryptoProvider,
+            cert: &CertificateDer<'_>,
+            intermediates: &[CertificateDer<'_>],
+            server_name: &ServerName<'_>,
+            now: UnixTime,
+            refused: rustls::Error,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            let parsed = rustls::server::ParsedCertificate::try_from(cert)?;
+            let Ok((_, x509)) = x509_parser::parse_x509_certificate(cert) else { return Err(refused) };
+            if self.anchors.contains(cert) {
+                valid_at(&x509, now)?;
+            } else {
+                let algorithms = provider.signature_verification_algorithms.all;
+                let chain = rustls::client::verify_server_cert_signed_by_trust_anchor(
+                    &parsed,
+                    &self.roots,
+                    intermediates,
+                    now,
+                    algorithms,
+                );
+                if chain.is_err() {
+                    return Err(refused);
+                }
+            }
+            match rustls::client::verify_server_name(&parsed, server_name) {
+                Ok(()) => Ok(ServerCertVerified::assertion()),
+                Err(_) if !has_names(&x509) && common_name_matches(&x509, server_name) => {
+                    Ok(ServerCertVerified::assertion())
+                }
+                Err(e) => Err(e),
+            }
+        }
+    }
+
+    /// The certificate's dates hold `now` (webpki checks them on a chain it verifies).
+    fn valid_at(
+        x509: &x509_parser::certificate::X509Certificate<'_>,
         now: UnixTime,
-        refused: rustls::Error,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let parsed = rustls::server::ParsedCertificate::try_from(cert)?;
-        rustls::client::verify_server_name(&parsed, server_name)?;
-        let Ok((_, x509)) = x509_parser::parse_x509_certificate(cert) else { return Err(refused) };
+    ) -> Result<(), rustls::Error> {
         let at = i64::try_from(now.as_secs())
             .ok()
             .and_then(|t| x509_parser::time::ASN1Time::from_timestamp(t).ok());
         match at {
-            Some(at) if x509.validity().is_valid_at(at) => Ok(ServerCertVerified::assertion()),
+            Some(at) if x509.validity().is_valid_at(at) => Ok(()),
             Some(at) if at < x509.validity().not_before => {
                 Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidYet))
             }
-            Some(_) => Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Expired)),
-            None => Err(refused),
+            _ => Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Expired)),
+        }
+    }
+
+    /// Whether a subjectAltName holds a DNS name or an IP address (then the common name is not
+    /// looked at, as curl does not look at it).
+    fn has_names(x509: &x509_parser::certificate::X509Certificate<'_>) -> bool {
+        use x509_parser::extensions::GeneralName;
+        let Ok(Some(san)) = x509.subject_alternative_name() else { return false };
+        san.value
+            .general_names
+            .iter()
+            .any(|n| matches!(n, GeneralName::DNSName(_) | GeneralName::IPAddress(_)))
+    }
+
+    /// curl's check of the last common name against the host it connected to: equal ignoring
+    /// case, or for a DNS name a `*.` wildcard standing for its whole first label.
+    fn common_name_matches(
+        x509: &x509_parser::certificate::X509Certificate<'_>,
+        server_name: &ServerName<'_>,
+    ) -> bool {
+        let Some(cn) = x509.subject().iter_common_name().last().and_then(|a| a.as_str().ok()) else {
+            return false;
+        };
+        let (host, dns) = match server_name {
+            ServerName::DnsName(d) => (d.as_ref().to_string(), true),
+            ServerName::IpAddress(ip) => (std::net::IpAddr::from(*ip).to_string(), false),
+            _ => return false,
+        };
+        let cn = cn.trim_end_matches('.').to_ascii_lowercase();
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        if cn == host {
+            return true;
+        }
+        match (cn.strip_prefix("*."), host.split_once('.')) {
+            (Some(rest), Some((first, tail))) => {
+                dns && !first.is_empty() && rest == tail && rest.contains('.')
+            }
+            _ => false,
         }
     }
 
@@ -541,13 +621,12 @@ mod verify {
                     .as_ref()
                     .map_err(Clone::clone)?
                     .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?,
-                Check::Roots(v, anchors) => {
+                Check::Roots(v, also) => {
                     match v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
                         Ok(verified) => verified,
-                        Err(e) if anchors.contains(end_entity) => {
-                            trusted_as_is(end_entity, server_name, now, e)?
+                        Err(e) => {
+                            also.verify(&self.provider, end_entity, intermediates, server_name, now, e)?
                         }
-                        Err(e) => return Err(e),
                     }
                 }
                 Check::Crl(v, crls) => {
@@ -662,5 +741,51 @@ RWfKI2MJ1fYM/MZp/LG36T9nraxxRt/5AfO1WhpBMcpe+ibjtRE+kqmsHg==
         assert_eq!(check(&mine, "localhost", in_2025), bad(rustls::CertificateError::NotValidYet));
         // A certificate of the same name that is not in the file: refused, as webpki refuses it.
         assert!(check(&other, "localhost", in_2026).is_err());
+    }
+
+    #[test]
+    fn without_subject_alt_names_the_common_name_is_the_name_as_curl_reads_it() {
+        use rustls::client::danger::ServerCertVerifier;
+        use rustls_pki_types::{ServerName, UnixTime};
+        let params = |cn: &str, sans: &[&str], ca: bool| {
+            let mut p = rcgen::CertificateParams::new(sans.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+            p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+            if ca {
+                p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            }
+            p
+        };
+        // `openssl req -x509 -subj /CN=localhost`: self-signed, a CA, no subjectAltName.
+        let alone = params("localhost", &[], true).self_signed(&rcgen::KeyPair::generate().unwrap()).unwrap();
+        // A private CA, and leaves it signed by common name only or with other names too.
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let ca_cert = params("Private CA", &[], true).self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(params("Private CA", &[], true), ca_key);
+        let leaf = |cn: &str, sans: &[&str]| {
+            params(cn, sans, false).signed_by(&rcgen::KeyPair::generate().unwrap(), &issuer).unwrap()
+        };
+        let (by_cn, wildcard, with_sans) = (
+            leaf("a.example.test", &[]),
+            leaf("*.example.test", &[]),
+            leaf("a.example.test", &["b.example.test"]),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("roots.pem");
+        std::fs::write(&file, format!("{}{}", alone.pem(), ca_cert.pem())).unwrap();
+        let trust = Trust { cacert: Some(&file), capath: None };
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let v = verify::checked(provider.clone(), trust.check(&provider).unwrap(), None, false);
+        let now = UnixTime::now();
+        let check = |cert: &rcgen::Certificate, host: &str| {
+            let name = ServerName::try_from(host.to_string()).unwrap();
+            v.verify_server_cert(cert.der(), &[], &name, &[], now).is_ok()
+        };
+        assert!(check(&alone, "localhost") && check(&alone, "LOCALHOST") && !check(&alone, "127.0.0.1"));
+        assert!(check(&by_cn, "a.example.test") && !check(&by_cn, "b.example.test"));
+        assert!(check(&wildcard, "x.example.test") && !check(&wildcard, "example.test"));
+        assert!(!check(&wildcard, "y.x.example.test"), "one label only");
+        // With subjectAltName names, the common name is not a name (as in curl).
+        assert!(check(&with_sans, "b.example.test") && !check(&with_sans, "a.example.test"));
     }
 }
