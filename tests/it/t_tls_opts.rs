@@ -15,6 +15,8 @@ use rustls::version::{TLS12, TLS13};
 use rustls::SupportedCipherSuite;
 use std::io::{Read, Write};
 
+const CURL: &str = "/usr/bin/curl";
+
 /// A TLS server with the test PKI's certificate that answers every request with what its
 /// handshake agreed on: `TLSv1_2 TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 X25519` (and ` resumed`
 /// when the client resumed an earlier session).
@@ -431,6 +433,43 @@ fn no_sessionid_makes_every_handshake_a_full_one() {
                 assert_eq!(lines.len(), 2, "curl: {text}{}", String::from_utf8_lossy(&out.stderr));
                 assert_eq!(lines[1].ends_with(" resumed"), resumed, "curl {version:?} {extra:?}: {text}");
             }
+        }
+    }
+}
+
+/// What `openssl req -x509 -subj /CN=localhost` makes: self-signed, saying it is a CA, no
+/// subjectAltName — which webpki alone refuses twice (a CA as the server's certificate, no
+/// names). From `--cacert`, curl with OpenSSL takes it for the name it has, and so does toll.
+#[test]
+fn a_self_signed_certificate_as_openssl_req_makes_it_is_trusted_from_cacert() {
+    use rustls::pki_types::PrivateKeyDer;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(default_provider()))
+        .with_protocol_versions(&[&TLS13, &TLS12])
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], PrivateKeyDer::Pkcs8(key.serialize_der().into()))
+        .unwrap();
+    let server = Agreed::serve(std::sync::Arc::new(config));
+    let dir = crate::run::scratch();
+    let pem = dir.path().join("self.pem");
+    std::fs::write(&pem, cert.pem()).unwrap();
+    let pem = pem.display().to_string();
+    let curl = crate::have("the self-signed certificate beside curl", &[CURL], "curl");
+    for (host, code) in [("localhost", 0), ("LOCALHOST", 0), ("127.0.0.1", 60)] {
+        let url = format!("https://{host}:{}/", server.port);
+        let out = toll(["-sS", "--cacert", pem.as_str()]).arg(&url).run();
+        out.assert_code(code);
+        if curl {
+            let status = std::process::Command::new(CURL)
+                .args(["-sS", "-o", "/dev/null", "--cacert", &pem, &url])
+                .status()
+                .unwrap();
+            assert_eq!(status.code(), Some(code), "curl with {host}");
         }
     }
 }
