@@ -468,8 +468,6 @@ pub enum UsageError {
     HeadWithBody(&'static str),
     #[error("{0} and {1} cannot be combined: toll sends one kind of body")]
     MixedData(&'static str, &'static str),
-    #[error("-O/--remote-name needs a URL that ends in a file name ('{url}' does not); use -o FILE")]
-    NoRemoteName { url: String },
     /// A problem with one of the curl options of `cli/curl_opts.rs`.
     #[error("{0}")]
     Curl(String),
@@ -487,7 +485,6 @@ impl UsageError {
         use crate::error::Exit;
         match self {
             UsageError::Unreadable(_) => Exit::Read,
-            UsageError::NoRemoteName { .. } => Exit::Write,
             UsageError::UnsupportedScheme { .. } => Exit::Unsupported,
             _ => Exit::Usage,
         }

@@ -22,7 +22,7 @@
 mod writeback;
 
 use crate::error::{Error, Exit, Result};
-use crate::term::sanitize;
+use crate::term::{display_url, sanitize};
 use std::io::{self, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
@@ -260,6 +260,17 @@ fn write_error(dest: &Path, e: &io::Error) -> Error {
 /// empty segment is refused.
 pub fn remote_name(url: &url::Url) -> Result<PathBuf> {
     let name = url.path_segments().and_then(|mut s| s.next_back()).unwrap_or("").to_string();
+    if name.is_empty() {
+        // curl's "Remote file name has no length!", exit 23.
+        return Err(Error::new(
+            Exit::Write,
+            format!(
+                "-O/--remote-name needs a URL that ends in a file name ('{}' does not)",
+                display_url(url)
+            ),
+        )
+        .hint("use -o FILE to name the output file"));
+    }
     if name.contains(['/', '\\']) || !acceptable(&name) {
         return Err(Error::new(
             Exit::Usage,

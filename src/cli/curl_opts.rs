@@ -502,6 +502,8 @@ pub fn output_in_dir(
     let Some(dir) = dir else { return Ok(output) };
     Ok(match output {
         OutputTarget::File(p) if p.is_relative() => OutputTarget::File(dir.join(p)),
+        // A URL without a name fails when its turn comes (`client::saving::check_remote_name`).
+        OutputTarget::RemoteName if crate::output::remote_name(url).is_err() => OutputTarget::RemoteName,
         OutputTarget::RemoteName => {
             let name = crate::output::remote_name(url).map_err(|e| UsageError::Curl(e.message))?;
             OutputTarget::File(dir.join(name))

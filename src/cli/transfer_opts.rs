@@ -462,11 +462,9 @@ pub fn output_target(
     super::curl_opts::output_in_dir(output, dir, url)
 }
 
-fn remote(url: &url::Url) -> Result<crate::config::OutputTarget, UsageError> {
-    let named = url.path_segments().and_then(|mut s| s.next_back()).is_some_and(|s| !s.is_empty());
-    if !named {
-        return Err(UsageError::NoRemoteName { url: crate::term::display_url(url) });
-    }
+/// `-O`: the URL's name, or a server's with `-J`. A URL without one fails when its turn comes
+/// (exit 23, `client::saving::check_remote_name`), as curl fails only that transfer.
+fn remote(_url: &url::Url) -> Result<crate::config::OutputTarget, UsageError> {
     Ok(crate::config::OutputTarget::RemoteName)
 }
 
@@ -668,8 +666,12 @@ mod tests {
         assert_eq!(output_target(None, true, &u, None).unwrap(), OutputTarget::RemoteName);
         assert_eq!(output_target(None, false, &u, None).unwrap(), OutputTarget::Stdout);
         assert_eq!(output_target(f("-"), true, &u, None).unwrap(), OutputTarget::Stdout);
-        assert!(output_target(None, true, &slash, None).is_err());
-        assert!(output_target(Some(OutputChoice::Remote), false, &slash, None).is_err());
+        // Without a file name: the transfer fails when its turn comes (`saving::check_remote_name`).
+        assert_eq!(output_target(None, true, &slash, None).unwrap(), OutputTarget::RemoteName);
+        assert_eq!(
+            output_target(Some(OutputChoice::Remote), false, &slash, Some(&"d".into())).unwrap(),
+            OutputTarget::RemoteName
+        );
         assert_eq!(
             output_target(Some(OutputChoice::Remote), false, &u, Some(&"d".into())).unwrap(),
             OutputTarget::File("d/file.txt".into())

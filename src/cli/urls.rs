@@ -234,7 +234,6 @@ mod tests {
             UsageError::UnsupportedScheme { url: "x".into(), scheme: "ftp".into() }.exit(),
             crate::error::Exit::Unsupported
         );
-        assert_eq!(UsageError::NoRemoteName { url: "x".into() }.exit(), crate::error::Exit::Write);
         assert_eq!(UsageError::MissingUrl.exit(), crate::error::Exit::Usage);
     }
 }

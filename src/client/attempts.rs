@@ -64,6 +64,7 @@ async fn transfer(
     style: OutputStyle,
     rec: &mut Recorder,
 ) -> Result<()> {
+    super::saving::check_remote_name(req)?;
     let mut heads = super::EarlierHeads::default();
     rec.sending(req.url.scheme() == "https", session.connections_made());
     let sent = session.send_with_heads(req, &mut heads).await;

@@ -153,9 +153,14 @@ async fn parallel(
 
 /// Whether a transfer's failure ends the command line's other transfers: with `--fail-early`,
 /// or when the file `-T` uploads cannot be read (curl's "Can't open": exit 26, nothing after it
-/// is fetched).
+/// is fetched), or `-O`'s URL names no file (curl's "Remote file name has no length!", 23).
 fn ends_the_line(req: &RequestConfig, result: &Result<()>) -> bool {
-    result
-        .as_ref()
-        .is_err_and(|e| req.transfer.fail_early || req.upload && e.exit == crate::error::Exit::Read)
+    // As in curl, a transfer that could not be set up ends the line: an upload whose file
+    // cannot be read, an -O whose URL names no file.
+    let unset = |e: &crate::error::Error| match e.exit {
+        crate::error::Exit::Read => req.upload,
+        crate::error::Exit::Write => super::saving::check_remote_name(req).is_err(),
+        _ => false,
+    };
+    result.as_ref().is_err_and(|e| req.transfer.fail_early || unset(e))
 }

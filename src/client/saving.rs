@@ -135,6 +135,15 @@ pub fn plan(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Optio
     Ok(Plan::Write(Box::new(Output { sink, dest, guard, too_large: over })))
 }
 
+/// `-O` without `-J` and a URL that names no file: this transfer fails before it is sent
+/// (exit 23, as curl's "Remote file name has no length!"); the command line's other URLs run.
+pub fn check_remote_name(req: &RequestConfig) -> Result<()> {
+    match (&req.output, req.transfer.remote_header_name) {
+        (OutputTarget::RemoteName, false) => output::remote_name(&req.url).map(drop),
+        _ => Ok(()),
+    }
+}
+
 /// `--skip-existing`: the output file this request would write, when it exists already (then
 /// the request is not made). Known before anything is sent: `-o FILE`, and `-O`'s name from the
 /// URL (with `-J` the server's name is not known yet, so the URL's is checked, as curl does).
@@ -555,5 +564,20 @@ mod tests {
         let mut own = RequestConfig::get(url::Url::parse("http://h/dir/Cargo.toml").unwrap());
         own.transfer.remote_header_name = true;
         assert_eq!(remote_file(&own, &HeaderMap::new()).unwrap(), PathBuf::from("Cargo.toml"));
+    }
+
+    #[test]
+    fn a_url_without_a_file_name_fails_its_transfer_before_it_is_sent_unless_the_server_may_name_it() {
+        let mut r = RequestConfig::get(url::Url::parse("http://bob:hunter2@h/dir/").unwrap());
+        r.output = OutputTarget::RemoteName;
+        let e = check_remote_name(&r).unwrap_err();
+        assert!(e.exit == Exit::Write && !e.message.contains("hunter2"), "{}", e.message);
+        r.url = url::Url::parse("http://h/dir/f.txt").unwrap();
+        assert!(check_remote_name(&r).is_ok());
+        // -J: the server's name may come; without one, 23 then (`remote_file`).
+        r.url = url::Url::parse("http://h/dir/").unwrap();
+        r.transfer.remote_header_name = true;
+        assert!(check_remote_name(&r).is_ok());
+        assert_eq!(remote_file(&r, &HeaderMap::new()).unwrap_err().exit, Exit::Write);
     }
 }
