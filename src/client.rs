@@ -169,8 +169,11 @@ async fn transfer(
     ctx: Context,
 ) -> Result<()> {
     let format = req.write_out.as_ref().map(transfer_info::load_format).transpose()?;
+    let started = Session::start(req, proxy, routes, ctx).await;
+    // The transfer's clock starts once the client is set up, as with several URLs (`multi`):
+    // `-w`'s times are the transfer's, not toll's start-up.
     let mut rec = transfer_info::Recorder::start(req);
-    let result = match Session::start(req, proxy, routes, ctx).await {
+    let result = match started {
         Err(e) => Err(e),
         Ok(session) => {
             let result = attempts::run(&session, req, style, &mut rec).await;
