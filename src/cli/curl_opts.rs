@@ -494,22 +494,17 @@ impl CurlRequestArgs {
 
 /// `--output-dir DIR`: `-o` files (unless absolute) and `-O` names (from the URL as given, as
 /// curl names them) go into DIR.
-pub fn output_in_dir(
-    output: OutputTarget,
-    dir: Option<&PathBuf>,
-    url: &url::Url,
-) -> Result<OutputTarget, UsageError> {
-    let Some(dir) = dir else { return Ok(output) };
-    Ok(match output {
+pub fn output_in_dir(output: OutputTarget, dir: Option<&PathBuf>, url: &url::Url) -> OutputTarget {
+    let Some(dir) = dir else { return output };
+    match output {
         OutputTarget::File(p) if p.is_relative() => OutputTarget::File(dir.join(p)),
         // A URL without a name fails when its turn comes (`client::saving::check_remote_name`).
-        OutputTarget::RemoteName if crate::output::remote_name(url).is_err() => OutputTarget::RemoteName,
-        OutputTarget::RemoteName => {
-            let name = crate::output::remote_name(url).map_err(|e| UsageError::Curl(e.message))?;
-            OutputTarget::File(dir.join(name))
-        }
+        OutputTarget::RemoteName => match crate::output::remote_name(url) {
+            Ok(name) => OutputTarget::File(dir.join(name)),
+            Err(_) => OutputTarget::RemoteName,
+        },
         other => other,
-    })
+    }
 }
 
 /// One `--data-urlencode` piece, as curl encodes it: `content`, `=content`, `name=content`,
@@ -783,19 +778,19 @@ mod tests {
         let u = url::Url::parse("http://h/a/file.tar?x=1").unwrap();
         let d = PathBuf::from("out");
         assert_eq!(
-            output_in_dir(OutputTarget::RemoteName, Some(&d), &u).unwrap(),
+            output_in_dir(OutputTarget::RemoteName, Some(&d), &u),
             OutputTarget::File("out/file.tar".into())
         );
         assert_eq!(
-            output_in_dir(OutputTarget::File("x".into()), Some(&d), &u).unwrap(),
+            output_in_dir(OutputTarget::File("x".into()), Some(&d), &u),
             OutputTarget::File("out/x".into())
         );
         assert_eq!(
-            output_in_dir(OutputTarget::File("/abs".into()), Some(&d), &u).unwrap(),
+            output_in_dir(OutputTarget::File("/abs".into()), Some(&d), &u),
             OutputTarget::File("/abs".into())
         );
-        assert_eq!(output_in_dir(OutputTarget::Stdout, Some(&d), &u).unwrap(), OutputTarget::Stdout);
-        assert_eq!(output_in_dir(OutputTarget::RemoteName, None, &u).unwrap(), OutputTarget::RemoteName);
+        assert_eq!(output_in_dir(OutputTarget::Stdout, Some(&d), &u), OutputTarget::Stdout);
+        assert_eq!(output_in_dir(OutputTarget::RemoteName, None, &u), OutputTarget::RemoteName);
     }
 
     #[test]

@@ -449,23 +449,19 @@ pub fn output_target(
     remote_all: bool,
     url: &url::Url,
     dir: Option<&PathBuf>,
-) -> Result<crate::config::OutputTarget, UsageError> {
+) -> crate::config::OutputTarget {
     use crate::config::OutputTarget;
     let output = match choice {
         Some(OutputChoice::File(path)) if path.as_os_str() == "-" => OutputTarget::Stdout,
         Some(OutputChoice::File(path)) => OutputTarget::File(path),
-        Some(OutputChoice::Remote) => remote(url)?,
+        // The URL's name, or a server's with -J; a URL without one fails when its turn comes
+        // (exit 23, `client::saving::check_remote_name`), after the URLs before it, as in curl.
+        Some(OutputChoice::Remote) => OutputTarget::RemoteName,
         Some(OutputChoice::Null) => OutputTarget::Null,
-        None if remote_all => remote(url)?,
+        None if remote_all => OutputTarget::RemoteName,
         None => OutputTarget::Stdout,
     };
     super::curl_opts::output_in_dir(output, dir, url)
-}
-
-/// `-O`: the URL's name, or a server's with `-J`. A URL without one fails when its turn comes
-/// (exit 23, `client::saving::check_remote_name`), as curl fails only that transfer.
-fn remote(_url: &url::Url) -> Result<crate::config::OutputTarget, UsageError> {
-    Ok(crate::config::OutputTarget::RemoteName)
 }
 
 /// `%0A` → `%0a`: the hex digits of percent escapes in lower case.
@@ -663,17 +659,17 @@ mod tests {
         let u = url::Url::parse("http://h/dir/file.txt").unwrap();
         let slash = url::Url::parse("http://h/").unwrap();
         use crate::config::OutputTarget;
-        assert_eq!(output_target(None, true, &u, None).unwrap(), OutputTarget::RemoteName);
-        assert_eq!(output_target(None, false, &u, None).unwrap(), OutputTarget::Stdout);
-        assert_eq!(output_target(f("-"), true, &u, None).unwrap(), OutputTarget::Stdout);
+        assert_eq!(output_target(None, true, &u, None), OutputTarget::RemoteName);
+        assert_eq!(output_target(None, false, &u, None), OutputTarget::Stdout);
+        assert_eq!(output_target(f("-"), true, &u, None), OutputTarget::Stdout);
         // Without a file name: the transfer fails when its turn comes (`saving::check_remote_name`).
-        assert_eq!(output_target(None, true, &slash, None).unwrap(), OutputTarget::RemoteName);
+        assert_eq!(output_target(None, true, &slash, None), OutputTarget::RemoteName);
         assert_eq!(
-            output_target(Some(OutputChoice::Remote), false, &slash, Some(&"d".into())).unwrap(),
+            output_target(Some(OutputChoice::Remote), false, &slash, Some(&"d".into())),
             OutputTarget::RemoteName
         );
         assert_eq!(
-            output_target(Some(OutputChoice::Remote), false, &u, Some(&"d".into())).unwrap(),
+            output_target(Some(OutputChoice::Remote), false, &u, Some(&"d".into())),
             OutputTarget::File("d/file.txt".into())
         );
     }

@@ -106,20 +106,19 @@ pub fn answer(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Opt
 /// it — unless the answer carries the `Content-Range: bytes */SIZE` RFC 9110 asks for, which
 /// curl reads as "resume from 0" before it applies `-f`.
 pub fn complete_without_size(req: &RequestConfig, headers: &HeaderMap) -> bool {
-    let star = headers
-        .get(reqwest::header::CONTENT_RANGE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start_matches(|c: char| !c.is_ascii_digit() && c != '*').starts_with('*'));
-    offset(req) > 0 && !star
+    offset(req) > 0 && !range_given(headers).is_some_and(|r| r.starts_with('*'))
 }
 
-/// The first byte a `Content-Range` says the body starts at (`bytes 9-99/100`), read as curl
-/// reads it: the first digits after the name.
+/// The first byte a `Content-Range` says the body starts at (`bytes 9-99/100`).
 fn range_start(headers: &HeaderMap) -> Option<u64> {
+    let rest = range_given(headers)?;
+    rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len())].parse().ok()
+}
+
+/// A `Content-Range` as curl reads it: from its first digit or `*` on.
+fn range_given(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(reqwest::header::CONTENT_RANGE)?.to_str().ok()?;
-    let rest = value.trim_start_matches(|c: char| !c.is_ascii_digit() && c != '*');
-    let digits = &rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len())];
-    digits.parse().ok()
+    Some(value.trim_start_matches(|c: char| !c.is_ascii_digit() && c != '*'))
 }
 
 /// `-r`'s header for a request (`with_body`: this one sends the body), as curl 7.88 sends it:

@@ -136,7 +136,8 @@ pub fn plan(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Optio
 }
 
 /// `-O` without `-J` and a URL that names no file: this transfer fails before it is sent
-/// (exit 23, as curl's "Remote file name has no length!"); the command line's other URLs run.
+/// (exit 23, as curl's "Remote file name has no length!"), after the URLs before it, and ends
+/// the line (`multi::ends_the_line`).
 pub fn check_remote_name(req: &RequestConfig) -> Result<()> {
     match (&req.output, req.transfer.remote_header_name) {
         (OutputTarget::RemoteName, false) => output::remote_name(&req.url).map(drop),

@@ -186,11 +186,7 @@ impl Trust<'_> {
     }
 
     fn roots(&self) -> Result<rustls::RootCertStore> {
-        let mut roots = rustls::RootCertStore::empty();
-        for (cert, from) in self.certs()? {
-            roots.add(cert).map_err(|e| bad_ca(from, &e.to_string()))?;
-        }
-        Ok(roots)
+        roots_of(self.certs()?)
     }
 
     /// The certificates of `--cacert` and `--capath`, each with where it came from.
@@ -208,12 +204,13 @@ impl Trust<'_> {
     /// The check of `--cacert`'s and `--capath`'s roots, which also takes one of them presented
     /// as the server's own certificate (`verify::Check::Roots`).
     fn check(&self, provider: &Arc<rustls::crypto::CryptoProvider>) -> Result<verify::Check> {
-        let roots = Arc::new(self.roots()?);
+        let certs = self.certs()?;
+        let anchors = certs.iter().map(|(c, _)| c.clone()).collect();
+        let roots = Arc::new(roots_of(certs)?);
         let webpki =
             rustls::client::WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
                 .build()
                 .map_err(|e| bad_ca(self.shown(), &e.to_string()))?;
-        let anchors = self.certs()?.into_iter().map(|(c, _)| c).collect();
         Ok(verify::Check::Roots(webpki, verify::AsOpenSsl { roots, anchors }))
     }
 
@@ -221,6 +218,15 @@ impl Trust<'_> {
     fn shown(&self) -> &Path {
         self.cacert.or(self.capath).unwrap_or(Path::new("-"))
     }
+}
+
+/// A root store of `certs`; a certificate it cannot take names the file it came from.
+fn roots_of(certs: Vec<(rustls_pki_types::CertificateDer<'static>, &Path)>) -> Result<rustls::RootCertStore> {
+    let mut roots = rustls::RootCertStore::empty();
+    for (cert, from) in certs {
+        roots.add(cert).map_err(|e| bad_ca(from, &e.to_string()))?;
+    }
+    Ok(roots)
 }
 
 /// A client config that checks nothing (`insecure`: signatures still are), or trusts only the
