@@ -460,13 +460,15 @@ fn a_self_signed_certificate_as_openssl_req_makes_it_is_trusted_from_cacert() {
     std::fs::write(&pem, cert.pem()).unwrap();
     let pem = pem.display().to_string();
     let curl = crate::have("the self-signed certificate beside curl", &[CURL], "curl");
+    // `LOCALHOST` is pinned to 127.0.0.1: no test asks the resolver for another name.
+    let pinned = format!("LOCALHOST:{}:127.0.0.1", server.port);
     for (host, code) in [("localhost", 0), ("LOCALHOST", 0), ("127.0.0.1", 60)] {
         let url = format!("https://{host}:{}/", server.port);
-        let out = toll(["-sS", "--cacert", pem.as_str()]).arg(&url).run();
+        let out = toll(["-sS", "--resolve", &pinned, "--cacert", pem.as_str()]).arg(&url).run();
         out.assert_code(code);
         if curl {
             let status = std::process::Command::new(CURL)
-                .args(["-sS", "-o", "/dev/null", "--cacert", &pem, &url])
+                .args(["-sS", "-o", "/dev/null", "--resolve", &pinned, "--cacert", &pem, &url])
                 .status()
                 .unwrap();
             assert_eq!(status.code(), Some(code), "curl with {host}");

@@ -44,7 +44,7 @@ fn resume_appends_only_what_a_range_answer_gives() {
     out.assert_code(33).assert_error_message();
     assert!(std::fs::read(&file).unwrap() == all[..700_000], "the partial file was changed");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "a temporary file was left");
-    // Nor does an error page, a redirect not followed or another part replace it (curl's 33 too).
+    // Nor does an error page or a redirect not followed replace it (curl's 33 too).
     for route in ["/status/404", "/status/503", "/redirect?to=/range/2000000"] {
         let out = toll(["-sS", "-C", "-", "-o", "big.bin"]).arg(origin.url(route)).cwd(dir.path()).run();
         out.assert_code(33).assert_error_message();
