@@ -599,8 +599,10 @@ impl Cli {
             removed.into_iter().filter(|h| !h.name.is_empty()).map(|h| h.name.to_ascii_lowercase()).collect();
         let mut headers: Vec<(String, String)> = given.into_iter().map(|h| (h.name, h.value)).collect();
         let users = headers.len();
+        let given = headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
         let mut extras = req.curl.extras(&out.curl);
         extras.delegation = proxy.delegation.unwrap_or_default();
+        extras.given_headers = given;
         extras.binary_to_terminal = out.output.iter().any(|p| p.as_os_str() == "-");
         extras.conn.no_sessionid = proxy.no_sessionid;
         for (name, value) in req.curl.implied_headers()?.into_iter().chain(transfer.implied_headers()) {
@@ -619,6 +621,7 @@ impl Cli {
                 for name in ["Content-Type", "Accept"] {
                     if !has(&headers, name) {
                         headers.push((name.into(), "application/json".into()));
+                        extras.given_headers.push(name.to_ascii_lowercase());
                     }
                 }
             }

@@ -32,6 +32,7 @@ mod extras;
 mod form;
 pub mod form_encode;
 mod header_case;
+mod header_order;
 pub mod hsts;
 mod multi;
 pub mod netrc;
@@ -222,6 +223,8 @@ pub struct Session {
     clock: timing::Clock,
     /// `-D` files written so far: the first transfer replaces one, the next ones add to it.
     dumped: extras::DumpFiles,
+    /// How each request's fields are put in curl's order.
+    order: header_order::Arrangement,
 }
 
 impl Session {
@@ -231,6 +234,13 @@ impl Session {
         routes: Chooser,
         ctx: Context,
     ) -> Result<Session> {
+        // The relay would drop it (a hop-by-hop field): the proxy would then see no
+        // credentials, or other ones than the user meant.
+        if let Some((name, _)) =
+            req.curl.conn.proxy_headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("proxy-authorization"))
+        {
+            return Err(proxy_credentials_refused("--proxy-header", name));
+        }
         let ctx = Arc::new(ctx);
         let factory = upstream_factory(proxy, ctx.clone())?;
         let relay = Arc::new(
@@ -299,6 +309,11 @@ impl Session {
             tap,
             clock,
             dumped: Default::default(),
+            order: header_order::Arrangement {
+                given: req.curl.given_headers.clone(),
+                user_agent: user_agent(req),
+                accept: !no_accept,
+            },
         })
     }
 
@@ -388,9 +403,6 @@ impl Session {
             // Credentials last: `--aws-sigv4` signs the headers as they will be sent, the
             // engine's cookies and -e's Referer included.
             let request = origin.authorize(self.cookies.apply(referer.apply(request)))?;
-            if reporter.verbose() {
-                trace_request(reporter, &request);
-            }
             let https = hop.url.scheme() == "https";
             // A --connect-to rule comes before an alternative, as in curl; without either, a
             // --resolve rule for this port that reqwest's overrides do not hold goes by toll's
@@ -412,6 +424,11 @@ impl Session {
                 let resolved = elsewhere::resolve_target(rules, &self.overridden, &hop.url, &choice.entry);
                 resolved.filter(|_| self.raw.is_some() && !ruled && alt.is_none())
             });
+            let request =
+                header_order::arrange(request, &self.order, surely_http1(req, https, alt.is_some()));
+            if reporter.verbose() {
+                trace_request(reporter, &request);
+            }
             // --path-as-is/--request-target (see `Hop::target`), and -H 'Accept:' (see `raw`).
             let target = hop.target.as_deref();
             let raw = target.is_some() || (self.no_accept && self.raw.is_some() && !via_socks);
@@ -608,6 +625,20 @@ fn steady_heap() {
     }
 }
 
+/// Whether a request surely goes as HTTP/1 (and gets its `Host` field in place before it is
+/// sent): an http:// URL without `--http2-prior-knowledge`, an https:// one with `--http1.1` or
+/// `--http1.0` — not one an alternative service takes, nor one ALPN may take to HTTP/2 (its
+/// `Host` is added by the HTTP/1 path when it goes so; `tunnel` puts it first).
+fn surely_http1(req: &RequestConfig, https: bool, alternative: bool) -> bool {
+    use crate::config::HttpVersion;
+    let v = req.curl.http_version;
+    !alternative
+        && match https {
+            false => v != HttpVersion::Http2PriorKnowledge,
+            true => v == HttpVersion::Http11 || req.curl.conn.http10,
+        }
+}
+
 /// The User-Agent to send; empty for none (`-A ''` or `-H 'User-Agent:'`, as in curl).
 fn user_agent(req: &RequestConfig) -> String {
     if req.curl.removed_headers.iter().any(|h| h == "user-agent") {
@@ -661,6 +692,9 @@ fn build_client(
         .http1_allow_spaces_after_header_name_in_responses(true)
         .http1_allow_obsolete_multiline_headers_in_responses(true)
         .http1_ignore_invalid_headers_in_responses(true)
+        // Field names as curl writes its own (`Host`, `User-Agent`): HTTP/1 says case does not
+        // matter, but some servers and devices read them case-sensitively.
+        .http1_title_case_headers()
         .tls_danger_accept_invalid_certs(req.insecure)
         .connection_verbose(wire_tap)
         // -w's connection times (`-6` replaces the resolver with its own, untimed).
@@ -730,14 +764,7 @@ async fn build_request(
         if lower == "proxy-authorization" {
             // reqwest would send it instead of the relay's key (the relay then refuses the
             // request), or inside a tunnel to the origin: proxy credentials go through -U.
-            return Err(Error::new(
-                Exit::Usage,
-                format!(
-                    "-H {}: toll sends proxy credentials itself and does not take this header",
-                    sanitize(name)
-                ),
-            )
-            .hint("give the proxy credentials with -U/--proxy-user user:password (or in the proxy URL)"));
+            return Err(proxy_credentials_refused("-H", name));
         }
         if hop.cross_origin && ORIGIN_BOUND.contains(&lower.as_str()) {
             continue;
@@ -763,6 +790,20 @@ async fn build_request(
         rb = rb.header(name, value);
     }
     rb.build().map_err(|e| Error::new(Exit::Usage, format!("cannot build the request: {e}")))
+}
+
+/// A `Proxy-Authorization` field given with `-H` or `--proxy-header` (`option`): toll answers
+/// the proxy's challenges itself, with the credentials `-U`, the proxy URL, the environment or
+/// the keyring give, so a fixed value is refused rather than dropped or sent elsewhere.
+fn proxy_credentials_refused(option: &str, name: &str) -> Error {
+    Error::new(
+        Exit::Usage,
+        format!(
+            "{option} {}: toll sends proxy credentials itself and does not take this header",
+            sanitize(name)
+        ),
+    )
+    .hint("give the proxy credentials with -U/--proxy-user user:password (or in the proxy URL)")
 }
 
 /// A request body source failed mid-transfer (reported with exit code 26).

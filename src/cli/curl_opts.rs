@@ -434,6 +434,8 @@ impl CurlRequestArgs {
             // Set by `Cli::into_config` with the implied headers.
             content_type_implied: false,
             removed_headers: Vec::new(),
+            // Set by `Cli::into_config` with the implied headers.
+            given_headers: Vec::new(),
             // Set by `Cli::into_config`, which sees the -o values.
             binary_to_terminal: false,
             fail_with_body: out.fail_with_body,

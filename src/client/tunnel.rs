@@ -512,6 +512,7 @@ impl Direct {
                     let host = host_header(url).map_err(Unsent::from)?;
                     req.headers_mut().insert(HOST, host);
                 }
+                super::header_order::host_first(req.headers_mut());
                 // HTTP/1.1 to the origin itself: the request-target in origin form.
                 let path = match (target, url.query()) {
                     (Some(t), _) => t.to_string(),
@@ -571,6 +572,8 @@ where
         .allow_spaces_after_header_name_in_responses(true)
         .allow_obsolete_multiline_headers_in_responses(true)
         .ignore_invalid_headers_in_responses(true)
+        // As reqwest's (`client::build_client`): `Host`, not `host`.
+        .title_case_headers(true)
         .handshake(io)
         .await
         .map_err(|e| send_error(url, &e))?;

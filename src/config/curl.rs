@@ -106,6 +106,10 @@ pub struct CurlExtras {
     /// implied ones) are not sent. reqwest adds `Accept` to every request, so without it a
     /// request takes toll's own HTTP path where it can (see `client::Session`'s `raw`).
     pub removed_headers: Vec<String>,
+    /// The names (lower case) of the request fields the user gave: `-H`'s, and `--json`'s,
+    /// which curl's tool adds as the user's. curl sends them after its own, in this order
+    /// (`client::header_order`).
+    pub given_headers: Vec<String>,
     /// `--request-target`, or `--path-as-is`'s path as written when it differs from the
     /// normalised one: the request line's target for this URL (not for redirects).
     pub request_target: Option<String>,

@@ -158,26 +158,32 @@ fn https_proxy_tls_handshake_obeys_connect_timeout() {
 
 // --- 16: a user Proxy-Authorization header ------------------------------------------------------
 
+/// With `-H` (it would reach the origin inside a tunnel) and with `--proxy-header` (the relay
+/// would drop it, and the proxy see other credentials than the user meant): refused alike.
 #[test]
 fn user_proxy_authorization_header_is_a_usage_error() {
     let proxy = FakeProxy::start(fakeproxy::open());
-    for origin in [Origin::http(), Origin::https()] {
-        let out = via_proxy(
-            &proxy.url(),
-            None,
-            &origin,
-            "/echo-headers",
-            &["-H", "Proxy-Authorization: Basic Zm9vOmJhcg=="],
-        )
-        .run();
-        out.assert_code(2).assert_error_message();
-        assert!(
-            out.stderr.contains("Proxy-Authorization") && out.stderr.contains("-U"),
-            "names the header and -U:\n{}",
-            out.describe()
-        );
-        assert!(origin.requests().is_empty(), "nothing was sent");
+    for option in ["-H", "--proxy-header"] {
+        for origin in [Origin::http(), Origin::https()] {
+            let out = via_proxy(
+                &proxy.url(),
+                None,
+                &origin,
+                "/echo-headers",
+                &[option, "proxy-authorization: Basic Zm9vOmJhcg=="],
+            )
+            .run();
+            out.assert_code(2).assert_error_message();
+            assert!(
+                out.stderr.contains(&format!("{option} proxy-authorization")) && out.stderr.contains("-U"),
+                "names the option, the header and -U:\n{}",
+                out.describe()
+            );
+            assert!(!out.stderr.contains("Zm9vOmJhcg"), "the value is not shown:\n{}", out.describe());
+            assert!(origin.requests().is_empty(), "nothing was sent");
+        }
     }
+    assert!(proxy.requests().is_empty(), "nothing reached the proxy");
 }
 
 // --- garbage after CONNECT 200 ------------------------------------------------------------------

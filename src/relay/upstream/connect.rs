@@ -100,6 +100,9 @@ impl Upstream {
             // The response head keeps its header names' case and reason phrase for the client
             // (`-i` prints them as received, as curl does).
             .preserve_header_case(true)
+            // Request field names as curl writes them (`Proxy-Authorization`, `Host`), for
+            // proxies that read them case-sensitively.
+            .title_case_headers(true)
             .handshake::<_, RelayBody>(TokioIo::new(io))
             .await
             .map_err(|e| {
