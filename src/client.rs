@@ -724,9 +724,7 @@ fn build_client(
     if let Some(certs) = conn::roots(req)? {
         b = b.tls_certs_only(certs);
     }
-    if let Some(tls) = tls::reqwest_tls(req)? {
-        b = b.tls_backend_preconfigured(tls);
-    }
+    b = b.tls_backend_preconfigured(tls::reqwest_tls(req)?);
     b.build().map_err(|e| Error::new(Exit::Internal, format!("cannot set up the HTTP client: {e}")))
 }
 

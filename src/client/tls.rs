@@ -60,7 +60,10 @@ pub(super) fn origin_tls(req: &RequestConfig) -> Result<Arc<rustls::ClientConfig
     };
     config.alpn_protocols = match req.curl.http_version {
         _ if c.no_alpn => Vec::new(),
+        // What curl 7.88 offers for `--http1.0` (measured: only this).
+        _ if c.http10 => vec![b"http/1.0".to_vec()],
         HttpVersion::Http11 => vec![b"http/1.1".to_vec()],
+        HttpVersion::Http2PriorKnowledge => vec![b"h2".to_vec()],
         _ => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
     };
     if c.no_sessionid {
@@ -123,53 +126,13 @@ pub(crate) fn client_auth(
     Ok((chain, key))
 }
 
-/// reqwest's TLS settings as toll's own for the same request ([`origin_tls`], whose platform
-/// verifier reads the system's CA bundle only when a certificate is to be checked), when the two
-/// mean the same thing; `None` leaves reqwest to build its own, which it must where its ALPN
-/// differs (`--http1.0`, `--http2-prior-knowledge`), and does for `--tlsv1.x`/`--tls-max`,
-/// `--capath` and `-E` unless an option only toll's settings carry out is given (the TLS
-/// tuning, `--no-alpn`, `--pinnedpubkey`, `--no-sessionid`: toll's then carry out those too). Such options with
-/// `--http1.0` or `--http2-prior-knowledge` are refused rather than left out.
-pub(super) fn reqwest_tls(req: &RequestConfig) -> Result<Option<rustls::ClientConfig>> {
-    let c = &req.curl.conn;
-    let mut own = tuning_options(&c.tls);
-    let only_toll = [
-        (c.no_alpn, "--no-alpn"),
-        (c.pinned_key.is_some(), "--pinnedpubkey"),
-        (c.no_sessionid, "--no-sessionid"),
-    ];
-    for (given, name) in only_toll {
-        if given {
-            own = if own.is_empty() { name.into() } else { format!("{own}, {name}") };
-        }
-    }
-    if c.http10 || req.curl.http_version == HttpVersion::Http2PriorKnowledge {
-        if !own.is_empty() {
-            return Err(Error::new(
-                Exit::Usage,
-                format!("{own} cannot be combined with --http1.0 or --http2-prior-knowledge"),
-            )
-            .hint("drop one of them"));
-        }
-        return Ok(None);
-    }
-    if !own.is_empty()
-        || !(c.tls_min.is_some() || c.tls_max.is_some() || c.capath.is_some() || c.client_cert.is_some())
-    {
-        return Ok(Some((*origin_tls(req)?).clone()));
-    }
-    Ok(None)
-}
-
-/// The tuning options given, as a message names them.
-fn tuning_options(t: &TlsTuning) -> String {
-    let given = [
-        (t.ciphers.is_some(), "--ciphers"),
-        (t.tls13_ciphers.is_some(), "--tls13-ciphers"),
-        (t.curves.is_some(), "--curves"),
-        (t.crlfile.is_some(), "--crlfile"),
-    ];
-    given.iter().filter(|(g, _)| *g).map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
+/// reqwest's TLS settings: toll's own for the same request ([`origin_tls`], whose platform
+/// verifier reads the system's CA bundle only when a certificate is to be checked), so every
+/// request checks a certificate the same way (`verify::AsOpenSsl` for `--cacert`/`--capath`),
+/// whatever else is given (`--http1.0`, `--tlsv1.x`, `-E`, …): reqwest's own settings would
+/// check with webpki alone.
+pub(super) fn reqwest_tls(req: &RequestConfig) -> Result<rustls::ClientConfig> {
+    Ok((*origin_tls(req)?).clone())
 }
 
 /// What the server's certificate is checked against: the CA file and directory if given

@@ -332,12 +332,26 @@ fn the_proxy_twins_apply_to_an_https_proxy() {
     doctor(&narrow.url(), &["--proxy-tls13-ciphers", "TLS_AES_128_GCM_SHA256"]).assert_code(0);
 }
 
+/// `--http1.0` once took reqwest's own TLS settings, which refused toll's options (exit 2) and
+/// checked certificates with webpki alone: now toll's settings carry it out, offering ALPN
+/// `http/1.0` only, as curl 7.88 does.
 #[test]
-fn the_options_with_what_only_the_http_client_sets_up_are_a_usage_error() {
-    let server = Agreed::any();
-    for extra in ["--http1.0", "--http2-prior-knowledge"] {
-        fails(&server.run(&[extra, "--curves", "X25519"]), 2, "--curves cannot be combined with --http1.0");
+fn the_tls_options_hold_with_http1_0_which_offers_curls_alpn() {
+    let mut config = (*pki().server_config_with(default_provider(), &[&TLS13, &TLS12])).clone();
+    config.alpn_protocols = vec![b"http/1.1".to_vec(), b"http/1.0".to_vec()];
+    let server = Agreed::serve(std::sync::Arc::new(config));
+    assert!(server.run(&[]).stdout_str().ends_with(" http/1.1\n"));
+    for (curve, name) in [("X25519", "X25519"), ("P-384", "secp384r1")] {
+        let out = server.run(&["--http1.0", "--curves", curve]);
+        out.assert_code(0);
+        assert!(out.stdout_str().ends_with(&format!(" {name} http/1.0\n")), "{}", out.describe());
     }
+    let out = server.run(&["--http1.0", "--tls-max", "1.2", "--ciphers", "ECDHE-ECDSA-AES256-GCM-SHA384"]);
+    assert!(
+        out.stdout_str().starts_with("TLSv1_2 TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 "),
+        "{}",
+        out.describe()
+    );
 }
 
 #[test]
@@ -388,8 +402,8 @@ fn no_alpn_offers_no_alpn() {
     let proxy = FakeProxy::start(fakeproxy::open());
     let out = server.run(&["--no-alpn", "-x", &proxy.url()]);
     assert!(out.stdout_str().ends_with(" no ALPN\n"), "{}", out.describe());
-    // Only toll's own TLS settings carry it out: with --http1.0 it is refused.
-    server.run(&["--no-alpn", "--http1.0"]).assert_code(2);
+    let out = server.run(&["--no-alpn", "--http1.0"]);
+    assert!(out.stdout_str().ends_with(" no ALPN\n"), "{}", out.describe());
 }
 
 /// `--no-sessionid`: the second connection of a run to the same server resumes the first one's
@@ -466,6 +480,13 @@ fn a_self_signed_certificate_as_openssl_req_makes_it_is_trusted_from_cacert() {
         let url = format!("https://{host}:{}/", server.port);
         let out = toll(["-sS", "--resolve", &pinned, "--cacert", pem.as_str()]).arg(&url).run();
         out.assert_code(code);
+        // The same check whatever else is given (these once took webpki's alone: exit 60).
+        let extras: [&[&str]; 2] = [&["--http1.0"], &["--tlsv1.2", "--tls-max", "1.3"]];
+        for extra in extras {
+            let mut args = vec!["-sS", "--resolve", &pinned, "--cacert", pem.as_str()];
+            args.extend_from_slice(extra);
+            toll(args).arg(&url).run().assert_code(code);
+        }
         if curl {
             let status = std::process::Command::new(CURL)
                 .args(["-sS", "-o", "/dev/null", "--resolve", &pinned, "--cacert", &pem, &url])
