@@ -102,6 +102,25 @@ fn scheme_of(raw: &str) -> Option<&str> {
 /// The URL as curl takes it: without `scheme://`, `default_scheme://` (http, or
 /// `--proto-default`'s) is assumed.
 pub(super) fn parse_request_url(raw: &str, default_scheme: &str) -> Result<url::Url, UsageError> {
+    // The URL parser would drop a tab or a line break and trim the ends without a word (a URL
+    // read from a file with Windows line ends keeps its `\r`), so another URL than the one
+    // given would be fetched: refused, as curl refuses them (exit 3 there).
+    let refused = |reason: &str| UsageError::InvalidUrl {
+        url: proxy_env::redact_userinfo(raw),
+        reason: reason.to_string(),
+    };
+    if let Some(c) = raw.chars().find(char::is_ascii_control) {
+        let what = match c {
+            '\r' => "a carriage return (a Windows line end?)".to_string(),
+            '\n' => "a line break".to_string(),
+            '\t' => "a tab".to_string(),
+            c => format!("the control character {:#04x}", u32::from(c)),
+        };
+        return Err(refused(&format!("it holds {what}, which a URL cannot hold")));
+    }
+    if raw.starts_with(' ') || raw.ends_with(' ') {
+        return Err(refused("it starts or ends with a space (a URL holds one as %20)"));
+    }
     let scheme = scheme_of(raw);
     if let Some(s) = scheme {
         if !s.eq_ignore_ascii_case("http") && !s.eq_ignore_ascii_case("https") {
@@ -152,6 +171,29 @@ mod tests {
         );
         assert_eq!(items[1].glob_values, ["b"]);
         assert!(items[2].glob_values.is_empty());
+    }
+
+    /// The URL parser would drop them or trim them without a word (and fetch another URL than
+    /// the one given); curl 7.88 refuses them all (exit 3), a space inside it too (toll sends
+    /// that one as `%20`, as browsers do).
+    #[test]
+    fn control_characters_and_spaces_at_the_ends_are_refused() {
+        for bad in
+            ["http://h/x\r", "http://h/x\n", "http://h/a\nb", "http://h/a\tb", "h/a\u{1}b", "http://h/\u{7f}"]
+        {
+            let err = parse_request_url(bad, "http").unwrap_err();
+            assert!(
+                matches!(&err, UsageError::InvalidUrl { reason, .. } if reason.starts_with("it holds ")),
+                "{bad:?}: {err}"
+            );
+        }
+        for bad in [" http://h/", "http://h/ ", " h/x"] {
+            let err = parse_request_url(bad, "http").unwrap_err();
+            assert!(err.to_string().contains("starts or ends with a space"), "{bad:?}: {err}");
+        }
+        let e = parse_request_url("http://u:hunter2@h/\r", "http").unwrap_err().to_string();
+        assert!(!e.contains("hunter2") && e.contains("carriage return"), "{e}");
+        assert_eq!(parse_request_url("http://h/a b", "http").unwrap().path(), "/a%20b");
     }
 
     #[test]
