@@ -392,7 +392,10 @@ mod verify {
     //!   CA, which webpki refuses as an end entity, yet is what `--cacert self.pem` is meant to
     //!   trust), and a certificate without subjectAltName names, whose common name curl then
     //!   compares (`openssl req -x509 -subj /CN=host` makes one) — its dates and chain still
-    //!   checked, and the handshake's signature with its key;
+    //!   checked, and the handshake's signature with its key; and an X.509 **version 1**
+    //!   certificate (what `openssl x509 -req` makes without `-extfile` under OpenSSL 3.0), which
+    //!   webpki does not parse at all: one of the roots itself, or signed by one of them
+    //!   ([`v1`]), checked by its dates and common name;
     //! - [`Check::Crl`]: `--crlfile`, `--cacert`'s roots or the system's, and the CRLs.
     //!
     //! Then, with `--pinnedpubkey`, the end entity's SubjectPublicKeyInfo, or its SHA-256, must
@@ -492,8 +495,11 @@ mod verify {
             now: UnixTime,
             refused: rustls::Error,
         ) -> Result<ServerCertVerified, rustls::Error> {
-            let parsed = rustls::server::ParsedCertificate::try_from(cert)?;
             let Ok((_, x509)) = x509_parser::parse_x509_certificate(cert) else { return Err(refused) };
+            if x509.version() == x509_parser::x509::X509Version::V1 {
+                return v1::verify(&self.anchors, provider, cert, &x509, server_name, now);
+            }
+            let parsed = rustls::server::ParsedCertificate::try_from(cert)?;
             if self.anchors.contains(cert) {
                 valid_at(&x509, now)?;
             } else {
@@ -574,6 +580,160 @@ mod verify {
         }
     }
 
+    /// X.509 version 1 certificates, which webpki does not parse (`UnsupportedCertVersion`) and
+    /// OpenSSL takes: a server's from `--cacert`/`--capath` (the file holds it, or one of its
+    /// certificates signed it: hand-made CAs sign their servers' certificates directly), and
+    /// the handshake's signature made with its key — with `-k` too, as curl does. A version 1
+    /// certificate has no extensions, so no subjectAltName: its common name is the name.
+    pub(super) mod v1 {
+        use super::{common_name_matches, valid_at};
+        use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified};
+        use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+        use rustls::{CertificateError, Error, SignatureScheme};
+        use rustls_pki_types::{CertificateDer, ServerName, SubjectPublicKeyInfoDer, UnixTime};
+        use x509_parser::certificate::X509Certificate;
+
+        /// `cert` (version 1) for `server_name`: one of `anchors`, or signed by one that is valid
+        /// now (which need not be a self-signed root: curl asks OpenSSL for partial chains);
+        /// valid now itself; its common name the server's.
+        pub fn verify(
+            anchors: &[CertificateDer<'static>],
+            provider: &CryptoProvider,
+            cert: &CertificateDer<'_>,
+            x509: &X509Certificate<'_>,
+            server_name: &ServerName<'_>,
+            now: UnixTime,
+        ) -> Result<ServerCertVerified, Error> {
+            // A self-issued certificate must be one of the roots itself, as OpenSSL takes it
+            // (another one with its name and key is not its issuer, but a copy).
+            let self_issued = x509.subject().as_raw() == x509.issuer().as_raw();
+            if !anchors.iter().any(|a| a.as_ref() == cert.as_ref()) {
+                let algorithms = &provider.signature_verification_algorithms;
+                let issuer = anchors
+                    .iter()
+                    .filter(|_| !self_issued)
+                    .filter_map(|a| x509_parser::parse_x509_certificate(a).ok().map(|(_, a)| a))
+                    .find(|a| {
+                        a.subject().as_raw() == x509.issuer().as_raw()
+                            && signed_by(cert, a.tbs_certificate.subject_pki.raw, algorithms)
+                    });
+                // webpki's error names the version it cannot parse: the issuer is what is missing.
+                let Some(issuer) = issuer else {
+                    return Err(Error::InvalidCertificate(CertificateError::UnknownIssuer));
+                };
+                valid_at(&issuer, now)?;
+            }
+            valid_at(x509, now)?;
+            match common_name_matches(x509, server_name) {
+                true => Ok(ServerCertVerified::assertion()),
+                false => Err(Error::InvalidCertificate(CertificateError::NotValidForName)),
+            }
+        }
+
+        /// The public key (SubjectPublicKeyInfo) of a version 1 certificate; `None` for any
+        /// other (webpki's checks apply to it).
+        pub fn key(cert: &CertificateDer<'_>) -> Option<SubjectPublicKeyInfoDer<'static>> {
+            let (_, x509) = x509_parser::parse_x509_certificate(cert).ok()?;
+            (x509.version() == x509_parser::x509::X509Version::V1)
+                .then(|| SubjectPublicKeyInfoDer::from(x509.tbs_certificate.subject_pki.raw.to_vec()))
+        }
+
+        /// A TLS 1.2 handshake signature by `spki`'s key, as rustls checks one with a
+        /// certificate's: every algorithm the scheme maps to is tried.
+        pub fn tls12_signature(
+            message: &[u8],
+            spki: &SubjectPublicKeyInfoDer<'_>,
+            scheme: SignatureScheme,
+            signature: &[u8],
+            algorithms: &WebPkiSupportedAlgorithms,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            let candidates = algorithms.mapping.iter().find(|(s, _)| *s == scheme).map(|(_, a)| *a);
+            let good =
+                candidates.unwrap_or_default().iter().any(|alg| verified(*alg, spki, message, signature));
+            match good {
+                true => Ok(HandshakeSignatureValid::assertion()),
+                false => Err(Error::InvalidCertificate(CertificateError::BadSignature)),
+            }
+        }
+
+        /// Whether `cert`'s signature is by `issuer_spki`'s key, with the algorithm `cert` names.
+        fn signed_by(cert: &[u8], issuer_spki: &[u8], algorithms: &WebPkiSupportedAlgorithms) -> bool {
+            let Some([tbs, algorithm, signature]) = sequence(cert).and_then(|s| <[Der; 3]>::try_from(s).ok())
+            else {
+                return false;
+            };
+            let Some(signature) = bits(&signature) else { return false };
+            let spki = SubjectPublicKeyInfoDer::from(issuer_spki);
+            algorithms.all.iter().any(|alg| {
+                alg.signature_alg_id().as_ref() == algorithm.contents
+                    && verified(*alg, &spki, tbs.whole, signature)
+            })
+        }
+
+        /// `signature` over `message` by `spki`'s key, when `alg` is for that kind of key.
+        fn verified(
+            alg: &dyn rustls_pki_types::SignatureVerificationAlgorithm,
+            spki: &SubjectPublicKeyInfoDer<'_>,
+            message: &[u8],
+            signature: &[u8],
+        ) -> bool {
+            let Some([key_alg, key]) = sequence(spki.as_ref()).and_then(|s| <[Der; 2]>::try_from(s).ok())
+            else {
+                return false;
+            };
+            alg.public_key_alg_id().as_ref() == key_alg.contents
+                && bits(&key).is_some_and(|key| alg.verify_signature(key, message, signature).is_ok())
+        }
+
+        /// One DER element: its tag, its contents, and all its bytes.
+        struct Der<'a> {
+            tag: u8,
+            contents: &'a [u8],
+            whole: &'a [u8],
+        }
+
+        /// The first DER element of `der` and the bytes after it (definite lengths only, as DER).
+        fn element(der: &[u8]) -> Option<(Der<'_>, &[u8])> {
+            let (&tag, rest) = der.split_first()?;
+            let (&first, rest) = rest.split_first()?;
+            let (len, rest) = match first {
+                0..=0x7f => (usize::from(first), rest),
+                0x81..=0x84 => {
+                    let n = usize::from(first & 0x7f);
+                    let (digits, rest) = (rest.get(..n)?, rest.get(n..)?);
+                    (digits.iter().fold(0usize, |a, &b| (a << 8) | usize::from(b)), rest)
+                }
+                _ => return None,
+            };
+            let contents = rest.get(..len)?;
+            let whole = &der[..der.len() - rest.len() + len];
+            Some((Der { tag, contents, whole }, &rest[len..]))
+        }
+
+        /// The elements of the SEQUENCE `der` is (nothing may follow it).
+        fn sequence(der: &[u8]) -> Option<Vec<Der<'_>>> {
+            let (seq, rest) = element(der)?;
+            if seq.tag != 0x30 || !rest.is_empty() {
+                return None;
+            }
+            let (mut items, mut left) = (Vec::new(), seq.contents);
+            while !left.is_empty() {
+                let (item, rest) = element(left)?;
+                items.push(item);
+                left = rest;
+            }
+            Some(items)
+        }
+
+        /// A BIT STRING's bytes (whole bytes only, as keys and signatures are).
+        fn bits<'a>(d: &Der<'a>) -> Option<&'a [u8]> {
+            match d.contents.split_first() {
+                Some((0, bytes)) if d.tag == 0x03 => Some(bytes),
+                _ => None,
+            }
+        }
+    }
+
     impl ServerCertVerifier for Verifier {
         fn verify_server_cert(
             &self,
@@ -622,7 +782,11 @@ mod verify {
             if self.key_curves {
                 super::tls_tuning::tls12_key_curve(c, &self.provider.kx_groups)?;
             }
-            rustls::crypto::verify_tls12_signature(m, c, d, &self.provider.signature_verification_algorithms)
+            let algorithms = &self.provider.signature_verification_algorithms;
+            match v1::key(c) {
+                Some(spki) => v1::tls12_signature(m, &spki, d.scheme, d.signature(), algorithms),
+                None => rustls::crypto::verify_tls12_signature(m, c, d, algorithms),
+            }
         }
         fn verify_tls13_signature(
             &self,
@@ -630,7 +794,11 @@ mod verify {
             c: &CertificateDer<'_>,
             d: &DigitallySignedStruct,
         ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls13_signature(m, c, d, &self.provider.signature_verification_algorithms)
+            let algorithms = &self.provider.signature_verification_algorithms;
+            match v1::key(c) {
+                Some(spki) => rustls::crypto::verify_tls13_signature_with_raw_key(m, &spki, d, algorithms),
+                None => rustls::crypto::verify_tls13_signature(m, c, d, algorithms),
+            }
         }
         fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
             self.provider.signature_verification_algorithms.supported_schemes()
@@ -756,5 +924,82 @@ RWfKI2MJ1fYM/MZp/LG36T9nraxxRt/5AfO1WhpBMcpe+ibjtRE+kqmsHg==
         assert!(!check(&wildcard, "y.x.example.test"), "one label only");
         // With subjectAltName names, the common name is not a name (as in curl).
         assert!(check(&with_sans, "b.example.test") && !check(&with_sans, "a.example.test"));
+    }
+
+    /// X.509 version 1 certificates as OpenSSL 3.0's `openssl x509 -req` makes them (fixtures in
+    /// tests/it/x509v1, with how they were made): webpki parses none of them; curl takes them.
+    #[test]
+    fn version_1_certificates_are_checked_as_openssl_checks_them() {
+        use rustls::client::danger::ServerCertVerifier;
+        use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+        const CA: &str = include_str!("../../tests/it/x509v1/ca.pem");
+        const FAKE_CA: &str = include_str!("../../tests/it/x509v1/fake-ca.pem");
+        const LEAF: &str = include_str!("../../tests/it/x509v1/leaf.pem");
+        const SELF: &str = include_str!("../../tests/it/x509v1/self.pem");
+        let der = |pem: &str| {
+            use base64::Engine;
+            let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+            CertificateDer::from(base64::engine::general_purpose::STANDARD.decode(body).unwrap())
+        };
+        let (leaf, own) = (der(LEAF), der(SELF));
+        let dir = tempfile::tempdir().unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        // One file per verifier: `read_certs` keeps what it read by path.
+        let made = std::cell::Cell::new(0);
+        let verifier = |roots: &[&str]| {
+            made.set(made.get() + 1);
+            let file = dir.path().join(format!("roots{}.pem", made.get()));
+            std::fs::write(&file, roots.concat()).unwrap();
+            let trust = Trust { cacert: Some(&file), capath: None };
+            verify::checked(provider.clone(), trust.check(&provider).unwrap(), None, false)
+        };
+        let at = |secs| UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
+        let (now, in_2127, in_2025) = (UnixTime::now(), at(4_960_000_000), at(1_750_000_000));
+        let check = |v: &verify::Verifier, cert: &CertificateDer<'_>, host: &str, when| {
+            let name = ServerName::try_from(host.to_string()).unwrap();
+            v.verify_server_cert(cert, &[], &name, &[], when).map(|_| ())
+        };
+        let bad = |e| Err(rustls::Error::InvalidCertificate(e));
+        let by_ca = verifier(&[CA]);
+        assert_eq!(check(&by_ca, &leaf, "localhost", now), Ok(()));
+        assert_eq!(check(&by_ca, &leaf, "LOCALHOST", now), Ok(()));
+        assert_eq!(check(&by_ca, &leaf, "other.test", now), bad(rustls::CertificateError::NotValidForName));
+        assert_eq!(check(&by_ca, &leaf, "localhost", in_2127), bad(rustls::CertificateError::Expired));
+        assert_eq!(check(&by_ca, &leaf, "localhost", in_2025), bad(rustls::CertificateError::NotValidYet));
+        // Not signed by what the file holds: another key under the CA's name; a self-signed
+        // certificate (only the file holding it trusts it, not its key's other certificates).
+        assert!(check(&verifier(&[FAKE_CA]), &leaf, "localhost", now).is_err());
+        assert!(check(&by_ca, &own, "localhost", now).is_err());
+        assert!(check(&verifier(&[LEAF]), &own, "localhost", now).is_err());
+        assert_eq!(check(&verifier(&[SELF]), &own, "localhost", now), Ok(()));
+        assert!(check(&verifier(&[SELF]), &own, "127.0.0.1", now).is_err());
+        // The file holding the server's own certificate trusts it (curl's partial chains).
+        assert_eq!(check(&verifier(&[LEAF]), &leaf, "localhost", now), Ok(()));
+    }
+
+    /// The handshake's signature is checked with a version 1 certificate's key (TLS 1.2 here;
+    /// TLS 1.3 goes through rustls's check of a raw key).
+    #[test]
+    fn a_version_1_certificates_key_checks_the_handshake_signature() {
+        use rustls::SignatureScheme::{ECDSA_NISTP256_SHA256, RSA_PKCS1_SHA256};
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+        let pem = |text: &str| {
+            use base64::Engine;
+            let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+            base64::engine::general_purpose::STANDARD.decode(body).unwrap()
+        };
+        let leaf = CertificateDer::from(pem(include_str!("../../tests/it/x509v1/leaf.pem")));
+        let key = PrivateKeyDer::Pkcs8(pem(include_str!("../../tests/it/x509v1/leaf.key")).into());
+        let key = rustls::crypto::ring::sign::any_ecdsa_type(&key).unwrap();
+        let signer = key.choose_scheme(&[ECDSA_NISTP256_SHA256]).unwrap();
+        let signed = signer.sign(b"handshake").unwrap();
+        let spki = verify::v1::key(&leaf).expect("a version 1 certificate");
+        let algorithms = &rustls::crypto::ring::default_provider().signature_verification_algorithms;
+        let check = |m: &[u8], scheme| verify::v1::tls12_signature(m, &spki, scheme, &signed, algorithms);
+        assert!(check(b"handshake", ECDSA_NISTP256_SHA256).is_ok());
+        assert!(check(b"handshakE", ECDSA_NISTP256_SHA256).is_err());
+        assert!(check(b"handshake", RSA_PKCS1_SHA256).is_err());
+        let v3 = CertificateDer::from(pem(include_str!("../../tests/it/x509v1/ca.pem")));
+        assert!(verify::v1::key(&v3).is_none(), "webpki checks every other certificate");
     }
 }

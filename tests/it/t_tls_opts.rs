@@ -496,3 +496,65 @@ fn a_self_signed_certificate_as_openssl_req_makes_it_is_trusted_from_cacert() {
         }
     }
 }
+
+/// X.509 version 1 certificates, which `openssl x509 -req` makes under OpenSSL 3.0 (the fixtures
+/// in x509v1/ say how): a server's signed by a CA from `--cacert`, or self-signed and itself in
+/// `--cacert`, are taken as curl takes them, over TLS 1.3 and 1.2 (the handshake's signature is
+/// checked with the certificate's key), and with `-k`; another key under the CA's name, or
+/// another name, are not. Before, webpki refused every one (exit 60, with `-k` too).
+#[test]
+fn version_1_certificates_are_taken_as_curl_takes_them() {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let fixture = |name: &str| format!("{}/tests/it/x509v1/{name}", env!("CARGO_MANIFEST_DIR"));
+    let serve = |cert: &str| {
+        let chain = vec![CertificateDer::from_pem_file(fixture(cert)).unwrap()];
+        let key = PrivateKeyDer::from_pem_file(fixture("leaf.key")).unwrap();
+        let key = default_provider().key_provider.load_private_key(key).unwrap();
+        // `with_single_cert` parses the certificate with webpki, which takes no version 1.
+        let resolver = rustls::sign::SingleCertAndKey::from(rustls::sign::CertifiedKey::new(chain, key));
+        let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(default_provider()))
+            .with_protocol_versions(&[&TLS13, &TLS12])
+            .unwrap()
+            .with_no_client_auth()
+            .with_cert_resolver(std::sync::Arc::new(resolver));
+        Agreed::serve(std::sync::Arc::new(config))
+    };
+    let (leaf, own) = (serve("leaf.pem"), serve("self.pem"));
+    let curl = crate::have("version 1 certificates beside curl", &[CURL], "curl");
+    let cases = [
+        (&leaf, "ca.pem", "localhost", 0),
+        (&leaf, "fake-ca.pem", "localhost", 60),
+        (&leaf, "ca.pem", "127.0.0.1", 60),
+        (&own, "self.pem", "localhost", 0),
+        (&own, "ca.pem", "localhost", 60),
+    ];
+    for (server, roots, host, code) in cases {
+        let url = format!("https://{host}:{}/", server.port);
+        for versions in [&["--tlsv1.3"][..], &["--tls-max", "1.2"]] {
+            let mut args = vec!["-sS", "--cacert"];
+            let roots = fixture(roots);
+            args.push(&roots);
+            args.extend_from_slice(versions);
+            let out = toll(args.clone()).arg(&url).run();
+            out.assert_code(code);
+            if code == 0 {
+                let agreed = if versions[0] == "--tlsv1.3" { "TLSv1_3 " } else { "TLSv1_2 " };
+                assert!(out.stdout_str().starts_with(agreed), "{}", out.describe());
+            }
+            if curl {
+                let status = std::process::Command::new(CURL)
+                    .args(&args)
+                    .arg("-o")
+                    .arg("/dev/null")
+                    .arg(&url)
+                    .status();
+                // curl says 35 for a signature that does not verify, toll 60 (it cannot verify
+                // the certificate): both fail.
+                assert_eq!(status.unwrap().code() == Some(0), code == 0, "curl {args:?} {url}");
+            }
+        }
+    }
+    let url = format!("https://127.0.0.1:{}/", leaf.port);
+    toll(["-sS", "-k"]).arg(&url).run().assert_code(0);
+}
