@@ -158,8 +158,17 @@ def write(target, items):
             f.write(data)
 
 
+def pem_der(name):
+    """The DER bytes of a PEM certificate among the test fixtures (tests/it/x509v1)."""
+    path = os.path.join(HERE, "..", "tests", "it", "x509v1", name)
+    with open(path) as f:
+        body = "".join(l.strip() for l in f if not l.startswith("-----"))
+    return base64.b64decode(body)
+
+
 def main():
     write("challenges", CHALLENGES)
+    write("x509v1", [pem_der(n) for n in ("leaf.pem", "self.pem", "ca.pem", "fake-ca.pem")])
     write("respond", [bytes([i % 8]) + c.encode() for i, c in enumerate(CHALLENGES)])
     write("ntlm_type2", [bytes([i % 5]) + m for i, m in enumerate(ntlm_variants())])
     write("negotiate_token", ["oRUwE6ADCgEBoQwGCisGAQQBgjcCAgo=", "YIIBzwYGKwYBBQUCoIIBwzCCAb8=",

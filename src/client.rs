@@ -44,6 +44,7 @@ mod retry;
 mod saving;
 mod timing;
 mod tls;
+pub use tls::x509v1_taken;
 mod tls_tuning;
 mod trace;
 mod trailers;

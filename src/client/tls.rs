@@ -183,6 +183,22 @@ impl Trust<'_> {
     }
 }
 
+/// For the `x509v1` fuzz target (bytes a server sends): whether `cert`, as a server's X.509
+/// version 1 certificate, is taken for `host` at `now` (seconds since 1970) with the root
+/// certificates `anchors` (DER), as `--cacert` holding them would take it.
+pub fn x509v1_taken(anchors: &[Vec<u8>], cert: &[u8], host: &str, now: u64) -> bool {
+    let anchors: Vec<_> = anchors.iter().map(|a| rustls_pki_types::CertificateDer::from(a.clone())).collect();
+    let Ok(name) = rustls_pki_types::ServerName::try_from(host.to_string()) else { return false };
+    let Ok((_, x509)) = x509_parser::parse_x509_certificate(cert) else { return false };
+    if x509.version() != x509_parser::x509::X509Version::V1 {
+        return false;
+    }
+    let when = rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(now));
+    let provider = rustls::crypto::ring::default_provider();
+    let cert = rustls_pki_types::CertificateDer::from(cert);
+    verify::v1::verify(&anchors, &provider, &cert, &x509, &name, when).is_ok()
+}
+
 /// A root store of `certs`; a certificate it cannot take names the file it came from.
 fn roots_of(certs: Vec<(rustls_pki_types::CertificateDer<'static>, &Path)>) -> Result<rustls::RootCertStore> {
     let mut roots = rustls::RootCertStore::empty();
@@ -656,12 +672,22 @@ mod verify {
             }
         }
 
-        /// Whether `cert`'s signature is by `issuer_spki`'s key, with the algorithm `cert` names.
+        /// Whether `cert`'s signature is by `issuer_spki`'s key, with the algorithm `cert` names
+        /// (in DER, and the same inside the signed part as outside it, as RFC 5280 asks).
         fn signed_by(cert: &[u8], issuer_spki: &[u8], algorithms: &WebPkiSupportedAlgorithms) -> bool {
             let Some([tbs, algorithm, signature]) = sequence(cert).and_then(|s| <[Der; 3]>::try_from(s).ok())
             else {
                 return false;
             };
+            // The signed part: [0] version (not in a version 1 certificate), serial, algorithm, …
+            let signed_algorithm = sequence(tbs.whole).and_then(|items| {
+                let mut items = items.into_iter().skip_while(|d| d.tag == 0xa0);
+                items.next().filter(|serial| serial.tag == 0x02)?;
+                items.next().map(|d| d.whole)
+            });
+            if tbs.tag != 0x30 || algorithm.tag != 0x30 || signed_algorithm != Some(algorithm.whole) {
+                return false;
+            }
             let Some(signature) = bits(&signature) else { return false };
             let spki = SubjectPublicKeyInfoDer::from(issuer_spki);
             algorithms.all.iter().any(|alg| {
@@ -681,7 +707,8 @@ mod verify {
             else {
                 return false;
             };
-            alg.public_key_alg_id().as_ref() == key_alg.contents
+            key_alg.tag == 0x30
+                && alg.public_key_alg_id().as_ref() == key_alg.contents
                 && bits(&key).is_some_and(|key| alg.verify_signature(key, message, signature).is_ok())
         }
 
@@ -701,7 +728,12 @@ mod verify {
                 0x81..=0x84 => {
                     let n = usize::from(first & 0x7f);
                     let (digits, rest) = (rest.get(..n)?, rest.get(n..)?);
-                    (digits.iter().fold(0usize, |a, &b| (a << 8) | usize::from(b)), rest)
+                    let len = digits.iter().fold(0usize, |a, &b| (a << 8) | usize::from(b));
+                    // DER: the shortest form only (no leading zero byte, no long form below 128).
+                    if digits[0] == 0 || len < 0x80 {
+                        return None;
+                    }
+                    (len, rest)
                 }
                 _ => return None,
             };
@@ -975,6 +1007,17 @@ RWfKI2MJ1fYM/MZp/LG36T9nraxxRt/5AfO1WhpBMcpe+ibjtRE+kqmsHg==
         assert!(check(&verifier(&[SELF]), &own, "127.0.0.1", now).is_err());
         // The file holding the server's own certificate trusts it (curl's partial chains).
         assert_eq!(check(&verifier(&[LEAF]), &leaf, "localhost", now), Ok(()));
+        // Found by the x509v1 fuzz target: the outer signatureAlgorithm's SEQUENCE tag changed
+        // (0x30 to 0x70; outside the signed part, so the signature still held). Not DER: refused.
+        let mut mangled = leaf.to_vec();
+        let at = 4 + 3 + usize::from(mangled[6]);
+        assert_eq!((&mangled[4..6], mangled[at]), (&[0x30, 0x81][..], 0x30), "the fixture's layout");
+        mangled[at] = 0x70;
+        assert!(check(&by_ca, &CertificateDer::from(mangled), "localhost", now).is_err());
+        // A length in a longer form than DER's (the outer one: not signed either).
+        let mut longer = vec![0x30, 0x83, 0x00];
+        longer.extend_from_slice(&leaf[2..]);
+        assert!(check(&by_ca, &CertificateDer::from(longer), "localhost", now).is_err());
     }
 
     /// The handshake's signature is checked with a version 1 certificate's key (TLS 1.2 here;
