@@ -722,9 +722,6 @@ fn build_client(
     if let Some(t) = req.connect_timeout {
         b = b.connect_timeout(t);
     }
-    if let Some(certs) = conn::roots(req)? {
-        b = b.tls_certs_only(certs);
-    }
     b = b.tls_backend_preconfigured(tls::reqwest_tls(req)?);
     b.build().map_err(|e| Error::new(Exit::Internal, format!("cannot set up the HTTP client: {e}")))
 }

@@ -17,14 +17,6 @@ use std::sync::Arc;
 /// `elsewhere::Overridden`'s).
 pub fn configure(mut b: reqwest::ClientBuilder, req: &RequestConfig) -> Result<reqwest::ClientBuilder> {
     let c = &req.curl.conn;
-    if tls_conflict(c).is_none() {
-        if let Some(v) = c.tls_min {
-            b = b.tls_version_min(version(v));
-        }
-        if let Some(v) = c.tls_max {
-            b = b.tls_version_max(version(v));
-        }
-    }
     if c.http10 {
         b = b.http1_only();
     }
@@ -43,12 +35,6 @@ pub fn configure(mut b: reqwest::ClientBuilder, req: &RequestConfig) -> Result<r
     }
     if c.ipv6_only {
         b = b.dns_resolver(std::sync::Arc::new(Ipv6Only));
-    }
-    // An http:// URL that cannot be redirected never does TLS: curl does not load the
-    // certificate then either.
-    let tls_possible = req.url.scheme() == "https" || req.follow_redirects;
-    if let Some(cert) = c.client_cert.as_ref().filter(|_| tls_possible) {
-        b = b.identity(identity(&cert.cert, cert.key.as_deref(), cert.password.is_some())?);
     }
     Ok(b)
 }
@@ -113,15 +99,6 @@ pub fn local_address(c: &ConnConfig) -> Result<Option<IpAddr>> {
             .hint("give an address this machine has, or an interface's name")
     })?;
     Ok(Some(ip))
-}
-
-fn version(v: TlsVersion) -> reqwest::tls::Version {
-    match v {
-        TlsVersion::V1_0 => reqwest::tls::Version::TLS_1_0,
-        TlsVersion::V1_1 => reqwest::tls::Version::TLS_1_1,
-        TlsVersion::V1_2 => reqwest::tls::Version::TLS_1_2,
-        TlsVersion::V1_3 => reqwest::tls::Version::TLS_1_3,
-    }
 }
 
 /// Why no TLS version toll speaks (1.2, 1.3) fits `--tlsv1.x`/`--tls-max`, if none does.
@@ -246,19 +223,7 @@ impl reqwest::dns::Resolve for Ipv6Only {
     }
 }
 
-/// The client certificate and key of `-E`/`--key` (PEM). An encrypted key cannot be used by
-/// toll's TLS: refused (exit 58, as curl's "problem with the local client certificate").
-fn identity(cert: &Path, key: Option<&Path>, has_password: bool) -> Result<reqwest::Identity> {
-    let pem = identity_pem(cert, key)?;
-    let _ = has_password; // an unencrypted key needs no passphrase: curl ignores it too
-    reqwest::Identity::from_pem(&pem).map_err(|e| {
-        Error::new(Exit::ClientCert, format!("cannot use the client certificate {}: {e}", cert.display()))
-            .hint("give a PEM file with the CERTIFICATE and its PRIVATE KEY (or the key with --key)")
-    })
-}
-
-/// `-E`'s file, with `--key`'s after it: PEM text for reqwest's identity or toll's own TLS
-/// settings. An encrypted key is refused (exit 58): toll cannot decrypt keys.
+/// `-E`'s file, with `--key`'s after it: PEM text for toll's TLS settings (`tls::client_auth`). An encrypted key is refused (exit 58): toll cannot decrypt keys.
 pub fn identity_pem(cert: &Path, key: Option<&Path>) -> Result<Vec<u8>> {
     let read = |p: &Path| {
         std::fs::read(p).map_err(|e| {
@@ -282,26 +247,6 @@ pub fn identity_pem(cert: &Path, key: Option<&Path>) -> Result<Vec<u8>> {
         .hint("decrypt it once: openssl pkey -in KEY -out plain-key.pem (keep that file private)"));
     }
     Ok(pem)
-}
-
-/// The CA certificates to trust instead of the system's: `--cacert`'s and `--capath`'s
-/// (`None`: the system's).
-pub fn roots(req: &RequestConfig) -> Result<Option<Vec<reqwest::Certificate>>> {
-    let mut der = Vec::new();
-    if let Some(path) = &req.cacert {
-        der.extend(super::read_certs(path)?);
-    }
-    if let Some(dir) = &req.curl.conn.capath {
-        der.extend(capath_certs(dir)?);
-    }
-    if der.is_empty() {
-        return Ok(None);
-    }
-    der.iter()
-        .map(|c| reqwest::Certificate::from_der(c))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map(Some)
-        .map_err(|e| Error::new(Exit::CaCert, format!("cannot use the CA certificates: {e}")))
 }
 
 /// The CA certificates of `--capath DIR`: every PEM certificate in the directory's files
@@ -415,14 +360,15 @@ mod tests {
             "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
         )
         .unwrap();
-        assert_eq!(identity(&enc, None, true).unwrap_err().exit, Exit::ClientCert);
-        assert_eq!(
-            identity(&dir.path().join("missing.pem"), None, false).unwrap_err().exit,
-            Exit::ClientCert
-        );
+        let use_cert = |cert: std::path::PathBuf| {
+            let cert = crate::config::ClientCert { cert, key: None, password: None };
+            super::super::tls::client_auth(&cert).map(|_| ()).unwrap_err().exit
+        };
+        assert_eq!(use_cert(enc), Exit::ClientCert);
+        assert_eq!(use_cert(dir.path().join("missing.pem")), Exit::ClientCert);
         let junk = dir.path().join("junk.pem");
         std::fs::write(&junk, "not pem").unwrap();
-        assert_eq!(identity(&junk, None, false).unwrap_err().exit, Exit::ClientCert);
+        assert_eq!(use_cert(junk), Exit::ClientCert);
         assert_eq!(capath_certs(dir.path()).unwrap_err().exit, Exit::CaCert);
     }
 }

@@ -9,8 +9,9 @@
 //! The fields come from several places (the command line, the cookie engine, `-u`, `-C`), and
 //! the HTTP library would add `Host`, `User-Agent` and `Accept` last; [`arrange`] puts them in
 //! place once, just before a request is sent. `Host` is added only where the request surely
-//! goes as HTTP/1 ([`Arrangement::host`]): over HTTP/2 the authority travels as `:authority`,
-//! and a `Host` field there is not what curl sends.
+//! goes as HTTP/1 ([`arrange`]'s `host`): over HTTP/2 the authority travels as `:authority`,
+//! and a `Host` field there is not what curl sends; where it may go either way, the HTTP/1
+//! path adds `Host` itself when it does ([`host_first`] on toll's own path; last on reqwest's).
 
 use http::header::{
     HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_LENGTH, HOST, TRANSFER_ENCODING, USER_AGENT,

@@ -101,8 +101,8 @@ fn with_client_cert(
     })
 }
 
-/// `-E`'s (or `--proxy-cert`'s) certificate chain and key, as `conn` reads them for reqwest (an
-/// encrypted key is refused there, exit 58).
+/// `-E`'s (or `--proxy-cert`'s) certificate chain and key (an encrypted key is refused by
+/// `conn::identity_pem`, exit 58).
 pub(crate) fn client_auth(
     cert: &ClientCert,
 ) -> Result<(Vec<rustls_pki_types::CertificateDer<'static>>, rustls_pki_types::PrivateKeyDer<'static>)> {
