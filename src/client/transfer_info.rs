@@ -117,6 +117,18 @@ impl Recorder {
         }
     }
 
+    /// The transfer failed before any answer came (`e`): as curl, `-w` still tells of the proxy
+    /// that answered its CONNECT — refused it, or opened a tunnel the TLS handshake then
+    /// failed in —: the CONNECT's status, the proxy's address (and with them the scheme).
+    pub fn unanswered(&mut self, session: &Session, req: &RequestConfig, e: &Error) {
+        let tunnel = session.relay.take_connect_heads().last().map(|c| c.status.as_u16());
+        let Some(code) = e.http_connect.or(tunnel) else { return };
+        self.info.http_connect = code;
+        if let Some(ends) = proxy_ends(session, &req.url) {
+            self.info.ends = ends;
+        }
+    }
+
     /// The final response's head arrived (after the redirects and tunnels in `heads`).
     pub fn response(
         &mut self,
@@ -285,23 +297,31 @@ fn upload_size(req: &RequestConfig, read_sent: u64) -> u64 {
     }
 }
 
+/// The ends of the relay's connection to the HTTP proxy `url` goes through, if it does (see
+/// [`ends`]).
+fn proxy_ends(session: &Session, url: &url::Url) -> Option<super::writeout::Ends> {
+    let Some(RouteEntry::Proxy(spec)) = session.routes.chosen(url) else { return None };
+    if spec.is_socks() {
+        return None;
+    }
+    let addresses = session.relay.proxy_addresses(&spec);
+    Some(super::writeout::Ends {
+        remote_ip: Some(addresses.map_or_else(|| spec.host.clone(), |a| a.proxy.ip().to_string())),
+        remote_port: Some(addresses.map_or(spec.port, |a| a.proxy.port())),
+        local_ip: addresses.map(|a| a.local.ip().to_string()),
+        local_port: addresses.map(|a| a.local.port()),
+    })
+}
+
 /// The ends of the connection `resp` came on, as `-w` reports them: through an HTTP proxy,
 /// the relay's connection to the proxy (reqwest's, if it made one, went to the loopback relay;
 /// the port is the proxy's, or `--preproxy`'s SOCKS proxy's); an alternative's or a
 /// `--connect-to` target's, made by toll's own path; else reqwest's.
 pub(super) fn ends(session: &Session, resp: &reqwest::Response) -> super::writeout::Ends {
     use super::writeout::Ends;
-    match session.routes.chosen(resp.url()) {
-        Some(RouteEntry::Proxy(spec)) if !spec.is_socks() => {
-            let addresses = session.relay.proxy_addresses(&spec);
-            Ends {
-                remote_ip: Some(addresses.map_or_else(|| spec.host.clone(), |a| a.proxy.ip().to_string())),
-                remote_port: Some(addresses.map_or(spec.port, |a| a.proxy.port())),
-                local_ip: addresses.map(|a| a.local.ip().to_string()),
-                local_port: addresses.map(|a| a.local.port()),
-            }
-        }
-        _ => {
+    match proxy_ends(session, resp.url()) {
+        Some(ends) => ends,
+        None => {
             let pair = match resp.extensions().get::<super::tunnel::Peer>() {
                 Some(p) => Some((p.remote, p.local)),
                 None => resp

@@ -167,7 +167,8 @@ impl TransferInfo {
                 Str(Some(if self.http_version.is_empty() { "0".into() } else { self.http_version.clone() }))
             }
             "method" => Str(Some(self.method.clone())),
-            "scheme" => Str(if self.http_code == 0 { None } else { self.scheme() }),
+            // As curl: once a connection answered (the server, or the proxy's CONNECT).
+            "scheme" => Str(if self.http_code == 0 && self.http_connect == 0 { None } else { self.scheme() }),
             "url" => Str(Some(self.url.clone())),
             "url_effective" => Str(Some(self.url_effective.clone())),
             "redirect_url" => Str(self.redirect_url.clone()),
@@ -514,6 +515,11 @@ mod tests {
             "application/json||127.0.0.1:8080"
         );
         assert_eq!(stdout("%{http_version} %{method} %{exitcode}", &i), "1.1 GET 0");
+        // No answer: no scheme — unless a proxy answered the CONNECT (curl: once connected).
+        let none = TransferInfo { url_effective: "https://h/".into(), ..TransferInfo::default() };
+        assert_eq!(stdout("[%{scheme}]", &none), "[]");
+        let refused = TransferInfo { http_connect: 503, ..none };
+        assert_eq!(stdout("[%{scheme}]", &refused), "[HTTPS]");
     }
 
     /// curl 8's additions: the URL's parts (8.1), `num_retries` (8.9).

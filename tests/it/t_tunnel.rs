@@ -6,7 +6,7 @@
 
 use crate::fakeproxy::{self, Action, FakeProxy, ProxyRequest};
 use crate::origin::Origin;
-use crate::run::via_proxy;
+use crate::run::{toll, via_proxy};
 
 const USER: &str = "alice";
 const PASS: &str = "tunnel-pw:1";
@@ -414,11 +414,39 @@ fn write_out_names_a_refused_connect() {
         let out = via_proxy(&proxy.url(), None, &origin, "/text", &args).run();
         out.assert_code(exit);
         assert_eq!(out.stdout_str(), format!("000 {status}"), "{}", out.describe());
+        // As curl 7.88: the proxy that answered is the remote end, and the scheme is known.
+        let ends = ["-s", "-o", "/dev/null", "-w", "%{scheme} %{remote_ip}:%{remote_port}"];
+        let out = via_proxy(&proxy.url(), None, &origin, "/text", &ends).run();
+        assert_eq!(
+            out.stdout_str(),
+            format!("HTTPS {}", proxy.url().trim_start_matches("http://")),
+            "{}",
+            out.describe()
+        );
         let plain = Origin::start(false);
         let out = via_proxy(&proxy.url(), None, &plain, "/text", &[&args[..], &["-p"]].concat()).run();
         out.assert_code(exit);
         assert_eq!(out.stdout_str(), format!("000 {status}"), "-p: {}", out.describe());
     }
+}
+
+/// A tunnel the proxy opened and the TLS handshake then failed in (the origin's certificate
+/// is not trusted: no `--cacert`): `-w` still says the CONNECT's 200, the proxy's address and the
+/// scheme, as curl 7.88 does (exit 60 for both).
+#[test]
+fn write_out_names_the_tunnel_a_tls_failure_came_through() {
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let origin = Origin::https();
+    let url = format!("https://127.0.0.1:{}/text", origin.port);
+    let format = "%{http_code} %{http_connect} %{scheme} %{remote_ip}:%{remote_port}";
+    let out = toll(["-s", "-x", &proxy.url(), "-o", "/dev/null", "-w", format]).arg(&url).run();
+    out.assert_code(60);
+    assert_eq!(
+        out.stdout_str(),
+        format!("000 200 HTTPS {}", proxy.url().trim_start_matches("http://")),
+        "{}",
+        out.describe()
+    );
 }
 
 /// Trailer fields reach `-i` and `-D` on the paths a body takes: directly (reqwest's), the
