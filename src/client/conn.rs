@@ -223,7 +223,8 @@ impl reqwest::dns::Resolve for Ipv6Only {
     }
 }
 
-/// `-E`'s file, with `--key`'s after it: PEM text for toll's TLS settings (`tls::client_auth`). An encrypted key is refused (exit 58): toll cannot decrypt keys.
+/// `-E`'s file, with `--key`'s after it: PEM text for toll's TLS settings (`tls::client_auth`).
+/// An encrypted key is refused (exit 58): toll cannot decrypt keys.
 pub fn identity_pem(cert: &Path, key: Option<&Path>) -> Result<Vec<u8>> {
     let read = |p: &Path| {
         std::fs::read(p).map_err(|e| {
