@@ -28,24 +28,62 @@ const SENSITIVE: [&str; 4] = ["authorization", "proxy-authorization", "cookie", 
 
 pub(super) fn trace_request(r: &dyn Reporter, req: &reqwest::Request) {
     r.line(Direction::Sent, &format!("{} {}", req.method(), display_url(req.url())));
-    for (k, v) in req.headers() {
-        let v = if SENSITIVE.contains(&k.as_str()) {
-            "<redacted>".into()
-        } else {
-            String::from_utf8_lossy(v.as_bytes())
-        };
-        r.line(Direction::Sent, &format!("{k}: {v}"));
-    }
+    trace_fields(r, Direction::Sent, req.headers());
 }
 
 pub(super) fn trace_response(r: &dyn Reporter, resp: &reqwest::Response) {
     r.line(Direction::Received, &format!("{:?} {}", resp.version(), resp.status()));
-    for (k, v) in resp.headers() {
-        let v = if SENSITIVE.contains(&k.as_str()) {
-            "<redacted>".into()
-        } else {
-            String::from_utf8_lossy(v.as_bytes())
+    trace_fields(r, Direction::Received, resp.headers());
+}
+
+/// One line per field, the name in its usual spelling (`User-Agent`, as curl shows it and as
+/// toll writes it over HTTP/1), credentials redacted.
+fn trace_fields(r: &dyn Reporter, direction: Direction, headers: &http::HeaderMap) {
+    for (k, v) in headers {
+        let v = match SENSITIVE.contains(&k.as_str()) {
+            true => "<redacted>".into(),
+            false => String::from_utf8_lossy(v.as_bytes()),
         };
-        r.line(Direction::Received, &format!("{k}: {v}"));
+        r.line(direction, &format!("{}: {v}", super::header_case::canonical(k.as_str())));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    struct Lines(Mutex<Vec<String>>);
+
+    impl Reporter for Lines {
+        fn verbose(&self) -> bool {
+            true
+        }
+        fn line(&self, direction: Direction, text: &str) {
+            self.0.lock().unwrap().push(format!("{direction:?} {text}"));
+        }
+    }
+
+    #[test]
+    fn fields_are_shown_in_their_usual_spelling_with_credentials_redacted() {
+        let mut req = reqwest::Request::new(reqwest::Method::GET, "http://h.test/x".parse().unwrap());
+        for (n, v) in
+            [("host", "h.test"), ("user-agent", "t"), ("authorization", "Basic YTpi"), ("etag", "1")]
+        {
+            req.headers_mut().append(n, v.parse().unwrap());
+        }
+        let lines = Lines(Mutex::new(Vec::new()));
+        trace_request(&lines, &req);
+        let got = lines.0.into_inner().unwrap();
+        assert_eq!(
+            got,
+            [
+                "Sent GET http://h.test/x",
+                "Sent Host: h.test",
+                "Sent User-Agent: t",
+                "Sent Authorization: <redacted>",
+                "Sent ETag: 1"
+            ]
+        );
     }
 }
