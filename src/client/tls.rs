@@ -963,16 +963,13 @@ RWfKI2MJ1fYM/MZp/LG36T9nraxxRt/5AfO1WhpBMcpe+ibjtRE+kqmsHg==
     #[test]
     fn version_1_certificates_are_checked_as_openssl_checks_them() {
         use rustls::client::danger::ServerCertVerifier;
+        use rustls_pki_types::pem::PemObject;
         use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
         const CA: &str = include_str!("../../tests/it/x509v1/ca.pem");
         const FAKE_CA: &str = include_str!("../../tests/it/x509v1/fake-ca.pem");
         const LEAF: &str = include_str!("../../tests/it/x509v1/leaf.pem");
         const SELF: &str = include_str!("../../tests/it/x509v1/self.pem");
-        let der = |pem: &str| {
-            use base64::Engine;
-            let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-            CertificateDer::from(base64::engine::general_purpose::STANDARD.decode(body).unwrap())
-        };
+        let der = |pem: &str| CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
         let (leaf, own) = (der(LEAF), der(SELF));
         let dir = tempfile::tempdir().unwrap();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -1025,14 +1022,10 @@ RWfKI2MJ1fYM/MZp/LG36T9nraxxRt/5AfO1WhpBMcpe+ibjtRE+kqmsHg==
     #[test]
     fn a_version_1_certificates_key_checks_the_handshake_signature() {
         use rustls::SignatureScheme::{ECDSA_NISTP256_SHA256, RSA_PKCS1_SHA256};
+        use rustls_pki_types::pem::PemObject;
         use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-        let pem = |text: &str| {
-            use base64::Engine;
-            let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
-            base64::engine::general_purpose::STANDARD.decode(body).unwrap()
-        };
-        let leaf = CertificateDer::from(pem(include_str!("../../tests/it/x509v1/leaf.pem")));
-        let key = PrivateKeyDer::Pkcs8(pem(include_str!("../../tests/it/x509v1/leaf.key")).into());
+        let leaf = CertificateDer::from_pem_slice(include_bytes!("../../tests/it/x509v1/leaf.pem")).unwrap();
+        let key = PrivateKeyDer::from_pem_slice(include_bytes!("../../tests/it/x509v1/leaf.key")).unwrap();
         let key = rustls::crypto::ring::sign::any_ecdsa_type(&key).unwrap();
         let signer = key.choose_scheme(&[ECDSA_NISTP256_SHA256]).unwrap();
         let signed = signer.sign(b"handshake").unwrap();
@@ -1042,7 +1035,7 @@ RWfKI2MJ1fYM/MZp/LG36T9nraxxRt/5AfO1WhpBMcpe+ibjtRE+kqmsHg==
         assert!(check(b"handshake", ECDSA_NISTP256_SHA256).is_ok());
         assert!(check(b"handshakE", ECDSA_NISTP256_SHA256).is_err());
         assert!(check(b"handshake", RSA_PKCS1_SHA256).is_err());
-        let v3 = CertificateDer::from(pem(include_str!("../../tests/it/x509v1/ca.pem")));
+        let v3 = CertificateDer::from_pem_slice(include_bytes!("../../tests/it/x509v1/ca.pem")).unwrap();
         assert!(verify::v1::key(&v3).is_none(), "webpki checks every other certificate");
     }
 }
