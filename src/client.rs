@@ -403,7 +403,8 @@ impl Session {
             conn::adjust_request(&req.curl.conn, &mut request, via_relay);
             // Credentials last: `--aws-sigv4` signs the headers as they will be sent, the
             // engine's cookies and -e's Referer included.
-            let request = origin.authorize(self.cookies.apply(referer.apply(request)))?;
+            let request =
+                origin.authorize(self.cookies.apply(referer.apply(request)), hop.target.as_deref())?;
             let https = hop.url.scheme() == "https";
             // A --connect-to rule comes before an alternative, as in curl; without either, a
             // --resolve rule for this port that reqwest's overrides do not hold goes by toll's

@@ -232,12 +232,7 @@ fn answer(s: &mut Session, creds: &Credentials, target: &RequestTarget<'_>) -> R
     let body = match s.auth_int {
         None => None,
         Some(algorithm) => {
-            let body = target.body.ok_or_else(|| {
-                AuthError::Unsupported(
-                    Scheme::Digest,
-                    "the proxy offers only qop=auth-int, which needs the request body".into(),
-                )
-            })?;
+            let body = target.body.ok_or(AuthError::StreamedBody(Scheme::Digest))?;
             // RFC 7616 §3.4.3: A2 = Method ":" request-uri ":" H(entity-body). DigestClient
             // appends the bytes it is given unhashed, so give it the hash.
             body_hash = algorithm.hex(body);
@@ -583,7 +578,7 @@ mod tests {
             Some("f86c8024841564006d7629f02e74aa9c414180204cd66920e46befbc654d51cf")
         );
         let unknown_body = RequestTarget { body: None, ..post };
-        assert!(matches!(answer(&only_int, &unknown_body), Err(AuthError::Unsupported(Scheme::Digest, _))));
+        assert!(matches!(answer(&only_int, &unknown_body), Err(AuthError::StreamedBody(Scheme::Digest))));
     }
 
     /// RFC 2069 §2.4's example, with the response corrected by erratum 749.

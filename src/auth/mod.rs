@@ -168,6 +168,12 @@ pub enum AuthError {
     Malformed(Scheme, String),
     #[error("{0} authentication is not supported: {1}")]
     Unsupported(Scheme, String),
+    /// Digest with only `qop=auth-int` offered hashes the body, and this request's is streamed.
+    #[error(
+        "{0} authentication needs the request body first: only qop=auth-int is offered, which \
+         hashes it, and this body is streamed (not known before it is sent)"
+    )]
+    StreamedBody(Scheme),
     /// The scheme cannot work from here (no GSSAPI library, no Kerberos ticket): try another.
     #[error("{0} unavailable: {1}")]
     Unavailable(Scheme, String),

@@ -32,6 +32,11 @@ pub struct OriginAuthState {
     pending: Option<Secret>,
     /// Whether the last request carried our `Authorization`.
     sent: bool,
+    /// The request-target of the last request as sent (Digest's `uri`), and its body when it
+    /// is in memory (`None`: streamed), for Digest's `qop=auth-int`, which hashes it: the answer
+    /// to a 401 goes with the same request again.
+    last_uri: String,
+    last_body: Option<Vec<u8>>,
     rejected: bool,
     legs: usize,
     /// The Kerberos service for Negotiate (`--service-name`, else `HTTP`).
@@ -60,6 +65,8 @@ impl OriginAuthState {
             active,
             pending: None,
             sent: false,
+            last_uri: String::new(),
+            last_body: None,
             rejected: false,
             service: req.curl.service_name.clone().unwrap_or_else(|| auth::HTTP_SERVICE.into()),
             delegation: req.curl.delegation,
@@ -88,9 +95,21 @@ impl OriginAuthState {
         }
     }
 
-    /// Adds `Authorization` to `request` when the origin credentials go with it.
-    pub fn authorize(&mut self, mut request: reqwest::Request) -> Result<reqwest::Request> {
+    /// Adds `Authorization` to `request` when the origin credentials go with it. `request_target`: the
+    /// request-target sent when it is not the URL's path and query (`--path-as-is`,
+    /// `--request-target`): Digest hashes the one the server receives.
+    pub fn authorize(
+        &mut self,
+        mut request: reqwest::Request,
+        request_target: Option<&str>,
+    ) -> Result<reqwest::Request> {
         self.sent = false;
+        self.last_uri = request_target.map_or_else(|| request_uri(request.url()), str::to_owned);
+        self.last_body = match request.body() {
+            _ if !self.cfg.as_ref().is_some_and(|c| c.schemes.contains(Scheme::Digest)) => None,
+            None => Some(Vec::new()),
+            Some(body) => body.as_bytes().map(<[u8]>::to_vec),
+        };
         if !self.applies(request.url()) || request.headers().contains_key(AUTHORIZATION) {
             self.pending = None;
             return Ok(request);
@@ -115,8 +134,10 @@ impl OriginAuthState {
         let value = match self.pending.take() {
             Some(v) => Some(v),
             None => {
-                let (method, uri) = (request.method().to_string(), request_uri(request.url()));
-                let target = target(&method, &uri, request.url(), &self.service, self.delegation);
+                let method = request.method().to_string();
+                let body = self.last_body.as_deref();
+                let target =
+                    target(&method, &self.last_uri, body, request.url(), &self.service, self.delegation);
                 match self.active.as_mut() {
                     Some(a) if !a.connection_bound() => {
                         a.preemptive(&self.creds, &target, &mut OsEntropy).transpose().map_err(auth_error)?
@@ -175,8 +196,8 @@ impl OriginAuthState {
             let Some(a) = challenge.scheme.and_then(auth::authenticator) else { return Ok(false) };
             self.active = Some(a);
         }
-        let uri = request_uri(resp.url());
-        let target = target(method, &uri, resp.url(), &self.service, self.delegation);
+        let body = self.last_body.as_deref();
+        let target = target(method, &self.last_uri, body, resp.url(), &self.service, self.delegation);
         let a = self.active.as_mut().expect("set above");
         let answer = if a.needs_credentials() {
             a.respond(&challenge, &self.creds, &target, &mut OsEntropy)
@@ -257,16 +278,22 @@ fn request_uri(url: &url::Url) -> String {
 fn target<'a>(
     method: &'a str,
     uri: &'a str,
+    body: Option<&'a [u8]>,
     url: &'a url::Url,
     service: &'a str,
     delegation: auth::Delegation,
 ) -> RequestTarget<'a> {
-    RequestTarget { method, uri, body: None, proxy_host: url.host_str().unwrap_or(""), service, delegation }
+    RequestTarget { method, uri, body, proxy_host: url.host_str().unwrap_or(""), service, delegation }
 }
 
 fn auth_error(e: auth::AuthError) -> Error {
-    Error::new(Exit::Usage, format!("cannot authenticate with the server: {e}"))
-        .hint("check -u and the scheme option (--basic, --digest, --ntlm, --negotiate, --anyauth)")
+    let hint = match e {
+        auth::AuthError::StreamedBody(_) => {
+            "give it as text (-d/--data-binary TEXT) or with -d @FILE (up to 1 MiB): those are read first"
+        }
+        _ => "check -u and the scheme option (--basic, --digest, --ntlm, --negotiate, --anyauth)",
+    };
+    Error::new(Exit::Usage, format!("cannot authenticate with the server: {e}")).hint(hint)
 }
 
 #[cfg(test)]
@@ -310,30 +337,33 @@ mod tests {
         let mut s =
             OriginAuthState::new(&req("http://a.test/x", SchemeSet::only(Scheme::Basic), true, false));
         assert_eq!(
-            auth_header(&s.authorize(get("http://a.test/x")).unwrap()).as_deref(),
+            auth_header(&s.authorize(get("http://a.test/x"), None).unwrap()).as_deref(),
             Some("Basic am9lOnB3")
         );
-        assert_eq!(auth_header(&s.authorize(get("http://b.test/x")).unwrap()), None);
-        assert_eq!(auth_header(&s.authorize(get("http://a.test:81/x")).unwrap()), None);
-        assert_eq!(auth_header(&s.authorize(get("https://a.test/x")).unwrap()), None);
+        assert_eq!(auth_header(&s.authorize(get("http://b.test/x"), None).unwrap()), None);
+        assert_eq!(auth_header(&s.authorize(get("http://a.test:81/x"), None).unwrap()), None);
+        assert_eq!(auth_header(&s.authorize(get("https://a.test/x"), None).unwrap()), None);
         let mut t = OriginAuthState::new(&req("http://a.test/x", SchemeSet::only(Scheme::Basic), true, true));
-        assert!(auth_header(&t.authorize(get("http://b.test/x")).unwrap()).is_some(), "--location-trusted");
+        assert!(
+            auth_header(&t.authorize(get("http://b.test/x"), None).unwrap()).is_some(),
+            "--location-trusted"
+        );
     }
 
     #[test]
     fn a_rejected_credential_is_never_sent_again() {
         let mut s = OriginAuthState::new(&req("http://a.test/", SchemeSet::only(Scheme::Basic), true, false));
-        assert!(auth_header(&s.authorize(get("http://a.test/")).unwrap()).is_some());
+        assert!(auth_header(&s.authorize(get("http://a.test/"), None).unwrap()).is_some());
         let r = resp(401, "http://a.test/", &["Basic realm=\"x\""]);
         assert!(!s.wants_retry(&r, "GET").unwrap());
-        assert_eq!(auth_header(&s.authorize(get("http://a.test/")).unwrap()), None);
+        assert_eq!(auth_header(&s.authorize(get("http://a.test/"), None).unwrap()), None);
         assert!(!s.wants_retry(&r, "GET").unwrap());
         assert!(s.is_rejected());
         // The next attempt of the same run (--retry) starts rejected.
         let mut again =
             OriginAuthState::new(&req("http://a.test/", SchemeSet::only(Scheme::Basic), true, false))
                 .rejected_before(true);
-        assert_eq!(auth_header(&again.authorize(get("http://a.test/")).unwrap()), None);
+        assert_eq!(auth_header(&again.authorize(get("http://a.test/"), None).unwrap()), None);
     }
 
     #[test]
@@ -341,18 +371,70 @@ mod tests {
         let mut s =
             OriginAuthState::new(&req("http://a.test/p?q=1", SchemeSet::only(Scheme::Digest), false, false));
         assert_eq!(
-            auth_header(&s.authorize(get("http://a.test/p?q=1")).unwrap()),
+            auth_header(&s.authorize(get("http://a.test/p?q=1"), None).unwrap()),
             None,
             "nothing before the 401"
         );
         let challenge = "Digest realm=\"r\", nonce=\"abc\", qop=\"auth\"";
         let r = resp(401, "http://a.test/p?q=1", &["Basic realm=\"r\"", challenge]);
         assert!(s.wants_retry(&r, "GET").unwrap());
-        let sent = auth_header(&s.authorize(get("http://a.test/p?q=1")).unwrap()).unwrap();
+        let sent = auth_header(&s.authorize(get("http://a.test/p?q=1"), None).unwrap()).unwrap();
         assert!(sent.starts_with("Digest ") && sent.contains("uri=\"/p?q=1\""), "{sent}");
         // Rejected: the same challenge again, stale=false.
         assert!(!s.wants_retry(&r, "GET").unwrap());
-        assert_eq!(auth_header(&s.authorize(get("http://a.test/p?q=1")).unwrap()), None);
+        assert_eq!(auth_header(&s.authorize(get("http://a.test/p?q=1"), None).unwrap()), None);
+    }
+
+    /// The value of `param` in a Digest answer.
+    fn param(sent: &str, param: &str) -> String {
+        let at = sent.find(&format!("{param}=")).unwrap() + param.len() + 1;
+        sent[at..].split(',').next().unwrap().trim_matches('"').to_string()
+    }
+
+    #[test]
+    fn digest_hashes_the_request_target_sent_and_the_body_for_auth_int() {
+        let url = "http://a.test/p/./q";
+        let mut s = OriginAuthState::new(&req(url, SchemeSet::only(Scheme::Digest), false, false));
+        // --path-as-is: the server receives /p/./q, not the URL's /p/q.
+        s.authorize(get(url), Some("/p/./q")).unwrap();
+        let r = resp(401, url, &["Digest realm=\"r\", nonce=\"abc\", qop=\"auth\""]);
+        assert!(s.wants_retry(&r, "GET").unwrap());
+        let sent = auth_header(&s.authorize(get(url), Some("/p/./q")).unwrap()).unwrap();
+        assert_eq!(param(&sent, "uri"), "/p/./q", "{sent}");
+
+        // qop=auth-int alone: A2 = method:uri:MD5(body) (RFC 7616 §3.4.3), for the body sent.
+        let post = |body: &'static [u8]| {
+            let mut r =
+                reqwest::Request::new(reqwest::Method::POST, url::Url::parse("http://a.test/i").unwrap());
+            *r.body_mut() = Some(body.into());
+            r
+        };
+        let int = resp(401, "http://a.test/i", &["Digest realm=\"r\", nonce=\"n\", qop=\"auth-int\""]);
+        let mut s =
+            OriginAuthState::new(&req("http://a.test/i", SchemeSet::only(Scheme::Digest), false, false));
+        s.authorize(post(b"a=1"), None).unwrap();
+        assert!(s.wants_retry(&int, "POST").unwrap());
+        let sent = auth_header(&s.authorize(post(b"a=1"), None).unwrap()).unwrap();
+        assert_eq!(param(&sent, "qop"), "auth-int");
+        let md5 = |t: String| {
+            use md5::Digest as _;
+            md5::Md5::digest(t.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>()
+        };
+        let ha1 = md5("joe:r:pw".into());
+        let ha2 = md5(format!("POST:/i:{}", md5("a=1".into())));
+        let (nc, cnonce) = (param(&sent, "nc"), param(&sent, "cnonce"));
+        assert_eq!(param(&sent, "response"), md5(format!("{ha1}:n:{nc}:{cnonce}:auth-int:{ha2}")));
+
+        // A streamed body is not known first: a clear error, nothing sent.
+        let mut s =
+            OriginAuthState::new(&req("http://a.test/i", SchemeSet::only(Scheme::Digest), false, false));
+        let mut streamed = post(b"");
+        *streamed.body_mut() = Some(reqwest::Body::wrap_stream(futures_util::stream::empty::<
+            std::result::Result<Vec<u8>, std::io::Error>,
+        >()));
+        s.authorize(streamed, None).unwrap();
+        let e = s.wants_retry(&int, "POST").expect_err("a streamed body cannot be hashed first");
+        assert!(e.to_string().contains("auth-int"), "{e}");
     }
 
     #[test]
@@ -363,7 +445,7 @@ mod tests {
         let mut b = OriginAuthState::new(&req("http://a.test/", SchemeSet::only(Scheme::Basic), true, false));
         let mut own = get("http://a.test/");
         own.headers_mut().insert(AUTHORIZATION, HeaderValue::from_static("Bearer t"));
-        assert_eq!(auth_header(&b.authorize(own).unwrap()).as_deref(), Some("Bearer t"));
+        assert_eq!(auth_header(&b.authorize(own, None).unwrap()).as_deref(), Some("Bearer t"));
         let none = OriginAuthState::new(&RequestConfig::get(url::Url::parse("http://a.test/").unwrap()));
         assert!(none.cfg.is_none());
     }
@@ -374,7 +456,7 @@ mod tests {
         let r = resp(401, "http://a.test/", &["Digest realm=\"r\", nonce=\"n\", stale=true"]);
         let mut answered = 0;
         for _ in 0..10 {
-            s.authorize(get("http://a.test/")).unwrap();
+            s.authorize(get("http://a.test/"), None).unwrap();
             if s.wants_retry(&r, "GET").unwrap() {
                 answered += 1;
             }

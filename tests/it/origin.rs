@@ -35,7 +35,9 @@
 //! - `/redirect?to=URL&code=N`: redirect with status N (default 302).
 //! - `/json`: a JSON document. `/empty`: 204. `/mixed-case`: headers in mixed case and order.
 //! - `/basic-auth/USER/PASS`: 401 with a Basic challenge unless that user and password are sent.
-//! - `/digest-auth/USER/PASS`: the same with Digest (MD5, qop=auth, a fixed nonce).
+//! - `/digest-auth/USER/PASS`: the same with Digest (MD5, qop=auth, a fixed nonce); the answer's
+//!   `uri` must be the request-target received. `/digest-auth-int/USER/PASS`: qop=auth-int only
+//!   (the body's MD5 is hashed in).
 //! - `/cookie/set?NAME=VALUE`: `Set-Cookie`; `/cookies`: the request's `Cookie` header.
 //!   `/cookie/raw[/…]?v=A|B`: a `Set-Cookie` for each of A and B as given (decoded).
 //!   `/cookie/big?n=N`: `big=` with N bytes of value, and `ok=1`.
@@ -523,14 +525,15 @@ fn respond<W: Write>(
                 send(w, 401, h, b"authentication required\n")?;
             }
         }
-        ["digest-auth", user, pass] => {
-            if digest_ok(head.header("authorization"), method, user, pass) {
+        [kind @ ("digest-auth" | "digest-auth-int"), user, pass] => {
+            let qop = if *kind == "digest-auth" { "auth" } else { "auth-int" };
+            if digest_ok(head.header("authorization"), (method, target, body), qop, user, pass) {
                 send(w, 200, text(), format!("digest authenticated as {user}\n").as_bytes())?;
             } else {
                 let mut h = text();
                 h.push((
                     "WWW-Authenticate".into(),
-                    "Digest realm=\"origin\", nonce=\"0rigin-n0nce\", qop=\"auth\", algorithm=MD5".into(),
+                    format!("Digest realm=\"origin\", nonce=\"0rigin-n0nce\", qop=\"{qop}\", algorithm=MD5"),
                 ));
                 send(w, 401, h, b"digest authentication required\n")?;
             }
@@ -611,8 +614,9 @@ pub const PACS: &[(&str, &str)] = &[
     ("broken", "function FindProxyForURL(url, host) {\n  return \"DIRECT\" +;\n}\n"),
 ];
 
-/// Checks a Digest `Authorization` (RFC 7616, MD5, qop=auth) against `user`/`pass`.
-fn digest_ok(header: Option<&str>, method: &str, user: &str, pass: &str) -> bool {
+/// Whether `header` answers the challenge for `(method, target, body)` with `qop`.
+fn digest_ok(header: Option<&str>, request: (&str, &str, &[u8]), qop: &str, user: &str, pass: &str) -> bool {
+    let (method, target, body) = request;
     let Some(params) = header.and_then(|h| h.strip_prefix("Digest ")) else { return false };
     let mut p = std::collections::HashMap::new();
     for part in params.split(',') {
@@ -621,11 +625,16 @@ fn digest_ok(header: Option<&str>, method: &str, user: &str, pass: &str) -> bool
         }
     }
     let get = |k: &str| p.get(k).cloned().unwrap_or_default();
-    if get("username") != user || get("nonce") != "0rigin-n0nce" {
+    if get("username") != user || get("nonce") != "0rigin-n0nce" || get("uri") != target || get("qop") != qop
+    {
         return false;
     }
     let ha1 = crate::md5_hex(format!("{user}:origin:{pass}").as_bytes());
-    let ha2 = crate::md5_hex(format!("{method}:{}", get("uri")).as_bytes());
+    let a2 = match qop {
+        "auth-int" => format!("{method}:{}:{}", get("uri"), crate::md5_hex(body)),
+        _ => format!("{method}:{}", get("uri")),
+    };
+    let ha2 = crate::md5_hex(a2.as_bytes());
     let want = crate::md5_hex(
         format!("{ha1}:{}:{}:{}:{}:{ha2}", get("nonce"), get("nc"), get("cnonce"), get("qop")).as_bytes(),
     );

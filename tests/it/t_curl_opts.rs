@@ -42,6 +42,33 @@ fn a_rejected_origin_credential_is_sent_once_even_with_retries() {
 }
 
 #[test]
+fn digest_answers_hash_what_the_server_receives() {
+    let origin = Origin::http();
+    // --request-target: the server receives it, and Digest's `uri` must be it (curl 7.88 hashes
+    // the URL's path instead, and the server refuses the answer).
+    let out = toll(["-s", "--digest", "-u", "joe:pw", "--request-target", "/digest-auth/joe/pw?a=1"])
+        .arg(origin.url("/elsewhere"))
+        .run();
+    out.assert_ok().assert_stdout(b"digest authenticated as joe\n");
+    // qop=auth-int alone: the body is hashed in, for a GET (empty) and for -d's.
+    let url = origin.url("/digest-auth-int/joe/pw");
+    toll(["-s", "--digest", "-u", "joe:pw"]).arg(&url).run().assert_stdout(b"digest authenticated as joe\n");
+    let out = toll(["-s", "--digest", "-u", "joe:pw", "-d", "a=1&b=2"]).arg(&url).run();
+    out.assert_ok().assert_stdout(b"digest authenticated as joe\n");
+    // A streamed upload cannot be hashed before it is sent: a clear error, no answer sent.
+    let home = scratch();
+    let file = home.path().join("up.txt");
+    std::fs::write(&file, "upload\n").unwrap();
+    let before = origin.requests_to("/digest-auth-int").len();
+    let out = toll(["-sS", "--digest", "-u", "joe:pw", "-T"]).arg(&file).arg(&url).run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("qop=auth-int"), "{}", out.describe());
+    let sent = origin.requests_to("/digest-auth-int");
+    assert_eq!(sent.len(), before + 1, "only the first, unauthenticated request");
+    assert!(sent.last().unwrap().header("authorization").is_none());
+}
+
+#[test]
 fn origin_credentials_stay_with_the_first_origin() {
     let a = Origin::http();
     let b = Origin::http();
