@@ -30,6 +30,9 @@ pub enum ConfigError {
     Nul { file: String, line: usize },
     #[error("{file}:{line}: '{option}' is not an option")]
     NotAnOption { file: String, line: usize, option: String },
+    /// A value after an option that takes none: on the command line it would be a URL.
+    #[error("{file}:{line}: {option} takes no value, but '{value}' follows it")]
+    TakesNoValue { file: String, line: usize, option: String, value: String },
     #[error("-K/--config needs a file name")]
     MissingFile,
     #[error("config files nest more than {MAX_DEPTH} deep (does one include itself?)")]
@@ -86,8 +89,8 @@ pub fn parse_config(text: &str, file: &str) -> Result<Vec<String>, ConfigError> 
         if option == "-" || option == "--" {
             return Err(ConfigError::NotAnOption { file: file.into(), line: line_no, option });
         }
-        args.push(option);
         if rest.is_empty() {
+            args.push(option);
             continue;
         }
         let value = if let Some(quoted) = rest.strip_prefix('"') {
@@ -113,9 +116,37 @@ pub fn parse_config(text: &str, file: &str) -> Result<Vec<String>, ConfigError> 
             // Unquoted: up to the first white space (curl ignores the rest, with a warning).
             rest.split_whitespace().next().unwrap_or("").to_string()
         };
+        // curl 7.88 applies such an option and ignores the value with a warning; here the value
+        // would become a URL (`silent yes` fetching `yes`), and `fail = no` would turn --fail
+        // on: an error says which line.
+        if !takes_a_value(&option) {
+            return Err(ConfigError::TakesNoValue { file: file.into(), line: line_no, option, value });
+        }
+        args.push(option);
         args.push(value);
     }
     Ok(args)
+}
+
+/// Whether `option`, as a config line names it, takes the value that follows it on the line:
+/// false only for an option toll knows to take none (`--silent`, `-s`, `-si`, `--no-silent`).
+/// An option toll does not know is left to clap, which names it.
+fn takes_a_value(option: &str) -> bool {
+    let cmd = units::command();
+    let flag = |name: &str| units::long_arg(cmd, name).is_some_and(|a| !units::consumes_next(a));
+    if let Some(negated) = option.strip_prefix("--no-") {
+        if units::long_arg(cmd, &option[2..]).is_none() && flag(negated) {
+            return false;
+        }
+    }
+    let line = [OsString::from("toll"), OsString::from(option), OsString::from("value")];
+    match units::units(&line, cmd) {
+        Some(all) => {
+            all.iter().any(|u| matches!(u, Unit::Opt { arg: None, .. }))
+                || !all.iter().any(|u| matches!(u, Unit::Positional(_)))
+        }
+        None => false,
+    }
 }
 
 /// Replaces every `-K FILE` (also `-KFILE`, `-sK FILE`, `--config FILE`, `--config=FILE`) in
@@ -231,6 +262,22 @@ mod tests {
         );
         assert!(matches!(parse_config("= x", "f"), Err(ConfigError::NotAnOption { line: 1, .. })));
         assert!(matches!(parse_config("ok\n-- x", "f"), Err(ConfigError::NotAnOption { line: 2, .. })));
+        // A value after an option that takes none would be a URL (`yes` fetched): an error.
+        for line in ["silent yes", "fail = no", "-s 1", "-si x", "no-location: \"off\"", "--insecure true"] {
+            assert!(
+                matches!(
+                    parse_config(&format!("url = http://h/\n{line}"), "f"),
+                    Err(ConfigError::TakesNoValue { line: 2, .. })
+                ),
+                "{line}"
+            );
+        }
+        // Options that take one, short or long, in any spelling; and one toll does not know,
+        // which clap names later.
+        assert_eq!(
+            p("-o f\noutput: g\n-of\nexpand-data x\nfoo-bar 1"),
+            ["-o", "f", "--output", "g", "-of", "--expand-data", "x", "--foo-bar", "1"]
+        );
         for junk in ["\"", "\\", "a \"\\", "::", "\u{0}"] {
             let _ = parse_config(junk, "f");
         }
