@@ -319,7 +319,7 @@ fn transfer(mut t: Transfer) -> Result<()> {
 }
 
 /// `-n`/`--netrc-file`: the origin's user name and password from the netrc file, unless `-u`
-/// is given.
+/// or the URL's password gives them; a URL's `user@` picks that user's entry.
 /// A missing file changes nothing, as in curl; an unreadable one is exit 26, a malformed one 2.
 /// With `--aws-sigv4`, no login for the host is a usage error: the request would go unsigned.
 fn apply_netrc(t: &mut Transfer) -> Result<()> {
@@ -337,6 +337,11 @@ fn apply_netrc(t: &mut Transfer) -> Result<()> {
 
 fn netrc_login(t: &mut Transfer) -> Result<()> {
     let Some(cfg) = t.request.curl.netrc.clone() else { return Ok(()) };
+    // As curl 7.88: -u wins, even `-u user` without a password (which is then asked for), and
+    // the file is not read. So does a password in the URL (curl 7.88 would take the file's).
+    if t.request.origin_auth.is_some() || t.request.url.password().is_some() {
+        return Ok(());
+    }
     let Some(path) =
         cfg.file.clone().or_else(|| env("HOME").map(|h| std::path::Path::new(&h).join(".netrc")))
     else {
@@ -350,26 +355,28 @@ fn netrc_login(t: &mut Transfer) -> Result<()> {
     let netrc = crate::client::netrc::parse_netrc(&text).map_err(|e| {
         Error::new(Exit::Usage, format!("{}: {e}", path.display())).hint("fix the netrc file, or drop -n")
     })?;
-    let Some(entry) = t.request.url.host_str().and_then(|h| netrc.lookup(h.trim_matches(['[', ']']))) else {
-        return Ok(());
+    let host = t.request.url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_string();
+    // A URL's `user@` picks that user's entry; its password comes from the file.
+    let url_user = percent_encoding::percent_decode_str(t.request.url.username()).decode_utf8_lossy();
+    let (entry, user) = match url_user.as_ref() {
+        "" => match netrc.lookup(&host) {
+            Some(e @ crate::client::netrc::NetrcEntry { login: Some(login), .. }) => (e, login.clone()),
+            _ => return Ok(()),
+        },
+        named => match netrc.lookup_login(&host, named) {
+            Some(e) => (e, named.to_string()),
+            None => return Ok(()),
+        },
     };
-    match &mut t.request.origin_auth {
-        // As curl 7.88: -u wins, even `-u user` without a password (which is then asked for).
-        Some(_) => {}
-        None => {
-            if let Some(login) = &entry.login {
-                let auth = crate::config::OriginAuth {
-                    user: login.clone(),
-                    password: Some(entry.password.clone().unwrap_or_else(|| Secret::new(""))),
-                    schemes: cfg.schemes.0,
-                    preemptive_basic: cfg.schemes.1 && cfg.sigv4.is_none(),
-                    trusted: cfg.trusted,
-                    sigv4: cfg.sigv4.clone(),
-                };
-                t.request.origin_auth = auth.minus_removed_header(&t.request.curl.removed_headers);
-            }
-        }
-    }
+    let auth = crate::config::OriginAuth {
+        user,
+        password: Some(entry.password.clone().unwrap_or_else(|| Secret::new(""))),
+        schemes: cfg.schemes.0,
+        preemptive_basic: cfg.schemes.1 && cfg.sigv4.is_none(),
+        trusted: cfg.trusted,
+        sigv4: cfg.sigv4.clone(),
+    };
+    t.request.origin_auth = auth.minus_removed_header(&t.request.curl.removed_headers);
     Ok(())
 }
 

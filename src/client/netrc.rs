@@ -4,8 +4,10 @@
 //! Tokens are separated by white space; a token may be double-quoted (`\"`, `\\`, `\n`, `\t`
 //! escapes inside), as in curl 7.84 and later. `machine NAME` starts an entry, `default` the
 //! entry for every other host; `login` and `password` fill it; `account` is read and ignored;
-//! `macdef NAME` skips its macro up to the next empty line. As in curl, the first entry whose
-//! machine matches the host (case-insensitively) wins, else `default`.
+//! `macdef NAME` skips its macro up to the next empty line; a token that starts with `#` starts a
+//! comment to the end of the line (outside quotes), as curl reads it. As in curl, the first entry
+//! whose machine matches the host (case-insensitively) wins, else `default`; when the URL names
+//! the user ([`Netrc::lookup_login`]), only an entry for that login (or one without a login).
 
 use crate::secret::Secret;
 
@@ -35,10 +37,20 @@ pub enum NetrcError {
 impl Netrc {
     /// The login and password for `host` (either may be missing).
     pub fn lookup(&self, host: &str) -> Option<&NetrcEntry> {
+        self.find(host, |_| true)
+    }
+
+    /// The entry for `host` and the user `login` (a URL's `user@`): one whose login is `login`,
+    /// or that names none. Another user's entry is never taken: its password is not `login`'s.
+    pub fn lookup_login(&self, host: &str, login: &str) -> Option<&NetrcEntry> {
+        self.find(host, |e| e.login.as_deref().is_none_or(|l| l == login))
+    }
+
+    fn find(&self, host: &str, fits: impl Fn(&NetrcEntry) -> bool) -> Option<&NetrcEntry> {
         self.entries
             .iter()
-            .find(|e| e.machine.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(host)))
-            .or_else(|| self.entries.iter().find(|e| e.machine.is_none()))
+            .find(|e| e.machine.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(host)) && fits(e))
+            .or_else(|| self.entries.iter().find(|e| e.machine.is_none() && fits(e)))
     }
 }
 
@@ -55,6 +67,10 @@ fn tokens(text: &str) -> Result<Vec<(String, usize)>, NetrcError> {
                 chars.next();
             }
             let Some(&first) = chars.peek() else { break };
+            if first == '#' {
+                // The rest of the line is a comment (curl's rule: `#` starting a token).
+                break;
+            }
             let mut tok = String::new();
             if first == '"' {
                 chars.next();
@@ -173,6 +189,25 @@ mod tests {
         assert_eq!(h.password.as_ref().map(Secret::expose), Some("q\"uo\\te"));
         assert_eq!(n.lookup("after").unwrap().login.as_deref(), Some("z"));
         assert_eq!(n.entries.len(), 2);
+    }
+
+    #[test]
+    fn comments_and_the_urls_user() {
+        let n = parse_netrc(
+            "# machine h login evil password evil\n\
+             machine h login alice password apw # machine h login evil password evil\n\
+             machine h login joe password \"j#pw\"\n\
+             machine h password anyone\n\
+             default login joe password djpw\n",
+        )
+        .unwrap();
+        assert_eq!(n.entries.len(), 4, "{n:?}");
+        let pw = |e: Option<&NetrcEntry>| e.and_then(|e| e.password.as_ref()).map(|p| p.expose().to_string());
+        assert_eq!(pw(n.lookup("h")).as_deref(), Some("apw"));
+        assert_eq!(pw(n.lookup_login("h", "joe")).as_deref(), Some("j#pw"), "quoted: not a comment");
+        assert_eq!(pw(n.lookup_login("h", "bob")).as_deref(), Some("anyone"), "an entry without a login");
+        assert_eq!(pw(n.lookup_login("other", "joe")).as_deref(), Some("djpw"));
+        assert_eq!(n.lookup_login("other", "bob"), None, "never another user's password");
     }
 
     #[test]

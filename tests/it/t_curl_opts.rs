@@ -69,6 +69,40 @@ fn digest_answers_hash_what_the_server_receives() {
 }
 
 #[test]
+fn netrc_gives_the_urls_user_their_own_password_only() {
+    let origin = Origin::http();
+    let home = scratch();
+    let netrc = home.path().join("netrc");
+    std::fs::write(
+        &netrc,
+        "# machine 127.0.0.1 login evil password evil\n\
+         machine 127.0.0.1 login alice password apw # machine 127.0.0.1 login evil password evil\n\
+         machine 127.0.0.1 login joe password jpw\n",
+    )
+    .unwrap();
+    // What the origin received (read from its log: a URL's password in toll's output would
+    // count as a leak).
+    let sent = |userinfo: &str, extra: &[&str]| {
+        let url = origin.url("/text").replacen("://", &format!("://{userinfo}"), 1);
+        let mut t = toll(["-s", "-o", "/dev/null", "--netrc-file"]).arg(&netrc);
+        for a in extra {
+            t = t.arg(a);
+        }
+        t.arg(url).run().assert_ok();
+        let last = origin.requests_to("/text").pop().unwrap();
+        last.header("authorization").unwrap_or("-").to_string()
+    };
+    let basic = |creds: &str| format!("Basic {}", crate::base64(creds.as_bytes()));
+    assert_eq!(sent("", &[]), basic("alice:apw"), "the host's first entry; comments are not entries");
+    assert_eq!(sent("joe@", &[]), basic("joe:jpw"), "the URL's user picks their entry");
+    assert_eq!(sent("bob@", &[]), basic("bob:"), "never another login's password");
+    assert_eq!(sent("joe:own@", &[]), basic("joe:own"), "the URL's password wins");
+    // -u wins and the file is not read: a malformed one is no error then.
+    std::fs::write(&netrc, "machine 127.0.0.1 login joe password").unwrap();
+    assert_eq!(sent("", &["-u", "zed:pw"]), basic("zed:pw"));
+}
+
+#[test]
 fn origin_credentials_stay_with_the_first_origin() {
     let a = Origin::http();
     let b = Origin::http();
