@@ -358,25 +358,14 @@ fn netrc_login(t: &mut Transfer) -> Result<()> {
     let host = t.request.url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_string();
     // A URL's `user@` picks that user's entry; its password comes from the file.
     let url_user = percent_encoding::percent_decode_str(t.request.url.username()).decode_utf8_lossy();
-    let (entry, user) = match url_user.as_ref() {
-        "" => match netrc.lookup(&host) {
-            Some(e @ crate::client::netrc::NetrcEntry { login: Some(login), .. }) => (e, login.clone()),
-            _ => return Ok(()),
-        },
-        named => match netrc.lookup_login(&host, named) {
-            Some(e) => (e, named.to_string()),
-            None => return Ok(()),
-        },
-    };
-    let auth = crate::config::OriginAuth {
-        user,
-        password: Some(entry.password.clone().unwrap_or_else(|| Secret::new(""))),
-        schemes: cfg.schemes.0,
-        preemptive_basic: cfg.schemes.1 && cfg.sigv4.is_none(),
-        trusted: cfg.trusted,
-        sigv4: cfg.sigv4.clone(),
-    };
-    t.request.origin_auth = auth.minus_removed_header(&t.request.curl.removed_headers);
+    let auth = cfg.origin_auth(&netrc, &host, &url_user);
+    // Kept for the hosts a redirect leads to (`client::origin_auth`).
+    if let Some(c) = t.request.curl.netrc.as_mut() {
+        c.read = Some(std::sync::Arc::new(netrc));
+    }
+    if let Some(auth) = auth {
+        t.request.origin_auth = auth.minus_removed_header(&t.request.curl.removed_headers);
+    }
     Ok(())
 }
 

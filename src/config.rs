@@ -13,8 +13,8 @@ pub use conn::{
     TraceConfig,
 };
 pub use curl::{
-    resolve_overrides, CurlExtras, DumpHeader, HttpVersion, IpFamily, NetrcConfig, OriginAuth, RetryConfig,
-    WriteOut,
+    resolve_overrides, CurlExtras, DumpHeader, HttpVersion, IpFamily, Netrc, NetrcConfig, NetrcEntry,
+    OriginAuth, RetryConfig, WriteOut,
 };
 mod transfer;
 pub use transfer::{FormEncoder, FormPart, FormValue, Resume, TimeCond, TransferOptions};

@@ -470,6 +470,7 @@ impl CurlRequestArgs {
                 schemes: self.schemes(),
                 trusted: self.location_trusted,
                 sigv4: self.aws_sigv4.clone(),
+                read: None,
             }),
             service_name: self.service_name.clone(),
             // Set from the proxy options' --delegation (one option for both, as curl's).
@@ -711,7 +712,8 @@ mod tests {
                 file: None,
                 schemes: (SchemeSet::only(Scheme::Basic), true),
                 trusted: false,
-                sigv4: None
+                sigv4: None,
+                read: None
             })
         );
         let t = parse(&["--netrc-file", "n.txt"]);
@@ -721,7 +723,8 @@ mod tests {
                 file: Some("n.txt".into()),
                 schemes: (SchemeSet::only(Scheme::Basic), true),
                 trusted: false,
-                sigv4: None
+                sigv4: None,
+                read: None
             })
         );
         let t = parse(&["--aws-sigv4", "aws:amz:us-east-1:s3", "-u", "AKID:key", "--digest"]);

@@ -9,20 +9,8 @@
 //! whose machine matches the host (case-insensitively) wins, else `default`; when the URL names
 //! the user ([`Netrc::lookup_login`]), only an entry for that login (or one without a login).
 
+pub use crate::config::{Netrc, NetrcEntry};
 use crate::secret::Secret;
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NetrcEntry {
-    /// `None` for `default`.
-    pub machine: Option<String>,
-    pub login: Option<String>,
-    pub password: Option<Secret>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Netrc {
-    pub entries: Vec<NetrcEntry>,
-}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum NetrcError {
@@ -32,26 +20,6 @@ pub enum NetrcError {
     OutsideEntry { line: usize, keyword: String },
     #[error("line {line}: unterminated quoted string")]
     Unterminated { line: usize },
-}
-
-impl Netrc {
-    /// The login and password for `host` (either may be missing).
-    pub fn lookup(&self, host: &str) -> Option<&NetrcEntry> {
-        self.find(host, |_| true)
-    }
-
-    /// The entry for `host` and the user `login` (a URL's `user@`): one whose login is `login`,
-    /// or that names none. Another user's entry is never taken: its password is not `login`'s.
-    pub fn lookup_login(&self, host: &str, login: &str) -> Option<&NetrcEntry> {
-        self.find(host, |e| e.login.as_deref().is_none_or(|l| l == login))
-    }
-
-    fn find(&self, host: &str, fits: impl Fn(&NetrcEntry) -> bool) -> Option<&NetrcEntry> {
-        self.entries
-            .iter()
-            .find(|e| e.machine.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(host)) && fits(e))
-            .or_else(|| self.entries.iter().find(|e| e.machine.is_none() && fits(e)))
-    }
 }
 
 /// Splits into (token, line number), honouring quotes and skipping `macdef` bodies.

@@ -14,7 +14,7 @@
 //! A `-H 'Authorization: …'` given by the user wins over `-u`, as in curl.
 
 use crate::auth::{self, Authenticator, Challenge, OsEntropy, RequestTarget, Scheme, Verdict};
-use crate::config::{OriginAuth, RequestConfig};
+use crate::config::{Netrc, NetrcConfig, OriginAuth, RequestConfig};
 use crate::error::{Error, Exit, Result};
 use crate::secret::{Credentials, Secret};
 use reqwest::header::{HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
@@ -42,11 +42,39 @@ pub struct OriginAuthState {
     /// The Kerberos service for Negotiate (`--service-name`, else `HTTP`).
     service: String,
     delegation: auth::Delegation,
+    /// `-n`'s file, for the hosts a redirect leads to (see [`Self::follow_netrc`]).
+    netrc: Option<NetrcHosts>,
+    /// The origins that rejected their credentials in this run, for a redirect back to one.
+    refused: Vec<url::Origin>,
+}
+
+/// `-n`'s file as read, with what shapes the credentials it gives.
+struct NetrcHosts {
+    cfg: NetrcConfig,
+    file: std::sync::Arc<Netrc>,
+    /// `-H 'Authorization:'` and the like (see `OriginAuth::minus_removed_header`).
+    removed: Vec<String>,
 }
 
 impl OriginAuthState {
     pub fn new(req: &RequestConfig) -> OriginAuthState {
-        let cfg = req.origin_auth.clone();
+        let service = req.curl.service_name.clone().unwrap_or_else(|| auth::HTTP_SERVICE.into());
+        let mut state = Self::with(req.origin_auth.clone(), req.url.origin(), service, req.curl.delegation);
+        // Read only when neither -u nor the URL gave a password (`app::netrc_login`): the
+        // credentials in use are the file's, or none.
+        state.netrc = req.curl.netrc.as_ref().and_then(|cfg| {
+            let file = cfg.read.clone()?;
+            Some(NetrcHosts { cfg: cfg.clone(), file, removed: req.curl.removed_headers.clone() })
+        });
+        state
+    }
+
+    fn with(
+        cfg: Option<OriginAuth>,
+        home: url::Origin,
+        service: String,
+        delegation: auth::Delegation,
+    ) -> OriginAuthState {
         let creds = cfg.as_ref().map_or_else(
             || Credentials::new("", ""),
             |c| Credentials {
@@ -60,7 +88,7 @@ impl OriginAuthState {
         };
         OriginAuthState {
             cfg,
-            home: req.url.origin(),
+            home,
             creds,
             active,
             pending: None,
@@ -68,9 +96,42 @@ impl OriginAuthState {
             last_uri: String::new(),
             last_body: None,
             rejected: false,
-            service: req.curl.service_name.clone().unwrap_or_else(|| auth::HTTP_SERVICE.into()),
-            delegation: req.curl.delegation,
+            service,
+            delegation,
             legs: 0,
+            netrc: None,
+            refused: Vec::new(),
+        }
+    }
+
+    /// `-n` after a redirect to another origin: that host's own entry in the file (and the URL's
+    /// user's, if it names one), as curl looks it up per host. The first host's credentials still
+    /// stay with it (unless `--location-trusted`); a host without an entry gets none; an origin
+    /// that rejected its credentials in this run does not get them again.
+    fn follow_netrc(&mut self, url: &url::Url) {
+        let Some(netrc) = &self.netrc else { return };
+        if url.origin() == self.home || netrc.cfg.trusted {
+            return;
+        }
+        let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
+        let user = percent_encoding::percent_decode_str(url.username()).decode_utf8_lossy();
+        let Some(auth) = netrc
+            .cfg
+            .origin_auth(&netrc.file, host, &user)
+            .and_then(|a| a.minus_removed_header(&netrc.removed))
+        else {
+            return;
+        };
+        if self.rejected && !self.refused.contains(&self.home) {
+            self.refused.push(self.home.clone());
+        }
+        let fresh = Self::with(Some(auth), url.origin(), self.service.clone(), self.delegation);
+        let old = std::mem::replace(self, fresh);
+        self.netrc = old.netrc;
+        self.refused = old.refused;
+        if self.refused.contains(&self.home) {
+            self.rejected = true;
+            self.active = None;
         }
     }
 
@@ -103,6 +164,7 @@ impl OriginAuthState {
         mut request: reqwest::Request,
         request_target: Option<&str>,
     ) -> Result<reqwest::Request> {
+        self.follow_netrc(request.url());
         self.sent = false;
         self.last_uri = request_target.map_or_else(|| request_uri(request.url()), str::to_owned);
         self.last_body = match request.body() {
@@ -435,6 +497,48 @@ mod tests {
         s.authorize(streamed, None).unwrap();
         let e = s.wants_retry(&int, "POST").expect_err("a streamed body cannot be hashed first");
         assert!(e.to_string().contains("auth-int"), "{e}");
+    }
+
+    #[test]
+    fn netrc_credentials_follow_a_redirect_to_the_hosts_own_entry_only() {
+        let file = crate::client::netrc::parse_netrc(
+            "machine a.test login ann password apw\nmachine b.test login bob password bpw\n",
+        )
+        .unwrap();
+        let netrc = |trusted: bool| NetrcConfig {
+            file: None,
+            schemes: (SchemeSet::only(Scheme::Basic), true),
+            trusted,
+            sigv4: None,
+            read: Some(std::sync::Arc::new(file.clone())),
+        };
+        let state = |trusted: bool| {
+            let mut r = RequestConfig::get(url::Url::parse("http://a.test/").unwrap());
+            let cfg = netrc(trusted);
+            r.origin_auth = cfg.origin_auth(&file, "a.test", "");
+            r.curl.netrc = Some(cfg);
+            OriginAuthState::new(&r)
+        };
+        let basic = |creds: &str| {
+            use base64::Engine;
+            Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(creds)))
+        };
+        let mut s = state(false);
+        assert_eq!(auth_header(&s.authorize(get("http://a.test/"), None).unwrap()), basic("ann:apw"));
+        assert_eq!(auth_header(&s.authorize(get("http://b.test/"), None).unwrap()), basic("bob:bpw"));
+        assert_eq!(auth_header(&s.authorize(get("http://c.test/"), None).unwrap()), None, "no entry");
+        // b.test rejects bob's: a redirect back there does not send them again.
+        assert_eq!(auth_header(&s.authorize(get("http://b.test/x"), None).unwrap()), basic("bob:bpw"));
+        assert!(!s.wants_retry(&resp(401, "http://b.test/x", &["Basic realm=\"r\""]), "GET").unwrap());
+        assert_eq!(auth_header(&s.authorize(get("http://a.test/"), None).unwrap()), basic("ann:apw"));
+        assert_eq!(auth_header(&s.authorize(get("http://b.test/"), None).unwrap()), None, "rejected there");
+        // --location-trusted: the first host's credentials go on, as -u's do.
+        let mut t = state(true);
+        t.authorize(get("http://a.test/"), None).unwrap();
+        assert_eq!(auth_header(&t.authorize(get("http://b.test/"), None).unwrap()), basic("ann:apw"));
+        // Without -n's file (as with -u), nothing follows.
+        let mut u = OriginAuthState::new(&req("http://a.test/", SchemeSet::only(Scheme::Basic), true, false));
+        assert_eq!(auth_header(&u.authorize(get("http://b.test/"), None).unwrap()), None);
     }
 
     #[test]

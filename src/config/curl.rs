@@ -165,6 +165,65 @@ pub struct NetrcConfig {
     pub trusted: bool,
     /// `--aws-sigv4`.
     pub sigv4: Option<crate::auth::sigv4::Spec>,
+    /// The file's entries, once `app` has read it (for the hosts a redirect leads to).
+    pub read: Option<std::sync::Arc<Netrc>>,
+}
+
+impl NetrcConfig {
+    /// The origin credentials `netrc` gives for `host` and the URL's user (`""`: none named):
+    /// that user's entry (see [`Netrc::lookup_login`]), else the host's first entry with a login.
+    pub fn origin_auth(&self, netrc: &Netrc, host: &str, url_user: &str) -> Option<OriginAuth> {
+        let (entry, user) = match url_user {
+            "" => {
+                let e = netrc.lookup(host)?;
+                (e, e.login.clone()?)
+            }
+            named => (netrc.lookup_login(host, named)?, named.to_string()),
+        };
+        Some(OriginAuth {
+            user,
+            password: Some(entry.password.clone().unwrap_or_else(|| Secret::new(""))),
+            schemes: self.schemes.0,
+            preemptive_basic: self.schemes.1 && self.sigv4.is_none(),
+            trusted: self.trusted,
+            sigv4: self.sigv4.clone(),
+        })
+    }
+}
+
+/// One `machine` (or `default`) entry of a `.netrc` file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetrcEntry {
+    /// `None` for `default`.
+    pub machine: Option<String>,
+    pub login: Option<String>,
+    pub password: Option<Secret>,
+}
+
+/// A `.netrc` file's entries, as `client::netrc::parse_netrc` reads them, in file order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Netrc {
+    pub entries: Vec<NetrcEntry>,
+}
+
+impl Netrc {
+    /// The login and password for `host` (either may be missing).
+    pub fn lookup(&self, host: &str) -> Option<&NetrcEntry> {
+        self.find(host, |_| true)
+    }
+
+    /// The entry for `host` and the user `login` (a URL's `user@`): one whose login is `login`,
+    /// or that names none. Another user's entry is never taken: its password is not `login`'s.
+    pub fn lookup_login(&self, host: &str, login: &str) -> Option<&NetrcEntry> {
+        self.find(host, |e| e.login.as_deref().is_none_or(|l| l == login))
+    }
+
+    fn find(&self, host: &str, fits: impl Fn(&NetrcEntry) -> bool) -> Option<&NetrcEntry> {
+        self.entries
+            .iter()
+            .find(|e| e.machine.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(host)) && fits(e))
+            .or_else(|| self.entries.iter().find(|e| e.machine.is_none() && fits(e)))
+    }
 }
 
 /// `--resolve HOST:PORT:ADDR` as reqwest can take it: one address per host name, whatever the

@@ -97,6 +97,24 @@ fn netrc_gives_the_urls_user_their_own_password_only() {
     assert_eq!(sent("joe@", &[]), basic("joe:jpw"), "the URL's user picks their entry");
     assert_eq!(sent("bob@", &[]), basic("bob:"), "never another login's password");
     assert_eq!(sent("joe:own@", &[]), basic("joe:own"), "the URL's password wins");
+    // A redirect to another host: that host's own entry (the first host's stay with it).
+    let other = Origin::http();
+    let there = other.url("/text").replace("127.0.0.1", "localhost");
+    std::fs::write(
+        &netrc,
+        "machine 127.0.0.1 login alice password apw\nmachine localhost login b password bpw\n",
+    )
+    .unwrap();
+    let to = crate::pct(&there);
+    toll(["-s", "-L", "-o", "/dev/null", "--netrc-file"])
+        .arg(&netrc)
+        .arg(origin.url(&format!("/redirect?to={to}")))
+        .run()
+        .assert_ok();
+    let first = origin.requests_to("/redirect").pop().unwrap();
+    assert_eq!(first.header("authorization").map(str::to_owned), Some(basic("alice:apw")));
+    let last = other.requests_to("/text").pop().unwrap();
+    assert_eq!(last.header("authorization").map(str::to_owned), Some(basic("b:bpw")));
     // -u wins and the file is not read: a malformed one is no error then.
     std::fs::write(&netrc, "machine 127.0.0.1 login joe password").unwrap();
     assert_eq!(sent("", &["-u", "zed:pw"]), basic("zed:pw"));
