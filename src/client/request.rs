@@ -1,0 +1,224 @@
+//! Building what reqwest sends: the client (its proxy hook into the relay, hyper's lenient
+//! head parsing, title-case names, timeouts, toll's TLS), each hop's request (the user's
+//! headers, minus those that stay with the first origin, and the body), and the User-Agent a
+//! request and a CONNECT carry.
+
+use super::redirect::Hop;
+use super::{
+    body, conn, elsewhere, extras, install_crypto, resume, saving, socks_url, steady_heap, timing, tls,
+};
+use crate::config::{BodySource, RequestConfig};
+use crate::error::{Error, Exit, Result};
+use crate::relay::Relay;
+use crate::route::choice::Chooser;
+use crate::route::RouteEntry;
+use crate::term::sanitize;
+use std::sync::Arc;
+
+/// The User-Agent to send; empty for none (`-A ''` or `-H 'User-Agent:'`, as in curl).
+pub(super) fn user_agent(req: &RequestConfig) -> String {
+    if req.curl.removed_headers.iter().any(|h| h == "user-agent") {
+        return String::new();
+    }
+    req.user_agent.clone().unwrap_or_else(|| format!("toll/{}", env!("CARGO_PKG_VERSION")))
+}
+
+/// The User-Agent a CONNECT carries, as curl's: a `--proxy-header` one (the last), none with
+/// `--proxy-header 'User-Agent:'`, else `-A`'s (empty with `-A ''`) or toll's own — `-H`
+/// changes the requests' only, as in curl. Proxies that allow tunnels by client (many
+/// corporate ones do) see who asks.
+pub(super) fn connect_agent(req: &RequestConfig) -> Option<reqwest::header::HeaderValue> {
+    let c = &req.curl.conn;
+    let agent = match c.proxy_headers.iter().rfind(|(n, _)| n.eq_ignore_ascii_case("user-agent")) {
+        Some((_, agent)) => agent.clone(),
+        None if c.proxy_no_user_agent => return None,
+        None => req.user_agent.clone().unwrap_or_else(|| format!("toll/{}", env!("CARGO_PKG_VERSION"))),
+    };
+    reqwest::header::HeaderValue::from_str(&agent).ok()
+}
+
+pub(super) fn build_client(
+    req: &RequestConfig,
+    relay: &Arc<Relay>,
+    routes: &Arc<Chooser>,
+    wire_tap: bool,
+    clock: &timing::Clock,
+    doh: Option<Arc<crate::doh::Doh>>,
+    overridden: &elsewhere::Overridden,
+) -> Result<reqwest::Client> {
+    let (r, s) = (relay.clone(), routes.clone());
+    let proxy = reqwest::Proxy::custom(move |url| match s.chosen(url) {
+        // Every hop is routed (and a route error reported) before it is sent; see `run`.
+        None | Some(RouteEntry::Direct) => None,
+        Some(RouteEntry::Proxy(spec)) if spec.is_socks() => socks_url(&spec),
+        Some(RouteEntry::Proxy(spec)) => Some(r.proxy_url_for(&spec)),
+    })
+    .headers(conn::proxy_connect_headers(&req.curl.conn));
+    install_crypto();
+    steady_heap();
+    let mut b = reqwest::Client::builder()
+        .no_proxy()
+        .proxy(proxy)
+        // toll follows redirects itself (`next_hop`): reqwest adds the relay's credential only
+        // when a request is first executed and strips it on a cross-host redirect, and toll
+        // decides which of the user's headers may travel to another origin.
+        .redirect(reqwest::redirect::Policy::none())
+        .http1_max_headers(crate::relay::MAX_HEADER_FIELDS)
+        // Heads as lenient as curl's (`crate::relay::MAX_HEADER_FIELDS` says why).
+        .http1_allow_spaces_after_header_name_in_responses(true)
+        .http1_allow_obsolete_multiline_headers_in_responses(true)
+        .http1_ignore_invalid_headers_in_responses(true)
+        // Field names as curl writes its own (`Host`, `User-Agent`): HTTP/1 says case does not
+        // matter, but some servers and devices read them case-sensitively.
+        .http1_title_case_headers()
+        .tls_danger_accept_invalid_certs(req.insecure)
+        .connection_verbose(wire_tap)
+        // -w's connection times (`-6` replaces the resolver with its own, untimed).
+        .connector_layer(clock.layer())
+        .dns_resolver(clock.resolver());
+    let agent = user_agent(req);
+    if !agent.is_empty() {
+        b = b.user_agent(agent);
+    }
+    b = conn::configure(overridden.apply(extras::configure(b, &req.curl)), req)?;
+    // After `-6`'s resolver, which it replaces: DoH asks only for AAAA records then.
+    if let Some(doh) = doh {
+        b = b.dns_resolver(clock.doh_resolver(doh));
+    }
+    // `--interface`, looked up once for the relay: connections to the server and to a SOCKS
+    // proxy leave from it too (and this client's hop to the relay, on loopback, still connects
+    // from the address).
+    if let Some(ip) = relay.local_address() {
+        b = b.local_address(ip);
+    }
+    if let Some(t) = req.max_time {
+        b = b.timeout(t);
+    }
+    if let Some(t) = req.connect_timeout {
+        b = b.connect_timeout(t);
+    }
+    b = b.tls_backend_preconfigured(tls::reqwest_tls(req)?);
+    b.build().map_err(|e| Error::new(Exit::Internal, format!("cannot set up the HTTP client: {e}")))
+}
+
+/// Reads a redirect's small body so its connection can be reused; a large one is dropped.
+pub(super) async fn drain_small(mut resp: reqwest::Response) {
+    let mut left = 64 * 1024usize;
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        match left.checked_sub(chunk.len()) {
+            Some(l) => left = l,
+            None => break,
+        }
+    }
+}
+
+/// Headers that carry the user's credentials for the first origin (curl keeps them from other
+/// hosts too, unless --location-trusted).
+const ORIGIN_BOUND: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
+
+pub(super) async fn build_request(
+    client: &reqwest::Client,
+    req: &RequestConfig,
+    hop: &Hop,
+    again: bool,
+) -> Result<reqwest::Request> {
+    // reqwest turns a URL's user name and password into Basic credentials; `-u` wins over
+    // them, as in curl, and `-H 'Authorization:'` sends none.
+    let mut url = hop.url.clone();
+    if req.origin_auth.is_some() || req.curl.removed_headers.iter().any(|h| h == "authorization") {
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+    }
+    let mut rb = client.request(hop.method.clone(), url);
+    for (name, value) in &req.headers {
+        let lower = name.to_ascii_lowercase();
+        if lower == "proxy-authorization" {
+            // reqwest would send it instead of the relay's key (the relay then refuses the
+            // request), or inside a tunnel to the origin: proxy credentials go through -U.
+            return Err(proxy_credentials_refused("-H", name));
+        }
+        if hop.cross_origin && ORIGIN_BOUND.contains(&lower.as_str()) {
+            continue;
+        }
+        if !hop.with_body && lower == "content-type" && req.curl.content_type_implied {
+            continue;
+        }
+        rb = rb.header(name.as_str(), value.as_str());
+    }
+    for (name, value) in saving::request_headers(req)? {
+        rb = rb.header(name, value);
+    }
+    let body = if hop.with_body { req.body.as_ref() } else { None };
+    if again && body.is_some_and(|b| b.source == BodySource::Stdin) && !body::stdin_replayable() {
+        return Err(Error::new(Exit::Read, "cannot send standard input again to the redirect target")
+            .hint("save the body to a file and use --data-binary @FILE, or drop -L"));
+    }
+    if let Some(body) = body {
+        rb = body::attach(rb, req, body, again).await?;
+    }
+    // After the body: standard input is read by then, and its length known.
+    if let Some((name, value)) = resume::request_range(req, hop.with_body) {
+        rb = rb.header(name, value);
+    }
+    rb.build().map_err(|e| Error::new(Exit::Usage, format!("cannot build the request: {e}")))
+}
+
+/// A `Proxy-Authorization` field given with `-H` or `--proxy-header` (`option`): toll answers
+/// the proxy's challenges itself, with the credentials `-U`, the proxy URL, the environment or
+/// the keyring give, so a fixed value is refused rather than dropped or sent elsewhere.
+pub(super) fn proxy_credentials_refused(option: &str, name: &str) -> Error {
+    Error::new(
+        Exit::Usage,
+        format!(
+            "{option} {}: toll sends proxy credentials itself and does not take this header",
+            sanitize(name)
+        ),
+    )
+    .hint("give the proxy credentials with -U/--proxy-user user:password (or in the proxy URL)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::redirect::{
+        next_hop,
+        tests::{redirect, request},
+    };
+    use super::*;
+
+    #[test]
+    fn another_origin_gets_no_authorization_ever_after() {
+        let req = request("http://a.example/", false);
+        let away = next_hop(&req, &Hop::first(&req).unwrap(), &redirect(302, "https://b.example/")).unwrap();
+        assert!(away.cross_origin);
+        let back = next_hop(&req, &away, &redirect(302, "http://a.example/again")).unwrap();
+        assert!(back.cross_origin, "once the chain left the origin, it stays untrusted");
+        install_crypto();
+        let client = reqwest::Client::new();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let built = rt.block_on(build_request(&client, &req, &back, true)).unwrap();
+        assert!(built.headers().get("authorization").is_none());
+        assert_eq!(built.headers().get("x-trace").unwrap(), "1");
+        let home = rt.block_on(build_request(&client, &req, &Hop::first(&req).unwrap(), false)).unwrap();
+        assert!(home.headers().get("authorization").is_some());
+    }
+
+    /// As curl 7.88: `-d`'s implied Content-Type goes with the body a 302 drops; one the user
+    /// gave (`-H`, or `--json`'s) stays.
+    #[test]
+    fn a_dropped_body_takes_only_the_implied_content_type_along() {
+        install_crypto();
+        let client = reqwest::Client::new();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        for implied in [true, false] {
+            let mut req = request("http://a.example/", true);
+            req.headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
+            req.curl.content_type_implied = implied;
+            let first = Hop::first(&req).unwrap();
+            let built = rt.block_on(build_request(&client, &req, &first, false)).unwrap();
+            assert!(built.headers().get("content-type").is_some());
+            let get = next_hop(&req, &first, &redirect(302, "/next")).unwrap();
+            let built = rt.block_on(build_request(&client, &req, &get, true)).unwrap();
+            assert_eq!(built.headers().get("content-type").is_none(), implied);
+        }
+    }
+}
