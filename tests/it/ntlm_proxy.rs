@@ -9,8 +9,12 @@
 //! connection needs no header on its later requests.
 //!
 //! The server side is written here from the spec, independently of toll's client code.
+//!
+//! [`NtlmProxy::as_origin`] makes it an NTLM web server instead (IIS's role, for `-u --ntlm`):
+//! `Authorization` and `WWW-Authenticate` with 401s, and `authenticated as DOMAIN\user` (or, on
+//! an authenticated connection, `authenticated connection`) as the page.
 
-use crate::fakeproxy::{reply_407, Action, FakeProxy, ProxyRequest};
+use crate::fakeproxy::{reply_407, Action, FakeProxy, ProxyRequest, Reply};
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use md4::{Digest, Md4};
@@ -50,6 +54,8 @@ pub struct NtlmProxy {
     conns: Mutex<HashMap<usize, ConnState>>,
     events: Mutex<Vec<Event>>,
     seq: AtomicU64,
+    /// A web server (401, `WWW-Authenticate`) rather than a proxy.
+    origin: bool,
 }
 
 impl NtlmProxy {
@@ -75,7 +81,15 @@ impl NtlmProxy {
             conns: Mutex::new(HashMap::new()),
             events: Mutex::new(Vec::new()),
             seq: AtomicU64::new(0x5eed),
+            origin: false,
         })
+    }
+
+    /// An NTLM web server for the account, offering `also` after `NTLM`.
+    pub fn as_origin(domain: &str, user: &str, upn: &str, password: &str, also: &[&str]) -> Arc<NtlmProxy> {
+        let mut me = Self::with_basic(domain, user, upn, password, also, None);
+        Arc::get_mut(&mut me).expect("not shared yet").origin = true;
+        me
     }
 
     pub fn start(self: &Arc<Self>) -> FakeProxy {
@@ -108,17 +122,39 @@ impl NtlmProxy {
             all.extend(self.also.iter().cloned());
         }
         let refs: Vec<&str> = all.iter().map(String::as_str).collect();
-        reply_407(&refs).into_action()
+        if !self.origin {
+            return reply_407(&refs).into_action();
+        }
+        let mut r =
+            Reply::new(401).header("Content-Type", "text/plain").body(b"ntlm authentication required\n");
+        for c in refs {
+            r = r.header("WWW-Authenticate", c);
+        }
+        r.into_action()
+    }
+
+    /// What an allowed request gets: the proxy's job, or the server's page.
+    fn allow(&self, page: &str) -> Action {
+        match self.origin {
+            false => Action::Allow,
+            true => Reply::new(200)
+                .header("Content-Type", "text/plain")
+                .body(format!("{page}\n").as_bytes())
+                .into_action(),
+        }
     }
 
     /// The proxy's script (public so a test can wrap it to inject faults).
     pub fn handle(&self, req: &ProxyRequest) -> Action {
         let conn = req.conn;
-        let header = req.proxy_authorization().map(str::to_owned);
-        let Some(header) = header else {
+        let header = match self.origin {
+            true => req.header("authorization"),
+            false => req.proxy_authorization(),
+        };
+        let Some(header) = header.map(str::to_owned) else {
             if matches!(self.conns.lock().unwrap().get(&conn), Some(ConnState::Authenticated)) {
                 self.event(conn, "authenticated-conn", true, format!("{} {}", req.method, req.target));
-                return Action::Allow;
+                return self.allow("authenticated connection");
             }
             if !req.is_auth_probe() {
                 // toll's auth probe is listed by `FakeProxy::probes`, not as a leg here.
@@ -132,7 +168,7 @@ impl NtlmProxy {
                 crate::fakeproxy::basic_credentials(&header).is_some_and(|(bu, bp)| &bu == u && &bp == p)
             });
             self.event(conn, "other", ok, scheme.to_string());
-            return if ok { Action::Allow } else { self.refuse(None) };
+            return if ok { self.allow("authenticated with Basic") } else { self.refuse(None) };
         }
         let Ok(msg) = B64.decode(token.trim()) else {
             self.event(conn, "garbage", false, token.to_string());
@@ -147,8 +183,9 @@ impl NtlmProxy {
                         match self.verify(&type1, &type2, &msg, &challenge, timestamp) {
                             Ok(who) => {
                                 self.conns.lock().unwrap().insert(conn, ConnState::Authenticated);
+                                let page = format!("authenticated as {who}");
                                 self.event(conn, "type3", true, who);
-                                Action::Allow
+                                self.allow(&page)
                             }
                             Err(why) => {
                                 self.event(conn, "type3", false, why);

@@ -197,3 +197,33 @@ fn squid_ntlm_http_get_and_post_10mib() {
 fn squid_ntlm_https_get_and_post_10mib() {
     squid_matrix("squid_ntlm_https_get_and_post_10mib", true);
 }
+
+/// `-u --ntlm` against an NTLM web server (IIS's role): the same engine as the proxy's, with
+/// `Authorization` and 401s; all legs on one connection. (curl 7.88 cannot be set beside it
+/// here: its type 1 offers OEM strings only, which this strict server refuses.)
+#[test]
+fn origin_ntlm_with_u_is_verified_on_one_connection() {
+    let server =
+        NtlmProxy::as_origin("CORP", "alice", "alice@corp.example", PASSWORD, &["Basic realm=\"web\""]);
+    let web = server.start();
+    let url = format!("{}/page", web.url());
+    for (user, who) in [("CORP\\alice", "CORP\\alice"), ("alice@corp.example", "\\alice@corp.example")] {
+        for scheme in ["--ntlm", "--anyauth"] {
+            let creds = format!("{user}:{PASSWORD}");
+            let before = server.events().len();
+            let out = crate::run::toll(["-s", scheme, "-u", &creds, &url]).run();
+            out.assert_ok().assert_stdout(format!("authenticated as {who}\n").as_bytes());
+            out.assert_not_leaked("password", PASSWORD);
+            let legs: Vec<(&str, bool)> = server.events()[before..].iter().map(|e| (e.leg, e.ok)).collect();
+            assert_eq!(legs, [("none", false), ("type1", true), ("type3", true)], "{}", server.summary());
+            let conns: Vec<usize> = server.events()[before..].iter().map(|e| e.conn).collect();
+            assert!(conns.windows(2).all(|w| w[0] == w[1]), "one connection: {}", server.summary());
+        }
+    }
+    // A wrong password: the 401 is the answer (exit 0, as curl), the type 3 sent once.
+    let before = server.events().len();
+    let out = crate::run::toll(["-s", "--ntlm", "-u", "CORP\\alice:wrong", "-w", "%{http_code}", &url]).run();
+    out.assert_ok().assert_stdout(b"ntlm authentication required\n401");
+    let type3 = server.events()[before..].iter().filter(|e| e.leg == "type3").count();
+    assert_eq!(type3, 1, "{}", server.summary());
+}
