@@ -288,7 +288,17 @@ pub struct ChosenSquid(Squid);
 impl ChosenSquid {
     /// Starts Squid; a [`realm`] is set up first if Negotiate is offered.
     pub fn start(offers: &[Offer]) -> ChosenSquid {
-        let mut config = SquidConfig::new().url_host("localhost");
+        Self::start_with(SquidConfig::new(), offers)
+    }
+
+    /// The same Squid as the web server in front of the origin on `port` (see
+    /// [`SquidConfig::accel`]): Negotiate and the rest with 401s, as a web site asks.
+    pub fn start_web(offers: &[Offer], port: u16) -> ChosenSquid {
+        Self::start_with(SquidConfig::new().accel(port), offers)
+    }
+
+    fn start_with(config: SquidConfig, offers: &[Offer]) -> ChosenSquid {
+        let mut config = config.url_host("localhost");
         for offer in offers {
             config = match offer {
                 Offer::Negotiate => {

@@ -197,12 +197,28 @@ pub struct SquidConfig {
     acl_lines: String,
     env: Vec<(String, String)>,
     host: &'static str,
+    /// A web server (a reverse proxy in front of this port on 127.0.0.1) rather than a proxy:
+    /// its challenges are 401s with `WWW-Authenticate`, as a web site's.
+    accel: Option<u16>,
 }
 
 impl SquidConfig {
     /// No authentication, no acls of the test's, URL host 127.0.0.1.
     pub fn new() -> SquidConfig {
-        SquidConfig { schemes: Vec::new(), acl_lines: String::new(), env: Vec::new(), host: "127.0.0.1" }
+        SquidConfig {
+            schemes: Vec::new(),
+            acl_lines: String::new(),
+            env: Vec::new(),
+            host: "127.0.0.1",
+            accel: None,
+        }
+    }
+
+    /// Squid as the web server of the origin on `port` (accelerator mode, `cache_peer …
+    /// originserver`): a real server that asks for the schemes offered with 401s.
+    pub fn accel(mut self, port: u16) -> Self {
+        self.accel = Some(port);
+        self
     }
 
     pub fn basic(self) -> Self {
@@ -291,9 +307,21 @@ impl SquidConfig {
         };
         // client_request_buffer_max_size: Squid 5 Bug 5405 cuts off a fast upload that fills the
         // default 512 KB request buffer (TCP_MISS_ABORTED; curl hits it too, fixed in Squid 6).
+        let (mode, peer) = match self.accel {
+            Some(web) => (
+                " accel defaultsite=localhost no-vhost",
+                format!(
+                    "cache_peer 127.0.0.1 parent {web} 0 no-query no-digest originserver name=web\n\
+                     cache_peer_access web allow all\n\
+                     never_direct allow all\n"
+                ),
+            ),
+            None => ("", String::new()),
+        };
         let conf = format!(
             "# toll integration tests: {name}\n\
-             http_port 127.0.0.1:{port}\n\
+             http_port 127.0.0.1:{port}{mode}\n\
+             {peer}\
              visible_hostname toll-it-squid\n\
              pid_filename {d}/squid.pid\n\
              access_log stdio:{d}/access.log\n\

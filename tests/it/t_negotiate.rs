@@ -347,3 +347,61 @@ fn proxy_service_name_names_the_proxys_principal() {
     let klist = ticket.klist();
     assert!(klist.contains(&format!("{}/localhost@{KRB_REALM}", kdc::OTHER_SERVICE)), "{klist}");
 }
+
+/// `--negotiate -u :` to a web server asking for Negotiate with a 401 (Squid as the site's
+/// reverse proxy, `negotiate_kerberos_auth` checking the ticket): the same engine as the
+/// proxy's, the ticket for `HTTP/localhost`, no password; without a ticket the 401 is the
+/// answer, as in curl (side by side where curl is installed).
+#[test]
+fn the_servers_negotiate_uses_the_ticket() {
+    let test = "the_servers_negotiate_uses_the_ticket";
+    if !kdc::have_kerberos(test) {
+        return;
+    }
+    let ticket = kdc::realm().ticket();
+    ticket.kinit();
+    let origin = Origin::start(false);
+    let web = ChosenSquid::start_web(&[Offer::Negotiate], origin.port);
+    let url = format!("{}/text", web.url());
+    let with_env = |mut t: crate::run::Toll| {
+        for (k, v) in ticket.env() {
+            t = t.env(&k, &v);
+        }
+        t
+    };
+    let out = with_env(crate::run::toll(["-s", "--negotiate", "-u", ":", "-w", "%{http_code}", &url])).run();
+    out.assert_ok().assert_stdout(b"hello from the origin\n200");
+    let log = web.access_log();
+    let users: Vec<&str> = log.iter().filter(|l| l.code == 200).map(|l| l.user.as_str()).collect();
+    assert_eq!(users, [kerberos_user()], "{}", show(&log));
+    assert_eq!(count(&log, 401), 1, "one challenge, as a web site's: {}", show(&log));
+    assert!(ticket.klist().contains("HTTP/localhost"), "{}", ticket.klist());
+    // curl beside it, with the same ticket.
+    let curl = |args: &[&str]| {
+        let mut c = std::process::Command::new("/usr/bin/curl");
+        c.args(args).env_remove("http_proxy").env_remove("HTTP_PROXY").env_remove("all_proxy");
+        for (k, v) in ticket.env() {
+            c.env(k, v);
+        }
+        c.output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    match curl(&["-s", "--negotiate", "-u", ":", "-w", "%{http_code}", &url]) {
+        Ok(theirs) => assert_eq!(theirs, "hello from the origin\n200"),
+        Err(e) => crate::skip(&format!("SKIPPED {test}'s curl half: {e}")),
+    }
+    // Without a ticket: the server's 401 is the answer (exit 0, as curl's).
+    ticket.kdestroy();
+    let out = with_env(crate::run::toll([
+        "-s",
+        "--negotiate",
+        "-u",
+        ":",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &url,
+    ]))
+    .run();
+    out.assert_ok().assert_stdout(b"401");
+}

@@ -425,3 +425,50 @@ fn squid_upload_from_stdin() {
         }
     }
 }
+
+/// Squid as a web site's reverse proxy asking for Digest or Basic with 401s: `-u` with
+/// `--digest`, `--anyauth` and `--basic` against a Digest implementation nobody here wrote,
+/// a wrong password sent once (the 401 is the answer), and curl beside it where installed.
+#[test]
+fn the_servers_digest_and_basic_from_a_real_web_server() {
+    if !squid::available("the_servers_digest_and_basic_from_a_real_web_server") {
+        return;
+    }
+    let origin = crate::origin::Origin::start(false);
+    let web = crate::kdc::ChosenSquid::start_web(
+        &[crate::kdc::Offer::Digest, crate::kdc::Offer::Basic],
+        origin.port,
+    );
+    let url = format!("{}/text", web.url());
+    let good = format!("{}:{}", ALICE.0, ALICE.1);
+    // --basic sends Basic first; --digest and --anyauth answer the one 401 (with Digest: only
+    // the first passes with --digest alone).
+    for (scheme, challenges) in [("--digest", 1), ("--anyauth", 1), ("--basic", 0)] {
+        let before = web.access_log().len();
+        let out = crate::run::toll(["-s", scheme, "-u", &good, "-w", "%{http_code}", &url]).run();
+        out.assert_ok().assert_stdout(b"hello from the origin\n200");
+        let log = &web.access_log()[before..];
+        assert_eq!(count(log, 401), challenges, "{scheme}: {}", show(log));
+        let theirs = std::process::Command::new("/usr/bin/curl")
+            .args(["-s", scheme, "-u", &good, "-w", "%{http_code}", &url])
+            .env_remove("http_proxy")
+            .output();
+        match theirs {
+            Ok(o) => {
+                assert_eq!(String::from_utf8_lossy(&o.stdout), "hello from the origin\n200", "curl {scheme}")
+            }
+            Err(e) => crate::skip(&format!("SKIPPED the curl half of a t_squid test: {e}")),
+        }
+    }
+    let served: Vec<String> =
+        web.access_log().into_iter().filter(|l| l.code == 200).map(|l| l.user).collect();
+    assert!(served.iter().all(|u| u == ALICE.0) && !served.is_empty(), "{}", show(&web.access_log()));
+    // A wrong password: one answer, then the 401 stands.
+    let before = web.access_log().len();
+    let bad = format!("{}:wrong", ALICE.0);
+    let out =
+        crate::run::toll(["-s", "--digest", "-u", &bad, "-o", "/dev/null", "-w", "%{http_code}", &url]).run();
+    out.assert_ok().assert_stdout(b"401");
+    let after = &web.access_log()[before..];
+    assert_eq!(after.len(), 2, "the challenge and one answer: {}", show(after));
+}
