@@ -401,6 +401,19 @@ impl Squid {
     }
 
     /// All parsed access.log lines.
+    /// The access log once it holds at least `lines` lines (Squid writes a line a little after
+    /// its answer), or after 5 s.
+    pub fn settled_log(&self, lines: usize) -> Vec<LogLine> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let log = self.access_log();
+            if log.len() >= lines || Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn access_log(&self) -> Vec<LogLine> {
         std::fs::read_to_string(self.dir.join("access.log"))
             .unwrap_or_default()
