@@ -403,7 +403,19 @@ impl Session {
             }
             let via_socks = matches!(&choice.entry, RouteEntry::Proxy(s) if s.is_socks());
             let via_relay = matches!(&choice.entry, RouteEntry::Proxy(s) if !s.is_socks());
-            let mut request = build_request(&self.client, req, &hop, redirects > 0).await?;
+            // A leg that cannot complete the server's NTLM handshake goes without the body (with
+            // `Content-Length: 0`, as curl sends it): the 401 comes anyway, and a body the server
+            // does not read would cost the connection the handshake is bound to.
+            let withheld = origin.withholds_body(&hop.url)? && hop.with_body;
+            let mut request = match withheld {
+                false => build_request(&self.client, req, &hop, redirects > 0).await?,
+                true => {
+                    let mut r = build_request(&self.client, req, &hop.without_body(), redirects > 0).await?;
+                    let zero = reqwest::header::HeaderValue::from_static("0");
+                    r.headers_mut().insert(reqwest::header::CONTENT_LENGTH, zero);
+                    r
+                }
+            };
             conn::adjust_request(&req.curl.conn, &mut request, via_relay);
             // Credentials last: `--aws-sigv4` signs the headers as they will be sent, the
             // engine's cookies and -e's Referer included.

@@ -13,7 +13,7 @@
 //!
 //! A `-H 'Authorization: …'` given by the user wins over `-u`, as in curl.
 
-use crate::auth::{self, Authenticator, Challenge, OsEntropy, RequestTarget, Scheme, Verdict};
+use crate::auth::{self, Authenticator, Challenge, OsEntropy, RequestTarget, Scheme, SchemeSet, Verdict};
 use crate::config::{Netrc, NetrcConfig, OriginAuth, RequestConfig};
 use crate::error::{Error, Exit, Result};
 use crate::secret::{Credentials, Secret};
@@ -30,8 +30,13 @@ pub struct OriginAuthState {
     active: Option<Box<dyn Authenticator>>,
     /// The answer to send with the next request (computed from the last 401).
     pending: Option<Secret>,
-    /// Whether the last request carried our `Authorization`.
+    /// Whether the last request carried our `Authorization`, and whether that value could
+    /// complete the handshake (an NTLM negotiate message cannot: a 401 after it rejects no
+    /// credential).
     sent: bool,
+    sent_final: bool,
+    /// A `-H 'Authorization: …'` of the user's, which wins over `-u` (see [`Self::authorize`]).
+    user_header: bool,
     /// The request-target of the last request as sent (Digest's `uri`), and its body when it
     /// is in memory (`None`: streamed), for Digest's `qop=auth-int`, which hashes it: the answer
     /// to a 401 goes with the same request again.
@@ -60,6 +65,7 @@ impl OriginAuthState {
     pub fn new(req: &RequestConfig) -> OriginAuthState {
         let service = req.curl.service_name.clone().unwrap_or_else(|| auth::HTTP_SERVICE.into());
         let mut state = Self::with(req.origin_auth.clone(), req.url.origin(), service, req.curl.delegation);
+        state.user_header = req.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("authorization"));
         // Read only when neither -u nor the URL gave a password (`app::netrc_login`): the
         // credentials in use are the file's, or none.
         state.netrc = req.curl.netrc.as_ref().and_then(|cfg| {
@@ -93,6 +99,8 @@ impl OriginAuthState {
             active,
             pending: None,
             sent: false,
+            sent_final: true,
+            user_header: false,
             last_uri: String::new(),
             last_body: None,
             rejected: false,
@@ -129,6 +137,7 @@ impl OriginAuthState {
         let old = std::mem::replace(self, fresh);
         self.netrc = old.netrc;
         self.refused = old.refused;
+        self.user_header = old.user_header;
         if self.refused.contains(&self.home) {
             self.rejected = true;
             self.active = None;
@@ -154,6 +163,28 @@ impl OriginAuthState {
             Some(c) => !self.rejected && (c.trusted || url.origin() == self.home),
             None => false,
         }
+    }
+
+    /// Before the request for `url` is built: whether it goes without its body, because the value
+    /// it will carry is a leg that cannot complete the handshake (NTLM's negotiate message, which
+    /// the server answers with a 401 anyway; a body it does not read would cost the connection
+    /// the handshake is bound to). With NTLM the only scheme allowed (`--ntlm`), the handshake
+    /// opens at once, as curl's does: the first request carries the negotiate message.
+    pub fn withholds_body(&mut self, url: &url::Url) -> Result<bool> {
+        self.follow_netrc(url);
+        if !self.applies(url) || self.user_header {
+            return Ok(false);
+        }
+        let ntlm_only = self.cfg.as_ref().is_some_and(|c| c.schemes == SchemeSet::only(Scheme::Ntlm));
+        if ntlm_only && self.pending.is_none() && self.active.is_none() {
+            let mut a = auth::authenticator(Scheme::Ntlm).expect("NTLM is implemented");
+            let bare = auth::parse_challenges(["NTLM"]).pop().expect("a bare NTLM challenge");
+            let target = target("GET", "/", None, url, &self.service, self.delegation);
+            self.pending = Some(a.respond(&bare, &self.creds, &target, &mut OsEntropy).map_err(auth_error)?);
+            self.active = Some(a);
+            self.legs += 1;
+        }
+        Ok(self.pending.is_some() && self.active.as_ref().is_some_and(|a| !a.final_leg()))
     }
 
     /// Adds `Authorization` to `request` when the origin credentials go with it. `request_target`: the
@@ -214,6 +245,7 @@ impl OriginAuthState {
             h.set_sensitive(true);
             request.headers_mut().insert(AUTHORIZATION, h);
             self.sent = true;
+            self.sent_final = self.active.as_ref().is_none_or(|a| a.final_leg());
         }
         Ok(request)
     }
@@ -236,6 +268,12 @@ impl OriginAuthState {
             let verdict = self.active.as_ref().map_or(Verdict::Rejected, |a| {
                 a.verdict(challenges.iter().find(|c| c.scheme == Some(a.scheme())))
             });
+            if verdict == Verdict::Rejected && !self.sent_final {
+                // A negotiate message carries no credential: the server does not do NTLM (or
+                // not here). The 401 is the answer; nothing was rejected.
+                self.active = None;
+                return Ok(false);
+            }
             if verdict == Verdict::Rejected {
                 // The 401 is the answer: this credential is not sent again.
                 self.rejected = true;
@@ -539,6 +577,27 @@ mod tests {
         // Without -n's file (as with -u), nothing follows.
         let mut u = OriginAuthState::new(&req("http://a.test/", SchemeSet::only(Scheme::Basic), true, false));
         assert_eq!(auth_header(&u.authorize(get("http://b.test/"), None).unwrap()), None);
+    }
+
+    #[test]
+    fn ntlm_alone_opens_at_once_and_its_negotiate_leg_goes_without_the_body() {
+        let url = url::Url::parse("http://a.test/up").unwrap();
+        let mut s =
+            OriginAuthState::new(&req("http://a.test/up", SchemeSet::only(Scheme::Ntlm), false, false));
+        assert!(s.withholds_body(&url).unwrap(), "the negotiate message cannot complete it");
+        let sent = auth_header(&s.authorize(get("http://a.test/up"), None).unwrap()).unwrap();
+        assert!(sent.starts_with("NTLM TlRMTVNTUAAB"), "a type 1 first: {sent}");
+        // A server that does not do NTLM: its 401 stands, and no credential was rejected.
+        assert!(!s.wants_retry(&resp(401, "http://a.test/up", &["Basic realm=\"r\""]), "PUT").unwrap());
+        assert!(!s.is_rejected());
+        // --anyauth asks first: the first request carries the body and no header.
+        let mut any = OriginAuthState::new(&req("http://a.test/up", SchemeSet::ANY, false, false));
+        assert!(!any.withholds_body(&url).unwrap());
+        assert_eq!(auth_header(&any.authorize(get("http://a.test/up"), None).unwrap()), None);
+        // A user's own Authorization header wins: nothing is opened, nothing withheld.
+        let mut r = req("http://a.test/up", SchemeSet::only(Scheme::Ntlm), false, false);
+        r.headers.push(("Authorization".into(), "Bearer t".into()));
+        assert!(!OriginAuthState::new(&r).withholds_body(&url).unwrap());
     }
 
     #[test]

@@ -107,6 +107,20 @@ pub(super) struct Hop {
 }
 
 impl Hop {
+    /// This request without its body: a leg of a connection-bound handshake that cannot complete
+    /// it (see `OriginAuthState::withholds_body`).
+    pub fn without_body(&self) -> Hop {
+        Hop {
+            url: self.url.clone(),
+            method: self.method.clone(),
+            kind: self.kind,
+            custom: self.custom,
+            with_body: false,
+            cross_origin: self.cross_origin,
+            target: self.target.clone(),
+        }
+    }
+
     /// The request the command line asks for.
     pub fn first(req: &RequestConfig) -> Result<Hop> {
         Ok(Hop {
