@@ -406,7 +406,7 @@ impl Session {
             // A leg that cannot complete the server's NTLM handshake goes without the body (with
             // `Content-Length: 0`, as curl sends it): the 401 comes anyway, and a body the server
             // does not read would cost the connection the handshake is bound to.
-            let withheld = origin.withholds_body(&hop.url)? && hop.with_body;
+            let withheld = origin.withholds_body(&hop.url, hop.with_body)?;
             let mut request = match withheld {
                 false => build_request(&self.client, req, &hop, redirects > 0).await?,
                 true => {
