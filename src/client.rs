@@ -517,6 +517,12 @@ impl Session {
             self.cookies.learn(&resp);
             self.hsts.learn(&resp);
             self.alt_svc.learn(&resp, reporter);
+            if withheld && resp.status() != reqwest::StatusCode::UNAUTHORIZED {
+                // The server needed no credentials: it answered the request without its body.
+                // It gets it again, whole, as curl sends it (once: the handshake is over).
+                drain_small(resp).await;
+                continue;
+            }
             let retry = origin.wants_retry(&resp, hop.method.as_str())?;
             if origin.is_rejected() {
                 self.origin_rejected.store(true, std::sync::atomic::Ordering::SeqCst);

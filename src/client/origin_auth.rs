@@ -169,17 +169,16 @@ impl OriginAuthState {
     /// it will carry is a leg that cannot complete the handshake (NTLM's negotiate message, which
     /// a server that asked for NTLM answers with a 401 anyway; a body it does not read would cost
     /// the connection the handshake is bound to). With NTLM the only scheme allowed (`--ntlm`)
-    /// and no body, the handshake opens at once, as curl's does: the first request carries the
-    /// negotiate message. A request with a body asks first, with the body: a server that needs no
-    /// credentials gets the request once (curl's `--ntlm` and `--digest` send it empty first,
-    /// then again whole).
+    /// the handshake opens at once, as curl's does: the first request carries the negotiate
+    /// message (and, with a body, goes without it: the caller sends the request again, whole,
+    /// when the server needed no credentials; a streamed upload is read once, by the final leg).
     pub fn withholds_body(&mut self, url: &url::Url, with_body: bool) -> Result<bool> {
         self.follow_netrc(url);
         if !self.applies(url) || self.user_header {
             return Ok(false);
         }
         let ntlm_only = self.cfg.as_ref().is_some_and(|c| c.schemes == SchemeSet::only(Scheme::Ntlm));
-        if ntlm_only && !with_body && self.pending.is_none() && self.active.is_none() {
+        if ntlm_only && self.pending.is_none() && self.active.is_none() {
             let mut a = auth::authenticator(Scheme::Ntlm).expect("NTLM is implemented");
             let bare = auth::parse_challenges(["NTLM"]).pop().expect("a bare NTLM challenge");
             let target = target("GET", "/", None, url, &self.service, self.delegation);
@@ -583,30 +582,35 @@ mod tests {
     }
 
     #[test]
-    fn ntlm_opens_at_once_without_a_body_and_its_negotiate_leg_goes_without_one() {
+    fn ntlm_alone_opens_at_once_and_its_negotiate_leg_goes_without_the_body() {
         let url = url::Url::parse("http://a.test/up").unwrap();
         let ntlm =
             || OriginAuthState::new(&req("http://a.test/up", SchemeSet::only(Scheme::Ntlm), false, false));
-        // Without a body: the first request carries the negotiate message.
         let mut s = ntlm();
-        assert!(!s.withholds_body(&url, false).unwrap());
+        assert!(s.withholds_body(&url, true).unwrap(), "the negotiate message cannot complete it");
         let sent = auth_header(&s.authorize(get("http://a.test/up"), None).unwrap()).unwrap();
         assert!(sent.starts_with("NTLM TlRMTVNTUAAB"), "a type 1 first: {sent}");
         // A server that does not do NTLM: its 401 stands, and no credential was rejected.
-        assert!(!s.wants_retry(&resp(401, "http://a.test/up", &["Basic realm=\"r\""]), "GET").unwrap());
+        assert!(!s.wants_retry(&resp(401, "http://a.test/up", &["Basic realm=\"r\""]), "PUT").unwrap());
         assert!(!s.is_rejected());
-        // With a body: the first request asks, with the body (a server that needs no credentials
-        // must get it); after its 401 the negotiate leg goes without the body.
+        // A server that needs none (200 to the negotiate leg): the request again, with its body
+        // and without a header.
         let mut s = ntlm();
+        assert!(s.withholds_body(&url, true).unwrap());
+        s.authorize(get("http://a.test/up"), None).unwrap();
+        assert!(!s.wants_retry(&resp(200, "http://a.test/up", &[]), "PUT").unwrap());
         assert!(!s.withholds_body(&url, true).unwrap());
         assert_eq!(auth_header(&s.authorize(get("http://a.test/up"), None).unwrap()), None);
-        assert!(s.wants_retry(&resp(401, "http://a.test/up", &["NTLM"]), "PUT").unwrap());
-        assert!(s.withholds_body(&url, true).unwrap(), "the negotiate message cannot complete it");
+        // Without a body nothing is withheld; --anyauth asks first, with the body.
+        assert!(!ntlm().withholds_body(&url, false).unwrap());
+        let mut any = OriginAuthState::new(&req("http://a.test/up", SchemeSet::ANY, false, false));
+        assert!(!any.withholds_body(&url, true).unwrap());
+        assert_eq!(auth_header(&any.authorize(get("http://a.test/up"), None).unwrap()), None);
         // A user's own Authorization header wins: nothing is opened, nothing withheld.
         let mut r = req("http://a.test/up", SchemeSet::only(Scheme::Ntlm), false, false);
         r.headers.push(("Authorization".into(), "Bearer t".into()));
         let mut own = OriginAuthState::new(&r);
-        assert!(!own.withholds_body(&url, false).unwrap());
+        assert!(!own.withholds_body(&url, true).unwrap());
         assert_eq!(auth_header(&own.authorize(get("http://a.test/up"), None).unwrap()), None);
     }
 
