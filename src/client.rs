@@ -377,6 +377,8 @@ impl Session {
         let reporter = self.ctx.reporter.as_ref();
         let mut hop = Hop::first(req)?;
         let mut redirects = 0usize;
+        // Requests sent again whole after a server answered them without their body (see below).
+        let mut sent_whole_again = 0usize;
         let rejected_before = self.origin_rejected.load(std::sync::atomic::Ordering::SeqCst);
         let mut origin = origin_auth::OriginAuthState::new(req).rejected_before(rejected_before);
         let mut referer = extras::AutoReferer::new(req);
@@ -519,7 +521,12 @@ impl Session {
             self.alt_svc.learn(&resp, reporter);
             if withheld && resp.status() != reqwest::StatusCode::UNAUTHORIZED {
                 // The server needed no credentials: it answered the request without its body.
-                // It gets it again, whole, as curl sends it (once: the handshake is over).
+                // It gets it again, whole, as curl sends it (the origin state withholds nothing
+                // next: at most once per hop; the bound only guards that promise).
+                sent_whole_again += 1;
+                if sent_whole_again > 1 + redirects {
+                    return Err(Error::new(Exit::Internal, "a request went without its body twice"));
+                }
                 drain_small(resp).await;
                 continue;
             }

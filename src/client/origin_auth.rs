@@ -28,8 +28,10 @@ pub struct OriginAuthState {
     creds: Credentials,
     /// The scheme in use, after a challenge (or Basic sent first).
     active: Option<Box<dyn Authenticator>>,
-    /// The answer to send with the next request (computed from the last 401).
+    /// The answer to send with the next request (computed from the last 401), or for a scheme
+    /// that is not connection-bound the challenge it answers, with that request's body.
     pending: Option<Secret>,
+    deferred: Option<Challenge>,
     /// Whether the last request carried our `Authorization`, and whether that value could
     /// complete the handshake (an NTLM negotiate message cannot: a 401 after it rejects no
     /// credential).
@@ -37,6 +39,9 @@ pub struct OriginAuthState {
     sent_final: bool,
     /// A `-H 'Authorization: …'` of the user's, which wins over `-u` (see [`Self::authorize`]).
     user_header: bool,
+    /// The first request went without its body to ask for the server's challenge (see
+    /// [`Self::withholds_body`]).
+    asked: bool,
     /// The request-target of the last request as sent (Digest's `uri`), and its body when it
     /// is in memory (`None`: streamed), for Digest's `qop=auth-int`, which hashes it: the answer
     /// to a 401 goes with the same request again.
@@ -98,9 +103,11 @@ impl OriginAuthState {
             creds,
             active,
             pending: None,
+            deferred: None,
             sent: false,
             sent_final: true,
             user_header: false,
+            asked: false,
             last_uri: String::new(),
             last_body: None,
             rejected: false,
@@ -170,8 +177,10 @@ impl OriginAuthState {
     /// a server that asked for NTLM answers with a 401 anyway; a body it does not read would cost
     /// the connection the handshake is bound to). With NTLM the only scheme allowed (`--ntlm`)
     /// the handshake opens at once, as curl's does: the first request carries the negotiate
-    /// message (and, with a body, goes without it: the caller sends the request again, whole,
-    /// when the server needed no credentials; a streamed upload is read once, by the final leg).
+    /// message. With only schemes that need the server's challenge first (`--digest`,
+    /// `--negotiate`; not Basic, which `--anyauth` allows), the first request asks without the
+    /// body too, as curl's. Either way the caller sends the request again, whole, when the
+    /// server needed no credentials, and a streamed upload is read once, by the final leg.
     pub fn withholds_body(&mut self, url: &url::Url, with_body: bool) -> Result<bool> {
         self.follow_netrc(url);
         if !self.applies(url) || self.user_header {
@@ -185,6 +194,12 @@ impl OriginAuthState {
             self.pending = Some(a.respond(&bare, &self.creds, &target, &mut OsEntropy).map_err(auth_error)?);
             self.active = Some(a);
             self.legs += 1;
+        }
+        if self.pending.is_none() && self.active.is_none() {
+            // Once per request: a server that answered the bodiless one gets it whole next.
+            let asks_first = !std::mem::replace(&mut self.asked, true)
+                && self.cfg.as_ref().is_some_and(|c| !c.schemes.contains(Scheme::Basic) && c.sigv4.is_none());
+            return Ok(with_body && asks_first);
         }
         Ok(with_body && self.pending.is_some() && self.active.as_ref().is_some_and(|a| !a.final_leg()))
     }
@@ -207,6 +222,7 @@ impl OriginAuthState {
         };
         if !self.applies(request.url()) || request.headers().contains_key(AUTHORIZATION) {
             self.pending = None;
+            self.deferred = None;
             return Ok(request);
         }
         if let Some(spec) = self.cfg.as_ref().and_then(|c| c.sigv4.as_ref()) {
@@ -233,8 +249,11 @@ impl OriginAuthState {
                 let body = self.last_body.as_deref();
                 let target =
                     target(&method, &self.last_uri, body, request.url(), &self.service, self.delegation);
-                match self.active.as_mut() {
-                    Some(a) if !a.connection_bound() => {
+                match (self.active.as_mut(), self.deferred.take()) {
+                    (Some(a), Some(challenge)) => Some(
+                        a.respond(&challenge, &self.creds, &target, &mut OsEntropy).map_err(auth_error)?,
+                    ),
+                    (Some(a), None) if !a.connection_bound() => {
                         a.preemptive(&self.creds, &target, &mut OsEntropy).transpose().map_err(auth_error)?
                     }
                     _ => None,
@@ -298,9 +317,17 @@ impl OriginAuthState {
             let Some(a) = challenge.scheme.and_then(auth::authenticator) else { return Ok(false) };
             self.active = Some(a);
         }
+        let a = self.active.as_mut().expect("set above");
+        if !a.connection_bound() {
+            // Answered in `authorize`, for the request it goes with: Digest's `qop=auth-int`
+            // hashes that request's body, which the one that asked for the challenge may not
+            // have carried (see `withholds_body`).
+            self.deferred = Some(challenge);
+            self.legs += 1;
+            return Ok(true);
+        }
         let body = self.last_body.as_deref();
         let target = target(method, &self.last_uri, body, resp.url(), &self.service, self.delegation);
-        let a = self.active.as_mut().expect("set above");
         let answer = if a.needs_credentials() {
             a.respond(&challenge, &self.creds, &target, &mut OsEntropy)
         } else {
@@ -530,12 +557,16 @@ mod tests {
         // A streamed body is not known first: a clear error, nothing sent.
         let mut s =
             OriginAuthState::new(&req("http://a.test/i", SchemeSet::only(Scheme::Digest), false, false));
-        let mut streamed = post(b"");
-        *streamed.body_mut() = Some(reqwest::Body::wrap_stream(futures_util::stream::empty::<
-            std::result::Result<Vec<u8>, std::io::Error>,
-        >()));
-        s.authorize(streamed, None).unwrap();
-        let e = s.wants_retry(&int, "POST").expect_err("a streamed body cannot be hashed first");
+        let streamed = || {
+            let mut r = post(b"");
+            *r.body_mut() = Some(reqwest::Body::wrap_stream(futures_util::stream::empty::<
+                std::result::Result<Vec<u8>, std::io::Error>,
+            >()));
+            r
+        };
+        s.authorize(streamed(), None).unwrap();
+        assert!(s.wants_retry(&int, "POST").unwrap());
+        let e = s.authorize(streamed(), None).expect_err("a streamed body cannot be hashed first");
         assert!(e.to_string().contains("auth-int"), "{e}");
     }
 
@@ -601,6 +632,21 @@ mod tests {
         assert!(!s.wants_retry(&resp(200, "http://a.test/up", &[]), "PUT").unwrap());
         assert!(!s.withholds_body(&url, true).unwrap());
         assert_eq!(auth_header(&s.authorize(get("http://a.test/up"), None).unwrap()), None);
+        // --digest asks first without the body too; after the challenge, the answer goes with it.
+        let mut d =
+            OriginAuthState::new(&req("http://a.test/up", SchemeSet::only(Scheme::Digest), false, false));
+        assert!(d.withholds_body(&url, true).unwrap());
+        assert_eq!(auth_header(&d.authorize(get("http://a.test/up"), None).unwrap()), None);
+        let challenge = "Digest realm=\"r\", nonce=\"n\", qop=\"auth\"";
+        assert!(d.wants_retry(&resp(401, "http://a.test/up", &[challenge]), "PUT").unwrap());
+        assert!(!d.withholds_body(&url, true).unwrap(), "the answer can complete it");
+        // A server that needs none answers the bodiless request: the next one goes whole, once.
+        let mut d =
+            OriginAuthState::new(&req("http://a.test/up", SchemeSet::only(Scheme::Digest), false, false));
+        assert!(d.withholds_body(&url, true).unwrap());
+        d.authorize(get("http://a.test/up"), None).unwrap();
+        assert!(!d.wants_retry(&resp(200, "http://a.test/up", &[]), "PUT").unwrap());
+        assert!(!d.withholds_body(&url, true).unwrap(), "no second probe");
         // Without a body nothing is withheld; --anyauth asks first, with the body.
         assert!(!ntlm().withholds_body(&url, false).unwrap());
         let mut any = OriginAuthState::new(&req("http://a.test/up", SchemeSet::ANY, false, false));

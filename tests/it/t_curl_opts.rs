@@ -53,8 +53,13 @@ fn digest_answers_hash_what_the_server_receives() {
     // qop=auth-int alone: the body is hashed in, for a GET (empty) and for -d's.
     let url = origin.url("/digest-auth-int/joe/pw");
     toll(["-s", "--digest", "-u", "joe:pw"]).arg(&url).run().assert_stdout(b"digest authenticated as joe\n");
+    let before = origin.requests_to("/digest-auth-int").len();
     let out = toll(["-s", "--digest", "-u", "joe:pw", "-d", "a=1&b=2"]).arg(&url).run();
     out.assert_ok().assert_stdout(b"digest authenticated as joe\n");
+    // --digest asks for the challenge without the body (as curl), the answer goes with it.
+    let lengths: Vec<usize> =
+        origin.requests_to("/digest-auth-int")[before..].iter().map(|r| r.body_len).collect();
+    assert_eq!(lengths, [0, 7]);
     // A streamed upload cannot be hashed before it is sent: a clear error, no answer sent.
     let home = scratch();
     let file = home.path().join("up.txt");
