@@ -1,11 +1,13 @@
 //! `-u/--user`: authentication with the origin (401 + `WWW-Authenticate`), with the same scheme
 //! engine (`crate::auth`) that answers the proxy's 407s in the relay.
 //!
-//! As curl: with `--basic` (the default) Basic goes with the first request; with `--digest`,
-//! `--ntlm`, `--negotiate` or `--anyauth` the first request goes without credentials and the
-//! 401's challenge is answered. The rules the proxy side follows hold here too:
+//! As curl: with `--basic` (the default) Basic goes with the first request; with `--ntlm` the
+//! first request opens the handshake; with `--digest`, `--negotiate` or `--anyauth` the first
+//! request goes without credentials and the 401's challenge is answered. A leg that cannot
+//! complete the handshake goes without the request's body ([`OriginAuthState::withholds_body`]).
+//! The rules the proxy side follows hold here too:
 //! - the credentials go only to the first URL's origin (scheme, host, port), not to a host a
-//!   redirect leads to, unless `--location-trusted`;
+//!   redirect leads to, unless `--location-trusted` (`-n` looks the new host up in its file);
 //! - they are never mixed with the proxy's: only `Authorization` is written here, and the
 //!   proxy's `Proxy-Authorization` exists only inside the relay;
 //! - a credential the origin rejected is never sent again in this run (the 401 is the answer,
