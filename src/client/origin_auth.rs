@@ -44,11 +44,9 @@ pub struct OriginAuthState {
     /// The first request went without its body to ask for the server's challenge (see
     /// [`Self::withholds_body`]).
     asked: bool,
-    /// The request-target of the last request as sent (Digest's `uri`), and its body when it
-    /// is in memory (`None`: streamed), for Digest's `qop=auth-int`, which hashes it: the answer
-    /// to a 401 goes with the same request again.
+    /// The request-target of the last request as sent (Digest's `uri`; the answer to a 401 goes
+    /// with the same request again).
     last_uri: String,
-    last_body: Option<Vec<u8>>,
     rejected: bool,
     legs: usize,
     /// The Kerberos service for Negotiate (`--service-name`, else `HTTP`).
@@ -111,7 +109,6 @@ impl OriginAuthState {
             user_header: false,
             asked: false,
             last_uri: String::new(),
-            last_body: None,
             rejected: false,
             service,
             delegation,
@@ -206,9 +203,10 @@ impl OriginAuthState {
         Ok(with_body && self.pending.is_some() && self.active.as_ref().is_some_and(|a| !a.final_leg()))
     }
 
-    /// Adds `Authorization` to `request` when the origin credentials go with it. `request_target`: the
-    /// request-target sent when it is not the URL's path and query (`--path-as-is`,
-    /// `--request-target`): Digest hashes the one the server receives.
+    /// Adds `Authorization` to `request` when the origin credentials go with it.
+    /// `request_target`: the request-target sent when it is not the URL's path and query
+    /// (`--path-as-is`, `--request-target`): Digest hashes the one the server receives, and for
+    /// `qop=auth-int` this request's body, when it is in memory.
     pub fn authorize(
         &mut self,
         mut request: reqwest::Request,
@@ -217,11 +215,6 @@ impl OriginAuthState {
         self.follow_netrc(request.url());
         self.sent = false;
         self.last_uri = request_target.map_or_else(|| request_uri(request.url()), str::to_owned);
-        self.last_body = match request.body() {
-            _ if !self.cfg.as_ref().is_some_and(|c| c.schemes.contains(Scheme::Digest)) => None,
-            None => Some(Vec::new()),
-            Some(body) => body.as_bytes().map(<[u8]>::to_vec),
-        };
         if !self.applies(request.url()) || request.headers().contains_key(AUTHORIZATION) {
             self.pending = None;
             self.deferred = None;
@@ -248,7 +241,11 @@ impl OriginAuthState {
             Some(v) => Some(v),
             None => {
                 let method = request.method().to_string();
-                let body = self.last_body.as_deref();
+                // `None`: streamed, not known before it is sent.
+                let body = match request.body() {
+                    None => Some(&[][..]),
+                    Some(b) => b.as_bytes(),
+                };
                 let target =
                     target(&method, &self.last_uri, body, request.url(), &self.service, self.delegation);
                 match (self.active.as_mut(), self.deferred.take()) {
@@ -328,8 +325,8 @@ impl OriginAuthState {
             self.legs += 1;
             return Ok(true);
         }
-        let body = self.last_body.as_deref();
-        let target = target(method, &self.last_uri, body, resp.url(), &self.service, self.delegation);
+        // Connection-bound schemes (NTLM, Negotiate) hash no body.
+        let target = target(method, &self.last_uri, None, resp.url(), &self.service, self.delegation);
         let answer = if a.needs_credentials() {
             a.respond(&challenge, &self.creds, &target, &mut OsEntropy)
         } else {
