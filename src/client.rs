@@ -409,15 +409,19 @@ impl Session {
             // `Content-Length: 0`, as curl sends it): the 401 comes anyway, and a body the server
             // does not read would cost the connection the handshake is bound to.
             let withheld = origin.withholds_body(&hop.url, hop.with_body)?;
-            let mut request = match withheld {
-                false => build_request(&self.client, req, &hop, redirects > 0).await?,
+            let bodiless;
+            let leg = match withheld {
                 true => {
-                    let mut r = build_request(&self.client, req, &hop.without_body(), redirects > 0).await?;
-                    let zero = reqwest::header::HeaderValue::from_static("0");
-                    r.headers_mut().insert(reqwest::header::CONTENT_LENGTH, zero);
-                    r
+                    bodiless = hop.without_body();
+                    &bodiless
                 }
+                false => &hop,
             };
+            let mut request = build_request(&self.client, req, leg, redirects > 0).await?;
+            if withheld {
+                let zero = reqwest::header::HeaderValue::from_static("0");
+                request.headers_mut().insert(reqwest::header::CONTENT_LENGTH, zero);
+            }
             conn::adjust_request(&req.curl.conn, &mut request, via_relay);
             // Credentials last: `--aws-sigv4` signs the headers as they will be sent, the
             // engine's cookies and -e's Referer included.

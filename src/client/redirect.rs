@@ -91,6 +91,7 @@ impl Kind {
 
 /// One request of the chain that `-L` follows: where, how, and whether the body and the
 /// user's credentials-bearing headers still go along.
+#[derive(Clone)]
 pub(super) struct Hop {
     pub url: url::Url,
     pub method: reqwest::Method,
@@ -110,15 +111,7 @@ impl Hop {
     /// This request without its body: a leg of a connection-bound handshake that cannot complete
     /// it (see `OriginAuthState::withholds_body`).
     pub fn without_body(&self) -> Hop {
-        Hop {
-            url: self.url.clone(),
-            method: self.method.clone(),
-            kind: self.kind,
-            custom: self.custom,
-            with_body: false,
-            cross_origin: self.cross_origin,
-            target: self.target.clone(),
-        }
+        Hop { with_body: false, ..self.clone() }
     }
 
     /// The request the command line asks for.
