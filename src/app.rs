@@ -355,10 +355,8 @@ fn netrc_login(t: &mut Transfer) -> Result<()> {
     let netrc = crate::client::netrc::parse_netrc(&text).map_err(|e| {
         Error::new(Exit::Usage, format!("{}: {e}", path.display())).hint("fix the netrc file, or drop -n")
     })?;
-    let host = t.request.url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_string();
     // A URL's `user@` picks that user's entry; its password comes from the file.
-    let url_user = percent_encoding::percent_decode_str(t.request.url.username()).decode_utf8_lossy();
-    let auth = cfg.origin_auth(&netrc, &host, &url_user);
+    let auth = cfg.origin_auth(&netrc, &t.request.url);
     // Kept for the hosts a redirect leads to (`client::origin_auth`).
     if let Some(c) = t.request.curl.netrc.as_mut() {
         c.read = Some(std::sync::Arc::new(netrc));

@@ -30,9 +30,10 @@ pub struct OriginAuthState {
     creds: Credentials,
     /// The scheme in use, after a challenge (or Basic sent first).
     active: Option<Box<dyn Authenticator>>,
-    /// The answer to send with the next request (computed from the last 401), or for a scheme
-    /// that is not connection-bound the challenge it answers, with that request's body.
+    /// The answer to send with the next request (computed from the last 401).
     pending: Option<Secret>,
+    /// For a scheme that is not connection-bound, the 401's challenge instead: answered in
+    /// `authorize` for the request it goes with (Digest's `auth-int` hashes that one's body).
     deferred: Option<Challenge>,
     /// Whether the last request carried our `Authorization`, and whether that value could
     /// complete the handshake (an NTLM negotiate message cannot: a 401 after it rejects no
@@ -44,9 +45,6 @@ pub struct OriginAuthState {
     /// The first request went without its body to ask for the server's challenge (see
     /// [`Self::withholds_body`]).
     asked: bool,
-    /// The request-target of the last request as sent (Digest's `uri`; the answer to a 401 goes
-    /// with the same request again).
-    last_uri: String,
     rejected: bool,
     legs: usize,
     /// The Kerberos service for Negotiate (`--service-name`, else `HTTP`).
@@ -108,7 +106,6 @@ impl OriginAuthState {
             sent_final: true,
             user_header: false,
             asked: false,
-            last_uri: String::new(),
             rejected: false,
             service,
             delegation,
@@ -127,12 +124,14 @@ impl OriginAuthState {
         if url.origin() == self.home || netrc.cfg.trusted {
             return;
         }
-        let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
-        let user = percent_encoding::percent_decode_str(url.username()).decode_utf8_lossy();
-        let Some(auth) = netrc
-            .cfg
-            .origin_auth(&netrc.file, host, &user)
-            .and_then(|a| a.minus_removed_header(&netrc.removed))
+        // Never from https to plain http: the file's password would cross the network in clear
+        // because a server said so (curl's CVE-2024-11053 was a netrc leak on redirects).
+        let from_https = matches!(&self.home, url::Origin::Tuple(scheme, ..) if scheme == "https");
+        if from_https && url.scheme() != "https" {
+            return;
+        }
+        let Some(auth) =
+            netrc.cfg.origin_auth(&netrc.file, url).and_then(|a| a.minus_removed_header(&netrc.removed))
         else {
             return;
         };
@@ -189,16 +188,19 @@ impl OriginAuthState {
         if ntlm_only && self.pending.is_none() && self.active.is_none() {
             let mut a = auth::authenticator(Scheme::Ntlm).expect("NTLM is implemented");
             let bare = auth::parse_challenges(["NTLM"]).pop().expect("a bare NTLM challenge");
+            // The negotiate message depends on neither the method nor the target.
             let target = target("GET", "/", None, url, &self.service, self.delegation);
             self.pending = Some(a.respond(&bare, &self.creds, &target, &mut OsEntropy).map_err(auth_error)?);
             self.active = Some(a);
             self.legs += 1;
         }
         if self.pending.is_none() && self.active.is_none() {
-            // Once per request: a server that answered the bodiless one gets it whole next.
-            let asks_first = !std::mem::replace(&mut self.asked, true)
-                && self.cfg.as_ref().is_some_and(|c| !c.schemes.contains(Scheme::Basic) && c.sigv4.is_none());
-            return Ok(with_body && asks_first);
+            // Once: a server that answered the bodiless request gets it whole next.
+            let challenge_first =
+                self.cfg.as_ref().is_some_and(|c| !c.schemes.contains(Scheme::Basic) && c.sigv4.is_none());
+            let probe = with_body && challenge_first && !self.asked;
+            self.asked |= probe;
+            return Ok(probe);
         }
         Ok(with_body && self.pending.is_some() && self.active.as_ref().is_some_and(|a| !a.final_leg()))
     }
@@ -214,7 +216,6 @@ impl OriginAuthState {
     ) -> Result<reqwest::Request> {
         self.follow_netrc(request.url());
         self.sent = false;
-        self.last_uri = request_target.map_or_else(|| request_uri(request.url()), str::to_owned);
         if !self.applies(request.url()) || request.headers().contains_key(AUTHORIZATION) {
             self.pending = None;
             self.deferred = None;
@@ -246,8 +247,8 @@ impl OriginAuthState {
                     None => Some(&[][..]),
                     Some(b) => b.as_bytes(),
                 };
-                let target =
-                    target(&method, &self.last_uri, body, request.url(), &self.service, self.delegation);
+                let uri = request_target.map_or_else(|| request_uri(request.url()), str::to_owned);
+                let target = target(&method, &uri, body, request.url(), &self.service, self.delegation);
                 match (self.active.as_mut(), self.deferred.take()) {
                     (Some(a), Some(challenge)) => Some(
                         a.respond(&challenge, &self.creds, &target, &mut OsEntropy).map_err(auth_error)?,
@@ -325,8 +326,9 @@ impl OriginAuthState {
             self.legs += 1;
             return Ok(true);
         }
-        // Connection-bound schemes (NTLM, Negotiate) hash no body.
-        let target = target(method, &self.last_uri, None, resp.url(), &self.service, self.delegation);
+        // Connection-bound schemes (NTLM, Negotiate) hash neither the target nor a body.
+        let uri = request_uri(resp.url());
+        let target = target(method, &uri, None, resp.url(), &self.service, self.delegation);
         let answer = if a.needs_credentials() {
             a.respond(&challenge, &self.creds, &target, &mut OsEntropy)
         } else {
@@ -585,7 +587,7 @@ mod tests {
         let state = |trusted: bool| {
             let mut r = RequestConfig::get(url::Url::parse("http://a.test/").unwrap());
             let cfg = netrc(trusted);
-            r.origin_auth = cfg.origin_auth(&file, "a.test", "");
+            r.origin_auth = cfg.origin_auth(&file, &r.url);
             r.curl.netrc = Some(cfg);
             OriginAuthState::new(&r)
         };
@@ -602,6 +604,15 @@ mod tests {
         assert!(!s.wants_retry(&resp(401, "http://b.test/x", &["Basic realm=\"r\""]), "GET").unwrap());
         assert_eq!(auth_header(&s.authorize(get("http://a.test/"), None).unwrap()), basic("ann:apw"));
         assert_eq!(auth_header(&s.authorize(get("http://b.test/"), None).unwrap()), None, "rejected there");
+        // Never from https to plain http, even to a host with its own entry.
+        let mut r = RequestConfig::get(url::Url::parse("https://a.test/").unwrap());
+        let cfg = netrc(false);
+        r.origin_auth = cfg.origin_auth(&file, &r.url);
+        r.curl.netrc = Some(cfg);
+        let mut secure = OriginAuthState::new(&r);
+        assert_eq!(auth_header(&secure.authorize(get("https://a.test/"), None).unwrap()), basic("ann:apw"));
+        assert_eq!(auth_header(&secure.authorize(get("http://b.test/"), None).unwrap()), None, "a downgrade");
+        assert_eq!(auth_header(&secure.authorize(get("https://b.test/"), None).unwrap()), basic("bob:bpw"));
         // --location-trusted: the first host's credentials go on, as -u's do.
         let mut t = state(true);
         t.authorize(get("http://a.test/"), None).unwrap();

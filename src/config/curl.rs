@@ -170,10 +170,12 @@ pub struct NetrcConfig {
 }
 
 impl NetrcConfig {
-    /// The origin credentials `netrc` gives for `host` and the URL's user (`""`: none named):
-    /// that user's entry (see [`Netrc::lookup_login`]), else the host's first entry with a login.
-    pub fn origin_auth(&self, netrc: &Netrc, host: &str, url_user: &str) -> Option<OriginAuth> {
-        let (entry, user) = match url_user {
+    /// The origin credentials `netrc` gives for `url`: the entry of the user the URL names
+    /// (`user@`; see [`Netrc::lookup_login`]), else the host's first entry with a login.
+    pub fn origin_auth(&self, netrc: &Netrc, url: &url::Url) -> Option<OriginAuth> {
+        let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
+        let url_user = percent_encoding::percent_decode_str(url.username()).decode_utf8_lossy();
+        let (entry, user) = match url_user.as_ref() {
             "" => {
                 let e = netrc.lookup(host)?;
                 (e, e.login.clone()?)
