@@ -220,6 +220,8 @@ pub struct Session {
     overridden: elsewhere::Overridden,
     /// `-H 'Accept:'` was given (see `raw`).
     no_accept: bool,
+    /// `-H 'Host: …'` (see `request::host_given`).
+    host_given: bool,
     routes: Arc<Chooser>,
     ctx: Arc<Context>,
     /// The bytes on the wire, when heads are printed as received or traced.
@@ -286,7 +288,8 @@ impl Session {
         let no_accept = req.curl.removed_headers.iter().any(|h| h == "accept");
         // toll's own path, where reqwest's cannot do what the request asks (see `raw`).
         let elsewhere = !req.curl.conn.connect_to.is_empty() || !req.curl.resolve.is_empty();
-        let raw = match req.curl.raw_targets || no_accept || elsewhere {
+        let host_given = request::host_given(req);
+        let raw = match req.curl.raw_targets || no_accept || elsewhere || host_given {
             true => tunnel::Direct::for_alternatives(req, &user_agent(req))?,
             false => None,
         };
@@ -309,6 +312,7 @@ impl Session {
             raw,
             overridden,
             no_accept,
+            host_given,
             routes,
             ctx,
             tap,
@@ -455,7 +459,9 @@ impl Session {
             }
             // --path-as-is/--request-target (see `Hop::target`), and -H 'Accept:' (see `raw`).
             let target = hop.target.as_deref();
-            let raw = target.is_some() || (self.no_accept && self.raw.is_some() && !via_socks);
+            // A `Host` of the user's goes as HTTP/2's `:authority` there (`request::host_given`).
+            let own = (self.no_accept || (self.host_given && https)) && self.raw.is_some() && !via_socks;
+            let raw = target.is_some() || own;
             let mut resp = match (&choice.entry, &self.direct, &self.raw) {
                 (entry, _, Some(own)) if moved.is_some() => {
                     let spec = match entry {

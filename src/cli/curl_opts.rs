@@ -329,7 +329,6 @@ impl CurlRequestArgs {
             password,
             schemes,
             preemptive_basic: preemptive_basic && self.aws_sigv4.is_none(),
-            trusted: self.location_trusted,
             sigv4: self.aws_sigv4.clone(),
         })
     }
@@ -430,6 +429,7 @@ impl CurlRequestArgs {
         let c = &self.conn;
         let (referer, referer_auto) = self.referer();
         CurlExtras {
+            location_trusted: self.location_trusted,
             create_dirs: out.create_dirs,
             // Set by `Cli::into_config` with the implied headers.
             content_type_implied: false,
@@ -468,7 +468,6 @@ impl CurlRequestArgs {
             netrc: (self.netrc || self.netrc_optional || self.netrc_file.is_some()).then(|| NetrcConfig {
                 file: self.netrc_file.clone(),
                 schemes: self.schemes(),
-                trusted: self.location_trusted,
                 sigv4: self.aws_sigv4.clone(),
                 read: None,
             }),
@@ -612,14 +611,14 @@ mod tests {
         assert!(parse(&[]).auth.origin_auth().is_none());
         let a = parse(&["-u", "joe:p:w"]).auth.origin_auth().unwrap();
         assert_eq!((a.user.as_str(), a.password.as_ref().map(|p| p.expose())), ("joe", Some("p:w")));
-        assert!(a.preemptive_basic && a.schemes == SchemeSet::only(Scheme::Basic) && !a.trusted);
+        assert!(a.preemptive_basic && a.schemes == SchemeSet::only(Scheme::Basic));
         let a = parse(&["-u", "joe", "--digest"]).auth.origin_auth().unwrap();
         assert!(a.password.is_none() && !a.preemptive_basic && a.schemes == SchemeSet::only(Scheme::Digest));
         let a = parse(&["-u", "joe:x", "--digest", "--anyauth", "--location-trusted"])
             .auth
             .origin_auth()
             .unwrap();
-        assert!(a.schemes == SchemeSet::ANY && a.trusted);
+        assert!(a.schemes == SchemeSet::ANY);
         let a = parse(&["-u", "joe:x", "--ntlm", "--basic"]).auth.origin_auth().unwrap();
         assert!(a.preemptive_basic);
         assert!(T::try_parse_from(["t", "-u", "a\nb"]).is_err());
@@ -711,7 +710,6 @@ mod tests {
             Some(NetrcConfig {
                 file: None,
                 schemes: (SchemeSet::only(Scheme::Basic), true),
-                trusted: false,
                 sigv4: None,
                 read: None
             })
@@ -722,7 +720,6 @@ mod tests {
             Some(NetrcConfig {
                 file: Some("n.txt".into()),
                 schemes: (SchemeSet::only(Scheme::Basic), true),
-                trusted: false,
                 sigv4: None,
                 read: None
             })

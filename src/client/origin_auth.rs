@@ -42,6 +42,8 @@ pub struct OriginAuthState {
     sent_final: bool,
     /// A `-H 'Authorization: …'` of the user's, which wins over `-u` (see [`Self::authorize`]).
     user_header: bool,
+    /// `--location-trusted`: the credentials go to other origins after a redirect too.
+    trusted: bool,
     /// The first request went without its body to ask for the server's challenge (see
     /// [`Self::withholds_body`]).
     asked: bool,
@@ -68,6 +70,7 @@ impl OriginAuthState {
     pub fn new(req: &RequestConfig) -> OriginAuthState {
         let service = req.curl.service_name.clone().unwrap_or_else(|| auth::HTTP_SERVICE.into());
         let mut state = Self::with(req.origin_auth.clone(), req.url.origin(), service, req.curl.delegation);
+        state.trusted = req.curl.location_trusted;
         state.user_header = req.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("authorization"));
         // Read only when neither -u nor the URL gave a password (`app::netrc_login`): the
         // credentials in use are the file's, or none.
@@ -105,6 +108,7 @@ impl OriginAuthState {
             sent: false,
             sent_final: true,
             user_header: false,
+            trusted: false,
             asked: false,
             rejected: false,
             service,
@@ -121,7 +125,7 @@ impl OriginAuthState {
     /// that rejected its credentials in this run does not get them again.
     fn follow_netrc(&mut self, url: &url::Url) {
         let Some(netrc) = &self.netrc else { return };
-        if url.origin() == self.home || netrc.cfg.trusted {
+        if url.origin() == self.home || self.trusted {
             return;
         }
         // Never from https to plain http: the file's password would cross the network in clear
@@ -165,7 +169,7 @@ impl OriginAuthState {
 
     fn applies(&self, url: &url::Url) -> bool {
         match &self.cfg {
-            Some(c) => !self.rejected && (c.trusted || url.origin() == self.home),
+            Some(_) => !self.rejected && (self.trusted || url.origin() == self.home),
             None => false,
         }
     }
@@ -438,9 +442,9 @@ mod tests {
                 password: Some(Secret::new("pw")),
                 schemes,
                 preemptive_basic: basic,
-                trusted,
                 sigv4: None,
             }),
+            curl: crate::config::CurlExtras { location_trusted: trusted, ..Default::default() },
             ..RequestConfig::get(url::Url::parse(url).unwrap())
         }
     }
@@ -577,18 +581,18 @@ mod tests {
             "machine a.test login ann password apw\nmachine b.test login bob password bpw\n",
         )
         .unwrap();
-        let netrc = |trusted: bool| NetrcConfig {
+        let netrc = || NetrcConfig {
             file: None,
             schemes: (SchemeSet::only(Scheme::Basic), true),
-            trusted,
             sigv4: None,
             read: Some(std::sync::Arc::new(file.clone())),
         };
         let state = |trusted: bool| {
             let mut r = RequestConfig::get(url::Url::parse("http://a.test/").unwrap());
-            let cfg = netrc(trusted);
+            let cfg = netrc();
             r.origin_auth = cfg.origin_auth(&file, &r.url);
             r.curl.netrc = Some(cfg);
+            r.curl.location_trusted = trusted;
             OriginAuthState::new(&r)
         };
         let basic = |creds: &str| {
@@ -606,7 +610,7 @@ mod tests {
         assert_eq!(auth_header(&s.authorize(get("http://b.test/"), None).unwrap()), None, "rejected there");
         // Never from https to plain http, even to a host with its own entry.
         let mut r = RequestConfig::get(url::Url::parse("https://a.test/").unwrap());
-        let cfg = netrc(false);
+        let cfg = netrc();
         r.origin_auth = cfg.origin_auth(&file, &r.url);
         r.curl.netrc = Some(cfg);
         let mut secure = OriginAuthState::new(&r);

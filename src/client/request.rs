@@ -97,8 +97,24 @@ pub(super) fn build_client(
     if let Some(t) = req.connect_timeout {
         b = b.connect_timeout(t);
     }
-    b = b.tls_backend_preconfigured(tls::reqwest_tls(req)?);
+    let mut tls = tls::reqwest_tls(req)?;
+    // HTTP/2 carries the host in `:authority`, which reqwest takes from the URL: a `Host` given
+    // with -H would go beside it, and a server refuses the two when they differ (RFC 9113
+    // §8.3.1; nginx answers 400). toll's own path makes it the `:authority`, as curl does;
+    // where a request stays here (`--capath`, `-E`, TLS versions, SOCKS, …) it goes as HTTP/1.1.
+    if host_given(req) && req.curl.http_version != crate::config::HttpVersion::Http2PriorKnowledge {
+        b = b.http1_only();
+        if !tls.alpn_protocols.is_empty() {
+            tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        }
+    }
+    b = b.tls_backend_preconfigured(tls);
     b.build().map_err(|e| Error::new(Exit::Internal, format!("cannot set up the HTTP client: {e}")))
+}
+
+/// Whether the user gives the request's `Host` (`-H 'Host: name'`).
+pub(super) fn host_given(req: &RequestConfig) -> bool {
+    req.headers.iter().any(|(name, value)| name.eq_ignore_ascii_case("host") && !value.is_empty())
 }
 
 /// Reads a redirect's small body so its connection can be reused; a large one is dropped.
@@ -112,8 +128,8 @@ pub(super) async fn drain_small(mut resp: reqwest::Response) {
     }
 }
 
-/// Headers that carry the user's credentials for the first origin (curl keeps them from other
-/// hosts too, unless --location-trusted).
+/// Headers that carry the user's credentials for the first origin: kept from other origins,
+/// unless --location-trusted (as curl keeps them).
 const ORIGIN_BOUND: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
 
 pub(super) async fn build_request(
@@ -137,7 +153,13 @@ pub(super) async fn build_request(
             // request), or inside a tunnel to the origin: proxy credentials go through -U.
             return Err(proxy_credentials_refused("-H", name));
         }
-        if hop.cross_origin && ORIGIN_BOUND.contains(&lower.as_str()) {
+        if hop.cross_origin && !req.curl.location_trusted && ORIGIN_BOUND.contains(&lower.as_str()) {
+            continue;
+        }
+        // A `Host` of the user's names the first URL's server: after a redirect to another host
+        // it would send the request to the wrong site (curl drops it then too, whatever
+        // --location-trusted says; another port or scheme on the same host keeps it).
+        if lower == "host" && again && !same_host(&hop.url, &req.url) {
             continue;
         }
         if !hop.with_body && lower == "content-type" && req.curl.content_type_implied {
@@ -161,6 +183,14 @@ pub(super) async fn build_request(
         rb = rb.header(name, value);
     }
     rb.build().map_err(|e| Error::new(Exit::Usage, format!("cannot build the request: {e}")))
+}
+
+/// Whether `a` and `b` name the same host (names compare without case, as curl compares them).
+fn same_host(a: &url::Url, b: &url::Url) -> bool {
+    match (a.host_str(), b.host_str()) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        _ => false,
+    }
 }
 
 /// A `Proxy-Authorization` field given with `-H` or `--proxy-header` (`option`): toll answers
@@ -200,6 +230,35 @@ mod tests {
         assert_eq!(built.headers().get("x-trace").unwrap(), "1");
         let home = rt.block_on(build_request(&client, &req, &Hop::first(&req).unwrap(), false)).unwrap();
         assert!(home.headers().get("authorization").is_some());
+        // --location-trusted: curl 7.88 sends the user's `Authorization` and `Cookie` on.
+        let mut trusting = req.clone();
+        trusting.curl.location_trusted = true;
+        let built = rt.block_on(build_request(&client, &trusting, &back, true)).unwrap();
+        assert!(built.headers().get("authorization").is_some());
+    }
+
+    /// A `Host` of the user's goes to the first URL's host only (another port or scheme on it
+    /// keeps it; `--location-trusted` does not take it to another host), as curl 7.88 does.
+    #[test]
+    fn the_users_host_stays_with_the_first_urls_host() {
+        install_crypto();
+        let client = reqwest::Client::new();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        for trusted in [false, true] {
+            let mut req = request("http://a.example/", false);
+            req.headers.push(("Host".into(), "vhost.test".into()));
+            req.curl.location_trusted = trusted;
+            let first = Hop::first(&req).unwrap();
+            let host = |hop: &Hop| {
+                let built = rt.block_on(build_request(&client, &req, hop, true)).unwrap();
+                built.headers().get("host").map(|h| h.to_str().unwrap().to_string())
+            };
+            assert_eq!(host(&first).as_deref(), Some("vhost.test"));
+            let same = next_hop(&req, &first, &redirect(302, "https://A.example:8443/x")).unwrap();
+            assert_eq!(host(&same).as_deref(), Some("vhost.test"));
+            let away = next_hop(&req, &first, &redirect(302, "http://b.example/")).unwrap();
+            assert_eq!(host(&away), None, "trusted: {trusted}");
+        }
     }
 
     /// As curl 7.88: `-d`'s implied Content-Type goes with the body a 302 drops; one the user

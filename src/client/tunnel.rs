@@ -529,6 +529,12 @@ impl Direct {
                 if let Some(t) = target {
                     *req.uri_mut() = absolute(url, t).map_err(Unsent::from)?;
                 }
+                // HTTP/2 has no `Host`: a `Host` given with -H is the `:authority` (RFC 9113
+                // §8.3.1), as curl sends it; hyper would send it beside the URL's, which servers
+                // refuse when the two differ.
+                if let Some(host) = req.headers_mut().remove(HOST) {
+                    *req.uri_mut() = with_authority(req.uri(), &host).map_err(Unsent::from)?;
+                }
                 send.ready().await.map_err(|e| Unsent::new(url, &e))?;
                 let resp = send.send_request(req).await.map_err(|e| Unsent::new(url, &e))?;
                 Ok((resp, Sender::H2(send)))
@@ -753,6 +759,23 @@ fn absolute(url: &url::Url, target: &str) -> Result<http::Uri> {
     text.parse().map_err(|e: http::uri::InvalidUri| {
         Error::new(Exit::Usage, format!("the request target cannot be sent: {}", sanitize(&e.to_string())))
     })
+}
+
+/// `uri` with `host` (a `Host` field's value) as its authority: HTTP/2's `:authority`.
+fn with_authority(uri: &http::Uri, host: &HeaderValue) -> Result<http::Uri> {
+    let refused = || {
+        let shown = sanitize(&String::from_utf8_lossy(host.as_bytes()));
+        Error::new(Exit::Usage, format!("the Host field '{shown}' cannot be HTTP/2's :authority"))
+            .hint("give a host name or address, with a port if needed, or use --http1.1")
+    };
+    let authority = http::uri::Authority::try_from(host.as_bytes()).map_err(|_| refused())?;
+    // No user name and password: `:authority` has none (RFC 9113 §8.3.1).
+    if authority.as_str().contains('@') {
+        return Err(refused());
+    }
+    let mut parts = uri.clone().into_parts();
+    parts.authority = Some(authority);
+    http::Uri::from_parts(parts).map_err(|_| refused())
 }
 
 fn send_error(url: &url::Url, e: &(dyn std::error::Error + 'static)) -> Error {

@@ -25,8 +25,6 @@ pub struct OriginAuth {
     pub schemes: SchemeSet,
     /// `--basic` (or no scheme option): send Basic on the first request, as curl does.
     pub preemptive_basic: bool,
-    /// `--location-trusted`: the credentials follow redirects to other hosts.
-    pub trusted: bool,
     /// `--aws-sigv4`: every request is signed with the key pair (user: access key, password:
     /// secret key) instead of answering a challenge.
     pub sigv4: Option<crate::auth::sigv4::Spec>,
@@ -92,6 +90,9 @@ pub enum DumpHeader {
 /// The smaller curl options, in one place so `RequestConfig` gains one field for them.
 #[derive(Clone, Debug, Default)]
 pub struct CurlExtras {
+    /// `--location-trusted`: the origin credentials (`-u`, `-n`, and `Authorization` and
+    /// `Cookie` given with `-H`) follow redirects to other hosts.
+    pub location_trusted: bool,
     /// `--create-dirs`: create the directories of `-o FILE`.
     pub create_dirs: bool,
     /// `-o -` was given: a binary body is printed to a terminal too (curl's
@@ -161,8 +162,6 @@ pub struct NetrcConfig {
     pub file: Option<PathBuf>,
     /// The scheme options given (as for `-u`): allowed schemes, Basic first.
     pub schemes: (SchemeSet, bool),
-    /// `--location-trusted`.
-    pub trusted: bool,
     /// `--aws-sigv4`.
     pub sigv4: Option<crate::auth::sigv4::Spec>,
     /// The file's entries, once `app` has read it (for the hosts a redirect leads to).
@@ -187,7 +186,6 @@ impl NetrcConfig {
             password: Some(entry.password.clone().unwrap_or_else(|| Secret::new(""))),
             schemes: self.schemes.0,
             preemptive_basic: self.schemes.1 && self.sigv4.is_none(),
-            trusted: self.trusted,
             sigv4: self.sigv4.clone(),
         })
     }
@@ -284,7 +282,6 @@ mod tests {
             password: Some(Secret::new("pw")),
             schemes,
             preemptive_basic: true,
-            trusted: false,
             sigv4,
         };
         let removed = ["x-other".to_string(), "authorization".to_string()];

@@ -192,7 +192,8 @@ fn direct_tunnel_refusal_and_max_time() {
 }
 
 /// An https origin that speaks HTTP/2 when the client offers it (ALPN), HTTP/1.1 otherwise, and
-/// answers every request with `<version> <path>`. Returns its port.
+/// answers every request with `<version> <path>`, and `/host` with the request's authority
+/// and `Host` too (`HTTP/2.0 /host authority=A host=H`, `-` for none). Returns its port.
 fn h2_origin() -> u16 {
     use hyper::service::service_fn;
     use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -213,7 +214,13 @@ fn h2_origin() -> u16 {
                     let Ok(tls) = acceptor.accept(tcp).await else { return };
                     let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
                     let svc = service_fn(|req: http::Request<hyper::body::Incoming>| async move {
-                        let text = format!("{:?} {}\n", req.version(), req.uri().path());
+                        let mut text = format!("{:?} {}", req.version(), req.uri().path());
+                        if req.uri().path() == "/host" {
+                            let authority = req.uri().authority().map_or("-", |a| a.as_str());
+                            let host = req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or("-");
+                            text.push_str(&format!(" authority={authority} host={host}"));
+                        }
+                        text.push('\n');
                         Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
                             bytes::Bytes::from(text),
                         )))
@@ -254,6 +261,40 @@ fn direct_tunnel_speaks_h2_by_alpn_and_http1_when_asked() {
     let out = run(&["--http1.1"]);
     out.assert_ok();
     assert_eq!(out.stdout_str(), "HTTP/1.1 /v\n1.1", "{}", out.describe());
+}
+
+/// HTTP/2 has no `Host`: one given with -H is the request's `:authority`, as curl sends it
+/// (hyper sent it beside the URL's, and servers refuse the two when they differ: nginx answers
+/// 400), directly and through a proxy's tunnel. Where the request stays on reqwest's path
+/// (`--tlsv1.2` here), which takes the authority from the URL, it goes as HTTP/1.1.
+#[test]
+fn a_host_given_with_h_is_the_http2_authority() {
+    let proxy = FakeProxy::start(fakeproxy::basic(USER, PASS));
+    let port = h2_origin();
+    let url = format!("https://127.0.0.1:{port}/host");
+    let (purl, ca) = (proxy.url(), crate::tls::pki().ca_arg());
+    let run = |extra: &[&str]| {
+        let mut args = vec!["-sS", "--cacert", &ca, "-w", "%{http_version}", "-H", "Host: vhost.test:8443"];
+        args.extend(extra);
+        args.push(&url);
+        let out = toll(args).run();
+        out.assert_ok();
+        out
+    };
+    let h2 = "HTTP/2.0 /host authority=vhost.test:8443 host=-\n2";
+    assert_eq!(run(&[]).stdout_str(), h2);
+    assert_eq!(run(&["-x", &purl, "-U", "alice:tunnel-pw:1"]).stdout_str(), h2);
+    let out = run(&["--tlsv1.2"]);
+    assert_eq!(
+        out.stdout_str(),
+        "HTTP/1.1 /host authority=- host=vhost.test:8443\n1.1",
+        "{}",
+        out.describe()
+    );
+    // No user name in an authority (RFC 9113 §8.3.1): the request is not sent (exit 2).
+    let out = toll(["-sS", "--cacert", &ca, "-H", "Host: joe@vhost.test", &url]).run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("cannot be HTTP/2's :authority"), "{}", out.describe());
 }
 
 /// Sockets of process `pid` (its descriptors, from /proc): `(state, local port, remote port)`
