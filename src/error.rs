@@ -36,6 +36,10 @@ pub enum Exit {
     WeirdReply,
     /// curl's 61: `--compressed` and a body that does not decode.
     BadEncoding,
+    /// curl's 16: the server ended the HTTP/2 connection (GOAWAY) before the answer was whole.
+    Http2,
+    /// curl's 92: an HTTP/2 stream was reset, or its answer broke HTTP/2's rules.
+    Http2Stream,
     Receive,
     /// `-C`: the server ignored the range (curl's 33).
     Range,
@@ -90,6 +94,8 @@ impl Exit {
             Exit::GotNothing => 52,
             Exit::WeirdReply => 8,
             Exit::BadEncoding => 61,
+            Exit::Http2 => 16,
+            Exit::Http2Stream => 92,
             Exit::Receive => 56,
             Exit::Range => 33,
             Exit::FileTooLarge => 63,
@@ -111,7 +117,7 @@ impl Exit {
     }
 
     /// Every code with its meaning, as documented in the README (a test keeps them in step).
-    pub const TABLE: [(Exit, &'static str); 37] = [
+    pub const TABLE: [(Exit, &'static str); 39] = [
         (
             Exit::Internal,
             "internal error (a bug: please report it); also, as in curl, a URL whose scheme toll does not \
@@ -175,6 +181,15 @@ impl Exit {
         (Exit::TooManyRedirects, "too many redirects (--max-redirs)"),
         (Exit::GotNothing, "the server closed the connection without answering (an empty reply)"),
         (Exit::Receive, "the transfer broke off while receiving data"),
+        (
+            Exit::Http2,
+            "HTTP/2: the server ended the connection (GOAWAY) before the answer was whole",
+        ),
+        (
+            Exit::Http2Stream,
+            "HTTP/2: the server reset the request's stream, or its answer breaks HTTP/2's rules (a field \
+             HTTP/2 forbids, a length the body does not match)",
+        ),
         (Exit::ClientCert, "the client certificate or key (-E/--cert, --key) cannot be read or used"),
         (Exit::Range, "-C: the answer is not the part asked for (the file is left as it was)"),
         (Exit::FileTooLarge, "the body is (or is announced to be) larger than --max-filesize"),

@@ -95,6 +95,33 @@ pub(super) fn not_http(e: &(dyn std::error::Error + 'static), url: &str) -> Opti
     })
 }
 
+/// An HTTP/2 error as curl 7.88 reports it: 16 when the server ended the connection (a
+/// GOAWAY: shutting down, or a connection error it saw), 92 for anything that ends one stream —
+/// the server's RST_STREAM, or an answer the HTTP/2 library refused (a field HTTP/2 forbids,
+/// a malformed status, a length the body does not match; nghttp2 refuses those per stream).
+/// Not a TCP or TLS failure under HTTP/2 (`is_io`), which the other rules classify.
+pub(super) fn http2_error(e: &(dyn std::error::Error + 'static), url: &str) -> Option<Error> {
+    let h2 = find::<h2::Error>(e).filter(|h2| !h2.is_io())?;
+    let whose = if url.is_empty() { String::new() } else { format!(" with {url}") };
+    let reason = h2.reason().map_or_else(|| sanitize(&h2.to_string()), |r| format!("{r:?}"));
+    Some(if h2.reason() == Some(h2::Reason::REFUSED_STREAM) {
+        // The server did not process the request (RFC 9113 §8.7): curl 7.88 tries once more on
+        // a new connection and then reports a receive error, 56.
+        Error::new(Exit::Receive, format!("the server refused the HTTP/2 stream{whose} (REFUSED_STREAM)"))
+            .hint("the server did not process the request; retry later")
+    } else if h2.is_go_away() && h2.is_remote() {
+        Error::new(Exit::Http2, format!("the server ended the HTTP/2 connection{whose} ({reason})"))
+            .hint("the server is shutting down or saw an error; retry, or try --http1.1")
+    } else if h2.is_reset() && h2.is_remote() {
+        Error::new(Exit::Http2Stream, format!("the server reset the HTTP/2 stream{whose} ({reason})"))
+            .hint("the server gave up on this request; retry, or try --http1.1")
+    } else {
+        let text = sanitize(&chain_text(e));
+        Error::new(Exit::Http2Stream, format!("the answer{whose} breaks HTTP/2's rules: {text}"))
+            .hint("the server is at fault; try --http1.1")
+    })
+}
+
 /// Whether the connection closed (or was reset) before the answer's head was complete: not a
 /// connection that could not be made, an answer that is not HTTP, or a timeout.
 pub(super) fn closed_before_answer(e: &reqwest::Error) -> bool {
@@ -191,6 +218,9 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
         return Error::new(Exit::Connect, format!("cannot connect to {url}: {text}"))
             .hint("check the URL and port; behind a proxy, set -x or https_proxy");
     }
+    if let Some(err) = http2_error(&e, &url) {
+        return err;
+    }
     if (e.is_body() || e.is_decode()) && is_short_body(&e) {
         return Error::new(
             Exit::PartialFile,
@@ -198,7 +228,9 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
         )
         .hint("retry; nothing partial was kept for -o");
     }
-    if e.is_body() {
+    // A body that could not be read (reqwest calls some of those decode errors): the response's
+    // URL is not in the error.
+    if e.is_body() || e.is_decode() {
         return Error::new(Exit::Receive, format!("the transfer broke off: {text}"))
             .hint("retry; nothing partial was kept for -o");
     }

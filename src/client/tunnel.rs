@@ -785,6 +785,9 @@ fn send_error(url: &url::Url, e: &(dyn std::error::Error + 'static)) -> Error {
     if let Some(err) = super::errors::not_http(e, &display_url(url)) {
         return err;
     }
+    if let Some(err) = super::errors::http2_error(e, &display_url(url)) {
+        return err;
+    }
     let text = chain_text(e);
     Error::new(Exit::Receive, format!("request to {} failed: {text}", display_url(url)))
         .hint("retry with -v to see the conversation")

@@ -27,6 +27,8 @@
 //!   stale nonces, broken handshakes, 407 inside the tunnel, garbage challenges, …).
 //! - `t_hardening`: regressions of the relay hardening issue (open proxies and origin 407s,
 //!   no credential resent, stale loops, timeouts, a relay flooded by another local user).
+//! - `t_http2`: HTTP/2 servers that reset a stream, end the connection or break the rules
+//!   (written with the `h2` crate), and curl's exit codes for them, curl beside toll.
 //! - `t_faults`: fault injection against the relay (resets at every leg of every scheme, broken
 //!   tunnels, slow, mute and hostile proxies).
 //! - `t_secrets`: `-v` redaction and `Proxy-Authorization` never reaching the origin.
@@ -69,6 +71,7 @@ mod t_file_opts;
 mod t_hardening;
 mod t_hardening_files;
 mod t_hardening_text;
+mod t_http2;
 mod t_infra;
 mod t_keyring;
 mod t_misbehaving;

@@ -1,0 +1,155 @@
+//! HTTP/2 servers that break off or break the rules, written with the `h2` crate (hyper's own
+//! HTTP/2 layer), and the exit codes curl 7.88 gives for them: 92 for a stream the server
+//! reset or an answer HTTP/2 does not allow, 16 for a connection the server ended (GOAWAY), 56
+//! for a stream it refused — directly and through a proxy's tunnel (toll's own path).
+
+use crate::fakeproxy::{self, FakeProxy};
+use crate::run::toll;
+use bytes::Bytes;
+
+/// An https server speaking only HTTP/2, answering by path:
+/// - `/ok`: `ok\n`;
+/// - `/rst`: a 200 with `partial`, then RST_STREAM (INTERNAL_ERROR);
+/// - `/refused`: RST_STREAM (REFUSED_STREAM) before any answer;
+/// - `/short`: `content-length: 100` and 50 bytes, the stream ended.
+///
+/// With `goaway`, every connection is ended instead, once its request came ([`go_away`]).
+/// Returns its port.
+fn h2_server(goaway: bool) -> u16 {
+    let mut cfg = (*crate::tls::pki().server_config).clone();
+    cfg.alpn_protocols = vec![b"h2".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(cfg));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else { continue };
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else { return };
+                    if goaway {
+                        let _ = go_away(tls).await;
+                        return;
+                    }
+                    let Ok(mut conn) = h2::server::handshake(tls).await else { return };
+                    while let Some(Ok((req, mut respond))) = conn.accept().await {
+                        let ok = |len: usize| {
+                            http::Response::builder().header("content-length", len).body(()).unwrap()
+                        };
+                        match req.uri().path() {
+                            "/ok" => {
+                                let mut send = respond.send_response(ok(3), false).unwrap();
+                                let _ = send.send_data(Bytes::from_static(b"ok\n"), true);
+                            }
+                            "/rst" => {
+                                let head = http::Response::new(());
+                                let mut send = respond.send_response(head, false).unwrap();
+                                let _ = send.send_data(Bytes::from_static(b"partial"), false);
+                                tokio::spawn(async move {
+                                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                                    send.send_reset(h2::Reason::INTERNAL_ERROR);
+                                });
+                            }
+                            "/refused" => respond.send_reset(h2::Reason::REFUSED_STREAM),
+                            "/short" => {
+                                let mut send = respond.send_response(ok(100), false).unwrap();
+                                let _ = send.send_data(Bytes::from(vec![b'x'; 50]), true);
+                            }
+                            _ => respond.send_reset(h2::Reason::CANCEL),
+                        }
+                    }
+                });
+            }
+        });
+    });
+    port
+}
+
+/// Written frame by frame: reads the client's preface and frames up to its request's HEADERS
+/// (so the request was sent: no race with the client's handshake), then answers SETTINGS and
+/// GOAWAY (last stream 0, INTERNAL_ERROR) and closes.
+async fn go_away<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut s: S) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut preface = [0u8; 24];
+    s.read_exact(&mut preface).await?;
+    loop {
+        let mut head = [0u8; 9];
+        s.read_exact(&mut head).await?;
+        let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+        let mut payload = vec![0u8; len];
+        s.read_exact(&mut payload).await?;
+        if head[3] == 0x1 {
+            break;
+        }
+    }
+    let settings = [0, 0, 0, 0x4, 0, 0, 0, 0, 0];
+    let goaway = [0, 0, 8, 0x7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x2];
+    s.write_all(&[&settings[..], &goaway[..]].concat()).await?;
+    s.flush().await?;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    s.shutdown().await
+}
+
+#[test]
+fn http2_failures_have_curls_exit_codes() {
+    let (port, ending) = (h2_server(false), h2_server(true));
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let ca = crate::tls::pki().ca_arg();
+    let purl = proxy.url();
+    for via in [None, Some(purl.as_str())] {
+        let run = |path: &str| {
+            let url = match path {
+                "/goaway" => format!("https://127.0.0.1:{ending}/"),
+                _ => format!("https://127.0.0.1:{port}{path}"),
+            };
+            let mut args = vec!["-sS", "--cacert", &ca, "-w", "[%{http_code} %{http_version}]"];
+            if let Some(p) = via {
+                args.extend(["-x", p]);
+            }
+            args.push(&url);
+            toll(args).run()
+        };
+        // curl beside it, on the same server (its HTTP/2 is nghttp2's).
+        let curl = |path: &str| {
+            let url = match path {
+                "/goaway" => format!("https://127.0.0.1:{ending}/"),
+                _ => format!("https://127.0.0.1:{port}{path}"),
+            };
+            let mut cmd = std::process::Command::new("/usr/bin/curl");
+            cmd.args(["-sS", "-o", "/dev/null", "--cacert", &ca, &url]).env_clear();
+            if let Some(p) = via {
+                cmd.args(["-x", p]);
+            }
+            cmd.output().expect("run curl").status.code()
+        };
+        if std::path::Path::new("/usr/bin/curl").exists() {
+            for (path, code) in [("/ok", 0), ("/rst", 92), ("/short", 92), ("/goaway", 16), ("/refused", 56)]
+            {
+                assert_eq!(curl(path), Some(code), "curl {path} via {via:?}");
+            }
+        } else {
+            crate::skip("SKIPPED http2_failures_have_curls_exit_codes's curl half: needs curl");
+        }
+        let out = run("/ok");
+        out.assert_ok();
+        assert_eq!(out.stdout_str(), "ok\n[200 2]", "{}", out.describe());
+        let out = run("/rst");
+        out.assert_code(92);
+        assert_eq!(out.stdout_str(), "partial[200 2]", "{}", out.describe());
+        assert!(out.stderr.contains("reset the HTTP/2 stream"), "{}", out.describe());
+        let out = run("/short");
+        out.assert_code(92);
+        assert!(out.stderr.contains("breaks HTTP/2's rules"), "{}", out.describe());
+        let out = run("/goaway");
+        out.assert_code(16);
+        assert!(out.stderr.contains("ended the HTTP/2 connection"), "{}", out.describe());
+        let out = run("/refused");
+        out.assert_code(56);
+        assert!(out.stderr.contains("REFUSED_STREAM"), "{}", out.describe());
+        assert!(!out.stderr.contains("request to  failed"), "{}", out.describe());
+    }
+}
