@@ -76,14 +76,18 @@ pub fn in_foreground() -> bool {
 /// characters, including ESC, become visible `\xNN` escapes, and so do the invisible characters
 /// that can make text read differently from what it is (bidi overrides and isolates, zero-width
 /// characters, the byte-order mark, line/paragraph separators: [`is_deceptive`]) as `\u{NNNN}`;
-/// long text is cut.
+/// long text is cut in the middle, so the end of a message (an error's cause, after a long URL)
+/// stays.
 pub fn sanitize(text: &str) -> String {
     const MAX: usize = 400;
-    let mut out = String::with_capacity(text.len().min(MAX));
-    for (count, ch) in text.chars().enumerate() {
-        if count >= MAX {
-            out.push('…');
-            break;
+    let mut out = String::with_capacity(text.len().min(MAX + 4));
+    let count = text.chars().count();
+    for (i, ch) in text.chars().enumerate() {
+        if count > MAX && (MAX / 2..count - MAX / 2).contains(&i) {
+            if i == MAX / 2 {
+                out.push('…');
+            }
+            continue;
         }
         if ch.is_control() && ch != '\t' {
             out.push_str(&format!("\\x{:02x}", ch as u32));
@@ -143,7 +147,8 @@ mod tests {
     fn escapes_control_characters() {
         assert_eq!(sanitize("Corp\x1b[31m\r\nX"), "Corp\\x1b[31m\\x0d\\x0aX");
         assert_eq!(sanitize("naïve realm"), "naïve realm");
-        assert!(sanitize(&"a".repeat(1000)).ends_with('…'));
+        let cut = sanitize(&format!("{}{}", "a".repeat(1000), " failed: why"));
+        assert!(cut.contains('…') && cut.ends_with(" failed: why") && cut.chars().count() == 401, "{cut}");
     }
 
     #[test]

@@ -113,6 +113,9 @@ fn tls_conflict(c: &ConnConfig) -> Option<String> {
 
 /// Checks a hop before it is sent: `--proto` for the first URL, `--proto-redir` for a redirect
 /// target (exit 1, curl's wording), and TLS settings that leave no version for https.
+/// The longest URL toll sends: `http::Uri`'s limit.
+const MAX_URL: usize = u16::MAX as usize - 1;
+
 pub fn check_url(c: &ConnConfig, url: &url::Url, redirected: bool) -> Result<()> {
     if c.disallow_username && (!url.username().is_empty() || url.password().is_some()) {
         // The URL is not shown: its password would be.
@@ -133,6 +136,17 @@ pub fn check_url(c: &ConnConfig, url: &url::Url, redirected: bool) -> Result<()>
             format!("Protocol \"{}\" not supported or disabled by {option}", url.scheme()),
         )
         .hint(format!("allow it with {option}, or use a URL with an allowed scheme")));
+    }
+    // The HTTP library holds a request target (absolute, through a proxy) in at most 64 KiB;
+    // a longer URL would fail as it is sent, as a broken transfer (56). Servers and proxies
+    // refuse far shorter ones (414) anyway.
+    if url.as_str().len() > MAX_URL {
+        let which = if redirected { "the redirect's URL" } else { "the URL" };
+        return Err(Error::new(
+            Exit::Usage,
+            format!("{which} is {} bytes long: toll sends URLs of up to {MAX_URL} bytes", url.as_str().len()),
+        )
+        .hint("send long data in the request body (-d, -F) rather than in the URL"));
     }
     if url.scheme() == "https" {
         if let Some(why) = tls_conflict(c) {
@@ -312,6 +326,23 @@ mod tests {
             assert!(check_url(&ConnConfig::default(), &url, false).is_ok(), "{u}: only with the option");
         }
         assert!(check_url(&c, &url::Url::parse("http://h/p?user=bob@x").unwrap(), false).is_ok());
+    }
+
+    /// A URL `http::Uri` cannot hold is a usage error before anything is sent (it was a broken
+    /// transfer, 56); the longest it holds is sent.
+    #[test]
+    fn a_url_longer_than_the_http_library_takes_is_refused_first() {
+        let c = ConnConfig::default();
+        let url = |len: usize| {
+            let head = "http://h/?";
+            url::Url::parse(&format!("{head}{}", "a".repeat(len - head.len()))).unwrap()
+        };
+        assert!(check_url(&c, &url(MAX_URL), false).is_ok());
+        assert!(http::Uri::try_from(url(MAX_URL).as_str()).is_ok());
+        assert!(http::Uri::try_from(url(MAX_URL + 1).as_str()).is_err());
+        let e = check_url(&c, &url(MAX_URL + 1), false).unwrap_err();
+        assert_eq!(e.exit, Exit::Usage);
+        assert!(e.message.contains("65535 bytes"), "{}", e.message);
     }
 
     #[test]
