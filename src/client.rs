@@ -431,6 +431,7 @@ impl Session {
             // engine's cookies and -e's Referer included.
             let request =
                 origin.authorize(self.cookies.apply(referer.apply(request)), hop.target.as_deref())?;
+            let cookie_url = cookies::for_request(&request).into_owned();
             let https = hop.url.scheme() == "https";
             // A --connect-to rule comes before an alternative, as in curl; without either, a
             // --resolve rule for this port that reqwest's overrides do not hold goes by toll's
@@ -526,7 +527,7 @@ impl Session {
             if reporter.verbose() {
                 trace_response(reporter, &resp);
             }
-            self.cookies.learn(&resp);
+            self.cookies.learn(&resp, &cookie_url);
             self.hsts.learn(&resp);
             self.alt_svc.learn(&resp, reporter);
             if withheld && resp.status() != reqwest::StatusCode::UNAUTHORIZED {

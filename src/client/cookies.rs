@@ -122,6 +122,23 @@ pub fn write_jar(cookies: &[Cookie]) -> String {
     s
 }
 
+/// The URL cookies are matched and stored for: `request`'s, with the host of a `Host` the user
+/// gave (`-H 'Host: app.example'`, its port left out), as curl 7.88 takes it — a virtual host
+/// reached by its address keeps its own cookies, and may set them for its domain. The request
+/// carries the user's `Host` only where curl sends it (not after a redirect to another host).
+pub fn for_request(request: &reqwest::Request) -> std::borrow::Cow<'_, url::Url> {
+    use std::borrow::Cow;
+    let given = request.headers().get(reqwest::header::HOST).and_then(|h| h.to_str().ok());
+    let Some(host) = given.and_then(|h| h.parse::<http::uri::Authority>().ok()) else {
+        return Cow::Borrowed(request.url());
+    };
+    let mut url = request.url().clone();
+    match url.set_host(Some(host.host())) {
+        Ok(()) => Cow::Owned(url),
+        Err(_) => Cow::Borrowed(request.url()),
+    }
+}
+
 /// One `Set-Cookie` value received for `url`, at `now` (Unix seconds). `None` if it is
 /// malformed or not allowed for that host (a `Domain` the host is not in).
 pub fn parse_set_cookie(value: &str, url: &url::Url, now: i64) -> Option<Cookie> {
@@ -389,7 +406,8 @@ impl Engine {
         if !self.on {
             return request;
         }
-        let Some((mine, capped)) = self.jar().header_for(request.url(), now()) else { return request };
+        let url = for_request(&request);
+        let Some((mine, capped)) = self.jar().header_for(&url, now()) else { return request };
         let value = match request.headers().get(reqwest::header::COOKIE).and_then(|v| v.to_str().ok()) {
             // curl sends the engine's cookies first, then the -b string (not after a limit
             // stopped the line).
@@ -404,17 +422,15 @@ impl Engine {
     }
 
     /// Learns the `Set-Cookie`s of a response (the first [`MAX_SET_COOKIE_AMOUNT`] that set
-    /// one).
-    pub fn learn(&self, resp: &reqwest::Response) {
+    /// one) to a request for `url` (its [`for_request`]).
+    pub fn learn(&self, resp: &reqwest::Response, url: &url::Url) {
         if !self.on {
             return;
         }
         let now = now();
         let mut jar = self.jar();
         let set = resp.headers().get_all(reqwest::header::SET_COOKIE).iter();
-        for c in set
-            .filter_map(|v| parse_set_cookie(v.to_str().ok()?, resp.url(), now))
-            .take(MAX_SET_COOKIE_AMOUNT)
+        for c in set.filter_map(|v| parse_set_cookie(v.to_str().ok()?, url, now)).take(MAX_SET_COOKIE_AMOUNT)
         {
             jar.store(c, now);
         }
@@ -639,6 +655,25 @@ mod tests {
         assert!(parse_jar(".#ttg com\tFALSE\t/\tFALSE\t5\tn\tv\n").is_empty());
         assert!(parse_jar(".#x\tFALSE\t/\tFALSE\t5\tn\tv\n").is_empty());
         assert_eq!(parse_jar(".x.com\tTRUE\t/\tFALSE\t5\tn\tv\n").len(), 1);
+    }
+
+    /// As curl 7.88: with `-H 'Host: app.test'`, cookies are matched and stored for that host
+    /// (its port left out), not the address the request goes to.
+    #[test]
+    fn a_given_host_is_the_cookie_host() {
+        let mut request =
+            reqwest::Request::new(reqwest::Method::GET, "http://127.0.0.1:8080/a".parse().unwrap());
+        assert_eq!(for_request(&request).as_str(), "http://127.0.0.1:8080/a");
+        for (given, seen) in [("app.test:8080", "http://app.test:8080/a"), ("[::1]", "http://[::1]:8080/a")] {
+            request.headers_mut().insert(reqwest::header::HOST, given.parse().unwrap());
+            assert_eq!(for_request(&request).as_str(), seen);
+        }
+        request.headers_mut().insert(reqwest::header::HOST, "not a host".parse().unwrap());
+        assert_eq!(for_request(&request).as_str(), "http://127.0.0.1:8080/a");
+        request.headers_mut().insert(reqwest::header::HOST, "app.test".parse().unwrap());
+        let url = for_request(&request);
+        assert!(parse_set_cookie("d=1; Domain=app.test", &url, 0).is_some());
+        assert!(parse_set_cookie("d=1; Domain=app.test", request.url(), 0).is_none());
     }
 
     #[test]
