@@ -550,6 +550,23 @@ impl Session {
                 continue;
             }
             let Some(next) = next_hop(req, &hop, &resp) else {
+                // -L and a Location toll cannot follow: an error, as in curl (the answer is not
+                // the one asked for; with -o it would be saved as if it were).
+                if let Some(e) = redirect::unfollowable(req, &hop, &resp) {
+                    let url = redirect::without_empty_parts(hop.url.clone()).to_string();
+                    let ends = transfer_info::ends(self, &resp);
+                    let (method, body) = (hop.method.to_string(), hop.with_body);
+                    let last = LastAnswer {
+                        url,
+                        ends,
+                        redirect_url: None,
+                        method,
+                        body_before: body,
+                        body_after: body,
+                    };
+                    heads.unfollowed(head_text(&resp), last);
+                    return Err(e);
+                }
                 // The fragment is not sent, so the response's URL has none: `-w` gets it here.
                 if hop.url.fragment().is_some() {
                     resp.extensions_mut().insert(redirect::WithFragment::of(&hop.url));

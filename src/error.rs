@@ -121,7 +121,7 @@ impl Exit {
         (
             Exit::Internal,
             "internal error (a bug: please report it); also, as in curl, a URL whose scheme toll does not \
-             fetch (ftp://, file://, …) or that --proto or --proto-redir rules out, and a server that does \
+             fetch (ftp://, file://, …, also a redirect's with -L) or that --proto or --proto-redir rules out, and a server that does \
              not answer in HTTP/1.x (HTTP/0.9, or another protocol)",
         ),
         (Exit::Usage, "usage error: bad option, URL, header or proxy setting"),
@@ -133,7 +133,11 @@ impl Exit {
         (Exit::ProxyUnreachable, "proxy unreachable: DNS, TCP or TLS to the proxy failed"),
         (Exit::ResolveHost, "the origin's host name could not be resolved (direct connections); with --doh-url, any name toll looks up through DoH (a proxy's too, as curl)"),
         (Exit::NotBuiltIn, "an option toll cannot carry out (--doh-cert-status: no OCSP check), as curl's \"not built in\""),
-        (Exit::WeirdReply, "the server's answer is not valid HTTP (a malformed header or Content-Length)"),
+        (
+            Exit::WeirdReply,
+            "the server's answer is not valid HTTP (a malformed header or Content-Length), or its -L \
+             Location is no URL",
+        ),
         (Exit::Connect, "could not connect to the origin (direct connections)"),
         (Exit::HttpStatus, "HTTP status 400 or above with --fail"),
         (

@@ -69,10 +69,19 @@ async fn transfer(
     rec.sending(req.url.scheme() == "https", session.connections_made());
     let sent = session.send_with_heads(req, &mut heads).await;
     rec.connections(session.connections_made());
-    let resp = sent.inspect_err(|e| match heads.last_status() {
-        Some(_) => rec.refused_redirect(req, &heads),
-        None => rec.unanswered(session, req, e),
-    })?;
+    let resp = match sent {
+        Ok(resp) => resp,
+        Err(e) => {
+            match heads.last_status() {
+                Some(_) => {
+                    rec.refused_redirect(req, &heads);
+                    super::deliver::heads_before_failure(req, &heads)?;
+                }
+                None => rec.unanswered(session, req, &e),
+            }
+            return Err(e);
+        }
+    };
     rec.response(session, req, &resp, &heads);
     if super::saving::condition_unmet(req, resp.headers()) {
         // -z and a document that does not meet it: curl reports a (simulated) 304.

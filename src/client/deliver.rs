@@ -20,6 +20,24 @@ pub struct Delivered {
     pub file: Option<PathBuf>,
 }
 
+/// `-i`/`-I` to standard output when the transfer failed after answers came (a redirect that
+/// was not followed: `--max-redirs`, a `Location` toll cannot follow): their heads are printed
+/// before the error, as curl prints them. Nothing goes to an `-o` file, which a failed transfer
+/// does not leave.
+pub(super) fn heads_before_failure(req: &RequestConfig, earlier_heads: &EarlierHeads) -> Result<()> {
+    if !(req.include_headers || req.head_only) || !matches!(req.output, OutputTarget::Stdout) {
+        return Ok(());
+    }
+    let mut sink = crate::output::Sink::stdout();
+    for head in earlier_heads.shown(req.curl.conn.suppress_connect_headers) {
+        if sink.write(head)?.is_err() {
+            return Ok(());
+        }
+    }
+    let _ = sink.flush_stdout()?;
+    Ok(())
+}
+
 pub(super) async fn write_response(
     req: &RequestConfig,
     style: OutputStyle,

@@ -182,6 +182,44 @@ pub(super) fn next_hop(req: &RequestConfig, hop: &Hop, resp: &reqwest::Response)
     Some(Hop { url, method, kind, custom, with_body, cross_origin, target })
 }
 
+/// Why `-L` cannot follow `resp`'s `Location` where [`next_hop`] found none to follow: a
+/// scheme toll does not fetch is curl's 1 (curl 7.88: 1 for `javascript:` or `data:`, 7 for an
+/// `ftp://` it tries), one that is no URL or names a host curl refuses is 8, the server's answer
+/// being at fault (curl: 3; toll's 3 is the PAC's). `None` where there is nothing to follow: not
+/// a redirect, no `-L`, no or an empty `Location` (curl ends there with the 3xx too).
+pub(super) fn unfollowable(req: &RequestConfig, hop: &Hop, resp: &reqwest::Response) -> Option<Error> {
+    if !req.follow_redirects || !matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    let location = location(resp)?;
+    let shown = crate::term::sanitize(&crate::term::redact_userinfo(&location));
+    let hint = "the server redirects where toll cannot follow: drop -L to get its answer as it is";
+    let malformed = || {
+        Some(
+            Error::new(
+                Exit::WeirdReply,
+                format!("the redirect's Location is no URL toll can follow: {shown}"),
+            )
+            .hint(hint),
+        )
+    };
+    let Ok(url) = hop.url.join(&location) else { return malformed() };
+    if !matches!(url.scheme(), "http" | "https") {
+        let scheme = crate::term::sanitize(url.scheme());
+        return Some(
+            Error::new(
+                Exit::Unsupported,
+                format!("Protocol \"{scheme}\" not supported: the redirect goes to {shown}"),
+            )
+            .hint(hint),
+        );
+    }
+    if crate::request_target::refused_host_char(&url).is_some() {
+        return malformed();
+    }
+    None
+}
+
 /// Where `-L` goes from `req`'s first request when it is answered `status` with `location`'s
 /// bytes: the next URL, its method, whether the body goes along, whether the hop left the
 /// first URL's origin (credentials stay behind then) and, with `--path-as-is`, the request
@@ -271,6 +309,31 @@ pub(super) mod tests {
         // The first URL's fragment is not carried over; the Location's is kept.
         assert_eq!(next_hop(&req, &hop, &raw(b"/x")).unwrap().url.as_str(), "http://a.example/x");
         assert_eq!(next_hop(&req, &hop, &raw(b"/x#y")).unwrap().url.as_str(), "http://a.example/x#y");
+    }
+
+    /// With -L, a Location toll cannot follow fails the transfer, as curl's does (it gave the
+    /// 3xx as the answer, exit 0: `-o` saved the redirect's page as the download).
+    #[test]
+    fn a_location_that_cannot_be_followed_is_an_error() {
+        let req = request("http://a.example/p", false);
+        let hop = Hop::first(&req).unwrap();
+        let code = |location: &str| {
+            let resp = redirect(302, location);
+            assert!(next_hop(&req, &hop, &resp).is_none(), "{location}");
+            unfollowable(&req, &hop, &resp).map(|e| e.exit)
+        };
+        assert_eq!(code("ftp://a.example/f"), Some(Exit::Unsupported));
+        assert_eq!(code("javascript:alert(1)"), Some(Exit::Unsupported));
+        assert_eq!(code("http://[bad/"), Some(Exit::WeirdReply));
+        assert_eq!(code("http://a.example:99999/"), Some(Exit::WeirdReply));
+        assert_eq!(code("http://a!b.example/"), Some(Exit::WeirdReply));
+        assert_eq!(code(""), None, "an empty Location ends the chain, as in curl");
+        let e = unfollowable(&req, &hop, &redirect(302, "ftp://joe:pw@a.example/")).unwrap();
+        assert!(!e.message.contains("pw"), "{}", e.message);
+        // Without -L, or a Location that is followed: nothing to say.
+        let plain = RequestConfig { follow_redirects: false, ..req.clone() };
+        assert!(unfollowable(&plain, &hop, &redirect(302, "ftp://a.example/")).is_none());
+        assert!(unfollowable(&req, &hop, &redirect(302, "/next")).is_none());
     }
 
     /// As measured with curl 7.88 against an origin that echoes the method and the body.
