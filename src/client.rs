@@ -564,7 +564,8 @@ impl Session {
                         body_before: body,
                         body_after: body,
                     };
-                    heads.unfollowed(head_text(&resp), last);
+                    // Counted as a redirect (`%{num_redirects}`), as curl 7.88 counts it.
+                    heads.redirect(head_text(&resp), last);
                     return Err(e);
                 }
                 // The fragment is not sent, so the response's URL has none: `-w` gets it here.
