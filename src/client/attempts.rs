@@ -75,6 +75,7 @@ async fn transfer(
             match heads.last_status() {
                 Some(_) => {
                     rec.refused_redirect(req, &heads);
+                    extras::dump_heads(req, &session.dumped, &heads, &[])?;
                     super::deliver::heads_before_failure(req, &heads)?;
                 }
                 None => rec.unanswered(session, req, &e),

@@ -79,6 +79,17 @@ pub fn before_body(
             }
         }
     }
+    dump_heads(req, dumped, heads, last)
+}
+
+/// `-D`: the heads received (the CONNECT's and redirects' first, then `last`). Also for a
+/// transfer that failed after a redirect it did not follow, as curl writes them then.
+pub fn dump_heads(
+    req: &RequestConfig,
+    dumped: &DumpFiles,
+    heads: &super::EarlierHeads,
+    last: &[u8],
+) -> Result<()> {
     let Some(dump) = &req.curl.dump_header else { return Ok(()) };
     let suppress = req.curl.conn.suppress_connect_headers;
     let all: Vec<u8> = heads.shown(suppress).flatten().chain(last).copied().collect();
