@@ -6,6 +6,36 @@
 use std::fmt;
 use zeroize::{Zeroize, Zeroizing};
 
+/// How `-v` and `--trace` show a field that carries a secret (`name` in lower case): its
+/// authentication scheme where the value starts with a registered one (`Basic <redacted>`,
+/// `Digest <redacted>`: which scheme answered is what one debugs, and no secret), else
+/// `<redacted>` whole — a bare token, and every cookie.
+pub fn shown_secret_field(name: &str, value: &[u8]) -> String {
+    // The IANA HTTP Authentication Scheme Registry, with AWS's and GitHub's token schemes.
+    const SCHEMES: [&str; 14] = [
+        "basic",
+        "bearer",
+        "digest",
+        "dpop",
+        "hoba",
+        "mutual",
+        "negotiate",
+        "ntlm",
+        "oauth",
+        "scram-sha-1",
+        "scram-sha-256",
+        "vapid",
+        "aws4-hmac-sha256",
+        "token",
+    ];
+    let credentials = matches!(name, "authorization" | "proxy-authorization");
+    let scheme = std::str::from_utf8(value).ok().and_then(|v| v.trim_start().split_once(' ')).map(|(s, _)| s);
+    match scheme.filter(|s| credentials && SCHEMES.contains(&s.to_ascii_lowercase().as_str())) {
+        Some(s) => format!("{s} <redacted>"),
+        None => "<redacted>".into(),
+    }
+}
+
 /// A secret string (password, `Proxy-Authorization` value, token). Read it only with [`Secret::expose`].
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(Zeroizing<String>);
@@ -89,6 +119,19 @@ impl fmt::Debug for Credentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_field_shows_a_registered_scheme_only() {
+        let shown = |name, value: &str| shown_secret_field(name, value.as_bytes());
+        assert_eq!(shown("authorization", "Basic YTpi"), "Basic <redacted>");
+        assert_eq!(shown("proxy-authorization", "NTLM TlRMTVNT"), "NTLM <redacted>");
+        assert_eq!(shown("authorization", "bearer abc.def"), "bearer <redacted>");
+        // A bare token, or a first word that is no scheme, may be the secret itself.
+        assert_eq!(shown("authorization", "s3cr3t-token"), "<redacted>");
+        assert_eq!(shown("authorization", "s3cr3t more"), "<redacted>");
+        assert_eq!(shown("cookie", "Basic x"), "<redacted>");
+        assert_eq!(shown("set-cookie", "sid=1; Path=/"), "<redacted>");
+    }
 
     #[test]
     fn debug_and_display_never_show_the_value() {

@@ -135,19 +135,19 @@ fn request_head_len(data: &[u8]) -> usize {
     data.windows(4).position(|w| w == b"\r\n\r\n").map_or(data.len(), |i| i + 4)
 }
 
-/// Header lines carrying secrets keep their name; the value becomes `<redacted>`.
+/// Header lines carrying secrets keep their name (and a credential its scheme); the value
+/// becomes `<redacted>`.
 fn redact(head: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(head.len());
     for line in head.split_inclusive(|b| *b == b'\n') {
         let name_end = line.iter().position(|b| *b == b':');
-        let secret = name_end.is_some_and(|n| {
-            let name = String::from_utf8_lossy(&line[..n]).trim().to_ascii_lowercase();
-            SECRET_HEADERS.contains(&name.as_str())
-        });
-        match (secret, name_end) {
-            (true, Some(n)) => {
+        let secret = name_end.map(|n| String::from_utf8_lossy(&line[..n]).trim().to_ascii_lowercase());
+        match (secret.filter(|name| SECRET_HEADERS.contains(&name.as_str())), name_end) {
+            (Some(name), Some(n)) => {
                 out.extend_from_slice(&line[..n]);
-                out.extend_from_slice(b": <redacted>");
+                out.extend_from_slice(b": ");
+                let shown = crate::secret::shown_secret_field(&name, line[n + 1..].trim_ascii());
+                out.extend_from_slice(shown.as_bytes());
                 let ending: &[u8] = if line.ends_with(b"\r\n") { b"\r\n" } else { b"\n" };
                 out.extend_from_slice(ending);
             }
@@ -198,7 +198,7 @@ mod tests {
         });
         assert_eq!(
             out,
-            "=> Send header, 54 bytes (0x36)\n0000: GET / HTTP/1.1\n0010: Host: h\n0019: Authorization: <redacted>\n0034: \n\
+            "=> Send header, 60 bytes (0x3c)\n0000: GET / HTTP/1.1\n0010: Host: h\n0019: Authorization: Basic <redacted>\n003a: \n\
              <= Recv header, 17 bytes (0x11)\n0000: HTTP/1.1 200 OK\n\
              <= Recv header, 24 bytes (0x18)\n0000: Set-Cookie: <redacted>\n\
              <= Recv header, 2 bytes (0x2)\n0000: \n\

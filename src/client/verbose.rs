@@ -41,7 +41,7 @@ pub(super) fn trace_response(r: &dyn Reporter, resp: &reqwest::Response) {
 fn trace_fields(r: &dyn Reporter, direction: Direction, headers: &http::HeaderMap) {
     for (k, v) in headers {
         let v = match SENSITIVE.contains(&k.as_str()) {
-            true => "<redacted>".into(),
+            true => crate::secret::shown_secret_field(k.as_str(), v.as_bytes()).into(),
             false => String::from_utf8_lossy(v.as_bytes()),
         };
         r.line(direction, &format!("{}: {v}", super::header_case::canonical(k.as_str())));
@@ -81,7 +81,7 @@ mod tests {
                 "Sent GET http://h.test/x",
                 "Sent Host: h.test",
                 "Sent User-Agent: t",
-                "Sent Authorization: <redacted>",
+                "Sent Authorization: Basic <redacted>",
                 "Sent ETag: 1"
             ]
         );
