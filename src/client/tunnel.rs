@@ -527,7 +527,12 @@ impl Direct {
             Sender::H2(mut send) => {
                 *req.version_mut() = http::Version::HTTP_2;
                 if let Some(t) = target {
-                    *req.uri_mut() = absolute(url, t).map_err(Unsent::from)?;
+                    *req.uri_mut() = match t {
+                        // OPTIONS' asterisk form: `:path: *` (RFC 9113 §8.3.1), as curl sends it;
+                        // the absolute URL made it `/*`, another resource.
+                        "*" => asterisk(req.uri()).map_err(Unsent::from)?,
+                        _ => absolute(url, t).map_err(Unsent::from)?,
+                    };
                 }
                 // HTTP/2 has no `Host`: a `Host` given with -H is the `:authority` (RFC 9113
                 // §8.3.1), as curl sends it; hyper would send it beside the URL's, which servers
@@ -749,7 +754,15 @@ fn handshake_error(url: &url::Url, e: &std::io::Error) -> Error {
     .hint("the proxy accepted the CONNECT, then closed it or sent something that is not TLS; retry with -v, or ask the proxy administrator")
 }
 
-/// The request could not be sent or answered on the tunnel's connection.
+/// `uri` with `*` as its path: HTTP/2's `:path` for OPTIONS' asterisk form (an HTTP/1 request
+/// line cannot carry it in absolute form).
+fn asterisk(uri: &http::Uri) -> Result<http::Uri> {
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(http::uri::PathAndQuery::from_static("*"));
+    http::Uri::from_parts(parts)
+        .map_err(|e| Error::new(Exit::Usage, format!("the request target * cannot be sent: {e}")))
+}
+
 /// `url`'s scheme and authority with `target` as the path and query (a target without a
 /// leading `/`, such as `*`, gets one: an absolute URL has no other form).
 fn absolute(url: &url::Url, target: &str) -> Result<http::Uri> {
@@ -778,6 +791,7 @@ fn with_authority(uri: &http::Uri, host: &HeaderValue) -> Result<http::Uri> {
     http::Uri::from_parts(parts).map_err(|_| refused())
 }
 
+/// The request could not be sent or answered on the tunnel's connection.
 fn send_error(url: &url::Url, e: &(dyn std::error::Error + 'static)) -> Error {
     if let Some(r) = find::<ReadFailed>(e) {
         return read_failed(r.0.clone());

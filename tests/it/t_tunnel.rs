@@ -261,6 +261,12 @@ fn direct_tunnel_speaks_h2_by_alpn_and_http1_when_asked() {
     let out = run(&["--http1.1"]);
     out.assert_ok();
     assert_eq!(out.stdout_str(), "HTTP/1.1 /v\n1.1", "{}", out.describe());
+    // OPTIONS' asterisk form, as curl's man page shows it: `:path: *` over HTTP/2 (it was `/*`).
+    for version in ["--http2", "--http1.1"] {
+        let out = run(&["--request-target", "*", "-X", "OPTIONS", version]);
+        out.assert_ok();
+        assert!(out.stdout_str().contains(" *\n"), "{}", out.describe());
+    }
 }
 
 /// HTTP/2 has no `Host`: one given with -H is the request's `:authority`, as curl sends it
