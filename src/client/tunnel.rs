@@ -42,6 +42,8 @@
 //! its connections; one the origin closed just as a request went out on it is replaced by a
 //! new one, and the request sent again, as on the reqwest path.
 
+mod target;
+
 use super::errors::{chain_text, find, is_tls, read_failed};
 use super::ReadFailed;
 use crate::config::{HttpVersion, ProxySpec, RequestConfig};
@@ -60,6 +62,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
+use target::{absolute, asterisk, host_header, server_name, with_authority};
 use tokio::time::Instant;
 
 /// Bytes read from the tunnel at once, beneath TLS. rustls asks for at most a record at a time
@@ -679,33 +682,6 @@ impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Tapped<S> {
     }
 }
 
-/// The name TLS verifies (and sends as SNI when it is a DNS name).
-fn server_name(url: &url::Url) -> Result<rustls_pki_types::ServerName<'static>> {
-    let name = match url.host() {
-        Some(url::Host::Ipv4(a)) => rustls_pki_types::ServerName::IpAddress(std::net::IpAddr::V4(a).into()),
-        Some(url::Host::Ipv6(a)) => rustls_pki_types::ServerName::IpAddress(std::net::IpAddr::V6(a).into()),
-        Some(url::Host::Domain(d)) => rustls_pki_types::ServerName::try_from(d.to_string()).map_err(|e| {
-            Error::new(Exit::Usage, format!("{} has no usable host name: {e}", display_url(url)))
-        })?,
-        None => return Err(Error::new(Exit::Usage, format!("{} has no host", display_url(url)))),
-    };
-    Ok(name)
-}
-
-/// `Host` as reqwest sends it: the port only when it is not the scheme's default.
-fn host_header(url: &url::Url) -> Result<HeaderValue> {
-    let host = match url.host() {
-        Some(url::Host::Ipv6(a)) => format!("[{a}]"),
-        _ => url.host_str().unwrap_or_default().to_string(),
-    };
-    let value = match url.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host,
-    };
-    HeaderValue::from_str(&value)
-        .map_err(|_| Error::new(Exit::Usage, format!("bad host in {}", display_url(url))))
-}
-
 /// Runs `fut` until `limit`, after which the run ends with a timeout (exit 28), as reqwest's
 /// timeouts do.
 async fn within<T>(
@@ -752,43 +728,6 @@ fn handshake_error(url: &url::Url, e: &std::io::Error) -> Error {
         format!("the tunnel through the proxy broke before the TLS handshake with {} completed: {text}", sanitize(url.as_str())),
     )
     .hint("the proxy accepted the CONNECT, then closed it or sent something that is not TLS; retry with -v, or ask the proxy administrator")
-}
-
-/// `uri` with `*` as its path: HTTP/2's `:path` for OPTIONS' asterisk form (an HTTP/1 request
-/// line cannot carry it in absolute form).
-fn asterisk(uri: &http::Uri) -> Result<http::Uri> {
-    let mut parts = uri.clone().into_parts();
-    parts.path_and_query = Some(http::uri::PathAndQuery::from_static("*"));
-    http::Uri::from_parts(parts)
-        .map_err(|e| Error::new(Exit::Usage, format!("the request target * cannot be sent: {e}")))
-}
-
-/// `url`'s scheme and authority with `target` as the path and query (a target without a
-/// leading `/`, such as `*`, gets one: an absolute URL has no other form).
-fn absolute(url: &url::Url, target: &str) -> Result<http::Uri> {
-    let origin = url.origin().ascii_serialization();
-    let sep = if target.starts_with('/') { "" } else { "/" };
-    let text = format!("{origin}{sep}{target}");
-    text.parse().map_err(|e: http::uri::InvalidUri| {
-        Error::new(Exit::Usage, format!("the request target cannot be sent: {}", sanitize(&e.to_string())))
-    })
-}
-
-/// `uri` with `host` (a `Host` field's value) as its authority: HTTP/2's `:authority`.
-fn with_authority(uri: &http::Uri, host: &HeaderValue) -> Result<http::Uri> {
-    let refused = || {
-        let shown = sanitize(&String::from_utf8_lossy(host.as_bytes()));
-        Error::new(Exit::Usage, format!("the Host field '{shown}' cannot be HTTP/2's :authority"))
-            .hint("give a host name or address, with a port if needed, or use --http1.1")
-    };
-    let authority = http::uri::Authority::try_from(host.as_bytes()).map_err(|_| refused())?;
-    // No user name and password: `:authority` has none (RFC 9113 §8.3.1).
-    if authority.as_str().contains('@') {
-        return Err(refused());
-    }
-    let mut parts = uri.clone().into_parts();
-    parts.authority = Some(authority);
-    http::Uri::from_parts(parts).map_err(|_| refused())
 }
 
 /// The request could not be sent or answered on the tunnel's connection.
