@@ -80,15 +80,19 @@ pub fn in_foreground() -> bool {
 /// stays.
 pub fn sanitize(text: &str) -> String {
     const MAX: usize = 400;
-    let mut out = String::with_capacity(text.len().min(MAX + 4));
-    let count = text.chars().count();
-    for (i, ch) in text.chars().enumerate() {
-        if count > MAX && (MAX / 2..count - MAX / 2).contains(&i) {
-            if i == MAX / 2 {
-                out.push('…');
-            }
-            continue;
-        }
+    if text.chars().nth(MAX).is_none() {
+        return escaped(text);
+    }
+    // Only the first and the last MAX / 2 characters are looked at, whatever the text's length.
+    let head_end = text.char_indices().nth(MAX / 2).map_or(text.len(), |(i, _)| i);
+    let tail_start = text.char_indices().rev().nth(MAX / 2 - 1).map_or(0, |(i, _)| i);
+    format!("{}…{}", escaped(&text[..head_end]), escaped(&text[tail_start..]))
+}
+
+/// [`sanitize`]'s escapes, for text of any length.
+fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
         if ch.is_control() && ch != '\t' {
             out.push_str(&format!("\\x{:02x}", ch as u32));
         } else if is_deceptive(ch) {

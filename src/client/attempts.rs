@@ -75,8 +75,10 @@ async fn transfer(
             match heads.last_status() {
                 Some(_) => {
                     rec.refused_redirect(req, &heads);
-                    extras::dump_heads(req, &session.dumped, &heads, &[])?;
-                    super::deliver::heads_before_failure(req, &heads)?;
+                    // The heads received, as curl writes them before its error; the transfer's
+                    // own error is the one reported.
+                    let _ = extras::dump_heads(req, &session.dumped, &heads, &[]);
+                    let _ = super::deliver::heads_before_failure(req, &heads);
                 }
                 None => rec.unanswered(session, req, &e),
             }

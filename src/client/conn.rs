@@ -111,11 +111,12 @@ fn tls_conflict(c: &ConnConfig) -> Option<String> {
     })
 }
 
-/// Checks a hop before it is sent: `--proto` for the first URL, `--proto-redir` for a redirect
-/// target (exit 1, curl's wording), and TLS settings that leave no version for https.
 /// The longest URL toll sends: `http::Uri`'s limit.
 const MAX_URL: usize = u16::MAX as usize - 1;
 
+/// Checks a hop before it is sent: `--proto` for the first URL, `--proto-redir` for a redirect
+/// target (exit 1, curl's wording), a URL longer than [`MAX_URL`] (2), and TLS settings that
+/// leave no version for https.
 pub fn check_url(c: &ConnConfig, url: &url::Url, redirected: bool) -> Result<()> {
     if c.disallow_username && (!url.username().is_empty() || url.password().is_some()) {
         // The URL is not shown: its password would be.

@@ -101,11 +101,12 @@ fn http2_failures_have_curls_exit_codes() {
     let ca = crate::tls::pki().ca_arg();
     let purl = proxy.url();
     for via in [None, Some(purl.as_str())] {
+        let url_of = |path: &str| match path {
+            "/goaway" => format!("https://127.0.0.1:{ending}/"),
+            _ => format!("https://127.0.0.1:{port}{path}"),
+        };
         let run = |path: &str| {
-            let url = match path {
-                "/goaway" => format!("https://127.0.0.1:{ending}/"),
-                _ => format!("https://127.0.0.1:{port}{path}"),
-            };
+            let url = url_of(path);
             let mut args = vec!["-sS", "--cacert", &ca, "-w", "[%{http_code} %{http_version}]"];
             if let Some(p) = via {
                 args.extend(["-x", p]);
@@ -115,10 +116,7 @@ fn http2_failures_have_curls_exit_codes() {
         };
         // curl beside it, on the same server (its HTTP/2 is nghttp2's).
         let curl = |path: &str| {
-            let url = match path {
-                "/goaway" => format!("https://127.0.0.1:{ending}/"),
-                _ => format!("https://127.0.0.1:{port}{path}"),
-            };
+            let url = url_of(path);
             let mut cmd = std::process::Command::new("/usr/bin/curl");
             cmd.args(["-sS", "-o", "/dev/null", "--cacert", &ca, &url]).env_clear();
             if let Some(p) = via {
