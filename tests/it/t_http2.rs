@@ -16,57 +16,36 @@ use bytes::Bytes;
 /// With `goaway`, every connection is ended instead, once its request came ([`go_away`]).
 /// Returns its port.
 fn h2_server(goaway: bool) -> u16 {
-    let mut cfg = (*crate::tls::pki().server_config).clone();
-    cfg.alpn_protocols = vec![b"h2".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(cfg));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else { continue };
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(tcp).await else { return };
-                    if goaway {
-                        let _ = go_away(tls).await;
-                        return;
-                    }
-                    let Ok(mut conn) = h2::server::handshake(tls).await else { return };
-                    while let Some(Ok((req, mut respond))) = conn.accept().await {
-                        let ok = |len: usize| {
-                            http::Response::builder().header("content-length", len).body(()).unwrap()
-                        };
-                        match req.uri().path() {
-                            "/ok" => {
-                                let mut send = respond.send_response(ok(3), false).unwrap();
-                                let _ = send.send_data(Bytes::from_static(b"ok\n"), true);
-                            }
-                            "/rst" => {
-                                let head = http::Response::new(());
-                                let mut send = respond.send_response(head, false).unwrap();
-                                let _ = send.send_data(Bytes::from_static(b"partial"), false);
-                                tokio::spawn(async move {
-                                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                                    send.send_reset(h2::Reason::INTERNAL_ERROR);
-                                });
-                            }
-                            "/refused" => respond.send_reset(h2::Reason::REFUSED_STREAM),
-                            "/short" => {
-                                let mut send = respond.send_response(ok(100), false).unwrap();
-                                let _ = send.send_data(Bytes::from(vec![b'x'; 50]), true);
-                            }
-                            _ => respond.send_reset(h2::Reason::CANCEL),
-                        }
-                    }
-                });
+    crate::tls::serve_tls(&[b"h2"], move |tls| async move {
+        if goaway {
+            let _ = go_away(tls).await;
+            return;
+        }
+        let Ok(mut conn) = h2::server::handshake(tls).await else { return };
+        while let Some(Ok((req, mut respond))) = conn.accept().await {
+            let ok = |len: usize| http::Response::builder().header("content-length", len).body(()).unwrap();
+            match req.uri().path() {
+                "/ok" => {
+                    let mut send = respond.send_response(ok(3), false).unwrap();
+                    let _ = send.send_data(Bytes::from_static(b"ok\n"), true);
+                }
+                "/rst" => {
+                    let mut send = respond.send_response(http::Response::new(()), false).unwrap();
+                    let _ = send.send_data(Bytes::from_static(b"partial"), false);
+                    tokio::spawn(async move {
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        send.send_reset(h2::Reason::INTERNAL_ERROR);
+                    });
+                }
+                "/refused" => respond.send_reset(h2::Reason::REFUSED_STREAM),
+                "/short" => {
+                    let mut send = respond.send_response(ok(100), false).unwrap();
+                    let _ = send.send_data(Bytes::from(vec![b'x'; 50]), true);
+                }
+                _ => respond.send_reset(h2::Reason::CANCEL),
             }
-        });
-    });
-    port
+        }
+    })
 }
 
 /// Written frame by frame: reads the client's preface and frames up to its request's HEADERS

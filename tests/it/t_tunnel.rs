@@ -197,47 +197,29 @@ fn direct_tunnel_refusal_and_max_time() {
 fn h2_origin() -> u16 {
     use hyper::service::service_fn;
     use hyper_util::rt::{TokioExecutor, TokioIo};
-    let mut cfg = (*crate::tls::pki().server_config).clone();
-    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(cfg));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else { continue };
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(tcp).await else { return };
-                    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-                    let svc = service_fn(|req: http::Request<hyper::body::Incoming>| async move {
-                        let mut text = format!("{:?} {}", req.version(), req.uri().path());
-                        if req.uri().path() == "/host" {
-                            let authority = req.uri().authority().map_or("-", |a| a.as_str());
-                            let host = req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or("-");
-                            text.push_str(&format!(" authority={authority} host={host}"));
-                        }
-                        text.push('\n');
-                        Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
-                            bytes::Bytes::from(text),
-                        )))
-                    });
-                    let io = TokioIo::new(tls);
-                    if h2 {
-                        let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                            .serve_connection(io, svc)
-                            .await;
-                    } else {
-                        let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await;
-                    }
-                });
+    crate::tls::serve_tls(&[b"h2", b"http/1.1"], |tls| async move {
+        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+        let svc = service_fn(|req: http::Request<hyper::body::Incoming>| async move {
+            let mut text = format!("{:?} {}", req.version(), req.uri().path());
+            if req.uri().path() == "/host" {
+                let authority = req.uri().authority().map_or("-", |a| a.as_str());
+                let host = req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or("-");
+                text.push_str(&format!(" authority={authority} host={host}"));
             }
+            text.push('\n');
+            Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
+                bytes::Bytes::from(text),
+            )))
         });
-    });
-    port
+        let io = TokioIo::new(tls);
+        if h2 {
+            let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .serve_connection(io, svc)
+                .await;
+        } else {
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await;
+        }
+    })
 }
 
 /// ALPN on the direct path: HTTP/2 when the origin offers it, HTTP/1.1 only with `--http1.1`.

@@ -182,3 +182,35 @@ fn make_pki() -> TestPki {
         dir,
     }
 }
+
+/// An https server on 127.0.0.1 with the test certificate, offering `alpn`: each connection,
+/// once TLS is up, goes to `serve` on the server's own thread (one tokio runtime). Returns the
+/// port.
+pub fn serve_tls<F, Fut>(alpn: &[&[u8]], serve: F) -> u16
+where
+    F: Fn(tokio_rustls::server::TlsStream<tokio::net::TcpStream>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let mut cfg = (*pki().server_config).clone();
+    cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let serve = Arc::new(serve);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else { continue };
+                let (acceptor, serve) = (acceptor.clone(), serve.clone());
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else { return };
+                    serve(tls).await;
+                });
+            }
+        });
+    });
+    port
+}
