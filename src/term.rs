@@ -151,6 +151,13 @@ mod tests {
     fn escapes_control_characters() {
         assert_eq!(sanitize("Corp\x1b[31m\r\nX"), "Corp\\x1b[31m\\x0d\\x0aX");
         assert_eq!(sanitize("naïve realm"), "naïve realm");
+        for len in [400, 401, 402, 1000] {
+            let text: String = "é🙂\u{1b}".chars().cycle().take(len).collect();
+            let cut = sanitize(&text);
+            assert_eq!(cut.contains('…'), len > 400, "{len}");
+            let last = text.chars().last().unwrap().to_string();
+            assert!(cut.ends_with(&sanitize(&last)), "{len}: the end stays");
+        }
         let cut = sanitize(&format!("{}{}", "a".repeat(1000), " failed: why"));
         assert!(cut.contains('…') && cut.ends_with(" failed: why") && cut.chars().count() == 401, "{cut}");
     }
