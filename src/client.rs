@@ -67,7 +67,7 @@ use header_case::{head_text, EarlierHeads, LastAnswer};
 pub use multi::run_all;
 /// Public for their fuzz targets: how a `Location` is followed, and which response heads the
 /// wire tap keeps.
-pub use redirect::first_redirect;
+pub use redirect::{first_redirect, refused_redirect};
 use request::{
     build_client, build_request, connect_agent, drain_small, proxy_credentials_refused, user_agent,
 };

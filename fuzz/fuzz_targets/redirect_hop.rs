@@ -6,7 +6,9 @@
 //! http(s) URL of visible ASCII (no byte a request line cannot carry), and with `--path-as-is`
 //! its target as written is one too (an absolute path an `http::Uri` takes); a hop to another
 //! origin is marked cross origin (so credentials stay behind); a 303 never keeps the body, a
-//! 307/308 never drops it; without `-X` the method is GET, HEAD, POST or PUT.
+//! 307/308 never drops it; without `-X` the method is GET, HEAD, POST or PUT. One not followed
+//! is either nothing to follow or an error ([`toll::client::refused_redirect`]) with exit 1 or 8
+//! and a message without control characters (but the tab `term::sanitize` keeps).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -31,11 +33,20 @@ fuzz_target!(|data: &[u8]| {
     }
     req.follow_per_spec = selector & 32 != 0;
     req.curl.path_as_is = selector & 64 != 0;
+    let refused = toll::client::refused_redirect(&req, status, location);
     let Some((url, method, with_body, cross_origin, target)) =
         toll::client::first_redirect(&req, status, location)
     else {
+        // Not followed: either nothing to follow, or an error with curl's code for it (1 for
+        // another scheme, 8 for no URL) whose text holds no control character.
+        if let Some((code, message)) = refused {
+            assert!(code == 1 || code == 8, "exit {code}: {message}");
+            assert!(!message.chars().any(|c| c.is_control() && c != '\t'), "{message:?}");
+            assert!(!location.trim_ascii().is_empty(), "a blank Location refused");
+        }
         return;
     };
+    assert!(refused.is_none(), "{url} is followed and refused");
     if let Some(t) = &target {
         assert!(req.curl.path_as_is, "a target as written without --path-as-is: {t:?}");
         assert!(t.starts_with('/') && t.bytes().all(|b| b.is_ascii_graphic()), "{t:?}");

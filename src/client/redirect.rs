@@ -240,6 +240,19 @@ pub fn first_redirect(
     Some((next.url, next.method.to_string(), next.with_body, next.cross_origin, next.target))
 }
 
+/// Why `-L` does not follow `req`'s first request answered `status` with `location`'s bytes
+/// ([`unfollowable`]): the exit code and the message. Public for the same fuzz target.
+pub fn refused_redirect(req: &RequestConfig, status: u16, location: &[u8]) -> Option<(u8, String)> {
+    let resp: reqwest::Response = http::Response::builder()
+        .status(status)
+        .header(http::header::LOCATION, location)
+        .body("")
+        .ok()?
+        .into();
+    let e = unfollowable(req, &Hop::first(req).ok()?, &resp)?;
+    Some((e.exit.code(), e.message))
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
