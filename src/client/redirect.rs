@@ -230,12 +230,7 @@ pub fn first_redirect(
     status: u16,
     location: &[u8],
 ) -> Option<(url::Url, String, bool, bool, Option<String>)> {
-    let resp: reqwest::Response = http::Response::builder()
-        .status(status)
-        .header(http::header::LOCATION, location)
-        .body("")
-        .ok()?
-        .into();
+    let resp = answer(status, location)?;
     let next = next_hop(req, &Hop::first(req).ok()?, &resp)?;
     Some((next.url, next.method.to_string(), next.with_body, next.cross_origin, next.target))
 }
@@ -243,14 +238,16 @@ pub fn first_redirect(
 /// Why `-L` does not follow `req`'s first request answered `status` with `location`'s bytes
 /// ([`unfollowable`]): the exit code and the message. Public for the same fuzz target.
 pub fn refused_redirect(req: &RequestConfig, status: u16, location: &[u8]) -> Option<(u8, String)> {
-    let resp: reqwest::Response = http::Response::builder()
-        .status(status)
-        .header(http::header::LOCATION, location)
-        .body("")
-        .ok()?
-        .into();
+    let resp = answer(status, location)?;
     let e = unfollowable(req, &Hop::first(req).ok()?, &resp)?;
     Some((e.exit.code(), e.message))
+}
+
+/// A bodiless answer with `status` and `location`'s bytes as its `Location`, if a field can
+/// hold them.
+fn answer(status: u16, location: &[u8]) -> Option<reqwest::Response> {
+    let resp = http::Response::builder().status(status).header(http::header::LOCATION, location).body("");
+    Some(resp.ok()?.into())
 }
 
 #[cfg(test)]
