@@ -34,6 +34,53 @@ pub fn full(b: Bytes) -> RelayBody {
     Full::new(b).map_err(|e| match e {}).boxed()
 }
 
+/// A response body served to a client (by `toll serve` or the loopback relay) that fails only
+/// after what came before the failure has had its chance to leave. hyper's server drops what it
+/// has not flushed yet when a response body fails; a body whose break arrives in the same read
+/// as its head (an upstream that sends a head, a few bytes and closes: the relay's
+/// [`super::driven`] bodies see it at once) then reached the client as nothing at all, an
+/// "empty reply" instead of the partial answer a proxy passes on (curl's exit 18, which a
+/// client can resume). So the error is held for one round: the server flushes, then meets it.
+pub fn flushed_before_failing(body: RelayBody) -> RelayBody {
+    FlushedBeforeFailing { body, held: None }.boxed()
+}
+
+struct FlushedBeforeFailing {
+    body: RelayBody,
+    held: Option<BoxError>,
+}
+
+impl Body for FlushedBeforeFailing {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Some(e) = self.held.take() {
+            return Poll::Ready(Some(Err(e)));
+        }
+        match Pin::new(&mut self.body).poll_frame(cx) {
+            Poll::Ready(Some(Err(e))) => {
+                self.held = Some(e);
+                // Pending with nothing to wait for: wake at once; the server flushes meanwhile.
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            other => other,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.held.is_none() && self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
 /// A body that has been read as far as [`REPLAY_LIMIT`]; the rest, if any, is still in `rest`
 /// (a client's connection for the loopback relay and `toll serve`, reqwest's body for toll's own
 /// requests forwarded in process).
@@ -379,5 +426,34 @@ mod tests {
         assert!(
             !done_after(Duration::from_secs(60), silent_for(limit, Some((rx, Progress::default())))).await
         );
+    }
+
+    /// A failure after data is held for one poll (with a wake-up, so the server's flush runs in
+    /// between), then given; data and the end pass as they come.
+    #[test]
+    fn a_failure_waits_one_round_behind_the_data_before_it() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::task::{Wake, Waker};
+        struct Count(AtomicUsize);
+        impl Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let frames: Vec<Result<Frame<Bytes>, BoxError>> =
+            vec![Ok(Frame::data(Bytes::from_static(b"short"))), Err("broke off".into())];
+        let inner = http_body_util::StreamBody::new(futures_util::stream::iter(frames));
+        let mut body = flushed_before_failing(inner.boxed());
+        let woken = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(woken.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut poll = || Pin::new(&mut body).poll_frame(&mut cx);
+        assert!(
+            matches!(poll(), Poll::Ready(Some(Ok(f))) if f.data_ref().is_some_and(|d| &d[..] == b"short"))
+        );
+        assert!(poll().is_pending());
+        assert_eq!(woken.0.load(Ordering::Relaxed), 1, "woken at once: nothing else would");
+        assert!(matches!(poll(), Poll::Ready(Some(Err(e))) if e.to_string() == "broke off"));
+        assert!(matches!(poll(), Poll::Ready(None)));
     }
 }

@@ -11,7 +11,10 @@ pub(super) async fn serve(inner: Arc<Inner>, tcp: TcpStream) {
     // Set by the first request that carries the key: until then the connection is a stranger's.
     let shown = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let seen = shown.clone();
-    let svc = hyper::service::service_fn(move |req| handle(inner.clone(), state.clone(), seen.clone(), req));
+    let svc = hyper::service::service_fn(move |req| {
+        let answered = handle(inner.clone(), state.clone(), seen.clone(), req);
+        async move { answered.await.map(|resp| resp.map(body::flushed_before_failing)) }
+    });
     let conn = hyper::server::conn::http1::Builder::new()
         .max_buf_size(HTTP_BUFFER)
         .timer(hyper_util::rt::TokioTimer::new())

@@ -294,7 +294,7 @@ async fn connection(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
         let (shared, owner) = (shared.clone(), owner.clone());
         async move {
             let at = Peer { local, peer, owner: &owner };
-            Ok::<_, Infallible>(handle(&shared, at, req).await)
+            Ok::<_, Infallible>(handle(&shared, at, req).await.map(body::flushed_before_failing))
         }
     });
     let conn = hyper::server::conn::http1::Builder::new()
