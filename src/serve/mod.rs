@@ -339,7 +339,15 @@ enum Target {
 impl Target {
     fn of(method: &Method, uri: &http::Uri) -> Result<Target, &'static str> {
         if method == Method::CONNECT {
+            // Authority form only (RFC 9112 §3.2.3): not `CONNECT http://host:port/` (a client
+            // confused about what it asks for) nor a user name before the host.
+            if uri.scheme().is_some() || uri.path_and_query().is_some() {
+                return Err("CONNECT needs host:port");
+            }
             let a = uri.authority().ok_or("CONNECT needs host:port")?;
+            if a.as_str().contains('@') {
+                return Err("CONNECT needs host:port");
+            }
             let port = a.port_u16().ok_or("CONNECT needs host:port")?;
             let host = a.host().trim_start_matches('[').trim_end_matches(']').to_string();
             if host.parse::<std::net::IpAddr>().is_err()
