@@ -104,6 +104,12 @@ impl Direct {
                 .http1_allow_spaces_after_header_name_in_responses(true)
                 .http1_allow_obsolete_multiline_headers_in_responses(true)
                 .http1_ignore_invalid_headers_in_responses(true)
+                // Field names as a proxy passes them (Squid, and toll serve through a proxy: the
+                // relay's connections): the answer's as the origin wrote them, the request's in
+                // curl's case (`User-Agent`), not all lower case, for peers that read them
+                // case-sensitively.
+                .http1_preserve_header_case(true)
+                .http1_title_case_headers(true)
                 .build(connector.clone())
         };
         Direct { client: client(POOL_PER_ORIGIN), fresh: client(0), connector, how }

@@ -440,6 +440,54 @@ fn hop_by_hop_fields_stay_on_their_hop_and_the_client_keeps_its_connection() {
     }
 }
 
+/// Field names keep their case through toll serve as through Squid: the origin's answer reaches
+/// the client as written (`X-MiXeD-Case`), and the request reaches the origin in curl's case
+/// (`User-Agent`), not lower-cased, for peers that read names case-sensitively. Direct and
+/// through a proxy. (Directly, toll serve once sent and passed on every name in lower case.)
+#[test]
+fn field_names_keep_their_case_both_ways() {
+    use std::io::{Read, Write};
+    if !clients_available("field_names_keep_their_case_both_ways") {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = heads.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut head = Vec::new();
+            let mut byte = [0u8];
+            while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).is_ok_and(|n| n == 1) {
+                head.push(byte[0]);
+            }
+            seen.lock().unwrap().push(String::from_utf8_lossy(&head).into_owned());
+            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nX-MiXeD-Case: 1\r\ncontent-TYPE: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        }
+    });
+    let proxy = FakeProxy::start(fakeproxy::open());
+    for (how, serve) in
+        [("direct", Serve::start(&[])), ("through a proxy", Serve::start(&["-x", &proxy.url()]))]
+    {
+        let url = format!("http://127.0.0.1:{port}/case");
+        let out = run(
+            CURL,
+            &["-sS", "-D", "-", "-o", "/dev/null", "-H", "X-Custom-Name: v", "-x", &serve.url(), &url],
+        );
+        let got = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{how}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            got.contains("\r\nX-MiXeD-Case: 1\r\n") && got.contains("\r\ncontent-TYPE: text/plain\r\n"),
+            "{how}: {got}"
+        );
+        let head = heads.lock().unwrap().pop().unwrap_or_default();
+        for name in ["\r\nHost: ", "\r\nUser-Agent: curl/", "\r\nAccept: ", "\r\nX-Custom-Name: v\r\n"] {
+            assert!(head.contains(name), "{how}: {name:?} not in\n{head}");
+        }
+    }
+}
+
 /// An origin that sends a `Content-Length` beside `Transfer-Encoding: chunked` has its body framed
 /// by the coding (RFC 9112 §6.3), and toll serve passes it on without the length, which an
 /// intermediary must remove: the client gets the body, not a connection closed before any
