@@ -342,13 +342,13 @@ impl Target {
             // Authority form only (RFC 9112 §3.2.3): not `CONNECT http://host:port/` (a client
             // confused about what it asks for) nor a user name before the host.
             if uri.scheme().is_some() || uri.path_and_query().is_some() {
-                return Err("CONNECT needs host:port");
+                return Err(CONNECT_FORM);
             }
-            let a = uri.authority().ok_or("CONNECT needs host:port")?;
+            let a = uri.authority().ok_or(CONNECT_FORM)?;
             if a.as_str().contains('@') {
-                return Err("CONNECT needs host:port");
+                return Err(CONNECT_FORM);
             }
-            let port = a.port_u16().ok_or("CONNECT needs host:port")?;
+            let port = a.port_u16().ok_or(CONNECT_FORM)?;
             let host = a.host().trim_start_matches('[').trim_end_matches(']').to_string();
             if host.parse::<std::net::IpAddr>().is_err()
                 && crate::request_target::refused_in_name(&host).is_some()
@@ -391,6 +391,9 @@ impl Target {
         }
     }
 }
+
+/// Why a CONNECT is refused whose target is not `host:port`.
+const CONNECT_FORM: &str = "CONNECT needs host:port";
 
 /// A target whose host name has a character no host name has (`a!b`, `a$b`): refused before
 /// it reaches a resolver, a PAC or the upstream proxy, as toll's own URLs are.
@@ -612,7 +615,7 @@ async fn handle(shared: &Shared, at: Peer<'_>, req: Request<Incoming>) -> Respon
         // A CONNECT that was not the connection's first request (those are `connect`'s).
         Plan::Direct { target: Target::Tunnel { .. }, .. } | Plan::Proxy(Target::Tunnel { .. }, _) => {
             let Some(authority) = req.uri().authority().cloned() else {
-                entry.write(400, "-", "CONNECT needs host:port");
+                entry.write(400, "-", CONNECT_FORM);
                 return text(StatusCode::BAD_REQUEST, "toll serve: CONNECT needs host:port.\n", None);
             };
             let headers = std::mem::take(req.headers_mut());
