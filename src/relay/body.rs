@@ -81,6 +81,17 @@ impl Body for FlushedBeforeFailing {
     }
 }
 
+/// Whether a client holds its request body back until it hears `100 Continue` (RFC 9110
+/// §10.1.1). hyper says that to it as soon as the body is first read, so such a body is read
+/// only once the next hop has said 100 itself (or said nothing for [`EXPECT_WAIT`]): a refusal
+/// (401, 407, 413) then costs the client no upload.
+pub fn expects_continue(headers: &http::HeaderMap, body: &impl Body) -> bool {
+    !body.is_end_stream()
+        && headers
+            .get(http::header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+}
+
 /// A body that has been read as far as [`REPLAY_LIMIT`]; the rest, if any, is still in `rest`
 /// (a client's connection for the loopback relay and `toll serve`, reqwest's body for toll's own
 /// requests forwarded in process).
@@ -146,6 +157,16 @@ pub enum RequestBody {
 }
 
 impl RequestBody {
+    /// `body` left unread, to be sent once (behind the relay's gate, as a body too large to
+    /// buffer is).
+    pub fn unread<B>(body: B) -> RequestBody
+    where
+        B: Body<Data = Bytes> + Send + Sync + 'static,
+        B::Error: Into<BoxError>,
+    {
+        RequestBody::Stream(Some(Partial::new(None, body)))
+    }
+
     /// Reads `body` until its end or [`REPLAY_LIMIT`], whichever comes first.
     pub async fn read<B>(body: B) -> Result<RequestBody, BoxError>
     where

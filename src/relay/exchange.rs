@@ -92,9 +92,15 @@ pub(super) async fn forward_or_fail(
     if parts.uri.scheme().is_none() {
         return Ok(plain(StatusCode::BAD_REQUEST, true));
     }
-    let mut body = match RequestBody::read(incoming).await {
-        Ok(b) => b,
-        Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, true)),
+    // A client that expects `100 Continue` has its body left unread: behind the relay's gate it
+    // leaves the client once the proxy (or the origin behind it) says 100.
+    let mut body = if body::expects_continue(&parts.headers, &incoming) {
+        RequestBody::unread(incoming)
+    } else {
+        match RequestBody::read(incoming).await {
+            Ok(b) => b,
+            Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, true)),
+        }
     };
     // Waiting for a connection (`pool`) is toll's own queue, not the proxy's time to answer.
     let via = match state.as_deref() {

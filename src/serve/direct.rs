@@ -19,7 +19,7 @@
 
 use crate::relay::body::{self, Progress, RelayBody, UploadWatch};
 use crate::socks;
-use http::header::{EXPECT, HOST};
+use http::header::HOST;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
@@ -155,14 +155,11 @@ impl Direct {
         // idempotent and has no body is then sent once more, on a new connection (RFC 9112
         // §9.3.1, as curl, browsers and Squid do); any other gets the 502.
         let again = (parts.method.is_idempotent() && body.is_end_stream()).then(|| parts.clone());
-        // `Expect: 100-continue`: the client holds its body back until it hears `100 Continue`,
-        // and hyper says that to it as soon as the body is read. So the body is read only once
-        // the origin says 100, or after `EXPECT_WAIT` without an answer (curl waits as long for
-        // an origin that ignores Expect). An origin that refuses the upload at once (401, 413)
-        // then gets none of it, and the client sends none (RFC 9110 §10.1.1).
-        let expects = !body.is_end_stream()
-            && parts.headers.get(EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-        let (outgoing, gate) = if expects {
+        // `Expect: 100-continue`: the body is read once the origin says 100, or after
+        // `EXPECT_WAIT` without an answer (curl waits as long for an origin that ignores Expect).
+        // An origin that refuses the upload at once (401, 413) gets none of it, and the client
+        // sends none.
+        let (outgoing, gate) = if body::expects_continue(&parts.headers, &body) {
             let (gate, gated) = body::Gate::new(body::Partial::new(None, body), body::EXPECT_WAIT);
             (gated.boxed(), Some(gate))
         } else {

@@ -293,47 +293,69 @@ fn no_continue() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<usize>>>) {
     (port, got)
 }
 
-/// `Expect: 100-continue` through toll serve to an origin reached directly: the client's body
-/// waits for the origin's `100 Continue` (the test origin sends it) or, from an origin that
-/// never sends one, a second; an origin that refuses the upload at once gets none of it, and
-/// the client sends none (it never hears 100).
+/// `Expect: 100-continue` through toll serve, to an origin reached directly and through a proxy
+/// (Squid, which passes the expectation on): the client's body waits for the origin's `100
+/// Continue` (the test origin sends it) or, from an origin that never sends one, a second; an
+/// origin that refuses the upload at once gets none of it, and the client sends none (it never
+/// hears 100). A body small enough to buffer too: toll serve once read it (and so told the
+/// client to go on) before the request had left, through a proxy.
 #[test]
 fn an_upload_waits_for_the_origins_100_continue() {
+    crate::require_squid!("an_upload_waits_for_the_origins_100_continue");
     if !crate::have("an_upload_waits_for_the_origins_100_continue", &[CURL], "curl") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("up.bin");
-    std::fs::write(&file, crate::pattern_bytes(3 << 20)).unwrap();
-    let serve = Serve::start(&[]);
-    let (port, got) = no_continue();
-    let put = |url: &str| {
-        let (proxy, file) = (serve.url(), file.display().to_string());
-        let args = [
-            "-s",
-            "-w",
-            "\n%{http_code} %{size_upload}",
-            "-H",
-            "Expect: 100-continue",
-            "-T",
-            &file,
-            "-x",
-            &proxy,
-            url,
-        ];
-        String::from_utf8_lossy(&run(CURL, &args).stdout).to_string()
-    };
-    let refused = put(&format!("http://127.0.0.1:{port}/refuse"));
-    assert!(refused.ends_with("\n401 0"), "{refused}\n{}", serve.log());
+    let sq = crate::squid::shared(crate::squid::Auth::Basic);
+    let creds = format!("{}:{}", crate::squid::ALICE.0, crate::squid::ALICE.1);
     let origin = Origin::http();
-    let taken = put(&origin.url("/upload"));
-    assert!(taken.ends_with(&format!(" {}\n\n200 {}", 3 << 20, 3 << 20)), "{taken}\n{}", serve.log());
-    let started = Instant::now();
-    let ignored = put(&format!("http://127.0.0.1:{port}/take"));
-    assert!(ignored.ends_with(&format!("{:<7}\n\n200 {}", 3 << 20, 3 << 20)), "{ignored}\n{}", serve.log());
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
-    let got = got.lock().unwrap().clone();
-    assert_eq!(got, [0, 3 << 20], "body bytes that reached the origin that never says 100");
+    for (how, serve) in
+        [("direct", Serve::start(&[])), ("through Squid", Serve::start(&["-x", &sq.url(), "-U", &creds]))]
+    {
+        for size in [3 << 20, 64 << 10] {
+            let file = dir.path().join("up.bin");
+            std::fs::write(&file, crate::pattern_bytes(size)).unwrap();
+            let (port, got) = no_continue();
+            let put = |url: &str| {
+                let (proxy, file) = (serve.url(), file.display().to_string());
+                let args = [
+                    "-s",
+                    "-w",
+                    "\n%{http_code} %{size_upload}",
+                    "-H",
+                    "Expect: 100-continue",
+                    "-T",
+                    &file,
+                    "-x",
+                    &proxy,
+                    url,
+                ];
+                String::from_utf8_lossy(&run(CURL, &args).stdout).to_string()
+            };
+            let refused = put(&format!("http://127.0.0.1:{port}/refuse"));
+            assert!(refused.ends_with("\n401 0"), "{how}, {size} B: {refused}\n{}", serve.log());
+            let taken = put(&origin.url("/upload"));
+            assert!(
+                taken.ends_with(&format!(" {size}\n\n200 {size}")),
+                "{how}, {size} B: {taken}\n{}",
+                serve.log()
+            );
+            let started = Instant::now();
+            let ignored = put(&format!("http://127.0.0.1:{port}/take"));
+            assert!(
+                ignored.ends_with(&format!("{size:<7}\n\n200 {size}")),
+                "{how}, {size} B: {ignored}\n{}",
+                serve.log()
+            );
+            assert!(started.elapsed() < Duration::from_secs(10), "{how}, {size} B: {:?}", started.elapsed());
+            let got = got.lock().unwrap().clone();
+            assert_eq!(
+                got,
+                [0, size],
+                "{how}, {size} B: body bytes that reached the origin that never says 100"
+            );
+        }
+    }
 }
 
 #[test]
