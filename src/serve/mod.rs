@@ -669,6 +669,17 @@ fn relayed(
         entry.write(status, &upstream, "");
         return r;
     }
+    // toll serve asks for no protocol switch (`Upgrade` is taken off every request: a hop-by-hop
+    // field), so a 101 is one nobody asked for (RFC 9110 §15.2.2); passed on, it would leave the
+    // client on a connection nobody speaks on. A 502, as Squid answers it.
+    if r.status() == StatusCode::SWITCHING_PROTOCOLS {
+        entry.write(502, &upstream, "a 101 nobody asked for");
+        return text(
+            StatusCode::BAD_GATEWAY,
+            "toll serve: the answer switched protocols (101), which no request through toll serve asks for\n",
+            Some("http_protocol_error"),
+        );
+    }
     let scheme = AuthUsed::of(&r);
     // toll serve is the client's hop: it speaks HTTP/1.1 whatever the origin spoke (RFC 9110
     // §6.2; hyper would answer an HTTP/1.0 response's client as 1.0 and close its connection),

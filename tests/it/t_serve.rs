@@ -488,6 +488,61 @@ fn field_names_keep_their_case_both_ways() {
     }
 }
 
+/// An origin that answers 101 Switching Protocols to a request that asked for no switch (toll
+/// serve takes `Upgrade` off every request) gets the client a 502 that says so, as Squid
+/// answers it, not a 101 with nothing behind it. Direct and through a proxy.
+#[test]
+fn a_switch_of_protocols_nobody_asked_for_is_a_502() {
+    use std::io::{Read, Write};
+    if !clients_available("a_switch_of_protocols_nobody_asked_for_is_a_502") {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut head = Vec::new();
+            let mut byte = [0u8];
+            while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).is_ok_and(|n| n == 1) {
+                head.push(byte[0]);
+            }
+            let _ = conn.write_all(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n",
+            );
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    });
+    let proxy = FakeProxy::start(fakeproxy::open());
+    for (how, serve) in
+        [("direct", Serve::start(&[])), ("through a proxy", Serve::start(&["-x", &proxy.url()]))]
+    {
+        let url = format!("http://127.0.0.1:{port}/switch");
+        let out = run(
+            CURL,
+            &[
+                "-s",
+                "-m",
+                "10",
+                "-D",
+                "-",
+                "-H",
+                "Connection: Upgrade",
+                "-H",
+                "Upgrade: echo",
+                "-x",
+                &serve.url(),
+                &url,
+            ],
+        );
+        let got = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+        assert!(got.starts_with("http/1.1 502"), "{how}: {got}\n{}", serve.log());
+        assert!(got.contains("proxy-status: toll; error=http_protocol_error"), "{how}: {got}");
+        assert!(got.contains("switched protocols (101)"), "{how}: {got}");
+        assert!(serve.log_with("/switch via").contains(" 502 "), "{how}: {}", serve.log());
+    }
+}
+
 /// An origin that sends a `Content-Length` beside `Transfer-Encoding: chunked` has its body framed
 /// by the coding (RFC 9112 §6.3), and toll serve passes it on without the length, which an
 /// intermediary must remove: the client gets the body, not a connection closed before any
