@@ -229,3 +229,31 @@ pub fn query_param(query: &str, name: &str) -> Option<String> {
         })
     })
 }
+
+/// A peer on a loopback port that reads each connection's request head (byte by byte: nothing
+/// after it is taken) and hands the connection and the head's bytes to `then`, on a thread of
+/// the connection's own. Its port. For answers no fixture gives (a body cut short, a 101, a head
+/// written with odd field-name case) and for peers that go deaf after the head.
+pub fn after_each_head(then: impl Fn(std::net::TcpStream, Vec<u8>) + Send + Sync + 'static) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let then = std::sync::Arc::new(then);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let then = then.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match std::io::Read::read(&mut conn, &mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                then(conn, head);
+            });
+        }
+    });
+    port
+}

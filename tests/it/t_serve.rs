@@ -446,25 +446,15 @@ fn hop_by_hop_fields_stay_on_their_hop_and_the_client_keeps_its_connection() {
 /// through a proxy. (Directly, toll serve once sent and passed on every name in lower case.)
 #[test]
 fn field_names_keep_their_case_both_ways() {
-    use std::io::{Read, Write};
+    use std::io::Write;
     if !clients_available("field_names_keep_their_case_both_ways") {
         return;
     }
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let seen = heads.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            let mut head = Vec::new();
-            let mut byte = [0u8];
-            while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).is_ok_and(|n| n == 1) {
-                head.push(byte[0]);
-            }
-            seen.lock().unwrap().push(String::from_utf8_lossy(&head).into_owned());
-            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nX-MiXeD-Case: 1\r\ncontent-TYPE: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-        }
+    let port = crate::http::after_each_head(move |mut conn, head| {
+        seen.lock().unwrap().push(String::from_utf8_lossy(&head).into_owned());
+        let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nX-MiXeD-Case: 1\r\ncontent-TYPE: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
     });
     let proxy = FakeProxy::start(fakeproxy::open());
     for (how, serve) in
@@ -493,25 +483,14 @@ fn field_names_keep_their_case_both_ways() {
 /// answers it, not a 101 with nothing behind it. Direct and through a proxy.
 #[test]
 fn a_switch_of_protocols_nobody_asked_for_is_a_502() {
-    use std::io::{Read, Write};
+    use std::io::Write;
     if !clients_available("a_switch_of_protocols_nobody_asked_for_is_a_502") {
         return;
     }
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            let mut head = Vec::new();
-            let mut byte = [0u8];
-            while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).is_ok_and(|n| n == 1) {
-                head.push(byte[0]);
-            }
-            let _ = conn.write_all(
-                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n",
-            );
-            std::thread::sleep(Duration::from_secs(2));
-        }
+    let port = crate::http::after_each_head(|mut conn, _| {
+        let _ = conn
+            .write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n");
+        std::thread::sleep(Duration::from_secs(2));
     });
     let proxy = FakeProxy::start(fakeproxy::open());
     for (how, serve) in

@@ -121,25 +121,10 @@ fn an_unreachable_proxy_gives_502_with_the_step_that_failed() {
 /// A peer on a loopback port that reads each request head and then nothing more: an upload to
 /// it stops once the sockets' buffers are full.
 fn deaf_after_the_head() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            std::thread::spawn(move || {
-                let mut head = Vec::new();
-                let mut byte = [0u8];
-                while !head.ends_with(b"\r\n\r\n") {
-                    match std::io::Read::read(&mut conn, &mut byte) {
-                        Ok(1) => head.push(byte[0]),
-                        _ => return,
-                    }
-                }
-                std::thread::sleep(Duration::from_secs(40));
-            });
-        }
-    });
-    port
+    crate::http::after_each_head(|conn, _| {
+        std::thread::sleep(Duration::from_secs(40));
+        drop(conn);
+    })
 }
 
 /// An upload the next hop stops taking (a proxy, or an origin reached directly, that reads
@@ -534,26 +519,10 @@ fn tail(text: &str) -> String {
 /// A peer on a loopback port that answers every request head (as an origin, or as a proxy: it
 /// ignores the request's form) with a head announcing 100 bytes, then 5 of them, and closes.
 fn cut_short() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            std::thread::spawn(move || {
-                let mut head = Vec::new();
-                let mut byte = [0u8];
-                while !head.ends_with(b"\r\n\r\n") {
-                    match std::io::Read::read(&mut conn, &mut byte) {
-                        Ok(1) => head.push(byte[0]),
-                        _ => return,
-                    }
-                }
-                // One write: the relay reads the head, the 5 bytes and the end at once.
-                let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort");
-            });
-        }
-    });
-    port
+    crate::http::after_each_head(|mut conn, _| {
+        // One write: the relay reads the head, the 5 bytes and the end at once.
+        let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort");
+    })
 }
 
 /// An answer whose body breaks off reaches the client as far as it came (the head and the bytes
