@@ -387,7 +387,7 @@ impl Session {
         let mut origin = origin_auth::OriginAuthState::new(req).rejected_before(rejected_before);
         let mut referer = extras::AutoReferer::new(req);
         // Tunnels an earlier transfer opened and did not see through are not this one's.
-        self.relay.take_connect_heads();
+        self.relay.begin_transfer();
         loop {
             if let Some(https) = self.hsts.upgrade(&hop.url) {
                 if reporter.verbose() {
@@ -513,7 +513,12 @@ impl Session {
             if let Some(tap) = &self.tap {
                 header_case::attach(&mut resp, tap);
             }
-            for connect in self.relay.take_connect_heads() {
+            // reqwest's connection to the loopback relay, if the response came on one.
+            let client = resp
+                .extensions()
+                .get::<hyper_util::client::legacy::connect::HttpInfo>()
+                .map(hyper_util::client::legacy::connect::HttpInfo::local_addr);
+            for connect in self.relay.take_connect_heads_of(client) {
                 heads.connect(connect.status.as_u16(), header_case::connect_head_text(&connect));
             }
             if let Some(f) = self.relay.take_failure() {

@@ -59,7 +59,6 @@ pub(super) async fn connect_through(
     if resp.status().is_success() {
         spare::refill(inner, up, authority.as_str());
         inner.info(format_args!("tunnel to {authority} established; bytes now pass untouched"));
-        inner.note_connect_head(&resp);
         return Ok(resp);
     }
     let status = resp.status();

@@ -7,12 +7,15 @@ use super::exchange::{connect_through, forward_or_fail, ClientConn};
 use super::*;
 
 pub(super) async fn serve(inner: Arc<Inner>, tcp: TcpStream) {
+    // Which of the client's connections this is: a CONNECT's answer is reported with the first
+    // response that comes on it (`Relay::take_connect_heads_of`).
+    let client = tcp.peer_addr().ok();
     let state = Arc::new(tokio::sync::Mutex::new(ClientConn { upstream: None, conn: None }));
     // Set by the first request that carries the key: until then the connection is a stranger's.
     let shown = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let seen = shown.clone();
     let svc = hyper::service::service_fn(move |req| {
-        let answered = handle(inner.clone(), state.clone(), seen.clone(), req);
+        let answered = handle(inner.clone(), state.clone(), seen.clone(), client, req);
         async move { answered.await.map(|resp| resp.map(body::flushed_before_failing)) }
     });
     let conn = hyper::server::conn::http1::Builder::new()
@@ -38,6 +41,7 @@ pub(super) async fn handle(
     inner: Arc<Inner>,
     state: Arc<tokio::sync::Mutex<ClientConn>>,
     shown: Arc<std::sync::atomic::AtomicBool>,
+    client: Option<SocketAddr>,
     mut req: Request<Incoming>,
 ) -> Result<Response<RelayBody>, Infallible> {
     let Some(up) = inner.authorize(req.headers()) else {
@@ -50,7 +54,7 @@ pub(super) async fn handle(
     shown.store(true, std::sync::atomic::Ordering::Release);
     hop::strip_request(req.headers_mut());
     if req.method() == Method::CONNECT {
-        Ok(tunnel(inner, up, req).await)
+        Ok(tunnel(inner, up, client, req).await)
     } else {
         Ok(forward(inner, up, state, req).await)
     }
@@ -59,9 +63,10 @@ pub(super) async fn handle(
 pub(super) async fn tunnel(
     inner: Arc<Inner>,
     up: Arc<Upstream>,
+    client: Option<SocketAddr>,
     req: Request<Incoming>,
 ) -> Response<RelayBody> {
-    match open_tunnel(inner.clone(), up, req).await {
+    match open_tunnel(inner.clone(), up, client, req).await {
         Ok(resp) => resp,
         Err(f) => {
             let code = failure_status(&f.kind);
@@ -76,6 +81,7 @@ pub(super) async fn tunnel(
 pub(super) async fn open_tunnel(
     inner: Arc<Inner>,
     up: Arc<Upstream>,
+    client: Option<SocketAddr>,
     mut req: Request<Incoming>,
 ) -> Result<Response<RelayBody>, Failure> {
     let Some(authority) = req.uri().authority().cloned() else {
@@ -90,6 +96,7 @@ pub(super) async fn open_tunnel(
         }
     }
     let resp = connect_through(&inner, &up, &authority, req.headers()).await?;
+    inner.note_connect_head(&resp, client);
     let upstream_side = hyper::upgrade::on(resp);
     tokio::spawn(async move {
         let (Ok(client), Ok(upstream)) = (client_side.await, upstream_side.await) else { return };

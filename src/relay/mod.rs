@@ -438,6 +438,7 @@ impl Relay {
         // As `carry` strips them from a CONNECT hyper read.
         hop::strip_request(&mut headers);
         let resp = connect_through(&self.inner, &up, authority, &headers).await?;
+        self.inner.note_connect_head(&resp, None);
         let used = AuthUsed::of(&resp);
         hyper::upgrade::on(resp).await.map(|t| (TokioIo::new(t), used)).map_err(|e| {
             let mut f =

@@ -14,8 +14,8 @@ use tokio::net::TcpStream;
 #[derive(Default)]
 pub(super) struct TransferNotes {
     /// The proxy's answers to the CONNECTs that opened tunnels, not yet taken by the client
-    /// ([`Relay::take_connect_heads`]).
-    connect_heads: Mutex<Vec<ConnectHead>>,
+    /// ([`Relay::take_connect_heads_of`]).
+    connect_heads: Mutex<Vec<Noted>>,
     /// The addresses of the last connection to each proxy (`host`, `port`): the proxy's and
     /// this end's (`%{remote_ip}`, `%{local_ip}`: a proxy named by a host name is reported by
     /// its address, as curl does).
@@ -48,15 +48,51 @@ pub struct ProxyAddresses {
 /// Heads kept for a client that never takes them (bounds the memory of a long run).
 const KEPT_CONNECT_HEADS: usize = 16;
 
+/// A CONNECT's answer as kept for the client.
+struct Noted {
+    /// The address of the client's connection to the loopback relay that asked for the tunnel
+    /// (`None`: a tunnel opened in process).
+    client: Option<SocketAddr>,
+    /// Noted since the transfer began ([`Relay::begin_transfer`]).
+    this_transfer: bool,
+    head: ConnectHead,
+}
+
 impl Relay {
-    /// The proxy's answers to the CONNECTs that opened tunnels since the last call, oldest
-    /// first (the loopback path's and [`Relay::open_tunnel_stream`]'s alike; none for a
-    /// detached relay).
+    /// A transfer begins: the answers of tunnels opened in process that an earlier transfer did
+    /// not see through are dropped, and those of the loopback relay's tunnels no response came
+    /// on yet are no longer this transfer's ([`Relay::take_connect_heads`]), but still go with
+    /// the first response on their connection ([`Relay::take_connect_heads_of`]).
+    pub fn begin_transfer(&self) {
+        let Some(n) = &self.inner.notes else { return };
+        let mut heads = n.connect_heads.lock().unwrap_or_else(|e| e.into_inner());
+        heads.retain(|h| h.client.is_some());
+        heads.iter_mut().for_each(|h| h.this_transfer = false);
+    }
+
+    /// The proxy's answers to the CONNECTs made since the transfer began, oldest first (the
+    /// loopback path's and [`Relay::open_tunnel_stream`]'s alike; none for a detached relay).
     pub fn take_connect_heads(&self) -> Vec<ConnectHead> {
-        match &self.inner.notes {
-            Some(n) => std::mem::take(&mut *n.connect_heads.lock().unwrap_or_else(|e| e.into_inner())),
-            None => Vec::new(),
-        }
+        self.take_heads(|h| h.this_transfer)
+    }
+
+    /// The proxy's answers to the CONNECTs that opened the tunnels in process (`None`), or the
+    /// one that opened the tunnel of the HTTP client's connection to the loopback relay from
+    /// `client`, oldest first. The others stay: hyper's pool may open a connection that the
+    /// request it was opened for then does not use (it races a new connection against the
+    /// return of a kept one, and finishes the loser in the background; hyperium/hyper#4134),
+    /// and that tunnel's answer belongs to the first response that comes on it, if one does.
+    pub fn take_connect_heads_of(&self, client: Option<SocketAddr>) -> Vec<ConnectHead> {
+        self.take_heads(|h| h.client == client)
+    }
+
+    fn take_heads(&self, which: impl Fn(&Noted) -> bool) -> Vec<ConnectHead> {
+        let Some(n) = &self.inner.notes else { return Vec::new() };
+        let mut heads = n.connect_heads.lock().unwrap_or_else(|e| e.into_inner());
+        let (taken, kept): (Vec<Noted>, Vec<Noted>) =
+            std::mem::take(&mut *heads).into_iter().partition(which);
+        *heads = kept;
+        taken.into_iter().map(|h| h.head).collect()
     }
 
     /// How many connections this relay has been asked for on loopback by the HTTP client, and
@@ -101,19 +137,26 @@ impl Inner {
         peers.push((key, ProxyAddresses { proxy, local }));
     }
 
-    /// Keeps the proxy's 2xx answer to a CONNECT for the transfer's report.
-    pub(super) fn note_connect_head<B>(&self, resp: &Response<B>) {
+    /// Keeps the proxy's 2xx answer to a CONNECT for the transfer's report, with the address of
+    /// the client's connection to the loopback relay that asked for it (`None`: in process).
+    pub(super) fn note_connect_head<B>(&self, resp: &Response<B>, client: Option<SocketAddr>) {
         let Some(notes) = &self.notes else { return };
         let mut heads = notes.connect_heads.lock().unwrap_or_else(|e| e.into_inner());
+        // A connection to the relay carries one CONNECT: an answer kept for an earlier
+        // connection from the same address (its port used again) is stale.
+        if client.is_some() {
+            heads.retain(|h| h.client != client);
+        }
         if heads.len() == KEPT_CONNECT_HEADS {
             heads.remove(0);
         }
-        heads.push(ConnectHead {
+        let head = ConnectHead {
             version: resp.version(),
             status: resp.status(),
             reason: resp.extensions().get::<hyper::ext::ReasonPhrase>().map(|r| r.as_bytes().to_vec()),
             headers: resp.headers().clone(),
-        });
+        };
+        heads.push(Noted { client, this_transfer: true, head });
     }
 }
 
@@ -156,5 +199,35 @@ mod tests {
             detached.inner.note_peer(&spec("proxy.example"), &first);
             assert!(detached.proxy_addresses(&spec("proxy.example")).is_none(), "toll serve keeps none");
         });
+    }
+
+    /// A CONNECT's answer goes with the connection to the loopback relay that asked for it: a
+    /// tunnel hyper's pool opened and did not use keeps its answer for the first response on
+    /// it, and a later connection from the same address replaces a stale one.
+    #[test]
+    fn a_connect_answer_is_taken_by_its_own_connection() {
+        let own = relay(true);
+        let answer = |status: u16| Response::builder().status(status).body(()).unwrap();
+        let (used, spare) =
+            (SocketAddr::from(([127, 0, 0, 1], 40001)), SocketAddr::from(([127, 0, 0, 1], 40002)));
+        own.inner.note_connect_head(&answer(200), Some(used));
+        own.inner.note_connect_head(&answer(201), Some(spare));
+        own.inner.note_connect_head(&answer(202), None);
+        let statuses = |heads: Vec<ConnectHead>| heads.iter().map(|h| h.status.as_u16()).collect::<Vec<_>>();
+        assert_eq!(statuses(own.take_connect_heads_of(Some(used))), [200]);
+        assert_eq!(statuses(own.take_connect_heads_of(Some(used))), [] as [u16; 0], "taken once");
+        assert_eq!(statuses(own.take_connect_heads_of(None)), [202]);
+        own.inner.note_connect_head(&answer(203), Some(spare));
+        assert_eq!(statuses(own.take_connect_heads_of(Some(spare))), [203], "the stale answer is gone");
+        // A failed transfer's `%{http_connect}` is its own CONNECT's, never an unused tunnel's
+        // from a transfer before; that one's still goes with the first response on it.
+        own.inner.note_connect_head(&answer(204), Some(used));
+        own.inner.note_connect_head(&answer(205), None);
+        own.begin_transfer();
+        own.inner.note_connect_head(&answer(206), Some(spare));
+        assert_eq!(statuses(own.take_connect_heads()), [206]);
+        assert_eq!(statuses(own.take_connect_heads_of(None)), [] as [u16; 0], "dropped");
+        assert_eq!(statuses(own.take_connect_heads_of(Some(used))), [204]);
+        assert!(relay(false).take_connect_heads_of(None).is_empty());
     }
 }

@@ -102,6 +102,8 @@ pub struct Recorded {
     pub body_len: usize,
     /// The body, kept for `/dns-query` only (the DoH queries, `crate::doh::asked`).
     pub body: Vec<u8>,
+    /// Which of the origin's connections carried it (numbered from 1 as they are accepted).
+    pub connection: usize,
 }
 
 impl Recorded {
@@ -167,7 +169,7 @@ impl Origin {
                     return;
                 }
                 let Ok(conn) = conn else { continue };
-                st.connections.fetch_add(1, Ordering::SeqCst);
+                let number = st.connections.fetch_add(1, Ordering::SeqCst) + 1;
                 let st = st.clone();
                 let cfg = server_config.clone();
                 std::thread::spawn(move || {
@@ -178,7 +180,7 @@ impl Origin {
                                 return;
                             };
                             let mut tls = rustls::StreamOwned::new(sc, conn);
-                            if serve(&mut tls, &st) {
+                            if serve(&mut tls, &st, number) {
                                 tls.conn.send_close_notify();
                                 let _ = tls.flush();
                             }
@@ -186,7 +188,7 @@ impl Origin {
                         }
                         None => {
                             let mut c = conn;
-                            serve(&mut c, &st);
+                            serve(&mut c, &st, number);
                             let _ = c.shutdown(Shutdown::Both);
                         }
                     }
@@ -241,7 +243,7 @@ impl Drop for Origin {
 
 /// Serves one connection; returns true if it ended in an orderly way (so a TLS close_notify
 /// may be sent), false if the connection must be dropped abruptly.
-fn serve<S: Read + Write>(stream: &mut S, st: &State) -> bool {
+fn serve<S: Read + Write>(stream: &mut S, st: &State, connection: usize) -> bool {
     let mut conn = BufReader::new(stream);
     let mut close_next = false;
     loop {
@@ -267,6 +269,7 @@ fn serve<S: Read + Write>(stream: &mut S, st: &State) -> bool {
             headers: head.headers.clone(),
             body_len: body.len(),
             body: if http::path_and_query(&target).0 == "/dns-query" { body.clone() } else { Vec::new() },
+            connection,
         });
         if close_next {
             return false;

@@ -340,10 +340,11 @@ fn no_loopback_connection_to_the_relay() {
 
 /// A tunnel whose response was read to the end carries the next request to the same origin, as
 /// curl keeps its connections: three URLs and a redirect on one command line cost one
-/// authenticated CONNECT and one TLS handshake. With `-i` (the reqwest path) the same holds,
-/// and the proxy's answer to the CONNECT is printed once, before the first head, as curl does.
-/// A transfer that does not read its body (`--max-filesize`) leaves its tunnel, and the next
-/// URL opens a new one.
+/// authenticated CONNECT and one TLS handshake. With `-i` (the reqwest path) the requests go on
+/// one tunnel too (but for a race in hyper-util's pool, below), and the proxy's answer to the
+/// CONNECT is printed before the first head and for no reused tunnel, as curl does. A transfer
+/// that does not read its body (`--max-filesize`) leaves its tunnel, and the next URL opens a
+/// new one.
 #[test]
 fn a_tunnel_read_to_the_end_carries_the_next_request() {
     let proxy = FakeProxy::start(fakeproxy::basic(USER, PASS));
@@ -360,15 +361,30 @@ fn a_tunnel_read_to_the_end_carries_the_next_request() {
         assert_eq!(origin.requests_to(path).len(), 1, "{path}");
     }
 
-    let before = connects(&proxy).len();
+    let asked = origin.requests().len();
     let out =
         via_proxy(&proxy.url(), Some((USER, PASS)), &origin, "/text", &["-i", "-L", &urls[0], &urls[1]])
             .run();
-    connect_answer_printed_once(&out);
-    let opened = connects(&proxy)[before..].iter().filter(|r| r.proxy_authorization().is_some()).count();
-    assert_eq!(opened, 1, "{}", proxy.summary());
+    out.assert_ok();
+    // Counted at the origin. hyper-util's pool, asked for the next request a moment before the
+    // last answer's connection is back in it, starts a new connection beside waiting and uses
+    // whichever is ready first (hyperium/hyper#4134): rarely (1 run in ~1,500 with both cores
+    // busy), a second tunnel. A tunnel that were never used again would make four.
+    let carried: Vec<usize> = origin.requests()[asked..].iter().map(|r| r.connection).collect();
+    let mut tunnels = carried.clone();
+    tunnels.sort_unstable();
+    tunnels.dedup();
+    assert!(carried.len() == 4 && tunnels.len() <= 2, "{carried:?}\n{}", proxy.summary());
+    // The proxy's answer before the first head, and again only for a tunnel that was new.
+    let text = out.stdout_str();
+    assert!(
+        text.starts_with("HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200 OK\r\n"),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(text.matches("Connection established").count(), tunnels.len(), "{}", out.describe());
 
-    let before = connects(&proxy).len();
+    let asked = origin.requests().len();
     let out = via_proxy(
         &proxy.url(),
         Some((USER, PASS)),
@@ -378,8 +394,14 @@ fn a_tunnel_read_to_the_end_carries_the_next_request() {
     )
     .run();
     out.assert_code(0);
-    let opened = connects(&proxy)[before..].iter().filter(|r| r.proxy_authorization().is_some()).count();
-    assert_eq!(opened, 2, "the unread body's tunnel was not used again:\n{}", proxy.summary());
+    // At the origin: a spare tunnel of the run above may reach the proxy only now.
+    let carried: Vec<(String, usize)> =
+        origin.requests()[asked..].iter().map(|r| (r.target.clone(), r.connection)).collect();
+    assert!(
+        carried.len() == 2 && carried[0].1 != carried[1].1,
+        "the unread body's tunnel was used again: {carried:?}\n{}",
+        proxy.summary()
+    );
 }
 
 /// `-p` with http:// URLs, as curl: a CONNECT to the origin's host and port (the proxy's
