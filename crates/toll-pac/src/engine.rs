@@ -1,9 +1,10 @@
-//! The sandbox: one QuickJS runtime per compiled PAC, with a memory limit, a stack limit and a
-//! per-evaluation deadline enforced by QuickJS's interrupt handler (which a `try`/`catch` in the
-//! script cannot swallow). QuickJS as embedded here has no file, network, module or timer API:
-//! the only way out is the helpers, and the only one that touches the network is name
-//! resolution through the injected [`PacEnv`].
+//! The sandbox: one QuickJS runtime per compiled PAC, with a memory limit (`alloc`), a stack
+//! limit and a per-evaluation deadline enforced by QuickJS's interrupt handler (which a
+//! `try`/`catch` in the script cannot swallow). QuickJS as embedded here has no file, network,
+//! module or timer API: the only way out is the helpers, and the only one that touches the
+//! network is name resolution through the injected [`PacEnv`].
 
+use crate::alloc::{Meter, Metered};
 use crate::args::PacArgs;
 use crate::env::PacEnv;
 use crate::result::{parse_result, ProxyEntry};
@@ -49,6 +50,8 @@ pub struct Script {
     limits: Limits,
     entry: EntryPoint,
     deadline: Arc<Deadline>,
+    /// The runtime's memory and limit (`alloc`).
+    meter: Arc<Meter>,
     // Field order: the context must be dropped before its runtime.
     context: Context,
     _runtime: Runtime,
@@ -126,9 +129,9 @@ impl Script {
         code: Code<'_>,
     ) -> Result<(Script, Option<Vec<u8>>), PacError> {
         let err = |kind, message: String| PacError { kind, pac: name.to_string(), line: None, message };
-        let runtime =
-            Runtime::new().map_err(|e| err(PacErrorKind::Engine, format!("cannot start QuickJS: {e}")))?;
-        runtime.set_memory_limit(limits.memory);
+        let meter = Meter::new(limits.memory);
+        let runtime = Runtime::new_with_alloc(Metered(meter.clone()))
+            .map_err(|e| err(PacErrorKind::Engine, format!("cannot start QuickJS: {e}")))?;
         runtime.set_max_stack_size(limits.stack);
         let deadline = Arc::new(Deadline {
             start: Instant::now(),
@@ -145,6 +148,7 @@ impl Script {
             limits,
             entry: EntryPoint::FindProxyForURL,
             deadline,
+            meter,
             context,
             _runtime: runtime,
         };
@@ -224,6 +228,7 @@ impl Script {
             // SAFETY: the runtime is locked by `with` for the duration of the call.
             unsafe { rquickjs::qjs::JS_UpdateStackTop(rquickjs::qjs::JS_GetRuntime(ctx.as_raw().as_ptr())) };
             self.deadline.arm(self.limits.timeout);
+            self.meter.take_refused();
             let result = f(ctx.clone()).catch(&ctx);
             let timed_out = self.deadline.disarm();
             result.map_err(|e| self.error(e, compiling, timed_out))
@@ -243,6 +248,15 @@ impl Script {
                 format!("the script ran longer than {} ms and was stopped", self.limits.timeout.as_millis());
             return e;
         }
+        // Out of memory, whatever QuickJS could still throw (`null` when nothing was left).
+        if self.meter.take_refused() {
+            e.kind = PacErrorKind::Memory;
+            e.message = format!("out of memory (the limit is {} MiB)", self.limits.memory >> 20);
+            if let CaughtError::Exception(ex) = &caught {
+                e.line = ex.stack().and_then(|s| line_in(&s, &self.name));
+            }
+            return e;
+        }
         match caught {
             CaughtError::Exception(ex) => {
                 let kind_name: Option<String> = ex.get("name").ok();
@@ -250,7 +264,9 @@ impl Script {
                 e.line = ex.stack().and_then(|s| line_in(&s, &self.name));
                 e.kind = match (kind_name.as_deref(), message.as_str()) {
                     (Some("SyntaxError"), _) if compiling => PacErrorKind::Syntax,
-                    (_, "out of memory") => PacErrorKind::Memory,
+                    // QuickJS's longest string (2^30 characters) comes before the memory limit
+                    // when a string is built by doubling: a huge value all the same.
+                    (_, "out of memory") | (Some("InternalError"), "string too long") => PacErrorKind::Memory,
                     (Some("RangeError"), m) if m.contains("stack") => PacErrorKind::Stack,
                     _ => PacErrorKind::Exception,
                 };
@@ -258,7 +274,7 @@ impl Script {
                     Some(k) if !k.is_empty() => format!("{k}: {message}"),
                     _ => message,
                 };
-                if e.kind == PacErrorKind::Memory {
+                if e.message.ends_with(": out of memory") || e.message == "out of memory" {
                     e.message = format!("out of memory (the limit is {} MiB)", self.limits.memory >> 20);
                 }
             }

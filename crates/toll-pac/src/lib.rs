@@ -15,6 +15,7 @@
 //! Everything the PAC can learn about the world comes through [`PacEnv`] (DNS with its own
 //! timeout, the machine's addresses, the clock, `alert`), so tests inject a table and a clock.
 
+mod alloc;
 mod args;
 mod code;
 mod engine;

@@ -70,6 +70,25 @@ fn a_two_gib_string_fails_cleanly() {
     assert_eq!(ok.find_proxy(&args("http://x/")).unwrap(), "DIRECT");
 }
 
+/// Small objects up to the limit leave QuickJS no memory even for its "out of memory" error, and
+/// it throws `null` instead: still told as what it is, and a `throw null` as what that is.
+#[test]
+fn memory_filled_with_small_objects_is_out_of_memory_not_a_thrown_null() {
+    let pac = compile(
+        "function FindProxyForURL(u, h) { var a = []; for (var i = 0; ; i++) a.push({ i: i, s: 'abcdefghijklmnop' + i }); }",
+    )
+    .unwrap();
+    let e = pac.find_proxy(&args("http://x/")).unwrap_err();
+    assert_eq!(e.kind, PacErrorKind::Memory, "{e}");
+    assert!(e.to_string().contains("out of memory (the limit is 256 MiB)"), "{e}");
+    // The same runtime answers again, and its next error is its own.
+    let e = pac.find_proxy(&args("http://x/")).unwrap_err();
+    assert_eq!(e.kind, PacErrorKind::Memory, "{e}");
+    let thrower = compile("function FindProxyForURL(u, h) { throw null; }").unwrap();
+    let e = thrower.find_proxy(&args("http://x/")).unwrap_err();
+    assert_eq!((e.kind, e.message.as_str()), (PacErrorKind::Exception, "uncaught exception: null"), "{e}");
+}
+
 #[test]
 fn names_are_resolved_only_through_the_environment() {
     let env = Arc::new(StaticEnv::new().host("intranet.corp", &["10.1.2.3"]));
