@@ -261,6 +261,7 @@ impl Script {
             CaughtError::Exception(ex) => {
                 let kind_name: Option<String> = ex.get("name").ok();
                 let message = ex.message().unwrap_or_default();
+                let out_of_memory = message == "out of memory";
                 e.line = ex.stack().and_then(|s| line_in(&s, &self.name));
                 e.kind = match (kind_name.as_deref(), message.as_str()) {
                     (Some("SyntaxError"), _) if compiling => PacErrorKind::Syntax,
@@ -274,7 +275,7 @@ impl Script {
                     Some(k) if !k.is_empty() => format!("{k}: {message}"),
                     _ => message,
                 };
-                if e.message.ends_with(": out of memory") || e.message == "out of memory" {
+                if out_of_memory {
                     e.message = format!("out of memory (the limit is {} MiB)", self.limits.memory >> 20);
                 }
             }
