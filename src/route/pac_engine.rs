@@ -2,11 +2,19 @@
 //! URL with what a transfer may show a PAC, its entries turned into [`RouteEntry`]s. Its DNS
 //! helpers (`dnsResolve`, `isResolvable`, `isInNet`, …) ask the system's resolver, or with
 //! `--doh-url` the DoH server, as every other name toll resolves.
+//!
+//! A script keeps its globals from one URL to the next, so a PAC that keeps something per URL
+//! (a cache of look-ups, say) grows for as long as `toll serve` runs. When an evaluation runs
+//! out of memory, the script is started afresh from its source (its top level runs again) and
+//! asked once more, as browsers restart their PAC resolver: without that, every later URL
+//! would fail the same way until a restart.
 
 use super::{PacEvaluator, RouteEntry, RouteError};
-use crate::pac::{Limits, Now, PacArgs, PacEnv, ProxyEntry, ProxyKind, Script, SystemEnv, UrlMode};
+use crate::pac::{
+    Limits, Now, PacArgs, PacEnv, PacError, PacErrorKind, ProxyEntry, ProxyKind, Script, SystemEnv, UrlMode,
+};
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use url::Url;
 
@@ -14,7 +22,12 @@ use url::Url;
 const DNS_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct PacEngine {
-    script: Script,
+    /// The running script; replaced by a fresh one when it runs out of memory.
+    script: RwLock<Arc<Script>>,
+    /// What a fresh script is made from.
+    source: String,
+    env: Arc<dyn PacEnv>,
+    limits: Limits,
     /// Where the PAC came from (a path or URL without userinfo), for messages and origins.
     name: String,
 }
@@ -22,10 +35,18 @@ pub struct PacEngine {
 impl PacEngine {
     /// Compiles `source` (runs its top level) in the sandbox with the default limits.
     pub fn compile(source: &str, name: &str) -> Result<PacEngine, RouteError> {
-        let env = Arc::new(SystemEnv::new(DNS_TIMEOUT));
-        let script = Script::compile(source, name, Limits::default(), env)
-            .map_err(|e| RouteError::Pac { pac: name.to_string(), message: e.to_string() })?;
-        Ok(PacEngine { script, name: name.to_string() })
+        PacEngine::compile_with(source, name, Limits::default())
+    }
+
+    fn compile_with(source: &str, name: &str, limits: Limits) -> Result<PacEngine, RouteError> {
+        let env: Arc<dyn PacEnv> = Arc::new(SystemEnv::new(DNS_TIMEOUT));
+        let script = Script::compile(source, name, limits, env.clone()).map_err(|e| pac_error(name, &e))?;
+        Ok(PacEngine::new(script, source, name, env, limits))
+    }
+
+    fn new(script: Script, source: &str, name: &str, env: Arc<dyn PacEnv>, limits: Limits) -> PacEngine {
+        let script = RwLock::new(Arc::new(script));
+        PacEngine { script, source: source.to_string(), env, limits, name: name.to_string() }
     }
 
     /// [`PacEngine::compile`] with a code cache: `code` is what an earlier call returned for
@@ -42,10 +63,36 @@ impl PacEngine {
             (Some(doh), Ok(rt)) => Arc::new(DohEnv { system, doh, rt }),
             _ => Arc::new(system),
         };
-        let (script, code) = Script::compile_cached(source, name, Limits::default(), env, code)
-            .map_err(|e| RouteError::Pac { pac: name.to_string(), message: e.to_string() })?;
-        Ok((PacEngine { script, name: name.to_string() }, code))
+        let limits = Limits::default();
+        let (script, code) = Script::compile_cached(source, name, limits, env.clone(), code)
+            .map_err(|e| pac_error(name, &e))?;
+        Ok((PacEngine::new(script, source, name, env, limits), code))
     }
+
+    fn current(&self) -> Arc<Script> {
+        self.script.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// The script's answer for `url`; after running out of memory, a fresh script's.
+    fn answer(&self, args: &PacArgs) -> Result<crate::pac::Answer, PacError> {
+        let script = self.current();
+        match script.evaluate(args) {
+            Err(e) if e.kind == PacErrorKind::Memory => {
+                let fresh =
+                    Arc::new(Script::compile(&self.source, &self.name, self.limits, self.env.clone())?);
+                // Evaluations that started on the old script finish on it; the next ones use
+                // the fresh one (one restart each when several ran out at once).
+                *self.script.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh.clone();
+                drop(script);
+                fresh.evaluate(args)
+            }
+            answer => answer,
+        }
+    }
+}
+
+fn pac_error(name: &str, e: &PacError) -> RouteError {
+    RouteError::Pac { pac: name.to_string(), message: e.to_string() }
 }
 
 /// The PAC's world with names looked up through `--doh-url`'s server (the rest is the system's).
@@ -93,10 +140,8 @@ fn entry(e: &ProxyEntry, origin: &str) -> RouteEntry {
 
 impl PacEvaluator for PacEngine {
     fn evaluate(&self, url: &Url) -> Result<Vec<RouteEntry>, RouteError> {
-        let answer = self
-            .script
-            .evaluate(&PacArgs::new(url, UrlMode::Transfer))
-            .map_err(|e| RouteError::Pac { pac: self.name.clone(), message: e.to_string() })?;
+        let answer =
+            self.answer(&PacArgs::new(url, UrlMode::Transfer)).map_err(|e| pac_error(&self.name, &e))?;
         let origin = format!("PAC {}", self.name);
         Ok(answer.entries.iter().map(|e| entry(e, &origin)).collect())
     }
@@ -124,6 +169,37 @@ mod tests {
             RouteEntry::Proxy(p) => assert_eq!(p.origin, "PAC test.pac"),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A PAC that keeps 1 MiB per URL runs out of its 16 MiB after a dozen: started afresh, it
+    /// answers every URL, its top level run again; one that needs more than the limit for a
+    /// single URL still fails, after one fresh try.
+    #[test]
+    fn a_pac_that_keeps_growing_is_started_afresh() {
+        let limits = Limits { memory: 16 << 20, ..Limits::default() };
+        let source = "var kept = [];\n\
+                      function FindProxyForURL(url, host) {\n\
+                        if (host == 'huge') return 'x'.repeat(32 << 20);\n\
+                        kept.push('x'.repeat(1 << 20) + kept.length);\n\
+                        return 'PROXY p' + kept.length + '.corp:8080';\n}";
+        let pac = PacEngine::compile_with(source, "growing.pac", limits).unwrap();
+        let url = Url::parse("http://example.com/").unwrap();
+        let mut restarts = 0;
+        let mut last = 0;
+        for _ in 0..40 {
+            let list = pac.evaluate(&url).unwrap();
+            let Some(RouteEntry::Proxy(p)) = list.first() else { panic!("{list:?}") };
+            let n: usize = p.host.trim_start_matches('p').trim_end_matches(".corp").parse().unwrap();
+            if n < last {
+                assert_eq!(n, 1, "a fresh script starts with nothing kept");
+                restarts += 1;
+            }
+            last = n;
+        }
+        assert!(restarts >= 2, "{restarts}");
+        let e = pac.evaluate(&Url::parse("http://huge/").unwrap()).unwrap_err();
+        assert!(e.to_string().contains("out of memory (the limit is 16 MiB)"), "{e}");
+        assert_eq!(pac.evaluate(&url).unwrap().len(), 1, "still answering");
     }
 
     #[test]
