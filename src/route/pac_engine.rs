@@ -83,6 +83,8 @@ impl PacEngine {
                 // Evaluations that started on the old script finish on it; the next ones use
                 // the fresh one (one restart each when several ran out at once).
                 *self.script.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh.clone();
+                // The old runtime's memory goes once no evaluation holds it: not beside the
+                // fresh one's while this one runs.
                 drop(script);
                 fresh.evaluate(args)
             }
