@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, ToSocketAddrs, UdpSocket};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A broken-down time, as the PAC date functions read it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,9 +119,41 @@ pub trait PacEnv: Send + Sync {
 /// the system clock and time zone. `alert()` messages are kept for [`SystemEnv::take_alerts`].
 pub struct SystemEnv {
     pub dns_timeout: Duration,
-    cache: Mutex<HashMap<String, Option<Vec<IpAddr>>>>,
+    cache: Mutex<DnsCache>,
     in_flight: Arc<AtomicUsize>,
     alerts: Mutex<Vec<String>>,
+}
+
+/// How long a look-up's answer is used again: a minute, as Chrome keeps the system resolver's
+/// answers. A PAC asks for the same names over and over (`dnsResolve`, then `isInNet` with the
+/// name), but `toll serve` runs for days: a laptop that leaves the office network must not route
+/// by the addresses it had there.
+const DNS_KEPT: Duration = Duration::from_secs(60);
+/// A failed look-up (no such name, or no answer within the timeout) is used again only this long,
+/// so a dead resolver costs one timeout per name every few seconds, not one per evaluation.
+const DNS_FAILURE_KEPT: Duration = Duration::from_secs(10);
+/// Names kept at most (one `toll serve` is asked for any number of hosts).
+const DNS_NAMES: usize = 4096;
+
+/// The look-ups' answers, each until it expires.
+#[derive(Default)]
+struct DnsCache(HashMap<String, (Instant, Option<Vec<IpAddr>>)>);
+
+impl DnsCache {
+    fn get(&self, name: &str, now: Instant) -> Option<Option<Vec<IpAddr>>> {
+        self.0.get(name).filter(|(until, _)| now < *until).map(|(_, addrs)| addrs.clone())
+    }
+
+    fn put(&mut self, name: String, addrs: Option<Vec<IpAddr>>, now: Instant) {
+        if self.0.len() >= DNS_NAMES {
+            self.0.retain(|_, (until, _)| now < *until);
+            if self.0.len() >= DNS_NAMES {
+                self.0.clear();
+            }
+        }
+        let kept = if addrs.is_some() { DNS_KEPT } else { DNS_FAILURE_KEPT };
+        self.0.insert(name, (now + kept, addrs));
+    }
 }
 
 /// Look-ups still running (after their timeout) beyond which new ones fail at once, so a PAC
@@ -134,7 +166,7 @@ impl SystemEnv {
     pub fn new(dns_timeout: Duration) -> SystemEnv {
         SystemEnv {
             dns_timeout,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(DnsCache::default()),
             in_flight: Arc::new(AtomicUsize::new(0)),
             alerts: Mutex::new(Vec::new()),
         }
@@ -179,11 +211,11 @@ impl SystemEnv {
 impl PacEnv for SystemEnv {
     fn resolve(&self, host: &str) -> Option<Vec<IpAddr>> {
         let key = host.to_ascii_lowercase();
-        if let Some(hit) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-            return hit.clone();
+        if let Some(hit) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key, Instant::now()) {
+            return hit;
         }
         let result = self.lookup(&key);
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, result.clone());
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).put(key, result.clone(), Instant::now());
         result
     }
 
@@ -368,6 +400,26 @@ mod tests {
             let (y, m, dd) = civil_from_days(d);
             assert_eq!(days_from_civil(y, m, dd), d);
         }
+    }
+
+    #[test]
+    fn answers_are_kept_a_minute_failures_ten_seconds_and_names_are_bounded() {
+        let mut cache = DnsCache::default();
+        let t0 = Instant::now();
+        let ip: IpAddr = "10.1.2.3".parse().unwrap();
+        cache.put("intranet.corp".into(), Some(vec![ip]), t0);
+        cache.put("gone.corp".into(), None, t0);
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        assert_eq!(cache.get("intranet.corp", at(59)), Some(Some(vec![ip])));
+        assert_eq!(cache.get("intranet.corp", at(60)), None, "asked again after a minute");
+        assert_eq!(cache.get("gone.corp", at(9)), Some(None), "a failure is kept");
+        assert_eq!(cache.get("gone.corp", at(10)), None, "and asked again after ten seconds");
+        for i in 0..DNS_NAMES {
+            cache.put(format!("h{i}.corp"), None, at(20));
+        }
+        assert!(cache.0.len() <= DNS_NAMES, "{}", cache.0.len());
+        cache.put("one-more.corp".into(), None, at(21));
+        assert!(cache.0.len() <= DNS_NAMES && cache.get("one-more.corp", at(21)).is_some());
     }
 
     #[test]
