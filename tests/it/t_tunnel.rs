@@ -368,7 +368,7 @@ fn a_tunnel_read_to_the_end_carries_the_next_request() {
     out.assert_ok();
     // Counted at the origin. hyper-util's pool, asked for the next request a moment before the
     // last answer's connection is back in it, starts a new connection beside waiting and uses
-    // whichever is ready first (hyperium/hyper#4134): rarely (1 run in ~1,500 with both cores
+    // whichever is ready first (hyperium/hyper#4134): rarely (1 run in 2,500 with both cores
     // busy), a second tunnel. A tunnel that were never used again would make four.
     let carried: Vec<usize> = origin.requests()[asked..].iter().map(|r| r.connection).collect();
     let mut tunnels = carried.clone();
