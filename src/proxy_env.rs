@@ -294,14 +294,14 @@ fn parse_entry(token: &str) -> Option<NoProxyEntry> {
 
 /// A proxy read from one environment variable, parsed at snapshot time; the error is only
 /// reported when a request actually needs this variable.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct EnvProxy {
     parsed: Result<ProxySpec, ProxyError>,
 }
 
 /// Everything needed to route request URLs, snapshotted once. Build it with [`ProxySettings::new`]
 /// or [`ProxySettings::from_config`]; then call [`ProxySettings::route`] per URL.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProxySettings {
     explicit: Option<ProxySpec>,
     http: Option<EnvProxy>,

@@ -4,6 +4,7 @@
 
 mod check;
 mod clients;
+mod routing;
 
 use crate::app::{credential_sources, remembered, CredentialSetup, Stderr};
 use crate::cli::ServeConfig;
@@ -99,18 +100,26 @@ pub fn run(
         // The routing never sees a `*_proxy` variable that names this server (see `not_self`).
         let (routing_env, ignored) = not_self(env, listen);
         let env = &routing_env;
-        let routes = Arc::new(Routes::new(
-            crate::app::routing::chooser(
-                &cfg.proxy,
-                &settings,
-                cfg.connect_timeout,
-                env,
-                reporter.as_ref(),
-                crate::app::routing::PacLife::Chooser,
-                None,
-            )
-            .await?,
-        ));
+        let decided = crate::app::routing::decide(
+            &cfg.proxy,
+            &settings,
+            env,
+            reporter.as_ref(),
+            None,
+            crate::route::pac_fetch::Revalidate::WhenStale,
+        )
+        .await?;
+        if let Some(w) = decided.pac.as_ref().and_then(|p| p.warning.as_ref()) {
+            eprintln!("toll: warning: {}", crate::term::sanitize(w));
+        }
+        let routes = Arc::new(Routes::new(crate::app::routing::build(
+            &decided,
+            cfg.connect_timeout,
+            env,
+            reporter.as_ref(),
+            crate::app::routing::PacLife::Chooser,
+            None,
+        )?));
         // The connection to an upstream proxy (TCP, and TLS for an https:// one) is bounded as a
         // direct origin's is: a proxy that takes the TCP connection and never answers the
         // ClientHello fails that client with 502 now, not after --answer-timeout with 504.
@@ -197,10 +206,20 @@ pub fn run(
             let rerecord = |r: &Routes| {
                 record(r);
             };
-            let reload = reload_on_hangup(&cfg, &routes, &session, &log, env, reporter.as_ref(), &rerecord);
+            let keeper = routing::Keeper {
+                cfg: &cfg,
+                routes: &routes,
+                session: &session,
+                log: &log,
+                env,
+                reporter: reporter.as_ref(),
+                on_replace: &rerecord,
+            };
+            let reload = routing::keep_current(keeper, settings, decided);
             // Spawned, not run here in `block_on`: the accept loop then runs on a worker, and the
             // connection tasks it spawns start on that worker instead of waking another thread
-            // each time (measured: 5–10 % less CPU per tunnel). SIGHUP's work stays here.
+            // each time (measured: 5–10 % less CPU per tunnel). SIGHUP's work and the routing's
+            // rechecks (`routing::keep_current`) stay here.
             let serving = tokio::spawn(crate::serve::serve(server, listener, shutdown_signal()));
             let abort = serving.abort_handle();
             tokio::select! {
@@ -349,63 +368,6 @@ fn current_uid() -> u32 {
     {
         u32::MAX
     }
-}
-
-/// SIGHUP (`toll serve`): open `--log FILE` again (logrotate), read the settings file and the
-/// PAC again and replace the routing, and have the keyring asked again for stored passwords. Requests in flight go on with what
-/// they had; a file that no longer reads keeps the routing as it was (and says why). Never ends.
-async fn reload_on_hangup(
-    cfg: &ServeConfig,
-    routes: &Routes,
-    session: &Session,
-    log: &AccessLog,
-    env: &dyn Fn(&str) -> Option<String>,
-    reporter: &dyn Reporter,
-    on_reload: &dyn Fn(&Routes),
-) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else { return std::future::pending().await };
-        while hup.recv().await.is_some() {
-            // First, so that this reload's own lines land in the new file.
-            match log.reopen() {
-                Ok(true) => log.note("SIGHUP: the log file opened again"),
-                Ok(false) => {}
-                Err(e) => log.note(&format!(
-                    "SIGHUP: cannot open the log file again ({e}); going on with the old one"
-                )),
-            }
-            session.relook();
-            let reloaded = match crate::app::load_settings() {
-                Ok(settings) => {
-                    crate::app::routing::chooser(
-                        &cfg.proxy,
-                        &settings,
-                        cfg.connect_timeout,
-                        env,
-                        reporter,
-                        crate::app::routing::PacLife::Chooser,
-                        None,
-                    )
-                    .await
-                }
-                Err(e) => Err(e),
-            };
-            match reloaded {
-                Ok(chooser) => {
-                    routes.replace(chooser);
-                    on_reload(routes);
-                    log.note("SIGHUP: settings, PAC and stored passwords read again");
-                }
-                Err(e) => log.note(&format!(
-                    "SIGHUP: {}; going on with the settings as they were",
-                    crate::term::sanitize(&e.message)
-                )),
-            }
-        }
-    }
-    std::future::pending().await
 }
 
 #[cfg(unix)]

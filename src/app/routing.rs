@@ -10,7 +10,7 @@ use crate::route::choice::Chooser;
 use crate::route::desktop::{self, SystemRunner};
 use crate::route::failover::DeadProxies;
 use crate::route::pac_engine::PacEngine;
-use crate::route::pac_fetch::{self, Cache, DirectFetcher, FetchOptions};
+use crate::route::pac_fetch::{self, Cache, DirectFetcher, FetchOptions, PacText, Revalidate};
 use crate::route::sources::{Inputs, Plan, Router, Step};
 use crate::route::wpad::{self, DohResolver, SystemResolver};
 use crate::route::{PacEvaluator, RouteError};
@@ -44,6 +44,37 @@ pub(crate) async fn chooser(
     life: PacLife,
     doh: Option<Arc<crate::doh::Doh>>,
 ) -> Result<Chooser> {
+    let decided = decide(cfg, settings, env, reporter, doh.clone(), Revalidate::WhenStale).await?;
+    if let Some(w) = decided.pac.as_ref().and_then(|p| p.warning.as_ref()) {
+        eprintln!("toll: warning: {}", sanitize(w));
+    }
+    build(&decided, connect_timeout, env, reporter, life, doh)
+}
+
+/// What the routing is decided from: the plan and, when it uses one, the PAC's text.
+pub(crate) struct Decided {
+    pub plan: Plan,
+    pub pac: Option<PacText>,
+}
+
+impl Decided {
+    /// Whether `other` would route as this does: same plan, same PAC text.
+    pub fn same_as(&self, other: &Decided) -> bool {
+        self.plan.same_decision(&other.plan)
+            && self.pac.as_ref().map(|p| &p.text) == other.pac.as_ref().map(|p| &p.text)
+    }
+}
+
+/// Decides where proxies come from and gets the PAC's text when one applies (fetched direct,
+/// through the cache; `revalidate` asks about a fresh cached copy too). The PAC is not compiled.
+pub(crate) async fn decide(
+    cfg: &ProxyConfig,
+    settings: &Settings,
+    env: &dyn Fn(&str) -> Option<String>,
+    reporter: &dyn Reporter,
+    doh: Option<Arc<crate::doh::Doh>>,
+    revalidate: Revalidate,
+) -> Result<Decided> {
     let settings_path = settings.path.as_ref().map(|p| p.display().to_string());
     let desktop = || desktop::read_current(env, &SystemRunner::default());
     // With `--doh-url`, every name on the way to the proxy is the DoH server's to answer too.
@@ -87,7 +118,7 @@ pub(crate) async fn chooser(
             reporter.line(Direction::Info, note);
         }
     }
-    let engine: Option<Arc<dyn PacEvaluator>> = match plan.pac() {
+    let pac = match plan.pac() {
         None => None,
         Some(loc) => {
             let fetcher = DirectFetcher::new(FetchOptions {
@@ -96,11 +127,32 @@ pub(crate) async fn chooser(
                 ..FetchOptions::default()
             });
             let cache = Cache::default_dir(env).map(|d| Cache::new(d, Arc::new(SystemTime::now)));
+            Some(
+                pac_fetch::load_as(loc, &fetcher, cache.as_ref(), revalidate)
+                    .await
+                    .map_err(route_setup_error)?,
+            )
+        }
+    };
+    Ok(Decided { plan, pac })
+}
+
+/// The [`Chooser`] for what was decided: compiles the PAC (its compiled code kept beside the
+/// cache) and adds the dead-proxy memory of the state dir.
+pub(crate) fn build(
+    decided: &Decided,
+    connect_timeout: Option<Duration>,
+    env: &dyn Fn(&str) -> Option<String>,
+    reporter: &dyn Reporter,
+    life: PacLife,
+    doh: Option<Arc<crate::doh::Doh>>,
+) -> Result<Chooser> {
+    let engine: Option<Arc<dyn PacEvaluator>> = match &decided.pac {
+        None => None,
+        Some(text) => {
+            let loc = &text.location;
+            let cache = Cache::default_dir(env).map(|d| Cache::new(d, Arc::new(SystemTime::now)));
             let started = std::time::Instant::now();
-            let text = pac_fetch::load(loc, &fetcher, cache.as_ref()).await.map_err(route_setup_error)?;
-            if let Some(w) = &text.warning {
-                eprintln!("toll: warning: {}", sanitize(w));
-            }
             let name = loc.to_string();
             // A PAC's compiled code is kept beside the cache, so a run does not parse it again.
             let code = cache.as_ref().and_then(|c| c.code(loc));
@@ -133,7 +185,7 @@ pub(crate) async fn chooser(
             Some(engine)
         }
     };
-    let router = Router::new(plan, engine).map_err(route_setup_error)?;
+    let router = Router::new(decided.plan.clone(), engine).map_err(route_setup_error)?;
     let dead = crate::store::state_dir(env).map(|d| DeadProxies::in_state_dir(&d));
     Ok(Chooser::new(router, dead, connect_timeout).with_doh(doh))
 }

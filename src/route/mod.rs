@@ -11,7 +11,9 @@
 //! - [`failover`]: the order in which a list is tried, which failures skip to the next entry,
 //!   and the dead-proxy memory shared by runs;
 //! - [`pac_fetch`]: getting a PAC's text (file, `file://`, `http(s)://` always DIRECT) with an
-//!   on-disk cache and ETag/Last-Modified revalidation; `pac_http` holds the real fetcher.
+//!   on-disk cache and ETag/Last-Modified revalidation; `pac_http` holds the real fetcher;
+//! - [`refresh`]: what a long-running `toll serve` watches to decide again (a PAC going stale,
+//!   a PAC file changing, the desktop's settings, the network).
 //!
 //! Nothing here reads the process environment, the terminal or a fixed path: the environment
 //! comes in as a lookup closure, files as paths, commands through a [`desktop::Runner`], DNS
@@ -24,6 +26,7 @@ pub mod failover;
 pub mod pac_engine;
 pub mod pac_fetch;
 mod pac_http;
+pub mod refresh;
 pub mod sources;
 pub mod wpad;
 

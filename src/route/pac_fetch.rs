@@ -119,6 +119,9 @@ pub struct PacText {
     pub obtained: Obtained,
     /// For stderr: the server failed and a cached copy is used, or the cache cannot be written.
     pub warning: Option<String>,
+    /// A fetched PAC: how long this copy stays fresh from now (zero for a stale copy used
+    /// because the server failed); `None` for a file.
+    pub fresh_for: Option<Duration>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -242,6 +245,24 @@ pub async fn load(
     fetcher: &impl Fetcher,
     cache: Option<&Cache>,
 ) -> Result<PacText, RouteError> {
+    load_as(loc, fetcher, cache, Revalidate::WhenStale).await
+}
+
+/// Whether a cached copy still fresh is asked about anyway.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Revalidate {
+    WhenStale,
+    /// The network changed (`toll serve`): the same URL may now give another network's PAC.
+    Always,
+}
+
+/// [`load`], saying whether a fresh cached copy is revalidated all the same.
+pub async fn load_as(
+    loc: &PacLocation,
+    fetcher: &impl Fetcher,
+    cache: Option<&Cache>,
+    revalidate: Revalidate,
+) -> Result<PacText, RouteError> {
     let fail = |message: String| RouteError::PacFetch { location: loc.to_string(), message };
     let url = match loc {
         PacLocation::Path(p) => {
@@ -251,20 +272,23 @@ pub async fn load(
                 location: loc.clone(),
                 obtained: Obtained::File,
                 warning: None,
+                fresh_for: None,
             });
         }
         PacLocation::Url(u) => u,
     };
-    let done = |bytes: &[u8], obtained, warning| PacText {
+    let done = |bytes: &[u8], obtained, warning, fresh_for| PacText {
         text: text_of(bytes),
         location: loc.clone(),
         obtained,
         warning,
+        fresh_for: Some(fresh_for),
     };
     let cached = cache.and_then(|c| c.get(url));
-    if let (Some(c), Some((bytes, meta))) = (cache, &cached) {
+    if let (Some(c), Some((bytes, meta)), Revalidate::WhenStale) = (cache, &cached, revalidate) {
         if meta.fresh_until > c.now() {
-            return Ok(done(bytes, Obtained::CachedFresh, None));
+            let left = Duration::from_secs(meta.fresh_until - c.now());
+            return Ok(done(bytes, Obtained::CachedFresh, None, left));
         }
     }
     let validators = cached.as_ref().map(|(_, m)| m.validators.clone()).unwrap_or_default();
@@ -282,14 +306,15 @@ pub async fn load(
             if bytes.len() > MAX_PAC_BYTES {
                 return Err(fail(format!("it is larger than {} MiB", MAX_PAC_BYTES >> 20)));
             }
-            let warning =
-                cache.and_then(|c| cache_warning(c.put(url, Some(&bytes), validators, fresh(fresh_for))));
-            Ok(done(&bytes, Obtained::Fetched, warning))
+            let fresh_for = fresh(fresh_for);
+            let warning = cache.and_then(|c| cache_warning(c.put(url, Some(&bytes), validators, fresh_for)));
+            Ok(done(&bytes, Obtained::Fetched, warning, fresh_for))
         }
         Ok(Fetched::NotModified { fresh_for }) => match (cache, cached) {
             (Some(c), Some((bytes, meta))) => {
-                let warning = cache_warning(c.put(url, None, meta.validators, fresh(fresh_for)));
-                Ok(done(&bytes, Obtained::Revalidated, warning))
+                let fresh_for = fresh(fresh_for);
+                let warning = cache_warning(c.put(url, None, meta.validators, fresh_for));
+                Ok(done(&bytes, Obtained::Revalidated, warning, fresh_for))
             }
             _ => Err(fail("the server answered 304 Not Modified but there is no cached copy".into())),
         },
@@ -300,7 +325,8 @@ pub async fn load(
                     "cannot fetch the PAC {loc} ({message}); using the cached copy checked {} ago",
                     ago(age)
                 );
-                Ok(done(&bytes, Obtained::CachedStale, Some(crate::term::sanitize(&warning))))
+                let warning = Some(crate::term::sanitize(&warning));
+                Ok(done(&bytes, Obtained::CachedStale, warning, Duration::ZERO))
             }
             None => Err(fail(message)),
         },

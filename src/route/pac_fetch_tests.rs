@@ -115,6 +115,33 @@ fn max_age_and_no_cache_set_the_freshness() {
     assert_eq!(freshness(None), None);
 }
 
+/// What the copy's remaining freshness is (when `toll serve` asks again), and that a network
+/// change asks about a copy still fresh.
+#[test]
+fn each_copy_says_how_long_it_stays_fresh_and_always_revalidates_when_told() {
+    let (_d, cache, t, server, loc) = setup();
+    *server.max_age.lock().unwrap() = Some(Duration::from_secs(600));
+    let first = block(load(&loc, &server, Some(&cache))).unwrap();
+    assert_eq!(first.fresh_for, Some(Duration::from_secs(600)));
+    t.fetch_add(200, Ordering::SeqCst);
+    let cached = block(load(&loc, &server, Some(&cache))).unwrap();
+    assert_eq!((cached.obtained, cached.fresh_for), (Obtained::CachedFresh, Some(Duration::from_secs(400))));
+    let asked = block(load_as(&loc, &server, Some(&cache), Revalidate::Always)).unwrap();
+    assert_eq!((asked.obtained, asked.fresh_for), (Obtained::Revalidated, Some(Duration::from_secs(600))));
+    assert_eq!(server.seen.lock().unwrap().len(), 2);
+    // Without a max-age, the default; a copy used because the server failed is stale already.
+    *server.max_age.lock().unwrap() = None;
+    *server.down.lock().unwrap() = Some("timed out".into());
+    let stale = block(load_as(&loc, &server, Some(&cache), Revalidate::Always)).unwrap();
+    assert_eq!((stale.obtained, stale.fresh_for), (Obtained::CachedStale, Some(Duration::ZERO)));
+    *server.down.lock().unwrap() = None;
+    let again = block(load_as(&loc, &server, Some(&cache), Revalidate::Always)).unwrap();
+    assert_eq!(again.fresh_for, Some(DEFAULT_FRESH));
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let text = block(load(&PacLocation::Path(file.path().into()), &server, None)).unwrap();
+    assert_eq!(text.fresh_for, None);
+}
+
 #[test]
 fn files_paths_and_locations() {
     let dir = tempfile::tempdir().unwrap();

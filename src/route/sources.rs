@@ -89,7 +89,7 @@ pub struct Inputs<'a> {
 }
 
 /// How URLs are routed for this run.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum How {
     /// `-x` or the `*_proxy` variables, through `crate::proxy_env`.
     Fixed(ProxySettings),
@@ -110,6 +110,9 @@ pub struct Plan {
     pub notes: Vec<String>,
     no_proxy: NoProxy,
     no_proxy_origin: Option<String>,
+    /// A source that could have decided did not answer: the desktop's settings could not be
+    /// read, or WPAD found nothing.
+    unanswered: bool,
 }
 
 /// The proxy variables in curl's order (a CGI program ignores `HTTP_PROXY`: "httpoxy").
@@ -144,6 +147,7 @@ impl Plan {
             notes: Vec::new(),
             no_proxy: np.clone(),
             no_proxy_origin: np_origin.map(String::from),
+            unanswered: false,
         };
         let settings_file = inp.settings_path.as_deref().unwrap_or("the settings file");
         let wpad_on = inp.wpad_flag
@@ -194,7 +198,10 @@ impl Plan {
             return Ok(plan);
         }
         match (inp.desktop)() {
-            Err(e) => plan.notes.push(format!("ignored the desktop's proxy settings: {e}")),
+            Err(e) => {
+                plan.notes.push(format!("ignored the desktop's proxy settings: {e}"));
+                plan.unanswered = true;
+            }
             Ok(None) => {}
             Ok(Some(d)) => {
                 if d.auto_detect && wpad_on {
@@ -206,6 +213,7 @@ impl Plan {
                         return Ok(plan);
                     }
                     plan.notes.push(wpad_nothing(&found));
+                    plan.unanswered = true;
                 } else if d.auto_detect {
                     plan.notes.push(format!(
                         "{} asks for automatic proxy detection (WPAD); toll does that only with --wpad or wpad = on",
@@ -236,7 +244,10 @@ impl Plan {
                     plan.source = Source { step: Step::Wpad, what: format!("{url} ({why})") };
                     return Ok(plan);
                 }
-                None => plan.notes.push(wpad_nothing(&found)),
+                None => {
+                    plan.notes.push(wpad_nothing(&found));
+                    plan.unanswered = true;
+                }
             }
         }
         Ok(plan)
@@ -253,6 +264,22 @@ impl Plan {
     /// The exception list in effect and where it came from (`--noproxy`, `NO_PROXY`, …).
     pub fn no_proxy(&self) -> (&NoProxy, Option<&str>) {
         (&self.no_proxy, self.no_proxy_origin.as_deref())
+    }
+
+    /// Whether a source that could have decided did not answer (the desktop's settings could
+    /// not be read, WPAD found nothing): a decision that may be a glitch's, which a running
+    /// `toll serve` does not swap a working routing for until the network changes.
+    pub fn unanswered(&self) -> bool {
+        self.unanswered
+    }
+
+    /// Whether `other` routes as this one does (its notes aside): `toll serve` keeps its routing,
+    /// and the PAC's running script, when deciding again comes to the same.
+    pub fn same_decision(&self, other: &Plan) -> bool {
+        self.how == other.how
+            && self.source == other.source
+            && self.no_proxy == other.no_proxy
+            && self.no_proxy_origin == other.no_proxy_origin
     }
 }
 
@@ -308,6 +335,7 @@ impl Router {
             notes: Vec::new(),
             no_proxy: NoProxy::default(),
             no_proxy_origin: None,
+            unanswered: false,
         };
         Router { plan, pac: None }
     }

@@ -238,9 +238,11 @@ fn desktop_auto_detect_needs_the_wpad_opt_in() {
     assert_eq!(d.wpad_lookups, 0);
     assert_eq!(plan.source.step, Step::Default);
     assert!(plan.notes[0].contains("KDE asks for automatic proxy detection"), "{:?}", plan.notes);
+    assert!(!plan.unanswered(), "nothing was asked that did not answer");
     let on = Case { settings_wpad: Some("on"), ..off };
     let plan = on.plan();
     assert_eq!(plan.source.step, Step::Wpad);
+    assert!(!plan.unanswered());
     assert!(plan.source.what.contains("asked for by KDE"), "{}", plan.source);
     // Opted in, desktop asks for it, nothing found: the desktop's PAC URL, then the notes say why.
     let fallback = Case {
@@ -251,6 +253,7 @@ fn desktop_auto_detect_needs_the_wpad_opt_in() {
     let plan = fallback.plan();
     assert_eq!(plan.pac(), Some(&PacLocation::Path("/desk.pac".into())));
     assert!(plan.notes[0].contains("WPAD found no PAC (tried http://wpad.corp.example/wpad.dat)"));
+    assert!(plan.unanswered(), "WPAD found nothing");
 }
 
 #[test]
@@ -259,6 +262,13 @@ fn an_unreadable_desktop_is_a_note_and_bad_settings_are_errors() {
     let plan = c.plan();
     assert_eq!(plan.source.step, Step::Default);
     assert!(plan.notes[0].contains("gsettings: not found"));
+    assert!(plan.unanswered());
+    // A desktop read that says "no proxy" is an answer.
+    let none = Case {
+        desktop: Some(DesktopProxy { desktop: "GNOME".into(), ..Default::default() }),
+        ..Default::default()
+    };
+    assert!(!none.plan().unanswered() && none.plan().source.step == Step::Default);
     let bad = Case { settings_wpad: Some("sometimes"), ..Default::default() };
     let e = bad.decide().plan.unwrap_err().to_string();
     assert!(e.contains("wpad = … in /cfg/toll/config") && e.contains("'sometimes' is not on or off"), "{e}");

@@ -89,6 +89,7 @@ mod t_serve_auth;
 mod t_serve_clients;
 mod t_serve_faults;
 mod t_serve_gateway;
+mod t_serve_routing;
 mod t_serve_socks;
 mod t_speed;
 mod t_squid;

@@ -15,7 +15,7 @@ const OTHER_HOST: &str = "10.77.0.1";
 /// Moves the calling thread into a new network namespace with `lo` up and [`OTHER_HOST`] on
 /// it; sockets and processes made by this thread afterwards live there. None (and a loud skip)
 /// without root or `ip`.
-fn private_network(test: &str) -> Option<()> {
+pub(crate) fn private_network(test: &str) -> Option<()> {
     // SAFETY: geteuid cannot fail.
     if unsafe { libc::geteuid() } != 0 || !std::path::Path::new("/usr/sbin/ip").exists() {
         crate::skip(&format!("SKIPPED {test}: needs root and ip (iproute2) for a network namespace"));

@@ -1,0 +1,335 @@
+//! `toll serve`'s routing kept current: the one task that replaces the routing in use. On
+//! SIGHUP it opens `--log FILE` again, has stored passwords looked up again, reads the settings
+//! file and decides again; without a signal it decides again when what `route::refresh`
+//! watches for the routing in use changes (a PAC's copy going stale, a PAC file rewritten, the
+//! desktop's settings, this machine's network addresses).
+//!
+//! A decision that comes to the same plan and PAC text keeps the routing in use — and the PAC's
+//! running script with what it keeps — except after a network change, when a PAC is compiled
+//! afresh so that its DNS answers from the old network go with it. A decision that fails keeps
+//! the routing as it was and says why in the log, once per reason. Requests in flight go on
+//! with the routing they picked their proxy with.
+
+use crate::app::routing::{self, Decided, PacLife};
+use crate::cli::ServeConfig;
+use crate::keyring::session::Session;
+use crate::report::{Quiet, Reporter};
+use crate::route::pac_fetch::{Obtained, Revalidate};
+use crate::route::refresh::{FileStamp, Watch, PAC_RECHECK_FLOOR};
+use crate::serve::log::AccessLog;
+use crate::serve::Routes;
+use crate::store::Settings;
+use crate::term::sanitize;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How often a watched PAC file and the network addresses are looked at (a `stat` and a
+/// `getifaddrs`).
+const POLL: Duration = Duration::from_secs(2);
+
+/// What the task needs from `toll serve`.
+pub(super) struct Keeper<'a> {
+    pub cfg: &'a ServeConfig,
+    pub routes: &'a Routes,
+    pub session: &'a Session,
+    pub log: &'a AccessLog,
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    /// `-v`'s reporter: SIGHUP's decision says what it found, as at start.
+    pub reporter: &'a dyn Reporter,
+    /// After each replacement (`toll doctor`'s record of this server).
+    pub on_replace: &'a dyn Fn(&Routes),
+}
+
+/// Why the routing is decided again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Why {
+    Hangup,
+    Stale,
+    FileChanged,
+    NetworkChanged,
+}
+
+/// This machine's addresses, in a stable order.
+fn addresses() -> Vec<std::net::IpAddr> {
+    let mut a: Vec<_> = crate::netif::addresses().into_iter().map(|(_, ip)| ip).collect();
+    a.sort_unstable();
+    a.dedup();
+    a
+}
+
+/// Keeps the routing current; never ends. `settings` and `decided` are what the routing in use
+/// was built from.
+pub(super) async fn keep_current(k: Keeper<'_>, mut settings: Settings, mut decided: Decided) {
+    #[cfg(unix)]
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    #[cfg(not(unix))]
+    let mut hup = ();
+    let mut watch = watch_of(&decided);
+    let mut due = watch.after.map(|a| Instant::now() + a);
+    let mut stamp = watch.file.as_deref().and_then(FileStamp::of);
+    let mut addrs = if watch.network { addresses() } else { Vec::new() };
+    let mut poll = tokio::time::interval_at(Instant::now() + POLL, POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The last failure said in the log, so that a PAC server down for an hour is one line.
+    let mut said: Option<String> = None;
+    loop {
+        let why = tokio::select! {
+            _ = hangup(&mut hup) => Why::Hangup,
+            _ = sleep_until(due) => Why::Stale,
+            _ = poll.tick() => {
+                let mut why = None;
+                if let Some(p) = &watch.file {
+                    let now = FileStamp::of(p);
+                    if now != stamp {
+                        stamp = now;
+                        why = Some(Why::FileChanged);
+                    }
+                }
+                if watch.network {
+                    let now = addresses();
+                    if now != addrs {
+                        addrs = now;
+                        why = Some(Why::NetworkChanged);
+                    }
+                }
+                match why {
+                    Some(w) => w,
+                    None => continue,
+                }
+            }
+        };
+        // SIGHUP's settings are kept only if a routing can be made of them.
+        let mut read_again = None;
+        if why == Why::Hangup {
+            // First, so that this reload's own lines land in the new file.
+            match k.log.reopen() {
+                Ok(true) => k.log.note("SIGHUP: the log file opened again"),
+                Ok(false) => {}
+                Err(e) => k.log.note(&format!(
+                    "SIGHUP: cannot open the log file again ({e}); going on with the old one"
+                )),
+            }
+            k.session.relook();
+            match crate::app::load_settings() {
+                Ok(s) => read_again = Some(s),
+                Err(e) => {
+                    k.log.note(&format!(
+                        "SIGHUP: {}; going on with the settings as they were",
+                        sanitize(&e.message)
+                    ));
+                    continue;
+                }
+            }
+        }
+        let reporter: &dyn Reporter = if why == Why::Hangup { k.reporter } else { &Quiet };
+        let revalidate = if why == Why::NetworkChanged { Revalidate::Always } else { Revalidate::WhenStale };
+        let from = read_again.as_ref().unwrap_or(&settings);
+        let outcome = match routing::decide(&k.cfg.proxy, from, k.env, reporter, None, revalidate).await {
+            Ok(new) => match verdict(why, &decided, &new) {
+                Verdict::Keep => Ok((new, None)),
+                Verdict::Replace => {
+                    routing::build(&new, k.cfg.connect_timeout, k.env, reporter, PacLife::Chooser, None)
+                        .map(|chooser| (new, Some(chooser)))
+                }
+                Verdict::Refuse => {
+                    Err(crate::error::Error::new(crate::error::Exit::Usage, new.plan.notes.join("; ")))
+                }
+            },
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok((new, chooser)) => {
+                if let Some(w) = new.pac.as_ref().filter(|p| p.obtained == Obtained::CachedStale) {
+                    // Said when the server starts failing, not at every recheck after.
+                    let was_stale = decided.pac.as_ref().is_some_and(|p| p.obtained == Obtained::CachedStale);
+                    if let (Some(w), false) = (&w.warning, was_stale) {
+                        k.log.note(&sanitize(w));
+                    }
+                }
+                if let Some(chooser) = chooser {
+                    let line = describe(why, &decided, &new);
+                    k.routes.replace(chooser);
+                    (k.on_replace)(k.routes);
+                    k.log.note(&line);
+                }
+                if let Some(s) = read_again {
+                    settings = s;
+                }
+                decided = new;
+                said = None;
+                let before = std::mem::replace(&mut watch, watch_of(&decided));
+                due = watch.after.map(|a| Instant::now() + a);
+                if watch.file != before.file {
+                    stamp = watch.file.as_deref().and_then(FileStamp::of);
+                }
+                if watch.network && !before.network {
+                    addrs = addresses();
+                }
+            }
+            Err(e) => {
+                let line = match why {
+                    Why::Hangup => {
+                        format!("SIGHUP: {}; going on with the settings as they were", sanitize(&e.message))
+                    }
+                    _ => format!(
+                        "the routing cannot be decided again ({}); going on with it as it was",
+                        sanitize(&e.message)
+                    ),
+                };
+                if why == Why::Hangup || said.as_deref() != Some(line.as_str()) {
+                    k.log.note(&line);
+                    said = Some(line);
+                }
+                // Asked again when a watched file or the network changes next, and, where time
+                // is watched, after a while (not in a loop).
+                if watch.after.is_some() {
+                    due = Some(Instant::now() + PAC_RECHECK_FLOOR);
+                }
+            }
+        }
+    }
+}
+
+/// What to do with a decision made again.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    /// Keep the routing in use (and its PAC's running script): nothing changed.
+    Keep,
+    Replace,
+    /// Keep the routing in use although the decision differs: a desktop that did not answer
+    /// this once, or a WPAD look-up that failed, is not taken for "no proxy" while the network
+    /// is the same.
+    Refuse,
+}
+
+fn verdict(why: Why, old: &Decided, new: &Decided) -> Verdict {
+    match why {
+        Why::Hangup => Verdict::Replace,
+        // After a network change a PAC starts afresh: its DNS answers were the old network's.
+        Why::NetworkChanged if new.pac.is_some() => Verdict::Replace,
+        _ if new.same_as(old) => Verdict::Keep,
+        Why::Stale | Why::FileChanged if new.plan.unanswered() && !old.plan.unanswered() => Verdict::Refuse,
+        _ => Verdict::Replace,
+    }
+}
+
+fn watch_of(d: &Decided) -> Watch {
+    Watch::of(&d.plan, d.pac.as_ref().and_then(|p| p.fresh_for))
+}
+
+/// The log line for a replaced routing.
+fn describe(why: Why, old: &Decided, new: &Decided) -> String {
+    let source = &new.plan.source;
+    match why {
+        Why::Hangup => "SIGHUP: settings, PAC and stored passwords read again".to_string(),
+        Why::NetworkChanged => {
+            format!("the network changed: routing decided again; proxies come from {source}")
+        }
+        _ if old.plan.same_decision(&new.plan) => match &new.pac {
+            Some(p) => format!("the PAC {} changed: new requests use it", p.location),
+            None => format!("routing decided again; proxies come from {source}"),
+        },
+        _ => format!("proxies now come from {source} (before: {})", old.plan.source),
+    }
+}
+
+async fn sleep_until(due: Option<Instant>) {
+    match due {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(unix)]
+async fn hangup(s: &mut Option<tokio::signal::unix::Signal>) {
+    match s {
+        Some(s) => {
+            if s.recv().await.is_none() {
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn hangup(_: &mut ()) {
+    std::future::pending().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::route::desktop::DesktopProxy;
+    use crate::route::pac_fetch::{PacLocation, PacText};
+    use crate::route::sources::{Inputs, Plan};
+    use crate::route::wpad::Discovery;
+    use crate::route::RouteError;
+
+    /// A decision with the desktop's answer `desktop` (`Err`: it could not be read) and, for a
+    /// desktop PAC, the PAC's `text`.
+    fn decided(desktop: Result<Option<DesktopProxy>, ()>, text: Option<&str>) -> Decided {
+        let env = |_: &str| None;
+        let read = || {
+            desktop
+                .clone()
+                .map_err(|_| RouteError::Desktop { desktop: "GNOME".into(), message: "timed out".into() })
+        };
+        let wpad = || Discovery { pac_url: None, tried: Vec::new(), domains: Vec::new() };
+        let plan = Plan::decide(&Inputs {
+            explicit: None,
+            pac_flag: None,
+            noproxy_flag: None,
+            wpad_flag: false,
+            settings_pac: None,
+            settings_wpad: None,
+            settings_path: None,
+            env: &env,
+            desktop: &read,
+            wpad: &wpad,
+        })
+        .unwrap();
+        let pac = text.map(|t| PacText {
+            text: t.into(),
+            location: PacLocation::parse("http://192.0.2.1/proxy.pac").unwrap(),
+            obtained: Obtained::Fetched,
+            warning: None,
+            fresh_for: None,
+        });
+        Decided { plan, pac }
+    }
+
+    fn gnome(pac: bool) -> Result<Option<DesktopProxy>, ()> {
+        Ok(Some(DesktopProxy {
+            desktop: "GNOME".into(),
+            pac_url: pac.then(|| "http://192.0.2.1/proxy.pac".into()),
+            ..Default::default()
+        }))
+    }
+
+    #[test]
+    fn the_same_decision_keeps_the_routing_and_a_new_pac_text_replaces_it() {
+        let old = decided(gnome(true), Some("v1"));
+        assert_eq!(verdict(Why::Stale, &old, &decided(gnome(true), Some("v1"))), Verdict::Keep);
+        assert_eq!(verdict(Why::Stale, &old, &decided(gnome(true), Some("v2"))), Verdict::Replace);
+        assert_eq!(verdict(Why::FileChanged, &old, &decided(gnome(true), Some("v2"))), Verdict::Replace);
+        // SIGHUP replaces whatever it finds; a network change starts a PAC afresh.
+        assert_eq!(verdict(Why::Hangup, &old, &decided(gnome(true), Some("v1"))), Verdict::Replace);
+        assert_eq!(verdict(Why::NetworkChanged, &old, &decided(gnome(true), Some("v1"))), Verdict::Replace);
+        let direct = decided(gnome(false), None);
+        assert_eq!(verdict(Why::NetworkChanged, &direct, &decided(gnome(false), None)), Verdict::Keep);
+    }
+
+    #[test]
+    fn a_desktop_that_does_not_answer_once_is_not_taken_for_no_proxy() {
+        let old = decided(gnome(true), Some("v1"));
+        let glitch = decided(Err(()), None);
+        assert_eq!(verdict(Why::Stale, &old, &glitch), Verdict::Refuse);
+        // A desktop that answers "no proxy" is taken; so is a glitch after a network change.
+        assert_eq!(verdict(Why::Stale, &old, &decided(Ok(None), None)), Verdict::Replace);
+        assert_eq!(verdict(Why::Stale, &old, &decided(gnome(false), None)), Verdict::Replace);
+        assert_eq!(verdict(Why::NetworkChanged, &old, &glitch), Verdict::Replace);
+        // A routing that had no answer either takes the next.
+        assert_eq!(verdict(Why::Stale, &glitch, &decided(gnome(true), Some("v1"))), Verdict::Replace);
+    }
+}

@@ -1,0 +1,195 @@
+//! A running `toll serve` follows its PAC without a signal: a PAC file rewritten (in place or
+//! by an editor's rename) and a PAC URL whose copy went stale are used for new requests; a PAC
+//! that breaks keeps the routing as it was, said once in the log.
+
+use crate::fakeproxy::{self, FakeProxy};
+use crate::http::{read_head, write_message};
+use crate::origin::Origin;
+use crate::t_serve::Serve;
+use std::io::{BufReader, Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn pac_for(proxy: &FakeProxy) -> String {
+    let hostport = proxy.url().trim_start_matches("http://").trim_end_matches('/').to_string();
+    format!("function FindProxyForURL(url, host) {{ return 'PROXY {hostport}'; }}\n")
+}
+
+/// One request through the server (absolute form, as a client configured with it sends).
+fn get(serve: &Serve, origin: &Origin) {
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let url = origin.url("/text");
+    write!(c, "GET {url} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", origin.authority()).unwrap();
+    let mut answer = Vec::new();
+    let _ = c.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}\n{}", serve.log());
+}
+
+/// The log once a line contains `needle`, waiting up to `secs`.
+fn wait_log(serve: &Serve, needle: &str, secs: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let log = serve.log();
+        if log.contains(needle) || Instant::now() > deadline {
+            return log;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_pac_file_rewritten_under_a_running_server_is_used_without_a_signal() {
+    let origin = Origin::http();
+    let (a, b) = (FakeProxy::start(fakeproxy::open()), FakeProxy::start(fakeproxy::open()));
+    let dir = tempfile::tempdir().unwrap();
+    let pac = dir.path().join("proxy.pac");
+    std::fs::write(&pac, pac_for(&a)).unwrap();
+    let serve = Serve::start(&["--pac", pac.to_str().unwrap()]);
+    get(&serve, &origin);
+    assert_eq!(a.requests().len(), 1, "{}", serve.log());
+
+    // An editor's save: a new file renamed over the old one.
+    let new = dir.path().join("proxy.pac.new");
+    std::fs::write(&new, pac_for(&b)).unwrap();
+    std::fs::rename(&new, &pac).unwrap();
+    let changed = format!("the PAC {} changed: new requests use it", pac.display());
+    let log = wait_log(&serve, &changed, 15);
+    assert!(log.contains(&changed), "{log}");
+    get(&serve, &origin);
+    assert_eq!((a.requests().len(), b.requests().len()), (1, 1), "{}", serve.log());
+
+    // A PAC broken in place: the routing stays as it was, and the log says so once.
+    std::fs::write(&pac, "function FindProxyForURL(url, host) { return 'PROXY ").unwrap();
+    let kept = "cannot be decided again";
+    let log = wait_log(&serve, kept, 15);
+    assert!(log.contains(kept) && log.contains(&pac.display().to_string()), "{log}");
+    get(&serve, &origin);
+    assert_eq!(b.requests().len(), 2, "{}", serve.log());
+    // Mended: used again.
+    std::fs::write(&pac, pac_for(&a)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while serve.log().matches(&changed).count() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    get(&serve, &origin);
+    assert_eq!((a.requests().len(), b.requests().len()), (2, 2), "{}", serve.log());
+    assert_eq!(serve.log().matches(kept).count(), 1, "said once:\n{}", serve.log());
+}
+
+/// A PAC server: `body` with an ETag of its version and `Cache-Control: max-age=N` (1 unless
+/// set); 304 to a request that names the current version; every request's `If-None-Match` kept.
+struct PacServer {
+    port: u16,
+    body: Arc<Mutex<String>>,
+    max_age: Arc<Mutex<u64>>,
+    seen: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+impl PacServer {
+    fn start(body: String) -> PacServer {
+        let body = Arc::new(Mutex::new(body));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let max_age = Arc::new(Mutex::new(1));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (b, s, m) = (body.clone(), seen.clone(), max_age.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let mut r = BufReader::new(conn.try_clone().unwrap());
+                let mut w = conn;
+                while let Ok(Some(head)) = read_head(&mut r) {
+                    let text = b.lock().unwrap().clone();
+                    let etag = {
+                        use std::hash::{Hash, Hasher};
+                        let mut h = std::collections::hash_map::DefaultHasher::new();
+                        text.hash(&mut h);
+                        format!("\"{:x}\"", h.finish())
+                    };
+                    let asked = head.header("if-none-match").map(String::from);
+                    s.lock().unwrap().push(asked.clone());
+                    let age = *m.lock().unwrap();
+                    let h = |v: &str| {
+                        vec![
+                            ("ETag".to_string(), v.to_string()),
+                            ("Cache-Control".to_string(), format!("max-age={age}")),
+                        ]
+                    };
+                    let r = if asked.as_deref() == Some(etag.as_str()) {
+                        write_message(&mut w, "HTTP/1.1 304 Not Modified", &h(&etag), b"", false)
+                    } else {
+                        write_message(&mut w, "HTTP/1.1 200 OK", &h(&etag), text.as_bytes(), true)
+                    };
+                    if r.is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        PacServer { port, body, max_age, seen }
+    }
+}
+
+/// A PAC URL is asked for again when its copy goes stale (here after the 30 s a `max-age=1`
+/// copy is kept at least): conditionally, and a new version is used for new requests.
+#[test]
+fn a_pac_url_is_fetched_again_when_its_copy_goes_stale() {
+    let origin = Origin::http();
+    let (a, b) = (FakeProxy::start(fakeproxy::open()), FakeProxy::start(fakeproxy::open()));
+    let server = PacServer::start(pac_for(&a));
+    let url = format!("http://127.0.0.1:{}/proxy.pac", server.port);
+    let serve = Serve::start(&["--pac", &url]);
+    get(&serve, &origin);
+    assert_eq!(a.requests().len(), 1, "{}", serve.log());
+    assert_eq!(server.seen.lock().unwrap().len(), 1);
+
+    *server.body.lock().unwrap() = pac_for(&b);
+    let changed = format!("the PAC {url} changed: new requests use it");
+    let log = wait_log(&serve, &changed, 45);
+    assert!(log.contains(&changed), "{log}");
+    let seen = server.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "once at start and once when stale, not in a loop: {seen:?}");
+    assert!(seen[1].is_some(), "asked with the copy's ETag: {seen:?}");
+    get(&serve, &origin);
+    assert_eq!((a.requests().len(), b.requests().len()), (1, 1), "{}", serve.log());
+}
+
+/// When this machine's addresses change (a laptop joins another network), the PAC URL is asked
+/// for again at once, even though its copy is still fresh for an hour. In a network namespace
+/// of its own (root), so that no other test's server sees the change.
+#[test]
+fn a_network_change_fetches_the_pac_again_though_its_copy_is_fresh() {
+    let test = "a_network_change_fetches_the_pac_again_though_its_copy_is_fresh";
+    let inside = std::thread::spawn(move || {
+        if crate::t_serve_gateway::private_network(test).is_none() {
+            return;
+        }
+        let origin = Origin::http();
+        let (a, b) = (FakeProxy::start(fakeproxy::open()), FakeProxy::start(fakeproxy::open()));
+        let server = PacServer::start(pac_for(&a));
+        *server.max_age.lock().unwrap() = 3600;
+        let url = format!("http://127.0.0.1:{}/proxy.pac", server.port);
+        let serve = Serve::start(&["--pac", &url]);
+        get(&serve, &origin);
+        assert_eq!(a.requests().len(), 1, "{}", serve.log());
+        *server.body.lock().unwrap() = pac_for(&b);
+        std::thread::sleep(Duration::from_secs(3));
+        assert_eq!(server.seen.lock().unwrap().len(), 1, "fresh for an hour: not asked again");
+
+        let out = std::process::Command::new("/usr/sbin/ip")
+            .args(["addr", "add", "10.77.0.2/32", "dev", "lo"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let changed = "the network changed: routing decided again";
+        let log = wait_log(&serve, changed, 15);
+        assert!(log.contains(changed), "{log}");
+        let seen = server.seen.lock().unwrap().clone();
+        assert!(seen.len() == 2 && seen[1].is_some(), "asked again, with the copy's ETag: {seen:?}\n{log}");
+        get(&serve, &origin);
+        assert_eq!((a.requests().len(), b.requests().len()), (1, 1), "{}", serve.log());
+    });
+    inside.join().unwrap();
+}
