@@ -8,7 +8,8 @@
 //!   [`PAC_RECHECK_FLOOR`], so a `no-cache` PAC is not asked for in a loop; a copy used because
 //!   the server failed is asked for again after the floor);
 //! - routing from the desktop's settings, or from nothing (the desktop may get a proxy):
-//!   every [`SETTINGS_EVERY`] (WPAD: with its PAC's freshness);
+//!   every [`SETTINGS_EVERY`], or [`UNANSWERED_EVERY`] when a source did not answer (WPAD: with
+//!   its PAC's freshness);
 //! - for everything but the first: a change of this machine's network addresses (a laptop
 //!   that leaves the office network), after which a PAC URL is asked for even when fresh.
 //!
@@ -25,8 +26,13 @@ use std::time::Duration;
 
 /// The shortest time between two fetches of a PAC URL.
 pub const PAC_RECHECK_FLOOR: Duration = Duration::from_secs(30);
-/// How often the desktop's settings are read again while they decide (or could).
-pub const SETTINGS_EVERY: Duration = Duration::from_secs(60);
+/// How often the desktop's settings are read again while they decide (or could): a
+/// `gsettings` run (10 ms) or a file read, so that a proxy changed in the desktop's settings
+/// reaches every client within seconds, as it reaches a browser.
+pub const SETTINGS_EVERY: Duration = Duration::from_secs(10);
+/// The same when a source did not answer last time ([`Plan::unanswered`]): a desktop whose
+/// settings cannot be read, WPAD look-ups that find nothing.
+pub const UNANSWERED_EVERY: Duration = Duration::from_secs(60);
 
 /// What to watch for the routing in use.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -57,7 +63,8 @@ impl Watch {
         // which only SIGHUP reads again. WPAD's look-ups are repeated with its PAC's freshness
         // and on a network change, as browsers do, not every minute.
         if matches!(plan.source.step, Step::Desktop | Step::Default) {
-            watch.after = Some(watch.after.map_or(SETTINGS_EVERY, |a| a.min(SETTINGS_EVERY)));
+            let every = if plan.unanswered() { UNANSWERED_EVERY } else { SETTINGS_EVERY };
+            watch.after = Some(watch.after.map_or(every, |a| a.min(every)));
         }
         watch
     }
@@ -138,7 +145,7 @@ mod tests {
     }
 
     #[test]
-    fn the_desktop_and_no_setting_at_all_are_read_again_every_minute() {
+    fn the_desktop_and_no_setting_at_all_are_read_again_within_seconds() {
         let manual = DesktopProxy {
             desktop: "GNOME".into(),
             manual: Some(crate::route::desktop::Manual {
@@ -156,9 +163,25 @@ mod tests {
         };
         let desktop_pac = plan(None, None, &[], Some(pac));
         assert_eq!(Watch::of(&desktop_pac, Some(Duration::from_secs(3600))).after, Some(SETTINGS_EVERY));
-        assert_eq!(Watch::of(&desktop_pac, Some(PAC_RECHECK_FLOOR)).after, Some(PAC_RECHECK_FLOOR));
         let nothing = Watch::of(&plan(None, None, &[], None), None);
         assert_eq!((nothing.after, nothing.network), (Some(SETTINGS_EVERY), true));
+        // A desktop that cannot be read is not asked every few seconds.
+        let desktop = || Err(RouteError::Desktop { desktop: "GNOME".into(), message: "timed out".into() });
+        let wpad = || Discovery { pac_url: None, tried: Vec::new(), domains: Vec::new() };
+        let unread = Plan::decide(&Inputs {
+            explicit: None,
+            pac_flag: None,
+            noproxy_flag: None,
+            wpad_flag: false,
+            settings_pac: None,
+            settings_wpad: None,
+            settings_path: None,
+            env: &|_| None,
+            desktop: &desktop,
+            wpad: &wpad,
+        })
+        .unwrap();
+        assert_eq!(Watch::of(&unread, None).after, Some(UNANSWERED_EVERY));
         // WPAD's look-ups are not repeated every minute: with its PAC's freshness.
         let mut wpad = plan(None, Some("http://192.0.2.1/wpad.dat"), &[], None);
         wpad.source.step = Step::Wpad;

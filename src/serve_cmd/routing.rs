@@ -229,6 +229,7 @@ fn describe(why: Why, old: &Decided, new: &Decided) -> String {
             Some(p) => format!("the PAC {} changed: new requests use it", p.location),
             None => format!("routing decided again; proxies come from {source}"),
         },
+        _ if old.plan.source == new.plan.source => format!("{source} changed: new requests use them"),
         _ => format!("proxies now come from {source} (before: {})", old.plan.source),
     }
 }

@@ -193,3 +193,52 @@ fn a_network_change_fetches_the_pac_again_though_its_copy_is_fresh() {
     });
     inside.join().unwrap();
 }
+
+/// A proxy changed in the desktop's settings (GNOME, a real `gsettings` with the keyfile
+/// backend) reaches a running server within seconds, as it reaches a browser.
+#[test]
+fn a_proxy_changed_in_the_desktops_settings_is_used_within_seconds() {
+    let test = "a_proxy_changed_in_the_desktops_settings_is_used_within_seconds";
+    if !crate::have(
+        test,
+        &[
+            "/usr/bin/gsettings",
+            "/usr/share/glib-2.0/schemas/gschemas.compiled",
+            "/usr/share/glib-2.0/schemas/org.gnome.system.proxy.gschema.xml",
+        ],
+        "libglib2.0-bin gsettings-desktop-schemas",
+    ) {
+        return;
+    }
+    let origin = Origin::http();
+    let (a, b) = (FakeProxy::start(fakeproxy::open()), FakeProxy::start(fakeproxy::open()));
+    let config = tempfile::tempdir().unwrap();
+    let desktop = [
+        ("XDG_CURRENT_DESKTOP".to_string(), "GNOME".to_string()),
+        ("GSETTINGS_BACKEND".to_string(), "keyfile".to_string()),
+        ("XDG_CONFIG_HOME".to_string(), config.path().display().to_string()),
+    ];
+    let set = |schema: &str, key: &str, value: &str| {
+        let out = std::process::Command::new("/usr/bin/gsettings")
+            .args(["set", schema, key, value])
+            .envs(desktop.iter().cloned())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "gsettings set: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let port = |p: &FakeProxy| p.url().trim_end_matches('/').rsplit(':').next().unwrap().to_string();
+    set("org.gnome.system.proxy", "mode", "manual");
+    set("org.gnome.system.proxy", "ignore-hosts", "[]");
+    set("org.gnome.system.proxy.http", "host", "127.0.0.1");
+    set("org.gnome.system.proxy.http", "port", &port(&a));
+    let serve = Serve::start_env(&[], &desktop);
+    get(&serve, &origin);
+    assert_eq!(a.requests().len(), 1, "{}", serve.log());
+
+    set("org.gnome.system.proxy.http", "port", &port(&b));
+    let changed = "the manual proxies of GNOME";
+    let log = wait_log(&serve, changed, 30);
+    assert!(log.contains("changed: new requests use them"), "{log}");
+    get(&serve, &origin);
+    assert_eq!((a.requests().len(), b.requests().len()), (1, 1), "{}", serve.log());
+}
