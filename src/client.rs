@@ -521,9 +521,10 @@ impl Session {
             for connect in self.relay.take_connect_heads_of(client) {
                 heads.connect(connect.status.as_u16(), header_case::connect_head_text(&connect));
             }
-            if let Some(f) = self.relay.take_failure() {
+            if let Some(f) = self.relay.take_failure_of(client) {
                 // The relay gave up (a 407 it could not answer, the proxy's own 403): that is
-                // the proxy's answer, not the origin's.
+                // the proxy's answer, not the origin's. A refusal of a tunnel this response did
+                // not come through is not.
                 return Err(failure_error(f));
             }
             if let Some(e) = relay_refusal(&resp) {

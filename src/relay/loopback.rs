@@ -56,7 +56,7 @@ pub(super) async fn handle(
     if req.method() == Method::CONNECT {
         Ok(tunnel(inner, up, client, req).await)
     } else {
-        Ok(forward(inner, up, state, req).await)
+        Ok(forward(inner, up, state, client, req).await)
     }
 }
 
@@ -70,7 +70,7 @@ pub(super) async fn tunnel(
         Ok(resp) => resp,
         Err(f) => {
             let code = failure_status(&f.kind);
-            inner.record(f);
+            inner.record_from(f, client);
             plain(code, true)
         }
     }
@@ -118,6 +118,7 @@ pub(super) async fn forward(
     inner: Arc<Inner>,
     up: Arc<Upstream>,
     state: Arc<tokio::sync::Mutex<ClientConn>>,
+    client: Option<SocketAddr>,
     req: Request<Incoming>,
 ) -> Response<RelayBody> {
     let head = req.method() == Method::HEAD;
@@ -128,7 +129,7 @@ pub(super) async fn forward(
         Ok(resp) => resp,
         Err(f) => {
             let code = failure_status(&f.kind);
-            inner.record(f);
+            inner.record_from(f, client);
             plain(code, true)
         }
     }

@@ -177,7 +177,9 @@ pub(crate) struct Inner {
     key: Secret,
     upstreams: Mutex<Vec<Arc<Upstream>>>,
     factory: UpstreamFactory,
-    failure: Mutex<Option<Failure>>,
+    /// The latest failure, with the HTTP client's connection to the loopback relay it came on
+    /// (`None`: in process, or not known).
+    failure: Mutex<Option<(Option<SocketAddr>, Failure)>>,
     reporter: Arc<dyn Reporter>,
     connect_timeout: Option<Duration>,
     /// Spare connections per proxy kept for new tunnels (`spare`); 0 for toll's own transfers.
@@ -486,7 +488,20 @@ impl Relay {
 
     /// The most recent reason a request did not get through the proxy, if any.
     pub fn take_failure(&self) -> Option<Failure> {
-        self.inner.failure.lock().unwrap_or_else(|e| e.into_inner()).take()
+        self.inner.failure.lock().unwrap_or_else(|e| e.into_inner()).take().map(|(_, f)| f)
+    }
+
+    /// The most recent failure, unless it came on another of the HTTP client's connections to
+    /// the loopback relay than `client` (the one a response came on): the CONNECT of a tunnel
+    /// hyper's pool opened beside a kept connection and then did not use (see
+    /// [`Relay::take_connect_heads_of`]) may be refused, and a response that came on the kept
+    /// one is not that failure's.
+    pub fn take_failure_of(&self, client: Option<SocketAddr>) -> Option<Failure> {
+        let mut slot = self.inner.failure.lock().unwrap_or_else(|e| e.into_inner());
+        match &*slot {
+            Some((Some(from), _)) if client.is_some_and(|c| c != *from) => None,
+            _ => slot.take().map(|(_, f)| f),
+        }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -546,7 +561,12 @@ impl Inner {
     }
 
     fn record(&self, f: Failure) {
-        *self.failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
+        self.record_from(f, None);
+    }
+
+    /// Keeps `f` as the latest failure, which came on the loopback connection from `client`.
+    fn record_from(&self, f: Failure, client: Option<SocketAddr>) {
+        *self.failure.lock().unwrap_or_else(|e| e.into_inner()) = Some((client, f));
     }
 
     fn info(&self, args: fmt::Arguments<'_>) {

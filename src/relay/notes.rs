@@ -1,6 +1,7 @@
 //! What toll's own transfers learn from the relay for their report (`-i`, `-D`, `-w`): the
 //! proxy's answers to CONNECTs, the addresses of the connections to each proxy, and how many
-//! connections were made. A detached relay (`toll serve`) keeps none of it.
+//! connections were made (the relay's failures are `Relay::take_failure`'s; a transfer's
+//! beginning drops a stale one here). A detached relay (`toll serve`) keeps none of it.
 
 use super::{Inner, Relay};
 use crate::config::ProxySpec;
@@ -65,6 +66,13 @@ impl Relay {
     /// the first response on their connection ([`Relay::take_connect_heads_of`]).
     pub fn begin_transfer(&self) {
         let Some(n) = &self.inner.notes else { return };
+        // A refusal on a loopback connection no response came on (a tunnel hyper's pool opened
+        // and did not use; `Relay::take_failure_of`) is not this transfer's.
+        let mut failure = self.inner.failure.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(&*failure, Some((Some(_), _))) {
+            *failure = None;
+        }
+        drop(failure);
         let mut heads = n.connect_heads.lock().unwrap_or_else(|e| e.into_inner());
         heads.retain(|h| h.client.is_some());
         heads.iter_mut().for_each(|h| h.this_transfer = false);
@@ -163,7 +171,7 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::relay::{UpstreamFactory, UpstreamSetup};
+    use crate::relay::{Failure, FailureKind, UpstreamFactory, UpstreamSetup};
     use std::sync::Arc;
 
     fn spec(host: &str) -> ProxySpec {
@@ -229,5 +237,41 @@ mod tests {
         assert_eq!(statuses(own.take_connect_heads_of(None)), [] as [u16; 0], "dropped");
         assert_eq!(statuses(own.take_connect_heads_of(Some(used))), [204]);
         assert!(relay(false).take_connect_heads_of(None).is_empty());
+    }
+
+    /// A refused CONNECT of a tunnel hyper's pool opened and did not use is not the failure of
+    /// a response that came on another connection; it is of one that came on its own, and of a
+    /// request that got no response at all, and a transfer after it no longer sees it.
+    #[test]
+    fn a_refusal_goes_with_its_own_connection() {
+        let own = relay(true);
+        let (used, spare) =
+            (SocketAddr::from(([127, 0, 0, 1], 40001)), SocketAddr::from(([127, 0, 0, 1], 40002)));
+        let refused = |target: &str| Failure {
+            proxy: "http://proxy.example:3128".into(),
+            origin: "-x".into(),
+            target: target.into(),
+            kind: FailureKind::Denied,
+            status: Some((403, "Forbidden".into())),
+            offered: Vec::new(),
+        };
+        own.inner.record_from(refused("spare"), Some(spare));
+        assert_eq!(own.take_failure_of(Some(used)), None, "the response came on another connection");
+        assert_eq!(own.take_failure_of(Some(spare)).map(|f| f.target), Some("spare".into()));
+        own.inner.record_from(refused("spare"), Some(spare));
+        assert_eq!(own.take_failure().map(|f| f.target), Some("spare".into()), "no response: any");
+        // In process (no loopback connection), or a response whose connection is not known.
+        own.inner.record(refused("in process"));
+        assert_eq!(own.take_failure_of(Some(used)).map(|f| f.target), Some("in process".into()));
+        own.inner.record_from(refused("spare"), Some(spare));
+        assert_eq!(own.take_failure_of(None).map(|f| f.target), Some("spare".into()));
+        // The next transfer does not inherit an unused tunnel's refusal, nor an in-process one's
+        // beyond what it was before (kept until taken, as always).
+        own.inner.record_from(refused("spare"), Some(spare));
+        own.begin_transfer();
+        assert_eq!(own.take_failure(), None);
+        own.inner.record(refused("in process"));
+        own.begin_transfer();
+        assert!(own.take_failure().is_some());
     }
 }
