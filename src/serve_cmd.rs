@@ -6,6 +6,7 @@ mod check;
 mod clients;
 mod routing;
 
+use crate::app::routing::Unreachable;
 use crate::app::{credential_sources, remembered, CredentialSetup, Stderr};
 use crate::cli::ServeConfig;
 use crate::client::{self, Context};
@@ -107,6 +108,9 @@ pub fn run(
             reporter.as_ref(),
             None,
             crate::route::pac_fetch::Revalidate::WhenStale,
+            // A server started before the network is up (at login, before the VPN) goes DIRECT
+            // until its PAC can be had, as browsers do; `toll run`'s command fails instead.
+            if is_run { Unreachable::Fail } else { Unreachable::GoDirect },
         )
         .await?;
         if let Some(w) = decided.pac.as_ref().and_then(|p| p.warning.as_ref()) {
@@ -173,6 +177,9 @@ pub fn run(
             }
             gate.store(false, Ordering::Release);
             answer_limit.set_answer_timeout(cfg.answer_timeout);
+        }
+        if let Some(why) = &decided.unreachable {
+            server.log.note(&format!("{why}: URLs go DIRECT until it can be had ({})", routing::RETRIED));
         }
         for (name, value) in &ignored {
             server.log.note(&format!(

@@ -44,7 +44,8 @@ pub(crate) async fn chooser(
     life: PacLife,
     doh: Option<Arc<crate::doh::Doh>>,
 ) -> Result<Chooser> {
-    let decided = decide(cfg, settings, env, reporter, doh.clone(), Revalidate::WhenStale).await?;
+    let decided =
+        decide(cfg, settings, env, reporter, doh.clone(), Revalidate::WhenStale, Unreachable::Fail).await?;
     if let Some(w) = decided.pac.as_ref().and_then(|p| p.warning.as_ref()) {
         eprintln!("toll: warning: {}", sanitize(w));
     }
@@ -55,13 +56,35 @@ pub(crate) async fn chooser(
 pub(crate) struct Decided {
     pub plan: Plan,
     pub pac: Option<PacText>,
+    /// The plan's PAC could not be had ([`Unreachable::GoDirect`]): why. URLs go DIRECT
+    /// (NO_PROXY aside) until it can.
+    pub unreachable: Option<String>,
 }
 
 impl Decided {
-    /// Whether `other` would route as this does: same plan, same PAC text.
+    /// Whether `other` would route as this does: same plan, same PAC text (or none to be had).
     pub fn same_as(&self, other: &Decided) -> bool {
         self.plan.same_decision(&other.plan)
             && self.pac.as_ref().map(|p| &p.text) == other.pac.as_ref().map(|p| &p.text)
+            && self.unreachable.is_some() == other.unreachable.is_some()
+    }
+}
+
+/// What a PAC that cannot be had (not fetched and no cached copy, a file missing) means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unreachable {
+    /// An error: a transfer stops (exit 3), as a setting that cannot be used does.
+    Fail,
+    /// DIRECT until it can be had, as browsers do (`toll serve`, which asks again).
+    GoDirect,
+}
+
+/// The evaluator of a PAC that could not be had: DIRECT for every URL.
+struct DirectMeanwhile;
+
+impl PacEvaluator for DirectMeanwhile {
+    fn evaluate(&self, _: &url::Url) -> std::result::Result<Vec<crate::route::RouteEntry>, RouteError> {
+        Ok(vec![crate::route::RouteEntry::Direct])
     }
 }
 
@@ -74,6 +97,7 @@ pub(crate) async fn decide(
     reporter: &dyn Reporter,
     doh: Option<Arc<crate::doh::Doh>>,
     revalidate: Revalidate,
+    unreachable: Unreachable,
 ) -> Result<Decided> {
     let settings_path = settings.path.as_ref().map(|p| p.display().to_string());
     let desktop = || desktop::read_current(env, &SystemRunner::default());
@@ -118,23 +142,23 @@ pub(crate) async fn decide(
             reporter.line(Direction::Info, note);
         }
     }
-    let pac = match plan.pac() {
-        None => None,
-        Some(loc) => {
-            let fetcher = DirectFetcher::new(FetchOptions {
-                timeout: PAC_FETCH_TIMEOUT,
-                doh: doh.clone(),
-                ..FetchOptions::default()
-            });
-            let cache = Cache::default_dir(env).map(|d| Cache::new(d, Arc::new(SystemTime::now)));
-            Some(
-                pac_fetch::load_as(loc, &fetcher, cache.as_ref(), revalidate)
-                    .await
-                    .map_err(route_setup_error)?,
-            )
+    let (mut pac, mut why_not) = (None, None);
+    if let Some(loc) = plan.pac() {
+        let fetcher = DirectFetcher::new(FetchOptions {
+            timeout: PAC_FETCH_TIMEOUT,
+            doh: doh.clone(),
+            ..FetchOptions::default()
+        });
+        let cache = Cache::default_dir(env).map(|d| Cache::new(d, Arc::new(SystemTime::now)));
+        match pac_fetch::load_as(loc, &fetcher, cache.as_ref(), revalidate).await {
+            Ok(text) => pac = Some(text),
+            Err(e @ RouteError::PacFetch { .. }) if unreachable == Unreachable::GoDirect => {
+                why_not = Some(sanitize(&e.to_string()));
+            }
+            Err(e) => return Err(route_setup_error(e)),
         }
-    };
-    Ok(Decided { plan, pac })
+    }
+    Ok(Decided { plan, pac, unreachable: why_not })
 }
 
 /// The [`Chooser`] for what was decided: compiles the PAC (its compiled code kept beside the
@@ -148,6 +172,7 @@ pub(crate) fn build(
     doh: Option<Arc<crate::doh::Doh>>,
 ) -> Result<Chooser> {
     let engine: Option<Arc<dyn PacEvaluator>> = match &decided.pac {
+        None if decided.unreachable.is_some() => Some(Arc::new(DirectMeanwhile)),
         None => None,
         Some(text) => {
             let loc = &text.location;

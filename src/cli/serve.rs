@@ -25,7 +25,8 @@ Proxy-Status header and a body that says what to run.
 SIGHUP opens --log FILE again (after logrotate moved it) and re-reads the settings file, the
 PAC and the stored passwords (requests in flight go on). Without a signal, a PAC file is read
 again when it changes, a PAC URL when its copy goes stale or the network changes, and the
-desktop's settings every 10 s. SIGTERM stops accepting, closes the connections with nothing in flight, waits up to 10 s for
+desktop's settings every 10 s; a PAC that cannot be had at start
+means DIRECT until it can. SIGTERM stops accepting, closes the connections with nothing in flight, waits up to 10 s for
 requests in flight, then closes the tunnels still open (each gets its log line). While it runs,
 'toll doctor' says so.
 

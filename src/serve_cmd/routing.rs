@@ -10,7 +10,7 @@
 //! the routing as it was and says why in the log, once per reason. Requests in flight go on
 //! with the routing they picked their proxy with.
 
-use crate::app::routing::{self, Decided, PacLife};
+use crate::app::routing::{self, Decided, PacLife, Unreachable};
 use crate::cli::ServeConfig;
 use crate::keyring::session::Session;
 use crate::report::{Quiet, Reporter};
@@ -26,6 +26,9 @@ use tokio::time::Instant;
 /// How often a watched PAC file and the network addresses are looked at (a `stat` and a
 /// `getifaddrs`).
 const POLL: Duration = Duration::from_secs(2);
+
+/// When a PAC that could not be had is asked for again, for the log.
+pub(super) const RETRIED: &str = "a file when it changes, a URL every 30 s and when the network changes";
 
 /// What the task needs from `toll serve`.
 pub(super) struct Keeper<'a> {
@@ -124,19 +127,28 @@ pub(super) async fn keep_current(k: Keeper<'_>, mut settings: Settings, mut deci
         let reporter: &dyn Reporter = if why == Why::Hangup { k.reporter } else { &Quiet };
         let revalidate = if why == Why::NetworkChanged { Revalidate::Always } else { Revalidate::WhenStale };
         let from = read_again.as_ref().unwrap_or(&settings);
-        let outcome = match routing::decide(&k.cfg.proxy, from, k.env, reporter, None, revalidate).await {
-            Ok(new) => match verdict(why, &decided, &new) {
-                Verdict::Keep => Ok((new, None)),
-                Verdict::Replace => {
-                    routing::build(&new, k.cfg.connect_timeout, k.env, reporter, PacLife::Chooser, None)
-                        .map(|chooser| (new, Some(chooser)))
-                }
-                Verdict::Refuse => {
-                    Err(crate::error::Error::new(crate::error::Exit::Usage, new.plan.notes.join("; ")))
-                }
-            },
-            Err(e) => Err(e),
+        // SIGHUP's new settings must load as they did at start; a PAC that was there and is
+        // not now keeps the copy in use (`verdict`).
+        let unreachable = if why == Why::Hangup && decided.unreachable.is_none() {
+            Unreachable::Fail
+        } else {
+            Unreachable::GoDirect
         };
+        let outcome =
+            match routing::decide(&k.cfg.proxy, from, k.env, reporter, None, revalidate, unreachable).await {
+                Ok(new) => match verdict(why, &decided, &new) {
+                    Verdict::Keep => Ok((new, None)),
+                    Verdict::Replace => {
+                        routing::build(&new, k.cfg.connect_timeout, k.env, reporter, PacLife::Chooser, None)
+                            .map(|chooser| (new, Some(chooser)))
+                    }
+                    Verdict::Refuse => Err(crate::error::Error::new(
+                        crate::error::Exit::Usage,
+                        new.unreachable.clone().unwrap_or_else(|| new.plan.notes.join("; ")),
+                    )),
+                },
+                Err(e) => Err(e),
+            };
         match outcome {
             Ok((new, chooser)) => {
                 if let Some(w) = new.pac.as_ref().filter(|p| p.obtained == Obtained::CachedStale) {
@@ -209,12 +221,22 @@ fn verdict(why: Why, old: &Decided, new: &Decided) -> Verdict {
         Why::NetworkChanged if new.pac.is_some() => Verdict::Replace,
         _ if new.same_as(old) => Verdict::Keep,
         Why::Stale | Why::FileChanged if new.plan.unanswered() && !old.plan.unanswered() => Verdict::Refuse,
+        // A PAC that was loaded and cannot be had now (its server down and the cached copy
+        // gone, its file removed) is kept; after a network change, DIRECT (browsers do so).
+        Why::Stale | Why::FileChanged
+            if new.unreachable.is_some() && old.pac.is_some() && new.plan.same_decision(&old.plan) =>
+        {
+            Verdict::Refuse
+        }
         _ => Verdict::Replace,
     }
 }
 
 fn watch_of(d: &Decided) -> Watch {
-    Watch::of(&d.plan, d.pac.as_ref().and_then(|p| p.fresh_for))
+    // A PAC that could not be had is asked for again as a copy already stale would be.
+    let fresh_for =
+        if d.unreachable.is_some() { Some(Duration::ZERO) } else { d.pac.as_ref().and_then(|p| p.fresh_for) };
+    Watch::of(&d.plan, fresh_for)
 }
 
 /// The log line for a replaced routing.
@@ -222,10 +244,14 @@ fn describe(why: Why, old: &Decided, new: &Decided) -> String {
     let source = &new.plan.source;
     match why {
         Why::Hangup => "SIGHUP: settings, PAC and stored passwords read again".to_string(),
-        Why::NetworkChanged => {
-            format!("the network changed: routing decided again; proxies come from {source}")
-        }
+        Why::NetworkChanged => match &new.unreachable {
+            Some(why) => format!("the network changed: {why}: URLs go DIRECT until it can be had"),
+            None => format!("the network changed: routing decided again; proxies come from {source}"),
+        },
         _ if old.plan.same_decision(&new.plan) => match &new.pac {
+            Some(p) if old.unreachable.is_some() => {
+                format!("the PAC {} is loaded: new requests use it", p.location)
+            }
             Some(p) => format!("the PAC {} changed: new requests use it", p.location),
             None => format!("routing decided again; proxies come from {source}"),
         },
@@ -297,7 +323,7 @@ mod tests {
             warning: None,
             fresh_for: None,
         });
-        Decided { plan, pac }
+        Decided { plan, pac, unreachable: None }
     }
 
     fn gnome(pac: bool) -> Result<Option<DesktopProxy>, ()> {
@@ -319,6 +345,29 @@ mod tests {
         assert_eq!(verdict(Why::NetworkChanged, &old, &decided(gnome(true), Some("v1"))), Verdict::Replace);
         let direct = decided(gnome(false), None);
         assert_eq!(verdict(Why::NetworkChanged, &direct, &decided(gnome(false), None)), Verdict::Keep);
+    }
+
+    /// A PAC that cannot be had: DIRECT meanwhile at start; a loaded one is kept while the
+    /// network is the same, and taken over when it can be had.
+    #[test]
+    fn a_pac_that_cannot_be_had_keeps_the_one_loaded_until_the_network_changes() {
+        let unreachable = || {
+            let mut d = decided(gnome(true), None);
+            d.unreachable = Some("cannot get the PAC http://192.0.2.1/proxy.pac: timed out".into());
+            d
+        };
+        let loaded = decided(gnome(true), Some("v1"));
+        assert_eq!(verdict(Why::Stale, &loaded, &unreachable()), Verdict::Refuse);
+        assert_eq!(verdict(Why::FileChanged, &loaded, &unreachable()), Verdict::Refuse);
+        assert_eq!(verdict(Why::NetworkChanged, &loaded, &unreachable()), Verdict::Replace);
+        assert_eq!(verdict(Why::Stale, &unreachable(), &unreachable()), Verdict::Keep);
+        assert_eq!(verdict(Why::Stale, &unreachable(), &loaded), Verdict::Replace);
+        assert!(describe(Why::Stale, &unreachable(), &loaded).contains("is loaded: new requests use it"));
+        assert!(describe(Why::NetworkChanged, &loaded, &unreachable())
+            .ends_with("URLs go DIRECT until it can be had"));
+        // Asked for again as a stale copy is.
+        assert_eq!(watch_of(&unreachable()).after, Some(crate::route::refresh::SETTINGS_EVERY));
+        assert_eq!(watch_of(&loaded).after, Some(crate::route::refresh::SETTINGS_EVERY));
     }
 
     #[test]

@@ -242,3 +242,36 @@ fn a_proxy_changed_in_the_desktops_settings_is_used_within_seconds() {
     get(&serve, &origin);
     assert_eq!((a.requests().len(), b.requests().len()), (1, 1), "{}", serve.log());
 }
+
+/// A server started before its PAC can be had (a file not there yet, a URL not reachable before
+/// the VPN is up) goes DIRECT as browsers do, says so, and takes the PAC when it comes.
+#[test]
+fn a_pac_that_cannot_be_had_at_start_means_direct_until_it_can() {
+    let origin = Origin::http();
+    let a = FakeProxy::start(fakeproxy::open());
+    let dir = tempfile::tempdir().unwrap();
+    let pac = dir.path().join("later.pac");
+    let serve = Serve::start(&["--pac", pac.to_str().unwrap()]);
+    let direct = "URLs go DIRECT until it can be had";
+    let log = wait_log(&serve, direct, 10);
+    assert!(log.contains(&format!("cannot get the PAC {}", pac.display())) && log.contains(direct), "{log}");
+    get(&serve, &origin);
+    assert!(serve.log_with("via DIRECT").contains("via DIRECT"), "{}", serve.log());
+    assert_eq!(a.requests().len(), 0);
+
+    std::fs::write(&pac, pac_for(&a)).unwrap();
+    let loaded = format!("the PAC {} is loaded: new requests use it", pac.display());
+    let log = wait_log(&serve, &loaded, 15);
+    assert!(log.contains(&loaded), "{log}");
+    get(&serve, &origin);
+    assert_eq!(a.requests().len(), 1, "{}", serve.log());
+
+    // A PAC URL nobody answers yet: the server starts all the same.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}/proxy.pac", closed.local_addr().unwrap().port());
+    drop(closed);
+    let serve = Serve::start(&["--pac", &url]);
+    let log = wait_log(&serve, direct, 10);
+    assert!(log.contains(&format!("cannot get the PAC {url}")), "{log}");
+    get(&serve, &origin);
+}
