@@ -95,8 +95,6 @@ impl FileStamp {
 mod tests {
     use super::*;
     use crate::route::desktop::DesktopProxy;
-    use crate::route::sources::Inputs;
-    use crate::route::wpad::Discovery;
     use crate::route::RouteError;
 
     fn plan(
@@ -105,23 +103,7 @@ mod tests {
         vars: &[(&str, &str)],
         desktop: Option<DesktopProxy>,
     ) -> Plan {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let env = move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        let desktop = move || -> Result<Option<DesktopProxy>, RouteError> { Ok(desktop.clone()) };
-        let wpad = || Discovery { pac_url: None, tried: Vec::new(), domains: Vec::new() };
-        Plan::decide(&Inputs {
-            explicit: explicit.map(|x| crate::proxy_env::parse_proxy_url(x, "-x").unwrap()),
-            pac_flag: pac_flag.map(String::from),
-            noproxy_flag: None,
-            wpad_flag: false,
-            settings_pac: None,
-            settings_wpad: None,
-            settings_path: None,
-            env: &env,
-            desktop: &desktop,
-            wpad: &wpad,
-        })
-        .unwrap()
+        Plan::for_test(explicit, pac_flag, vars, Ok(desktop))
     }
 
     #[test]
@@ -166,21 +148,8 @@ mod tests {
         let nothing = Watch::of(&plan(None, None, &[], None), None);
         assert_eq!((nothing.after, nothing.network), (Some(SETTINGS_EVERY), true));
         // A desktop that cannot be read is not asked every few seconds.
-        let desktop = || Err(RouteError::Desktop { desktop: "GNOME".into(), message: "timed out".into() });
-        let wpad = || Discovery { pac_url: None, tried: Vec::new(), domains: Vec::new() };
-        let unread = Plan::decide(&Inputs {
-            explicit: None,
-            pac_flag: None,
-            noproxy_flag: None,
-            wpad_flag: false,
-            settings_pac: None,
-            settings_wpad: None,
-            settings_path: None,
-            env: &|_| None,
-            desktop: &desktop,
-            wpad: &wpad,
-        })
-        .unwrap();
+        let timed_out = RouteError::Desktop { desktop: "GNOME".into(), message: "timed out".into() };
+        let unread = Plan::for_test(None, None, &[], Err(timed_out));
         assert_eq!(Watch::of(&unread, None).after, Some(UNANSWERED_EVERY));
         // WPAD's look-ups are not repeated every minute: with its PAC's freshness.
         let mut wpad = plan(None, Some("http://192.0.2.1/wpad.dat"), &[], None);

@@ -283,6 +283,36 @@ impl Plan {
     }
 }
 
+#[cfg(test)]
+impl Plan {
+    /// A plan decided from `-x`, `--pac`, the variables `vars` and the desktop's answer alone
+    /// (WPAD finds nothing), for tests of what uses plans.
+    pub(crate) fn for_test(
+        explicit: Option<&str>,
+        pac_flag: Option<&str>,
+        vars: &[(&str, &str)],
+        desktop: Result<Option<DesktopProxy>, RouteError>,
+    ) -> Plan {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env = move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let desktop = move || desktop.clone();
+        let wpad = || Discovery { pac_url: None, tried: Vec::new(), domains: Vec::new() };
+        Plan::decide(&Inputs {
+            explicit: explicit.map(|x| crate::proxy_env::parse_proxy_url(x, "-x").unwrap()),
+            pac_flag: pac_flag.map(String::from),
+            noproxy_flag: None,
+            wpad_flag: false,
+            settings_pac: None,
+            settings_wpad: None,
+            settings_path: None,
+            env: &env,
+            desktop: &desktop,
+            wpad: &wpad,
+        })
+        .unwrap()
+    }
+}
+
 fn wpad_nothing(found: &Discovery) -> String {
     if found.domains.is_empty() {
         "WPAD: no DNS search domain is configured, so there is nothing to look up".into()

@@ -289,33 +289,15 @@ mod tests {
     use super::*;
     use crate::route::desktop::DesktopProxy;
     use crate::route::pac_fetch::{PacLocation, PacText};
-    use crate::route::sources::{Inputs, Plan};
-    use crate::route::wpad::Discovery;
+    use crate::route::sources::Plan;
     use crate::route::RouteError;
 
     /// A decision with the desktop's answer `desktop` (`Err`: it could not be read) and, for a
     /// desktop PAC, the PAC's `text`.
     fn decided(desktop: Result<Option<DesktopProxy>, ()>, text: Option<&str>) -> Decided {
-        let env = |_: &str| None;
-        let read = || {
-            desktop
-                .clone()
-                .map_err(|_| RouteError::Desktop { desktop: "GNOME".into(), message: "timed out".into() })
-        };
-        let wpad = || Discovery { pac_url: None, tried: Vec::new(), domains: Vec::new() };
-        let plan = Plan::decide(&Inputs {
-            explicit: None,
-            pac_flag: None,
-            noproxy_flag: None,
-            wpad_flag: false,
-            settings_pac: None,
-            settings_wpad: None,
-            settings_path: None,
-            env: &env,
-            desktop: &read,
-            wpad: &wpad,
-        })
-        .unwrap();
+        let desktop =
+            desktop.map_err(|_| RouteError::Desktop { desktop: "GNOME".into(), message: "timed out".into() });
+        let plan = Plan::for_test(None, None, &[], desktop);
         let pac = text.map(|t| PacText {
             text: t.into(),
             location: PacLocation::parse("http://192.0.2.1/proxy.pac").unwrap(),

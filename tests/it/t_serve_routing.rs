@@ -78,23 +78,20 @@ fn a_pac_file_rewritten_under_a_running_server_is_used_without_a_signal() {
     assert_eq!(serve.log().matches(kept).count(), 1, "said once:\n{}", serve.log());
 }
 
-/// A PAC server: `body` with an ETag of its version and `Cache-Control: max-age=N` (1 unless
-/// set); 304 to a request that names the current version; every request's `If-None-Match` kept.
+/// A PAC server: `body` with an ETag of its version and `Cache-Control: max-age=N`; 304 to a request that names the current version; every request's `If-None-Match` kept.
 struct PacServer {
     port: u16,
     body: Arc<Mutex<String>>,
-    max_age: Arc<Mutex<u64>>,
     seen: Arc<Mutex<Vec<Option<String>>>>,
 }
 
 impl PacServer {
-    fn start(body: String) -> PacServer {
+    fn start(body: String, max_age: u64) -> PacServer {
         let body = Arc::new(Mutex::new(body));
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let max_age = Arc::new(Mutex::new(1));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let (b, s, m) = (body.clone(), seen.clone(), max_age.clone());
+        let (b, s) = (body.clone(), seen.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
@@ -110,11 +107,10 @@ impl PacServer {
                     };
                     let asked = head.header("if-none-match").map(String::from);
                     s.lock().unwrap().push(asked.clone());
-                    let age = *m.lock().unwrap();
                     let h = |v: &str| {
                         vec![
                             ("ETag".to_string(), v.to_string()),
-                            ("Cache-Control".to_string(), format!("max-age={age}")),
+                            ("Cache-Control".to_string(), format!("max-age={max_age}")),
                         ]
                     };
                     let r = if asked.as_deref() == Some(etag.as_str()) {
@@ -128,23 +124,38 @@ impl PacServer {
                 }
             }
         });
-        PacServer { port, body, max_age, seen }
+        PacServer { port, body, seen }
     }
+}
+
+/// An origin, proxies `a` and `b`, a PAC server naming `a` (its copies fresh for `max_age` s)
+/// at `url`, and a server routing by that PAC, which sent one request through `a`.
+struct Served {
+    origin: Origin,
+    a: FakeProxy,
+    b: FakeProxy,
+    server: PacServer,
+    url: String,
+    serve: Serve,
+}
+
+fn served(max_age: u64) -> Served {
+    let origin = Origin::http();
+    let (a, b) = (FakeProxy::start(fakeproxy::open()), FakeProxy::start(fakeproxy::open()));
+    let server = PacServer::start(pac_for(&a), max_age);
+    let url = format!("http://127.0.0.1:{}/proxy.pac", server.port);
+    let serve = Serve::start(&["--pac", &url]);
+    get(&serve, &origin);
+    assert_eq!(a.requests().len(), 1, "{}", serve.log());
+    assert_eq!(server.seen.lock().unwrap().len(), 1);
+    Served { origin, a, b, server, url, serve }
 }
 
 /// A PAC URL is asked for again when its copy goes stale (here after the 30 s a `max-age=1`
 /// copy is kept at least): conditionally, and a new version is used for new requests.
 #[test]
 fn a_pac_url_is_fetched_again_when_its_copy_goes_stale() {
-    let origin = Origin::http();
-    let (a, b) = (FakeProxy::start(fakeproxy::open()), FakeProxy::start(fakeproxy::open()));
-    let server = PacServer::start(pac_for(&a));
-    let url = format!("http://127.0.0.1:{}/proxy.pac", server.port);
-    let serve = Serve::start(&["--pac", &url]);
-    get(&serve, &origin);
-    assert_eq!(a.requests().len(), 1, "{}", serve.log());
-    assert_eq!(server.seen.lock().unwrap().len(), 1);
-
+    let Served { origin, a, b, server, url, serve } = served(1);
     *server.body.lock().unwrap() = pac_for(&b);
     let changed = format!("the PAC {url} changed: new requests use it");
     let log = wait_log(&serve, &changed, 45);
@@ -166,14 +177,7 @@ fn a_network_change_fetches_the_pac_again_though_its_copy_is_fresh() {
         if crate::t_serve_gateway::private_network(test).is_none() {
             return;
         }
-        let origin = Origin::http();
-        let (a, b) = (FakeProxy::start(fakeproxy::open()), FakeProxy::start(fakeproxy::open()));
-        let server = PacServer::start(pac_for(&a));
-        *server.max_age.lock().unwrap() = 3600;
-        let url = format!("http://127.0.0.1:{}/proxy.pac", server.port);
-        let serve = Serve::start(&["--pac", &url]);
-        get(&serve, &origin);
-        assert_eq!(a.requests().len(), 1, "{}", serve.log());
+        let Served { origin, a, b, server, serve, .. } = served(3600);
         *server.body.lock().unwrap() = pac_for(&b);
         std::thread::sleep(Duration::from_secs(3));
         assert_eq!(server.seen.lock().unwrap().len(), 1, "fresh for an hour: not asked again");
