@@ -64,6 +64,11 @@ impl Chooser {
         &self.router
     }
 
+    /// Tries every proxy again: the dead-proxy memory is forgotten (the network changed).
+    pub fn forget_dead(&self) -> std::io::Result<()> {
+        self.dead.as_ref().map_or(Ok(()), DeadProxies::forget_all)
+    }
+
     /// Routes `url` and, for a list of several entries, finds the first that accepts a
     /// connection. When none does, the first entry is used, so its failure is what is reported.
     pub async fn choose(&self, url: &Url) -> Result<Choice, RouteError> {

@@ -146,6 +146,17 @@ impl DeadProxies {
             .map(|_| ())
     }
 
+    /// Forgets every proxy remembered as dead (the network changed: browsers try them all
+    /// again then). Writes only when one was remembered.
+    pub fn forget_all(&self) -> io::Result<()> {
+        if self.file.read::<DeadFile>().dead.is_empty() {
+            return Ok(());
+        }
+        self.file
+            .update(false, |f: &mut DeadFile| (!std::mem::take(&mut f.dead).is_empty()).then_some(()))
+            .map(|_| ())
+    }
+
     /// Forgets `key` (it answered). Writes only when it was remembered.
     pub fn mark_alive(&self, key: &str) -> io::Result<()> {
         if !self.file.read::<DeadFile>().dead.contains_key(key) {
@@ -274,6 +285,12 @@ mod tests {
         m.mark_dead("http://b:3128").unwrap();
         m.mark_alive("http://b:3128").unwrap();
         assert!(m.dead_now().is_empty());
+        // A network change forgets them all, for every run.
+        m.mark_dead("http://c:3128").unwrap();
+        m.mark_dead("http://d:3128").unwrap();
+        m.forget_all().unwrap();
+        assert!(other.dead_now().is_empty());
+        m.forget_all().unwrap();
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! running script with what it keeps — except after a network change, when a PAC is compiled
 //! afresh so that its DNS answers from the old network go with it. A decision that fails keeps
 //! the routing as it was and says why in the log, once per reason. Requests in flight go on
-//! with the routing they picked their proxy with.
+//! with the routing they picked their proxy with. A network change also forgets the proxies
+//! fail-over marked dead.
 
 use crate::app::routing::{self, Decided, PacLife, Unreachable};
 use crate::cli::ServeConfig;
@@ -149,6 +150,13 @@ pub(super) async fn keep_current(k: Keeper<'_>, mut settings: Settings, mut deci
                 },
                 Err(e) => Err(e),
             };
+        if why == Why::NetworkChanged {
+            // A proxy that did not answer on the old network may on this one (as browsers,
+            // which forget their bad proxies when the network changes).
+            if let Err(e) = k.routes.current().forget_dead() {
+                k.log.note(&format!("cannot forget the proxies marked dead: {e}"));
+            }
+        }
         match outcome {
             Ok((new, chooser)) => {
                 if let Some(w) = new.pac.as_ref().filter(|p| p.obtained == Obtained::CachedStale) {

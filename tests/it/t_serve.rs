@@ -79,6 +79,11 @@ impl Serve {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// This server's state dir (`$XDG_STATE_HOME/toll`).
+    pub(crate) fn state_dir(&self) -> std::path::PathBuf {
+        self.home.path().join(".local/state/toll")
+    }
+
     /// The key clients off loopback must show (made at start-up in this server's state dir).
     pub(crate) fn key(&self) -> String {
         let path = self.home.path().join(".local/state/toll/serve.key");

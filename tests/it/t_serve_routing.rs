@@ -168,8 +168,9 @@ fn a_pac_url_is_fetched_again_when_its_copy_goes_stale() {
 }
 
 /// When this machine's addresses change (a laptop joins another network), the PAC URL is asked
-/// for again at once, even though its copy is still fresh for an hour. In a network namespace
-/// of its own (root), so that no other test's server sees the change.
+/// for again at once, even though its copy is still fresh for an hour, and the proxies marked
+/// dead on the old network are tried again. In a network namespace of its own (root), so that
+/// no other test's server sees the change.
 #[test]
 fn a_network_change_fetches_the_pac_again_though_its_copy_is_fresh() {
     let test = "a_network_change_fetches_the_pac_again_though_its_copy_is_fresh";
@@ -178,7 +179,20 @@ fn a_network_change_fetches_the_pac_again_though_its_copy_is_fresh() {
             return;
         }
         let Served { origin, a, b, server, serve, .. } = served(3600);
-        *server.body.lock().unwrap() = pac_for(&b);
+        // The new PAC names b, then a; b did not answer on the old network.
+        let hostport =
+            |p: &FakeProxy| p.url().trim_start_matches("http://").trim_end_matches('/').to_string();
+        *server.body.lock().unwrap() = format!(
+            "function FindProxyForURL(url, host) {{ return 'PROXY {}; PROXY {}'; }}\n",
+            hostport(&b),
+            hostport(&a)
+        );
+        let dead = serve.state_dir().join("dead-proxies.json");
+        std::fs::write(
+            &dead,
+            format!("{{\"version\":1,\"dead\":{{\"http://{}\":4000000000}}}}", hostport(&b)),
+        )
+        .unwrap();
         std::thread::sleep(Duration::from_secs(3));
         assert_eq!(server.seen.lock().unwrap().len(), 1, "fresh for an hour: not asked again");
 
@@ -193,7 +207,9 @@ fn a_network_change_fetches_the_pac_again_though_its_copy_is_fresh() {
         let seen = server.seen.lock().unwrap().clone();
         assert!(seen.len() == 2 && seen[1].is_some(), "asked again, with the copy's ETag: {seen:?}\n{log}");
         get(&serve, &origin);
-        assert_eq!((a.requests().len(), b.requests().len()), (1, 1), "{}", serve.log());
+        assert_eq!((a.requests().len(), b.requests().len()), (1, 1), "b first: {}", serve.log());
+        let kept = std::fs::read_to_string(&dead).unwrap();
+        assert!(!kept.contains(&hostport(&b)), "{kept}");
     });
     inside.join().unwrap();
 }
