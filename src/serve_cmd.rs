@@ -179,7 +179,7 @@ pub fn run(
             answer_limit.set_answer_timeout(cfg.answer_timeout);
         }
         if let Some(why) = &decided.unreachable {
-            server.log.note(&format!("{why}: URLs go DIRECT until it can be had ({})", routing::RETRIED));
+            server.log.note(&format!("{why}: URLs go DIRECT until it can be had ({})", routing::retried()));
         }
         for (name, value) in &ignored {
             server.log.note(&format!(

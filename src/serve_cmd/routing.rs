@@ -29,7 +29,12 @@ use tokio::time::Instant;
 const POLL: Duration = Duration::from_secs(2);
 
 /// When a PAC that could not be had is asked for again, for the log.
-pub(super) const RETRIED: &str = "a file when it changes, a URL every 30 s and when the network changes";
+pub(super) fn retried() -> String {
+    format!(
+        "a file when it changes, a URL every {} s and when the network changes",
+        PAC_RECHECK_FLOOR.as_secs()
+    )
+}
 
 /// What the task needs from `toll serve`.
 pub(super) struct Keeper<'a> {
