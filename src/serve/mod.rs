@@ -106,8 +106,10 @@ pub struct Server {
     pub socks: Arc<socks::Ways>,
 }
 
-/// The routing in use. SIGHUP replaces it whole (settings file and PAC read again); a request
-/// in flight keeps the one it picked its proxy with.
+/// The routing in use. SIGHUP replaces it whole (settings file and PAC read again), and so does
+/// a recheck that finds it changed (a PAC gone stale or rewritten, the desktop's settings, the
+/// network: `toll serve`'s routing task); a request in flight keeps the one it picked its proxy
+/// with.
 pub struct Routes(std::sync::RwLock<Arc<Chooser>>);
 
 impl Routes {
