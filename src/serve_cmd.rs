@@ -195,9 +195,12 @@ pub fn run(
             let log = server.log.clone();
             // For `toll doctor`: where this server listens and what it uses.
             let state_dir = crate::store::state_dir(env).map(|d| d.join("toll"));
-            let record = |routes: &Routes| {
+            let record = |decided: &crate::app::routing::Decided| {
                 let dir = state_dir.as_ref()?;
-                let using = routes.current().router().plan().source.to_string();
+                let mut using = decided.plan.source.to_string();
+                if decided.unreachable.is_some() {
+                    using.push_str(", DIRECT until its PAC can be had");
+                }
                 match crate::serve::state::write(dir, listen, &using) {
                     Ok(p) => Some(p),
                     Err(e) => {
@@ -209,9 +212,9 @@ pub fn run(
                     }
                 }
             };
-            let recorded = record(&routes);
-            let rerecord = |r: &Routes| {
-                record(r);
+            let recorded = record(&decided);
+            let rerecord = |d: &crate::app::routing::Decided| {
+                record(d);
             };
             let keeper = routing::Keeper {
                 cfg: &cfg,

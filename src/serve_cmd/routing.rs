@@ -45,8 +45,9 @@ pub(super) struct Keeper<'a> {
     pub env: &'a dyn Fn(&str) -> Option<String>,
     /// `-v`'s reporter: SIGHUP's decision says what it found, as at start.
     pub reporter: &'a dyn Reporter,
-    /// After each replacement (`toll doctor`'s record of this server).
-    pub on_replace: &'a dyn Fn(&Routes),
+    /// After each replacement, with what the routing now in use was built from (`toll
+    /// doctor`'s record of this server).
+    pub on_replace: &'a dyn Fn(&Decided),
 }
 
 /// Why the routing is decided again.
@@ -174,7 +175,7 @@ pub(super) async fn keep_current(k: Keeper<'_>, mut settings: Settings, mut deci
                 if let Some(chooser) = chooser {
                     let line = describe(why, &decided, &new);
                     k.routes.replace(chooser);
-                    (k.on_replace)(k.routes);
+                    (k.on_replace)(&new);
                     k.log.note(&line);
                 }
                 if let Some(s) = read_again {

@@ -278,6 +278,10 @@ fn a_pac_that_cannot_be_had_at_start_means_direct_until_it_can() {
     get(&serve, &origin);
     assert!(serve.log_with("via DIRECT").contains("via DIRECT"), "{}", serve.log());
     assert_eq!(a.requests().len(), 0);
+    // What `toll doctor` reads about this server says so too.
+    let record = serve.state_dir().join(format!("serve-{}.json", serve.port));
+    let using = || std::fs::read_to_string(&record).unwrap();
+    assert!(using().contains("DIRECT until its PAC can be had"), "{}", using());
 
     std::fs::write(&pac, pac_for(&a)).unwrap();
     let loaded = format!("the PAC {} is loaded: new requests use it", pac.display());
@@ -285,6 +289,7 @@ fn a_pac_that_cannot_be_had_at_start_means_direct_until_it_can() {
     assert!(log.contains(&loaded), "{log}");
     get(&serve, &origin);
     assert_eq!(a.requests().len(), 1, "{}", serve.log());
+    assert!(!using().contains("DIRECT") && using().contains("--pac"), "{}", using());
 
     // A PAC URL nobody answers yet: the server starts all the same.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
