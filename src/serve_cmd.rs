@@ -224,6 +224,7 @@ pub fn run(
                 env,
                 reporter: reporter.as_ref(),
                 on_replace: &rerecord,
+                hangup: true,
             };
             let reload = routing::keep_current(keeper, settings, decided);
             // Spawned, not run here in `block_on`: the accept loop then runs on a worker, and the
@@ -248,6 +249,7 @@ pub fn run(
             return Ok(None);
         }
         let url = proxy_url(&key, listen);
+        let log = server.log.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = tokio::spawn(crate::serve::serve(server, listener, async {
             let _ = stopped.await;
@@ -258,7 +260,22 @@ pub fn run(
         }
         gate.store(false, Ordering::Release);
         answer_limit.set_answer_timeout(cfg.answer_timeout);
-        let status = run_child(&cfg.command, &url, env).await;
+        // A command can run for hours (`toll run bash`): its routing follows the PAC, the
+        // desktop's settings and the network as `toll serve`'s does.
+        let keeper = routing::Keeper {
+            cfg: &cfg,
+            routes: &routes,
+            session: &session,
+            log: &log,
+            env,
+            reporter: reporter.as_ref(),
+            on_replace: &|_| {},
+            hangup: false,
+        };
+        let status = tokio::select! {
+            status = run_child(&cfg.command, &url, env) => status,
+            _ = routing::keep_current(keeper, settings, decided) => unreachable!("keep_current never ends"),
+        };
         let _ = stop.send(());
         let _ = tokio::time::timeout(Duration::from_secs(2), serving).await;
         status.map(Some)

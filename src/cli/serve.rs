@@ -40,7 +40,8 @@ CMD runs with http_proxy, https_proxy, HTTP_PROXY and HTTPS_PROXY (and ALL_PROXY
 pointing at a private toll serve on an ephemeral loopback port, with a fresh key; NO_PROXY is
 kept, with localhost,127.0.0.1,::1 added. stdin, stdout, stderr and the terminal are CMD's;
 signals sent to toll (TERM, HUP, INT, QUIT, USR1, USR2) are passed on to it, the terminal's
-Ctrl-C reaches it directly.
+Ctrl-C reaches it directly. While CMD runs, its routing follows the PAC, the desktop's settings
+and the network as toll serve's does (SIGHUP is CMD's, not a reload).
 
 Exit status: CMD's; 128+N when signal N ended it; 127 when CMD is not found, 126 when it cannot
 be run (as in the shell); one of toll's own codes when it stops before CMD starts (e.g. 41: the

@@ -1,5 +1,5 @@
-//! `toll serve`'s routing kept current: the one task that replaces the routing in use. On
-//! SIGHUP it opens `--log FILE` again, has stored passwords looked up again, reads the settings
+//! `toll serve`'s and `toll run`'s routing kept current: the one task that replaces the routing
+//! in use. For `toll serve`, on SIGHUP it opens `--log FILE` again, has stored passwords looked up again, reads the settings
 //! file and decides again; without a signal it decides again when what `route::refresh`
 //! watches for the routing in use changes (a PAC's copy going stale, a PAC file rewritten, the
 //! desktop's settings, this machine's network addresses).
@@ -48,6 +48,8 @@ pub(super) struct Keeper<'a> {
     /// After each replacement, with what the routing now in use was built from (`toll
     /// doctor`'s record of this server).
     pub on_replace: &'a dyn Fn(&Decided),
+    /// Whether SIGHUP is this task's (`toll serve`); `toll run` passes it on to its command.
+    pub hangup: bool,
 }
 
 /// Why the routing is decided again.
@@ -71,9 +73,15 @@ fn addresses() -> Vec<std::net::IpAddr> {
 /// was built from.
 pub(super) async fn keep_current(k: Keeper<'_>, mut settings: Settings, mut decided: Decided) {
     #[cfg(unix)]
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut hup = if k.hangup {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok()
+    } else {
+        None
+    };
     #[cfg(not(unix))]
-    let mut hup = ();
+    let mut hup = {
+        let _ = k.hangup;
+    };
     let mut watch = watch_of(&decided);
     let mut due = watch.after.map(|a| Instant::now() + a);
     let mut stamp = watch.file.as_deref().and_then(FileStamp::of);

@@ -1,6 +1,7 @@
 //! A running `toll serve` follows its PAC without a signal: a PAC file rewritten (in place or
 //! by an editor's rename) and a PAC URL whose copy went stale are used for new requests; a PAC
-//! that breaks keeps the routing as it was, said once in the log.
+//! that breaks keeps the routing as it was, said once in the log. So does `toll run`'s server
+//! while its command runs.
 
 use crate::fakeproxy::{self, FakeProxy};
 use crate::http::{read_head, write_message};
@@ -76,6 +77,54 @@ fn a_pac_file_rewritten_under_a_running_server_is_used_without_a_signal() {
     get(&serve, &origin);
     assert_eq!((a.requests().len(), b.requests().len()), (2, 2), "{}", serve.log());
     assert_eq!(serve.log().matches(kept).count(), 1, "said once:\n{}", serve.log());
+}
+
+/// `toll run`'s server follows a PAC file rewritten while its command runs (`toll run bash` can
+/// run for hours): the command's first request goes through `a`, the one after the rewrite
+/// through `b`.
+#[test]
+fn toll_run_follows_a_pac_file_rewritten_while_its_command_runs() {
+    let test = "toll_run_follows_a_pac_file_rewritten_while_its_command_runs";
+    if !crate::have(test, &[crate::t_serve::CURL], "curl") {
+        return;
+    }
+    let origin = Origin::http();
+    let (a, b) = (FakeProxy::start(fakeproxy::open()), FakeProxy::start(fakeproxy::open()));
+    let home = tempfile::tempdir().unwrap();
+    let (pac, new, log) =
+        (home.path().join("proxy.pac"), home.path().join("proxy.pac.new"), home.path().join("run.log"));
+    std::fs::write(&pac, pac_for(&a)).unwrap();
+    std::fs::write(&new, pac_for(&b)).unwrap();
+    // `--noproxy ''`: curl's own override of the loopback NO_PROXY toll run sets.
+    let get = format!(
+        "{} -sS --noproxy '' -o /dev/null -w '%{{http_code}}\\n' {}",
+        crate::t_serve::CURL,
+        origin.url("/text")
+    );
+    let script = format!(
+        "{get} && mv {new} {pac} && i=0 && \
+         until grep -q 'changed: new requests use it' {log}; do \
+           i=$((i+1)); [ $i -gt 300 ] && {{ echo not-followed; exit 9; }}; sleep 0.05; done && {get}",
+        new = new.display(),
+        pac = pac.display(),
+        log = log.display()
+    );
+    let mut cmd = std::process::Command::new(crate::run::TOLL);
+    // `-v`: its log on stderr, here a file the command reads.
+    cmd.args(["run", "-v", "--pac", pac.to_str().unwrap(), "--", "sh", "-c", &script]);
+    crate::run::isolate(&mut cmd, home.path());
+    cmd.env("TOLL_TERMINAL", "none").stdin(std::process::Stdio::null());
+    cmd.stderr(std::fs::File::create(&log).unwrap());
+    let out = cmd.output().unwrap();
+    let log = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "{}\n{}\n{log}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200\n200\n");
+    assert_eq!((a.requests().len(), b.requests().len()), (1, 1), "{log}");
 }
 
 /// A PAC server: `body` with an ETag of its version and `Cache-Control: max-age=N`; 304 to a request that names the current version; every request's `If-None-Match` kept.
