@@ -11,7 +11,8 @@
 //!   every [`SETTINGS_EVERY`], or [`UNANSWERED_EVERY`] when a source did not answer (WPAD: with
 //!   its PAC's freshness);
 //! - for everything but the first: a change of this machine's network addresses (a laptop
-//!   that leaves the office network), after which a PAC URL is asked for even when fresh.
+//!   that leaves the office network) or of its resolver's configuration (a VPN that changes
+//!   only the DNS servers), after which a PAC URL is asked for even when fresh.
 //!
 //! A decision by time in which the desktop's settings could not be read, or WPAD found nothing
 //! ([`Plan::unanswered`]), does not replace a routing that had its answer: that waits for a
@@ -41,7 +42,7 @@ pub struct Watch {
     pub after: Option<Duration>,
     /// A PAC file whose change means deciding again.
     pub file: Option<PathBuf>,
-    /// Decide again when this machine's network addresses change.
+    /// Decide again when this machine's network addresses or DNS servers change.
     pub network: bool,
 }
 

@@ -1,8 +1,9 @@
 //! `toll serve`'s and `toll run`'s routing kept current: the one task that replaces the routing
-//! in use. For `toll serve`, on SIGHUP it opens `--log FILE` again, has stored passwords looked up again, reads the settings
-//! file and decides again; without a signal it decides again when what `route::refresh`
-//! watches for the routing in use changes (a PAC's copy going stale, a PAC file rewritten, the
-//! desktop's settings, this machine's network addresses).
+//! in use. For `toll serve`, on SIGHUP it opens `--log FILE` again, has stored passwords looked
+//! up again, reads the settings file and decides again; without a signal it decides again when
+//! what `route::refresh` watches for the routing in use changes (a PAC's copy going stale, a
+//! PAC file rewritten, the desktop's settings, this machine's network addresses or DNS
+//! servers).
 //!
 //! A decision that comes to the same plan and PAC text keeps the routing in use — and the PAC's
 //! running script with what it keeps — except after a network change, when a PAC is compiled
@@ -24,8 +25,8 @@ use crate::term::sanitize;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// How often a watched PAC file and the network addresses are looked at (a `stat` and a
-/// `getifaddrs`).
+/// How often a watched PAC file and the network are looked at (a `stat`, a `getifaddrs` and a
+/// read of the resolver's configuration).
 const POLL: Duration = Duration::from_secs(2);
 
 /// When a PAC that could not be had is asked for again, for the log.
@@ -61,12 +62,29 @@ enum Why {
     NetworkChanged,
 }
 
-/// This machine's addresses, in a stable order.
-fn addresses() -> Vec<std::net::IpAddr> {
-    let mut a: Vec<_> = crate::netif::addresses().into_iter().map(|(_, ip)| ip).collect();
-    a.sort_unstable();
-    a.dedup();
-    a
+/// The resolver's configuration, where the C library reads it.
+#[cfg(unix)]
+const RESOLV_CONF: &str = "/etc/resolv.conf";
+
+/// What says which network this machine is on: its addresses, in a stable order, and the
+/// resolver's configuration (its servers and search domains). The second catches what the
+/// first misses: a VPN or a DHCP lease that changes only the DNS servers, or another network
+/// that hands out the same address; a PAC's `dnsResolve` and `isInNet` answer differently then.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Network {
+    addresses: Vec<std::net::IpAddr>,
+    resolver: Option<Vec<u8>>,
+}
+
+fn network() -> Network {
+    let mut addresses: Vec<_> = crate::netif::addresses().into_iter().map(|(_, ip)| ip).collect();
+    addresses.sort_unstable();
+    addresses.dedup();
+    #[cfg(unix)]
+    let resolver = std::fs::read(RESOLV_CONF).ok();
+    #[cfg(not(unix))]
+    let resolver = None;
+    Network { addresses, resolver }
 }
 
 /// Keeps the routing current; never ends. `settings` and `decided` are what the routing in use
@@ -85,7 +103,7 @@ pub(super) async fn keep_current(k: Keeper<'_>, mut settings: Settings, mut deci
     let mut watch = watch_of(&decided);
     let mut due = watch.after.map(|a| Instant::now() + a);
     let mut stamp = watch.file.as_deref().and_then(FileStamp::of);
-    let mut addrs = if watch.network { addresses() } else { Vec::new() };
+    let mut net = if watch.network { network() } else { Network::default() };
     let mut poll = tokio::time::interval_at(Instant::now() + POLL, POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The last failure said in the log, so that a PAC server down for an hour is one line.
@@ -104,9 +122,9 @@ pub(super) async fn keep_current(k: Keeper<'_>, mut settings: Settings, mut deci
                     }
                 }
                 if watch.network {
-                    let now = addresses();
-                    if now != addrs {
-                        addrs = now;
+                    let now = network();
+                    if now != net {
+                        net = now;
                         why = Some(Why::NetworkChanged);
                     }
                 }
@@ -197,7 +215,7 @@ pub(super) async fn keep_current(k: Keeper<'_>, mut settings: Settings, mut deci
                     stamp = watch.file.as_deref().and_then(FileStamp::of);
                 }
                 if watch.network && !before.network {
-                    addrs = addresses();
+                    net = network();
                 }
             }
             Err(e) => {

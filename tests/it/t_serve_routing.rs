@@ -263,6 +263,61 @@ fn a_network_change_fetches_the_pac_again_though_its_copy_is_fresh() {
     inside.join().unwrap();
 }
 
+/// A VPN or a DHCP lease that changes only the DNS servers (`/etc/resolv.conf`), the addresses
+/// staying as they were, is a network change too: the PAC URL is asked for again at once. In a
+/// mount namespace of its own (root), where a file of the test's stands in for
+/// `/etc/resolv.conf`.
+#[test]
+fn a_change_of_dns_servers_alone_fetches_the_pac_again() {
+    let test = "a_change_of_dns_servers_alone_fetches_the_pac_again";
+    let inside = std::thread::spawn(move || {
+        let Some((_dir, conf)) = private_resolv_conf(test) else { return };
+        let Served { origin, a, b, server, serve, url } = served(3600);
+        *server.body.lock().unwrap() = pac_for(&b);
+        // The same text written again (a DHCP renewal) is no change.
+        std::fs::write(&conf, "nameserver 192.0.2.53\n").unwrap();
+        std::thread::sleep(Duration::from_secs(3));
+        assert_eq!(server.seen.lock().unwrap().len(), 1, "fresh for an hour: not asked again");
+        std::fs::write(&conf, "nameserver 192.0.2.54\nsearch corp.example\n").unwrap();
+        let changed = "the network changed: routing decided again";
+        let log = wait_log(&serve, changed, 15);
+        assert!(log.contains(changed) && log.contains(&url), "{log}");
+        assert_eq!(server.seen.lock().unwrap().len(), 2, "{log}");
+        get(&serve, &origin);
+        assert_eq!((a.requests().len(), b.requests().len()), (1, 1), "{}", serve.log());
+    });
+    inside.join().unwrap();
+}
+
+/// Gives this thread (and what it starts) a mount namespace of its own in which `/etc/resolv.conf`
+/// is a file of the test's, first `nameserver 192.0.2.53`: the directory that holds it and its
+/// path. `None` (said as a skip) without root.
+fn private_resolv_conf(test: &str) -> Option<(tempfile::TempDir, std::path::PathBuf)> {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 || !std::path::Path::new("/etc/resolv.conf").exists() {
+        crate::skip(&format!("SKIPPED {test}: needs root and an /etc/resolv.conf to stand in for"));
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("resolv.conf");
+    std::fs::write(&conf, "nameserver 192.0.2.53\n").unwrap();
+    let c = |s: &str| std::ffi::CString::new(s).unwrap();
+    let (root, etc, src) = (c("/"), c("/etc/resolv.conf"), c(conf.to_str().unwrap()));
+    // SAFETY: unshare and mount with valid C strings; they affect only this thread's mount
+    // namespace, made private first so that nothing reaches the host's.
+    unsafe {
+        assert_eq!(libc::unshare(libc::CLONE_NEWNS), 0, "unshare: {}", std::io::Error::last_os_error());
+        let private = libc::MS_REC | libc::MS_PRIVATE;
+        assert_eq!(
+            libc::mount(std::ptr::null(), root.as_ptr(), std::ptr::null(), private, std::ptr::null()),
+            0
+        );
+        let bind = libc::mount(src.as_ptr(), etc.as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null());
+        assert_eq!(bind, 0, "bind mount: {}", std::io::Error::last_os_error());
+    }
+    Some((dir, conf))
+}
+
 /// A proxy changed in the desktop's settings (GNOME, a real `gsettings` with the keyfile
 /// backend) reaches a running server within seconds, as it reaches a browser.
 #[test]
