@@ -37,6 +37,7 @@ pub(super) async fn connect_through(
         method: Method::CONNECT,
         uri: http::Uri::from(authority.clone()),
         headers,
+        extensions: http::Extensions::new(),
         body: RequestBody::Empty,
     };
     let mut conn = up.pool.take_spare();
@@ -161,7 +162,11 @@ pub(super) async fn exchange_forward(
     parts: http::request::Parts,
     body: RequestBody,
 ) -> Result<Response<RelayBody>, Failure> {
-    let out = Outgoing { method: parts.method, uri: parts.uri.clone(), headers: parts.headers, body };
+    let mut extensions = parts.extensions;
+    // The client's upgrade is the relay's to take, never the upstream leg's.
+    extensions.remove::<hyper::upgrade::OnUpgrade>();
+    let out =
+        Outgoing { method: parts.method, uri: parts.uri.clone(), headers: parts.headers, extensions, body };
     match up.exchange(inner, conn, out).await {
         Ok(resp) => {
             // Whoever reads the body drives the connection it comes from (`driven`).

@@ -77,6 +77,10 @@ pub(super) struct Outgoing {
     /// The request-target as sent: `host:port` for CONNECT, the absolute URI otherwise.
     pub uri: http::Uri,
     pub headers: http::HeaderMap,
+    /// The client's request extensions, for the case of its field names: `toll serve` reads
+    /// them with hyper's `preserve_header_case` and each leg writes them as the client did
+    /// (as Squid passes them); the fields toll adds go in Title-Case.
+    pub extensions: http::Extensions,
     pub body: RequestBody,
 }
 
@@ -699,6 +703,7 @@ fn build_request(
     *req.method_mut() = out.method.clone();
     *req.uri_mut() = out.uri.clone();
     *req.headers_mut() = out.headers.clone();
+    *req.extensions_mut() = out.extensions.clone();
     if body_less && !matches!(out.body, RequestBody::Empty) {
         req.headers_mut().insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
     }

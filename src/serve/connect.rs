@@ -182,12 +182,18 @@ async fn answer(tcp: &mut TcpStream, r: Response<RelayBody>) {
     let mut out =
         format!("HTTP/1.1 {} {}\r\n", status.as_u16(), status.canonical_reason().unwrap_or("")).into_bytes();
     for (name, value) in &parts.headers {
-        out.extend_from_slice(name.as_str().as_bytes());
+        // In Title-Case, as hyper writes serve's other answers (`title_case_headers`).
+        let mut upper = true;
+        out.extend(name.as_str().bytes().map(|b| {
+            let c = if upper { b.to_ascii_uppercase() } else { b };
+            upper = b == b'-';
+            c
+        }));
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(format!("content-length: {}\r\nconnection: close\r\n\r\n", body.len()).as_bytes());
+    out.extend_from_slice(format!("Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()).as_bytes());
     out.extend_from_slice(&body);
     if tcp.write_all(&out).await.is_ok() {
         let _ = tcp.shutdown().await;

@@ -306,6 +306,11 @@ async fn connection(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
         // Bounded by the head's bytes above; hyper's own limit of 100 fields answered 400 to
         // request heads that Squid (and curl, sending them) take.
         .max_headers(crate::relay::MAX_HEADER_FIELDS)
+        // Field names go on as the client wrote them (`x-api-key` stays so), as Squid passes
+        // them, for peers that read them case-sensitively; what toll adds (`Via`, `Date`, its
+        // own answers') goes in Title-Case, as Squid writes it.
+        .preserve_header_case(true)
+        .title_case_headers(true)
         .serve_connection(TokioIo::new(first::Rewind::new(pre, tcp)), svc)
         .with_upgrades();
     let mut conn = std::pin::pin!(conn);

@@ -368,7 +368,7 @@ fn max_forwards_is_counted_down_and_zero_is_answered_by_toll_serve() {
         assert!(options.starts_with("HTTP/1.1 200"), "{how}: {options}");
         assert!(options.to_ascii_lowercase().contains("\nallow: get, head, post"), "{how}: {options}");
         let trace = via_serve("TRACE", "0");
-        assert!(trace.contains("\ncontent-type: message/http"), "{how}: {trace}");
+        assert!(trace.contains("\nContent-Type: message/http"), "{how}: {trace}");
         let echoed = trace.split_once("\n\n").map(|(_, b)| b).unwrap_or_default();
         assert!(
             echoed.starts_with(&format!("TRACE {} HTTP/1.1\n", origin.url("/echo-headers"))),
@@ -446,9 +446,11 @@ fn hop_by_hop_fields_stay_on_their_hop_and_the_client_keeps_its_connection() {
 }
 
 /// Field names keep their case through toll serve as through Squid: the origin's answer reaches
-/// the client as written (`X-MiXeD-Case`), and the request reaches the origin in curl's case
-/// (`User-Agent`), not lower-cased, for peers that read names case-sensitively. Direct and
-/// through a proxy. (Directly, toll serve once sent and passed on every name in lower case.)
+/// the client as written (`X-MiXeD-Case`), and the request reaches the origin as the client
+/// wrote it (`User-Agent`, `x-lower-name`, `X-CaMeL`), for peers that read names
+/// case-sensitively; what toll adds is in Title-Case (`Via`). Direct and through a proxy.
+/// (Directly, toll serve once sent and passed on every name in lower case; later it wrote the
+/// client's names in Title-Case.)
 #[test]
 fn field_names_keep_their_case_both_ways() {
     use std::io::Write;
@@ -468,16 +470,41 @@ fn field_names_keep_their_case_both_ways() {
         let url = format!("http://127.0.0.1:{port}/case");
         let out = run(
             CURL,
-            &["-sS", "-D", "-", "-o", "/dev/null", "-H", "X-Custom-Name: v", "-x", &serve.url(), &url],
+            &[
+                "-sS",
+                "-D",
+                "-",
+                "-o",
+                "/dev/null",
+                "-H",
+                "X-Custom-Name: v",
+                "-H",
+                "x-lower-name: v",
+                "-H",
+                "X-CaMeL: v",
+                "-x",
+                &serve.url(),
+                &url,
+            ],
         );
         let got = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{how}: {}", String::from_utf8_lossy(&out.stderr));
         assert!(
-            got.contains("\r\nX-MiXeD-Case: 1\r\n") && got.contains("\r\ncontent-TYPE: text/plain\r\n"),
+            got.contains("\r\nX-MiXeD-Case: 1\r\n")
+                && got.contains("\r\ncontent-TYPE: text/plain\r\n")
+                && got.contains("\r\nVia: 1.1 toll-"),
             "{how}: {got}"
         );
         let head = heads.lock().unwrap().pop().unwrap_or_default();
-        for name in ["\r\nHost: ", "\r\nUser-Agent: curl/", "\r\nAccept: ", "\r\nX-Custom-Name: v\r\n"] {
+        for name in [
+            "\r\nHost: ",
+            "\r\nUser-Agent: curl/",
+            "\r\nAccept: ",
+            "\r\nX-Custom-Name: v\r\n",
+            "\r\nx-lower-name: v\r\n",
+            "\r\nX-CaMeL: v\r\n",
+            "\r\nVia: 1.1 toll-",
+        ] {
             assert!(head.contains(name), "{how}: {name:?} not in\n{head}");
         }
     }
@@ -670,9 +697,10 @@ fn connect_heads_read_by_serve_itself_keep_early_bytes_and_answer_refusals_whole
     c.read_to_end(&mut all).unwrap();
     let all = String::from_utf8_lossy(&all);
     assert!(all.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{all}");
-    assert!(all.contains("proxy-status: toll; error=proxy_loop_detected"), "{all}");
+    // Title-Case, as serve's other answers.
+    assert!(all.contains("\r\nProxy-Status: toll; error=proxy_loop_detected;"), "{all}");
     let (head, body) = all.split_once("\r\n\r\n").unwrap();
-    assert!(head.contains(&format!("content-length: {}", body.len())), "{all}");
+    assert!(head.contains(&format!("\r\nContent-Length: {}\r\n", body.len())), "{all}");
     assert!(body.contains("it would loop"), "{all}");
     // An http request first, then CONNECT on the same connection.
     let mut c = connect();

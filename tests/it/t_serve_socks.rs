@@ -213,7 +213,7 @@ fn a_wrong_socks_password_is_sent_once_for_all_clients() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "502", "CONNECT: {}", serve.log());
     for a in &answers {
         assert!(a.starts_with("HTTP/1.1 502"), "{a}\n{}", serve.log());
-        assert!(a.contains("proxy-status: toll; error=proxy_internal_error"), "{a}");
+        assert!(a.contains("Proxy-Status: toll; error=proxy_internal_error"), "{a}");
         assert!(a.contains("rejected the password") && a.contains("toll auth login socks5h://"), "{a}");
         assert!(!a.contains(wrong), "{a}");
     }
