@@ -381,7 +381,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             break
         }
         'toll;serve' {
-            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Listen on this address')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Listen on this address; localhost:PORT listens on 127.0.0.1 and ::1, so that a client told "localhost" reaches it whichever it tries first (Node.js: ::1)')
             [CompletionResult]::new('--allow', '--allow', [CompletionResultType]::ParameterName, 'Also admit clients from this range (gateway mode: containers, a VM); they must show the key, and never reach this machine''s loopback. May be repeated')
             [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Append the access log to FILE instead of stderr')
             [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]')

@@ -370,7 +370,7 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'toll;serve'= {
-            cand --listen 'Listen on this address'
+            cand --listen 'Listen on this address; localhost:PORT listens on 127.0.0.1 and ::1, so that a client told "localhost" reaches it whichever it tries first (Node.js: ::1)'
             cand --allow 'Also admit clients from this range (gateway mode: containers, a VM); they must show the key, and never reach this machine''s loopback. May be repeated'
             cand --log 'Append the access log to FILE instead of stderr'
             cand -x 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]'

@@ -297,7 +297,7 @@ complete -c toll -n "__fish_toll_using_subcommand doctor" -l no-prompt -d 'Never
 complete -c toll -n "__fish_toll_using_subcommand doctor" -l no-save -d 'Do not offer to save a password typed at the prompt in the OS keyring'
 complete -c toll -n "__fish_toll_using_subcommand doctor" -s k -l insecure -d 'Do not verify the server\'s certificate (dangerous)'
 complete -c toll -n "__fish_toll_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c toll -n "__fish_toll_using_subcommand serve" -l listen -d 'Listen on this address' -r
+complete -c toll -n "__fish_toll_using_subcommand serve" -l listen -d 'Listen on this address; localhost:PORT listens on 127.0.0.1 and ::1, so that a client told "localhost" reaches it whichever it tries first (Node.js: ::1)' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l allow -d 'Also admit clients from this range (gateway mode: containers, a VM); they must show the key, and never reach this machine\'s loopback. May be repeated' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l log -d 'Append the access log to FILE instead of stderr' -r -F
 complete -c toll -n "__fish_toll_using_subcommand serve" -s x -l proxy -d 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]' -r

@@ -19,7 +19,7 @@ mod serve;
 use commands::doctor_config;
 pub use commands::{AuthCommand, AuthProxyArg, DemoArgs, DemoScheme, Doctor, DoctorArgs, LoginArgs};
 use commands::{AUTH_AFTER_LONG_HELP, DOCTOR_AFTER_LONG_HELP};
-pub use serve::{RunArgs, ServeArgs, ServeConfig};
+pub use serve::{Listen, RunArgs, ServeArgs, ServeConfig};
 mod body;
 pub mod conn_opts;
 mod curl_opts;

@@ -8,7 +8,7 @@ mod routing;
 
 use crate::app::routing::Unreachable;
 use crate::app::{credential_sources, remembered, CredentialSetup, Stderr};
-use crate::cli::ServeConfig;
+use crate::cli::{Listen, ServeConfig};
 use crate::client::{self, Context};
 use crate::error::{Error, Exit, Result};
 use crate::keyring::session::Session;
@@ -47,7 +47,7 @@ pub fn run(
         })?
     };
     if cfg.print_env {
-        let url = proxy_url(&key, cfg.listen);
+        let url = proxy_url(&key, cfg.listen.primary());
         for (k, v) in proxy_env_for_clients(&url, env) {
             crate::output::say(format_args!("{}", shell_export(&k, &v)))?;
         }
@@ -90,16 +90,17 @@ pub fn run(
     let uid = current_uid();
     let result = rt.block_on(async move {
         let inherited = if is_run { None } else { socket_activation(env)? };
-        let listener = match inherited {
+        let listeners = match inherited {
             Some(l) => l,
-            None => listen_on(cfg.listen).map_err(|e| {
-                Error::new(Exit::Listen, format!("cannot listen on {}: {e}", cfg.listen))
-                    .hint(listen_hint(&e))
+            None => listen_all(cfg.listen).map_err(|(addr, e)| {
+                Error::new(Exit::Listen, format!("cannot listen on {addr}: {e}")).hint(listen_hint(&e))
             })?,
         };
-        let listen = listener.local_addr().unwrap_or(cfg.listen);
+        let addrs: Vec<SocketAddr> = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
+        let listen = addrs.first().copied().unwrap_or(cfg.listen.primary());
+        let listening = addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" and ");
         // The routing never sees a `*_proxy` variable that names this server (see `not_self`).
-        let (routing_env, ignored) = not_self(env, listen);
+        let (routing_env, ignored) = not_self(env, addrs.clone());
         let env = &routing_env;
         let decided = crate::app::routing::decide(
             &cfg.proxy,
@@ -188,7 +189,7 @@ pub fn run(
             ));
         }
         if !is_run {
-            server.log.note(&format!("listening on {listen}; only this user (or the key) may use it"));
+            server.log.note(&format!("listening on {listening}; only this user (or the key) may use it"));
             if let Some(note) = reach_note(listen, &cfg.allow) {
                 server.log.note(note);
             }
@@ -231,7 +232,7 @@ pub fn run(
             // connection tasks it spawns start on that worker instead of waking another thread
             // each time (measured: 5–10 % less CPU per tunnel). SIGHUP's work and the routing's
             // rechecks (`routing::keep_current`) stay here.
-            let serving = tokio::spawn(crate::serve::serve(server, listener, shutdown_signal()));
+            let serving = tokio::spawn(crate::serve::serve(server, listeners, shutdown_signal()));
             let abort = serving.abort_handle();
             tokio::select! {
                 done = serving => {
@@ -251,7 +252,7 @@ pub fn run(
         let url = proxy_url(&key, listen);
         let log = server.log.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let serving = tokio::spawn(crate::serve::serve(server, listener, async {
+        let serving = tokio::spawn(crate::serve::serve(server, listeners, async {
             let _ = stopped.await;
         }));
         if ask_first && proxied {
@@ -305,12 +306,12 @@ impl Drop for FlushAtExit {
 /// routing then goes on to the next source (the settings file, a PAC, the desktop's settings).
 fn not_self(
     env: &dyn Fn(&str) -> Option<String>,
-    listen: SocketAddr,
+    listen: Vec<SocketAddr>,
 ) -> (impl Fn(&str) -> Option<String> + '_, Vec<(String, String)>) {
     let names = ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"];
     let is_self = move |value: &str| {
         crate::proxy_env::parse_proxy_url(value, "")
-            .is_ok_and(|p| crate::serve::is_self(&p.host, p.port, listen))
+            .is_ok_and(|p| crate::serve::is_self(&p.host, p.port, &listen))
     };
     let ignored =
         names.iter().filter_map(|n| env(n).filter(|v| is_self(v)).map(|v| (n.to_string(), v))).collect();
@@ -328,26 +329,39 @@ fn not_self(
 }
 
 /// systemd socket activation (`sd_listen_fds(3)`): when `LISTEN_PID` is this process and
-/// `LISTEN_FDS` is at least 1, descriptor 3 is the listening socket to serve (`--listen` is then
-/// not used). Anything but a TCP socket there is an error, not a silent fallback.
+/// `LISTEN_FDS` is N ≥ 1, descriptors 3 to 3+N-1 are the listening sockets to serve (a unit with
+/// `ListenStream=127.0.0.1:3128` and `ListenStream=[::1]:3128` passes two; `--listen` is then
+/// not used). Anything but a listening TCP socket there is an error, not a silent fallback.
 #[cfg(unix)]
-fn socket_activation(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<tokio::net::TcpListener>> {
-    use std::os::fd::FromRawFd;
+fn socket_activation(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Vec<tokio::net::TcpListener>>> {
     let ours = env("LISTEN_PID").and_then(|p| p.trim().parse::<u32>().ok()) == Some(std::process::id());
-    let count = env("LISTEN_FDS").and_then(|n| n.trim().parse::<u32>().ok()).unwrap_or(0);
-    if !ours || count == 0 {
+    let count = env("LISTEN_FDS").and_then(|n| n.trim().parse::<i32>().ok()).unwrap_or(0);
+    if !ours || count <= 0 {
         return Ok(None);
     }
     const SD_LISTEN_FDS_START: i32 = 3;
+    // Far more than any unit declares; a garbled count does not walk the descriptor table.
+    const MOST: i32 = 64;
+    if count > MOST {
+        return Err(Error::new(
+            Exit::Listen,
+            format!("systemd passed {count} sockets; toll serves at most {MOST}"),
+        ));
+    }
+    (SD_LISTEN_FDS_START..SD_LISTEN_FDS_START + count).map(inherited).collect::<Result<Vec<_>>>().map(Some)
+}
+
+/// The listening socket systemd passed as descriptor `fd`.
+#[cfg(unix)]
+fn inherited(fd: i32) -> Result<tokio::net::TcpListener> {
+    use std::os::fd::FromRawFd;
     let refuse = |why: String| {
-        Error::new(Exit::Listen, format!("the socket systemd passed (descriptor 3) {why}"))
+        Error::new(Exit::Listen, format!("the socket systemd passed (descriptor {fd}) {why}"))
             .hint("the .socket unit needs ListenStream=ADDR:PORT")
     };
     // SAFETY: fstat on a descriptor number; a closed one just fails.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(SD_LISTEN_FDS_START, &mut st) } != 0
-        || st.st_mode & libc::S_IFMT != libc::S_IFSOCK
-    {
+    if unsafe { libc::fstat(fd, &mut st) } != 0 || st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
         return Err(refuse("is not a socket".into()));
     }
     let mut listening: libc::c_int = 0;
@@ -355,7 +369,7 @@ fn socket_activation(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<toki
     // SAFETY: getsockopt with a correctly sized int.
     let rc = unsafe {
         libc::getsockopt(
-            SD_LISTEN_FDS_START,
+            fd,
             libc::SOL_SOCKET,
             libc::SO_ACCEPTCONN,
             (&mut listening as *mut libc::c_int).cast(),
@@ -365,17 +379,17 @@ fn socket_activation(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<toki
     if rc != 0 || listening == 0 {
         return Err(refuse("is not a listening stream socket".into()));
     }
-    // SAFETY: systemd hands descriptor 3 to this process to own; it is a socket (checked).
-    let std_listener = unsafe { std::net::TcpListener::from_raw_fd(SD_LISTEN_FDS_START) };
+    // SAFETY: systemd hands the descriptor to this process to own; it is a socket (checked).
+    let std_listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
     // SAFETY: fcntl on the descriptor we now own: not inherited by anything toll starts.
-    unsafe { libc::fcntl(SD_LISTEN_FDS_START, libc::F_SETFD, libc::FD_CLOEXEC) };
+    unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
     std_listener.local_addr().map_err(|e| refuse(format!("is not a TCP socket: {e}")))?;
     std_listener.set_nonblocking(true).map_err(|e| refuse(e.to_string()))?;
-    tokio::net::TcpListener::from_std(std_listener).map(Some).map_err(|e| refuse(e.to_string()))
+    tokio::net::TcpListener::from_std(std_listener).map_err(|e| refuse(e.to_string()))
 }
 
 #[cfg(not(unix))]
-fn socket_activation(_: &dyn Fn(&str) -> Option<String>) -> Result<Option<tokio::net::TcpListener>> {
+fn socket_activation(_: &dyn Fn(&str) -> Option<String>) -> Result<Option<Vec<tokio::net::TcpListener>>> {
     Ok(None)
 }
 
@@ -454,6 +468,34 @@ fn listen_hint(e: &std::io::Error) -> &'static str {
     }
 }
 
+/// The listeners `--listen` asks for; on failure, the address that could not be had.
+fn listen_all(
+    listen: Listen,
+) -> std::result::Result<Vec<tokio::net::TcpListener>, (std::net::SocketAddr, std::io::Error)> {
+    let first = listen.primary();
+    let v4 = listen_on(first).map_err(|e| (first, e))?;
+    let Listen::Localhost(_) = listen else { return Ok(vec![v4]) };
+    // The same port on ::1 (the one the kernel picked, for port 0).
+    let port = v4.local_addr().map_err(|e| (first, e))?.port();
+    let v6 = std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port));
+    match listen_on(v6) {
+        Ok(l) => Ok(vec![v4, l]),
+        // No IPv6 here: 127.0.0.1 alone is what localhost means then.
+        Err(e) if no_ipv6(&e) => Ok(vec![v4]),
+        // Another program on [::1]:PORT would get the clients that try ::1 first.
+        Err(e) => Err((v6, e)),
+    }
+}
+
+/// The error of a machine (or a container) without IPv6 on loopback.
+fn no_ipv6(e: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(libc::EAFNOSUPPORT) {
+        return true;
+    }
+    e.kind() == std::io::ErrorKind::AddrNotAvailable
+}
+
 fn listen_on(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     let socket = match addr {
         std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
@@ -501,7 +543,7 @@ mod tests {
             ("HOME", "/home/me"),
         ];
         let env = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
-        let (routing, ignored) = not_self(&env, "127.0.0.1:3128".parse().unwrap());
+        let (routing, ignored) = not_self(&env, vec!["127.0.0.1:3128".parse().unwrap()]);
         assert_eq!(routing("http_proxy"), None);
         assert_eq!(routing("HTTPS_PROXY"), None);
         assert_eq!(routing("ALL_PROXY").as_deref(), Some("http://proxy.corp:3128"), "another host");
@@ -510,7 +552,7 @@ mod tests {
         let names: Vec<&str> = ignored.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["http_proxy", "HTTPS_PROXY"]);
         // Another port of this machine is another program.
-        let (routing, ignored) = not_self(&env, "127.0.0.1:8080".parse().unwrap());
+        let (routing, ignored) = not_self(&env, vec!["127.0.0.1:8080".parse().unwrap()]);
         assert!(routing("http_proxy").is_some() && ignored.is_empty());
     }
 }

@@ -99,9 +99,10 @@ pub struct ServerArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
-    /// Listen on this address.
+    /// Listen on this address; localhost:PORT listens on 127.0.0.1 and ::1, so that a client
+    /// told "localhost" reaches it whichever it tries first (Node.js: ::1).
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:3128")]
-    pub listen: SocketAddr,
+    pub listen: Listen,
 
     /// Also admit clients from this range (gateway mode: containers, a VM); they must show the
     /// key, and never reach this machine's loopback. May be repeated.
@@ -130,11 +131,51 @@ pub struct RunArgs {
     pub command: Vec<std::ffi::OsString>,
 }
 
+/// `--listen`: one address, or `localhost:PORT`: 127.0.0.1 and, where this machine has IPv6,
+/// ::1 on the same port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listen {
+    Addr(SocketAddr),
+    Localhost(u16),
+}
+
+impl Listen {
+    /// The address clients are told (`--print-env`): 127.0.0.1 for `localhost`.
+    pub fn primary(self) -> SocketAddr {
+        match self {
+            Listen::Addr(a) => a,
+            Listen::Localhost(port) => SocketAddr::from(([127, 0, 0, 1], port)),
+        }
+    }
+}
+
+impl std::str::FromStr for Listen {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Listen, String> {
+        let localhost = s.get(..10).filter(|h| h.eq_ignore_ascii_case("localhost:")).map(|_| &s[10..]);
+        match localhost {
+            Some(port) => port.parse().map(Listen::Localhost).map_err(|_| format!("{port:?} is not a port")),
+            None => s.parse().map(Listen::Addr).map_err(|_| {
+                "expected ADDR:PORT (127.0.0.1:3128, [::1]:3128, 0.0.0.0:3128) or localhost:PORT".to_string()
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for Listen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Listen::Addr(a) => a.fmt(f),
+            Listen::Localhost(port) => write!(f, "localhost:{port}"),
+        }
+    }
+}
+
 /// A resolved `toll serve` or `toll run`.
 #[derive(Debug)]
 pub struct ServeConfig {
     pub proxy: ProxyConfig,
-    pub listen: SocketAddr,
+    pub listen: Listen,
     pub allow: Vec<ipnet::IpNet>,
     pub log: Option<PathBuf>,
     pub print_env: bool,
@@ -197,11 +238,30 @@ pub(super) fn run_config(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ServeConfig, UsageError> {
     let serve = ServeArgs {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        listen: Listen::Addr(SocketAddr::from(([127, 0, 0, 1], 0))),
         allow: Vec::new(),
         log: None,
         print_env: false,
         server: args.server,
     };
     Ok(ServeConfig { command: args.command, ..serve_config(serve, env)? })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_takes_an_address_or_localhost_and_a_port() {
+        let addr = |s: &str| Listen::Addr(s.parse().unwrap());
+        assert_eq!("127.0.0.1:3128".parse(), Ok(addr("127.0.0.1:3128")));
+        assert_eq!("[::1]:3128".parse(), Ok(addr("[::1]:3128")));
+        assert_eq!("localhost:3128".parse(), Ok(Listen::Localhost(3128)));
+        assert_eq!("LocalHost:0".parse(), Ok(Listen::Localhost(0)));
+        assert_eq!(Listen::Localhost(3128).primary(), "127.0.0.1:3128".parse().unwrap());
+        assert_eq!(Listen::Localhost(3128).to_string(), "localhost:3128");
+        for bad in ["localhost", "localhost:", "localhost:99999", "example.com:3128", "3128", "127.0.0.1"] {
+            assert!(bad.parse::<Listen>().is_err(), "{bad}");
+        }
+    }
 }

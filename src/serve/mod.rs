@@ -128,8 +128,8 @@ impl Routes {
 
 struct Shared {
     server: Server,
-    /// The listener's own address: a request for it is a loop.
-    listen: SocketAddr,
+    /// The listeners' own addresses: a request for one is a loop.
+    listen: Vec<SocketAddr>,
     active: AtomicUsize,
     /// Tunnels being set up through the upstream proxy at once (see [`SETUPS`]).
     setups: tokio::sync::Semaphore,
@@ -208,8 +208,8 @@ fn login_command(proxy: &str) -> String {
 
 /// Serves `listener` until `shutdown` completes, then waits (at most `limits.drain`) for the
 /// connections in flight.
-pub async fn serve(server: Server, listener: TcpListener, shutdown: impl Future<Output = ()>) {
-    let listen = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+pub async fn serve(server: Server, listeners: Vec<TcpListener>, shutdown: impl Future<Output = ()>) {
+    let listen = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
     let drain = server.limits.drain;
     let direct = Arc::new(direct::Direct::new(server.limits.connect_timeout));
     let direct_other_hosts = Arc::new(direct::Direct::for_other_hosts(server.limits.connect_timeout));
@@ -230,7 +230,7 @@ pub async fn serve(server: Server, listener: TcpListener, shutdown: impl Future<
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
-            a = listener.accept() => a,
+            a = accept(&listeners) => a,
             _ = &mut shutdown => break,
         };
         let (tcp, peer) = match accepted {
@@ -421,15 +421,37 @@ fn for_this_machine_only(target: &Target) -> bool {
         || host.parse::<std::net::IpAddr>().is_ok_and(direct::is_this_machine)
 }
 
+/// The next connection on any of `listeners`.
+async fn accept(listeners: &[TcpListener]) -> std::io::Result<(TcpStream, SocketAddr)> {
+    match listeners {
+        [one] => one.accept().await,
+        _ => {
+            std::future::poll_fn(|cx| {
+                for l in listeners {
+                    if let std::task::Poll::Ready(r) = l.poll_accept(cx) {
+                        return std::task::Poll::Ready(r);
+                    }
+                }
+                std::task::Poll::Pending
+            })
+            .await
+        }
+    }
+}
+
 /// A request for the listener itself (directly or by a name of this machine) would loop.
-fn is_loop(target: &Target, listen: SocketAddr) -> bool {
+fn is_loop(target: &Target, listen: &[SocketAddr]) -> bool {
     let (host, port) = target.host_port();
     is_self(&host, port, listen)
 }
 
-/// `host:port` is this server's own listener (by its address, loopback, or `localhost`): as
-/// a target or as the upstream proxy, it would loop.
-pub fn is_self(host: &str, port: u16, listen: SocketAddr) -> bool {
+/// `host:port` is one of this server's own listeners (by its address, loopback, or
+/// `localhost`): as a target or as the upstream proxy, it would loop.
+pub fn is_self(host: &str, port: u16, listen: &[SocketAddr]) -> bool {
+    listen.iter().any(|l| is_listener(host, port, *l))
+}
+
+fn is_listener(host: &str, port: u16, listen: SocketAddr) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if port != listen.port() {
         return false;
@@ -552,7 +574,7 @@ async fn plan(shared: &Shared, at: Peer<'_>, entry: &Entry, req: &mut http::requ
             Some("destination_ip_prohibited"),
         ));
     }
-    if is_loop(&target, shared.listen) {
+    if is_loop(&target, &shared.listen) {
         entry.write(400, "-", "loop");
         return Plan::Answer(text(
             StatusCode::BAD_REQUEST,
@@ -580,7 +602,7 @@ async fn plan(shared: &Shared, at: Peer<'_>, entry: &Entry, req: &mut http::requ
         }
         // A PAC or the desktop's settings that name this server (set up so that browsers use
         // it) must not make it its own upstream: every request would come back, 4,096 deep.
-        Ok(RouteEntry::Proxy(spec)) if is_self(&spec.host, spec.port, shared.listen) => {
+        Ok(RouteEntry::Proxy(spec)) if is_self(&spec.host, spec.port, &shared.listen) => {
             entry.write(502, &spec.display_url(), "the upstream proxy is this server");
             Plan::Answer(text(
                 StatusCode::BAD_GATEWAY,

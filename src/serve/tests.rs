@@ -64,7 +64,7 @@ fn targets_on_this_machines_loopback_are_known_by_address_and_name() {
 
 #[test]
 fn requests_for_the_listener_itself_are_loops() {
-    let listen: SocketAddr = "127.0.0.1:3128".parse().unwrap();
+    let listen: &[SocketAddr] = &["127.0.0.1:3128".parse().unwrap()];
     assert!(is_loop(&tunnel("127.0.0.1", 3128), listen));
     assert!(is_loop(&tunnel("localhost", 3128), listen));
     assert!(is_loop(&tunnel("127.0.0.2", 3128), listen));
@@ -75,10 +75,14 @@ fn requests_for_the_listener_itself_are_loops() {
     assert!(!is_self("10.0.0.1", 3128, listen));
     // Listening on every address: this machine's addresses are this server, another
     // host's proxy on the same port is not.
-    let everywhere: SocketAddr = "0.0.0.0:3128".parse().unwrap();
+    let everywhere: &[SocketAddr] = &["0.0.0.0:3128".parse().unwrap()];
     assert!(is_self("127.0.0.1", 3128, everywhere) && is_self("::ffff:127.0.0.1", 3128, everywhere));
     assert!(!is_self("192.0.2.7", 3128, everywhere));
     assert!(!is_loop(&tunnel("192.0.2.7", 3128), everywhere));
+    // Several listeners (systemd's sockets): each one's port is this server.
+    let two: &[SocketAddr] = &["127.0.0.1:3128".parse().unwrap(), "[::1]:8080".parse().unwrap()];
+    assert!(is_loop(&tunnel("::1", 8080), two) && is_loop(&tunnel("localhost", 3128), two));
+    assert!(!is_loop(&tunnel("localhost", 9090), two));
 }
 
 #[test]

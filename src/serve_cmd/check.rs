@@ -70,7 +70,7 @@ pub(super) async fn check_first(
     let Ok(at) = private.local_addr() else { return Ok(()) };
     let twin = server.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(crate::serve::serve(twin, private, async {
+    let serving = tokio::spawn(crate::serve::serve(twin, vec![private], async {
         let _ = stopped.await;
     }));
     let checked = check_through(at, key, check, session, ("toll serve", "at start-up")).await;

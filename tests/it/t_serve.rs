@@ -65,7 +65,8 @@ impl Serve {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(rest) = line.split("listening on ").nth(1) {
-                    let addr: std::net::SocketAddr = rest.split(';').next().unwrap().parse().unwrap();
+                    // `ADDR;` or `ADDR and ADDR;` (localhost): the first.
+                    let addr: std::net::SocketAddr = rest.split([';', ' ']).next().unwrap().parse().unwrap();
                     let _ = tx.send(addr.port());
                 }
                 sink.lock().unwrap().push(line);
@@ -1657,8 +1658,45 @@ fn toll_run_never_prompts_once_the_command_runs() {
     assert!(proxy.requests().iter().all(|r| r.basic_credentials().is_none()), "{}", proxy.summary());
 }
 
-/// systemd socket activation: the listening socket comes as descriptor 3 with `LISTEN_PID` and
-/// `LISTEN_FDS` set, and toll serve serves it instead of binding `--listen`.
+/// `--listen localhost:PORT` listens on 127.0.0.1 and ::1, so that a client told "localhost"
+/// reaches it whichever it tries first (Node.js: ::1); a program already on `[::1]:PORT` stops
+/// it with 46 and a message naming that address (clients trying ::1 first would reach that one).
+#[test]
+fn listen_localhost_serves_both_loopbacks() {
+    if !clients_available("listen_localhost_serves_both_loopbacks") {
+        return;
+    }
+    let origin = Origin::http();
+    let serve = Serve::start(&["--listen", "localhost:0"]);
+    for proxy in [format!("http://127.0.0.1:{}", serve.port), format!("http://[::1]:{}", serve.port)] {
+        let out = run(CURL, &["-sS", "-m", "10", "-x", &proxy, &origin.url("/text")]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "hello from the origin\n",
+            "{proxy}: {}",
+            serve.log()
+        );
+    }
+    let log = serve.log();
+    assert!(log.contains(&format!("listening on 127.0.0.1:{0} and [::1]:{0};", serve.port)), "{log}");
+    assert!(log.contains(" [::1]:") && log.contains(" 127.0.0.1:"), "a client from each: {log}");
+
+    let taken = std::net::TcpListener::bind("[::1]:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(TOLL);
+    cmd.args(["serve", "--listen", &format!("localhost:{port}")]);
+    isolate(&mut cmd, home.path());
+    cmd.env("TOLL_TERMINAL", "none").stdin(Stdio::null());
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(46), "{err}");
+    assert!(err.contains(&format!("cannot listen on [::1]:{port}")), "{err}");
+}
+
+/// systemd socket activation: the listening sockets come as descriptors 3, 4, … with
+/// `LISTEN_PID` and `LISTEN_FDS` set, and toll serve serves them instead of binding `--listen`
+/// (here two: 127.0.0.1 and ::1, on ports of their own, as a unit with two `ListenStream=`).
 #[test]
 fn serve_takes_a_socket_from_systemd() {
     use std::os::fd::AsRawFd;
@@ -1668,37 +1706,47 @@ fn serve_takes_a_socket_from_systemd() {
     }
     let origin = Origin::http();
     let proxy = FakeProxy::start(fakeproxy::open());
-    let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = socket.local_addr().unwrap().port();
+    let sockets = [
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+        std::net::TcpListener::bind("[::1]:0").unwrap(),
+    ];
+    let addrs: Vec<_> = sockets.iter().map(|s| s.local_addr().unwrap()).collect();
     let home = tempfile::tempdir().unwrap();
     let mut cmd = Command::new("/bin/sh");
     // `exec` keeps the shell's pid, which is what LISTEN_PID must name.
-    cmd.args(["-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" serve --listen 127.0.0.1:1 -x \"$1\""])
+    cmd.args(["-c", "LISTEN_PID=$$ LISTEN_FDS=2 exec \"$0\" serve --listen 127.0.0.1:1 -x \"$1\""])
         .arg(TOLL)
         .arg(proxy.url());
     isolate(&mut cmd, home.path());
-    let fd = socket.as_raw_fd();
-    // SAFETY: dup2 between fork and exec, onto descriptor 3 (not close-on-exec after dup2).
+    let fds = [sockets[0].as_raw_fd(), sockets[1].as_raw_fd()];
+    // SAFETY: fcntl and dup2 between fork and exec: each socket first to a descriptor above 4
+    // (so that moving one onto 3 cannot overwrite the other), then onto 3 and 4 (not
+    // close-on-exec after dup2).
     unsafe {
         cmd.pre_exec(move || {
-            if libc::dup2(fd, 3) < 0 {
-                return Err(std::io::Error::last_os_error());
+            let high = fds.map(|fd| libc::fcntl(fd, libc::F_DUPFD, 10));
+            for (to, fd) in [(3, high[0]), (4, high[1])] {
+                if fd < 0 || libc::dup2(fd, to) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
             }
             Ok(())
         });
     }
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
-    drop(socket);
+    drop(sockets);
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     stderr.read_line(&mut line).unwrap();
-    assert!(line.contains(&format!("listening on 127.0.0.1:{port}")), "{line}");
-    let out = run(CURL, &["-s", "-m", "10", "-x", &format!("http://127.0.0.1:{port}"), &origin.url("/text")]);
+    assert!(line.contains(&format!("listening on {} and {};", addrs[0], addrs[1])), "{line}");
+    for addr in &addrs {
+        let out = run(CURL, &["-s", "-m", "10", "-x", &format!("http://{addr}"), &origin.url("/text")]);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from the origin\n", "{addr}");
+    }
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from the origin\n");
-    assert_eq!(proxy.requests().len(), 1, "{}", proxy.summary());
+    assert_eq!(proxy.requests().len(), 2, "{}", proxy.summary());
 }
 
 /// A kernel session keyring is there (keyutils; `.ci/with-secret-service` gives one); skips
