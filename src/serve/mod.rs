@@ -206,7 +206,7 @@ fn login_command(proxy: &str) -> String {
     format!("toll auth login {proxy}")
 }
 
-/// Serves `listener` until `shutdown` completes, then waits (at most `limits.drain`) for the
+/// Serves `listeners` until `shutdown` completes, then waits (at most `limits.drain`) for the
 /// connections in flight.
 pub async fn serve(server: Server, listeners: Vec<TcpListener>, shutdown: impl Future<Output = ()>) {
     let listen = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
@@ -228,9 +228,10 @@ pub async fn serve(server: Server, listeners: Vec<TcpListener>, shutdown: impl F
         }),
     });
     tokio::pin!(shutdown);
+    let mut next = 0;
     loop {
         let accepted = tokio::select! {
-            a = accept(&listeners) => a,
+            a = accept(&listeners, &mut next) => a,
             _ = &mut shutdown => break,
         };
         let (tcp, peer) = match accepted {
@@ -421,14 +422,17 @@ fn for_this_machine_only(target: &Target) -> bool {
         || host.parse::<std::net::IpAddr>().is_ok_and(direct::is_this_machine)
 }
 
-/// The next connection on any of `listeners`.
-async fn accept(listeners: &[TcpListener]) -> std::io::Result<(TcpStream, SocketAddr)> {
+/// The next connection on any of `listeners`, looked for from `next` on (and `next` moved past
+/// the one that had it), so that a flood on one listener does not starve the other's clients.
+async fn accept(listeners: &[TcpListener], next: &mut usize) -> std::io::Result<(TcpStream, SocketAddr)> {
     match listeners {
         [one] => one.accept().await,
         _ => {
             std::future::poll_fn(|cx| {
-                for l in listeners {
-                    if let std::task::Poll::Ready(r) = l.poll_accept(cx) {
+                for i in 0..listeners.len() {
+                    let k = (*next + i) % listeners.len();
+                    if let std::task::Poll::Ready(r) = listeners[k].poll_accept(cx) {
+                        *next = k + 1;
                         return std::task::Poll::Ready(r);
                     }
                 }
