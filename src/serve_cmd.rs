@@ -188,45 +188,45 @@ pub fn run(
                 crate::proxy_env::redact_userinfo(value)
             ));
         }
-        if !is_run {
-            server.log.note(&format!("listening on {listening}; only this user (or the key) may use it"));
-            if let Some(note) = reach_note(listen, &cfg.allow) {
-                server.log.note(note);
+        let log = server.log.clone();
+        // For `toll doctor` (`toll serve` only): where this server listens and what it uses.
+        let state_dir = if is_run { None } else { crate::store::state_dir(env).map(|d| d.join("toll")) };
+        let record = |decided: &crate::app::routing::Decided| {
+            let dir = state_dir.as_ref()?;
+            let mut using = decided.plan.source.to_string();
+            if decided.unreachable.is_some() {
+                using.push_str(", DIRECT until its PAC can be had");
             }
-            let log = server.log.clone();
-            // For `toll doctor`: where this server listens and what it uses.
-            let state_dir = crate::store::state_dir(env).map(|d| d.join("toll"));
-            let record = |decided: &crate::app::routing::Decided| {
-                let dir = state_dir.as_ref()?;
-                let mut using = decided.plan.source.to_string();
-                if decided.unreachable.is_some() {
-                    using.push_str(", DIRECT until its PAC can be had");
+            match crate::serve::state::write(dir, listen, &using) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    log.note(&format!("cannot record this server for toll doctor in {}: {e}", dir.display()));
+                    None
                 }
-                match crate::serve::state::write(dir, listen, &using) {
-                    Ok(p) => Some(p),
-                    Err(e) => {
-                        log.note(&format!(
-                            "cannot record this server for toll doctor in {}: {e}",
-                            dir.display()
-                        ));
-                        None
-                    }
-                }
-            };
+            }
+        };
+        let rerecord = |d: &crate::app::routing::Decided| {
+            record(d);
+        };
+        // One task keeps the routing current, for `toll serve` as long as it serves, for `toll
+        // run` while its command runs (`toll run bash` can run for hours). SIGHUP is `toll
+        // serve`'s; `toll run` passes it on to its command.
+        let keeper = routing::Keeper {
+            cfg: &cfg,
+            routes: &routes,
+            session: &session,
+            log: &log,
+            env,
+            reporter: reporter.as_ref(),
+            on_replace: &rerecord,
+            hangup: !is_run,
+        };
+        if !is_run {
+            log.note(&format!("listening on {listening}; only this user (or the key) may use it"));
+            if let Some(note) = reach_note(listen, &cfg.allow) {
+                log.note(note);
+            }
             let recorded = record(&decided);
-            let rerecord = |d: &crate::app::routing::Decided| {
-                record(d);
-            };
-            let keeper = routing::Keeper {
-                cfg: &cfg,
-                routes: &routes,
-                session: &session,
-                log: &log,
-                env,
-                reporter: reporter.as_ref(),
-                on_replace: &rerecord,
-                hangup: true,
-            };
             let reload = routing::keep_current(keeper, settings, decided);
             // Spawned, not run here in `block_on`: the accept loop then runs on a worker, and the
             // connection tasks it spawns start on that worker instead of waking another thread
@@ -250,7 +250,6 @@ pub fn run(
             return Ok(None);
         }
         let url = proxy_url(&key, listen);
-        let log = server.log.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = tokio::spawn(crate::serve::serve(server, listeners, async {
             let _ = stopped.await;
@@ -261,18 +260,6 @@ pub fn run(
         }
         gate.store(false, Ordering::Release);
         answer_limit.set_answer_timeout(cfg.answer_timeout);
-        // A command can run for hours (`toll run bash`): its routing follows the PAC, the
-        // desktop's settings and the network as `toll serve`'s does.
-        let keeper = routing::Keeper {
-            cfg: &cfg,
-            routes: &routes,
-            session: &session,
-            log: &log,
-            env,
-            reporter: reporter.as_ref(),
-            on_replace: &|_| {},
-            hangup: false,
-        };
         let status = tokio::select! {
             status = run_child(&cfg.command, &url, env) => status,
             _ = routing::keep_current(keeper, settings, decided) => unreachable!("keep_current never ends"),
