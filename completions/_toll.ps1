@@ -383,7 +383,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
         'toll;serve' {
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Listen on this address; localhost:PORT listens on 127.0.0.1 and ::1, so that a client told "localhost" reaches it whichever it tries first (Node.js: ::1)')
             [CompletionResult]::new('--allow', '--allow', [CompletionResultType]::ParameterName, 'Also admit clients from this range (gateway mode: containers, a VM); they must show the key, and never reach this machine''s loopback. May be repeated')
-            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Append the access log to FILE instead of stderr')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Append the access log to FILE: toll serve''s instead of on stderr, toll run''s instead of nowhere (its command keeps the terminal)')
             [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]')
             [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]')
             [CompletionResult]::new('--proxy1.0', '--proxy1.0', [CompletionResultType]::ParameterName, 'Use this HTTP proxy and send it CONNECT as HTTP/1.0 (for proxies that do not take HTTP/1.1''s): -x http://HOST[:PORT] otherwise. Of -x, --proxy1.0 and the --socks options, the last one given wins')
@@ -437,6 +437,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             break
         }
         'toll;run' {
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Append the access log to FILE: toll serve''s instead of on stderr, toll run''s instead of nowhere (its command keeps the terminal)')
             [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]')
             [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]')
             [CompletionResult]::new('--proxy1.0', '--proxy1.0', [CompletionResultType]::ParameterName, 'Use this HTTP proxy and send it CONNECT as HTTP/1.0 (for proxies that do not take HTTP/1.1''s): -x http://HOST[:PORT] otherwise. Of -x, --proxy1.0 and the --socks options, the last one given wins')

@@ -831,12 +831,16 @@ _toll() {
             return 0
             ;;
         toll__subcmd__run)
-            opts="-v -x -U -h --verbose --proxy --proxy1.0 --socks4 --socks4a --socks5 --socks5-hostname --preproxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-service-name --delegation --no-sessionid --proxy-cacert --proxy-insecure --proxy-pinnedpubkey --proxy-capath --proxy-cert --proxy-key --proxy-cert-type --proxy-key-type --proxy-pass --proxy-tlsv1 --proxy-ssl-allow-beast --socks5-basic --proxy-http2 --proxy-crlfile --proxy-ciphers --proxy-tls13-ciphers --no-prompt --no-save --connect-timeout --answer-timeout --idle-timeout --spare-tunnels --threads --verify-url --help"
+            opts="-v -x -U -h --verbose --log --proxy --proxy1.0 --socks4 --socks4a --socks5 --socks5-hostname --preproxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-service-name --delegation --no-sessionid --proxy-cacert --proxy-insecure --proxy-pinnedpubkey --proxy-capath --proxy-cert --proxy-key --proxy-cert-type --proxy-key-type --proxy-pass --proxy-tlsv1 --proxy-ssl-allow-beast --socks5-basic --proxy-http2 --proxy-crlfile --proxy-ciphers --proxy-tls13-ciphers --no-prompt --no-save --connect-timeout --answer-timeout --idle-timeout --spare-tunnels --threads --verify-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -969,7 +973,7 @@ _toll() {
             return 0
             ;;
         toll__subcmd__serve)
-            opts="-v -x -U -h --listen --allow --log --print-env --verbose --proxy --proxy1.0 --socks4 --socks4a --socks5 --socks5-hostname --preproxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-service-name --delegation --no-sessionid --proxy-cacert --proxy-insecure --proxy-pinnedpubkey --proxy-capath --proxy-cert --proxy-key --proxy-cert-type --proxy-key-type --proxy-pass --proxy-tlsv1 --proxy-ssl-allow-beast --socks5-basic --proxy-http2 --proxy-crlfile --proxy-ciphers --proxy-tls13-ciphers --no-prompt --no-save --connect-timeout --answer-timeout --idle-timeout --spare-tunnels --threads --verify-url --help"
+            opts="-v -x -U -h --listen --allow --print-env --verbose --log --proxy --proxy1.0 --socks4 --socks4a --socks5 --socks5-hostname --preproxy --proxy-user --pac --wpad --noproxy --proxy-basic --proxy-digest --proxy-ntlm --proxy-negotiate --proxy-anyauth --proxy-service-name --delegation --no-sessionid --proxy-cacert --proxy-insecure --proxy-pinnedpubkey --proxy-capath --proxy-cert --proxy-key --proxy-cert-type --proxy-key-type --proxy-pass --proxy-tlsv1 --proxy-ssl-allow-beast --socks5-basic --proxy-http2 --proxy-crlfile --proxy-ciphers --proxy-tls13-ciphers --no-prompt --no-save --connect-timeout --answer-timeout --idle-timeout --spare-tunnels --threads --verify-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -372,7 +372,7 @@ set edit:completion:arg-completer[toll] = {|@words|
         &'toll;serve'= {
             cand --listen 'Listen on this address; localhost:PORT listens on 127.0.0.1 and ::1, so that a client told "localhost" reaches it whichever it tries first (Node.js: ::1)'
             cand --allow 'Also admit clients from this range (gateway mode: containers, a VM); they must show the key, and never reach this machine''s loopback. May be repeated'
-            cand --log 'Append the access log to FILE instead of stderr'
+            cand --log 'Append the access log to FILE: toll serve''s instead of on stderr, toll run''s instead of nowhere (its command keeps the terminal)'
             cand -x 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]'
             cand --proxy 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]'
             cand --proxy1.0 'Use this HTTP proxy and send it CONNECT as HTTP/1.0 (for proxies that do not take HTTP/1.1''s): -x http://HOST[:PORT] otherwise. Of -x, --proxy1.0 and the --socks options, the last one given wins'
@@ -425,6 +425,7 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'toll;run'= {
+            cand --log 'Append the access log to FILE: toll serve''s instead of on stderr, toll run''s instead of nowhere (its command keeps the terminal)'
             cand -x 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]'
             cand --proxy 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]'
             cand --proxy1.0 'Use this HTTP proxy and send it CONNECT as HTTP/1.0 (for proxies that do not take HTTP/1.1''s): -x http://HOST[:PORT] otherwise. Of -x, --proxy1.0 and the --socks options, the last one given wins'

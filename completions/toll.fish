@@ -299,7 +299,7 @@ complete -c toll -n "__fish_toll_using_subcommand doctor" -s k -l insecure -d 'D
 complete -c toll -n "__fish_toll_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toll -n "__fish_toll_using_subcommand serve" -l listen -d 'Listen on this address; localhost:PORT listens on 127.0.0.1 and ::1, so that a client told "localhost" reaches it whichever it tries first (Node.js: ::1)' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l allow -d 'Also admit clients from this range (gateway mode: containers, a VM); they must show the key, and never reach this machine\'s loopback. May be repeated' -r
-complete -c toll -n "__fish_toll_using_subcommand serve" -l log -d 'Append the access log to FILE instead of stderr' -r -F
+complete -c toll -n "__fish_toll_using_subcommand serve" -l log -d 'Append the access log to FILE: toll serve\'s instead of on stderr, toll run\'s instead of nowhere (its command keeps the terminal)' -r -F
 complete -c toll -n "__fish_toll_using_subcommand serve" -s x -l proxy -d 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy1.0 -d 'Use this HTTP proxy and send it CONNECT as HTTP/1.0 (for proxies that do not take HTTP/1.1\'s): -x http://HOST[:PORT] otherwise. Of -x, --proxy1.0 and the --socks options, the last one given wins' -r
 complete -c toll -n "__fish_toll_using_subcommand serve" -l socks4 -d 'Use this SOCKS4 proxy: -x socks4://HOST[:PORT] (curl\'s older form; of -x and the --socks options, the last one given wins)' -r
@@ -346,6 +346,7 @@ complete -c toll -n "__fish_toll_using_subcommand serve" -l proxy-http2 -d 'Acce
 complete -c toll -n "__fish_toll_using_subcommand serve" -l no-prompt -d 'Never ask for a password on the terminal; fail instead'
 complete -c toll -n "__fish_toll_using_subcommand serve" -l no-save -d 'Do not offer to save a password typed at the prompt in the OS keyring'
 complete -c toll -n "__fish_toll_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c toll -n "__fish_toll_using_subcommand run" -l log -d 'Append the access log to FILE: toll serve\'s instead of on stderr, toll run\'s instead of nowhere (its command keeps the terminal)' -r -F
 complete -c toll -n "__fish_toll_using_subcommand run" -s x -l proxy -d 'Use this proxy: [SCHEME://][USER[:PASSWORD]@]HOST[:PORT]' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -l proxy1.0 -d 'Use this HTTP proxy and send it CONNECT as HTTP/1.0 (for proxies that do not take HTTP/1.1\'s): -x http://HOST[:PORT] otherwise. Of -x, --proxy1.0 and the --socks options, the last one given wins' -r
 complete -c toll -n "__fish_toll_using_subcommand run" -l socks4 -d 'Use this SOCKS4 proxy: -x socks4://HOST[:PORT] (curl\'s older form; of -x and the --socks options, the last one given wins)' -r

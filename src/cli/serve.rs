@@ -58,6 +58,11 @@ pub struct ServerArgs {
     #[arg(short, long)]
     pub verbose: bool,
 
+    /// Append the access log to FILE: toll serve's instead of on stderr, toll run's instead of
+    /// nowhere (its command keeps the terminal).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+
     #[command(flatten)]
     pub proxy: ProxyArgs,
 
@@ -108,10 +113,6 @@ pub struct ServeArgs {
     /// key, and never reach this machine's loopback. May be repeated.
     #[arg(long, value_name = "CIDR")]
     pub allow: Vec<ipnet::IpNet>,
-
-    /// Append the access log to FILE instead of stderr.
-    #[arg(long, value_name = "FILE")]
-    pub log: Option<PathBuf>,
 
     /// Print the environment settings for programs to use this server (with the key), then exit.
     #[arg(long)]
@@ -206,6 +207,7 @@ pub(super) fn serve_config(
 ) -> Result<ServeConfig, UsageError> {
     let ServerArgs {
         verbose,
+        log,
         proxy,
         connect_timeout,
         answer_timeout,
@@ -219,7 +221,7 @@ pub(super) fn serve_config(
         proxy: proxy_config(proxy)?,
         listen: args.listen,
         allow: args.allow,
-        log: args.log,
+        log,
         print_env: args.print_env,
         verbose,
         connect_timeout: nonzero(connect_timeout),
@@ -240,7 +242,6 @@ pub(super) fn run_config(
     let serve = ServeArgs {
         listen: Listen::Addr(SocketAddr::from(([127, 0, 0, 1], 0))),
         allow: Vec::new(),
-        log: None,
         print_env: false,
         server: args.server,
     };

@@ -110,11 +110,20 @@ fn toll_run_follows_a_pac_file_rewritten_while_its_command_runs() {
         log = log.display()
     );
     let mut cmd = std::process::Command::new(crate::run::TOLL);
-    // `-v`: its log on stderr, here a file the command reads.
-    cmd.args(["run", "-v", "--pac", pac.to_str().unwrap(), "--", "sh", "-c", &script]);
+    // `--log`: toll run's log, which the command reads (without it, nowhere).
+    cmd.args([
+        "run",
+        "--log",
+        log.to_str().unwrap(),
+        "--pac",
+        pac.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
     crate::run::isolate(&mut cmd, home.path());
     cmd.env("TOLL_TERMINAL", "none").stdin(std::process::Stdio::null());
-    cmd.stderr(std::fs::File::create(&log).unwrap());
     let out = cmd.output().unwrap();
     let log = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(
@@ -125,6 +134,12 @@ fn toll_run_follows_a_pac_file_rewritten_while_its_command_runs() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "200\n200\n");
     assert_eq!((a.requests().len(), b.requests().len()), (1, 1), "{log}");
+    // The access log has both requests, each with the proxy it went through.
+    let text = origin.url("/text");
+    for proxy in [a.url(), b.url()] {
+        let via = format!("GET {text} via {}", proxy.trim_end_matches('/'));
+        assert!(log.lines().any(|l| l.contains(&via) && l.contains(" 200 ")), "{via}:\n{log}");
+    }
 }
 
 /// A PAC server: `body` with an ETag of its version and `Cache-Control: max-age=N`; 304 to a request that names the current version; every request's `If-None-Match` kept.
