@@ -460,17 +460,22 @@ fn listen_all(
     listen: Listen,
 ) -> std::result::Result<Vec<tokio::net::TcpListener>, (std::net::SocketAddr, std::io::Error)> {
     let first = listen.primary();
-    let v4 = listen_on(first).map_err(|e| (first, e))?;
-    let Listen::Localhost(_) = listen else { return Ok(vec![v4]) };
-    // The same port on ::1 (the one the kernel picked, for port 0).
-    let port = v4.local_addr().map_err(|e| (first, e))?.port();
-    let v6 = std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port));
-    match listen_on(v6) {
-        Ok(l) => Ok(vec![v4, l]),
-        // No IPv6 here: 127.0.0.1 alone is what localhost means then.
-        Err(e) if no_ipv6(&e) => Ok(vec![v4]),
-        // Another program on [::1]:PORT would get the clients that try ::1 first.
-        Err(e) => Err((v6, e)),
+    let mut tries = 0;
+    loop {
+        let v4 = listen_on(first).map_err(|e| (first, e))?;
+        let Listen::Localhost(asked) = listen else { return Ok(vec![v4]) };
+        // The same port on ::1 (the one the kernel picked, for port 0).
+        let port = v4.local_addr().map_err(|e| (first, e))?.port();
+        let v6 = std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port));
+        match listen_on(v6) {
+            Ok(l) => return Ok(vec![v4, l]),
+            // No IPv6 here: 127.0.0.1 alone is what localhost means then.
+            Err(e) if no_ipv6(&e) => return Ok(vec![v4]),
+            // A port the kernel picked that is taken on ::1: another pick.
+            Err(e) if asked == 0 && e.kind() == std::io::ErrorKind::AddrInUse && tries < 8 => tries += 1,
+            // Another program on [::1]:PORT would get the clients that try ::1 first.
+            Err(e) => return Err((v6, e)),
+        }
     }
 }
 
@@ -518,6 +523,22 @@ mod tests {
         // 192.0.2.1 (TEST-NET-1) is nobody's address: not this machine's either.
         let e = listen_on("192.0.2.1:0".parse().unwrap()).unwrap_err();
         assert!(listen_hint(&e).starts_with("that address is not one of this machine's"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn localhost_is_both_loopbacks_on_one_port() {
+        let Ok(probe) = std::net::TcpListener::bind("[::1]:0") else { return }; // no IPv6 here
+        drop(probe);
+        let both = listen_all(Listen::Localhost(0)).unwrap();
+        let addrs: Vec<_> = both.iter().map(|l| l.local_addr().unwrap()).collect();
+        assert_eq!(addrs.len(), 2, "{addrs:?}");
+        assert!(addrs[0].ip().is_loopback() && addrs[0].is_ipv4() && addrs[1].is_ipv6(), "{addrs:?}");
+        assert_eq!(addrs[0].port(), addrs[1].port());
+        // A port asked for that another program has on ::1: refused, naming ::1.
+        let taken = std::net::TcpListener::bind("[::1]:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let Err((addr, e)) = listen_all(Listen::Localhost(port)) else { panic!("[::1]:{port} is taken") };
+        assert_eq!((addr, e.kind()), (taken.local_addr().unwrap(), std::io::ErrorKind::AddrInUse));
     }
 
     #[test]
