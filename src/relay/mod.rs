@@ -397,6 +397,17 @@ impl Relay {
         self.inner.spare_tunnels.store(n, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Closes every proxy connection kept open for the next request or tunnel (idle ones and
+    /// spares): this machine's network changed, and a connection from before may lead nowhere
+    /// now, so a request sent on it would wait its whole answer timeout. Connections carrying a
+    /// request or a tunnel go on.
+    pub fn forget_idle(&self) {
+        let ups = self.inner.upstreams.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for up in ups {
+            up.pool.forget_idle();
+        }
+    }
+
     /// Opens a tunnel to `authority` (`host:port`) through the proxy `spec`, answering its 407s
     /// here as for any CONNECT (with the user's `--proxy-header`s, `headers`), and hands over
     /// the upstream connection itself: the caller runs TLS (or, for `-p`, HTTP) on it in this

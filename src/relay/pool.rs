@@ -210,6 +210,16 @@ impl<C: Reusable> Lanes<C> {
         });
     }
 
+    /// Closes the idle connections (their lanes are free again).
+    fn forget_idle(&self) {
+        let mut s = self.state();
+        let idle = std::mem::take(&mut s.idle);
+        s.counted -= idle.len();
+        drop(s);
+        // Closed outside the lock.
+        drop(idle);
+    }
+
     #[cfg(test)]
     fn counted(&self) -> (usize, usize, usize) {
         let s = self.state();
@@ -249,6 +259,13 @@ impl<C: Reusable> Drop for Lease<C> {
 }
 
 impl Pool {
+    /// Closes the idle connections and the spares (`Relay::forget_idle`).
+    pub(super) fn forget_idle(&self) {
+        self.lanes.forget_idle();
+        let spares = std::mem::take(&mut *self.spares.lock().unwrap_or_else(|e| e.into_inner()));
+        drop(spares);
+    }
+
     /// A spare for a new tunnel, the oldest first (an NTLM challenge must not grow old).
     pub(super) fn take_spare(&self) -> Option<Conn> {
         let mut spares = self.spares.lock().unwrap_or_else(|e| e.into_inner());
@@ -368,6 +385,25 @@ mod tests {
         // Not finished (the response was dropped half read): closed, and its lane freed.
         drop(b);
         assert_eq!(lanes.counted(), (0, 0, 0));
+    }
+
+    #[tokio::test]
+    async fn forgotten_idle_connections_are_not_reused_and_free_their_lanes() {
+        let lanes = Arc::new(Lanes::<Fake>::new(2));
+        let mut a = lanes.lease().await;
+        let mut b = lanes.lease().await;
+        a.conn = Some(fake(1).0);
+        a.finished();
+        drop(a);
+        assert_eq!(lanes.counted(), (2, 1, 0));
+        // The network changed: the idle one goes; the one carrying a request goes on.
+        lanes.forget_idle();
+        assert_eq!(lanes.counted(), (1, 0, 0));
+        b.conn = Some(fake(2).0);
+        b.finished();
+        drop(b);
+        let c = lanes.lease().await;
+        assert_eq!(c.conn.as_ref().map(|c| c.0), Some(2), "the one that finished later is kept");
     }
 
     #[tokio::test]

@@ -54,11 +54,33 @@ type Outgoing = Sent<RelayBody>;
 /// proxy.
 pub(super) struct Direct {
     connector: Connector,
-    client: Client<Connector, Outgoing>,
+    /// Replaced by a new one (its pool empty) when the network changes ([`Direct::forget_idle`]).
+    client: std::sync::RwLock<Client<Connector, Outgoing>>,
     /// The same without a pool: every request on a new connection (see [`Direct::forward`]).
     fresh: Client<Connector, Outgoing>,
     /// How failures name the way: `directly`, or `through the SOCKS proxy socks5h://…`.
     how: String,
+}
+
+/// A client over `connector` keeping up to `pooled` idle connections per origin.
+fn client(connector: &Connector, pooled: usize) -> Client<Connector, Outgoing> {
+    Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(POOL_IDLE)
+        .pool_max_idle_per_host(pooled)
+        .http1_max_headers(crate::relay::MAX_HEADER_FIELDS)
+        // Heads as lenient as Squid's relaxed parser (`crate::relay::MAX_HEADER_FIELDS`); what
+        // goes on to the client is written afresh.
+        .http1_allow_spaces_after_header_name_in_responses(true)
+        .http1_allow_obsolete_multiline_headers_in_responses(true)
+        .http1_ignore_invalid_headers_in_responses(true)
+        // Field names as a proxy passes them (Squid, and toll serve through a proxy: the relay's
+        // connections): as the client and the origin wrote them (the request's case comes with
+        // it, `preserve_header_case` on toll serve's side); what toll adds in Title-Case
+        // (`User-Agent`, not all lower case), for peers that read them case-sensitively.
+        .http1_preserve_header_case(true)
+        .http1_title_case_headers(true)
+        .build(connector.clone())
 }
 
 impl Direct {
@@ -93,26 +115,19 @@ impl Direct {
         tcp.set_nodelay(true);
         tcp.set_connect_timeout(Some(connect_timeout));
         let connector = Connector { tcp, socks, resolver, timeout: connect_timeout };
-        let client = |pooled: usize| {
-            Client::builder(TokioExecutor::new())
-                .pool_timer(TokioTimer::new())
-                .pool_idle_timeout(POOL_IDLE)
-                .pool_max_idle_per_host(pooled)
-                .http1_max_headers(crate::relay::MAX_HEADER_FIELDS)
-                // Heads as lenient as Squid's relaxed parser (`crate::relay::MAX_HEADER_FIELDS`);
-                // what goes on to the client is written afresh.
-                .http1_allow_spaces_after_header_name_in_responses(true)
-                .http1_allow_obsolete_multiline_headers_in_responses(true)
-                .http1_ignore_invalid_headers_in_responses(true)
-                // Field names as a proxy passes them (Squid, and toll serve through a proxy: the
-                // relay's connections): the answer's as the origin wrote them, the request's in
-                // curl's case (`User-Agent`), not all lower case, for peers that read them
-                // case-sensitively.
-                .http1_preserve_header_case(true)
-                .http1_title_case_headers(true)
-                .build(connector.clone())
-        };
-        Direct { client: client(POOL_PER_ORIGIN), fresh: client(0), connector, how }
+        Direct {
+            client: std::sync::RwLock::new(client(&connector, POOL_PER_ORIGIN)),
+            fresh: client(&connector, 0),
+            connector,
+            how,
+        }
+    }
+
+    /// Closes the connections kept open for the next request (they are in the pool of the
+    /// client replaced; requests on them go on): this machine's network changed, and a
+    /// connection from before may lead nowhere now.
+    pub(super) fn forget_idle(&self) {
+        *self.client.write().unwrap_or_else(|e| e.into_inner()) = client(&self.connector, POOL_PER_ORIGIN);
     }
 
     /// A TCP connection to `host:port`, or the answer that says why there is none.
@@ -175,7 +190,8 @@ impl Direct {
             });
         }
         let exchange = async {
-            let answered = match (self.client.request(first).await, again) {
+            let pooled = self.client.read().unwrap_or_else(|e| e.into_inner()).clone();
+            let answered = match (pooled.request(first).await, again) {
                 (Err(e), Some(parts)) if closed_before_answer(&e) => {
                     let (none, _) = Sent::new(body::empty());
                     self.fresh.request(Request::from_parts(parts, none)).await

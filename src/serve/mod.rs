@@ -110,19 +110,33 @@ pub struct Server {
 /// a recheck that finds it changed (a PAC gone stale or rewritten, the desktop's settings, the
 /// network: `toll serve`'s routing task); a request in flight keeps the one it picked its proxy
 /// with.
-pub struct Routes(std::sync::RwLock<Arc<Chooser>>);
+pub struct Routes {
+    chooser: std::sync::RwLock<Arc<Chooser>>,
+    /// How many times this machine's network changed ([`Routes::network_changed`]).
+    network: std::sync::atomic::AtomicU64,
+}
 
 impl Routes {
     pub fn new(chooser: Chooser) -> Routes {
-        Routes(std::sync::RwLock::new(Arc::new(chooser)))
+        Routes { chooser: std::sync::RwLock::new(Arc::new(chooser)), network: Default::default() }
     }
 
     pub fn current(&self) -> Arc<Chooser> {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.chooser.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn replace(&self, chooser: Chooser) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(chooser);
+        *self.chooser.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(chooser);
+    }
+
+    /// This machine's network changed: the connections kept open for the next request are
+    /// closed before it picks one (`Shared::follow_network`), as browsers close theirs.
+    pub fn network_changed(&self) {
+        self.network.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn network(&self) -> u64 {
+        self.network.load(Ordering::Relaxed)
     }
 }
 
@@ -142,11 +156,28 @@ struct Shared {
     /// The same through each SOCKS proxy used so far (by its URL and the credentials in it, and
     /// the client's side).
     through_socks: std::sync::Mutex<std::collections::HashMap<(socks::Key, bool), Arc<direct::Direct>>>,
+    /// The network (`Routes::network`) the kept-open connections are from.
+    network: std::sync::atomic::AtomicU64,
     /// This server's name in the `Via` of what it forwards: a request that carries it looped.
     via: via::Pseudonym,
 }
 
 impl Shared {
+    /// After a network change, before a request picks a connection: the connections kept open
+    /// from before (to the proxies, to origins reached directly) are closed, so that none is
+    /// sent on one that leads nowhere now (it would wait its whole answer timeout). Requests and
+    /// tunnels in flight go on.
+    fn follow_network(&self) {
+        let now = self.server.routes.network();
+        if self.network.load(Ordering::Relaxed) == now || self.network.swap(now, Ordering::Relaxed) == now {
+            return;
+        }
+        self.server.relay.forget_idle();
+        self.direct.forget_idle();
+        self.direct_other_hosts.forget_idle();
+        self.through_socks.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     /// The way to origins reached without an HTTP proxy (directly, or through the SOCKS proxy
     /// `socks`), for a client on another host or not.
     fn direct(&self, other_host: bool, socks: Option<&crate::config::ProxySpec>) -> Arc<direct::Direct> {
@@ -213,10 +244,12 @@ pub async fn serve(server: Server, listeners: Vec<TcpListener>, shutdown: impl F
     let drain = server.limits.drain;
     let direct = Arc::new(direct::Direct::new(server.limits.connect_timeout));
     let direct_other_hosts = Arc::new(direct::Direct::for_other_hosts(server.limits.connect_timeout));
+    let network = std::sync::atomic::AtomicU64::new(server.routes.network());
     let shared = Arc::new(Shared {
         direct,
         direct_other_hosts,
         through_socks: Default::default(),
+        network,
         server,
         listen,
         via: via::Pseudonym::new(),
@@ -494,6 +527,7 @@ enum Plan {
 /// Removes the client's `Proxy-Authorization`: it was for this server.
 async fn plan(shared: &Shared, at: Peer<'_>, entry: &Entry, req: &mut http::request::Parts) -> Plan {
     let server = &shared.server;
+    shared.follow_network();
     // Before admission: a request that came back from a non-loopback address of this machine
     // would otherwise be asked for the key (a 407 the relay on its first pass would answer).
     if shared.via.seen_in(&req.headers) {

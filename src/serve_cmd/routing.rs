@@ -10,7 +10,8 @@
 //! afresh so that its DNS answers from the old network go with it. A decision that fails keeps
 //! the routing as it was and says why in the log, once per reason. Requests in flight go on
 //! with the routing they picked their proxy with. A network change also forgets the proxies
-//! fail-over marked dead.
+//! fail-over marked dead, and — whatever the routing, `-x` too — has the connections kept open
+//! from before closed before the next request picks one (`Routes::network_changed`).
 
 use crate::app::routing::{self, Decided, PacLife, Unreachable};
 use crate::cli::ServeConfig;
@@ -70,7 +71,7 @@ const RESOLV_CONF: &str = "/etc/resolv.conf";
 /// resolver's configuration (its servers and search domains). The second catches what the
 /// first misses: a VPN or a DHCP lease that changes only the DNS servers, or another network
 /// that hands out the same address; a PAC's `dnsResolve` and `isInNet` answer differently then.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 struct Network {
     addresses: Vec<std::net::IpAddr>,
     resolver: Option<Vec<u8>>,
@@ -103,7 +104,7 @@ pub(super) async fn keep_current(k: Keeper<'_>, mut settings: Settings, mut deci
     let mut watch = watch_of(&decided);
     let mut due = watch.after.map(|a| Instant::now() + a);
     let mut stamp = watch.file.as_deref().and_then(FileStamp::of);
-    let mut net = if watch.network { network() } else { Network::default() };
+    let mut net = network();
     let mut poll = tokio::time::interval_at(Instant::now() + POLL, POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The last failure said in the log, so that a PAC server down for an hour is one line.
@@ -121,10 +122,14 @@ pub(super) async fn keep_current(k: Keeper<'_>, mut settings: Settings, mut deci
                         why = Some(Why::FileChanged);
                     }
                 }
-                if watch.network {
-                    let now = network();
-                    if now != net {
-                        net = now;
+                // Looked at whatever the routing: connections kept open from before are closed
+                // on a change (`Routes::network_changed`), -x's as much as a PAC's.
+                let now = network();
+                if now != net {
+                    net = now;
+                    k.routes.network_changed();
+                    k.log.note("the network changed: connections kept open from before are not used again");
+                    if watch.network {
                         why = Some(Why::NetworkChanged);
                     }
                 }
@@ -213,9 +218,6 @@ pub(super) async fn keep_current(k: Keeper<'_>, mut settings: Settings, mut deci
                 due = watch.after.map(|a| Instant::now() + a);
                 if watch.file != before.file {
                     stamp = watch.file.as_deref().and_then(FileStamp::of);
-                }
-                if watch.network && !before.network {
-                    net = network();
                 }
             }
             Err(e) => {

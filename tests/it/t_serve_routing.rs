@@ -278,6 +278,46 @@ fn a_network_change_fetches_the_pac_again_though_its_copy_is_fresh() {
     inside.join().unwrap();
 }
 
+/// After a network change, no request goes out on a connection kept open from before (it may
+/// lead nowhere now, and the request would wait its whole answer timeout): the next request
+/// opens a new one — to the proxy (`-x`, whose routing is never decided again) and to an
+/// origin reached directly. In a network namespace of its own (root).
+#[test]
+fn a_network_change_closes_the_connections_kept_open() {
+    let test = "a_network_change_closes_the_connections_kept_open";
+    let inside = std::thread::spawn(move || {
+        if crate::t_serve_gateway::private_network(test).is_none() {
+            return;
+        }
+        let origin = Origin::http();
+        let proxy = FakeProxy::start(fakeproxy::open());
+        let (via_proxy, direct) = (Serve::start(&["-x", &proxy.url()]), Serve::start(&[]));
+        let connection = || origin.requests().last().map(|r| r.connection).unwrap();
+        for _ in 0..2 {
+            get(&via_proxy, &origin);
+            get(&direct, &origin);
+        }
+        assert_eq!(proxy.connections(), 1, "kept open: {}", proxy.summary());
+        let before = connection();
+
+        let out = std::process::Command::new("/usr/sbin/ip")
+            .args(["addr", "add", "10.77.0.3/32", "dev", "lo"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let changed = "the network changed: connections kept open from before are not used again";
+        for serve in [&via_proxy, &direct] {
+            let log = wait_log(serve, changed, 15);
+            assert!(log.contains(changed), "{log}");
+        }
+        get(&via_proxy, &origin);
+        assert_eq!(proxy.connections(), 2, "a new connection to the proxy: {}", proxy.summary());
+        get(&direct, &origin);
+        assert_ne!(connection(), before, "a new connection to the origin");
+    });
+    inside.join().unwrap();
+}
+
 /// A VPN or a DHCP lease that changes only the DNS servers (`/etc/resolv.conf`), the addresses
 /// staying as they were, is a network change too: the PAC URL is asked for again at once. In a
 /// mount namespace of its own (root), where a file of the test's stands in for
