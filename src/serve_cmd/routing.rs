@@ -78,7 +78,8 @@ struct Network {
 }
 
 fn network() -> Network {
-    let mut addresses: Vec<_> = crate::netif::addresses().into_iter().map(|(_, ip)| ip).collect();
+    let mut addresses: Vec<_> =
+        crate::netif::addresses().into_iter().map(|(_, ip)| ip).filter(|ip| !local_only(ip)).collect();
     addresses.sort_unstable();
     addresses.dedup();
     #[cfg(unix)]
@@ -86,6 +87,16 @@ fn network() -> Network {
     #[cfg(not(unix))]
     let resolver = None;
     Network { addresses, resolver }
+}
+
+/// An address that says nothing of the network this machine is on: loopback, and link-local
+/// ones, which every interface that comes up gets — a container started (its veth's `fe80::`
+/// address) is not a network change.
+fn local_only(ip: &std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_link_local(),
+        std::net::IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xffc0) == 0xfe80,
+    }
 }
 
 /// Keeps the routing current; never ends. `settings` and `decided` are what the routing in use
@@ -392,6 +403,16 @@ mod tests {
         // Asked for again as a stale copy is.
         assert_eq!(watch_of(&unreachable()).after, Some(crate::route::refresh::SETTINGS_EVERY));
         assert_eq!(watch_of(&loaded).after, Some(crate::route::refresh::SETTINGS_EVERY));
+    }
+
+    #[test]
+    fn loopback_and_link_local_addresses_say_nothing_of_the_network() {
+        for local in ["127.0.0.1", "127.1.2.3", "169.254.1.1", "::1", "fe80::1", "febf::1"] {
+            assert!(local_only(&local.parse().unwrap()), "{local}");
+        }
+        for other in ["10.0.0.2", "192.168.1.20", "172.17.0.1", "2001:db8::1", "fd00::1", "fec0::1"] {
+            assert!(!local_only(&other.parse().unwrap()), "{other}");
+        }
     }
 
     #[test]
