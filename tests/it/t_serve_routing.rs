@@ -237,11 +237,7 @@ fn a_pac_url_is_fetched_again_when_its_copy_goes_stale() {
 /// no other test's server sees the change.
 #[test]
 fn a_network_change_fetches_the_pac_again_though_its_copy_is_fresh() {
-    let test = "a_network_change_fetches_the_pac_again_though_its_copy_is_fresh";
-    let inside = std::thread::spawn(move || {
-        if crate::t_serve_gateway::private_network(test).is_none() {
-            return;
-        }
+    in_private_network("a_network_change_fetches_the_pac_again_though_its_copy_is_fresh", || {
         let Served { origin, a, b, server, serve, .. } = served(3600);
         // The new PAC names b, then a; b did not answer on the old network.
         let hostport =
@@ -260,11 +256,7 @@ fn a_network_change_fetches_the_pac_again_though_its_copy_is_fresh() {
         std::thread::sleep(Duration::from_secs(3));
         assert_eq!(server.seen.lock().unwrap().len(), 1, "fresh for an hour: not asked again");
 
-        let out = std::process::Command::new("/usr/sbin/ip")
-            .args(["addr", "add", "10.77.0.2/32", "dev", "lo"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        add_address("10.77.0.2/32");
         let changed = "the network changed: routing decided again";
         let log = wait_log(&serve, changed, 15);
         assert!(log.contains(changed), "{log}");
@@ -275,7 +267,6 @@ fn a_network_change_fetches_the_pac_again_though_its_copy_is_fresh() {
         let kept = std::fs::read_to_string(&dead).unwrap();
         assert!(!kept.contains(&hostport(&b)), "{kept}");
     });
-    inside.join().unwrap();
 }
 
 /// After a network change, no request goes out on a connection kept open from before (it may
@@ -284,11 +275,7 @@ fn a_network_change_fetches_the_pac_again_though_its_copy_is_fresh() {
 /// origin reached directly. In a network namespace of its own (root).
 #[test]
 fn a_network_change_closes_the_connections_kept_open() {
-    let test = "a_network_change_closes_the_connections_kept_open";
-    let inside = std::thread::spawn(move || {
-        if crate::t_serve_gateway::private_network(test).is_none() {
-            return;
-        }
+    in_private_network("a_network_change_closes_the_connections_kept_open", || {
         let origin = Origin::http();
         let proxy = FakeProxy::start(fakeproxy::open());
         let (via_proxy, direct) = (Serve::start(&["-x", &proxy.url()]), Serve::start(&[]));
@@ -300,11 +287,7 @@ fn a_network_change_closes_the_connections_kept_open() {
         assert_eq!(proxy.connections(), 1, "kept open: {}", proxy.summary());
         let before = connection();
 
-        let out = std::process::Command::new("/usr/sbin/ip")
-            .args(["addr", "add", "10.77.0.3/32", "dev", "lo"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        add_address("10.77.0.3/32");
         let changed = "the network changed: connections kept open from before are not used again";
         for serve in [&via_proxy, &direct] {
             let log = wait_log(serve, changed, 15);
@@ -315,7 +298,25 @@ fn a_network_change_closes_the_connections_kept_open() {
         get(&direct, &origin);
         assert_ne!(connection(), before, "a new connection to the origin");
     });
-    inside.join().unwrap();
+}
+
+/// Runs `body` on a thread in a network namespace of its own (root; a loud skip otherwise), so
+/// that the addresses it adds are seen by no other test's server.
+fn in_private_network(test: &'static str, body: impl FnOnce() + Send + 'static) {
+    std::thread::spawn(move || {
+        if crate::t_serve_gateway::private_network(test).is_some() {
+            body();
+        }
+    })
+    .join()
+    .unwrap();
+}
+
+/// Adds `cidr` to this namespace's loopback interface: this machine's addresses change.
+fn add_address(cidr: &str) {
+    let out =
+        std::process::Command::new("/usr/sbin/ip").args(["addr", "add", cidr, "dev", "lo"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// A VPN or a DHCP lease that changes only the DNS servers (`/etc/resolv.conf`), the addresses
