@@ -67,10 +67,11 @@ enum Why {
 #[cfg(unix)]
 const RESOLV_CONF: &str = "/etc/resolv.conf";
 
-/// What says which network this machine is on: its addresses, in a stable order, and the
-/// resolver's configuration (its servers and search domains). The second catches what the
-/// first misses: a VPN or a DHCP lease that changes only the DNS servers, or another network
-/// that hands out the same address; a PAC's `dnsResolve` and `isInNet` answer differently then.
+/// What says which network this machine is on: its addresses (IPv6 ones by their /64 network),
+/// in a stable order, and the resolver's configuration (its servers and search domains). The
+/// second catches what the first misses: a VPN or a DHCP lease that changes only the DNS
+/// servers, or another network that hands out the same address; a PAC's `dnsResolve` and
+/// `isInNet` answer differently then.
 #[derive(Debug, PartialEq, Eq)]
 struct Network {
     addresses: Vec<std::net::IpAddr>,
@@ -78,8 +79,12 @@ struct Network {
 }
 
 fn network() -> Network {
-    let mut addresses: Vec<_> =
-        crate::netif::addresses().into_iter().map(|(_, ip)| ip).filter(|ip| !local_only(ip)).collect();
+    let mut addresses: Vec<_> = crate::netif::addresses()
+        .into_iter()
+        .map(|(_, ip)| ip)
+        .filter(|ip| !local_only(ip))
+        .map(network_part)
+        .collect();
     addresses.sort_unstable();
     addresses.dedup();
     #[cfg(unix)]
@@ -87,6 +92,15 @@ fn network() -> Network {
     #[cfg(not(unix))]
     let resolver = None;
     Network { addresses, resolver }
+}
+
+/// An IPv6 address's /64 network: the temporary (privacy) addresses a host makes anew about
+/// daily on the same network (RFC 8981) differ only in the other half. IPv4 addresses whole.
+fn network_part(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) => std::net::IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        v4 => v4,
+    }
 }
 
 /// An address that says nothing of the network this machine is on: loopback, and link-local
@@ -403,6 +417,15 @@ mod tests {
         // Asked for again as a stale copy is.
         assert_eq!(watch_of(&unreachable()).after, Some(crate::route::refresh::SETTINGS_EVERY));
         assert_eq!(watch_of(&loaded).after, Some(crate::route::refresh::SETTINGS_EVERY));
+    }
+
+    #[test]
+    fn a_new_temporary_ipv6_address_is_the_same_network() {
+        let part = |s: &str| network_part(s.parse().unwrap());
+        assert_eq!(part("2001:db8:1:2:a1b2:c3d4:e5f6:1"), part("2001:db8:1:2:9999:8888:7777:6666"));
+        assert_ne!(part("2001:db8:1:2::1"), part("2001:db8:1:3::1"), "another /64, another network");
+        assert_eq!(part("2001:db8:1:2:ffff::1"), "2001:db8:1:2::".parse::<std::net::IpAddr>().unwrap());
+        assert_eq!(part("192.168.1.20"), "192.168.1.20".parse::<std::net::IpAddr>().unwrap());
     }
 
     #[test]
