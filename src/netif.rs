@@ -53,8 +53,12 @@ pub fn address_of(name: &str) -> Option<IpAddr> {
     all.iter().find(|a| a.is_ipv4()).or_else(|| all.iter().find(|a| !is_link_local(a))).copied()
 }
 
-fn is_link_local(a: &IpAddr) -> bool {
-    matches!(a, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80)
+/// A link-local address (169.254.0.0/16, fe80::/10): every interface that comes up gets one.
+pub fn is_link_local(a: &IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+    }
 }
 
 #[cfg(all(test, target_os = "linux"))]

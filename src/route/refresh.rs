@@ -18,7 +18,9 @@
 //! ([`Plan::unanswered`]), does not replace a routing that had its answer: that waits for a
 //! network change.
 //!
-//! The loop that acts on it is `toll serve`'s; this file only says what to watch.
+//! The loop that acts on it is `toll serve`'s (and `toll run`'s, while its command runs); this
+//! file only says what to watch. That loop also closes the connections kept open when the
+//! network changes, whatever the routing, `-x`'s too.
 
 use super::pac_fetch::{PacLocation, DEFAULT_FRESH};
 use super::sources::{How, Plan, Step};

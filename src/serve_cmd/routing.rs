@@ -107,10 +107,7 @@ fn network_part(ip: std::net::IpAddr) -> std::net::IpAddr {
 /// ones, which every interface that comes up gets — a container started (its veth's `fe80::`
 /// address) is not a network change.
 fn local_only(ip: &std::net::IpAddr) -> bool {
-    match ip {
-        std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_link_local(),
-        std::net::IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xffc0) == 0xfe80,
-    }
+    ip.is_loopback() || crate::netif::is_link_local(ip)
 }
 
 /// Keeps the routing current; never ends. `settings` and `decided` are what the routing in use
