@@ -1,11 +1,13 @@
 //! Real clients nobody here wrote, through `toll serve` and `toll run` and real Squid with each
 //! scheme (Basic, Digest, NTLM, Negotiate with the test KDC; issue 13's test list): `git clone` of a repository served over https (git's "dumb" HTTP protocol:
 //! plain files after `git update-server-info`), `pip download` of a wheel from a simple index
-//! over https, and a 10 MiB upload. The https files come from [`FileOrigin`], a static file
-//! server behind the test CA.
+//! over https, a 10 MiB upload, and ssh to a real sshd with OpenBSD's `nc -X connect` as its
+//! ProxyCommand. The https files come from [`FileOrigin`], a static file server behind the test
+//! CA.
 //!
-//! git and pip are found on PATH (CI installs the Debian packages git and python3-pip); without
-//! them the tests skip loudly, and fail under `TOLL_REQUIRE_SYSTEM_DEPS=1`.
+//! git, pip, ssh, nc and sshd are found on PATH or in /usr/sbin (CI installs the Debian packages
+//! git, python3-pip, openssh-client, openssh-server and netcat-openbsd); without them the tests
+//! skip loudly, and fail under `TOLL_REQUIRE_SYSTEM_DEPS=1`.
 
 use crate::kdc::{self, ChosenSquid, Offer};
 use crate::origin::Origin;
@@ -450,6 +452,162 @@ fn a_10_mib_upload_goes_through_serve_once() {
             );
             assert_eq!(String::from_utf8_lossy(&out.stdout), want, "{auth} {url}");
             assert_eq!(origin.requests_to("/upload").len(), 1, "the origin saw the upload exactly once");
+        }
+    }
+}
+
+/// A real sshd on a loopback port, for ssh through the proxy. It runs as this user and lets in
+/// only the test's key; host key and configuration live in `dir`.
+struct Sshd {
+    child: std::process::Child,
+    port: u16,
+    key: PathBuf,
+    user: String,
+}
+
+impl Sshd {
+    const SSHD: &'static str = "/usr/sbin/sshd";
+
+    fn start(test: &str, dir: &Path) -> Option<Sshd> {
+        if !crate::have(test, &[Self::SSHD, "/usr/bin/ssh-keygen"], "openssh-server openssh-client") {
+            return None;
+        }
+        // sshd started by root wants its privilege-separation directory, which the package
+        // leaves to the service manager to create; sshd started by another user needs none.
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } == 0 {
+            std::fs::create_dir_all("/run/sshd").unwrap();
+        }
+        for name in ["host", "id"] {
+            let path = dir.join(name);
+            let out = Command::new("/usr/bin/ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "ssh-keygen: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::fs::copy(dir.join("id.pub"), dir.join("authorized_keys")).unwrap();
+        let port = crate::free_port();
+        let conf = dir.join("sshd_config");
+        std::fs::write(
+            &conf,
+            format!(
+                "ListenAddress 127.0.0.1:{port}\nHostKey {d}/host\nPidFile {d}/sshd.pid\n\
+                 AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\n\
+                 PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n\
+                 PermitRootLogin prohibit-password\nLogLevel ERROR\n",
+                d = dir.display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new(Self::SSHD)
+            .args(["-D", "-e", "-f"])
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start sshd");
+        crate::origin::claimed(port);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "sshd did not listen on {port}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
+        Some(Sshd { child, port, key: dir.join("id"), user: user.trim().to_string() })
+    }
+
+    /// `ssh … USER@127.0.0.1 echo WORD`, its connection made by `proxy_command` (ssh's
+    /// ProxyCommand, run by /bin/sh).
+    fn args(&self, proxy_command: &str, word: &str) -> Vec<String> {
+        let mut a: Vec<String> = ["-F", "/dev/null", "-i"].map(String::from).into();
+        a.push(self.key.display().to_string());
+        for o in [
+            "IdentitiesOnly=yes",
+            "StrictHostKeyChecking=no",
+            "UserKnownHostsFile=/dev/null",
+            "BatchMode=yes",
+            "LogLevel=ERROR",
+        ] {
+            a.extend(["-o".to_string(), o.to_string()]);
+        }
+        a.extend(["-o".to_string(), format!("ProxyCommand={proxy_command}")]);
+        a.extend(["-p".to_string(), self.port.to_string(), format!("{}@127.0.0.1", self.user)]);
+        a.extend(["echo".to_string(), word.to_string()]);
+        a
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// ssh has no proxy support of its own: its ProxyCommand runs a program that makes the
+/// connection, and OpenBSD's `nc -X connect` asks an HTTP proxy for a CONNECT tunnel, but can
+/// do no proxy authentication beyond Basic (and asks for that password on the terminal). Through
+/// `toll serve` (and `toll run`, whose `http_proxy` names the server) it needs none: toll
+/// answers the proxy's 407 with each scheme, here Basic and NTLM (README: "ssh" in the client
+/// settings).
+#[test]
+fn ssh_through_serve_and_run_with_nc_as_its_proxy_command() {
+    let test = "ssh_through_serve_and_run_with_nc_as_its_proxy_command";
+    crate::require_squid!(test);
+    let Some(ssh) = on_path(test, "ssh", "openssh-client") else { return };
+    let Some(nc) = on_path(test, "nc", "netcat-openbsd") else { return };
+    let dir = tempfile::Builder::new().prefix("toll-it-ssh-").tempdir().unwrap();
+    let Some(sshd) = Sshd::start(test, dir.path()) else { return };
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let ntlm = kdc::have_squid_ntlm(test).then(|| ChosenSquid::start(&[Offer::Ntlm]));
+    let mut upstreams = vec![("Basic", Upstream::alice(squid::shared(Auth::Basic)))];
+    if let Some(sq) = &ntlm {
+        upstreams.push(("NTLM", Upstream::alice(sq)));
+    }
+    let authority = format!("127.0.0.1:{}", sshd.port);
+    for (label, up) in &upstreams {
+        let serve = up.serve();
+        let through = format!("{} -X connect -x 127.0.0.1:{} %h %p", nc.display(), serve.port);
+        let mut cmd = Command::new(&ssh);
+        cmd.args(sshd.args(&through, "through-toll-serve"));
+        client_env(&mut cmd, &home);
+        cmd.env("SHELL", "/bin/sh");
+        let out = output(cmd, "ssh");
+        ok(&out, &format!("ssh through toll serve, {label}"), &serve.log());
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "through-toll-serve\n", "{label}");
+        let tunnel = format!("CONNECT {authority} via {}", up.squid.url());
+        assert!(serve.log_with(&tunnel).contains(&tunnel), "{label}: {}", serve.log());
+
+        // Under toll run, the server's address is the end of $http_proxy (after the key).
+        let through = format!("{} -X connect -x ${{http_proxy##*@}} %h %p", nc.display());
+        let via = Via::Run { upstream: up };
+        let out = {
+            let mut args = sshd.args(&through, "through-toll-run");
+            args.insert(0, ssh.display().to_string());
+            // `client` runs the program through sh; SHELL is what ssh runs ProxyCommand with.
+            client(
+                &via,
+                &home,
+                Path::new("/usr/bin/env"),
+                &[vec!["SHELL=/bin/sh".to_string()], args].concat(),
+            )
+        };
+        ok(&out, &format!("ssh through toll run, {label}"), "");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "through-toll-run\n", "{label}");
+        // Both tunnels reached sshd through Squid as the authenticated user.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let lines = up.squid.log_for(&authority);
+            let n = lines.iter().filter(|l| l.code == 200 && l.user != "-").count();
+            if n >= 2 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{label}: {n} tunnels\n{}", squid::show(&lines));
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
     }
 }
