@@ -1,13 +1,15 @@
 //! Real clients nobody here wrote, through `toll serve` and `toll run` and real Squid with each
 //! scheme (Basic, Digest, NTLM, Negotiate with the test KDC; issue 13's test list): `git clone` of a repository served over https (git's "dumb" HTTP protocol:
 //! plain files after `git update-server-info`), `pip download` of a wheel from a simple index
-//! over https, a 10 MiB upload, and ssh to a real sshd with OpenBSD's `nc -X connect` as its
-//! ProxyCommand. The https files come from [`FileOrigin`], a static file server behind the test
-//! CA.
+//! over https, a 10 MiB upload, `apt-get update` and `apt-get download` from a one-package
+//! repository over https (apt fetches as its own user, so with the key), and ssh to a real sshd
+//! with OpenBSD's `nc -X connect` as its ProxyCommand. The https files come from [`FileOrigin`],
+//! a static file server behind the test CA.
 //!
 //! git, pip, ssh, nc and sshd are found on PATH or in /usr/sbin (CI installs the Debian packages
 //! git, python3-pip, openssh-client, openssh-server and netcat-openbsd); without them the tests
-//! skip loudly, and fail under `TOLL_REQUIRE_SYSTEM_DEPS=1`.
+//! skip loudly, and fail under `TOLL_REQUIRE_SYSTEM_DEPS=1`. The apt test needs root (apt drops
+//! to `_apt` only then).
 
 use crate::kdc::{self, ChosenSquid, Offer};
 use crate::origin::Origin;
@@ -610,4 +612,170 @@ fn ssh_through_serve_and_run_with_nc_as_its_proxy_command() {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
     }
+}
+
+/// A one-package apt repository (`deb [trusted=yes] URL/apt/ ./`: a flat `Packages` index and
+/// one `.deb` made with dpkg-deb) under `root/apt`; returns the package's bytes.
+fn make_apt_repo(root: &Path, work: &Path) -> Vec<u8> {
+    let pkg = work.join("pkg");
+    std::fs::create_dir_all(pkg.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(pkg.join("usr/share/doc/tollpkg")).unwrap();
+    std::fs::write(
+        pkg.join("DEBIAN/control"),
+        "Package: tollpkg\nVersion: 1.0\nArchitecture: all\nMaintainer: toll tests <tests@toll.invalid>\n\
+         Description: a package fetched through toll serve\n",
+    )
+    .unwrap();
+    std::fs::write(pkg.join("usr/share/doc/tollpkg/README"), "through the proxy\n").unwrap();
+    let repo = root.join("apt");
+    std::fs::create_dir_all(&repo).unwrap();
+    let deb = repo.join("tollpkg_1.0_all.deb");
+    let out = Command::new("dpkg-deb").arg("--build").arg(&pkg).arg(&deb).output().unwrap();
+    assert!(out.status.success(), "dpkg-deb: {}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(&deb).unwrap();
+    let index = format!(
+        "Package: tollpkg\nVersion: 1.0\nArchitecture: all\nMaintainer: toll tests <tests@toll.invalid>\n\
+         Filename: ./tollpkg_1.0_all.deb\nSize: {}\nSHA256: {}\nDescription: a package fetched through toll serve\n",
+        bytes.len(),
+        crate::sha256_hex(&bytes)
+    );
+    std::fs::write(repo.join("Packages"), index).unwrap();
+    bytes
+}
+
+/// `apt-get OPTIONS… ARGS…` with its state, cache and sources in `dir` (nothing of the
+/// system's apt is read or written), for the repository at `repo_url`.
+fn apt_get(dir: &Path, repo_url: &str, options: &[String], args: &[&str]) -> Command {
+    std::fs::write(dir.join("sources.list"), format!("deb [trusted=yes] {repo_url} ./\n")).unwrap();
+    for d in ["lists/partial", "cache/archives/partial"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    let d = dir.display();
+    let mut cmd = Command::new("apt-get");
+    for o in [
+        format!("Dir::Etc::SourceList={d}/sources.list"),
+        "Dir::Etc::SourceParts=/dev/null".into(),
+        "Dir::Etc::Parts=/dev/null".into(),
+        format!("Dir::State::Lists={d}/lists"),
+        "Dir::State::status=/dev/null".into(),
+        format!("Dir::Cache={d}/cache"),
+        "Acquire::Languages=none".into(),
+        format!("Acquire::https::CaInfo={d}/ca.pem"),
+        "Acquire::Retries=0".into(),
+    ]
+    .iter()
+    .chain(options)
+    {
+        cmd.args(["-o", o]);
+    }
+    cmd.args(["-q", "-y"]).args(args).current_dir(dir.join("download"));
+    cmd
+}
+
+/// apt through `toll serve` and `toll run`, as the README sets it up. apt fetches as its own
+/// user (`_apt`), not the one toll serve runs as, so it must show the key: without it toll
+/// serve refuses it (403); with the key in an apt auth.conf file (apt_auth.conf(5), logins for
+/// repositories and proxies) the index and the package come through Squid with Basic and NTLM,
+/// neither of which apt's own proxy support could answer for NTLM. Under `toll run` the key
+/// comes in `https_proxy`'s URL, which apt reads.
+#[test]
+fn apt_fetches_through_serve_with_the_key_and_through_run() {
+    let test = "apt_fetches_through_serve_with_the_key_and_through_run";
+    crate::require_squid!(test);
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        crate::skip(&format!("SKIPPED {test}: apt fetches as _apt only when run as root"));
+        return;
+    }
+    if !crate::have(test, &["/usr/bin/apt-get", "/usr/bin/dpkg-deb"], "apt dpkg") {
+        return;
+    }
+    let dir = tempfile::Builder::new().prefix("toll-it-apt-").tempdir().unwrap();
+    // apt's downloads run as _apt: it must reach the lists, the cache, the CA and the directory
+    // it downloads into.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::copy(pki().ca_arg(), dir.path().join("ca.pem")).unwrap();
+    std::fs::set_permissions(dir.path().join("ca.pem"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let download = dir.path().join("download");
+    std::fs::create_dir_all(&download).unwrap();
+    std::fs::set_permissions(&download, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let www = dir.path().join("www");
+    let deb = make_apt_repo(&www, dir.path());
+    let files = FileOrigin::start(&www);
+    let repo = files.url("/apt/");
+    let got = download.join("tollpkg_1.0_all.deb");
+    let run = |mut cmd: Command, what: &str| -> Output {
+        cmd.stdin(Stdio::null());
+        cmd.env_remove("http_proxy")
+            .env_remove("https_proxy")
+            .env_remove("HTTP_PROXY")
+            .env_remove("HTTPS_PROXY");
+        output(cmd, what)
+    };
+
+    let ntlm = kdc::have_squid_ntlm(test).then(|| ChosenSquid::start(&[Offer::Ntlm]));
+    let mut upstreams = vec![("Basic", Upstream::alice(squid::shared(Auth::Basic)))];
+    if let Some(sq) = &ntlm {
+        upstreams.push(("NTLM", Upstream::alice(sq)));
+    }
+    for (label, up) in &upstreams {
+        let serve = up.serve();
+        let proxy = vec![format!("Acquire::https::Proxy={}", serve.url())];
+        // Without the key: refused, and the log says why.
+        let auth = dir.path().join("auth.conf");
+        std::fs::write(&auth, "").unwrap();
+        let netrc = |p: &Path| {
+            vec![format!("Dir::Etc::netrc={}", p.display()), "Dir::Etc::netrcparts=/dev/null".into()]
+        };
+        let out = run(
+            apt_get(dir.path(), &repo, &[proxy.clone(), netrc(&auth)].concat(), &["update"]),
+            "apt-get update",
+        );
+        let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+        assert!(text.contains("403"), "{label}: apt without the key:\n{text}\n{}", serve.log());
+        let refused = "another user, without the key";
+        assert!(serve.log_with(refused).contains(refused), "{label}: {}", serve.log());
+
+        // With the key in apt's auth.conf (0600, as the README says): the index and the package.
+        std::fs::write(&auth, format!("machine {}\nlogin toll\npassword {}\n", serve.url(), serve.key()))
+            .unwrap();
+        std::fs::set_permissions(&auth, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let opts = [proxy.clone(), netrc(&auth)].concat();
+        let out = run(apt_get(dir.path(), &repo, &opts, &["update"]), "apt-get update");
+        ok(&out, &format!("apt-get update through toll serve, {label}"), &serve.log());
+        let _ = std::fs::remove_file(&got);
+        let out = run(apt_get(dir.path(), &repo, &opts, &["download", "tollpkg"]), "apt-get download");
+        ok(&out, &format!("apt-get download through toll serve, {label}"), &serve.log());
+        assert_eq!(std::fs::read(&got).unwrap(), deb, "{label}: the package, byte for byte");
+        let tunnel = format!("CONNECT 127.0.0.1:{} via {}", files.port, up.squid.url());
+        assert!(serve.log_with(&tunnel).contains(&tunnel), "{label}: {}", serve.log());
+        drop(serve);
+
+        // toll run: the key is in the https_proxy URL toll run sets, which apt takes.
+        let _ = std::fs::remove_file(&got);
+        let mut cmd = Command::new(TOLL);
+        let apt = apt_get(dir.path(), &repo, &netrc(Path::new("/dev/null")), &["download", "tollpkg"]);
+        let run_log = dir.path().join("run.log");
+        cmd.args(["run", "--log"]).arg(&run_log).args(["-x", &up.squid.url()]).args(&up.args);
+        // The loopback origin would be kept direct by the NO_PROXY toll run adds (apt reads it).
+        cmd.args(["--", "sh", "-c", "unset NO_PROXY no_proxy; exec \"$@\"", "sh"]);
+        cmd.arg(apt.get_program()).args(apt.get_args());
+        cmd.current_dir(&download);
+        let toll_home = dir.path().join("toll-home");
+        std::fs::create_dir_all(&toll_home).unwrap();
+        isolate(&mut cmd, &toll_home);
+        cmd.env("TOLL_TERMINAL", "none");
+        let out = run(cmd, "toll run apt-get download");
+        ok(
+            &out,
+            &format!("apt-get download through toll run, {label}"),
+            &std::fs::read_to_string(&run_log).unwrap_or_default(),
+        );
+        assert_eq!(std::fs::read(&got).unwrap(), deb, "{label}: the package through toll run");
+        let logged = std::fs::read_to_string(&run_log).unwrap();
+        assert!(logged.contains(&tunnel), "{label}: {logged}");
+    }
+    let asked = files.asked();
+    assert!(asked.iter().any(|p| p.ends_with("/Packages")), "{asked:?}");
 }
