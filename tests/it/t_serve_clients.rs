@@ -1,15 +1,17 @@
 //! Real clients nobody here wrote, through `toll serve` and `toll run` and real Squid with each
-//! scheme (Basic, Digest, NTLM, Negotiate with the test KDC; issue 13's test list): `git clone` of a repository served over https (git's "dumb" HTTP protocol:
-//! plain files after `git update-server-info`), `pip download` of a wheel from a simple index
-//! over https, a 10 MiB upload, `apt-get update` and `apt-get download` from a one-package
-//! repository over https (apt fetches as its own user, so with the key), and ssh to a real sshd
-//! with OpenBSD's `nc -X connect` as its ProxyCommand. The https files come from [`FileOrigin`],
-//! a static file server behind the test CA.
+//! scheme (Basic, Digest, NTLM, Negotiate with the test KDC; issue 13's test list): `git clone`
+//! of a repository served over https (git's "dumb" HTTP protocol: plain files after `git
+//! update-server-info`), `pip download` of a wheel from a simple index over https, `npm pack` of
+//! a package from a registry over https, a 10 MiB upload, `apt-get update` and `apt-get
+//! download` from a one-package repository over https (apt fetches as its own user, so with the
+//! key), and ssh to a real sshd with OpenBSD's `nc -X connect` as its ProxyCommand. The https
+//! files come from [`FileOrigin`], a static file server behind the test CA.
 //!
-//! git, pip, ssh, nc and sshd are found on PATH or in /usr/sbin (CI installs the Debian packages
-//! git, python3-pip, openssh-client, openssh-server and netcat-openbsd); without them the tests
-//! skip loudly, and fail under `TOLL_REQUIRE_SYSTEM_DEPS=1`. The apt test needs root (apt drops
-//! to `_apt` only then).
+//! git, pip, npm, ssh, nc and sshd are found on PATH or in /usr/sbin (CI installs the Debian
+//! packages git, python3-pip, openssh-client, openssh-server and netcat-openbsd; npm comes with
+//! the machine's Node.js, or from Debian's package npm); without them the tests skip loudly,
+//! and fail under `TOLL_REQUIRE_SYSTEM_DEPS=1`. The apt test needs root (apt drops to `_apt`
+//! only then).
 
 use crate::kdc::{self, ChosenSquid, Offer};
 use crate::origin::Origin;
@@ -150,6 +152,11 @@ fn client_env(cmd: &mut Command, home: &Path) {
         .env("GIT_SSL_CAINFO", pki().ca_arg())
         .env("PIP_CONFIG_FILE", "/dev/null")
         .env("PYTHONNOUSERSITE", "1")
+        // npm: no calls home (update check, audit, funding), no user settings of the runner's.
+        .env("NPM_CONFIG_UPDATE_NOTIFIER", "false")
+        .env("NPM_CONFIG_AUDIT", "false")
+        .env("NPM_CONFIG_FUND", "false")
+        .env("NPM_CONFIG_USERCONFIG", home.join(".npmrc"))
         .stdin(Stdio::null());
 }
 
@@ -215,6 +222,38 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
     )
     .unwrap();
     std::fs::write(root.join("simple/index.html"), "<a href=\"tollpkg/\">tollpkg</a>\n").unwrap();
+    bytes
+}
+
+/// An npm package `tollpkg` 1.0.0 (made by `npm pack`) and its registry document at
+/// `root/npm/tollpkg`, naming the tarball's URL on `files`; returns the tarball's bytes.
+fn make_npm_registry(npm: &Path, root: &Path, home: &Path, files: &FileOrigin) -> Vec<u8> {
+    let src = home.join("npm-src");
+    let tarballs = root.join("npm/tarballs");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::create_dir_all(&tarballs).unwrap();
+    std::fs::write(src.join("package.json"), r#"{"name":"tollpkg","version":"1.0.0","main":"index.js"}"#)
+        .unwrap();
+    std::fs::write(src.join("index.js"), "module.exports = 'from the local registry';\n").unwrap();
+    let mut cmd = Command::new(npm);
+    cmd.current_dir(&src).args(["pack", "--json", "--pack-destination"]).arg(&tarballs);
+    client_env(&mut cmd, home);
+    let out = output(cmd, "npm pack");
+    ok(&out, "npm pack (making the package)", "");
+    let packed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("npm pack --json");
+    let (filename, integrity) =
+        (packed[0]["filename"].as_str().unwrap(), packed[0]["integrity"].as_str().unwrap());
+    let bytes = std::fs::read(tarballs.join(filename)).unwrap();
+    let document = serde_json::json!({
+        "name": "tollpkg",
+        "dist-tags": { "latest": "1.0.0" },
+        "versions": { "1.0.0": {
+            "name": "tollpkg",
+            "version": "1.0.0",
+            "dist": { "tarball": files.url(&format!("/npm/tarballs/{filename}")), "integrity": integrity },
+        } },
+    });
+    std::fs::write(root.join("npm/tollpkg"), document.to_string()).unwrap();
     bytes
 }
 
@@ -313,6 +352,41 @@ fn pip_download(
     );
 }
 
+/// `npm pack tollpkg@1.0.0` from the test registry over https (the registry document, then the
+/// tarball, checked against its integrity by npm), with an empty cache so both are fetched.
+fn npm_pack(
+    npm: &Path,
+    via: &Via<'_>,
+    files: &FileOrigin,
+    home: &Path,
+    tarball: &[u8],
+    log: &dyn Fn() -> String,
+) {
+    let n = files.asked().len();
+    let (dest, cache) = (home.join(format!("npm-{n}")), home.join(format!("npm-cache-{n}")));
+    std::fs::create_dir_all(&dest).unwrap();
+    let mut args: Vec<String> =
+        vec!["pack".into(), "tollpkg@1.0.0".into(), "--registry".into(), files.url("/npm/")];
+    args.extend(["--cafile".into(), pki().ca_arg(), "--cache".into(), cache.display().to_string()]);
+    args.extend(["--pack-destination".into(), dest.display().to_string()]);
+    if let Via::Serve(serve) = via {
+        args.extend(["--proxy".into(), serve.url(), "--https-proxy".into(), serve.url()]);
+    }
+    let tunnel = format!("CONNECT 127.0.0.1:{} via", files.port);
+    let before = log().lines().filter(|l| l.contains(&tunnel)).count();
+    let out = client(via, home, npm, &args);
+    ok(&out, "npm pack tollpkg@1.0.0", &log());
+    if let Via::Serve(serve) = via {
+        // npm's own tunnel, not only git's and pip's before it.
+        let after = serve.log_with_n(&tunnel, before + 1);
+        assert!(
+            after.lines().filter(|l| l.contains(&tunnel)).count() > before,
+            "npm went around toll serve:\n{after}"
+        );
+    }
+    assert_eq!(std::fs::read(dest.join("tollpkg-1.0.0.tgz")).unwrap(), tarball, "the tarball, byte for byte");
+}
+
 /// A Squid and what toll needs for it (`-U`, or a Kerberos ticket's environment).
 pub struct Upstream<'a> {
     pub squid: &'a squid::Squid,
@@ -341,6 +415,8 @@ struct Clients {
     home: tempfile::TempDir,
     text: &'static str,
     wheel: Vec<u8>,
+    /// npm and the package's tarball (npm comes with the machine's Node.js, not from Debian).
+    npm: Option<(PathBuf, Vec<u8>)>,
     files: FileOrigin,
 }
 
@@ -354,11 +430,13 @@ impl Clients {
         make_repo(&git, &root, home.path(), text);
         let wheel = make_index(&python, &root);
         let files = FileOrigin::start(&root);
-        Some(Clients { git, python, home, text, wheel, files })
+        let npm = on_path(test, "npm", "npm")
+            .map(|npm| (npm.clone(), make_npm_registry(&npm, &root, home.path(), &files)));
+        Some(Clients { git, python, home, text, wheel, npm, files })
     }
 
-    /// git clone and pip download through `toll serve`, then through `toll run`, in front of
-    /// `up`; each went through Squid as an authenticated user, in tunnels.
+    /// git clone, pip download and npm pack through `toll serve`, then through `toll run`, in
+    /// front of `up`; each went through Squid as an authenticated user, in tunnels.
     fn through(&self, up: &Upstream<'_>, label: &str) {
         let (files, home) = (&self.files, self.home.path());
         let serve = up.serve();
@@ -366,6 +444,9 @@ impl Clients {
         let via = Via::Serve(&serve);
         git_clone(&self.git, &via, files, home, self.text, &log);
         pip_download(&self.python, &via, files, home, &self.wheel, &log);
+        if let Some((npm, tarball)) = &self.npm {
+            npm_pack(npm, &via, files, home, tarball, &log);
+        }
         let squid_url = up.squid.url();
         let tunnel = format!("CONNECT 127.0.0.1:{} via {}", files.port, squid_url);
         assert!(serve.log_with(&tunnel).contains(&tunnel), "{label}: {}", serve.log());
@@ -383,15 +464,23 @@ impl Clients {
         let none = String::new;
         git_clone(&self.git, &via, files, home, self.text, &none);
         pip_download(&self.python, &via, files, home, &self.wheel, &none);
+        if let Some((npm, tarball)) = &self.npm {
+            npm_pack(npm, &via, files, home, tarball, &none);
+        }
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while tunnels().0 < before + 2 && std::time::Instant::now() < deadline {
+        // git's, pip's and npm's tunnels through toll run.
+        let expected = before + 2 + usize::from(self.npm.is_some());
+        while tunnels().0 < expected && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         let (after, shown) = tunnels();
-        assert!(after >= before + 2, "{label}: {before} then {after}:\n{shown}");
+        assert!(after >= expected, "{label}: {before} then {after}:\n{shown}");
         let asked = files.asked();
         assert!(asked.iter().any(|p| p == "/repo.git/info/refs"), "{asked:?}");
         assert!(asked.iter().any(|p| p == "/simple/tollpkg/"), "{asked:?}");
+        if self.npm.is_some() {
+            assert!(asked.iter().any(|p| p == "/npm/tarballs/tollpkg-1.0.0.tgz"), "{asked:?}");
+        }
     }
 }
 
