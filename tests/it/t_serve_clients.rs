@@ -2,7 +2,8 @@
 //! scheme (Basic, Digest, NTLM, Negotiate with the test KDC; issue 13's test list): `git clone`
 //! of a repository served over https (git's "dumb" HTTP protocol: plain files after `git
 //! update-server-info`), `pip download` of a wheel from a simple index over https, `npm pack` of
-//! a package from a registry over https, a 10 MiB upload, `apt-get update` and `apt-get
+//! a package from a registry over https, `cargo fetch` of a crate from a sparse registry over
+//! https, a 10 MiB upload, `apt-get update` and `apt-get
 //! download` from a one-package repository over https (apt fetches as its own user, so with the
 //! key), and ssh to a real sshd with OpenBSD's `nc -X connect` as its ProxyCommand. The https
 //! files come from [`FileOrigin`], a static file server behind the test CA.
@@ -257,6 +258,67 @@ fn make_npm_registry(npm: &Path, root: &Path, home: &Path, files: &FileOrigin) -
     bytes
 }
 
+/// The variables cargo needs under another HOME: rustup's own directory (where the toolchain
+/// and its default are), and the toolchain the tests run with, when rustup chose one.
+fn rustup_env() -> Vec<(String, String)> {
+    let mut vars = Vec::new();
+    let rustup_home = std::env::var("RUSTUP_HOME")
+        .ok()
+        .or_else(|| std::env::var("HOME").ok().map(|h| format!("{h}/.rustup")))
+        .filter(|d| Path::new(d).is_dir());
+    if let Some(d) = rustup_home {
+        vars.push(("RUSTUP_HOME".to_string(), d));
+    }
+    if let Ok(t) = std::env::var("RUSTUP_TOOLCHAIN") {
+        vars.push(("RUSTUP_TOOLCHAIN".to_string(), t));
+    }
+    vars
+}
+
+/// A crate `tollpkg` 1.0.0 (made by `cargo package`) in a sparse registry under `root/cargo`
+/// (`config.json` naming the download URL on `files`, the index entry with the crate's
+/// checksum), and a project that depends on it (from the registry `local`: [`cargo_registry`]); returns the project's directory and the
+/// crate's bytes.
+fn make_cargo_registry(cargo: &Path, root: &Path, home: &Path, files: &FileOrigin) -> (PathBuf, Vec<u8>) {
+    let src = home.join("cargo-src");
+    std::fs::create_dir_all(src.join("src")).unwrap();
+    std::fs::write(
+        src.join("Cargo.toml"),
+        "[package]\nname = \"tollpkg\"\nversion = \"1.0.0\"\nedition = \"2021\"\n\
+         description = \"through toll\"\nlicense = \"MIT\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("src/lib.rs"), "pub const FROM: &str = \"the local registry\";\n").unwrap();
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&src).args(["package", "--offline", "--allow-dirty", "--no-verify", "-q"]);
+    client_env(&mut cmd, home);
+    cmd.env("CARGO_HOME", home.join("cargo-home-package")).env("CARGO_TARGET_DIR", src.join("target"));
+    cmd.envs(rustup_env());
+    ok(&output(cmd, "cargo package"), "cargo package (making the crate)", "");
+    let bytes = std::fs::read(src.join("target/package/tollpkg-1.0.0.crate")).unwrap();
+    let index = root.join("cargo/index");
+    std::fs::create_dir_all(index.join("to/ll")).unwrap();
+    let config = serde_json::json!({ "dl": files.url("/cargo/crates/{crate}-{version}.crate") });
+    std::fs::write(index.join("config.json"), config.to_string()).unwrap();
+    let entry = serde_json::json!({
+        "name": "tollpkg", "vers": "1.0.0", "deps": [], "cksum": sha256_hex(&bytes),
+        "features": {}, "yanked": false,
+    });
+    std::fs::write(index.join("to/ll/tollpkg"), format!("{entry}\n")).unwrap();
+    std::fs::create_dir_all(root.join("cargo/crates")).unwrap();
+    std::fs::write(root.join("cargo/crates/tollpkg-1.0.0.crate"), &bytes).unwrap();
+    let project = home.join("cargo-project");
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    std::fs::write(
+        project.join("Cargo.toml"),
+        "[package]\nname = \"uses-tollpkg\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\ntollpkg = { version = \"1\", registry = \"local\" }\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(project.join("src/main.rs"), "fn main() { println!(\"{}\", tollpkg::FROM); }\n").unwrap();
+    (project, bytes)
+}
+
 /// How a client reaches the server in one test: `toll serve` (the client is given its URL) or
 /// `toll run` (the client inherits the environment toll run sets).
 enum Via<'a> {
@@ -387,6 +449,66 @@ fn npm_pack(
     assert_eq!(std::fs::read(dest.join("tollpkg-1.0.0.tgz")).unwrap(), tarball, "the tarball, byte for byte");
 }
 
+/// The registry `local` of the project, for cargo (`CARGO_REGISTRIES_LOCAL_INDEX`).
+fn cargo_registry(files: &FileOrigin) -> String {
+    format!("sparse+{}", files.url("/cargo/index/"))
+}
+
+/// `cargo fetch` of the project that depends on `tollpkg` from the sparse registry over https,
+/// with an empty CARGO_HOME so the index and the crate are fetched (cargo checks the crate's
+/// checksum); the crate lands unpacked in CARGO_HOME's registry source.
+fn cargo_fetch(
+    cargo: &Path,
+    via: &Via<'_>,
+    project: &Path,
+    files: &FileOrigin,
+    home: &Path,
+    log: &dyn Fn() -> String,
+) {
+    let cargo_home = home.join(format!("cargo-home-{}", files.asked().len()));
+    let tunnel = format!("CONNECT 127.0.0.1:{} via", files.port);
+    let before = log().lines().filter(|l| l.contains(&tunnel)).count();
+    let manifest = project.join("Cargo.toml").display().to_string();
+    let args = vec!["fetch".to_string(), "--manifest-path".into(), manifest];
+    let out = match via {
+        Via::Serve(serve) => {
+            let mut cmd = Command::new(cargo);
+            cmd.args(&args).current_dir(project);
+            client_env(&mut cmd, home);
+            cmd.env("CARGO_HOME", &cargo_home).env("CARGO_HTTP_CAINFO", pki().ca_arg());
+            cmd.env("CARGO_REGISTRIES_LOCAL_INDEX", cargo_registry(files));
+            cmd.env("CARGO_HTTP_PROXY", serve.url()).env("CARGO_NET_RETRY", "0").envs(rustup_env());
+            output(cmd, "cargo fetch")
+        }
+        Via::Run { .. } => {
+            // cargo's own settings travel through `client`'s shell as variables of the command.
+            let mut with_env = vec![
+                format!("CARGO_HOME={}", cargo_home.display()),
+                format!("CARGO_HTTP_CAINFO={}", pki().ca_arg()),
+                "CARGO_NET_RETRY=0".into(),
+                format!("CARGO_REGISTRIES_LOCAL_INDEX={}", cargo_registry(files)),
+            ];
+            with_env.extend(rustup_env().into_iter().map(|(k, v)| format!("{k}={v}")));
+            with_env.push(cargo.display().to_string());
+            with_env.extend(args);
+            client(via, home, Path::new("/usr/bin/env"), &with_env)
+        }
+    };
+    ok(&out, "cargo fetch", &log());
+    let unpacked = std::fs::read_dir(cargo_home.join("registry/src"))
+        .unwrap()
+        .map(|d| d.unwrap().path().join("tollpkg-1.0.0/src/lib.rs"))
+        .find(|p| p.exists());
+    assert!(unpacked.is_some(), "cargo fetch left no tollpkg-1.0.0 in {}", cargo_home.display());
+    if let Via::Serve(serve) = via {
+        let after = serve.log_with_n(&tunnel, before + 1);
+        assert!(
+            after.lines().filter(|l| l.contains(&tunnel)).count() > before,
+            "cargo went around toll serve:\n{after}"
+        );
+    }
+}
+
 /// A Squid and what toll needs for it (`-U`, or a Kerberos ticket's environment).
 pub struct Upstream<'a> {
     pub squid: &'a squid::Squid,
@@ -417,6 +539,8 @@ struct Clients {
     wheel: Vec<u8>,
     /// npm and the package's tarball (npm comes with the machine's Node.js, not from Debian).
     npm: Option<(PathBuf, Vec<u8>)>,
+    /// cargo (the one running the tests) and the project that depends on the registry's crate.
+    cargo: (PathBuf, PathBuf),
     files: FileOrigin,
 }
 
@@ -432,7 +556,9 @@ impl Clients {
         let files = FileOrigin::start(&root);
         let npm = on_path(test, "npm", "npm")
             .map(|npm| (npm.clone(), make_npm_registry(&npm, &root, home.path(), &files)));
-        Some(Clients { git, python, home, text, wheel, npm, files })
+        let cargo = PathBuf::from(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        let (project, _) = make_cargo_registry(&cargo, &root, home.path(), &files);
+        Some(Clients { git, python, home, text, wheel, npm, cargo: (cargo, project), files })
     }
 
     /// git clone, pip download and npm pack through `toll serve`, then through `toll run`, in
@@ -447,6 +573,7 @@ impl Clients {
         if let Some((npm, tarball)) = &self.npm {
             npm_pack(npm, &via, files, home, tarball, &log);
         }
+        cargo_fetch(&self.cargo.0, &via, &self.cargo.1, files, home, &log);
         let squid_url = up.squid.url();
         let tunnel = format!("CONNECT 127.0.0.1:{} via {}", files.port, squid_url);
         assert!(serve.log_with(&tunnel).contains(&tunnel), "{label}: {}", serve.log());
@@ -467,9 +594,10 @@ impl Clients {
         if let Some((npm, tarball)) = &self.npm {
             npm_pack(npm, &via, files, home, tarball, &none);
         }
+        cargo_fetch(&self.cargo.0, &via, &self.cargo.1, files, home, &none);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        // git's, pip's and npm's tunnels through toll run.
-        let expected = before + 2 + usize::from(self.npm.is_some());
+        // git's, pip's, cargo's and npm's tunnels through toll run.
+        let expected = before + 3 + usize::from(self.npm.is_some());
         while tunnels().0 < expected && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
@@ -481,6 +609,7 @@ impl Clients {
         if self.npm.is_some() {
             assert!(asked.iter().any(|p| p == "/npm/tarballs/tollpkg-1.0.0.tgz"), "{asked:?}");
         }
+        assert!(asked.iter().any(|p| p == "/cargo/crates/tollpkg-1.0.0.crate"), "{asked:?}");
     }
 }
 
