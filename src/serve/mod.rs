@@ -1,7 +1,7 @@
 //! `toll serve` and `toll run`: the relay offered to other programs on loopback. This room owns
 //! the listener and what happens before a request reaches the relay — admission (who may use it:
 //! the same user, or the per-user key), refusing what a proxy must not do (requests to the
-//! listener itself, non-proxy requests), routing (the same `proxy_env` answer a transfer gets;
+//! listener itself, non-proxy requests: [`target`]), routing (the same `proxy_env` answer a transfer gets;
 //! NO_PROXY hosts go direct, SOCKS proxies are spoken by toll serve itself ([`crate::socks`]); replaced whole on
 //! SIGHUP: [`Routes`]), the access log and the limits. The upstream side — the 407 dance,
 //! credentials, remembered auth, lockout — is the relay's ([`Relay::carry`]), so a credential the
@@ -20,6 +20,7 @@ pub mod log;
 pub mod max_forwards;
 pub mod peer;
 pub mod state;
+mod target;
 pub mod via;
 
 use crate::client::failure_error;
@@ -32,7 +33,7 @@ use crate::term::sanitize;
 use admission::{Decision, Policy};
 use first::First;
 use http::header::{HeaderValue, PROXY_AUTHORIZATION};
-use http::{Method, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use log::{AccessLog, Entry};
@@ -42,7 +43,10 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+use target::{for_this_machine_only, is_loop, Target, CONNECT_FORM};
 use tokio::net::{TcpListener, TcpStream};
+
+pub use target::is_self;
 
 /// Limits that keep one client (or a local attacker) from starving the others.
 #[derive(Clone, Debug)]
@@ -369,92 +373,6 @@ struct Peer<'a> {
     owner: &'a OnceLock<Option<u32>>,
 }
 
-/// What the client asked to reach, for routing and for the log.
-enum Target {
-    /// CONNECT host:port.
-    Tunnel { host: String, port: u16 },
-    /// An absolute-form http:// request.
-    Http(url::Url),
-}
-
-impl Target {
-    fn of(method: &Method, uri: &http::Uri) -> Result<Target, &'static str> {
-        if method == Method::CONNECT {
-            // Authority form only (RFC 9112 §3.2.3): not `CONNECT http://host:port/` (a client
-            // confused about what it asks for) nor a user name before the host.
-            if uri.scheme().is_some() || uri.path_and_query().is_some() {
-                return Err(CONNECT_FORM);
-            }
-            let a = uri.authority().ok_or(CONNECT_FORM)?;
-            if a.as_str().contains('@') {
-                return Err(CONNECT_FORM);
-            }
-            let port = a.port_u16().ok_or(CONNECT_FORM)?;
-            let host = a.host().trim_start_matches('[').trim_end_matches(']').to_string();
-            if host.parse::<std::net::IpAddr>().is_err()
-                && crate::request_target::refused_in_name(&host).is_some()
-            {
-                return Err(NOT_A_HOST_NAME);
-            }
-            return Ok(Target::Tunnel { host, port });
-        }
-        match uri.scheme_str() {
-            Some("http") => match url::Url::parse(&uri.to_string()) {
-                Ok(u) if crate::request_target::refused_host_char(&u).is_some() => Err(NOT_A_HOST_NAME),
-                Ok(u) => Ok(Target::Http(u)),
-                Err(_) => Err("a malformed URL"),
-            },
-            Some(_) => {
-                Err("only http:// URLs can be requested in absolute form; https:// goes through CONNECT")
-            }
-            None => Err(NOT_A_PROXY_REQUEST),
-        }
-    }
-
-    /// The URL routing looks at: an https URL for a tunnel (as clients use CONNECT for https).
-    fn route_url(&self) -> Option<url::Url> {
-        match self {
-            Target::Http(u) => Some(u.clone()),
-            Target::Tunnel { host, port } => {
-                let h = if host.contains(':') { format!("[{host}]") } else { host.clone() };
-                url::Url::parse(&format!("https://{h}:{port}/")).ok()
-            }
-        }
-    }
-
-    fn host_port(&self) -> (String, u16) {
-        match self {
-            Target::Tunnel { host, port } => (host.clone(), *port),
-            Target::Http(u) => (
-                u.host_str().unwrap_or("").trim_matches(['[', ']']).to_string(),
-                u.port_or_known_default().unwrap_or(80),
-            ),
-        }
-    }
-}
-
-/// Why a CONNECT is refused whose target is not `host:port`.
-const CONNECT_FORM: &str = "CONNECT needs host:port";
-
-/// A target whose host name has a character no host name has (`a!b`, `a$b`): refused before
-/// it reaches a resolver, a PAC or the upstream proxy, as toll's own URLs are.
-const NOT_A_HOST_NAME: &str = "the target's host name has a character host names cannot have";
-
-const NOT_A_PROXY_REQUEST: &str =
-    "this is toll serve, an HTTP proxy: it takes absolute-form requests (GET http://host/path) \
-     and CONNECT, not requests for its own pages. Point your program at it with \
-     http_proxy/https_proxy (see 'toll serve --print-env')";
-
-/// A target on this machine's loopback by its address or name (`localhost`, and `*.localhost`,
-/// which RFC 6761 §6.3 keeps on loopback too). Names that resolve there are `direct`'s to catch.
-fn for_this_machine_only(target: &Target) -> bool {
-    let (host, _) = target.host_port();
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    host == "localhost"
-        || host.ends_with(".localhost")
-        || host.parse::<std::net::IpAddr>().is_ok_and(direct::is_this_machine)
-}
-
 /// The next connection on any of `listeners`, looked for from `next` on (and `next` moved past
 /// the one that had it), so that a flood on one listener does not starve the other's clients.
 async fn accept(listeners: &[TcpListener], next: &mut usize) -> std::io::Result<(TcpStream, SocketAddr)> {
@@ -473,40 +391,6 @@ async fn accept(listeners: &[TcpListener], next: &mut usize) -> std::io::Result<
             })
             .await
         }
-    }
-}
-
-/// A request for the listener itself (directly or by a name of this machine) would loop.
-fn is_loop(target: &Target, listen: &[SocketAddr]) -> bool {
-    let (host, port) = target.host_port();
-    is_self(&host, port, listen)
-}
-
-/// `host:port` is one of this server's own listeners (by its address, loopback, or
-/// `localhost`): as a target or as the upstream proxy, it would loop.
-pub fn is_self(host: &str, port: u16, listen: &[SocketAddr]) -> bool {
-    listen.iter().any(|l| is_listener(host, port, *l))
-}
-
-fn is_listener(host: &str, port: u16, listen: SocketAddr) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if port != listen.port() {
-        return false;
-    }
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => {
-            let ip = ip.to_canonical();
-            ip == listen.ip().to_canonical()
-                || ip.is_loopback()
-                || ip.is_unspecified()
-                // Listening on every address: one of this machine's is this server too, another
-                // host's (a corporate proxy on the same port) is not.
-                || (listen.ip().is_unspecified() && peer::local_addresses().contains(&ip))
-        }
-        Err(_) => false,
     }
 }
 
