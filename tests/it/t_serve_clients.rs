@@ -3,10 +3,10 @@
 //! of a repository served over https (git's "dumb" HTTP protocol: plain files after `git
 //! update-server-info`), `pip download` of a wheel from a simple index over https, `npm pack` of
 //! a package from a registry over https, `cargo fetch` of a crate from a sparse registry over
-//! https, a 10 MiB upload, `apt-get update` and `apt-get
-//! download` from a one-package repository over https (apt fetches as its own user, so with the
-//! key), and ssh to a real sshd with OpenBSD's `nc -X connect` as its ProxyCommand. The https
-//! files come from [`FileOrigin`], a static file server behind the test CA.
+//! https, and a 10 MiB upload; with Basic and NTLM, `apt-get update` and `apt-get download` from
+//! a one-package repository over https (apt fetches as its own user, so with the key), and ssh
+//! to a real sshd with OpenBSD's `nc -X connect` as its ProxyCommand. The https files come from
+//! [`FileOrigin`], a static file server behind the test CA.
 //!
 //! git, pip, npm, ssh, nc and sshd are found on PATH or in /usr/sbin (CI installs the Debian
 //! packages git, python3-pip, openssh-client, openssh-server and netcat-openbsd; npm comes with
@@ -561,8 +561,9 @@ impl Clients {
         Some(Clients { git, python, home, text, wheel, npm, cargo: (cargo, project), files })
     }
 
-    /// git clone, pip download and npm pack through `toll serve`, then through `toll run`, in
-    /// front of `up`; each went through Squid as an authenticated user, in tunnels.
+    /// git clone, pip download, npm pack and cargo fetch through `toll serve`, then through
+    /// `toll run`, in front of `up`; each went through Squid as an authenticated user, in
+    /// tunnels.
     fn through(&self, up: &Upstream<'_>, label: &str) {
         let (files, home) = (&self.files, self.home.path());
         let serve = up.serve();
