@@ -3,10 +3,10 @@
 //! of a repository served over https (git's "dumb" HTTP protocol: plain files after `git
 //! update-server-info`), `pip download` of a wheel from a simple index over https, `npm pack` of
 //! a package from a registry over https, `cargo fetch` of a crate from a sparse registry over
-//! https, and a 10 MiB upload; with Basic and NTLM, `apt-get update` and `apt-get download` from
-//! a one-package repository over https (apt fetches as its own user, so with the key), and ssh
-//! to a real sshd with OpenBSD's `nc -X connect` as its ProxyCommand. The https files come from
-//! [`FileOrigin`], a static file server behind the test CA.
+//! https, `apt-get update` and `apt-get download` from a one-package repository over https (apt
+//! fetches as its own user, so with the key), ssh to a real sshd with OpenBSD's `nc -X connect`
+//! as its ProxyCommand, and a 10 MiB upload. The https files come from [`FileOrigin`], a static
+//! file server behind the test CA.
 //!
 //! git, pip, npm, ssh, nc and sshd are found on PATH or in /usr/sbin (CI installs the Debian
 //! packages git, python3-pip, openssh-client, openssh-server and netcat-openbsd; npm comes with
@@ -530,6 +530,39 @@ impl<'a> Upstream<'a> {
     }
 }
 
+/// The NTLM and Negotiate Squids (with Alice's ticket) where this machine has them, beside the
+/// shared Basic and Digest ones: one upstream per scheme for a client test.
+struct EveryScheme {
+    ntlm: Option<ChosenSquid>,
+    negotiate: Option<(ChosenSquid, Vec<(String, String)>)>,
+}
+
+impl EveryScheme {
+    fn start(test: &str) -> EveryScheme {
+        let ntlm = kdc::have_squid_ntlm(test).then(|| ChosenSquid::start(&[Offer::Ntlm]));
+        let negotiate = (kdc::have_squid_ntlm(test) && kdc::have_kerberos(test)).then(|| {
+            let ticket = kdc::realm().ticket();
+            ticket.kinit();
+            (ChosenSquid::start(&[Offer::Negotiate]), ticket.env())
+        });
+        EveryScheme { ntlm, negotiate }
+    }
+
+    fn upstreams(&self) -> Vec<(&'static str, Upstream<'_>)> {
+        let mut all = vec![
+            ("Basic", Upstream::alice(squid::shared(Auth::Basic))),
+            ("Digest", Upstream::alice(squid::shared(Auth::Digest))),
+        ];
+        if let Some(sq) = &self.ntlm {
+            all.push(("NTLM", Upstream::alice(sq)));
+        }
+        if let Some((sq, env)) = &self.negotiate {
+            all.push(("Negotiate", Upstream { squid: sq, args: Vec::new(), env: env.clone() }));
+        }
+        all
+    }
+}
+
 /// What the client tests need: git, python3 with pip, and the repository and index they fetch.
 struct Clients {
     git: PathBuf,
@@ -772,8 +805,7 @@ impl Drop for Sshd {
 /// connection, and OpenBSD's `nc -X connect` asks an HTTP proxy for a CONNECT tunnel, but can
 /// do no proxy authentication beyond Basic (and asks for that password on the terminal). Through
 /// `toll serve` (and `toll run`, whose `http_proxy` names the server) it needs none: toll
-/// answers the proxy's 407 with each scheme, here Basic and NTLM (README: "ssh" in the client
-/// settings).
+/// answers the proxy's 407 with each scheme (README: "ssh" in the client settings).
 #[test]
 fn ssh_through_serve_and_run_with_nc_as_its_proxy_command() {
     let test = "ssh_through_serve_and_run_with_nc_as_its_proxy_command";
@@ -784,13 +816,9 @@ fn ssh_through_serve_and_run_with_nc_as_its_proxy_command() {
     let Some(sshd) = Sshd::start(test, dir.path()) else { return };
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let ntlm = kdc::have_squid_ntlm(test).then(|| ChosenSquid::start(&[Offer::Ntlm]));
-    let mut upstreams = vec![("Basic", Upstream::alice(squid::shared(Auth::Basic)))];
-    if let Some(sq) = &ntlm {
-        upstreams.push(("NTLM", Upstream::alice(sq)));
-    }
+    let every = EveryScheme::start(test);
     let authority = format!("127.0.0.1:{}", sshd.port);
-    for (label, up) in &upstreams {
+    for (label, up) in &every.upstreams() {
         let serve = up.serve();
         let through = format!("{} -X connect -x 127.0.0.1:{} %h %p", nc.display(), serve.port);
         let mut cmd = Command::new(&ssh);
@@ -894,8 +922,8 @@ fn apt_get(dir: &Path, repo_url: &str, options: &[String], args: &[&str]) -> Com
 /// apt through `toll serve` and `toll run`, as the README sets it up. apt fetches as its own
 /// user (`_apt`), not the one toll serve runs as, so it must show the key: without it toll
 /// serve refuses it (403); with the key in an apt auth.conf file (apt_auth.conf(5), logins for
-/// repositories and proxies) the index and the package come through Squid with Basic and NTLM,
-/// neither of which apt's own proxy support could answer for NTLM. Under `toll run` the key
+/// repositories and proxies) the index and the package come through Squid with each scheme
+/// (apt itself can answer none but Basic). Under `toll run` the key
 /// comes in `https_proxy`'s URL, which apt reads.
 #[test]
 fn apt_fetches_through_serve_with_the_key_and_through_run() {
@@ -933,12 +961,8 @@ fn apt_fetches_through_serve_with_the_key_and_through_run() {
         output(cmd, what)
     };
 
-    let ntlm = kdc::have_squid_ntlm(test).then(|| ChosenSquid::start(&[Offer::Ntlm]));
-    let mut upstreams = vec![("Basic", Upstream::alice(squid::shared(Auth::Basic)))];
-    if let Some(sq) = &ntlm {
-        upstreams.push(("NTLM", Upstream::alice(sq)));
-    }
-    for (label, up) in &upstreams {
+    let every = EveryScheme::start(test);
+    for (label, up) in &every.upstreams() {
         let serve = up.serve();
         let proxy = vec![format!("Acquire::https::Proxy={}", serve.url())];
         // Without the key: refused, and the log says why.
@@ -984,7 +1008,7 @@ fn apt_fetches_through_serve_with_the_key_and_through_run() {
         let toll_home = dir.path().join("toll-home");
         std::fs::create_dir_all(&toll_home).unwrap();
         isolate(&mut cmd, &toll_home);
-        cmd.env("TOLL_TERMINAL", "none");
+        cmd.env("TOLL_TERMINAL", "none").envs(up.env.iter().map(|(k, v)| (k, v)));
         let out = run(cmd, "toll run apt-get download");
         ok(
             &out,
