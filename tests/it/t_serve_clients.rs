@@ -686,14 +686,9 @@ fn a_10_mib_upload_goes_through_serve_once() {
     let at = format!("@{}", file.display());
     let want = format!("{} {}\n", sha256_hex(&data), data.len());
     let ca = pki().ca_arg();
-    // NTLM too (the body waits while the handshake runs, and goes once), when Squid has it.
-    let ntlm = kdc::have_squid_ntlm(test).then(|| ChosenSquid::start(&[Offer::Ntlm]));
-    let mut upstreams: Vec<(String, Upstream<'_>)> =
-        [Auth::Basic, Auth::Digest].map(|a| (format!("{a:?}"), Upstream::alice(squid::shared(a)))).into();
-    if let Some(sq) = &ntlm {
-        upstreams.push(("NTLM".into(), Upstream::alice(sq)));
-    }
-    for (auth, up) in &upstreams {
+    // NTLM and Negotiate too (the body waits while the handshake runs, and goes once).
+    let every = EveryScheme::start(test);
+    for (auth, up) in &every.upstreams() {
         let serve = up.serve();
         for origin in [Origin::http(), Origin::https()] {
             let url = origin.url("/upload");
