@@ -414,6 +414,26 @@ fn pip_download(
     );
 }
 
+/// How many tunnels to `files` the server's log holds, when `via` is `toll serve` (`toll run`'s
+/// log is not kept: Squid's tells of its tunnels).
+fn tunnels_to(files: &FileOrigin, via: &Via<'_>) -> usize {
+    let tunnel = format!("CONNECT 127.0.0.1:{} via", files.port);
+    match via {
+        Via::Serve(serve) => serve.log().lines().filter(|l| l.contains(&tunnel)).count(),
+        Via::Run { .. } => 0,
+    }
+}
+
+/// Through `toll serve`: `who` made a tunnel of its own to `files` (the log had `before`), so
+/// it did not go around the server.
+fn made_a_tunnel(files: &FileOrigin, via: &Via<'_>, before: usize, who: &str) {
+    if let Via::Serve(serve) = via {
+        let tunnel = format!("CONNECT 127.0.0.1:{} via", files.port);
+        let log = serve.log_with_n(&tunnel, before + 1);
+        assert!(tunnels_to(files, via) > before, "{who} went around toll serve:\n{log}");
+    }
+}
+
 /// `npm pack tollpkg@1.0.0` from the test registry over https (the registry document, then the
 /// tarball, checked against its integrity by npm), with an empty cache so both are fetched.
 fn npm_pack(
@@ -434,18 +454,10 @@ fn npm_pack(
     if let Via::Serve(serve) = via {
         args.extend(["--proxy".into(), serve.url(), "--https-proxy".into(), serve.url()]);
     }
-    let tunnel = format!("CONNECT 127.0.0.1:{} via", files.port);
-    let before = log().lines().filter(|l| l.contains(&tunnel)).count();
+    let before = tunnels_to(files, via);
     let out = client(via, home, npm, &args);
     ok(&out, "npm pack tollpkg@1.0.0", &log());
-    if let Via::Serve(serve) = via {
-        // npm's own tunnel, not only git's and pip's before it.
-        let after = serve.log_with_n(&tunnel, before + 1);
-        assert!(
-            after.lines().filter(|l| l.contains(&tunnel)).count() > before,
-            "npm went around toll serve:\n{after}"
-        );
-    }
+    made_a_tunnel(files, via, before, "npm");
     assert_eq!(std::fs::read(dest.join("tollpkg-1.0.0.tgz")).unwrap(), tarball, "the tarball, byte for byte");
 }
 
@@ -466,8 +478,7 @@ fn cargo_fetch(
     log: &dyn Fn() -> String,
 ) {
     let cargo_home = home.join(format!("cargo-home-{}", files.asked().len()));
-    let tunnel = format!("CONNECT 127.0.0.1:{} via", files.port);
-    let before = log().lines().filter(|l| l.contains(&tunnel)).count();
+    let before = tunnels_to(files, via);
     let manifest = project.join("Cargo.toml").display().to_string();
     let args = vec!["fetch".to_string(), "--manifest-path".into(), manifest];
     let out = match via {
@@ -500,13 +511,7 @@ fn cargo_fetch(
         .map(|d| d.unwrap().path().join("tollpkg-1.0.0/src/lib.rs"))
         .find(|p| p.exists());
     assert!(unpacked.is_some(), "cargo fetch left no tollpkg-1.0.0 in {}", cargo_home.display());
-    if let Via::Serve(serve) = via {
-        let after = serve.log_with_n(&tunnel, before + 1);
-        assert!(
-            after.lines().filter(|l| l.contains(&tunnel)).count() > before,
-            "cargo went around toll serve:\n{after}"
-        );
-    }
+    made_a_tunnel(files, via, before, "cargo");
 }
 
 /// A Squid and what toll needs for it (`-U`, or a Kerberos ticket's environment).
