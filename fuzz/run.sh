@@ -36,8 +36,11 @@ for t in $targets; do
   echo "==> $t (${secs}s)"
   # -timeout: one input taking longer than 10 s is a hang; -rss_limit_mb: a leak or a blow-up.
   log="target/fuzz-$t.log"
+  # A target's dictionary (dict/<target>.dict: the tokens of its language) speeds the search.
+  dict=()
+  [[ -f "dict/$t.dict" ]] && dict=(-dict="dict/$t.dict")
   rc=0
-  cargo fuzz run "$t" "corpus/$t" -- "${limit[@]}" -timeout=10 -rss_limit_mb=2048 \
+  cargo fuzz run "$t" "corpus/$t" -- "${limit[@]}" "${dict[@]}" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 >"$log" 2>&1 || rc=$?
   grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|^#[0-9]+ +DONE' "$log" || true
   if (( rc != 0 )); then

@@ -158,6 +158,40 @@ def write(target, items):
             f.write(data)
 
 
+PAC_SCRIPTS = [
+    # What corporate PACs look like: the Netscape helpers, lists with fail-over, SOCKS.
+    'function FindProxyForURL(url, host) {\n'
+    '  if (isPlainHostName(host) || dnsDomainIs(host, ".corp") || shExpMatch(host, "10.*")) return "DIRECT";\n'
+    '  if (isInNet(dnsResolve(host), "10.0.0.0", "255.0.0.0")) return "DIRECT";\n'
+    '  if (url.substring(0, 6) == "https:") return "PROXY proxy.corp:8443; PROXY 10.0.0.9:3128; DIRECT";\n'
+    '  return "PROXY proxy.corp:3128; SOCKS5 10.0.0.7:1080";\n}\n',
+    'var pool = ["PROXY a.corp:1", "PROXY b.corp:2"];\nvar n = 0;\n'
+    'function FindProxyForURL(url, host) { n++; return pool[n % 2] + "; DIRECT"; }\n',
+    'function FindProxyForURLEx(url, host) {\n'
+    '  if (isInNetEx(myIpAddressEx(), "10.0.0.0/8")) return "HTTPS secure.corp:443";\n'
+    '  return sortIpAddressList(dnsResolveEx(host)) ? "PROXY [fd00::1]:3128" : "DIRECT";\n}\n',
+    'function FindProxyForURL(url, host) {\n'
+    '  if (weekdayRange("MON", "FRI") && timeRange(8, 18) && dateRange("JAN", "DEC")) return "PROXY p:80";\n'
+    '  if (localHostOrDomainIs(host, "www.example.com") || dnsDomainLevels(host) > 3) return "DIRECT";\n'
+    '  alert("fell through for " + url); return "SOCKS s:1080";\n}\n',
+    '/* a PAC that misbehaves */ function FindProxyForURL(u, h) { for (;;) {} }',
+    'function FindProxyForURL(u, h) { return /^(a+)+$/.test("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!") ? "DIRECT" : "PROXY x:1"; }',
+    'var s = "x"; while (true) s += s; function FindProxyForURL() { return "DIRECT"; }',
+    'function f(n) { return f(n + 1); } function FindProxyForURL(u, h) { return f(0); }',
+    'function FindProxyForURL(u, h) { return shExpMatch(u, "*://*.example.com/*") ? "PROXY [::1]:8080" : 42; }',
+    '<html><body>Please log in</body></html>',
+    '\ufefffunction FindProxyForURL(url, host) { return "PROXY " + host + ":" + convert_addr("10.1.2.3"); }',
+]
+
+PAC_HELPER_CALLS = [
+    b"\x04example.com\x0010.0.0.0\x00255.0.0.0", b"\x05intranet.corp", b"\x06n1e3",
+    b"\x09www.example.com\x00*.example.*", b"\x09a\nb\x00a?b", b"\x09abc\x00[a-c]*(", b"\x14x.y\x00*.?",
+    b"\x0aMON\x00FRI\x00GMT", b"\x0bn1\x00JAN\x00n2030\x00n31\x00DEC\x00n1990", b"\x0cn8\x00n30\x00n17\x00n0\x00GMT",
+    b"\x0f2001:db8::1\x002001:db8::/32", b"\x10v6.only", b"\x1210.0.0.1;fd00::1; ::1 ;192.0.2.1",
+    b"\x02www\x00owww.example.com", b"\x0d\xe2\x80\xae\x1b[2J", b"\x15\x00u",
+]
+
+
 def pem_der(name):
     """The DER bytes of a PEM certificate among the test fixtures (tests/it/x509v1)."""
     path = os.path.join(HERE, "..", "tests", "it", "x509v1", name)
@@ -168,6 +202,8 @@ def pem_der(name):
 
 def main():
     write("challenges", CHALLENGES)
+    write("pac_script", PAC_SCRIPTS)
+    write("pac_helpers", PAC_HELPER_CALLS)
     write("x509v1", [pem_der(n) for n in ("leaf.pem", "self.pem", "ca.pem", "fake-ca.pem")])
     write("respond", [bytes([i % 8]) + c.encode() for i, c in enumerate(CHALLENGES)])
     write("ntlm_type2", [bytes([i % 5]) + m for i, m in enumerate(ntlm_variants())])
