@@ -923,8 +923,8 @@ fn apt_get(dir: &Path, repo_url: &str, options: &[String], args: &[&str]) -> Com
 /// user (`_apt`), not the one toll serve runs as, so it must show the key: without it toll
 /// serve refuses it (403); with the key in an apt auth.conf file (apt_auth.conf(5), logins for
 /// repositories and proxies) the index and the package come through Squid with each scheme
-/// (apt itself can answer none but Basic). Under `toll run` the key
-/// comes in `https_proxy`'s URL, which apt reads.
+/// (apt itself can answer none but Basic). Under `toll run` the key comes in `https_proxy`'s
+/// URL, which apt reads.
 #[test]
 fn apt_fetches_through_serve_with_the_key_and_through_run() {
     let test = "apt_fetches_through_serve_with_the_key_and_through_run";
