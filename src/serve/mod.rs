@@ -1,11 +1,13 @@
 //! `toll serve` and `toll run`: the relay offered to other programs on loopback. This room owns
-//! the listener and what happens before a request reaches the relay — admission (who may use it:
-//! the same user, or the per-user key), refusing what a proxy must not do (requests to the
-//! listener itself, non-proxy requests: [`target`]), routing (the same `proxy_env` answer a transfer gets;
-//! NO_PROXY hosts go direct, SOCKS proxies are spoken by toll serve itself ([`crate::socks`]); replaced whole on
-//! SIGHUP: [`Routes`]), the access log and the limits. The upstream side — the 407 dance,
-//! credentials, remembered auth, lockout — is the relay's ([`Relay::carry`]), so a credential the
-//! proxy rejected is never sent again by any later request of any client.
+//! the listeners and what happens before a request reaches the relay — admission (who may use
+//! it: the same user, or the per-user key), refusing what a proxy must not do (requests to the
+//! listener itself, non-proxy requests: [`target`]), routing (the same `proxy_env` answer a
+//! transfer gets; NO_PROXY hosts go direct, SOCKS proxies are spoken by toll serve itself
+//! ([`crate::socks`]); replaced whole when the routing is decided again — SIGHUP, a PAC or the
+//! desktop's settings that changed, another network: [`Routes`]), the access log and the limits.
+//! The upstream side — the 407 dance, credentials, remembered auth, lockout — is the relay's
+//! ([`Relay::carry`]), so a credential the proxy rejected is never sent again by any later
+//! request of any client.
 //!
 //! Two doors lead to the same `plan`: a connection that opens with `CONNECT` is read and
 //! served here without hyper (`first`, `connect`: a waiting tunnel holds little more than its
