@@ -298,7 +298,14 @@ fn transfer(mut t: Transfer) -> Result<()> {
     // `--doh-url`'s resolver, made once for the PAC's DNS helpers and the transfers. One that
     // cannot be made is made again by the transfer, which reports it as curl does (with -w).
     let doh = client::doh(&t.request, reporter.clone()).ok().flatten();
-    let ctx = Context { reporter: reporter.clone(), term, sources, memory: remembered(), doh: doh.clone() };
+    let ctx = Context {
+        reporter: reporter.clone(),
+        term,
+        sources,
+        memory: remembered(),
+        doh: doh.clone(),
+        rejections: run_rejections(),
+    };
     block_on(async move {
         let routes = routing::chooser(
             &t.proxy,
@@ -316,6 +323,13 @@ fn transfer(mut t: Transfer) -> Result<()> {
             .await
             .unwrap_or_else(|e| Err(Error::new(Exit::Internal, format!("saving credentials failed: {e}"))))
     })
+}
+
+/// What the proxies rejected in this process: every operation of a `--next` line (or a `-K`
+/// file's `next`) is one [`run`] with brokers of its own, and the lockout rule is per run.
+fn run_rejections() -> Arc<crate::creds::Rejections> {
+    static RUN: std::sync::OnceLock<Arc<crate::creds::Rejections>> = std::sync::OnceLock::new();
+    RUN.get_or_init(Default::default).clone()
 }
 
 /// `-n`/`--netrc-file`: the origin's user name and password from the netrc file, unless `-u`

@@ -315,6 +315,7 @@ async fn verify(args: &LoginArgs, spec: &ProxySpec, creds: &Credentials) -> Resu
         }),
         memory: None,
         doh: None,
+        rejections: Default::default(),
     };
     let style = OutputStyle { silent: true, show_error: false, verbose: false };
     let result =

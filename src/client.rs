@@ -93,6 +93,8 @@ pub struct Context {
     /// `--doh-url`'s resolver when the caller made it already (shared with the PAC's lookups);
     /// else the session makes its own from the request.
     pub doh: Option<Arc<crate::doh::Doh>>,
+    /// What the proxies rejected in this run, across its operations (the lockout rule).
+    pub rejections: Arc<crate::creds::Rejections>,
 }
 
 /// `socks5h://user:pass@host:port` for reqwest, which speaks SOCKS itself.

@@ -1,6 +1,9 @@
 //! Where proxy credentials come from, behind one trait, and the per-proxy broker that enforces
 //! the lockout rule: a credential the proxy rejected is never sent again in this run.
 //!
+//! A run may make several brokers for one proxy (`--next` runs each operation with relays of its
+//! own): [`Rejections`] carries their verdicts across them, so the rule holds per run.
+//!
 //! Sources are consulted in order (flag, proxy URL, environment; the keyring and the prompt plug
 //! in here later). The relay and the auth engine never know which source a credential came from
 //! beyond its label for messages.
@@ -8,7 +11,7 @@
 use crate::auth::Scheme;
 use crate::config::ProxySpec;
 use crate::secret::Credentials;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -122,12 +125,36 @@ struct BrokerState {
     trial: Option<(Weak<()>, u64)>,
 }
 
+/// The credentials each proxy rejected in one run, with their sources' labels: shared by every
+/// broker the run makes (an account locks however many operations the command line has).
+#[derive(Default)]
+pub struct Rejections(Mutex<HashMap<String, Vec<Rejected>>>);
+
+/// A rejected credential's fingerprint and its source's label.
+type Rejected = ([u8; 32], String);
+
+impl Rejections {
+    fn of(&self, proxy: &str) -> Vec<Rejected> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(proxy).cloned().unwrap_or_default()
+    }
+
+    fn add(&self, proxy: &str, fingerprint: [u8; 32], label: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let list = map.entry(proxy.to_string()).or_default();
+        if !list.iter().any(|(f, _)| *f == fingerprint) {
+            list.push((fingerprint, label.to_string()));
+        }
+    }
+}
+
 /// The credentials for one proxy during one run.
 pub struct CredentialBroker {
     sources: Vec<Box<dyn CredentialSource>>,
     state: Mutex<BrokerState>,
     /// Signalled on every verdict.
     judged: Condvar,
+    /// The run's rejections and this proxy's key in them.
+    run: Option<(Arc<Rejections>, String)>,
 }
 
 /// How long a request waits for another request's verdict on the same untried credential
@@ -136,7 +163,29 @@ const TRIAL_WAIT: Duration = Duration::from_secs(120);
 
 impl CredentialBroker {
     pub fn new(sources: Vec<Box<dyn CredentialSource>>) -> Self {
-        CredentialBroker { sources, state: Mutex::new(BrokerState::default()), judged: Condvar::new() }
+        CredentialBroker {
+            sources,
+            state: Mutex::new(BrokerState::default()),
+            judged: Condvar::new(),
+            run: None,
+        }
+    }
+
+    /// A broker for `proxy` that starts with what the proxy rejected earlier in the run, and
+    /// adds what it rejects now.
+    pub fn in_run(sources: Vec<Box<dyn CredentialSource>>, run: &Arc<Rejections>, proxy: &ProxySpec) -> Self {
+        let key = proxy.display_url();
+        let mut state = BrokerState::default();
+        for (fingerprint, label) in run.of(&key) {
+            state.rejected.insert(fingerprint);
+            state.rejected_labels.push(label);
+        }
+        CredentialBroker {
+            sources,
+            state: Mutex::new(state),
+            judged: Condvar::new(),
+            run: Some((run.clone(), key)),
+        }
     }
 
     /// The credential to answer a challenge with: the one in use, else the first source's that
@@ -234,6 +283,9 @@ impl CredentialBroker {
         }
         if st.rejected.insert(fp) {
             st.rejected_labels.push(issued.source.clone());
+            if let Some((run, key)) = &self.run {
+                run.add(key, fp, &issued.source);
+            }
             self.sources[issued.index].rejected(req, &issued.creds);
         }
         self.judged.notify_all();
@@ -269,6 +321,22 @@ mod tests {
         b.reject(&req(), &second);
         let gone = b.get(&req()).unwrap_err();
         assert_eq!(gone.rejected, vec!["-U".to_string(), "url".to_string()]);
+    }
+
+    #[test]
+    fn a_credential_rejected_in_one_operation_is_not_issued_in_the_next() {
+        let run = Arc::new(Rejections::default());
+        let sources = || -> Vec<Box<dyn CredentialSource>> {
+            vec![Box::new(FixedSource::new("-U", "alice", Some(Secret::new("pw"))))]
+        };
+        let proxy = ProxySpec::test_http("proxy");
+        let first = CredentialBroker::in_run(sources(), &run, &proxy);
+        let tried = first.get(&req()).unwrap();
+        first.reject(&req(), &tried);
+        let next = CredentialBroker::in_run(sources(), &run, &proxy);
+        assert_eq!(next.get(&req()).unwrap_err().rejected, vec!["-U".to_string()], "said as rejected");
+        let other = CredentialBroker::in_run(sources(), &run, &ProxySpec::test_http("elsewhere"));
+        assert_eq!(other.get(&req()).unwrap().source, "-U", "another proxy judges for itself");
     }
 
     #[test]

@@ -221,6 +221,7 @@ pub async fn run(scheme: Scheme, term: Terminal) -> Result<()> {
         // Nothing remembered: the demo shows the 407 exchange every time.
         memory: None,
         doh: None,
+        rejections: Default::default(),
         reporter: Arc::new(DemoTrace),
         term,
         sources: Arc::new(move |_: &ProxySpec| -> Vec<Box<dyn CredentialSource>> {

@@ -73,8 +73,16 @@ pub fn run(
     }
     // SOCKS proxies' credentials come from the same sources as HTTP proxies' (`crate::socks`).
     let socks_sources = sources.clone();
-    let ctx =
-        Arc::new(Context { reporter: reporter.clone(), term, sources, memory: remembered(), doh: None });
+    // The server's rejections, for every broker it makes (SIGHUP makes new ones).
+    let rejections = Arc::new(crate::creds::Rejections::default());
+    let ctx = Arc::new(Context {
+        reporter: reporter.clone(),
+        term,
+        sources,
+        memory: remembered(),
+        doh: None,
+        rejections: rejections.clone(),
+    });
     let factory = client::upstream_factory(&cfg.proxy, ctx)?;
     client::install_crypto();
     // One worker by default (`--threads`): measured on two cores in front of Squid, 10–20 %
@@ -158,7 +166,7 @@ pub fn run(
             policy: Policy { uid, key: key.clone(), allow: cfg.allow.clone() },
             socks: {
                 let log = log.clone();
-                Arc::new(crate::socks::Ways::new(socks_sources, Box::new(move |t| log.note(t))))
+                Arc::new(crate::socks::Ways::new(socks_sources, rejections, Box::new(move |t| log.note(t))))
             },
             log,
             limits,

@@ -317,19 +317,28 @@ async fn timed<T>(
 pub struct Ways {
     sources: SourceFactory,
     brokers: Mutex<HashMap<Key, Arc<CredentialBroker>>>,
+    rejections: Arc<crate::creds::Rejections>,
     /// For the log: a rejected credential is said once, when it happens.
     note: Box<dyn Fn(&str) + Send + Sync>,
 }
 
 impl Ways {
-    pub fn new(sources: SourceFactory, note: Box<dyn Fn(&str) + Send + Sync>) -> Ways {
-        Ways { sources, brokers: Mutex::new(HashMap::new()), note }
+    pub fn new(
+        sources: SourceFactory,
+        rejections: Arc<crate::creds::Rejections>,
+        note: Box<dyn Fn(&str) + Send + Sync>,
+    ) -> Ways {
+        Ways { sources, brokers: Mutex::new(HashMap::new()), rejections, note }
     }
 
     /// One broker per proxy and credentials in its URL (the credential sources depend on them).
     fn broker(&self, spec: &ProxySpec) -> Arc<CredentialBroker> {
         let mut map = self.brokers.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(key(spec)).or_insert_with(|| Arc::new(CredentialBroker::new((self.sources)(spec)))).clone()
+        map.entry(key(spec))
+            .or_insert_with(|| {
+                Arc::new(CredentialBroker::in_run((self.sources)(spec), &self.rejections, spec))
+            })
+            .clone()
     }
 }
 

@@ -35,7 +35,7 @@ pub fn upstream_factory(proxy: &ProxyConfig, ctx: Arc<Context>) -> Result<crate:
                 reporter.line(crate::report::Direction::Info, t);
             }
         });
-        let ways = Arc::new(crate::socks::Ways::new(ctx.sources.clone(), note));
+        let ways = Arc::new(crate::socks::Ways::new(ctx.sources.clone(), ctx.rejections.clone(), note));
         crate::socks::Hop::new(&ways, spec).map(Arc::new)
     });
     let pcfg = proxy.clone();
@@ -46,7 +46,7 @@ pub fn upstream_factory(proxy: &ProxyConfig, ctx: Arc<Context>) -> Result<crate:
         UpstreamSetup {
             tls,
             allowed: pcfg.allowed_schemes,
-            creds: CredentialBroker::new((ctx.sources)(spec)),
+            creds: CredentialBroker::in_run((ctx.sources)(spec), &ctx.rejections, spec),
             memory: ctx.memory.clone(),
             service: pcfg.service_name.clone().unwrap_or_else(|| crate::auth::HTTP_SERVICE.into()),
             delegation: pcfg.delegation,

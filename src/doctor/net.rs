@@ -420,7 +420,7 @@ async fn via_preproxy(
     let url = socks.clone();
     let sources: crate::creds::SourceFactory =
         Arc::new(move |_: &ProxySpec| super::sources::preproxy_url(&url));
-    let ways = Arc::new(crate::socks::Ways::new(sources, Box::new(|_| {})));
+    let ways = Arc::new(crate::socks::Ways::new(sources, Default::default(), Box::new(|_| {})));
     let Some(hop) = crate::socks::Hop::new(&ways, socks.clone()) else {
         return Err(step.problem(
             format!("{} is not a SOCKS proxy", socks.display_url()),

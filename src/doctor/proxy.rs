@@ -476,6 +476,7 @@ async fn start(
         sources,
         memory: None,
         doh: None,
+        rejections: Default::default(),
     };
     Session::start(&d.request, cfg, crate::route::choice::Chooser::fixed(settings), ctx).await
 }

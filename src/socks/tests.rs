@@ -77,7 +77,7 @@ fn ways(password: &str) -> Arc<Ways> {
         vec![Box::new(FixedSource::new("-U", "alice", Some(Secret::from(password.clone()))))
             as Box<dyn CredentialSource>]
     });
-    Arc::new(Ways::new(sources, Box::new(|_| {})))
+    Arc::new(Ways::new(sources, Default::default(), Box::new(|_| {})))
 }
 
 fn spec(scheme: &str) -> ProxySpec {
@@ -201,7 +201,7 @@ impl CredentialSource for Slow {
 async fn the_limit_is_for_the_proxy_not_for_a_person_typing() {
     let limit = std::time::Duration::from_millis(150);
     let sources: SourceFactory = Arc::new(|_: &ProxySpec| vec![Box::new(Slow) as Box<dyn CredentialSource>]);
-    let ways = Arc::new(Ways::new(sources, Box::new(|_| {})));
+    let ways = Arc::new(Ways::new(sources, Default::default(), Box::new(|_| {})));
     let hop = Hop::new(&ways, spec("socks5h")).unwrap();
     let dest = Dest::Ip("127.0.0.1".parse().unwrap());
     let (mut a, b) = tokio::io::duplex(1024);

@@ -220,6 +220,49 @@ fn fake_digest_wrong_password_once_https() {
     wrong_password_once(true, true);
 }
 
+/// `--next` (and a `-K` file's `next`) runs operations one after another, each with relays of
+/// its own: a password the proxy rejected in the first is not sent by the later ones, whether
+/// they name it again (`-U`, the proxy URL) or take it from the environment.
+#[test]
+fn a_wrong_password_is_sent_once_across_next_operations() {
+    for digest in [false, true] {
+        let proxy = if digest {
+            FakeProxy::start(DigestProxy::new(USER, PASS, false).script())
+        } else {
+            FakeProxy::start(fakeproxy::basic(USER, PASS))
+        };
+        let origin = Origin::start(false);
+        let with_url = format!("http://{USER}:wrong@{}", proxy.url().trim_start_matches("http://"));
+        let out = through(&proxy, Some((USER, "wrong")), &origin, "/a")
+            .args(["--next", "-sS", "-x", &with_url, &origin.url("/b")])
+            .args(["--next", "-sS", "-x", &proxy.url(), &origin.url("/c")])
+            .env("TOLL_PROXY_USER", USER)
+            .env("TOLL_PROXY_PASSWORD", "wrong")
+            .run();
+        expect_code(&out, &proxy, 41);
+        assert_eq!(
+            out.stderr.matches("toll: error:").count(),
+            3,
+            "each operation says why:\n{}",
+            out.describe()
+        );
+        assert_eq!(with_auth(&proxy.requests()).len(), 1, "digest {digest}:\n{}", proxy.summary());
+        assert!(origin.requests().is_empty());
+
+        let dir = crate::run::scratch();
+        let config = dir.path().join("ops");
+        let ops = format!("url = \"{}\"\nnext\nurl = \"{}\"\n", origin.url("/d"), origin.url("/e"));
+        std::fs::write(&config, ops).unwrap();
+        let before = with_auth(&proxy.requests()).len();
+        let out = toll(["-sS", "-x", &proxy.url(), "-U", &format!("{USER}:other"), "-K"])
+            .arg(&config)
+            .args(["--next", "-sS", "-x", &proxy.url(), "-U", &format!("{USER}:other"), &origin.url("/f")])
+            .run();
+        assert_eq!(out.code, Some(41), "{}", out.describe());
+        assert_eq!(with_auth(&proxy.requests()).len(), before + 1, "{}", proxy.summary());
+    }
+}
+
 /// Many requests in one run (`-L`, 6 redirects) through a Digest proxy that never goes stale:
 /// exactly one 407, every later request answered with the next nc on the same nonce (or fresh
 /// valid credentials), all verified by the proxy.
