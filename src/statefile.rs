@@ -17,6 +17,7 @@
 //!
 //! [`read_limited`] is shared with the settings file (`store::Settings`), which follows links
 //! (dotfile managers link config files) but is otherwise held to the same limits.
+//! [`replace_whole`] writes the files curl's options name (`-c`, `--hsts`, `--alt-svc`).
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -186,10 +187,52 @@ fn open_lock(path: &Path) -> io::Result<File> {
     Ok(lock)
 }
 
+/// Writes `content` to `path` whole or not at all, as curl writes its cookie jar and caches at
+/// the end of a run: a temporary file beside it (`prefix`, mode 0600), renamed over it. A link
+/// in its place is replaced, never followed (one planted there must not make toll write
+/// elsewhere); a device or FIFO (`-c /dev/null`) is written as it is, never replaced.
+pub fn replace_whole(path: &Path, prefix: &str, content: &[u8]) -> io::Result<()> {
+    #[cfg(unix)]
+    if let Ok(m) = fs::symlink_metadata(path) {
+        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+        let t = m.file_type();
+        if t.is_char_device() || t.is_fifo() || t.is_block_device() {
+            let mut f = OpenOptions::new().write(true).custom_flags(libc::O_NOFOLLOW).open(path)?;
+            return f.write_all(content);
+        }
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new().prefix(prefix).tempfile_in(dir)?;
+    tmp.write_all(content)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn replace_whole_replaces_a_link_and_writes_a_device_in_place() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "keep").unwrap();
+        let jar = dir.path().join("jar");
+        std::os::unix::fs::symlink(&victim, &jar).unwrap();
+        replace_whole(&jar, ".jar", b"new").unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"keep", "the link was not followed");
+        assert!(fs::symlink_metadata(&jar).unwrap().is_file(), "the link was replaced by a file");
+        assert_eq!(fs::read(&jar).unwrap(), b"new");
+        replace_whole(Path::new("/dev/null"), ".jar", b"x").unwrap();
+        assert!(fs::symlink_metadata("/dev/null").unwrap().file_type().is_char_device());
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left.len(), 2, "no temporary file left: {left:?}");
+    }
 
     #[test]
     fn concurrent_updates_lose_nothing() {

@@ -138,14 +138,7 @@ impl AltSvc {
         let fail = |e: std::io::Error| {
             Error::new(Exit::Write, format!("cannot write the alt-svc cache {}: {e}", path.display()))
         };
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let mut tmp = tempfile::Builder::new().prefix(".altsvc").tempfile_in(dir).map_err(fail)?;
-        std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(fail)?;
-        tmp.persist(path).map_err(|e| fail(e.error))?;
-        Ok(())
+        crate::statefile::replace_whole(path, ".altsvc", text.as_bytes()).map_err(fail)
     }
 }
 

@@ -436,7 +436,8 @@ impl Engine {
         }
     }
 
-    /// Writes `-c FILE` ('-': standard output), as curl does at the end of a run.
+    /// Writes `-c FILE` ('-': standard output), as curl does at the end of a run: whole or not
+    /// at all, never through a link in its place (`statefile::replace_whole`).
     pub fn save(&self, x: &crate::config::CurlExtras) -> crate::error::Result<()> {
         let Some(path) = &x.cookie_jar else { return Ok(()) };
         // Cookies that expired (in the jar read, or set so by a server) are not written, as curl.
@@ -449,7 +450,7 @@ impl Engine {
             let _ = std::io::stdout().lock().write_all(text.as_bytes());
             return Ok(());
         }
-        std::fs::write(path, text).map_err(|e| {
+        crate::statefile::replace_whole(path, ".cookies", text.as_bytes()).map_err(|e| {
             crate::error::Error::new(
                 crate::error::Exit::Write,
                 format!("cannot write the cookie jar {}: {e}", path.display()),

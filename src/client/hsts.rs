@@ -291,14 +291,7 @@ impl Engine {
                 format!("cannot write the HSTS cache {}: {e}", path.display()),
             )
         };
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let mut tmp = tempfile::Builder::new().prefix(".hsts").tempfile_in(dir).map_err(fail)?;
-        std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(fail)?;
-        tmp.persist(path).map_err(|e| fail(e.error))?;
-        Ok(())
+        crate::statefile::replace_whole(path, ".hsts", text.as_bytes()).map_err(fail)
     }
 }
 

@@ -181,3 +181,32 @@ fn data_binary_from_a_proc_file_is_sent_whole() {
     assert_eq!(out.stdout_str(), upload_answer(&pattern_bytes(1000)));
     assert_eq!(origin.requests_to("/upload")[1].header("content-length"), Some("1000"));
 }
+
+/// `-c FILE`, `--hsts FILE` and `--alt-svc FILE` are written whole (a temporary file renamed over
+/// them): a link planted in their place is replaced, never followed, and a device is written as
+/// it is (`-c /dev/null` keeps /dev/null a device).
+#[test]
+fn cookie_jar_and_caches_replace_a_planted_link() {
+    let origin = Origin::start(false);
+    let dir = scratch();
+    let victim = dir.path().join("victim");
+    let mut args: Vec<String> = vec!["-sS".into()];
+    for (opt, name) in [("-c", "jar"), ("--hsts", "hsts"), ("--alt-svc", "altsvc")] {
+        let link = dir.path().join(name);
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        args.extend([opt.into(), link.to_str().unwrap().into()]);
+    }
+    std::fs::write(&victim, "precious\n").unwrap();
+    let out = toll(&args).arg(origin.url("/cookie/set?a=b")).run();
+    out.assert_ok();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n", "a link was followed");
+    let jar = dir.path().join("jar");
+    assert!(std::fs::symlink_metadata(&jar).unwrap().is_file(), "the link is replaced by the jar");
+    assert!(std::fs::read_to_string(&jar).unwrap().contains("\ta\tb"), "{}", out.describe());
+    let left = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(left, 4, "victim, jar and the two caches; no temporary file left");
+
+    toll(["-sS", "-c", "/dev/null"]).arg(origin.url("/cookie/set?a=b")).run().assert_ok();
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::symlink_metadata("/dev/null").unwrap().file_type().is_char_device());
+}
