@@ -169,7 +169,9 @@ impl TransferInfo {
             "method" => Str(Some(self.method.clone())),
             // As curl: once a connection answered (the server, or the proxy's CONNECT).
             "scheme" => Str(if self.http_code == 0 && self.http_connect == 0 { None } else { self.scheme() }),
-            "url" => Str(Some(self.url.clone())),
+            // Its password as `***` (curl prints it): `%{json}` lines end up in logs.
+            // `%{url.password}` still gives it to whoever asks for it by name.
+            "url" => Str(Some(crate::term::redact_userinfo(&self.url))),
             "url_effective" => Str(Some(self.url_effective.clone())),
             "redirect_url" => Str(self.redirect_url.clone()),
             "num_redirects" => Int(self.num_redirects as u64),
@@ -540,6 +542,8 @@ mod tests {
             render("%{url.nope}", &i).warnings,
             vec!["unknown --write-out variable: 'url.nope'".to_string()]
         );
+        assert_eq!(stdout("%{url}", &i), "http://joe:***@Example.COM/a%20b/c?x=1&y=%2F#frag");
+        assert!(json(&i).contains("\"url\":\"http://joe:***@Example.COM/") && !json(&i).contains("p%40ss"));
         // Not in %{json}: curl 7.88's list is kept.
         assert!(!json(&i).contains("url.") && !json(&i).contains("num_retries"));
     }
