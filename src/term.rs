@@ -104,6 +104,30 @@ fn escaped(text: &str) -> String {
     out
 }
 
+/// What a server sent, for a terminal (`-i`, `-D`, `-w` values): [`sanitize`]'s escapes, but
+/// line ends and tabs kept (a head is lines) and whatever length, and each byte that is not
+/// UTF-8 as `\xNN` (a lone 0x9b is a terminal's CSI). Unchanged when nothing needs escaping.
+pub fn escape_for_terminal(data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let needs = |ch: char| (ch.is_control() && !matches!(ch, '\t' | '\r' | '\n')) || is_deceptive(ch);
+    if std::str::from_utf8(data).is_ok_and(|s| !s.chars().any(needs)) {
+        return std::borrow::Cow::Borrowed(data);
+    }
+    let mut out = Vec::with_capacity(data.len() + 16);
+    for chunk in data.utf8_chunks() {
+        for ch in chunk.valid().chars() {
+            match ch {
+                c if c.is_control() && needs(c) => out.extend(format!("\\x{:02x}", c as u32).bytes()),
+                c if needs(c) => out.extend(format!("\\u{{{:04x}}}", c as u32).bytes()),
+                c => out.extend(c.encode_utf8(&mut [0; 4]).bytes()),
+            }
+        }
+        for b in chunk.invalid() {
+            out.extend(format!("\\x{b:02x}").bytes());
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// A URL as toll prints it anywhere (`-v`, errors, doctor): a password in it becomes `***`.
 /// The serialized URL is ASCII with controls percent-encoded, so nothing else needs escaping.
 pub fn display_url(url: &url::Url) -> String {
@@ -160,6 +184,18 @@ mod tests {
         }
         let cut = sanitize(&format!("{}{}", "a".repeat(1000), " failed: why"));
         assert!(cut.contains('…') && cut.ends_with(" failed: why") && cut.chars().count() == 401, "{cut}");
+    }
+
+    #[test]
+    fn a_head_for_a_terminal_keeps_its_lines_and_loses_its_escapes() {
+        let head = b"HTTP/1.1 404 Nope\xc2\x9b31m\r\nX-A: \x9b[2J\x1b]0;T\x07\xe2\x80\xaeX\tY\r\n\r\n";
+        let out = escape_for_terminal(head);
+        assert_eq!(
+            String::from_utf8(out.into_owned()).unwrap(),
+            "HTTP/1.1 404 Nope\\x9b31m\r\nX-A: \\x9b[2J\\x1b]0;T\\x07\\u{202e}X\tY\r\n\r\n"
+        );
+        let plain = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=\xc3\xa9\r\n\r\n";
+        assert!(matches!(escape_for_terminal(plain), std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]

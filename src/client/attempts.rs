@@ -78,7 +78,7 @@ async fn transfer(
                     // The heads received, as curl writes them before its error; the transfer's
                     // own error is the one reported.
                     let _ = extras::dump_heads(req, &session.dumped, &heads, &[]);
-                    let _ = super::deliver::heads_before_failure(req, &heads);
+                    let _ = super::deliver::heads_before_failure(req, &session.ctx.term, &heads);
                 }
                 None => rec.unanswered(session, req, &e),
             }

@@ -24,18 +24,31 @@ pub struct Delivered {
 /// was not followed: `--max-redirs`, a `Location` toll cannot follow): their heads are printed
 /// before the error, as curl prints them. Nothing goes to an `-o` file, which a failed transfer
 /// does not leave.
-pub(super) fn heads_before_failure(req: &RequestConfig, earlier_heads: &EarlierHeads) -> Result<()> {
+pub(super) fn heads_before_failure(
+    req: &RequestConfig,
+    term: &Terminal,
+    earlier_heads: &EarlierHeads,
+) -> Result<()> {
     if !(req.include_headers || req.head_only) || !matches!(req.output, OutputTarget::Stdout) {
         return Ok(());
     }
     let mut sink = crate::output::Sink::stdout();
     for head in earlier_heads.shown(req.curl.conn.suppress_connect_headers) {
-        if sink.write(head)?.is_err() {
+        if sink.write(&shown_head(head, term.stdout))?.is_err() {
             return Ok(());
         }
     }
     let _ = sink.flush_stdout()?;
     Ok(())
+}
+
+/// A head as `-i` prints it: as received, but with what could drive a terminal escaped when it
+/// goes to one (a server's reason phrase or field must not set the title or clear the screen).
+fn shown_head(head: &[u8], to_terminal: bool) -> std::borrow::Cow<'_, [u8]> {
+    match to_terminal {
+        true => crate::term::escape_for_terminal(head),
+        false => std::borrow::Cow::Borrowed(head),
+    }
 }
 
 pub(super) async fn write_response(
@@ -58,10 +71,11 @@ pub(super) async fn write_response(
         false => (resp, None),
     };
     // The heads `-i`/`-I` print (the CONNECT's and redirects' first): false if the reader left.
+    let to_terminal = term.stdout && matches!(req.output, OutputTarget::Stdout);
     let write_heads = |sink: &mut crate::output::Sink| -> Result<bool> {
         let suppress = req.curl.conn.suppress_connect_headers;
         for head in earlier_heads.shown(suppress).chain([head_text(&resp).as_slice()]) {
-            if sink.write(head)?.is_err() {
+            if sink.write(&shown_head(head, to_terminal))?.is_err() {
                 return Ok(false);
             }
         }

@@ -107,12 +107,15 @@ pub fn dump_trailers(req: &RequestConfig, text: &[u8]) -> Result<()> {
 
 /// Writes `-D`'s text: to standard output (a reader that left is not an error there), or to
 /// its file (made with `--create-file-mode`), replaced with the operation's first heads,
-/// `append`ed to with the rest and with trailer fields.
+/// `append`ed to with the rest and with trailer fields. Where that is a terminal (`-D -`,
+/// `-D /dev/stderr`), what could drive it is escaped, as `-i` does.
 fn dump_to(req: &RequestConfig, dump: &DumpHeader, text: &[u8], append: bool) -> Result<()> {
+    use std::io::IsTerminal;
+    let shown = |tty: bool| if tty { crate::term::escape_for_terminal(text) } else { text.into() };
     match dump {
         DumpHeader::Stdout => {
             let mut out = std::io::stdout().lock();
-            let _ = out.write_all(text).and_then(|_| out.flush());
+            let _ = out.write_all(&shown(out.is_terminal())).and_then(|_| out.flush());
             Ok(())
         }
         DumpHeader::File(p) => {
@@ -121,7 +124,7 @@ fn dump_to(req: &RequestConfig, dump: &DumpHeader, text: &[u8], append: bool) ->
             } else {
                 crate::output::create_options(req.transfer.create_file_mode).truncate(true).open(p)
             };
-            opened.and_then(|mut f| f.write_all(text)).map_err(|e| {
+            opened.and_then(|mut f| f.write_all(&shown(f.is_terminal()))).map_err(|e| {
                 Error::new(Exit::Write, format!("cannot write the headers to {}: {e}", p.display()))
             })
         }

@@ -240,7 +240,14 @@ impl Recorder {
                 i.http_connect = code;
             }
         }
-        let rendered = writeout::render(format, i);
+        let rendered = writeout::render_for(format, i, &|s| {
+            use std::io::IsTerminal;
+            match s {
+                Stream::Stdout => std::io::stdout().is_terminal(),
+                Stream::Stderr => std::io::stderr().is_terminal(),
+                Stream::File { .. } => false,
+            }
+        });
         for w in &rendered.warnings {
             eprintln!("toll: warning: {w}");
         }

@@ -381,19 +381,30 @@ pub struct Rendered {
 }
 
 /// Renders `format` for `info`.
+#[cfg(test)]
 pub fn render(format: &str, info: &TransferInfo) -> Rendered {
+    render_for(format, info, &|_| false)
+}
+
+/// Renders `format` for `info`; the values (not the format's own text) that go to a stream
+/// `to_terminal` names are escaped there: a server's header or `Location` must not drive it.
+pub fn render_for(format: &str, info: &TransferInfo, to_terminal: &dyn Fn(&Stream) -> bool) -> Rendered {
     let mut r = Rendered::default();
     let mut stream = Stream::Stdout;
     let push = |r: &mut Rendered, stream: &Stream, data: &[u8]| match r.pieces.last_mut() {
         Some((s, buf)) if s == stream => buf.extend_from_slice(data),
         _ => r.pieces.push((stream.clone(), data.to_vec())),
     };
+    let value = |r: &mut Rendered, stream: &Stream, data: &[u8]| match to_terminal(stream) {
+        true => push(r, stream, &crate::term::escape_for_terminal(data)),
+        false => push(r, stream, data),
+    };
     for token in parse_format(format) {
         match token {
             Token::Literal(l) => push(&mut r, &stream, &l),
             Token::Header(name) => {
                 if let Some(v) = info.header(&name) {
-                    push(&mut r, &stream, v.as_bytes());
+                    value(&mut r, &stream, v.as_bytes());
                 }
             }
             Token::Output(target) => {
@@ -409,10 +420,10 @@ pub fn render(format: &str, info: &TransferInfo) -> Rendered {
                 "stderr" => stream = Stream::Stderr,
                 "onerror" if info.exitcode == 0 => break,
                 "onerror" => {}
-                "json" => push(&mut r, &stream, json(info).as_bytes()),
-                "header_json" => push(&mut r, &stream, header_json(info).as_bytes()),
+                "json" => value(&mut r, &stream, json(info).as_bytes()),
+                "header_json" => value(&mut r, &stream, header_json(info).as_bytes()),
                 _ => match info.value(&name) {
-                    Some(v) => push(&mut r, &stream, v.text().as_bytes()),
+                    Some(v) => value(&mut r, &stream, v.text().as_bytes()),
                     None => r.warnings.push(format!("unknown --write-out variable: '{name}'")),
                 },
             },

@@ -296,3 +296,58 @@ fn binary_output_is_not_printed_to_a_terminal() {
     piped.assert_code(0);
     assert_eq!(piped.stdout.len(), 3000);
 }
+
+/// An origin that answers every request with `head` and `ok\n`, then closes.
+fn raw_origin(head: &'static [u8]) -> String {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}/x", l.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        for mut c in l.incoming().take(16).flatten() {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match c.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = c.write_all(head).and_then(|_| c.write_all(b"ok\n"));
+        }
+    });
+    url
+}
+
+/// A reason phrase and header fields with escape sequences (an OSC that sets the title, CSI
+/// spelt as ESC [ and as the C1 byte, a bidi override) never reach a terminal raw through `-i`,
+/// `-D -` or `-w`'s values — the format's own text stays as written —, and reach a pipe as
+/// received, as curl writes them.
+#[test]
+fn a_servers_head_reaches_a_terminal_escaped() {
+    use crate::pty::{self, Pty};
+    const HEAD: &[u8] = b"HTTP/1.1 200 Nope\xc2\x9b2J\r\nX-Osc: a\x1b]0;T\x07\x1b[2J\r\n\
+        X-Csi: b\x9b[2J\xe2\x80\xaeZ\r\nContent-Length: 3\r\nConnection: close\r\n\r\n";
+    let url = raw_origin(HEAD);
+    let home = tempfile::tempdir().unwrap();
+    for args in [vec!["-si"], vec!["-s", "-D", "-", "-o", "/dev/null"]] {
+        let args: Vec<&str> = args.into_iter().chain([url.as_str()]).collect();
+        let out = Pty::spawn_printing(pty::command(&args, home.path(), &[])).wait();
+        assert_eq!(out.code, Some(0), "{args:?}: {}", out.describe());
+        let s = &out.screen;
+        assert!(!s.contains(['\u{1b}', '\u{9b}', '\u{202e}']), "{args:?}: {}", out.describe());
+        // hyper keeps the field with bytes that are not text; the others it drops.
+        assert!(s.contains("X-Csi: b\\x9b[2J\\u{202e}Z"), "{args:?}: {}", out.describe());
+    }
+    let format = "\x1b[1m%header{x-csi}\x1b[0m";
+    let out =
+        Pty::spawn_printing(pty::command(["-s", "-o", "/dev/null", "-w", format, &url], home.path(), &[]))
+            .wait();
+    let s = &out.screen;
+    assert!(s.contains("\x1b[1mb") && s.contains("[2J\\u{202e}Z\x1b[0m"), "{}", out.describe());
+    assert!(!s.contains(['\u{9b}', '\u{202e}']), "{}", out.describe());
+
+    let piped = toll(["-si", &url]).run();
+    piped.assert_code(0);
+    let raw: &[u8] = b"X-Csi: b\x9b[2J\xe2\x80\xaeZ\r\n";
+    assert!(piped.stdout.windows(raw.len()).any(|w| w == raw), "a pipe gets the field as received");
+}
