@@ -110,6 +110,9 @@ pub struct Exhausted {
     pub rejected: Vec<String>,
     /// Sources that are configured but unusable, with why.
     pub incomplete: Vec<String>,
+    /// The user whose credential, accepted earlier, this proxy refused for the destination
+    /// asked about ([`CredentialBroker::doubt`]): not sent there again.
+    pub refused_here: Option<String>,
 }
 
 #[derive(Default)]
@@ -123,6 +126,9 @@ struct BrokerState {
     /// The exchange trying `current` before any verdict (alive while it holds its `Issued`),
     /// and its id.
     trial: Option<(Weak<()>, u64)>,
+    /// Credentials the proxy accepted, then refused, with the destinations it refused them
+    /// for (see [`CredentialBroker::doubt`]).
+    doubted: HashMap<[u8; 32], HashSet<String>>,
 }
 
 /// The credentials each proxy rejected in one run, with their sources' labels: shared by every
@@ -235,7 +241,31 @@ impl CredentialBroker {
                 Lookup::Incomplete(why) => incomplete.push(why),
             }
         }
-        Err(Exhausted { rejected: st.rejected_labels.clone(), incomplete })
+        Err(Exhausted { rejected: st.rejected_labels.clone(), incomplete, refused_here: None })
+    }
+
+    /// The user whose credential in use the proxy refused for `destination` after accepting
+    /// it ([`doubt`](Self::doubt)): that credential is not sent there again until it works
+    /// somewhere.
+    pub fn refused_at(&self, destination: &str) -> Option<String> {
+        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let cur = st.current.as_ref()?;
+        let places = st.doubted.get(&cur.creds.fingerprint())?;
+        places.contains(destination).then(|| cur.creds.user.clone())
+    }
+
+    /// The proxy refused `issued` for `destination` after accepting it in this run. Squid says
+    /// "this user may not go there" with a 407 identical to a wrong password, but so does a
+    /// password changed or expired while `toll serve` runs. Either way it is no longer taken as
+    /// accepted: it is not sent to `destination` again, and elsewhere it is on trial (one
+    /// exchange at a time) — refused there too, it is rejected for good; accepted, it is
+    /// trusted again. A changed password thus goes out once more, not once per request.
+    pub fn doubt(&self, issued: &Issued, destination: &str) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let fp = issued.creds.fingerprint();
+        st.accepted.remove(&fp);
+        st.doubted.entry(fp).or_default().insert(destination.to_string());
+        self.judged.notify_all();
     }
 
     /// The credential in use when the proxy already accepted it in this run: what
@@ -263,7 +293,10 @@ impl CredentialBroker {
 
     pub fn accept(&self, req: &CredentialRequest, issued: &Issued) {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if st.accepted.insert(issued.creds.fingerprint()) {
+        let fp = issued.creds.fingerprint();
+        // Trusted again after a doubt: its source heard of it the first time.
+        let doubted = st.doubted.remove(&fp).is_some();
+        if st.accepted.insert(fp) && !doubted {
             self.sources[issued.index].accepted(req, &issued.creds);
         }
         self.judged.notify_all();
@@ -281,6 +314,7 @@ impl CredentialBroker {
         if st.current.as_ref().is_some_and(|c| c.creds.fingerprint() == fp) {
             st.current = None;
         }
+        st.doubted.remove(&fp);
         if st.rejected.insert(fp) {
             st.rejected_labels.push(issued.source.clone());
             if let Some((run, key)) = &self.run {
@@ -337,6 +371,30 @@ mod tests {
         assert_eq!(next.get(&req()).unwrap_err().rejected, vec!["-U".to_string()], "said as rejected");
         let other = CredentialBroker::in_run(sources(), &run, &ProxySpec::test_http("elsewhere"));
         assert_eq!(other.get(&req()).unwrap().source, "-U", "another proxy judges for itself");
+    }
+
+    #[test]
+    fn a_credential_refused_after_it_worked_is_doubted_then_trusted_or_rejected() {
+        let b =
+            CredentialBroker::new(vec![Box::new(FixedSource::new("-U", "alice", Some(Secret::new("pw"))))]);
+        let i = b.get(&req()).unwrap();
+        b.accept(&req(), &i);
+        b.doubt(&i, "a:443");
+        drop(i);
+        assert_eq!(b.refused_at("a:443").as_deref(), Some("alice"), "not sent there again");
+        assert_eq!(b.refused_at("b:443"), None);
+        assert!(b.get_accepted().is_none(), "elsewhere on trial, not pre-emptive");
+        let trial = b.get_as(&req(), 1).unwrap();
+        assert!(b.verdict_pending(2), "one exchange at a time tries it");
+        b.accept(&req(), &trial);
+        drop(trial);
+        assert_eq!(b.refused_at("a:443"), None, "trusted again everywhere");
+        let again = b.get(&req()).unwrap();
+        b.doubt(&again, "a:443");
+        drop(again);
+        let trial = b.get(&req()).unwrap();
+        b.reject(&req(), &trial);
+        assert_eq!(b.get(&req()).unwrap_err().rejected, vec!["-U".to_string()], "refused twice: rejected");
     }
 
     #[test]

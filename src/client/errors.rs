@@ -363,7 +363,8 @@ pub fn failure_error(f: Failure) -> Error {
             Exit::ProxyDenied,
             format!("proxy {proxy} refused {target} for user {user:?}, whose credentials it accepted earlier in this run"),
         )
-        .hint("this is an access restriction for this destination, not a wrong password: ask your proxy administrator"),
+        .hint("most likely an access restriction for this destination: ask your proxy administrator; if the password \
+               changed meanwhile, toll tries it once more for another destination, then stops sending it"),
         FailureKind::Denied => Error::new(Exit::ProxyDenied, format!("proxy {proxy} denied access to {target} (403 Forbidden)"))
             .hint("the proxy's policy blocks this destination: ask your proxy administrator"),
         FailureKind::Timeout(why) => Error::new(Exit::Timeout, format!("cannot reach proxy {proxy}: {why}"))

@@ -107,19 +107,31 @@ impl Upstream {
     /// at once, else the broker asked on a blocking thread (a lookup may read the keyring, or
     /// wait for another exchange's verdict). A busy server thus spawns no blocking task per
     /// tunnel (hundreds of threads at 1,000 concurrent tunnels before).
-    pub(super) async fn issue(self: &Arc<Self>, scheme: Scheme, id: u64) -> Option<Issued> {
-        self.lookup(self.credential_request(scheme, None, false), id).await.ok()?.ok()
+    pub(super) async fn issue(
+        self: &Arc<Self>,
+        scheme: Scheme,
+        id: u64,
+        destination: Option<&str>,
+    ) -> Option<Issued> {
+        self.lookup(self.credential_request(scheme, None, false), id, destination).await.ok()?.ok()
     }
 
     /// The broker's answer for exchange `id` (`CredentialBroker::get_as`), asked so that a busy
     /// server parks no thread: the accepted credential at once; while another exchange tries
     /// an unjudged one, wait for its verdict here (a timer, not a blocking thread); only then
-    /// a blocking thread for the lookup (the keyring, a prompt at start-up).
+    /// a blocking thread for the lookup (the keyring, a prompt at start-up). Nothing for a
+    /// `destination` (a request's `authority`) the proxy refused the credential for after
+    /// accepting it (`CredentialBroker::doubt`).
     pub(super) async fn lookup(
         self: &Arc<Self>,
         req: CredentialRequest,
         id: u64,
+        destination: Option<&str>,
     ) -> Result<Result<Issued, Exhausted>, tokio::task::JoinError> {
+        if let Some(user) = destination.and_then(|d| self.creds.refused_at(d)) {
+            let none = Exhausted { rejected: Vec::new(), incomplete: Vec::new(), refused_here: Some(user) };
+            return Ok(Err(none));
+        }
         let deadline = tokio::time::Instant::now() + VERDICT_WAIT;
         loop {
             if let Some(issued) = self.creds.get_accepted() {
@@ -144,7 +156,7 @@ impl Upstream {
         let mut a = auth::authenticator(Scheme::Ntlm)?;
         // The type 1 names the user's domain: the credential in use, which already worked
         // (spares follow a tunnel that did). Anything else: no handshake ahead.
-        let issued = self.issue(Scheme::Ntlm, 0).await?;
+        let issued = self.issue(Scheme::Ntlm, 0, None).await?;
         if !self.creds.was_accepted(&issued) {
             return Some(conn);
         }
@@ -208,7 +220,8 @@ impl Upstream {
             *conn = None;
             return None;
         }
-        let Some(issued) = self.issue(Scheme::Ntlm, id).await else {
+        let Some(issued) = self.issue(Scheme::Ntlm, id, Some(&super::upstream::authority(target.uri))).await
+        else {
             *conn = None;
             return None;
         };

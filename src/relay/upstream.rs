@@ -23,7 +23,7 @@ pub(super) use sessions::Active;
 use super::body::{self, Gate, RelayBody, RequestBody};
 use super::{Failure, FailureKind, Inner, Unreached, Upstream};
 use crate::auth::{self, Authenticator, Challenge, OsEntropy, RequestTarget, Scheme, SchemeSet, Verdict};
-use crate::creds::{CredentialRequest, Issued};
+use crate::creds::{CredentialRequest, Exhausted, Issued};
 use crate::report::{describe_challenge, Direction, Leg};
 use crate::secret::{Credentials, Secret};
 use http::header::{HeaderValue, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION};
@@ -107,6 +107,14 @@ struct Exchange {
     id: u64,
     /// The Digest session key (nonce) this exchange is counting on, busy for the others.
     held: sessions::Held,
+}
+
+/// What a proxy's access rules name of a request target (an absolute URL, or a CONNECT's
+/// `host:port`): its authority, lower case.
+pub(super) fn authority(target: &str) -> String {
+    let uri = target.parse::<http::Uri>().ok();
+    let found = uri.as_ref().and_then(|u| u.authority()).map_or(target, |a| a.as_str());
+    found.to_ascii_lowercase()
 }
 
 /// Exchange ids for the broker, unique in the process (0 is "anonymous").
@@ -473,7 +481,9 @@ impl Upstream {
                         }
                         Some(issued) if self.creds.was_accepted(issued) => {
                             // Squid answers "this user may not go there" with a 407 identical
-                            // to a wrong password; the credential itself worked before.
+                            // to a wrong password; the credential itself worked before. Or its
+                            // password changed since: it goes on trial elsewhere (`doubt`).
+                            self.creds.doubt(issued, &authority(&ex.target));
                             let user = issued.creds.user.clone();
                             return Err(self.fail(
                                 &ex,
@@ -541,7 +551,7 @@ impl Upstream {
             };
             let issued = if a.needs_credentials() {
                 let req = self.credential_request(scheme, chosen.realm(), after_rejection);
-                let got = self.lookup(req, ex.id).await.map_err(|e| {
+                let got = self.lookup(req, ex.id, Some(&authority(&ex.target))).await.map_err(|e| {
                     self.fail(
                         ex,
                         FailureKind::ProxyError(format!("credential lookup failed: {e}")),
@@ -552,6 +562,9 @@ impl Upstream {
                     Ok(i) => {
                         inner.info(format_args!("credentials for user {:?} from {}", i.creds.user, i.source));
                         Some(i)
+                    }
+                    Err(Exhausted { refused_here: Some(user), .. }) => {
+                        return Err(self.fail(ex, FailureKind::RestrictedDestination { user }, Some(407)));
                     }
                     Err(gone) => {
                         let kind = if gone.rejected.is_empty() {

@@ -263,6 +263,54 @@ fn a_wrong_password_is_sent_once_across_next_operations() {
     }
 }
 
+/// A credential the proxy accepted and then refuses: a destination the user may not reach (Squid
+/// says so with a 407 identical to a wrong password) or a password changed meanwhile (a long
+/// `toll serve`). Refused for one destination, it is not sent there again and goes on trial
+/// elsewhere: accepted there, it is trusted again (the restricted destination alone fails);
+/// refused there too, it is rejected for good — not sent once per request.
+#[test]
+fn a_credential_refused_after_it_worked_is_tried_once_more_elsewhere_then_dropped() {
+    let (a, b) = (Origin::start(false), Origin::start(false));
+    let a_port = format!(":{}/", a.url("/").split(':').nth(2).unwrap().trim_end_matches('/'));
+    let with_creds = |p: &FakeProxy| with_auth(&p.requests()).len();
+
+    // Destination a is off limits for alice; b is fine.
+    let a_host = a_port.clone();
+    let restricted = FakeProxy::start(move |req| match req.basic_credentials() {
+        Some((u, p)) if u == USER && p == PASS && !req.target.contains(&a_host) => Action::Allow,
+        _ => reply_407(&["Basic realm=\"fake\""]).into_action(),
+    });
+    let urls = [b.url("/text?1"), a.url("/text?1"), a.url("/text?2"), b.url("/text?2"), b.url("/text?3")];
+    let out = through(&restricted, Some((USER, PASS)), &b, "/text?0").args(&urls).run();
+    let hellos = String::from_utf8_lossy(&out.stdout).matches("hello from the origin").count();
+    assert_eq!(hellos, 4, "every b transfer worked:\n{}", out.describe());
+    assert!(out.stderr.contains("accepted earlier"), "{}", out.describe());
+    let to_a = restricted.requests().into_iter().filter(|r| r.target.contains(&a_port)).collect::<Vec<_>>();
+    assert_eq!(with_auth(&to_a).len(), 1, "a's second request goes without it:\n{}", restricted.summary());
+    assert!(a.requests().is_empty());
+
+    // The password changed after the first request: one refusal for a, one trial for b, then
+    // nothing more whatever is asked.
+    let changed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = changed.clone();
+    let proxy = FakeProxy::start(move |req| match req.basic_credentials() {
+        Some((u, p)) if u == USER && p == PASS && !flag.swap(true, std::sync::atomic::Ordering::SeqCst) => {
+            Action::Allow
+        }
+        _ => reply_407(&["Basic realm=\"fake\""]).into_action(),
+    });
+    let urls = [a.url("/text?1"), b.url("/text?1"), a.url("/text?2"), b.url("/text?2"), b.url("/text?3")];
+    let out = through(&proxy, Some((USER, PASS)), &b, "/text?0").args(&urls).run();
+    assert_eq!(out.code, Some(41), "{}", out.describe());
+    assert!(changed.load(std::sync::atomic::Ordering::SeqCst));
+    assert_eq!(
+        with_creds(&proxy),
+        3,
+        "worked once, refused for a, refused on trial for b:\n{}",
+        proxy.summary()
+    );
+}
+
 /// Many requests in one run (`-L`, 6 redirects) through a Digest proxy that never goes stale:
 /// exactly one 407, every later request answered with the next nc on the same nonce (or fresh
 /// valid credentials), all verified by the proxy.

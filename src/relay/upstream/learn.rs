@@ -252,7 +252,7 @@ impl Upstream {
         }
         let auth = entry.memory.restore()?;
         let req = self.credential_request(scheme, entry.realm.as_deref(), false);
-        let Ok(Ok(issued)) = self.lookup(req, id).await else {
+        let Ok(Ok(issued)) = self.lookup(req, id, None).await else {
             return None;
         };
         inner.info(format_args!(
@@ -289,7 +289,9 @@ impl Upstream {
         }
         let Some(mut auth) = auth::authenticator(scheme) else { return };
         let issued = if auth.needs_credentials() {
-            let Some(i) = self.issue(scheme, ex.id).await else { return };
+            let Some(i) = self.issue(scheme, ex.id, Some(&super::authority(&ex.target))).await else {
+                return;
+            };
             Some(i)
         } else {
             None
