@@ -621,10 +621,13 @@ impl Session {
     /// kept-alive connection just as a request goes out on it (its idle timeout), which leaves
     /// no answer at all: the request is sent once more, on a new connection, when its body can
     /// be sent again, within what is left of `-m`, as curl does ("Connection died, retrying a
-    /// fresh connect"). Which connection a request took is not told; an idempotent one (RFC
-    /// 9112 §9.3.1) is sent again whatever it took, another (a POST) only if no connection was
-    /// asked for since it was sent — when in doubt, it is not sent twice. No answer in the end
-    /// is curl's "empty reply", exit 52. Through an HTTP proxy the relay does the same.
+    /// fresh connect"). Which connection a request took is not told. Before any connection was
+    /// made it surely took a new one, and is not sent again (curl neither: a PUT or DELETE the
+    /// server carried out before it died must not run twice). After that, an idempotent
+    /// request (RFC 9112 §9.3.1) is sent again whatever it took, another (a POST) only if no
+    /// connection was asked for since it was sent — when in doubt, it is not sent twice. No
+    /// answer in the end is curl's "empty reply", exit 52. Through an HTTP proxy the relay
+    /// does the same.
     async fn execute_direct(
         &self,
         request: reqwest::Request,
@@ -633,6 +636,7 @@ impl Session {
     ) -> Result<reqwest::Response> {
         let idempotent = request.method().is_idempotent();
         let again = request.try_clone();
+        let kept_before = self.clock.phases().connects > 0;
         let sent = std::time::Instant::now();
         let e = match self.client.execute(request).await {
             Ok(resp) => return Ok(resp),
@@ -642,7 +646,7 @@ impl Session {
         // asked for may still not have been used: hyper's pool races a new connection against a
         // kept-alive one coming back.)
         let reused = self.clock.phases().connecting.is_none_or(|c| c < sent);
-        let resend = errors::closed_before_answer(&e) && (idempotent || reused);
+        let resend = errors::closed_before_answer(&e) && (reused || idempotent && kept_before);
         let left = max_time.map(|t| t.checked_sub(sent.elapsed()));
         let (Some(mut again), true, None | Some(Some(_))) = (again, resend, left) else {
             return Err(classify_sent(e, &self.relay, via_socks, false));

@@ -463,3 +463,22 @@ fn url_effective_with_a_fragment_holds_no_password() {
     out.assert_ok().assert_not_leaked("the URL's password", "s3cr3t-pw");
     assert_eq!(out.stdout_str(), origin.url("/text#part"));
 }
+
+/// A server that closes the connection on the run's first request without answering may have
+/// carried it out (then died): the request is not sent again — curl only retries on a kept-alive
+/// connection — whatever its method. On a kept-alive connection an idempotent one goes once more.
+#[test]
+fn a_request_on_a_new_connection_closed_without_an_answer_is_not_sent_again() {
+    for method in ["PUT", "DELETE", "GET"] {
+        let origin = Origin::start(false);
+        let out = toll(["-s", "-X", method, "-w", "%{num_connects}"]).arg(origin.url("/no-answer")).run();
+        assert_eq!(out.code, Some(52), "{method}: {}", out.describe());
+        assert_eq!(out.stdout, b"1", "{method}");
+        assert_eq!(origin.requests_to("/no-answer").len(), 1, "{method}: sent once");
+    }
+    let origin = Origin::start(false);
+    let out =
+        toll(["-s", "-X", "PUT", "-d", "x"]).arg(origin.url("/close-next")).arg(origin.url("/req")).run();
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert_eq!(origin.requests_to("/req").len(), 2, "closed under it on the kept connection: once more");
+}
