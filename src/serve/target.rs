@@ -28,7 +28,15 @@ impl Target {
                 return Err(CONNECT_FORM);
             }
             let port = a.port_u16().ok_or(CONNECT_FORM)?;
-            let host = a.host().trim_start_matches('[').trim_end_matches(']').to_string();
+            let mut host = a.host().trim_start_matches('[').trim_end_matches(']').to_string();
+            // The IPv4 forms a resolver takes for an address (`127.1`, `0x7f000001`,
+            // `2130706433`, `0`) are that address here too, as in an http:// URL: the loop and
+            // loopback checks must see what the connection would reach.
+            if host.parse::<std::net::IpAddr>().is_err() {
+                if let Ok(url::Host::Ipv4(ip)) = url::Host::parse(&host) {
+                    host = ip.to_string();
+                }
+            }
             if host.parse::<std::net::IpAddr>().is_err()
                 && crate::request_target::refused_in_name(&host).is_some()
             {
@@ -110,7 +118,7 @@ fn is_listener(host: &str, port: u16, listen: SocketAddr) -> bool {
     if port != listen.port() {
         return false;
     }
-    if host.eq_ignore_ascii_case("localhost") {
+    if host.trim_end_matches('.').eq_ignore_ascii_case("localhost") {
         return true;
     }
     match host.parse::<std::net::IpAddr>() {
@@ -199,5 +207,23 @@ mod tests {
         let two: &[SocketAddr] = &["127.0.0.1:3128".parse().unwrap(), "[::1]:8080".parse().unwrap()];
         assert!(is_loop(&tunnel("::1", 8080), two) && is_loop(&tunnel("localhost", 3128), two));
         assert!(!is_loop(&tunnel("localhost", 9090), two));
+    }
+
+    /// A CONNECT to the listener spelt as a resolver reads IPv4 (`127.1`, hex, one number, `0`)
+    /// or as `localhost.` is a loop too, and tunnels to the address the spelling means.
+    #[test]
+    fn short_and_numeric_ipv4_forms_are_their_address() {
+        let listen: &[SocketAddr] = &["127.0.0.1:3128".parse().unwrap()];
+        for spelt in ["127.1", "0x7f000001", "2130706433", "0", "0x7f.1", "127.1.", "localhost."] {
+            let uri: http::Uri = format!("{spelt}:3128").parse().unwrap();
+            let t = Target::of(&Method::CONNECT, &uri).unwrap_or_else(|e| panic!("{spelt}: {e}"));
+            assert!(is_loop(&t, listen), "{spelt}");
+        }
+        let uri: http::Uri = "127.1:443".parse().unwrap();
+        let Ok(Target::Tunnel { host, .. }) = Target::of(&Method::CONNECT, &uri) else { panic!() };
+        assert_eq!(host, "127.0.0.1");
+        let uri: http::Uri = "example.com:443".parse().unwrap();
+        let Ok(Target::Tunnel { host, .. }) = Target::of(&Method::CONNECT, &uri) else { panic!() };
+        assert_eq!(host, "example.com", "a name stays as given");
     }
 }

@@ -301,6 +301,18 @@ fn loops_and_non_proxy_requests_are_refused_with_an_explanation() {
     let out = run(CURL, &["-s", "-w", "\n%{http_code}", "-x", &serve.url(), &format!("{}/x", serve.url())]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.ends_with("\n400") && text.contains("loop"), "{text}");
+    // The listener spelt as a resolver reads IPv4 (curl would write 127.0.0.1 itself).
+    let port = serve.url().rsplit(':').next().unwrap().to_string();
+    for host in ["127.1", "0x7f000001", "2130706433", "0", "localhost."] {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).unwrap();
+        c.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        write!(c, "CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n").unwrap();
+        let mut got = vec![0u8; 4096];
+        let n = c.read(&mut got).unwrap();
+        let text = String::from_utf8_lossy(&got[..n]);
+        assert!(text.starts_with("HTTP/1.1 400") && text.contains("loop"), "{host}: {text}");
+    }
     // A body in a transfer coding toll serve cannot undo would go on still encoded, unsaid.
     let out = run(
         CURL,
