@@ -305,10 +305,13 @@ pub async fn serve(server: Server, listeners: Vec<TcpListener>, shutdown: impl F
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Tunnels are not waited for (an idle one may stay open for many minutes), but each gets
-    // its log line: they end now, and their tasks have a moment to write it.
+    // its log line: they end now, and their tasks have a moment to write it — as requests still
+    // waiting for an answer have to answer 503 (`stopped`).
     shared.stop.stage.send_replace(OVER);
     let deadline = Instant::now() + Duration::from_secs(1);
-    while shared.stop.tunnels.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
+    let busy =
+        || shared.stop.tunnels.load(Ordering::Relaxed) > 0 || shared.active.load(Ordering::Relaxed) > 0;
+    while busy() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -592,14 +595,22 @@ async fn handle(shared: &Shared, at: Peer<'_>, req: Request<Incoming>) -> Respon
         Plan::Direct { target, other_host, socks } => {
             let (host, port) = target.host_port();
             let way = shared.direct(other_host, socks.as_ref());
-            let r = way.forward(req, &host, port, server.limits.answer_timeout()).await;
-            relayed(entry, &shared.via, r, socks.map_or_else(|| "DIRECT".into(), |s| s.display_url()))
+            let upstream = socks.map_or_else(|| "DIRECT".into(), |s| s.display_url());
+            let r = tokio::select! {
+                r = way.forward(req, &host, port, server.limits.answer_timeout()) => r,
+                () = shared.stop.reached(OVER) => return stopped(&entry, &upstream),
+            };
+            relayed(entry, &shared.via, r, upstream)
         }
         Plan::Proxy(_, spec) => {
             // A silent proxy must not hold the client forever: the limit runs once the request
             // (and its body, when it is buffered) is in; a large upload may take its time.
             let limit = server.limits.answer_timeout();
-            let r = match server.relay.carry(&spec, req, limit).await {
+            let r = tokio::select! {
+                r = server.relay.carry(&spec, req, limit) => r,
+                () = shared.stop.reached(OVER) => return stopped(&entry, &spec.display_url()),
+            };
+            let r = match r {
                 Ok(r) => r,
                 Err(f) if matches!(f.kind, FailureKind::NoAnswer(_)) => answer_timeout(&spec, limit),
                 Err(f) => failure_response(f),
@@ -607,6 +618,14 @@ async fn handle(shared: &Shared, at: Peer<'_>, req: Request<Incoming>) -> Respon
             relayed(entry, &shared.via, r, spec.display_url())
         }
     }
+}
+
+/// SIGTERM's drain ended before the answer came: the client is told (503) rather than cut off,
+/// and the request gets its log line, as a tunnel closed then does.
+fn stopped(entry: &Entry, upstream: &str) -> Response<RelayBody> {
+    entry.write(503, upstream, "closed: toll serve stopped before the answer came");
+    let why = "toll serve: stopped (SIGTERM) before the answer came; nothing more is known of the request.\n";
+    text(StatusCode::SERVICE_UNAVAILABLE, why, Some("connection_terminated"))
 }
 
 /// A response on its way to the client: the proxy's (or the origin's) is logged after its last

@@ -394,6 +394,33 @@ fn sigterm_lets_a_request_in_flight_finish() {
     assert!(status.success(), "{status:?}");
 }
 
+/// A request still waiting for its answer when SIGTERM's drain (10 s) ends is answered 503
+/// with `Proxy-Status` and gets its log line, rather than a connection cut without a word.
+#[test]
+fn a_request_unanswered_when_the_drain_ends_gets_a_503_and_a_log_line() {
+    if !crate::have("a_request_unanswered_when_the_drain_ends_gets_a_503_and_a_log_line", &[CURL], "curl") {
+        return;
+    }
+    let origin = Origin::http();
+    let mut serve = Serve::start(&[]);
+    let (proxy, url) = (serve.url(), origin.url("/hang"));
+    let client = std::thread::spawn(move || {
+        run(CURL, &["-sS", "-m", "25", "-D", "-", "-o", "/dev/null", "-x", &proxy, &url])
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    // SAFETY: kill(2) on the child we started.
+    unsafe { libc::kill(serve.child.id() as libc::pid_t, libc::SIGTERM) };
+    let out = client.join().unwrap();
+    let head = String::from_utf8_lossy(&out.stdout);
+    assert!(head.starts_with("HTTP/1.1 503"), "{head}\n{}", serve.log());
+    assert!(head.to_ascii_lowercase().contains("proxy-status: toll; error=connection_terminated"), "{head}");
+    assert!(started.elapsed() < Duration::from_secs(14), "{:?}", started.elapsed());
+    assert!(serve.child.wait().unwrap().success());
+    let log = serve.log_with("before the answer came");
+    assert!(log.lines().any(|l| l.contains("GET ") && l.contains("/hang") && l.contains(" 503 ")), "{log}");
+}
+
 /// SIGTERM does not wait for connections with nothing in flight: a kept-alive client connection
 /// between requests and one that never sent a request close at once (the drain would otherwise
 /// take its whole 10 s), and a tunnel still open is closed with its log line.
