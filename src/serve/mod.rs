@@ -335,6 +335,7 @@ async fn connection(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
         First::Hyper(pre) => pre,
     };
     let stop = shared.stop.clone();
+    let log = shared.server.log.clone();
     let svc = hyper::service::service_fn(move |req| {
         let (shared, owner) = (shared.clone(), owner.clone());
         async move {
@@ -358,7 +359,17 @@ async fn connection(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
         .with_upgrades();
     let mut conn = std::pin::pin!(conn);
     tokio::select! {
-        _ = conn.as_mut() => {}
+        ended = conn.as_mut() => {
+            // hyper answered a head it could not read itself (400, or 431 for one too large),
+            // without a body: the log says which client and why.
+            match ended {
+                Err(e) if e.is_parse_too_large() => log.note(&format!("{peer}: a request head too large: answered 431")),
+                Err(e) if e.is_parse() => {
+                    log.note(&format!("{peer}: a request toll serve cannot read ({e}): answered 400"))
+                }
+                _ => {}
+            }
+        }
         // SIGTERM: a kept-alive connection waiting for its next request closes now; one with a
         // request in flight closes after its response (else the drain would wait its 10 s for
         // every idle client connection).

@@ -313,6 +313,22 @@ fn loops_and_non_proxy_requests_are_refused_with_an_explanation() {
         let text = String::from_utf8_lossy(&got[..n]);
         assert!(text.starts_with("HTTP/1.1 400") && text.contains("loop"), "{host}: {text}");
     }
+    // A head hyper cannot read (two lengths) is answered 400 by hyper, and logged by toll.
+    {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).unwrap();
+        c.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        let head = "POST http://127.0.0.1:9/ HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhelloX";
+        c.write_all(head.as_bytes()).unwrap();
+        let mut got = vec![0u8; 4096];
+        let n = c.read(&mut got).unwrap();
+        assert!(got[..n].starts_with(b"HTTP/1.1 400"), "{}", String::from_utf8_lossy(&got[..n]));
+        let log = serve.log_with("cannot read");
+        assert!(
+            log.contains("a request toll serve cannot read (invalid content-length parsed): answered 400"),
+            "{log}"
+        );
+    }
     // A body in a transfer coding toll serve cannot undo would go on still encoded, unsaid.
     let out = run(
         CURL,
