@@ -467,13 +467,16 @@ pub(crate) fn credential_sources(cfg: &ProxyConfig, term: Terminal, session: Arc
 }
 
 /// Runs `fut` on a runtime with two workers (the relay and the transfer each get one), ending
-/// with exit 130 on Ctrl-C after dropping everything — so a partial `-o` file is removed.
+/// with exit 130 on Ctrl-C after dropping everything — so a partial `-o` file is removed. SIGTERM
+/// (a supervisor, `timeout`) and SIGHUP (the terminal closed) drop everything the same way, then
+/// end the process by that signal, as it would have ended without toll's cleanup.
 pub fn block_on(fut: impl Future<Output = Result<()>>) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Error::new(Exit::Internal, format!("cannot start the runtime: {e}")))?;
+    let mut ended_by = None;
     let result = rt.block_on(async {
         tokio::select! {
             r = fut => r,
@@ -482,11 +485,39 @@ pub fn block_on(fut: impl Future<Output = Result<()>>) -> Result<()> {
                 crate::prompt::restore_terminal();
                 Err(Error::new(Exit::Interrupted, "interrupted"))
             }
+            signal = stop_signal() => {
+                crate::prompt::restore_terminal();
+                ended_by = signal;
+                Err(Error::new(Exit::Interrupted, "terminated"))
+            }
         }
     });
     // Tunnels and the relay may still be running: don't wait for them.
     rt.shutdown_background();
+    #[cfg(unix)]
+    if let Some(signal) = ended_by {
+        // SAFETY: back to the default action, then raised: the process ends by the signal.
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+            libc::raise(signal);
+        }
+    }
     result
+}
+
+/// The first SIGTERM or SIGHUP (never, where they cannot be watched).
+async fn stop_signal() -> Option<i32> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) {
+            return tokio::select! {
+                _ = term.recv() => Some(libc::SIGTERM),
+                _ = hup.recv() => Some(libc::SIGHUP),
+            };
+        }
+    }
+    std::future::pending().await
 }
 
 /// The verbose trace on stderr, curl-style (`*` info, `>` sent, `<` received), sanitised.

@@ -70,6 +70,43 @@ fn https_through_proxy_with_unknown_ca_is_60() {
     out.assert_code(60).assert_error_message();
 }
 
+/// SIGTERM (a supervisor, `timeout`) and SIGHUP (the terminal closed) in the middle of a `-o`
+/// download leave nothing behind, as Ctrl-C does, and the process ends by that signal.
+#[test]
+fn a_download_ended_by_sigterm_or_sighup_leaves_no_partial_file() {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}/big", l.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for mut c in l.incoming().flatten() {
+            let _ = c.read(&mut [0u8; 4096]);
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n");
+            let _ = c.write_all(&[b'x'; 1000]);
+            held.push(c);
+        }
+    });
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let dir = scratch();
+        let file = dir.path().join("out.bin");
+        let running = toll(["-s", "-o", file.to_str().unwrap(), &url]).spawn();
+        let started = std::time::Instant::now();
+        while std::fs::read_dir(dir.path()).unwrap().count() == 0 {
+            if started.elapsed() > std::time::Duration::from_secs(10) {
+                unsafe { libc::kill(running.pid, libc::SIGKILL) };
+                panic!("no part file appeared: {}", running.wait().describe());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // SAFETY: kill(2) on the toll we started.
+        unsafe { libc::kill(running.pid, signal) };
+        let out = running.wait();
+        assert_eq!(out.signal, Some(signal), "{}", out.describe());
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "signal {signal} left {left:?}");
+    }
+}
+
 #[test]
 fn output_file_and_atomicity() {
     let origin = Origin::http();
