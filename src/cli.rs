@@ -449,6 +449,34 @@ fn unsupported_curl_option(e: &clap::Error) -> Option<String> {
     ))
 }
 
+/// clap's message for a command line it refused, as toll prints every error: `toll: error: WHAT`
+/// (its lines joined), then `toll: hint:` lines — clap's tips, and where to read more (the
+/// subcommand's `--help` when the usage line names one).
+pub fn usage_error_lines(clap_text: &str) -> String {
+    let (mut what, mut hints, mut help) = (Vec::new(), Vec::new(), "toll --help".to_string());
+    for line in clap_text.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("error: ") {
+            what.push(rest.to_string());
+        } else if let Some(rest) = line.strip_prefix("tip: ") {
+            hints.push(rest.to_string());
+        } else if let Some(usage) = line.strip_prefix("Usage: ") {
+            let mut words = usage.split_whitespace().skip(1);
+            if let Some(sub) = words.next().filter(|w| !w.starts_with(['[', '<', '-'])) {
+                help = format!("toll {sub} --help");
+            }
+        } else if !line.is_empty() && !line.starts_with("For more information") && !line.starts_with("toll ")
+        {
+            what.push(line.to_string());
+        }
+    }
+    hints.push(format!("see '{help}'"));
+    let mut out = format!("toll: error: {}\n", what.join(" "));
+    for h in hints {
+        out.push_str(&format!("toll: hint: {h}\n"));
+    }
+    out
+}
+
 /// A command line that clap accepted but that does not make sense. Exit code 2.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UsageError {

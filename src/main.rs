@@ -34,14 +34,14 @@ fn main() -> ExitCode {
         };
         match toll::cli::parse_cli(line) {
             Ok(cli) => operations.push(Some(cli)),
+            // `--help`, `--version`: clap prints them.
+            Err(e) if !e.use_stderr() => e.exit(),
             // clap's messages echo the offending value: not for options that may hold a secret.
-            Err(e) => match toll::cli::parse_error_text(&e) {
-                Some(text) => {
-                    eprint!("{}", sanitize_lines(&text));
-                    return ExitCode::from(2);
-                }
-                None => e.exit(),
-            },
+            Err(e) => {
+                let text = toll::cli::parse_error_text(&e).unwrap_or_else(|| e.render().to_string());
+                eprint!("{}", sanitize_lines(&toll::cli::usage_error_lines(&text)));
+                return ExitCode::from(2);
+            }
         }
     }
     for cli in operations.iter().flatten() {

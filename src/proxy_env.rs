@@ -50,6 +50,9 @@ pub fn parse_proxy_url(s: &str, origin: &str) -> Result<ProxySpec, ProxyError> {
     if s.is_empty() {
         return Err(invalid("it is empty"));
     }
+    if s.chars().any(char::is_control) {
+        return Err(invalid("it holds a line break or other control character"));
+    }
     let (scheme, rest) = match s.find("://") {
         Some(i) => (s[..i].to_ascii_lowercase(), &s[i + 3..]),
         None => ("http".to_string(), s),

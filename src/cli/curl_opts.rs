@@ -174,7 +174,7 @@ pub struct CurlRequestArgs {
 
     /// Send 'Referer: URL'. 'URL;auto' (or ';auto') also sets it to the previous URL when
     /// following a redirect.
-    #[arg(short = 'e', long = "referer", value_name = "URL")]
+    #[arg(short = 'e', long = "referer", value_name = "URL", value_parser = super::values::parse_referer)]
     pub referer: Option<String>,
 
     /// Upload FILE with PUT ('-' or '.': standard input); a URL ending in '/' gets the file name.
@@ -194,7 +194,7 @@ pub struct CurlRequestArgs {
     /// turn on the cookie engine (cookies set by the server are sent on, e.g. with -L).
     ///
     /// Repeatable: the strings are joined with ';' (as curl does); of several files, the last is read.
-    #[arg(short = 'b', long = "cookie", value_name = "DATA|FILE")]
+    #[arg(short = 'b', long = "cookie", value_name = "DATA|FILE", value_parser = super::values::parse_cookie)]
     pub cookie: Vec<String>,
 
     /// Write all cookies to FILE at the end, in the Netscape format ('-': standard output).
@@ -246,7 +246,7 @@ pub struct CurlRequestArgs {
 
     /// Send TARGET as the request target instead of the URL's path and query ('*' for
     /// OPTIONS *); the URL still says where to connect.
-    #[arg(long = "request-target", value_name = "TARGET")]
+    #[arg(long = "request-target", value_name = "TARGET", value_parser = super::values::parse_request_target)]
     pub request_target: Option<String>,
 
     #[command(flatten)]

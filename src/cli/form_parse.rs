@@ -174,9 +174,12 @@ fn content_and_params(s: &str, end: Option<char>) -> Result<(String, Params, &st
         }
     }
     trim_type(&mut p);
-    for v in p.content_type.iter().chain(&p.filename).chain(&p.headers) {
-        if v.contains(['\r', '\n']) {
-            return Err(format!("a form parameter cannot hold a line break ('{}')", v.escape_debug()));
+    // Not echoed: a `headers=` parameter may hold a credential.
+    let named =
+        [("type", p.content_type.iter().collect::<Vec<_>>()), ("filename", p.filename.iter().collect())];
+    for (name, values) in named.into_iter().chain([("headers", p.headers.iter().collect())]) {
+        if values.iter().any(|v| v.contains(['\r', '\n'])) {
+            return Err(format!("a form part's {name}= cannot hold a line break"));
         }
     }
     Ok((content, p, rest))

@@ -820,3 +820,41 @@ fn form_parts_of_both_options_in_order() {
     assert_eq!(names(&both), ["a", "b", "c", "d"]);
     assert_eq!(names(&["-F", "b=2", "-F", "a=1", "h"]), ["b", "a"]);
 }
+
+/// Values that go into the request line or a header field hold no line break (one would start
+/// a header of its own) or other control character; `-b` checks cookie data, not file names.
+#[test]
+fn request_line_and_field_values_refuse_control_characters() {
+    for args in [
+        &["--request-target", "/x\r\nEvil: b", "h"][..],
+        &["--request-target", "/x y", "h"],
+        &["--request-target", "", "h"],
+        &["-e", "http://a/\r\nX: y", "h"],
+        &["-b", "a=b\r\nX: y", "h"],
+        &["-A", "a\nb", "h"],
+    ] {
+        let e = parse(args).err().unwrap_or_else(|| panic!("{args:?} accepted"));
+        assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation, "{args:?}");
+    }
+    assert!(parse(&["--request-target", "*", "-X", "OPTIONS", "h"]).is_ok());
+    assert!(parse(&["-b", "jar\nfile", "h"]).is_ok(), "a file name may hold anything");
+}
+
+/// clap's refusals read as toll's errors: `toll: error:`, then its tips and where to read more
+/// as `toll: hint:` lines (the subcommand's help when the usage line names one).
+#[test]
+fn clap_errors_become_toll_errors_and_hints() {
+    let text = "error: unexpected argument '--bogus' found\n\n  tip: to pass '--bogus' as a value, use '-- --bogus'\n\nUsage: toll [OPTIONS] [URL]...\n       toll <COMMAND>\n\nFor more information, try '--help'.\n";
+    assert_eq!(
+        super::usage_error_lines(text),
+        "toll: error: unexpected argument '--bogus' found\n\
+         toll: hint: to pass '--bogus' as a value, use '-- --bogus'\n\
+         toll: hint: see 'toll --help'\n"
+    );
+    let text = "error: the following required arguments were not provided:\n  <CMD>...\n\nUsage: toll run <CMD>...\n\nFor more information, try '--help'.\n";
+    assert_eq!(
+        super::usage_error_lines(text),
+        "toll: error: the following required arguments were not provided: <CMD>...\n\
+         toll: hint: see 'toll run --help'\n"
+    );
+}

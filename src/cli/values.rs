@@ -105,8 +105,35 @@ fn is_tchar(c: char) -> bool {
 /// `-A`: a header value, so no line break (it would smuggle a header) or other control
 /// character (reqwest would refuse it later, as an internal error).
 pub(super) fn parse_user_agent(s: &str) -> Result<String, String> {
+    field_text(s, "a User-Agent")
+}
+
+/// `-e`: the `Referer` field's value, held to `-A`'s rule.
+pub(super) fn parse_referer(s: &str) -> Result<String, String> {
+    field_text(s, "a Referer")
+}
+
+/// `-b`: cookie data (it holds a '=', as curl tells them apart) goes in the `Cookie` field,
+/// held to `-A`'s rule; a file name is any name.
+pub(super) fn parse_cookie(s: &str) -> Result<String, String> {
+    match s.contains('=') {
+        true => field_text(s, "cookie data"),
+        false => Ok(s.to_string()),
+    }
+}
+
+/// `--request-target`: the request line's middle, so no space (it would end it) and no line
+/// break or other control character (one would start a header).
+pub(super) fn parse_request_target(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.contains(' ') {
+        return Err("a request target cannot be empty or contain a space (write %20)".into());
+    }
+    field_text(s, "a request target")
+}
+
+fn field_text(s: &str, what: &str) -> Result<String, String> {
     if s.chars().any(|c| c.is_ascii_control() && c != '\t') {
-        return Err("a User-Agent cannot contain a line break or other control character".into());
+        return Err(format!("{what} cannot contain a line break or other control character"));
     }
     Ok(s.to_string())
 }

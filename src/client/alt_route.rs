@@ -150,15 +150,19 @@ fn read(path: &Path) -> Cache {
     }
 }
 
-/// A TCP connection to `to` (`host:port`: an Alt-Svc alternative or a `--connect-to` rule's
-/// target), trying its addresses in turn (only IPv4 ones with `-4`); a `--resolve` rule for it
-/// comes first, as in curl. Failing: curl's exit 7.
-pub(super) async fn connect(to: &str, relay: &Relay) -> Result<tokio::net::TcpStream> {
+/// A TCP connection to `to` (`host:port`: the URL's own, or — `rerouted` — an Alt-Svc
+/// alternative or a `--connect-to` rule's target), trying its addresses in turn (only IPv4 ones
+/// with `-4`); a `--resolve` rule for it comes first, as in curl. Failing: curl's exit 7.
+pub(super) async fn connect(to: &str, rerouted: bool, relay: &Relay) -> Result<tokio::net::TcpStream> {
     let fail = |why: String| {
-        Error::new(Exit::Connect, format!("Failed to connect to {}: {why}", sanitize(to))).hint(
-            "toll went there for an Alt-Svc alternative (remove its line from the --alt-svc file) \
-             or a --connect-to rule",
-        )
+        let e = Error::new(Exit::Connect, format!("Failed to connect to {}: {why}", sanitize(to)));
+        match rerouted {
+            true => e.hint(
+                "toll went there for an Alt-Svc alternative (remove its line from the --alt-svc file) \
+                 or a --connect-to rule",
+            ),
+            false => e.hint("check the URL and port; behind a proxy, set -x or https_proxy"),
+        }
     };
     let target = to.strip_prefix('[').map_or(to.to_string(), |t| t.replacen("]:", ":", 1));
     let (host, port) = target.rsplit_once(':').ok_or_else(|| fail("no port".into()))?;

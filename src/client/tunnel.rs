@@ -340,7 +340,7 @@ impl Direct {
                     }
                 },
                 None => {
-                    let tcp = super::alt_route::connect(&key.to, relay).await?;
+                    let tcp = super::alt_route::connect(&key.to, key.to != key.authority, relay).await?;
                     self.connects.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     if let (Ok(remote), Ok(local)) = (tcp.peer_addr(), tcp.local_addr()) {
                         let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
