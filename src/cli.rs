@@ -670,7 +670,7 @@ impl Cli {
         let method = body::implied_method(req.method, req.head, body.is_some());
 
         let (remote_all, dir) = (transfer.remote_name_all, out.curl.output_dir.as_ref());
-        let output = transfer_opts::output_target(first.output, remote_all, &url, dir);
+        let output = transfer_opts::output_target(first.output, remote_all, dir);
         let output = glob::name_output_target(output, &first.glob_values);
         let nonzero = |s: Option<Seconds>| s.map(|s| s.0).filter(|d| !d.is_zero());
         let (path_as_is, given_target) = (req.curl.path_as_is, req.curl.request_target.clone());
@@ -723,7 +723,7 @@ impl Cli {
                 return Err(UsageError::HeadWithBody(option));
             }
             let method = body::implied_method(method, req.head, body.is_some());
-            let output = transfer_opts::output_target(item.output, remote_all, &url, dir);
+            let output = transfer_opts::output_target(item.output, remote_all, dir);
             let output = glob::name_output_target(output, &item.glob_values);
             let transfer = TransferOptions { url_number: item.number, ..request.transfer.clone() };
             let target = crate::request_target::for_url(&item.raw, &url, path_as_is, given_target.as_deref());

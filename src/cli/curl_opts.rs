@@ -431,6 +431,7 @@ impl CurlRequestArgs {
         CurlExtras {
             location_trusted: self.location_trusted,
             create_dirs: out.create_dirs,
+            output_dir: out.output_dir.clone(),
             // Set by `Cli::into_config` with the implied headers.
             content_type_implied: false,
             removed_headers: Vec::new(),
@@ -494,17 +495,12 @@ impl CurlRequestArgs {
     }
 }
 
-/// `--output-dir DIR`: `-o` files (unless absolute) and `-O` names (from the URL as given, as
-/// curl names them) go into DIR.
-pub fn output_in_dir(output: OutputTarget, dir: Option<&PathBuf>, url: &url::Url) -> OutputTarget {
+/// `--output-dir DIR`: `-o` files (unless absolute) go into DIR. `-O`'s name is put there when
+/// it is known (`client::saving::in_output_dir`): with `-J` that is when the answer comes.
+pub fn output_in_dir(output: OutputTarget, dir: Option<&PathBuf>) -> OutputTarget {
     let Some(dir) = dir else { return output };
     match output {
         OutputTarget::File(p) if p.is_relative() => OutputTarget::File(dir.join(p)),
-        // A URL without a name fails when its turn comes (`client::saving::check_remote_name`).
-        OutputTarget::RemoteName => match crate::output::remote_name(url) {
-            Ok(name) => OutputTarget::File(dir.join(name)),
-            Err(_) => OutputTarget::RemoteName,
-        },
         other => other,
     }
 }
@@ -777,22 +773,20 @@ mod tests {
 
     #[test]
     fn output_dir_applies_to_relative_files_and_remote_names() {
-        let u = url::Url::parse("http://h/a/file.tar?x=1").unwrap();
         let d = PathBuf::from("out");
         assert_eq!(
-            output_in_dir(OutputTarget::RemoteName, Some(&d), &u),
-            OutputTarget::File("out/file.tar".into())
-        );
-        assert_eq!(
-            output_in_dir(OutputTarget::File("x".into()), Some(&d), &u),
+            output_in_dir(OutputTarget::File("x".into()), Some(&d)),
             OutputTarget::File("out/x".into())
         );
         assert_eq!(
-            output_in_dir(OutputTarget::File("/abs".into()), Some(&d), &u),
+            output_in_dir(OutputTarget::File("/abs".into()), Some(&d)),
             OutputTarget::File("/abs".into())
         );
-        assert_eq!(output_in_dir(OutputTarget::Stdout, Some(&d), &u), OutputTarget::Stdout);
-        assert_eq!(output_in_dir(OutputTarget::RemoteName, None, &u), OutputTarget::RemoteName);
+        assert_eq!(output_in_dir(OutputTarget::Stdout, Some(&d)), OutputTarget::Stdout);
+        // -O's name (the URL's, or the server's with -J) goes there when it is known.
+        assert_eq!(output_in_dir(OutputTarget::RemoteName, Some(&d)), OutputTarget::RemoteName);
+        let t = parse(&["--output-dir", "out"]);
+        assert_eq!(t.auth.extras(&t.out).output_dir, Some(d));
     }
 
     #[test]

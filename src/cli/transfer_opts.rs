@@ -447,7 +447,6 @@ pub fn pair_outputs(
 pub fn output_target(
     choice: Option<OutputChoice>,
     remote_all: bool,
-    url: &url::Url,
     dir: Option<&PathBuf>,
 ) -> crate::config::OutputTarget {
     use crate::config::OutputTarget;
@@ -461,7 +460,7 @@ pub fn output_target(
         None if remote_all => OutputTarget::RemoteName,
         None => OutputTarget::Stdout,
     };
-    super::curl_opts::output_in_dir(output, dir, url)
+    super::curl_opts::output_in_dir(output, dir)
 }
 
 /// `%0A` → `%0a`: the hex digits of percent escapes in lower case.
@@ -656,22 +655,17 @@ mod tests {
             vec![Some(OutputChoice::Remote), f("b")]
         );
         assert_eq!(parse_cli(["toll", "-O", "h/1"]).unwrap().transfer.output_order, None, "no -o");
-        let u = url::Url::parse("http://h/dir/file.txt").unwrap();
-        let slash = url::Url::parse("http://h/").unwrap();
         use crate::config::OutputTarget;
-        assert_eq!(output_target(None, true, &u, None), OutputTarget::RemoteName);
-        assert_eq!(output_target(None, false, &u, None), OutputTarget::Stdout);
-        assert_eq!(output_target(f("-"), true, &u, None), OutputTarget::Stdout);
-        // Without a file name: the transfer fails when its turn comes (`saving::check_remote_name`).
-        assert_eq!(output_target(None, true, &slash, None), OutputTarget::RemoteName);
+        assert_eq!(output_target(None, true, None), OutputTarget::RemoteName);
+        assert_eq!(output_target(None, false, None), OutputTarget::Stdout);
+        assert_eq!(output_target(f("-"), true, None), OutputTarget::Stdout);
+        // The name (the URL's, or the server's with -J) is put in --output-dir when it is known
+        // (`saving::in_output_dir`); a URL without one fails when its turn comes.
         assert_eq!(
-            output_target(Some(OutputChoice::Remote), false, &slash, Some(&"d".into())),
+            output_target(Some(OutputChoice::Remote), false, Some(&"d".into())),
             OutputTarget::RemoteName
         );
-        assert_eq!(
-            output_target(Some(OutputChoice::Remote), false, &u, Some(&"d".into())),
-            OutputTarget::File("d/file.txt".into())
-        );
+        assert_eq!(output_target(f("x"), false, Some(&"d".into())), OutputTarget::File("d/x".into()));
     }
 
     #[test]

@@ -63,7 +63,7 @@ impl DumpFiles {
     }
 }
 
-/// Before the body: `--create-dirs` makes the `-o` file's directories; `-D` writes the heads.
+/// Before the body: `--create-dirs` makes the `-o` file's directories (`-O`'s: `--output-dir`); `-D` writes the heads.
 pub fn before_body(
     req: &RequestConfig,
     dumped: &DumpFiles,
@@ -71,12 +71,17 @@ pub fn before_body(
     last: &[u8],
 ) -> Result<()> {
     if req.curl.create_dirs {
-        if let OutputTarget::File(p) = &req.output {
-            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    Error::new(Exit::Write, format!("cannot create the directory {}: {e}", dir.display()))
-                })?;
-            }
+        // -O's name is in --output-dir (the server's with -J is not known yet: the directory
+        // is the same).
+        let dir = match &req.output {
+            OutputTarget::File(p) => p.parent(),
+            OutputTarget::RemoteName => req.curl.output_dir.as_deref(),
+            OutputTarget::Stdout | OutputTarget::Null => None,
+        };
+        if let Some(dir) = dir.filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::new(Exit::Write, format!("cannot create the directory {}: {e}", dir.display()))
+            })?;
         }
     }
     dump_heads(req, dumped, heads, last)

@@ -16,7 +16,9 @@ use std::path::PathBuf;
 fn target(req: &RequestConfig) -> Option<PathBuf> {
     match &req.output {
         OutputTarget::File(p) => Some(p.clone()),
-        OutputTarget::RemoteName => crate::output::remote_name(&req.url).ok(),
+        OutputTarget::RemoteName => {
+            crate::output::remote_name(&req.url).ok().map(|n| super::saving::in_output_dir(req, n))
+        }
         OutputTarget::Stdout | OutputTarget::Null => None,
     }
 }

@@ -155,16 +155,28 @@ pub fn exists_already(req: &RequestConfig) -> Option<PathBuf> {
     let path = match &req.output {
         OutputTarget::Stdout | OutputTarget::Null => return None,
         OutputTarget::File(p) => p.clone(),
-        OutputTarget::RemoteName => output::remote_name(&req.url).ok()?,
+        OutputTarget::RemoteName => in_output_dir(req, output::remote_name(&req.url).ok()?),
     };
     // A symbolic link counts as there, even a dangling one: it is not toll's to replace.
     std::fs::symlink_metadata(&path).is_ok().then_some(path)
 }
 
-/// The name `-O` (with `-J`) saves under, for `-w %{filename_effective}`.
+/// The name `-O` (with `-J`) saves under, for `-w %{filename_effective}`: with `--output-dir`,
+/// the path in it (curl 7.88 leaves the directory out for a `-J` name only; the path of the file
+/// written is what a script needs).
 pub fn remote_file_name(req: &RequestConfig, headers: &HeaderMap) -> Option<String> {
     let name = header_name(req, headers).map(PathBuf::from).or_else(|| output::remote_name(&req.url).ok())?;
-    Some(name.display().to_string())
+    Some(in_output_dir(req, name).display().to_string())
+}
+
+/// `-O`'s `name` (the URL's, or the server's with `-J`) in `--output-dir`, if one is given.
+/// The name is a single path component (`output::remote_name`, `output::safe_file_name`), so
+/// it stays in the directory.
+pub fn in_output_dir(req: &RequestConfig, name: PathBuf) -> PathBuf {
+    match &req.curl.output_dir {
+        Some(dir) => dir.join(name),
+        None => name,
+    }
 }
 
 /// `-J`: the safe name from Content-Disposition, if there is one.
@@ -183,8 +195,8 @@ fn header_name(req: &RequestConfig, headers: &HeaderMap) -> Option<String> {
 /// safe — which must not exist yet (curl: exit 23); without one, the URL's, replaced as `-O`
 /// replaces it (curl too).
 fn remote_file(req: &RequestConfig, headers: &HeaderMap) -> Result<PathBuf> {
-    let Some(path) = header_name(req, headers).map(PathBuf::from) else {
-        return output::remote_name(&req.url);
+    let Some(path) = header_name(req, headers).map(|n| in_output_dir(req, n.into())) else {
+        return output::remote_name(&req.url).map(|n| in_output_dir(req, n));
     };
     if std::fs::symlink_metadata(&path).is_ok() {
         return Err(Error::new(
@@ -565,6 +577,36 @@ mod tests {
         let mut own = RequestConfig::get(url::Url::parse("http://h/dir/Cargo.toml").unwrap());
         own.transfer.remote_header_name = true;
         assert_eq!(remote_file(&own, &HeaderMap::new()).unwrap(), PathBuf::from("Cargo.toml"));
+    }
+
+    #[test]
+    fn output_dir_holds_the_servers_name_and_nothing_escapes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let od = dir.path().join("od");
+        let mut r = RequestConfig::get(url::Url::parse("http://h/dir/cd").unwrap());
+        r.output = OutputTarget::RemoteName;
+        r.transfer.remote_header_name = true;
+        r.curl.output_dir = Some(od.clone());
+        let disposition = |name: &str| {
+            let mut h = HeaderMap::new();
+            let v = format!("attachment; filename=\"{name}\"");
+            h.insert(reqwest::header::CONTENT_DISPOSITION, v.parse().unwrap());
+            h
+        };
+        assert_eq!(remote_file(&r, &disposition("srv.txt")).unwrap(), od.join("srv.txt"));
+        assert_eq!(
+            remote_file_name(&r, &disposition("srv.txt")),
+            Some(od.join("srv.txt").display().to_string())
+        );
+        // Only the last component: never out of the directory.
+        assert_eq!(remote_file(&r, &disposition("../../victim")).unwrap(), od.join("victim"));
+        assert_eq!(remote_file(&r, &disposition("..\\..\\victim")).unwrap(), od.join("victim"));
+        // Refused or absent: the URL's name, in the directory too.
+        assert_eq!(remote_file(&r, &disposition(".hidden")).unwrap(), od.join("cd"));
+        assert_eq!(remote_file(&r, &HeaderMap::new()).unwrap(), od.join("cd"));
+        r.transfer.remote_header_name = false;
+        assert_eq!(remote_file(&r, &disposition("srv.txt")).unwrap(), od.join("cd"));
+        assert_eq!(remote_file_name(&r, &HeaderMap::new()), Some(od.join("cd").display().to_string()));
     }
 
     #[test]

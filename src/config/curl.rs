@@ -95,6 +95,10 @@ pub struct CurlExtras {
     pub location_trusted: bool,
     /// `--create-dirs`: create the directories of `-o FILE`.
     pub create_dirs: bool,
+    /// `--output-dir`: the directory `-O`'s file goes to (the URL's name or, with `-J`, the
+    /// server's, known only when the answer comes: `client::saving::in_output_dir`). A relative
+    /// `-o FILE` is put there when the command line is read.
+    pub output_dir: Option<PathBuf>,
     /// `-o -` was given: a binary body is printed to a terminal too (curl's
     /// `terminal_binary_ok`); without it such a body is refused there.
     pub binary_to_terminal: bool,
