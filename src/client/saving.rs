@@ -192,13 +192,14 @@ fn header_name(req: &RequestConfig, headers: &HeaderMap) -> Option<String> {
 }
 
 /// `-O`'s file: the URL's name, or with `-J` the server's `Content-Disposition` name when it is
-/// safe — which must not exist yet (curl: exit 23); without one, the URL's, replaced as `-O`
-/// replaces it (curl too).
+/// safe — which must not exist yet (curl: exit 23) unless `--no-clobber` picks the next free
+/// number for it ([`plan`], as curl's); without one, the URL's, replaced as `-O` replaces it
+/// (curl too).
 fn remote_file(req: &RequestConfig, headers: &HeaderMap) -> Result<PathBuf> {
     let Some(path) = header_name(req, headers).map(|n| in_output_dir(req, n.into())) else {
         return output::remote_name(&req.url).map(|n| in_output_dir(req, n));
     };
-    if std::fs::symlink_metadata(&path).is_ok() {
+    if !req.transfer.no_clobber && std::fs::symlink_metadata(&path).is_ok() {
         return Err(Error::new(
             Exit::Write,
             format!(
@@ -607,6 +608,29 @@ mod tests {
         r.transfer.remote_header_name = false;
         assert_eq!(remote_file(&r, &disposition("srv.txt")).unwrap(), od.join("cd"));
         assert_eq!(remote_file_name(&r, &HeaderMap::new()), Some(od.join("cd").display().to_string()));
+    }
+
+    #[test]
+    fn no_clobber_numbers_the_servers_name_as_curl_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = RequestConfig::get(url::Url::parse("http://h/cd").unwrap());
+        r.output = OutputTarget::RemoteName;
+        r.transfer.remote_header_name = true;
+        r.curl.output_dir = Some(dir.path().to_path_buf());
+        let mut h = HeaderMap::new();
+        h.insert(reqwest::header::CONTENT_DISPOSITION, "attachment; filename=\"f.txt\"".parse().unwrap());
+        std::fs::write(dir.path().join("f.txt"), b"mine").unwrap();
+        // Without --no-clobber an existing name is refused (curl: exit 23).
+        assert_eq!(plan(&r, 200, &h, None).err().unwrap().exit, Exit::Write);
+        // With it, the next free number; a link (even a dangling one) is taken, never followed.
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), dir.path().join("f.txt.1")).unwrap();
+        r.transfer.no_clobber = true;
+        let Plan::Write(out) = plan(&r, 200, &h, None).unwrap() else { panic!("no plan") };
+        assert_eq!(out.dest(), Some(dir.path().join("f.txt.2").as_path()));
+        out.finish(&r, &h, true).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("f.txt")).unwrap(), b"mine");
+        assert!(dir.path().join("f.txt.2").is_file());
+        assert!(!dir.path().join("nowhere").exists());
     }
 
     #[test]
