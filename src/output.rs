@@ -295,15 +295,32 @@ pub fn safe_file_name(candidate: &str) -> Option<String> {
 }
 
 /// Not empty, `.` or `..`, not all blanks, at most 255 bytes (the usual NAME_MAX), no control
-/// characters, no bidi controls.
+/// characters (C0, DEL, C1), none of the invisible or reordering characters the terminal shows
+/// escaped (`term::is_deceptive`: bidi controls, zero-width characters, the BOM, …: a name that
+/// reads as another). On Windows also no name the system takes for something else
+/// ([`windows_reserved`]).
 fn acceptable(name: &str) -> bool {
-    let bidi =
-        |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
     !name.trim().is_empty()
         && name != "."
         && name != ".."
         && name.len() <= 255
-        && !name.chars().any(|c| c.is_control() || bidi(c))
+        && !name.chars().any(|c| c.is_control() || crate::term::is_deceptive(c))
+        && !(cfg!(windows) && windows_reserved(name))
+}
+
+/// A name Windows does not create as a plain file in the directory: a `:` (`C:x` is relative to
+/// drive C's current directory, `a:b` an alternate data stream of `a`) or a DOS device name
+/// (`CON`, `PRN`, `AUX`, `NUL`, `COM1`–`COM9`, `LPT1`–`LPT9`, any case, also with an extension or
+/// trailing dots and spaces, which Windows drops: `nul.txt`, `CON .`).
+fn windows_reserved(name: &str) -> bool {
+    if name.contains(':') {
+        return true;
+    }
+    let stem = name.split('.').next().unwrap_or("").trim_end_matches([' ', '.']).to_ascii_uppercase();
+    matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || (stem.len() == 4
+            && (stem.starts_with("COM") || stem.starts_with("LPT"))
+            && matches!(stem.as_bytes()[3], b'1'..=b'9'))
 }
 
 #[cfg(test)]
@@ -500,10 +517,37 @@ mod tests {
             "a\u{7f}",
             "a\u{9b}b",
             "exe\u{202e}txt.exe",
+            // Invisible: the name would read as another (`term::is_deceptive`).
+            "a\u{200b}b",
+            "a\u{200c}b",
+            "a\u{200d}b",
+            "a\u{2060}b",
+            "a\u{061c}b",
+            "\u{feff}a",
+            "a\u{180e}b",
+            "a\u{00ad}b",
+            "a\u{2028}b",
         ] {
             assert_eq!(safe_file_name(bad), None, "{bad:?}");
         }
         assert_eq!(safe_file_name(&"n".repeat(256)), None);
         assert_eq!(ok(&"n".repeat(255)).len(), 255);
+        // A leading dash is a name like any other (curl writes it too); toll prints none as an
+        // argument.
+        assert_eq!(ok("-rf"), "-rf");
+        // Windows' reserved names are refused there only (on Linux they are plain names).
+        assert_eq!(safe_file_name("CON").is_none(), cfg!(windows));
+        assert_eq!(safe_file_name("a:b").is_none(), cfg!(windows));
+    }
+
+    #[test]
+    fn windows_reserved_names() {
+        for bad in ["CON", "con", "Nul.txt", "aux.tar.gz", "PRN ", "CON .", "com1", "LPT9.log", "C:x", "a:b"]
+        {
+            assert!(windows_reserved(bad), "{bad:?}");
+        }
+        for fine in ["CONSOLE", "con_", "COM0", "COM10", "LPT", "nul-file", "x.con", "report.txt"] {
+            assert!(!windows_reserved(fine), "{fine:?}");
+        }
     }
 }

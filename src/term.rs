@@ -159,12 +159,15 @@ pub fn redact_userinfo(s: &str) -> String {
 /// Unicode format characters that reorder or hide text on a terminal ("Trojan Source",
 /// CVE-2021-42574): bidi embeddings/overrides (U+202A–202E), isolates (U+2066–2069), the Arabic
 /// letter mark (U+061C), zero-width space/joiners and the LRM/RLM marks (U+200B–200F), word
-/// joiner and invisible operators (U+2060–2064), the byte-order mark (U+FEFF), and the line and
-/// paragraph separators (U+2028, U+2029), which some terminals treat as line breaks.
-fn is_deceptive(ch: char) -> bool {
+/// joiner and invisible operators (U+2060–2064), the deprecated shaping and swapping controls
+/// (U+206A–206F), the soft hyphen (U+00AD) and the Mongolian vowel separator (U+180E), which
+/// most terminals draw as nothing, the byte-order mark (U+FEFF), and the line and paragraph
+/// separators (U+2028, U+2029), which some terminals treat as line breaks. Also what a name a
+/// server chooses may not hold (`output::safe_file_name`): one list for both.
+pub fn is_deceptive(ch: char) -> bool {
     matches!(ch,
-        '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2064}'
-        | '\u{2066}'..='\u{2069}' | '\u{feff}')
+        '\u{00ad}' | '\u{061c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}' | '\u{feff}')
 }
 
 #[cfg(test)]
@@ -201,9 +204,10 @@ mod tests {
     #[test]
     fn escapes_bidi_and_invisible_characters() {
         assert_eq!(sanitize("realm\u{202e}txt.exe"), "realm\\u{202e}txt.exe");
-        for ch in
-            ['\u{202a}', '\u{202d}', '\u{2066}', '\u{2069}', '\u{200b}', '\u{200f}', '\u{feff}', '\u{061c}']
-        {
+        for ch in [
+            '\u{202a}', '\u{202d}', '\u{2066}', '\u{2069}', '\u{200b}', '\u{200f}', '\u{feff}', '\u{061c}',
+            '\u{00ad}', '\u{180e}', '\u{2060}', '\u{206f}',
+        ] {
             let out = sanitize(&format!("a{ch}b"));
             assert!(!out.contains(ch), "{:04x} passed through", ch as u32);
             assert_eq!(out, format!("a\\u{{{:04x}}}b", ch as u32));
