@@ -378,6 +378,15 @@ impl CurlRequestArgs {
         // As curl 7.88's URL API appends it: escapes written with lower-case hex digits (%0a),
         // and a '#' starts the fragment (what follows it, then the URL's own fragment).
         let data = super::transfer_opts::lower_hex(&String::from_utf8_lossy(&data));
+        // Sent as it is (curl's -G does not encode it): a line break or a tab would be dropped
+        // by the URL parser and another query sent, so it is refused, as curl refuses it (its
+        // exit 3). The data is not shown: it may be a secret.
+        if let Some(what) = super::urls::control_character(&data) {
+            return Err(UsageError::Curl(format!(
+                "-G: the data ({option}) holds {what}, which a URL cannot hold; \
+                 encode it (%0A for a line break) or use --data-urlencode"
+            )));
+        }
         if data.is_empty() {
             // `-G -d ''` adds no bare '?', as curl.
             return Ok((url, None));
@@ -665,6 +674,19 @@ mod tests {
         assert_eq!((url.query(), b.is_none()), (Some("fromstdin"), true));
         let (url, b) = parse(&[]).auth.apply_get(u("http://h/p"), body(b"a=1")).unwrap();
         assert_eq!((url.as_str(), b.is_some()), ("http://h/p", true));
+        // A line break, a tab or another control character would be dropped by the URL parser:
+        // refused (as curl refuses it), without showing the data.
+        for (data, what) in [
+            (&b"pw=s3cret\nb=2"[..], "a line break"),
+            (b"a=1\tb", "a tab"),
+            (b"a\rb", "a carriage"),
+            (b"a\x7fb", "0x7f"),
+        ] {
+            let e = args.apply_get(u("http://h/p"), body(data)).unwrap_err();
+            let m = e.to_string();
+            assert!(m.contains(what) && m.contains("-G") && !m.contains("s3cret"), "{m}");
+            assert_eq!(e.exit(), crate::error::Exit::Usage);
+        }
     }
 
     #[test]

@@ -391,7 +391,17 @@ impl TransferArgs {
             url.query().filter(|q| !q.is_empty()).map(str::to_string).into_iter().collect();
         for piece in &self.url_query {
             pieces.push(match piece.strip_prefix('+') {
-                Some(raw) => raw.to_string(),
+                // Sent as given: refused with a line break or a tab (as `-G`'s data), which the
+                // URL parser would drop; the piece is not shown, it may be a secret.
+                Some(raw) => match super::urls::control_character(raw) {
+                    Some(what) => {
+                        return Err(UsageError::Curl(format!(
+                            "--url-query: a '+' piece holds {what}, which a URL cannot hold; \
+                             encode it (%0A for a line break) or drop the '+' to have it encoded"
+                        )))
+                    }
+                    None => raw.to_string(),
+                },
                 // curl 7.88 writes these escapes with lower-case hex digits (%0a).
                 None => lower_hex(&super::data_urlencode(piece, &super::body::read_named).map_err(|e| {
                     UsageError::Unreadable(e.to_string().replace("--data-urlencode", "--url-query"))
@@ -682,6 +692,13 @@ mod tests {
         assert_eq!(parse(&[]).add_url_query(u("http://h/p?x")).unwrap().as_str(), "http://h/p?x");
         let bad = parse(&["--url-query", "n@/nonexistent/file"]).add_url_query(u("http://h/"));
         assert!(matches!(bad, Err(UsageError::Unreadable(m)) if m.contains("--url-query")));
+        // A '+' piece is sent as given: a line break or a tab in it is refused (the URL parser
+        // would drop it), without showing the piece.
+        for raw in ["+a=1\nb=2", "+pw=s3cret\tx", "+a\r"] {
+            let bad = parse(&["--url-query", raw]).add_url_query(u("http://h/")).unwrap_err();
+            let m = bad.to_string();
+            assert!(m.contains("--url-query") && !m.contains("s3cret") && !m.contains("a=1"), "{m}");
+        }
     }
 
     #[test]

@@ -99,6 +99,18 @@ fn scheme_of(raw: &str) -> Option<&str> {
     .then_some(s)
 }
 
+/// The first ASCII control character of `text` (a line break, a tab, DEL, …), named for a
+/// message, if it holds one: no URL can (curl refuses it, exit 3), and the URL parser would drop
+/// a tab or a line break without a word. Also for what `-G` and `--url-query` put in the query.
+pub(super) fn control_character(text: &str) -> Option<String> {
+    text.chars().find(char::is_ascii_control).map(|c| match c {
+        '\r' => "a carriage return (a Windows line end?)".to_string(),
+        '\n' => "a line break".to_string(),
+        '\t' => "a tab".to_string(),
+        c => format!("the control character {:#04x}", u32::from(c)),
+    })
+}
+
 /// The URL as curl takes it: without `scheme://`, `default_scheme://` (http, or
 /// `--proto-default`'s) is assumed.
 pub(super) fn parse_request_url(raw: &str, default_scheme: &str) -> Result<url::Url, UsageError> {
@@ -109,13 +121,7 @@ pub(super) fn parse_request_url(raw: &str, default_scheme: &str) -> Result<url::
         url: proxy_env::redact_userinfo(raw),
         reason: reason.to_string(),
     };
-    if let Some(c) = raw.chars().find(char::is_ascii_control) {
-        let what = match c {
-            '\r' => "a carriage return (a Windows line end?)".to_string(),
-            '\n' => "a line break".to_string(),
-            '\t' => "a tab".to_string(),
-            c => format!("the control character {:#04x}", u32::from(c)),
-        };
+    if let Some(what) = control_character(raw) {
         return Err(refused(&format!("it holds {what}, which a URL cannot hold")));
     }
     if raw.starts_with(' ') || raw.ends_with(' ') {

@@ -482,3 +482,29 @@ fn a_request_on_a_new_connection_closed_without_an_answer_is_not_sent_again() {
     assert_eq!(out.code, Some(0), "{}", out.describe());
     assert_eq!(origin.requests_to("/req").len(), 2, "closed under it on the kept connection: once more");
 }
+
+/// A line break, tab or other control character in what `-G` or a raw `--url-query` piece puts
+/// in the query would be dropped by the URL parser (another query sent, `a=1b=2`): refused, as
+/// curl 7.88 refuses it, before anything is sent, and the message does not show the data.
+#[test]
+fn control_characters_in_the_query_from_options_are_refused_before_sending() {
+    let origin = Origin::http();
+    let dir = scratch();
+    std::fs::write(dir.path().join("q.txt"), b"pw=hush42\nb=2\n").unwrap();
+    for args in [
+        &["-G", "--data-raw", "pw=hush42\nb=2"][..],
+        &["-G", "--data-binary", "@q.txt"],
+        &["-G", "--data-raw", "pw=hush42\tb=2"],
+        &["--url-query", "+pw=hush42\nb=2"],
+        &["--url-query", "+pw=hush42\r"],
+    ] {
+        let out = toll(["-sS"]).args(args).arg(origin.url("/req")).cwd(dir.path()).run();
+        out.assert_code(2).assert_error_message().assert_not_leaked("the data", "hush42");
+        assert!(out.stderr.contains("which a URL cannot hold"), "{}", out.describe());
+    }
+    assert!(origin.requests().is_empty(), "nothing is sent: {:?}", origin.requests());
+    // -d @FILE drops the file's line breaks (as curl): that query is sent.
+    let out = toll(["-s", "-G", "-d", "@q.txt"]).arg(origin.url("/req")).cwd(dir.path()).run();
+    out.assert_ok();
+    assert_eq!(out.stdout_str(), "GET /req?pw=hush42b=2\n");
+}
