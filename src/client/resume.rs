@@ -127,7 +127,8 @@ fn range_given(headers: &HeaderMap) -> Option<&str> {
 /// what is asked of the answer (`Range: bytes=R`), or, for a request that sends data (`-d`,
 /// `--json`, `-T`), which part of a whole the data is (`Content-Range: bytes R/TOTAL`, `*` when
 /// the total is not known before sending); a form gets neither. A resumed upload's (`-C` with
-/// `-T`) comes first, as in curl. A header of that name given (or taken out) with `-H` wins.
+/// `-T`) comes first, as in curl; a resumed download's `Range` (`-C`, [`range_header`]) replaces
+/// `-r`'s. A header of that name given (or taken out) with `-H` wins.
 pub fn request_range(req: &RequestConfig, with_body: bool) -> Option<(&'static str, String)> {
     let data = req.body.as_ref().filter(|_| with_body);
     let total = || data.and_then(super::body::whole_length);
@@ -142,6 +143,9 @@ pub fn request_range(req: &RequestConfig, with_body: bool) -> Option<(&'static s
         (Some(r), Some(_)) => {
             ("Content-Range", format!("bytes {r}/{}", total().map_or("*".into(), |n| n.to_string())))
         }
+        // A resumed download asks for the rest (`range_header`'s `Range`): curl 7.88 sends that
+        // one only (libcurl's resume offset replaces the range), not both.
+        (Some(_), None) if range_header(req).is_some() => return None,
         (Some(r), None) => ("Range", format!("bytes={r}")),
         (None, _) => return None,
     };
@@ -191,6 +195,15 @@ mod tests {
         let mut given = request("http://a/", false);
         given.headers.push(("range".into(), "bytes=9-".into()));
         assert_eq!(header(given, true), None);
+        // A resumed download asks for the rest only (one Range, as curl); resuming from 0 asks
+        // for -r's range.
+        let mut resumed = request("http://a/", false);
+        resumed.transfer.resume = Some(Resume::At(30));
+        assert_eq!(range_header(&resumed).as_deref(), Some("bytes=30-"));
+        assert_eq!(header(resumed, false), None);
+        let mut from_zero = request("http://a/", false);
+        from_zero.transfer.resume = Some(Resume::At(0));
+        assert_eq!(header(from_zero, false), Some(("Range", "bytes=0-3".into())));
     }
 
     fn req(out: &std::path::Path, resume: Option<Resume>) -> RequestConfig {

@@ -508,3 +508,24 @@ fn control_characters_in_the_query_from_options_are_refused_before_sending() {
     out.assert_ok();
     assert_eq!(out.stdout_str(), "GET /req?pw=hush42b=2\n");
 }
+
+/// `-C` with `-r`: a resumed download asks for the rest only, one `Range`, as curl 7.88 (the
+/// resume offset replaces the range); from offset 0 the range is asked for.
+#[test]
+fn a_resumed_download_sends_one_range() {
+    let origin = Origin::http();
+    let dir = scratch();
+    std::fs::write(dir.path().join("part.bin"), &crate::pattern_bytes(100)[..30]).unwrap();
+    for (args, want) in [
+        (&["-C", "-", "-r", "0-5", "-o", "part.bin"][..], "bytes=30-"),
+        (&["-C", "30", "-r", "0-5", "-o", "/dev/null"], "bytes=30-"),
+        (&["-C", "-", "-r", "0-5", "-o", "new.bin"], "bytes=0-5"),
+    ] {
+        toll(["-s"]).args(args).arg(origin.url("/range/100")).cwd(dir.path()).run().assert_ok();
+        let sent = origin.requests().pop().expect("a request");
+        let ranges: Vec<_> = sent.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("range")).collect();
+        assert_eq!(ranges.len(), 1, "{args:?}: {:?}", sent.headers);
+        assert_eq!(ranges[0].1, want, "{args:?}");
+    }
+    assert_eq!(std::fs::read(dir.path().join("part.bin")).unwrap(), crate::pattern_bytes(100));
+}
