@@ -183,7 +183,8 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 /// `--stderr FILE|-`: from here on, what toll writes to standard error goes to FILE (created or
-/// truncated, as curl does) or, with '-', to standard output.
+/// truncated, as curl does) or, with '-', to standard output; but `-w '%{stderr}'`, which goes
+/// to the standard error toll started with (`output::write_real_stderr`), as curl 7.88's.
 fn redirect_stderr(path: &std::path::Path) -> Result<()> {
     #[cfg(unix)]
     {
@@ -197,6 +198,9 @@ fn redirect_stderr(path: &std::path::Path) -> Result<()> {
             })?;
             file.as_raw_fd()
         };
+        // `-w '%{stderr}'` still goes to the standard error toll started with, as curl's.
+        crate::output::keep_real_stderr()
+            .map_err(|e| Error::new(Exit::Write, format!("--stderr: cannot keep standard error: {e}")))?;
         // SAFETY: dup2 on two open descriptors; fd 2 is replaced atomically.
         if unsafe { libc::dup2(fd, 2) } < 0 {
             return Err(Error::new(Exit::Write, "--stderr: cannot redirect standard error"));

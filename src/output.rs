@@ -65,6 +65,41 @@ pub fn say(line: std::fmt::Arguments<'_>) -> Result<()> {
     }
 }
 
+/// The standard error toll started with, kept when `--stderr` redirects descriptor 2
+/// (`app::redirect_stderr`): `-w '%{stderr}'` writes there, as curl 7.88 does (its `--stderr`
+/// moves its own messages, not the write-out's).
+#[cfg(unix)]
+static REAL_STDERR: std::sync::OnceLock<std::os::fd::OwnedFd> = std::sync::OnceLock::new();
+
+/// Keeps a copy of descriptor 2 (close-on-exec) before `--stderr` replaces it: where
+/// [`write_real_stderr`] writes. Once per process; a later call keeps the first copy.
+#[cfg(unix)]
+pub fn keep_real_stderr() -> io::Result<()> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    if REAL_STDERR.get().is_some() {
+        return Ok(());
+    }
+    // SAFETY: F_DUPFD_CLOEXEC on descriptor 2 returns a new descriptor that we then own.
+    let fd = unsafe { libc::fcntl(2, libc::F_DUPFD_CLOEXEC, 3) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by fcntl and nothing else owns it.
+    let _ = REAL_STDERR.set(unsafe { OwnedFd::from_raw_fd(fd) });
+    Ok(())
+}
+
+/// Writes `data` to the standard error toll started with (see [`keep_real_stderr`]), or to
+/// descriptor 2 when `--stderr` did not move it.
+pub fn write_real_stderr(data: &[u8]) -> io::Result<()> {
+    #[cfg(unix)]
+    if let Some(fd) = REAL_STDERR.get() {
+        let mut file = std::fs::File::from(fd.try_clone()?);
+        return file.write_all(data);
+    }
+    io::stderr().lock().write_all(data)
+}
+
 impl Sink {
     pub fn stdout() -> Sink {
         Sink::Stdout(BufWriter::with_capacity(64 * 1024, io::stdout()))

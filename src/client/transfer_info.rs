@@ -257,7 +257,8 @@ impl Recorder {
                 Stream::Stdout => {
                     std::io::stdout().lock().write_all(&data).and_then(|_| std::io::stdout().flush())
                 }
-                Stream::Stderr => std::io::stderr().lock().write_all(&data),
+                // Not `--stderr`'s target: the standard error toll started with, as curl 7.88.
+                Stream::Stderr => crate::output::write_real_stderr(&data),
                 Stream::File { path, append } => {
                     let opened = std::fs::OpenOptions::new()
                         .write(true)
