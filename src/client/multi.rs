@@ -4,7 +4,7 @@
 //! its own `-w` output. `--parallel-max-host` limits how many of `-Z`'s transfers go to one
 //! host at once. As in curl, a failed transfer does not stop the others (unless
 //! `--fail-early`); its error is printed (unless `-s`) and the run's exit status is the last
-//! transfer's — with `-Z`, as curl, the first failure's.
+//! transfer's — with `-Z`, as curl 7.88, the last failure's to finish ([`Failures`]).
 //!
 //! The response heads printed as received (`-i`, `-I`, `-D`, `-w`'s sizes, `--trace`) come from
 //! the connection log, which tells heads apart by order only: with those, `-Z` runs the URLs one
@@ -42,6 +42,9 @@ pub async fn run_all(
     if let Some(max) = first.transfer.parallel.filter(|_| session.tap.is_none()) {
         return parallel(&session, reqs, style, format.as_deref(), max).await;
     }
+    // `-Z` run one after the other (heads or reports to print): still `-Z`'s status.
+    let zed = first.transfer.parallel.is_some();
+    let mut failures = Failures::default();
     let mut last = Ok(());
     for (i, req) in reqs.iter().enumerate() {
         let started = tokio::time::Instant::now();
@@ -50,16 +53,14 @@ pub async fn run_all(
         if let Some(format) = &format {
             rec.write_out(format, &result);
         }
-        // The last error is printed by `main`; earlier ones here, as curl prints each.
-        if let (Err(e), true) = (&result, i + 1 < reqs.len()) {
-            if !style.silent || style.show_error {
-                eprintln!("toll: error: {}", crate::term::sanitize(&e.message));
-            }
-        }
         let stop = ends_the_line(req, &result);
-        // `-Z` run one after the other (heads or reports to print): still `-Z`'s status, the
-        // first failure's, as curl's; else the last transfer's.
-        if first.transfer.parallel.is_none() || last.is_ok() {
+        if zed {
+            failures.add(result, style);
+        } else {
+            // The error returned is printed by `main`; earlier ones here, as curl prints each.
+            if let (Err(e), true) = (&result, i + 1 < reqs.len() && !stop) {
+                print_error(e, style);
+            }
             last = result;
         }
         if stop {
@@ -80,7 +81,37 @@ pub async fn run_all(
             }
         }
     }
+    if zed {
+        return failures.into_result();
+    }
     last
+}
+
+/// `-Z`'s exit status, as curl 7.88's: the last failure to finish (a success after it does not
+/// clear it; a failure after it replaces it). The one returned is printed by `main`; each one it
+/// replaces is printed here then, so every failure is printed, in the order they finished.
+#[derive(Default)]
+struct Failures(Option<crate::error::Error>);
+
+impl Failures {
+    fn add(&mut self, result: Result<()>, style: OutputStyle) {
+        if let Err(e) = result {
+            if let Some(earlier) = self.0.replace(e) {
+                print_error(&earlier, style);
+            }
+        }
+    }
+
+    fn into_result(self) -> Result<()> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
+/// A transfer's error that is not the run's (`main` prints that one), as curl prints each.
+fn print_error(e: &crate::error::Error, style: OutputStyle) {
+    if !style.silent || style.show_error {
+        eprintln!("toll: error: {}", crate::term::sanitize(&e.message));
+    }
 }
 
 /// `--parallel-max-host`: how many transfers may run at once to one scheme, host and port.
@@ -107,7 +138,8 @@ impl PerHost {
 }
 
 /// `-Z`: every request of `reqs`, at most `max` at once, started in order; each is reported
-/// (its error) as it finishes. The status is the first failure's, else success.
+/// (its `-w`) as it finishes. The status is the last failure's to finish ([`Failures`]), else
+/// success.
 async fn parallel(
     session: &Session,
     reqs: &[RequestConfig],
@@ -127,28 +159,20 @@ async fn parallel(
             (req, rec, result)
         })
         .buffer_unordered(max.max(1));
-    let mut last = Ok(());
+    let mut failures = Failures::default();
     while let Some((req, rec, result)) = running.next().await {
         if let Some(format) = format {
             rec.write_out(format, &result);
         }
-        // The first failure is printed by `main`; later ones here, as curl prints each.
-        if let (Err(e), true) = (&result, last.is_err()) {
-            if !style.silent || style.show_error {
-                eprintln!("toll: error: {}", crate::term::sanitize(&e.message));
-            }
-        }
         let stop = ends_the_line(req, &result);
-        // curl -Z: the first failure is the run's status (later successes do not hide it).
-        if last.is_ok() {
-            last = result;
-        }
+        failures.add(result, style);
         if stop {
-            // The others are dropped unfinished: their partial files are removed.
+            // The others are dropped unfinished (their partial files are removed) and do not
+            // count: with --fail-early the status is the failure that ended the line.
             break;
         }
     }
-    last
+    failures.into_result()
 }
 
 /// Whether a transfer's failure ends the command line's other transfers: with `--fail-early`,

@@ -241,8 +241,11 @@ fn rate_spaces_the_starts_of_the_urls() {
     assert!(!out.stderr.contains("as --rate says"), "{}", out.describe());
 }
 
+/// `-Z`'s status is the last failure's to finish, as curl 7.88's (whatever the order of the
+/// URLs); a success after it does not clear it; each failure is printed once. With
+/// `--fail-early` the first failure ends the line and is the status.
 #[test]
-fn parallel_exits_with_the_first_failure() {
+fn parallel_exits_with_the_last_failure_to_finish() {
     let origin = Origin::http();
     let dir = scratch();
     let out = toll(["-s", "-f", "-Z", "-o", "a.txt", "-o", "b.txt"])
@@ -252,6 +255,25 @@ fn parallel_exits_with_the_first_failure() {
         .run();
     out.assert_code(22);
     assert_eq!(std::fs::read(dir.path().join("b.txt")).unwrap(), b"hello from the origin\n");
+    let refused = format!("http://127.0.0.1:{}/", crate::free_port());
+    let (hang, missing) = (origin.url("/hang"), origin.url("/status/404"));
+    for (urls, code) in [
+        // Refused at once, the 404 a moment later: 22 (it was 7, the first failure).
+        ([refused.as_str(), missing.as_str()], 22),
+        ([missing.as_str(), refused.as_str()], 22),
+        // The 404 at once, the timeout after a second: 28.
+        ([hang.as_str(), missing.as_str()], 28),
+        ([missing.as_str(), hang.as_str()], 28),
+    ] {
+        let out = toll(["-sS", "-f", "-Z", "-m", "1", "-o", "/dev/null", "-o", "/dev/null"]).args(urls).run();
+        out.assert_code(code);
+        assert_eq!(out.stderr.matches("toll: error:").count(), 2, "each failure once:\n{}", out.describe());
+    }
+    // --fail-early: the failure that ends the line (the others are dropped, not counted).
+    let out = toll(["-s", "-f", "-Z", "--fail-early", "-m", "5", "-o", "/dev/null", "-o", "/dev/null"])
+        .args([&missing, &hang])
+        .run();
+    out.assert_code(22).assert_faster_than(std::time::Duration::from_secs(4));
 }
 
 /// Standard input that fails after its first MiB (the part read ahead, so a 407 could be
