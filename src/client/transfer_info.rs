@@ -57,6 +57,15 @@ impl Recorder {
             method: super::redirect::initial_method(req).map(|m| m.to_string()).unwrap_or_default(),
             referer: req.curl.referer.clone(),
             urlnum: req.transfer.url_number,
+            // The file the output would go to, known before the answer (curl reports it after a
+            // failure too): `-o`'s, `-O`'s from the URL (a `-J` name replaces it in `response`).
+            filename_effective: match &req.output {
+                OutputTarget::File(p) => Some(p.display().to_string()),
+                OutputTarget::RemoteName => {
+                    super::saving::remote_file_name(req, &reqwest::header::HeaderMap::new())
+                }
+                OutputTarget::Stdout | OutputTarget::Null => None,
+            },
             ..TransferInfo::default()
         };
         Recorder {

@@ -184,9 +184,10 @@ impl TransferInfo {
                 .rev()
                 .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
                 .map(|(_, v)| v.clone())),
-            "remote_ip" => Str(self.ends.remote_ip.clone()),
+            // Always a string, `""` before any connection (curl's `%{json}` has no null there).
+            "remote_ip" => Str(Some(self.ends.remote_ip.clone().unwrap_or_default())),
             "remote_port" => Int(self.ends.remote_port.map_or(0, u64::from)),
-            "local_ip" => Str(self.ends.local_ip.clone()),
+            "local_ip" => Str(Some(self.ends.local_ip.clone().unwrap_or_default())),
             "local_port" => Int(self.ends.local_port.map_or(0, u64::from)),
             "size_download" => Int(self.size_download),
             "size_upload" => Int(self.size_upload),
@@ -635,6 +636,9 @@ mod tests {
         sorted.sort_unstable();
         assert_eq!(keys, sorted);
         assert_eq!(json_string("a\"b\\\n\u{1}"), "\"a\\\"b\\\\\\n\\u0001\"");
+        // No connection: the addresses are "" (as curl's), not null.
+        let none = stdout("%{json}", &TransferInfo::default());
+        assert!(none.contains("\"local_ip\":\"\",") && none.contains("\"remote_ip\":\"\","), "{none}");
     }
 
     #[test]
