@@ -251,7 +251,19 @@ fn answer(s: &mut Session, creds: &Credentials, target: &RequestTarget<'_>) -> R
         .client
         .respond_with_testing_cnonce(&params, &s.cnonce)
         .map_err(|e| AuthError::Unsupported(Scheme::Digest, e))?;
-    Ok(Secret::from(value))
+    Ok(Secret::from(raw_uri(value, target.uri)))
+}
+
+/// The `uri` parameter as the request has it. DigestClient writes it as a quoted string, a `\`
+/// escaped as `\\`; Squid (and curl, which writes it unescaped) take the value as written and
+/// hash that, so a query with a backslash got its answer refused as a wrong password. A URI
+/// never holds a `"` (it is percent-encoded), so written as it is the value stays one string.
+fn raw_uri(value: String, uri: &str) -> String {
+    if !uri.contains('\\') || uri.contains('"') {
+        return value;
+    }
+    let escaped = format!("uri=\"{}\"", uri.replace('\\', "\\\\"));
+    value.replacen(&escaped, &format!("uri=\"{uri}\""), 1)
 }
 
 impl Authenticator for DigestAuth {
@@ -517,6 +529,23 @@ mod tests {
         // "Stale" yet the very nonce just sent: following it would loop.
         let same = parse(&format!(r#"Digest realm="{REALM}", qop="auth", nonce="n2", stale=true"#));
         assert_eq!(auth.verdict(Some(&same)), Verdict::Rejected);
+    }
+
+    #[test]
+    fn a_backslash_in_the_uri_goes_as_written_and_is_hashed_so() {
+        let uri = r"http://h/q?a|b\c^d`e";
+        let target = RequestTarget { uri, ..GET };
+        let value =
+            rfc_auth().respond(&rfc_challenge("MD5", "auth"), &mufasa(), &target, &mut FixedEntropy(0));
+        let value = value.unwrap();
+        assert!(value.expose().contains(&format!("uri=\"{uri}\",")), "{}", value.expose());
+        let c = sent(&value);
+        let md5 = |t: String| Algorithm::Md5.hex(t.as_bytes());
+        let ha1 = md5(format!("Mufasa:{REALM}:Circle of Life"));
+        let ha2 = md5(format!("GET:{uri}"));
+        let (nc, cnonce) = (c.param("nc").unwrap(), c.param("cnonce").unwrap());
+        let want = md5(format!("{ha1}:{NONCE}:{nc}:{cnonce}:auth:{ha2}"));
+        assert_eq!(c.param("response"), Some(want.as_str()), "hashed over the uri as sent");
     }
 
     #[test]
