@@ -394,11 +394,20 @@ fn ask_origin_password(t: &mut Transfer, term: Terminal) -> Result<()> {
     {
         return Ok(());
     }
-    if !term.can_prompt {
+    let prompt = format!("Enter host password for user '{}': ", sanitize(&auth.user));
+    if t.no_prompt {
         auth.password = Some(Secret::new(""));
         return Ok(());
     }
-    let prompt = format!("Enter host password for user '{}': ", sanitize(&auth.user));
+    if !term.can_prompt {
+        // As curl without a terminal: the prompt on stderr, the password the first line of
+        // standard input (a script's `echo "$PW" | toll -u user URL`); none there, an empty one.
+        eprint!("{prompt}");
+        let line = stdin_line();
+        let line = String::from_utf8_lossy(&line);
+        auth.password = Some(Secret::new(line.strip_suffix('\r').unwrap_or(&line)));
+        return Ok(());
+    }
     let password = crate::prompt::Tty::open()
         .map_err(|e| Error::new(Exit::AuthNoCredentials, format!("cannot open the terminal: {e}")))?
         .ask_password(&prompt)
@@ -408,6 +417,29 @@ fn ask_origin_password(t: &mut Transfer, term: Terminal) -> Result<()> {
         })?;
     auth.password = Some(password);
     Ok(())
+}
+
+/// The first line of standard input, without its line end, read a byte at a time: what follows
+/// stays unread for the request body (`-d @-`, `-T -`), whichever way that reads it.
+fn stdin_line() -> Vec<u8> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    // Not `std::io::stdin()`, whose buffer would take more than the line from the descriptor.
+    #[cfg(unix)]
+    let Some(mut stdin) =
+        std::os::fd::AsFd::as_fd(&std::io::stdin()).try_clone_to_owned().ok().map(std::fs::File::from)
+    else {
+        return line;
+    };
+    #[cfg(not(unix))]
+    let mut stdin = std::io::stdin();
+    while line.len() < 4096 {
+        match std::io::Read::read(&mut stdin, &mut byte) {
+            Ok(1) if byte[0] != b'\n' => line.push(byte[0]),
+            _ => break,
+        }
+    }
+    line
 }
 
 /// A password on the command line (`-U user:pw`, `-x http://user:pw@…`) can be read by other
