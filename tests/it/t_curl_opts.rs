@@ -13,11 +13,24 @@ fn u_user_alone_without_a_terminal_reads_the_password_from_standard_input() {
     let out = toll(["-s", "-u", "joe"]).arg(origin.url("/basic-auth/joe/s3cret")).stdin(b"s3cret\n").run();
     assert_eq!(out.stdout_str(), "authenticated as joe\n", "{}", out.describe());
     assert!(out.stderr.contains("Enter host password for user 'joe':") && !out.stderr.contains("s3cret"));
-    let out = toll(["-s", "-u", "joe", "-d", "@-"]).arg(origin.url("/req?h=authorization")).stdin(b"pw\r\nx=1").run();
+    let out = toll(["-s", "-u", "joe", "-d", "@-"])
+        .arg(origin.url("/req?h=authorization"))
+        .stdin(b"pw\r\nx=1")
+        .run();
     // joe:pw
-    assert_eq!(out.stdout_str(), "POST /req?h=authorization\nauthorization: Basic am9lOnB3\nx=1", "{}", out.describe());
-    let out = toll(["-s", "-u", "joe", "--no-prompt"]).arg(origin.url("/req?h=authorization")).stdin(b"pw\n").run();
-    assert_eq!(out.stdout_str(), "GET /req?h=authorization\nauthorization: Basic am9lOg==\n", "--no-prompt: empty");
+    assert_eq!(
+        out.stdout_str(),
+        "POST /req?h=authorization\nauthorization: Basic am9lOnB3\nx=1",
+        "{}",
+        out.describe()
+    );
+    let out =
+        toll(["-s", "-u", "joe", "--no-prompt"]).arg(origin.url("/req?h=authorization")).stdin(b"pw\n").run();
+    assert_eq!(
+        out.stdout_str(),
+        "GET /req?h=authorization\nauthorization: Basic am9lOg==\n",
+        "--no-prompt: empty"
+    );
 }
 
 #[test]

@@ -1001,6 +1001,53 @@ fn a_new_login_is_picked_up_without_a_restart() {
     assert_eq!(wrong, 1, "{}", proxy.summary());
 }
 
+/// The password changes while toll serve runs: the proxy now refuses the one toll was given
+/// and had used. It is not sent on every request from then on: once more for another
+/// destination than the one refused (a 407 for a credential that worked may be an access rule),
+/// then never; clients get 502; the new password from `toll auth login` is picked up.
+#[test]
+fn a_password_changed_while_serving_is_not_sent_on_every_request() {
+    let test = "a_password_changed_while_serving_is_not_sent_on_every_request";
+    if !clients_available(test) || !kernel_keyring_available(test) {
+        return;
+    }
+    let (a, b) = (Origin::http(), Origin::start(false));
+    let changed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = changed.clone();
+    let proxy = FakeProxy::start(move |req| {
+        let now = if flag.load(std::sync::atomic::Ordering::SeqCst) { "new" } else { "old" };
+        match req.basic_credentials() {
+            Some((u, p)) if u == "alice" && p == now => fakeproxy::Action::Allow,
+            _ => fakeproxy::reply_407(&["Basic realm=\"fake\""]).into_action(),
+        }
+    });
+    let (_home, env) = keyutils_home();
+    let _cleanup = KeyutilsCleanup(proxy.url());
+    keyutils_login(&proxy.url(), &env, "old");
+    let serve = Serve::start_env(&["-x", &proxy.url()], &env);
+    let code = |url: &str| {
+        let out = run(CURL, &["-s", "-o", "/dev/null", "-w", "%{http_code}", "-x", &serve.url(), url]);
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert_eq!(code(&a.url("/text")), "200", "{}", serve.log());
+    changed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let old = || {
+        proxy
+            .requests()
+            .iter()
+            .filter(|r| r.basic_credentials() == Some(("alice".into(), "old".into())))
+            .count()
+    };
+    let before = old();
+    for url in [a.url("/text"), a.url("/text?2"), b.url("/text"), a.url("/text?3"), b.url("/text?2")] {
+        assert_eq!(code(&url), "502", "{url}: {}", serve.log());
+    }
+    assert_eq!(old() - before, 2, "refused for a, then once on trial for b:\n{}", proxy.summary());
+    keyutils_login(&proxy.url(), &env, "new");
+    std::thread::sleep(toll::keyring::session::RELOOK_AFTER + Duration::from_millis(300));
+    assert_eq!(code(&b.url("/text")), "200", "{}\n{}", serve.log(), proxy.summary());
+}
+
 /// A server started before any password was stored (clients get 502 and "toll auth login")
 /// picks up the first `toll auth login` without a restart.
 #[test]
