@@ -188,12 +188,14 @@ fn open_lock(path: &Path) -> io::Result<File> {
 }
 
 /// Writes `content` to `path` whole or not at all, as curl writes its cookie jar and caches at
-/// the end of a run: a temporary file beside it (`prefix`, mode 0600), renamed over it. A link
-/// in its place is replaced, never followed (one planted there must not make toll write
-/// elsewhere); a device or FIFO (`-c /dev/null`) is written as it is, never replaced.
-pub fn replace_whole(path: &Path, prefix: &str, content: &[u8]) -> io::Result<()> {
+/// the end of a run: a temporary file beside it (`prefix`), renamed over it. A link in its
+/// place is replaced, never followed (one planted there must not make toll write elsewhere); a
+/// device or FIFO (`-c /dev/null`) is written as it is, never replaced. `shared`: the file gets
+/// the mode curl's would (0666 less the umask, or the mode of the file it replaces); else 0600.
+pub fn replace_whole(path: &Path, prefix: &str, content: &[u8], shared: bool) -> io::Result<()> {
+    let existing = fs::symlink_metadata(path).ok();
     #[cfg(unix)]
-    if let Ok(m) = fs::symlink_metadata(path) {
+    if let Some(m) = &existing {
         use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
         let t = m.file_type();
         if t.is_char_device() || t.is_fifo() || t.is_block_device() {
@@ -205,7 +207,22 @@ pub fn replace_whole(path: &Path, prefix: &str, content: &[u8]) -> io::Result<()
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new().prefix(prefix).tempfile_in(dir)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix);
+    #[cfg(unix)]
+    if shared {
+        use std::os::unix::fs::PermissionsExt;
+        // Given to open(2), which takes the umask off, as for curl's fopen.
+        builder.permissions(fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
+    #[cfg(unix)]
+    if let (true, Some(m)) = (shared, existing.filter(|m| m.is_file())) {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file().set_permissions(fs::Permissions::from_mode(m.permissions().mode() & 0o777))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (shared, existing);
     tmp.write_all(content)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
@@ -224,11 +241,16 @@ mod tests {
         fs::write(&victim, "keep").unwrap();
         let jar = dir.path().join("jar");
         std::os::unix::fs::symlink(&victim, &jar).unwrap();
-        replace_whole(&jar, ".jar", b"new").unwrap();
+        replace_whole(&jar, ".jar", b"new", false).unwrap();
         assert_eq!(fs::read(&victim).unwrap(), b"keep", "the link was not followed");
         assert!(fs::symlink_metadata(&jar).unwrap().is_file(), "the link was replaced by a file");
         assert_eq!(fs::read(&jar).unwrap(), b"new");
-        replace_whole(Path::new("/dev/null"), ".jar", b"x").unwrap();
+        replace_whole(Path::new("/dev/null"), ".jar", b"x", true).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(fs::metadata(&jar).unwrap().permissions().mode() & 0o777, 0o600, "private");
+        fs::set_permissions(&jar, fs::Permissions::from_mode(0o640)).unwrap();
+        replace_whole(&jar, ".jar", b"again", true).unwrap();
+        assert_eq!(fs::metadata(&jar).unwrap().permissions().mode() & 0o777, 0o640, "kept, as curl");
         assert!(fs::symlink_metadata("/dev/null").unwrap().file_type().is_char_device());
         let left: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(left.len(), 2, "no temporary file left: {left:?}");

@@ -138,7 +138,7 @@ impl AltSvc {
         let fail = |e: std::io::Error| {
             Error::new(Exit::Write, format!("cannot write the alt-svc cache {}: {e}", path.display()))
         };
-        crate::statefile::replace_whole(path, ".altsvc", text.as_bytes()).map_err(fail)
+        crate::statefile::replace_whole(path, ".altsvc", text.as_bytes(), false).map_err(fail)
     }
 }
 

@@ -450,7 +450,7 @@ impl Engine {
             let _ = std::io::stdout().lock().write_all(text.as_bytes());
             return Ok(());
         }
-        crate::statefile::replace_whole(path, ".cookies", text.as_bytes()).map_err(|e| {
+        crate::statefile::replace_whole(path, ".cookies", text.as_bytes(), true).map_err(|e| {
             crate::error::Error::new(
                 crate::error::Exit::Write,
                 format!("cannot write the cookie jar {}: {e}", path.display()),

@@ -291,7 +291,7 @@ impl Engine {
                 format!("cannot write the HSTS cache {}: {e}", path.display()),
             )
         };
-        crate::statefile::replace_whole(path, ".hsts", text.as_bytes()).map_err(fail)
+        crate::statefile::replace_whole(path, ".hsts", text.as_bytes(), false).map_err(fail)
     }
 }
 
