@@ -42,10 +42,17 @@ pub fn run(
         })?;
         let path = key::path(&dir.join("toll"));
         key::load_or_create(&path).map_err(|e| {
-            Error::new(Exit::Usage, format!("cannot use the serve key {}: {e}", path.display()))
-                .hint("remove the file: toll serve makes a new one")
+            let e = Error::new(Exit::Usage, format!("cannot use the serve key {}: {e}", path.display()));
+            match std::fs::symlink_metadata(&path) {
+                Ok(_) => e.hint("remove the file: toll serve makes a new one"),
+                Err(_) => e.hint("the state directory must be one toll can write (XDG_STATE_HOME, or HOME)"),
+            }
         })?
     };
+    if cfg.print_env && cfg.listen.primary().port() == 0 {
+        return Err(Error::new(Exit::Usage, "--print-env needs the port clients will use, not 0")
+            .hint("name it: toll serve --print-env --listen 127.0.0.1:3128"));
+    }
     if cfg.print_env {
         let url = proxy_url(&key, cfg.listen.primary());
         for (k, v) in proxy_env_for_clients(&url, env) {

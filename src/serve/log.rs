@@ -2,7 +2,7 @@
 //! the authentication scheme that carried it, status, bytes sent to the client, time, and a
 //! note — on stderr or in `--log FILE`. A line is written once the request is over: after the
 //! response's last byte, when a tunnel closes, or at once for toll serve's own answers
-//! (refusals, failures). It never holds a secret: targets have their userinfo removed and every
+//! (refusals, failures). It never holds a secret: a password in a target's userinfo is shown as `***` and every
 //! field is sanitised (a client cannot write terminal escapes into it).
 //!
 //! The lines are written by a thread of their own, not by the task that finished the request:

@@ -164,6 +164,24 @@ fn broken_pipe_is_quiet() {
     );
 }
 
+/// `toll serve --print-env` prints what clients need: not with port 0 (no client can use it),
+/// and a state directory it cannot write is said as such (not "remove the file").
+#[test]
+fn print_env_needs_a_real_port_and_a_state_directory() {
+    let out = toll(["serve", "--print-env", "--listen", "127.0.0.1:0"]).run();
+    out.assert_code(2).assert_error_message();
+    assert!(out.stderr.contains("not 0") && out.stdout.is_empty(), "{}", out.describe());
+    let home = scratch();
+    let file = home.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let out = toll(["serve", "--print-env"]).env("XDG_STATE_HOME", file.to_str().unwrap()).run();
+    out.assert_code(2).assert_error_message();
+    assert!(out.stderr.contains("state directory must be one toll can write"), "{}", out.describe());
+    let out = toll(["serve", "--print-env"]).run();
+    out.assert_ok();
+    assert!(out.stdout_str().contains("export https_proxy='http://toll:"), "{}", out.describe());
+}
+
 /// Reports (`serve --print-env`, `auth list`, `pac`) into a pipe nobody reads: quiet, exit 0,
 /// as a body; into a full disk: exit 23 with a message. Never a panic.
 #[test]
