@@ -59,6 +59,9 @@ pub(crate) struct Decided {
     /// The plan's PAC could not be had ([`Unreachable::GoDirect`]): why. URLs go DIRECT
     /// (NO_PROXY aside) until it can.
     pub unreachable: Option<String>,
+    /// `--preproxy`: the proxies are reached through a SOCKS hop, which fail-over's own
+    /// connection would not take.
+    pub behind_hop: bool,
 }
 
 impl Decided {
@@ -158,7 +161,7 @@ pub(crate) async fn decide(
             Err(e) => return Err(route_setup_error(e)),
         }
     }
-    Ok(Decided { plan, pac, unreachable: why_not })
+    Ok(Decided { plan, pac, unreachable: why_not, behind_hop: cfg.preproxy.is_some() })
 }
 
 /// The [`Chooser`] for what was decided: compiles the PAC (its compiled code kept beside the
@@ -212,7 +215,7 @@ pub(crate) fn build(
     };
     let router = Router::new(decided.plan.clone(), engine).map_err(route_setup_error)?;
     let dead = crate::store::state_dir(env).map(|d| DeadProxies::in_state_dir(&d));
-    Ok(Chooser::new(router, dead, connect_timeout).with_doh(doh))
+    Ok(Chooser::new(router, dead, connect_timeout).with_doh(doh).probing(!decided.behind_hop))
 }
 
 fn route_setup_error(e: RouteError) -> Error {

@@ -32,6 +32,8 @@ pub struct Chooser {
     chosen: Mutex<HashMap<String, RouteEntry>>,
     /// `--doh-url`: fail-over looks the proxies' names up through it.
     doh: Option<std::sync::Arc<crate::doh::Doh>>,
+    /// Whether fail-over may connect to the entries itself to see which one answers.
+    probe: bool,
 }
 
 /// The table's key: reqwest's proxy callback sees only scheme, host and port.
@@ -51,7 +53,17 @@ impl Chooser {
             connect_timeout: connect_timeout.unwrap_or(PROBE_TIMEOUT),
             chosen: Mutex::new(HashMap::new()),
             doh: None,
+            probe: true,
         }
+    }
+
+    /// Without `probe`, a list's first entry not remembered as dead is taken as it is: the
+    /// proxies sit behind `--preproxy`'s SOCKS hop, where a connection of fail-over's own would
+    /// not reach them (each would look dead, and a `DIRECT` after them would go around the
+    /// proxy). The relay then reports that proxy's failure.
+    pub fn probing(mut self, probe: bool) -> Chooser {
+        self.probe = probe;
+        self
     }
 
     /// Fail-over's connections look their names up through `doh` (`--doh-url`), if given.
@@ -83,6 +95,9 @@ impl Chooser {
         let routed = self.route(url)?;
         let (entry, skipped) = if routed.entries.len() <= 1 {
             (routed.entries.first().cloned().unwrap_or(RouteEntry::Direct), Vec::new())
+        } else if !self.probe {
+            let dead = self.dead.as_ref().map(DeadProxies::dead_now).unwrap_or_default();
+            (failover::order(&routed.entries, &dead)[0].clone(), Vec::new())
         } else {
             let dead = self.dead.as_ref().map(DeadProxies::dead_now).unwrap_or_default();
             let list = failover::order(&routed.entries, &dead);

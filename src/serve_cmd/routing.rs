@@ -369,7 +369,7 @@ mod tests {
             warning: None,
             fresh_for: None,
         });
-        Decided { plan, pac, unreachable: None }
+        Decided { plan, pac, unreachable: None, behind_hop: false }
     }
 
     fn gnome(pac: bool) -> Result<Option<DesktopProxy>, ()> {

@@ -170,6 +170,33 @@ fn preproxy_alone_is_the_proxy_and_bad_combinations_are_refused() {
     assert!(out.stderr.contains("could not connect"), "{}", out.describe());
 }
 
+/// A PAC's proxies are behind `--preproxy` too: fail-over cannot see whether one answers (its
+/// own connection would not cross the SOCKS hop), so the first is taken and reached through the
+/// SOCKS proxy — never the `DIRECT` after it, which would go around the proxies (it did: each
+/// proxy looked dead to a connection of fail-over's own).
+#[test]
+fn a_pacs_proxies_behind_a_preproxy_are_not_skipped_for_direct() {
+    let test = "a_pacs_proxies_behind_a_preproxy_are_not_skipped_for_direct";
+    if !available(test) {
+        return;
+    }
+    let socks = Microsocks::start();
+    let tap = Tap::start(socks.port);
+    let origin = Origin::http();
+    let dir = crate::run::scratch();
+    let pac = dir.path().join("p.pac");
+    let behind = free_port();
+    let text = format!("function FindProxyForURL(u, h) {{ return \"PROXY 127.0.0.1:{behind}; DIRECT\"; }}");
+    std::fs::write(&pac, text).unwrap();
+    let pre = format!("socks5h://{USER}:{PASSWORD}@127.0.0.1:{}", tap.port);
+    let out =
+        crate::run::toll(["-sS", "--preproxy", &pre, "--pac", pac.to_str().unwrap(), &origin.url("/text")])
+            .run();
+    out.assert_code(5);
+    assert!(origin.requests_to("/text").is_empty(), "went around the proxies: {}", out.describe());
+    assert_eq!(tap.connections(), 1, "the PAC's proxy was asked for through the SOCKS proxy");
+}
+
 /// `toll serve --preproxy`: curl's http and https requests reach the origin through toll serve,
 /// then microsocks, then Squid.
 #[test]
