@@ -319,8 +319,15 @@ fn transfer(mut t: Transfer) -> Result<()> {
             reporter.as_ref(),
             routing::PacLife::Process,
             doh,
-        )
-        .await?;
+        );
+        // `-m` bounds the whole run's first transfer, the PAC's fetch included.
+        let routes = match t.request.max_time {
+            Some(limit) => tokio::time::timeout(limit, routes).await.map_err(|_| {
+                Error::new(Exit::Timeout, "-m/--max-time ran out while fetching the PAC")
+                    .hint("raise -m, or check the PAC's address (toll doctor)")
+            })?,
+            None => routes.await,
+        }?;
         let result = client::run_all(&requests, &t.proxy, routes, t.style, ctx).await;
         // Saving may ask a question or wait for the keyring: not on an async worker.
         tokio::task::spawn_blocking(move || session.finish(result))

@@ -97,6 +97,15 @@ pub struct Context {
     pub rejections: Arc<crate::creds::Rejections>,
 }
 
+/// `-m` ran out before a proxy was chosen for `url` (curl's exit 28).
+fn out_of_time(url: &url::Url) -> Error {
+    Error::new(
+        Exit::Timeout,
+        format!("-m/--max-time ran out while choosing the proxy for {}", display_url(url)),
+    )
+    .hint("raise -m, or check the PAC's proxies (toll doctor shows which answer)")
+}
+
 /// `socks5h://user:pass@host:port` for reqwest, which speaks SOCKS itself.
 fn socks_url(spec: &ProxySpec) -> Option<url::Url> {
     let mut u = url::Url::parse(&format!("{}://{}", spec.scheme, spec.host_port())).ok()?;
@@ -381,6 +390,7 @@ impl Session {
         heads: &mut EarlierHeads,
     ) -> Result<reqwest::Response> {
         let reporter = self.ctx.reporter.as_ref();
+        let started = std::time::Instant::now();
         let mut hop = Hop::first(req)?;
         let mut redirects = 0usize;
         // Requests sent again whole after a server answered them without their body (see below).
@@ -404,7 +414,15 @@ impl Session {
             // send it elsewhere), before anything is sent.
             supported_scheme(&hop.url)?;
             conn::check_url(&req.curl.conn, &hop.url, redirects > 0)?;
-            let choice = self.routes.choose(&hop.url).await.map_err(route_error)?;
+            // `-m` bounds the whole transfer: fail-over's checks of a PAC's proxies too.
+            let choosing = self.routes.choose(&hop.url);
+            let choice = match req.max_time.map(|t| t.saturating_sub(started.elapsed())) {
+                Some(left) => {
+                    tokio::time::timeout(left, choosing).await.map_err(|_| out_of_time(&hop.url))?
+                }
+                None => choosing.await,
+            }
+            .map_err(route_error)?;
             conn::check_route(&req.curl.conn, &hop.url, &choice.entry, self.direct.is_some())?;
             if reporter.verbose() {
                 trace_route(reporter, &hop.url, &choice);

@@ -172,3 +172,50 @@ fn a_pac_compiled_once_is_reused_only_while_it_is_unchanged() {
     std::fs::write(&code[0], b"TOLLPAC\x01 damaged").unwrap();
     run(&pac).assert_ok().assert_stdout(b"hello from the origin\n");
 }
+
+/// `-m` bounds what comes before the request too: a PAC whose server takes its time, and
+/// fail-over's check of a proxy that never accepts (a listen queue that is full), end in curl's
+/// exit 28 at the limit, not after the fetch's or the check's own timeouts.
+#[test]
+fn max_time_bounds_the_pac_fetch_and_the_fail_over_check() {
+    use std::time::{Duration, Instant};
+    let origin = Origin::http();
+    let started = Instant::now();
+    let out = toll(["-sS", "-m", "1", "--pac", &origin.url("/hang"), &origin.url("/text")]).run();
+    out.assert_code(28).assert_error_message();
+    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+
+    // A listener that never accepts, its queue filled: a connection to it is never made.
+    use std::os::fd::AsRawFd;
+    let full = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // SAFETY: listen(2) on our own socket, with a queue of one.
+    unsafe { libc::listen(full.as_raw_fd(), 0) };
+    let port = full.local_addr().unwrap().port();
+    let held: Vec<std::os::fd::OwnedFd> = (0..4)
+        .map(|_| {
+            use std::os::fd::FromRawFd;
+            // SAFETY: a new socket of ours, owned from here on; a non-blocking connect to it.
+            unsafe {
+                let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_NONBLOCK, 0);
+                let addr = libc::sockaddr_in {
+                    sin_family: libc::AF_INET as libc::sa_family_t,
+                    sin_port: port.to_be(),
+                    sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes([127, 0, 0, 1]) },
+                    sin_zero: [0; 8],
+                };
+                let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+                libc::connect(fd, (&addr as *const libc::sockaddr_in).cast(), len);
+                std::os::fd::OwnedFd::from_raw_fd(fd)
+            }
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let dir = scratch();
+    let pac = pac_file(dir.path(), &format!("return \"PROXY 127.0.0.1:{port}; DIRECT\";"));
+    let started = Instant::now();
+    let out = toll(["-sS", "-m", "1", "--pac", &pac, &origin.url("/text")]).run();
+    out.assert_code(28).assert_error_message();
+    assert!(out.stderr.contains("choosing the proxy"), "{}", out.describe());
+    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    drop(held);
+}
