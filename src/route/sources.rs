@@ -150,11 +150,15 @@ impl Plan {
             unanswered: false,
         };
         let settings_file = inp.settings_path.as_deref().unwrap_or("the settings file");
-        let wpad_on = inp.wpad_flag
-            || match &inp.settings_wpad {
-                Some(v) => switch(v, &format!("wpad = … in {settings_file}"))?,
-                None => false,
-            };
+        // Read only when the steps before it found nothing: a later step's setting, even a
+        // broken one, is not even read when an earlier step decides (`-x` works whatever it says).
+        let wpad_on = || -> Result<bool, RouteError> {
+            Ok(inp.wpad_flag
+                || match &inp.settings_wpad {
+                    Some(v) => switch(v, &format!("wpad = … in {settings_file}"))?,
+                    None => false,
+                })
+        };
         fn set(plan: &mut Plan, how: How, step: Step, what: String) {
             plan.how = how;
             plan.source = Source { step, what };
@@ -204,7 +208,7 @@ impl Plan {
             }
             Ok(None) => {}
             Ok(Some(d)) => {
-                if d.auto_detect && wpad_on {
+                if d.auto_detect && wpad_on()? {
                     let found = (inp.wpad)();
                     if let Some(url) = &found.pac_url {
                         let what = format!("{url} (auto-detection asked for by {})", d.desktop);
@@ -234,7 +238,7 @@ impl Plan {
                 }
             }
         }
-        if wpad_on {
+        if wpad_on()? {
             let found = (inp.wpad)();
             let why =
                 if inp.wpad_flag { "--wpad".to_string() } else { format!("wpad = on in {settings_file}") };

@@ -272,6 +272,18 @@ fn an_unreadable_desktop_is_a_note_and_bad_settings_are_errors() {
     let bad = Case { settings_wpad: Some("sometimes"), ..Default::default() };
     let e = bad.decide().plan.unwrap_err().to_string();
     assert!(e.contains("wpad = … in /cfg/toll/config") && e.contains("'sometimes' is not on or off"), "{e}");
+    // Not read at all when an earlier step decides.
+    for earlier in [
+        Case { explicit: Some("http://p:1"), settings_wpad: Some("sometimes"), ..Default::default() },
+        Case {
+            env: vec![("http_proxy", "http://p:1")],
+            settings_wpad: Some("sometimes"),
+            ..Default::default()
+        },
+        Case { settings_pac: Some("/p.pac"), settings_wpad: Some("sometimes"), ..Default::default() },
+    ] {
+        assert!(earlier.decide().plan.is_ok());
+    }
 }
 
 #[test]
