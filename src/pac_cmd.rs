@@ -10,8 +10,8 @@ use crate::term::sanitize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// PACs larger than this are refused (real ones are a few KB to a few MB).
-const MAX_PAC_BYTES: usize = 16 << 20;
+/// PACs larger than a transfer takes are refused here too.
+use crate::route::pac_fetch::MAX_PAC_BYTES;
 /// The system resolver's time limit per name, inside the DNS helpers.
 const DNS_TIMEOUT: Duration = Duration::from_secs(2);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -96,30 +96,22 @@ pub fn pac_error(e: PacError) -> Error {
 }
 
 /// The PAC's text and the name errors call it by (a URL without its user info).
+/// The location is read as a transfer's `--pac` reads it (`PacLocation::parse`).
 fn load(args: &PacArgs) -> Result<(String, String)> {
-    let lower = args.pac.to_ascii_lowercase();
-    let bytes;
-    let name;
-    if lower.starts_with("http://") || lower.starts_with("https://") {
-        let url = url::Url::parse(&args.pac)
-            .map_err(|e| Error::new(Exit::Usage, format!("the PAC URL '{}' is not valid: {e}", args.pac)))?;
-        name = redacted(&url);
-        bytes = fetch(&url, &name, args)?;
-    } else {
-        let path = if lower.starts_with("file:") {
-            let url = url::Url::parse(&args.pac).map_err(|e| {
-                Error::new(Exit::Usage, format!("the PAC URL '{}' is not valid: {e}", args.pac))
-            })?;
-            url.to_file_path().map_err(|_| {
-                Error::new(Exit::Usage, format!("'{}' is not a local file URL", args.pac))
-                    .hint("write file:///path/to/proxy.pac, or just the path")
-            })?
-        } else {
-            std::path::PathBuf::from(&args.pac)
-        };
-        name = path.display().to_string();
-        bytes = read_file(&path, &name)?;
-    }
+    use crate::route::pac_fetch::PacLocation;
+    let loc = PacLocation::parse(&args.pac).map_err(|e| {
+        Error::new(Exit::Usage, e).hint("give a path, file:///path/to/proxy.pac or an http(s):// URL")
+    })?;
+    let (bytes, name) = match &loc {
+        PacLocation::Url(url) => {
+            let name = redacted(url);
+            (fetch(url, &name, args)?, name)
+        }
+        PacLocation::Path(path) => {
+            let name = path.display().to_string();
+            (read_file(path, &name)?, name)
+        }
+    };
     Ok((String::from_utf8_lossy(&bytes).into_owned(), name))
 }
 

@@ -46,7 +46,9 @@ impl PacLocation {
         if s.is_empty() {
             return Err("the PAC location is empty".into());
         }
-        if !s.contains("://") {
+        // `file:/path` (one slash) is a URL too, as browsers and `toll pac` read it.
+        let file_url = s.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("file:"));
+        if !s.contains("://") && !file_url {
             return Ok(PacLocation::Path(PathBuf::from(s)));
         }
         let url = Url::parse(s).map_err(|e| format!("'{s}' is not a valid URL: {e}"))?;

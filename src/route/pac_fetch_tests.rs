@@ -156,6 +156,8 @@ fn files_paths_and_locations() {
     let missing = block(load(&PacLocation::Path(dir.path().join("nope.pac")), &server, None)).unwrap_err();
     assert!(missing.to_string().contains("nope.pac: cannot read it"), "{missing}");
     assert!(PacLocation::parse("ftp://x/p.pac").is_err());
+    let one_slash = format!("file:{}", path.display());
+    assert_eq!(PacLocation::parse(&one_slash).unwrap(), PacLocation::Path(path.clone()), "file:/path");
     assert!(PacLocation::parse("  ").is_err());
     let secret = PacLocation::parse("http://u:hunter2@pac.example/p.pac").unwrap();
     assert_eq!(secret.to_string(), "http://u:***@pac.example/p.pac");
