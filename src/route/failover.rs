@@ -119,14 +119,21 @@ impl DeadProxies {
     }
 
     pub fn is_dead(&self, key: &str) -> bool {
-        let now = self.now();
-        self.file.read::<DeadFile>().dead.get(key).is_some_and(|&until| until > now)
+        self.file.read::<DeadFile>().dead.get(key).is_some_and(|&until| self.still_dead(until))
     }
 
     /// Every key dead now (one read, for [`order`]).
     pub fn dead_now(&self) -> Vec<String> {
+        let dead = self.file.read::<DeadFile>().dead;
+        dead.into_iter().filter(|(_, u)| self.still_dead(*u)).map(|(k, _)| k).collect()
+    }
+
+    /// An entry marked dead until `until` still is — unless `until` is further off than one
+    /// TTL from now: the clock went back since (or the file was edited), and a proxy must not
+    /// stay skipped for as long as the jump.
+    fn still_dead(&self, until: u64) -> bool {
         let now = self.now();
-        self.file.read::<DeadFile>().dead.into_iter().filter(|(_, u)| *u > now).map(|(k, _)| k).collect()
+        until > now && until <= now.saturating_add(self.ttl.as_secs())
     }
 
     /// Remembers `key` as dead for the TTL; drops expired entries and keeps at most [`MAX_DEAD`].
@@ -291,6 +298,10 @@ mod tests {
         m.forget_all().unwrap();
         assert!(other.dead_now().is_empty());
         m.forget_all().unwrap();
+        // The clock went back an hour after a proxy was marked: not dead for the hour.
+        m.mark_dead("http://e:3128").unwrap();
+        t.fetch_sub(3600, Ordering::SeqCst);
+        assert!(!m.is_dead("http://e:3128") && m.dead_now().is_empty());
     }
 
     #[test]
