@@ -128,8 +128,9 @@ pub enum RouteError {
     /// A `-x`/`*_proxy`/desktop proxy value that cannot be used.
     #[error(transparent)]
     Proxy(#[from] crate::proxy_env::ProxyError),
-    /// The PAC engine failed for this URL (script error, bad result, time limit).
-    #[error("PAC {pac}: {message}")]
+    /// The PAC engine failed for this URL (script error, bad result, time limit); `message` is
+    /// the engine's, which names the PAC and the line (`PAC proxy.pac, line 3: …`).
+    #[error("{message}")]
     Pac { pac: String, message: String },
     /// The PAC could not be read or fetched, and no cached copy exists.
     #[error("cannot get the PAC {location}: {message}")]

@@ -13,7 +13,10 @@ impl PacEvaluator for FakePac {
     fn evaluate(&self, url: &Url) -> Result<Vec<RouteEntry>, RouteError> {
         self.0.lock().unwrap().push(url.to_string());
         if url.host_str() == Some("broken.example") {
-            return Err(RouteError::Pac { pac: "fake.pac".into(), message: "line 3: boom".into() });
+            return Err(RouteError::Pac {
+                pac: "fake.pac".into(),
+                message: "PAC fake.pac, line 3: boom".into(),
+            });
         }
         Ok(vec![RouteEntry::proxy("http", "pac-proxy", 8080, "PAC fake.pac"), RouteEntry::Direct])
     }
@@ -207,7 +210,7 @@ fn engine_errors_and_a_missing_engine_are_errors() {
     assert!(Router::new(c.plan(), None).unwrap_err().to_string().contains("not loaded"));
     let router = Router::new(c.plan(), Some(Arc::new(FakePac(Default::default())))).unwrap();
     let e = router.route(&Url::parse("http://broken.example/").unwrap()).unwrap_err();
-    assert_eq!(e.to_string(), "PAC fake.pac: line 3: boom");
+    assert_eq!(e.to_string(), "PAC fake.pac, line 3: boom");
 }
 
 #[test]

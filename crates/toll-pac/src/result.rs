@@ -111,7 +111,18 @@ fn is_space(c: char) -> bool {
 }
 
 fn bad(element: &str, why: &str) -> ResultError {
-    ResultError { message: format!("entry {:?}: {why}", element) }
+    ResultError { message: format!("entry {:?}: {why}", masked(element)) }
+}
+
+/// `element` with a password before an '@' (`user:pw@host`) as `***`: messages are printed.
+fn masked(element: &str) -> String {
+    match element.rsplit_once('@') {
+        Some((before, after)) => match before.rsplit_once(':') {
+            Some((user, _)) if !user.ends_with('/') => format!("{user}:***@{after}"),
+            _ => element.to_string(),
+        },
+        None => element.to_string(),
+    }
 }
 
 fn parse_entry(element: &str) -> Result<ProxyEntry, ResultError> {
@@ -164,6 +175,12 @@ fn split_host_port(address: &str) -> Result<(String, Option<&str>), &'static str
             p => Some(p.strip_prefix(':').ok_or("unexpected text after the IPv6 literal")?),
         };
         return Ok((ip.to_string(), port));
+    }
+    if address.contains("://") {
+        return Err("an entry names host:port, not a URL (PROXY proxy.corp:8080)");
+    }
+    if address.contains('@') {
+        return Err("an entry cannot hold a user name or password (toll finds those itself)");
     }
     let (host, port) = match address.rsplit_once(':') {
         Some((h, p)) => (h, Some(p)),
@@ -226,6 +243,14 @@ mod tests {
         assert!(parse_result("PROXY uuuuca.4; SOCKS5 s:104").is_err());
         assert!(parse_result("PROXY 10.0.0.256:80").is_err());
         assert!(parse_result("PROXY 10.0.0.1:80; PROXY a.4b:1").is_ok());
+    }
+
+    #[test]
+    fn a_url_or_userinfo_in_an_entry_is_said_as_such() {
+        let e = parse_result("PROXY http://127.0.0.1:3128").unwrap_err().to_string();
+        assert!(e.contains("host:port, not a URL"), "{e}");
+        let e = parse_result("PROXY user:pw@proxy:3128").unwrap_err().to_string();
+        assert!(e.contains("user name or password") && !e.contains("pw@"), "{e}");
     }
 
     #[test]
