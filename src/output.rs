@@ -89,6 +89,16 @@ pub fn keep_real_stderr() -> io::Result<()> {
     Ok(())
 }
 
+/// Whether the standard error toll started with (see [`keep_real_stderr`]) is a terminal.
+pub fn real_stderr_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    #[cfg(unix)]
+    if let Some(fd) = REAL_STDERR.get() {
+        return fd.is_terminal();
+    }
+    io::stderr().is_terminal()
+}
+
 /// Writes `data` to the standard error toll started with (see [`keep_real_stderr`]), or to
 /// descriptor 2 when `--stderr` did not move it.
 pub fn write_real_stderr(data: &[u8]) -> io::Result<()> {

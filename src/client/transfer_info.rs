@@ -253,7 +253,7 @@ impl Recorder {
             use std::io::IsTerminal;
             match s {
                 Stream::Stdout => std::io::stdout().is_terminal(),
-                Stream::Stderr => std::io::stderr().is_terminal(),
+                Stream::Stderr => crate::output::real_stderr_is_terminal(),
                 Stream::File { .. } => false,
             }
         });
