@@ -161,6 +161,9 @@ pub struct CredentialBroker {
     judged: Condvar,
     /// The run's rejections and this proxy's key in them.
     run: Option<(Arc<Rejections>, String)>,
+    /// Some credential is doubted ([`doubt`](Self::doubt)): a request's destination must be
+    /// looked at. Read without the lock, on every tunnel of a busy `toll serve`.
+    doubts: std::sync::atomic::AtomicBool,
 }
 
 /// How long a request waits for another request's verdict on the same untried credential
@@ -174,6 +177,7 @@ impl CredentialBroker {
             state: Mutex::new(BrokerState::default()),
             judged: Condvar::new(),
             run: None,
+            doubts: Default::default(),
         }
     }
 
@@ -191,6 +195,7 @@ impl CredentialBroker {
             state: Mutex::new(state),
             judged: Condvar::new(),
             run: Some((run.clone(), key)),
+            doubts: Default::default(),
         }
     }
 
@@ -244,6 +249,12 @@ impl CredentialBroker {
         Err(Exhausted { rejected: st.rejected_labels.clone(), incomplete, refused_here: None })
     }
 
+    /// Whether any credential is doubted now (then [`refused_at`](Self::refused_at) is worth
+    /// asking).
+    pub fn doubts_any(&self) -> bool {
+        self.doubts.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// The user whose credential in use the proxy refused for `destination` after accepting
     /// it ([`doubt`](Self::doubt)): that credential is not sent there again until it works
     /// somewhere.
@@ -265,6 +276,7 @@ impl CredentialBroker {
         let fp = issued.creds.fingerprint();
         st.accepted.remove(&fp);
         st.doubted.entry(fp).or_default().insert(destination.to_string());
+        self.doubts.store(true, std::sync::atomic::Ordering::Release);
         self.judged.notify_all();
     }
 
@@ -296,6 +308,7 @@ impl CredentialBroker {
         let fp = issued.creds.fingerprint();
         // Trusted again after a doubt: its source heard of it the first time.
         let doubted = st.doubted.remove(&fp).is_some();
+        self.doubts.store(!st.doubted.is_empty(), std::sync::atomic::Ordering::Release);
         if st.accepted.insert(fp) && !doubted {
             self.sources[issued.index].accepted(req, &issued.creds);
         }
@@ -315,6 +328,7 @@ impl CredentialBroker {
             st.current = None;
         }
         st.doubted.remove(&fp);
+        self.doubts.store(!st.doubted.is_empty(), std::sync::atomic::Ordering::Release);
         if st.rejected.insert(fp) {
             st.rejected_labels.push(issued.source.clone());
             if let Some((run, key)) = &self.run {
@@ -381,6 +395,7 @@ mod tests {
         b.accept(&req(), &i);
         b.doubt(&i, "a:443");
         drop(i);
+        assert!(b.doubts_any());
         assert_eq!(b.refused_at("a:443").as_deref(), Some("alice"), "not sent there again");
         assert_eq!(b.refused_at("b:443"), None);
         assert!(b.get_accepted().is_none(), "elsewhere on trial, not pre-emptive");
@@ -389,6 +404,7 @@ mod tests {
         b.accept(&req(), &trial);
         drop(trial);
         assert_eq!(b.refused_at("a:443"), None, "trusted again everywhere");
+        assert!(!b.doubts_any());
         let again = b.get(&req()).unwrap();
         b.doubt(&again, "a:443");
         drop(again);

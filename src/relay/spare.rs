@@ -111,24 +111,25 @@ impl Upstream {
         self: &Arc<Self>,
         scheme: Scheme,
         id: u64,
-        destination: Option<&str>,
+        target: Option<&str>,
     ) -> Option<Issued> {
-        self.lookup(self.credential_request(scheme, None, false), id, destination).await.ok()?.ok()
+        self.lookup(self.credential_request(scheme, None, false), id, target).await.ok()?.ok()
     }
 
     /// The broker's answer for exchange `id` (`CredentialBroker::get_as`), asked so that a busy
     /// server parks no thread: the accepted credential at once; while another exchange tries
     /// an unjudged one, wait for its verdict here (a timer, not a blocking thread); only then
     /// a blocking thread for the lookup (the keyring, a prompt at start-up). Nothing for a
-    /// `destination` (a request's `authority`) the proxy refused the credential for after
-    /// accepting it (`CredentialBroker::doubt`).
+    /// request `target` whose destination the proxy refused the credential for after accepting
+    /// it (`CredentialBroker::doubt`; looked at only once there is such a refusal).
     pub(super) async fn lookup(
         self: &Arc<Self>,
         req: CredentialRequest,
         id: u64,
-        destination: Option<&str>,
+        target: Option<&str>,
     ) -> Result<Result<Issued, Exhausted>, tokio::task::JoinError> {
-        if let Some(user) = destination.and_then(|d| self.creds.refused_at(d)) {
+        let refused = || target.and_then(|t| self.creds.refused_at(&super::upstream::authority(t)));
+        if let Some(user) = self.creds.doubts_any().then(refused).flatten() {
             let none = Exhausted { rejected: Vec::new(), incomplete: Vec::new(), refused_here: Some(user) };
             return Ok(Err(none));
         }
@@ -220,8 +221,7 @@ impl Upstream {
             *conn = None;
             return None;
         }
-        let Some(issued) = self.issue(Scheme::Ntlm, id, Some(&super::upstream::authority(target.uri))).await
-        else {
+        let Some(issued) = self.issue(Scheme::Ntlm, id, Some(target.uri)).await else {
             *conn = None;
             return None;
         };

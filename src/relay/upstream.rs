@@ -551,7 +551,7 @@ impl Upstream {
             };
             let issued = if a.needs_credentials() {
                 let req = self.credential_request(scheme, chosen.realm(), after_rejection);
-                let got = self.lookup(req, ex.id, Some(&authority(&ex.target))).await.map_err(|e| {
+                let got = self.lookup(req, ex.id, Some(&ex.target)).await.map_err(|e| {
                     self.fail(
                         ex,
                         FailureKind::ProxyError(format!("credential lookup failed: {e}")),

@@ -289,7 +289,7 @@ impl Upstream {
         }
         let Some(mut auth) = auth::authenticator(scheme) else { return };
         let issued = if auth.needs_credentials() {
-            let Some(i) = self.issue(scheme, ex.id, Some(&super::authority(&ex.target))).await else {
+            let Some(i) = self.issue(scheme, ex.id, Some(&ex.target)).await else {
                 return;
             };
             Some(i)
