@@ -29,13 +29,15 @@ impl PacArgs {
         let host = match url.host() {
             Some(Host::Domain(d)) => d.to_ascii_lowercase(),
             Some(Host::Ipv4(ip)) => ip.to_string(),
-            Some(Host::Ipv6(ip)) => ip.to_string(),
+            // As the URL writes it (WHATWG's form, as browsers pass it): `::ffff:7f00:1`, where
+            // Rust's own writes `::ffff:127.0.0.1`.
+            Some(Host::Ipv6(_)) => url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_string(),
             None => String::new(),
         };
         let encrypted = matches!(url.scheme(), "https" | "wss");
         let url = if mode == UrlMode::Transfer && encrypted {
             let authority = match url.host() {
-                Some(Host::Ipv6(ip)) => format!("[{ip}]"),
+                Some(Host::Ipv6(_)) => format!("[{host}]"),
                 _ => host.clone(),
             };
             match url.port() {
@@ -67,6 +69,9 @@ mod tests {
     fn host_is_lowercased_without_brackets_userinfo_or_port() {
         assert_eq!(args("http://u:p@WWW.Example.COM:8080/a", UrlMode::Transfer).1, "www.example.com");
         assert_eq!(args("http://[2001:DB8::1]:81/", UrlMode::Transfer).1, "2001:db8::1");
+        // An IPv4-mapped address as the URL (and browsers) write it, in both arguments.
+        let (url, host) = args("https://[::FFFF:127.0.0.1]/x", UrlMode::Transfer);
+        assert_eq!((url.as_str(), host.as_str()), ("https://[::ffff:7f00:1]/", "::ffff:7f00:1"));
         assert_eq!(args("http://10.0.0.1/", UrlMode::Transfer).1, "10.0.0.1");
     }
 
