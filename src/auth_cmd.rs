@@ -124,9 +124,19 @@ async fn login(args: LoginArgs, spec: ProxySpec, setup: CredentialSetup, term: T
         Some(Verified::Accepted { scheme, .. }) => Some(scheme.name().to_string()),
         _ => old.as_ref().filter(|o| o.user == creds.user).and_then(|o| o.scheme.clone()),
     };
-    index
-        .put(&key, IndexEntry { user: creds.user.clone(), store: store.id().into(), scheme, updated: 0 })
-        .map_err(|e| Error::new(Exit::Internal, format!("cannot write {}: {e}", index.path().display())))?;
+    let entry = IndexEntry { user: creds.user.clone(), store: store.id().into(), scheme, updated: 0 };
+    if let Err(e) = index.put(&key, entry) {
+        // Without its index line nothing finds the password (not a transfer, not `logout`):
+        // it goes again, unless it replaced the one the index still names.
+        let same =
+            old.as_ref().is_some_and(|o| o.user == creds.user && StoreKind::from_id(&o.store) == Some(store));
+        if !same {
+            let (k, u) = (key.clone(), creds.user.clone());
+            let _ = tokio::task::spawn_blocking(move || keyring.delete(store, &k, &u)).await;
+        }
+        return Err(Error::new(Exit::Write, format!("cannot write {}: {e}", index.path().display()))
+            .hint("toll's state directory must hold a regular file there that toll can write"));
+    }
     let (k3, u3) = (key.clone(), creds.user.clone());
     let old2 = old.clone();
     let _ =

@@ -247,6 +247,26 @@ fn a_user_name_with_at_signs_is_stored_unambiguously_in_keyutils() {
     assert_eq!(keyctl_read(&key, "alice@corp.example"), None);
 }
 
+/// `toll auth login` whose index cannot be written (a link planted in its place) stores nothing:
+/// the password it had put in the keyring goes again (nothing would ever find or remove it),
+/// and the error is a write error (23), not an internal one.
+#[test]
+fn a_login_whose_index_cannot_be_written_leaves_no_password_behind() {
+    if !available("a_login_whose_index_cannot_be_written_leaves_no_password_behind", StoreKind::Keyutils) {
+        return;
+    }
+    let home = Home::new("keyutils");
+    let key = format!("http://127.0.0.1:{}", crate::free_port());
+    let _g = Entry { store: StoreKind::Keyutils, proxy: key.clone(), user: "alice".into() };
+    let toll_dir = home.state().join("toll");
+    std::fs::create_dir_all(&toll_dir).unwrap();
+    std::os::unix::fs::symlink(home.dir.path().join("elsewhere"), toll_dir.join("keyring-index.json"))
+        .unwrap();
+    let out = login(&home, &key, "alice", "orphan-pw", &["--no-verify"]);
+    out.assert_code(23).assert_error_message();
+    assert_eq!(keyctl_read(&key, "alice"), None, "left in the keyring: {}", out.describe());
+}
+
 /// A prompted password that worked, saved (answer yes) or not (answer no).
 fn save_question(test: &str, store: StoreKind, answer: &str) {
     if !available(test, store) {
