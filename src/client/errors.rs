@@ -70,6 +70,16 @@ fn is_short_body(e: &(dyn std::error::Error + 'static)) -> bool {
 pub(super) use crate::error::chain_text;
 
 /// An answer that was not one: 52 when the connection closed before any of its head (curl's
+/// The variable that gives a proxy for `url`'s scheme (`http_proxy` for http://, else
+/// `https_proxy`).
+fn proxy_variable(url: &str) -> &'static str {
+    if url.get(..7).is_some_and(|s| s.eq_ignore_ascii_case("http://")) {
+        "http_proxy"
+    } else {
+        "https_proxy"
+    }
+}
+
 /// "empty reply from server"; over TLS, a close without `close_notify` is that too, as curl
 /// with OpenSSL 3 takes it), 1 when it is not HTTP/1.x (curl's "HTTP/0.9 when not allowed":
 /// another protocol, or none), 8 for a malformed header field or `Content-Length` (curl's
@@ -213,10 +223,10 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
         }
         if text.contains("dns error") || text.contains("failed to lookup") {
             return Error::new(Exit::ResolveHost, format!("cannot resolve the host of {url}: {text}"))
-                .hint("check the URL; behind a proxy, set -x or https_proxy");
+                .hint(format!("check the URL; behind a proxy, set -x or {}", proxy_variable(&url)));
         }
         return Error::new(Exit::Connect, format!("cannot connect to {url}: {text}"))
-            .hint("check the URL and port; behind a proxy, set -x or https_proxy");
+            .hint(format!("check the URL and port; behind a proxy, set -x or {}", proxy_variable(&url)));
     }
     if let Some(err) = http2_error(&e, &url) {
         return err;
@@ -422,5 +432,17 @@ fn preproxy_error(proxy: &str, f: crate::socks::Failed) -> Error {
         (None, _) => Error::new(Exit::ProxyFailed, format!("cannot reach proxy {proxy}: {why}")).hint(
             "check that --preproxy names a SOCKS proxy of that version (socks4, socks4a, socks5, socks5h)",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hint_names_the_variable_for_the_urls_scheme() {
+        assert_eq!(proxy_variable("http://127.0.0.1:1/"), "http_proxy");
+        assert_eq!(proxy_variable("HTTP://h/"), "http_proxy");
+        assert_eq!(proxy_variable("https://h/"), "https_proxy");
     }
 }
