@@ -128,13 +128,15 @@ fn split_host_port(authority: &str) -> Result<(String, Option<u16>), String> {
     let (host, port) = if let Some(inner) = authority.strip_prefix('[') {
         let end = inner.find(']').ok_or("missing ']' after the IPv6 address")?;
         let addr = &inner[..end];
-        addr.parse::<Ipv6Addr>().map_err(|_| format!("'{addr}' is not an IPv6 address"))?;
+        let ip = addr.parse::<Ipv6Addr>().map_err(|_| format!("'{addr}' is not an IPv6 address"))?;
         let after = &inner[end + 1..];
         let port = match after {
             "" => None,
             _ => Some(after.strip_prefix(':').ok_or("unexpected text after ']'")?),
         };
-        (addr.to_ascii_lowercase(), port)
+        // Written one way whatever way it was typed (`0:0::1` is `::1`): the keyring, the
+        // remembered scheme and the dead-proxy memory find the proxy by this text.
+        (ip.to_string(), port)
     } else {
         let (h, p) = match authority.rsplit_once(':') {
             Some((h, p)) => (h, Some(p)),
@@ -149,7 +151,13 @@ fn split_host_port(authority: &str) -> Result<(String, Option<u16>), String> {
         if let Some(c) = h.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))) {
             return Err(format!("the host name contains {c:?}"));
         }
-        (h.to_ascii_lowercase(), p)
+        // An IPv4 address as a resolver reads it (`127.1`, `0x7f.1`, `2130706433`) is written as
+        // the address, for the same reason.
+        let h = h.to_ascii_lowercase();
+        match url::Host::parse(&h) {
+            Ok(url::Host::Ipv4(ip)) => (ip.to_string(), p),
+            _ => (h, p),
+        }
     };
     let port = match port {
         // `host:` with an empty port means the default, as in URLs generally.

@@ -366,3 +366,17 @@ fn the_password_span_of_a_typed_proxy_url() {
     assert_eq!(span("http://u:@proxy"), None);
     assert_eq!(span("http://proxy:3128"), None);
 }
+
+/// An address is written one way however it was typed: the keyring entry `toll auth login`
+/// stored for `[::1]:3128` or `127.0.0.1:3128` is found for `-x http://[0:0::1]:3128` or
+/// `-x 127.1:3128`.
+#[test]
+fn addresses_are_written_one_way() {
+    assert_eq!(spec("http://[0:0::1]:3128").display_url(), "http://[::1]:3128");
+    assert_eq!(spec("[::FFFF:127.0.0.1]:3128").host, "::ffff:127.0.0.1");
+    for typed in ["127.1:3128", "http://2130706433:3128", "0x7f.0.0.1:3128", "127.000.000.001:3128"] {
+        assert_eq!(spec(typed).display_url(), "http://127.0.0.1:3128", "{typed}");
+    }
+    assert_eq!(spec("Proxy.Corp:8080").host, "proxy.corp");
+    assert_eq!(spec("proxy4.corp:8080").host, "proxy4.corp");
+}
