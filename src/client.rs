@@ -45,7 +45,7 @@ mod retry;
 mod saving;
 mod timing;
 mod tls;
-pub use tls::x509v1_taken;
+pub use tls::{readable as readable_certificate_error, x509v1_taken};
 mod tls_tuning;
 mod trace;
 mod trailers;

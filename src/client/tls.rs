@@ -364,8 +364,29 @@ pub(super) fn is_pin_mismatch(e: &rustls::Error) -> bool {
 /// CRL of `--crlfile` that webpki could not use for it (a bad signature, an issuer that may not
 /// sign CRLs) is that too, as OpenSSL fails the certificate then.
 pub(super) fn bad_certificate(shown: &str, text: &str, e: &rustls::Error) -> Error {
-    Error::new(Exit::PeerCert, format!("the certificate of {shown} cannot be verified: {text}"))
+    Error::new(Exit::PeerCert, format!("the certificate of {shown} cannot be verified: {}", readable(text)))
         .hint(tls_tuning::bad_certificate_hint(e))
+}
+
+/// rustls's and webpki's words for a certificate with their debug names put plainly:
+/// `Other(OtherError(CaUsedAsEndEntity))` says what that is, another `Other(OtherError(Name))` is
+/// `Name`, and a presented `DnsName("a.example")` is `a.example` (transfers and `toll doctor`).
+pub fn readable(text: &str) -> String {
+    const CA_AS_SERVER: &str = "a CA's certificate presented as the server's own (a self-signed CA?)";
+    let mut out = text.replace("Other(OtherError(CaUsedAsEndEntity))", CA_AS_SERVER);
+    while let Some(at) = out.find("Other(OtherError(") {
+        let rest = &out[at + "Other(OtherError(".len()..];
+        let Some(end) = rest.find("))") else { break };
+        out = format!("{}{}{}", &out[..at], &rest[..end], &rest[end + 2..]);
+    }
+    for kind in ["DnsName(\"", "IpAddress(\""] {
+        while let Some(at) = out.find(kind) {
+            let rest = &out[at + kind.len()..];
+            let Some(end) = rest.find("\")") else { break };
+            out = format!("{}{}{}", &out[..at], &rest[..end], &rest[end + 2..]);
+        }
+    }
+    out
 }
 
 /// The hint for a TLS failure with the origin other than its certificate: a server that
@@ -411,6 +432,20 @@ RWfKI2MJ1fYM/MZp/LG36T9nraxxRt/5AfO1WhpBMcpe+ibjtRE+kqmsHg==
         use base64::Engine;
         let body: String = KEY_PEM.lines().filter(|l| !l.starts_with("-----")).collect();
         base64::engine::general_purpose::STANDARD.decode(body).unwrap()
+    }
+
+    #[test]
+    fn certificate_errors_read_without_debug_names() {
+        assert_eq!(
+            readable("invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))"),
+            "invalid peer certificate: a CA's certificate presented as the server's own (a self-signed CA?)"
+        );
+        assert_eq!(readable("x: Other(OtherError(UnknownThing))"), "x: UnknownThing");
+        assert_eq!(
+            readable("it is for DnsName(\"wrong.example\"), IpAddress(\"10.0.0.1\")"),
+            "it is for wrong.example, 10.0.0.1"
+        );
+        assert_eq!(readable("certificate revocation list expired"), "certificate revocation list expired");
     }
 
     #[test]

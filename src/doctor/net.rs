@@ -490,7 +490,8 @@ pub fn explain(e: &rustls::Error) -> String {
             CertificateError::UnknownIssuer => "is issued by a CA that is not in the trust store".into(),
             CertificateError::NotValidForName => "is not valid for this host name".into(),
             CertificateError::NotValidForNameContext { presented, .. } => {
-                format!("is not valid for this host name (it is for {})", sanitize(&presented.join(", ")))
+                let names = crate::client::readable_certificate_error(&presented.join(", "));
+                format!("is not valid for this host name (it is for {})", sanitize(&names))
             }
             CertificateError::Expired | CertificateError::ExpiredContext { .. } => "has expired".into(),
             CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
@@ -501,7 +502,10 @@ pub fn explain(e: &rustls::Error) -> String {
             CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
                 "is not meant for TLS servers".into()
             }
-            other => format!("is not accepted ({other:?})"),
+            other => format!(
+                "is not accepted ({})",
+                sanitize(&crate::client::readable_certificate_error(&format!("{other:?}")))
+            ),
         },
         other => format!("could not be checked ({other})"),
     }
