@@ -131,7 +131,7 @@ pub enum RouteError {
     /// The PAC engine failed for this URL (script error, bad result, time limit); `message` is
     /// the engine's, which names the PAC and the line (`PAC proxy.pac, line 3: …`).
     #[error("{message}")]
-    Pac { pac: String, message: String },
+    Pac { message: String },
     /// The PAC could not be read or fetched, and no cached copy exists.
     #[error("cannot get the PAC {location}: {message}")]
     PacFetch { location: String, message: String },

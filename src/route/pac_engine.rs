@@ -40,7 +40,7 @@ impl PacEngine {
 
     fn compile_with(source: &str, name: &str, limits: Limits) -> Result<PacEngine, RouteError> {
         let env: Arc<dyn PacEnv> = Arc::new(SystemEnv::new(DNS_TIMEOUT));
-        let script = Script::compile(source, name, limits, env.clone()).map_err(|e| pac_error(name, &e))?;
+        let script = Script::compile(source, name, limits, env.clone()).map_err(|e| pac_error(&e))?;
         Ok(PacEngine::new(script, source, name, env, limits))
     }
 
@@ -64,8 +64,8 @@ impl PacEngine {
             _ => Arc::new(system),
         };
         let limits = Limits::default();
-        let (script, code) = Script::compile_cached(source, name, limits, env.clone(), code)
-            .map_err(|e| pac_error(name, &e))?;
+        let (script, code) =
+            Script::compile_cached(source, name, limits, env.clone(), code).map_err(|e| pac_error(&e))?;
         Ok((PacEngine::new(script, source, name, env, limits), code))
     }
 
@@ -93,8 +93,9 @@ impl PacEngine {
     }
 }
 
-fn pac_error(name: &str, e: &PacError) -> RouteError {
-    RouteError::Pac { pac: name.to_string(), message: e.to_string() }
+/// The engine's error names the PAC and the line itself.
+fn pac_error(e: &PacError) -> RouteError {
+    RouteError::Pac { message: e.to_string() }
 }
 
 /// The PAC's world with names looked up through `--doh-url`'s server (the rest is the system's).
@@ -142,8 +143,7 @@ fn entry(e: &ProxyEntry, origin: &str) -> RouteEntry {
 
 impl PacEvaluator for PacEngine {
     fn evaluate(&self, url: &Url) -> Result<Vec<RouteEntry>, RouteError> {
-        let answer =
-            self.answer(&PacArgs::new(url, UrlMode::Transfer)).map_err(|e| pac_error(&self.name, &e))?;
+        let answer = self.answer(&PacArgs::new(url, UrlMode::Transfer)).map_err(|e| pac_error(&e))?;
         let origin = format!("PAC {}", self.name);
         Ok(answer.entries.iter().map(|e| entry(e, &origin)).collect())
     }

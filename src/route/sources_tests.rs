@@ -13,10 +13,7 @@ impl PacEvaluator for FakePac {
     fn evaluate(&self, url: &Url) -> Result<Vec<RouteEntry>, RouteError> {
         self.0.lock().unwrap().push(url.to_string());
         if url.host_str() == Some("broken.example") {
-            return Err(RouteError::Pac {
-                pac: "fake.pac".into(),
-                message: "PAC fake.pac, line 3: boom".into(),
-            });
+            return Err(RouteError::Pac { message: "PAC fake.pac, line 3: boom".into() });
         }
         Ok(vec![RouteEntry::proxy("http", "pac-proxy", 8080, "PAC fake.pac"), RouteEntry::Direct])
     }
