@@ -104,6 +104,15 @@ fn escaped(text: &str) -> String {
     out
 }
 
+/// `data` as it may reach its destination: [`escape_for_terminal`]'s form where that is a
+/// terminal, the bytes as received everywhere else (pipes and files get what curl writes).
+pub fn shown_on(data: &[u8], to_terminal: bool) -> std::borrow::Cow<'_, [u8]> {
+    match to_terminal {
+        true => escape_for_terminal(data),
+        false => std::borrow::Cow::Borrowed(data),
+    }
+}
+
 /// What a server sent, for a terminal (`-i`, `-D`, `-w` values): [`sanitize`]'s escapes, but
 /// line ends and tabs kept (a head is lines) and whatever length, and each byte that is not
 /// UTF-8 as `\xNN` (a lone 0x9b is a terminal's CSI). Unchanged when nothing needs escaping.

@@ -34,21 +34,12 @@ pub(super) fn heads_before_failure(
     }
     let mut sink = crate::output::Sink::stdout();
     for head in earlier_heads.shown(req.curl.conn.suppress_connect_headers) {
-        if sink.write(&shown_head(head, term.stdout))?.is_err() {
+        if sink.write(&crate::term::shown_on(head, term.stdout))?.is_err() {
             return Ok(());
         }
     }
     let _ = sink.flush_stdout()?;
     Ok(())
-}
-
-/// A head as `-i` prints it: as received, but with what could drive a terminal escaped when it
-/// goes to one (a server's reason phrase or field must not set the title or clear the screen).
-fn shown_head(head: &[u8], to_terminal: bool) -> std::borrow::Cow<'_, [u8]> {
-    match to_terminal {
-        true => crate::term::escape_for_terminal(head),
-        false => std::borrow::Cow::Borrowed(head),
-    }
 }
 
 pub(super) async fn write_response(
@@ -75,7 +66,7 @@ pub(super) async fn write_response(
     let write_heads = |sink: &mut crate::output::Sink| -> Result<bool> {
         let suppress = req.curl.conn.suppress_connect_headers;
         for head in earlier_heads.shown(suppress).chain([head_text(&resp).as_slice()]) {
-            if sink.write(&shown_head(head, to_terminal))?.is_err() {
+            if sink.write(&crate::term::shown_on(head, to_terminal))?.is_err() {
                 return Ok(false);
             }
         }

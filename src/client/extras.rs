@@ -116,7 +116,7 @@ pub fn dump_trailers(req: &RequestConfig, text: &[u8]) -> Result<()> {
 /// `-D /dev/stderr`), what could drive it is escaped, as `-i` does.
 fn dump_to(req: &RequestConfig, dump: &DumpHeader, text: &[u8], append: bool) -> Result<()> {
     use std::io::IsTerminal;
-    let shown = |tty: bool| if tty { crate::term::escape_for_terminal(text) } else { text.into() };
+    let shown = |tty: bool| crate::term::shown_on(text, tty);
     match dump {
         DumpHeader::Stdout => {
             let mut out = std::io::stdout().lock();

@@ -396,9 +396,8 @@ pub fn render_for(format: &str, info: &TransferInfo, to_terminal: &dyn Fn(&Strea
         Some((s, buf)) if s == stream => buf.extend_from_slice(data),
         _ => r.pieces.push((stream.clone(), data.to_vec())),
     };
-    let value = |r: &mut Rendered, stream: &Stream, data: &[u8]| match to_terminal(stream) {
-        true => push(r, stream, &crate::term::escape_for_terminal(data)),
-        false => push(r, stream, data),
+    let value = |r: &mut Rendered, stream: &Stream, data: &[u8]| {
+        push(r, stream, &crate::term::shown_on(data, to_terminal(stream)))
     };
     for token in parse_format(format) {
         match token {
