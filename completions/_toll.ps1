@@ -305,7 +305,7 @@ Register-ArgumentCompleter -Native -CommandName 'toll' -ScriptBlock {
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user name (asked for when not given)')
             [CompletionResult]::new('--verify-url', '--verify-url', [CompletionResultType]::ParameterName, 'The URL requested through the proxy to check the password: any answer but 407 means the proxy accepted it')
             [CompletionResult]::new('--proxy-cacert', '--proxy-cacert', [CompletionResultType]::ParameterName, 'Verify an https:// proxy''s certificate against the CA certificates in FILE (PEM)')
-            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input instead of asking')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input instead of asking (typed at a terminal, it is not echoed)')
             [CompletionResult]::new('--no-verify', '--no-verify', [CompletionResultType]::ParameterName, 'Store the password without checking it against the proxy')
             [CompletionResult]::new('--proxy-insecure', '--proxy-insecure', [CompletionResultType]::ParameterName, 'Do not verify an https:// proxy''s certificate (dangerous)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

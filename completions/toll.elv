@@ -299,7 +299,7 @@ set edit:completion:arg-completer[toll] = {|@words|
             cand --user 'The user name (asked for when not given)'
             cand --verify-url 'The URL requested through the proxy to check the password: any answer but 407 means the proxy accepted it'
             cand --proxy-cacert 'Verify an https:// proxy''s certificate against the CA certificates in FILE (PEM)'
-            cand --password-stdin 'Read the password from the first line of standard input instead of asking'
+            cand --password-stdin 'Read the password from the first line of standard input instead of asking (typed at a terminal, it is not echoed)'
             cand --no-verify 'Store the password without checking it against the proxy'
             cand --proxy-insecure 'Do not verify an https:// proxy''s certificate (dangerous)'
             cand -h 'Print help'

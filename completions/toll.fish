@@ -245,7 +245,7 @@ complete -c toll -n "__fish_toll_using_subcommand auth; and not __fish_seen_subc
 complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from login" -l user -d 'The user name (asked for when not given)' -r
 complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from login" -l verify-url -d 'The URL requested through the proxy to check the password: any answer but 407 means the proxy accepted it' -r
 complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from login" -l proxy-cacert -d 'Verify an https:// proxy\'s certificate against the CA certificates in FILE (PEM)' -r -F
-complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from login" -l password-stdin -d 'Read the password from the first line of standard input instead of asking'
+complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from login" -l password-stdin -d 'Read the password from the first line of standard input instead of asking (typed at a terminal, it is not echoed)'
 complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from login" -l no-verify -d 'Store the password without checking it against the proxy'
 complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from login" -l proxy-insecure -d 'Do not verify an https:// proxy\'s certificate (dangerous)'
 complete -c toll -n "__fish_toll_using_subcommand auth; and __fish_seen_subcommand_from login" -s h -l help -d 'Print help'

@@ -209,7 +209,10 @@ fn ask(
     if user.is_empty() || user.contains(['\r', '\n', '\0']) {
         return Err(Error::new(Exit::Usage, "the user name is empty or contains a line break"));
     }
-    let password = if from_stdin {
+    // `--password-stdin` typed at a terminal is asked for as the prompt asks (no echo): a
+    // password on the screen is one over a shoulder and in a screen recording.
+    let typed_at_terminal = from_stdin && std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let password = if from_stdin && !typed_at_terminal {
         read_stdin_password()?
     } else {
         open_tty(&mut tty, "password")?;
@@ -217,7 +220,13 @@ fn ask(
         t.ask_password(&prompt::password_prompt(&user)).map_err(aborted)?
     };
     if password.is_empty() {
-        return Err(Error::new(Exit::Usage, "the password is empty: nothing was stored"));
+        let hint = match from_stdin {
+            true => {
+                "give the password as standard input's first line: printf '%s\\n' \"$PW\" | toll auth login …"
+            }
+            false => "type the password at the prompt; toll stores no empty password",
+        };
+        return Err(Error::new(Exit::Usage, "the password is empty: nothing was stored").hint(hint));
     }
     Ok(Credentials { user, password })
 }

@@ -94,7 +94,8 @@ pub struct LoginArgs {
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
 
-    /// Read the password from the first line of standard input instead of asking.
+    /// Read the password from the first line of standard input instead of asking (typed at a
+    /// terminal, it is not echoed).
     #[arg(long)]
     pub password_stdin: bool,
 

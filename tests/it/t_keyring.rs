@@ -619,6 +619,31 @@ fn ctrl_c_at_the_login_password_prompt_stores_nothing() {
 }
 
 #[test]
+fn password_stdin_typed_at_a_terminal_is_not_echoed() {
+    let test = "password_stdin_typed_at_a_terminal_is_not_echoed";
+    if !available(test, StoreKind::Keyutils) {
+        return;
+    }
+    let home = Home::new("keyutils");
+    let key = format!("http://127.0.0.1:{}", crate::free_port());
+    let _g = Entry { store: StoreKind::Keyutils, proxy: key.clone(), user: "alice".into() };
+    let env = home.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let args =
+        ["auth", "login", &key, "--user", "alice", "--password-stdin", "--no-verify"].map(String::from);
+    let mut t = Pty::spawn_interactive(pty::command(&args, home.dir.path(), &env));
+    t.expect("Password for alice: ");
+    assert_eq!(t.lflag_now() & libc::ECHO, 0, "echo is on while the password is typed");
+    t.send("typed-on-stdin\r");
+    let out = t.wait();
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert!(!out.screen.contains("typed-on-stdin"), "{}", out.describe());
+    assert!(out.terminal_restored(), "lflag {:#o}:\n{}", out.lflag, out.describe());
+    assert_eq!(keyctl_read(&key, "alice").as_deref(), Some("typed-on-stdin"));
+    home.toll(["auth", "logout", &key]).run().assert_ok();
+}
+
+#[test]
 fn login_without_a_terminal_needs_password_stdin() {
     let home = Home::new("keyutils");
     let out = home.toll(["auth", "login", "http://127.0.0.1:9", "--user", "alice"]).run();
