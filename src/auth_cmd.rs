@@ -382,8 +382,19 @@ fn logout(spec: &ProxySpec, setup: &CredentialSetup) -> Result<()> {
             Error::new(Exit::Internal, format!("cannot write {}: {e}", index.path().display()))
         })?;
     }
-    let from = store.map(|s| s.describe()).unwrap_or("the keyring");
-    eprintln!("toll: removed the password for {} from {from}", who(&entry.user, spec));
+    match store {
+        Some(s) => {
+            eprintln!("toll: removed the password for {} from {}", who(&entry.user, spec), s.describe())
+        }
+        // A store this toll does not know (a newer toll's, or an edited index): the line goes,
+        // whatever that store holds is not touched, and the user is told so.
+        None => eprintln!(
+            "toll: removed the index entry for {}; it names a store this toll does not know ({}), \
+             so nothing was removed from a keyring",
+            who(&entry.user, spec),
+            sanitize(&entry.store)
+        ),
+    }
     Ok(())
 }
 

@@ -644,6 +644,21 @@ fn password_stdin_typed_at_a_terminal_is_not_echoed() {
 }
 
 #[test]
+fn logout_of_an_entry_naming_an_unknown_store_says_nothing_was_removed_from_a_keyring() {
+    let home = Home::new("keyutils");
+    let key = format!("http://127.0.0.1:{}", crate::free_port());
+    let index = home.state().join("toll/keyring-index.json");
+    std::fs::create_dir_all(index.parent().unwrap()).unwrap();
+    let line = format!(r#"{{"version":1,"proxies":{{"{key}":{{"user":"alice","store":"vault-9"}}}}}}"#);
+    std::fs::write(&index, line).unwrap();
+    let out = home.toll(["auth", "logout", &key]).run();
+    out.assert_ok();
+    assert!(out.stderr.contains("store this toll does not know (vault-9)"), "{}", out.describe());
+    assert!(out.stderr.contains("nothing was removed from a keyring"), "{}", out.describe());
+    assert!(!home.index().contains("alice"), "the entry stays: {}", home.index());
+}
+
+#[test]
 fn login_without_a_terminal_needs_password_stdin() {
     let home = Home::new("keyutils");
     let out = home.toll(["auth", "login", "http://127.0.0.1:9", "--user", "alice"]).run();
