@@ -470,7 +470,9 @@ fn status(
     }
     let entry = setup.index.as_ref().and_then(|i| i.get(&key));
     match (setup.choice, &entry) {
-        (Choice::Disabled, _) => say(format_args!("  4. the OS keyring: turned off (TOLL_KEYRING=none)"))?,
+        (Choice::Disabled, _) => say(format_args!(
+            "  4. the OS keyring: turned off (TOLL_KEYRING=none or `keyring = none` in the settings file)"
+        ))?,
         (_, None) => say(format_args!(
             "  4. the OS keyring: nothing stored for this proxy (toll auth login stores a password)"
         ))?,

@@ -273,7 +273,8 @@ pub fn save(
     if errors.is_empty() {
         errors.push(KeyringError::Unavailable {
             store: StoreKind::available().first().copied().unwrap_or(StoreKind::SecretService),
-            why: "the keyring is turned off (TOLL_KEYRING=none)".into(),
+            why: "the keyring is turned off (TOLL_KEYRING=none or `keyring = none` in the settings file)"
+                .into(),
         });
     }
     Err(errors)
