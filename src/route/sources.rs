@@ -159,6 +159,9 @@ impl Plan {
                     None => false,
                 })
         };
+        // Where the proxies come from is printed (`-v`, doctor and its report): a PAC URL's
+        // password is not.
+        let masked = crate::term::redact_userinfo;
         fn set(plan: &mut Plan, how: How, step: Step, what: String) {
             plan.how = how;
             plan.source = Source { step, what };
@@ -183,7 +186,7 @@ impl Plan {
             return Ok(plan);
         }
         if let Some(loc) = &inp.pac_flag {
-            set(&mut plan, How::Pac(pac(loc, "--pac")?), Step::CommandLine, format!("--pac {loc}"));
+            set(&mut plan, How::Pac(pac(loc, "--pac")?), Step::CommandLine, format!("--pac {}", masked(loc)));
             return Ok(plan);
         }
         let vars = proxy_vars(inp.env);
@@ -193,11 +196,12 @@ impl Plan {
             return Ok(plan);
         }
         if let Some(loc) = (inp.env)("TOLL_PAC").filter(|v| !v.trim().is_empty()) {
-            set(&mut plan, How::Pac(pac(&loc, "TOLL_PAC")?), Step::SettingsFile, format!("TOLL_PAC={loc}"));
+            let what = format!("TOLL_PAC={}", masked(&loc));
+            set(&mut plan, How::Pac(pac(&loc, "TOLL_PAC")?), Step::SettingsFile, what);
             return Ok(plan);
         }
         if let Some(loc) = inp.settings_pac.as_deref().filter(|v| !v.trim().is_empty()) {
-            let origin = format!("pac = {loc} in {settings_file}");
+            let origin = format!("pac = {} in {settings_file}", masked(loc));
             set(&mut plan, How::Pac(pac(loc, &origin)?), Step::SettingsFile, origin);
             return Ok(plan);
         }
@@ -211,7 +215,7 @@ impl Plan {
                 if d.auto_detect && wpad_on()? {
                     let found = (inp.wpad)();
                     if let Some(url) = &found.pac_url {
-                        let what = format!("{url} (auto-detection asked for by {})", d.desktop);
+                        let what = format!("{} (auto-detection asked for by {})", masked(url), d.desktop);
                         plan.how = How::Pac(pac(url, "WPAD")?);
                         plan.source = Source { step: Step::Wpad, what };
                         return Ok(plan);
@@ -225,7 +229,7 @@ impl Plan {
                     ));
                 }
                 if let Some(url) = &d.pac_url {
-                    let origin = format!("the PAC {url} from {}", d.desktop);
+                    let origin = format!("the PAC {} from {}", masked(url), d.desktop);
                     plan.how = How::Pac(pac(url, &origin)?);
                     plan.source = Source { step: Step::Desktop, what: origin };
                     return Ok(plan);
@@ -245,7 +249,7 @@ impl Plan {
             match &found.pac_url {
                 Some(url) => {
                     plan.how = How::Pac(pac(url, "WPAD")?);
-                    plan.source = Source { step: Step::Wpad, what: format!("{url} ({why})") };
+                    plan.source = Source { step: Step::Wpad, what: format!("{} ({why})", masked(url)) };
                     return Ok(plan);
                 }
                 None => {

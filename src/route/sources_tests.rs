@@ -297,3 +297,23 @@ fn a_cgi_program_ignores_upper_case_http_proxy() {
     let empty = Case { env: vec![("http_proxy", " ")], settings_pac: Some("/p.pac"), ..Default::default() };
     assert_eq!(empty.plan().source.step, Step::SettingsFile);
 }
+
+#[test]
+fn a_pac_urls_password_is_not_in_the_source_wherever_the_pac_came_from() {
+    let url = "http://pacuser:PACPW@10.0.0.1/p.pac";
+    let desktop = DesktopProxy { desktop: "GNOME".into(), pac_url: Some(url.into()), ..Default::default() };
+    let auto = DesktopProxy { auto_detect: true, ..desktop.clone() };
+    let cases = [
+        Case { pac_flag: Some(url), ..Default::default() },
+        Case { env: vec![("TOLL_PAC", url)], ..Default::default() },
+        Case { settings_pac: Some(url), ..Default::default() },
+        Case { desktop: Some(desktop), ..Default::default() },
+        Case { desktop: Some(auto), wpad_flag: true, wpad_finds: Some(url), ..Default::default() },
+        Case { wpad_flag: true, wpad_finds: Some(url), ..Default::default() },
+    ];
+    for c in cases {
+        let source = c.plan().source.to_string();
+        assert!(!source.contains("PACPW"), "{source}");
+        assert!(source.contains("pacuser:***@10.0.0.1"), "{source}");
+    }
+}
