@@ -158,10 +158,11 @@ pub(crate) struct Upstream {
     memory: Option<Arc<dyn AuthMemory>>,
     /// The memory is consulted once per run, by the first request to this proxy.
     recalled: tokio::sync::Mutex<bool>,
-    /// This proxy itself is known to demand authentication (it answered a CONNECT with 407, or
-    /// accepted a credential, in this run or an earlier one). Until then a 407 to a forwarded
-    /// request may be the origin's, relayed by an open proxy (`Upstream::proxy_demands_auth`).
-    demands_auth: std::sync::atomic::AtomicBool,
+    /// Whether this proxy itself demands authentication (`upstream::Demand`): known when it
+    /// answered a CONNECT with 407, or accepted a credential, in this run or an earlier one;
+    /// until then a 407 to a forwarded request may be the origin's, relayed by an open proxy
+    /// (`Upstream::proxy_demands_auth`).
+    demands_auth: std::sync::atomic::AtomicU8,
     /// A connection-bound scheme known to be wanted (forced, remembered, or worked in this run):
     /// each new connection opens its handshake without waiting for a bare challenge.
     opener: Mutex<Option<upstream::Opener>>,
@@ -552,7 +553,7 @@ impl Inner {
             usable: Mutex::new(setup.allowed),
             memory: setup.memory,
             recalled: tokio::sync::Mutex::new(false),
-            demands_auth: std::sync::atomic::AtomicBool::new(false),
+            demands_auth: std::sync::atomic::AtomicU8::new(upstream::Demand::Unknown as u8),
             opener: Mutex::new(upstream::Opener::forced(setup.allowed)),
             pool: pool::Pool::default(),
             preproxy: setup.preproxy,

@@ -87,6 +87,8 @@ pub(super) struct Outgoing {
 /// The state of one exchange between legs.
 struct Exchange {
     target: String,
+    /// A CONNECT (only the proxy answers one: its 407 and its 200 are the proxy's own).
+    connect: bool,
     /// The value to send on the next leg.
     header: Option<Secret>,
     /// What produced `header`, when it answered a challenge of this exchange.
@@ -107,6 +109,38 @@ struct Exchange {
     id: u64,
     /// The Digest session key (nonce) this exchange is counting on, busy for the others.
     held: sessions::Held,
+}
+
+/// What the relay knows of whether a proxy itself demands authentication (see
+/// `Upstream::proxy_demands_auth`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub(super) enum Demand {
+    /// Not asked yet.
+    Unknown = 0,
+    /// The probe was inconclusive (a CONNECT refused by policy, no answer): 407s to forwarded
+    /// requests are answered, one by one, but what such a 407 led to proves nothing about the
+    /// proxy (an open proxy passes the origin's 407 and the origin's acceptance on alike), so
+    /// the credential is neither kept for later requests nor remembered for later runs.
+    Assumed = 1,
+    /// The proxy asked itself (a 407 to a CONNECT, the probe's included), or accepted a
+    /// credential on a CONNECT, or an earlier run's record says so.
+    Known = 2,
+}
+
+impl Upstream {
+    pub(super) fn demand(&self) -> Demand {
+        match self.demands_auth.load(Ordering::Relaxed) {
+            0 => Demand::Unknown,
+            1 => Demand::Assumed,
+            _ => Demand::Known,
+        }
+    }
+
+    /// Records what was learnt; never downgrades (Known stays Known).
+    pub(super) fn set_demand(&self, d: Demand) {
+        self.demands_auth.fetch_max(d as u8, Ordering::Relaxed);
+    }
 }
 
 /// What a proxy's access rules name of a request target (an absolute URL, or a CONNECT's
@@ -145,6 +179,7 @@ impl Upstream {
     ) -> Result<Response<Incoming>, Failure> {
         let mut ex = Exchange {
             target: out.uri.to_string(),
+            connect: out.method == Method::CONNECT,
             header: None,
             answer: None,
             from_active: false,
@@ -358,7 +393,7 @@ impl Upstream {
             // would also relay our Proxy-Authorization to that origin: answer it only when
             // the proxy itself is known to ask for credentials.
             if out.method == Method::CONNECT {
-                self.demands_auth.store(true, Ordering::Relaxed);
+                self.set_demand(Demand::Known);
             } else if ex.header.is_none() && !self.proxy_demands_auth(inner, &out).await {
                 inner.info(format_args!(
                     "the 407 for {} is the origin's, not the proxy's (the proxy does not ask for \

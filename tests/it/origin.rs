@@ -7,6 +7,8 @@
 //! - `/upload`: `"<sha256 hex> <length>\n"` of the request body (any method).
 //! - `/echo-headers`: the request's head, one `name: value` line per field.
 //! - `/status/N`: status N (a 407 here carries `Proxy-Authenticate: Basic realm="origin"`).
+//! - `/fake407`: a 407 with `Proxy-Authenticate: Basic realm="origin"` unless the request carries
+//!   `Proxy-Authorization` (then `got a proxy credential\n`): an origin phishing for one.
 //! - `/redirect?to=URL`: 302 to URL. `/chain/N`: 302 to `/chain/N-1`; `/chain/0` says done.
 //! - `/truncated`: announces `Content-Length: 1000`, sends 500 bytes, closes.
 //! - `/many-headers/N`: `many\n` with N more header fields (`X-Field-0: v`, …).
@@ -370,6 +372,16 @@ fn respond<W: Write>(
                 s.push_str(&format!("\n{}", String::from_utf8_lossy(body)));
             }
             send(w, 200, text(), s.as_bytes())?;
+        }
+        ["fake407"] => {
+            match head.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("proxy-authorization")) {
+                true => send(w, 200, text(), b"got a proxy credential\n")?,
+                false => {
+                    let mut h = text();
+                    h.push(("Proxy-Authenticate".into(), "Basic realm=\"origin\"".into()));
+                    send(w, 407, h, b"status 407 from the origin\n")?;
+                }
+            }
         }
         ["status", n] => {
             let status: u16 = n.parse().unwrap_or(500);

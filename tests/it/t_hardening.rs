@@ -70,6 +70,41 @@ fn proxy_that_refuses_connect_still_gets_its_407_answered() {
     assert_eq!(credentialed(&proxy), 1, "{}", proxy.summary());
 }
 
+/// An open proxy that passes every header on and refuses CONNECT by policy (so its probe is
+/// inconclusive), in front of an origin that phishes with a 407: that 407 is answered (the
+/// documented price of such proxies), but what it led to proves nothing about the proxy, so the
+/// credential is not sent unasked afterwards: not to the next origin of the run, not by the
+/// next run (nothing is remembered).
+#[test]
+fn an_origins_407_answered_through_an_inconclusive_probe_is_not_remembered() {
+    let proxy = FakeProxy::start(|req: &ProxyRequest| {
+        if req.is_connect() {
+            return fakeproxy::Reply::new(403).into_action();
+        }
+        Action::AllowLeaky
+    });
+    let (phisher, innocent) = (Origin::http(), Origin::http());
+    let state = tempfile::tempdir().unwrap();
+    let run = |urls: &[String]| {
+        let mut args =
+            vec!["-sS".to_string(), "-x".into(), proxy.url(), "-U".into(), format!("{USER}:{PASS}")];
+        for u in urls {
+            args.extend(["-o".into(), "/dev/null".into(), u.clone()]);
+        }
+        crate::run::toll(args).env("XDG_STATE_HOME", state.path().to_str().unwrap()).run()
+    };
+    let out = run(&[phisher.url("/fake407"), innocent.url("/echo-headers"), innocent.url("/text")]);
+    out.assert_ok();
+    let carried =
+        |o: &Origin| o.requests().iter().filter(|r| r.header("proxy-authorization").is_some()).count();
+    assert_eq!(carried(&phisher), 1, "the phishing 407 is answered once");
+    assert_eq!(carried(&innocent), 0, "sent unasked to the next origin of the run:\n{}", proxy.summary());
+    let remembered = std::fs::read_to_string(state.path().join("toll/remembered.json")).unwrap_or_default();
+    assert!(!remembered.contains(&proxy.url()[7..]), "remembered: {remembered}");
+    run(&[innocent.url("/echo-headers")]).assert_ok();
+    assert_eq!(carried(&innocent), 0, "sent unasked by the next run:\n{}", proxy.summary());
+}
+
 // --- 8: no credential resent after the proxy closed on it ---------------------------------------
 
 /// A Basic 407 (keep-alive), then the connection closed as soon as credentials arrive on it:

@@ -8,11 +8,10 @@
 //! 407 is a retired nonce, never a verdict on the credential.
 
 use super::super::{Inner, Upstream};
-use super::{none_creds, respond, sessions::Claim, Answer, Conn, Exchange, Outgoing};
+use super::{none_creds, respond, sessions::Claim, Answer, Conn, Demand, Exchange, Outgoing};
 use crate::auth::{self, Challenge, OsEntropy, Scheme, SchemeSet};
 use crate::remembered::Entry;
 use http::header::HeaderName;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// RFC 7616 §3.5: the proxy's word on the session after a success (`nextnonce`).
@@ -69,7 +68,24 @@ impl Upstream {
             // proxy did not need one here, and nothing was proven.
             return;
         }
-        self.demands_auth.store(true, Ordering::Relaxed);
+        if !ex.connect && self.demand() == Demand::Assumed {
+            // A forwarded request's 407 answered without knowing it was the proxy's: its success
+            // may be the origin's, through an open proxy that passed the credential on. The
+            // credential is not refused (lockout bookkeeping stays right), and a connection
+            // that finished a handshake stays authenticated, but nothing sends it unasked: not
+            // later requests of this run, not later runs.
+            if let Some(issued) = &a.issued {
+                if !self.creds.was_accepted(issued) {
+                    self.creds
+                        .accept(&self.credential_request(a.auth.scheme(), a.realm.as_deref(), false), issued);
+                }
+            }
+            if let (true, Some(c)) = (a.auth.connection_bound(), conn.as_mut()) {
+                c.authenticated = Some(a.auth.scheme());
+            }
+            return;
+        }
+        self.set_demand(Demand::Known);
         // A connection-bound scheme this run already opens with, for a credential it already
         // accepted, was remembered then: not once more per `toll serve` tunnel (a locked read of
         // the state file on a runtime thread each time; bench/SERVE.md cause 4).
@@ -259,7 +275,7 @@ impl Upstream {
             "this proxy accepted {scheme} for user {:?} before: answering before it asks",
             entry.user
         ));
-        self.demands_auth.store(true, Ordering::Relaxed);
+        self.set_demand(Demand::Known);
         Some(Answer { auth, issued: Some(issued), realm: entry.realm })
     }
 

@@ -4,10 +4,9 @@
 
 use super::super::body;
 use super::super::{Inner, Upstream};
-use super::Outgoing;
+use super::{Demand, Outgoing};
 use http::header::HeaderValue;
 use http::{Method, Request};
-use std::sync::atomic::Ordering;
 
 /// How long the probe of [`Upstream::proxy_demands_auth`] may take (no answer: the 407 is taken as the proxy's).
 const PROBE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -27,7 +26,7 @@ impl Upstream {
     /// made even when the proxy let an unauthenticated request through earlier in this run,
     /// since proxies commonly exempt some destinations from authentication.
     pub(super) async fn proxy_demands_auth(&self, inner: &Inner, out: &Outgoing) -> bool {
-        if self.demands_auth.load(Ordering::Relaxed) {
+        if self.demand() != Demand::Unknown {
             return true;
         }
         let host = out.uri.host().unwrap_or(&self.spec.host);
@@ -54,8 +53,12 @@ impl Upstream {
         // A tunnel (2xx) or a failure to reach host:443 (5xx) means the proxy let the CONNECT
         // through its access checks without credentials: it does not demand them.
         let demands = !answer.is_some_and(|s| s.is_success() || s.is_server_error());
-        if demands {
-            self.demands_auth.store(true, Ordering::Relaxed);
+        if answer == Some(http::StatusCode::PROXY_AUTHENTICATION_REQUIRED) {
+            self.set_demand(Demand::Known);
+        } else if demands {
+            // Refused by policy, or no answer: the 407 is answered, but nothing it leads to is
+            // trusted as the proxy's (`Demand::Assumed`).
+            self.set_demand(Demand::Assumed);
         }
         demands
     }
