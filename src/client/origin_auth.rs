@@ -121,17 +121,19 @@ impl OriginAuthState {
 
     /// `-n` after a redirect to another origin: that host's own entry in the file (and the URL's
     /// user's, if it names one), as curl looks it up per host. The first host's credentials still
-    /// stay with it (unless `--location-trusted`); a host without an entry gets none; an origin
-    /// that rejected its credentials in this run does not get them again.
+    /// stay with it; a host without an entry gets none — with `--location-trusted`, the
+    /// credentials in use (curl's "send them to every host") —; an origin that rejected its
+    /// credentials in this run does not get them again.
     fn follow_netrc(&mut self, url: &url::Url) {
         let Some(netrc) = &self.netrc else { return };
-        if url.origin() == self.home || self.trusted {
+        if url.origin() == self.home {
             return;
         }
-        // Never from https to plain http: the file's password would cross the network in clear
-        // because a server said so (curl's CVE-2024-11053 was a netrc leak on redirects).
+        // Never from https to plain http unless trusted: the file's password would cross the
+        // network in clear because a server said so (curl's CVE-2024-11053 was a netrc leak on
+        // redirects).
         let from_https = matches!(&self.home, url::Origin::Tuple(scheme, ..) if scheme == "https");
-        if from_https && url.scheme() != "https" {
+        if from_https && url.scheme() != "https" && !self.trusted {
             return;
         }
         let Some(auth) =
@@ -147,6 +149,7 @@ impl OriginAuthState {
         self.netrc = old.netrc;
         self.refused = old.refused;
         self.user_header = old.user_header;
+        self.trusted = old.trusted;
         if self.refused.contains(&self.home) {
             self.rejected = true;
             self.active = None;
@@ -617,10 +620,15 @@ mod tests {
         assert_eq!(auth_header(&secure.authorize(get("https://a.test/"), None).unwrap()), basic("ann:apw"));
         assert_eq!(auth_header(&secure.authorize(get("http://b.test/"), None).unwrap()), None, "a downgrade");
         assert_eq!(auth_header(&secure.authorize(get("https://b.test/"), None).unwrap()), basic("bob:bpw"));
-        // --location-trusted: the first host's credentials go on, as -u's do.
+        // --location-trusted: a host with its own entry gets it (as curl 7.88 looks each host
+        // up); one without gets the credentials in use, as -u's go on, plain http included.
         let mut t = state(true);
         t.authorize(get("http://a.test/"), None).unwrap();
-        assert_eq!(auth_header(&t.authorize(get("http://b.test/"), None).unwrap()), basic("ann:apw"));
+        assert_eq!(auth_header(&t.authorize(get("http://b.test/"), None).unwrap()), basic("bob:bpw"));
+        assert_eq!(auth_header(&t.authorize(get("http://c.test/"), None).unwrap()), basic("bob:bpw"));
+        let mut t = state(true);
+        t.authorize(get("http://a.test/"), None).unwrap();
+        assert_eq!(auth_header(&t.authorize(get("http://c.test/"), None).unwrap()), basic("ann:apw"));
         // Without -n's file (as with -u), nothing follows.
         let mut u = OriginAuthState::new(&req("http://a.test/", SchemeSet::only(Scheme::Basic), true, false));
         assert_eq!(auth_header(&u.authorize(get("http://b.test/"), None).unwrap()), None);
