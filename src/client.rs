@@ -259,6 +259,13 @@ impl Session {
         {
             return Err(proxy_credentials_refused("--proxy-header", name));
         }
+        // Once for the operation (its URLs share its -H), not once per URL (`build_request`
+        // refuses it too, for each request).
+        if let Some((name, _)) =
+            req.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("proxy-authorization"))
+        {
+            return Err(proxy_credentials_refused("-H", name));
+        }
         let ctx = Arc::new(ctx);
         let factory = upstream_factory(proxy, ctx.clone())?;
         let relay = Arc::new(
@@ -451,6 +458,7 @@ impl Session {
             // engine's cookies and -e's Referer included.
             let request =
                 origin.authorize(self.cookies.apply(referer.apply(request)), hop.target.as_deref())?;
+            let sent_referer = request.headers().get(reqwest::header::REFERER).cloned();
             let cookie_url = cookies::for_request(&request).into_owned();
             let https = hop.url.scheme() == "https";
             // A --connect-to rule comes before an alternative, as in curl; without either, a
@@ -594,9 +602,13 @@ impl Session {
                     heads.redirect(head_text(&resp), last);
                     return Err(e);
                 }
-                // The fragment is not sent, so the response's URL has none: `-w` gets it here.
-                if hop.url.fragment().is_some() {
+                // The fragment is not sent, and reqwest takes the user name out of the URL, so
+                // the response's URL has neither: `-w` gets them here.
+                if hop.url.fragment().is_some() || !hop.url.username().is_empty() {
                     resp.extensions_mut().insert(redirect::WithFragment::of(&hop.url));
+                }
+                if let Some(r) = sent_referer.as_ref().and_then(|v| v.to_str().ok()) {
+                    resp.extensions_mut().insert(redirect::SentReferer(r.to_string()));
                 }
                 return Ok(resp);
             };

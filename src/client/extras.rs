@@ -38,6 +38,10 @@ impl AutoReferer {
         }
         match &self.last {
             Some(prev) if prev != request.url() => {
+                // Without its fragment (RFC 9110 §10.1.3), as curl sends it; reqwest took the
+                // user name and password out of the URL already.
+                let mut prev = prev.clone();
+                prev.set_fragment(None);
                 if let Ok(v) = HeaderValue::from_str(prev.as_str()) {
                     request.headers_mut().insert(REFERER, v);
                 }

@@ -42,21 +42,22 @@ pub(super) fn without_empty_parts(mut url: url::Url) -> url::Url {
     url
 }
 
-/// The URL a response answered, with the fragment it was asked with (curl's
-/// `%{url_effective}` keeps the first URL's or the last `Location`'s), and without the user
-/// name and password a URL may hold (reqwest's response URL has none either: `-w` must not
-/// print a password).
+/// The URL a response answered, with the fragment and the user name it was asked with (curl's
+/// `%{url_effective}` keeps the first URL's or the last `Location`'s fragment; reqwest's
+/// response URL has neither). `-w` prints its password as `***`.
 #[derive(Clone)]
 pub(crate) struct WithFragment(pub url::Url);
 
 impl WithFragment {
     pub fn of(url: &url::Url) -> WithFragment {
-        let mut url = url.clone();
-        let _ = url.set_username("");
-        let _ = url.set_password(None);
-        WithFragment(url)
+        WithFragment(url.clone())
     }
 }
+
+/// The `Referer` the final request carried, for `-w '%{referer}'` (with `-e ';auto'` it is
+/// the URL a redirect came from, not the option's text).
+#[derive(Clone)]
+pub(crate) struct SentReferer(pub String);
 
 /// curl's request kinds (its `httpreq`): what a redirect may turn into a GET.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,7 +155,7 @@ pub(super) fn next_hop(req: &RequestConfig, hop: &Hop, resp: &reqwest::Response)
     if crate::request_target::refused_host_char(&url).is_some() {
         return None;
     }
-    let url = without_empty_parts(url);
+    let url = with_first_credentials(without_empty_parts(url), req);
     let t = &req.transfer;
     let per_spec = req.follow_per_spec;
     let to_get = match resp.status().as_u16() {
@@ -180,6 +181,21 @@ pub(super) fn next_hop(req: &RequestConfig, hop: &Hop, resp: &reqwest::Response)
         None
     };
     Some(Hop { url, method, kind, custom, with_body, cross_origin, target })
+}
+
+/// A redirect target's user name and password: never the `Location`'s own (a server does not
+/// choose the credentials toll sends, to itself or to a third host; curl 7.88 ignores them
+/// too), and the first URL's where they still go — its own origin, or with
+/// `--location-trusted` every host — whatever the `Location` wrote there (a relative one
+/// inherits them; `http://alice@same-host/` would have sent `alice:` with an empty password).
+fn with_first_credentials(mut url: url::Url, req: &RequestConfig) -> url::Url {
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    if req.curl.location_trusted || url.origin() == req.url.origin() {
+        let _ = url.set_username(req.url.username());
+        let _ = url.set_password(req.url.password());
+    }
+    url
 }
 
 /// Why `-L` cannot follow `resp`'s `Location` where [`next_hop`] found none to follow: a
@@ -302,6 +318,30 @@ pub(super) mod tests {
         assert!(next_hop(&no_follow, &Hop::first(&no_follow).unwrap(), &redirect(302, "/x")).is_none());
         let head = RequestConfig { head_only: true, ..request("http://a.example/", false) };
         assert!(hops(&head).iter().all(|(_, m, b)| m == "HEAD" && !b));
+    }
+
+    #[test]
+    fn a_locations_user_and_password_are_never_used() {
+        let req = request("http://alice:pw@a.example/p", false);
+        let hop = Hop::first(&req).unwrap();
+        let to = |loc: &str, req: &RequestConfig| {
+            next_hop(req, &hop, &redirect(302, loc)).unwrap().url.to_string()
+        };
+        // The first URL's credentials stay with its origin, whatever the Location says there.
+        assert_eq!(to("/d", &req), "http://alice:pw@a.example/d");
+        assert_eq!(to("http://alice@a.example/d", &req), "http://alice:pw@a.example/d");
+        assert_eq!(to("http://eve:evil@a.example/d", &req), "http://alice:pw@a.example/d");
+        // Another origin: none, the Location's own neither.
+        assert_eq!(to("http://eve:evil@b.example/d", &req), "http://b.example/d");
+        assert_eq!(to("http://a.example:8080/d", &req), "http://a.example:8080/d");
+        // --location-trusted: the first URL's go everywhere, still never the Location's.
+        let mut trusted = request("http://alice:pw@a.example/p", false);
+        trusted.curl.location_trusted = true;
+        assert_eq!(to("http://eve:evil@b.example/d", &trusted), "http://alice:pw@b.example/d");
+        let plain = request("http://a.example/p", false);
+        let hop = Hop::first(&plain).unwrap();
+        let next = next_hop(&plain, &hop, &redirect(302, "http://eve:evil@a.example/d")).unwrap();
+        assert_eq!(next.url.as_str(), "http://a.example/d");
     }
 
     #[test]

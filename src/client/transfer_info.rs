@@ -170,6 +170,9 @@ impl Recorder {
         }
         .into();
         i.num_redirects = heads.redirects();
+        if let Some(r) = resp.extensions().get::<super::redirect::SentReferer>() {
+            i.referer = Some(r.0.clone());
+        }
         let answered = resp.extensions().get::<super::redirect::WithFragment>().map_or(resp.url(), |u| &u.0);
         let answered = &super::redirect::without_empty_parts(answered.clone());
         i.url_effective = match (&req.curl.request_target, req.curl.path_as_is) {

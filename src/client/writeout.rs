@@ -172,8 +172,8 @@ impl TransferInfo {
             // Its password as `***` (curl prints it): `%{json}` lines end up in logs.
             // `%{url.password}` still gives it to whoever asks for it by name.
             "url" => Str(Some(crate::term::redact_userinfo(&self.url))),
-            "url_effective" => Str(Some(self.url_effective.clone())),
-            "redirect_url" => Str(self.redirect_url.clone()),
+            "url_effective" => Str(Some(crate::term::redact_userinfo(&self.url_effective))),
+            "redirect_url" => Str(self.redirect_url.as_deref().map(crate::term::redact_userinfo)),
             "num_redirects" => Int(self.num_redirects as u64),
             "num_connects" => Int(self.num_connects),
             "num_headers" => Int(self.headers.len() as u64),
@@ -557,6 +557,15 @@ mod tests {
         assert!(json(&i).contains("\"url\":\"http://joe:***@Example.COM/") && !json(&i).contains("p%40ss"));
         // Not in %{json}: curl 7.88's list is kept.
         assert!(!json(&i).contains("url.") && !json(&i).contains("num_retries"));
+        // The effective URL and a Location's target: their passwords as `***` too.
+        let i = TransferInfo {
+            url_effective: "http://joe:pw1@h/".into(),
+            redirect_url: Some("http://bob:pw2@k/".into()),
+            ..TransferInfo::default()
+        };
+        assert_eq!(stdout("%{url_effective} %{redirect_url}", &i), "http://joe:***@h/ http://bob:***@k/");
+        assert!(!json(&i).contains("pw1") && !json(&i).contains("pw2"), "{}", json(&i));
+        assert_eq!(stdout("%{urle.password}", &i), "pw1");
     }
 
     /// curl 8.3's `%output{FILE}` / `%output{>>FILE}`: what follows goes to FILE (opened even

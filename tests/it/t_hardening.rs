@@ -205,10 +205,16 @@ fn user_proxy_authorization_header_is_a_usage_error() {
                 None,
                 &origin,
                 "/echo-headers",
-                &[option, "proxy-authorization: Basic Zm9vOmJhcg=="],
+                &[option, "proxy-authorization: Basic Zm9vOmJhcg==", &origin.url("/text")],
             )
             .run();
             out.assert_code(2).assert_error_message();
+            assert_eq!(
+                out.stderr.matches("error:").count(),
+                1,
+                "said once for two URLs:\n{}",
+                out.describe()
+            );
             assert!(
                 out.stderr.contains(&format!("{option} proxy-authorization")) && out.stderr.contains("-U"),
                 "names the option, the header and -U:\n{}",
