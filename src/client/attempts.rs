@@ -67,6 +67,7 @@ async fn transfer(
     super::saving::check_remote_name(req)?;
     let mut heads = super::EarlierHeads::default();
     rec.sending(req.url.scheme() == "https", session.connections_made());
+    let deadline = req.max_time.map(|t| std::time::Instant::now() + t);
     let sent = session.send_with_heads(req, &mut heads).await;
     rec.connections(session.connections_made());
     let resp = match sent {
@@ -93,14 +94,21 @@ async fn transfer(
     extras::before_body(req, &session.dumped, &heads, &head_text(&resp))?;
     let (status, url) = (resp.status().as_u16(), resp.url().to_string());
     let got = &mut rec.delivered;
-    write_response(req, style, &session.ctx.term, resp, &heads, &session.relay, got).await?;
+    // A body that failed half-way leaves no partial file (`.toll-part`), the old file stays;
+    // `--remove-on-error` asks for no file at all after an error, as curl leaves none.
+    write_response(session, req, style, resp, &heads, got, deadline)
+        .await
+        .inspect_err(|_| remove_on_error(req, got.file.as_deref()))?;
     extras::after_body(req, status, &url).inspect_err(|_| remove_on_error(req, got.file.as_deref()))
 }
 
-/// `--remove-on-error` after `--fail-with-body` wrote the error page (not a resumed file, which
-/// keeps what it had).
+/// `--remove-on-error` after a failed body or `--fail-with-body`'s error page (not a resumed
+/// file, which keeps what it had). Regular files only, as curl checks: `-o /dev/null` (or a
+/// FIFO, or a link to something else) is written to, never removed.
 fn remove_on_error(req: &RequestConfig, file: Option<&std::path::Path>) {
     if let (true, None, Some(file)) = (req.transfer.remove_on_error, req.transfer.resume, file) {
-        let _ = std::fs::remove_file(file);
+        if std::fs::symlink_metadata(file).is_ok_and(|m| m.file_type().is_file()) {
+            let _ = std::fs::remove_file(file);
+        }
     }
 }

@@ -42,15 +42,17 @@ pub(super) fn heads_before_failure(
     Ok(())
 }
 
+/// Writes the answer where it goes. `deadline`: when `-m` runs out for this transfer.
 pub(super) async fn write_response(
+    session: &super::Session,
     req: &RequestConfig,
     style: OutputStyle,
-    term: &Terminal,
     resp: reqwest::Response,
     earlier_heads: &EarlierHeads,
-    relay: &Relay,
     got: &mut Delivered,
+    deadline: Option<std::time::Instant>,
 ) -> Result<()> {
+    let (term, relay): (&Terminal, &Relay) = (&session.ctx.term, &session.relay);
     let status = resp.status();
     let show_heads = req.include_headers || req.head_only;
     // Trailer fields follow the body where heads are shown (`trailers`).
@@ -104,6 +106,7 @@ pub(super) async fn write_response(
         saving::Plan::Skip => return Ok(()),
         saving::Plan::Write(out) => out,
     };
+    out.until(deadline);
     got.file = out.dest().map(Path::to_path_buf);
     if show_heads && !write_heads(&mut out.sink)? {
         return Ok(());

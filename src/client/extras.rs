@@ -83,7 +83,12 @@ pub fn before_body(
             OutputTarget::Stdout | OutputTarget::Null => None,
         };
         if let Some(dir) = dir.filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
+            // 0750 less the umask, as curl makes them: an output directory is no one else's.
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o750);
+            builder.create(dir).map_err(|e| {
                 Error::new(Exit::Write, format!("cannot create the directory {}: {e}", dir.display()))
             })?;
         }

@@ -7,8 +7,9 @@
 //! whole into memory; standard input is read first as curl reads it (up to 1 MiB, the rest
 //! streamed; a regular file behind it is measured instead). Every file is opened before
 //! anything is sent, so a missing one fails the run (26) as in curl; the length is announced
-//! when every part's size is known (else chunked: standard input over 1 MiB, quoted-printable
-//! as curl does, neither with `--http1.0`).
+//! when every part's size is known (else chunked: standard input or a file whose size cannot be
+//! believed, an empty one or a /proc one, over 1 MiB; quoted-printable as curl does; neither
+//! with `--http1.0`).
 
 use super::body::Head;
 use super::form_encode::{self, Encoding};
@@ -149,6 +150,10 @@ fn part_head(boundary: &str, disposition: &str, part: &FormPart, inner: Option<&
     head
 }
 
+/// A file part whose size cannot be believed is read first up to this many bytes (see
+/// [`Layout::content`]); a larger one is sent as it is read, chunked.
+const SMALL_UNSIZED_FILE: usize = 1 << 20;
+
 /// The body being laid out: its pieces and its length while every size is known.
 struct Layout {
     pieces: Vec<Piece>,
@@ -181,7 +186,33 @@ impl Layout {
                 None => self.bytes(t.clone()),
             },
             FormValue::File(p) | FormValue::FileContent(p) => {
-                let (file, size) = open(p).await?;
+                let (mut file, size) = open(p).await?;
+                if size.is_none() {
+                    // A size that cannot be believed (an empty file, a /proc one): read first,
+                    // when small, so the form still has a length (curl sends an empty file's
+                    // part with one; chunked uploads are refused by many servers).
+                    let mut first = Vec::new();
+                    let limit = SMALL_UNSIZED_FILE as u64 + 1;
+                    let mut head = tokio::io::AsyncReadExt::take(&mut file, limit);
+                    tokio::io::AsyncReadExt::read_to_end(&mut head, &mut first).await.map_err(|e| {
+                        Error::new(Exit::Read, format!("-F: cannot read {}: {e}", p.display()))
+                    })?;
+                    if first.len() <= SMALL_UNSIZED_FILE {
+                        let unknown = encoded(first.len() as u64).is_none();
+                        match part.encoder {
+                            Some(e) => self.bytes(form_encode::encode(e, &first)),
+                            None => self.bytes(first),
+                        }
+                        if unknown {
+                            self.len = None;
+                        }
+                        return Ok(());
+                    }
+                    self.len = None;
+                    let rest = tokio::io::AsyncReadExt::chain(std::io::Cursor::new(first), file);
+                    self.pieces.push(Piece::Reader(Box::new(rest), p.display().to_string(), encoding, false));
+                    return Ok(());
+                }
                 self.len = self.len.zip(size.and_then(encoded)).map(|(a, b)| a + b);
                 let file: Box<dyn AsyncRead + Send + Unpin> = match size {
                     // The length announced counts this size: exactly it is read (and encoded).
@@ -549,6 +580,20 @@ mod tests {
         assert_eq!(disposition(Some("Multipart/Form-Data; charset=x")), "form-data");
         assert_eq!(disposition(Some("multipart/form-datax")), "attachment");
         assert_eq!(disposition(Some("multipart/related")), "attachment");
+    }
+
+    #[test]
+    fn an_empty_file_part_still_gives_the_form_a_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.txt");
+        std::fs::write(&empty, "").unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        for spec in ["f=@", "f=<"] {
+            let parts = vec![part(&format!("{spec}{}", empty.display())), part("a=1")];
+            let (_, len) =
+                rt.block_on(pieces(&"-".repeat(40), "form-data", &parts, || "-".repeat(40), false)).unwrap();
+            assert_eq!(len, Some(length(&parts, None, 0)), "{spec}: sent chunked");
+        }
     }
 
     #[test]

@@ -291,6 +291,9 @@ pub struct Guard {
     window: (Instant, u64),
     /// The body is not wanted (see [`plan`]): it ends at once.
     skip: bool,
+    /// When `-m` runs out ([`Output::until`]): `--limit-rate`'s waits end there (reqwest's own
+    /// timeout only bounds its reads, not the waits between them).
+    deadline: Option<Instant>,
 }
 
 impl Guard {
@@ -305,6 +308,7 @@ impl Guard {
             received: 0,
             window: (now, 0),
             skip: false,
+            deadline: None,
         }
     }
 
@@ -338,7 +342,20 @@ impl Guard {
             if let Some(rate) = self.rate {
                 let due = Duration::from_secs_f64(self.received as f64 / rate as f64);
                 if let Some(wait) = due.checked_sub(self.started.elapsed()) {
-                    tokio::time::sleep(wait).await;
+                    let wake = Instant::now() + wait;
+                    match self.deadline.filter(|d| *d < wake) {
+                        Some(d) => {
+                            tokio::time::sleep_until(d.into()).await;
+                            return Err(Error::new(
+                                Exit::Timeout,
+                                format!(
+                                    "timed out: -m/--max-time ran out with {} bytes received (--limit-rate {rate})",
+                                    self.received
+                                ),
+                            ));
+                        }
+                        None => tokio::time::sleep(wait).await,
+                    }
                 }
             }
         }
@@ -368,6 +385,11 @@ impl Guard {
 }
 
 impl Output {
+    /// `-m`'s end for this transfer (see `Guard::deadline`).
+    pub fn until(&mut self, deadline: Option<Instant>) {
+        self.guard.deadline = deadline;
+    }
+
     /// The next chunk (see [`Guard::next`]).
     pub async fn next(
         &mut self,

@@ -557,3 +557,24 @@ fn a_resumed_download_sends_one_range() {
     }
     assert_eq!(std::fs::read(dir.path().join("part.bin")).unwrap(), crate::pattern_bytes(100));
 }
+
+/// `-m` bounds a transfer that `--limit-rate` holds back (the waits between reads were not
+/// bounded: `--limit-rate 100 -m 1` on 500 bytes took 5 s), and `--remove-on-error` then
+/// leaves no file where one existed, while without it the old file stays whole.
+#[test]
+fn max_time_bounds_limit_rate_and_remove_on_error_leaves_no_file() {
+    let origin = Origin::http();
+    let dir = scratch();
+    let (gone, kept) = (dir.path().join("gone.txt"), dir.path().join("kept.txt"));
+    for (file, extra) in [(&gone, Some("--remove-on-error")), (&kept, None)] {
+        std::fs::write(file, "old\n").unwrap();
+        let mut args = vec!["-sS", "--limit-rate", "100", "-m", "1", "-o", file.to_str().unwrap()];
+        args.extend(extra);
+        let out = toll(args).arg(origin.url("/bytes/500")).run();
+        out.assert_code(28).assert_faster_than(std::time::Duration::from_secs(4));
+    }
+    assert!(!gone.exists(), "--remove-on-error left the old file");
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), "old\n");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("kept.txt")], "no partial file");
+}

@@ -180,3 +180,23 @@ fn xattr_refused_is_a_warning_not_a_failure_as_in_curl() {
         assert_eq!(out.stdout, b"hello from the origin\n");
     }
 }
+
+#[test]
+fn create_dirs_makes_directories_0750_less_the_umask_as_curl() {
+    let origin = Origin::http();
+    for umask in ["000", "022", "077"] {
+        let dir = scratch();
+        let (toll, curl) = (dir.path().join("t"), dir.path().join("c"));
+        std::fs::create_dir_all(&toll).unwrap();
+        std::fs::create_dir_all(&curl).unwrap();
+        let url = origin.url("/text");
+        for (d, program) in [(&toll, TOLL), (&curl, CURL)] {
+            let out = run_in(d, umask, program, &["-s", "--create-dirs", "-o", "a/b/f.txt", &url]);
+            assert!(out.status.success(), "{program}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        for sub in ["a", "a/b"] {
+            assert_eq!(mode(&toll.join(sub)), mode(&curl.join(sub)), "umask {umask}: {sub}");
+        }
+        assert_eq!(mode(&toll.join("a")) & 0o007, 0, "umask {umask}: others get nothing");
+    }
+}
