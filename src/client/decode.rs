@@ -445,6 +445,7 @@ impl Zstd {
         let mut inb = zstd_safe::InBuffer::around(input);
         let piece = output(&mut self.piece);
         loop {
+            let before = inb.pos();
             let mut outb = zstd_safe::OutBuffer::around(&mut piece[..]);
             let hint = self.d.decompress_stream(&mut outb, &mut inb).map_err(|code| {
                 DecodeError(format!("the zstd data is broken: {}", zstd_safe::get_error_name(code)))
@@ -453,7 +454,13 @@ impl Zstd {
             if written > 0 {
                 out(&piece[..written])?;
             }
-            self.ended = hint == 0;
+            // A call that neither read nor wrote says nothing about the frame: after a frame
+            // that ended as the output filled up exactly (a size that is a multiple of the
+            // piece), the extra call asks for the next frame's header (a hint above 0), and
+            // the stream that ended would read as cut short.
+            if written > 0 || inb.pos() > before {
+                self.ended = hint == 0;
+            }
             if inb.pos() == input.len() && !full {
                 return Ok(());
             }
@@ -616,6 +623,15 @@ mod tests {
         // Two gzip members: the second is data after the end, as in curl.
         let two = [gzip(b"one"), gzip(b"two")].concat();
         assert!(decode(&["gzip"], &two, 64).is_err());
+        // A decoded size that fills the output pieces exactly (the last call reads and writes
+        // nothing): still a whole stream.
+        for n in [PIECE, 2 * PIECE, 3 * PIECE, 32 * PIECE] {
+            let data: Vec<u8> = (0..n).map(|i| (i * 7 % 251) as u8).collect();
+            let body = zstd(&data);
+            for step in [50, body.len()] {
+                assert_eq!(decode(&["zstd"], &body, step).unwrap(), data, "{n} bytes in pieces of {step}");
+            }
+        }
         // zstd frames back to back are one body.
         let frames = [zstd(b"one"), zstd(b"two")].concat();
         assert_eq!(decode(&["zstd"], &frames, 3).unwrap(), b"onetwo");
