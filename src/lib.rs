@@ -4,6 +4,25 @@
 //! environment) → `client` (reqwest) + `relay` (the in-process proxy that owns the conversation
 //! with the upstream proxy) → `auth` (pure scheme engine) and `creds` (credential sources).
 
+/// `eprintln!` that never panics. std's panics when standard error is gone (a closed pipe:
+/// `toll -v URL 2>&1 >/dev/null | head -c 10`), which turned a finished transfer into exit 101;
+/// a message that cannot be written is dropped, as curl drops it. Defined before the modules,
+/// so every one of them uses this one (textual scope wins over the prelude's).
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::writeln!(::std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that never panics (see `eprintln!`).
+macro_rules! eprint {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::write!(::std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod app;
 pub mod auth;
 pub mod auth_cmd;

@@ -1,6 +1,22 @@
 //! `toll`: parse the command line, run it, map the error to its documented exit code.
 
 use std::process::ExitCode;
+
+/// `eprintln!` that never panics when standard error is gone (see the library's).
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::writeln!(::std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that never panics (see `eprintln!`).
+macro_rules! eprint {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::write!(::std::io::stderr(), $($arg)*);
+    }};
+}
 use toll::term::sanitize;
 
 fn main() -> ExitCode {

@@ -293,3 +293,24 @@ fn fault_hundred_megabyte_header() {
         assert!(proxy.requests().iter().all(|r| r.proxy_authorization().is_none()), "{}", proxy.summary());
     }
 }
+
+/// Standard error gone (a closed pipe: `toll -v URL 2>&1 >/dev/null | head -c 10`): what toll
+/// would say is dropped, and the exit status is the transfer's — not a panic's 101.
+#[test]
+fn a_closed_standard_error_does_not_turn_into_a_panic() {
+    use std::os::fd::FromRawFd;
+    let origin = Origin::http();
+    for (args, code) in [(vec!["-v", "-o", "/dev/null"], 0), (vec!["-sS", "-o", "/dev/null", "-f"], 22)] {
+        let mut fds = [0; 2];
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        unsafe { libc::close(fds[0]) };
+        let stderr = unsafe { std::process::Stdio::from_raw_fd(fds[1]) };
+        let home = crate::run::scratch();
+        let mut cmd = std::process::Command::new(crate::run::TOLL);
+        crate::run::isolate(&mut cmd, home.path());
+        let path = if code == 0 { "/text" } else { "/status/404" };
+        cmd.args(&args).arg(origin.url(path)).stdin(std::process::Stdio::null()).stderr(stderr);
+        let status = cmd.status().expect("run toll");
+        assert_eq!(status.code(), Some(code), "{args:?}");
+    }
+}
