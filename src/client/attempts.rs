@@ -67,8 +67,17 @@ async fn transfer(
     super::saving::check_remote_name(req)?;
     let mut heads = super::EarlierHeads::default();
     rec.sending(req.url.scheme() == "https", session.connections_made());
+    // `-m` bounds the transfer, not each request of it: redirects, and a server that floods
+    // informational heads, share it (reqwest's timeout is per request).
     let deadline = req.max_time.map(|t| std::time::Instant::now() + t);
-    let sent = session.send_with_heads(req, &mut heads).await;
+    let sending = session.send_with_heads(req, &mut heads);
+    let sent = match deadline {
+        Some(d) => match tokio::time::timeout_at(d.into(), sending).await {
+            Ok(sent) => sent,
+            Err(_) => Err(out_of_time(req)),
+        },
+        None => sending.await,
+    };
     rec.connections(session.connections_made());
     let resp = match sent {
         Ok(resp) => resp,
@@ -100,6 +109,19 @@ async fn transfer(
         .await
         .inspect_err(|_| remove_on_error(req, got.file.as_deref()))?;
     extras::after_body(req, status, &url).inspect_err(|_| remove_on_error(req, got.file.as_deref()))
+}
+
+/// `-m` ran out before the answer (across redirects: each one's own timeout was not the limit).
+fn out_of_time(req: &RequestConfig) -> crate::error::Error {
+    let limit = req.max_time.unwrap_or_default();
+    crate::error::Error::new(
+        crate::error::Exit::Timeout,
+        format!(
+            "timed out: -m/--max-time {:.3} s ran out before {} answered",
+            limit.as_secs_f64(),
+            crate::term::display_url(&req.url)
+        ),
+    )
 }
 
 /// `--remove-on-error` after a failed body or `--fail-with-body`'s error page (not a resumed

@@ -322,11 +322,11 @@ impl Guard {
             return Ok(Ok(None));
         }
         let chunk = match self.speed {
-            None => resp.chunk().await,
+            None => self.by_deadline(resp.chunk()).await?,
             Some((limit, time)) => loop {
                 let left = time.saturating_sub(self.window.0.elapsed());
-                match tokio::time::timeout(left, resp.chunk()).await {
-                    Ok(c) => break c,
+                match tokio::time::timeout(left, self.by_deadline(resp.chunk())).await {
+                    Ok(c) => break c?,
                     Err(_) => self.check_speed(limit, time)?,
                 }
             },
@@ -360,6 +360,20 @@ impl Guard {
             }
         }
         Ok(chunk)
+    }
+
+    /// `read`, unless `-m` runs out first (the transfer's limit: after redirects, the last
+    /// request's own timeout would allow more).
+    async fn by_deadline<T>(&self, read: impl std::future::Future<Output = T>) -> Result<T> {
+        match self.deadline {
+            None => Ok(read.await),
+            Some(d) => tokio::time::timeout_at(d.into(), read).await.map_err(|_| {
+                Error::new(
+                    Exit::Timeout,
+                    format!("timed out: -m/--max-time ran out with {} bytes received", self.received),
+                )
+            }),
+        }
     }
 
     /// At the end of each `--speed-time` window: fewer than `limit` bytes/s in it is exit 28.

@@ -10,6 +10,7 @@
 //! - `/fake407`: a 407 with `Proxy-Authenticate: Basic realm="origin"` unless the request carries
 //!   `Proxy-Authorization` (then `got a proxy credential\n`): an origin phishing for one.
 //! - `/redirect?to=URL`: 302 to URL. `/chain/N`: 302 to `/chain/N-1`; `/chain/0` says done.
+//! - `/slow-chain/N`: as `/chain/N`, each answer 600 ms late.
 //! - `/truncated`: announces `Content-Length: 1000`, sends 500 bytes, closes.
 //! - `/many-headers/N`: `many\n` with N more header fields (`X-Field-0: v`, …).
 //! - `/http10-hop`: an `HTTP/1.0` answer with hop-by-hop fields (`Connection: close, X-Hop-Only`,
@@ -412,6 +413,16 @@ fn respond<W: Write>(
                 h.push(("Location".into(), format!("/chain/{}", n - 1)));
                 send(w, 302, h, format!("chain {n}\n").as_bytes())?;
             }
+        }
+        ["slow-chain", n] => {
+            // Each hop answers after 600 ms: a chain that outlasts `-m` though no request does.
+            std::thread::sleep(std::time::Duration::from_millis(600));
+            let n: u32 = n.parse().unwrap_or(0);
+            let mut h = text();
+            if n > 0 {
+                h.push(("Location".into(), format!("/slow-chain/{}", n - 1)));
+            }
+            send(w, if n == 0 { 200 } else { 302 }, h, format!("slow chain {n}\n").as_bytes())?;
         }
         ["truncated"] => {
             let mut out = Vec::new();

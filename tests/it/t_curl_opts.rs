@@ -578,3 +578,15 @@ fn max_time_bounds_limit_rate_and_remove_on_error_leaves_no_file() {
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left, vec![std::ffi::OsString::from("kept.txt")], "no partial file");
 }
+
+/// `-m` bounds the transfer, not each request: six redirects of 600 ms each do not outlast
+/// `-m 1.5` (each request stayed within it, and the run took 4 s).
+#[test]
+fn max_time_bounds_a_chain_of_redirects() {
+    let origin = Origin::http();
+    let started = std::time::Instant::now();
+    let out = toll(["-sSL", "-m", "1.5"]).arg(origin.url("/slow-chain/6")).run();
+    out.assert_code(28);
+    assert!(started.elapsed() < std::time::Duration::from_millis(2500), "{:?}", started.elapsed());
+    assert!(out.stderr.contains("-m/--max-time"), "{}", out.describe());
+}
