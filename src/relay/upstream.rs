@@ -506,12 +506,14 @@ impl Upstream {
                         // Refused before the step that carries the password (NTLM type 1):
                         // the scheme is out, the credential was never judged.
                         _ if !a.auth.final_leg() => {
-                            inner.info(format_args!(
-                                "the proxy refused to start {scheme}; trying the next offered scheme"
-                            ));
-                            ex.unusable.push(format!(
-                                "{scheme}: refused by the proxy before any credential was sent"
-                            ));
+                            // A token came, and it is not a challenge toll can answer (bad
+                            // offsets, cut short): toll's refusal, not the proxy's.
+                            let why = match mine.is_some_and(|c| c.token68.is_some()) {
+                                true => "the proxy's challenge message is malformed",
+                                false => "refused by the proxy",
+                            };
+                            inner.info(format_args!("{scheme}: {why}; trying the next offered scheme"));
+                            ex.unusable.push(format!("{scheme}: {why} (no credential was sent)"));
                             self.drop_scheme(scheme);
                         }
                         Some(issued) if self.creds.was_accepted(issued) => {
