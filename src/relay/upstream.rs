@@ -775,8 +775,22 @@ fn build_request(
     Ok((req, gate))
 }
 
+/// A 407's body must have arrived within this time to be drained: a proxy that drips it (or
+/// announces 100 MB and sends 1 KB/s) loses the connection instead of holding the run.
+const DRAIN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Reads a 407's body to its end so the connection can carry the next leg (RFC 7230 §6.3).
+/// `Err`: not worth it (announced or found larger than [`DRAIN_LIMIT`], slower than
+/// [`DRAIN_WAIT`]): the caller drops the connection.
 pub(super) async fn drain(resp: Response<Incoming>) -> Result<(), ()> {
-    let limited = http_body_util::Limited::new(resp.into_body(), DRAIN_LIMIT);
-    limited.collect().await.map(|_| ()).map_err(|_| ())
+    use hyper::body::Body as _;
+    let body = resp.into_body();
+    if body.size_hint().lower() > DRAIN_LIMIT as u64 {
+        return Err(());
+    }
+    let limited = http_body_util::Limited::new(body, DRAIN_LIMIT);
+    match tokio::time::timeout(DRAIN_WAIT, limited.collect()).await {
+        Ok(Ok(_)) => Ok(()),
+        _ => Err(()),
+    }
 }

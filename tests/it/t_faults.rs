@@ -220,6 +220,34 @@ fn fault_slowloris_proxy() {
     }
 }
 
+/// A 407 whose body never ends (100 MB announced, or chunked, dripped): without `-m` the run
+/// does not wait for it; the connection is given up and the credentials are sent on a new one.
+#[test]
+fn fault_a_407_body_that_drips_forever() {
+    for framing in ["Content-Length: 100000000", "Transfer-Encoding: chunked"] {
+        let head = format!(
+            "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"r\"\r\n{framing}\r\n\r\n"
+        );
+        // The head in the first piece, then one piece of body every 500 ms for 30 s.
+        let n = head.len();
+        let piece = match framing.starts_with("Content") {
+            true => "x".repeat(n),
+            false => format!("{:x}\r\n{}\r\n", n - 6, "x".repeat(n - 6)),
+        };
+        assert_eq!(piece.len(), n);
+        let bytes = format!("{head}{}", piece.repeat(60)).into_bytes();
+        let proxy = FakeProxy::start(move |_: &ProxyRequest| Action::Trickle {
+            bytes: bytes.clone(),
+            chunk: n,
+            delay: Duration::from_millis(500),
+        });
+        let out = via_proxy(&proxy.url(), Some((USER, PASS)), &Origin::https(), "/text", &[]).run();
+        out.assert_code(41).assert_error_message().assert_faster_than(Duration::from_secs(10));
+        let sent = proxy.requests().iter().filter(|r| r.proxy_authorization().is_some()).count();
+        assert_eq!(sent, 1, "{framing}:\n{}", proxy.summary());
+    }
+}
+
 /// The proxy reads the request and never answers: `-m 2` ends the run.
 #[test]
 fn fault_proxy_never_answers() {
