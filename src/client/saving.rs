@@ -280,6 +280,18 @@ fn too_large(max: u64) -> Error {
         .hint("raise --max-filesize if the file is expected to be that large")
 }
 
+/// `--speed-limit`'s failure (exit 28), in curl's words.
+pub fn too_slow(limit: u64, time: Duration) -> Error {
+    Error::new(
+        Exit::Timeout,
+        format!(
+            "Operation too slow. Less than {limit} bytes/sec transferred the last {} seconds",
+            time.as_secs()
+        ),
+    )
+    .hint("raise --speed-time or lower --speed-limit")
+}
+
 /// `--max-filesize`, `--limit-rate` and `--speed-limit` while the body arrives.
 pub struct Guard {
     max: Option<u64>,
@@ -384,14 +396,7 @@ impl Guard {
         }
         let got = self.received - self.window.1;
         if (got as f64) < limit as f64 * elapsed.as_secs_f64() {
-            return Err(Error::new(
-                Exit::Timeout,
-                format!(
-                    "Operation too slow. Less than {limit} bytes/sec transferred the last {} seconds",
-                    time.as_secs()
-                ),
-            )
-            .hint("raise --speed-time or lower --speed-limit"));
+            return Err(too_slow(limit, time));
         }
         self.window = (Instant::now(), self.received);
         Ok(())

@@ -590,3 +590,15 @@ fn max_time_bounds_a_chain_of_redirects() {
     assert!(started.elapsed() < std::time::Duration::from_millis(2500), "{:?}", started.elapsed());
     assert!(out.stderr.contains("-m/--max-time"), "{}", out.describe());
 }
+
+/// `--speed-limit`/`--speed-time` is a stall watchdog for the wait for the answer too: a server
+/// that never answers is too slow after `--speed-time`, as in curl (toll waited forever).
+#[test]
+fn speed_limit_ends_the_wait_for_a_silent_server() {
+    let origin = Origin::http();
+    let started = std::time::Instant::now();
+    let out = toll(["-sS", "--speed-limit", "100", "--speed-time", "2"]).arg(origin.url("/hang")).run();
+    out.assert_code(28);
+    assert!(started.elapsed() < std::time::Duration::from_secs(6), "{:?}", started.elapsed());
+    assert!(out.stderr.contains("Operation too slow"), "{}", out.describe());
+}
