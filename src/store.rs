@@ -208,7 +208,7 @@ impl Settings {
             let Some((key, value)) = line.split_once('=') else {
                 return Err(format!("line {}: expected 'key = value'", n + 1));
             };
-            let value = value.trim().trim_matches('"').to_string();
+            let value = setting_value(value);
             match key.trim() {
                 "save_credentials" => s.save_credentials = Some(value),
                 "keyring" => s.keyring = Some(value),
@@ -226,10 +226,38 @@ impl Settings {
     }
 }
 
+/// A setting's value as written: quotes taken off, and a comment after it (`# …` after white
+/// space, as the README's example has) left out — a `#` inside a word or quotes stays
+/// (`http://pac/p.pac#v2`).
+fn setting_value(raw: &str) -> String {
+    let raw = raw.trim();
+    if let Some(inner) = raw.strip_prefix('"').and_then(|r| r.split_once('"')) {
+        return inner.0.to_string();
+    }
+    let cut = raw.char_indices().find(|&(i, c)| c == '#' && raw[..i].ends_with([' ', '\t']));
+    let value = cut.map_or(raw, |(i, _)| &raw[..i]);
+    value.trim().trim_matches('"').to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::fs;
+
+    #[test]
+    fn a_comment_after_a_setting_is_not_part_of_its_value() {
+        let s = Settings::parse(
+            "save_credentials = ask      # ask | always | never\n\
+             keyring = auto\t# auto | none\n\
+             pac = http://10.0.0.1/p.pac#v2   # the corp PAC\n\
+             wpad = \"off\" # quoted\n",
+        )
+        .unwrap();
+        assert_eq!(s.save_credentials.as_deref(), Some("ask"));
+        assert_eq!(s.keyring.as_deref(), Some("auto"));
+        assert_eq!(s.pac.as_deref(), Some("http://10.0.0.1/p.pac#v2"));
+        assert_eq!(s.wpad.as_deref(), Some("off"));
+    }
 
     fn entry(user: &str) -> IndexEntry {
         IndexEntry { user: user.into(), store: "keyutils".into(), scheme: None, updated: 0 }
