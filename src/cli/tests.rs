@@ -858,3 +858,13 @@ fn clap_errors_become_toll_errors_and_hints() {
          toll: hint: see 'toll run --help'\n"
     );
 }
+
+#[test]
+fn help_as_a_word_shows_help_and_fetches_nothing() {
+    for line in [vec!["toll", "help"], vec!["toll", "help", "serve"], vec!["toll", "help", "auth", "login"]] {
+        let e = crate::cli::parse_cli(line.clone()).expect_err("help, not a transfer");
+        assert_eq!(e.kind(), clap::error::ErrorKind::DisplayHelp, "{line:?}");
+    }
+    let serve = crate::cli::parse_cli(["toll", "help", "serve"]).unwrap_err().render().to_string();
+    assert!(serve.contains("Usage: toll serve"), "{serve}");
+}

@@ -201,6 +201,16 @@ pub struct TransferArgs {
 /// Parses the command line as `Cli::try_parse_from` does, also keeping the order of the -o and
 /// -O options (clap's derived struct loses the order between two options), which curl pairs
 /// with the URLs in turn.
+/// `toll help [SUBCOMMAND…]` as `toll [SUBCOMMAND…] --help` (the word was fetched as the URL
+/// `http://help/`, and each subcommand name after it too, through the system resolver).
+fn help_word(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    if args.get(1).is_some_and(|a| a == "help") {
+        args.remove(1);
+        args.push("--help".into());
+    }
+    args
+}
+
 pub fn parse_cli<I, T>(args: I) -> Result<super::Cli, clap::Error>
 where
     I: IntoIterator<Item = T>,
@@ -217,7 +227,7 @@ where
             a
         }
     });
-    let mut matches = cmd.try_get_matches_from(args)?;
+    let mut matches = cmd.try_get_matches_from(help_word(args.into_iter().map(Into::into).collect()))?;
     let order = output_order(&matches);
     let urls = urls_in_order(&matches);
     let data = data_in_order(&matches);

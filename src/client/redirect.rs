@@ -189,6 +189,10 @@ pub(super) fn next_hop(req: &RequestConfig, hop: &Hop, resp: &reqwest::Response)
 /// `--location-trusted` every host — whatever the `Location` wrote there (a relative one
 /// inherits them; `http://alice@same-host/` would have sent `alice:` with an empty password).
 fn with_first_credentials(mut url: url::Url, req: &RequestConfig) -> url::Url {
+    if req.curl.conn.disallow_username {
+        // Kept for `--disallow-username-in-url` to refuse the hop (exit 67, as curl).
+        return url;
+    }
     let _ = url.set_username("");
     let _ = url.set_password(None);
     if req.curl.location_trusted || url.origin() == req.url.origin() {
