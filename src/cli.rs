@@ -39,7 +39,7 @@ pub use curl_opts::{
     data_urlencode, parse_range, parse_resolve, parse_write_out, CurlConnArgs, CurlOutputArgs,
     CurlRequestArgs,
 };
-pub use curlrc::{expand_config_args, parse_config, ConfigError};
+pub use curlrc::{expand_config_args, parse_config, ConfigError, ConfigLine};
 use urls::{parse_request_url, parse_transfer_url};
 mod form_parse;
 mod transfer_opts;

@@ -31,7 +31,7 @@ pub fn prepare(
     src: &mut ArgSources<'_>,
 ) -> Result<Vec<Option<Vec<OsString>>>, PrepareError> {
     let read_text = |f: &str| (src.read)(f).map(|b| String::from_utf8_lossy(&b).into_owned());
-    let args = super::expand_config_args(args, &read_text)
+    let args = super::expand_config_args(args, &read_text, &mut *src.warn)
         .map_err(|e| PrepareError { message: e.to_string(), code: e.exit_code() })?;
     let mut vars = super::VarSources { env: src.env, read: src.read, warn: &mut *src.warn };
     let args = super::apply_variables(args, &mut vars)

@@ -97,6 +97,10 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
             .into_bytes(),
         ),
         ("opts.cfg", b"# options\nsilent\nwrite-out = \"%{http_code}\\n\"\n-o /dev/null\n".to_vec()),
+        // Lines curl 7.88 warns about and skips: unknown options, options without their value
+        // (which never take the next line or argument).
+        ("lonely.cfg", b"bogus-option\n--data=x\ndata\n-d\nsilent\n".to_vec()),
+        ("output.cfg", b"output\n".to_vec()),
         // A ~/.curlrc as people write them, for the `--no-` lines that take its options back.
         ("rc.cfg", b"location\ninclude\nfail\n--compressed\nremote-name-all\n".to_vec()),
         (
