@@ -101,6 +101,11 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
         // (which never take the next line or argument).
         ("lonely.cfg", b"bogus-option\n--data=x\ndata\n-d\nsilent\n".to_vec()),
         ("output.cfg", b"output\n".to_vec()),
+        // A -b file of HTTP headers (as -D writes them): its Set-Cookie lines are cookies.
+        (
+            "cookie-heads.txt",
+            b"HTTP/1.1 200 OK\r\nSet-Cookie: sid=abc\r\nset-cookie: p=1; Path=/req\r\nContent-Type: text/plain\r\nSet-Cookie: d=2; Domain=127.0.0.1\r\nSet-Cookie: e=3; Domain=.example.com\r\n\r\n".to_vec(),
+        ),
         // A ~/.curlrc as people write them, for the `--no-` lines that take its options back.
         ("rc.cfg", b"location\ninclude\nfail\n--compressed\nremote-name-all\n".to_vec()),
         (
