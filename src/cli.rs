@@ -82,6 +82,12 @@ Environment:
                              are stored (see 'toll auth --help').
   TOLL_SAVE_CREDENTIALS      ask (default), always, never: save a password typed at the
                              prompt once it worked.
+  TOLL_KEYRING_TIMEOUT       Seconds a keyring call may take (default 3).
+  TOLL_REMEMBER              0: do not remember which scheme a proxy accepted (remembered.json).
+  TOLL_PAC                   A PAC file or URL, when neither -x, --pac nor a proxy variable is set.
+  XDG_CONFIG_HOME            toll/config, the settings file (default ~/.config).
+  XDG_STATE_HOME             toll's state: remembered auth, the keyring index (default ~/.local/state).
+  XDG_CACHE_HOME             Fetched PACs (default ~/.cache).
   Lowercase names win over uppercase ones; empty values count as unset.
 
 Examples:
@@ -390,12 +396,17 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("--httpsig-key", "toll does not sign requests with HTTP message signatures (RFC 9421)"),
     ("--httpsig-keyid", "toll does not sign requests with HTTP message signatures (RFC 9421)"),
     ("--manual", "see 'toll --help' and the man page"),
+    ("-M", "see 'toll --help' and the man page"),
     ("--metalink", "curl dropped it too"),
 ];
 
 /// Options of protocols other than HTTP(S) (FTP, SFTP/SCP, mail, TFTP, telnet).
 const OTHER_PROTOCOLS: &[&str] = &[
     "--append",
+    "-a",
+    "-l",
+    "-P",
+    "-Q",
     "--compressed-ssh",
     "--disable-eprt",
     "--disable-epsv",
@@ -445,7 +456,7 @@ fn unsupported_curl_option(e: &clap::Error) -> Option<String> {
     };
     Some(format!(
         "error: curl's {name} is not supported by toll: {why}\n\n\
-         The README's \"Not supported yet\" lists what to use instead.\n"
+         tip: the README's \"Not supported yet\" lists what to use instead\n"
     ))
 }
 

@@ -27,8 +27,41 @@ Proxy for URLs the variables above do not cover.
 \fBno_proxy\fR, \fBNO_PROXY\fR
 Hosts to reach directly, with the syntax of \fB\-\-noproxy\fR. They apply to \fB\-x\fR too.
 .TP
+\fBCURL_CA_BUNDLE\fR
+CA file for servers when neither \fB\-\-cacert\fR nor \fB\-\-capath\fR is given.
+.TP
+\fBSSL_CERT_FILE\fR, \fBSSL_CERT_DIR\fR
+Without \fBCURL_CA_BUNDLE\fR: the CA file and directory (as curl).
+.TP
 \fBTOLL_NO_PROMPT\fR
 Set to 1 to behave as if \fB\-\-no\-prompt\fR was given.
+.TP
+\fBTOLL_PROXY_USER\fR, \fBTOLL_PROXY_PASSWORD\fR
+Proxy credentials (after \fB\-U\fR and the proxy URL's).
+.TP
+\fBTOLL_KEYRING\fR
+auto (default), secret\-service, keyutils, none: where passwords are stored (see \fBtoll auth \-\-help\fR).
+.TP
+\fBTOLL_SAVE_CREDENTIALS\fR
+ask (default), always, never: save a password typed at the prompt once it worked.
+.TP
+\fBTOLL_KEYRING_TIMEOUT\fR
+Seconds a keyring call may take (default 3).
+.TP
+\fBTOLL_REMEMBER\fR
+0: do not remember which scheme a proxy accepted (remembered.json).
+.TP
+\fBTOLL_PAC\fR
+A PAC file or URL, when neither \fB\-x\fR, \fB\-\-pac\fR nor a proxy variable is set.
+.TP
+\fBXDG_CONFIG_HOME\fR
+toll/config, the settings file (default ~/.config).
+.TP
+\fBXDG_STATE_HOME\fR
+toll's state: remembered auth, the keyring index (default ~/.local/state).
+.TP
+\fBXDG_CACHE_HOME\fR
+Fetched PACs (default ~/.cache).
 .PP
 Lowercase names win over uppercase ones; empty values count as unset.
 .SH EXAMPLES
@@ -37,6 +70,7 @@ toll https://example.com/
 toll \-x proxy.corp:3128 \-U alice https://example.com/
 https_proxy=http://proxy.corp:3128 toll \-v https://example.com/
 toll \-\-json '{"name":"toll"}' https://example.com/api
+toll auth login proxy.corp:3128
 toll demo \-\-scheme digest
 .fi
 "#;
@@ -154,6 +188,20 @@ mod tests {
         let exit = &top[top.find(".SH \"EXIT STATUS\"").expect("an EXIT STATUS section")..];
         for (e, _) in crate::error::Exit::TABLE {
             assert!(exit.contains(&format!(".TP\n{}\n", e.code())), "exit {} missing", e.code());
+        }
+        // The man page's ENVIRONMENT names every variable `toll --help` names, and the README's
+        // too (one list each, kept equal here).
+        let help = Cli::command().render_long_help().to_string();
+        let listed =
+            &help[help.find("Environment:").expect("an Environment list")..help.find("Examples:").unwrap()];
+        let env = &top[top.find(".SH ENVIRONMENT").unwrap()..top.find(".SH EXAMPLES").unwrap()];
+        let readme = include_str!("../README.md");
+        for name in listed
+            .split(|c: char| !(c.is_ascii_uppercase() || c == '_' || c.is_ascii_lowercase()))
+            .filter(|w| w.contains('_') && w.len() > 4)
+        {
+            assert!(env.contains(&format!("\\fB{name}\\fR")), "the man page lacks {name}");
+            assert!(readme.contains(name), "the README never names {name}");
         }
         let serve = page("toll-serve.1");
         assert!(serve.contains(".SH NOTES\n.nf\nOnly you may use it"), "{serve}");

@@ -190,10 +190,11 @@ pub struct CurlRequestArgs {
     #[arg(short = 'r', long = "range", value_name = "RANGE", value_parser = parse_range)]
     pub range: Option<String>,
 
-    /// Send cookies: 'NAME=VALUE; NAME2=VALUE2', or read them from FILE (Netscape format) and
-    /// turn on the cookie engine (cookies set by the server are sent on, e.g. with -L).
+    /// Send cookies: 'NAME=VALUE; NAME2=VALUE2', or read them from FILE (Netscape format, or
+    /// HTTP headers' Set-Cookie lines as -D writes them) and turn on the cookie engine (cookies
+    /// set by the server are sent on, e.g. with -L).
     ///
-    /// Repeatable: the strings are joined with ';' (as curl does); of several files, the last is read.
+    /// Repeatable: the strings are joined with ';' (as curl does); several files are all read, in order.
     #[arg(short = 'b', long = "cookie", value_name = "DATA|FILE", value_parser = super::values::parse_cookie)]
     pub cookie: Vec<String>,
 
@@ -273,8 +274,6 @@ pub struct CurlConnArgs {
     pub http2_prior_knowledge: bool,
 
     /// Connect over IPv4 only.
-    ///
-    /// (-6 is not supported: toll reaches its local proxy relay over IPv4.)
     #[arg(short = '4', long = "ipv4")]
     pub ipv4: bool,
 

@@ -707,10 +707,15 @@ fn curls_options_toll_does_not_carry_out_are_named_with_the_reason() {
     let t = text(&["--tlspassword=x", "h"]).expect("named, the value left out");
     assert!(t.contains("--tlspassword is not supported") && !t.contains("=x"), "{t}");
     assert!(text(&["--ftp-pasv", "h"]).is_some_and(|t| t.contains("http:// and https:// URLs only")));
+    // curl's short forms too, and the README pointer is a hint line of its own.
+    let t = text(&["-a", "h"]).expect("named");
+    assert!(t.contains("curl's -a is not supported"), "{t}");
+    let lines = super::usage_error_lines(&t);
+    assert!(lines.contains("toll: hint: the README's \"Not supported yet\""), "{lines}");
     // Anything else keeps clap's message (with its guess at a similar option).
     assert_eq!(text(&["--no-such-option", "h"]), None);
     // And every option named is one toll really lacks.
-    for (name, _) in super::UNSUPPORTED {
+    for name in super::UNSUPPORTED.iter().map(|(n, _)| *n).chain(super::OTHER_PROTOCOLS.iter().copied()) {
         assert!(
             parse(&[name, "h"]).is_err_and(|e| e.kind() == clap::error::ErrorKind::UnknownArgument),
             "{name}"

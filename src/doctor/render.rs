@@ -33,9 +33,13 @@ pub fn human(d: &Diagnosis) -> String {
         notes(&mut out, s);
     }
     if d.summary.status == Status::Problem && d.proxy.is_some() {
+        // The same command with --report: the proxy options and the URL given matter (without
+        // them the report would check the default URL through whatever the environment says).
         let _ = writeln!(
             out,
-            "\nFor your proxy administrator: toll doctor --report > toll-report.txt (no passwords in it)"
+            "\nFor your proxy administrator: this command again with --report added (no passwords in it):\n  \
+             toll doctor --report [the options you gave] {} > toll-report.txt",
+            d.url
         );
     }
     out
