@@ -241,18 +241,16 @@ impl reqwest::dns::Resolve for Ipv6Only {
 /// `-E`'s file, with `--key`'s after it: PEM text for toll's TLS settings (`tls::client_auth`).
 /// An encrypted key is refused (exit 58): toll cannot decrypt keys.
 pub fn identity_pem(cert: &Path, key: Option<&Path>) -> Result<Vec<u8>> {
-    let read = |p: &Path| {
+    let read = |p: &Path, what: &str| {
         std::fs::read(p).map_err(|e| {
-            Error::new(
-                Exit::ClientCert,
-                format!("cannot read the client certificate file {}: {e}", p.display()),
-            )
+            Error::new(Exit::ClientCert, format!("cannot read the client {what} file {}: {e}", p.display()))
+                .hint("check the file names after -E/--cert and --key")
         })
     };
-    let mut pem = read(cert)?;
+    let mut pem = read(cert, "certificate")?;
     if let Some(k) = key {
         pem.push(b'\n');
-        pem.extend(read(k)?);
+        pem.extend(read(k, "key")?);
     }
     let text = String::from_utf8_lossy(&pem);
     if text.contains("ENCRYPTED PRIVATE KEY") || text.contains("Proc-Type: 4,ENCRYPTED") {
