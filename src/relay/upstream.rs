@@ -289,7 +289,22 @@ impl Upstream {
             // A handshake leg that cannot complete (NTLM type 1) goes without the body: the
             // proxy answers it with a 407 in any case.
             let body_less = ex.answer.as_ref().is_some_and(|a| !a.auth.final_leg());
-            let (mut req, gate) = build_request(&mut out, ex.header.as_ref(), body_less, inner.expect_wait())
+            // A credential this proxy already accepted, sent as it was then (the shared Basic
+            // answer, or on a connection a handshake authenticated): a 407 now is a verdict
+            // (`doubt`), never a request to send the body again, so the body goes at once —
+            // without an `Expect` the client never asked for (`toll serve` passes other
+            // programs' uploads on as they sent them). Digest keeps the gate: a `stale=true`
+            // asks for the same request again.
+            let proven = match (&ex.header, &ex.answer) {
+                (Some(_), None) if ex.from_active => self
+                    .active
+                    .with_shared(|a| !a.auth.sequenced() && self.answer_accepted(a))
+                    .unwrap_or(false),
+                (None, None) => c.authenticated.is_some(),
+                _ => false,
+            };
+            let wait = (!proven).then(|| inner.expect_wait());
+            let (mut req, gate) = build_request(&mut out, ex.header.as_ref(), body_less, wait)
                 .map_err(|why| self.fail(&ex, FailureKind::ProxyError(why), None))?;
             self.connect_version(&mut req);
             self.trace_request(inner, &req, ex.header.is_some());
@@ -728,14 +743,15 @@ pub(super) fn none_creds() -> Credentials {
     Credentials::new("", "")
 }
 
-/// The request for one leg. A streamed body always goes behind a gate: even a credential that
-/// worked can meet a 407 (Digest `stale=true`), and then the body must still be whole.
-/// With `body_less`, the leg carries no body at all (`Content-Length: 0`).
+/// The request for one leg. A streamed body goes behind a gate (`expect_wait`: `Expect:
+/// 100-continue`, then that long without an answer) unless the caller knows a 407 cannot ask
+/// for it again (`None`): then the body must still be whole after one. With `body_less`, the
+/// leg carries no body at all (`Content-Length: 0`).
 fn build_request(
     out: &mut Outgoing,
     auth: Option<&Secret>,
     body_less: bool,
-    expect_wait: std::time::Duration,
+    expect_wait: Option<std::time::Duration>,
 ) -> Result<(Request<RelayBody>, Option<Arc<Gate>>), String> {
     let mut gate = None;
     let body = match &mut out.body {
@@ -744,9 +760,14 @@ fn build_request(
         RequestBody::Buffered(b) => body::full(b.clone()),
         RequestBody::Stream(s) => {
             let partial = s.take().ok_or("the request body was already sent and cannot be repeated")?;
-            let (g, gated) = Gate::new(partial, expect_wait);
-            gate = Some(g);
-            gated.boxed()
+            match expect_wait {
+                Some(wait) => {
+                    let (g, gated) = Gate::new(partial, wait);
+                    gate = Some(g);
+                    gated.boxed()
+                }
+                None => partial.boxed(),
+            }
         }
     };
     let mut req = Request::new(body);

@@ -1850,3 +1850,42 @@ fn keyutils_home() -> (tempfile::TempDir, Vec<(String, String)>) {
     ];
     (home, env)
 }
+
+/// A client's upload over 1 MiB goes to the proxy as the client sent it once the proxy has
+/// accepted the credential: no `Expect: 100-continue` the client never asked for (it cost an
+/// origin that never answers 100 a second per upload, and one that refuses Expect a 417 the
+/// client could not avoid). Before that, the body waits behind one, so a 407 gets it back.
+#[test]
+fn a_clients_large_upload_goes_on_as_sent_once_the_credential_worked() {
+    if !clients_available("a_clients_large_upload_goes_on_as_sent_once_the_credential_worked") {
+        return;
+    }
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::basic("alice", "up-pw"));
+    let serve = Serve::start(&["-x", &proxy.url(), "-U", "alice:up-pw"]);
+    let dir = crate::run::scratch();
+    let file = dir.path().join("big.bin");
+    std::fs::write(&file, crate::pattern_bytes(2 << 20)).unwrap();
+    let data = format!("@{}", file.display());
+    // A small one first (replayed after the proxy's 407: the fake proxy reads a body before it
+    // answers), so that the credential is accepted.
+    let out = run(CURL, &["-sS", "-d", "x=1", "-x", &serve.url(), &origin.url("/upload")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for _ in 0..3 {
+        let out = run(
+            CURL,
+            &["-sS", "-H", "Expect:", "--data-binary", &data, "-x", &serve.url(), &origin.url("/upload")],
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(said.ends_with(&format!(" {}\n", 2 << 20)), "{said}\n{}", proxy.summary());
+    }
+    let uploads: Vec<_> = proxy.requests().into_iter().filter(|r| r.target.ends_with("/upload")).collect();
+    let large: Vec<_> = uploads.iter().skip_while(|r| r.proxy_authorization().is_none()).skip(1).collect();
+    assert_eq!(large.len(), 3, "{}", proxy.summary());
+    assert!(
+        large.iter().all(|r| r.header("expect").is_none()),
+        "an Expect nobody asked for:\n{}",
+        proxy.summary()
+    );
+}
