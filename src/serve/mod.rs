@@ -614,6 +614,10 @@ async fn handle(shared: &Shared, at: Peer<'_>, req: Request<Incoming>) -> Respon
             relayed(entry, &shared.via, r, upstream)
         }
         Plan::Proxy(_, spec) => {
+            // No user name or password in the request line (RFC 9110 §4.2.4: a sender must not
+            // generate them): the proxy would pass them on (Squid makes an `Authorization` of
+            // them), while the direct route, whose request line is the path, drops them.
+            without_userinfo(req.uri_mut());
             // A silent proxy must not hold the client forever: the limit runs once the request
             // (and its body, when it is buffered) is in; a large upload may take its time.
             let limit = server.limits.answer_timeout();
@@ -628,6 +632,17 @@ async fn handle(shared: &Shared, at: Peer<'_>, req: Request<Incoming>) -> Respon
             };
             relayed(entry, &shared.via, r, spec.display_url())
         }
+    }
+}
+
+/// `uri` without `user:password@` in its authority.
+fn without_userinfo(uri: &mut http::Uri) {
+    let Some(authority) = uri.authority().filter(|a| a.as_str().contains('@')) else { return };
+    let host_port = authority.as_str().rsplit_once('@').map_or("", |(_, h)| h).to_string();
+    let mut parts = uri.clone().into_parts();
+    parts.authority = host_port.parse().ok();
+    if let Ok(u) = http::Uri::from_parts(parts) {
+        *uri = u;
     }
 }
 

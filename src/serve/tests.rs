@@ -39,3 +39,16 @@ fn failures_become_502_with_proxy_status_never_407() {
         assert!(ps.ends_with('"'), "{ps}");
     }
 }
+
+#[test]
+fn a_request_line_goes_to_the_proxy_without_userinfo() {
+    let strip = |s: &str| {
+        let mut u: http::Uri = s.parse().unwrap();
+        without_userinfo(&mut u);
+        u.to_string()
+    };
+    assert_eq!(strip("http://u:p@127.0.0.1:8080/echo?q=1"), "http://127.0.0.1:8080/echo?q=1");
+    assert_eq!(strip("http://u@[::1]/"), "http://[::1]/");
+    assert_eq!(strip("http://a%40b:c@host/x"), "http://host/x");
+    assert_eq!(strip("http://host/x@y"), "http://host/x@y");
+}
