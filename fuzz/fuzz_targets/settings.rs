@@ -9,7 +9,7 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     match Settings::parse(&text) {
         Ok(s) => {
-            for v in [&s.save_credentials, &s.keyring].into_iter().flatten() {
+            for v in [&s.save_credentials, &s.keyring, &s.pac, &s.wpad].into_iter().flatten() {
                 assert!(!v.contains('\n'), "{v:?}");
                 let _ = SavePolicy::parse(v);
             }

@@ -181,6 +181,7 @@ impl Direct {
             (body.map_err(Into::into).boxed(), None)
         };
         let (sent, upload) = Sent::new(outgoing);
+        let client_broke = sent.broken.clone();
         let mut first = Request::from_parts(parts, sent);
         if let Some(g) = gate.clone() {
             hyper::ext::on_informational(&mut first, move |res| {
@@ -216,6 +217,11 @@ impl Direct {
             r = exchange => match r {
                 Ok(resp) => resp.map(|b| b.map_err(Into::into).boxed()),
                 Err(e) if e.is_connect() => connect_failed(host, port, &self.how, &e),
+                Err(e) if client_broke.load(std::sync::atomic::Ordering::Relaxed) => super::text(
+                    StatusCode::BAD_REQUEST,
+                    &format!("toll serve: the request's body could not be read from the client: {}\n", chain(&e)),
+                    None,
+                ),
                 Err(e) => super::text(
                     StatusCode::BAD_GATEWAY,
                     &format!("toll serve: the origin {}:{port} failed: {}\n", crate::term::sanitize(host), chain(&e)),
@@ -469,6 +475,9 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 struct Sent<B> {
     inner: B,
     upload: UploadWatch,
+    /// The client's body itself failed (a malformed chunk, a cut): the client's fault, not the
+    /// origin's (400, not 502).
+    broken: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl<B: Body + Unpin> Sent<B> {
@@ -478,7 +487,7 @@ impl<B: Body + Unpin> Sent<B> {
         if inner.is_end_stream() {
             upload.end();
         }
-        (Sent { inner, upload }, watched)
+        (Sent { inner, upload, broken: Arc::default() }, watched)
     }
 }
 
@@ -494,6 +503,9 @@ impl<B: Body + Unpin> Body for Sent<B> {
         this.upload.asking();
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
         this.upload.polled(&polled, this.inner.is_end_stream());
+        if matches!(polled, Poll::Ready(Some(Err(_)))) {
+            this.broken.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         polled
     }
 

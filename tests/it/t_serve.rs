@@ -1889,3 +1889,24 @@ fn a_clients_large_upload_goes_on_as_sent_once_the_credential_worked() {
         proxy.summary()
     );
 }
+
+/// A client whose chunked body is malformed gets 400 (its own fault), not a 502 that blames the
+/// origin, on the direct route (through a proxy it already did).
+#[test]
+fn a_malformed_request_body_is_the_clients_fault() {
+    use std::io::{Read, Write};
+    let origin = Origin::http();
+    let serve = Serve::start(&[]);
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let (url, host) = (origin.url("/upload"), origin.authority());
+    let req = format!(
+        "POST {url} HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"
+    );
+    conn.write_all(req.as_bytes()).unwrap();
+    let mut got = Vec::new();
+    let _ = conn.read_to_end(&mut got);
+    let got = String::from_utf8_lossy(&got);
+    assert!(got.starts_with("HTTP/1.1 400"), "{got}");
+    assert!(got.contains("could not be read from the client"), "{got}");
+}
