@@ -148,6 +148,23 @@ pub fn display_url(url: &url::Url) -> String {
     u.to_string()
 }
 
+/// [`display_url`] for text that is a URL as a URL parser wrote it or read it (`-w`'s URLs, a
+/// request target, a `Location`): its password, as the parser splits the authority, becomes
+/// `***`, and an `@` in its path or query stays (`/@types/node`, `?m=a@b`). Text that does not
+/// parse gets [`redact_userinfo`]'s broader masking.
+pub fn mask_url_password(s: &str) -> String {
+    let parsed = url::Url::parse(s).ok().filter(|_| s.contains("://"));
+    let Some(u) = parsed else { return redact_userinfo(s) };
+    if u.password().is_none() {
+        return s.to_string();
+    }
+    // Kept as written (`%{url}` is the URL as given): the authority ends where the parser ends
+    // it, at the first `/`, `?`, `#` (or `\` in an http URL), and its last `@` ends the password.
+    let start = s.find("://").map_or(0, |i| i + 3);
+    let end = s[start..].find(['/', '?', '#', '\\']).map_or(s.len(), |i| start + i);
+    redact_userinfo(&s[..end]) + &s[end..]
+}
+
 /// [`display_url`] for text that may or may not be a URL (a request target, a raw `-x` or
 /// `*_proxy` value), kept as written except that `user:password@` becomes `user:***@`. The last
 /// `@` counts, so a password with an unencoded `@` or `/` is masked whole. The result may still
@@ -233,6 +250,12 @@ mod tests {
         let plain = url::Url::parse("https://example.com/").unwrap();
         assert_eq!(display_url(&plain), "https://example.com/");
         assert_eq!(redact_userinfo("http://user:s3cret@example.com/"), "http://user:***@example.com/");
+        // A URL's own: an `@` in the path or the query is not a password's end.
+        assert_eq!(mask_url_password("http://localhost:4873/@types/node"), "http://localhost:4873/@types/node");
+        assert_eq!(mask_url_password("http://h/x?t=10:30&m=a@b.c"), "http://h/x?t=10:30&m=a@b.c");
+        assert_eq!(mask_url_password("http://joe:pw@h:81/p?x=a@b"), "http://joe:***@h:81/p?x=a@b");
+        assert_eq!(mask_url_password("http://joe@h/"), "http://joe@h/");
+        assert_eq!(mask_url_password("not a url user:pw@h"), "not a url user:***@h");
         assert_eq!(redact_userinfo("user:s3cret@proxy:3128"), "user:***@proxy:3128");
         assert_eq!(redact_userinfo("example.com:443"), "example.com:443");
     }

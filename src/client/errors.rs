@@ -6,7 +6,7 @@ use crate::error::{Error, Exit};
 use crate::proxy_env::ProxyError;
 use crate::relay::{Failure, FailureKind, Relay, Unreached};
 use crate::route::RouteError;
-use crate::term::{display_url, redact_userinfo, sanitize};
+use crate::term::{display_url, sanitize};
 
 /// Why a URL could not be routed: a bad proxy setting (usage) or a PAC problem (exit 3).
 pub(super) fn route_error(e: RouteError) -> Error {
@@ -282,7 +282,7 @@ pub fn failure_error(f: Failure) -> Error {
     } else {
         f.offered.iter().map(|o| sanitize(o)).collect::<Vec<_>>().join(", ")
     };
-    let target = sanitize(&redact_userinfo(&f.target));
+    let target = sanitize(&crate::term::mask_url_password(&f.target));
     // A CONNECT's target is `host:port`, a request's an absolute URI.
     let http_connect = f.status.as_ref().map(|(code, _)| *code).filter(|_| !f.target.contains("://"));
     let mut e = match f.kind {

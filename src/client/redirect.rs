@@ -212,7 +212,7 @@ pub(super) fn unfollowable(req: &RequestConfig, hop: &Hop, resp: &reqwest::Respo
         return None;
     }
     let location = location(resp)?;
-    let shown = crate::term::sanitize(&crate::term::redact_userinfo(&location));
+    let shown = crate::term::sanitize(&crate::term::mask_url_password(&location));
     let hint = "the server redirects where toll cannot follow: drop -L to get its answer as it is";
     let malformed = || {
         Some(

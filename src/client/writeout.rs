@@ -171,9 +171,9 @@ impl TransferInfo {
             "scheme" => Str(if self.http_code == 0 && self.http_connect == 0 { None } else { self.scheme() }),
             // Its password as `***` (curl prints it): `%{json}` lines end up in logs.
             // `%{url.password}` still gives it to whoever asks for it by name.
-            "url" => Str(Some(crate::term::redact_userinfo(&self.url))),
-            "url_effective" => Str(Some(crate::term::redact_userinfo(&self.url_effective))),
-            "redirect_url" => Str(self.redirect_url.as_deref().map(crate::term::redact_userinfo)),
+            "url" => Str(Some(crate::term::mask_url_password(&self.url))),
+            "url_effective" => Str(Some(crate::term::mask_url_password(&self.url_effective))),
+            "redirect_url" => Str(self.redirect_url.as_deref().map(crate::term::mask_url_password)),
             "num_redirects" => Int(self.num_redirects as u64),
             "num_connects" => Int(self.num_connects),
             "num_headers" => Int(self.headers.len() as u64),
@@ -566,6 +566,16 @@ mod tests {
         assert_eq!(stdout("%{url_effective} %{redirect_url}", &i), "http://joe:***@h/ http://bob:***@k/");
         assert!(!json(&i).contains("pw1") && !json(&i).contains("pw2"), "{}", json(&i));
         assert_eq!(stdout("%{urle.password}", &i), "pw1");
+        // An `@` in a path or a query is not a password's end.
+        let i = TransferInfo {
+            url_effective: "http://localhost:4873/@types/node?m=a@b".into(),
+            redirect_url: Some("http://joe:pw@h:81/p?x=a@b".into()),
+            ..TransferInfo::default()
+        };
+        assert_eq!(
+            stdout("%{url_effective} %{redirect_url}", &i),
+            "http://localhost:4873/@types/node?m=a@b http://joe:***@h:81/p?x=a@b"
+        );
     }
 
     /// curl 8.3's `%output{FILE}` / `%output{>>FILE}`: what follows goes to FILE (opened even

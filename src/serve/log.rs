@@ -165,7 +165,7 @@ impl AccessLog {
                 timestamp(),
                 l.client,
                 sanitize(l.method),
-                sanitize(&crate::proxy_env::redact_userinfo(l.target)),
+                sanitize(&crate::term::mask_url_password(l.target)),
                 sanitize(l.upstream),
                 l.status,
                 l.elapsed.as_millis()
