@@ -98,6 +98,26 @@ pub struct Context {
 }
 
 /// `-m` ran out before a proxy was chosen for `url` (curl's exit 28).
+/// `--speed-limit`/`--speed-time` while a request waits for its answer, as curl's check sees
+/// nothing arrive from a silent server: each request (a redirect, a handshake's leg) has its own
+/// window. A credential lookup (a keyring call, the password prompt) is not the network's: a
+/// window in which one ran is followed by another.
+async fn within_speed_time<T>(
+    stall: Option<(u64, std::time::Duration)>,
+    sending: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let Some((limit, time)) = stall else { return sending.await };
+    let mut sending = std::pin::pin!(sending);
+    loop {
+        let window = std::time::Instant::now();
+        match tokio::time::timeout(time, &mut sending).await {
+            Ok(r) => return r,
+            Err(_) if crate::creds::asked_since(window) => continue,
+            Err(_) => return Err(saving::too_slow(limit, time)),
+        }
+    }
+}
+
 fn out_of_time(url: &url::Url) -> Error {
     Error::new(
         Exit::Timeout,
@@ -405,6 +425,12 @@ impl Session {
         let rejected_before = self.origin_rejected.load(std::sync::atomic::Ordering::SeqCst);
         let mut origin = origin_auth::OriginAuthState::new(req).rejected_before(rejected_before);
         let mut referer = extras::AutoReferer::new(req);
+        // `--speed-limit` watches the wait for each answer too (`within_speed_time`), unless the
+        // request uploads a file or a stream, whose pace is not measured there.
+        let stall = req.transfer.speed_limit.filter(|_| {
+            req.body.as_ref().is_none_or(|b| matches!(b.source, crate::config::BodySource::Bytes(_)))
+                && !req.upload
+        });
         // Tunnels an earlier transfer opened and did not see through are not this one's.
         self.relay.begin_transfer();
         loop {
@@ -491,53 +517,58 @@ impl Session {
             // A `Host` of the user's goes as HTTP/2's `:authority` there (`request::host_given`).
             let own = (self.no_accept || (self.host_given && https)) && self.raw.is_some() && !via_socks;
             let raw = target.is_some() || own;
-            let mut resp = match (&choice.entry, &self.direct, &self.raw) {
-                (entry, _, Some(own)) if moved.is_some() => {
-                    let spec = match entry {
-                        RouteEntry::Proxy(s) => Some(s),
-                        RouteEntry::Direct => None,
-                    };
-                    if reporter.verbose() {
-                        let to = moved.as_deref().unwrap_or_default();
-                        let line = format!("connecting to {to} (--connect-to, --resolve)");
-                        reporter.line(Direction::Info, &sanitize(&line));
+            let sending = async {
+                Ok::<_, Error>(match (&choice.entry, &self.direct, &self.raw) {
+                    (entry, _, Some(own)) if moved.is_some() => {
+                        let spec = match entry {
+                            RouteEntry::Proxy(s) => Some(s),
+                            RouteEntry::Direct => None,
+                        };
+                        if reporter.verbose() {
+                            let to = moved.as_deref().unwrap_or_default();
+                            let line = format!("connecting to {to} (--connect-to, --resolve)");
+                            reporter.line(Direction::Info, &sanitize(&line));
+                        }
+                        own.execute_to(&self.relay, spec, moved.as_deref(), request, reporter, target).await?
                     }
-                    own.execute_to(&self.relay, spec, moved.as_deref(), request, reporter, target).await?
-                }
-                _ if alt.is_some() => {
-                    self.alt_svc.execute(&alt, &self.relay, &choice.entry, request, reporter).await?
-                }
-                _ if raw => {
-                    self.send_raw(
-                        &choice.entry,
-                        request,
-                        reporter,
-                        target,
-                        https || req.curl.conn.proxytunnel,
-                    )
-                    .await?
-                }
-                // https through an HTTP(S) proxy: TLS on the relay's tunnel, in process.
-                (RouteEntry::Proxy(spec), Some(direct), _) if via_relay && https && direct.in_process() => {
-                    direct.execute(&self.relay, spec, request, reporter).await?
-                }
-                // http with -p: HTTP on the relay's tunnel, in process.
-                (RouteEntry::Proxy(spec), Some(direct), _)
-                    if via_relay && !https && req.curl.conn.proxytunnel =>
-                {
-                    direct.execute(&self.relay, spec, request, reporter).await?
-                }
-                // http: forwarded by the relay in process (a body as `toll serve` forwards one).
-                (RouteEntry::Proxy(spec), Some(direct), _) if via_relay && direct.in_process() => {
-                    direct.forward(&self.relay, spec, request, None).await?
-                }
-                _ if via_relay => self
-                    .client
-                    .execute(request)
-                    .await
-                    .map_err(|e| classify_sent(e, &self.relay, via_socks, via_relay))?,
-                _ => self.execute_direct(request, req.max_time, via_socks).await?,
+                    _ if alt.is_some() => {
+                        self.alt_svc.execute(&alt, &self.relay, &choice.entry, request, reporter).await?
+                    }
+                    _ if raw => {
+                        self.send_raw(
+                            &choice.entry,
+                            request,
+                            reporter,
+                            target,
+                            https || req.curl.conn.proxytunnel,
+                        )
+                        .await?
+                    }
+                    // https through an HTTP(S) proxy: TLS on the relay's tunnel, in process.
+                    (RouteEntry::Proxy(spec), Some(direct), _)
+                        if via_relay && https && direct.in_process() =>
+                    {
+                        direct.execute(&self.relay, spec, request, reporter).await?
+                    }
+                    // http with -p: HTTP on the relay's tunnel, in process.
+                    (RouteEntry::Proxy(spec), Some(direct), _)
+                        if via_relay && !https && req.curl.conn.proxytunnel =>
+                    {
+                        direct.execute(&self.relay, spec, request, reporter).await?
+                    }
+                    // http: forwarded by the relay in process (a body as `toll serve` forwards one).
+                    (RouteEntry::Proxy(spec), Some(direct), _) if via_relay && direct.in_process() => {
+                        direct.forward(&self.relay, spec, request, None).await?
+                    }
+                    _ if via_relay => self
+                        .client
+                        .execute(request)
+                        .await
+                        .map_err(|e| classify_sent(e, &self.relay, via_socks, via_relay))?,
+                    _ => self.execute_direct(request, req.max_time, via_socks).await?,
+                })
             };
+            let mut resp = within_speed_time(stall, sending).await?;
             if let Some(tap) = &self.tap {
                 header_case::attach(&mut resp, tap);
             }

@@ -38,6 +38,41 @@ pub enum Lookup {
     Incomplete(String),
 }
 
+/// Credential lookups running now, in this process (a keyring call, a password typed at the
+/// prompt): time spent there is not the network's (`--speed-time` does not count it).
+static ASKING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// When the last lookup ended, in nanoseconds after `EPOCH`.
+static LAST_ASKED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+/// Whether a credential lookup ran at some point since `t` (one running now included).
+pub fn asked_since(t: Instant) -> bool {
+    use std::sync::atomic::Ordering::Relaxed;
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    ASKING.load(Relaxed) > 0
+        || Duration::from_nanos(LAST_ASKED.load(Relaxed)) > t.saturating_duration_since(epoch)
+}
+
+struct Asking;
+
+impl Asking {
+    fn start() -> Asking {
+        EPOCH.get_or_init(Instant::now);
+        ASKING.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Asking
+    }
+}
+
+impl Drop for Asking {
+    fn drop(&mut self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let since = EPOCH.get().map_or(0, |e| e.elapsed().as_nanos() as u64);
+        LAST_ASKED.fetch_max(since, Relaxed);
+        ASKING.fetch_sub(1, Relaxed);
+    }
+}
+
 pub trait CredentialSource: Send + Sync {
     /// Where the credential comes from, for messages: `-U`, `the proxy URL`, `TOLL_PROXY_USER`…
     fn label(&self) -> String;
@@ -234,7 +269,11 @@ impl CredentialBroker {
         }
         let mut incomplete = Vec::new();
         for (index, source) in self.sources.iter().enumerate() {
-            match source.lookup(req) {
+            let found = {
+                let _asking = Asking::start();
+                source.lookup(req)
+            };
+            match found {
                 Lookup::Found(creds) if !st.rejected.contains(&creds.fingerprint()) => {
                     let trial = Arc::new(());
                     st.trial = Some((Arc::downgrade(&trial), id));

@@ -251,7 +251,10 @@ mod tests {
         assert_eq!(display_url(&plain), "https://example.com/");
         assert_eq!(redact_userinfo("http://user:s3cret@example.com/"), "http://user:***@example.com/");
         // A URL's own: an `@` in the path or the query is not a password's end.
-        assert_eq!(mask_url_password("http://localhost:4873/@types/node"), "http://localhost:4873/@types/node");
+        assert_eq!(
+            mask_url_password("http://localhost:4873/@types/node"),
+            "http://localhost:4873/@types/node"
+        );
         assert_eq!(mask_url_password("http://h/x?t=10:30&m=a@b.c"), "http://h/x?t=10:30&m=a@b.c");
         assert_eq!(mask_url_password("http://joe:pw@h:81/p?x=a@b"), "http://joe:***@h:81/p?x=a@b");
         assert_eq!(mask_url_password("http://joe@h/"), "http://joe@h/");

@@ -70,26 +70,11 @@ async fn transfer(
     // `-m` bounds the transfer, not each request of it: redirects, and a server that floods
     // informational heads, share it (reqwest's timeout is per request).
     let deadline = req.max_time.map(|t| std::time::Instant::now() + t);
-    // `--speed-limit` watches the wait for the answer too (a silent server is a stall, as in
-    // curl), where nothing is uploaded meanwhile: an upload's own pace is not measured here, so
-    // a request with a file or a stream for its body is left to `-m`.
-    let stall = req.transfer.speed_limit.filter(|_| {
-        req.body.as_ref().is_none_or(|b| matches!(b.source, crate::config::BodySource::Bytes(_)))
-            && !req.upload
-    });
-    let stall_at = stall.map(|(_, time)| std::time::Instant::now() + time);
-    let limit = match (deadline, stall_at) {
-        (Some(d), Some(s)) => Some(d.min(s)),
-        (d, s) => d.or(s),
-    };
     let sending = session.send_with_heads(req, &mut heads);
-    let sent = match limit {
-        Some(at) => match tokio::time::timeout_at(at.into(), sending).await {
+    let sent = match deadline {
+        Some(d) => match tokio::time::timeout_at(d.into(), sending).await {
             Ok(sent) => sent,
-            Err(_) => match (stall, stall_at) {
-                (Some((speed, time)), Some(s)) if s <= at => Err(super::saving::too_slow(speed, time)),
-                _ => Err(out_of_time(req)),
-            },
+            Err(_) => Err(out_of_time(req)),
         },
         None => sending.await,
     };

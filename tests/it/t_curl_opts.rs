@@ -602,4 +602,9 @@ fn speed_limit_ends_the_wait_for_a_silent_server() {
     out.assert_code(28);
     assert!(started.elapsed() < std::time::Duration::from_secs(6), "{:?}", started.elapsed());
     assert!(out.stderr.contains("Operation too slow"), "{}", out.describe());
+    // Each request has its own window: redirects that answer within it are no stall, however
+    // long the chain takes.
+    let out =
+        toll(["-sSL", "--speed-limit", "1", "--speed-time", "1"]).arg(origin.url("/slow-chain/4")).run();
+    assert_eq!(out.stdout_str(), "slow chain 0\n", "{}", out.describe());
 }

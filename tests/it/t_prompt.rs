@@ -57,6 +57,28 @@ fn prompt_on_the_terminal_while_stdin_and_stdout_are_pipes() {
     assert_eq!(sent_passwords(&proxy), ["right"], "{}", proxy.summary());
 }
 
+/// Time at the prompt is not the network's: `--speed-time 1` does not end a run whose user
+/// takes longer than that to type the password.
+#[test]
+fn the_prompt_does_not_count_against_speed_time() {
+    let (proxy, origin) = setup();
+    let home = scratch();
+    // A GET: an upload of standard input is not watched by --speed-limit before its answer.
+    let args = ["-x", &proxy.url(), "--speed-limit", "1", "--speed-time", "1", &origin.url("/text")]
+        .map(String::from);
+    let mut t = Pty::spawn(pty::command(args, home.path(), &[]), None);
+    t.expect("User: ");
+    std::thread::sleep(Duration::from_millis(1500));
+    t.send("alice\r");
+    t.expect("Password for alice: ");
+    std::thread::sleep(Duration::from_millis(1500));
+    t.send("right\r");
+    let out = t.wait();
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from the origin\n");
+    assert!(out.terminal_restored(), "{}", out.describe());
+}
+
 #[test]
 fn a_wrong_password_is_sent_once_then_asked_again() {
     let (proxy, origin) = setup();
