@@ -289,18 +289,26 @@ impl Upstream {
             // A handshake leg that cannot complete (NTLM type 1) goes without the body: the
             // proxy answers it with a 407 in any case.
             let body_less = ex.answer.as_ref().is_some_and(|a| !a.auth.final_leg());
-            // A credential this proxy already accepted, sent as it was then (the shared Basic
-            // answer, or on a connection a handshake authenticated): a 407 now is a verdict
-            // (`doubt`), never a request to send the body again, so the body goes at once —
-            // without an `Expect` the client never asked for (`toll serve` passes other
-            // programs' uploads on as they sent them). Digest keeps the gate: a `stale=true`
-            // asks for the same request again.
+            // The shared Basic answer, which this proxy already accepted: a 407 to it now is a
+            // verdict (`doubt`), never a request to send the body again, so the body goes at
+            // once — without an `Expect` the client never asked for (`toll serve` passes other
+            // programs' uploads on as they sent them). Its gate still opens at once, so a
+            // request hyper hands back unsent keeps its body for the resend on a new
+            // connection. Digest keeps the wait (a `stale=true` asks for the same request
+            // again), and so do NTLM and Negotiate (a proxy may challenge an authenticated
+            // connection again, and the new handshake carries the body).
+            // A client that sent `Expect` itself waits for the origin's word: its gate stays.
+            let expects = out
+                .headers
+                .get(http::header::EXPECT)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
             let proven = match (&ex.header, &ex.answer) {
-                (Some(_), None) if ex.from_active => self
+                (Some(_), None) if ex.from_active && !expects => self
                     .active
-                    .with_shared(|a| !a.auth.sequenced() && self.answer_accepted(a))
+                    .with_shared(|a| {
+                        !a.auth.sequenced() && !a.auth.connection_bound() && self.answer_accepted(a)
+                    })
                     .unwrap_or(false),
-                (None, None) => c.authenticated.is_some(),
                 _ => false,
             };
             let wait = (!proven).then(|| inner.expect_wait());
@@ -437,6 +445,9 @@ impl Upstream {
                 *conn = None;
                 match g.take_back() {
                     Some(b) => out.body = RequestBody::Stream(Some(b)),
+                    // The accepted Basic answer went with the body: the 407 is a verdict on it
+                    // (below), which asks for no second attempt.
+                    None if proven => {}
                     None => {
                         let why = "the proxy asked for authentication after the upload had started; it cannot be sent twice";
                         return Err(self.fail(&ex, FailureKind::ProxyError(why.into()), None));
@@ -743,10 +754,11 @@ pub(super) fn none_creds() -> Credentials {
     Credentials::new("", "")
 }
 
-/// The request for one leg. A streamed body goes behind a gate (`expect_wait`: `Expect:
-/// 100-continue`, then that long without an answer) unless the caller knows a 407 cannot ask
-/// for it again (`None`): then the body must still be whole after one. With `body_less`, the
-/// leg carries no body at all (`Content-Length: 0`).
+/// The request for one leg. A streamed body goes behind a gate: `expect_wait` sends
+/// `Expect: 100-continue` and the body once the proxy says 100 or after that long, so a 407
+/// gets it back whole; `None` (a 407 cannot ask for it again) opens the gate at once, without
+/// `Expect`, and only a request hyper hands back unsent gets it back. With `body_less`, the leg
+/// carries no body at all (`Content-Length: 0`).
 fn build_request(
     out: &mut Outgoing,
     auth: Option<&Secret>,
@@ -760,14 +772,12 @@ fn build_request(
         RequestBody::Buffered(b) => body::full(b.clone()),
         RequestBody::Stream(s) => {
             let partial = s.take().ok_or("the request body was already sent and cannot be repeated")?;
-            match expect_wait {
-                Some(wait) => {
-                    let (g, gated) = Gate::new(partial, wait);
-                    gate = Some(g);
-                    gated.boxed()
-                }
-                None => partial.boxed(),
+            let (g, gated) = Gate::new(partial, expect_wait.unwrap_or_default());
+            if expect_wait.is_none() {
+                g.open();
             }
+            gate = Some(g);
+            gated.boxed()
         }
     };
     let mut req = Request::new(body);
@@ -784,7 +794,7 @@ fn build_request(
         hv.set_sensitive(true);
         req.headers_mut().insert(PROXY_AUTHORIZATION, hv);
     }
-    if let Some(g) = &gate {
+    if let (Some(g), Some(_)) = (&gate, expect_wait) {
         req.headers_mut().insert(http::header::EXPECT, HeaderValue::from_static("100-continue"));
         let g = g.clone();
         hyper::ext::on_informational(&mut req, move |res| {
