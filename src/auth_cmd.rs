@@ -214,6 +214,11 @@ fn ask(
     let typed_at_terminal = from_stdin && std::io::IsTerminal::is_terminal(&std::io::stdin());
     let password = if from_stdin && !typed_at_terminal {
         read_stdin_password()?
+    } else if typed_at_terminal {
+        // Asked for (`--password-stdin`), not a prompt toll decided on: `--no-prompt` and
+        // TOLL_NO_PROMPT do not stand in the way.
+        let mut t = Tty::open().map_err(|_| no_tty("password"))?;
+        t.ask_password(&prompt::password_prompt(&user)).map_err(aborted)?
     } else {
         open_tty(&mut tty, "password")?;
         let t = tty.as_mut().expect("opened");

@@ -231,6 +231,10 @@ impl Settings {
 /// (`http://pac/p.pac#v2`).
 fn setting_value(raw: &str) -> String {
     let raw = raw.trim();
+    if raw.starts_with('#') {
+        // `key =   # a comment`: no value.
+        return String::new();
+    }
     if let Some(inner) = raw.strip_prefix('"').and_then(|r| r.split_once('"')) {
         return inner.0.to_string();
     }
@@ -257,6 +261,8 @@ mod tests {
         assert_eq!(s.keyring.as_deref(), Some("auto"));
         assert_eq!(s.pac.as_deref(), Some("http://10.0.0.1/p.pac#v2"));
         assert_eq!(s.wpad.as_deref(), Some("off"));
+        let blank = Settings::parse("keyring =   # none yet\n").unwrap();
+        assert_eq!(blank.keyring.as_deref(), Some(""));
     }
 
     fn entry(user: &str) -> IndexEntry {

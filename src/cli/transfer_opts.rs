@@ -198,9 +198,6 @@ pub struct TransferArgs {
     pub form_order: Option<Vec<FormPart>>,
 }
 
-/// Parses the command line as `Cli::try_parse_from` does, also keeping the order of the -o and
-/// -O options (clap's derived struct loses the order between two options), which curl pairs
-/// with the URLs in turn.
 /// `toll help [SUBCOMMAND…]` as `toll [SUBCOMMAND…] --help` (the word was fetched as the URL
 /// `http://help/`, and each subcommand name after it too, through the system resolver).
 fn help_word(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
@@ -211,6 +208,9 @@ fn help_word(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     args
 }
 
+/// Parses the command line as `Cli::try_parse_from` does, also keeping the order of the -o and
+/// -O options (clap's derived struct loses the order between two options), which curl pairs
+/// with the URLs in turn.
 pub fn parse_cli<I, T>(args: I) -> Result<super::Cli, clap::Error>
 where
     I: IntoIterator<Item = T>,

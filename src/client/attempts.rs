@@ -125,8 +125,9 @@ fn out_of_time(req: &RequestConfig) -> crate::error::Error {
 }
 
 /// `--remove-on-error` after a failed body or `--fail-with-body`'s error page (not a resumed
-/// file, which keeps what it had). Regular files only, as curl checks: `-o /dev/null` (or a
-/// FIFO, or a link to something else) is written to, never removed.
+/// file, which keeps what it had). Regular files only: `-o /dev/null` and a FIFO are written
+/// to, never removed, and a symbolic link is left too (curl follows it to check the file,
+/// then removes the link).
 fn remove_on_error(req: &RequestConfig, file: Option<&std::path::Path>) {
     if let (true, None, Some(file)) = (req.transfer.remove_on_error, req.transfer.resume, file) {
         if std::fs::symlink_metadata(file).is_ok_and(|m| m.file_type().is_file()) {

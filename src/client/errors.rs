@@ -236,7 +236,7 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
             Exit::PartialFile,
             format!("the transfer broke off before the announced length: {text}"),
         )
-        .hint("retry; an -o file is left as it was before this transfer (with -C, what was appended stays)");
+        .hint("retry; an -o file is left as it was before this transfer (removed with --remove-on-error; with -C, what was appended stays)");
     }
     // A body that could not be read (reqwest calls some of those decode errors): the response's
     // URL is not in the error.

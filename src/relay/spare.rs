@@ -193,7 +193,7 @@ impl Upstream {
         if resp.status() != StatusCode::PROXY_AUTHENTICATION_REQUIRED || closes {
             return None;
         }
-        drain(resp).await.ok()?;
+        drain(resp, super::upstream::HANDSHAKE_DRAIN_WAIT).await.ok()?;
         let challenge =
             challenges.into_iter().find(|c| c.scheme == Some(Scheme::Ntlm) && c.token68.is_some())?;
         if inner.reporter.verbose() {

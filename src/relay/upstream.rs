@@ -453,7 +453,7 @@ impl Upstream {
                         return Err(self.fail(&ex, FailureKind::ProxyError(why.into()), None));
                     }
                 }
-            } else if !keep_alive || drain(resp).await.is_err() {
+            } else if !keep_alive || drain(resp, self.drain_wait(&ex)).await.is_err() {
                 *conn = None;
             }
             if let Some(c) = conn.as_mut() {
@@ -808,19 +808,34 @@ fn build_request(
 
 /// A 407's body must have arrived within this time to be drained: a proxy that drips it (or
 /// announces 100 MB and sends 1 KB/s) loses the connection instead of holding the run.
-const DRAIN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+pub(super) const DRAIN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The same for the 407 of a connection-bound handshake under way (NTLM's challenge): giving
+/// that connection up ends the handshake, so a slow proxy gets longer.
+pub(super) const HANDSHAKE_DRAIN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl Upstream {
+    /// How long the 407 that answered `ex`'s leg may take to drain (see [`DRAIN_WAIT`]).
+    fn drain_wait(&self, ex: &Exchange) -> std::time::Duration {
+        match &ex.answer {
+            Some(a) if a.auth.connection_bound() && !a.auth.final_leg() => HANDSHAKE_DRAIN_WAIT,
+            _ if ex.opened => HANDSHAKE_DRAIN_WAIT,
+            _ => DRAIN_WAIT,
+        }
+    }
+}
 
 /// Reads a 407's body to its end so the connection can carry the next leg (RFC 7230 §6.3).
 /// `Err`: not worth it (announced or found larger than [`DRAIN_LIMIT`], slower than
 /// [`DRAIN_WAIT`]): the caller drops the connection.
-pub(super) async fn drain(resp: Response<Incoming>) -> Result<(), ()> {
+pub(super) async fn drain(resp: Response<Incoming>, wait: std::time::Duration) -> Result<(), ()> {
     use hyper::body::Body as _;
     let body = resp.into_body();
     if body.size_hint().lower() > DRAIN_LIMIT as u64 {
         return Err(());
     }
     let limited = http_body_util::Limited::new(body, DRAIN_LIMIT);
-    match tokio::time::timeout(DRAIN_WAIT, limited.collect()).await {
+    match tokio::time::timeout(wait, limited.collect()).await {
         Ok(Ok(_)) => Ok(()),
         _ => Err(()),
     }

@@ -1910,3 +1910,23 @@ fn a_malformed_request_body_is_the_clients_fault() {
     assert!(got.starts_with("HTTP/1.1 400"), "{got}");
     assert!(got.contains("could not be read from the client"), "{got}");
 }
+
+/// A request line with `user:password@` in its URL reaches the upstream proxy without them
+/// (RFC 9110 §4.2.4), as the direct route's request line (a path) never had them.
+#[test]
+fn a_request_lines_userinfo_is_not_passed_to_the_proxy() {
+    use std::io::{Read, Write};
+    let origin = Origin::http();
+    let proxy = FakeProxy::start(fakeproxy::open());
+    let serve = Serve::start(&["-x", &proxy.url()]);
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let url = origin.url("/text").replace("http://", "http://u:s3cret@");
+    let req = format!("GET {url} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", origin.authority());
+    conn.write_all(req.as_bytes()).unwrap();
+    let mut got = Vec::new();
+    let _ = conn.read_to_end(&mut got);
+    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&got));
+    let seen: Vec<String> = proxy.requests().iter().map(|r| r.target.clone()).collect();
+    assert_eq!(seen, vec![origin.url("/text")], "{}", proxy.summary());
+}
