@@ -43,6 +43,7 @@ mod resume;
 use redirect::{next_hop, Hop};
 mod retry;
 mod saving;
+mod socks_login;
 mod timing;
 mod tls;
 pub use tls::{readable as readable_certificate_error, x509v1_taken};
@@ -97,7 +98,6 @@ pub struct Context {
     pub rejections: Arc<crate::creds::Rejections>,
 }
 
-/// `-m` ran out before a proxy was chosen for `url` (curl's exit 28).
 /// `--speed-limit`/`--speed-time` while a request waits for its answer, as curl's check sees
 /// nothing arrive from a silent server: each request (a redirect, a handshake's leg) has its own
 /// window. A credential lookup (a keyring call, the password prompt) is not the network's: a
@@ -118,6 +118,7 @@ async fn within_speed_time<T>(
     }
 }
 
+/// `-m` ran out before a proxy was chosen for `url` (curl's exit 28).
 fn out_of_time(url: &url::Url) -> Error {
     Error::new(
         Exit::Timeout,
@@ -126,12 +127,13 @@ fn out_of_time(url: &url::Url) -> Error {
     .hint("raise -m, or check the PAC's proxies (toll doctor shows which answer)")
 }
 
-/// `socks5h://user:pass@host:port` for reqwest, which speaks SOCKS itself.
-fn socks_url(spec: &ProxySpec) -> Option<url::Url> {
+/// `socks5h://user:pass@host:port` for reqwest, which speaks SOCKS itself: the URL's
+/// credential, else `-U`'s (`flag`; see `socks_login`).
+fn socks_url(spec: &ProxySpec, flag: Option<&(String, Option<Secret>)>) -> Option<url::Url> {
     let mut u = url::Url::parse(&format!("{}://{}", spec.scheme, spec.host_port())).ok()?;
-    if let Some(user) = &spec.user {
-        u.set_username(user).ok()?;
-        u.set_password(spec.password.as_ref().map(Secret::expose)).ok()?;
+    if let Some(c) = socks_login::login(spec, flag) {
+        u.set_username(&c.user).ok()?;
+        u.set_password(Some(c.password.expose()).filter(|p| !p.is_empty())).ok()?;
     }
     Some(u)
 }
@@ -255,6 +257,8 @@ pub struct Session {
     host_given: bool,
     routes: Arc<Chooser>,
     ctx: Arc<Context>,
+    /// `-U`, for a SOCKS proxy whose URL has no credential (`socks_login`).
+    socks_flag: Option<(String, Option<Secret>)>,
     /// The bytes on the wire, when heads are printed as received or traced.
     tap: Option<wire::Tap>,
     /// When the client's connections were made (`-w`'s connection times).
@@ -332,7 +336,16 @@ impl Session {
             false => None,
         };
         let overridden = elsewhere::Overridden::of(req, raw.is_some())?;
-        let client = build_client(req, &relay, &routes, tap.is_some(), &clock, doh, &overridden)?;
+        let socks_flag = proxy.user.clone().map(|u| (u, proxy.password.clone()));
+        let client = build_client(
+            req,
+            &relay,
+            (&routes, socks_flag.clone()),
+            tap.is_some(),
+            &clock,
+            doh,
+            &overridden,
+        )?;
         // -w alone keeps the in-process path (its %{size_header} then counts the head as rebuilt).
         let direct =
             tunnel::Direct::new(req, &user_agent(req), heads_shown || req.curl.conn.trace.is_some())?;
@@ -353,6 +366,7 @@ impl Session {
             host_given,
             routes,
             ctx,
+            socks_flag,
             tap,
             clock,
             dumped: Default::default(),
@@ -568,7 +582,24 @@ impl Session {
                     _ => self.execute_direct(request, req.max_time, via_socks).await?,
                 })
             };
-            let mut resp = within_speed_time(stall, sending).await?;
+            // A SOCKS proxy's credential: one transfer at a time until the proxy judged it,
+            // never again once it rejected it (`socks_login`).
+            let trial = match (&choice.entry, via_socks) {
+                (RouteEntry::Proxy(spec), true) => match socks_login::login(spec, self.socks_flag.as_ref()) {
+                    Some(c) => Some(socks_login::begin(spec, &c).await?),
+                    None => None,
+                },
+                _ => None,
+            };
+            let sent = within_speed_time(stall, sending).await;
+            if let Some(t) = trial {
+                t.settle(match &sent {
+                    Ok(_) => Some(true),
+                    Err(e) if e.exit == Exit::AuthRejected => Some(false),
+                    Err(_) => None,
+                });
+            }
+            let mut resp = sent?;
             if let Some(tap) = &self.tap {
                 header_case::attach(&mut resp, tap);
             }

@@ -217,6 +217,20 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
         if let Some(d) = relay.take_doh_failure().filter(|_| via_socks) {
             return doh_error(&d, &url);
         }
+        if via_socks && super::socks_login::is_rejection(&text) {
+            return Error::new(
+                Exit::AuthRejected,
+                "the SOCKS proxy rejected the user name and password; they are not sent again in this run",
+            )
+            .hint("give the right password in the proxy URL or with -U");
+        }
+        if via_socks && text.contains("does not support user/pass") {
+            return Error::new(
+                Exit::AuthNoCredentials,
+                "the SOCKS proxy wants a user name and password, and none was given",
+            )
+            .hint("give them in the proxy URL (socks5h://user:password@host:port) or with -U");
+        }
         if via_socks {
             return Error::new(Exit::ProxyUnreachable, format!("cannot reach the SOCKS proxy: {text}"))
                 .hint("check -x / ALL_PROXY");

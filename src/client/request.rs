@@ -40,7 +40,8 @@ pub(super) fn connect_agent(req: &RequestConfig) -> Option<reqwest::header::Head
 pub(super) fn build_client(
     req: &RequestConfig,
     relay: &Arc<Relay>,
-    routes: &Arc<Chooser>,
+    // The routes, and `-U` for a SOCKS proxy without a credential of its own (`socks_login`).
+    (routes, socks_flag): (&Arc<Chooser>, Option<(String, Option<crate::secret::Secret>)>),
     wire_tap: bool,
     clock: &timing::Clock,
     doh: Option<Arc<crate::doh::Doh>>,
@@ -50,7 +51,7 @@ pub(super) fn build_client(
     let proxy = reqwest::Proxy::custom(move |url| match s.chosen(url) {
         // Every hop is routed (and a route error reported) before it is sent; see `run`.
         None | Some(RouteEntry::Direct) => None,
-        Some(RouteEntry::Proxy(spec)) if spec.is_socks() => socks_url(&spec),
+        Some(RouteEntry::Proxy(spec)) if spec.is_socks() => socks_url(&spec, socks_flag.as_ref()),
         Some(RouteEntry::Proxy(spec)) => Some(r.proxy_url_for(&spec)),
     })
     .headers(conn::proxy_connect_headers(&req.curl.conn));

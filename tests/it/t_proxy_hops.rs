@@ -388,3 +388,45 @@ fn a_preproxy_password_is_hidden_from_proc_cmdline() {
     assert!(stderr.contains("--preproxy") && !stderr.contains(SECRET), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(20));
 }
+
+/// `-x socks5h://` for toll's own transfers (reqwest speaks SOCKS there): a wrong password is
+/// sent once for the whole run — not once per URL, `--next` operation or `--retry` attempt —
+/// and the run says so with exit 41; `-U` is the credential of a SOCKS proxy whose URL has none,
+/// as in curl.
+#[test]
+fn a_socks_proxys_wrong_password_is_sent_once_and_dash_u_is_its_credential() {
+    let test = "a_socks_proxys_wrong_password_is_sent_once_and_dash_u_is_its_credential";
+    if !have(test, &[MICROSOCKS], "microsocks") {
+        return;
+    }
+    let socks = Microsocks::start();
+    let tap = Tap::start(socks.port);
+    let origin = Origin::http();
+    let wrong = format!("socks5h://{USER}:wrong-socks-pw@127.0.0.1:{}", tap.port);
+    let (a, b, c) = (origin.url("/text"), origin.url("/json"), origin.url("/bytes/3"));
+    let out = crate::run::toll([
+        "-sS",
+        "--retry",
+        "2",
+        "--retry-all-errors",
+        "--retry-delay",
+        "1",
+        "-x",
+        &wrong,
+        &a,
+        &b,
+        "--next",
+        "-x",
+        &wrong,
+        &c,
+    ])
+    .run();
+    out.assert_code(41);
+    assert!(out.stderr.contains("SOCKS proxy"), "{}", out.describe());
+    assert_eq!(tap.carrying(b"wrong-socks-pw"), 1, "sent more than once:\n{}", out.describe());
+    assert!(origin.requests().is_empty());
+    // -U for a SOCKS proxy without a credential in its URL.
+    let bare = format!("socks5h://127.0.0.1:{}", tap.port);
+    let out = crate::run::toll(["-sS", "-x", &bare, "-U", &format!("{USER}:{PASSWORD}"), &a]).run();
+    out.assert_ok().assert_stdout(b"hello from the origin\n");
+}
