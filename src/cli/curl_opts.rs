@@ -300,10 +300,20 @@ pub fn parse_range(s: &str) -> Result<String, String> {
     ok.then(|| s.to_string()).ok_or_else(|| format!("'{s}' is not a byte range such as 0-499, 500- or -100"))
 }
 
-/// `--resolve HOST:PORT:ADDR` (ADDR may be `[v6]`).
+/// `--resolve HOST:PORT:ADDR` (ADDR may be `[v6]`; `+HOST`, curl's entry that times out, is
+/// the same here). curl's `*` (any host) and `-HOST:PORT` (take an entry out) are refused: a
+/// rule that matched no host would send the name to the system resolver, which the user meant
+/// to keep it from.
 pub fn parse_resolve(s: &str) -> Result<(String, std::net::SocketAddr), String> {
     let bad = || format!("'{s}' is not HOST:PORT:ADDRESS");
+    if s.starts_with('-') {
+        return Err(format!("'{s}': curl's -HOST:PORT (taking an entry out) is not supported by toll"));
+    }
+    let s = s.strip_prefix('+').unwrap_or(s);
     let (host, rest) = s.split_once(':').ok_or_else(bad)?;
+    if host == "*" {
+        return Err(format!("'{s}': a rule for any host ('*') is not supported by toll; name the host"));
+    }
     let (port, addr) = rest.split_once(':').ok_or_else(bad)?;
     let port: u16 = port.parse().map_err(|_| bad())?;
     let addr = addr.trim_start_matches('[').trim_end_matches(']');
@@ -701,6 +711,11 @@ mod tests {
         for bad in ["h:80", "h:x:1.2.3.4", ":80:1.2.3.4", "h:80:nothost"] {
             assert!(parse_resolve(bad).is_err(), "{bad}");
         }
+        // curl's `+` (an entry that times out) is a plain one; `*` and `-HOST:PORT` are refused,
+        // never left to the system resolver.
+        assert_eq!(parse_resolve("+h:80:127.0.0.1").unwrap().0, "h");
+        assert!(parse_resolve("*:80:127.0.0.1").unwrap_err().contains("any host"));
+        assert!(parse_resolve("-h:80").unwrap_err().contains("not supported"));
         let t = parse(&["--http1.1", "-4", "--http2"]);
         let x = t.auth.extras(&t.out);
         assert_eq!((x.http_version, x.ip_family), (HttpVersion::Http2, IpFamily::V4));
