@@ -726,34 +726,54 @@ impl Session {
         max_time: Option<std::time::Duration>,
         via_socks: bool,
     ) -> Result<reqwest::Response> {
+        /// Requests a server's GOAWAY left unprocessed are sent again, up to this many times: each
+        /// is safe (RFC 9113 §6.8), and a server that closes its connections after a few requests
+        /// (nginx's `keepalive_requests`) turns a `-Z` batch away again on the next one.
+        const GOAWAY_RESENDS: usize = 20;
         let idempotent = request.method().is_idempotent();
         let again = request.try_clone();
         let kept_before = self.clock.phases().connects > 0;
-        let sent = std::time::Instant::now();
-        let e = match self.client.execute(request).await {
+        let started = std::time::Instant::now();
+        let (mut closed_resent, mut refused) = (false, 0);
+        let mut sent = started;
+        let mut e = match self.client.execute(request).await {
             Ok(resp) => return Ok(resp),
             Err(e) => e,
         };
-        // No new connection was asked for since: the request went out on a kept-alive one. (One
-        // asked for may still not have been used: hyper's pool races a new connection against a
-        // kept-alive one coming back.)
-        let reused = self.clock.phases().connecting.is_none_or(|c| c < sent);
-        let resend = errors::closed_before_answer(&e) && (reused || idempotent && kept_before);
-        let left = max_time.map(|t| t.checked_sub(sent.elapsed()));
-        let (Some(mut again), true, None | Some(Some(_))) = (again, resend, left) else {
-            return Err(classify_sent(e, &self.relay, via_socks, false));
-        };
-        let reporter = self.ctx.reporter.as_ref();
-        if reporter.verbose() {
-            reporter.line(
-                Direction::Info,
-                "the connection closed before an answer came; sending the request again on a new one",
-            );
+        loop {
+            // No new connection was asked for since: the request went out on a kept-alive one.
+            // (One asked for may still not have been used: hyper's pool races a new connection
+            // against a kept-alive one coming back.)
+            let reused = self.clock.phases().connecting.is_none_or(|c| c < sent);
+            let goaway = errors::refused_by_goaway(&e) && refused < GOAWAY_RESENDS;
+            let closed =
+                !closed_resent && errors::closed_before_answer(&e) && (reused || idempotent && kept_before);
+            let left = max_time.map(|t| t.checked_sub(started.elapsed()));
+            let next = again.as_ref().and_then(reqwest::Request::try_clone);
+            let (Some(mut next), true, None | Some(Some(_))) = (next, goaway || closed, left) else {
+                return Err(classify_sent(e, &self.relay, via_socks, false));
+            };
+            let reporter = self.ctx.reporter.as_ref();
+            if reporter.verbose() {
+                let why = match goaway {
+                    true => "the server's GOAWAY left the request unprocessed",
+                    false => "the connection closed before an answer came",
+                };
+                reporter.line(Direction::Info, &format!("{why}; sending the request again on a new one"));
+            }
+            if let Some(Some(left)) = left {
+                *next.timeout_mut() = Some(left);
+            }
+            match goaway {
+                true => refused += 1,
+                false => closed_resent = true,
+            }
+            sent = std::time::Instant::now();
+            e = match self.client.execute(next).await {
+                Ok(resp) => return Ok(resp),
+                Err(e) => e,
+            };
         }
-        if let Some(Some(left)) = left {
-            *again.timeout_mut() = Some(left);
-        }
-        self.client.execute(again).await.map_err(|e| classify_sent(e, &self.relay, via_socks, false))
     }
 
     /// Why the last request did not get through the proxy, if the relay knows.

@@ -138,6 +138,14 @@ pub(super) fn closed_before_answer(e: &reqwest::Error) -> bool {
     !(e.is_connect() || e.is_timeout() || e.is_body() || e.is_decode()) && crate::relay::closed_under(e)
 }
 
+/// The server's HTTP/2 GOAWAY left this request's stream unprocessed (a stream above the last one
+/// it names; RFC 9113 §6.8): it may be sent again, whatever its method, on a new connection —
+/// as curl does, where a server that closes after so many requests failed toll's `-Z` batches.
+pub(super) fn refused_by_goaway(e: &reqwest::Error) -> bool {
+    !(e.is_body() || e.is_decode())
+        && find::<h2::Error>(e).is_some_and(|h2| h2.is_go_away() && h2.is_remote())
+}
+
 /// A request body that could not be read while it was sent (26).
 pub(super) fn read_failed(why: String) -> Error {
     Error::new(Exit::Read, why).hint("check the file or the program feeding standard input")

@@ -130,3 +130,83 @@ fn http2_failures_have_curls_exit_codes() {
         assert!(!out.stderr.contains("request to  failed"), "{}", out.describe());
     }
 }
+
+/// An https HTTP/2 server written frame by frame (the `h2` crate's server counts every stream it
+/// received as processed): on each connection it answers the first three requests (`ok\n`), then
+/// sends GOAWAY naming the third (NO_ERROR) — the client's later streams were not processed, as
+/// nginx does after `keepalive_requests` — and reads on for a moment before closing, as nginx
+/// lingers. Counts the requests it answered.
+fn h2_server_closing_after_three(answered: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> u16 {
+    crate::tls::serve_tls(&[b"h2"], move |tls| {
+        let answered = answered.clone();
+        async move {
+            let _ = three_then_goaway(tls, &answered).await;
+        }
+    })
+}
+
+async fn three_then_goaway<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut s: S,
+    answered: &std::sync::atomic::AtomicUsize,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let frame = |kind: u8, flags: u8, stream: u32, payload: &[u8]| {
+        let len = payload.len() as u32;
+        let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+        f.extend((stream & 0x7fff_ffff).to_be_bytes());
+        f.extend(payload);
+        f
+    };
+    let mut preface = [0u8; 24];
+    s.read_exact(&mut preface).await?;
+    s.write_all(&frame(0x4, 0, 0, &[])).await?;
+    let mut served = Vec::new();
+    while served.len() < 3 {
+        let mut head = [0u8; 9];
+        s.read_exact(&mut head).await?;
+        let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+        let stream = u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff;
+        let mut payload = vec![0u8; len];
+        s.read_exact(&mut payload).await?;
+        match head[3] {
+            // SETTINGS (not an ACK): acknowledged.
+            0x4 if head[4] & 0x1 == 0 => s.write_all(&frame(0x4, 0x1, 0, &[])).await?,
+            // HEADERS: `:status: 200` (HPACK static entry 8), then `ok\n` ending the stream.
+            0x1 => {
+                s.write_all(&frame(0x1, 0x4, stream, &[0x88])).await?;
+                s.write_all(&frame(0x0, 0x1, stream, b"ok\n")).await?;
+                served.push(stream);
+                answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            _ => {}
+        }
+    }
+    let mut goaway = served[2].to_be_bytes().to_vec();
+    goaway.extend(0u32.to_be_bytes());
+    s.write_all(&frame(0x7, 0, 0, &goaway)).await?;
+    s.flush().await?;
+    let mut sink = [0u8; 4096];
+    let linger = tokio::time::sleep(std::time::Duration::from_millis(500));
+    tokio::pin!(linger);
+    loop {
+        tokio::select! {
+            _ = &mut linger => break,
+            r = s.read(&mut sink) => if r? == 0 { break },
+        }
+    }
+    Ok(())
+}
+
+/// Streams a server's GOAWAY left unprocessed (above the last stream it names) are sent again on
+/// a new connection, as curl does: forty parallel requests to a server that turns away all but
+/// three on each connection all succeed (toll failed the others with exit 16).
+#[test]
+fn requests_a_goaway_left_unprocessed_are_sent_again() {
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let port = h2_server_closing_after_three(answered.clone());
+    let ca = crate::tls::pki().ca_arg();
+    let url = format!("https://127.0.0.1:{port}/ok?[1-40]");
+    let out = toll(["-sS", "-Z", "--cacert", &ca, "-o", "/dev/null", &url]).run();
+    out.assert_ok();
+    assert_eq!(answered.load(std::sync::atomic::Ordering::SeqCst), 40, "{}", out.describe());
+}
