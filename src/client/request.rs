@@ -37,6 +37,11 @@ pub(super) fn connect_agent(req: &RequestConfig) -> Option<reqwest::header::Head
     reqwest::header::HeaderValue::from_str(&agent).ok()
 }
 
+/// The largest response head toll takes over HTTP/2 (the header list, uncompressed): hyper's
+/// default of 16 KiB refused heads curl takes (it allows some 300 KB), such as a large
+/// `Content-Security-Policy` or many cookies.
+pub(super) const H2_MAX_HEADER_LIST: u32 = 256 * 1024;
+
 pub(super) fn build_client(
     req: &RequestConfig,
     relay: &Arc<Relay>,
@@ -65,6 +70,7 @@ pub(super) fn build_client(
         // decides which of the user's headers may travel to another origin.
         .redirect(reqwest::redirect::Policy::none())
         .http1_max_headers(crate::relay::MAX_HEADER_FIELDS)
+        .http2_max_header_list_size(H2_MAX_HEADER_LIST)
         // Heads as lenient as curl's (`crate::relay::MAX_HEADER_FIELDS` says why).
         .http1_allow_spaces_after_header_name_in_responses(true)
         .http1_allow_obsolete_multiline_headers_in_responses(true)

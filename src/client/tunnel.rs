@@ -379,6 +379,7 @@ impl Direct {
             if h2 {
                 let (send, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
                     .timer(TokioTimer::new())
+                    .max_header_list_size(super::request::H2_MAX_HEADER_LIST)
                     .handshake(io)
                     .await
                     .map_err(|e| send_error(&url, &e))?;

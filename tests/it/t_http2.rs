@@ -11,7 +11,8 @@ use bytes::Bytes;
 /// - `/ok`: `ok\n`;
 /// - `/rst`: a 200 with `partial`, then RST_STREAM (INTERNAL_ERROR);
 /// - `/refused`: RST_STREAM (REFUSED_STREAM) before any answer;
-/// - `/short`: `content-length: 100` and 50 bytes, the stream ended.
+/// - `/short`: `content-length: 100` and 50 bytes, the stream ended;
+/// - `/big-head`: `ok\n` after a 40 KB field (hyper's client takes 16 KiB by default).
 ///
 /// With `goaway`, every connection is ended instead, once its request came ([`go_away`]).
 /// Returns its port.
@@ -38,6 +39,12 @@ fn h2_server(goaway: bool) -> u16 {
                     });
                 }
                 "/refused" => respond.send_reset(h2::Reason::REFUSED_STREAM),
+                "/big-head" => {
+                    let big = "v".repeat(40_000);
+                    let head = http::Response::builder().header("x-big", big).header("content-length", 3);
+                    let mut send = respond.send_response(head.body(()).unwrap(), false).unwrap();
+                    let _ = send.send_data(Bytes::from_static(b"ok\n"), true);
+                }
                 "/short" => {
                     let mut send = respond.send_response(ok(100), false).unwrap();
                     let _ = send.send_data(Bytes::from(vec![b'x'; 50]), true);
@@ -124,6 +131,9 @@ fn http2_failures_have_curls_exit_codes() {
         let out = run("/goaway");
         out.assert_code(16);
         assert!(out.stderr.contains("ended the HTTP/2 connection"), "{}", out.describe());
+        let out = run("/big-head");
+        out.assert_ok();
+        assert_eq!(out.stdout_str(), "ok\n[200 2]", "{}", out.describe());
         let out = run("/refused");
         out.assert_code(56);
         assert!(out.stderr.contains("REFUSED_STREAM"), "{}", out.describe());
