@@ -107,6 +107,12 @@ pub(super) async fn write_response(
         saving::Plan::Write(out) => out,
     };
     out.until(deadline);
+    let http1 = matches!(resp.version(), reqwest::Version::HTTP_10 | reqwest::Version::HTTP_11);
+    out.close_delimited(
+        http1
+            && !headers.contains_key(reqwest::header::CONTENT_LENGTH)
+            && !headers.contains_key(reqwest::header::TRANSFER_ENCODING),
+    );
     got.file = out.dest().map(Path::to_path_buf);
     if show_heads && !write_heads(&mut out.sink)? {
         return Ok(());

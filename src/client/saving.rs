@@ -306,6 +306,9 @@ pub struct Guard {
     /// When `-m` runs out ([`Output::until`]): `--limit-rate`'s waits end there (reqwest's own
     /// timeout only bounds its reads, not the waits between them).
     deadline: Option<Instant>,
+    /// The body ends when the connection does (HTTP/1, no length, not chunked: see
+    /// [`Output::close_delimited`]).
+    close_delimited: bool,
 }
 
 impl Guard {
@@ -321,6 +324,7 @@ impl Guard {
             window: (now, 0),
             skip: false,
             deadline: None,
+            close_delimited: false,
         }
     }
 
@@ -343,6 +347,11 @@ impl Guard {
                 }
             },
         };
+        if let (Err(e), true) = (&chunk, self.close_delimited) {
+            if super::errors::chain_text(e).contains("close_notify") {
+                return Ok(Ok(None));
+            }
+        }
         if let Ok(Some(c)) = &chunk {
             self.received += c.len() as u64;
             if let Some(max) = self.max.filter(|m| self.received > *m) {
@@ -407,6 +416,13 @@ impl Output {
     /// `-m`'s end for this transfer (see `Guard::deadline`).
     pub fn until(&mut self, deadline: Option<Instant>) {
         self.guard.deadline = deadline;
+    }
+
+    /// The body is delimited by the connection's end. Over TLS a server that ends it without
+    /// `close_notify` then still ends the body, as curl (with OpenSSL 3) and browsers take it:
+    /// many servers close that way; a length or the chunked coding is what guards a body's end.
+    pub fn close_delimited(&mut self, yes: bool) {
+        self.guard.close_delimited = yes;
     }
 
     /// The next chunk (see [`Guard::next`]).

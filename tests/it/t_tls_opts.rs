@@ -558,3 +558,35 @@ fn version_1_certificates_are_taken_as_curl_takes_them() {
     let url = format!("https://127.0.0.1:{}/", leaf.port);
     toll(["-sS", "-k"]).arg(&url).run().assert_code(0);
 }
+
+/// A body that ends with the connection (HTTP/1, no length, not chunked) from a server that
+/// closes without TLS `close_notify`, as many do: the body is whole (curl 7.88 with OpenSSL 3:
+/// exit 0), and `-o` writes it; toll took it for a cut one (exit 18, no file). With a length
+/// announced and not reached, it is still exit 18.
+#[test]
+fn a_close_delimited_body_ends_without_close_notify() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let serve = |answer: &'static [u8]| {
+        crate::tls::serve_tls(&[b"http/1.1"], move |mut tls| async move {
+            let mut buf = [0u8; 4096];
+            let _ = tls.read(&mut buf).await;
+            let _ = tls.write_all(answer).await;
+            let _ = tls.flush().await;
+            // The TCP connection ends under TLS: no close_notify.
+            let (tcp, _) = tls.into_inner();
+            drop(tcp);
+        })
+    };
+    let whole = serve(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello without a length\n");
+    let cut = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly a part\n");
+    let ca = pki().ca_arg();
+    let dir = crate::run::scratch();
+    let file = dir.path().join("out.txt");
+    let out =
+        toll(["-sS", "--cacert", &ca, "-o", file.to_str().unwrap(), &format!("https://127.0.0.1:{whole}/")])
+            .run();
+    out.assert_ok();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "hello without a length\n");
+    let out = toll(["-sS", "--cacert", &ca, &format!("https://127.0.0.1:{cut}/")]).run();
+    out.assert_code(18);
+}
