@@ -406,14 +406,14 @@ pub fn parse_pinned_key(s: &str) -> Result<PinnedKey, String> {
             Ok(PinnedKey::File(PathBuf::from(s)))
         };
     }
-    let digest = |piece: &str| -> Result<[u8; 32], String> {
-        let b64 = piece.trim().strip_prefix("sha256//").ok_or(format!("{piece:?} is not sha256//BASE64"))?;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .map_err(|e| format!("{piece:?} is not sha256//BASE64 ({e})"))?;
-        bytes.try_into().map_err(|_| format!("{piece:?} is not a SHA-256 digest (32 bytes in base64)"))
+    // As curl compares each entry's text with the key's digest: an entry that is no SHA-256
+    // digest in base64 matches no key (none left: the transfer fails with 90, as curl's), and
+    // the others still count.
+    let digest = |piece: &str| -> Option<[u8; 32]> {
+        let b64 = piece.trim().strip_prefix("sha256//")?;
+        base64::engine::general_purpose::STANDARD.decode(b64).ok()?.try_into().ok()
     };
-    s.split(';').map(digest).collect::<Result<_, _>>().map(PinnedKey::Sha256)
+    Ok(PinnedKey::Sha256(s.split(';').filter_map(digest).collect()))
 }
 
 fn parse_proto_default(s: &str) -> Result<String, String> {
@@ -698,10 +698,18 @@ mod tests {
         let Ok(PinnedKey::Sha256(d)) = parse_pinned_key(&two) else { panic!("{two}") };
         assert_eq!((d.len(), d[1][0], d[1][31]), (2, 0xff, 0xff));
         assert_eq!(parse_pinned_key("key.pem"), Ok(PinnedKey::File("key.pem".into())));
-        for bad in
-            ["", "sha256//AAAA", "sha256//not base64!", &format!("{zeros};key.pem"), &format!("{zeros};")]
-        {
-            assert!(parse_pinned_key(bad).is_err(), "{bad}");
+        assert!(parse_pinned_key("").is_err());
+        // An entry that is no digest matches no key, as curl compares the text: the others count,
+        // and with none left nothing matches (exit 90 when the transfer starts).
+        for (list, left) in [
+            ("sha256//AAAA".to_string(), 0),
+            ("sha256//not base64!".to_string(), 0),
+            (format!("{zeros};key.pem"), 1),
+            (format!("{zeros};"), 1),
+            (format!("sha256//xxxx=;{zeros}"), 1),
+        ] {
+            let Ok(PinnedKey::Sha256(d)) = parse_pinned_key(&list) else { panic!("{list}") };
+            assert_eq!(d.len(), left, "{list}");
         }
     }
 
