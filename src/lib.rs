@@ -7,7 +7,9 @@
 /// `eprintln!` that never panics. std's panics when standard error is gone (a closed pipe:
 /// `toll -v URL 2>&1 >/dev/null | head -c 10`), which turned a finished transfer into exit 101;
 /// a message that cannot be written is dropped, as curl drops it. Defined before the modules,
-/// so every one of them uses this one (textual scope wins over the prelude's).
+/// so every one of them uses this one (textual scope wins over the prelude's); exported for the
+/// binary (`use toll::eprintln`).
+#[macro_export]
 macro_rules! eprintln {
     ($($arg:tt)*) => {{
         use ::std::io::Write as _;
@@ -16,6 +18,7 @@ macro_rules! eprintln {
 }
 
 /// `eprint!` that never panics (see `eprintln!`).
+#[macro_export]
 macro_rules! eprint {
     ($($arg:tt)*) => {{
         use ::std::io::Write as _;

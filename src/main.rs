@@ -2,22 +2,9 @@
 
 use std::process::ExitCode;
 
-/// `eprintln!` that never panics when standard error is gone (see the library's).
-macro_rules! eprintln {
-    ($($arg:tt)*) => {{
-        use ::std::io::Write as _;
-        let _ = ::std::writeln!(::std::io::stderr(), $($arg)*);
-    }};
-}
-
-/// `eprint!` that never panics (see `eprintln!`).
-macro_rules! eprint {
-    ($($arg:tt)*) => {{
-        use ::std::io::Write as _;
-        let _ = ::std::write!(::std::io::stderr(), $($arg)*);
-    }};
-}
+// Never a panic when standard error is gone (see the library's).
 use toll::term::sanitize;
+use toll::{eprint, eprintln};
 
 fn main() -> ExitCode {
     // -K files, variables, `--no-` forms and `--next`: the command line as clap reads it.

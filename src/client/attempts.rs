@@ -71,11 +71,15 @@ async fn transfer(
     // informational heads, share it (reqwest's timeout is per request).
     let deadline = req.max_time.map(|t| std::time::Instant::now() + t);
     let sending = session.send_with_heads(req, &mut heads);
+    // A moment's grace: where a step's own bound ends at the same time (choosing the proxy, a
+    // request's timeout), its more telling error comes first.
     let sent = match deadline {
-        Some(d) => match tokio::time::timeout_at(d.into(), sending).await {
-            Ok(sent) => sent,
-            Err(_) => Err(out_of_time(req)),
-        },
+        Some(d) => {
+            match tokio::time::timeout_at((d + std::time::Duration::from_millis(100)).into(), sending).await {
+                Ok(sent) => sent,
+                Err(_) => Err(out_of_time(req)),
+            }
+        }
         None => sending.await,
     };
     rec.connections(session.connections_made());
