@@ -591,7 +591,18 @@ impl Session {
                 },
                 _ => None,
             };
-            let sent = within_speed_time(stall, sending).await;
+            let mut sent = within_speed_time(stall, sending).await;
+            if let (Some(_), Err(e)) = (&trial, &mut sent) {
+                if e.exit == Exit::AuthNoCredentials {
+                    // "No acceptable method" after toll offered a user name and password: the
+                    // proxy takes none, not "none was given".
+                    *e = Error::new(
+                        Exit::ProxyFailed,
+                        "the SOCKS proxy accepts no user name and password (only methods toll does not offer)",
+                    )
+                    .hint("drop the credentials from the proxy URL and -U, or check -x");
+                }
+            }
             if let Some(t) = trial {
                 t.settle(match &sent {
                     Ok(_) => Some(true),

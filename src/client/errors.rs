@@ -232,6 +232,8 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
             )
             .hint("give the right password in the proxy URL or with -U");
         }
+        // RFC 1928's "no acceptable method": with no credential offered (`socks_login`, which
+        // says otherwise when one was), the proxy wants one.
         if via_socks && text.contains("does not support user/pass") {
             return Error::new(
                 Exit::AuthNoCredentials,

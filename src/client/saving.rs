@@ -363,28 +363,15 @@ impl Guard {
             if let Some(rate) = self.rate {
                 let due = Duration::from_secs_f64(self.received as f64 / rate as f64);
                 if let Some(wait) = due.checked_sub(self.started.elapsed()) {
-                    let wake = Instant::now() + wait;
-                    match self.deadline.filter(|d| *d < wake) {
-                        Some(d) => {
-                            tokio::time::sleep_until(d.into()).await;
-                            return Err(Error::new(
-                                Exit::Timeout,
-                                format!(
-                                    "timed out: -m/--max-time ran out with {} bytes received (--limit-rate {rate})",
-                                    self.received
-                                ),
-                            ));
-                        }
-                        None => tokio::time::sleep(wait).await,
-                    }
+                    self.by_deadline(tokio::time::sleep(wait)).await?;
                 }
             }
         }
         Ok(chunk)
     }
 
-    /// `read`, unless `-m` runs out first (the transfer's limit: after redirects, the last
-    /// request's own timeout would allow more).
+    /// `read` (or `--limit-rate`'s wait), unless `-m` runs out first (the transfer's limit:
+    /// after redirects, the last request's own timeout would allow more).
     async fn by_deadline<T>(&self, read: impl std::future::Future<Output = T>) -> Result<T> {
         match self.deadline {
             None => Ok(read.await),

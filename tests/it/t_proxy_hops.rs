@@ -429,4 +429,11 @@ fn a_socks_proxys_wrong_password_is_sent_once_and_dash_u_is_its_credential() {
     let bare = format!("socks5h://127.0.0.1:{}", tap.port);
     let out = crate::run::toll(["-sS", "-x", &bare, "-U", &format!("{USER}:{PASSWORD}"), &a]).run();
     out.assert_ok().assert_stdout(b"hello from the origin\n");
+    // None given to a proxy that wants one: 40; one given to a proxy that takes none: 43.
+    crate::run::toll(["-sS", "-x", &bare, &a]).run().assert_code(40);
+    let open = Microsocks::start_with(&[]);
+    let with = format!("socks5h://{USER}:{PASSWORD}@127.0.0.1:{}", open.port);
+    let out = crate::run::toll(["-sS", "-x", &with, &a]).run();
+    out.assert_code(43);
+    assert!(out.stderr.contains("accepts no user name and password"), "{}", out.describe());
 }
