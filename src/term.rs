@@ -153,6 +153,10 @@ pub fn display_url(url: &url::Url) -> String {
 /// `***`, and an `@` in its path or query stays (`/@types/node`, `?m=a@b`). Text that does not
 /// parse gets [`redact_userinfo`]'s broader masking.
 pub fn mask_url_password(s: &str) -> String {
+    // Most have no `@` at all (`toll serve` logs every request through here): nothing to parse.
+    if !s.contains('@') {
+        return s.to_string();
+    }
     let parsed = url::Url::parse(s).ok().filter(|_| s.contains("://"));
     let Some(u) = parsed else { return redact_userinfo(s) };
     if u.password().is_none() {
