@@ -1,24 +1,23 @@
-//! The application layer: the only code (besides `main`) that sees clap, the environment and the
-//! terminal. It resolves the command line into `config` once, decides which credential sources
-//! exist, owns stderr (verbose trace, warnings), and runs the engine on a tokio runtime.
+//! The application layer: with `main`, the subcommands and `setup` (what they all set up the same
+//! way), the only code that sees clap, the environment and the terminal. It dispatches the
+//! subcommands, resolves a transfer's command line into `config` once (`.netrc`, the origin's
+//! password, passwords hidden from `ps`), and runs the transfer on `setup`'s runtime.
 
 use crate::cli::{Cli, Invocation, Transfer};
-use crate::client::{self, Context, SourceFactory};
-use crate::config::{ProxyConfig, ProxySpec};
-use crate::creds::{CredentialSource, FixedSource};
+use crate::client::{self, Context};
+use crate::config::ProxyConfig;
 use crate::error::{Error, Exit, Result};
-use crate::keyring::session::{KeyringSource, Session};
-use crate::keyring::{Choice, Keyring};
-use crate::prompt::PromptSource;
-use crate::report::{Direction, Reporter};
+use crate::keyring::session::Session;
+use crate::report::Reporter;
 use crate::secret::Secret;
-use crate::store::{Index, SavePolicy, Settings};
+use crate::setup::{
+    block_on, credential_setup, credential_setup_with, credential_sources, load_settings, remembered,
+    routing, Stderr,
+};
 use crate::term::{sanitize, Terminal};
-use std::future::Future;
 use std::sync::Arc;
 
 pub mod argv;
-pub(crate) mod routing;
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
@@ -209,55 +208,6 @@ fn redirect_stderr(path: &std::path::Path) -> Result<()> {
     #[cfg(not(unix))]
     let _ = path;
     Ok(())
-}
-
-/// Where passwords are stored and whether to offer saving one: `TOLL_KEYRING`,
-/// `TOLL_SAVE_CREDENTIALS` (and `--no-save`) win over the settings file.
-pub struct CredentialSetup {
-    pub keyring: Keyring,
-    pub choice: Choice,
-    pub index: Option<Index>,
-    pub save: SavePolicy,
-}
-
-fn credential_setup(no_save: bool) -> Result<CredentialSetup> {
-    credential_setup_with(no_save, &load_settings()?)
-}
-
-/// The settings file (`$XDG_CONFIG_HOME/toll/config`), read once per run.
-pub(crate) fn load_settings() -> Result<Settings> {
-    Settings::load(Settings::default_path(&env)).map_err(|e| {
-        Error::new(Exit::Usage, e).hint("fix or remove the settings file (see 'toll auth --help')")
-    })
-}
-
-fn credential_setup_with(no_save: bool, settings: &Settings) -> Result<CredentialSetup> {
-    let usage = |m: String| Error::new(Exit::Usage, m);
-    let from = |var: &str, setting: &Option<String>| -> Option<(String, String)> {
-        match env(var).filter(|v| !v.trim().is_empty()) {
-            Some(v) => Some((v, var.to_string())),
-            None => setting.clone().map(|v| {
-                let file = settings.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
-                (v, file)
-            }),
-        }
-    };
-    let choice = match from("TOLL_KEYRING", &settings.keyring) {
-        Some((v, origin)) => Choice::parse(&v).map_err(|e| usage(format!("{origin}: {e}")))?,
-        None => Choice::Auto,
-    };
-    let save = match (no_save, from("TOLL_SAVE_CREDENTIALS", &settings.save_credentials)) {
-        (true, _) => SavePolicy::Never,
-        (false, Some((v, origin))) => SavePolicy::parse(&v)
-            .ok_or_else(|| usage(format!("{origin}: '{v}' is not ask, always or never")))?,
-        (false, None) => SavePolicy::Ask,
-    };
-    Ok(CredentialSetup {
-        keyring: Keyring::from_env(&env),
-        choice,
-        index: Index::default_path(&env).map(Index::new),
-        save,
-    })
 }
 
 fn transfer(mut t: Transfer) -> Result<()> {
@@ -463,138 +413,9 @@ fn warn_command_line_password(cfg: &ProxyConfig) {
     }
 }
 
-/// The credential sources for a proxy, in priority order: `-U`, the proxy URL's userinfo,
-/// `TOLL_PROXY_USER` + `TOLL_PROXY_PASSWORD`, the OS keyring (the user name the index records),
-/// then the terminal prompt when one is possible. `-U` and the environment apply to the proxies
-/// the user configured, not to `--preproxy`'s SOCKS proxy (they are the HTTP proxy's, which
-/// must not go to another proxy); a proxy URL's userinfo only to that proxy.
-pub(crate) fn credential_sources(cfg: &ProxyConfig, term: Terminal, session: Arc<Session>) -> SourceFactory {
-    let flag = cfg.user.clone().map(|u| (u, cfg.password.clone()));
-    let from_env = env("TOLL_PROXY_USER")
-        .filter(|u| !u.is_empty())
-        .map(|u| (u, env("TOLL_PROXY_PASSWORD").map(Secret::from)));
-    let preproxy = cfg.preproxy.as_ref().map(ProxySpec::display_url);
-    Arc::new(move |spec: &ProxySpec| {
-        session.saw_proxy(spec);
-        let is_preproxy = preproxy.as_deref() == Some(spec.display_url().as_str());
-        let (flag, from_env) = if is_preproxy { (&None, &None) } else { (&flag, &from_env) };
-        let mut fixed: Vec<(String, String, Option<Secret>)> = Vec::new();
-        if let Some((user, password)) = flag {
-            fixed.push(("-U/--proxy-user".into(), user.clone(), password.clone()));
-        }
-        if let Some(user) = &spec.user {
-            fixed.push((format!("the proxy URL ({})", spec.origin), user.clone(), spec.password.clone()));
-        }
-        if let Some((user, password)) = from_env {
-            fixed.push(("TOLL_PROXY_USER/TOLL_PROXY_PASSWORD".into(), user.clone(), password.clone()));
-        }
-        // A user name given without a password is the one the prompt asks the password for;
-        // else the prompt suggests the first configured (or stored) user name.
-        let fixed_user = fixed.iter().find(|(_, _, p)| p.is_none()).map(|(_, u, _)| u.clone());
-        let indexed = session.index.as_ref().and_then(|i| i.get(&spec.display_url())).map(|e| e.user);
-        let default_user = fixed.first().map(|(_, u, _)| u.clone()).or(indexed);
-
-        let mut v: Vec<Box<dyn CredentialSource>> = Vec::new();
-        for (label, user, password) in fixed {
-            v.push(session.track(Box::new(FixedSource::new(label, user, password))));
-        }
-        if session.choice != Choice::Disabled && session.index.is_some() {
-            v.push(session.track(Box::new(KeyringSource::new(session.clone(), spec.clone()))));
-        }
-        if term.can_prompt {
-            let prompt = PromptSource::new(session.clone(), spec.clone(), fixed_user, default_user);
-            v.push(session.track(Box::new(prompt)));
-        }
-        v
-    })
-}
-
-/// Runs `fut` on a runtime with two workers (the relay and the transfer each get one), ending
-/// with exit 130 on Ctrl-C after dropping everything — so a partial `-o` file is removed. SIGTERM
-/// (a supervisor, `timeout`) and SIGHUP (the terminal closed) drop everything the same way, then
-/// end the process by that signal, as it would have ended without toll's cleanup.
-pub fn block_on(fut: impl Future<Output = Result<()>>) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::new(Exit::Internal, format!("cannot start the runtime: {e}")))?;
-    let mut ended_by = None;
-    let result = rt.block_on(async {
-        tokio::select! {
-            r = fut => r,
-            _ = tokio::signal::ctrl_c() => {
-                // A password prompt may still have echo off: put the terminal back first.
-                crate::prompt::restore_terminal();
-                Err(Error::new(Exit::Interrupted, "interrupted"))
-            }
-            signal = stop_signal() => {
-                crate::prompt::restore_terminal();
-                ended_by = signal;
-                Err(Error::new(Exit::Interrupted, "terminated"))
-            }
-        }
-    });
-    // Tunnels and the relay may still be running: don't wait for them.
-    rt.shutdown_background();
-    #[cfg(unix)]
-    if let Some(signal) = ended_by {
-        // SAFETY: back to the default action, then raised: the process ends by the signal.
-        unsafe {
-            libc::signal(signal, libc::SIG_DFL);
-            libc::raise(signal);
-        }
-    }
-    result
-}
-
-/// The first SIGTERM or SIGHUP (never, where they cannot be watched).
-async fn stop_signal() -> Option<i32> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) {
-            return tokio::select! {
-                _ = term.recv() => Some(libc::SIGTERM),
-                _ = hup.recv() => Some(libc::SIGHUP),
-            };
-        }
-    }
-    std::future::pending().await
-}
-
-/// The verbose trace on stderr, curl-style (`*` info, `>` sent, `<` received), sanitised.
-pub(crate) struct Stderr {
-    pub(crate) verbose: bool,
-}
-
-impl Reporter for Stderr {
-    fn verbose(&self) -> bool {
-        self.verbose
-    }
-
-    fn line(&self, direction: Direction, text: &str) {
-        let mark = match direction {
-            Direction::Info => '*',
-            Direction::Sent => '>',
-            Direction::Received => '<',
-        };
-        eprintln!("{mark} {}", sanitize(text));
-    }
-}
-
 /// Whether errors are printed (`-s` hides them unless `-S`): read before the CLI is consumed.
 pub fn errors_shown(cli: &Cli) -> bool {
     !cli.output.silent || cli.output.show_error
-}
-
-/// Remembered proxy authentication (`crate::remembered`), unless `TOLL_REMEMBER=0`.
-pub(crate) fn remembered() -> Option<Arc<dyn crate::relay::AuthMemory>> {
-    if env("TOLL_REMEMBER").is_some_and(|v| v == "0") {
-        return None;
-    }
-    let path = crate::remembered::Remembered::default_path(&env)?;
-    Some(Arc::new(crate::remembered::Remembered::new(path)))
 }
 
 #[cfg(all(test, unix))]

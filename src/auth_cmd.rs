@@ -8,7 +8,6 @@
 //! Everything runs inside `app::block_on`, so Ctrl-C at a prompt ends with exit 130 and the
 //! terminal's echo restored, exactly as during a transfer.
 
-use crate::app::{block_on, CredentialSetup};
 use crate::auth::{Scheme, SchemeSet};
 use crate::cli::{AuthCommand, AuthProxyArg, LoginArgs};
 use crate::config::{OutputStyle, OutputTarget, ProxyConfig, ProxySpec, RequestConfig};
@@ -20,6 +19,7 @@ use crate::output::say;
 use crate::prompt::{self, Abort, Tty};
 use crate::proxy_env::{self, ProxySettings, Route};
 use crate::secret::{Credentials, Secret};
+use crate::setup::{block_on, CredentialSetup};
 use crate::store::IndexEntry;
 use crate::term::{sanitize, Terminal};
 use std::sync::{Arc, Mutex};

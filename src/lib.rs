@@ -54,6 +54,7 @@ pub mod route;
 pub mod secret;
 pub mod serve;
 pub mod serve_cmd;
+pub mod setup;
 pub mod socks;
 pub mod statefile;
 pub mod store;

@@ -121,25 +121,6 @@ impl Remembered {
     }
 }
 
-/// Proxies are remembered by `scheme://host:port`: never by credentials.
-impl crate::relay::AuthMemory for Remembered {
-    fn recall(&self, proxy: &crate::config::ProxySpec) -> Option<Entry> {
-        self.take(&proxy.display_url())
-    }
-
-    fn reserve_nc(&self, proxy: &crate::config::ProxySpec, memory: &Memory) -> Option<u32> {
-        Remembered::reserve_nc(self, &proxy.display_url(), memory)
-    }
-
-    fn remember(&self, proxy: &crate::config::ProxySpec, entry: Entry) {
-        self.save(&proxy.display_url(), entry);
-    }
-
-    fn forget(&self, proxy: &crate::config::ProxySpec) {
-        Remembered::forget(self, &proxy.display_url());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,8 +6,6 @@ mod check;
 mod clients;
 mod routing;
 
-use crate::app::routing::Unreachable;
-use crate::app::{credential_sources, remembered, CredentialSetup, Stderr};
 use crate::cli::{Listen, ServeConfig};
 use crate::client::{self, Context};
 use crate::error::{Error, Exit, Result};
@@ -18,6 +16,8 @@ use crate::secret::Secret;
 use crate::serve::admission::Policy;
 use crate::serve::log::AccessLog;
 use crate::serve::{key, Limits, Routes, Server};
+use crate::setup::routing::Unreachable;
+use crate::setup::{credential_sources, remembered, CredentialSetup, Stderr};
 use crate::term::Terminal;
 use check::{check_first, check_through, gated};
 use clients::{proxy_env_for_clients, proxy_url, run_child, shell_export};
@@ -72,7 +72,7 @@ pub fn run(
     let term = Terminal { stderr: false, stdout: false, can_prompt: ask_first };
     let gate = Arc::new(AtomicBool::new(ask_first));
     let reporter: Arc<dyn Reporter> = Arc::new(Stderr { verbose: cfg.verbose });
-    let settings = crate::app::load_settings()?;
+    let settings = crate::setup::load_settings()?;
     let session = Arc::new(Session::new(setup.keyring, setup.choice, setup.index, setup.save, term, true));
     let mut sources = credential_sources(&cfg.proxy, term, session.clone());
     if ask_first {
@@ -117,7 +117,7 @@ pub fn run(
         // The routing never sees a `*_proxy` variable that names this server (see `not_self`).
         let (routing_env, ignored) = not_self(env, addrs.clone());
         let env = &routing_env;
-        let decided = crate::app::routing::decide(
+        let decided = crate::setup::routing::decide(
             &cfg.proxy,
             &settings,
             env,
@@ -132,12 +132,12 @@ pub fn run(
         if let Some(w) = decided.pac.as_ref().and_then(|p| p.warning.as_ref()) {
             eprintln!("toll: warning: {}", crate::term::sanitize(w));
         }
-        let routes = Arc::new(Routes::new(crate::app::routing::build(
+        let routes = Arc::new(Routes::new(crate::setup::routing::build(
             &decided,
             cfg.connect_timeout,
             env,
             reporter.as_ref(),
-            crate::app::routing::PacLife::Chooser,
+            crate::setup::routing::PacLife::Chooser,
             None,
         )?));
         // The connection to an upstream proxy (TCP, and TLS for an https:// one) is bounded as a
@@ -206,7 +206,7 @@ pub fn run(
         let log = server.log.clone();
         // For `toll doctor` (`toll serve` only): where this server listens and what it uses.
         let state_dir = if is_run { None } else { crate::store::state_dir(env).map(|d| d.join("toll")) };
-        let record = |decided: &crate::app::routing::Decided| {
+        let record = |decided: &crate::setup::routing::Decided| {
             let dir = state_dir.as_ref()?;
             let mut using = decided.plan.source.to_string();
             if decided.unreachable.is_some() {
@@ -220,7 +220,7 @@ pub fn run(
                 }
             }
         };
-        let rerecord = |d: &crate::app::routing::Decided| {
+        let rerecord = |d: &crate::setup::routing::Decided| {
             record(d);
         };
         // One task keeps the routing current, for `toll serve` as long as it serves, for `toll

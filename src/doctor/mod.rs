@@ -34,11 +34,11 @@ mod schemes;
 mod serve;
 mod sources;
 
-use crate::app::{block_on, CredentialSetup};
 use crate::cli::Doctor;
 use crate::error::{Error, Exit, Result};
 use crate::proxy_env::Route;
 use crate::report::{Direction, Leg, Reporter};
+use crate::setup::{block_on, CredentialSetup};
 use crate::term::Terminal;
 use serde::Serialize;
 use std::sync::Mutex;

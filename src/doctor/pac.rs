@@ -4,7 +4,6 @@
 //! (unreachable PAC URL, script error, a DIRECT answer for a host that is not reachable directly).
 
 use super::{Env, Status, Step};
-use crate::app::block_on;
 use crate::cli::Doctor;
 use crate::error::Exit;
 use crate::proxy_env::Route;
@@ -12,6 +11,7 @@ use crate::report::Quiet;
 use crate::route::choice::Chooser;
 use crate::route::sources::How;
 use crate::route::{describe_list, RouteEntry};
+use crate::setup::block_on;
 use crate::term::sanitize;
 
 /// `None` when `config` is the step that explains this setting; else the step and the route.
@@ -24,20 +24,20 @@ pub fn check(d: &Doctor, env: Env) -> Option<(Step, Option<Route>)> {
         return None;
     }
     let step = Step::new(1, "configuration");
-    let settings = match crate::app::load_settings() {
+    let settings = match crate::setup::load_settings() {
         Ok(s) => s,
         Err(e) => return Some((step.problem(e.message, Exit::Usage, e.hint.unwrap_or_default()), None)),
     };
     let mut built: Option<std::result::Result<Chooser, crate::error::Error>> = None;
     let _ = block_on(async {
         built = Some(
-            crate::app::routing::chooser(
+            crate::setup::routing::chooser(
                 &d.proxy,
                 &settings,
                 d.request.connect_timeout,
                 env,
                 &Quiet,
-                crate::app::routing::PacLife::Chooser,
+                crate::setup::routing::PacLife::Chooser,
                 None,
             )
             .await,

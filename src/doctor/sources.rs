@@ -2,13 +2,13 @@
 //! doctor's single attempt uses (the first complete source, or one typed at the prompt).
 
 use super::{show_ms, Env, Step};
-use crate::app::CredentialSetup;
 use crate::cli::Doctor;
 use crate::client::SourceFactory;
 use crate::config::ProxySpec;
 use crate::creds::{CredentialSource, FixedSource};
 use crate::keyring::{Choice, StoreKind};
 use crate::secret::Secret;
+use crate::setup::CredentialSetup;
 use crate::term::{sanitize, Terminal};
 use std::sync::Arc;
 

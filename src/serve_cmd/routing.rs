@@ -13,7 +13,6 @@
 //! fail-over marked dead, and — whatever the routing, `-x` too — has the connections kept open
 //! from before closed before the next request picks one (`Routes::network_changed`).
 
-use crate::app::routing::{self, Decided, PacLife, Unreachable};
 use crate::cli::ServeConfig;
 use crate::keyring::session::Session;
 use crate::report::{Quiet, Reporter};
@@ -21,6 +20,7 @@ use crate::route::pac_fetch::{Obtained, Revalidate};
 use crate::route::refresh::{FileStamp, Watch, PAC_RECHECK_FLOOR};
 use crate::serve::log::AccessLog;
 use crate::serve::Routes;
+use crate::setup::routing::{self, Decided, PacLife, Unreachable};
 use crate::store::Settings;
 use crate::term::sanitize;
 use std::time::Duration;
@@ -173,7 +173,7 @@ pub(super) async fn keep_current(k: Keeper<'_>, mut settings: Settings, mut deci
                 )),
             }
             k.session.relook();
-            match crate::app::load_settings() {
+            match crate::setup::load_settings() {
                 Ok(s) => read_again = Some(s),
                 Err(e) => {
                     k.log.note(&format!(
