@@ -50,20 +50,35 @@ pub fn dns_resolve_ex(env: &dyn PacEnv, host: &str) -> String {
     join(&resolve_all(env, host))
 }
 
-/// `myIpAddress()`: the first non-loopback IPv4 address, else `127.0.0.1`.
-pub fn my_ip_address(env: &dyn PacEnv) -> String {
-    let ips = env.my_ip_addresses();
-    let v4 = ips.iter().filter(|ip| ip.is_ipv4());
-    v4.clone()
-        .find(|ip| !ip.is_loopback())
-        .or_else(|| v4.clone().next())
-        .map(|ip| ip.to_string())
-        .unwrap_or_else(|| "127.0.0.1".into())
+/// The machine's addresses a PAC is told about, as Chrome's `MyIpAddressImpl` picks them:
+/// never a loopback address, and a link-local one (169.254/16, fe80::/10) only when there is
+/// nothing else — and then only one, IPv4 first. A PAC that tests `isInNetEx(ip, "fe80::/10")`
+/// would otherwise match on every machine with IPv6.
+fn usable_addresses(env: &dyn PacEnv) -> Vec<IpAddr> {
+    let link_local = |ip: &IpAddr| match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
+    };
+    let ips: Vec<IpAddr> = env.my_ip_addresses().into_iter().filter(|ip| !ip.is_loopback()).collect();
+    let (link_locals, others): (Vec<IpAddr>, Vec<IpAddr>) = ips.into_iter().partition(link_local);
+    if !others.is_empty() {
+        return others;
+    }
+    favouring_ipv4(&link_locals).into_iter().collect()
 }
 
-/// `myIpAddressEx()`: every address, `;`-separated.
+fn favouring_ipv4(ips: &[IpAddr]) -> Option<IpAddr> {
+    ips.iter().find(|ip| ip.is_ipv4()).or_else(|| ips.first()).copied()
+}
+
+/// `myIpAddress()`: one of [`usable_addresses`], IPv4 first, else `127.0.0.1`.
+pub fn my_ip_address(env: &dyn PacEnv) -> String {
+    favouring_ipv4(&usable_addresses(env)).map(|ip| ip.to_string()).unwrap_or_else(|| "127.0.0.1".into())
+}
+
+/// `myIpAddressEx()`: every one of [`usable_addresses`], `;`-separated (`""` when none).
 pub fn my_ip_address_ex(env: &dyn PacEnv) -> String {
-    join(&env.my_ip_addresses())
+    join(&usable_addresses(env))
 }
 
 fn join(ips: &[IpAddr]) -> String {
@@ -198,9 +213,20 @@ mod tests {
     #[test]
     fn my_address() {
         let mut e = StaticEnv::new();
-        e.my_ips = vec!["::1".parse().unwrap(), "127.0.0.1".parse().unwrap(), "10.9.8.7".parse().unwrap()];
+        let ips = |list: &[&str]| list.iter().map(|s| s.parse().unwrap()).collect::<Vec<IpAddr>>();
+        e.my_ips = ips(&["::1", "127.0.0.1", "fe80::1", "169.254.3.4", "2001:db8::7", "10.9.8.7"]);
         assert_eq!(my_ip_address(&e), "10.9.8.7");
-        assert_eq!(my_ip_address_ex(&e), "::1;127.0.0.1;10.9.8.7");
+        assert_eq!(my_ip_address_ex(&e), "2001:db8::7;10.9.8.7");
+        // IPv6 alone: that address, for both.
+        e.my_ips = ips(&["::1", "2001:db8::7"]);
+        assert_eq!(my_ip_address(&e), "2001:db8::7");
+        // Link-local only as the last resort, one of them, IPv4 first.
+        e.my_ips = ips(&["::1", "fe80::1", "169.254.3.4", "127.0.0.1"]);
+        assert_eq!(my_ip_address(&e), "169.254.3.4");
+        assert_eq!(my_ip_address_ex(&e), "169.254.3.4");
+        e.my_ips = ips(&["::1", "127.0.0.1"]);
+        assert_eq!(my_ip_address(&e), "127.0.0.1");
+        assert_eq!(my_ip_address_ex(&e), "");
         e.my_ips.clear();
         assert_eq!(my_ip_address(&e), "127.0.0.1");
     }
