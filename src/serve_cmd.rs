@@ -451,6 +451,11 @@ fn reach_note(listen: std::net::SocketAddr, allow: &[ipnet::IpNet]) -> Option<&'
     let loopback = listen.ip().is_loopback();
     if loopback && allow.iter().any(|net| !net.addr().is_loopback()) {
         Some("--allow admits nobody here: no other host reaches a loopback address (listen on one they can reach, e.g. --listen 0.0.0.0:3128)")
+    } else if listen.is_ipv4()
+        && !allow.is_empty()
+        && allow.iter().all(|net| matches!(net, ipnet::IpNet::V6(_)))
+    {
+        Some("--allow's IPv6 ranges admit nobody on an IPv4 address (listen on [::]:PORT for IPv6 clients)")
     } else if !loopback && allow.is_empty() {
         Some("other hosts that connect are refused: --allow CIDR admits them (with the key)")
     } else {
@@ -524,6 +529,10 @@ mod tests {
         let lo = "127.0.0.1:3128".parse().unwrap();
         let any = "0.0.0.0:3128".parse().unwrap();
         assert!(reach_note(lo, &nets(&["172.17.0.0/16"])).unwrap().starts_with("--allow admits nobody"));
+        assert!(reach_note(any, &nets(&["fd00::/8"]))
+            .unwrap()
+            .starts_with("--allow's IPv6 ranges admit nobody"));
+        assert_eq!(reach_note(any, &nets(&["fd00::/8", "10.0.0.0/8"])), None);
         assert!(reach_note(any, &[]).unwrap().starts_with("other hosts that connect are refused"));
         assert_eq!(reach_note(lo, &[]), None);
         assert_eq!(reach_note(any, &nets(&["172.17.0.0/16"])), None);

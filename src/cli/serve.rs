@@ -111,7 +111,7 @@ pub struct ServeArgs {
 
     /// Also admit clients from this range (gateway mode: containers, a VM); they must show the
     /// key, and never reach this machine's loopback. May be repeated.
-    #[arg(long, value_name = "CIDR")]
+    #[arg(long, value_name = "CIDR", value_parser = parse_allow)]
     pub allow: Vec<ipnet::IpNet>,
 
     /// Print the environment settings for programs to use this server (with the key), then exit.
@@ -197,6 +197,32 @@ pub struct ServeConfig {
     pub command: Vec<std::ffi::OsString>,
 }
 
+/// `--allow`: a CIDR range or one address (`/32`, `/128`). An IPv4-mapped IPv6 range
+/// (`::ffff:192.0.2.0/120`, the form a dual-stack listener's log shows a client in) is taken as
+/// the IPv4 range it maps, which is how a peer is compared (`serve::admission`).
+fn parse_allow(s: &str) -> Result<ipnet::IpNet, String> {
+    let net = match s.parse::<ipnet::IpNet>() {
+        Ok(net) => net,
+        Err(_) => match s.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>() {
+            Ok(ip) => ipnet::IpNet::from(ip),
+            Err(_) => {
+                return Err(format!(
+                    "'{s}' is neither a CIDR range (10.0.0.0/8, fd00::/64) nor an IP address"
+                ))
+            }
+        },
+    };
+    Ok(match net {
+        ipnet::IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.network().to_ipv4_mapped() {
+            Some(v4) => {
+                ipnet::IpNet::V4(ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).map_err(|e| e.to_string())?)
+            }
+            None => net,
+        },
+        _ => net,
+    })
+}
+
 fn nonzero(s: Option<Seconds>) -> Option<Duration> {
     s.map(|s| s.0).filter(|d| !d.is_zero())
 }
@@ -263,6 +289,21 @@ mod tests {
         assert_eq!(Listen::Localhost(3128).to_string(), "localhost:3128");
         for bad in ["localhost", "localhost:", "localhost:99999", "example.com:3128", "3128", "127.0.0.1"] {
             assert!(bad.parse::<Listen>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn allow_takes_a_range_or_an_address_and_a_mapped_range_is_its_ipv4_one() {
+        let net = |s: &str| s.parse::<ipnet::IpNet>().unwrap();
+        assert_eq!(parse_allow("172.17.0.0/16"), Ok(net("172.17.0.0/16")));
+        assert_eq!(parse_allow("fd00::2"), Ok(net("fd00::2/128")));
+        assert_eq!(parse_allow("[fd00::2]"), Ok(net("fd00::2/128")));
+        assert_eq!(parse_allow("192.0.2.7"), Ok(net("192.0.2.7/32")));
+        assert_eq!(parse_allow("::ffff:192.0.2.0/120"), Ok(net("192.0.2.0/24")));
+        assert_eq!(parse_allow("::ffff:0:0/96"), Ok(net("0.0.0.0/0")));
+        assert_eq!(parse_allow("fd00::/8"), Ok(net("fd00::/8")));
+        for bad in ["", "10.0.0.0/33", "host.example", "10.0.0"] {
+            assert!(parse_allow(bad).is_err(), "{bad}");
         }
     }
 }

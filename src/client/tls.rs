@@ -379,11 +379,14 @@ pub fn readable(text: &str) -> String {
         let Some(end) = rest.find("))") else { break };
         out = format!("{}{}{}", &out[..at], &rest[..end], &rest[end + 2..]);
     }
-    for kind in ["DnsName(\"", "IpAddress(\""] {
+    // rustls quotes a name (`DnsName("a.example")`) but not an address (`IpAddress(10.0.0.1)`).
+    for kind in ["DnsName(", "IpAddress("] {
         while let Some(at) = out.find(kind) {
             let rest = &out[at + kind.len()..];
-            let Some(end) = rest.find("\")") else { break };
-            out = format!("{}{}{}", &out[..at], &rest[..end], &rest[end + 2..]);
+            let Some(end) = rest.find(')') else { break };
+            let inner = &rest[..end];
+            let inner = inner.strip_prefix('"').and_then(|i| i.strip_suffix('"')).unwrap_or(inner);
+            out = format!("{}{}{}", &out[..at], inner, &rest[end + 1..]);
         }
     }
     out
@@ -442,8 +445,8 @@ RWfKI2MJ1fYM/MZp/LG36T9nraxxRt/5AfO1WhpBMcpe+ibjtRE+kqmsHg==
         );
         assert_eq!(readable("x: Other(OtherError(UnknownThing))"), "x: UnknownThing");
         assert_eq!(
-            readable("it is for DnsName(\"wrong.example\"), IpAddress(\"10.0.0.1\")"),
-            "it is for wrong.example, 10.0.0.1"
+            readable("it is for DnsName(\"wrong.example\"), IpAddress(10.0.0.1), IpAddress(::1)"),
+            "it is for wrong.example, 10.0.0.1, ::1"
         );
         assert_eq!(readable("certificate revocation list expired"), "certificate revocation list expired");
     }

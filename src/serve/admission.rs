@@ -62,7 +62,8 @@ impl Policy {
                 Err(_) => Decision::NeedKey("a loopback connection whose owner cannot be known"),
             };
         }
-        if !self.allow.iter().any(|net| net.contains(&ip)) {
+        // A range written as IPv6 (`::/0`) also holds a dual-stack listener's mapped peers.
+        if !self.allow.iter().any(|net| net.contains(&ip) || net.contains(&peer.ip())) {
             return Decision::Refuse("not from loopback nor from an --allow range");
         }
         match (key_ok, key_wrong) {
@@ -179,6 +180,23 @@ mod tests {
         ));
         assert!(matches!(
             policy(&[]).decide(addr(LOCAL), peer, Some(("toll", "k3y")), &unknown),
+            Decision::Refuse(_)
+        ));
+    }
+
+    #[test]
+    fn a_dual_stack_listeners_mapped_peer_is_in_an_ipv4_range_and_in_an_ipv6_one_that_holds_it() {
+        let mapped = addr("[::ffff:192.0.2.2]:40000");
+        let key = Some(("toll", "k3y"));
+        for allow in ["192.0.2.0/24", "::/0", "::ffff:0:0/96"] {
+            assert_eq!(
+                policy(&[allow]).decide(addr("[::]:3128"), mapped, key, &owned_by(ME)),
+                Decision::Serve { by_key: true },
+                "{allow}"
+            );
+        }
+        assert!(matches!(
+            policy(&["fd00::/8"]).decide(addr("[::]:3128"), mapped, key, &owned_by(ME)),
             Decision::Refuse(_)
         ));
     }
