@@ -197,7 +197,8 @@ pub(crate) use crate::term::redact_userinfo;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NoProxy {
     all: bool,
-    entries: Vec<NoProxyEntry>,
+    /// Each entry with the text it was written as (for `toll doctor`'s advice).
+    entries: Vec<(String, NoProxyEntry)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -220,7 +221,7 @@ impl NoProxy {
             if token == "*" {
                 np.all = true;
             } else if let Some(e) = parse_entry(token) {
-                np.entries.push(e);
+                np.entries.push((token.to_owned(), e));
             }
         }
         np
@@ -233,9 +234,14 @@ impl NoProxy {
 
     /// Does `url` bypass the proxy? URLs without a host never match.
     pub fn matches(&self, url: &Url) -> bool {
-        let Some(host) = url.host() else { return false };
+        self.matched_by(url).is_some()
+    }
+
+    /// The entry (as written) that makes `url` bypass the proxy: `*`, or the first that matches.
+    pub fn matched_by(&self, url: &Url) -> Option<&str> {
+        let host = url.host()?;
         if self.all {
-            return true;
+            return Some("*");
         }
         let port = url.port_or_known_default();
         let ip = match host {
@@ -247,12 +253,13 @@ impl NoProxy {
             Host::Domain(d) => d.trim_end_matches('.'),
             _ => "",
         };
-        self.entries.iter().any(|e| match e {
+        let hit = self.entries.iter().find(|(_, e)| match e {
             NoProxyEntry::Domain { name, port: p } => {
                 ip.is_none() && port_ok(*p, port) && domain_matches(domain, name)
             }
             NoProxyEntry::Net { net, port: p } => ip.is_some_and(|a| net.contains(&a)) && port_ok(*p, port),
-        })
+        });
+        hit.map(|(raw, _)| raw.as_str())
     }
 }
 

@@ -133,8 +133,12 @@ fn direct(d: &Doctor, settings: &ProxySettings, env: Env) -> Step {
         return step.ok(format!("-x \"\" turns proxies off: toll connects to {host} directly"));
     }
     let without_exceptions = ProxySettings::new(d.proxy.explicit.clone(), Some(""), env).route(url);
-    let (_, origin) = settings.no_proxy();
+    let (no_proxy, origin) = settings.no_proxy();
     let origin = origin.unwrap_or("no_proxy");
+    let entry = match no_proxy.matched_by(url) {
+        Some(e) => format!("the entry '{}'", crate::term::sanitize(e)),
+        None => host.clone(),
+    };
     match without_exceptions {
         Ok(Route::Proxy(spec)) => step.warning(
             format!(
@@ -142,7 +146,7 @@ fn direct(d: &Doctor, settings: &ProxySettings, env: Env) -> Step {
                 spec.display_url(),
                 spec.origin
             ),
-            Some(format!("if {host} must go through the proxy, remove it from {origin}")),
+            Some(format!("if {host} must go through the proxy, remove {entry} from {origin}")),
         ),
         _ => {
             let vars = match url.scheme() {

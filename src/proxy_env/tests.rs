@@ -380,3 +380,12 @@ fn addresses_are_written_one_way() {
     assert_eq!(spec("Proxy.Corp:8080").host, "proxy.corp");
     assert_eq!(spec("proxy4.corp:8080").host, "proxy4.corp");
 }
+
+#[test]
+fn the_entry_that_matched_is_named_as_written() {
+    let by = |list: &str, u: &str| NoProxy::parse(list).matched_by(&url(u)).map(str::to_owned);
+    assert_eq!(by("fd00::/8, ::/0", "http://[::1]:8080/"), Some("::/0".into()));
+    assert_eq!(by("intranet,.Example.COM", "http://a.example.com/"), Some(".Example.COM".into()));
+    assert_eq!(by("a,*", "http://b/"), Some("*".into()));
+    assert_eq!(by("a", "http://b/"), None);
+}
