@@ -70,6 +70,50 @@ pub fn restore_terminal() {
     }
 }
 
+/// rpassword answers Ctrl-C (the terminal is raw while it reads) by raising SIGINT *before* it
+/// puts the terminal back, then returns `Interrupted`. Before a runtime watches SIGINT (the
+/// `-u user` prompt, `toll serve`'s and `toll run`'s at start-up) its default action killed toll
+/// there and left the shell a terminal without echo, line editing or Ctrl-C. While rpassword
+/// reads, a SIGINT at its default action is caught and ignored instead: the `Interrupted` it
+/// returns ends the run with exit 130 the usual way. A handler already there is left alone.
+#[cfg(unix)]
+struct SigintCaught(Option<libc::sigaction>);
+
+#[cfg(unix)]
+impl SigintCaught {
+    fn install() -> SigintCaught {
+        extern "C" fn ignore(_: libc::c_int) {}
+        // SAFETY: sigaction with valid pointers; the handler does nothing (async-signal-safe).
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(libc::SIGINT, std::ptr::null(), &mut old) != 0
+                || old.sa_sigaction != libc::SIG_DFL
+            {
+                return SigintCaught(None);
+            }
+            let mut caught: libc::sigaction = std::mem::zeroed();
+            caught.sa_sigaction = ignore as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            libc::sigemptyset(&mut caught.sa_mask);
+            if libc::sigaction(libc::SIGINT, &caught, std::ptr::null_mut()) != 0 {
+                return SigintCaught(None);
+            }
+            SigintCaught(Some(old))
+        }
+    }
+}
+
+#[cfg(unix)]
+impl Drop for SigintCaught {
+    fn drop(&mut self) {
+        if let Some(old) = self.0.take() {
+            // SAFETY: puts back the action saved in `install`.
+            unsafe {
+                libc::sigaction(libc::SIGINT, &old, std::ptr::null_mut());
+            }
+        }
+    }
+}
+
 /// The controlling terminal, opened for one conversation.
 pub struct Tty {
     input: File,
@@ -181,6 +225,7 @@ impl Tty {
     fn read_hidden(&self) -> io::Result<String> {
         #[cfg(unix)]
         {
+            let _caught = SigintCaught::install();
             let on_this_terminal = rpassword::ConfigBuilder::new()
                 .input_file_path(self.path.as_str())
                 .output_file_path(self.path.as_str())

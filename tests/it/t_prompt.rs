@@ -150,6 +150,21 @@ fn ctrl_c_at_the_password_prompt_restores_echo_and_exits_130() {
     assert!(sent_passwords(&proxy).is_empty(), "{}", proxy.summary());
 }
 
+/// The `-u user` prompt comes before the runtime watches Ctrl-C: rpassword's SIGINT killed toll
+/// there with the terminal left raw (no echo, no line editing, no Ctrl-C).
+#[test]
+fn ctrl_c_at_the_origin_password_prompt_restores_the_terminal_and_exits_130() {
+    let origin = Origin::http();
+    let home = scratch();
+    let args = vec!["-u".to_string(), "bob".into(), origin.url("/basic")];
+    let mut t = Pty::spawn(pty::command(args, home.path(), &[]), None);
+    t.expect("Enter host password for user 'bob': ");
+    t.send("half\x03");
+    let out = t.wait();
+    assert_eq!(out.code, Some(130), "{}", out.describe());
+    assert!(out.terminal_restored(), "lflag {:#o}:\n{}", out.lflag, out.describe());
+}
+
 #[test]
 fn ctrl_c_at_the_user_prompt_exits_130() {
     let (proxy, origin) = setup();
