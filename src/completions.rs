@@ -205,7 +205,7 @@ mod tests {
         }
         let serve = page("toll-serve.1");
         assert!(serve.contains(".SH NOTES\n.nf\nOnly you may use it"), "{serve}");
-        assert!(page("toll-run.1").contains("127 when CMD is not found"));
+        assert!(page("toll-run.1").contains("127 when CMD is not\nfound"));
         // A line of the notes that starts with a dot would be a roff request.
         assert_eq!(roff_line(".x \\ -y"), "\\&.x \\e \\-y");
     }

@@ -20,7 +20,7 @@ use crate::setup::routing::Unreachable;
 use crate::setup::{credential_sources, remembered, CredentialSetup, Stderr};
 use crate::term::Terminal;
 use check::{check_first, check_through, gated};
-use clients::{proxy_env_for_clients, proxy_url, run_child, shell_export};
+use clients::{proxy_env_for_clients, proxy_url, run_child, shell_export, Ended};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -34,6 +34,11 @@ pub fn run(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<()> {
     let is_run = !cfg.command.is_empty();
+    // Before anything here handles a signal: which ones the command must get ignored.
+    #[cfg(unix)]
+    if is_run {
+        clients::ignored_at_start();
+    }
     let key = if is_run {
         random_key()?
     } else {
@@ -279,14 +284,17 @@ pub fn run(
             status = run_child(&cfg.command, &url, env) => status,
             _ = routing::keep_current(keeper, settings, decided) => unreachable!("keep_current never ends"),
         };
+        // What the command left running (a background job, a daemon it started) keeps its
+        // requests in flight for the same drain as a stopped toll serve's, with their log lines.
         let _ = stop.send(());
-        let _ = tokio::time::timeout(Duration::from_secs(2), serving).await;
+        let _ = tokio::time::timeout(answer_limit.drain + Duration::from_secs(1), serving).await;
         status.map(Some)
     });
     rt.shutdown_background();
     match result? {
-        // `toll run` exits with the command's status (128 + signal when it was killed).
-        Some(code) if code != 0 => std::process::exit(code),
+        // `toll run` ends as its command did: its exit status, or killed by the same signal.
+        Some(Ended::Exited(code)) if code != 0 => std::process::exit(code),
+        Some(Ended::Killed(signal)) => clients::die_by(signal),
         _ => Ok(()),
     }
 }

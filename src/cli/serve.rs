@@ -43,8 +43,8 @@ signals sent to toll (TERM, HUP, INT, QUIT, USR1, USR2) are passed on to it, the
 Ctrl-C reaches it directly. While CMD runs, its routing follows the PAC, the desktop's settings
 and the network as toll serve's does (SIGHUP is CMD's, not a reload).
 
-Exit status: CMD's; 128+N when signal N ended it; 127 when CMD is not found, 126 when it cannot
-be run (as in the shell); one of toll's own codes when it stops before CMD starts (e.g. 41: the
+Exit status: CMD's; killed by the same signal when a signal ended it; 127 when CMD is not
+found, 126 when it cannot be run (as in the shell); one of toll's own codes when it stops before CMD starts (e.g. 41: the
 proxy rejected the password asked on the terminal).
 
 Examples:

@@ -60,28 +60,69 @@ pub(super) fn shell_export(name: &str, value: &str) -> String {
     format!("export {name}='{}'", value.replace('\'', r"'\''"))
 }
 
+/// How `toll run`'s command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ended {
+    Exited(i32),
+    /// Killed by this signal: toll then ends by it too ([`die_by`]).
+    Killed(i32),
+}
+
+/// The variables toll took its proxy credential from: the command's programs have no use for
+/// them (its proxy is toll, with the key), and `npm ci`'s install scripts would read the password.
+const CONSUMED: [&str; 2] = ["TOLL_PROXY_USER", "TOLL_PROXY_PASSWORD"];
+
 /// Runs the command with stdin, stdout, stderr and the terminal passed through, passing on the
-/// signals sent to toll ([`Forwarding`]). Returns its exit status.
+/// signals sent to toll ([`Forwarding`]). Returns how it ended.
 pub(super) async fn run_child(
     command: &[std::ffi::OsString],
     url: &Secret,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<i32> {
+) -> Result<Ended> {
     let (program, args) = command.split_first().expect("clap requires a command");
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args);
-    for (k, v) in proxy_env_for_clients(url, env) {
-        cmd.env(k, v);
+    let name = crate::term::sanitize(&program.to_string_lossy());
+    if program.is_empty() {
+        return Err(Error::new(Exit::CommandNotFound, "the command's name is empty"));
     }
+    let command_for = |program: &std::ffi::OsStr, args: &[std::ffi::OsString]| {
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.args(args);
+        for (k, v) in proxy_env_for_clients(url, env) {
+            cmd.env(k, v);
+        }
+        for k in CONSUMED {
+            cmd.env_remove(k);
+        }
+        #[cfg(unix)]
+        keep_ignored_signals(&mut cmd);
+        cmd
+    };
     // Before the command exists, so that no Ctrl-C can end toll (and the command's proxy) in
     // between.
     #[cfg(unix)]
     let forwarding = Forwarding::install();
-    let mut child = cmd.spawn().map_err(|e| {
-        let name = crate::term::sanitize(&program.to_string_lossy());
+    let spawned = match command_for(program, args).spawn() {
+        // A script without `#!` is the shell's to run, as execvp(3), env(1) and the shell do.
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ENOEXEC) => {
+            let mut sh_args = vec![program.clone()];
+            sh_args.extend(args.iter().cloned());
+            command_for(std::ffi::OsStr::new("/bin/sh"), &sh_args).spawn()
+        }
+        other => other,
+    };
+    let mut child = spawned.map_err(|e| {
         // The shell's and env(1)'s codes, so a script tells "no such command" from CMD's own
         // failures (toll run's other statuses are CMD's).
         match e.kind() {
+            std::io::ErrorKind::NotFound
+                if program.to_string_lossy().contains('/') && std::path::Path::new(program).exists() =>
+            {
+                Error::new(
+                    Exit::CommandNotRunnable,
+                    format!("cannot run {name}: its interpreter (the #! line) was not found"),
+                )
+            }
             std::io::ErrorKind::NotFound => {
                 Error::new(Exit::CommandNotFound, format!("{name}: command not found"))
                     .hint("check the spelling, or give the command's full path")
@@ -93,15 +134,81 @@ pub(super) async fn run_child(
     if let Some(pid) = child.id() {
         forwarding.to(pid as libc::pid_t);
     }
-    exit_code(child.wait().await)
+    ended(child.wait().await)
+}
+
+/// The signals ignored when toll started (`nohup`, a shell's background job, `trap '' INT`),
+/// read before toll handles any of them. Handling one resets it to its default action for the
+/// programs toll starts; the command gets them ignored again ([`keep_ignored_signals`]), and
+/// toll does not pass them on.
+#[cfg(unix)]
+pub(super) fn ignored_at_start() -> u64 {
+    static IGNORED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *IGNORED.get_or_init(|| {
+        let mut mask = 0u64;
+        for sig in Forwarding::SIGNALS {
+            // SAFETY: sigaction only reads the current action into `old`.
+            let ignored = unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+            };
+            if ignored {
+                mask |= 1 << sig;
+            }
+        }
+        mask
+    })
+}
+
+#[cfg(unix)]
+fn keep_ignored_signals(cmd: &mut tokio::process::Command) {
+    let ignored = ignored_at_start();
+    if ignored == 0 {
+        return;
+    }
+    // SAFETY: between fork and exec the closure only calls signal(2), which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            for sig in Forwarding::SIGNALS {
+                if ignored & (1 << sig) != 0 {
+                    libc::signal(sig, libc::SIG_IGN);
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Ends toll by `signal`, as the command ended, after its cleanup: a shell then stops a script's
+/// loop on Ctrl-C and says "Segmentation fault" itself, as sudo and timeout(1) let it. No core
+/// file is written for toll (the command's was, if any).
+pub(super) fn die_by(signal: i32) -> Result<()> {
+    #[cfg(unix)]
+    // SAFETY: plain system calls on this process; the signal's default action ends it.
+    unsafe {
+        let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+        libc::signal(signal, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, signal);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::raise(signal);
+    }
+    // A signal whose default action does not end a process (none that kills a command).
+    std::process::exit(128 + signal)
 }
 
 /// While `toll run`'s command runs, the signals someone sends to toll — `kill`, a supervisor,
 /// `timeout` — go on to the command: SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2. Those
 /// the terminal sends (Ctrl-C, Ctrl-\, a hang-up) are not passed on, and do not end toll: the
 /// kernel sends them to the whole foreground process group, the command included, and a second
-/// copy would count twice (a REPL, a program that asks "really quit?"). toll stays to serve the
-/// command while it ends. Told apart by the sender's `si_code`, as sudo does.
+/// copy would count twice (a REPL, a program that asks "really quit?"). Told apart by the
+/// sender's `si_code`, as sudo does. So is a job-control shell's part of a hang-up: it sends
+/// SIGHUP to its whole job when the terminal closes, so SIGHUP, SIGINT and SIGQUIT from a
+/// process in the parent's process group, when that is not toll's own, are not passed on either;
+/// nor is a signal the command sent (to its process group). Signals ignored when toll started are
+/// neither passed on nor do they end toll.
 #[cfg(unix)]
 struct Forwarding {
     child: Arc<std::sync::atomic::AtomicI32>,
@@ -119,18 +226,43 @@ impl Forwarding {
     fn install() -> Forwarding {
         let child = Arc::new(std::sync::atomic::AtomicI32::new(0));
         let early = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let ignored = ignored_at_start();
+        // SAFETY: getpgrp and getppid/getpgid cannot fail in ways that matter here.
+        let (own_group, parent_group) = unsafe { (libc::getpgrp(), libc::getpgid(libc::getppid())) };
         let ids = Self::SIGNALS
             .into_iter()
             .filter_map(|sig| {
+                if ignored & (1 << sig) != 0 {
+                    // Left ignored: the command gets it ignored, and toll is not ended by it.
+                    return None;
+                }
+                let job_wide = matches!(sig, libc::SIGHUP | libc::SIGINT | libc::SIGQUIT);
                 let (child, early) = (child.clone(), early.clone());
                 // SAFETY: the action reads the siginfo the kernel filled in and two atomics, and
-                // calls kill(2): all async-signal-safe; it allocates nothing and takes no lock.
+                // calls getpgid(2) and kill(2): all async-signal-safe; it allocates nothing and
+                // takes no lock.
                 unsafe {
                     signal_hook_registry::register_sigaction(sig, move |info: &libc::siginfo_t| {
                         if info.si_code == libc::SI_KERNEL {
                             return;
                         }
-                        match child.load(Ordering::SeqCst) {
+                        let pid = child.load(Ordering::SeqCst);
+                        if info.si_code == libc::SI_USER {
+                            let sender = info.si_pid();
+                            // The command signalling its own process group (toll's): it got it.
+                            if pid != 0 && sender == pid {
+                                return;
+                            }
+                            // A job-control shell signals a job with killpg(2): its hang-up
+                            // when the terminal closes, `kill -INT %1`. Such a shell's group is
+                            // not its job's; a script's `kill -INT $!` comes from toll's own
+                            // group and is passed on.
+                            if job_wide && parent_group != own_group && libc::getpgid(sender) == parent_group
+                            {
+                                return;
+                            }
+                        }
+                        match pid {
                             0 => {
                                 early.fetch_or(1 << sig, Ordering::SeqCst);
                             }
@@ -168,17 +300,17 @@ impl Drop for Forwarding {
     }
 }
 
-fn exit_code(status: std::io::Result<std::process::ExitStatus>) -> Result<i32> {
+fn ended(status: std::io::Result<std::process::ExitStatus>) -> Result<Ended> {
     let status =
         status.map_err(|e| Error::new(Exit::Internal, format!("waiting for the command failed: {e}")))?;
     #[cfg(unix)]
     {
         use std::os::unix::process::ExitStatusExt;
         if let Some(sig) = status.signal() {
-            return Ok(128 + sig);
+            return Ok(Ended::Killed(sig));
         }
     }
-    Ok(status.code().unwrap_or(1))
+    Ok(Ended::Exited(status.code().unwrap_or(1)))
 }
 
 #[cfg(test)]

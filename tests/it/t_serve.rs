@@ -859,10 +859,57 @@ fn toll_run_points_the_command_at_a_private_server_and_passes_its_status() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("http://toll:") && text.contains("@127.0.0.1:"), "{text}");
     assert!(text.trim_end().ends_with("localhost,127.0.0.1,::1"), "{text}");
-    // A signal that ends the command is 128+N; a command that is not there 127, one that
-    // cannot be run 126 (the shell's codes), each with a message naming it.
+    // A signal that ends the command ends toll too (a shell then stops a script's loop on
+    // Ctrl-C); a command that is not there is 127, one that cannot be run 126 (the shell's
+    // codes), each with a message naming it.
+    use std::os::unix::process::ExitStatusExt;
     let out = toll_run(&["sh", "-c", "kill -TERM $$"]);
-    assert_eq!(out.status.code(), Some(128 + 15), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{out:?}");
+    // The credential toll took from the environment is not the command's to read.
+    let mut cmd = Command::new(TOLL);
+    cmd.args([
+        "run",
+        "-x",
+        &proxy.url(),
+        "--",
+        "sh",
+        "-c",
+        "echo \"[$TOLL_PROXY_USER|$TOLL_PROXY_PASSWORD]\"",
+    ]);
+    isolate(&mut cmd, home.path());
+    cmd.env("TOLL_TERMINAL", "none").env("TOLL_PROXY_USER", "alice").env("TOLL_PROXY_PASSWORD", "s3cret");
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "[|]\n", "{}", String::from_utf8_lossy(&out.stderr));
+    // A signal ignored when toll started (nohup) is ignored by the command too.
+    let mut cmd = Command::new(TOLL);
+    cmd.args([
+        "run",
+        "-x",
+        &proxy.url(),
+        "-U",
+        "alice:s3cret",
+        "--",
+        "sh",
+        "-c",
+        "kill -HUP $$; echo survived",
+    ]);
+    isolate(&mut cmd, home.path());
+    cmd.env("TOLL_TERMINAL", "none").stdin(Stdio::null());
+    // SAFETY: signal(2) between fork and exec, as nohup(1) does before it runs toll.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "survived\n", "{out:?}");
+    // A script without `#!` is run by the shell, as execvp(3) and env(1) do.
+    let script = home.path().join("no-shebang");
+    std::fs::write(&script, "echo from-the-script; exit 3\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = toll_run(&[script.to_str().unwrap()]);
+    assert_eq!((out.status.code(), &out.stdout[..]), (Some(3), &b"from-the-script\n"[..]), "{out:?}");
     let missing = home.path().join("no-such-command");
     let out = toll_run(&[missing.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(127));
