@@ -248,6 +248,9 @@ pub struct Session {
     /// `--connect-to` rule to another port or a host name, or through a proxy's tunnel; a
     /// `--resolve` rule for another port than the one reqwest's override was made for.
     raw: Option<tunnel::Direct>,
+    /// Requests straight to the origin take `raw` because the origin may ask for NTLM or
+    /// Negotiate (see `Session::new`).
+    bound_auth: bool,
     /// What reqwest's resolver does by name (`--resolve` and `--connect-to` as the first URL
     /// picked them; see `elsewhere`).
     overridden: elsewhere::Overridden,
@@ -331,11 +334,23 @@ impl Session {
         // toll's own path, where reqwest's cannot do what the request asks (see `raw`).
         let elsewhere = !req.curl.conn.connect_to.is_empty() || !req.curl.resolve.is_empty();
         let host_given = request::host_given(req);
-        let raw = match req.curl.raw_targets || no_accept || elsewhere || host_given {
+        let raw_needed = req.curl.raw_targets || no_accept || elsewhere || host_given;
+        // An origin's NTLM (or Negotiate) handshake is bound to one connection: on reqwest's
+        // path the answer to a challenge went out on a new connection now and then (its pool
+        // takes a connection back from a task of its own), which the server counts as a failed
+        // logon. Straight to the origin, such runs take toll's own path, whose kept connection
+        // is back before the next request is made (`Direct::execute_kept`).
+        let bound_auth = req.origin_auth.as_ref().is_some_and(|a| {
+            a.sigv4.is_none()
+                && (a.schemes.contains(crate::auth::Scheme::Ntlm)
+                    || a.schemes.contains(crate::auth::Scheme::Negotiate))
+        });
+        let raw = match raw_needed || bound_auth {
             true => tunnel::Direct::for_alternatives(req, &user_agent(req))?,
             false => None,
         };
-        let overridden = elsewhere::Overridden::of(req, raw.is_some())?;
+        let bound_auth = bound_auth && raw.is_some();
+        let overridden = elsewhere::Overridden::of(req, raw_needed && raw.is_some())?;
         let socks_flag = proxy.user.clone().map(|u| (u, proxy.password.clone()));
         let client = build_client(
             req,
@@ -361,6 +376,7 @@ impl Session {
             relay,
             direct,
             raw,
+            bound_auth,
             overridden,
             no_accept,
             host_given,
@@ -529,8 +545,12 @@ impl Session {
             // --path-as-is/--request-target (see `Hop::target`), and -H 'Accept:' (see `raw`).
             let target = hop.target.as_deref();
             // A `Host` of the user's goes as HTTP/2's `:authority` there (`request::host_given`).
-            let own = (self.no_accept || (self.host_given && https)) && self.raw.is_some() && !via_socks;
+            let bound = self.bound_auth && matches!(choice.entry, RouteEntry::Direct);
+            let own =
+                (self.no_accept || (self.host_given && https) || bound) && self.raw.is_some() && !via_socks;
             let raw = target.is_some() || own;
+            // The answer to an NTLM challenge: on the challenge's connection, or not at all.
+            let kept = bound && origin.answers_on_its_connection() && alt.is_none();
             let sending = async {
                 Ok::<_, Error>(match (&choice.entry, &self.direct, &self.raw) {
                     (entry, _, Some(own)) if moved.is_some() => {
@@ -548,6 +568,7 @@ impl Session {
                     _ if alt.is_some() => {
                         self.alt_svc.execute(&alt, &self.relay, &choice.entry, request, reporter).await?
                     }
+                    (_, _, Some(own)) if kept => own.execute_kept(request, reporter, target).await?,
                     _ if raw => {
                         self.send_raw(
                             &choice.entry,
@@ -653,7 +674,12 @@ impl Session {
                 self.origin_rejected.store(true, std::sync::atomic::Ordering::SeqCst);
             }
             if retry {
-                drain_small(resp).await;
+                // The answer to an NTLM challenge needs the challenge's connection: its body is
+                // read to the end however long (within -m), as curl reads it.
+                match origin.next_answer_is_bound() {
+                    true => request::drain_upto(resp, 16 << 20).await,
+                    false => drain_small(resp).await,
+                }
                 continue;
             }
             let Some(next) = next_hop(req, &hop, &resp) else {

@@ -40,8 +40,16 @@ pub struct OriginAuthState {
     /// credential).
     sent: bool,
     sent_final: bool,
+    /// The last request carried the answer to a connection-bound scheme's challenge (NTLM's
+    /// authenticate message), which is only good on the connection the challenge came on.
+    sent_bound_answer: bool,
+    /// A connection-bound answer is pending (see `sent_bound_answer`).
+    bound_answer_pending: bool,
     /// A `-H 'Authorization: …'` of the user's, which wins over `-u` (see [`Self::authorize`]).
     user_header: bool,
+    /// The last request carried an `Authorization` that was not ours (`-H`, `--oauth2-bearer`):
+    /// its 401 is the answer, never a reason to send it again.
+    carried_theirs: bool,
     /// `--location-trusted`: the credentials go to other origins after a redirect too.
     trusted: bool,
     /// The first request went without its body to ask for the server's challenge (see
@@ -107,7 +115,10 @@ impl OriginAuthState {
             deferred: None,
             sent: false,
             sent_final: true,
+            sent_bound_answer: false,
+            bound_answer_pending: false,
             user_header: false,
+            carried_theirs: false,
             trusted: false,
             asked: false,
             rejected: false,
@@ -223,7 +234,10 @@ impl OriginAuthState {
     ) -> Result<reqwest::Request> {
         self.follow_netrc(request.url());
         self.sent = false;
-        if !self.applies(request.url()) || request.headers().contains_key(AUTHORIZATION) {
+        self.sent_bound_answer = std::mem::take(&mut self.bound_answer_pending) && self.pending.is_some();
+        self.carried_theirs = request.headers().contains_key(AUTHORIZATION);
+        if !self.applies(request.url()) || self.carried_theirs {
+            self.sent_bound_answer = false;
             self.pending = None;
             self.deferred = None;
             return Ok(request);
@@ -278,6 +292,20 @@ impl OriginAuthState {
         Ok(request)
     }
 
+    /// Whether the request [`authorize`](Self::authorize) just prepared answers a
+    /// connection-bound scheme's challenge: it must go on the connection that challenge came on,
+    /// or not at all (a server takes it on another as a failed logon, which counts toward a
+    /// lockout).
+    pub fn answers_on_its_connection(&self) -> bool {
+        self.sent_bound_answer
+    }
+
+    /// Whether the answer [`wants_retry`](Self::wants_retry) prepared is one that must go on
+    /// the connection its challenge came on (see [`answers_on_its_connection`](Self::answers_on_its_connection)).
+    pub fn next_answer_is_bound(&self) -> bool {
+        self.bound_answer_pending
+    }
+
     /// After a response to a request sent by [`authorize`](Self::authorize): whether to send
     /// the same request again with an answer to its 401.
     pub fn wants_retry(&mut self, resp: &reqwest::Response, method: &str) -> Result<bool> {
@@ -285,8 +313,10 @@ impl OriginAuthState {
             return Ok(false);
         }
         let Some(cfg) = &self.cfg else { return Ok(false) };
-        // A signed request has no challenge to answer: the 401 is the answer.
-        if cfg.sigv4.is_some() {
+        // A signed request has no challenge to answer, and one that carried the user's own
+        // `Authorization` went as they asked: the 401 is the answer (answering it would send
+        // their header again, with the body, up to the bound on legs).
+        if cfg.sigv4.is_some() || self.carried_theirs {
             return Ok(false);
         }
         let values: Vec<&str> =
@@ -333,7 +363,13 @@ impl OriginAuthState {
             self.legs += 1;
             return Ok(true);
         }
-        // Connection-bound schemes (NTLM, Negotiate) hash neither the target nor a body.
+        // Connection-bound schemes (NTLM, Negotiate) hash neither the target nor a body. A
+        // challenge on a connection the server closes cannot be answered: the 401 stands, as
+        // curl returns it.
+        if closes_connection(resp) {
+            self.active = None;
+            return Ok(false);
+        }
         let uri = request_uri(resp.url());
         let target = target(method, &uri, None, resp.url(), &self.service, self.delegation);
         let answer = if a.needs_credentials() {
@@ -344,6 +380,7 @@ impl OriginAuthState {
         match answer {
             Ok(v) => {
                 self.pending = Some(v);
+                self.bound_answer_pending = true;
                 self.legs += 1;
                 Ok(true)
             }
@@ -352,6 +389,21 @@ impl OriginAuthState {
             Err(e) => Err(auth_error(e)),
         }
     }
+}
+
+/// Whether the server closes the connection after `resp` (`Connection: close`, or HTTP/1.0
+/// without `keep-alive`).
+fn closes_connection(resp: &reqwest::Response) -> bool {
+    let tokens = resp
+        .headers()
+        .get_all(reqwest::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .collect::<Vec<_>>();
+    tokens.iter().any(|t| t == "close")
+        || (resp.version() <= reqwest::Version::HTTP_10 && !tokens.iter().any(|t| t == "keep-alive"))
 }
 
 /// `--aws-sigv4`: the signature of `request` as it stands: its body in memory (or too large to
@@ -691,6 +743,11 @@ mod tests {
         let mut own = get("http://a.test/");
         own.headers_mut().insert(AUTHORIZATION, HeaderValue::from_static("Bearer t"));
         assert_eq!(auth_header(&b.authorize(own, None).unwrap()).as_deref(), Some("Bearer t"));
+        // Its 401 is the answer: the request is not sent again (it was, up to the bound on legs).
+        assert!(!b.wants_retry(&resp(401, "http://a.test/", &["Basic realm=\"r\""]), "GET").unwrap());
+        assert!(!b
+            .wants_retry(&resp(401, "http://a.test/", &["Digest realm=\"r\", nonce=\"n\""]), "GET")
+            .unwrap());
         let none = OriginAuthState::new(&RequestConfig::get(url::Url::parse("http://a.test/").unwrap()));
         assert!(none.cfg.is_none());
     }

@@ -125,8 +125,13 @@ pub(super) fn host_given(req: &RequestConfig) -> bool {
 }
 
 /// Reads a redirect's small body so its connection can be reused; a large one is dropped.
-pub(super) async fn drain_small(mut resp: reqwest::Response) {
-    let mut left = 64 * 1024usize;
+pub(super) async fn drain_small(resp: reqwest::Response) {
+    drain_upto(resp, 64 * 1024).await
+}
+
+/// Reads and drops up to `left` bytes of `resp`'s body: read to its end, its connection can
+/// carry the next request.
+pub(super) async fn drain_upto(mut resp: reqwest::Response, mut left: usize) {
     while let Ok(Some(chunk)) = resp.chunk().await {
         match left.checked_sub(chunk.len()) {
             Some(l) => left = l,

@@ -124,6 +124,22 @@ struct TunnelKey {
     tls: bool,
 }
 
+impl TunnelKey {
+    /// The key of a connection for `url` through `spec` (none: straight), leading to `to`
+    /// (`host:port`; none: the origin).
+    fn of(url: &url::Url, spec: Option<&ProxySpec>, to: Option<&str>) -> TunnelKey {
+        let host = url.host_str().unwrap_or_default();
+        let tls = url.scheme() == "https";
+        let port = url.port_or_known_default().unwrap_or(if tls { 443 } else { 80 });
+        let authority = match url.host() {
+            Some(url::Host::Ipv6(a)) => format!("[{a}]:{port}"),
+            _ => format!("{host}:{port}"),
+        };
+        let to = to.map_or_else(|| authority.clone(), str::to_string);
+        TunnelKey { proxy: spec.cloned(), authority, to, tls }
+    }
+}
+
 /// The ends of a connection made here to an alternative (`-w`'s `remote_ip`, `local_port`…),
 /// kept as an extension of its responses.
 #[derive(Clone, Copy, Debug)]
@@ -282,15 +298,8 @@ impl Direct {
     ) -> Result<reqwest::Response> {
         let url = request.url().clone();
         let deadline = self.max_time.map(|t| Instant::now() + t);
-        let host = url.host_str().unwrap_or_default().to_string();
-        let tls = url.scheme() == "https";
-        let port = url.port_or_known_default().unwrap_or(if tls { 443 } else { 80 });
-        let authority = match url.host() {
-            Some(url::Host::Ipv6(a)) => format!("[{a}]:{port}"),
-            _ => format!("{host}:{port}"),
-        };
-        let to = to.map_or_else(|| authority.clone(), str::to_string);
-        let key = TunnelKey { proxy: spec.cloned(), authority: authority.clone(), to, tls };
+        let key = TunnelKey::of(&url, spec, to);
+        let authority = key.authority.clone();
         if let Some(sender) = self.idle.take(&key).await {
             if reporter.verbose() {
                 let line = format!("the tunnel to {authority} is open: the request goes on it");
@@ -314,6 +323,43 @@ impl Direct {
             };
         }
         self.execute_new(relay, request, reporter, key, deadline, target).await
+    }
+
+    /// A request straight to its origin that must go on the connection kept from the last
+    /// response, never on a new one: NTLM's authenticate message answers the challenge of the
+    /// connection it came on, and a server takes it on another as a failed logon (which counts
+    /// toward a lockout). Fails (exit 56) when that connection is gone, the credential unsent.
+    pub(super) async fn execute_kept(
+        &self,
+        request: reqwest::Request,
+        reporter: &dyn Reporter,
+        target: Option<&str>,
+    ) -> Result<reqwest::Response> {
+        let url = request.url().clone();
+        let deadline = self.max_time.map(|t| Instant::now() + t);
+        let key = TunnelKey::of(&url, None, None);
+        let gone = || {
+            Error::new(
+                Exit::Receive,
+                format!(
+                    "the connection to {} that the server's NTLM challenge belongs to is gone: the handshake cannot go on, and the credential was not sent",
+                    sanitize(&key.authority)
+                ),
+            )
+            .hint("the server (or something between) closed it; try again, and check whether it allows keep-alive")
+        };
+        let Some(sender) = self.idle.take(&key).await else { return Err(gone()) };
+        if reporter.verbose() {
+            let line = format!("the answer goes on the connection the challenge came on ({})", key.authority);
+            reporter.line(Direction::Info, &sanitize(&line));
+        }
+        let sent =
+            within(deadline, async { Ok(self.send(sender, request, &url, target).await) }, &url).await?;
+        match sent {
+            Ok((resp, sender)) => Ok(self.response(resp, url, deadline, key, sender)),
+            Err(Unsent { closed_under: true, .. }) => Err(gone()),
+            Err(unsent) => Err(unsent.error),
+        }
     }
 
     /// [`Direct::execute`] on a tunnel opened for it (through `key`'s proxy, if any).

@@ -69,6 +69,30 @@ fn a_rejected_origin_credential_is_sent_once_even_with_retries() {
     );
 }
 
+/// `-u` beside the user's own `Authorization` (`-H`, `--oauth2-bearer`): theirs goes, as they
+/// asked, and its 401 is the answer. toll sent it (with the body) five times, up to its bound on
+/// a handshake's legs.
+#[test]
+fn a_users_own_authorization_is_sent_once_beside_u() {
+    let origin = Origin::http();
+    for (path, extra) in [
+        ("/basic-auth/joe/pw", vec!["--oauth2-bearer", "abc"]),
+        ("/digest-auth/joe/pw", vec!["--digest", "-H", "Authorization: Bearer abc"]),
+        ("/basic-auth/joe/pw", vec!["--anyauth", "-H", "Authorization: Bearer abc"]),
+    ] {
+        let before = origin.requests_to(path).len();
+        let out = toll(["-s", "-u", "joe:pw", "-d", "order=1", "-w", "%{http_code}"])
+            .args(&extra)
+            .arg(origin.url(path))
+            .run();
+        out.assert_ok();
+        assert!(out.stdout_str().ends_with("401"), "{extra:?}: {}", out.describe());
+        let sent = &origin.requests_to(path)[before..];
+        assert_eq!(sent.len(), 1, "{extra:?}: sent {} times", sent.len());
+        assert_eq!(sent[0].header("authorization"), Some("Bearer abc"), "{extra:?}");
+    }
+}
+
 #[test]
 fn digest_answers_hash_what_the_server_receives() {
     let origin = Origin::http();

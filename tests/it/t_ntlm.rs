@@ -258,3 +258,31 @@ fn origin_ntlm_with_u_is_verified_on_one_connection() {
     let type3 = server.events()[before..].iter().filter(|e| e.leg == "type3").count();
     assert_eq!(type3, 1, "{}", server.summary());
 }
+
+/// An origin that closes the connection its NTLM challenge came on: the authenticate message
+/// is not sent on another connection (the server would count a failed logon, toward a lockout);
+/// the 401 is the answer, as curl returns it.
+#[test]
+fn an_origins_ntlm_challenge_on_a_closed_connection_is_not_answered_on_another() {
+    use crate::fakeproxy::{Action, FakeProxy};
+    let server = NtlmProxy::as_origin("CORP", "alice", "alice@corp.example", PASSWORD, &[]);
+    let inner = server.clone();
+    let web = FakeProxy::start(move |req| match inner.handle(req) {
+        Action::Reply(r)
+            if r.status == 401 && r.headers.iter().any(|(n, v)| n == "WWW-Authenticate" && v.len() > 5) =>
+        {
+            Action::Reply(r.header("Connection", "close").close())
+        }
+        other => other,
+    });
+    let url = format!("{}/page", web.url());
+    let creds = format!("CORP\\alice:{PASSWORD}");
+    for scheme in ["--ntlm", "--anyauth"] {
+        let before = server.events().len();
+        let out = crate::run::toll(["-s", scheme, "-u", &creds, "-w", "%{http_code}", &url]).run();
+        out.assert_ok();
+        assert!(out.stdout_str().ends_with("401"), "{}", out.describe());
+        let type3 = server.events()[before..].iter().filter(|e| e.leg == "type3").count();
+        assert_eq!(type3, 0, "{scheme}: {}", server.summary());
+    }
+}
