@@ -153,8 +153,9 @@ pub(crate) struct Upstream {
     /// Non-connection-bound answers that worked, reused pre-emptively by later requests in the
     /// run so they cost no 407 (Basic: the same header; Digest: a pool of sessions).
     active: upstream::Active,
-    /// The allowed schemes minus those that failed in this run (no GSSAPI, no ticket, refused).
-    usable: Mutex<SchemeSet>,
+    /// The allowed schemes minus those that failed in this run (no GSSAPI, no ticket, refused),
+    /// with when Negotiate may be tried again (see `Upstream::drop_scheme`).
+    usable: Mutex<(SchemeSet, Option<std::time::Instant>)>,
     memory: Option<Arc<dyn AuthMemory>>,
     /// The memory is consulted once per run, by the first request to this proxy.
     recalled: tokio::sync::Mutex<bool>,
@@ -550,7 +551,7 @@ impl Inner {
             service: setup.service,
             delegation: setup.delegation,
             active: upstream::Active::default(),
-            usable: Mutex::new(setup.allowed),
+            usable: Mutex::new((setup.allowed, None)),
             memory: setup.memory,
             recalled: tokio::sync::Mutex::new(false),
             demands_auth: std::sync::atomic::AtomicU8::new(upstream::Demand::Unknown as u8),

@@ -33,10 +33,14 @@ use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// A request/response exchange never takes more legs than this (NTLM needs 3; Digest with a
 /// stale nonce 3): a proxy that keeps asking is not answered forever.
 const MAX_LEGS: u32 = 6;
+
+/// How long Negotiate stays out of the choice after it failed (see `Upstream::drop_scheme`).
+const NEGOTIATE_AGAIN: Duration = Duration::from_secs(30);
 
 /// 407 bodies larger than this are not drained: the connection is dropped instead.
 const DRAIN_LIMIT: usize = 256 * 1024;
@@ -528,49 +532,60 @@ impl Upstream {
                         ex.answer = Some(a);
                         continue;
                     }
-                    Verdict::Rejected => match &a.issued {
-                        // Refused before the step that carries the password (NTLM type 1):
-                        // the scheme is out, the credential was never judged.
-                        _ if !a.auth.final_leg() => {
-                            // A token came, and it is not a challenge toll can answer (bad
-                            // offsets, cut short): toll's refusal, not the proxy's.
-                            let why = match mine.is_some_and(|c| c.token68.is_some()) {
-                                true => "the proxy's challenge message is malformed",
-                                false => "refused by the proxy",
-                            };
-                            inner.info(format_args!("{scheme}: {why}; trying the next offered scheme"));
-                            ex.unusable.push(format!("{scheme}: {why} (no credential was sent)"));
-                            self.drop_scheme(scheme);
+                    Verdict::Rejected => {
+                        // A proxy that refused a connection-bound answer (a Kerberos token it
+                        // could not validate, an NTLM message) refuses the next scheme's on that
+                        // connection too (Squid: a correct password declared wrong): the next
+                        // answer goes on a new one.
+                        if a.auth.connection_bound() {
+                            *conn = None;
                         }
-                        Some(issued) if self.creds.was_accepted(issued) => {
-                            // Squid answers "this user may not go there" with a 407 identical
-                            // to a wrong password; the credential itself worked before. Or its
-                            // password changed since: it goes on trial elsewhere (`doubt`).
-                            self.creds.doubt(issued, &authority(&ex.target));
-                            let user = issued.creds.user.clone();
-                            return Err(self.fail(
-                                &ex,
-                                FailureKind::RestrictedDestination { user },
-                                Some(407),
-                            ));
-                        }
-                        Some(issued) => {
-                            inner.info(format_args!(
+                        match &a.issued {
+                            // Refused before the step that carries the password (NTLM type 1):
+                            // the scheme is out, the credential was never judged.
+                            _ if !a.auth.final_leg() => {
+                                // A token came, and it is not a challenge toll can answer (bad
+                                // offsets, cut short): toll's refusal, not the proxy's.
+                                let why = match mine.is_some_and(|c| c.token68.is_some()) {
+                                    true => "the proxy's challenge message is malformed",
+                                    false => "refused by the proxy",
+                                };
+                                inner.info(format_args!("{scheme}: {why}; trying the next offered scheme"));
+                                ex.unusable.push(format!("{scheme}: {why} (no credential was sent)"));
+                                self.drop_scheme(scheme);
+                            }
+                            Some(issued) if self.creds.was_accepted(issued) => {
+                                // Squid answers "this user may not go there" with a 407 identical
+                                // to a wrong password; the credential itself worked before. Or its
+                                // password changed since: it goes on trial elsewhere (`doubt`).
+                                self.creds.doubt(issued, &authority(&ex.target));
+                                let user = issued.creds.user.clone();
+                                return Err(self.fail(
+                                    &ex,
+                                    FailureKind::RestrictedDestination { user },
+                                    Some(407),
+                                ));
+                            }
+                            Some(issued) => {
+                                inner.info(format_args!(
                                 "the proxy rejected the {scheme} credentials for user {:?} from {}; they will not be sent again",
                                 issued.creds.user, issued.source
                             ));
-                            self.creds
-                                .reject(&self.credential_request(scheme, a.realm.as_deref(), true), issued);
-                            after_rejection = true;
+                                self.creds.reject(
+                                    &self.credential_request(scheme, a.realm.as_deref(), true),
+                                    issued,
+                                );
+                                after_rejection = true;
+                            }
+                            None => {
+                                inner.info(format_args!(
+                                    "the proxy rejected {scheme}; trying the next offered scheme"
+                                ));
+                                ex.unusable.push(format!("{scheme}: rejected by the proxy"));
+                                self.drop_scheme(scheme);
+                            }
                         }
-                        None => {
-                            inner.info(format_args!(
-                                "the proxy rejected {scheme}; trying the next offered scheme"
-                            ));
-                            ex.unusable.push(format!("{scheme}: rejected by the proxy"));
-                            self.drop_scheme(scheme);
-                        }
-                    },
+                    }
                 }
             }
             let a = self.answer_challenge(inner, &mut ex, &challenges, &out, after_rejection).await?;
@@ -580,7 +595,8 @@ impl Upstream {
 
     /// Picks the strongest usable scheme among `challenges`, gets what it needs, and sets the
     /// header for the next leg. A scheme that cannot work here (no GSSAPI library, no ticket)
-    /// is dropped for the rest of the run and the next one is tried, without another request.
+    /// is dropped (Negotiate for a while, see `drop_scheme`) and the next one is tried, without
+    /// another request.
     async fn answer_challenge(
         self: &Arc<Self>,
         inner: &Inner,
@@ -662,12 +678,30 @@ impl Upstream {
     }
 
     pub(super) fn usable_schemes(&self) -> SchemeSet {
-        *self.usable.lock().unwrap_or_else(|e| e.into_inner())
+        let mut usable = self.usable.lock().unwrap_or_else(|e| e.into_inner());
+        if usable.1.is_some_and(|at| Instant::now() >= at) {
+            *usable = (usable.0.with(Scheme::Negotiate), None);
+        }
+        usable.0
     }
 
+    /// Whether Negotiate failed with this proxy a short while ago (see [`Self::drop_scheme`]).
+    pub(super) fn negotiate_failed(&self) -> bool {
+        self.usable.lock().unwrap_or_else(|e| e.into_inner()).1.is_some()
+    }
+
+    /// Leaves `scheme` out of the choice. For good, except Negotiate: what failed there is the
+    /// user's Kerberos ticket more often than not (none yet, expired, the KDC out of reach),
+    /// and `kinit` mends it without a word to toll, so a long run (`toll serve`) tries it again
+    /// after [`NEGOTIATE_AGAIN`]. No password is involved (the ticket is the credential, and a
+    /// proxy refusing it locks nothing), so trying again cannot lock an account.
     fn drop_scheme(&self, scheme: Scheme) {
-        let mut s = self.usable.lock().unwrap_or_else(|e| e.into_inner());
-        *s = s.without(scheme);
+        let mut usable = self.usable.lock().unwrap_or_else(|e| e.into_inner());
+        let back = match scheme {
+            Scheme::Negotiate => Some(Instant::now() + NEGOTIATE_AGAIN),
+            _ => usable.1,
+        };
+        *usable = (usable.0.without(scheme), back);
     }
 
     pub(super) fn target<'a>(&'a self, out: &'a Outgoing, uri: &'a str) -> RequestTarget<'a> {

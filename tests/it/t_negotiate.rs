@@ -406,3 +406,78 @@ fn the_servers_negotiate_uses_the_ticket() {
     .run();
     out.assert_ok().assert_stdout(b"401");
 }
+
+/// A password scheme that answered only because Negotiate failed (no ticket yet) is not
+/// remembered: after `kinit` the next run uses the ticket, instead of sending the password
+/// before the proxy asks (which it did for good).
+#[test]
+fn a_fallback_for_a_missing_ticket_is_not_remembered() {
+    if !kdc::have_kerberos("a_fallback_for_a_missing_ticket_is_not_remembered") {
+        return;
+    }
+    let ticket = kdc::realm().ticket();
+    ticket.kinit();
+    ticket.kdestroy();
+    let sq = ChosenSquid::start(&[Offer::Negotiate, Offer::Basic]);
+    let origin = Origin::start(false);
+    let state = crate::run::scratch();
+    let go = || {
+        let mut t = via_proxy(&sq.url(), Some(ALICE), &origin, "/text", &["-v"])
+            .env("XDG_STATE_HOME", state.path().to_str().unwrap());
+        for (k, v) in ticket.env() {
+            t = t.env(&k, &v);
+        }
+        t.run()
+    };
+    let out = go();
+    out.assert_ok();
+    assert!(out.stderr.contains("Proxy-Authorization: Basic"), "{}", out.stderr);
+    ticket.kinit();
+    let out = go();
+    out.assert_ok().assert_stdout(b"hello from the origin\n");
+    assert!(
+        out.stderr.contains("Proxy-Authorization: Negotiate"),
+        "the ticket was not used:\n{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("Proxy-Authorization: Basic"), "the password went first:\n{}", out.stderr);
+}
+
+/// A proxy that refuses the Kerberos token refuses the next scheme on that connection too
+/// (Squid does): the password goes on a new connection, and is not declared wrong.
+#[test]
+fn after_a_refused_token_the_next_scheme_goes_on_a_new_connection() {
+    use crate::fakeproxy::{basic_credentials, reply_407, Action, FakeProxy};
+    use std::sync::{Arc, Mutex};
+    if !kdc::have_kerberos("after_a_refused_token_the_next_scheme_goes_on_a_new_connection") {
+        return;
+    }
+    let ticket = kdc::realm().ticket();
+    ticket.kinit();
+    let spoiled = Arc::new(Mutex::new(std::collections::HashSet::new()));
+    let seen = spoiled.clone();
+    let challenges = ["Negotiate", "Basic realm=\"corp\""];
+    let proxy = FakeProxy::start(move |req| match req.proxy_authorization() {
+        Some(h) if h.starts_with("Negotiate ") => {
+            seen.lock().unwrap().insert(req.conn);
+            reply_407(&challenges).into_action()
+        }
+        Some(h) if basic_credentials(h) == Some((ALICE.0.into(), ALICE.1.into())) => {
+            match seen.lock().unwrap().contains(&req.conn) {
+                true => reply_407(&challenges).into_action(),
+                false => Action::Allow,
+            }
+        }
+        _ => reply_407(&challenges).into_action(),
+    });
+    let origin = Origin::start(false);
+    let url = proxy.url().replace("127.0.0.1", "localhost");
+    let mut t = via_proxy(&url, Some(ALICE), &origin, "/text", &["-v"]).env("TOLL_REMEMBER", "0");
+    for (k, v) in ticket.env() {
+        t = t.env(&k, &v);
+    }
+    let out = t.run();
+    out.assert_ok().assert_stdout(b"hello from the origin\n");
+    assert!(out.stderr.contains("Proxy-Authorization: Negotiate"), "{}", out.stderr);
+    assert!(!spoiled.lock().unwrap().is_empty());
+}

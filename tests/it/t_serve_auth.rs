@@ -404,3 +404,27 @@ fn digest_nextnonce_through_serve_avoids_the_stale_407s() {
     assert_eq!(served(&lines), 12, "{}", show(&lines));
     assert_eq!(count(&lines, 407), 1, "only the first request was asked:\n{}", show(&lines));
 }
+
+/// A running toll serve whose Negotiate failed (no ticket yet) tries it again a while later:
+/// `kinit` mends it without a restart (it kept Negotiate out for the server's life).
+#[test]
+fn serve_uses_a_ticket_that_came_after_negotiate_failed() {
+    let test = "serve_uses_a_ticket_that_came_after_negotiate_failed";
+    if !kdc::have_kerberos(test) || !crate::have(test, &[CURL], "curl") {
+        return;
+    }
+    let ticket = kdc::realm().ticket();
+    ticket.kinit();
+    ticket.kdestroy();
+    let sq = ChosenSquid::start(&[Offer::Negotiate]);
+    let serve = Serve::start_env(&["-x", &sq.url()], &ticket.env());
+    let http = Origin::http();
+    let out =
+        run(CURL, &["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-x", &serve.url(), &http.url("/text")]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "502", "{}", serve.log());
+    let failed = std::time::Instant::now();
+    ticket.kinit();
+    // Tried again 30 s after it failed.
+    std::thread::sleep(std::time::Duration::from_secs(31).saturating_sub(failed.elapsed()));
+    assert_eq!(curl_many(&serve, &[http.url("/text")]), b"hello from the origin\n", "{}", serve.log());
+}

@@ -132,6 +132,12 @@ impl Upstream {
     }
 
     fn remember(&self, a: &Answer) {
+        // A password scheme that answered only because the proxy's Negotiate failed here (no
+        // Kerberos ticket yet, one expired) is not kept: the next run would send the password
+        // before asking, and never use the ticket `kinit` gets meanwhile.
+        if self.negotiate_failed() {
+            return;
+        }
         if let (Some(store), Some(memory), Some(issued)) = (&self.memory, a.auth.memory(), &a.issued) {
             store.remember(
                 &self.spec,
