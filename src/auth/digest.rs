@@ -1,7 +1,7 @@
 //! Digest (RFC 7616), with RFC 2617 §3.2.2.1 (RFC 2069) compatibility when no `qop` is offered.
 //!
 //! The arithmetic is `http_auth::DigestClient`'s (MD5, SHA-256, SHA-512-256 and their `-sess`
-//! forms, `userhash`, `username*` for non-ASCII names, the nonce count). Around it, this module:
+//! forms, `userhash`, non-ASCII user names, the nonce count). Around it, this module:
 //!
 //! - vets the challenge first, for clear errors: an unknown `algorithm` is
 //!   [`AuthError::Unsupported`]; a lowercase one (`algorithm=md5`, which `http_auth` rejects) is
@@ -251,7 +251,19 @@ fn answer(s: &mut Session, creds: &Credentials, target: &RequestTarget<'_>) -> R
         .client
         .respond_with_testing_cnonce(&params, &s.cnonce)
         .map_err(|e| AuthError::Unsupported(Scheme::Digest, e))?;
-    Ok(Secret::from(raw_uri(value, target.uri)))
+    Ok(Secret::from(plain_username(raw_uri(value, target.uri), &creds.user)))
+}
+
+/// A user name that is not ASCII as a quoted string of its UTF-8 bytes, as curl sends it:
+/// DigestClient writes RFC 7616 §3.4.4's `username*` (RFC 5987 encoding) instead, which Apache
+/// (and Squid) do not read, so "Jürgen" was refused with the right password. RFC 9110's
+/// quoted-string takes those bytes (obs-text) as well.
+fn plain_username(value: String, user: &str) -> String {
+    const STAR: &str = "username*=UTF-8''";
+    let Some(at) = value.find(STAR) else { return value };
+    let end = value[at..].find(',').map_or(value.len(), |i| at + i);
+    let quoted = user.replace('\\', "\\\\").replace('"', "\\\"");
+    format!("{}username=\"{quoted}\"{}", &value[..at], &value[end..])
 }
 
 /// The `uri` parameter as the request has it. DigestClient writes it as a quoted string, a `\`
@@ -692,7 +704,10 @@ mod tests {
         let v = rfc_auth().respond(&challenge, &creds, &GET, &mut FixedEntropy(0)).unwrap();
         let c = sent(&v);
         assert_eq!(c.realm(), Some(r#"a "quoted" realm, with comma"#));
-        // RFC 7616 §3.4.4: a name that cannot be a quoted string goes as username* (RFC 5987).
-        assert_eq!(c.param("username*"), Some("UTF-8''J%C3%A4s%C3%B8n"));
+        // Not as RFC 7616's username* (RFC 5987), which Apache and Squid do not read: the
+        // name's UTF-8 bytes in a quoted string, as curl sends it.
+        assert_eq!(c.param("username*"), None);
+        assert_eq!(c.param("username"), Some("J\u{e4}s\u{f8}n"));
+        assert!(v.expose().contains("username=\"J\u{e4}s\u{f8}n\", "), "{}", v.expose());
     }
 }

@@ -282,7 +282,7 @@ impl OriginAuthState {
             }
         };
         if let Some(v) = value {
-            let mut h = HeaderValue::from_str(v.expose())
+            let mut h = HeaderValue::from_bytes(v.expose().as_bytes())
                 .map_err(|_| Error::new(Exit::Usage, "the -u credentials cannot be sent in a header"))?;
             h.set_sensitive(true);
             request.headers_mut().insert(AUTHORIZATION, h);

@@ -823,8 +823,8 @@ fn build_request(
         req.headers_mut().insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
     }
     if let Some(v) = auth {
-        let mut hv =
-            HeaderValue::from_str(v.expose()).map_err(|_| "the credentials cannot be put in a header")?;
+        let mut hv = HeaderValue::from_bytes(v.expose().as_bytes())
+            .map_err(|_| "the credentials cannot be put in a header")?;
         hv.set_sensitive(true);
         req.headers_mut().insert(PROXY_AUTHORIZATION, hv);
     }

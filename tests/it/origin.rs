@@ -553,6 +553,8 @@ fn respond<W: Write>(
         }
         [kind @ ("digest-auth" | "digest-auth-int"), user, pass] => {
             let qop = if *kind == "digest-auth" { "auth" } else { "auth-int" };
+            // The user name percent-encoded in the path: a non-ASCII one is checked as its UTF-8.
+            let user = &percent_encoding::percent_decode_str(user).decode_utf8_lossy().into_owned();
             if digest_ok(head.header("authorization"), (method, target, body), qop, user, pass) {
                 send(w, 200, text(), format!("digest authenticated as {user}\n").as_bytes())?;
             } else {

@@ -93,6 +93,16 @@ fn a_users_own_authorization_is_sent_once_beside_u() {
     }
 }
 
+/// A non-ASCII user name goes as a quoted string of its UTF-8 bytes, as curl sends it; the
+/// `username*` toll sent instead was refused by Apache (and Squid) with the right password.
+#[test]
+fn digest_takes_a_user_name_that_is_not_ascii() {
+    let origin = Origin::http();
+    let out =
+        toll(["-s", "--digest", "-u", "j\u{f6}rg:pw"]).arg(origin.url("/digest-auth/j%C3%B6rg/pw")).run();
+    out.assert_ok().assert_stdout("digest authenticated as j\u{f6}rg\n".as_bytes());
+}
+
 #[test]
 fn digest_answers_hash_what_the_server_receives() {
     let origin = Origin::http();
