@@ -124,7 +124,8 @@ async fn login(args: LoginArgs, spec: ProxySpec, setup: CredentialSetup, term: T
         Some(Verified::Accepted { scheme, .. }) => Some(scheme.name().to_string()),
         _ => old.as_ref().filter(|o| o.user == creds.user).and_then(|o| o.scheme.clone()),
     };
-    let entry = IndexEntry { user: creds.user.clone(), store: store.id().into(), scheme, updated: 0 };
+    let entry =
+        IndexEntry { user: creds.user.clone(), store: store.id().into(), scheme, updated: 0, stored: 0 };
     if let Err(e) = index.put(&key, entry) {
         // Without its index line nothing finds the password (not a transfer, not `logout`):
         // it goes again, unless it replaced the one the index still names.
@@ -562,6 +563,7 @@ mod tests {
             store: format!("keyutils{evil}"),
             scheme: Some(format!("Basic{evil}")),
             updated: 0,
+            stored: 0,
         };
         let table = list_table(vec![(format!("http://proxy{evil}:3128"), entry)]);
         assert!(

@@ -32,6 +32,11 @@ pub struct CredentialRequest {
 #[derive(Debug)]
 pub enum Lookup {
     Found(Credentials),
+    /// A credential the proxy rejected, stored again by the user since (`toll auth login`,
+    /// which checks it at the proxy): their word that it is right now (the proxy refused it
+    /// for a while, an account unlocked). It gets one more trial; a rejection then stands
+    /// until it is stored again.
+    StoredAgain(Credentials),
     /// Nothing here.
     Nothing,
     /// Something is configured but unusable (e.g. `-U alice` with no password): said in messages.
@@ -179,6 +184,14 @@ impl Rejections {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).get(proxy).cloned().unwrap_or_default()
     }
 
+    /// `fingerprint` was stored again by the user (see [`Lookup::StoredAgain`]).
+    fn forgive(&self, proxy: &str, fingerprint: [u8; 32]) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(list) = map.get_mut(proxy) {
+            list.retain(|(f, _)| *f != fingerprint);
+        }
+    }
+
     fn add(&self, proxy: &str, fingerprint: [u8; 32], label: &str) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let list = map.entry(proxy.to_string()).or_default();
@@ -274,6 +287,19 @@ impl CredentialBroker {
                 source.lookup(req)
             };
             match found {
+                Lookup::StoredAgain(creds) => {
+                    let fp = creds.fingerprint();
+                    if st.rejected.remove(&fp) {
+                        if let Some((run, key)) = &self.run {
+                            run.forgive(key, fp);
+                        }
+                    }
+                    let trial = Arc::new(());
+                    st.trial = Some((Arc::downgrade(&trial), id));
+                    let issued = Issued { creds, source: source.label(), index, _trial: None };
+                    st.current = Some(issued.clone());
+                    return Ok(Issued { _trial: Some(trial), ..issued });
+                }
                 Lookup::Found(creds) if !st.rejected.contains(&creds.fingerprint()) => {
                     let trial = Arc::new(());
                     st.trial = Some((Arc::downgrade(&trial), id));
@@ -369,7 +395,9 @@ impl CredentialBroker {
         st.doubted.remove(&fp);
         self.doubts.store(!st.doubted.is_empty(), std::sync::atomic::Ordering::Release);
         if st.rejected.insert(fp) {
-            st.rejected_labels.push(issued.source.clone());
+            if !st.rejected_labels.contains(&issued.source) {
+                st.rejected_labels.push(issued.source.clone());
+            }
             if let Some((run, key)) = &self.run {
                 run.add(key, fp, &issued.source);
             }
@@ -424,6 +452,45 @@ mod tests {
         assert_eq!(next.get(&req()).unwrap_err().rejected, vec!["-U".to_string()], "said as rejected");
         let other = CredentialBroker::in_run(sources(), &run, &ProxySpec::test_http("elsewhere"));
         assert_eq!(other.get(&req()).unwrap().source, "-U", "another proxy judges for itself");
+    }
+
+    /// A source that says its credential was stored again once asked after `again` is set.
+    struct Restored {
+        again: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl CredentialSource for Restored {
+        fn label(&self) -> String {
+            "the OS keyring".into()
+        }
+        fn lookup(&self, _req: &CredentialRequest) -> Lookup {
+            let creds = Credentials::new("alice", "pw");
+            match self.again.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                true => Lookup::StoredAgain(creds),
+                false => Lookup::Found(creds),
+            }
+        }
+    }
+
+    #[test]
+    fn a_rejected_credential_stored_again_gets_one_more_trial_in_every_broker_of_the_run() {
+        let run = Arc::new(Rejections::default());
+        let again = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sources =
+            || -> Vec<Box<dyn CredentialSource>> { vec![Box::new(Restored { again: again.clone() })] };
+        let proxy = ProxySpec::test_http("proxy");
+        let b = CredentialBroker::in_run(sources(), &run, &proxy);
+        let tried = b.get(&req()).unwrap();
+        b.reject(&req(), &tried);
+        assert!(b.get(&req()).is_err(), "rejected: not issued again");
+        again.store(true, std::sync::atomic::Ordering::SeqCst);
+        let retried = b.get(&req()).unwrap();
+        assert_eq!(retried.creds.user, "alice");
+        // A broker made later in the run (toll serve's SIGHUP) does not see it as rejected.
+        assert!(CredentialBroker::in_run(sources(), &run, &proxy).get(&req()).is_ok());
+        // Rejected again: it stands, until it is stored again.
+        b.reject(&req(), &retried);
+        assert_eq!(b.get(&req()).unwrap_err().rejected, vec!["the OS keyring".to_string()]);
     }
 
     #[test]

@@ -35,6 +35,11 @@ pub struct IndexEntry {
     /// Seconds since the Unix epoch of the last change.
     #[serde(default)]
     pub updated: u64,
+    /// Seconds since the Unix epoch the password was last stored (`toll auth login`, a saved
+    /// prompt; not a scheme recorded): a running server gives a password the proxy rejected
+    /// one more trial when it is stored again after that.
+    #[serde(default)]
+    pub stored: u64,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -76,6 +81,7 @@ impl Index {
     /// Records (or replaces) the entry for `proxy`.
     pub fn put(&self, proxy: &str, mut entry: IndexEntry) -> std::io::Result<()> {
         entry.updated = now();
+        entry.stored = entry.updated;
         self.update(|f| {
             f.proxies.insert(proxy.to_string(), entry);
         })
@@ -266,7 +272,7 @@ mod tests {
     }
 
     fn entry(user: &str) -> IndexEntry {
-        IndexEntry { user: user.into(), store: "keyutils".into(), scheme: None, updated: 0 }
+        IndexEntry { user: user.into(), store: "keyutils".into(), scheme: None, updated: 0, stored: 0 }
     }
 
     #[test]

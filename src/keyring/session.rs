@@ -218,6 +218,7 @@ impl Session {
                     store: store.id().to_string(),
                     scheme: Some(p.scheme.clone()),
                     updated: 0,
+                    stored: 0,
                 };
                 if let Err(e) = index.put(&p.proxy, entry) {
                     self.note(&format!(
@@ -350,6 +351,11 @@ pub struct KeyringSource {
     /// What the last lookup found, and when.
     found: Mutex<Option<(Found, std::time::Instant)>>,
     rejected: std::sync::atomic::AtomicBool,
+    /// When (Unix seconds) the proxy last rejected what was found, and when the index says the
+    /// password found was stored: stored after its rejection, it is the user's word that it is
+    /// right (`toll auth login` checks it at the proxy), and it gets one more trial.
+    rejected_at: std::sync::atomic::AtomicU64,
+    stored_at: std::sync::atomic::AtomicU64,
     /// The session's [`Session::relook`] generation at the last lookup.
     generation: std::sync::atomic::AtomicU64,
 }
@@ -366,6 +372,8 @@ impl KeyringSource {
             proxy,
             found: Mutex::new(None),
             rejected: Default::default(),
+            rejected_at: Default::default(),
+            stored_at: Default::default(),
             generation: Default::default(),
         }
     }
@@ -373,6 +381,7 @@ impl KeyringSource {
     fn find(&self) -> Option<(Credentials, StoreKind)> {
         let key = self.proxy.display_url();
         let entry = self.session.index.as_ref()?.get(&key)?;
+        self.stored_at.store(entry.stored, std::sync::atomic::Ordering::Relaxed);
         let store = self.session.choice.lookup_store(StoreKind::from_id(&entry.store))?;
         match self.session.keyring.get(store, &key, &entry.user) {
             Ok(Some(password)) => Some((Credentials { user: entry.user, password }, store)),
@@ -408,13 +417,19 @@ impl CredentialSource for KeyringSource {
         let asked_to = self.generation.swap(generation, Ordering::Relaxed) != generation;
         if found.is_none() || stale || missing || asked_to {
             let fresh = self.find();
-            if stale
-                && fresh.as_ref().map(|(c, _)| c.fingerprint())
-                    != found.as_ref().and_then(|(f, _)| f.as_ref()).map(|(c, _)| c.fingerprint())
-            {
+            let changed = fresh.as_ref().map(|(c, _)| c.fingerprint())
+                != found.as_ref().and_then(|(f, _)| f.as_ref()).map(|(c, _)| c.fingerprint());
+            let stored_again =
+                self.stored_at.load(Ordering::Relaxed) > self.rejected_at.load(Ordering::Relaxed);
+            if stale && (changed || stored_again) {
                 self.rejected.store(false, Ordering::Relaxed);
             }
             *found = Some((fresh, std::time::Instant::now()));
+            if stale && !changed && stored_again {
+                if let Some((creds, _)) = found.as_ref().and_then(|(f, _)| f.as_ref()) {
+                    return Lookup::StoredAgain(creds.clone());
+                }
+            }
         }
         match found.as_ref().and_then(|(f, _)| f.as_ref()) {
             Some((creds, _)) => Lookup::Found(creds.clone()),
@@ -432,6 +447,9 @@ impl CredentialSource for KeyringSource {
 
     fn rejected(&self, _req: &CredentialRequest, creds: &Credentials) {
         self.rejected.store(true, std::sync::atomic::Ordering::Relaxed);
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        self.rejected_at.store(now, std::sync::atomic::Ordering::Relaxed);
         self.session.state().stale.insert(self.proxy.display_url());
         self.session.note(&format!(
             "the password stored for {}@{} was rejected",

@@ -1095,6 +1095,49 @@ fn a_password_changed_while_serving_is_not_sent_on_every_request() {
     assert_eq!(code(&b.url("/text")), "200", "{}\n{}", serve.log(), proxy.summary());
 }
 
+/// A right password the proxy refused for a while (an account locked, then unlocked; a flaky
+/// auth helper): stored again with `toll auth login`, the user's word that it is right, it gets
+/// one more trial in the running server (it stayed refused until a restart).
+#[test]
+fn a_password_stored_again_after_its_rejection_gets_one_more_trial() {
+    let test = "a_password_stored_again_after_its_rejection_gets_one_more_trial";
+    if !clients_available(test) || !kernel_keyring_available(test) {
+        return;
+    }
+    let origin = Origin::http();
+    let locked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let flag = locked.clone();
+    let proxy = FakeProxy::start(move |req| match req.basic_credentials() {
+        Some((u, p)) if u == "alice" && p == "right" && !flag.load(std::sync::atomic::Ordering::SeqCst) => {
+            fakeproxy::Action::Allow
+        }
+        _ => fakeproxy::reply_407(&["Basic realm=\"fake\""]).into_action(),
+    });
+    let (_home, env) = keyutils_home();
+    let _cleanup = KeyutilsCleanup(proxy.url());
+    keyutils_login(&proxy.url(), &env, "right");
+    let serve = Serve::start_env(&["-x", &proxy.url()], &env);
+    let code = || {
+        let out = run(
+            CURL,
+            &["-s", "-o", "/dev/null", "-w", "%{http_code}", "-x", &serve.url(), &origin.url("/text")],
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let sent = || proxy.requests().iter().filter(|r| r.basic_credentials().is_some()).count();
+    assert_eq!(code(), "502", "{}", serve.log());
+    locked.store(false, std::sync::atomic::Ordering::SeqCst);
+    std::thread::sleep(toll::keyring::session::RELOOK_AFTER + Duration::from_millis(300));
+    assert_eq!(code(), "502", "not without the user's word: {}", serve.log());
+    assert_eq!(sent(), 1, "{}", proxy.summary());
+    // Stored in a later second than the rejection: the index says so.
+    std::thread::sleep(Duration::from_millis(1100));
+    keyutils_login(&proxy.url(), &env, "right");
+    std::thread::sleep(toll::keyring::session::RELOOK_AFTER + Duration::from_millis(300));
+    assert_eq!(code(), "200", "{}\n{}", serve.log(), proxy.summary());
+    assert_eq!(sent(), 2, "{}", proxy.summary());
+}
+
 /// A server started before any password was stored (clients get 502 and "toll auth login")
 /// picks up the first `toll auth login` without a restart.
 #[test]
