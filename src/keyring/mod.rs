@@ -20,7 +20,7 @@ use crate::secret::Secret;
 use keyring_core::{CredentialStore, Entry};
 use std::fmt;
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long a keyring call may take before toll goes on without it.
@@ -265,12 +265,24 @@ impl Keyring {
 
     /// Runs `op` against a freshly opened `store` on its own thread; abandons it after the
     /// timeout (the thread is detached: it ends with the process if the store never answers).
+    /// While an abandoned call to a store is still running, later calls to it fail at once
+    /// instead of starting another: a D-Bus that never answers cost a long-running `toll serve`
+    /// a thread and a socket for every lookup (one every few seconds of traffic), until it ran
+    /// out of file descriptors.
     fn call<T: Send + 'static>(
         &self,
         store: StoreKind,
         op: impl FnOnce(&Arc<CredentialStore>) -> keyring_core::Result<T> + Send + 'static,
     ) -> Result<T, KeyringError> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        static STUCK: Mutex<Vec<StoreKind>> = Mutex::new(Vec::new());
+        let stuck = || STUCK.lock().unwrap_or_else(|e| e.into_inner());
+        if stuck().contains(&store) {
+            return Err(KeyringError::Timeout { store, after: self.timeout });
+        }
         let (tx, rx) = mpsc::sync_channel(1);
+        let done = Arc::new(AtomicBool::new(false));
+        let finished = done.clone();
         let spawned =
             std::thread::Builder::new().name(format!("toll-keyring-{}", store.id())).spawn(move || {
                 let r = match open(store) {
@@ -278,13 +290,22 @@ impl Keyring {
                     Err(e) => Err(classify(store, e, true)),
                 };
                 let _ = tx.send(r);
+                finished.store(true, Ordering::SeqCst);
+                stuck().retain(|s| *s != store);
             });
         if let Err(e) = spawned {
             return Err(KeyringError::Failed { store, why: format!("cannot start a thread: {e}") });
         }
         match rx.recv_timeout(self.timeout) {
             Ok(r) => r,
-            Err(mpsc::RecvTimeoutError::Timeout) => Err(KeyringError::Timeout { store, after: self.timeout }),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                stuck().push(store);
+                // It may have ended between the timeout and the line above.
+                if done.load(Ordering::SeqCst) {
+                    stuck().retain(|s| *s != store);
+                }
+                Err(KeyringError::Timeout { store, after: self.timeout })
+            }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 Err(KeyringError::Failed { store, why: "the keyring call panicked".into() })
             }

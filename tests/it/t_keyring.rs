@@ -432,6 +432,49 @@ fn a_keyring_that_never_answers_is_given_up_after_the_timeout() {
     assert!(status.stdout_str().contains("did not answer within 0.5 s"), "{}", status.describe());
 }
 
+/// A running toll serve asks a keyring that never answers without a thread (and a D-Bus socket)
+/// for every lookup: while an abandoned call runs, later ones fail at once. It started one every
+/// 2 s of traffic, each left running for good, until the server ran out of file descriptors.
+#[test]
+fn a_keyring_that_never_answers_costs_a_running_server_one_thread() {
+    let bus = WedgedBus::start();
+    let proxy = FakeProxy::start(fakeproxy::basic("alice", "right"));
+    let origin = Origin::http();
+    let home = Home::new("auto");
+    let index = home.state().join("toll/keyring-index.json");
+    std::fs::create_dir_all(index.parent().unwrap()).unwrap();
+    let entry = format!(
+        r#"{{"version":1,"proxies":{{"{}":{{"user":"alice","store":"secret-service"}}}}}}"#,
+        proxy.url()
+    );
+    std::fs::write(&index, entry).unwrap();
+    let mut env = home.env();
+    env.retain(|(k, _)| k != "DBUS_SESSION_BUS_ADDRESS");
+    env.push(("DBUS_SESSION_BUS_ADDRESS".into(), bus.address()));
+    env.push(("TOLL_KEYRING_TIMEOUT".into(), "0.2".into()));
+    let serve = crate::t_serve::Serve::start_env(&["-x", &proxy.url()], &env);
+    let threads = || {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", serve.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("Threads:")).unwrap().to_string();
+        line.split_whitespace().nth(1).unwrap().parse::<usize>().unwrap()
+    };
+    let get = || {
+        let out = std::process::Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-x", &serve.url(), &origin.url("/text")])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert_eq!(get(), "502", "{}", serve.log());
+    let after_first = threads();
+    // Every lookup after 2 s asks the keyring again (a login may have come meanwhile).
+    for _ in 0..4 {
+        std::thread::sleep(toll::keyring::session::RELOOK_AFTER + Duration::from_millis(200));
+        assert_eq!(get(), "502", "{}", serve.log());
+    }
+    assert!(threads() <= after_first, "threads grew from {after_first} to {}", threads());
+}
+
 /// Squid's user file, rewritten in place (same inode, so it stays readable by Squid's user) with
 /// a new password for alice, and a modification time the helper cannot miss.
 fn change_squid_password(sq: &Squid, auth: Auth, new: &str) {
