@@ -6,12 +6,18 @@ use std::net::IpAddr;
 
 /// Each interface address as (interface name, address), in the system's order; empty where
 /// they cannot be listed.
-#[cfg(unix)]
 pub fn addresses() -> Vec<(String, IpAddr)> {
+    try_addresses().unwrap_or_default()
+}
+
+/// [`addresses`], or why they cannot be listed (out of file descriptors: getifaddrs opens a
+/// netlink socket), which is not "no addresses".
+#[cfg(unix)]
+pub fn try_addresses() -> std::io::Result<Vec<(String, IpAddr)>> {
     let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
     // SAFETY: getifaddrs fills `list`, freed below with freeifaddrs.
     if unsafe { libc::getifaddrs(&mut list) } != 0 {
-        return Vec::new();
+        return Err(std::io::Error::last_os_error());
     }
     let mut out = Vec::new();
     let mut at = list;
@@ -38,12 +44,12 @@ pub fn addresses() -> Vec<(String, IpAddr)> {
     }
     // SAFETY: the list getifaddrs allocated, freed once.
     unsafe { libc::freeifaddrs(list) };
-    out
+    Ok(out)
 }
 
 #[cfg(not(unix))]
-pub fn addresses() -> Vec<(String, IpAddr)> {
-    Vec::new()
+pub fn try_addresses() -> std::io::Result<Vec<(String, IpAddr)>> {
+    Ok(Vec::new())
 }
 
 /// The address `--interface NAME` binds to: the interface's first IPv4 address, else its first

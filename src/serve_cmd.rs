@@ -38,6 +38,8 @@ pub fn run(
     #[cfg(unix)]
     if is_run {
         clients::ignored_at_start();
+    } else {
+        raise_descriptor_limit();
     }
     let key = if is_run {
         random_key()?
@@ -296,6 +298,24 @@ pub fn run(
         Some(Ended::Exited(code)) if code != 0 => std::process::exit(code),
         Some(Ended::Killed(signal)) => clients::die_by(signal),
         _ => Ok(()),
+    }
+}
+
+/// Raises the soft limit on open files to the hard one (at most 65,536), as nginx and Go's
+/// runtime do: a tunnel holds two descriptors, and systemd's default soft limit of 1,024 would
+/// stop a server at about 500 tunnels, far below its `--max-connections`.
+#[cfg(unix)]
+fn raise_descriptor_limit() {
+    // SAFETY: getrlimit/setrlimit on this process with a valid struct.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            let want = limit.rlim_max.min(65_536);
+            if limit.rlim_cur < want {
+                limit.rlim_cur = want;
+                libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+            }
+        }
     }
 }
 

@@ -78,8 +78,12 @@ struct Network {
     resolver: Option<Vec<u8>>,
 }
 
-fn network() -> Network {
-    let mut addresses: Vec<_> = crate::netif::addresses()
+/// `None` when it cannot be read now (out of file descriptors): that is no news of the network,
+/// and taken as a change it dropped every kept connection and, with a PAC it could not read
+/// either, sent URLs DIRECT.
+fn network() -> Option<Network> {
+    let mut addresses: Vec<_> = crate::netif::try_addresses()
+        .ok()?
         .into_iter()
         .map(|(_, ip)| ip)
         .filter(|ip| !local_only(ip))
@@ -88,10 +92,14 @@ fn network() -> Network {
     addresses.sort_unstable();
     addresses.dedup();
     #[cfg(unix)]
-    let resolver = std::fs::read(RESOLV_CONF).ok();
+    let resolver = match std::fs::read(RESOLV_CONF) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(_) => return None,
+    };
     #[cfg(not(unix))]
     let resolver = None;
-    Network { addresses, resolver }
+    Some(Network { addresses, resolver })
 }
 
 /// An IPv6 address's /64 network: the temporary (privacy) addresses a host makes anew about
@@ -146,9 +154,13 @@ pub(super) async fn keep_current(k: Keeper<'_>, mut settings: Settings, mut deci
                 }
                 // Looked at whatever the routing: connections kept open from before are closed
                 // on a change (`Routes::network_changed`), -x's as much as a PAC's.
+                // One that cannot be read now is no news: the last one read stands.
                 let now = network();
-                if now != net {
+                let changed = matches!((&net, &now), (Some(was), Some(is)) if was != is);
+                if now.is_some() {
                     net = now;
+                }
+                if changed {
                     k.routes.network_changed();
                     k.log.note("the network changed: connections kept open from before are not used again");
                     if watch.network {

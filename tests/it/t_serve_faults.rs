@@ -585,3 +585,29 @@ fn an_answer_that_breaks_off_reaches_the_client_as_far_as_it_came() {
         }
     }
 }
+
+/// Out of file descriptors, the network cannot be read (getifaddrs needs a socket): that is no
+/// news of the network. It was taken for a change, which dropped every kept connection and,
+/// with a PAC it could not read either, sent URLs DIRECT.
+#[test]
+fn running_out_of_descriptors_is_not_a_network_change() {
+    let serve = Serve::start(&["-x", "http://127.0.0.1:9"]);
+    let pid = serve.child.id().to_string();
+    let limited = std::process::Command::new("prlimit").args(["--pid", &pid, "--nofile=48:48"]).status();
+    if !limited.is_ok_and(|s| s.success()) {
+        panic!("prlimit could not lower toll serve's descriptor limit");
+    }
+    // Hold every descriptor it has left (each accepted connection takes one).
+    let held: Vec<std::net::TcpStream> =
+        (0..60).filter_map(|_| std::net::TcpStream::connect(("127.0.0.1", serve.port)).ok()).collect();
+    // Two polls of the network (every 2 s) while it has none to spare.
+    std::thread::sleep(Duration::from_millis(4500));
+    drop(held);
+    std::thread::sleep(Duration::from_millis(2500));
+    let log = serve.log();
+    assert!(
+        log.contains("Too many open files") || log.contains("pausing"),
+        "the limit was not reached:\n{log}"
+    );
+    assert!(!log.contains("the network changed"), "{log}");
+}
