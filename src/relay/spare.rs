@@ -29,6 +29,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How long a spare may take to get its NTLM handshake started (connect, type 1, the 407).
+const PRIME_WAIT: std::time::Duration = super::upstream::HANDSHAKE_DRAIN_WAIT;
+
 /// A spare connection is closed after this long unused.
 pub(super) const SPARE_IDLE: Duration = Duration::from_secs(20);
 
@@ -69,7 +72,10 @@ pub(super) fn refill(inner: &Arc<Inner>, up: &Arc<Upstream>, authority: &str) {
         }
         let (inner, up, authority) = (inner.clone(), up.clone(), authority.to_string());
         tokio::spawn(async move {
-            if let Some(conn) = up.prime(&inner, &authority).await {
+            // Bounded: a proxy that takes the connection and never answers (a path gone dead)
+            // held `filling` up for good, and no spare was made again.
+            let primed = tokio::time::timeout(PRIME_WAIT, up.prime(&inner, &authority)).await.ok().flatten();
+            if let Some(conn) = primed {
                 up.pool.put_spare(conn);
                 prune_later(&up);
             }
