@@ -139,14 +139,14 @@ pub(super) async fn write_response(
             Ok(None) => {
                 let ended = decoder.as_mut().map_or(Ok(()), |d| d.finish().map_err(bad_encoding));
                 if let (Err(_), Some(bar)) = (&ended, &bar) {
-                    bar.abandon();
+                    abandon(bar);
                 }
                 ended?;
                 break;
             }
             Err(e) => {
                 if let Some(bar) = &bar {
-                    bar.abandon();
+                    abandon(bar);
                 }
                 return Err(classify(e, relay, false));
             }
@@ -180,7 +180,7 @@ pub(super) async fn write_response(
             Ok(false) => return Ok(()),
             Err(e) => {
                 if let Some(bar) = &bar {
-                    bar.abandon();
+                    abandon(bar);
                 }
                 return Err(e);
             }
@@ -238,4 +238,13 @@ fn decoder(headers: &http::HeaderMap) -> Result<Option<super::decode::Decoder>> 
 fn bad_encoding(e: super::decode::DecodeError) -> Error {
     Error::new(Exit::BadEncoding, format!("--compressed: the body does not decode: {}", e.0))
         .hint("the server's Content-Encoding does not match its body; retry without --compressed")
+}
+
+/// Leaves a failed transfer's bar as it stood, and ends its line: the error that follows is a
+/// line of its own (it was glued to the bar's end), as curl ends its meter's line.
+fn abandon(bar: &indicatif::ProgressBar) {
+    bar.abandon();
+    if bar.position() > 0 && !bar.is_hidden() {
+        eprintln!();
+    }
 }

@@ -108,7 +108,22 @@ impl Pty {
         Pty::start(cmd, None, false, true)
     }
 
-    fn start(mut cmd: Command, stdin: Option<Vec<u8>>, tty_stdin: bool, tty_stdout: bool) -> Pty {
+    /// Standard error on the terminal too (progress bars), stdin and stdout pipes.
+    pub fn spawn_drawing(cmd: Command) -> Pty {
+        Pty::start_with(cmd, None, false, false, true)
+    }
+
+    fn start(cmd: Command, stdin: Option<Vec<u8>>, tty_stdin: bool, tty_stdout: bool) -> Pty {
+        Pty::start_with(cmd, stdin, tty_stdin, tty_stdout, false)
+    }
+
+    fn start_with(
+        mut cmd: Command,
+        stdin: Option<Vec<u8>>,
+        tty_stdin: bool,
+        tty_stdout: bool,
+        tty_stderr: bool,
+    ) -> Pty {
         let (mut m, mut s) = (0, 0);
         let ws = libc::winsize { ws_row: 40, ws_col: 120, ws_xpixel: 0, ws_ypixel: 0 };
         let rc = unsafe { libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), &ws) };
@@ -127,7 +142,11 @@ impl Pty {
         } else {
             cmd.stdout(Stdio::piped());
         }
-        cmd.stderr(Stdio::piped());
+        if tty_stderr {
+            cmd.stderr(Stdio::from(slave.try_clone().expect("dup the pty for stderr")));
+        } else {
+            cmd.stderr(Stdio::piped());
+        }
         unsafe {
             cmd.pre_exec(move || {
                 if libc::setsid() < 0 {
@@ -158,7 +177,7 @@ impl Pty {
             Some(out) => drain(Box::new(out)),
             None => std::thread::spawn(Vec::new),
         });
-        let stderr = Some(drain(Box::new(child.stderr.take().unwrap())));
+        let stderr = child.stderr.take().map(|e| drain(Box::new(e)));
         let screen = Arc::new(Mutex::new(Vec::new()));
         let (mut reader, sc) = (master.try_clone().expect("dup master"), screen.clone());
         // Ends with EIO once the test closes its slave fd (on drop) and toll is gone.

@@ -238,3 +238,19 @@ fn a_password_on_the_command_line_is_noted_once() {
     url_pw.assert_ok();
     assert_eq!(url_pw.stderr.matches("visible to other local users").count(), 1, "{}", url_pw.describe());
 }
+
+/// A transfer that breaks off after its progress bar was drawn: the error is a line of its own,
+/// not glued to the end of the bar (curl ends its meter's line too).
+#[test]
+fn an_error_after_the_progress_bar_starts_on_a_line_of_its_own() {
+    let origin = Origin::http();
+    let home = scratch();
+    let file = home.path().join("out.bin");
+    let args = vec!["-o".to_string(), file.display().to_string(), origin.url("/truncated")];
+    let t = Pty::spawn_drawing(pty::command(args, home.path(), &[("TERM", "xterm")]));
+    let out = t.wait();
+    assert_eq!(out.code, Some(18), "{}", out.describe());
+    let at = out.screen.find("toll: error").unwrap_or_else(|| panic!("{}", out.describe()));
+    assert!(out.screen[..at].contains("500 B"), "no bar was drawn: {}", out.describe());
+    assert!(out.screen[..at].ends_with('\n'), "{:?}", out.screen);
+}
