@@ -260,13 +260,13 @@ pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Err
             Exit::PartialFile,
             format!("the transfer broke off before the announced length: {text}"),
         )
-        .hint("retry; an -o file is left as it was before this transfer (removed with --remove-on-error; with -C, what was appended stays)");
+        .hint("retry; with -o, the file is left as it was before this transfer (removed with --remove-on-error; with -C, what was appended stays)");
     }
     // A body that could not be read (reqwest calls some of those decode errors): the response's
     // URL is not in the error.
     if e.is_body() || e.is_decode() {
         return Error::new(Exit::Receive, format!("the transfer broke off: {text}")).hint(
-            "retry; an -o file is left as it was before this transfer (with -C, what was appended stays)",
+            "retry; with -o, the file is left as it was before this transfer (with -C, what was appended stays)",
         );
     }
     if let Some(err) = not_http(&e, &url) {

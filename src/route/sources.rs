@@ -60,6 +60,17 @@ pub struct Source {
     pub what: String,
 }
 
+impl Source {
+    /// Where the proxies come from, as a clause: "proxies come from https_proxy (environment)",
+    /// or that none is configured.
+    pub fn clause(&self) -> String {
+        match self.step {
+            Step::Default => "no proxy is configured: URLs go direct".into(),
+            _ => format!("proxies come from {self}"),
+        }
+    }
+}
+
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({})", self.what, self.step.label())

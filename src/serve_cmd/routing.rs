@@ -322,14 +322,14 @@ fn describe(why: Why, old: &Decided, new: &Decided) -> String {
         Why::Hangup => "SIGHUP: settings, PAC and stored passwords read again".to_string(),
         Why::NetworkChanged => match &new.unreachable {
             Some(why) => format!("the network changed: {why}: URLs go DIRECT until it can be had"),
-            None => format!("the network changed: routing decided again; proxies come from {source}"),
+            None => format!("the network changed: routing decided again; {}", source.clause()),
         },
         _ if old.plan.same_decision(&new.plan) => match &new.pac {
             Some(p) if old.unreachable.is_some() => {
                 format!("the PAC {} is loaded: new requests use it", p.location)
             }
             Some(p) => format!("the PAC {} changed: new requests use it", p.location),
-            None => format!("routing decided again; proxies come from {source}"),
+            None => format!("routing decided again; {}", source.clause()),
         },
         _ if old.plan.source == new.plan.source => format!("{source} changed: new requests use them"),
         _ => format!("proxies now come from {source} (before: {})", old.plan.source),

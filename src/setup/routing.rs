@@ -140,7 +140,7 @@ pub(crate) async fn decide(
             Plan::decide(&Inputs { explicit: Some(socks.clone()), ..inputs }).map_err(route_setup_error)?;
     }
     if reporter.verbose() {
-        reporter.line(Direction::Info, &format!("proxies come from {}", plan.source));
+        reporter.line(Direction::Info, &plan.source.clause());
         for note in &plan.notes {
             reporter.line(Direction::Info, note);
         }
