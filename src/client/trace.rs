@@ -2,8 +2,9 @@
 //! and receives (after TLS), in curl's dump format — `=> Send header, 78 bytes (0x4e)` then
 //! offset-prefixed lines, as a hex dump with `--trace` or text with `--trace-ascii` — fed by the
 //! wire tap ([`super::wire`]). The bytes are the client's: a proxy's credentials never pass
-//! there (the relay adds them), and the header values that carry secrets (`Authorization`,
-//! `Proxy-Authorization`, `Cookie`, `Set-Cookie`) are written as `<redacted>`, as `-v` does.
+//! there (the relay adds them: the `Proxy-Authorization` the client sends is toll's key for its
+//! own relay, and is left out), and the header values that carry secrets (`Authorization`,
+//! `Cookie`, `Set-Cookie`) are written as `<redacted>`, as `-v` does.
 //! curl's `== Info:` lines about connecting are not written.
 
 use crate::config::TraceConfig;
@@ -63,7 +64,7 @@ impl Writer {
         }
     }
 
-    /// Flushes the file; a failed write is exit 23.
+    /// Flushes the file; a failed write is exit 23 (a closed pipe is not a failure).
     pub fn finish(mut self) -> Result<()> {
         if self.failed.is_none() {
             if let Err(e) = self.out.flush() {
@@ -71,6 +72,8 @@ impl Writer {
             }
         }
         match self.failed {
+            // A reader that left (`--trace - | head`) ends it quietly, as it ends a body.
+            Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
             Some(e) => Err(Error::new(Exit::Write, format!("cannot write the trace: {e}"))),
             None => Ok(()),
         }
@@ -136,12 +139,17 @@ fn request_head_len(data: &[u8]) -> usize {
 }
 
 /// Header lines carrying secrets keep their name (and a credential its scheme); the value
-/// becomes `<redacted>`.
+/// becomes `<redacted>`. A `Proxy-Authorization` the client sends is left out: it is toll's key
+/// for its own loopback relay, never what the proxy got (the relay answers the proxy), and shown
+/// as a Basic credential it sent people debugging a Negotiate or NTLM proxy the wrong way.
 fn redact(head: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(head.len());
     for line in head.split_inclusive(|b| *b == b'\n') {
         let name_end = line.iter().position(|b| *b == b':');
         let secret = name_end.map(|n| String::from_utf8_lossy(&line[..n]).trim().to_ascii_lowercase());
+        if secret.as_deref() == Some("proxy-authorization") {
+            continue;
+        }
         match (secret.filter(|name| SECRET_HEADERS.contains(&name.as_str())), name_end) {
             (Some(name), Some(n)) => {
                 out.extend_from_slice(&line[..n]);
@@ -208,6 +216,15 @@ mod tests {
     }
 
     #[test]
+    fn the_relays_own_key_is_not_traced() {
+        let out = traced(true, |w| {
+            w.sent(b"GET http://o/ HTTP/1.1\r\nHost: o\r\nProxy-Authorization: Basic dG9sbDprZXk=\r\n\r\n")
+        });
+        assert!(!out.contains("Proxy-Authorization") && !out.contains("dG9sbDprZXk"), "{out}");
+        assert!(out.contains("Host: o"), "{out}");
+    }
+
+    #[test]
     fn hex_trace_and_body_writes() {
         let out = traced(false, |w| w.sent(b"x=1&password=p"));
         assert_eq!(
@@ -217,6 +234,26 @@ mod tests {
         assert_eq!(request_head_len(b"POST /a HTTP/1.1\r\n\r\nbody"), 20);
         assert_eq!(request_head_len(b"not a head"), 0);
         assert_eq!(request_head_len(b"\x16\x03binary"), 0);
+    }
+
+    struct Failing(std::io::ErrorKind);
+    impl Write for Failing {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(self.0.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_reader_that_left_ends_the_trace_quietly_and_a_full_disk_is_exit_23() {
+        let mut w = Writer::to(Box::new(Failing(std::io::ErrorKind::BrokenPipe)), true, false);
+        w.sent(b"GET / HTTP/1.1\r\n\r\n");
+        assert!(w.finish().is_ok());
+        let mut w = Writer::to(Box::new(Failing(std::io::ErrorKind::StorageFull)), true, false);
+        w.sent(b"GET / HTTP/1.1\r\n\r\n");
+        assert_eq!(w.finish().unwrap_err().exit, Exit::Write);
     }
 
     #[test]
