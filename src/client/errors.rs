@@ -380,7 +380,13 @@ pub fn failure_error(f: Failure) -> Error {
                 Exit::AuthNoCredentials,
                 format!("proxy {proxy} requires authentication (offered: {offered}) and no credentials are available{extra}"),
             )
-            .hint("pass -U user:password, set TOLL_PROXY_USER and TOLL_PROXY_PASSWORD, or use http://user:password@proxy:port")
+            .hint(match offered.contains("Negotiate") {
+                // The usual corporate proxy offers Negotiate and NTLM: a missing or expired
+                // ticket is the likelier cause than a missing password.
+                true => "get a Kerberos ticket (kinit), with which toll answers Negotiate without a password; \
+                         or pass -U user:password, set TOLL_PROXY_USER and TOLL_PROXY_PASSWORD, or store it: toll auth login",
+                false => "pass -U user:password, set TOLL_PROXY_USER and TOLL_PROXY_PASSWORD, or use http://user:password@proxy:port",
+            })
         }
         FailureKind::Rejected { sources } => Error::new(
             Exit::AuthRejected,

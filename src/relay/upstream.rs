@@ -647,7 +647,10 @@ impl Upstream {
                     }
                     Err(gone) => {
                         let kind = if gone.rejected.is_empty() {
-                            FailureKind::NoCredentials { incomplete: gone.incomplete }
+                            // What failed before (no Kerberos ticket) is part of the story.
+                            let mut incomplete = ex.unusable.clone();
+                            incomplete.extend(gone.incomplete);
+                            FailureKind::NoCredentials { incomplete }
                         } else {
                             FailureKind::Rejected { sources: gone.rejected }
                         };

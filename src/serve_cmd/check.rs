@@ -16,6 +16,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How long the start-up check waits for an answer when no prompt was shown.
+const CHECK_QUIET: Duration = Duration::from_secs(15);
+
 /// The credential sources with the prompt (always the last source when the terminal can
 /// prompt, see `app::credential_sources`) answering only while `open` is set.
 pub(super) fn gated(inner: SourceFactory, open: Arc<AtomicBool>) -> SourceFactory {
@@ -128,8 +131,25 @@ pub(super) async fn check_through(
         }
         Some(String::from_utf8_lossy(&buf[..got]).to_string())
     };
-    // Long enough for a person to type a password (the prompt has its own limits).
-    let Ok(Some(answer)) = tokio::time::timeout(Duration::from_secs(600), exchange).await else {
+    // A proxy that wants a password answers at once; one that does not may take long (Squid's
+    // DNS for --verify-url): without a prompt in 15 s the check is given up, said, and the command
+    // (or serving) goes on instead of waiting in silence. With a prompt, long enough for a person
+    // to type a password (the prompt has its own limits).
+    let mut exchange = std::pin::pin!(exchange);
+    let answer = match tokio::time::timeout(CHECK_QUIET, &mut exchange).await {
+        Ok(answer) => answer,
+        Err(_) if session.prompted() => {
+            tokio::time::timeout(Duration::from_secs(600), exchange).await.ok().flatten()
+        }
+        Err(_) => {
+            eprintln!(
+                "{who}: the check through the proxy {when} got no answer within {} s; going on without it",
+                CHECK_QUIET.as_secs()
+            );
+            return Ok(());
+        }
+    };
+    let Some(answer) = answer else {
         return Ok(());
     };
     let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));

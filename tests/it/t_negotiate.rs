@@ -481,3 +481,22 @@ fn after_a_refused_token_the_next_scheme_goes_on_a_new_connection() {
     assert!(out.stderr.contains("Proxy-Authorization: Negotiate"), "{}", out.stderr);
     assert!(!spoiled.lock().unwrap().is_empty());
 }
+
+/// No ticket, Negotiate and NTLM offered (the usual corporate proxy), no password given: the
+/// error says why Negotiate could not answer and that `kinit` mends it, not only "no password".
+#[test]
+fn no_ticket_and_no_password_says_kinit() {
+    let test = "no_ticket_and_no_password_says_kinit";
+    if !kdc::have_kerberos(test) || !kdc::have_squid_ntlm(test) {
+        return;
+    }
+    let ticket = kdc::realm().ticket();
+    ticket.kinit();
+    ticket.kdestroy();
+    let sq = ChosenSquid::start(&[Offer::Negotiate, Offer::Ntlm]);
+    let origin = Origin::start(false);
+    let out = run(&sq, &ticket, None, &origin);
+    out.assert_code(40).assert_error_message();
+    assert!(out.stderr.contains("kinit"), "{}", out.describe());
+    assert!(out.stderr.contains("(Negotiate: "), "the Negotiate failure is said: {}", out.describe());
+}

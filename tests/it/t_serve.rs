@@ -1637,6 +1637,34 @@ fn toll_run_asks_for_the_password_before_the_command_starts() {
     assert!(out.terminal_restored(), "{}", out.describe());
 }
 
+/// A start-up check that shows no prompt and gets no answer (a proxy that takes the request and
+/// says nothing: Squid resolving `--verify-url`) is given up after 15 s, said, and the command
+/// starts; it waited ten minutes in silence.
+#[test]
+fn toll_run_gives_up_a_check_that_gets_no_answer() {
+    let proxy = FakeProxy::start(|_| fakeproxy::Action::Hang(Duration::from_secs(120)));
+    let home = tempfile::tempdir().unwrap();
+    let purl = proxy.url();
+    let args = [
+        "run",
+        "-x",
+        &purl,
+        "-U",
+        "alice:pw",
+        "--verify-url",
+        "http://127.0.0.1:9/",
+        "--",
+        "echo",
+        "started",
+    ];
+    let t = crate::pty::Pty::spawn(crate::pty::command(args, home.path(), &[]), None);
+    let out = t.wait();
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert_eq!(out.stdout, b"started\n", "{}", out.describe());
+    assert!(out.stderr.contains("got no answer within 15 s"), "{}", out.describe());
+    assert!(out.elapsed < Duration::from_secs(40), "{:?}", out.elapsed);
+}
+
 /// `toll serve` started on a terminal in the foreground asks for the password the proxy wants
 /// once, before it serves anyone: a client that comes meanwhile waits (nobody is logged over the
 /// prompt) and is then served with it. Not started by hand (a shell's or a script's `&`), it
