@@ -322,6 +322,18 @@ impl OriginAuthState {
         let values: Vec<&str> =
             resp.headers().get_all(WWW_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()).collect();
         let challenges = auth::parse_challenges(values);
+        // A 401 that asks for another scheme only (a redirect into an area with Basic after
+        // Digest worked) did not judge the credential: the scheme is chosen again. Not for a
+        // connection-bound handshake, whose 401s carry its own scheme.
+        let scheme_gone = self.active.as_ref().is_some_and(|a| {
+            !a.connection_bound()
+                && !challenges.is_empty()
+                && !challenges.iter().any(|c| c.scheme == Some(a.scheme()))
+        });
+        if self.sent && scheme_gone {
+            self.active = None;
+            self.sent = false;
+        }
         if self.sent {
             let verdict = self.active.as_ref().map_or(Verdict::Rejected, |a| {
                 a.verdict(challenges.iter().find(|c| c.scheme == Some(a.scheme())))

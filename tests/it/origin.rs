@@ -556,7 +556,15 @@ fn respond<W: Write>(
             // The user name percent-encoded in the path: a non-ASCII one is checked as its UTF-8.
             let user = &percent_encoding::percent_decode_str(user).decode_utf8_lossy().into_owned();
             if digest_ok(head.header("authorization"), (method, target, body), qop, user, pass) {
-                send(w, 200, text(), format!("digest authenticated as {user}\n").as_bytes())?;
+                // `?to=PATH`: authenticated, sent on there (an area with another scheme).
+                match http::query_param(&query, "to") {
+                    Some(to) => {
+                        let mut h = text();
+                        h.push(("Location".into(), to));
+                        send(w, 302, h, b"redirecting\n")?;
+                    }
+                    None => send(w, 200, text(), format!("digest authenticated as {user}\n").as_bytes())?,
+                }
             } else {
                 let mut h = text();
                 h.push((

@@ -103,6 +103,16 @@ fn digest_takes_a_user_name_that_is_not_ascii() {
     out.assert_ok().assert_stdout("digest authenticated as j\u{f6}rg\n".as_bytes());
 }
 
+/// `--anyauth -L`: after Digest worked, a redirect into an area that offers Basic only gets
+/// Basic, as curl; the Digest answer sent there unasked was taken for a rejected password.
+#[test]
+fn anyauth_follows_into_an_area_with_another_scheme() {
+    let origin = Origin::http();
+    let url = origin.url("/digest-auth/joe/pw?to=/basic-auth/joe/pw");
+    let out = toll(["-s", "-L", "--anyauth", "-u", "joe:pw", "-w", "%{http_code}"]).arg(url).run();
+    out.assert_ok().assert_stdout(b"authenticated as joe\n200");
+}
+
 #[test]
 fn digest_answers_hash_what_the_server_receives() {
     let origin = Origin::http();
