@@ -10,7 +10,6 @@
 
 use crate::config::ProxySpec;
 use crate::creds::{CredentialRequest, CredentialSource, Lookup};
-use crate::keyring::session::Session;
 use crate::secret::{Credentials, Secret};
 use crate::term::sanitize;
 use std::fs::File;
@@ -301,9 +300,23 @@ pub fn password_prompt(user: &str) -> String {
     format!("Password for {}: ", sanitize(user))
 }
 
+/// What the prompt keeps with the run it asks for (the keyring session holds it, and offers to
+/// save what was accepted): one prompt on the terminal at a time, [`MAX_ATTEMPTS`] over all
+/// proxies, and the verdicts on what was typed.
+pub trait Ledger: Send + Sync {
+    /// Held while a prompt is on the terminal.
+    fn turn(&self) -> std::sync::MutexGuard<'_, ()>;
+    /// The number of this attempt, or `None` when the run has used them all.
+    fn take_attempt(&self) -> Option<u32>;
+    /// Whether the proxy rejected `creds` typed earlier in this run.
+    fn was_rejected(&self, creds: &Credentials) -> bool;
+    fn accepted(&self, proxy: &ProxySpec, req: &CredentialRequest, creds: &Credentials);
+    fn rejected(&self, creds: &Credentials);
+}
+
 /// Credentials typed at the terminal. Present only when a prompt is possible.
 pub struct PromptSource {
-    session: Arc<Session>,
+    session: Arc<dyn Ledger>,
     proxy: ProxySpec,
     /// A user name given without a password (`-U alice`, the proxy URL, `TOLL_PROXY_USER`):
     /// only the password is asked for.
@@ -314,7 +327,7 @@ pub struct PromptSource {
 
 impl PromptSource {
     pub fn new(
-        session: Arc<Session>,
+        session: Arc<dyn Ledger>,
         proxy: ProxySpec,
         fixed_user: Option<String>,
         default_user: Option<String>,
@@ -354,13 +367,13 @@ impl CredentialSource for PromptSource {
     }
 
     fn lookup(&self, req: &CredentialRequest) -> Lookup {
-        let _turn = self.session.prompt_turn();
+        let _turn = self.session.turn();
         let mut tty = match Tty::open() {
             Ok(t) => t,
             Err(e) => return Lookup::Incomplete(format!("cannot open the terminal to ask: {e}")),
         };
         loop {
-            let Some(attempt) = self.session.take_prompt_attempt() else {
+            let Some(attempt) = self.session.take_attempt() else {
                 let _ = tty.say(&format!("No more password prompts: {MAX_ATTEMPTS} attempts were used."));
                 return Lookup::Nothing;
             };
@@ -386,11 +399,11 @@ impl CredentialSource for PromptSource {
     }
 
     fn accepted(&self, req: &CredentialRequest, creds: &Credentials) {
-        self.session.prompted_accepted(&self.proxy, req, creds);
+        self.session.accepted(&self.proxy, req, creds);
     }
 
     fn rejected(&self, _req: &CredentialRequest, creds: &Credentials) {
-        self.session.note_rejected(creds);
+        self.session.rejected(creds);
         if let Ok(mut tty) = Tty::open() {
             let _ = tty.say(&format!(
                 "Proxy {} rejected the password for {}.",

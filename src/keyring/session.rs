@@ -459,6 +459,26 @@ impl CredentialSource for KeyringSource {
     }
 }
 
+/// The prompt's bookkeeping is the session's: the attempts are per run, and what was typed and
+/// accepted is offered for saving at the end.
+impl prompt::Ledger for Session {
+    fn turn(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.prompt_turn()
+    }
+    fn take_attempt(&self) -> Option<u32> {
+        self.take_prompt_attempt()
+    }
+    fn was_rejected(&self, creds: &Credentials) -> bool {
+        Session::was_rejected(self, creds)
+    }
+    fn accepted(&self, proxy: &ProxySpec, req: &CredentialRequest, creds: &Credentials) {
+        self.prompted_accepted(proxy, req, creds)
+    }
+    fn rejected(&self, creds: &Credentials) {
+        self.note_rejected(creds)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
