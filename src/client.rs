@@ -59,10 +59,10 @@ mod wire;
 pub mod writeout;
 mod xattr;
 
+pub use crate::relay::failure_error;
 pub use conn::doh;
 /// `--compressed`'s decoder (public for its fuzz target).
 pub use decode::{DecodeError, Decoder as ContentDecoder, Stopped as DecodeStopped};
-pub use errors::failure_error;
 use errors::{classify, classify_sent, relay_refusal, route_error};
 use header_case::{head_text, EarlierHeads, LastAnswer};
 pub use multi::run_all;

@@ -469,7 +469,7 @@ async fn via_preproxy(
                 status: None,
                 offered: Vec::new(),
             };
-            let e = crate::client::failure_error(failure);
+            let e = crate::relay::failure_error(failure);
             let fix = e.hint.clone().unwrap_or_else(|| "check --preproxy".into());
             Err(step.problem(e.message.clone(), e.exit, fix).headline(e.message))
         }

@@ -25,8 +25,8 @@ pub mod state;
 mod target;
 pub mod via;
 
-use crate::client::failure_error;
 use crate::relay::body::{self, RelayBody};
+use crate::relay::failure_error;
 use crate::relay::{AuthUsed, Failure, FailureKind, Relay, Unreached};
 use crate::route::choice::Chooser;
 use crate::route::RouteEntry;
