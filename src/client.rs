@@ -1,6 +1,6 @@
 //! The user's request, sent with reqwest (TLS, HTTP/2 by ALPN, redirects, decompression,
 //! timeouts). reqwest's own environment-proxy handling is off: every URL is routed by
-//! `proxy_env` — direct, a SOCKS proxy (reqwest handles it), or an HTTP(S) proxy through the
+//! `route::choice::Chooser` — direct, a SOCKS proxy (reqwest handles it), or an HTTP(S) proxy through the
 //! in-process `relay`, which alone talks to that proxy and answers its 407s (most requests
 //! through such a proxy go by `tunnel` instead of reqwest: TLS on the relay's authenticated
 //! tunnel, or a body-less http request forwarded by the relay, in process). Proxy credentials

@@ -1,5 +1,7 @@
 //! The plain run configuration: what `cli` and the environment resolve to, once. The engine
-//! (relay, auth, client) reads only this, never clap, the terminal or the environment.
+//! (relay, auth, client) reads only this, never clap or the environment. The client writes to
+//! the standard streams (the body, `-D -`, progress bars, warnings) as curl does; `term::Terminal`
+//! says what they are.
 
 use crate::auth::SchemeSet;
 use crate::secret::Secret;

@@ -4,9 +4,9 @@
 //! A run may make several brokers for one proxy (`--next` runs each operation with relays of its
 //! own): [`Rejections`] carries their verdicts across them, so the rule holds per run.
 //!
-//! Sources are consulted in order (flag, proxy URL, environment; the keyring and the prompt plug
-//! in here later). The relay and the auth engine never know which source a credential came from
-//! beyond its label for messages.
+//! Sources are consulted in order (flag, proxy URL, environment, the keyring, the prompt: see
+//! `setup::credential_sources`). The relay and the auth engine never know which source a
+//! credential came from beyond its label for messages.
 
 use crate::auth::Scheme;
 use crate::config::ProxySpec;

@@ -1,9 +1,11 @@
 //! The proxy authentication engine (RFC 7235 §2, §4.3 `Proxy-Authenticate`, §4.4
 //! `Proxy-Authorization`). Pure: challenge + credentials + injected randomness → header value.
-//! No I/O, terminal or environment here; the relay (`crate::relay`) drives it.
+//! No I/O, terminal or environment here, with one exception: Negotiate asks the system's
+//! Kerberos library (`gssapi`, loaded at run time) for its tokens, which reads the ticket cache.
+//! The relay (`crate::relay`) drives it.
 //!
 //! One module per scheme. Each scheme implements [`Authenticator`]; a connection-bound scheme
-//! (NTLM, Negotiate: a later issue) keeps its handshake state in its authenticator, and the relay
+//! (NTLM, Negotiate) keeps its handshake state in its authenticator, and the relay
 //! keeps one authenticator per upstream connection for such schemes. The origin's `-u` uses the
 //! same schemes (`client::origin_auth`), and [`sigv4`] too, which answers no challenge: it signs
 //! each request (`--aws-sigv4`), with the time passed in.

@@ -46,7 +46,8 @@ pub enum RouteEntry {
 impl RouteEntry {
     /// A proxy entry with no credentials. `scheme` is one of `crate::proxy_env::PROXY_SCHEMES`
     /// (a PAC's `PROXY` is `http`, `HTTPS` is `https`, `SOCKS`/`SOCKS4` is `socks4`, `SOCKS5` is
-    /// `socks5`); `origin` says where it came from, for messages.
+    /// `socks5h`: the proxy resolves names, as browsers have it); `origin` says where it came
+    /// from, for messages.
     pub fn proxy(scheme: &str, host: &str, port: u16, origin: &str) -> RouteEntry {
         RouteEntry::Proxy(ProxySpec {
             scheme: scheme.to_string(),

@@ -1,7 +1,7 @@
 //! `toll serve` and `toll run`: the relay offered to other programs on loopback. This room owns
 //! the listeners and what happens before a request reaches the relay — admission (who may use
 //! it: the same user, or the per-user key), refusing what a proxy must not do (requests to the
-//! listener itself, non-proxy requests: [`target`]), routing (the same `proxy_env` answer a
+//! listener itself, non-proxy requests: [`target`]), routing (the same `route` answer a
 //! transfer gets; NO_PROXY hosts go direct, SOCKS proxies are spoken by toll serve itself
 //! ([`crate::socks`]); replaced whole when the routing is decided again — SIGHUP, a PAC or the
 //! desktop's settings that changed, another network: [`Routes`]), the access log and the limits.

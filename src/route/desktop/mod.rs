@@ -184,8 +184,8 @@ fn which_xdg(current: Option<&str>) -> Option<Desktop> {
 
 /// Reads the settings of the desktop that applies ([`which`]): `Ok(None)` when there is no
 /// desktop. GNOME and macOS go through `runner`; KDE reads `kioslaverc` from the config dir
-/// (`$XDG_CONFIG_HOME`, else `~/.config`). Windows registry reading is not done yet: the
-/// coordinator reads the WinINet values and calls [`windows::from_values`].
+/// (`$XDG_CONFIG_HOME`, else `~/.config`). On Windows nothing is read yet (`Ok(None)`):
+/// [`windows::from_values`] turns WinINet's values into settings, but no registry reader calls it.
 pub fn read_current(
     env: &dyn Fn(&str) -> Option<String>,
     runner: &dyn Runner,
