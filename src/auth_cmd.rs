@@ -5,7 +5,7 @@
 //! then stores it. `status` answers "where would a run get the credentials for this proxy, and
 //! how long does the keyring take", without ever printing a secret.
 //!
-//! Everything runs inside `app::block_on`, so Ctrl-C at a prompt ends with exit 130 and the
+//! Everything runs inside `setup::block_on`, so Ctrl-C at a prompt ends with exit 130 and the
 //! terminal's echo restored, exactly as during a transfer.
 
 use crate::auth::{Scheme, SchemeSet};

@@ -20,7 +20,7 @@ use std::time::Duration;
 const CHECK_QUIET: Duration = Duration::from_secs(15);
 
 /// The credential sources with the prompt (always the last source when the terminal can
-/// prompt, see `app::credential_sources`) answering only while `open` is set.
+/// prompt, see `setup::credential_sources`) answering only while `open` is set.
 pub(super) fn gated(inner: SourceFactory, open: Arc<AtomicBool>) -> SourceFactory {
     Arc::new(move |spec: &ProxySpec| {
         let mut v = inner(spec);
