@@ -135,14 +135,6 @@ pub struct Issued {
     _trial: Option<Arc<()>>,
 }
 
-impl Issued {
-    /// The same credential without a share in its trial: for keeping beside a connection
-    /// (the trial ends with the exchange that tries it, not with what is kept).
-    pub fn untracked(&self) -> Issued {
-        Issued { _trial: None, ..self.clone() }
-    }
-}
-
 /// Why the broker has nothing (more) to offer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Exhausted {

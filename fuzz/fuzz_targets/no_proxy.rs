@@ -33,5 +33,10 @@ fuzz_target!(|data: &[u8]| {
         if a.is_empty() {
             assert!(!ma, "{url}");
         }
+        // The entry named as the one that matched (toll doctor's advice) matches on its own.
+        assert_eq!(a.matched_by(&url).is_some(), ma, "{url}");
+        if let Some(entry) = a.matched_by(&url) {
+            assert!(NoProxy::parse(entry).matches(&url), "{url}: {entry:?}");
+        }
     }
 });

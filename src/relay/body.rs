@@ -203,10 +203,6 @@ impl RequestBody {
         }
     }
 
-    pub fn is_streamed(&self) -> bool {
-        matches!(self, RequestBody::Stream(_))
-    }
-
     /// For a streamed body: a receiver told when its last byte has been taken (it errs when the
     /// body is dropped before that), and how the upload is moving. `None` for a body that is
     /// already all here.

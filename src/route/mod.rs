@@ -59,22 +59,6 @@ impl RouteEntry {
         })
     }
 
-    /// A PAC result entry by its keyword, as browsers read them: `PROXY`/`HTTP` → `http`,
-    /// `HTTPS` → `https` (TLS to the proxy), `SOCKS`/`SOCKS4` → `socks4`, `SOCKS5` → `socks5h`
-    /// (the proxy resolves names, as Chrome does with SOCKS5), `DIRECT` → [`RouteEntry::Direct`].
-    /// `None` for an unknown keyword. The glue between the `pac` engine's `ProxyEntry` and route.
-    pub fn from_pac(keyword: &str, host: &str, port: u16, origin: &str) -> Option<RouteEntry> {
-        let scheme = match keyword.to_ascii_uppercase().as_str() {
-            "DIRECT" => return Some(RouteEntry::Direct),
-            "PROXY" | "HTTP" => "http",
-            "HTTPS" => "https",
-            "SOCKS" | "SOCKS4" => "socks4",
-            "SOCKS5" => "socks5h",
-            _ => return None,
-        };
-        Some(RouteEntry::proxy(scheme, host, port, origin))
-    }
-
     /// The key of a proxy in the dead-proxy memory: `scheme://host:port`, never credentials.
     /// `None` for DIRECT.
     pub fn key(&self) -> Option<String> {
@@ -156,23 +140,6 @@ mod tests {
         assert_eq!(u("http://user:pw@example.com/p?q=1#f"), "http://example.com/p?q=1");
         assert_eq!(u("wss://example.com/chat?room=1"), "wss://example.com/");
         assert_eq!(u("http://[::1]:8080/x"), "http://[::1]:8080/x");
-    }
-
-    #[test]
-    fn pac_keywords_map_to_proxy_schemes() {
-        let k = |kw: &str| RouteEntry::from_pac(kw, "P.example", 1080, "PAC t").map(|e| e.to_string());
-        assert_eq!(k("PROXY").as_deref(), Some("http://p.example:1080"));
-        assert_eq!(k("http").as_deref(), Some("http://p.example:1080"));
-        assert_eq!(k("HTTPS").as_deref(), Some("https://p.example:1080"));
-        assert_eq!(k("SOCKS").as_deref(), Some("socks4://p.example:1080"));
-        assert_eq!(k("SOCKS4").as_deref(), Some("socks4://p.example:1080"));
-        assert_eq!(k("SOCKS5").as_deref(), Some("socks5h://p.example:1080"));
-        assert_eq!(k("DIRECT").as_deref(), Some("DIRECT"));
-        assert_eq!(k("QUIC"), None);
-        assert_eq!(
-            RouteEntry::from_pac("PROXY", "[::1]", 3128, "t").unwrap().to_string(),
-            "http://[::1]:3128"
-        );
     }
 
     #[test]

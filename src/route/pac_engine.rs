@@ -154,6 +154,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn pac_entries_map_to_proxy_schemes_as_browsers_read_them() {
+        use crate::pac::{ProxyEntry, ProxyKind};
+        let e = |kind, host: &str| {
+            entry(&ProxyEntry::Proxy { kind, host: host.into(), port: 1080 }, "PAC t").to_string()
+        };
+        assert_eq!(e(ProxyKind::Http, "P.example"), "http://p.example:1080");
+        assert_eq!(e(ProxyKind::Https, "p.example"), "https://p.example:1080");
+        assert_eq!(e(ProxyKind::Socks4, "p.example"), "socks4://p.example:1080");
+        // SOCKS5: the proxy resolves names, as Chrome has it.
+        assert_eq!(e(ProxyKind::Socks5, "p.example"), "socks5h://p.example:1080");
+        assert_eq!(e(ProxyKind::Http, "::1"), "http://[::1]:1080");
+        assert_eq!(entry(&ProxyEntry::Direct, "PAC t"), RouteEntry::Direct);
+    }
+
+    #[test]
     fn a_pac_answer_becomes_an_ordered_route() {
         let pac = PacEngine::compile(
             "function FindProxyForURL(url, host) {\n\
