@@ -6,12 +6,14 @@
 //! broker at once and never sent again; the exchange has a hard cap on its legs.
 //!
 //! Around the exchange, one file per concern:
+//! - `choose`: which scheme answers a 407 (the strongest usable one), and those that failed here;
 //! - `connect`: opening a connection to the proxy (TCP, TLS, HTTP/1.1);
 //! - `probe`: whether a 407 to a forwarded request is the proxy's own;
 //! - `learn`: what worked — kept for later requests, remembered for later runs, recalled;
 //! - `sessions`: the pre-emptive answers shared by all requests to one proxy (Basic's header,
 //!   the pool of Digest sessions that each carry one request at a time).
 
+mod choose;
 mod connect;
 mod learn;
 mod probe;
@@ -22,8 +24,8 @@ pub(super) use sessions::Active;
 
 use super::body::{self, Gate, RelayBody, RequestBody};
 use super::{Failure, FailureKind, Inner, Unreached, Upstream};
-use crate::auth::{self, Authenticator, Challenge, OsEntropy, RequestTarget, Scheme, SchemeSet, Verdict};
-use crate::creds::{CredentialRequest, Exhausted, Issued};
+use crate::auth::{self, Authenticator, Challenge, OsEntropy, RequestTarget, Scheme, Verdict};
+use crate::creds::{CredentialRequest, Issued};
 use crate::report::{describe_challenge, Direction, Leg};
 use crate::secret::{Credentials, Secret};
 use http::header::{HeaderValue, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION};
@@ -33,14 +35,10 @@ use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// A request/response exchange never takes more legs than this (NTLM needs 3; Digest with a
 /// stale nonce 3): a proxy that keeps asking is not answered forever.
 const MAX_LEGS: u32 = 6;
-
-/// How long Negotiate stays out of the choice after it failed (see `Upstream::drop_scheme`).
-const NEGOTIATE_AGAIN: Duration = Duration::from_secs(30);
 
 /// 407 bodies larger than this are not drained: the connection is dropped instead.
 const DRAIN_LIMIT: usize = 256 * 1024;
@@ -591,120 +589,6 @@ impl Upstream {
             let a = self.answer_challenge(inner, &mut ex, &challenges, &out, after_rejection).await?;
             ex.answer = Some(a);
         }
-    }
-
-    /// Picks the strongest usable scheme among `challenges`, gets what it needs, and sets the
-    /// header for the next leg. A scheme that cannot work here (no GSSAPI library, no ticket)
-    /// is dropped (Negotiate for a while, see `drop_scheme`) and the next one is tried, without
-    /// another request.
-    async fn answer_challenge(
-        self: &Arc<Self>,
-        inner: &Inner,
-        ex: &mut Exchange,
-        challenges: &[Challenge],
-        out: &Outgoing,
-        after_rejection: bool,
-    ) -> Result<Answer, Failure> {
-        let mut rng = OsEntropy;
-        loop {
-            let allowed = self.usable_schemes();
-            let Some(chosen) = auth::choose(challenges, allowed) else {
-                let kind = if challenges.is_empty() {
-                    FailureKind::NoChallenge
-                } else {
-                    FailureKind::NoUsableScheme { unusable: ex.unusable.clone() }
-                };
-                return Err(self.fail(ex, kind, Some(407)));
-            };
-            let scheme = chosen.scheme.expect("choose returns known schemes");
-            if inner.reporter.verbose() {
-                let offered =
-                    challenges.iter().map(|c| c.scheme_name.as_str()).collect::<Vec<_>>().join(", ");
-                inner.info(format_args!(
-                    "proxy offers {offered}; using {scheme}, the strongest toll can answer"
-                ));
-            }
-            let Some(mut a) = auth::authenticator(scheme) else {
-                self.drop_scheme(scheme);
-                continue;
-            };
-            let issued = if a.needs_credentials() {
-                let req = self.credential_request(scheme, chosen.realm(), after_rejection);
-                let got = self.lookup(req, ex.id, Some(&ex.target)).await.map_err(|e| {
-                    self.fail(
-                        ex,
-                        FailureKind::ProxyError(format!("credential lookup failed: {e}")),
-                        Some(407),
-                    )
-                })?;
-                match got {
-                    Ok(i) => {
-                        inner.info(format_args!("credentials for user {:?} from {}", i.creds.user, i.source));
-                        Some(i)
-                    }
-                    Err(Exhausted { refused_here: Some(user), .. }) => {
-                        return Err(self.fail(ex, FailureKind::RestrictedDestination { user }, Some(407)));
-                    }
-                    Err(gone) => {
-                        let kind = if gone.rejected.is_empty() {
-                            // What failed before (no Kerberos ticket) is part of the story.
-                            let mut incomplete = ex.unusable.clone();
-                            incomplete.extend(gone.incomplete);
-                            FailureKind::NoCredentials { incomplete }
-                        } else {
-                            FailureKind::Rejected { sources: gone.rejected }
-                        };
-                        return Err(self.fail(ex, kind, Some(407)));
-                    }
-                }
-            } else {
-                None
-            };
-            let creds = issued.as_ref().map_or_else(none_creds, |i| i.creds.clone());
-            let target = self.target(out, &ex.target);
-            match respond(a.as_mut(), chosen, &creds, &target, &mut rng) {
-                Ok(v) => {
-                    ex.header = Some(v);
-                    let a = Answer { auth: a, issued, realm: chosen.realm().map(str::to_owned) };
-                    if a.auth.sequenced() {
-                        self.active.hold(&mut ex.held, &a);
-                    }
-                    return Ok(a);
-                }
-                Err(e) => {
-                    inner.info(format_args!("{e}; trying the next offered scheme"));
-                    ex.unusable.push(format!("{scheme}: {e}"));
-                    self.drop_scheme(scheme);
-                }
-            }
-        }
-    }
-
-    pub(super) fn usable_schemes(&self) -> SchemeSet {
-        let mut usable = self.usable.lock().unwrap_or_else(|e| e.into_inner());
-        if usable.1.is_some_and(|at| Instant::now() >= at) {
-            *usable = (usable.0.with(Scheme::Negotiate), None);
-        }
-        usable.0
-    }
-
-    /// Whether Negotiate failed with this proxy a short while ago (see [`Self::drop_scheme`]).
-    pub(super) fn negotiate_failed(&self) -> bool {
-        self.usable.lock().unwrap_or_else(|e| e.into_inner()).1.is_some()
-    }
-
-    /// Leaves `scheme` out of the choice. For good, except Negotiate: what failed there is the
-    /// user's Kerberos ticket more often than not (none yet, expired, the KDC out of reach),
-    /// and `kinit` mends it without a word to toll, so a long run (`toll serve`) tries it again
-    /// after [`NEGOTIATE_AGAIN`]. No password is involved (the ticket is the credential, and a
-    /// proxy refusing it locks nothing), so trying again cannot lock an account.
-    fn drop_scheme(&self, scheme: Scheme) {
-        let mut usable = self.usable.lock().unwrap_or_else(|e| e.into_inner());
-        let back = match scheme {
-            Scheme::Negotiate => Some(Instant::now() + NEGOTIATE_AGAIN),
-            _ => usable.1,
-        };
-        *usable = (usable.0.without(scheme), back);
     }
 
     pub(super) fn target<'a>(&'a self, out: &'a Outgoing, uri: &'a str) -> RequestTarget<'a> {
