@@ -42,9 +42,14 @@
 //! its connections; one the origin closed just as a request went out on it is replaced by a
 //! new one, and the request sent again, as on the reqwest path.
 
+mod failures;
+mod tapped;
 mod target;
 
-use super::errors::{chain_text, find, is_tls, read_failed};
+use failures::{handshake_error, send_error};
+use tapped::Tapped;
+
+use super::errors::{find, read_failed};
 use super::ReadFailed;
 use crate::config::{HttpVersion, ProxySpec, RequestConfig};
 use crate::error::{Error, Exit, Result};
@@ -677,58 +682,6 @@ where
     b.body(reqwest::Body::wrap(body)).expect("the parts of a parsed response").into()
 }
 
-/// A connection of this path whose plain bytes (under TLS: inside it) the wire tap sees, when the
-/// run installed one, as it sees reqwest's through its log: `-i`, `-I` and `-D` print the
-/// head as received here too (the server's spelling of names, its reason phrase).
-struct Tapped<S> {
-    inner: S,
-    tap: Option<(super::wire::Tap, u32)>,
-}
-
-impl<S> Tapped<S> {
-    fn new(inner: S) -> Tapped<S> {
-        let tap = super::wire::Tap::installed().map(|t| (t, super::wire::Tap::own_connection()));
-        Tapped { inner, tap }
-    }
-}
-
-impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Tapped<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        std::task::ready!(Pin::new(&mut self.inner).poll_read(cx, buf))?;
-        if let (Some((tap, id)), true) = (&self.tap, buf.filled().len() > before) {
-            tap.record(*id, false, &buf.filled()[before..]);
-        }
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Tapped<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let n = std::task::ready!(Pin::new(&mut self.inner).poll_write(cx, data))?;
-        if let (Some((tap, id)), true) = (&self.tap, n > 0) {
-            tap.record(*id, true, &data[..n]);
-        }
-        Poll::Ready(Ok(n))
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
 /// Runs `fut` until `limit`, after which the run ends with a timeout (exit 28), as reqwest's
 /// timeouts do.
 async fn within<T>(
@@ -743,54 +696,6 @@ async fn within<T>(
                 .hint("raise --max-time / --connect-timeout, or check the network"))
         }),
     }
-}
-
-/// The tunnel is open but TLS with the origin did not come up: a certificate or protocol
-/// problem (exit 60 for the certificate, else 35), or a tunnel the proxy closed or filled with something else (exit 97), as
-/// `errors::classify_sent` tells them apart on the reqwest path.
-fn handshake_error(url: &url::Url, e: &std::io::Error) -> Error {
-    let text = chain_text(e);
-    let shown = display_url(url);
-    // Bytes that are not TLS at all (a proxy's error page after its 200) are the tunnel's
-    // fault, not a TLS problem with the origin.
-    let not_tls = e
-        .get_ref()
-        .and_then(|i| i.downcast_ref::<rustls::Error>())
-        .is_some_and(|r| matches!(r, rustls::Error::InvalidMessage(_)));
-    let tls = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
-    if tls.is_some_and(super::tls::is_pin_mismatch) {
-        return super::tls::pin_mismatch(&shown);
-    }
-    if let Some(cert @ (rustls::Error::InvalidCertificate(_) | rustls::Error::InvalidCertRevocationList(_))) =
-        tls
-    {
-        return super::tls::bad_certificate(&shown, &text, cert);
-    }
-    if is_tls(e) && !not_tls {
-        return Error::new(Exit::Tls, format!("TLS failure with {shown}: {text}"))
-            .hint(super::tls::failure_hint(tls));
-    }
-    Error::new(
-        Exit::ProxyFailed,
-        format!("the tunnel through the proxy broke before the TLS handshake with {} completed: {text}", sanitize(url.as_str())),
-    )
-    .hint("the proxy accepted the CONNECT, then closed it or sent something that is not TLS; retry with -v, or ask the proxy administrator")
-}
-
-/// The request could not be sent or answered on the tunnel's connection.
-fn send_error(url: &url::Url, e: &(dyn std::error::Error + 'static)) -> Error {
-    if let Some(r) = find::<ReadFailed>(e) {
-        return read_failed(r.0.clone());
-    }
-    if let Some(err) = super::errors::not_http(e, &display_url(url)) {
-        return err;
-    }
-    if let Some(err) = super::errors::http2_error(e, &display_url(url)) {
-        return err;
-    }
-    let text = chain_text(e);
-    Error::new(Exit::Receive, format!("request to {} failed: {text}", display_url(url)))
-        .hint("retry with -v to see the conversation")
 }
 
 /// A response body read from the tunnel: ends with a timeout error at `-m`'s deadline, and
