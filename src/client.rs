@@ -578,7 +578,7 @@ impl Session {
             // never again once it rejected it (`socks_login`).
             let trial = match (&choice.entry, via_socks) {
                 (RouteEntry::Proxy(spec), true) => match socks_login::login(spec, self.socks_flag.as_ref()) {
-                    Some(c) => Some(socks_login::begin(spec, &c).await?),
+                    Some(c) => Some(socks_login::begin(spec, &c, &self.ctx.rejections).await?),
                     None => None,
                 },
                 _ => None,

@@ -176,6 +176,16 @@ impl Rejections {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).get(proxy).cloned().unwrap_or_default()
     }
 
+    /// Whether `proxy` rejected the credential with `fingerprint` in this run.
+    pub fn holds(&self, proxy: &str, fingerprint: &[u8; 32]) -> bool {
+        self.of(proxy).iter().any(|(f, _)| f == fingerprint)
+    }
+
+    /// `proxy` rejected the credential with `fingerprint`, which came from `label`.
+    pub fn record(&self, proxy: &str, fingerprint: [u8; 32], label: &str) {
+        self.add(proxy, fingerprint, label)
+    }
+
     /// `fingerprint` was stored again by the user (see [`Lookup::StoredAgain`]).
     fn forgive(&self, proxy: &str, fingerprint: [u8; 32]) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());

@@ -1,14 +1,17 @@
 //! The user name and password of a SOCKS `-x` proxy for toll's own transfers (reqwest speaks
 //! SOCKS there: `-x socks5://user:pw@…`, `ALL_PROXY`, a PAC's `SOCKS5`), held to the rule the
 //! relay keeps for HTTP proxies: a credential not yet accepted goes with one transfer at a time;
-//! one the proxy rejected is not sent again in this process (a later transfer — another URL,
-//! `--next`, `--retry`, `-Z` — fails at once, exit 41); one it accepted goes freely.
+//! one the proxy rejected is not sent again in this run (a later transfer — another URL,
+//! `--next`, `--retry`, `-Z` — fails at once, exit 41); one it accepted goes freely. Rejections
+//! are the run's [`Rejections`], which `--preproxy`'s SOCKS client reads and adds to as well: one
+//! record of what each proxy refused.
 //!
 //! Which credential: the proxy URL's, else `-U` (as curl uses `-U` for a SOCKS5 proxy).
 //! (`toll serve` and `--preproxy` speak SOCKS themselves, with the credential brokers of
 //! `crate::socks`.)
 
 use crate::config::ProxySpec;
+use crate::creds::Rejections;
 use crate::error::{Error, Exit, Result};
 use crate::secret::{Credentials, Secret};
 use std::collections::HashMap;
@@ -17,15 +20,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// A proxy and a credential: the proxy's URL without credentials, the credential's fingerprint.
 type Key = (String, [u8; 32]);
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Verdict {
-    Accepted,
-    Rejected,
-}
-
 #[derive(Default)]
 struct State {
-    verdicts: HashMap<Key, Verdict>,
+    /// The credentials each proxy accepted (rejections are the run's `Rejections`).
+    accepted: std::collections::HashSet<Key>,
     /// One transfer at a time tries a credential not judged yet.
     trials: HashMap<Key, Arc<tokio::sync::Mutex<()>>>,
 }
@@ -35,8 +33,8 @@ fn state() -> &'static Mutex<State> {
     STATE.get_or_init(Default::default)
 }
 
-fn verdict(key: &Key) -> Option<Verdict> {
-    state().lock().unwrap_or_else(|e| e.into_inner()).verdicts.get(key).copied()
+fn accepted(key: &Key) -> bool {
+    state().lock().unwrap_or_else(|e| e.into_inner()).accepted.contains(key)
 }
 
 /// The credential a transfer through `spec` sends: the URL's, else `-U`'s (`flag`).
@@ -56,13 +54,16 @@ pub fn login(spec: &ProxySpec, flag: Option<&(String, Option<Secret>)>) -> Optio
 /// failure) is known.
 pub struct Trial {
     key: Key,
+    rejections: Arc<Rejections>,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 /// Before a transfer through `spec` with `creds`: refused (exit 41) when the proxy rejected them
 /// earlier in this process; else waits while another transfer tries them first.
-pub async fn begin(spec: &ProxySpec, creds: &Credentials) -> Result<Trial> {
+pub async fn begin(spec: &ProxySpec, creds: &Credentials, rejections: &Arc<Rejections>) -> Result<Trial> {
     let key = (spec.display_url(), creds.fingerprint());
+    let rejected = || rejections.holds(&key.0, &key.1);
+    let trial = |turn| Trial { key: key.clone(), rejections: rejections.clone(), _turn: turn };
     let refused = || {
         Error::new(
             Exit::AuthRejected,
@@ -75,10 +76,12 @@ pub async fn begin(spec: &ProxySpec, creds: &Credentials) -> Result<Trial> {
         )
         .hint("give the right password in the proxy URL or with -U")
     };
-    let turn = match verdict(&key) {
-        Some(Verdict::Rejected) => return Err(refused()),
-        Some(Verdict::Accepted) => return Ok(Trial { key, _turn: None }),
-        None => {
+    if rejected() {
+        return Err(refused());
+    }
+    let turn = match accepted(&key) {
+        true => return Ok(trial(None)),
+        false => {
             let lock = state()
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -89,10 +92,10 @@ pub async fn begin(spec: &ProxySpec, creds: &Credentials) -> Result<Trial> {
             lock.lock_owned().await
         }
     };
-    match verdict(&key) {
-        Some(Verdict::Rejected) => Err(refused()),
-        Some(Verdict::Accepted) => Ok(Trial { key, _turn: None }),
-        None => Ok(Trial { key, _turn: Some(turn) }),
+    match (rejected(), accepted(&key)) {
+        (true, _) => Err(refused()),
+        (false, true) => Ok(trial(None)),
+        (false, false) => Ok(trial(Some(turn))),
     }
 }
 
@@ -101,15 +104,16 @@ impl Trial {
     /// the proxy refused the credential (`Some(false)`), or nothing was learnt (`None`: another
     /// failure). The next transfer waiting for its turn goes on either way.
     pub fn settle(self, accepted: Option<bool>) {
-        let verdict = match accepted {
-            Some(true) => Verdict::Accepted,
-            Some(false) => Verdict::Rejected,
-            None => return,
-        };
-        let mut st = state().lock().unwrap_or_else(|e| e.into_inner());
-        // A rejection stands, whatever a transfer that was already under way says.
-        if st.verdicts.get(&self.key) != Some(&Verdict::Rejected) {
-            st.verdicts.insert(self.key.clone(), verdict);
+        match accepted {
+            // A rejection stands, whatever a transfer that was already under way says.
+            Some(true) if !self.rejections.holds(&self.key.0, &self.key.1) => {
+                state().lock().unwrap_or_else(|e| e.into_inner()).accepted.insert(self.key.clone());
+            }
+            Some(false) => {
+                state().lock().unwrap_or_else(|e| e.into_inner()).accepted.remove(&self.key);
+                self.rejections.record(&self.key.0, self.key.1, "the SOCKS proxy URL or -U");
+            }
+            _ => {}
         }
     }
 }
@@ -143,15 +147,18 @@ mod tests {
         let s = spec("socks5h://127.0.0.1:1");
         let wrong = Credentials::new("carol", "wrong-socks-pw");
         let right = Credentials::new("carol", "right-socks-pw");
+        let run = Arc::new(Rejections::default());
         rt.block_on(async {
-            let t = begin(&s, &wrong).await.unwrap();
+            let t = begin(&s, &wrong, &run).await.unwrap();
             t.settle(Some(false));
-            let e = begin(&s, &wrong).await.err().expect("not sent again");
+            let e = begin(&s, &wrong, &run).await.err().expect("not sent again");
             assert_eq!(e.exit, Exit::AuthRejected);
+            // The run's one record: --preproxy's SOCKS client sees it too.
+            assert!(run.holds(&s.display_url(), &wrong.fingerprint()));
             // Another password is tried; once accepted it goes without waiting.
-            begin(&s, &right).await.unwrap().settle(Some(true));
-            let a = begin(&s, &right).await.unwrap();
-            let b = begin(&s, &right).await.unwrap();
+            begin(&s, &right, &run).await.unwrap().settle(Some(true));
+            let a = begin(&s, &right, &run).await.unwrap();
+            let b = begin(&s, &right, &run).await.unwrap();
             drop((a, b));
         });
     }
@@ -161,12 +168,14 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let s = spec("socks5h://127.0.0.1:2");
         let c = Credentials::new("dave", "pw");
+        let run = Arc::new(Rejections::default());
         rt.block_on(async {
-            let first = begin(&s, &c).await.unwrap();
-            let second = tokio::time::timeout(std::time::Duration::from_millis(100), begin(&s, &c)).await;
+            let first = begin(&s, &c, &run).await.unwrap();
+            let second =
+                tokio::time::timeout(std::time::Duration::from_millis(100), begin(&s, &c, &run)).await;
             assert!(second.is_err(), "the second waits for the first's verdict");
             first.settle(Some(false));
-            assert!(begin(&s, &c).await.is_err());
+            assert!(begin(&s, &c, &run).await.is_err());
         });
     }
 }
