@@ -50,7 +50,7 @@ impl Remembered {
 
     /// `remembered.json` in toll's state directory (`$XDG_STATE_HOME/toll/` on Linux).
     pub fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-        crate::store::state_dir(env).map(|d| d.join("toll").join("remembered.json"))
+        crate::store::toll_state_dir(env).map(|d| d.join("remembered.json"))
     }
 
     /// The entry for `proxy`.

@@ -41,6 +41,14 @@ pub fn shown_secret_field(name: &str, value: &[u8]) -> String {
 pub struct Secret(Zeroizing<String>);
 
 impl Secret {
+    /// `bytes` random bytes from the system, as lowercase hex (a key for toll's relay or
+    /// server); the raw bytes are wiped.
+    pub fn random_hex(bytes: usize) -> std::io::Result<Secret> {
+        let mut raw = zeroize::Zeroizing::new(vec![0u8; bytes]);
+        getrandom::fill(&mut raw).map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(Secret::new(raw.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+    }
+
     pub fn new(value: impl Into<String>) -> Self {
         Secret(Zeroizing::new(value.into()))
     }

@@ -44,10 +44,10 @@ pub fn run(
     let key = if is_run {
         random_key()?
     } else {
-        let dir = crate::store::state_dir(env).ok_or_else(|| {
+        let dir = crate::store::toll_state_dir(env).ok_or_else(|| {
             Error::new(Exit::Usage, "no state directory for the serve key (set XDG_STATE_HOME or HOME)")
         })?;
-        let path = key::path(&dir.join("toll"));
+        let path = key::path(&dir);
         key::load_or_create(&path).map_err(|e| {
             let e = Error::new(Exit::Usage, format!("cannot use the serve key {}: {e}", path.display()));
             match std::fs::symlink_metadata(&path) {
@@ -212,7 +212,7 @@ pub fn run(
         }
         let log = server.log.clone();
         // For `toll doctor` (`toll serve` only): where this server listens and what it uses.
-        let state_dir = if is_run { None } else { crate::store::state_dir(env).map(|d| d.join("toll")) };
+        let state_dir = if is_run { None } else { crate::store::toll_state_dir(env) };
         let record = |decided: &crate::setup::routing::Decided| {
             let dir = state_dir.as_ref()?;
             let mut using = decided.plan.source.to_string();
@@ -424,9 +424,7 @@ fn socket_activation(_: &dyn Fn(&str) -> Option<String>) -> Result<Option<Vec<to
 }
 
 fn random_key() -> Result<Secret> {
-    let mut raw = [0u8; 32];
-    getrandom::fill(&mut raw).map_err(|e| Error::new(Exit::Internal, format!("no randomness: {e}")))?;
-    Ok(Secret::new(raw.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+    Secret::random_hex(32).map_err(|e| Error::new(Exit::Internal, format!("no randomness: {e}")))
 }
 
 fn current_uid() -> u32 {

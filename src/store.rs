@@ -62,7 +62,7 @@ impl Index {
 
     /// The default location, or `None` when no home or state directory is known.
     pub fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-        state_dir(env).map(|d| d.join("toll").join("keyring-index.json"))
+        toll_state_dir(env).map(|d| d.join("keyring-index.json"))
     }
 
     pub fn path(&self) -> &Path {
@@ -129,6 +129,12 @@ pub fn state_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
         return dirs::data_local_dir();
     }
     xdg(env, "XDG_STATE_HOME", ".local/state")
+}
+
+/// toll's own directory in [`state_dir`] (`$XDG_STATE_HOME/toll`): the keyring index,
+/// remembered authentication, dead proxies, the serve key and each server's record.
+pub fn toll_state_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    state_dir(env).map(|d| d.join("toll"))
 }
 
 /// `$XDG_CONFIG_HOME`, else `~/.config` (XDG platforms); the config directory elsewhere.

@@ -7,8 +7,8 @@ use crate::term::sanitize;
 
 /// Adds a note to `step` for each `toll serve` of this user that is running.
 pub(super) fn note(step: &mut Step, env: Env) {
-    let Some(dir) = crate::store::state_dir(env) else { return };
-    for s in crate::serve::state::running(&dir.join("toll")) {
+    let Some(dir) = crate::store::toll_state_dir(env) else { return };
+    for s in crate::serve::state::running(&dir) {
         step.note(
             Status::Ok,
             format!(

@@ -292,9 +292,7 @@ impl Relay {
         addr: SocketAddr,
         own_transfers: bool,
     ) -> std::io::Result<Relay> {
-        let mut raw = [0u8; 24];
-        getrandom::fill(&mut raw).map_err(|e| std::io::Error::other(e.to_string()))?;
-        let key = Secret::new(raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let key = Secret::random_hex(24)?;
         let inner = Arc::new(Inner {
             key,
             upstreams: Mutex::new(Vec::new()),

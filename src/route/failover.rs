@@ -105,13 +105,9 @@ impl DeadProxies {
         DeadProxies { file: JsonFile::new(path), ttl, clock }
     }
 
-    /// `state_dir/toll/dead-proxies.json` with [`DEAD_FOR`] and the system clock.
-    pub fn in_state_dir(state_dir: &std::path::Path) -> DeadProxies {
-        DeadProxies::new(
-            state_dir.join("toll").join("dead-proxies.json"),
-            DEAD_FOR,
-            Arc::new(SystemTime::now),
-        )
+    /// `dead-proxies.json` in toll's state directory with [`DEAD_FOR`] and the system clock.
+    pub fn in_state_dir(toll_state_dir: &std::path::Path) -> DeadProxies {
+        DeadProxies::new(toll_state_dir.join("dead-proxies.json"), DEAD_FOR, Arc::new(SystemTime::now))
     }
 
     fn now(&self) -> u64 {

@@ -29,9 +29,7 @@ pub fn load_or_create(path: &Path) -> io::Result<Secret> {
     if let Some(dir) = path.parent() {
         create_private_dir(dir)?;
     }
-    let mut raw = [0u8; KEY_LEN / 2];
-    getrandom::fill(&mut raw).map_err(|e| io::Error::other(e.to_string()))?;
-    let key = Secret::new(raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let key = Secret::random_hex(KEY_LEN / 2)?;
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     private(&mut options);

@@ -214,7 +214,7 @@ pub(crate) fn build(
         }
     };
     let router = Router::new(decided.plan.clone(), engine).map_err(route_setup_error)?;
-    let dead = crate::store::state_dir(env).map(|d| DeadProxies::in_state_dir(&d));
+    let dead = crate::store::toll_state_dir(env).map(|d| DeadProxies::in_state_dir(&d));
     Ok(Chooser::new(router, dead, connect_timeout).with_doh(doh).probing(!decided.behind_hop))
 }
 
