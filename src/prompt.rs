@@ -372,6 +372,11 @@ impl CredentialSource for PromptSource {
             Ok(t) => t,
             Err(e) => return Lookup::Incomplete(format!("cannot open the terminal to ask: {e}")),
         };
+        // Other transfers' progress bars (`-Z`) stop drawing, and the line one is on is cleared.
+        let _on_screen = crate::term::prompt_on_screen();
+        if crate::term::bars_on_screen() {
+            let _ = tty.output.write_all(b"\r\x1b[2K");
+        }
         loop {
             let Some(attempt) = self.session.take_attempt() else {
                 let _ = tty.say(&format!("No more password prompts: {MAX_ATTEMPTS} attempts were used."));

@@ -53,6 +53,51 @@ fn controlling_terminal() -> bool {
     }
 }
 
+/// A prompt is on the terminal (see [`prompt_on_screen`]).
+static PROMPTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Progress bars that may be on the screen now (see [`bar_on_screen`]).
+static BARS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// While the guard lives, a prompt is on the terminal: progress bars stop drawing (with `-Z`,
+/// another transfer's bar wiped the password prompt it was drawn over).
+pub fn prompt_on_screen() -> PromptOnScreen {
+    PROMPTING.store(true, std::sync::atomic::Ordering::SeqCst);
+    PromptOnScreen
+}
+
+pub struct PromptOnScreen;
+
+impl Drop for PromptOnScreen {
+    fn drop(&mut self) {
+        PROMPTING.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Whether a prompt is on the terminal: a progress bar draws nothing meanwhile.
+pub fn prompting() -> bool {
+    PROMPTING.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Counts a progress bar as on the screen while the guard lives: a prompt then starts by
+/// clearing the line the bar is on.
+pub fn bar_on_screen() -> BarOnScreen {
+    BARS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    BarOnScreen
+}
+
+pub struct BarOnScreen;
+
+impl Drop for BarOnScreen {
+    fn drop(&mut self) {
+        BARS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Whether a progress bar may be on the screen now.
+pub fn bars_on_screen() -> bool {
+    BARS.load(std::sync::atomic::Ordering::SeqCst) > 0
+}
+
 /// Whether this process is in the foreground of its controlling terminal: reading from it will
 /// not stop the process (SIGTTIN), as it would `toll serve &`.
 pub fn in_foreground() -> bool {

@@ -132,6 +132,9 @@ pub(super) async fn write_response(
         );
         bar
     });
+    // Counted while it may be on the screen; hidden while a prompt is (`term::prompting`).
+    let _on_screen = bar.as_ref().map(|_| crate::term::bar_on_screen());
+    let mut bar_hidden = false;
     let mut printed = 0u64;
     loop {
         let raw = match out.next(&mut resp).await? {
@@ -153,6 +156,14 @@ pub(super) async fn write_response(
         };
         got.bytes += raw.len() as u64;
         if let Some(bar) = &bar {
+            let prompting = crate::term::prompting();
+            if prompting != bar_hidden {
+                bar_hidden = prompting;
+                bar.set_draw_target(match prompting {
+                    true => indicatif::ProgressDrawTarget::hidden(),
+                    false => indicatif::ProgressDrawTarget::stderr(),
+                });
+            }
             bar.inc(raw.len() as u64);
         }
         let sink = &mut out.sink;

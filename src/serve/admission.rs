@@ -59,6 +59,11 @@ impl Policy {
                 _ if key_ok => Decision::Serve { by_key: true },
                 _ if key_wrong => Decision::Refuse("a wrong key"),
                 Ok(_) => Decision::Refuse("a loopback connection of another user, without the key"),
+                // The kernel reports no such socket: most often the client has already left
+                // (reset right after its head), which the log should not make look like a stranger.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    Decision::NeedKey("a loopback connection whose owner cannot be known (gone already?)")
+                }
                 Err(_) => Decision::NeedKey("a loopback connection whose owner cannot be known"),
             };
         }

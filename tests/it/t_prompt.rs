@@ -254,3 +254,51 @@ fn an_error_after_the_progress_bar_starts_on_a_line_of_its_own() {
     assert!(out.screen[..at].contains("500 B"), "no bar was drawn: {}", out.describe());
     assert!(out.screen[..at].ends_with('\n'), "{:?}", out.screen);
 }
+
+/// With `-Z`, another transfer's progress bar does not draw over the password prompt (it wiped
+/// the prompt with every redraw): bars stop while a prompt is on the terminal.
+#[test]
+fn another_transfers_progress_bar_stays_off_the_prompt() {
+    use std::io::{Read, Write};
+    let drip = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = drip.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((mut c, _)) = drip.accept() else { return };
+        let mut head = [0u8; 4096];
+        let _ = c.read(&mut head);
+        let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n");
+        for _ in 0..300 {
+            if c.write_all(&[b'x'; 1000]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let (proxy, origin) = setup();
+    let home = scratch();
+    let dripping = format!("http://127.0.0.1:{port}/big");
+    let args: Vec<String> = vec![
+        "-Z".into(),
+        "-x".into(),
+        proxy.url(),
+        "-U".into(),
+        "alice".into(),
+        "--noproxy".into(),
+        format!("127.0.0.1:{port}"),
+        "-o".into(),
+        home.path().join("drip.bin").display().to_string(),
+        dripping,
+        "-o".into(),
+        home.path().join("text.txt").display().to_string(),
+        origin.url("/text"),
+    ];
+    let mut t = Pty::spawn_drawing(pty::command(args, home.path(), &[("TERM", "xterm")]));
+    t.expect("Password for alice: ");
+    std::thread::sleep(Duration::from_millis(800));
+    let screen = t.screen();
+    let after = &screen[screen.rfind("Password for alice: ").unwrap() + "Password for alice: ".len()..];
+    assert!(after.is_empty(), "a bar was drawn over the prompt: {after:?}");
+    t.send("right\r");
+    let out = t.wait();
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+}
