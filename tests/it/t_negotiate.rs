@@ -500,3 +500,51 @@ fn no_ticket_and_no_password_says_kinit() {
     assert!(out.stderr.contains("kinit"), "{}", out.describe());
     assert!(out.stderr.contains("(Negotiate: "), "the Negotiate failure is said: {}", out.describe());
 }
+
+/// A KDC that takes the request and never answers (MIT waits 27 s by default): `-m` still ends
+/// the run on time (exit 28), as for any other wait; the Kerberos call held the transfer until
+/// it gave up.
+#[test]
+fn max_time_bounds_a_kdc_that_never_answers() {
+    use crate::fakeproxy::{reply_407, FakeProxy};
+    if !kdc::have_kerberos("max_time_bounds_a_kdc_that_never_answers") {
+        return;
+    }
+    let ticket = kdc::realm().ticket();
+    ticket.kinit();
+    // A KDC address that accepts on TCP and never says a word (UDP goes nowhere).
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hole_port = hole.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in hole.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    let mut env = ticket.env();
+    let conf = kdc::realm().krb5_conf.clone();
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let kdc_line = text.lines().find(|l| l.trim_start().starts_with("kdc = 127.0.0.1:")).unwrap().to_string();
+    let silent = text.replace(&kdc_line, &format!("\t\tkdc = 127.0.0.1:{hole_port}"));
+    let dir = crate::run::scratch();
+    let silent_conf = dir.path().join("krb5.conf");
+    std::fs::write(&silent_conf, silent).unwrap();
+    env.retain(|(k, _)| k != "KRB5_CONFIG");
+    env.push(("KRB5_CONFIG".into(), silent_conf.display().to_string()));
+    let proxy = FakeProxy::start(|_| reply_407(&["Negotiate"]).into_action());
+    let origin = Origin::start(false);
+    let url = proxy.url().replace("127.0.0.1", "localhost");
+    let mut t = via_proxy(&url, None, &origin, "/text", &["-m", "3"]);
+    for (k, v) in &env {
+        t = t.env(k, v);
+    }
+    let started = std::time::Instant::now();
+    let out = t.run();
+    out.assert_code(28);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "{:?}: {}",
+        started.elapsed(),
+        out.describe()
+    );
+}

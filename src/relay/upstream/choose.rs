@@ -84,8 +84,19 @@ impl Upstream {
                 None
             };
             let creds = issued.as_ref().map_or_else(none_creds, |i| i.creds.clone());
-            let target = self.target(out, &ex.target);
-            match respond(a.as_mut(), chosen, &creds, &target, &mut rng) {
+            let answered = match a.needs_credentials() {
+                true => {
+                    let target = self.target(out, &ex.target);
+                    let v = respond(a.as_mut(), chosen, &creds, &target, &mut rng);
+                    (a, v)
+                }
+                // Negotiate asks the Kerberos library, which may wait for a KDC that does not
+                // answer (MIT's default: 27 s): on a thread of its own, so that `-m` (which
+                // drops this future) ends the run on time.
+                false => self.respond_elsewhere(a, chosen.clone(), creds.clone(), out, &ex.target).await,
+            };
+            let (a, answer) = answered;
+            match answer {
                 Ok(v) => {
                     ex.header = Some(v);
                     let a = Answer { auth: a, issued, realm: chosen.realm().map(str::to_owned) };
@@ -100,6 +111,36 @@ impl Upstream {
                     self.drop_scheme(scheme);
                 }
             }
+        }
+    }
+
+    /// [`respond`] on a blocking thread, for a scheme that asks a library that may block
+    /// (Negotiate); the authenticator comes back with the answer.
+    async fn respond_elsewhere(
+        &self,
+        mut a: Box<dyn auth::Authenticator>,
+        chosen: Challenge,
+        creds: crate::secret::Credentials,
+        out: &Outgoing,
+        uri: &str,
+    ) -> (Box<dyn auth::Authenticator>, Result<crate::secret::Secret, auth::AuthError>) {
+        let (method, uri) = (out.method.as_str().to_owned(), uri.to_owned());
+        let (host, service, delegation) = (self.spec.host.clone(), self.service.clone(), self.delegation);
+        let asked = tokio::task::spawn_blocking(move || {
+            let target = auth::RequestTarget {
+                method: &method,
+                uri: &uri,
+                body: None,
+                proxy_host: &host,
+                service: &service,
+                delegation,
+            };
+            let v = a.respond(&chosen, &creds, &target, &mut OsEntropy);
+            (a, v)
+        });
+        match asked.await {
+            Ok(answered) => answered,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
     }
 
