@@ -301,33 +301,8 @@ impl Direct {
         reporter: &dyn Reporter,
         target: Option<&str>,
     ) -> Result<reqwest::Response> {
-        let url = request.url().clone();
-        let deadline = self.max_time.map(|t| Instant::now() + t);
-        let key = TunnelKey::of(&url, spec, to);
-        let authority = key.authority.clone();
-        if let Some(sender) = self.idle.take(&key).await {
-            if reporter.verbose() {
-                let line = format!("the tunnel to {authority} is open: the request goes on it");
-                reporter.line(Direction::Info, &sanitize(&line));
-            }
-            // The origin may have closed it just as this request went out (its idle timeout):
-            // then the request goes once more on a new tunnel, when its body can be sent again.
-            let again = request.try_clone();
-            let sent =
-                within(deadline, async { Ok(self.send(sender, request, &url, target).await) }, &url).await?;
-            return match (sent, again) {
-                (Ok((resp, sender)), _) => Ok(self.response(resp, url, deadline, key, sender)),
-                (Err(Unsent { closed_under: true, .. }), Some(request)) => {
-                    if reporter.verbose() {
-                        let line = format!("the tunnel to {authority} was closed under the request: it goes once more on a new one");
-                        reporter.line(Direction::Info, &sanitize(&line));
-                    }
-                    self.execute_new(relay, request, reporter, key, deadline, target).await
-                }
-                (Err(unsent), _) => Err(unsent.error),
-            };
-        }
-        self.execute_new(relay, request, reporter, key, deadline, target).await
+        let key = TunnelKey::of(request.url(), spec, to);
+        self.execute_keyed(Some(relay), request, reporter, key, target).await
     }
 
     /// A request straight to its origin that must go on the connection kept from the last
@@ -340,30 +315,60 @@ impl Direct {
         reporter: &dyn Reporter,
         target: Option<&str>,
     ) -> Result<reqwest::Response> {
+        let key = TunnelKey::of(request.url(), None, None);
+        self.execute_keyed(None, request, reporter, key, target).await
+    }
+
+    /// `request` on the tunnel kept for `key`, else on a new one that `relay` opens; without a
+    /// relay, never on a new one ([`Direct::execute_kept`]).
+    async fn execute_keyed(
+        &self,
+        relay: Option<&Relay>,
+        request: reqwest::Request,
+        reporter: &dyn Reporter,
+        key: TunnelKey,
+        target: Option<&str>,
+    ) -> Result<reqwest::Response> {
         let url = request.url().clone();
         let deadline = self.max_time.map(|t| Instant::now() + t);
-        let key = TunnelKey::of(&url, None, None);
+        let authority = key.authority.clone();
         let gone = || {
             Error::new(
                 Exit::Receive,
                 format!(
                     "the connection to {} that the server's NTLM challenge belongs to is gone: the handshake cannot go on, and the credential was not sent",
-                    sanitize(&key.authority)
+                    sanitize(&authority)
                 ),
             )
             .hint("the server (or something between) closed it; try again, and check whether it allows keep-alive")
         };
-        let Some(sender) = self.idle.take(&key).await else { return Err(gone()) };
+        let Some(sender) = self.idle.take(&key).await else {
+            return match relay {
+                Some(relay) => self.execute_new(relay, request, reporter, key, deadline, target).await,
+                None => Err(gone()),
+            };
+        };
         if reporter.verbose() {
-            let line = format!("the answer goes on the connection the challenge came on ({})", key.authority);
+            let line = format!("the tunnel to {authority} is open: the request goes on it");
             reporter.line(Direction::Info, &sanitize(&line));
         }
+        // The origin may have closed it just as this request went out (its idle timeout):
+        // then the request goes once more on a new tunnel, when its body can be sent again
+        // (and a new tunnel may carry it).
+        let again = request.try_clone();
         let sent =
             within(deadline, async { Ok(self.send(sender, request, &url, target).await) }, &url).await?;
-        match sent {
-            Ok((resp, sender)) => Ok(self.response(resp, url, deadline, key, sender)),
-            Err(Unsent { closed_under: true, .. }) => Err(gone()),
-            Err(unsent) => Err(unsent.error),
+        match (sent, again, relay) {
+            (Ok((resp, sender)), _, _) => Ok(self.response(resp, url, deadline, key, sender)),
+            (Err(Unsent { closed_under: true, .. }), Some(request), Some(relay)) => {
+                if reporter.verbose() {
+                    let line = format!("the tunnel to {authority} was closed under the request: it goes once more on a new one");
+                    reporter.line(Direction::Info, &sanitize(&line));
+                }
+                self.execute_new(relay, request, reporter, key, deadline, target).await
+            }
+            (Err(Unsent { closed_under: true, .. }), _, None) => Err(gone()),
+            (Err(unsent), _, _) => Err(unsent.error),
         }
     }
 
