@@ -85,7 +85,7 @@ pub(super) async fn run_child(
         return Err(Error::new(Exit::CommandNotFound, "the command's name is empty"));
     }
     let command_for = |program: &std::ffi::OsStr, args: &[std::ffi::OsString]| {
-        let mut cmd = tokio::process::Command::new(program);
+        let mut cmd = std::process::Command::new(program);
         cmd.args(args);
         for (k, v) in proxy_env_for_clients(url, env) {
             cmd.env(k, v);
@@ -111,7 +111,7 @@ pub(super) async fn run_child(
         }
         other => other,
     };
-    let mut child = spawned.map_err(|e| {
+    let child = spawned.map_err(|e| {
         // The shell's and env(1)'s codes, so a script tells "no such command" from CMD's own
         // failures (toll run's other statuses are CMD's).
         match e.kind() {
@@ -131,10 +131,26 @@ pub(super) async fn run_child(
         }
     })?;
     #[cfg(unix)]
-    if let Some(pid) = child.id() {
-        forwarding.to(pid as libc::pid_t);
+    {
+        let pid = child.id() as libc::pid_t;
+        forwarding.to(pid);
+        // Waited for here, not by `std`: a command that stops itself must be seen (see
+        // `wait_for`). The `Child` handle does not reap on drop.
+        drop(child);
+        match tokio::task::spawn_blocking(move || wait_for(pid)).await {
+            Ok(ended) => ended,
+            Err(e) => Err(Error::new(Exit::Internal, format!("waiting for the command failed: {e}"))),
+        }
     }
-    ended(child.wait().await)
+    #[cfg(not(unix))]
+    {
+        let mut child = child;
+        ended(
+            tokio::task::spawn_blocking(move || child.wait())
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e))),
+        )
+    }
 }
 
 /// The signals ignored when toll started (`nohup`, a shell's background job, `trap '' INT`),
@@ -160,12 +176,103 @@ pub(super) fn ignored_at_start() -> u64 {
     })
 }
 
+/// Waits for the command to end. A command that stops itself (`suspend` in a `toll run bash`,
+/// ssh's `~^Z`, `kill -STOP $$`) while toll runs in the terminal's foreground stops toll too,
+/// as sudo does: the shell gets the terminal back and says the job stopped; when the job is
+/// continued (`fg`), the command is too, and gets the terminal back if it had it. Without
+/// this toll waited on, and the terminal belonged to nobody who read it.
 #[cfg(unix)]
-fn keep_ignored_signals(cmd: &mut tokio::process::Command) {
+fn wait_for(pid: libc::pid_t) -> Result<Ended> {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid on our own child with a valid status pointer.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WUNTRACED) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(Error::new(Exit::Internal, format!("waiting for the command failed: {e}")));
+        }
+        if libc::WIFEXITED(status) {
+            return Ok(Ended::Exited(libc::WEXITSTATUS(status)));
+        }
+        if libc::WIFSIGNALED(status) {
+            return Ok(Ended::Killed(libc::WTERMSIG(status)));
+        }
+        if libc::WIFSTOPPED(status) {
+            follow_stop(pid, libc::WSTOPSIG(status));
+        }
+    }
+}
+
+/// The command stopped by `signal`. If it stopped alone (not with toll: a Ctrl-Z stops the
+/// whole job, which the shell continues whole) and toll has the terminal, toll stops with the
+/// same signal; continued, it hands the terminal back to the command's group if that group
+/// had it, and continues the command.
+#[cfg(unix)]
+fn follow_stop(pid: libc::pid_t, signal: i32) {
+    use std::os::fd::AsRawFd;
+    if !still_stopped(pid) {
+        return;
+    }
+    let Ok(tty) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty") else { return };
+    // SAFETY: plain system calls on this process, its child and a terminal descriptor we hold.
+    unsafe {
+        let fd = tty.as_raw_fd();
+        let (fg, own, childs) = (libc::tcgetpgrp(fd), libc::getpgrp(), libc::getpgid(pid));
+        if fg != own && fg != childs {
+            // Not in the foreground: whoever stopped it continues it.
+            return;
+        }
+        let stop = match signal {
+            libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU => signal,
+            _ => libc::SIGSTOP,
+        };
+        if fg == childs && childs != own {
+            // The shell must find its job's group in the foreground to take the terminal back.
+            let mut block: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut block);
+            libc::sigaddset(&mut block, libc::SIGTTOU);
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old);
+            libc::tcsetpgrp(fd, own);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        }
+        // To this thread: a stop sent to the process may be taken by another thread, and this
+        // one would continue the command (and so the whole group) before the stop took hold.
+        libc::raise(stop);
+        // Continued (`fg`): the command gets the terminal back if it had it, and goes on.
+        if fg == childs && childs != own {
+            let mut block: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut block);
+            libc::sigaddset(&mut block, libc::SIGTTOU);
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old);
+            libc::tcsetpgrp(fd, childs);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        }
+        libc::kill(-childs, libc::SIGCONT);
+    }
+}
+
+/// Whether `pid` is stopped now (Linux's `/proc`; elsewhere taken as yes).
+#[cfg(unix)]
+fn still_stopped(pid: libc::pid_t) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // `pid (comm) S …`: the state follows the last ')'.
+        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next()) == Some('T'),
+        Err(_) => !cfg!(target_os = "linux"),
+    }
+}
+
+#[cfg(unix)]
+fn keep_ignored_signals(cmd: &mut std::process::Command) {
     let ignored = ignored_at_start();
     if ignored == 0 {
         return;
     }
+    use std::os::unix::process::CommandExt;
     // SAFETY: between fork and exec the closure only calls signal(2), which is async-signal-safe.
     unsafe {
         cmd.pre_exec(move || {
@@ -300,6 +407,7 @@ impl Drop for Forwarding {
     }
 }
 
+#[cfg(not(unix))]
 fn ended(status: std::io::Result<std::process::ExitStatus>) -> Result<Ended> {
     let status =
         status.map_err(|e| Error::new(Exit::Internal, format!("waiting for the command failed: {e}")))?;

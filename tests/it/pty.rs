@@ -108,6 +108,11 @@ impl Pty {
         Pty::start(cmd, None, false, true)
     }
 
+    /// Everything on the terminal (an interactive shell).
+    pub fn spawn_on_terminal(cmd: Command) -> Pty {
+        Pty::start_with(cmd, None, true, true, true)
+    }
+
     /// Standard error on the terminal too (progress bars), stdin and stdout pipes.
     pub fn spawn_drawing(cmd: Command) -> Pty {
         Pty::start_with(cmd, None, false, false, true)

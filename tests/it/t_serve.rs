@@ -1637,6 +1637,29 @@ fn toll_run_asks_for_the_password_before_the_command_starts() {
     assert!(out.terminal_restored(), "{}", out.describe());
 }
 
+/// A command that stops itself under `toll run` at an interactive shell (`suspend`, ssh's `~^Z`,
+/// here `kill -STOP $$`) stops toll too: the shell gets the terminal back and says the job
+/// stopped, and `fg` continues both. toll waited on, and the terminal was nobody's.
+#[test]
+fn toll_run_stops_with_a_command_that_stops_itself() {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new("bash");
+    cmd.args(["--norc", "--noprofile", "-i"]);
+    isolate(&mut cmd, home.path());
+    cmd.env("PS1", "ready> ").env("TOLL_TERMINAL", "auto");
+    let mut t = crate::pty::Pty::spawn_on_terminal(cmd);
+    t.expect("ready> ");
+    t.send(&format!("{TOLL} run -- sh -c 'kill -STOP $$; echo resumed-now'\r"));
+    t.expect("Stopped");
+    t.expect("ready> ");
+    t.send("fg\r");
+    t.expect("resumed-now");
+    t.expect("ready> ");
+    t.send("exit\r");
+    let out = t.wait();
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+}
+
 /// A start-up check that shows no prompt and gets no answer (a proxy that takes the request and
 /// says nothing: Squid resolving `--verify-url`) is given up after 15 s, said, and the command
 /// starts; it waited ten minutes in silence.
