@@ -231,28 +231,32 @@ fn follow_stop(pid: libc::pid_t, signal: i32) {
         };
         if fg == childs && childs != own {
             // The shell must find its job's group in the foreground to take the terminal back.
-            let mut block: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut block);
-            libc::sigaddset(&mut block, libc::SIGTTOU);
-            let mut old: libc::sigset_t = std::mem::zeroed();
-            libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old);
-            libc::tcsetpgrp(fd, own);
-            libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+            give_terminal(fd, own);
         }
         // To this thread: a stop sent to the process may be taken by another thread, and this
         // one would continue the command (and so the whole group) before the stop took hold.
         libc::raise(stop);
         // Continued (`fg`): the command gets the terminal back if it had it, and goes on.
         if fg == childs && childs != own {
-            let mut block: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut block);
-            libc::sigaddset(&mut block, libc::SIGTTOU);
-            let mut old: libc::sigset_t = std::mem::zeroed();
-            libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old);
-            libc::tcsetpgrp(fd, childs);
-            libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+            give_terminal(fd, childs);
         }
         libc::kill(-childs, libc::SIGCONT);
+    }
+}
+
+/// Makes `group` the terminal's foreground process group, with SIGTTOU blocked (a process not
+/// in the foreground that changes it would be stopped by it).
+#[cfg(unix)]
+fn give_terminal(fd: libc::c_int, group: libc::pid_t) {
+    // SAFETY: signal-mask calls with valid sets, and tcsetpgrp on a descriptor the caller holds.
+    unsafe {
+        let mut block: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut block);
+        libc::sigaddset(&mut block, libc::SIGTTOU);
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old);
+        libc::tcsetpgrp(fd, group);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
     }
 }
 
