@@ -139,18 +139,25 @@ impl Upstream {
             let none = Exhausted { rejected: Vec::new(), incomplete: Vec::new(), refused_here: Some(user) };
             return Ok(Err(none));
         }
-        let deadline = tokio::time::Instant::now() + VERDICT_WAIT;
-        loop {
-            if let Some(issued) = self.creds.get_accepted() {
-                return Ok(Ok(issued));
-            }
-            if !self.creds.verdict_pending(id) || tokio::time::Instant::now() >= deadline {
-                break;
-            }
-            tokio::time::sleep(VERDICT_POLL).await;
+        self.await_verdict(id).await;
+        if let Some(issued) = self.creds.get_accepted() {
+            return Ok(Ok(issued));
         }
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.creds.get_as(&req, id)).await
+    }
+
+    /// While another exchange than `id` tries a credential the proxy has not judged yet, wait
+    /// for that verdict (on a timer, at most [`VERDICT_WAIT`]): accepted, the credential is
+    /// then sent at once, without a 407 or a blocking thread.
+    pub(super) async fn await_verdict(&self, id: u64) {
+        let deadline = tokio::time::Instant::now() + VERDICT_WAIT;
+        while self.creds.get_accepted().is_none()
+            && self.creds.verdict_pending(id)
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(VERDICT_POLL).await;
+        }
     }
 
     /// One spare connection: open, and for NTLM with the handshake started.

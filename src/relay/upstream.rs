@@ -215,6 +215,13 @@ impl Upstream {
         }
         let connection_authenticated =
             resumed || conn.as_ref().is_some_and(|c| c.usable() && c.authenticated.is_some());
+        // Another request is trying a credential the proxy has not judged yet (a remembered
+        // one, or the first answer of this run: `toll -Z`, clients of `toll serve` at start-up):
+        // its verdict comes in one round trip; this request waits for it and then goes
+        // pre-emptively, rather than bare to collect a 407 of its own.
+        if !connection_authenticated && !recalled_now && own.is_none() {
+            self.await_verdict(ex.id).await;
+        }
         // Pre-emptive: a scheme that already worked on this proxy answers before being asked.
         // Digest with a session of this request's own; Basic with the one shared header.
         if !connection_authenticated {

@@ -192,3 +192,31 @@ fn a_remembered_credential_that_worked_makes_a_later_407_a_restriction() {
     out.assert_code(42);
     assert!(out.stderr.contains("restriction"), "{}", out.describe());
 }
+
+/// `-Z` with a remembered scheme: one transfer sends the remembered credential, the others
+/// wait for the proxy's verdict on it and then send it too, instead of each going bare and
+/// paying a 407 of its own (review M: 19 of 20 did). Basic only: Digest gives each request in
+/// flight a session (a nonce and count) of its own, and a new session costs a 407.
+fn parallel_run_after_a_remembered_scheme_costs_no_407(auth: Auth, tls: bool) {
+    let sq = squid::shared(auth);
+    let state = scratch();
+    let origin = if tls { Origin::https() } else { Origin::http() };
+    run(sq, &origin, state.path());
+    let (denied, _, log) = lines_after(sq, &origin, 1);
+    assert_eq!(denied, 1, "the first run pays one 407:\n{log}");
+    let urls: Vec<String> = (0..10).map(|i| origin.url(&format!("/bytes/16?n={i}"))).collect();
+    let out = toll_via(sq, &origin, state.path()).args(["-Z", "--parallel-max", "10", "-o", "/dev/null"]).args(&urls).run();
+    out.assert_ok();
+    // `toll_via` adds one URL of its own: 11 in the parallel run; over https a tunnel may
+    // carry several of them (one CONNECT line each).
+    let (denied, served, log) = lines_after(sq, &origin, if tls { 2 } else { 12 });
+    assert!(served <= 12, "{log}");
+    assert_eq!(denied, 1, "the parallel run pays no 407:\n{log}\n{}", out.describe());
+}
+
+#[test]
+fn a_parallel_run_after_remembered_basic_costs_no_407() {
+    crate::require_squid!("a_parallel_run_after_remembered_basic_costs_no_407");
+    parallel_run_after_a_remembered_scheme_costs_no_407(Auth::Basic, false);
+    parallel_run_after_a_remembered_scheme_costs_no_407(Auth::Basic, true);
+}

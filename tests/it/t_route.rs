@@ -83,6 +83,7 @@ fn gnome_settings_through_a_real_gsettings() {
     assert!(gnome::read(&runner).unwrap().is_none());
 
     set("org.gnome.system.proxy", "mode", "manual");
+    set("org.gnome.system.proxy", "use-same-proxy", "false");
     set(
         "org.gnome.system.proxy",
         "ignore-hosts",
@@ -114,6 +115,11 @@ fn gnome_settings_through_a_real_gsettings() {
     assert_eq!(route(plan.clone(), "http://x.intra.example/"), "DIRECT");
     assert_eq!(route(plan.clone(), "http://10.9.8.7/"), "DIRECT");
     assert_eq!(route(plan, "http://it's.example/"), "DIRECT");
+    // use-same-proxy (its default): the http proxy for every URL, as in Chrome.
+    set("org.gnome.system.proxy", "use-same-proxy", "true");
+    let plan = plan_with(&read, false, &no_wpad);
+    assert_eq!(route(plan.clone(), "https://a.example/"), "http://web-proxy.example:3128");
+    assert_eq!(route(plan, "http://x.intra.example/"), "DIRECT");
     let http = gnome::read(&runner).unwrap().manual.unwrap().http.unwrap();
     assert_eq!(http.user.as_deref(), Some("alice"));
     assert_eq!(http.password.unwrap().expose(), "pa'ss word");

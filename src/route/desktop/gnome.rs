@@ -5,8 +5,10 @@
 //! Keys: `mode` (`none`, `manual`, `auto`), `autoconfig-url` (with `auto`; empty means
 //! auto-detect, i.e. WPAD), `ignore-hosts` (bypass list for manual proxies), and the child
 //! schemas `http`, `https`, `socks` with `host`/`port` (`http` also `use-authentication`,
-//! `authentication-user`, `authentication-password`). `use-same-proxy` and `ftp` are not used
-//! (Chrome ignores them too). SOCKS from GNOME is SOCKS5 with the proxy resolving names.
+//! `authentication-user`, `authentication-password`). `use-same-proxy` (true by default) with an
+//! http proxy set makes that proxy the one for every URL, https included, the https and SOCKS
+//! settings unused, as Chrome reads it; `ftp` is not used. SOCKS from GNOME is SOCKS5 with the
+//! proxy resolving names.
 
 use super::{host_port_spec, Bypass, DesktopProxy, Manual, Runner};
 use crate::route::RouteError;
@@ -80,12 +82,12 @@ pub fn from_listing(text: &str) -> Result<DesktopProxy, RouteError> {
                 Some(Value::List(l)) => l.clone(),
                 _ => Vec::new(),
             };
-            let m = Manual {
-                http,
-                https: spec("http", "https")?,
-                socks: spec("socks5h", "socks")?,
-                bypass: Bypass::new(ignore.iter().map(String::as_str)),
+            let same = keys.get(&(String::new(), "use-same-proxy".to_string())) == Some(&Value::Bool(true));
+            let (https, socks) = match &http {
+                Some(h) if same => (Some(h.clone()), None),
+                _ => (spec("http", "https")?, spec("socks5h", "socks")?),
             };
+            let m = Manual { http, https, socks, bypass: Bypass::new(ignore.iter().map(String::as_str)) };
             d.manual = Some(m).filter(|m| !m.is_empty());
         }
         other => return Err(err(format!("unknown mode '{other}' (expected none, manual or auto)"))),
@@ -217,6 +219,7 @@ org.gnome.system.proxy.socks port 0
     fn manual_with_ignore_hosts_socks_and_authentication() {
         let d = from_listing(&with(&[
             ("org.gnome.system.proxy mode", "'manual'"),
+            ("org.gnome.system.proxy use-same-proxy", "false"),
             ("org.gnome.system.proxy ignore-hosts", "['localhost', '*.intra.example', '10.0.0.0/8']"),
             ("org.gnome.system.proxy.http host", "'web.example'"),
             ("org.gnome.system.proxy.http port", "3128"),
@@ -237,6 +240,25 @@ org.gnome.system.proxy.socks port 0
         assert_eq!(http.user.as_deref(), Some("alice"));
         assert_eq!(http.password.unwrap().expose(), "s3cret");
         assert!(http.origin.contains("org.gnome.system.proxy.http"));
+        // use-same-proxy (the default): the http proxy for https too (review W: https went
+        // DIRECT), the https and SOCKS settings unused, as in Chrome; without an http proxy
+        // the others are used.
+        let same = |extra: &[(&str, &str)]| {
+            let mut changes = vec![
+                ("org.gnome.system.proxy mode", "'manual'"),
+                ("org.gnome.system.proxy.https host", "'tls.example'"),
+                ("org.gnome.system.proxy.https port", "3129"),
+                ("org.gnome.system.proxy.socks host", "'sox.example'"),
+                ("org.gnome.system.proxy.socks port", "1080"),
+            ];
+            changes.extend_from_slice(extra);
+            let m = from_listing(&with(&changes)).unwrap().manual.unwrap();
+            let list = |u: &str| describe_list(&m.route(&Url::parse(u).unwrap()));
+            (list("http://a.example/"), list("https://a.example/"))
+        };
+        let web = [("org.gnome.system.proxy.http host", "'web.example'"), ("org.gnome.system.proxy.http port", "3128")];
+        assert_eq!(same(&web), ("http://web.example:3128".into(), "http://web.example:3128".into()));
+        assert_eq!(same(&[]), ("socks5h://sox.example:1080".into(), "http://tls.example:3129".into()));
         // Manual mode with no host at all is no proxy.
         assert!(from_listing(&with(&[("org.gnome.system.proxy mode", "'manual'")])).unwrap().is_none());
     }

@@ -4,8 +4,9 @@
 //! `ProxyType`: 0 no proxy, 1 manual (`httpProxy`, `httpsProxy`, `socksProxy`, written either
 //! `http://host port` or `http://host:port`), 2 PAC (`Proxy Config Script`), 3 auto-detect
 //! (WPAD), 4 "use the environment" (the three keys then hold *names* of variables such as
-//! `HTTP_PROXY`). `NoProxyFor` is the bypass list (commas); `ReversedException=true` turns it
-//! into the list of hosts that do use the proxy.
+//! `HTTP_PROXY`, and `NoProxyFor` the name of the bypass list's variable). `NoProxyFor` is the
+//! bypass list (commas); `ReversedException=true` turns it into the list of hosts that do use
+//! the proxy.
 
 use super::{host_port_spec, Bypass, DesktopProxy, Manual};
 use crate::config::ProxySpec;
@@ -36,7 +37,7 @@ pub fn from_text(
     let keys = group(text, "Proxy Settings");
     let get = |k: &str| keys.get(k).map(|v| v.trim()).unwrap_or("");
     let mut d = DesktopProxy { desktop: name.into(), ..Default::default() };
-    let manual = |values: [String; 3], what: &str| -> Result<Option<Manual>, RouteError> {
+    let manual = |values: [String; 3], bypass: &str, what: &str| -> Result<Option<Manual>, RouteError> {
         let origin = |key: &str| format!("KDE {what} {key}");
         let m = Manual {
             http: entry(&values[0], "http", &origin("httpProxy"))?,
@@ -44,7 +45,7 @@ pub fn from_text(
             socks: entry(&values[2], "socks5h", &origin("socksProxy"))?,
             bypass: Bypass {
                 reversed: matches!(get("ReversedException").to_ascii_lowercase().as_str(), "true" | "1"),
-                ..Bypass::new(get("NoProxyFor").split(','))
+                ..Bypass::new(bypass.split(','))
             },
         };
         Ok(Some(m).filter(|m| !m.is_empty()))
@@ -52,7 +53,7 @@ pub fn from_text(
     let keys3 = ["httpProxy", "httpsProxy", "socksProxy"];
     match get("ProxyType") {
         "" | "0" => {}
-        "1" => d.manual = manual(keys3.map(|k| get(k).to_string()), "setting")?,
+        "1" => d.manual = manual(keys3.map(|k| get(k).to_string()), get("NoProxyFor"), "setting")?,
         "2" => d.pac_url = Some(get("Proxy Config Script").to_string()).filter(|s| !s.is_empty()),
         "3" => d.auto_detect = true,
         "4" => {
@@ -60,7 +61,9 @@ pub fn from_text(
             let lookup = |k: &str| {
                 get(k).split(',').map(str::trim).filter(|v| !v.is_empty()).find_map(env).unwrap_or_default()
             };
-            d.manual = manual(keys3.map(lookup), "environment setting")?;
+            // `NoProxyFor` too names a variable (`NO_PROXY`), whose value is the bypass list,
+            // as Chrome reads it; the literal names would bypass hosts called `NO_PROXY`.
+            d.manual = manual(keys3.map(lookup), &lookup("NoProxyFor"), "environment setting")?;
         }
         other => return Err(err(format!("unknown ProxyType '{other}' (expected 0 to 4)"))),
     }
@@ -114,8 +117,12 @@ mod tests {
     use url::Url;
 
     fn parse(text: &str) -> DesktopProxy {
-        from_text(text, "KDE (test)", &|k| (k == "MY_PROXY").then(|| "http://env.example:8000".into()))
-            .unwrap()
+        from_text(text, "KDE (test)", &|k| match k {
+            "MY_PROXY" => Some("http://env.example:8000".into()),
+            "MY_NO_PROXY" => Some("intra.example,10.0.0.0/8".into()),
+            _ => None,
+        })
+        .unwrap()
     }
 
     fn list(d: &DesktopProxy, u: &str) -> String {
@@ -148,6 +155,14 @@ mod tests {
         let env = parse("[Proxy Settings]\nProxyType=4\nhttpProxy=UNSET_VAR,MY_PROXY\n");
         assert_eq!(list(&env, "http://a.example/"), "http://env.example:8000");
         assert_eq!(list(&env, "https://a.example/"), "DIRECT");
+        // NoProxyFor names the bypass list's variable, as the proxy keys do (review W: the
+        // names themselves were bypassed, and the hosts they listed went through the proxy).
+        let env = parse("[Proxy Settings]\nProxyType=4\nhttpProxy=MY_PROXY\nNoProxyFor=UNSET_VAR,MY_NO_PROXY\n");
+        assert_eq!(list(&env, "http://intra.example/"), "DIRECT");
+        assert_eq!(list(&env, "http://10.1.2.3/"), "DIRECT");
+        assert_eq!(list(&env, "http://my_no_proxy/"), "http://env.example:8000");
+        let unset = parse("[Proxy Settings]\nProxyType=4\nhttpProxy=MY_PROXY\nNoProxyFor=UNSET_VAR\n");
+        assert_eq!(list(&unset, "http://unset_var/"), "http://env.example:8000");
     }
 
     #[test]
