@@ -19,6 +19,12 @@ pub(super) fn trace_route(r: &dyn Reporter, url: &url::Url, c: &crate::route::ch
             &format!("the list for it: {}", crate::route::describe_list(&c.routed.entries)),
         );
     }
+    for k in &c.passed_over {
+        r.line(
+            Direction::Info,
+            &format!("passed over {k}: it failed within the last few minutes (remembered as dead)"),
+        );
+    }
     for s in &c.skipped {
         r.line(Direction::Info, &format!("skipped {s}; it is remembered as dead for a few minutes"));
     }

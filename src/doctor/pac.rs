@@ -45,7 +45,7 @@ pub fn check(d: &Doctor, env: Env) -> Option<(Step, Option<Route>)> {
         Ok(())
     });
     let chooser = match built.expect("block_on ran it") {
-        Ok(c) => c,
+        Ok(c) => c.looking_only(),
         Err(e) => {
             let fix = match e.exit {
                 Exit::Pac if e.message.starts_with("cannot get the PAC") => {
@@ -94,10 +94,13 @@ pub fn check(d: &Doctor, env: Env) -> Option<(Step, Option<Route>)> {
     if let Some(why) = &choice.routed.because {
         step.detail(why.clone());
     }
+    for k in &choice.passed_over {
+        step.detail(format!("passed over {k}: it failed within the last few minutes (remembered as dead)"));
+    }
     for s in &choice.skipped {
         step.note(
             Status::Warning,
-            format!("skipped {s}; a transfer uses the next entry (the dead proxy is remembered for a few minutes)"),
+            format!("skipped {s}; a transfer goes on down the list and remembers the dead proxy for a few minutes"),
             Some("if that proxy should be up, tell whoever runs it; the PAC's order is kept".into()),
         );
     }

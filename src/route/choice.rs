@@ -23,6 +23,8 @@ pub struct Choice {
     pub routed: Routed,
     /// Entries skipped on the way, with why (`http://a:3128: connection refused`).
     pub skipped: Vec<String>,
+    /// Entries not tried because they are remembered as dead and one before them answered.
+    pub passed_over: Vec<String>,
 }
 
 pub struct Chooser {
@@ -66,6 +68,12 @@ impl Chooser {
         self
     }
 
+    /// Reads the dead-proxy memory but never writes it (`toll doctor`).
+    pub fn looking_only(mut self) -> Chooser {
+        self.dead = self.dead.map(DeadProxies::looking_only);
+        self
+    }
+
     /// Fail-over's connections look their names up through `doh` (`--doh-url`), if given.
     pub fn with_doh(mut self, doh: Option<std::sync::Arc<crate::doh::Doh>>) -> Chooser {
         self.doh = doh;
@@ -93,13 +101,14 @@ impl Chooser {
     /// request itself and must not grow a table with every URL it is asked for).
     pub async fn pick(&self, url: &Url) -> Result<Choice, RouteError> {
         let routed = self.route(url)?;
+        let mut dead = Vec::new();
         let (entry, skipped) = if routed.entries.len() <= 1 {
             (routed.entries.first().cloned().unwrap_or(RouteEntry::Direct), Vec::new())
         } else if !self.probe {
-            let dead = self.dead.as_ref().map(DeadProxies::dead_now).unwrap_or_default();
+            dead = self.dead.as_ref().map(DeadProxies::dead_now).unwrap_or_default();
             (failover::order(&routed.entries, &dead)[0].clone(), Vec::new())
         } else {
-            let dead = self.dead.as_ref().map(DeadProxies::dead_now).unwrap_or_default();
+            dead = self.dead.as_ref().map(DeadProxies::dead_now).unwrap_or_default();
             let list = failover::order(&routed.entries, &dead);
             let host = url.host_str().unwrap_or("").trim_matches(['[', ']']).to_string();
             let port = url.port_or_known_default().unwrap_or(80);
@@ -118,7 +127,14 @@ impl Chooser {
                 .collect();
             (tried.used.unwrap_or_else(|| list[0].clone()), skipped)
         };
-        Ok(Choice { entry, routed, skipped })
+        // The dead ones the list put before the entry used: passed over, not tried.
+        let used_at = routed.entries.iter().position(|e| *e == entry).unwrap_or(0);
+        let passed_over = routed.entries[..used_at]
+            .iter()
+            .filter_map(RouteEntry::key)
+            .filter(|k| dead.contains(k))
+            .collect();
+        Ok(Choice { entry, routed, skipped, passed_over })
     }
 
     /// The router's list for `url`. A PAC is evaluated off the async worker: its script may run

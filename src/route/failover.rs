@@ -98,11 +98,19 @@ pub struct DeadProxies {
     file: JsonFile,
     ttl: Duration,
     clock: Clock,
+    /// Read, never written ([`looking_only`](Self::looking_only)).
+    looking_only: bool,
 }
 
 impl DeadProxies {
     pub fn new(path: PathBuf, ttl: Duration, clock: Clock) -> DeadProxies {
-        DeadProxies { file: JsonFile::new(path), ttl, clock }
+        DeadProxies { file: JsonFile::new(path), ttl, clock, looking_only: false }
+    }
+
+    /// The same memory, read but never written: `toll doctor` shows what a transfer would do
+    /// and changes nothing.
+    pub fn looking_only(self) -> DeadProxies {
+        DeadProxies { looking_only: true, ..self }
     }
 
     /// `dead-proxies.json` in toll's state directory with [`DEAD_FOR`] and the system clock.
@@ -134,6 +142,9 @@ impl DeadProxies {
 
     /// Remembers `key` as dead for the TTL; drops expired entries and keeps at most [`MAX_DEAD`].
     pub fn mark_dead(&self, key: &str) -> io::Result<()> {
+        if self.looking_only {
+            return Ok(());
+        }
         let (now, ttl) = (self.now(), self.ttl.as_secs());
         self.file
             .update(false, |f: &mut DeadFile| {
@@ -152,6 +163,9 @@ impl DeadProxies {
     /// Forgets every proxy remembered as dead (the network changed: browsers try them all
     /// again then). Writes only when one was remembered.
     pub fn forget_all(&self) -> io::Result<()> {
+        if self.looking_only {
+            return Ok(());
+        }
         if self.file.read::<DeadFile>().dead.is_empty() {
             return Ok(());
         }
@@ -162,6 +176,9 @@ impl DeadProxies {
 
     /// Forgets `key` (it answered). Writes only when it was remembered.
     pub fn mark_alive(&self, key: &str) -> io::Result<()> {
+        if self.looking_only {
+            return Ok(());
+        }
         if !self.file.read::<DeadFile>().dead.contains_key(key) {
             return Ok(());
         }

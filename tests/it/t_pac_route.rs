@@ -54,10 +54,16 @@ fn a_dead_first_proxy_is_skipped_and_remembered() {
     assert!(out.stderr.contains(&format!("goes through proxy {}", live.url())), "{}", out.describe());
     let memory = std::fs::read_to_string(state.join("toll/dead-proxies.json")).unwrap();
     assert!(memory.contains(&dead), "{memory}");
-    // The next run tries the live proxy first: nothing to skip.
+    // The next run tries the live proxy first: nothing to skip, and -v says which proxy it
+    // passed over (review W: it said nothing).
     let out = run();
     out.assert_ok();
     assert!(!out.stderr.contains("skipped"), "{}", out.describe());
+    assert!(
+        out.stderr.contains(&format!("passed over http://{dead}: it failed within")),
+        "{}",
+        out.describe()
+    );
     assert_eq!(origin.requests_to("/text").len(), 2);
 }
 
@@ -137,6 +143,8 @@ fn doctor_explains_the_pac_answer_and_pac_problems() {
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(text.contains(&format!("goes through proxy {} (from --pac", live.url())), "{}", out.describe());
     assert!(text.contains(&format!("skipped http://{dead}")), "{}", out.describe());
+    // The doctor looks and changes nothing: the dead proxy is not remembered (review W).
+    assert!(!dir.path().join("state/toll/dead-proxies.json").exists(), "{}", out.describe());
     let broken = dir.path().join("broken.pac");
     std::fs::write(&broken, "function FindProxyForURL(url, host) {\n  return 'PROXY' +;\n}\n").unwrap();
     let out = toll(["doctor", "--pac", broken.to_str().unwrap(), "--verify-url", &verify, &verify]).run();

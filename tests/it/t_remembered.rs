@@ -205,7 +205,10 @@ fn parallel_run_after_a_remembered_scheme_costs_no_407(auth: Auth, tls: bool) {
     let (denied, _, log) = lines_after(sq, &origin, 1);
     assert_eq!(denied, 1, "the first run pays one 407:\n{log}");
     let urls: Vec<String> = (0..10).map(|i| origin.url(&format!("/bytes/16?n={i}"))).collect();
-    let out = toll_via(sq, &origin, state.path()).args(["-Z", "--parallel-max", "10", "-o", "/dev/null"]).args(&urls).run();
+    let out = toll_via(sq, &origin, state.path())
+        .args(["-Z", "--parallel-max", "10", "-o", "/dev/null"])
+        .args(&urls)
+        .run();
     out.assert_ok();
     // `toll_via` adds one URL of its own: 11 in the parallel run; over https a tunnel may
     // carry several of them (one CONNECT line each).

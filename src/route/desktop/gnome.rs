@@ -256,7 +256,10 @@ org.gnome.system.proxy.socks port 0
             let list = |u: &str| describe_list(&m.route(&Url::parse(u).unwrap()));
             (list("http://a.example/"), list("https://a.example/"))
         };
-        let web = [("org.gnome.system.proxy.http host", "'web.example'"), ("org.gnome.system.proxy.http port", "3128")];
+        let web = [
+            ("org.gnome.system.proxy.http host", "'web.example'"),
+            ("org.gnome.system.proxy.http port", "3128"),
+        ];
         assert_eq!(same(&web), ("http://web.example:3128".into(), "http://web.example:3128".into()));
         assert_eq!(same(&[]), ("socks5h://sox.example:1080".into(), "http://tls.example:3129".into()));
         // Manual mode with no host at all is no proxy.

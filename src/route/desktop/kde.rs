@@ -157,7 +157,8 @@ mod tests {
         assert_eq!(list(&env, "https://a.example/"), "DIRECT");
         // NoProxyFor names the bypass list's variable, as the proxy keys do (review W: the
         // names themselves were bypassed, and the hosts they listed went through the proxy).
-        let env = parse("[Proxy Settings]\nProxyType=4\nhttpProxy=MY_PROXY\nNoProxyFor=UNSET_VAR,MY_NO_PROXY\n");
+        let env =
+            parse("[Proxy Settings]\nProxyType=4\nhttpProxy=MY_PROXY\nNoProxyFor=UNSET_VAR,MY_NO_PROXY\n");
         assert_eq!(list(&env, "http://intra.example/"), "DIRECT");
         assert_eq!(list(&env, "http://10.1.2.3/"), "DIRECT");
         assert_eq!(list(&env, "http://my_no_proxy/"), "http://env.example:8000");
