@@ -40,9 +40,13 @@ pub(crate) fn credential_setup(no_save: bool) -> Result<CredentialSetup> {
 
 /// The settings file (`$XDG_CONFIG_HOME/toll/config`), read once per run.
 pub(crate) fn load_settings() -> Result<Settings> {
-    Settings::load(Settings::default_path(&env)).map_err(|e| {
+    let settings = Settings::load(Settings::default_path(&env)).map_err(|e| {
         Error::new(Exit::Usage, e).hint("fix or remove the settings file (see 'toll auth --help')")
-    })
+    })?;
+    if let Some(why) = &settings.unreachable {
+        eprintln!("toll: warning: {}", crate::term::sanitize(why));
+    }
+    Ok(settings)
 }
 
 pub(crate) fn credential_setup_with(no_save: bool, settings: &Settings) -> Result<CredentialSetup> {

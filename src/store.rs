@@ -184,6 +184,9 @@ pub struct Settings {
     pub wpad: Option<String>,
     /// Where they came from, for messages.
     pub path: Option<PathBuf>,
+    /// The file could not be looked for: a directory on its way may not be entered (`su`
+    /// without `-`, `sudo -u` keeping HOME): why. Read as no file, the caller warns.
+    pub unreachable: Option<String>,
 }
 
 impl Settings {
@@ -203,6 +206,15 @@ impl Settings {
                 String::from_utf8(t).map_err(|_| format!("cannot read {}: not UTF-8 text", path.display()))?
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
+            // Not even whether it exists can be known: as curl with a HOME it cannot enter,
+            // go on without it (a file that is there but unreadable stays an error).
+            Err(e)
+                if e.kind() == std::io::ErrorKind::PermissionDenied
+                    && std::fs::symlink_metadata(&path).is_err_and(|m| m.kind() == e.kind()) =>
+            {
+                let why = format!("cannot look for {}: {e}; going on without it", path.display());
+                return Ok(Settings { unreachable: Some(why), ..Settings::default() });
+            }
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };
         let mut s = Settings::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;

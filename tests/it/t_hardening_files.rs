@@ -210,3 +210,40 @@ fn cookie_jar_and_caches_replace_a_planted_link() {
     use std::os::unix::fs::FileTypeExt;
     assert!(std::fs::symlink_metadata("/dev/null").unwrap().file_type().is_char_device());
 }
+
+/// A HOME that cannot be entered (`su user` without `-`, `sudo -u` keeping root's HOME): toll
+/// cannot even look for its settings file. It goes on without it and says so, as curl goes on
+/// without its `.curlrc` (review H: exit 2 for every command, with the advice to fix a file
+/// that does not exist).
+#[test]
+fn a_home_that_cannot_be_entered_means_no_settings_file() {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 || !std::path::Path::new("/usr/bin/setpriv").exists() {
+        crate::skip("SKIPPED a_home_that_cannot_be_entered_means_no_settings_file: needs root and setpriv (util-linux)");
+        return;
+    }
+    let origin = crate::origin::Origin::http();
+    let locked = crate::run::scratch();
+    std::fs::set_permissions(locked.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let home = format!("HOME={}", locked.path().display());
+    let out = std::process::Command::new("/usr/bin/setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/usr/bin/env",
+            "-i",
+            "PATH=/usr/bin:/bin",
+        ])
+        .arg(&home)
+        .args([crate::run::TOLL, "-sS", &origin.url("/text")])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from the origin\n");
+    assert!(
+        stderr.contains("warning: cannot look for") && stderr.contains("going on without it"),
+        "{stderr}"
+    );
+}
