@@ -15,6 +15,10 @@
 //!   [`JsonFile::update`] fails and leaves it alone. An oversized regular file is garbage like a
 //!   corrupt one: it reads as the default and the next change replaces it.
 //!
+//! - Directories are made 0700 whatever the umask ([`private_dir`]), as XDG asks of its base
+//!   directories: under `umask 000` another user could otherwise swap a cached PAC and steer
+//!   the proxy password to a proxy of theirs.
+//!
 //! [`read_limited`] is shared with the settings file (`store::Settings`), which follows links
 //! (dotfile managers link config files) but is otherwise held to the same limits.
 //! [`replace_whole`] writes the files curl's options name (`-c`, `--hsts`, `--alt-svc`).
@@ -113,7 +117,7 @@ impl JsonFile {
         T: Serialize + DeserializeOwned + Default,
     {
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(dir)?;
+        private_dir(dir)?;
         let mut lock_name = self.path.file_name().unwrap_or_default().to_os_string();
         lock_name.push(".lock");
         let lock = open_lock(&dir.join(lock_name))?;
@@ -228,9 +232,51 @@ pub fn replace_whole(path: &Path, prefix: &str, content: &[u8], shared: bool) ->
     Ok(())
 }
 
+/// Makes `dir` and its missing parents with mode 0700 (whatever the umask). `dir` itself, when
+/// it is there already, is ours and others may write to it (made by an older toll under
+/// `umask 000`), is closed to them.
+pub fn private_dir(dir: &Path) -> io::Result<()> {
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+        b.mode(0o700);
+        b.create(dir)?;
+        let m = fs::symlink_metadata(dir)?;
+        // SAFETY: geteuid cannot fail.
+        if m.is_dir() && m.mode() & 0o022 != 0 && m.uid() == unsafe { libc::geteuid() } {
+            fs::set_permissions(dir, fs::Permissions::from_mode(m.mode() & 0o755))?;
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    b.create(dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn private_dirs_are_closed_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = tempfile::tempdir().unwrap();
+        let deep = base.path().join("a/b/c");
+        private_dir(&deep).unwrap();
+        for d in ["a", "a/b", "a/b/c"] {
+            let mode = fs::metadata(base.path().join(d)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{d}");
+        }
+        // One an older toll made world-writable (review F: umask 000 gave 0777 dirs, and
+        // another user swapped the cached PAC) is closed.
+        let open = base.path().join("open");
+        fs::create_dir(&open).unwrap();
+        fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
+        private_dir(&open).unwrap();
+        assert_eq!(fs::metadata(&open).unwrap().permissions().mode() & 0o777, 0o755);
+    }
     use std::collections::BTreeMap;
 
     #[test]

@@ -195,7 +195,7 @@ impl Cache {
         if code.len() > MAX_CODE_BYTES {
             return Ok(());
         }
-        std::fs::create_dir_all(&self.dir)?;
+        crate::statefile::private_dir(&self.dir)?;
         write_atomic(&self.dir, &self.code_path(loc), code)
     }
 
@@ -212,7 +212,7 @@ impl Cache {
         validators: Validators,
         fresh_for: Duration,
     ) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
+        crate::statefile::private_dir(&self.dir)?;
         let (body, meta_path) = self.paths(url);
         if let Some(bytes) = bytes {
             write_atomic(&self.dir, &body, bytes)?;

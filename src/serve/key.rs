@@ -8,7 +8,7 @@
 //! key file others can read is refused rather than used.
 
 use crate::secret::Secret;
-use std::fs::{self, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -27,7 +27,7 @@ pub fn load_or_create(path: &Path) -> io::Result<Secret> {
         other => return other,
     }
     if let Some(dir) = path.parent() {
-        create_private_dir(dir)?;
+        crate::statefile::private_dir(dir)?;
     }
     let key = Secret::random_hex(KEY_LEN / 2)?;
     let mut options = OpenOptions::new();
@@ -89,20 +89,10 @@ fn private(options: &mut OpenOptions) {
 #[cfg(not(unix))]
 fn private(_: &mut OpenOptions) {}
 
-fn create_private_dir(dir: &Path) -> io::Result<()> {
-    let mut b = fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        b.mode(0o700);
-    }
-    b.create(dir)
-}
-
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use std::fs;
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
