@@ -26,11 +26,26 @@ use crate::term::{display_url, sanitize};
 use std::io::{self, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
+/// How a finished file takes its name.
+#[derive(Clone, Debug, Default)]
+pub enum Placing {
+    /// Replaces what is there (`-o`, `-O`).
+    #[default]
+    Replace,
+    /// Never replaces: a file that appeared at the name during the download fails the
+    /// transfer (`-J`, whose name the server chose).
+    New,
+    /// Never replaces: when another run (or anyone) took the name during the download, the
+    /// next free `BASE.N` is taken at the end (`--no-clobber`, `BASE` being the name asked for).
+    Numbered(PathBuf),
+}
+
 pub enum Sink {
     Stdout(BufWriter<io::Stdout>),
     File {
         tmp: BufWriter<tempfile::NamedTempFile>,
         dest: PathBuf,
+        placing: Placing,
         /// An existing file with other hard links, opened (not truncated) before the transfer so
         /// a file toll may not write fails first: copied into at the end, not renamed over.
         in_place: Option<std::fs::File>,
@@ -179,9 +194,18 @@ impl Sink {
         Ok(Sink::File {
             tmp: BufWriter::with_capacity(256 * 1024, tmp),
             dest: dest.to_path_buf(),
+            placing: Placing::Replace,
             in_place,
             writeback: writeback::Writeback::default(),
         })
+    }
+
+    /// How the finished file takes its name (a file's sink; others are unaffected).
+    pub fn placing(mut self, how: Placing) -> Sink {
+        if let Sink::File { placing, .. } = &mut self {
+            *placing = how;
+        }
+        self
     }
 
     /// Whether this is standard output (where a terminal may be).
@@ -196,7 +220,7 @@ impl Sink {
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Err(Closed)),
                 Err(e) => Err(Error::new(Exit::Write, format!("cannot write to standard output: {e}"))),
             },
-            Sink::File { tmp, dest, in_place, writeback } => {
+            Sink::File { tmp, dest, in_place, writeback, .. } => {
                 tmp.write_all(data).map_err(|e| write_error(dest, &e))?;
                 // A file copied into another at the end is not the one that needs to be safe.
                 if in_place.is_none() {
@@ -235,6 +259,25 @@ impl Sink {
 
     /// Completes the output: flushes stdout, or puts the finished file into place.
     pub fn finish(self) -> Result<()> {
+        self.finish_at().map(|_| ())
+    }
+
+    /// [`finish`](Self::finish), with the name the file took when it is not the one planned
+    /// ([`Placing::Numbered`]).
+    pub fn finish_at(self) -> Result<Option<PathBuf>> {
+        match self {
+            Sink::File { tmp, dest, placing, in_place: None, mut writeback } => {
+                let tmp = tmp.into_inner().map_err(|e| write_error(&dest, e.error()))?;
+                writeback.finish();
+                // fdatasync: the content and the size, what the renamed file needs to be whole.
+                tmp.as_file().sync_data().map_err(|e| write_error(&dest, &e))?;
+                place(tmp, &dest, &placing)
+            }
+            other => other.finish_other().map(|_| None),
+        }
+    }
+
+    fn finish_other(self) -> Result<()> {
         match self {
             Sink::Stdout(mut out) => match out.flush() {
                 Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
@@ -244,20 +287,74 @@ impl Sink {
             },
             Sink::Special { mut file, dest } => file.flush().map_err(|e| write_error(&dest, &e)),
             Sink::Null => Ok(()),
-            Sink::File { tmp, dest, in_place: None, mut writeback } => {
-                let tmp = tmp.into_inner().map_err(|e| write_error(&dest, e.error()))?;
-                writeback.finish();
-                // fdatasync: the content and the size, what the renamed file needs to be whole.
-                tmp.as_file().sync_data().map_err(|e| write_error(&dest, &e))?;
-                tmp.persist(&dest).map_err(|e| write_error(&dest, &e.error))?;
-                Ok(())
-            }
+            Sink::File { in_place: None, .. } => unreachable!("finish_at places it"),
             Sink::File { tmp, dest, in_place: Some(mut out), .. } => {
                 let mut tmp = tmp.into_inner().map_err(|e| write_error(&dest, e.error()))?;
                 copy_into(tmp.as_file_mut(), &mut out).map_err(|e| write_error(&dest, &e))
             }
         }
     }
+}
+
+/// Renames the finished `tmp` to `dest` as `placing` says. Without replacing, the name is taken
+/// with a rename that fails when it exists (renameat2's RENAME_NOREPLACE, or link and unlink):
+/// a name chosen free at the start may be another's by the end (two `--no-clobber` runs, a
+/// file written meanwhile), and theirs must stay.
+fn place(tmp: tempfile::NamedTempFile, dest: &Path, placing: &Placing) -> Result<Option<PathBuf>> {
+    let base = match placing {
+        Placing::Replace => {
+            tmp.persist(dest).map_err(|e| write_error(dest, &e.error))?;
+            return Ok(None);
+        }
+        Placing::New => {
+            return match tmp.persist_noclobber(dest) {
+                Ok(_) => Ok(None),
+                Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Err(Error::new(
+                    Exit::Write,
+                    format!(
+                        "-J: {} appeared during the download; toll does not overwrite it",
+                        sanitize(&dest.display().to_string())
+                    ),
+                )
+                .hint("remove or rename it, or use -o FILE")),
+                Err(e) => Err(write_error(dest, &e.error)),
+            };
+        }
+        Placing::Numbered(base) => base,
+    };
+    let mut tmp = tmp;
+    let mut name = dest.to_path_buf();
+    loop {
+        match tmp.persist_noclobber(&name) {
+            Ok(_) => return Ok((name != dest).then_some(name)),
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+                tmp = e.file;
+                name = free_numbered(base)?;
+            }
+            Err(e) => return Err(write_error(&name, &e.error)),
+        }
+    }
+}
+
+/// `--no-clobber`: `base` itself if free, else `BASE.1` … `BASE.100`, as curl 7.83+.
+pub fn free_numbered(base: &Path) -> Result<PathBuf> {
+    let free = |p: &Path| std::fs::symlink_metadata(p).is_err();
+    if free(base) {
+        return Ok(base.to_path_buf());
+    }
+    for n in 1..=100 {
+        let mut name = base.as_os_str().to_os_string();
+        name.push(format!(".{n}"));
+        let p = PathBuf::from(name);
+        if free(&p) {
+            return Ok(p);
+        }
+    }
+    Err(Error::new(
+        Exit::Write,
+        format!("--no-clobber: {} and its numbered names up to .100 exist", base.display()),
+    )
+    .hint("remove some of them, or drop --no-clobber"))
 }
 
 /// Options that create a file with `mode` (`--create-file-mode`; default 0666) less the umask,
@@ -391,6 +488,46 @@ mod tests {
         s.finish().unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"whole");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// A name found free at the start and taken during the download (another `--no-clobber`
+    /// run, a file the user wrote) stays theirs (review F: five parallel runs left two files,
+    /// all exit 0): `--no-clobber` moves on to the next number, `-J` fails.
+    #[test]
+    fn a_name_taken_during_the_download_is_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("nc");
+        let mut s = Sink::file(&base).unwrap().placing(Placing::Numbered(base.clone()));
+        s.write(b"download").unwrap().unwrap();
+        std::fs::write(&base, b"PRECIOUS").unwrap();
+        assert_eq!(s.finish_at().unwrap(), Some(dir.path().join("nc.1")));
+        assert_eq!(std::fs::read(&base).unwrap(), b"PRECIOUS");
+        assert_eq!(std::fs::read(dir.path().join("nc.1")).unwrap(), b"download");
+        // Planned as nc.2, which another run took meanwhile: the next free one.
+        let planned = dir.path().join("nc.2");
+        let mut s = Sink::file(&planned).unwrap().placing(Placing::Numbered(base.clone()));
+        s.write(b"second").unwrap().unwrap();
+        std::fs::write(&planned, b"theirs").unwrap();
+        assert_eq!(s.finish_at().unwrap(), Some(dir.path().join("nc.3")));
+        assert_eq!(std::fs::read(&planned).unwrap(), b"theirs");
+        // Untaken, the planned name.
+        let mut s = Sink::file(&dir.path().join("nc.4")).unwrap().placing(Placing::Numbered(base.clone()));
+        s.write(b"x").unwrap().unwrap();
+        assert_eq!(s.finish_at().unwrap(), None);
+
+        let j = dir.path().join("server.txt");
+        let mut s = Sink::file(&j).unwrap().placing(Placing::New);
+        s.write(b"download").unwrap().unwrap();
+        std::fs::write(&j, b"PRECIOUS").unwrap();
+        let e = s.finish_at().unwrap_err();
+        assert_eq!(e.exit, Exit::Write);
+        assert!(e.message.contains("appeared during the download"), "{}", e.message);
+        assert_eq!(std::fs::read(&j).unwrap(), b"PRECIOUS");
+        assert!(std::fs::read_dir(dir.path()).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".toll-part")));
     }
 
     #[cfg(unix)]

@@ -212,7 +212,10 @@ pub(super) async fn write_response(
         }
         super::extras::dump_trailers(req, &trailers)?;
     }
-    out.finish(req, &headers, style.silent)
+    if let Some(placed) = out.finish(req, &headers, style.silent)? {
+        got.file = Some(placed);
+    }
+    Ok(())
 }
 
 /// Writes a piece of the body; `false` when the reader has left. What a server sends must not

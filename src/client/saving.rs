@@ -11,7 +11,7 @@
 use super::resume::{self, Answer};
 use crate::config::{OutputTarget, RequestConfig};
 use crate::error::{Error, Exit, Result};
-use crate::output::{self, Sink};
+use crate::output::{self, Placing, Sink};
 use reqwest::header::HeaderMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -121,16 +121,19 @@ pub fn plan(req: &RequestConfig, status: u16, headers: &HeaderMap, length: Optio
         OutputTarget::Null => {
             return Ok(Plan::Write(Box::new(Output { sink: Sink::Null, dest: None, guard, too_large: over })))
         }
-        OutputTarget::File(p) => Some(p.clone()),
+        OutputTarget::File(p) => Some((p.clone(), false)),
         OutputTarget::RemoteName => Some(remote_file(req, headers)?),
     };
-    let dest = match dest {
-        Some(d) if req.transfer.no_clobber => Some(unclobbered(&d)?),
-        d => d,
+    // Names are checked now and taken at the end without replacing (`output::Placing`).
+    let (dest, placing) = match dest {
+        Some((d, _)) if req.transfer.no_clobber => (Some(output::free_numbered(&d)?), Placing::Numbered(d)),
+        Some((d, true)) => (Some(d), Placing::New),
+        Some((d, false)) => (Some(d), Placing::Replace),
+        None => (None, Placing::Replace),
     };
     let sink = match &dest {
         None => Sink::stdout(),
-        Some(p) => Sink::file_with_mode(p, req.transfer.create_file_mode)?,
+        Some(p) => Sink::file_with_mode(p, req.transfer.create_file_mode)?.placing(placing),
     };
     Ok(Plan::Write(Box::new(Output { sink, dest, guard, too_large: over })))
 }
@@ -195,9 +198,10 @@ fn header_name(req: &RequestConfig, headers: &HeaderMap) -> Option<String> {
 /// safe — which must not exist yet (curl: exit 23) unless `--no-clobber` picks the next free
 /// number for it ([`plan`], as curl's); without one, the URL's, replaced as `-O` replaces it
 /// (curl too).
-fn remote_file(req: &RequestConfig, headers: &HeaderMap) -> Result<PathBuf> {
+/// With whether the name is the server's.
+fn remote_file(req: &RequestConfig, headers: &HeaderMap) -> Result<(PathBuf, bool)> {
     let Some(path) = header_name(req, headers).map(|n| in_output_dir(req, n.into())) else {
-        return output::remote_name(&req.url).map(|n| in_output_dir(req, n));
+        return output::remote_name(&req.url).map(|n| (in_output_dir(req, n), false));
     };
     if !req.transfer.no_clobber && std::fs::symlink_metadata(&path).is_ok() {
         return Err(Error::new(
@@ -209,7 +213,7 @@ fn remote_file(req: &RequestConfig, headers: &HeaderMap) -> Result<PathBuf> {
         )
         .hint("remove or rename it, or use -o FILE"));
     }
-    Ok(path)
+    Ok((path, true))
 }
 
 /// The `filename=` of a Content-Disposition value, as curl 7.88's tool reads it: parameters are
@@ -240,27 +244,6 @@ pub fn disposition_filename(value: &str) -> Option<String> {
     };
     let name = &rest[..rest.find(stop).unwrap_or(rest.len())];
     (!name.is_empty()).then(|| name.to_string())
-}
-
-/// `--no-clobber`: the name itself if free, else NAME.1 … NAME.100, as curl 7.83+.
-fn unclobbered(dest: &Path) -> Result<PathBuf> {
-    let free = |p: &Path| std::fs::symlink_metadata(p).is_err();
-    if free(dest) {
-        return Ok(dest.to_path_buf());
-    }
-    for n in 1..=100 {
-        let mut name = dest.as_os_str().to_os_string();
-        name.push(format!(".{n}"));
-        let p = PathBuf::from(name);
-        if free(&p) {
-            return Ok(p);
-        }
-    }
-    Err(Error::new(
-        Exit::Write,
-        format!("--no-clobber: {} and its numbered names up to .100 exist", dest.display()),
-    )
-    .hint("remove some of them, or drop --no-clobber"))
 }
 
 impl Output {
@@ -422,7 +405,9 @@ impl Output {
 
     /// `--xattr` (a warning unless `silent` when the file system refuses, as curl), puts the
     /// file into place, then `-R` (its time from Last-Modified).
-    pub fn finish(self, req: &RequestConfig, headers: &HeaderMap, silent: bool) -> Result<()> {
+    /// Puts the output in place; the file's name when it is not the one planned
+    /// (`--no-clobber` found it taken at the end).
+    pub fn finish(self, req: &RequestConfig, headers: &HeaderMap, silent: bool) -> Result<Option<PathBuf>> {
         if req.transfer.xattr {
             if let Some((file, dest)) = self.sink.dest_file() {
                 if let Err(e) = super::xattr::store(file, &super::xattr::attributes(&req.url, headers)) {
@@ -435,16 +420,17 @@ impl Output {
                 }
             }
         }
-        self.sink.finish()?;
+        let placed = self.sink.finish_at()?;
+        let dest = placed.clone().or(self.dest);
         if !req.transfer.remote_time {
-            return Ok(());
+            return Ok(placed);
         }
-        let (Some(dest), Some(time)) = (self.dest, last_modified(headers)) else { return Ok(()) };
+        let (Some(dest), Some(time)) = (dest, last_modified(headers)) else { return Ok(placed) };
         if std::fs::metadata(&dest).is_ok_and(|m| m.is_file()) {
             // As curl: failing to set the time is not an error worth failing the download for.
             let _ = std::fs::File::options().write(true).open(&dest).and_then(|f| f.set_modified(time));
         }
-        Ok(())
+        Ok(placed)
     }
 }
 
@@ -498,14 +484,14 @@ mod tests {
     fn no_clobber_picks_the_first_free_number() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().join("f.txt");
-        assert_eq!(unclobbered(&d).unwrap(), d);
+        assert_eq!(output::free_numbered(&d).unwrap(), d);
         std::fs::write(&d, b"x").unwrap();
         std::fs::write(dir.path().join("f.txt.1"), b"x").unwrap();
-        assert_eq!(unclobbered(&d).unwrap(), dir.path().join("f.txt.2"));
+        assert_eq!(output::free_numbered(&d).unwrap(), dir.path().join("f.txt.2"));
         for n in 2..=100 {
             std::fs::write(dir.path().join(format!("f.txt.{n}")), b"x").unwrap();
         }
-        assert_eq!(unclobbered(&d).unwrap_err().exit, Exit::Write);
+        assert_eq!(output::free_numbered(&d).unwrap_err().exit, Exit::Write);
     }
 
     #[test]
@@ -605,13 +591,13 @@ mod tests {
             "attachment; filename=\"../x/.hidden\"".parse().unwrap(),
         );
         // Refused (hidden): the URL's name is used.
-        assert_eq!(remote_file(&r, &h).unwrap(), PathBuf::from("fallback.txt"));
+        assert_eq!(remote_file(&r, &h).unwrap().0, PathBuf::from("fallback.txt"));
         h.insert(
             reqwest::header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{}\"", name.display()).parse().unwrap(),
         );
         // The directory part is dropped: `taken.txt` in the current directory, which is free here.
-        assert_eq!(remote_file(&r, &h).unwrap(), PathBuf::from("taken.txt"));
+        assert_eq!(remote_file(&r, &h).unwrap().0, PathBuf::from("taken.txt"));
         // Tests run in the package's directory, where Cargo.toml exists: never overwritten.
         h.insert(
             reqwest::header::CONTENT_DISPOSITION,
@@ -621,7 +607,7 @@ mod tests {
         // No name from the server: the URL's, which the user chose, replaced as -O replaces it.
         let mut own = RequestConfig::get(url::Url::parse("http://h/dir/Cargo.toml").unwrap());
         own.transfer.remote_header_name = true;
-        assert_eq!(remote_file(&own, &HeaderMap::new()).unwrap(), PathBuf::from("Cargo.toml"));
+        assert_eq!(remote_file(&own, &HeaderMap::new()).unwrap().0, PathBuf::from("Cargo.toml"));
     }
 
     #[test]
@@ -638,19 +624,19 @@ mod tests {
             h.insert(reqwest::header::CONTENT_DISPOSITION, v.parse().unwrap());
             h
         };
-        assert_eq!(remote_file(&r, &disposition("srv.txt")).unwrap(), od.join("srv.txt"));
+        assert_eq!(remote_file(&r, &disposition("srv.txt")).unwrap().0, od.join("srv.txt"));
         assert_eq!(
             remote_file_name(&r, &disposition("srv.txt")),
             Some(od.join("srv.txt").display().to_string())
         );
         // Only the last component: never out of the directory.
-        assert_eq!(remote_file(&r, &disposition("../../victim")).unwrap(), od.join("victim"));
-        assert_eq!(remote_file(&r, &disposition("..\\..\\victim")).unwrap(), od.join("victim"));
+        assert_eq!(remote_file(&r, &disposition("../../victim")).unwrap().0, od.join("victim"));
+        assert_eq!(remote_file(&r, &disposition("..\\..\\victim")).unwrap().0, od.join("victim"));
         // Refused or absent: the URL's name, in the directory too.
-        assert_eq!(remote_file(&r, &disposition(".hidden")).unwrap(), od.join("cd"));
-        assert_eq!(remote_file(&r, &HeaderMap::new()).unwrap(), od.join("cd"));
+        assert_eq!(remote_file(&r, &disposition(".hidden")).unwrap().0, od.join("cd"));
+        assert_eq!(remote_file(&r, &HeaderMap::new()).unwrap().0, od.join("cd"));
         r.transfer.remote_header_name = false;
-        assert_eq!(remote_file(&r, &disposition("srv.txt")).unwrap(), od.join("cd"));
+        assert_eq!(remote_file(&r, &disposition("srv.txt")).unwrap().0, od.join("cd"));
         assert_eq!(remote_file_name(&r, &HeaderMap::new()), Some(od.join("cd").display().to_string()));
     }
 
