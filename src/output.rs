@@ -147,15 +147,22 @@ impl Sink {
                 .hint("name a file inside it, e.g. -o DIR/NAME"));
             }
             Ok(m) if !m.is_file() => {
-                let file =
-                    std::fs::OpenOptions::new().write(true).open(dest).map_err(|e| write_error(dest, &e))?;
+                // O_CREAT, as curl opens it: the kernel's protected_fifos then refuses another
+                // user's FIFO planted in a sticky directory such as /tmp.
+                let file = create_options(None).open(dest).map_err(|e| write_error(dest, &e))?;
                 return Ok(Sink::Special {
                     file: BufWriter::with_capacity(256 * 1024, file),
                     dest: dest.to_path_buf(),
                 });
             }
             // An existing link is followed: the file it points to is replaced, the link stays.
+            // It is opened through the kernel first, as curl opens it (O_CREAT, not truncated):
+            // protected_symlinks then refuses a link another user planted in /tmp, which
+            // resolving it here would go around.
             Ok(m) => {
+                if std::fs::symlink_metadata(dest).is_ok_and(|l| l.file_type().is_symlink()) {
+                    create_options(None).open(dest).map_err(|e| write_error(dest, &e))?;
+                }
                 real = std::fs::canonicalize(dest).map_err(|e| write_error(dest, &e))?;
                 (real.as_path(), Some(m))
             }
