@@ -205,7 +205,7 @@ impl Exit {
         ),
         (Exit::CommandNotRunnable, "toll run: the command was found but cannot be run (not executable)"),
         (Exit::CommandNotFound, "toll run: the command was not found"),
-        (Exit::Interrupted, "interrupted (Ctrl-C)"),
+        (Exit::Interrupted, "interrupted (Ctrl-C): toll ends by SIGINT, which a shell reports as 130"),
     ];
 }
 

@@ -72,6 +72,12 @@ fn main() -> ExitCode {
                         eprintln!("toll: hint: {}", sanitize(hint));
                     }
                 }
+                // Ctrl-C (SIGINT): end by it once the message is out, as curl ends, so a
+                // shell's loop stops too; the status a shell reports is 130 either way.
+                #[cfg(unix)]
+                if e.exit == toll::error::Exit::Interrupted {
+                    toll::setup::end_by_signal(libc::SIGINT);
+                }
                 status = ExitCode::from(e.exit.code());
                 // A file the command line names that cannot be read (curl's "Can't open" for
                 // -T) ends it, as in curl: the later operations do not run.

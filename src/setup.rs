@@ -163,6 +163,27 @@ pub fn block_on(fut: impl Future<Output = Result<()>>) -> Result<()> {
     result
 }
 
+/// Ends the process by `signal` at its default action, without a core file: a shell then sees
+/// the death a signal caused (a script's loop stops on Ctrl-C, as for curl, where an exit 130
+/// would tell bash the program handled it and let the loop go on). Unblocked first; never
+/// returns for a signal that kills.
+pub fn end_by_signal(signal: i32) -> ! {
+    #[cfg(unix)]
+    // SAFETY: plain system calls on this process; the signal's default action ends it.
+    unsafe {
+        let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+        libc::signal(signal, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, signal);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::raise(signal);
+    }
+    // A signal whose default action does not end a process.
+    std::process::exit(128 + signal)
+}
+
 /// The first SIGTERM or SIGHUP (never, where they cannot be watched).
 async fn stop_signal() -> Option<i32> {
     #[cfg(unix)]

@@ -294,20 +294,7 @@ fn keep_ignored_signals(cmd: &mut std::process::Command) {
 /// loop on Ctrl-C and says "Segmentation fault" itself, as sudo and timeout(1) let it. No core
 /// file is written for toll (the command's was, if any).
 pub(super) fn die_by(signal: i32) -> Result<()> {
-    #[cfg(unix)]
-    // SAFETY: plain system calls on this process; the signal's default action ends it.
-    unsafe {
-        let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
-        libc::signal(signal, libc::SIG_DFL);
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, signal);
-        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-        libc::raise(signal);
-    }
-    // A signal whose default action does not end a process (none that kills a command).
-    std::process::exit(128 + signal)
+    crate::setup::end_by_signal(signal)
 }
 
 /// While `toll run`'s command runs, the signals someone sends to toll — `kill`, a supervisor,
