@@ -42,6 +42,10 @@ impl std::fmt::Display for Abort {
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// A prompt was ended with Ctrl-D in this process: no prompt asks again (the relay may look for
+/// a credential more than once for one request; "Ctrl-D aborts" means it is not asked again).
+static ABORTED: AtomicBool = AtomicBool::new(false);
+
 /// Whether a prompt was ended with Ctrl-C in this process.
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
@@ -368,6 +372,12 @@ impl CredentialSource for PromptSource {
 
     fn lookup(&self, req: &CredentialRequest) -> Lookup {
         let _turn = self.session.turn();
+        if ABORTED.load(Ordering::SeqCst) {
+            return Lookup::Incomplete("the password prompt was aborted with Ctrl-D".into());
+        }
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            return Lookup::Incomplete("the prompt was interrupted (Ctrl-C)".into());
+        }
         let mut tty = match Tty::open() {
             Ok(t) => t,
             Err(e) => return Lookup::Incomplete(format!("cannot open the terminal to ask: {e}")),
@@ -396,7 +406,8 @@ impl CredentialSource for PromptSource {
                     return Lookup::Incomplete("the prompt was interrupted (Ctrl-C)".into());
                 }
                 Err(Abort::Eof) => {
-                    return Lookup::Incomplete("the password prompt was aborted with Ctrl-D".into())
+                    ABORTED.store(true, Ordering::SeqCst);
+                    return Lookup::Incomplete("the password prompt was aborted with Ctrl-D".into());
                 }
                 Err(Abort::Io(e)) => return Lookup::Incomplete(format!("the password prompt failed: {e}")),
             }

@@ -305,3 +305,24 @@ fn another_transfers_progress_bar_stays_off_the_prompt() {
     let out = t.wait();
     assert_eq!(out.code, Some(0), "{}", out.describe());
 }
+
+/// Ctrl-D aborts for every scheme, once: review H saw the prompt come back ("attempt 2 of 3")
+/// against a Digest Squid, in a case not reproduced here; since then no prompt asks again in a
+/// process where one was ended with Ctrl-D. This guards the plain Digest case.
+#[test]
+fn ctrl_d_aborts_against_a_digest_proxy_too() {
+    crate::require_squid!("ctrl_d_aborts_against_a_digest_proxy_too");
+    let sq = crate::squid::shared(crate::squid::Auth::Digest);
+    let origin = Origin::http();
+    let home = scratch();
+    let args = vec!["-sS".to_string(), "-x".into(), sq.url(), origin.url("/text")];
+    let mut t = Pty::spawn_interactive(pty::command(args, home.path(), &[]));
+    t.expect("User: ");
+    t.send("alice\r");
+    t.expect("Password for alice: ");
+    t.send("\x04");
+    let out = t.wait();
+    assert_eq!(out.code, Some(40), "{}", out.describe());
+    assert!(!out.screen.contains("attempt 2"), "{}", out.describe());
+    assert!(out.stderr.contains("aborted with Ctrl-D"), "{}", out.describe());
+}
