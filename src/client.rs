@@ -571,7 +571,16 @@ impl Session {
                         .execute(request)
                         .await
                         .map_err(|e| classify_sent(e, &self.relay, via_socks, via_relay))?,
-                    _ => self.execute_direct(request, req.max_time, via_socks).await?,
+                    _ => {
+                        let started = std::time::Instant::now();
+                        let sent = self.execute_direct(request, req.max_time, via_socks).await;
+                        match (&choice.entry, via_socks) {
+                            (RouteEntry::Proxy(spec), true) => sent.map_err(|e| {
+                                errors::socks_unreached(e, spec, started.elapsed(), req.connect_timeout)
+                            })?,
+                            _ => sent?,
+                        }
+                    }
                 })
             };
             // A SOCKS proxy's credential: one transfer at a time until the proxy judged it,

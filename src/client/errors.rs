@@ -184,6 +184,30 @@ pub(super) fn classify_sent(e: reqwest::Error, relay: &Relay, via_socks: bool, v
     classify(e, relay, via_socks)
 }
 
+/// A SOCKS proxy that could not be reached, said as an HTTP proxy's is: named, a connect
+/// timeout as exit 28 (the SOCKS layer keeps only "failed to create underlying connection", so
+/// it is told by the time it took), and another failure retried as curl retries a refusal
+/// (`--retry-connrefused`).
+pub(super) fn socks_unreached(
+    e: Error,
+    spec: &crate::config::ProxySpec,
+    took: std::time::Duration,
+    connect_timeout: Option<std::time::Duration>,
+) -> Error {
+    if e.exit != Exit::ProxyUnreachable {
+        return e;
+    }
+    let proxy = spec.display_url();
+    let reason = e.message.strip_prefix("cannot reach the SOCKS proxy: ").unwrap_or(&e.message).to_string();
+    if connect_timeout.is_some_and(|t| took + std::time::Duration::from_millis(50) >= t) {
+        return Error::new(Exit::Timeout, format!("timed out connecting to SOCKS proxy {proxy}"))
+            .hint("check that the proxy is up, or raise --connect-timeout");
+    }
+    Error::new(Exit::ProxyUnreachable, format!("cannot reach SOCKS proxy {proxy}: {reason}"))
+        .hint("check the proxy host and port (-x, ALL_PROXY, the PAC) and that it is running")
+        .retry_as(Exit::Connect)
+}
+
 pub(super) fn classify(e: reqwest::Error, relay: &Relay, via_socks: bool) -> Error {
     if let Some(f) = relay.take_failure() {
         return failure_error(f);

@@ -158,6 +158,34 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// A loopback listener whose backlog is full (listen(2) with 0, filled by connections that are
+/// never accepted): a further connection to it never completes, as to a host that drops SYNs.
+pub fn full_backlog() -> (std::net::TcpListener, Vec<std::net::TcpStream>) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: a new socket, bound and listening; its descriptor is handed to TcpListener.
+    let listener = unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket");
+        let addr = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: 0,
+            sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes([127, 0, 0, 1]) },
+            sin_zero: [0; 8],
+        };
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        assert_eq!(libc::bind(fd, &addr as *const _ as *const libc::sockaddr, len), 0, "bind");
+        assert_eq!(libc::listen(fd, 0), 0, "listen");
+        std::net::TcpListener::from_raw_fd(fd)
+    };
+    let addr = listener.local_addr().unwrap();
+    let queued = (0..4)
+        .filter_map(|_| {
+            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(300)).ok()
+        })
+        .collect();
+    (listener, queued)
+}
+
 /// Writes straight to the process's stderr: the test harness captures `eprintln!` of passing
 /// tests, and a skip must be seen.
 pub fn loud(msg: &str) {

@@ -437,3 +437,45 @@ fn a_socks_proxys_wrong_password_is_sent_once_and_dash_u_is_its_credential() {
     out.assert_code(43);
     assert!(out.stderr.contains("accepts no user name and password"), "{}", out.describe());
 }
+
+/// A SOCKS proxy that cannot be reached is named and handled as an HTTP proxy is: a refusal is
+/// retried with `--retry-connrefused` (review E: never retried), and a connection that never
+/// completes within `--connect-timeout` is exit 28 (it was 5, as a refusal).
+#[test]
+fn an_unreachable_socks_proxy_is_named_retried_and_timed_out_as_curl() {
+    let dead = free_port();
+    let proxy = format!("socks5h://127.0.0.1:{dead}");
+    let out = crate::run::toll([
+        "-s",
+        "--retry",
+        "1",
+        "--retry-delay",
+        "1",
+        "--retry-connrefused",
+        "-x",
+        &proxy,
+        "-w",
+        "%{num_retries}",
+        "http://127.0.0.1:9/",
+    ])
+    .run();
+    out.assert_code(5);
+    assert_eq!(out.stdout_str(), "1", "{}", out.describe());
+    let out = crate::run::toll(["-sS", "-x", &proxy, "http://127.0.0.1:9/"]).run();
+    assert!(out.stderr.contains(&format!("cannot reach SOCKS proxy {proxy}")), "{}", out.describe());
+    // A listener whose backlog is full: the connection is never accepted.
+    let (listener, _queued) = crate::full_backlog();
+    let port = listener.local_addr().unwrap().port();
+    let started = std::time::Instant::now();
+    let out = crate::run::toll([
+        "-sS",
+        "--connect-timeout",
+        "1",
+        "-x",
+        &format!("socks5h://127.0.0.1:{port}"),
+        "http://127.0.0.1:9/",
+    ])
+    .run();
+    out.assert_code(28);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{}", out.describe());
+}
