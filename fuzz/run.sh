@@ -2,7 +2,9 @@
 # Builds every fuzz target and runs each for SECONDS seconds (default 30), one after the other;
 # exits non-zero if any target crashed, panicked, hung or ran out of memory (the reproducer is
 # then in fuzz/artifacts/<target>/). `run.sh 0` only replays the corpora (seeds plus anything a
-# local run added): a quick regression check. With MAX_RUNS a target also stops after that many
+# local run added): a quick regression check, built unoptimised (`cargo fuzz build --dev`: a
+# few minutes on two cores where the optimised build, one codegen unit per crate, takes over
+# twelve; with debug assertions, and a hang limit of 120 s for the slower code). With MAX_RUNS a target also stops after that many
 # executions (issue 9's bar is 10^7 executions or 30 minutes, whichever comes first).
 # FUZZ_TARGETS="a b" limits the run to those targets (two chains can then share two cores).
 #
@@ -21,7 +23,13 @@ command -v cargo-fuzz >/dev/null || { echo "cargo-fuzz is missing: cargo install
 
 targets="${FUZZ_TARGETS:-$(cargo fuzz list)}"
 start=$SECONDS
-cargo fuzz build
+profile=()
+hang=10
+if (( secs == 0 )); then
+  profile=(--dev)
+  hang=120
+fi
+cargo fuzz build "${profile[@]}"
 echo "==> built $(wc -w <<<"$targets") targets in $((SECONDS - start))s"
 
 failed=()
@@ -34,13 +42,13 @@ for t in $targets; do
     [[ -n "$max_runs" ]] && limit+=(-runs="$max_runs")
   fi
   echo "==> $t (${secs}s)"
-  # -timeout: one input taking longer than 10 s is a hang; -rss_limit_mb: a leak or a blow-up.
+  # -timeout: one input taking longer than that is a hang; -rss_limit_mb: a leak or a blow-up.
   log="target/fuzz-$t.log"
   # A target's dictionary (dict/<target>.dict: the tokens of its language) speeds the search.
   dict=()
   [[ -f "dict/$t.dict" ]] && dict=(-dict="dict/$t.dict")
   rc=0
-  cargo fuzz run "$t" "corpus/$t" -- "${limit[@]}" "${dict[@]}" -timeout=10 -rss_limit_mb=2048 \
+  cargo fuzz run "${profile[@]}" "$t" "corpus/$t" -- "${limit[@]}" "${dict[@]}" -timeout="$hang" -rss_limit_mb=2048 \
     -print_final_stats=1 >"$log" 2>&1 || rc=$?
   grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|^#[0-9]+ +DONE' "$log" || true
   if (( rc != 0 )); then
