@@ -173,7 +173,9 @@ impl Sink {
             _ => Path::new("."),
         };
         let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let prefix = format!(".{name}.");
+        // `.NAME.XXXXXX.toll-part` must fit in NAME_MAX (255 bytes) too: a long name (curl
+        // writes up to 255) gets a temporary name of its own.
+        let prefix = if name.len() > 200 { ".toll.".to_string() } else { format!(".{name}.") };
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix).suffix(".toll-part");
         #[cfg(not(unix))]
@@ -397,6 +399,9 @@ fn has_other_links(_: &std::fs::Metadata) -> bool {
 }
 
 fn write_error(dest: &Path, e: &io::Error) -> Error {
+    // The system's reason only: the temporary file's error names its own path (`at path
+    // ".x.VMQOI4.toll-part"`), which is not the user's.
+    let e = crate::statefile::without_temp_path(io::Error::new(e.kind(), e.to_string()));
     Error::new(Exit::Write, format!("cannot write {}: {e}", dest.display()))
         .hint("check that the directory exists, is writable and has free space")
 }
@@ -495,6 +500,28 @@ mod tests {
         s.finish().unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"whole");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// A directory that is not there is named, not the temporary file's path (review E:
+    /// `… at path "/nonexist/dir/.x.VMQOI4.toll-part"`).
+    #[test]
+    fn a_missing_directory_is_said_without_the_temporary_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("missing/x");
+        let Err(e) = Sink::file(&dest) else { panic!("no directory, no file") };
+        assert!(e.message.ends_with("x: No such file or directory (os error 2)"), "{}", e.message);
+    }
+
+    /// A name of up to 255 bytes is written, as curl writes it (review F: from 238 bytes the
+    /// temporary name was too long, exit 23).
+    #[test]
+    fn a_long_name_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("z".repeat(255));
+        let mut s = Sink::file(&dest).unwrap();
+        s.write(b"long").unwrap().unwrap();
+        s.finish().unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"long");
     }
 
     /// A name found free at the start and taken during the download (another `--no-clobber`

@@ -219,7 +219,7 @@ pub fn replace_whole(path: &Path, prefix: &str, content: &[u8], shared: bool) ->
         // Given to open(2), which takes the umask off, as for curl's fopen.
         builder.permissions(fs::Permissions::from_mode(0o666));
     }
-    let mut tmp = builder.tempfile_in(dir)?;
+    let mut tmp = builder.tempfile_in(dir).map_err(without_temp_path)?;
     #[cfg(unix)]
     if let (true, Some(m)) = (shared, existing.filter(|m| m.is_file())) {
         use std::os::unix::fs::PermissionsExt;
@@ -230,6 +230,16 @@ pub fn replace_whole(path: &Path, prefix: &str, content: &[u8], shared: bool) ->
     tmp.write_all(content)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// The error of a temporary file's creation without the path tempfile adds (`at path
+/// "/dir/.cookiesSRwcEk"`): messages name the file the user asked for.
+pub fn without_temp_path(e: io::Error) -> io::Error {
+    let text = e.to_string();
+    match text.split_once(" at path \"") {
+        Some((reason, _)) => io::Error::new(e.kind(), reason.to_string()),
+        None => e,
+    }
 }
 
 /// Makes `dir` and its missing parents with mode 0700 (whatever the umask). `dir` itself, when
