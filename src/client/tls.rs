@@ -368,29 +368,7 @@ pub(super) fn bad_certificate(shown: &str, text: &str, e: &rustls::Error) -> Err
         .hint(tls_tuning::bad_certificate_hint(e))
 }
 
-/// rustls's and webpki's words for a certificate with their debug names put plainly:
-/// `Other(OtherError(CaUsedAsEndEntity))` says what that is, another `Other(OtherError(Name))` is
-/// `Name`, and a presented `DnsName("a.example")` is `a.example` (transfers and `toll doctor`).
-pub fn readable(text: &str) -> String {
-    const CA_AS_SERVER: &str = "a CA's certificate presented as the server's own (a self-signed CA?)";
-    let mut out = text.replace("Other(OtherError(CaUsedAsEndEntity))", CA_AS_SERVER);
-    while let Some(at) = out.find("Other(OtherError(") {
-        let rest = &out[at + "Other(OtherError(".len()..];
-        let Some(end) = rest.find("))") else { break };
-        out = format!("{}{}{}", &out[..at], &rest[..end], &rest[end + 2..]);
-    }
-    // rustls quotes a name (`DnsName("a.example")`) but not an address (`IpAddress(10.0.0.1)`).
-    for kind in ["DnsName(", "IpAddress("] {
-        while let Some(at) = out.find(kind) {
-            let rest = &out[at + kind.len()..];
-            let Some(end) = rest.find(')') else { break };
-            let inner = &rest[..end];
-            let inner = inner.strip_prefix('"').and_then(|i| i.strip_suffix('"')).unwrap_or(inner);
-            out = format!("{}{}{}", &out[..at], inner, &rest[end + 1..]);
-        }
-    }
-    out
-}
+pub use crate::relay::readable;
 
 /// The hint for a TLS failure with the origin other than its certificate: a server that
 /// accepts none of what was offered (a handshake_failure alert) can be one that does none of

@@ -311,7 +311,7 @@ fn shown(s: &str) -> String {
 pub(super) fn read_crls(path: &Path) -> Result<Crls> {
     use rustls_pki_types::pem::PemObject;
     let bad = |why: String| {
-        Error::new(Exit::CrlFile, format!("error loading CRL file {}: {why}", path.display()))
+        Error::new(Exit::CrlFile, format!("cannot load CRL file {}: {why}", path.display()))
             .hint("give a PEM file with one or more X509 CRL blocks (openssl crl -inform DER -in FILE converts one)")
     };
     let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
@@ -324,8 +324,8 @@ pub(super) fn read_crls(path: &Path) -> Result<Crls> {
     }
     let mut issued = Vec::new();
     for der in &ders {
-        let (_, crl) =
-            x509_parser::parse_x509_crl(der).map_err(|e| bad(format!("a CRL does not parse: {e}")))?;
+        let (_, crl) = x509_parser::parse_x509_crl(der)
+            .map_err(|_| bad("a CRL block does not parse (not an X.509 CRL, or cut short)".to_string()))?;
         if crl.version().is_none_or(|v| v.0 < 1) {
             // webpki takes RFC 5280's profile only; OpenSSL (curl) takes version 1 CRLs too.
             return Err(bad(format!(
@@ -370,7 +370,10 @@ impl Crls {
             .map_err(|e| match e {
                 VerifierBuilderError::InvalidCrl(why) => Error::new(
                     Exit::CrlFile,
-                    format!("error loading CRL file {}: {why:?}", self.path.display()),
+                    format!(
+                        "cannot load CRL file {}: a CRL rustls cannot use ({why:?})",
+                        self.path.display()
+                    ),
                 )
                 .hint("give a PEM file with one or more X509 CRL blocks"),
                 other => {

@@ -1,7 +1,8 @@
 //! How a request that did not get through the upstream proxy is described: the step that
 //! failed ([`Unreached`]), what the proxy said ([`FailureKind`]), and the whole [`Failure`] the
 //! app turns into a message and an exit code ([`failure_error`]; `toll serve` also into a
-//! `Proxy-Status`).
+//! `Proxy-Status`); and rustls's certificate words put plainly ([`readable`]), for the proxy's
+//! certificate here and the origin's in the client.
 
 use crate::error::{Error, Exit};
 use crate::term::sanitize;
@@ -285,4 +286,28 @@ fn preproxy_error(proxy: &str, f: crate::socks::Failed) -> Error {
             "check that --preproxy names a SOCKS proxy of that version (socks4, socks4a, socks5, socks5h)",
         ),
     }
+}
+
+/// rustls's and webpki's words for a certificate with their debug names put plainly:
+/// `Other(OtherError(CaUsedAsEndEntity))` says what that is, another `Other(OtherError(Name))` is
+/// `Name`, and a presented `DnsName("a.example")` is `a.example` (transfers and `toll doctor`).
+pub fn readable(text: &str) -> String {
+    const CA_AS_SERVER: &str = "a CA's certificate presented as the server's own (a self-signed CA?)";
+    let mut out = text.replace("Other(OtherError(CaUsedAsEndEntity))", CA_AS_SERVER);
+    while let Some(at) = out.find("Other(OtherError(") {
+        let rest = &out[at + "Other(OtherError(".len()..];
+        let Some(end) = rest.find("))") else { break };
+        out = format!("{}{}{}", &out[..at], &rest[..end], &rest[end + 2..]);
+    }
+    // rustls quotes a name (`DnsName("a.example")`) but not an address (`IpAddress(10.0.0.1)`).
+    for kind in ["DnsName(", "IpAddress("] {
+        while let Some(at) = out.find(kind) {
+            let rest = &out[at + kind.len()..];
+            let Some(end) = rest.find(')') else { break };
+            let inner = &rest[..end];
+            let inner = inner.strip_prefix('"').and_then(|i| i.strip_suffix('"')).unwrap_or(inner);
+            out = format!("{}{}{}", &out[..at], inner, &rest[end + 1..]);
+        }
+    }
+    out
 }

@@ -74,7 +74,7 @@ use exchange::{connect_through, forward_or_fail, send_forward, Via};
 use loopback::serve;
 
 use failure::failure_status;
-pub use failure::{failure_error, Failure, FailureKind, Unreached};
+pub use failure::{failure_error, readable, Failure, FailureKind, Unreached};
 use notes::TransferNotes;
 pub use notes::{ConnectHead, ProxyAddresses};
 

@@ -177,7 +177,7 @@ fn a_crl_file_that_cannot_be_used_is_exit_82_even_with_k() {
     let missing = dir.path().join("missing.crl").display().to_string();
     let ca = pki().ca_arg();
     for args in [&["--crlfile", &missing][..], &["-k", "--crlfile", &missing], &["--crlfile", &ca]] {
-        fails(&run(args, &url), 82, "error loading CRL file");
+        fails(&run(args, &url), 82, "cannot load CRL file");
     }
 }
 
@@ -300,7 +300,7 @@ fn the_proxy_twins_apply_to_an_https_proxy() {
     fails(&out, 5, "Revoked");
     assert!(out.stderr.contains("--proxy-crlfile revokes the proxy's certificate"), "{}", out.describe());
     fails(&via(&["--proxy-crlfile", &pki().crl(Crl::OtherCa)]), 5, "UnknownRevocationStatus");
-    fails(&via(&["--proxy-crlfile", &ca]), 82, "error loading CRL file");
+    fails(&via(&["--proxy-crlfile", &ca]), 82, "cannot load CRL file");
     fails(&via(&["--proxy-ciphers", "BOGUS"]), 59, "failed setting cipher list");
     fails(&via(&["--proxy-tls13-ciphers", "BOGUS"]), 59, "failed setting TLS 1.3 cipher suite");
     // --curves is the origin's only (curl 7.88): the proxy is reached with every group.

@@ -83,7 +83,10 @@ impl Upstream {
                 }
                 .map_err(|e| {
                     self.failure(FailureKind::Unreachable(
-                        format!("TLS handshake with the proxy failed: {e}"),
+                        format!(
+                            "TLS handshake with the proxy failed: {}",
+                            crate::relay::readable(&e.to_string())
+                        ),
                         Unreached::of_tls(&e),
                     ))
                 })?;
