@@ -44,17 +44,20 @@ pub fn run(
     let key = if is_run {
         random_key()?
     } else {
-        let dir = crate::store::toll_state_dir(env).ok_or_else(|| {
-            Error::new(Exit::Usage, "no state directory for the serve key (set XDG_STATE_HOME or HOME)")
-        })?;
-        let path = key::path(&dir);
-        key::load_or_create(&path).map_err(|e| {
-            let e = Error::new(Exit::Usage, format!("cannot use the serve key {}: {e}", path.display()));
-            match std::fs::symlink_metadata(&path) {
-                Ok(_) => e.hint("remove the file: toll serve makes a new one"),
-                Err(_) => e.hint("the state directory must be one toll can write (XDG_STATE_HOME, or HOME)"),
+        match kept_key(env) {
+            Ok(key) => key,
+            // Where the server tells its user's clients by their uid (loopback on Linux, no
+            // --allow) and nobody is told the key (--print-env), a key for this run does: a
+            // system unit without HOME, ProtectHome=read-only, a read-only root still serve.
+            Err(e) if !cfg.print_env && cfg.allow.is_empty() && cfg!(target_os = "linux") => {
+                eprintln!(
+                    "toll: warning: {}; the key is for this run only (this user's clients on this machine are told by their uid, without it)",
+                    crate::term::sanitize(&e.message)
+                );
+                random_key()?
             }
-        })?
+            Err(e) => return Err(e),
+        }
     };
     if cfg.print_env && cfg.listen.primary().port() == 0 {
         return Err(Error::new(Exit::Usage, "--print-env needs the port clients will use, not 0")
@@ -471,6 +474,23 @@ async fn shutdown_signal() {
 /// 1,500 `ListenOverflows` in a 4-s benchmark cell), and each dropped SYN costs its client a
 /// 1-s retransmission.
 const BACKLOG: u32 = 4096;
+
+/// The serve key kept in the state dir (`serve::key`), made on first use. A key file that is
+/// there but wrong is a usage error (remove it); one that cannot be written, a write error.
+fn kept_key(env: &dyn Fn(&str) -> Option<String>) -> Result<crate::secret::Secret> {
+    let dir = crate::store::toll_state_dir(env).ok_or_else(|| {
+        Error::new(Exit::Usage, "no state directory for the serve key (set XDG_STATE_HOME or HOME)")
+    })?;
+    let path = key::path(&dir);
+    key::load_or_create(&path).map_err(|e| {
+        let message = format!("cannot use the serve key {}: {e}", path.display());
+        match std::fs::symlink_metadata(&path) {
+            Ok(_) => Error::new(Exit::Usage, message).hint("remove the file: toll serve makes a new one"),
+            Err(_) => Error::new(Exit::Write, message)
+                .hint("the state directory must be one toll can write (XDG_STATE_HOME, or HOME)"),
+        }
+    })
+}
 
 /// Where `--listen` and `--allow` disagree about who can connect: said once at start-up.
 fn reach_note(listen: std::net::SocketAddr, allow: &[ipnet::IpNet]) -> Option<&'static str> {

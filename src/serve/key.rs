@@ -30,18 +30,20 @@ pub fn load_or_create(path: &Path) -> io::Result<Secret> {
         crate::statefile::private_dir(dir)?;
     }
     let key = Secret::random_hex(KEY_LEN / 2)?;
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    private(&mut options);
-    match options.open(path) {
-        Ok(mut f) => {
-            f.write_all(key.expose().as_bytes())?;
-            f.sync_all()?;
-            Ok(key)
-        }
+    // Whole or not at all: written beside it (0600), then linked into place without replacing,
+    // so a full disk leaves no empty key file that would stop every later start.
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".serve.key.")
+        .tempfile_in(dir)
+        .map_err(crate::statefile::without_temp_path)?;
+    tmp.write_all(key.expose().as_bytes())?;
+    tmp.as_file().sync_all()?;
+    match tmp.persist_noclobber(path) {
+        Ok(_) => Ok(key),
         // Another server created it between our read and our create: use theirs.
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => read(path),
-        Err(e) => Err(e),
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => read(path),
+        Err(e) => Err(e.error),
     }
 }
 

@@ -2071,3 +2071,28 @@ fn a_request_lines_userinfo_is_not_passed_to_the_proxy() {
     let seen: Vec<String> = proxy.requests().iter().map(|r| r.target.clone()).collect();
     assert_eq!(seen, vec![origin.url("/text")], "{}", proxy.summary());
 }
+
+/// Without a state directory it can write (a system unit without HOME, ProtectHome=read-only),
+/// `toll serve` on loopback still serves this user's clients, told by their uid, with a key for
+/// this run only (review H: exit 2, nothing served); `--print-env`, which tells the key, still
+/// needs the kept one.
+#[test]
+fn serve_without_a_writable_state_dir_serves_with_a_key_for_the_run() {
+    if !clients_available("serve_without_a_writable_state_dir_serves_with_a_key_for_the_run") {
+        return;
+    }
+    let origin = Origin::http();
+    let dir = crate::run::scratch();
+    let not_a_dir = dir.path().join("file");
+    std::fs::write(&not_a_dir, "").unwrap();
+    let state = not_a_dir.to_str().unwrap().to_string();
+    let serve = Serve::start_env(&[], &[("XDG_STATE_HOME".into(), state.clone())]);
+    let out =
+        run(CURL, &["-s", "-o", "/dev/null", "-w", "%{http_code}", "-x", &serve.url(), &origin.url("/text")]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200", "{}", serve.log());
+    assert!(serve.log().contains("the key is for this run only"), "{}", serve.log());
+    let out = crate::run::toll(["serve", "--print-env", "--listen", "127.0.0.1:3128"])
+        .env("XDG_STATE_HOME", &state)
+        .run();
+    out.assert_code(23);
+}
