@@ -102,7 +102,7 @@ pub(super) async fn open(
             return match shared.direct(other_host, socks.as_ref()).connect(&host, port).await {
                 Ok(origin) => Ok(Opened { far: Far::Direct(origin), via, scheme: None, idle }),
                 Err(r) => {
-                    entry.write(r.status().as_u16(), &via, "");
+                    entry.write(r.status().as_u16(), &via, super::why(&r));
                     Err(r)
                 }
             };
@@ -123,7 +123,7 @@ pub(super) async fn open(
         Some(Err(f)) => failure_response(f),
         None => answer_timeout(&spec, limit),
     };
-    entry.write(r.status().as_u16(), &via, "");
+    entry.write(r.status().as_u16(), &via, super::why(&r));
     Err(r)
 }
 

@@ -664,7 +664,7 @@ fn relayed(
 ) -> Response<RelayBody> {
     let status = r.status().as_u16();
     if r.extensions().get::<OwnAnswer>().is_some() {
-        entry.write(status, &upstream, "");
+        entry.write(status, &upstream, why(&r));
         return r;
     }
     // toll serve asks for no protocol switch (`Upgrade` is taken off every request: a hop-by-hop
@@ -753,12 +753,24 @@ fn failure_response(f: Failure) -> Response<RelayBody> {
         Some(code) => format!("{kind}; received-status={code}"),
         None => kind.to_string(),
     };
-    text(status, &body, Some(&kind))
+    let mut r = text(status, &body, Some(&kind));
+    r.extensions_mut().insert(Why(e.message));
+    r
 }
 
 /// Marks a response toll serve wrote itself (not the proxy's or an origin's).
 #[derive(Clone, Copy)]
 struct OwnAnswer;
+
+/// Why toll serve answered a failure itself: its access-log line's note (the wrong password,
+/// no credential, the proxy unreachable), the same words as the answer's body.
+#[derive(Clone)]
+struct Why(String);
+
+/// The note for `r`'s access-log line: [`Why`] it failed, if toll serve says.
+fn why<B>(r: &Response<B>) -> &str {
+    r.extensions().get::<Why>().map_or("", |w| w.0.as_str())
+}
 
 /// toll serve's own answer: `body` as plain text and, with `proxy_status` (the error type and
 /// any parameters after it), an RFC 9209 `Proxy-Status` whose details are the body's first line.

@@ -320,6 +320,9 @@ fn no_spare_connections_after_a_rejected_password() {
         assert!(!out.status.success());
     }
     std::thread::sleep(Duration::from_millis(500));
+    // The access log says why each was refused (review H: bare "502" lines).
+    let log = serve.log_with_n(" 502 ", 2);
+    assert!(log.contains("rejected"), "{log}");
     let reqs = proxy.requests();
     assert_eq!(reqs.iter().filter(|r| ntlm_leg(r) == 3).count(), 1, "{}", proxy.summary());
     assert_eq!(
