@@ -81,13 +81,28 @@ fn resolve_proxy(arg: &AuthProxyArg, env: Env) -> Result<ProxySpec> {
     Ok(spec)
 }
 
+/// No store took (or could be reached for) the password: exit 23, the password kept nowhere,
+/// with the stores not tried yet as the way out.
+fn store_failure(errors: &[crate::keyring::KeyringError], choice: Choice) -> Error {
+    let why: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    let tried = choice.save_order();
+    let hint = if !tried.contains(&StoreKind::Keyutils) && cfg!(target_os = "linux") {
+        "start a Secret Service (GNOME Keyring, KeePassXC), or TOLL_KEYRING=keyutils on Linux"
+    } else if tried.contains(&StoreKind::Keyutils) && tried.len() == 1 {
+        "the kernel keyring needs a session keyring: run it inside 'keyctl session -' (or a login session), or use a Secret Service"
+    } else {
+        "start a Secret Service (GNOME Keyring, KeePassXC), or give the password another way (-U, TOLL_PROXY_PASSWORD)"
+    };
+    Error::new(Exit::Write, format!("could not store the password: {}", why.join("; "))).hint(hint)
+}
+
 fn who(user: &str, spec: &ProxySpec) -> String {
     format!("{user}@{}", spec.host_port())
 }
 
 async fn login(args: LoginArgs, spec: ProxySpec, setup: CredentialSetup, term: Terminal) -> Result<()> {
     let Some(index) = setup.index.clone() else {
-        return Err(Error::new(Exit::Internal, "no home directory: toll has nowhere to keep its index")
+        return Err(Error::new(Exit::Write, "no home directory: toll has nowhere to keep its index")
             .hint("set HOME (or XDG_STATE_HOME)"));
     };
     if setup.choice == Choice::Disabled {
@@ -107,6 +122,22 @@ async fn login(args: LoginArgs, spec: ProxySpec, setup: CredentialSetup, term: T
         .await
         .map_err(|e| Error::new(Exit::Internal, format!("the prompt failed: {e}")))??;
 
+    // A store to keep it in, before the password goes to the proxy: a keyring that is not
+    // there must not cost a logon attempt (review H: checked at the proxy, then not stored).
+    if !args.no_verify {
+        let (keyring, choice, k, u) = (setup.keyring, setup.choice, key.clone(), creds.user.clone());
+        let tried = tokio::task::spawn_blocking(move || {
+            let order = choice.save_order();
+            let errors: Vec<_> = order.iter().filter_map(|store| keyring.get(*store, &k, &u).err()).collect();
+            (errors.len() == order.len()).then_some(errors)
+        })
+        .await
+        .map_err(|e| Error::new(Exit::Internal, format!("the keyring check failed: {e}")))?;
+        if let Some(errors) = tried.filter(|e| !e.is_empty()) {
+            return Err(store_failure(&errors, choice));
+        }
+    }
+
     let verified = if args.no_verify { None } else { Some(verify(&args, &spec, &creds).await?) };
 
     let (keyring, choice) = (setup.keyring, setup.choice);
@@ -115,11 +146,7 @@ async fn login(args: LoginArgs, spec: ProxySpec, setup: CredentialSetup, term: T
     let saved = tokio::task::spawn_blocking(move || save(&keyring, choice, preferred, &k2, &c2))
         .await
         .map_err(|e| Error::new(Exit::Internal, format!("saving failed: {e}")))?;
-    let (store, fell_back) = saved.map_err(|errors| {
-        let why: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-        Error::new(Exit::Internal, format!("could not store the password: {}", why.join("; ")))
-            .hint("start a Secret Service (GNOME Keyring, KeePassXC), or TOLL_KEYRING=keyutils on Linux")
-    })?;
+    let (store, fell_back) = saved.map_err(|errors| store_failure(&errors, choice))?;
     let scheme = match &verified {
         Some(Verified::Accepted { scheme, .. }) => Some(scheme.name().to_string()),
         _ => old.as_ref().filter(|o| o.user == creds.user).and_then(|o| o.scheme.clone()),
@@ -378,7 +405,7 @@ fn logout(spec: &ProxySpec, setup: &CredentialSetup) -> Result<()> {
         match setup.keyring.delete(store, &key, &entry.user) {
             Ok(_) => {}
             Err(e) => {
-                return Err(Error::new(Exit::Internal, format!("could not remove the password: {e}"))
+                return Err(Error::new(Exit::Write, format!("could not remove the password: {e}"))
                     .hint("the index still lists it: retry when the keyring answers"))
             }
         }

@@ -143,7 +143,8 @@ impl Exit {
         (
             Exit::Write,
             "could not write the output (disk full, permission, closed pipe with -o); also, as in curl, -O \
-             for a URL with no file name, and a binary body for a terminal (-o - prints it anyway)",
+             for a URL with no file name, and a binary body for a terminal (-o - prints it anyway); toll auth \
+             login with no keyring to keep the password in",
         ),
         (Exit::Read, "could not read the request body (-d @file, --data-binary @file)"),
         (Exit::Timeout, "timeout (--max-time, --connect-timeout)"),

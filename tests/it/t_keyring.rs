@@ -740,3 +740,20 @@ fn without_a_secret_service_auto_falls_back_to_keyutils_and_says_until_reboot() 
     assert!(home.index().contains("\"keyutils\""), "{}", home.index());
     home.toll(["auth", "logout", &key]).run().assert_ok();
 }
+
+/// `toll auth login` with no store to keep the password in: exit 23 before the proxy sees the
+/// password (review H: it was checked at the proxy, a logon attempt, then not stored, exit 1
+/// "internal error").
+#[test]
+fn login_without_a_keyring_fails_before_the_proxy_sees_the_password() {
+    let home = Home::new("secret-service");
+    let proxy = FakeProxy::start(fakeproxy::basic("alice", "right"));
+    let out = home
+        .toll(["auth", "login", &proxy.url(), "--user", "alice", "--password-stdin"])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .stdin(b"right\n")
+        .run();
+    out.assert_code(23).assert_not_leaked("the password", "right");
+    assert!(out.stderr.contains("could not store the password"), "{}", out.describe());
+    assert!(proxy.requests().is_empty(), "{}", proxy.summary());
+}
