@@ -388,7 +388,9 @@ mod tests {
             assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
             let (tx, rx) = std::sync::mpsc::channel();
             let f = fifo.clone();
-            std::thread::spawn(move || tx.send(Settings::load(Some(f))));
+            std::thread::spawn(move || {
+                let _ = tx.send(Settings::load(Some(f)));
+            });
             let err = rx.recv_timeout(std::time::Duration::from_secs(5)).expect("a FIFO hangs").unwrap_err();
             assert!(err.contains(&fifo.display().to_string()) && err.contains("not a regular file"), "{err}");
 

@@ -164,6 +164,9 @@ pub(crate) struct Upstream {
     /// until then a 407 to a forwarded request may be the origin's, relayed by an open proxy
     /// (`Upstream::proxy_demands_auth`).
     demands_auth: std::sync::atomic::AtomicU8,
+    /// Held by the request probing whether the proxy demands authentication: concurrent ones
+    /// (`toll -Z`) wait for its answer instead of each probing.
+    probing: tokio::sync::Mutex<()>,
     /// A connection-bound scheme known to be wanted (forced, remembered, or worked in this run):
     /// each new connection opens its handshake without waiting for a bare challenge.
     opener: Mutex<Option<upstream::Opener>>,
@@ -553,6 +556,7 @@ impl Inner {
             memory: setup.memory,
             recalled: tokio::sync::Mutex::new(false),
             demands_auth: std::sync::atomic::AtomicU8::new(upstream::Demand::Unknown as u8),
+            probing: tokio::sync::Mutex::new(()),
             opener: Mutex::new(upstream::Opener::forced(setup.allowed)),
             pool: pool::Pool::default(),
             preproxy: setup.preproxy,

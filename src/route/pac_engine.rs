@@ -1,7 +1,12 @@
-//! The sandboxed PAC engine (`toll_pac`) as route asks it: one compiled script, evaluated per
+//! The sandboxed PAC engine (`toll_pac`) as route asks it: a compiled script, evaluated per
 //! URL with what a transfer may show a PAC, its entries turned into [`RouteEntry`]s. Its DNS
 //! helpers (`dnsResolve`, `isResolvable`, `isInNet`, …) ask the system's resolver, or with
 //! `--doh-url` the DoH server, as every other name toll resolves.
+//!
+//! One script answers one URL at a time, and a `dnsResolve` may wait seconds for DNS: so that
+//! one slow evaluation does not hold up every client of `toll serve`, up to [`MAX_SCRIPTS`]
+//! copies of the script answer at once, each started from the same source (from its compiled
+//! code, so a copy costs little) only when all the others are busy.
 //!
 //! A script keeps its globals from one URL to the next, so a PAC that keeps something per URL
 //! (a cache of look-ups, say) grows for as long as `toll serve` runs. When an evaluation runs
@@ -14,22 +19,33 @@ use crate::pac::{
     Limits, Now, PacArgs, PacEnv, PacError, PacErrorKind, ProxyEntry, ProxyKind, Script, SystemEnv, UrlMode,
 };
 use std::net::IpAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 use url::Url;
 
 /// The system resolver's time limit per name inside the PAC's DNS helpers.
 const DNS_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// At most this many copies of the script answer at once.
+const MAX_SCRIPTS: usize = 4;
+
 pub struct PacEngine {
-    /// The running script; replaced by a fresh one when it runs out of memory.
-    script: RwLock<Arc<Script>>,
-    /// What a fresh script is made from.
+    /// The scripts not answering now, and how many there are in all.
+    pool: Mutex<Pool>,
+    /// Signalled when a script comes back to the pool (or one could not be made).
+    returned: Condvar,
+    /// What a fresh script is made from: the source and, once known, its compiled code.
     source: String,
+    code: Mutex<Option<Vec<u8>>>,
     env: Arc<dyn PacEnv>,
     limits: Limits,
     /// Where the PAC came from (a path or URL without userinfo), for messages and origins.
     name: String,
+}
+
+struct Pool {
+    idle: Vec<Script>,
+    made: usize,
 }
 
 impl PacEngine {
@@ -40,13 +56,28 @@ impl PacEngine {
 
     fn compile_with(source: &str, name: &str, limits: Limits) -> Result<PacEngine, RouteError> {
         let env: Arc<dyn PacEnv> = Arc::new(SystemEnv::new(DNS_TIMEOUT));
-        let script = Script::compile(source, name, limits, env.clone()).map_err(|e| pac_error(&e))?;
-        Ok(PacEngine::new(script, source, name, env, limits))
+        let (script, code) =
+            Script::compile_cached(source, name, limits, env.clone(), None).map_err(|e| pac_error(&e))?;
+        Ok(PacEngine::new(script, code, source, name, env, limits))
     }
 
-    fn new(script: Script, source: &str, name: &str, env: Arc<dyn PacEnv>, limits: Limits) -> PacEngine {
-        let script = RwLock::new(Arc::new(script));
-        PacEngine { script, source: source.to_string(), env, limits, name: name.to_string() }
+    fn new(
+        script: Script,
+        code: Option<Vec<u8>>,
+        source: &str,
+        name: &str,
+        env: Arc<dyn PacEnv>,
+        limits: Limits,
+    ) -> PacEngine {
+        PacEngine {
+            pool: Mutex::new(Pool { idle: vec![script], made: 1 }),
+            returned: Condvar::new(),
+            source: source.to_string(),
+            code: Mutex::new(code),
+            env,
+            limits,
+            name: name.to_string(),
+        }
     }
 
     /// [`PacEngine::compile`] with a code cache: `code` is what an earlier call returned for
@@ -64,31 +95,75 @@ impl PacEngine {
             _ => Arc::new(system),
         };
         let limits = Limits::default();
-        let (script, code) =
+        let (script, written) =
             Script::compile_cached(source, name, limits, env.clone(), code).map_err(|e| pac_error(&e))?;
-        Ok((PacEngine::new(script, source, name, env, limits), code))
+        // The code copies start from: the new code, else the code given (it was used).
+        let kept = written.clone().or_else(|| code.map(<[u8]>::to_vec));
+        Ok((PacEngine::new(script, kept, source, name, env, limits), written))
     }
 
-    fn current(&self) -> Arc<Script> {
-        self.script.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    fn lock(&self) -> MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A script to answer with: an idle one, else a new copy while there are fewer than
+    /// [`MAX_SCRIPTS`], else the first one to come back.
+    fn take(&self) -> Result<Script, PacError> {
+        let mut pool = self.lock();
+        loop {
+            if let Some(script) = pool.idle.pop() {
+                return Ok(script);
+            }
+            if pool.made < MAX_SCRIPTS {
+                pool.made += 1;
+                drop(pool);
+                return self.fresh();
+            }
+            pool = self.returned.wait(pool).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+
+    /// A new copy of the script (counted in the pool already); when it cannot be made, the
+    /// count goes back and a waiting evaluation tries itself.
+    fn fresh(&self) -> Result<Script, PacError> {
+        let code = self.code.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        match Script::compile_cached(&self.source, &self.name, self.limits, self.env.clone(), code.as_deref())
+        {
+            Ok((script, written)) => {
+                if written.is_some() {
+                    *self.code.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = written;
+                }
+                Ok(script)
+            }
+            Err(e) => {
+                self.lock().made -= 1;
+                self.returned.notify_one();
+                Err(e)
+            }
+        }
+    }
+
+    fn give_back(&self, script: Script) {
+        self.lock().idle.push(script);
+        self.returned.notify_one();
     }
 
     /// The script's answer for `url`; after running out of memory, a fresh script's.
     fn answer(&self, args: &PacArgs) -> Result<crate::pac::Answer, PacError> {
-        let script = self.current();
+        let script = self.take()?;
         match script.evaluate(args) {
             Err(e) if e.kind == PacErrorKind::Memory => {
-                let fresh =
-                    Arc::new(Script::compile(&self.source, &self.name, self.limits, self.env.clone())?);
-                // Evaluations that started on the old script finish on it; the next ones use
-                // the fresh one (one restart each when several ran out at once).
-                *self.script.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh.clone();
-                // The old runtime's memory goes once no evaluation holds it: not beside the
-                // fresh one's while this one runs.
+                // The old runtime's memory goes before the fresh one's is taken.
                 drop(script);
-                fresh.evaluate(args)
+                let fresh = self.fresh()?;
+                let answer = fresh.evaluate(args);
+                self.give_back(fresh);
+                answer
             }
-            answer => answer,
+            answer => {
+                self.give_back(script);
+                answer
+            }
         }
     }
 }
@@ -217,6 +292,31 @@ mod tests {
         let e = pac.evaluate(&Url::parse("http://huge/").unwrap()).unwrap_err();
         assert!(e.to_string().contains("out of memory (the limit is 16 MiB)"), "{e}");
         assert_eq!(pac.evaluate(&url).unwrap().len(), 1, "still answering");
+    }
+
+    /// One evaluation that takes long (a `dnsResolve` waiting for DNS) does not hold up the
+    /// next URL: another copy of the script answers it (review W: `toll serve` queued every
+    /// client behind one slow evaluation).
+    #[test]
+    fn a_slow_evaluation_does_not_hold_up_another() {
+        let pac = Arc::new(
+            PacEngine::compile(
+                "function FindProxyForURL(url, host) {\n\
+                   if (host == 'slow') { var t = Date.now(); while (Date.now() - t < 1500) {} }\n\
+                   return 'PROXY ' + host + '.corp:8080';\n}",
+                "slow.pac",
+            )
+            .unwrap(),
+        );
+        let p = pac.clone();
+        let slow = std::thread::spawn(move || p.evaluate(&Url::parse("http://slow/").unwrap()));
+        std::thread::sleep(Duration::from_millis(200));
+        let started = std::time::Instant::now();
+        let list = pac.evaluate(&Url::parse("http://fast/").unwrap()).unwrap();
+        assert!(started.elapsed() < Duration::from_millis(1000), "waited {:?}", started.elapsed());
+        assert_eq!(list[0].key().as_deref(), Some("http://fast.corp:8080"));
+        assert_eq!(slow.join().unwrap().unwrap()[0].key().as_deref(), Some("http://slow.corp:8080"));
+        assert_eq!(pac.lock().made, 2, "a copy only when needed");
     }
 
     #[test]

@@ -174,8 +174,9 @@ fn print_env_needs_a_real_port_and_a_state_directory() {
     let home = scratch();
     let file = home.path().join("not-a-dir");
     std::fs::write(&file, "x").unwrap();
+    // A state directory toll cannot write: the key cannot be kept, a write failure.
     let out = toll(["serve", "--print-env"]).env("XDG_STATE_HOME", file.to_str().unwrap()).run();
-    out.assert_code(2).assert_error_message();
+    out.assert_code(23).assert_error_message();
     assert!(out.stderr.contains("state directory must be one toll can write"), "{}", out.describe());
     let out = toll(["serve", "--print-env"]).run();
     out.assert_ok();

@@ -223,3 +223,26 @@ fn a_parallel_run_after_remembered_basic_costs_no_407() {
     parallel_run_after_a_remembered_scheme_costs_no_407(Auth::Basic, false);
     parallel_run_after_a_remembered_scheme_costs_no_407(Auth::Basic, true);
 }
+
+/// A first run with `-Z` (nothing remembered) over http: the transfers that meet a 407 at once
+/// ask whether the proxy itself demands authentication with one probe between them, not one
+/// each (review M: 20 probes for 20 URLs).
+#[test]
+fn parallel_transfers_share_one_probe() {
+    crate::require_squid!("parallel_transfers_share_one_probe");
+    let sq = Squid::start(Auth::Basic);
+    let origin = Origin::http();
+    let state = scratch();
+    let urls: Vec<String> = (0..10).map(|i| origin.url(&format!("/bytes/16?n={i}"))).collect();
+    let out =
+        crate::run::toll(["-sS", "-Z", "--parallel-max", "10", "-o", "/dev/null", "-x", &sq.url(), "-U"])
+            .arg(format!("{}:{}", ALICE.0, ALICE.1))
+            .args(&urls)
+            .env("XDG_STATE_HOME", state.path().to_str().unwrap())
+            .run();
+    out.assert_ok();
+    let served = sq.wait_log(&origin.authority(), |l| l.iter().filter(|x| x.code == 200).count() >= 10);
+    assert_eq!(served.iter().filter(|x| x.code == 200).count(), 10, "{}", show(&served));
+    let probes: Vec<_> = sq.access_log().into_iter().filter(|l| l.raw.contains(" CONNECT ")).collect();
+    assert_eq!(probes.len(), 1, "{}", show(&probes));
+}

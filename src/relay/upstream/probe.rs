@@ -29,6 +29,11 @@ impl Upstream {
         if self.demand() != Demand::Unknown {
             return true;
         }
+        // One probe at a time: a request that waited for another's answer takes it.
+        let _probing = self.probing.lock().await;
+        if self.demand() != Demand::Unknown {
+            return true;
+        }
         let host = out.uri.host().unwrap_or(&self.spec.host);
         let host =
             if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() };
