@@ -149,7 +149,7 @@ impl Sink {
             Ok(m) if !m.is_file() => {
                 // O_CREAT, as curl opens it: the kernel's protected_fifos then refuses another
                 // user's FIFO planted in a sticky directory such as /tmp.
-                let file = create_options(None).open(dest).map_err(|e| write_error(dest, &e))?;
+                let file = open_special(&create_options(None), dest).map_err(|e| write_error(dest, &e))?;
                 return Ok(Sink::Special {
                     file: BufWriter::with_capacity(256 * 1024, file),
                     dest: dest.to_path_buf(),
@@ -377,6 +377,55 @@ pub fn create_options(mode: Option<u32>) -> std::fs::OpenOptions {
     #[cfg(not(unix))]
     let _ = mode;
     o
+}
+
+/// Opens `path` with `options`; a FIFO without a reader is waited for as curl waits (open(2)
+/// blocks), with Ctrl-C, SIGTERM and SIGHUP at their default actions meanwhile: the wait holds
+/// the thread that would hear them, and nothing is half-written yet (review F: only SIGKILL
+/// ended `toll -o FIFO` with nobody reading).
+pub fn open_special(options: &std::fs::OpenOptions, path: &Path) -> io::Result<std::fs::File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+        if std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo()) {
+            let mut quick = options.clone();
+            quick.custom_flags(libc::O_NONBLOCK);
+            match quick.open(path) {
+                Ok(f) => {
+                    // Writes block again, as for any file.
+                    // SAFETY: fcntl on a descriptor this function owns.
+                    unsafe {
+                        let fd = std::os::fd::AsRawFd::as_raw_fd(&f);
+                        let flags = libc::fcntl(fd, libc::F_GETFL);
+                        libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+                    }
+                    return Ok(f);
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+                    const SIGNALS: [i32; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+                    // SAFETY: the handlers are put back as they were right after the open.
+                    let saved: Vec<libc::sigaction> = SIGNALS
+                        .iter()
+                        .map(|&sig| unsafe {
+                            let mut dfl: libc::sigaction = std::mem::zeroed();
+                            dfl.sa_sigaction = libc::SIG_DFL;
+                            let mut old: libc::sigaction = std::mem::zeroed();
+                            libc::sigaction(sig, &dfl, &mut old);
+                            old
+                        })
+                        .collect();
+                    let opened = options.open(path);
+                    for (sig, old) in SIGNALS.iter().zip(&saved) {
+                        // SAFETY: restores the handler saved above.
+                        unsafe { libc::sigaction(*sig, old, std::ptr::null_mut()) };
+                    }
+                    return opened;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    options.open(path)
 }
 
 /// Truncates `out` and writes `body` into it: the inode, and so every hard link, stays.

@@ -134,9 +134,15 @@ fn dump_to(req: &RequestConfig, dump: &DumpHeader, text: &[u8], append: bool) ->
         }
         DumpHeader::File(p) => {
             let opened = if append {
-                crate::output::create_options(req.transfer.create_file_mode).append(true).open(p)
+                crate::output::open_special(
+                    crate::output::create_options(req.transfer.create_file_mode).append(true),
+                    p,
+                )
             } else {
-                crate::output::create_options(req.transfer.create_file_mode).truncate(true).open(p)
+                crate::output::open_special(
+                    crate::output::create_options(req.transfer.create_file_mode).truncate(true),
+                    p,
+                )
             };
             opened.and_then(|mut f| f.write_all(&shown(f.is_terminal()))).map_err(|e| {
                 Error::new(Exit::Write, format!("cannot write the headers to {}: {e}", p.display()))

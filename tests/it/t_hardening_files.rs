@@ -247,3 +247,42 @@ fn a_home_that_cannot_be_entered_means_no_settings_file() {
         "{stderr}"
     );
 }
+
+/// `-o FIFO` with nobody reading waits, as curl waits, but Ctrl-C and SIGTERM still end it
+/// (review F: only SIGKILL did); with a reader the body goes through.
+#[test]
+fn a_fifo_with_no_reader_can_be_interrupted() {
+    let origin = Origin::http();
+    let dir = scratch();
+    let fifo = dir.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: mkfifo on a path in our own temporary directory.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let mut child = std::process::Command::new(crate::run::TOLL)
+        .args(["-sS", "-o", fifo.to_str().unwrap(), &origin.url("/text")])
+        .env("HOME", dir.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("toll -o FIFO did not end on SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGTERM));
+    let reader = std::thread::spawn({
+        let fifo = fifo.clone();
+        move || std::fs::read(fifo).unwrap()
+    });
+    toll(["-sS", "-o", fifo.to_str().unwrap(), &origin.url("/text")]).run().assert_ok();
+    assert_eq!(reader.join().unwrap(), b"hello from the origin\n");
+}
