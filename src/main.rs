@@ -6,6 +6,22 @@ use std::process::ExitCode;
 use toll::term::sanitize;
 use toll::{eprint, eprintln};
 
+/// Whether descriptor 1 was closed when the process started (`toll URL >&-`). Rust's runtime
+/// opens /dev/null there before `main`, so every write would "succeed" and the body be lost with
+/// exit 0; curl's is exit 23. Looked at from `.init_array`, which runs before that.
+#[cfg(target_os = "linux")]
+#[used]
+#[link_section = ".init_array"]
+static LOOK_AT_STDOUT: extern "C" fn() = look_at_stdout;
+
+#[cfg(target_os = "linux")]
+extern "C" fn look_at_stdout() {
+    // SAFETY: fcntl on descriptor 1 only asks whether it is open.
+    if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
+        toll::output::stdout_was_closed();
+    }
+}
+
 fn main() -> ExitCode {
     // -K files, variables, `--no-` forms and `--next`: the command line as clap reads it.
     let read = |f: &str| {

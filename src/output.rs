@@ -62,6 +62,20 @@ pub enum Sink {
     Null,
 }
 
+/// Descriptor 1 was closed when toll started (see `main`): standard output cannot be written.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Called before `main` when descriptor 1 was closed at start.
+pub fn stdout_was_closed() {
+    STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn stdout_closed() -> Option<Error> {
+    STDOUT_CLOSED
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .then(|| Error::new(Exit::Write, "cannot write to standard output: it is closed"))
+}
+
 /// Writing stopped because the reader went away: not an error.
 #[derive(Debug)]
 pub struct Closed;
@@ -71,6 +85,9 @@ pub struct Closed;
 /// ends a body; any other failure to write (a full disk) is exit 23. Never a panic, which
 /// `println!` would be.
 pub fn say(line: std::fmt::Arguments<'_>) -> Result<()> {
+    if let Some(e) = stdout_closed() {
+        return Err(e);
+    }
     let mut out = io::stdout().lock();
     match writeln!(out, "{line}").and_then(|_| out.flush()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
@@ -224,6 +241,10 @@ impl Sink {
 
     pub fn write(&mut self, data: &[u8]) -> Result<Result<(), Closed>> {
         match self {
+            Sink::Stdout(_) if data.is_empty() => Ok(Ok(())),
+            Sink::Stdout(_) if STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed) => {
+                Err(stdout_closed().expect("closed"))
+            }
             Sink::Stdout(out) => match out.write_all(data) {
                 Ok(()) => Ok(Ok(())),
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Err(Closed)),

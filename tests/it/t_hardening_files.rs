@@ -286,3 +286,18 @@ fn a_fifo_with_no_reader_can_be_interrupted() {
     toll(["-sS", "-o", fifo.to_str().unwrap(), &origin.url("/text")]).run().assert_ok();
     assert_eq!(reader.join().unwrap(), b"hello from the origin\n");
 }
+
+/// Standard output closed (`toll URL >&-`): exit 23 with a message, as curl, not exit 0 with
+/// the body lost (review E: Rust's runtime puts /dev/null there before `main`).
+#[test]
+fn a_closed_standard_output_is_exit_23() {
+    let origin = Origin::http();
+    let script = format!("exec '{}' -sS '{}' >&-", crate::run::TOLL, origin.url("/text"));
+    let out = std::process::Command::new("/bin/sh").args(["-c", &script]).output().unwrap();
+    assert_eq!(out.status.code(), Some(23), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("standard output: it is closed"));
+    // Nothing was meant for it: fine.
+    let script = format!("exec '{}' -sS -o /dev/null '{}' >&-", crate::run::TOLL, origin.url("/text"));
+    let out = std::process::Command::new("/bin/sh").args(["-c", &script]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
