@@ -279,6 +279,12 @@ fn transfer(mut t: Transfer) -> Result<()> {
             None => routes.await,
         }?;
         let result = client::run_all(&requests, &t.proxy, routes, t.style, ctx).await;
+        if let Some(why) = crate::remembered::write_failure().filter(|_| !quiet) {
+            eprintln!(
+                "toll: warning: {}; the next runs cannot skip the proxy's 407 (is the state directory another user's, after a sudo toll? chown it back or remove it)",
+                sanitize(why)
+            );
+        }
         // Saving may ask a question or wait for the keyring: not on an async worker.
         tokio::task::spawn_blocking(move || session.finish(result))
             .await

@@ -113,12 +113,26 @@ impl Remembered {
     /// every pre-emptive request with the Digest session it holds, and losing it in a crash
     /// costs one 407.
     fn update(&self, change: impl FnOnce(&mut State) -> Option<()>) {
-        let _ = self.file.update(false, |state: &mut State| {
+        let written = self.file.update(false, |state: &mut State| {
             change(state)?;
             state.version = 1;
             Some(())
         });
+        if let Err(e) = written {
+            // The request goes on; the run says once, at its end, that nothing is remembered
+            // (a state directory left to root by a `sudo toll`, a read-only HOME).
+            let _ = WRITE_FAILURE.set(format!("cannot write {}: {e}", self.file.path().display()));
+        }
     }
+}
+
+/// The first failure to write the remembered state in this process, if any.
+static WRITE_FAILURE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Why remembered authentication could not be written in this run (every later run then pays
+/// the 407 again), for a warning at the end of the run.
+pub fn write_failure() -> Option<&'static str> {
+    WRITE_FAILURE.get().map(String::as_str)
 }
 
 #[cfg(test)]

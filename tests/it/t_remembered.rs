@@ -246,3 +246,29 @@ fn parallel_transfers_share_one_probe() {
     let probes: Vec<_> = sq.access_log().into_iter().filter(|l| l.raw.contains(" CONNECT ")).collect();
     assert_eq!(probes.len(), 1, "{}", show(&probes));
 }
+
+/// Remembered authentication that cannot be written (a state directory left to another user
+/// by `sudo toll`, here a lock file that is a directory): the transfer works, and the run says
+/// at its end that later runs will pay the 407 again (review H: silence, every run, forever);
+/// `-s` keeps it quiet.
+#[test]
+fn remembered_state_that_cannot_be_written_is_said() {
+    crate::require_squid!("remembered_state_that_cannot_be_written_is_said");
+    let sq = squid::shared(Auth::Basic);
+    let origin = Origin::http();
+    let state = scratch();
+    std::fs::create_dir_all(state.path().join("toll/remembered.json.lock")).unwrap();
+    let creds = format!("{}:{}", ALICE.0, ALICE.1);
+    let out =
+        crate::run::toll(["-S", "-o", "/dev/null", "-x", &sq.url(), "-U", &creds, &origin.url("/text")])
+            .env("XDG_STATE_HOME", state.path().to_str().unwrap())
+            .run();
+    out.assert_ok();
+    assert!(out.stderr.contains("warning: cannot write") && out.stderr.contains("407"), "{}", out.describe());
+    let out =
+        crate::run::toll(["-sS", "-o", "/dev/null", "-x", &sq.url(), "-U", &creds, &origin.url("/text")])
+            .env("XDG_STATE_HOME", state.path().to_str().unwrap())
+            .run();
+    out.assert_ok();
+    assert!(!out.stderr.contains("warning"), "{}", out.describe());
+}
