@@ -277,7 +277,8 @@ fn transfer(mut t: Transfer) -> Result<()> {
                     .hint("raise -m, or check the PAC's address (toll doctor)")
             })?,
             None => routes.await,
-        }?;
+        }?
+        .within(t.request.max_time);
         let result = client::run_all(&requests, &t.proxy, routes, t.style, ctx).await;
         if let Some(why) = crate::remembered::write_failure().filter(|_| !quiet) {
             eprintln!(

@@ -31,6 +31,8 @@ pub struct Chooser {
     router: Router,
     dead: Option<DeadProxies>,
     connect_timeout: Duration,
+    /// `-m`: a dead proxy's wait must leave time for the next entry (see [`Chooser::within`]).
+    max_time: Option<Duration>,
     chosen: Mutex<HashMap<String, RouteEntry>>,
     /// `--doh-url`: fail-over looks the proxies' names up through it.
     doh: Option<std::sync::Arc<crate::doh::Doh>>,
@@ -53,6 +55,7 @@ impl Chooser {
             router,
             dead,
             connect_timeout: connect_timeout.unwrap_or(PROBE_TIMEOUT),
+            max_time: None,
             chosen: Mutex::new(HashMap::new()),
             doh: None,
             probe: true,
@@ -71,6 +74,15 @@ impl Chooser {
     /// Reads the dead-proxy memory but never writes it (`toll doctor`).
     pub fn looking_only(mut self) -> Chooser {
         self.dead = self.dead.map(DeadProxies::looking_only);
+        self
+    }
+
+    /// `-m`: each entry of a list gets an equal share of it to accept a connection (at least
+    /// a second, at most the connect timeout), so that a proxy that never answers cannot use
+    /// up the whole run before the next one is tried — it is then skipped and remembered as
+    /// dead, as without `-m` (review W: `-m 2` failed every run on the first of two proxies).
+    pub fn within(mut self, max_time: Option<Duration>) -> Chooser {
+        self.max_time = max_time;
         self
     }
 
@@ -112,10 +124,14 @@ impl Chooser {
             let list = failover::order(&routed.entries, &dead);
             let host = url.host_str().unwrap_or("").trim_matches(['[', ']']).to_string();
             let port = url.port_or_known_default().unwrap_or(80);
+            let wait = match self.max_time {
+                Some(m) => self.connect_timeout.min((m / list.len() as u32).max(Duration::from_secs(1))),
+                None => self.connect_timeout,
+            };
             let tried = failover::connect_in_order(
                 &list,
                 (&host, port),
-                self.connect_timeout,
+                wait,
                 self.dead.as_ref(),
                 self.doh.as_deref(),
             )

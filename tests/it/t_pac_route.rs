@@ -227,3 +227,21 @@ fn max_time_bounds_the_pac_fetch_and_the_fail_over_check() {
     assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
     drop(held);
 }
+
+/// With `-m` shorter than the connect timeout, a first proxy that never accepts leaves time for
+/// the next: each entry gets its share of `-m` (review W: `-m 2` failed every run with 28).
+#[test]
+fn max_time_leaves_room_for_the_next_proxy() {
+    crate::require_squid!("max_time_leaves_room_for_the_next_proxy");
+    let live = squid::shared(Auth::None);
+    let origin = Origin::http();
+    let dir = scratch();
+    let (hole, _queued) = crate::full_backlog();
+    let hole = hole.local_addr().unwrap().to_string();
+    let pac = pac_file(dir.path(), &format!("return 'PROXY {hole}; PROXY {}';", authority(&live.url())));
+    let out = toll(["-sS", "-v", "-m", "3", "--pac", &pac, &origin.url("/text")])
+        .env("XDG_STATE_HOME", dir.path().join("state").to_str().unwrap())
+        .run();
+    out.assert_ok().assert_stdout(b"hello from the origin\n");
+    assert!(out.stderr.contains(&format!("skipped http://{hole}")), "{}", out.describe());
+}
