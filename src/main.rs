@@ -55,6 +55,11 @@ fn main() -> ExitCode {
             Ok(cli) => operations.push(Some(cli)),
             // `--help`, `--version`: clap prints them.
             Err(e) if !e.use_stderr() => e.exit(),
+            // `toll auth` alone: its help, on stderr, exit 2 (not squeezed into one error line).
+            Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                eprint!("{}", sanitize_lines(&e.render().to_string()));
+                return ExitCode::from(2);
+            }
             // clap's messages echo the offending value: not for options that may hold a secret.
             Err(e) => {
                 let text = toll::cli::parse_error_text(&e).unwrap_or_else(|| e.render().to_string());

@@ -626,3 +626,13 @@ fn https_proxy() {
         proxy.inner.summary()
     );
 }
+
+/// `toll auth` without a subcommand: its help on stderr, exit 2 (review E: squeezed into one
+/// error line, cut mid-word).
+#[test]
+fn auth_alone_shows_its_help() {
+    let out = toll(["auth"]).run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("Commands:\n") && out.stderr.contains("  login "), "{}", out.describe());
+    assert!(out.stdout.is_empty());
+}
