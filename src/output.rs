@@ -451,6 +451,24 @@ pub fn open_special(options: &std::fs::OpenOptions, path: &Path) -> io::Result<s
 
 /// Truncates `out` and writes `body` into it: the inode, and so every hard link, stays.
 fn copy_into(body: &mut std::fs::File, out: &mut std::fs::File) -> io::Result<()> {
+    // The old content goes with the truncation: not before the new one is known to fit (review
+    // F: a full disk left a hard-linked file half-written, the old content lost).
+    #[cfg(unix)]
+    {
+        let (new, old) = (body.metadata()?.len(), out.metadata()?.len());
+        // SAFETY: fstatvfs fills the struct for a descriptor this function borrows.
+        let free = unsafe {
+            let mut st: libc::statvfs = std::mem::zeroed();
+            (libc::fstatvfs(std::os::fd::AsRawFd::as_raw_fd(out), &mut st) == 0)
+                .then(|| st.f_bavail as u64 * st.f_frsize as u64)
+        };
+        if free.is_some_and(|free| new.saturating_sub(old) > free) {
+            return Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                "no room for the new content; the old content is kept",
+            ));
+        }
+    }
     body.rewind()?;
     out.set_len(0)?;
     out.rewind()?;

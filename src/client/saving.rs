@@ -440,12 +440,13 @@ fn last_modified(headers: &HeaderMap) -> Option<SystemTime> {
 }
 
 /// `--etag-save FILE`: the final answer's ETag and a newline (an empty file without one), as
-/// curl 7.88 writes it.
+/// curl 7.88 writes it; whole or not at all (review F: on a full disk the old ETag was cut to a
+/// prefix, which a later `--etag-compare` then sent).
 pub fn save_etag(req: &RequestConfig, headers: &HeaderMap) -> Result<()> {
     let Some(path) = &req.transfer.etag_save else { return Ok(()) };
     let etag = headers.get(reqwest::header::ETAG).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let data = etag.map(|e| format!("{e}\n")).unwrap_or_default();
-    std::fs::write(path, data)
+    crate::statefile::replace_whole(path, ".etag", data.as_bytes(), true)
         .map_err(|e| Error::new(Exit::Write, format!("--etag-save: cannot write {}: {e}", path.display())))
 }
 
