@@ -23,10 +23,13 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-/// The variables that choose a proxy (or none). `env` reads a value that is not valid UTF-8 as
-/// unset, which for these would silently mean "no proxy" (or, for `REQUEST_METHOD`, let a CGI
-/// request's `HTTP_PROXY` in): such a value is refused instead.
-const PROXY_VARS: [&str; 9] = [
+/// The variables that choose a proxy (or none), or its credential. `env` reads a value that is
+/// not valid UTF-8 as unset, which for these would silently mean "no proxy" (or, for
+/// `REQUEST_METHOD`, let a CGI request's `HTTP_PROXY` in; for the credential, "no credentials"
+/// with no word why): such a value is refused instead (never shown).
+const PROXY_VARS: [&str; 11] = [
+    "TOLL_PROXY_USER",
+    "TOLL_PROXY_PASSWORD",
     "http_proxy",
     "HTTP_PROXY",
     "https_proxy",
@@ -49,7 +52,7 @@ fn check_proxy_vars() -> Result<()> {
         None => Ok(()),
         Some(name) => Err(Error::new(
             Exit::Usage,
-            format!("the environment variable {name} is not valid UTF-8: toll will not guess whether a proxy is meant"),
+            format!("the environment variable {name} is not valid UTF-8: toll will not guess what it means"),
         )
         .hint(format!("fix or unset {name}"))),
     }
