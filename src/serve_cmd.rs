@@ -309,17 +309,7 @@ pub fn run(
 /// stop a server at about 500 tunnels, far below its `--max-connections`.
 #[cfg(unix)]
 fn raise_descriptor_limit() {
-    // SAFETY: getrlimit/setrlimit on this process with a valid struct.
-    unsafe {
-        let mut limit: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
-            let want = limit.rlim_max.min(65_536);
-            if limit.rlim_cur < want {
-                limit.rlim_cur = want;
-                libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-            }
-        }
-    }
+    crate::setup::raise_descriptor_limit(0, 65_536);
 }
 
 /// Flushes the access log when dropped; a log stuck on a full disk or a pipe nobody reads gets

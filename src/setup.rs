@@ -184,6 +184,37 @@ pub fn end_by_signal(signal: i32) -> ! {
     std::process::exit(128 + signal)
 }
 
+/// Raises the soft limit on open files towards the hard one (at most `to`) when it is below
+/// `below` (0: always): allowed without privileges, and a run needs a few descriptors before it
+/// can say anything (the runtime's signal pipe panics without them: `ulimit -n 6`).
+pub fn raise_descriptor_limit(below: u64, to: u64) {
+    #[cfg(unix)]
+    // SAFETY: getrlimit/setrlimit on this process with a valid struct.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            let want = limit.rlim_max.min(to as libc::rlim_t);
+            if limit.rlim_cur < want && (below == 0 || (limit.rlim_cur as u64) < below) {
+                limit.rlim_cur = want;
+                libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+            }
+        }
+    }
+}
+
+/// The soft limit on open files, where there is one.
+pub fn descriptor_limit() -> Option<u64> {
+    #[cfg(unix)]
+    // SAFETY: getrlimit on this process with a valid struct.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            return Some(limit.rlim_cur as u64);
+        }
+    }
+    None
+}
+
 /// The first SIGTERM or SIGHUP (never, where they cannot be watched).
 async fn stop_signal() -> Option<i32> {
     #[cfg(unix)]

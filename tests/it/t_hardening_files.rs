@@ -301,3 +301,14 @@ fn a_closed_standard_output_is_exit_23() {
     let out = std::process::Command::new("/bin/sh").args(["-c", &script]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// A very low limit on open files: a clear error (review H: `ulimit -n 6` panicked in the
+/// runtime, 10 failed with messages about the proxy or the CA file).
+#[test]
+fn too_few_open_files_is_said_plainly() {
+    let origin = Origin::http();
+    let out = toll(["-sS", "-o", "/dev/null", &origin.url("/text")]).nofile_limit(6).run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("ulimit -n"), "{}", out.describe());
+    toll(["-sS", "-o", "/dev/null", &origin.url("/text")]).nofile_limit(32).run().assert_ok();
+}
