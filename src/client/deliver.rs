@@ -121,11 +121,18 @@ pub(super) async fn write_response(
     // `--compressed`: undone here, after the bytes as received were counted.
     let mut decoder = if req.compressed { decoder(&headers)? } else { None };
     let quiet = style.silent || req.curl.conn.no_progress_meter;
+    let together = req.transfer.parallel.is_some();
     let bar = (term.stderr && !quiet && !matches!(req.output, OutputTarget::Stdout)).then(|| {
-        let bar = indicatif::ProgressBar::with_draw_target(
-            resp.content_length(),
-            indicatif::ProgressDrawTarget::stderr(),
-        );
+        let bar = match together {
+            true => parallel_bars().add(indicatif::ProgressBar::new(resp.content_length().unwrap_or(0))),
+            false => indicatif::ProgressBar::with_draw_target(
+                resp.content_length(),
+                indicatif::ProgressDrawTarget::stderr(),
+            ),
+        };
+        if together && resp.content_length().is_none() {
+            bar.unset_length();
+        }
         bar.set_style(
             indicatif::ProgressStyle::with_template("{bytes}/{total_bytes} {bar:30} {bytes_per_sec} {eta}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -142,14 +149,14 @@ pub(super) async fn write_response(
             Ok(None) => {
                 let ended = decoder.as_mut().map_or(Ok(()), |d| d.finish().map_err(bad_encoding));
                 if let (Err(_), Some(bar)) = (&ended, &bar) {
-                    abandon(bar);
+                    abandon(bar, together);
                 }
                 ended?;
                 break;
             }
             Err(e) => {
                 if let Some(bar) = &bar {
-                    abandon(bar);
+                    abandon(bar, together);
                 }
                 return Err(classify(e, relay, false));
             }
@@ -159,10 +166,14 @@ pub(super) async fn write_response(
             let prompting = crate::term::prompting();
             if prompting != bar_hidden {
                 bar_hidden = prompting;
-                bar.set_draw_target(match prompting {
+                let target = match prompting {
                     true => indicatif::ProgressDrawTarget::hidden(),
                     false => indicatif::ProgressDrawTarget::stderr(),
-                });
+                };
+                match together {
+                    true => parallel_bars().set_draw_target(target),
+                    false => bar.set_draw_target(target),
+                }
             }
             bar.inc(raw.len() as u64);
         }
@@ -191,7 +202,7 @@ pub(super) async fn write_response(
             Ok(false) => return Ok(()),
             Err(e) => {
                 if let Some(bar) = &bar {
-                    abandon(bar);
+                    abandon(bar, together);
                 }
                 return Err(e);
             }
@@ -254,9 +265,21 @@ fn bad_encoding(e: super::decode::DecodeError) -> Error {
         .hint("the server's Content-Encoding does not match its body; retry without --compressed")
 }
 
+/// `-Z`: the bars of the transfers running at once, a line each (review M: they took turns on
+/// one line, the figures jumping between transfers); a finished one leaves its line.
+fn parallel_bars() -> &'static indicatif::MultiProgress {
+    static BARS: std::sync::OnceLock<indicatif::MultiProgress> = std::sync::OnceLock::new();
+    BARS.get_or_init(|| indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr()))
+}
+
 /// Leaves a failed transfer's bar as it stood, and ends its line: the error that follows is a
-/// line of its own (it was glued to the bar's end), as curl ends its meter's line.
-fn abandon(bar: &indicatif::ProgressBar) {
+/// line of its own (it was glued to the bar's end), as curl ends its meter's line. Among `-Z`'s
+/// bars it leaves its line instead: the errors are said when the transfers are over.
+fn abandon(bar: &indicatif::ProgressBar, together: bool) {
+    if together {
+        bar.finish_and_clear();
+        return;
+    }
     bar.abandon();
     if bar.position() > 0 && !bar.is_hidden() {
         eprintln!();
