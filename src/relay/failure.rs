@@ -119,6 +119,20 @@ pub(super) fn failure_status(kind: &FailureKind) -> StatusCode {
     }
 }
 
+/// Where to look for a proxy setting that came from `origin`: the PAC or the desktop's
+/// settings say themselves (review W: a PAC's dead proxy hinted at -x and the variables).
+fn setting(origin: &str) -> String {
+    if origin.starts_with("PAC")
+        || origin.contains("GNOME")
+        || origin.contains("KDE")
+        || origin.contains("macOS")
+    {
+        sanitize(origin)
+    } else {
+        "-x, https_proxy, http_proxy".to_string()
+    }
+}
+
 /// The message for a request the relay could not get through the proxy: which proxy, what it
 /// offered, which credential source was tried, and what most likely went wrong.
 pub fn failure_error(f: Failure) -> Error {
@@ -166,7 +180,7 @@ pub fn failure_error(f: Failure) -> Error {
         }
         FailureKind::Unreachable(why, step) => {
             let e = Error::new(Exit::ProxyUnreachable, format!("cannot reach proxy {proxy}: {why}"))
-                .hint("check the proxy host and port (-x, https_proxy, http_proxy) and that it is running");
+                .hint(format!("check the proxy host and port ({}) and that it is running", setting(&f.origin)));
             // curl: 5 for a proxy's name that did not resolve, retried always; 7 for a refusal,
             // retried with --retry-connrefused.
             match step {
@@ -231,7 +245,7 @@ pub fn failure_error(f: Failure) -> Error {
         FailureKind::Denied => Error::new(Exit::ProxyDenied, format!("proxy {proxy} denied access to {target} (403 Forbidden)"))
             .hint("the proxy's policy blocks this destination: ask your proxy administrator"),
         FailureKind::Timeout(why) => Error::new(Exit::Timeout, format!("cannot reach proxy {proxy}: {why}"))
-            .hint("raise --connect-timeout, or check the proxy host and port (-x, https_proxy, http_proxy)"),
+            .hint(format!("raise --connect-timeout, or check the proxy host and port ({})", setting(&f.origin))),
         FailureKind::NoAnswer(limit) => Error::new(Exit::Timeout, format!("proxy {proxy} did not answer for {target} within {limit:.0?}"))
             .hint("the proxy took the request but sent nothing back: retry, or ask the proxy administrator"),
         FailureKind::ProxyError(why) => Error::new(Exit::ProxyFailed, format!("proxy {proxy} failed for {target}: {}", sanitize(&why)))
