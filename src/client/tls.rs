@@ -121,8 +121,15 @@ pub(crate) fn client_auth(
     if chain.is_empty() {
         return Err(bad("no CERTIFICATE in it".into()));
     }
-    let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(&pem)
-        .map_err(|e| bad(format!("no private key ({e})")))?;
+    // With --key the key is that file's: a bad one is named, not the certificate (review E).
+    let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(&pem).map_err(|e| match &cert.key {
+        Some(k) => Error::new(
+            Exit::ClientCert,
+            format!("cannot use the private key {}: no PRIVATE KEY in it ({e})", k.display()),
+        )
+        .hint("give a PEM file with the certificate's PRIVATE KEY with --key"),
+        None => bad(format!("no private key ({e})")),
+    })?;
     Ok((chain, key))
 }
 
