@@ -411,6 +411,13 @@ pub(super) fn bad_certificate_hint(e: &rustls::Error) -> &'static str {
         rustls::Error::InvalidCertificate(C::Other(o)) if o.0.is::<CrlNotYetValid>() => {
             "the issuer's CRL in --crlfile is not valid yet: check the clock, or the CRL"
         }
+        // A trusted certificate for another name: another CA would not help (review E).
+        rustls::Error::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => {
+            "the certificate is for another name: use a name it was issued for (--resolve NAME:PORT:ADDRESS reaches this address by it)"
+        }
+        rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
+            "the server's certificate has expired (or this machine's clock is wrong): the server needs a new one"
+        }
         _ => "if the server uses a private CA, pass it with --cacert FILE (or -k to skip the check)",
     }
 }
