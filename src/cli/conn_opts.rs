@@ -189,11 +189,12 @@ pub struct ConnOpts {
 
     /// Write a trace of the transfer to FILE ('-': standard output), heads and body bytes as a
     /// hex dump; secrets are redacted.
-    #[arg(long, value_name = "FILE", conflicts_with = "trace_ascii")]
+    // The last of --trace and --trace-ascii wins, as in curl (review F: both were exit 2).
+    #[arg(long, value_name = "FILE", overrides_with = "trace_ascii")]
     pub trace: Option<PathBuf>,
 
     /// Like --trace, as text without the hex dump.
-    #[arg(long = "trace-ascii", value_name = "FILE")]
+    #[arg(long = "trace-ascii", value_name = "FILE", overrides_with = "trace")]
     pub trace_ascii: Option<PathBuf>,
 
     /// Start every --trace line with the time of day.
