@@ -150,7 +150,15 @@ fn xdg(env: &dyn Fn(&str) -> Option<String>, var: &str, under_home: &str) -> Opt
     env(var)
         .filter(|v| Path::new(v).is_absolute())
         .map(PathBuf::from)
-        .or_else(|| env("HOME").filter(|h| !h.is_empty()).map(|h| Path::new(&h).join(under_home)))
+        .or_else(|| Some(home(env)?.join(under_home)))
+}
+
+/// `$HOME` when it is an absolute path to a directory that is there: toll makes its directories
+/// inside a home, never the home itself (review H: `HOME=/nonexistent`, Debian's "no home" for
+/// `nobody` and `_apt`, was created by a root run; `HOME=relative` put state under the current
+/// directory).
+pub fn home(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    env("HOME").map(PathBuf::from).filter(|h| h.is_absolute() && h.is_dir())
 }
 
 /// `save_credentials`: what happens after a password typed at the prompt worked.
@@ -352,16 +360,21 @@ mod tests {
         let env = |k: &str| match k {
             "XDG_STATE_HOME" => Some("relative/state".to_string()),
             "XDG_CONFIG_HOME" => Some("/cfg".to_string()),
-            "HOME" => Some("/home/a".to_string()),
+            "HOME" => Some("/".to_string()),
             _ => None,
         };
         if cfg!(not(any(target_os = "macos", windows))) {
-            assert_eq!(state_dir(&env).unwrap(), Path::new("/home/a/.local/state"));
+            assert_eq!(state_dir(&env).unwrap(), Path::new("/.local/state"));
             assert_eq!(config_dir(&env).unwrap(), Path::new("/cfg"));
             assert_eq!(
                 Index::default_path(&env).unwrap(),
-                Path::new("/home/a/.local/state/toll/keyring-index.json")
+                Path::new("/.local/state/toll/keyring-index.json")
             );
+            // A HOME that is not there, or not absolute, is no home.
+            for home in ["/nonexistent", "relative"] {
+                let env = |k: &str| (k == "HOME").then(|| home.to_string());
+                assert_eq!(state_dir(&env), None, "{home}");
+            }
         }
     }
 

@@ -158,7 +158,7 @@ impl Cache {
             env("XDG_CACHE_HOME")
                 .filter(|v| Path::new(v).is_absolute())
                 .map(PathBuf::from)
-                .or_else(|| env("HOME").filter(|h| !h.is_empty()).map(|h| Path::new(&h).join(".cache")))
+                .or_else(|| Some(crate::store::home(env)?.join(".cache")))
         };
         base.map(|b| b.join("toll").join("pac"))
     }
