@@ -143,7 +143,21 @@ pub(super) fn closed_before_answer(e: &reqwest::Error) -> bool {
 /// as curl does, where a server that closes after so many requests failed toll's `-Z` batches.
 pub(super) fn refused_by_goaway(e: &reqwest::Error) -> bool {
     !(e.is_body() || e.is_decode())
-        && find::<h2::Error>(e).is_some_and(|h2| h2.is_go_away() && h2.is_remote())
+        && (find::<h2::Error>(e).is_some_and(|h2| h2.is_go_away() && h2.is_remote()) || alpn_canceled(e))
+}
+
+/// hyper-util's pool cancels a request waiting for a new connection when another connection to
+/// the same host comes up as HTTP/2 ("ALPN upgraded to HTTP/2"): it was never sent, so sending
+/// it again is safe (seen now and then with `-Z` to an HTTP/2 server under load).
+fn alpn_canceled(e: &reqwest::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.to_string() == "ALPN upgraded to HTTP/2" {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// A request body that could not be read while it was sent (26).
