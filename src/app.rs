@@ -292,7 +292,11 @@ fn transfer(mut t: Transfer) -> Result<()> {
         }?
         .within(t.request.max_time);
         let result = client::run_all(&requests, &t.proxy, routes, t.style, ctx).await;
-        if let Some(why) = crate::remembered::write_failure().filter(|_| !quiet) {
+        // Once per process (every `--next` part is a run of its own).
+        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let warn = !quiet && !WARNED.load(std::sync::atomic::Ordering::Relaxed);
+        if let Some(why) = crate::remembered::write_failure().filter(|_| warn) {
+            WARNED.store(true, std::sync::atomic::Ordering::Relaxed);
             eprintln!(
                 "toll: warning: {}; the next runs cannot skip the proxy's 407 (is the state directory another user's, after a sudo toll? chown it back or remove it)",
                 sanitize(why)

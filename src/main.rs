@@ -97,7 +97,7 @@ fn main() -> ExitCode {
                 // shell's loop stops too; the status a shell reports is 130 either way.
                 #[cfg(unix)]
                 if e.exit == toll::error::Exit::Interrupted {
-                    toll::setup::end_by_signal(libc::SIGINT);
+                    toll::setup::end_by_signal(toll::setup::signal_seen().unwrap_or(libc::SIGINT));
                 }
                 status = ExitCode::from(e.exit.code());
                 // A file the command line names that cannot be read (curl's "Can't open" for

@@ -400,53 +400,15 @@ pub fn create_options(mode: Option<u32>) -> std::fs::OpenOptions {
     o
 }
 
-/// Opens `path` with `options`; a FIFO without a reader is waited for as curl waits (open(2)
-/// blocks), with Ctrl-C, SIGTERM and SIGHUP at their default actions meanwhile: the wait holds
-/// the thread that would hear them, and nothing is half-written yet (review F: only SIGKILL
-/// ended `toll -o FIFO` with nobody reading).
+/// Opens `path` with `options`, waiting for a FIFO's reader ([`crate::statefile::open_waiting`]).
 pub fn open_special(options: &std::fs::OpenOptions, path: &Path) -> io::Result<std::fs::File> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-        if std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo()) {
-            let mut quick = options.clone();
-            quick.custom_flags(libc::O_NONBLOCK);
-            match quick.open(path) {
-                Ok(f) => {
-                    // Writes block again, as for any file.
-                    // SAFETY: fcntl on a descriptor this function owns.
-                    unsafe {
-                        let fd = std::os::fd::AsRawFd::as_raw_fd(&f);
-                        let flags = libc::fcntl(fd, libc::F_GETFL);
-                        libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
-                    }
-                    return Ok(f);
-                }
-                Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
-                    const SIGNALS: [i32; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
-                    // SAFETY: the handlers are put back as they were right after the open.
-                    let saved: Vec<libc::sigaction> = SIGNALS
-                        .iter()
-                        .map(|&sig| unsafe {
-                            let mut dfl: libc::sigaction = std::mem::zeroed();
-                            dfl.sa_sigaction = libc::SIG_DFL;
-                            let mut old: libc::sigaction = std::mem::zeroed();
-                            libc::sigaction(sig, &dfl, &mut old);
-                            old
-                        })
-                        .collect();
-                    let opened = options.open(path);
-                    for (sig, old) in SIGNALS.iter().zip(&saved) {
-                        // SAFETY: restores the handler saved above.
-                        unsafe { libc::sigaction(*sig, old, std::ptr::null_mut()) };
-                    }
-                    return opened;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    options.open(path)
+    crate::statefile::open_waiting(options, path)
+}
+
+/// The error for an output that could not be opened because a signal came while it waited for
+/// a FIFO's reader: the run ends as interrupted (by that signal), not as a write failure.
+pub fn interrupted(e: &io::Error) -> Option<Error> {
+    (e.kind() == io::ErrorKind::Interrupted).then(|| Error::new(Exit::Interrupted, "interrupted"))
 }
 
 /// Truncates `out` and writes `body` into it: the inode, and so every hard link, stays.
@@ -487,6 +449,9 @@ fn has_other_links(_: &std::fs::Metadata) -> bool {
 }
 
 fn write_error(dest: &Path, e: &io::Error) -> Error {
+    if let Some(stop) = interrupted(e) {
+        return stop;
+    }
     // The system's reason only: the temporary file's error names its own path (`at path
     // ".x.VMQOI4.toll-part"`), which is not the user's.
     let e = crate::statefile::without_temp_path(io::Error::new(e.kind(), e.to_string()));

@@ -49,7 +49,13 @@ pub fn run(
             // Where the server tells its user's clients by their uid (loopback on Linux, no
             // --allow) and nobody is told the key (--print-env), a key for this run does: a
             // system unit without HOME, ProtectHome=read-only, a read-only root still serve.
-            Err(e) if !cfg.print_env && cfg.allow.is_empty() && cfg!(target_os = "linux") => {
+            Err(e)
+                if e.exit == Exit::Write
+                    && !cfg.print_env
+                    && cfg.allow.is_empty()
+                    && cfg.listen.primary().ip().is_loopback()
+                    && cfg!(target_os = "linux") =>
+            {
                 eprintln!(
                     "toll: warning: {}; the key is for this run only (this user's clients on this machine are told by their uid, without it)",
                     crate::term::sanitize(&e.message)

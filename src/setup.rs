@@ -163,6 +163,19 @@ pub fn block_on(fut: impl Future<Output = Result<()>>) -> Result<()> {
     result
 }
 
+/// The signal that interrupted a wait outside the runtime's watch (a FIFO's reader), for the
+/// exit: the process ends by it.
+static SIGNAL_SEEN: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+pub fn note_signal(signal: i32) {
+    SIGNAL_SEEN.store(signal, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// The signal noted by [`note_signal`], if any.
+pub fn signal_seen() -> Option<i32> {
+    Some(SIGNAL_SEEN.load(std::sync::atomic::Ordering::SeqCst)).filter(|s| *s != 0)
+}
+
 /// Ends the process by `signal` at its default action, without a core file: a shell then sees
 /// the death a signal caused (a script's loop stops on Ctrl-C, as for curl, where an exit 130
 /// would tell bash the program handled it and let the loop go on). Unblocked first; never

@@ -203,7 +203,7 @@ pub fn replace_whole(path: &Path, prefix: &str, content: &[u8], shared: bool) ->
         use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
         let t = m.file_type();
         if t.is_char_device() || t.is_fifo() || t.is_block_device() {
-            let mut f = OpenOptions::new().write(true).custom_flags(libc::O_NOFOLLOW).open(path)?;
+            let mut f = open_waiting(OpenOptions::new().write(true).custom_flags(libc::O_NOFOLLOW), path)?;
             return f.write_all(content);
         }
     }
@@ -232,6 +232,67 @@ pub fn replace_whole(path: &Path, prefix: &str, content: &[u8], shared: bool) ->
     Ok(())
 }
 
+/// Opens `path` with `options`. A FIFO without a reader is waited for as curl waits (its open
+/// blocks), but here by trying again every 50 ms, watching SIGINT, SIGTERM and SIGHUP
+/// meanwhile (beside the runtime's own handlers): the wait holds the thread that would act on
+/// them, so it ends on one with `ErrorKind::Interrupted` and the signal noted for the exit
+/// (`setup::signal_seen`), and the run's cleanup (other transfers' partial files) still runs
+/// (review F: only SIGKILL ended `toll -o FIFO` with nobody reading).
+pub fn open_waiting(options: &OpenOptions, path: &Path) -> io::Result<File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+        use std::sync::atomic::{AtomicI32, Ordering};
+        if fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo()) {
+            static SIGNALLED: AtomicI32 = AtomicI32::new(0);
+            let mut quick = options.clone();
+            quick.custom_flags(libc::O_NONBLOCK);
+            let mut watching = Vec::new();
+            let opened = loop {
+                match quick.open(path) {
+                    Ok(f) => {
+                        // Writes block again, as for any file.
+                        // SAFETY: fcntl on a descriptor this function owns.
+                        unsafe {
+                            let fd = std::os::fd::AsRawFd::as_raw_fd(&f);
+                            let flags = libc::fcntl(fd, libc::F_GETFL);
+                            libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+                        }
+                        break Ok(f);
+                    }
+                    Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {}
+                    Err(e) => break Err(e),
+                }
+                if watching.is_empty() {
+                    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                        // SAFETY: the handler only stores to an atomic (async-signal-safe).
+                        let id = unsafe {
+                            signal_hook_registry::register(sig, move || {
+                                SIGNALLED.store(sig, Ordering::SeqCst)
+                            })
+                        };
+                        watching.extend(id.ok());
+                    }
+                }
+                let sig = SIGNALLED.swap(0, Ordering::SeqCst);
+                if sig != 0 {
+                    crate::setup::note_signal(sig);
+                    break Err(io::Error::new(
+                        io::ErrorKind::Interrupted,
+                        "interrupted while waiting for a reader",
+                    ));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            };
+            for id in watching {
+                signal_hook_registry::unregister(id);
+            }
+            return opened;
+        }
+    }
+    options.open(path)
+}
+
 /// The error of a temporary file's creation without the path tempfile adds (`at path
 /// "/dir/.cookiesSRwcEk"`): messages name the file the user asked for.
 pub fn without_temp_path(e: io::Error) -> io::Error {
@@ -243,8 +304,8 @@ pub fn without_temp_path(e: io::Error) -> io::Error {
 }
 
 /// Makes `dir` and its missing parents with mode 0700 (whatever the umask). `dir` itself, when
-/// it is there already, is ours and others may write to it (made by an older toll under
-/// `umask 000`), is closed to them.
+/// it is there already and others may write to it, is closed (0700) if it is ours (made by an
+/// older toll under `umask 000`), refused if it is another user's.
 pub fn private_dir(dir: &Path) -> io::Result<()> {
     let mut b = fs::DirBuilder::new();
     b.recursive(true);
@@ -254,9 +315,16 @@ pub fn private_dir(dir: &Path) -> io::Result<()> {
         b.mode(0o700);
         b.create(dir)?;
         let m = fs::symlink_metadata(dir)?;
-        // SAFETY: geteuid cannot fail.
-        if m.is_dir() && m.mode() & 0o022 != 0 && m.uid() == unsafe { libc::geteuid() } {
-            fs::set_permissions(dir, fs::Permissions::from_mode(m.mode() & 0o755))?;
+        if m.is_dir() && m.mode() & 0o022 != 0 {
+            // SAFETY: geteuid cannot fail.
+            if m.uid() != unsafe { libc::geteuid() } {
+                // Another user's, open to others: what is in it is not to be trusted.
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!("{} belongs to another user and others may write to it", dir.display()),
+                ));
+            }
+            fs::set_permissions(dir, fs::Permissions::from_mode(m.mode() & 0o700))?;
         }
         Ok(())
     }
@@ -285,7 +353,16 @@ mod tests {
         fs::create_dir(&open).unwrap();
         fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
         private_dir(&open).unwrap();
-        assert_eq!(fs::metadata(&open).unwrap().permissions().mode() & 0o777, 0o755);
+        assert_eq!(fs::metadata(&open).unwrap().permissions().mode() & 0o777, 0o700);
+        // Another user's that others may write to is refused (review S: used silently).
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } == 0 {
+            let theirs = base.path().join("theirs");
+            fs::create_dir(&theirs).unwrap();
+            fs::set_permissions(&theirs, fs::Permissions::from_mode(0o777)).unwrap();
+            std::os::unix::fs::chown(&theirs, Some(65534), None).unwrap();
+            assert_eq!(private_dir(&theirs).unwrap_err().kind(), io::ErrorKind::PermissionDenied);
+        }
     }
     use std::collections::BTreeMap;
 

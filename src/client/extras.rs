@@ -145,7 +145,9 @@ fn dump_to(req: &RequestConfig, dump: &DumpHeader, text: &[u8], append: bool) ->
                 )
             };
             opened.and_then(|mut f| f.write_all(&shown(f.is_terminal()))).map_err(|e| {
-                Error::new(Exit::Write, format!("cannot write the headers to {}: {e}", p.display()))
+                crate::output::interrupted(&e).unwrap_or_else(|| {
+                    Error::new(Exit::Write, format!("cannot write the headers to {}: {e}", p.display()))
+                })
             })
         }
     }

@@ -446,8 +446,11 @@ pub fn save_etag(req: &RequestConfig, headers: &HeaderMap) -> Result<()> {
     let Some(path) = &req.transfer.etag_save else { return Ok(()) };
     let etag = headers.get(reqwest::header::ETAG).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let data = etag.map(|e| format!("{e}\n")).unwrap_or_default();
-    crate::statefile::replace_whole(path, ".etag", data.as_bytes(), true)
-        .map_err(|e| Error::new(Exit::Write, format!("--etag-save: cannot write {}: {e}", path.display())))
+    crate::statefile::replace_whole(path, ".etag", data.as_bytes(), true).map_err(|e| {
+        output::interrupted(&e).unwrap_or_else(|| {
+            Error::new(Exit::Write, format!("--etag-save: cannot write {}: {e}", path.display()))
+        })
+    })
 }
 
 #[cfg(test)]

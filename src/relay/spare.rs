@@ -139,7 +139,7 @@ impl Upstream {
             let none = Exhausted { rejected: Vec::new(), incomplete: Vec::new(), refused_here: Some(user) };
             return Ok(Err(none));
         }
-        self.await_verdict(id).await;
+        self.await_verdict(id, VERDICT_WAIT).await;
         if let Some(issued) = self.creds.get_accepted() {
             return Ok(Ok(issued));
         }
@@ -148,10 +148,10 @@ impl Upstream {
     }
 
     /// While another exchange than `id` tries a credential the proxy has not judged yet, wait
-    /// for that verdict (on a timer, at most [`VERDICT_WAIT`]): accepted, the credential is
-    /// then sent at once, without a 407 or a blocking thread.
-    pub(super) async fn await_verdict(&self, id: u64) {
-        let deadline = tokio::time::Instant::now() + VERDICT_WAIT;
+    /// for that verdict (on a timer, at most `limit`): accepted, the credential is then sent at
+    /// once, without a 407 or a blocking thread.
+    pub(super) async fn await_verdict(&self, id: u64, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
         while self.creds.get_accepted().is_none()
             && self.creds.verdict_pending(id)
             && tokio::time::Instant::now() < deadline

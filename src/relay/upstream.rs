@@ -40,6 +40,10 @@ use std::sync::Arc;
 /// stale nonce 3): a proxy that keeps asking is not answered forever.
 const MAX_LEGS: u32 = 6;
 
+/// How long a request waits for the verdict on a credential another is trying before it goes
+/// without (see `exchange`).
+const PREEMPTIVE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// 407 bodies larger than this are not drained: the connection is dropped instead.
 const DRAIN_LIMIT: usize = 256 * 1024;
 
@@ -217,10 +221,12 @@ impl Upstream {
             resumed || conn.as_ref().is_some_and(|c| c.usable() && c.authenticated.is_some());
         // Another request is trying a credential the proxy has not judged yet (a remembered
         // one, or the first answer of this run: `toll -Z`, clients of `toll serve` at start-up):
-        // its verdict comes in one round trip; this request waits for it and then goes
-        // pre-emptively, rather than bare to collect a 407 of its own.
+        // its verdict usually comes in one round trip; this request waits for it, at most
+        // PREEMPTIVE_WAIT, and then goes pre-emptively, rather than bare to collect a 407 of its
+        // own. Not longer: the verdict on a forwarded request comes with its origin's answer,
+        // which may be slow, and this request may go where the proxy asks for nothing.
         if !connection_authenticated && !recalled_now && own.is_none() {
-            self.await_verdict(ex.id).await;
+            self.await_verdict(ex.id, PREEMPTIVE_WAIT).await;
         }
         // Pre-emptive: a scheme that already worked on this proxy answers before being asked.
         // Digest with a session of this request's own; Basic with the one shared header.

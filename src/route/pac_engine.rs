@@ -150,20 +150,46 @@ impl PacEngine {
 
     /// The script's answer for `url`; after running out of memory, a fresh script's.
     fn answer(&self, args: &PacArgs) -> Result<crate::pac::Answer, PacError> {
-        let script = self.take()?;
-        match script.evaluate(args) {
+        let mut lent = Lent { engine: self, script: Some(self.take()?) };
+        let answer = lent.script.as_ref().map(|s| s.evaluate(args)).expect("lent");
+        match answer {
             Err(e) if e.kind == PacErrorKind::Memory => {
                 // The old runtime's memory goes before the fresh one's is taken.
-                drop(script);
-                let fresh = self.fresh()?;
-                let answer = fresh.evaluate(args);
-                self.give_back(fresh);
+                drop(lent.script.take());
+                self.lock().made -= 1;
+                let mut lent = Lent { engine: self, script: Some(self.take()?) };
+                let answer = lent.script.as_ref().map(|s| s.evaluate(args)).expect("lent");
+                lent.give_back();
                 answer
             }
             answer => {
-                self.give_back(script);
+                lent.give_back();
                 answer
             }
+        }
+    }
+}
+
+/// A script taken from the pool: given back after its answer; one lost to a panic is no longer
+/// counted, so the others do not wait for it forever.
+struct Lent<'a> {
+    engine: &'a PacEngine,
+    script: Option<Script>,
+}
+
+impl Lent<'_> {
+    fn give_back(&mut self) {
+        if let Some(script) = self.script.take() {
+            self.engine.give_back(script);
+        }
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if self.script.take().is_some() {
+            self.engine.lock().made -= 1;
+            self.engine.returned.notify_one();
         }
     }
 }

@@ -279,6 +279,28 @@ fn a_fifo_with_no_reader_can_be_interrupted() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
     assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGTERM));
+    // With -Z beside a transfer to a file: the run's cleanup still runs (review S: the file's
+    // partial download was left behind when the wait took the signal at its default action).
+    let slow = origin.url("/bytes/3000000");
+    let mut child = std::process::Command::new(crate::run::TOLL)
+        .args(["-sS", "-Z", "--limit-rate", "200k", "-o", dir.path().join("out").to_str().unwrap(), &slow])
+        .args(["-o", fifo.to_str().unwrap(), &origin.url("/text")])
+        .env("HOME", dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&out.status), Some(libc::SIGINT));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("interrupted"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(!left.iter().any(|n| n.to_string_lossy().ends_with(".toll-part")), "{left:?}");
     let reader = std::thread::spawn({
         let fifo = fifo.clone();
         move || std::fs::read(fifo).unwrap()

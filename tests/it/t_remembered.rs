@@ -261,10 +261,13 @@ fn remembered_state_that_cannot_be_written_is_said() {
     let creds = format!("{}:{}", ALICE.0, ALICE.1);
     let out =
         crate::run::toll(["-S", "-o", "/dev/null", "-x", &sq.url(), "-U", &creds, &origin.url("/text")])
+            .args(["--next", "-S", "-o", "/dev/null", "-x", &sq.url(), "-U", &creds, &origin.url("/text")])
             .env("XDG_STATE_HOME", state.path().to_str().unwrap())
             .run();
     out.assert_ok();
     assert!(out.stderr.contains("warning: cannot write") && out.stderr.contains("407"), "{}", out.describe());
+    // Once for the process, not once per --next part (review S).
+    assert_eq!(out.stderr.matches("warning: cannot write").count(), 1, "{}", out.describe());
     let out =
         crate::run::toll(["-sS", "-o", "/dev/null", "-x", &sq.url(), "-U", &creds, &origin.url("/text")])
             .env("XDG_STATE_HOME", state.path().to_str().unwrap())

@@ -2096,3 +2096,20 @@ fn serve_without_a_writable_state_dir_serves_with_a_key_for_the_run() {
         .run();
     out.assert_code(23);
 }
+
+/// A key file that is there but not to be used (others may read it) is still refused, exit 2,
+/// writable state directory or not (review S: the per-run key fallback took it too).
+#[test]
+fn a_serve_key_others_can_read_is_refused() {
+    let dir = crate::run::scratch();
+    let state = dir.path().to_str().unwrap().to_string();
+    crate::run::toll(["serve", "--print-env", "--listen", "127.0.0.1:3128"])
+        .env("XDG_STATE_HOME", &state)
+        .run()
+        .assert_ok();
+    let key = dir.path().join("toll/serve.key");
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let out = crate::run::toll(["serve", "--listen", "127.0.0.1:0"]).env("XDG_STATE_HOME", &state).run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("can be read by other users"), "{}", out.describe());
+}

@@ -29,7 +29,8 @@ impl Upstream {
         if self.demand() != Demand::Unknown {
             return true;
         }
-        // One probe at a time: a request that waited for another's answer takes it.
+        // One probe at a time: a request that waited for another's answer takes it when that
+        // was "it demands" (the usual case); an open proxy is asked again, one request at a time.
         let _probing = self.probing.lock().await;
         if self.demand() != Demand::Unknown {
             return true;
