@@ -282,7 +282,7 @@ fn a_fifo_with_no_reader_can_be_interrupted() {
     // With -Z beside a transfer to a file: the run's cleanup still runs (review S: the file's
     // partial download was left behind when the wait took the signal at its default action).
     let slow = origin.url("/bytes/3000000");
-    let mut child = std::process::Command::new(crate::run::TOLL)
+    let child = std::process::Command::new(crate::run::TOLL)
         .args(["-sS", "-Z", "--limit-rate", "200k", "-o", dir.path().join("out").to_str().unwrap(), &slow])
         .args(["-o", fifo.to_str().unwrap(), &origin.url("/text")])
         .env("HOME", dir.path())
