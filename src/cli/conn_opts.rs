@@ -769,7 +769,10 @@ mod tests {
         assert_eq!(c.trace, Some(TraceConfig { file: "t.txt".into(), ascii: true, time: true }));
         assert_eq!(c.keepalive, Some(std::time::Duration::from_secs(30)));
         assert_eq!(c.unix_socket, Some(PathBuf::from("\0sock")));
-        assert!(T::try_parse_from(["t", "--trace", "a", "--trace-ascii", "b"]).is_err());
+        // The last of --trace and --trace-ascii wins, as in curl.
+        let last = |a: &[&str]| parse(a).trace.map(|t| (t.file, t.ascii));
+        assert_eq!(last(&["--trace", "a", "--trace-ascii", "b"]), Some(("b".into(), true)));
+        assert_eq!(last(&["--trace-ascii", "b", "--trace", "a"]), Some(("a".into(), false)));
         assert!(T::try_parse_from([
             "t",
             "-q",
