@@ -215,8 +215,7 @@ fn redirect_stderr(path: &std::path::Path) -> Result<()> {
 
 fn transfer(mut t: Transfer) -> Result<()> {
     // A very low `ulimit -n` (review H: 6 panicked, 10 failed with misleading errors).
-    crate::setup::raise_descriptor_limit(64, 1024);
-    if let Some(n) = crate::setup::descriptor_limit().filter(|n| *n < 16) {
+    if let Some(n) = crate::setup::raise_descriptor_limit(64, 1024).filter(|n| *n < 16) {
         return Err(Error::new(
             Exit::Usage,
             format!("only {n} files may be open (ulimit -n): a transfer needs at least 16"),

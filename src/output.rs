@@ -166,7 +166,8 @@ impl Sink {
             Ok(m) if !m.is_file() => {
                 // O_CREAT, as curl opens it: the kernel's protected_fifos then refuses another
                 // user's FIFO planted in a sticky directory such as /tmp.
-                let file = open_special(&create_options(None), dest).map_err(|e| write_error(dest, &e))?;
+                let file = crate::statefile::open_waiting(&create_options(None), dest)
+                    .map_err(|e| write_error(dest, &e))?;
                 return Ok(Sink::Special {
                     file: BufWriter::with_capacity(256 * 1024, file),
                     dest: dest.to_path_buf(),
@@ -241,15 +242,16 @@ impl Sink {
 
     pub fn write(&mut self, data: &[u8]) -> Result<Result<(), Closed>> {
         match self {
-            Sink::Stdout(_) if data.is_empty() => Ok(Ok(())),
-            Sink::Stdout(_) if STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed) => {
-                Err(stdout_closed().expect("closed"))
+            Sink::Stdout(out) => {
+                if let Some(e) = stdout_closed().filter(|_| !data.is_empty()) {
+                    return Err(e);
+                }
+                match out.write_all(data) {
+                    Ok(()) => Ok(Ok(())),
+                    Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Err(Closed)),
+                    Err(e) => Err(Error::new(Exit::Write, format!("cannot write to standard output: {e}"))),
+                }
             }
-            Sink::Stdout(out) => match out.write_all(data) {
-                Ok(()) => Ok(Ok(())),
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Err(Closed)),
-                Err(e) => Err(Error::new(Exit::Write, format!("cannot write to standard output: {e}"))),
-            },
             Sink::File { tmp, dest, in_place, writeback, .. } => {
                 tmp.write_all(data).map_err(|e| write_error(dest, &e))?;
                 // A file copied into another at the end is not the one that needs to be safe.
@@ -296,6 +298,16 @@ impl Sink {
     /// ([`Placing::Numbered`]).
     pub fn finish_at(self) -> Result<Option<PathBuf>> {
         match self {
+            Sink::Stdout(mut out) => match out.flush() {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    Err(Error::new(Exit::Write, format!("cannot write to standard output: {e}")))
+                }
+                _ => Ok(None),
+            },
+            Sink::Special { mut file, dest } => {
+                file.flush().map(|_| None).map_err(|e| write_error(&dest, &e))
+            }
+            Sink::Null => Ok(None),
             Sink::File { tmp, dest, placing, in_place: None, mut writeback } => {
                 let tmp = tmp.into_inner().map_err(|e| write_error(&dest, e.error()))?;
                 writeback.finish();
@@ -303,24 +315,9 @@ impl Sink {
                 tmp.as_file().sync_data().map_err(|e| write_error(&dest, &e))?;
                 place(tmp, &dest, &placing)
             }
-            other => other.finish_other().map(|_| None),
-        }
-    }
-
-    fn finish_other(self) -> Result<()> {
-        match self {
-            Sink::Stdout(mut out) => match out.flush() {
-                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-                    Err(Error::new(Exit::Write, format!("cannot write to standard output: {e}")))
-                }
-                _ => Ok(()),
-            },
-            Sink::Special { mut file, dest } => file.flush().map_err(|e| write_error(&dest, &e)),
-            Sink::Null => Ok(()),
-            Sink::File { in_place: None, .. } => unreachable!("finish_at places it"),
             Sink::File { tmp, dest, in_place: Some(mut out), .. } => {
                 let mut tmp = tmp.into_inner().map_err(|e| write_error(&dest, e.error()))?;
-                copy_into(tmp.as_file_mut(), &mut out).map_err(|e| write_error(&dest, &e))
+                copy_into(tmp.as_file_mut(), &mut out).map(|_| None).map_err(|e| write_error(&dest, &e))
             }
         }
     }
@@ -398,11 +395,6 @@ pub fn create_options(mode: Option<u32>) -> std::fs::OpenOptions {
     #[cfg(not(unix))]
     let _ = mode;
     o
-}
-
-/// Opens `path` with `options`, waiting for a FIFO's reader ([`crate::statefile::open_waiting`]).
-pub fn open_special(options: &std::fs::OpenOptions, path: &Path) -> io::Result<std::fs::File> {
-    crate::statefile::open_waiting(options, path)
 }
 
 /// The error for an output that could not be opened because a signal came while it waited for

@@ -39,7 +39,10 @@ pub fn run(
     if is_run {
         clients::ignored_at_start();
     } else {
-        raise_descriptor_limit();
+        // The soft limit on open files up to the hard one (at most 65,536), as nginx and Go's
+        // runtime do: a tunnel holds two descriptors, and systemd's default soft limit of 1,024
+        // would stop a server at about 500 tunnels, far below its `--max-connections`.
+        crate::setup::raise_descriptor_limit(0, 65_536);
     }
     let key = if is_run {
         random_key()?
@@ -308,14 +311,6 @@ pub fn run(
         Some(Ended::Killed(signal)) => clients::die_by(signal),
         _ => Ok(()),
     }
-}
-
-/// Raises the soft limit on open files to the hard one (at most 65,536), as nginx and Go's
-/// runtime do: a tunnel holds two descriptors, and systemd's default soft limit of 1,024 would
-/// stop a server at about 500 tunnels, far below its `--max-connections`.
-#[cfg(unix)]
-fn raise_descriptor_limit() {
-    crate::setup::raise_descriptor_limit(0, 65_536);
 }
 
 /// Flushes the access log when dropped; a log stuck on a full disk or a pipe nobody reads gets

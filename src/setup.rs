@@ -152,13 +152,8 @@ pub fn block_on(fut: impl Future<Output = Result<()>>) -> Result<()> {
     });
     // Tunnels and the relay may still be running: don't wait for them.
     rt.shutdown_background();
-    #[cfg(unix)]
     if let Some(signal) = ended_by {
-        // SAFETY: back to the default action, then raised: the process ends by the signal.
-        unsafe {
-            libc::signal(signal, libc::SIG_DFL);
-            libc::raise(signal);
-        }
+        end_by_signal(signal);
     }
     result
 }
@@ -199,32 +194,27 @@ pub fn end_by_signal(signal: i32) -> ! {
 
 /// Raises the soft limit on open files towards the hard one (at most `to`) when it is below
 /// `below` (0: always): allowed without privileges, and a run needs a few descriptors before it
-/// can say anything (the runtime's signal pipe panics without them: `ulimit -n 6`).
-pub fn raise_descriptor_limit(below: u64, to: u64) {
+/// can say anything (the runtime's signal pipe panics without them: `ulimit -n 6`). Returns the
+/// soft limit then in force, where there is one.
+pub fn raise_descriptor_limit(below: u64, to: u64) -> Option<u64> {
     #[cfg(unix)]
     // SAFETY: getrlimit/setrlimit on this process with a valid struct.
     unsafe {
         let mut limit: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
-            let want = limit.rlim_max.min(to as libc::rlim_t);
-            if limit.rlim_cur < want && (below == 0 || (limit.rlim_cur as u64) < below) {
-                limit.rlim_cur = want;
-                libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return None;
+        }
+        let want = limit.rlim_max.min(to as libc::rlim_t);
+        if limit.rlim_cur < want && (below == 0 || (limit.rlim_cur as u64) < below) {
+            let old = limit.rlim_cur;
+            limit.rlim_cur = want;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                limit.rlim_cur = old;
             }
         }
+        Some(limit.rlim_cur as u64)
     }
-}
-
-/// The soft limit on open files, where there is one.
-pub fn descriptor_limit() -> Option<u64> {
-    #[cfg(unix)]
-    // SAFETY: getrlimit on this process with a valid struct.
-    unsafe {
-        let mut limit: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
-            return Some(limit.rlim_cur as u64);
-        }
-    }
+    #[cfg(not(unix))]
     None
 }
 

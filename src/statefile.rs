@@ -247,7 +247,15 @@ pub fn open_waiting(options: &OpenOptions, path: &Path) -> io::Result<File> {
             static SIGNALLED: AtomicI32 = AtomicI32::new(0);
             let mut quick = options.clone();
             quick.custom_flags(libc::O_NONBLOCK);
+            // Watched from before the first try: a signal between two tries is not missed.
             let mut watching = Vec::new();
+            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                // SAFETY: the handler only stores to an atomic (async-signal-safe).
+                let id = unsafe {
+                    signal_hook_registry::register(sig, move || SIGNALLED.store(sig, Ordering::SeqCst))
+                };
+                watching.extend(id.ok());
+            }
             let opened = loop {
                 match quick.open(path) {
                     Ok(f) => {
@@ -262,17 +270,6 @@ pub fn open_waiting(options: &OpenOptions, path: &Path) -> io::Result<File> {
                     }
                     Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {}
                     Err(e) => break Err(e),
-                }
-                if watching.is_empty() {
-                    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-                        // SAFETY: the handler only stores to an atomic (async-signal-safe).
-                        let id = unsafe {
-                            signal_hook_registry::register(sig, move || {
-                                SIGNALLED.store(sig, Ordering::SeqCst)
-                            })
-                        };
-                        watching.extend(id.ok());
-                    }
                 }
                 let sig = SIGNALLED.swap(0, Ordering::SeqCst);
                 if sig != 0 {

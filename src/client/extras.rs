@@ -134,12 +134,12 @@ fn dump_to(req: &RequestConfig, dump: &DumpHeader, text: &[u8], append: bool) ->
         }
         DumpHeader::File(p) => {
             let opened = if append {
-                crate::output::open_special(
+                crate::statefile::open_waiting(
                     crate::output::create_options(req.transfer.create_file_mode).append(true),
                     p,
                 )
             } else {
-                crate::output::open_special(
+                crate::statefile::open_waiting(
                     crate::output::create_options(req.transfer.create_file_mode).truncate(true),
                     p,
                 )
